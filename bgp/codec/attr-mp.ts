@@ -1,0 +1,125 @@
+// MP_REACH_NLRI and MP_UNREACH_NLRI (RFC 4760 §3, §4) for IPv4 and IPv6 unicast, with the
+// RFC 2545 §3 IPv6 next hop (global, or global + link-local). Any problem here resets the
+// session (RFC 7606 §7.11, §5.3): the NLRI cannot be located reliably once this is malformed.
+
+import {
+  AFI_IPV4,
+  AFI_IPV6,
+  Afi,
+  AttrType,
+  ATTR_FLAG_OPTIONAL as O,
+  familyOfAfi,
+  MpNextHop,
+  PrefixList,
+  SAFI_UNICAST,
+  SessionContext,
+} from '../types';
+import { formatIpv4, formatIpv6, parseAddress } from '../prefix';
+import { AttrMalformed, AttrSpec, AttrWriter } from './attr-spec';
+import { decodeNlri, nlriLength, writeNlri } from './prefixes';
+
+const OPTIONAL_ERROR = 9;
+const INVALID_NETWORK = 10;
+
+/** Tern carries unicast IPv4 and IPv6 only; other AFI/SAFI pairs are skipped with a note. */
+const carried = (afi: number, safi: number): afi is Afi => (afi === AFI_IPV4 || afi === AFI_IPV6) && safi === SAFI_UNICAST;
+
+const nlriFail = (name: string) => (reason: string) => new AttrMalformed(`${name} NLRI: ${reason}`, INVALID_NETWORK);
+
+function decodeNextHop(afi: Afi, b: Buffer, s: number, len: number): MpNextHop {
+  // RFC 2545 §3: 16 (global) or 32 (global + link-local); RFC 8950 allows these for IPv4 too.
+  if (len === 16) return { global: formatIpv6(b, s) };
+  if (len === 32) return { global: formatIpv6(b, s), linkLocal: formatIpv6(b, s + 16) };
+  if (len === 4 && afi === AFI_IPV4) return { global: formatIpv4(b, s) };
+  throw new AttrMalformed(
+    `MP_REACH_NLRI next hop length ${len} is not valid for ${familyOfAfi(afi)} (expected ${afi === AFI_IPV4 ? '4, 16 or 32' : '16 or 32'})`,
+    OPTIONAL_ERROR,
+  );
+}
+
+/** The next-hop bytes (RFC 4760 §3 "Network Address of Next Hop"). */
+export function encodeNextHop(nh: MpNextHop): Buffer {
+  const g = parseAddress(nh.global);
+  if (!g) throw new RangeError(`MP next hop "${nh.global}" is not an IP address`);
+  if (nh.linkLocal === undefined) return g.addr;
+  const ll = parseAddress(nh.linkLocal);
+  if (!ll || ll.afi !== AFI_IPV6 || g.afi !== AFI_IPV6) throw new RangeError(`MP link-local next hop "${nh.linkLocal}" needs an IPv6 global and link-local`);
+  return Buffer.concat([g.addr, ll.addr]);
+}
+
+/** Writes an MP_REACH_NLRI attribute (always with Extended Length, as BIRD and FRR do). */
+export function writeMpReach(w: AttrWriter, afi: number, safi: number, nextHop: Buffer, nlri: PrefixList, addPath: boolean): void {
+  const m = w.begin(O, AttrType.MP_REACH_NLRI);
+  w.u16(afi);
+  w.u8(safi);
+  w.u8(nextHop.length);
+  w.bytes(nextHop);
+  w.u8(0); // Reserved
+  w.ensure(nlriLength(nlri, addPath));
+  w.pos = writeNlri(nlri, 0, nlri.length, addPath, w.buf, w.pos);
+  w.end(m, true);
+}
+
+export function writeMpUnreach(w: AttrWriter, afi: number, safi: number, withdrawn: PrefixList, addPath: boolean): void {
+  const m = w.begin(O, AttrType.MP_UNREACH_NLRI);
+  w.u16(afi);
+  w.u8(safi);
+  w.ensure(nlriLength(withdrawn, addPath));
+  w.pos = writeNlri(withdrawn, 0, withdrawn.length, addPath, w.buf, w.pos);
+  w.end(m, true);
+}
+
+const addPathRx = (ctx: SessionContext, afi: Afi): boolean => (afi === AFI_IPV4 ? ctx.addPathRx.ipv4 : ctx.addPathRx.ipv6);
+
+export const mpAttributes: AttrSpec[] = [
+  {
+    // RFC 4760 §3; RFC 7606 §7.11, §5.3: malformed -> session reset.
+    type: AttrType.MP_REACH_NLRI,
+    name: 'MP_REACH_NLRI',
+    flags: O,
+    action: 'session-reset',
+    subcode: OPTIONAL_ERROR,
+    decode(b, s, e, st) {
+      if (e - s < 5) throw new AttrMalformed(`MP_REACH_NLRI has length ${e - s}, at least 5 needed`, OPTIONAL_ERROR);
+      const afi = (b[s] << 8) | b[s + 1];
+      const safi = b[s + 2];
+      const nhLen = b[s + 3];
+      if (s + 4 + nhLen + 1 > e) {
+        throw new AttrMalformed(`MP_REACH_NLRI next hop length ${nhLen} runs past the ${e - s}-byte attribute`, OPTIONAL_ERROR);
+      }
+      if (!carried(afi, safi)) {
+        st.notes.push({ attrType: AttrType.MP_REACH_NLRI, reason: `MP_REACH_NLRI for AFI ${afi} SAFI ${safi}, which Tern does not carry; ignored` });
+        return;
+      }
+      const nextHop = decodeNextHop(afi, b, s + 4, nhLen);
+      // The octet after the next hop is Reserved (RFC 4760 §3, formerly SNPA count): ignored.
+      const nlri = decodeNlri(b, s + 5 + nhLen, e, afi, addPathRx(st.ctx, afi), nlriFail('MP_REACH_NLRI'));
+      st.mpReach = { afi, safi, nextHop, nlri };
+    },
+    encode() {
+      // Built per UPDATE by encodeUpdate / packUpdates, never part of a shared attribute block.
+    },
+  },
+  {
+    // RFC 4760 §4; RFC 7606 §7.11, §5.3: malformed -> session reset.
+    type: AttrType.MP_UNREACH_NLRI,
+    name: 'MP_UNREACH_NLRI',
+    flags: O,
+    action: 'session-reset',
+    subcode: OPTIONAL_ERROR,
+    decode(b, s, e, st) {
+      if (e - s < 3) throw new AttrMalformed(`MP_UNREACH_NLRI has length ${e - s}, at least 3 needed`, OPTIONAL_ERROR);
+      const afi = (b[s] << 8) | b[s + 1];
+      const safi = b[s + 2];
+      if (!carried(afi, safi)) {
+        st.notes.push({ attrType: AttrType.MP_UNREACH_NLRI, reason: `MP_UNREACH_NLRI for AFI ${afi} SAFI ${safi}, which Tern does not carry; ignored` });
+        return;
+      }
+      const withdrawn = decodeNlri(b, s + 3, e, afi, addPathRx(st.ctx, afi), nlriFail('MP_UNREACH_NLRI'));
+      st.mpUnreach = { afi, safi, withdrawn };
+    },
+    encode() {
+      // Built per UPDATE, like MP_REACH_NLRI.
+    },
+  },
+];

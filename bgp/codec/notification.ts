@@ -1,0 +1,121 @@
+// NOTIFICATION (RFC 4271 §4.5) with the RFC 9003 shutdown communication, KEEPALIVE (§4.4)
+// and ROUTE-REFRESH (RFC 2918 §3, RFC 7313 §3.2 subtypes): decode and encode side by side.
+
+import {
+  BgpError,
+  HEADER_LEN,
+  KeepaliveMessage,
+  MsgType,
+  NotificationMessage,
+  RouteRefreshMessage,
+} from '../types';
+import { writeHeader } from './header';
+
+const u16 = (v: number): Buffer => Buffer.from([v >> 8, v & 0xff]);
+
+/** RFC 9003 §2: Cease subcodes 2 (Administrative Shutdown) and 4 (Administrative Reset). */
+const carriesShutdownCommunication = (code: number, subcode: number): boolean =>
+  code === 6 && (subcode === 2 || subcode === 4);
+
+/** RFC 9003 §2: at most 255 octets of UTF-8. */
+export const MAX_SHUTDOWN_COMMUNICATION = 255;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decodes the RFC 9003 communication in `data`: a length octet then that many UTF-8 octets.
+ * Returns undefined when absent or malformed; RFC 9003 §4 says a bad one is only logged.
+ */
+export function decodeShutdownCommunication(data: Buffer): string | undefined {
+  if (data.length < 1) return undefined;
+  const n = data[0];
+  if (n === 0 || 1 + n > data.length) return undefined;
+  try {
+    return utf8.decode(data.subarray(1, 1 + n));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Encodes an RFC 9003 communication, cut at a character boundary to 255 octets. */
+export function encodeShutdownCommunication(text: string): Buffer {
+  let b = Buffer.from(text, 'utf8');
+  if (b.length > MAX_SHUTDOWN_COMMUNICATION) {
+    let end = MAX_SHUTDOWN_COMMUNICATION;
+    while (end > 0 && (b[end] & 0xc0) === 0x80) end--; // do not split a UTF-8 sequence
+    b = b.subarray(0, end);
+  }
+  return Buffer.concat([Buffer.from([b.length]), b]);
+}
+
+export function decodeNotification(msg: Buffer): NotificationMessage {
+  // RFC 4271 §4.5: minimum length 21.
+  if (msg.length < HEADER_LEN + 2) {
+    throw new BgpError(1, 2, `Bad Message Length: a NOTIFICATION needs at least 21 bytes, got ${msg.length}`, u16(msg.length));
+  }
+  const code = msg[HEADER_LEN];
+  const subcode = msg[HEADER_LEN + 1];
+  const data = Buffer.from(msg.subarray(HEADER_LEN + 2));
+  const n: NotificationMessage = { type: MsgType.NOTIFICATION, code, subcode, data };
+  if (carriesShutdownCommunication(code, subcode)) {
+    const text = decodeShutdownCommunication(data);
+    if (text !== undefined) n.shutdownMessage = text;
+  }
+  return n;
+}
+
+/** When `data` is empty and `shutdownMessage` is set, the RFC 9003 data is built from it. */
+export function encodeNotification(n: NotificationMessage): Buffer {
+  let data = n.data;
+  if (data.length === 0 && n.shutdownMessage !== undefined && carriesShutdownCommunication(n.code, n.subcode)) {
+    data = encodeShutdownCommunication(n.shutdownMessage);
+  }
+  const len = HEADER_LEN + 2 + data.length;
+  if (len > 4096) throw new RangeError(`NOTIFICATION of ${len} bytes exceeds 4096`);
+  const out = Buffer.allocUnsafe(len);
+  writeHeader(out, len, MsgType.NOTIFICATION);
+  out[HEADER_LEN] = n.code;
+  out[HEADER_LEN + 1] = n.subcode;
+  data.copy(out, HEADER_LEN + 2);
+  return out;
+}
+
+export function decodeKeepalive(msg: Buffer): KeepaliveMessage {
+  // RFC 4271 §4.4: a KEEPALIVE is the header alone.
+  if (msg.length !== HEADER_LEN) {
+    throw new BgpError(1, 2, `Bad Message Length: a KEEPALIVE is exactly 19 bytes, got ${msg.length}`, u16(msg.length));
+  }
+  return { type: MsgType.KEEPALIVE };
+}
+
+const KEEPALIVE = (() => {
+  const b = Buffer.alloc(HEADER_LEN);
+  writeHeader(b, HEADER_LEN, MsgType.KEEPALIVE);
+  return b;
+})();
+
+export function encodeKeepalive(): Buffer {
+  return Buffer.from(KEEPALIVE);
+}
+
+export function decodeRouteRefresh(msg: Buffer): RouteRefreshMessage {
+  // RFC 7313 §5: a ROUTE-REFRESH whose length is not 23 -> 7/1 with the whole message as data.
+  if (msg.length !== HEADER_LEN + 4) {
+    throw new BgpError(7, 1, `Invalid Message Length: a ROUTE-REFRESH is exactly 23 bytes, got ${msg.length}`, Buffer.from(msg));
+  }
+  return {
+    type: MsgType.ROUTE_REFRESH,
+    afi: msg.readUInt16BE(HEADER_LEN),
+    subtype: msg[HEADER_LEN + 2],
+    safi: msg[HEADER_LEN + 3],
+  };
+}
+
+export function encodeRouteRefresh(m: RouteRefreshMessage): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_LEN + 4);
+  writeHeader(out, out.length, MsgType.ROUTE_REFRESH);
+  out.writeUInt16BE(m.afi, HEADER_LEN);
+  out[HEADER_LEN + 2] = m.subtype; // RFC 7313 §3.2: the former Reserved octet
+  out[HEADER_LEN + 3] = m.safi;
+  return out;
+}

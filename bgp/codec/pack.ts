@@ -1,0 +1,162 @@
+// packUpdates: the UPDATE builder on the Adj-RIB-Out hot path. Given one attribute set and many
+// prefixes, it writes as many prefixes per UPDATE as fit (4096 bytes, or 65535 with RFC 8654),
+// straight into a buffer sized exactly for each message.
+//   IPv4: classic Withdrawn Routes and NLRI fields (RFC 4271 §4.3).
+//   IPv6: MP_UNREACH_NLRI / MP_REACH_NLRI, written first (RFC 4760, RFC 7606 §5.1).
+// Withdrawals come first, in their own UPDATEs (they carry no attributes), then reachability.
+
+import {
+  AFI_IPV6,
+  AttrType,
+  ATTR_FLAG_EXTENDED_LENGTH,
+  ATTR_FLAG_OPTIONAL,
+  Family,
+  HEADER_LEN,
+  MAX_EXTENDED_MESSAGE_LEN,
+  MAX_MESSAGE_LEN,
+  MpNextHop,
+  MsgType,
+  PathAttributes,
+  Prefix,
+  PrefixList,
+  SAFI_UNICAST,
+  SessionContext,
+} from '../types';
+import { encodeAttributes } from './attributes';
+import { encodeNextHop } from './attr-mp';
+import { writeHeader } from './header';
+import { writeNlri, writePrefix } from './prefixes';
+
+export interface PackInput {
+  /** The attribute set, or a block pre-encoded by encodeAttributes (without MP attributes). */
+  attrs?: PathAttributes | Buffer;
+  family: Family;
+  /** MP_REACH_NLRI next hop, required to announce IPv6. */
+  nextHop?: MpNextHop;
+  reach?: readonly Prefix[] | PrefixList;
+  withdraw?: readonly Prefix[] | PrefixList;
+}
+
+/** Uniform access to Prefix[] and PrefixList without building objects. */
+interface Source {
+  n: number;
+  size(i: number, addPath: boolean): number;
+  write(i: number, addPath: boolean, out: Buffer, pos: number): number;
+}
+
+function source(p: readonly Prefix[] | PrefixList | undefined): Source {
+  if (!p) return { n: 0, size: () => 0, write: (_i, _a, _o, pos) => pos };
+  if (Array.isArray(p)) {
+    const arr = p as readonly Prefix[];
+    return {
+      n: arr.length,
+      size: (i, ap) => (ap ? 5 : 1) + ((arr[i].len + 7) >> 3),
+      write: (i, ap, out, pos) => writePrefix(arr[i], ap, out, pos),
+    };
+  }
+  const list = p as PrefixList;
+  return {
+    n: list.length,
+    size: (i, ap) => (ap ? 5 : 1) + ((list.len(i) + 7) >> 3),
+    write: (i, ap, out, pos) => writeNlri(list, i, i + 1, ap, out, pos),
+  };
+}
+
+/** Splits src into runs that fit `room` bytes each; calls emit(from, to, bytes) per run. */
+function runs(src: Source, addPath: boolean, room: number, emit: (from: number, to: number, bytes: number) => void): void {
+  let from = 0;
+  let bytes = 0;
+  for (let i = 0; i < src.n; i++) {
+    const sz = src.size(i, addPath);
+    if (bytes + sz > room) {
+      if (i === from) throw new RangeError('a single prefix does not fit in an UPDATE with these attributes');
+      emit(from, i, bytes);
+      from = i;
+      bytes = 0;
+    }
+    bytes += sz;
+  }
+  if (src.n > from) emit(from, src.n, bytes);
+}
+
+export function packUpdates(input: PackInput, ctx: SessionContext): Buffer[] {
+  const max = ctx.extendedMessage ? MAX_EXTENDED_MESSAGE_LEN : MAX_MESSAGE_LEN;
+  const v6 = input.family === 'ipv6';
+  const addPath = v6 ? ctx.addPathTx.ipv6 : ctx.addPathTx.ipv4;
+  const out: Buffer[] = [];
+  const wd = source(input.withdraw);
+  const reach = source(input.reach);
+  // Fixed part: header, Withdrawn Routes Length, Total Path Attribute Length.
+  const fixed = HEADER_LEN + 4;
+
+  if (wd.n > 0) {
+    if (!v6) {
+      runs(wd, addPath, max - fixed, (from, to, bytes) => {
+        const b = Buffer.allocUnsafe(fixed + bytes);
+        writeHeader(b, b.length, MsgType.UPDATE);
+        b.writeUInt16BE(bytes, HEADER_LEN);
+        let pos = HEADER_LEN + 2;
+        for (let i = from; i < to; i++) pos = wd.write(i, addPath, b, pos);
+        b.writeUInt16BE(0, pos);
+        out.push(b);
+      });
+    } else {
+      const mpHdr = 4 + 3; // attribute header with Extended Length, AFI, SAFI
+      runs(wd, addPath, max - fixed - mpHdr, (from, to, bytes) => {
+        const b = Buffer.allocUnsafe(fixed + mpHdr + bytes);
+        writeHeader(b, b.length, MsgType.UPDATE);
+        b.writeUInt16BE(0, HEADER_LEN);
+        b.writeUInt16BE(mpHdr + bytes, HEADER_LEN + 2);
+        let pos = fixed;
+        b[pos] = ATTR_FLAG_OPTIONAL | ATTR_FLAG_EXTENDED_LENGTH;
+        b[pos + 1] = AttrType.MP_UNREACH_NLRI;
+        b.writeUInt16BE(3 + bytes, pos + 2);
+        b.writeUInt16BE(AFI_IPV6, pos + 4);
+        b[pos + 6] = SAFI_UNICAST;
+        pos += mpHdr;
+        for (let i = from; i < to; i++) pos = wd.write(i, addPath, b, pos);
+        out.push(b);
+      });
+    }
+  }
+
+  if (reach.n > 0) {
+    const attrs = input.attrs === undefined ? Buffer.alloc(0) : Buffer.isBuffer(input.attrs) ? input.attrs : encodeAttributes(input.attrs, ctx);
+    if (!v6) {
+      runs(reach, addPath, max - fixed - attrs.length, (from, to, bytes) => {
+        const b = Buffer.allocUnsafe(fixed + attrs.length + bytes);
+        writeHeader(b, b.length, MsgType.UPDATE);
+        b.writeUInt16BE(0, HEADER_LEN);
+        b.writeUInt16BE(attrs.length, HEADER_LEN + 2);
+        attrs.copy(b, fixed);
+        let pos = fixed + attrs.length;
+        for (let i = from; i < to; i++) pos = reach.write(i, addPath, b, pos);
+        out.push(b);
+      });
+    } else {
+      if (!input.nextHop) throw new RangeError('packUpdates: IPv6 reachability needs a next hop');
+      const nh = encodeNextHop(input.nextHop);
+      const mpHdr = 4 + 3 + 1 + nh.length + 1; // header, AFI+SAFI, NH length, NH, Reserved
+      runs(reach, addPath, max - fixed - mpHdr - attrs.length, (from, to, bytes) => {
+        const b = Buffer.allocUnsafe(fixed + mpHdr + bytes + attrs.length);
+        writeHeader(b, b.length, MsgType.UPDATE);
+        b.writeUInt16BE(0, HEADER_LEN);
+        b.writeUInt16BE(mpHdr + bytes + attrs.length, HEADER_LEN + 2);
+        let pos = fixed;
+        b[pos] = ATTR_FLAG_OPTIONAL | ATTR_FLAG_EXTENDED_LENGTH;
+        b[pos + 1] = AttrType.MP_REACH_NLRI;
+        b.writeUInt16BE(mpHdr - 4 + bytes, pos + 2);
+        b.writeUInt16BE(AFI_IPV6, pos + 4);
+        b[pos + 6] = SAFI_UNICAST;
+        b[pos + 7] = nh.length;
+        nh.copy(b, pos + 8);
+        pos += 8 + nh.length;
+        b[pos++] = 0; // Reserved
+        for (let i = from; i < to; i++) pos = reach.write(i, addPath, b, pos);
+        attrs.copy(b, pos);
+        out.push(b);
+      });
+    }
+  }
+  return out;
+}
