@@ -1,0 +1,311 @@
+// The seam between ternd's internals and its control surface (control socket, bgpctl, probes).
+// Everything here is plain serialisable data: the view objects are exactly what `bgpctl -j`
+// prints, so their field names are a public, documented interface (docs/bgpctl.md). Add fields;
+// never rename or remove one. Times are ISO 8601 strings in UTC; counts are plain numbers.
+
+/** How the peer came to be planned (peers/ planning), shown beside each session. */
+export type PeerKind = 'mesh' | 'global' | 'node' | 'selector' | 'rr-client' | 'reflector';
+
+/** RFC 4271 §8.2.2 session states, spelled as the RFC spells them. */
+export type SessionState = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
+
+export const SESSION_STATES: readonly SessionState[] = ['Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'];
+
+export type FamilyName = 'ipv4' | 'ipv6';
+
+/** One row of `bgpctl show peers`. */
+export interface PeerView {
+  /** Remote address of the session (IPv4 or IPv6 text); the key of `show neighbor`. */
+  address: string;
+  /** Remote TCP port (179 unless configured otherwise). */
+  port: number;
+  /** Remote AS (configured, 4-octet). */
+  asn: number;
+  /** Our AS on this session (may differ from the node's AS with a local-as override). */
+  localAsn: number;
+  kind: PeerKind;
+  /** Free text from the model (BGPPeer name, node name); '' when none. */
+  description: string;
+  state: SessionState;
+  /** When the session entered `state` (ISO); null when it never left Idle. */
+  since: string | null;
+  /** Total BGP messages received and sent on this session (all types). */
+  msgRcvd: number;
+  msgSent: number;
+  /** UPDATE messages queued to be sent (Adj-RIB-Out work not yet on the wire). */
+  outQ: number;
+  /** Prefixes in Adj-RIB-In, accepted by import policy, and advertised (all families). */
+  prefixesReceived: number;
+  prefixesAccepted: number;
+  prefixesSent: number;
+  /** True after `bgpctl neighbor X down` until `up`. */
+  adminDown: boolean;
+}
+
+/** A capability as advertised in OPEN (RFC 5492). `name` is a stable token, `value` free text. */
+export interface CapabilityView {
+  /** IANA capability code. */
+  code: number;
+  /** 'mp-bgp', '4-octet-as', 'route-refresh', 'enhanced-route-refresh', 'graceful-restart',
+   *  'add-path', 'extended-message', 'llgr', 'fqdn', or 'unknown'. */
+  name: string;
+  /** Detail, e.g. 'ipv4-unicast', 'restart-time=120 ipv4-unicast(F)', 'ipv6-unicast send/receive'. */
+  value?: string;
+}
+
+/** A NOTIFICATION we sent or received (RFC 4271 §4.5). */
+export interface ErrorView {
+  code: number;
+  subcode: number;
+  /** Readable name, e.g. 'Cease/Administrative Shutdown', 'Hold Timer Expired'. */
+  name: string;
+  /** RFC 9003 shutdown communication, when one came with a Cease. */
+  shutdownMessage?: string;
+  /** When it was sent or received (ISO). */
+  at: string;
+}
+
+/** Messages per type, one direction (RFC 4271 §4.1, RFC 2918). */
+export interface MessageCounters {
+  open: number;
+  update: number;
+  notification: number;
+  keepalive: number;
+  routeRefresh: number;
+  total: number;
+}
+
+/** Prefix counts for one address family of one session. */
+export interface FamilyPrefixes {
+  family: FamilyName;
+  received: number;
+  accepted: number;
+  sent: number;
+  /** Routes kept as stale during the peer's graceful restart (RFC 4724 §4.2). */
+  stale: number;
+}
+
+/** Graceful restart (RFC 4724) as seen on this session. */
+export interface GracefulRestartView {
+  /** Negotiated: both sides sent the capability. */
+  negotiated: boolean;
+  /** Restart time we advertise / the peer advertised (seconds); null if not advertised. */
+  localRestartTime: number | null;
+  remoteRestartTime: number | null;
+  /** Families for which the peer said it preserved forwarding state (F bit). */
+  remoteForwardingFamilies: FamilyName[];
+  /** True while we hold the peer's routes as stale (restart timer or stale timer running). */
+  peerRestarting: boolean;
+  staleRoutes: number;
+  /** Seconds left on the restart timer / stale-path timer; null when not running. */
+  restartTimerRemaining: number | null;
+  staleTimerRemaining: number | null;
+}
+
+/** `bgpctl show neighbor <addr>`: everything about one session. */
+export interface NeighborView extends PeerView {
+  /** Local end of the TCP connection; '' and 0 while not connected. */
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  /** BGP Identifiers (RFC 4271 §4.2); remote is '' before OPEN was received. */
+  localRouterId: string;
+  remoteRouterId: string;
+  /** Hold time and keepalive interval in seconds: configured, and negotiated once Established. */
+  holdTimeConfigured: number;
+  holdTimeNegotiated: number | null;
+  keepaliveConfigured: number;
+  keepaliveNegotiated: number | null;
+  capabilities: { ours: CapabilityView[]; theirs: CapabilityView[]; negotiated: CapabilityView[] };
+  gracefulRestart: GracefulRestartView;
+  messages: { received: MessageCounters; sent: MessageCounters };
+  prefixes: FamilyPrefixes[];
+  /** How many times the session reached Established. */
+  establishedTransitions: number;
+  lastErrorSent: ErrorView | null;
+  lastErrorReceived: ErrorView | null;
+  /** Why the last session went down, in words (e.g. 'hold timer expired', 'admin down'); '' if never. */
+  lastResetReason: string;
+  /** Route reflection role for this session (RFC 4456): we reflect to it if 'client'. */
+  routeReflector: 'client' | 'reflector' | 'none';
+  /** RFC 2385 TCP MD5 in use. */
+  md5: boolean;
+}
+
+/** `show rib`: which table (Loc-RIB, Adj-RIB-In, Adj-RIB-Out; RFC 4271 §3.2). */
+export type RibTable = 'loc' | 'in' | 'out';
+
+export interface RibQuery {
+  /** 'a.b.c.d/len' or 'x::/len' for that exact prefix, or a bare address for the longest match. */
+  prefix?: string;
+  view: RibTable;
+  /** Restrict to paths from (view 'in'/'loc') or to (view 'out') this neighbor address. */
+  neighbor?: string;
+  family?: FamilyName;
+  /** Every path with all attributes and the losing reason, not only the summary columns. */
+  detail?: boolean;
+}
+
+/** Why a path is not the best (RFC 4271 §9.1.2.2 steps as Tern numbers them). */
+export interface LossReasonView {
+  /** Decision step that decided against this path, as numbered in bgp/ decision code. */
+  step: number;
+  /** Words, e.g. 'lower LOCAL_PREF (100 < 200)', 'longer AS_PATH', 'higher router ID'. */
+  text: string;
+}
+
+/** One path in a RIB. */
+export interface RibRowView {
+  prefix: string;
+  family: FamilyName;
+  /** RFC 7911 path identifier, when add-path is in use on the session. */
+  pathId?: number;
+  flags: { valid: boolean; best: boolean; multipath: boolean; ibgp: boolean; stale: boolean; filtered: boolean };
+  nextHop: string;
+  localPref?: number;
+  med?: number;
+  /** AS_PATH as text: '65001 65002 {65003,65004}', '' for a locally originated path. */
+  asPath: string;
+  /** ORIGIN (RFC 4271 §5.1.1): i = IGP, e = EGP, ? = INCOMPLETE. */
+  origin: 'i' | 'e' | '?';
+  /** Address of the peer the path came from (or goes to, for view 'out'); 'local' if originated. */
+  peer: string;
+  /** RFC 1997 communities as 'asn:value' (well-known ones by name, e.g. 'no-export'). */
+  communities?: string[];
+  /** RFC 8092 large communities as 'global:local1:local2'. */
+  largeCommunities?: string[];
+  /** RFC 4456 ORIGINATOR_ID and CLUSTER_LIST. */
+  originatorId?: string;
+  clusterList?: string[];
+  /** When the path was last received or changed (ISO); detail view. */
+  lastUpdate?: string;
+  /** Why this path lost; present in detail view for non-best paths. */
+  reason?: LossReasonView;
+}
+
+/** One next hop of a kernel route. */
+export interface NextHopView {
+  /** Gateway address; '' for a directly connected or blackhole route. */
+  via: string;
+  /** Output interface name when known. */
+  dev?: string;
+  /** ECMP weight (RTA_MULTIPATH hops), 1 when single path. */
+  weight?: number;
+}
+
+/** `show fib`: Tern's intended FIB beside what the kernel has. */
+export interface FibRowView {
+  prefix: string;
+  /** What Tern wants installed; null when Tern has nothing for this prefix. */
+  tern: NextHopView[] | null;
+  /** What the kernel table holds (Tern's protocol only); null when absent. */
+  kernel: NextHopView[] | null;
+  /** ok: equal; missing: Tern wants it, kernel lacks it; different: next hops differ;
+   *  extra: in the kernel under Tern's protocol but not wanted by Tern. */
+  status: 'ok' | 'missing' | 'different' | 'extra';
+}
+
+/** `show config`: the effective model for this node. */
+export interface ConfigView {
+  nodeName: string;
+  asn: number;
+  routerId: string;
+  /** Listen endpoints as 'address:port' ('[v6]:port' for IPv6). */
+  listen: string[];
+  /** Planned peers: key (address, or address:port), kind, and why it was planned, in words. */
+  peers: Array<{ key: string; kind: PeerKind; why: string }>;
+  /** Prefixes this node originates (IPAM blocks, IPPools, service CIDRs). */
+  advertised: Array<{ prefix: string; communities?: string[] }>;
+  /** RFC 4456 cluster ID when this node is a route reflector. */
+  clusterId?: string;
+  /** Where the model came from (file path or 'kubernetes'). */
+  source?: string;
+  /** FIB driver and whether kernel writes are on (`bgpctl fib couple|decouple`). */
+  fib?: { driver: string; coupled: boolean };
+  logLevel?: string;
+}
+
+/** Liveness and readiness with reasons (Kubernetes probes, `bgpctl health`). */
+export interface HealthView {
+  /** The event loop answers and nothing fatal happened. */
+  live: boolean;
+  /** Config loaded, listening, and every planned session Established or within its grace period. */
+  ready: boolean;
+  /** Why not live / not ready, one short line each; empty when both are true. */
+  reasons: string[];
+  configLoaded: boolean;
+  listening: boolean;
+  sessions: { planned: number; established: number; withinGrace: number };
+}
+
+/** Gauges read at scrape time; per-peer numbers come from `peers()`. */
+export interface MetricsSnapshot {
+  /** Route counts per table and family. */
+  rib: Array<{ table: RibTable; family: FamilyName; routes: number }>;
+  /** Routes Tern has installed in the kernel. */
+  fibRoutes: number;
+  /** Decouple state (`bgpctl fib decouple`). */
+  fibCoupled: boolean;
+}
+
+export type NeighborAction = 'clear' | 'refresh' | 'down' | 'up';
+export const NEIGHBOR_ACTIONS: readonly NeighborAction[] = ['clear', 'refresh', 'down', 'up'];
+
+export interface NeighborActionOptions {
+  /** RFC 9003 shutdown communication for clear/down (max 255 octets of UTF-8). */
+  message?: string;
+  /** clear: send Cease/Hard Reset (RFC 8538 §3) so the peer does not retain our routes as stale. */
+  hard?: boolean;
+}
+
+export interface ReloadResult {
+  ok: boolean;
+  /** Why the new config was rejected (the old one stays in force). */
+  errors?: string[];
+  /** What changed, in words: 'peer 198.18.0.2 added', 'prefix 10.244.1.0/26 withdrawn'. */
+  effects?: string[];
+}
+
+/**
+ * What the control server needs from the daemon. ternd implements it; tests use a fake.
+ * Domain failures are thrown as `ControlError` (e.g. code 'unknown-neighbor'); anything else
+ * thrown becomes an 'internal' error on the wire.
+ */
+export interface DaemonApi {
+  version: string;
+  peers(): PeerView[];
+  neighbor(addr: string): NeighborView | undefined;
+  /** Streamed row by row to the client; may be lazy (a generator over the RIB). */
+  rib(q: RibQuery): AsyncIterable<RibRowView> | Iterable<RibRowView>;
+  fib(prefix?: string): Promise<FibRowView[]>;
+  config(): ConfigView;
+  neighborAction(addr: string, action: NeighborAction, opts: NeighborActionOptions): Promise<void>;
+  reload(): Promise<ReloadResult>;
+  fibCouple(coupled: boolean): Promise<void>;
+  setLogLevel(level: string): void;
+  health(): HealthView;
+  metrics(): MetricsSnapshot;
+}
+
+/** Structured error codes on the wire and in bgpctl; stable like the field names. */
+export type ControlErrorCode =
+  | 'unsupported-version'
+  | 'unknown-command'
+  | 'bad-request'
+  | 'bad-argument'
+  | 'bad-prefix'
+  | 'unknown-neighbor'
+  | 'not-supported'
+  | 'internal';
+
+/** A failure the client should see as `{code, message}`. */
+export class ControlError extends Error {
+  constructor(
+    readonly code: ControlErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ControlError';
+  }
+}
