@@ -1,0 +1,74 @@
+/**
+ * BGPFilter evaluation (Calico API bgpfilter.go, confd's generated BIRD filter functions).
+ * A BGPPeer lists filters; their rules for the direction and family are tried in order and
+ * the first rule that matches decides. No match gives 'none', and the caller applies the
+ * default (defaultFilterAction): Calico accepts on import and falls back to its normal export
+ * policy (advertise what the node originates, reflect per RFC 4456) on export.
+ */
+import type { BgpFilter, BgpFilterRule, Family } from './types.js';
+import { cidrContains, maxLen, parseCidr } from './model/net.js';
+
+export interface FilterContext {
+  /** Export: 'RemotePeers' for a route learned from a BGP peer, 'Local' for one this node originates. Import routes are always from peers. */
+  source?: 'RemotePeers' | 'Local';
+  /** Outgoing interface of the route (e.g. `cali1234`, `tunl0`). */
+  interface?: string;
+  /** Type of the session the route is imported from or exported to. */
+  peerType?: 'eBGP' | 'iBGP';
+}
+
+export type FilterVerdict = 'accept' | 'reject' | 'none';
+
+/** Calico interface patterns use `*` as a wildcard (BIRD `ifname ~ "cali*"`). */
+function globMatch(pattern: string, name: string): boolean {
+  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return re.test(name);
+}
+
+export function ruleMatches(rule: BgpFilterRule, direction: 'import' | 'export', prefix: string, ctx: FilterContext): boolean {
+  if (rule.unsupported?.length) return false;
+  if (rule.cidr && rule.matchOperator) {
+    const p = parseCidr(prefix);
+    if (typeof p === 'string' || p.family !== rule.cidr.family) return false;
+    const equal = p.net === rule.cidr.net && p.len === rule.cidr.len;
+    // In/NotIn: inside the CIDR with a length in [min, max] (default: the CIDR's own length .. host length).
+    const min = rule.prefixLength?.min ?? rule.cidr.len, max = rule.prefixLength?.max ?? maxLen(p.family);
+    const within = cidrContains(rule.cidr, p) && p.len >= min && p.len <= max;
+    const ok = { Equal: equal, NotEqual: !equal, In: within, NotIn: !within }[rule.matchOperator];
+    if (!ok) return false;
+  }
+  // source RemotePeers: on export, only routes learned from peers; on import every route is.
+  if (rule.source === 'RemotePeers' && direction === 'export' && ctx.source !== 'RemotePeers') return false;
+  if (rule.interface !== undefined && (ctx.interface === undefined || !globMatch(rule.interface, ctx.interface))) return false;
+  if (rule.peerType !== undefined && rule.peerType !== ctx.peerType) return false;
+  return true;
+}
+
+export function evaluateFilters(filters: readonly BgpFilter[], direction: 'import' | 'export', family: Family, prefix: string, ctx: FilterContext = {}): FilterVerdict {
+  const key = `${direction}${family === 'ipv4' ? 'V4' : 'V6'}` as const;
+  for (const f of filters) {
+    for (const rule of f[key]) {
+      if (ruleMatches(rule, direction, prefix, ctx)) return rule.action === 'Accept' ? 'accept' : 'reject';
+    }
+  }
+  return 'none';
+}
+
+/**
+ * What an unmatched route gets.
+ * - policy 'calico' (the default; what Calico does, so existing clusters behave the same):
+ *   import accepts; export returns 'default-export', meaning "apply Tern's normal export
+ *   rules" (advertise this node's originated routes; reflect per RFC 4456).
+ * - policy 'rfc8212': RFC 8212 §3-4 for eBGP sessions: a route no explicit rule accepted is
+ *   neither imported from nor exported to an eBGP peer (whether or not it lists filters).
+ *   iBGP sessions keep the Calico behaviour.
+ */
+export function defaultFilterAction(direction: 'import' | 'export', opts: { ebgp: boolean; policy?: 'calico' | 'rfc8212' }): 'accept' | 'reject' | 'default-export' {
+  if (opts.policy === 'rfc8212' && opts.ebgp) return 'reject';
+  return direction === 'import' ? 'accept' : 'default-export';
+}
+
+/** Resolve a PeerConfig's filter names against the model (names Calico cannot find are skipped). */
+export function filtersByName(all: ReadonlyMap<string, BgpFilter>, names: readonly string[]): BgpFilter[] {
+  return names.map((n) => all.get(n)).filter((f): f is BgpFilter => !!f);
+}

@@ -1,0 +1,171 @@
+/**
+ * Address, prefix, AS number and duration parsing for the Calico model. Pure functions that
+ * return a value or an error string (the caller attaches file, line and field path).
+ * Addresses are held as bigint so IPv4 and IPv6 share one containment test.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+import type { Family } from '../../bgp/types.js';
+
+export interface Cidr {
+  family: Family;
+  /** Network address as a bigint, host bits zero. */
+  net: bigint;
+  len: number;
+  /** Canonical text, e.g. `10.244.0.0/26`, `fd00::/122`. */
+  text: string;
+}
+
+export const maxLen = (f: Family): number => (f === 'ipv4' ? 32 : 128);
+
+export function familyOf(ip: string): Family | undefined {
+  if (isIPv4(ip)) return 'ipv4';
+  if (isIPv6(ip)) return 'ipv6';
+  return undefined;
+}
+
+/** Parse an address; undefined when it is neither IPv4 nor IPv6 text. */
+export function ipToBigint(ip: string): { family: Family; value: bigint } | undefined {
+  if (isIPv4(ip)) {
+    let v = 0n;
+    for (const part of ip.split('.')) v = (v << 8n) | BigInt(Number(part));
+    return { family: 'ipv4', value: v };
+  }
+  if (!isIPv6(ip)) return undefined;
+  let text = ip.split('%')[0];
+  // An embedded dotted quad (::ffff:1.2.3.4) is two hextets.
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted) {
+    const v4 = ipToBigint(dotted[1]);
+    if (!v4) return undefined;
+    const hi = Number(v4.value >> 16n).toString(16);
+    const lo = Number(v4.value & 0xffffn).toString(16);
+    text = text.slice(0, dotted.index) + `${hi}:${lo}`;
+  }
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  if (groups.length !== 8) return undefined;
+  let v = 0n;
+  for (const g of groups) v = (v << 16n) | BigInt(parseInt(g, 16));
+  return { family: 'ipv6', value: v };
+}
+
+export function bigintToIp(family: Family, v: bigint): string {
+  if (family === 'ipv4') {
+    return [24n, 16n, 8n, 0n].map((s) => Number((v >> s) & 0xffn)).join('.');
+  }
+  const groups: string[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(Number((v >> BigInt(i * 16)) & 0xffffn).toString(16));
+  // RFC 5952 §4.2.3: compress the longest run (two or more) of zero groups, the first on a tie.
+  let best = -1, bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+}
+
+/** Canonical text of an address (lower case, RFC 5952 compression). */
+export function canonicalIp(ip: string): string | undefined {
+  const p = ipToBigint(ip);
+  return p ? bigintToIp(p.family, p.value) : undefined;
+}
+
+function mask(family: Family, len: number): bigint {
+  const bits = BigInt(maxLen(family));
+  return ((1n << bits) - 1n) ^ ((1n << (bits - BigInt(len))) - 1n);
+}
+
+/**
+ * Parse `a.b.c.d/len` or `x::/len`. `strict` refuses host bits (Calico refuses them in pool
+ * and filter CIDRs); otherwise they are cleared. A bare address is a host prefix.
+ */
+export function parseCidr(text: string, strict = false): Cidr | string {
+  const slash = text.indexOf('/');
+  const addr = slash < 0 ? text : text.slice(0, slash);
+  const p = ipToBigint(addr);
+  if (!p) return `${JSON.stringify(text)} is not a valid CIDR (address/length)`;
+  const max = maxLen(p.family);
+  let len = max;
+  if (slash >= 0) {
+    const l = text.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(l) || Number(l) > max) {
+      return `${JSON.stringify(text)} has an invalid prefix length (0..${max})`;
+    }
+    len = Number(l);
+  }
+  const net = p.value & mask(p.family, len);
+  if (strict && net !== p.value) {
+    return `${JSON.stringify(text)} has host bits set (did you mean ${bigintToIp(p.family, net)}/${len}?)`;
+  }
+  return { family: p.family, net, len, text: `${bigintToIp(p.family, net)}/${len}` };
+}
+
+/** True when `inner` lies within (or equals) `outer`. */
+export function cidrContains(outer: Cidr, inner: Cidr): boolean {
+  return outer.family === inner.family && inner.len >= outer.len &&
+    (inner.net & mask(outer.family, outer.len)) === outer.net;
+}
+
+export function cidrContainsIp(outer: Cidr, ip: string): boolean {
+  const p = ipToBigint(ip);
+  return !!p && p.family === outer.family && (p.value & mask(outer.family, outer.len)) === outer.net;
+}
+
+export function cidrOverlaps(a: Cidr, b: Cidr): boolean {
+  return cidrContains(a, b) || cidrContains(b, a);
+}
+
+/** The address at `offset` inside `c`, as text (used for IPAM ordinals). */
+export function cidrAddress(c: Cidr, offset: number): string {
+  return bigintToIp(c.family, c.net + BigInt(offset));
+}
+
+export const AS_MAX = 4294967295;
+
+/**
+ * Calico's numorstring.ASNumber: a plain number 0..4294967295, the same as a string, or
+ * "asdot" `high.low` with two 16-bit halves (RFC 5396). `raw` is the scalar's source text so
+ * that an unquoted `1.10` (which YAML reads as the float 1.1) still means 1.10.
+ */
+export function parseAsn(value: unknown, raw: string): number | string {
+  const text = typeof value === 'string' ? value.trim() : raw.trim();
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    if (n > AS_MAX) return `${text} is not a valid AS number (0..${AS_MAX})`;
+    return n;
+  }
+  const dot = /^(\d+)\.(\d+)$/.exec(text);
+  if (dot) {
+    const hi = Number(dot[1]), lo = Number(dot[2]);
+    if (hi > 65535 || lo > 65535) return `${text} is not a valid asdot AS number (0..65535.0..65535)`;
+    return hi * 65536 + lo;
+  }
+  return `${JSON.stringify(text)} is not a valid AS number (a number 0..${AS_MAX} or asdot "x.y")`;
+}
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/**
+ * A Kubernetes metav1.Duration (Go time.ParseDuration syntax: `120s`, `2m`, `1h30m`, `1.5s`),
+ * returned in seconds. A bare number is refused, as Kubernetes does.
+ */
+export function parseDuration(text: string): number | string {
+  const bad = `${JSON.stringify(text)} is not a valid duration (e.g. "120s", "2m", "1h30m")`;
+  if (text === '0') return 0;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+  let total = 0, pos = 0;
+  while (pos < text.length) {
+    re.lastIndex = pos;
+    const m = re.exec(text);
+    if (!m) return bad;
+    total += Number(m[1]) * DURATION_UNITS[m[2]];
+    pos = re.lastIndex;
+  }
+  return pos === 0 ? bad : total;
+}

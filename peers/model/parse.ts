@@ -1,0 +1,163 @@
+/**
+ * The file datastore: a multi-document YAML file of Calico resources -> a validated
+ * ClusterModel. Every error is collected (with file:line, Kind/name and field path) and thrown
+ * together as one ConfigError; unknown fields and kinds are warnings.
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError, type ClusterModel, type ConfigIssue, type NodeBgpConfiguration } from '../types.js';
+import { decodeBgpConfiguration, decodeBgpPeer, decodeNode, type ConfigSpec } from './kinds-bgp.js';
+import { decodeBgpFilter, decodeBlockAffinity, decodeIpamBlock, decodeIpPool } from './kinds-ipam.js';
+import { cidrOverlaps } from './net.js';
+import { readYamlDocuments, Reader, type YNode } from './reader.js';
+
+type MapNode = Extract<YNode, { t: 'map' }>;
+
+const API_VERSIONS = ['projectcalico.org/v3', 'crd.projectcalico.org/v1'];
+const KINDS = ['BGPConfiguration', 'Node', 'BGPPeer', 'BGPFilter', 'IPPool', 'IPAMBlock', 'BlockAffinity'] as const;
+type Kind = (typeof KINDS)[number];
+const META_FIELDS = ['name', 'namespace', 'labels', 'annotations', 'uid', 'resourceVersion', 'creationTimestamp',
+  'generation', 'managedFields', 'finalizers', 'ownerReferences', 'deletionTimestamp', 'generateName', 'selfLink'];
+// Calico resource names: DNS-1123 subdomain-like, with `_` allowed by Calico's own validator.
+const NAME_RE = /^[a-z0-9A-Z]([-a-zA-Z0-9._]*[a-zA-Z0-9])?$/;
+
+interface Raw { kind: Kind; name: string; line: number; labels: Record<string, string>; spec: MapNode | undefined; r: Reader }
+
+/** Parse model text; `fileName` is used in messages. Throws ConfigError when anything is invalid. */
+export function parseModel(text: string, fileName: string): { model: ClusterModel; warnings: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [];
+  const raws: Raw[] = [];
+  const visit = (root: YNode, line: number): void => {
+    const r0 = new Reader(fileName, undefined, issues);
+    const m = r0.map(root, '', null);
+    if (!m) return;
+    const kind = r0.str(m, 'kind', '');
+    const apiVersion = r0.str(m, 'apiVersion', '');
+    // `kubectl get ... -o yaml` prints a List (or <Kind>List) with the resources in `items`.
+    if (kind === 'List' || (kind?.endsWith('List') && m.entries.has('items'))) {
+      for (const item of r0.seq(m, 'items', '')) visit(item, item.line);
+      return;
+    }
+    if (!kind) { r0.error(line, undefined, 'resource has no kind'); return; }
+    const meta = m.entries.get('metadata')?.value;
+    const nameNode = meta?.t === 'map' ? meta.entries.get('name')?.value : undefined;
+    const name = nameNode?.t === 'scalar' && nameNode.value !== null ? String(nameNode.value) : undefined;
+    const label = `${kind}/${name ?? '<unnamed>'}`;
+    const r = new Reader(fileName, label, issues);
+    if (!(KINDS as readonly string[]).includes(kind)) {
+      r.warn(r.lineOf(m, 'kind'), undefined, `kind ${kind} is not used by Tern (ignored)`);
+      return;
+    }
+    if (!apiVersion || !API_VERSIONS.includes(apiVersion)) {
+      r.error(r.lineOf(m, 'apiVersion'), 'apiVersion', `${JSON.stringify(apiVersion ?? '')} is not one of ${API_VERSIONS.join(', ')}`);
+      return;
+    }
+    r.map(m, '', ['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+    const md = r.map(meta, 'metadata', META_FIELDS);
+    if (!name) { r.error(md?.line ?? line, 'metadata.name', 'name is required'); return; }
+    if (!NAME_RE.test(name) || name.length > 253) {
+      r.error(r.lineOf(md, 'name'), 'metadata.name', `${JSON.stringify(name)} is not a valid resource name`);
+      return;
+    }
+    const spec = r.map(m.entries.get('spec')?.value, 'spec', null);
+    raws.push({ kind: kind as Kind, name, line: r.lineOf(m, 'kind'), labels: r.labels(md, 'labels', 'metadata'), spec, r });
+  };
+  for (const doc of readYamlDocuments(text, fileName, issues)) if (doc.root) visit(doc.root, doc.line);
+
+  const seen = new Set<string>();
+  for (const x of raws) {
+    const id = `${x.kind}/${x.name}`;
+    if (seen.has(id)) x.r.error(x.line, 'metadata.name', `duplicate ${x.kind} named ${JSON.stringify(x.name)}`);
+    seen.add(id);
+  }
+  const model = build(raws, fileName);
+  crossCheck(model, raws);
+  if (issues.some((i) => i.severity === 'error')) throw new ConfigError(issues);
+  return { model, warnings: issues };
+}
+
+function build(raws: Raw[], source: string): ClusterModel {
+  let global: ConfigSpec | undefined;
+  const model: ClusterModel = {
+    source, bgpConfig: undefined as never, nodeBgpConfigs: new Map(), nodes: [], peers: [], filters: new Map(),
+    ipPools: [], ipamBlocks: [], blockAffinities: [],
+  };
+  for (const x of raws) {
+    switch (x.kind) {
+      case 'BGPConfiguration': {
+        const perNode = x.name.startsWith('node.');
+        if (!perNode && x.name !== 'default') {
+          x.r.warn(x.line, 'metadata.name', 'Calico reads only "default" and "node.<name>" BGPConfigurations (ignored)');
+          break;
+        }
+        const spec = decodeBgpConfiguration(x.r, x.spec, perNode);
+        if (!perNode) { global = spec; break; }
+        const node = x.name.slice(5);
+        const nc: NodeBgpConfiguration = { node, listenPort: spec.listenPort, logSeverityScreen: spec.logSeverityScreen, prefixAdvertisements: spec.prefixAdvertisements };
+        model.nodeBgpConfigs.set(node, nc);
+        break;
+      }
+      case 'Node': model.nodes.push(decodeNode(x.r, x.name, x.line, x.labels, x.spec)); break;
+      case 'BGPPeer': { const p = decodeBgpPeer(x.r, x.name, x.line, x.spec); if (p) model.peers.push(p); break; }
+      case 'BGPFilter': model.filters.set(x.name, decodeBgpFilter(x.r, x.name, x.line, x.spec)); break;
+      case 'IPPool': { const p = decodeIpPool(x.r, x.name, x.line, x.spec); if (p) model.ipPools.push(p); break; }
+      case 'IPAMBlock': { const b = decodeIpamBlock(x.r, x.name, x.line, x.spec); if (b) model.ipamBlocks.push(b); break; }
+      case 'BlockAffinity': { const a = decodeBlockAffinity(x.r, x.name, x.line, x.spec); if (a) model.blockAffinities.push(a); break; }
+    }
+  }
+  // Calico's defaults (confd globalDefaults and the API's documented defaults).
+  model.bgpConfig = {
+    asNumber: global?.asNumber ?? 64512,
+    nodeToNodeMeshEnabled: global?.nodeToNodeMeshEnabled ?? true,
+    listenPort: global?.listenPort ?? 179,
+    bindMode: global?.bindMode ?? 'None',
+    nodeMeshPassword: global?.nodeMeshPassword,
+    nodeMeshMaxRestartTime: global?.nodeMeshMaxRestartTime,
+    communities: global?.communities ?? [],
+    prefixAdvertisements: global?.prefixAdvertisements ?? [],
+    serviceClusterIPs: global?.serviceClusterIPs ?? [],
+    serviceExternalIPs: global?.serviceExternalIPs ?? [],
+    serviceLoadBalancerIPs: global?.serviceLoadBalancerIPs ?? [],
+    ignoredInterfaces: global?.ignoredInterfaces ?? [],
+    logSeverityScreen: global?.logSeverityScreen ?? 'Info',
+  };
+  model.peers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return model;
+}
+
+/** Checks that need more than one resource. */
+function crossCheck(model: ClusterModel, raws: Raw[]): void {
+  const readerOf = (kind: Kind, name: string) => raws.find((x) => x.kind === kind && x.name === name)!.r;
+  const nodeNames = new Set(model.nodes.map((n) => n.name));
+  const owner = new Map<string, string>();
+  for (const n of model.nodes) {
+    for (const a of [n.ipv4Address, n.ipv6Address]) {
+      if (!a) continue;
+      const other = owner.get(a);
+      if (other) readerOf('Node', n.name).error(n.line, 'spec.bgp', `address ${a} is also the address of Node ${other}`);
+      owner.set(a, n.name);
+    }
+  }
+  for (const p of model.peers) {
+    const r = readerOf('BGPPeer', p.name);
+    if (p.node !== undefined && !nodeNames.has(p.node)) r.warn(p.line, 'spec.node', `no Node named ${JSON.stringify(p.node)} in the model`);
+    for (const f of p.filters) if (!model.filters.has(f)) r.warn(p.line, 'spec.filters', `no BGPFilter named ${JSON.stringify(f)}; Calico skips it, and so does Tern`);
+  }
+  for (const [node] of model.nodeBgpConfigs) {
+    const x = raws.find((y) => y.kind === 'BGPConfiguration' && y.name === `node.${node}`)!;
+    if (!nodeNames.has(node)) x.r.warn(x.line, 'metadata.name', `no Node named ${JSON.stringify(node)} in the model`);
+  }
+  model.ipPools.forEach((a, i) => {
+    for (const b of model.ipPools.slice(i + 1)) {
+      if (cidrOverlaps(a.cidr, b.cidr)) readerOf('IPPool', b.name).error(b.line, 'spec.cidr', `${b.cidr.text} overlaps IPPool ${a.name} (${a.cidr.text})`);
+    }
+  });
+  for (const a of model.blockAffinities) {
+    if (!nodeNames.has(a.node)) readerOf('BlockAffinity', a.name).warn(a.line, 'spec.node', `no Node named ${JSON.stringify(a.node)} in the model`);
+  }
+}
+
+/** Read and parse a model file. Throws ConfigError on invalid content, and Node's fs errors when unreadable. */
+export function loadModelFile(path: string): { model: ClusterModel; warnings: ConfigIssue[] } {
+  const text = readFileSync(path, 'utf8');
+  return parseModel(text, path);
+}

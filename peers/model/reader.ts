@@ -1,0 +1,197 @@
+/**
+ * Reading YAML with line numbers. The yaml package's AST is turned into a small tree (YNode)
+ * that remembers the line of every key and value; `Reader` decodes typed fields from it and
+ * records issues (file, line, resource, field path) instead of stopping at the first one.
+ */
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
+import type { ConfigIssue, Selector } from '../types.js';
+import { parseSelector, SelectorError } from '../selector.js';
+import { parseAsn, parseCidr, parseDuration, type Cidr } from './net.js';
+
+export type YNode =
+  | { t: 'map'; line: number; entries: Map<string, { keyLine: number; value: YNode }> }
+  | { t: 'seq'; line: number; items: YNode[] }
+  | { t: 'scalar'; line: number; value: unknown; source: string };
+
+export interface YDoc { root: YNode | undefined; line: number }
+
+/** Parse every document of a multi-document YAML text; syntax errors go to `issues`. */
+export function readYamlDocuments(text: string, file: string, issues: ConfigIssue[]): YDoc[] {
+  const lc = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lc, keepSourceTokens: true, prettyErrors: false });
+  const list: Document.Parsed[] = Array.isArray(docs) ? docs : [];
+  const out: YDoc[] = [];
+  for (const doc of list) {
+    for (const e of doc.errors) {
+      issues.push({ severity: 'error', file, line: lc.linePos(e.pos[0]).line, message: `YAML: ${e.message.split('\n')[0]}` });
+    }
+    if (doc.errors.length) continue;
+    const lineOf = (n: YamlNode | null | undefined, fallback: number): number =>
+      n?.range ? lc.linePos(n.range[0]).line : fallback;
+    const convert = (n: unknown, fallback: number, depth: number): YNode => {
+      if (depth > 64) return { t: 'scalar', line: fallback, value: null, source: '' };
+      if (isAlias(n)) return convert(n.resolve(doc), lineOf(n, fallback), depth + 1);
+      if (isMap(n)) {
+        const entries = new Map<string, { keyLine: number; value: YNode }>();
+        const line = lineOf(n, fallback);
+        for (const p of n.items) {
+          const k = isScalar(p.key) ? String(p.key.value) : String(p.key);
+          const keyLine = isScalar(p.key) ? lineOf(p.key, line) : line;
+          entries.set(k, { keyLine, value: convert(p.value, keyLine, depth + 1) });
+        }
+        return { t: 'map', line, entries };
+      }
+      if (isSeq(n)) {
+        const line = lineOf(n, fallback);
+        return { t: 'seq', line, items: n.items.map((i) => convert(i, line, depth + 1)) };
+      }
+      if (isScalar(n)) return { t: 'scalar', line: lineOf(n, fallback), value: n.value, source: n.source ?? String(n.value) };
+      return { t: 'scalar', line: fallback, value: null, source: '' };
+    };
+    const contents = doc.contents;
+    if (contents === null || (isScalar(contents) && contents.value === null)) continue; // empty document
+    out.push({ root: convert(contents, 1, 0), line: lineOf(contents, 1) });
+  }
+  return out;
+}
+
+const describe = (n: YNode): string =>
+  n.t === 'map' ? 'a mapping' : n.t === 'seq' ? 'a list' : n.value === null ? 'null' : `${JSON.stringify(n.value)}`;
+
+type MapNode = Extract<YNode, { t: 'map' }>;
+
+/** Decodes one resource, recording issues against `file` and `resource`. */
+export class Reader {
+  constructor(readonly file: string, readonly resource: string | undefined, readonly issues: ConfigIssue[]) {}
+
+  error(line: number, path: string | undefined, message: string): undefined {
+    this.issues.push({ severity: 'error', file: this.file, line, resource: this.resource, path, message });
+    return undefined;
+  }
+
+  warn(line: number, path: string | undefined, message: string): void {
+    this.issues.push({ severity: 'warning', file: this.file, line, resource: this.resource, path, message });
+  }
+
+  /** A mapping; warns about keys not in `known` (Calico ignores unknown fields too). */
+  map(n: YNode | undefined, path: string, known: readonly string[] | null): MapNode | undefined {
+    if (!n || (n.t === 'scalar' && n.value === null)) return undefined;
+    if (n.t !== 'map') return this.error(n.line, path, `expected a mapping, found ${describe(n)}`);
+    if (known) {
+      for (const [k, e] of n.entries) {
+        if (!known.includes(k)) this.warn(e.keyLine, join(path, k), 'unknown field (ignored)');
+      }
+    }
+    return n;
+  }
+
+  get(m: MapNode | undefined, key: string): YNode | undefined {
+    const e = m?.entries.get(key);
+    if (!e || (e.value.t === 'scalar' && e.value.value === null)) return undefined;
+    return e.value;
+  }
+
+  lineOf(m: MapNode | undefined, key: string): number {
+    return m?.entries.get(key)?.keyLine ?? m?.line ?? 0;
+  }
+
+  str(m: MapNode | undefined, key: string, path: string): string | undefined {
+    const n = this.get(m, key);
+    if (!n) return undefined;
+    if (n.t !== 'scalar' || typeof n.value !== 'string') {
+      // Numbers and booleans written where a string is expected are taken as their text.
+      if (n.t === 'scalar' && (typeof n.value === 'number' || typeof n.value === 'boolean')) return n.source;
+      return this.error(n.line, join(path, key), `expected a string, found ${describe(n)}`);
+    }
+    return n.value;
+  }
+
+  bool(m: MapNode | undefined, key: string, path: string): boolean | undefined {
+    const n = this.get(m, key);
+    if (!n) return undefined;
+    if (n.t === 'scalar' && typeof n.value === 'boolean') return n.value;
+    return this.error(n.line, join(path, key), `expected true or false, found ${describe(n)}`);
+  }
+
+  int(m: MapNode | undefined, key: string, path: string, min: number, max: number): number | undefined {
+    const n = this.get(m, key);
+    if (!n) return undefined;
+    const v = n.t === 'scalar' ? n.value : undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v)) {
+      return this.error(n.line, join(path, key), `expected an integer, found ${describe(n)}`);
+    }
+    if (v < min || v > max) return this.error(n.line, join(path, key), `${v} is out of range (${min}..${max})`);
+    return v;
+  }
+
+  asn(m: MapNode | undefined, key: string, path: string): number | undefined {
+    const n = this.get(m, key);
+    if (!n) return undefined;
+    if (n.t !== 'scalar') return this.error(n.line, join(path, key), `expected an AS number, found ${describe(n)}`);
+    const r = parseAsn(n.value, n.source);
+    return typeof r === 'string' ? this.error(n.line, join(path, key), r) : r;
+  }
+
+  duration(m: MapNode | undefined, key: string, path: string): number | undefined {
+    const s = this.str(m, key, path);
+    if (s === undefined) return undefined;
+    const r = parseDuration(s);
+    return typeof r === 'string' ? this.error(this.lineOf(m, key), join(path, key), r) : r;
+  }
+
+  enumOf<T extends string>(m: MapNode | undefined, key: string, path: string, values: readonly T[]): T | undefined {
+    const s = this.str(m, key, path);
+    if (s === undefined) return undefined;
+    if ((values as readonly string[]).includes(s)) return s as T;
+    return this.error(this.lineOf(m, key), join(path, key), `${JSON.stringify(s)} is not one of ${values.join(', ')}`);
+  }
+
+  cidr(m: MapNode | undefined, key: string, path: string, strict: boolean): Cidr | undefined {
+    const s = this.str(m, key, path);
+    if (s === undefined) return undefined;
+    const r = parseCidr(s, strict);
+    return typeof r === 'string' ? this.error(this.lineOf(m, key), join(path, key), r) : r;
+  }
+
+  selector(m: MapNode | undefined, key: string, path: string): Selector | undefined {
+    const s = this.str(m, key, path);
+    if (s === undefined) return undefined;
+    try {
+      return parseSelector(s);
+    } catch (e) {
+      if (e instanceof SelectorError) return this.error(this.lineOf(m, key), join(path, key), e.message);
+      throw e;
+    }
+  }
+
+  seq(m: MapNode | undefined, key: string, path: string): YNode[] {
+    const n = this.get(m, key);
+    if (!n) return [];
+    if (n.t !== 'seq') { this.error(n.line, join(path, key), `expected a list, found ${describe(n)}`); return []; }
+    return n.items;
+  }
+
+  strList(m: MapNode | undefined, key: string, path: string): string[] {
+    const out: string[] = [];
+    this.seq(m, key, path).forEach((n, i) => {
+      if (n.t === 'scalar' && typeof n.value === 'string') out.push(n.value);
+      else this.error(n.line, `${join(path, key)}[${i}]`, `expected a string, found ${describe(n)}`);
+    });
+    return out;
+  }
+
+  /** String-to-string map (labels). */
+  labels(m: MapNode | undefined, key: string, path: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    const n = this.map(this.get(m, key), join(path, key), null);
+    if (!n) return out;
+    for (const [k, e] of n.entries) {
+      const v = e.value;
+      if (v.t === 'scalar' && v.value !== null && typeof v.value !== 'object') out[k] = typeof v.value === 'string' ? v.value : v.source;
+      else this.error(v.line, `${join(path, key)}.${k}`, `expected a string label value, found ${describe(v)}`);
+    }
+    return out;
+  }
+}
+
+export const join = (path: string, key: string): string => (path ? `${path}.${key}` : key);

@@ -1,0 +1,234 @@
+/**
+ * Plain types shared by peers/ and its users: the validated Calico model (ClusterModel), the
+ * desired BGP sessions (PeerConfig), and configuration issues. No behaviour lives here.
+ */
+import type { Family, LargeCommunity } from '../bgp/types.js';
+import type { Selector } from './selector.js';
+import type { Cidr } from './model/net.js';
+
+export type { Family, LargeCommunity, Selector, Cidr };
+
+// ---- Configuration issues -------------------------------------------------------------
+
+export interface ConfigIssue {
+  severity: 'error' | 'warning';
+  file: string;
+  /** 1-based line in `file`; 0 when the issue concerns the whole file. */
+  line: number;
+  /** `Kind/name`, e.g. `BGPPeer/tor-a`, when the issue belongs to a resource. */
+  resource?: string;
+  /** Field path inside the resource, e.g. `spec.asNumber`, `spec.exportV4[1].cidr`. */
+  path?: string;
+  message: string;
+}
+
+/** `cluster.yaml:14: BGPPeer/tor-a: spec.asNumber: 4294967296 is not a valid AS number ...` */
+export function formatIssue(i: ConfigIssue): string {
+  const where = i.line > 0 ? `${i.file}:${i.line}` : i.file;
+  const parts = [where];
+  if (i.resource) parts.push(i.resource);
+  if (i.path) parts.push(i.path);
+  return `${parts.join(': ')}: ${i.severity === 'warning' ? 'warning: ' : ''}${i.message}`;
+}
+
+/** Thrown when a model has errors; carries every error found (and the warnings). */
+export class ConfigError extends Error {
+  constructor(readonly issues: ConfigIssue[]) {
+    const errors = issues.filter((i) => i.severity === 'error');
+    super(`${errors.length} configuration error${errors.length === 1 ? '' : 's'}:\n` +
+      errors.map((i) => `  ${formatIssue(i)}`).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+// ---- The Calico model ------------------------------------------------------------------
+
+/** Calico BGPPassword. The file datastore also accepts a literal string (`value`). */
+export interface Password {
+  value?: string;
+  secretKeyRef?: { name: string; key: string };
+}
+
+export type LogSeverity = 'Debug' | 'Info' | 'Warning' | 'Error' | 'Fatal';
+
+export interface PrefixAdvertisement {
+  cidr: Cidr;
+  /** Names from `communities` already resolved to values `aa:nn` / `aa:nn:mm`. */
+  communities: string[];
+}
+
+/** BGPConfiguration `default` (global) with Calico's defaults filled in. */
+export interface BgpConfiguration {
+  asNumber: number;
+  nodeToNodeMeshEnabled: boolean;
+  listenPort: number;
+  bindMode: 'None' | 'NodeIP';
+  nodeMeshPassword?: Password;
+  /** Seconds. */
+  nodeMeshMaxRestartTime?: number;
+  communities: { name: string; value: string }[];
+  prefixAdvertisements: PrefixAdvertisement[];
+  serviceClusterIPs: Cidr[];
+  serviceExternalIPs: Cidr[];
+  serviceLoadBalancerIPs: Cidr[];
+  ignoredInterfaces: string[];
+  logSeverityScreen: LogSeverity;
+}
+
+/** BGPConfiguration `node.<name>`: Calico honours only these three per node. */
+export interface NodeBgpConfiguration {
+  node: string;
+  listenPort?: number;
+  logSeverityScreen?: LogSeverity;
+  prefixAdvertisements?: PrefixAdvertisement[];
+}
+
+export interface CalicoNode {
+  name: string;
+  labels: Record<string, string>;
+  /** Address without the subnet, e.g. `198.18.1.10`. */
+  ipv4Address?: string;
+  /** The subnet written with the address, e.g. `198.18.1.0/24` (a /32 when none was given). */
+  ipv4Subnet?: Cidr;
+  ipv6Address?: string;
+  ipv6Subnet?: Cidr;
+  asNumber?: number;
+  routeReflectorClusterID?: string;
+  line: number;
+}
+
+export interface BgpPeerResource {
+  name: string;
+  line: number;
+  node?: string;
+  nodeSelector?: Selector;
+  peerIP?: { address: string; family: Family; port?: number };
+  asNumber?: number;
+  peerSelector?: Selector;
+  localASNumber?: number;
+  keepOriginalNextHop: boolean;
+  nextHopMode?: 'Auto' | 'Self' | 'Keep';
+  password?: Password;
+  sourceAddress: 'UseNodeIP' | 'None';
+  /** Seconds. */
+  maxRestartTime?: number;
+  /** Seconds. */
+  keepaliveTime?: number;
+  numAllowedLocalASNumbers?: number;
+  ttlSecurity?: number;
+  filters: string[];
+  reachableBy?: string;
+}
+
+export type FilterMatchOperator = 'Equal' | 'NotEqual' | 'In' | 'NotIn';
+
+export interface BgpFilterRule {
+  cidr?: Cidr;
+  matchOperator?: FilterMatchOperator;
+  prefixLength?: { min?: number; max?: number };
+  source?: 'RemotePeers';
+  interface?: string;
+  peerType?: 'eBGP' | 'iBGP';
+  action: 'Accept' | 'Reject';
+  /** The rule uses a match Tern does not implement (communities, asPathPrefix, priority): it never matches. */
+  unsupported?: string[];
+}
+
+export interface BgpFilter {
+  name: string;
+  line: number;
+  exportV4: BgpFilterRule[];
+  importV4: BgpFilterRule[];
+  exportV6: BgpFilterRule[];
+  importV6: BgpFilterRule[];
+}
+
+export type EncapMode = 'Never' | 'Always' | 'CrossSubnet';
+
+export interface IpPool {
+  name: string;
+  line: number;
+  cidr: Cidr;
+  blockSize: number;
+  ipipMode: EncapMode;
+  vxlanMode: EncapMode;
+  natOutgoing: boolean;
+  disabled: boolean;
+  disableBGPExport: boolean;
+  nodeSelector: Selector;
+}
+
+export interface IpamBlock {
+  name: string;
+  line: number;
+  cidr: Cidr;
+  /** Node name from `affinity: host:<node>`; undefined when the block has no host affinity. */
+  affinityNode?: string;
+  deleted: boolean;
+  /** Node name for each allocated ordinal that is in use on a node (attributes[].secondary.node). */
+  allocationNodes: Map<number, string>;
+}
+
+export interface BlockAffinity {
+  name: string;
+  line: number;
+  node: string;
+  cidr: Cidr;
+  state: 'confirmed' | 'pending' | 'pendingDeletion';
+  deleted: boolean;
+}
+
+export interface ClusterModel {
+  /** File the model came from. */
+  source: string;
+  bgpConfig: BgpConfiguration;
+  nodeBgpConfigs: Map<string, NodeBgpConfiguration>;
+  /** In file order. */
+  nodes: CalicoNode[];
+  /** Sorted by name: Calico keys peers by name, and planning must be deterministic. */
+  peers: BgpPeerResource[];
+  filters: Map<string, BgpFilter>;
+  ipPools: IpPool[];
+  ipamBlocks: IpamBlock[];
+  blockAffinities: BlockAffinity[];
+}
+
+// ---- Planned sessions -------------------------------------------------------------------
+
+export type PeerKind = 'mesh' | 'global' | 'node' | 'selector' | 'rr-client' | 'reflector';
+export type NextHopMode = 'Auto' | 'Self' | 'Keep';
+
+/** One desired BGP session of this node, handed to the session layer. */
+export interface PeerConfig {
+  /** Stable identity: the peer address, plus `:port` when the port is not 179. */
+  key: string;
+  kind: PeerKind;
+  /** Why the session exists, for `bgpctl show neighbors`. */
+  description: string;
+  peerAddress: string;
+  peerPort: number;
+  peerAs: number;
+  localAs: number;
+  /** Source address to bind (node IP of the peer's family), absent for sourceAddress None. */
+  localAddress?: string;
+  password?: string;
+  /** RFC 5082 GTSM: the peer is at most this many hops away. */
+  ttlSecurity?: number;
+  /** Seconds. */
+  keepaliveTime?: number;
+  /** Seconds; three keepalives (RFC 4271 §10) when keepaliveTime is set. */
+  holdTime?: number;
+  /** Seconds; RFC 4724 restart time we advertise. */
+  maxRestartTime?: number;
+  nextHopMode: NextHopMode;
+  numAllowedLocalASNumbers?: number;
+  /** RFC 4456: we are a route reflector and this peer is our client. */
+  routeReflectorClient: boolean;
+  families: Family[];
+  /** BGPFilter names, in evaluation order. */
+  filters: string[];
+  /** Gateway through which the peer is reached (a static route to the peer goes via it). */
+  reachableBy?: string;
+  /** The Calico node at the far end, when the peer is one. */
+  sourceNode?: string;
+}
