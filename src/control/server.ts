@@ -8,7 +8,6 @@ import { ControlError, NEIGHBOR_ACTIONS, type DaemonApi, type NeighborAction, ty
 import { COMMANDS, LineSplitter, MAX_REQUEST_LINE, PROTOCOL_VERSION, isCommand, line, type Answer, type Command } from './protocol.js';
 import { checkAddress, checkPrefix, checkShutdownMessage } from './validate.js';
 
-export const DEFAULT_CONTROL_SOCKET = '/run/tern/ternd.sock';
 export const LOG_LEVEL_NAMES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
 /** The part of a bunyan logger the server uses. */
@@ -26,11 +25,6 @@ export interface ControlServer {
 
 /** Rows are gathered into writes of about this size: few syscalls, bounded memory. */
 const STREAM_CHUNK = 16 * 1024;
-
-/** The socket path ternd should use: --control-socket, then TERN_SOCKET, then the default. */
-export function controlSocketPath(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
-  return flag || env.TERN_SOCKET || DEFAULT_CONTROL_SOCKET;
-}
 
 /** True when something accepts connections on `path` (another ternd). */
 function answers(path: string): Promise<boolean> {

@@ -19,6 +19,7 @@ import {
 /** A fixed "now" so Up/Down columns are predictable when the CLI is given TERN_NOW. */
 export const FAKE_NOW = Date.parse('2026-01-02T12:00:00Z');
 const ago = (s: number): string => new Date(FAKE_NOW - s * 1000).toISOString();
+const shift = (iso: string | null): string | null => (iso === null ? null : new Date(Date.parse(iso) - FAKE_NOW + Date.now()).toISOString());
 
 export const PEERS: PeerView[] = [
   {
@@ -107,13 +108,17 @@ export class FakeDaemon implements DaemonApi {
   };
   reloadResult: ReloadResult = { ok: true, effects: ['peer 127.0.0.5 added'] };
 
+  /** PEERS with times moved from FAKE_NOW to the real clock, so Up/Down reads as written. */
   peers(): PeerView[] {
-    return PEERS;
+    return PEERS.map((p) => ({ ...p, since: shift(p.since) }));
   }
 
   neighbor(addr: string): NeighborView | undefined {
-    const p = PEERS.find((x) => x.address === addr);
-    return p ? neighborOf(p) : undefined;
+    const p = this.peers().find((x) => x.address === addr);
+    if (!p) return undefined;
+    const n = neighborOf(p);
+    if (n.lastErrorReceived) n.lastErrorReceived = { ...n.lastErrorReceived, at: shift(n.lastErrorReceived.at) as string };
+    return n;
   }
 
   *rib(q: RibQuery): Iterable<RibRowView> {

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// bgpctl: operate a running ternd over its control socket (and decode BGP messages offline).
+// Wiring only: each command is a module in src/cli/ registered on one yargs instance below.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { fibCommand, healthCommand, logCommand, neighborCommand, reloadCommand } from './cli/admin.js';
+import { globalOptions } from './cli/common.js';
+import { showCommand } from './cli/show.js';
+
+async function main(): Promise<void> {
+  // `bgpctl show rib | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+  const cli = globalOptions(yargs(hideBin(process.argv)))
+    .scriptName('bgpctl')
+    .usage('$0 <command> [options]\n\nOperate ternd, the Tern BGP daemon, over its control socket.')
+    .command(showCommand)
+    .command(neighborCommand)
+    .command(reloadCommand)
+    .command(fibCommand)
+    .command(logCommand)
+    .command(healthCommand)
+    .completion('completion', 'print a bash/zsh completion script (source <(bgpctl completion))')
+    .demandCommand(1, 'which command? try `bgpctl show`')
+    .strict()
+    .showHelpOnFail(false, 'run with --help for usage')
+    .help()
+    .alias('help', 'h')
+    .version(false)
+    .wrap(Math.min(100, process.stdout.columns || 100));
+  await cli.parseAsync();
+}
+
+void main();

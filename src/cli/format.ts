@@ -1,0 +1,200 @@
+// bgpctl's text output: one pure function per view, view -> lines. The JSON output is the view
+// objects themselves (OpenBGPD's bgpctl: one output interface, a text and a JSON implementation).
+import type {
+  CapabilityView, ConfigView, ErrorView, FibRowView, HealthView, NeighborView, NextHopView, PeerView, ReloadResult, RibRowView,
+} from '../control/api.js';
+import { cell, paint, table, upDown, type Color, type TextOptions } from './table.js';
+
+export type { TextOptions } from './table.js';
+
+const stateColor = (s: string): Color => (s === 'Established' ? 'green' : s === 'Idle' ? 'red' : 'yellow');
+
+/** `show peers`: OpenBGPD's summary columns, then the peer's kind and description. */
+export function formatPeers(peers: PeerView[], o: TextOptions): string[] {
+  const header = ['Neighbor', 'AS', 'MsgRcvd', 'MsgSent', 'OutQ', 'Up/Down', 'State/PfxRcvd', 'Kind', 'Description'].map((h, i) =>
+    cell(h, { right: i >= 1 && i <= 4 }),
+  );
+  const rows = peers.map((p) => {
+    const st = p.state === 'Established' ? String(p.prefixesReceived) : p.adminDown ? `${p.state} (Admin)` : p.state;
+    return [
+      cell(p.address),
+      cell(p.asn, { right: true }),
+      cell(p.msgRcvd, { right: true }),
+      cell(p.msgSent, { right: true }),
+      cell(p.outQ, { right: true }),
+      cell(upDown(p.since, o.now)),
+      cell(st, { color: stateColor(p.state) }),
+      cell(p.kind),
+      cell(p.description),
+    ];
+  });
+  return table(o, header, rows);
+}
+
+const capText = (c: CapabilityView): string => (c.value ? `${c.name} ${c.value}` : c.name);
+const errText = (e: ErrorView | null, o: TextOptions): string =>
+  e === null
+    ? 'none'
+    : `${e.name} (${e.code}/${e.subcode}) ${upDown(e.at, o.now)} ago` + (e.shutdownMessage !== undefined ? `, shutdown message "${e.shutdownMessage}"` : '');
+const secs = (n: number | null): string => (n === null ? '-' : `${n}s`);
+
+/** `show neighbor <addr>`, laid out like OpenBGPD's `bgpctl show neighbor`. */
+export function formatNeighbor(n: NeighborView, o: TextOptions): string[] {
+  const link = n.asn === n.localAsn ? 'internal link' : 'external link';
+  const out = [
+    `BGP neighbor is ${n.address}, remote AS ${n.asn}, local AS ${n.localAsn}, ${link}`,
+    ` Description: ${n.description || '-'}`,
+    ` Kind: ${n.kind}, route reflection: ${n.routeReflector}${n.md5 ? ', TCP MD5' : ''}`,
+    `  BGP version 4, remote router-id ${n.remoteRouterId || '-'}, local router-id ${n.localRouterId}`,
+    `  BGP state = ${paint(o, stateColor(n.state), n.state)}${n.adminDown ? ' (administratively down)' : ''}, ${
+      n.state === 'Established' ? 'up' : 'down'
+    } for ${upDown(n.since, o.now)}`,
+    `  Established ${n.establishedTransitions} times; last reset: ${n.lastResetReason || 'never'}`,
+    `  Hold time ${secs(n.holdTimeNegotiated)} (configured ${n.holdTimeConfigured}s), keepalive ${secs(n.keepaliveNegotiated)} (configured ${n.keepaliveConfigured}s)`,
+    '',
+    '  Capabilities:',
+  ];
+  for (const [label, caps] of [['ours', n.capabilities.ours], ['theirs', n.capabilities.theirs], ['negotiated', n.capabilities.negotiated]] as const) {
+    out.push(`    ${(label + ':').padEnd(11)} ${caps.length ? caps.map(capText).join(', ') : '-'}`);
+  }
+  const gr = n.gracefulRestart;
+  out.push(
+    '',
+    `  Graceful restart: ${gr.negotiated ? 'negotiated' : 'not negotiated'}, restart time ours ${secs(gr.localRestartTime)} theirs ${secs(gr.remoteRestartTime)}`,
+    `    forwarding preserved by peer: ${gr.remoteForwardingFamilies.join(', ') || '-'}; peer restarting: ${gr.peerRestarting ? 'yes' : 'no'}; stale routes: ${gr.staleRoutes}` +
+      (gr.restartTimerRemaining !== null ? `; restart timer ${gr.restartTimerRemaining}s` : '') +
+      (gr.staleTimerRemaining !== null ? `; stale timer ${gr.staleTimerRemaining}s` : ''),
+    '',
+    '  Message statistics:',
+  );
+  const m = n.messages;
+  const msgRows = (['open', 'notification', 'update', 'keepalive', 'routeRefresh', 'total'] as const).map((k) => [
+    cell(`  ${k === 'routeRefresh' ? 'Route Refresh' : k[0].toUpperCase() + k.slice(1)}`),
+    cell(m.sent[k], { right: true }),
+    cell(m.received[k], { right: true }),
+  ]);
+  out.push(...table({ ...o, color: false }, [cell(''), cell('Sent', { right: true }), cell('Received', { right: true })], msgRows).map((l) => '  ' + l));
+  out.push('', '  Prefixes:');
+  const pfxRows = n.prefixes.map((p) => [cell(`  ${p.family}`), cell(p.received, { right: true }), cell(p.accepted, { right: true }), cell(p.sent, { right: true }), cell(p.stale, { right: true })]);
+  const pfxHeader = [cell(''), ...['Received', 'Accepted', 'Sent', 'Stale'].map((h) => cell(h, { right: true }))];
+  out.push(...table({ ...o, color: false }, pfxHeader, pfxRows).map((l) => '  ' + l));
+  out.push(
+    `  Update queue: ${n.outQ}`,
+    '',
+    `  Last error sent:     ${errText(n.lastErrorSent, o)}`,
+    `  Last error received: ${errText(n.lastErrorReceived, o)}`,
+    '',
+    `  Local host:  ${n.localAddress || '-'}, Local port:  ${n.localPort || '-'}`,
+    `  Remote host: ${n.remoteAddress}, Remote port: ${n.remotePort}`,
+  );
+  return out;
+}
+
+/** The legend printed once before `show rib` rows. */
+export const RIB_LEGEND = [
+  'flags: * = valid, > = best, = = multipath, I = iBGP, S = stale, F = filtered',
+  'origin: i = IGP, e = EGP, ? = incomplete',
+  '',
+];
+
+const RIB_COLUMNS = { flags: 6, prefix: 20, nextHop: 16, lpref: 6, med: 6 };
+
+export function ribHeader(o: TextOptions): string {
+  const c = RIB_COLUMNS;
+  return paint(o, 'bold', `${'flags'.padEnd(c.flags)} ${'prefix'.padEnd(c.prefix)} ${'nexthop'.padEnd(c.nextHop)} ${'lpref'.padStart(c.lpref)} ${'med'.padStart(c.med)} aspath origin`);
+}
+
+export function ribFlags(r: RibRowView): string {
+  const f = r.flags;
+  return (f.valid ? '*' : '') + (f.best ? '>' : '') + (f.multipath ? '=' : '') + (f.ibgp ? 'I' : '') + (f.stale ? 'S' : '') + (f.filtered ? 'F' : '');
+}
+
+/**
+ * One summary row, fixed column widths so rows can be printed as they stream in (a long prefix
+ * or next hop pushes the rest of its row right rather than holding back the whole table).
+ */
+export function formatRibRow(r: RibRowView, o: TextOptions): string {
+  const c = RIB_COLUMNS;
+  const num = (v: number | undefined, w: number): string => (v === undefined ? '-' : String(v)).padStart(w);
+  const path = r.asPath ? `${r.asPath} ${r.origin}` : r.origin;
+  const line = `${ribFlags(r).padEnd(c.flags)} ${r.prefix.padEnd(c.prefix)} ${r.nextHop.padEnd(c.nextHop)} ${num(r.localPref, c.lpref)} ${num(r.med, c.med)} ${path}`;
+  return paint(o, r.flags.best ? undefined : 'dim', line);
+}
+
+const ORIGIN_WORD = { i: 'IGP', e: 'EGP', '?': 'incomplete' } as const;
+
+/** `show rib --detail`: every path with every attribute, and why it lost. */
+export function formatRibDetail(r: RibRowView, previousPrefix: string | null, o: TextOptions): string[] {
+  const out: string[] = [];
+  if (previousPrefix !== null) out.push('');
+  if (r.prefix !== previousPrefix) out.push(paint(o, 'bold', `BGP routing table entry for ${r.prefix}`));
+  const f = r.flags;
+  const words = [f.valid ? 'valid' : 'invalid', f.ibgp ? 'internal' : 'external', ...(f.best ? ['best'] : []), ...(f.multipath ? ['multipath'] : []), ...(f.stale ? ['stale'] : []), ...(f.filtered ? ['filtered'] : [])];
+  const attrs = [`Origin ${ORIGIN_WORD[r.origin]}`, ...(r.med !== undefined ? [`metric ${r.med}`] : []), ...(r.localPref !== undefined ? [`localpref ${r.localPref}`] : []), ...words];
+  out.push(
+    `    AS path: ${r.asPath || '(empty)'}`,
+    `    Nexthop ${r.nextHop} from ${r.peer}${r.pathId !== undefined ? ` (path id ${r.pathId})` : ''}`,
+    `    ${attrs.join(', ')}`,
+  );
+  if (r.communities?.length) out.push(`    Communities: ${r.communities.join(' ')}`);
+  if (r.largeCommunities?.length) out.push(`    Large Communities: ${r.largeCommunities.join(' ')}`);
+  if (r.originatorId) out.push(`    Originator ID: ${r.originatorId}`);
+  if (r.clusterList?.length) out.push(`    Cluster list: ${r.clusterList.join(' ')}`);
+  if (r.lastUpdate) out.push(`    Last update: ${upDown(r.lastUpdate, o.now)} ago`);
+  if (r.reason) out.push(paint(o, 'yellow', `    Not best: step ${r.reason.step}, ${r.reason.text}`));
+  return out;
+}
+
+const hops = (h: NextHopView[] | null): string =>
+  h === null ? '-' : h.length === 0 ? 'blackhole' : h.map((x) => [x.via || 'direct', x.dev ? `dev ${x.dev}` : '', x.weight !== undefined && h.length > 1 ? `weight ${x.weight}` : ''].filter(Boolean).join(' ')).join(', ');
+
+const FIB_STATUS: Record<FibRowView['status'], { text: string; color?: Color }> = {
+  ok: { text: 'ok' },
+  missing: { text: 'MISSING', color: 'red' },
+  different: { text: 'DIFFERENT', color: 'red' },
+  extra: { text: 'EXTRA', color: 'yellow' },
+};
+
+/** `show fib`: Tern's intent beside the kernel's table; anything but ok is marked. */
+export function formatFib(rows: FibRowView[], o: TextOptions): string[] {
+  const body = rows.map((r) => [cell(FIB_STATUS[r.status].text, { color: FIB_STATUS[r.status].color }), cell(r.prefix), cell(hops(r.tern)), cell(hops(r.kernel))]);
+  const lines = table(o, [cell('Status'), cell('Prefix'), cell('Tern'), cell('Kernel')], body);
+  const bad = rows.filter((r) => r.status !== 'ok').length;
+  lines.push('', bad === 0 ? `${rows.length} routes, kernel in sync` : `${rows.length} routes, ${bad} differ from the kernel`);
+  return lines;
+}
+
+/** `show config`: the effective model for this node. */
+export function formatConfig(c: ConfigView, o: TextOptions): string[] {
+  const out = [
+    `Node ${c.nodeName}, AS ${c.asn}, router-id ${c.routerId}${c.clusterId ? `, cluster-id ${c.clusterId}` : ''}`,
+    ...(c.source ? [`Source: ${c.source}`] : []),
+    `Listen: ${c.listen.join(' ') || '-'}`,
+    ...(c.fib ? [`FIB: ${c.fib.driver}, ${c.fib.coupled ? 'coupled' : 'decoupled'}`] : []),
+    ...(c.logLevel ? [`Log level: ${c.logLevel}`] : []),
+    '',
+    'Peers:',
+  ];
+  out.push(...table(o, [cell('Key'), cell('Kind'), cell('Why')], c.peers.map((p) => [cell(p.key), cell(p.kind), cell(p.why)])).map((l) => '  ' + l));
+  out.push('', 'Advertised:');
+  out.push(...table(o, [cell('Prefix'), cell('Communities')], c.advertised.map((a) => [cell(a.prefix), cell(a.communities?.join(' ') ?? '')])).map((l) => '  ' + l));
+  return out;
+}
+
+/** `health`: one verdict line (what an exec probe logs), then the reasons. */
+export function formatHealth(h: HealthView, o: TextOptions): string[] {
+  const s = h.sessions;
+  const verdict = h.ready ? paint(o, 'green', 'ready') : paint(o, 'red', 'not ready');
+  const out = [
+    `${verdict}: ${h.live ? 'live' : 'NOT live'}, config ${h.configLoaded ? 'loaded' : 'not loaded'}, ${h.listening ? 'listening' : 'not listening'}, ` +
+      `${s.established}/${s.planned} sessions Established, ${s.withinGrace} within grace`,
+  ];
+  for (const r of h.reasons) out.push(`  - ${r}`);
+  return out;
+}
+
+export function formatReload(r: ReloadResult): string[] {
+  if (!r.ok) return ['reload failed; the running configuration is unchanged:', ...(r.errors ?? []).map((e) => `  - ${e}`)];
+  const effects = r.effects ?? [];
+  return [effects.length ? 'reload done:' : 'reload done: no changes', ...effects.map((e) => `  - ${e}`)];
+}
