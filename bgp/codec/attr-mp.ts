@@ -66,7 +66,9 @@ export function writeMpUnreach(w: AttrWriter, afi: number, safi: number, withdra
   w.u8(safi);
   w.ensure(nlriLength(withdrawn, addPath));
   w.pos = writeNlri(withdrawn, 0, withdrawn.length, addPath, w.buf, w.pos);
-  w.end(m, true);
+  // Extended Length as BIRD and FRR write it, except for the End-of-RIB marker (FRR and BIRD
+  // send that as 80 0f 03, RFC 4724 §2).
+  w.end(m, withdrawn.length > 0);
 }
 
 const addPathRx = (ctx: SessionContext, afi: Afi): boolean => (afi === AFI_IPV4 ? ctx.addPathRx.ipv4 : ctx.addPathRx.ipv6);

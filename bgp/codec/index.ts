@@ -12,3 +12,4 @@ export { PrefixListImpl, decodeNlri } from './prefixes';
 export { notificationName, capabilityName, attributeName, messageTypeName } from './names';
 export { asPathLength } from './attr-aspath';
 export { decodeShutdownCommunication, encodeShutdownCommunication, MAX_SHUTDOWN_COMMUNICATION } from './notification';
+export { formatMessage, messageToJson, attrsJson, formatAsPath, formatCommunity } from './format';

@@ -1,0 +1,169 @@
+// `npm run bench -- codec [--n 1000000] [--runs 5]`
+// Decode and encode rates of the wire codec on realistic UPDATE streams, in prefixes/s and
+// ns/prefix. Workloads:
+//   packed-v4 : IPv4 /24s packed ~1000 per UPDATE, one attribute set (a route reflector dump)
+//   mixed-v4  : full-table-like, ~10 prefixes per UPDATE, AS paths of 2-7, some communities
+//   packed-v6 : IPv6 /48s via MP_REACH_NLRI, packed
+//   mixed-v6  : IPv6 /32-/48 via MP_REACH_NLRI, ~10 per UPDATE
+// Each is decoded with decodeMessage (plus a pass reading every prefix in place through the
+// PrefixList, as the RIB does) and encoded with packUpdates from Prefix objects.
+
+import * as os from 'node:os';
+import { decodeMessage, encodeAttributes, packUpdates } from '../bgp/codec/index';
+import { AFI_IPV4, AFI_IPV6, DEFAULT_CONTEXT, Family, PathAttributes, Prefix, SessionContext, UpdateMessage } from '../bgp/types';
+
+interface Group {
+  attrs: PathAttributes;
+  prefixes: Prefix[];
+}
+
+interface Workload {
+  name: string;
+  family: Family;
+  groups: Group[];
+  prefixes: number;
+  messages: Buffer[];
+}
+
+/** Deterministic PRNG (mulberry32) so every run sees the same workload. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function realisticAttrs(r: () => number, family: Family, i: number): PathAttributes {
+  const hops = 2 + Math.floor(r() * 6); // 2..7
+  const asns = [64512 + (i % 1000)];
+  for (let h = 1; h < hops; h++) asns.push(r() < 0.2 ? 4200000000 + Math.floor(r() * 1e6) : 1 + Math.floor(r() * 64000));
+  const a: PathAttributes = { origin: r() < 0.9 ? 0 : 2, asPath: [{ type: 2, asns }] };
+  if (family === 'ipv4') a.nextHop = `198.18.${(i >> 8) & 255}.${i & 255}`;
+  if (r() < 0.3) a.med = Math.floor(r() * 1000);
+  if (r() < 0.6) {
+    const n = 1 + Math.floor(r() * 6);
+    a.communities = Array.from({ length: n }, () => ((asns[0] << 16) | Math.floor(r() * 65535)) >>> 0);
+  }
+  if (r() < 0.1) a.largeCommunities = [{ globalAdmin: 4200000000, local1: 1, local2: Math.floor(r() * 100) }];
+  return a;
+}
+
+function v4(n: number, len: number): Prefix {
+  const addr = Buffer.alloc(4);
+  // Distinct /24 blocks from 10.0.0.0 upwards (wrapping), masked to the prefix length.
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  addr.writeUInt32BE((((0x0a000000 + n * 256) % 2 ** 32) & mask) >>> 0);
+  return { afi: AFI_IPV4, len, addr };
+}
+
+function v6(n: number, len: number): Prefix {
+  const addr = Buffer.alloc(16);
+  addr.writeUInt32BE(0x20010db8, 0);
+  addr.writeUInt32BE((n << 8) >>> 0, 4); // /48s and shorter under 2001:db8::/32
+  if (len < 48) addr.fill(0, 4 + Math.ceil((len - 32) / 8));
+  return { afi: AFI_IPV6, len, addr };
+}
+
+function buildWorkload(name: string, family: Family, n: number, perUpdate: number, ctx: SessionContext, seed: number): Workload {
+  const r = rng(seed);
+  const groups: Group[] = [];
+  let made = 0;
+  let idx = 0;
+  while (made < n) {
+    const k = perUpdate >= 100 ? perUpdate : Math.max(1, Math.round(perUpdate * (0.5 + r())));
+    const prefixes: Prefix[] = [];
+    for (let j = 0; j < k && made < n; j++, made++, idx++) {
+      if (family === 'ipv4') prefixes.push(perUpdate >= 100 ? v4(idx, 24) : v4(idx, r() < 0.6 ? 24 : 20 + Math.floor(r() * 4)));
+      else prefixes.push(perUpdate >= 100 ? v6(idx, 48) : v6(idx, r() < 0.7 ? 48 : 44));
+    }
+    groups.push({ attrs: perUpdate >= 100 ? realisticAttrs(rng(7), family, 0) : realisticAttrs(r, family, groups.length), prefixes });
+  }
+  const messages: Buffer[] = [];
+  for (const g of groups) messages.push(...encodeGroup(g, family, ctx));
+  return { name, family, groups, prefixes: made, messages };
+}
+
+function encodeGroup(g: Group, family: Family, ctx: SessionContext): Buffer[] {
+  const attrs = encodeAttributes(g.attrs, ctx);
+  return packUpdates({ attrs, family, reach: g.prefixes, nextHop: family === 'ipv6' ? { global: '2001:db8::1', linkLocal: 'fe80::1' } : undefined }, ctx);
+}
+
+/** Best of `runs` timings of fn, in ns. */
+function time(runs: number, fn: () => number): { ns: number; check: number } {
+  let best = Infinity;
+  let check = 0;
+  for (let i = 0; i < 3; i++) fn(); // warm up: let the JIT settle before measuring
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    check = fn();
+    const dt = Number(process.hrtime.bigint() - t0);
+    if (dt < best) best = dt;
+  }
+  return { ns: best, check };
+}
+
+function decodeAll(w: Workload, ctx: SessionContext, touch: boolean): number {
+  let count = 0;
+  for (const m of w.messages) {
+    const u = decodeMessage(m, ctx) as UpdateMessage;
+    const list = w.family === 'ipv4' ? u.nlri : u.mpReach!.nlri;
+    if (!touch) {
+      count += list.length;
+      continue;
+    }
+    // Read each prefix in place as the RIB does (length and first address byte).
+    const b = list.buf;
+    for (let i = 0; i < list.length; i++) count += (list.len(i) + b[list.offset(i)]) > -1 ? 1 : 0;
+  }
+  return count;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let n = 1_000_000;
+  let runs = 5;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--n') n = Number(argv[++i]);
+    else if (argv[i] === '--runs') runs = Number(argv[++i]);
+    else {
+      console.error('usage: codec [--n 1000000] [--runs 5]');
+      return 2;
+    }
+  }
+  const ctx: SessionContext = { ...DEFAULT_CONTEXT };
+  const cpu = os.cpus()[0]?.model ?? 'unknown';
+  console.log(`codec bench: ${n} prefixes per workload, best of ${runs}; node ${process.version}; ${os.cpus().length} x ${cpu}; ${new Date().toISOString()}`);
+  const workloads = [
+    buildWorkload('packed-v4', 'ipv4', n, 1000, ctx, 1),
+    buildWorkload('mixed-v4', 'ipv4', n, 10, ctx, 2),
+    buildWorkload('packed-v6', 'ipv6', n, 1000, ctx, 3),
+    buildWorkload('mixed-v6', 'ipv6', n, 10, ctx, 4),
+  ];
+  const rows: string[][] = [['workload', 'UPDATEs', 'pfx/UPDATE', 'op', 'total ms', 'ns/prefix', 'Mprefixes/s']];
+  const row = (w: Workload, op: string, ns: number): void => {
+    rows.push([w.name, String(w.messages.length), (w.prefixes / w.messages.length).toFixed(1), op, (ns / 1e6).toFixed(1), (ns / w.prefixes).toFixed(1), (w.prefixes / ns * 1e3).toFixed(2)]);
+  };
+  for (const w of workloads) {
+    const d = time(runs, () => decodeAll(w, ctx, false));
+    if (d.check !== w.prefixes) throw new Error(`${w.name}: decoded ${d.check} prefixes, expected ${w.prefixes}`);
+    row(w, 'decode', d.ns);
+    const dt = time(runs, () => decodeAll(w, ctx, true));
+    row(w, 'decode+read', dt.ns);
+    const e = time(runs, () => {
+      let bytes = 0;
+      for (const g of w.groups) for (const m of encodeGroup(g, w.family, ctx)) bytes += m.length;
+      return bytes;
+    });
+    row(w, 'encode', e.ns);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  for (const r of rows) console.log(r.map((x, c) => (c < 1 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  '));
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((c) => process.exit(c));
+}
