@@ -20,7 +20,7 @@ const META_FIELDS = ['name', 'namespace', 'labels', 'annotations', 'uid', 'resou
 // Calico resource names: DNS-1123 subdomain-like, with `_` allowed by Calico's own validator.
 const NAME_RE = /^[a-z0-9A-Z]([-a-zA-Z0-9._]*[a-zA-Z0-9])?$/;
 
-interface Raw { kind: Kind; name: string; line: number; labels: Record<string, string>; spec: MapNode | undefined; r: Reader }
+interface Raw { kind: Kind; name: string; line: number; specLine: number; labels: Record<string, string>; spec: MapNode | undefined; r: Reader }
 
 /** Parse model text; `fileName` is used in messages. Throws ConfigError when anything is invalid. */
 export function parseModel(text: string, fileName: string): { model: ClusterModel; warnings: ConfigIssue[] } {
@@ -59,7 +59,7 @@ export function parseModel(text: string, fileName: string): { model: ClusterMode
       return;
     }
     const spec = r.map(m.entries.get('spec')?.value, 'spec', null);
-    raws.push({ kind: kind as Kind, name, line: r.lineOf(m, 'kind'), labels: r.labels(md, 'labels', 'metadata'), spec, r });
+    raws.push({ kind: kind as Kind, name, line: r.lineOf(m, 'kind'), specLine: m.entries.get('spec')?.keyLine ?? r.lineOf(m, 'kind'), labels: r.labels(md, 'labels', 'metadata'), spec, r });
   };
   for (const doc of readYamlDocuments(text, fileName, issues)) if (doc.root) visit(doc.root, doc.line);
 
@@ -71,6 +71,7 @@ export function parseModel(text: string, fileName: string): { model: ClusterMode
   }
   const model = build(raws, fileName);
   crossCheck(model, raws);
+  issues.sort((a, b) => a.line - b.line); // stable: same-line issues keep their order
   if (issues.some((i) => i.severity === 'error')) throw new ConfigError(issues);
   return { model, warnings: issues };
 }
@@ -97,9 +98,9 @@ function build(raws: Raw[], source: string): ClusterModel {
         break;
       }
       case 'Node': model.nodes.push(decodeNode(x.r, x.name, x.line, x.labels, x.spec)); break;
-      case 'BGPPeer': { const p = decodeBgpPeer(x.r, x.name, x.line, x.spec); if (p) model.peers.push(p); break; }
+      case 'BGPPeer': { const p = decodeBgpPeer(x.r, x.name, x.specLine, x.spec); if (p) model.peers.push(p); break; }
       case 'BGPFilter': model.filters.set(x.name, decodeBgpFilter(x.r, x.name, x.line, x.spec)); break;
-      case 'IPPool': { const p = decodeIpPool(x.r, x.name, x.line, x.spec); if (p) model.ipPools.push(p); break; }
+      case 'IPPool': { const p = decodeIpPool(x.r, x.name, x.specLine, x.spec); if (p) model.ipPools.push(p); break; }
       case 'IPAMBlock': { const b = decodeIpamBlock(x.r, x.name, x.line, x.spec); if (b) model.ipamBlocks.push(b); break; }
       case 'BlockAffinity': { const a = decodeBlockAffinity(x.r, x.name, x.line, x.spec); if (a) model.blockAffinities.push(a); break; }
     }
@@ -124,23 +125,27 @@ function build(raws: Raw[], source: string): ClusterModel {
   return model;
 }
 
-/** Checks that need more than one resource. */
+/** Checks that need more than one resource; issues point at the field concerned. */
 function crossCheck(model: ClusterModel, raws: Raw[]): void {
-  const readerOf = (kind: Kind, name: string) => raws.find((x) => x.kind === kind && x.name === name)!.r;
+  const at = (kind: Kind, name: string, field: string) => {
+    const x = raws.find((y) => y.kind === kind && y.name === name)!;
+    return { r: x.r, line: x.spec?.entries.get(field)?.keyLine ?? x.line };
+  };
   const nodeNames = new Set(model.nodes.map((n) => n.name));
   const owner = new Map<string, string>();
   for (const n of model.nodes) {
     for (const a of [n.ipv4Address, n.ipv6Address]) {
       if (!a) continue;
       const other = owner.get(a);
-      if (other) readerOf('Node', n.name).error(n.line, 'spec.bgp', `address ${a} is also the address of Node ${other}`);
+      if (other) { const { r, line } = at('Node', n.name, 'bgp'); r.error(line, 'spec.bgp', `address ${a} is also the address of Node ${other}`); }
       owner.set(a, n.name);
     }
   }
   for (const p of model.peers) {
-    const r = readerOf('BGPPeer', p.name);
-    if (p.node !== undefined && !nodeNames.has(p.node)) r.warn(p.line, 'spec.node', `no Node named ${JSON.stringify(p.node)} in the model`);
-    for (const f of p.filters) if (!model.filters.has(f)) r.warn(p.line, 'spec.filters', `no BGPFilter named ${JSON.stringify(f)}; Calico skips it, and so does Tern`);
+    if (p.node !== undefined && !nodeNames.has(p.node)) { const { r, line } = at('BGPPeer', p.name, 'node'); r.warn(line, 'spec.node', `no Node named ${JSON.stringify(p.node)} in the model`); }
+    for (const f of p.filters) {
+      if (!model.filters.has(f)) { const { r, line } = at('BGPPeer', p.name, 'filters'); r.warn(line, 'spec.filters', `no BGPFilter named ${JSON.stringify(f)}; Calico skips it, and so does Tern`); }
+    }
   }
   for (const [node] of model.nodeBgpConfigs) {
     const x = raws.find((y) => y.kind === 'BGPConfiguration' && y.name === `node.${node}`)!;
@@ -148,11 +153,11 @@ function crossCheck(model: ClusterModel, raws: Raw[]): void {
   }
   model.ipPools.forEach((a, i) => {
     for (const b of model.ipPools.slice(i + 1)) {
-      if (cidrOverlaps(a.cidr, b.cidr)) readerOf('IPPool', b.name).error(b.line, 'spec.cidr', `${b.cidr.text} overlaps IPPool ${a.name} (${a.cidr.text})`);
+      if (cidrOverlaps(a.cidr, b.cidr)) { const { r, line } = at('IPPool', b.name, 'cidr'); r.error(line, 'spec.cidr', `${b.cidr.text} overlaps IPPool ${a.name} (${a.cidr.text})`); }
     }
   });
   for (const a of model.blockAffinities) {
-    if (!nodeNames.has(a.node)) readerOf('BlockAffinity', a.name).warn(a.line, 'spec.node', `no Node named ${JSON.stringify(a.node)} in the model`);
+    if (!nodeNames.has(a.node)) { const { r, line } = at('BlockAffinity', a.name, 'node'); r.warn(line, 'spec.node', `no Node named ${JSON.stringify(a.node)} in the model`); }
   }
 }
 
