@@ -1,0 +1,136 @@
+// Between the FIB's state and rtnetlink: turns planned operations into messages, and dumped
+// messages into the same InstallSpec form the resolver produces, so that "is the kernel already
+// right?" is one string comparison.
+import { formatIp, type IpPrefix } from './addr.js';
+import { MsgWriter, type NlMsg } from './netlink/codec.js';
+import {
+  AF_INET, AF_INET6, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
+  RTM_DELNEXTHOP, RTM_DELROUTE, RTM_F_CLONED, RTM_NEWNEXTHOP, RTM_NEWROUTE, RTNH_F_ONLINK,
+  RTN_BLACKHOLE, RTN_UNICAST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE,
+} from './netlink/consts.js';
+import { decodeNexthop, encodeNexthop, type NexthopMsg } from './netlink/nexthop.js';
+import { decodeRoute, encodeRoute, type RouteMsg } from './netlink/route.js';
+import type { NexthopTable, NhCreate } from './nexthops.js';
+import { makeSpec, type InstallSpec, type ResolvedHop } from './resolve.js';
+
+export interface KernelParams { table: number; metric: number; protocol: number }
+
+const ADD = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+const REPLACE = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+const fam = (f: 4 | 6): typeof AF_INET | typeof AF_INET6 => (f === 4 ? AF_INET : AF_INET6);
+
+/**
+ * RTM_NEWROUTE for a spec. `replace` only when the kernel holds Tern's own route for this
+ * prefix/metric: NLM_F_REPLACE would otherwise overwrite a foreign route with the same key,
+ * while NLM_F_EXCL makes the kernel refuse (EEXIST) and leave the foreign route alone.
+ */
+export function encodeRouteSet(w: MsgWriter, seq: number, k: KernelParams, p: IpPrefix, spec: InstallSpec, nhId: number | undefined, replace: boolean): void {
+  const r: RouteMsg = {
+    family: fam(p.family), dstLen: p.len, tos: 0, table: k.table, protocol: k.protocol,
+    scope: RT_SCOPE_UNIVERSE, type: RTN_UNICAST, flags: 0, dst: p.addr, priority: k.metric,
+  };
+  if (spec.kind === 'blackhole') {
+    r.type = RTN_BLACKHOLE;
+  } else if (nhId !== undefined) {
+    r.nhId = nhId;
+  } else if (spec.hops.length === 1) {
+    const h = spec.hops[0];
+    r.gateway = h.gateway;
+    r.oif = h.ifindex;
+    if (h.onlink) r.flags = RTNH_F_ONLINK;
+    if (!h.gateway) r.scope = RT_SCOPE_LINK;
+  } else {
+    r.multipath = spec.hops.map((h) => ({ ifindex: h.ifindex, flags: h.onlink ? RTNH_F_ONLINK : 0, weight: h.weight, gateway: h.gateway }));
+  }
+  encodeRoute(w, RTM_NEWROUTE, replace ? REPLACE : ADD, seq, r);
+}
+
+/** RTM_DELROUTE carrying Tern's protocol: the kernel deletes only a route of that protocol
+ * (fib_table_delete and ip6_route_del both match rtm_protocol when it is non-zero). */
+export function encodeRouteDel(w: MsgWriter, seq: number, k: KernelParams, p: IpPrefix, metric = k.metric): void {
+  encodeRoute(w, RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, seq, {
+    family: fam(p.family), dstLen: p.len, tos: 0, table: k.table, protocol: k.protocol,
+    scope: RT_SCOPE_NOWHERE, type: 0, flags: 0, dst: p.addr, priority: metric,
+  });
+}
+
+export function encodeNexthopCreate(w: MsgWriter, seq: number, k: KernelParams, c: NhCreate): void {
+  const n: NexthopMsg = { id: c.id, family: 0, protocol: k.protocol, flags: 0 };
+  if (c.group) {
+    n.group = c.group; // a group's family must be AF_UNSPEC
+  } else if (c.hop) {
+    n.family = fam(c.hop.family);
+    n.oif = c.hop.ifindex;
+    n.gateway = c.hop.gateway;
+    if (c.hop.onlink) n.flags = RTNH_F_ONLINK;
+  }
+  encodeNexthop(w, RTM_NEWNEXTHOP, ADD, seq, n);
+}
+
+export function encodeNexthopDel(w: MsgWriter, seq: number, k: KernelParams, id: number): void {
+  encodeNexthop(w, RTM_DELNEXTHOP, NLM_F_REQUEST | NLM_F_ACK, seq, { id, family: 0, protocol: k.protocol, flags: 0 });
+}
+
+/** A route of Tern's found in the kernel. */
+export interface KernelRoute {
+  prefix: string;
+  family: 4 | 6;
+  metric: number;
+  key: string;
+  spec: InstallSpec;
+  nhId?: number;
+}
+
+export const routePrefix = (r: RouteMsg): string => `${formatIp(r.dst)}/${r.dstLen}`;
+
+/** Whether a dumped/notified route is one of Tern's in its table (not a cached clone). */
+export const isOurs = (r: RouteMsg, k: KernelParams): boolean =>
+  r.protocol === k.protocol && r.table === k.table && (r.flags & RTM_F_CLONED) === 0 &&
+  (r.type === RTN_UNICAST || r.type === RTN_BLACKHOLE);
+
+/** Normalise a dumped route of ours into the spec form (nexthop ids looked up in `nh`). */
+export function kernelRoute(r: RouteMsg, nh: NexthopTable | undefined): KernelRoute {
+  const family: 4 | 6 = r.family === AF_INET ? 4 : 6;
+  const base = { prefix: routePrefix(r), family, metric: r.priority ?? 0 };
+  if (r.type === RTN_BLACKHOLE) {
+    const spec = makeSpec('blackhole', []);
+    return { ...base, spec, key: spec.key };
+  }
+  let hops: ResolvedHop[];
+  if (r.nhId !== undefined) {
+    const known = nh?.hopsOf(r.nhId);
+    if (!known) {
+      const spec = makeSpec('unicast', []);
+      return { ...base, spec, key: `unknown-nexthop:${r.nhId}` }; // never equal: gets replaced
+    }
+    nh?.ref(r.nhId);
+    const spec = makeSpec('unicast', known);
+    return { ...base, spec, key: spec.key, nhId: r.nhId };
+  } else if (r.multipath) {
+    hops = r.multipath.map((m) => ({ family, gateway: m.gateway, ifindex: m.ifindex, onlink: (m.flags & RTNH_F_ONLINK) !== 0, weight: m.weight }));
+  } else {
+    hops = [{ family, gateway: r.gateway, ifindex: r.oif ?? 0, onlink: (r.flags & RTNH_F_ONLINK) !== 0, weight: 1 }];
+  }
+  const spec = makeSpec('unicast', hops);
+  return { ...base, spec, key: spec.key };
+}
+
+/** Feed a dump of nexthop objects into `nh`: ours adopted, others' ids reserved. */
+export function adoptNexthops(msgs: NexthopMsg[], nh: NexthopTable, k: KernelParams): void {
+  nh.clear();
+  const groups: NexthopMsg[] = [];
+  for (const n of msgs) {
+    if (n.protocol !== k.protocol) { nh.reserveForeign(n.id); continue; }
+    if (n.group) { groups.push(n); continue; }
+    if (n.oif === undefined || n.blackhole) { nh.reserveForeign(n.id); continue; }
+    nh.adoptSingle(n.id, {
+      family: n.family === AF_INET ? 4 : 6, gateway: n.gateway, ifindex: n.oif, onlink: (n.flags & RTNH_F_ONLINK) !== 0, weight: 1,
+    });
+  }
+  for (const g of groups) if (!nh.adoptGroup(g.id, g.group ?? [])) nh.reserveForeign(g.id);
+}
+
+export const decodeRouteMsgs = (msgs: NlMsg[]): RouteMsg[] =>
+  msgs.filter((m) => m.type === RTM_NEWROUTE && (m.payload[0] === AF_INET || m.payload[0] === AF_INET6)).map((m) => decodeRoute(m.payload));
+export const decodeNexthopMsgs = (msgs: NlMsg[]): NexthopMsg[] =>
+  msgs.filter((m) => m.type === RTM_NEWNEXTHOP).map((m) => decodeNexthop(m.payload));

@@ -1,0 +1,227 @@
+// The netlink I/O thread. It owns a blocking rtnetlink socket so that no syscall ever runs on
+// the main thread; the main thread does all encoding and decoding and hands over whole buffers
+// (transferred, not copied). Two roles, chosen by workerData.role:
+//  - 'request': sends batches of requests and collects their ACKs (matched by sequence number),
+//    and runs dumps, streaming the raw datagrams back in large chunks;
+//  - 'events': reads the multicast groups and streams change datagrams back; ENOBUFS (the socket
+//    overran and the kernel dropped events) is reported so that the owner resynchronises.
+import { parentPort, workerData } from 'node:worker_threads';
+import {
+  EAGAIN, ENOBUFS, ETIMEDOUT, MSG_DONTWAIT, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK,
+  NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP_INTR, RTM_NEWROUTE, SOL_NETLINK,
+} from './consts.js';
+import { align4 } from './codec.js';
+import { NetlinkError, NetlinkSocket } from './socket.js';
+
+export interface WorkerConfig {
+  role: 'request' | 'events';
+  groups?: number;
+  rcvbuf?: number;
+  /** events role: drop RTM_NEWROUTE of this protocol (our own writes echoed back). */
+  ownProtocol?: number;
+  /** events role: Int32Array over a SharedArrayBuffer; [0] = 1 asks the reader to stop. */
+  stop?: SharedArrayBuffer;
+}
+
+export interface AckError { seq: number; errno: number; message?: string; offset?: number }
+export type WorkerRequest =
+  | { op: 'batch'; id: number; buf: Uint8Array; maxSend: number }
+  | { op: 'dump'; id: number; buf: Uint8Array }
+  | { op: 'close' };
+export type WorkerReply =
+  | { kind: 'ready'; portId: number }
+  | { kind: 'fatal'; message: string }
+  | { kind: 'batch'; id: number; errors: AckError[] }
+  | { kind: 'chunk'; id: number; buf: Uint8Array }
+  | { kind: 'dumpDone'; id: number; errno: number; interrupted: boolean }
+  | { kind: 'events'; buf: Uint8Array }
+  | { kind: 'overrun' };
+
+const CHUNK = 256 * 1024;
+const port = parentPort;
+const cfg = workerData as WorkerConfig;
+
+function post(m: WorkerReply, transfer?: ArrayBuffer[]): void {
+  port?.postMessage(m, transfer ?? []);
+}
+
+/** Read ACKs for `expected` seqs; returns errors (including the ones we never got). */
+function collectAcks(sock: NetlinkSocket, rx: Buffer, expected: Set<number>, errors: AckError[]): void {
+  while (expected.size > 0) {
+    const n = sock.recv(rx);
+    if (n < 0) {
+      // Timeout or receive-queue overrun: the missing ACKs will never come.
+      const errno = -n === EAGAIN ? ETIMEDOUT : -n;
+      if (-n === ENOBUFS) {
+        for (let m = sock.recv(rx, MSG_DONTWAIT); m > 0; m = sock.recv(rx, MSG_DONTWAIT)) scanAcks(rx, m, expected, errors);
+      }
+      for (const seq of expected) errors.push({ seq, errno, message: 'no ACK received' });
+      expected.clear();
+      return;
+    }
+    scanAcks(rx, n, expected, errors);
+  }
+}
+
+function scanAcks(rx: Buffer, n: number, expected: Set<number>, errors: AckError[]): void {
+  for (let off = 0; off + 16 <= n;) {
+    const len = rx.readUInt32LE(off);
+    if (len < 16 || off + len > n) break;
+    const seq = rx.readUInt32LE(off + 8);
+    if (rx.readUInt16LE(off + 4) === NLMSG_ERROR && expected.delete(seq)) {
+      const errno = -rx.readInt32LE(off + 16);
+      if (errno !== 0) errors.push(decodeExtAck(rx.subarray(off, off + len), seq, errno));
+    }
+    off += align4(len);
+  }
+}
+
+function decodeExtAck(m: Buffer, seq: number, errno: number): AckError {
+  const e: AckError = { seq, errno };
+  if (!(m.readUInt16LE(6) & 0x200)) return e; // NLM_F_ACK_TLVS
+  const echoed = m.readUInt16LE(6) & 0x100 ? 16 : m.readUInt32LE(20);
+  for (let off = 16 + 4 + align4(echoed); off + 4 <= m.length;) {
+    const len = m.readUInt16LE(off);
+    if (len < 4 || off + len > m.length) break;
+    const type = m.readUInt16LE(off + 2);
+    if (type === 1) e.message = m.toString('utf8', off + 4, off + len).replace(/\0+$/, '');
+    if (type === 2 && len >= 8) e.offset = m.readUInt32LE(off + 4);
+    off += align4(len);
+  }
+  return e;
+}
+
+function runBatch(sock: NetlinkSocket, rx: Buffer, buf: Buffer, maxSend: number): AckError[] {
+  const errors: AckError[] = [];
+  let off = 0;
+  while (off < buf.length) {
+    // Pack whole messages into one datagram of at most maxSend bytes.
+    const start = off;
+    const expected = new Set<number>();
+    while (off + 16 <= buf.length) {
+      const len = buf.readUInt32LE(off);
+      if (off > start && off + align4(len) - start > maxSend) break;
+      if (buf.readUInt16LE(off + 6) & NLM_F_ACK) expected.add(buf.readUInt32LE(off + 8));
+      off += align4(len);
+    }
+    try {
+      sock.send(buf.subarray(start, off));
+    } catch (e) {
+      const errno = e instanceof NetlinkError ? e.errno : 5;
+      for (const seq of expected) errors.push({ seq, errno, message: 'send failed' });
+      continue;
+    }
+    // The kernel handles a datagram's requests synchronously inside send(), so all ACKs are
+    // queued by now; reading them before the next send keeps the receive queue bounded.
+    collectAcks(sock, rx, expected, errors);
+  }
+  return errors;
+}
+
+function runDump(sock: NetlinkSocket, rx: Buffer, id: number, req: Buffer): void {
+  const seq = req.readUInt32LE(8);
+  let chunk = Buffer.allocUnsafe(CHUNK + rx.length);
+  let used = 0;
+  let interrupted = false;
+  const flush = (): void => {
+    if (used === 0) return;
+    const out = new Uint8Array(used);
+    out.set(chunk.subarray(0, used));
+    post({ kind: 'chunk', id, buf: out }, [out.buffer as ArrayBuffer]);
+    used = 0;
+  };
+  try {
+    sock.send(req);
+  } catch (e) {
+    post({ kind: 'dumpDone', id, errno: e instanceof NetlinkError ? e.errno : 5, interrupted });
+    return;
+  }
+  for (;;) {
+    const n = sock.recv(rx);
+    if (n < 0) {
+      flush();
+      post({ kind: 'dumpDone', id, errno: -n === EAGAIN ? ETIMEDOUT : -n, interrupted });
+      return;
+    }
+    let done = false;
+    let errno = 0;
+    for (let off = 0; off + 16 <= n;) {
+      const len = rx.readUInt32LE(off);
+      if (len < 16 || off + len > n) break;
+      if (rx.readUInt32LE(off + 8) === seq) {
+        const type = rx.readUInt16LE(off + 4);
+        if (rx.readUInt16LE(off + 6) & NLM_F_DUMP_INTR) interrupted = true;
+        if (type === NLMSG_DONE) done = true;
+        if (type === NLMSG_ERROR) { done = true; errno = -rx.readInt32LE(off + 16); }
+      }
+      off += align4(len);
+    }
+    if (used + n > chunk.length) { flush(); chunk = Buffer.allocUnsafe(CHUNK + rx.length); }
+    rx.copy(chunk, used, 0, n);
+    used += n;
+    if (used >= CHUNK) flush();
+    if (done) {
+      flush();
+      post({ kind: 'dumpDone', id, errno, interrupted });
+      return;
+    }
+  }
+}
+
+function requestRole(): void {
+  const sock = new NetlinkSocket({ rcvbuf: cfg.rcvbuf ?? 32 << 20, sndbuf: 4 << 20, rcvTimeoutMs: 15000 });
+  sock.setInt(SOL_NETLINK, NETLINK_EXT_ACK, 1); // error text in ACKs
+  sock.setInt(SOL_NETLINK, NETLINK_CAP_ACK, 1); // do not echo whole requests back
+  sock.setInt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1); // kernel-side dump filters
+  const rx = Buffer.alloc(1 << 20);
+  post({ kind: 'ready', portId: sock.portId });
+  port?.on('message', (m: WorkerRequest) => {
+    if (m.op === 'close') { sock.close(); port?.close(); return; }
+    const buf = Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength);
+    if (m.op === 'batch') post({ kind: 'batch', id: m.id, errors: runBatch(sock, rx, buf, m.maxSend) });
+    else runDump(sock, rx, m.id, buf);
+  });
+}
+
+function eventsRole(): void {
+  const stop = new Int32Array(cfg.stop ?? new SharedArrayBuffer(4));
+  const sock = new NetlinkSocket({ groups: cfg.groups ?? 0, rcvbuf: cfg.rcvbuf ?? 16 << 20, rcvTimeoutMs: 200 });
+  const own = cfg.ownProtocol ?? -1;
+  const rx = Buffer.alloc(64 * 1024);
+  const out = Buffer.allocUnsafe(CHUNK + rx.length);
+  let used = 0;
+  const flush = (): void => {
+    if (used === 0) return;
+    const b = new Uint8Array(used);
+    b.set(out.subarray(0, used));
+    post({ kind: 'events', buf: b }, [b.buffer as ArrayBuffer]);
+    used = 0;
+  };
+  post({ kind: 'ready', portId: sock.portId });
+  while (Atomics.load(stop, 0) === 0) {
+    // Block (up to the timeout) for the first datagram, then drain without blocking.
+    let n = sock.recv(rx);
+    while (n > 0) {
+      for (let off = 0; off + 16 <= n;) {
+        const len = rx.readUInt32LE(off);
+        if (len < 16 || off + len > n) break;
+        // Our own route writes come back as RTM_NEWROUTE: at a million routes they are noise.
+        const ownEcho = rx.readUInt16LE(off + 4) === RTM_NEWROUTE && len >= 28 && rx[off + 16 + 5] === own;
+        if (!ownEcho) { rx.copy(out, used, off, off + len); used += align4(len); }
+        off += align4(len);
+      }
+      if (used >= CHUNK) flush();
+      n = sock.recv(rx, MSG_DONTWAIT);
+    }
+    flush();
+    if (-n === ENOBUFS) post({ kind: 'overrun' });
+  }
+  sock.close();
+}
+
+try {
+  if (cfg.role === 'request') requestRole();
+  else eventsRole();
+} catch (e) {
+  post({ kind: 'fatal', message: e instanceof Error ? e.message : String(e) });
+}

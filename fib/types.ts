@@ -1,0 +1,101 @@
+// The FIB's narrow interface: plain change records in, per-prefix results out.
+// The RIB (bgp/) produces FibChange records; the daemon (src/) passes them to a Fib. Nothing
+// here knows BGP: a next hop is an address and/or an interface, as the kernel sees it.
+
+/** One next hop. `gateway` and/or `dev`; `onlink` skips the kernel's on-link check. */
+export interface NextHop {
+  gateway?: string;
+  dev?: string;
+  onlink?: boolean;
+  /** ECMP weight 1..256 (default 1); ignored for a single next hop. */
+  weight?: number;
+}
+
+export type RouteKind = 'unicast' | 'blackhole';
+
+/**
+ * The route a prefix should have from now on.
+ *  - kind 'unicast' with at least one next hop: install or replace (ECMP when several);
+ *  - kind 'blackhole' (nexthops ignored): install a blackhole (a node's own IPAM block);
+ *  - kind 'unicast' with NO next hops: WITHDRAW the prefix, whatever kind it had.
+ * One rule, as in RustyBGP's KernelRouteChange: empty next hops = withdraw; `withdraw(prefix)`
+ * builds that record.
+ */
+export interface FibChange {
+  prefix: string; // '10.244.1.0/26' or '2001:db8::/64'; host bits are cleared
+  kind: RouteKind;
+  nexthops: NextHop[];
+}
+
+export const withdraw = (prefix: string): FibChange => ({ prefix, kind: 'unicast', nexthops: [] });
+
+/**
+ * The outcome for one prefix of apply(). ok=false carries an errno name and the kernel's
+ * extended-ACK text when there is one ('EEXIST: ...', 'ENETUNREACH: ...'). A route whose next
+ * hops are all unusable now (interface down, subnet gone) reports ok=false with 'ENETUNREACH'
+ * but stays desired: it is installed as soon as a link or address event makes it resolvable.
+ */
+export interface FibResult {
+  prefix: string;
+  ok: boolean;
+  error?: string;
+}
+
+/** A route as the kernel holds it for Tern (dump()): resolved next hops, with interfaces. */
+export interface FibRoute {
+  prefix: string;
+  kind: RouteKind;
+  nexthops: NextHop[];
+  table: number;
+  metric: number;
+}
+
+export interface ReconcileResult {
+  added: number;
+  replaced: number;
+  deleted: number;
+  unchanged: number;
+  /** Prefixes whose install failed or could not be resolved (each with its reason). */
+  failed: FibResult[];
+}
+
+export interface LinkEvent { index: number; name: string; up: boolean; removed?: boolean }
+export interface AddrEvent { index: number; address: string; prefixLen: number; removed: boolean }
+
+export interface FibEvents {
+  /** An interface appeared, changed its up/down state or vanished. */
+  link: [LinkEvent];
+  /** An address was added or removed (connected subnets feed next-hop resolution). */
+  addr: [AddrEvent];
+  /** The FIB compared the kernel with the desired state and repaired it (after events/overrun). */
+  resync: [ReconcileResult & { reason: string }];
+}
+
+export interface Fib {
+  /** Apply changes in order (the last change of a prefix wins). One result per input change. */
+  apply(changes: FibChange[]): Promise<FibResult[]>;
+  /** The routes Tern owns in the kernel now (for a recording FIB: those it would own). */
+  dump(): Promise<FibRoute[]>;
+  /**
+   * Make `desired` the complete desired state: prefixes absent from it are withdrawn; routes
+   * already correct are not touched. Called once at startup after the RIB has converged.
+   */
+  reconcile(desired: FibChange[]): Promise<ReconcileResult>;
+  /** OpenBGPD's `bgpctl fib couple|decouple`: write (or stop writing and remove) kernel routes. */
+  couple(): Promise<ReconcileResult>;
+  decouple(): Promise<void>;
+  readonly coupled: boolean;
+  on<E extends keyof FibEvents>(event: E, listener: (...args: FibEvents[E]) => void): this;
+  off<E extends keyof FibEvents>(event: E, listener: (...args: FibEvents[E]) => void): this;
+  close(): Promise<void>;
+}
+
+/**
+ * Tern's rtm_protocol. iproute2's /etc/iproute2/rt_protos reserves 0-18, 42, 99, 186-192
+ * ('bgp' is 186, used by FRR); 201 is unassigned. Install `201 tern` in
+ * /etc/iproute2/rt_protos.d/tern.conf and `ip route` prints "proto tern".
+ */
+export const TERN_PROTO = 201;
+/** Default metric: a value of Tern's own so that a foreign route (kernel default 0 for IPv4,
+ * 1024 for IPv6) with the same prefix coexists instead of colliding with ours. */
+export const TERN_METRIC = 32;

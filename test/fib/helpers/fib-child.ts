@@ -1,0 +1,63 @@
+// A NetlinkFib driven over stdin/stdout, run by the namespace tests as
+// `ip netns exec <ns> node fib-child.js --fib-child` so that the FIB lives in the namespace.
+// One JSON request per line {id, cmd, arg}; one JSON reply per line {id, result|error}; FIB
+// events arrive as {event, data}. Without --fib-child it does nothing (node --test loads it too).
+import { createInterface } from 'node:readline';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { NetlinkFib, type NetlinkFibOptions } from '../../../fib/netlink-fib.js';
+import type { FibChange } from '../../../fib/types.js';
+
+async function main(): Promise<void> {
+  let fib: NetlinkFib | undefined;
+  const out = (o: unknown): void => { process.stdout.write(JSON.stringify(o) + '\n'); };
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  const rl = createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    const { id, cmd, arg } = JSON.parse(line) as { id: number; cmd: string; arg: unknown };
+    try {
+      let result: unknown;
+      if (cmd === 'open') {
+        fib = await NetlinkFib.open(arg as NetlinkFibOptions);
+        for (const ev of ['link', 'addr', 'resync'] as const) fib.on(ev, (data: unknown) => out({ event: ev, data }));
+        result = { nexthopObjects: fib.usesNexthopObjects };
+      } else if (!fib) {
+        throw new Error('not open');
+      } else if (cmd === 'apply') {
+        const changes = arg as FibChange[] | { generate: number; gateway: string };
+        const list = Array.isArray(changes) ? changes : generate(changes.generate, changes.gateway);
+        delay.reset(); delay.enable();
+        const res = await fib.apply(list);
+        delay.disable();
+        const failed = res.filter((r) => !r.ok);
+        result = { ok: res.length - failed.length, failed: failed.slice(0, 20), maxDelayMs: delay.max / 1e6 };
+      } else if (cmd === 'reconcile') {
+        result = await fib.reconcile(arg as FibChange[]);
+      } else if (cmd === 'dump') {
+        result = await fib.dump();
+      } else if (cmd === 'couple') {
+        result = await fib.couple();
+      } else if (cmd === 'decouple') {
+        result = await fib.decouple();
+      } else if (cmd === 'close') {
+        await fib.close();
+        out({ id, result: true });
+        process.exit(0);
+      }
+      out({ id, result: result ?? null });
+    } catch (e) {
+      out({ id, error: (e as Error).message });
+    }
+  }
+}
+
+/** n /24s from 10.0.0.0 upward (10.0.0.0/24, 10.0.1.0/24, ...), all via one gateway. */
+function generate(n: number, gateway: string): FibChange[] {
+  const nexthops = gateway === 'withdraw' ? [] : [{ gateway }];
+  const out: FibChange[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = { prefix: `${10 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`, kind: 'unicast', nexthops };
+  return out;
+}
+
+if (process.argv.includes('--fib-child')) {
+  main().catch((e) => { console.error(e); process.exit(1); });
+}
