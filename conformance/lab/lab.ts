@@ -1,0 +1,277 @@
+// The conformance lab: network namespaces joined by veth pairs, and the processes run in them.
+// Every namespace and process a Lab creates is recorded so that `destroy()` (called from
+// `t.after` / finally) removes exactly those, by name and by PID, even when a test failed.
+// A process 'exit' / SIGINT / SIGTERM hook does the same synchronously as a last resort, and
+// `addHost` first removes a stale namespace of the same name left by a crashed run.
+
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** Result of a command run to completion. */
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export interface LinkOptions {
+  /** Address with prefix length for hostA's end, e.g. '198.18.1.1/24'. */
+  v4?: string;
+  /** Address with prefix length for hostB's end. */
+  v4b?: string;
+  /** IPv6 address for hostA's end, e.g. '2001:db8:1::1/64' (added with nodad). */
+  v6?: string;
+  v6b?: string;
+  /** Interface name in hostA (default: hostB's name) and in hostB (default: hostA's name). */
+  ifA?: string;
+  ifB?: string;
+  /**
+   * Keep IPv6 link-local addresses (default false). FRR 8.4 without zebra rejects an UPDATE
+   * whose MP_REACH carries a global + link-local next hop on a non-interface neighbor with
+   * NOTIFICATION 3/10, and BIRD adds the link-local one whenever the interface has it.
+   */
+  linkLocal?: boolean;
+}
+
+export interface SpawnOptions {
+  /** Append stdout and stderr to this file (otherwise they are piped and readable). */
+  logFile?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+const IFNAMSIZ = 15;
+const liveLabs = new Set<Lab>();
+let hooksInstalled = false;
+
+function installSafetyNet(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', () => {
+    for (const lab of liveLabs) lab.destroySync();
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      for (const lab of liveLabs) lab.destroySync();
+      process.exit(130);
+    });
+  }
+}
+
+/** Run a command to completion; never throws for a non-zero exit (see `code`). */
+export function run(cmd: string, args: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      cmd,
+      args,
+      { timeout: opts.timeoutMs ?? 20_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ stdout, stderr: stderr || (err && !stderr ? String(err.message) : ''), code });
+      },
+    );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+/** Like `run` but throws with the command's stderr when it fails. */
+export async function mustRun(cmd: string, args: string[]): Promise<string> {
+  const r = await run(cmd, args);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Poll `probe` until it returns a value other than undefined/false, or throw after timeoutMs. */
+export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false> | T | undefined | false, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** PIDs of processes inside a named network namespace (`ip netns pids`). */
+export function netnsPidsSync(ns: string): number[] {
+  try {
+    return execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+export function netnsListSync(): string[] {
+  try {
+    return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n')
+      .map((l) => l.split(' ')[0])
+      .filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** Kill every process in the namespace by PID, then delete the namespace by name. */
+function removeNamespaceSync(ns: string): void {
+  for (const pid of netnsPidsSync(ns)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  try {
+    execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  } catch {
+    /* not there */
+  }
+}
+
+export class Lab {
+  readonly hosts: string[] = [];
+  readonly children = new Map<number, ChildProcess>();
+  /** Per-lab scratch directory for configs, sockets, pid files and logs. */
+  readonly dir: string;
+  /** Daemon handles (BIRD, FRR, ternd) registered by the helper modules, keyed 'kind:host'. */
+  readonly instances = new Map<string, unknown>();
+  private destroyed = false;
+
+  private constructor(readonly name: string) {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `tern-lab-${name}-`));
+    fs.chmodSync(this.dir, 0o755);
+  }
+
+  static async create(name: string): Promise<Lab> {
+    installSafetyNet();
+    const lab = new Lab(name);
+    liveLabs.add(lab);
+    return lab;
+  }
+
+  /** Create namespace `name` (removing a stale one first) with lo up. Returns the name. */
+  async addHost(name: string): Promise<string> {
+    if (name.length > IFNAMSIZ) throw new Error(`host name ${name} longer than ${IFNAMSIZ}`);
+    if (netnsListSync().includes(name)) removeNamespaceSync(name);
+    await mustRun('ip', ['netns', 'add', name]);
+    this.hosts.push(name);
+    await mustRun('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+    return name;
+  }
+
+  /** Join two hosts by a veth pair created directly inside both namespaces. */
+  async link(hostA: string, hostB: string, opts: LinkOptions = {}): Promise<{ ifA: string; ifB: string }> {
+    const ifA = opts.ifA ?? hostB;
+    const ifB = opts.ifB ?? hostA;
+    if (ifA.length > IFNAMSIZ || ifB.length > IFNAMSIZ) throw new Error(`interface name too long: ${ifA}/${ifB}`);
+    await mustRun('ip', ['link', 'add', ifA, 'netns', hostA, 'type', 'veth', 'peer', 'name', ifB, 'netns', hostB]);
+    for (const [host, ifn, v4, v6] of [
+      [hostA, ifA, opts.v4, opts.v6],
+      [hostB, ifB, opts.v4b, opts.v6b],
+    ] as const) {
+      if (!opts.linkLocal) await mustRun('ip', ['-n', host, 'link', 'set', ifn, 'addrgenmode', 'none']);
+      if (v4) await mustRun('ip', ['-n', host, 'addr', 'add', v4, 'dev', ifn]);
+      if (v6) await mustRun('ip', ['-n', host, '-6', 'addr', 'add', v6, 'dev', ifn, 'nodad']);
+      await mustRun('ip', ['-n', host, 'link', 'set', ifn, 'up']);
+    }
+    return { ifA, ifB };
+  }
+
+  /** Run a command inside a host's namespace to completion (`ip netns exec`). */
+  exec(host: string, cmd: string, args: string[] = [], opts: { timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
+    return run('ip', ['netns', 'exec', host, cmd, ...args], opts);
+  }
+
+  /**
+   * Start a long-running process inside a host's namespace. `ip netns exec` execs the command
+   * in place, so the child's PID is the daemon's PID: run daemons in the foreground.
+   */
+  spawn(host: string, cmd: string, args: string[] = [], opts: SpawnOptions = {}): ChildProcess {
+    let stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'pipe', 'pipe'];
+    let fd: number | undefined;
+    if (opts.logFile) {
+      fd = fs.openSync(opts.logFile, 'a');
+      stdio = ['ignore', fd, fd];
+    }
+    const child = spawn('ip', ['netns', 'exec', host, cmd, ...args], { stdio, env: opts.env ?? process.env });
+    if (fd !== undefined) fs.closeSync(fd);
+    if (child.pid === undefined) throw new Error(`could not spawn ${cmd} in ${host}`);
+    const pid = child.pid;
+    this.children.set(pid, child);
+    child.on('exit', () => this.children.delete(pid));
+    child.on('error', () => this.children.delete(pid));
+    return child;
+  }
+
+  /** Stop one process by PID: SIGTERM, then SIGKILL after graceMs. */
+  async stop(pid: number, graceMs = 2000): Promise<void> {
+    if (!pidAlive(pid)) return;
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline) {
+      const child = this.children.get(pid);
+      if (child ? child.exitCode !== null || child.signalCode !== null : !pidAlive(pid)) return;
+      await sleep(25);
+    }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    await sleep(25);
+  }
+
+  /** Kill every process this lab started and delete every namespace it created. */
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    await Promise.all([...this.children.keys()].map((pid) => this.stop(pid)));
+    this.destroySync();
+  }
+
+  /** Synchronous teardown for the exit hook (and the tail of destroy). */
+  destroySync(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    liveLabs.delete(this);
+    for (const pid of this.children.keys()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    for (const host of this.hosts) removeNamespaceSync(host);
+    if (process.env.TERN_LAB_KEEP !== '1') fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** A path inside the lab directory. */
+  file(name: string): string {
+    return path.join(this.dir, name);
+  }
+}
