@@ -1,0 +1,126 @@
+// Routes in: Adj-RIB-In updates from one UPDATE (RFC 4271 §9.1.1), loop detection
+// (RFC 4271 §9.1.2, RFC 4456 §8) and import policy. Prefixes are read in place from the
+// message buffer (PrefixList.offset/len); one attribute set is interned per UPDATE.
+//
+// Each path keeps its pre-policy attribute set (as received) and its post-policy one (-1 when
+// filtered), so refreshImport() re-runs policy without the peer resending (RFC 7313 §1's
+// motivation, without the soft-reconfiguration-inbound memory cost: the pre-policy view is one
+// 4-byte id per path, the sets themselves are shared).
+
+import { AsPathSegmentType, type MpNextHop, type PathAttributes, type PrefixList } from '../types';
+import type { AttrSet } from './attr-store';
+import type { PeerState } from './peer-state';
+import type { Rib } from './rib';
+import { PathFlag, type FamilyTable } from './table';
+
+/** Loop-detection flags for a received attribute set. */
+export function loopFlags(rib: Rib, peer: PeerState, set: AttrSet): number {
+  let f = 0;
+  // RFC 4271 §9.1.2: a route whose AS_PATH contains our AS is a loop. Calico's
+  // numAllowedLocalASNumbers (allowas-in) permits that many occurrences.
+  if (countAs(set.attrs.asPath, rib.opts.localAs) > (peer.cfg.allowOwnAs ?? 0)) f |= PathFlag.LOOP_AS;
+  // RFC 4456 §8: "A router that recognizes the ORIGINATOR_ID attribute SHOULD ignore a route
+  // received with its BGP Identifier as the ORIGINATOR_ID."
+  if (set.attrs.originatorId !== undefined && set.attrs.originatorId === rib.opts.routerId) f |= PathFlag.LOOP_ORIGINATOR;
+  // RFC 4456 §8: "If the local CLUSTER_ID is found in the CLUSTER_LIST, the advertisement
+  // received SHOULD be ignored."
+  const cl = set.attrs.clusterList;
+  if (cl && rib.opts.clusterId !== undefined && cl.includes(rib.opts.clusterId)) f |= PathFlag.LOOP_CLUSTER;
+  return f;
+}
+
+/** Post-policy set for one prefix (with a reference for the caller), or null when filtered. */
+function applyImport(rib: Rib, peer: PeerState, t: FamilyTable, pfx: number, pre: AttrSet): AttrSet | null {
+  const policy = peer.cfg.importPolicy;
+  if (!policy) {
+    rib.attrs.ref(pre);
+    return pre;
+  }
+  const res = policy(t.store.toPrefix(pfx), pre.attrs, peer.cfg);
+  if (res === 'reject') return null;
+  if (res === 'accept') {
+    rib.attrs.ref(pre);
+    return pre;
+  }
+  return rib.attrs.intern(res, t.family === 'ipv4' ? (res.nextHop ?? pre.nextHop) : { global: pre.nextHop, linkLocal: pre.linkLocal });
+}
+
+/** Stores announced NLRI for a peer; unchanged re-announcements queue nothing. */
+export function importList(rib: Rib, peer: PeerState, t: FamilyTable, list: PrefixList, attrs: PathAttributes, nh: MpNextHop | string): void {
+  let a = attrs;
+  // RFC 4271 §5.1.5: LOCAL_PREF from an external peer is ignored.
+  if (peer.ebgp && a.localPref !== undefined) {
+    a = { ...a };
+    delete a.localPref;
+  }
+  const pre = rib.attrs.intern(a, nh);
+  const loop = loopFlags(rib, peer, pre);
+  const buf = list.buf;
+  const hasPolicy = !!peer.cfg.importPolicy;
+  for (let i = 0, n = list.length; i < n; i++) {
+    const pfx = t.internPrefix(buf, list.offset(i), list.len(i));
+    const rxId = list.pathId(i);
+    let path = t.findPath(pfx, peer.idx, rxId);
+    if (path >= 0 && !hasPolicy && t.pPre[path] === pre.id && t.pFlags[path] === loop) continue; // duplicate
+    const post = loop ? null : applyImport(rib, peer, t, pfx, pre);
+    const flags = loop | (post === null && !loop ? PathFlag.POLICY : 0);
+    const postId = post ? post.id : -1;
+    if (path >= 0) {
+      if (t.pPre[path] === pre.id && t.pAttr[path] === postId && t.pFlags[path] === flags) {
+        if (post) rib.attrs.unref(post);
+        continue;
+      }
+      rib.attrs.unref(rib.attrs.get(t.pPre[path]));
+      if (t.pAttr[path] >= 0) rib.attrs.unref(rib.attrs.get(t.pAttr[path]));
+      t.touch(path);
+    } else path = t.addPath(pfx, peer.idx, rxId);
+    rib.attrs.ref(pre);
+    t.pPre[path] = pre.id;
+    t.pAttr[path] = postId;
+    t.pFlags[path] = flags; // also clears STALE: the route was re-announced (RFC 4724 §4.2)
+    t.enqueue(pfx);
+  }
+  rib.attrs.unref(pre);
+}
+
+/** Withdraws NLRI of a peer (RFC 4271 §9.1.1 and RFC 4760 MP_UNREACH_NLRI). */
+export function withdrawList(rib: Rib, peer: PeerState, t: FamilyTable, list: PrefixList): void {
+  const buf = list.buf;
+  for (let i = 0, n = list.length; i < n; i++) {
+    const pfx = t.store.find(buf, list.offset(i), list.len(i));
+    if (pfx < 0) continue;
+    const path = t.findPath(pfx, peer.idx, list.pathId(i));
+    if (path >= 0) rib.dropPath(t, path);
+  }
+}
+
+/** Re-runs loop checks and import policy over a peer's pre-policy Adj-RIB-In of one family. */
+export function recomputeImport(rib: Rib, peer: PeerState, t: FamilyTable): void {
+  for (const path of t.peerPaths(peer.idx)) {
+    const pre = rib.attrs.get(t.pPre[path]);
+    const pfx = t.pPfx[path];
+    const loop = loopFlags(rib, peer, pre);
+    const post = loop ? null : applyImport(rib, peer, t, pfx, pre);
+    const postId = post ? post.id : -1;
+    const flags = loop | (post === null && !loop ? PathFlag.POLICY : 0) | (t.pFlags[path] & PathFlag.STALE);
+    if (t.pAttr[path] === postId && t.pFlags[path] === flags) {
+      if (post) rib.attrs.unref(post);
+      continue;
+    }
+    if (t.pAttr[path] >= 0) rib.attrs.unref(rib.attrs.get(t.pAttr[path]));
+    t.pAttr[path] = postId;
+    t.pFlags[path] = flags;
+    t.enqueue(pfx);
+  }
+}
+
+/** Number of times `asn` appears in an AS_PATH (RFC 4271 §9.1.2 loop detection). */
+export function countAs(path: PathAttributes['asPath'], asn: number): number {
+  let n = 0;
+  if (!path) return 0;
+  for (const s of path) {
+    if (s.type !== AsPathSegmentType.AS_SEQUENCE && s.type !== AsPathSegmentType.AS_SET) continue;
+    for (const a of s.asns) if (a === asn) n++;
+  }
+  return n;
+}

@@ -1,0 +1,43 @@
+// The RIB's internal view of a peer: configuration plus what the session negotiated.
+
+import { addressKey } from './decision';
+import { ipv4ToNumber } from './attr-store';
+import type { ExportSource } from './export';
+import type { Family, SessionContext } from '../types';
+import type { PeerCaps, RibPeer } from './rib-types';
+
+export class PeerState implements ExportSource {
+  /** Small integer used in path tables; 0 is the local pseudo-peer. */
+  readonly idx: number;
+  cfg: RibPeer;
+  readonly local: boolean;
+  ebgp: boolean;
+  rrClient: boolean;
+  routerId: string;
+  routerIdNum: number;
+  readonly peerKey: string;
+  up = false;
+  ctx: SessionContext | undefined;
+  caps: PeerCaps | undefined;
+  families: Family[] = [];
+  /** Index of the update group this peer belongs to while up, -1 otherwise. */
+  group = -1;
+  /** RFC 7313: families for which an inbound enhanced refresh is in progress. */
+  refreshing = new Set<Family>();
+
+  constructor(idx: number, cfg: RibPeer, localAs: number, local = false) {
+    this.idx = idx;
+    this.cfg = cfg;
+    this.local = local;
+    this.ebgp = !local && cfg.asn !== localAs;
+    this.rrClient = !!cfg.routeReflectorClient;
+    this.routerId = '0.0.0.0';
+    this.routerIdNum = 0;
+    this.peerKey = local ? '' : addressKey(cfg.address);
+  }
+
+  setRouterId(id: string): void {
+    this.routerId = id;
+    this.routerIdNum = ipv4ToNumber(id);
+  }
+}

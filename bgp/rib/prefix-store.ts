@@ -1,0 +1,263 @@
+// Prefix interning for one address family: every distinct prefix gets a small dense integer
+// (its "prefix index", pfx) so that the rest of the RIB keeps per-prefix state in typed arrays
+// indexed by pfx instead of one JS object per prefix per view.
+//
+// Storage: the address as 1 (IPv4) or 4 (IPv6) 32-bit words in a Uint32Array, the length in a
+// Uint8Array, and an open-addressing hash table (linear probing, backward-shift deletion)
+// mapping (address, length) to pfx. About 13 bytes per IPv4 prefix and 25 per IPv6 prefix,
+// plus the table at load factor <= 0.5. Prefixes are read straight from the UPDATE buffer
+// (PrefixList.offset/len) so decoding a packed UPDATE allocates nothing per prefix.
+
+import { AFI_IPV4, AFI_IPV6, type Afi, type Family, type Prefix } from '../types';
+
+const FREE_LEN = 255;
+
+export class PrefixStore {
+  readonly words: 1 | 4;
+  readonly afi: Afi;
+  /** Address words of each pfx, `words` per entry, network byte order packed big-endian. */
+  keys: Uint32Array;
+  /** Prefix length of each pfx; 255 marks a free index. */
+  lens: Uint8Array;
+  private table: Int32Array; // slot -> pfx + 1, 0 = empty
+  private mask: number;
+  private used = 0; // live prefixes
+  /** One past the highest pfx ever handed out: size of per-prefix arrays elsewhere. */
+  highWater = 0;
+  private freeList: number[] = [];
+  /** Scratch words for the prefix being looked up. */
+  readonly scratch = new Uint32Array(4);
+
+  constructor(readonly family: Family, initial = 1024) {
+    this.words = family === 'ipv4' ? 1 : 4;
+    this.afi = family === 'ipv4' ? AFI_IPV4 : AFI_IPV6;
+    this.keys = new Uint32Array(initial * this.words);
+    this.lens = new Uint8Array(initial).fill(FREE_LEN);
+    let slots = 16;
+    while (slots < initial * 2) slots <<= 1;
+    this.table = new Int32Array(slots);
+    this.mask = slots - 1;
+  }
+
+  get size(): number {
+    return this.used;
+  }
+
+  get capacity(): number {
+    return this.lens.length;
+  }
+
+  /** Loads a wire-format prefix (len bits at buf[off..]) into `scratch`, host bits cleared. */
+  load(buf: Buffer, off: number, len: number): void {
+    const s = this.scratch;
+    const nbytes = (len + 7) >> 3;
+    s[0] = s[1] = s[2] = s[3] = 0;
+    for (let i = 0; i < nbytes; i++) {
+      const w = i >> 2;
+      s[w] = (s[w] | (buf[off + i] << (24 - ((i & 3) << 3)))) >>> 0;
+    }
+    // RFC 4271 §4.3: trailing bits after the prefix are irrelevant; clear them so that
+    // 10.0.0.1/24 and 10.0.0.0/24 are one prefix.
+    if (len & 7 || nbytes === 0) {
+      const w = len >> 5;
+      if (w < this.words) {
+        const bits = len & 31;
+        s[w] = bits === 0 ? 0 : (s[w] & (0xffffffff << (32 - bits))) >>> 0;
+      }
+    }
+  }
+
+  private hash(len: number): number {
+    const s = this.scratch;
+    let h = Math.imul(s[0] ^ (len << 24) ^ len, 0x9e3779b1);
+    if (this.words === 4) {
+      h = Math.imul(h ^ s[1], 0x85ebca6b);
+      h = Math.imul(h ^ s[2], 0xc2b2ae35);
+      h = Math.imul(h ^ s[3], 0x9e3779b1);
+    }
+    return (h ^ (h >>> 15)) & this.mask;
+  }
+
+  private equalAt(pfx: number, len: number): boolean {
+    if (this.lens[pfx] !== len) return false;
+    const s = this.scratch;
+    const k = this.keys;
+    if (this.words === 1) return k[pfx] === s[0];
+    const b = pfx * 4;
+    return k[b] === s[0] && k[b + 1] === s[1] && k[b + 2] === s[2] && k[b + 3] === s[3];
+  }
+
+  /** pfx of the prefix in `scratch` with this length, or -1. */
+  findScratch(len: number): number {
+    const t = this.table;
+    let slot = this.hash(len);
+    for (;;) {
+      const v = t[slot];
+      if (v === 0) return -1;
+      if (this.equalAt(v - 1, len)) return v - 1;
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
+  /** pfx of the prefix in `scratch`, adding it when absent. */
+  internScratch(len: number): number {
+    const t = this.table;
+    let slot = this.hash(len);
+    for (;;) {
+      const v = t[slot];
+      if (v === 0) break;
+      if (this.equalAt(v - 1, len)) return v - 1;
+      slot = (slot + 1) & this.mask;
+    }
+    const pfx = this.freeList.length > 0 ? (this.freeList.pop() as number) : this.highWater++;
+    if (pfx >= this.lens.length) this.growEntries();
+    const s = this.scratch;
+    if (this.words === 1) this.keys[pfx] = s[0];
+    else this.keys.set(s, pfx * 4);
+    this.lens[pfx] = len;
+    t[slot] = pfx + 1;
+    this.used++;
+    if (this.used * 2 > this.table.length) this.rehash(this.table.length * 2);
+    return pfx;
+  }
+
+  find(buf: Buffer, off: number, len: number): number {
+    this.load(buf, off, len);
+    return this.findScratch(len);
+  }
+
+  intern(buf: Buffer, off: number, len: number): number {
+    this.load(buf, off, len);
+    return this.internScratch(len);
+  }
+
+  /** Removes pfx; its index may be handed out again. */
+  remove(pfx: number): void {
+    const len = this.lens[pfx];
+    if (len === FREE_LEN) return;
+    this.loadPfx(pfx);
+    const t = this.table;
+    const mask = this.mask;
+    let slot = this.hash(len);
+    while (t[slot] !== pfx + 1) {
+      if (t[slot] === 0) return;
+      slot = (slot + 1) & mask;
+    }
+    // Backward-shift deletion keeps probe chains intact without tombstones.
+    let hole = slot;
+    let j = slot;
+    for (;;) {
+      j = (j + 1) & mask;
+      const v = t[j];
+      if (v === 0) break;
+      this.loadPfx(v - 1);
+      const home = this.hash(this.lens[v - 1]);
+      const movable = hole <= j ? home <= hole || home > j : home <= hole && home > j;
+      if (movable) {
+        t[hole] = v;
+        hole = j;
+      }
+    }
+    t[hole] = 0;
+    this.lens[pfx] = FREE_LEN;
+    this.used--;
+    this.freeList.push(pfx);
+  }
+
+  isLive(pfx: number): boolean {
+    return pfx < this.highWater && this.lens[pfx] !== FREE_LEN;
+  }
+
+  private loadPfx(pfx: number): void {
+    const s = this.scratch;
+    if (this.words === 1) s[0] = this.keys[pfx];
+    else for (let i = 0; i < 4; i++) s[i] = this.keys[pfx * 4 + i];
+  }
+
+  private growEntries(): void {
+    const n = this.lens.length * 2;
+    const keys = new Uint32Array(n * this.words);
+    keys.set(this.keys);
+    const lens = new Uint8Array(n).fill(FREE_LEN);
+    lens.set(this.lens);
+    this.keys = keys;
+    this.lens = lens;
+  }
+
+  private rehash(slots: number): void {
+    const t = new Int32Array(slots);
+    this.table = t;
+    this.mask = slots - 1;
+    for (let pfx = 0; pfx < this.highWater; pfx++) {
+      const len = this.lens[pfx];
+      if (len === FREE_LEN) continue;
+      this.loadPfx(pfx);
+      let slot = this.hash(len);
+      while (t[slot] !== 0) slot = (slot + 1) & this.mask;
+      t[slot] = pfx + 1;
+    }
+  }
+
+  /** Number of address bytes on the wire for pfx (RFC 4271 §4.3 NLRI encoding). */
+  wireBytes(pfx: number): number {
+    return (this.lens[pfx] + 7) >> 3;
+  }
+
+  /** Writes <len, prefix bytes> of pfx at buf[pos]; returns the new position. */
+  writeNlri(pfx: number, buf: Buffer, pos: number): number {
+    const len = this.lens[pfx];
+    buf[pos++] = len;
+    const n = (len + 7) >> 3;
+    const base = pfx * this.words;
+    for (let i = 0; i < n; i++) buf[pos++] = this.keys[base + (i >> 2)] >>> (24 - ((i & 3) << 3));
+    return pos;
+  }
+
+  /** The prefix as text, "10.0.0.0/24" or "2001:db8::/32". */
+  format(pfx: number): string {
+    const len = this.lens[pfx];
+    if (this.words === 1) {
+      const a = this.keys[pfx];
+      return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}/${len}`;
+    }
+    const groups: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const w = this.keys[pfx * 4 + i];
+      groups.push((w >>> 16).toString(16), (w & 0xffff).toString(16));
+    }
+    return `${compressV6(groups)}/${len}`;
+  }
+
+  /** A Prefix object (for policy functions and display). */
+  toPrefix(pfx: number): Prefix {
+    const addr = Buffer.alloc(this.words * 4);
+    for (let i = 0; i < this.words; i++) addr.writeUInt32BE(this.keys[pfx * this.words + i], i * 4);
+    return { afi: this.afi, len: this.lens[pfx], addr };
+  }
+
+  /** pfx of a Prefix object, optionally adding it. */
+  fromPrefix(p: Prefix, add: boolean): number {
+    return add ? this.intern(p.addr, 0, p.len) : this.find(p.addr, 0, p.len);
+  }
+}
+
+/** RFC 5952 §4.2.3: compress the longest run (>= 2) of zero groups. */
+function compressV6(groups: string[]): string {
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+}

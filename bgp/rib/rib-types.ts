@@ -1,0 +1,126 @@
+// Plain data types at the RIB's boundary: peer configuration, options, policy hooks and the
+// change records that flow to the FIB and to bgpctl. No behaviour here.
+
+import type { Family, PathAttributes, Prefix } from '../types';
+
+/** Calico BGPPeer.nextHopMode / BIRD `next hop self|keep`. */
+export type NextHopMode = 'Auto' | 'Self' | 'Keep';
+
+/** What a policy hook returns: keep the route as is, drop it, or replace its attributes. */
+export type PolicyResult = 'accept' | 'reject' | PathAttributes;
+
+/**
+ * Import or export policy (filled by the lead from Calico BGPFilters). Must be pure: the RIB
+ * caches nothing across calls for a peer with a policy, but it re-runs import policy only on
+ * `refreshImport(peer)`, so a function whose answer changes must be followed by that call.
+ */
+export type PolicyFn = (prefix: Prefix, attrs: PathAttributes, peer: RibPeer) => PolicyResult;
+
+export interface RibPeer {
+  /** Unique name (the daemon uses the peer address). */
+  id: string;
+  /** Peer address, used as the last tie-break (RFC 4271 §9.1.2.2 g) and shown by bgpctl. */
+  address: string;
+  /** Remote AS; equal to the local AS makes the session iBGP. */
+  asn: number;
+  /** Our IPv4 address on this session: NEXT_HOP when next-hop-self applies. */
+  localAddress?: string;
+  /** Our IPv6 global (and link-local) address: MP_REACH next hop when next-hop-self applies. */
+  localAddress6?: string;
+  localLinkLocal6?: string;
+  /** RFC 4456: this iBGP peer is a client of our route reflector. */
+  routeReflectorClient?: boolean;
+  nextHopMode?: NextHopMode;
+  /** Calico numAllowedLocalASNumbers: how often our AS may appear in a received AS_PATH. */
+  allowOwnAs?: number;
+  importPolicy?: PolicyFn;
+  exportPolicy?: PolicyFn;
+  /** MinRouteAdvertisementInterval in ms (RFC 4271 §9.2.1.1); default from RibOptions. */
+  mraiMs?: number;
+  /** RFC 7911 add-path send selection when negotiated: every valid path or best + multipath. */
+  addPathSend?: 'all' | 'multipath';
+}
+
+/** What the session learned in OPEN that the RIB needs (beyond the SessionContext). */
+export interface PeerCaps {
+  /** Peer's BGP Identifier, dotted quad. */
+  routerId: string;
+  /** Families negotiated with MP-BGP (RFC 4760); IPv4 unicast when absent. */
+  families?: Family[];
+  /** RFC 7313 negotiated: refreshes are framed by BoRR/EoRR. */
+  enhancedRouteRefresh?: boolean;
+}
+
+export interface RibOptions {
+  localAs: number;
+  /** Our BGP Identifier, dotted quad. */
+  routerId: string;
+  /** RFC 4456 §7: set to act as a route reflector; defaults to none (plain iBGP rules). */
+  clusterId?: string;
+  /** ECMP width for the FIB (and add-path multipath send); 1 = no multipath. */
+  maxPaths?: number;
+  /** LOCAL_PREF for paths without one and sent to iBGP peers (RFC 4271 §5.1.5). */
+  defaultLocalPref?: number;
+  /** RFC 4271 §9.1.2.2 c: compare MED between different neighbour ASes. */
+  alwaysCompareMed?: boolean;
+  /** Treat a missing MED as the worst (2^32-1) instead of 0. */
+  medMissingAsWorst?: boolean;
+  /** RFC 5004: prefer the oldest of equal eBGP paths (before router ID). */
+  preferOldestEbgp?: boolean;
+  /** RFC 4271 §9.1.2.1: NEXT_HOP resolvability; default: every next hop is reachable. */
+  nextHopReachable?: (nextHop: string, family: Family) => boolean;
+  /** RFC 4271 §9.1.2.2 e: IGP cost to the next hop; default 0. */
+  igpCost?: (nextHop: string, family: Family) => number;
+  /** MRAI defaults in ms (RFC 4271 §9.2.1.1); 0 for both unless set (BIRD and FRR DC default). */
+  mraiEbgpMs?: number;
+  mraiIbgpMs?: number;
+  /** Build RibChange records in flush() (the FIB wants them; a pure reflector may not). */
+  collectChanges?: boolean;
+}
+
+/** One path as the FIB and bgpctl see it: plain data, safe to post to another thread. */
+export interface PathInfo {
+  /** Peer id, or "local" for originated routes. */
+  peer: string;
+  nextHop: string;
+  linkLocal?: string;
+  attrs: PathAttributes;
+  ebgp: boolean;
+  /** RFC 7911 path identifier as received (0 without add-path). */
+  pathId: number;
+}
+
+/**
+ * The change record (OpenBGPD prefix_evaluate): the best path or the multipath set of a
+ * prefix changed. newBest undefined = withdrawn. `multipath` holds the ECMP set (best first).
+ */
+export interface RibChange {
+  prefix: string;
+  family: Family;
+  oldBest?: PathInfo;
+  newBest?: PathInfo;
+  multipath: PathInfo[];
+}
+
+/** A path as bgpctl shows it (`show rib --detail`). */
+export interface RibEntryView extends PathInfo {
+  prefix: string;
+  family: Family;
+  valid: boolean;
+  best: boolean;
+  multipath: boolean;
+  ibgp: boolean;
+  stale: boolean;
+  /** Rejected by import policy or loop detection; `reason` says which. */
+  filtered: boolean;
+  /** Why this path is not the best (decision step and words), or why it is filtered. */
+  reason?: string;
+}
+
+export interface RibStats {
+  prefixes: { ipv4: number; ipv6: number };
+  paths: { ipv4: number; ipv6: number };
+  attrSets: number;
+  updateGroups: number;
+  queued: number;
+}

@@ -1,0 +1,522 @@
+// The RIB: Adj-RIBs-In, Loc-RIB and Adj-RIBs-Out (RFC 4271 §3.2) for IPv4 and IPv6 unicast.
+// Pure: no sockets, no timers, no clock of its own. The session driver calls ingest() per
+// UPDATE, flush(now) once per batch (decision process for the queued prefixes, change records
+// for the FIB, UPDATEs encoded per update group) and takeOutput(peer) at its own pace.
+
+import { type Family, type PathAttributes, type Prefix, type SessionContext, type UpdateMessage, Origin, RouteRefreshSubtype } from '../types';
+import { parsePrefix } from '../prefix';
+import { endOfRib } from '../codec/update';
+import { AttrStore, type AttrSet } from './attr-store';
+import { select, type Candidate, type DecisionOptions } from './decision';
+import { PeerState } from './peer-state';
+import { FamilyTable, INELIGIBLE, PathFlag } from './table';
+import { UpdateGroup, type Member, type OutMsg } from './update-group';
+import { importList, withdrawList, recomputeImport } from './import';
+import type { ApPath } from './group-family';
+import type { PathInfo, PeerCaps, RibChange, RibOptions, RibPeer, RibStats } from './rib-types';
+import { refreshMarker } from './wire';
+
+export const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
+const LOCAL_ID = 'local';
+
+export class Rib {
+  readonly opts: RibOptions;
+  readonly attrs = new AttrStore();
+  readonly tables: Record<Family, FamilyTable>;
+  readonly peers = new Map<string, PeerState>();
+  readonly byIdx: (PeerState | undefined)[] = [];
+  readonly groups = new Map<string, UpdateGroup>();
+  readonly members = new Map<number, { group: UpdateGroup; member: Member }>();
+  readonly decision: DecisionOptions;
+  readonly me: { localAs: number; routerId: string; clusterId?: string; defaultLocalPref: number };
+  private groupSeq = 0;
+  private policyIds = new WeakMap<object, number>();
+  private policySeq = 0;
+
+  constructor(opts: RibOptions) {
+    this.opts = opts;
+    this.tables = { ipv4: new FamilyTable('ipv4'), ipv6: new FamilyTable('ipv6') };
+    this.decision = {
+      defaultLocalPref: opts.defaultLocalPref ?? 100,
+      alwaysCompareMed: !!opts.alwaysCompareMed,
+      medMissingAsWorst: !!opts.medMissingAsWorst,
+      preferOldestEbgp: !!opts.preferOldestEbgp,
+      maxPaths: Math.max(1, opts.maxPaths ?? 1),
+    };
+    this.me = { localAs: opts.localAs, routerId: opts.routerId, clusterId: opts.clusterId, defaultLocalPref: this.decision.defaultLocalPref };
+    const local = new PeerState(0, { id: LOCAL_ID, address: opts.routerId, asn: opts.localAs }, opts.localAs, true);
+    local.setRouterId(opts.routerId);
+    this.byIdx[0] = local;
+  }
+
+  // ---------------------------------------------------------------- peers
+
+  addPeer(cfg: RibPeer): void {
+    if (this.peers.has(cfg.id)) throw new Error(`peer ${cfg.id} already in the RIB`);
+    let idx = this.byIdx.indexOf(undefined, 1);
+    if (idx < 0) idx = this.byIdx.length;
+    const p = new PeerState(idx, cfg, this.opts.localAs);
+    this.byIdx[idx] = p;
+    this.peers.set(cfg.id, p);
+  }
+
+  removePeer(id: string): void {
+    const p = this.peer(id);
+    this.peerDown(id);
+    this.peers.delete(id);
+    this.byIdx[p.idx] = undefined;
+  }
+
+  private peer(id: string): PeerState {
+    const p = this.peers.get(id);
+    if (!p) throw new Error(`unknown peer ${id}`);
+    return p;
+  }
+
+  /** Session Established: join (or create) the update group and queue the initial dump + EoR. */
+  peerUp(id: string, ctx: SessionContext, caps: PeerCaps): void {
+    const p = this.peer(id);
+    if (p.up) this.peerDown(id);
+    p.up = true;
+    p.ctx = ctx;
+    p.caps = caps;
+    p.setRouterId(caps.routerId);
+    p.families = caps.families ?? ['ipv4'];
+    const { group, created } = this.groupFor(p);
+    const member: Member = { peer: p, cursor: group.logEnd, own: [], ownHead: 0 };
+    group.members.set(p.idx, member);
+    this.members.set(p.idx, { group, member });
+    p.group = group.idx;
+    for (const f of group.families) {
+      if (created) this.populate(group, f);
+      for (const b of group.dump(f, p.idx)) member.own.push(b);
+      // RFC 4724 §2: End-of-RIB after the initial update for each family.
+      member.own.push(endOfRib(f));
+    }
+  }
+
+  /**
+   * Session left Established. Without `keepStale` the peer's routes are withdrawn now;
+   * with it (RFC 4724 graceful restart helper) they are marked stale and kept until
+   * sweepStale() (after End-of-RIB or the restart timer).
+   */
+  peerDown(id: string, keepStale = false): void {
+    const p = this.peer(id);
+    if (p.up) {
+      const m = this.members.get(p.idx);
+      if (m) {
+        m.group.members.delete(p.idx);
+        this.members.delete(p.idx);
+        if (m.group.members.size === 0) {
+          m.group.release();
+          this.groups.delete(m.group.key);
+        } else m.group.trim();
+      }
+      p.up = false;
+      p.group = -1;
+    }
+    p.refreshing.clear();
+    for (const f of FAMILIES) {
+      if (keepStale) this.markStale(id, f);
+      else this.clearPeer(this.tables[f], p.idx);
+    }
+  }
+
+  private clearPeer(t: FamilyTable, idx: number): void {
+    for (const path of t.peerPaths(idx)) this.dropPath(t, path);
+  }
+
+  /** Frees a path and queues its prefix for the decision process. */
+  dropPath(t: FamilyTable, path: number): void {
+    const pfx = t.pPfx[path];
+    t.enqueue(pfx);
+    if (t.pAttr[path] >= 0) this.attrs.unref(this.attrs.get(t.pAttr[path]));
+    if (t.pPre[path] >= 0) this.attrs.unref(this.attrs.get(t.pPre[path]));
+    t.removePath(path);
+  }
+
+  private policyId(fn: object | undefined): number {
+    if (!fn) return 0;
+    let id = this.policyIds.get(fn);
+    if (id === undefined) this.policyIds.set(fn, (id = ++this.policySeq));
+    return id;
+  }
+
+  /** The update group for a peer's outbound profile (FRR update-group key). */
+  private groupFor(p: PeerState): { group: UpdateGroup; created: boolean } {
+    const c = p.cfg;
+    const ctx = p.ctx as SessionContext;
+    const mrai = c.mraiMs ?? (p.ebgp ? this.opts.mraiEbgpMs : this.opts.mraiIbgpMs) ?? 0;
+    const key = [
+      p.ebgp ? 'e' : 'i',
+      p.rrClient ? 'c' : '',
+      c.nextHopMode ?? 'Auto',
+      c.localAddress ?? '',
+      c.localAddress6 ?? '',
+      c.localLinkLocal6 ?? '',
+      ctx.as4 ? 4 : 2,
+      ctx.addPathTx.ipv4 ? 1 : 0,
+      ctx.addPathTx.ipv6 ? 1 : 0,
+      ctx.extendedMessage ? 'x' : '',
+      this.policyId(c.exportPolicy),
+      mrai,
+      c.addPathSend ?? 'multipath',
+      p.families.join('+'),
+    ].join('|');
+    const found = this.groups.get(key);
+    if (found) return { group: found, created: false };
+    const g = new UpdateGroup(
+      ++this.groupSeq,
+      key,
+      { ebgp: p.ebgp, rrClient: p.rrClient, nextHopMode: c.nextHopMode ?? 'Auto', localAddress: c.localAddress, localAddress6: c.localAddress6, localLinkLocal6: c.localLinkLocal6 },
+      { as4: ctx.as4, addPathRx: { ipv4: false, ipv6: false }, addPathTx: { ...ctx.addPathTx }, extendedMessage: ctx.extendedMessage },
+      [...p.families],
+      mrai,
+      c.exportPolicy,
+      c.addPathSend === 'all',
+      this.attrs,
+      this.me,
+      this.tables,
+    );
+    this.groups.set(key, g);
+    return { group: g, created: true };
+  }
+
+  /** Fills a new group's Adj-RIB-Out from the Loc-RIB, without queueing UPDATEs. */
+  private populate(g: UpdateGroup, f: Family): void {
+    const t = this.tables[f];
+    for (let pfx = 0; pfx < t.store.highWater; pfx++) {
+      if (t.store.isLive(pfx) && t.pfxBest[pfx] >= 0) this.exportPrefix(g, t, f, pfx, true);
+    }
+  }
+
+  // ---------------------------------------------------------------- routes in
+
+  /** One UPDATE from an Established peer (RFC 4271 §9). Queues changed prefixes. */
+  ingest(peerId: string, u: UpdateMessage): void {
+    const p = this.peer(peerId);
+    // RFC 7606 §2 treat-as-withdraw: the NLRI are withdrawn, the attributes ignored.
+    const tw = !!u.treatAsWithdraw;
+    if (u.withdrawn.length) withdrawList(this, p, this.tables.ipv4, u.withdrawn);
+    if (u.mpUnreach && u.mpUnreach.safi === 1) {
+      const f = familyOf(u.mpUnreach.afi);
+      if (f) withdrawList(this, p, this.tables[f], u.mpUnreach.withdrawn);
+    }
+    if (u.nlri.length) {
+      if (tw) withdrawList(this, p, this.tables.ipv4, u.nlri);
+      else importList(this, p, this.tables.ipv4, u.nlri, u.attrs, u.attrs.nextHop ?? '');
+    }
+    if (u.mpReach && u.mpReach.safi === 1) {
+      const f = familyOf(u.mpReach.afi);
+      if (f && tw) withdrawList(this, p, this.tables[f], u.mpReach.nlri);
+      else if (f) importList(this, p, this.tables[f], u.mpReach.nlri, u.attrs, u.mpReach.nextHop);
+    }
+  }
+
+  /** Originates one of our own prefixes (a Calico block): ORIGIN IGP, empty AS_PATH. */
+  originate(prefix: Prefix | string, attrs: PathAttributes = {}): void {
+    const pr = typeof prefix === 'string' ? parsePrefix(prefix) : prefix;
+    const f: Family = pr.afi === 1 ? 'ipv4' : 'ipv6';
+    const t = this.tables[f];
+    const pfx = t.internPrefix(pr.addr, 0, pr.len);
+    const set = this.attrs.intern({ origin: Origin.IGP, asPath: [], ...attrs }, attrs.nextHop ?? '');
+    let path = t.findPath(pfx, 0, 0);
+    if (path >= 0) {
+      this.attrs.unref(this.attrs.get(t.pAttr[path]));
+      this.attrs.unref(this.attrs.get(t.pPre[path]));
+    } else path = t.addPath(pfx, 0, 0);
+    this.attrs.ref(set);
+    t.pAttr[path] = set.id;
+    t.pPre[path] = set.id;
+    t.enqueue(pfx);
+  }
+
+  withdrawOrigin(prefix: Prefix | string): void {
+    const pr = typeof prefix === 'string' ? parsePrefix(prefix) : prefix;
+    const t = this.tables[pr.afi === 1 ? 'ipv4' : 'ipv6'];
+    const pfx = t.store.fromPrefix(pr, false);
+    if (pfx < 0) return;
+    const path = t.findPath(pfx, 0, 0);
+    if (path >= 0) this.dropPath(t, path);
+  }
+
+  /** Re-runs import policy over the pre-policy Adj-RIB-In of a peer (policy changed). */
+  refreshImport(peerId: string): void {
+    const p = this.peer(peerId);
+    for (const f of FAMILIES) recomputeImport(this, p, this.tables[f]);
+  }
+
+  /** RFC 4724 §4.2 / RFC 7313 §4: mark a peer's routes of a family stale. */
+  markStale(peerId: string, family: Family): void {
+    const t = this.tables[family];
+    for (const path of t.peerPaths(this.peer(peerId).idx)) t.pFlags[path] |= PathFlag.STALE;
+  }
+
+  /** Removes the routes still stale (not re-announced since markStale); returns how many. */
+  sweepStale(peerId: string, family: Family): number {
+    const t = this.tables[family];
+    let n = 0;
+    for (const path of t.peerPaths(this.peer(peerId).idx)) {
+      if (t.pFlags[path] & PathFlag.STALE) {
+        this.dropPath(t, path);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** RFC 7313 §4: the peer sent BoRR: its routes are stale until EoRR. */
+  beginRefresh(peerId: string, family: Family): void {
+    this.peer(peerId).refreshing.add(family);
+    this.markStale(peerId, family);
+  }
+
+  /** RFC 7313 §4: the peer sent EoRR: routes not re-advertised are withdrawn. */
+  endRefresh(peerId: string, family: Family): number {
+    const p = this.peer(peerId);
+    if (!p.refreshing.delete(family)) return 0;
+    return this.sweepStale(peerId, family);
+  }
+
+  /** NEXT_HOP reachability or IGP costs changed: run the decision for every prefix. */
+  requeueAll(): void {
+    for (const f of FAMILIES) {
+      const t = this.tables[f];
+      for (let pfx = 0; pfx < t.store.highWater; pfx++) if (t.store.isLive(pfx) && t.pfxHead[pfx] >= 0) t.enqueue(pfx);
+    }
+  }
+
+  // ---------------------------------------------------------------- decision
+
+  /**
+   * Runs the decision process for queued prefixes (at most `limit`), updates the
+   * Adj-RIBs-Out and encodes UPDATEs for groups whose MRAI allows. Returns the change records.
+   */
+  flush(now = 0, limit = Infinity): RibChange[] {
+    const changes: RibChange[] = [];
+    for (const f of FAMILIES) {
+      const t = this.tables[f];
+      const q = t.queue;
+      const n = Math.min(q.length, limit);
+      for (let i = 0; i < n; i++) {
+        const pfx = q[i];
+        t.pfxQueued[pfx] = 0;
+        this.decide(t, f, pfx, changes);
+        t.settle(pfx);
+      }
+      t.queue = n === q.length ? [] : q.slice(n);
+      limit -= n;
+    }
+    for (const g of this.groups.values()) g.encode(now);
+    return changes;
+  }
+
+  /** Prefixes still queued for the decision process. */
+  get queued(): number {
+    return this.tables.ipv4.queue.length + this.tables.ipv6.queue.length;
+  }
+
+  candidate(t: FamilyTable, f: Family, path: number): Candidate {
+    const set = this.attrs.get(t.pAttr[path]);
+    const peer = this.byIdx[t.pPeer[path]] as PeerState;
+    const o = this.opts;
+    return {
+      attr: set,
+      local: peer.local,
+      ebgp: peer.ebgp,
+      reachable: !o.nextHopReachable || peer.local || o.nextHopReachable(set.nextHop, f),
+      igpCost: o.igpCost && !peer.local ? o.igpCost(set.nextHop, f) : 0,
+      routerId: peer.routerIdNum,
+      peerKey: peer.peerKey,
+      pathId: t.pRxId[path],
+      age: t.pAge[path],
+    };
+  }
+
+  /** Eligible paths of pfx: post-policy attributes present, no loop, not treated as withdrawn. */
+  eligible(t: FamilyTable, pfx: number): number[] {
+    const out: number[] = [];
+    for (let p = t.pfxHead[pfx]; p >= 0; p = t.pNext[p]) if (t.pAttr[p] >= 0 && (t.pFlags[p] & INELIGIBLE) === 0) out.push(p);
+    return out;
+  }
+
+  /** Best path and multipath set of pfx: path handles, best first; [] when unreachable. */
+  selectPaths(t: FamilyTable, f: Family, pfx: number): number[] {
+    const head = t.pfxHead[pfx];
+    // Fast path: one path and no resolver (a full table from one peer).
+    if (head >= 0 && t.pNext[head] < 0 && !this.opts.nextHopReachable) {
+      return t.pAttr[head] >= 0 && (t.pFlags[head] & INELIGIBLE) === 0 ? [head] : [];
+    }
+    const el = this.eligible(t, pfx);
+    if (el.length === 0) return [];
+    const sel = select(
+      el.map((p) => this.candidate(t, f, p)),
+      this.decision,
+    );
+    return sel.multipath.map((i) => el[i]);
+  }
+
+  private decide(t: FamilyTable, f: Family, pfx: number, changes: RibChange[]): void {
+    const mp = this.selectPaths(t, f, pfx);
+    const best = mp.length > 0 ? mp[0] : -1;
+    const bestAttr = best >= 0 ? t.pAttr[best] : -1;
+    const bestPeer = best >= 0 ? t.pPeer[best] : -1;
+    let sig = 0;
+    if (this.decision.maxPaths > 1) for (const p of mp) sig = (Math.imul(sig ^ (t.pAttr[p] + 1), 0x9e3779b1) + t.pPeer[p]) >>> 0;
+    const changed = best !== t.pfxBest[pfx] || bestAttr !== t.pfxBestAttr[pfx] || bestPeer !== t.pfxBestPeer[pfx] || sig !== t.pfxMpSig[pfx];
+    if (changed) {
+      const oldAttr = t.pfxBestAttr[pfx];
+      if (this.opts.collectChanges) {
+        changes.push({
+          prefix: t.store.format(pfx),
+          family: f,
+          oldBest: oldAttr >= 0 ? this.info(this.attrs.get(oldAttr), t.pfxBestPeer[pfx], 0) : undefined,
+          newBest: best >= 0 ? this.pathInfo(t, best) : undefined,
+          multipath: mp.map((p) => this.pathInfo(t, p)),
+        });
+      }
+      if (bestAttr >= 0) this.attrs.ref(this.attrs.get(bestAttr));
+      if (oldAttr >= 0) this.attrs.unref(this.attrs.get(oldAttr));
+      t.pfxBest[pfx] = best;
+      t.pfxBestAttr[pfx] = bestAttr;
+      t.pfxBestPeer[pfx] = bestPeer;
+      t.pfxMpSig[pfx] = sig;
+    }
+    for (const g of this.groups.values()) {
+      if (!g.families.includes(f)) continue;
+      if (changed || g.addPath(f)) this.exportPrefix(g, t, f, pfx, false, mp);
+    }
+  }
+
+  /** Recomputes what group g advertises for pfx (RFC 4271 §9.2; RFC 7911 for add-path). */
+  private exportPrefix(g: UpdateGroup, t: FamilyTable, f: Family, pfx: number, quiet: boolean, mp?: number[]): void {
+    const gf = g.fams[f];
+    const best = t.pfxBest[pfx];
+    if (!gf.addPath) {
+      if (best < 0) {
+        gf.set(pfx, null, -1, quiet);
+        return;
+      }
+      const src = this.byIdx[t.pPeer[best]] as PeerState;
+      const out = g.exportSet(src, this.attrs.get(t.pAttr[best]), f, pfx, t);
+      gf.set(pfx, out, out ? g.exclusionFor(src) : -1, quiet);
+      return;
+    }
+    // RFC 7911 §5: advertise several paths, each with its own Path Identifier (handle + 1).
+    const paths = g.addPathAll ? this.eligible(t, pfx) : (mp ?? this.selectPaths(t, f, pfx));
+    const list: ApPath[] = [];
+    if (best >= 0) {
+      for (const path of paths) {
+        const src = this.byIdx[t.pPeer[path]] as PeerState;
+        const out = g.exportSet(src, this.attrs.get(t.pAttr[path]), f, pfx, t);
+        if (out) list.push({ pathId: path + 1, set: out, excl: g.exclusionFor(src) });
+      }
+    }
+    gf.setPaths(pfx, list, quiet);
+  }
+
+  pathInfo(t: FamilyTable, path: number): PathInfo {
+    return this.info(this.attrs.get(t.pAttr[path]), t.pPeer[path], t.pRxId[path]);
+  }
+
+  info(set: AttrSet, peerIdx: number, pathId: number): PathInfo {
+    const peer = this.byIdx[peerIdx];
+    const i: PathInfo = { peer: peer ? peer.cfg.id : '?', nextHop: set.nextHop, attrs: set.attrs, ebgp: !!peer?.ebgp, pathId };
+    if (set.linkLocal) i.linkLocal = set.linkLocal;
+    return i;
+  }
+
+  // ---------------------------------------------------------------- routes out
+
+  /**
+   * Pull model: up to about maxBytes of UPDATEs (at least one message) for a peer, in order.
+   * A slow peer only delays itself; the shared stream is kept until every member took it.
+   */
+  takeOutput(peerId: string, maxBytes = Infinity): Buffer[] {
+    const p = this.peer(peerId);
+    const m = this.members.get(p.idx);
+    if (!m) return [];
+    const { group, member } = m;
+    const out: Buffer[] = [];
+    let bytes = 0;
+    while (member.ownHead < member.own.length && (bytes < maxBytes || out.length === 0)) {
+      const b = pick(member.own[member.ownHead++], p.idx);
+      if (b) {
+        out.push(b);
+        bytes += b.length;
+      }
+    }
+    if (member.ownHead === member.own.length) {
+      member.own = [];
+      member.ownHead = 0;
+      const log = group.log;
+      let i = member.cursor - group.logBase;
+      while (i < log.length && (bytes < maxBytes || out.length === 0)) {
+        const b = pick(log[i++], p.idx);
+        if (b) {
+          out.push(b);
+          bytes += b.length;
+        }
+      }
+      member.cursor = group.logBase + i;
+      group.trim();
+    }
+    return out;
+  }
+
+  /** True when takeOutput would return something (the driver's writable check). */
+  hasOutput(peerId: string): boolean {
+    const m = this.members.get(this.peer(peerId).idx);
+    if (!m) return false;
+    return m.member.ownHead < m.member.own.length || m.member.cursor < m.group.logEnd;
+  }
+
+  /** Earliest `now` at which flush() will announce MRAI-delayed changes; Infinity if none. */
+  nextFlushAt(): number {
+    let t = Infinity;
+    for (const g of this.groups.values()) t = Math.min(t, g.nextAnnounceAt());
+    return t;
+  }
+
+  /**
+   * The peer sent ROUTE-REFRESH (RFC 2918 §4): re-send our Adj-RIB-Out for the family.
+   * With enhanced route refresh negotiated, framed by BoRR and EoRR (RFC 7313 §4).
+   */
+  routeRefresh(peerId: string, family: Family): void {
+    const p = this.peer(peerId);
+    const m = this.members.get(p.idx);
+    if (!m || !m.group.families.includes(family)) return;
+    const { group, member } = m;
+    // Whatever of the shared stream this member has not taken goes first, then the dump.
+    for (let i = member.cursor - group.logBase; i < group.log.length; i++) member.own.push(group.log[i]);
+    member.cursor = group.logEnd;
+    group.trim();
+    const enhanced = !!p.caps?.enhancedRouteRefresh;
+    if (enhanced) member.own.push(refreshMarker(family, RouteRefreshSubtype.BORR));
+    for (const b of group.dump(family, p.idx)) member.own.push(b);
+    if (enhanced) member.own.push(refreshMarker(family, RouteRefreshSubtype.EORR));
+  }
+
+  stats(): RibStats {
+    const t4 = this.tables.ipv4;
+    const t6 = this.tables.ipv6;
+    return {
+      prefixes: { ipv4: t4.store.size, ipv6: t6.store.size },
+      paths: { ipv4: t4.pathCount, ipv6: t6.pathCount },
+      attrSets: this.attrs.size,
+      updateGroups: this.groups.size,
+      queued: this.queued,
+    };
+  }
+}
+
+function pick(m: OutMsg, peer: number): Buffer | null {
+  if (Buffer.isBuffer(m)) return m;
+  if (m.except && m.except.includes(peer)) return null;
+  if (m.only && !m.only.includes(peer)) return null;
+  return m.buf;
+}
+
+function familyOf(afi: number): Family | null {
+  return afi === 1 ? 'ipv4' : afi === 2 ? 'ipv6' : null;
+}

@@ -1,0 +1,228 @@
+// The per-family route table: every path of every peer (the Adj-RIBs-In, pre- and
+// post-policy), the Loc-RIB best path per prefix, and the queue of prefixes awaiting the
+// decision process. Structure-of-arrays: a path is a small integer handle into typed arrays,
+// a prefix is a PrefixStore index; no JS object per prefix or per path.
+//
+// Per path (about 37 bytes): prefix, peer, received path id, post-policy attribute set,
+// pre-policy attribute set, arrival sequence, flags, and three links (next path of the same
+// prefix; previous/next path of the same peer, so peerDown and refreshImport are O(peer)).
+// Per prefix (about 21 bytes + PrefixStore): first path, best path, best attribute set
+// (held by reference so the old best can be reported after its path is gone), multipath
+// signature, reference count, queued flag.
+
+import { PrefixStore } from './prefix-store';
+import type { Family } from '../types';
+
+export const enum PathFlag {
+  STALE = 1, // RFC 4724 §4.2 / RFC 7313 §4: kept from before a restart or refresh
+  LOOP_AS = 2, // RFC 4271 §9.1.2: own AS in AS_PATH (beyond allowOwnAs)
+  LOOP_ORIGINATOR = 4, // RFC 4456 §8: ORIGINATOR_ID is our router ID
+  LOOP_CLUSTER = 8, // RFC 4456 §8: our CLUSTER_ID in CLUSTER_LIST
+  POLICY = 16, // rejected by import policy
+  WITHDRAWN = 32, // RFC 7606 treat-as-withdraw: kept out of the decision
+}
+export const INELIGIBLE = PathFlag.LOOP_AS | PathFlag.LOOP_ORIGINATOR | PathFlag.LOOP_CLUSTER | PathFlag.POLICY;
+
+const grow32 = (a: Int32Array, n: number, fill: number): Int32Array => {
+  const b = new Int32Array(n).fill(fill);
+  b.set(a);
+  return b;
+};
+const growU32 = (a: Uint32Array, n: number): Uint32Array => {
+  const b = new Uint32Array(n);
+  b.set(a);
+  return b;
+};
+const growU8 = (a: Uint8Array, n: number): Uint8Array => {
+  const b = new Uint8Array(n);
+  b.set(a);
+  return b;
+};
+
+export class FamilyTable {
+  readonly store: PrefixStore;
+  // --- paths
+  pPfx: Int32Array;
+  pPeer: Int32Array;
+  pRxId: Uint32Array;
+  /** Post-policy attribute set id; -1 when the path is filtered. */
+  pAttr: Int32Array;
+  /** Pre-policy attribute set id (as received, loop checks not applied). */
+  pPre: Int32Array;
+  pAge: Uint32Array;
+  pFlags: Uint8Array;
+  pNext: Int32Array;
+  pPeerNext: Int32Array;
+  pPeerPrev: Int32Array;
+  private pathHigh = 0;
+  private freePaths: number[] = [];
+  pathCount = 0;
+  private seq = 1;
+  // --- prefixes
+  pfxHead: Int32Array;
+  pfxBest: Int32Array;
+  pfxBestAttr: Int32Array;
+  /** Peer index of the best path when it was chosen (kept for the change record). */
+  pfxBestPeer: Int32Array;
+  pfxMpSig: Uint32Array;
+  pfxRefs: Int32Array;
+  pfxQueued: Uint8Array;
+  /** Prefixes awaiting the decision process (holo's batch). */
+  queue: number[] = [];
+  /** Head of each peer's path list, by peer index. */
+  peerHead: number[] = [];
+
+  constructor(readonly family: Family, initial = 1024) {
+    this.store = new PrefixStore(family, initial);
+    const n = initial;
+    this.pPfx = new Int32Array(n);
+    this.pPeer = new Int32Array(n);
+    this.pRxId = new Uint32Array(n);
+    this.pAttr = new Int32Array(n);
+    this.pPre = new Int32Array(n);
+    this.pAge = new Uint32Array(n);
+    this.pFlags = new Uint8Array(n);
+    this.pNext = new Int32Array(n);
+    this.pPeerNext = new Int32Array(n);
+    this.pPeerPrev = new Int32Array(n);
+    this.pfxHead = new Int32Array(n).fill(-1);
+    this.pfxBest = new Int32Array(n).fill(-1);
+    this.pfxBestAttr = new Int32Array(n).fill(-1);
+    this.pfxBestPeer = new Int32Array(n).fill(-1);
+    this.pfxMpSig = new Uint32Array(n);
+    this.pfxRefs = new Int32Array(n);
+    this.pfxQueued = new Uint8Array(n);
+  }
+
+  /** Makes the per-prefix arrays as long as the store's entry arrays. */
+  private syncPrefixArrays(): void {
+    const n = this.store.capacity;
+    if (this.pfxHead.length >= n) return;
+    this.pfxHead = grow32(this.pfxHead, n, -1);
+    this.pfxBest = grow32(this.pfxBest, n, -1);
+    this.pfxBestAttr = grow32(this.pfxBestAttr, n, -1);
+    this.pfxBestPeer = grow32(this.pfxBestPeer, n, -1);
+    this.pfxMpSig = growU32(this.pfxMpSig, n);
+    this.pfxRefs = grow32(this.pfxRefs, n, 0);
+    this.pfxQueued = growU8(this.pfxQueued, n);
+  }
+
+  /** pfx for the wire prefix at buf[off] (len bits), added if new. */
+  internPrefix(buf: Buffer, off: number, len: number): number {
+    const pfx = this.store.intern(buf, off, len);
+    if (pfx >= this.pfxHead.length) this.syncPrefixArrays();
+    return pfx;
+  }
+
+  refPrefix(pfx: number): void {
+    this.pfxRefs[pfx]++;
+  }
+
+  /** Drops a reference; the prefix leaves the store when nothing refers to it. */
+  unrefPrefix(pfx: number): void {
+    if (--this.pfxRefs[pfx] === 0 && this.pfxQueued[pfx] === 0) this.forget(pfx);
+  }
+
+  /** Returns pfx to the store once nothing refers to it and it is not queued. */
+  settle(pfx: number): void {
+    if (this.pfxRefs[pfx] === 0 && this.pfxQueued[pfx] === 0) this.forget(pfx);
+  }
+
+  private forget(pfx: number): void {
+    this.pfxHead[pfx] = -1;
+    this.pfxBest[pfx] = -1;
+    this.pfxBestAttr[pfx] = -1;
+    this.pfxBestPeer[pfx] = -1;
+    this.pfxMpSig[pfx] = 0;
+    this.store.remove(pfx);
+  }
+
+  enqueue(pfx: number): void {
+    if (this.pfxQueued[pfx] === 0) {
+      this.pfxQueued[pfx] = 1;
+      this.queue.push(pfx);
+    }
+  }
+
+  /** The path of `peer` with received path id `rxId` for pfx, or -1. */
+  findPath(pfx: number, peer: number, rxId: number): number {
+    for (let p = this.pfxHead[pfx]; p >= 0; p = this.pNext[p]) {
+      if (this.pPeer[p] === peer && this.pRxId[p] === rxId) return p;
+    }
+    return -1;
+  }
+
+  /** Adds a path for (pfx, peer, rxId); the caller sets its attributes. */
+  addPath(pfx: number, peer: number, rxId: number): number {
+    let p: number;
+    if (this.freePaths.length > 0) p = this.freePaths.pop() as number;
+    else {
+      p = this.pathHigh++;
+      if (p >= this.pPfx.length) this.growPaths();
+    }
+    this.pPfx[p] = pfx;
+    this.pPeer[p] = peer;
+    this.pRxId[p] = rxId;
+    this.pAttr[p] = -1;
+    this.pPre[p] = -1;
+    this.pFlags[p] = 0;
+    this.pAge[p] = this.seq++;
+    this.pNext[p] = this.pfxHead[pfx];
+    this.pfxHead[pfx] = p;
+    const head = this.peerHead[peer] ?? -1;
+    this.pPeerNext[p] = head;
+    this.pPeerPrev[p] = -1;
+    if (head >= 0) this.pPeerPrev[head] = p;
+    this.peerHead[peer] = p;
+    this.pfxRefs[pfx]++;
+    this.pathCount++;
+    return p;
+  }
+
+  /** Restarts the RFC 5004 age of a path whose attributes changed. */
+  touch(p: number): void {
+    this.pAge[p] = this.seq++;
+  }
+
+  /** Unlinks and frees path p (attribute references are the caller's). */
+  removePath(p: number): void {
+    const pfx = this.pPfx[p];
+    if (this.pfxHead[pfx] === p) this.pfxHead[pfx] = this.pNext[p];
+    else {
+      let q = this.pfxHead[pfx];
+      while (this.pNext[q] !== p) q = this.pNext[q];
+      this.pNext[q] = this.pNext[p];
+    }
+    const peer = this.pPeer[p];
+    const prev = this.pPeerPrev[p];
+    const next = this.pPeerNext[p];
+    if (prev >= 0) this.pPeerNext[prev] = next;
+    else this.peerHead[peer] = next;
+    if (next >= 0) this.pPeerPrev[next] = prev;
+    this.pPeer[p] = -1;
+    this.freePaths.push(p);
+    this.pathCount--;
+    this.unrefPrefix(pfx);
+  }
+
+  /** Snapshot of a peer's path handles (safe to mutate the table while iterating it). */
+  peerPaths(peer: number): number[] {
+    const out: number[] = [];
+    for (let p = this.peerHead[peer] ?? -1; p >= 0; p = this.pPeerNext[p]) out.push(p);
+    return out;
+  }
+
+  private growPaths(): void {
+    const n = this.pPfx.length * 2;
+    this.pPfx = grow32(this.pPfx, n, 0);
+    this.pPeer = grow32(this.pPeer, n, -1);
+    this.pRxId = growU32(this.pRxId, n);
+    this.pAttr = grow32(this.pAttr, n, -1);
+    this.pPre = grow32(this.pPre, n, -1);
+    this.pAge = growU32(this.pAge, n);
+    this.pFlags = growU8(this.pFlags, n);
+    this.pNext = grow32(this.pNext, n, -1);
+    this.pPeerNext = grow32(this.pPeerNext, n, -1);
+    this.pPeerPrev = grow32(this.pPeerPrev, n, -1);
+  }
+}

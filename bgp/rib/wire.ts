@@ -1,0 +1,151 @@
+// The Adj-RIB-Out fast path to the wire: packs prefixes straight from the PrefixStore (by
+// prefix index, no Prefix objects) into UPDATEs sharing one pre-encoded attribute block.
+// Same layout as bgp/codec/pack.ts (which it complements, not replaces):
+//   IPv4: classic Withdrawn Routes / NLRI fields (RFC 4271 §4.3).
+//   IPv6: MP_REACH_NLRI / MP_UNREACH_NLRI (RFC 4760 §3, §4), written before the other attributes.
+// RFC 7911 §3: with add-path send, each NLRI is preceded by its 4-byte Path Identifier.
+
+import {
+  AFI_IPV6,
+  AttrType,
+  ATTR_FLAG_EXTENDED_LENGTH,
+  ATTR_FLAG_OPTIONAL,
+  HEADER_LEN,
+  MsgType,
+  RouteRefreshSubtype,
+  SAFI_UNICAST,
+  type Family,
+} from '../types';
+import { writeHeader } from '../codec/header';
+import type { PrefixStore } from './prefix-store';
+
+/** Prefix indices (and, with add-path, path identifiers) to pack, in order. */
+export interface NlriRun {
+  pfx: ArrayLike<number>;
+  /** RFC 7911 path identifiers parallel to pfx; null without add-path. */
+  pathId: ArrayLike<number> | null;
+  from: number;
+  to: number;
+}
+
+const FIXED = HEADER_LEN + 4; // header, Withdrawn Routes Length, Total Path Attribute Length
+const MP_UNREACH_HDR = 4 + 3; // flags, type, 2-byte length, AFI, SAFI
+
+const entrySize = (store: PrefixStore, pfx: number, addPath: boolean): number =>
+  (addPath ? 5 : 1) + ((store.lens[pfx] + 7) >> 3);
+
+function writeEntries(store: PrefixStore, run: NlriRun, from: number, to: number, b: Buffer, pos: number): number {
+  for (let i = from; i < to; i++) {
+    if (run.pathId) {
+      const id = run.pathId[i];
+      b[pos] = id >>> 24;
+      b[pos + 1] = id >>> 16;
+      b[pos + 2] = id >>> 8;
+      b[pos + 3] = id;
+      pos += 4;
+    }
+    pos = store.writeNlri(run.pfx[i], b, pos);
+  }
+  return pos;
+}
+
+/** Calls emit(from, to, bytes) for consecutive slices of the run that fit `room` bytes. */
+function slices(store: PrefixStore, run: NlriRun, room: number, emit: (from: number, to: number, bytes: number) => void): void {
+  const ap = run.pathId !== null;
+  let from = run.from;
+  let bytes = 0;
+  for (let i = run.from; i < run.to; i++) {
+    const sz = entrySize(store, run.pfx[i], ap);
+    if (bytes + sz > room) {
+      emit(from, i, bytes);
+      from = i;
+      bytes = 0;
+    }
+    bytes += sz;
+  }
+  if (run.to > from) emit(from, run.to, bytes);
+}
+
+/** UPDATEs withdrawing the run (RFC 4271 §4.3 Withdrawn Routes, RFC 4760 §4 MP_UNREACH_NLRI). */
+export function packWithdraw(out: Buffer[], store: PrefixStore, run: NlriRun, maxLen: number): void {
+  if (store.family === 'ipv4') {
+    slices(store, run, maxLen - FIXED, (from, to, bytes) => {
+      const b = Buffer.allocUnsafe(FIXED + bytes);
+      writeHeader(b, b.length, MsgType.UPDATE);
+      b[HEADER_LEN] = bytes >> 8;
+      b[HEADER_LEN + 1] = bytes;
+      const pos = writeEntries(store, run, from, to, b, HEADER_LEN + 2);
+      b[pos] = 0;
+      b[pos + 1] = 0;
+      out.push(b);
+    });
+    return;
+  }
+  slices(store, run, maxLen - FIXED - MP_UNREACH_HDR, (from, to, bytes) => {
+    const b = Buffer.allocUnsafe(FIXED + MP_UNREACH_HDR + bytes);
+    writeHeader(b, b.length, MsgType.UPDATE);
+    b.writeUInt16BE(0, HEADER_LEN);
+    b.writeUInt16BE(MP_UNREACH_HDR + bytes, HEADER_LEN + 2);
+    let pos = FIXED;
+    b[pos] = ATTR_FLAG_OPTIONAL | ATTR_FLAG_EXTENDED_LENGTH;
+    b[pos + 1] = AttrType.MP_UNREACH_NLRI;
+    b.writeUInt16BE(3 + bytes, pos + 2);
+    b.writeUInt16BE(AFI_IPV6, pos + 4);
+    b[pos + 6] = SAFI_UNICAST;
+    pos += MP_UNREACH_HDR;
+    writeEntries(store, run, from, to, b, pos);
+    out.push(b);
+  });
+}
+
+/**
+ * UPDATEs announcing the run with one attribute block (encoded once per attribute set and
+ * shared by every message and every member of the update group). For IPv6, `nextHop` holds
+ * the MP_REACH next-hop bytes (RFC 2545 §3: 16 or 32).
+ */
+export function packReach(out: Buffer[], store: PrefixStore, run: NlriRun, attrs: Buffer, nextHop: Buffer | null, maxLen: number): void {
+  if (store.family === 'ipv4') {
+    slices(store, run, maxLen - FIXED - attrs.length, (from, to, bytes) => {
+      const b = Buffer.allocUnsafe(FIXED + attrs.length + bytes);
+      writeHeader(b, b.length, MsgType.UPDATE);
+      b[HEADER_LEN] = 0;
+      b[HEADER_LEN + 1] = 0;
+      b[HEADER_LEN + 2] = attrs.length >> 8;
+      b[HEADER_LEN + 3] = attrs.length;
+      attrs.copy(b, FIXED);
+      writeEntries(store, run, from, to, b, FIXED + attrs.length);
+      out.push(b);
+    });
+    return;
+  }
+  const nh = nextHop as Buffer;
+  const mpHdr = 4 + 3 + 1 + nh.length + 1; // attr header, AFI+SAFI, NH length, NH, Reserved
+  slices(store, run, maxLen - FIXED - mpHdr - attrs.length, (from, to, bytes) => {
+    const b = Buffer.allocUnsafe(FIXED + mpHdr + bytes + attrs.length);
+    writeHeader(b, b.length, MsgType.UPDATE);
+    b.writeUInt16BE(0, HEADER_LEN);
+    b.writeUInt16BE(mpHdr + bytes + attrs.length, HEADER_LEN + 2);
+    let pos = FIXED;
+    b[pos] = ATTR_FLAG_OPTIONAL | ATTR_FLAG_EXTENDED_LENGTH;
+    b[pos + 1] = AttrType.MP_REACH_NLRI;
+    b.writeUInt16BE(mpHdr - 4 + bytes, pos + 2);
+    b.writeUInt16BE(AFI_IPV6, pos + 4);
+    b[pos + 6] = SAFI_UNICAST;
+    b[pos + 7] = nh.length;
+    nh.copy(b, pos + 8);
+    b[pos + 8 + nh.length] = 0; // Reserved
+    pos = writeEntries(store, run, from, to, b, pos + mpHdr);
+    attrs.copy(b, pos);
+    out.push(b);
+  });
+}
+
+/** RFC 7313 §4: a ROUTE-REFRESH carrying BoRR or EoRR for the family (sent by the RIB's output). */
+export function refreshMarker(family: Family, subtype: RouteRefreshSubtype): Buffer {
+  const b = Buffer.alloc(HEADER_LEN + 4);
+  writeHeader(b, b.length, MsgType.ROUTE_REFRESH);
+  b.writeUInt16BE(family === 'ipv4' ? 1 : 2, HEADER_LEN);
+  b[HEADER_LEN + 2] = subtype;
+  b[HEADER_LEN + 3] = SAFI_UNICAST;
+  return b;
+}
