@@ -1,0 +1,180 @@
+// `npm run bench -- ingest [--n N] [--k K] [--family ipv4|ipv6] [--targets bird,frr,gobgp,tern]`
+// Runs the targets one after another, prints the comparison table and writes a small JSON file
+// to bench/results/. Ratios are to BIRD's time in the same run.
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { INJECTOR_AS, RunParams, TargetResult, runTarget } from './harness';
+import { TARGETS } from './targets';
+import { BenchFamily, buildWorkload } from './workload';
+
+export interface IngestOptions extends RunParams {
+  targets: string[];
+  /** Directory for the JSON results; null to write none. */
+  resultsDir: string | null;
+}
+
+export interface IngestReport {
+  bench: 'ingest';
+  date: string;
+  host: { cpus: number; cpuModel: string; memGiB: number; kernel: string; node: string };
+  params: { family: BenchFamily; n: number; k: number; seed: number; updates: number; updateBytes: number };
+  results: TargetResult[];
+}
+
+const USAGE = `usage: ingest [--n 1000000] [--k 100000] [--family ipv4|ipv6] [--targets bird,frr,gobgp,tern]
+       [--seed 1] [--port 1790] [--timeout 300] [--keep] [--no-write]`;
+
+export function parseIngestArgs(argv: string[]): IngestOptions {
+  const o: IngestOptions = {
+    family: 'ipv4',
+    n: 1_000_000,
+    k: 100_000,
+    seed: 1,
+    port: 1790,
+    injector: '127.0.1.1',
+    target: '127.0.1.2',
+    monitor: '127.0.1.3',
+    timeoutMs: 300_000,
+    keepDir: false,
+    targets: ['bird', 'frr', 'gobgp', 'tern'],
+    resultsDir: path.resolve(__dirname, '..', '..', '..', 'bench', 'results'),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = (): string => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
+      return x;
+    };
+    const num = (): number => {
+      const x = Number(v().replace(/_/g, ''));
+      if (!Number.isInteger(x) || x < 0) throw new Error(`${a} needs a non-negative integer\n${USAGE}`);
+      return x;
+    };
+    switch (a) {
+      case '--n': o.n = num(); break;
+      case '--k': o.k = num(); break;
+      case '--seed': o.seed = num(); break;
+      case '--port': o.port = num(); break;
+      case '--timeout': o.timeoutMs = num() * 1000; break;
+      case '--keep': o.keepDir = true; break;
+      case '--no-write': o.resultsDir = null; break;
+      case '--family': {
+        const f = v();
+        if (f !== 'ipv4' && f !== 'ipv6') throw new Error(`--family must be ipv4 or ipv6\n${USAGE}`);
+        o.family = f;
+        break;
+      }
+      case '--targets': {
+        o.targets = v().split(',').map((s) => s.trim()).filter((s) => s);
+        const bad = o.targets.filter((x) => !(x in TARGETS));
+        if (bad.length) throw new Error(`unknown target(s) ${bad.join(',')}; known: ${Object.keys(TARGETS).join(',')}`);
+        break;
+      }
+      case '-h':
+      case '--help':
+        throw new Error(USAGE);
+      default:
+        throw new Error(`unknown argument ${a}\n${USAGE}`);
+    }
+  }
+  return o;
+}
+
+/**
+ * The next hop the injector announces. FRR and GoBGP reject 127/8 next hops as martian, so it is
+ * a lab address from 198.18.0.0/15 (RFC 2544); it exists only inside BGP, no target has a FIB.
+ * IPv6: the same address IPv4-mapped (RFC 4291 §2.5.5.2), ::ffff:198.18.0.1.
+ */
+export const NEXT_HOP_V4 = '198.18.0.1';
+export function injectorNextHop(family: BenchFamily): Buffer {
+  const v4 = Buffer.from(NEXT_HOP_V4.split('.').map(Number));
+  if (family === 'ipv4') return v4;
+  const b = Buffer.alloc(16);
+  b[10] = 0xff;
+  b[11] = 0xff;
+  v4.copy(b, 12);
+  return b;
+}
+
+export async function runIngest(o: IngestOptions, log: (s: string) => void = console.log): Promise<IngestReport> {
+  const w = buildWorkload({
+    family: o.family,
+    prefixes: o.n,
+    attrSets: o.k,
+    seed: o.seed,
+    injectorAs: INJECTOR_AS,
+    nextHop: injectorNextHop(o.family),
+  });
+  log(`ingest: ${o.family} N=${o.n} K=${o.k} seed=${o.seed}: ${w.updates.length} UPDATEs, ${(w.bytes / 1e6).toFixed(1)} MB`);
+  const results: TargetResult[] = [];
+  for (const name of o.targets) {
+    log(`ingest: running ${name} ...`);
+    const r = await runTarget(TARGETS[name], o, w);
+    log(`ingest: ${name}: ${r.status}${r.seconds !== undefined ? ` ${r.seconds.toFixed(2)} s` : ''}${r.reason ? ` (${r.reason})` : ''}`);
+    results.push(r);
+  }
+  const cpus = os.cpus();
+  return {
+    bench: 'ingest',
+    date: new Date().toISOString(),
+    host: {
+      cpus: cpus.length,
+      cpuModel: cpus[0]?.model ?? 'unknown',
+      memGiB: Math.round(os.totalmem() / 2 ** 30),
+      kernel: os.release(),
+      node: process.version,
+    },
+    params: { family: o.family, n: o.n, k: o.k, seed: o.seed, updates: w.updates.length, updateBytes: w.bytes },
+    results,
+  };
+}
+
+export function formatTable(rep: IngestReport): string {
+  const birdS = rep.results.find((r) => r.target === 'bird' && r.status === 'ok')?.seconds;
+  const rows = [['target', 'seconds', 'peak RSS MB', 'CPU s', 'ratio to BIRD', 'version']];
+  for (const r of rep.results) {
+    if (r.status !== 'ok' || r.seconds === undefined) {
+      rows.push([r.target, r.status, '-', '-', '-', r.version]);
+      continue;
+    }
+    rows.push([
+      r.target,
+      r.seconds.toFixed(2),
+      ((r.peakRssBytes ?? 0) / 2 ** 20).toFixed(0),
+      (r.cpuSeconds ?? 0).toFixed(2),
+      birdS ? `${(r.seconds / birdS).toFixed(1)}x` : 'n/a',
+      r.version,
+    ]);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const head = `ingest ${rep.params.family} N=${rep.params.n} K=${rep.params.k} (${rep.date})`;
+  return [head, ...rows.map((r) => r.map((x, c) => (c === 0 || c === 5 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  '))].join('\n');
+}
+
+export function writeReport(rep: IngestReport, dir: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const stamp = rep.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  const file = path.join(dir, `ingest-${stamp}-${rep.params.family}-n${rep.params.n}-k${rep.params.k}.json`);
+  fs.writeFileSync(file, JSON.stringify(rep, null, 2) + '\n');
+  return file;
+}
+
+/** Entry point used by bench/run.ts. Returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let o: IngestOptions;
+  try {
+    o = parseIngestArgs(argv);
+  } catch (e) {
+    console.error((e as Error).message);
+    return 2;
+  }
+  const rep = await runIngest(o);
+  console.log('');
+  console.log(formatTable(rep));
+  for (const r of rep.results) if (r.status !== 'ok') console.log(`  ${r.target}: ${r.status}: ${r.reason ?? ''}`);
+  if (o.resultsDir) console.log(`\nresults: ${writeReport(rep, o.resultsDir)}`);
+  return rep.results.some((r) => r.status === 'failed') ? 1 : 0;
+}

@@ -1,0 +1,28 @@
+// Benchmark dispatcher: `npm run bench -- <name> [args]` = `node dist/bench/run.js <name> [args]`.
+// Each bench module exports `main(argv): Promise<number>` (the exit code) and is loaded lazily,
+// so one bench's imports never slow down or break another.
+
+type BenchMain = (argv: string[]) => Promise<number>;
+
+const BENCHES: Record<string, () => Promise<BenchMain>> = {
+  ingest: async () => (await import('./ingest/main.js')).main,
+  codec: async () => (await import('./codec.js')).main,
+};
+
+async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const load = name === undefined ? undefined : BENCHES[name];
+  if (!load) {
+    console.error(`usage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [args]`);
+    return 2;
+  }
+  return (await load())(rest);
+}
+
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+    process.exit(1);
+  },
+);
