@@ -144,7 +144,10 @@ export async function startFrr(lab: Lab, host: string, cfg: FrrConfig, opts: { z
   const zserv = `${vtyDir}/zserv.api`;
   if (opts.zebra) {
     fs.writeFileSync(`${vtyDir}/zebra.conf`, `hostname ${host}\nlog file ${vtyDir}/zebra.log debugging\n`);
-    const zc = lab.spawn(host, ZEBRA, [...common, '-f', `${vtyDir}/zebra.conf`, '-i', `${vtyDir}/zebra.pid`, '-z', zserv], { logFile: `${vtyDir}/zebra.out` });
+    // zebra has no -S; as root it still insists that its user be in the vty group (frrvty),
+    // and `-g frrvty` satisfies that while it keeps running as root.
+    const zArgs = ['-u', 'root', '-g', vtyGroup(), ...common.filter((a) => a !== '-S')];
+    const zc = lab.spawn(host, ZEBRA, [...zArgs, '-f', `${vtyDir}/zebra.conf`, '-i', `${vtyDir}/zebra.pid`, '-z', zserv], { logFile: `${vtyDir}/zebra.out` });
     zebra = { pid: zc.pid!, child: zc, zservSocket: zserv };
     await waitFor(`zebra socket in ${host}`, 10_000, () => fs.existsSync(zserv) && fs.existsSync(`${vtyDir}/zebra.vty`));
   }
@@ -157,6 +160,15 @@ export async function startFrr(lab: Lab, host: string, cfg: FrrConfig, opts: { z
     return (await run(VTYSH, ['--vty_socket', vtyDir, '-d', 'bgpd', '-c', 'show bgp summary json'])).code === 0;
   });
   return frr;
+}
+
+/** The group FRR's vty sockets belong to (Debian: frrvty); root if there is none. */
+function vtyGroup(): string {
+  try {
+    return /^frrvty:/m.test(fs.readFileSync('/etc/group', 'utf8')) ? 'frrvty' : 'root';
+  } catch {
+    return 'root';
+  }
 }
 
 function frrOf(lab: Lab, host: string): Frr {

@@ -1,0 +1,57 @@
+// Which conformance prerequisites this machine lacks, and the gate every conformance test
+// opens with: skip when something is missing, but FAIL under TERN_CONFORMANCE=1 (CI), where a
+// silently skipped interop suite would look like a passing one.
+
+import * as fs from 'node:fs';
+import type { TestContext } from 'node:test';
+import { BIRD, BIRDC } from './bird.js';
+import { BGPD, ZEBRA, VTYSH } from './frr.js';
+
+export type Prereq = 'root' | 'ip' | 'bird' | 'birdc' | 'bgpd' | 'zebra' | 'vtysh' | 'tcpdump' | 'ternd';
+
+const BINARIES: Record<Exclude<Prereq, 'root' | 'ternd'>, string[]> = {
+  ip: ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'],
+  bird: [BIRD],
+  birdc: [BIRDC],
+  bgpd: [BGPD],
+  zebra: [ZEBRA],
+  vtysh: [VTYSH],
+  tcpdump: ['/usr/bin/tcpdump', '/usr/sbin/tcpdump'],
+};
+
+const executable = (p: string): boolean => {
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** The items of `need` (default: root, ip, bird, birdc, bgpd, vtysh) that are missing here. */
+export function prereqs(need: Prereq[] = ['root', 'ip', 'bird', 'birdc', 'bgpd', 'vtysh'], ternd?: string): string[] {
+  const missing: string[] = [];
+  for (const p of need) {
+    if (p === 'root') {
+      if (process.getuid?.() !== 0) missing.push('root (network namespaces need CAP_SYS_ADMIN)');
+    } else if (p === 'ternd') {
+      if (!ternd || !fs.existsSync(ternd)) missing.push(`ternd (${ternd ?? 'dist/src/ternd.js'}; run npm run build)`);
+    } else if (!BINARIES[p].some(executable)) {
+      missing.push(`${p} (${BINARIES[p].join(' or ')})`);
+    }
+  }
+  return missing;
+}
+
+/**
+ * Call first in a conformance test: `if (!conformanceGate(t)) return;`. Returns true when the
+ * prerequisites are present; otherwise skips the test, or throws when TERN_CONFORMANCE=1.
+ */
+export function conformanceGate(t: TestContext, need?: Prereq[], ternd?: string): boolean {
+  const missing = prereqs(need, ternd);
+  if (!missing.length) return true;
+  const msg = `conformance prerequisites missing: ${missing.join(', ')}`;
+  if (process.env.TERN_CONFORMANCE === '1') throw new Error(`${msg} (TERN_CONFORMANCE=1 requires them)`);
+  t.skip(msg);
+  return false;
+}
