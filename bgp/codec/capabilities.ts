@@ -9,6 +9,15 @@ import { Reader } from './reader';
 
 const openError = (what: string): BgpError => new BgpError(2, 0, `OPEN Message Error: ${what}`);
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+function utf8(b: Buffer): string | undefined {
+  try {
+    return strictUtf8.decode(b);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Decodes the capabilities in one optional parameter's value. */
 export function decodeCapabilities(r: Reader, out: Capability[]): void {
   while (r.remaining > 0) {
@@ -88,9 +97,13 @@ function decodeCapability(code: number, v: Reader): Capability {
     }
     case CapCode.FQDN: {
       // draft-walton-bgp-hostname-capability §3: hostname length, hostname, domain length, domain.
-      const hostname = v.bytes(v.u8('hostname length'), 'the hostname').toString('utf8');
-      const domain = v.bytes(v.u8('domain name length'), 'the domain name').toString('utf8');
+      const host = v.bytes(v.u8('hostname length'), 'the hostname');
+      const dom = v.bytes(v.u8('domain name length'), 'the domain name');
       if (v.remaining !== 0) throw openError(`${name} has ${v.remaining} bytes after the domain name`);
+      const hostname = utf8(host);
+      const domain = utf8(dom);
+      // Informational only: names that are not UTF-8 are kept as raw bytes, not an error.
+      if (hostname === undefined || domain === undefined) return { code, raw: Buffer.from(v.buf.subarray(v.end - len, v.end)), unknown: true };
       return { code, hostname, domain };
     }
     case CapCode.ROLE:

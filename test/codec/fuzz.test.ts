@@ -1,0 +1,166 @@
+// Property/mutation fuzzing of the decoder (STYLE "fuzzing of every decoder"; RFC 4271 §6 and
+// RFC 7606 §2: bad bytes end in a NOTIFICATION or an RFC 7606 action, never a crash).
+// Seeds: every fixture message plus generated ones. Mutations: bit flips, random bytes,
+// truncation, length-field edits (header, withdrawn, attribute, parameter lengths), splices and
+// insertions. Properties:
+//   1. decodeMessage throws nothing but BgpError;
+//   2. when it succeeds, decode(encode(decode(x))) has the same content as decode(x).
+// Bounded by FUZZ_SECONDS (default 2 in `npm test`); `npm run fuzz` runs longer with a random seed.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeMessage, encodeMessage, messageToJson, packUpdates } from '../../bgp/codec/index';
+import { parsePrefix } from '../../bgp/prefix';
+import { BgpError, BgpMessage, SessionContext } from '../../bgp/types';
+import { ctxOf, loadFixtures, msgOf } from './helpers';
+
+const SECONDS = Number(process.env.FUZZ_SECONDS ?? 2);
+const SEED = Number(process.env.FUZZ_SEED ?? 1);
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function seeds(): Buffer[] {
+  const out: Buffer[] = [];
+  for (const fx of loadFixtures()) out.push(...fx.messages);
+  const ctx = ctxOf();
+  out.push(
+    ...packUpdates(
+      {
+        attrs: { origin: 0, asPath: [{ type: 2, asns: [65001, 4200000000] }, { type: 1, asns: [1, 2] }, { type: 3, asns: [7] }], nextHop: '198.18.0.1', med: 1, localPref: 2, atomicAggregate: true, aggregator: { asn: 65001, address: '198.18.0.1' }, communities: [1, 2], originatorId: '1.2.3.4', clusterList: ['1.1.1.1'], extendedCommunities: [Buffer.alloc(8, 1)], largeCommunities: [{ globalAdmin: 1, local1: 2, local2: 3 }], otc: 5, unknown: [{ flags: 0xe0, type: 23, value: Buffer.from([0, 1, 0, 0]) }] },
+        family: 'ipv4',
+        reach: ['10.0.0.0/8', '10.1.0.0/16', '10.1.2.0/24', '0.0.0.0/0'].map((p) => parsePrefix(p)),
+        withdraw: [parsePrefix('10.9.0.0/16')],
+      },
+      ctx,
+    ),
+    msgOf(3, [6, 2, 5, 0x68, 0x65, 0x6c, 0x6c, 0x6f]),
+    msgOf(5, [0, 2, 1, 1]),
+  );
+  return out;
+}
+
+/** Length fields worth editing: header length, withdrawn/attribute lengths, attribute lengths. */
+function lengthOffsets(m: Buffer): number[] {
+  const offs = [16, 17];
+  if (m.length > 22 && m[18] === 2) {
+    offs.push(19, 20);
+    const wd = m.readUInt16BE(19);
+    const al = 21 + wd;
+    if (al + 2 <= m.length) {
+      offs.push(al, al + 1);
+      for (let p = al + 2; p + 3 <= m.length && p < al + 2 + m.readUInt16BE(al); ) {
+        const ext = m[p] & 0x10;
+        offs.push(p + 2);
+        if (ext) offs.push(p + 3);
+        if (m[p + 1] === 14) offs.push(p + (ext ? 4 : 3) + 3); // MP_REACH next hop length
+        if (m[p + 1] === 2) offs.push(p + (ext ? 4 : 3) + 1); // first AS_PATH segment length
+        p += (ext ? 4 : 3) + (ext ? (p + 4 <= m.length ? m.readUInt16BE(p + 2) : 0) : m[p + 2]);
+      }
+    }
+  }
+  if (m.length > 29 && m[18] === 1) offs.push(28, 30, 31, 32, 33);
+  return offs.filter((o) => o < m.length);
+}
+
+function mutate(r: () => number, m: Buffer, pool: Buffer[]): Buffer {
+  const b = Buffer.from(m);
+  const pick = (n: number): number => Math.floor(r() * n);
+  const fixLen = (x: Buffer): Buffer => {
+    if (x.length >= 18 && r() < 0.8) x.writeUInt16BE(Math.min(x.length, 65535), 16);
+    return x;
+  };
+  switch (pick(7)) {
+    case 0: // bit flips
+      for (let i = 0, n = 1 + pick(3); i < n; i++) b[pick(b.length)] ^= 1 << pick(8);
+      return b;
+    case 1: // random bytes past the header
+      for (let i = 0, n = 1 + pick(4); i < n; i++) b[19 + pick(Math.max(1, b.length - 19))] = pick(256);
+      return b.subarray(0, Math.max(19, b.length));
+    case 2: // truncation
+      return fixLen(Buffer.from(b.subarray(0, pick(b.length + 1))));
+    case 3: {
+      // length-field edits
+      const offs = lengthOffsets(b);
+      const o = offs[pick(offs.length)];
+      b[o] = [0, 1, 255, b[o] + 1, b[o] - 1, pick(256)][pick(6)] & 0xff;
+      return b;
+    }
+    case 4: {
+      // splice: our head, another message's tail
+      const other = pool[pick(pool.length)];
+      const cut = 19 + pick(Math.max(1, b.length - 19));
+      return fixLen(Buffer.concat([b.subarray(0, cut), other.subarray(19 + pick(Math.max(1, other.length - 19)))]));
+    }
+    case 5: {
+      // insertion of random bytes
+      const at = 19 + pick(Math.max(1, b.length - 19));
+      const ins = Buffer.from(Array.from({ length: 1 + pick(8) }, () => pick(256)));
+      return fixLen(Buffer.concat([b.subarray(0, at), ins, b.subarray(at)]));
+    }
+    default: // type change
+      b[18] = 1 + pick(5);
+      return b;
+  }
+}
+
+/** Content to compare across a round trip: errors and raw AS4 attributes are not content. */
+function content(m: BgpMessage): unknown {
+  const j = JSON.parse(JSON.stringify(messageToJson(m))) as Record<string, unknown> & { attrs?: Record<string, unknown> };
+  delete j.errors;
+  delete j.treatAsWithdraw;
+  if (j.attrs) {
+    delete j.attrs.as4Path;
+    delete j.attrs.as4Aggregator;
+    // Attribute order is not content (RFC 4271 §5); the encoder writes by type code.
+    if (Array.isArray(j.attrs.unknown)) (j.attrs.unknown as { type: number }[]).sort((a, b) => a.type - b.type);
+  }
+  return j;
+}
+
+const CONTEXTS: SessionContext[] = [ctxOf(), ctxOf({ as4: false }), ctxOf({ addPath: ['ipv4', 'ipv6'], extended: true })];
+
+test(`fuzz: mutated messages give only BgpError, and stable round trips (RFC 4271 §6, RFC 7606) [seed ${SEED}, ${SECONDS}s]`, (t) => {
+  const pool = seeds();
+  assert.ok(pool.length > 10);
+  const r = rng(SEED);
+  const deadline = Date.now() + SECONDS * 1000;
+  let cases = 0;
+  let decoded = 0;
+  const byCode = new Map<string, number>();
+  while (Date.now() < deadline || cases < 2000) {
+    let x = pool[Math.floor(r() * pool.length)];
+    for (let k = 0, n = 1 + Math.floor(r() * 3); k < n; k++) x = mutate(r, x, pool);
+    const ctx = CONTEXTS[cases % CONTEXTS.length];
+    cases++;
+    let d: BgpMessage;
+    try {
+      d = decodeMessage(x, ctx);
+    } catch (err) {
+      if (!(err instanceof BgpError)) assert.fail(`non-BgpError ${String(err)} for ${x.toString('hex')} (as4=${ctx.as4})`);
+      assert.ok(!err.message.startsWith('internal decoder error'), `${err.message} for ${x.toString('hex')}`);
+      const k = `${err.code}/${err.subcode}`;
+      byCode.set(k, (byCode.get(k) ?? 0) + 1);
+      continue;
+    }
+    decoded++;
+    let again: Buffer;
+    try {
+      again = encodeMessage(d, ctx);
+    } catch (err) {
+      // Re-encoding may legitimately outgrow the maximum message size (e.g. AS4_PATH added).
+      if (err instanceof RangeError && /exceeds/.test(err.message)) continue;
+      throw new Error(`encode failed: ${String(err)} for ${x.toString('hex')} (as4=${ctx.as4})`);
+    }
+    assert.deepEqual(content(decodeMessage(again, ctx)), content(d), `unstable round trip for ${x.toString('hex')} (as4=${ctx.as4})`);
+  }
+  t.diagnostic(`${cases} cases, ${decoded} decoded, NOTIFICATIONs ${[...byCode].map(([k, v]) => `${k}:${v}`).join(' ')}`);
+});
