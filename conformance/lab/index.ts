@@ -4,3 +4,4 @@ export * from './bird.js';
 export * from './frr.js';
 export * from './fib.js';
 export * from './gate.js';
+export * from './tern.js';
