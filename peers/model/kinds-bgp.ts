@@ -185,6 +185,11 @@ export function decodeBgpPeer(r: Reader, name: string, line: number, spec: MapNo
     r.warn(r.lineOf(s, 'localWorkloadSelector'), 'spec.localWorkloadSelector', 'local workload peering is not implemented by Tern (this BGPPeer is ignored)');
     return undefined;
   }
+  const rawPeerIP = r.get(s, 'peerIP');
+  if (rawPeerIP?.t === 'seq') {
+    r.error(rawPeerIP.line, 'spec.peerIP', 'YAML read [...] as a list: quote an IPv6 address with a port, e.g. "[2001:db8::1]:1179"');
+    return undefined;
+  }
   const peerIPText = r.str(s, 'peerIP', p);
   let peerIP: BgpPeerResource['peerIP'];
   if (peerIPText !== undefined) {
