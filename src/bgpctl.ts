@@ -5,6 +5,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { fibCommand, healthCommand, logCommand, neighborCommand, reloadCommand } from './cli/admin.js';
 import { globalOptions } from './cli/common.js';
+import { decodeCommand } from './cli/decode.js';
 import { showCommand } from './cli/show.js';
 
 async function main(): Promise<void> {
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
     .command(fibCommand)
     .command(logCommand)
     .command(healthCommand)
+    .command(decodeCommand)
     .completion('completion', 'print a bash/zsh completion script (source <(bgpctl completion))')
     .demandCommand(1, 'which command? try `bgpctl show`')
     .strict()

@@ -4,6 +4,7 @@
 import { AsPathSegment, BgpMessage, Capability, MsgType, PathAttributes, PrefixList, UpdateMessage } from '../types';
 import { formatPrefix } from '../prefix';
 import { attributeName, capabilityName, messageTypeName, notificationName } from './names';
+import { isEndOfRib } from './update';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -129,7 +130,12 @@ function updateText(m: UpdateMessage, lines: string[]): void {
   const a = attrsJson(m.attrs);
   if (m.attrs.asPath) a.asPath = formatAsPath(m.attrs.asPath) || '(empty)';
   if (m.attrs.as4Path) a.as4Path = formatAsPath(m.attrs.as4Path);
-  for (const [k, v] of Object.entries(a)) lines.push(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  if (m.attrs.aggregator) a.aggregator = `AS${m.attrs.aggregator.asn} ${m.attrs.aggregator.address}`;
+  if (m.attrs.as4Aggregator) a.as4Aggregator = `AS${m.attrs.as4Aggregator.asn} ${m.attrs.as4Aggregator.address}`;
+  for (const [k, v] of Object.entries(a)) {
+    const shown = typeof v === 'string' ? v : Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.join(' ') : JSON.stringify(v);
+    lines.push(`  ${k}: ${shown}`);
+  }
   if (m.mpUnreach) {
     lines.push(`  MP_UNREACH_NLRI afi ${m.mpUnreach.afi} safi ${m.mpUnreach.safi}${m.mpUnreach.withdrawn.length ? '' : ' (no prefixes)'}`);
     listText('withdrawn', m.mpUnreach.withdrawn, lines);
@@ -153,9 +159,12 @@ export function formatMessage(m: BgpMessage, length?: number): string {
       for (const c of m.capabilities) lines.push(`  capability ${capabilityText(c)}`);
       for (const p of m.otherParams) lines.push(`  optional parameter ${p.type}: ${hex(p.value)}`);
       break;
-    case MsgType.UPDATE:
+    case MsgType.UPDATE: {
+      const eor = isEndOfRib(m);
+      if (eor) lines[0] += ` End-of-RIB ${eor} (RFC 4724)`;
       updateText(m, lines);
       break;
+    }
     case MsgType.NOTIFICATION:
       lines.push(`  ${notificationName(m.code, m.subcode)} (${m.code}/${m.subcode})${m.data.length ? ` data ${hex(m.data)}` : ''}`);
       if (m.shutdownMessage !== undefined) lines.push(`  shutdown communication: ${JSON.stringify(m.shutdownMessage)}`);
