@@ -4,7 +4,7 @@
  * A change to anything negotiated in OPEN or fixed at connect time (addresses, port, AS
  * numbers, password, GTSM, timers, families, graceful-restart time, reflector-client role)
  * restarts that one session; policy-only changes (filters, next hop mode, allowed local AS
- * count, reachableBy) and bookkeeping (description, kind, sourceNode) are applied in place:
+ * count, reachableBy, passive) and bookkeeping (description, kind, sourceNode) are applied in place:
  * the session layer re-runs export policy and asks for a ROUTE-REFRESH (RFC 2918) on import.
  */
 import type { PeerConfig } from './types.js';
@@ -17,7 +17,7 @@ export const RESTART_FIELDS: readonly Field[] = [
   'keepaliveTime', 'holdTime', 'families', 'maxRestartTime', 'routeReflectorClient',
 ];
 const SOFT_FIELDS: readonly Field[] = [
-  'kind', 'description', 'nextHopMode', 'numAllowedLocalASNumbers', 'filters', 'reachableBy', 'sourceNode',
+  'kind', 'description', 'nextHopMode', 'numAllowedLocalASNumbers', 'filters', 'reachableBy', 'sourceNode', 'passive',
 ];
 
 export interface PeerChange {

@@ -83,7 +83,7 @@ export function planPeers(model: ClusterModel, nodeName: string, opts: PlanOptio
   const out = new Map<string, PeerConfig>();
   const password = (p?: Password) => p?.value ?? (p?.secretKeyRef && opts.resolveSecret?.(p.secretKeyRef));
 
-  const emit = (t: Target, kind: PeerKind, description: string, localAs: number, res?: BgpPeerResource) => {
+  const emit = (t: Target, kind: PeerKind, description: string, localAs: number, res?: BgpPeerResource, calicoPair = false) => {
     if (myAddrs.has(t.address)) return; // never peer with ourselves
     const key = peerKey(t.address, t.port);
     if (out.has(key)) return; // first planned wins (see the header)
@@ -118,6 +118,9 @@ export function planPeers(model: ClusterModel, nodeName: string, opts: PlanOptio
     if (res?.numAllowedLocalASNumbers) pc.numAllowedLocalASNumbers = res.numAllowedLocalASNumbers;
     if (res?.reachableBy) pc.reachableBy = res.reachableBy;
     if (peerNode) pc.sourceNode = peerNode.name;
+    // Calico (bgp_processor.go): between two Calico nodes on a mesh or global peering, only the
+    // side with the lower address (Go string order, so mixed Calico/Tern clusters agree) connects.
+    if (calicoPair && t.address > myAddr) pc.passive = true;
     out.set(key, pc);
   };
 
@@ -152,7 +155,7 @@ export function planPeers(model: ClusterModel, nodeName: string, opts: PlanOptio
         const farNode = model.nodes.find((n) => n.ipv4Address === p.peerIP!.address || n.ipv6Address === p.peerIP!.address);
         const port = p.peerIP.port ?? (farNode && nodeAs(model, farNode) === p.asNumber ? nodePort(model, farNode.name) : 179);
         emit({ address: p.peerIP.address, family: p.peerIP.family, port, peerAs: p.asNumber ?? myAs, node: farNode },
-          scope(p), `BGPPeer ${p.name} (${scope(p)})`, localAs, p);
+          scope(p), `BGPPeer ${p.name} (${scope(p)})`, localAs, p, globalPass && !!farNode);
       }
     }
   }
@@ -172,7 +175,7 @@ export function planPeers(model: ClusterModel, nodeName: string, opts: PlanOptio
   if (model.bgpConfig.nodeToNodeMeshEnabled && !me.routeReflectorClusterID) {
     for (const n of model.nodes) {
       if (n === me || n.routeReflectorClusterID) continue;
-      for (const t of nodeTargets(n, FAMILIES)) emit(t, 'mesh', `node-to-node mesh with ${n.name}`, myAs);
+      for (const t of nodeTargets(n, FAMILIES)) emit(t, 'mesh', `node-to-node mesh with ${n.name}`, myAs, undefined, true);
     }
   }
   return [...out.values()];

@@ -231,4 +231,10 @@ export interface PeerConfig {
   reachableBy?: string;
   /** The Calico node at the far end, when the peer is one. */
   sourceNode?: string;
+  /**
+   * Wait for the peer to connect instead of connecting (Calico makes half of each mesh pair,
+   * and of global peerings between Calico nodes, passive: the side whose peer address sorts
+   * higher as a string). Present only when true.
+   */
+  passive?: boolean;
 }

@@ -9,7 +9,7 @@ const FULL: PeerConfig = {
   key: '198.18.9.1', kind: 'global', description: 'BGPPeer tor (global)', peerAddress: '198.18.9.1', peerPort: 179,
   peerAs: 65001, localAs: 64512, localAddress: '198.18.1.1', password: 'pw', ttlSecurity: 1, keepaliveTime: 20,
   holdTime: 60, maxRestartTime: 120, nextHopMode: 'Auto', numAllowedLocalASNumbers: 1, routeReflectorClient: false,
-  families: ['ipv4'], filters: ['f1'], reachableBy: '198.18.1.254', sourceNode: 'tor',
+  families: ['ipv4'], filters: ['f1'], reachableBy: '198.18.1.254', sourceNode: 'tor', passive: true,
 };
 
 const base = [node('n1', { v4: '198.18.1.1/24' }), node('n2', { v4: '198.18.1.2/24' }), node('n3', { v4: '198.18.1.3/24' })];
@@ -48,7 +48,7 @@ test('every PeerConfig field is classified; only transport/OPEN fields restart',
     key: FULL.key, kind: 'node', description: 'other', peerAddress: '198.18.9.2', peerPort: 1179, peerAs: 65002,
     localAs: 64513, localAddress: '198.18.1.9', password: 'pw2', ttlSecurity: 2, keepaliveTime: 30, holdTime: 90,
     maxRestartTime: 60, nextHopMode: 'Self', numAllowedLocalASNumbers: 2, routeReflectorClient: true,
-    families: ['ipv6'], filters: ['f2'], reachableBy: '198.18.1.253', sourceNode: 'x',
+    families: ['ipv6'], filters: ['f2'], reachableBy: '198.18.1.253', sourceNode: 'x', passive: false,
   };
   for (const f of Object.keys(mutate) as (keyof PeerConfig)[]) {
     if (f === 'key') continue;

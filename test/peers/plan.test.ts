@@ -218,3 +218,21 @@ test('localSpeaker: AS, router ID, listen addresses', () => {
   assert.deepEqual(localSpeaker(m, 'a'), { nodeName: 'a', asNumber: 65000, routerId: '198.18.1.1', listenPort: 179, listenAddresses: ['198.18.1.1', '2001:db8::1'], routeReflectorClusterID: undefined, logSeverity: 'Info' });
   assert.match(localSpeaker(m, 'v6only').routerId, /^\d+\.\d+\.\d+\.\d+$/, 'hash of the node name when there is no IPv4 address');
 });
+
+test('passive side of Calico node pairs: the higher address as a string waits (Calico bgp_processor)', () => {
+  const m = model(node('a', { v4: '198.18.1.9/24' }), node('b', { v4: '198.18.1.10/24' }), node('c', { v4: '198.18.1.8/24' }),
+    res('BGPPeer', 'to-a', { peerIP: '198.18.1.9', asNumber: 64512 }), res('BGPPeer', 'tor', { peerIP: '198.18.9.9', asNumber: 65001 }));
+  // "198.18.1.9" > "198.18.1.10" as strings, so on b the session to a is passive, on a it is active.
+  const b = planPeers(m, 'b');
+  assert.equal(byKey(b, '198.18.1.9').passive, true, 'global BGPPeer to a Calico node');
+  assert.equal(byKey(b, '198.18.1.8').passive, true, 'mesh: "198.18.1.8" > "198.18.1.10" as strings');
+  assert.equal(byKey(planPeers(m, 'c'), '198.18.1.10').passive, undefined, 'and c connects to b');
+  assert.equal(byKey(b, '198.18.9.9').passive, undefined, 'never for a router');
+  const a = planPeers(m, 'a');
+  assert.equal(byKey(a, '198.18.1.10').passive, undefined, 'reverse peering is node-scoped: always active');
+  assert.equal(byKey(planPeers(m, 'c'), '198.18.1.9').passive, true);
+  for (const n of ['a', 'b', 'c']) for (const s of planPeers(m, n)) {
+    const far = planPeers(m, s.sourceNode ?? n).find((x) => x.peerAddress === s.localAddress);
+    if (s.sourceNode && far) assert.ok(!(s.passive && far.passive), `${n} <-> ${s.sourceNode}: both sides passive`);
+  }
+});
