@@ -34,6 +34,8 @@ export interface TargetResult {
   reason?: string;
   /** First UPDATE written to last prefix counted at the monitor. */
   seconds?: number;
+  /** With --repeat: every successful run's seconds, sorted; the others fields are the median run's. */
+  allSeconds?: number[];
   /** VmHWM of the target at the end, bytes. */
   peakRssBytes?: number;
   /** Target CPU time (user+system) from the first UPDATE to convergence. */
@@ -146,16 +148,17 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
     }
     const after = sampleProcess(proc.pid);
     const hcpu = process.cpuUsage(cpu0);
+    const r4 = (x: number): number => Math.round(x * 1e4) / 1e4;
     failed = false;
     return {
       ...base,
       status: 'ok',
-      seconds: (t1 - t0) / 1000,
+      seconds: r4((t1 - t0) / 1000),
       peakRssBytes: after.peakRss,
-      cpuSeconds: after.cpu - before.cpu,
+      cpuSeconds: r4(after.cpu - before.cpu),
       cpuTotalSeconds: after.cpu,
-      sentSeconds: tSent > 0 ? (tSent - t0) / 1000 : undefined,
-      harnessCpuSeconds: (hcpu.user + hcpu.system) / 1e6,
+      sentSeconds: tSent > 0 ? r4((tSent - t0) / 1000) : undefined,
+      harnessCpuSeconds: r4((hcpu.user + hcpu.system) / 1e6),
       counted: counter.count,
       updatesReceived: counter.updates,
       duplicates: counter.duplicates,

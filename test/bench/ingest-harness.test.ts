@@ -1,0 +1,98 @@
+// Guards the ingest benchmark harness itself (bench/ingest) against counting wrong: a bench
+// whose monitor miscounts reports a convergence that never happened. Not a conformance test.
+// Incident guarded: a harness that counts NLRI occurrences instead of distinct prefixes, or
+// ignores withdrawals (RFC 4271 §4.3 Withdrawn Routes, RFC 4760 §4 MP_UNREACH_NLRI), finishes
+// early against a daemon that re-announces or withdraws.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { PrefixCounter } from '../../bench/ingest/counter';
+import { injectorNextHop, parseIngestArgs, runIngest } from '../../bench/ingest/main';
+import { INJECTOR_AS } from '../../bench/ingest/harness';
+import { BenchFamily, MAX_UPDATE, buildWorkload, writePrefix } from '../../bench/ingest/workload';
+
+const N = 2000;
+const K = 50;
+
+function workload(family: BenchFamily) {
+  return buildWorkload({ family, prefixes: N, attrSets: K, seed: 7, injectorAs: INJECTOR_AS, nextHop: injectorNextHop(family) });
+}
+
+for (const family of ['ipv4', 'ipv6'] as const) {
+  test(`${family} workload: every UPDATE fits RFC 4271 §4.1's 4096 octets and carries each prefix once`, () => {
+    const w = workload(family);
+    const c = new PrefixCounter(family, N);
+    for (const u of w.updates) {
+      assert.ok(u.length <= MAX_UPDATE, `UPDATE of ${u.length} octets`);
+      assert.equal(u.readUInt16BE(16), u.length);
+      c.update(u, 0, u.length);
+    }
+    assert.equal(c.count, N);
+    assert.equal(c.duplicates, 0);
+    assert.equal(c.foreign, 0);
+    assert.equal(w.sets.length, K);
+    const keys = new Set(w.sets.map((s) => `${s.asPath.join(' ')}|${s.communities.join(' ')}`));
+    assert.equal(keys.size, K, 'attribute sets are distinct');
+    for (const s of w.sets) {
+      assert.equal(s.asPath[0], INJECTOR_AS, 'RFC 4271 §9.1.2.2: eBGP path starts with the sender');
+      assert.ok(s.asPath.length >= 2 && s.asPath.length <= 7);
+      assert.ok(s.communities.length <= 3);
+    }
+    // Packed: each attribute set needs ceil(N/K * prefix bytes / room) UPDATEs, here one each.
+    assert.equal(w.updates.length, K);
+  });
+
+  test(`${family} counter: re-announcement is not a new prefix, withdrawal subtracts (RFC 4271 §4.3, RFC 4760 §4)`, () => {
+    const w = workload(family);
+    const c = new PrefixCounter(family, N);
+    for (const u of w.updates) c.update(u, 0, u.length);
+    for (const u of w.updates.slice(0, 3)) c.update(u, 0, u.length);
+    assert.equal(c.count, N);
+    assert.ok(c.duplicates > 0);
+    // Withdraw prefixes 0 and 1.
+    const nlri = Buffer.alloc(32);
+    let end = writePrefix(family, 0, nlri, 0);
+    end = writePrefix(family, 1, nlri, end);
+    let body: Buffer;
+    if (family === 'ipv4') {
+      body = Buffer.concat([Buffer.from([0, end]), nlri.subarray(0, end), Buffer.from([0, 0])]);
+    } else {
+      const mp = Buffer.concat([Buffer.from([0x80, 15, 3 + end, 0, 2, 1]), nlri.subarray(0, end)]);
+      body = Buffer.concat([Buffer.from([0, 0, 0, mp.length]), mp]);
+    }
+    const msg = Buffer.concat([Buffer.alloc(16, 0xff), Buffer.from([0, 19 + body.length, 2]), body]);
+    c.update(msg, 0, msg.length);
+    assert.equal(c.count, N - 2);
+    assert.equal(c.withdrawals, 2);
+  });
+}
+
+test('ingest CLI: arguments parse and bad ones are refused', () => {
+  const o = parseIngestArgs(['--n', '100000', '--k', '1000', '--family', 'ipv6', '--targets', 'bird,gobgp']);
+  assert.equal(o.n, 100000);
+  assert.equal(o.k, 1000);
+  assert.equal(o.family, 'ipv6');
+  assert.deepEqual(o.targets, ['bird', 'gobgp']);
+  assert.throws(() => parseIngestArgs(['--targets', 'quagga']), /unknown target/);
+  assert.throws(() => parseIngestArgs(['--family', 'ipx']), /ipv4 or ipv6/);
+});
+
+const root = typeof process.getuid === 'function' && process.getuid() === 0;
+const haveBird = fs.existsSync('/usr/sbin/bird');
+const skip = !root || !haveBird ? 'needs root and /usr/sbin/bird' : false;
+
+for (const family of ['ipv4', 'ipv6'] as const) {
+  test(`${family} harness against BIRD: the monitor counts exactly N distinct prefixes`, { skip, timeout: 60_000 }, async () => {
+    const o = parseIngestArgs(['--n', String(N), '--k', String(K), '--family', family, '--targets', 'bird', '--no-write', '--timeout', '30']);
+    o.port = 17931; // away from the default, so a bench run on the same machine does not collide
+    const rep = await runIngest(o, () => undefined);
+    const r = rep.results[0];
+    assert.equal(r.status, 'ok', r.reason);
+    assert.equal(r.counted, N);
+    assert.equal(r.foreign, 0, 'BIRD re-advertised only the workload prefixes');
+    assert.equal(r.withdrawals, 0);
+    assert.ok((r.updatesReceived ?? 0) >= 1);
+    assert.ok((r.peakRssBytes ?? 0) > 0, 'VmHWM was read from /proc');
+  });
+}
