@@ -1,0 +1,458 @@
+// Session: drives one peer's FSM with real sockets and timers (a thin driver around bgp/fsm.ts).
+// A peer has one connection slot, or two while an inbound and an outbound connection race
+// (RFC 4271 §6.8): each slot has its own Fsm; collisions are resolved when an OPEN arrives.
+
+import { EventEmitter } from 'node:events';
+import type net from 'node:net';
+import { decodeMessage, encodeMessage, notificationName } from './codec';
+import { resolveConfig, type ResolvedConfig, type SessionConfig } from './config';
+import { Fsm, STATE_RANK, type DownReason, type FsmAction, type FsmEvent, type State, type TimerName } from './fsm';
+import { collisionWinner, type Direction } from './collision';
+import { nullLogger, type Logger } from './log';
+import type { Negotiated } from './negotiate';
+import { emptyStats, noteError, type SessionStats } from './stats';
+import { connectTcp, type ConnectOptions, type Connecting } from './transport';
+import { Timers, Wire } from './wire';
+import {
+  BgpError,
+  DEFAULT_CONTEXT,
+  ErrCode,
+  MsgType,
+  familyOfAfi,
+  type Afi,
+  type BgpMessage,
+  type RouteRefreshMessage,
+  type SessionContext,
+  type UpdateMessage,
+} from './types';
+
+export interface SessionEvents {
+  established: [info: { negotiated: Negotiated; context: SessionContext }];
+  update: [update: UpdateMessage];
+  routeRefresh: [msg: RouteRefreshMessage];
+  down: [reason: DownReason];
+  stateChange: [change: { from: State; to: State; reason?: DownReason }];
+  /** The outbound queue fell below half its bound after sendUpdates() returned false. */
+  drain: [];
+}
+
+export interface SessionOptions {
+  logger?: Logger;
+  /** How outbound connections are made; defaults to transport.connectTcp. */
+  connect?: (o: ConnectOptions) => Connecting;
+  random?: () => number;
+}
+
+/** One connection slot: an Fsm, its timers and (when connected) its wire. */
+interface Slot {
+  fsm: Fsm;
+  direction: Direction;
+  timers: Timers<TimerName>;
+  wire?: Wire;
+  attempt?: Connecting;
+  ctx: SessionContext;
+  discarded: boolean;
+}
+
+const EXPIRES: Record<TimerName, FsmEvent['type']> = {
+  connectRetry: 'ConnectRetryTimer_Expires',
+  hold: 'HoldTimer_Expires',
+  keepalive: 'KeepaliveTimer_Expires',
+  delayOpen: 'DelayOpenTimer_Expires',
+  idleHold: 'IdleHoldTimer_Expires',
+};
+
+export class Session extends EventEmitter<SessionEvents> {
+  readonly cfg: ResolvedConfig;
+  /** What the OPEN exchange agreed while Established. */
+  negotiated?: Negotiated;
+  private primary: Slot;
+  private secondary?: Slot;
+  private started = false;
+  private reported: State = 'Idle';
+  private overBound = false;
+  private readonly log: Logger;
+  private readonly connectFn: (o: ConnectOptions) => Connecting;
+  private readonly s: SessionStats;
+  private readonly pending: [Slot, FsmEvent][] = [];
+  private feeding = false;
+
+  constructor(
+    config: SessionConfig,
+    private readonly opts: SessionOptions = {},
+  ) {
+    super();
+    this.cfg = resolveConfig(config);
+    this.log = opts.logger ?? nullLogger;
+    this.connectFn = opts.connect ?? connectTcp;
+    this.primary = this.newSlot('outbound');
+    this.s = emptyStats(this.cfg);
+  }
+
+  get key(): string {
+    return this.cfg.peerAddress;
+  }
+
+  /** The most advanced state of the (at most two) connections. */
+  get state(): State {
+    const p = this.primary.fsm.state;
+    const s = this.secondary?.fsm.state;
+    return s && STATE_RANK[s] > STATE_RANK[p] ? s : p;
+  }
+
+  /** The socket of the connection in use (for diagnostics and socket-option checks). */
+  get socket(): net.Socket | undefined {
+    return this.primary.wire?.socket;
+  }
+
+  get outQueueLength(): number {
+    return this.primary.wire?.queuedMessages ?? 0;
+  }
+
+  get outQueueBytes(): number {
+    return this.primary.wire?.queuedBytes ?? 0;
+  }
+
+  /** RFC 4271 ManualStart (ManualStart_with_PassiveTcpEstablishment for a passive peer). */
+  start(): void {
+    this.started = true;
+    this.feed(this.primary, { type: this.cfg.passive ? 'ManualStart_with_PassiveTcpEstablishment' : 'ManualStart' });
+  }
+
+  /** RFC 4271 ManualStop; sends `notification` (default Cease 6/2) when a connection is open. */
+  stop(notification?: { code: number; subcode: number; shutdownMessage?: string }): void {
+    this.started = false;
+    if (this.secondary) this.feed(this.secondary, { type: 'ManualStop', notification });
+    this.feed(this.primary, { type: 'ManualStop', notification });
+  }
+
+  /** Sends one message on the Established connection; UPDATEs queue behind other messages. */
+  send(msg: BgpMessage): boolean {
+    const slot = this.primary;
+    if (slot.fsm.state !== 'Established' || !slot.wire) return false;
+    this.count('out', msg.type);
+    slot.wire.write(encodeMessage(msg, slot.ctx), msg.type === MsgType.UPDATE ? false : true);
+    return this.checkBound();
+  }
+
+  /**
+   * Queues encoded UPDATEs (from the codec's packer). Returns false when the queue is over
+   * `maxOutQueueBytes`: the producer should wait for 'drain'. Ignored unless Established
+   * (the RIB sends the whole Adj-RIB-Out again on 'established').
+   */
+  sendUpdates(bufs: Buffer[]): boolean {
+    const slot = this.primary;
+    if (slot.fsm.state !== 'Established' || !slot.wire) return false;
+    for (const b of bufs) slot.wire.write(b, false);
+    this.s.messagesOut.update += bufs.length;
+    this.s.messagesOut.total += bufs.length;
+    return this.checkBound();
+  }
+
+  /** The Speaker hands over an inbound connection from this peer's address. */
+  acceptConnection(sock: net.Socket): boolean {
+    const p = this.primary;
+    // §8.2.2: Idle refuses connections (stopped, or waiting out the IdleHoldTimer).
+    if (!this.started || p.fsm.state === 'Idle') return false;
+    if (p.fsm.state === 'Active' && !p.wire) {
+      p.direction = 'inbound';
+      this.attach(p, sock);
+      this.feed(p, { type: 'TcpConnectionConfirmed' });
+      return true;
+    }
+    if (this.secondary) return false;
+    // §6.8: keep both and let the OPEN exchange decide. The new slot inherits the backoff.
+    const s = this.newSlot('inbound');
+    s.fsm.flaps = p.fsm.flaps;
+    this.secondary = s;
+    this.attach(s, sock);
+    this.feed(s, { type: 'AutomaticStart_with_PassiveTcpEstablishment' });
+    this.feed(s, { type: 'TcpConnectionConfirmed' });
+    return true;
+  }
+
+  /** Counters and state for `bgpctl show neighbor` (plain, JSON-safe data). */
+  stats(): SessionStats {
+    const w = this.primary.wire;
+    return {
+      ...this.s,
+      state: this.state,
+      localAddress: w?.socket.localAddress,
+      localPort: w?.socket.localPort,
+      remoteAddress: w?.socket.remoteAddress,
+      remotePort: w?.socket.remotePort,
+      outQueueBytes: this.outQueueBytes,
+      outQueueMessages: this.outQueueLength,
+      connectRetryCounter: this.primary.fsm.connectRetryCounter,
+      flaps: this.primary.fsm.flaps,
+      idleHoldMs: this.primary.fsm.idleHoldMs,
+      negotiated: this.negotiated,
+    };
+  }
+
+  /** Closes everything at once without NOTIFICATIONs (process exit). */
+  destroy(): void {
+    this.started = false;
+    for (const slot of [this.primary, this.secondary]) if (slot) this.discard(slot);
+  }
+
+  // ---- driving the FSM ----------------------------------------------------------------------
+  private newSlot(direction: Direction): Slot {
+    const fsm = new Fsm(this.cfg, { random: this.opts.random });
+    return { fsm, direction, timers: new Timers<TimerName>(), ctx: DEFAULT_CONTEXT, discarded: false };
+  }
+
+  private feed(slot: Slot, ev: FsmEvent): void {
+    this.pending.push([slot, ev]);
+    if (this.feeding) return;
+    this.feeding = true;
+    try {
+      for (let item = this.pending.shift(); item; item = this.pending.shift()) {
+        const [sl, e] = item;
+        if (sl.discarded) continue;
+        for (const a of sl.fsm.handle(e, Date.now())) this.run(sl, a);
+        this.reconcile();
+      }
+    } finally {
+      this.feeding = false;
+    }
+  }
+
+  private run(slot: Slot, a: FsmAction): void {
+    switch (a.type) {
+      case 'connect':
+        this.connect(slot);
+        break;
+      case 'dropTcp':
+        slot.attempt?.abort();
+        slot.attempt = undefined;
+        slot.wire?.close(true);
+        slot.wire = undefined;
+        break;
+      case 'send':
+        if (!slot.wire) break;
+        this.count('out', a.msg.type);
+        if (a.msg.type === MsgType.NOTIFICATION) noteError(this.s, 'sent', a.msg);
+        slot.wire.write(encodeMessage(a.msg, slot.ctx), true);
+        break;
+      case 'armTimer':
+        slot.timers.arm(a.timer, a.ms, () => this.feed(slot, { type: EXPIRES[a.timer] } as FsmEvent));
+        break;
+      case 'stopTimer':
+        slot.timers.stop(a.timer);
+        break;
+      case 'stateChange':
+        if (a.to === 'OpenConfirm' && slot.fsm.negotiated) {
+          // The OPEN exchange is done: UPDATEs are read and written with what was agreed.
+          slot.ctx = slot.fsm.negotiated.context;
+          if (slot.wire) slot.wire.framer.extended = slot.fsm.negotiated.extendedMessage;
+        } else if (a.to === 'Idle') {
+          slot.ctx = DEFAULT_CONTEXT;
+        }
+        if (a.reason) this.log.info({ peer: this.key, from: a.from, reason: a.reason.text }, 'session left ' + a.from);
+        this.reportState(a.reason);
+        break;
+      case 'established':
+        if (slot !== this.primary) this.promote(slot);
+        this.negotiated = a.negotiated;
+        this.s.establishedCount++;
+        this.log.info({ peer: this.key, holdTime: a.negotiated.holdTime, families: a.negotiated.families }, 'session Established');
+        this.emit('established', { negotiated: a.negotiated, context: a.negotiated.context });
+        break;
+      case 'sessionDown':
+        this.negotiated = undefined;
+        this.overBound = false;
+        this.s.lastDown = { at: new Date().toISOString(), reason: a.reason.text, origin: a.reason.origin };
+        this.emit('down', a.reason);
+        break;
+      case 'deliverUpdate':
+        this.emit('update', a.update);
+        break;
+      case 'deliverRouteRefresh': {
+        // RFC 2918 §4: a ROUTE-REFRESH for a family not negotiated is ignored.
+        const fam = a.msg.afi === 1 || a.msg.afi === 2 ? familyOfAfi(a.msg.afi as Afi) : undefined;
+        if (fam && a.msg.safi === 1 && this.negotiated?.families.includes(fam)) this.emit('routeRefresh', a.msg);
+        else this.log.warn({ peer: this.key, afi: a.msg.afi, safi: a.msg.safi }, 'ROUTE-REFRESH for a family not negotiated, ignored');
+        break;
+      }
+    }
+  }
+
+  /** §6.8 bookkeeping after every event: drop dead slots, promote the survivor. */
+  private reconcile(): void {
+    const s = this.secondary;
+    if (!s) return;
+    const p = this.primary;
+    if (s.fsm.state === 'Idle') {
+      this.discard(s);
+      this.secondary = undefined;
+    } else if (p.fsm.state === 'Idle' || (s.fsm.state === 'Established' && p.fsm.state !== 'Established')) {
+      this.promote(s);
+    }
+    this.reportState();
+  }
+
+  private promote(s: Slot): void {
+    this.discard(this.primary);
+    this.primary = s;
+    this.secondary = undefined;
+  }
+
+  private discard(slot: Slot): void {
+    slot.discarded = true;
+    slot.timers.stopAll();
+    slot.attempt?.abort();
+    slot.attempt = undefined;
+    slot.wire?.close(true);
+    slot.wire = undefined;
+  }
+
+  private reportState(reason?: DownReason): void {
+    const now = this.state;
+    if (now === this.reported) return;
+    const from = this.reported;
+    this.reported = now;
+    this.s.since = new Date().toISOString();
+    this.emit('stateChange', { from, to: now, reason });
+  }
+
+  private connect(slot: Slot): void {
+    slot.direction = 'outbound';
+    slot.attempt?.abort();
+    slot.wire?.close(false);
+    slot.wire = undefined;
+    const c = this.cfg;
+    const attempt = this.connectFn({
+      host: c.peerAddress,
+      port: c.peerPort,
+      localAddress: c.localAddress,
+      md5Key: c.password,
+      gtsmHops: c.ttlSecurity,
+      ttl: c.ttl,
+    });
+    slot.attempt = attempt;
+    attempt.promise.then(
+      (sock) => {
+        if (slot.attempt !== attempt || slot.discarded) {
+          sock.destroy();
+          return;
+        }
+        slot.attempt = undefined;
+        this.attach(slot, sock);
+        this.feed(slot, { type: 'Tcp_CR_Acked' });
+      },
+      (err: Error) => {
+        if (slot.attempt !== attempt || slot.discarded) return;
+        slot.attempt = undefined;
+        this.log.debug({ peer: this.key, err: err.message }, 'connect failed');
+        this.feed(slot, { type: 'TcpConnectionFails', error: err.message });
+      },
+    );
+  }
+
+  private attach(slot: Slot, sock: net.Socket): void {
+    slot.wire = new Wire(
+      sock,
+      {
+        onMessage: (m) => this.onMessage(slot, m),
+        onFramingError: (e) => this.feed(slot, { type: 'BGPHeaderErr', error: e }),
+        onClosed: (e) => {
+          slot.wire = undefined;
+          this.feed(slot, { type: 'TcpConnectionFails', error: e?.message });
+        },
+        onSendHoldExpired: () => this.feed(slot, { type: 'SendHoldTimer_Expires' }),
+        onProgress: () => this.checkDrain(),
+      },
+      () => slot.fsm.sendHoldMs,
+    );
+  }
+
+  private onMessage(slot: Slot, buf: Buffer): void {
+    const type = buf[18];
+    let msg: BgpMessage;
+    try {
+      msg = decodeMessage(buf, slot.ctx);
+    } catch (err) {
+      if (!(err instanceof BgpError)) throw err;
+      this.s.messagesIn.total++;
+      const error = err;
+      if (err.code === ErrCode.MESSAGE_HEADER) this.feed(slot, { type: 'BGPHeaderErr', error });
+      else if (type === MsgType.OPEN) this.feed(slot, { type: 'BGPOpenMsgErr', error });
+      else if (type === MsgType.UPDATE) this.feed(slot, { type: 'UpdateMsgErr', error });
+      else this.feed(slot, { type: 'BGPHeaderErr', error }); // 7/x ROUTE-REFRESH errors: same path
+      return;
+    }
+    this.count('in', msg.type);
+    switch (msg.type) {
+      case MsgType.OPEN:
+        this.onOpen(slot, { type: 'BGPOpen', open: msg });
+        break;
+      case MsgType.UPDATE:
+        this.feed(slot, { type: 'UpdateMsg', update: msg });
+        break;
+      case MsgType.NOTIFICATION:
+        noteError(this.s, 'received', msg);
+        this.log.warn({ peer: this.key, code: msg.code, subcode: msg.subcode, name: notificationName(msg.code, msg.subcode), text: msg.shutdownMessage }, 'NOTIFICATION received');
+        // RFC 4271 §8.1: a NOTIFICATION with "Unsupported Version Number" is NotifMsgVerErr.
+        if (msg.code === ErrCode.OPEN_MESSAGE && msg.subcode === 1) this.feed(slot, { type: 'NotifMsgVerErr', notification: msg });
+        else this.feed(slot, { type: 'NotifMsg', notification: msg });
+        break;
+      case MsgType.KEEPALIVE:
+        this.feed(slot, { type: 'KeepAliveMsg' });
+        break;
+      case MsgType.ROUTE_REFRESH:
+        this.feed(slot, { type: 'RouteRefreshMsg', msg });
+        break;
+    }
+  }
+
+  /**
+   * RFC 4271 §6.8 on receipt of an OPEN: if the other connection is in OpenConfirm, the one
+   * initiated by the speaker with the higher BGP Identifier survives (RFC 6286 §2.3: equal
+   * Identifiers -> higher AS). Against an Established session the new connection is closed,
+   * unless the peer has Graceful Restart: then it restarted, and RFC 4724 §4.2 says the old
+   * session goes (its routes are kept stale) and the new one is used.
+   */
+  private onOpen(slot: Slot, ev: FsmEvent & { type: 'BGPOpen' }): void {
+    const other = slot === this.primary ? this.secondary : this.primary;
+    const os = other?.fsm.state;
+    if (other && os === 'OpenConfirm') {
+      const keep = collisionWinner(this.cfg.routerId, ev.open.bgpId, this.cfg.localAs, this.cfg.peerAs);
+      const loser = slot.direction === keep ? other : slot;
+      this.log.info({ peer: this.key, keep, peerId: ev.open.bgpId }, 'connection collision');
+      this.feed(loser, { type: 'OpenCollisionDump' });
+      if (loser === slot) return;
+    } else if (other && os === 'Established') {
+      if (other.fsm.negotiated?.gracefulRestart) {
+        this.log.info({ peer: this.key }, 'peer reconnected with graceful restart; old session closed');
+        this.feed(other, { type: 'TcpConnectionFails', error: 'peer restarted (RFC 4724 §4.2)' });
+      } else {
+        this.feed(slot, { type: 'OpenCollisionDump' });
+        return;
+      }
+    }
+    this.feed(slot, ev);
+  }
+
+  private count(dir: 'in' | 'out', type: MsgType): void {
+    const c = dir === 'in' ? this.s.messagesIn : this.s.messagesOut;
+    c.total++;
+    if (type === MsgType.OPEN) c.open++;
+    else if (type === MsgType.UPDATE) c.update++;
+    else if (type === MsgType.NOTIFICATION) c.notification++;
+    else if (type === MsgType.KEEPALIVE) c.keepalive++;
+    else c.routeRefresh++;
+  }
+
+  private checkBound(): boolean {
+    if (this.outQueueBytes > this.cfg.maxOutQueueBytes) this.overBound = true;
+    return !this.overBound;
+  }
+
+  private checkDrain(): void {
+    if (this.overBound && this.outQueueBytes <= this.cfg.maxOutQueueBytes / 2) {
+      this.overBound = false;
+      this.emit('drain');
+    }
+  }
+}
