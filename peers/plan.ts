@@ -81,7 +81,9 @@ export function planPeers(model: ClusterModel, nodeName: string, opts: PlanOptio
   const byAddr = new Map<string, CalicoNode>();
   for (const n of model.nodes) for (const f of FAMILIES) { const a = addrOf(n, f); if (a) byAddr.set(a, n); }
   const out = new Map<string, PeerConfig>();
-  const password = (p?: Password) => p?.value ?? (p?.secretKeyRef && opts.resolveSecret?.(p.secretKeyRef));
+  // A secretKeyRef is looked up in the file's Secrets first, then in the daemon's resolver.
+  const secret = (ref: { name: string; key: string }) => model.secrets.get(ref.name)?.[ref.key] ?? opts.resolveSecret?.(ref);
+  const password = (p?: Password) => p?.value ?? (p?.secretKeyRef && secret(p.secretKeyRef));
 
   const emit = (t: Target, kind: PeerKind, description: string, localAs: number, res?: BgpPeerResource, calicoPair = false) => {
     if (myAddrs.has(t.address)) return; // never peer with ourselves

@@ -191,6 +191,11 @@ export interface ClusterModel {
   ipPools: IpPool[];
   ipamBlocks: IpamBlock[];
   blockAffinities: BlockAffinity[];
+  /**
+   * Kubernetes Secrets (apiVersion v1) in the file, name -> key -> value, so that a BGPPassword
+   * `secretKeyRef` keeps its Calico shape in the file datastore.
+   */
+  secrets: Map<string, Record<string, string>>;
 }
 
 // ---- Planned sessions -------------------------------------------------------------------

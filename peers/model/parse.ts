@@ -43,6 +43,7 @@ export function parseModel(text: string, fileName: string): { model: ClusterMode
     const name = nameNode?.t === 'scalar' && nameNode.value !== null ? String(nameNode.value) : undefined;
     const label = `${kind}/${name ?? '<unnamed>'}`;
     const r = new Reader(fileName, label, issues);
+    if (kind === 'Secret' && apiVersion === 'v1') { readSecret(r, m); return; }
     if (!(KINDS as readonly string[]).includes(kind)) {
       r.warn(r.lineOf(m, 'kind'), undefined, `kind ${kind} is not used by Tern (ignored)`);
       return;
@@ -61,6 +62,26 @@ export function parseModel(text: string, fileName: string): { model: ClusterMode
     const spec = r.map(m.entries.get('spec')?.value, 'spec', null);
     raws.push({ kind: kind as Kind, name, line: r.lineOf(m, 'kind'), specLine: m.entries.get('spec')?.keyLine ?? r.lineOf(m, 'kind'), labels: r.labels(md, 'labels', 'metadata'), spec, r });
   };
+  const secrets = new Map<string, Record<string, string>>();
+  /** A Kubernetes Secret: `data` is base64 (RFC 4648), `stringData` plain. */
+  const readSecret = (r: Reader, m: MapNode): void => {
+    const md = r.map(m.entries.get('metadata')?.value, 'metadata', META_FIELDS);
+    const name = r.str(md, 'name', 'metadata');
+    if (!name) { r.error(m.line, 'metadata.name', 'name is required'); return; }
+    r.map(m, '', ['apiVersion', 'kind', 'metadata', 'type', 'data', 'stringData', 'immutable']);
+    const values: Record<string, string> = {};
+    const data = r.map(m.entries.get('data')?.value, 'data', null);
+    for (const [k, e] of data?.entries ?? []) {
+      const v = e.value;
+      const b64 = v.t === 'scalar' && typeof v.value === 'string' ? v.value.replace(/\s+/g, '') : undefined;
+      if (b64 === undefined || !/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) r.error(e.keyLine, `data.${k}`, 'expected a base64 string');
+      else values[k] = Buffer.from(b64, 'base64').toString('utf8');
+    }
+    const sd = r.map(m.entries.get('stringData')?.value, 'stringData', null);
+    for (const [k] of sd?.entries ?? []) { const v = r.str(sd, k, 'stringData'); if (v !== undefined) values[k] = v; }
+    if (secrets.has(name)) r.error(m.line, 'metadata.name', `duplicate Secret named ${JSON.stringify(name)}`);
+    secrets.set(name, values);
+  };
   for (const doc of readYamlDocuments(text, fileName, issues)) if (doc.root) visit(doc.root, doc.line);
 
   const seen = new Set<string>();
@@ -70,6 +91,7 @@ export function parseModel(text: string, fileName: string): { model: ClusterMode
     seen.add(id);
   }
   const model = build(raws, fileName);
+  model.secrets = secrets;
   crossCheck(model, raws);
   issues.sort((a, b) => a.line - b.line); // stable: same-line issues keep their order
   if (issues.some((i) => i.severity === 'error')) throw new ConfigError(issues);
@@ -80,7 +102,7 @@ function build(raws: Raw[], source: string): ClusterModel {
   let global: ConfigSpec | undefined;
   const model: ClusterModel = {
     source, bgpConfig: undefined as never, nodeBgpConfigs: new Map(), nodes: [], peers: [], filters: new Map(),
-    ipPools: [], ipamBlocks: [], blockAffinities: [],
+    ipPools: [], ipamBlocks: [], blockAffinities: [], secrets: new Map(),
   };
   for (const x of raws) {
     switch (x.kind) {

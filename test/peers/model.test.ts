@@ -268,3 +268,8 @@ test('host bits in a pool CIDR are masked with a warning (Calico normalises them
   assert.equal(model.ipPools[0].cidr.text, '10.244.0.0/16');
   assert.match(formatIssue(warnings[0]), /^h\.yaml:6: IPPool\/p: spec\.cidr: warning: "10\.244\.1\.0\/16" has host bits set; using 10\.244\.0\.0\/16$/);
 });
+
+test('a Secret with bad base64 is an error naming the key', () => {
+  const errs = errorsOf('apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n  tor: "not base64!"\n');
+  assert.deepEqual(errs, ['cluster.yaml:5: Secret/s: data.tor: expected a base64 string']);
+});

@@ -236,3 +236,15 @@ test('passive side of Calico node pairs: the higher address as a string waits (C
     if (s.sourceNode && far) assert.ok(!(s.passive && far.passive), `${n} <-> ${s.sourceNode}: both sides passive`);
   }
 });
+
+test('secretKeyRef passwords resolve from Secrets in the file, then from the daemon resolver', () => {
+  const secret = 'apiVersion: v1\nkind: Secret\nmetadata: {name: bgp-secrets, namespace: calico-system}\ntype: Opaque\ndata:\n  tor: c2VjcmV0LXRvcg==\nstringData:\n  mesh: mesh-pw\n';
+  const m = model(secret, res('BGPConfiguration', 'default', { nodeMeshPassword: { secretKeyRef: { name: 'bgp-secrets', key: 'mesh' } } }),
+    node('n1', { v4: '198.18.1.1/24' }), node('n2', { v4: '198.18.1.2/24' }),
+    res('BGPPeer', 'tor', { peerIP: '198.18.9.1', asNumber: 65001, password: { secretKeyRef: { name: 'bgp-secrets', key: 'tor' } } }),
+    res('BGPPeer', 'other', { peerIP: '198.18.9.2', asNumber: 65001, password: { secretKeyRef: { name: 'elsewhere', key: 'k' } } }));
+  const p = planPeers(m, 'n1', { resolveSecret: (r) => (r.name === 'elsewhere' ? 'from-resolver' : undefined) });
+  assert.equal(byKey(p, '198.18.9.1').password, 'secret-tor', 'base64 data');
+  assert.equal(byKey(p, '198.18.1.2').password, 'mesh-pw', 'stringData');
+  assert.equal(byKey(p, '198.18.9.2').password, 'from-resolver');
+});
