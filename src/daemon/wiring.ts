@@ -1,0 +1,190 @@
+// Pure translations between the modules: the Calico plan (peers/) into the session layer's
+// and the RIB's peer configs (bgp/), Calico BGPFilters into RIB policy functions, and RIB
+// change records into FIB changes (fib/). No I/O here, so every rule is unit-testable.
+import type { SessionConfig } from '../../bgp/config';
+import type { PathInfo, PolicyFn, RibChange, RibPeer } from '../../bgp/rib/rib-types';
+import { formatPrefix, parseAddress } from '../../bgp/prefix';
+import { AFI_IPV4, type Prefix } from '../../bgp/types';
+import type { FibChange, NextHop } from '../../fib/types';
+import { withdraw } from '../../fib/types';
+import {
+  defaultFilterAction,
+  encapsulationFor,
+  evaluateFilters,
+  filtersByName,
+  type ClusterModel,
+  type LocalSpeaker,
+  type OriginatedRoute,
+  type PeerConfig,
+} from '../../peers';
+
+/** Tern's defaults where Calico leaves a value unset (documented in docs/configuration.md). */
+export const TERN_DEFAULTS = {
+  /** Seconds; BIRD's default too. */
+  holdTime: 90,
+  /** Seconds between connection attempts. RFC 4271 suggests 120; a pod network wants a node
+   * that comes back to be reached within seconds, as BIRD's `connect delay time 5` does. */
+  connectRetryTime: 5,
+  /** RFC 4724 restart time we advertise when the model sets none (Calico's default is 120 s). */
+  restartTime: 120,
+};
+
+export interface WiringOptions {
+  /** Advertise the GR F bit: the kernel routes survive a ternd restart (--fib kernel). */
+  forwardingPreserved: boolean;
+  /** We restarted with routes still in the kernel: advertise the GR R bit (RFC 4724 §4.1). */
+  restarting: boolean;
+  /** Tests shorten timers through this. */
+  connectRetryTime?: number;
+}
+
+export function sessionConfigOf(pc: PeerConfig, local: LocalSpeaker, o: WiringOptions): SessionConfig {
+  return {
+    peerAddress: pc.peerAddress,
+    peerPort: pc.peerPort,
+    peerAs: pc.peerAs,
+    localAs: pc.localAs,
+    localAddress: pc.localAddress,
+    routerId: local.routerId,
+    holdTime: pc.holdTime ?? TERN_DEFAULTS.holdTime,
+    keepaliveTime: pc.keepaliveTime,
+    connectRetryTime: o.connectRetryTime ?? TERN_DEFAULTS.connectRetryTime,
+    // peers/ plans Calico's unidirectional mesh: one side of a node pair waits (RFC 4271 §6.8
+    // collisions avoided), the same side BIRD under Calico would pick.
+    passive: pc.passive ?? false,
+    password: pc.password,
+    ttlSecurity: pc.ttlSecurity,
+    families: pc.families,
+    // RFC 7911: receive on every session; send towards our RR clients so they can build
+    // ECMP through the reflector.
+    addPath: { receive: true, send: pc.routeReflectorClient },
+    gracefulRestart: {
+      restartTime: pc.maxRestartTime ?? TERN_DEFAULTS.restartTime,
+      forwardingPreserved: o.forwardingPreserved,
+      restarting: o.restarting,
+    },
+    hostname: local.nodeName,
+    description: pc.description,
+  };
+}
+
+/** Numeric containment on the wire bytes: no string formatting on the per-prefix path. */
+function contains(net: Prefix, p: Prefix): boolean {
+  if (net.afi !== p.afi || p.len < net.len) return false;
+  const full = net.len >> 3;
+  for (let i = 0; i < full; i++) if (net.addr[i] !== p.addr[i]) return false;
+  const rem = net.len & 7;
+  if (rem === 0) return true;
+  const mask = (0xff << (8 - rem)) & 0xff;
+  return (net.addr[full] & mask) === (p.addr[full] & mask);
+}
+
+/** The IPPools whose routes Calico exports (enabled, BGP export allowed), as wire prefixes. */
+export function exportablePools(model: ClusterModel): Prefix[] {
+  return model.ipPools
+    .filter((p) => !p.disabled && !p.disableBGPExport)
+    .map((p) => {
+      const a = parseAddress(p.cidr.text.split('/')[0]);
+      if (!a) throw new Error(`IPPool ${p.name}: unparsable cidr ${p.cidr.text}`);
+      return { afi: a.afi, len: p.cidr.len, addr: a.addr };
+    });
+}
+
+export interface Policies {
+  importPolicy?: PolicyFn;
+  exportPolicy: PolicyFn;
+}
+
+/**
+ * RIB policy functions for one planned peer.
+ * Export, when no BGPFilter rule decides (Calico's calico_export_to_bgp_peers): what this node
+ * originates, and routes inside an exportable IPPool; nothing else (a ToR's default route is
+ * not passed on). BGPFilter rules are tried first, in order. An eBGP peer that lists filters
+ * gets RFC 8212 semantics: a route no rule accepted is neither imported nor exported.
+ */
+export function policiesFor(pc: PeerConfig, model: ClusterModel, originated: ReadonlySet<string>): Policies {
+  const filters = filtersByName(model.filters, pc.filters);
+  const ebgp = pc.peerAs !== pc.localAs;
+  const policy = ebgp && filters.length > 0 ? 'rfc8212' : 'calico';
+  const peerType = ebgp ? 'eBGP' : 'iBGP';
+  const pools = exportablePools(model);
+  const familyOf = (p: Prefix) => (p.afi === AFI_IPV4 ? 'ipv4' : 'ipv6') as 'ipv4' | 'ipv6';
+
+  const exportPolicy: PolicyFn = (prefix) => {
+    let text: string | undefined;
+    if (filters.length > 0) {
+      text = formatPrefix(prefix);
+      const source = originated.has(text) ? 'Local' : 'RemotePeers';
+      const v = evaluateFilters(filters, 'export', familyOf(prefix), text, { source, peerType });
+      if (v !== 'none') return v;
+      if (defaultFilterAction('export', { ebgp, policy }) === 'reject') return 'reject';
+    }
+    for (const pool of pools) if (contains(pool, prefix)) return 'accept';
+    return originated.has(text ?? formatPrefix(prefix)) ? 'accept' : 'reject';
+  };
+  if (filters.length === 0) return { exportPolicy };
+  const importPolicy: PolicyFn = (prefix) => {
+    const text = formatPrefix(prefix);
+    const v = evaluateFilters(filters, 'import', familyOf(prefix), text, { source: 'RemotePeers', peerType });
+    if (v !== 'none') return v;
+    return defaultFilterAction('import', { ebgp, policy }) === 'reject' ? 'reject' : 'accept';
+  };
+  return { importPolicy, exportPolicy };
+}
+
+export function ribPeerOf(pc: PeerConfig, local: LocalSpeaker, model: ClusterModel, originated: ReadonlySet<string>): RibPeer {
+  const node = model.nodes.find((n) => n.name === local.nodeName);
+  return {
+    id: pc.key,
+    address: pc.peerAddress,
+    asn: pc.peerAs,
+    localAddress: node?.ipv4Address,
+    localAddress6: node?.ipv6Address,
+    routeReflectorClient: pc.routeReflectorClient,
+    nextHopMode: pc.nextHopMode,
+    allowOwnAs: pc.numAllowedLocalASNumbers,
+    ...policiesFor(pc, model, originated),
+  };
+}
+
+export interface FibContext {
+  model: ClusterModel;
+  /** This node's connected subnets, for IPIP CrossSubnet. */
+  localSubnets: readonly string[];
+  /** What this node originates, by prefix (blackholes for its blocks). */
+  originated: ReadonlyMap<string, OriginatedRoute>;
+  tunnelDevice: string;
+}
+
+function nextHopOf(path: PathInfo, prefix: string, c: FibContext): NextHop | undefined {
+  const enc = encapsulationFor(c.model, prefix, path.nextHop, c.localSubnets);
+  if (!enc.install) return undefined;
+  if (enc.mode === 'ipip') return { gateway: path.nextHop, dev: c.tunnelDevice, onlink: true };
+  return { gateway: path.nextHop };
+}
+
+/**
+ * The kernel route for one change record. Our own blocks become blackholes (Calico does the
+ * same, so traffic to an unallocated address of the block is dropped here rather than sent
+ * back to the fabric); learned routes go via their next hops (the ECMP set when multipath),
+ * through the tunnel per the pool's IPIP mode; VXLAN pools are left to Felix.
+ */
+export function fibChangeOf(ch: RibChange, c: FibContext): FibChange {
+  const best = ch.newBest;
+  if (!best) return withdraw(ch.prefix);
+  if (best.peer === 'local') {
+    const o = c.originated.get(ch.prefix);
+    return o?.fib === 'blackhole' ? { prefix: ch.prefix, kind: 'blackhole', nexthops: [] } : withdraw(ch.prefix);
+  }
+  const paths = ch.multipath.length > 0 ? ch.multipath : [best];
+  const hops: NextHop[] = [];
+  const seen = new Set<string>();
+  for (const p of paths) {
+    if (p.peer === 'local') continue;
+    const nh = nextHopOf(p, ch.prefix, c);
+    if (!nh || !nh.gateway || seen.has(nh.gateway)) continue;
+    seen.add(nh.gateway);
+    hops.push(nh);
+  }
+  return hops.length ? { prefix: ch.prefix, kind: 'unicast', nexthops: hops } : withdraw(ch.prefix);
+}

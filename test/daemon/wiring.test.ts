@@ -1,0 +1,94 @@
+// ternd's wiring rules: Calico plan -> session and RIB configs, BGPFilters -> RIB policy,
+// RIB change records -> kernel routes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseModel, planPeers, localSpeaker, originatedRoutes, localSubnets } from '../../peers';
+import { fibChangeOf, policiesFor, sessionConfigOf, type FibContext } from '../../src/daemon/wiring';
+import { parsePrefix } from '../../bgp/prefix';
+import type { PathInfo, RibChange } from '../../bgp/rib/rib-types';
+
+const doc = (kind: string, name: string, spec: string, api = 'projectcalico.org/v3') =>
+  `---\napiVersion: ${api}\nkind: ${kind}\nmetadata:\n  name: ${name}\nspec:\n${spec}`;
+
+const YAML = [
+  doc('BGPConfiguration', 'default', '  asNumber: 64512\n  nodeToNodeMeshEnabled: true'),
+  doc('Node', 'node-a', '  bgp:\n    ipv4Address: 198.18.1.10/24'),
+  doc('Node', 'node-b', '  bgp:\n    ipv4Address: 198.18.1.11/24'),
+  doc('Node', 'node-c', '  bgp:\n    ipv4Address: 198.18.2.12/24'),
+  doc('IPPool', 'pool-ipip', '  cidr: 10.244.0.0/16\n  blockSize: 26\n  ipipMode: CrossSubnet\n  vxlanMode: Never'),
+  doc('IPPool', 'pool-vxlan', '  cidr: 10.245.0.0/16\n  blockSize: 26\n  ipipMode: Never\n  vxlanMode: Always'),
+  doc('IPAMBlock', '10-244-0-0-26', '  cidr: 10.244.0.0/26\n  affinity: host:node-a', 'crd.projectcalico.org/v1'),
+  doc('BGPPeer', 'tor', '  peerIP: 198.18.1.1\n  asNumber: 65001\n  filters: [only-pods]'),
+  doc('BGPFilter', 'only-pods', '  exportV4:\n    - cidr: 10.244.0.0/16\n      matchOperator: In\n      action: Accept'),
+].join('\n');
+
+const { model } = parseModel(YAML, 'cluster.yaml');
+const local = localSpeaker(model, 'node-a');
+const plan = planPeers(model, 'node-a');
+const originated = new Map(originatedRoutes(model, 'node-a').map((r) => [r.prefix, r]));
+const ctx: FibContext = { model, localSubnets: localSubnets(model, 'node-a'), originated, tunnelDevice: 'tunl0' };
+
+const path = (peer: string, nextHop: string): PathInfo => ({ peer, nextHop, attrs: {}, ebgp: false, pathId: 0 });
+const change = (prefix: string, best?: PathInfo, multipath: PathInfo[] = []): RibChange => ({ prefix, family: 'ipv4', newBest: best, multipath });
+
+test('Calico IPIP CrossSubnet: a next hop in our subnet is direct, one outside goes through tunl0 onlink', () => {
+  const direct = fibChangeOf(change('10.244.1.0/26', path('198.18.1.11', '198.18.1.11')), ctx);
+  assert.deepEqual(direct, { prefix: '10.244.1.0/26', kind: 'unicast', nexthops: [{ gateway: '198.18.1.11' }] });
+  const tunnel = fibChangeOf(change('10.244.2.0/26', path('198.18.2.12', '198.18.2.12')), ctx);
+  assert.deepEqual(tunnel, { prefix: '10.244.2.0/26', kind: 'unicast', nexthops: [{ gateway: '198.18.2.12', dev: 'tunl0', onlink: true }] });
+});
+
+test('VXLAN pools are left to Felix: the route is not installed by BGP', () => {
+  const fc = fibChangeOf(change('10.245.1.0/26', path('198.18.1.11', '198.18.1.11')), ctx);
+  assert.deepEqual(fc.nexthops, []);
+});
+
+test('our own block becomes a blackhole; a withdrawn best path deletes the kernel route', () => {
+  const own = fibChangeOf(change('10.244.0.0/26', path('local', '0.0.0.0')), ctx);
+  assert.equal(own.kind, 'blackhole');
+  const gone = fibChangeOf(change('10.244.1.0/26', undefined), ctx);
+  assert.deepEqual(gone, { prefix: '10.244.1.0/26', kind: 'unicast', nexthops: [] });
+});
+
+test('ECMP: the multipath set becomes one route with every distinct next hop', () => {
+  const a = path('198.18.1.11', '198.18.1.11');
+  const b = path('198.18.1.1', '198.18.1.1');
+  const fc = fibChangeOf(change('192.0.2.0/24', a, [a, b, a]), ctx);
+  assert.deepEqual(fc.nexthops.map((h) => h.gateway), ['198.18.1.11', '198.18.1.1']);
+});
+
+test('session config: Calico peer fields reach the session layer; mesh is unidirectional', () => {
+  const mesh = plan.filter((p) => p.kind === 'mesh');
+  assert.equal(mesh.length, 2);
+  for (const pc of mesh) {
+    const sc = sessionConfigOf(pc, local, { forwardingPreserved: true, restarting: false });
+    assert.equal(sc.routerId, '198.18.1.10');
+    assert.equal(sc.peerAs, 64512);
+    assert.equal(sc.gracefulRestart?.forwardingPreserved, true);
+    assert.equal(sc.passive, pc.passive ?? false);
+  }
+  // Exactly one side of each pair connects: planning node-b sees node-a with the opposite flag.
+  const fromB = planPeers(model, 'node-b').find((p) => p.peerAddress === '198.18.1.10');
+  const fromA = mesh.find((p) => p.peerAddress === '198.18.1.11');
+  assert.notEqual(!!fromA?.passive, !!fromB?.passive);
+});
+
+test('export policy: Calico exports pool routes and own blocks, not a ToR default route (calico_export_to_bgp_peers)', () => {
+  const mesh = plan.find((p) => p.kind === 'mesh')!;
+  const { exportPolicy, importPolicy } = policiesFor(mesh, model, new Set(originated.keys()));
+  assert.equal(importPolicy, undefined);
+  const peer = { id: 'x', address: '198.18.1.11', asn: 64512 };
+  assert.equal(exportPolicy(parsePrefix('10.244.0.0/26'), {}, peer), 'accept');
+  assert.equal(exportPolicy(parsePrefix('10.244.7.0/26'), {}, peer), 'accept');
+  assert.equal(exportPolicy(parsePrefix('0.0.0.0/0'), {}, peer), 'reject');
+});
+
+test('RFC 8212: an eBGP peer with filters gets nothing no rule accepted, in either direction', () => {
+  const tor = plan.find((p) => p.peerAddress === '198.18.1.1')!;
+  const { exportPolicy, importPolicy } = policiesFor(tor, model, new Set(originated.keys()));
+  const peer = { id: 'tor', address: '198.18.1.1', asn: 65001 };
+  assert.equal(exportPolicy(parsePrefix('10.244.0.0/26'), {}, peer), 'accept');
+  assert.equal(exportPolicy(parsePrefix('10.245.0.0/26'), {}, peer), 'reject');
+  assert.ok(importPolicy);
+  assert.equal(importPolicy(parsePrefix('192.0.2.0/24'), {}, peer), 'reject');
+});
