@@ -171,6 +171,47 @@ export async function birdBgpState(lab: Lab, host: string, proto: string): Promi
   return /BGP state:\s+(\S+)/.exec(out)?.[1] ?? 'unknown';
 }
 
+export interface BirdProtocolInfo {
+  /** BGP state: Idle, Connect, Active, OpenSent, OpenConfirm, Established. */
+  bgpState: string;
+  neighborId?: string;
+  /** 'Last error:' line, e.g. 'Received: Bad peer AS'. */
+  lastError?: string;
+  /** 'Session:' line, e.g. 'external AS4' or 'internal multihop AS4'. */
+  session?: string;
+  /** Capability names as BIRD prints them ('Multiprotocol', 'Route refresh', '4-octet AS numbers', ...). */
+  localCaps: string[];
+  neighborCaps: string[];
+  /** Detail lines under each neighbor capability, e.g. {'Multiprotocol': ['AF announced: ipv4 ipv6']}. */
+  neighborCapDetails: Record<string, string[]>;
+  raw: string;
+}
+
+/** Parse `birdc show protocols all NAME` for one BGP protocol. */
+export function parseBirdProtocol(raw: string): BirdProtocolInfo {
+  const info: BirdProtocolInfo = { bgpState: /BGP state:\s+(\S+)/.exec(raw)?.[1] ?? 'unknown', localCaps: [], neighborCaps: [], neighborCapDetails: {}, raw };
+  info.neighborId = /Neighbor ID:\s+(\S+)/.exec(raw)?.[1];
+  info.lastError = /Last error:\s+(.*)/.exec(raw)?.[1]?.trim();
+  info.session = /Session:\s+(.*)/.exec(raw)?.[1]?.trim();
+  let block: 'local' | 'neighbor' | undefined;
+  let cap = '';
+  for (const line of raw.split('\n')) {
+    if (/^\s+Local capabilities/.test(line)) block = 'local';
+    else if (/^\s+Neighbor capabilities/.test(line)) block = 'neighbor';
+    else if (!/^ {6}/.test(line)) block = undefined;
+    else if (block && /^ {6}\S/.test(line)) {
+      cap = line.trim();
+      (block === 'local' ? info.localCaps : info.neighborCaps).push(cap);
+      if (block === 'neighbor') info.neighborCapDetails[cap] = [];
+    } else if (block === 'neighbor' && /^ {8}\S/.test(line)) info.neighborCapDetails[cap]?.push(line.trim());
+  }
+  return info;
+}
+
+export async function birdProtocol(lab: Lab, host: string, proto: string): Promise<BirdProtocolInfo> {
+  return parseBirdProtocol(await birdc(lab, host, `show protocols all ${proto}`));
+}
+
 export async function waitBirdEstablished(lab: Lab, host: string, proto: string, timeoutMs = 15_000): Promise<void> {
   await waitFor(`BIRD ${host}/${proto} Established`, timeoutMs, async () => (await birdBgpState(lab, host, proto)) === 'Established');
 }

@@ -43,3 +43,29 @@ export async function routesInNs(lab: Lab, host: string, opts: { proto?: string;
   }
   return out;
 }
+
+export interface TcpConnection {
+  local: string;
+  localPort: number;
+  remote: string;
+  remotePort: number;
+}
+
+/** Established TCP connections in a namespace (`ss -Htn state established`). */
+export async function tcpConnections(lab: Lab, host: string): Promise<TcpConnection[]> {
+  const r = await lab.exec(host, 'ss', ['-Htn', 'state', 'established']);
+  if (r.code !== 0) throw new Error(`ss in ${host}: ${r.stderr}`);
+  const split = (ep: string): [string, number] => {
+    const i = ep.lastIndexOf(':');
+    return [ep.slice(0, i).replace(/^\[|\]$/g, '').replace(/%.*$/, ''), Number(ep.slice(i + 1))];
+  };
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length >= 4)
+    .map((f) => {
+      const [local, localPort] = split(f[2]);
+      const [remote, remotePort] = split(f[3]);
+      return { local, localPort, remote, remotePort };
+    });
+}

@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { Lab, run, waitFor } from './lab.js';
+import { GiveUp, Lab, run, waitFor } from './lab.js';
 
 export const FRR_DIR = process.env.TERN_FRR_DIR ?? '/usr/lib/frr';
 export const BGPD = `${FRR_DIR}/bgpd`;
@@ -156,7 +156,7 @@ export async function startFrr(lab: Lab, host: string, cfg: FrrConfig, opts: { z
   const frr: Frr = { host, vtyDir, configFile, logFile, pid: child.pid!, child, zebra };
   lab.instances.set(`frr:${host}`, frr);
   await waitFor(`bgpd vty in ${host}`, 10_000, async () => {
-    if (child.exitCode !== null) throw new Error(`bgpd exited ${child.exitCode}: ${fs.readFileSync(`${vtyDir}/bgpd.out`, 'utf8')}`);
+    if (child.exitCode !== null) throw new GiveUp(`bgpd exited ${child.exitCode}: ${fs.readFileSync(`${vtyDir}/bgpd.out`, 'utf8')}`);
     return (await run(VTYSH, ['--vty_socket', vtyDir, '-d', 'bgpd', '-c', 'show bgp summary json'])).code === 0;
   });
   return frr;

@@ -3,6 +3,7 @@
 // silently skipped interop suite would look like a passing one.
 
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { TestContext } from 'node:test';
 import { BIRD, BIRDC } from './bird.js';
 import { BGPD, ZEBRA, VTYSH } from './frr.js';
@@ -51,6 +52,12 @@ export function conformanceGate(t: TestContext, need?: Prereq[], ternd?: string)
   const missing = prereqs(need, ternd);
   if (!missing.length) return true;
   const msg = `conformance prerequisites missing: ${missing.join(', ')}`;
+  // While the daemon's source is not in the tree at all, Tern scenarios have nothing to test:
+  // skip them even in CI. Once src/ternd.ts exists, a missing build is a failure like any other.
+  if (ternd && missing.length === 1 && missing[0].startsWith('ternd') && !fs.existsSync(path.resolve(__dirname, '..', '..', '..', 'src', 'ternd.ts'))) {
+    t.skip('ternd is not in this tree yet (src/ternd.ts missing)');
+    return false;
+  }
   if (process.env.TERN_CONFORMANCE === '1') throw new Error(`${msg} (TERN_CONFORMANCE=1 requires them)`);
   t.skip(msg);
   return false;

@@ -5,3 +5,4 @@ export * from './frr.js';
 export * from './fib.js';
 export * from './gate.js';
 export * from './tern.js';
+export * from './capture.js';

@@ -84,6 +84,9 @@ export async function mustRun(cmd: string, args: string[]): Promise<string> {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Thrown by a waitFor probe to stop waiting at once (e.g. the daemon exited). */
+export class GiveUp extends Error {}
+
 /** Poll `probe` until it returns a value other than undefined/false, or throw after timeoutMs. */
 export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false> | T | undefined | false, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -93,6 +96,7 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
       const v = await probe();
       if (v !== undefined && v !== false) return v;
     } catch (e) {
+      if (e instanceof GiveUp) throw e;
       last = e;
     }
     if (Date.now() > deadline) {

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { stringify } from 'yaml';
-import { Lab, run, waitFor } from './lab.js';
+import { GiveUp, Lab, run, waitFor } from './lab.js';
 
 /** Compiled entry points, found relative to this file (dist/conformance/lab -> dist/src). */
 export const TERND = process.env.TERN_TERND ?? path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
@@ -124,6 +124,7 @@ export async function startTernd(lab: Lab, host: string, o: TerndOptions): Promi
   const configFile = `${base}.yaml`;
   const controlSocket = `${base}.sock`;
   const logFile = `${base}.log`;
+  fs.rmSync(controlSocket, { force: true }); // a restarted ternd must not be taken for ready
   fs.writeFileSync(configFile, typeof o.configYaml === 'string' ? o.configYaml : calicoYaml(o.configYaml));
   const args = [TERND, '--config', configFile, '--node', o.node, '--fib', o.fib ?? 'none', '--control-socket', controlSocket, '--log-level', o.logLevel ?? 'debug', ...(o.args ?? [])];
   const child = lab.spawn(host, process.execPath, args);
@@ -184,7 +185,7 @@ export async function startTernd(lab: Lab, host: string, o: TerndOptions): Promi
   };
   lab.instances.set(`ternd:${host}`, t);
   await waitFor(`ternd control socket in ${host}`, 15_000, () => {
-    if (child.exitCode !== null) throw new Error(`ternd exited ${child.exitCode}: ${records.slice(-10).map((r) => r.msg).join(' | ')}`);
+    if (child.exitCode !== null) throw new GiveUp(`ternd exited ${child.exitCode}: ${records.slice(-10).map((r) => r.msg).join(' | ')}`);
     return fs.existsSync(controlSocket);
   });
   return t;

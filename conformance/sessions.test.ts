@@ -1,0 +1,234 @@
+// Tern's BGP sessions against real BIRD 2 and FRR, in network namespaces. Each test builds its own
+// two-host lab (`tcsN-tern`, `tcsN-bird|frr`); Tern is 198.18.N.1 (the lower BGP Identifier, so
+// a collision keeps the peer's connection, RFC 4271 §6.8) and the peer 198.18.N.2.
+
+import { describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  Lab,
+  TERND,
+  startBird,
+  startFrr,
+  startTernd,
+  birdc,
+  birdProtocol,
+  birdBgpState,
+  waitBirdEstablished,
+  waitFrrEstablished,
+  frrNeighbor,
+  tcpConnections,
+  startCapture,
+  bgpMessagesFrom,
+  conformanceGate,
+  waitFor,
+  sleep,
+  type CalicoModel,
+  type Ternd,
+  type TernLogRecord,
+} from './lab/index.js';
+
+const TERN_AS = 64512;
+const PEER_AS = { bird: 4200000001, frr: 4200000002 } as const;
+const NEEDS = ['root', 'ip', 'bird', 'birdc', 'bgpd', 'vtysh', 'ternd'] as const;
+
+interface Scenario {
+  id: string;
+  net: number;
+  peer: 'bird' | 'frr';
+  ibgp?: boolean;
+  /** The peer only accepts: Tern must connect. */
+  peerPassive?: boolean;
+  /** Also an IPv6 peering over IPv6 transport. */
+  v6?: boolean;
+  peerPassword?: string;
+  ternPassword?: string;
+  /** The peer AS written in Tern's config (default: the right one). */
+  ternPeerAs?: number;
+}
+
+const established = (r: TernLogRecord): boolean => /session Established/i.test(r.msg);
+const json = (r: TernLogRecord): string => JSON.stringify(r);
+
+async function setup(t: TestContext, s: Scenario) {
+  const lab = await Lab.create(s.id);
+  t.after(() => lab.destroy());
+  const peerHost = await lab.addHost(`${s.id}-${s.peer}`);
+  const ternHost = await lab.addHost(`${s.id}-tern`);
+  const [tern4, peer4, tern6, peer6] = [`198.18.${s.net}.1`, `198.18.${s.net}.2`, `2001:db8:${s.net}::1`, `2001:db8:${s.net}::2`];
+  const { ifA: ternIf } = await lab.link(ternHost, peerHost, { v4: `${tern4}/24`, v4b: `${peer4}/24`, v6: `${tern6}/64`, v6b: `${peer6}/64` });
+  const peerAs = s.ibgp ? TERN_AS : PEER_AS[s.peer];
+  const node = `${s.id}-node`;
+  const model: CalicoModel = {
+    asNumber: TERN_AS,
+    nodes: [{ name: node, ipv4Address: `${tern4}/24`, ipv6Address: `${tern6}/64` }],
+    peers: [
+      { name: 'peer4', node, peerIP: peer4, asNumber: s.ternPeerAs ?? peerAs, keepaliveTime: '1s', ...(s.ternPassword ? { password: s.ternPassword } : {}) },
+      ...(s.v6 ? [{ name: 'peer6', node, peerIP: peer6, asNumber: peerAs, keepaliveTime: '1s' }] : []),
+    ],
+  };
+  const startPeer = async (): Promise<void> => {
+    if (s.peer === 'bird') {
+      await startBird(lab, peerHost, {
+        routerId: peer4,
+        static4: [{ prefix: `198.19.${s.net}.0/24` }],
+        static6: [{ prefix: `2001:db8:f${s.net}::/48` }],
+        neighbors: [
+          { name: 'tern4', localAddr: peer4, localAs: peerAs, neighborAddr: tern4, neighborAs: TERN_AS, passive: s.peerPassive, password: s.peerPassword, gracefulRestart: true, ipv4: {} },
+          ...(s.v6 ? [{ name: 'tern6', localAddr: peer6, localAs: peerAs, neighborAddr: tern6, neighborAs: TERN_AS, passive: s.peerPassive, gracefulRestart: true, ipv4: false, ipv6: {} }] : []),
+        ],
+      });
+    } else {
+      await startFrr(lab, peerHost, {
+        asn: peerAs,
+        routerId: peer4,
+        gracefulRestart: true,
+        networks4: [`198.19.${s.net}.0/24`],
+        networks6: s.v6 ? [`2001:db8:f${s.net}::/48`] : [],
+        neighbors: [
+          { addr: tern4, remoteAs: TERN_AS, passive: s.peerPassive, password: s.peerPassword, ipv4: true },
+          ...(s.v6 ? [{ addr: tern6, remoteAs: TERN_AS, passive: s.peerPassive, ipv4: false, ipv6: true }] : []),
+        ],
+      });
+    }
+  };
+  const startTern = (): Promise<Ternd> => startTernd(lab, ternHost, { configYaml: model, node });
+  const peerEstablished = (timeoutMs = 15_000): Promise<void> =>
+    s.peer === 'bird' ? waitBirdEstablished(lab, peerHost, 'tern4', timeoutMs) : waitFrrEstablished(lab, peerHost, tern4, timeoutMs);
+  const peerState = async (): Promise<string> => (s.peer === 'bird' ? birdBgpState(lab, peerHost, 'tern4') : ((await frrNeighbor(lab, peerHost, tern4)).bgpState ?? 'unknown'));
+  return { lab, peerHost, ternHost, ternIf, tern4, peer4, tern6, peer6, peerAs, model, node, startPeer, startTern, peerEstablished, peerState };
+}
+
+/** Who opened the session's TCP connection, seen from the peer's namespace. */
+async function connector(lab: Lab, peerHost: string, tern4: string): Promise<'tern' | 'peer'> {
+  const c = (await tcpConnections(lab, peerHost)).find((x) => x.remote === tern4);
+  assert.ok(c, `no established TCP connection to ${tern4} in ${peerHost}`);
+  return c.localPort === 179 ? 'tern' : 'peer';
+}
+
+async function checkEstablishes(t: TestContext, s: Scenario, who: 'tern' | 'peer'): Promise<void> {
+  const x = await setup(t, s);
+  let tern: Ternd;
+  if (who === 'tern') {
+    // The peer is passive and already listening: only Tern can open the connection.
+    await x.startPeer();
+    tern = await x.startTern();
+  } else {
+    // Tern starts first and finds nobody: its next attempt is a ConnectRetry (~90-120 s) away,
+    // so the peer's connection is the one that establishes.
+    tern = await x.startTern();
+    await sleep(1000);
+    await x.startPeer();
+  }
+  await x.peerEstablished();
+  await tern.waitForLog(established, 15_000, 'session Established');
+  assert.equal(await connector(x.lab, x.peerHost, x.tern4), who);
+}
+
+describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }, () => {
+  for (const peer of ['bird', 'frr'] as const) {
+    for (const ibgp of [false, true]) {
+      const kind = ibgp ? 'iBGP' : 'eBGP';
+      const base = (peer === 'bird' ? 30 : 40) + (ibgp ? 2 : 0);
+      test(`${kind} with ${peer}: Established when Tern connects (peer passive)`, async (t) => {
+        if (!conformanceGate(t, [...NEEDS], TERND)) return;
+        await checkEstablishes(t, { id: `tcs${base}`, net: base, peer, ibgp, peerPassive: true }, 'tern');
+      });
+      test(`${kind} with ${peer}: Established when the peer connects`, async (t) => {
+        if (!conformanceGate(t, [...NEEDS], TERND)) return;
+        await checkEstablishes(t, { id: `tcs${base + 1}`, net: base + 1, peer, ibgp }, 'peer');
+      });
+    }
+  }
+
+  test('capabilities as BIRD sees them: 4-octet AS (RFC 6793), MP IPv4 and IPv6 (RFC 4760), route refresh (RFC 2918), GR (RFC 4724)', async (t) => {
+    if (!conformanceGate(t, [...NEEDS], TERND)) return;
+    const x = await setup(t, { id: 'tcs50', net: 50, peer: 'bird', v6: true });
+    await x.startPeer();
+    await x.startTern();
+    await waitBirdEstablished(x.lab, x.peerHost, 'tern4');
+    await waitBirdEstablished(x.lab, x.peerHost, 'tern6');
+    for (const [proto, fam] of [['tern4', 'ipv4'], ['tern6', 'ipv6']] as const) {
+      const p = await birdProtocol(x.lab, x.peerHost, proto);
+      for (const cap of ['Multiprotocol', 'Route refresh', 'Graceful restart', '4-octet AS numbers']) assert.ok(p.neighborCaps.includes(cap), `${proto}: BIRD did not receive "${cap}": ${p.neighborCaps.join(', ')}`);
+      assert.match(p.neighborCapDetails['Multiprotocol'].join(' '), new RegExp(`AF announced:.*\\b${fam}\\b`));
+      assert.match(p.session ?? '', /external.*AS4/);
+    }
+  });
+
+  test('capabilities as FRR sees them: 4-octet AS, MP IPv4, route refresh, GR', async (t) => {
+    if (!conformanceGate(t, [...NEEDS], TERND)) return;
+    const x = await setup(t, { id: 'tcs51', net: 51, peer: 'frr' });
+    await x.startPeer();
+    await x.startTern();
+    await waitFrrEstablished(x.lab, x.peerHost, x.tern4);
+    const caps = (await frrNeighbor(x.lab, x.peerHost, x.tern4)).neighborCapabilities as Record<string, unknown>;
+    assert.equal(caps['4byteAs'], 'advertisedAndReceived');
+    assert.match(String(caps.routeRefresh), /advertisedAndReceived/);
+    assert.equal(caps.gracefulRestart, 'advertisedAndReceived');
+    const mp = caps.multiprotocolExtensions as Record<string, { advertisedAndReceived?: boolean }>;
+    assert.equal(mp.ipv4Unicast?.advertisedAndReceived, true);
+  });
+
+  test('RFC 4271 §6.5: a frozen peer (SIGSTOP) hits Tern\'s hold timer, NOTIFICATION 4 is sent, the session returns after SIGCONT', async (t) => {
+    if (!conformanceGate(t, [...NEEDS, 'tcpdump'], TERND)) return;
+    const x = await setup(t, { id: 'tcs52', net: 52, peer: 'bird' });
+    const cap = await startCapture(x.lab, x.ternHost, x.ternIf);
+    await x.startPeer();
+    const tern = await x.startTern();
+    await waitBirdEstablished(x.lab, x.peerHost, 'tern4');
+    await tern.waitForLog(established);
+    const bird = x.lab.instances.get(`bird:${x.peerHost}`) as { pid: number };
+    process.kill(bird.pid, 'SIGSTOP');
+    try {
+      const down = await tern.waitForLog((r) => /session left Established/i.test(r.msg), 10_000, 'session down');
+      assert.match(json(down), /hold/i, `down reason: ${json(down)}`);
+    } finally {
+      process.kill(bird.pid, 'SIGCONT');
+    }
+    await waitFor('second Established in Tern', 30_000, () => tern.logs(established).length >= 2);
+    await waitBirdEstablished(x.lab, x.peerHost, 'tern4', 15_000);
+    const sent = bgpMessagesFrom(await cap.stop(), x.tern4);
+    assert.ok(sent.some((m) => m[18] === 3 && m[19] === 4), 'no NOTIFICATION with error code 4 (Hold Timer Expired) on the wire from Tern');
+  });
+
+  test('RFC 9003: a Cease from BIRD (`disable "maintenance"`) is logged by Tern with its shutdown communication', async (t) => {
+    if (!conformanceGate(t, [...NEEDS], TERND)) return;
+    const x = await setup(t, { id: 'tcs53', net: 53, peer: 'bird' });
+    await x.startPeer();
+    const tern = await x.startTern();
+    await waitBirdEstablished(x.lab, x.peerHost, 'tern4');
+    await tern.waitForLog(established);
+    await birdc(x.lab, x.peerHost, 'disable tern4 "maintenance"');
+    const r = await tern.waitForLog((rec) => /NOTIFICATION/i.test(rec.msg) && json(rec).includes('maintenance'), 10_000, 'NOTIFICATION with "maintenance"');
+    assert.equal(r.code, 6);
+    assert.equal(r.subcode, 2);
+  });
+
+  test('RFC 4271 §6.2: a wrong peer AS in Tern\'s config gets OPEN error 2/2 (Bad Peer AS) and a log line naming both ASes', async (t) => {
+    if (!conformanceGate(t, [...NEEDS], TERND)) return;
+    const x = await setup(t, { id: 'tcs54', net: 54, peer: 'bird', ternPeerAs: 4200000099 });
+    await x.startPeer();
+    const tern = await x.startTern();
+    await waitFor('BIRD receives Bad peer AS', 15_000, async () => /Bad peer AS/i.test((await birdProtocol(x.lab, x.peerHost, 'tern4')).lastError ?? ''));
+    await tern.waitForLog((r) => r.level >= 30 && json(r).includes('4200000001') && json(r).includes('4200000099'), 10_000, 'a log line with both ASes');
+    assert.equal(tern.logs(established).length, 0);
+  });
+
+  test('RFC 2385 TCP MD5: the wrong password never establishes, the right one does', async (t) => {
+    if (!conformanceGate(t, [...NEEDS], TERND)) return;
+    const x = await setup(t, { id: 'tcs55', net: 55, peer: 'bird', peerPassword: 'lab-secret', ternPassword: 'wrong-secret' });
+    await x.startPeer();
+    let tern = await x.startTern();
+    const deadline = Date.now() + 6000;
+    while (Date.now() < deadline) {
+      assert.notEqual(await x.peerState(), 'Established', 'established with mismatched MD5 passwords');
+      await sleep(300);
+    }
+    assert.equal(tern.logs(established).length, 0);
+    await x.lab.stop(tern.pid);
+    x.model.peers![0].password = 'lab-secret';
+    tern = await x.startTern();
+    await x.peerEstablished(20_000);
+    await tern.waitForLog(established);
+  });
+});
