@@ -12,8 +12,13 @@ export interface AttrSet {
   refs: number;
   /** Set when the store dropped it; memo caches holding it must recompute. */
   dead: boolean;
-  readonly key: string;
-  readonly attrs: PathAttributes;
+  /**
+   * The attributes. For sets the Adj-RIB-Out created from encoded bytes (`lean`), this is an
+   * empty object and the attributes live only in enc4/enc2 (use attrsOf in update-group.ts):
+   * 100k outbound sets would otherwise keep 100k object graphs that nothing reads.
+   */
+  attrs: PathAttributes;
+  lean: boolean;
   /** Next hop of the route: IPv4 NEXT_HOP or the MP_REACH global address. */
   readonly nextHop: string;
   /** RFC 2545 §3 link-local next hop (IPv6 only). */
@@ -28,14 +33,15 @@ export interface AttrSet {
   /** ORIGINATOR_ID as a number, -1 when absent (RFC 4456 §9). */
   readonly originatorId: number;
   readonly clusterListLen: number;
-  /** Export memo: one-entry cache plus overflow map, keyed by (update group, source peer). */
+  /** Export memo: two inline entries plus overflow map, keyed by (update group, source peer). */
   memoKey: number;
   memoOut: AttrSet | null;
+  memoKey2: number;
+  memoOut2: AttrSet | null;
   memoMore: Map<number, AttrSet | null> | undefined;
-  /** Encoded attribute block per context (index 0: 4-octet AS, 1: 2-octet AS). */
-  enc: [Buffer | undefined, Buffer | undefined];
-  /** Transient bucket head used while packing output. */
-  bucket: number;
+  /** Encoded attribute block for 4-octet-AS and 2-octet-AS sessions. */
+  enc4: Buffer | undefined;
+  enc2: Buffer | undefined;
 }
 
 export const ipv4ToNumber = (s: string): number => {
@@ -80,9 +86,61 @@ export function attrKey(a: PathAttributes, nh: string, ll: string | undefined): 
   return k;
 }
 
+/** Scratch for building keys: one flat string per key (no cons-string trees kept in the Map). */
+const scratch = Buffer.allocUnsafe(70000);
+
+/**
+ * Interning key from wire bytes: `tag`, then `bytes[from, to)` except the [skipFrom, skipTo)
+ * ranges, then `suffix`. Built in a scratch buffer and converted once.
+ */
+export function bytesKey(tag: string, bytes: Buffer, from: number, to: number, suffix: string, skips?: number[]): string {
+  let n = scratch.write(tag, 0, 'latin1');
+  let pos = from;
+  if (skips) {
+    for (let i = 0; i < skips.length; i += 2) {
+      n += bytes.copy(scratch, n, pos, skips[i]);
+      pos = skips[i + 1];
+    }
+  }
+  n += bytes.copy(scratch, n, pos, to);
+  n += scratch.write(suffix, n, 'latin1');
+  return scratch.toString('latin1', 0, n);
+}
+
+/**
+ * Interning key from the UPDATE's own bytes: the path attribute section minus MP_REACH_NLRI /
+ * MP_UNREACH_NLRI (which carry NLRI), plus the MP next hop. `msg` must be the whole UPDATE
+ * (PrefixList.buf is, for lists the codec decoded); returns null when it is not.
+ */
+export function rawAttrKey(tag: string, msg: Buffer, mpNextHop: MpNextHop | undefined): string | null {
+  const n = msg.length;
+  if (n < 23 || msg[18] !== 2 || ((msg[16] << 8) | msg[17]) !== n) return null;
+  const wd = (msg[19] << 8) | msg[20];
+  let pos = 21 + wd;
+  if (pos + 2 > n) return null;
+  const end = pos + 2 + ((msg[pos] << 8) | msg[pos + 1]);
+  pos += 2;
+  if (end > n) return null;
+  const start = pos;
+  let skips: number[] | undefined;
+  while (pos < end) {
+    if (pos + 3 > end) return null;
+    const flags = msg[pos];
+    const type = msg[pos + 1];
+    const ext = (flags & 0x10) !== 0;
+    const len = ext ? (msg[pos + 2] << 8) | msg[pos + 3] : msg[pos + 2];
+    const next = pos + (ext ? 4 : 3) + len;
+    if (type === 14 || type === 15) (skips ??= []).push(pos, next);
+    pos = next;
+  }
+  if (pos !== end || end - start > 65535) return null;
+  return bytesKey(tag, msg, start, end, mpNextHop ? `|${mpNextHop.global}|${mpNextHop.linkLocal ?? ''}` : '', skips);
+}
+
 export class AttrStore {
   private byKey = new Map<string, AttrSet>();
   private sets: (AttrSet | undefined)[] = [];
+  private keys: (string | undefined)[] = [];
   private freeIds: number[] = [];
 
   get size(): number {
@@ -93,11 +151,15 @@ export class AttrStore {
     return this.sets[id] as AttrSet;
   }
 
-  /** Returns the interned set for these attributes, adding one reference. */
-  intern(attrs: PathAttributes, nextHop: MpNextHop | string | undefined): AttrSet {
+  /**
+   * Returns the interned set for these attributes, adding one reference. `rawKey`, when given,
+   * identifies the attributes instead of their canonical text: the wire bytes they were
+   * decoded from (see rawAttrKey) or encoded to, which is cheaper to build and to hash.
+   */
+  intern(attrs: PathAttributes, nextHop: MpNextHop | string | undefined, rawKey?: string): AttrSet {
     const nh = typeof nextHop === 'string' ? nextHop : (nextHop?.global ?? attrs.nextHop ?? '');
     const ll = typeof nextHop === 'object' ? nextHop.linkLocal : undefined;
-    const key = attrKey(attrs, nh, ll);
+    const key = rawKey ?? 't' + attrKey(attrs, nh, ll);
     const found = this.byKey.get(key);
     if (found) {
       found.refs++;
@@ -108,7 +170,6 @@ export class AttrStore {
       id,
       refs: 1,
       dead: false,
-      key,
       attrs,
       nextHop: nh,
       linkLocal: ll,
@@ -119,13 +180,17 @@ export class AttrStore {
       neighborAs: neighborAsOf(attrs.asPath),
       originatorId: attrs.originatorId !== undefined ? ipv4ToNumber(attrs.originatorId) : -1,
       clusterListLen: attrs.clusterList?.length ?? 0,
+      lean: false,
       memoKey: -1,
       memoOut: null,
+      memoKey2: -1,
+      memoOut2: null,
       memoMore: undefined,
-      enc: [undefined, undefined],
-      bucket: -1,
+      enc4: undefined,
+      enc2: undefined,
     };
     this.sets[id] = set;
+    this.keys[id] = key;
     this.byKey.set(key, set);
     return set;
   }
@@ -139,8 +204,10 @@ export class AttrStore {
     if (--set.refs > 0) return;
     set.dead = true;
     set.memoOut = null;
+    set.memoOut2 = null;
     set.memoMore = undefined;
-    this.byKey.delete(set.key);
+    this.byKey.delete(this.keys[set.id] as string);
+    this.keys[set.id] = undefined;
     this.sets[set.id] = undefined;
     this.freeIds.push(set.id);
   }

@@ -29,18 +29,26 @@ export interface ApPath {
 type Enc = (set: AttrSet) => Buffer;
 type Orig = (set: AttrSet) => number;
 
+/** Prefixes sharing one message layout: attributes (null: withdraw) and member tags. */
 interface Bucket {
-  set: AttrSet;
+  set: AttrSet | null;
   pfx: number[];
   ids: number[] | null;
-  excl: number;
+  except: number[];
+  only: number[] | null;
 }
+
+/** The members not to send to: the two exclusions, deduplicated, -1 dropped. */
+const tags = (a: number, b: number): number[] => (a < 0 ? (b < 0 ? [] : [b]) : b < 0 || b === a ? [a] : [a, b]);
 
 export class GroupFamily {
   out: Int32Array = new Int32Array(0);
   excl: Int32Array = new Int32Array(0);
-  private pending: number[] = [];
   private pendFlag: Uint8Array = new Uint8Array(0);
+  /** Pending prefixes and, parallel, what was last encoded for each (set id, excluded). */
+  private pending: number[] = [];
+  private prevOut: number[] = [];
+  private prevExcl: number[] = [];
   readonly ap = new Map<number, ApPath[]>();
   /** Add-path operations, flat: pfx, pathId, set id (-1 withdraw), excl. Each holds refs. */
   private apOps: number[] = [];
@@ -69,7 +77,10 @@ export class GroupFamily {
     return this.pending.length > 0 || this.apOps.length > 0;
   }
 
-  /** Sets the advertised path of pfx (non add-path). Takes over the caller's reference to `set`. */
+  /**
+   * Sets the advertised path of pfx (non add-path), taking over the caller's reference to
+   * `set`. `quiet` fills a new group's table without queueing UPDATEs.
+   */
   set(pfx: number, set: AttrSet | null, excl: number, quiet = false): boolean {
     this.ensure(pfx);
     const old = this.out[pfx];
@@ -79,11 +90,13 @@ export class GroupFamily {
       return false;
     }
     if (this.pendFlag[pfx] === 0 && !quiet) {
+      // Remember what the members were last sent; the reference to the old set moves here.
       this.pendFlag[pfx] = 1;
       this.pending.push(pfx);
+      this.prevOut.push(old);
+      this.prevExcl.push(this.excl[pfx]);
       this.table.refPrefix(pfx);
-    }
-    if (old >= 0) this.attrs.unref(this.attrs.get(old));
+    } else if (old >= 0) this.attrs.unref(this.attrs.get(old));
     if (old < 0 && id >= 0) this.table.refPrefix(pfx);
     this.out[pfx] = id;
     this.excl[pfx] = excl;
@@ -95,21 +108,21 @@ export class GroupFamily {
   setPaths(pfx: number, paths: ApPath[], quiet = false): boolean {
     const old = this.ap.get(pfx) ?? [];
     let changed = false;
-    for (const o of old) {
-      if (quiet) break;
-      if (!paths.some((n) => n.pathId === o.pathId)) {
-        this.apOps.push(pfx, o.pathId, -1, -1);
+    if (!quiet) {
+      for (const o of old) {
+        if (paths.some((n) => n.pathId === o.pathId)) continue;
+        this.apOps.push(pfx, o.pathId, -1, o.excl);
         this.table.refPrefix(pfx);
         changed = true;
       }
-    }
-    for (const n of paths) {
-      const o = old.find((x) => x.pathId === n.pathId);
-      if ((o && o.set === n.set && o.excl === n.excl) || quiet) continue;
-      this.apOps.push(pfx, n.pathId, n.set.id, n.excl);
-      this.attrs.ref(n.set);
-      this.table.refPrefix(pfx);
-      changed = true;
+      for (const n of paths) {
+        const o = old.find((x) => x.pathId === n.pathId);
+        if (o && o.set === n.set && o.excl === n.excl) continue;
+        this.apOps.push(pfx, n.pathId, n.set.id, n.excl);
+        this.attrs.ref(n.set);
+        this.table.refPrefix(pfx);
+        changed = true;
+      }
     }
     for (const o of old) this.attrs.unref(o.set);
     if (paths.length > 0) {
@@ -122,123 +135,135 @@ export class GroupFamily {
     return changed;
   }
 
-  /** Encodes pending changes; announcements only when `announce` (MRAI elapsed). */
-  encodePending(announce: boolean, enc: Enc, nh: Enc, maxLen: number, orig: Orig): OutMsg[] {
-    const msgs: OutMsg[] = [];
-    const store = this.table.store;
-    // Non add-path: final state of every pending prefix.
-    const wd: number[] = [];
+  /**
+   * Encodes pending changes; announcements only when `announce` (MRAI elapsed; withdrawals
+   * are never delayed, RFC 4271 §9.2.1.1). `members` are the group's member peer indices.
+   */
+  encodePending(announce: boolean, enc: Enc, nh: Enc, maxLen: number, orig: Orig, members: number[]): OutMsg[] {
+    const b = new Map<number, Bucket>();
     const keep: number[] = [];
-    const buckets = new Map<number, Bucket>();
-    const done: number[] = [];
-    for (const pfx of this.pending) {
+    const keepPrev: number[] = [];
+    const keepEx: number[] = [];
+    const pend = this.pending;
+    for (let i = 0; i < pend.length; i++) {
+      const pfx = pend[i];
       const id = this.out[pfx];
-      if (id < 0) wd.push(pfx);
-      else if (!announce) {
+      const prev = this.prevOut[i];
+      if (id >= 0 && !announce) {
         keep.push(pfx);
+        keepPrev.push(prev);
+        keepEx.push(this.prevExcl[i]);
         continue;
-      } else this.bucket(buckets, this.attrs.get(id), pfx, 0, this.excl[pfx], false);
-      done.push(pfx);
+      }
+      // Members that did not have the previous state: split horizon and ORIGINATOR_ID.
+      const prevSet = prev >= 0 ? this.attrs.get(prev) : null;
+      const missing = prevSet ? tags(this.prevExcl[i], orig(prevSet)) : [];
+      if (id < 0) {
+        if (prevSet) this.add(b, null, pfx, 0, missing, null, false);
+      } else {
+        const set = this.attrs.get(id);
+        const except = tags(this.excl[pfx], orig(set));
+        this.add(b, set, pfx, 0, except, null, false);
+        // An excluded member that had the old route must hear it is gone.
+        if (prevSet) for (const m of except) if (!missing.includes(m)) this.add(b, null, pfx, 0, [], [m], false);
+      }
+      if (prevSet) this.attrs.unref(prevSet);
+      this.pendFlag[pfx] = 0;
+      this.table.unrefPrefix(pfx);
     }
-    // Add-path: the last operation per (prefix, path id) wins.
-    const wdIds: number[] = [];
-    const keepOps: number[] = [];
-    const seen = new Set<number>();
+    this.pending = keep;
+    this.prevOut = keepPrev;
+    this.prevExcl = keepEx;
+    this.encodeApOps(b, announce, orig);
+    const msgs: OutMsg[] = [];
+    this.emit(msgs, b, enc, nh, maxLen, members);
+    return msgs;
+  }
+
+  /** Add-path: the last operation per (prefix, path id) wins; its references are released. */
+  private encodeApOps(b: Map<number, Bucket>, announce: boolean, orig: Orig): void {
     const ops = this.apOps;
+    if (ops.length === 0) return;
+    const keep: number[] = [];
+    const seen = new Set<number>();
     for (let i = ops.length - 4; i >= 0; i -= 4) {
       const pfx = ops[i];
       const pid = ops[i + 1];
       const sid = ops[i + 2];
-      const k = pfx * 4294967296 + pid;
-      const superseded = seen.has(k);
-      seen.add(k);
       if (sid >= 0 && !announce) {
-        keepOps.push(pfx, pid, sid, ops[i + 3]);
+        keep.unshift(pfx, pid, sid, ops[i + 3]);
         continue;
       }
-      if (!superseded) {
-        if (sid < 0) {
-          wd.push(pfx);
-          wdIds.push(pid);
-        } else this.bucket(buckets, this.attrs.get(sid), pfx, pid, ops[i + 3], true);
+      const k = pfx * 4294967296 + pid;
+      if (!seen.has(k)) {
+        seen.add(k);
+        // A path id always names one received path, whose source never had it (RFC 7911 §3).
+        if (sid < 0) this.add(b, null, pfx, pid, tags(ops[i + 3], -1), null, true);
+        else this.add(b, this.attrs.get(sid), pfx, pid, tags(ops[i + 3], orig(this.attrs.get(sid))), null, true);
       }
-    }
-    if (wd.length > 0) {
-      const ids = this.addPath ? new Array<number>(wd.length - wdIds.length).fill(0).concat(wdIds) : null;
-      packWithdraw(msgs as Buffer[], store, { pfx: wd, pathId: ids, from: 0, to: wd.length }, maxLen);
-    }
-    this.emitBuckets(msgs, buckets, enc, nh, maxLen, orig);
-    // Release what the encoded operations held.
-    for (const pfx of done) {
-      this.pendFlag[pfx] = 0;
+      if (sid >= 0) this.attrs.unref(this.attrs.get(sid));
       this.table.unrefPrefix(pfx);
     }
-    for (let i = 0; i < ops.length; i += 4) {
-      if (ops[i + 2] >= 0 && !announce) continue;
-      if (ops[i + 2] >= 0) this.attrs.unref(this.attrs.get(ops[i + 2]));
-      this.table.unrefPrefix(ops[i]);
-    }
-    this.pending = keep;
-    const kept: number[] = [];
-    for (let i = keepOps.length - 4; i >= 0; i -= 4) kept.push(keepOps[i], keepOps[i + 1], keepOps[i + 2], keepOps[i + 3]);
-    this.apOps = kept;
-    return msgs;
+    this.apOps = keep;
   }
 
-  private bucket(b: Map<number, Bucket>, set: AttrSet, pfx: number, pid: number, excl: number, ap: boolean): void {
-    // One bucket per (attribute set, excluded member): usually one per set.
-    const key = set.id * 65536 + excl + 1;
+  private add(b: Map<number, Bucket>, set: AttrSet | null, pfx: number, pid: number, except: number[], only: number[] | null, ap: boolean): void {
+    // Number keys: announcements >= 0 by (set, exclusions), withdrawals < 0.
+    const x = except.length === 0 ? 0 : except.length === 1 ? except[0] + 1 : (except[0] + 1) * 65536 + except[1] + 1;
+    const key = set ? set.id * 4294967296 + x : only ? -1 - only[0] : -70000 - x;
     let k = b.get(key);
     if (!k) {
-      k = { set, pfx: [], ids: ap ? [] : null, excl };
+      k = { set, pfx: [], ids: ap ? [] : null, except, only };
       b.set(key, k);
     }
     k.pfx.push(pfx);
     if (k.ids) k.ids.push(pid);
   }
 
-  private emitBuckets(msgs: OutMsg[], buckets: Map<number, Bucket>, enc: Enc, nh: Enc, maxLen: number, orig: Orig): void {
+  private emit(msgs: OutMsg[], buckets: Map<number, Bucket>, enc: Enc, nh: Enc, maxLen: number, members: number[]): void {
     const store = this.table.store;
     for (const k of buckets.values()) {
-      {
-        const set = k.set;
-        const run = { pfx: k.pfx, pathId: k.ids, from: 0, to: k.pfx.length };
-        const nhb = store.family === 'ipv6' ? nh(set) : null;
-        const o = orig(set);
-        const except = [k.excl, o].filter((x, i, a) => x >= 0 && a.indexOf(x) === i);
-        if (except.length === 0) packReach(msgs as Buffer[], store, run, enc(set), nhb, maxLen);
-        else {
-          const ann: Buffer[] = [];
-          packReach(ann, store, run, enc(set), nhb, maxLen);
-          for (const buf of ann) msgs.push({ buf, except });
-          const wd: Buffer[] = [];
-          packWithdraw(wd, store, run, maxLen);
-          for (const buf of wd) msgs.push({ buf, only: except });
-        }
-      }
+      // Nobody to send to: every member is excluded (e.g. the only member is the source).
+      if (k.except.length > 0 && members.every((m) => k.except.includes(m))) continue;
+      const run = { pfx: k.pfx, pathId: k.ids, from: 0, to: k.pfx.length };
+      const out: Buffer[] = [];
+      if (k.set) packReach(out, store, run, enc(k.set), store.family === 'ipv6' ? nh(k.set) : null, maxLen);
+      else packWithdraw(out, store, run, maxLen);
+      if (k.except.length === 0 && !k.only) for (const buf of out) msgs.push(buf);
+      else for (const buf of out) msgs.push(k.only ? { buf, only: k.only } : { buf, except: k.except });
     }
   }
 
-  /** The whole Adj-RIB-Out as UPDATEs for `member` (initial dump, RFC 2918 refresh). */
-  dump(member: number, enc: Enc, nh: Enc, maxLen: number, orig: Orig): Buffer[] {
-    const buckets = new Map<number, Bucket>();
+  /**
+   * The Adj-RIB-Out as last encoded (pending changes follow in the shared stream), as UPDATEs
+   * for `member`: the initial dump and RFC 2918 refresh.
+   */
+  dump(member: number, enc: Enc, nh: Enc, maxLen: number, orig: Orig): OutMsg[] {
+    const b = new Map<number, Bucket>();
     if (!this.addPath) {
+      const prevOf = new Map<number, number>();
+      for (let i = 0; i < this.pending.length; i++) prevOf.set(this.pending[i], i);
       const n = Math.min(this.out.length, this.table.store.highWater);
       for (let pfx = 0; pfx < n; pfx++) {
-        const id = this.out[pfx];
-        if (id < 0 || this.excl[pfx] === member) continue;
+        let id = this.out[pfx];
+        let ex = this.excl[pfx];
+        if (this.pendFlag[pfx]) {
+          const i = prevOf.get(pfx) as number;
+          id = this.prevOut[i];
+          ex = this.prevExcl[i];
+        }
+        if (id < 0 || ex === member) continue;
         const set = this.attrs.get(id);
-        if (orig(set) === member) continue;
-        this.bucket(buckets, set, pfx, 0, -1, false);
+        if (orig(set) !== member) this.add(b, set, pfx, 0, [], null, false);
       }
     } else {
       for (const [pfx, paths] of this.ap) {
-        for (const p of paths) if (p.excl !== member && orig(p.set) !== member) this.bucket(buckets, p.set, pfx, p.pathId, -1, true);
+        for (const p of paths) if (p.excl !== member && orig(p.set) !== member) this.add(b, p.set, pfx, p.pathId, [], null, true);
       }
     }
     const msgs: OutMsg[] = [];
-    this.emitBuckets(msgs, buckets, enc, nh, maxLen, () => -1);
-    return msgs as Buffer[];
+    this.emit(msgs, b, enc, nh, maxLen, [member]);
+    return msgs;
   }
 
   entries(): Entry[] {
@@ -253,18 +278,21 @@ export class GroupFamily {
 
   /** Drops every reference (group removed). */
   release(): void {
-    for (let pfx = 0; pfx < this.out.length; pfx++) {
-      if (this.out[pfx] >= 0) {
-        this.attrs.unref(this.attrs.get(this.out[pfx]));
-        this.out[pfx] = -1;
-        this.table.unrefPrefix(pfx);
-      }
-      if (this.pendFlag[pfx]) {
-        this.pendFlag[pfx] = 0;
-        this.table.unrefPrefix(pfx);
-      }
+    for (let i = 0; i < this.pending.length; i++) {
+      const pfx = this.pending[i];
+      if (this.prevOut[i] >= 0) this.attrs.unref(this.attrs.get(this.prevOut[i]));
+      this.pendFlag[pfx] = 0;
+      this.table.unrefPrefix(pfx);
     }
     this.pending = [];
+    this.prevOut = [];
+    this.prevExcl = [];
+    for (let pfx = 0; pfx < this.out.length; pfx++) {
+      if (this.out[pfx] < 0) continue;
+      this.attrs.unref(this.attrs.get(this.out[pfx]));
+      this.out[pfx] = -1;
+      this.table.unrefPrefix(pfx);
+    }
     for (const [pfx, paths] of this.ap) {
       for (const p of paths) this.attrs.unref(p.set);
       this.table.unrefPrefix(pfx);

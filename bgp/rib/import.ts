@@ -8,7 +8,7 @@
 // 4-byte id per path, the sets themselves are shared).
 
 import { AsPathSegmentType, type MpNextHop, type PathAttributes, type PrefixList } from '../types';
-import type { AttrSet } from './attr-store';
+import { rawAttrKey, type AttrSet } from './attr-store';
 import type { PeerState } from './peer-state';
 import type { Rib } from './rib';
 import { PathFlag, type FamilyTable } from './table';
@@ -48,12 +48,15 @@ function applyImport(rib: Rib, peer: PeerState, t: FamilyTable, pfx: number, pre
 /** Stores announced NLRI for a peer; unchanged re-announcements queue nothing. */
 export function importList(rib: Rib, peer: PeerState, t: FamilyTable, list: PrefixList, attrs: PathAttributes, nh: MpNextHop | string): void {
   let a = attrs;
+  // The wire bytes are the interning key (cheaper than canonical text); E/I because the
+  // eBGP rule below makes the same bytes mean different attributes.
+  const raw = rawAttrKey(`${peer.ebgp ? 'E' : 'I'}${peer.ctx?.as4 === false ? 2 : 4}`, list.buf, typeof nh === 'string' ? undefined : nh);
   // RFC 4271 §5.1.5: LOCAL_PREF from an external peer is ignored.
   if (peer.ebgp && a.localPref !== undefined) {
     a = { ...a };
     delete a.localPref;
   }
-  const pre = rib.attrs.intern(a, nh);
+  const pre = rib.attrs.intern(a, nh, raw ?? undefined);
   const loop = loopFlags(rib, peer, pre);
   const buf = list.buf;
   const hasPolicy = !!peer.cfg.importPolicy;

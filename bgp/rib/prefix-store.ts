@@ -21,6 +21,7 @@ export class PrefixStore {
   lens: Uint8Array;
   private table: Int32Array; // slot -> pfx + 1, 0 = empty
   private mask: number;
+  private shift: number;
   private used = 0; // live prefixes
   /** One past the highest pfx ever handed out: size of per-prefix arrays elsewhere. */
   highWater = 0;
@@ -37,6 +38,7 @@ export class PrefixStore {
     while (slots < initial * 2) slots <<= 1;
     this.table = new Int32Array(slots);
     this.mask = slots - 1;
+    this.shift = 32 - Math.log2(slots);
   }
 
   get size(): number {
@@ -69,13 +71,14 @@ export class PrefixStore {
 
   private hash(len: number): number {
     const s = this.scratch;
-    let h = Math.imul(s[0] ^ (len << 24) ^ len, 0x9e3779b1);
+    // Fibonacci hashing: the high bits of the product are the well-mixed ones.
+    let h = Math.imul(s[0] ^ len, 0x9e3779b1);
     if (this.words === 4) {
-      h = Math.imul(h ^ s[1], 0x85ebca6b);
-      h = Math.imul(h ^ s[2], 0xc2b2ae35);
-      h = Math.imul(h ^ s[3], 0x9e3779b1);
+      h = Math.imul(h ^ (h >>> 16) ^ s[1], 0x85ebca6b);
+      h = Math.imul(h ^ (h >>> 13) ^ s[2], 0xc2b2ae35);
+      h = Math.imul(h ^ (h >>> 16) ^ s[3], 0x9e3779b1);
     }
-    return (h ^ (h >>> 15)) & this.mask;
+    return h >>> this.shift;
   }
 
   private equalAt(pfx: number, len: number): boolean {
@@ -188,6 +191,7 @@ export class PrefixStore {
     const t = new Int32Array(slots);
     this.table = t;
     this.mask = slots - 1;
+    this.shift = 32 - Math.log2(slots);
     for (let pfx = 0; pfx < this.highWater; pfx++) {
       const len = this.lens[pfx];
       if (len === FREE_LEN) continue;

@@ -9,15 +9,27 @@
 // route back to the peer it came from, nor to the peer whose router ID is its ORIGINATOR_ID)
 // are message tags: the announcement is tagged "not for X" and a withdrawal "only for X".
 
-import type { Family, SessionContext } from '../types';
-import { encodeAttributes } from '../codec/attributes';
+import type { Family, PathAttributes, SessionContext } from '../types';
+import { decodeAttributes, encodeAttributes } from '../codec/attributes';
+import { AttrWriter } from '../codec/attr-spec';
 import { encodeNextHop } from '../codec/attr-mp';
-import type { AttrSet, AttrStore } from './attr-store';
+import { bytesKey, type AttrSet, type AttrStore } from './attr-store';
 import { exportAttrs, mayAdvertise, type ExportTarget, type LocalSpeaker } from './export';
 import type { PeerState } from './peer-state';
 import type { PolicyFn } from './rib-types';
 import type { FamilyTable } from './table';
 import { GroupFamily, type Entry } from './group-family';
+
+const writer = new AttrWriter(4096);
+const LEAN: PathAttributes = Object.freeze({});
+/** Encodes an attribute block into a buffer of exactly its size (100k of them stay in memory). */
+function encodeCompact(attrs: PathAttributes, ctx: SessionContext): Buffer {
+  writer.pos = 0;
+  const v = encodeAttributes(attrs, ctx, { writer });
+  const b = Buffer.allocUnsafe(v.length);
+  v.copy(b);
+  return b;
+}
 
 /** An encoded message with the members it is not for (except) or only for (only). */
 export interface TaggedMsg {
@@ -75,10 +87,19 @@ export class UpdateGroup {
   }
 
   /** Members' peer index by router ID, for the ORIGINATOR_ID exclusion (RFC 4456 §8). */
-  private memberByRouterId(routerId: string | undefined): number {
-    if (routerId === undefined) return -1;
-    for (const m of this.members.values()) if (m.peer.routerId === routerId) return m.peer.idx;
+  private memberByRouterId(routerId: number): number {
+    if (routerId < 0) return -1;
+    for (const m of this.members.values()) if (m.peer.routerIdNum === routerId) return m.peer.idx;
     return -1;
+  }
+
+  /** The attributes of a set, decoded from its bytes when the set is lean. */
+  attrsOf(set: AttrSet): PathAttributes {
+    if (!set.lean) return set.attrs;
+    const enc = (this.ctx.as4 ? set.enc4 : set.enc2) ?? set.enc4 ?? set.enc2;
+    if (!enc) return {};
+    const ctx = enc === set.enc2 ? { ...this.ctx, as4: false } : { ...this.ctx, as4: true };
+    return decodeAttributes(enc, 0, enc.length, ctx, false).attrs;
   }
 
   /**
@@ -89,18 +110,31 @@ export class UpdateGroup {
     const key = this.idx * 65536 + src.idx;
     let out: AttrSet | null | undefined;
     if (set.memoKey === key) out = set.memoOut;
+    else if (set.memoKey2 === key) out = set.memoOut2;
     else out = set.memoMore?.get(key);
     if (out === undefined || (out !== null && out.dead)) {
       out = null;
       if (mayAdvertise(src, this.target, set.attrs, this.me)) {
         const e = exportAttrs(src, this.target, set, family, this.me);
         if (family === 'ipv4') e.attrs.nextHop = e.nextHop;
+        // Keyed by the encoded bytes, which the group needs anyway.
+        const enc = encodeCompact(e.attrs, this.ctx);
+        const k = bytesKey(this.ctx.as4 ? 'X4' : 'X2', enc, 0, enc.length, `|${e.nextHop}|${e.linkLocal ?? ''}`);
         // The memo holds no reference of its own: a set that died is recomputed.
-        out = this.attrStore.intern(e.attrs, family === 'ipv4' ? e.nextHop : { global: e.nextHop, linkLocal: e.linkLocal });
+        out = this.attrStore.intern(e.attrs, family === 'ipv4' ? e.nextHop : { global: e.nextHop, linkLocal: e.linkLocal }, k);
+        if (this.ctx.as4) out.enc4 ??= enc;
+        else out.enc2 ??= enc;
+        if (out.refs === 1 && !out.lean) {
+          out.attrs = LEAN;
+          out.lean = true;
+        }
       }
-      if (set.memoKey === -1 || set.memoKey === key) {
+      if (set.memoKey === -1 || set.memoKey === key || (set.memoOut !== null && set.memoOut.dead)) {
         set.memoKey = key;
         set.memoOut = out;
+      } else if (set.memoKey2 === -1 || set.memoKey2 === key || (set.memoOut2 !== null && set.memoOut2.dead)) {
+        set.memoKey2 = key;
+        set.memoOut2 = out;
       } else (set.memoMore ??= new Map()).set(key, out);
     } else if (out !== null) this.attrStore.ref(out);
     if (out === null) return null;
@@ -110,7 +144,7 @@ export class UpdateGroup {
         this.attrStore.unref(out);
         return null;
       }
-      const res = this.exportPolicy(table.store.toPrefix(pfx), out.attrs, first.peer.cfg);
+      const res = this.exportPolicy(table.store.toPrefix(pfx), this.attrsOf(out), first.peer.cfg);
       if (res !== 'accept') {
         const nh = family === 'ipv4' ? (res === 'reject' ? '' : (res.nextHop ?? out.nextHop)) : { global: out.nextHop, linkLocal: out.linkLocal };
         const mod = res === 'reject' ? null : this.attrStore.intern(res, nh);
@@ -133,8 +167,13 @@ export class UpdateGroup {
     for (const f of this.families) {
       const gf = this.fams[f];
       if (!gf.hasPending()) continue;
-      const msgs = gf.encodePending(announce, (set) => this.attrBlock(set), (set) => this.nextHopBytes(set), this.maxLen, (set) =>
-        this.memberByRouterId(set.attrs.originatorId),
+      const msgs = gf.encodePending(
+        announce,
+        (set) => this.attrBlock(set),
+        (set) => this.nextHopBytes(set),
+        this.maxLen,
+        (set) => this.memberByRouterId(set.originatorId),
+        [...this.members.keys()],
       );
       for (const m of msgs) this.log.push(m);
     }
@@ -149,8 +188,8 @@ export class UpdateGroup {
   }
 
   attrBlock(set: AttrSet): Buffer {
-    const i = this.ctx.as4 ? 0 : 1;
-    return (set.enc[i] ??= encodeAttributes(set.attrs, this.ctx));
+    if (this.ctx.as4) return (set.enc4 ??= encodeCompact(set.attrs, this.ctx));
+    return (set.enc2 ??= encodeCompact(set.attrs, this.ctx));
   }
 
   private nhCache = new Map<string, Buffer>();
@@ -168,7 +207,7 @@ export class UpdateGroup {
   /** The whole Adj-RIB-Out of a family as UPDATEs for one member (initial dump, refresh). */
   dump(family: Family, member: number): OutMsg[] {
     return this.fams[family].dump(member, (set) => this.attrBlock(set), (set) => this.nextHopBytes(set), this.maxLen, (set) =>
-      this.memberByRouterId(set.attrs.originatorId),
+      this.memberByRouterId(set.originatorId),
     );
   }
 
