@@ -138,6 +138,17 @@ export function netnsListSync(): string[] {
   }
 }
 
+/** Which process created each lab namespace, so a pre-clean never kills a live run's lab. */
+const OWNER_DIR = path.join(os.tmpdir(), 'tern-lab-owners');
+
+function ownerOf(ns: string): number | undefined {
+  try {
+    return Number(fs.readFileSync(path.join(OWNER_DIR, ns), 'utf8')) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Kill every process in the namespace by PID, then delete the namespace by name. */
 function removeNamespaceSync(ns: string): void {
   for (const pid of netnsPidsSync(ns)) {
@@ -152,6 +163,7 @@ function removeNamespaceSync(ns: string): void {
   } catch {
     /* not there */
   }
+  fs.rmSync(path.join(OWNER_DIR, ns), { force: true });
 }
 
 export class Lab {
@@ -175,11 +187,23 @@ export class Lab {
     return lab;
   }
 
-  /** Create namespace `name` (removing a stale one first) with lo up. Returns the name. */
+  /**
+   * Create namespace `name` with lo up. A namespace of that name left by a dead process (a
+   * crashed run) is removed first; one owned by another live process (the same test file run
+   * twice at once, e.g. by two engineers) is waited for, up to 90 s.
+   */
   async addHost(name: string): Promise<string> {
     if (name.length > IFNAMSIZ) throw new Error(`host name ${name} longer than ${IFNAMSIZ}`);
-    if (netnsListSync().includes(name)) removeNamespaceSync(name);
+    if (netnsListSync().includes(name)) {
+      const owner = ownerOf(name);
+      if (owner !== undefined && owner !== process.pid && pidAlive(owner)) {
+        await waitFor(`namespace ${name} (in use by live PID ${owner})`, 90_000, () => !netnsListSync().includes(name) || !pidAlive(owner), 250);
+      }
+      if (netnsListSync().includes(name)) removeNamespaceSync(name);
+    }
     await mustRun('ip', ['netns', 'add', name]);
+    fs.mkdirSync(OWNER_DIR, { recursive: true });
+    fs.writeFileSync(path.join(OWNER_DIR, name), String(process.pid));
     this.hosts.push(name);
     await mustRun('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
     return name;
