@@ -135,7 +135,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const ctx: SessionContext = { ...DEFAULT_CONTEXT };
   const cpu = os.cpus()[0]?.model ?? 'unknown';
-  console.log(`codec bench: ${n} prefixes per workload, best of ${runs}; node ${process.version}; ${os.cpus().length} x ${cpu}; ${new Date().toISOString()}`);
+  console.log(`codec bench: ${n} prefixes per workload, best of ${runs}; node ${process.version}; ${os.cpus().length} x ${cpu}; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; ${new Date().toISOString()}`);
   const workloads = [
     buildWorkload('packed-v4', 'ipv4', n, 1000, ctx, 1),
     buildWorkload('mixed-v4', 'ipv4', n, 10, ctx, 2),

@@ -33,19 +33,30 @@ export function formatIpv6(b: Buffer, off = 0): string {
   return `${hex(0, best)}::${hex(best + bestLen, 8)}`;
 }
 
-/** Parses a dotted quad into 4 bytes, or null. */
+/** Parses a dotted quad into 4 bytes, or null (no leading zeros, each part 0..255). */
 export function parseIpv4(s: string): Buffer | null {
-  const parts = s.split('.');
-  if (parts.length !== 4) return null;
-  const out = Buffer.alloc(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i];
-    if (!/^\d{1,3}$/.test(p) || (p.length > 1 && p[0] === '0')) return null;
-    const v = Number(p);
-    if (v > 255) return null;
-    out[i] = v;
+  if (s.length < 7 || s.length > 15) return null;
+  const out = Buffer.allocUnsafe(4);
+  let part = 0;
+  let v = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46; // '.' ends the last part
+    if (c === 46) {
+      if (digits === 0 || part > 3) return null;
+      out[part++] = v;
+      v = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 1 && v === 0) return null; // leading zero
+      v = v * 10 + (c - 48);
+      if (v > 255) return null;
+      digits++;
+    } else {
+      return null;
+    }
   }
-  return out;
+  return part === 4 ? out : null;
 }
 
 /** Parses IPv6 text (with "::" and an optional embedded dotted quad) into 16 bytes, or null. */

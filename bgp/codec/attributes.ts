@@ -156,10 +156,17 @@ export interface EncodeAttributesOptions {
  * optional transitive ones, RFC 4271 §9); the Extended Length bit is recomputed.
  */
 export function encodeAttributes(attrs: PathAttributes, ctx: SessionContext, opts?: EncodeAttributesOptions): Buffer {
-  const w = opts?.writer ?? new AttrWriter(256);
-  writeAttributes(attrs, ctx, w);
-  return opts?.writer ? w.buf.subarray(0, w.pos) : w.result();
+  if (opts?.writer) {
+    writeAttributes(attrs, ctx, opts.writer);
+    return opts.writer.buf.subarray(0, opts.writer.pos);
+  }
+  // A shared scratch writer: one allocation per call, for the result.
+  scratchWriter.pos = 0;
+  writeAttributes(attrs, ctx, scratchWriter);
+  return scratchWriter.result();
 }
+
+const scratchWriter = new AttrWriter(4096);
 
 export function writeAttributes(attrs: PathAttributes, ctx: SessionContext, w: AttrWriter): void {
   const unknown = attrs.unknown && attrs.unknown.length ? [...attrs.unknown].sort((x, y) => x.type - y.type) : undefined;

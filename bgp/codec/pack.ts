@@ -25,7 +25,7 @@ import {
 import { encodeAttributes } from './attributes';
 import { encodeNextHop } from './attr-mp';
 import { writeHeader } from './header';
-import { writeNlri, writePrefix } from './prefixes';
+import { writeNlri } from './prefixes';
 
 export interface PackInput {
   /** The attribute set, or a block pre-encoded by encodeAttributes (without MP attributes). */
@@ -37,37 +37,46 @@ export interface PackInput {
   withdraw?: readonly Prefix[] | PrefixList;
 }
 
-/** Uniform access to Prefix[] and PrefixList without building objects. */
-interface Source {
-  n: number;
-  size(i: number, addPath: boolean): number;
-  write(i: number, addPath: boolean, out: Buffer, pos: number): number;
+type Prefixes = readonly Prefix[] | PrefixList;
+
+/** NLRI bytes of entry i (RFC 4271 §4.3; RFC 7911 §3 adds 4). */
+function sizeAt(src: Prefixes, i: number, addPath: boolean): number {
+  const len = Array.isArray(src) ? (src as readonly Prefix[])[i].len : (src as PrefixList).len(i);
+  return (addPath ? 5 : 1) + ((len + 7) >> 3);
 }
 
-function source(p: readonly Prefix[] | PrefixList | undefined): Source {
-  if (!p) return { n: 0, size: () => 0, write: (_i, _a, _o, pos) => pos };
-  if (Array.isArray(p)) {
-    const arr = p as readonly Prefix[];
-    return {
-      n: arr.length,
-      size: (i, ap) => (ap ? 5 : 1) + ((arr[i].len + 7) >> 3),
-      write: (i, ap, out, pos) => writePrefix(arr[i], ap, out, pos),
-    };
+/** Writes entries [from, to) at pos; Prefix objects are copied byte by byte, host bits cleared. */
+function writeRange(src: Prefixes, from: number, to: number, addPath: boolean, out: Buffer, pos: number): number {
+  if (!Array.isArray(src)) return writeNlri(src as PrefixList, from, to, addPath, out, pos);
+  const arr = src as readonly Prefix[];
+  for (let i = from; i < to; i++) {
+    const p = arr[i];
+    if (addPath) {
+      const id = p.pathId ?? 0;
+      out[pos] = id >>> 24;
+      out[pos + 1] = id >>> 16;
+      out[pos + 2] = id >>> 8;
+      out[pos + 3] = id;
+      pos += 4;
+    }
+    const len = p.len;
+    out[pos++] = len;
+    const n = (len + 7) >> 3;
+    const a = p.addr;
+    for (let k = 0; k < n; k++) out[pos + k] = a[k];
+    if (len & 7) out[pos + n - 1] &= 0xff << (8 - (len & 7));
+    pos += n;
   }
-  const list = p as PrefixList;
-  return {
-    n: list.length,
-    size: (i, ap) => (ap ? 5 : 1) + ((list.len(i) + 7) >> 3),
-    write: (i, ap, out, pos) => writeNlri(list, i, i + 1, ap, out, pos),
-  };
+  return pos;
 }
 
 /** Splits src into runs that fit `room` bytes each; calls emit(from, to, bytes) per run. */
-function runs(src: Source, addPath: boolean, room: number, emit: (from: number, to: number, bytes: number) => void): void {
+function runs(src: Prefixes, addPath: boolean, room: number, emit: (from: number, to: number, bytes: number) => void): void {
+  const count = src.length;
   let from = 0;
   let bytes = 0;
-  for (let i = 0; i < src.n; i++) {
-    const sz = src.size(i, addPath);
+  for (let i = 0; i < count; i++) {
+    const sz = sizeAt(src, i, addPath);
     if (bytes + sz > room) {
       if (i === from) throw new RangeError('a single prefix does not fit in an UPDATE with these attributes');
       emit(from, i, bytes);
@@ -76,27 +85,29 @@ function runs(src: Source, addPath: boolean, room: number, emit: (from: number, 
     }
     bytes += sz;
   }
-  if (src.n > from) emit(from, src.n, bytes);
+  if (count > from) emit(from, count, bytes);
 }
+
+const NONE: readonly Prefix[] = [];
 
 export function packUpdates(input: PackInput, ctx: SessionContext): Buffer[] {
   const max = ctx.extendedMessage ? MAX_EXTENDED_MESSAGE_LEN : MAX_MESSAGE_LEN;
   const v6 = input.family === 'ipv6';
   const addPath = v6 ? ctx.addPathTx.ipv6 : ctx.addPathTx.ipv4;
   const out: Buffer[] = [];
-  const wd = source(input.withdraw);
-  const reach = source(input.reach);
+  const wd = input.withdraw ?? NONE;
+  const reach = input.reach ?? NONE;
   // Fixed part: header, Withdrawn Routes Length, Total Path Attribute Length.
   const fixed = HEADER_LEN + 4;
 
-  if (wd.n > 0) {
+  if (wd.length > 0) {
     if (!v6) {
       runs(wd, addPath, max - fixed, (from, to, bytes) => {
         const b = Buffer.allocUnsafe(fixed + bytes);
         writeHeader(b, b.length, MsgType.UPDATE);
         b.writeUInt16BE(bytes, HEADER_LEN);
         let pos = HEADER_LEN + 2;
-        for (let i = from; i < to; i++) pos = wd.write(i, addPath, b, pos);
+        pos = writeRange(wd, from, to, addPath, b, pos);
         b.writeUInt16BE(0, pos);
         out.push(b);
       });
@@ -114,13 +125,13 @@ export function packUpdates(input: PackInput, ctx: SessionContext): Buffer[] {
         b.writeUInt16BE(AFI_IPV6, pos + 4);
         b[pos + 6] = SAFI_UNICAST;
         pos += mpHdr;
-        for (let i = from; i < to; i++) pos = wd.write(i, addPath, b, pos);
+        pos = writeRange(wd, from, to, addPath, b, pos);
         out.push(b);
       });
     }
   }
 
-  if (reach.n > 0) {
+  if (reach.length > 0) {
     const attrs = input.attrs === undefined ? Buffer.alloc(0) : Buffer.isBuffer(input.attrs) ? input.attrs : encodeAttributes(input.attrs, ctx);
     if (!v6) {
       runs(reach, addPath, max - fixed - attrs.length, (from, to, bytes) => {
@@ -130,7 +141,7 @@ export function packUpdates(input: PackInput, ctx: SessionContext): Buffer[] {
         b.writeUInt16BE(attrs.length, HEADER_LEN + 2);
         attrs.copy(b, fixed);
         let pos = fixed + attrs.length;
-        for (let i = from; i < to; i++) pos = reach.write(i, addPath, b, pos);
+        pos = writeRange(reach, from, to, addPath, b, pos);
         out.push(b);
       });
     } else {
@@ -152,7 +163,7 @@ export function packUpdates(input: PackInput, ctx: SessionContext): Buffer[] {
         nh.copy(b, pos + 8);
         pos += 8 + nh.length;
         b[pos++] = 0; // Reserved
-        for (let i = from; i < to; i++) pos = reach.write(i, addPath, b, pos);
+        pos = writeRange(reach, from, to, addPath, b, pos);
         attrs.copy(b, pos);
         out.push(b);
       });
