@@ -91,7 +91,7 @@ async function setup(t: TestContext, s: Scenario) {
       });
     }
   };
-  const startTern = (): Promise<Ternd> => startTernd(lab, ternHost, { configYaml: model, node });
+  const startTern = (args: string[] = []): Promise<Ternd> => startTernd(lab, ternHost, { configYaml: model, node, args: ['--probes', 'off', ...args] });
   const peerEstablished = (timeoutMs = 15_000): Promise<void> =>
     s.peer === 'bird' ? waitBirdEstablished(lab, peerHost, 'tern4', timeoutMs) : waitFrrEstablished(lab, peerHost, tern4, timeoutMs);
   const peerState = async (): Promise<string> => (s.peer === 'bird' ? birdBgpState(lab, peerHost, 'tern4') : ((await frrNeighbor(lab, peerHost, tern4)).bgpState ?? 'unknown'));
@@ -113,9 +113,9 @@ async function checkEstablishes(t: TestContext, s: Scenario, who: 'tern' | 'peer
     await x.startPeer();
     tern = await x.startTern();
   } else {
-    // Tern starts first and finds nobody: its next attempt is a ConnectRetry (~90-120 s) away,
+    // Tern starts first and finds nobody: its next attempt is a ConnectRetry (60 s here) away,
     // so the peer's connection is the one that establishes.
-    tern = await x.startTern();
+    tern = await x.startTern(['--connect-retry', '60']);
     await sleep(1000);
     await x.startPeer();
   }
