@@ -169,6 +169,19 @@ function crossCheck(model: ClusterModel, raws: Raw[]): void {
       if (!model.filters.has(f)) { const { r, line } = at('BGPPeer', p.name, 'filters'); r.warn(line, 'spec.filters', `no BGPFilter named ${JSON.stringify(f)}; Calico skips it, and so does Tern`); }
     }
   }
+  // RFC 8212 for eBGP peers with filters differs from Calico's accept-by-default: say so where it bites.
+  for (const p of model.peers) {
+    const filters = p.filters.map((f) => model.filters.get(f)).filter((f) => f !== undefined);
+    if (!p.peerIP || !filters.length || p.asNumber === (p.localASNumber ?? model.bgpConfig.asNumber)) continue;
+    const v = p.peerIP.family === 'ipv4' ? 'V4' : 'V6';
+    for (const dir of ['import', 'export'] as const) {
+      const rules = filters.flatMap((f) => f[`${dir}${v}`]);
+      const catchAll = rules.some((r) => !r.cidr && !r.source && !r.interface && !r.peerType && !r.unsupported);
+      if (catchAll) continue;
+      const { r, line } = at('BGPPeer', p.name, 'filters');
+      r.warn(line, 'spec.filters', `eBGP peer with filters: Tern applies RFC 8212, so routes no ${dir}${v} rule accepts are not ${dir}ed (Calico would ${dir} them); add a final "- action: Accept" rule to keep Calico's behaviour`);
+    }
+  }
   for (const [node] of model.nodeBgpConfigs) {
     const x = raws.find((y) => y.kind === 'BGPConfiguration' && y.name === `node.${node}`)!;
     if (!nodeNames.has(node)) x.r.warn(x.line, 'metadata.name', `no Node named ${JSON.stringify(node)} in the model`);

@@ -72,7 +72,7 @@ test('fixture: every kind parses with the values written', () => {
   assert.equal(v6.keepOriginalNextHop, true);
 
   const f = model.filters.get('export-pods')!;
-  assert.equal(f.exportV4.length, 3);
+  assert.equal(f.exportV4.length, 4);
   assert.deepEqual(f.exportV4[0].prefixLength, { min: 26, max: 32 });
   assert.equal(f.exportV4[1].source, 'RemotePeers');
   assert.equal(f.exportV4[2].interface, 'cali*');
@@ -272,4 +272,14 @@ test('host bits in a pool CIDR are masked with a warning (Calico normalises them
 test('a Secret with bad base64 is an error naming the key', () => {
   const errs = errorsOf('apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n  tor: "not base64!"\n');
   assert.deepEqual(errs, ['cluster.yaml:5: Secret/s: data.tor: expected a base64 string']);
+});
+
+test('eBGP BGPPeer whose filters leave routes unmatched: warning about RFC 8212 vs Calico accept-by-default', () => {
+  const text = cat(
+    doc('BGPFilter', 'only-rejects', '  exportV4:\n    - {action: Reject, matchOperator: In, cidr: 10.0.0.0/8}\n  importV4:\n    - {action: Accept, matchOperator: In, cidr: 0.0.0.0/0}\n    - {action: Reject}\n'),
+    doc('BGPPeer', 'tor', '  peerIP: 198.18.0.1\n  asNumber: 65001\n  filters: [only-rejects]\n'),
+    doc('BGPPeer', 'ibgp', '  peerIP: 198.18.0.2\n  asNumber: 64512\n  filters: [only-rejects]\n'),
+  );
+  const w = parseModel(text, 'r.yaml').warnings.map(formatIssue);
+  assert.deepEqual(w, ['r.yaml:19: BGPPeer/tor: spec.filters: warning: eBGP peer with filters: Tern applies RFC 8212, so routes no exportV4 rule accepts are not exported (Calico would export them); add a final "- action: Accept" rule to keep Calico\'s behaviour']);
 });
