@@ -62,6 +62,8 @@ export function evaluateFilters(filters: readonly BgpFilter[], direction: 'impor
  * - policy 'rfc8212': RFC 8212 §3-4 for eBGP sessions: a route no explicit rule accepted is
  *   neither imported from nor exported to an eBGP peer (whether or not it lists filters).
  *   iBGP sessions keep the Calico behaviour.
+ * ternd passes 'rfc8212' for eBGP sessions that list filters and 'calico' otherwise
+ * (docs/configuration.md, "When no rule matches").
  */
 export function defaultFilterAction(direction: 'import' | 'export', opts: { ebgp: boolean; policy?: 'calico' | 'rfc8212' }): 'accept' | 'reject' | 'default-export' {
   if (opts.policy === 'rfc8212' && opts.ebgp) return 'reject';
