@@ -1,0 +1,128 @@
+// Read-only views of the RIB for bgpctl (`show rib`, `show rib <prefix> --detail`,
+// `show neighbor <peer> received-routes|advertised-routes`). Plain objects, built on demand.
+
+import { parsePrefix } from '../prefix';
+import type { Family, PathAttributes } from '../types';
+import { compare, STEP_NAMES } from './decision';
+import type { Rib } from './rib';
+import type { RibEntryView } from './rib-types';
+import { INELIGIBLE, PathFlag, type FamilyTable } from './table';
+
+const FAMS: Family[] = ['ipv4', 'ipv6'];
+
+function filteredReason(flags: number): string | undefined {
+  if (flags & PathFlag.LOOP_AS) return 'AS loop: our AS in AS_PATH (RFC 4271 §9.1.2)';
+  if (flags & PathFlag.LOOP_ORIGINATOR) return 'ORIGINATOR_ID is our router ID (RFC 4456 §8)';
+  if (flags & PathFlag.LOOP_CLUSTER) return 'our CLUSTER_ID in CLUSTER_LIST (RFC 4456 §8)';
+  if (flags & PathFlag.POLICY) return 'rejected by import policy';
+  return undefined;
+}
+
+/** Every path of one prefix, best first, each with the reason it lost or was filtered. */
+function prefixViews(rib: Rib, t: FamilyTable, f: Family, pfx: number, onlySelected: boolean, pre = false): RibEntryView[] {
+  const mp = rib.selectPaths(t, f, pfx);
+  const best = mp.length ? mp[0] : -1;
+  const bestCand = best >= 0 ? rib.candidate(t, f, best) : null;
+  const prefix = t.store.format(pfx);
+  const out: RibEntryView[] = [];
+  for (let p = t.pfxHead[pfx]; p >= 0; p = t.pNext[p]) {
+    if (onlySelected && !mp.includes(p)) continue;
+    const v = pathView(rib, t, f, p, prefix, pre);
+    v.best = p === best;
+    v.multipath = mp.includes(p);
+    if (!v.filtered && bestCand && p !== best) {
+      const c = rib.candidate(t, f, p);
+      v.valid = c.reachable;
+      const verdict = compare(bestCand, c, rib.decision);
+      v.reason = `${STEP_NAMES[verdict.step]}: ${verdict.reason}`;
+    }
+    out.push(v);
+  }
+  return out.sort((a, b) => Number(b.best) - Number(a.best) || Number(b.multipath) - Number(a.multipath));
+}
+
+function pathView(rib: Rib, t: FamilyTable, f: Family, p: number, prefix: string, pre: boolean): RibEntryView {
+  const flags = t.pFlags[p];
+  const filtered = t.pAttr[p] < 0 || (flags & INELIGIBLE) !== 0;
+  const id = pre || t.pAttr[p] < 0 ? t.pPre[p] : t.pAttr[p];
+  const info = rib.info(rib.attrs.get(id), t.pPeer[p], t.pRxId[p]);
+  const v: RibEntryView = {
+    ...info,
+    prefix,
+    family: f,
+    valid: !filtered,
+    best: false,
+    multipath: false,
+    ibgp: !info.ebgp && info.peer !== 'local',
+    stale: (flags & PathFlag.STALE) !== 0,
+    filtered,
+  };
+  if (filtered) v.reason = filteredReason(flags);
+  return v;
+}
+
+/** `show rib <prefix> --detail`: all paths of the prefix with flags and reasons. */
+export function lookup(rib: Rib, prefix: string): RibEntryView[] {
+  const p = parsePrefix(prefix);
+  const f: Family = p.afi === 1 ? 'ipv4' : 'ipv6';
+  const t = rib.tables[f];
+  const pfx = t.store.fromPrefix(p, false);
+  return pfx < 0 ? [] : prefixViews(rib, t, f, pfx, false);
+}
+
+/** `show rib`: the Loc-RIB (best and multipath entries), optionally one family. */
+export function dumpLocRib(rib: Rib, family?: Family): RibEntryView[] {
+  const out: RibEntryView[] = [];
+  for (const f of family ? [family] : FAMS) {
+    const t = rib.tables[f];
+    for (let pfx = 0; pfx < t.store.highWater; pfx++) {
+      if (t.store.isLive(pfx) && t.pfxBest[pfx] >= 0) out.push(...prefixViews(rib, t, f, pfx, true));
+    }
+  }
+  return out;
+}
+
+/** Adj-RIB-In of a peer: post-policy (default) or as received (`pre`). */
+export function adjRibIn(rib: Rib, peerId: string, family?: Family, view: 'pre' | 'post' = 'post'): RibEntryView[] {
+  const peer = rib.peers.get(peerId);
+  if (!peer) return [];
+  const out: RibEntryView[] = [];
+  for (const f of family ? [family] : FAMS) {
+    const t = rib.tables[f];
+    for (const p of t.peerPaths(peer.idx)) {
+      const v = pathView(rib, t, f, p, t.store.format(t.pPfx[p]), view === 'pre');
+      if (view === 'post' && v.filtered) continue;
+      v.best = t.pfxBest[t.pPfx[p]] === p;
+      out.push(v);
+    }
+  }
+  return out;
+}
+
+export interface AdjOutView {
+  prefix: string;
+  family: Family;
+  pathId: number;
+  nextHop: string;
+  linkLocal?: string;
+  attrs: PathAttributes;
+}
+
+/** Adj-RIB-Out of a peer (its update group's table, minus what is excluded for it). */
+export function adjRibOut(rib: Rib, peerId: string, family?: Family): AdjOutView[] {
+  const peer = rib.peers.get(peerId);
+  const m = peer ? rib.members.get(peer.idx) : undefined;
+  if (!peer || !m) return [];
+  const out: AdjOutView[] = [];
+  for (const f of family ? [family] : m.group.families) {
+    const t = rib.tables[f];
+    for (const e of m.group.entries(f)) {
+      if (e.excl === peer.idx) continue;
+      if (e.attr.originatorId >= 0 && e.attr.originatorId === peer.routerIdNum) continue;
+      const v: AdjOutView = { prefix: t.store.format(e.pfx), family: f, pathId: e.pathId, nextHop: e.attr.nextHop, attrs: m.group.attrsOf(e.attr) };
+      if (e.attr.linkLocal) v.linkLocal = e.attr.linkLocal;
+      out.push(v);
+    }
+  }
+  return out;
+}

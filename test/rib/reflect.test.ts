@@ -1,0 +1,185 @@
+// Advertisement rules: RFC 4456 route reflection (§6 rules, §8 loop prevention), RFC 4271
+// §9.1.3/§9.2 iBGP/eBGP rules, §5.1 attribute handling, Calico nextHopMode, allowas-in.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { attrs, drain, makeRib, seq, summary, up, upd, type Sent } from './helpers';
+import type { Rib } from '../../bgp/rib/rib';
+import type { PathAttributes } from '../../bgp/types';
+import { lookup } from '../../bgp/rib/show';
+
+const CLUSTER = '198.18.255.100';
+
+interface Lab {
+  rib: Rib;
+  c1: string;
+  c2: string;
+  n1: string;
+  n2: string;
+  e: string;
+  all: string[];
+}
+
+/** A route reflector with two clients, two non-clients and one eBGP peer, output drained. */
+function lab(clusterId: string | null = CLUSTER): Lab {
+  const rib = makeRib({ clusterId: clusterId ?? undefined });
+  const c1 = up(rib, { id: 'c1', address: '198.18.0.11', asn: 65000, routeReflectorClient: true });
+  const c2 = up(rib, { id: 'c2', address: '198.18.0.12', asn: 65000, routeReflectorClient: true });
+  const n1 = up(rib, { id: 'n1', address: '198.18.0.21', asn: 65000 });
+  const n2 = up(rib, { id: 'n2', address: '198.18.0.22', asn: 65000 });
+  const e = up(rib, { id: 'e', address: '198.18.0.31', asn: 65001 });
+  const all = [c1, c2, n1, n2, e];
+  for (const p of all) drain(rib, p);
+  return { rib, c1, c2, n1, n2, e, all };
+}
+
+/** Announce from `from`, flush, and return what every peer received. */
+function announce(l: Lab, from: string, a: PathAttributes, prefixes = ['10.244.1.0/26']): Record<string, Sent[]> {
+  l.rib.ingest(from, upd(a, prefixes));
+  l.rib.flush(0);
+  return Object.fromEntries(l.all.map((p) => [p, drain(l.rib, p)]));
+}
+
+const got = (s: Sent[]): string[] => summary(s).nlri;
+const ibgp = (nh: string, over: PathAttributes = {}): PathAttributes => attrs({ asPath: [], localPref: 100, nextHop: nh, ...over });
+
+test('RFC 4456 §6: a route from a client is reflected to the other clients and the non-clients, not back', () => {
+  const l = lab();
+  const out = announce(l, l.c1, ibgp('198.18.0.11'));
+  assert.deepEqual(got(out.c2), ['10.244.1.0/26']);
+  assert.deepEqual(got(out.n1), ['10.244.1.0/26']);
+  assert.deepEqual(got(out.n2), ['10.244.1.0/26']);
+  assert.deepEqual(got(out.e), ['10.244.1.0/26']);
+  assert.deepEqual(out.c1, [], 'nothing, not even a withdrawal, goes back to the source');
+  // RFC 4456 §8: ORIGINATOR_ID = the client's router ID, CLUSTER_LIST = [our cluster ID].
+  const a = out.c2[0].attrs;
+  assert.equal(a.originatorId, '198.18.0.11');
+  assert.deepEqual(a.clusterList, [CLUSTER]);
+  assert.equal(out.c2[0].nextHop, '198.18.0.11', 'RFC 4271 §5.1.3: iBGP keeps NEXT_HOP');
+  // Towards eBGP the RR attributes are not sent and our AS is prepended.
+  assert.equal(out.e[0].attrs.originatorId, undefined);
+  assert.equal(out.e[0].attrs.clusterList, undefined);
+  assert.deepEqual(out.e[0].attrs.asPath, seq(65000));
+});
+
+test('RFC 4456 §6: a route from a non-client is reflected to clients only', () => {
+  const l = lab();
+  const out = announce(l, l.n1, ibgp('198.18.0.21'));
+  assert.deepEqual(got(out.c1), ['10.244.1.0/26']);
+  assert.deepEqual(got(out.c2), ['10.244.1.0/26']);
+  assert.deepEqual(out.n2, [], 'non-client to non-client is not reflected');
+  assert.deepEqual(out.n1, []);
+  assert.deepEqual(got(out.e), ['10.244.1.0/26']);
+});
+
+test('RFC 4456 §6: a route from an eBGP peer goes to clients and non-clients, without ORIGINATOR_ID', () => {
+  const l = lab();
+  const out = announce(l, l.e, attrs({ nextHop: '198.18.0.31', asPath: seq(65001) }));
+  for (const p of [l.c1, l.c2, l.n1, l.n2]) {
+    assert.deepEqual(got(out[p]), ['10.244.1.0/26'], p);
+    assert.equal(out[p][0].attrs.originatorId, undefined);
+    assert.equal(out[p][0].attrs.clusterList, undefined);
+    assert.equal(out[p][0].attrs.localPref, 100, 'RFC 4271 §5.1.5: LOCAL_PREF sent to iBGP');
+  }
+  assert.deepEqual(out.e, []);
+});
+
+test('RFC 4271 §9.2: without a cluster ID, iBGP-learned routes are not sent to iBGP peers', () => {
+  const l = lab(null);
+  const out = announce(l, l.c1, ibgp('198.18.0.11'));
+  for (const p of [l.c2, l.n1, l.n2]) assert.deepEqual(out[p], [], p);
+  assert.deepEqual(got(out.e), ['10.244.1.0/26']);
+});
+
+test('RFC 4456 §8: ORIGINATOR_ID already present is kept and CLUSTER_LIST is prepended', () => {
+  const l = lab();
+  const out = announce(l, l.c1, ibgp('198.18.0.11', { originatorId: '198.18.9.9', clusterList: ['198.18.200.1'] }));
+  assert.equal(out.n1[0].attrs.originatorId, '198.18.9.9');
+  assert.deepEqual(out.n1[0].attrs.clusterList, [CLUSTER, '198.18.200.1']);
+});
+
+test('RFC 4456 §8: never reflect a route to the peer whose router ID is its ORIGINATOR_ID', () => {
+  const l = lab();
+  const out = announce(l, l.n1, ibgp('198.18.0.12', { originatorId: '198.18.0.12' }));
+  assert.deepEqual(out.c2, [], 'c2 originated it');
+  assert.deepEqual(got(out.c1), ['10.244.1.0/26']);
+});
+
+test('RFC 4456 §8: a route carrying our CLUSTER_ID or our router ID as ORIGINATOR_ID is ignored', () => {
+  const l = lab();
+  let out = announce(l, l.n1, ibgp('198.18.0.21', { clusterList: ['198.18.7.7', CLUSTER] }));
+  assert.deepEqual(out.c1, []);
+  let v = lookup(l.rib, '10.244.1.0/26');
+  assert.equal(v.length, 1);
+  assert.equal(v[0].filtered, true);
+  assert.match(v[0].reason ?? '', /CLUSTER_LIST/);
+  out = announce(l, l.n2, ibgp('198.18.0.22', { originatorId: '198.18.255.1' }), ['10.244.2.0/26']);
+  assert.deepEqual(out.c1, []);
+  v = lookup(l.rib, '10.244.2.0/26');
+  assert.equal(v[0].filtered, true);
+  assert.match(v[0].reason ?? '', /ORIGINATOR_ID/);
+});
+
+test('RFC 4271 §9.1.2: own AS in AS_PATH is a loop unless allowOwnAs (Calico numAllowedLocalASNumbers) permits it', () => {
+  const rib = makeRib();
+  const strict = up(rib, { id: 's', asn: 65001 });
+  const loose = up(rib, { id: 'l', asn: 65002, allowOwnAs: 1 });
+  rib.ingest(strict, upd(attrs({ asPath: seq(65001, 65000) }), ['10.0.1.0/24']));
+  rib.ingest(loose, upd(attrs({ asPath: seq(65002, 65000) }), ['10.0.2.0/24']));
+  rib.ingest(loose, upd(attrs({ asPath: seq(65002, 65000, 7, 65000) }), ['10.0.3.0/24']));
+  const changes = rib.flush(0);
+  assert.deepEqual(changes.map((c) => c.prefix), ['10.0.2.0/24']);
+  assert.equal(lookup(rib, '10.0.1.0/24')[0].filtered, true);
+  assert.equal(lookup(rib, '10.0.3.0/24')[0].filtered, true, 'two occurrences exceed allowOwnAs 1');
+});
+
+test('next hop (RFC 4271 §5.1.3, Calico nextHopMode): eBGP self, iBGP keep, Self and Keep override', () => {
+  const rib = makeRib();
+  const src = up(rib, { id: 'src', asn: 65009, address: '198.18.0.90' });
+  const eAuto = up(rib, { id: 'eA', asn: 65001 });
+  const eKeep = up(rib, { id: 'eK', asn: 65002, nextHopMode: 'Keep' });
+  const iAuto = up(rib, { id: 'iA', asn: 65000 });
+  const iSelf = up(rib, { id: 'iS', asn: 65000, nextHopMode: 'Self' });
+  const ids = [eAuto, eKeep, iAuto, iSelf];
+  for (const p of [src, ...ids]) drain(rib, p);
+  rib.ingest(src, upd(attrs({ asPath: seq(65009), nextHop: '198.18.0.90', med: 7 }), ['10.1.0.0/16']));
+  rib.originate('10.244.0.0/26');
+  rib.flush(0);
+  const nh = (p: string) => Object.fromEntries(drain(rib, p).flatMap((s) => s.nlri.map((x) => [x, s])));
+  const got = Object.fromEntries(ids.map((p) => [p, nh(p)]));
+  assert.equal(got.eA['10.1.0.0/16'].nextHop, '198.18.255.1');
+  assert.equal(got.eK['10.1.0.0/16'].nextHop, '198.18.0.90');
+  assert.equal(got.iA['10.1.0.0/16'].nextHop, '198.18.0.90');
+  assert.equal(got.iS['10.1.0.0/16'].nextHop, '198.18.255.1');
+  for (const p of ids) assert.equal(got[p]['10.244.0.0/26'].nextHop, '198.18.255.1', `own block via ${p}: we are the next hop`);
+  // RFC 4271 §5.1.4: the MED from AS 65009 is not passed to another AS, but is kept inside ours.
+  assert.equal(got.eA['10.1.0.0/16'].attrs.med, undefined);
+  assert.equal(got.iA['10.1.0.0/16'].attrs.med, 7);
+  // RFC 4271 §5.1.2: our AS prepended towards eBGP; §5.1.5: no LOCAL_PREF to eBGP.
+  assert.deepEqual(got.eA['10.1.0.0/16'].attrs.asPath, seq(65000, 65009));
+  assert.equal(got.eA['10.1.0.0/16'].attrs.localPref, undefined);
+  assert.deepEqual(got.iA['10.1.0.0/16'].attrs.asPath, seq(65009));
+  // Own blocks: ORIGIN IGP, empty AS_PATH inside the AS.
+  assert.equal(got.iA['10.244.0.0/26'].attrs.origin, 0);
+  assert.deepEqual(got.iA['10.244.0.0/26'].attrs.asPath, []);
+  assert.deepEqual(got.eA['10.244.0.0/26'].attrs.asPath, seq(65000));
+});
+
+test('RFC 1997: NO_EXPORT stays inside the AS, NO_ADVERTISE goes nowhere', () => {
+  const l = lab();
+  let out = announce(l, l.n1, ibgp('198.18.0.21', { communities: [0xffffff01] }));
+  assert.deepEqual(out.e, []);
+  assert.deepEqual(got(out.c1), ['10.244.1.0/26']);
+  out = announce(l, l.n1, ibgp('198.18.0.21', { communities: [0xffffff02] }), ['10.244.3.0/26']);
+  for (const p of l.all) assert.deepEqual(summary(out[p]).nlri, [], p);
+});
+
+test('split horizon: when the best path moves to a member, that member is told to withdraw the old one', () => {
+  const l = lab();
+  // Prefix first learned from eBGP, reflected to c1; then c1 announces a better path.
+  announce(l, l.e, attrs({ nextHop: '198.18.0.31', asPath: seq(65001, 1, 2) }));
+  const out = announce(l, l.c1, ibgp('198.18.0.11', { localPref: 200 }));
+  assert.deepEqual(summary(out.c1), { nlri: [], withdrawn: ['10.244.1.0/26'] });
+  assert.deepEqual(got(out.c2), ['10.244.1.0/26']);
+  assert.equal(out.c2[0].attrs.localPref, 200);
+});
