@@ -248,3 +248,9 @@ test('secretKeyRef passwords resolve from Secrets in the file, then from the dae
   assert.equal(byKey(p, '198.18.1.2').password, 'mesh-pw', 'stringData');
   assert.equal(byKey(p, '198.18.9.2').password, 'from-resolver');
 });
+
+test('keys: address, plus :port when not 179, IPv6 in brackets (stable session identity)', () => {
+  const m = model(res('BGPConfiguration', 'default', { listenPort: 1179 }),
+    node('a', { v4: '198.18.1.1/24', v6: '2001:db8::1/64' }), node('b', { v4: '198.18.1.2/24', v6: '2001:db8::2/64' }));
+  assert.deepEqual(keys(planPeers(m, 'a')), ['198.18.1.2:1179', '[2001:db8::2]:1179']);
+});
