@@ -13,6 +13,9 @@ import {
   birdc,
   birdProtocol,
   birdBgpState,
+  birdRoutes,
+  frrRoutes,
+  bgpctl,
   waitBirdEstablished,
   waitFrrEstablished,
   frrNeighbor,
@@ -44,6 +47,11 @@ interface Scenario {
   ternPassword?: string;
   /** The peer AS written in Tern's config (default: the right one). */
   ternPeerAs?: number;
+  /** Give Tern's node an IPv4 (and with v6, an IPv6) IPAM block to advertise. */
+  blocks?: boolean;
+  /** RFC 5082 GTSM: on the peer, and (ternTtlSecurity) in Tern's BGPPeer. */
+  peerTtlSecurity?: boolean;
+  ternTtlSecurity?: number;
 }
 
 const established = (r: TernLogRecord): boolean => /session Established/i.test(r.msg);
@@ -65,7 +73,15 @@ async function setup(t: TestContext, s: Scenario) {
       { name: 'peer4', node, peerIP: peer4, asNumber: s.ternPeerAs ?? peerAs, keepaliveTime: '1s', ...(s.ternPassword ? { password: s.ternPassword } : {}) },
       ...(s.v6 ? [{ name: 'peer6', node, peerIP: peer6, asNumber: peerAs, keepaliveTime: '1s' }] : []),
     ],
+    pools: s.blocks ? { 'pods-v4': '10.244.0.0/16', ...(s.v6 ? { 'pods-v6': '2001:db8:244::/48' } : {}) } : undefined,
+    extraDocs: s.blocks
+      ? [
+          { apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: `10-244-${s.net}-0-26` }, spec: { cidr: `10.244.${s.net}.0/26`, affinity: `host:${node}` } },
+          ...(s.v6 ? [{ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: `2001-db8-244-${s.net}--122` }, spec: { cidr: `2001:db8:244:${s.net}::/122`, affinity: `host:${node}` } }] : []),
+        ]
+      : undefined,
   };
+  if (s.ternTtlSecurity !== undefined) model.peers![0].ttlSecurity = s.ternTtlSecurity;
   const startPeer = async (): Promise<void> => {
     if (s.peer === 'bird') {
       await startBird(lab, peerHost, {
@@ -73,7 +89,7 @@ async function setup(t: TestContext, s: Scenario) {
         static4: [{ prefix: `198.19.${s.net}.0/24` }],
         static6: [{ prefix: `2001:db8:f${s.net}::/48` }],
         neighbors: [
-          { name: 'tern4', localAddr: peer4, localAs: peerAs, neighborAddr: tern4, neighborAs: TERN_AS, passive: s.peerPassive, password: s.peerPassword, gracefulRestart: true, ipv4: {} },
+          { name: 'tern4', localAddr: peer4, localAs: peerAs, neighborAddr: tern4, neighborAs: TERN_AS, passive: s.peerPassive, password: s.peerPassword, ttlSecurity: s.peerTtlSecurity, gracefulRestart: true, ipv4: {} },
           ...(s.v6 ? [{ name: 'tern6', localAddr: peer6, localAs: peerAs, neighborAddr: tern6, neighborAs: TERN_AS, passive: s.peerPassive, gracefulRestart: true, ipv4: false, ipv6: {} }] : []),
         ],
       });
@@ -85,7 +101,7 @@ async function setup(t: TestContext, s: Scenario) {
         networks4: [`198.19.${s.net}.0/24`],
         networks6: s.v6 ? [`2001:db8:f${s.net}::/48`] : [],
         neighbors: [
-          { addr: tern4, remoteAs: TERN_AS, passive: s.peerPassive, password: s.peerPassword, ipv4: true },
+          { addr: tern4, remoteAs: TERN_AS, passive: s.peerPassive, password: s.peerPassword, ttlSecurityHops: s.peerTtlSecurity ? 1 : undefined, ipv4: true },
           ...(s.v6 ? [{ addr: tern6, remoteAs: TERN_AS, passive: s.peerPassive, ipv4: false, ipv6: true }] : []),
         ],
       });
@@ -212,6 +228,56 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
     await waitFor('BIRD receives Bad peer AS', 15_000, async () => /Bad peer AS/i.test((await birdProtocol(x.lab, x.peerHost, 'tern4')).lastError ?? ''));
     await tern.waitForLog((r) => r.level >= 30 && json(r).includes('4200000001') && json(r).includes('4200000099'), 10_000, 'a log line with both ASes');
     assert.equal(tern.logs(established).length, 0);
+  });
+
+  test('routes both ways with BIRD: Tern\'s IPAM blocks (IPv4, IPv6) arrive with AS_PATH [64512] and Tern\'s next hop; BIRD\'s routes reach Tern\'s RIB (RFC 4271 §5, RFC 4760)', async (t) => {
+    if (!conformanceGate(t, [...NEEDS], TERND)) return;
+    const x = await setup(t, { id: 'tcs56', net: 56, peer: 'bird', v6: true, blocks: true });
+    await x.startPeer();
+    await x.startTern();
+    const got = await waitFor('BIRD has both Tern blocks', 20_000, async () => {
+      const r = [...(await birdRoutes(x.lab, x.peerHost, { proto: 'tern4' })), ...(await birdRoutes(x.lab, x.peerHost, { proto: 'tern6' }))];
+      const v4 = r.find((p) => p.prefix === '10.244.56.0/26');
+      const v6 = r.find((p) => p.prefix === '2001:db8:244:56::/122');
+      return v4 && v6 ? { v4, v6 } : undefined;
+    });
+    assert.deepEqual(got.v4.asPath, [TERN_AS]);
+    assert.equal(got.v4.attrs.next_hop, x.tern4);
+    assert.deepEqual(got.v6.asPath, [TERN_AS]);
+    assert.equal((got.v6.attrs.next_hop ?? '').split(' ')[0], x.tern6);
+    await waitFor('Tern RIB has BIRD\'s routes', 20_000, async () => {
+      const rib = JSON.stringify(await bgpctl(x.lab, x.ternHost, 'show', 'rib'));
+      return rib.includes('198.19.56.0/24') && rib.includes('2001:db8:f56::/48');
+    });
+  });
+
+  test('routes with FRR: Tern\'s IPAM block arrives with AS_PATH [64512] and next hop = the node address', async (t) => {
+    if (!conformanceGate(t, [...NEEDS], TERND)) return;
+    const x = await setup(t, { id: 'tcs57', net: 57, peer: 'frr', blocks: true });
+    await x.startPeer();
+    await x.startTern();
+    const r = await waitFor('FRR has the Tern block', 20_000, async () => (await frrRoutes(x.lab, x.peerHost, 'ipv4')).find((p) => p.prefix === '10.244.57.0/26'));
+    assert.deepEqual(r.asPath, [TERN_AS]);
+    assert.deepEqual(r.nexthops, [x.tern4]);
+  });
+
+  test('RFC 5082 GTSM: with ttlSecurity 1 Tern connects to a BIRD that demands TTL 255; without it, never', async (t) => {
+    if (!conformanceGate(t, [...NEEDS], TERND)) return;
+    // BIRD is passive, so Tern's outbound socket is what is tested: Tern's listener sends with
+    // TTL 255 to every peer (see bgp/transport.ts), which would satisfy BIRD either way.
+    const bad = await setup(t, { id: 'tcs58', net: 58, peer: 'bird', peerPassive: true, peerTtlSecurity: true });
+    const good = await setup(t, { id: 'tcs59', net: 59, peer: 'bird', peerPassive: true, peerTtlSecurity: true, ternTtlSecurity: 1 });
+    await bad.startPeer();
+    await good.startPeer();
+    const ternBad = await bad.startTern();
+    await good.startTern();
+    await good.peerEstablished();
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      assert.notEqual(await bad.peerState(), 'Established', 'BIRD accepted TTL < 255 with ttl security on');
+      await sleep(300);
+    }
+    assert.equal(ternBad.logs(established).length, 0);
   });
 
   test('RFC 2385 TCP MD5: the wrong password never establishes, the right one does', async (t) => {
