@@ -7,6 +7,7 @@ type BenchMain = (argv: string[]) => Promise<number>;
 const BENCHES: Record<string, () => Promise<BenchMain>> = {
   ingest: async () => (await import('./ingest/main.js')).main,
   codec: async () => (await import('./codec.js')).main,
+  peers: async () => (await import('./peers.js')).main,
 };
 
 async function run(argv: string[]): Promise<number> {
