@@ -145,6 +145,7 @@ export class GroupFamily {
     const keepPrev: number[] = [];
     const keepEx: number[] = [];
     const pend = this.pending;
+    const done: number[] = [];
     for (let i = 0; i < pend.length; i++) {
       const pfx = pend[i];
       const id = this.out[pfx];
@@ -169,19 +170,21 @@ export class GroupFamily {
       }
       if (prevSet) this.attrs.unref(prevSet);
       this.pendFlag[pfx] = 0;
-      this.table.unrefPrefix(pfx);
+      done.push(pfx);
     }
     this.pending = keep;
     this.prevOut = keepPrev;
     this.prevExcl = keepEx;
-    this.encodeApOps(b, announce, orig);
+    this.encodeApOps(b, announce, orig, done);
     const msgs: OutMsg[] = [];
     this.emit(msgs, b, enc, nh, maxLen, members);
+    // Only now may a withdrawn prefix leave the store (its bytes were needed above).
+    for (const pfx of done) this.table.unrefPrefix(pfx);
     return msgs;
   }
 
   /** Add-path: the last operation per (prefix, path id) wins; its references are released. */
-  private encodeApOps(b: Map<number, Bucket>, announce: boolean, orig: Orig): void {
+  private encodeApOps(b: Map<number, Bucket>, announce: boolean, orig: Orig, done: number[]): void {
     const ops = this.apOps;
     if (ops.length === 0) return;
     const keep: number[] = [];
@@ -202,7 +205,7 @@ export class GroupFamily {
         else this.add(b, this.attrs.get(sid), pfx, pid, tags(ops[i + 3], orig(this.attrs.get(sid))), null, true);
       }
       if (sid >= 0) this.attrs.unref(this.attrs.get(sid));
-      this.table.unrefPrefix(pfx);
+      done.push(pfx);
     }
     this.apOps = keep;
   }

@@ -1,0 +1,315 @@
+// Updates out and the Adj-RIB-In life cycle: update groups, packing, End-of-RIB, withdrawals,
+// MRAI, route refresh (RFC 2918, RFC 7313), graceful-restart stale handling (RFC 4724),
+// add-path (RFC 7911), policy refresh, incremental work, the pull model.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { attrs, ctx, decodeOut, drain, makeRib, seq, summary, up, upd } from './helpers';
+import { adjRibIn, adjRibOut, dumpLocRib, lookup } from '../../bgp/rib/show';
+import { MsgType, type PathAttributes, type Prefix } from '../../bgp/types';
+import { decodeMessage } from '../../bgp/codec/message';
+import { isEndOfRib } from '../../bgp/codec/update';
+import type { PolicyResult } from '../../bgp/rib/rib-types';
+
+const many = (n: number, base = 10): string[] => Array.from({ length: n }, (_, i) => `${base}.${(i >> 8) & 255}.${i & 255}.0/24`);
+
+test('update groups: peers with one outbound profile share the very same encoded UPDATEs (FRR update-groups)', () => {
+  const rib = makeRib();
+  const src = up(rib, { asn: 65009 });
+  const a = up(rib, { asn: 65001 });
+  const b = up(rib, { asn: 65002 });
+  const c = up(rib, { asn: 65003 }, undefined, ctx({ as4: false }));
+  for (const p of [src, a, b, c]) rib.takeOutput(p);
+  assert.equal(rib.stats().updateGroups, 2, 'src+a+b share one group; the 2-octet-AS session has its own');
+  rib.ingest(src, upd(attrs({ asPath: seq(65009, 4200000000) }), ['10.1.0.0/16']));
+  rib.flush(0);
+  const outA = rib.takeOutput(a);
+  const outB = rib.takeOutput(b);
+  assert.equal(outA.length, 1);
+  assert.equal(outA[0], outB[0], 'one Buffer, two peers');
+  assert.deepEqual(rib.takeOutput(src), [], 'split horizon inside the shared stream');
+  // RFC 6793 §4.2.2: the 2-octet session gets AS_TRANS and AS4_PATH, encoded separately.
+  const [m] = decodeOut(rib.takeOutput(c), ctx({ as4: false }));
+  assert.deepEqual(m.attrs.asPath, seq(65000, 65009, 4200000000));
+});
+
+test('packing: prefixes with one attribute set share UPDATEs up to 4096 bytes (RFC 4271 §4.3), or 65535 with RFC 8654', () => {
+  for (const [c, maxLen] of [
+    [ctx(), 4096],
+    [ctx({ extendedMessage: true }), 65535],
+  ] as const) {
+    const rib = makeRib();
+    const src = up(rib, { asn: 65009 });
+    const dst = up(rib, { asn: 65001 }, undefined, c);
+    drain(rib, dst);
+    const pfx = many(3000);
+    rib.ingest(src, upd(attrs({ asPath: seq(65009) }), pfx));
+    rib.flush(0);
+    const out = rib.takeOutput(dst);
+    for (const b of out) assert.ok(b.length <= maxLen);
+    const minMsgs = Math.ceil((3000 * 4) / (maxLen - 23 - 30));
+    assert.ok(out.length <= minMsgs + 1, `${out.length} messages for 3000 /24s at ${maxLen}`);
+    assert.deepEqual(summary(decodeOut(out, c)).nlri, [...pfx].sort());
+  }
+});
+
+test('RFC 4724 §2: the initial dump is followed by End-of-RIB for IPv4 and IPv6', () => {
+  const rib = makeRib();
+  const src = up(rib, { asn: 65009 });
+  rib.ingest(src, upd(attrs(), ['10.1.0.0/16']));
+  rib.ingest(src, upd(attrs({ nextHop: '2001:db8::9' }), ['2001:db8:1::/48']));
+  rib.flush(0);
+  const dst = up(rib, { asn: 65001, localAddress6: '2001:db8::ff' });
+  const out = rib.takeOutput(dst).map((b) => decodeMessage(b, ctx()));
+  const eor = out.map((m) => (m.type === MsgType.UPDATE ? isEndOfRib(m) : null));
+  assert.deepEqual(eor, [null, 'ipv4', null, 'ipv6']);
+  const sent = decodeOut(rib.takeOutput(dst));
+  assert.deepEqual(sent, []);
+});
+
+test('withdrawals are sent promptly and only the changed prefix is touched (RFC 4271 §9.2, incremental)', () => {
+  const rib = makeRib();
+  const src = up(rib, { asn: 65009 });
+  const dst = up(rib, { asn: 65001 });
+  drain(rib, dst);
+  rib.ingest(src, upd(attrs(), many(100)));
+  assert.equal(rib.flush(0).length, 100);
+  drain(rib, dst);
+  // Re-announcing identical routes queues nothing (implicit duplicate, RFC 4271 §9.1.1).
+  rib.ingest(src, upd(attrs(), many(100)));
+  assert.equal(rib.queued, 0);
+  assert.deepEqual(rib.flush(0), []);
+  assert.deepEqual(drain(rib, dst), []);
+  // One changed prefix: one change record, one UPDATE with that prefix only.
+  rib.ingest(src, upd(attrs({ communities: [5] }), ['10.0.7.0/24']));
+  assert.equal(rib.queued, 1);
+  const ch = rib.flush(0);
+  assert.deepEqual(ch.map((c) => c.prefix), ['10.0.7.0/24']);
+  assert.equal(ch[0].oldBest?.attrs.communities, undefined);
+  assert.deepEqual(ch[0].newBest?.attrs.communities, [5]);
+  assert.deepEqual(summary(drain(rib, dst)), { nlri: ['10.0.7.0/24'], withdrawn: [] });
+  // A MED change is a new best for the FIB but invisible to another AS (RFC 4271 §5.1.4):
+  // the Adj-RIB-Out does not change, so nothing is sent.
+  rib.ingest(src, upd(attrs({ communities: [5], med: 9 }), ['10.0.7.0/24']));
+  assert.equal(rib.flush(0).length, 1);
+  assert.deepEqual(drain(rib, dst), []);
+  rib.ingest(src, upd(null, [], ['10.0.7.0/24', '10.0.8.0/24']));
+  const w = rib.flush(0);
+  assert.deepEqual(w.map((c) => [c.prefix, c.newBest, c.multipath.length]), [
+    ['10.0.7.0/24', undefined, 0],
+    ['10.0.8.0/24', undefined, 0],
+  ]);
+  assert.deepEqual(summary(drain(rib, dst)), { nlri: [], withdrawn: ['10.0.7.0/24', '10.0.8.0/24'] });
+  assert.equal(rib.stats().prefixes.ipv4, 98, 'withdrawn prefixes leave the store');
+});
+
+test('MRAI (RFC 4271 §9.2.1.1): announcements wait for the interval, withdrawals do not', () => {
+  const rib = makeRib();
+  const src = up(rib, { asn: 65009 });
+  const dst = up(rib, { asn: 65001, mraiMs: 1000 });
+  drain(rib, dst);
+  rib.ingest(src, upd(attrs(), ['10.1.0.0/24']));
+  rib.flush(5000);
+  assert.deepEqual(summary(drain(rib, dst)).nlri, ['10.1.0.0/24']);
+  rib.ingest(src, upd(attrs(), ['10.2.0.0/24']));
+  rib.flush(5500);
+  assert.deepEqual(drain(rib, dst), [], 'held back');
+  assert.equal(rib.nextFlushAt(), 6000);
+  rib.ingest(src, upd(null, [], ['10.1.0.0/24']));
+  rib.flush(5600);
+  assert.deepEqual(summary(drain(rib, dst)), { nlri: [], withdrawn: ['10.1.0.0/24'] });
+  rib.flush(6000);
+  assert.deepEqual(summary(drain(rib, dst)).nlri, ['10.2.0.0/24']);
+});
+
+test('RFC 2918 §4 route refresh re-sends the Adj-RIB-Out; RFC 7313 §4 frames it with BoRR/EoRR', () => {
+  const rib = makeRib();
+  const src = up(rib, { asn: 65009 });
+  const dst = up(rib, { asn: 65001 });
+  rib.addPeer({ id: 'enh', address: '198.18.0.200', asn: 65002, localAddress: '198.18.255.1' });
+  rib.peerUp('enh', ctx(), { routerId: '198.18.0.200', enhancedRouteRefresh: true });
+  rib.ingest(src, upd(attrs(), many(5)));
+  rib.flush(0);
+  drain(rib, dst);
+  drain(rib, 'enh');
+  rib.routeRefresh(dst, 'ipv4');
+  assert.deepEqual(summary(drain(rib, dst)).nlri, [...many(5)].sort());
+  rib.routeRefresh('enh', 'ipv4');
+  const msgs = rib.takeOutput('enh').map((b) => decodeMessage(b, ctx()));
+  assert.equal(msgs[0].type, MsgType.ROUTE_REFRESH);
+  assert.equal(msgs[msgs.length - 1].type, MsgType.ROUTE_REFRESH);
+  assert.deepEqual(
+    [msgs[0], msgs[msgs.length - 1]].map((m) => (m.type === MsgType.ROUTE_REFRESH ? m.subtype : -1)),
+    [1, 2],
+  );
+  assert.equal(msgs.length, 3);
+});
+
+test('RFC 7313 §4 inbound: routes not re-sent between BoRR and EoRR are removed', () => {
+  const rib = makeRib();
+  const src = up(rib, { asn: 65009 });
+  rib.ingest(src, upd(attrs(), ['10.1.0.0/24', '10.2.0.0/24']));
+  rib.flush(0);
+  rib.beginRefresh(src, 'ipv4');
+  assert.equal(lookup(rib, '10.1.0.0/24')[0].stale, true);
+  rib.ingest(src, upd(attrs(), ['10.1.0.0/24']));
+  assert.equal(rib.endRefresh(src, 'ipv4'), 1);
+  const ch = rib.flush(0);
+  assert.deepEqual(ch.map((c) => [c.prefix, !!c.newBest]), [['10.2.0.0/24', false]]);
+  assert.equal(lookup(rib, '10.1.0.0/24')[0].stale, false);
+});
+
+test('RFC 4724 graceful restart helper: peerDown(keepStale) keeps routes until sweepStale', () => {
+  const rib = makeRib();
+  const src = up(rib, { id: 'gr', asn: 65009 });
+  const dst = up(rib, { asn: 65001 });
+  rib.ingest(src, upd(attrs(), ['10.1.0.0/24', '10.2.0.0/24']));
+  rib.flush(0);
+  drain(rib, dst);
+  rib.peerDown(src, true);
+  assert.deepEqual(rib.flush(0), [], 'forwarding state kept');
+  assert.deepEqual(drain(rib, dst), []);
+  rib.peerUp(src, ctx(), { routerId: '198.18.0.1' });
+  rib.ingest(src, upd(attrs(), ['10.1.0.0/24']));
+  assert.equal(rib.sweepStale(src, 'ipv4'), 1);
+  rib.flush(0);
+  assert.deepEqual(summary(drain(rib, dst)), { nlri: [], withdrawn: ['10.2.0.0/24'] });
+});
+
+test('peerDown without graceful restart withdraws the peer routes from everyone', () => {
+  const rib = makeRib();
+  const src = up(rib, { asn: 65009 });
+  const dst = up(rib, { asn: 65001 });
+  rib.ingest(src, upd(attrs(), ['10.1.0.0/24']));
+  rib.flush(0);
+  drain(rib, dst);
+  rib.peerDown(src);
+  assert.equal(rib.flush(0).length, 1);
+  assert.deepEqual(summary(drain(rib, dst)).withdrawn, ['10.1.0.0/24']);
+  assert.equal(rib.stats().paths.ipv4, 0);
+});
+
+test('RFC 7911 add-path send: a client that negotiated it receives the multipath set with path identifiers', () => {
+  const rib = makeRib({ clusterId: '198.18.255.100', maxPaths: 4 });
+  const c1 = up(rib, { id: 'ap1', address: '198.18.0.11', asn: 65000, routeReflectorClient: true });
+  const c2 = up(rib, { id: 'ap2', address: '198.18.0.12', asn: 65000, routeReflectorClient: true });
+  const apCtx = ctx({ addPathTx: { ipv4: true, ipv6: true } });
+  const c3 = up(rib, { id: 'ap3', address: '198.18.0.13', asn: 65000, routeReflectorClient: true }, undefined, apCtx);
+  for (const p of [c1, c2, c3]) drain(rib, p, p === c3 ? apCtx : ctx());
+  const ib = (nh: string): PathAttributes => attrs({ asPath: [], localPref: 100, nextHop: nh });
+  rib.ingest(c1, upd(ib('198.18.0.11'), ['10.244.5.0/26']));
+  rib.ingest(c2, upd(ib('198.18.0.12'), ['10.244.5.0/26']));
+  const ch = rib.flush(0);
+  assert.deepEqual(ch[0].multipath.map((p) => p.nextHop), ['198.18.0.11', '198.18.0.12'], 'ECMP set for the FIB');
+  const got = drain(rib, c3, apCtx);
+  const ids = got.flatMap((s) => s.nlri);
+  assert.equal(ids.length, 2);
+  assert.equal(new Set(ids).size, 2, 'distinct path identifiers');
+  assert.deepEqual(got.map((s) => s.nextHop).sort(), ['198.18.0.11', '198.18.0.12']);
+  // Without add-path, the other client gets only the best path.
+  assert.equal(summary(drain(rib, c2)).nlri.length, 1);
+  rib.ingest(c2, upd(null, [], ['10.244.5.0/26']));
+  rib.flush(0);
+  const w = drain(rib, c3, apCtx);
+  assert.deepEqual(summary(w).withdrawn, ids.filter((x) => got.find((s) => s.nlri.includes(x))?.nextHop === '198.18.0.12'));
+});
+
+test('RFC 7911 add-path receive: two paths of one prefix from one peer are kept apart', () => {
+  const rib = makeRib({ maxPaths: 2 });
+  rib.addPeer({ id: 'rr', address: '198.18.0.5', asn: 65000 });
+  rib.peerUp('rr', ctx({ addPathRx: { ipv4: true, ipv6: false } }), { routerId: '198.18.0.5' });
+  rib.ingest('rr', upd(attrs({ asPath: [], nextHop: '198.18.0.61' }), ['10.244.9.0/26#1']));
+  rib.ingest('rr', upd(attrs({ asPath: [], nextHop: '198.18.0.62' }), ['10.244.9.0/26#2']));
+  const ch = rib.flush(0);
+  assert.equal(ch.length, 1);
+  assert.deepEqual(ch[0].multipath.map((p) => [p.nextHop, p.pathId]), [
+    ['198.18.0.61', 1],
+    ['198.18.0.62', 2],
+  ]);
+  rib.ingest('rr', upd(null, [], ['10.244.9.0/26#1']));
+  assert.deepEqual(rib.flush(0)[0].multipath.map((p) => p.pathId), [2]);
+});
+
+test('import policy: refreshImport re-runs it over the pre-policy Adj-RIB-In without the peer resending', () => {
+  const rib = makeRib();
+  let deny = true;
+  const src = up(rib, { asn: 65009, importPolicy: (p: Prefix): PolicyResult => (deny && p.len === 24 ? 'reject' : 'accept') });
+  rib.ingest(src, upd(attrs(), ['10.1.0.0/24', '10.2.0.0/16']));
+  assert.deepEqual(rib.flush(0).map((c) => c.prefix), ['10.2.0.0/16']);
+  assert.equal(adjRibIn(rib, src, 'ipv4', 'pre').length, 2);
+  assert.equal(adjRibIn(rib, src, 'ipv4', 'post').length, 1);
+  assert.match(lookup(rib, '10.1.0.0/24')[0].reason ?? '', /policy/);
+  deny = false;
+  rib.refreshImport(src);
+  assert.deepEqual(rib.flush(0).map((c) => c.prefix), ['10.1.0.0/24']);
+});
+
+test('export policy: reject drops a route for that group, modified attributes are sent', () => {
+  const rib = makeRib();
+  const src = up(rib, { asn: 65009 });
+  const dst = up(rib, {
+    asn: 65001,
+    exportPolicy: (p: Prefix, a: PathAttributes): PolicyResult => (p.len === 16 ? 'reject' : { ...a, communities: [0xfde80001] }),
+  });
+  drain(rib, dst);
+  rib.ingest(src, upd(attrs(), ['10.1.0.0/24', '10.2.0.0/16']));
+  rib.flush(0);
+  const got = drain(rib, dst);
+  assert.deepEqual(summary(got).nlri, ['10.1.0.0/24']);
+  assert.deepEqual(got[0].attrs.communities, [0xfde80001]);
+  assert.deepEqual(adjRibOut(rib, dst).map((e) => e.prefix), ['10.1.0.0/24']);
+});
+
+test('pull model: a slow peer does not hold back the others, and gets everything in order later', () => {
+  const rib = makeRib();
+  const src = up(rib, { asn: 65009 });
+  const fast = up(rib, { asn: 65001 });
+  const slow = up(rib, { asn: 65002 });
+  drain(rib, fast);
+  drain(rib, slow);
+  for (let i = 0; i < 20; i++) {
+    rib.ingest(src, upd(attrs({ med: i }), many(300, 20 + i)));
+    rib.flush(0);
+    assert.ok(summary(drain(rib, fast)).nlri.length === 300);
+  }
+  assert.ok(rib.hasOutput(slow));
+  const first = rib.takeOutput(slow, 5000);
+  assert.ok(first.length >= 1 && first.reduce((n, b) => n + b.length, 0) < 5000 + 4096);
+  const rest = rib.takeOutput(slow);
+  assert.equal(summary(decodeOut([...first, ...rest])).nlri.length, 6000);
+  assert.equal(rib.hasOutput(slow), false);
+});
+
+test('IPv6 (RFC 4760, RFC 2545): MP_REACH next hop with link-local, next-hop-self to eBGP', () => {
+  const rib = makeRib();
+  const src = up(rib, { asn: 65009 });
+  const dst = up(rib, { asn: 65001, localAddress6: '2001:db8::ff', localLinkLocal6: 'fe80::ff' });
+  const ib = up(rib, { asn: 65000 });
+  drain(rib, dst);
+  drain(rib, ib);
+  const u = upd(attrs({ nextHop: '2001:db8::9' }), ['2001:db8:aa::/48']);
+  if (u.mpReach) u.mpReach.nextHop = { global: '2001:db8::9', linkLocal: 'fe80::9' };
+  rib.ingest(src, u);
+  const ch = rib.flush(0);
+  assert.equal(ch[0].family, 'ipv6');
+  assert.equal(ch[0].newBest?.linkLocal, 'fe80::9');
+  const [e] = drain(rib, dst);
+  assert.deepEqual(e.nlri, ['2001:db8:aa::/48']);
+  assert.equal(e.nextHop, '2001:db8::ff');
+  const [i] = drain(rib, ib);
+  assert.equal(i.nextHop, '2001:db8::9');
+  assert.deepEqual(dumpLocRib(rib, 'ipv6').map((v) => v.prefix), ['2001:db8:aa::/48']);
+});
+
+test('local origination: originate/withdrawOrigin for our own blocks (ORIGIN IGP, empty AS_PATH)', () => {
+  const rib = makeRib();
+  const dst = up(rib, { asn: 65000 });
+  drain(rib, dst);
+  rib.originate('10.244.3.0/26');
+  const ch = rib.flush(0);
+  assert.equal(ch[0].newBest?.peer, 'local');
+  assert.deepEqual(summary(drain(rib, dst)).nlri, ['10.244.3.0/26']);
+  rib.withdrawOrigin('10.244.3.0/26');
+  rib.flush(0);
+  assert.deepEqual(summary(drain(rib, dst)).withdrawn, ['10.244.3.0/26']);
+});
