@@ -185,7 +185,10 @@ export async function startTernd(lab: Lab, host: string, o: TerndOptions): Promi
   };
   lab.instances.set(`ternd:${host}`, t);
   await waitFor(`ternd control socket in ${host}`, 15_000, () => {
-    if (child.exitCode !== null) throw new GiveUp(`ternd exited ${child.exitCode}: ${records.slice(-10).map((r) => r.msg).join(' | ')}`);
+    if (child.exitCode !== null) {
+      const lines = records.length > 12 ? [...records.slice(0, 4), { msg: '...' }, ...records.slice(-8)] : records;
+      throw new GiveUp(`ternd exited ${child.exitCode}: ${lines.map((r) => r.msg).join(' | ')}`);
+    }
     return fs.existsSync(controlSocket);
   });
   return t;
