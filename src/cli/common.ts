@@ -45,7 +45,8 @@ export function textOptions(args: GlobalArgs): TextOptions {
   return {
     color: tty && args.color && !process.env.NO_COLOR,
     now: Date.now(),
-    width: tty ? process.stdout.columns : undefined,
+    // A pty without a size (script, some CI) reports 0 columns: then do not trim at all.
+    width: tty && process.stdout.columns > 0 ? process.stdout.columns : undefined,
   };
 }
 

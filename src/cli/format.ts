@@ -28,7 +28,7 @@ export function formatPeers(peers: PeerView[], o: TextOptions): string[] {
       cell(p.description),
     ];
   });
-  return table(o, header, rows);
+  return table(o, header, rows, { trimLast: true });
 }
 
 const capText = (c: CapabilityView): string => (c.value ? `${c.name} ${c.value}` : c.name);

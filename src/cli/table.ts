@@ -24,9 +24,10 @@ export const cell = (text: string | number, more: Omit<Cell, 'text'> = {}): Cell
 
 /**
  * Lays out rows in columns two spaces apart; widths come from the data, so the output lines up
- * whether it goes to a terminal or a pipe. Trailing spaces are never printed.
+ * whether it goes to a terminal or a pipe. Trailing spaces are never printed. `trimLast` cuts a
+ * free-text last column (a description) to the terminal width; data columns are never cut.
  */
-export function table(o: TextOptions, header: Cell[], rows: Cell[][]): string[] {
+export function table(o: TextOptions, header: Cell[], rows: Cell[][], opts: { trimLast?: boolean } = {}): string[] {
   const all = [header, ...rows];
   const n = header.length;
   const widths = Array.from({ length: n }, (_, i) => Math.max(...all.map((r) => (r[i]?.text ?? '').length)));
@@ -37,7 +38,7 @@ export function table(o: TextOptions, header: Cell[], rows: Cell[][]): string[] 
       const c = r[i] ?? cell('');
       const last = i === n - 1;
       let text = c.text;
-      if (last && o.width !== undefined && used + text.length > o.width) text = text.slice(0, Math.max(0, o.width - used - 1)) + '…';
+      if (last && opts.trimLast && o.width && used + text.length > o.width) text = text.slice(0, Math.max(0, o.width - used - 1)) + '…';
       const padded = last && !c.right ? text : c.right ? text.padStart(widths[i]) : text.padEnd(widths[i]);
       parts.push(paint(o, ri === 0 ? 'bold' : c.color, padded));
       used += widths[i] + 2;

@@ -34,7 +34,7 @@ test('show peers golden: State/PfxRcvd is the count when Established, else the s
 test('color only when asked; the last column is trimmed to the terminal width', () => {
   const colored = formatPeers(PEERS.slice(0, 1), { ...plain, color: true });
   assert.match(colored[1], /\x1b\[32m3 {12}\x1b\[0m/, 'Established is green, padding inside the color');
-  const narrow = table({ ...plain, width: 12 }, [cell('a'), cell('description')], [[cell('x'), cell('a long description')]]);
+  const narrow = table({ ...plain, width: 12 }, [cell('a'), cell('description')], [[cell('x'), cell('a long description')]], { trimLast: true });
   assert.deepEqual(narrow, ['a  descript…', 'x  a long d…']);
 });
 
