@@ -1,4 +1,4 @@
-// `npm run bench -- codec [--n 1000000] [--runs 5]`
+// `npm run bench -- codec [--n 1000000] [--runs 5] [--only mixed-v4,...]`
 // Decode and encode rates of the wire codec on realistic UPDATE streams, in prefixes/s and
 // ns/prefix. Workloads:
 //   packed-v4 : IPv4 /24s packed ~1000 per UPDATE, one attribute set (a route reflector dump)
@@ -125,28 +125,33 @@ function decodeAll(w: Workload, ctx: SessionContext, touch: boolean): number {
 export async function main(argv: string[]): Promise<number> {
   let n = 1_000_000;
   let runs = 5;
+  let only: string[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--n') n = Number(argv[++i]);
     else if (argv[i] === '--runs') runs = Number(argv[++i]);
+    else if (argv[i] === '--only') only = (argv[++i] ?? '').split(',');
     else {
-      console.error('usage: codec [--n 1000000] [--runs 5]');
+      console.error('usage: codec [--n 1000000] [--runs 5] [--only packed-v4,mixed-v4,packed-v6,mixed-v6]');
       return 2;
     }
   }
   const ctx: SessionContext = { ...DEFAULT_CONTEXT };
   const cpu = os.cpus()[0]?.model ?? 'unknown';
   console.log(`codec bench: ${n} prefixes per workload, best of ${runs}; node ${process.version}; ${os.cpus().length} x ${cpu}; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; ${new Date().toISOString()}`);
-  const workloads = [
-    buildWorkload('packed-v4', 'ipv4', n, 1000, ctx, 1),
-    buildWorkload('mixed-v4', 'ipv4', n, 10, ctx, 2),
-    buildWorkload('packed-v6', 'ipv6', n, 1000, ctx, 3),
-    buildWorkload('mixed-v6', 'ipv6', n, 10, ctx, 4),
+  const specs: [string, Family, number, number][] = [
+    ['packed-v4', 'ipv4', 1000, 1],
+    ['mixed-v4', 'ipv4', 10, 2],
+    ['packed-v6', 'ipv6', 1000, 3],
+    ['mixed-v6', 'ipv6', 10, 4],
   ];
   const rows: string[][] = [['workload', 'UPDATEs', 'pfx/UPDATE', 'op', 'total ms', 'ns/prefix', 'Mprefixes/s']];
   const row = (w: Workload, op: string, ns: number): void => {
     rows.push([w.name, String(w.messages.length), (w.prefixes / w.messages.length).toFixed(1), op, (ns / 1e6).toFixed(1), (ns / w.prefixes).toFixed(1), (w.prefixes / ns * 1e3).toFixed(2)]);
   };
-  for (const w of workloads) {
+  for (const [name, family, per, seed] of specs) {
+    if (only && !only.includes(name)) continue;
+    // One workload alive at a time, so the heap (and GC work) is that of one stream.
+    const w = buildWorkload(name, family, n, per, ctx, seed);
     const d = time(runs, () => decodeAll(w, ctx, false));
     if (d.check !== w.prefixes) throw new Error(`${w.name}: decoded ${d.check} prefixes, expected ${w.prefixes}`);
     row(w, 'decode', d.ns);

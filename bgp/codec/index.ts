@@ -13,3 +13,7 @@ export { notificationName, capabilityName, attributeName, messageTypeName } from
 export { asPathLength } from './attr-aspath';
 export { decodeShutdownCommunication, encodeShutdownCommunication, MAX_SHUTDOWN_COMMUNICATION } from './notification';
 export { formatMessage, messageToJson, attrsJson, formatAsPath, formatCommunity } from './format';
+// Building blocks the Adj-RIB-Out encoders use directly (bgp/rib/): stable, public.
+export { AttrWriter } from './attr-spec';
+export { encodeNextHop, writeMpReach, writeMpUnreach } from './attr-mp';
+export { writeHeader } from './header';

@@ -24,8 +24,10 @@ test('flags build the session context: --no-as4, --addpath ipv4,ipv6, --extended
 });
 
 test('an AS_PATH segment of length 0 reports treat-as-withdraw (RFC 7606 §7.2)', () => {
-  const hex = 'ffffffffffffffffffffffffffffffff 0027 02 0000 0010 400101 00 400202 0200 400304 c6120001 18 0a0000';
-  const [o] = decodeAll(parseHexInput(hex), contextOf({ as4: true, extended: false }));
+  const hex = 'ffffffffffffffffffffffffffffffff 002b 02 0000 0010 400101 00 400202 0200 400304 c6120001 18 0a0000';
+  const all = decodeAll(parseHexInput(hex), contextOf({ as4: true, extended: false }));
+  assert.equal(all.length, 1);
+  const [o] = all;
   assert.equal(o.ok, false);
   assert.match(o.text, /treat-as-withdraw.*AS_PATH segment 1 has length 0/s);
 });
