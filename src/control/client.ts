@@ -55,7 +55,16 @@ export class ControlClient {
   private constructor(
     private readonly sock: Socket,
     readonly path: string,
+    idleTimeoutMs: number,
   ) {
+    // A daemon that stops answering mid-request (stuck event loop) must not hang bgpctl forever.
+    if (idleTimeoutMs > 0) {
+      sock.setTimeout(idleTimeoutMs, () => {
+        if (this.pending.size === 0) return;
+        this.failAll(new UnreachableError(path, 'ETIMEDOUT', unreachableMessage(path, 'ETIMEDOUT')));
+        sock.destroy();
+      });
+    }
     const splitter = new LineSplitter(MAX_ANSWER_LINE, (l) => this.onLine(l));
     sock.on('data', (chunk: Buffer) => {
       try {
@@ -69,8 +78,11 @@ export class ControlClient {
     sock.on('close', () => this.failAll(new UnreachableError(path, 'ECLOSED', unreachableMessage(path, 'ECLOSED'))));
   }
 
-  /** Connects, or throws UnreachableError with an operator-facing message. */
-  static connect(path: string, opts: { timeoutMs?: number } = {}): Promise<ControlClient> {
+  /**
+   * Connects, or throws UnreachableError with an operator-facing message. `timeoutMs` bounds the
+   * connect; `idleTimeoutMs` (default 30 s, 0 = none) bounds silence while a request is open.
+   */
+  static connect(path: string, opts: { timeoutMs?: number; idleTimeoutMs?: number } = {}): Promise<ControlClient> {
     return new Promise((resolve, reject) => {
       const sock = createConnection(path);
       const timer = setTimeout(() => {
@@ -80,7 +92,7 @@ export class ControlClient {
       sock.once('connect', () => {
         clearTimeout(timer);
         sock.removeAllListeners('error');
-        resolve(new ControlClient(sock, path));
+        resolve(new ControlClient(sock, path, opts.idleTimeoutMs ?? 30_000));
       });
       sock.once('error', (e: NodeJS.ErrnoException) => {
         clearTimeout(timer);

@@ -208,3 +208,16 @@ test('client: a missing socket is UnreachableError with a hint; a closed daemon 
   const c = await ControlClient.connect(hang);
   await assert.rejects(c.request('show.peers'), (e: unknown) => e instanceof UnreachableError && e.errno === 'ECLOSED');
 });
+
+test('client: a daemon that accepts but never answers fails the request after the idle timeout', async (t) => {
+  const dir = tempDir(t);
+  const mute = join(dir, 'mute.sock');
+  const srv = createServer(() => {});
+  await new Promise<void>((r) => srv.listen(mute, r));
+  t.after(() => {
+    srv.close();
+  });
+  const c = await ControlClient.connect(mute, { idleTimeoutMs: 100 });
+  t.after(() => c.close());
+  await assert.rejects(c.request('show.peers'), (e: unknown) => e instanceof UnreachableError && e.errno === 'ETIMEDOUT' && /did not answer/.test(e.message));
+});
