@@ -186,7 +186,7 @@ export interface RibRowView {
 
 /** One next hop of a kernel route. */
 export interface NextHopView {
-  /** Gateway address; '' for a directly connected or blackhole route. */
+  /** Gateway address; '' for a directly connected route; 'blackhole' for a blackhole route. */
   via: string;
   /** Output interface name when known. */
   dev?: string;
