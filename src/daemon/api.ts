@@ -1,0 +1,265 @@
+// The DaemonApi (src/control/api.ts) over a running Daemon: reads session stats, the plan and
+// the RIB and turns them into the stable view objects bgpctl prints.
+import type { Session } from '../../bgp/session';
+import type { Negotiated } from '../../bgp/negotiate';
+import type { SessionStats, ErrorRecord } from '../../bgp/stats';
+import { capabilityName } from '../../bgp/codec';
+import { parsePrefix } from '../../bgp/prefix';
+import {
+  ControlError,
+  type CapabilityView,
+  type ConfigView,
+  type DaemonApi,
+  type ErrorView,
+  type FibRowView,
+  type HealthView,
+  type MetricsSnapshot,
+  type NeighborAction,
+  type NeighborActionOptions,
+  type NeighborView,
+  type NextHopView,
+  type PeerView,
+  type RibQuery,
+  type RibRowView,
+} from '../control/api';
+import { judgeHealth } from '../control/health';
+import type { NextHop } from '../../fib/types';
+import { isLogLevel, type Logger } from '../log';
+import type { Daemon } from './daemon';
+import { peerCounts, ribRows } from './rib-view';
+
+const VERSION: string = (require('../../../package.json') as { version: string }).version;
+
+/** A planned session gets this long to reach Established before /readyz fails. */
+const READY_GRACE_MS = 60_000;
+
+const errView = (e?: ErrorRecord): ErrorView | null =>
+  e ? { code: e.code, subcode: e.subcode, name: e.name, shutdownMessage: e.shutdownMessage, at: e.at } : null;
+
+function negotiatedCaps(n: Negotiated | undefined): CapabilityView[] {
+  if (!n) return [];
+  const caps: CapabilityView[] = n.families.map((f) => ({ code: 1, name: 'mp-bgp', value: `${f}-unicast` }));
+  if (n.as4) caps.push({ code: 65, name: '4-octet-as' });
+  if (n.routeRefresh) caps.push({ code: 2, name: 'route-refresh' });
+  if (n.enhancedRouteRefresh) caps.push({ code: 70, name: 'enhanced-route-refresh' });
+  if (n.extendedMessage) caps.push({ code: 6, name: 'extended-message' });
+  for (const [f, ap] of Object.entries(n.addPath)) {
+    const dir = [ap.send && 'send', ap.receive && 'receive'].filter(Boolean).join('/');
+    if (dir) caps.push({ code: 69, name: 'add-path', value: `${f}-unicast ${dir}` });
+  }
+  if (n.gracefulRestart) {
+    const gr = n.gracefulRestart;
+    caps.push({ code: 64, name: 'graceful-restart', value: `restart-time=${gr.restartTime} ${gr.families.map((x) => `${x.family}-unicast${x.forwardingPreserved ? '(F)' : ''}`).join(' ')}`.trim() });
+  }
+  if (n.llgr) caps.push({ code: 71, name: 'llgr', value: n.llgr.map((x) => `${x.family}-unicast stale=${x.staleTime}`).join(' ') });
+  if (n.peerHostname) caps.push({ code: 73, name: 'fqdn', value: [n.peerHostname.hostname, n.peerHostname.domain].filter(Boolean).join('.') });
+  return caps;
+}
+
+export class TerndApi implements DaemonApi {
+  readonly version = VERSION;
+  constructor(
+    private readonly d: Daemon,
+    private readonly log: Logger,
+  ) {}
+
+  private entry(addr: string) {
+    for (const e of this.d.peers.values()) if (e.id === addr || e.cfg.peerAddress === addr || e.cfg.key === addr) return e;
+    return undefined;
+  }
+
+  private peerView(s: Session, stats: SessionStats): PeerView {
+    const e = this.d.peers.get(s.key);
+    const counts = this.d.rib.peers.has(s.key) ? peerCounts(this.d, s.key) : undefined;
+    return {
+      address: s.key,
+      port: s.cfg.peerPort,
+      asn: s.cfg.peerAs,
+      localAsn: s.cfg.localAs,
+      kind: e?.cfg.kind ?? 'global',
+      description: e?.cfg.description ?? '',
+      state: stats.state,
+      since: stats.since,
+      msgRcvd: stats.messagesIn.total,
+      msgSent: stats.messagesOut.total,
+      outQ: stats.outQueueMessages,
+      prefixesReceived: counts?.received ?? 0,
+      prefixesAccepted: counts?.accepted ?? 0,
+      prefixesSent: counts?.sent ?? 0,
+      adminDown: e?.adminDown ?? false,
+    };
+  }
+
+  peers(): PeerView[] {
+    return this.d.speaker.peers().map((s) => this.peerView(s, s.stats()));
+  }
+
+  neighbor(addr: string): NeighborView | undefined {
+    const e = this.entry(addr);
+    if (!e) return undefined;
+    const s = e.session;
+    const st = s.stats();
+    const n = st.negotiated;
+    const counts = peerCounts(this.d, e.id);
+    const ours: CapabilityView[] = [];
+    for (const f of s.cfg.families) ours.push({ code: 1, name: 'mp-bgp', value: `${f}-unicast` });
+    ours.push({ code: 65, name: '4-octet-as' }, { code: 2, name: 'route-refresh' }, { code: 70, name: 'enhanced-route-refresh' });
+    if (s.cfg.extendedMessage) ours.push({ code: 6, name: 'extended-message' });
+    if (s.cfg.gracefulRestart) ours.push({ code: 64, name: 'graceful-restart', value: `restart-time=${s.cfg.gracefulRestart.restartTime}` });
+    const gr = n?.gracefulRestart;
+    return {
+      ...this.peerView(s, st),
+      localAddress: st.localAddress ?? '',
+      localPort: st.localPort ?? 0,
+      remoteAddress: st.remoteAddress ?? '',
+      remotePort: st.remotePort ?? 0,
+      localRouterId: this.d.local.routerId,
+      remoteRouterId: n?.peerBgpId ?? '',
+      holdTimeConfigured: s.cfg.holdTime,
+      holdTimeNegotiated: n ? n.holdTime : null,
+      keepaliveConfigured: s.cfg.keepaliveTime ?? Math.floor(s.cfg.holdTime / 3),
+      keepaliveNegotiated: n ? n.keepaliveTime : null,
+      capabilities: { ours, theirs: negotiatedCaps(n), negotiated: negotiatedCaps(n) },
+      gracefulRestart: {
+        negotiated: !!gr,
+        localRestartTime: s.cfg.gracefulRestart?.restartTime ?? null,
+        remoteRestartTime: gr?.restartTime ?? null,
+        remoteForwardingFamilies: gr ? gr.families.filter((f) => f.forwardingPreserved).map((f) => f.family) : [],
+        peerRestarting: false,
+        staleRoutes: counts?.stale ?? 0,
+        restartTimerRemaining: null,
+        staleTimerRemaining: null,
+      },
+      messages: { received: st.messagesIn, sent: st.messagesOut },
+      prefixes: (['ipv4', 'ipv6'] as const).map((family) => ({ family, ...peerCounts(this.d, e.id, family) })),
+      establishedTransitions: st.establishedCount,
+      lastErrorSent: errView(st.lastErrorSent),
+      lastErrorReceived: errView(st.lastErrorReceived),
+      lastResetReason: st.lastDown?.reason ?? '',
+      routeReflector: e.cfg.routeReflectorClient ? 'client' : e.cfg.kind === 'reflector' ? 'reflector' : 'none',
+      md5: !!s.cfg.password,
+    };
+  }
+
+  rib(q: RibQuery): Iterable<RibRowView> {
+    if (q.prefix) {
+      try {
+        parsePrefix(q.prefix.includes('/') ? q.prefix : q.prefix + (q.prefix.includes(':') ? '/128' : '/32'));
+      } catch (err) {
+        throw new ControlError('bad-prefix', `${q.prefix}: ${(err as Error).message}`);
+      }
+    }
+    if (q.neighbor && !this.entry(q.neighbor)) throw new ControlError('unknown-neighbor', `no neighbor ${q.neighbor}`);
+    return ribRows(this.d, q);
+  }
+
+  async fib(prefix?: string): Promise<FibRowView[]> {
+    const hopViews = (hops: NextHop[]): NextHopView[] => hops.map((h) => ({ via: h.gateway ?? '', dev: h.dev, weight: h.weight }));
+    const kernel = new Map((await this.d.opts.fib.dump()).map((r) => [r.prefix, r]));
+    const rows: FibRowView[] = [];
+    const keys = new Set([...this.d.desiredFib.keys(), ...kernel.keys()]);
+    for (const p of [...keys].sort()) {
+      if (prefix && p !== prefix) continue;
+      const want = this.d.desiredFib.get(p);
+      const have = kernel.get(p);
+      const tern = want ? (want.kind === 'blackhole' ? [{ via: 'blackhole' }] : hopViews(want.nexthops)) : null;
+      const k = have ? (have.kind === 'blackhole' ? [{ via: 'blackhole' }] : hopViews(have.nexthops)) : null;
+      const same = tern && k && JSON.stringify(tern.map((h) => h.via).sort()) === JSON.stringify(k.map((h) => h.via).sort());
+      rows.push({ prefix: p, tern, kernel: k, status: !tern ? 'extra' : !k ? 'missing' : same ? 'ok' : 'different' });
+    }
+    return rows;
+  }
+
+  config(): ConfigView {
+    const d = this.d;
+    return {
+      nodeName: d.local.nodeName,
+      asn: d.local.asNumber,
+      routerId: d.local.routerId,
+      listen: d.speaker.listenAddresses().map((a) => (a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`)),
+      peers: d.plan.map((p) => ({ key: p.key, kind: p.kind, why: p.description })),
+      advertised: [...d.originated.values()].map((r) => ({ prefix: r.prefix, communities: r.communities.length ? r.communities.map((c) => `${c >>> 16}:${c & 0xffff}`) : undefined })),
+      clusterId: d.local.routeReflectorClusterID,
+      source: d.opts.configPath,
+      fib: { driver: d.opts.fibDriver, coupled: d.opts.fib.coupled },
+      logLevel: levelName(this.log.level()),
+    };
+  }
+
+  async neighborAction(addr: string, action: NeighborAction, opts: NeighborActionOptions): Promise<void> {
+    const e = this.entry(addr);
+    if (!e) throw new ControlError('unknown-neighbor', `no neighbor ${addr}; bgpctl show peers lists them`);
+    const s = e.session;
+    this.log.info({ component: 'control', peer: e.id, action, message: opts.message, hard: opts.hard }, `neighbor ${e.id} ${action}`);
+    switch (action) {
+      case 'clear':
+        // RFC 4486 6/4 Administrative Reset; RFC 8538 6/9 Hard Reset drops GR state on both sides.
+        s.stop({ code: 6, subcode: opts.hard ? 9 : 4, shutdownMessage: opts.message });
+        if (!e.adminDown) setTimeout(() => s.start(), 100).unref();
+        return;
+      case 'down':
+        e.adminDown = true;
+        s.stop({ code: 6, subcode: 2, shutdownMessage: opts.message });
+        return;
+      case 'up':
+        e.adminDown = false;
+        s.start();
+        return;
+      case 'refresh': {
+        if (s.state !== 'Established') throw new ControlError('bad-argument', `neighbor ${e.id} is ${s.state}, not Established`);
+        if (!s.negotiated?.routeRefresh) throw new ControlError('not-supported', `neighbor ${e.id} did not negotiate route refresh (RFC 2918)`);
+        for (const f of s.negotiated.families) s.send({ type: 5, afi: f === 'ipv4' ? 1 : 2, safi: 1, subtype: 0 });
+        return;
+      }
+    }
+  }
+
+  async reload() {
+    return this.d.reload('bgpctl reload');
+  }
+
+  async fibCouple(coupled: boolean): Promise<void> {
+    if (coupled) await this.d.opts.fib.couple();
+    else await this.d.opts.fib.decouple();
+    this.log.info({ component: 'fib', coupled }, coupled ? 'FIB coupled: kernel writes on' : 'FIB decoupled: kernel writes off');
+  }
+
+  setLogLevel(level: string): void {
+    if (!isLogLevel(level)) throw new ControlError('bad-argument', `unknown log level ${level}`);
+    this.log.level(level);
+  }
+
+  health(): HealthView {
+    const now = Date.now();
+    return judgeHealth({
+      configLoaded: this.d.configLoaded,
+      listening: this.d.listening,
+      graceMs: READY_GRACE_MS,
+      now,
+      sessions: [...this.d.peers.values()].filter((e) => !e.adminDown).map((e) => {
+        const st = e.session.stats();
+        return { address: e.id, state: st.state, since: Math.max(Date.parse(st.since), this.d.startedAt.getTime()) };
+      }),
+    });
+  }
+
+  metrics(): MetricsSnapshot {
+    const st = this.d.rib.stats();
+    return {
+      rib: [
+        { table: 'loc', family: 'ipv4', routes: st.prefixes.ipv4 },
+        { table: 'loc', family: 'ipv6', routes: st.prefixes.ipv6 },
+        { table: 'in', family: 'ipv4', routes: st.paths.ipv4 },
+        { table: 'in', family: 'ipv6', routes: st.paths.ipv6 },
+      ],
+      fibRoutes: this.d.desiredFib.size,
+      fibCoupled: this.d.opts.fib.coupled,
+    };
+  }
+}
+
+function levelName(n: number): string {
+  return ({ 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' } as Record<number, string>)[n] ?? String(n);
+}
+
+void capabilityName;

@@ -1,0 +1,460 @@
+// ternd's core wiring: the Calico model (peers/) decides whom to peer with and what to
+// originate; the Speaker (bgp/) runs the sessions; the RIB (bgp/rib) decides; the FIB (fib/)
+// installs. This file only connects them: every rule lives in the module that owns it.
+import fs from 'node:fs';
+import { EventEmitter } from 'node:events';
+import { Rib } from '../../bgp/rib/rib';
+import type { RibChange } from '../../bgp/rib/rib-types';
+import { Speaker } from '../../bgp/speaker';
+import type { Session } from '../../bgp/session';
+import { isEndOfRib } from '../../bgp/codec';
+import type { Family } from '../../bgp/types';
+import type { Fib, FibChange } from '../../fib/types';
+import {
+  ConfigError,
+  diffPlan,
+  formatIssue,
+  loadModelFile,
+  localSpeaker,
+  localSubnets,
+  originatedRoutes,
+  planPeers,
+  type ClusterModel,
+  type LocalSpeaker,
+  type OriginatedRoute,
+  type PeerConfig,
+} from '../../peers';
+import type { Logger } from '../log';
+import { fibChangeOf, ribPeerOf, sessionConfigOf, type FibContext, type WiringOptions } from './wiring';
+
+export interface DaemonOptions {
+  configPath: string;
+  nodeName: string;
+  fib: Fib;
+  fibDriver: 'kernel' | 'none';
+  log: Logger;
+  /** Tunnel device for IPIP pools (Calico's tunl0). */
+  tunnelDevice?: string;
+  /** ECMP width. */
+  maxPaths?: number;
+  /** Seconds to wait for End-of-RIB from every peer before the startup FIB reconciliation. */
+  fibSyncTimeout?: number;
+  /** Override of the listen addresses (default: the model's bindMode). */
+  listen?: { address: string; port?: number }[];
+  connectRetryTime?: number;
+  /** Watch the config file for changes (default true). */
+  watch?: boolean;
+}
+
+interface PeerEntry {
+  cfg: PeerConfig;
+  session: Session;
+  /** RIB peer id (the canonical peer address, the Speaker's key). */
+  id: string;
+  /** Families whose End-of-RIB arrived since Established (RFC 4724 §2). */
+  eor: Set<Family>;
+  adminDown: boolean;
+}
+
+export interface DaemonEvents {
+  reloaded: [effects: string[]];
+  reloadFailed: [issues: string[]];
+  fibSynced: [];
+}
+
+export class Daemon extends EventEmitter<DaemonEvents> {
+  model!: ClusterModel;
+  local!: LocalSpeaker;
+  plan: PeerConfig[] = [];
+  originated = new Map<string, OriginatedRoute>();
+  rib!: Rib;
+  speaker!: Speaker;
+  readonly peers = new Map<string, PeerEntry>();
+  /** What Tern wants in the kernel, by prefix: the source of truth for `show fib` and reconcile. */
+  readonly desiredFib = new Map<string, FibChange>();
+  fibSynced = false;
+  readonly startedAt = new Date();
+  listening = false;
+  configLoaded = false;
+  private flushScheduled = false;
+  private fibQueue: FibChange[] = [];
+  private fibBusy = false;
+  private fibSyncTimer?: NodeJS.Timeout;
+  private watcher?: fs.FSWatcher;
+  private reloadTimer?: NodeJS.Timeout;
+  private fibCtx!: FibContext;
+  private readonly wiring: WiringOptions;
+  readonly log: Logger;
+
+  constructor(readonly opts: DaemonOptions) {
+    super();
+    this.log = opts.log;
+    this.wiring = { forwardingPreserved: opts.fibDriver === 'kernel', restarting: false, connectRetryTime: opts.connectRetryTime };
+  }
+
+  /** Loads the model (throws ConfigError: nothing runs on a bad config), then starts everything. */
+  async start(): Promise<void> {
+    const { model, warnings } = loadModelFile(this.opts.configPath);
+    for (const w of warnings) this.log.warn({ component: 'config' }, formatIssue(w));
+    this.model = model;
+    this.local = localSpeaker(model, this.opts.nodeName);
+    this.configLoaded = true;
+
+    // RFC 4724 §4.1: routes of ours still in the kernel mean we restarted with forwarding state
+    // preserved; say so (R bit) and hold the kernel as it is until the RIB has converged.
+    const inKernel = await this.opts.fib.dump().catch(() => []);
+    this.wiring.restarting = inKernel.length > 0;
+
+    this.rib = new Rib({
+      localAs: this.local.asNumber,
+      routerId: this.local.routerId,
+      clusterId: this.local.routeReflectorClusterID,
+      maxPaths: this.opts.maxPaths ?? 8,
+      collectChanges: true,
+    });
+    this.fibCtx = this.makeFibCtx();
+    this.speaker = new Speaker({
+      listen: this.opts.listen ?? (this.local.listenAddresses.length ? this.local.listenAddresses.map((address) => ({ address })) : undefined),
+      port: this.local.listenPort,
+      logger: this.childLog('session'),
+    });
+    this.wireSpeaker();
+    await this.speaker.start();
+    this.listening = true;
+
+    this.log.info(
+      { component: 'daemon', node: this.local.nodeName, as: this.local.asNumber, routerId: this.local.routerId, clusterId: this.local.routeReflectorClusterID, config: this.opts.configPath, fib: this.opts.fibDriver },
+      `ternd started for node ${this.local.nodeName}`,
+    );
+    this.applyOrigination(originatedRoutes(model, this.opts.nodeName));
+    this.applyPlan(planPeers(model, this.opts.nodeName));
+    this.scheduleFlush();
+
+    if (inKernel.length === 0) void this.syncFib('no routes of ours in the kernel at start');
+    else {
+      this.log.info({ component: 'fib', routes: inKernel.length }, 'kernel holds routes from a previous run: keeping them until every peer sent End-of-RIB');
+      this.fibSyncTimer = setTimeout(() => void this.syncFib('End-of-RIB wait timed out'), (this.opts.fibSyncTimeout ?? 60) * 1000);
+    }
+    if (this.opts.watch !== false) this.watchConfig();
+  }
+
+  async stop(reason = 'ternd shutting down'): Promise<void> {
+    this.watcher?.close();
+    if (this.fibSyncTimer) clearTimeout(this.fibSyncTimer);
+    if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    // RFC 9003: say why in the Cease; the kernel routes stay (graceful restart, RFC 4724).
+    await this.speaker?.close({ code: 6, subcode: 2, shutdownMessage: reason });
+    await this.opts.fib.close();
+  }
+
+  childLog(component: string): Logger {
+    return this.log.child({ component });
+  }
+
+  private makeFibCtx(): FibContext {
+    return {
+      model: this.model,
+      localSubnets: localSubnets(this.model, this.opts.nodeName),
+      originated: this.originated,
+      tunnelDevice: this.opts.tunnelDevice ?? 'tunl0',
+    };
+  }
+
+  // ------------------------------------------------------------------ sessions
+
+  private wireSpeaker(): void {
+    const sp = this.speaker;
+    const entryOf = (s: Session) => this.peers.get(s.key);
+    sp.on('stateChange', (s, c) => {
+      const e = entryOf(s);
+      const fields = { component: 'session', peer: s.key, from: c.from, to: c.to, reason: c.reason ? describeReason(c.reason) : undefined };
+      if (c.to === 'Established' || c.from === 'Established') this.log.info(fields, `${s.key} ${c.from} -> ${c.to}`);
+      else this.log.debug(fields, `${s.key} ${c.from} -> ${c.to}`);
+      void e;
+    });
+    sp.on('established', (s, info) => {
+      const e = entryOf(s);
+      if (!e) return;
+      e.eor.clear();
+      const n = info.negotiated;
+      this.rib.peerUp(e.id, info.context, { routerId: n.peerBgpId, families: n.families, enhancedRouteRefresh: n.enhancedRouteRefresh });
+      this.log.info(
+        { component: 'session', peer: s.key, peerAs: n.peerAs, routerId: n.peerBgpId, hold: n.holdTime, families: n.families, as4: n.as4, gr: !!n.gracefulRestart, addPath: n.addPath },
+        `session with ${s.key} (${e.cfg.description}) established`,
+      );
+      this.scheduleFlush();
+      this.pump(e);
+    });
+    sp.on('down', (s, reason) => {
+      const e = entryOf(s);
+      if (!e) return;
+      this.log.warn({ component: 'session', peer: s.key, reason: describeReason(reason) }, `session with ${s.key} down: ${describeReason(reason)}`);
+      this.rib.peerDown(e.id);
+      e.eor.clear();
+      this.scheduleFlush();
+    });
+    sp.on('update', (s, u) => {
+      const e = entryOf(s);
+      if (!e) return;
+      const eor = isEndOfRib(u);
+      if (eor) {
+        e.eor.add(eor);
+        this.log.debug({ component: 'session', peer: s.key, family: eor }, 'End-of-RIB received');
+        this.checkConverged();
+        return;
+      }
+      if (u.errors?.length) {
+        for (const err of u.errors) this.log.warn({ component: 'session', peer: s.key, attr: err.attrType, action: err.action }, `RFC 7606 ${err.action}: ${err.reason}`);
+      }
+      this.rib.ingest(e.id, u);
+      this.scheduleFlush();
+    });
+    sp.on('routeRefresh', (s, m) => {
+      const e = entryOf(s);
+      if (!e) return;
+      const family: Family = m.afi === 2 ? 'ipv6' : 'ipv4';
+      this.log.info({ component: 'session', peer: s.key, family }, 'route refresh requested by peer');
+      this.rib.routeRefresh(e.id, family);
+      this.pump(e);
+    });
+    sp.on('drain', (s) => {
+      const e = entryOf(s);
+      if (e) this.pump(e);
+    });
+    sp.on('refused', (info) => void info);
+  }
+
+  /** Moves queued UPDATEs from the RIB to the session while the session's queue has room. */
+  pump(e: PeerEntry): void {
+    if (e.session.state !== 'Established') return;
+    for (;;) {
+      const bufs = this.rib.takeOutput(e.id, 256 * 1024);
+      if (bufs.length === 0) return;
+      if (!e.session.sendUpdates(bufs)) return; // resumes on 'drain'
+    }
+  }
+
+  // ------------------------------------------------------------------ decision + FIB
+
+  scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    // Bounded batches keep the event loop (and so keepalives) moving under a full table.
+    const changes = this.rib.flush(Date.now(), 50_000);
+    if (changes.length) this.onChanges(changes);
+    for (const e of this.peers.values()) this.pump(e);
+    if (this.rib.queued > 0) this.scheduleFlush();
+    else {
+      const at = this.rib.nextFlushAt();
+      if (Number.isFinite(at) && at > 0) setTimeout(() => this.scheduleFlush(), Math.max(0, at - Date.now())).unref();
+    }
+  }
+
+  private onChanges(changes: RibChange[]): void {
+    const out: FibChange[] = [];
+    for (const ch of changes) {
+      const fc = fibChangeOf(ch, this.fibCtx);
+      if (fc.kind === 'unicast' && fc.nexthops.length === 0) {
+        if (!this.desiredFib.delete(fc.prefix)) continue;
+      } else this.desiredFib.set(fc.prefix, fc);
+      out.push(fc);
+    }
+    if (this.fibSynced && out.length) this.queueFib(out);
+  }
+
+  private queueFib(changes: FibChange[]): void {
+    for (const c of changes) this.fibQueue.push(c);
+    if (this.fibBusy) return;
+    this.fibBusy = true;
+    void (async () => {
+      while (this.fibQueue.length) {
+        const batch = this.fibQueue.splice(0, this.fibQueue.length);
+        try {
+          const results = await this.opts.fib.apply(batch);
+          for (const r of results) if (!r.ok) this.log.warn({ component: 'fib', prefix: r.prefix, error: r.error }, `kernel route ${r.prefix} not installed: ${r.error}`);
+        } catch (err) {
+          this.log.error({ component: 'fib', err: (err as Error).message }, 'FIB write failed');
+        }
+      }
+      this.fibBusy = false;
+    })();
+  }
+
+  /** RFC 4724 §4.1: converged when every Established peer sent End-of-RIB for each family. */
+  private checkConverged(): void {
+    if (this.fibSynced) return;
+    for (const e of this.peers.values()) {
+      if (e.session.state !== 'Established') return;
+      for (const f of e.session.negotiated?.families ?? []) if (!e.eor.has(f)) return;
+    }
+    void this.syncFib('End-of-RIB received from every peer');
+  }
+
+  private async syncFib(why: string): Promise<void> {
+    if (this.fibSynced) return;
+    this.fibSynced = true;
+    if (this.fibSyncTimer) clearTimeout(this.fibSyncTimer);
+    // Let the decision process finish what is queued so the first reconcile is complete.
+    while (this.rib.queued > 0) this.flush();
+    try {
+      const r = await this.opts.fib.reconcile([...this.desiredFib.values()]);
+      this.log.info({ component: 'fib', why, added: r.added, replaced: r.replaced, deleted: r.deleted, unchanged: r.unchanged, failed: r.failed.length }, `FIB reconciled (${why})`);
+    } catch (err) {
+      this.log.error({ component: 'fib', err: (err as Error).message }, 'FIB reconciliation failed');
+    }
+    this.emit('fibSynced');
+  }
+
+  // ------------------------------------------------------------------ model
+
+  private applyOrigination(routes: OriginatedRoute[]): string[] {
+    const effects: string[] = [];
+    const next = new Map(routes.map((r) => [r.prefix, r]));
+    for (const [prefix, r] of this.originated) {
+      if (next.has(prefix)) continue;
+      this.originated.delete(prefix);
+      this.rib.withdrawOrigin(prefix);
+      effects.push(`prefix ${prefix} withdrawn`);
+      this.log.info({ component: 'routes', prefix, origin: r.origin }, `withdrawing ${prefix}`);
+    }
+    for (const [prefix, r] of next) {
+      const old = this.originated.get(prefix);
+      if (old && sameRoute(old, r)) continue;
+      this.originated.set(prefix, r);
+      this.rib.originate(prefix, {
+        origin: 0,
+        asPath: [],
+        communities: r.communities.length ? r.communities : undefined,
+        largeCommunities: r.largeCommunities.length ? r.largeCommunities : undefined,
+      });
+      effects.push(`prefix ${prefix} advertised`);
+      this.log.info({ component: 'routes', prefix, origin: r.origin, fib: r.fib }, `advertising ${prefix} (${r.reason})`);
+    }
+    return effects;
+  }
+
+  private applyPlan(next: PeerConfig[]): string[] {
+    const effects: string[] = [];
+    const d = diffPlan(this.plan, next);
+    const originatedSet = new Set(this.originated.keys());
+    for (const pc of d.removed) {
+      this.removePeer(pc);
+      effects.push(`session ${pc.key} removed`);
+      this.log.info({ component: 'plan', peer: pc.key }, `session with ${pc.key} removed (${pc.description})`);
+    }
+    for (const ch of d.changed) {
+      if (ch.restartNeeded) {
+        this.removePeer(ch.before);
+        this.addPeer(ch.after, originatedSet);
+        effects.push(`session ${ch.after.key} restarted (${ch.fields.join(', ')})`);
+        this.log.info({ component: 'plan', peer: ch.after.key, fields: ch.fields }, `session with ${ch.after.key} restarted: ${ch.fields.join(', ')} changed`);
+      } else {
+        const e = this.peers.get(this.speakerKey(ch.after));
+        if (e) {
+          e.cfg = ch.after;
+          e.session.cfg.description = ch.after.description;
+        }
+        effects.push(`session ${ch.after.key} updated (${ch.fields.join(', ')})`);
+      }
+    }
+    for (const pc of d.added) {
+      this.addPeer(pc, originatedSet);
+      effects.push(`session ${pc.key} added`);
+      this.log.info({ component: 'plan', peer: pc.key, kind: pc.kind, as: pc.peerAs }, `session with ${pc.key} added (${pc.description})`);
+    }
+    this.plan = next;
+    return effects;
+  }
+
+  private speakerKey(pc: PeerConfig): string {
+    return this.speaker.peers().find((s) => s.cfg.peerAddress === pc.peerAddress)?.key ?? pc.peerAddress;
+  }
+
+  private addPeer(pc: PeerConfig, originatedSet: ReadonlySet<string>): void {
+    const session = this.speaker.addPeer(sessionConfigOf(pc, this.local, this.wiring), { start: false });
+    const id = session.key;
+    this.rib.addPeer(ribPeerOf({ ...pc, key: id }, this.local, this.model, originatedSet));
+    this.peers.set(id, { cfg: pc, session, id, eor: new Set(), adminDown: false });
+    session.start();
+  }
+
+  private removePeer(pc: PeerConfig): void {
+    const key = this.speakerKey(pc);
+    const e = this.peers.get(key);
+    if (!e) return;
+    this.speaker.removePeer(key);
+    this.rib.removePeer(e.id);
+    this.peers.delete(key);
+    this.scheduleFlush();
+  }
+
+  /** Re-reads the config file; a bad one is refused and the running config stays in force. */
+  reload(trigger: string): { ok: boolean; errors?: string[]; effects?: string[] } {
+    let model: ClusterModel;
+    try {
+      const r = loadModelFile(this.opts.configPath);
+      model = r.model;
+      for (const w of r.warnings) this.log.warn({ component: 'config' }, formatIssue(w));
+      localSpeaker(model, this.opts.nodeName);
+    } catch (err) {
+      const errors = err instanceof ConfigError ? err.issues.filter((i) => i.severity === 'error').map(formatIssue) : [(err as Error).message];
+      for (const e of errors) this.log.error({ component: 'config', trigger }, `config refused, running config stays in force: ${e}`);
+      this.emit('reloadFailed', errors);
+      return { ok: false, errors };
+    }
+    const local = localSpeaker(model, this.opts.nodeName);
+    if (local.asNumber !== this.local.asNumber || local.routerId !== this.local.routerId || local.routeReflectorClusterID !== this.local.routeReflectorClusterID || local.listenPort !== this.local.listenPort) {
+      const msg = 'the node AS, router ID, cluster ID or listen port changed: restart ternd to apply';
+      this.log.error({ component: 'config', trigger }, msg);
+      this.emit('reloadFailed', [msg]);
+      return { ok: false, errors: [msg] };
+    }
+    this.model = model;
+    this.fibCtx = this.makeFibCtx();
+    const effects = [...this.applyOrigination(originatedRoutes(model, this.opts.nodeName)), ...this.applyPlan(planPeers(model, this.opts.nodeName))];
+    this.scheduleFlush();
+    this.log.info({ component: 'config', trigger, effects: effects.length }, effects.length ? `config reloaded: ${effects.join('; ')}` : 'config reloaded: nothing changed');
+    this.emit('reloaded', effects);
+    return { ok: true, effects };
+  }
+
+  private watchConfig(): void {
+    // Editors replace files (rename), so watch the directory and filter on the name.
+    const path = require('node:path') as typeof import('node:path');
+    const dir = path.dirname(path.resolve(this.opts.configPath));
+    const base = path.basename(this.opts.configPath);
+    try {
+      this.watcher = fs.watch(dir, (_ev, name) => {
+        if (name !== base) return;
+        if (this.reloadTimer) clearTimeout(this.reloadTimer);
+        this.reloadTimer = setTimeout(() => this.reload('file changed'), 150);
+      });
+      this.watcher.unref();
+    } catch (err) {
+      this.log.warn({ component: 'config', err: (err as Error).message }, 'cannot watch the config file; use SIGHUP or bgpctl reload');
+    }
+  }
+}
+
+function sameRoute(a: OriginatedRoute, b: OriginatedRoute): boolean {
+  return a.fib === b.fib && JSON.stringify([a.communities, a.largeCommunities]) === JSON.stringify([b.communities, b.largeCommunities]);
+}
+
+export function describeReason(r: unknown): string {
+  if (typeof r === 'string') return r;
+  if (r && typeof r === 'object') {
+    const o = r as Record<string, unknown>;
+    if (typeof o.message === 'string') return o.message;
+    if (typeof o.text === 'string') return o.text;
+    if (typeof o.kind === 'string') return o.kind;
+    return JSON.stringify(r);
+  }
+  return String(r);
+}

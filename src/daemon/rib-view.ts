@@ -1,0 +1,139 @@
+// `bgpctl show rib` rows and per-peer prefix counts, from the RIB's read-only views
+// (bgp/rib/show.ts). Rows are produced lazily so a full table streams to the client.
+import { adjRibIn, adjRibOut, dumpLocRib, lookup } from '../../bgp/rib/show';
+import type { RibEntryView } from '../../bgp/rib/rib-types';
+import { PathFlag, INELIGIBLE } from '../../bgp/rib/table';
+import { formatAsPath, formatCommunity } from '../../bgp/codec/format';
+import type { Family, PathAttributes } from '../../bgp/types';
+import { formatIpv6, parseIpv6 } from '../../bgp/prefix';
+import type { RibQuery, RibRowView } from '../control/api';
+import type { Daemon } from './daemon';
+
+const ORIGIN: Record<number, 'i' | 'e' | '?'> = { 0: 'i', 1: 'e', 2: '?' };
+
+function attrColumns(a: PathAttributes): Pick<RibRowView, 'localPref' | 'med' | 'asPath' | 'origin' | 'communities' | 'largeCommunities' | 'originatorId' | 'clusterList'> {
+  return {
+    localPref: a.localPref,
+    med: a.med,
+    asPath: a.asPath ? formatAsPath(a.asPath) : '',
+    origin: ORIGIN[a.origin ?? 2] ?? '?',
+    communities: a.communities?.map(formatCommunity),
+    largeCommunities: a.largeCommunities?.map((l) => `${l.globalAdmin}:${l.local1}:${l.local2}`),
+    originatorId: a.originatorId,
+    clusterList: a.clusterList,
+  };
+}
+
+function entryRow(v: RibEntryView, detail: boolean): RibRowView {
+  const row: RibRowView = {
+    prefix: v.prefix,
+    family: v.family,
+    pathId: v.pathId || undefined,
+    flags: { valid: v.valid, best: v.best, multipath: v.multipath, ibgp: v.ibgp, stale: v.stale, filtered: v.filtered },
+    nextHop: v.nextHop,
+    ...attrColumns(v.attrs),
+    peer: v.peer,
+  };
+  if (detail && v.reason) row.reason = { step: stepOf(v.reason), text: v.reason };
+  return row;
+}
+
+/** The decision code names steps "N name: words"; keep the number for the JSON field. */
+function stepOf(reason: string): number {
+  const m = /^(\d+)/.exec(reason);
+  return m ? Number(m[1]) : 0;
+}
+
+function* longestMatch(d: Daemon, addr: string): Generator<RibEntryView> {
+  const v6 = addr.includes(':');
+  for (let len = v6 ? 128 : 32; len >= 0; len--) {
+    const text = `${maskAddress(addr, len, v6)}/${len}`;
+    const paths = lookup(d.rib, text);
+    if (paths.length) {
+      yield* paths;
+      return;
+    }
+  }
+}
+
+function maskAddress(addr: string, len: number, v6: boolean): string {
+  if (!v6) {
+    const n = addr.split('.').reduce((a, x) => (a << 8) + Number(x), 0) >>> 0;
+    const m = len === 0 ? 0 : (n & (0xffffffff << (32 - len))) >>> 0;
+    return [24, 16, 8, 0].map((s) => (m >>> s) & 0xff).join('.');
+  }
+  const b = parseIpv6(addr) ?? Buffer.alloc(16);
+  const out = Buffer.from(b);
+  for (let i = 0; i < 16; i++) {
+    const bits = Math.max(0, Math.min(8, len - i * 8));
+    out[i] &= (0xff << (8 - bits)) & 0xff;
+  }
+  return formatIpv6(out);
+}
+
+export function* ribRows(d: Daemon, q: RibQuery): Generator<RibRowView> {
+  const family = q.family as Family | undefined;
+  const detail = !!q.detail;
+  const peerId = q.neighbor ? [...d.peers.values()].find((e) => e.id === q.neighbor || e.cfg.peerAddress === q.neighbor)?.id : undefined;
+  if (q.view === 'out') {
+    for (const e of d.peers.values()) {
+      if (peerId && e.id !== peerId) continue;
+      for (const o of adjRibOut(d.rib, e.id, family)) {
+        if (q.prefix && o.prefix !== q.prefix) continue;
+        yield {
+          prefix: o.prefix,
+          family: o.family,
+          pathId: o.pathId || undefined,
+          flags: { valid: true, best: true, multipath: false, ibgp: false, stale: false, filtered: false },
+          nextHop: o.nextHop,
+          ...attrColumns(o.attrs),
+          peer: e.id,
+        };
+      }
+    }
+    return;
+  }
+  if (q.view === 'in') {
+    for (const e of d.peers.values()) {
+      if (peerId && e.id !== peerId) continue;
+      for (const v of adjRibIn(d.rib, e.id, family, 'pre')) {
+        if (q.prefix && v.prefix !== q.prefix) continue;
+        yield entryRow(v, detail);
+      }
+    }
+    return;
+  }
+  // Loc-RIB: a prefix shows every path with --detail or when asked by prefix, else the selected ones.
+  let source: Iterable<RibEntryView>;
+  if (q.prefix) source = q.prefix.includes('/') ? lookup(d.rib, q.prefix) : longestMatch(d, q.prefix);
+  else source = dumpLocRib(d.rib, family);
+  for (const v of source) {
+    if (peerId && v.peer !== peerId) continue;
+    if (family && v.family !== family) continue;
+    yield entryRow(v, detail || !!q.prefix);
+  }
+}
+
+export interface PeerCounts {
+  received: number;
+  accepted: number;
+  sent: number;
+  stale: number;
+}
+
+/** Prefix counts of one peer, per family or in total: received, accepted by policy, sent, stale. */
+export function peerCounts(d: Daemon, peerId: string, family?: Family): PeerCounts {
+  const c: PeerCounts = { received: 0, accepted: 0, sent: 0, stale: 0 };
+  const peer = d.rib.peers.get(peerId);
+  if (!peer) return c;
+  for (const f of family ? [family] : (['ipv4', 'ipv6'] as Family[])) {
+    const t = d.rib.tables[f];
+    for (const p of t.peerPaths(peer.idx)) {
+      c.received++;
+      if (t.pAttr[p] >= 0 && (t.pFlags[p] & INELIGIBLE) === 0) c.accepted++;
+      if (t.pFlags[p] & PathFlag.STALE) c.stale++;
+    }
+  }
+  c.sent = adjRibOut(d.rib, peerId, family).length;
+  return c;
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// ternd: the Tern BGP daemon for one Kubernetes node. Wiring only: parse flags, build the FIB
+// driver, start the Daemon, serve the control socket and probes, handle signals.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { createLogger, isLogLevel, LOG_LEVELS, type LogLevel } from './log';
+import { daemonSocketPath } from './paths';
+import { Daemon } from './daemon/daemon';
+import { TerndApi } from './daemon/api';
+import { startControlServer } from './control/server';
+import { startHttpProbes, parseListenAddress, DEFAULT_PROBE_HOST, DEFAULT_PROBE_PORT } from './control/http';
+import { Metrics } from './control/metrics';
+import { ConfigError, formatIssue } from '../peers';
+import type { Fib } from '../fib/types';
+import { createFib } from './daemon/fib-driver';
+
+async function main(): Promise<void> {
+  const argv = await yargs(hideBin(process.argv))
+    .scriptName('ternd')
+    .usage('$0 --config FILE [options]\n\nThe Tern BGP daemon: peers this node with the cluster and writes pod routes into the kernel.')
+    .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'Calico v3 multi-document YAML (BGPConfiguration, Node, BGPPeer, IPPool, IPAM blocks)' })
+    .option('node', { alias: 'n', type: 'string', describe: 'this node\'s name in the model (default: $NODENAME, else the host name)' })
+    .option('control-socket', { type: 'string', describe: 'control socket path (default /run/tern/ternd.sock, $TERN_SOCKET overrides)' })
+    .option('fib', { choices: ['kernel', 'none'] as const, default: 'kernel' as const, describe: 'write routes into the kernel, or keep them in the RIB only' })
+    .option('table', { type: 'number', default: 254, describe: 'kernel routing table for Tern\'s routes' })
+    .option('metric', { type: 'number', describe: 'metric (priority) of Tern\'s kernel routes' })
+    .option('tunnel-device', { type: 'string', default: 'tunl0', describe: 'IPIP tunnel device for ipipMode Always/CrossSubnet pools' })
+    .option('max-paths', { type: 'number', default: 8, describe: 'ECMP width' })
+    .option('fib-sync-timeout', { type: 'number', default: 60, describe: 'seconds to wait for End-of-RIB before reconciling kernel routes left by a previous run' })
+    .option('probes', { type: 'string', default: `${DEFAULT_PROBE_HOST}:${DEFAULT_PROBE_PORT}`, describe: 'address:port for /livez, /readyz and /metrics ("off" disables)' })
+    .option('connect-retry', { type: 'number', describe: 'seconds between connection attempts (default 5)' })
+    .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'log level' })
+    .strict()
+    .help()
+    .version(false)
+    .parseAsync();
+
+  const log = createLogger({ level: argv['log-level'] });
+  const nodeName = argv.node ?? process.env.NODENAME ?? require('node:os').hostname();
+  let fib: Fib;
+  try {
+    fib = await createFib(argv.fib, { table: argv.table, metric: argv.metric, tunnelDevice: argv['tunnel-device'], log });
+  } catch (err) {
+    log.fatal({ component: 'fib', err: (err as Error).message }, `cannot open the kernel FIB: ${(err as Error).message} (run as root with NET_ADMIN, or use --fib none)`);
+    process.exit(1);
+  }
+
+  const daemon = new Daemon({
+    configPath: argv.config,
+    nodeName,
+    fib,
+    fibDriver: argv.fib,
+    log,
+    tunnelDevice: argv['tunnel-device'],
+    maxPaths: argv['max-paths'],
+    fibSyncTimeout: argv['fib-sync-timeout'],
+    connectRetryTime: argv['connect-retry'],
+  });
+  try {
+    await daemon.start();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const i of err.issues.filter((x) => x.severity === 'error')) log.fatal({ component: 'config' }, formatIssue(i));
+      log.fatal({ component: 'config' }, `refusing to start: ${argv.config} has errors`);
+    } else log.fatal({ component: 'daemon', err: (err as Error).message }, `cannot start: ${(err as Error).message}`);
+    await fib.close().catch(() => undefined);
+    process.exit(1);
+  }
+
+  const api = new TerndApi(daemon, log);
+  const socketPath = daemonSocketPath(argv['control-socket']);
+  const control = await startControlServer(api, socketPath, log.child({ component: 'control' }));
+  const metrics = new Metrics();
+  const probes = argv.probes === 'off' ? undefined : await startHttpProbes(api, { ...parseListenAddress(argv.probes), metrics }, log.child({ component: 'probes' })).catch((err: Error) => {
+    log.warn({ component: 'probes', err: err.message }, `probe server not started: ${err.message}`);
+    return undefined;
+  });
+  log.info(
+    { component: 'daemon', socket: socketPath, probes: probes ? `${probes.host}:${probes.port}` : 'off' },
+    `control socket ${socketPath}; try: bgpctl${socketPath === '/run/tern/ternd.sock' ? '' : ` -s ${socketPath}`} show peers`,
+  );
+
+  process.on('SIGHUP', () => daemon.reload('SIGHUP'));
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ component: 'daemon', signal }, `${signal}: stopping; kernel routes stay in place for the next start (graceful restart)`);
+    await control.close().catch(() => undefined);
+    await probes?.close().catch(() => undefined);
+    await daemon.stop(`ternd stopping (${signal})`).catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  // The process never dies on a bug in one handler: log it loudly and keep the sessions up.
+  process.on('uncaughtException', (err) => log.error({ component: 'daemon', err: err.stack ?? String(err) }, `uncaught exception: ${err.message}`));
+  process.on('unhandledRejection', (err) => log.error({ component: 'daemon', err: String(err) }, 'unhandled rejection'));
+  void isLogLevel;
+}
+
+void main();
