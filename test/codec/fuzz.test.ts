@@ -9,7 +9,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessage, encodeMessage, messageToJson, packUpdates } from '../../bgp/codec/index';
+import { decodeMessage, encodeMessage, Framer, messageToJson, packUpdates } from '../../bgp/codec/index';
 import { parsePrefix } from '../../bgp/prefix';
 import { BgpError, BgpMessage, SessionContext } from '../../bgp/types';
 import { ctxOf, loadFixtures, msgOf } from './helpers';
@@ -164,4 +164,34 @@ test(`fuzz: mutated messages give only BgpError, and stable round trips (RFC 427
     assert.deepEqual(content(decodeMessage(again, ctx)), content(d), `unstable round trip for ${x.toString('hex')} (as4=${ctx.as4})`);
   }
   t.diagnostic(`${cases} cases, ${decoded} decoded, NOTIFICATIONs ${[...byCode].map(([k, v]) => `${k}:${v}`).join(' ')}`);
+});
+
+test(`fuzz: the Framer over mutated streams cut at random points throws only BgpError (RFC 4271 §6.1) [seed ${SEED}]`, () => {
+  const pool = seeds();
+  const r = rng(SEED + 1);
+  for (let round = 0; round < 3000; round++) {
+    const parts: Buffer[] = [];
+    for (let k = 0, n = 1 + Math.floor(r() * 4); k < n; k++) {
+      const m = pool[Math.floor(r() * pool.length)];
+      parts.push(r() < 0.5 ? mutate(r, m, pool) : m);
+    }
+    const stream = Buffer.concat(parts);
+    const f = new Framer({ maxBuffered: 1 + Math.floor(r() * 70000) });
+    f.extended = r() < 0.3;
+    let pos = 0;
+    let out = 0;
+    try {
+      while (pos < stream.length) {
+        const n = 1 + Math.floor(r() * 200);
+        for (const m of f.push(stream.subarray(pos, pos + n))) {
+          out += m.length;
+          assert.equal(m.readUInt16BE(16), m.length, 'a yielded message has the length its header says');
+        }
+        pos += n;
+      }
+      assert.equal(out + f.buffered, stream.length, 'no byte lost or invented');
+    } catch (err) {
+      if (!(err instanceof BgpError)) throw err;
+    }
+  }
 });
