@@ -45,12 +45,14 @@ export function decodeSegments(name: string, b: Buffer, s: number, e: number, si
 /** Writes segments, splitting any longer than 255 ASNs (RFC 4271 §4.3: 1-octet count). */
 function writeSegments(w: AttrWriter, segs: readonly AsPathSegment[], size: 2 | 4): void {
   for (const seg of segs) {
-    for (let i = 0; i < seg.asns.length || i === 0; i += 255) {
-      const part = seg.asns.slice(i, i + 255);
-      if (part.length === 0) break;
+    const asns = seg.asns;
+    for (let i = 0; i < asns.length; i += 255) {
+      const end = Math.min(asns.length, i + 255);
+      w.ensure(2 + (end - i) * size);
       w.u8(seg.type);
-      w.u8(part.length);
-      for (const asn of part) {
+      w.u8(end - i);
+      for (let k = i; k < end; k++) {
+        const asn = asns[k];
         if (size === 4) w.u32(asn);
         else w.u16(asn > 0xffff ? AS_TRANS : asn);
       }
