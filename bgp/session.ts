@@ -109,8 +109,10 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.primary.wire?.queuedMessages ?? 0;
   }
 
+  /** OutQ: bytes queued in Tern plus bytes node holds for the socket, not yet in the kernel. */
   get outQueueBytes(): number {
-    return this.primary.wire?.queuedBytes ?? 0;
+    const w = this.primary.wire;
+    return w ? w.queuedBytes + w.socket.writableLength : 0;
   }
 
   /** RFC 4271 ManualStart (ManualStart_with_PassiveTcpEstablishment for a passive peer). */

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { encodeMessage, packUpdates } from '../../bgp/codec';
 import type { SessionConfig } from '../../bgp/config';
 import { Speaker, type SpeakerOptions } from '../../bgp/speaker';
-import { AFI_IPV4, CapCode, DEFAULT_CONTEXT, MsgType, Origin, AsPathSegmentType, type OpenMessage } from '../../bgp/types';
+import { AFI_IPV4, CapCode, DEFAULT_CONTEXT, MsgType, Origin, AsPathSegmentType, type Capability, type OpenMessage } from '../../bgp/types';
 
 /** An unprivileged port, different per call, so parallel test files rarely clash. */
 let nextPort = 20000 + Math.floor(Math.random() * 30000);
@@ -57,7 +57,7 @@ export function waitFor<A extends unknown[]>(
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function rawOpen(as: number, id: string, holdTime: number): Buffer {
+export function rawOpen(as: number, id: string, holdTime: number, extraCaps: Capability[] = []): Buffer {
   const open: OpenMessage = {
     type: MsgType.OPEN,
     version: 4,
@@ -67,6 +67,7 @@ export function rawOpen(as: number, id: string, holdTime: number): Buffer {
     capabilities: [
       { code: CapCode.MULTIPROTOCOL, afi: 1, safi: 1 },
       { code: CapCode.AS4, asn: as },
+      ...extraCaps,
     ],
     otherParams: [],
   };

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import type { Session } from '../../bgp/session';
 import type { Speaker } from '../../bgp/speaker';
 import { fdOf, getIntOpt, IP_MINTTL, IP_TTL } from '../../bgp/transport';
-import type { UpdateMessage } from '../../bgp/types';
+import { CapCode, type Capability, type UpdateMessage } from '../../bgp/types';
 import { freshPort, ipv4Update, peerConfig, rawKeepalive, rawOpen, RawPeer, sleep, startSpeaker, waitFor } from './session-helpers';
 
 const A = { addr: '127.0.0.2', as: 65002, id: '10.0.0.2' };
@@ -171,4 +171,188 @@ test('RFC 5082: GTSM sends with TTL 255 and sets IP_MINTTL = 256 - hops on both 
     assert.equal(getIntOpt(fd, 0, IP_TTL), 255);
     assert.equal(getIntOpt(fd, 0, IP_MINTTL), 255);
   }
+});
+
+/** A raw peer that completes the OPEN exchange and keeps the session alive with KEEPALIVEs. */
+function aliveRawPeer(onReady: (s: net.Socket) => void) {
+  return new RawPeer((s) => {
+    s.write(rawOpen(B.as, B.id, 9));
+    s.write(rawKeepalive());
+    const ka = setInterval(() => s.writable && s.write(rawKeepalive()), 1000);
+    s.on('close', () => clearInterval(ka));
+    onReady(s);
+  });
+}
+
+test('Tern backpressure: OutQ is bounded and counted; sendUpdates() says pause, then drain', async (t) => {
+  const port = freshPort();
+  let peerSock: net.Socket | undefined;
+  const raw = aliveRawPeer((s) => {
+    peerSock = s;
+  });
+  await raw.listen(B.addr, port);
+  const sa = await startSpeaker(A.addr, freshPort());
+  t.after(async () => {
+    await closeAll(sa);
+    await raw.close();
+  });
+  const pa = sa.addPeer(peerConfig(A, { ...B, port }, { maxOutQueueBytes: 256 * 1024 }));
+  await established(pa);
+  peerSock?.pause(); // the peer stops reading
+  const batch = Array.from({ length: 500 }, (_, i) => ipv4Update(A.as, `10.${i >> 8}.${i & 255}.0`, A.addr)[0]);
+  let accepted = true;
+  let rounds = 0;
+  while (accepted && rounds < 1000) {
+    accepted = pa.sendUpdates(batch);
+    rounds++;
+    await new Promise((r) => setImmediate(r)); // let the kernel buffers fill
+  }
+  assert.equal(accepted, false, 'producer told to pause');
+  assert.ok(pa.outQueueBytes > 256 * 1024, `OutQ ${pa.outQueueBytes} above the bound`);
+  assert.ok(pa.stats().outQueueMessages > 0);
+  const drained = waitFor(pa, 'drain', 10_000);
+  peerSock?.resume();
+  await drained;
+  assert.ok(pa.outQueueBytes <= 128 * 1024);
+  assert.equal(pa.state, 'Established');
+});
+
+test('RFC 9687: a peer that stops reading is dropped by the send hold timer (8/0), not wedged', async (t) => {
+  const port = freshPort();
+  const raw = aliveRawPeer((s) => setTimeout(() => s.pause(), 50));
+  await raw.listen(B.addr, port);
+  const sa = await startSpeaker(A.addr, freshPort());
+  t.after(async () => {
+    await closeAll(sa);
+    await raw.close();
+  });
+  const pa = sa.addPeer(peerConfig(A, { ...B, port }, { sendHoldTimeMs: 300 }));
+  await established(pa);
+  await sleep(100);
+  const down = waitFor<[{ event: string; notification?: { code: number } }]>(pa, 'down', 10_000);
+  const batch = Array.from({ length: 500 }, (_, i) => ipv4Update(A.as, `10.${i >> 8}.${i & 255}.0`, A.addr)[0]);
+  for (let i = 0; i < 200 && pa.state === 'Established'; i++) {
+    pa.sendUpdates(batch);
+    await new Promise((r) => setImmediate(r));
+  }
+  const [reason] = await down;
+  assert.equal(reason.event, 'SendHoldTimer_Expires');
+  assert.equal(reason.notification?.code, 8);
+});
+
+test('Tern: event-loop stalls longer than a fraction of the hold time are reported', async (t) => {
+  const port = freshPort();
+  const s1 = await startSpeaker(A.addr, port, { eventLoopCheckMs: 50, eventLoopWarnFraction: 0.005 });
+  const s2 = await startSpeaker(B.addr, port);
+  t.after(() => closeAll(s1, s2));
+  const p1 = s1.addPeer(peerConfig(A, { ...B, port }));
+  s2.addPeer(peerConfig(B, { ...A, port }));
+  await established(p1);
+  const warned = waitFor<[{ maxDelayMs: number; thresholdMs: number }]>(s1, 'eventLoopDelay', 3000);
+  const until = Date.now() + 120; // threshold: 9 s x 0.005 = 45 ms
+  while (Date.now() < until) {
+    /* block the loop */
+  }
+  const [info] = await warned;
+  assert.equal(info.thresholdMs, 45);
+  assert.ok(info.maxDelayMs > 45);
+});
+
+test('RFC 4271 §8.2.2 ManualStop: stop() sends Cease with an RFC 9003 shutdown message; the peer records it', async (t) => {
+  const { sa, sb, pa, pb } = await pair();
+  t.after(() => closeAll(sa, sb));
+  pa.start();
+  pb.start();
+  await Promise.all([established(pa), established(pb)]);
+  const down = waitFor<[{ origin: string; notification?: { subcode: number; shutdownMessage?: string } }]>(pb, 'down', 3000);
+  pa.stop({ code: 6, subcode: 2, shutdownMessage: 'node drain' });
+  const [reason] = await down;
+  assert.equal(reason.origin, 'remote');
+  assert.equal(reason.notification?.shutdownMessage, 'node drain');
+  assert.equal(pb.stats().lastErrorReceived?.name, 'Cease / Administrative Shutdown');
+  assert.equal(pa.state, 'Idle');
+});
+
+test('RFC 4271 §8.1.1: after the peer closes, the session comes back on its own (IdleHold, then connect)', async (t) => {
+  const { sa, sb, pa, pb } = await pair();
+  t.after(() => closeAll(sa, sb));
+  pa.start();
+  pb.start();
+  await Promise.all([established(pa), established(pb)]);
+  pb.socket?.destroy(); // TCP reset from B's side, no NOTIFICATION
+  await waitFor(pa, 'down', 3000);
+  await Promise.all([waitFor(pa, 'established', 5000), pb.state === 'Established' ? Promise.resolve() : waitFor(pb, 'established', 5000)]);
+  assert.equal(pa.stats().establishedCount, 2);
+});
+
+test('RFC 4271 §8 / RFC 2385: IPv6 transport with TCP MD5 over ::1 (two speakers, two ports)', async (t) => {
+  const p1 = freshPort();
+  const p2 = freshPort();
+  const s1 = await startSpeaker('::1', p1);
+  const s2 = await startSpeaker('::1', p2);
+  t.after(() => closeAll(s1, s2));
+  const key = { password: 'v6-secret' };
+  const a = s1.addPeer(peerConfig({ ...A, addr: '::1' }, { addr: '::1', as: B.as, port: p2 }, key));
+  const b = s2.addPeer(peerConfig({ ...B, addr: '::1' }, { addr: '0:0:0:0:0:0:0:1', as: A.as, port: p1 }, key));
+  assert.equal(b.key, '::1', 'peer keys are canonical (RFC 5952)');
+  await Promise.all([established(a), established(b)]);
+  assert.equal(a.socket?.remoteAddress, '::1');
+});
+
+const GR_CAP: Capability = { code: CapCode.GRACEFUL_RESTART, restarting: true, notification: true, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: true }] };
+
+/** Opens a raw connection from B's address to A and plays OPEN (+caps) and KEEPALIVE. */
+function rawFromB(port: number, caps: Capability[]) {
+  const got: Buffer[] = [];
+  const sock = net.connect({ host: A.addr, port, localAddress: B.addr }, () => {
+    sock.write(rawOpen(B.as, B.id, 9, caps));
+    sock.write(rawKeepalive());
+  });
+  sock.on('data', (d) => got.push(d));
+  sock.on('error', () => {});
+  return { sock, got };
+}
+
+test('RFC 4271 §6.8: a new connection colliding with an Established session is closed with Cease 6/7', async (t) => {
+  const { port, sa, sb, pa, pb } = await pair();
+  t.after(() => closeAll(sa, sb));
+  pa.start();
+  pb.start();
+  await Promise.all([established(pa), established(pb)]);
+  const before = pa.socket;
+  const r = rawFromB(port, []);
+  await new Promise((res) => r.sock.on('close', res));
+  const all = Buffer.concat(r.got);
+  // OPEN from A, then the NOTIFICATION 6/7.
+  let p = 0;
+  let last = -1;
+  while (p + 19 <= all.length) {
+    last = p;
+    p += all.readUInt16BE(p + 16);
+  }
+  assert.deepEqual([all[last + 18], all[last + 19], all[last + 20]], [3, 6, 7]);
+  assert.equal(pa.state, 'Established');
+  assert.equal(pa.socket, before, 'the Established connection was kept');
+});
+
+test('RFC 4724 §4.2: with Graceful Restart, a reconnecting peer replaces the old session (routes kept stale)', async (t) => {
+  const port = freshPort();
+  const sa = await startSpeaker(A.addr, port);
+  t.after(() => closeAll(sa));
+  const pa = sa.addPeer(peerConfig(A, { ...B, port: freshPort() }, { passive: true, gracefulRestart: { restartTime: 120 } }));
+  const first = rawFromB(port, [GR_CAP]);
+  t.after(() => first.sock.destroy());
+  await established(pa);
+  assert.equal(pa.negotiated?.gracefulRestart?.restartTime, 120);
+  // The peer restarts: the old TCP connection is still open and silent (no FIN reached us).
+  const down = waitFor<[{ gracefulRestart: boolean }]>(pa, 'down', 3000);
+  const up = waitFor(pa, 'established', 3000);
+  const firstClosed = new Promise((r) => first.sock.on('close', r));
+  const second = rawFromB(port, [GR_CAP]);
+  t.after(() => second.sock.destroy());
+  const [reason] = await down;
+  assert.equal(reason.gracefulRestart, true, 'routes kept as stale, not flushed');
+  await up;
+  await firstClosed;
+  assert.equal(pa.socket?.remotePort, second.sock.localPort, 'the new connection is the session now');
 });

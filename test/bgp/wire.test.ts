@@ -1,0 +1,107 @@
+// The outbound queue of one connection: priority lane, backpressure and the RFC 9687 send hold
+// timer, against a fake socket whose write() returns false like a full node stream.
+
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import type net from 'node:net';
+import { test } from 'node:test';
+import { Timers, Wire, type WireHandlers } from '../../bgp/wire';
+import { sleep } from './session-helpers';
+
+class FakeSocket extends EventEmitter {
+  written: Buffer[] = [];
+  full = false;
+  destroyed = false;
+  ended = false;
+  writableLength = 0;
+  setNoDelay() {}
+  cork() {}
+  uncork() {}
+  write(b: Buffer): boolean {
+    this.written.push(b);
+    return !this.full;
+  }
+  end() {
+    this.ended = true;
+  }
+  destroy() {
+    this.destroyed = true;
+  }
+}
+
+function wire(sendHoldMs = 10_000) {
+  const sock = new FakeSocket();
+  const seen = { sendHold: 0, closed: 0, progress: 0 };
+  const h: WireHandlers = {
+    onMessage: () => {},
+    onFramingError: () => {},
+    onClosed: () => seen.closed++,
+    onSendHoldExpired: () => seen.sendHold++,
+    onProgress: () => seen.progress++,
+  };
+  const w = new Wire(sock as unknown as net.Socket, h, () => sendHoldMs);
+  return { sock, w, seen };
+}
+
+const msg = (tag: string) => Buffer.from(tag);
+
+test('Tern: KEEPALIVEs go ahead of a queued UPDATE backlog (priority lane)', () => {
+  const { sock, w } = wire();
+  sock.full = true;
+  w.write(msg('U1'), false); // accepted by the socket, which now reports full
+  w.write(msg('U2'), false);
+  w.write(msg('U3'), false);
+  w.write(msg('K1'), true);
+  assert.deepEqual(sock.written.map(String), ['U1']);
+  assert.equal(w.queuedMessages, 3);
+  assert.equal(w.queuedBytes, 6);
+  sock.full = false;
+  sock.emit('drain');
+  assert.deepEqual(sock.written.map(String), ['U1', 'K1', 'U2', 'U3']);
+  assert.equal(w.queuedBytes, 0);
+});
+
+test('RFC 9687: the send hold timer fires only while the peer takes nothing', async () => {
+  const { sock, w, seen } = wire(60);
+  w.write(msg('U1'), false);
+  await sleep(100);
+  assert.equal(seen.sendHold, 0, 'socket accepted everything: no timer');
+  sock.full = true;
+  w.write(msg('U2'), false);
+  w.write(msg('U3'), false);
+  await sleep(30);
+  sock.emit('drain'); // progress: restarts the timer (U3 written, socket full again)
+  await sleep(40);
+  assert.equal(seen.sendHold, 0, 'progress within the send hold time');
+  await sleep(100);
+  assert.equal(seen.sendHold, 1, 'no progress for the send hold time');
+});
+
+test('RFC 4271 §4.5: close(flush) writes the queued NOTIFICATION, drops queued UPDATEs, then ends', () => {
+  const { sock, w, seen } = wire();
+  sock.full = true;
+  w.write(msg('U1'), false);
+  w.write(msg('U2'), false);
+  w.write(msg('N'), true);
+  w.close(true);
+  assert.deepEqual(sock.written.map(String), ['U1', 'N']);
+  assert.equal(sock.ended, true);
+  sock.emit('close');
+  assert.equal(seen.closed, 0, 'our own close is not reported as a TCP failure');
+});
+
+test('Tern: re-arming a timer to a later deadline does not fire at the old one', async () => {
+  const t = new Timers<'hold'>();
+  let fired = 0;
+  t.arm('hold', 40, () => fired++);
+  await sleep(25);
+  t.arm('hold', 60, () => fired++); // like a KEEPALIVE restarting the HoldTimer
+  await sleep(40);
+  assert.equal(fired, 0);
+  await sleep(60);
+  assert.equal(fired, 1);
+  t.arm('hold', 10, () => fired++);
+  t.stop('hold');
+  await sleep(30);
+  assert.equal(fired, 1, 'stopped timers never fire');
+});
