@@ -49,7 +49,7 @@ export function formatNeighbor(n: NeighborView, o: TextOptions): string[] {
     `  BGP state = ${paint(o, stateColor(n.state), n.state)}${n.adminDown ? ' (administratively down)' : ''}, ${
       n.state === 'Established' ? 'up' : 'down'
     } for ${upDown(n.since, o.now)}`,
-    `  Established ${n.establishedTransitions} times; last reset: ${n.lastResetReason || 'never'}`,
+    `  Established ${n.establishedTransitions} ${n.establishedTransitions === 1 ? 'time' : 'times'}; last reset: ${n.lastResetReason || 'never'}`,
     `  Hold time ${secs(n.holdTimeNegotiated)} (configured ${n.holdTimeConfigured}s), keepalive ${secs(n.keepaliveNegotiated)} (configured ${n.keepaliveConfigured}s)`,
     '',
     '  Capabilities:',
@@ -109,6 +109,9 @@ export function ribFlags(r: RibRowView): string {
   return (f.valid ? '*' : '') + (f.best ? '>' : '') + (f.multipath ? '=' : '') + (f.ibgp ? 'I' : '') + (f.stale ? 'S' : '') + (f.filtered ? 'F' : '');
 }
 
+/** A locally originated path has no next hop yet; print it as OpenBGPD does (0.0.0.0 / ::). */
+const nextHopText = (r: RibRowView): string => r.nextHop || (r.family === 'ipv6' ? '::' : '0.0.0.0');
+
 /**
  * One summary row, fixed column widths so rows can be printed as they stream in (a long prefix
  * or next hop pushes the rest of its row right rather than holding back the whole table).
@@ -117,7 +120,7 @@ export function formatRibRow(r: RibRowView, o: TextOptions): string {
   const c = RIB_COLUMNS;
   const num = (v: number | undefined, w: number): string => (v === undefined ? '-' : String(v)).padStart(w);
   const path = r.asPath ? `${r.asPath} ${r.origin}` : r.origin;
-  const line = `${ribFlags(r).padEnd(c.flags)} ${r.prefix.padEnd(c.prefix)} ${r.nextHop.padEnd(c.nextHop)} ${num(r.localPref, c.lpref)} ${num(r.med, c.med)} ${path}`;
+  const line = `${ribFlags(r).padEnd(c.flags)} ${r.prefix.padEnd(c.prefix)} ${nextHopText(r).padEnd(c.nextHop)} ${num(r.localPref, c.lpref)} ${num(r.med, c.med)} ${path}`;
   return paint(o, r.flags.best ? undefined : 'dim', line);
 }
 
@@ -129,11 +132,11 @@ export function formatRibDetail(r: RibRowView, previousPrefix: string | null, o:
   if (previousPrefix !== null) out.push('');
   if (r.prefix !== previousPrefix) out.push(paint(o, 'bold', `BGP routing table entry for ${r.prefix}`));
   const f = r.flags;
-  const words = [f.valid ? 'valid' : 'invalid', f.ibgp ? 'internal' : 'external', ...(f.best ? ['best'] : []), ...(f.multipath ? ['multipath'] : []), ...(f.stale ? ['stale'] : []), ...(f.filtered ? ['filtered'] : [])];
+  const words = [f.valid ? 'valid' : 'invalid', r.peer === 'local' ? 'local' : f.ibgp ? 'internal' : 'external', ...(f.best ? ['best'] : []), ...(f.multipath ? ['multipath'] : []), ...(f.stale ? ['stale'] : []), ...(f.filtered ? ['filtered'] : [])];
   const attrs = [`Origin ${ORIGIN_WORD[r.origin]}`, ...(r.med !== undefined ? [`metric ${r.med}`] : []), ...(r.localPref !== undefined ? [`localpref ${r.localPref}`] : []), ...words];
   out.push(
     `    AS path: ${r.asPath || '(empty)'}`,
-    `    Nexthop ${r.nextHop} from ${r.peer}${r.pathId !== undefined ? ` (path id ${r.pathId})` : ''}`,
+    `    Nexthop ${nextHopText(r)} from ${r.peer}${r.pathId !== undefined ? ` (path id ${r.pathId})` : ''}`,
     `    ${attrs.join(', ')}`,
   );
   if (r.communities?.length) out.push(`    Communities: ${r.communities.join(' ')}`);

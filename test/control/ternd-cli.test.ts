@@ -1,0 +1,166 @@
+// bgpctl against real ternd processes (issue 7): two nodes of config/example.yaml on 127.77.x.1
+// and 127.77.x.2 with --fib none, meshed over loopback. Checks what an operator sees end to end,
+// including an RFC 9003 shutdown communication travelling from one daemon to the other.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NeighborView, PeerView, RibRowView } from '../../src/control/api.js';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const TERND = join(ROOT, 'dist', 'src', 'ternd.js');
+const BGPCTL = join(ROOT, 'dist', 'src', 'bgpctl.js');
+const EXAMPLE = join(ROOT, 'config', 'example.yaml');
+
+/** Addresses of our own in 127/8 so parallel test runs and other engineers do not collide. */
+const NET = `127.77.${(process.pid % 250) + 1}`;
+const A = `${NET}.1`;
+const B = `${NET}.2`;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function bgpctl(sock: string, args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BGPCTL, '-s', sock, ...args], { env: { PATH: process.env.PATH } }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Polls `probe` until it returns a value; bounded so a broken daemon fails instead of hanging. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, tries = 120): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+test('bgpctl against two real ternd nodes: peers, neighbor, rib, config, fib, health, neighbor down/up', { timeout: 90_000 }, async (t) => {
+  if (!existsSync(TERND)) {
+    t.skip('dist/src/ternd.js not built');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tern-ternd-cli-'));
+  const procs: ChildProcess[] = [];
+  t.after(() => {
+    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const port = await freePort();
+  const yaml = readFileSync(EXAMPLE, 'utf8')
+    .replace('127.0.0.1/8', `${A}/8`)
+    .replace('127.0.0.2/8', `${B}/8`)
+    .replace(/listenPort: \d+/, `listenPort: ${port}`);
+  const cfg = join(dir, 'cluster.yaml');
+  writeFileSync(cfg, yaml);
+  const start = (node: string): string => {
+    const sock = join(dir, `${node}.sock`);
+    const log = openSync(join(dir, `${node}.log`), 'w');
+    const p = spawn(process.execPath, [TERND, '--config', cfg, '--node', node, '--fib', 'none', '--control-socket', sock, '--probes', '127.0.0.1:0', '--connect-retry', '1'], {
+      stdio: ['ignore', log, log],
+    });
+    closeSync(log);
+    procs.push(p);
+    return sock;
+  };
+  const sa = start('node-a');
+  const sb = start('node-b');
+  const logs = (): string => ['node-a', 'node-b'].map((n) => `--- ${n}\n${readFileSync(join(dir, `${n}.log`), 'utf8').slice(-3000)}`).join('\n');
+
+  const established = async (sock: string, peer: string): Promise<PeerView | undefined> => {
+    const r = await bgpctl(sock, ['-j', 'show', 'peers']);
+    if (r.code !== 0) return undefined;
+    const p = (JSON.parse(r.stdout) as PeerView[]).find((x) => x.address === peer);
+    return p?.state === 'Established' ? p : undefined;
+  };
+  try {
+    await until('node-a to reach Established with node-b', () => established(sa, B));
+  } catch (e) {
+    assert.fail(`${(e as Error).message}\n${logs()}`);
+  }
+
+  // show peers: the mesh session, text and JSON.
+  const peers = await bgpctl(sa, ['show', 'peers']);
+  assert.equal(peers.code, 0, peers.stderr);
+  assert.match(peers.stdout, /^Neighbor\s+AS\s+MsgRcvd\s+MsgSent\s+OutQ\s+Up\/Down\s+State\/PfxRcvd\s+Kind\s+Description$/m);
+  assert.match(peers.stdout, new RegExp(`^${B.replace(/\./g, '\\.')}\\s+64512\\s+\\d+\\s+\\d+\\s+\\d+\\s+\\d\\d:\\d\\d:\\d\\d\\s+\\d+\\s+mesh`, 'm'));
+
+  // show neighbor: negotiated timers and capabilities of a live session.
+  const nj = await bgpctl(sa, ['-j', 'show', 'neighbor', B]);
+  assert.equal(nj.code, 0, nj.stderr);
+  const n = JSON.parse(nj.stdout) as NeighborView;
+  assert.equal(n.state, 'Established');
+  assert.equal(n.remoteRouterId, B);
+  assert.ok(n.holdTimeNegotiated !== null && n.holdTimeNegotiated > 0);
+  assert.ok(n.capabilities.negotiated.some((c) => c.name === '4-octet-as'), 'RFC 6793 4-octet AS negotiated');
+  assert.ok(n.messages.received.open >= 1);
+  assert.equal((await bgpctl(sa, ['show', 'neighbor', B])).code, 0);
+  const unknown = await bgpctl(sa, ['show', 'neighbor', `${NET}.9`]);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /no neighbor|unknown/i);
+
+  // show rib: node-b's IPAM block arrives over iBGP with node-b as next hop.
+  const block = await until('10.244.1.0/26 from node-b in node-a Loc-RIB', async () => {
+    const r = await bgpctl(sa, ['-j', 'show', 'rib', '10.244.1.0/26']);
+    if (r.code !== 0) return undefined;
+    return (JSON.parse(r.stdout) as RibRowView[]).find((x) => x.flags.best);
+  });
+  assert.equal(block.nextHop, B);
+  assert.equal(block.flags.ibgp, true);
+  const ribText = await bgpctl(sa, ['show', 'rib']);
+  assert.equal(ribText.code, 0, ribText.stderr);
+  assert.match(ribText.stdout, /^flags: \* = valid/m);
+  assert.match(ribText.stdout, new RegExp(`^\\*>=?I\\s+10\\.244\\.1\\.0/26\\s+${B.replace(/\./g, '\\.')}`, 'm'));
+  assert.equal((await bgpctl(sa, ['show', 'rib', '--detail'])).code, 0);
+  assert.equal((await bgpctl(sa, ['show', 'rib', '10.244.1.1/26'])).code, 1, 'host bits set');
+
+  // show config / fib / health.
+  const cfgOut = await bgpctl(sa, ['show', 'config']);
+  assert.equal(cfgOut.code, 0, cfgOut.stderr);
+  assert.match(cfgOut.stdout, /^Node node-a, AS 64512, router-id /m);
+  assert.equal((await bgpctl(sa, ['show', 'fib'])).code, 0);
+  await until('node-a ready', async () => ((await bgpctl(sa, ['health'])).code === 0 ? true : undefined));
+
+  // RFC 9003: node-a takes the session down with a message; node-b reports it as received.
+  const msg = 'maintenance: kernel upgrade';
+  const down = await bgpctl(sa, ['neighbor', B, 'down', '-m', msg]);
+  assert.equal(down.code, 0, down.stderr);
+  const heard = await until('node-b to record the shutdown communication', async () => {
+    const r = await bgpctl(sb, ['-j', 'show', 'neighbor', A]);
+    if (r.code !== 0) return undefined;
+    const v = JSON.parse(r.stdout) as NeighborView;
+    return v.lastErrorReceived?.shutdownMessage === msg ? v : undefined;
+  });
+  assert.equal(heard.lastErrorReceived?.code, 6, 'Cease (RFC 4486)');
+  const adminDown = await bgpctl(sa, ['-j', 'show', 'neighbor', B]);
+  assert.equal((JSON.parse(adminDown.stdout) as NeighborView).adminDown, true);
+  assert.equal((await bgpctl(sa, ['neighbor', B, 'up'])).code, 0);
+  await until('the session to come back after up', () => established(sa, B));
+
+  // The daemon gone: exit 2.
+  for (const p of procs) p.kill('SIGTERM');
+  await Promise.all(procs.map((p) => (p.exitCode !== null ? Promise.resolve() : new Promise((r) => p.once('exit', r)))));
+  const gone = await bgpctl(sa, ['show', 'peers']);
+  assert.equal(gone.code, 2);
+  assert.match(gone.stderr, /is ternd running\?/);
+});
