@@ -141,6 +141,20 @@ test('bgpctl against two real ternd nodes: peers, neighbor, rib, config, fib, he
   assert.equal((await bgpctl(sa, ['show', 'fib'])).code, 0);
   await until('node-a ready', async () => ((await bgpctl(sa, ['health'])).code === 0 ? true : undefined));
 
+  // Probes and metrics as ternd serves them (the port is ephemeral; ternd logs it).
+  const probeLine = readFileSync(join(dir, 'node-a.log'), 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { msg?: string; port?: number })
+    .find((r) => r.msg === 'probes and metrics listening');
+  assert.ok(probeLine?.port, `ternd logs its probe port\n${logs()}`);
+  const readyz = await fetch(`http://127.0.0.1:${probeLine.port}/readyz`);
+  assert.equal(readyz.status, 200);
+  assert.equal(((await readyz.json()) as { ready: boolean }).ready, true);
+  const scrape = await (await fetch(`http://127.0.0.1:${probeLine.port}/metrics`)).text();
+  assert.match(scrape, new RegExp(`^tern_bgp_peer_up\\{peer="${B.replace(/\./g, '\\.')}",asn="64512",kind="mesh"\\} 1$`, 'm'));
+  assert.match(scrape, /^tern_rib_routes\{table="loc",family="ipv4"\} 3$/m);
+
   // RFC 9003: node-a takes the session down with a message; node-b reports it as received.
   const msg = 'maintenance: kernel upgrade';
   const down = await bgpctl(sa, ['neighbor', B, 'down', '-m', msg]);
