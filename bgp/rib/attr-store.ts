@@ -94,7 +94,7 @@ const scratch = Buffer.allocUnsafe(70000);
  * ranges, then `suffix`. Built in a scratch buffer and converted once.
  */
 export function bytesKey(tag: string, bytes: Buffer, from: number, to: number, suffix: string, skips?: number[]): string {
-  let n = scratch.write(tag, 0, 'latin1');
+  let n = writeAscii(tag, 0);
   let pos = from;
   if (skips) {
     for (let i = 0; i < skips.length; i += 2) {
@@ -103,8 +103,14 @@ export function bytesKey(tag: string, bytes: Buffer, from: number, to: number, s
     }
   }
   n += bytes.copy(scratch, n, pos, to);
-  n += scratch.write(suffix, n, 'latin1');
+  n = writeAscii(suffix, n);
   return scratch.toString('latin1', 0, n);
+}
+
+/** Short ASCII strings are cheaper to copy by hand than through Buffer.write. */
+function writeAscii(s: string, at: number): number {
+  for (let i = 0; i < s.length; i++) scratch[at + i] = s.charCodeAt(i);
+  return at + s.length;
 }
 
 /**

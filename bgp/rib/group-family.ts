@@ -8,7 +8,7 @@
 // [pathId, set, excluded] triples, and pending changes are explicit operations.
 
 import type { AttrSet, AttrStore } from './attr-store';
-import type { FamilyTable } from './table';
+import { IntVec, type FamilyTable } from './table';
 import { packReach, packWithdraw } from './wire';
 import type { OutMsg } from './update-group';
 
@@ -45,10 +45,8 @@ export class GroupFamily {
   out: Int32Array = new Int32Array(0);
   excl: Int32Array = new Int32Array(0);
   private pendFlag: Uint8Array = new Uint8Array(0);
-  /** Pending prefixes and, parallel, what was last encoded for each (set id, excluded). */
-  private pending: number[] = [];
-  private prevOut: number[] = [];
-  private prevExcl: number[] = [];
+  /** Pending prefixes with what was last encoded for each: triples (pfx, set id, excluded). */
+  private pending = new IntVec();
   readonly ap = new Map<number, ApPath[]>();
   /** Add-path operations, flat: pfx, pathId, set id (-1 withdraw), excl. Each holds refs. */
   private apOps: number[] = [];
@@ -93,8 +91,8 @@ export class GroupFamily {
       // Remember what the members were last sent; the reference to the old set moves here.
       this.pendFlag[pfx] = 1;
       this.pending.push(pfx);
-      this.prevOut.push(old);
-      this.prevExcl.push(this.excl[pfx]);
+      this.pending.push(old);
+      this.pending.push(this.excl[pfx]);
       this.table.refPrefix(pfx);
     } else if (old >= 0) this.attrs.unref(this.attrs.get(old));
     if (old < 0 && id >= 0) this.table.refPrefix(pfx);
@@ -141,24 +139,24 @@ export class GroupFamily {
    */
   encodePending(announce: boolean, enc: Enc, nh: Enc, maxLen: number, orig: Orig, members: number[]): OutMsg[] {
     const b = new Map<number, Bucket>();
-    const keep: number[] = [];
-    const keepPrev: number[] = [];
-    const keepEx: number[] = [];
-    const pend = this.pending;
+    const pend = this.pending.data;
+    const n = this.pending.length;
+    let kept = 0;
     const done: number[] = [];
-    for (let i = 0; i < pend.length; i++) {
+    for (let i = 0; i < n; i += 3) {
       const pfx = pend[i];
       const id = this.out[pfx];
-      const prev = this.prevOut[i];
+      const prev = pend[i + 1];
+      const prevEx = pend[i + 2];
       if (id >= 0 && !announce) {
-        keep.push(pfx);
-        keepPrev.push(prev);
-        keepEx.push(this.prevExcl[i]);
+        pend[kept++] = pfx;
+        pend[kept++] = prev;
+        pend[kept++] = prevEx;
         continue;
       }
       // Members that did not have the previous state: split horizon and ORIGINATOR_ID.
       const prevSet = prev >= 0 ? this.attrs.get(prev) : null;
-      const missing = prevSet ? tags(this.prevExcl[i], orig(prevSet)) : [];
+      const missing = prevSet ? tags(prevEx, orig(prevSet)) : [];
       if (id < 0) {
         if (prevSet) this.add(b, null, pfx, 0, missing, null, false);
       } else {
@@ -172,9 +170,8 @@ export class GroupFamily {
       this.pendFlag[pfx] = 0;
       done.push(pfx);
     }
-    this.pending = keep;
-    this.prevOut = keepPrev;
-    this.prevExcl = keepEx;
+    this.pending.length = kept;
+    this.pending.shift(0);
     this.encodeApOps(b, announce, orig, done);
     const msgs: OutMsg[] = [];
     this.emit(msgs, b, enc, nh, maxLen, members);
@@ -245,15 +242,16 @@ export class GroupFamily {
     const b = new Map<number, Bucket>();
     if (!this.addPath) {
       const prevOf = new Map<number, number>();
-      for (let i = 0; i < this.pending.length; i++) prevOf.set(this.pending[i], i);
+      const pend = this.pending.data;
+      for (let i = 0; i < this.pending.length; i += 3) prevOf.set(pend[i], i);
       const n = Math.min(this.out.length, this.table.store.highWater);
       for (let pfx = 0; pfx < n; pfx++) {
         let id = this.out[pfx];
         let ex = this.excl[pfx];
         if (this.pendFlag[pfx]) {
           const i = prevOf.get(pfx) as number;
-          id = this.prevOut[i];
-          ex = this.prevExcl[i];
+          id = pend[i + 1];
+          ex = pend[i + 2];
         }
         if (id < 0 || ex === member) continue;
         const set = this.attrs.get(id);
@@ -281,15 +279,14 @@ export class GroupFamily {
 
   /** Drops every reference (group removed). */
   release(): void {
-    for (let i = 0; i < this.pending.length; i++) {
-      const pfx = this.pending[i];
-      if (this.prevOut[i] >= 0) this.attrs.unref(this.attrs.get(this.prevOut[i]));
+    const pend = this.pending.data;
+    for (let i = 0; i < this.pending.length; i += 3) {
+      const pfx = pend[i];
+      if (pend[i + 1] >= 0) this.attrs.unref(this.attrs.get(pend[i + 1]));
       this.pendFlag[pfx] = 0;
       this.table.unrefPrefix(pfx);
     }
-    this.pending = [];
-    this.prevOut = [];
-    this.prevExcl = [];
+    this.pending.length = 0;
     for (let pfx = 0; pfx < this.out.length; pfx++) {
       if (this.out[pfx] < 0) continue;
       this.attrs.unref(this.attrs.get(this.out[pfx]));

@@ -11,6 +11,8 @@
 import { AFI_IPV4, AFI_IPV6, type Afi, type Family, type Prefix } from '../types';
 
 const FREE_LEN = 255;
+/** pfx + 1 must fit the 24 bits of a table slot. */
+const MAX_PREFIXES = 0xfffffe;
 
 export class PrefixStore {
   readonly words: 1 | 4;
@@ -19,7 +21,7 @@ export class PrefixStore {
   keys: Uint32Array;
   /** Prefix length of each pfx; 255 marks a free index. */
   lens: Uint8Array;
-  private table: Int32Array; // slot -> pfx + 1, 0 = empty
+  private table: Uint32Array; // 2 words per slot: tag, (len << 24 | pfx + 1); 0 = empty
   private mask: number;
   private shift: number;
   private used = 0; // live prefixes
@@ -36,7 +38,7 @@ export class PrefixStore {
     this.lens = new Uint8Array(initial).fill(FREE_LEN);
     let slots = 16;
     while (slots < initial * 2) slots <<= 1;
-    this.table = new Int32Array(slots);
+    this.table = new Uint32Array(slots * 2);
     this.mask = slots - 1;
     this.shift = 32 - Math.log2(slots);
   }
@@ -69,23 +71,30 @@ export class PrefixStore {
     }
   }
 
-  private hash(len: number): number {
+  /** 32-bit hash of the prefix in `scratch`; the slot is its top bits (Fibonacci hashing). */
+  private hash32(len: number): number {
     const s = this.scratch;
-    // Fibonacci hashing: the high bits of the product are the well-mixed ones.
     let h = Math.imul(s[0] ^ len, 0x9e3779b1);
     if (this.words === 4) {
       h = Math.imul(h ^ (h >>> 16) ^ s[1], 0x85ebca6b);
       h = Math.imul(h ^ (h >>> 13) ^ s[2], 0xc2b2ae35);
       h = Math.imul(h ^ (h >>> 16) ^ s[3], 0x9e3779b1);
     }
-    return h >>> this.shift;
+    return h >>> 0;
   }
 
-  private equalAt(pfx: number, len: number): boolean {
-    if (this.lens[pfx] !== len) return false;
+  /**
+   * A slot is two words: a tag (the IPv4 address, or the IPv6 hash) and (len << 24 | pfx + 1),
+   * so a probe usually touches one cache line and no other array.
+   */
+  private tagOf(h: number): number {
+    return this.words === 1 ? this.scratch[0] : h;
+  }
+
+  private keysEqual(pfx: number): boolean {
+    if (this.words === 1) return true; // the tag was the whole address
     const s = this.scratch;
     const k = this.keys;
-    if (this.words === 1) return k[pfx] === s[0];
     const b = pfx * 4;
     return k[b] === s[0] && k[b + 1] === s[1] && k[b + 2] === s[2] && k[b + 3] === s[3];
   }
@@ -93,11 +102,13 @@ export class PrefixStore {
   /** pfx of the prefix in `scratch` with this length, or -1. */
   findScratch(len: number): number {
     const t = this.table;
-    let slot = this.hash(len);
+    const h = this.hash32(len);
+    const tag = this.tagOf(h);
+    let slot = h >>> this.shift;
     for (;;) {
-      const v = t[slot];
+      const v = t[2 * slot + 1];
       if (v === 0) return -1;
-      if (this.equalAt(v - 1, len)) return v - 1;
+      if (t[2 * slot] === tag && v >>> 24 === len && this.keysEqual((v & 0xffffff) - 1)) return (v & 0xffffff) - 1;
       slot = (slot + 1) & this.mask;
     }
   }
@@ -105,22 +116,26 @@ export class PrefixStore {
   /** pfx of the prefix in `scratch`, adding it when absent. */
   internScratch(len: number): number {
     const t = this.table;
-    let slot = this.hash(len);
+    const h = this.hash32(len);
+    const tag = this.tagOf(h);
+    let slot = h >>> this.shift;
     for (;;) {
-      const v = t[slot];
+      const v = t[2 * slot + 1];
       if (v === 0) break;
-      if (this.equalAt(v - 1, len)) return v - 1;
+      if (t[2 * slot] === tag && v >>> 24 === len && this.keysEqual((v & 0xffffff) - 1)) return (v & 0xffffff) - 1;
       slot = (slot + 1) & this.mask;
     }
     const pfx = this.freeList.length > 0 ? (this.freeList.pop() as number) : this.highWater++;
+    if (pfx >= MAX_PREFIXES) throw new RangeError(`more than ${MAX_PREFIXES} ${this.family} prefixes`);
     if (pfx >= this.lens.length) this.growEntries();
     const s = this.scratch;
     if (this.words === 1) this.keys[pfx] = s[0];
     else this.keys.set(s, pfx * 4);
     this.lens[pfx] = len;
-    t[slot] = pfx + 1;
+    t[2 * slot] = tag;
+    t[2 * slot + 1] = ((len << 24) | (pfx + 1)) >>> 0;
     this.used++;
-    if (this.used * 2 > this.table.length) this.rehash(this.table.length * 2);
+    if (this.used * 4 > this.table.length) this.rehash((this.mask + 1) * (this.used < 1 << 19 ? 4 : 2));
     return pfx;
   }
 
@@ -141,9 +156,10 @@ export class PrefixStore {
     this.loadPfx(pfx);
     const t = this.table;
     const mask = this.mask;
-    let slot = this.hash(len);
-    while (t[slot] !== pfx + 1) {
-      if (t[slot] === 0) return;
+    const want = ((len << 24) | (pfx + 1)) >>> 0;
+    let slot = this.hash32(len) >>> this.shift;
+    while (t[2 * slot + 1] !== want) {
+      if (t[2 * slot + 1] === 0) return;
       slot = (slot + 1) & mask;
     }
     // Backward-shift deletion keeps probe chains intact without tombstones.
@@ -151,17 +167,20 @@ export class PrefixStore {
     let j = slot;
     for (;;) {
       j = (j + 1) & mask;
-      const v = t[j];
+      const v = t[2 * j + 1];
       if (v === 0) break;
-      this.loadPfx(v - 1);
-      const home = this.hash(this.lens[v - 1]);
+      const q = (v & 0xffffff) - 1;
+      this.loadPfx(q);
+      const home = this.hash32(this.lens[q]) >>> this.shift;
       const movable = hole <= j ? home <= hole || home > j : home <= hole && home > j;
       if (movable) {
-        t[hole] = v;
+        t[2 * hole] = t[2 * j];
+        t[2 * hole + 1] = v;
         hole = j;
       }
     }
-    t[hole] = 0;
+    t[2 * hole] = 0;
+    t[2 * hole + 1] = 0;
     this.lens[pfx] = FREE_LEN;
     this.used--;
     this.freeList.push(pfx);
@@ -178,7 +197,8 @@ export class PrefixStore {
   }
 
   private growEntries(): void {
-    const n = this.lens.length * 2;
+    // x4 while small: fewer copies on the way to a full table.
+    const n = this.lens.length * (this.lens.length < 1 << 20 ? 4 : 2);
     const keys = new Uint32Array(n * this.words);
     keys.set(this.keys);
     const lens = new Uint8Array(n).fill(FREE_LEN);
@@ -188,7 +208,7 @@ export class PrefixStore {
   }
 
   private rehash(slots: number): void {
-    const t = new Int32Array(slots);
+    const t = new Uint32Array(slots * 2);
     this.table = t;
     this.mask = slots - 1;
     this.shift = 32 - Math.log2(slots);
@@ -196,9 +216,11 @@ export class PrefixStore {
       const len = this.lens[pfx];
       if (len === FREE_LEN) continue;
       this.loadPfx(pfx);
-      let slot = this.hash(len);
-      while (t[slot] !== 0) slot = (slot + 1) & this.mask;
-      t[slot] = pfx + 1;
+      const h = this.hash32(len);
+      let slot = h >>> this.shift;
+      while (t[2 * slot + 1] !== 0) slot = (slot + 1) & this.mask;
+      t[2 * slot] = this.tagOf(h);
+      t[2 * slot + 1] = ((len << 24) | (pfx + 1)) >>> 0;
     }
   }
 

@@ -88,7 +88,8 @@ export class Rib {
     this.members.set(p.idx, { group, member });
     p.group = group.idx;
     for (const f of group.families) {
-      if (created) this.populate(group, f);
+      // A new group, or one whose only member was the source of routes it was not given.
+      if (created || group.members.size === 2) this.populate(group, f);
       for (const b of group.dump(f, p.idx)) member.own.push(b);
       // RFC 4724 §2: End-of-RIB after the initial update for each family.
       member.own.push(endOfRib(f));
@@ -299,12 +300,12 @@ export class Rib {
       const q = t.queue;
       const n = Math.min(q.length, limit);
       for (let i = 0; i < n; i++) {
-        const pfx = q[i];
+        const pfx = q.data[i];
         t.pfxQueued[pfx] = 0;
         this.decide(t, f, pfx, changes);
         t.settle(pfx);
       }
-      t.queue = n === q.length ? [] : q.slice(n);
+      q.shift(n);
       limit -= n;
     }
     for (const g of this.groups.values()) g.encode(now);
@@ -398,8 +399,15 @@ export class Rib {
         return;
       }
       const src = this.byIdx[t.pPeer[best]] as PeerState;
-      const out = g.exportSet(src, this.attrs.get(t.pAttr[best]), f, pfx, t);
-      gf.set(pfx, out, out ? g.exclusionFor(src) : -1, quiet);
+      let out = g.exportSet(src, this.attrs.get(t.pAttr[best]), f, pfx, t);
+      const excl = out ? g.exclusionFor(src) : -1;
+      if (out && excl >= 0 && g.members.size === 1) {
+        // The only member is the source (one eBGP peer feeding a full table): nobody to
+        // tell. peerUp re-populates the group when a second member joins.
+        this.attrs.unref(out);
+        out = null;
+      }
+      gf.set(pfx, out, out ? excl : -1, quiet);
       return;
     }
     // RFC 7911 §5: advertise several paths, each with its own Path Identifier (handle + 1).
@@ -409,7 +417,10 @@ export class Rib {
       for (const path of paths) {
         const src = this.byIdx[t.pPeer[path]] as PeerState;
         const out = g.exportSet(src, this.attrs.get(t.pAttr[path]), f, pfx, t);
-        if (out) list.push({ pathId: path + 1, set: out, excl: g.exclusionFor(src) });
+        if (!out) continue;
+        const excl = g.exclusionFor(src);
+        if (excl >= 0 && g.members.size === 1) this.attrs.unref(out);
+        else list.push({ pathId: path + 1, set: out, excl });
       }
     }
     gf.setPaths(pfx, list, quiet);

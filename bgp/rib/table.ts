@@ -39,6 +39,29 @@ const growU8 = (a: Uint8Array, n: number): Uint8Array => {
   return b;
 };
 
+/** A growable list of int32 (queues of prefix indices: no JS array of 1M numbers to collect). */
+export class IntVec {
+  data = new Int32Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const d = new Int32Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
+    }
+    this.data[this.length++] = v;
+  }
+  /** Drops the first n entries. */
+  shift(n: number): void {
+    if (n >= this.length) this.length = 0;
+    else {
+      this.data.copyWithin(0, n, this.length);
+      this.length -= n;
+    }
+    if (this.length === 0 && this.data.length > 65536) this.data = new Int32Array(1024);
+  }
+}
+
 export class FamilyTable {
   readonly store: PrefixStore;
   // --- paths
@@ -68,11 +91,11 @@ export class FamilyTable {
   pfxRefs: Int32Array;
   pfxQueued: Uint8Array;
   /** Prefixes awaiting the decision process (holo's batch). */
-  queue: number[] = [];
+  queue = new IntVec();
   /** Head of each peer's path list, by peer index. */
   peerHead: number[] = [];
 
-  constructor(readonly family: Family, initial = 1024) {
+  constructor(readonly family: Family, initial = 16384) {
     this.store = new PrefixStore(family, initial);
     const n = initial;
     this.pPfx = new Int32Array(n);
@@ -213,7 +236,7 @@ export class FamilyTable {
   }
 
   private growPaths(): void {
-    const n = this.pPfx.length * 2;
+    const n = this.pPfx.length * (this.pPfx.length < 1 << 20 ? 4 : 2);
     this.pPfx = grow32(this.pPfx, n, 0);
     this.pPeer = grow32(this.pPeer, n, -1);
     this.pRxId = growU32(this.pRxId, n);
