@@ -1,0 +1,65 @@
+// The compact prefix store behind every RIB view: wire-format keys, host bits, deletion.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PrefixStore } from '../../bgp/rib/prefix-store';
+import { parsePrefix } from '../../bgp/prefix';
+
+test('RFC 4271 §4.3: bits after the prefix length are ignored, so 10.0.0.1/24 is 10.0.0.0/24', () => {
+  const s = new PrefixStore('ipv4', 16);
+  const a = s.intern(Buffer.from([10, 0, 0]), 0, 24);
+  const b = s.intern(Buffer.from([10, 0, 0, 1]), 0, 24);
+  const c = s.intern(Buffer.from([10, 0, 0x7f]), 0, 17);
+  assert.equal(a, b);
+  assert.equal(s.format(a), '10.0.0.0/24');
+  assert.equal(s.format(c), '10.0.0.0/17');
+  assert.equal(s.intern(Buffer.alloc(0), 0, 0), s.intern(Buffer.alloc(0), 0, 0));
+  assert.equal(s.format(s.find(Buffer.alloc(0), 0, 0)), '0.0.0.0/0');
+  const out = Buffer.alloc(8);
+  assert.equal(s.writeNlri(c, out, 0), 4);
+  assert.deepEqual([...out.subarray(0, 4)], [17, 10, 0, 0]);
+});
+
+test('IPv6 prefixes keep all 128 bits and print in RFC 5952 form', () => {
+  const s = new PrefixStore('ipv6', 16);
+  for (const t of ['2001:db8::/32', '2001:db8:0:1::/64', '::/0', 'fe80::1:0:0:0/128', '2001:db8:aa::/48']) {
+    const p = parsePrefix(t);
+    const i = s.fromPrefix(p, true);
+    assert.equal(s.format(i), t);
+    assert.deepEqual(s.toPrefix(i), { afi: 2, len: p.len, addr: p.addr });
+  }
+  assert.equal(s.size, 5);
+});
+
+test('insert/remove against a Map model: backward-shift deletion never loses a prefix', () => {
+  for (const fam of ['ipv4', 'ipv6'] as const) {
+    const s = new PrefixStore(fam, 16);
+    const model = new Map<string, number>();
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    for (let step = 0; step < 20000; step++) {
+      const len = 8 + rnd(17);
+      const bytes = Buffer.alloc(fam === 'ipv4' ? 4 : 16);
+      bytes[0] = 10;
+      bytes[1] = rnd(4);
+      bytes[2] = rnd(256);
+      const p = s.intern(bytes, 0, len);
+      const key = s.format(p);
+      if (model.has(key)) assert.equal(model.get(key), p);
+      model.set(key, p);
+      if (rnd(3) === 0) {
+        const victim = [...model.keys()][rnd(model.size)];
+        s.remove(model.get(victim) as number);
+        model.delete(victim);
+      }
+    }
+    assert.equal(s.size, model.size);
+    for (const [k, p] of model) {
+      const pr = parsePrefix(k);
+      assert.equal(s.fromPrefix(pr, false), p, k);
+    }
+  }
+});
