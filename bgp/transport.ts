@@ -222,7 +222,8 @@ export function connectTcp(o: ConnectOptions): Connecting {
         if (e !== EINPROGRESS) throw new SysError('connect', e);
       }
     } catch (err) {
-      abort();
+      if (fd >= 0) c().close(fd);
+      fd = -1;
       reject(err as Error);
       return;
     }
