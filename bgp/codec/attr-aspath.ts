@@ -93,28 +93,31 @@ export function mergeAs4(st: AttrDecodeState): void {
   }
   const merged: AsPathSegment[] = [];
   let left = need;
+  let splitInside = false; // the leading part ends inside an AS_SEQUENCE of AS_PATH
   for (const seg of a.asPath) {
     if (seg.type === AsPathSegmentType.AS_SEQUENCE) {
       if (left === 0) break;
       const take = Math.min(left, seg.asns.length);
       merged.push({ type: seg.type, asns: seg.asns.slice(0, take) });
+      splitInside = take < seg.asns.length;
       left -= take;
     } else if (seg.type === AsPathSegmentType.AS_SET) {
       if (left === 0) break;
       merged.push({ type: seg.type, asns: seg.asns.slice() });
       left -= 1;
-    } else if (left > 0 || merged.length === 0) {
-      merged.push({ type: seg.type, asns: seg.asns.slice() }); // confed segments count 0
+    } else if (left > 0 || merged.length === 0 || isConfed(merged[merged.length - 1].type)) {
+      merged.push({ type: seg.type, asns: seg.asns.slice() }); // leading confed segments count 0
     }
   }
-  for (const seg of a.as4Path) {
+  a.as4Path.forEach((seg, i) => {
     const last = merged[merged.length - 1];
-    if (last && last.type === AsPathSegmentType.AS_SEQUENCE && seg.type === AsPathSegmentType.AS_SEQUENCE) {
+    // A sequence cut in two by the split is joined again; segment boundaries are kept otherwise.
+    if (i === 0 && splitInside && last.type === AsPathSegmentType.AS_SEQUENCE && seg.type === AsPathSegmentType.AS_SEQUENCE) {
       last.asns = last.asns.concat(seg.asns);
     } else {
       merged.push({ type: seg.type, asns: seg.asns.slice() });
     }
-  }
+  });
   a.asPath = merged;
 }
 
