@@ -124,11 +124,11 @@ export class TerndApi implements DaemonApi {
         negotiated: !!gr,
         localRestartTime: s.cfg.gracefulRestart?.restartTime ?? null,
         remoteRestartTime: gr?.restartTime ?? null,
-        remoteForwardingFamilies: gr ? gr.families.filter((f) => f.forwardingPreserved).map((f) => f.family) : [],
-        peerRestarting: false,
+        remoteForwardingFamilies: (gr ?? e.negotiated?.gracefulRestart)?.families.filter((f) => f.forwardingPreserved).map((f) => f.family) ?? [],
+        peerRestarting: !!e.gr,
         staleRoutes: counts?.stale ?? 0,
-        restartTimerRemaining: null,
-        staleTimerRemaining: null,
+        restartTimerRemaining: remaining(e.gr?.restartDeadline),
+        staleTimerRemaining: remaining(e.gr?.staleDeadline),
       },
       messages: { received: st.messagesIn, sent: st.messagesOut },
       prefixes: (['ipv4', 'ipv6'] as const).map((family) => ({ family, ...peerCounts(this.d, e.id, family) })),
@@ -198,8 +198,11 @@ export class TerndApi implements DaemonApi {
         if (!e.adminDown) setTimeout(() => s.start(), 100).unref();
         return;
       case 'down':
+        // 6/2 Administrative Shutdown; with the N bit a GR peer keeps our routes as stale for
+        // our restart time (RFC 8538 §3), which is what a maintenance window wants. --hard
+        // sends Hard Reset so the peer drops them at once.
         e.adminDown = true;
-        s.stop({ code: 6, subcode: 2, shutdownMessage: opts.message });
+        s.stop({ code: 6, subcode: opts.hard ? 9 : 2, shutdownMessage: opts.message });
         return;
       case 'up':
         e.adminDown = false;
@@ -257,6 +260,8 @@ export class TerndApi implements DaemonApi {
     };
   }
 }
+
+const remaining = (deadline?: number): number | null => (deadline === undefined ? null : Math.max(0, Math.round((deadline - Date.now()) / 1000)));
 
 function levelName(n: number): string {
   return ({ 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' } as Record<number, string>)[n] ?? String(n);

@@ -7,6 +7,8 @@ import { Rib } from '../../bgp/rib/rib';
 import type { RibChange } from '../../bgp/rib/rib-types';
 import { Speaker } from '../../bgp/speaker';
 import type { Session } from '../../bgp/session';
+import type { Negotiated } from '../../bgp/negotiate';
+import type { DownReason } from '../../bgp/fsm-types';
 import { isEndOfRib } from '../../bgp/codec';
 import type { Family } from '../../bgp/types';
 import type { Fib, FibChange } from '../../fib/types';
@@ -54,7 +56,26 @@ interface PeerEntry {
   /** Families whose End-of-RIB arrived since Established (RFC 4724 §2). */
   eor: Set<Family>;
   adminDown: boolean;
+  /** What the last OPEN exchange agreed (kept after the session drops, for graceful restart). */
+  negotiated?: Negotiated;
+  /** RFC 4724 §4.2 receiving-speaker state while the peer restarts. */
+  gr?: GracefulRestartState;
 }
+
+/** The peer's routes are kept as stale while it restarts (RFC 4724 §4.2). */
+export interface GracefulRestartState {
+  /** Families whose stale routes are still held. */
+  families: Set<Family>;
+  /** Runs from the session drop until it is re-established (the peer's Restart Time). */
+  restartTimer?: NodeJS.Timeout;
+  restartDeadline?: number;
+  /** Runs from re-establishment until End-of-RIB (our Selection Deferral / stale-path time). */
+  staleTimer?: NodeJS.Timeout;
+  staleDeadline?: number;
+}
+
+/** How long stale routes wait for End-of-RIB after the peer came back (FRR's stalepath-time). */
+export const STALE_PATH_TIME = 360;
 
 export interface DaemonEvents {
   reloaded: [effects: string[]];
@@ -142,8 +163,20 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.watcher?.close();
     if (this.fibSyncTimer) clearTimeout(this.fibSyncTimer);
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
-    // RFC 9003: say why in the Cease; the kernel routes stay (graceful restart, RFC 4724).
-    await this.speaker?.close({ code: 6, subcode: 2, shutdownMessage: reason });
+    for (const e of this.peers.values()) this.grClear(e);
+    // Restarting speaker (RFC 4724 §4.1): the kernel routes stay. A peer that negotiated GR
+    // keeps our routes only if the session ends without a NOTIFICATION, or with one covered by
+    // the N bit on both sides (RFC 8538): so close those sessions silently when the peer has no
+    // N bit, and say why (RFC 9003 Cease text) to everyone else.
+    const notification = { code: 6, subcode: 2, shutdownMessage: reason };
+    for (const e of this.peers.values()) {
+      const n = e.session.state === 'Established' ? e.negotiated : undefined;
+      if (n?.gracefulRestart && !n.gracefulRestart.notification) e.session.destroy();
+      else e.session.stop(notification);
+    }
+    // Give the NOTIFICATIONs a moment to reach the wire before the sockets close.
+    await new Promise((r) => setTimeout(r, 100));
+    await this.speaker?.close(notification);
     await this.opts.fib.close();
   }
 
@@ -177,6 +210,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       if (!e) return;
       e.eor.clear();
       const n = info.negotiated;
+      e.negotiated = n;
+      if (e.gr) this.grReestablished(e, n);
       this.rib.peerUp(e.id, info.context, { routerId: n.peerBgpId, families: n.families, enhancedRouteRefresh: n.enhancedRouteRefresh });
       this.log.info(
         { component: 'session', peer: s.key, peerAs: n.peerAs, routerId: n.peerBgpId, hold: n.holdTime, families: n.families, as4: n.as4, gr: !!n.gracefulRestart, addPath: n.addPath },
@@ -189,8 +224,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       const e = entryOf(s);
       if (!e) return;
       this.log.warn({ component: 'session', peer: s.key, reason: describeReason(reason) }, `session with ${s.key} down: ${describeReason(reason)}`);
-      this.rib.peerDown(e.id);
       e.eor.clear();
+      if (!this.grPeerDown(e, reason)) this.rib.peerDown(e.id);
       this.scheduleFlush();
     });
     sp.on('update', (s, u) => {
@@ -200,6 +235,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       if (eor) {
         e.eor.add(eor);
         this.log.debug({ component: 'session', peer: s.key, family: eor }, 'End-of-RIB received');
+        // RFC 4724 §4.2: End-of-RIB ends the wait: what is still stale was not re-announced.
+        if (e.gr?.families.has(eor)) this.grSweep(e, eor, 'End-of-RIB received');
         this.checkConverged();
         return;
       }
@@ -232,6 +269,74 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       if (bufs.length === 0) return;
       if (!e.session.sendUpdates(bufs)) return; // resumes on 'drain'
     }
+  }
+
+  // ------------------------------------------------------------------ graceful restart (helper)
+
+  /**
+   * RFC 4724 §4.2 / RFC 8538 §3: when the session ends in a way GR covers (TCP loss, or a
+   * NOTIFICATION other than Hard Reset with the N bit on both sides), keep the peer's routes,
+   * marked stale, in the RIB and the kernel for its Restart Time. Returns false when the routes
+   * must go now.
+   */
+  private grPeerDown(e: PeerEntry, reason: DownReason): boolean {
+    const gr = e.negotiated?.gracefulRestart;
+    if (!reason.gracefulRestart || !gr) {
+      this.grClear(e);
+      return false;
+    }
+    const families = new Set<Family>(e.negotiated?.families ?? []);
+    this.grClear(e);
+    this.rib.peerDown(e.id, true);
+    const ms = gr.restartTime * 1000;
+    e.gr = { families, restartDeadline: Date.now() + ms };
+    e.gr.restartTimer = setTimeout(() => {
+      for (const f of [...families]) this.grSweep(e, f, `peer did not come back within its restart time (${gr.restartTime} s)`);
+    }, ms);
+    e.gr.restartTimer.unref();
+    this.log.info(
+      { component: 'gr', peer: e.id, restartTime: gr.restartTime, families: [...families] },
+      `keeping routes of ${e.id} as stale for up to ${gr.restartTime} s while it restarts (RFC 4724)`,
+    );
+    return true;
+  }
+
+  /** The restarting peer is back: drop families it did not preserve, then wait for End-of-RIB. */
+  private grReestablished(e: PeerEntry, n: Negotiated): void {
+    const g = e.gr;
+    if (!g) return;
+    if (g.restartTimer) clearTimeout(g.restartTimer);
+    g.restartTimer = undefined;
+    g.restartDeadline = undefined;
+    for (const f of [...g.families]) {
+      // RFC 4724 §4.2: no GR capability now, or the F bit clear for a family, means its
+      // forwarding state was lost: stale routes of that family go at once.
+      const kept = n.gracefulRestart?.families.find((x) => x.family === f && x.forwardingPreserved);
+      if (!kept) this.grSweep(e, f, n.gracefulRestart ? 'peer restarted without preserving forwarding state (F bit clear)' : 'peer came back without graceful restart');
+    }
+    if (e.gr && e.gr.families.size > 0) {
+      e.gr.staleDeadline = Date.now() + STALE_PATH_TIME * 1000;
+      e.gr.staleTimer = setTimeout(() => {
+        for (const f of [...(e.gr?.families ?? [])]) this.grSweep(e, f, `no End-of-RIB within ${STALE_PATH_TIME} s`);
+      }, STALE_PATH_TIME * 1000);
+      e.gr.staleTimer.unref();
+    }
+  }
+
+  private grSweep(e: PeerEntry, f: Family, why: string): void {
+    if (!e.gr?.families.has(f)) return;
+    e.gr.families.delete(f);
+    const n = this.rib.peers.has(e.id) ? this.rib.sweepStale(e.id, f) : 0;
+    this.log.info({ component: 'gr', peer: e.id, family: f, removed: n }, `removed ${n} stale ${f} routes of ${e.id}: ${why}`);
+    if (e.gr.families.size === 0) this.grClear(e);
+    this.scheduleFlush();
+  }
+
+  private grClear(e: PeerEntry): void {
+    if (!e.gr) return;
+    if (e.gr.restartTimer) clearTimeout(e.gr.restartTimer);
+    if (e.gr.staleTimer) clearTimeout(e.gr.staleTimer);
+    e.gr = undefined;
   }
 
   // ------------------------------------------------------------------ decision + FIB
@@ -389,6 +494,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const key = this.speakerKey(pc);
     const e = this.peers.get(key);
     if (!e) return;
+    this.grClear(e);
     this.speaker.removePeer(key);
     this.rib.removePeer(e.id);
     this.peers.delete(key);
@@ -447,14 +553,6 @@ function sameRoute(a: OriginatedRoute, b: OriginatedRoute): boolean {
   return a.fib === b.fib && JSON.stringify([a.communities, a.largeCommunities]) === JSON.stringify([b.communities, b.largeCommunities]);
 }
 
-export function describeReason(r: unknown): string {
-  if (typeof r === 'string') return r;
-  if (r && typeof r === 'object') {
-    const o = r as Record<string, unknown>;
-    if (typeof o.message === 'string') return o.message;
-    if (typeof o.text === 'string') return o.text;
-    if (typeof o.kind === 'string') return o.kind;
-    return JSON.stringify(r);
-  }
-  return String(r);
+export function describeReason(r: DownReason): string {
+  return r.text;
 }

@@ -1,0 +1,167 @@
+// ternd as a process: two nodes on loopback (127.0.0.x, unprivileged port, --fib none, no root)
+// peer over the Calico node-to-node mesh, follow live config changes, refuse bad ones, and keep
+// each other's routes through a restart (RFC 4724 graceful restart, receiving-speaker side).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ControlClient } from '../../src/control/client';
+import type { FibRowView, NeighborView, PeerView, RibRowView } from '../../src/control/api';
+
+const TERND = path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
+// A port of this file's own so it can run beside other tests.
+const PORT = 21179 + (process.pid % 500);
+const A = '127.0.0.41';
+const B = '127.0.0.42';
+
+function model(extraBlocks: string[] = [], asNumber = '64512'): string {
+  const doc = (kind: string, name: string, spec: string, api = 'projectcalico.org/v3') => `---\napiVersion: ${api}\nkind: ${kind}\nmetadata:\n  name: ${name}\nspec:\n${spec}\n`;
+  return [
+    doc('BGPConfiguration', 'default', `  asNumber: ${asNumber}\n  listenPort: ${PORT}\n  bindMode: NodeIP\n  nodeMeshMaxRestartTime: 30s`),
+    doc('Node', 'node-a', `  bgp:\n    ipv4Address: ${A}/8`),
+    doc('Node', 'node-b', `  bgp:\n    ipv4Address: ${B}/8`),
+    doc('IPPool', 'pool', '  cidr: 10.244.0.0/16\n  blockSize: 26\n  ipipMode: Never\n  vxlanMode: Never'),
+    doc('IPAMBlock', 'a0', '  cidr: 10.244.0.0/26\n  affinity: host:node-a', 'crd.projectcalico.org/v1'),
+    doc('IPAMBlock', 'b0', '  cidr: 10.244.1.0/26\n  affinity: host:node-b', 'crd.projectcalico.org/v1'),
+    ...extraBlocks.map((cidr, i) => doc('IPAMBlock', `b-extra-${i}`, `  cidr: ${cidr}\n  affinity: host:node-b`, 'crd.projectcalico.org/v1')),
+  ].join('');
+}
+
+interface Node {
+  name: string;
+  proc: ChildProcess;
+  sock: string;
+  log: string[];
+}
+
+function startNode(dir: string, name: string, config: string): Node {
+  const sock = path.join(dir, `${name}.sock`);
+  const proc = spawn(process.execPath, [TERND, '--config', config, '--node', name, '--fib', 'none', '--control-socket', sock, '--probes', 'off', '--connect-retry', '1', '--log-level', 'debug'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const n: Node = { name, proc, sock, log: [] };
+  let buf = '';
+  proc.stdout!.on('data', (c: Buffer) => {
+    buf += c.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    n.log.push(...lines);
+  });
+  proc.stderr!.on('data', (c: Buffer) => n.log.push(c.toString()));
+  return n;
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function ask<T>(n: Node, cmd: string, args: Record<string, unknown> = {}): Promise<T> {
+  const c = await ControlClient.connect(n.sock, { timeoutMs: 1000 });
+  try {
+    return await c.request<T>(cmd, args);
+  } finally {
+    c.close();
+  }
+}
+
+async function rows<T>(n: Node, cmd: string, args: Record<string, unknown> = {}): Promise<T[]> {
+  const c = await ControlClient.connect(n.sock, { timeoutMs: 1000 });
+  const out: T[] = [];
+  try {
+    for await (const r of c.stream<T>(cmd, args)) out.push(r);
+  } finally {
+    c.close();
+  }
+  return out;
+}
+
+const rib = (n: Node) => rows<RibRowView>(n, 'show.rib', { view: 'loc' });
+const fib = (n: Node) => rows<FibRowView>(n, 'show.fib');
+
+const established = (n: Node, peer: string) =>
+  until(`${n.name} Established with ${peer}`, async () => (await ask<PeerView[]>(n, 'show.peers')).find((p) => p.address === peer && p.state === 'Established'));
+
+const hasRoute = (n: Node, prefix: string, pred: (r: RibRowView) => boolean = () => true) =>
+  until(`${prefix} in ${n.name}'s RIB`, async () => (await rib(n)).find((r) => r.prefix === prefix && r.flags.best && pred(r)));
+
+test('ternd: mesh, live config, refused config, graceful restart (RFC 4271, RFC 4724)', { timeout: 120_000 }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ternd-test-'));
+  const config = path.join(dir, 'cluster.yaml');
+  fs.writeFileSync(config, model());
+  const nodes: Node[] = [];
+  t.after(() => {
+    // Keep the daemons' logs for a failed run: they say what happened.
+    if (process.env.TERND_TEST_LOGS) for (const n of nodes) fs.writeFileSync(path.join(process.env.TERND_TEST_LOGS, `${n.name}-${n.proc.pid}.log`), n.log.join('\n'));
+    for (const n of nodes) if (n.proc.exitCode === null) n.proc.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const a = startNode(dir, 'node-a', config);
+  let b = startNode(dir, 'node-b', config);
+  nodes.push(a, b);
+
+  await t.test('the mesh session comes up and each node learns the other\'s block', async () => {
+    await established(a, B);
+    await established(b, A);
+    const r = await hasRoute(a, '10.244.1.0/26');
+    assert.equal(r.nextHop, B);
+    assert.equal(r.flags.ibgp, true);
+    await hasRoute(b, '10.244.0.0/26', (x) => x.nextHop === A);
+    const f = await fib(a);
+    assert.deepEqual(f.find((x) => x.prefix === '10.244.0.0/26')?.tern?.map((h) => h.via), ['blackhole'], 'own block is a blackhole');
+    assert.deepEqual(f.find((x) => x.prefix === '10.244.1.0/26')?.tern?.map((h) => h.via), [B]);
+  });
+
+  await t.test('a block written into the datastore reaches the other node without resetting the session', async () => {
+    const before = await ask<NeighborView>(a, 'show.neighbor', { address: B });
+    fs.writeFileSync(config, model(['10.244.9.0/26']));
+    await hasRoute(a, '10.244.9.0/26', (x) => x.nextHop === B);
+    fs.writeFileSync(config, model([]));
+    await until('10.244.9.0/26 withdrawn', async () => !(await rib(a)).some((r) => r.prefix === '10.244.9.0/26'));
+    const after = await ask<NeighborView>(a, 'show.neighbor', { address: B });
+    assert.equal(after.establishedTransitions, before.establishedTransitions, 'no session reset for a route change');
+  });
+
+  await t.test('an invalid change is refused with file, resource and field; the running config stays', async () => {
+    const mark = b.log.length;
+    fs.writeFileSync(config, model([], '4294967296'));
+    const line = await until('refusal logged', async () => b.log.slice(mark).find((l) => l.includes('config refused')));
+    assert.match(line, /cluster\.yaml:\d+: BGPConfiguration\/default: spec\.asNumber/);
+    assert.ok((await ask<PeerView[]>(b, 'show.peers')).some((p) => p.state === 'Established'));
+    await hasRoute(b, '10.244.0.0/26');
+    fs.writeFileSync(config, model());
+  });
+
+  await t.test('kill -9 of a GR peer: its routes stay, marked stale, and are refreshed when it returns (RFC 4724 §4.2)', async () => {
+    b.proc.kill('SIGKILL');
+    await until('node-b exited', async () => b.proc.exitCode !== null || b.proc.signalCode !== null);
+    const stale = await hasRoute(a, '10.244.1.0/26', (r) => r.flags.stale);
+    assert.equal(stale.nextHop, B);
+    assert.ok((await fib(a)).find((x) => x.prefix === '10.244.1.0/26')?.tern, 'the kernel route stays while the peer restarts');
+    const n = await ask<NeighborView>(a, 'show.neighbor', { address: B });
+    assert.equal(n.gracefulRestart.peerRestarting, true);
+    assert.ok((n.gracefulRestart.restartTimerRemaining ?? 0) > 0);
+
+    b = startNode(dir, 'node-b', config);
+    nodes.push(b);
+    await established(a, B);
+    await hasRoute(a, '10.244.1.0/26', (r) => !r.flags.stale);
+    const n2 = await ask<NeighborView>(a, 'show.neighbor', { address: B });
+    assert.equal(n2.gracefulRestart.peerRestarting, false);
+  });
+
+  await t.test('Hard Reset (RFC 8538 §3) removes the routes at once', async () => {
+    await ask(b, 'neighbor.action', { address: A, action: 'down', hard: true });
+    await until('10.244.1.0/26 gone from node-a', async () => !(await rib(a)).some((r) => r.prefix === '10.244.1.0/26'));
+  });
+});
