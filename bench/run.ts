@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<BenchMain>> = {
   ingest: async () => (await import('./ingest/main.js')).main,
   codec: async () => (await import('./codec.js')).main,
   peers: async () => (await import('./peers.js')).main,
+  sessions: async () => (await import('./sessions.js')).main,
 };
 
 async function run(argv: string[]): Promise<number> {
