@@ -86,14 +86,17 @@ export function attrKey(a: PathAttributes, nh: string, ll: string | undefined): 
   return k;
 }
 
-/** Scratch for building keys: one flat string per key (no cons-string trees kept in the Map). */
+/**
+ * Keys are built as bytes in this scratch buffer and looked up without allocating; a string
+ * copy is made only when a new set is stored (one flat string per set).
+ */
 const scratch = Buffer.allocUnsafe(70000);
 
 /**
- * Interning key from wire bytes: `tag`, then `bytes[from, to)` except the [skipFrom, skipTo)
- * ranges, then `suffix`. Built in a scratch buffer and converted once.
+ * Builds an interning key in the scratch buffer: `tag`, then `bytes[from, to)` except the
+ * [skipFrom, skipTo) ranges, then `suffix`. Returns its length, for AttrStore.intern.
  */
-export function bytesKey(tag: string, bytes: Buffer, from: number, to: number, suffix: string, skips?: number[]): string {
+export function bytesKey(tag: string, bytes: Buffer, from: number, to: number, suffix: string, skips?: number[]): number {
   let n = writeAscii(tag, 0);
   let pos = from;
   if (skips) {
@@ -103,8 +106,7 @@ export function bytesKey(tag: string, bytes: Buffer, from: number, to: number, s
     }
   }
   n += bytes.copy(scratch, n, pos, to);
-  n = writeAscii(suffix, n);
-  return scratch.toString('latin1', 0, n);
+  return writeAscii(suffix, n);
 }
 
 /** Short ASCII strings are cheaper to copy by hand than through Buffer.write. */
@@ -116,21 +118,22 @@ function writeAscii(s: string, at: number): number {
 /**
  * Interning key from the UPDATE's own bytes: the path attribute section minus MP_REACH_NLRI /
  * MP_UNREACH_NLRI (which carry NLRI), plus the MP next hop. `msg` must be the whole UPDATE
- * (PrefixList.buf is, for lists the codec decoded); returns null when it is not.
+ * (PrefixList.buf is, for lists the codec decoded). Returns the key length in the
+ * scratch buffer, or -1 when `msg` is not a whole UPDATE.
  */
-export function rawAttrKey(tag: string, msg: Buffer, mpNextHop: MpNextHop | undefined): string | null {
+export function rawAttrKey(tag: string, msg: Buffer, mpNextHop: MpNextHop | undefined): number {
   const n = msg.length;
-  if (n < 23 || msg[18] !== 2 || ((msg[16] << 8) | msg[17]) !== n) return null;
+  if (n < 23 || msg[18] !== 2 || ((msg[16] << 8) | msg[17]) !== n) return -1;
   const wd = (msg[19] << 8) | msg[20];
   let pos = 21 + wd;
-  if (pos + 2 > n) return null;
+  if (pos + 2 > n) return -1;
   const end = pos + 2 + ((msg[pos] << 8) | msg[pos + 1]);
   pos += 2;
-  if (end > n) return null;
+  if (end > n) return -1;
   const start = pos;
   let skips: number[] | undefined;
   while (pos < end) {
-    if (pos + 3 > end) return null;
+    if (pos + 3 > end) return -1;
     const flags = msg[pos];
     const type = msg[pos + 1];
     const ext = (flags & 0x10) !== 0;
@@ -139,18 +142,35 @@ export function rawAttrKey(tag: string, msg: Buffer, mpNextHop: MpNextHop | unde
     if (type === 14 || type === 15) (skips ??= []).push(pos, next);
     pos = next;
   }
-  if (pos !== end || end - start > 65535) return null;
+  if (pos !== end || end - start > 65535) return -1;
   return bytesKey(tag, msg, start, end, mpNextHop ? `|${mpNextHop.global}|${mpNextHop.linkLocal ?? ''}` : '', skips);
 }
 
+/** Hash of scratch[0, n) (FNV-1a, 32 bits). */
+function hashScratch(n: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ scratch[i], 0x01000193);
+  return h >>> 0;
+}
+
+function scratchEquals(key: string, n: number): boolean {
+  if (key.length !== n) return false;
+  for (let i = 0; i < n; i++) if (key.charCodeAt(i) !== scratch[i]) return false;
+  return true;
+}
+
 export class AttrStore {
-  private byKey = new Map<string, AttrSet>();
   private sets: (AttrSet | undefined)[] = [];
   private keys: (string | undefined)[] = [];
+  private hashes = new Uint32Array(1024);
   private freeIds: number[] = [];
+  private count = 0;
+  /** Open addressing (linear probing) from key hash to set id + 1. */
+  private table = new Int32Array(2048);
+  private mask = 2047;
 
   get size(): number {
-    return this.byKey.size;
+    return this.count;
   }
 
   get(id: number): AttrSet {
@@ -158,18 +178,29 @@ export class AttrStore {
   }
 
   /**
-   * Returns the interned set for these attributes, adding one reference. `rawKey`, when given,
-   * identifies the attributes instead of their canonical text: the wire bytes they were
-   * decoded from (see rawAttrKey) or encoded to, which is cheaper to build and to hash.
+   * Returns the interned set for these attributes, adding one reference. `keyLen`, when given,
+   * is the length of a key already built in the scratch buffer (rawAttrKey, bytesKey): the wire
+   * bytes the attributes were decoded from or encoded to. Otherwise the key is their canonical
+   * text. A lookup that finds the set allocates nothing.
    */
-  intern(attrs: PathAttributes, nextHop: MpNextHop | string | undefined, rawKey?: string): AttrSet {
+  intern(attrs: PathAttributes, nextHop: MpNextHop | string | undefined, keyLen = -1): AttrSet {
     const nh = typeof nextHop === 'string' ? nextHop : (nextHop?.global ?? attrs.nextHop ?? '');
     const ll = typeof nextHop === 'object' ? nextHop.linkLocal : undefined;
-    const key = rawKey ?? 't' + attrKey(attrs, nh, ll);
-    const found = this.byKey.get(key);
-    if (found) {
-      found.refs++;
-      return found;
+    let n = keyLen;
+    if (n < 0) n = scratch.write('t' + attrKey(attrs, nh, ll), 0, 'latin1');
+    const h = hashScratch(n);
+    const t = this.table;
+    let slot = h & this.mask;
+    for (;;) {
+      const v = t[slot];
+      if (v === 0) break;
+      const id = v - 1;
+      if (this.hashes[id] === h && scratchEquals(this.keys[id] as string, n)) {
+        const found = this.sets[id] as AttrSet;
+        found.refs++;
+        return found;
+      }
+      slot = (slot + 1) & this.mask;
     }
     const id = this.freeIds.length > 0 ? (this.freeIds.pop() as number) : this.sets.length;
     const set: AttrSet = {
@@ -196,9 +227,51 @@ export class AttrStore {
       enc2: undefined,
     };
     this.sets[id] = set;
-    this.keys[id] = key;
-    this.byKey.set(key, set);
+    this.keys[id] = scratch.toString('latin1', 0, n);
+    if (id >= this.hashes.length) {
+      const g = new Uint32Array(this.hashes.length * 2);
+      g.set(this.hashes);
+      this.hashes = g;
+    }
+    this.hashes[id] = h;
+    t[slot] = id + 1;
+    if (++this.count * 2 > t.length) this.rehash(t.length * 2);
     return set;
+  }
+
+  private rehash(slots: number): void {
+    const t = new Int32Array(slots);
+    const mask = slots - 1;
+    for (let id = 0; id < this.sets.length; id++) {
+      if (!this.sets[id]) continue;
+      let slot = this.hashes[id] & mask;
+      while (t[slot] !== 0) slot = (slot + 1) & mask;
+      t[slot] = id + 1;
+    }
+    this.table = t;
+    this.mask = mask;
+  }
+
+  private removeId(id: number): void {
+    const t = this.table;
+    const mask = this.mask;
+    let slot = this.hashes[id] & mask;
+    while (t[slot] !== id + 1) slot = (slot + 1) & mask;
+    // Backward-shift deletion, as in PrefixStore.
+    let hole = slot;
+    let j = slot;
+    for (;;) {
+      j = (j + 1) & mask;
+      const v = t[j];
+      if (v === 0) break;
+      const home = this.hashes[v - 1] & mask;
+      const movable = hole <= j ? home <= hole || home > j : home <= hole && home > j;
+      if (movable) {
+        t[hole] = v;
+        hole = j;
+      }
+    }
+    t[hole] = 0;
   }
 
   ref(set: AttrSet): void {
@@ -212,8 +285,9 @@ export class AttrStore {
     set.memoOut = null;
     set.memoOut2 = null;
     set.memoMore = undefined;
-    this.byKey.delete(this.keys[set.id] as string);
+    this.removeId(set.id);
     this.keys[set.id] = undefined;
+    this.count--;
     this.sets[set.id] = undefined;
     this.freeIds.push(set.id);
   }

@@ -56,7 +56,7 @@ export function importList(rib: Rib, peer: PeerState, t: FamilyTable, list: Pref
     a = { ...a };
     delete a.localPref;
   }
-  const pre = rib.attrs.intern(a, nh, raw ?? undefined);
+  const pre = rib.attrs.intern(a, nh, raw);
   const loop = loopFlags(rib, peer, pre);
   const buf = list.buf;
   const hasPolicy = !!peer.cfg.importPolicy;

@@ -17,6 +17,7 @@ import type { PathInfo, PeerCaps, RibChange, RibOptions, RibPeer, RibStats } fro
 import { refreshMarker } from './wire';
 
 export const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
+const NONE: number[] = [];
 const LOCAL_ID = 'local';
 
 export class Rib {
@@ -30,6 +31,7 @@ export class Rib {
   readonly decision: DecisionOptions;
   readonly me: { localAs: number; routerId: string; clusterId?: string; defaultLocalPref: number };
   private groupSeq = 0;
+  private readonly one = [0];
   private policyIds = new WeakMap<object, number>();
   private policySeq = 0;
 
@@ -341,12 +343,15 @@ export class Rib {
     return out;
   }
 
-  /** Best path and multipath set of pfx: path handles, best first; [] when unreachable. */
+  /** Best path and multipath set of pfx: path handles, best first; [] when none is eligible. */
   selectPaths(t: FamilyTable, f: Family, pfx: number): number[] {
     const head = t.pfxHead[pfx];
-    // Fast path: one path and no resolver (a full table from one peer).
+    // Fast path: one path and no resolver (a full table from one peer). The returned array
+    // is reused: callers read it before the next call.
     if (head >= 0 && t.pNext[head] < 0 && !this.opts.nextHopReachable) {
-      return t.pAttr[head] >= 0 && (t.pFlags[head] & INELIGIBLE) === 0 ? [head] : [];
+      if (t.pAttr[head] < 0 || (t.pFlags[head] & INELIGIBLE) !== 0) return NONE;
+      this.one[0] = head;
+      return this.one;
     }
     const el = this.eligible(t, pfx);
     if (el.length === 0) return [];
