@@ -4,19 +4,18 @@
 
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
-import { decodeMessage, encodeMessage, notificationName } from './codec';
+import { encodeMessage, notificationName } from './codec';
+import { eventOfMessage, messageTypeOf } from './dispatch';
 import { resolveConfig, type ResolvedConfig, type SessionConfig } from './config';
 import { Fsm, STATE_RANK, type DownReason, type FsmAction, type FsmEvent, type State, type TimerName } from './fsm';
 import { collisionWinner, type Direction } from './collision';
 import { nullLogger, type Logger } from './log';
 import type { Negotiated } from './negotiate';
-import { emptyStats, noteError, type SessionStats } from './stats';
+import { countMessage, emptyStats, noteError, type SessionStats } from './stats';
 import { connectTcp, type ConnectOptions, type Connecting } from './transport';
 import { Timers, Wire } from './wire';
 import {
-  BgpError,
   DEFAULT_CONTEXT,
-  ErrCode,
   MsgType,
   familyOfAfi,
   type Afi,
@@ -132,7 +131,7 @@ export class Session extends EventEmitter<SessionEvents> {
   send(msg: BgpMessage): boolean {
     const slot = this.primary;
     if (slot.fsm.state !== 'Established' || !slot.wire) return false;
-    this.count('out', msg.type);
+    countMessage(this.s, 'out', msg.type);
     slot.wire.write(encodeMessage(msg, slot.ctx), msg.type === MsgType.UPDATE ? false : true);
     return this.checkBound();
   }
@@ -145,7 +144,7 @@ export class Session extends EventEmitter<SessionEvents> {
   sendUpdates(bufs: Buffer[]): boolean {
     const slot = this.primary;
     if (slot.fsm.state !== 'Established' || !slot.wire) return false;
-    for (const b of bufs) slot.wire.write(b, false);
+    slot.wire.writeMany(bufs);
     this.s.messagesOut.update += bufs.length;
     this.s.messagesOut.total += bufs.length;
     return this.checkBound();
@@ -233,7 +232,7 @@ export class Session extends EventEmitter<SessionEvents> {
         break;
       case 'send':
         if (!slot.wire) break;
-        this.count('out', a.msg.type);
+        countMessage(this.s, 'out', a.msg.type);
         if (a.msg.type === MsgType.NOTIFICATION) noteError(this.s, 'sent', a.msg);
         slot.wire.write(encodeMessage(a.msg, slot.ctx), true);
         break;
@@ -370,42 +369,15 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   private onMessage(slot: Slot, buf: Buffer): void {
-    const type = buf[18];
-    let msg: BgpMessage;
-    try {
-      msg = decodeMessage(buf, slot.ctx);
-    } catch (err) {
-      if (!(err instanceof BgpError)) throw err;
-      this.s.messagesIn.total++;
-      const error = err;
-      if (err.code === ErrCode.MESSAGE_HEADER) this.feed(slot, { type: 'BGPHeaderErr', error });
-      else if (type === MsgType.OPEN) this.feed(slot, { type: 'BGPOpenMsgErr', error });
-      else if (type === MsgType.UPDATE) this.feed(slot, { type: 'UpdateMsgErr', error });
-      else this.feed(slot, { type: 'BGPHeaderErr', error }); // 7/x ROUTE-REFRESH errors: same path
-      return;
+    const ev = eventOfMessage(buf, slot.ctx);
+    countMessage(this.s, 'in', messageTypeOf(ev));
+    if (ev.type === 'NotifMsg' || ev.type === 'NotifMsgVerErr') {
+      const n = ev.notification;
+      noteError(this.s, 'received', n);
+      this.log.warn({ peer: this.key, code: n.code, subcode: n.subcode, name: notificationName(n.code, n.subcode), text: n.shutdownMessage }, 'NOTIFICATION received');
     }
-    this.count('in', msg.type);
-    switch (msg.type) {
-      case MsgType.OPEN:
-        this.onOpen(slot, { type: 'BGPOpen', open: msg });
-        break;
-      case MsgType.UPDATE:
-        this.feed(slot, { type: 'UpdateMsg', update: msg });
-        break;
-      case MsgType.NOTIFICATION:
-        noteError(this.s, 'received', msg);
-        this.log.warn({ peer: this.key, code: msg.code, subcode: msg.subcode, name: notificationName(msg.code, msg.subcode), text: msg.shutdownMessage }, 'NOTIFICATION received');
-        // RFC 4271 §8.1: a NOTIFICATION with "Unsupported Version Number" is NotifMsgVerErr.
-        if (msg.code === ErrCode.OPEN_MESSAGE && msg.subcode === 1) this.feed(slot, { type: 'NotifMsgVerErr', notification: msg });
-        else this.feed(slot, { type: 'NotifMsg', notification: msg });
-        break;
-      case MsgType.KEEPALIVE:
-        this.feed(slot, { type: 'KeepAliveMsg' });
-        break;
-      case MsgType.ROUTE_REFRESH:
-        this.feed(slot, { type: 'RouteRefreshMsg', msg });
-        break;
-    }
+    if (ev.type === 'BGPOpen') this.onOpen(slot, ev);
+    else this.feed(slot, ev);
   }
 
   /**
@@ -434,16 +406,6 @@ export class Session extends EventEmitter<SessionEvents> {
       }
     }
     this.feed(slot, ev);
-  }
-
-  private count(dir: 'in' | 'out', type: MsgType): void {
-    const c = dir === 'in' ? this.s.messagesIn : this.s.messagesOut;
-    c.total++;
-    if (type === MsgType.OPEN) c.open++;
-    else if (type === MsgType.UPDATE) c.update++;
-    else if (type === MsgType.NOTIFICATION) c.notification++;
-    else if (type === MsgType.KEEPALIVE) c.keepalive++;
-    else c.routeRefresh++;
   }
 
   private checkBound(): boolean {

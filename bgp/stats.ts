@@ -4,7 +4,7 @@ import { notificationName } from './codec';
 import type { ResolvedConfig } from './config';
 import type { State } from './fsm-types';
 import type { Negotiated } from './negotiate';
-import type { NotificationMessage } from './types';
+import { MsgType, type NotificationMessage } from './types';
 
 export interface MessageCounters {
   open: number;
@@ -82,4 +82,15 @@ export function noteError(s: SessionStats, dir: 'sent' | 'received', n: Notifica
   };
   if (dir === 'sent') s.lastErrorSent = rec;
   else s.lastErrorReceived = rec;
+}
+
+/** Counts one message; `type` undefined (a message that failed to decode) counts in total only. */
+export function countMessage(s: SessionStats, dir: 'in' | 'out', type: MsgType | undefined): void {
+  const c = dir === 'in' ? s.messagesIn : s.messagesOut;
+  c.total++;
+  if (type === MsgType.OPEN) c.open++;
+  else if (type === MsgType.UPDATE) c.update++;
+  else if (type === MsgType.NOTIFICATION) c.notification++;
+  else if (type === MsgType.KEEPALIVE) c.keepalive++;
+  else if (type === MsgType.ROUTE_REFRESH) c.routeRefresh++;
 }

@@ -64,6 +64,16 @@ export class Wire {
     this.pump();
   }
 
+  /** Queues many UPDATEs on the bulk lane with one pump. */
+  writeMany(bufs: readonly Buffer[]): void {
+    if (this.closed) return;
+    for (const b of bufs) {
+      this.bulk.push(b);
+      this.queuedBytes += b.length;
+    }
+    this.pump();
+  }
+
   /** Closes the connection; with `flush` the priority lane (a NOTIFICATION) is written first. */
   close(flush: boolean): void {
     if (this.closed) return;
