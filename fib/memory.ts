@@ -1,90 +1,115 @@
-// A FIB that keeps routes in memory and writes no kernel: `ternd --fib none` (tests, route
-// reflectors that do not forward, running without root) and unit tests of FIB consumers.
-// Same semantics as the netlink FIB: last change of a prefix wins, empty next hops withdraw,
-// decoupled means "remember but do not install".
+// In-memory FIBs. MemoryFib behaves like the kernel FIB without a kernel: it keeps a "kernel"
+// table that apply() writes and dump() reads, so unit tests of the RIB-to-FIB path (and
+// `ternd --fib none`) run anywhere. NoneFib records the desired state and never "installs".
 import { EventEmitter } from 'node:events';
-import type { Fib, FibChange, FibEvents, FibResult, FibRoute, ReconcileResult } from './types';
-import { TERN_METRIC } from './types';
+import { canonicalPrefix } from './addr.js';
+import type { Fib, FibChange, FibEvents, FibResult, FibRoute, NextHop, ReconcileResult } from './types.js';
 
-const isWithdraw = (c: FibChange) => c.kind === 'unicast' && c.nexthops.length === 0;
-const sameRoute = (a: FibChange, b: FibChange) => a.kind === b.kind && JSON.stringify(a.nexthops) === JSON.stringify(b.nexthops);
+const hopText = (h: NextHop): string => `${h.gateway ?? ''}@${h.dev ?? ''}${h.onlink ? '/onlink' : ''}*${h.weight ?? 1}`;
+/** Two routes are the same when kind and the SET of next hops match (ECMP order is meaningless). */
+const routeKey = (c: { kind: string; nexthops: NextHop[] }): string =>
+  c.kind === 'blackhole' ? 'blackhole' : `unicast:${c.nexthops.map(hopText).sort().join(',')}`;
+
+export interface MemoryFibOptions { table?: number; metric?: number; coupled?: boolean }
 
 export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
-  /** What would be in the kernel. */
-  readonly routes = new Map<string, FibChange>();
-  /** Every change applied, in order (tests assert on it). */
-  readonly log: FibChange[] = [];
-  private isCoupled: boolean;
-  private desired = new Map<string, FibChange>();
-
-  constructor(opts: { coupled?: boolean; table?: number } = {}) {
-    super();
-    this.isCoupled = opts.coupled ?? true;
-    this.table = opts.table ?? 254;
-  }
+  /** What the RIB asked for, by canonical prefix. */
+  protected readonly desired = new Map<string, FibChange>();
+  /** What the pretend kernel holds. */
+  protected readonly kernel = new Map<string, FibChange>();
+  protected _coupled: boolean;
+  /** Every apply() batch, in order (tests inspect it). */
+  readonly log: FibChange[][] = [];
   private readonly table: number;
+  private readonly metric: number;
 
-  get coupled(): boolean {
-    return this.isCoupled;
+  constructor(opts: MemoryFibOptions = {}) {
+    super();
+    this.table = opts.table ?? 254;
+    this.metric = opts.metric ?? 32;
+    this._coupled = opts.coupled ?? true;
   }
+
+  get coupled(): boolean { return this._coupled; }
 
   async apply(changes: FibChange[]): Promise<FibResult[]> {
-    const out: FibResult[] = [];
-    for (const c of changes) {
-      if (isWithdraw(c)) this.desired.delete(c.prefix);
-      else this.desired.set(c.prefix, c);
-      if (this.isCoupled) {
-        this.log.push(c);
-        if (isWithdraw(c)) this.routes.delete(c.prefix);
-        else this.routes.set(c.prefix, c);
+    this.log.push(changes);
+    return changes.map((c) => {
+      const prefix = canonicalPrefix(c.prefix);
+      if (!prefix) return { prefix: c.prefix, ok: false, error: `EINVAL: bad prefix ${c.prefix}` };
+      const withdraw = c.kind !== 'blackhole' && c.nexthops.length === 0;
+      const stored: FibChange = { prefix, kind: c.kind, nexthops: c.kind === 'blackhole' ? [] : c.nexthops.map((h) => ({ ...h })) };
+      if (withdraw) this.desired.delete(prefix);
+      else this.desired.set(prefix, stored);
+      if (this._coupled) {
+        if (withdraw) this.kernel.delete(prefix);
+        else this.kernel.set(prefix, stored);
       }
-      out.push({ prefix: c.prefix, ok: true });
-    }
-    return out;
+      return { prefix: c.prefix, ok: true };
+    });
   }
 
   async dump(): Promise<FibRoute[]> {
-    return [...this.routes.values()].map((r) => ({ prefix: r.prefix, kind: r.kind, nexthops: r.nexthops, table: this.table, metric: TERN_METRIC }));
+    return [...this.kernel.values()].map((c) => ({ prefix: c.prefix, kind: c.kind, nexthops: c.nexthops, table: this.table, metric: this.metric }));
+  }
+
+  /** The desired state as recorded (also while decoupled). */
+  desiredRoutes(): FibChange[] {
+    return [...this.desired.values()];
   }
 
   async reconcile(desired: FibChange[]): Promise<ReconcileResult> {
-    this.desired = new Map(desired.filter((c) => !isWithdraw(c)).map((c) => [c.prefix, c]));
-    return this.isCoupled ? this.sync() : { added: 0, replaced: 0, deleted: 0, unchanged: 0, failed: [] };
+    this.desired.clear();
+    const failed: FibResult[] = [];
+    for (const c of desired) {
+      const prefix = canonicalPrefix(c.prefix);
+      if (!prefix) failed.push({ prefix: c.prefix, ok: false, error: `EINVAL: bad prefix ${c.prefix}` });
+      else if (c.kind === 'blackhole' || c.nexthops.length > 0) this.desired.set(prefix, { prefix, kind: c.kind, nexthops: c.nexthops.map((h) => ({ ...h })) });
+    }
+    const r = this._coupled ? this.sync() : { added: 0, replaced: 0, deleted: 0, unchanged: 0, failed: [] };
+    r.failed.push(...failed);
+    return r;
   }
 
-  private sync(): ReconcileResult {
+  protected sync(): ReconcileResult {
     const r: ReconcileResult = { added: 0, replaced: 0, deleted: 0, unchanged: 0, failed: [] };
-    for (const [p, have] of this.routes) {
-      if (this.desired.has(p)) continue;
-      this.routes.delete(p);
-      this.log.push({ prefix: p, kind: 'unicast', nexthops: [] });
-      r.deleted++;
-      void have;
+    for (const [prefix, want] of this.desired) {
+      const have = this.kernel.get(prefix);
+      if (!have) r.added++;
+      else if (routeKey(have) === routeKey(want)) { r.unchanged++; continue; } else r.replaced++;
+      this.kernel.set(prefix, want);
     }
-    for (const [p, want] of this.desired) {
-      const have = this.routes.get(p);
-      if (have && sameRoute(have, want)) {
-        r.unchanged++;
-        continue;
-      }
-      this.routes.set(p, want);
-      this.log.push(want);
-      if (have) r.replaced++;
-      else r.added++;
+    for (const prefix of [...this.kernel.keys()]) {
+      if (!this.desired.has(prefix)) { this.kernel.delete(prefix); r.deleted++; }
     }
     return r;
   }
 
   async couple(): Promise<ReconcileResult> {
-    this.isCoupled = true;
+    this._coupled = true;
     return this.sync();
   }
 
   async decouple(): Promise<void> {
-    this.isCoupled = false;
-    for (const p of this.routes.keys()) this.log.push({ prefix: p, kind: 'unicast', nexthops: [] });
-    this.routes.clear();
+    this._coupled = false;
+    this.kernel.clear();
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.removeAllListeners();
+  }
+}
+
+/**
+ * `ternd --fib none`: records the desired state (bgpctl can show it) and writes nothing;
+ * it owns no kernel routes, so dump() is empty and couple() stays decoupled.
+ */
+export class NoneFib extends MemoryFib {
+  constructor() {
+    super({ coupled: false });
+  }
+
+  override async couple(): Promise<ReconcileResult> {
+    return { added: 0, replaced: 0, deleted: 0, unchanged: 0, failed: [] };
+  }
 }

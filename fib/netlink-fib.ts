@@ -15,12 +15,14 @@ import { decodeAddr, decodeLink, encodeAddrDump, encodeLinkDump } from './netlin
 import { decodeRoute, encodeRouteDump } from './netlink/route.js';
 import { encodeNexthopDump } from './netlink/nexthop.js';
 import { NexthopTable } from './nexthops.js';
+import { PrefixTable } from './prefix-table.js';
+import { DesiredVariants, InstalledVariants, type Installed } from './variants.js';
 import {
   adoptNexthops, decodeNexthopMsgs, decodeRouteMsgs, encodeNexthopCreate, encodeNexthopDel,
   encodeRouteDel, encodeRouteSet, isOurs, kernelRoute, routePrefix, type KernelParams,
 } from './kernel.js';
-import { Topology, isSpec, resolveRoute, type InstallSpec, type IpipMode } from './resolve.js';
-import { TERN_METRIC, TERN_PROTO, type Fib, type FibChange, type FibEvents, type FibResult, type FibRoute, type NextHop, type ReconcileResult } from './types.js';
+import { Topology, isSpec, resolveRoute, type InstallSpec, type IpipMode, type Resolution } from './resolve.js';
+import { TERN_METRIC, TERN_PROTO, type Fib, type FibChange, type FibEvents, type FibResult, type FibRoute, type ReconcileResult } from './types.js';
 
 export interface NetlinkFibOptions {
   table?: number; // default 254 (main)
@@ -39,10 +41,10 @@ export interface NetlinkFibOptions {
   nexthopIdBase?: number; // first nexthop id Tern allocates, default 0x54000000
 }
 
-interface Installed { key: string; nhId?: number }
-interface Op { prefix: string; p: IpPrefix; want: InstallSpec | null; why?: string; idx: number; metric?: number }
+interface Op { p: IpPrefix; want: InstallSpec | null; why?: string; idx: number; metric?: number; slot?: number; epoch?: number }
 type Outcome = 'added' | 'replaced' | 'deleted' | 'unchanged' | 'absent' | 'failed';
 type Sent = { seq: number; op?: Op; action: 'set' | 'del' | 'nh'; replace?: boolean; nhId?: number; old?: Installed };
+type Report = (op: Op, outcome: Outcome, error?: string) => void;
 
 const GROUPS = [C.RTNLGRP_LINK, C.RTNLGRP_IPV4_IFADDR, C.RTNLGRP_IPV6_IFADDR, C.RTNLGRP_IPV4_ROUTE, C.RTNLGRP_IPV6_ROUTE]
   .reduce((m, g) => m | (1 << (g - 1)), 0);
@@ -52,10 +54,13 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   private readonly o: Required<Omit<NetlinkFibOptions, 'table' | 'metric' | 'protocol'>>;
   private topo = new Topology();
   private nh: NexthopTable | undefined;
-  private desired = new Map<string, FibChange>();
-  private installed = new Map<string, Installed>();
-  private readonly pending = new Set<string>();
-  private readonly cache = new WeakMap<NextHop[], { gen: number; family: 4 | 6; r: ReturnType<typeof resolveRoute> }>();
+  /** Per prefix: desired variant, installed variant, write in flight. */
+  private readonly table = new PrefixTable();
+  private readonly wanted = new DesiredVariants();
+  private readonly variants = new InstalledVariants();
+  /** Resolution per desired variant and family, valid for one topology generation. */
+  private cache: Map<number, Resolution> = new Map();
+  private cacheGen = -1;
   private lock: Promise<unknown> = Promise.resolve();
   private resyncTimer?: NodeJS.Timeout;
   private resyncReasons = new Set<string>();
@@ -94,7 +99,8 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   get coupled(): boolean { return this._coupled; }
   /** Whether routes point at nexthop objects (else RTA_GATEWAY/RTA_MULTIPATH inline). */
   get usesNexthopObjects(): boolean { return this.nh !== undefined; }
-  get desiredCount(): number { return this.desired.size; }
+  /** Prefixes known (desired or installed). */
+  get size(): number { return this.table.size; }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.lock.then(fn, fn);
@@ -111,12 +117,15 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
           const c = changes[i];
           const p = parsePrefix(c.prefix);
           if (!p) { results[i] = { prefix: c.prefix, ok: false, error: `EINVAL: bad prefix ${c.prefix}` }; continue; }
-          const prefix = formatPrefix(p);
           const withdraw = c.kind !== 'blackhole' && c.nexthops.length === 0;
-          if (withdraw) self.desired.delete(prefix);
-          else self.desired.set(prefix, c);
+          const slot = withdraw ? self.table.find(p) : self.table.insert(p);
+          const id = withdraw ? -1 : self.wanted.intern(c);
+          if (slot >= 0) self.table.setDesired(slot, id);
           if (!self._coupled) { results[i] = { prefix: c.prefix, ok: true }; continue; }
-          yield self.plan(prefix, p, withdraw ? undefined : c, i);
+          const op = self.plan(p, id, i);
+          op.slot = slot;
+          op.epoch = self.table.epoch;
+          yield op;
         }
       }
       await this.execute(ops(), (op, outcome, error) => {
@@ -128,16 +137,16 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
 
   reconcile(desired: FibChange[]): Promise<ReconcileResult> {
     return this.serial(async () => {
-      const next = new Map<string, FibChange>();
       const failed: FibResult[] = [];
+      // Mark everything undesired, then desire what is listed: the rest will be withdrawn.
+      for (const slot of this.table.slots()) this.table.setDesired(slot, -1);
       for (let i = 0; i < desired.length; i++) {
         const c = desired[i];
         const p = parsePrefix(c.prefix);
         if (!p) failed.push({ prefix: c.prefix, ok: false, error: `EINVAL: bad prefix ${c.prefix}` });
-        else if (c.kind === 'blackhole' || c.nexthops.length > 0) next.set(formatPrefix(p), c);
-        if (i % 50000 === 49999) await yieldTick();
+        else if (c.kind === 'blackhole' || c.nexthops.length > 0) this.table.setDesired(this.table.insert(p), this.wanted.intern(c));
+        if (i % 20000 === 19999) await yieldTick();
       }
-      this.desired = next;
       const r = this._coupled ? await this.sync() : { added: 0, replaced: 0, deleted: 0, unchanged: 0, failed: [] };
       r.failed.push(...failed);
       return r;
@@ -157,7 +166,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       this._coupled = false;
       const self = this;
       function* ops(): Generator<Op> {
-        for (const prefix of [...self.installed.keys()]) yield self.plan(prefix, parsePrefix(prefix)!, undefined, -1);
+        for (const slot of self.table.slots()) if (self.table.installed(slot) >= 0) yield self.plan(self.table.prefixAt(slot), -1, -1);
       }
       await this.execute(ops(), () => undefined);
     });
@@ -191,27 +200,25 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
 
   // ---- planning and execution ----
 
-  private plan(prefix: string, p: IpPrefix, c: FibChange | undefined, idx: number): Op {
-    if (!c) return { prefix, p, want: null, idx };
-    let r;
-    if (c.kind === 'blackhole') {
-      r = resolveRoute('blackhole', [], p.family, this.topo, this.o);
-    } else {
-      const hit = this.cache.get(c.nexthops);
-      if (hit && hit.gen === this.topo.generation && hit.family === p.family) r = hit.r;
-      else {
-        r = resolveRoute(c.kind, c.nexthops, p.family, this.topo, this.o);
-        this.cache.set(c.nexthops, { gen: this.topo.generation, family: p.family, r });
-      }
+  /** What prefix p should have given desired variant `id` (-1: nothing) and the topology now. */
+  private plan(p: IpPrefix, id: number, idx: number): Op {
+    if (id < 0) return { p, want: null, idx };
+    if (this.cacheGen !== this.topo.generation) { this.cache = new Map(); this.cacheGen = this.topo.generation; }
+    const ck = id * 2 + (p.family === 4 ? 0 : 1);
+    let r = this.cache.get(ck);
+    if (!r) {
+      const c = this.wanted.list[id];
+      r = resolveRoute(c.kind, c.nexthops, p.family, this.topo, this.o);
+      this.cache.set(ck, r);
     }
-    return isSpec(r) ? { prefix, p, want: r, idx } : { prefix, p, want: null, why: r.error, idx };
+    return isSpec(r) ? { p, want: r, idx } : { p, want: null, why: r.error, idx };
   }
 
   /**
    * Write what differs between each op's wanted spec and the installed belief, a chunk of
    * routes per main-thread slice, up to 3 chunks in flight in the worker. report() gets each op.
    */
-  private async execute(ops: Iterable<Op>, report: (op: Op, outcome: Outcome, error?: string) => void): Promise<void> {
+  private async execute(ops: Iterable<Op>, report: Report): Promise<void> {
     const inflight: Promise<void>[] = [];
     const failedNh = new Map<number, string>();
     const it = ops[Symbol.iterator]();
@@ -224,17 +231,18 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
         const n = it.next();
         if (n.done) { done = true; break; }
         const op = n.value;
-        if (this.pending.has(op.prefix)) {
+        const slot = this.slotOf(op);
+        if (slot >= 0 && this.table.busy(slot)) {
           // The same prefix again while its first write is in flight: let that one finish.
           if (sent.length) inflight.push(this.send(w, sent, failedNh, report));
           await Promise.all(inflight.splice(0));
           return this.execute(prepend(op, it), report);
         }
-        const old = this.installed.get(op.prefix);
+        const old = slot >= 0 ? this.variants.get(this.table.installed(slot)) : undefined;
         if (op.want && old?.key === op.want.key) { report(op, 'unchanged'); continue; }
         if (!op.want && !old && op.metric === undefined) { report(op, op.why ? 'failed' : 'absent', op.why); continue; }
         routes++;
-        this.pending.add(op.prefix);
+        if (slot >= 0) this.table.setBusy(slot, true);
         if (!op.want) {
           const seq = this.client.nextSeq();
           encodeRouteDel(w, seq, this.k, op.p, op.metric);
@@ -257,13 +265,13 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       }
       if (sent.length) inflight.push(this.send(w, sent, failedNh, report));
       if (inflight.length >= 3) await inflight.shift();
-      else await yieldTick();
+      await yieldTick(); // a chance for timers and I/O between slices, always
     }
     await Promise.all(inflight);
     await this.collectNexthops();
   }
 
-  private async send(w: MsgWriter, sent: Sent[], failedNh: Map<number, string>, report: (op: Op, outcome: Outcome, error?: string) => void): Promise<void> {
+  private async send(w: MsgWriter, sent: Sent[], failedNh: Map<number, string>, report: Report): Promise<void> {
     const errs = new Map<number, AckError>();
     for (const e of await this.client.batch(w.take(), this.o.maxSendBytes)) errs.set(e.seq, e);
     for (const s of sent) {
@@ -274,16 +282,18 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
         continue;
       }
       const op = s.op!;
-      this.pending.delete(op.prefix);
+      const slot = this.slotOf(op);
       if (s.action === 'del') {
         // ESRCH/ENOENT: already gone (the kernel flushes routes of a downed link itself).
-        if (e && e.errno !== C.ESRCH && e.errno !== C.ENOENT) { report(op, 'failed', text); continue; }
+        if (e && e.errno !== C.ESRCH && e.errno !== C.ENOENT) { this.unbusy(slot); report(op, 'failed', text); continue; }
         if (s.old?.nhId !== undefined) this.nh?.release(s.old.nhId);
-        if (op.metric === undefined) this.installed.delete(op.prefix);
+        if (slot >= 0) this.table.setInstalled(slot, -1);
+        this.unbusy(slot);
         report(op, op.why ? 'failed' : 'deleted', op.why);
         continue;
       }
       if (e) {
+        this.unbusy(slot);
         if (s.nhId !== undefined) this.nh?.release(s.nhId);
         const why = (s.nhId !== undefined && failedNh.get(s.nhId)) ||
           (e.errno === C.EEXIST && !s.replace ? `${text} (a route Tern does not own holds this prefix/metric; left alone)` : text);
@@ -291,9 +301,23 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
         continue;
       }
       if (s.old?.nhId !== undefined) this.nh?.release(s.old.nhId);
-      this.installed.set(op.prefix, { key: op.want!.key, nhId: s.nhId });
+      if (slot >= 0) this.table.setInstalled(slot, this.variants.intern(op.want!.key, s.nhId));
+      this.unbusy(slot);
       report(op, s.replace ? 'replaced' : 'added');
     }
+  }
+
+  /** The op's slot in the prefix table (-1: none), re-found only if slots moved since. */
+  private slotOf(op: Op): number {
+    if (op.metric !== undefined) return -1;
+    if (op.slot !== undefined && op.epoch === this.table.epoch) return op.slot;
+    op.slot = this.table.find(op.p);
+    op.epoch = this.table.epoch;
+    return op.slot;
+  }
+
+  private unbusy(slot: number): void {
+    if (slot >= 0) this.table.setBusy(slot, false);
   }
 
   private async collectNexthops(): Promise<void> {
@@ -307,12 +331,19 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   // ---- kernel state ----
 
   private async dumpAll<T>(encode: (w: MsgWriter, seq: number) => void, decode: (m: NlMsg[]) => T[]): Promise<T[]> {
+    let out: T[] = [];
+    await this.dumpEach(encode, () => { out = []; }, (msgs) => { for (const x of decode(msgs)) out.push(x); });
+    return out;
+  }
+
+  /** Run a dump, handing each chunk of messages to `each` (restarting after NLM_F_DUMP_INTR). */
+  private async dumpEach(encode: (w: MsgWriter, seq: number) => void, restart: () => void, each: (m: NlMsg[]) => void): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const w = new MsgWriter(64);
       encode(w, this.client.nextSeq());
-      const out: T[] = [];
-      const complete = await this.client.dump(w.take(), (msgs) => { for (const x of decode(msgs)) out.push(x); });
-      if (complete || attempt >= 3) return out; // NLM_F_DUMP_INTR: the table changed mid-dump
+      restart();
+      const complete = await this.client.dump(w.take(), each);
+      if (complete || attempt >= 3) return; // NLM_F_DUMP_INTR: the table changed mid-dump
     }
   }
 
@@ -338,18 +369,19 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
         this.nh = undefined;
       }
     }
-    const installed = new Map<string, Installed>();
-    const strays: { prefix: string; metric: number }[] = [];
-    const routes = await this.dumpAll((w, seq) => encodeRouteDump(w, seq, 0, this.k.table, this.k.protocol), decodeRouteMsgs);
-    for (let i = 0; i < routes.length; i++) {
-      const r = routes[i];
-      if (!isOurs(r, this.k)) continue;
-      const kr = kernelRoute(r, this.nh);
-      if (kr.metric !== this.k.metric) strays.push({ prefix: kr.prefix, metric: kr.metric });
-      else installed.set(kr.prefix, { key: kr.key, nhId: kr.nhId });
-      if (i % 20000 === 19999) await yieldTick();
-    }
-    this.installed = installed;
+    let strays: { prefix: string; metric: number }[] = [];
+    const nhSnapshot = this.nh;
+    await this.dumpEach((w, seq) => encodeRouteDump(w, seq, 0, this.k.table, this.k.protocol), () => {
+      this.table.clearInstalled();
+      strays = [];
+    }, (msgs) => {
+      for (const r of decodeRouteMsgs(msgs)) {
+        if (!isOurs(r, this.k)) continue;
+        const kr = kernelRoute(r, nhSnapshot);
+        if (kr.metric !== this.k.metric) strays.push({ prefix: kr.prefix, metric: kr.metric });
+        else this.table.setInstalled(this.table.insert({ family: kr.family, addr: r.dst, len: r.dstLen }), this.variants.intern(kr.key, kr.nhId));
+      }
+    });
     return { strays };
   }
 
@@ -359,12 +391,11 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     const res: ReconcileResult = { added: 0, replaced: 0, deleted: 0, unchanged: 0, failed: [] };
     const self = this;
     function* ops(): Generator<Op> {
-      for (const s of strays) yield { prefix: s.prefix, p: parsePrefix(s.prefix)!, want: null, idx: -1, metric: s.metric };
-      for (const [prefix, c] of self.desired) yield self.plan(prefix, parsePrefix(prefix)!, c, -1);
-      for (const prefix of [...self.installed.keys()]) if (!self.desired.has(prefix)) yield self.plan(prefix, parsePrefix(prefix)!, undefined, -1);
+      for (const s of strays) yield { p: parsePrefix(s.prefix)!, want: null, idx: -1, metric: s.metric };
+      for (const slot of self.table.slots()) yield self.plan(self.table.prefixAt(slot), self.table.desired(slot), -1);
     }
     await this.execute(ops(), (op, outcome, error) => {
-      if (outcome === 'failed') res.failed.push({ prefix: op.prefix, ok: false, error });
+      if (outcome === 'failed') res.failed.push({ prefix: formatPrefix(op.p), ok: false, error });
       else if (outcome !== 'absent') res[outcome]++;
     });
     return res;
@@ -393,10 +424,11 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
           }
         } else if (m.type === C.RTM_DELROUTE && (m.payload[0] === C.AF_INET || m.payload[0] === C.AF_INET6)) {
           const r = decodeRoute(m.payload);
-          const prefix = routePrefix(r);
+          if (!isOurs(r, this.k) || r.priority !== this.k.metric) continue;
+          const slot = this.table.find({ family: r.family === C.AF_INET ? 4 : 6, addr: r.dst, len: r.dstLen });
           // Someone else removed one of our routes (not our own delete in flight): repair.
-          if (isOurs(r, this.k) && r.priority === this.k.metric && this.installed.has(prefix) && !this.pending.has(prefix)) {
-            this.scheduleResync(`route ${prefix} removed outside Tern`);
+          if (slot >= 0 && this.table.installed(slot) >= 0 && !this.table.busy(slot)) {
+            this.scheduleResync(`route ${routePrefix(r)} removed outside Tern`);
           }
         }
       } catch {

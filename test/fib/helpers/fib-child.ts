@@ -26,10 +26,12 @@ async function main(): Promise<void> {
         const changes = arg as FibChange[] | { generate: number; gateway: string };
         const list = Array.isArray(changes) ? changes : generate(changes.generate, changes.gateway);
         delay.reset(); delay.enable();
+        const t0 = performance.now();
         const res = await fib.apply(list);
+        const ms = performance.now() - t0;
         delay.disable();
         const failed = res.filter((r) => !r.ok);
-        result = { ok: res.length - failed.length, failed: failed.slice(0, 20), maxDelayMs: delay.max / 1e6 };
+        result = { ok: res.length - failed.length, failed: failed.slice(0, 20), maxDelayMs: delay.max / 1e6, ms };
       } else if (cmd === 'reconcile') {
         result = await fib.reconcile(arg as FibChange[]);
       } else if (cmd === 'dump') {
