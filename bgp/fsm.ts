@@ -2,6 +2,7 @@
 // Written as OpenBGPD's bgp_fsm(): a switch on state, then on event; everything that happens on
 // entering a state lives in changeState(). The clock is an input (`now`), timers are actions.
 // Deviations from the RFC text are marked "Tern:" and listed in docs/sessions.md.
+// One file on purpose (~500 lines): §8.2.2 is one table, and it reads best beside the RFC.
 
 import type { ResolvedConfig } from './config';
 import { encodeShutdownCommunication } from './codec';
