@@ -10,27 +10,32 @@ export function formatIpv4(b: Buffer, off = 0): string {
 
 /** Formats 16 bytes at `off` as RFC 5952 text (lower case, longest zero run as "::"). */
 export function formatIpv6(b: Buffer, off = 0): string {
-  const w: number[] = [];
-  for (let i = 0; i < 8; i++) w.push((b[off + 2 * i] << 8) | b[off + 2 * i + 1]);
   // RFC 5952 §4.2.2-4.2.3: compress the longest run of >= 2 zero groups, the first on ties.
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (w[i] !== 0) {
-      i++;
+  let run = -1;
+  for (let i = 0; i < 8; i++) {
+    if (b[off + 2 * i] === 0 && b[off + 2 * i + 1] === 0) {
+      if (run < 0) run = i;
+      if (i - run + 1 > bestLen) {
+        best = run;
+        bestLen = i - run + 1;
+      }
+    } else {
+      run = -1;
+    }
+  }
+  let s = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === best) {
+      s += i === 0 ? '::' : ':';
+      i += bestLen - 1;
       continue;
     }
-    let j = i;
-    while (j < 8 && w[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
+    s += ((b[off + 2 * i] << 8) | b[off + 2 * i + 1]).toString(16);
+    if (i < 7) s += ':';
   }
-  const hex = (a: number, z: number): string => w.slice(a, z).map((x) => x.toString(16)).join(':');
-  if (best < 0) return hex(0, 8);
-  return `${hex(0, best)}::${hex(best + bestLen, 8)}`;
+  return s;
 }
 
 /** Parses a dotted quad into 4 bytes, or null (no leading zeros, each part 0..255). */

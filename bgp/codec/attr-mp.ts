@@ -26,10 +26,29 @@ const carried = (afi: number, safi: number): afi is Afi => (afi === AFI_IPV4 || 
 
 const nlriFail = (name: string) => (reason: string) => new AttrMalformed(`${name} NLRI: ${reason}`, INVALID_NETWORK);
 
+/** The last IPv6 next hop decoded: a session sends the same one in UPDATE after UPDATE. */
+const lastNh = Buffer.alloc(32);
+let lastNhLen = 0;
+let lastGlobal = '';
+let lastLinkLocal = '';
+
+function sameAsLast(b: Buffer, s: number, len: number): boolean {
+  if (len !== lastNhLen) return false;
+  for (let i = 0; i < len; i++) if (b[s + i] !== lastNh[i]) return false;
+  return true;
+}
+
 function decodeNextHop(afi: Afi, b: Buffer, s: number, len: number): MpNextHop {
   // RFC 2545 §3: 16 (global) or 32 (global + link-local); RFC 8950 allows these for IPv4 too.
-  if (len === 16) return { global: formatIpv6(b, s) };
-  if (len === 32) return { global: formatIpv6(b, s), linkLocal: formatIpv6(b, s + 16) };
+  if (len === 16 || len === 32) {
+    if (!sameAsLast(b, s, len)) {
+      b.copy(lastNh, 0, s, s + len);
+      lastNhLen = len;
+      lastGlobal = formatIpv6(b, s);
+      lastLinkLocal = len === 32 ? formatIpv6(b, s + 16) : '';
+    }
+    return len === 16 ? { global: lastGlobal } : { global: lastGlobal, linkLocal: lastLinkLocal };
+  }
   if (len === 4 && afi === AFI_IPV4) return { global: formatIpv4(b, s) };
   throw new AttrMalformed(
     `MP_REACH_NLRI next hop length ${len} is not valid for ${familyOfAfi(afi)} (expected ${afi === AFI_IPV4 ? '4, 16 or 32' : '16 or 32'})`,
