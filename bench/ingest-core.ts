@@ -83,7 +83,7 @@ function main(): void {
   const msgs = split(readFileSync(file));
   global.gc?.();
   const rssBefore = process.memoryUsage().rss;
-  const rib = new Rib({ localAs: 65000, routerId: '198.18.0.1' });
+  const rib = new Rib({ localAs: 65000, routerId: '198.18.0.1', initialCapacity: process.env.PRESIZE ? { [FAMILY]: N } : undefined });
   rib.addPeer({ id: 'tester', address: '198.18.0.2', asn: 65001 });
   rib.addPeer({ id: 'monitor', address: '198.18.0.3', asn: 65003, localAddress: '198.18.0.1', localAddress6: '2001:db8::1' });
   const caps = { routerId: '198.18.0.2', families: ['ipv4', 'ipv6'] as ('ipv4' | 'ipv6')[] };

@@ -80,6 +80,7 @@ export class GroupFamily {
    * `set`. `quiet` fills a new group's table without queueing UPDATEs.
    */
   set(pfx: number, set: AttrSet | null, excl: number, quiet = false): boolean {
+    if (set === null && pfx >= this.out.length) return false; // never advertised
     this.ensure(pfx);
     const old = this.out[pfx];
     const id = set ? set.id : -1;

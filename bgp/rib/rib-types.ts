@@ -74,6 +74,8 @@ export interface RibOptions {
   /** MRAI defaults in ms (RFC 4271 §9.2.1.1); 0 for both unless set (BIRD and FRR DC default). */
   mraiEbgpMs?: number;
   mraiIbgpMs?: number;
+  /** Expected number of prefixes per family: sizes the tables up front (they grow anyway). */
+  initialCapacity?: { ipv4?: number; ipv6?: number };
   /** Build RibChange records in flush() (the FIB wants them; a pure reflector may not). */
   collectChanges?: boolean;
 }

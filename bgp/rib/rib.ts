@@ -37,7 +37,8 @@ export class Rib {
 
   constructor(opts: RibOptions) {
     this.opts = opts;
-    this.tables = { ipv4: new FamilyTable('ipv4'), ipv6: new FamilyTable('ipv6') };
+    const cap = opts.initialCapacity;
+    this.tables = { ipv4: new FamilyTable('ipv4', cap?.ipv4), ipv6: new FamilyTable('ipv6', cap?.ipv6) };
     this.decision = {
       defaultLocalPref: opts.defaultLocalPref ?? 100,
       alwaysCompareMed: !!opts.alwaysCompareMed,
@@ -49,6 +50,16 @@ export class Rib {
     const local = new PeerState(0, { id: LOCAL_ID, address: opts.routerId, asn: opts.localAs }, opts.localAs, true);
     local.setRouterId(opts.routerId);
     this.byIdx[0] = local;
+  }
+
+  /**
+   * RFC 4456: become (or stop being) a route reflector without a restart, as Calico does when a
+   * live Node gets a routeReflectorClusterID. Export rules use the new ID from the next UPDATE
+   * on; sessions whose client role changes must be restarted by the caller (their OPEN changes).
+   */
+  setClusterId(clusterId: string | undefined): void {
+    this.opts.clusterId = clusterId;
+    this.me.clusterId = clusterId;
   }
 
   // ---------------------------------------------------------------- peers
