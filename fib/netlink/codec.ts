@@ -180,7 +180,7 @@ export function decodeAck(msg: NlMsg): NlAck {
   if (msg.type !== NLMSG_ERROR || p.length < 4 + NLMSG_HDRLEN) {
     throw new NetlinkDecodeError(`not an NLMSG_ERROR of at least 20 bytes (type ${msg.type})`);
   }
-  const ack: NlAck = { seq: msg.seq, errno: -p.readInt32LE(0), requestType: p.readUInt16LE(8) };
+  const ack: NlAck = { seq: msg.seq, errno: -p.readInt32LE(0) || 0, requestType: p.readUInt16LE(8) };
   if (msg.flags & NLM_F_ACK_TLVS) {
     // Without NLM_F_CAPPED the whole request is echoed; its own length says where TLVs start.
     const echoed = msg.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : p.readUInt32LE(4);
