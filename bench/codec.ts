@@ -53,7 +53,7 @@ function realisticAttrs(r: () => number, family: Family, i: number): PathAttribu
 }
 
 function v4(n: number, len: number): Prefix {
-  const addr = Buffer.alloc(4);
+  const addr = Buffer.allocUnsafe(4).fill(0); // pooled, as parsePrefix allocates
   // Distinct /24 blocks from 10.0.0.0 upwards (wrapping), masked to the prefix length.
   const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
   addr.writeUInt32BE((((0x0a000000 + n * 256) % 2 ** 32) & mask) >>> 0);
@@ -61,7 +61,7 @@ function v4(n: number, len: number): Prefix {
 }
 
 function v6(n: number, len: number): Prefix {
-  const addr = Buffer.alloc(16);
+  const addr = Buffer.allocUnsafe(16).fill(0);
   addr.writeUInt32BE(0x20010db8, 0);
   addr.writeUInt32BE((n << 8) >>> 0, 4); // /48s and shorter under 2001:db8::/32
   if (len < 48) addr.fill(0, 4 + Math.ceil((len - 32) / 8));

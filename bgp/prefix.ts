@@ -93,7 +93,7 @@ export function parseIpv6(s: string): Buffer | null {
   const n = head.length + tail.length;
   if (halves.length === 1 ? n !== 8 : n > 7) return null;
   const all = [...head, ...new Array<number>(8 - n).fill(0), ...tail];
-  const out = Buffer.alloc(16);
+  const out = Buffer.allocUnsafe(16).fill(0); // pooled: many small address buffers stay close in memory
   all.forEach((g, i) => out.writeUInt16BE(g, 2 * i));
   return out;
 }
@@ -147,7 +147,7 @@ export function formatPrefix(p: Prefix): string {
  * `n = prefixBytes(len)` bytes at `off`. RFC 4271 §4.3: trailing bits are irrelevant.
  */
 export function prefixFromBytes(afi: Afi, len: number, b: Buffer, off: number, pathId?: number): Prefix {
-  const addr = Buffer.alloc(afi === AFI_IPV4 ? 4 : 16);
+  const addr = Buffer.allocUnsafe(afi === AFI_IPV4 ? 4 : 16).fill(0); // pooled, see parseIpv6
   const n = prefixBytes(len);
   b.copy(addr, 0, off, off + n);
   if (len & 7) addr[n - 1] &= 0xff << (8 - (len & 7));
