@@ -516,12 +516,19 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       return { ok: false, errors };
     }
     const local = localSpeaker(model, this.opts.nodeName);
-    if (local.asNumber !== this.local.asNumber || local.routerId !== this.local.routerId || local.routeReflectorClusterID !== this.local.routeReflectorClusterID || local.listenPort !== this.local.listenPort) {
-      const msg = 'the node AS, router ID, cluster ID or listen port changed: restart ternd to apply';
+    if (local.asNumber !== this.local.asNumber || local.routerId !== this.local.routerId || local.listenPort !== this.local.listenPort) {
+      const msg = 'the node AS, router ID or listen port changed: restart ternd to apply';
       this.log.error({ component: 'config', trigger }, msg);
       this.emit('reloadFailed', [msg]);
       return { ok: false, errors: [msg] };
     }
+    // Calico's route reflector procedure sets routeReflectorClusterID on a running node: the
+    // RIB takes the new ID, and applyPlan restarts exactly the sessions whose client role changed.
+    if (local.routeReflectorClusterID !== this.local.routeReflectorClusterID) {
+      this.log.info({ component: 'config', from: this.local.routeReflectorClusterID, to: local.routeReflectorClusterID }, `route reflector cluster ID ${local.routeReflectorClusterID ?? 'removed'}`);
+      this.rib.setClusterId(local.routeReflectorClusterID);
+    }
+    this.local = local;
     this.model = model;
     this.fibCtx = this.makeFibCtx();
     const effects = [...this.applyOrigination(originatedRoutes(model, this.opts.nodeName)), ...this.applyPlan(planPeers(model, this.opts.nodeName))];
