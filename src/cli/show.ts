@@ -117,7 +117,8 @@ const fib: CommandModule<GlobalArgs, GlobalArgs & { prefix?: string }> = {
   builder: (y) => y.positional('prefix', { type: 'string', describe: 'only this prefix' }) as Argv<GlobalArgs & { prefix?: string }>,
   handler: (args) =>
     run(args, () => needPrefix(args.prefix), async (ctx) => {
-      const data = await ctx.client.request<FibRowView[]>('show.fib', args.prefix !== undefined ? { prefix: args.prefix } : {});
+      const data: FibRowView[] = [];
+      for await (const r of ctx.client.stream<FibRowView>('show.fib', args.prefix !== undefined ? { prefix: args.prefix } : {})) data.push(r);
       if (ctx.args.json) return printJson(ctx, data);
       await ctx.print(formatFib(data, ctx.text));
     }),

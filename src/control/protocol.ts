@@ -22,7 +22,7 @@ export const COMMANDS = {
   'show.peers': 'answer',
   'show.neighbor': 'answer',
   'show.rib': 'stream',
-  'show.fib': 'answer',
+  'show.fib': 'stream',
   'show.config': 'answer',
   'neighbor.action': 'answer',
   reload: 'answer',

@@ -145,6 +145,11 @@ async function handle(sock: Socket, api: DaemonApi, log: ControlLog, text: strin
       await stream(sock, id, api.rib(ribQuery(args)));
       return;
     }
+    if (cmd === 'show.fib') {
+      // A kernel table can be large: rows, not one line of many megabytes.
+      await stream(sock, id, await api.fib(fibPrefix(args)));
+      return;
+    }
     const data = await answer(api, log, cmd, args);
     await send(sock, line({ v: PROTOCOL_VERSION, id, ok: true, data }));
   } catch (e) {
@@ -193,6 +198,15 @@ function address(args: Record<string, unknown>, name: string): string {
   return c.value;
 }
 
+function fibPrefix(args: Record<string, unknown>): string | undefined {
+  const prefix = str(args, 'prefix', false);
+  if (prefix !== undefined) {
+    const c = checkPrefix(prefix);
+    if (!c.ok) throw new ControlError('bad-prefix', c.message);
+  }
+  return prefix;
+}
+
 function ribQuery(args: Record<string, unknown>): RibQuery {
   const q: RibQuery = { view: 'loc' };
   const view = str(args, 'view', false);
@@ -216,7 +230,7 @@ function ribQuery(args: Record<string, unknown>): RibQuery {
   return q;
 }
 
-async function answer(api: DaemonApi, log: ControlLog, cmd: Exclude<Command, 'show.rib'>, args: Record<string, unknown>): Promise<unknown> {
+async function answer(api: DaemonApi, log: ControlLog, cmd: Exclude<Command, 'show.rib' | 'show.fib'>, args: Record<string, unknown>): Promise<unknown> {
   switch (cmd) {
     case 'hello':
       return { version: api.version, protocol: PROTOCOL_VERSION, pid: process.pid };
@@ -227,14 +241,6 @@ async function answer(api: DaemonApi, log: ControlLog, cmd: Exclude<Command, 'sh
       const n = api.neighbor(addr);
       if (!n) throw new ControlError('unknown-neighbor', `no neighbor ${addr} (see bgpctl show peers)`);
       return n;
-    }
-    case 'show.fib': {
-      const prefix = str(args, 'prefix', false);
-      if (prefix !== undefined) {
-        const c = checkPrefix(prefix);
-        if (!c.ok) throw new ControlError('bad-prefix', c.message);
-      }
-      return api.fib(prefix);
     }
     case 'show.config':
       return api.config();

@@ -97,6 +97,9 @@ test('structured errors: unknown neighbor, bad prefix, bad argument, daemon exce
   await code(c.request('show.neighbor', { address: 'not-an-ip' }), 'bad-argument');
   await code(c.request('show.neighbor', {}), 'bad-argument');
   await code(c.request('show.fib', { prefix: '10.1.2.3/8' }), 'bad-prefix');
+  const fib: unknown[] = [];
+  for await (const r of c.stream('show.fib')) fib.push(r);
+  assert.equal(fib.length, 4, 'show.fib streams its rows');
   await code(c.request('neighbor.action', { address: '127.0.0.2', action: 'explode' }), 'bad-argument');
   // RFC 9003 §2: at most 255 octets of UTF-8.
   await code(c.request('neighbor.action', { address: '127.0.0.2', action: 'down', message: 'é'.repeat(128) }), 'bad-argument');
