@@ -111,8 +111,11 @@ export interface Ternd {
   logFile: string;
   /** Every JSON log record seen so far (non-JSON lines are kept as msg with level 0). */
   records: TernLogRecord[];
-  /** Wait for a log record matching `pred` (also one already seen); throws after timeoutMs. */
-  waitForLog(pred: (r: TernLogRecord) => boolean, timeoutMs?: number, what?: string): Promise<TernLogRecord>;
+  /**
+   * Wait for a log record matching `pred`, among those from index `since` on (default 0: also
+   * the ones already seen; pass `records.length` to wait for a new one); throws after timeoutMs.
+   */
+  waitForLog(pred: (r: TernLogRecord) => boolean, timeoutMs?: number, what?: string, since?: number): Promise<TernLogRecord>;
   /** Records matching `pred` so far. */
   logs(pred: (r: TernLogRecord) => boolean): TernLogRecord[];
 }
@@ -169,8 +172,8 @@ export async function startTernd(lab: Lab, host: string, o: TerndOptions): Promi
     logFile,
     records,
     logs: (pred) => records.filter(pred),
-    waitForLog(pred, timeoutMs = 15_000, what = 'a ternd log line') {
-      const seen = records.find(pred);
+    waitForLog(pred, timeoutMs = 15_000, what = 'a ternd log line', since = 0) {
+      const seen = records.slice(since).find(pred);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         const w = { pred, resolve: (r: TernLogRecord) => (clearTimeout(timer), resolve(r)) };
