@@ -56,8 +56,21 @@ function decodeNextHop(afi: Afi, b: Buffer, s: number, len: number): MpNextHop {
   );
 }
 
-/** The next-hop bytes (RFC 4760 §3 "Network Address of Next Hop"). */
+/** The last next hop encoded: the Adj-RIB-Out encodes the same one for many UPDATEs. */
+let lastNhText = '';
+let lastNhBytes: Buffer = Buffer.alloc(0);
+
+/** The next-hop bytes (RFC 4760 §3 "Network Address of Next Hop"). Do not modify the result. */
 export function encodeNextHop(nh: MpNextHop): Buffer {
+  const key = nh.linkLocal === undefined ? nh.global : `${nh.global} ${nh.linkLocal}`;
+  if (key === lastNhText) return lastNhBytes;
+  const b = encodeNextHopUncached(nh);
+  lastNhText = key;
+  lastNhBytes = b;
+  return b;
+}
+
+function encodeNextHopUncached(nh: MpNextHop): Buffer {
   const g = parseAddress(nh.global);
   if (!g) throw new RangeError(`MP next hop "${nh.global}" is not an IP address`);
   if (nh.linkLocal === undefined) return g.addr;
