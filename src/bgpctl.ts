@@ -5,6 +5,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { fibCommand, healthCommand, logCommand, neighborCommand, reloadCommand } from './cli/admin.js';
 import { globalOptions } from './cli/common.js';
+import { COMPLETION_FLAG, completeNeighbor } from './cli/complete.js';
 import { decodeCommand } from './cli/decode.js';
 import { showCommand } from './cli/show.js';
 
@@ -14,6 +15,8 @@ async function main(): Promise<void> {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw e;
   });
+  // Neighbor addresses come from the running daemon; everything else from yargs below.
+  if (process.argv.includes(COMPLETION_FLAG) && (await completeNeighbor(process.argv))) return;
   const cli = globalOptions(yargs(hideBin(process.argv)))
     .scriptName('bgpctl')
     .usage('$0 <command> [options]\n\nOperate ternd, the Tern BGP daemon, over its control socket.')

@@ -255,3 +255,13 @@ test('usage errors exit 1 without a help page; completion script is generated', 
   assert.equal(c.code, 0);
   assert.match(c.stdout, /bgpctl-completions/);
 });
+
+test('completion offers the running daemon\'s neighbor addresses after `show neighbor` and `neighbor`', async () => {
+  const flag = '--get-yargs-completions';
+  assert.deepEqual((await bgpctl([flag, 'show', 'neighbor', ''])).stdout.split('\n').filter(Boolean), ['127.0.0.2', '127.0.0.3', '2001:db8::9', '127.0.0.4']);
+  assert.equal((await bgpctl([flag, '-s', sock, 'neighbor', '2001'])).stdout, '2001:db8::9\n');
+  // Elsewhere yargs completes commands; with ternd gone, no suggestions and no error text.
+  assert.match((await bgpctl([flag, 'show', ''])).stdout, /^peers\nneighbor\nrib\nfib\nconfig\n$/);
+  const gone = await bgpctl([flag, 'neighbor', ''], { TERN_SOCKET: join(dir, 'absent.sock') });
+  assert.deepEqual([gone.code, gone.stdout, gone.stderr], [0, '', '']);
+});

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { formatHealth, formatPeers, formatRibRow, ribFlags } from '../../src/cli/format.js';
 import { table, cell, upDown } from '../../src/cli/table.js';
 import { judgeHealth } from '../../src/control/health.js';
+import { completionWords, wantsNeighbor } from '../../src/cli/complete.js';
 import { checkAddress, checkPrefix, checkShutdownMessage } from '../../src/control/validate.js';
 import { FAKE_NOW, PEERS, RIB } from './fake-daemon.js';
 
@@ -90,4 +91,13 @@ test('RFC 9003 §2: a shutdown communication is at most 255 octets of UTF-8, not
   assert.equal(checkShutdownMessage('x'.repeat(256)).ok, false);
   assert.equal(checkShutdownMessage('€'.repeat(85)).ok, true); // 255 bytes
   assert.equal(checkShutdownMessage('€'.repeat(86)).ok, false); // 258 bytes, 86 characters
+});
+
+test('completion words: -s is taken out, the last word is the one being completed', () => {
+  assert.deepEqual(completionWords(['node', 'bgpctl', '--get-yargs-completions', '-s', '/x.sock', 'show', 'neighbor', '']), { words: ['show', 'neighbor', ''], socket: '/x.sock' });
+  assert.deepEqual(completionWords(['node', 'bgpctl', '--get-yargs-completions', 'neighbor', '--socket=/y', '12']), { words: ['neighbor', '12'], socket: '/y' });
+  assert.equal(wantsNeighbor(['show', 'neighbor', '']), true);
+  assert.equal(wantsNeighbor(['neighbor', '198.18']), true);
+  assert.equal(wantsNeighbor(['neighbor', '198.18.0.2', '']), false, 'then the action is completed by yargs');
+  assert.equal(wantsNeighbor(['show', 'rib', '']), false);
 });
