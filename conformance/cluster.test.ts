@@ -16,7 +16,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, TERND, birdc, birdRoutes, conformanceGate, sleep, waitFor, type TernLogRecord } from './lab/index.js';
+import { Lab, TERND, bgpctl, birdc, birdRoutes, conformanceGate, sleep, waitFor, type TernLogRecord } from './lab/index.js';
 import { buildCluster, reflectorModel, blockDoc, waitFibs, waitSessions, sessions, ternRoutes, mapText, TOR_ADDR, type Cluster, type NeighborSummary } from './lab/cluster.js';
 
 const blocksOf = (c: Cluster) => new Map(c.nodes.map((n) => [n.name, [...n.blocks]]));
@@ -47,6 +47,9 @@ test('cluster: mesh, live switch to route reflectors, IPAM changes, CrossSubnet,
   t.after(() => lab.destroy());
   const c = await buildCluster(lab, { prefix: 'tn', subnets: [0, 0, 1, 1] });
   const addr = new Map(c.nodes.map((n) => [n.name, n.address]));
+  const t0 = Date.now();
+  const phase = (name: string) => t.diagnostic(`${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  phase('cluster built');
   const others = (name: string) => c.nodes.filter((n) => n.name !== name).map((n) => n.address);
 
   // a. mesh: each node has the ToR plus the three other nodes.
@@ -65,6 +68,7 @@ test('cluster: mesh, live switch to route reflectors, IPAM changes, CrossSubnet,
   const onlink = await lab.exec('tn-n1', 'ip', ['-j', 'route', 'show', '10.244.3.0/26', 'proto', '201']);
   assert.ok((JSON.parse(onlink.stdout) as { flags?: string[] }[])[0]?.flags?.includes('onlink'), onlink.stdout);
 
+  phase('a. mesh converged');
   const fibsBefore = await allFibs(c);
   const sessBefore = await allSessions(c);
   const birdBefore = await birdSince(c);
@@ -88,10 +92,14 @@ test('cluster: mesh, live switch to route reflectors, IPAM changes, CrossSubnet,
     const tor = sessAfter.get(n.name)!.find((s) => s.address === TOR_ADDR[0]);
     assert.equal(tor?.establishedTransitions, 1, `${n.name}: the ToR session was reset by the switch`);
   }
+  // The same through bgpctl, as an operator would look.
+  const viaBgpctl = (await bgpctl(lab, 'tn-n1', 'show', 'neighbor', TOR_ADDR[0])) as { state: string; establishedTransitions: number };
+  assert.deepEqual([viaBgpctl.state, viaBgpctl.establishedTransitions], ['Established', 1]);
   // The reflector-to-reflector session was a mesh session before: same address, same OPEN.
   assert.equal(sessAfter.get('n1')!.find((s) => s.address === addr.get('n2'))?.establishedTransitions, 1, 'n1-n2 was reset');
   assert.deepEqual(await birdSince(c), birdBefore, 'BIRD saw a session reset');
 
+  phase('b. reflectors converged');
   // c. a new block on n2 reaches every other node; removed, it leaves every FIB.
   const blocks = blocksOf(c);
   c.model.extraDocs!.push(blockDoc('10.244.2.64/26', 'n2'));
@@ -103,6 +111,7 @@ test('cluster: mesh, live switch to route reflectors, IPAM changes, CrossSubnet,
   await waitFibs(c, blocksOf(c));
   await waitFor('BIRD lost the removed block', 10_000, async () => !(await birdRoutes(lab, c.tor, { family: 'ipv4' })).some((r) => r.prefix === '10.244.2.64/26'));
 
+  phase('c. block added and removed');
   // e. a bad AS number is refused, naming file, resource and field; nothing changes.
   const fibsGood = await allFibs(c);
   const sessGood = await allSessions(c);
@@ -119,6 +128,7 @@ test('cluster: mesh, live switch to route reflectors, IPAM changes, CrossSubnet,
   await sleep(1500);
   assert.equal(await allFibs(c), fibsGood);
   assert.deepEqual(await allSessions(c), sessGood);
+  phase('e. bad config refused');
   c.model = good;
   c.write();
 });

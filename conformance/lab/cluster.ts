@@ -11,9 +11,10 @@
 // installed through it exactly as through a real tunnel; nothing is sent through it.
 
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import { Lab, mustRun, waitFor } from './lab.js';
 import { startBird, type BirdNeighbor } from './bird.js';
-import { bgpctl, calicoYaml, startTernd, type CalicoModel, type CalicoNode, type CalicoPeer, type Ternd } from './tern.js';
+import { calicoYaml, startTernd, type CalicoModel, type CalicoNode, type CalicoPeer, type Ternd } from './tern.js';
 import { routesInNs, type NsRoute } from './fib.js';
 
 export const TOR_AS = 65001;
@@ -199,12 +200,45 @@ export interface NeighborSummary {
   establishedTransitions: number;
 }
 
-/** Every session of one node with its Established count (`bgpctl show neighbor -j` per peer). */
+/**
+ * One request on a ternd control socket (JSON lines, src/control/protocol.ts), without starting
+ * a bgpctl process: the scenarios poll sessions of four nodes often, and a node process per poll
+ * would cost more CPU than the cluster itself on a 2-core machine.
+ */
+export function control<T>(socket: string, cmd: string, args: Record<string, unknown> = {}, timeoutMs = 5000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const sock = net.createConnection(socket);
+    let buf = '';
+    const timer = setTimeout(() => (sock.destroy(), reject(new Error(`${cmd} on ${socket}: no answer in ${timeoutMs} ms`))), timeoutMs);
+    sock.on('error', (e) => (clearTimeout(timer), reject(e)));
+    sock.on('data', (d) => {
+      buf += d.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      sock.destroy();
+      const a = JSON.parse(buf.slice(0, nl)) as { ok: boolean; data?: T; error?: { message: string } };
+      if (a.ok) resolve(a.data as T);
+      else reject(new Error(`${cmd}: ${a.error?.message}`));
+    });
+    sock.write(JSON.stringify({ v: 1, id: 1, cmd, args }) + '\n');
+  });
+}
+
+export interface NeighborSummary {
+  address: string;
+  state: string;
+  establishedTransitions: number;
+}
+
+/** Every session of one node with its Established count (what `bgpctl show neighbor -j` shows). */
 export async function sessions(c: Cluster, host: string): Promise<NeighborSummary[]> {
-  const peers = (await bgpctl(c.lab, host, 'show', 'peers')) as { address: string; state: string }[];
+  const t = [...c.ternd.values()].find((x) => x.host === host);
+  if (!t) throw new Error(`no ternd in ${host}`);
+  const peers = await control<{ address: string }[]>(t.controlSocket, 'show.peers');
   const out: NeighborSummary[] = [];
   for (const p of peers) {
-    const n = (await bgpctl(c.lab, host, 'show', 'neighbor', p.address)) as { address: string; state: string; establishedTransitions: number };
+    const n = await control<NeighborSummary>(t.controlSocket, 'show.neighbor', { address: p.address });
     out.push({ address: n.address, state: n.state, establishedTransitions: n.establishedTransitions });
   }
   return out.sort((a, b) => a.address.localeCompare(b.address));
