@@ -49,6 +49,10 @@ export function sessionConfigOf(pc: PeerConfig, local: LocalSpeaker, o: WiringOp
     holdTime: pc.holdTime ?? TERN_DEFAULTS.holdTime,
     keepaliveTime: pc.keepaliveTime,
     connectRetryTime: o.connectRetryTime ?? TERN_DEFAULTS.connectRetryTime,
+    // RFC 4271 §8.1.1 DampPeerOscillations: the first IdleHoldTime after a flap (bgp/ default 5 s)
+    // is no longer than the connect retry the operator asked for, else a session restarted by a
+    // reload (route reflector switch) waits 5 s in Idle refusing the peer's connections.
+    ...(o.connectRetryTime !== undefined ? { idleHoldTimeMs: Math.min(5000, o.connectRetryTime * 1000) } : {}),
     // peers/ plans Calico's unidirectional mesh: one side of a node pair waits (RFC 4271 §6.8
     // collisions avoided), the same side BIRD under Calico would pick.
     passive: pc.passive ?? false,
