@@ -67,8 +67,9 @@ export function encodeNexthopCreate(w: MsgWriter, seq: number, k: KernelParams, 
   encodeNexthop(w, RTM_NEWNEXTHOP, ADD, seq, n);
 }
 
-export function encodeNexthopDel(w: MsgWriter, seq: number, k: KernelParams, id: number): void {
-  encodeNexthop(w, RTM_DELNEXTHOP, NLM_F_REQUEST | NLM_F_ACK, seq, { id, family: 0, protocol: k.protocol, flags: 0 });
+/** RTM_DELNEXTHOP: the kernel wants a zeroed nhmsg here (nh_valid_get_del_req refuses a protocol). */
+export function encodeNexthopDel(w: MsgWriter, seq: number, id: number): void {
+  encodeNexthop(w, RTM_DELNEXTHOP, NLM_F_REQUEST | NLM_F_ACK, seq, { id, family: 0, protocol: 0, flags: 0 });
 }
 
 /** A route of Tern's found in the kernel. */

@@ -324,7 +324,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     const ids = this.nh?.collect() ?? [];
     if (!ids.length) return;
     const w = new MsgWriter(ids.length * 32);
-    for (const id of ids) encodeNexthopDel(w, this.client.nextSeq(), this.k, id);
+    for (const id of ids) encodeNexthopDel(w, this.client.nextSeq(), id);
     await this.client.batch(w.take(), this.o.maxSendBytes);
   }
 
