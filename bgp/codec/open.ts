@@ -9,7 +9,7 @@
 //    ours), an unacceptable Hold Time by configuration (2/6), missing capabilities (2/7),
 //    role mismatch (2/11).
 
-import { BgpError, Capability, HEADER_LEN, MsgType, OpenMessage } from '../types';
+import { BgpError, Capability, HEADER_LEN, MAX_MESSAGE_LEN, MsgType, OpenMessage } from '../types';
 import { formatIpv4, parseIpv4 } from '../prefix';
 import { decodeCapabilities, encodeCapability } from './capabilities';
 import { writeHeader } from './header';
@@ -28,6 +28,10 @@ const openShort = (what: string): BgpError => new BgpError(2, 0, `OPEN Message E
 export function decodeOpen(msg: Buffer): OpenMessage {
   if (msg.length < OPEN_MIN_LEN) {
     throw new BgpError(1, 2, `Bad Message Length: an OPEN needs at least 29 bytes, got ${msg.length}`, u16(msg.length));
+  }
+  if (msg.length > MAX_MESSAGE_LEN) {
+    // RFC 8654 §4: the extended size never applies to OPEN.
+    throw new BgpError(1, 2, `Bad Message Length: an OPEN may not exceed 4096 bytes, got ${msg.length} (RFC 8654 §4)`, u16(msg.length));
   }
   const version = msg[HEADER_LEN];
   if (version !== 4) {
@@ -98,6 +102,7 @@ export function encodeOpen(m: OpenMessage): Buffer {
   const extended = total > 255 || params.some((p) => p.value.length > 255);
   if (extended) total += params.length; // one more length octet per parameter
   const len = OPEN_MIN_LEN + (extended ? 3 : 0) + total;
+  if (len > MAX_MESSAGE_LEN) throw new RangeError(`OPEN of ${len} bytes exceeds 4096 (RFC 8654 §4)`);
   const out = Buffer.alloc(len);
   writeHeader(out, len, MsgType.OPEN);
   out[HEADER_LEN] = m.version;

@@ -258,3 +258,11 @@ test('prefix helpers: parse, format, host bits, keys (RFC 4632, RFC 5952)', () =
   assert.equal(prefixKey(AFI_IPV4, u.nlri.len(0), u.nlri.buf, u.nlri.offset(0)), prefixKeyOf(parsePrefix('10.0.0.0/23')));
   assert.equal(u.treatAsWithdraw, true); // and no attributes: RFC 7606 §3.d
 });
+
+test('an OPEN over 4096 bytes is 1/2 even with extended messages (RFC 8654 §4)', () => {
+  const caps = Array.from({ length: 1000 }, (_, i) => ({ code: 200, raw: Buffer.from([i & 255, 1, 2]), unknown: true as const }));
+  assert.throws(() => encodeMessage({ ...OPEN, capabilities: caps }, CTX), RangeError);
+  const body = Buffer.alloc(4200 - 19);
+  body[0] = 4;
+  throwsNotify(() => decodeMessage(msgOf(1, body), ctxOf({ extended: true })), 1, 2);
+});
