@@ -103,6 +103,8 @@ export class FakeDaemon implements DaemonApi {
   ribRows = 0;
   /** Rows generated so far (to see that a stream is produced lazily). */
   generated = 0;
+  /** Set when the generated stream was finished or abandoned (its finally ran). */
+  ribClosed = false;
   healthView: HealthView = {
     live: true, ready: true, reasons: [], configLoaded: true, listening: true, sessions: { planned: 4, established: 2, withinGrace: 2 },
   };
@@ -123,10 +125,14 @@ export class FakeDaemon implements DaemonApi {
 
   *rib(q: RibQuery): Iterable<RibRowView> {
     if (this.ribRows > 0) {
-      for (let i = 0; i < this.ribRows; i++) {
-        this.generated++;
-        const prefix = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`;
-        yield { ...BEST, prefix };
+      try {
+        for (let i = 0; i < this.ribRows; i++) {
+          this.generated++;
+          const prefix = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`;
+          yield { ...BEST, prefix };
+        }
+      } finally {
+        this.ribClosed = true;
       }
       return;
     }

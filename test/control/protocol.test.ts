@@ -224,3 +224,21 @@ test('client: a daemon that accepts but never answers fails the request after th
   t.after(() => c.close());
   await assert.rejects(c.request('show.peers'), (e: unknown) => e instanceof UnreachableError && e.errno === 'ETIMEDOUT' && /did not answer/.test(e.message));
 });
+
+test('a reader that goes away mid-stream stops the RIB walk (`bgpctl show rib | head`)', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'ternd.sock');
+  const fake = new FakeDaemon();
+  fake.ribRows = 1_000_000;
+  const srv = await startControlServer(fake, path, quietLog);
+  t.after(() => srv.close());
+  const c = await ControlClient.connect(path);
+  let n = 0;
+  for await (const _ of c.stream('show.rib', { view: 'loc' })) {
+    if (++n === 10) break;
+  }
+  c.close();
+  for (let i = 0; i < 100 && !fake.ribClosed; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(fake.ribClosed, true, "the generator's return() ran");
+  assert.ok(fake.generated < 50_000, `walked ${fake.generated} of 1M rows for a reader that took 10`);
+});
