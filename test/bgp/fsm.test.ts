@@ -188,3 +188,36 @@ test('RFC 9687 §3: SendHoldTime is max(8 minutes, 2 x HoldTime), overridable', 
   assert.equal(f.sendHoldMs, 600_000);
   assert.equal(fsmIn('Established', { sendHoldTimeMs: 500 }).sendHoldMs, 500);
 });
+
+test('RFC 4271 §8: random event walks never throw and keep the timer bookkeeping exact', () => {
+  // A tiny deterministic PRNG so a failure replays.
+  let seed = 42;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+  const TIMERS = ['connectRetry', 'hold', 'keepalive', 'delayOpen', 'idleHold'] as const;
+  const EXPIRY: Record<string, (typeof TIMERS)[number]> = {
+    ConnectRetryTimer_Expires: 'connectRetry', HoldTimer_Expires: 'hold', KeepaliveTimer_Expires: 'keepalive',
+    DelayOpenTimer_Expires: 'delayOpen', IdleHoldTimer_Expires: 'idleHold',
+  };
+  for (let walk = 0; walk < 2000; walk++) {
+    const f = new Fsm(cfg({ delayOpenTime: walk % 3 === 0 ? 5 : 0, noJitter: false }), { random: rnd });
+    const model = new Set<string>();
+    const trail: string[] = [];
+    for (let step = 0; step < 40; step++) {
+      const ev = ALL_EVENTS[Math.floor(rnd() * ALL_EVENTS.length)];
+      trail.push(ev);
+      const before = f.state;
+      const t = EXPIRY[ev.split(' ')[0]];
+      if (t) model.delete(t);
+      const acts = f.handle(eventFrom(ev), step * 1000);
+      for (const a of acts) {
+        if (a.type === 'armTimer') model.add(a.timer);
+        if (a.type === 'stopTimer') model.delete(a.timer);
+        if (a.type === 'deliverUpdate') assert.equal(before, 'Established', trail.join(' > '));
+        if (a.type === 'armTimer') assert.ok(a.ms > 0, `${a.timer} armed with ${a.ms}`);
+      }
+      for (const tm of TIMERS) assert.equal(f.isRunning(tm), model.has(tm), `${tm} after ${trail.join(' > ')}`);
+      if (f.state === 'Idle') for (const tm of ['connectRetry', 'hold', 'keepalive', 'delayOpen'] as const) assert.ok(!model.has(tm), trail.join(' > '));
+      if (f.state === 'Established' || f.state === 'OpenConfirm') assert.ok(f.negotiated, trail.join(' > '));
+    }
+  }
+});

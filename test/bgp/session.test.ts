@@ -8,7 +8,7 @@ import type { Session } from '../../bgp/session';
 import type { Speaker } from '../../bgp/speaker';
 import { fdOf, getIntOpt, IP_MINTTL, IP_TTL } from '../../bgp/transport';
 import { CapCode, type Capability, type UpdateMessage } from '../../bgp/types';
-import { freshPort, ipv4Update, peerConfig, rawKeepalive, rawOpen, RawPeer, sleep, startSpeaker, waitFor } from './session-helpers';
+import { freshPort, ipv4Update, peerConfig, rawKeepalive, rawOpen, RawPeer, sleep, startSpeaker, until, waitFor } from './session-helpers';
 
 const A = { addr: '127.0.0.2', as: 65002, id: '10.0.0.2' };
 const B = { addr: '127.0.0.3', as: 65003, id: '10.0.0.3' };
@@ -356,3 +356,51 @@ test('RFC 4724 §4.2: with Graceful Restart, a reconnecting peer replaces the ol
   await firstClosed;
   assert.equal(pa.socket?.remotePort, second.sock.localPort, 'the new connection is the session now');
 });
+
+/** Last message type and NOTIFICATION code/subcode in a byte stream. */
+function lastMessage(chunks: Buffer[]): number[] {
+  const all = Buffer.concat(chunks);
+  let p = 0;
+  let last = -1;
+  while (p + 19 <= all.length) {
+    last = p;
+    p += all.readUInt16BE(p + 16);
+  }
+  return last < 0 ? [] : all[last + 18] === 3 ? [3, all[last + 19], all[last + 20]] : [all[last + 18]];
+}
+
+for (const [peerId, keep] of [['10.0.0.9', 'inbound'], ['10.0.0.1', 'outbound']] as const) {
+  test(`RFC 4271 §6.8: OPEN on one connection while the other is in OpenConfirm: peer id ${peerId} -> keep ${keep}`, async (t) => {
+    const portA = freshPort();
+    const portB = freshPort();
+    const outbound: Buffer[] = [];
+    let outSock: net.Socket | undefined;
+    const raw = new RawPeer((s) => {
+      outSock = s;
+      s.on('data', (d) => outbound.push(d));
+      s.write(rawOpen(B.as, peerId, 9)); // A's outbound connection reaches OpenConfirm
+    });
+    await raw.listen(B.addr, portB);
+    const sa = await startSpeaker(A.addr, portA);
+    t.after(async () => {
+      await closeAll(sa);
+      await raw.close();
+    });
+    const pa = sa.addPeer(peerConfig(A, { ...B, port: portB }));
+    await waitFor(pa, 'stateChange', 2000, (c: { to: string }) => c.to === 'OpenConfirm');
+    // Now the peer connects too and sends its OPEN on the new connection.
+    const inbound: Buffer[] = [];
+    const inSock = net.connect({ host: A.addr, port: portA, localAddress: B.addr }, () => inSock.write(rawOpen(B.as, peerId, 9)));
+    inSock.on('data', (d) => inbound.push(d));
+    inSock.on('error', () => {});
+    t.after(() => inSock.destroy());
+    const loser = keep === 'inbound' ? outbound : inbound;
+    await until(() => lastMessage(loser)[0] === 3, 2000, 'a NOTIFICATION on the losing connection');
+    assert.deepEqual(lastMessage(loser), [3, 6, 7], 'Cease / Connection Collision Resolution on the losing connection');
+    // The winner completes with a KEEPALIVE.
+    const winner = keep === 'inbound' ? inSock : outSock;
+    winner?.write(rawKeepalive());
+    await established(pa);
+    assert.equal(pa.socket?.localPort === portA ? 'inbound' : 'outbound', keep);
+  });
+}
