@@ -266,3 +266,26 @@ test('an OPEN over 4096 bytes is 1/2 even with extended messages (RFC 8654 §4)'
   body[0] = 4;
   throwsNotify(() => decodeMessage(msgOf(1, body), ctxOf({ extended: true })), 1, 2);
 });
+
+test('IPv6 text follows RFC 5952 §4 (longest zero run, first on ties, no single-group "::")', () => {
+  const fmt = (t: string): string => formatPrefix(parsePrefix(`${t}/128`)).replace('/128', '');
+  assert.equal(fmt('2001:db8:0:0:1:0:0:1'), '2001:db8::1:0:0:1'); // first of two equal runs
+  assert.equal(fmt('2001:db8:0:1:1:1:1:1'), '2001:db8:0:1:1:1:1:1'); // one zero group stays
+  assert.equal(fmt('2001:0:0:1:0:0:0:1'), '2001:0:0:1::1'); // the longer run
+  assert.equal(fmt('0:0:0:0:0:0:0:1'), '::1');
+  assert.equal(fmt('2001:db8:0:0:0:0:0:0'), '2001:db8::');
+  assert.equal(fmt('0:0:0:0:0:ffff:c612:1'), '::ffff:c612:1');
+  assert.equal(fmt('::ffff:198.18.0.1'), '::ffff:c612:1');
+  assert.equal(fmt('2001:DB8::A'), '2001:db8::a');
+});
+
+test('MP_REACH next hops of consecutive UPDATEs are each decoded (next-hop cache, RFC 2545 §3)', () => {
+  const nhs = [{ global: '2001:db8::1', linkLocal: 'fe80::1' }, { global: '2001:db8::2' }, { global: '2001:db8::1', linkLocal: 'fe80::2' }, { global: '2001:db8::1' }];
+  for (const round of [0, 1]) {
+    for (const nh of nhs) {
+      const [m] = packUpdates({ attrs: { origin: 0, asPath: [] }, family: 'ipv6', nextHop: nh, reach: [parsePrefix('2001:db8:9::/48')] }, CTX);
+      const u = decodeMessage(m, CTX) as UpdateMessage;
+      assert.deepEqual(u.mpReach?.nextHop, nh, `round ${round}`);
+    }
+  }
+});
