@@ -19,7 +19,7 @@ const K = +(process.argv[3] ?? 100_000);
 const FAMILY = (process.argv[4] ?? 'ipv4') as 'ipv4' | 'ipv6';
 const BATCH = +(process.argv[5] ?? 2000);
 const CTX: SessionContext = { as4: true, addPathRx: { ipv4: false, ipv6: false }, addPathTx: { ipv4: false, ipv6: false }, extendedMessage: false };
-const file = `/tmp/tern-bench-${N}-${K}-${FAMILY}.bin`;
+const file = `/tmp/tern-bench-v2-${N}-${K}-${FAMILY}.bin`;
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -35,7 +35,8 @@ function generate(): void {
   for (let k = 0; k < K; k++) {
     const len = 2 + Math.floor(r() * 6); // 2..7
     const asns = [65001];
-    for (let i = 1; i < len; i++) asns.push(1 + Math.floor(r() * 400000));
+    // Random ASNs, never ours (65000) nor the monitor's (65003): every prefix is re-advertised.
+    for (let i = 1; i < len; i++) asns.push(66000 + Math.floor(r() * 400000));
     const a: PathAttributes = { origin: Math.floor(r() * 3), asPath: [{ type: AsPathSegmentType.AS_SEQUENCE, asns }] };
     if (FAMILY === 'ipv4') a.nextHop = '198.18.0.2';
     const nc = Math.floor(r() * 4);
@@ -83,7 +84,16 @@ function main(): void {
   const msgs = split(readFileSync(file));
   global.gc?.();
   const rssBefore = process.memoryUsage().rss;
-  const rib = new Rib({ localAs: 65000, routerId: '198.18.0.1', initialCapacity: process.env.PRESIZE ? { [FAMILY]: N } : undefined });
+  // COLLECT=1: also build the change records a FIB would consume (the daemon on a node does).
+  const collect = !!process.env.COLLECT;
+  const rib = new Rib({
+    localAs: 65000,
+    routerId: '198.18.0.1',
+    collectChanges: collect,
+    onChange: collect ? () => changes++ : undefined,
+    initialCapacity: process.env.PRESIZE ? { [FAMILY]: N } : undefined,
+  });
+  let changes = 0;
   rib.addPeer({ id: 'tester', address: '198.18.0.2', asn: 65001 });
   rib.addPeer({ id: 'monitor', address: '198.18.0.3', asn: 65003, localAddress: '198.18.0.1', localAddress6: '2001:db8::1' });
   const caps = { routerId: '198.18.0.2', families: ['ipv4', 'ipv6'] as ('ipv4' | 'ipv6')[] };
@@ -144,6 +154,7 @@ function main(): void {
       rssMB: +mb(mem.rss),
       rssGrowthMB: +mb(mem.rss - rssBefore),
       peakRssMB: +(process.resourceUsage().maxRSS / 1024).toFixed(0),
+      changeRecords: collect ? changes : undefined,
       ribPrefixes: st.prefixes[FAMILY],
       ribAttrSets: st.attrSets,
     }),

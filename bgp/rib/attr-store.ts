@@ -6,6 +6,7 @@
 // numbers it needs from fields precomputed here once per set, never from the attribute objects.
 
 import { AsPathSegmentType, type MpNextHop, type PathAttributes } from '../types';
+import type { PathInfo } from './rib-types';
 
 export interface AttrSet {
   id: number;
@@ -39,6 +40,9 @@ export interface AttrSet {
   memoKey2: number;
   memoOut2: AttrSet | null;
   memoMore: Map<number, AttrSet | null> | undefined;
+  /** PathInfo of this set as seen from peer `infoPeer` (shared by change records). */
+  info: PathInfo | undefined;
+  infoPeer: number;
   /** Encoded attribute block for 4-octet-AS and 2-octet-AS sessions. */
   enc4: Buffer | undefined;
   enc2: Buffer | undefined;
@@ -223,6 +227,8 @@ export class AttrStore {
       memoKey2: -1,
       memoOut2: null,
       memoMore: undefined,
+      info: undefined,
+      infoPeer: -1,
       enc4: undefined,
       enc2: undefined,
     };

@@ -48,6 +48,12 @@ export class GroupFamily {
   /** Pending prefixes with what was last encoded for each: triples (pfx, set id, excluded). */
   private pending = new IntVec();
   readonly ap = new Map<number, ApPath[]>();
+  /** Prefixes whose pending reference is released after an encode (reused). */
+  private done = new IntVec();
+  /** The bucket used last: consecutive prefixes usually share one (they came in one UPDATE). */
+  private lastKey = NaN;
+  private lastBucket: Bucket | undefined = undefined;
+  private lastMap: Map<number, Bucket> | null = null;
   /** Add-path operations, flat: pfx, pathId, set id (-1 withdraw), excl. Each holds refs. */
   private apOps: number[] = [];
 
@@ -143,7 +149,8 @@ export class GroupFamily {
     const pend = this.pending.data;
     const n = this.pending.length;
     let kept = 0;
-    const done: number[] = [];
+    const done = this.done;
+    done.length = 0;
     for (let i = 0; i < n; i += 3) {
       const pfx = pend[i];
       const id = this.out[pfx];
@@ -177,12 +184,12 @@ export class GroupFamily {
     const msgs: OutMsg[] = [];
     this.emit(msgs, b, enc, nh, maxLen, members);
     // Only now may a withdrawn prefix leave the store (its bytes were needed above).
-    for (const pfx of done) this.table.unrefPrefix(pfx);
+    for (let i = 0; i < done.length; i++) this.table.unrefPrefix(done.data[i]);
     return msgs;
   }
 
   /** Add-path: the last operation per (prefix, path id) wins; its references are released. */
-  private encodeApOps(b: Map<number, Bucket>, announce: boolean, orig: Orig, done: number[]): void {
+  private encodeApOps(b: Map<number, Bucket>, announce: boolean, orig: Orig, done: IntVec): void {
     const ops = this.apOps;
     if (ops.length === 0) return;
     const keep: number[] = [];
@@ -212,11 +219,14 @@ export class GroupFamily {
     // Number keys: announcements >= 0 by (set, exclusions), withdrawals < 0.
     const x = except.length === 0 ? 0 : except.length === 1 ? except[0] + 1 : (except[0] + 1) * 65536 + except[1] + 1;
     const key = set ? set.id * 4294967296 + x : only ? -1 - only[0] : -70000 - x;
-    let k = b.get(key);
+    let k = key === this.lastKey && this.lastMap === b ? this.lastBucket : b.get(key);
     if (!k) {
       k = { set, pfx: [], ids: ap ? [] : null, except, only };
       b.set(key, k);
     }
+    this.lastKey = key;
+    this.lastBucket = k;
+    this.lastMap = b;
     k.pfx.push(pfx);
     if (k.ids) k.ids.push(pid);
   }

@@ -78,6 +78,11 @@ export interface RibOptions {
   initialCapacity?: { ipv4?: number; ipv6?: number };
   /** Build RibChange records in flush() (the FIB wants them; a pure reflector may not). */
   collectChanges?: boolean;
+  /**
+   * Receives each change record as it is made, instead of the array flush() returns (which is
+   * then empty): records die young instead of piling up during a full-table convergence.
+   */
+  onChange?: (change: RibChange) => void;
 }
 
 /** One path as the FIB and bgpctl see it: plain data, safe to post to another thread. */

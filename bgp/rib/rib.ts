@@ -32,6 +32,8 @@ export class Rib {
   readonly me: { localAs: number; routerId: string; clusterId?: string; defaultLocalPref: number };
   private groupSeq = 0;
   private readonly one = [0];
+  /** The update groups as an array, for the per-prefix loop. */
+  private groupList: UpdateGroup[] = [];
   private policyIds = new WeakMap<object, number>();
   private policySeq = 0;
 
@@ -124,6 +126,7 @@ export class Rib {
         if (m.group.members.size === 0) {
           m.group.release();
           this.groups.delete(m.group.key);
+          this.groupList = [...this.groups.values()];
         } else m.group.trim();
       }
       p.up = false;
@@ -193,6 +196,7 @@ export class Rib {
       this.tables,
     );
     this.groups.set(key, g);
+    this.groupList = [...this.groups.values()];
     return { group: g, created: true };
   }
 
@@ -383,14 +387,16 @@ export class Rib {
     const changed = best !== t.pfxBest[pfx] || bestAttr !== t.pfxBestAttr[pfx] || bestPeer !== t.pfxBestPeer[pfx] || sig !== t.pfxMpSig[pfx];
     if (changed) {
       const oldAttr = t.pfxBestAttr[pfx];
-      if (this.opts.collectChanges) {
-        changes.push({
+      if (this.opts.collectChanges || this.opts.onChange) {
+        const c: RibChange = {
           prefix: t.store.format(pfx),
           family: f,
           oldBest: oldAttr >= 0 ? this.info(this.attrs.get(oldAttr), t.pfxBestPeer[pfx], 0) : undefined,
           newBest: best >= 0 ? this.pathInfo(t, best) : undefined,
           multipath: mp.map((p) => this.pathInfo(t, p)),
-        });
+        };
+        if (this.opts.onChange) this.opts.onChange(c);
+        else changes.push(c);
       }
       if (bestAttr >= 0) this.attrs.ref(this.attrs.get(bestAttr));
       if (oldAttr >= 0) this.attrs.unref(this.attrs.get(oldAttr));
@@ -399,7 +405,9 @@ export class Rib {
       t.pfxBestPeer[pfx] = bestPeer;
       t.pfxMpSig[pfx] = sig;
     }
-    for (const g of this.groups.values()) {
+    const groups = this.groupList;
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i];
       if (!g.families.includes(f)) continue;
       if (changed || g.addPath(f)) this.exportPrefix(g, t, f, pfx, false, mp);
     }
@@ -447,9 +455,15 @@ export class Rib {
   }
 
   info(set: AttrSet, peerIdx: number, pathId: number): PathInfo {
+    // One PathInfo per (set, peer) for the common path id 0: change records share it.
+    if (pathId === 0 && set.infoPeer === peerIdx && set.info) return set.info;
     const peer = this.byIdx[peerIdx];
     const i: PathInfo = { peer: peer ? peer.cfg.id : '?', nextHop: set.nextHop, attrs: set.attrs, ebgp: !!peer?.ebgp, pathId };
     if (set.linkLocal) i.linkLocal = set.linkLocal;
+    if (pathId === 0) {
+      set.info = i;
+      set.infoPeer = peerIdx;
+    }
     return i;
   }
 

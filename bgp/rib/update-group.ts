@@ -157,7 +157,7 @@ export class UpdateGroup {
 
   /** Which member must not get a path from `src` (split horizon), -1 for none. */
   exclusionFor(src: PeerState): number {
-    return this.members.has(src.idx) ? src.idx : -1;
+    return src.group === this.idx ? src.idx : -1;
   }
 
   /** Encodes pending changes of both families into the shared log (MRAI permitting). */
