@@ -4,6 +4,7 @@
 import type { Negotiated } from './negotiate';
 import type {
   BgpError,
+  Family,
   BgpMessage,
   NotificationMessage,
   OpenMessage,
@@ -82,6 +83,8 @@ export interface DownReason {
    * N bit on both sides that is not a Hard Reset (6/9).
    */
   gracefulRestart: boolean;
+  /** With gracefulRestart: the families whose routes to keep (the peer's GR capability). */
+  gracefulRestartFamilies?: Family[];
 }
 
 /** What the driver must do, in order. */

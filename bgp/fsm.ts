@@ -477,22 +477,28 @@ export class Fsm {
 
   private gr(n?: { code: number; subcode: number }): boolean {
     const gr = this.negotiated?.gracefulRestart;
-    if (!gr || this.state !== 'Established') return false;
+    // RFC 4724 §4.2: only families the peer listed (it preserves their state) are retained; a
+    // capability without families (a helper-only peer, as FRR sends by default) keeps nothing.
+    if (!gr || gr.families.length === 0 || this.state !== 'Established') return false;
     if (!n) return true;
     // RFC 8538 §3-4: with the N bit on both sides, NOTIFICATIONs other than Hard Reset are GR events.
     return gr.notification && !(n.code === ErrCode.CEASE && n.subcode === CEASE_HARD_RESET);
   }
+  private withFamilies(r: DownReason): DownReason {
+    if (r.gracefulRestart) r.gracefulRestartFamilies = this.negotiated?.gracefulRestart?.families.map((f) => f.family);
+    return r;
+  }
   private down(origin: DownReason['origin'], event: FsmEvent['type'], text: string): DownReason {
-    return { origin, event, text, gracefulRestart: origin === 'transport' && this.gr() };
+    return this.withFamilies({ origin, event, text, gracefulRestart: origin === 'transport' && this.gr() });
   }
   private downSent(event: FsmEvent['type'], e: BgpError): DownReason {
     const n = { code: e.code, subcode: e.subcode, data: e.data };
-    return { origin: 'local', event, notification: n, text: e.message, gracefulRestart: this.gr(n) };
+    return this.withFamilies({ origin: 'local', event, notification: n, text: e.message, gracefulRestart: this.gr(n) });
   }
   private downReceived(event: FsmEvent['type'], n: StopNotification & { data?: Buffer }): DownReason {
     const notification = { code: n.code, subcode: n.subcode, data: n.data, shutdownMessage: n.shutdownMessage };
     const text = `NOTIFICATION ${n.code}/${n.subcode} received${n.shutdownMessage ? `: ${n.shutdownMessage}` : ''}`;
-    return { origin: 'remote', event, notification, text, gracefulRestart: this.gr(n) };
+    return this.withFamilies({ origin: 'remote', event, notification, text, gracefulRestart: this.gr(n) });
   }
 }
 

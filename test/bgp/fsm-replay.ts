@@ -64,6 +64,7 @@ const CAPS: Record<string, Capability> = {
   mp6: { code: CapCode.MULTIPROTOCOL, afi: 2, safi: 1 },
   rr: { code: CapCode.ROUTE_REFRESH },
   gr: { code: CapCode.GRACEFUL_RESTART, restarting: false, notification: true, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: true }] },
+  grhelper: { code: CapCode.GRACEFUL_RESTART, restarting: true, notification: true, restartTime: 120, families: [] },
   grnon: { code: CapCode.GRACEFUL_RESTART, restarting: false, notification: false, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: true }] },
 };
 

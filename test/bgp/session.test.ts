@@ -345,13 +345,14 @@ test('RFC 4724 §4.2: with Graceful Restart, a reconnecting peer replaces the ol
   await established(pa);
   assert.equal(pa.negotiated?.gracefulRestart?.restartTime, 120);
   // The peer restarts: the old TCP connection is still open and silent (no FIN reached us).
-  const down = waitFor<[{ gracefulRestart: boolean }]>(pa, 'down', 3000);
+  const down = waitFor<[{ gracefulRestart: boolean; gracefulRestartFamilies?: string[] }]>(pa, 'down', 3000);
   const up = waitFor(pa, 'established', 3000);
   const firstClosed = new Promise((r) => first.sock.on('close', r));
   const second = rawFromB(port, [GR_CAP]);
   t.after(() => second.sock.destroy());
   const [reason] = await down;
   assert.equal(reason.gracefulRestart, true, 'routes kept as stale, not flushed');
+  assert.deepEqual(reason.gracefulRestartFamilies, ['ipv4']);
   await up;
   await firstClosed;
   assert.equal(pa.socket?.remotePort, second.sock.localPort, 'the new connection is the session now');
