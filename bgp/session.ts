@@ -17,8 +17,10 @@ import { Timers, Wire } from './wire';
 import {
   DEFAULT_CONTEXT,
   MsgType,
+  afiOfFamily,
   familyOfAfi,
   type Afi,
+  type Family,
   type BgpMessage,
   type RouteRefreshMessage,
   type SessionContext,
@@ -125,6 +127,19 @@ export class Session extends EventEmitter<SessionEvents> {
     this.started = false;
     if (this.secondary) this.feed(this.secondary, { type: 'ManualStop', notification });
     this.feed(this.primary, { type: 'ManualStop', notification });
+  }
+
+  /** `bgpctl clear neighbor`: Cease 6/4 Administrative Reset (RFC 4486), then start again at once. */
+  reset(shutdownMessage?: string): void {
+    this.stop({ code: 6, subcode: 4, shutdownMessage });
+    this.start();
+  }
+
+  /** Asks the peer to resend its routes for `family` (RFC 2918); false when not possible. */
+  requestRefresh(family: Family): boolean {
+    const n = this.negotiated;
+    if (!n || !n.routeRefresh || !n.families.includes(family)) return false;
+    return this.send({ type: MsgType.ROUTE_REFRESH, afi: afiOfFamily(family), safi: 1, subtype: 0 });
   }
 
   /** Sends one message on the Established connection; UPDATEs queue behind other messages. */

@@ -405,3 +405,19 @@ for (const [peerId, keep] of [['10.0.0.9', 'inbound'], ['10.0.0.1', 'outbound']]
     assert.equal(pa.socket?.localPort === portA ? 'inbound' : 'outbound', keep);
   });
 }
+
+test('RFC 2918 / RFC 4486: requestRefresh() reaches the peer as routeRefresh; reset() sends 6/4 and comes back', async (t) => {
+  const { sa, sb, pa, pb } = await pair();
+  t.after(() => closeAll(sa, sb));
+  pa.start();
+  pb.start();
+  await Promise.all([established(pa), established(pb)]);
+  const rr = waitFor<[{ afi: number }]>(pb, 'routeRefresh', 2000);
+  assert.equal(pa.requestRefresh('ipv6'), true);
+  assert.equal((await rr)[0].afi, 2);
+  const down = waitFor<[{ notification?: { code: number; subcode: number } }]>(pb, 'down', 2000);
+  pa.reset('maintenance');
+  const [reason] = await down;
+  assert.deepEqual([reason.notification?.code, reason.notification?.subcode], [6, 4]);
+  await waitFor(pa, 'established', 5000);
+});
