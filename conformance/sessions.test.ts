@@ -287,6 +287,33 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
     assert.equal(ternBad.logs(established).length, 0);
   });
 
+  for (const [peer, net] of [['bird', 60], ['frr', 61]] as const) {
+    test(`RFC 4724 §4.2 with ${peer}: while ternd restarts (SIGTERM), the peer keeps Tern's routes as stale; the new session takes over`, async (t) => {
+      if (!conformanceGate(t, [...NEEDS], TERND)) return;
+      const x = await setup(t, { id: `tcs${net}`, net, peer, blocks: true });
+      const block = `10.244.${net}.0/26`;
+      const hasBlock = async (): Promise<boolean> =>
+        peer === 'bird'
+          ? (await birdRoutes(x.lab, x.peerHost, { proto: 'tern4' })).some((r) => r.prefix === block)
+          : (await frrRoutes(x.lab, x.peerHost, 'ipv4')).some((r) => r.prefix === block && r.peerId === x.tern4);
+      await x.startPeer();
+      let tern = await x.startTern();
+      await x.peerEstablished();
+      await waitFor('the peer has the Tern block', 20_000, hasBlock);
+      await x.lab.stop(tern.pid);
+      await waitFor('the peer notices the restart', 10_000, async () => (await x.peerState()) !== 'Established');
+      // Without graceful restart the peer would flush the route at once (RFC 4271 §8.2.2).
+      for (let i = 0; i < 6; i++) {
+        assert.ok(await hasBlock(), `${peer} dropped ${block} while ternd restarted`);
+        await sleep(250);
+      }
+      tern = await x.startTern();
+      await x.peerEstablished();
+      await tern.waitForLog(established);
+      assert.ok(await hasBlock(), `${block} missing after the restart`);
+    });
+  }
+
   test('RFC 2385 TCP MD5: the wrong password never establishes, the right one does', async (t) => {
     if (!conformanceGate(t, [...NEEDS], TERND)) return;
     const x = await setup(t, { id: 'tcs55', net: 55, peer: 'bird', peerPassword: 'lab-secret', ternPassword: 'wrong-secret' });
