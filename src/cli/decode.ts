@@ -10,9 +10,28 @@ import type { GlobalArgs } from './common.js';
 interface DecodeArgs extends GlobalArgs {
   hex?: string[];
   raw: boolean;
-  as4: boolean;
+  /** Undefined when not given: then a "# context:" line of the input decides, else true. */
+  as4?: boolean;
   addpath?: string;
-  extended: boolean;
+  extended?: boolean;
+}
+
+/**
+ * Session context words from a "# context: as4 addpath-rx=ipv4,ipv6 extended" comment, as the
+ * files in test/fixtures/ carry them: as4 | as2 | no-as4, addpath=.. | addpath-rx=.., extended | standard.
+ */
+export function contextComment(text: string): { as4?: boolean; addpath?: string; extended?: boolean } {
+  const m = /^#\s*context:\s*(.*)$/im.exec(text);
+  const out: { as4?: boolean; addpath?: string; extended?: boolean } = {};
+  if (!m) return out;
+  for (const w of m[1].trim().split(/\s+/)) {
+    if (w === 'as4') out.as4 = true;
+    else if (w === 'as2' || w === 'no-as4') out.as4 = false;
+    else if (w === 'extended') out.extended = true;
+    else if (w === 'standard') out.extended = false;
+    else if (/^addpath(-rx)?=/.test(w)) out.addpath = w.slice(w.indexOf('=') + 1).replace(/^none$/, '');
+  }
+  return out;
 }
 
 type Json = ReturnType<typeof messageToJson>;
@@ -29,11 +48,11 @@ export function parseHexInput(text: string): Buffer {
   return Buffer.from(clean, 'hex');
 }
 
-export function contextOf(args: { as4: boolean; addpath?: string; extended: boolean }): SessionContext {
+export function contextOf(args: { as4?: boolean; addpath?: string; extended?: boolean }): SessionContext {
   const fams = (args.addpath ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   for (const f of fams) if (f !== 'ipv4' && f !== 'ipv6') throw new Error(`--addpath takes ipv4,ipv6; got "${f}"`);
   const ap = { ipv4: fams.includes('ipv4'), ipv6: fams.includes('ipv6') };
-  return { ...DEFAULT_CONTEXT, as4: args.as4, addPathRx: { ...ap }, addPathTx: { ...ap }, extendedMessage: args.extended };
+  return { ...DEFAULT_CONTEXT, as4: args.as4 ?? true, addPathRx: { ...ap }, addPathTx: { ...ap }, extendedMessage: args.extended ?? false };
 }
 
 interface Outcome {
@@ -112,17 +131,20 @@ export const decodeCommand: CommandModule<GlobalArgs, DecodeArgs> = {
     y
       .positional('hex', { type: 'string', array: true, describe: 'hex of one or more whole messages (whitespace, ":" and "0x" ignored); stdin when absent' })
       .option('raw', { type: 'boolean', default: false, describe: 'read raw bytes from stdin instead of hex' })
-      .option('as4', { type: 'boolean', default: true, describe: '4-octet AS numbers negotiated (RFC 6793); --no-as4 for a 2-octet session' })
+      .option('as4', { type: 'boolean', describe: '4-octet AS numbers negotiated (RFC 6793; the default); --no-as4 for a 2-octet session' })
       .option('addpath', { type: 'string', describe: 'families with RFC 7911 path identifiers: ipv4,ipv6' })
-      .option('extended', { type: 'boolean', default: false, describe: 'RFC 8654 extended messages (up to 65535 bytes)' })
+      .option('extended', { type: 'boolean', describe: 'RFC 8654 extended messages (up to 65535 bytes)' })
       .example('$0 decode ffffffffffffffffffffffffffffffff001304', 'a KEEPALIVE')
-      .example('$0 decode --addpath ipv4 < test/fixtures/bird-stream.hex', 'a captured stream; # comments are ignored')
+      .example('$0 decode < test/fixtures/bird-stream.hex', 'a captured stream; its "# context:" line sets the session context')
       .example('tcpdump -w - ... | extract | $0 decode --raw -j', 'raw bytes, JSON out') as unknown as Argv<DecodeArgs>,
   handler: async (args) => {
     let outcomes: Outcome[];
     try {
-      const ctx = contextOf(args);
-      const bytes = args.raw ? await readStdin() : parseHexInput(args.hex?.length ? args.hex.join(' ') : (await readStdin()).toString('utf8'));
+      const text = args.raw ? '' : args.hex?.length ? args.hex.join(' ') : (await readStdin()).toString('utf8');
+      const bytes = args.raw ? await readStdin() : parseHexInput(text);
+      // Flags win; a "# context:" comment in the input (test/fixtures/*.hex) fills in the rest.
+      const fromText = contextComment(text);
+      const ctx = contextOf({ as4: args.as4 ?? fromText.as4, addpath: args.addpath ?? fromText.addpath, extended: args.extended ?? fromText.extended });
       if (bytes.length === 0) throw new Error('no input: give hex as an argument or on stdin');
       outcomes = decodeAll(bytes, ctx);
     } catch (e) {

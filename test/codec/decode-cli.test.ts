@@ -4,8 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { contextOf, decodeAll, parseHexInput } from '../../src/cli/decode';
+import { contextComment, contextOf, decodeAll, parseHexInput } from '../../src/cli/decode';
+import { FIXTURE_DIR } from './helpers';
 
 const BGPCTL = path.resolve(__dirname, '..', '..', 'src', 'bgpctl.js');
 const KEEPALIVE = 'ffffffffffffffffffffffffffffffff001304';
@@ -49,4 +51,13 @@ test('CLI: a 2-octet session decodes AS_TRANS paths with --no-as4 (RFC 6793 §4.
   const r = bgpctl(['decode', '--no-as4', '-j', hex]);
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.deepEqual((JSON.parse(r.stdout) as { attrs: { asPath: unknown } }[])[0].attrs.asPath, [{ type: 2, asns: [65001] }]);
+});
+
+test('a "# context:" comment in the input sets the session context unless a flag says otherwise', () => {
+  assert.deepEqual(contextComment('# x\n# context: as2 addpath-rx=ipv4,ipv6 extended\nff'), { as4: false, addpath: 'ipv4,ipv6', extended: true });
+  assert.deepEqual(contextComment('# context: as4 addpath-rx=none standard'), { as4: true, addpath: '', extended: false });
+  // RFC 7911 §3: the add-path fixture only decodes with path identifiers.
+  const r = bgpctl(['decode', '-j'], fs.readFileSync(path.join(FIXTURE_DIR, 'handmade-addpath.hex'), 'utf8'));
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { nlri: { pathId: number }[] }[])[0].nlri[1].pathId, 2);
 });
