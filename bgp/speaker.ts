@@ -87,6 +87,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     for (const l of want) {
       try {
         const listener = await Listener.open({ address: l.address, port: l.port ?? port }, (s) => this.onInbound(s));
+        // e.g. EMFILE on accept: log, keep serving (an unhandled 'error' would end the process).
+        listener.server.on('error', (err) => this.log.error({ address: l.address, err: err.message }, 'listen socket error'));
         this.listenSockets.push(listener);
         for (const s of this.sessions.values()) if (s.cfg.password) listener.setMd5Key(s.cfg.peerAddress, s.cfg.password);
         this.log.info({ address: l.address, port: l.port ?? port }, 'listening');
