@@ -115,6 +115,28 @@ function main(): void {
     mark = now;
     return d;
   };
+  if (process.env.PHASES) {
+    // Diagnostic: CPU time of each phase alone (holds every decoded message at once).
+    const cpu = (): number => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1e6;
+    };
+    let c = cpu();
+    const decoded = msgs.map((b) => decodeMessage(b, CTX));
+    const cDecode = cpu() - c;
+    c = cpu();
+    for (const m of decoded) if (m.type === MsgType.UPDATE) rib.ingest('tester', m);
+    const cIngest = cpu() - c;
+    c = cpu();
+    rib.flush(0);
+    const cFlush = cpu() - c;
+    c = cpu();
+    let n = 0;
+    for (const b of rib.takeOutput('monitor')) n += b.length;
+    const cTake = cpu() - c;
+    console.log(JSON.stringify({ phasesCpuSeconds: { decode: cDecode, ingest: cIngest, decisionAdjOutEncode: cFlush, takeOutput: cTake }, outBytes: n }));
+    return;
+  }
   for (let i = 0; i < msgs.length; i++) {
     const m = decodeMessage(msgs[i], CTX);
     tDecode += lap();

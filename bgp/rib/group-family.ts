@@ -39,7 +39,8 @@ interface Bucket {
 }
 
 /** The members not to send to: the two exclusions, deduplicated, -1 dropped. */
-const tags = (a: number, b: number): number[] => (a < 0 ? (b < 0 ? [] : [b]) : b < 0 || b === a ? [a] : [a, b]);
+const NO_TAGS: number[] = [];
+const tags = (a: number, b: number): number[] => (a < 0 ? (b < 0 ? NO_TAGS : [b]) : b < 0 || b === a ? [a] : [a, b]);
 
 export class GroupFamily {
   out: Int32Array = new Int32Array(0);
@@ -164,7 +165,7 @@ export class GroupFamily {
       }
       // Members that did not have the previous state: split horizon and ORIGINATOR_ID.
       const prevSet = prev >= 0 ? this.attrs.get(prev) : null;
-      const missing = prevSet ? tags(prevEx, orig(prevSet)) : [];
+      const missing = prevSet ? tags(prevEx, orig(prevSet)) : NO_TAGS;
       if (id < 0) {
         if (prevSet) this.add(b, null, pfx, 0, missing, null, false);
       } else {

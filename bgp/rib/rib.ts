@@ -423,6 +423,10 @@ export class Rib {
         return;
       }
       const src = this.byIdx[t.pPeer[best]] as PeerState;
+      if (src.group === g.idx && g.members.size === 1) {
+        gf.set(pfx, null, -1, quiet); // see below: the only member is the source
+        return;
+      }
       let out = g.exportSet(src, this.attrs.get(t.pAttr[best]), f, pfx, t);
       const excl = out ? g.exclusionFor(src) : -1;
       if (out && excl >= 0 && g.members.size === 1) {
