@@ -309,9 +309,16 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   private promote(s: Slot): void {
-    this.discard(this.primary);
+    const old = this.primary;
     this.primary = s;
     this.secondary = undefined;
+    // §6.8: a connection still in the OPEN exchange loses to the Established one; say so with
+    // Cease 6/7 (a peer treats that as a collision, not a flap) rather than just closing.
+    const st = old.fsm.state;
+    if (st === 'OpenSent' || st === 'OpenConfirm') {
+      for (const a of old.fsm.handle({ type: 'OpenCollisionDump' }, Date.now())) this.run(old, a);
+    }
+    this.discard(old);
   }
 
   private discard(slot: Slot): void {
