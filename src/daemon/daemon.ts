@@ -503,6 +503,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   /** Re-reads the config file; a bad one is refused and the running config stays in force. */
   reload(trigger: string): { ok: boolean; errors?: string[]; effects?: string[] } {
+    const started = performance.now();
     let model: ClusterModel;
     try {
       const r = loadModelFile(this.opts.configPath);
@@ -533,7 +534,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.fibCtx = this.makeFibCtx();
     const effects = [...this.applyOrigination(originatedRoutes(model, this.opts.nodeName)), ...this.applyPlan(planPeers(model, this.opts.nodeName))];
     this.scheduleFlush();
-    this.log.info({ component: 'config', trigger, effects: effects.length }, effects.length ? `config reloaded: ${effects.join('; ')}` : 'config reloaded: nothing changed');
+    this.log.info({ component: 'config', trigger, effects: effects.length, ms: Math.round(performance.now() - started) }, effects.length ? `config reloaded: ${effects.join('; ')}` : 'config reloaded: nothing changed');
     this.emit('reloaded', effects);
     return { ok: true, effects };
   }
@@ -546,8 +547,13 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     try {
       this.watcher = fs.watch(dir, (_ev, name) => {
         if (name !== base) return;
+        // Coalesce the burst of events one save makes (truncate + write, or write + rename),
+        // without delaying the change itself: a new IPAM block must reach every node's FIB
+        // within 100 ms (issue 6; bench/propagation.ts), and a 150 ms debounce alone broke that.
+        // A writer that needs longer than this between its writes can have a half-written file
+        // refused (logged, running config kept) until its last write; write-then-rename avoids it.
         if (this.reloadTimer) clearTimeout(this.reloadTimer);
-        this.reloadTimer = setTimeout(() => this.reload('file changed'), 150);
+        this.reloadTimer = setTimeout(() => this.reload('file changed'), RELOAD_DEBOUNCE_MS);
       });
       this.watcher.unref();
     } catch (err) {
@@ -555,6 +561,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     }
   }
 }
+
+/** Quiet time after the last config file event before reloading (see watchConfig). */
+export const RELOAD_DEBOUNCE_MS = 10;
 
 function sameRoute(a: OriginatedRoute, b: OriginatedRoute): boolean {
   return a.fib === b.fib && JSON.stringify([a.communities, a.largeCommunities]) === JSON.stringify([b.communities, b.largeCommunities]);
