@@ -21,7 +21,7 @@ export interface BirdChannel {
 }
 
 export interface BirdNeighbor {
-  /** Protocol name, used by birdc (`show protocols NAME`, `disable NAME`). */
+  /** Protocol name, used by birdc (`show protocols NAME`, `disable NAME`); not a BIRD keyword (e.g. not 'rr'). */
   name: string;
   localAddr?: string;
   localAs: number;

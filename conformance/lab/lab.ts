@@ -227,6 +227,21 @@ export class Lab {
     return { ifA, ifB };
   }
 
+  /** A namespace holding one bridge (br0): a shared L2 segment that hosts are `plug`ged into. */
+  async addSwitch(name: string): Promise<string> {
+    await this.addHost(name);
+    await mustRun('ip', ['-n', name, 'link', 'add', 'br0', 'type', 'bridge']);
+    await mustRun('ip', ['-n', name, 'link', 'set', 'br0', 'up']);
+    return name;
+  }
+
+  /** Connect `host` to a switch from addSwitch; returns the host's interface name. */
+  async plug(host: string, sw: string, opts: { v4?: string; v6?: string; ifName?: string; linkLocal?: boolean } = {}): Promise<string> {
+    const { ifA, ifB } = await this.link(host, sw, { v4: opts.v4, v6: opts.v6, ifA: opts.ifName, linkLocal: opts.linkLocal });
+    await mustRun('ip', ['-n', sw, 'link', 'set', ifB, 'master', 'br0']);
+    return ifA;
+  }
+
   /** Run a command inside a host's namespace to completion (`ip netns exec`). */
   exec(host: string, cmd: string, args: string[] = [], opts: { timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
     return run('ip', ['netns', 'exec', host, cmd, ...args], opts);
