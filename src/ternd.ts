@@ -45,7 +45,9 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
+  const metrics = new Metrics();
   const daemon = new Daemon({
+    metrics,
     configPath: argv.config,
     nodeName,
     fib,
@@ -70,7 +72,6 @@ async function main(): Promise<void> {
   const api = new TerndApi(daemon, log);
   const socketPath = daemonSocketPath(argv['control-socket']);
   const control = await startControlServer(api, socketPath, log.child({ component: 'control' }));
-  const metrics = new Metrics();
   const probes = argv.probes === 'off' ? undefined : await startHttpProbes(api, { ...parseListenAddress(argv.probes), metrics }, log.child({ component: 'probes' })).catch((err: Error) => {
     log.warn({ component: 'probes', err: err.message }, `probe server not started: ${err.message}`);
     return undefined;

@@ -27,6 +27,7 @@ import {
   type PeerConfig,
 } from '../../peers';
 import type { Logger } from '../log';
+import type { Metrics } from '../control/metrics';
 import { fibChangeOf, ribPeerOf, sessionConfigOf, type FibContext, type WiringOptions } from './wiring';
 
 export interface DaemonOptions {
@@ -46,6 +47,8 @@ export interface DaemonOptions {
   connectRetryTime?: number;
   /** Watch the config file for changes (default true). */
   watch?: boolean;
+  /** Prometheus event metrics (src/control/metrics.ts); optional so tests can leave it out. */
+  metrics?: Metrics;
 }
 
 interface PeerEntry {
@@ -201,6 +204,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     sp.on('stateChange', (s, c) => {
       const e = entryOf(s);
       const fields = { component: 'session', peer: s.key, from: c.from, to: c.to, reason: c.reason ? describeReason(c.reason) : undefined };
+      this.opts.metrics?.sessionTransitions.inc({ peer: s.key, state: c.to });
       if (c.to === 'Established' || c.from === 'Established') this.log.info(fields, `${s.key} ${c.from} -> ${c.to}`);
       else this.log.debug(fields, `${s.key} ${c.from} -> ${c.to}`);
       void e;
@@ -352,7 +356,13 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   private flush(): void {
     // Bounded batches keep the event loop (and so keepalives) moving under a full table.
+    const queued = this.rib.queued;
+    const started = process.hrtime.bigint();
     const changes = this.rib.flush(Date.now(), 50_000);
+    if (queued > 0 && this.opts.metrics) {
+      this.opts.metrics.decisionLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      this.opts.metrics.decisionPrefixes.inc(Math.min(queued, 50_000));
+    }
     if (changes.length) this.onChanges(changes);
     for (const e of this.peers.values()) this.pump(e);
     if (this.rib.queued > 0) this.scheduleFlush();
@@ -383,7 +393,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         const batch = this.fibQueue.splice(0, this.fibQueue.length);
         try {
           const results = await this.opts.fib.apply(batch);
-          for (const r of results) if (!r.ok) this.log.warn({ component: 'fib', prefix: r.prefix, error: r.error }, `kernel route ${r.prefix} not installed: ${r.error}`);
+          const m = this.opts.metrics;
+          results.forEach((r, i) => {
+            const op = batch[i].kind === 'unicast' && batch[i].nexthops.length === 0 ? 'delete' : 'replace';
+            m?.fibOps.inc({ op });
+            if (r.ok) return;
+            m?.fibErrors.inc({ op, reason: (r.error ?? 'unknown').split(':')[0] });
+            this.log.warn({ component: 'fib', prefix: r.prefix, error: r.error }, `kernel route ${r.prefix} not installed: ${r.error}`);
+          });
         } catch (err) {
           this.log.error({ component: 'fib', err: (err as Error).message }, 'FIB write failed');
         }

@@ -107,11 +107,28 @@ export function* ribRows(d: Daemon, q: RibQuery): Generator<RibRowView> {
   let source: Iterable<RibEntryView>;
   if (q.prefix) source = q.prefix.includes('/') ? lookup(d.rib, q.prefix) : longestMatch(d, q.prefix);
   else source = dumpLocRib(d.rib, family);
-  for (const v of source) {
-    if (peerId && v.peer !== peerId) continue;
-    if (family && v.family !== family) continue;
-    yield entryRow(v, detail || !!q.prefix);
+  for (const group of byPrefix(source)) {
+    // `=` marks an ECMP set (RFC 4271 §9.1.4 ties kept for the FIB): only with two or more paths.
+    const ecmp = group.filter((v) => v.multipath).length > 1;
+    for (const v of group) {
+      if (peerId && v.peer !== peerId) continue;
+      if (family && v.family !== family) continue;
+      yield entryRow({ ...v, multipath: ecmp && v.multipath }, detail || !!q.prefix);
+    }
   }
+}
+
+/** The views come prefix by prefix; hand them on one prefix at a time. */
+function* byPrefix(views: Iterable<RibEntryView>): Generator<RibEntryView[]> {
+  let group: RibEntryView[] = [];
+  for (const v of views) {
+    if (group.length && (group[0].prefix !== v.prefix || group[0].family !== v.family)) {
+      yield group;
+      group = [];
+    }
+    group.push(v);
+  }
+  if (group.length) yield group;
 }
 
 export interface PeerCounts {
