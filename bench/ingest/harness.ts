@@ -21,6 +21,8 @@ export interface RunParams {
   injector: string;
   target: string;
   monitor: string;
+  /** BGP Identifiers (IPv4) of injector, target and monitor, whatever the transport. */
+  routerIds: { injector: string; target: string; monitor: string };
   /** Give up on convergence after this many ms from the first UPDATE. */
   timeoutMs: number;
   /** Keep the target's directory (config, log) after the run. */
@@ -78,6 +80,7 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tbench-ingest-${t.name}-`));
   const lab: Lab = {
     family: p.family,
+    routerId: p.routerIds.target,
     injector: p.injector,
     target: p.target,
     monitor: p.monitor,
@@ -87,6 +90,11 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
     monitorAs: MONITOR_AS,
     dir,
   };
+  const un = t.unsupported?.(lab);
+  if (un) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { ...base, reason: un };
+  }
   const log = path.join(dir, 'stdout.log');
   let proc: Spawned | null = null;
   let monitor: BenchSpeaker | null = null;
@@ -110,7 +118,7 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
       name: 'monitor',
       localAddress: p.monitor,
       myAs: MONITOR_AS,
-      bgpId: p.monitor,
+      bgpId: p.routerIds.monitor,
       onUpdate: (buf, off, len) => {
         counter.update(buf, off, len);
         if (t1 === 0 && t0 !== 0 && counter.count === p.n) {
@@ -119,7 +127,7 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
         }
       },
     });
-    injector = await BenchSpeaker.connect({ ...common, name: 'injector', localAddress: p.injector, myAs: INJECTOR_AS, bgpId: p.injector });
+    injector = await BenchSpeaker.connect({ ...common, name: 'injector', localAddress: p.injector, myAs: INJECTOR_AS, bgpId: p.routerIds.injector });
     await sleep(1000); // let both sessions settle (End-of-RIB, initial route-refresh) before the clock
     if (counter.count !== 0) throw new Error(`monitor holds ${counter.count} prefixes before injection`);
 

@@ -2,6 +2,7 @@
 // Runs the targets one after another, prints the comparison table and writes a small JSON file
 // to bench/results/. Ratios are to BIRD's time in the same run.
 
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,18 +16,29 @@ export interface IngestOptions extends RunParams {
   repeat: number;
   /** Directory for the JSON results; null to write none. */
   resultsDir: string | null;
+  /** Run inside a private network namespace (IPv6 sessions for --family ipv6, port 179). */
+  netns: boolean;
+  /** --port was given (else the default depends on netns). */
+  portGiven: boolean;
 }
+
+/** Set in the environment of the harness re-started inside its namespace. */
+const NETNS_ENV = 'TBENCH_INGEST_NETNS';
+const V4_ADDRS = { injector: '127.0.1.1', target: '127.0.1.2', monitor: '127.0.1.3' };
+const V6_ADDRS = { injector: '2001:db8::1', target: '2001:db8::2', monitor: '2001:db8::3' };
+const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
 export interface IngestReport {
   bench: 'ingest';
   date: string;
   host: { cpus: number; cpuModel: string; memGiB: number; kernel: string; node: string };
-  params: { family: BenchFamily; n: number; k: number; seed: number; updates: number; updateBytes: number };
+  params: { family: BenchFamily; n: number; k: number; seed: number; updates: number; updateBytes: number; transport: string; netns: boolean };
   results: TargetResult[];
 }
 
 const USAGE = `usage: ingest [--n 1000000] [--k 100000] [--family ipv4|ipv6] [--targets bird,frr,gobgp,tern]
-       [--repeat 1] [--seed 1] [--port 1790] [--timeout 300] [--keep] [--no-write]`;
+       [--repeat 1] [--seed 1] [--port 179 in netns, else 1790] [--timeout 300]
+       [--netns | --no-netns] [--keep] [--no-write]`;
 
 export function parseIngestArgs(argv: string[]): IngestOptions {
   const o: IngestOptions = {
@@ -35,13 +47,14 @@ export function parseIngestArgs(argv: string[]): IngestOptions {
     k: 100_000,
     seed: 1,
     port: 1790,
-    injector: '127.0.1.1',
-    target: '127.0.1.2',
-    monitor: '127.0.1.3',
+    ...V4_ADDRS,
+    routerIds: { ...V4_ADDRS },
     timeoutMs: 300_000,
     keepDir: false,
     targets: ['bird', 'frr', 'gobgp', 'tern'],
     repeat: 1,
+    netns: isRoot() && (fs.existsSync('/usr/bin/ip') || fs.existsSync('/sbin/ip') || fs.existsSync('/usr/sbin/ip')),
+    portGiven: false,
     resultsDir: path.resolve(__dirname, '..', '..', '..', 'bench', 'results'),
   };
   for (let i = 0; i < argv.length; i++) {
@@ -61,7 +74,9 @@ export function parseIngestArgs(argv: string[]): IngestOptions {
       case '--k': o.k = num(); break;
       case '--seed': o.seed = num(); break;
       case '--repeat': o.repeat = Math.max(1, num()); break;
-      case '--port': o.port = num(); break;
+      case '--port': o.port = num(); o.portGiven = true; break;
+      case '--netns': o.netns = true; break;
+      case '--no-netns': o.netns = false; break;
       case '--timeout': o.timeoutMs = num() * 1000; break;
       case '--keep': o.keepDir = true; break;
       case '--no-write': o.resultsDir = null; break;
@@ -83,6 +98,11 @@ export function parseIngestArgs(argv: string[]): IngestOptions {
       default:
         throw new Error(`unknown argument ${a}\n${USAGE}`);
     }
+  }
+  if (process.env[NETNS_ENV]) o.netns = true; // we are the copy inside the namespace
+  if (o.netns) {
+    if (!o.portGiven) o.port = 179;
+    if (o.family === 'ipv6') Object.assign(o, V6_ADDRS);
   }
   return o;
 }
@@ -138,7 +158,16 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void = con
       kernel: os.release(),
       node: process.version,
     },
-    params: { family: o.family, n: o.n, k: o.k, seed: o.seed, updates: w.updates.length, updateBytes: w.bytes },
+    params: {
+      family: o.family,
+      n: o.n,
+      k: o.k,
+      seed: o.seed,
+      updates: w.updates.length,
+      updateBytes: w.bytes,
+      transport: `${o.target.includes(':') ? 'ipv6' : 'ipv4'} port ${o.port}`,
+      netns: o.netns,
+    },
     results,
   };
 }
@@ -182,6 +211,41 @@ export function writeReport(rep: IngestReport, dir: string): string {
   return file;
 }
 
+/**
+ * Re-runs this harness inside a fresh network namespace (`tbench-ingest-<pid>`): its own
+ * loopback with 127.0.1.x and 2001:db8::1-3, so port 179 and the addresses collide with nothing
+ * on the host, and IPv6 sessions run over IPv6 as Calico (and so Tern) requires.
+ */
+async function runInNetns(argv: string[]): Promise<number> {
+  const ns = `tbench-ingest-${process.pid}`;
+  const ip = (...a: string[]): void => void execFileSync('ip', a, { stdio: ['ignore', 'ignore', 'pipe'] });
+  ip('netns', 'add', ns);
+  try {
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    for (const a of Object.values(V6_ADDRS)) ip('-n', ns, 'addr', 'add', `${a}/128`, 'dev', 'lo', 'nodad');
+    const runJs = path.resolve(__dirname, '..', 'run.js');
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, runJs, 'ingest', ...argv], {
+      stdio: 'inherit',
+      env: { ...process.env, [NETNS_ENV]: ns },
+    });
+    const forward = (sig: NodeJS.Signals): void => {
+      if (child.pid !== undefined) process.kill(child.pid, sig);
+    };
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    const code = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? 1)));
+    process.off('SIGINT', forward);
+    process.off('SIGTERM', forward);
+    return code;
+  } finally {
+    try {
+      ip('netns', 'del', ns);
+    } catch {
+      // already gone
+    }
+  }
+}
+
 /** Entry point used by bench/run.ts. Returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   let o: IngestOptions;
@@ -191,6 +255,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error((e as Error).message);
     return 2;
   }
+  if (o.netns && !process.env[NETNS_ENV]) return runInNetns(argv);
   const rep = await runIngest(o);
   console.log('');
   console.log(formatTable(rep));
