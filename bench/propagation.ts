@@ -59,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const lab = await Lab.create('prop');
   try {
-    const c = await buildCluster(lab, { prefix: 'tn', subnets: [0, 0, 1, 1], logLevel: argv.includes('--debug') ? 'debug' : 'info' });
+    const c = await buildCluster(lab, { prefix: 'tnb', subnets: [0, 0, 1, 1], logLevel: argv.includes('--debug') ? 'debug' : 'info' });
     const addr = (name: string) => c.nodes.find((n) => n.name === name)!.address;
     const others = (name: string) => c.nodes.filter((n) => n.name !== name).map((n) => n.address);
     const blocks = new Map(c.nodes.map((n) => [n.name, [...n.blocks]]));

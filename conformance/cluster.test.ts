@@ -45,7 +45,7 @@ test('cluster: mesh, live switch to route reflectors, IPAM changes, CrossSubnet,
   if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc', 'ternd'], TERND)) return;
   const lab = await Lab.create('cluster');
   t.after(() => lab.destroy());
-  const c = await buildCluster(lab, { prefix: 'tn', subnets: [0, 0, 1, 1] });
+  const c = await buildCluster(lab, { prefix: 'tnc', subnets: [0, 0, 1, 1] });
   const addr = new Map(c.nodes.map((n) => [n.name, n.address]));
   const t0 = Date.now();
   const phase = (name: string) => t.diagnostic(`${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -61,11 +61,11 @@ test('cluster: mesh, live switch to route reflectors, IPAM changes, CrossSubnet,
   });
   // d. CrossSubnet, as the FIB wait above required: n1 reaches n2 (same subnet) directly and
   // n3 (other subnet) through tunl0 with onlink.
-  const n1 = await ternRoutes(c, 'tn-n1');
+  const n1 = await ternRoutes(c, 'tnc-n1');
   assert.equal(n1.get('10.244.2.0/26'), `${addr.get('n2')}@eth0`);
   assert.equal(n1.get('10.244.3.0/26'), `${addr.get('n3')}@tunl0`);
   assert.equal(n1.get('10.244.1.0/26'), 'blackhole');
-  const onlink = await lab.exec('tn-n1', 'ip', ['-j', 'route', 'show', '10.244.3.0/26', 'proto', '201']);
+  const onlink = await lab.exec('tnc-n1', 'ip', ['-j', 'route', 'show', '10.244.3.0/26', 'proto', '201']);
   assert.ok((JSON.parse(onlink.stdout) as { flags?: string[] }[])[0]?.flags?.includes('onlink'), onlink.stdout);
 
   phase('a. mesh converged');
@@ -93,7 +93,7 @@ test('cluster: mesh, live switch to route reflectors, IPAM changes, CrossSubnet,
     assert.equal(tor?.establishedTransitions, 1, `${n.name}: the ToR session was reset by the switch`);
   }
   // The same through bgpctl, as an operator would look.
-  const viaBgpctl = (await bgpctl(lab, 'tn-n1', 'show', 'neighbor', TOR_ADDR[0])) as { state: string; establishedTransitions: number };
+  const viaBgpctl = (await bgpctl(lab, 'tnc-n1', 'show', 'neighbor', TOR_ADDR[0])) as { state: string; establishedTransitions: number };
   assert.deepEqual([viaBgpctl.state, viaBgpctl.establishedTransitions], ['Established', 1]);
   // The reflector-to-reflector session was a mesh session before: same address, same OPEN.
   assert.equal(sessAfter.get('n1')!.find((s) => s.address === addr.get('n2'))?.establishedTransitions, 1, 'n1-n2 was reset');
