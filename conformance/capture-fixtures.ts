@@ -29,7 +29,7 @@ interface Session {
 
 async function startCapture(lab: Lab, host: string, iface: string, file: string): Promise<number> {
   const log = lab.file(`tcpdump-${host}.log`);
-  const child = lab.spawn(host, 'tcpdump', ['-i', iface, '-U', '-s', '0', '-w', file, 'tcp port 179'], { logFile: log });
+  const child = lab.spawn(host, 'tcpdump', ['-i', iface, '--immediate-mode', '-U', '-s', '0', '-w', file, 'tcp port 179'], { logFile: log });
   await waitFor('tcpdump listening', 10_000, () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('listening on'));
   return child.pid!;
 }

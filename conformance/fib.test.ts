@@ -14,6 +14,9 @@ import {
   waitBirdEstablished,
   conformanceGate,
   waitFor,
+  startCapture,
+  bgpMessagesFrom,
+  updateAttributes,
   type BirdConfig,
 } from './lab/index.js';
 
@@ -71,4 +74,39 @@ test('FIB: learned routes are installed via the peer (RFC 4271 §9.1.3 -> kernel
   await waitFor('10.244.81.0/26 removed from the FIB', 20_000, async () => !(await routesInNs(lab, tern, { proto: TERN_PROTO })).some((x) => x.dst === '10.244.81.0/26'));
   const left = (await routesInNs(lab, tern, { proto: TERN_PROTO })).map((x) => x.dst).sort();
   assert.deepEqual(left, ['10.244.80.0/26', '198.19.80.0/24', '2001:db8:f80::/48']);
+});
+
+test('RFC 2545 §3: an IPv6 UPDATE with global + link-local next hop (32 bytes, as BIRD sends on a direct link) is accepted and installed', async (t) => {
+  if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc', 'tcpdump', 'ternd'], TERND)) return;
+  const lab = await Lab.create('tcg');
+  t.after(() => lab.destroy());
+  const [tern, bird] = [await lab.addHost('tcg-tern'), await lab.addHost('tcg-bird')];
+  // linkLocal: the veths keep fe80:: addresses, so BIRD adds one as the second next hop.
+  const { ifA } = await lab.link(tern, bird, { v6: '2001:db8:82::1/64', v6b: '2001:db8:82::2/64', linkLocal: true });
+  await startBird(lab, bird, {
+    routerId: '198.18.82.2',
+    static6: [{ prefix: '2001:db8:f82::/48' }],
+    neighbors: [{ name: 'tern6', localAddr: '2001:db8:82::2', localAs: 4200000001, neighborAddr: '2001:db8:82::1', neighborAs: 64512, ipv4: false, ipv6: {} }],
+  });
+  const cap = await startCapture(lab, tern, ifA);
+  const node = 'tcg-node';
+  const ternd = await startTernd(lab, tern, {
+    node,
+    fib: 'kernel',
+    args: ['--probes', 'off'],
+    configYaml: {
+      asNumber: 64512,
+      nodes: [{ name: node, ipv4Address: '198.18.82.1/24', ipv6Address: '2001:db8:82::1/64' }],
+      peers: [{ name: 'tor6', node, peerIP: '2001:db8:82::2', asNumber: 4200000001, keepaliveTime: '1s' }],
+    },
+  });
+  await waitBirdEstablished(lab, bird, 'tern6');
+  const r = await waitFor('2001:db8:f82::/48 in the FIB', 20_000, async () => (await routesInNs(lab, tern, { proto: TERN_PROTO, family: 'ipv6' })).find((x) => x.dst === '2001:db8:f82::/48'));
+  // Either next hop is right; a link-local one needs the interface.
+  assert.ok(r.gateway === '2001:db8:82::2' || (r.gateway?.startsWith('fe80:') && r.dev === ifA), `unexpected next hop ${JSON.stringify(r)}`);
+  assert.equal(ternd.logs((x) => /NOTIFICATION/.test(x.msg)).length, 0, 'the session was reset');
+  // The premise: BIRD really sent a 32-byte next hop (MP_REACH_NLRI: AFI, SAFI, length, ...).
+  const fromBird = bgpMessagesFrom(await cap.stop(), '2001:db8:82::2').filter((m) => m[18] === 2 && m.length > 23);
+  const nhLens = fromBird.flatMap((m) => updateAttributes(m).attrs.filter((a) => a.type === 14).map((a) => a.value[3]));
+  assert.ok(nhLens.includes(32), `BIRD sent next hop lengths ${JSON.stringify(nhLens)}, not 32`);
 });

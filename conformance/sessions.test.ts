@@ -314,6 +314,20 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
     });
   }
 
+  test('RFC 2918: BIRD\'s ROUTE-REFRESH (`reload in`) makes Tern send its routes again', async (t) => {
+    if (!conformanceGate(t, [...NEEDS], TERND)) return;
+    const x = await setup(t, { id: 'tcs62', net: 62, peer: 'bird', blocks: true });
+    await x.startPeer();
+    await x.startTern();
+    await waitFor('BIRD has the Tern block', 20_000, async () => (await birdRoutes(x.lab, x.peerHost, { proto: 'tern4' })).some((r) => r.prefix === '10.244.62.0/26'));
+    const received = async (): Promise<number> => Number(/Import updates:\s+(\d+)/.exec((await birdProtocol(x.lab, x.peerHost, 'tern4')).raw)?.[1] ?? NaN);
+    const before = await received();
+    assert.ok(before >= 1, `BIRD counted ${before} received updates`);
+    await birdc(x.lab, x.peerHost, 'reload in tern4');
+    await waitFor('BIRD receives the routes again', 10_000, async () => (await received()) > before);
+    assert.equal(await x.peerState(), 'Established');
+  });
+
   test('RFC 2385 TCP MD5: the wrong password never establishes, the right one does', async (t) => {
     if (!conformanceGate(t, [...NEEDS], TERND)) return;
     const x = await setup(t, { id: 'tcs55', net: 55, peer: 'bird', peerPassword: 'lab-secret', ternPassword: 'wrong-secret' });

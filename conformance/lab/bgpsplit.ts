@@ -6,9 +6,14 @@ const NOTIFY_CODE: Record<number, string> = { 1: 'header', 2: 'open', 3: 'update
 /** RFC 4486 Cease subcodes (subcode 2, Administrative Shutdown, is the plain `notification-cease`). */
 const CEASE_SUB: Record<number, string> = { 1: 'max-prefix', 3: 'peer-deconfigured', 4: 'admin-reset', 5: 'rejected', 6: 'config-change', 7: 'collision', 8: 'resources', 9: 'hard-reset' };
 
-interface Attr {
+export interface Attr {
   type: number;
   value: Buffer;
+}
+
+/** The path attributes of an UPDATE (type code and value bytes), with the section lengths. */
+export function updateAttributes(m: Buffer): { withdrawnLen: number; attrs: Attr[]; nlriLen: number } {
+  return attrs(m);
 }
 
 function attrs(m: Buffer): { withdrawnLen: number; attrs: Attr[]; nlriLen: number } {

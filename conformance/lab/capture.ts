@@ -2,7 +2,7 @@
 // what was on the wire (e.g. that a NOTIFICATION 4 was really sent), not only what was logged.
 
 import * as fs from 'node:fs';
-import { Lab, waitFor } from './lab.js';
+import { Lab, sleep, waitFor } from './lab.js';
 import { readPcapTcp, reassemble, splitBgp, type TcpStream } from './pcap.js';
 
 export interface Capture {
@@ -15,11 +15,13 @@ export interface Capture {
 export async function startCapture(lab: Lab, host: string, iface: string, filter = 'tcp port 179'): Promise<Capture> {
   const file = lab.file(`${host}-${iface}-${Date.now()}.pcap`);
   const log = `${file}.log`;
-  const child = lab.spawn(host, 'tcpdump', ['-i', iface, '-U', '-s', '0', '-w', file, filter], { logFile: log });
+  const child = lab.spawn(host, 'tcpdump', ['-i', iface, '--immediate-mode', '-U', '-s', '0', '-w', file, filter], { logFile: log });
   await waitFor(`tcpdump listening in ${host}`, 10_000, () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('listening on'));
   return {
     file,
     async stop() {
+      // --immediate-mode hands packets over as they arrive; a moment more covers the last ones.
+      await sleep(200);
       await lab.stop(child.pid!);
       return reassemble(readPcapTcp(fs.readFileSync(file)));
     },

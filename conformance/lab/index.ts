@@ -6,3 +6,4 @@ export * from './fib.js';
 export * from './gate.js';
 export * from './tern.js';
 export * from './capture.js';
+export { updateAttributes, classify } from './bgpsplit.js';

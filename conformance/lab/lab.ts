@@ -220,9 +220,17 @@ export class Lab {
       [hostB, ifB, opts.v4b, opts.v6b],
     ] as const) {
       if (!opts.linkLocal) await mustRun('ip', ['-n', host, 'link', 'set', ifn, 'addrgenmode', 'none']);
+      // Without DAD the fe80:: address is usable at once: BIRD ignores tentative addresses and
+      // would announce a 16-byte next hop if it started within the DAD period.
+      else await mustRun('ip', ['netns', 'exec', host, 'sysctl', '-qw', `net.ipv6.conf.${ifn}.accept_dad=0`]);
       if (v4) await mustRun('ip', ['-n', host, 'addr', 'add', v4, 'dev', ifn]);
       if (v6) await mustRun('ip', ['-n', host, '-6', 'addr', 'add', v6, 'dev', ifn, 'nodad']);
       await mustRun('ip', ['-n', host, 'link', 'set', ifn, 'up']);
+    }
+    if (opts.linkLocal) {
+      for (const [host, ifn] of [[hostA, ifA], [hostB, ifB]] as const) {
+        await waitFor(`link-local address on ${host}/${ifn}`, 5000, async () => (await run('ip', ['-n', host, '-6', 'addr', 'show', 'dev', ifn, 'scope', 'link'])).stdout.includes('fe80:'));
+      }
     }
     return { ifA, ifB };
   }
