@@ -40,7 +40,9 @@ export class Rib {
   constructor(opts: RibOptions) {
     this.opts = opts;
     const cap = opts.initialCapacity;
-    this.tables = { ipv4: new FamilyTable('ipv4', cap?.ipv4), ipv6: new FamilyTable('ipv6', cap?.ipv6) };
+    const age = !!opts.preferOldestEbgp;
+    const mp = (opts.maxPaths ?? 1) > 1;
+    this.tables = { ipv4: new FamilyTable('ipv4', cap?.ipv4, age, mp), ipv6: new FamilyTable('ipv6', cap?.ipv6, age, mp) };
     this.decision = {
       defaultLocalPref: opts.defaultLocalPref ?? 100,
       alwaysCompareMed: !!opts.alwaysCompareMed,
@@ -347,7 +349,7 @@ export class Rib {
       routerId: peer.routerIdNum,
       peerKey: peer.peerKey,
       pathId: t.pRxId[path],
-      age: t.pAge[path],
+      age: t.trackAge ? t.pAge[path] : 0,
     };
   }
 
@@ -384,7 +386,8 @@ export class Rib {
     const bestPeer = best >= 0 ? t.pPeer[best] : -1;
     let sig = 0;
     if (this.decision.maxPaths > 1) for (const p of mp) sig = (Math.imul(sig ^ (t.pAttr[p] + 1), 0x9e3779b1) + t.pPeer[p]) >>> 0;
-    const changed = best !== t.pfxBest[pfx] || bestAttr !== t.pfxBestAttr[pfx] || bestPeer !== t.pfxBestPeer[pfx] || sig !== t.pfxMpSig[pfx];
+    const changed =
+      best !== t.pfxBest[pfx] || bestAttr !== t.pfxBestAttr[pfx] || bestPeer !== t.pfxBestPeer[pfx] || (t.multipath && sig !== t.pfxMpSig[pfx]);
     if (changed) {
       const oldAttr = t.pfxBestAttr[pfx];
       if (this.opts.collectChanges || this.opts.onChange) {
@@ -403,7 +406,7 @@ export class Rib {
       t.pfxBest[pfx] = best;
       t.pfxBestAttr[pfx] = bestAttr;
       t.pfxBestPeer[pfx] = bestPeer;
-      t.pfxMpSig[pfx] = sig;
+      if (t.multipath) t.pfxMpSig[pfx] = sig;
     }
     const groups = this.groupList;
     for (let i = 0; i < groups.length; i++) {

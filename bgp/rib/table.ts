@@ -3,12 +3,14 @@
 // decision process. Structure-of-arrays: a path is a small integer handle into typed arrays,
 // a prefix is a PrefixStore index; no JS object per prefix or per path.
 //
-// Per path (about 37 bytes): prefix, peer, received path id, post-policy attribute set,
-// pre-policy attribute set, arrival sequence, flags, and three links (next path of the same
-// prefix; previous/next path of the same peer, so peerDown and refreshImport are O(peer)).
-// Per prefix (about 21 bytes + PrefixStore): first path, best path, best attribute set
-// (held by reference so the old best can be reported after its path is gone), multipath
-// signature, reference count, queued flag.
+// Per path (25 bytes): prefix, peer, received path id, post-policy attribute set, pre-policy
+// attribute set, flags, next path of the same prefix (+4 for the arrival sequence when RFC 5004
+// oldest-path is on). A peer's paths are found by scanning the peer column (peerDown,
+// refreshImport and GR sweeps are rare; 1M paths scan in a few ms), which saves two links per
+// path over a per-peer list.
+// Per prefix (21 bytes + PrefixStore, +4 with multipath): first path, best path, best attribute
+// set (held by reference so the old best can be reported after its path is gone), best peer,
+// reference count, queued flag, multipath signature.
 
 import { PrefixStore } from './prefix-store';
 import type { Family } from '../types';
@@ -72,11 +74,10 @@ export class FamilyTable {
   pAttr: Int32Array;
   /** Pre-policy attribute set id (as received, loop checks not applied). */
   pPre: Int32Array;
+  /** Arrival sequence (RFC 5004); empty unless trackAge. */
   pAge: Uint32Array;
   pFlags: Uint8Array;
   pNext: Int32Array;
-  pPeerNext: Int32Array;
-  pPeerPrev: Int32Array;
   private pathHigh = 0;
   private freePaths: number[] = [];
   pathCount = 0;
@@ -92,10 +93,15 @@ export class FamilyTable {
   pfxQueued: Uint8Array;
   /** Prefixes awaiting the decision process (holo's batch). */
   queue = new IntVec();
-  /** Head of each peer's path list, by peer index. */
-  peerHead: number[] = [];
+  /** Number of paths of each peer, by peer index. */
+  peerCount: number[] = [];
 
-  constructor(readonly family: Family, initial = 16384) {
+  constructor(
+    readonly family: Family,
+    initial = 16384,
+    readonly trackAge = false,
+    readonly multipath = false,
+  ) {
     this.store = new PrefixStore(family, initial);
     const n = initial;
     this.pPfx = new Int32Array(n);
@@ -103,16 +109,14 @@ export class FamilyTable {
     this.pRxId = new Uint32Array(n);
     this.pAttr = new Int32Array(n);
     this.pPre = new Int32Array(n);
-    this.pAge = new Uint32Array(n);
+    this.pAge = new Uint32Array(trackAge ? n : 0);
     this.pFlags = new Uint8Array(n);
     this.pNext = new Int32Array(n);
-    this.pPeerNext = new Int32Array(n);
-    this.pPeerPrev = new Int32Array(n);
     this.pfxHead = new Int32Array(n).fill(-1);
     this.pfxBest = new Int32Array(n).fill(-1);
     this.pfxBestAttr = new Int32Array(n).fill(-1);
     this.pfxBestPeer = new Int32Array(n).fill(-1);
-    this.pfxMpSig = new Uint32Array(n);
+    this.pfxMpSig = new Uint32Array(multipath ? n : 0);
     this.pfxRefs = new Int32Array(n);
     this.pfxQueued = new Uint8Array(n);
   }
@@ -125,7 +129,7 @@ export class FamilyTable {
     this.pfxBest = grow32(this.pfxBest, n, -1);
     this.pfxBestAttr = grow32(this.pfxBestAttr, n, -1);
     this.pfxBestPeer = grow32(this.pfxBestPeer, n, -1);
-    this.pfxMpSig = growU32(this.pfxMpSig, n);
+    if (this.multipath) this.pfxMpSig = growU32(this.pfxMpSig, n);
     this.pfxRefs = grow32(this.pfxRefs, n, 0);
     this.pfxQueued = growU8(this.pfxQueued, n);
   }
@@ -156,7 +160,7 @@ export class FamilyTable {
     this.pfxBest[pfx] = -1;
     this.pfxBestAttr[pfx] = -1;
     this.pfxBestPeer[pfx] = -1;
-    this.pfxMpSig[pfx] = 0;
+    if (this.multipath) this.pfxMpSig[pfx] = 0;
     this.store.remove(pfx);
   }
 
@@ -189,14 +193,10 @@ export class FamilyTable {
     this.pAttr[p] = -1;
     this.pPre[p] = -1;
     this.pFlags[p] = 0;
-    this.pAge[p] = this.seq++;
+    if (this.trackAge) this.pAge[p] = this.seq++;
     this.pNext[p] = this.pfxHead[pfx];
     this.pfxHead[pfx] = p;
-    const head = this.peerHead[peer] ?? -1;
-    this.pPeerNext[p] = head;
-    this.pPeerPrev[p] = -1;
-    if (head >= 0) this.pPeerPrev[head] = p;
-    this.peerHead[peer] = p;
+    this.peerCount[peer] = (this.peerCount[peer] ?? 0) + 1;
     this.pfxRefs[pfx]++;
     this.pathCount++;
     return p;
@@ -204,7 +204,7 @@ export class FamilyTable {
 
   /** Restarts the RFC 5004 age of a path whose attributes changed. */
   touch(p: number): void {
-    this.pAge[p] = this.seq++;
+    if (this.trackAge) this.pAge[p] = this.seq++;
   }
 
   /** Unlinks and frees path p (attribute references are the caller's). */
@@ -216,12 +216,7 @@ export class FamilyTable {
       while (this.pNext[q] !== p) q = this.pNext[q];
       this.pNext[q] = this.pNext[p];
     }
-    const peer = this.pPeer[p];
-    const prev = this.pPeerPrev[p];
-    const next = this.pPeerNext[p];
-    if (prev >= 0) this.pPeerNext[prev] = next;
-    else this.peerHead[peer] = next;
-    if (next >= 0) this.pPeerPrev[next] = prev;
+    this.peerCount[this.pPeer[p]]--;
     this.pPeer[p] = -1;
     this.freePaths.push(p);
     this.pathCount--;
@@ -231,7 +226,14 @@ export class FamilyTable {
   /** Snapshot of a peer's path handles (safe to mutate the table while iterating it). */
   peerPaths(peer: number): number[] {
     const out: number[] = [];
-    for (let p = this.peerHead[peer] ?? -1; p >= 0; p = this.pPeerNext[p]) out.push(p);
+    let left = this.peerCount[peer] ?? 0;
+    const col = this.pPeer;
+    for (let p = 0; p < this.pathHigh && left > 0; p++) {
+      if (col[p] === peer) {
+        out.push(p);
+        left--;
+      }
+    }
     return out;
   }
 
@@ -242,10 +244,8 @@ export class FamilyTable {
     this.pRxId = growU32(this.pRxId, n);
     this.pAttr = grow32(this.pAttr, n, -1);
     this.pPre = grow32(this.pPre, n, -1);
-    this.pAge = growU32(this.pAge, n);
+    if (this.trackAge) this.pAge = growU32(this.pAge, n);
     this.pFlags = growU8(this.pFlags, n);
     this.pNext = grow32(this.pNext, n, -1);
-    this.pPeerNext = grow32(this.pPeerNext, n, -1);
-    this.pPeerPrev = grow32(this.pPeerPrev, n, -1);
   }
 }
