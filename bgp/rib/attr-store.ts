@@ -5,7 +5,8 @@
 // minus MP_REACH/MP_UNREACH, plus the next hop of the family). The decision process reads the
 // numbers it needs from fields precomputed here once per set, never from the attribute objects.
 
-import { AsPathSegmentType, type MpNextHop, type PathAttributes } from '../types';
+import { AsPathSegmentType, DEFAULT_CONTEXT, type MpNextHop, type PathAttributes, type SessionContext } from '../types';
+import { decodeAttributes } from '../codec/attributes';
 import type { PathInfo } from './rib-types';
 
 export interface AttrSet {
@@ -20,6 +21,8 @@ export interface AttrSet {
    */
   attrs: PathAttributes;
   lean: boolean;
+  /** Bytes of encoded attributes in the key after its 2-character tag; -1 for text keys. */
+  rawLen: number;
   /** Next hop of the route: IPv4 NEXT_HOP or the MP_REACH global address. */
   readonly nextHop: string;
   /** RFC 2545 §3 link-local next hop (IPv6 only). */
@@ -102,6 +105,7 @@ const scratch = Buffer.allocUnsafe(70000);
  */
 export function bytesKey(tag: string, bytes: Buffer, from: number, to: number, suffix: string, skips?: number[]): number {
   let n = writeAscii(tag, 0);
+  const start = n;
   let pos = from;
   if (skips) {
     for (let i = 0; i < skips.length; i += 2) {
@@ -110,8 +114,12 @@ export function bytesKey(tag: string, bytes: Buffer, from: number, to: number, s
     }
   }
   n += bytes.copy(scratch, n, pos, to);
+  lastRawLen = n - start;
   return writeAscii(suffix, n);
 }
+
+/** Length of the wire bytes in the key bytesKey built last (after its 2-character tag). */
+let lastRawLen = -1;
 
 /** Short ASCII strings are cheaper to copy by hand than through Buffer.write. */
 function writeAscii(s: string, at: number): number {
@@ -149,6 +157,8 @@ export function rawAttrKey(tag: string, msg: Buffer, mpNextHop: MpNextHop | unde
   if (pos !== end || end - start > 65535) return -1;
   return bytesKey(tag, msg, start, end, mpNextHop ? `|${mpNextHop.global}|${mpNextHop.linkLocal ?? ''}` : '', skips);
 }
+
+const LEAN: PathAttributes = Object.freeze({});
 
 /** Hash of scratch[0, n) (FNV-1a, 32 bits). */
 function hashScratch(n: number): number {
@@ -222,6 +232,7 @@ export class AttrStore {
       originatorId: attrs.originatorId !== undefined ? ipv4ToNumber(attrs.originatorId) : -1,
       clusterListLen: attrs.clusterList?.length ?? 0,
       lean: false,
+      rawLen: keyLen < 0 ? -1 : lastRawLen,
       memoKey: -1,
       memoOut: null,
       memoKey2: -1,
@@ -278,6 +289,29 @@ export class AttrStore {
       }
     }
     t[hole] = 0;
+  }
+
+  /**
+   * Drops the attribute objects of a set whose key holds its wire bytes; attrsOf() decodes
+   * them again when asked (export transformation, policy refresh, bgpctl). 100k sets keep
+   * ~35 MB less this way.
+   */
+  makeLean(set: AttrSet): void {
+    if (set.rawLen < 0 || set.lean) return;
+    set.attrs = LEAN;
+    set.lean = true;
+  }
+
+  /** The attributes of a set, decoded from its key bytes when the set is lean. */
+  attrsOf(set: AttrSet): PathAttributes {
+    if (!set.lean) return set.attrs;
+    const key = this.keys[set.id] as string;
+    const bytes = Buffer.from(key.slice(2, 2 + set.rawLen), 'latin1');
+    const ctx: SessionContext = { ...DEFAULT_CONTEXT, as4: key.charCodeAt(1) === 52 /* '4' */ };
+    const attrs = decodeAttributes(bytes, 0, bytes.length, ctx, false).attrs;
+    // Keys tagged E came from eBGP: RFC 4271 §5.1.5, LOCAL_PREF was ignored on import.
+    if (key.charCodeAt(0) === 69 /* 'E' */) attrs.localPref = undefined;
+    return attrs;
   }
 
   ref(set: AttrSet): void {

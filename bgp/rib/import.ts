@@ -16,15 +16,16 @@ import { PathFlag, type FamilyTable } from './table';
 /** Loop-detection flags for a received attribute set. */
 export function loopFlags(rib: Rib, peer: PeerState, set: AttrSet): number {
   let f = 0;
+  const a = rib.attrs.attrsOf(set);
   // RFC 4271 §9.1.2: a route whose AS_PATH contains our AS is a loop. Calico's
   // numAllowedLocalASNumbers (allowas-in) permits that many occurrences.
-  if (countAs(set.attrs.asPath, rib.opts.localAs) > (peer.cfg.allowOwnAs ?? 0)) f |= PathFlag.LOOP_AS;
+  if (countAs(a.asPath, rib.opts.localAs) > (peer.cfg.allowOwnAs ?? 0)) f |= PathFlag.LOOP_AS;
   // RFC 4456 §8: "A router that recognizes the ORIGINATOR_ID attribute SHOULD ignore a route
   // received with its BGP Identifier as the ORIGINATOR_ID."
-  if (set.attrs.originatorId !== undefined && set.attrs.originatorId === rib.opts.routerId) f |= PathFlag.LOOP_ORIGINATOR;
+  if (a.originatorId !== undefined && a.originatorId === rib.opts.routerId) f |= PathFlag.LOOP_ORIGINATOR;
   // RFC 4456 §8: "If the local CLUSTER_ID is found in the CLUSTER_LIST, the advertisement
   // received SHOULD be ignored."
-  const cl = set.attrs.clusterList;
+  const cl = a.clusterList;
   if (cl && rib.opts.clusterId !== undefined && cl.includes(rib.opts.clusterId)) f |= PathFlag.LOOP_CLUSTER;
   return f;
 }
@@ -36,7 +37,7 @@ function applyImport(rib: Rib, peer: PeerState, t: FamilyTable, pfx: number, pre
     rib.attrs.ref(pre);
     return pre;
   }
-  const res = policy(t.store.toPrefix(pfx), pre.attrs, peer.cfg);
+  const res = policy(t.store.toPrefix(pfx), rib.attrs.attrsOf(pre), peer.cfg);
   if (res === 'reject') return null;
   if (res === 'accept') {
     rib.attrs.ref(pre);
@@ -83,6 +84,8 @@ export function importList(rib: Rib, peer: PeerState, t: FamilyTable, list: Pref
     t.pFlags[path] = flags; // also clears STALE: the route was re-announced (RFC 4724 §4.2)
     t.enqueue(pfx);
   }
+  // Without an import policy nothing reads the attribute objects per prefix again.
+  if (!hasPolicy) rib.attrs.makeLean(pre);
   rib.attrs.unref(pre);
 }
 

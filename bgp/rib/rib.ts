@@ -465,7 +465,7 @@ export class Rib {
     // One PathInfo per (set, peer) for the common path id 0: change records share it.
     if (pathId === 0 && set.infoPeer === peerIdx && set.info) return set.info;
     const peer = this.byIdx[peerIdx];
-    const i: PathInfo = { peer: peer ? peer.cfg.id : '?', nextHop: set.nextHop, attrs: set.attrs, ebgp: !!peer?.ebgp, pathId };
+    const i: PathInfo = { peer: peer ? peer.cfg.id : '?', nextHop: set.nextHop, attrs: this.attrs.attrsOf(set), ebgp: !!peer?.ebgp, pathId };
     if (set.linkLocal) i.linkLocal = set.linkLocal;
     if (pathId === 0) {
       set.info = i;

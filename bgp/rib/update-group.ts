@@ -10,7 +10,7 @@
 // are message tags: the announcement is tagged "not for X" and a withdrawal "only for X".
 
 import type { Family, PathAttributes, SessionContext } from '../types';
-import { decodeAttributes, encodeAttributes } from '../codec/attributes';
+import { encodeAttributes } from '../codec/attributes';
 import { AttrWriter } from '../codec/attr-spec';
 import { encodeNextHop } from '../codec/attr-mp';
 import { bytesKey, type AttrSet, type AttrStore } from './attr-store';
@@ -21,7 +21,6 @@ import type { FamilyTable } from './table';
 import { GroupFamily, type Entry } from './group-family';
 
 const writer = new AttrWriter(4096);
-const LEAN: PathAttributes = Object.freeze({});
 /** Encodes an attribute block into a buffer of exactly its size (100k of them stay in memory). */
 function encodeCompact(attrs: PathAttributes, ctx: SessionContext): Buffer {
   writer.pos = 0;
@@ -93,13 +92,9 @@ export class UpdateGroup {
     return -1;
   }
 
-  /** The attributes of a set, decoded from its bytes when the set is lean. */
+  /** The attributes of a set (decoded again when the set is lean). */
   attrsOf(set: AttrSet): PathAttributes {
-    if (!set.lean) return set.attrs;
-    const enc = (this.ctx.as4 ? set.enc4 : set.enc2) ?? set.enc4 ?? set.enc2;
-    if (!enc) return {};
-    const ctx = enc === set.enc2 ? { ...this.ctx, as4: false } : { ...this.ctx, as4: true };
-    return decodeAttributes(enc, 0, enc.length, ctx, false).attrs;
+    return this.attrStore.attrsOf(set);
   }
 
   /**
@@ -114,8 +109,9 @@ export class UpdateGroup {
     else out = set.memoMore?.get(key);
     if (out === undefined || (out !== null && out.dead)) {
       out = null;
-      if (mayAdvertise(src, this.target, set.attrs, this.me)) {
-        const e = exportAttrs(src, this.target, set, family, this.me);
+      const inAttrs = this.attrStore.attrsOf(set);
+      if (mayAdvertise(src, this.target, inAttrs, this.me)) {
+        const e = exportAttrs(src, this.target, set, inAttrs, family, this.me);
         if (family === 'ipv4') e.attrs.nextHop = e.nextHop;
         // Keyed by the encoded bytes, which the group needs anyway.
         const enc = encodeCompact(e.attrs, this.ctx);
@@ -124,10 +120,7 @@ export class UpdateGroup {
         out = this.attrStore.intern(e.attrs, family === 'ipv4' ? e.nextHop : { global: e.nextHop, linkLocal: e.linkLocal }, k);
         if (this.ctx.as4) out.enc4 ??= enc;
         else out.enc2 ??= enc;
-        if (out.refs === 1 && !out.lean) {
-          out.attrs = LEAN;
-          out.lean = true;
-        }
+        if (out.refs === 1) this.attrStore.makeLean(out);
       }
       if (set.memoKey === -1 || set.memoKey === key || (set.memoOut !== null && set.memoOut.dead)) {
         set.memoKey = key;
@@ -188,8 +181,8 @@ export class UpdateGroup {
   }
 
   attrBlock(set: AttrSet): Buffer {
-    if (this.ctx.as4) return (set.enc4 ??= encodeCompact(set.attrs, this.ctx));
-    return (set.enc2 ??= encodeCompact(set.attrs, this.ctx));
+    if (this.ctx.as4) return (set.enc4 ??= encodeCompact(this.attrsOf(set), this.ctx));
+    return (set.enc2 ??= encodeCompact(this.attrsOf(set), this.ctx));
   }
 
   private nhCache = new Map<string, Buffer>();
