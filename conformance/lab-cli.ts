@@ -2,7 +2,7 @@
 // `npm run lab -- up|down|status`: a small Tern cluster in network namespaces to watch converge.
 // Three Tern nodes with pod blocks, a Tern route reflector and a BIRD top-of-rack router, all on
 // one bridge (198.18.10.0/24) in the ToR's namespace. Every ternd reads the same Calico YAML
-// (STATE/cluster.yaml): edit it and every node reloads, as from a shared datastore. Unlike the
+// (STATE/model/cluster.yaml): edit it and every node reloads, as from a shared datastore. Unlike the
 // conformance Lab (which removes everything when its process exits), this leaves the cluster
 // running: state (PID files, sockets, logs, lab.json) lives in STATE, and `down` removes exactly
 // what `up` recorded there: processes by PID file, namespaces by name. Root only.
@@ -105,7 +105,10 @@ async function up(): Promise<number> {
   saveState(state);
   startDetached(TOR, BIRD, ['-f', '-c', path.join(STATE, 'bird.conf'), '-s', path.join(STATE, 'bird.ctl'), '-P', birdPid], path.join(STATE, 'bird.out'), birdPid);
 
-  const config = path.join(STATE, 'cluster.yaml');
+  // In a directory of its own: ternd watches the config's directory, which should not be the
+  // one its logs are written to (an inotify event per log line for every ternd).
+  const config = path.join(STATE, 'model', 'cluster.yaml');
+  fs.mkdirSync(path.dirname(config), { recursive: true });
   fs.writeFileSync(config, `# Tern lab cluster: edit me; every ternd reloads this file.\n${calicoYaml(model())}`);
   for (const n of NODES) {
     const pidFile = path.join(STATE, `ternd-${n.name}.pid`);
