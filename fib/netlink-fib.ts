@@ -39,6 +39,14 @@ export interface NetlinkFibOptions {
   eventRcvbuf?: number; // event socket SO_RCVBUF(FORCE), default 16 MiB
   resyncDelayMs?: number; // debounce for event-triggered resyncs, default 100
   nexthopIdBase?: number; // first nexthop id Tern allocates, default 0x54000000
+  /** NLM_F_ACK on every request (true), or only on the last of each datagram (default; errors
+   * are still reported per request, see netlink/worker.ts runBatch). */
+  ackEach?: boolean;
+  /** From this many routes in one apply/reconcile, leave the route multicast groups while
+   * writing (the kernel then builds no notification per route); 0 = never. Default 10000. */
+  quietBulkRoutes?: number;
+  /** Test hook only: slow the event reader down (see test/fib/netns.test.ts, ENOBUFS). */
+  eventStallMs?: number;
 }
 
 interface Op { p: IpPrefix; want: InstallSpec | null; why?: string; idx: number; metric?: number; slot?: number; epoch?: number }
@@ -51,7 +59,7 @@ const GROUPS = [C.RTNLGRP_LINK, C.RTNLGRP_IPV4_IFADDR, C.RTNLGRP_IPV6_IFADDR, C.
 
 export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   private readonly k: KernelParams;
-  private readonly o: Required<Omit<NetlinkFibOptions, 'table' | 'metric' | 'protocol'>>;
+  private readonly o: Required<Omit<NetlinkFibOptions, 'table' | 'metric' | 'protocol' | 'eventStallMs'>>;
   private topo = new Topology();
   private nh: NexthopTable | undefined;
   /** Per prefix: desired variant, installed variant, write in flight. */
@@ -75,7 +83,8 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       nexthopObjects: opts.nexthopObjects ?? 'auto', coupled: opts.coupled ?? true,
       maxSendBytes: opts.maxSendBytes ?? 256 * 1024, chunkRoutes: opts.chunkRoutes ?? 2048,
       eventRcvbuf: opts.eventRcvbuf ?? 16 << 20, resyncDelayMs: opts.resyncDelayMs ?? 100,
-      nexthopIdBase: opts.nexthopIdBase ?? 0x54000000,
+      nexthopIdBase: opts.nexthopIdBase ?? 0x54000000, ackEach: opts.ackEach ?? false,
+      quietBulkRoutes: opts.quietBulkRoutes ?? 10000,
     };
     this._coupled = this.o.coupled;
     if (this.o.nexthopObjects !== false) this.nh = new NexthopTable(this.o.nexthopIdBase);
@@ -83,7 +92,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
 
   /** Open the sockets, learn links, addresses, nexthop support and the routes Tern owns now. */
   static async open(opts: NetlinkFibOptions = {}): Promise<NetlinkFib> {
-    const client = await NetlinkClient.open({ groups: GROUPS, eventRcvbuf: opts.eventRcvbuf ?? 16 << 20, ownProtocol: opts.protocol ?? TERN_PROTO });
+    const client = await NetlinkClient.open({ groups: GROUPS, eventRcvbuf: opts.eventRcvbuf ?? 16 << 20, ownProtocol: opts.protocol ?? TERN_PROTO, eventStallMs: opts.eventStallMs });
     const fib = new NetlinkFib(client, opts);
     client.on('messages', (m: NlMsg[]) => fib.onEvents(m));
     client.on('overrun', () => fib.scheduleResync('event socket overrun (ENOBUFS)'));
@@ -128,9 +137,9 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
           yield op;
         }
       }
-      await this.execute(ops(), (op, outcome, error) => {
+      await this.quietly(changes.length, () => this.execute(ops(), (op, outcome, error) => {
         results[op.idx] = error ? { prefix: changes[op.idx].prefix, ok: false, error } : { prefix: changes[op.idx].prefix, ok: true };
-      });
+      }));
       return results;
     });
   }
@@ -199,6 +208,23 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   }
 
   // ---- planning and execution ----
+
+  /**
+   * Run a bulk write with the route groups left: our own writes would otherwise make the kernel
+   * build and queue one notification per route (and overrun the event socket). Changes others
+   * make to Tern's routes meanwhile go unseen until the next resync; links and addresses are
+   * still watched.
+   */
+  private async quietly(routes: number, fn: () => Promise<void>): Promise<void> {
+    const quiet = this._coupled && this.o.quietBulkRoutes > 0 && routes >= this.o.quietBulkRoutes;
+    const groups = [C.RTNLGRP_IPV4_ROUTE, C.RTNLGRP_IPV6_ROUTE];
+    if (quiet) await this.client.membership(groups, false);
+    try {
+      await fn();
+    } finally {
+      if (quiet) await this.client.membership(groups, true);
+    }
+  }
 
   /** What prefix p should have given desired variant `id` (-1: nothing) and the topology now. */
   private plan(p: IpPrefix, id: number, idx: number): Op {
@@ -273,7 +299,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
 
   private async send(w: MsgWriter, sent: Sent[], failedNh: Map<number, string>, report: Report): Promise<void> {
     const errs = new Map<number, AckError>();
-    for (const e of await this.client.batch(w.take(), this.o.maxSendBytes)) errs.set(e.seq, e);
+    for (const e of await this.client.batch(w.take(), this.o.maxSendBytes, this.o.ackEach)) errs.set(e.seq, e);
     for (const s of sent) {
       const e = errs.get(s.seq);
       const text = e && (e.message ? `${C.errnoName(e.errno)}: ${e.message}` : C.errnoName(e.errno));
@@ -325,7 +351,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     if (!ids.length) return;
     const w = new MsgWriter(ids.length * 32);
     for (const id of ids) encodeNexthopDel(w, this.client.nextSeq(), id);
-    await this.client.batch(w.take(), this.o.maxSendBytes);
+    await this.client.batch(w.take(), this.o.maxSendBytes, this.o.ackEach);
   }
 
   // ---- kernel state ----
@@ -394,10 +420,10 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       for (const s of strays) yield { p: parsePrefix(s.prefix)!, want: null, idx: -1, metric: s.metric };
       for (const slot of self.table.slots()) yield self.plan(self.table.prefixAt(slot), self.table.desired(slot), -1);
     }
-    await this.execute(ops(), (op, outcome, error) => {
+    await this.quietly(this.table.size, () => this.execute(ops(), (op, outcome, error) => {
       if (outcome === 'failed') res.failed.push({ prefix: formatPrefix(op.p), ok: false, error });
       else if (outcome !== 'absent') res[outcome]++;
-    });
+    }));
     return res;
   }
 

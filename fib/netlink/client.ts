@@ -18,6 +18,8 @@ export interface ClientOptions {
   eventRcvbuf?: number;
   /** Route protocol whose RTM_NEWROUTE echoes the event reader drops. */
   ownProtocol?: number;
+  /** Test hook: the event reader sleeps this long before each read (forces ENOBUFS). */
+  eventStallMs?: number;
 }
 
 export class DumpError extends Error {
@@ -36,6 +38,8 @@ export class NetlinkClient extends EventEmitter {
   private readonly batches = new Map<number, (errors: AckError[]) => void>();
   private readonly dumps = new Map<number, { chunks: Buffer[]; wake?: () => void; done?: { errno: number; interrupted: boolean } }>();
   private events?: Worker;
+  private eventFd = -1;
+  private readonly memberships = new Map<number, (ok: boolean) => void>();
   private readonly stop = new SharedArrayBuffer(4);
 
   private constructor(private readonly req: Worker) {
@@ -43,14 +47,16 @@ export class NetlinkClient extends EventEmitter {
   }
 
   static async open(opts: ClientOptions): Promise<NetlinkClient> {
-    const req = await startWorker({ role: 'request' });
+    const req = (await startWorker({ role: 'request' })).worker;
     const c = new NetlinkClient(req);
     req.on('message', (m: WorkerReply) => c.onRequestReply(m));
     req.on('error', (e) => c.emit('error', e));
     if (opts.groups) {
-      c.events = await startWorker({
-        role: 'events', groups: opts.groups, rcvbuf: opts.eventRcvbuf, ownProtocol: opts.ownProtocol, stop: c.stop,
+      const ev = await startWorker({
+        role: 'events', groups: opts.groups, rcvbuf: opts.eventRcvbuf, ownProtocol: opts.ownProtocol, stop: c.stop, stallMs: opts.eventStallMs,
       });
+      c.events = ev.worker;
+      c.eventFd = ev.fd;
       c.events.on('message', (m: WorkerReply) => {
         if (m.kind === 'events') c.emitMessages(Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength));
         else if (m.kind === 'overrun') c.emit('overrun');
@@ -78,7 +84,10 @@ export class NetlinkClient extends EventEmitter {
   }
 
   private onRequestReply(m: WorkerReply): void {
-    if (m.kind === 'batch') {
+    if (m.kind === 'membership') {
+      this.memberships.get(m.id)?.(m.ok);
+      this.memberships.delete(m.id);
+    } else if (m.kind === 'batch') {
       this.batches.get(m.id)?.(m.errors);
       this.batches.delete(m.id);
     } else if (m.kind === 'chunk' || m.kind === 'dumpDone') {
@@ -94,12 +103,25 @@ export class NetlinkClient extends EventEmitter {
    * Send a buffer of requests (each with NLM_F_ACK) in datagrams of at most maxSend bytes.
    * Resolves with the failed ones only; a request absent from the result was acknowledged.
    */
-  batch(buf: Buffer, maxSend: number): Promise<AckError[]> {
+  /**
+   * Join or leave multicast groups on the event socket. Ordered with the batches: leaving the
+   * route groups before a bulk load spares the kernel a notification per route.
+   */
+  membership(groups: number[], add: boolean): Promise<boolean> {
+    if (this.eventFd < 0) return Promise.resolve(false);
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.memberships.set(id, resolve);
+      this.req.postMessage({ op: 'membership', id, fd: this.eventFd, groups, add } satisfies WorkerRequest);
+    });
+  }
+
+  batch(buf: Buffer, maxSend: number, ackEach = false): Promise<AckError[]> {
     const id = this.nextId++;
     const u8 = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     return new Promise((resolve) => {
       this.batches.set(id, resolve);
-      const msg: WorkerRequest = { op: 'batch', id, buf: u8, maxSend };
+      const msg: WorkerRequest = { op: 'batch', id, buf: u8, maxSend, ackEach };
       // Transfer when the buffer owns its ArrayBuffer alone, else the structured clone copies.
       const own = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength;
       this.req.postMessage(msg, own ? [u8.buffer as ArrayBuffer] : []);
@@ -150,11 +172,11 @@ function exited(w: Worker): Promise<void> {
   });
 }
 
-function startWorker(cfg: WorkerConfig): Promise<Worker> {
+function startWorker(cfg: WorkerConfig): Promise<{ worker: Worker; fd: number }> {
   const w = new Worker(join(__dirname, 'worker.js'), { workerData: cfg });
   return new Promise((resolve, reject) => {
     const onMsg = (m: WorkerReply): void => {
-      if (m.kind === 'ready') { w.off('message', onMsg); resolve(w); }
+      if (m.kind === 'ready') { w.off('message', onMsg); resolve({ worker: w, fd: m.fd }); }
       if (m.kind === 'fatal') { w.off('message', onMsg); void w.terminate(); reject(new Error(m.message)); }
     };
     w.on('message', onMsg);

@@ -32,6 +32,13 @@ function lib(): Libc {
   return libc;
 }
 
+/** setsockopt(fd, level, name, int) on any descriptor of this process; false on failure. */
+export function setIntOn(fd: number, level: number, name: number, value: number): boolean {
+  const v = Buffer.alloc(4);
+  v.writeInt32LE(value, 0);
+  return lib().setsockopt(fd, level, name, v, 4) === 0;
+}
+
 export class NetlinkError extends Error {
   constructor(readonly op: string, readonly errno: number) {
     super(`${op} failed: errno ${errno}`);

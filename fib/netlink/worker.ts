@@ -7,11 +7,11 @@
 //    overran and the kernel dropped events) is reported so that the owner resynchronises.
 import { parentPort, workerData } from 'node:worker_threads';
 import {
-  EAGAIN, ENOBUFS, ETIMEDOUT, MSG_DONTWAIT, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK,
+  EAGAIN, ENOBUFS, ETIMEDOUT, MSG_DONTWAIT, NETLINK_ADD_MEMBERSHIP, NETLINK_CAP_ACK, NETLINK_DROP_MEMBERSHIP, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK,
   NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP_INTR, RTM_NEWROUTE, SOL_NETLINK,
 } from './consts.js';
 import { align4 } from './codec.js';
-import { NetlinkError, NetlinkSocket } from './socket.js';
+import { NetlinkError, NetlinkSocket, setIntOn } from './socket.js';
 
 export interface WorkerConfig {
   role: 'request' | 'events';
@@ -21,15 +21,19 @@ export interface WorkerConfig {
   ownProtocol?: number;
   /** events role: Int32Array over a SharedArrayBuffer; [0] = 1 asks the reader to stop. */
   stop?: SharedArrayBuffer;
+  /** Test hook: sleep this long before each read, so that a flood overruns the socket for sure. */
+  stallMs?: number;
 }
 
 export interface AckError { seq: number; errno: number; message?: string; offset?: number }
 export type WorkerRequest =
-  | { op: 'batch'; id: number; buf: Uint8Array; maxSend: number }
+  | { op: 'batch'; id: number; buf: Uint8Array; maxSend: number; ackEach: boolean }
+  | { op: 'membership'; id: number; fd: number; groups: number[]; add: boolean }
   | { op: 'dump'; id: number; buf: Uint8Array }
   | { op: 'close' };
 export type WorkerReply =
-  | { kind: 'ready'; portId: number }
+  | { kind: 'ready'; portId: number; fd: number }
+  | { kind: 'membership'; id: number; ok: boolean }
   | { kind: 'fatal'; message: string }
   | { kind: 'batch'; id: number; errors: AckError[] }
   | { kind: 'chunk'; id: number; buf: Uint8Array }
@@ -46,35 +50,44 @@ function post(m: WorkerReply, transfer?: ArrayBuffer[]): void {
 }
 
 /** Read ACKs for `expected` seqs; returns errors (including the ones we never got). */
-function collectAcks(sock: NetlinkSocket, rx: Buffer, expected: Set<number>, errors: AckError[]): void {
+function collectAcks(sock: NetlinkSocket, rx: Buffer, expected: Set<number>, errors: AckError[], range?: [number, number]): void {
   while (expected.size > 0) {
     const n = sock.recv(rx);
     if (n < 0) {
       // Timeout or receive-queue overrun: the missing ACKs will never come.
       const errno = -n === EAGAIN ? ETIMEDOUT : -n;
       if (-n === ENOBUFS) {
-        for (let m = sock.recv(rx, MSG_DONTWAIT); m > 0; m = sock.recv(rx, MSG_DONTWAIT)) scanAcks(rx, m, expected, errors);
+        for (let m = sock.recv(rx, MSG_DONTWAIT); m > 0; m = sock.recv(rx, MSG_DONTWAIT)) scanAcks(rx, m, expected, errors, range);
       }
       for (const seq of expected) errors.push({ seq, errno, message: 'no ACK received' });
       expected.clear();
       return;
     }
-    scanAcks(rx, n, expected, errors);
+    scanAcks(rx, n, expected, errors, range);
   }
 }
 
-function scanAcks(rx: Buffer, n: number, expected: Set<number>, errors: AckError[]): void {
+/**
+ * Record the NLMSG_ERRORs of this datagram's requests. A failed request is answered whether or
+ * not it asked for an ACK (netlink_rcv_skb: `if (flags & NLM_F_ACK || err) netlink_ack()`), so
+ * only the requests in `expected` (those with NLM_F_ACK) are waited for.
+ */
+function scanAcks(rx: Buffer, n: number, expected: Set<number>, errors: AckError[], range?: [number, number]): void {
   for (let off = 0; off + 16 <= n;) {
     const len = rx.readUInt32LE(off);
     if (len < 16 || off + len > n) break;
     const seq = rx.readUInt32LE(off + 8);
-    if (rx.readUInt16LE(off + 4) === NLMSG_ERROR && expected.delete(seq)) {
+    const ours = expected.delete(seq) || (range !== undefined && inRange(seq, range));
+    if (rx.readUInt16LE(off + 4) === NLMSG_ERROR && ours && len >= 20) {
       const errno = -rx.readInt32LE(off + 16);
       if (errno !== 0) errors.push(decodeExtAck(rx.subarray(off, off + len), seq, errno));
     }
     off += align4(len);
   }
 }
+
+/** Sequence numbers of one datagram are consecutive (mod 2^32, skipping 0 on wrap). */
+const inRange = (seq: number, [lo, hi]: [number, number]): boolean => (lo <= hi ? seq >= lo && seq <= hi : seq >= lo || seq <= hi);
 
 function decodeExtAck(m: Buffer, seq: number, errno: number): AckError {
   const e: AckError = { seq, errno };
@@ -91,18 +104,35 @@ function decodeExtAck(m: Buffer, seq: number, errno: number): AckError {
   return e;
 }
 
-function runBatch(sock: NetlinkSocket, rx: Buffer, buf: Buffer, maxSend: number): AckError[] {
+/**
+ * Send a buffer of requests in datagrams of at most maxSend bytes. With ackEach every request
+ * keeps NLM_F_ACK; without, only the last of each datagram does: the kernel still answers every
+ * failure with its own NLMSG_ERROR (matched by sequence number), and saves an ACK message and
+ * our recv() per successful route. The kernel handles one datagram's requests in order, so the
+ * last request's ACK arrives after every error of the datagram.
+ */
+function runBatch(sock: NetlinkSocket, rx: Buffer, buf: Buffer, maxSend: number, ackEach: boolean): AckError[] {
   const errors: AckError[] = [];
   let off = 0;
   while (off < buf.length) {
     // Pack whole messages into one datagram of at most maxSend bytes.
     const start = off;
     const expected = new Set<number>();
+    let last = -1;
     while (off + 16 <= buf.length) {
       const len = buf.readUInt32LE(off);
       if (off > start && off + align4(len) - start > maxSend) break;
-      if (buf.readUInt16LE(off + 6) & NLM_F_ACK) expected.add(buf.readUInt32LE(off + 8));
+      const flags = buf.readUInt16LE(off + 6);
+      if (!ackEach && flags & NLM_F_ACK) buf.writeUInt16LE(flags & ~NLM_F_ACK, off + 6);
+      else if (flags & NLM_F_ACK) expected.add(buf.readUInt32LE(off + 8));
+      last = off;
       off += align4(len);
+    }
+    if (last < 0) break;
+    const range: [number, number] = [buf.readUInt32LE(start + 8), buf.readUInt32LE(last + 8)];
+    if (!ackEach) {
+      buf.writeUInt16LE(buf.readUInt16LE(last + 6) | NLM_F_ACK, last + 6);
+      expected.add(range[1]);
     }
     try {
       sock.send(buf.subarray(start, off));
@@ -113,7 +143,7 @@ function runBatch(sock: NetlinkSocket, rx: Buffer, buf: Buffer, maxSend: number)
     }
     // The kernel handles a datagram's requests synchronously inside send(), so all ACKs are
     // queued by now; reading them before the next send keeps the receive queue bounded.
-    collectAcks(sock, rx, expected, errors);
+    collectAcks(sock, rx, expected, errors, ackEach ? undefined : range);
   }
   return errors;
 }
@@ -174,11 +204,18 @@ function requestRole(): void {
   sock.setInt(SOL_NETLINK, NETLINK_CAP_ACK, 1); // do not echo whole requests back
   sock.setInt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1); // kernel-side dump filters
   const rx = Buffer.alloc(1 << 20);
-  post({ kind: 'ready', portId: sock.portId });
+  post({ kind: 'ready', portId: sock.portId, fd: sock.fd });
   port?.on('message', (m: WorkerRequest) => {
     if (m.op === 'close') { sock.close(); port?.close(); return; }
+    if (m.op === 'membership') {
+      // The event socket's fd belongs to this process: joining or leaving a group from here is
+      // one setsockopt, and it is ordered with the batches queued behind it.
+      const ok = m.groups.every((g) => setIntOn(m.fd, SOL_NETLINK, m.add ? NETLINK_ADD_MEMBERSHIP : NETLINK_DROP_MEMBERSHIP, g));
+      post({ kind: 'membership', id: m.id, ok });
+      return;
+    }
     const buf = Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength);
-    if (m.op === 'batch') post({ kind: 'batch', id: m.id, errors: runBatch(sock, rx, buf, m.maxSend) });
+    if (m.op === 'batch') post({ kind: 'batch', id: m.id, errors: runBatch(sock, rx, buf, m.maxSend, m.ackEach) });
     else runDump(sock, rx, m.id, buf);
   });
 }
@@ -197,8 +234,9 @@ function eventsRole(): void {
     post({ kind: 'events', buf: b }, [b.buffer as ArrayBuffer]);
     used = 0;
   };
-  post({ kind: 'ready', portId: sock.portId });
+  post({ kind: 'ready', portId: sock.portId, fd: sock.fd });
   while (Atomics.load(stop, 0) === 0) {
+    if (cfg.stallMs) Atomics.wait(stop, 0, 0, cfg.stallMs);
     // Block (up to the timeout) for the first datagram, then drain without blocking.
     let n = sock.recv(rx);
     while (n > 0) {

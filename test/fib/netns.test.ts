@@ -176,8 +176,9 @@ test('100k routes in one apply, then withdrawn', { skip }, async () => {
 });
 
 test('event socket overrun (ENOBUFS) under a flood triggers a resync, not a crash', { skip }, async () => {
-  await withFib('tfib-t8', { eventRcvbuf: 4096 }, async (ns, fib) => {
-    // Our own 20k installs notify the route groups far faster than a 4 KiB buffer drains.
+  await withFib('tfib-t8', { eventRcvbuf: 4096, quietBulkRoutes: 0, eventStallMs: 20 }, async (ns, fib) => {
+    // Our own 20k installs notify the route groups; a 4 KiB buffer read every 20 ms overruns.
+    // (Without the stall the reader thread, on the other core, may keep up on an idle machine.)
     const add = await fib.call<ApplyResult>('apply', { generate: 20000, gateway: '198.18.0.2' });
     assert.equal(add.ok, 20000);
     const ev = await fib.waitEvent((e) => e.event === 'resync' && String((e.data as { reason: string }).reason).includes('ENOBUFS'));

@@ -1,0 +1,146 @@
+// FIB benchmark: install N /24 routes via one next hop into a fresh namespace, replace them all
+// to a second next hop, delete them; the same with `ip -batch` in the same run for comparison.
+// `npm run bench -- fib [--routes N]` (root; namespace tfib-bench; never the host table).
+// Tern's side runs in a child under `ip netns exec` (this file with --inner), measuring the
+// event loop with perf_hooks.monitorEventLoopDelay while it works.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { tmpdir } from 'node:os';
+import koffi = require('koffi');
+import { NetlinkFib, type NetlinkFibOptions } from '../fib/netlink-fib.js';
+import type { FibChange } from '../fib/types.js';
+
+const NS = 'tfib-bench';
+const GW1 = '198.18.0.2';
+const GW2 = '198.18.0.3';
+
+const prefixOf = (i: number): string => `${10 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`;
+
+interface Phase { name: string; seconds: number; routesPerSec: number; maxLoopDelayMs?: number; p99LoopDelayMs?: number; cpuSeconds?: number; mainCpuSeconds?: number; failed?: number }
+
+function ip(...args: string[]): string {
+  return execFileSync('ip', args, { encoding: 'utf8', maxBuffer: 1 << 30 });
+}
+
+function freshNs(): void {
+  spawnSync('ip', ['netns', 'del', NS]);
+  ip('netns', 'add', NS);
+  ip('-n', NS, 'link', 'set', 'lo', 'up');
+  ip('-n', NS, 'link', 'add', 'tfibb1a', 'type', 'veth', 'peer', 'name', 'tfibb1b');
+  ip('-n', NS, 'addr', 'add', '198.18.0.1/24', 'dev', 'tfibb1a');
+  ip('-n', NS, 'link', 'set', 'tfibb1a', 'up');
+  ip('-n', NS, 'link', 'set', 'tfibb1b', 'up');
+}
+
+function countRoutes(proto: number): number {
+  return ip('-n', NS, 'route', 'show', 'proto', String(proto)).split('\n').filter((l) => l.length > 0).length;
+}
+
+/** The same routes through `ip -batch` (one iproute2 process, one request per route). */
+function ipBatch(n: number): Phase[] {
+  const dir = join(tmpdir(), `tfib-bench-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const out: Phase[] = [];
+  const run = (name: string, verb: string, gw: string | undefined): void => {
+    const file = join(dir, `${name}.batch`);
+    const lines: string[] = [];
+    for (let i = 0; i < n; i++) lines.push(`route ${verb} ${prefixOf(i)}${gw ? ` via ${gw}` : ''} proto 202 metric 32`);
+    writeFileSync(file, lines.join('\n') + '\n');
+    const t0 = process.hrtime.bigint();
+    ip('-n', NS, '-batch', file);
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    out.push({ name: `ip -batch ${name}`, seconds: s, routesPerSec: n / s });
+  };
+  run('add', 'add', GW1);
+  if (countRoutes(202) !== n) throw new Error('ip -batch add did not install every route');
+  run('replace', 'replace', GW2);
+  run('delete', 'del', undefined);
+  run('add-again', 'add', GW1);
+  const t0 = process.hrtime.bigint();
+  ip('-n', NS, 'route', 'flush', 'proto', '202');
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  out.push({ name: 'ip route flush proto 202', seconds: s, routesPerSec: n / s });
+  rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+
+/** CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID): main-thread work, not machine load. */
+function threadCpuSeconds(): number {
+  const clock = threadClock ??= koffi.load('libc.so.6').func('int clock_gettime(int, void *)') as (id: number, ts: Buffer) => number;
+  const ts = Buffer.alloc(16);
+  clock(3 /* CLOCK_THREAD_CPUTIME_ID */, ts);
+  return Number(ts.readBigInt64LE(0)) + Number(ts.readBigInt64LE(8)) / 1e9;
+}
+let threadClock: ((id: number, ts: Buffer) => number) | undefined;
+
+/** Tern's side, run inside the namespace. */
+async function inner(n: number, opts: NetlinkFibOptions): Promise<void> {
+  const fib = await NetlinkFib.open(opts);
+  let resyncs = 0;
+  fib.on('resync', () => { resyncs++; });
+  const phases: Phase[] = [];
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  const run = async (name: string, gw: string | undefined): Promise<void> => {
+    const nexthops = gw ? [{ gateway: gw }] : [];
+    const changes: FibChange[] = new Array(n);
+    for (let i = 0; i < n; i++) changes[i] = { prefix: prefixOf(i), kind: 'unicast', nexthops };
+    delay.reset();
+    delay.enable();
+    const cpu0 = process.cpuUsage();
+    const main0 = threadCpuSeconds();
+    const t0 = process.hrtime.bigint();
+    const res = await fib.apply(changes);
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    const mainCpu = threadCpuSeconds() - main0;
+    const cpu = process.cpuUsage(cpu0);
+    delay.disable();
+    phases.push({
+      name: `tern ${name}`, seconds: s, routesPerSec: n / s, maxLoopDelayMs: delay.max / 1e6,
+      p99LoopDelayMs: delay.percentile(99) / 1e6, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainCpuSeconds: mainCpu, failed: res.filter((r) => !r.ok).length,
+    });
+  };
+  await run('add', GW1);
+  await run('replace', GW2);
+  await run('delete', undefined);
+  await fib.close();
+  process.stdout.write(JSON.stringify({ phases, resyncs, nexthopObjects: fib.usesNexthopObjects, rssMB: process.memoryUsage().rss / 1e6 }) + '\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const i = argv.indexOf('--routes');
+  const n = i >= 0 ? Number(argv[i + 1]) : 1_000_000;
+  const o = argv.indexOf('--options');
+  const opts = (o >= 0 ? JSON.parse(argv[o + 1]) : {}) as NetlinkFibOptions;
+  if (argv.includes('--inner')) { await inner(n, opts); return 0; }
+  if (process.getuid?.() !== 0) { console.error('bench fib: needs root (network namespaces)'); return 2; }
+  try {
+    freshNs();
+    const ipPhases = argv.includes('--no-ip') ? [{ name: 'ip -batch add (skipped)', seconds: NaN, routesPerSec: NaN }] : ipBatch(n);
+    freshNs();
+    const child = spawnSync('ip', ['netns', 'exec', NS, process.execPath, '--max-old-space-size=4096', __filename, '--inner', '--routes', String(n), '--options', JSON.stringify(opts)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    if (child.status !== 0) { console.error(child.stderr); return 1; }
+    const tern = JSON.parse(child.stdout.trim().split('\n').pop()!) as { phases: Phase[]; resyncs: number; nexthopObjects: boolean; rssMB: number };
+    const load = execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim();
+    const rows = [...ipPhases, ...tern.phases];
+    console.log(`FIB benchmark: ${n} /24 routes, namespace ${NS}, load average ${load}`);
+    for (const r of rows) {
+      console.log(`${r.name.padEnd(26)} ${r.seconds.toFixed(2).padStart(7)} s ${Math.round(r.routesPerSec).toString().padStart(8)} routes/s` +
+        (r.maxLoopDelayMs !== undefined ? `  loop delay max ${r.maxLoopDelayMs.toFixed(1)} ms p99 ${r.p99LoopDelayMs!.toFixed(1)} ms, cpu ${r.cpuSeconds!.toFixed(1)} s (main thread ${r.mainCpuSeconds!.toFixed(1)} s), failed ${r.failed}` : ''));
+    }
+    const ratio = (tern.phases[0].routesPerSec / ipPhases[0].routesPerSec).toFixed(2);
+    console.log(`tern add / ip -batch add = ${ratio}x; resyncs during run ${tern.resyncs}; nexthop objects ${tern.nexthopObjects}; child RSS ${Math.round(tern.rssMB)} MB`);
+    mkdirSync(join(__dirname, '..', '..', 'bench', 'results'), { recursive: true });
+    const file = join(__dirname, '..', '..', 'bench', 'results', `fib-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}Z-n${n}.json`);
+    writeFileSync(file, JSON.stringify({ routes: n, load, rows, ratio: Number(ratio), ...tern }, null, 2) + '\n');
+    console.log(`results: ${file}`);
+    return 0;
+  } finally {
+    spawnSync('ip', ['netns', 'del', NS]);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((c) => process.exit(c), (e: unknown) => { console.error(e); process.exit(1); });
+}
