@@ -13,7 +13,8 @@ import * as path from 'node:path';
 import { Lab, run, sleep, waitFor } from './lab/lab.js';
 import { startBird, birdc, birdReconfigure, waitBirdEstablished, birdRoutes, type BirdConfig } from './lab/bird.js';
 import { startFrr, frrConfigure, waitFrrEstablished, frrRoutes, frrNeighbor, type FrrConfig } from './lab/frr.js';
-import { readPcapTcp, reassemble, splitBgp, type TcpStream } from './lab/pcap.js';
+import { splitBgp, type TcpStream } from './lab/pcap.js';
+import { startCapture } from './lab/capture.js';
 import { classify, sessionContext, describe, richness } from './lab/bgpsplit.js';
 
 const OUT = path.resolve(process.argv[2] ?? path.join(__dirname, '..', '..', 'test', 'fixtures'));
@@ -24,14 +25,7 @@ interface Session {
   prefix: { bird: string; frr: string };
   description: string;
   addrs: Record<string, 'bird' | 'frr'>;
-  pcap: string;
-}
-
-async function startCapture(lab: Lab, host: string, iface: string, file: string): Promise<number> {
-  const log = lab.file(`tcpdump-${host}.log`);
-  const child = lab.spawn(host, 'tcpdump', ['-i', iface, '--immediate-mode', '-U', '-s', '0', '-w', file, 'tcp port 179'], { logFile: log });
-  await waitFor('tcpdump listening', 10_000, () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('listening on'));
-  return child.pid!;
+  streams: TcpStream[];
 }
 
 async function hasBirdRoute(lab: Lab, host: string, prefix: string): Promise<boolean> {
@@ -44,8 +38,7 @@ async function hasFrrRoute(lab: Lab, host: string, prefix: string): Promise<bool
 async function sessionAs4(lab: Lab): Promise<Session> {
   const [b, f] = [await lab.addHost('tcfx-bird'), await lab.addHost('tcfx-frr')];
   const { ifA } = await lab.link(b, f, { v4: '198.18.0.1/24', v4b: '198.18.0.2/24', v6: '2001:db8::1/64', v6b: '2001:db8::2/64' });
-  const pcap = lab.file('as4.pcap');
-  const tcpdump = await startCapture(lab, b, ifA, pcap);
+  const cap = await startCapture(lab, b, ifA);
   const static4 = [
     { prefix: '10.244.1.0/26', attrs: ['bgp_community.add((65000,100));', 'bgp_community.add((65000,101));', 'bgp_large_community.add((4200000001,1,2));', 'bgp_ext_community.add((rt,65000,42));'] },
     { prefix: '10.244.1.64/26' },
@@ -124,21 +117,20 @@ async function sessionAs4(lab: Lab): Promise<Session> {
   await frrConfigure(lab, f, 'router bgp 4200000002', 'neighbor 198.18.0.1 shutdown message maintenance');
   await waitFor('BIRD sees the Cease', 10_000, async () => !(await birdc(lab, b, 'show protocols frr')).includes('Established'));
   await sleep(500);
-  await lab.stop(tcpdump);
+  const streams = await cap.stop();
   return {
     tag: 'as4',
     prefix: { bird: 'bird-', frr: 'frr-' },
     description: 'eBGP AS 4200000001 (BIRD) <-> AS 4200000002 (FRR), IPv4 transport, IPv4+IPv6 unicast, graceful restart, add-path, extended message, route refresh',
     addrs: { '198.18.0.1': 'bird', '198.18.0.2': 'frr' },
-    pcap,
+    streams,
   };
 }
 
 async function sessionAs2(lab: Lab): Promise<Session> {
   const [b, f] = [await lab.addHost('tcfx2-bird'), await lab.addHost('tcfx2-frr')];
   const { ifA } = await lab.link(b, f, { v4: '198.18.2.1/24', v4b: '198.18.2.2/24', v6: '2001:db8:2::1/64', v6b: '2001:db8:2::2/64' });
-  const pcap = lab.file('as2.pcap');
-  const tcpdump = await startCapture(lab, b, ifA, pcap);
+  const cap = await startCapture(lab, b, ifA);
   await startFrr(lab, f, {
     asn: 65002,
     routerId: '198.18.2.2',
@@ -163,13 +155,13 @@ async function sessionAs2(lab: Lab): Promise<Session> {
     (await hasBirdRoute(lab, b, '10.244.4.0/26')) && (await hasBirdRoute(lab, b, '2001:db8:400::/48')) &&
     (await hasFrrRoute(lab, f, '10.244.3.0/26')) && (await hasFrrRoute(lab, f, '2001:db8:300::/48')));
   await sleep(1500);
-  await lab.stop(tcpdump);
+  const streams = await cap.stop();
   return {
     tag: 'as2',
     prefix: { bird: 'bird-as2-', frr: 'frr-as2-' },
     description: 'eBGP AS 65001 (BIRD, as4 off: an RFC 6793 OLD speaker) <-> AS 65002 (FRR, NEW speaker), IPv4 transport, IPv4+IPv6 unicast, no add-path, no graceful restart',
     addrs: { '198.18.2.1': 'bird', '198.18.2.2': 'frr' },
-    pcap,
+    streams,
   };
 }
 
@@ -181,7 +173,7 @@ function hex(msg: Buffer): string {
 }
 
 function writeFixtures(s: Session, versions: Record<'bird' | 'frr', string>, when: string): string[] {
-  const streams = reassemble(readPcapTcp(fs.readFileSync(s.pcap))).filter((x) => x.data.length > 0);
+  const streams = s.streams.filter((x) => x.data.length > 0);
   const written: string[] = [];
   const seen = new Set<string>();
   const byCat = new Map<string, { m: Buffer; lines: string[] }[]>();
