@@ -63,6 +63,10 @@ export interface Negotiated {
   peerHostname?: { hostname: string; domain: string };
   /** What the codec needs for UPDATEs on this session. */
   context: SessionContext;
+  /** The capabilities exactly as the peer sent them in its OPEN (`bgpctl show neighbor`). */
+  peerCapabilities: Capability[];
+  /** The capabilities we sent. */
+  localCapabilities: Capability[];
 }
 
 const FAMILIES: Family[] = ['ipv4', 'ipv6'];
@@ -235,6 +239,8 @@ export function negotiate(open: OpenMessage, cfg: ResolvedConfig): Negotiated {
     gracefulRestart,
     llgr,
     peerHostname,
+    peerCapabilities: open.capabilities,
+    localCapabilities: buildOpen(cfg).capabilities,
     context: {
       as4,
       addPathRx: { ipv4: addPath.ipv4.receive, ipv6: addPath.ipv6.receive },

@@ -3,7 +3,8 @@
 import type { Session } from '../../bgp/session';
 import type { Negotiated } from '../../bgp/negotiate';
 import type { SessionStats, ErrorRecord } from '../../bgp/stats';
-import { capabilityName } from '../../bgp/codec';
+import { buildOpen } from '../../bgp/negotiate';
+import { CapCode, type AddPathFamily, type Capability, type LlgrFamily } from '../../bgp/types';
 import { parsePrefix } from '../../bgp/prefix';
 import {
   ControlError,
@@ -35,6 +36,43 @@ const READY_GRACE_MS = 60_000;
 
 const errView = (e?: ErrorRecord): ErrorView | null =>
   e ? { code: e.code, subcode: e.subcode, name: e.name, shutdownMessage: e.shutdownMessage, at: e.at } : null;
+
+const famName = (afi: number, safi: number): string => `${afi === 1 ? 'ipv4' : afi === 2 ? 'ipv6' : `afi${afi}`}-${safi === 1 ? 'unicast' : `safi${safi}`}`;
+
+/** One OPEN capability (RFC 5492) as bgpctl shows it. */
+export function capabilityView(c: Capability): CapabilityView {
+  switch (c.code) {
+    case CapCode.MULTIPROTOCOL:
+      return { code: c.code, name: 'mp-bgp', value: 'afi' in c ? famName(c.afi, c.safi) : undefined };
+    case CapCode.AS4:
+      return { code: c.code, name: '4-octet-as', value: 'asn' in c ? String(c.asn) : undefined };
+    case CapCode.ROUTE_REFRESH:
+      return { code: c.code, name: 'route-refresh' };
+    case CapCode.ENHANCED_ROUTE_REFRESH:
+      return { code: c.code, name: 'enhanced-route-refresh' };
+    case CapCode.EXTENDED_MESSAGE:
+      return { code: c.code, name: 'extended-message' };
+    case CapCode.GRACEFUL_RESTART:
+      if ('restartTime' in c) {
+        const bits = [c.restarting && 'R', c.notification && 'N'].filter(Boolean).join('');
+        const fams = c.families.map((f) => `${famName(f.afi, f.safi)}${f.forwardingPreserved ? '(F)' : ''}`);
+        return { code: c.code, name: 'graceful-restart', value: [`restart-time=${c.restartTime}`, bits && `flags=${bits}`, ...fams].filter(Boolean).join(' ') };
+      }
+      break;
+    case CapCode.ADD_PATH:
+      if ('families' in c && !('unknown' in c))
+        return { code: c.code, name: 'add-path', value: (c.families as AddPathFamily[]).map((f) => `${famName(f.afi, f.safi)} ${['', 'receive', 'send', 'send/receive'][f.sendReceive]}`).join(', ') };
+      break;
+    case CapCode.LLGR:
+      if ('families' in c && !('unknown' in c))
+        return { code: c.code, name: 'llgr', value: (c.families as LlgrFamily[]).map((f) => `${famName(f.afi, f.safi)} stale=${f.staleTime}`).join(', ') };
+      break;
+    case CapCode.FQDN:
+      if ('hostname' in c) return { code: c.code, name: 'fqdn', value: [c.hostname, c.domain].filter(Boolean).join('.') };
+      break;
+  }
+  return { code: c.code, name: 'unknown' };
+}
 
 function negotiatedCaps(n: Negotiated | undefined): CapabilityView[] {
   if (!n) return [];
@@ -101,11 +139,8 @@ export class TerndApi implements DaemonApi {
     const st = s.stats();
     const n = st.negotiated;
     const counts = peerCounts(this.d, e.id);
-    const ours: CapabilityView[] = [];
-    for (const f of s.cfg.families) ours.push({ code: 1, name: 'mp-bgp', value: `${f}-unicast` });
-    ours.push({ code: 65, name: '4-octet-as' }, { code: 2, name: 'route-refresh' }, { code: 70, name: 'enhanced-route-refresh' });
-    if (s.cfg.extendedMessage) ours.push({ code: 6, name: 'extended-message' });
-    if (s.cfg.gracefulRestart) ours.push({ code: 64, name: 'graceful-restart', value: `restart-time=${s.cfg.gracefulRestart.restartTime}` });
+    const ours = buildOpen(s.cfg).capabilities.map(capabilityView);
+    const theirs = (n ?? e.negotiated)?.peerCapabilities.map(capabilityView) ?? [];
     const gr = n?.gracefulRestart;
     return {
       ...this.peerView(s, st),
@@ -119,7 +154,7 @@ export class TerndApi implements DaemonApi {
       holdTimeNegotiated: n ? n.holdTime : null,
       keepaliveConfigured: s.cfg.keepaliveTime ?? Math.floor(s.cfg.holdTime / 3),
       keepaliveNegotiated: n ? n.keepaliveTime : null,
-      capabilities: { ours, theirs: negotiatedCaps(n), negotiated: negotiatedCaps(n) },
+      capabilities: { ours, theirs, negotiated: negotiatedCaps(n) },
       gracefulRestart: {
         negotiated: !!gr,
         localRestartTime: s.cfg.gracefulRestart?.restartTime ?? null,
@@ -267,4 +302,3 @@ function levelName(n: number): string {
   return ({ 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' } as Record<number, string>)[n] ?? String(n);
 }
 
-void capabilityName;
