@@ -23,6 +23,8 @@ export interface AttrSet {
   lean: boolean;
   /** Bytes of encoded attributes in the key after its 2-character tag; -1 for text keys. */
   rawLen: number;
+  /** The key bytes decoded without any RFC 7606 action: safe to rewrite as bytes. */
+  clean: boolean;
   /** Next hop of the route: IPv4 NEXT_HOP or the MP_REACH global address. */
   readonly nextHop: string;
   /** RFC 2545 §3 link-local next hop (IPv6 only). */
@@ -233,6 +235,7 @@ export class AttrStore {
       clusterListLen: attrs.clusterList?.length ?? 0,
       lean: false,
       rawLen: keyLen < 0 ? -1 : lastRawLen,
+      clean: false,
       memoKey: -1,
       memoOut: null,
       memoKey2: -1,
@@ -300,6 +303,11 @@ export class AttrStore {
     if (set.rawLen < 0 || set.lean) return;
     set.attrs = LEAN;
     set.lean = true;
+  }
+
+  /** The interning key (for raw-keyed sets: 2-character tag + wire bytes [+ next hop]). */
+  keyOf(set: AttrSet): string {
+    return this.keys[set.id] as string;
   }
 
   /** The attributes of a set, decoded from its key bytes when the set is lean. */

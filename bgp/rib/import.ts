@@ -47,7 +47,7 @@ function applyImport(rib: Rib, peer: PeerState, t: FamilyTable, pfx: number, pre
 }
 
 /** Stores announced NLRI for a peer; unchanged re-announcements queue nothing. */
-export function importList(rib: Rib, peer: PeerState, t: FamilyTable, list: PrefixList, attrs: PathAttributes, nh: MpNextHop | string): void {
+export function importList(rib: Rib, peer: PeerState, t: FamilyTable, list: PrefixList, attrs: PathAttributes, nh: MpNextHop | string, clean: boolean): void {
   let a = attrs;
   // The wire bytes are the interning key (cheaper than canonical text); E/I because the
   // eBGP rule below makes the same bytes mean different attributes.
@@ -58,6 +58,7 @@ export function importList(rib: Rib, peer: PeerState, t: FamilyTable, list: Pref
     delete a.localPref;
   }
   const pre = rib.attrs.intern(a, nh, raw);
+  if (pre.refs === 1) pre.clean = clean;
   const loop = loopFlags(rib, peer, pre);
   const buf = list.buf;
   const hasPolicy = !!peer.cfg.importPolicy;

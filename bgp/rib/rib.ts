@@ -217,6 +217,7 @@ export class Rib {
     const p = this.peer(peerId);
     // RFC 7606 §2 treat-as-withdraw: the NLRI are withdrawn, the attributes ignored.
     const tw = !!u.treatAsWithdraw;
+    const clean = !u.errors || u.errors.length === 0;
     if (u.withdrawn.length) withdrawList(this, p, this.tables.ipv4, u.withdrawn);
     if (u.mpUnreach && u.mpUnreach.safi === 1) {
       const f = familyOf(u.mpUnreach.afi);
@@ -224,12 +225,12 @@ export class Rib {
     }
     if (u.nlri.length) {
       if (tw) withdrawList(this, p, this.tables.ipv4, u.nlri);
-      else importList(this, p, this.tables.ipv4, u.nlri, u.attrs, u.attrs.nextHop ?? '');
+      else importList(this, p, this.tables.ipv4, u.nlri, u.attrs, u.attrs.nextHop ?? '', clean);
     }
     if (u.mpReach && u.mpReach.safi === 1) {
       const f = familyOf(u.mpReach.afi);
       if (f && tw) withdrawList(this, p, this.tables[f], u.mpReach.nlri);
-      else if (f) importList(this, p, this.tables[f], u.mpReach.nlri, u.attrs, u.mpReach.nextHop);
+      else if (f) importList(this, p, this.tables[f], u.mpReach.nlri, u.attrs, u.mpReach.nextHop, clean);
     }
   }
 

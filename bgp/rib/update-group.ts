@@ -13,7 +13,8 @@ import type { Family, PathAttributes, SessionContext } from '../types';
 import { encodeAttributes } from '../codec/attributes';
 import { AttrWriter } from '../codec/attr-spec';
 import { encodeNextHop } from '../codec/attr-mp';
-import { bytesKey, type AttrSet, type AttrStore } from './attr-store';
+import { bytesKey, ipv4ToNumber, type AttrSet, type AttrStore } from './attr-store';
+import { fastEbgpAttrs } from './fast-export';
 import { exportAttrs, mayAdvertise, type ExportTarget, type LocalSpeaker } from './export';
 import type { PeerState } from './peer-state';
 import type { PolicyFn } from './rib-types';
@@ -21,6 +22,8 @@ import type { FamilyTable } from './table';
 import { GroupFamily, type Entry } from './group-family';
 
 const writer = new AttrWriter(4096);
+/** Attributes of a set built from bytes alone (lean from the start; see AttrStore.attrsOf). */
+const LEAN_ATTRS: PathAttributes = Object.freeze({});
 /** Encodes an attribute block into a buffer of exactly its size (100k of them stay in memory). */
 function encodeCompact(attrs: PathAttributes, ctx: SessionContext): Buffer {
   writer.pos = 0;
@@ -56,6 +59,7 @@ export class UpdateGroup {
   logBase = 0;
   lastAnnounce = -Infinity;
   readonly maxLen: number;
+  private readonly fastEbgp: boolean;
 
   constructor(
     readonly idx: number,
@@ -71,6 +75,7 @@ export class UpdateGroup {
     tables: Record<Family, FamilyTable>,
   ) {
     this.maxLen = ctx.extendedMessage ? 65535 : 4096;
+    this.fastEbgp = target.ebgp && ctx.as4 && target.nextHopMode !== 'Keep' && !exportPolicy;
     this.fams = {
       ipv4: new GroupFamily(tables.ipv4, ctx.addPathTx.ipv4, attrStore),
       ipv6: new GroupFamily(tables.ipv6, ctx.addPathTx.ipv6, attrStore),
@@ -108,20 +113,10 @@ export class UpdateGroup {
     else if (set.memoKey2 === key) out = set.memoOut2;
     else out = set.memoMore?.get(key);
     if (out === undefined || (out !== null && out.dead)) {
-      out = null;
-      const inAttrs = this.attrStore.attrsOf(set);
-      if (mayAdvertise(src, this.target, inAttrs, this.me)) {
-        const e = exportAttrs(src, this.target, set, inAttrs, family, this.me);
-        if (family === 'ipv4') e.attrs.nextHop = e.nextHop;
-        // Keyed by the encoded bytes, which the group needs anyway.
-        const enc = encodeCompact(e.attrs, this.ctx);
-        const k = bytesKey(this.ctx.as4 ? 'X4' : 'X2', enc, 0, enc.length, `|${e.nextHop}|${e.linkLocal ?? ''}`);
-        // The memo holds no reference of its own: a set that died is recomputed.
-        out = this.attrStore.intern(e.attrs, family === 'ipv4' ? e.nextHop : { global: e.nextHop, linkLocal: e.linkLocal }, k);
-        if (this.ctx.as4) out.enc4 ??= enc;
-        else out.enc2 ??= enc;
-        if (out.refs === 1) this.attrStore.makeLean(out);
-      }
+      // Computed now, with one reference for the caller. The memo holds no reference of its
+      // own: a set that died is recomputed.
+      out = this.fastExport(src, set, family);
+      if (out === undefined) out = this.slowExport(src, set, family);
       if (set.memoKey === -1 || set.memoKey === key || (set.memoOut !== null && set.memoOut.dead)) {
         set.memoKey = key;
         set.memoOut = out;
@@ -145,6 +140,42 @@ export class UpdateGroup {
         return mod;
       }
     }
+    return out;
+  }
+
+  /** export.ts rules through decoded attributes: any source, any profile. */
+  private slowExport(src: PeerState, set: AttrSet, family: Family): AttrSet | null {
+    const inAttrs = this.attrStore.attrsOf(set);
+    if (!mayAdvertise(src, this.target, inAttrs, this.me)) return null;
+    const e = exportAttrs(src, this.target, set, inAttrs, family, this.me);
+    if (family === 'ipv4') e.attrs.nextHop = e.nextHop;
+    // Keyed by the encoded bytes, which the group needs anyway.
+    const enc = encodeCompact(e.attrs, this.ctx);
+    return this.internOut(e.attrs, enc, e.nextHop, e.linkLocal, family);
+  }
+
+  /**
+   * fast-export.ts: a clean 4-octet route to a 4-octet eBGP group with next-hop-self and no
+   * export policy, rewritten as bytes. undefined when it does not apply.
+   */
+  private fastExport(src: PeerState, set: AttrSet, family: Family): AttrSet | undefined {
+    if (!this.fastEbgp || src.local || !set.clean || set.rawLen < 0) return undefined;
+    const key = this.attrStore.keyOf(set);
+    if (key.charCodeAt(1) !== 52 /* '4' */) return undefined;
+    const v4 = family === 'ipv4';
+    const nh = v4 ? (this.target.localAddress ?? this.me.routerId) : (this.target.localAddress6 ?? '::');
+    const ll = v4 ? undefined : this.target.localLinkLocal6;
+    const enc = fastEbgpAttrs(key, 2, set.rawLen, this.me.localAs, v4 ? ipv4ToNumber(nh) : null);
+    if (!enc) return undefined;
+    return this.internOut(LEAN_ATTRS, enc, nh, ll, family);
+  }
+
+  private internOut(attrs: PathAttributes, enc: Buffer, nh: string, ll: string | undefined, family: Family): AttrSet {
+    const k = bytesKey(this.ctx.as4 ? 'X4' : 'X2', enc, 0, enc.length, `|${nh}|${ll ?? ''}`);
+    const out = this.attrStore.intern(attrs, family === 'ipv4' ? nh : { global: nh, linkLocal: ll }, k);
+    if (this.ctx.as4) out.enc4 ??= enc;
+    else out.enc2 ??= enc;
+    if (out.refs === 1) this.attrStore.makeLean(out);
     return out;
   }
 
