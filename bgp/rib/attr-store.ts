@@ -45,6 +45,8 @@ export interface AttrSet {
   memoKey2: number;
   memoOut2: AttrSet | null;
   memoMore: Map<number, AttrSet | null> | undefined;
+  /** Transient: the output bucket of this set during one encode (group-family.ts). */
+  bucket: object | undefined;
   /** PathInfo of this set as seen from peer `infoPeer` (shared by change records). */
   info: PathInfo | undefined;
   infoPeer: number;
@@ -241,6 +243,7 @@ export class AttrStore {
       memoKey2: -1,
       memoOut2: null,
       memoMore: undefined,
+      bucket: undefined,
       info: undefined,
       infoPeer: -1,
       enc4: undefined,

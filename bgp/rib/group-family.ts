@@ -36,6 +36,8 @@ interface Bucket {
   ids: number[] | null;
   except: number[];
   only: number[] | null;
+  /** The encode run this bucket belongs to (AttrSet.bucket may be left from an earlier one). */
+  map: Map<number, Bucket>;
 }
 
 /** The members not to send to: the two exclusions, deduplicated, -1 dropped. */
@@ -51,10 +53,6 @@ export class GroupFamily {
   readonly ap = new Map<number, ApPath[]>();
   /** Prefixes whose pending reference is released after an encode (reused). */
   private done = new IntVec();
-  /** The bucket used last: consecutive prefixes usually share one (they came in one UPDATE). */
-  private lastKey = NaN;
-  private lastBucket: Bucket | undefined = undefined;
-  private lastMap: Map<number, Bucket> | null = null;
   /** Add-path operations, flat: pfx, pathId, set id (-1 withdraw), excl. Each holds refs. */
   private apOps: number[] = [];
 
@@ -98,9 +96,7 @@ export class GroupFamily {
     if (this.pendFlag[pfx] === 0 && !quiet) {
       // Remember what the members were last sent; the reference to the old set moves here.
       this.pendFlag[pfx] = 1;
-      this.pending.push(pfx);
-      this.pending.push(old);
-      this.pending.push(this.excl[pfx]);
+      this.pending.push3(pfx, old, this.excl[pfx]);
       this.table.refPrefix(pfx);
     } else if (old >= 0) this.attrs.unref(this.attrs.get(old));
     if (old < 0 && id >= 0) this.table.refPrefix(pfx);
@@ -217,17 +213,25 @@ export class GroupFamily {
   }
 
   private add(b: Map<number, Bucket>, set: AttrSet | null, pfx: number, pid: number, except: number[], only: number[] | null, ap: boolean): void {
-    // Number keys: announcements >= 0 by (set, exclusions), withdrawals < 0.
-    const x = except.length === 0 ? 0 : except.length === 1 ? except[0] + 1 : (except[0] + 1) * 65536 + except[1] + 1;
-    const key = set ? set.id * 4294967296 + x : only ? -1 - only[0] : -70000 - x;
-    let k = key === this.lastKey && this.lastMap === b ? this.lastBucket : b.get(key);
-    if (!k) {
-      k = { set, pfx: [], ids: ap ? [] : null, except, only };
-      b.set(key, k);
+    let k: Bucket | undefined;
+    if (set !== null && except.length === 0) {
+      // The common case: the bucket hangs off the set itself while this encode runs.
+      k = set.bucket as Bucket | undefined;
+      if (k === undefined || k.map !== b) {
+        k = { set, pfx: [], ids: ap ? [] : null, except, only, map: b };
+        set.bucket = k;
+        b.set(set.id * 4294967296, k);
+      }
+    } else {
+      // Number keys: announcements >= 0 by (set, exclusions), withdrawals < 0.
+      const x = except.length === 0 ? 0 : except.length === 1 ? except[0] + 1 : (except[0] + 1) * 65536 + except[1] + 1;
+      const key = set ? set.id * 4294967296 + x : only ? -1 - only[0] : -70000 - x;
+      k = b.get(key);
+      if (!k) {
+        k = { set, pfx: [], ids: ap ? [] : null, except, only, map: b };
+        b.set(key, k);
+      }
     }
-    this.lastKey = key;
-    this.lastBucket = k;
-    this.lastMap = b;
     k.pfx.push(pfx);
     if (k.ids) k.ids.push(pid);
   }
@@ -235,6 +239,7 @@ export class GroupFamily {
   private emit(msgs: OutMsg[], buckets: Map<number, Bucket>, enc: Enc, nh: Enc, maxLen: number, members: number[]): void {
     const store = this.table.store;
     for (const k of buckets.values()) {
+      if (k.set) k.set.bucket = undefined;
       // Nobody to send to: every member is excluded (e.g. the only member is the source).
       if (k.except.length > 0 && members.every((m) => k.except.includes(m))) continue;
       const run = { pfx: k.pfx, pathId: k.ids, from: 0, to: k.pfx.length };

@@ -53,6 +53,19 @@ export class IntVec {
     }
     this.data[this.length++] = v;
   }
+  push3(a: number, b: number, c: number): void {
+    if (this.length + 3 > this.data.length) {
+      const d = new Int32Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
+    }
+    const d = this.data;
+    const n = this.length;
+    d[n] = a;
+    d[n + 1] = b;
+    d[n + 2] = c;
+    this.length = n + 3;
+  }
   /** Drops the first n entries. */
   shift(n: number): void {
     if (n >= this.length) this.length = 0;
