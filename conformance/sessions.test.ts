@@ -19,6 +19,7 @@ import {
   waitBirdEstablished,
   waitFrrEstablished,
   frrNeighbor,
+  frrConfigure,
   tcpConnections,
   startCapture,
   bgpMessagesFrom,
@@ -213,29 +214,44 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
     assert.ok(sent.some((m) => m[18] === 3 && m[19] === 4), 'no NOTIFICATION with error code 4 (Hold Timer Expired) on the wire from Tern');
   });
 
-  test('RFC 9003: a Cease from BIRD (`disable "maintenance"`) is logged by Tern with its shutdown communication', async (t) => {
-    if (!conformanceGate(t, [...NEEDS], TERND)) return;
-    const x = await setup(t, { id: 'tcs53', net: 53, peer: 'bird' });
-    await x.startPeer();
-    const tern = await x.startTern();
-    await waitBirdEstablished(x.lab, x.peerHost, 'tern4');
-    await tern.waitForLog(established);
-    const mark = tern.records.length;
-    await birdc(x.lab, x.peerHost, 'disable tern4 "maintenance"');
-    const r = await tern.waitForLog((rec) => /NOTIFICATION/i.test(rec.msg) && json(rec).includes('maintenance'), 10_000, 'NOTIFICATION with "maintenance"', mark);
-    assert.equal(r.code, 6);
-    assert.equal(r.subcode, 2);
-  });
+  for (const [peer, net] of [['bird', 53], ['frr', 63]] as const) {
+    // FRR negotiates the RFC 8538 N bit with Tern and so wraps its Cease in a Hard Reset (6/9)
+    // whose data is the original code, subcode and data (RFC 8538 §3): on the wire
+    // `03 06 09 | 06 02 0b "maintenance"`. Tern does not unwrap it yet.
+    const todo = peer === 'frr' ? 'Tern does not decode the Cease inside an RFC 8538 Hard Reset (6/9), so FRR\'s text is not logged' : undefined;
+    test(`RFC 9003: a Cease from ${peer} with a shutdown communication ("maintenance") is logged by Tern with its text`, { todo }, async (t) => {
+      if (!conformanceGate(t, [...NEEDS], TERND)) return;
+      const x = await setup(t, { id: `tcs${net}`, net, peer });
+      await x.startPeer();
+      const tern = await x.startTern();
+      await x.peerEstablished();
+      await tern.waitForLog(established);
+      const mark = tern.records.length;
+      if (peer === 'bird') await birdc(x.lab, x.peerHost, 'disable tern4 "maintenance"');
+      else await frrConfigure(x.lab, x.peerHost, `router bgp ${x.peerAs}`, `neighbor ${x.tern4} shutdown message maintenance`);
+      const r = await tern.waitForLog((rec) => /NOTIFICATION/i.test(rec.msg) && json(rec).includes('maintenance'), 10_000, 'NOTIFICATION with "maintenance"', mark);
+      assert.equal(r.code, 6);
+      assert.ok(r.subcode === 2 || r.subcode === 9, `Cease subcode ${String(r.subcode)}`);
+    });
+  }
 
-  test('RFC 4271 §6.2: a wrong peer AS in Tern\'s config gets OPEN error 2/2 (Bad Peer AS) and a log line naming both ASes', async (t) => {
-    if (!conformanceGate(t, [...NEEDS], TERND)) return;
-    const x = await setup(t, { id: 'tcs54', net: 54, peer: 'bird', ternPeerAs: 4200000099 });
-    await x.startPeer();
-    const tern = await x.startTern();
-    await waitFor('BIRD receives Bad peer AS', 15_000, async () => /Bad peer AS/i.test((await birdProtocol(x.lab, x.peerHost, 'tern4')).lastError ?? ''));
-    await tern.waitForLog((r) => r.level >= 30 && json(r).includes('4200000001') && json(r).includes('4200000099'), 10_000, 'a log line with both ASes');
-    assert.equal(tern.logs(established).length, 0);
-  });
+  for (const [peer, net] of [['bird', 54], ['frr', 64]] as const) {
+    test(`RFC 4271 §6.2 with ${peer}: a wrong peer AS in Tern's config gets OPEN error 2/2 (Bad Peer AS) and a log line naming both ASes`, async (t) => {
+      if (!conformanceGate(t, [...NEEDS], TERND)) return;
+      const x = await setup(t, { id: `tcs${net}`, net, peer, ternPeerAs: 4200000099 });
+      const cap = await startCapture(x.lab, x.ternHost, x.ternIf);
+      await x.startPeer();
+      const tern = await x.startTern();
+      const real = String(x.peerAs);
+      await tern.waitForLog((r) => r.level >= 30 && json(r).includes(real) && json(r).includes('4200000099'), 15_000, 'a log line with both ASes');
+      // BIRD reports what it received; FRR files errors on its incoming-connection shadow peer
+      // out of sight of `show bgp neighbors`, so the wire is the common witness.
+      if (peer === 'bird') await waitFor('BIRD receives Bad Peer AS', 15_000, async () => /Bad peer AS/i.test((await birdProtocol(x.lab, x.peerHost, 'tern4')).lastError ?? ''));
+      const sent = bgpMessagesFrom(await cap.stop(), x.tern4);
+      assert.ok(sent.some((m) => m[18] === 3 && m[19] === 2 && m[20] === 2), 'no NOTIFICATION 2/2 from Tern on the wire');
+      assert.equal(tern.logs(established).length, 0);
+    });
+  }
 
   test('routes both ways with BIRD: Tern\'s IPAM blocks (IPv4, IPv6) arrive with AS_PATH [64512] and Tern\'s next hop; BIRD\'s routes reach Tern\'s RIB (RFC 4271 §5, RFC 4760)', async (t) => {
     if (!conformanceGate(t, [...NEEDS], TERND)) return;
@@ -258,7 +274,7 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
     });
   });
 
-  test('routes with FRR: Tern\'s IPAM block arrives with AS_PATH [64512] and next hop = the node address', async (t) => {
+  test('routes with FRR (RFC 4271 §5.1.2-3): Tern\'s IPAM block arrives with AS_PATH [64512] and next hop = the node address', async (t) => {
     if (!conformanceGate(t, [...NEEDS], TERND)) return;
     const x = await setup(t, { id: 'tcs57', net: 57, peer: 'frr', blocks: true });
     await x.startPeer();
