@@ -313,3 +313,26 @@ test('local origination: originate/withdrawOrigin for our own blocks (ORIGIN IGP
   rib.flush(0);
   assert.deepEqual(summary(drain(rib, dst)).withdrawn, ['10.244.3.0/26']);
 });
+
+test('reference counting: once every route is gone, no prefix, path or attribute set is left', () => {
+  const rib = makeRib({ clusterId: '198.18.255.100', maxPaths: 2 });
+  const e = up(rib, { asn: 65009 });
+  const c1 = up(rib, { asn: 65000, routeReflectorClient: true });
+  const apCtx = ctx({ addPathTx: { ipv4: true, ipv6: true } });
+  const c2 = up(rib, { asn: 65000, routeReflectorClient: true }, undefined, apCtx);
+  const x = up(rib, { asn: 65001, exportPolicy: (_p: Prefix, a: PathAttributes): PolicyResult => ({ ...a, communities: [7] }) });
+  rib.ingest(e, upd(attrs({ asPath: seq(65009, 1) }), many(50)));
+  rib.ingest(c1, upd(attrs({ asPath: [], localPref: 100, nextHop: '198.18.0.77' }), many(20)));
+  rib.ingest(e, upd(attrs({ nextHop: '2001:db8::9' }), ['2001:db8:1::/48']));
+  rib.originate('10.244.0.0/26');
+  rib.flush(0);
+  for (const p of [e, c1, c2, x]) rib.takeOutput(p);
+  assert.ok(rib.stats().attrSets > 4);
+  rib.peerDown(e);
+  rib.peerDown(c1);
+  rib.withdrawOrigin('10.244.0.0/26');
+  rib.flush(0);
+  for (const p of [c2, x]) rib.takeOutput(p);
+  const st = rib.stats();
+  assert.deepEqual([st.prefixes, st.paths, st.attrSets], [{ ipv4: 0, ipv6: 0 }, { ipv4: 0, ipv6: 0 }, 0]);
+});
