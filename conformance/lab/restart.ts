@@ -1,0 +1,76 @@
+// Helpers for the restart scenarios (conformance/gr.test.ts, bench/rolling-restart.ts): watch a
+// namespace's routing table with `ip monitor route` while something restarts, kill a daemon
+// without warning (SIGKILL: no NOTIFICATION, no cleanup), and start BIRD again in graceful
+// restart recovery mode (`bird -R`).
+
+import * as fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { Lab, run, sleep, waitFor } from './lab.js';
+import { BIRD, BIRDC, birdConfig, type Bird, type BirdConfig } from './bird.js';
+
+export interface RouteMonitor {
+  host: string;
+  /** Every line `ip monitor route` printed so far. */
+  lines: string[];
+  /** Lines that report a deletion ("Deleted ...") of `prefix` (exact destination match). */
+  deleted(prefix: string): string[];
+  /** Stops the monitor; resolves with every line. */
+  stop(): Promise<string[]>;
+}
+
+/**
+ * `ip monitor route` inside `host`. Netlink multicast delivers every change the kernel makes
+ * to its table, so a route that is deleted and re-added between two polls still shows up here
+ * as a `Deleted` line: that is what "no route was withdrawn during the restart" is checked with.
+ */
+export async function monitorRoutes(lab: Lab, host: string): Promise<RouteMonitor> {
+  const child = lab.spawn(host, 'ip', ['monitor', 'route']);
+  const lines: string[] = [];
+  let buf = '';
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (d: string) => {
+    buf += d;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+  });
+  // `ip monitor` has subscribed once it is running; give it a moment to bind its socket.
+  await sleep(150);
+  const dstOf = (l: string) => l.replace(/^Deleted\s+/, '').replace(/^(blackhole|unreachable|prohibit)\s+/, '').split(/\s+/)[0];
+  return {
+    host,
+    lines,
+    deleted: (prefix) => lines.filter((l) => l.startsWith('Deleted') && dstOf(l) === prefix),
+    async stop() {
+      await lab.stop(child.pid!, 500);
+      return lines;
+    },
+  };
+}
+
+/** SIGKILL `pid` (a daemon's own PID: lab.spawn runs it in place) and wait until it is gone. */
+export async function killHard(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise<void>((r) => child.once('exit', () => r()));
+  process.kill(child.pid!, 'SIGKILL');
+  await gone;
+}
+
+/**
+ * Start BIRD again in `host` after `killHard`, with a (possibly changed) config, in graceful
+ * restart recovery mode (`-R`, BIRD's "restarted with forwarding state kept": it sends the
+ * R bit and the per-family F bit, then End-of-RIB once its routes are out).
+ */
+export async function restartBird(lab: Lab, old: Bird, cfg: BirdConfig, opts: { recovery?: boolean } = {}): Promise<Bird> {
+  fs.writeFileSync(old.configFile, birdConfig(cfg, old.logFile));
+  fs.rmSync(old.ctl, { force: true });
+  const base = old.configFile.replace(/\.conf$/, '');
+  const args = ['-f', '-c', old.configFile, '-s', old.ctl, '-P', `${base}.pid`, ...(opts.recovery === false ? [] : ['-R'])];
+  const child = lab.spawn(old.host, BIRD, args, { logFile: `${base}.out` });
+  const bird: Bird = { ...old, pid: child.pid!, child };
+  lab.instances.set(`bird:${old.host}`, bird);
+  await waitFor(`BIRD control socket in ${old.host}`, 10_000, async () => (await run(BIRDC, ['-s', old.ctl, 'show status'])).code === 0);
+  return bird;
+}
