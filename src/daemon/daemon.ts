@@ -423,6 +423,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (this.fibSynced) return;
     this.fibSynced = true;
     if (this.fibSyncTimer) clearTimeout(this.fibSyncTimer);
+    // RFC 4724 §3: the R bit says "I restarted"; once converged, a session that flaps later
+    // must not claim it again (a helper would wait for an End-of-RIB it already had).
+    this.wiring.restarting = false;
+    for (const e of this.peers.values()) if (e.session.cfg.gracefulRestart) e.session.cfg.gracefulRestart.restarting = false;
     // Let the decision process finish what is queued so the first reconcile is complete.
     while (this.rib.queued > 0) this.flush();
     try {
