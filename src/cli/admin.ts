@@ -22,7 +22,7 @@ export const neighborCommand: CommandModule<GlobalArgs, NeighborArgs> = {
       .positional('address', { type: 'string', demandOption: true, describe: 'neighbor address' })
       .positional('action', { choices: NEIGHBOR_ACTIONS, demandOption: true, describe: 'what to do' })
       .option('message', { alias: 'm', type: 'string', describe: 'RFC 9003 shutdown communication for clear/down (max 255 bytes UTF-8)' })
-      .option('hard', { type: 'boolean', default: false, describe: 'clear with Cease/Hard Reset (RFC 8538): the peer drops our routes instead of keeping them stale' })
+      .option('hard', { type: 'boolean', default: false, describe: 'clear or down with Cease/Hard Reset (RFC 8538): the peer drops our routes instead of keeping them stale' })
       .example('$0 neighbor 198.18.0.2 down -m "maintenance until 14:00"', 'take a session down with a message the peer logs') as unknown as Argv<NeighborArgs>,
   handler: (args) =>
     run(
@@ -35,7 +35,7 @@ export const neighborCommand: CommandModule<GlobalArgs, NeighborArgs> = {
           if (!m.ok) throw new UsageError(m.message);
           if (args.action === 'refresh' || args.action === 'up') throw new UsageError(`--message goes with clear or down, not ${args.action}`);
         }
-        if (args.hard && args.action !== 'clear') throw new UsageError('--hard goes with clear');
+        if (args.hard && args.action !== 'clear' && args.action !== 'down') throw new UsageError('--hard goes with clear or down');
       },
       async (ctx) => {
         const req = { address: args.address, action: args.action, ...(args.message !== undefined ? { message: args.message } : {}), hard: args.hard };
