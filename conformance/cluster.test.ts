@@ -97,7 +97,13 @@ test('cluster: mesh, live switch to route reflectors, IPAM changes, CrossSubnet,
   assert.deepEqual([viaBgpctl.state, viaBgpctl.establishedTransitions], ['Established', 1]);
   // The reflector-to-reflector session was a mesh session before: same address, same OPEN.
   assert.equal(sessAfter.get('n1')!.find((s) => s.address === addr.get('n2'))?.establishedTransitions, 1, 'n1-n2 was reset');
-  assert.deepEqual(await birdSince(c), birdBefore, 'BIRD saw a session reset');
+  // BIRD may restamp an up protocol's since-time by a millisecond right after it came up (seen
+  // once in ~10 runs); a reset caused by the switch would be seconds later than the stamp.
+  const birdAfter = await birdSince(c);
+  for (const [proto, since] of birdBefore) {
+    const ms = (x: string | undefined) => Date.parse(`1970-01-01T${x?.split(' ')[1]}Z`);
+    assert.ok(Math.abs(ms(birdAfter.get(proto)) - ms(since)) < 500 && /Established/.test(birdAfter.get(proto) ?? ''), `BIRD saw ${proto} reset: ${since} -> ${birdAfter.get(proto)}`);
+  }
 
   phase('b. reflectors converged');
   // c. a new block on n2 reaches every other node; removed, it leaves every FIB.
