@@ -94,7 +94,9 @@ function main(): void {
     initialCapacity: process.env.PRESIZE ? { [FAMILY]: N } : undefined,
   });
   let changes = 0;
-  rib.addPeer({ id: 'tester', address: '198.18.0.2', asn: 65001 });
+  // SAMEGROUP=1: both sessions share our local address, so they share one update group
+  // (as in a bgperf lab where both peers connect to the same address of the target).
+  rib.addPeer({ id: 'tester', address: '198.18.0.2', asn: 65001, localAddress: process.env.SAMEGROUP ? '198.18.0.1' : undefined, localAddress6: process.env.SAMEGROUP ? '2001:db8::1' : undefined });
   rib.addPeer({ id: 'monitor', address: '198.18.0.3', asn: 65003, localAddress: '198.18.0.1', localAddress6: '2001:db8::1' });
   const caps = { routerId: '198.18.0.2', families: ['ipv4', 'ipv6'] as ('ipv4' | 'ipv6')[] };
   rib.peerUp('tester', CTX, caps);
@@ -179,6 +181,8 @@ function main(): void {
       changeRecords: collect ? changes : undefined,
       ribPrefixes: st.prefixes[FAMILY],
       ribAttrSets: st.attrSets,
+      updateGroups: st.updateGroups,
+      testerBacklog: rib.takeOutput('tester').length,
     }),
   );
 }

@@ -10,7 +10,7 @@ import { AttrStore, type AttrSet } from './attr-store';
 import { select, type Candidate, type DecisionOptions } from './decision';
 import { PeerState } from './peer-state';
 import { FamilyTable, INELIGIBLE, PathFlag } from './table';
-import { UpdateGroup, type Member, type OutMsg } from './update-group';
+import { isFor, UpdateGroup, type Member, type OutMsg } from './update-group';
 import { importList, withdrawList, recomputeImport } from './import';
 import type { ApPath } from './group-family';
 import type { PathInfo, PeerCaps, RibChange, RibOptions, RibPeer, RibStats } from './rib-types';
@@ -560,10 +560,8 @@ export class Rib {
 }
 
 function pick(m: OutMsg, peer: number): Buffer | null {
-  if (Buffer.isBuffer(m)) return m;
-  if (m.except && m.except.includes(peer)) return null;
-  if (m.only && !m.only.includes(peer)) return null;
-  return m.buf;
+  if (!isFor(m, peer)) return null;
+  return Buffer.isBuffer(m) ? m : m.buf;
 }
 
 function familyOf(afi: number): Family | null {

@@ -41,6 +41,13 @@ export interface TaggedMsg {
 }
 export type OutMsg = Buffer | TaggedMsg;
 
+/** Whether a log entry is to be sent to member `peer`. */
+export function isFor(m: OutMsg, peer: number): boolean {
+  if (Buffer.isBuffer(m)) return true;
+  if (m.except && m.except.includes(peer)) return false;
+  return !m.only || m.only.includes(peer);
+}
+
 export interface Member {
   peer: PeerState;
   /** Absolute index of the next group log entry this member has not taken. */
@@ -202,6 +209,7 @@ export class UpdateGroup {
       for (const m of msgs) this.log.push(m);
     }
     if (announce && this.log.length > before) this.lastAnnounce = now;
+    if (this.log.length > before) this.trim();
     return this.log.length - before;
   }
 
@@ -235,10 +243,19 @@ export class UpdateGroup {
     );
   }
 
-  /** Drops log entries every member has taken. */
+  /**
+   * Drops log entries every member has taken. A member's cursor first skips entries that are
+   * not for it (e.g. a full table excluded for its source, who may not read for a while).
+   */
   trim(): void {
     let min = this.logEnd;
-    for (const m of this.members.values()) if (m.cursor < min) min = m.cursor;
+    const log = this.log;
+    for (const m of this.members.values()) {
+      let i = m.cursor - this.logBase;
+      while (i < log.length && !isFor(log[i], m.peer.idx)) i++;
+      m.cursor = this.logBase + i;
+      if (m.cursor < min) min = m.cursor;
+    }
     const drop = min - this.logBase;
     if (drop > 0 && (drop >= 1024 || drop === this.log.length)) {
       this.log.splice(0, drop);
