@@ -103,6 +103,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private flushScheduled = false;
   private fibQueue: FibChange[] = [];
   private fibBusy = false;
+  /** Set by stop(): the kernel is no longer written (its routes outlive the process). */
+  private stopping = false;
   private fibSyncTimer?: NodeJS.Timeout;
   private watcher?: fs.FSWatcher;
   private reloadTimer?: NodeJS.Timeout;
@@ -163,6 +165,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 
   async stop(reason = 'ternd shutting down'): Promise<void> {
+    // RFC 4724 §4.1 forwarding state is kept across the restart: closing the sessions below
+    // withdraws every learned route from the RIB, and none of that may reach the kernel (a
+    // rolling restart deleted the other nodes' routes on the stopping node; bench/rolling-restart.ts).
+    this.stopping = true;
+    this.fibQueue.length = 0;
     this.watcher?.close();
     if (this.fibSyncTimer) clearTimeout(this.fibSyncTimer);
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
@@ -381,7 +388,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       } else this.desiredFib.set(fc.prefix, fc);
       out.push(fc);
     }
-    if (this.fibSynced && out.length) this.queueFib(out);
+    if (this.fibSynced && !this.stopping && out.length) this.queueFib(out);
   }
 
   private queueFib(changes: FibChange[]): void {
@@ -389,7 +396,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (this.fibBusy) return;
     this.fibBusy = true;
     void (async () => {
-      while (this.fibQueue.length) {
+      while (this.fibQueue.length && !this.stopping) {
         const batch = this.fibQueue.splice(0, this.fibQueue.length);
         try {
           const results = await this.opts.fib.apply(batch);
@@ -469,14 +476,19 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private applyPlan(next: PeerConfig[]): string[] {
     const effects: string[] = [];
     const d = diffPlan(this.plan, next);
-    const originatedSet = new Set(this.originated.keys());
+    // Live, not a snapshot: export policy asks whether a prefix is ours (BGPFilter source Local)
+    // for blocks added after the session was, too.
+    const originatedSet = this.originated;
     for (const pc of d.removed) {
       this.removePeer(pc);
       effects.push(`session ${pc.key} removed`);
       this.log.info({ component: 'plan', peer: pc.key }, `session with ${pc.key} removed (${pc.description})`);
     }
     for (const ch of d.changed) {
-      if (ch.restartNeeded) {
+      // The RIB cannot swap a live peer's policies yet (its update group is keyed by them), so a
+      // change of filters, next hop mode or allowas-in restarts the session rather than being
+      // recorded and silently not applied (a BGPFilter added to stop a leak did nothing).
+      if (ch.restartNeeded || ch.fields.some((f) => POLICY_FIELDS.has(f))) {
         this.removePeer(ch.before);
         this.addPeer(ch.after, originatedSet);
         effects.push(`session ${ch.after.key} restarted (${ch.fields.join(', ')})`);
@@ -503,7 +515,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     return this.speaker.peers().find((s) => s.cfg.peerAddress === pc.peerAddress)?.key ?? pc.peerAddress;
   }
 
-  private addPeer(pc: PeerConfig, originatedSet: ReadonlySet<string>): void {
+  private addPeer(pc: PeerConfig, originatedSet: Pick<ReadonlySet<string>, 'has'>): void {
     const session = this.speaker.addPeer(sessionConfigOf(pc, this.local, this.wiring), { start: false });
     const id = session.key;
     this.rib.addPeer(ribPeerOf({ ...pc, key: id }, this.local, this.model, originatedSet));
@@ -589,6 +601,9 @@ function cpuMsSince(from: NodeJS.CpuUsage): number {
   const u = process.cpuUsage(from);
   return Math.round((u.user + u.system) / 1000);
 }
+
+/** PeerConfig fields that feed the RIB's import/export policy for a peer (wiring.ts policiesFor, ribPeerOf). */
+const POLICY_FIELDS: ReadonlySet<string> = new Set(['filters', 'nextHopMode', 'numAllowedLocalASNumbers']);
 
 /** Quiet time after the last config file event before reloading (see watchConfig). */
 export const RELOAD_DEBOUNCE_MS = 10;
