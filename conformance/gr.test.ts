@@ -191,6 +191,23 @@ test('RFC 4724 §4.1/§4.2 + RFC 8538: kill -9 of a Tern node loses no route in 
     for (const p of affected) assert.deepEqual(m.deleted(p), [], `${m.host}: ${p} was deleted during the restart`);
   }
 
+  // ---- SIGTERM (a rolling restart's step): the stopping node closes its sessions, and the
+  // withdrawals that makes in its own RIB must not reach its kernel (they did, bench/rolling-restart.ts).
+  const mons2: RouteMonitor[] = await Promise.all(hosts.map((h) => monitorRoutes(lab, h)));
+  await lab.stop(ternd[1].pid, 10_000);
+  assert.equal(text(await kernel(lab, N[1].host)), text(wantKernel(1)), 'n2 kernel changed while n2 stopped');
+  const n2again = await startNode(lab, 1);
+  const rec2 = await n2again.waitForLog((r) => /^FIB reconciled/.test(r.msg), 30_000, 'n2 startup FIB reconciliation');
+  assert.deepEqual([rec2.added, rec2.replaced, rec2.deleted, rec2.failed], [0, 0, 0, 0], `reconcile changed n2 kernel: ${JSON.stringify(rec2)}`);
+  await waitFor('n2 back with n1 block not stale', 15_000, async () => {
+    const n1 = (await rib(lab, N[0].host)).filter((r) => r.prefix === N[1].block);
+    return n1.length === 1 && !n1[0].flags.stale;
+  });
+  for (const m of mons2) {
+    await m.stop();
+    for (const p of affected) assert.deepEqual(m.deleted(p), [], `${m.host}: ${p} was deleted during the SIGTERM restart`);
+  }
+
   // RFC 4724 §3: once converged, the R bit is gone: a later flap of the BIRD session must not
   // claim a restart. (BIRD 2.0.12 has no N bit: the Cease flushes both sides, hence after the
   // monitors.)
