@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<BenchMain>> = {
   peers: async () => (await import('./peers.js')).main,
   sessions: async () => (await import('./sessions.js')).main,
   propagation: async () => (await import('./propagation.js')).main,
+  'rolling-restart': async () => (await import('./rolling-restart.js')).main,
 };
 
 async function run(argv: string[]): Promise<number> {
