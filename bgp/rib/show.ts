@@ -3,7 +3,7 @@
 
 import { parsePrefix } from '../prefix';
 import type { Family, PathAttributes } from '../types';
-import { compare, STEP_NAMES } from './decision';
+import { compare, STEP_NAMES, type Candidate } from './decision';
 import type { Rib } from './rib';
 import type { RibEntryView } from './rib-types';
 import { INELIGIBLE, PathFlag, type FamilyTable } from './table';
@@ -24,21 +24,27 @@ function prefixViews(rib: Rib, t: FamilyTable, f: Family, pfx: number, onlySelec
   const best = mp.length ? mp[0] : -1;
   const bestCand = best >= 0 ? rib.candidate(t, f, best) : null;
   const prefix = t.store.format(pfx);
-  const out: RibEntryView[] = [];
+  const out: { v: RibEntryView; c: Candidate | null }[] = [];
   for (let p = t.pfxHead[pfx]; p >= 0; p = t.pNext[p]) {
     if (onlySelected && !mp.includes(p)) continue;
     const v = pathView(rib, t, f, p, prefix, pre);
     v.best = p === best;
     v.multipath = mp.includes(p);
-    if (!v.filtered && bestCand && p !== best) {
-      const c = rib.candidate(t, f, p);
+    const c = v.filtered ? null : rib.candidate(t, f, p);
+    if (c && bestCand && p !== best) {
       v.valid = c.reachable;
       const verdict = compare(bestCand, c, rib.decision);
       v.reason = `${STEP_NAMES[verdict.step]}: ${verdict.reason}`;
     }
-    out.push(v);
+    out.push({ v, c });
   }
-  return out.sort((a, b) => Number(b.best) - Number(a.best) || Number(b.multipath) - Number(a.multipath));
+  // Preference order, as the decision process ranks them; filtered paths last.
+  out.sort((a, b) => {
+    if (a.v.best !== b.v.best) return a.v.best ? -1 : 1;
+    if (!a.c || !b.c) return a.c ? -1 : b.c ? 1 : 0;
+    return compare(a.c, b.c, rib.decision).winner === 0 ? -1 : 1;
+  });
+  return out.map((x) => x.v);
 }
 
 function pathView(rib: Rib, t: FamilyTable, f: Family, p: number, prefix: string, pre: boolean): RibEntryView {

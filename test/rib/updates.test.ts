@@ -336,3 +336,39 @@ test('reference counting: once every route is gone, no prefix, path or attribute
   const st = rib.stats();
   assert.deepEqual([st.prefixes, st.paths, st.attrSets], [{ ipv4: 0, ipv6: 0 }, { ipv4: 0, ipv6: 0 }, 0]);
 });
+
+test('a source that never reads does not pin the shared stream of its update group (pull model)', () => {
+  const rib = makeRib();
+  const src = up(rib, { id: 'quiet-src', asn: 65009 });
+  const mon = up(rib, { id: 'mon', asn: 65001 });
+  drain(rib, mon);
+  rib.ingest(src, upd(attrs(), many(500)));
+  rib.flush(0);
+  assert.equal(rib.stats().updateGroups, 1, 'same outbound profile');
+  assert.equal(summary(drain(rib, mon)).nlri.length, 500);
+  const g = rib.members.get(rib.peers.get(mon)!.idx)!.group;
+  assert.equal(g.log.length, 0, 'the announcements were not for the source: nothing kept for it');
+  assert.equal(rib.takeOutput(src).length, 2, 'only its End-of-RIB markers');
+});
+
+test('show rib --detail: every path of a prefix with its flags and the step it lost at (RFC 4271 §9.1.2.2)', () => {
+  const rib = makeRib({ maxPaths: 2 });
+  const a = up(rib, { id: 'pa', asn: 65001, address: '198.18.0.41' });
+  const b = up(rib, { id: 'pb', asn: 65002, address: '198.18.0.42' });
+  const i = up(rib, { id: 'pi', asn: 65000, address: '198.18.0.43' });
+  rib.ingest(a, upd(attrs({ asPath: seq(65001, 7), nextHop: '198.18.0.41' }), ['10.9.0.0/24']));
+  rib.ingest(b, upd(attrs({ asPath: seq(65002, 8, 9), nextHop: '198.18.0.42' }), ['10.9.0.0/24']));
+  rib.ingest(i, upd(attrs({ asPath: seq(65003, 7), nextHop: '198.18.0.43', localPref: 50 }), ['10.9.0.0/24']));
+  rib.flush(0);
+  const v = lookup(rib, '10.9.0.0/24');
+  assert.deepEqual(
+    v.map((x) => [x.peer, x.best, x.multipath, x.ibgp, x.reason?.split(':')[0]]),
+    [
+      ['pa', true, true, false, undefined],
+      ['pb', false, false, false, 'as-path-length'],
+      ['pi', false, false, true, 'local-pref'],
+    ],
+  );
+  assert.deepEqual(adjRibIn(rib, b).map((x) => [x.prefix, x.best]), [['10.9.0.0/24', false]]);
+  assert.deepEqual(dumpLocRib(rib).map((x) => x.peer), ['pa']);
+});
