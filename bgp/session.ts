@@ -396,7 +396,7 @@ export class Session extends EventEmitter<SessionEvents> {
     if (ev.type === 'NotifMsg' || ev.type === 'NotifMsgVerErr') {
       const n = ev.notification;
       noteError(this.s, 'received', n);
-      this.log.warn({ peer: this.key, code: n.code, subcode: n.subcode, name: notificationName(n.code, n.subcode), text: n.shutdownMessage }, 'NOTIFICATION received');
+      this.log.warn({ peer: this.key, code: n.code, subcode: n.subcode, notification: notificationName(n.code, n.subcode), text: n.shutdownMessage }, 'NOTIFICATION received');
     }
     if (ev.type === 'BGPOpen') this.onOpen(slot, ev);
     else this.feed(slot, ev);

@@ -311,6 +311,11 @@ export interface NotificationMessage {
   data: Buffer;
   /** RFC 9003 shutdown communication, decoded when code 6 subcode 2 or 4 carries one. */
   shutdownMessage?: string;
+  /**
+   * RFC 8538 §3: a Hard Reset (6/9) encapsulates another Cease: its subcode is the first data
+   * octet, its data follows (so an Administrative Shutdown text survives inside a Hard Reset).
+   */
+  hardResetSubcode?: number;
 }
 
 export interface KeepaliveMessage {

@@ -60,15 +60,30 @@ export function decodeNotification(msg: Buffer): NotificationMessage {
   if (carriesShutdownCommunication(code, subcode)) {
     const text = decodeShutdownCommunication(data);
     if (text !== undefined) n.shutdownMessage = text;
+  } else if (code === 6 && subcode === HARD_RESET && data.length >= 1) {
+    // RFC 8538 §3: FRR sends its Administrative Shutdown text wrapped in a Hard Reset.
+    n.hardResetSubcode = data[0];
+    if (carriesShutdownCommunication(6, data[0])) {
+      const text = decodeShutdownCommunication(data.subarray(1));
+      if (text !== undefined) n.shutdownMessage = text;
+    }
   }
   return n;
 }
+
+/** RFC 8538 §3: Cease subcode Hard Reset. */
+const HARD_RESET = 9;
 
 /** When `data` is empty and `shutdownMessage` is set, the RFC 9003 data is built from it. */
 export function encodeNotification(n: NotificationMessage): Buffer {
   let data = n.data;
   if (data.length === 0 && n.shutdownMessage !== undefined && carriesShutdownCommunication(n.code, n.subcode)) {
     data = encodeShutdownCommunication(n.shutdownMessage);
+  } else if (data.length === 0 && n.code === 6 && n.subcode === HARD_RESET && (n.hardResetSubcode !== undefined || n.shutdownMessage !== undefined)) {
+    // RFC 8538 §3: encapsulate the Cease being hardened (default Administrative Reset).
+    const inner = n.hardResetSubcode ?? 4;
+    const innerData = n.shutdownMessage !== undefined && carriesShutdownCommunication(6, inner) ? encodeShutdownCommunication(n.shutdownMessage) : Buffer.alloc(0);
+    data = Buffer.concat([Buffer.from([inner]), innerData]);
   }
   const len = HEADER_LEN + 2 + data.length;
   if (len > 4096) throw new RangeError(`NOTIFICATION of ${len} bytes exceeds 4096`);
