@@ -36,6 +36,7 @@ export interface NetlinkFibOptions {
   coupled?: boolean;
   maxSendBytes?: number; // bytes per sendmsg, default 256 KiB
   chunkRoutes?: number; // routes encoded per main-thread slice, default 2048
+  pipelineDepth?: number; // slices in flight to the I/O worker, default 8
   eventRcvbuf?: number; // event socket SO_RCVBUF(FORCE), default 16 MiB
   resyncDelayMs?: number; // debounce for event-triggered resyncs, default 100
   nexthopIdBase?: number; // first nexthop id Tern allocates, default 0x54000000
@@ -49,7 +50,11 @@ export interface NetlinkFibOptions {
   eventStallMs?: number;
 }
 
-interface Op { p: IpPrefix; want: InstallSpec | null; why?: string; idx: number; metric?: number; slot?: number; epoch?: number }
+interface Op {
+  p: IpPrefix; want: InstallSpec | null; why?: string; idx: number; metric?: number; slot?: number; epoch?: number;
+  /** Already removed from the kernel with its nexthop object (see flushCoveredNexthops). */
+  flushed?: boolean;
+}
 type Outcome = 'added' | 'replaced' | 'deleted' | 'unchanged' | 'absent' | 'failed';
 type Sent = { seq: number; op?: Op; action: 'set' | 'del' | 'nh'; replace?: boolean; nhId?: number; old?: Installed };
 type Report = (op: Op, outcome: Outcome, error?: string) => void;
@@ -81,7 +86,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     this.o = {
       tunnelDevice: opts.tunnelDevice ?? 'tunl0', ipipMode: opts.ipipMode ?? 'cross-subnet',
       nexthopObjects: opts.nexthopObjects ?? 'auto', coupled: opts.coupled ?? true,
-      maxSendBytes: opts.maxSendBytes ?? 256 * 1024, chunkRoutes: opts.chunkRoutes ?? 2048,
+      maxSendBytes: opts.maxSendBytes ?? 256 * 1024, chunkRoutes: opts.chunkRoutes ?? 2048, pipelineDepth: opts.pipelineDepth ?? 8,
       eventRcvbuf: opts.eventRcvbuf ?? 16 << 20, resyncDelayMs: opts.resyncDelayMs ?? 100,
       nexthopIdBase: opts.nexthopIdBase ?? 0x54000000, ackEach: opts.ackEach ?? false,
       quietBulkRoutes: opts.quietBulkRoutes ?? 10000,
@@ -121,6 +126,8 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     return this.serial(async () => {
       const results: FibResult[] = new Array(changes.length);
       const self = this;
+      const flushed = this._coupled && this.nh && this.o.quietBulkRoutes > 0 && changes.length >= this.o.quietBulkRoutes
+        ? await this.flushCoveredNexthops(changes) : new Set<number>();
       function* ops(): Generator<Op> {
         for (let i = 0; i < changes.length; i++) {
           const c = changes[i];
@@ -134,6 +141,10 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
           const op = self.plan(p, id, i);
           op.slot = slot;
           op.epoch = self.table.epoch;
+          if (withdraw && flushed.size && slot >= 0) {
+            const nhId = self.variants.get(self.table.installed(slot))?.nhId;
+            if (nhId !== undefined && flushed.has(nhId)) op.flushed = true;
+          }
           yield op;
         }
       }
@@ -242,7 +253,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
 
   /**
    * Write what differs between each op's wanted spec and the installed belief, a chunk of
-   * routes per main-thread slice, up to 3 chunks in flight in the worker. report() gets each op.
+   * routes per main-thread slice, up to pipelineDepth slices in flight in the worker. report() gets each op.
    */
   private async execute(ops: Iterable<Op>, report: Report): Promise<void> {
     const inflight: Promise<void>[] = [];
@@ -263,6 +274,11 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
           if (sent.length) inflight.push(this.send(w, sent, failedNh, report));
           await Promise.all(inflight.splice(0));
           return this.execute(prepend(op, it), report);
+        }
+        if (op.flushed) {
+          if (slot >= 0) this.table.setInstalled(slot, -1);
+          report(op, 'deleted');
+          continue;
         }
         const old = slot >= 0 ? this.variants.get(this.table.installed(slot)) : undefined;
         if (op.want && old?.key === op.want.key) { report(op, 'unchanged'); continue; }
@@ -290,7 +306,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
         sent.push({ seq, op, action: 'set', replace: old !== undefined, nhId, old });
       }
       if (sent.length) inflight.push(this.send(w, sent, failedNh, report));
-      if (inflight.length >= 3) await inflight.shift();
+      if (inflight.length >= this.o.pipelineDepth) await inflight.shift();
       await yieldTick(); // a chance for timers and I/O between slices, always
     }
     await Promise.all(inflight);
@@ -331,6 +347,41 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       this.unbusy(slot);
       report(op, s.replace ? 'replaced' : 'added');
     }
+  }
+
+  /**
+   * A bulk withdrawal that removes EVERY route pointing at one of Tern's nexthop objects is done
+   * by deleting that object: the kernel then drops all those routes in one pass over the table
+   * (__remove_nexthop_fib), as `ip route flush` does, instead of one RTM_DELROUTE each.
+   * Returns the ids deleted; their routes are marked gone when their withdrawal is reached.
+   */
+  private async flushCoveredNexthops(changes: FibChange[]): Promise<Set<number>> {
+    const nh = this.nh!;
+    const count = new Map<number, number>();
+    const seen = new Set<number>();
+    for (let i = 0; i < changes.length; i++) {
+      const c = changes[i];
+      if (i % 20000 === 19999) await yieldTick();
+      if (c.kind === 'blackhole' || c.nexthops.length > 0) continue;
+      const p = parsePrefix(c.prefix);
+      const slot = p ? this.table.find(p) : -1;
+      if (slot < 0 || seen.has(slot)) continue; // the same prefix twice must not count twice
+      seen.add(slot);
+      const id = this.variants.get(this.table.installed(slot))?.nhId;
+      if (id !== undefined) count.set(id, (count.get(id) ?? 0) + 1);
+    }
+    const ids = [...count].filter(([id, n]) => n === nh.refsOf(id)).map(([id]) => id);
+    const done = new Set<number>();
+    if (!ids.length) return done;
+    const w = new MsgWriter(ids.length * 32);
+    const seqs = ids.map((id) => { const seq = this.client.nextSeq(); encodeNexthopDel(w, seq, id); return seq; });
+    const failed = new Set((await this.client.batch(w.take(), this.o.maxSendBytes, this.o.ackEach)).map((e) => e.seq));
+    ids.forEach((id, i) => {
+      if (failed.has(seqs[i])) return;
+      nh.forget(id);
+      done.add(id);
+    });
+    return done;
   }
 
   /** The op's slot in the prefix table (-1: none), re-found only if slots moved since. */

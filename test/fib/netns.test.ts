@@ -164,14 +164,21 @@ test('inline next hops (RTA_MULTIPATH) when nexthop objects are off; a later run
   });
 });
 
-test('100k routes in one apply, then withdrawn', { skip }, async () => {
+test('100k routes in one apply, then withdrawn (partly route by route, the rest with their nexthop object)', { skip }, async () => {
   await withFib('tfib-t7', {}, async (ns, fib) => {
     const add = await fib.call<ApplyResult>('apply', { generate: 100000, gateway: '198.18.0.2' });
     assert.equal(add.ok, 100000);
     assert.equal(ns.count(201), 100000);
-    const del = await fib.call<ApplyResult>('apply', { generate: 100000, gateway: 'withdraw' });
-    assert.equal(del.ok, 100000);
+    // 90k of the 100k: one RTM_DELROUTE each (the shared nexthop object must stay for the rest).
+    const del = await fib.call<ApplyResult>('apply', { generate: 90000, gateway: 'withdraw' });
+    assert.equal(del.ok, 90000);
+    assert.equal(ns.count(201), 10000);
+    assert.equal(ns.ip('nexthop show proto 201').trim().split('\n').length, 1);
+    // The last 10k are every route of that nexthop: deleting the object removes them at once.
+    const rest = await fib.call<ApplyResult>('apply', { generate: 10000, gateway: 'withdraw', from: 90000 });
+    assert.equal(rest.ok, 10000);
     assert.equal(ns.count(201), 0);
+    assert.equal(ns.ip('nexthop show proto 201').trim(), '');
   });
 });
 

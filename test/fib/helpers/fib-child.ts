@@ -23,8 +23,8 @@ async function main(): Promise<void> {
       } else if (!fib) {
         throw new Error('not open');
       } else if (cmd === 'apply') {
-        const changes = arg as FibChange[] | { generate: number; gateway: string };
-        const list = Array.isArray(changes) ? changes : generate(changes.generate, changes.gateway);
+        const changes = arg as FibChange[] | { generate: number; gateway: string; from?: number };
+        const list = Array.isArray(changes) ? changes : generate(changes.generate, changes.gateway, changes.from ?? 0);
         delay.reset(); delay.enable();
         const t0 = performance.now();
         const res = await fib.apply(list);
@@ -52,11 +52,14 @@ async function main(): Promise<void> {
   }
 }
 
-/** n /24s from 10.0.0.0 upward (10.0.0.0/24, 10.0.1.0/24, ...), all via one gateway. */
-function generate(n: number, gateway: string): FibChange[] {
+/** n /24s from the from-th upward (10.0.0.0/24, 10.0.1.0/24, ...), all via one gateway. */
+function generate(n: number, gateway: string, from: number): FibChange[] {
   const nexthops = gateway === 'withdraw' ? [] : [{ gateway }];
   const out: FibChange[] = new Array(n);
-  for (let i = 0; i < n; i++) out[i] = { prefix: `${10 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`, kind: 'unicast', nexthops };
+  for (let j = 0; j < n; j++) {
+    const i = from + j;
+    out[j] = { prefix: `${10 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`, kind: 'unicast', nexthops };
+  }
   return out;
 }
 
