@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<BenchMain>> = {
   codec: async () => (await import('./codec.js')).main,
   peers: async () => (await import('./peers.js')).main,
   sessions: async () => (await import('./sessions.js')).main,
+  fib: async () => (await import('./fib.js')).main,
   propagation: async () => (await import('./propagation.js')).main,
   'rolling-restart': async () => (await import('./rolling-restart.js')).main,
 };
