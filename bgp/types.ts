@@ -312,10 +312,10 @@ export interface NotificationMessage {
   /** RFC 9003 shutdown communication, decoded when code 6 subcode 2 or 4 carries one. */
   shutdownMessage?: string;
   /**
-   * RFC 8538 §3: a Hard Reset (6/9) encapsulates another Cease: its subcode is the first data
-   * octet, its data follows (so an Administrative Shutdown text survives inside a Hard Reset).
+   * RFC 8538 §3: a Hard Reset (6/9) encapsulates the NOTIFICATION it hardens: its data is that
+   * message's error code, subcode and data (so an Administrative Shutdown text survives).
    */
-  hardResetSubcode?: number;
+  hardResetOf?: { code: number; subcode: number };
 }
 
 export interface KeepaliveMessage {

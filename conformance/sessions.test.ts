@@ -217,9 +217,8 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
   for (const [peer, net] of [['bird', 53], ['frr', 63]] as const) {
     // FRR negotiates the RFC 8538 N bit with Tern and so wraps its Cease in a Hard Reset (6/9)
     // whose data is the original code, subcode and data (RFC 8538 §3): on the wire
-    // `03 06 09 | 06 02 0b "maintenance"`. Tern does not unwrap it yet.
-    const todo = peer === 'frr' ? 'Tern does not decode the Cease inside an RFC 8538 Hard Reset (6/9), so FRR\'s text is not logged' : undefined;
-    test(`RFC 9003: a Cease from ${peer} with a shutdown communication ("maintenance") is logged by Tern with its text`, { todo }, async (t) => {
+    // `03 06 09 | 06 02 0b "maintenance"`. Tern unwraps it.
+    test(`RFC 9003: a Cease from ${peer} with a shutdown communication ("maintenance") is logged by Tern with its text`, async (t) => {
       if (!conformanceGate(t, [...NEEDS], TERND)) return;
       const x = await setup(t, { id: `tcs${net}`, net, peer });
       await x.startPeer();

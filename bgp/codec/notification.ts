@@ -60,11 +60,11 @@ export function decodeNotification(msg: Buffer): NotificationMessage {
   if (carriesShutdownCommunication(code, subcode)) {
     const text = decodeShutdownCommunication(data);
     if (text !== undefined) n.shutdownMessage = text;
-  } else if (code === 6 && subcode === HARD_RESET && data.length >= 1) {
+  } else if (code === 6 && subcode === HARD_RESET && data.length >= 2) {
     // RFC 8538 §3: FRR sends its Administrative Shutdown text wrapped in a Hard Reset.
-    n.hardResetSubcode = data[0];
-    if (carriesShutdownCommunication(6, data[0])) {
-      const text = decodeShutdownCommunication(data.subarray(1));
+    n.hardResetOf = { code: data[0], subcode: data[1] };
+    if (carriesShutdownCommunication(data[0], data[1])) {
+      const text = decodeShutdownCommunication(data.subarray(2));
       if (text !== undefined) n.shutdownMessage = text;
     }
   }
@@ -79,11 +79,11 @@ export function encodeNotification(n: NotificationMessage): Buffer {
   let data = n.data;
   if (data.length === 0 && n.shutdownMessage !== undefined && carriesShutdownCommunication(n.code, n.subcode)) {
     data = encodeShutdownCommunication(n.shutdownMessage);
-  } else if (data.length === 0 && n.code === 6 && n.subcode === HARD_RESET && (n.hardResetSubcode !== undefined || n.shutdownMessage !== undefined)) {
-    // RFC 8538 §3: encapsulate the Cease being hardened (default Administrative Reset).
-    const inner = n.hardResetSubcode ?? 4;
-    const innerData = n.shutdownMessage !== undefined && carriesShutdownCommunication(6, inner) ? encodeShutdownCommunication(n.shutdownMessage) : Buffer.alloc(0);
-    data = Buffer.concat([Buffer.from([inner]), innerData]);
+  } else if (data.length === 0 && n.code === 6 && n.subcode === HARD_RESET && (n.hardResetOf !== undefined || n.shutdownMessage !== undefined)) {
+    // RFC 8538 §3: encapsulate the NOTIFICATION being hardened (default Cease/Administrative Reset).
+    const inner = n.hardResetOf ?? { code: 6, subcode: 4 };
+    const innerData = n.shutdownMessage !== undefined && carriesShutdownCommunication(inner.code, inner.subcode) ? encodeShutdownCommunication(n.shutdownMessage) : Buffer.alloc(0);
+    data = Buffer.concat([Buffer.from([inner.code, inner.subcode]), innerData]);
   }
   const len = HEADER_LEN + 2 + data.length;
   if (len > 4096) throw new RangeError(`NOTIFICATION of ${len} bytes exceeds 4096`);
