@@ -1,6 +1,7 @@
 // Shared helpers for the RIB tests: build UpdateMessages, bring peers up, read what the RIB sends.
 
 import { decodeMessage } from '../../bgp/codec/message';
+import { encodeUpdate } from '../../bgp/codec/update';
 import { PrefixListImpl } from '../../bgp/codec/prefixes';
 import { formatPrefix } from '../../bgp/prefix';
 import {
@@ -29,8 +30,21 @@ export function attrs(over: PathAttributes = {}): PathAttributes {
   return { origin: 0, asPath: seq(65001), nextHop: '198.18.0.1', ...over };
 }
 
-/** An IPv4 UPDATE announcing `reach` (strings, optional "#pathId") and withdrawing `withdraw`. */
-export function upd(a: PathAttributes | null, reach: string[], withdraw: string[] = []): UpdateMessage {
+/**
+ * An UPDATE announcing `reach` (strings, optional "#pathId") and withdrawing `withdraw`, as the
+ * RIB gets it in the daemon: encoded by the codec and decoded again, so the prefix lists point
+ * into a real message (the RIB keys attribute sets on those bytes).
+ */
+export function upd(a: PathAttributes | null, reach: string[], withdraw: string[] = [], as4 = true): UpdateMessage {
+  const m = build(a, reach, withdraw);
+  const ap = [...reach, ...withdraw].some((s) => s.includes('#'));
+  const c = ctx({ as4, extendedMessage: true, addPathRx: { ipv4: ap, ipv6: ap }, addPathTx: { ipv4: ap, ipv6: ap } });
+  const u = decodeMessage(encodeUpdate(m, c), c);
+  if (u.type !== MsgType.UPDATE) throw new Error('not an UPDATE');
+  return u;
+}
+
+function build(a: PathAttributes | null, reach: string[], withdraw: string[]): UpdateMessage {
   const parse = (s: string) => {
     const [p, id] = s.split('#');
     return id === undefined ? p : { ...PrefixListImpl.from(AFI_IPV4, [p]).get(0), pathId: +id };

@@ -372,3 +372,25 @@ test('show rib --detail: every path of a prefix with its flags and the step it l
   assert.deepEqual(adjRibIn(rib, b).map((x) => [x.prefix, x.best]), [['10.9.0.0/24', false]]);
   assert.deepEqual(dumpLocRib(rib).map((x) => x.peer), ['pa']);
 });
+
+test('interning: identical attributes in two UPDATEs share one set, kept lean and decoded back unchanged', () => {
+  const rib = makeRib();
+  const src = up(rib, { asn: 65009 });
+  const dst = up(rib, { asn: 65001 });
+  const a = attrs({ asPath: seq(65009, 4200000000), communities: [1, 2], med: 3, largeCommunities: [{ globalAdmin: 1, local1: 2, local2: 3 }] });
+  rib.ingest(src, upd(a, ['10.1.0.0/24']));
+  rib.ingest(src, upd(a, ['10.2.0.0/24']));
+  const ch = rib.flush(0);
+  assert.equal(rib.stats().attrSets, 2, 'one inbound set, one outbound set');
+  assert.equal(ch[0].newBest, ch[1].newBest, 'one PathInfo for both');
+  const t = rib.tables.ipv4;
+  const set = rib.attrs.get(t.pAttr[t.pfxBest[t.store.find(Buffer.from([10, 1, 0]), 0, 24)]]);
+  assert.equal(set.lean, true, 'inbound set without import policy drops its objects');
+  assert.deepEqual({ ...rib.attrs.attrsOf(set), localPref: undefined }, { ...a, localPref: undefined });
+  // RFC 6793: the same bytes on a 2-octet session mean something else: another set.
+  const old = up(rib, { asn: 65010 }, undefined, ctx({ as4: false }));
+  rib.ingest(old, upd(attrs({ asPath: seq(65010, 7) }), ['10.3.0.0/24'], [], false));
+  rib.flush(0);
+  assert.deepEqual(lookup(rib, '10.3.0.0/24')[0].attrs.asPath, seq(65010, 7));
+  assert.deepEqual(summary(drain(rib, dst)).nlri, ['10.1.0.0/24', '10.2.0.0/24', '10.3.0.0/24']);
+});
