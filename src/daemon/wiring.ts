@@ -106,7 +106,7 @@ export interface Policies {
  * not passed on). BGPFilter rules are tried first, in order. An eBGP peer that lists filters
  * gets RFC 8212 semantics: a route no rule accepted is neither imported nor exported.
  */
-export function policiesFor(pc: PeerConfig, model: ClusterModel, originated: ReadonlySet<string>): Policies {
+export function policiesFor(pc: PeerConfig, model: ClusterModel, originated: Pick<ReadonlySet<string>, 'has'>): Policies {
   const filters = filtersByName(model.filters, pc.filters);
   const ebgp = pc.peerAs !== pc.localAs;
   const policy = ebgp && filters.length > 0 ? 'rfc8212' : 'calico';
@@ -136,7 +136,7 @@ export function policiesFor(pc: PeerConfig, model: ClusterModel, originated: Rea
   return { importPolicy, exportPolicy };
 }
 
-export function ribPeerOf(pc: PeerConfig, local: LocalSpeaker, model: ClusterModel, originated: ReadonlySet<string>): RibPeer {
+export function ribPeerOf(pc: PeerConfig, local: LocalSpeaker, model: ClusterModel, originated: Pick<ReadonlySet<string>, 'has'>): RibPeer {
   const node = model.nodes.find((n) => n.name === local.nodeName);
   return {
     id: pc.key,
