@@ -394,3 +394,19 @@ test('interning: identical attributes in two UPDATEs share one set, kept lean an
   assert.deepEqual(lookup(rib, '10.3.0.0/24')[0].attrs.asPath, seq(65010, 7));
   assert.deepEqual(summary(drain(rib, dst)).nlri, ['10.1.0.0/24', '10.2.0.0/24', '10.3.0.0/24']);
 });
+
+test("RFC 7911 add-path send 'all': every eligible path, not only the multipath set", () => {
+  const rib = makeRib({ clusterId: '198.18.255.100', maxPaths: 1 });
+  const c1 = up(rib, { address: '198.18.0.11', asn: 65000, routeReflectorClient: true });
+  const c2 = up(rib, { address: '198.18.0.12', asn: 65000, routeReflectorClient: true });
+  const apCtx = ctx({ addPathTx: { ipv4: true, ipv6: true } });
+  const all = up(rib, { address: '198.18.0.13', asn: 65000, routeReflectorClient: true, addPathSend: 'all' }, undefined, apCtx);
+  const mp = up(rib, { address: '198.18.0.14', asn: 65000, routeReflectorClient: true }, undefined, apCtx);
+  drain(rib, all, apCtx);
+  drain(rib, mp, apCtx);
+  rib.ingest(c1, upd(attrs({ asPath: [], localPref: 200, nextHop: '198.18.0.11' }), ['10.244.7.0/26']));
+  rib.ingest(c2, upd(attrs({ asPath: [], localPref: 100, nextHop: '198.18.0.12' }), ['10.244.7.0/26']));
+  rib.flush(0);
+  assert.deepEqual(drain(rib, all, apCtx).map((s) => s.nextHop).sort(), ['198.18.0.11', '198.18.0.12']);
+  assert.deepEqual(drain(rib, mp, apCtx).map((s) => s.nextHop), ['198.18.0.11'], 'multipath mode with maxPaths 1: the best only');
+});
