@@ -392,12 +392,20 @@ export class Rib {
     if (changed) {
       const oldAttr = t.pfxBestAttr[pfx];
       if (this.opts.collectChanges || this.opts.onChange) {
+        const newBest = best >= 0 ? this.pathInfo(t, best) : undefined;
+        let multipath: PathInfo[];
+        if (mp.length === 0) multipath = [];
+        else if (mp.length === 1) multipath = [newBest as PathInfo];
+        else {
+          multipath = [];
+          for (const p of mp) multipath.push(this.pathInfo(t, p));
+        }
         const c: RibChange = {
           prefix: t.store.format(pfx),
           family: f,
           oldBest: oldAttr >= 0 ? this.info(this.attrs.get(oldAttr), t.pfxBestPeer[pfx], 0) : undefined,
-          newBest: best >= 0 ? this.pathInfo(t, best) : undefined,
-          multipath: mp.map((p) => this.pathInfo(t, p)),
+          newBest,
+          multipath,
         };
         if (this.opts.onChange) this.opts.onChange(c);
         else changes.push(c);
