@@ -6,6 +6,7 @@
 //   B: BIRD restarts with one route fewer: Tern keeps the others, sweeps that one (§4.2).
 //   C: BIRD does not come back: stale routes go at its restart time, not before (§4.2).
 //   D: Hard Reset (RFC 8538 §3) flushes at once on FRR and on a Tern peer.
+//   E: ternd restarting while its only peer is gone reconciles after --fib-sync-timeout.
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -268,7 +269,7 @@ function birdCfg(nets: string[]): BirdConfig {
   };
 }
 
-test('RFC 4724 §4.2: Tern as helper for BIRD: keeps its routes through a restart, sweeps only what BIRD no longer sends, and drops them at the restart time when BIRD stays away', async (t) => {
+test('RFC 4724 §4.2: Tern as helper for BIRD: keeps its routes through a restart, sweeps only what BIRD no longer sends, and drops them at the restart time when BIRD stays away; RFC 4724 §4.1 End-of-RIB wait bounded by --fib-sync-timeout', async (t) => {
   if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc', 'ternd'], TERND)) return;
   const lab = await Lab.create('tgb');
   t.after(() => lab.destroy());
@@ -324,4 +325,27 @@ test('RFC 4724 §4.2: Tern as helper for BIRD: keeps its routes through a restar
   assert.ok(Date.parse(gone.time) - keptAt >= BIRD_RESTART * 1000 - 50, `swept after ${Date.parse(gone.time) - keptAt} ms`);
   await waitFor('stale routes gone from the kernel', 5_000, async () => (await kernel(lab, tern)).size === 0);
   assert.equal((await rib(lab, tern)).filter((r) => NETS.includes(r.prefix)).length, 0);
+
+  // ---- The restarting speaker's End-of-RIB wait is bounded (--fib-sync-timeout): ternd restarts
+  // with BIRD's routes in its kernel while BIRD is gone; the kernel is left alone during the
+  // wait, then reconciled (the routes nobody announces any more are deleted).
+  bird = await restartBird(lab, bird, birdCfg(NETS.slice(0, 2)), { recovery: false });
+  await waitFor('BIRD routes back in the kernel', 15_000, async () => (await kernel(lab, tern)).size === 2);
+  await lab.stop(t1.pid, 10_000);
+  await killHard(bird.child);
+  const t2 = await startTernd(lab, tern, {
+    node, fib: 'kernel', args: ['--connect-retry', '1', '--probes', 'off', '--fib-sync-timeout', '3'],
+    configYaml: {
+      asNumber: 64512,
+      nodes: [{ name: node, ipv4Address: `${L.tern}/24` }],
+      peers: [{ name: 'tor', node, peerIP: L.bird, asNumber: 65001, keepaliveTime: '3s', maxRestartTime: '7s' }],
+    },
+  });
+  await t2.waitForLog((r) => /kernel holds routes from a previous run/.test(r.msg), 5_000, 'the restart detection');
+  await sleep(2000);
+  assert.equal((await kernel(lab, tern)).size, 2, 'the kernel was changed during the End-of-RIB wait');
+  const rec = await t2.waitForLog((r) => /^FIB reconciled/.test(r.msg), 10_000, 'the bounded reconciliation');
+  assert.equal(rec.why, 'End-of-RIB wait timed out');
+  assert.equal(rec.deleted, 2);
+  assert.equal((await kernel(lab, tern)).size, 0);
 });
