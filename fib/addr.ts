@@ -7,6 +7,22 @@ export interface IpPrefix {
   len: number;
   /** The canonical text when the input already was canonical (saves building it again). */
   text?: string;
+  /** IPv4 only, when parsed by the fast path: the address as a number (addr made on demand). */
+  v4?: number;
+}
+
+/** An IPv4 prefix from the fast path: no Buffer unless someone asks for the bytes. */
+class Prefix4 implements IpPrefix {
+  readonly family = 4 as const;
+  private bytes?: Buffer;
+  constructor(readonly v4: number, readonly len: number, readonly text: string) {}
+  get addr(): Buffer {
+    if (!this.bytes) {
+      this.bytes = Buffer.allocUnsafe(4);
+      this.bytes.writeUInt32BE(this.v4, 0);
+    }
+    return this.bytes;
+  }
 }
 
 export function parseIp(text: string): Buffer | undefined {
@@ -113,9 +129,7 @@ function parseCanonical4(t: string): IpPrefix | undefined {
   if (len > 32) return undefined;
   const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
   if (((v & ~mask) >>> 0) !== 0) return undefined;
-  const addr = Buffer.allocUnsafe(4);
-  addr.writeUInt32BE(v, 0);
-  return { family: 4, addr, len, text: t };
+  return new Prefix4(v >>> 0, len, t);
 }
 
 /** Parse 'a.b.c.d/len' or 'x::/len'; host bits are cleared (the kernel rejects them for IPv4). */

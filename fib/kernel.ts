@@ -24,11 +24,16 @@ const fam = (f: 4 | 6): typeof AF_INET | typeof AF_INET6 => (f === 4 ? AF_INET :
  * prefix/metric: NLM_F_REPLACE would otherwise overwrite a foreign route with the same key,
  * while NLM_F_EXCL makes the kernel refuse (EEXIST) and leave the foreign route alone.
  */
+const scratch: RouteMsg = { family: AF_INET, dstLen: 0, tos: 0, table: 0, protocol: 0, scope: 0, type: 0, flags: 0, dst: Buffer.alloc(0) };
+const dst4 = Buffer.alloc(4);
+
 export function encodeRouteSet(w: MsgWriter, seq: number, k: KernelParams, p: IpPrefix, spec: InstallSpec, nhId: number | undefined, replace: boolean): void {
-  const r: RouteMsg = {
-    family: fam(p.family), dstLen: p.len, tos: 0, table: k.table, protocol: k.protocol,
-    scope: RT_SCOPE_UNIVERSE, type: RTN_UNICAST, flags: 0, dst: p.addr, priority: k.metric,
-  };
+  // One reused message object: this runs a million times per table load.
+  const r = scratch;
+  r.family = fam(p.family); r.dstLen = p.len; r.table = k.table; r.protocol = k.protocol;
+  r.scope = RT_SCOPE_UNIVERSE; r.type = RTN_UNICAST; r.flags = 0; r.priority = k.metric;
+  r.nhId = undefined; r.gateway = undefined; r.oif = undefined; r.multipath = undefined;
+  if (p.v4 !== undefined) { dst4.writeUInt32BE(p.v4, 0); r.dst = dst4; } else r.dst = p.addr;
   if (spec.kind === 'blackhole') {
     r.type = RTN_BLACKHOLE;
   } else if (nhId !== undefined) {
@@ -48,10 +53,12 @@ export function encodeRouteSet(w: MsgWriter, seq: number, k: KernelParams, p: Ip
 /** RTM_DELROUTE carrying Tern's protocol: the kernel deletes only a route of that protocol
  * (fib_table_delete and ip6_route_del both match rtm_protocol when it is non-zero). */
 export function encodeRouteDel(w: MsgWriter, seq: number, k: KernelParams, p: IpPrefix, metric = k.metric): void {
-  encodeRoute(w, RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, seq, {
-    family: fam(p.family), dstLen: p.len, tos: 0, table: k.table, protocol: k.protocol,
-    scope: RT_SCOPE_NOWHERE, type: 0, flags: 0, dst: p.addr, priority: metric,
-  });
+  const r = scratch;
+  r.family = fam(p.family); r.dstLen = p.len; r.table = k.table; r.protocol = k.protocol;
+  r.scope = RT_SCOPE_NOWHERE; r.type = 0; r.flags = 0; r.priority = metric;
+  r.nhId = undefined; r.gateway = undefined; r.oif = undefined; r.multipath = undefined;
+  if (p.v4 !== undefined) { dst4.writeUInt32BE(p.v4, 0); r.dst = dst4; } else r.dst = p.addr;
+  encodeRoute(w, RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, seq, r);
 }
 
 export function encodeNexthopCreate(w: MsgWriter, seq: number, k: KernelParams, c: NhCreate): void {

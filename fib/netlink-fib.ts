@@ -50,13 +50,26 @@ export interface NetlinkFibOptions {
   eventStallMs?: number;
 }
 
-interface Op {
-  p: IpPrefix; want: InstallSpec | null; why?: string; idx: number; metric?: number; slot?: number; epoch?: number;
+/**
+ * One prefix's planned write, from planning to its ACK. A class with every field set in the
+ * constructor (one hidden class), and it doubles as the in-flight record: a million routes make
+ * a million of these and nothing else per route.
+ */
+class Op {
+  why?: string;
+  metric?: number;
+  slot = -1;
+  epoch = -1;
   /** Already removed from the kernel with its nexthop object (see flushCoveredNexthops). */
-  flushed?: boolean;
+  flushed = false;
+  seq = 0;
+  replace = false;
+  nhId?: number;
+  old?: Installed;
+  constructor(readonly p: IpPrefix, readonly want: InstallSpec | null, readonly idx: number) {}
 }
+interface NhSent { seq: number; nhId: number }
 type Outcome = 'added' | 'replaced' | 'deleted' | 'unchanged' | 'absent' | 'failed';
-type Sent = { seq: number; op?: Op; action: 'set' | 'del' | 'nh'; replace?: boolean; nhId?: number; old?: Installed };
 type Report = (op: Op, outcome: Outcome, error?: string) => void;
 
 const GROUPS = [C.RTNLGRP_LINK, C.RTNLGRP_IPV4_IFADDR, C.RTNLGRP_IPV6_IFADDR, C.RTNLGRP_IPV4_ROUTE, C.RTNLGRP_IPV6_ROUTE]
@@ -140,7 +153,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
           if (!self._coupled) { results[i] = { prefix: c.prefix, ok: true }; continue; }
           const op = self.plan(p, id, i);
           op.slot = slot;
-          op.epoch = self.table.epoch;
+          op.epoch = slot >= 0 ? self.table.epoch : -1;
           if (withdraw && flushed.size && slot >= 0) {
             const nhId = self.variants.get(self.table.installed(slot))?.nhId;
             if (nhId !== undefined && flushed.has(nhId)) op.flushed = true;
@@ -159,7 +172,11 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     return this.serial(async () => {
       const failed: FibResult[] = [];
       // Mark everything undesired, then desire what is listed: the rest will be withdrawn.
-      for (const slot of this.table.slots()) this.table.setDesired(slot, -1);
+      let n = 0;
+      for (const slot of this.table.slots()) {
+        this.table.setDesired(slot, -1);
+        if (++n % 50000 === 0) await yieldTick(); // removals only: slots do not move meanwhile
+      }
       for (let i = 0; i < desired.length; i++) {
         const c = desired[i];
         const p = parsePrefix(c.prefix);
@@ -239,7 +256,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
 
   /** What prefix p should have given desired variant `id` (-1: nothing) and the topology now. */
   private plan(p: IpPrefix, id: number, idx: number): Op {
-    if (id < 0) return { p, want: null, idx };
+    if (id < 0) return new Op(p, null, idx);
     if (this.cacheGen !== this.topo.generation) { this.cache = new Map(); this.cacheGen = this.topo.generation; }
     const ck = id * 2 + (p.family === 4 ? 0 : 1);
     let r = this.cache.get(ck);
@@ -248,7 +265,10 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       r = resolveRoute(c.kind, c.nexthops, p.family, this.topo, this.o);
       this.cache.set(ck, r);
     }
-    return isSpec(r) ? { p, want: r, idx } : { p, want: null, why: r.error, idx };
+    if (isSpec(r)) return new Op(p, r, idx);
+    const op = new Op(p, null, idx);
+    op.why = r.error;
+    return op;
   }
 
   /**
@@ -262,16 +282,19 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     let done = false;
     while (!done) {
       const w = new MsgWriter(this.o.chunkRoutes * 72);
-      const sent: Sent[] = [];
+      const sent: Op[] = [];
+      const nhSent: NhSent[] = [];
       let routes = 0;
-      while (routes < this.o.chunkRoutes) {
+      // A slice ends after chunkRoutes writes, or after 8x that many ops that need no write
+      // (a reconcile of a million correct routes must not run as one slice).
+      for (let pulled = 0; routes < this.o.chunkRoutes && pulled < this.o.chunkRoutes * 8; pulled++) {
         const n = it.next();
         if (n.done) { done = true; break; }
         const op = n.value;
         const slot = this.slotOf(op);
         if (slot >= 0 && this.table.busy(slot)) {
           // The same prefix again while its first write is in flight: let that one finish.
-          if (sent.length) inflight.push(this.send(w, sent, failedNh, report));
+          if (sent.length || nhSent.length) inflight.push(this.send(w, sent, nhSent, failedNh, report));
           await Promise.all(inflight.splice(0));
           return this.execute(prepend(op, it), report);
         }
@@ -285,27 +308,32 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
         if (!op.want && !old && op.metric === undefined) { report(op, op.why ? 'failed' : 'absent', op.why); continue; }
         routes++;
         if (slot >= 0) this.table.setBusy(slot, true);
+        op.old = old;
         if (!op.want) {
-          const seq = this.client.nextSeq();
-          encodeRouteDel(w, seq, this.k, op.p, op.metric);
-          sent.push({ seq, op, action: 'del', old });
+          op.seq = this.client.nextSeq();
+          encodeRouteDel(w, op.seq, this.k, op.p, op.metric);
+          sent.push(op);
           continue;
         }
-        let nhId: number | undefined;
         if (this.nh && op.want.kind === 'unicast') {
-          const a = this.nh.acquire(op.want);
-          nhId = a.id;
-          for (const c of a.creates) {
-            const seq = this.client.nextSeq();
-            encodeNexthopCreate(w, seq, this.k, c);
-            sent.push({ seq, action: 'nh', nhId: c.id });
+          let id = this.nh.acquireKnown(op.want);
+          if (id < 0) {
+            const a = this.nh.acquire(op.want);
+            id = a.id;
+            for (const c of a.creates) {
+              const seq = this.client.nextSeq();
+              encodeNexthopCreate(w, seq, this.k, c);
+              nhSent.push({ seq, nhId: c.id });
+            }
           }
+          op.nhId = id;
         }
-        const seq = this.client.nextSeq();
-        encodeRouteSet(w, seq, this.k, op.p, op.want, nhId, old !== undefined);
-        sent.push({ seq, op, action: 'set', replace: old !== undefined, nhId, old });
+        op.replace = old !== undefined;
+        op.seq = this.client.nextSeq();
+        encodeRouteSet(w, op.seq, this.k, op.p, op.want, op.nhId, op.replace);
+        sent.push(op);
       }
-      if (sent.length) inflight.push(this.send(w, sent, failedNh, report));
+      if (sent.length || nhSent.length) inflight.push(this.send(w, sent, nhSent, failedNh, report));
       if (inflight.length >= this.o.pipelineDepth) await inflight.shift();
       await yieldTick(); // a chance for timers and I/O between slices, always
     }
@@ -313,19 +341,20 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     await this.collectNexthops();
   }
 
-  private async send(w: MsgWriter, sent: Sent[], failedNh: Map<number, string>, report: Report): Promise<void> {
+  private async send(w: MsgWriter, sent: Op[], nhSent: NhSent[], failedNh: Map<number, string>, report: Report): Promise<void> {
     const errs = new Map<number, AckError>();
     for (const e of await this.client.batch(w.take(), this.o.maxSendBytes, this.o.ackEach)) errs.set(e.seq, e);
+    const textOf = (e: AckError): string => (e.message ? `${C.errnoName(e.errno)}: ${e.message}` : C.errnoName(e.errno));
+    for (const n of nhSent) {
+      const e = errs.get(n.seq);
+      if (e) { failedNh.set(n.nhId, `${textOf(e)} (nexthop ${n.nhId})`); this.nh?.forget(n.nhId); }
+    }
     for (const s of sent) {
-      const e = errs.get(s.seq);
-      const text = e && (e.message ? `${C.errnoName(e.errno)}: ${e.message}` : C.errnoName(e.errno));
-      if (s.action === 'nh') {
-        if (e && s.nhId !== undefined) { failedNh.set(s.nhId, `${text} (nexthop ${s.nhId})`); this.nh?.forget(s.nhId); }
-        continue;
-      }
-      const op = s.op!;
+      const e = errs.size ? errs.get(s.seq) : undefined;
+      const text = e && textOf(e);
+      const op = s;
       const slot = this.slotOf(op);
-      if (s.action === 'del') {
+      if (!op.want) {
         // ESRCH/ENOENT: already gone (the kernel flushes routes of a downed link itself).
         if (e && e.errno !== C.ESRCH && e.errno !== C.ENOENT) { this.unbusy(slot); report(op, 'failed', text); continue; }
         if (s.old?.nhId !== undefined) this.nh?.release(s.old.nhId);
@@ -387,7 +416,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   /** The op's slot in the prefix table (-1: none), re-found only if slots moved since. */
   private slotOf(op: Op): number {
     if (op.metric !== undefined) return -1;
-    if (op.slot !== undefined && op.epoch === this.table.epoch) return op.slot;
+    if (op.epoch === this.table.epoch) return op.slot;
     op.slot = this.table.find(op.p);
     op.epoch = this.table.epoch;
     return op.slot;
@@ -468,7 +497,11 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     const res: ReconcileResult = { added: 0, replaced: 0, deleted: 0, unchanged: 0, failed: [] };
     const self = this;
     function* ops(): Generator<Op> {
-      for (const s of strays) yield { p: parsePrefix(s.prefix)!, want: null, idx: -1, metric: s.metric };
+      for (const s of strays) {
+        const op = new Op(parsePrefix(s.prefix)!, null, -1);
+        op.metric = s.metric;
+        yield op;
+      }
       for (const slot of self.table.slots()) yield self.plan(self.table.prefixAt(slot), self.table.desired(slot), -1);
     }
     await this.quietly(this.table.size, () => this.execute(ops(), (op, outcome, error) => {

@@ -104,6 +104,14 @@ export class NexthopTable {
    * The id a unicast spec's route should point at, taking a reference; `creates` lists the
    * objects to send RTM_NEWNEXTHOP for first (members before their group).
    */
+  /** The id for a spec already known, with a reference taken; -1 when acquire() must create. */
+  acquireKnown(spec: InstallSpec): number {
+    const known = this.bySpec.get(spec.key);
+    if (!known || this.byId.get(known.id) !== known) return -1;
+    known.refs++;
+    return known.id;
+  }
+
   acquire(spec: InstallSpec): { id: number; creates: NhCreate[] } {
     const known = this.bySpec.get(spec.key);
     if (known && this.byId.get(known.id) === known) {

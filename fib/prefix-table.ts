@@ -29,6 +29,10 @@ export class PrefixTable {
 
   private keyOf(p: IpPrefix): Uint32Array {
     const k = this.k;
+    if (p.v4 !== undefined) {
+      k[0] = p.v4; k[1] = 0; k[2] = 0; k[3] = 0; k[4] = (4 << 8) | p.len;
+      return k;
+    }
     const a = p.addr;
     k[0] = a.readUInt32BE(0);
     if (a.length === 16) { k[1] = a.readUInt32BE(4); k[2] = a.readUInt32BE(8); k[3] = a.readUInt32BE(12); } else { k[1] = 0; k[2] = 0; k[3] = 0; }
