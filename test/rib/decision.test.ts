@@ -122,7 +122,7 @@ test('every insertion order gives the same best, MED cycle included (RFC 4271 §
   assert.deepEqual([...bests], [c]);
 });
 
-test('multipath: paths equal through the IGP-cost step form the ECMP set, capped at maxPaths', () => {
+test('multipath: paths equal through the IGP-cost step (RFC 4271 §9.1.2.2 e) form the ECMP set, capped at maxPaths', () => {
   const p1 = cand({ asPath: seq(7, 8) }, { routerId: 3 });
   const p2 = cand({ asPath: seq(7, 8) }, { routerId: 1 });
   const p3 = cand({ asPath: seq(7, 8) }, { routerId: 2 });

@@ -31,7 +31,7 @@ test('IPv6 prefixes keep all 128 bits and print in RFC 5952 form', () => {
   assert.equal(s.size, 5);
 });
 
-test('insert/remove against a Map model: backward-shift deletion never loses a prefix', () => {
+test('prefix index (RFC 4271 §3.2 RIBs) against a Map model: backward-shift deletion never loses a prefix', () => {
   for (const fam of ['ipv4', 'ipv6'] as const) {
     const s = new PrefixStore(fam, 16);
     const model = new Map<string, number>();

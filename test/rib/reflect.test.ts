@@ -174,7 +174,7 @@ test('RFC 1997: NO_EXPORT stays inside the AS, NO_ADVERTISE goes nowhere', () =>
   for (const p of l.all) assert.deepEqual(summary(out[p]).nlri, [], p);
 });
 
-test('split horizon: when the best path moves to a member, that member is told to withdraw the old one', () => {
+test('RFC 4271 §9.2 split horizon in a shared group: when the best path moves to a member, that member withdraws the old one', () => {
   const l = lab();
   // Prefix first learned from eBGP, reflected to c1; then c1 announces a better path.
   announce(l, l.e, attrs({ nextHop: '198.18.0.31', asPath: seq(65001, 1, 2) }));

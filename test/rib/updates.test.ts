@@ -13,7 +13,7 @@ import type { PolicyResult } from '../../bgp/rib/rib-types';
 
 const many = (n: number, base = 10): string[] => Array.from({ length: n }, (_, i) => `${base}.${(i >> 8) & 255}.${i & 255}.0/24`);
 
-test('update groups: peers with one outbound profile share the very same encoded UPDATEs (FRR update-groups)', () => {
+test('RFC 4271 §9.2 update groups: peers with one outbound profile share the very same encoded UPDATEs (FRR update-groups)', () => {
   const rib = makeRib();
   const src = up(rib, { asn: 65009 });
   const a = up(rib, { asn: 65001 });
@@ -176,7 +176,7 @@ test('RFC 4724 graceful restart helper: peerDown(keepStale) keeps routes until s
   assert.deepEqual(summary(drain(rib, dst)), { nlri: [], withdrawn: ['10.2.0.0/24'] });
 });
 
-test('peerDown without graceful restart withdraws the peer routes from everyone', () => {
+test('RFC 4271 §8.2.2: when a session closes, its routes are withdrawn from everyone', () => {
   const rib = makeRib();
   const src = up(rib, { asn: 65009 });
   const dst = up(rib, { asn: 65001 });
@@ -230,7 +230,7 @@ test('RFC 7911 add-path receive: two paths of one prefix from one peer are kept 
   assert.deepEqual(rib.flush(0)[0].multipath.map((p) => p.pathId), [2]);
 });
 
-test('import policy: refreshImport re-runs it over the pre-policy Adj-RIB-In without the peer resending', () => {
+test('RFC 7313 §1: an import policy change is applied from the pre-policy Adj-RIB-In without the peer resending', () => {
   const rib = makeRib();
   let deny = true;
   const src = up(rib, { asn: 65009, importPolicy: (p: Prefix): PolicyResult => (deny && p.len === 24 ? 'reject' : 'accept') });
@@ -244,7 +244,7 @@ test('import policy: refreshImport re-runs it over the pre-policy Adj-RIB-In wit
   assert.deepEqual(rib.flush(0).map((c) => c.prefix), ['10.1.0.0/24']);
 });
 
-test('export policy: reject drops a route for that group, modified attributes are sent', () => {
+test('RFC 4271 §9.2 export policy: reject drops a route for that group, modified attributes are sent', () => {
   const rib = makeRib();
   const src = up(rib, { asn: 65009 });
   const dst = up(rib, {
@@ -260,7 +260,7 @@ test('export policy: reject drops a route for that group, modified attributes ar
   assert.deepEqual(adjRibOut(rib, dst).map((e) => e.prefix), ['10.1.0.0/24']);
 });
 
-test('pull model: a slow peer does not hold back the others, and gets everything in order later', () => {
+test('RFC 4271 §9.2 pull model: a slow peer does not hold back the others, and gets everything in order later', () => {
   const rib = makeRib();
   const src = up(rib, { asn: 65009 });
   const fast = up(rib, { asn: 65001 });
@@ -301,7 +301,7 @@ test('IPv6 (RFC 4760, RFC 2545): MP_REACH next hop with link-local, next-hop-sel
   assert.deepEqual(dumpLocRib(rib, 'ipv6').map((v) => v.prefix), ['2001:db8:aa::/48']);
 });
 
-test('local origination: originate/withdrawOrigin for our own blocks (ORIGIN IGP, empty AS_PATH)', () => {
+test('RFC 4271 §5.1.1-§5.1.2 local origination: our own blocks with ORIGIN IGP and an empty AS_PATH', () => {
   const rib = makeRib();
   const dst = up(rib, { asn: 65000 });
   drain(rib, dst);
@@ -314,7 +314,7 @@ test('local origination: originate/withdrawOrigin for our own blocks (ORIGIN IGP
   assert.deepEqual(summary(drain(rib, dst)).withdrawn, ['10.244.3.0/26']);
 });
 
-test('reference counting: once every route is gone, no prefix, path or attribute set is left', () => {
+test('RFC 4271 §9.1.3 withdrawals leave every RIB: once every route is gone, no prefix, path or attribute set is left', () => {
   const rib = makeRib({ clusterId: '198.18.255.100', maxPaths: 2 });
   const e = up(rib, { asn: 65009 });
   const c1 = up(rib, { asn: 65000, routeReflectorClient: true });
@@ -337,7 +337,7 @@ test('reference counting: once every route is gone, no prefix, path or attribute
   assert.deepEqual([st.prefixes, st.paths, st.attrSets], [{ ipv4: 0, ipv6: 0 }, { ipv4: 0, ipv6: 0 }, 0]);
 });
 
-test('a source that never reads does not pin the shared stream of its update group (pull model)', () => {
+test('RFC 4271 §9.2: a source that never reads does not pin the shared stream of its update group', () => {
   const rib = makeRib();
   const src = up(rib, { id: 'quiet-src', asn: 65009 });
   const mon = up(rib, { id: 'mon', asn: 65001 });
@@ -373,7 +373,7 @@ test('show rib --detail: every path of a prefix with its flags and the step it l
   assert.deepEqual(dumpLocRib(rib).map((x) => x.peer), ['pa']);
 });
 
-test('interning: identical attributes in two UPDATEs share one set, kept lean and decoded back unchanged', () => {
+test('interning (RFC 4271 §4.3 attributes, RFC 6793 §4 2-octet sessions): identical attributes share one set, kept lean and decoded back unchanged', () => {
   const rib = makeRib();
   const src = up(rib, { asn: 65009 });
   const dst = up(rib, { asn: 65001 });
