@@ -49,7 +49,8 @@ export interface AttrSet {
   bucket: object | undefined;
   /** PathInfo of this set as seen from peer `infoPeer` (shared by change records). */
   info: PathInfo | undefined;
-  infoPeer: number;
+  /** The peer object, not its index: an index is reused after removePeer. */
+  infoPeer: object | undefined;
   /** Encoded attribute block for 4-octet-AS and 2-octet-AS sessions. */
   enc4: Buffer | undefined;
   enc2: Buffer | undefined;
@@ -245,7 +246,7 @@ export class AttrStore {
       memoMore: undefined,
       bucket: undefined,
       info: undefined,
-      infoPeer: -1,
+      infoPeer: undefined,
       enc4: undefined,
       enc2: undefined,
     };

@@ -472,13 +472,13 @@ export class Rib {
 
   info(set: AttrSet, peerIdx: number, pathId: number): PathInfo {
     // One PathInfo per (set, peer) for the common path id 0: change records share it.
-    if (pathId === 0 && set.infoPeer === peerIdx && set.info) return set.info;
     const peer = this.byIdx[peerIdx];
+    if (pathId === 0 && set.info && set.infoPeer === peer) return set.info;
     const i: PathInfo = { peer: peer ? peer.cfg.id : '?', nextHop: set.nextHop, attrs: this.attrs.attrsOf(set), ebgp: !!peer?.ebgp, pathId };
     if (set.linkLocal) i.linkLocal = set.linkLocal;
     if (pathId === 0) {
       set.info = i;
-      set.infoPeer = peerIdx;
+      set.infoPeer = peer;
     }
     return i;
   }
