@@ -15,6 +15,7 @@ import type { Fib, FibChange } from '../../fib/types';
 import {
   ConfigError,
   diffPlan,
+  filtersByName,
   formatIssue,
   loadModelFile,
   localSpeaker,
@@ -28,7 +29,7 @@ import {
 } from '../../peers';
 import type { Logger } from '../log';
 import type { Metrics } from '../control/metrics';
-import { fibChangeOf, ribPeerOf, sessionConfigOf, type FibContext, type WiringOptions } from './wiring';
+import { exportablePools, fibChangeOf, ribPeerOf, sessionConfigOf, type FibContext, type WiringOptions } from './wiring';
 
 export interface DaemonOptions {
   configPath: string;
@@ -63,6 +64,8 @@ interface PeerEntry {
   negotiated?: Negotiated;
   /** RFC 4724 §4.2 receiving-speaker state while the peer restarts. */
   gr?: GracefulRestartState;
+  /** What its RIB policies were built from (policyInputs); a change restarts the session. */
+  policyInputs?: string;
 }
 
 /** The peer's routes are kept as stale while it restarts (RFC 4724 §4.2). */
@@ -488,7 +491,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       // The RIB cannot swap a live peer's policies yet (its update group is keyed by them), so a
       // change of filters, next hop mode or allowas-in restarts the session rather than being
       // recorded and silently not applied (a BGPFilter added to stop a leak did nothing).
-      if (ch.restartNeeded || ch.fields.some((f) => POLICY_FIELDS.has(f))) {
+      if (ch.restartNeeded || ch.fields.some((f) => POLICY_FIELDS.has(f)) || this.staleInputs(ch.after)) {
         this.removePeer(ch.before);
         this.addPeer(ch.after, originatedSet);
         effects.push(`session ${ch.after.key} restarted (${ch.fields.join(', ')})`);
@@ -502,6 +505,15 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         effects.push(`session ${ch.after.key} updated (${ch.fields.join(', ')})`);
       }
     }
+    // Same reason, same cure: a BGPFilter's rules or the exportable IPPools changed under a peer
+    // whose own configuration did not (its policies still use the old ones).
+    for (const pc of d.unchanged) {
+      if (!this.staleInputs(pc)) continue;
+      this.removePeer(pc);
+      this.addPeer(pc, originatedSet);
+      effects.push(`session ${pc.key} restarted (BGPFilter rules or IPPools changed)`);
+      this.log.info({ component: 'plan', peer: pc.key }, `session with ${pc.key} restarted: its BGPFilter rules or the IPPools changed`);
+    }
     for (const pc of d.added) {
       this.addPeer(pc, originatedSet);
       effects.push(`session ${pc.key} added`);
@@ -509,6 +521,17 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     }
     this.plan = next;
     return effects;
+  }
+
+  /** The model content a peer's policies are built from (wiring.ts policiesFor), line numbers aside. */
+  private policyInputs(pc: PeerConfig): string {
+    const inputs = [filtersByName(this.model.filters, pc.filters), exportablePools(this.model)];
+    return JSON.stringify(inputs, (k, v: unknown) => (k === 'line' ? undefined : typeof v === 'bigint' ? v.toString() : v));
+  }
+
+  private staleInputs(pc: PeerConfig): boolean {
+    const e = this.peers.get(this.speakerKey(pc));
+    return !!e && e.policyInputs !== this.policyInputs(pc);
   }
 
   private speakerKey(pc: PeerConfig): string {
@@ -519,7 +542,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const session = this.speaker.addPeer(sessionConfigOf(pc, this.local, this.wiring), { start: false });
     const id = session.key;
     this.rib.addPeer(ribPeerOf({ ...pc, key: id }, this.local, this.model, originatedSet));
-    this.peers.set(id, { cfg: pc, session, id, eor: new Set(), adminDown: false });
+    this.peers.set(id, { cfg: pc, session, id, eor: new Set(), adminDown: false, policyInputs: this.policyInputs(pc) });
     session.start();
   }
 
