@@ -39,7 +39,7 @@ export interface AttrSet {
   /** ORIGINATOR_ID as a number, -1 when absent (RFC 4456 §9). */
   readonly originatorId: number;
   readonly clusterListLen: number;
-  /** Export memo: two inline entries plus overflow map, keyed by (update group, source peer). */
+  /** Export memo: two inline entries plus overflow map, keyed by (update group, source session epoch). */
   memoKey: number;
   memoOut: AttrSet | null;
   memoKey2: number;

@@ -20,6 +20,11 @@ export class PeerState implements ExportSource {
   ctx: SessionContext | undefined;
   caps: PeerCaps | undefined;
   families: Family[] = [];
+  /**
+   * Session epoch, new at every peerUp and never reused: export results are memoised per
+   * (update group, epoch), since they depend on the router ID and flags of that session.
+   */
+  epoch = 0;
   /** Index of the update group this peer belongs to while up, -1 otherwise. */
   group = -1;
   /** RFC 7313: families for which an inbound enhanced refresh is in progress. */

@@ -31,6 +31,7 @@ export class Rib {
   readonly decision: DecisionOptions;
   readonly me: { localAs: number; routerId: string; clusterId?: string; defaultLocalPref: number };
   private groupSeq = 0;
+  private epochSeq = 0;
   private readonly one = [0];
   /** The update groups as an array, for the per-prefix loop. */
   private groupList: UpdateGroup[] = [];
@@ -95,6 +96,7 @@ export class Rib {
     const p = this.peer(id);
     if (p.up) this.peerDown(id);
     p.up = true;
+    p.epoch = ++this.epochSeq;
     p.ctx = ctx;
     p.caps = caps;
     p.setRouterId(caps.routerId);

@@ -114,7 +114,7 @@ export class UpdateGroup {
    * caller, or null when it must not be advertised (RFC 4271 §9.2, RFC 4456 §6, policy).
    */
   exportSet(src: PeerState, set: AttrSet, family: Family, pfx: number, table: FamilyTable): AttrSet | null {
-    const key = this.idx * 65536 + src.idx;
+    const key = this.idx * 67108864 + src.epoch; // 2^26 session epochs
     let out: AttrSet | null | undefined;
     if (set.memoKey === key) out = set.memoOut;
     else if (set.memoKey2 === key) out = set.memoOut2;
@@ -130,7 +130,12 @@ export class UpdateGroup {
       } else if (set.memoKey2 === -1 || set.memoKey2 === key || (set.memoOut2 !== null && set.memoOut2.dead)) {
         set.memoKey2 = key;
         set.memoOut2 = out;
-      } else (set.memoMore ??= new Map()).set(key, out);
+      } else {
+        // Overflow for sets exported to many groups; bounded, since old session epochs linger.
+        const more = (set.memoMore ??= new Map());
+        if (more.size >= 16) more.clear();
+        more.set(key, out);
+      }
     } else if (out !== null) this.attrStore.ref(out);
     if (out === null) return null;
     if (this.exportPolicy) {
