@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attrs, drain, makeRib, seq, summary, up, upd, type Sent } from './helpers';
+import { attrs, ctx, drain, makeRib, seq, summary, up, upd, type Sent } from './helpers';
 import type { Rib } from '../../bgp/rib/rib';
 import type { PathAttributes } from '../../bgp/types';
 import { lookup } from '../../bgp/rib/show';
@@ -182,4 +182,20 @@ test('RFC 4271 §9.2 split horizon in a shared group: when the best path moves t
   assert.deepEqual(summary(out.c1), { nlri: [], withdrawn: ['10.244.1.0/26'] });
   assert.deepEqual(got(out.c2), ['10.244.1.0/26']);
   assert.equal(out.c2[0].attrs.localPref, 200);
+});
+
+test('RFC 4456 §8: after a client reconnects with a new BGP Identifier, reflected routes carry the new ORIGINATOR_ID', () => {
+  const l = lab();
+  // c2 announces the very same attributes (third-party next hop): the interned inbound set
+  // outlives c1's session, its export result must not.
+  announce(l, l.c2, ibgp('198.18.0.11'), ['10.244.9.0/26']);
+  announce(l, l.c1, ibgp('198.18.0.11'));
+  l.rib.peerDown(l.c1);
+  l.rib.flush(0);
+  for (const p of l.all) drain(l.rib, p);
+  l.rib.peerUp(l.c1, ctx(), { routerId: '198.18.99.99', families: ['ipv4', 'ipv6'] });
+  drain(l.rib, l.c1);
+  const out = announce(l, l.c1, ibgp('198.18.0.11'));
+  assert.deepEqual(summary(out.n1).nlri, ['10.244.1.0/26']);
+  assert.equal(out.n1[0].attrs.originatorId, '198.18.99.99');
 });
