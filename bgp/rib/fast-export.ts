@@ -62,7 +62,8 @@ export function fastEbgpAttrs(key: string, from: number, len: number, asn: numbe
         // RFC 1997 well-known communities: let the general path decide.
         for (let i = v; i + 4 <= next; i += 4) {
           const c = ((key.charCodeAt(i) << 24) | (key.charCodeAt(i + 1) << 16) | (key.charCodeAt(i + 2) << 8) | key.charCodeAt(i + 3)) >>> 0;
-          if (c === NO_EXPORT || c === NO_ADVERTISE || c === NO_EXPORT_SUBCONFED) return null;
+          // (and RFC 9494 LLGR_STALE 65535:6, which export.ts keeps from every peer)
+          if (c === NO_EXPORT || c === NO_ADVERTISE || c === NO_EXPORT_SUBCONFED || c === 0xffff0006) return null;
         }
         n = copy(key, p, next, n);
         break;

@@ -13,7 +13,8 @@ import { FamilyTable, INELIGIBLE, PathFlag } from './table';
 import { isFor, UpdateGroup, type Member, type OutMsg } from './update-group';
 import { importList, withdrawList, recomputeImport } from './import';
 import type { ApPath } from './group-family';
-import type { PathInfo, PeerCaps, RibChange, RibOptions, RibPeer, RibStats } from './rib-types';
+import type { PathInfo, PeerCaps, RibChange, RibEntryView, RibOptions, RibPeer, RibStats } from './rib-types';
+import { adjRibIn, adjRibOut, dumpLocRib, lookup, type AdjOutView } from './show';
 import { refreshMarker } from './wire';
 
 export const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
@@ -554,6 +555,28 @@ export class Rib {
     if (enhanced) member.own.push(refreshMarker(family, RouteRefreshSubtype.BORR));
     for (const b of group.dump(family, p.idx)) member.own.push(b);
     if (enhanced) member.own.push(refreshMarker(family, RouteRefreshSubtype.EORR));
+  }
+
+  // ---------------------------------------------------------------- bgpctl views (show.ts)
+
+  /** `show rib <prefix> --detail`: every path, best first, with flags and the reason it lost. */
+  lookup(prefix: string): RibEntryView[] {
+    return lookup(this, prefix);
+  }
+
+  /** `show rib`: best and multipath entries of the Loc-RIB. */
+  dumpLocRib(family?: Family): RibEntryView[] {
+    return dumpLocRib(this, family);
+  }
+
+  /** `show neighbor <id> received-routes` (post-policy, or `pre` for everything received). */
+  adjRibIn(peerId: string, family?: Family, view: 'pre' | 'post' = 'post'): RibEntryView[] {
+    return adjRibIn(this, peerId, family, view);
+  }
+
+  /** `show neighbor <id> advertised-routes`. */
+  adjRibOut(peerId: string, family?: Family): AdjOutView[] {
+    return adjRibOut(this, peerId, family);
   }
 
   stats(): RibStats {
