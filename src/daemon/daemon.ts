@@ -226,6 +226,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       const n = info.negotiated;
       e.negotiated = n;
       if (e.gr) this.grReestablished(e, n);
+      // Decide what is queued first: Rib.peerUp's initial dump reads each prefix's best path, and
+      // one dropped earlier in this tick (another session's down or stale sweep) is freed but still
+      // 'best' until the decision runs; peerUp then threw ("reading 'group'") and the new peer
+      // never got our routes (seen in conformance/cluster.test.ts, ~1 run in 4).
+      while (this.rib.queued > 0) this.flush();
       this.rib.peerUp(e.id, info.context, { routerId: n.peerBgpId, families: n.families, enhancedRouteRefresh: n.enhancedRouteRefresh });
       this.log.info(
         { component: 'session', peer: s.key, peerAs: n.peerAs, routerId: n.peerBgpId, hold: n.holdTime, families: n.families, as4: n.as4, gr: !!n.gracefulRestart, addPath: n.addPath },
