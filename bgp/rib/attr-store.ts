@@ -39,6 +39,8 @@ export interface AttrSet {
   /** ORIGINATOR_ID as a number, -1 when absent (RFC 4456 §9). */
   readonly originatorId: number;
   readonly clusterListLen: number;
+  /** Carries the LLGR_STALE community (RFC 9494 §4.3: least preferred; see llgr.ts). */
+  readonly llgrStale: boolean;
   /** Export memo: two inline entries plus overflow map, keyed by (update group, source session epoch). */
   memoKey: number;
   memoOut: AttrSet | null;
@@ -236,6 +238,7 @@ export class AttrStore {
       neighborAs: neighborAsOf(attrs.asPath),
       originatorId: attrs.originatorId !== undefined ? ipv4ToNumber(attrs.originatorId) : -1,
       clusterListLen: attrs.clusterList?.length ?? 0,
+      llgrStale: attrs.communities?.includes(0xffff0006) ?? false,
       lean: false,
       rawLen: keyLen < 0 ? -1 : lastRawLen,
       clean: false,

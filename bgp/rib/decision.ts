@@ -26,6 +26,9 @@ export const enum Step {
   CLUSTER_LIST = 10, // RFC 4456 §9
   PEER_ADDRESS = 11, // §9.1.2.2 g
   PATH_ID = 12, // RFC 7911: two paths from one peer; lowest path identifier
+  /** RFC 9494 §4.3: a path carrying LLGR_STALE is least preferred. Applied first (numbered last
+   * so the existing step numbers, shown by bgpctl, keep their meaning). */
+  LLGR_STALE = 13,
 }
 
 export const STEP_NAMES: Record<Step, string> = {
@@ -42,6 +45,7 @@ export const STEP_NAMES: Record<Step, string> = {
   [Step.CLUSTER_LIST]: 'cluster-list-length',
   [Step.PEER_ADDRESS]: 'peer-address',
   [Step.PATH_ID]: 'path-id',
+  [Step.LLGR_STALE]: 'llgr-stale',
 };
 
 export interface Candidate {
@@ -100,6 +104,7 @@ const medComparable = (a: Candidate, b: Candidate, o: DecisionOptions): boolean 
 /** Pairwise comparison in step order; says which step decided and why. */
 export function compare(a: Candidate, b: Candidate, o: DecisionOptions): Verdict {
   const v = (aWins: boolean, step: Step, reason: string): Verdict => ({ winner: aWins ? 0 : 1, step, reason });
+  if (a.attr.llgrStale !== b.attr.llgrStale) return v(!a.attr.llgrStale, Step.LLGR_STALE, 'LLGR_STALE: long-lived stale route least preferred');
   if (a.local !== b.local) return v(a.local, Step.LOCAL_ORIGIN, 'locally originated route preferred');
   if (a.reachable !== b.reachable) return v(a.reachable, Step.NEXT_HOP, 'NEXT_HOP not resolvable');
   const la = lp(a, o);
@@ -153,6 +158,7 @@ export function select(cands: Candidate[], o: DecisionOptions): Selection {
   // §9.1.2.1: routes with an unresolvable NEXT_HOP are not candidates.
   let c = cands.filter((x) => x.reachable);
   if (c.length === 0) return { best: -1, multipath: [] };
+  if (c.some((x) => x.attr.llgrStale) && c.some((x) => !x.attr.llgrStale)) c = c.filter((x) => !x.attr.llgrStale); // RFC 9494 §4.3
   if (c.some((x) => x.local)) c = c.filter((x) => x.local); // step 0
   c = keepBest(c, (x) => lp(x, o), true); // step 2
   c = keepBest(c, (x) => x.attr.asPathLen, false); // step 3, §9.1.2.2 a

@@ -5,6 +5,7 @@
 import { AsPathSegmentType, ATTR_FLAG_PARTIAL, ATTR_FLAG_TRANSITIVE, type Family, type PathAttributes } from '../types';
 import type { AttrSet } from './attr-store';
 import type { NextHopMode } from './rib-types';
+import { LLGR_STALE } from './llgr';
 
 /** Where a path came from. */
 export interface ExportSource {
@@ -48,6 +49,9 @@ export function mayAdvertise(src: ExportSource, dst: ExportTarget, attrs: PathAt
     // RFC 1997: NO_ADVERTISE to nobody; NO_EXPORT / NO_EXPORT_SUBCONFED not outside the AS.
     if (comms.includes(NO_ADVERTISE)) return false;
     if (dst.ebgp && (comms.includes(NO_EXPORT) || comms.includes(NO_EXPORT_SUBCONFED))) return false;
+    // RFC 9494 §4.5: long-lived stale routes only to peers that announced LLGR; Tern sends them
+    // to nobody (llgr.ts).
+    if (comms.includes(LLGR_STALE)) return false;
   }
   // Local routes and eBGP-learned routes go to every peer; anything goes to eBGP peers.
   if (src.local || src.ebgp || dst.ebgp) return true;
