@@ -3,19 +3,19 @@
 // UPDATE, flush(now) once per batch (decision process for the queued prefixes, change records
 // for the FIB, UPDATEs encoded per update group) and takeOutput(peer) at its own pace.
 
-import { type Family, type PathAttributes, type Prefix, type SessionContext, type UpdateMessage, Origin, RouteRefreshSubtype } from '../types';
+import { type Family, type PathAttributes, type Prefix, type SessionContext, type UpdateMessage, Origin } from '../types';
 import { parsePrefix } from '../prefix';
 import { endOfRib } from '../codec/update';
 import { AttrStore, type AttrSet } from './attr-store';
 import { select, type Candidate, type DecisionOptions } from './decision';
 import { PeerState } from './peer-state';
 import { FamilyTable, INELIGIBLE, PathFlag } from './table';
-import { isFor, UpdateGroup, type Member, type OutMsg } from './update-group';
+import { UpdateGroup, type Member } from './update-group';
+import { decide, exportPrefix } from './loc-rib';
+import { hasOutput, resendAdjRibOut, takeOutput } from './output';
 import { importList, withdrawList, recomputeImport } from './import';
-import type { ApPath } from './group-family';
 import type { PathInfo, PeerCaps, RibChange, RibEntryView, RibOptions, RibPeer, RibStats } from './rib-types';
 import { adjRibIn, adjRibOut, dumpLocRib, lookup, type AdjOutView } from './show';
-import { refreshMarker } from './wire';
 
 export const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
 const NONE: number[] = [];
@@ -34,8 +34,8 @@ export class Rib {
   private groupSeq = 0;
   private epochSeq = 0;
   private readonly one = [0];
-  /** The update groups as an array, for the per-prefix loop. */
-  private groupList: UpdateGroup[] = [];
+  /** The update groups as an array, for the per-prefix loop (loc-rib.ts). */
+  groupList: UpdateGroup[] = [];
   private policyIds = new WeakMap<object, number>();
   private policySeq = 0;
 
@@ -209,7 +209,7 @@ export class Rib {
   private populate(g: UpdateGroup, f: Family): void {
     const t = this.tables[f];
     for (let pfx = 0; pfx < t.store.highWater; pfx++) {
-      if (t.store.isLive(pfx) && t.pfxBest[pfx] >= 0) this.exportPrefix(g, t, f, pfx, true);
+      if (t.store.isLive(pfx) && t.pfxBest[pfx] >= 0) exportPrefix(this, g, t, f, pfx, true);
     }
   }
 
@@ -325,7 +325,7 @@ export class Rib {
       for (let i = 0; i < n; i++) {
         const pfx = q.data[i];
         t.pfxQueued[pfx] = 0;
-        this.decide(t, f, pfx, changes);
+        decide(this, t, f, pfx, changes);
         t.settle(pfx);
       }
       q.shift(n);
@@ -383,92 +383,6 @@ export class Rib {
     return sel.multipath.map((i) => el[i]);
   }
 
-  private decide(t: FamilyTable, f: Family, pfx: number, changes: RibChange[]): void {
-    const mp = this.selectPaths(t, f, pfx);
-    const best = mp.length > 0 ? mp[0] : -1;
-    const bestAttr = best >= 0 ? t.pAttr[best] : -1;
-    const bestPeer = best >= 0 ? t.pPeer[best] : -1;
-    let sig = 0;
-    if (this.decision.maxPaths > 1) for (const p of mp) sig = (Math.imul(sig ^ (t.pAttr[p] + 1), 0x9e3779b1) + t.pPeer[p]) >>> 0;
-    const changed =
-      best !== t.pfxBest[pfx] || bestAttr !== t.pfxBestAttr[pfx] || bestPeer !== t.pfxBestPeer[pfx] || (t.multipath && sig !== t.pfxMpSig[pfx]);
-    if (changed) {
-      const oldAttr = t.pfxBestAttr[pfx];
-      if (this.opts.collectChanges || this.opts.onChange) {
-        const newBest = best >= 0 ? this.pathInfo(t, best) : undefined;
-        let multipath: PathInfo[];
-        if (mp.length === 0) multipath = [];
-        else if (mp.length === 1) multipath = [newBest as PathInfo];
-        else {
-          multipath = [];
-          for (const p of mp) multipath.push(this.pathInfo(t, p));
-        }
-        const c: RibChange = {
-          prefix: t.store.format(pfx),
-          family: f,
-          oldBest: oldAttr >= 0 ? this.info(this.attrs.get(oldAttr), t.pfxBestPeer[pfx], 0) : undefined,
-          newBest,
-          multipath,
-        };
-        if (this.opts.onChange) this.opts.onChange(c);
-        else changes.push(c);
-      }
-      if (bestAttr >= 0) this.attrs.ref(this.attrs.get(bestAttr));
-      if (oldAttr >= 0) this.attrs.unref(this.attrs.get(oldAttr));
-      t.pfxBest[pfx] = best;
-      t.pfxBestAttr[pfx] = bestAttr;
-      t.pfxBestPeer[pfx] = bestPeer;
-      if (t.multipath) t.pfxMpSig[pfx] = sig;
-    }
-    const groups = this.groupList;
-    for (let i = 0; i < groups.length; i++) {
-      const g = groups[i];
-      if (!g.families.includes(f)) continue;
-      if (changed || g.addPath(f)) this.exportPrefix(g, t, f, pfx, false, mp);
-    }
-  }
-
-  /** Recomputes what group g advertises for pfx (RFC 4271 §9.2; RFC 7911 for add-path). */
-  private exportPrefix(g: UpdateGroup, t: FamilyTable, f: Family, pfx: number, quiet: boolean, mp?: number[]): void {
-    const gf = g.fams[f];
-    const best = t.pfxBest[pfx];
-    if (!gf.addPath) {
-      if (best < 0) {
-        gf.set(pfx, null, -1, quiet);
-        return;
-      }
-      const src = this.byIdx[t.pPeer[best]] as PeerState;
-      if (src.group === g.idx && g.members.size === 1) {
-        gf.set(pfx, null, -1, quiet); // see below: the only member is the source
-        return;
-      }
-      let out = g.exportSet(src, this.attrs.get(t.pAttr[best]), f, pfx, t);
-      const excl = out ? g.exclusionFor(src) : -1;
-      if (out && excl >= 0 && g.members.size === 1) {
-        // The only member is the source (one eBGP peer feeding a full table): nobody to
-        // tell. peerUp re-populates the group when a second member joins.
-        this.attrs.unref(out);
-        out = null;
-      }
-      gf.set(pfx, out, out ? excl : -1, quiet);
-      return;
-    }
-    // RFC 7911 §5: advertise several paths, each with its own Path Identifier (handle + 1).
-    const paths = g.addPathAll ? this.eligible(t, pfx) : (mp ?? this.selectPaths(t, f, pfx));
-    const list: ApPath[] = [];
-    if (best >= 0) {
-      for (const path of paths) {
-        const src = this.byIdx[t.pPeer[path]] as PeerState;
-        const out = g.exportSet(src, this.attrs.get(t.pAttr[path]), f, pfx, t);
-        if (!out) continue;
-        const excl = g.exclusionFor(src);
-        if (excl >= 0 && g.members.size === 1) this.attrs.unref(out);
-        else list.push({ pathId: path + 1, set: out, excl });
-      }
-    }
-    gf.setPaths(pfx, list, quiet);
-  }
-
   pathInfo(t: FamilyTable, path: number): PathInfo {
     return this.info(this.attrs.get(t.pAttr[path]), t.pPeer[path], t.pRxId[path]);
   }
@@ -486,7 +400,7 @@ export class Rib {
     return i;
   }
 
-  // ---------------------------------------------------------------- routes out
+  // ---------------------------------------------------------------- routes out (output.ts)
 
   /**
    * Pull model: up to about maxBytes of UPDATEs (at least one message) for a peer, in order.
@@ -495,40 +409,13 @@ export class Rib {
   takeOutput(peerId: string, maxBytes = Infinity): Buffer[] {
     const p = this.peer(peerId);
     const m = this.members.get(p.idx);
-    if (!m) return [];
-    const { group, member } = m;
-    const out: Buffer[] = [];
-    let bytes = 0;
-    while (member.ownHead < member.own.length && (bytes < maxBytes || out.length === 0)) {
-      const b = pick(member.own[member.ownHead++], p.idx);
-      if (b) {
-        out.push(b);
-        bytes += b.length;
-      }
-    }
-    if (member.ownHead === member.own.length) {
-      member.own = [];
-      member.ownHead = 0;
-      const log = group.log;
-      let i = member.cursor - group.logBase;
-      while (i < log.length && (bytes < maxBytes || out.length === 0)) {
-        const b = pick(log[i++], p.idx);
-        if (b) {
-          out.push(b);
-          bytes += b.length;
-        }
-      }
-      member.cursor = group.logBase + i;
-      group.trim();
-    }
-    return out;
+    return m ? takeOutput(m.group, m.member, maxBytes) : [];
   }
 
   /** True when takeOutput would return something (the driver's writable check). */
   hasOutput(peerId: string): boolean {
     const m = this.members.get(this.peer(peerId).idx);
-    if (!m) return false;
-    return m.member.ownHead < m.member.own.length || m.member.cursor < m.group.logEnd;
+    return m ? hasOutput(m.group, m.member) : false;
   }
 
   /** Earliest `now` at which flush() will announce MRAI-delayed changes; Infinity if none. */
@@ -545,16 +432,7 @@ export class Rib {
   routeRefresh(peerId: string, family: Family): void {
     const p = this.peer(peerId);
     const m = this.members.get(p.idx);
-    if (!m || !m.group.families.includes(family)) return;
-    const { group, member } = m;
-    // Whatever of the shared stream this member has not taken goes first, then the dump.
-    for (let i = member.cursor - group.logBase; i < group.log.length; i++) member.own.push(group.log[i]);
-    member.cursor = group.logEnd;
-    group.trim();
-    const enhanced = !!p.caps?.enhancedRouteRefresh;
-    if (enhanced) member.own.push(refreshMarker(family, RouteRefreshSubtype.BORR));
-    for (const b of group.dump(family, p.idx)) member.own.push(b);
-    if (enhanced) member.own.push(refreshMarker(family, RouteRefreshSubtype.EORR));
+    if (m && m.group.families.includes(family)) resendAdjRibOut(m.group, m.member, family, !!p.caps?.enhancedRouteRefresh);
   }
 
   // ---------------------------------------------------------------- bgpctl views (show.ts)
@@ -590,11 +468,6 @@ export class Rib {
       queued: this.queued,
     };
   }
-}
-
-function pick(m: OutMsg, peer: number): Buffer | null {
-  if (!isFor(m, peer)) return null;
-  return Buffer.isBuffer(m) ? m : m.buf;
 }
 
 function familyOf(afi: number): Family | null {
