@@ -77,7 +77,7 @@ let threadClock: ((id: number, ts: Buffer) => number) | undefined;
 
 /** Tern's side, run inside the namespace. */
 async function inner(n: number, opts: NetlinkFibOptions): Promise<void> {
-  const fib = await NetlinkFib.open(opts);
+  let fib = await NetlinkFib.open(opts);
   let resyncs = 0;
   fib.on('resync', () => { resyncs++; });
   const phases: Phase[] = [];
@@ -103,6 +103,26 @@ async function inner(n: number, opts: NetlinkFibOptions): Promise<void> {
   };
   await run('add', GW1);
   await run('replace', GW2);
+  // A restart: a new FIB (new sockets, empty state) reconciles the same desired set.
+  await fib.close();
+  fib = await NetlinkFib.open(opts);
+  fib.on('resync', () => { resyncs++; });
+  {
+    const nexthops = [{ gateway: GW2 }];
+    const desired: FibChange[] = new Array(n);
+    for (let i = 0; i < n; i++) desired[i] = { prefix: prefixOf(i), kind: 'unicast', nexthops };
+    delay.reset();
+    delay.enable();
+    const main0 = threadCpuSeconds();
+    const cpu0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    const r = await fib.reconcile(desired);
+    const cpu = process.cpuUsage(cpu0);
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    delay.disable();
+    if (r.unchanged !== n || r.added + r.replaced + r.deleted + r.failed.length !== 0) throw new Error(`restart reconcile changed routes: ${JSON.stringify({ ...r, failed: r.failed.length })}`);
+    phases.push({ name: 'tern restart reconcile', seconds: s, routesPerSec: n / s, maxLoopDelayMs: delay.max / 1e6, p99LoopDelayMs: delay.percentile(99) / 1e6, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainCpuSeconds: threadCpuSeconds() - main0, failed: 0 });
+  }
   await run('delete', undefined);
   await fib.close();
   process.stdout.write(JSON.stringify({ phases, resyncs, nexthopObjects: fib.usesNexthopObjects, rssMB: process.memoryUsage().rss / 1e6 }) + '\n');
@@ -130,6 +150,7 @@ export async function main(argv: string[]): Promise<number> {
         (r.maxLoopDelayMs !== undefined ? `  loop delay max ${r.maxLoopDelayMs.toFixed(1)} ms p99 ${r.p99LoopDelayMs!.toFixed(1)} ms, cpu ${r.cpuSeconds!.toFixed(1)} s (main thread ${r.mainCpuSeconds!.toFixed(1)} s), failed ${r.failed}` : ''));
     }
     const ratio = (tern.phases[0].routesPerSec / ipPhases[0].routesPerSec).toFixed(2);
+    if (argv.includes('--no-ip')) rows.shift();
     console.log(`tern add / ip -batch add = ${ratio}x; resyncs during run ${tern.resyncs}; nexthop objects ${tern.nexthopObjects}; child RSS ${Math.round(tern.rssMB)} MB`);
     mkdirSync(join(__dirname, '..', '..', 'bench', 'results'), { recursive: true });
     const file = join(__dirname, '..', '..', 'bench', 'results', `fib-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}Z-n${n}.json`);

@@ -79,9 +79,8 @@ export function encodeNexthopDel(w: MsgWriter, seq: number, id: number): void {
   encodeNexthop(w, RTM_DELNEXTHOP, NLM_F_REQUEST | NLM_F_ACK, seq, { id, family: 0, protocol: 0, flags: 0 });
 }
 
-/** A route of Tern's found in the kernel. */
+/** A route of Tern's found in the kernel (its prefix: routePrefix(msg), built only when needed). */
 export interface KernelRoute {
-  prefix: string;
   family: 4 | 6;
   metric: number;
   key: string;
@@ -99,20 +98,19 @@ export const isOurs = (r: RouteMsg, k: KernelParams): boolean =>
 /** Normalise a dumped route of ours into the spec form (nexthop ids looked up in `nh`). */
 export function kernelRoute(r: RouteMsg, nh: NexthopTable | undefined): KernelRoute {
   const family: 4 | 6 = r.family === AF_INET ? 4 : 6;
-  const base = { prefix: routePrefix(r), family, metric: r.priority ?? 0 };
+  const base = { family, metric: r.priority ?? 0 };
   if (r.type === RTN_BLACKHOLE) {
     const spec = makeSpec('blackhole', []);
     return { ...base, spec, key: spec.key };
   }
   let hops: ResolvedHop[];
   if (r.nhId !== undefined) {
-    const known = nh?.hopsOf(r.nhId);
-    if (!known) {
-      const spec = makeSpec('unicast', []);
-      return { ...base, spec, key: `unknown-nexthop:${r.nhId}` }; // never equal: gets replaced
+    const spec = nh?.specOf(r.nhId);
+    if (!spec) {
+      const none = makeSpec('unicast', []);
+      return { ...base, spec: none, key: `unknown-nexthop:${r.nhId}` }; // never equal: gets replaced
     }
     nh?.ref(r.nhId);
-    const spec = makeSpec('unicast', known);
     return { ...base, spec, key: spec.key, nhId: r.nhId };
   } else if (r.multipath) {
     hops = r.multipath.map((m) => ({ family, gateway: m.gateway, ifindex: m.ifindex, onlink: (m.flags & RTNH_F_ONLINK) !== 0, weight: m.weight }));

@@ -218,7 +218,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
         if (!isOurs(r, this.k)) continue;
         const kr = kernelRoute(r, nh);
         out.push({
-          prefix: kr.prefix, kind: kr.spec.kind, table: this.k.table, metric: kr.metric,
+          prefix: routePrefix(r), kind: kr.spec.kind, table: this.k.table, metric: kr.metric,
           nexthops: kr.spec.hops.map((h) => ({
             ...(h.gateway ? { gateway: formatIp(h.gateway) } : {}), dev: this.topo.links.get(h.ifindex)?.name ?? `#${h.ifindex}`,
             ...(h.onlink ? { onlink: true } : {}), ...(kr.spec.hops.length > 1 ? { weight: h.weight } : {}),
@@ -387,15 +387,15 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   private async flushCoveredNexthops(changes: FibChange[]): Promise<Set<number>> {
     const nh = this.nh!;
     const count = new Map<number, number>();
-    const seen = new Set<number>();
+    const seen = new Uint8Array(this.table.capacity); // no inserts below: slots stay put
     for (let i = 0; i < changes.length; i++) {
       const c = changes[i];
       if (i % 20000 === 19999) await yieldTick();
       if (c.kind === 'blackhole' || c.nexthops.length > 0) continue;
       const p = parsePrefix(c.prefix);
       const slot = p ? this.table.find(p) : -1;
-      if (slot < 0 || seen.has(slot)) continue; // the same prefix twice must not count twice
-      seen.add(slot);
+      if (slot < 0 || seen[slot]) continue; // the same prefix twice must not count twice
+      seen[slot] = 1;
       const id = this.variants.get(this.table.installed(slot))?.nhId;
       if (id !== undefined) count.set(id, (count.get(id) ?? 0) + 1);
     }
@@ -484,7 +484,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       for (const r of decodeRouteMsgs(msgs)) {
         if (!isOurs(r, this.k)) continue;
         const kr = kernelRoute(r, nhSnapshot);
-        if (kr.metric !== this.k.metric) strays.push({ prefix: kr.prefix, metric: kr.metric });
+        if (kr.metric !== this.k.metric) strays.push({ prefix: routePrefix(r), metric: kr.metric });
         else this.table.setInstalled(this.table.insert({ family: kr.family, addr: r.dst, len: r.dstLen }), this.variants.intern(kr.key, kr.nhId));
       }
     });

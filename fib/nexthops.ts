@@ -4,7 +4,7 @@
 // next-hop ids exist, what they hold, how many routes (or groups) use each, and which to create
 // or delete. The netlink FIB turns its answers into messages.
 import { formatIp } from './addr.js';
-import { hopKey, type InstallSpec, type ResolvedHop } from './resolve.js';
+import { hopKey, makeSpec, type InstallSpec, type ResolvedHop } from './resolve.js';
 
 interface NhEntry {
   id: number;
@@ -13,6 +13,7 @@ interface NhEntry {
   family: 4 | 6;
   hop?: ResolvedHop; // a single next hop...
   members?: { id: number; weight: number }[]; // ...or a group of single ones (ECMP)
+  spec?: InstallSpec;
 }
 
 export interface NhCreate {
@@ -69,6 +70,18 @@ export class NexthopTable {
     this.byId.set(id, e);
     if (!this.byKey.has(e.key)) this.byKey.set(e.key, e);
     return true;
+  }
+
+  /** The spec a route pointing at `id` has (cached: a million dumped routes share a few ids). */
+  specOf(id: number): InstallSpec | undefined {
+    const e = this.byId.get(id);
+    if (!e) return undefined;
+    if (!e.spec) {
+      const hops = this.hopsOf(id);
+      if (!hops) return undefined;
+      e.spec = makeSpec('unicast', hops);
+    }
+    return e.spec;
   }
 
   /** The hops an id stands for (weights from the group), for comparing dumped routes. */

@@ -24,6 +24,8 @@ export class PrefixTable {
   }
 
   get size(): number { return this.used; }
+  /** Number of slots (slot numbers are below it). */
+  get capacity(): number { return this.cap; }
   /** Bumped whenever slots move (growth); a slot remembered with the same epoch is still valid. */
   epoch = 0;
 

@@ -3,10 +3,10 @@
 // followed by rtattrs. RTA_MULTIPATH holds struct rtnexthop {u16 len; u8 flags; u8 hops (weight-1);
 // i32 ifindex} each followed by its own rtattrs (RTA_GATEWAY).
 import {
-  AF_INET, AF_INET6, RTA_DST, RTA_GATEWAY, RTA_MULTIPATH, RTA_NH_ID, RTA_OIF, RTA_PRIORITY,
+  AF_INET, AF_INET6, NLA_TYPE_MASK, RTA_DST, RTA_GATEWAY, RTA_MULTIPATH, RTA_NH_ID, RTA_OIF, RTA_PRIORITY,
   RTA_TABLE, RT_TABLE_COMPAT,
 } from './consts.js';
-import { MsgWriter, NetlinkDecodeError, align4, attrU32, parseAttrs } from './codec.js';
+import { MsgWriter, NetlinkDecodeError, align4, parseAttrs } from './codec.js';
 
 export interface RtNexthop {
   ifindex: number;
@@ -72,19 +72,35 @@ export function decodeRoute(p: Buffer): RouteMsg {
   if (p.length < RTMSG_LEN) throw new NetlinkDecodeError(`rtmsg of ${p.length} bytes`);
   const family = p[0];
   if (family !== AF_INET && family !== AF_INET6) throw new NetlinkDecodeError(`rtmsg family ${family}`);
-  const attrs = parseAttrs(p, RTMSG_LEN);
-  const alen = family === AF_INET ? 4 : 16;
   const r: RouteMsg = {
-    family, dstLen: p[1], tos: p[3], table: attrU32(attrs, RTA_TABLE) ?? p[4], protocol: p[5],
-    scope: p[6], type: p[7], flags: p.readUInt32LE(8),
-    dst: attrs.get(RTA_DST) ?? Buffer.alloc(alen),
-    priority: attrU32(attrs, RTA_PRIORITY), oif: attrU32(attrs, RTA_OIF), nhId: attrU32(attrs, RTA_NH_ID),
-    gateway: attrs.get(RTA_GATEWAY),
+    family, dstLen: p[1], tos: p[3], table: p[4], protocol: p[5], scope: p[6], type: p[7], flags: p.readUInt32LE(8),
+    dst: EMPTY, priority: undefined, oif: undefined, nhId: undefined, gateway: undefined,
   };
-  const mp = attrs.get(RTA_MULTIPATH);
-  if (mp) r.multipath = decodeMultipath(mp);
+  // Attributes walked in place (a dump decodes a million of these: no Map per route).
+  for (let off = RTMSG_LEN; off + 4 <= p.length;) {
+    const len = p.readUInt16LE(off);
+    if (len < 4 || off + len > p.length) throw new NetlinkDecodeError(`rtattr length ${len} at offset ${off} overruns ${p.length}`);
+    const type = p.readUInt16LE(off + 2) & NLA_TYPE_MASK;
+    const u32 = (): number => {
+      if (len < 8) throw new NetlinkDecodeError(`attribute ${type}: ${len - 4} bytes, want 4`);
+      return p.readUInt32LE(off + 4);
+    };
+    switch (type) {
+      case RTA_DST: r.dst = p.subarray(off + 4, off + len); break;
+      case RTA_TABLE: r.table = u32(); break;
+      case RTA_PRIORITY: r.priority = u32(); break;
+      case RTA_OIF: r.oif = u32(); break;
+      case RTA_NH_ID: r.nhId = u32(); break;
+      case RTA_GATEWAY: r.gateway = p.subarray(off + 4, off + len); break;
+      case RTA_MULTIPATH: r.multipath = decodeMultipath(p.subarray(off + 4, off + len)); break;
+    }
+    off += align4(len);
+  }
+  if (r.dst === EMPTY) r.dst = Buffer.alloc(family === AF_INET ? 4 : 16);
   return r;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function decodeMultipath(b: Buffer): RtNexthop[] {
   const out: RtNexthop[] = [];
