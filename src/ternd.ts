@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     .option('max-paths', { type: 'number', default: 8, describe: 'ECMP width' })
     .option('fib-sync-timeout', { type: 'number', default: 60, describe: 'seconds to wait for End-of-RIB before reconciling kernel routes left by a previous run' })
     .option('probes', { type: 'string', default: `${DEFAULT_PROBE_HOST}:${DEFAULT_PROBE_PORT}`, describe: 'address:port for /livez, /readyz and /metrics ("off" disables)' })
+    .option('ready-grace', { type: 'number', default: 60, describe: 'seconds a planned session may take to reach Established before /readyz fails' })
     .option('connect-retry', { type: 'number', describe: 'seconds between connection attempts (default 5)' })
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'log level' })
     .strict()
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const api = new TerndApi(daemon, log);
+  const api = new TerndApi(daemon, log, argv['ready-grace'] * 1000);
   const socketPath = daemonSocketPath(argv['control-socket']);
   const control = await startControlServer(api, socketPath, log.child({ component: 'control' }));
   const probes = argv.probes === 'off' ? undefined : await startHttpProbes(api, { ...parseListenAddress(argv.probes), metrics }, log.child({ component: 'probes' })).catch((err: Error) => {

@@ -31,8 +31,8 @@ import { peerCounts, ribRows } from './rib-view';
 
 const VERSION: string = (require('../../../package.json') as { version: string }).version;
 
-/** A planned session gets this long to reach Established before /readyz fails. */
-const READY_GRACE_MS = 60_000;
+/** A planned session gets this long to reach Established before /readyz fails (--ready-grace). */
+export const READY_GRACE_MS = 60_000;
 
 const errView = (e?: ErrorRecord): ErrorView | null =>
   e ? { code: e.code, subcode: e.subcode, name: e.name, shutdownMessage: e.shutdownMessage, at: e.at } : null;
@@ -99,6 +99,7 @@ export class TerndApi implements DaemonApi {
   constructor(
     private readonly d: Daemon,
     private readonly log: Logger,
+    private readonly readyGraceMs = READY_GRACE_MS,
   ) {}
 
   private entry(addr: string) {
@@ -272,11 +273,10 @@ export class TerndApi implements DaemonApi {
     return judgeHealth({
       configLoaded: this.d.configLoaded,
       listening: this.d.listening,
-      graceMs: READY_GRACE_MS,
+      graceMs: this.readyGraceMs,
       now,
       sessions: [...this.d.peers.values()].filter((e) => !e.adminDown).map((e) => {
-        const st = e.session.stats();
-        return { address: e.id, state: st.state, since: Math.max(Date.parse(st.since), this.d.startedAt.getTime()) };
+        return { address: e.id, state: e.session.state, since: e.downSince };
       }),
     });
   }

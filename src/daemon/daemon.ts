@@ -60,6 +60,8 @@ interface PeerEntry {
   /** Families whose End-of-RIB arrived since Established (RFC 4724 §2). */
   eor: Set<Family>;
   adminDown: boolean;
+  /** When the session was planned or last left Established (ms): readiness grace counts from it. */
+  downSince: number;
   /** What the last OPEN exchange agreed (kept after the session drops, for graceful restart). */
   negotiated?: Negotiated;
   /** RFC 4724 §4.2 receiving-speaker state while the peer restarts. */
@@ -215,9 +217,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       const e = entryOf(s);
       const fields = { component: 'session', peer: s.key, from: c.from, to: c.to, reason: c.reason ? describeReason(c.reason) : undefined };
       this.opts.metrics?.sessionTransitions.inc({ peer: s.key, state: c.to });
+      if (e && c.from === 'Established') e.downSince = Date.now();
       if (c.to === 'Established' || c.from === 'Established') this.log.info(fields, `${s.key} ${c.from} -> ${c.to}`);
       else this.log.debug(fields, `${s.key} ${c.from} -> ${c.to}`);
-      void e;
     });
     sp.on('established', (s, info) => {
       const e = entryOf(s);
@@ -547,7 +549,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const session = this.speaker.addPeer(sessionConfigOf(pc, this.local, this.wiring), { start: false });
     const id = session.key;
     this.rib.addPeer(ribPeerOf({ ...pc, key: id }, this.local, this.model, originatedSet));
-    this.peers.set(id, { cfg: pc, session, id, eor: new Set(), adminDown: false, policyInputs: this.policyInputs(pc) });
+    this.peers.set(id, { cfg: pc, session, id, eor: new Set(), adminDown: false, downSince: Date.now(), policyInputs: this.policyInputs(pc) });
     session.start();
   }
 
