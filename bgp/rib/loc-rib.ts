@@ -61,6 +61,9 @@ export function decide(rib: Rib, t: FamilyTable, f: Family, pfx: number, changes
 export function exportPrefix(rib: Rib, g: UpdateGroup, t: FamilyTable, f: Family, pfx: number, quiet: boolean, mp?: number[]): void {
   const gf = g.fams[f];
   const best = t.pfxBest[pfx];
+  // A prefix still queued may have a best path that was dropped since (peerDown, a stale
+  // sweep) and not decided yet: leave it to the coming flush, which exports it to every group.
+  if (best >= 0 && (t.pPeer[best] < 0 || t.pPfx[best] !== pfx)) return;
   if (!gf.addPath) {
     if (best < 0) {
       gf.set(pfx, null, -1, quiet);

@@ -410,3 +410,22 @@ test("RFC 7911 add-path send 'all': every eligible path, not only the multipath 
   assert.deepEqual(drain(rib, all, apCtx).map((s) => s.nextHop).sort(), ['198.18.0.11', '198.18.0.12']);
   assert.deepEqual(drain(rib, mp, apCtx).map((s) => s.nextHop), ['198.18.0.11'], 'multipath mode with maxPaths 1: the best only');
 });
+
+test('RFC 4271 §9.2: a peer coming up while a dropped best path awaits the decision gets the new best (no stale read)', () => {
+  // Incident: ternd threw in peerUp ("reading 'group'") when another session went down in the
+  // same tick: the dropped path was still the prefix's best until the next flush.
+  const rib = makeRib();
+  const a = up(rib, { asn: 65009 });
+  const b = up(rib, { asn: 65008 });
+  rib.ingest(a, upd(attrs({ asPath: seq(65009) }), ['10.1.0.0/24']));
+  rib.ingest(b, upd(attrs({ asPath: seq(65008, 1) }), ['10.1.0.0/24']));
+  rib.flush(0);
+  rib.peerDown(a);
+  const late = up(rib, { asn: 65001 });
+  rib.flush(0);
+  const got = drain(rib, late).filter((s) => s.nlri.length > 0);
+  // The dump says what the group last sent (via a), then the decision replaces it (RFC 4271
+  // §9.1.1 implicit withdraw): the last word is the path via b.
+  assert.deepEqual([...new Set(summary(got).nlri)], ['10.1.0.0/24']);
+  assert.deepEqual(got[got.length - 1].attrs.asPath, seq(65000, 65008, 1));
+});
