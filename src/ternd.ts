@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     .option('tunnel-device', { type: 'string', default: 'tunl0', describe: 'IPIP tunnel device for ipipMode Always/CrossSubnet pools' })
     .option('max-paths', { type: 'number', default: 8, describe: 'ECMP width' })
     .option('fib-sync-timeout', { type: 'number', default: 60, describe: 'seconds to wait for End-of-RIB before reconciling kernel routes left by a previous run' })
+    .option('llgr-stale-time', { type: 'number', default: 0, describe: "RFC 9494 long-lived graceful restart: after a peer's GR restart time, keep its routes (least preferred, not passed on) up to this many seconds if it announced LLGR; 0 = off" })
     .option('probes', { type: 'string', default: `${DEFAULT_PROBE_HOST}:${DEFAULT_PROBE_PORT}`, describe: 'address:port for /livez, /readyz and /metrics ("off" disables)' })
     .option('ready-grace', { type: 'number', default: 60, describe: 'seconds a planned session may take to reach Established before /readyz fails' })
     .option('connect-retry', { type: 'number', describe: 'seconds between connection attempts (default 5)' })
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
     tunnelDevice: argv['tunnel-device'],
     maxPaths: argv['max-paths'],
     fibSyncTimeout: argv['fib-sync-timeout'],
+    llgrStaleTime: argv['llgr-stale-time'],
     connectRetryTime: argv['connect-retry'],
   });
   try {

@@ -10,6 +10,7 @@ import type { Session } from '../../bgp/session';
 import type { Negotiated } from '../../bgp/negotiate';
 import type { DownReason } from '../../bgp/fsm-types';
 import { isEndOfRib } from '../../bgp/codec';
+import { markLongLivedStale } from '../../bgp/rib/llgr';
 import type { Family } from '../../bgp/types';
 import type { Fib, FibChange } from '../../fib/types';
 import {
@@ -43,6 +44,8 @@ export interface DaemonOptions {
   maxPaths?: number;
   /** Seconds to wait for End-of-RIB from every peer before the startup FIB reconciliation. */
   fibSyncTimeout?: number;
+  /** RFC 9494: longest long-lived stale time Tern grants a peer that announced LLGR (0/absent: off). */
+  llgrStaleTime?: number;
   /** Override of the listen addresses (default: the model's bindMode). */
   listen?: { address: string; port?: number }[];
   connectRetryTime?: number;
@@ -80,6 +83,8 @@ export interface GracefulRestartState {
   /** Runs from re-establishment until End-of-RIB (our Selection Deferral / stale-path time). */
   staleTimer?: NodeJS.Timeout;
   staleDeadline?: number;
+  /** RFC 9494: one timer per family in the long-lived stale phase (after the restart time). */
+  llgrTimers?: NodeJS.Timeout[];
 }
 
 /** How long stale routes wait for End-of-RIB after the peer came back (FRR's stalepath-time). */
@@ -311,9 +316,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.rib.peerDown(e.id, true);
     const ms = gr.restartTime * 1000;
     e.gr = { families, restartDeadline: Date.now() + ms };
-    e.gr.restartTimer = setTimeout(() => {
-      for (const f of [...families]) this.grSweep(e, f, `peer did not come back within its restart time (${gr.restartTime} s)`);
-    }, ms);
+    e.gr.restartTimer = setTimeout(() => this.grRestartExpired(e, gr.restartTime), ms);
     e.gr.restartTimer.unref();
     this.log.info(
       { component: 'gr', peer: e.id, restartTime: gr.restartTime, families: [...families] },
@@ -322,12 +325,45 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     return true;
   }
 
+  /**
+   * The restart time ran out (RFC 4724 §4.2: the stale routes go), unless the peer announced
+   * long-lived GR for the family and `--llgr-stale-time` allows it (RFC 9494 §4.2): then its
+   * routes stay as long-lived stale (LLGR_STALE attached, least preferred, advertised to no
+   * one; bgp/rib/llgr.ts) for min(its long-lived stale time, ours).
+   */
+  private grRestartExpired(e: PeerEntry, restartTime: number): void {
+    const g = e.gr;
+    if (!g) return;
+    g.restartTimer = undefined;
+    g.restartDeadline = undefined;
+    const max = this.opts.llgrStaleTime ?? 0;
+    for (const f of [...g.families]) {
+      const ll = max > 0 ? e.negotiated?.llgr?.find((x) => x.family === f && x.staleTime > 0) : undefined;
+      if (!ll) {
+        this.grSweep(e, f, `peer did not come back within its restart time (${restartTime} s)`);
+        continue;
+      }
+      const secs = Math.min(ll.staleTime, max);
+      const r = markLongLivedStale(this.rib, e.id, f);
+      (g.llgrTimers ??= []).push(setTimeout(() => this.grSweep(e, f, `long-lived stale time (${secs} s) over (RFC 9494)`), secs * 1000).unref());
+      // bgpctl's "restart timer" then counts down to the end of the long-lived stale phase.
+      g.restartDeadline = Math.max(g.restartDeadline ?? 0, Date.now() + secs * 1000);
+      this.log.info(
+        { component: 'gr', peer: e.id, family: f, kept: r.kept, removed: r.removed, staleTime: secs },
+        `restart time of ${e.id} over: keeping ${r.kept} ${f} routes as long-lived stale for ${secs} s (RFC 9494; ${r.removed} with NO_LLGR removed)`,
+      );
+    }
+    this.scheduleFlush();
+  }
+
   /** The restarting peer is back: drop families it did not preserve, then wait for End-of-RIB. */
   private grReestablished(e: PeerEntry, n: Negotiated): void {
     const g = e.gr;
     if (!g) return;
     if (g.restartTimer) clearTimeout(g.restartTimer);
+    for (const t of g.llgrTimers ?? []) clearTimeout(t);
     g.restartTimer = undefined;
+    g.llgrTimers = undefined;
     g.restartDeadline = undefined;
     for (const f of [...g.families]) {
       // RFC 4724 §4.2: no GR capability now, or the F bit clear for a family, means its
@@ -357,6 +393,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (!e.gr) return;
     if (e.gr.restartTimer) clearTimeout(e.gr.restartTimer);
     if (e.gr.staleTimer) clearTimeout(e.gr.staleTimer);
+    for (const t of e.gr.llgrTimers ?? []) clearTimeout(t);
     e.gr = undefined;
   }
 
