@@ -15,7 +15,7 @@ import { decide, exportPrefix } from './loc-rib';
 import { hasOutput, resendAdjRibOut, takeOutput } from './output';
 import { importList, withdrawList, recomputeImport } from './import';
 import type { PathInfo, PeerCaps, RibChange, RibEntryView, RibOptions, RibPeer, RibStats } from './rib-types';
-import { adjRibIn, adjRibOut, dumpLocRib, lookup, type AdjOutView } from './show';
+import { adjRibIn, adjRibOut, adjRibOutCount, dumpLocRib, lookup, type AdjOutView } from './show';
 
 export const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
 const NONE: number[] = [];
@@ -450,6 +450,11 @@ export class Rib {
   /** `show neighbor <id> received-routes` (post-policy, or `pre` for everything received). */
   adjRibIn(peerId: string, family?: Family, view: 'pre' | 'post' = 'post'): RibEntryView[] {
     return adjRibIn(this, peerId, family, view);
+  }
+
+  /** Number of routes advertised to a peer (for `show neighbors`; no object per route). */
+  adjRibOutCount(peerId: string, family?: Family): number {
+    return adjRibOutCount(this, peerId, family);
   }
 
   /** `show neighbor <id> advertised-routes`. */

@@ -6,6 +6,7 @@ import type { Family, PathAttributes } from '../types';
 import { compare, STEP_NAMES, type Candidate } from './decision';
 import type { Rib } from './rib';
 import type { RibEntryView } from './rib-types';
+import type { AttrSet } from './attr-store';
 import { INELIGIBLE, PathFlag, type FamilyTable } from './table';
 
 const FAMS: Family[] = ['ipv4', 'ipv6'];
@@ -120,15 +121,39 @@ export function adjRibOut(rib: Rib, peerId: string, family?: Family): AdjOutView
   const m = peer ? rib.members.get(peer.idx) : undefined;
   if (!peer || !m) return [];
   const out: AdjOutView[] = [];
+  // Outbound sets are lean: decode each once per call, not once per prefix.
+  const decoded = new Map<object, PathAttributes>();
   for (const f of family ? [family] : m.group.families) {
     const t = rib.tables[f];
     for (const e of m.group.entries(f)) {
       if (e.excl === peer.idx) continue;
       if (e.attr.originatorId >= 0 && e.attr.originatorId === peer.routerIdNum) continue;
-      const v: AdjOutView = { prefix: t.store.format(e.pfx), family: f, pathId: e.pathId, nextHop: e.attr.nextHop, attrs: m.group.attrsOf(e.attr) };
+      let attrs = decoded.get(e.attr);
+      if (!attrs) decoded.set(e.attr, (attrs = m.group.attrsOf(e.attr)));
+      const v: AdjOutView = { prefix: t.store.format(e.pfx), family: f, pathId: e.pathId, nextHop: e.attr.nextHop, attrs };
       if (e.attr.linkLocal) v.linkLocal = e.attr.linkLocal;
       out.push(v);
     }
   }
   return out;
+}
+
+/** How many routes the peer's Adj-RIB-Out holds for it (cheap: no objects per route). */
+export function adjRibOutCount(rib: Rib, peerId: string, family?: Family): number {
+  const peer = rib.peers.get(peerId);
+  const m = peer ? rib.members.get(peer.idx) : undefined;
+  if (!peer || !m) return 0;
+  let n = 0;
+  for (const f of family ? [family] : m.group.families) {
+    const gf = m.group.fams[f];
+    const count = (set: AttrSet, excl: number): void => {
+      if (excl !== peer.idx && !(set.originatorId >= 0 && set.originatorId === peer.routerIdNum)) n++;
+    };
+    if (gf.addPath) for (const paths of gf.ap.values()) for (const p of paths) count(p.set, p.excl);
+    else {
+      const end = Math.min(gf.out.length, rib.tables[f].store.highWater);
+      for (let pfx = 0; pfx < end; pfx++) if (gf.out[pfx] >= 0) count(rib.attrs.get(gf.out[pfx]), gf.excl[pfx]);
+    }
+  }
+  return n;
 }

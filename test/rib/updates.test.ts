@@ -429,3 +429,15 @@ test('RFC 4271 §9.2: a peer coming up while a dropped best path awaits the deci
   assert.deepEqual([...new Set(summary(got).nlri)], ['10.1.0.0/24']);
   assert.deepEqual(got[got.length - 1].attrs.asPath, seq(65000, 65008, 1));
 });
+
+test('RFC 4271 §9.2 show neighbors: adjRibOutCount agrees with the advertised routes, minus what is excluded for the peer', () => {
+  const rib = makeRib();
+  const src = up(rib, { asn: 65009 });
+  const dst = up(rib, { asn: 65001 });
+  rib.ingest(src, upd(attrs(), many(30)));
+  rib.ingest(dst, upd(attrs({ asPath: seq(65001) }), ['10.200.0.0/24']));
+  rib.flush(0);
+  assert.equal(rib.adjRibOutCount(dst), 30);
+  assert.equal(rib.adjRibOut(dst).length, 30);
+  assert.equal(rib.adjRibOutCount(src), 1, 'its own 30 are excluded; the one from dst is not');
+});
