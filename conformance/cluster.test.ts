@@ -12,7 +12,8 @@
 //  c. an IPAM block added to the file reaches every other node's FIB; removed, it leaves them;
 //  d. (checked throughout) CrossSubnet: direct routes within a subnet, tunl0 onlink across;
 //  e. an invalid change (bad AS number) is refused with file, resource and field in the log,
-//     and nothing changes (sessions, routes).
+//     and nothing changes (sessions, routes);
+//  f. a BGPFilter added to the ToR BGPPeer, then edited, changes what BIRD learns.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -135,6 +136,23 @@ test('cluster: mesh, live switch to route reflectors, IPAM changes, CrossSubnet,
   assert.equal(await allFibs(c), fibsGood);
   assert.deepEqual(await allSessions(c), sessGood);
   phase('e. bad config refused');
-  c.model = good;
+
+  // f. a BGPFilter put on the ToR BGPPeer, then edited, takes effect on reload (it was once
+  // logged as 'session updated (filters)' and silently not applied).
+  const noN2 = (reject: boolean) => ({
+    apiVersion: 'projectcalico.org/v3', kind: 'BGPFilter', metadata: { name: 'no-n2' },
+    spec: {
+      exportV4: [...(reject ? [{ action: 'Reject', matchOperator: 'Equal', cidr: '10.244.2.0/26' }] : []), { action: 'Accept' }],
+      importV4: [{ action: 'Accept' }],
+    },
+  });
+  const torHas = async (prefix: string) => (await birdRoutes(lab, c.tor, { family: 'ipv4' })).some((r) => r.prefix === prefix);
+  c.model = { ...good, peers: good.peers!.map((p) => (p.name === 'tor' ? { ...p, filters: ['no-n2'] } : p)), extraDocs: [...good.extraDocs!, noN2(true)] };
   c.write();
+  await waitFor('BIRD lost the filtered block', 15_000, async () => !(await torHas('10.244.2.0/26')) && (await torHas('10.244.1.0/26')));
+  c.model = { ...c.model, extraDocs: [...good.extraDocs!, noN2(false)] };
+  c.write();
+  await waitFor('BIRD has the block again after the filter edit', 15_000, () => torHas('10.244.2.0/26'));
+  await waitFibs(c, blocksOf(c));
+  phase('f. BGPFilter added and edited');
 });
