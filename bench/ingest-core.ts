@@ -97,7 +97,12 @@ function main(): void {
   // SAMEGROUP=1: both sessions share our local address, so they share one update group
   // (as in a bgperf lab where both peers connect to the same address of the target).
   rib.addPeer({ id: 'tester', address: '198.18.0.2', asn: 65001, localAddress: process.env.SAMEGROUP ? '198.18.0.1' : undefined, localAddress6: process.env.SAMEGROUP ? '2001:db8::1' : undefined });
-  rib.addPeer({ id: 'monitor', address: '198.18.0.3', asn: 65003, localAddress: '198.18.0.1', localAddress6: '2001:db8::1' });
+  // EXPORTPOLICY=1: the monitor has an export policy that accepts everything (ternd gives every
+  // peer one), to measure what calling a policy per prefix costs the RIB.
+  // EXPORTFILTER=1: the same with a prefix-only filter (no attributes materialised per prefix).
+  const exportPolicy = process.env.EXPORTPOLICY ? (): 'accept' => 'accept' : undefined;
+  const exportFilter = process.env.EXPORTFILTER ? (): boolean => true : undefined;
+  rib.addPeer({ id: 'monitor', address: '198.18.0.3', asn: 65003, localAddress: '198.18.0.1', localAddress6: '2001:db8::1', exportPolicy, exportFilter });
   const caps = { routerId: '198.18.0.2', families: ['ipv4', 'ipv6'] as ('ipv4' | 'ipv6')[] };
   rib.peerUp('tester', CTX, caps);
   rib.peerUp('monitor', CTX, { ...caps, routerId: '198.18.0.3' });

@@ -312,6 +312,17 @@ export class AttrStore {
     set.lean = true;
   }
 
+  /**
+   * The attributes of a set that will be read per prefix (an export policy): decoded once and
+   * kept, the set is no longer lean.
+   */
+  attrsKept(set: AttrSet): PathAttributes {
+    if (!set.lean) return set.attrs;
+    set.attrs = this.attrsOf(set);
+    set.lean = false;
+    return set.attrs;
+  }
+
   /** The interning key (for raw-keyed sets: 2-character tag + wire bytes [+ next hop]). */
   keyOf(set: AttrSet): string {
     return this.keys[set.id] as string;

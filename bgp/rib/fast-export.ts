@@ -1,10 +1,11 @@
 // The common eBGP export done on bytes: a route received with 4-octet AS_PATH goes to an eBGP
-// update group that is 4-octet too, has no export policy and uses next-hop-self. Instead of
-// decode -> exportAttrs -> encode, the received attribute bytes (kept as the interning key)
-// are rewritten in one pass, as BIRD does for its outbound attribute lists. Same rules as
-// export.ts (RFC 4271 §5.1.2 prepend, §5.1.3 next hop, §5.1.4 MED, §5.1.5 LOCAL_PREF, RFC 4456
-// attributes stay inside the AS, RFC 4271 §5 unknown attributes); anything unusual returns
-// null and the caller takes the general path. test/rib/fast-export.test.ts checks both agree.
+// update group that is 4-octet too and uses next-hop-self (an export policy, if any, runs on
+// the result afterwards). Instead of decode -> exportAttrs -> encode, the received attribute
+// bytes (kept as the interning key) are rewritten in one pass, as BIRD does for its outbound
+// attribute lists. Same rules as export.ts (RFC 4271 §5.1.2 prepend, §5.1.3 next hop, §5.1.4
+// MED, §5.1.5 LOCAL_PREF, RFC 4456 attributes stay inside the AS, RFC 4271 §5 unknown
+// attributes); anything unusual returns null and the caller takes the general path.
+// test/rib/fast-export.test.ts checks both agree.
 
 import { AttrType, ATTR_FLAG_EXTENDED_LENGTH, ATTR_FLAG_PARTIAL, ATTR_FLAG_TRANSITIVE } from '../types';
 import { ATTRIBUTE_TABLE } from '../codec/attributes';

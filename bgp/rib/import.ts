@@ -32,12 +32,14 @@ export function loopFlags(rib: Rib, peer: PeerState, set: AttrSet): number {
 
 /** Post-policy set for one prefix (with a reference for the caller), or null when filtered. */
 function applyImport(rib: Rib, peer: PeerState, t: FamilyTable, pfx: number, pre: AttrSet): AttrSet | null {
+  const filter = peer.cfg.importFilter;
+  if (filter && !filter(t.store.toPrefix(pfx), peer.cfg)) return null;
   const policy = peer.cfg.importPolicy;
   if (!policy) {
     rib.attrs.ref(pre);
     return pre;
   }
-  const res = policy(t.store.toPrefix(pfx), rib.attrs.attrsOf(pre), peer.cfg);
+  const res = policy(t.store.toPrefix(pfx), rib.attrs.attrsKept(pre), peer.cfg);
   if (res === 'reject') return null;
   if (res === 'accept') {
     rib.attrs.ref(pre);

@@ -16,6 +16,12 @@ export type PolicyResult = 'accept' | 'reject' | PathAttributes;
  */
 export type PolicyFn = (prefix: Prefix, attrs: PathAttributes, peer: RibPeer) => PolicyResult;
 
+/**
+ * A prefix-only filter (Calico BGPFilter rules, pool membership): true keeps the route. Cheaper
+ * than a PolicyFn, since the attributes need not be materialised per prefix. Must be pure.
+ */
+export type PrefixFilter = (prefix: Prefix, peer: RibPeer) => boolean;
+
 export interface RibPeer {
   /** Unique name (the daemon uses the peer address). */
   id: string;
@@ -35,6 +41,9 @@ export interface RibPeer {
   allowOwnAs?: number;
   importPolicy?: PolicyFn;
   exportPolicy?: PolicyFn;
+  /** Applied before importPolicy / exportPolicy; prefer these when only the prefix matters. */
+  importFilter?: PrefixFilter;
+  exportFilter?: PrefixFilter;
   /** MinRouteAdvertisementInterval in ms (RFC 4271 §9.2.1.1); default from RibOptions. */
   mraiMs?: number;
   /** RFC 7911 add-path send selection when negotiated: every valid path or best + multipath. */

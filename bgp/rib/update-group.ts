@@ -17,7 +17,7 @@ import { bytesKey, ipv4ToNumber, type AttrSet, type AttrStore } from './attr-sto
 import { fastEbgpAttrs } from './fast-export';
 import { exportAttrs, mayAdvertise, type ExportTarget, type LocalSpeaker } from './export';
 import type { PeerState } from './peer-state';
-import type { PolicyFn } from './rib-types';
+import type { PolicyFn, PrefixFilter } from './rib-types';
 import type { FamilyTable } from './table';
 import { GroupFamily, type Entry } from './group-family';
 
@@ -76,13 +76,14 @@ export class UpdateGroup {
     readonly families: Family[],
     readonly mraiMs: number,
     readonly exportPolicy: PolicyFn | undefined,
+    readonly exportFilter: PrefixFilter | undefined,
     readonly addPathAll: boolean,
     private readonly attrStore: AttrStore,
     private readonly me: LocalSpeaker,
     tables: Record<Family, FamilyTable>,
   ) {
     this.maxLen = ctx.extendedMessage ? 65535 : 4096;
-    this.fastEbgp = target.ebgp && ctx.as4 && target.nextHopMode !== 'Keep' && !exportPolicy;
+    this.fastEbgp = target.ebgp && ctx.as4 && target.nextHopMode !== 'Keep';
     this.fams = {
       ipv4: new GroupFamily(tables.ipv4, ctx.addPathTx.ipv4, attrStore),
       ipv6: new GroupFamily(tables.ipv6, ctx.addPathTx.ipv6, attrStore),
@@ -138,13 +139,21 @@ export class UpdateGroup {
       }
     } else if (out !== null) this.attrStore.ref(out);
     if (out === null) return null;
+    if (this.exportFilter || this.exportPolicy) {
+      const first = this.members.values().next().value as Member | undefined;
+      if (!first || (this.exportFilter && !this.exportFilter(table.store.toPrefix(pfx), first.peer.cfg))) {
+        this.attrStore.unref(out);
+        return null;
+      }
+    }
     if (this.exportPolicy) {
       const first = this.members.values().next().value as Member | undefined;
       if (!first) {
         this.attrStore.unref(out);
         return null;
       }
-      const res = this.exportPolicy(table.store.toPrefix(pfx), this.attrsOf(out), first.peer.cfg);
+      // Called per prefix: the set keeps its decoded attributes from now on.
+      const res = this.exportPolicy(table.store.toPrefix(pfx), this.attrStore.attrsKept(out), first.peer.cfg);
       if (res !== 'accept') {
         const nh = family === 'ipv4' ? (res === 'reject' ? '' : (res.nextHop ?? out.nextHop)) : { global: out.nextHop, linkLocal: out.linkLocal };
         const mod = res === 'reject' ? null : this.attrStore.intern(res, nh);

@@ -441,3 +441,15 @@ test('RFC 4271 §9.2 show neighbors: adjRibOutCount agrees with the advertised r
   assert.equal(rib.adjRibOut(dst).length, 30);
   assert.equal(rib.adjRibOutCount(src), 1, 'its own 30 are excluded; the one from dst is not');
 });
+
+test('RFC 4271 §9.1.1/§9.2 prefix filters (Calico BGPFilter): importFilter and exportFilter keep or drop by prefix alone', () => {
+  const rib = makeRib();
+  const src = up(rib, { asn: 65009, importFilter: (p: Prefix) => p.len <= 24 });
+  const dst = up(rib, { asn: 65001, exportFilter: (p: Prefix) => p.addr[1] !== 2 });
+  drain(rib, dst);
+  rib.ingest(src, upd(attrs(), ['10.1.0.0/24', '10.2.0.0/24', '10.3.0.0/25']));
+  rib.flush(0);
+  assert.match(lookup(rib, '10.3.0.0/25')[0].reason ?? '', /policy/);
+  assert.deepEqual(summary(drain(rib, dst)).nlri, ['10.1.0.0/24']);
+  assert.equal(rib.stats().updateGroups, 2, 'a filter is part of the outbound profile');
+});
