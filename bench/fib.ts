@@ -139,7 +139,7 @@ export async function main(argv: string[]): Promise<number> {
     freshNs();
     const ipPhases = argv.includes('--no-ip') ? [{ name: 'ip -batch add (skipped)', seconds: NaN, routesPerSec: NaN }] : ipBatch(n);
     freshNs();
-    const child = spawnSync('ip', ['netns', 'exec', NS, process.execPath, '--max-old-space-size=4096', __filename, '--inner', '--routes', String(n), '--options', JSON.stringify(opts)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const child = spawnSync('ip', ['netns', 'exec', NS, process.execPath, '--max-old-space-size=4096', '--max-semi-space-size=64', __filename, '--inner', '--routes', String(n), '--options', JSON.stringify(opts)], { encoding: 'utf8', maxBuffer: 1 << 26 });
     if (child.status !== 0) { console.error(child.stderr); return 1; }
     const tern = JSON.parse(child.stdout.trim().split('\n').pop()!) as { phases: Phase[]; resyncs: number; nexthopObjects: boolean; rssMB: number };
     const load = execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim();

@@ -91,6 +91,11 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   private resyncTimer?: NodeJS.Timeout;
   private resyncReasons = new Set<string>();
   private closed = false;
+  /** False right after a dump while nothing can have changed since (no write, no event): the
+   * reconcile that follows open() then needs no second dump of a million routes. */
+  private kernelDirty = true;
+  private changeSeen = 0; // bumped by every event: a dump is clean only if none came during it
+  private strays: { prefix: string; metric: number }[] = [];
   private _coupled: boolean;
 
   private constructor(private readonly client: NetlinkClient, opts: NetlinkFibOptions) {
@@ -113,7 +118,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     const client = await NetlinkClient.open({ groups: GROUPS, eventRcvbuf: opts.eventRcvbuf ?? 16 << 20, ownProtocol: opts.protocol ?? TERN_PROTO, eventStallMs: opts.eventStallMs });
     const fib = new NetlinkFib(client, opts);
     client.on('messages', (m: NlMsg[]) => fib.onEvents(m));
-    client.on('overrun', () => fib.scheduleResync('event socket overrun (ENOBUFS)'));
+    client.on('overrun', () => { fib.kernelDirty = true; fib.changeSeen++; fib.scheduleResync('event socket overrun (ENOBUFS)'); });
     try {
       await fib.serial(() => fib.loadKernel());
     } catch (e) {
@@ -137,6 +142,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
 
   apply(changes: FibChange[]): Promise<FibResult[]> {
     return this.serial(async () => {
+      this.kernelDirty = true;
       const results: FibResult[] = new Array(changes.length);
       const self = this;
       const flushed = this._coupled && this.nh && this.o.quietBulkRoutes > 0 && changes.length >= this.o.quietBulkRoutes
@@ -201,6 +207,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   decouple(): Promise<void> {
     return this.serial(async () => {
       this._coupled = false;
+      this.kernelDirty = true;
       const self = this;
       function* ops(): Generator<Op> {
         for (const slot of self.table.slots()) if (self.table.installed(slot) >= 0) yield self.plan(self.table.prefixAt(slot), -1, -1);
@@ -455,6 +462,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
 
   /** Re-learn links and addresses, nexthop objects and Tern's routes from the kernel. */
   private async loadKernel(): Promise<{ strays: { prefix: string; metric: number }[] }> {
+    const seenAtStart = this.changeSeen;
     const topo = new Topology();
     for (const m of await this.dumpAll(encodeLinkDump, (ms) => ms.filter((x) => x.type === C.RTM_NEWLINK))) {
       const l = decodeLink(m.payload);
@@ -488,12 +496,15 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
         else this.table.setInstalled(this.table.insert({ family: kr.family, addr: r.dst, len: r.dstLen }), this.variants.intern(kr.key, kr.nhId));
       }
     });
+    this.strays = strays;
+    this.kernelDirty = this.changeSeen !== seenAtStart;
     return { strays };
   }
 
   /** Dump the kernel and write the difference to the desired state (startup, resync, couple). */
   private async sync(): Promise<ReconcileResult> {
-    const { strays } = await this.loadKernel();
+    const strays = this.kernelDirty ? (await this.loadKernel()).strays : this.strays;
+    this.kernelDirty = true; // what follows writes
     const res: ReconcileResult = { added: 0, replaced: 0, deleted: 0, unchanged: 0, failed: [] };
     const self = this;
     function* ops(): Generator<Op> {
@@ -514,6 +525,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   // ---- events ----
 
   private onEvents(msgs: NlMsg[]): void {
+    if (msgs.length) { this.kernelDirty = true; this.changeSeen++; }
     for (const m of msgs) {
       try {
         if (m.type === C.RTM_NEWLINK || m.type === C.RTM_DELLINK) {
