@@ -22,7 +22,9 @@ interface Lab {
 
 /** A route reflector with two clients, two non-clients and one eBGP peer, output drained. */
 function lab(clusterId: string | null = CLUSTER): Lab {
-  const rib = makeRib({ clusterId: clusterId ?? undefined });
+  // No change records: inbound sets are lean, so the reflection rules run on attributes
+  // decoded again from the wire bytes (the reflector's configuration).
+  const rib = makeRib({ clusterId: clusterId ?? undefined, collectChanges: false });
   const c1 = up(rib, { id: 'c1', address: '198.18.0.11', asn: 65000, routeReflectorClient: true });
   const c2 = up(rib, { id: 'c2', address: '198.18.0.12', asn: 65000, routeReflectorClient: true });
   const n1 = up(rib, { id: 'n1', address: '198.18.0.21', asn: 65000 });
