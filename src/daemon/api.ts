@@ -142,7 +142,9 @@ export class TerndApi implements DaemonApi {
     const counts = peerCounts(this.d, e.id);
     const ours = buildOpen(s.cfg).capabilities.map(capabilityView);
     const theirs = (n ?? e.negotiated)?.peerCapabilities.map(capabilityView) ?? [];
-    const gr = n?.gracefulRestart;
+    // While Tern helps a restarting peer (RFC 4724 §4.2) the session is down: show what the
+    // last one agreed, which is what the stale routes are held under.
+    const gr = n?.gracefulRestart ?? (e.gr ? e.negotiated?.gracefulRestart : undefined);
     return {
       ...this.peerView(s, st),
       localAddress: st.localAddress ?? '',
