@@ -1,12 +1,32 @@
-// Helpers for the restart scenarios (conformance/gr.test.ts, bench/rolling-restart.ts): watch a
+// Helpers for the restart scenarios (conformance/gr.test.ts, llgr.test.ts): watch a
 // namespace's routing table with `ip monitor route` while something restarts, kill a daemon
 // without warning (SIGKILL: no NOTIFICATION, no cleanup), and start BIRD again in graceful
-// restart recovery mode (`bird -R`).
+// restart recovery mode (`bird -R`); ternd's kernel routes and Loc-RIB as the scenarios read them.
 
 import * as fs from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { Lab, run, sleep, waitFor } from './lab.js';
 import { BIRD, BIRDC, birdConfig, type Bird, type BirdConfig } from './bird.js';
+import { routesInNs } from './fib.js';
+import { bgpctl } from './tern.js';
+
+/** ternd's IPv4 kernel routes (protocol 201) in `host` as `dst -> gateway | 'blackhole'`. */
+export async function ternKernel(lab: Lab, host: string): Promise<Map<string, string>> {
+  return new Map((await routesInNs(lab, host, { family: 'ipv4', proto: '201' })).map((r) => [r.dst, r.type === 'blackhole' ? 'blackhole' : `${r.gateway}`]));
+}
+
+/** One row of `bgpctl show rib -j` (the fields these scenarios read). */
+export interface RibRow {
+  prefix: string;
+  peer?: string;
+  communities?: string[];
+  flags: { best: boolean; stale: boolean };
+}
+
+/** `bgpctl show rib -j` of the ternd in `host`. */
+export async function ribRows(lab: Lab, host: string): Promise<RibRow[]> {
+  return (await bgpctl(lab, host, 'show', 'rib')) as RibRow[];
+}
 
 export interface RouteMonitor {
   host: string;
