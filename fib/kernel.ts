@@ -95,30 +95,26 @@ export const isOurs = (r: RouteMsg, k: KernelParams): boolean =>
   r.protocol === k.protocol && r.table === k.table && (r.flags & RTM_F_CLONED) === 0 &&
   (r.type === RTN_UNICAST || r.type === RTN_BLACKHOLE);
 
-/** Normalise a dumped route of ours into the spec form (nexthop ids looked up in `nh`). */
+const BLACKHOLE = makeSpec('blackhole', []);
+const NONE = makeSpec('unicast', []);
+
+/** Normalise a dumped route of ours into the spec form (nexthop ids looked up in `nh`). One
+ * object per route and no key built for routes on a nexthop object: a dump has a million. */
 export function kernelRoute(r: RouteMsg, nh: NexthopTable | undefined): KernelRoute {
   const family: 4 | 6 = r.family === AF_INET ? 4 : 6;
-  const base = { family, metric: r.priority ?? 0 };
-  if (r.type === RTN_BLACKHOLE) {
-    const spec = makeSpec('blackhole', []);
-    return { ...base, spec, key: spec.key };
-  }
-  let hops: ResolvedHop[];
+  const metric = r.priority ?? 0;
+  if (r.type === RTN_BLACKHOLE) return { family, metric, spec: BLACKHOLE, key: BLACKHOLE.key };
   if (r.nhId !== undefined) {
     const spec = nh?.specOf(r.nhId);
-    if (!spec) {
-      const none = makeSpec('unicast', []);
-      return { ...base, spec: none, key: `unknown-nexthop:${r.nhId}` }; // never equal: gets replaced
-    }
+    if (!spec) return { family, metric, spec: NONE, key: `unknown-nexthop:${r.nhId}` }; // never equal: gets replaced
     nh?.ref(r.nhId);
-    return { ...base, spec, key: spec.key, nhId: r.nhId };
-  } else if (r.multipath) {
-    hops = r.multipath.map((m) => ({ family, gateway: m.gateway, ifindex: m.ifindex, onlink: (m.flags & RTNH_F_ONLINK) !== 0, weight: m.weight }));
-  } else {
-    hops = [{ family, gateway: r.gateway, ifindex: r.oif ?? 0, onlink: (r.flags & RTNH_F_ONLINK) !== 0, weight: 1 }];
+    return { family, metric, spec, key: spec.key, nhId: r.nhId };
   }
+  const hops: ResolvedHop[] = r.multipath
+    ? r.multipath.map((m) => ({ family, gateway: m.gateway, ifindex: m.ifindex, onlink: (m.flags & RTNH_F_ONLINK) !== 0, weight: m.weight }))
+    : [{ family, gateway: r.gateway, ifindex: r.oif ?? 0, onlink: (r.flags & RTNH_F_ONLINK) !== 0, weight: 1 }];
   const spec = makeSpec('unicast', hops);
-  return { ...base, spec, key: spec.key };
+  return { family, metric, spec, key: spec.key };
 }
 
 /** Feed a dump of nexthop objects into `nh`: ours adopted, others' ids reserved. */

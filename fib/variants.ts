@@ -10,10 +10,18 @@ export class DesiredVariants {
   private readonly byArray = new WeakMap<NextHop[], number>();
   readonly list: FibChange[] = [];
 
+  private lastArray?: NextHop[];
+  private lastId = -1;
+
   intern(c: FibChange): number {
     if (c.kind !== 'blackhole') {
+      if (c.nexthops === this.lastArray) return this.lastId; // runs of changes share next hops
       const hit = this.byArray.get(c.nexthops);
-      if (hit !== undefined) return hit;
+      if (hit !== undefined) {
+        this.lastArray = c.nexthops;
+        this.lastId = hit;
+        return hit;
+      }
     }
     const sig = c.kind === 'blackhole' ? 'blackhole'
       : c.nexthops.map((h) => `${h.gateway ?? ''},${h.dev ?? ''},${h.onlink ? 1 : 0},${h.weight ?? 1}`).join(';');
@@ -24,7 +32,11 @@ export class DesiredVariants {
       this.list.push({ prefix: '', kind: c.kind, nexthops: c.nexthops.map((h) => ({ ...h })) });
       this.bySig.set(sig, id);
     }
-    if (c.kind !== 'blackhole') this.byArray.set(c.nexthops, id);
+    if (c.kind !== 'blackhole') {
+      this.byArray.set(c.nexthops, id);
+      this.lastArray = c.nexthops;
+      this.lastId = id;
+    }
     return id;
   }
 }

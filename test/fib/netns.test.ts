@@ -194,3 +194,17 @@ test('event socket overrun (ENOBUFS) under a flood triggers a resync, not a cras
     assert.equal((await fib.call<unknown[]>('dump')).length, 20000, 'still serving');
   });
 });
+
+test('a failure inside a datagram is reported for its own prefix, with or without an ACK per request', { skip }, async () => {
+  for (const ackEach of [false, true]) {
+    await withFib(`tfib-t9${ackEach ? 'a' : 'b'}`, { ackEach }, async (ns, fib) => {
+      ns.ip('route add 10.244.12.0/24 via 198.18.0.5 proto static metric 32');
+      const batch = [via('10.244.11.0/24', '198.18.0.2'), via('10.244.12.0/24', '198.18.0.2'), via('10.244.13.0/24', '198.18.0.2'),
+        via('10.244.14.0/24', '198.18.0.2', '198.18.1.2')];
+      const r = await fib.call<ApplyResult>('apply', batch);
+      assert.deepEqual(r.failed.map((f) => f.prefix), ['10.244.12.0/24'], `ackEach=${ackEach}`);
+      assert.match(r.failed[0].error ?? '', /^EEXIST/);
+      assert.deepEqual([...ns.routes(201).keys()].sort(), ['10.244.11.0/24', '10.244.13.0/24', '10.244.14.0/24']);
+    });
+  }
+});
