@@ -284,6 +284,48 @@ export class GroupFamily {
     return msgs;
   }
 
+  /**
+   * What `member` holds from this table as last encoded (pending changes excluded): keys
+   * pfx (without add-path) or pfx * 2^32 + path id (with it). For soft reconfiguration.
+   */
+  sentKeys(member: number, orig: Orig): Set<number> {
+    const keys = new Set<number>();
+    if (this.addPath) {
+      for (const [pfx, paths] of this.ap) for (const p of paths) if (p.excl !== member && orig(p.set) !== member) keys.add(pfx * 4294967296 + p.pathId);
+      return keys;
+    }
+    const prevOf = new Map<number, number>();
+    const pend = this.pending.data;
+    for (let i = 0; i < this.pending.length; i += 3) prevOf.set(pend[i], i);
+    const n = Math.min(this.out.length, this.table.store.highWater);
+    for (let pfx = 0; pfx < n; pfx++) {
+      let id = this.out[pfx];
+      let ex = this.excl[pfx];
+      if (this.pendFlag[pfx]) {
+        const i = prevOf.get(pfx) as number;
+        id = pend[i + 1];
+        ex = pend[i + 2];
+      }
+      if (id >= 0 && ex !== member && orig(this.attrs.get(id)) !== member) keys.add(pfx);
+    }
+    return keys;
+  }
+
+  /** UPDATEs withdrawing `keys` (as returned by sentKeys). */
+  withdrawKeys(keys: Iterable<number>, maxLen: number): Buffer[] {
+    const pfx: number[] = [];
+    const ids: number[] | null = this.addPath ? [] : null;
+    for (const k of keys) {
+      if (ids) {
+        pfx.push(Math.floor(k / 4294967296));
+        ids.push(k % 4294967296);
+      } else pfx.push(k);
+    }
+    const out: Buffer[] = [];
+    if (pfx.length > 0) packWithdraw(out, this.table.store, { pfx, pathId: ids, from: 0, to: pfx.length }, maxLen);
+    return out;
+  }
+
   entries(): Entry[] {
     const out: Entry[] = [];
     if (!this.addPath) {

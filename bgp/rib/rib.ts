@@ -102,17 +102,70 @@ export class Rib {
     p.caps = caps;
     p.setRouterId(caps.routerId);
     p.families = caps.families ?? ['ipv4'];
+    const { group, member } = this.joinGroup(p);
+    for (const f of group.families) {
+      for (const b of group.dump(f, p.idx)) member.own.push(b);
+      // RFC 4724 §2: End-of-RIB after the initial update for each family.
+      member.own.push(endOfRib(f));
+    }
+  }
+
+  /** Puts an up peer in the update group of its outbound profile (created and filled if new). */
+  private joinGroup(p: PeerState): { group: UpdateGroup; member: Member } {
     const { group, created } = this.groupFor(p);
     const member: Member = { peer: p, cursor: group.logEnd, own: [], ownHead: 0 };
     group.members.set(p.idx, member);
     this.members.set(p.idx, { group, member });
     p.group = group.idx;
+    // A new group, or one whose only member was the source of routes it was not given.
+    if (created || group.members.size === 2) for (const f of group.families) this.populate(group, f);
+    return { group, member };
+  }
+
+  private leaveGroup(p: PeerState): void {
+    const m = this.members.get(p.idx);
+    if (!m) return;
+    m.group.members.delete(p.idx);
+    this.members.delete(p.idx);
+    if (m.group.members.size === 0) {
+      m.group.release();
+      this.groups.delete(m.group.key);
+      this.groupList = [...this.groups.values()];
+    } else m.group.trim();
+    p.group = -1;
+  }
+
+  /**
+   * New import/export rules for a peer without resetting its session (soft reconfiguration):
+   * import rules are re-run over its pre-policy Adj-RIB-In (refreshImport); with new export
+   * rules it moves to the matching update group, is sent what it now lacks and told to
+   * withdraw what it should no longer have.
+   */
+  setPolicies(id: string, rules: Pick<RibPeer, 'importPolicy' | 'exportPolicy' | 'importFilter' | 'exportFilter'>): void {
+    const p = this.peer(id);
+    const before = p.cfg;
+    p.cfg = { ...before, ...rules };
+    if (p.cfg.importPolicy !== before.importPolicy || p.cfg.importFilter !== before.importFilter) this.refreshImport(id);
+    if (p.up && (p.cfg.exportPolicy !== before.exportPolicy || p.cfg.exportFilter !== before.exportFilter)) this.regroup(p);
+  }
+
+  private regroup(p: PeerState): void {
+    const m = this.members.get(p.idx);
+    if (!m) return;
+    const { group: old, member } = m;
+    // What the peer will have heard from the old group: its untaken messages, ending at the
+    // old Adj-RIB-Out as last encoded.
+    const carry = member.own.slice(member.ownHead);
+    for (let i = member.cursor - old.logBase; i < old.log.length; i++) carry.push(old.log[i]);
+    const had = new Map(old.families.map((f) => [f, old.sentKeys(f, p.idx)] as const));
+    this.leaveGroup(p);
+    const { group, member: nm } = this.joinGroup(p);
+    nm.own = carry;
     for (const f of group.families) {
-      // A new group, or one whose only member was the source of routes it was not given.
-      if (created || group.members.size === 2) this.populate(group, f);
-      for (const b of group.dump(f, p.idx)) member.own.push(b);
-      // RFC 4724 §2: End-of-RIB after the initial update for each family.
-      member.own.push(endOfRib(f));
+      const now = group.sentKeys(f, p.idx);
+      const gone = [...(had.get(f) ?? [])].filter((k) => !now.has(k));
+      for (const b of group.fams[f].withdrawKeys(gone, group.maxLen)) nm.own.push(b);
+      for (const b of group.dump(f, p.idx)) nm.own.push(b);
     }
   }
 
@@ -124,18 +177,8 @@ export class Rib {
   peerDown(id: string, keepStale = false): void {
     const p = this.peer(id);
     if (p.up) {
-      const m = this.members.get(p.idx);
-      if (m) {
-        m.group.members.delete(p.idx);
-        this.members.delete(p.idx);
-        if (m.group.members.size === 0) {
-          m.group.release();
-          this.groups.delete(m.group.key);
-          this.groupList = [...this.groups.values()];
-        } else m.group.trim();
-      }
+      this.leaveGroup(p);
       p.up = false;
-      p.group = -1;
     }
     p.refreshing.clear();
     for (const f of FAMILIES) {

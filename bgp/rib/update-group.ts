@@ -257,6 +257,11 @@ export class UpdateGroup {
     );
   }
 
+  /** sentKeys of a family for a member (see GroupFamily.sentKeys). */
+  sentKeys(family: Family, member: number): Set<number> {
+    return this.fams[family].sentKeys(member, (set) => this.memberByRouterId(set.originatorId));
+  }
+
   /**
    * Drops log entries every member has taken. A member's cursor first skips entries that are
    * not for it (e.g. a full table excluded for its source, who may not read for a while).

@@ -460,3 +460,25 @@ test('RFC 4271 §9.1.1/§9.2 prefix filters (Calico BGPFilter): importFilter and
   assert.deepEqual(summary(drain(rib, dst)).nlri, ['10.1.0.0/24']);
   assert.equal(rib.stats().updateGroups, 2, 'a filter is part of the outbound profile');
 });
+
+test('RFC 2918 §1 soft reconfiguration: setPolicies swaps export rules without a session reset', () => {
+  const rib = makeRib();
+  const src = up(rib, { asn: 65009 });
+  const only24 = (p: Prefix): boolean => p.len === 24;
+  const only16 = (p: Prefix): boolean => p.len === 16;
+  const dst = up(rib, { asn: 65001, exportFilter: only24 });
+  drain(rib, dst);
+  rib.ingest(src, upd(attrs(), ['10.1.0.0/24', '10.2.0.0/16']));
+  rib.flush(0);
+  assert.deepEqual(summary(drain(rib, dst)), { nlri: ['10.1.0.0/24'], withdrawn: [] });
+  rib.setPolicies(dst, { exportFilter: only16 });
+  assert.deepEqual(summary(drain(rib, dst)), { nlri: ['10.2.0.0/16'], withdrawn: ['10.1.0.0/24'] });
+  // and the new rules hold for what comes next
+  rib.ingest(src, upd(attrs(), ['10.3.0.0/24', '10.4.0.0/16']));
+  rib.flush(0);
+  assert.deepEqual(summary(drain(rib, dst)).nlri, ['10.4.0.0/16']);
+  // import rules too: re-run over the pre-policy Adj-RIB-In
+  rib.setPolicies(src, { importFilter: (p: Prefix) => p.addr[1] !== 4 });
+  rib.flush(0);
+  assert.deepEqual(summary(drain(rib, dst)).withdrawn, ['10.4.0.0/16']);
+});
