@@ -15,7 +15,8 @@ import { BGPCTL, TERND, calicoYaml, type CalicoModel } from './lab/tern.js';
 import { blockDoc, control, CLUSTER_AS, TOR_AS } from './lab/cluster.js';
 
 const STATE = process.env.TERN_LAB_DIR ?? '/run/tern-lab';
-const PREFIX = 'tn';
+/** Namespace and link prefix (`tn-n1`, ...); conformance/lab-cli.test.ts uses another one. */
+const PREFIX = process.env.TERN_LAB_PREFIX ?? 'tn';
 const TOR = `${PREFIX}-tor`;
 const BRIDGE = `${PREFIX}br`;
 const TOR_ADDR = '198.18.10.1';
