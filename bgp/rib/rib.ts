@@ -11,7 +11,8 @@ import { select, type Candidate, type DecisionOptions } from './decision';
 import { PeerState } from './peer-state';
 import { FamilyTable, INELIGIBLE, PathFlag } from './table';
 import { UpdateGroup, type Member } from './update-group';
-import { decide, exportPrefix } from './loc-rib';
+import { decide } from './loc-rib';
+import { joinGroup, leaveGroup, regroup } from './membership';
 import { hasOutput, resendAdjRibOut, takeOutput } from './output';
 import { importList, withdrawList, recomputeImport } from './import';
 import type { PathInfo, PeerCaps, RibChange, RibEntryView, RibOptions, RibPeer, RibStats } from './rib-types';
@@ -36,8 +37,6 @@ export class Rib {
   private readonly one = [0];
   /** The update groups as an array, for the per-prefix loop (loc-rib.ts). */
   groupList: UpdateGroup[] = [];
-  private policyIds = new WeakMap<object, number>();
-  private policySeq = 0;
 
   constructor(opts: RibOptions) {
     this.opts = opts;
@@ -66,6 +65,11 @@ export class Rib {
   setClusterId(clusterId: string | undefined): void {
     this.opts.clusterId = clusterId;
     this.me.clusterId = clusterId;
+  }
+
+  /** A new update group index (never reused: export memo keys contain it). */
+  nextGroupIdx(): number {
+    return ++this.groupSeq;
   }
 
   // ---------------------------------------------------------------- peers
@@ -102,37 +106,12 @@ export class Rib {
     p.caps = caps;
     p.setRouterId(caps.routerId);
     p.families = caps.families ?? ['ipv4'];
-    const { group, member } = this.joinGroup(p);
+    const { group, member } = joinGroup(this, p);
     for (const f of group.families) {
       for (const b of group.dump(f, p.idx)) member.own.push(b);
       // RFC 4724 §2: End-of-RIB after the initial update for each family.
       member.own.push(endOfRib(f));
     }
-  }
-
-  /** Puts an up peer in the update group of its outbound profile (created and filled if new). */
-  private joinGroup(p: PeerState): { group: UpdateGroup; member: Member } {
-    const { group, created } = this.groupFor(p);
-    const member: Member = { peer: p, cursor: group.logEnd, own: [], ownHead: 0 };
-    group.members.set(p.idx, member);
-    this.members.set(p.idx, { group, member });
-    p.group = group.idx;
-    // A new group, or one whose only member was the source of routes it was not given.
-    if (created || group.members.size === 2) for (const f of group.families) this.populate(group, f);
-    return { group, member };
-  }
-
-  private leaveGroup(p: PeerState): void {
-    const m = this.members.get(p.idx);
-    if (!m) return;
-    m.group.members.delete(p.idx);
-    this.members.delete(p.idx);
-    if (m.group.members.size === 0) {
-      m.group.release();
-      this.groups.delete(m.group.key);
-      this.groupList = [...this.groups.values()];
-    } else m.group.trim();
-    p.group = -1;
   }
 
   /**
@@ -146,27 +125,7 @@ export class Rib {
     const before = p.cfg;
     p.cfg = { ...before, ...rules };
     if (p.cfg.importPolicy !== before.importPolicy || p.cfg.importFilter !== before.importFilter) this.refreshImport(id);
-    if (p.up && (p.cfg.exportPolicy !== before.exportPolicy || p.cfg.exportFilter !== before.exportFilter)) this.regroup(p);
-  }
-
-  private regroup(p: PeerState): void {
-    const m = this.members.get(p.idx);
-    if (!m) return;
-    const { group: old, member } = m;
-    // What the peer will have heard from the old group: its untaken messages, ending at the
-    // old Adj-RIB-Out as last encoded.
-    const carry = member.own.slice(member.ownHead);
-    for (let i = member.cursor - old.logBase; i < old.log.length; i++) carry.push(old.log[i]);
-    const had = new Map(old.families.map((f) => [f, old.sentKeys(f, p.idx)] as const));
-    this.leaveGroup(p);
-    const { group, member: nm } = this.joinGroup(p);
-    nm.own = carry;
-    for (const f of group.families) {
-      const now = group.sentKeys(f, p.idx);
-      const gone = [...(had.get(f) ?? [])].filter((k) => !now.has(k));
-      for (const b of group.fams[f].withdrawKeys(gone, group.maxLen)) nm.own.push(b);
-      for (const b of group.dump(f, p.idx)) nm.own.push(b);
-    }
+    if (p.up && (p.cfg.exportPolicy !== before.exportPolicy || p.cfg.exportFilter !== before.exportFilter)) regroup(this, p);
   }
 
   /**
@@ -177,7 +136,7 @@ export class Rib {
   peerDown(id: string, keepStale = false): void {
     const p = this.peer(id);
     if (p.up) {
-      this.leaveGroup(p);
+      leaveGroup(this, p);
       p.up = false;
     }
     p.refreshing.clear();
@@ -198,64 +157,6 @@ export class Rib {
     if (t.pAttr[path] >= 0) this.attrs.unref(this.attrs.get(t.pAttr[path]));
     if (t.pPre[path] >= 0) this.attrs.unref(this.attrs.get(t.pPre[path]));
     t.removePath(path);
-  }
-
-  private policyId(fn: object | undefined): number {
-    if (!fn) return 0;
-    let id = this.policyIds.get(fn);
-    if (id === undefined) this.policyIds.set(fn, (id = ++this.policySeq));
-    return id;
-  }
-
-  /** The update group for a peer's outbound profile (FRR update-group key). */
-  private groupFor(p: PeerState): { group: UpdateGroup; created: boolean } {
-    const c = p.cfg;
-    const ctx = p.ctx as SessionContext;
-    const mrai = c.mraiMs ?? (p.ebgp ? this.opts.mraiEbgpMs : this.opts.mraiIbgpMs) ?? 0;
-    const key = [
-      p.ebgp ? 'e' : 'i',
-      p.rrClient ? 'c' : '',
-      c.nextHopMode ?? 'Auto',
-      c.localAddress ?? '',
-      c.localAddress6 ?? '',
-      c.localLinkLocal6 ?? '',
-      ctx.as4 ? 4 : 2,
-      ctx.addPathTx.ipv4 ? 1 : 0,
-      ctx.addPathTx.ipv6 ? 1 : 0,
-      ctx.extendedMessage ? 'x' : '',
-      this.policyId(c.exportPolicy),
-      this.policyId(c.exportFilter),
-      mrai,
-      c.addPathSend ?? 'multipath',
-      p.families.join('+'),
-    ].join('|');
-    const found = this.groups.get(key);
-    if (found) return { group: found, created: false };
-    const g = new UpdateGroup(
-      ++this.groupSeq,
-      key,
-      { ebgp: p.ebgp, rrClient: p.rrClient, nextHopMode: c.nextHopMode ?? 'Auto', localAddress: c.localAddress, localAddress6: c.localAddress6, localLinkLocal6: c.localLinkLocal6 },
-      { as4: ctx.as4, addPathRx: { ipv4: false, ipv6: false }, addPathTx: { ...ctx.addPathTx }, extendedMessage: ctx.extendedMessage },
-      [...p.families],
-      mrai,
-      c.exportPolicy,
-      c.exportFilter,
-      c.addPathSend === 'all',
-      this.attrs,
-      this.me,
-      this.tables,
-    );
-    this.groups.set(key, g);
-    this.groupList = [...this.groups.values()];
-    return { group: g, created: true };
-  }
-
-  /** Fills a new group's Adj-RIB-Out from the Loc-RIB, without queueing UPDATEs. */
-  private populate(g: UpdateGroup, f: Family): void {
-    const t = this.tables[f];
-    for (let pfx = 0; pfx < t.store.highWater; pfx++) {
-      if (t.store.isLive(pfx) && t.pfxBest[pfx] >= 0) exportPrefix(this, g, t, f, pfx, true);
-    }
   }
 
   // ---------------------------------------------------------------- routes in
