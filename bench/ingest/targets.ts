@@ -238,7 +238,8 @@ ${peer('tbench-injector', lab.injector, lab.injectorAs)}${peer('tbench-monitor',
     fs.writeFileSync(file, conf);
     return {
       cmd: process.execPath,
-      args: [TERND, '--config', file, '--node', 'tbench-target', '--fib', 'none', '--control-socket', path.join(lab.dir, 'tern.sock'), '--log-level', 'warn', '--probes', 'off'],
+      // TBENCH_TERN_NODE_ARGS: extra node flags for ternd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
+      args: [...(process.env.TBENCH_TERN_NODE_ARGS ?? '').split(' ').filter((a) => a), TERND, '--config', file, '--node', 'tbench-target', '--fib', 'none', '--control-socket', path.join(lab.dir, 'tern.sock'), '--log-level', 'warn', '--probes', 'off'],
     };
   },
 };
