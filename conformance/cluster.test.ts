@@ -137,8 +137,8 @@ test('cluster: mesh, live switch to route reflectors, IPAM changes, CrossSubnet,
   assert.deepEqual(await allSessions(c), sessGood);
   phase('e. bad config refused');
 
-  // f. a BGPFilter put on the ToR BGPPeer, then edited, takes effect on reload (it was once
-  // logged as 'session updated (filters)' and silently not applied).
+  // f. a BGPFilter put on the ToR BGPPeer, then edited, takes effect on reload without a session
+  // reset (it was once logged as 'session updated (filters)' and silently not applied).
   const noN2 = (reject: boolean) => ({
     apiVersion: 'projectcalico.org/v3', kind: 'BGPFilter', metadata: { name: 'no-n2' },
     spec: {
@@ -154,5 +154,11 @@ test('cluster: mesh, live switch to route reflectors, IPAM changes, CrossSubnet,
   c.write();
   await waitFor('BIRD has the block again after the filter edit', 15_000, () => torHas('10.244.2.0/26'));
   await waitFibs(c, blocksOf(c));
+  // Soft reconfiguration (Rib.setPolicies): the filter changes reset no session.
+  const sessF = await allSessions(c);
+  for (const n of c.nodes) {
+    const torF = sessF.get(n.name)!.find((s) => s.address === TOR_ADDR[0]);
+    assert.equal(torF?.establishedTransitions, 1, `${n.name}: the BGPFilter change reset the ToR session`);
+  }
   phase('f. BGPFilter added and edited');
 });

@@ -30,7 +30,7 @@ import {
 } from '../../peers';
 import type { Logger } from '../log';
 import type { Metrics } from '../control/metrics';
-import { exportablePools, fibChangeOf, ribPeerOf, sessionConfigOf, type FibContext, type WiringOptions } from './wiring';
+import { exportablePools, fibChangeOf, policiesFor, ribPeerOf, sessionConfigOf, type FibContext, type WiringOptions } from './wiring';
 
 export interface DaemonOptions {
   configPath: string;
@@ -69,7 +69,7 @@ interface PeerEntry {
   negotiated?: Negotiated;
   /** RFC 4724 §4.2 receiving-speaker state while the peer restarts. */
   gr?: GracefulRestartState;
-  /** What its RIB policies were built from (policyInputs); a change restarts the session. */
+  /** What its RIB policies were built from (policyInputs); a change swaps them (softReconfigure). */
   policyInputs?: string;
 }
 
@@ -532,10 +532,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.log.info({ component: 'plan', peer: pc.key }, `session with ${pc.key} removed (${pc.description})`);
     }
     for (const ch of d.changed) {
-      // The RIB cannot swap a live peer's policies yet (its update group is keyed by them), so a
-      // change of filters, next hop mode or allowas-in restarts the session rather than being
-      // recorded and silently not applied (a BGPFilter added to stop a leak did nothing).
-      if (ch.restartNeeded || ch.fields.some((f) => POLICY_FIELDS.has(f)) || this.staleInputs(ch.after)) {
+      // Next hop mode and allowas-in live in the RIB's peer config, not in its policies: a change
+      // restarts the session rather than being recorded and silently not applied.
+      if (ch.restartNeeded || ch.fields.some((f) => POLICY_FIELDS.has(f))) {
         this.removePeer(ch.before);
         this.addPeer(ch.after, originatedSet);
         effects.push(`session ${ch.after.key} restarted (${ch.fields.join(', ')})`);
@@ -545,18 +544,16 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         if (e) {
           e.cfg = ch.after;
           e.session.cfg.description = ch.after.description;
+          this.softReconfigure(e, ch.after);
         }
         effects.push(`session ${ch.after.key} updated (${ch.fields.join(', ')})`);
       }
     }
-    // Same reason, same cure: a BGPFilter's rules or the exportable IPPools changed under a peer
-    // whose own configuration did not (its policies still use the old ones).
+    // A BGPFilter's rules or the exportable IPPools changed under a peer whose own configuration
+    // did not: its policies were built from the old ones.
     for (const pc of d.unchanged) {
-      if (!this.staleInputs(pc)) continue;
-      this.removePeer(pc);
-      this.addPeer(pc, originatedSet);
-      effects.push(`session ${pc.key} restarted (BGPFilter rules or IPPools changed)`);
-      this.log.info({ component: 'plan', peer: pc.key }, `session with ${pc.key} restarted: its BGPFilter rules or the IPPools changed`);
+      const e = this.peers.get(this.speakerKey(pc));
+      if (e && this.softReconfigure(e, pc)) effects.push(`session ${pc.key} policies updated (BGPFilter rules or IPPools changed)`);
     }
     for (const pc of d.added) {
       this.addPeer(pc, originatedSet);
@@ -573,9 +570,24 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     return JSON.stringify(inputs, (k, v: unknown) => (k === 'line' ? undefined : typeof v === 'bigint' ? v.toString() : v));
   }
 
-  private staleInputs(pc: PeerConfig): boolean {
-    const e = this.peers.get(this.speakerKey(pc));
-    return !!e && e.policyInputs !== this.policyInputs(pc);
+  /**
+   * Soft reconfiguration (Rib.setPolicies): when what a peer's import/export policies are built
+   * from changed (its BGPFilter names or rules, the exportable pools), give the RIB new ones; it
+   * re-runs import over the kept pre-policy Adj-RIB-In and sends the peer exactly the export
+   * difference. No session reset, as BIRD does on `configure` for a filter change. Returns
+   * whether anything changed.
+   */
+  private softReconfigure(e: PeerEntry, pc: PeerConfig): boolean {
+    const inputs = this.policyInputs(pc);
+    if (e.policyInputs === inputs) return false;
+    e.policyInputs = inputs;
+    const p = policiesFor({ ...pc, key: e.id }, this.model, this.originated);
+    // Both keys, so a filter list that became empty also drops the old import policy.
+    this.rib.setPolicies(e.id, { importPolicy: p.importPolicy, exportPolicy: p.exportPolicy });
+    this.scheduleFlush();
+    this.pump(e);
+    this.log.info({ component: 'plan', peer: e.id, filters: pc.filters }, `policies of ${e.id} replaced in place (filters ${pc.filters.join(', ') || 'none'})`);
+    return true;
   }
 
   private speakerKey(pc: PeerConfig): string {
@@ -669,8 +681,8 @@ function cpuMsSince(from: NodeJS.CpuUsage): number {
   return Math.round((u.user + u.system) / 1000);
 }
 
-/** PeerConfig fields that feed the RIB's import/export policy for a peer (wiring.ts policiesFor, ribPeerOf). */
-const POLICY_FIELDS: ReadonlySet<string> = new Set(['filters', 'nextHopMode', 'numAllowedLocalASNumbers']);
+/** PeerConfig fields that live in the RIB peer config (ribPeerOf) rather than its policies: a change restarts the session. */
+const POLICY_FIELDS: ReadonlySet<string> = new Set(['nextHopMode', 'numAllowedLocalASNumbers']);
 
 /** Quiet time after the last config file event before reloading (see watchConfig). */
 export const RELOAD_DEBOUNCE_MS = 10;
