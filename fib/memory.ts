@@ -10,7 +10,13 @@ const hopText = (h: NextHop): string => `${h.gateway ?? ''}@${h.dev ?? ''}${h.on
 const routeKey = (c: { kind: string; nexthops: NextHop[] }): string =>
   c.kind === 'blackhole' ? 'blackhole' : `unicast:${c.nexthops.map(hopText).sort().join(',')}`;
 
-export interface MemoryFibOptions { table?: number; metric?: number; coupled?: boolean }
+export interface MemoryFibOptions {
+  table?: number;
+  metric?: number;
+  coupled?: boolean;
+  /** Keep every apply() batch in `log` (tests); off by default: a daemon would grow forever. */
+  keepLog?: boolean;
+}
 
 export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
   /** What the RIB asked for, by canonical prefix. */
@@ -18,8 +24,9 @@ export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
   /** What the pretend kernel holds. */
   protected readonly kernel = new Map<string, FibChange>();
   protected _coupled: boolean;
-  /** Every apply() batch, in order (tests inspect it). */
+  /** Every apply() batch, in order, when constructed with keepLog (tests inspect it). */
   readonly log: FibChange[][] = [];
+  private readonly keepLog: boolean;
   private readonly table: number;
   private readonly metric: number;
 
@@ -28,17 +35,19 @@ export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
     this.table = opts.table ?? 254;
     this.metric = opts.metric ?? 32;
     this._coupled = opts.coupled ?? true;
+    this.keepLog = opts.keepLog ?? false;
   }
 
   get coupled(): boolean { return this._coupled; }
 
   async apply(changes: FibChange[]): Promise<FibResult[]> {
-    this.log.push(changes);
+    if (this.keepLog) this.log.push(changes);
     return changes.map((c) => {
       const prefix = canonicalPrefix(c.prefix);
       if (!prefix) return { prefix: c.prefix, ok: false, error: `EINVAL: bad prefix ${c.prefix}` };
       const withdraw = c.kind !== 'blackhole' && c.nexthops.length === 0;
-      const stored: FibChange = { prefix, kind: c.kind, nexthops: c.kind === 'blackhole' ? [] : c.nexthops.map((h) => ({ ...h })) };
+      // The caller's record is kept as it is (treat it as immutable once passed, as for NetlinkFib).
+      const stored: FibChange = prefix === c.prefix ? c : { prefix, kind: c.kind, nexthops: c.nexthops };
       if (withdraw) this.desired.delete(prefix);
       else this.desired.set(prefix, stored);
       if (this._coupled) {
@@ -50,7 +59,7 @@ export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
   }
 
   async dump(): Promise<FibRoute[]> {
-    return [...this.kernel.values()].map((c) => ({ prefix: c.prefix, kind: c.kind, nexthops: c.nexthops, table: this.table, metric: this.metric }));
+    return [...this.kernel.values()].map((c) => ({ prefix: c.prefix, kind: c.kind, nexthops: c.kind === 'blackhole' ? [] : c.nexthops, table: this.table, metric: this.metric }));
   }
 
   /** The desired state as recorded (also while decoupled). */
@@ -64,7 +73,7 @@ export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
     for (const c of desired) {
       const prefix = canonicalPrefix(c.prefix);
       if (!prefix) failed.push({ prefix: c.prefix, ok: false, error: `EINVAL: bad prefix ${c.prefix}` });
-      else if (c.kind === 'blackhole' || c.nexthops.length > 0) this.desired.set(prefix, { prefix, kind: c.kind, nexthops: c.nexthops.map((h) => ({ ...h })) });
+      else if (c.kind === 'blackhole' || c.nexthops.length > 0) this.desired.set(prefix, prefix === c.prefix ? c : { prefix, kind: c.kind, nexthops: c.nexthops });
     }
     const r = this._coupled ? this.sync() : { added: 0, replaced: 0, deleted: 0, unchanged: 0, failed: [] };
     r.failed.push(...failed);
