@@ -189,25 +189,33 @@ export class GroupFamily {
   private encodeApOps(b: Map<number, Bucket>, announce: boolean, orig: Orig, done: IntVec): void {
     const ops = this.apOps;
     if (ops.length === 0) return;
-    const keep: number[] = [];
+    const kept: number[] = [];
     const seen = new Set<number>();
+    // Newest first: only the last operation per (prefix, path id) counts; an announcement that
+    // the MRAI holds back stays queued (and still supersedes older operations on that path).
     for (let i = ops.length - 4; i >= 0; i -= 4) {
       const pfx = ops[i];
       const pid = ops[i + 1];
       const sid = ops[i + 2];
-      if (sid >= 0 && !announce) {
-        keep.unshift(pfx, pid, sid, ops[i + 3]);
+      const k = pfx * 4294967296 + pid;
+      const superseded = seen.has(k);
+      seen.add(k);
+      if (!superseded && sid >= 0 && !announce) {
+        kept.push(i);
         continue;
       }
-      const k = pfx * 4294967296 + pid;
-      if (!seen.has(k)) {
-        seen.add(k);
+      if (!superseded) {
         // A path id always names one received path, whose source never had it (RFC 7911 §3).
         if (sid < 0) this.add(b, null, pfx, pid, tags(ops[i + 3], -1), null, true);
         else this.add(b, this.attrs.get(sid), pfx, pid, tags(ops[i + 3], orig(this.attrs.get(sid))), null, true);
       }
       if (sid >= 0) this.attrs.unref(this.attrs.get(sid));
       done.push(pfx);
+    }
+    const keep: number[] = [];
+    for (let j = kept.length - 1; j >= 0; j--) {
+      const i = kept[j];
+      keep.push(ops[i], ops[i + 1], ops[i + 2], ops[i + 3]);
     }
     this.apOps = keep;
   }

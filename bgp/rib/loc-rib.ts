@@ -62,8 +62,9 @@ export function exportPrefix(rib: Rib, g: UpdateGroup, t: FamilyTable, f: Family
   const gf = g.fams[f];
   const best = t.pfxBest[pfx];
   // A prefix still queued may have a best path that was dropped since (peerDown, a stale
-  // sweep) and not decided yet: leave it to the coming flush, which exports it to every group.
-  if (best >= 0 && (t.pPeer[best] < 0 || t.pPfx[best] !== pfx)) return;
+  // sweep), its handle perhaps already reused by another path: unless the handle still holds
+  // the decided path, leave the prefix to the coming flush, which exports it to every group.
+  if (best >= 0 && (t.pPfx[best] !== pfx || t.pPeer[best] !== t.pfxBestPeer[pfx] || t.pAttr[best] !== t.pfxBestAttr[pfx])) return;
   if (!gf.addPath) {
     if (best < 0) {
       gf.set(pfx, null, -1, quiet);
