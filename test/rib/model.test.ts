@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { attrs, ctx, decodeOut, makeRib, seq, up, upd } from './helpers';
-import type { SessionContext } from '../../bgp/types';
+import type { Prefix, SessionContext } from '../../bgp/types';
 
 function rng(seed: number): (n: number) => number {
   let s = seed;
@@ -42,7 +42,7 @@ for (const seed of process.env.RIB_MODEL_SEEDS ? Array.from({ length: +process.e
         for (const n of s.nlri) v.set(n, s.nextHop ?? '');
       }
     };
-    const prefixes = Array.from({ length: 12 }, (_, i) => `10.${i >> 2}.${i & 3}.0/24`);
+    const prefixes = [...Array.from({ length: 12 }, (_, i) => `10.${i >> 2}.${i & 3}.0/24`), '2001:db8:1::/48', '2001:db8:2::/48'];
     let now = 0;
     for (let step = 0; step < 400; step++) {
       const p = peers[r(peers.length)];
@@ -52,8 +52,9 @@ for (const seed of process.env.RIB_MODEL_SEEDS ? Array.from({ length: +process.e
         const a = p.ibgp
           ? attrs({ asPath: r(2) ? [] : seq(64999), localPref: 100 + r(3) * 50, nextHop: nh, med: r(3) })
           : attrs({ asPath: seq(p.id === 'e1' ? 65001 : 65002, ...Array.from({ length: r(3) }, () => 70000 + r(5))), nextHop: nh, med: r(3) });
-        rib.ingest(p.id, upd(a, [prefixes[r(12)], prefixes[r(12)]]));
-      } else if (op < 7) rib.ingest(p.id, upd(null, [], [prefixes[r(12)]]));
+        if (r(6) === 0) rib.ingest(p.id, upd({ ...a, nextHop: `2001:db8::${10 + peers.indexOf(p)}` }, [prefixes[12 + r(2)]]));
+        else rib.ingest(p.id, upd(a, [prefixes[r(12)], prefixes[r(12)]]));
+      } else if (op < 7) rib.ingest(p.id, upd(null, [], [prefixes[r(14)]]));
       else if (op < 8 && p.id !== 'ap') {
         rib.peerDown(p.id);
         views.get(p.id)!.clear(); // the session's routes are gone on both sides
@@ -61,6 +62,9 @@ for (const seed of process.env.RIB_MODEL_SEEDS ? Array.from({ length: +process.e
       } else if (op < 9) {
         now += r(40);
         rib.flush(now);
+      } else if (op === 9 && r(10) === 0 && p.id === 'e2') {
+        // RFC 2918 §1 soft reconfiguration: export rules change under a live session.
+        rib.setPolicies('e2', { exportFilter: r(2) ? (x: Prefix) => x.len !== 24 || x.addr[2] % 2 === 0 : undefined });
       } else if (op === 9 && r(8) === 0) {
         // RFC 2918 route refresh, or RFC 4724: the session drops and comes back with GR.
         if (r(2)) rib.routeRefresh(p.id, 'ipv4');
@@ -78,6 +82,7 @@ for (const seed of process.env.RIB_MODEL_SEEDS ? Array.from({ length: +process.e
     for (const p of peers) read(p.id, Infinity);
     for (const p of peers) {
       const want = new Map(rib.adjRibOut(p.id).map((e) => [e.prefix + (p.id === 'ap' ? `#${e.pathId}` : ''), e.nextHop]));
+      assert.ok(p.id !== 'e1' || want.size > 0, 'the run exercised the peer');
       assert.deepEqual(new Map([...views.get(p.id)!].sort()), new Map([...want].sort()), `peer ${p.id}`);
     }
     // The Loc-RIB agrees with a fresh decision over each prefix's paths.
