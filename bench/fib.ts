@@ -38,6 +38,14 @@ function countRoutes(proto: number): number {
   return ip('-n', NS, 'route', 'show', 'proto', String(proto)).split('\n').filter((l) => l.length > 0).length;
 }
 
+/** Run a command under /usr/bin/time; its user+system CPU seconds (kernel work included). */
+function timedCpu(cmd: string[]): number {
+  const r = spawnSync('/usr/bin/time', ['-f', 'TFIBCPU %U %S', ...cmd], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${cmd.join(' ')}: ${r.stderr}`);
+  const m = /TFIBCPU ([\d.]+) ([\d.]+)/.exec(r.stderr);
+  return m ? Number(m[1]) + Number(m[2]) : NaN;
+}
+
 /** The same routes through `ip -batch` (one iproute2 process, one request per route). */
 function ipBatch(n: number): Phase[] {
   const dir = join(tmpdir(), `tfib-bench-${process.pid}`);
@@ -49,9 +57,9 @@ function ipBatch(n: number): Phase[] {
     for (let i = 0; i < n; i++) lines.push(`route ${verb} ${prefixOf(i)}${gw ? ` via ${gw}` : ''} proto 202 metric 32`);
     writeFileSync(file, lines.join('\n') + '\n');
     const t0 = process.hrtime.bigint();
-    ip('-n', NS, '-batch', file);
+    const cpu = timedCpu(['ip', '-n', NS, '-batch', file]);
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    out.push({ name: `ip -batch ${name}`, seconds: s, routesPerSec: n / s });
+    out.push({ name: `ip -batch ${name}`, seconds: s, routesPerSec: n / s, cpuSeconds: cpu });
   };
   run('add', 'add', GW1);
   if (countRoutes(202) !== n) throw new Error('ip -batch add did not install every route');
@@ -59,9 +67,9 @@ function ipBatch(n: number): Phase[] {
   run('delete', 'del', undefined);
   run('add-again', 'add', GW1);
   const t0 = process.hrtime.bigint();
-  ip('-n', NS, 'route', 'flush', 'proto', '202');
+  const cpu = timedCpu(['ip', '-n', NS, 'route', 'flush', 'proto', '202']);
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  out.push({ name: 'ip route flush proto 202', seconds: s, routesPerSec: n / s });
+  out.push({ name: 'ip route flush proto 202', seconds: s, routesPerSec: n / s, cpuSeconds: cpu });
   rmSync(dir, { recursive: true, force: true });
   return out;
 }
@@ -148,14 +156,17 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`FIB benchmark: ${n} /24 routes, namespace ${NS}, load average ${load}`);
     for (const r of rows) {
       console.log(`${r.name.padEnd(26)} ${r.seconds.toFixed(2).padStart(7)} s ${Math.round(r.routesPerSec).toString().padStart(8)} routes/s` +
-        (r.maxLoopDelayMs !== undefined ? `  loop delay max ${r.maxLoopDelayMs.toFixed(1)} ms p99 ${r.p99LoopDelayMs!.toFixed(1)} ms, cpu ${r.cpuSeconds!.toFixed(1)} s (main thread ${r.mainCpuSeconds!.toFixed(1)} s), failed ${r.failed}` : ''));
+        (r.cpuSeconds !== undefined ? `  cpu ${r.cpuSeconds.toFixed(1)} s (${(r.cpuSeconds * 1e6 / n).toFixed(2)} us/route)` : '') +
+        (r.maxLoopDelayMs !== undefined ? `  loop delay max ${r.maxLoopDelayMs.toFixed(1)} ms p99 ${r.p99LoopDelayMs!.toFixed(1)} ms, main thread cpu ${r.mainCpuSeconds!.toFixed(1)} s, failed ${r.failed}` : ''));
     }
     const ratio = (tern.phases[0].routesPerSec / ipPhases[0].routesPerSec).toFixed(2);
     if (argv.includes('--no-ip')) rows.shift();
+    const cpuRatio = ((ipPhases[0].cpuSeconds ?? NaN) / (tern.phases[0].cpuSeconds ?? NaN)).toFixed(2);
+    console.log(`CPU per route, ip -batch add / tern add = ${cpuRatio}x (steadier than wall time on a shared machine)`);
     console.log(`tern add / ip -batch add = ${ratio}x; resyncs during run ${tern.resyncs}; nexthop objects ${tern.nexthopObjects}; child RSS ${Math.round(tern.rssMB)} MB`);
     mkdirSync(join(__dirname, '..', '..', 'bench', 'results'), { recursive: true });
     const file = join(__dirname, '..', '..', 'bench', 'results', `fib-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}Z-n${n}.json`);
-    writeFileSync(file, JSON.stringify({ routes: n, load, rows, ratio: Number(ratio), ...tern }, null, 2) + '\n');
+    writeFileSync(file, JSON.stringify({ routes: n, load, rows, ratio: Number(ratio), cpuRatio: Number(cpuRatio), ...tern }, null, 2) + '\n');
     console.log(`results: ${file}`);
     return 0;
   } finally {
