@@ -151,6 +151,6 @@ export function peerCounts(d: Daemon, peerId: string, family?: Family): PeerCoun
       if (t.pFlags[p] & PathFlag.STALE) c.stale++;
     }
   }
-  c.sent = adjRibOut(d.rib, peerId, family).length;
+  c.sent = d.rib.adjRibOutCount(peerId, family);
   return c;
 }

@@ -92,3 +92,11 @@ test('RFC 8212: an eBGP peer with filters gets nothing no rule accepted, in eith
   assert.ok(importPolicy);
   assert.equal(importPolicy(parsePrefix('192.0.2.0/24'), {}, peer), 'reject');
 });
+
+test('peers with the same policy inputs share the policy functions, so the RIB can share their update group (RFC 4271 §9.2)', () => {
+  const originatedSet = new Set(originated.keys());
+  const [m1, m2] = plan.filter((p) => p.kind === 'mesh');
+  const tor = plan.find((p) => p.peerAddress === '198.18.1.1')!;
+  assert.equal(policiesFor(m1, model, originatedSet).exportPolicy, policiesFor(m2, model, originatedSet).exportPolicy);
+  assert.notEqual(policiesFor(m1, model, originatedSet).exportPolicy, policiesFor(tor, model, originatedSet).exportPolicy);
+});
