@@ -350,7 +350,13 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
 
   private async send(w: MsgWriter, sent: Op[], nhSent: NhSent[], failedNh: Map<number, string>, report: Report): Promise<void> {
     const errs = new Map<number, AckError>();
-    for (const e of await this.client.batch(w.take(), this.o.maxSendBytes, this.o.ackEach)) errs.set(e.seq, e);
+    let lost = false;
+    for (const e of await this.client.batch(w.take(), this.o.maxSendBytes, this.o.ackEach)) {
+      errs.set(e.seq, e);
+      if (e.message === 'no ACK received' || e.message === 'send failed') lost = true;
+    }
+    // Without an answer the kernel may or may not have done it: find out from a fresh dump.
+    if (lost) { this.kernelDirty = true; this.scheduleResync('netlink answers lost'); }
     const textOf = (e: AckError): string => (e.message ? `${C.errnoName(e.errno)}: ${e.message}` : C.errnoName(e.errno));
     for (const n of nhSent) {
       const e = errs.get(n.seq);
