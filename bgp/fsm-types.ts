@@ -35,6 +35,8 @@ export interface StopNotification {
   /** RFC 9003 Shutdown Communication (6/2, 6/4), at most 255 bytes of UTF-8. */
   shutdownMessage?: string;
   data?: Buffer;
+  /** RFC 8538 §3: for a Hard Reset (6/9), the Cease it hardens (e.g. 6/3 Peer De-configured). */
+  hardResetOf?: { code: number; subcode: number };
 }
 
 /** RFC 4271 §8.1 events (event numbers in comments); RFC 9687 adds SendHoldTimer_Expires. */

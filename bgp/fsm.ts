@@ -301,8 +301,11 @@ export class Fsm {
       case 'ManualStop':
       case 'AutomaticStop': {
         const n = ev.notification ?? { code: ErrCode.CEASE, subcode: CEASE_ADMIN_SHUTDOWN };
-        const data = n.data ?? (n.shutdownMessage !== undefined ? encodeShutdownCommunication(n.shutdownMessage) : Buffer.alloc(0));
-        this.send({ type: MsgType.NOTIFICATION, code: n.code, subcode: n.subcode, data, shutdownMessage: n.shutdownMessage });
+        // RFC 9003 text goes in 6/2 and 6/4 directly, inside the hardened Cease for 6/9 (RFC 8538 §3).
+        const direct = n.code === ErrCode.CEASE && (n.subcode === 2 || n.subcode === 4);
+        const hard = n.code === ErrCode.CEASE && n.subcode === CEASE_HARD_RESET;
+        const data = n.data ?? (n.shutdownMessage !== undefined && direct ? encodeShutdownCommunication(n.shutdownMessage) : Buffer.alloc(0));
+        this.send({ type: MsgType.NOTIFICATION, code: n.code, subcode: n.subcode, data, shutdownMessage: direct || hard ? n.shutdownMessage : undefined, hardResetOf: hard ? n.hardResetOf : undefined });
         const reason: DownReason = {
           origin: 'local',
           event: ev.type,

@@ -3,6 +3,7 @@
 // (RFC 4271 §6.8): each slot has its own Fsm; collisions are resolved when an OPEN arrives.
 
 import { EventEmitter } from 'node:events';
+import type { StopNotification } from './fsm-types';
 import type net from 'node:net';
 import { encodeMessage, notificationName } from './codec';
 import { eventOfMessage, messageTypeOf } from './dispatch';
@@ -123,7 +124,7 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /** RFC 4271 ManualStop; sends `notification` (default Cease 6/2) when a connection is open. */
-  stop(notification?: { code: number; subcode: number; shutdownMessage?: string }): void {
+  stop(notification?: StopNotification): void {
     this.started = false;
     if (this.secondary) this.feed(this.secondary, { type: 'ManualStop', notification });
     this.feed(this.primary, { type: 'ManualStop', notification });

@@ -3,6 +3,7 @@
 // accepted sockets, refuses strangers, and watches event-loop delay against the hold times.
 
 import { EventEmitter } from 'node:events';
+import type { StopNotification } from './fsm-types';
 import net from 'node:net';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import type { SessionConfig } from './config';
@@ -117,7 +118,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   }
 
   /** Stops every session (with `notification`, default Cease 6/2) and closes the listeners. */
-  async close(notification?: { code: number; subcode: number; shutdownMessage?: string }): Promise<void> {
+  async close(notification?: StopNotification): Promise<void> {
     for (const s of this.sessions.values()) s.stop(notification);
     if (this.loopTimer) clearInterval(this.loopTimer);
     this.histogram?.disable();
@@ -150,12 +151,14 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     return s;
   }
 
-  /** Stops (default Cease 6/3 Peer De-configured, RFC 4486) and forgets a peer. */
-  removePeer(key: string, notification?: { code: number; subcode: number; shutdownMessage?: string }): boolean {
+  /** Stops (default Hard Reset of Cease 6/3 Peer De-configured, RFC 8538/4486) and forgets a peer. */
+  removePeer(key: string, notification?: StopNotification): boolean {
     const k = canonicalAddress(key);
     const s = this.sessions.get(k);
     if (!s) return false;
-    s.stop(notification ?? { code: 6, subcode: 3 });
+    // RFC 8538 §5: a de-configured peer must not keep our routes as stale for its restart
+    // time, so the Cease 6/3 (RFC 4486) goes inside a Hard Reset.
+    s.stop(notification ?? { code: 6, subcode: 9, hardResetOf: { code: 6, subcode: 3 } });
     s.removeAllListeners();
     this.sessions.delete(k);
     this.configs.delete(k);

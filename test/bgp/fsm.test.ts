@@ -9,7 +9,8 @@ import { collisionWinner } from '../../bgp/collision';
 import { resolveConfig } from '../../bgp/config';
 import { Fsm, type FsmAction, type FsmEvent, type State } from '../../bgp/fsm';
 import { buildOpen, negotiate } from '../../bgp/negotiate';
-import { BgpError, CapCode } from '../../bgp/types';
+import { BgpError, CapCode, DEFAULT_CONTEXT } from '../../bgp/types';
+import { encodeMessage } from '../../bgp/codec';
 import { BASE_CONFIG, eventFrom, loadFixture, openFrom, runCase } from './fsm-replay';
 
 const FIXTURES = join(__dirname, '../../../test/bgp/fixtures/fsm');
@@ -220,4 +221,15 @@ test('RFC 4271 §8: random event walks never throw and keep the timer bookkeepin
       if (f.state === 'Established' || f.state === 'OpenConfirm') assert.ok(f.negotiated, trail.join(' > '));
     }
   }
+});
+
+test('RFC 8538 §3 / RFC 9003: ManualStop with a Hard Reset carries the hardened Cease and its text; 6/2 carries the text directly', () => {
+  const sent = (f: Fsm, notification: { code: number; subcode: number; shutdownMessage?: string; hardResetOf?: { code: number; subcode: number } }) => {
+    const send = f.handle({ type: 'ManualStop', notification }, 0).find((a): a is Extract<FsmAction, { type: 'send' }> => a.type === 'send');
+    assert.ok(send, 'a NOTIFICATION is sent');
+    return encodeMessage(send.msg, DEFAULT_CONTEXT).subarray(19);
+  };
+  assert.deepEqual([...sent(fsmIn('Established'), { code: 6, subcode: 9, hardResetOf: { code: 6, subcode: 3 }, shutdownMessage: 'gone' })], [6, 9, 6, 3]);
+  assert.deepEqual([...sent(fsmIn('Established'), { code: 6, subcode: 9, shutdownMessage: 'x' })], [6, 9, 6, 4, 1, 0x78]);
+  assert.deepEqual([...sent(fsmIn('Established'), { code: 6, subcode: 2, shutdownMessage: 'x' })], [6, 2, 1, 0x78]);
 });
