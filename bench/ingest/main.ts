@@ -31,7 +31,9 @@ const isRoot = (): boolean => typeof process.getuid === 'function' && process.ge
 export interface IngestReport {
   bench: 'ingest';
   date: string;
-  host: { cpus: number; cpuModel: string; memGiB: number; kernel: string; node: string };
+  host: { cpus: number; cpuModel: string; memGiB: number; kernel: string; node: string; loadavg: number[] };
+  /** `git describe --always --dirty` of the tree whose dist/ was measured (Tern's version). */
+  commit: string;
   params: { family: BenchFamily; n: number; k: number; seed: number; updates: number; updateBytes: number; transport: string; netns: boolean };
   results: TargetResult[];
 }
@@ -157,7 +159,9 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void = con
       memGiB: Math.round(os.totalmem() / 2 ** 30),
       kernel: os.release(),
       node: process.version,
+      loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
     },
+    commit: gitDescribe(),
     params: {
       family: o.family,
       n: o.n,
@@ -170,6 +174,15 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void = con
     },
     results,
   };
+}
+
+function gitDescribe(): string {
+  try {
+    const cwd = path.resolve(__dirname, '..', '..', '..');
+    return execFileSync('git', ['describe', '--always', '--dirty'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** The median run by time (the failed run if any failed), with every run's time attached. */
