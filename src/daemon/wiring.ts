@@ -180,12 +180,60 @@ export interface FibContext {
   tunnelDevice: string;
 }
 
-function nextHopOf(path: PathInfo, prefix: string, c: FibContext): NextHop | undefined {
-  const enc = encapsulationFor(c.model, prefix, path.nextHop, c.localSubnets);
-  if (!enc.install) return undefined;
-  if (enc.mode === 'ipip') return { gateway: path.nextHop, dev: c.tunnelDevice, onlink: true };
-  return { gateway: path.nextHop };
+/**
+ * Per-route work on the FIB path must not parse CIDRs through BigInt (a full table is a million
+ * change records): find the prefix's IPPool with integer compares on IPv4, then reuse one
+ * interned next-hop list per (pool, next hop), since the encapsulation depends on nothing else.
+ */
+class FibMapper {
+  private readonly pools4: { net: number; mask: number; len: number; cidr: string }[] = [];
+  private readonly hops = new Map<string, NextHop[] | null>();
+  private readonly anyPool6: boolean;
+  constructor(private readonly c: FibContext) {
+    this.anyPool6 = c.model.ipPools.some((p) => p.cidr.family === 'ipv6');
+    for (const p of c.model.ipPools) {
+      if (p.cidr.family !== 'ipv4') continue;
+      const mask = p.cidr.len === 0 ? 0 : (0xffffffff << (32 - p.cidr.len)) >>> 0;
+      this.pools4.push({ net: Number(p.cidr.net) >>> 0, mask, len: p.cidr.len, cidr: p.cidr.text });
+    }
+    // Most specific pool first, as peers/ poolOf does.
+    this.pools4.sort((a, b) => b.len - a.len);
+  }
+
+  /** The pool CIDR that holds `prefix` ('' for none), or undefined when it needs the slow path. */
+  private poolOf(prefix: string): string | undefined {
+    const slash = prefix.indexOf('/');
+    const addr = prefix.slice(0, slash);
+    if (addr.includes(':')) return this.anyPool6 ? undefined : '';
+    const len = Number(prefix.slice(slash + 1));
+    const o = addr.split('.');
+    const n = ((+o[0] << 24) | (+o[1] << 16) | (+o[2] << 8) | +o[3]) >>> 0;
+    for (const p of this.pools4) if (len >= p.len && ((n & p.mask) >>> 0) === p.net) return p.cidr;
+    return '';
+  }
+
+  /** Next hops for `prefix` via `nextHop` (one entry), null when BGP must not install it. */
+  hopsFor(prefix: string, nextHop: string): NextHop[] | null {
+    const pool = this.poolOf(prefix);
+    // The encapsulation of a prefix is that of its pool; a prefix in no pool goes direct.
+    const probe = pool === undefined ? prefix : pool === '' ? null : pool;
+    const key = `${probe ?? ''}|${nextHop}`;
+    let h = this.hops.get(key);
+    if (h !== undefined) return h;
+    if (probe === null) h = [{ gateway: nextHop }];
+    else {
+      const enc = encapsulationFor(this.c.model, probe, nextHop, this.c.localSubnets);
+      h = !enc.install ? null : enc.mode === 'ipip' ? [{ gateway: nextHop, dev: this.c.tunnelDevice, onlink: true }] : [{ gateway: nextHop }];
+    }
+    if (pool !== undefined) {
+      if (this.hops.size > 100_000) this.hops.clear();
+      this.hops.set(key, h);
+    }
+    return h;
+  }
 }
+
+const mappers = new WeakMap<FibContext, FibMapper>();
 
 /**
  * The kernel route for one change record. Our own blocks become blackholes (Calico does the
@@ -200,15 +248,21 @@ export function fibChangeOf(ch: RibChange, c: FibContext): FibChange {
     const o = c.originated.get(ch.prefix);
     return o?.fib === 'blackhole' ? { prefix: ch.prefix, kind: 'blackhole', nexthops: [] } : withdraw(ch.prefix);
   }
-  const paths = ch.multipath.length > 0 ? ch.multipath : [best];
+  let m = mappers.get(c);
+  if (!m) mappers.set(c, (m = new FibMapper(c)));
+  const paths = ch.multipath.length > 1 ? ch.multipath : [best];
+  if (paths.length === 1) {
+    const h = best.peer === 'local' ? null : m.hopsFor(ch.prefix, best.nextHop);
+    return h ? { prefix: ch.prefix, kind: 'unicast', nexthops: h } : withdraw(ch.prefix);
+  }
   const hops: NextHop[] = [];
   const seen = new Set<string>();
   for (const p of paths) {
-    if (p.peer === 'local') continue;
-    const nh = nextHopOf(p, ch.prefix, c);
-    if (!nh || !nh.gateway || seen.has(nh.gateway)) continue;
-    seen.add(nh.gateway);
-    hops.push(nh);
+    if (p.peer === 'local' || seen.has(p.nextHop)) continue;
+    const h = m.hopsFor(ch.prefix, p.nextHop);
+    if (!h) continue;
+    seen.add(p.nextHop);
+    hops.push(...h);
   }
   return hops.length ? { prefix: ch.prefix, kind: 'unicast', nexthops: hops } : withdraw(ch.prefix);
 }
