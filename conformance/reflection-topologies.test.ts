@@ -3,6 +3,7 @@
 // namespace kernel table), so the attributes are checked as another implementation decodes them:
 //   1. Tern reflects for three clients: BIRD, FRR and another Tern (a Calico node).
 //   2. Tern is a client of a BIRD reflector, beside an FRR client.
+//   3. Two Tern reflectors with one cluster ID (Calico's redundant pair), a BIRD and a Tern client.
 // Both include the RFC 4456 §8 loop rules on real wire input (BIRD filters set CLUSTER_LIST and
 // ORIGINATOR_ID on routes it sends) and withdrawals from each origin.
 
@@ -266,4 +267,102 @@ test('RFC 4456 §8: Tern as a client of a BIRD reflector gets an FRR client rout
     !(await learned(lab, tn, Q.frr)).length && !(await routesInNs(lab, tn, { proto: TERN_PROTO, family: 'ipv4' })).some((k) => k.dst === Q.frr));
   rewriteModel(tern, model(false));
   await waitFor('Tern withdrawal reaches FRR', 15_000, async () => !(await frrRoutes(lab, fr)).some((x) => x.prefix === Q.tern));
+});
+
+// ---- 3. Two Tern reflectors sharing a cluster ID (Calico's redundant pair) ---------------
+
+const HA_CID = '224.0.0.6';
+const [R1, R2, BIRD_3, TERN_3] = ['198.18.76.1', '198.18.76.2', '198.18.76.3', '198.18.76.4'];
+const H = { bird: '10.244.81.0/26', tern: '10.244.82.0/26' };
+
+test('RFC 4456 §7, §8: two Tern reflectors with one cluster ID: clients get each route from both, each reflector drops the copy reflected by the other, one reflector down loses nothing', async (t) => {
+  if (!conformanceGate(t, NEED, TERND)) return;
+  const lab = await Lab.create('trr3');
+  t.after(() => lab.destroy());
+  const sw = await lab.addSwitch('trr-sw3');
+  const [r1, r2, b3, c3] = [await lab.addHost('trr-r1'), await lab.addHost('trr-r2'), await lab.addHost('trr-b3'), await lab.addHost('trr-c3')];
+  for (const [h, addr] of [[r1, R1], [r2, R2], [b3, BIRD_3], [c3, TERN_3]] as const) await lab.plug(h, sw, { v4: `${addr}/24` });
+
+  const birdCfg = (withOwn: boolean): BirdConfig => ({
+    routerId: BIRD_3,
+    static4: withOwn ? [{ prefix: H.bird }] : [],
+    neighbors: [
+      { name: 'r1', localAddr: BIRD_3, localAs: AS, neighborAddr: R1, neighborAs: AS },
+      { name: 'r2', localAddr: BIRD_3, localAs: AS, neighborAddr: R2, neighborAs: AS },
+    ],
+  });
+  await startBird(lab, b3, birdCfg(true));
+  // Calico's documented layout: every node (reflectors included) peers with every reflector;
+  // reflectors of one cluster are each other's non-clients (RFC 4456 §7).
+  const model = (withBlock: boolean): CalicoModel => ({
+    asNumber: AS,
+    nodes: [
+      { name: 'r1', ipv4Address: `${R1}/24`, routeReflectorClusterID: HA_CID, labels: { 'route-reflector': 'true' } },
+      { name: 'r2', ipv4Address: `${R2}/24`, routeReflectorClusterID: HA_CID, labels: { 'route-reflector': 'true' } },
+      { name: 'c3', ipv4Address: `${TERN_3}/24` },
+    ],
+    peers: [
+      { name: 'to-rrs', nodeSelector: 'all()', peerSelector: 'has(route-reflector)' },
+      { name: 'rrs-bird', nodeSelector: 'has(route-reflector)', peerIP: BIRD_3, asNumber: AS },
+    ],
+    pools: { 'pods-v4': '10.244.0.0/16' },
+    extraDocs: withBlock ? [block('c3-block', H.tern, 'c3')] : [],
+  });
+  for (const [h, n] of [[r1, 'r1'], [r2, 'r2']] as const) await startTernd(lab, h, { node: n, configYaml: model(true), args: ['--probes', 'off'] });
+  const client = await startTernd(lab, c3, { node: 'c3', configYaml: model(true), fib: 'kernel', args: ['--probes', 'off'] });
+  await waitBirdEstablished(lab, b3, 'r1');
+  await waitBirdEstablished(lab, b3, 'r2');
+
+  // The Tern client holds BIRD's route from both reflectors, each reflected once.
+  const paths = await waitFor('the Tern client has the BIRD route from both reflectors', 20_000, async () => {
+    const rows = await rib(lab, c3, H.bird);
+    return rows.length === 2 ? rows : undefined;
+  });
+  assert.deepEqual(paths.map((r) => r.peer).sort(), [R1, R2]);
+  for (const r of paths) {
+    assert.equal(r.originatorId, BIRD_3);
+    assert.deepEqual(r.clusterList, [HA_CID], 'one CLUSTER_LIST entry: the other reflector did not add a second');
+    assert.equal(r.nextHop, BIRD_3);
+  }
+  // BIRD holds the Tern block from both reflectors.
+  const atBird = await waitFor('BIRD has the Tern block from both reflectors', 20_000, async () => {
+    const rows = (await birdRoutes(lab, b3)).filter((x) => x.prefix === H.tern);
+    return rows.length === 2 ? rows : undefined;
+  });
+  assert.deepEqual(atBird.map((r) => r.proto).sort(), ['r1', 'r2']);
+  for (const r of atBird) {
+    assert.equal(r.originatorId, TERN_3);
+    assert.deepEqual(r.clusterList, [HA_CID]);
+    assert.equal(r.attrs.next_hop, TERN_3);
+  }
+  // Each reflector received the other's reflected copy of the client routes (RFC 4456 §6:
+  // client routes go to non-clients too) and ignored it for carrying its own cluster ID.
+  for (const [me, other] of [[r1, R2], [r2, R1]] as const) {
+    for (const [prefix, origin] of [[H.bird, BIRD_3], [H.tern, TERN_3]] as const) {
+      const rows = await waitFor(`${me} holds ${prefix} from ${other}`, 10_000, async () => {
+        const all = await rib(lab, me, prefix, '--detail');
+        return all.some((r) => r.peer === other) ? all : undefined;
+      });
+      const viaOther = rows.find((r) => r.peer === other)!;
+      assert.ok(viaOther.flags.filtered, `${me}: the copy from ${other} is ignored`);
+      assert.match(viaOther.reason?.text ?? '', /CLUSTER_ID in CLUSTER_LIST/);
+      assert.equal(rows.find((r) => r.flags.best)?.peer, origin, `${me}: best is the direct path from the client`);
+    }
+  }
+
+  // One reflector's sessions go down (administratively): the client keeps BIRD's route, and
+  // its kernel route, through the other.
+  for (const peer of [BIRD_3, TERN_3]) await bgpctl(lab, r1, 'neighbor', peer, 'down');
+  await waitFor('the client has the BIRD route from r2 only', 15_000, async () => {
+    const rows = await rib(lab, c3, H.bird);
+    return rows.length === 1 && rows[0].peer === R2;
+  });
+  assert.ok((await routesInNs(lab, c3, { proto: TERN_PROTO, family: 'ipv4' })).some((k) => k.dst === H.bird && k.gateway === BIRD_3), 'kernel route kept');
+
+  // Withdrawals through the remaining reflector, both ways.
+  await birdReconfigure(lab, b3, birdCfg(false));
+  await waitFor('BIRD withdrawal reaches the client and its kernel', 15_000, async () =>
+    !(await rib(lab, c3, H.bird)).length && !(await routesInNs(lab, c3, { proto: TERN_PROTO, family: 'ipv4' })).some((k) => k.dst === H.bird));
+  rewriteModel(client, model(false));
+  await waitFor('Tern withdrawal reaches BIRD', 15_000, async () => !(await birdRoutes(lab, b3)).some((x) => x.prefix === H.tern));
 });
