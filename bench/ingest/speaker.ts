@@ -99,7 +99,11 @@ export class BenchSpeaker {
           if (buf.length - off < len) break;
           const type = buf[off + 18];
           if (type === 2) {
-            if (o.onUpdate) o.onUpdate(buf, off, len);
+            try {
+              o.onUpdate?.(buf, off, len);
+            } catch (e) {
+              return fail(`bad UPDATE: ${(e as Error).message}`);
+            }
           } else if (type === 1) {
             openSeen = true;
             const hold = buf.readUInt16BE(off + 22);
