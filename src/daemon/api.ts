@@ -192,6 +192,8 @@ export class TerndApi implements DaemonApi {
   }
 
   async fib(prefix?: string): Promise<FibRowView[]> {
+    // --fib none: no kernel and no desired FIB state; nothing to show (bgpctl prints 0 routes).
+    if (this.d.opts.fibDriver === 'none') return [];
     const hopViews = (hops: NextHop[]): NextHopView[] => hops.map((h) => ({ via: h.gateway ?? '', dev: h.dev, weight: h.weight }));
     const kernel = new Map((await this.d.opts.fib.dump()).map((r) => [r.prefix, r]));
     const rows: FibRowView[] = [];

@@ -146,7 +146,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       routerId: this.local.routerId,
       clusterId: this.local.routeReflectorClusterID,
       maxPaths: this.opts.maxPaths ?? 8,
-      collectChanges: true,
+      // --fib none (RIB only: tests, reflectors that do not forward) builds no change records
+      // at all: a full table costs a third less time and memory without them.
+      collectChanges: this.opts.fibDriver !== 'none',
     });
     this.fibCtx = this.makeFibCtx();
     this.speaker = new Speaker({
