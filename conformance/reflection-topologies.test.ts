@@ -4,6 +4,7 @@
 //   1. Tern reflects for three clients: BIRD, FRR and another Tern (a Calico node).
 //   2. Tern is a client of a BIRD reflector, beside an FRR client.
 //   3. Two Tern reflectors with one cluster ID (Calico's redundant pair), a BIRD and a Tern client.
+//   4. IPv6 (MP-BGP, RFC 4760) reflected by Tern between a BIRD and a Tern client.
 // Both include the RFC 4456 §8 loop rules on real wire input (BIRD filters set CLUSTER_LIST and
 // ORIGINATOR_ID on routes it sends) and withdrawals from each origin.
 
@@ -365,4 +366,68 @@ test('RFC 4456 §7, §8: two Tern reflectors with one cluster ID: clients get ea
     !(await rib(lab, c3, H.bird)).length && !(await routesInNs(lab, c3, { proto: TERN_PROTO, family: 'ipv4' })).some((k) => k.dst === H.bird));
   rewriteModel(client, model(false));
   await waitFor('Tern withdrawal reaches BIRD', 15_000, async () => !(await birdRoutes(lab, b3)).some((x) => x.prefix === H.tern));
+});
+
+// ---- 4. IPv6 routes reflected by Tern ---------------------------------------------------
+
+const V6 = { rr: '2001:db8:77::1', bird: '2001:db8:77::2', tern: '2001:db8:77::3' };
+const V4 = { rr: '198.18.77.1', bird: '198.18.77.2', tern: '198.18.77.3' };
+const S = { bird: '2001:db8:1244:f77::/64', tern: '2001:db8:1244:77::/122', outside: '2001:db8:f77::/64' };
+
+test('RFC 4456 §8 with RFC 4760: Tern reflects IPv6 routes between a BIRD and a Tern client with ORIGINATOR_ID, CLUSTER_LIST and the global next hop kept (IPPool prefixes only, as Calico exports); withdrawals follow', async (t) => {
+  if (!conformanceGate(t, NEED, TERND)) return;
+  const lab = await Lab.create('trr4');
+  t.after(() => lab.destroy());
+  const sw = await lab.addSwitch('trr-sw4');
+  const [r4, b4, c4] = [await lab.addHost('trr-r4'), await lab.addHost('trr-b4'), await lab.addHost('trr-c4')];
+  for (const [h, k] of [[r4, 'rr'], [b4, 'bird'], [c4, 'tern']] as const) await lab.plug(h, sw, { v4: `${V4[k]}/24`, v6: `${V6[k]}/64` });
+
+  const birdCfg = (withOwn: boolean): BirdConfig => ({
+    routerId: V4.bird,
+    static6: withOwn ? [{ prefix: S.bird }, { prefix: S.outside }] : [{ prefix: S.outside }],
+    neighbors: [{ name: 'tern6', localAddr: V6.bird, localAs: AS, neighborAddr: V6.rr, neighborAs: AS, ipv4: false, ipv6: {} }],
+  });
+  await startBird(lab, b4, birdCfg(true));
+  const model = (withBlock: boolean): CalicoModel => ({
+    asNumber: AS,
+    nodes: [
+      { name: 'r4', ipv4Address: `${V4.rr}/24`, ipv6Address: `${V6.rr}/64`, routeReflectorClusterID: CID, labels: { 'route-reflector': 'true' } },
+      { name: 'c4', ipv4Address: `${V4.tern}/24`, ipv6Address: `${V6.tern}/64` },
+    ],
+    peers: [
+      { name: 'to-rr', nodeSelector: '!has(route-reflector)', peerSelector: 'has(route-reflector)' },
+      { name: 'rr-bird6', node: 'r4', peerIP: V6.bird, asNumber: AS },
+    ],
+    pools: { 'pods-v6': '2001:db8:1244::/48' },
+    extraDocs: withBlock ? [block('c4-block6', S.tern, 'c4')] : [],
+  });
+  await startTernd(lab, r4, { node: 'r4', configYaml: model(true), args: ['--probes', 'off'] });
+  const client = await startTernd(lab, c4, { node: 'c4', configYaml: model(true), fib: 'kernel', args: ['--probes', 'off'] });
+  await waitBirdEstablished(lab, b4, 'tern6');
+
+  const atBird = await waitFor('BIRD receives the Tern client block', 20_000, async () => (await birdRoutes(lab, b4, { family: 'ipv6', proto: 'tern6' })).find((x) => x.prefix === S.tern));
+  assert.equal(atBird.originatorId, V4.tern, 'ORIGINATOR_ID: the client router ID');
+  assert.deepEqual(atBird.clusterList, [CID]);
+  assert.equal(atBird.attrs.next_hop?.split(/\s+/)[0], V6.tern, 'global next hop of the originating client');
+
+  const [atTern] = await waitFor('the Tern client receives the BIRD route', 20_000, async () => {
+    const rows = await learned(lab, c4, S.bird);
+    return rows.length ? rows : undefined;
+  });
+  assert.equal(atTern.originatorId, V4.bird);
+  assert.deepEqual(atTern.clusterList, [CID]);
+  assert.equal(atTern.nextHop, V6.bird);
+  await waitFor('BIRD route in the client kernel via BIRD', 10_000, async () =>
+    (await routesInNs(lab, c4, { proto: TERN_PROTO, family: 'ipv6' })).some((k) => k.dst === S.bird && k.gateway === V6.bird));
+
+  // Calico's export rule, which Tern applies to reflected routes too: only prefixes inside an
+  // IPPool (or the node's own blocks) are advertised. BIRD's route outside the pool reaches the
+  // reflector but goes no further.
+  assert.ok((await rib(lab, r4, S.outside)).some((r) => r.peer === V6.bird), 'the RR has the out-of-pool route');
+  assert.ok(!(await rib(lab, r4, '--out', '--neighbor', V6.tern)).some((r) => r.prefix === S.outside), 'not advertised to the client');
+  await birdReconfigure(lab, b4, birdCfg(false));
+  await waitFor('BIRD withdrawal reaches the client and its kernel', 15_000, async () =>
+    !(await learned(lab, c4, S.bird)).length && !(await routesInNs(lab, c4, { proto: TERN_PROTO, family: 'ipv6' })).some((k) => k.dst === S.bird));
+  rewriteModel(client, model(false));
+  await waitFor('Tern withdrawal reaches BIRD', 15_000, async () => !(await birdRoutes(lab, b4, { family: 'ipv6' })).some((x) => x.prefix === S.tern));
 });
