@@ -1,12 +1,13 @@
-// RFC 4456 route reflection in the two topologies of issue 4, every route read back from the
+// RFC 4456 route reflection in the topologies of issue 4 (and two more), every route read back from the
 // daemon that receives it (BIRD `show route all`, FRR json, Tern's `bgpctl show rib -j` and its
 // namespace kernel table), so the attributes are checked as another implementation decodes them:
 //   1. Tern reflects for three clients: BIRD, FRR and another Tern (a Calico node).
 //   2. Tern is a client of a BIRD reflector, beside an FRR client.
 //   3. Two Tern reflectors with one cluster ID (Calico's redundant pair), a BIRD and a Tern client.
 //   4. IPv6 (MP-BGP, RFC 4760) reflected by Tern between a BIRD and a Tern client.
-// Both include the RFC 4456 §8 loop rules on real wire input (BIRD filters set CLUSTER_LIST and
-// ORIGINATOR_ID on routes it sends) and withdrawals from each origin.
+// 1 and 2 include the RFC 4456 §8 loop rules on real wire input (BIRD filters set CLUSTER_LIST
+// and ORIGINATOR_ID on routes it sends), 3 the same-cluster rule between two Terns; all check
+// withdrawals from each origin.
 
 import * as fs from 'node:fs';
 import test from 'node:test';
