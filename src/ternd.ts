@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env node
 // ternd: the Tern BGP daemon for one Kubernetes node. Wiring only: parse flags, build the FIB
 // driver, start the Daemon, serve the control socket and probes, handle signals.
 import yargs from 'yargs';

@@ -172,6 +172,20 @@ ${nb(lab.injector, lab.injectorAs)}${nb(lab.monitor, lab.monitorAs)}`;
   },
 };
 
+/**
+ * The node flags ternd's own `#!/usr/bin/env -S node ...` line gives it, so the bench runs ternd
+ * the way its installed `ternd` command does.
+ */
+function shebangNodeFlags(file: string): string[] {
+  try {
+    const first = fs.readFileSync(file, 'utf8').split('\n', 1)[0];
+    const m = /^#!\/usr\/bin\/env -S node (.+)$/.exec(first);
+    return m ? m[1].split(' ').filter((a) => a) : [];
+  } catch {
+    return [];
+  }
+}
+
 /** dist/src/ternd.js relative to this compiled file (dist/bench/ingest/targets.js). */
 export const TERND = path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
 export const tern: Target = {
@@ -239,7 +253,7 @@ ${peer('tbench-injector', lab.injector, lab.injectorAs)}${peer('tbench-monitor',
     return {
       cmd: process.execPath,
       // TBENCH_TERN_NODE_ARGS: extra node flags for ternd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
-      args: [...(process.env.TBENCH_TERN_NODE_ARGS ?? '').split(' ').filter((a) => a), TERND, '--config', file, '--node', 'tbench-target', '--fib', 'none', '--control-socket', path.join(lab.dir, 'tern.sock'), '--log-level', 'warn', '--probes', 'off'],
+      args: [...shebangNodeFlags(TERND), ...(process.env.TBENCH_TERN_NODE_ARGS ?? '').split(' ').filter((a) => a), TERND, '--config', file, '--node', 'tbench-target', '--fib', 'none', '--control-socket', path.join(lab.dir, 'tern.sock'), '--log-level', 'warn', '--probes', 'off'],
     };
   },
 };
