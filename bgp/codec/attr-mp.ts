@@ -7,6 +7,7 @@ import {
   AFI_IPV6,
   Afi,
   AttrType,
+  ATTR_FLAG_EXTENDED_LENGTH,
   ATTR_FLAG_OPTIONAL as O,
   familyOfAfi,
   MpNextHop,
@@ -80,6 +81,25 @@ function encodeNextHopUncached(nh: MpNextHop): Buffer {
 }
 
 /** Writes an MP_REACH_NLRI attribute (always with Extended Length, as BIRD and FRR do). */
+/** Bytes of an IPv6 unicast MP_REACH_NLRI before its NLRI (RFC 4760 §3, Extended Length). */
+export const mpReachHeaderLength = (nextHop: Buffer): number => 4 + 3 + 1 + nextHop.length + 1; // attr header, AFI+SAFI, NH length, NH, Reserved
+
+/**
+ * Writes that header at `pos` for `nlriBytes` of NLRI to follow; returns where the NLRI starts.
+ * The packers (codec packUpdates, the RIB's Adj-RIB-Out) fill UPDATEs in place with it.
+ */
+export function writeMpReachHeader(b: Buffer, pos: number, nextHop: Buffer, nlriBytes: number): number {
+  b[pos] = O | ATTR_FLAG_EXTENDED_LENGTH;
+  b[pos + 1] = AttrType.MP_REACH_NLRI;
+  b.writeUInt16BE(mpReachHeaderLength(nextHop) - 4 + nlriBytes, pos + 2);
+  b.writeUInt16BE(AFI_IPV6, pos + 4);
+  b[pos + 6] = SAFI_UNICAST;
+  b[pos + 7] = nextHop.length;
+  nextHop.copy(b, pos + 8);
+  b[pos + 8 + nextHop.length] = 0; // Reserved
+  return pos + mpReachHeaderLength(nextHop);
+}
+
 export function writeMpReach(w: AttrWriter, afi: number, safi: number, nextHop: Buffer, nlri: PrefixList, addPath: boolean): void {
   const m = w.begin(O, AttrType.MP_REACH_NLRI);
   w.u16(afi);

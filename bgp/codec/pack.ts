@@ -23,7 +23,7 @@ import {
   SessionContext,
 } from '../types';
 import { encodeAttributes } from './attributes';
-import { encodeNextHop } from './attr-mp';
+import { encodeNextHop, mpReachHeaderLength, writeMpReachHeader } from './attr-mp';
 import { writeHeader } from './header';
 import { writeNlri } from './prefixes';
 
@@ -147,22 +147,13 @@ export function packUpdates(input: PackInput, ctx: SessionContext): Buffer[] {
     } else {
       if (!input.nextHop) throw new RangeError('packUpdates: IPv6 reachability needs a next hop');
       const nh = encodeNextHop(input.nextHop);
-      const mpHdr = 4 + 3 + 1 + nh.length + 1; // header, AFI+SAFI, NH length, NH, Reserved
+      const mpHdr = mpReachHeaderLength(nh);
       runs(reach, addPath, max - fixed - mpHdr - attrs.length, (from, to, bytes) => {
         const b = Buffer.allocUnsafe(fixed + mpHdr + bytes + attrs.length);
         writeHeader(b, b.length, MsgType.UPDATE);
         b.writeUInt16BE(0, HEADER_LEN);
         b.writeUInt16BE(mpHdr + bytes + attrs.length, HEADER_LEN + 2);
-        let pos = fixed;
-        b[pos] = ATTR_FLAG_OPTIONAL | ATTR_FLAG_EXTENDED_LENGTH;
-        b[pos + 1] = AttrType.MP_REACH_NLRI;
-        b.writeUInt16BE(mpHdr - 4 + bytes, pos + 2);
-        b.writeUInt16BE(AFI_IPV6, pos + 4);
-        b[pos + 6] = SAFI_UNICAST;
-        b[pos + 7] = nh.length;
-        nh.copy(b, pos + 8);
-        pos += 8 + nh.length;
-        b[pos++] = 0; // Reserved
+        let pos = writeMpReachHeader(b, fixed, nh, bytes);
         pos = writeRange(reach, from, to, addPath, b, pos);
         attrs.copy(b, pos);
         out.push(b);

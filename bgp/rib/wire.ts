@@ -17,6 +17,7 @@ import {
   type Family,
 } from '../types';
 import { writeHeader } from '../codec/header';
+import { mpReachHeaderLength, writeMpReachHeader } from '../codec/attr-mp';
 import type { PrefixStore } from './prefix-store';
 
 /** Prefix indices (and, with add-path, path identifiers) to pack, in order. */
@@ -119,22 +120,14 @@ export function packReach(out: Buffer[], store: PrefixStore, run: NlriRun, attrs
     return;
   }
   const nh = nextHop as Buffer;
-  const mpHdr = 4 + 3 + 1 + nh.length + 1; // attr header, AFI+SAFI, NH length, NH, Reserved
+  const mpHdr = mpReachHeaderLength(nh);
   slices(store, run, maxLen - FIXED - mpHdr - attrs.length, (from, to, bytes) => {
     const b = Buffer.allocUnsafe(FIXED + mpHdr + bytes + attrs.length);
     writeHeader(b, b.length, MsgType.UPDATE);
     b.writeUInt16BE(0, HEADER_LEN);
     b.writeUInt16BE(mpHdr + bytes + attrs.length, HEADER_LEN + 2);
-    let pos = FIXED;
-    b[pos] = ATTR_FLAG_OPTIONAL | ATTR_FLAG_EXTENDED_LENGTH;
-    b[pos + 1] = AttrType.MP_REACH_NLRI;
-    b.writeUInt16BE(mpHdr - 4 + bytes, pos + 2);
-    b.writeUInt16BE(AFI_IPV6, pos + 4);
-    b[pos + 6] = SAFI_UNICAST;
-    b[pos + 7] = nh.length;
-    nh.copy(b, pos + 8);
-    b[pos + 8 + nh.length] = 0; // Reserved
-    pos = writeEntries(store, run, from, to, b, pos + mpHdr);
+    let pos = writeMpReachHeader(b, FIXED, nh, bytes);
+    pos = writeEntries(store, run, from, to, b, pos);
     attrs.copy(b, pos);
     out.push(b);
   });
