@@ -11,6 +11,7 @@
 import * as os from 'node:os';
 import { decodeMessage, encodeAttributes, packUpdates } from '../bgp/codec/index';
 import { AFI_IPV4, AFI_IPV6, DEFAULT_CONTEXT, Family, PathAttributes, Prefix, SessionContext, UpdateMessage } from '../bgp/types';
+import { prng as rng } from './prng';
 
 interface Group {
   attrs: PathAttributes;
@@ -25,17 +26,6 @@ interface Workload {
   messages: Buffer[];
 }
 
-/** Deterministic PRNG (mulberry32) so every run sees the same workload. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function realisticAttrs(r: () => number, family: Family, i: number): PathAttributes {
   const hops = 2 + Math.floor(r() * 6); // 2..7

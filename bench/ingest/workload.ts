@@ -4,6 +4,11 @@
 // The bench encodes its own messages on purpose: it measures the project's codec among others,
 // so it must not share a bug with it. Everything here is pure and deterministic for a seed.
 
+import { prng } from '../prng';
+
+/** mulberry32 (bench/prng.ts): the workload is reproducible from its seed. */
+export { prng };
+
 export type BenchFamily = 'ipv4' | 'ipv6';
 
 export interface WorkloadSpec {
@@ -37,18 +42,6 @@ export const MAX_PREFIXES: Record<BenchFamily, number> = { ipv4: 1 << 22, ipv6: 
 
 /** RFC 4271 §4.1: no message may exceed 4096 octets without RFC 8654. */
 export const MAX_UPDATE = 4096;
-
-/** mulberry32: small, fast, good enough to make the workload reproducible from a seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * K distinct attribute sets: AS_PATH of 2-7 ASes starting with the injector's AS, 0-3

@@ -13,21 +13,12 @@ import { decodeMessage, encodeMessage, Framer, messageToJson, packUpdates } from
 import { parsePrefix } from '../../bgp/prefix';
 import { BgpError, BgpMessage, SessionContext } from '../../bgp/types';
 import { ctxOf, loadFixtures, msgOf } from './helpers';
+import { prng as rng } from '../../bench/prng';
 
 const SECONDS = Number(process.env.FUZZ_SECONDS ?? 2);
 /** A fixed seed in `npm test` (reproducible); FUZZ_SEED=random picks one (printed in the test name). */
 const SEED = process.env.FUZZ_SEED === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED ?? 1);
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function seeds(): Buffer[] {
   const out: Buffer[] = [];

@@ -7,17 +7,8 @@ import assert from 'node:assert/strict';
 import { decodeMessage, emptyUpdate, encodeMessage, messageToJson, PrefixListImpl } from '../../bgp/codec/index';
 import { AFI_IPV4, AFI_IPV6, PathAttributes, Prefix, UpdateMessage } from '../../bgp/types';
 import { ctxOf } from './helpers';
+import { prng as rng } from '../../bench/prng';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gen(r: () => number, v6: boolean, as4: boolean, addPath: boolean): UpdateMessage {
   const int = (n: number): number => Math.floor(r() * n);
