@@ -10,7 +10,6 @@ import type { Session } from '../../bgp/session';
 import type { Negotiated } from '../../bgp/negotiate';
 import type { DownReason } from '../../bgp/fsm-types';
 import { isEndOfRib } from '../../bgp/codec';
-import { markLongLivedStale } from '../../bgp/rib/llgr';
 import type { Family } from '../../bgp/types';
 import type { Fib, FibChange } from '../../fib/types';
 import {
@@ -30,6 +29,7 @@ import {
 } from '../../peers';
 import type { Logger } from '../log';
 import type { Metrics } from '../control/metrics';
+import { grClear, grPeerDown, grReestablished, grSweep, type GracefulRestartState, type GrContext } from './graceful-restart';
 import { exportablePools, fibChangeOf, policiesFor, ribPeerOf, sessionConfigOf, type FibContext, type WiringOptions } from './wiring';
 
 export interface DaemonOptions {
@@ -72,23 +72,6 @@ interface PeerEntry {
   /** What its RIB policies were built from (policyInputs); a change swaps them (softReconfigure). */
   policyInputs?: string;
 }
-
-/** The peer's routes are kept as stale while it restarts (RFC 4724 §4.2). */
-export interface GracefulRestartState {
-  /** Families whose stale routes are still held. */
-  families: Set<Family>;
-  /** Runs from the session drop until it is re-established (the peer's Restart Time). */
-  restartTimer?: NodeJS.Timeout;
-  restartDeadline?: number;
-  /** Runs from re-establishment until End-of-RIB (our Selection Deferral / stale-path time). */
-  staleTimer?: NodeJS.Timeout;
-  staleDeadline?: number;
-  /** RFC 9494: one timer per family in the long-lived stale phase (after the restart time). */
-  llgrTimers?: NodeJS.Timeout[];
-}
-
-/** How long stale routes wait for End-of-RIB after the peer came back (FRR's stalepath-time). */
-export const STALE_PATH_TIME = 360;
 
 export interface DaemonEvents {
   reloaded: [effects: string[]];
@@ -185,7 +168,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.watcher?.close();
     if (this.fibSyncTimer) clearTimeout(this.fibSyncTimer);
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
-    for (const e of this.peers.values()) this.grClear(e);
+    for (const e of this.peers.values()) grClear(e);
     // Restarting speaker (RFC 4724 §4.1): the kernel routes stay. A peer that negotiated GR
     // keeps our routes only if the session ends without a NOTIFICATION, or with one covered by
     // the N bit on both sides (RFC 8538): so close those sessions silently when the peer has no
@@ -204,6 +187,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   childLog(component: string): Logger {
     return this.log.child({ component });
+  }
+
+  /** What the graceful-restart helper (./graceful-restart.ts) may touch. */
+  private get grCtx(): GrContext {
+    return { rib: this.rib, log: this.log, scheduleFlush: () => this.scheduleFlush(), llgrStaleTime: this.opts.llgrStaleTime ?? 0 };
   }
 
   private makeFibCtx(): FibContext {
@@ -234,7 +222,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       e.eor.clear();
       const n = info.negotiated;
       e.negotiated = n;
-      if (e.gr) this.grReestablished(e, n);
+      if (e.gr) grReestablished(this.grCtx, e, n);
       // Decide what is queued first: Rib.peerUp's initial dump reads each prefix's best path, and
       // one dropped earlier in this tick (another session's down or stale sweep) is freed but still
       // 'best' until the decision runs; peerUp then threw ("reading 'group'") and the new peer
@@ -253,7 +241,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       if (!e) return;
       this.log.warn({ component: 'session', peer: s.key, reason: describeReason(reason) }, `session with ${s.key} down: ${describeReason(reason)}`);
       e.eor.clear();
-      if (!this.grPeerDown(e, reason)) this.rib.peerDown(e.id);
+      if (!grPeerDown(this.grCtx, e, reason)) this.rib.peerDown(e.id);
       this.scheduleFlush();
     });
     sp.on('update', (s, u) => {
@@ -264,7 +252,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         e.eor.add(eor);
         this.log.debug({ component: 'session', peer: s.key, family: eor }, 'End-of-RIB received');
         // RFC 4724 §4.2: End-of-RIB ends the wait: what is still stale was not re-announced.
-        if (e.gr?.families.has(eor)) this.grSweep(e, eor, 'End-of-RIB received');
+        if (e.gr?.families.has(eor)) grSweep(this.grCtx, e, eor, 'End-of-RIB received');
         this.checkConverged();
         return;
       }
@@ -297,106 +285,6 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       if (bufs.length === 0) return;
       if (!e.session.sendUpdates(bufs)) return; // resumes on 'drain'
     }
-  }
-
-  // ------------------------------------------------------------------ graceful restart (helper)
-
-  /**
-   * RFC 4724 §4.2 / RFC 8538 §3: when the session ends in a way GR covers (TCP loss, or a
-   * NOTIFICATION other than Hard Reset with the N bit on both sides), keep the peer's routes,
-   * marked stale, in the RIB and the kernel for its Restart Time. Returns false when the routes
-   * must go now.
-   */
-  private grPeerDown(e: PeerEntry, reason: DownReason): boolean {
-    const gr = e.negotiated?.gracefulRestart;
-    if (!reason.gracefulRestart || !gr) {
-      this.grClear(e);
-      return false;
-    }
-    const families = new Set<Family>(e.negotiated?.families ?? []);
-    this.grClear(e);
-    this.rib.peerDown(e.id, true);
-    const ms = gr.restartTime * 1000;
-    e.gr = { families, restartDeadline: Date.now() + ms };
-    e.gr.restartTimer = setTimeout(() => this.grRestartExpired(e, gr.restartTime), ms);
-    e.gr.restartTimer.unref();
-    this.log.info(
-      { component: 'gr', peer: e.id, restartTime: gr.restartTime, families: [...families] },
-      `keeping routes of ${e.id} as stale for up to ${gr.restartTime} s while it restarts (RFC 4724)`,
-    );
-    return true;
-  }
-
-  /**
-   * The restart time ran out (RFC 4724 §4.2: the stale routes go), unless the peer announced
-   * long-lived GR for the family and `--llgr-stale-time` allows it (RFC 9494 §4.2): then its
-   * routes stay as long-lived stale (LLGR_STALE attached, least preferred, advertised to no
-   * one; bgp/rib/llgr.ts) for min(its long-lived stale time, ours).
-   */
-  private grRestartExpired(e: PeerEntry, restartTime: number): void {
-    const g = e.gr;
-    if (!g) return;
-    g.restartTimer = undefined;
-    g.restartDeadline = undefined;
-    const max = this.opts.llgrStaleTime ?? 0;
-    for (const f of [...g.families]) {
-      const ll = max > 0 ? e.negotiated?.llgr?.find((x) => x.family === f && x.staleTime > 0) : undefined;
-      if (!ll) {
-        this.grSweep(e, f, `peer did not come back within its restart time (${restartTime} s)`);
-        continue;
-      }
-      const secs = Math.min(ll.staleTime, max);
-      const r = markLongLivedStale(this.rib, e.id, f);
-      (g.llgrTimers ??= []).push(setTimeout(() => this.grSweep(e, f, `long-lived stale time (${secs} s) over (RFC 9494)`), secs * 1000).unref());
-      // bgpctl's "restart timer" then counts down to the end of the long-lived stale phase.
-      g.restartDeadline = Math.max(g.restartDeadline ?? 0, Date.now() + secs * 1000);
-      this.log.info(
-        { component: 'gr', peer: e.id, family: f, kept: r.kept, removed: r.removed, staleTime: secs },
-        `restart time of ${e.id} over: keeping ${r.kept} ${f} routes as long-lived stale for ${secs} s (RFC 9494; ${r.removed} with NO_LLGR removed)`,
-      );
-    }
-    this.scheduleFlush();
-  }
-
-  /** The restarting peer is back: drop families it did not preserve, then wait for End-of-RIB. */
-  private grReestablished(e: PeerEntry, n: Negotiated): void {
-    const g = e.gr;
-    if (!g) return;
-    if (g.restartTimer) clearTimeout(g.restartTimer);
-    for (const t of g.llgrTimers ?? []) clearTimeout(t);
-    g.restartTimer = undefined;
-    g.llgrTimers = undefined;
-    g.restartDeadline = undefined;
-    for (const f of [...g.families]) {
-      // RFC 4724 §4.2: no GR capability now, or the F bit clear for a family, means its
-      // forwarding state was lost: stale routes of that family go at once.
-      const kept = n.gracefulRestart?.families.find((x) => x.family === f && x.forwardingPreserved);
-      if (!kept) this.grSweep(e, f, n.gracefulRestart ? 'peer restarted without preserving forwarding state (F bit clear)' : 'peer came back without graceful restart');
-    }
-    if (e.gr && e.gr.families.size > 0) {
-      e.gr.staleDeadline = Date.now() + STALE_PATH_TIME * 1000;
-      e.gr.staleTimer = setTimeout(() => {
-        for (const f of [...(e.gr?.families ?? [])]) this.grSweep(e, f, `no End-of-RIB within ${STALE_PATH_TIME} s`);
-      }, STALE_PATH_TIME * 1000);
-      e.gr.staleTimer.unref();
-    }
-  }
-
-  private grSweep(e: PeerEntry, f: Family, why: string): void {
-    if (!e.gr?.families.has(f)) return;
-    e.gr.families.delete(f);
-    const n = this.rib.peers.has(e.id) ? this.rib.sweepStale(e.id, f) : 0;
-    this.log.info({ component: 'gr', peer: e.id, family: f, removed: n }, `removed ${n} stale ${f} routes of ${e.id}: ${why}`);
-    if (e.gr.families.size === 0) this.grClear(e);
-    this.scheduleFlush();
-  }
-
-  private grClear(e: PeerEntry): void {
-    if (!e.gr) return;
-    if (e.gr.restartTimer) clearTimeout(e.gr.restartTimer);
-    if (e.gr.staleTimer) clearTimeout(e.gr.staleTimer);
-    for (const t of e.gr.llgrTimers ?? []) clearTimeout(t);
-    e.gr = undefined;
   }
 
   // ------------------------------------------------------------------ decision + FIB
@@ -608,7 +496,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const key = this.speakerKey(pc);
     const e = this.peers.get(key);
     if (!e) return;
-    this.grClear(e);
+    grClear(e);
     this.speaker.removePeer(key);
     this.rib.removePeer(e.id);
     this.peers.delete(key);
