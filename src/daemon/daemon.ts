@@ -96,6 +96,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private flushScheduled = false;
   private fibQueue: FibChange[] = [];
   private fibBusy = false;
+  /** Settles when the startup reconcile is done: incremental writes wait for it, so a change
+   * made after the reconcile's snapshot can never be undone by the reconcile landing later. */
+  private fibReconciled: Promise<void> = Promise.resolve();
   /** Set by stop(): the kernel is no longer written (its routes outlive the process). */
   private stopping = false;
   private fibSyncTimer?: NodeJS.Timeout;
@@ -333,6 +336,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (this.fibBusy) return;
     this.fibBusy = true;
     void (async () => {
+      await this.fibReconciled;
       while (this.fibQueue.length && !this.stopping) {
         const batch = this.fibQueue.splice(0, this.fibQueue.length);
         try {
@@ -371,13 +375,18 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     // must not claim it again (a helper would wait for an End-of-RIB it already had).
     this.wiring.restarting = false;
     for (const e of this.peers.values()) if (e.session.cfg.gracefulRestart) e.session.cfg.gracefulRestart.restarting = false;
-    // Let the decision process finish what is queued so the first reconcile is complete.
-    while (this.rib.queued > 0) this.flush();
+    // Set before anything below can queue a write (the flush does), so those writes wait.
+    let reconciled!: () => void;
+    this.fibReconciled = new Promise((r) => (reconciled = r));
     try {
+      // Let the decision process finish what is queued so the first reconcile is complete.
+      while (this.rib.queued > 0) this.flush();
       const r = await this.opts.fib.reconcile([...this.desiredFib.values()]);
       this.log.info({ component: 'fib', why, added: r.added, replaced: r.replaced, deleted: r.deleted, unchanged: r.unchanged, failed: r.failed.length }, `FIB reconciled (${why})`);
     } catch (err) {
       this.log.error({ component: 'fib', err: (err as Error).message }, 'FIB reconciliation failed');
+    } finally {
+      reconciled();
     }
     this.emit('fibSynced');
   }
