@@ -107,9 +107,8 @@ export class TerndApi implements DaemonApi {
     return undefined;
   }
 
-  private peerView(s: Session, stats: SessionStats): PeerView {
+  private peerView(s: Session, stats: SessionStats, counts = this.d.rib.peers.has(s.key) ? peerCounts(this.d, s.key) : undefined): PeerView {
     const e = this.d.peers.get(s.key);
-    const counts = this.d.rib.peers.has(s.key) ? peerCounts(this.d, s.key) : undefined;
     return {
       address: s.key,
       port: s.cfg.peerPort,
@@ -139,14 +138,16 @@ export class TerndApi implements DaemonApi {
     const s = e.session;
     const st = s.stats();
     const n = st.negotiated;
-    const counts = peerCounts(this.d, e.id);
+    // One walk of the peer's paths per family; the totals are their sums.
+    const perFamily = (['ipv4', 'ipv6'] as const).map((family) => ({ family, ...peerCounts(this.d, e.id, family) }));
+    const counts = perFamily.reduce((a, f) => ({ received: a.received + f.received, accepted: a.accepted + f.accepted, sent: a.sent + f.sent, stale: a.stale + f.stale }), { received: 0, accepted: 0, sent: 0, stale: 0 });
     const ours = buildOpen(s.cfg).capabilities.map(capabilityView);
     const theirs = (n ?? e.negotiated)?.peerCapabilities.map(capabilityView) ?? [];
     // While Tern helps a restarting peer (RFC 4724 §4.2) the session is down: show what the
     // last one agreed, which is what the stale routes are held under.
     const gr = n?.gracefulRestart ?? (e.gr ? e.negotiated?.gracefulRestart : undefined);
     return {
-      ...this.peerView(s, st),
+      ...this.peerView(s, st, counts),
       localAddress: st.localAddress ?? '',
       localPort: st.localPort ?? 0,
       remoteAddress: st.remoteAddress ?? '',
@@ -169,7 +170,7 @@ export class TerndApi implements DaemonApi {
         staleTimerRemaining: remaining(e.gr?.staleDeadline),
       },
       messages: { received: st.messagesIn, sent: st.messagesOut },
-      prefixes: (['ipv4', 'ipv6'] as const).map((family) => ({ family, ...peerCounts(this.d, e.id, family) })),
+      prefixes: perFamily,
       establishedTransitions: st.establishedCount,
       lastErrorSent: errView(st.lastErrorSent),
       lastErrorReceived: errView(st.lastErrorReceived),
