@@ -40,6 +40,11 @@ export function takeOutput(group: UpdateGroup, member: Member, maxBytes: number)
   return out;
 }
 
+/** UPDATEs waiting for this member: its own queue plus the shared log from its cursor. */
+export function backlog(group: UpdateGroup, member: Member): number {
+  return member.own.length - member.ownHead + Math.max(0, group.logEnd - member.cursor);
+}
+
 export function hasOutput(group: UpdateGroup, member: Member): boolean {
   return member.ownHead < member.own.length || member.cursor < group.logEnd;
 }

@@ -13,7 +13,7 @@ import { FamilyTable, INELIGIBLE, PathFlag } from './table';
 import { UpdateGroup, type Member } from './update-group';
 import { decide } from './loc-rib';
 import { joinGroup, leaveGroup, regroup } from './membership';
-import { hasOutput, resendAdjRibOut, takeOutput } from './output';
+import { backlog, hasOutput, resendAdjRibOut, takeOutput } from './output';
 import { importList, withdrawList, recomputeImport } from './import';
 import type { PathInfo, PeerCaps, RibChange, RibEntryView, RibOptions, RibPeer, RibStats } from './rib-types';
 import { adjRibIn, adjRibOut, adjRibOutCount, dumpLocRib, lookup, type AdjOutView } from './show';
@@ -362,6 +362,16 @@ export class Rib {
   hasOutput(peerId: string): boolean {
     const m = this.members.get(this.peer(peerId).idx);
     return m ? hasOutput(m.group, m.member) : false;
+  }
+
+  /**
+   * How many UPDATEs the peer has not taken yet. A member that lags keeps its update group's
+   * shared log from being trimmed, so the daemon bounds this (a slow peer must not hold the
+   * memory of all the others).
+   */
+  outputBacklog(peerId: string): number {
+    const m = this.members.get(this.peer(peerId).idx);
+    return m ? backlog(m.group, m.member) : 0;
   }
 
   /** Earliest `now` at which flush() will announce MRAI-delayed changes; Infinity if none. */

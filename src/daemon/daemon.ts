@@ -53,6 +53,8 @@ export interface DaemonOptions {
   watch?: boolean;
   /** Prometheus event metrics (src/control/metrics.ts); optional so tests can leave it out. */
   metrics?: Metrics;
+  /** UPDATEs a peer may lag behind its update group before it is reset (default MAX_OUTPUT_BACKLOG). */
+  maxOutputBacklog?: number;
 }
 
 interface PeerEntry {
@@ -286,7 +288,18 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     for (;;) {
       const bufs = this.rib.takeOutput(e.id, 256 * 1024);
       if (bufs.length === 0) return;
-      if (!e.session.sendUpdates(bufs)) return; // resumes on 'drain'
+      if (!e.session.sendUpdates(bufs)) break; // resumes on 'drain'
+    }
+    // The session's own queue is full; what it has not taken stays in the RIB's shared log. A
+    // peer that reads slower than the others converge must not hold that memory without bound:
+    // past the bound it is reset (Cease 6/8 Out of Resources, RFC 4486) and resynchronised.
+    // One that stops reading entirely is dropped by the RFC 9687 send hold timer.
+    const behind = this.rib.outputBacklog(e.id);
+    if (behind > (this.opts.maxOutputBacklog ?? MAX_OUTPUT_BACKLOG)) {
+      const text = `${e.id} is ${behind} UPDATEs behind (bound ${this.opts.maxOutputBacklog ?? MAX_OUTPUT_BACKLOG}): resetting the session`;
+      this.log.warn({ component: 'session', peer: e.id, backlog: behind }, text);
+      e.session.stop({ code: 6, subcode: 8, shutdownMessage: 'Tern: peer too slow to read its updates' });
+      e.session.start();
     }
   }
 
@@ -582,6 +595,9 @@ function cpuMsSince(from: NodeJS.CpuUsage): number {
 
 /** PeerConfig fields that live in the RIB peer config (ribPeerOf) rather than its policies: a change restarts the session. */
 const POLICY_FIELDS: ReadonlySet<string> = new Set(['nextHopMode', 'numAllowedLocalASNumbers']);
+
+/** A full Internet table is ~100k packed UPDATEs: a peer 500k behind is not keeping up. */
+export const MAX_OUTPUT_BACKLOG = 500_000;
 
 /** Quiet time after the last config file event before reloading (see watchConfig). */
 export const RELOAD_DEBOUNCE_MS = 10;

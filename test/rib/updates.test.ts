@@ -482,3 +482,21 @@ test('RFC 2918 §1 soft reconfiguration: setPolicies swaps export rules without 
   rib.flush(0);
   assert.deepEqual(summary(drain(rib, dst)).withdrawn, ['10.4.0.0/16']);
 });
+
+test('a slow member\'s backlog is counted (outputBacklog): the shared stream it holds grows, the fast member\'s does not (issue 4: a slow peer must not slow the others)', () => {
+  const rib = makeRib();
+  const src = up(rib, { asn: 65009 });
+  const fast = up(rib, { asn: 65001 });
+  const slow = up(rib, { asn: 65002 });
+  for (const p of [src, fast, slow]) rib.takeOutput(p);
+  assert.equal(rib.outputBacklog(slow), 0);
+  for (let i = 0; i < 5; i++) {
+    rib.ingest(src, upd(attrs({ asPath: seq(65009, 100 + i) }), [`10.${i}.0.0/16`]));
+    rib.flush(0);
+    rib.takeOutput(fast);
+  }
+  assert.equal(rib.outputBacklog(fast), 0);
+  assert.equal(rib.outputBacklog(slow), 5, 'one UPDATE per attribute set, none taken');
+  assert.equal(rib.takeOutput(slow).length, 5);
+  assert.equal(rib.outputBacklog(slow), 0);
+});
