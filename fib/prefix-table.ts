@@ -76,7 +76,8 @@ export class PrefixTable {
     i = this.probe(k, true);
     if (this.state[i] === TOMB) this.tombs--;
     this.state[i] = USED;
-    this.keys.set(k, i * W);
+    const o = i * W; // word by word: TypedArray.set() is a runtime call per prefix
+    this.keys[o] = k[0]; this.keys[o + 1] = k[1]; this.keys[o + 2] = k[2]; this.keys[o + 3] = k[3]; this.keys[o + 4] = k[4];
     this.des[i] = -1;
     this.inst[i] = -1;
     this.busyFlag[i] = 0;
@@ -129,13 +130,19 @@ export class PrefixTable {
     this.inst = new Int32Array(cap);
     this.used = 0;
     this.tombs = 0;
-    const k = new Uint32Array(W);
+    // Growth rehashes every prefix with the event loop stopped (512k of them when a table load
+    // passes half a million), so this loop avoids calls: no TypedArray.set, no probe() per entry.
+    const k = new Uint32Array(W); // not this.k: insert() still holds its key there
+    const keys = this.keys, state = this.state, mask = cap - 1;
     for (let i = 0; i < old.cap; i++) {
       if (old.state[i] !== USED) continue;
-      for (let w = 0; w < W; w++) k[w] = old.keys[i * W + w];
-      const j = this.probe(k, true);
-      this.state[j] = USED;
-      this.keys.set(k, j * W);
+      const oo = i * W;
+      k[0] = old.keys[oo]; k[1] = old.keys[oo + 1]; k[2] = old.keys[oo + 2]; k[3] = old.keys[oo + 3]; k[4] = old.keys[oo + 4];
+      let j = this.hash(k);
+      while (state[j] !== EMPTY) j = (j + 1) & mask; // a fresh table: no tombs, no duplicates
+      state[j] = USED;
+      const o = j * W;
+      keys[o] = k[0]; keys[o + 1] = k[1]; keys[o + 2] = k[2]; keys[o + 3] = k[3]; keys[o + 4] = k[4];
       this.des[j] = old.des[i];
       this.inst[j] = old.inst[i];
       this.busyFlag[j] = old.busy[i];
