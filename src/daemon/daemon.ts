@@ -92,6 +92,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   /** What Tern wants in the kernel, by prefix: the source of truth for `show fib` and reconcile. */
   readonly desiredFib = new Map<string, FibChange>();
   fibSynced = false;
+  /** RFC 4724 §4.1: set while ternd restarts with routes in the kernel, until converged. */
+  selectionDeferred = false;
   readonly startedAt = new Date();
   listening = false;
   configLoaded = false;
@@ -128,6 +130,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     // preserved; say so (R bit) and hold the kernel as it is until the RIB has converged.
     const inKernel = await this.opts.fib.dump().catch(() => []);
     this.wiring.restarting = inKernel.length > 0;
+    this.selectionDeferred = this.wiring.restarting;
 
     this.rib = new Rib({
       localAs: this.local.asNumber,
@@ -240,6 +243,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       );
       this.scheduleFlush();
       this.pump(e);
+      this.checkConverged();
     });
     sp.on('down', (s, reason) => {
       const e = entryOf(s);
@@ -284,6 +288,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   /** Moves queued UPDATEs from the RIB to the session while the session's queue has room. */
   pump(e: PeerEntry): void {
+    // RFC 4724 §4.1 selection deferral: a restarting speaker advertises after its routes are
+    // complete again. A route reflector that sent its partial table and End-of-RIB at once
+    // would make every GR helper sweep the routes it had not re-learned yet.
+    if (this.selectionDeferred) return;
     if (e.session.state !== 'Established') return;
     for (;;) {
       const bufs = this.rib.takeOutput(e.id, 256 * 1024);
@@ -370,14 +378,39 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     })();
   }
 
-  /** RFC 4724 §4.1: converged when every Established peer sent End-of-RIB for each family. */
+  /**
+   * RFC 4724 §4.1, two waits after a restart with routes in the kernel:
+   * - selection deferral (when we may advertise again) ends with End-of-RIB from every peer
+   *   except those that restarted too (R bit) or do not do graceful restart: they will not wait
+   *   for us, and two restarting speakers waiting for each other would sit out the timer;
+   * - the kernel is reconciled only once every peer, restarting or not, sent End-of-RIB, so a
+   *   route a restarting peer has not re-sent yet is not deleted and re-added.
+   * Both are bounded by --fib-sync-timeout.
+   */
   private checkConverged(): void {
     if (this.fibSynced) return;
+    let advertise = true;
+    let complete = true;
     for (const e of this.peers.values()) {
       if (e.session.state !== 'Established') return;
-      for (const f of e.session.negotiated?.families ?? []) if (!e.eor.has(f)) return;
+      const allEor = (e.session.negotiated?.families ?? []).every((f) => e.eor.has(f));
+      if (!allEor) {
+        complete = false;
+        const gr = e.negotiated?.gracefulRestart;
+        if (gr && !gr.restarting) advertise = false;
+      }
     }
-    void this.syncFib('End-of-RIB received from every peer');
+    if (advertise) this.endSelectionDeferral('End-of-RIB received from every peer that was not restarting itself');
+    if (complete) void this.syncFib('End-of-RIB received from every peer');
+  }
+
+  private endSelectionDeferral(why: string): void {
+    if (!this.selectionDeferred) return;
+    // Decide what is queued first, so the peers get the complete table in one go.
+    while (this.rib.queued > 0) this.flush();
+    this.selectionDeferred = false;
+    this.log.info({ component: 'gr', why }, `selection deferral over (${why}): advertising to every peer (RFC 4724 §4.1)`);
+    for (const e of this.peers.values()) this.pump(e);
   }
 
   private async syncFib(why: string): Promise<void> {
@@ -394,6 +427,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     try {
       // Let the decision process finish what is queued so the first reconcile is complete.
       while (this.rib.queued > 0) this.flush();
+      this.endSelectionDeferral(why);
       const r = await this.opts.fib.reconcile([...this.desiredFib.values()]);
       this.log.info({ component: 'fib', why, added: r.added, replaced: r.replaced, deleted: r.deleted, unchanged: r.unchanged, failed: r.failed.length }, `FIB reconciled (${why})`);
     } catch (err) {
