@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ component: 'daemon', signal }, `${signal}: stopping; kernel routes stay in place for the next start (graceful restart)`);
+    log.info({ component: 'daemon', signal }, argv.fib === 'kernel' ? `${signal}: stopping; kernel routes stay in place for the next start (graceful restart)` : `${signal}: stopping`);
     await control.close().catch(() => undefined);
     await probes?.close().catch(() => undefined);
     await daemon.stop(`ternd stopping (${signal})`).catch(() => undefined);
