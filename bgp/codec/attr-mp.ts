@@ -100,6 +100,19 @@ export function writeMpReachHeader(b: Buffer, pos: number, nextHop: Buffer, nlri
   return pos + mpReachHeaderLength(nextHop);
 }
 
+/** Bytes of an IPv6 unicast MP_UNREACH_NLRI before its withdrawn NLRI (RFC 4760 §4, Extended Length). */
+export const MP_UNREACH_HEADER_LENGTH = 4 + 3; // attr header, AFI, SAFI
+
+/** Writes that header at `pos` for `nlriBytes` of withdrawn NLRI; returns where they start. */
+export function writeMpUnreachHeader(b: Buffer, pos: number, nlriBytes: number): number {
+  b[pos] = O | ATTR_FLAG_EXTENDED_LENGTH;
+  b[pos + 1] = AttrType.MP_UNREACH_NLRI;
+  b.writeUInt16BE(MP_UNREACH_HEADER_LENGTH - 4 + nlriBytes, pos + 2);
+  b.writeUInt16BE(AFI_IPV6, pos + 4);
+  b[pos + 6] = SAFI_UNICAST;
+  return pos + MP_UNREACH_HEADER_LENGTH;
+}
+
 export function writeMpReach(w: AttrWriter, afi: number, safi: number, nextHop: Buffer, nlri: PrefixList, addPath: boolean): void {
   const m = w.begin(O, AttrType.MP_REACH_NLRI);
   w.u16(afi);

@@ -6,10 +6,6 @@
 // Withdrawals come first, in their own UPDATEs (they carry no attributes), then reachability.
 
 import {
-  AFI_IPV6,
-  AttrType,
-  ATTR_FLAG_EXTENDED_LENGTH,
-  ATTR_FLAG_OPTIONAL,
   Family,
   HEADER_LEN,
   MAX_EXTENDED_MESSAGE_LEN,
@@ -19,11 +15,10 @@ import {
   PathAttributes,
   Prefix,
   PrefixList,
-  SAFI_UNICAST,
   SessionContext,
 } from '../types';
 import { encodeAttributes } from './attributes';
-import { encodeNextHop, mpReachHeaderLength, writeMpReachHeader } from './attr-mp';
+import { encodeNextHop, MP_UNREACH_HEADER_LENGTH, mpReachHeaderLength, writeMpReachHeader, writeMpUnreachHeader } from './attr-mp';
 import { writeHeader } from './header';
 import { writeNlri } from './prefixes';
 
@@ -112,19 +107,13 @@ export function packUpdates(input: PackInput, ctx: SessionContext): Buffer[] {
         out.push(b);
       });
     } else {
-      const mpHdr = 4 + 3; // attribute header with Extended Length, AFI, SAFI
+      const mpHdr = MP_UNREACH_HEADER_LENGTH;
       runs(wd, addPath, max - fixed - mpHdr, (from, to, bytes) => {
         const b = Buffer.allocUnsafe(fixed + mpHdr + bytes);
         writeHeader(b, b.length, MsgType.UPDATE);
         b.writeUInt16BE(0, HEADER_LEN);
         b.writeUInt16BE(mpHdr + bytes, HEADER_LEN + 2);
-        let pos = fixed;
-        b[pos] = ATTR_FLAG_OPTIONAL | ATTR_FLAG_EXTENDED_LENGTH;
-        b[pos + 1] = AttrType.MP_UNREACH_NLRI;
-        b.writeUInt16BE(3 + bytes, pos + 2);
-        b.writeUInt16BE(AFI_IPV6, pos + 4);
-        b[pos + 6] = SAFI_UNICAST;
-        pos += mpHdr;
+        let pos = writeMpUnreachHeader(b, fixed, bytes);
         pos = writeRange(wd, from, to, addPath, b, pos);
         out.push(b);
       });

@@ -6,10 +6,6 @@
 // RFC 7911 §3: with add-path send, each NLRI is preceded by its 4-byte Path Identifier.
 
 import {
-  AFI_IPV6,
-  AttrType,
-  ATTR_FLAG_EXTENDED_LENGTH,
-  ATTR_FLAG_OPTIONAL,
   HEADER_LEN,
   MsgType,
   RouteRefreshSubtype,
@@ -17,7 +13,7 @@ import {
   type Family,
 } from '../types';
 import { writeHeader } from '../codec/header';
-import { mpReachHeaderLength, writeMpReachHeader } from '../codec/attr-mp';
+import { MP_UNREACH_HEADER_LENGTH, mpReachHeaderLength, writeMpReachHeader, writeMpUnreachHeader } from '../codec/attr-mp';
 import type { PrefixStore } from './prefix-store';
 
 /** Prefix indices (and, with add-path, path identifiers) to pack, in order. */
@@ -30,7 +26,7 @@ export interface NlriRun {
 }
 
 const FIXED = HEADER_LEN + 4; // header, Withdrawn Routes Length, Total Path Attribute Length
-const MP_UNREACH_HDR = 4 + 3; // flags, type, 2-byte length, AFI, SAFI
+const MP_UNREACH_HDR = MP_UNREACH_HEADER_LENGTH;
 
 const entrySize = (store: PrefixStore, pfx: number, addPath: boolean): number =>
   (addPath ? 5 : 1) + ((store.lens[pfx] + 7) >> 3);
@@ -87,14 +83,7 @@ export function packWithdraw(out: Buffer[], store: PrefixStore, run: NlriRun, ma
     writeHeader(b, b.length, MsgType.UPDATE);
     b.writeUInt16BE(0, HEADER_LEN);
     b.writeUInt16BE(MP_UNREACH_HDR + bytes, HEADER_LEN + 2);
-    let pos = FIXED;
-    b[pos] = ATTR_FLAG_OPTIONAL | ATTR_FLAG_EXTENDED_LENGTH;
-    b[pos + 1] = AttrType.MP_UNREACH_NLRI;
-    b.writeUInt16BE(3 + bytes, pos + 2);
-    b.writeUInt16BE(AFI_IPV6, pos + 4);
-    b[pos + 6] = SAFI_UNICAST;
-    pos += MP_UNREACH_HDR;
-    writeEntries(store, run, from, to, b, pos);
+    writeEntries(store, run, from, to, b, writeMpUnreachHeader(b, FIXED, bytes));
     out.push(b);
   });
 }
