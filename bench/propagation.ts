@@ -11,7 +11,7 @@
 // --rr measures the same with two Tern route reflectors (one more BGP hop) instead of the mesh.
 import type { ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
-import { Lab, run, sleep, waitFor, prereqs, TERND } from '../conformance/lab/index.js';
+import { Lab, onLines, run, sleep, waitFor, prereqs, TERND } from '../conformance/lab/index.js';
 import { blockDoc, buildCluster, reflectorModel, waitFibs, waitSessions, TOR_ADDR, type Cluster } from '../conformance/lab/cluster.js';
 
 interface Seen {
@@ -24,19 +24,11 @@ function watchRoutes(c: Cluster, seen: Map<string, Seen>): ChildProcess[] {
     // -ts: ip stamps each event as it reads it from the kernel (local time; TZ=UTC here), so a
     // busy bench process reading the pipe late does not count as propagation time.
     const child = c.lab.spawn(n.host, 'ip', ['-ts', '-o', '-4', 'monitor', 'route'], { env: { ...process.env, TZ: 'UTC' } });
-    let buf = '';
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (d: string) => {
-      buf += d;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        const m = /^\[([^\]]+)\]\s+(\S+)/.exec(line);
-        if (!m || m[2] === 'Deleted') continue;
-        const s = seen.get(m[2]);
-        if (s && !s.at.has(n.host)) s.at.set(n.host, Date.parse(`${m[1].slice(0, 23)}Z`) + Number(`0.${m[1].slice(23, 26) || '0'}`));
-      }
+    onLines(child.stdout, (line) => {
+      const m = /^\[([^\]]+)\]\s+(\S+)/.exec(line);
+      if (!m || m[2] === 'Deleted') return;
+      const s = seen.get(m[2]);
+      if (s && !s.at.has(n.host)) s.at.set(n.host, Date.parse(`${m[1].slice(0, 23)}Z`) + Number(`0.${m[1].slice(23, 26) || '0'}`));
     });
     return child;
   });

@@ -8,7 +8,7 @@
 // zero missing routes at any sample. `ip -o monitor route` in every namespace also counts
 // `Deleted` lines for expected prefixes, which catches a delete + re-add between two samples.
 import type { ChildProcess } from 'node:child_process';
-import { Lab, run, sleep, prereqs, startTernd, TERND } from '../conformance/lab/index.js';
+import { Lab, onLines, run, sleep, prereqs, startTernd, TERND } from '../conformance/lab/index.js';
 import { buildCluster, expectedFib, waitFibs, waitSessions, TOR_ADDR, TERN_PROTO, type Cluster } from '../conformance/lab/cluster.js';
 
 interface IpRoute {
@@ -59,17 +59,9 @@ export async function main(argv: string[]): Promise<number> {
     const deleted = new Map<string, string[]>(c.nodes.map((n) => [n.host, []]));
     const monitors: ChildProcess[] = c.nodes.map((n) => {
       const child = lab.spawn(n.host, 'ip', ['-o', '-4', 'monitor', 'route']);
-      let buf = '';
-      child.stdout?.setEncoding('utf8');
-      child.stdout?.on('data', (d: string) => {
-        buf += d;
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          const m = /^Deleted\s+(?:blackhole\s+)?(\S+)/.exec(line);
-          if (m && expectedPrefixes.has(m[1])) deleted.get(n.host)!.push(line);
-        }
+      onLines(child.stdout, (line) => {
+        const m = /^Deleted\s+(?:blackhole\s+)?(\S+)/.exec(line);
+        if (m && expectedPrefixes.has(m[1])) deleted.get(n.host)!.push(line);
       });
       return child;
     });

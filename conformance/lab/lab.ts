@@ -84,6 +84,25 @@ export async function mustRun(cmd: string, args: string[]): Promise<string> {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Calls `fn` with each whole line a child writes (ip monitor, ternd's JSON log), however the
+ * pipe splits them; `raw` sees every chunk first (to tee it into a log file).
+ */
+export function onLines(stream: NodeJS.ReadableStream | null | undefined, fn: (line: string) => void, raw?: (chunk: string) => void): void {
+  let buf = '';
+  stream?.setEncoding('utf8');
+  stream?.on('data', (chunk: string) => {
+    raw?.(chunk);
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      fn(line);
+    }
+  });
+}
+
 /** Thrown by a waitFor probe to stop waiting at once (e.g. the daemon exited). */
 export class GiveUp extends Error {}
 

@@ -5,7 +5,7 @@
 
 import * as fs from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { Lab, run, sleep, waitFor } from './lab.js';
+import { Lab, onLines, run, sleep, waitFor } from './lab.js';
 import { BIRD, BIRDC, birdConfig, type Bird, type BirdConfig } from './bird.js';
 import { routesInNs } from './fib.js';
 import { bgpctl } from './tern.js';
@@ -46,16 +46,7 @@ export interface RouteMonitor {
 export async function monitorRoutes(lab: Lab, host: string): Promise<RouteMonitor> {
   const child = lab.spawn(host, 'ip', ['monitor', 'route']);
   const lines: string[] = [];
-  let buf = '';
-  child.stdout?.setEncoding('utf8');
-  child.stdout?.on('data', (d: string) => {
-    buf += d;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      lines.push(buf.slice(0, nl));
-      buf = buf.slice(nl + 1);
-    }
-  });
+  onLines(child.stdout, (l) => lines.push(l));
   // `ip monitor` has subscribed once it is running; give it a moment to bind its socket.
   await sleep(150);
   const dstOf = (l: string) => l.replace(/^Deleted\s+/, '').replace(/^(blackhole|unreachable|prohibit)\s+/, '').split(/\s+/)[0];

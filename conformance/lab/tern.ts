@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { stringify } from 'yaml';
-import { GiveUp, Lab, run, waitFor } from './lab.js';
+import { GiveUp, Lab, onLines, run, waitFor } from './lab.js';
 
 /** Compiled entry points, found relative to this file (dist/conformance/lab -> dist/src). */
 export const TERND = process.env.TERN_TERND ?? path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
@@ -134,17 +134,11 @@ export async function startTernd(lab: Lab, host: string, o: TerndOptions): Promi
   const records: TernLogRecord[] = [];
   const waiters = new Set<{ pred: (r: TernLogRecord) => boolean; resolve: (r: TernLogRecord) => void }>();
   const log = fs.createWriteStream(logFile, { flags: 'a' });
-  const feed = (stream: NodeJS.ReadableStream | null): void => {
-    let buf = '';
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => {
-      log.write(chunk);
-      buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (!line.trim()) continue;
+  const feed = (stream: NodeJS.ReadableStream | null): void =>
+    onLines(
+      stream,
+      (line) => {
+        if (!line.trim()) return;
         let rec: TernLogRecord;
         try {
           rec = JSON.parse(line) as TernLogRecord;
@@ -157,9 +151,9 @@ export async function startTernd(lab: Lab, host: string, o: TerndOptions): Promi
           waiters.delete(w);
           w.resolve(rec);
         }
-      }
-    });
-  };
+      },
+      (chunk) => log.write(chunk),
+    );
   feed(child.stdout);
   feed(child.stderr);
   child.on('exit', () => log.end());
