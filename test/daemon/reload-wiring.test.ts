@@ -2,13 +2,12 @@
 // running conformance/cluster.test.ts and the npm run lab cluster.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { doc } from './helpers';
 import { parseModel, planPeers, localSpeaker } from '../../peers';
 import { policiesFor, sessionConfigOf } from '../../src/daemon/wiring';
 import { parsePrefix } from '../../bgp/prefix';
 import { Rib } from '../../bgp/rib/rib';
 
-const doc = (kind: string, name: string, spec: string, api = 'projectcalico.org/v3') =>
-  `---\napiVersion: ${api}\nkind: ${kind}\nmetadata:\n  name: ${name}\nspec:\n${spec}`;
 
 const YAML = [
   doc('BGPConfiguration', 'default', '  asNumber: 64512\n  nodeToNodeMeshEnabled: true'),

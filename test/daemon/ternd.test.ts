@@ -3,6 +3,7 @@
 // each other's routes through a restart (RFC 4724 graceful restart, receiving-speaker side).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { doc } from './helpers';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,7 +18,6 @@ const A = '127.0.0.41';
 const B = '127.0.0.42';
 
 function model(extraBlocks: string[] = [], asNumber = '64512'): string {
-  const doc = (kind: string, name: string, spec: string, api = 'projectcalico.org/v3') => `---\napiVersion: ${api}\nkind: ${kind}\nmetadata:\n  name: ${name}\nspec:\n${spec}\n`;
   return [
     doc('BGPConfiguration', 'default', `  asNumber: ${asNumber}\n  listenPort: ${PORT}\n  bindMode: NodeIP\n  nodeMeshMaxRestartTime: 30s`),
     doc('Node', 'node-a', `  bgp:\n    ipv4Address: ${A}/8`),

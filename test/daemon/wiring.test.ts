@@ -2,13 +2,12 @@
 // RIB change records -> kernel routes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { doc } from './helpers';
 import { parseModel, planPeers, localSpeaker, originatedRoutes, localSubnets } from '../../peers';
 import { fibChangeOf, policiesFor, sessionConfigOf, type FibContext } from '../../src/daemon/wiring';
 import { parsePrefix } from '../../bgp/prefix';
 import type { PathInfo, RibChange } from '../../bgp/rib/rib-types';
 
-const doc = (kind: string, name: string, spec: string, api = 'projectcalico.org/v3') =>
-  `---\napiVersion: ${api}\nkind: ${kind}\nmetadata:\n  name: ${name}\nspec:\n${spec}`;
 
 const YAML = [
   doc('BGPConfiguration', 'default', '  asNumber: 64512\n  nodeToNodeMeshEnabled: true'),
