@@ -3,7 +3,7 @@
 // `ternd --fib none`) run anywhere. NoneFib records the desired state and never "installs".
 import { EventEmitter } from 'node:events';
 import { canonicalPrefix } from './addr.js';
-import type { Fib, FibChange, FibEvents, FibResult, FibRoute, NextHop, ReconcileResult } from './types.js';
+import type { Fib, FibChange, FibEvents, FibFailure, FibResult, FibRoute, NextHop, ReconcileResult } from './types.js';
 
 const hopText = (h: NextHop): string => `${h.gateway ?? ''}@${h.dev ?? ''}${h.onlink ? '/onlink' : ''}*${h.weight ?? 1}`;
 /** Two routes are the same when kind and the SET of next hops match (ECMP order is meaningless). */
@@ -40,11 +40,12 @@ export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
 
   get coupled(): boolean { return this._coupled; }
 
-  async apply(changes: FibChange[]): Promise<FibResult[]> {
+  async apply(changes: FibChange[]): Promise<FibFailure[]> {
     if (this.keepLog) this.log.push(changes);
-    return changes.map((c) => {
+    const failures: FibFailure[] = [];
+    changes.forEach((c, index) => {
       const prefix = canonicalPrefix(c.prefix);
-      if (!prefix) return { prefix: c.prefix, ok: false, error: `EINVAL: bad prefix ${c.prefix}` };
+      if (!prefix) { failures.push({ index, prefix: c.prefix, error: `EINVAL: bad prefix ${c.prefix}` }); return; }
       const withdraw = c.kind !== 'blackhole' && c.nexthops.length === 0;
       // The caller's record is kept as it is (treat it as immutable once passed, as for NetlinkFib).
       const stored: FibChange = prefix === c.prefix ? c : { prefix, kind: c.kind, nexthops: c.nexthops };
@@ -54,8 +55,8 @@ export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
         if (withdraw) this.kernel.delete(prefix);
         else this.kernel.set(prefix, stored);
       }
-      return { prefix: c.prefix, ok: true };
     });
+    return failures;
   }
 
   async dump(): Promise<FibRoute[]> {

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { setImmediate as yieldTick } from 'node:timers/promises';
 import { formatIp, formatPrefix, parsePrefix, type IpPrefix } from './addr.js';
-import { MsgWriter, type NlMsg } from './netlink/codec.js';
+import { MsgWriter, parseMessages, type NlMsg } from './netlink/codec.js';
 import { NetlinkClient, DumpError, type AckError } from './netlink/client.js';
 import * as C from './netlink/consts.js';
 import { decodeAddr, decodeLink, encodeAddrDump, encodeLinkDump } from './netlink/link.js';
@@ -19,10 +19,10 @@ import { PrefixTable } from './prefix-table.js';
 import { DesiredVariants, InstalledVariants, type Installed } from './variants.js';
 import {
   adoptNexthops, decodeNexthopMsgs, decodeRouteMsgs, encodeNexthopCreate, encodeNexthopDel,
-  encodeRouteDel, encodeRouteSet, isOurs, kernelRoute, routePrefix, type KernelParams,
+  encodeRouteDel, encodeRouteSet, isOurs, kernelRoute, routePrefix, scanRouteDump, type KernelParams,
 } from './kernel.js';
 import { Topology, isSpec, resolveRoute, type InstallSpec, type IpipMode, type Resolution } from './resolve.js';
-import { TERN_METRIC, TERN_PROTO, type Fib, type FibChange, type FibEvents, type FibResult, type FibRoute, type ReconcileResult } from './types.js';
+import { TERN_METRIC, TERN_PROTO, type Fib, type FibChange, type FibEvents, type FibFailure, type FibResult, type FibRoute, type ReconcileResult } from './types.js';
 
 export interface NetlinkFibOptions {
   table?: number; // default 254 (main)
@@ -58,15 +58,15 @@ export interface NetlinkFibOptions {
 class Op {
   why?: string;
   metric?: number;
+  /** The prefix's entry in the prefix table (-1: none); entries never move. */
   slot = -1;
-  epoch = -1;
   /** Already removed from the kernel with its nexthop object (see flushCoveredNexthops). */
   flushed = false;
   seq = 0;
   replace = false;
   nhId?: number;
   old?: Installed;
-  constructor(readonly p: IpPrefix, readonly want: InstallSpec | null, readonly idx: number) {}
+  constructor(readonly p: IpPrefix, readonly want: InstallSpec | null, readonly idx: number, slot: number) { this.slot = slot; }
 }
 interface NhSent { seq: number; nhId: number }
 type Outcome = 'added' | 'replaced' | 'deleted' | 'unchanged' | 'absent' | 'failed';
@@ -140,10 +140,10 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     return run;
   }
 
-  apply(changes: FibChange[]): Promise<FibResult[]> {
+  apply(changes: FibChange[]): Promise<FibFailure[]> {
     return this.serial(async () => {
       this.kernelDirty = true;
-      const results: FibResult[] = new Array(changes.length);
+      const failures: FibFailure[] = [];
       const self = this;
       const flushed = this._coupled && this.nh && this.o.quietBulkRoutes > 0 && changes.length >= this.o.quietBulkRoutes
         ? await this.flushCoveredNexthops(changes) : new Set<number>();
@@ -151,15 +151,13 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
         for (let i = 0; i < changes.length; i++) {
           const c = changes[i];
           const p = parsePrefix(c.prefix);
-          if (!p) { results[i] = { prefix: c.prefix, ok: false, error: `EINVAL: bad prefix ${c.prefix}` }; continue; }
+          if (!p) { failures.push({ index: i, prefix: c.prefix, error: `EINVAL: bad prefix ${c.prefix}` }); continue; }
           const withdraw = c.kind !== 'blackhole' && c.nexthops.length === 0;
           const slot = withdraw ? self.table.find(p) : self.table.insert(p);
           const id = withdraw ? -1 : self.wanted.intern(c);
           if (slot >= 0) self.table.setDesired(slot, id);
-          if (!self._coupled) { results[i] = { prefix: c.prefix, ok: true }; continue; }
-          const op = self.plan(p, id, i);
-          op.slot = slot;
-          op.epoch = slot >= 0 ? self.table.epoch : -1;
+          if (!self._coupled) continue;
+          const op = self.plan(p, id, i, slot);
           if (withdraw && flushed.size && slot >= 0) {
             const nhId = self.variants.get(self.table.installed(slot))?.nhId;
             if (nhId !== undefined && flushed.has(nhId)) op.flushed = true;
@@ -168,9 +166,9 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
         }
       }
       await this.quietly(changes.length, () => this.execute(ops(), (op, outcome, error) => {
-        results[op.idx] = error ? { prefix: changes[op.idx].prefix, ok: false, error } : { prefix: changes[op.idx].prefix, ok: true };
+        if (error) failures.push({ index: op.idx, prefix: changes[op.idx].prefix, error });
       }));
-      return results;
+      return failures.sort((a, b) => a.index - b.index);
     });
   }
 
@@ -178,17 +176,18 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     return this.serial(async () => {
       const failed: FibResult[] = [];
       // Mark everything undesired, then desire what is listed: the rest will be withdrawn.
+      const turn = new Turns();
       let n = 0;
       for (const slot of this.table.slots()) {
         this.table.setDesired(slot, -1);
-        if (++n % 50000 === 0) await yieldTick(); // removals only: slots do not move meanwhile
+        if (turn.due(++n)) await turn.take();
       }
       for (let i = 0; i < desired.length; i++) {
         const c = desired[i];
         const p = parsePrefix(c.prefix);
         if (!p) failed.push({ prefix: c.prefix, ok: false, error: `EINVAL: bad prefix ${c.prefix}` });
         else if (c.kind === 'blackhole' || c.nexthops.length > 0) this.table.setDesired(this.table.insert(p), this.wanted.intern(c));
-        if (i % 20000 === 19999) await yieldTick();
+        if (turn.due(i)) await turn.take();
       }
       const r = this._coupled ? await this.sync() : { added: 0, replaced: 0, deleted: 0, unchanged: 0, failed: [] };
       r.failed.push(...failed);
@@ -210,7 +209,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       this.kernelDirty = true;
       const self = this;
       function* ops(): Generator<Op> {
-        for (const slot of self.table.slots()) if (self.table.installed(slot) >= 0) yield self.plan(self.table.prefixAt(slot), -1, -1);
+        for (const slot of self.table.slots()) if (self.table.installed(slot) >= 0) yield self.plan(self.table.prefixAt(slot), -1, -1, slot);
       }
       await this.execute(ops(), () => undefined);
     });
@@ -262,8 +261,8 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   }
 
   /** What prefix p should have given desired variant `id` (-1: nothing) and the topology now. */
-  private plan(p: IpPrefix, id: number, idx: number): Op {
-    if (id < 0) return new Op(p, null, idx);
+  private plan(p: IpPrefix, id: number, idx: number, slot: number): Op {
+    if (id < 0) return new Op(p, null, idx, slot);
     if (this.cacheGen !== this.topo.generation) { this.cache = new Map(); this.cacheGen = this.topo.generation; }
     const ck = id * 2 + (p.family === 4 ? 0 : 1);
     let r = this.cache.get(ck);
@@ -272,8 +271,8 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       r = resolveRoute(c.kind, c.nexthops, p.family, this.topo, this.o);
       this.cache.set(ck, r);
     }
-    if (isSpec(r)) return new Op(p, r, idx);
-    const op = new Op(p, null, idx);
+    if (isSpec(r)) return new Op(p, r, idx, slot);
+    const op = new Op(p, null, idx, slot);
     op.why = r.error;
     return op;
   }
@@ -288,13 +287,15 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     const it = ops[Symbol.iterator]();
     let done = false;
     while (!done) {
-      const w = new MsgWriter(this.o.chunkRoutes * 72);
+      const w = this.client.writer(this.o.chunkRoutes * 72);
       const sent: Op[] = [];
       const nhSent: NhSent[] = [];
       let routes = 0;
-      // A slice ends after chunkRoutes writes, or after 8x that many ops that need no write
-      // (a reconcile of a million correct routes must not run as one slice).
-      for (let pulled = 0; routes < this.o.chunkRoutes && pulled < this.o.chunkRoutes * 8; pulled++) {
+      // A slice ends after chunkRoutes writes, or after SLICE_MS of work (a reconcile of a
+      // million correct routes, or a withdrawal already done by a nexthop flush, writes nothing).
+      const until = performance.now() + SLICE_MS;
+      for (let pulled = 1; routes < this.o.chunkRoutes; pulled++) {
+        if ((pulled & 255) === 0 && performance.now() > until) break;
         const n = it.next();
         if (n.done) { done = true; break; }
         const op = n.value;
@@ -351,7 +352,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   private async send(w: MsgWriter, sent: Op[], nhSent: NhSent[], failedNh: Map<number, string>, report: Report): Promise<void> {
     const errs = new Map<number, AckError>();
     let lost = false;
-    for (const e of await this.client.batch(w.take(), this.o.maxSendBytes, this.o.ackEach)) {
+    for (const e of await this.client.batch(w, this.o.maxSendBytes, this.o.ackEach)) {
       errs.set(e.seq, e);
       if (e.message === 'no ACK received' || e.message === 'send failed') lost = true;
     }
@@ -400,10 +401,11 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   private async flushCoveredNexthops(changes: FibChange[]): Promise<Set<number>> {
     const nh = this.nh!;
     const count = new Map<number, number>();
-    const seen = new Uint8Array(this.table.capacity); // no inserts below: slots stay put
+    const turn = new Turns();
+    const seen = new Uint8Array(this.table.capacity); // no inserts below: slot numbers stay below it
     for (let i = 0; i < changes.length; i++) {
       const c = changes[i];
-      if (i % 20000 === 19999) await yieldTick();
+      if (turn.due(i)) await turn.take();
       if (c.kind === 'blackhole' || c.nexthops.length > 0) continue;
       const p = parsePrefix(c.prefix);
       const slot = p ? this.table.find(p) : -1;
@@ -417,7 +419,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     if (!ids.length) return done;
     const w = new MsgWriter(ids.length * 32);
     const seqs = ids.map((id) => { const seq = this.client.nextSeq(); encodeNexthopDel(w, seq, id); return seq; });
-    const failed = new Set((await this.client.batch(w.take(), this.o.maxSendBytes, this.o.ackEach)).map((e) => e.seq));
+    const failed = new Set((await this.client.batch(w, this.o.maxSendBytes, this.o.ackEach)).map((e) => e.seq));
     ids.forEach((id, i) => {
       if (failed.has(seqs[i])) return;
       nh.forget(id);
@@ -426,13 +428,9 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     return done;
   }
 
-  /** The op's slot in the prefix table (-1: none), re-found only if slots moved since. */
+  /** The op's entry in the prefix table (-1: none, or a stray route at a foreign metric). */
   private slotOf(op: Op): number {
-    if (op.metric !== undefined) return -1;
-    if (op.epoch === this.table.epoch) return op.slot;
-    op.slot = this.table.find(op.p);
-    op.epoch = this.table.epoch;
-    return op.slot;
+    return op.metric !== undefined ? -1 : op.slot;
   }
 
   private unbusy(slot: number): void {
@@ -444,19 +442,20 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     if (!ids.length) return;
     const w = new MsgWriter(ids.length * 32);
     for (const id of ids) encodeNexthopDel(w, this.client.nextSeq(), id);
-    await this.client.batch(w.take(), this.o.maxSendBytes, this.o.ackEach);
+    await this.client.batch(w, this.o.maxSendBytes, this.o.ackEach);
   }
 
   // ---- kernel state ----
 
   private async dumpAll<T>(encode: (w: MsgWriter, seq: number) => void, decode: (m: NlMsg[]) => T[]): Promise<T[]> {
     let out: T[] = [];
-    await this.dumpEach(encode, () => { out = []; }, (msgs) => { for (const x of decode(msgs)) out.push(x); });
+    // Decoded messages keep views into their chunk, and a chunk is reused after the call: copy.
+    await this.dumpEach(encode, () => { out = []; }, (chunk) => { for (const x of decode(parseMessages(Buffer.from(chunk)))) out.push(x); });
     return out;
   }
 
   /** Run a dump, handing each chunk of messages to `each` (restarting after NLM_F_DUMP_INTR). */
-  private async dumpEach(encode: (w: MsgWriter, seq: number) => void, restart: () => void, each: (m: NlMsg[]) => void): Promise<void> {
+  private async dumpEach(encode: (w: MsgWriter, seq: number) => void, restart: () => void, each: (chunk: Buffer) => void): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const w = new MsgWriter(64);
       encode(w, this.client.nextSeq());
@@ -491,17 +490,29 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     }
     let strays: { prefix: string; metric: number }[] = [];
     const nhSnapshot = this.nh;
+    // The installed variant of the routes on each nexthop id of ours (-1: not a known object;
+    // such routes take the slow path, which gives them a key that never matches).
+    const byNh = new Map<number, number>();
     await this.dumpEach((w, seq) => encodeRouteDump(w, seq, 0, this.k.table, this.k.protocol), () => {
       this.table.clearInstalled();
       strays = [];
-    }, (msgs) => {
-      for (const r of decodeRouteMsgs(msgs)) {
-        if (!isOurs(r, this.k)) continue;
-        const kr = kernelRoute(r, nhSnapshot);
-        if (kr.metric !== this.k.metric) strays.push({ prefix: routePrefix(r), metric: kr.metric });
-        else this.table.setInstalled(this.table.insert({ family: kr.family, addr: r.dst, len: r.dstLen }), this.variants.intern(kr.key, kr.nhId));
+    }, (chunk) => scanRouteDump(chunk, this.k, (family, dst, len, metric, nhId) => {
+      if (metric !== this.k.metric || !nhSnapshot) return false;
+      let v = byNh.get(nhId);
+      if (v === undefined) {
+        const spec = nhSnapshot.specOf(nhId);
+        v = spec ? this.variants.intern(spec.key, nhId) : -1;
+        byNh.set(nhId, v);
       }
-    });
+      if (v < 0) return false;
+      nhSnapshot.ref(nhId);
+      this.table.setInstalled(this.table.insertBytes(family, chunk, dst, len), v);
+      return true;
+    }, (r) => {
+      const kr = kernelRoute(r, nhSnapshot);
+      if (kr.metric !== this.k.metric) strays.push({ prefix: routePrefix(r), metric: kr.metric });
+      else this.table.setInstalled(this.table.insert({ family: kr.family, addr: r.dst, len: r.dstLen }), this.variants.intern(kr.key, kr.nhId));
+    }));
     this.strays = strays;
     this.kernelDirty = this.changeSeen !== seenAtStart;
     return { strays };
@@ -515,11 +526,11 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     const self = this;
     function* ops(): Generator<Op> {
       for (const s of strays) {
-        const op = new Op(parsePrefix(s.prefix)!, null, -1);
+        const op = new Op(parsePrefix(s.prefix)!, null, -1, -1);
         op.metric = s.metric;
         yield op;
       }
-      for (const slot of self.table.slots()) yield self.plan(self.table.prefixAt(slot), self.table.desired(slot), -1);
+      for (const slot of self.table.slots()) yield self.plan(self.table.prefixAt(slot), self.table.desired(slot), -1, slot);
     }
     await this.quietly(this.table.size, () => this.execute(ops(), (op, outcome, error) => {
       if (outcome === 'failed') res.failed.push({ prefix: formatPrefix(op.p), ok: false, error });
@@ -583,6 +594,22 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
         }
       });
     }, this.o.resyncDelayMs);
+  }
+}
+
+/** Work per turn of the event loop before giving timers and I/O their go (issue 5: never
+ * blocked for more than 50 ms; garbage collection must fit in the rest). */
+const SLICE_MS = 8;
+
+/** For loops over a million entries: due() every SLICE_MS (looked at every 256 steps). */
+class Turns {
+  private until = performance.now() + SLICE_MS;
+  due(i: number): boolean {
+    return (i & 255) === 255 && performance.now() > this.until;
+  }
+  async take(): Promise<void> {
+    await yieldTick();
+    this.until = performance.now() + SLICE_MS;
   }
 }
 

@@ -1,33 +1,51 @@
-// Per-prefix state of the netlink FIB in typed arrays: an open-addressing hash table keyed by
-// (family, address, length) holding two small integers per prefix, the desired variant and the
-// installed variant (-1 = none). A million prefixes cost ~60 MB and no JavaScript objects at
-// all, so the garbage collector never walks them and no Map ever rehashes a million strings
-// with the event loop stopped.
+// Per-prefix state of the netlink FIB in typed arrays, no JavaScript object per prefix: a
+// million prefixes cost ~70 MB that the garbage collector never walks.
+//
+// Each prefix is an ENTRY: a number (its "slot") indexing arrays of key words, desired variant,
+// installed variant (-1 = none) and an in-flight flag. An entry's number never changes while the
+// entry lives, so a write in flight can hold it across awaits. The arrays come in pages of 64k
+// entries, added as the table fills: no copy of the old arrays, and no burst of tens of MB of
+// new ArrayBuffers (V8 counts those as external memory, and a burst made it finish an
+// old-generation marking in one long pause).
+//
+// Lookup goes through an open-addressing index split into 256 shards by the top bits of the
+// hash. A shard that fills up is rebuilt on its own, so growth never rehashes more than one
+// 256th of the table with the event loop stopped. (One flat index rebuilt 1M prefixes in one go
+// at the 1M mark: 66-84 ms measured, over the 50 ms budget of issue 5.)
 import type { IpPrefix } from './addr.js';
 
-const EMPTY = 0, USED = 1, TOMB = 2;
 const W = 5; // key words: 4 address words (IPv4 uses the first) + (family << 8 | len)
+const SHARD_BITS = 8;
+const SHARDS = 1 << SHARD_BITS;
+const EMPTY = -1, TOMB = -2; // index buckets; >= 0 is an entry number
+const PAGE_BITS = 16;
+const PAGE = 1 << PAGE_BITS; // entries per page: 2.2 MB of arrays
+const PAGE_MASK = PAGE - 1;
 
 export class PrefixTable {
-  private cap = 0;
-  private keys = new Uint32Array(0);
-  private state = new Uint8Array(0);
-  private busyFlag = new Uint8Array(0);
-  private des = new Int32Array(0);
-  private inst = new Int32Array(0);
+  // ---- entries, by slot, in pages of PAGE entries ----
+  private top = 0; // slots below this have been handed out at least once
+  private readonly keys: Uint32Array[] = [];
+  private readonly hashes: Uint32Array[] = [];
+  private readonly des: Int32Array[] = [];
+  private readonly inst: Int32Array[] = [];
+  private readonly busyFlag: Uint8Array[] = [];
+  private readonly live: Uint8Array[] = [];
+  private readonly free: number[] = [];
   private used = 0;
-  private tombs = 0;
+  // ---- index, by shard ----
+  private readonly index: Int32Array[] = [];
+  private readonly shardUsed = new Int32Array(SHARDS);
+  private readonly shardTombs = new Int32Array(SHARDS);
   private readonly k = new Uint32Array(W);
 
-  constructor(initial = 1024) {
-    this.resize(initial);
+  constructor() {
+    for (let s = 0; s < SHARDS; s++) this.index.push(new Int32Array(8).fill(EMPTY));
   }
 
   get size(): number { return this.used; }
-  /** Number of slots (slot numbers are below it). */
-  get capacity(): number { return this.cap; }
-  /** Bumped whenever slots move (growth); a slot remembered with the same epoch is still valid. */
-  epoch = 0;
+  /** Slot numbers are below this. */
+  get capacity(): number { return this.keys.length * PAGE; }
 
   private keyOf(p: IpPrefix): Uint32Array {
     const k = this.k;
@@ -42,111 +60,141 @@ export class PrefixTable {
     return k;
   }
 
-  private hash(k: Uint32Array): number {
+  private static hash(k: Uint32Array): number {
     let h = 0x9e3779b9;
     for (let i = 0; i < W; i++) { h = Math.imul(h ^ k[i], 0x85ebca6b); h ^= h >>> 13; }
-    return (h >>> 0) & (this.cap - 1);
+    h = Math.imul(h ^ (h >>> 16), 0x7feb352d); // final mix: the shard comes from the top bits
+    return (h ^ (h >>> 15)) >>> 0;
   }
 
-  private probe(k: Uint32Array, forInsert: boolean): number {
-    let i = this.hash(k);
-    let firstTomb = -1;
-    for (;;) {
-      const s = this.state[i];
-      if (s === EMPTY) return forInsert ? (firstTomb >= 0 ? firstTomb : i) : -1;
-      if (s === TOMB) { if (firstTomb < 0) firstTomb = i; } else {
-        const o = i * W;
-        if (this.keys[o] === k[0] && this.keys[o + 4] === k[4] && this.keys[o + 1] === k[1] && this.keys[o + 2] === k[2] && this.keys[o + 3] === k[3]) return i;
-      }
-      i = (i + 1) & (this.cap - 1);
+  /** The entry holding key k (hash h), or -1. */
+  private lookup(k: Uint32Array, h: number): number {
+    const idx = this.index[h >>> (32 - SHARD_BITS)];
+    const mask = idx.length - 1;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const e = idx[i];
+      if (e === EMPTY) return -1;
+      if (e < 0) continue;
+      const pg = e >>> PAGE_BITS, at = e & PAGE_MASK;
+      if (this.hashes[pg][at] !== h) continue;
+      const keys = this.keys[pg], o = at * W;
+      if (keys[o] === k[0] && keys[o + 4] === k[4] && keys[o + 1] === k[1] && keys[o + 2] === k[2] && keys[o + 3] === k[3]) return e;
     }
   }
 
   find(p: IpPrefix): number {
-    return this.probe(this.keyOf(p), false);
-  }
-
-  /** The slot of p, created empty (desired = installed = -1) if absent. Slots move on growth:
-   * never keep one across an await. */
-  insert(p: IpPrefix): number {
     const k = this.keyOf(p);
-    let i = this.probe(k, false);
-    if (i >= 0) return i;
-    if ((this.used + this.tombs + 1) * 2 > this.cap) this.resize(this.used * 4 > this.cap ? this.cap * 2 : this.cap);
-    i = this.probe(k, true);
-    if (this.state[i] === TOMB) this.tombs--;
-    this.state[i] = USED;
-    const o = i * W; // word by word: TypedArray.set() is a runtime call per prefix
-    this.keys[o] = k[0]; this.keys[o + 1] = k[1]; this.keys[o + 2] = k[2]; this.keys[o + 3] = k[3]; this.keys[o + 4] = k[4];
-    this.des[i] = -1;
-    this.inst[i] = -1;
-    this.busyFlag[i] = 0;
+    return this.lookup(k, PrefixTable.hash(k));
+  }
+
+  /** The slot of p, created empty (desired = installed = -1) if absent. */
+  insert(p: IpPrefix): number {
+    return this.insertKey(this.keyOf(p));
+  }
+
+  /** insert() for an address read in place from a dump (`len` is the prefix length). */
+  insertBytes(family: 4 | 6, buf: Buffer, off: number, len: number): number {
+    const k = this.k;
+    k[0] = buf.readUInt32BE(off);
+    if (family === 6) { k[1] = buf.readUInt32BE(off + 4); k[2] = buf.readUInt32BE(off + 8); k[3] = buf.readUInt32BE(off + 12); } else { k[1] = 0; k[2] = 0; k[3] = 0; }
+    k[4] = (family << 8) | len;
+    return this.insertKey(k);
+  }
+
+  private insertKey(k: Uint32Array): number {
+    const h = PrefixTable.hash(k);
+    const found = this.lookup(k, h);
+    if (found >= 0) return found;
+    const s = h >>> (32 - SHARD_BITS);
+    let idx = this.index[s];
+    if ((this.shardUsed[s] + this.shardTombs[s] + 1) * 2 > idx.length) idx = this.rebuild(s, this.shardUsed[s] * 4 > idx.length ? idx.length * 2 : idx.length);
+    const mask = idx.length - 1;
+    let i = h & mask;
+    while (idx[i] >= 0) i = (i + 1) & mask; // the first empty or tomb: k is not in the shard
+    if (idx[i] === TOMB) this.shardTombs[s]--;
+    const e = this.free.length ? this.free.pop()! : this.top++;
+    const pg = e >>> PAGE_BITS, at = e & PAGE_MASK;
+    if (pg === this.keys.length) this.addPage();
+    idx[i] = e;
+    this.shardUsed[s]++;
+    const keys = this.keys[pg], o = at * W; // word by word: TypedArray.set() is a runtime call per prefix
+    keys[o] = k[0]; keys[o + 1] = k[1]; keys[o + 2] = k[2]; keys[o + 3] = k[3]; keys[o + 4] = k[4];
+    this.hashes[pg][at] = h;
+    this.des[pg][at] = -1;
+    this.inst[pg][at] = -1;
+    this.busyFlag[pg][at] = 0;
+    this.live[pg][at] = 1;
     this.used++;
-    return i;
+    return e;
   }
 
-  desired(i: number): number { return this.des[i]; }
-  installed(i: number): number { return this.inst[i]; }
-  busy(i: number): boolean { return this.busyFlag[i] === 1; }
-  setDesired(i: number, v: number): void { this.des[i] = v; this.gc(i); }
-  setInstalled(i: number, v: number): void { this.inst[i] = v; this.gc(i); }
-  setBusy(i: number, b: boolean): void { this.busyFlag[i] = b ? 1 : 0; this.gc(i); }
+  desired(e: number): number { return this.des[e >>> PAGE_BITS][e & PAGE_MASK]; }
+  installed(e: number): number { return this.inst[e >>> PAGE_BITS][e & PAGE_MASK]; }
+  busy(e: number): boolean { return this.busyFlag[e >>> PAGE_BITS][e & PAGE_MASK] === 1; }
+  setDesired(e: number, v: number): void { this.des[e >>> PAGE_BITS][e & PAGE_MASK] = v; this.gc(e); }
+  setInstalled(e: number, v: number): void { this.inst[e >>> PAGE_BITS][e & PAGE_MASK] = v; this.gc(e); }
+  setBusy(e: number, b: boolean): void { this.busyFlag[e >>> PAGE_BITS][e & PAGE_MASK] = b ? 1 : 0; this.gc(e); }
 
-  /** A slot with nothing desired, nothing installed and nothing in flight is removed. */
-  private gc(i: number): void {
-    if (this.des[i] < 0 && this.inst[i] < 0 && this.busyFlag[i] === 0 && this.state[i] === USED) {
-      this.state[i] = TOMB;
-      this.used--;
-      this.tombs++;
-    }
+  /** An entry with nothing desired, nothing installed and nothing in flight is removed; its
+   * slot reads as desired = installed = -1 until a later insert reuses it. */
+  private gc(e: number): void {
+    const pg = e >>> PAGE_BITS, at = e & PAGE_MASK;
+    if (this.des[pg][at] >= 0 || this.inst[pg][at] >= 0 || this.busyFlag[pg][at] !== 0 || this.live[pg][at] === 0) return;
+    const h = this.hashes[pg][at];
+    const s = h >>> (32 - SHARD_BITS);
+    const idx = this.index[s];
+    const mask = idx.length - 1;
+    let i = h & mask;
+    while (idx[i] !== e) i = (i + 1) & mask;
+    idx[i] = TOMB;
+    this.shardUsed[s]--;
+    this.shardTombs[s]++;
+    this.live[pg][at] = 0;
+    this.free.push(e);
+    this.used--;
   }
 
-  /** Every used slot. Use each at once: an insert() may move slots (removals do not). */
+  /** Every live slot. Entries removed meanwhile are skipped; ones inserted meanwhile may be. */
   *slots(): Generator<number> {
-    for (let i = 0; i < this.cap; i++) if (this.state[i] === USED) yield i;
+    for (let e = 0; e < this.top; e++) if (this.live[e >>> PAGE_BITS][e & PAGE_MASK] === 1) yield e;
   }
 
-  prefixAt(i: number): IpPrefix {
-    const o = i * W;
-    const family = (this.keys[o + 4] >>> 8) as 4 | 6;
+  prefixAt(e: number): IpPrefix {
+    const keys = this.keys[e >>> PAGE_BITS], o = (e & PAGE_MASK) * W;
+    const family = (keys[o + 4] >>> 8) as 4 | 6;
     const addr = Buffer.allocUnsafe(family === 4 ? 4 : 16);
-    for (let w = 0; w < addr.length / 4; w++) addr.writeUInt32BE(this.keys[o + w], w * 4);
-    return { family, addr, len: this.keys[o + 4] & 0xff };
+    for (let w = 0; w < addr.length / 4; w++) addr.writeUInt32BE(keys[o + w], w * 4);
+    return { family, addr, len: keys[o + 4] & 0xff };
   }
 
   /** Forget every installed variant (before rebuilding them from a kernel dump). */
   clearInstalled(): void {
-    for (let i = 0; i < this.cap; i++) if (this.state[i] === USED) this.setInstalled(i, -1);
+    for (let e = 0; e < this.top; e++) if (this.live[e >>> PAGE_BITS][e & PAGE_MASK] === 1) this.setInstalled(e, -1);
   }
 
-  private resize(cap: number): void {
-    this.epoch++;
-    const old = { cap: this.cap, keys: this.keys, state: this.state, busy: this.busyFlag, des: this.des, inst: this.inst };
-    this.cap = cap;
-    this.keys = new Uint32Array(cap * W);
-    this.state = new Uint8Array(cap);
-    this.busyFlag = new Uint8Array(cap);
-    this.des = new Int32Array(cap);
-    this.inst = new Int32Array(cap);
-    this.used = 0;
-    this.tombs = 0;
-    // Growth rehashes every prefix with the event loop stopped (512k of them when a table load
-    // passes half a million), so this loop avoids calls: no TypedArray.set, no probe() per entry.
-    const k = new Uint32Array(W); // not this.k: insert() still holds its key there
-    const keys = this.keys, state = this.state, mask = cap - 1;
-    for (let i = 0; i < old.cap; i++) {
-      if (old.state[i] !== USED) continue;
-      const oo = i * W;
-      k[0] = old.keys[oo]; k[1] = old.keys[oo + 1]; k[2] = old.keys[oo + 2]; k[3] = old.keys[oo + 3]; k[4] = old.keys[oo + 4];
-      let j = this.hash(k);
-      while (state[j] !== EMPTY) j = (j + 1) & mask; // a fresh table: no tombs, no duplicates
-      state[j] = USED;
-      const o = j * W;
-      keys[o] = k[0]; keys[o + 1] = k[1]; keys[o + 2] = k[2]; keys[o + 3] = k[3]; keys[o + 4] = k[4];
-      this.des[j] = old.des[i];
-      this.inst[j] = old.inst[i];
-      this.busyFlag[j] = old.busy[i];
-      this.used++;
+  /** Shard s's index rebuilt at `size` buckets, tombs dropped: at most 1/256 of the prefixes. */
+  private rebuild(s: number, size: number): Int32Array {
+    const old = this.index[s];
+    const idx = new Int32Array(size).fill(EMPTY);
+    const mask = size - 1;
+    for (let i = 0; i < old.length; i++) {
+      const e = old[i];
+      if (e < 0) continue;
+      let j = this.hashes[e >>> PAGE_BITS][e & PAGE_MASK] & mask;
+      while (idx[j] !== EMPTY) j = (j + 1) & mask;
+      idx[j] = e;
     }
+    this.index[s] = idx;
+    this.shardTombs[s] = 0;
+    return idx;
+  }
+
+  private addPage(): void {
+    this.keys.push(new Uint32Array(PAGE * W));
+    this.hashes.push(new Uint32Array(PAGE));
+    this.des.push(new Int32Array(PAGE));
+    this.inst.push(new Int32Array(PAGE));
+    this.busyFlag.push(new Uint8Array(PAGE));
+    this.live.push(new Uint8Array(PAGE));
   }
 }

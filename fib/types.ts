@@ -30,7 +30,7 @@ export interface FibChange {
 export const withdraw = (prefix: string): FibChange => ({ prefix, kind: 'unicast', nexthops: [] });
 
 /**
- * The outcome for one prefix of apply(). ok=false carries an errno name and the kernel's
+ * The outcome for one prefix of reconcile(). ok=false carries an errno name and the kernel's
  * extended-ACK text when there is one ('EEXIST: ...', 'ENETUNREACH: ...'). A route whose next
  * hops are all unusable now (interface down, subnet gone) reports ok=false with 'ENETUNREACH'
  * but stays desired: it is installed as soon as a link or address event makes it resolvable.
@@ -39,6 +39,14 @@ export interface FibResult {
   prefix: string;
   ok: boolean;
   error?: string;
+}
+
+/** A change apply() could not carry out: its position in the input, its prefix and why (the
+ * same errno texts as FibResult). Changes not listed were applied. */
+export interface FibFailure {
+  index: number;
+  prefix: string;
+  error: string;
 }
 
 /** A route as the kernel holds it for Tern (dump()): resolved next hops, with interfaces. */
@@ -72,8 +80,12 @@ export interface FibEvents {
 }
 
 export interface Fib {
-  /** Apply changes in order (the last change of a prefix wins). One result per input change. */
-  apply(changes: FibChange[]): Promise<FibResult[]>;
+  /**
+   * Apply changes in order (the last change of a prefix wins). Resolves with the changes that
+   * failed, in input order; every other change was applied. (Failures only: a result object per
+   * change was a million objects surviving young-generation GCs on a table load, issue 5.)
+   */
+  apply(changes: FibChange[]): Promise<FibFailure[]>;
   /** The routes Tern owns in the kernel now (for a recording FIB: those it would own). */
   dump(): Promise<FibRoute[]>;
   /**

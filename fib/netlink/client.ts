@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { setImmediate as yieldTick } from 'node:timers/promises';
 import { errnoName } from './consts.js';
-import { NlMsg, parseMessages } from './codec.js';
+import { MsgWriter, NlMsg, parseMessages } from './codec.js';
 import type { AckError, WorkerConfig, WorkerReply, WorkerRequest } from './worker.js';
+import { RING_SLOT, RING_SLOTS } from './ring.js';
 
 export type { AckError } from './worker.js';
 
@@ -36,19 +37,31 @@ export class NetlinkClient extends EventEmitter {
   private seq = Math.floor(Math.random() * 0x3fffffff) + 1;
   private nextId = 1;
   private readonly batches = new Map<number, (errors: AckError[]) => void>();
-  private readonly dumps = new Map<number, { chunks: Buffer[]; wake?: () => void; done?: { errno: number; interrupted: boolean } }>();
+  private readonly dumps = new Map<number, DumpState>();
+  /** Dump chunks shared with the request worker (see RING_SLOTS in worker.ts). */
+  private readonly ringState: Int32Array;
   private events?: Worker;
   private eventFd = -1;
   private readonly memberships = new Map<number, (ok: boolean) => void>();
   private readonly stop = new SharedArrayBuffer(4);
+  /**
+   * Request buffers the worker handed back, written again by the next batches. Without them a
+   * million-route load allocated ~140 MB of fresh ArrayBuffers (a writer and a copy per 2048
+   * routes), and that external memory pressure made V8 finish its old-generation marking in one
+   * 100+ ms pause (issue 5, seen with --trace-gc-nvp).
+   */
+  private readonly pool: ArrayBuffer[] = [];
 
-  private constructor(private readonly req: Worker) {
+  private constructor(private readonly req: Worker, private readonly ring: SharedArrayBuffer, ringState: SharedArrayBuffer) {
     super();
+    this.ringState = new Int32Array(ringState);
   }
 
   static async open(opts: ClientOptions): Promise<NetlinkClient> {
-    const req = (await startWorker({ role: 'request' })).worker;
-    const c = new NetlinkClient(req);
+    const ring = new SharedArrayBuffer(RING_SLOTS * RING_SLOT);
+    const ringState = new SharedArrayBuffer(4 * RING_SLOTS);
+    const req = (await startWorker({ role: 'request', ring, ringState })).worker;
+    const c = new NetlinkClient(req, ring, ringState);
     req.on('message', (m: WorkerReply) => c.onRequestReply(m));
     req.on('error', (e) => c.emit('error', e));
     if (opts.groups) {
@@ -88,21 +101,39 @@ export class NetlinkClient extends EventEmitter {
       this.memberships.get(m.id)?.(m.ok);
       this.memberships.delete(m.id);
     } else if (m.kind === 'batch') {
+      const ab = m.buf.buffer as ArrayBuffer;
+      if (this.pool.length < POOL_MAX && ab.byteLength <= POOL_BUF_MAX) this.pool.push(ab);
       this.batches.get(m.id)?.(m.errors);
       this.batches.delete(m.id);
-    } else if (m.kind === 'chunk' || m.kind === 'dumpDone') {
+    } else if (m.kind === 'chunk' || m.kind === 'ringChunk' || m.kind === 'dumpDone') {
       const d = this.dumps.get(m.id);
-      if (!d) return;
-      if (m.kind === 'chunk') d.chunks.push(Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength));
+      if (!d) {
+        if (m.kind === 'ringChunk') this.release(m.slot); // a dump given up on: free its slots
+        return;
+      }
+      if (m.kind === 'chunk') d.chunks.push({ buf: Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength), slot: -1 });
+      else if (m.kind === 'ringChunk') d.chunks.push({ buf: Buffer.from(this.ring, m.slot * RING_SLOT, m.len), slot: m.slot });
       else d.done = { errno: m.errno, interrupted: m.interrupted };
       d.wake?.();
     }
   }
 
-  /**
-   * Send a buffer of requests (each with NLM_F_ACK) in datagrams of at most maxSend bytes.
-   * Resolves with the failed ones only; a request absent from the result was acknowledged.
-   */
+  private release(slot: number): void {
+    if (slot < 0) return;
+    Atomics.store(this.ringState, slot, 0);
+    Atomics.notify(this.ringState, slot);
+  }
+
+  /** A writer for the next batch, over a returned buffer when one is large enough. */
+  writer(size: number): MsgWriter {
+    for (let i = this.pool.length - 1; i >= 0; i--) {
+      if (this.pool[i].byteLength < size) continue;
+      const ab = this.pool.splice(i, 1)[0];
+      return new MsgWriter(size, Buffer.from(ab));
+    }
+    return new MsgWriter(size);
+  }
+
   /**
    * Join or leave multicast groups on the event socket. Ordered with the batches: leaving the
    * route groups before a bulk load spares the kernel a notification per route.
@@ -116,33 +147,46 @@ export class NetlinkClient extends EventEmitter {
     });
   }
 
-  batch(buf: Buffer, maxSend: number, ackEach = false): Promise<AckError[]> {
+  /**
+   * Send the requests a writer holds (each with NLM_F_ACK) in datagrams of at most maxSend
+   * bytes. Resolves with the failed ones only; a request absent from the result was
+   * acknowledged. The writer's buffer moves to the worker (transferred, not copied): do not
+   * use the writer afterwards.
+   */
+  batch(w: MsgWriter, maxSend: number, ackEach = false): Promise<AckError[]> {
     const id = this.nextId++;
-    const u8 = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    const u8 = new Uint8Array(w.buf.buffer, w.buf.byteOffset, w.off);
     return new Promise((resolve) => {
       this.batches.set(id, resolve);
       const msg: WorkerRequest = { op: 'batch', id, buf: u8, maxSend, ackEach };
-      // Transfer when the buffer owns its ArrayBuffer alone, else the structured clone copies.
-      const own = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength;
+      // A writer's buffer (Buffer.alloc or pooled) owns its ArrayBuffer alone: transfer it.
+      // Anything else (a slice of Node's allocation pool) is copied by the structured clone.
+      const own = w.buf.byteOffset === 0 && w.buf.byteLength === w.buf.buffer.byteLength;
       this.req.postMessage(msg, own ? [u8.buffer as ArrayBuffer] : []);
     });
   }
 
   /**
-   * Run a dump and hand each datagram's messages to onMessages, yielding to the event loop
-   * between chunks so that a million-route dump never blocks it. Throws DumpError on failure;
-   * returns false when the kernel flagged the dump as interrupted (NLM_F_DUMP_INTR: redo it).
+   * Run a dump and hand each chunk of datagrams (whole messages, up to ~256 KiB) to onChunk,
+   * yielding to the event loop between chunks so that a million-route dump never blocks it.
+   * Throws DumpError on failure; returns false when the kernel flagged the dump as interrupted
+   * (NLM_F_DUMP_INTR: redo it). A chunk is shared memory the worker reuses once onChunk
+   * returns: copy what must outlive the call (Buffer.from(chunk)).
    */
-  async dump(req: Buffer, onMessages: (msgs: NlMsg[]) => void): Promise<boolean> {
+  async dump(req: Buffer, onChunk: (chunk: Buffer) => void): Promise<boolean> {
     const id = this.nextId++;
-    const state: { chunks: Buffer[]; wake?: () => void; done?: { errno: number; interrupted: boolean } } = { chunks: [] };
+    const state: DumpState = { chunks: [] };
     this.dumps.set(id, state);
     this.req.postMessage({ op: 'dump', id, buf: new Uint8Array(req) } satisfies WorkerRequest);
     try {
       for (;;) {
         const chunk = state.chunks.shift();
         if (chunk) {
-          onMessages(parseMessages(chunk));
+          try {
+            onChunk(chunk.buf);
+          } finally {
+            this.release(chunk.slot);
+          }
           await yieldTick();
           continue;
         }
@@ -155,6 +199,7 @@ export class NetlinkClient extends EventEmitter {
       }
     } finally {
       this.dumps.delete(id);
+      for (const c of state.chunks) this.release(c.slot);
     }
   }
 
@@ -163,6 +208,15 @@ export class NetlinkClient extends EventEmitter {
     this.req.postMessage({ op: 'close' } satisfies WorkerRequest);
     await Promise.all([exited(this.req), this.events ? exited(this.events) : undefined]);
   }
+}
+
+const POOL_MAX = 16; // pipelineDepth (8) batches in flight, and as many being written
+const POOL_BUF_MAX = 4 << 20;
+
+interface DumpState {
+  chunks: { buf: Buffer; slot: number }[];
+  wake?: () => void;
+  done?: { errno: number; interrupted: boolean };
 }
 
 function exited(w: Worker): Promise<void> {

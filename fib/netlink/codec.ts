@@ -82,8 +82,9 @@ export class MsgWriter {
   off = 0;
   private msgStart = -1;
 
-  constructor(size = 4096) {
-    this.buf = Buffer.alloc(size);
+  /** `buf`: write into this buffer (a pooled one, see NetlinkClient.writer) until it is full. */
+  constructor(size = 4096, buf?: Buffer) {
+    this.buf = buf ?? Buffer.alloc(size);
   }
 
   private ensure(n: number): void {

@@ -12,6 +12,7 @@ import {
 } from './consts.js';
 import { align4 } from './codec.js';
 import { NetlinkError, NetlinkSocket, setIntOn } from './socket.js';
+import { RING_SLOT, RING_SLOTS } from './ring.js';
 
 export interface WorkerConfig {
   role: 'request' | 'events';
@@ -23,7 +24,12 @@ export interface WorkerConfig {
   stop?: SharedArrayBuffer;
   /** Test hook: sleep this long before each read, so that a flood overruns the socket for sure. */
   stallMs?: number;
+  /** request role: RING_SLOTS dump chunks of RING_SLOT bytes shared with the main thread, and
+   * one Int32 per slot (1 = holds a chunk the main thread has not read yet). */
+  ring?: SharedArrayBuffer;
+  ringState?: SharedArrayBuffer;
 }
+
 
 export interface AckError { seq: number; errno: number; message?: string; offset?: number }
 export type WorkerRequest =
@@ -35,8 +41,9 @@ export type WorkerReply =
   | { kind: 'ready'; portId: number; fd: number }
   | { kind: 'membership'; id: number; ok: boolean }
   | { kind: 'fatal'; message: string }
-  | { kind: 'batch'; id: number; errors: AckError[] }
+  | { kind: 'batch'; id: number; errors: AckError[]; buf: Uint8Array }
   | { kind: 'chunk'; id: number; buf: Uint8Array }
+  | { kind: 'ringChunk'; id: number; slot: number; len: number }
   | { kind: 'dumpDone'; id: number; errno: number; interrupted: boolean }
   | { kind: 'events'; buf: Uint8Array }
   | { kind: 'overrun' };
@@ -44,6 +51,9 @@ export type WorkerReply =
 const CHUNK = 256 * 1024;
 const port = parentPort;
 const cfg = workerData as WorkerConfig;
+const ring = cfg.ring ? new Uint8Array(cfg.ring) : undefined;
+const ringState = cfg.ringState ? new Int32Array(cfg.ringState) : undefined;
+let ringNext = 0;
 
 function post(m: WorkerReply, transfer?: ArrayBuffer[]): void {
   port?.postMessage(m, transfer ?? []);
@@ -155,7 +165,19 @@ function runDump(sock: NetlinkSocket, rx: Buffer, id: number, req: Buffer): void
   let interrupted = false;
   const flush = (): void => {
     if (used === 0) return;
-    const out = new Uint8Array(used);
+    if (ring && ringState && used <= RING_SLOT) {
+      // Slots are filled and read in turn; wait (bounded) for the main thread to free this one.
+      const slot = ringNext;
+      if (Atomics.load(ringState, slot) === 0 || Atomics.wait(ringState, slot, 1, 15000) !== 'timed-out') {
+        ringNext = (ringNext + 1) % RING_SLOTS;
+        ring.set(chunk.subarray(0, used), slot * RING_SLOT);
+        Atomics.store(ringState, slot, 1);
+        post({ kind: 'ringChunk', id, slot, len: used });
+        used = 0;
+        return;
+      }
+    }
+    const out = new Uint8Array(used); // no ring, or the main thread stopped reading it: a copy
     out.set(chunk.subarray(0, used));
     post({ kind: 'chunk', id, buf: out }, [out.buffer as ArrayBuffer]);
     used = 0;
@@ -215,7 +237,8 @@ function requestRole(): void {
       return;
     }
     const buf = Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.byteLength);
-    if (m.op === 'batch') post({ kind: 'batch', id: m.id, errors: runBatch(sock, rx, buf, m.maxSend, m.ackEach) });
+    // The request buffer goes back with the answer, for the main thread to write the next batch in.
+    if (m.op === 'batch') post({ kind: 'batch', id: m.id, errors: runBatch(sock, rx, buf, m.maxSend, m.ackEach), buf: m.buf }, [m.buf.buffer as ArrayBuffer]);
     else runDump(sock, rx, m.id, buf);
   });
 }

@@ -361,15 +361,18 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       while (this.fibQueue.length && !this.stopping) {
         const batch = this.fibQueue.splice(0, this.fibQueue.length);
         try {
-          const results = await this.opts.fib.apply(batch);
+          const failures = await this.opts.fib.apply(batch);
           const m = this.opts.metrics;
-          results.forEach((r, i) => {
-            const op = batch[i].kind === 'unicast' && batch[i].nexthops.length === 0 ? 'delete' : 'replace';
-            m?.fibOps.inc({ op });
-            if (r.ok) return;
-            m?.fibErrors.inc({ op, reason: (r.error ?? 'unknown').split(':')[0] });
-            this.log.warn({ component: 'fib', prefix: r.prefix, error: r.error }, `kernel route ${r.prefix} not installed: ${r.error}`);
-          });
+          const opOf = (c: FibChange): 'delete' | 'replace' => (c.kind === 'unicast' && c.nexthops.length === 0 ? 'delete' : 'replace');
+          let deletes = 0;
+          for (const c of batch) if (opOf(c) === 'delete') deletes++;
+          if (deletes) m?.fibOps.inc({ op: 'delete' }, deletes);
+          if (batch.length - deletes) m?.fibOps.inc({ op: 'replace' }, batch.length - deletes);
+          for (const f of failures) {
+            const op = opOf(batch[f.index]);
+            m?.fibErrors.inc({ op, reason: f.error.split(':')[0] });
+            this.log.warn({ component: 'fib', prefix: f.prefix, error: f.error }, `kernel route ${f.prefix} not installed: ${f.error}`);
+          }
         } catch (err) {
           this.log.error({ component: 'fib', err: (err as Error).message }, 'FIB write failed');
         }

@@ -5,7 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MsgWriter, NetlinkDecodeError, ackText, decodeAck, parseAttrs, parseMessages } from '../../fib/netlink/codec.js';
-import { decodeRoute, encodeRoute } from '../../fib/netlink/route.js';
+import { decodeRoute, encodeRoute, type RouteMsg } from '../../fib/netlink/route.js';
+import { scanRouteDump } from '../../fib/kernel.js';
+import { formatIp } from '../../fib/addr.js';
 import { decodeNexthop, encodeNexthop } from '../../fib/netlink/nexthop.js';
 import { decodeAddr, decodeLink } from '../../fib/netlink/link.js';
 import * as C from '../../fib/netlink/consts.js';
@@ -149,4 +151,40 @@ test('RTM_NEWLINK and RTM_NEWADDR notifications (`ip monitor link/address`)', ()
   `);
   const a = decodeAddr(parseMessages(addr)[0].payload);
   assert.deepEqual([a.family, a.prefixLen, a.index, [...a.address].join('.')], [C.AF_INET, 24, 5, '198.18.0.1']);
+});
+
+// Issue 5: a restart dumps a million of Tern's routes; scanRouteDump reads the common one (on a
+// nexthop object) in place and must sort every other shape exactly as the generic decode does.
+test('route dump scanner: own nexthop routes in place, other own routes decoded, foreign ones skipped', () => {
+  const k = { table: 254, metric: 32, protocol: 201 };
+  const w = new MsgWriter();
+  const base = { tos: 0, table: 254, protocol: 201, scope: 0, type: C.RTN_UNICAST, flags: 0, priority: 32 };
+  const v4 = (s: string): Buffer => Buffer.from(s.split('.').map(Number));
+  const add = (r: Partial<RouteMsg> & Pick<RouteMsg, 'dst' | 'dstLen'>): void =>
+    encodeRoute(w, C.RTM_NEWROUTE, 2, 1, { ...base, family: r.dst.length === 4 ? C.AF_INET : C.AF_INET6, ...r } as RouteMsg);
+  add({ dst: v4('10.244.1.0'), dstLen: 26, nhId: 0x54000001 }); // fast
+  add({ dst: Buffer.from('20010db8000000010000000000000000', 'hex'), dstLen: 64, nhId: 0x54000002 }); // fast, IPv6
+  add({ dst: v4('10.244.2.0'), dstLen: 26, gateway: v4('198.18.0.2'), oif: 3 }); // inline gateway: slow
+  add({ dst: v4('10.244.3.0'), dstLen: 26, type: C.RTN_BLACKHOLE }); // blackhole: slow
+  add({ dst: v4('10.244.4.0'), dstLen: 26, nhId: 0x54000001, protocol: 186 }); // FRR's: skipped
+  add({ dst: v4('10.244.5.0'), dstLen: 26, nhId: 0x54000001, flags: C.RTM_F_CLONED }); // a cached clone: skipped
+  add({ dst: v4('10.244.6.0'), dstLen: 26, nhId: 0x54000001, table: 100 }); // another table: skipped
+  add({ dst: v4('10.244.7.0'), dstLen: 26, nhId: 0x54000001, priority: 99 }); // fast declines (stray metric): slow
+  add({ dst: v4('10.244.8.0'), dstLen: 26, multipath: [{ ifindex: 3, flags: 0, weight: 1, gateway: v4('198.18.0.2') }] }); // slow
+  const buf = w.take();
+  const fast: string[] = [];
+  const slow: string[] = [];
+  scanRouteDump(buf, k, (family, dst, len, metric, nhId) => {
+    if (metric !== 32) return false;
+    fast.push(`${formatIp(buf.subarray(dst, dst + (family === 4 ? 4 : 16)))}/${len} nh ${nhId.toString(16)}`);
+    return true;
+  }, (r) => slow.push(`${formatIp(r.dst)}/${r.dstLen} type ${r.type} metric ${r.priority}`));
+  assert.deepEqual(fast, ['10.244.1.0/26 nh 54000001', '2001:db8:0:1::/64 nh 54000002']);
+  assert.deepEqual(slow, ['10.244.2.0/26 type 1 metric 32', '10.244.3.0/26 type 6 metric 32', '10.244.7.0/26 type 1 metric 99', '10.244.8.0/26 type 1 metric 32']);
+  // A message whose length overruns the chunk is a NetlinkDecodeError, as parseMessages says.
+  const cut = Buffer.from(buf.subarray(0, 40));
+  assert.throws(() => scanRouteDump(cut, k, () => true, () => undefined), NetlinkDecodeError);
+  const badAttr = Buffer.from(buf.subarray(0, buf.readUInt32LE(0)));
+  badAttr.writeUInt16LE(200, 28); // the first rtattr claims 200 bytes
+  assert.throws(() => scanRouteDump(badAttr, k, () => true, () => undefined), NetlinkDecodeError);
 });

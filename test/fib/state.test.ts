@@ -11,7 +11,7 @@ import { MemoryFib, NoneFib } from '../../fib/memory.js';
 import { withdraw } from '../../fib/types.js';
 
 test('prefix table agrees with a Map model through growth, removals and reinsertion', () => {
-  const t = new PrefixTable(8);
+  const t = new PrefixTable();
   const model = new Map<string, [number, number]>();
   let seed = 12345;
   const rnd = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed % n; };
@@ -33,6 +33,28 @@ test('prefix table agrees with a Map model through growth, removals and reinsert
   }
   const seen = new Set([...t.slots()].map((s) => formatPrefix(t.prefixAt(s))));
   assert.deepEqual([...seen].sort(), [...model.keys()].sort());
+});
+
+test('prefix table: an entry keeps its slot while the table grows around it (writes in flight hold slots across awaits)', () => {
+  const t = new PrefixTable();
+  const first = parsePrefix('10.0.0.0/24')!;
+  const slot = t.insert(first);
+  t.setDesired(slot, 7);
+  const slots = new Set<number>([slot]);
+  for (let i = 1; i < 200000; i++) {
+    const s = t.insert(parsePrefix(`${10 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`)!);
+    t.setInstalled(s, 1);
+    slots.add(s);
+  }
+  assert.equal(slots.size, 200000, 'one slot per prefix');
+  assert.equal(t.find(first), slot, 'same slot after growing from one page to 200k entries');
+  assert.equal(t.desired(slot), 7);
+  assert.ok(t.capacity >= 200000 && t.capacity < 200000 + 65536, `entry room grows a 64k-entry page at a time: ${t.capacity}`);
+  // A removed entry's slot is handed out again rather than growing the arrays.
+  t.setDesired(slot, -1);
+  assert.equal(t.find(first), -1);
+  const again = t.insert(parsePrefix('203.0.113.0/24')!);
+  assert.equal(again, slot, 'the freed slot is reused');
 });
 
 const hop = (last: number, weight = 1) => ({ family: 4 as const, gateway: Buffer.from([198, 18, 0, last]), ifindex: 3, onlink: false, weight });
@@ -64,14 +86,14 @@ test('nexthop ids used by others are never allocated', () => {
   assert.equal(nh.acquire(makeSpec('unicast', [hop(9)])).id, 1002);
 });
 
-test('MemoryFib: empty next hops withdraw, blackholes install, results per change', async () => {
+test('MemoryFib: empty next hops withdraw, blackholes install, failures name their change', async () => {
   const fib = new MemoryFib();
   const r = await fib.apply([
     { prefix: '10.244.1.0/26', kind: 'unicast', nexthops: [{ gateway: '198.18.0.2' }] },
     { prefix: '10.244.2.0/26', kind: 'blackhole', nexthops: [] },
     { prefix: 'nonsense', kind: 'unicast', nexthops: [{ gateway: '198.18.0.2' }] },
   ]);
-  assert.deepEqual(r.map((x) => x.ok), [true, true, false]);
+  assert.deepEqual(r, [{ index: 2, prefix: 'nonsense', error: 'EINVAL: bad prefix nonsense' }]);
   await fib.apply([withdraw('10.244.1.0/26')]);
   assert.deepEqual((await fib.dump()).map((x) => [x.prefix, x.kind]), [['10.244.2.0/26', 'blackhole']]);
 });
