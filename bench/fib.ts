@@ -156,7 +156,7 @@ interface TernRun { phases: Phase[]; resyncs: number; nexthopObjects: boolean; r
 /** Tern's side in a fresh namespace, in a child process (see inner()). */
 function ternChild(n: number, opts: NetlinkFibOptions): TernRun {
   freshNs();
-  const child = spawnSync('ip', ['netns', 'exec', NS, process.execPath, '--max-old-space-size=4096', '--max-semi-space-size=64', '--expose-gc', __filename, '--inner', '--routes', String(n), '--options', JSON.stringify(opts)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const child = spawnSync('ip', ['netns', 'exec', NS, process.execPath, '--expose-gc', __filename, '--inner', '--routes', String(n), '--options', JSON.stringify(opts)], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (child.status !== 0) throw new Error(`tern child failed: ${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').pop()!) as TernRun;
 }
