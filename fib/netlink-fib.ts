@@ -493,8 +493,11 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     // The installed variant of the routes on each nexthop id of ours (-1: not a known object;
     // such routes take the slow path, which gives them a key that never matches).
     const byNh = new Map<number, number>();
+    // Group memberships only: the dump below adds one reference per route it finds.
+    const baseRefs = nhSnapshot?.refCounts();
     await this.dumpEach((w, seq) => encodeRouteDump(w, seq, 0, this.k.table, this.k.protocol), () => {
       this.table.clearInstalled();
+      if (baseRefs) nhSnapshot?.restoreRefs(baseRefs); // a restarted dump counts its routes afresh
       strays = [];
     }, (chunk) => scanRouteDump(chunk, this.k, (family, dst, len, metric, nhId) => {
       if (metric !== this.k.metric || !nhSnapshot) return false;

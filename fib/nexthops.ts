@@ -98,6 +98,17 @@ export class NexthopTable {
     return out;
   }
 
+  /** Every object's reference count now, for restoreRefs(). */
+  refCounts(): Map<number, number> {
+    return new Map([...this.byId].map(([id, e]) => [id, e.refs]));
+  }
+
+  /** Put reference counts back as refCounts() saw them (a route dump that restarts after
+   * NLM_F_DUMP_INTR must not count the routes it saw before the restart twice). */
+  restoreRefs(counts: Map<number, number>): void {
+    for (const [id, e] of this.byId) e.refs = counts.get(id) ?? 0;
+  }
+
   /** How many users (routes, and groups it belongs to) the object has. */
   refsOf(id: number): number {
     return this.byId.get(id)?.refs ?? 0;

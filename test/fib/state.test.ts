@@ -134,3 +134,19 @@ test('NoneFib (--fib none) records and never installs, even when asked to couple
   assert.equal(fib.desiredRoutes().length, 1);
   assert.equal(fib.coupled, false);
 });
+
+test('nexthop refcounts: a dump that restarts (NLM_F_DUMP_INTR) counts its routes once', () => {
+  const nh = new NexthopTable(1000);
+  nh.adoptSingle(1000, hop(2));
+  nh.adoptSingle(1001, hop(3));
+  assert.ok(nh.adoptGroup(1002, [{ id: 1000, weight: 1 }, { id: 1001, weight: 1 }]));
+  const base = nh.refCounts();
+  assert.deepEqual([...base], [[1000, 1], [1001, 1], [1002, 0]], 'group memberships only');
+  nh.ref(1000); nh.ref(1002); // the interrupted first pass saw two routes...
+  nh.restoreRefs(base);
+  nh.ref(1000); nh.ref(1002); // ...and the complete second pass sees them again
+  assert.equal(nh.refsOf(1000), 2);
+  assert.equal(nh.refsOf(1002), 1);
+  nh.release(1002);
+  assert.deepEqual(nh.collect(), [1002, 1001], 'the group and its now unused member go; 1000 still has its route');
+});
