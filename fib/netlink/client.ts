@@ -38,7 +38,7 @@ export class NetlinkClient extends EventEmitter {
   private nextId = 1;
   private readonly batches = new Map<number, (errors: AckError[]) => void>();
   private readonly dumps = new Map<number, DumpState>();
-  /** Dump chunks shared with the request worker (see RING_SLOTS in worker.ts). */
+  /** Which dump-chunk slots of the ring shared with the request worker are full (ring.ts). */
   private readonly ringState: Int32Array;
   private events?: Worker;
   private eventFd = -1;

@@ -30,7 +30,6 @@ export interface WorkerConfig {
   ringState?: SharedArrayBuffer;
 }
 
-
 export interface AckError { seq: number; errno: number; message?: string; offset?: number }
 export type WorkerRequest =
   | { op: 'batch'; id: number; buf: Uint8Array; maxSend: number; ackEach: boolean }
