@@ -7,12 +7,12 @@
 // netlink/client.ts and docs/fib.md).
 import { EventEmitter } from 'node:events';
 import { setImmediate as yieldTick } from 'node:timers/promises';
-import { formatIp, formatPrefix, parsePrefix, type IpPrefix } from './addr.js';
+import { contains, formatIp, formatPrefix, parseIp, parsePrefix, type IpPrefix } from './addr.js';
 import { MsgWriter, parseMessages, type NlMsg } from './netlink/codec.js';
 import { NetlinkClient, DumpError, type AckError } from './netlink/client.js';
 import * as C from './netlink/consts.js';
 import { decodeAddr, decodeLink, encodeAddrDump, encodeLinkDump } from './netlink/link.js';
-import { decodeRoute, encodeRouteDump } from './netlink/route.js';
+import { decodeRoute, encodeRouteDump, encodeRouteGet } from './netlink/route.js';
 import { encodeNexthopDump } from './netlink/nexthop.js';
 import { NexthopTable } from './nexthops.js';
 import { PrefixTable } from './prefix-table.js';
@@ -21,7 +21,7 @@ import {
   adoptNexthops, decodeNexthopMsgs, decodeRouteMsgs, encodeNexthopCreate, encodeNexthopDel,
   encodeRouteDel, encodeRouteSet, isOurs, kernelRoute, routePrefix, scanRouteDump, type KernelParams,
 } from './kernel.js';
-import { Topology, isSpec, resolveRoute, type InstallSpec, type IpipMode, type Resolution } from './resolve.js';
+import { Topology, isSpec, resolveRoute, type InstallSpec, type IpipMode, type Resolution, type Via } from './resolve.js';
 import { TERN_METRIC, TERN_PROTO, type Fib, type FibChange, type FibEvents, type FibFailure, type FibResult, type FibRoute, type ReconcileResult } from './types.js';
 
 export interface NetlinkFibOptions {
@@ -142,34 +142,52 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
 
   apply(changes: FibChange[]): Promise<FibFailure[]> {
     return this.serial(async () => {
-      this.kernelDirty = true;
-      const failures: FibFailure[] = [];
-      const self = this;
-      const flushed = this._coupled && this.nh && this.o.quietBulkRoutes > 0 && changes.length >= this.o.quietBulkRoutes
-        ? await this.flushCoveredNexthops(changes) : new Set<number>();
-      function* ops(): Generator<Op> {
-        for (let i = 0; i < changes.length; i++) {
-          const c = changes[i];
-          const p = parsePrefix(c.prefix);
-          if (!p) { failures.push({ index: i, prefix: c.prefix, error: `EINVAL: bad prefix ${c.prefix}` }); continue; }
-          const withdraw = c.kind !== 'blackhole' && c.nexthops.length === 0;
-          const slot = withdraw ? self.table.find(p) : self.table.insert(p);
-          const id = withdraw ? -1 : self.wanted.intern(c);
-          if (slot >= 0) self.table.setDesired(slot, id);
-          if (!self._coupled) continue;
-          const op = self.plan(p, id, i, slot);
-          if (withdraw && flushed.size && slot >= 0) {
-            const nhId = self.variants.get(self.table.installed(slot))?.nhId;
-            if (nhId !== undefined && flushed.has(nhId)) op.flushed = true;
-          }
-          yield op;
-        }
-      }
-      await this.quietly(changes.length, () => this.execute(ops(), (op, outcome, error) => {
-        if (error) failures.push({ index: op.idx, prefix: changes[op.idx].prefix, error });
-      }));
-      return failures.sort((a, b) => a.index - b.index);
+      const failures = await this.applyPass(changes);
+      if (!this._coupled || this.topo.unresolved.size === 0) return failures;
+      // Next hops met for the first time that need recursive resolution: ask the kernel how it
+      // reaches them and reconcile (which installs what they made resolvable). A change that
+      // failed only for want of that lookup is no failure then; one that still fails says why now.
+      await this.sync();
+      return failures.filter((f) => {
+        const p = parsePrefix(f.prefix);
+        const slot = p ? this.table.find(p) : -1;
+        if (slot < 0 || this.table.desired(slot) < 0) return true;
+        if (this.table.installed(slot) >= 0) return false;
+        f.error = this.plan(p!, this.table.desired(slot), f.index, slot).why ?? f.error;
+        return true;
+      });
     });
+  }
+
+  /** One pass of apply(): plan and write every change; the failures, in input order. */
+  private async applyPass(changes: FibChange[]): Promise<FibFailure[]> {
+    this.kernelDirty = true;
+    const failures: FibFailure[] = [];
+    const self = this;
+    const flushed = this._coupled && this.nh && this.o.quietBulkRoutes > 0 && changes.length >= this.o.quietBulkRoutes
+      ? await this.flushCoveredNexthops(changes) : new Set<number>();
+    function* ops(): Generator<Op> {
+      for (let i = 0; i < changes.length; i++) {
+        const c = changes[i];
+        const p = parsePrefix(c.prefix);
+        if (!p) { failures.push({ index: i, prefix: c.prefix, error: `EINVAL: bad prefix ${c.prefix}` }); continue; }
+        const withdraw = c.kind !== 'blackhole' && c.nexthops.length === 0;
+        const slot = withdraw ? self.table.find(p) : self.table.insert(p);
+        const id = withdraw ? -1 : self.wanted.intern(c);
+        if (slot >= 0) self.table.setDesired(slot, id);
+        if (!self._coupled) continue;
+        const op = self.plan(p, id, i, slot);
+        if (withdraw && flushed.size && slot >= 0) {
+          const nhId = self.variants.get(self.table.installed(slot))?.nhId;
+          if (nhId !== undefined && flushed.has(nhId)) op.flushed = true;
+        }
+        yield op;
+      }
+    }
+    await this.quietly(changes.length, () => this.execute(ops(), (op, outcome, error) => {
+      if (error) failures.push({ index: op.idx, prefix: changes[op.idx].prefix, error });
+    }));
+    return failures.sort((a, b) => a.index - b.index);
   }
 
   reconcile(desired: FibChange[]): Promise<ReconcileResult> {
@@ -478,6 +496,8 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       if (a.family === C.AF_INET || a.family === C.AF_INET6) topo.setAddr(a.index, a.address, a.prefixLen, true);
     }
     topo.generation = this.topo.generation + 1;
+    topo.recursive = this.topo.recursive; // refreshed by resolveRecursive() before it is used
+    for (const a of this.topo.unresolved) topo.unresolved.add(a);
     this.topo = topo;
     if (this.nh) {
       try {
@@ -524,6 +544,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   /** Dump the kernel and write the difference to the desired state (startup, resync, couple). */
   private async sync(): Promise<ReconcileResult> {
     const strays = this.kernelDirty ? (await this.loadKernel()).strays : this.strays;
+    await this.resolveRecursive();
     this.kernelDirty = true; // what follows writes
     const res: ReconcileResult = { added: 0, replaced: 0, deleted: 0, unchanged: 0, failed: [] };
     const self = this;
@@ -540,6 +561,60 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       else if (outcome !== 'absent') res[outcome]++;
     }));
     return res;
+  }
+
+  // ---- recursive next hops ----
+
+  /**
+   * Look up how the kernel reaches every next hop that may need recursive resolution: those of
+   * the desired variants that lie on no connected subnet where no tunnel applies (IPIP "never",
+   * and IPv6), and those planning met unresolved. Bumps the topology generation when an answer
+   * changed, so that routes are planned again.
+   */
+  private async resolveRecursive(): Promise<void> {
+    const want = new Set(this.topo.unresolved);
+    for (const c of this.wanted.list) {
+      if (c.kind === 'blackhole') continue;
+      for (const h of c.nexthops) {
+        if (h.dev !== undefined || h.gateway === undefined) continue;
+        const gw = parseIp(h.gateway);
+        if (!gw || (gw.length === 4 && this.o.ipipMode !== 'never') || this.topo.connected(gw) !== undefined) continue;
+        want.add(formatIp(gw));
+      }
+    }
+    if (want.size === 0 && this.topo.recursive.size === 0) return;
+    const next = new Map<string, Via | null>();
+    for (const a of want) next.set(a, await this.lookupVia(parseIp(a)!));
+    this.topo.setRecursive(next);
+  }
+
+  /**
+   * The immediate next hop of the kernel route that reaches `addr` (RTM_GETROUTE, `ip route get
+   * ADDR fibmatch`); null when none does, or only one of Tern's own routes: a next hop must not
+   * resolve through the routes that depend on it. An ECMP underlay route gives its first path.
+   */
+  private async lookupVia(addr: Buffer): Promise<Via | null> {
+    const w = new MsgWriter(64);
+    encodeRouteGet(w, this.client.nextSeq(), addr);
+    let via: Via | null = null;
+    try {
+      await this.client.dump(w.take(), (chunk) => {
+        for (const m of parseMessages(chunk)) {
+          if (m.type !== C.RTM_NEWROUTE) continue;
+          const r = decodeRoute(m.payload);
+          if (r.protocol === this.k.protocol || r.type !== C.RTN_UNICAST) continue;
+          const first = r.multipath?.[0];
+          const ifindex = first ? first.ifindex : r.oif;
+          const gateway = first ? first.gateway : r.gateway;
+          if (ifindex === undefined) continue;
+          // Copies: the chunk is shared memory the worker reuses.
+          via = { ifindex, onlink: ((first ? first.flags : r.flags) & C.RTNH_F_ONLINK) !== 0, ...(gateway ? { gateway: Buffer.from(gateway) } : {}) };
+        }
+      });
+    } catch (e) {
+      if (!(e instanceof DumpError)) throw e; // ENETUNREACH and the like: no route
+    }
+    return via;
   }
 
   // ---- events ----
@@ -564,8 +639,18 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
             this.emit('addr', { index: a.index, address: formatIp(a.address), prefixLen: a.prefixLen, removed });
             this.scheduleResync(`address ${formatIp(a.address)}/${a.prefixLen} ${removed ? 'removed' : 'added'}`);
           }
-        } else if (m.type === C.RTM_DELROUTE && (m.payload[0] === C.AF_INET || m.payload[0] === C.AF_INET6)) {
+        } else if ((m.type === C.RTM_NEWROUTE || m.type === C.RTM_DELROUTE) && (m.payload[0] === C.AF_INET || m.payload[0] === C.AF_INET6)) {
           const r = decodeRoute(m.payload);
+          if (r.protocol !== this.k.protocol) {
+            // Someone else's route: it matters when it covers a recursive next hop (the underlay
+            // path to another node changed, or appeared, or went away).
+            for (const a of this.topo.recursive.keys()) {
+              const gw = parseIp(a)!;
+              if (gw.length === r.dst.length && contains(r.dst, r.dstLen, gw)) { this.scheduleResync(`route ${routePrefix(r)} to next hop ${a} changed`); break; }
+            }
+            continue;
+          }
+          if (m.type !== C.RTM_DELROUTE) continue;
           if (!isOurs(r, this.k) || r.priority !== this.k.metric) continue;
           const slot = this.table.find({ family: r.family === C.AF_INET ? 4 : 6, addr: r.dst, len: r.dstLen });
           // Someone else removed one of our routes (not our own delete in flight): repair.

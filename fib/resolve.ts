@@ -6,7 +6,10 @@
 // inside a directly connected subnet is reached directly through that interface; any other IPv4
 // next hop is reached through the tunnel device with `onlink` (the tunnel has no subnet of its
 // own). "Always" sends every IPv4 next hop without an interface through the tunnel; "Never" never
-// does. A next hop that cannot be resolved is withdrawn (not installed) until it can be.
+// does. Where no tunnel applies (IPIP "Never", and IPv6), a next hop on no connected subnet is
+// resolved recursively, as BIRD's `gateway recursive` in Calico's bird.cfg does: through the
+// kernel route that reaches it (the underlay), never through one of Tern's own routes. A next
+// hop that cannot be resolved is withdrawn (not installed) until it can be.
 import { contains, formatIp, isLinkLocal6, parseIp } from './addr.js';
 import type { NextHop, RouteKind } from './types.js';
 
@@ -18,6 +21,9 @@ export interface ResolveOptions {
 }
 
 export interface Link { index: number; name: string; up: boolean }
+/** How the kernel reaches an address on no connected subnet: the immediate next hop of the
+ * underlay route that covers it (no gateway: a device route, the address itself is on-link). */
+export interface Via { gateway?: Buffer; ifindex: number; onlink: boolean }
 export interface Address { index: number; addr: Buffer; prefixLen: number }
 
 export interface ResolvedHop {
@@ -58,6 +64,23 @@ export class Topology {
   private readonly addrs = new Map<string, Address>();
   /** Bumped on every change that can alter a resolution; caches compare it. */
   generation = 0;
+  /** Recursive next hops by address text, as the kernel resolved them (RTM_GETROUTE); null = no
+   * route, or only through one of Tern's own routes. Filled by the netlink FIB. */
+  recursive = new Map<string, Via | null>();
+  /** Addresses resolution needed recursively and `recursive` does not know yet. */
+  readonly unresolved = new Set<string>();
+
+  /** Replace the recursive next hops; returns true (and bumps the generation) if any changed. */
+  setRecursive(next: Map<string, Via | null>): boolean {
+    const same = (a: Via | null | undefined, b: Via | null | undefined): boolean =>
+      a === b || (!!a && !!b && a.ifindex === b.ifindex && a.onlink === b.onlink && (a.gateway?.equals(b.gateway ?? Buffer.alloc(0)) ?? !b.gateway));
+    let changed = next.size !== this.recursive.size;
+    for (const [k, v] of next) if (!same(v, this.recursive.get(k))) changed = true;
+    this.recursive = next;
+    for (const k of next.keys()) this.unresolved.delete(k);
+    if (changed) this.generation++;
+    return changed;
+  }
 
   /** Returns true when something resolution depends on changed. */
   setLink(index: number, name: string, up: boolean): boolean {
@@ -135,8 +158,16 @@ export function resolveHop(h: NextHop, family: 4 | 6, topo: Topology, opts: Reso
   if (direct !== undefined) return { family, gateway: gw, ifindex: direct, onlink: Boolean(h.onlink), weight };
   // 5. ...and the others through the tunnel, onlink.
   if (tunnel?.up) return { family, gateway: gw, ifindex: tunnel.index, onlink: true, weight };
-  return `ENETUNREACH: next hop ${h.gateway} is not on a connected subnet` +
-    (family === 4 && opts.ipipMode !== 'never' ? ` and tunnel ${opts.tunnelDevice} is not up` : '');
+  if (family === 4 && opts.ipipMode !== 'never') return `ENETUNREACH: next hop ${h.gateway} is not on a connected subnet and tunnel ${opts.tunnelDevice} is not up`;
+  // 6. No tunnel applies: recursively, through the underlay route that reaches the next hop
+  //    (its gateway; or, for a device route, the next hop itself on that interface, onlink).
+  const text = formatIp(gw);
+  const via = topo.recursive.get(text);
+  if (via && topo.links.get(via.ifindex)?.up) {
+    return via.gateway ? { family, gateway: via.gateway, ifindex: via.ifindex, onlink: via.onlink, weight } : { family, gateway: gw, ifindex: via.ifindex, onlink: true, weight };
+  }
+  if (via === undefined) topo.unresolved.add(text);
+  return `ENETUNREACH: next hop ${h.gateway} is not on a connected subnet` + (via === undefined ? ' (resolving it recursively)' : ' and no route of the kernel (other than Tern\'s) reaches it');
 }
 
 /** Resolve a route: usable hops are kept, unusable ones dropped; none usable = error. */

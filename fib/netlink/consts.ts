@@ -52,6 +52,8 @@ export const RT_SCOPE_NOWHERE = 255;
 export const RT_TABLE_COMPAT = 252;
 export const RTM_F_CLONED = 0x200;
 export const RTNH_F_ONLINK = 0x4;
+/** rtm_flags of RTM_GETROUTE: answer with the FIB entry that matched, not a cloned dst. */
+export const RTM_F_FIB_MATCH = 0x2000;
 export const RTA_DST = 1;
 export const RTA_OIF = 4;
 export const RTA_GATEWAY = 5;

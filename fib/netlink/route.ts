@@ -4,7 +4,7 @@
 // i32 ifindex} each followed by its own rtattrs (RTA_GATEWAY).
 import {
   AF_INET, AF_INET6, NLA_TYPE_MASK, RTA_DST, RTA_GATEWAY, RTA_MULTIPATH, RTA_NH_ID, RTA_OIF, RTA_PRIORITY,
-  RTA_TABLE, RT_TABLE_COMPAT,
+  RTA_TABLE, RTM_F_FIB_MATCH, RT_TABLE_COMPAT,
 } from './consts.js';
 import { MsgWriter, NetlinkDecodeError, align4, parseAttrs } from './codec.js';
 
@@ -113,6 +113,21 @@ function decodeMultipath(b: Buffer): RtNexthop[] {
     off += align4(len);
   }
   return out;
+}
+
+/**
+ * `ip route get ADDR fibmatch`: the route the kernel would use to reach `dst`, as it sits in
+ * the FIB (RTM_F_FIB_MATCH), so that its protocol shows whose route it is. With NLM_F_ACK the
+ * answer ends with an ACK, so it can be read as a one-message dump. Strict checking wants the
+ * other header fields zero and a full-length destination.
+ */
+export function encodeRouteGet(w: MsgWriter, seq: number, dst: Buffer): void {
+  w.begin(26 /* RTM_GETROUTE */, 0x1 | 0x4 /* REQUEST | ACK */, seq);
+  w.u8(dst.length === 4 ? AF_INET : AF_INET6); w.u8(dst.length * 8); w.u8(0); w.u8(0);
+  w.u8(0); w.u8(0); w.u8(0); w.u8(0);
+  w.u32(RTM_F_FIB_MATCH);
+  w.attr(RTA_DST, dst);
+  w.end();
 }
 
 /** A dump request (NLM_F_DUMP), filtered by the kernel when NETLINK_GET_STRICT_CHK is on. */

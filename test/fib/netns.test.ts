@@ -208,3 +208,36 @@ test('a failure inside a datagram is reported for its own prefix, with or withou
     });
   }
 });
+
+// Calico's bird.cfg puts `gateway recursive` on its sessions: with IPIP off (the daemon opens the
+// FIB with ipipMode never), a node in another L3 subnet is reached through the underlay route.
+// 198.18.4.0/24 stands for that other subnet, behind 198.18.0.254 (tfib1a) or 198.18.1.254 (tfib2a).
+test('ipipMode never: next hops in another subnet go through the underlay route, follow it when it changes, and never through our own routes', { skip }, async () => {
+  await withFib('tfib-t10', { ipipMode: 'never' }, async (ns, fib) => {
+    ns.ip('route add 198.18.4.0/24 via 198.18.0.254 proto static');
+    const r = await fib.call<ApplyResult>('apply', [via('10.244.20.0/26', '198.18.4.7'), via('10.244.21.0/26', '198.18.5.7')]);
+    // 198.18.5.7 has no route at all: that one fails, and says why.
+    assert.deepEqual(r.failed.map((f) => f.prefix), ['10.244.21.0/26']);
+    assert.match(r.failed[0].error ?? '', /ENETUNREACH.*198\.18\.5\.7.*no route of the kernel/);
+    assert.equal(describe(ns.routes().get('10.244.20.0/26')), 'via 198.18.0.254 dev tfib1a', 'installed through the underlay gateway');
+    // The underlay moves to the other link: the route follows (a resync on the route event).
+    fib.events.length = 0;
+    ns.ip('route replace 198.18.4.0/24 via 198.18.1.254 proto static');
+    await fib.waitEvent((e) => e.event === 'resync' && String((e.data as { reason: string }).reason).includes('198.18.4.7'));
+    assert.equal(describe(ns.routes().get('10.244.20.0/26')), 'via 198.18.1.254 dev tfib2a');
+    // A route for 198.18.5.0/24 appears: the waiting route is installed.
+    fib.events.length = 0;
+    ns.ip('route add 198.18.5.0/24 dev tfib2a proto static');
+    await fib.waitEvent((e) => e.event === 'resync' && (e.data as ReconcileResult).added === 1);
+    assert.equal(describe(ns.routes().get('10.244.21.0/26')), 'via 198.18.5.7 dev tfib2a onlink', 'a device route: the next hop itself, onlink');
+    // The underlay goes away: withdrawn. A route of Tern's own covering the next hop is no way
+    // there (a next hop must not resolve through routes that depend on it).
+    await fib.call('apply', [via('198.18.4.0/24', '198.18.0.2')]);
+    fib.events.length = 0;
+    ns.ip('route del 198.18.4.0/24 proto static');
+    await fib.waitEvent((e) => e.event === 'resync' && String((e.data as { reason: string }).reason).includes('198.18.4.7'));
+    const v4 = ns.routes();
+    assert.equal(v4.has('10.244.20.0/26'), false, 'withdrawn with its underlay route');
+    assert.equal(describe(v4.get('198.18.4.0/24')), 'via 198.18.0.2 dev tfib1a', "Tern's own route stays");
+  });
+});

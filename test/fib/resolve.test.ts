@@ -95,3 +95,49 @@ test('prefix text: host bits cleared, RFC 5952 IPv6, junk refused', () => {
   assert.equal(canonicalPrefix('10.244.1/24'), undefined);
   assert.equal(canonicalPrefix('fe80::1%eth0/64'), 'fe80::/64');
 });
+
+// Calico's bird.cfg sets `gateway recursive` on its BGP sessions: with IPIP off, a route to a node
+// in another L3 subnet is installed through the underlay route that reaches that node. Tern asks
+// the kernel (RTM_GETROUTE fibmatch) and feeds the answer in as topo.recursive.
+test('ipipMode never: a next hop on no connected subnet resolves through the underlay route (BIRD gateway recursive)', () => {
+  const never: ResolveOptions = { ...cross, ipipMode: 'never' };
+  const t = lab();
+  const pending = resolveRoute('unicast', [{ gateway: '198.19.5.5' }], 4, t, never);
+  assert.ok(!isSpec(pending) && /ENETUNREACH.*resolving it recursively/.test(pending.error), 'unknown yet: withdrawn, and asked for');
+  assert.deepEqual([...t.unresolved], ['198.19.5.5']);
+  const g0 = t.generation;
+  assert.equal(t.setRecursive(new Map([['198.19.5.5', { gateway: parseIp('198.18.0.254')!, ifindex: 3, onlink: false }]])), true);
+  assert.ok(t.generation > g0, 'a new answer invalidates cached resolutions');
+  assert.deepEqual([...t.unresolved], []);
+  const viaRouter = resolveRoute('unicast', [{ gateway: '198.19.5.5' }], 4, t, never);
+  assert.ok(isSpec(viaRouter));
+  assert.deepEqual(viaRouter.hops.map((h) => [formatIp(h.gateway!), h.ifindex, h.onlink]), [['198.18.0.254', 3, false]], 'the underlay gateway, as the kernel cannot recurse');
+  assert.equal(t.setRecursive(new Map(t.recursive)), false, 'the same answers change nothing');
+  // A device route (no gateway) puts the next hop itself on that link; an onlink underlay
+  // gateway (`default via 169.254.1.1 dev eth0 onlink`) stays onlink.
+  t.setRecursive(new Map([['198.19.5.5', { ifindex: 5, onlink: false }], ['198.19.6.6', { gateway: parseIp('169.254.1.1')!, ifindex: 3, onlink: true }]]));
+  const dev = resolveRoute('unicast', [{ gateway: '198.19.5.5' }], 4, t, never);
+  assert.ok(isSpec(dev) && dev.hops[0].ifindex === 5 && dev.hops[0].onlink && formatIp(dev.hops[0].gateway!) === '198.19.5.5');
+  const onlink = resolveRoute('unicast', [{ gateway: '198.19.6.6' }], 4, t, never);
+  assert.ok(isSpec(onlink) && onlink.hops[0].onlink && formatIp(onlink.hops[0].gateway!) === '169.254.1.1');
+  // No route (or only Tern's own): withdrawn, and not asked for again until the underlay changes.
+  t.setRecursive(new Map([['198.19.5.5', null]]));
+  const none = resolveRoute('unicast', [{ gateway: '198.19.5.5' }], 4, t, never);
+  assert.ok(!isSpec(none) && /no route of the kernel \(other than Tern's\)/.test(none.error));
+  assert.deepEqual([...t.unresolved], []);
+  // The underlay interface going down drops the hop like any other.
+  t.setRecursive(new Map([['198.19.5.5', { gateway: parseIp('198.18.0.254')!, ifindex: 3, onlink: false }]]));
+  t.setLink(3, 'eth0', false);
+  assert.ok(!isSpec(resolveRoute('unicast', [{ gateway: '198.19.5.5' }], 4, t, never)));
+});
+
+test('recursion only where no tunnel applies: IPIP cross-subnet keeps its tunnel rule, IPv6 recurses', () => {
+  const t = lab();
+  t.setLink(4, 'tunl0', false);
+  const v4 = resolveRoute('unicast', [{ gateway: '198.19.5.5' }], 4, t, cross);
+  assert.ok(!isSpec(v4) && /tunnel tunl0 is not up/.test(v4.error), 'an IPIP pool must not leak unencapsulated');
+  assert.deepEqual([...t.unresolved], []);
+  const v6 = resolveRoute('unicast', [{ gateway: '2001:db8:9::9' }], 6, t, cross);
+  assert.ok(!isSpec(v6));
+  assert.deepEqual([...t.unresolved], ['2001:db8:9::9']);
+});
