@@ -30,7 +30,7 @@ import {
 import type { Logger } from '../log';
 import type { Metrics } from '../control/metrics';
 import { grClear, grPeerDown, grReestablished, grSweep, type GracefulRestartState, type GrContext } from './graceful-restart';
-import { exportablePools, fibChangeOf, policiesFor, ribPeerOf, sessionConfigOf, type FibContext, type WiringOptions } from './wiring';
+import { exportablePools, fibChangeOf, groupFibFailures, policiesFor, ribPeerOf, sessionConfigOf, type FibContext, type WiringOptions } from './wiring';
 
 export interface DaemonOptions {
   configPath: string;
@@ -368,11 +368,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
           for (const c of batch) if (opOf(c) === 'delete') deletes++;
           if (deletes) m?.fibOps.inc({ op: 'delete' }, deletes);
           if (batch.length - deletes) m?.fibOps.inc({ op: 'replace' }, batch.length - deletes);
-          for (const f of failures) {
-            const op = opOf(batch[f.index]);
-            m?.fibErrors.inc({ op, reason: f.error.split(':')[0] });
-            this.log.warn({ component: 'fib', prefix: f.prefix, error: f.error }, `kernel route ${f.prefix} not installed: ${f.error}`);
-          }
+          for (const f of failures) m?.fibErrors.inc({ op: opOf(batch[f.index]), reason: f.error.split(':')[0] });
+          for (const g of groupFibFailures(failures)) this.log.warn({ component: 'fib', prefixes: g.prefixes, count: g.count, error: g.error }, g.message);
         } catch (err) {
           this.log.error({ component: 'fib', err: (err as Error).message }, 'FIB write failed');
         }

@@ -5,7 +5,7 @@ import type { SessionConfig } from '../../bgp/config';
 import type { PathInfo, PolicyFn, RibChange, RibPeer } from '../../bgp/rib/rib-types';
 import { formatPrefix, parseAddress } from '../../bgp/prefix';
 import { AFI_IPV4, type Prefix } from '../../bgp/types';
-import type { FibChange, NextHop } from '../../fib/types';
+import type { FibChange, FibFailure, NextHop } from '../../fib/types';
 import { withdraw } from '../../fib/types';
 import {
   defaultFilterAction,
@@ -265,4 +265,26 @@ export function fibChangeOf(ch: RibChange, c: FibContext): FibChange {
     hops.push(...h);
   }
   return hops.length ? { prefix: ch.prefix, kind: 'unicast', nexthops: hops } : withdraw(ch.prefix);
+}
+
+/** Prefixes named per distinct FIB error in the log; the rest are counted. */
+export const FIB_FAILURE_EXAMPLES = 5;
+
+/**
+ * FIB failures as log lines: one per distinct error, with a count and the first few prefixes.
+ * A next hop gone bad can fail a hundred thousand routes in one batch, and a line per route
+ * would flood the log (and stall the event loop writing it).
+ */
+export function groupFibFailures(failures: FibFailure[], examples = FIB_FAILURE_EXAMPLES): { error: string; prefixes: string[]; count: number; message: string }[] {
+  const byError = new Map<string, { prefixes: string[]; count: number }>();
+  for (const f of failures) {
+    let g = byError.get(f.error);
+    if (!g) byError.set(f.error, (g = { prefixes: [], count: 0 }));
+    if (g.prefixes.length < examples) g.prefixes.push(f.prefix);
+    g.count++;
+  }
+  return [...byError].map(([error, g]) => {
+    const more = g.count > g.prefixes.length ? ` and ${g.count - g.prefixes.length} more` : '';
+    return { error, prefixes: g.prefixes, count: g.count, message: `kernel route${g.count > 1 ? 's' : ''} ${g.prefixes.join(', ')}${more} not installed: ${error}` };
+  });
 }

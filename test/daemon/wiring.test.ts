@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { doc } from './helpers';
 import { parseModel, planPeers, localSpeaker, originatedRoutes, localSubnets } from '../../peers';
-import { fibChangeOf, policiesFor, sessionConfigOf, type FibContext } from '../../src/daemon/wiring';
+import { fibChangeOf, groupFibFailures, policiesFor, sessionConfigOf, type FibContext } from '../../src/daemon/wiring';
 import { parsePrefix } from '../../bgp/prefix';
 import type { PathInfo, RibChange } from '../../bgp/rib/rib-types';
 
@@ -98,4 +98,15 @@ test('peers with the same policy inputs share the policy functions, so the RIB c
   const tor = plan.find((p) => p.peerAddress === '198.18.1.1')!;
   assert.equal(policiesFor(m1, model, originatedSet).exportPolicy, policiesFor(m2, model, originatedSet).exportPolicy);
   assert.notEqual(policiesFor(m1, model, originatedSet).exportPolicy, policiesFor(tor, model, originatedSet).exportPolicy);
+});
+
+test('FIB failures are logged one line per reason, with a count and five prefixes, not one line per route', () => {
+  const unreach = 'ENETUNREACH: next hop 198.18.9.9 is not on a connected subnet and no route of the kernel (other than Tern\'s) reaches it';
+  const failures = Array.from({ length: 100000 }, (_, i) => ({ index: i, prefix: `10.${(i >> 8) & 255}.${i & 255}.0/24`, error: unreach }));
+  failures.push({ index: 100000, prefix: '10.244.9.0/26', error: 'EEXIST: File exists (a route Tern does not own holds this prefix/metric; left alone)' });
+  const lines = groupFibFailures(failures);
+  assert.equal(lines.length, 2);
+  assert.deepEqual([lines[0].count, lines[0].prefixes.length], [100000, 5]);
+  assert.equal(lines[0].message, `kernel routes 10.0.0.0/24, 10.0.1.0/24, 10.0.2.0/24, 10.0.3.0/24, 10.0.4.0/24 and 99995 more not installed: ${unreach}`);
+  assert.equal(lines[1].message, 'kernel route 10.244.9.0/26 not installed: EEXIST: File exists (a route Tern does not own holds this prefix/metric; left alone)');
 });
