@@ -4,24 +4,22 @@
 // when a link or address changes, or the event socket overran, it re-dumps the kernel and
 // repairs the difference (resync), so a route whose interface went down is withdrawn and comes
 // back with the interface. All writes are serialised; none blocks the event loop (see
-// netlink/client.ts and docs/fib.md).
+// route-writer.ts, netlink/client.ts and docs/fib.md).
 import { EventEmitter } from 'node:events';
-import { setImmediate as yieldTick } from 'node:timers/promises';
 import { contains, formatIp, formatPrefix, parseIp, parsePrefix, type IpPrefix } from './addr.js';
-import { MsgWriter, parseMessages, type NlMsg } from './netlink/codec.js';
-import { NetlinkClient, DumpError, type AckError } from './netlink/client.js';
+import type { NlMsg } from './netlink/codec.js';
+import { NetlinkClient, DumpError } from './netlink/client.js';
 import * as C from './netlink/consts.js';
 import { decodeAddr, decodeLink, encodeAddrDump, encodeLinkDump } from './netlink/link.js';
-import { decodeRoute, encodeRouteDump, encodeRouteGet } from './netlink/route.js';
+import { decodeRoute, encodeRouteDump } from './netlink/route.js';
 import { encodeNexthopDump } from './netlink/nexthop.js';
 import { NexthopTable } from './nexthops.js';
 import { PrefixTable } from './prefix-table.js';
-import { DesiredVariants, InstalledVariants, type Installed } from './variants.js';
-import {
-  adoptNexthops, decodeNexthopMsgs, decodeRouteMsgs, encodeNexthopCreate, encodeNexthopDel,
-  encodeRouteDel, encodeRouteSet, isOurs, kernelRoute, routePrefix, scanRouteDump, type KernelParams,
-} from './kernel.js';
-import { Topology, isSpec, resolveRoute, type InstallSpec, type IpipMode, type Resolution, type Via } from './resolve.js';
+import { DesiredVariants, InstalledVariants } from './variants.js';
+import { adoptNexthops, decodeNexthopMsgs, decodeRouteMsgs, isOurs, kernelRoute, routePrefix, scanRouteDump, type KernelParams } from './kernel.js';
+import { Topology, isSpec, resolveRoute, type IpipMode, type Resolution, type Via } from './resolve.js';
+import { Op, RouteWriter, Turns } from './route-writer.js';
+import { lookupVia, recursiveCandidates } from './recursive.js';
 import { TERN_METRIC, TERN_PROTO, type Fib, type FibChange, type FibEvents, type FibFailure, type FibResult, type FibRoute, type ReconcileResult } from './types.js';
 
 export interface NetlinkFibOptions {
@@ -50,28 +48,6 @@ export interface NetlinkFibOptions {
   eventStallMs?: number;
 }
 
-/**
- * One prefix's planned write, from planning to its ACK. A class with every field set in the
- * constructor (one hidden class), and it doubles as the in-flight record: a million routes make
- * a million of these and nothing else per route.
- */
-class Op {
-  why?: string;
-  metric?: number;
-  /** The prefix's entry in the prefix table (-1: none); entries never move. */
-  slot = -1;
-  /** Already removed from the kernel with its nexthop object (see flushCoveredNexthops). */
-  flushed = false;
-  seq = 0;
-  replace = false;
-  nhId?: number;
-  old?: Installed;
-  constructor(readonly p: IpPrefix, readonly want: InstallSpec | null, readonly idx: number, slot: number) { this.slot = slot; }
-}
-interface NhSent { seq: number; nhId: number }
-type Outcome = 'added' | 'replaced' | 'deleted' | 'unchanged' | 'absent' | 'failed';
-type Report = (op: Op, outcome: Outcome, error?: string) => void;
-
 const GROUPS = [C.RTNLGRP_LINK, C.RTNLGRP_IPV4_IFADDR, C.RTNLGRP_IPV6_IFADDR, C.RTNLGRP_IPV4_ROUTE, C.RTNLGRP_IPV6_ROUTE]
   .reduce((m, g) => m | (1 << (g - 1)), 0);
 
@@ -79,7 +55,10 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   private readonly k: KernelParams;
   private readonly o: Required<Omit<NetlinkFibOptions, 'table' | 'metric' | 'protocol' | 'eventStallMs'>>;
   private topo = new Topology();
-  private nh: NexthopTable | undefined;
+  private readonly writer: RouteWriter;
+  /** Nexthop objects in use (undefined: inline next hops); the writer shares them. */
+  private get nh(): NexthopTable | undefined { return this.writer.nh; }
+  private set nh(v: NexthopTable | undefined) { this.writer.nh = v; }
   /** Per prefix: desired variant, installed variant, write in flight. */
   private readonly table = new PrefixTable();
   private readonly wanted = new DesiredVariants();
@@ -110,6 +89,10 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       quietBulkRoutes: opts.quietBulkRoutes ?? 10000,
     };
     this._coupled = this.o.coupled;
+    this.writer = new RouteWriter(client, this.k, this.o, this.table, this.variants, () => {
+      this.kernelDirty = true; // without an answer the kernel may or may not have done it
+      this.scheduleResync('netlink answers lost');
+    });
     if (this.o.nexthopObjects !== false) this.nh = new NexthopTable(this.o.nexthopIdBase);
   }
 
@@ -165,7 +148,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     const failures: FibFailure[] = [];
     const self = this;
     const flushed = this._coupled && this.nh && this.o.quietBulkRoutes > 0 && changes.length >= this.o.quietBulkRoutes
-      ? await this.flushCoveredNexthops(changes) : new Set<number>();
+      ? await this.writer.flushCoveredNexthops(changes) : new Set<number>();
     function* ops(): Generator<Op> {
       for (let i = 0; i < changes.length; i++) {
         const c = changes[i];
@@ -184,7 +167,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
         yield op;
       }
     }
-    await this.quietly(changes.length, () => this.execute(ops(), (op, outcome, error) => {
+    await this.quietly(changes.length, () => this.writer.execute(ops(), (op, outcome, error) => {
       if (error) failures.push({ index: op.idx, prefix: changes[op.idx].prefix, error });
     }));
     return failures.sort((a, b) => a.index - b.index);
@@ -229,16 +212,16 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       function* ops(): Generator<Op> {
         for (const slot of self.table.slots()) if (self.table.installed(slot) >= 0) yield self.plan(self.table.prefixAt(slot), -1, -1, slot);
       }
-      await this.execute(ops(), () => undefined);
+      await this.writer.execute(ops(), () => undefined);
     });
   }
 
   dump(): Promise<FibRoute[]> {
     return this.serial(async () => {
       const nh = this.nh ? new NexthopTable(this.o.nexthopIdBase) : undefined;
-      if (nh) adoptNexthops(await this.dumpAll(encodeNexthopDump, decodeNexthopMsgs), nh, this.k);
+      if (nh) adoptNexthops(await this.client.dumpAll(encodeNexthopDump, decodeNexthopMsgs), nh, this.k);
       const out: FibRoute[] = [];
-      for (const r of await this.dumpAll((w, seq) => encodeRouteDump(w, seq, 0, this.k.table, this.k.protocol), decodeRouteMsgs)) {
+      for (const r of await this.client.dumpAll((w, seq) => encodeRouteDump(w, seq, 0, this.k.table, this.k.protocol), decodeRouteMsgs)) {
         if (!isOurs(r, this.k)) continue;
         const kr = kernelRoute(r, nh);
         out.push({
@@ -295,203 +278,17 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     return op;
   }
 
-  /**
-   * Write what differs between each op's wanted spec and the installed belief, a chunk of
-   * routes per main-thread slice, up to pipelineDepth slices in flight in the worker. report() gets each op.
-   */
-  private async execute(ops: Iterable<Op>, report: Report): Promise<void> {
-    const inflight: Promise<void>[] = [];
-    const failedNh = new Map<number, string>();
-    const it = ops[Symbol.iterator]();
-    let done = false;
-    while (!done) {
-      const w = this.client.writer(this.o.chunkRoutes * 72);
-      const sent: Op[] = [];
-      const nhSent: NhSent[] = [];
-      let routes = 0;
-      // A slice ends after chunkRoutes writes, or after SLICE_MS of work (a reconcile of a
-      // million correct routes, or a withdrawal already done by a nexthop flush, writes nothing).
-      const until = performance.now() + SLICE_MS;
-      for (let pulled = 1; routes < this.o.chunkRoutes; pulled++) {
-        if ((pulled & 255) === 0 && performance.now() > until) break;
-        const n = it.next();
-        if (n.done) { done = true; break; }
-        const op = n.value;
-        const slot = this.slotOf(op);
-        if (slot >= 0 && this.table.busy(slot)) {
-          // The same prefix again while its first write is in flight: let that one finish.
-          if (sent.length || nhSent.length) inflight.push(this.send(w, sent, nhSent, failedNh, report));
-          await Promise.all(inflight.splice(0));
-          return this.execute(prepend(op, it), report);
-        }
-        if (op.flushed) {
-          if (slot >= 0) this.table.setInstalled(slot, -1);
-          report(op, 'deleted');
-          continue;
-        }
-        const old = slot >= 0 ? this.variants.get(this.table.installed(slot)) : undefined;
-        if (op.want && old?.key === op.want.key) { report(op, 'unchanged'); continue; }
-        if (!op.want && !old && op.metric === undefined) { report(op, op.why ? 'failed' : 'absent', op.why); continue; }
-        routes++;
-        if (slot >= 0) this.table.setBusy(slot, true);
-        op.old = old;
-        if (!op.want) {
-          op.seq = this.client.nextSeq();
-          encodeRouteDel(w, op.seq, this.k, op.p, op.metric);
-          sent.push(op);
-          continue;
-        }
-        if (this.nh && op.want.kind === 'unicast') {
-          let id = this.nh.acquireKnown(op.want);
-          if (id < 0) {
-            const a = this.nh.acquire(op.want);
-            id = a.id;
-            for (const c of a.creates) {
-              const seq = this.client.nextSeq();
-              encodeNexthopCreate(w, seq, this.k, c);
-              nhSent.push({ seq, nhId: c.id });
-            }
-          }
-          op.nhId = id;
-        }
-        op.replace = old !== undefined;
-        op.seq = this.client.nextSeq();
-        encodeRouteSet(w, op.seq, this.k, op.p, op.want, op.nhId, op.replace);
-        sent.push(op);
-      }
-      if (sent.length || nhSent.length) inflight.push(this.send(w, sent, nhSent, failedNh, report));
-      if (inflight.length >= this.o.pipelineDepth) await inflight.shift();
-      await yieldTick(); // a chance for timers and I/O between slices, always
-    }
-    await Promise.all(inflight);
-    await this.collectNexthops();
-  }
-
-  private async send(w: MsgWriter, sent: Op[], nhSent: NhSent[], failedNh: Map<number, string>, report: Report): Promise<void> {
-    const errs = new Map<number, AckError>();
-    let lost = false;
-    for (const e of await this.client.batch(w, this.o.maxSendBytes, this.o.ackEach)) {
-      errs.set(e.seq, e);
-      if (e.message === 'no ACK received' || e.message === 'send failed') lost = true;
-    }
-    // Without an answer the kernel may or may not have done it: find out from a fresh dump.
-    if (lost) { this.kernelDirty = true; this.scheduleResync('netlink answers lost'); }
-    const textOf = (e: AckError): string => (e.message ? `${C.errnoName(e.errno)}: ${e.message}` : C.errnoName(e.errno));
-    for (const n of nhSent) {
-      const e = errs.get(n.seq);
-      if (e) { failedNh.set(n.nhId, `${textOf(e)} (nexthop ${n.nhId})`); this.nh?.forget(n.nhId); }
-    }
-    for (const s of sent) {
-      const e = errs.size ? errs.get(s.seq) : undefined;
-      const text = e && textOf(e);
-      const op = s;
-      const slot = this.slotOf(op);
-      if (!op.want) {
-        // ESRCH/ENOENT: already gone (the kernel flushes routes of a downed link itself).
-        if (e && e.errno !== C.ESRCH && e.errno !== C.ENOENT) { this.unbusy(slot); report(op, 'failed', text); continue; }
-        if (s.old?.nhId !== undefined) this.nh?.release(s.old.nhId);
-        if (slot >= 0) this.table.setInstalled(slot, -1);
-        this.unbusy(slot);
-        report(op, op.why ? 'failed' : 'deleted', op.why);
-        continue;
-      }
-      if (e) {
-        this.unbusy(slot);
-        if (s.nhId !== undefined) this.nh?.release(s.nhId);
-        const why = (s.nhId !== undefined && failedNh.get(s.nhId)) ||
-          (e.errno === C.EEXIST && !s.replace ? `${text} (a route Tern does not own holds this prefix/metric; left alone)` : text);
-        report(op, 'failed', why);
-        continue;
-      }
-      if (s.old?.nhId !== undefined) this.nh?.release(s.old.nhId);
-      if (slot >= 0) this.table.setInstalled(slot, this.variants.intern(op.want!.key, s.nhId));
-      this.unbusy(slot);
-      report(op, s.replace ? 'replaced' : 'added');
-    }
-  }
-
-  /**
-   * A bulk withdrawal that removes EVERY route pointing at one of Tern's nexthop objects is done
-   * by deleting that object: the kernel then drops all those routes in one pass over the table
-   * (__remove_nexthop_fib), as `ip route flush` does, instead of one RTM_DELROUTE each.
-   * Returns the ids deleted; their routes are marked gone when their withdrawal is reached.
-   */
-  private async flushCoveredNexthops(changes: FibChange[]): Promise<Set<number>> {
-    const nh = this.nh!;
-    const count = new Map<number, number>();
-    const turn = new Turns();
-    const seen = new Uint8Array(this.table.capacity); // no inserts below: slot numbers stay below it
-    for (let i = 0; i < changes.length; i++) {
-      const c = changes[i];
-      if (turn.due(i)) await turn.take();
-      if (c.kind === 'blackhole' || c.nexthops.length > 0) continue;
-      const p = parsePrefix(c.prefix);
-      const slot = p ? this.table.find(p) : -1;
-      if (slot < 0 || seen[slot]) continue; // the same prefix twice must not count twice
-      seen[slot] = 1;
-      const id = this.variants.get(this.table.installed(slot))?.nhId;
-      if (id !== undefined) count.set(id, (count.get(id) ?? 0) + 1);
-    }
-    const ids = [...count].filter(([id, n]) => n === nh.refsOf(id)).map(([id]) => id);
-    const done = new Set<number>();
-    if (!ids.length) return done;
-    const w = new MsgWriter(ids.length * 32);
-    const seqs = ids.map((id) => { const seq = this.client.nextSeq(); encodeNexthopDel(w, seq, id); return seq; });
-    const failed = new Set((await this.client.batch(w, this.o.maxSendBytes, this.o.ackEach)).map((e) => e.seq));
-    ids.forEach((id, i) => {
-      if (failed.has(seqs[i])) return;
-      nh.forget(id);
-      done.add(id);
-    });
-    return done;
-  }
-
-  /** The op's entry in the prefix table (-1: none, or a stray route at a foreign metric). */
-  private slotOf(op: Op): number {
-    return op.metric !== undefined ? -1 : op.slot;
-  }
-
-  private unbusy(slot: number): void {
-    if (slot >= 0) this.table.setBusy(slot, false);
-  }
-
-  private async collectNexthops(): Promise<void> {
-    const ids = this.nh?.collect() ?? [];
-    if (!ids.length) return;
-    const w = new MsgWriter(ids.length * 32);
-    for (const id of ids) encodeNexthopDel(w, this.client.nextSeq(), id);
-    await this.client.batch(w, this.o.maxSendBytes, this.o.ackEach);
-  }
-
   // ---- kernel state ----
-
-  private async dumpAll<T>(encode: (w: MsgWriter, seq: number) => void, decode: (m: NlMsg[]) => T[]): Promise<T[]> {
-    let out: T[] = [];
-    // Decoded messages keep views into their chunk, and a chunk is reused after the call: copy.
-    await this.dumpEach(encode, () => { out = []; }, (chunk) => { for (const x of decode(parseMessages(Buffer.from(chunk)))) out.push(x); });
-    return out;
-  }
-
-  /** Run a dump, handing each chunk of messages to `each` (restarting after NLM_F_DUMP_INTR). */
-  private async dumpEach(encode: (w: MsgWriter, seq: number) => void, restart: () => void, each: (chunk: Buffer) => void): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const w = new MsgWriter(64);
-      encode(w, this.client.nextSeq());
-      restart();
-      const complete = await this.client.dump(w.take(), each);
-      if (complete || attempt >= 3) return; // NLM_F_DUMP_INTR: the table changed mid-dump
-    }
-  }
 
   /** Re-learn links and addresses, nexthop objects and Tern's routes from the kernel. */
   private async loadKernel(): Promise<{ strays: { prefix: string; metric: number }[] }> {
     const seenAtStart = this.changeSeen;
     const topo = new Topology();
-    for (const m of await this.dumpAll(encodeLinkDump, (ms) => ms.filter((x) => x.type === C.RTM_NEWLINK))) {
+    for (const m of await this.client.dumpAll(encodeLinkDump, (ms) => ms.filter((x) => x.type === C.RTM_NEWLINK))) {
       const l = decodeLink(m.payload);
       topo.setLink(l.index, l.name, (l.flags & C.IFF_UP) !== 0 && (l.flags & C.IFF_LOWER_UP) !== 0);
     }
-    for (const m of await this.dumpAll(encodeAddrDump, (ms) => ms.filter((x) => x.type === C.RTM_NEWADDR))) {
+    for (const m of await this.client.dumpAll(encodeAddrDump, (ms) => ms.filter((x) => x.type === C.RTM_NEWADDR))) {
       const a = decodeAddr(m.payload);
       if (a.family === C.AF_INET || a.family === C.AF_INET6) topo.setAddr(a.index, a.address, a.prefixLen, true);
     }
@@ -501,7 +298,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     this.topo = topo;
     if (this.nh) {
       try {
-        adoptNexthops(await this.dumpAll(encodeNexthopDump, decodeNexthopMsgs), this.nh, this.k);
+        adoptNexthops(await this.client.dumpAll(encodeNexthopDump, decodeNexthopMsgs), this.nh, this.k);
       } catch (e) {
         // Before Linux 5.3 RTM_GETNEXTHOP is unknown: fall back to inline next hops (RTA_MULTIPATH).
         if (!(e instanceof DumpError) || this.o.nexthopObjects === true) throw e;
@@ -515,7 +312,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     const byNh = new Map<number, number>();
     // Group memberships only: the dump below adds one reference per route it finds.
     const baseRefs = nhSnapshot?.refCounts();
-    await this.dumpEach((w, seq) => encodeRouteDump(w, seq, 0, this.k.table, this.k.protocol), () => {
+    await this.client.dumpEach((w, seq) => encodeRouteDump(w, seq, 0, this.k.table, this.k.protocol), () => {
       this.table.clearInstalled();
       if (baseRefs) nhSnapshot?.restoreRefs(baseRefs); // a restarted dump counts its routes afresh
       strays = [];
@@ -556,7 +353,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       }
       for (const slot of self.table.slots()) yield self.plan(self.table.prefixAt(slot), self.table.desired(slot), -1, slot);
     }
-    await this.quietly(this.table.size, () => this.execute(ops(), (op, outcome, error) => {
+    await this.quietly(this.table.size, () => this.writer.execute(ops(), (op, outcome, error) => {
       if (outcome === 'failed') res.failed.push({ prefix: formatPrefix(op.p), ok: false, error });
       else if (outcome !== 'absent') res[outcome]++;
     }));
@@ -566,55 +363,16 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   // ---- recursive next hops ----
 
   /**
-   * Look up how the kernel reaches every next hop that may need recursive resolution: those of
-   * the desired variants that lie on no connected subnet where no tunnel applies (IPIP "never",
-   * and IPv6), and those planning met unresolved. Bumps the topology generation when an answer
-   * changed, so that routes are planned again.
+   * Ask the kernel how it reaches every next hop that may need recursive resolution (see
+   * recursive.ts); bumps the topology generation when an answer changed, so routes are planned
+   * again.
    */
   private async resolveRecursive(): Promise<void> {
-    const want = new Set(this.topo.unresolved);
-    for (const c of this.wanted.list) {
-      if (c.kind === 'blackhole') continue;
-      for (const h of c.nexthops) {
-        if (h.dev !== undefined || h.gateway === undefined) continue;
-        const gw = parseIp(h.gateway);
-        if (!gw || (gw.length === 4 && this.o.ipipMode !== 'never') || this.topo.connected(gw) !== undefined) continue;
-        want.add(formatIp(gw));
-      }
-    }
+    const want = recursiveCandidates(this.wanted.list, this.topo, this.o.ipipMode);
     if (want.size === 0 && this.topo.recursive.size === 0) return;
     const next = new Map<string, Via | null>();
-    for (const a of want) next.set(a, await this.lookupVia(parseIp(a)!));
+    for (const a of want) next.set(a, await lookupVia(this.client, this.k.protocol, parseIp(a)!));
     this.topo.setRecursive(next);
-  }
-
-  /**
-   * The immediate next hop of the kernel route that reaches `addr` (RTM_GETROUTE, `ip route get
-   * ADDR fibmatch`); null when none does, or only one of Tern's own routes: a next hop must not
-   * resolve through the routes that depend on it. An ECMP underlay route gives its first path.
-   */
-  private async lookupVia(addr: Buffer): Promise<Via | null> {
-    const w = new MsgWriter(64);
-    encodeRouteGet(w, this.client.nextSeq(), addr);
-    let via: Via | null = null;
-    try {
-      await this.client.dump(w.take(), (chunk) => {
-        for (const m of parseMessages(chunk)) {
-          if (m.type !== C.RTM_NEWROUTE) continue;
-          const r = decodeRoute(m.payload);
-          if (r.protocol === this.k.protocol || r.type !== C.RTN_UNICAST) continue;
-          const first = r.multipath?.[0];
-          const ifindex = first ? first.ifindex : r.oif;
-          const gateway = first ? first.gateway : r.gateway;
-          if (ifindex === undefined) continue;
-          // Copies: the chunk is shared memory the worker reuses.
-          via = { ifindex, onlink: ((first ? first.flags : r.flags) & C.RTNH_F_ONLINK) !== 0, ...(gateway ? { gateway: Buffer.from(gateway) } : {}) };
-        }
-      });
-    } catch (e) {
-      if (!(e instanceof DumpError)) throw e; // ENETUNREACH and the like: no route
-    }
-    return via;
   }
 
   // ---- events ----
@@ -683,25 +441,4 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       });
     }, this.o.resyncDelayMs);
   }
-}
-
-/** Work per turn of the event loop before giving timers and I/O their go (issue 5: never
- * blocked for more than 50 ms; garbage collection must fit in the rest). */
-const SLICE_MS = 8;
-
-/** For loops over a million entries: due() every SLICE_MS (looked at every 256 steps). */
-class Turns {
-  private until = performance.now() + SLICE_MS;
-  due(i: number): boolean {
-    return (i & 255) === 255 && performance.now() > this.until;
-  }
-  async take(): Promise<void> {
-    await yieldTick();
-    this.until = performance.now() + SLICE_MS;
-  }
-}
-
-function* prepend<T>(first: T, rest: Iterator<T>): Generator<T> {
-  yield first;
-  for (let n = rest.next(); !n.done; n = rest.next()) yield n.value;
 }

@@ -203,6 +203,25 @@ export class NetlinkClient extends EventEmitter {
     }
   }
 
+  /** A whole dump, decoded (restarted after NLM_F_DUMP_INTR); for the small tables and dump(). */
+  async dumpAll<T>(encode: (w: MsgWriter, seq: number) => void, decode: (m: NlMsg[]) => T[]): Promise<T[]> {
+    let out: T[] = [];
+    // Decoded messages keep views into their chunk, and a chunk is reused after the call: copy.
+    await this.dumpEach(encode, () => { out = []; }, (chunk) => { for (const x of decode(parseMessages(Buffer.from(chunk)))) out.push(x); });
+    return out;
+  }
+
+  /** Run a dump, handing each chunk of messages to `each`; after NLM_F_DUMP_INTR (the table
+   * changed mid-dump) `restart` is called and the dump runs again, up to three more times. */
+  async dumpEach(encode: (w: MsgWriter, seq: number) => void, restart: () => void, each: (chunk: Buffer) => void): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const w = new MsgWriter(64);
+      encode(w, this.nextSeq());
+      restart();
+      if (await this.dump(w.take(), each) || attempt >= 3) return;
+    }
+  }
+
   async close(): Promise<void> {
     Atomics.store(new Int32Array(this.stop), 0, 1);
     this.req.postMessage({ op: 'close' } satisfies WorkerRequest);

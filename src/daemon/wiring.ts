@@ -2,7 +2,7 @@
 // and the RIB's peer configs (bgp/), Calico BGPFilters into RIB policy functions, and RIB
 // change records into FIB changes (fib/). No I/O here, so every rule is unit-testable.
 import type { SessionConfig } from '../../bgp/config';
-import type { PathInfo, PolicyFn, RibChange, RibPeer } from '../../bgp/rib/rib-types';
+import type { PolicyFn, RibChange, RibPeer } from '../../bgp/rib/rib-types';
 import { formatPrefix, parseAddress } from '../../bgp/prefix';
 import { AFI_IPV4, type Prefix } from '../../bgp/types';
 import type { FibChange, FibFailure, NextHop } from '../../fib/types';
