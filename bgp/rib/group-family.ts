@@ -260,28 +260,37 @@ export class GroupFamily {
   }
 
   /**
+   * Every prefix's entry as last encoded, without add-path: attribute set id (-1: none) and the
+   * member it is withheld from. A prefix with a change pending shows the value from before it
+   * (the pending record keeps it), since the change itself is still on its way in the stream.
+   */
+  private forEachEncoded(visit: (pfx: number, id: number, excl: number) => void): void {
+    const prevOf = new Map<number, number>();
+    const pend = this.pending.data;
+    for (let i = 0; i < this.pending.length; i += 3) prevOf.set(pend[i], i);
+    const n = Math.min(this.out.length, this.table.store.highWater);
+    for (let pfx = 0; pfx < n; pfx++) {
+      if (this.pendFlag[pfx]) {
+        const i = prevOf.get(pfx) as number;
+        visit(pfx, pend[i + 1], pend[i + 2]);
+      } else {
+        visit(pfx, this.out[pfx], this.excl[pfx]);
+      }
+    }
+  }
+
+  /**
    * The Adj-RIB-Out as last encoded (pending changes follow in the shared stream), as UPDATEs
    * for `member`: the initial dump and RFC 2918 refresh.
    */
   dump(member: number, enc: Enc, nh: Enc, maxLen: number, orig: Orig): OutMsg[] {
     const b = new Map<number, Bucket>();
     if (!this.addPath) {
-      const prevOf = new Map<number, number>();
-      const pend = this.pending.data;
-      for (let i = 0; i < this.pending.length; i += 3) prevOf.set(pend[i], i);
-      const n = Math.min(this.out.length, this.table.store.highWater);
-      for (let pfx = 0; pfx < n; pfx++) {
-        let id = this.out[pfx];
-        let ex = this.excl[pfx];
-        if (this.pendFlag[pfx]) {
-          const i = prevOf.get(pfx) as number;
-          id = pend[i + 1];
-          ex = pend[i + 2];
-        }
-        if (id < 0 || ex === member) continue;
+      this.forEachEncoded((pfx, id, ex) => {
+        if (id < 0 || ex === member) return;
         const set = this.attrs.get(id);
         if (orig(set) !== member) this.add(b, set, pfx, 0, [], null, false);
-      }
+      });
     } else {
       for (const [pfx, paths] of this.ap) {
         for (const p of paths) if (p.excl !== member && orig(p.set) !== member) this.add(b, p.set, pfx, p.pathId, [], null, true);
@@ -302,20 +311,9 @@ export class GroupFamily {
       for (const [pfx, paths] of this.ap) for (const p of paths) if (p.excl !== member && orig(p.set) !== member) keys.add(pfx * 4294967296 + p.pathId);
       return keys;
     }
-    const prevOf = new Map<number, number>();
-    const pend = this.pending.data;
-    for (let i = 0; i < this.pending.length; i += 3) prevOf.set(pend[i], i);
-    const n = Math.min(this.out.length, this.table.store.highWater);
-    for (let pfx = 0; pfx < n; pfx++) {
-      let id = this.out[pfx];
-      let ex = this.excl[pfx];
-      if (this.pendFlag[pfx]) {
-        const i = prevOf.get(pfx) as number;
-        id = pend[i + 1];
-        ex = pend[i + 2];
-      }
+    this.forEachEncoded((pfx, id, ex) => {
       if (id >= 0 && ex !== member && orig(this.attrs.get(id)) !== member) keys.add(pfx);
-    }
+    });
     return keys;
   }
 
