@@ -171,7 +171,7 @@ export function scanRouteDump(
       else if (atype === RTA_MULTIPATH) other = true;
       a += (alen + 3) & ~3;
     }
-    if (table !== k.table) continue;
+    if (table !== k.table) continue; // with the checks above: isOurs(), on the raw bytes
     const fam = family === AF_INET ? 4 : 6;
     const dstOk = dst >= 0 && buf.readUInt16LE(dst - 4) - 4 === (fam === 4 ? 4 : 16);
     if (type === RTN_UNICAST && nhId >= 0 && !other && dstOk && fast(fam, dst, buf[p + 1], metric, nhId)) continue;

@@ -80,6 +80,7 @@ export class RouteWriter {
         if (slot >= 0 && this.table.busy(slot)) {
           // The same prefix again while its first write is in flight: let that one finish.
           if (sent.length || nhSent.length) inflight.push(this.send(w, sent, nhSent, failedNh, report));
+          else this.client.giveBack(w);
           await Promise.all(inflight.splice(0));
           return this.execute(prepend(op, it), report);
         }
@@ -119,6 +120,7 @@ export class RouteWriter {
         sent.push(op);
       }
       if (sent.length || nhSent.length) inflight.push(this.send(w, sent, nhSent, failedNh, report));
+      else this.client.giveBack(w);
       if (inflight.length >= this.o.pipelineDepth) await inflight.shift();
       await yieldTick(); // a chance for timers and I/O between slices, always
     }
@@ -225,7 +227,7 @@ export class RouteWriter {
 
 /** Work per turn of the event loop before giving timers and I/O their go (issue 5: never
  * blocked for more than 50 ms; garbage collection must fit in the rest). */
-export const SLICE_MS = 8;
+const SLICE_MS = 8;
 
 /** For loops over a million entries: due() every SLICE_MS (looked at every 256 steps). */
 export class Turns {

@@ -101,8 +101,7 @@ export class NetlinkClient extends EventEmitter {
       this.memberships.get(m.id)?.(m.ok);
       this.memberships.delete(m.id);
     } else if (m.kind === 'batch') {
-      const ab = m.buf.buffer as ArrayBuffer;
-      if (this.pool.length < POOL_MAX && ab.byteLength <= POOL_BUF_MAX) this.pool.push(ab);
+      this.keep(m.buf.buffer as ArrayBuffer);
       this.batches.get(m.id)?.(m.errors);
       this.batches.delete(m.id);
     } else if (m.kind === 'chunk' || m.kind === 'ringChunk' || m.kind === 'dumpDone') {
@@ -122,6 +121,16 @@ export class NetlinkClient extends EventEmitter {
     if (slot < 0) return;
     Atomics.store(this.ringState, slot, 0);
     Atomics.notify(this.ringState, slot);
+  }
+
+  private keep(ab: ArrayBuffer): void {
+    if (this.pool.length < POOL_MAX && ab.byteLength <= POOL_BUF_MAX) this.pool.push(ab);
+  }
+
+  /** A writer that was not sent after all (its slice wrote nothing): its buffer goes back to
+   * the pool, so a reconcile of a million correct routes allocates none per slice. */
+  giveBack(w: MsgWriter): void {
+    if (w.buf.byteOffset === 0 && w.buf.byteLength === w.buf.buffer.byteLength) this.keep(w.buf.buffer as ArrayBuffer);
   }
 
   /** A writer for the next batch, over a returned buffer when one is large enough. */
