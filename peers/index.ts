@@ -1,7 +1,7 @@
 /** Public API of peers/: the Calico model, selectors, peer planning and route origination. */
 export * from './types.js';
 export { parseSelector, SelectorError, type Labels } from './selector.js';
-export { parseModel, loadModelFile } from './model/parse.js';
+export { parseModel, parseResources, loadModelFile } from './model/parse.js';
 export { planPeers, localSpeaker, findNode, nodeAs, nodePort, peerKey, type PlanOptions, type LocalSpeaker } from './plan.js';
 export { diffPlan, RESTART_FIELDS, type PlanDiff, type PeerChange } from './diff.js';
 export { originatedRoutes, encapsulationFor, localSubnets, EXCLUDE_LB_LABEL, type OriginatedRoute, type RouteOrigin, type Encapsulation } from './routes.js';

@@ -13,12 +13,15 @@ import { Metrics } from './control/metrics';
 import { ConfigError, formatIssue } from '../peers';
 import type { Fib } from '../fib/types';
 import { createFib } from './daemon/fib-driver';
+import { createDatastore } from './daemon/datastore';
+import type { Datastore } from '../peers/datastore';
 
 async function main(): Promise<void> {
   const argv = await yargs(hideBin(process.argv))
     .scriptName('ternd')
     .usage('$0 --config FILE [options]\n\nThe Tern BGP daemon: peers this node with the cluster and writes pod routes into the kernel.')
-    .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'Calico v3 multi-document YAML (BGPConfiguration, Node, BGPPeer, IPPool, IPAM blocks)' })
+    .option('datastore', { choices: ['file'] as const, default: 'file' as const, describe: 'where the cluster model comes from' })
+    .option('config', { alias: 'c', type: 'string', describe: 'file datastore: Calico v3 multi-document YAML (BGPConfiguration, Node, BGPPeer, IPPool, IPAM blocks)' })
     .option('node', { alias: 'n', type: 'string', describe: 'this node\'s name in the model (default: $NODENAME, else the host name)' })
     .option('control-socket', { type: 'string', describe: 'control socket path (default /run/tern/ternd.sock, $TERN_SOCKET overrides)' })
     .option('fib', { choices: ['kernel', 'none'] as const, default: 'kernel' as const, describe: 'write routes into the kernel, or keep them in the RIB only' })
@@ -39,6 +42,13 @@ async function main(): Promise<void> {
 
   const log = createLogger({ level: argv['log-level'] });
   const nodeName = argv.node ?? process.env.NODENAME ?? require('node:os').hostname();
+  let datastore: Datastore;
+  try {
+    datastore = createDatastore(argv);
+  } catch (err) {
+    log.fatal({ component: 'datastore', err: (err as Error).message }, `cannot start: ${(err as Error).message}`);
+    process.exit(1);
+  }
   let fib: Fib;
   try {
     fib = await createFib(argv.fib, { table: argv.table, metric: argv.metric, tunnelDevice: argv['tunnel-device'], log });
@@ -50,7 +60,7 @@ async function main(): Promise<void> {
   const metrics = new Metrics();
   const daemon = new Daemon({
     metrics,
-    configPath: argv.config,
+    datastore,
     nodeName,
     fib,
     fibDriver: argv.fib,
@@ -66,7 +76,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       for (const i of err.issues.filter((x) => x.severity === 'error')) log.fatal({ component: 'config' }, formatIssue(i));
-      log.fatal({ component: 'config' }, `refusing to start: ${argv.config} has errors`);
+      log.fatal({ component: 'config' }, `refusing to start: ${datastore.status().source} has errors`);
     } else log.fatal({ component: 'daemon', err: (err as Error).message }, `cannot start: ${(err as Error).message}`);
     await fib.close().catch(() => undefined);
     process.exit(1);

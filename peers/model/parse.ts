@@ -25,6 +25,30 @@ interface Raw { kind: Kind; name: string; line: number; specLine: number; labels
 /** Parse model text; `fileName` is used in messages. Throws ConfigError when anything is invalid. */
 export function parseModel(text: string, fileName: string): { model: ClusterModel; warnings: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
+  return modelFromDocuments(readYamlDocuments(text, fileName, issues), fileName, issues);
+}
+
+/**
+ * The model from resources that arrive as JSON objects (the Kubernetes API, etcd), through the
+ * same validation as a file: one model whatever the datastore. `source` names the datastore in
+ * messages (`kubernetes: BGPPeer/tor-a: spec.asNumber: ...`); there are no line numbers.
+ */
+export function parseResources(resources: readonly unknown[], source: string): { model: ClusterModel; warnings: ConfigIssue[] } {
+  return modelFromDocuments(resources.map((r) => ({ root: jsonNode(r), line: 0 })), source, []);
+}
+
+/** A JSON value as the reader's tree, every line 0 (formatIssue then prints no line). */
+function jsonNode(v: unknown): YNode {
+  if (Array.isArray(v)) return { t: 'seq', line: 0, items: v.map(jsonNode) };
+  if (v !== null && typeof v === 'object') {
+    const entries = new Map<string, { keyLine: number; value: YNode }>();
+    for (const [k, x] of Object.entries(v)) entries.set(k, { keyLine: 0, value: jsonNode(x) });
+    return { t: 'map', line: 0, entries };
+  }
+  return { t: 'scalar', line: 0, value: v ?? null, source: v === undefined || v === null ? '' : String(v) };
+}
+
+function modelFromDocuments(docs: readonly { root: YNode | undefined; line: number }[], fileName: string, issues: ConfigIssue[]): { model: ClusterModel; warnings: ConfigIssue[] } {
   const raws: Raw[] = [];
   const visit = (root: YNode, line: number): void => {
     const r0 = new Reader(fileName, undefined, issues);
@@ -82,7 +106,7 @@ export function parseModel(text: string, fileName: string): { model: ClusterMode
     if (secrets.has(name)) r.error(m.line, 'metadata.name', `duplicate Secret named ${JSON.stringify(name)}`);
     secrets.set(name, values);
   };
-  for (const doc of readYamlDocuments(text, fileName, issues)) if (doc.root) visit(doc.root, doc.line);
+  for (const doc of docs) if (doc.root) visit(doc.root, doc.line);
 
   const seen = new Set<string>();
   for (const x of raws) {

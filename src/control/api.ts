@@ -237,6 +237,21 @@ export interface HealthView {
   configLoaded: boolean;
   listening: boolean;
   sessions: { planned: number; established: number; withinGrace: number };
+  /** Where the model comes from and whether it is current. Stale does not make ternd unready:
+   * the last good model stays in force, so the node keeps routing (docs/operations.md). */
+  datastore?: DatastoreView;
+}
+
+export interface DatastoreView {
+  kind: 'file' | 'kubernetes' | 'etcd';
+  source: string;
+  /** syncing (no model yet), synced, stale (source unreachable: last good model in force), error (content refused). */
+  state: 'syncing' | 'synced' | 'stale' | 'error';
+  /** ISO time the state began. */
+  since: string;
+  /** ISO time the model in force was produced. */
+  lastSync?: string;
+  detail?: string;
 }
 
 /** Gauges read at scrape time; per-peer numbers come from `peers()`. */

@@ -2,7 +2,7 @@
 // rule is tested without a daemon: ready = config loaded, listening, and every planned session
 // Established or still within its grace period (a node that just started, or a peer that just
 // appeared, gets time to connect before the pod is marked unready).
-import type { HealthView, SessionState } from './api.js';
+import type { DatastoreView, HealthView, SessionState } from './api.js';
 
 export interface PlannedSession {
   address: string;
@@ -14,6 +14,7 @@ export interface PlannedSession {
 export interface HealthInput {
   configLoaded: boolean;
   listening: boolean;
+  datastore?: DatastoreView;
   /** Set when something fatal happened (e.g. the RIB worker died): not live. */
   fatal?: string;
   sessions: PlannedSession[];
@@ -49,5 +50,6 @@ export function judgeHealth(h: HealthInput): HealthView {
     configLoaded: h.configLoaded,
     listening: h.listening,
     sessions: { planned: h.sessions.length, established, withinGrace },
+    ...(h.datastore ? { datastore: h.datastore } : {}),
   };
 }

@@ -12,6 +12,7 @@ import {
   type ConfigView,
   type DaemonApi,
   type ErrorView,
+  type DatastoreView,
   type FibRowView,
   type HealthView,
   type MetricsSnapshot,
@@ -24,6 +25,7 @@ import {
   type RibRowView,
 } from '../control/api';
 import { judgeHealth } from '../control/health';
+import type { DatastoreStatus } from '../../peers/datastore';
 import type { NextHop } from '../../fib/types';
 import { isLogLevel, type Logger } from '../log';
 import type { Daemon } from './daemon';
@@ -221,7 +223,7 @@ export class TerndApi implements DaemonApi {
       peers: d.plan.map((p) => ({ key: p.key, kind: p.kind, why: p.description })),
       advertised: [...d.originated.values()].map((r) => ({ prefix: r.prefix, communities: r.communities.length ? r.communities.map((c) => `${c >>> 16}:${c & 0xffff}`) : undefined })),
       clusterId: d.local.routeReflectorClusterID,
-      source: d.opts.configPath,
+      source: d.opts.datastore.status().source,
       fib: { driver: d.opts.fibDriver, coupled: d.opts.fib.coupled },
       logLevel: levelName(this.log.level()),
     };
@@ -278,6 +280,7 @@ export class TerndApi implements DaemonApi {
     return judgeHealth({
       configLoaded: this.d.configLoaded,
       listening: this.d.listening,
+      datastore: datastoreView(this.d.opts.datastore.status()),
       graceMs: this.readyGraceMs,
       now,
       sessions: [...this.d.peers.values()].filter((e) => !e.adminDown).map((e) => {
@@ -299,6 +302,17 @@ export class TerndApi implements DaemonApi {
       fibCoupled: this.d.opts.fib.coupled,
     };
   }
+}
+
+function datastoreView(st: DatastoreStatus): DatastoreView {
+  return {
+    kind: st.kind,
+    source: st.source,
+    state: st.state,
+    since: st.since.toISOString(),
+    ...(st.lastSync ? { lastSync: st.lastSync.toISOString() } : {}),
+    ...(st.detail ? { detail: st.detail } : {}),
+  };
 }
 
 const remaining = (deadline?: number): number | null => (deadline === undefined ? null : Math.max(0, Math.round((deadline - Date.now()) / 1000)));

@@ -1,7 +1,6 @@
 // ternd's core wiring: the Calico model (peers/) decides whom to peer with and what to
 // originate; the Speaker (bgp/) runs the sessions; the RIB (bgp/rib) decides; the FIB (fib/)
 // installs. This file only connects them: every rule lives in the module that owns it.
-import fs from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { Rib } from '../../bgp/rib/rib';
 import type { RibChange } from '../../bgp/rib/rib-types';
@@ -17,7 +16,6 @@ import {
   diffPlan,
   filtersByName,
   formatIssue,
-  loadModelFile,
   localSpeaker,
   localSubnets,
   originatedRoutes,
@@ -27,13 +25,15 @@ import {
   type OriginatedRoute,
   type PeerConfig,
 } from '../../peers';
+import { refusalOf, type Datastore, type DatastoreEvent, type ModelUpdate } from '../../peers/datastore';
 import type { Logger } from '../log';
 import type { Metrics } from '../control/metrics';
 import { grClear, grPeerDown, grReestablished, grSweep, type GracefulRestartState, type GrContext } from './graceful-restart';
 import { exportablePools, fibChangeOf, groupFibFailures, policiesFor, ribPeerOf, sessionConfigOf, type FibContext, type WiringOptions } from './wiring';
 
 export interface DaemonOptions {
-  configPath: string;
+  /** Where the cluster model comes from (file, Kubernetes, etcd): peers/datastore. */
+  datastore: Datastore;
   nodeName: string;
   fib: Fib;
   fibDriver: 'kernel' | 'none';
@@ -49,8 +49,6 @@ export interface DaemonOptions {
   /** Override of the listen addresses (default: the model's bindMode). */
   listen?: { address: string; port?: number }[];
   connectRetryTime?: number;
-  /** Watch the config file for changes (default true). */
-  watch?: boolean;
   /** Prometheus event metrics (src/control/metrics.ts); optional so tests can leave it out. */
   metrics?: Metrics;
   /** UPDATEs a peer may lag behind its update group before it is reset (default MAX_OUTPUT_BACKLOG). */
@@ -106,8 +104,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   /** Set by stop(): the kernel is no longer written (its routes outlive the process). */
   private stopping = false;
   private fibSyncTimer?: NodeJS.Timeout;
-  private watcher?: fs.FSWatcher;
-  private reloadTimer?: NodeJS.Timeout;
+  /** A model the datastore produced while start() was still running: applied at its end. */
+  private pendingUpdate?: ModelUpdate;
+  private started = false;
   private fibCtx!: FibContext;
   private readonly wiring: WiringOptions;
   readonly log: Logger;
@@ -120,7 +119,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   /** Loads the model (throws ConfigError: nothing runs on a bad config), then starts everything. */
   async start(): Promise<void> {
-    const { model, warnings } = loadModelFile(this.opts.configPath);
+    const { model, warnings } = await this.opts.datastore.start((e) => this.onDatastore(e));
     for (const w of warnings) this.log.warn({ component: 'config' }, formatIssue(w));
     this.model = model;
     this.local = localSpeaker(model, this.opts.nodeName);
@@ -152,7 +151,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.listening = true;
 
     this.log.info(
-      { component: 'daemon', node: this.local.nodeName, as: this.local.asNumber, routerId: this.local.routerId, clusterId: this.local.routeReflectorClusterID, config: this.opts.configPath, fib: this.opts.fibDriver },
+      { component: 'daemon', node: this.local.nodeName, as: this.local.asNumber, routerId: this.local.routerId, clusterId: this.local.routeReflectorClusterID, datastore: this.opts.datastore.kind, source: this.opts.datastore.status().source, fib: this.opts.fibDriver },
       `ternd started for node ${this.local.nodeName}`,
     );
     this.applyOrigination(originatedRoutes(model, this.opts.nodeName));
@@ -164,7 +163,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.log.info({ component: 'fib', routes: inKernel.length }, 'kernel holds routes from a previous run: keeping them until every peer sent End-of-RIB');
       this.fibSyncTimer = setTimeout(() => void this.syncFib('End-of-RIB wait timed out'), (this.opts.fibSyncTimeout ?? 60) * 1000);
     }
-    if (this.opts.watch !== false) this.watchConfig();
+    this.started = true;
+    if (this.pendingUpdate) this.applyModel(this.pendingUpdate);
+    this.pendingUpdate = undefined;
   }
 
   async stop(reason = 'ternd shutting down'): Promise<void> {
@@ -173,9 +174,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     // rolling restart deleted the other nodes' routes on the stopping node; bench/rolling-restart.ts).
     this.stopping = true;
     this.fibQueue.length = 0;
-    this.watcher?.close();
+    await this.opts.datastore.close();
     if (this.fibSyncTimer) clearTimeout(this.fibSyncTimer);
-    if (this.reloadTimer) clearTimeout(this.reloadTimer);
     for (const e of this.peers.values()) grClear(e);
     // Restarting speaker (RFC 4724 §4.1): the kernel routes stay. A peer that negotiated GR
     // keeps our routes only if the session ends without a NOTIFICATION, or with one covered by
@@ -559,23 +559,63 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.scheduleFlush();
   }
 
-  /** Re-reads the config file; a bad one is refused and the running config stays in force. */
-  reload(trigger: string): { ok: boolean; errors?: string[]; effects?: string[] } {
-    const started = performance.now();
-    const cpu0 = process.cpuUsage();
-    let model: ClusterModel;
+  /** SIGHUP and `bgpctl reload`: re-read the datastore now; a bad model is refused and the running one stays in force. */
+  async reload(trigger: string): Promise<{ ok: boolean; errors?: string[]; effects?: string[] }> {
+    let update: ModelUpdate;
     try {
-      const r = loadModelFile(this.opts.configPath);
-      model = r.model;
-      for (const w of r.warnings) this.log.warn({ component: 'config' }, formatIssue(w));
-      localSpeaker(model, this.opts.nodeName);
+      update = await this.opts.datastore.resync(trigger);
     } catch (err) {
-      const errors = err instanceof ConfigError ? err.issues.filter((i) => i.severity === 'error').map(formatIssue) : [(err as Error).message];
-      for (const e of errors) this.log.error({ component: 'config', trigger }, `config refused, running config stays in force: ${e}`);
-      this.emit('reloadFailed', errors);
+      const { errors, warnings } = refusalOf(err);
+      this.refuse(trigger, errors, warnings.map(formatIssue));
       return { ok: false, errors };
     }
-    const local = localSpeaker(model, this.opts.nodeName);
+    return this.applyModel(update);
+  }
+
+  /** What the datastore reports on its own (a watched change, a refusal, a state change). */
+  private onDatastore(e: DatastoreEvent): void {
+    if (this.stopping) return;
+    switch (e.type) {
+      case 'model':
+        if (this.started) this.applyModel(e.update);
+        else this.pendingUpdate = e.update;
+        return;
+      case 'refused':
+        this.refuse(e.trigger, e.errors, e.warnings.map(formatIssue));
+        return;
+      case 'status': {
+        const st = e.status;
+        const text = `datastore ${st.kind} ${st.state}${st.detail ? `: ${st.detail}` : ''}`;
+        // Stale is a warning, not an error: the last good model stays in force, no route is
+        // withdrawn and no session reset because the source went away.
+        if (st.state === 'stale') this.log.warn({ component: 'datastore', state: st.state, since: st.since }, `${text}; the last good model stays in force`);
+        else if (st.state !== 'error') this.log.info({ component: 'datastore', state: st.state }, text);
+        return;
+      }
+    }
+  }
+
+  private refuse(trigger: string, errors: string[], warnings: string[]): void {
+    // The warnings first: the real cause of a refusal is often an "unknown field" one line up.
+    for (const w of warnings) this.log.warn({ component: 'config', trigger }, w);
+    for (const e of errors) this.log.error({ component: 'config', trigger }, `config refused, running config stays in force: ${e}`);
+    this.emit('reloadFailed', errors);
+  }
+
+  /** Applies a new complete model as a diff: unchanged peers keep their sessions. */
+  private applyModel(update: ModelUpdate): { ok: boolean; errors?: string[]; effects?: string[] } {
+    const started = performance.now();
+    const cpu0 = process.cpuUsage();
+    const { model, warnings, trigger } = update;
+    let local: LocalSpeaker;
+    try {
+      local = localSpeaker(model, this.opts.nodeName);
+    } catch (err) {
+      const errors = err instanceof ConfigError ? err.issues.filter((i) => i.severity === 'error').map(formatIssue) : [(err as Error).message];
+      this.refuse(trigger, errors, warnings.map(formatIssue));
+      return { ok: false, errors };
+    }
+    for (const w of warnings) this.log.warn({ component: 'config' }, formatIssue(w));
     if (local.asNumber !== this.local.asNumber || local.routerId !== this.local.routerId || local.listenPort !== this.local.listenPort) {
       const msg = 'the node AS, router ID or listen port changed: restart ternd to apply';
       this.log.error({ component: 'config', trigger }, msg);
@@ -597,28 +637,6 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.emit('reloaded', effects);
     return { ok: true, effects };
   }
-
-  private watchConfig(): void {
-    // Editors replace files (rename), so watch the directory and filter on the name.
-    const path = require('node:path') as typeof import('node:path');
-    const dir = path.dirname(path.resolve(this.opts.configPath));
-    const base = path.basename(this.opts.configPath);
-    try {
-      this.watcher = fs.watch(dir, (_ev, name) => {
-        if (name !== base) return;
-        // Coalesce the burst of events one save makes (truncate + write, or write + rename),
-        // without delaying the change itself: a new IPAM block must reach every node's FIB
-        // within 100 ms (issue 6; bench/propagation.ts), and a 150 ms debounce alone broke that.
-        // A writer that needs longer than this between its writes can have a half-written file
-        // refused (logged, running config kept) until its last write; write-then-rename avoids it.
-        if (this.reloadTimer) clearTimeout(this.reloadTimer);
-        this.reloadTimer = setTimeout(() => this.reload('file changed'), RELOAD_DEBOUNCE_MS);
-      });
-      this.watcher.unref();
-    } catch (err) {
-      this.log.warn({ component: 'config', err: (err as Error).message }, 'cannot watch the config file; use SIGHUP or bgpctl reload');
-    }
-  }
 }
 
 /** CPU time (user + system) since `from`, in ms: with `ms` it tells work from waiting for a CPU. */
@@ -632,9 +650,6 @@ const POLICY_FIELDS: ReadonlySet<string> = new Set(['nextHopMode', 'numAllowedLo
 
 /** A full Internet table is ~100k packed UPDATEs: a peer 500k behind is not keeping up. */
 export const MAX_OUTPUT_BACKLOG = 500_000;
-
-/** Quiet time after the last config file event before reloading (see watchConfig). */
-export const RELOAD_DEBOUNCE_MS = 10;
 
 function sameRoute(a: OriginatedRoute, b: OriginatedRoute): boolean {
   return a.fib === b.fib && JSON.stringify([a.communities, a.largeCommunities]) === JSON.stringify([b.communities, b.largeCommunities]);

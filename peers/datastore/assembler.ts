@@ -1,0 +1,122 @@
+/**
+ * Everything above the reader that the watched datastores (Kubernetes, etcd) share: the cache
+ * of Calico-shaped resources a reader keeps up to date, the rule that no model is built before
+ * the initial read is complete, coalescing of event bursts into one rebuild, and the status an
+ * operator sees. A reader (informers, an etcd watch) only translates its source's objects into
+ * Calico v3 resources and calls set/delete/replace, then changed(), synced() or stale().
+ */
+import { ConfigError, formatIssue, type ConfigIssue } from '../types.js';
+import { parseResources } from '../model/parse.js';
+import type { DatastoreEvent, DatastoreKind, DatastoreStatus, ModelUpdate } from './types.js';
+
+/** Coalesce a burst of watch events (a re-list, a kubectl apply of many objects) into one rebuild. */
+export const REBUILD_DELAY_MS = 5;
+
+/** The error lines and the warnings of a refused model (ConfigError), or the error's text. */
+export function refusalOf(err: unknown): { errors: string[]; warnings: ConfigIssue[] } {
+  if (!(err instanceof ConfigError)) return { errors: [(err as Error).message ?? String(err)], warnings: [] };
+  return {
+    errors: err.issues.filter((i) => i.severity === 'error').map(formatIssue),
+    warnings: err.issues.filter((i) => i.severity === 'warning'),
+  };
+}
+
+export class ModelAssembler {
+  /** Calico-shaped resources by a reader-chosen key (e.g. `BGPPeer/tor-a`, or the etcd key). */
+  private readonly resources = new Map<string, unknown>();
+  private current: DatastoreStatus;
+  private listener?: (e: DatastoreEvent) => void;
+  private timer?: NodeJS.Timeout;
+  private triggers: string[] = [];
+  private initialDone = false;
+
+  constructor(readonly kind: DatastoreKind, source: string) {
+    this.current = { kind, source, state: 'syncing', since: new Date() };
+  }
+
+  listen(fn: (e: DatastoreEvent) => void): void {
+    this.listener = fn;
+  }
+
+  set(key: string, resource: unknown): void {
+    this.resources.set(key, resource);
+  }
+
+  delete(key: string): boolean {
+    return this.resources.delete(key);
+  }
+
+  /** A re-list of everything under `prefix`: what is absent from `entries` is gone. */
+  replace(prefix: string, entries: Iterable<readonly [string, unknown]>): void {
+    for (const k of [...this.resources.keys()]) if (k.startsWith(prefix)) this.resources.delete(k);
+    for (const [k, v] of entries) this.resources.set(k, v);
+  }
+
+  get size(): number {
+    return this.resources.size;
+  }
+
+  /** Build a model from the cache now (throws ConfigError). */
+  build(trigger: string): ModelUpdate {
+    const { model, warnings } = parseResources([...this.resources.values()], this.kind);
+    return { model, warnings, trigger };
+  }
+
+  /** The initial read is complete: the first model (throws ConfigError: nothing runs on a bad one). */
+  synced(): ModelUpdate {
+    const u = this.build('initial sync');
+    this.initialDone = true;
+    this.setState('synced');
+    this.current.lastSync = new Date();
+    return u;
+  }
+
+  /** The reader changed the cache: rebuild soon, once for a burst. Ignored before synced(). */
+  changed(trigger: string): void {
+    if (!this.initialDone) return;
+    this.triggers.push(trigger);
+    if (this.timer) return;
+    this.timer = setTimeout(() => this.rebuild(), REBUILD_DELAY_MS);
+  }
+
+  /** The source is unreachable or a watch broke: the model in force stays; say since when. */
+  stale(detail: string): void {
+    if (this.current.state === 'stale' && this.current.detail === detail) return;
+    this.setState('stale', detail);
+  }
+
+  /** The reader is connected and caught up again (after a re-read diffed into the cache). */
+  recovered(): void {
+    if (this.current.state === 'stale') this.setState('synced');
+  }
+
+  status(): DatastoreStatus {
+    return { ...this.current };
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private rebuild(): void {
+    this.timer = undefined;
+    const why = this.triggers.length > 3 ? `${this.triggers.slice(0, 3).join(', ')} and ${this.triggers.length - 3} more` : this.triggers.join(', ');
+    this.triggers = [];
+    try {
+      const update = this.build(why);
+      if (this.current.state === 'error') this.setState('synced');
+      this.current.lastSync = new Date();
+      this.listener?.({ type: 'model', update });
+    } catch (err) {
+      const { errors, warnings } = refusalOf(err);
+      this.setState('error', errors[0]);
+      this.listener?.({ type: 'refused', trigger: why, errors, warnings });
+    }
+  }
+
+  private setState(state: DatastoreStatus['state'], detail?: string): void {
+    this.current = { ...this.current, state, since: new Date(), detail };
+    this.listener?.({ type: 'status', status: this.status() });
+  }
+}

@@ -1,0 +1,4 @@
+/** Datastores: where the cluster model comes from. Each yields the same validated ClusterModel. */
+export type { Datastore, DatastoreEvent, DatastoreKind, DatastoreState, DatastoreStatus, ModelUpdate } from './types.js';
+export { ModelAssembler, REBUILD_DELAY_MS, refusalOf } from './assembler.js';
+export { FileDatastore, RELOAD_DEBOUNCE_MS, type FileDatastoreOptions } from './file.js';
