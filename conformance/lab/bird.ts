@@ -3,7 +3,8 @@
 
 import * as fs from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { Lab, run, waitFor } from './lab.js';
+import { Lab, waitFor } from './lab.js';
+import { peerTool, startPeerDaemon } from './peer-runtime.js';
 
 export const BIRD = process.env.TERN_BIRD ?? '/usr/sbin/bird';
 export const BIRDC = process.env.TERN_BIRDC ?? '/usr/sbin/birdc';
@@ -127,6 +128,8 @@ export interface Bird {
   logFile: string;
   pid: number;
   child: ChildProcess;
+  /** Its container in TERN_PEERS=containers mode (conformance/lab/peer-runtime.ts). */
+  container?: string;
 }
 
 /** Start BIRD in the foreground inside `host`; returns once its control socket answers. */
@@ -136,12 +139,18 @@ export async function startBird(lab: Lab, host: string, cfg: BirdConfig): Promis
   const configFile = `${base}.conf`;
   const ctl = `${base}.ctl`;
   fs.writeFileSync(configFile, birdConfig(cfg, logFile));
-  const parse = await run(BIRD, ['-p', '-c', configFile]);
+  const parse = await peerTool('bird', undefined, BIRD, ['-p', '-c', configFile], lab);
   if (parse.code !== 0) throw new Error(`BIRD config rejected: ${parse.stderr}\n${fs.readFileSync(configFile, 'utf8')}`);
-  const child = lab.spawn(host, BIRD, ['-f', '-c', configFile, '-s', ctl, '-P', `${base}.pid`], { logFile: `${base}.out` });
-  const bird: Bird = { host, ctl, configFile, logFile, pid: child.pid!, child };
-  lab.instances.set(`bird:${host}`, bird);
-  await waitFor(`BIRD control socket in ${host}`, 10_000, async () => (await run(BIRDC, ['-s', ctl, 'show status'])).code === 0);
+  return launchBird(lab, { host, ctl, configFile, logFile }, []);
+}
+
+/** Run BIRD in the foreground in `b.host` (again, after a kill, with `extraArgs` such as -R). */
+export async function launchBird(lab: Lab, b: Pick<Bird, 'host' | 'ctl' | 'configFile' | 'logFile'>, extraArgs: string[]): Promise<Bird> {
+  const base = b.configFile.replace(/\.conf$/, '');
+  const d = await startPeerDaemon(lab, b.host, 'bird', BIRD, ['-f', '-c', b.configFile, '-s', b.ctl, '-P', `${base}.pid`, ...extraArgs], { logFile: `${base}.out`, name: 'bird' });
+  const bird: Bird = { ...b, pid: d.pid, child: d.child, container: d.container };
+  lab.instances.set(`bird:${b.host}`, bird);
+  await waitFor(`BIRD control socket in ${b.host}`, 10_000, async () => (await peerTool('bird', d.container, BIRDC, ['-s', b.ctl, 'show status'])).code === 0);
   return bird;
 }
 
@@ -153,7 +162,8 @@ function birdOf(lab: Lab, host: string): Bird {
 
 /** Run one birdc command against the BIRD in `host`; returns its output. */
 export async function birdc(lab: Lab, host: string, cmd: string): Promise<string> {
-  const r = await run(BIRDC, ['-s', birdOf(lab, host).ctl, cmd]);
+  const b = birdOf(lab, host);
+  const r = await peerTool('bird', b.container, BIRDC, ['-s', b.ctl, cmd]);
   if (r.code !== 0) throw new Error(`birdc ${cmd}: ${r.stderr || r.stdout}`);
   return r.stdout;
 }

@@ -4,7 +4,8 @@
 
 import * as fs from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { GiveUp, Lab, run, waitFor } from './lab.js';
+import { GiveUp, Lab, waitFor } from './lab.js';
+import { peerMode, peerTool, startPeerDaemon } from './peer-runtime.js';
 
 export const FRR_DIR = process.env.TERN_FRR_DIR ?? '/usr/lib/frr';
 export const BGPD = `${FRR_DIR}/bgpd`;
@@ -126,6 +127,8 @@ export interface Frr {
   pid: number;
   child: ChildProcess;
   zebra?: { pid: number; child: ChildProcess; zservSocket: string };
+  /** bgpd's container in TERN_PEERS=containers mode (conformance/lab/peer-runtime.ts). */
+  container?: string;
 }
 
 /**
@@ -147,23 +150,25 @@ export async function startFrr(lab: Lab, host: string, cfg: FrrConfig, opts: { z
     // zebra has no -S; as root it still insists that its user be in the vty group (frrvty),
     // and `-g frrvty` satisfies that while it keeps running as root.
     const zArgs = ['-u', 'root', '-g', vtyGroup(), ...common.filter((a) => a !== '-S')];
-    const zc = lab.spawn(host, ZEBRA, [...zArgs, '-f', `${vtyDir}/zebra.conf`, '-i', `${vtyDir}/zebra.pid`, '-z', zserv], { logFile: `${vtyDir}/zebra.out` });
-    zebra = { pid: zc.pid!, child: zc, zservSocket: zserv };
+    const zc = await startPeerDaemon(lab, host, 'frr', ZEBRA, [...zArgs, '-f', `${vtyDir}/zebra.conf`, '-i', `${vtyDir}/zebra.pid`, '-z', zserv], { logFile: `${vtyDir}/zebra.out`, name: 'zebra' });
+    zebra = { pid: zc.pid, child: zc.child, zservSocket: zserv };
     await waitFor(`zebra socket in ${host}`, 10_000, () => fs.existsSync(zserv) && fs.existsSync(`${vtyDir}/zebra.vty`));
   }
   const args = [...common, '-f', configFile, '-i', `${vtyDir}/bgpd.pid`, ...(opts.zebra ? ['-z', zserv] : ['-Z'])];
-  const child = lab.spawn(host, BGPD, args, { logFile: `${vtyDir}/bgpd.out` });
-  const frr: Frr = { host, vtyDir, configFile, logFile, pid: child.pid!, child, zebra };
+  const d = await startPeerDaemon(lab, host, 'frr', BGPD, args, { logFile: `${vtyDir}/bgpd.out`, name: 'bgpd' });
+  const child = d.child;
+  const frr: Frr = { host, vtyDir, configFile, logFile, pid: d.pid, child, zebra, container: d.container };
   lab.instances.set(`frr:${host}`, frr);
   await waitFor(`bgpd vty in ${host}`, 10_000, async () => {
     if (child.exitCode !== null) throw new GiveUp(`bgpd exited ${child.exitCode}: ${fs.readFileSync(`${vtyDir}/bgpd.out`, 'utf8')}`);
-    return (await run(VTYSH, ['--vty_socket', vtyDir, '-d', 'bgpd', '-c', 'show bgp summary json'])).code === 0;
+    return (await peerTool('frr', d.container, VTYSH, ['--vty_socket', vtyDir, '-d', 'bgpd', '-c', 'show bgp summary json'])).code === 0;
   });
   return frr;
 }
 
 /** The group FRR's vty sockets belong to (Debian: frrvty); root if there is none. */
 function vtyGroup(): string {
+  if (peerMode() === 'containers') return 'frrvty'; // the image's frr package made it
   try {
     return /^frrvty:/m.test(fs.readFileSync('/etc/group', 'utf8')) ? 'frrvty' : 'root';
   } catch {
@@ -179,9 +184,10 @@ function frrOf(lab: Lab, host: string): Frr {
 
 /** Run vtysh commands (each a `-c`) against the bgpd in `host`; returns the output. */
 export async function vtysh(lab: Lab, host: string, ...cmds: string[]): Promise<string> {
-  const args = ['--vty_socket', frrOf(lab, host).vtyDir, '-d', 'bgpd'];
+  const f = frrOf(lab, host);
+  const args = ['--vty_socket', f.vtyDir, '-d', 'bgpd'];
   for (const c of cmds) args.push('-c', c);
-  const r = await run(VTYSH, args);
+  const r = await peerTool('frr', f.container, VTYSH, args);
   if (r.code !== 0) throw new Error(`vtysh ${cmds.join(' ; ')}: ${r.stderr || r.stdout}`);
   return r.stdout;
 }

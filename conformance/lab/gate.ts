@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { TestContext } from 'node:test';
 import { BIRD, BIRDC } from './bird.js';
 import { BGPD, ZEBRA, VTYSH } from './frr.js';
+import { missingPeerImages, peerMode, type PeerKind } from './peer-runtime.js';
 
 export type Prereq = 'root' | 'ip' | 'bird' | 'birdc' | 'bgpd' | 'zebra' | 'vtysh' | 'tcpdump' | 'ternd';
 
@@ -32,6 +33,17 @@ const executable = (p: string): boolean => {
 /** The items of `need` (default: root, ip, bird, birdc, bgpd, vtysh) that are missing here. */
 export function prereqs(need: Prereq[] = ['root', 'ip', 'bird', 'birdc', 'bgpd', 'vtysh'], ternd?: string): string[] {
   const missing: string[] = [];
+  // TERN_PEERS=containers: BIRD and FRR come from images (conformance/containers), not the host.
+  const images = new Set<PeerKind>();
+  if (peerMode() === 'containers') {
+    for (const p of need) {
+      if (p === 'bird' || p === 'birdc') images.add('bird');
+      if (p === 'bgpd' || p === 'zebra' || p === 'vtysh') images.add('frr');
+    }
+    if (images.size && !['/usr/bin/podman', '/usr/local/bin/podman'].some(executable)) missing.push('podman (TERN_PEERS=containers)');
+    else missing.push(...missingPeerImages([...images]));
+    need = need.filter((p) => !['bird', 'birdc', 'bgpd', 'zebra', 'vtysh'].includes(p));
+  }
   for (const p of need) {
     if (p === 'root') {
       if (process.getuid?.() !== 0) missing.push('root (network namespaces need CAP_SYS_ADMIN)');

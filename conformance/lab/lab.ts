@@ -42,6 +42,9 @@ export interface SpawnOptions {
 }
 
 const IFNAMSIZ = 15;
+
+/** The project's containers.conf for podman (runc, no default ulimits): deploy/containers.conf. */
+export const CONTAINERS_CONF = process.env.CONTAINERS_CONF ?? path.resolve(__dirname, '..', '..', '..', 'deploy', 'containers.conf');
 const liveLabs = new Set<Lab>();
 let hooksInstalled = false;
 
@@ -60,12 +63,12 @@ function installSafetyNet(): void {
 }
 
 /** Run a command to completion; never throws for a non-zero exit (see `code`). */
-export function run(cmd: string, args: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
+export function run(cmd: string, args: string[], opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ExecResult> {
   return new Promise((resolve) => {
     const child = execFile(
       cmd,
       args,
-      { timeout: opts.timeoutMs ?? 20_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      { timeout: opts.timeoutMs ?? 20_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8', env: opts.env ?? process.env },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ stdout, stderr: stderr || (err && !stderr ? String(err.message) : ''), code });
@@ -192,6 +195,8 @@ export class Lab {
   readonly dir: string;
   /** Daemon handles (BIRD, FRR, ternd) registered by the helper modules, keyed 'kind:host'. */
   readonly instances = new Map<string, unknown>();
+  /** Containers started for this lab (TERN_PEERS=containers): removed by name in destroy. */
+  readonly containers = new Set<string>();
   private destroyed = false;
 
   private constructor(readonly name: string) {
@@ -279,15 +284,20 @@ export class Lab {
    * in place, so the child's PID is the daemon's PID: run daemons in the foreground.
    */
   spawn(host: string, cmd: string, args: string[] = [], opts: SpawnOptions = {}): ChildProcess {
+    return this.spawnOnHost('ip', ['netns', 'exec', host, cmd, ...args], opts, `${cmd} in ${host}`);
+  }
+
+  /** Start a long-running process in the host's own namespace (podman, which joins a lab namespace itself). */
+  spawnOnHost(cmd: string, args: string[], opts: SpawnOptions = {}, what = cmd): ChildProcess {
     let stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'pipe', 'pipe'];
     let fd: number | undefined;
     if (opts.logFile) {
       fd = fs.openSync(opts.logFile, 'a');
       stdio = ['ignore', fd, fd];
     }
-    const child = spawn('ip', ['netns', 'exec', host, cmd, ...args], { stdio, env: opts.env ?? process.env });
+    const child = spawn(cmd, args, { stdio, env: opts.env ?? process.env });
     if (fd !== undefined) fs.closeSync(fd);
-    if (child.pid === undefined) throw new Error(`could not spawn ${cmd} in ${host}`);
+    if (child.pid === undefined) throw new Error(`could not spawn ${what}`);
     const pid = child.pid;
     this.children.set(pid, child);
     child.on('exit', () => this.children.delete(pid));
@@ -334,6 +344,13 @@ export class Lab {
         process.kill(pid, 'SIGKILL');
       } catch {
         /* gone */
+      }
+    }
+    if (this.containers.size) {
+      try {
+        execFileSync('podman', ['rm', '-f', '-t', '0', ...this.containers], { stdio: 'ignore', env: { ...process.env, CONTAINERS_CONF } });
+      } catch {
+        /* already gone */
       }
     }
     for (const host of this.hosts) removeNamespaceSync(host);

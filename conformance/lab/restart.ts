@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { Lab, onLines, run, sleep, waitFor } from './lab.js';
-import { BIRD, BIRDC, birdConfig, type Bird, type BirdConfig } from './bird.js';
+import { birdConfig, launchBird, type Bird, type BirdConfig } from './bird.js';
+import { daemonPidOf } from './peer-runtime.js';
 import { routesInNs } from './fib.js';
 import { bgpctl } from './tern.js';
 
@@ -61,11 +62,14 @@ export async function monitorRoutes(lab: Lab, host: string): Promise<RouteMonito
   };
 }
 
-/** SIGKILL `pid` (a daemon's own PID: lab.spawn runs it in place) and wait until it is gone. */
+/**
+ * SIGKILL the daemon behind `child` (its own PID: lab.spawn runs it in place; in containers mode
+ * the container's daemon, whose death ends `podman run`) and wait until it is gone.
+ */
 export async function killHard(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const gone = new Promise<void>((r) => child.once('exit', () => r()));
-  process.kill(child.pid!, 'SIGKILL');
+  process.kill(daemonPidOf(child), 'SIGKILL');
   await gone;
 }
 
@@ -77,11 +81,5 @@ export async function killHard(child: ChildProcess): Promise<void> {
 export async function restartBird(lab: Lab, old: Bird, cfg: BirdConfig, opts: { recovery?: boolean } = {}): Promise<Bird> {
   fs.writeFileSync(old.configFile, birdConfig(cfg, old.logFile));
   fs.rmSync(old.ctl, { force: true });
-  const base = old.configFile.replace(/\.conf$/, '');
-  const args = ['-f', '-c', old.configFile, '-s', old.ctl, '-P', `${base}.pid`, ...(opts.recovery === false ? [] : ['-R'])];
-  const child = lab.spawn(old.host, BIRD, args, { logFile: `${base}.out` });
-  const bird: Bird = { ...old, pid: child.pid!, child };
-  lab.instances.set(`bird:${old.host}`, bird);
-  await waitFor(`BIRD control socket in ${old.host}`, 10_000, async () => (await run(BIRDC, ['-s', old.ctl, 'show status'])).code === 0);
-  return bird;
+  return launchBird(lab, old, opts.recovery === false ? [] : ['-R']);
 }
