@@ -21,7 +21,7 @@ if ! have localhost/debian:bookworm; then
   # What a slim image leaves out: downloaded packages, package lists, docs.
   rm -rf "$work"/rootfs/var/cache/apt/archives/*.deb "$work"/rootfs/var/lib/apt/lists/* \
          "$work"/rootfs/usr/share/doc/* "$work"/rootfs/usr/share/man/* "$work"/rootfs/usr/share/locale/*
-  tar -C "$work/rootfs" -c . | podman import -q --change 'CMD ["/bin/bash"]' - localhost/debian:bookworm >/dev/null
+  tar -C "$work/rootfs" -c . | podman import -q --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'CMD ["/bin/bash"]' - localhost/debian:bookworm >/dev/null
 fi
 
 if ! have localhost/node:20-bookworm-slim; then

@@ -197,6 +197,8 @@ export class Lab {
   readonly instances = new Map<string, unknown>();
   /** Containers started for this lab (TERN_PEERS=containers): removed by name in destroy. */
   readonly containers = new Set<string>();
+  /** Pods played for this lab (conformance/lab/pod.ts): removed by name in destroy. */
+  readonly pods = new Set<string>();
   private destroyed = false;
 
   private constructor(readonly name: string) {
@@ -346,9 +348,10 @@ export class Lab {
         /* gone */
       }
     }
-    if (this.containers.size) {
+    for (const [what, names] of [[['pod', 'rm'], this.pods], [['rm'], this.containers]] as const) {
+      if (!names.size) continue;
       try {
-        execFileSync('podman', ['rm', '-f', '-t', '0', ...this.containers], { stdio: 'ignore', env: { ...process.env, CONTAINERS_CONF } });
+        execFileSync('podman', [...what, '-f', '-t', '0', ...names], { stdio: 'ignore', env: { ...process.env, CONTAINERS_CONF } });
       } catch {
         /* already gone */
       }

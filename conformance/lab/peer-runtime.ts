@@ -30,7 +30,9 @@ const podmanEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CONTAINERS_CONF })
 const PEER_CAPS: Record<PeerKind, string[]> = { bird: ['NET_ADMIN', 'NET_RAW'], frr: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN'] };
 
 
-export function podman(args: string[], opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
+/** podman; with `netns`, run inside that lab namespace (its host network is the namespace). */
+export function podman(args: string[], opts: { timeoutMs?: number; netns?: string } = {}): Promise<ExecResult> {
+  if (opts.netns) return run('nsenter', [`--net=/run/netns/${opts.netns}`, 'podman', ...args], { ...opts, env: podmanEnv() });
   return run('podman', args, { ...opts, env: podmanEnv() });
 }
 
