@@ -66,7 +66,7 @@ test('issue 14: the calico-node pod with the Tern sidecar peers with a BIRD cont
   const ds = JSON.parse(execFileSync('kubectl', ['patch', '--local', '-o', 'json',
     '-f', path.join(ROOT, 'test', 'fixtures', 'kubernetes', 'calico-node-daemonset.yaml'),
     '--patch-file', path.join(ROOT, 'deploy', 'kubernetes', 'calico-node-sidecar.yaml')], { encoding: 'utf8' }));
-  const pod = podOf(ds, NODE, 't14s-calico-node');
+  const pod = podOf(ds, NODE, `t14s-calico-node-${process.pid}`);
   const [agent, ternd] = ['calico-node', 'ternd'].map((n) => pod.spec.containers.find((c) => c.name === n)!);
   assert.ok(agent && ternd, 'the patched pod has calico-node and ternd');
   // calico-node stand-in: Felix is not under test; this container only shares the pod with ternd.
