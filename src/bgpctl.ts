@@ -5,6 +5,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { fibCommand, healthCommand, logCommand, neighborCommand, reloadCommand } from './cli/admin.js';
 import { globalOptions } from './cli/common.js';
+import { versionLine } from './build-info.js';
 import { COMPLETION_FLAG, completeNeighbor } from './cli/complete.js';
 import { decodeCommand } from './cli/decode.js';
 import { showCommand } from './cli/show.js';
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
     .showHelpOnFail(false, 'run with --help for usage')
     .help()
     .alias('help', 'h')
-    .version(false)
+    .version('version', 'print the version, the git commit of the build and the node version', versionLine('bgpctl'))
     .wrap(Math.min(100, process.stdout.columns || 100));
   await cli.parseAsync();
 }

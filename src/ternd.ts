@@ -5,6 +5,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { createLogger, isLogLevel, LOG_LEVELS, type LogLevel } from './log';
 import { daemonSocketPath } from './paths';
+import { versionLine } from './build-info';
 import { Daemon } from './daemon/daemon';
 import { TerndApi } from './daemon/api';
 import { startControlServer } from './control/server';
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'log level' })
     .strict()
     .help()
-    .version(false)
+    .version('version', 'print the version, the git commit of the build and the node version', versionLine('ternd'))
     .parseAsync();
 
   const log = createLogger({ level: argv['log-level'] });

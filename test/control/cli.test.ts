@@ -265,3 +265,14 @@ test('completion offers the running daemon\'s neighbor addresses after `show nei
   const gone = await bgpctl([flag, 'neighbor', ''], { TERN_SOCKET: join(dir, 'absent.sock') });
   assert.deepEqual([gone.code, gone.stdout, gone.stderr], [0, '', '']);
 });
+
+test('issue 17: bgpctl --version names the package version, the commit built and node', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { readFileSync } = await import('node:fs');
+  const root = join(__dirname, '..', '..', '..');
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+  const r = await bgpctl(['--version']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^bgpctl ${pkg.version.replace(/\./g, '\\.')} \\(commit ${head.slice(0, 12)}(\\+dirty)?, node ${process.version.replace(/\./g, '\\.')}\\)\\n$`));
+});

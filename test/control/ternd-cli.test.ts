@@ -178,3 +178,12 @@ test('bgpctl against two real ternd nodes: peers, neighbor, rib, config, fib, he
   assert.equal(gone.code, 2);
   assert.match(gone.stderr, /is ternd running\?/);
 });
+
+test('issue 17: ternd --version prints the version line, not the help', async () => {
+  const r = await new Promise<Run>((resolve) =>
+    execFile(process.execPath, [TERND, '--version'], (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr })),
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^ternd \d+\.\d+\.\d+\S* \(commit ([0-9a-f]{12}(\+dirty)?|unknown), node v\d+\.\d+\.\d+\)\n$/);
+  assert.doesNotMatch(r.stdout, /--config/, 'the help text is not the answer');
+});
