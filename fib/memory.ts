@@ -102,7 +102,13 @@ export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
 
   async decouple(): Promise<void> {
     this._coupled = false;
+  }
+
+  async flush(): Promise<number> {
+    if (this._coupled) throw new Error('the FIB is coupled: decouple it first, or the routes would be written back');
+    const n = this.kernel.size;
     this.kernel.clear();
+    return n;
   }
 
   async close(): Promise<void> {

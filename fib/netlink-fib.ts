@@ -203,16 +203,44 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     });
   }
 
-  /** Stop writing and remove every route Tern installed (OpenBGPD `fib decouple`); desired state is kept. */
+  /**
+   * Stop writing (OpenBGPD's `fib decouple`): the kernel keeps the routes it has, desired state
+   * is still recorded, and couple() writes the difference. Removing routes is flush(), by name.
+   */
   decouple(): Promise<void> {
     return this.serial(async () => {
       this._coupled = false;
+    });
+  }
+
+  /**
+   * While decoupled: remove every route of Tern's protocol in Tern's table from the kernel,
+   * blackholes and routes at another metric included; desired state is kept for couple().
+   * Refused while coupled, where the next change would write them back at once.
+   */
+  flush(): Promise<number> {
+    return this.serial(async () => {
+      if (this._coupled) throw new Error('the FIB is coupled: decouple it first, or the routes would be written back');
+      // A fresh dump: while decoupled the belief may be behind what the kernel holds.
+      const { strays } = await this.loadKernel();
       this.kernelDirty = true;
       const self = this;
       function* ops(): Generator<Op> {
-        for (const slot of self.table.slots()) if (self.table.installed(slot) >= 0) yield self.plan(self.table.prefixAt(slot), -1, -1, slot);
+        for (const s of strays) {
+          const op = new Op(parsePrefix(s.prefix)!, null, -1, -1);
+          op.metric = s.metric;
+          yield op;
+        }
+        for (const slot of self.table.slots()) if (self.table.installed(slot) >= 0) yield new Op(self.table.prefixAt(slot), null, -1, slot);
       }
-      await this.writer.execute(ops(), () => undefined);
+      let removed = 0;
+      const failed: string[] = [];
+      await this.quietly(this.table.size, () => this.writer.execute(ops(), (op, outcome, error) => {
+        if (outcome === 'deleted') removed++;
+        else if (outcome === 'failed') failed.push(`${formatPrefix(op.p)}: ${error}`);
+      }));
+      if (failed.length) throw new Error(`${failed.length} routes could not be removed (first: ${failed[0]}); ${removed} removed`);
+      return removed;
     });
   }
 

@@ -93,9 +93,13 @@ export interface Fib {
    * already correct are not touched. Called once at startup after the RIB has converged.
    */
   reconcile(desired: FibChange[]): Promise<ReconcileResult>;
-  /** OpenBGPD's `bgpctl fib couple|decouple`: write (or stop writing and remove) kernel routes. */
+  /** OpenBGPD's `bgpctl fib couple|decouple`: write the difference to the desired state and keep
+   * writing; or stop writing and leave the kernel's routes as they are. */
   couple(): Promise<ReconcileResult>;
   decouple(): Promise<void>;
+  /** `bgpctl fib flush`: while decoupled, remove every route Tern owns from the kernel (blackholes
+   * too) and resolve with how many; refused (rejects) while coupled. Desired state is kept. */
+  flush(): Promise<number>;
   readonly coupled: boolean;
   on<E extends keyof FibEvents>(event: E, listener: (...args: FibEvents[E]) => void): this;
   off<E extends keyof FibEvents>(event: E, listener: (...args: FibEvents[E]) => void): this;

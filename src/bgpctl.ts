@@ -10,6 +10,8 @@ import { COMPLETION_FLAG, completeNeighbor } from './cli/complete.js';
 import { decodeCommand } from './cli/decode.js';
 import { showCommand } from './cli/show.js';
 
+const jsonWanted = (argv: string[]): boolean => argv.some((a) => a === '-j' || a === '--json' || /^-[a-zA-Z]*j[a-zA-Z]*$/.test(a));
+
 async function main(): Promise<void> {
   // `bgpctl show rib | head` closes the pipe early: that is not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -32,6 +34,13 @@ async function main(): Promise<void> {
     .demandCommand(1, 'which command? try `bgpctl show`')
     .strict()
     .showHelpOnFail(false, 'run with --help for usage')
+    .fail((msg, err) => {
+      // A usage error under -j is JSON on stdout too, like every other error (docs/bgpctl.md).
+      const message = msg ?? err?.message ?? 'usage error';
+      if (jsonWanted(process.argv)) process.stdout.write(JSON.stringify({ error: { code: 'usage', message } }, null, 2) + '\n');
+      else process.stderr.write(`${message}\nrun with --help for usage\n`);
+      process.exit(1);
+    })
     .help()
     .alias('help', 'h')
     .version('version', 'print the version, the git commit of the build and the node version', versionLine('bgpctl'))

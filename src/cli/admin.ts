@@ -1,10 +1,10 @@
 // bgpctl commands that change the running ternd (neighbor, reload, fib, log) and the health
 // verdict for exec probes.
 import type { Argv, CommandModule } from 'yargs';
-import { NEIGHBOR_ACTIONS, type HealthView, type NeighborAction, type ReloadResult } from '../control/api.js';
+import { NEIGHBOR_ACTIONS, type HealthView, type NeighborAction, type NeighborAllResult, type ReloadResult } from '../control/api.js';
 import { LOG_LEVEL_NAMES } from '../control/server.js';
-import { checkAddress, checkShutdownMessage } from '../control/validate.js';
-import { EXIT_FAILED, printJson, run, UsageError, type GlobalArgs } from './common.js';
+import { checkShutdownMessage } from '../control/validate.js';
+import { EXIT_FAILED, needNeighbor, printJson, run, UsageError, type GlobalArgs } from './common.js';
 import { formatHealth, formatReload } from './format.js';
 
 interface NeighborArgs extends GlobalArgs {
@@ -16,20 +16,20 @@ interface NeighborArgs extends GlobalArgs {
 
 export const neighborCommand: CommandModule<GlobalArgs, NeighborArgs> = {
   command: 'neighbor <address> <action>',
-  describe: 'clear (reset), refresh (ask for a ROUTE-REFRESH), down or up a session',
+  describe: 'clear (reset), refresh (ask for a ROUTE-REFRESH), down or up a session, or every session with `all`',
   builder: (y) =>
     y
-      .positional('address', { type: 'string', demandOption: true, describe: 'neighbor address' })
+      .positional('address', { type: 'string', demandOption: true, describe: 'neighbor address, address:port as show config prints it, or all' })
       .positional('action', { choices: NEIGHBOR_ACTIONS, demandOption: true, describe: 'what to do' })
       .option('message', { alias: 'm', type: 'string', describe: 'RFC 9003 shutdown communication for clear/down (max 255 bytes UTF-8)' })
       .option('hard', { type: 'boolean', default: false, describe: 'clear or down with Cease/Hard Reset (RFC 8538): the peer drops our routes instead of keeping them stale' })
-      .example('$0 neighbor 198.18.0.2 down -m "maintenance until 14:00"', 'take a session down with a message the peer logs') as unknown as Argv<NeighborArgs>,
+      .example('$0 neighbor 198.18.0.2 down -m "maintenance until 14:00"', 'take a session down with a message the peer logs')
+      .example('$0 neighbor all clear', 'reset every session (OpenBGPD: bgpctl neighbor all clear)') as unknown as Argv<NeighborArgs>,
   handler: (args) =>
     run(
       args,
       () => {
-        const a = checkAddress(args.address);
-        if (!a.ok) throw new UsageError(a.message);
+        if (args.address !== 'all') needNeighbor(args.address);
         if (args.message !== undefined) {
           const m = checkShutdownMessage(args.message);
           if (!m.ok) throw new UsageError(m.message);
@@ -38,10 +38,20 @@ export const neighborCommand: CommandModule<GlobalArgs, NeighborArgs> = {
         if (args.hard && args.action !== 'clear' && args.action !== 'down') throw new UsageError('--hard goes with clear or down');
       },
       async (ctx) => {
-        const req = { address: args.address, action: args.action, ...(args.message !== undefined ? { message: args.message } : {}), hard: args.hard };
+        const address = args.address === 'all' ? 'all' : needNeighbor(args.address);
+        const req = { address, action: args.action, ...(args.message !== undefined ? { message: args.message } : {}), hard: args.hard };
+        if (address === 'all') {
+          const r = await ctx.client.request<NeighborAllResult>('neighbor.action', req);
+          if (ctx.args.json) return printJson(ctx, r);
+          await ctx.print([
+            `${args.action} requested for ${r.done.length} ${r.done.length === 1 ? 'neighbor' : 'neighbors'}${r.done.length ? `: ${r.done.join(' ')}` : ''}`,
+            ...r.skipped.map((x) => `  skipped ${x.address}: ${x.reason}`),
+          ]);
+          return;
+        }
         await ctx.client.request('neighbor.action', req);
         if (ctx.args.json) return printJson(ctx, { ok: true });
-        await ctx.print(`neighbor ${args.address}: ${args.action} requested`);
+        await ctx.print(`neighbor ${address}: ${args.action} requested`);
       },
     ),
 };
@@ -58,15 +68,23 @@ export const reloadCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     }),
 };
 
-export const fibCommand: CommandModule<GlobalArgs, GlobalArgs & { mode: 'couple' | 'decouple' }> = {
+type FibMode = 'couple' | 'decouple' | 'flush';
+
+export const fibCommand: CommandModule<GlobalArgs, GlobalArgs & { mode: FibMode }> = {
   command: 'fib <mode>',
-  describe: 'couple: write routes to the kernel; decouple: stop writing (and remove Tern routes)',
-  builder: (y) => y.positional('mode', { choices: ['couple', 'decouple'] as const, demandOption: true }) as unknown as Argv<GlobalArgs & { mode: 'couple' | 'decouple' }>,
+  describe: 'couple: write routes to the kernel; decouple: stop writing, leave the kernel as it is; flush (decoupled only): remove every Tern route from the kernel',
+  builder: (y) => y.positional('mode', { choices: ['couple', 'decouple', 'flush'] as const, demandOption: true }) as unknown as Argv<GlobalArgs & { mode: FibMode }>,
   handler: (args) =>
     run(args, () => {}, async (ctx) => {
+      if (args.mode === 'flush') {
+        const r = await ctx.client.request<{ removed: number }>('fib.flush');
+        if (ctx.args.json) return printJson(ctx, r);
+        await ctx.print(`fib flushed: ${r.removed} Tern routes removed from the kernel; bgpctl fib couple writes them back`);
+        return;
+      }
       await ctx.client.request('fib.couple', { coupled: args.mode === 'couple' });
       if (ctx.args.json) return printJson(ctx, { ok: true });
-      await ctx.print(args.mode === 'couple' ? 'fib coupled' : 'fib decoupled');
+      await ctx.print(args.mode === 'couple' ? 'fib coupled: kernel writes on' : 'fib decoupled: kernel writes off, the kernel keeps the routes it has (bgpctl fib flush removes them)');
     }),
 };
 

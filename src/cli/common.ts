@@ -4,6 +4,7 @@
 import type { Argv } from 'yargs';
 import { ControlError } from '../control/api.js';
 import { ControlClient, UnreachableError } from '../control/client.js';
+import { checkNeighborKey, checkPrefix } from '../control/validate.js';
 import { clientSocketPath } from '../paths.js';
 import type { TextOptions } from './table.js';
 
@@ -68,16 +69,18 @@ export async function run(args: GlobalArgs, check: () => void, body: (ctx: Ctx) 
     };
     process.exitCode = (await body(ctx)) ?? EXIT_OK;
   } catch (e) {
-    if (e instanceof UnreachableError) {
-      process.stderr.write(`bgpctl: ${e.message}\n`);
-      process.exitCode = EXIT_UNREACHABLE;
-    } else if (e instanceof ControlError || e instanceof UsageError) {
-      process.stderr.write(`bgpctl: ${e.message}\n`);
-      process.exitCode = EXIT_FAILED;
-    } else {
-      process.stderr.write(`bgpctl: ${(e as Error).stack ?? String(e)}\n`);
-      process.exitCode = EXIT_FAILED;
-    }
+    const [code, exit, message] =
+      e instanceof UnreachableError
+        ? ['unreachable', EXIT_UNREACHABLE, e.message]
+        : e instanceof ControlError
+          ? [e.code, EXIT_FAILED, e.message]
+          : e instanceof UsageError
+            ? ['usage', EXIT_FAILED, e.message]
+            : ['internal', EXIT_FAILED, (e as Error).stack ?? String(e)];
+    process.exitCode = exit;
+    // Under -j a script reads stdout: the error is JSON there too (docs/bgpctl.md "Errors").
+    if (args.json) await write(JSON.stringify({ error: { code, message } }, null, 2) + '\n');
+    else process.stderr.write(`bgpctl: ${message}\n`);
   } finally {
     client?.close();
   }
@@ -85,3 +88,16 @@ export async function run(args: GlobalArgs, check: () => void, body: (ctx: Ctx) 
 
 /** Prints a value as JSON (the view objects as they came over the socket). */
 export const printJson = (ctx: Ctx, v: unknown): Promise<void> => ctx.print(JSON.stringify(v, null, 2));
+
+/** A neighbor as show peers / show config name it: address, or address:port. */
+export function needNeighbor(a: string): string {
+  const c = checkNeighborKey(a);
+  if (!c.ok) throw new UsageError(c.message);
+  return c.value;
+}
+
+export function needPrefix(p: string | undefined): void {
+  if (p === undefined) return;
+  const c = checkPrefix(p);
+  if (!c.ok) throw new UsageError(c.message);
+}

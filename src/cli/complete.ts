@@ -9,10 +9,15 @@ import { clientSocketPath } from '../paths.js';
 
 export const COMPLETION_FLAG = '--get-yargs-completions';
 
-/** The words after the completion flag, without -s/--socket; the last one is being completed. */
+/**
+ * The words after the completion flag, without the program name and -s/--socket; the last one
+ * is being completed. The scripts yargs generates pass the whole command line, program name
+ * first (bash: "${COMP_WORDS[@]}", zsh: "${words[@]}"); issue 17 was reading that name as the
+ * first word, so `bgpctl show neighbor <TAB>` never offered an address.
+ */
 export function completionWords(argv: string[]): { words: string[]; socket?: string } {
   const i = argv.indexOf(COMPLETION_FLAG);
-  const rest = i < 0 ? [] : argv.slice(i + 1);
+  const rest = i < 0 ? [] : argv.slice(i + 2);
   const words: string[] = [];
   let socket: string | undefined;
   for (let k = 0; k < rest.length; k++) {

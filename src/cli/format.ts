@@ -1,7 +1,7 @@
 // bgpctl's text output: one pure function per view, view -> lines. The JSON output is the view
 // objects themselves (OpenBGPD's bgpctl: one output interface, a text and a JSON implementation).
 import type {
-  CapabilityView, ConfigView, ErrorView, FibRowView, HealthView, NeighborView, NextHopView, PeerView, ReloadResult, RibRowView,
+  CapabilityView, ConfigView, ErrorView, FibRowView, HealthView, NeighborView, NextHopView, PeerView, ReloadResult, RibRowView, RibSummaryView, StatusView,
 } from '../control/api.js';
 import { cell, paint, table, upDown, type Color, type TextOptions } from './table.js';
 
@@ -97,11 +97,13 @@ export const RIB_LEGEND = [
   '',
 ];
 
-const RIB_COLUMNS = { flags: 6, prefix: 20, nextHop: 16, lpref: 6, med: 6 };
+const RIB_COLUMNS = { peer: 15, flags: 6, prefix: 20, nextHop: 16, lpref: 6, med: 6 };
 
-export function ribHeader(o: TextOptions): string {
+/** `peerColumn`: a first column naming the neighbor of each row ('to' for Adj-RIB-Out of all). */
+export function ribHeader(o: TextOptions, peerColumn?: string): string {
   const c = RIB_COLUMNS;
-  return paint(o, 'bold', `${'flags'.padEnd(c.flags)} ${'prefix'.padEnd(c.prefix)} ${'nexthop'.padEnd(c.nextHop)} ${'lpref'.padStart(c.lpref)} ${'med'.padStart(c.med)} aspath origin`);
+  const lead = peerColumn ? `${peerColumn.padEnd(c.peer)} ` : '';
+  return paint(o, 'bold', `${lead}${'flags'.padEnd(c.flags)} ${'prefix'.padEnd(c.prefix)} ${'nexthop'.padEnd(c.nextHop)} ${'lpref'.padStart(c.lpref)} ${'med'.padStart(c.med)} aspath origin`);
 }
 
 export function ribFlags(r: RibRowView): string {
@@ -116,11 +118,11 @@ const nextHopText = (r: RibRowView): string => r.nextHop || (r.family === 'ipv6'
  * One summary row, fixed column widths so rows can be printed as they stream in (a long prefix
  * or next hop pushes the rest of its row right rather than holding back the whole table).
  */
-export function formatRibRow(r: RibRowView, o: TextOptions): string {
+export function formatRibRow(r: RibRowView, o: TextOptions, peerColumn?: string): string {
   const c = RIB_COLUMNS;
   const num = (v: number | undefined, w: number): string => (v === undefined ? '-' : String(v)).padStart(w);
   const path = r.asPath ? `${r.asPath} ${r.origin}` : r.origin;
-  const line = `${ribFlags(r).padEnd(c.flags)} ${r.prefix.padEnd(c.prefix)} ${nextHopText(r).padEnd(c.nextHop)} ${num(r.localPref, c.lpref)} ${num(r.med, c.med)} ${path}`;
+  const line = `${peerColumn ? `${r.peer.padEnd(c.peer)} ` : ''}${ribFlags(r).padEnd(c.flags)} ${r.prefix.padEnd(c.prefix)} ${nextHopText(r).padEnd(c.nextHop)} ${num(r.localPref, c.lpref)} ${num(r.med, c.med)} ${path}`;
   return paint(o, r.flags.best ? undefined : 'dim', line);
 }
 
@@ -158,13 +160,26 @@ const FIB_STATUS: Record<FibRowView['status'], { text: string; color?: Color }> 
   extra: { text: 'EXTRA', color: 'yellow' },
 };
 
-/** `show fib`: Tern's intent beside the kernel's table; anything but ok is marked. */
-export function formatFib(rows: FibRowView[], o: TextOptions): string[] {
+/**
+ * `show fib`: Tern's intent beside the kernel's table; anything but ok is marked. `fib` says
+ * whether the kernel is written at all: with --fib none there is no kernel side to compare, and
+ * while decoupled a difference is expected, not a fault.
+ */
+export function formatFib(rows: FibRowView[], o: TextOptions, fib?: StatusView['fib']): string[] {
+  if (fib?.driver === 'none') return [`ternd runs with --fib none: no routes are written to the kernel (${fib.routes} routes wanted); see bgpctl show rib`];
   const body = rows.map((r) => [cell(FIB_STATUS[r.status].text, { color: FIB_STATUS[r.status].color }), cell(r.prefix), cell(hops(r.tern)), cell(hops(r.kernel))]);
   const lines = table(o, [cell('Status'), cell('Prefix'), cell('Tern'), cell('Kernel')], body);
   const bad = rows.filter((r) => r.status !== 'ok').length;
-  lines.push('', bad === 0 ? `${rows.length} routes, kernel in sync` : `${rows.length} routes, ${bad} differ from the kernel`);
+  const decoupled = fib !== undefined && !fib.coupled;
+  if (decoupled) lines.push('', paint(o, 'yellow', `FIB decoupled: kernel writes are off (bgpctl fib couple); ${rows.length} routes, ${bad} differ from the kernel`));
+  else lines.push('', bad === 0 ? `${rows.length} routes, kernel in sync` : `${rows.length} routes, ${bad} differ from the kernel`);
   return lines;
+}
+
+/** The FIB state in words: never "decoupled" for --fib none, which has no kernel to couple to. */
+export function fibWords(f: { driver: string; coupled: boolean }): string {
+  if (f.driver === 'none') return 'none (--fib none: routes stay in the RIB, nothing is written to the kernel)';
+  return f.coupled ? `${f.driver}, coupled (routes are written)` : `${f.driver}, decoupled (writes off; the kernel keeps the routes it has)`;
 }
 
 /** `show config`: the effective model for this node. */
@@ -173,7 +188,7 @@ export function formatConfig(c: ConfigView, o: TextOptions): string[] {
     `Node ${c.nodeName}, AS ${c.asn}, router-id ${c.routerId}${c.clusterId ? `, cluster-id ${c.clusterId}` : ''}`,
     ...(c.source ? [`Source: ${c.source}`] : []),
     `Listen: ${c.listen.join(' ') || '-'}`,
-    ...(c.fib ? [`FIB: ${c.fib.driver}, ${c.fib.coupled ? 'coupled' : 'decoupled'}`] : []),
+    ...(c.fib ? [`FIB: ${fibWords(c.fib)}`] : []),
     ...(c.logLevel ? [`Log level: ${c.logLevel}`] : []),
     '',
     'Peers:',
@@ -197,7 +212,38 @@ export function formatHealth(h: HealthView, o: TextOptions): string[] {
 }
 
 export function formatReload(r: ReloadResult): string[] {
-  if (!r.ok) return ['reload failed; the running configuration is unchanged:', ...(r.errors ?? []).map((e) => `  - ${e}`)];
+  const warnings = (r.warnings ?? []).length ? ['warnings:', ...(r.warnings ?? []).map((w) => `  - ${w}`)] : [];
+  if (!r.ok) return ['reload failed; the running configuration is unchanged:', ...(r.errors ?? []).map((e) => `  - ${e}`), ...warnings];
   const effects = r.effects ?? [];
-  return [effects.length ? 'reload done:' : 'reload done: no changes', ...effects.map((e) => `  - ${e}`)];
+  return [effects.length ? 'reload done:' : 'reload done: no changes', ...effects.map((e) => `  - ${e}`), ...warnings];
+}
+
+const mib = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
+
+/** `show status`: BIRD's `show status` and the head of OpenBGPD's `show summary`, in one block. */
+export function formatStatus(s: StatusView, o: TextOptions): string[] {
+  const commit = s.commit === 'unknown' ? 'commit unknown' : `commit ${s.commit.slice(0, 12)}${s.dirty ? '+dirty' : ''}`;
+  const ds = s.datastore;
+  const rows: Array<[string, string]> = [
+    ['Version', `ternd ${s.version} (${commit}, node ${s.nodeVersion}), pid ${s.pid}`],
+    ['Started', `${s.startedAt}, up ${upDown(s.startedAt, o.now)}`],
+    ['Node', `${s.nodeName}, AS ${s.asn}, router ID ${s.routerId}`],
+    ['Sessions', `${s.sessions.established}/${s.sessions.configured} Established${s.sessions.adminDown ? `, ${s.sessions.adminDown} admin down` : ''}`],
+    ['RIB', s.rib.map((r) => `${r.family} ${r.prefixes} prefixes, ${r.paths} paths`).join('; ')],
+    ['FIB', `${fibWords(s.fib)}${s.fib.driver === 'none' ? '' : `, ${s.fib.routes} routes`}`],
+    ['Memory', `RSS ${mib(s.memory.rssBytes)}, heap ${mib(s.memory.heapUsedBytes)}, external ${mib(s.memory.externalBytes)}`],
+    ...(ds ? [['Datastore', `${ds.kind} ${ds.source}: ${ds.state} since ${ds.since}${ds.lastSync ? `, model of ${ds.lastSync}` : ''}${ds.detail ? ` (${ds.detail})` : ''}`] as [string, string]] : []),
+    ['Log level', s.logLevel],
+  ];
+  return rows.map(([k, v]) => `${paint(o, 'bold', (k + ':').padEnd(11))} ${v}`);
+}
+
+/** `show rib summary`: counts per family, then per peer and family. */
+export function formatRibSummary(s: RibSummaryView, o: TextOptions): string[] {
+  const out = table(o, [cell('Family'), cell('Prefixes', { right: true }), cell('Paths', { right: true })], s.families.map((f) => [cell(f.family), cell(f.prefixes, { right: true }), cell(f.paths, { right: true })]));
+  out.push('');
+  const head = [cell('Neighbor'), cell('Family'), cell('State'), ...['Received', 'Accepted', 'Sent', 'Stale'].map((h) => cell(h, { right: true }))];
+  const rows = s.peers.map((p) => [cell(p.address), cell(p.family), cell(p.state, { color: stateColor(p.state) }), ...[p.received, p.accepted, p.sent, p.stale].map((n) => cell(n, { right: true }))]);
+  out.push(...table(o, head, rows));
+  return out;
 }

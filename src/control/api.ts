@@ -136,9 +136,22 @@ export interface NeighborView extends PeerView {
 /** `show rib`: which table (Loc-RIB, Adj-RIB-In, Adj-RIB-Out; RFC 4271 §3.2). */
 export type RibTable = 'loc' | 'in' | 'out';
 
+/** OpenBGPD's AS filters of `show rib`: `as` (anywhere in AS_PATH), `source-as` (the
+ * originating, rightmost AS; our own AS for a path with an empty AS_PATH), `transit-as` (anywhere
+ * but the rightmost), `peer-as` (the leftmost, the neighbor's), `empty-as` (AS_PATH empty). */
+export type AsFilter = { kind: 'as' | 'source-as' | 'transit-as' | 'peer-as'; asn: number } | { kind: 'empty-as' };
+
 export interface RibQuery {
   /** 'a.b.c.d/len' or 'x::/len' for that exact prefix, or a bare address for the longest match. */
   prefix?: string;
+  /** With a prefix: 'longer' = it and every more specific prefix (OpenBGPD or-longer, BIRD `in`);
+   * 'shorter' = it and every less specific prefix covering it (OpenBGPD or-shorter). */
+  match?: 'exact' | 'longer' | 'shorter';
+  /** RFC 1997 community 'asn:value' or a well-known name ('no-export'): paths carrying it. */
+  community?: string;
+  /** RFC 8092 large community 'global:local1:local2': paths carrying it. */
+  largeCommunity?: string;
+  asFilter?: AsFilter;
   view: RibTable;
   /** Restrict to paths from (view 'in'/'loc') or to (view 'out') this neighbor address. */
   neighbor?: string;
@@ -264,6 +277,45 @@ export interface MetricsSnapshot {
   fibCoupled: boolean;
 }
 
+/** `bgpctl show status`: the daemon at a glance (BIRD's `show status`, OpenBGPD's
+ * `show summary` header). */
+export interface StatusView {
+  /** package version, git commit of the build ('unknown' without a record), +dirty flag, node. */
+  version: string;
+  commit: string;
+  dirty: boolean;
+  nodeVersion: string;
+  pid: number;
+  /** When ternd started (ISO) and seconds since. */
+  startedAt: string;
+  uptimeSeconds: number;
+  nodeName: string;
+  asn: number;
+  routerId: string;
+  /** process.memoryUsage() in bytes: resident set, V8 heap in use, memory outside the heap. */
+  memory: { rssBytes: number; heapUsedBytes: number; externalBytes: number };
+  sessions: { configured: number; established: number; adminDown: number };
+  /** Loc-RIB prefixes and Adj-RIB-In paths per family. */
+  rib: Array<{ family: FamilyName; prefixes: number; paths: number }>;
+  /** driver 'none' (--fib none): nothing is ever written to the kernel, `coupled` is false and
+   * means nothing. `routes`: routes Tern wants in the kernel (its desired FIB). */
+  fib: { driver: 'kernel' | 'none'; coupled: boolean; routes: number };
+  datastore?: DatastoreView;
+  logLevel: string;
+}
+
+/** `bgpctl show rib summary`: route counts per table and family, and per peer and family. */
+export interface RibSummaryView {
+  families: Array<{ family: FamilyName; prefixes: number; paths: number }>;
+  peers: Array<{ address: string; state: SessionState; family: FamilyName; received: number; accepted: number; sent: number; stale: number }>;
+}
+
+/** Answer of `neighbor all <action>`: who was asked, who was skipped and why. */
+export interface NeighborAllResult {
+  done: string[];
+  skipped: Array<{ address: string; reason: string }>;
+}
+
 export type NeighborAction = 'clear' | 'refresh' | 'down' | 'up';
 export const NEIGHBOR_ACTIONS: readonly NeighborAction[] = ['clear', 'refresh', 'down', 'up'];
 
@@ -278,6 +330,9 @@ export interface ReloadResult {
   ok: boolean;
   /** Why the new config was rejected (the old one stays in force). */
   errors?: string[];
+  /** What the new config does that may not be meant (file:line: Kind/name: field: ...), both
+   * when it was applied and when it was refused. */
+  warnings?: string[];
   /** What changed, in words: 'peer 198.18.0.2 added', 'prefix 10.244.1.0/26 withdrawn'. */
   effects?: string[];
 }
@@ -298,6 +353,10 @@ export interface DaemonApi {
   neighborAction(addr: string, action: NeighborAction, opts: NeighborActionOptions): Promise<void>;
   reload(): Promise<ReloadResult>;
   fibCouple(coupled: boolean): Promise<void>;
+  /** While decoupled, remove every Tern route from the kernel; resolves with how many. */
+  fibFlush(): Promise<number>;
+  status(): StatusView;
+  ribSummary(): RibSummaryView;
   setLogLevel(level: string): void;
   health(): HealthView;
   metrics(): MetricsSnapshot;
@@ -313,6 +372,10 @@ export type ControlErrorCode =
   | 'unknown-neighbor'
   | 'not-supported'
   | 'internal';
+
+/** The one wording of "no such neighbor", wherever a neighbor key is looked up. */
+export const unknownNeighbor = (key: string): ControlError =>
+  new ControlError('unknown-neighbor', `no such neighbor: ${key} (bgpctl show peers lists them)`);
 
 /** A failure the client should see as `{code, message}`. */
 export class ControlError extends Error {

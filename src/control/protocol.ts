@@ -24,9 +24,12 @@ export const COMMANDS = {
   'show.rib': 'stream',
   'show.fib': 'stream',
   'show.config': 'answer',
+  'show.status': 'answer',
+  'show.rib.summary': 'answer',
   'neighbor.action': 'answer',
   reload: 'answer',
   'fib.couple': 'answer',
+  'fib.flush': 'answer',
   'log.level': 'answer',
   health: 'answer',
 } as const;

@@ -4,9 +4,9 @@
 import { mkdir, chmod, lstat, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { ControlError, NEIGHBOR_ACTIONS, type DaemonApi, type NeighborAction, type RibQuery } from './api.js';
+import { ControlError, NEIGHBOR_ACTIONS, unknownNeighbor, type AsFilter, type DaemonApi, type NeighborAction, type NeighborAllResult, type RibQuery } from './api.js';
 import { COMMANDS, LineSplitter, MAX_REQUEST_LINE, PROTOCOL_VERSION, isCommand, line, type Answer, type Command } from './protocol.js';
-import { checkAddress, checkPrefix, checkShutdownMessage } from './validate.js';
+import { checkNeighborKey, checkPrefix, checkShutdownMessage, normaliseCommunity } from './validate.js';
 
 export const LOG_LEVEL_NAMES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
@@ -192,8 +192,9 @@ function str(args: Record<string, unknown>, name: string, required: boolean): st
   return v;
 }
 
+/** A neighbor key: address, or address:port as show config prints it. */
 function address(args: Record<string, unknown>, name: string): string {
-  const c = checkAddress(str(args, name, true));
+  const c = checkNeighborKey(str(args, name, true));
   if (!c.ok) throw new ControlError('bad-argument', c.message);
   return c.value;
 }
@@ -227,7 +228,47 @@ function ribQuery(args: Record<string, unknown>): RibQuery {
     q.family = family;
   }
   if (args.detail === true) q.detail = true;
+  const match = str(args, 'match', false);
+  if (match !== undefined) {
+    if (match !== 'exact' && match !== 'longer' && match !== 'shorter') throw new ControlError('bad-argument', 'match must be exact, longer or shorter');
+    if (q.prefix === undefined || !q.prefix.includes('/')) throw new ControlError('bad-argument', `${match} needs a prefix (a.b.c.d/len)`);
+    q.match = match;
+  }
+  const community = str(args, 'community', false);
+  if (community !== undefined) {
+    if (normaliseCommunity(community) === null) throw new ControlError('bad-argument', `bad community '${community}': expected asn:value (RFC 1997) or a well-known name such as no-export`);
+    q.community = community;
+  }
+  const large = str(args, 'largeCommunity', false);
+  if (large !== undefined) {
+    if (!/^\d{1,10}:\d{1,10}:\d{1,10}$/.test(large) || large.split(':').some((x) => Number(x) > 0xffffffff)) throw new ControlError('bad-argument', `bad large community '${large}': expected global:local1:local2 (RFC 8092), each 0-4294967295`);
+    q.largeCommunity = large;
+  }
+  if (args.asFilter !== undefined) q.asFilter = asFilter(args.asFilter);
   return q;
+}
+
+function asFilter(v: unknown): AsFilter {
+  const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+  if (o.kind === 'empty-as') return { kind: 'empty-as' };
+  if (o.kind !== 'as' && o.kind !== 'source-as' && o.kind !== 'transit-as' && o.kind !== 'peer-as') throw new ControlError('bad-argument', 'asFilter.kind must be as, source-as, transit-as, peer-as or empty-as');
+  if (typeof o.asn !== 'number' || !Number.isInteger(o.asn) || o.asn < 0 || o.asn > 0xffffffff) throw new ControlError('bad-argument', 'asFilter.asn must be an AS number 0-4294967295');
+  return { kind: o.kind, asn: o.asn };
+}
+
+/** `neighbor all <action>`: every session; one that cannot take the action is skipped with why. */
+async function actOnAll(api: DaemonApi, action: NeighborAction, opts: { message?: string; hard: boolean }): Promise<NeighborAllResult> {
+  const out: NeighborAllResult = { done: [], skipped: [] };
+  for (const p of api.peers()) {
+    try {
+      await api.neighborAction(p.address, action, opts);
+      out.done.push(p.address);
+    } catch (e) {
+      if (!(e instanceof ControlError)) throw e;
+      out.skipped.push({ address: p.address, reason: e.message });
+    }
+  }
+  return out;
 }
 
 async function answer(api: DaemonApi, log: ControlLog, cmd: Exclude<Command, 'show.rib' | 'show.fib'>, args: Record<string, unknown>): Promise<unknown> {
@@ -239,13 +280,18 @@ async function answer(api: DaemonApi, log: ControlLog, cmd: Exclude<Command, 'sh
     case 'show.neighbor': {
       const addr = address(args, 'address');
       const n = api.neighbor(addr);
-      if (!n) throw new ControlError('unknown-neighbor', `no neighbor ${addr} (see bgpctl show peers)`);
+      if (!n) throw unknownNeighbor(addr);
       return n;
     }
     case 'show.config':
       return api.config();
+    case 'show.status':
+      return api.status();
+    case 'show.rib.summary':
+      return api.ribSummary();
     case 'neighbor.action': {
-      const addr = address(args, 'address');
+      const all = args.address === 'all';
+      const addr = all ? 'all' : address(args, 'address');
       const action = str(args, 'action', true);
       if (!NEIGHBOR_ACTIONS.includes(action as NeighborAction)) throw new ControlError('bad-argument', `action must be one of ${NEIGHBOR_ACTIONS.join(', ')}`);
       const message = str(args, 'message', false);
@@ -255,6 +301,7 @@ async function answer(api: DaemonApi, log: ControlLog, cmd: Exclude<Command, 'sh
       }
       const hard = args.hard === true;
       log.info({ neighbor: addr, action, message, hard }, 'control: neighbor action');
+      if (all) return actOnAll(api, action as NeighborAction, { message, hard });
       await api.neighborAction(addr, action as NeighborAction, { message, hard });
       return null;
     }
@@ -267,6 +314,9 @@ async function answer(api: DaemonApi, log: ControlLog, cmd: Exclude<Command, 'sh
       await api.fibCouple(args.coupled);
       return null;
     }
+    case 'fib.flush':
+      log.info({}, 'control: fib flush');
+      return { removed: await api.fibFlush() };
     case 'log.level': {
       const level = str(args, 'level', true);
       if (!(LOG_LEVEL_NAMES as readonly string[]).includes(level)) throw new ControlError('bad-argument', `log level must be one of ${LOG_LEVEL_NAMES.join(', ')}`);

@@ -14,6 +14,23 @@ export function checkAddress(s: string): Checked<string> {
   return { ok: true, value: s };
 }
 
+/**
+ * A neighbor as `show peers` and `show config` name it: an address, or `a.b.c.d:port` /
+ * `[v6]:port` for a peer on another port than 179. Port 179 is the same as the bare address,
+ * which is the form returned (peers/plan.ts peerKey).
+ */
+export function checkNeighborKey(s: string): Checked<string> {
+  if (isIP(s) !== 0) return { ok: true, value: s };
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(s) ?? /^([^:]+):(\d{1,5})$/.exec(s);
+  if (!m || isIP(m[1]) === 0 || (m[0].startsWith('[') && isIP(m[1]) !== 6)) {
+    return { ok: false, message: `bad neighbor '${s}': expected an IPv4 or IPv6 address, or address:port ([v6]:port) as show config prints it` };
+  }
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return { ok: false, message: `bad neighbor '${s}': port must be 1-65535` };
+  if (port === 179) return { ok: true, value: m[1] };
+  return { ok: true, value: isIP(m[1]) === 6 ? `[${m[1]}]:${port}` : `${m[1]}:${port}` };
+}
+
 /** Address bits as a bigint, for masking. */
 function toBits(addr: string, family: 4 | 6): bigint {
   if (family === 4) return addr.split('.').reduce((acc, p) => (acc << 8n) | BigInt(Number(p)), 0n);
@@ -77,6 +94,29 @@ export function checkPrefix(s: string): Checked<PrefixArg> {
   }
   return { ok: true, value: { text: s, family, address: false } };
 }
+
+/** RFC 1997, RFC 3765, RFC 7999, RFC 8326, RFC 9494 well-known communities by the names operators type. */
+const WELL_KNOWN: Record<string, string> = {
+  'graceful-shutdown': '65535:0',
+  'llgr-stale': '65535:6',
+  'no-llgr': '65535:7',
+  blackhole: '65535:666',
+  'no-export': '65535:65281',
+  'no-advertise': '65535:65282',
+  'no-export-subconfed': '65535:65283',
+  'no-peer': '65535:65284',
+};
+
+/** A community as typed ('64512:100', 'no-export') in the 'asn:value' form rows carry; null if bad. */
+export function normaliseCommunity(s: string): string | null {
+  const named = WELL_KNOWN[s.toLowerCase()];
+  if (named) return named;
+  const m = /^(\d{1,5}):(\d{1,5})$/.exec(s);
+  if (!m || Number(m[1]) > 0xffff || Number(m[2]) > 0xffff) return null;
+  return `${Number(m[1])}:${Number(m[2])}`;
+}
+
+export const WELL_KNOWN_COMMUNITIES = Object.keys(WELL_KNOWN);
 
 /** RFC 9003 §2: length-prefixed UTF-8, at most 255 octets. */
 export function checkShutdownMessage(s: string): Checked<string> {

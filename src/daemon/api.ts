@@ -23,6 +23,9 @@ import {
   type PeerView,
   type RibQuery,
   type RibRowView,
+  type RibSummaryView,
+  type StatusView,
+  unknownNeighbor,
 } from '../control/api';
 import { judgeHealth } from '../control/health';
 import type { DatastoreStatus } from '../../peers/datastore';
@@ -30,6 +33,7 @@ import type { NextHop } from '../../fib/types';
 import { isLogLevel, type Logger } from '../log';
 import type { Daemon } from './daemon';
 import { peerCounts, ribRows } from './rib-view';
+import { ribSummaryView, statusView } from './status-view';
 
 const VERSION: string = (require('../../../package.json') as { version: string }).version;
 
@@ -190,7 +194,7 @@ export class TerndApi implements DaemonApi {
         throw new ControlError('bad-prefix', `${q.prefix}: ${(err as Error).message}`);
       }
     }
-    if (q.neighbor && !this.entry(q.neighbor)) throw new ControlError('unknown-neighbor', `no neighbor ${q.neighbor}`);
+    if (q.neighbor && !this.entry(q.neighbor)) throw unknownNeighbor(q.neighbor);
     return ribRows(this.d, q);
   }
 
@@ -231,7 +235,7 @@ export class TerndApi implements DaemonApi {
 
   async neighborAction(addr: string, action: NeighborAction, opts: NeighborActionOptions): Promise<void> {
     const e = this.entry(addr);
-    if (!e) throw new ControlError('unknown-neighbor', `no neighbor ${addr}; bgpctl show peers lists them`);
+    if (!e) throw unknownNeighbor(addr);
     const s = e.session;
     this.log.info({ component: 'control', peer: e.id, action, message: opts.message, hard: opts.hard }, `neighbor ${e.id} ${action}`);
     switch (action) {
@@ -264,10 +268,32 @@ export class TerndApi implements DaemonApi {
     return this.d.reload('bgpctl reload');
   }
 
+  /** `--fib none` has no kernel to couple to: saying "coupled" or "decoupled" would be wrong. */
+  private needKernelFib(what: string): void {
+    if (this.d.opts.fibDriver === 'none') throw new ControlError('not-supported', `ternd runs with --fib none: it never writes the kernel, so there is nothing to ${what}`);
+  }
+
   async fibCouple(coupled: boolean): Promise<void> {
+    this.needKernelFib(coupled ? 'couple' : 'decouple');
     if (coupled) await this.d.opts.fib.couple();
     else await this.d.opts.fib.decouple();
-    this.log.info({ component: 'fib', coupled }, coupled ? 'FIB coupled: kernel writes on' : 'FIB decoupled: kernel writes off');
+    this.log.info({ component: 'fib', coupled }, coupled ? 'FIB coupled: kernel writes on' : 'FIB decoupled: kernel writes off, kernel routes left as they are');
+  }
+
+  async fibFlush(): Promise<number> {
+    this.needKernelFib('flush');
+    if (this.d.opts.fib.coupled) throw new ControlError('bad-argument', 'the FIB is coupled: run bgpctl fib decouple first (routes flushed while coupled would be written back by the next change)');
+    const removed = await this.d.opts.fib.flush();
+    this.log.warn({ component: 'fib', removed }, `FIB flushed: ${removed} Tern routes removed from the kernel (bgpctl fib couple writes them back)`);
+    return removed;
+  }
+
+  status(): StatusView {
+    return statusView(this.d, levelName(this.log.level()), datastoreView(this.d.opts.datastore.status()));
+  }
+
+  ribSummary(): RibSummaryView {
+    return ribSummaryView(this.d);
   }
 
   setLogLevel(level: string): void {

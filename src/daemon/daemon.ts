@@ -73,6 +73,15 @@ interface PeerEntry {
   policyInputs?: string;
 }
 
+/** What a reload did (bgpctl reload prints it): refused with errors, or applied with effects;
+ * the new config's warnings either way. */
+export interface ReloadOutcome {
+  ok: boolean;
+  errors?: string[];
+  effects?: string[];
+  warnings?: string[];
+}
+
 export interface DaemonEvents {
   reloaded: [effects: string[]];
   reloadFailed: [issues: string[]];
@@ -560,14 +569,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 
   /** SIGHUP and `bgpctl reload`: re-read the datastore now; a bad model is refused and the running one stays in force. */
-  async reload(trigger: string): Promise<{ ok: boolean; errors?: string[]; effects?: string[] }> {
+  async reload(trigger: string): Promise<ReloadOutcome> {
     let update: ModelUpdate;
     try {
       update = await this.opts.datastore.resync(trigger);
     } catch (err) {
       const { errors, warnings } = refusalOf(err);
       this.refuse(trigger, errors, warnings.map(formatIssue));
-      return { ok: false, errors };
+      return { ok: false, errors, warnings: warnings.map(formatIssue) };
     }
     return this.applyModel(update);
   }
@@ -603,7 +612,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 
   /** Applies a new complete model as a diff: unchanged peers keep their sessions. */
-  private applyModel(update: ModelUpdate): { ok: boolean; errors?: string[]; effects?: string[] } {
+  private applyModel(update: ModelUpdate): ReloadOutcome {
     const started = performance.now();
     const cpu0 = process.cpuUsage();
     const { model, warnings, trigger } = update;
@@ -613,14 +622,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     } catch (err) {
       const errors = err instanceof ConfigError ? err.issues.filter((i) => i.severity === 'error').map(formatIssue) : [(err as Error).message];
       this.refuse(trigger, errors, warnings.map(formatIssue));
-      return { ok: false, errors };
+      return { ok: false, errors, warnings: warnings.map(formatIssue) };
     }
     for (const w of warnings) this.log.warn({ component: 'config' }, formatIssue(w));
     if (local.asNumber !== this.local.asNumber || local.routerId !== this.local.routerId || local.listenPort !== this.local.listenPort) {
       const msg = 'the node AS, router ID or listen port changed: restart ternd to apply';
       this.log.error({ component: 'config', trigger }, msg);
       this.emit('reloadFailed', [msg]);
-      return { ok: false, errors: [msg] };
+      return { ok: false, errors: [msg], warnings: warnings.map(formatIssue) };
     }
     // Calico's route reflector procedure sets routeReflectorClusterID on a running node: the
     // RIB takes the new ID, and applyPlan restarts exactly the sessions whose client role changed.
@@ -635,7 +644,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.scheduleFlush();
     this.log.info({ component: 'config', trigger, effects: effects.length, ms: Math.round(performance.now() - started), cpuMs: cpuMsSince(cpu0) }, effects.length ? `config reloaded: ${effects.join('; ')}` : 'config reloaded: nothing changed');
     this.emit('reloaded', effects);
-    return { ok: true, effects };
+    return { ok: true, effects, warnings: warnings.map(formatIssue) };
   }
 }
 

@@ -8,6 +8,7 @@ import type { Family, PathAttributes } from '../../bgp/types';
 import { formatIpv6, parseIpv6 } from '../../bgp/prefix';
 import type { RibQuery, RibRowView } from '../control/api';
 import type { Daemon } from './daemon';
+import { attributeFilter, prefixFilter, within } from './rib-filter';
 
 const ORIGIN: Record<number, 'i' | 'e' | '?'> = { 0: 'i', 1: 'e', 2: '?' };
 
@@ -72,14 +73,39 @@ function maskAddress(addr: string, len: number, v6: boolean): string {
 }
 
 export function* ribRows(d: Daemon, q: RibQuery): Generator<RibRowView> {
+  const keep = attributeFilter(q, d.local.asNumber);
+  for (const r of unfilteredRows(d, q)) if (!keep || keep(r)) yield r;
+}
+
+/** Loc-RIB paths for a prefix query: the exact prefix (or longest match), or with `longer` /
+ * `shorter` every prefix inside it / covering it. */
+function locRibByPrefix(d: Daemon, q: RibQuery & { prefix: string }): Iterable<RibEntryView> {
+  if (!q.prefix.includes('/')) return longestMatch(d, q.prefix);
+  if (q.match === 'longer') {
+    const fam: Family = q.prefix.includes(':') ? 'ipv6' : 'ipv4';
+    return dumpLocRib(d.rib, fam).filter((v) => within(q.prefix, v.prefix));
+  }
+  if (q.match === 'shorter') return coveringPrefixes(d, q.prefix);
+  return lookup(d.rib, q.prefix);
+}
+
+/** The prefix and every less specific prefix that covers it, most specific first. */
+function* coveringPrefixes(d: Daemon, prefix: string): Generator<RibEntryView> {
+  const [addr, lenText] = prefix.split('/');
+  const v6 = addr.includes(':');
+  for (let len = Number(lenText); len >= 0; len--) yield* lookup(d.rib, `${maskAddress(addr, len, v6)}/${len}`);
+}
+
+function* unfilteredRows(d: Daemon, q: RibQuery): Generator<RibRowView> {
   const family = q.family as Family | undefined;
   const detail = !!q.detail;
-  const peerId = q.neighbor ? [...d.peers.values()].find((e) => e.id === q.neighbor || e.cfg.peerAddress === q.neighbor)?.id : undefined;
+  const peerId = q.neighbor ? [...d.peers.values()].find((e) => e.id === q.neighbor || e.cfg.peerAddress === q.neighbor || e.cfg.key === q.neighbor)?.id : undefined;
+  const prefixOk = prefixFilter(q);
   if (q.view === 'out') {
     for (const e of d.peers.values()) {
       if (peerId && e.id !== peerId) continue;
       for (const o of adjRibOut(d.rib, e.id, family)) {
-        if (q.prefix && o.prefix !== q.prefix) continue;
+        if (prefixOk && !prefixOk(o.prefix)) continue;
         yield {
           prefix: o.prefix,
           family: o.family,
@@ -97,23 +123,23 @@ export function* ribRows(d: Daemon, q: RibQuery): Generator<RibRowView> {
     for (const e of d.peers.values()) {
       if (peerId && e.id !== peerId) continue;
       for (const v of adjRibIn(d.rib, e.id, family, 'pre')) {
-        if (q.prefix && v.prefix !== q.prefix) continue;
+        if (prefixOk && !prefixOk(v.prefix)) continue;
         yield entryRow(v, detail);
       }
     }
     return;
   }
   // Loc-RIB: a prefix shows every path with --detail or when asked by prefix, else the selected ones.
-  let source: Iterable<RibEntryView>;
-  if (q.prefix) source = q.prefix.includes('/') ? lookup(d.rib, q.prefix) : longestMatch(d, q.prefix);
-  else source = dumpLocRib(d.rib, family);
+  const source: Iterable<RibEntryView> = q.prefix ? locRibByPrefix(d, { ...q, prefix: q.prefix }) : dumpLocRib(d.rib, family);
   for (const group of byPrefix(source)) {
     // `=` marks an ECMP set (RFC 4271 §9.1.4 ties kept for the FIB): only with two or more paths.
     const ecmp = group.filter((v) => v.multipath).length > 1;
     for (const v of group) {
       if (peerId && v.peer !== peerId) continue;
       if (family && v.family !== family) continue;
-      yield entryRow({ ...v, multipath: ecmp && v.multipath }, detail || !!q.prefix);
+      // Under longer/shorter many prefixes are listed: only the selected paths, as a table.
+      if (q.match && q.match !== 'exact' && !detail && !v.best && !v.multipath) continue;
+      yield entryRow({ ...v, multipath: ecmp && v.multipath }, detail || (!!q.prefix && (q.match ?? 'exact') === 'exact'));
     }
   }
 }

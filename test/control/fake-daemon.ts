@@ -14,6 +14,9 @@ import {
   type ReloadResult,
   type RibQuery,
   type RibRowView,
+  type RibSummaryView,
+  type StatusView,
+  unknownNeighbor,
 } from '../../src/control/api.js';
 
 /** A fixed "now" so Up/Down columns are predictable when the CLI is given TERN_NOW. */
@@ -109,6 +112,10 @@ export class FakeDaemon implements DaemonApi {
     live: true, ready: true, reasons: [], configLoaded: true, listening: true, sessions: { planned: 4, established: 2, withinGrace: 2 },
   };
   reloadResult: ReloadResult = { ok: true, effects: ['peer 127.0.0.5 added'] };
+  /** The last show.rib query as the server parsed it (the CLI's arguments, checked). */
+  lastRibQuery?: RibQuery;
+  fibDriver: 'kernel' | 'none' = 'kernel';
+  flushed = 0;
 
   /** PEERS with times moved from FAKE_NOW to the real clock, so Up/Down reads as written. */
   peers(): PeerView[] {
@@ -124,6 +131,7 @@ export class FakeDaemon implements DaemonApi {
   }
 
   *rib(q: RibQuery): Iterable<RibRowView> {
+    this.lastRibQuery = q;
     if (this.ribRows > 0) {
       try {
         for (let i = 0; i < this.ribRows; i++) {
@@ -163,12 +171,13 @@ export class FakeDaemon implements DaemonApi {
         { key: '127.0.0.3', kind: 'global', why: 'BGPPeer tor-1 (global)' },
       ],
       advertised: [{ prefix: '10.244.1.0/26', communities: ['64512:100'] }, { prefix: '2001:db8:244::/64' }],
-      source: '/etc/tern/cluster.yaml', fib: { driver: 'none', coupled: this.coupled }, logLevel: this.logLevel,
+      source: '/etc/tern/cluster.yaml', fib: { driver: this.fibDriver, coupled: this.fibDriver === 'kernel' && this.coupled }, logLevel: this.logLevel,
     };
   }
 
   async neighborAction(addr: string, action: NeighborAction, opts: NeighborActionOptions): Promise<void> {
-    if (!PEERS.some((p) => p.address === addr)) throw new ControlError('unknown-neighbor', `no neighbor ${addr}`);
+    if (!PEERS.some((p) => p.address === addr)) throw unknownNeighbor(addr);
+    if (action === 'refresh' && PEERS.find((p) => p.address === addr)?.state !== 'Established') throw new ControlError('bad-argument', `neighbor ${addr} is not Established`);
     this.actions.push({ addr, action, opts });
   }
 
@@ -177,7 +186,39 @@ export class FakeDaemon implements DaemonApi {
   }
 
   async fibCouple(coupled: boolean): Promise<void> {
+    if (this.fibDriver === 'none') throw new ControlError('not-supported', 'ternd runs with --fib none');
     this.coupled = coupled;
+  }
+
+  async fibFlush(): Promise<number> {
+    if (this.coupled) throw new ControlError('bad-argument', 'the FIB is coupled: run bgpctl fib decouple first');
+    this.flushed++;
+    return 3;
+  }
+
+  status(): StatusView {
+    return {
+      version: '0.1.0', commit: '0123456789abcdef0123456789abcdef01234567', dirty: false, nodeVersion: 'v20.0.0', pid: 4242,
+      startedAt: new Date(Date.now() - 93784_000).toISOString(), uptimeSeconds: 93784,
+      nodeName: 'node-a', asn: 64512, routerId: '127.0.0.1',
+      memory: { rssBytes: 120 * 1048576, heapUsedBytes: 40 * 1048576, externalBytes: 3 * 1048576 },
+      sessions: { configured: 4, established: 2, adminDown: 1 },
+      rib: [{ family: 'ipv4', prefixes: 3, paths: 4 }, { family: 'ipv6', prefixes: 1, paths: 1 }],
+      fib: { driver: this.fibDriver, coupled: this.fibDriver === 'kernel' && this.coupled, routes: 4 },
+      datastore: { kind: 'file', source: '/etc/tern/cluster.yaml', state: 'synced', since: new Date(Date.now() - 3600_000).toISOString(), lastSync: new Date(Date.now() - 3600_000).toISOString() },
+      logLevel: this.logLevel,
+    };
+  }
+
+  ribSummary(): RibSummaryView {
+    return {
+      families: [{ family: 'ipv4', prefixes: 3, paths: 4 }, { family: 'ipv6', prefixes: 1, paths: 1 }],
+      peers: [
+        { address: '127.0.0.2', state: 'Established', family: 'ipv4', received: 3, accepted: 3, sent: 2, stale: 0 },
+        { address: '127.0.0.3', state: 'Established', family: 'ipv4', received: 120, accepted: 118, sent: 4, stale: 1 },
+        { address: '2001:db8::9', state: 'Active', family: 'ipv6', received: 0, accepted: 0, sent: 0, stale: 0 },
+      ],
+    };
   }
 
   setLogLevel(level: string): void {

@@ -93,9 +93,9 @@ test('RFC 9003 §2: a shutdown communication is at most 255 octets of UTF-8, not
   assert.equal(checkShutdownMessage('€'.repeat(86)).ok, false); // 258 bytes, 86 characters
 });
 
-test('completion words: -s is taken out, the last word is the one being completed', () => {
-  assert.deepEqual(completionWords(['node', 'bgpctl', '--get-yargs-completions', '-s', '/x.sock', 'show', 'neighbor', '']), { words: ['show', 'neighbor', ''], socket: '/x.sock' });
-  assert.deepEqual(completionWords(['node', 'bgpctl', '--get-yargs-completions', 'neighbor', '--socket=/y', '12']), { words: ['neighbor', '12'], socket: '/y' });
+test('completion words: the program name the shell passes first and -s are taken out, the last word is the one being completed (issue 17)', () => {
+  assert.deepEqual(completionWords(['node', 'bgpctl', '--get-yargs-completions', 'bgpctl', '-s', '/x.sock', 'show', 'neighbor', '']), { words: ['show', 'neighbor', ''], socket: '/x.sock' });
+  assert.deepEqual(completionWords(['node', 'bgpctl', '--get-yargs-completions', '/usr/local/bin/bgpctl', 'neighbor', '--socket=/y', '12']), { words: ['neighbor', '12'], socket: '/y' });
   assert.equal(wantsNeighbor(['show', 'neighbor', '']), true);
   assert.equal(wantsNeighbor(['neighbor', '198.18']), true);
   assert.equal(wantsNeighbor(['neighbor', '198.18.0.2', '']), false, 'then the action is completed by yargs');

@@ -131,19 +131,31 @@ test('an interface going down withdraws its routes; coming back restores them', 
   });
 });
 
-test('a route of ours deleted by someone else is put back; decouple removes all, couple restores', { skip }, async () => {
+test('a route of ours deleted by someone else is put back; decouple stops writing and leaves the kernel as it is; flush removes all (issue 17); couple restores', { skip }, async () => {
   await withFib('tfib-t5', {}, async (ns, fib) => {
-    await fib.call('apply', [via('10.244.1.0/26', '198.18.0.2'), via('10.244.2.0/26', '198.18.1.2')]);
+    await fib.call('apply', [via('10.244.1.0/26', '198.18.0.2'), via('10.244.2.0/26', '198.18.1.2'), { prefix: '10.244.9.0/26', kind: 'blackhole', nexthops: [] }]);
     ns.ip('route del 10.244.1.0/26 proto 201 metric 32');
     await fib.waitEvent((e) => e.event === 'resync' && (e.data as ReconcileResult).added === 1);
     assert.equal(describe(ns.routes().get('10.244.1.0/26')), 'via 198.18.0.2 dev tfib1a');
+    // Issue 17: `fib decouple` "stops writing"; it used to delete every route, blackholes too.
     await fib.call('decouple');
-    assert.equal(ns.count(201), 0);
-    await fib.call('apply', [via('10.244.3.0/26', '198.18.0.2')]); // recorded, not written
-    assert.equal(ns.count(201), 0);
-    const r = await fib.call<ReconcileResult>('couple');
-    assert.equal(r.added, 3);
+    assert.equal(ns.count(201), 3, 'decouple leaves the kernel as it is');
+    await fib.call('apply', [via('10.244.3.0/26', '198.18.0.2'), via('10.244.2.0/26', '198.18.0.2')]); // recorded, not written
     assert.equal(ns.count(201), 3);
+    assert.equal(describe(ns.routes().get('10.244.2.0/26')), 'via 198.18.1.2 dev tfib2a', 'a change while decoupled is not written');
+    assert.equal(ns.routes().has('10.244.3.0/26'), false);
+    // A route of ours at another metric (a previous run with --metric) is Tern's too.
+    ns.ip('route add 10.244.8.0/26 via 198.18.0.2 proto 201 metric 77');
+    assert.equal(await fib.call<number>('flush'), 4, 'flush removes every route of Tern\'s protocol');
+    assert.equal(ns.count(201), 0);
+    assert.equal(ns.routes().has('10.244.9.0/26'), false, 'the blackhole is gone too');
+    const r = await fib.call<ReconcileResult>('couple');
+    assert.equal(r.added, 4);
+    assert.equal(ns.count(201), 4);
+    assert.equal(describe(ns.routes().get('10.244.2.0/26')), 'via 198.18.0.2 dev tfib1a', 'couple writes what changed while decoupled');
+    assert.equal(describe(ns.routes().get('10.244.9.0/26')), 'blackhole');
+    await assert.rejects(fib.call('flush'), /coupled/, 'flush while coupled would be undone by the next write: refused');
+    assert.equal(ns.count(201), 4);
   });
 });
 

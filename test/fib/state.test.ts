@@ -113,17 +113,20 @@ test('MemoryFib reconcile: adds, replaces, deletes, leaves the rest (ECMP order 
   assert.deepEqual({ ...r, failed: r.failed.length }, { added: 1, replaced: 1, deleted: 1, unchanged: 1, failed: 0 });
 });
 
-test('fib decouple removes kernel routes but keeps the desired state; couple restores them', async () => {
+test('fib decouple stops writing and leaves the kernel as it is; flush removes; couple restores (issue 17)', async () => {
   const fib = new MemoryFib();
-  await fib.apply([{ prefix: '10.0.1.0/24', kind: 'unicast', nexthops: [{ gateway: '198.18.0.2' }] }]);
+  await fib.apply([{ prefix: '10.0.1.0/24', kind: 'unicast', nexthops: [{ gateway: '198.18.0.2' }] }, { prefix: '10.0.9.0/24', kind: 'blackhole', nexthops: [] }]);
+  await assert.rejects(fib.flush(), /coupled/);
   await fib.decouple();
   assert.equal(fib.coupled, false);
   await fib.apply([{ prefix: '10.0.2.0/24', kind: 'unicast', nexthops: [{ gateway: '198.18.0.2' }] }]);
+  assert.deepEqual((await fib.dump()).map((r) => r.prefix).sort(), ['10.0.1.0/24', '10.0.9.0/24']);
+  assert.equal(await fib.flush(), 2);
   assert.deepEqual(await fib.dump(), []);
-  assert.equal(fib.desiredRoutes().length, 2);
+  assert.equal(fib.desiredRoutes().length, 3);
   const r = await fib.couple();
-  assert.equal(r.added, 2);
-  assert.equal((await fib.dump()).length, 2);
+  assert.equal(r.added, 3);
+  assert.equal((await fib.dump()).length, 3);
 });
 
 test('NoneFib (--fib none) records and never installs, even when asked to couple', async () => {

@@ -39,6 +39,8 @@ async function main(): Promise<void> {
         result = await fib.couple();
       } else if (cmd === 'decouple') {
         result = await fib.decouple();
+      } else if (cmd === 'flush') {
+        result = await fib.flush();
       } else if (cmd === 'close') {
         await fib.close();
         out({ id, result: true });
