@@ -132,6 +132,7 @@ export class FakeDaemon implements DaemonApi {
 
   *rib(q: RibQuery): Iterable<RibRowView> {
     this.lastRibQuery = q;
+    if (q.neighbor && !PEERS.some((p) => p.address === q.neighbor)) throw unknownNeighbor(q.neighbor);
     if (this.ribRows > 0) {
       try {
         for (let i = 0; i < this.ribRows; i++) {
