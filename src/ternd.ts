@@ -4,7 +4,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { createLogger, isLogLevel, LOG_LEVELS, type LogLevel } from './log';
-import { daemonSocketPath } from './paths';
+import { daemonSocketPath, resolveGroup } from './paths';
 import { versionLine } from './build-info';
 import { Daemon } from './daemon/daemon';
 import { TerndApi } from './daemon/api';
@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     .option('config', { alias: 'c', type: 'string', describe: 'file datastore: Calico v3 multi-document YAML (BGPConfiguration, Node, BGPPeer, IPPool, IPAM blocks)' })
     .option('node', { alias: 'n', type: 'string', describe: 'this node\'s name in the model (default: $NODENAME, else the host name)' })
     .option('control-socket', { type: 'string', describe: 'control socket path (default /run/tern/ternd.sock, $TERN_SOCKET overrides)' })
+    .option('control-socket-group', { type: 'string', describe: 'group (name or gid) whose members may use the control socket (mode 0660); default ternd\'s own group' })
     .option('fib', { choices: ['kernel', 'none'] as const, default: 'kernel' as const, describe: 'write routes into the kernel, or keep them in the RIB only' })
     .option('table', { type: 'number', default: 254, describe: 'kernel routing table for Tern\'s routes' })
     .option('metric', { type: 'number', describe: 'metric (priority) of Tern\'s kernel routes' })
@@ -43,6 +44,16 @@ async function main(): Promise<void> {
 
   const log = createLogger({ level: argv['log-level'] });
   const nodeName = argv.node ?? process.env.NODENAME ?? require('node:os').hostname();
+  // The control socket's path and group are checked before any session starts.
+  let socketPath: string;
+  let socketGid: number | undefined;
+  try {
+    socketPath = daemonSocketPath(argv['control-socket']);
+    socketGid = argv['control-socket-group'] === undefined ? undefined : resolveGroup(argv['control-socket-group']);
+  } catch (err) {
+    log.fatal({ component: 'control', err: (err as Error).message }, `cannot start: ${(err as Error).message}`);
+    process.exit(1);
+  }
   let datastore: Datastore;
   try {
     datastore = createDatastore(argv);
@@ -84,8 +95,7 @@ async function main(): Promise<void> {
   }
 
   const api = new TerndApi(daemon, log, argv['ready-grace'] * 1000);
-  const socketPath = daemonSocketPath(argv['control-socket']);
-  const control = await startControlServer(api, socketPath, log.child({ component: 'control' }));
+  const control = await startControlServer(api, socketPath, log.child({ component: 'control' }), { gid: socketGid });
   const probes = argv.probes === 'off' ? undefined : await startHttpProbes(api, { ...parseListenAddress(argv.probes), metrics }, log.child({ component: 'probes' })).catch((err: Error) => {
     log.warn({ component: 'probes', err: err.message }, `probe server not started: ${err.message}`);
     return undefined;

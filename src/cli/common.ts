@@ -5,7 +5,7 @@ import type { Argv } from 'yargs';
 import { ControlError } from '../control/api.js';
 import { ControlClient, UnreachableError } from '../control/client.js';
 import { checkNeighborKey, checkPrefix } from '../control/validate.js';
-import { clientSocketPath } from '../paths.js';
+import { checkSocketOwner, clientSocketPath, UnsafeSocketError } from '../paths.js';
 import type { TextOptions } from './table.js';
 
 export const EXIT_OK = 0;
@@ -60,6 +60,7 @@ export async function run(args: GlobalArgs, check: () => void, body: (ctx: Ctx) 
   try {
     check();
     const path = clientSocketPath(args.socket);
+    checkSocketOwner(path);
     client = await ControlClient.connect(path);
     const ctx: Ctx = {
       client,
@@ -72,6 +73,8 @@ export async function run(args: GlobalArgs, check: () => void, body: (ctx: Ctx) 
     const [code, exit, message] =
       e instanceof UnreachableError
         ? ['unreachable', EXIT_UNREACHABLE, e.message]
+        : e instanceof UnsafeSocketError
+          ? ['unsafe-socket', EXIT_UNREACHABLE, e.message]
         : e instanceof ControlError
           ? [e.code, EXIT_FAILED, e.message]
           : e instanceof UsageError

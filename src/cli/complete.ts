@@ -5,7 +5,7 @@
 // is not.
 import type { PeerView } from '../control/api.js';
 import { ControlClient } from '../control/client.js';
-import { clientSocketPath } from '../paths.js';
+import { checkSocketOwner, clientSocketPath } from '../paths.js';
 
 export const COMPLETION_FLAG = '--get-yargs-completions';
 
@@ -45,7 +45,9 @@ export async function completeNeighbor(argv: string[]): Promise<boolean> {
   if (!wantsNeighbor(words)) return false;
   const current = words[words.length - 1] ?? '';
   try {
-    const c = await ControlClient.connect(clientSocketPath(socket), { timeoutMs: 1000, idleTimeoutMs: 2000 });
+    const path = clientSocketPath(socket);
+    checkSocketOwner(path);
+    const c = await ControlClient.connect(path, { timeoutMs: 1000, idleTimeoutMs: 2000 });
     try {
       const peers = await c.request<PeerView[]>('show.peers');
       const hits = peers.map((p) => p.address).filter((a) => a.startsWith(current));

@@ -1,7 +1,7 @@
 // ternd's control socket: a local Unix socket only (no TCP listener, as OpenBGPD's bgpd.sock),
 // mode 0660, speaking the JSON-lines protocol of protocol.ts. Wiring only: every answer comes
 // from the DaemonApi; this file checks arguments, frames answers and keeps backpressure.
-import { mkdir, chmod, lstat, unlink } from 'node:fs/promises';
+import { mkdir, chmod, chown, lstat, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { ControlError, NEIGHBOR_ACTIONS, unknownNeighbor, type AsFilter, type DaemonApi, type NeighborAction, type NeighborAllResult, type RibQuery } from './api.js';
@@ -47,11 +47,19 @@ async function claimPath(path: string): Promise<void> {
   });
   if (st === null) return;
   if (!st.isSocket()) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
+  // Someone else's socket is neither ours to remove nor a ternd of ours (issue 17).
+  const uid = process.getuid?.() ?? -1;
+  if (uid >= 0 && st.uid !== uid) throw new Error(`${path} is a socket owned by uid ${st.uid}, not by this user (uid ${uid}); refusing to use or remove it`);
   if (await answers(path)) throw new Error(`another daemon answers on ${path}; refusing to start (is ternd already running?)`);
   await unlink(path);
 }
 
-export async function startControlServer(api: DaemonApi, path: string, log: ControlLog): Promise<ControlServer> {
+export interface ControlServerOptions {
+  /** Group that may use the socket (--control-socket-group): chown to it, mode 0660. */
+  gid?: number;
+}
+
+export async function startControlServer(api: DaemonApi, path: string, log: ControlLog, opts: ControlServerOptions = {}): Promise<ControlServer> {
   await claimPath(path);
   const sockets = new Set<Socket>();
   const server: Server = createServer((sock) => {
@@ -66,10 +74,19 @@ export async function startControlServer(api: DaemonApi, path: string, log: Cont
       resolve();
     });
   });
-  // Operators in the socket's group may run bgpctl; nobody else may.
+  // Operators in the socket's group may run bgpctl; nobody else may. The group is ternd's own
+  // unless --control-socket-group names one (then its members run bgpctl without root).
   await chmod(path, 0o660);
+  if (opts.gid !== undefined) {
+    try {
+      await chown(path, -1, opts.gid);
+    } catch (err) {
+      server.close();
+      throw new Error(`cannot give ${path} to group ${opts.gid}: ${(err as Error).message}`);
+    }
+  }
   server.on('error', (err) => log.error({ err }, 'control socket error'));
-  log.info({ path }, 'control socket listening');
+  log.info({ path, ...(opts.gid !== undefined ? { gid: opts.gid } : {}) }, 'control socket listening');
   return {
     path,
     close: () =>
