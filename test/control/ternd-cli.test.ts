@@ -119,6 +119,14 @@ test('bgpctl against two real ternd nodes: peers, neighbor, rib, config, fib, he
   assert.equal(unknown.code, 1);
   assert.equal(unknown.stderr, `bgpctl: no such neighbor: ${NET}.9 (bgpctl show peers lists them)\n`);
 
+  // Issue 17: the mesh peers listen on a port other than 179, so show config names the peer
+  // address:port; show neighbor takes that key as it is printed.
+  const cfgJson = JSON.parse((await bgpctl(sa, ['-j', 'show', 'config'])).stdout) as { peers: Array<{ key: string }> };
+  assert.deepEqual(cfgJson.peers.map((p) => p.key), [`${B}:${port}`]);
+  const byKey = await bgpctl(sa, ['-j', 'show', 'neighbor', `${B}:${port}`]);
+  assert.equal(byKey.code, 0, byKey.stdout + byKey.stderr);
+  assert.equal((JSON.parse(byKey.stdout) as NeighborView).remoteRouterId, B);
+
   // show rib: node-b's IPAM block arrives over iBGP with node-b as next hop.
   const block = await until('10.244.1.0/26 from node-b in node-a Loc-RIB', async () => {
     const r = await bgpctl(sa, ['-j', 'show', 'rib', '10.244.1.0/26']);
@@ -170,6 +178,12 @@ test('bgpctl against two real ternd nodes: peers, neighbor, rib, config, fib, he
   assert.equal((JSON.parse(adminDown.stdout) as NeighborView).adminDown, true);
   assert.equal((await bgpctl(sa, ['neighbor', B, 'up'])).code, 0);
   await until('the session to come back after up', () => established(sa, B));
+
+  // Issue 17: bgpctl reload prints the new config's warnings (an unknown field, ignored as Calico does).
+  writeFileSync(cfg, yaml.replace('  nodeToNodeMeshEnabled: true', '  nodeToNodeMeshEnabled: true\n  frobnicate: 1'));
+  const reload = await bgpctl(sa, ['reload']);
+  assert.equal(reload.code, 0, reload.stderr);
+  assert.match(reload.stdout, /^reload done: no changes\nwarnings:\n  - .*cluster\.yaml:\d+: BGPConfiguration\/default: spec\.frobnicate: warning: unknown field \(ignored\)\n$/);
 
   // The daemon gone: exit 2.
   for (const p of procs) p.kill('SIGTERM');
