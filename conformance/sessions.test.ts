@@ -30,6 +30,7 @@ import {
   type Ternd,
   type TernLogRecord,
 } from './lab/index.js';
+import { birdTorNeighbor, frrTorNeighbor, ternTorPeer, torGracefulRestart, type TorPeering } from './lab/tor.js';
 
 const TERN_AS = 64512;
 const PEER_AS = { bird: 4200000001, frr: 4200000002 } as const;
@@ -67,11 +68,15 @@ async function setup(t: TestContext, s: Scenario) {
   const { ifA: ternIf } = await lab.link(ternHost, peerHost, { v4: `${tern4}/24`, v4b: `${peer4}/24`, v6: `${tern6}/64`, v6b: `${peer6}/64` });
   const peerAs = s.ibgp ? TERN_AS : PEER_AS[s.peer];
   const node = `${s.id}-node`;
+  // Both sides of the IPv4 peering from one description (lab/tor.ts; docs/peering.md shows the same).
+  const tor = (password: string | undefined, gtsm?: boolean): TorPeering => ({
+    node, nodeAddr: tern4, nodeAs: TERN_AS, name: 'peer4', torAddr: peer4, torAs: peerAs, password: password || undefined, gtsm, torPassive: s.peerPassive,
+  });
   const model: CalicoModel = {
     asNumber: TERN_AS,
     nodes: [{ name: node, ipv4Address: `${tern4}/24`, ipv6Address: `${tern6}/64` }],
     peers: [
-      { name: 'peer4', node, peerIP: peer4, asNumber: s.ternPeerAs ?? peerAs, keepaliveTime: '1s', ...(s.ternPassword ? { password: s.ternPassword } : {}) },
+      { ...ternTorPeer(tor(s.ternPassword)), asNumber: s.ternPeerAs ?? peerAs, keepaliveTime: '1s' },
       ...(s.v6 ? [{ name: 'peer6', node, peerIP: peer6, asNumber: peerAs, keepaliveTime: '1s' }] : []),
     ],
     pools: s.blocks ? { 'pods-v4': '10.244.0.0/16', ...(s.v6 ? { 'pods-v6': '2001:db8:244::/48' } : {}) } : undefined,
@@ -90,7 +95,7 @@ async function setup(t: TestContext, s: Scenario) {
         static4: [{ prefix: `198.19.${s.net}.0/24` }],
         static6: [{ prefix: `2001:db8:f${s.net}::/48` }],
         neighbors: [
-          { name: 'tern4', localAddr: peer4, localAs: peerAs, neighborAddr: tern4, neighborAs: TERN_AS, passive: s.peerPassive, password: s.peerPassword, ttlSecurity: s.peerTtlSecurity, gracefulRestart: true, ipv4: {} },
+          birdTorNeighbor(tor(s.peerPassword, s.peerTtlSecurity)),
           ...(s.v6 ? [{ name: 'tern6', localAddr: peer6, localAs: peerAs, neighborAddr: tern6, neighborAs: TERN_AS, passive: s.peerPassive, gracefulRestart: true, ipv4: false, ipv6: {} }] : []),
         ],
       });
@@ -98,11 +103,11 @@ async function setup(t: TestContext, s: Scenario) {
       await startFrr(lab, peerHost, {
         asn: peerAs,
         routerId: peer4,
-        gracefulRestart: true,
+        gracefulRestart: torGracefulRestart(tor(s.peerPassword)),
         networks4: [`198.19.${s.net}.0/24`],
         networks6: s.v6 ? [`2001:db8:f${s.net}::/48`] : [],
         neighbors: [
-          { addr: tern4, remoteAs: TERN_AS, passive: s.peerPassive, password: s.peerPassword, ttlSecurityHops: s.peerTtlSecurity ? 1 : undefined, ipv4: true },
+          frrTorNeighbor(tor(s.peerPassword, s.peerTtlSecurity)),
           ...(s.v6 ? [{ addr: tern6, remoteAs: TERN_AS, passive: s.peerPassive, ipv4: false, ipv6: true }] : []),
         ],
       });
