@@ -111,7 +111,7 @@ test('issue 17: a non-root ternd refuses a /tmp fallback parent it does not own;
   mkdirSync(join(planted, 'tern'), { recursive: true, mode: 0o755 });
   const refused = await runAs(USER, [], TERND, args, env);
   assert.equal(refused.code, 1, refused.stdout + refused.stderr);
-  assert.match(refused.stdout, new RegExp(`refusing ${planted.replace(/[/.]/g, '\\$&')} for the control socket: owned by uid 0, not by this user \\(uid ${USER}\\)`));
+  assert.match(refused.stdout + refused.stderr, new RegExp(`refusing ${planted.replace(/[/.]/g, '\\$&')} for the control socket: owned by uid 0, not by this user \\(uid ${USER}\\)`));
   assert.equal(existsSync(join(planted, 'tern', 'ternd.sock')), false);
 
   // With the directory gone, ternd makes it private and listens there.
@@ -152,7 +152,7 @@ test('issue 17: --control-socket-group lets that group use bgpctl without root, 
     ),
   );
   assert.equal(unknown.code, 1);
-  assert.match(unknown.stdout, /no group named no-such-group-i17/);
+  assert.match(unknown.stdout + unknown.stderr, /no group named no-such-group-i17/);
   assert.equal(existsSync(sock), false, 'refused before the socket was made');
 
   const d = spawn(process.execPath, [TERND, '--config', cfg, '--node', 'node-a', '--fib', 'none', '--probes', 'off', '--control-socket', sock, '--control-socket-group', String(GROUP)], { stdio: 'ignore' });
