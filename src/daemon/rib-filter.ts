@@ -64,17 +64,22 @@ export function matchAs(f: AsFilter, asPath: string, localAsn: number): boolean 
   }
 }
 
-/** True when `inner` lies within `outer` (same family, at least as long, same leading bits). */
-export function within(outer: string, inner: string): boolean {
+/** A test for "lies within `outer`" (same family, at least as long, same leading bits); the
+ * outer prefix is parsed once, so a walk of the whole table parses each row's prefix only. */
+export function withinOf(outer: string): (inner: string) => boolean {
   const o = parsePrefix(outer);
-  const i = parsePrefix(inner);
-  if (o.afi !== i.afi || i.len < o.len) return false;
-  for (let bit = 0; bit < o.len; bit++) {
-    const m = 0x80 >> (bit & 7);
-    if ((o.addr[bit >> 3] & m) !== (i.addr[bit >> 3] & m)) return false;
-  }
-  return true;
+  return (inner) => {
+    const i = parsePrefix(inner);
+    if (o.afi !== i.afi || i.len < o.len) return false;
+    for (let bit = 0; bit < o.len; bit++) {
+      const m = 0x80 >> (bit & 7);
+      if ((o.addr[bit >> 3] & m) !== (i.addr[bit >> 3] & m)) return false;
+    }
+    return true;
+  };
 }
+
+export const within = (outer: string, inner: string): boolean => withinOf(outer)(inner);
 
 /** The row test for a query's attribute filters; null when the query has none. */
 export function attributeFilter(q: RibQuery, localAsn: number): ((r: RibRowView) => boolean) | null {
@@ -98,7 +103,7 @@ export function attributeFilter(q: RibQuery, localAsn: number): ((r: RibRowView)
 export function prefixFilter(q: RibQuery): ((prefix: string) => boolean) | null {
   const want = q.prefix;
   if (want === undefined) return null;
-  if (q.match === 'longer') return (p) => within(want, p);
+  if (q.match === 'longer') return withinOf(want);
   if (q.match === 'shorter') return (p) => within(p, want);
   return (p) => p === want;
 }

@@ -8,7 +8,7 @@ import type { Family, PathAttributes } from '../../bgp/types';
 import { formatIpv6, parseIpv6 } from '../../bgp/prefix';
 import type { RibQuery, RibRowView } from '../control/api';
 import type { Daemon } from './daemon';
-import { attributeFilter, prefixFilter, within } from './rib-filter';
+import { attributeFilter, prefixFilter, withinOf } from './rib-filter';
 
 const ORIGIN: Record<number, 'i' | 'e' | '?'> = { 0: 'i', 1: 'e', 2: '?' };
 
@@ -83,7 +83,8 @@ function locRibByPrefix(d: Daemon, q: RibQuery & { prefix: string }): Iterable<R
   if (!q.prefix.includes('/')) return longestMatch(d, q.prefix);
   if (q.match === 'longer') {
     const fam: Family = q.prefix.includes(':') ? 'ipv6' : 'ipv4';
-    return dumpLocRib(d.rib, fam).filter((v) => within(q.prefix, v.prefix));
+    const inside = withinOf(q.prefix);
+    return dumpLocRib(d.rib, fam).filter((v) => inside(v.prefix));
   }
   if (q.match === 'shorter') return coveringPrefixes(d, q.prefix);
   return lookup(d.rib, q.prefix);
