@@ -267,20 +267,31 @@ test('completion offers the running daemon\'s neighbor addresses after `show nei
   assert.deepEqual([gone.code, gone.stdout, gone.stderr], [0, '', '']);
 });
 
-test('issue 17: bgpctl --version names the package version, the commit built and node', async () => {
+test('issue 17: bgpctl --version names the package version, a commit of this history and node', async () => {
   const { execFileSync } = await import('node:child_process');
   const { readFileSync } = await import('node:fs');
   const root = join(__dirname, '..', '..', '..');
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-  // Built outside a git checkout there is no commit to record: then it must say so, not guess.
-  let head = 'unknown';
-  try {
-    head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    // no git
-  }
-  const commit = head === 'unknown' ? 'commit unknown' : `commit ${head.slice(0, 12)}(\\+dirty)?`;
+  const git = (args: string[]): string | null => {
+    try {
+      return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return null;
+    }
+  };
   const r = await bgpctl(['--version']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, new RegExp(`^bgpctl ${pkg.version.replace(/\./g, '\\.')} \\(${commit}, node ${process.version.replace(/\./g, '\\.')}\\)\\n$`));
+  const m = new RegExp(`^bgpctl ${pkg.version.replace(/\./g, '\\.')} \\(commit ([0-9a-f]{12}(\\+dirty)?|unknown), node ${process.version.replace(/\./g, '\\.')}\\)\\n$`).exec(r.stdout);
+  assert.ok(m, r.stdout);
+  if (git(['rev-parse', 'HEAD']) === null) {
+    // Built outside a git checkout there is no commit to record: then it must say so, not guess.
+    assert.equal(m[1], 'unknown');
+    return;
+  }
+  // The build recorded the commit it was made from: a real commit, HEAD or before it (a commit
+  // made after the build is not what runs). Never a made-up id.
+  const short = m[1].replace('+dirty', '');
+  const full = git(['rev-parse', '--verify', '--quiet', `${short}^{commit}`]);
+  assert.ok(full, `${short} is not a commit of this repository`);
+  assert.notEqual(git(['merge-base', '--is-ancestor', full, 'HEAD']), null, `${short} is not HEAD or an ancestor of it`);
 });
