@@ -70,20 +70,26 @@ export function daemonSocketPath(flag?: string): string {
   return sock;
 }
 
+const myGroups = (): number[] => [...new Set([...(process.getgroups?.() ?? []), ...(process.getegid ? [process.getegid()] : [])])];
+
 /**
- * Throws UnsafeSocketError when the socket at `p` belongs to neither root nor the user running
- * bgpctl: a ternd creates its socket as its own user, so any other owner is an impostor.
- * A missing path is left to the connect to report.
+ * Throws UnsafeSocketError when the socket at `p` is nobody's bgpctl should trust: a ternd
+ * creates its socket as its own user, and gives it to its operators' group
+ * (--control-socket-group). So the owner must be root or the user running bgpctl, or the
+ * socket's group one of that user's groups (nobody can give a file to a group they are not in).
+ * Anything else is an impostor's (issue 17). A missing path is left to the connect to report.
  */
-export function checkSocketOwner(p: string, uid = myUid()): void {
+export function checkSocketOwner(p: string, uid = myUid(), groups = myGroups()): void {
   let st: fs.Stats;
   try {
     st = fs.statSync(p);
   } catch {
     return;
   }
-  if (uid < 0 || st.uid === 0 || st.uid === uid) return;
-  throw new UnsafeSocketError(`refusing ${p}: the socket is owned by uid ${st.uid}, neither root nor you (uid ${uid}); it is not a ternd of yours (remove it if it is stale)`);
+  if (uid < 0 || st.uid === 0 || st.uid === uid || groups.includes(st.gid)) return;
+  throw new UnsafeSocketError(
+    `refusing ${p}: the socket is owned by uid ${st.uid} and group ${st.gid}, neither root nor you (uid ${uid}) nor a group of yours; it is not a ternd of yours (remove it if it is stale, or run bgpctl as its user)`,
+  );
 }
 
 /** The socket bgpctl talks to: -s, else TERN_SOCKET, else the first of the defaults that exists. */

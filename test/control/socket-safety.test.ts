@@ -91,10 +91,15 @@ test('issue 17: the fallback directory is made private, or refused when someone 
   const fake = join(dir, 'fake.sock');
   writeFileSync(fake, '');
   chownSync(fake, USER, USER);
-  assert.throws(() => checkSocketOwner(fake, 0), /owned by uid 41717, neither root nor you \(uid 0\)/);
-  assert.doesNotThrow(() => checkSocketOwner(fake, USER));
+  assert.throws(() => checkSocketOwner(fake, 0, [0]), /owned by uid 41717 and group 41717, neither root nor you \(uid 0\) nor a group of yours/);
+  assert.doesNotThrow(() => checkSocketOwner(fake, USER, [USER]));
+  // A non-root ternd (a container's uid) gives the socket to its operators' group.
+  chownSync(fake, USER, GROUP);
+  assert.doesNotThrow(() => checkSocketOwner(fake, OPERATOR, [OPERATOR, GROUP]));
+  assert.throws(() => checkSocketOwner(fake, OPERATOR, [OPERATOR]), /not a ternd of yours/);
+  assert.throws(() => checkSocketOwner(fake, 0, [0]), /not a ternd of yours/);
   chownSync(fake, 0, 0);
-  assert.doesNotThrow(() => checkSocketOwner(fake, USER), 'a root ternd serves the operators of its group');
+  assert.doesNotThrow(() => checkSocketOwner(fake, USER, [USER]), 'a root ternd serves the operators of its group');
   assert.doesNotThrow(() => checkSocketOwner(join(dir, 'absent.sock'), 0));
   assert.equal(resolveGroup('41718'), 41718);
   assert.equal(resolveGroup('root'), 0);
@@ -139,7 +144,7 @@ test('issue 17: a non-root ternd refuses a /tmp fallback parent it does not own;
   );
   assert.equal(root.code, 2);
   assert.equal(root.stdout, '', 'nothing of the impostor\'s state is shown');
-  assert.match(root.stderr, new RegExp(`refusing .*ternd\\.sock: the socket is owned by uid ${USER}, neither root nor you \\(uid 0\\)`));
+  assert.match(root.stderr, new RegExp(`refusing .*ternd\\.sock: the socket is owned by uid ${USER} and group ${USER}, neither root nor you \\(uid 0\\) nor a group of yours`));
   d.kill('SIGTERM');
 });
 
