@@ -208,6 +208,10 @@ export function formatHealth(h: HealthView, o: TextOptions): string[] {
       `${s.established}/${s.planned} sessions Established, ${s.withinGrace} within grace`,
   ];
   for (const r of h.reasons) out.push(`  - ${r}`);
+  // A stale or refused datastore does not make ternd unready (the last good model stays in
+  // force), but an operator asking about health wants to know.
+  const ds = h.datastore;
+  if (ds && ds.state !== 'synced') out.push(`  note: datastore ${ds.kind} ${ds.source} is ${ds.state} since ${ds.since}${ds.detail ? `: ${ds.detail}` : ''}${ds.state === 'stale' || ds.state === 'error' ? ' (the last good model stays in force)' : ''}`);
   return out;
 }
 

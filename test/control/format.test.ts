@@ -101,3 +101,14 @@ test('completion words: the program name the shell passes first and -s are taken
   assert.equal(wantsNeighbor(['neighbor', '198.18.0.2', '']), false, 'then the action is completed by yargs');
   assert.equal(wantsNeighbor(['show', 'rib', '']), false);
 });
+
+test('health text notes a datastore that is not synced without calling ternd unready (issue 17, issue 12 seam)', () => {
+  const o = { color: false, now: Date.parse('2026-01-02T12:00:00Z') };
+  const base = { live: true, ready: true, reasons: [], configLoaded: true, listening: true, sessions: { planned: 1, established: 1, withinGrace: 0 } };
+  const synced = { kind: 'file' as const, source: '/etc/tern/cluster.yaml', state: 'synced' as const, since: '2026-01-02T11:00:00.000Z' };
+  assert.deepEqual(formatHealth({ ...base, datastore: synced }, o), ['ready: live, config loaded, listening, 1/1 sessions Established, 0 within grace']);
+  assert.deepEqual(formatHealth({ ...base, datastore: { ...synced, state: 'stale', detail: 'watch failed: ECONNREFUSED' } }, o), [
+    'ready: live, config loaded, listening, 1/1 sessions Established, 0 within grace',
+    '  note: datastore file /etc/tern/cluster.yaml is stale since 2026-01-02T11:00:00.000Z: watch failed: ECONNREFUSED (the last good model stays in force)',
+  ]);
+});
