@@ -17,6 +17,11 @@ ca=()
 if [ -s /etc/ssl/certs/ca-certificates.crt ]; then
   ca=(-v /etc/ssl/certs/ca-certificates.crt:/run/build-ca.crt:ro --build-arg NPM_CAFILE=/run/build-ca.crt)
 fi
+# The commit the image is built from (the build stage has no .git), for `ternd --version`.
+commit="$(git rev-parse HEAD 2>/dev/null || true)"
+dirty=""
+if [ -n "$commit" ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then dirty=1; fi
 podman build -q --network host "${ca[@]}" --build-arg "BASE=$BASE" \
+  --build-arg "TERN_COMMIT=$commit" --build-arg "TERN_DIRTY=$dirty" \
   -f deploy/Containerfile -t "$TAG" . >/dev/null
 podman image inspect "$TAG" --format "$TAG {{.Id}} size {{.Size}} bytes" | awk '{ printf "%s %.12s size %.1f MB\n", $1, $2, $4 / 1e6 }'

@@ -47,20 +47,30 @@ export function versionLine(program: string, b: BuildInfo = buildInfo()): string
   return `${program} ${b.version} (${commit}, node ${b.node})`;
 }
 
-function git(args: string[]): string | null {
+function git(root: string, args: string[]): string | null {
   try {
-    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     return null;
   }
 }
 
-/** Writes dist/build-info.json from the checkout (run by `npm run build` after tsc). */
-export function recordBuild(): { commit: string; dirty: boolean } {
-  const commit = git(['rev-parse', 'HEAD']) ?? 'unknown';
-  const status = commit === 'unknown' ? '' : git(['status', '--porcelain', '--untracked-files=no']);
-  const rec = { commit, dirty: status === null ? false : status !== '' };
-  writeFileSync(RECORD, JSON.stringify(rec) + '\n');
+/**
+ * Writes dist/build-info.json (run by `npm run build` after tsc). The commit comes from the
+ * checkout; where there is no .git (an image build gets the sources without it) from
+ * TERN_BUILD_COMMIT and TERN_BUILD_DIRTY=1, which deploy/image.sh passes; else 'unknown'.
+ */
+export function recordBuild(root = ROOT, env: NodeJS.ProcessEnv = process.env): { commit: string; dirty: boolean } {
+  const head = git(root, ['rev-parse', 'HEAD']);
+  let rec: { commit: string; dirty: boolean };
+  if (head !== null) {
+    const status = git(root, ['status', '--porcelain', '--untracked-files=no']);
+    rec = { commit: head, dirty: status !== null && status !== '' };
+  } else {
+    const given = env.TERN_BUILD_COMMIT ?? '';
+    rec = /^[0-9a-f]{7,40}$/.test(given) ? { commit: given, dirty: env.TERN_BUILD_DIRTY === '1' } : { commit: 'unknown', dirty: false };
+  }
+  writeFileSync(join(root, 'dist', 'build-info.json'), JSON.stringify(rec) + '\n');
   return rec;
 }
 
