@@ -332,7 +332,7 @@ async function answer(api: DaemonApi, log: ControlLog, cmd: Exclude<Command, 'sh
       return null;
     }
     case 'fib.flush':
-      log.info({}, 'control: fib flush');
+      // Logged once, by the daemon, with how many routes went (one line per event).
       return { removed: await api.fibFlush() };
     case 'log.level': {
       const level = str(args, 'level', true);
