@@ -148,7 +148,9 @@ export const decodeCommand: CommandModule<GlobalArgs, DecodeArgs> = {
       if (bytes.length === 0) throw new Error('no input: give hex as an argument or on stdin');
       outcomes = decodeAll(bytes, ctx);
     } catch (e) {
-      process.stderr.write(`bgpctl decode: ${(e as Error).message}\n`);
+      // Under -j the error is JSON on stdout, as for every other command (docs/bgpctl.md).
+      if (args.json) process.stdout.write(JSON.stringify({ error: { code: 'usage', message: (e as Error).message } }, null, 2) + '\n');
+      else process.stderr.write(`bgpctl decode: ${(e as Error).message}\n`);
       process.exitCode = 1;
       return;
     }

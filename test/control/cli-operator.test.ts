@@ -97,6 +97,10 @@ test('issue 17: under -j every error is JSON on stdout with a stable code, and t
   const yargsFail = await bgpctl(['-j', 'frobnicate']);
   assert.equal(yargsFail.code, 1);
   assert.match((JSON.parse(yargsFail.stdout) as { error: { message: string } }).error.message, /Unknown argument: frobnicate/);
+  // decode needs no daemon, and its input errors are JSON too.
+  const hex = await bgpctl(['-j', 'decode', 'zz']);
+  assert.equal(hex.code, 1);
+  assert.deepEqual(JSON.parse(hex.stdout), { error: { code: 'usage', message: 'not hex: "z" at hex digit 1' } });
   const rib = await bgpctl(['-j', 'show', 'rib', '--neighbor', '127.0.0.99']);
   assert.equal(rib.code, 1);
   assert.equal(rib.stdout.trim().startsWith('{'), true, 'not half a JSON array');
