@@ -146,7 +146,20 @@ test('bgpctl against two real ternd nodes: peers, neighbor, rib, config, fib, he
   const cfgOut = await bgpctl(sa, ['show', 'config']);
   assert.equal(cfgOut.code, 0, cfgOut.stderr);
   assert.match(cfgOut.stdout, /^Node node-a, AS 64512, router-id /m);
-  assert.equal((await bgpctl(sa, ['show', 'fib'])).code, 0);
+  // Issue 17: with --fib none nothing is ever written, so it is neither "decoupled" nor "in sync".
+  assert.match(cfgOut.stdout, /^FIB: none \(--fib none: routes stay in the RIB, nothing is written to the kernel\)$/m);
+  assert.doesNotMatch(cfgOut.stdout, /decoupled/);
+  const fibOut = await bgpctl(sa, ['show', 'fib']);
+  assert.equal(fibOut.code, 0, fibOut.stderr);
+  assert.match(fibOut.stdout, /^ternd runs with --fib none: no routes are written to the kernel/);
+  assert.doesNotMatch(fibOut.stdout, /in sync/);
+  const decouple = await bgpctl(sa, ['fib', 'decouple']);
+  assert.equal(decouple.code, 1);
+  assert.match(decouple.stderr, /ternd runs with --fib none: it never writes the kernel, so there is nothing to decouple/);
+  const status = JSON.parse((await bgpctl(sa, ['-j', 'show', 'status'])).stdout) as { fib: { driver: string; coupled: boolean }; datastore?: { kind: string; state: string } };
+  assert.deepEqual(status.fib.driver, 'none');
+  assert.equal(status.fib.coupled, false);
+  assert.deepEqual([status.datastore?.kind, status.datastore?.state], ['file', 'synced']);
   await until('node-a ready', async () => ((await bgpctl(sa, ['health'])).code === 0 ? true : undefined));
 
   // Probes and metrics as ternd serves them (the port is ephemeral; ternd logs it).
