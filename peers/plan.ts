@@ -119,6 +119,8 @@ export function planPeers(model: ClusterModel, nodeName: string, opts: PlanOptio
     if (restart !== undefined) pc.maxRestartTime = Math.round(restart);
     if (res?.numAllowedLocalASNumbers) pc.numAllowedLocalASNumbers = res.numAllowedLocalASNumbers;
     if (res?.reachableBy) pc.reachableBy = res.reachableBy;
+    const bfd = kind === 'mesh' ? model.bgpConfig.nodeMeshBFD : res?.bfd;
+    if (bfd) pc.bfd = { ...bfd };
     if (peerNode) pc.sourceNode = peerNode.name;
     // Calico (bgp_processor.go): between two Calico nodes on a mesh or global peering, only the
     // side with the lower address (Go string order, so mixed Calico/Tern clusters agree) connects.

@@ -73,6 +73,21 @@ export interface BgpConfiguration {
   serviceLoadBalancerIPs: Cidr[];
   ignoredInterfaces: string[];
   logSeverityScreen: LogSeverity;
+  /** Tern extension `spec.nodeMeshBFD`: BFD on node-to-node mesh sessions (docs/bfd.md). */
+  nodeMeshBFD?: BfdSettings;
+}
+
+/** BFD for one BGP session (RFC 5880/5881/5883, coupled per RFC 5882). Times in ms. */
+export interface BfdSettings {
+  minRxMs: number;
+  minTxMs: number;
+  multiplier: number;
+  /** RFC 5883 multihop (UDP 4784, no TTL 255 rule) instead of RFC 5881 single-hop. */
+  multihop: boolean;
+  /** Hold the BGP session until BFD is Up (otherwise BGP does not wait for BFD). */
+  strict: boolean;
+  /** BIRD's `bfd graceful`: BFD Down is a graceful-restart event, routes kept stale. */
+  graceful: boolean;
 }
 
 /** BGPConfiguration `node.<name>`: Calico honours only these three per node. */
@@ -118,6 +133,8 @@ export interface BgpPeerResource {
   ttlSecurity?: number;
   filters: string[];
   reachableBy?: string;
+  /** Tern extension `spec.bfd` (docs/bfd.md). */
+  bfd?: BfdSettings;
 }
 
 export type FilterMatchOperator = 'Equal' | 'NotEqual' | 'In' | 'NotIn';
@@ -234,6 +251,8 @@ export interface PeerConfig {
   filters: string[];
   /** Gateway through which the peer is reached (a static route to the peer goes via it). */
   reachableBy?: string;
+  /** BFD for this session (Tern extension, docs/bfd.md); absent = no BFD. */
+  bfd?: BfdSettings;
   /** The Calico node at the far end, when the peer is one. */
   sourceNode?: string;
   /**
