@@ -2,6 +2,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { ConfigView, FibRowView, NeighborView, PeerView, RibRowView } from '../control/api.js';
 import { checkAddress, checkPrefix } from '../control/validate.js';
+import { bfdShow } from './bfd.js';
 import { printJson, run, UsageError, type GlobalArgs } from './common.js';
 import { RIB_LEGEND, formatConfig, formatFib, formatNeighbor, formatPeers, formatRibDetail, formatRibRow, ribHeader } from './format.js';
 
@@ -137,7 +138,7 @@ const config: CommandModule<GlobalArgs, GlobalArgs> = {
 
 export const showCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'show',
-  describe: 'show peers, a neighbor, the RIB, the FIB or the config',
-  builder: (y) => y.command(peers).command(neighbor).command(rib).command(fib).command(config),
+  describe: 'show peers, a neighbor, the RIB, the FIB, the config or BFD sessions',
+  builder: (y) => y.command(peers).command(neighbor).command(rib).command(fib).command(config).command(bfdShow),
   handler: () => {},
 };

@@ -29,6 +29,7 @@ export const COMMANDS = {
   'fib.couple': 'answer',
   'log.level': 'answer',
   health: 'answer',
+  'show.bfd': 'answer',
 } as const;
 export type Command = keyof typeof COMMANDS;
 

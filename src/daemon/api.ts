@@ -23,6 +23,7 @@ import {
   type PeerView,
   type RibQuery,
   type RibRowView,
+  type BfdSessionView,
 } from '../control/api';
 import { judgeHealth } from '../control/health';
 import type { DatastoreStatus } from '../../peers/datastore';
@@ -287,6 +288,10 @@ export class TerndApi implements DaemonApi {
         return { address: e.id, state: e.session.state, since: e.downSince };
       }),
     });
+  }
+
+  bfd(): Promise<BfdSessionView[]> {
+    return this.d.bfd.query();
   }
 
   metrics(): MetricsSnapshot {
