@@ -10,6 +10,7 @@ import { peerMode, peerTool, startPeerDaemon } from './peer-runtime.js';
 export const FRR_DIR = process.env.TERN_FRR_DIR ?? '/usr/lib/frr';
 export const BGPD = `${FRR_DIR}/bgpd`;
 export const ZEBRA = `${FRR_DIR}/zebra`;
+export const BFDD = `${FRR_DIR}/bfdd`;
 export const VTYSH = process.env.TERN_VTYSH ?? '/usr/bin/vtysh';
 
 export interface FrrAf {
