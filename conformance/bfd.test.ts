@@ -19,10 +19,14 @@ import {
   birdc,
   birdReconfigure,
   conformanceGate,
+  frrBfdConfigure,
+  frrBfdPeers,
+  frrNeighbor,
   onLines,
   routesInNs,
   run,
   startBird,
+  startFrr,
   startTernd,
   waitBirdEstablished,
   waitFor,
@@ -195,4 +199,56 @@ test('RFC 5880/5881/5882 with BIRD protocol bfd: Up, no flap under a 2 s main-lo
 
   // 4 and 5. Failure without the link going down, then recovery.
   await failAndRecover(lab, ternHost, birdHost, tern, '198.19.90.0/24', async () => (await birdBfd(lab, birdHost))?.state === 'Up' && /Established/.test(await birdc(lab, birdHost, 'show protocols tern')));
+});
+
+const FRR_BFD = ['bfd', ' profile fast', '  detect-multiplier 3', '  receive-interval 100', '  transmit-interval 100', ' !', '!'].join('\n');
+
+test('RFC 5880/5881/5882 with FRR bfdd: Up, Poll/Final when FRR changes its intervals, failure detected in 300 ms and BGP + kernel routes withdrawn, recovery', async (t) => {
+  if (!conformanceGate(t, ['root', 'ip', 'nft', 'bgpd', 'zebra', 'bfdd', 'vtysh', 'ternd'], TERND)) return;
+  const lab = await Lab.create('i20f');
+  t.after(() => lab.destroy());
+  const [ternHost, frrHost] = [await lab.addHost('i20f-tern'), await lab.addHost('i20f-frr')];
+  await lab.link(ternHost, frrHost, { v4: '198.18.91.1/24', v4b: '198.18.91.2/24' });
+  await startFrr(lab, frrHost, {
+    asn: 65091, routerId: '198.18.91.2', networks4: ['198.19.91.0/24'],
+    neighbors: [{ addr: '198.18.91.1', remoteAs: 64512, keepalive: 3, holdTime: 9, extra: ['neighbor $ADDR bfd', 'neighbor $ADDR bfd profile fast'] }],
+  }, { bfdd: FRR_BFD });
+  const node = 'i20f-node';
+  const tern = await startTernd(lab, ternHost, {
+    node, fib: 'kernel', args: ['--probes', 'off', '--connect-retry', '1'],
+    configYaml: {
+      asNumber: 64512,
+      nodes: [{ name: node, ipv4Address: '198.18.91.1/24' }],
+      peers: [{ name: 'tor', node, peerIP: '198.18.91.2', asNumber: 65091, bfd: { minRx: '100ms', minTx: '100ms', multiplier: 3 } }],
+    },
+  });
+  const frrBfd = async () => (await frrBfdPeers(lab, frrHost)).find((p) => p.peer === '198.18.91.1');
+  const frrUp = async (): Promise<boolean> => (await frrBfd())?.status === 'up' && (await frrNeighbor(lab, frrHost, '198.18.91.1')).bgpState === 'Established';
+
+  // 1. Up on both sides, the Poll Sequence to 100 ms done, FRR's route in the kernel.
+  await waitFor('BGP and BFD up at FRR', 20_000, frrUp);
+  await waitFor('BFD Up at 100 ms x 3 in ternd', 15_000, async () => {
+    const v = await bfdOf(lab, ternHost);
+    return v?.state === 'Up' && !v.pollActive && v.txIntervalMs === 100 && v.detectionTimeMs === 300;
+  });
+  await waitFor('198.19.91.0/24 in the kernel', 15_000, async () => (await routesInNs(lab, ternHost, { proto: '201' })).some((x) => x.dst === '198.19.91.0/24'));
+  const up = (await bfdOf(lab, ternHost))!;
+  assert.equal(up.packets.ttlDropped, 0, 'FRR sends with TTL 255 (RFC 5881 §5)');
+  assert.equal((await frrBfd())?.['remote-id'], up.localDiscriminator, 'FRR learned our discriminator');
+
+  // 2. FRR slows to 200 ms by its own Poll Sequence (RFC 5880 §6.5); we answer Final and follow.
+  await frrBfdConfigure(lab, frrHost, 'bfd', 'profile fast', 'receive-interval 200', 'transmit-interval 200');
+  await waitFor('FRR\'s 200 ms timers in force', 10_000, async () => {
+    const v = await bfdOf(lab, ternHost);
+    return v?.state === 'Up' && v.remoteMinTxMs === 200 && v.remoteMinRxMs === 200 && v.txIntervalMs === 200 && v.detectionTimeMs === 600;
+  });
+  await frrBfdConfigure(lab, frrHost, 'bfd', 'profile fast', 'receive-interval 100', 'transmit-interval 100');
+  await waitFor('back to 100 ms x 3', 10_000, async () => {
+    const v = await bfdOf(lab, ternHost);
+    return v?.state === 'Up' && v.txIntervalMs === 100 && v.detectionTimeMs === 300;
+  });
+  assert.equal((await bfdOf(lab, ternHost))!.upTransitions, up.upTransitions, 'renegotiation never took the session down');
+
+  // 3 and 4. Failure without the link going down, then recovery.
+  await failAndRecover(lab, ternHost, frrHost, tern, '198.19.91.0/24', frrUp);
 });

@@ -40,11 +40,11 @@ export function prereqs(need: Prereq[] = ['root', 'ip', 'bird', 'birdc', 'bgpd',
   if (peerMode() === 'containers') {
     for (const p of need) {
       if (p === 'bird' || p === 'birdc') images.add('bird');
-      if (p === 'bgpd' || p === 'zebra' || p === 'vtysh') images.add('frr');
+      if (p === 'bgpd' || p === 'zebra' || p === 'bfdd' || p === 'vtysh') images.add('frr');
     }
     if (images.size && !['/usr/bin/podman', '/usr/local/bin/podman'].some(executable)) missing.push('podman (TERN_PEERS=containers)');
     else missing.push(...missingPeerImages([...images]));
-    need = need.filter((p) => !['bird', 'birdc', 'bgpd', 'zebra', 'vtysh'].includes(p));
+    need = need.filter((p) => !['bird', 'birdc', 'bgpd', 'zebra', 'bfdd', 'vtysh'].includes(p));
   }
   for (const p of need) {
     if (p === 'root') {
