@@ -57,12 +57,13 @@ async function healPath(lab: Lab, host: string): Promise<void> {
 }
 
 /** `ip monitor route` in `host`, each line stamped with its arrival time here. */
-function watchRoutes(lab: Lab, host: string): { deletedAt(prefix: string): number | undefined; stop(): Promise<void> } {
+function watchRoutes(lab: Lab, host: string): { deletedAt(prefix: string): number | undefined; lines(): string[]; stop(): Promise<void> } {
   const child = lab.spawn(host, 'ip', ['monitor', 'route']);
   const seen: { at: number; line: string }[] = [];
   onLines(child.stdout, (line) => seen.push({ at: Date.now(), line }));
   return {
     deletedAt: (prefix) => seen.find((s) => s.line.startsWith('Deleted') && s.line.includes(prefix))?.at,
+    lines: () => seen.map((s) => `${new Date(s.at).toISOString()} ${s.line}`),
     stop: () => lab.stop(child.pid!, 500),
   };
 }
@@ -251,4 +252,92 @@ test('RFC 5880/5881/5882 with FRR bfdd: Up, Poll/Final when FRR changes its inte
 
   // 3 and 4. Failure without the link going down, then recovery.
   await failAndRecover(lab, ternHost, frrHost, tern, '198.19.91.0/24', frrUp);
+});
+
+test('RFC 5882 with BIRD: strict mode holds BGP until BFD is Up, `graceful` keeps routes stale on BFD Down (RFC 4724), RFC 5883 multihop BFD on UDP 4784', async (t) => {
+  if (!conformanceGate(t, ['root', 'ip', 'nft', 'bird', 'birdc', 'ternd'], TERND)) return;
+  const lab = await Lab.create('i20s');
+  t.after(() => lab.destroy());
+  const [ternHost, birdHost] = [await lab.addHost('i20s-tern'), await lab.addHost('i20s-bird')];
+  await lab.link(ternHost, birdHost, { v4: '198.18.92.1/24', v4b: '198.18.92.2/24', v6: '2001:db8:92::1/64', v6b: '2001:db8:92::2/64' });
+  const cfg = (bfd4: boolean): BirdConfig => ({
+    routerId: '198.18.92.2',
+    static4: [{ prefix: '198.19.92.0/24' }],
+    static6: [{ prefix: '2001:db8:f92::/48' }],
+    neighbors: [
+      { name: 'tern4', localAddr: '198.18.92.2', localAs: 65092, neighborAddr: '198.18.92.1', neighborAs: 64512, holdTime: 9, gracefulRestart: true, extra: bfd4 ? ['bfd on;'] : [] },
+      { name: 'tern6', localAddr: '2001:db8:92::2', localAs: 65092, neighborAddr: '2001:db8:92::1', neighborAs: 64512, holdTime: 9, multihop: 2, ipv4: false, ipv6: {}, extra: ['bfd on;'] },
+    ],
+    extra: [
+      'protocol bfd {',
+      '  interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };',
+      '  multihop { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };',
+      '}',
+    ].join('\n'),
+  });
+  await startBird(lab, birdHost, cfg(false));
+  const node = 'i20s-node';
+  const tern = await startTernd(lab, ternHost, {
+    node, fib: 'kernel', args: ['--probes', 'off', '--connect-retry', '1'],
+    configYaml: {
+      asNumber: 64512,
+      nodes: [{ name: node, ipv4Address: '198.18.92.1/24', ipv6Address: '2001:db8:92::1/64' }],
+      peers: [
+        { name: 'tor4', node, peerIP: '198.18.92.2', asNumber: 65092, bfd: { minRx: '100ms', minTx: '100ms', strict: true, graceful: true } },
+        { name: 'tor6', node, peerIP: '2001:db8:92::2', asNumber: 65092, bfd: { minRx: '100ms', minTx: '100ms', multihop: true } },
+      ],
+    },
+  });
+  const views = async (): Promise<Map<string, BfdSessionView>> => new Map(((await bgpctl(lab, ternHost, 'show', 'bfd')) as BfdSessionView[]).map((v) => [v.peerAddress, v]));
+
+  // RFC 5883: the IPv6 session is multihop BFD and comes Up; its BGP session does not wait for it.
+  await waitBirdEstablished(lab, birdHost, 'tern6');
+  await waitFor('multihop BFD Up with BIRD', 15_000, async () => {
+    const v = (await views()).get('2001:db8:92::2');
+    return v?.state === 'Up' && v.multihop && /2001:db8:92::1\s.*Up/.test(await birdc(lab, birdHost, 'show bfd sessions'));
+  });
+  // Strict: BIRD runs no BFD for the IPv4 session, so BGP never started -- while the IPv6 session,
+  // with the same connect timers, came up meanwhile.
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.doesNotMatch(await birdc(lab, birdHost, 'show protocols tern4'), /Established/, 'strict session established without BFD');
+  assert.equal((await views()).get('198.18.92.2')?.state, 'Down');
+
+  const since = tern.records.length;
+  await birdReconfigure(lab, birdHost, cfg(true));
+  await tern.waitForLog((r) => /starting the strict-mode BGP session with 198\.18\.92\.2/.test(r.msg), 15_000, 'strict session started on BFD Up', since);
+  await waitBirdEstablished(lab, birdHost, 'tern4');
+  await waitFor('both routes in the kernel', 15_000, async () => {
+    const r = (await routesInNs(lab, ternHost, { proto: '201' })).map((x) => x.dst);
+    return r.includes('198.19.92.0/24') && r.includes('2001:db8:f92::/48');
+  });
+  await waitFor('IPv4 BFD at 100 ms', 10_000, async () => (await views()).get('198.18.92.2')?.detectionTimeMs === 300);
+
+  // `graceful` (BIRD's `bfd graceful`): BFD Down ends the IPv4 session as a GR event, its route
+  // stays (stale); the IPv6 session without it is torn down and its route withdrawn.
+  const mon = watchRoutes(lab, ternHost);
+  await new Promise((r) => setTimeout(r, 200));
+  const cut = tern.records.length;
+  await cutPath(lab, birdHost);
+  await tern.waitForLog((r) => /BFD Down for 198\.18\.92\.2 .*as a graceful restart/.test(r.msg), 3000, 'graceful BFD Down', cut);
+  await tern.waitForLog((r) => /BFD Down for 2001:db8:92::2 .*Cease 6\/10/.test(r.msg), 3000, 'multihop BFD Down', cut);
+  await waitFor('IPv6 route withdrawn', 3000, async () => !(await routesInNs(lab, ternHost, { proto: '201' })).some((x) => x.dst === '2001:db8:f92::/48'));
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.ok((await routesInNs(lab, ternHost, { proto: '201' })).some((x) => x.dst === '198.19.92.0/24'), 'GR keeps the IPv4 route (RFC 4724 §4.2)');
+  assert.equal(mon.deletedAt('198.19.92.0/24'), undefined, 'the IPv4 route was never deleted');
+  const stale = (await bgpctl(lab, ternHost, 'show', 'rib')) as { prefix: string; flags: { stale: boolean } }[];
+  assert.equal(stale.find((r) => r.prefix === '198.19.92.0/24')?.flags.stale, true, 'kept as stale');
+
+  const healAt = Date.now();
+  await healPath(lab, birdHost);
+  await waitBirdEstablished(lab, birdHost, 'tern4', 20_000);
+  await waitBirdEstablished(lab, birdHost, 'tern6', 20_000);
+  await waitFor('both routes back', 20_000, async () => {
+    const r = (await routesInNs(lab, ternHost, { proto: '201' })).map((x) => x.dst);
+    return r.includes('198.19.92.0/24') && r.includes('2001:db8:f92::/48');
+  });
+  await mon.stop();
+  // Kept through the whole outage. Once the session is back, RFC 4724 §4.2 decides by the F bit:
+  // BIRD did not restart, so it is clear and the stale route is replaced by the fresh one at once.
+  const deleted = mon.deletedAt('198.19.92.0/24');
+  assert.ok(deleted === undefined || deleted >= healAt, `the IPv4 route was deleted during the outage:\n${mon.lines().join('\n')}`);
 });
