@@ -341,3 +341,41 @@ test('RFC 5882 with BIRD: strict mode holds BGP until BFD is Up, `graceful` keep
   const deleted = mon.deletedAt('198.19.92.0/24');
   assert.ok(deleted === undefined || deleted >= healAt, `the IPv4 route was deleted during the outage:\n${mon.lines().join('\n')}`);
 });
+
+test('RFC 5880 §6.7.4 with BIRD: Meticulous Keyed SHA1 comes Up; with a different key ternd discards BIRD\'s packets and stays Down', async (t) => {
+  if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc', 'ternd'], TERND)) return;
+  const lab = await Lab.create('i20a');
+  t.after(() => lab.destroy());
+  const [ternHost, birdHost] = [await lab.addHost('i20a-tern'), await lab.addHost('i20a-bird')];
+  await lab.link(ternHost, birdHost, { v4: '198.18.96.1/24', v4b: '198.18.96.2/24' });
+  await startBird(lab, birdHost, {
+    routerId: '198.18.96.2',
+    neighbors: [{ name: 'tern', localAddr: '198.18.96.2', localAs: 65096, neighborAddr: '198.18.96.1', neighborAs: 64512, holdTime: 9, extra: ['bfd on;'] }],
+    extra: 'protocol bfd { interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; authentication meticulous keyed sha1; password "tern-bfd" { id 5; }; }; }',
+  });
+  const node = 'i20a-node';
+  const model = (key: string) => ({
+    asNumber: 64512,
+    nodes: [{ name: node, ipv4Address: '198.18.96.1/24' }],
+    peers: [{ name: 'tor', node, peerIP: '198.18.96.2', asNumber: 65096, bfd: { minRx: '100ms', minTx: '100ms', authentication: { type: 'MeticulousKeyedSHA1', keyID: 5, key } } }],
+  });
+  const tern = await startTernd(lab, ternHost, { node, args: ['--probes', 'off', '--connect-retry', '1'], configYaml: model('tern-bfd') });
+  await waitBirdEstablished(lab, birdHost, 'tern');
+  await waitFor('authenticated BFD Up on both sides', 15_000, async () => {
+    const v = await bfdOf(lab, ternHost);
+    return v?.state === 'Up' && v.authentication === 'MeticulousKeyedSHA1' && /198\.18\.96\.1\s.*Up/.test(await birdc(lab, birdHost, 'show bfd sessions'));
+  });
+
+  const { writeFileSync } = await import('node:fs');
+  const { calicoYaml } = await import('./lab/tern.js');
+  writeFileSync(tern.configFile, calicoYaml(model('wrong-key')));
+  await bgpctl(lab, ternHost, 'reload');
+  await waitFor('the re-keyed session exists', 5000, async () => (await bfdOf(lab, ternHost))?.state === 'Down');
+  const before = (await bfdOf(lab, ternHost))!;
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = (await bfdOf(lab, ternHost))!;
+  assert.equal(after.state, 'Down', 'BIRD\'s packets, signed with another key, were accepted');
+  // BIRD is Down now and sends at its 1 s idle rate (RFC 5880 §6.8.3): a couple of packets, all discarded.
+  assert.ok(after.packets.discarded - before.packets.discarded >= 1, `discarded ${after.packets.discarded - before.packets.discarded} of BIRD's packets in 2 s`);
+  assert.doesNotMatch(await birdc(lab, birdHost, 'show bfd sessions'), /198\.18\.96\.1\s.*Up/, 'BIRD accepted our packets signed with the wrong key');
+});

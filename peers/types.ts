@@ -88,7 +88,21 @@ export interface BfdSettings {
   strict: boolean;
   /** BIRD's `bfd graceful`: BFD Down is a graceful-restart event, routes kept stale. */
   graceful: boolean;
+  /** RFC 5880 §6.7.4 Keyed SHA1 / Meticulous Keyed SHA1. */
+  authentication?: BfdAuthentication;
 }
+
+export interface BfdAuthentication {
+  type: 'KeyedSHA1' | 'MeticulousKeyedSHA1';
+  /** Auth Key ID (RFC 5880 §4.4), 0..255. */
+  keyID: number;
+  key: Password;
+}
+
+/** BfdSettings as planned for one session: the key resolved ('' when its Secret is missing). */
+export type PlannedBfd = Omit<BfdSettings, 'authentication'> & {
+  auth?: { type: BfdAuthentication['type']; keyId: number; key: string };
+};
 
 /** BGPConfiguration `node.<name>`: Calico honours only these three per node. */
 export interface NodeBgpConfiguration {
@@ -252,7 +266,7 @@ export interface PeerConfig {
   /** Gateway through which the peer is reached (a static route to the peer goes via it). */
   reachableBy?: string;
   /** BFD for this session (Tern extension, docs/bfd.md); absent = no BFD. */
-  bfd?: BfdSettings;
+  bfd?: PlannedBfd;
   /** The Calico node at the far end, when the peer is one. */
   sourceNode?: string;
   /**

@@ -20,7 +20,8 @@ export type BfdTimer = 'tx' | 'detect';
 /** RFC 5880 §6.8.6 reception, §6.8.7 transmission, §6.8.4 detection, §6.8.16 administrative control. */
 export type BfdEvent =
   | { type: 'Start' }
-  | { type: 'Receive'; packet: BfdPacket }
+  /** `authenticated`: the driver checked the packet's digest with the session's key (RFC 5880 §6.7.4). */
+  | { type: 'Receive'; packet: BfdPacket; authenticated?: boolean }
   | { type: 'TxTimer_Expires' }
   | { type: 'DetectTimer_Expires' }
   | { type: 'SetTimers'; timers: BfdTimers }
@@ -40,6 +41,8 @@ export const SLOW_TX_US = 1_000_000;
 export interface BfdFsmOptions {
   /** Uniform [0,1) source for the §6.8.7 jitter; injectable for replay tests. */
   random?: () => number;
+  /** RFC 5880 §6.7.4: Auth Type 4 (Keyed SHA1) or 5 (Meticulous Keyed SHA1) and the Key ID. */
+  auth?: { type: number; keyId: number };
 }
 
 export class BfdFsm {
@@ -63,6 +66,11 @@ export class BfdFsm {
   /** Counters for `bgpctl show bfd`. */
   readonly counters = { rx: 0, tx: 0, discarded: 0, upTransitions: 0 };
   lastRxAt?: number;
+  // §6.8.1 authentication state.
+  private xmitAuthSeq: number;
+  private rcvAuthSeq = 0;
+  private authSeqKnown = false;
+  private readonly auth?: { type: number; keyId: number };
   private timers: BfdTimers;
   private armedTxInterval = 0;
   private out: BfdAction[] = [];
@@ -81,6 +89,9 @@ export class BfdFsm {
     this.desiredMinTx = Math.max(timers.minTxMs * 1000, SLOW_TX_US);
     this.txBasis = this.desiredMinTx;
     this.random = opts.random ?? Math.random;
+    this.auth = opts.auth;
+    // §6.8.1: "bfd.XmitAuthSeq ... MUST be initialized to a random 32 bit value."
+    this.xmitAuthSeq = Math.floor(this.random() * 0x100000000) >>> 0;
   }
 
   get stateName(): StateName {
@@ -108,13 +119,16 @@ export class BfdFsm {
         this.sendPeriodic();
         break;
       case 'Receive':
-        this.receive(ev.packet);
+        this.receive(ev.packet, ev.authenticated ?? false);
         break;
       case 'DetectTimer_Expires':
         // §6.8.1 bfd.RemoteDiscr: "If a period of a Detection Time passes without the receipt of
         // a valid, authenticated BFD packet from the remote system, this variable MUST be set to zero."
         this.remoteDiscr = 0;
         this.remoteState = BfdState.Down;
+        // Tern: §6.8.1 clears bfd.AuthSeqKnown after twice the Detection Time; once is stricter
+        // only in accepting any sequence number again sooner, which a restarted peer needs.
+        this.authSeqKnown = false;
         // §6.8.4: "the session has gone down" -- from Init or Up, with Diag 1.
         if (this.state === BfdState.Init || this.state === BfdState.Up) this.changeState(BfdState.Down, Diag.ControlDetectionTimeExpired);
         break;
@@ -136,13 +150,15 @@ export class BfdFsm {
   }
 
   /** §6.8.6 from "If the Your Discriminator field is zero..." on; the codec made the earlier checks. */
-  private receive(p: BfdPacket): void {
+  private receive(p: BfdPacket, authenticated: boolean): void {
     // "If the Your Discriminator field is zero and the State field is not Down or AdminDown, discard."
     if (p.yourDiscr === 0 && p.state !== BfdState.Down && p.state !== BfdState.AdminDown) return this.discard();
     // The driver demultiplexed by Your Discriminator; a nonzero one that is not ours never gets here.
     if (p.yourDiscr !== 0 && p.yourDiscr !== this.localDiscr) return this.discard();
-    // Tern: no authentication configured, so "If the A bit is set and no authentication is in use, discard."
-    if (p.auth) return this.discard();
+    // "If the A bit is set and no authentication is in use (bfd.AuthType is zero), discard";
+    // "If the A bit is clear and authentication is in use, discard."
+    if (!p.auth !== !this.auth) return this.discard();
+    if (this.auth && p.auth && !this.authentic(p.auth.type, p.auth.keyId, p.auth.seq, authenticated)) return this.discard();
     this.counters.rx++;
     this.lastRxAt = this.now;
     this.remoteDiscr = p.myDiscr;
@@ -176,6 +192,21 @@ export class BfdFsm {
     // "If the packet was received with the Poll (P) bit set, ... transmit a BFD Control packet
     // with the Final (F) bit set as soon as practicable, without respect to the transmission timer."
     if (p.poll) this.send(true);
+  }
+
+  /** §6.7.4 receive: type and key match, the digest verified (by the driver), sequence in window. */
+  private authentic(type: number, keyId: number, seq: number, digestOk: boolean): boolean {
+    const a = this.auth;
+    if (!a || type !== a.type || keyId !== a.keyId || !digestOk) return false;
+    if (this.authSeqKnown) {
+      // Keyed: seq in [RcvAuthSeq, RcvAuthSeq + 3 x DetectMult]; Meticulous: strictly greater (mod 2^32).
+      const ahead = (seq - this.rcvAuthSeq) >>> 0;
+      const lo = a.type === 5 ? 1 : 0;
+      if (ahead < lo || ahead > 3 * this.detectMult) return false;
+    }
+    this.rcvAuthSeq = seq;
+    this.authSeqKnown = true;
+    return true;
   }
 
   private setTimers(t: BfdTimers): void {
@@ -260,6 +291,9 @@ export class BfdFsm {
         desiredMinTx: this.desiredMinTx,
         requiredMinRx: this.requiredMinRx,
         requiredMinEchoRx: 0,
+        // §6.7.4: the driver fills in the digest. Meticulous needs a new number in every packet;
+        // Keyed SHA1 may repeat one, but a fresh one each time costs nothing and is never wrong.
+        auth: this.auth ? { type: this.auth.type, keyId: this.auth.keyId, seq: (this.xmitAuthSeq = (this.xmitAuthSeq + 1) >>> 0), value: Buffer.alloc(0) } : undefined,
       },
     });
   }

@@ -17,6 +17,8 @@ export interface BfdPeerConfig {
   minTxMs: number;
   minRxMs: number;
   multiplier: number;
+  /** RFC 5880 §6.7.4 authentication; the key is the shared secret (at most 20 bytes are used). */
+  auth?: { type: 'KeyedSHA1' | 'MeticulousKeyedSHA1'; keyId: number; key: string };
   /** Destination and receive port overrides, for tests that run two endpoints on one host. */
   port?: number;
   listenPort?: number;
@@ -40,6 +42,8 @@ export interface BfdSessionView {
   peerAddress: string;
   localAddress?: string;
   multihop: boolean;
+  /** RFC 5880 §6.7 authentication in use: 'none', 'KeyedSHA1' or 'MeticulousKeyedSHA1'. */
+  authentication: string;
   state: StateName;
   remoteState: StateName;
   localDiag: string;

@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { BfdFsm, type BfdAction, type BfdTimer } from './fsm';
-import { BfdState, DIAG_NAMES, decodeBfd, encodeBfd, STATE_NAMES } from './packet';
+import { AUTH_KEYED_SHA1, AUTH_METICULOUS_KEYED_SHA1, BfdState, DIAG_NAMES, decodeBfd, encodeBfd, STATE_NAMES, verifySha1 } from './packet';
 import { BFD_MULTIHOP_PORT, BFD_SINGLE_HOP_PORT, type BfdPeerConfig, type BfdSessionView, type FromWorker, type ToWorker } from './types';
 import { closeUdp, openUdp, pollIn, raiseThreadPriority, recvUdp, sendUdp } from './udp';
 import { familyOf } from '../transport';
@@ -19,6 +19,8 @@ const BFD_NICE = -10;
 
 interface Session {
   cfg: BfdPeerConfig;
+  /** RFC 5880 §6.7.4 shared secret, when authentication is in use. */
+  key?: Buffer;
   fsm: BfdFsm;
   fd: number;
   port: number;
@@ -82,7 +84,7 @@ export class BfdEngine {
     }
     for (const w of wanted) {
       const s = this.sessions.get(w.peerAddress);
-      if (s && s.cfg.multihop === w.multihop && s.cfg.localAddress === w.localAddress && s.cfg.port === w.port && s.cfg.listenPort === w.listenPort) {
+      if (s && s.cfg.multihop === w.multihop && s.cfg.localAddress === w.localAddress && s.cfg.port === w.port && s.cfg.listenPort === w.listenPort && JSON.stringify(s.cfg.auth) === JSON.stringify(w.auth)) {
         s.cfg = w;
         this.apply(s, s.fsm.handle({ type: 'SetTimers', timers: w }, performance.now()));
         continue;
@@ -104,8 +106,10 @@ export class BfdEngine {
     const sock = openUdp({ address: cfg.localAddress ?? (family === 6 ? '::' : '0.0.0.0'), port: 0 });
     let discr = 0;
     while (discr === 0 || this.byDiscr.has(discr)) discr = (Math.random() * 0xffffffff) >>> 0;
+    const auth = cfg.auth ? { type: cfg.auth.type === 'MeticulousKeyedSHA1' ? AUTH_METICULOUS_KEYED_SHA1 : AUTH_KEYED_SHA1, keyId: cfg.auth.keyId } : undefined;
     const s: Session = {
-      cfg, fsm: new BfdFsm(discr, cfg), fd: sock.fd, port: sock.port, deadlines: {}, ttlDropped: 0,
+      cfg, key: cfg.auth ? Buffer.from(cfg.auth.key, 'utf8') : undefined,
+      fsm: new BfdFsm(discr, cfg, { auth }), fd: sock.fd, port: sock.port, deadlines: {}, ttlDropped: 0,
       late: { maxMs: 0, over5ms: 0, over20ms: 0, over50ms: 0, samples: 0 },
     };
     this.sessions.set(cfg.peerAddress, s);
@@ -126,7 +130,7 @@ export class BfdEngine {
       switch (a.type) {
         case 'send': {
           const port = s.cfg.port ?? (s.cfg.multihop ? BFD_MULTIHOP_PORT : BFD_SINGLE_HOP_PORT);
-          sendUdp(s.fd, encodeBfd(a.packet), s.cfg.peerAddress, port);
+          sendUdp(s.fd, encodeBfd(a.packet, s.key), s.cfg.peerAddress, port);
           break;
         }
         case 'armTimer':
@@ -194,7 +198,9 @@ export class BfdEngine {
         s.ttlDropped++;
         continue;
       }
-      this.apply(s, s.fsm.handle({ type: 'Receive', packet: p }, performance.now()));
+      // §6.7.4: the digest is checked here, on the bytes as received; the FSM checks the rest.
+      const authenticated = p.auth !== undefined && s.key !== undefined && verifySha1(d.data, s.key);
+      this.apply(s, s.fsm.handle({ type: 'Receive', packet: p, authenticated }, performance.now()));
     }
   }
 
@@ -205,6 +211,7 @@ export class BfdEngine {
       peerAddress: s.cfg.peerAddress,
       localAddress: s.cfg.localAddress,
       multihop: s.cfg.multihop,
+      authentication: s.cfg.auth?.type ?? 'none',
       state: f.stateName,
       remoteState: STATE_NAMES[f.remoteState],
       localDiag: DIAG_NAMES[f.localDiag] ?? String(f.localDiag),

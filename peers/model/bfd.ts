@@ -6,11 +6,12 @@
  * to the operator). Reference: docs/bfd.md.
  */
 import type { BfdSettings } from '../types.js';
+import type { Password } from '../types.js';
 import { join, type Reader, type YNode } from './reader.js';
 
 type MapNode = Extract<YNode, { t: 'map' }>;
 
-export const BFD_FIELDS = ['enabled', 'minRx', 'minTx', 'multiplier', 'multihop', 'strict', 'graceful'];
+export const BFD_FIELDS = ['enabled', 'minRx', 'minTx', 'multiplier', 'multihop', 'strict', 'graceful', 'authentication'];
 
 /** BIRD's and FRR's defaults: 300 ms x 3. */
 export const BFD_DEFAULTS = { minRxMs: 300, minTxMs: 300, multiplier: 3 };
@@ -19,7 +20,10 @@ const MIN_INTERVAL_MS = 10;
 const MAX_INTERVAL_MS = 60_000;
 
 /** Reads `key` under `m`; undefined when absent or `enabled: false`. */
-export function readBfd(r: Reader, m: MapNode | undefined, key: string, path: string): BfdSettings | undefined {
+/** `readKey` reads a Calico BGPPassword-shaped value (kinds-bgp.ts readPassword; passed in, not imported, to keep imports one way). */
+type ReadKey = (r: Reader, m: MapNode | undefined, key: string, path: string) => Password | undefined;
+
+export function readBfd(r: Reader, m: MapNode | undefined, key: string, path: string, readKey: ReadKey): BfdSettings | undefined {
   const n = r.get(m, key);
   if (!n) return undefined;
   const p = join(path, key);
@@ -44,5 +48,17 @@ export function readBfd(r: Reader, m: MapNode | undefined, key: string, path: st
     strict: r.bool(b, 'strict', p) ?? false,
     graceful: r.bool(b, 'graceful', p) ?? false,
   };
+  const an = r.get(b, 'authentication');
+  if (an) {
+    const ap = join(p, 'authentication');
+    const am = r.map(an, ap, ['type', 'keyID', 'key']);
+    const type = r.enumOf(am, 'type', ap, ['KeyedSHA1', 'MeticulousKeyedSHA1'] as const);
+    const key = readKey(r, am, 'key', ap);
+    if (am && (!type || !key)) r.error(am.line, ap, 'type (KeyedSHA1 or MeticulousKeyedSHA1) and key are required');
+    // RFC 5880 §4.4: the SHA1 key is at most 20 bytes; a longer one would be cut, so refuse it.
+    if (key?.value !== undefined && Buffer.byteLength(key.value) > 20) r.error(r.lineOf(am, 'key'), join(ap, 'key'), `${Buffer.byteLength(key.value)} bytes: a Keyed SHA1 key is at most 20 bytes (RFC 5880 §4.4)`);
+    // RFC 5880 §4.4: Auth Key ID is one octet.
+    if (type && key) settings.authentication = { type, keyID: r.int(am, 'keyID', ap, 0, 255) ?? 1, key };
+  }
   return (r.bool(b, 'enabled', p) ?? true) ? settings : undefined;
 }

@@ -128,7 +128,7 @@ export function decodeBgpConfiguration(r: Reader, spec: MapNode | undefined, per
     serviceLoadBalancerIPs: readCidrList(r, s, 'serviceLoadBalancerIPs', p),
     ignoredInterfaces: r.strList(s, 'ignoredInterfaces', p),
     logSeverityScreen: r.enumOf(s, 'logSeverityScreen', p, LOG_SEVERITIES),
-    nodeMeshBFD: readBfd(r, s, 'nodeMeshBFD', p),
+    nodeMeshBFD: readBfd(r, s, 'nodeMeshBFD', p, readPassword),
   };
 }
 
@@ -220,7 +220,7 @@ export function decodeBgpPeer(r: Reader, name: string, line: number, spec: MapNo
     ttlSecurity: r.int(s, 'ttlSecurity', p, 0, 255),
     filters: r.strList(s, 'filters', p),
     reachableBy: undefined,
-    bfd: readBfd(r, s, 'bfd', p),
+    bfd: readBfd(r, s, 'bfd', p, readPassword),
   };
   const at = (k: string) => r.lineOf(s, k);
   if (peer.node !== undefined && s.entries.has('nodeSelector')) r.error(at('nodeSelector'), 'spec.nodeSelector', 'node and nodeSelector cannot both be set');

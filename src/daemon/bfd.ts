@@ -54,7 +54,12 @@ export class BfdCoupling {
     for (const e of this.o.peers()) {
       const b = e.cfg.bfd;
       if (!b) continue;
-      want.push({ peerAddress: e.cfg.peerAddress, localAddress: e.cfg.localAddress, multihop: b.multihop, minTxMs: b.minTxMs, minRxMs: b.minRxMs, multiplier: b.multiplier });
+      if (b.auth && (!b.auth.key || Buffer.byteLength(b.auth.key) > 20)) {
+        // Never run BFD unauthenticated, or with a key cut short, when a key was asked for.
+        this.o.log.error({ component: 'bfd', peer: e.cfg.peerAddress }, `BFD for ${e.cfg.peerAddress} not started: its authentication key (Secret) is ${b.auth.key ? 'longer than 20 bytes (RFC 5880 §4.4)' : 'missing'}`);
+        continue;
+      }
+      want.push({ peerAddress: e.cfg.peerAddress, localAddress: e.cfg.localAddress, multihop: b.multihop, minTxMs: b.minTxMs, minRxMs: b.minRxMs, multiplier: b.multiplier, auth: b.auth });
     }
     for (const a of [...this.held]) if (!want.some((w) => w.peerAddress === a)) this.held.delete(a);
     this.manager.set(want);

@@ -200,7 +200,7 @@ export class FakeDaemon implements DaemonApi {
 
 /** One BFD session as the worker reports it: Up at 100 ms x 3, one earlier detection-time failure. */
 export const BFD_ROW: BfdSessionView = {
-  peerAddress: '127.0.0.2', localAddress: '127.0.0.1', multihop: false, state: 'Up', remoteState: 'Up', localDiag: 'No Diagnostic',
+  peerAddress: '127.0.0.2', localAddress: '127.0.0.1', multihop: false, authentication: 'none', state: 'Up', remoteState: 'Up', localDiag: 'No Diagnostic',
   localDiscriminator: 11, remoteDiscriminator: 22, sourcePort: 49200, configured: { minTxMs: 100, minRxMs: 100, multiplier: 3 },
   txIntervalMs: 100, detectionTimeMs: 300, remoteMultiplier: 3, remoteMinRxMs: 100, remoteMinTxMs: 100, pollActive: false,
   upSince: '2026-01-02T11:59:00.000Z', lastDown: { at: '2026-01-02T11:58:00.000Z', diag: 'Control Detection Time Expired' },

@@ -52,3 +52,21 @@ test('changing BFD timers never restarts the BGP session (RFC 5882 §3: BFD runs
   assert.deepEqual(d.changed.map((c) => [c.after.peerAddress, c.fields, c.restartNeeded]), [['198.18.1.254', ['bfd'], false]]);
   assert.equal(diffPlan(a, a.map((p) => ({ ...p, bfd: p.bfd && { ...p.bfd } }))).changed.length, 0, 'equal settings are no change');
 });
+
+test('spec.bfd.authentication: Keyed SHA1 key from a literal or a Secret (RFC 5880 §6.7.4); a key over 20 bytes is refused (§4.4)', () => {
+  const secret = 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: bfd\ndata: {}\nstringData:\n  k: s3cret\n';
+  const m = model(...nodes, secret,
+    res('BGPPeer', 'tor', { peerIP: '198.18.1.254', asNumber: 65001, bfd: { authentication: { type: 'KeyedSHA1', keyID: 7, key: 'literal' } } }),
+    res('BGPPeer', 'tor2', { peerIP: '198.18.1.253', asNumber: 65001, bfd: { authentication: { type: 'MeticulousKeyedSHA1', key: { secretKeyRef: { name: 'bfd', key: 'k' } } } } }));
+  const plan = planPeers(m, 'n1');
+  assert.deepEqual(plan.find((p) => p.peerAddress === '198.18.1.254')?.bfd?.auth, { type: 'KeyedSHA1', keyId: 7, key: 'literal' });
+  assert.deepEqual(plan.find((p) => p.peerAddress === '198.18.1.253')?.bfd?.auth, { type: 'MeticulousKeyedSHA1', keyId: 1, key: 's3cret' });
+  let issues: string[] = [];
+  try {
+    parseModel([...nodes, res('BGPPeer', 'tor', { peerIP: '198.18.1.254', asNumber: 65001, bfd: { authentication: { type: 'KeyedSHA1', key: 'x'.repeat(21) } } })].join('---\n'), 'c.yaml');
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    issues = e.issues.map(formatIssue);
+  }
+  assert.ok(issues.some((i) => i.includes('spec.bfd.authentication.key') && i.includes('20 bytes')), issues.join('\n'));
+});

@@ -14,6 +14,8 @@ export interface Step {
 export interface Case {
   name: string;
   timers: BfdTimers;
+  /** `! auth=keyed|meticulous`: Keyed SHA1 (type 4) or Meticulous Keyed SHA1 (type 5), Key ID 1. */
+  auth?: { type: number; keyId: number };
   steps: Step[];
 }
 
@@ -36,6 +38,7 @@ export function parseFixture(text: string): Case[] {
     if (line.startsWith('! ')) {
       const a = args(line.slice(2).split(/\s+/));
       cur.timers = { minTxMs: num(a.tx, cur.timers.minTxMs), minRxMs: num(a.rx, cur.timers.minRxMs), multiplier: num(a.mult, cur.timers.multiplier) };
+      if (a.auth) cur.auth = { type: a.auth === 'meticulous' ? 5 : 4, keyId: 1 };
       return;
     }
     const kind = line[0] as Step['kind'];
@@ -55,7 +58,10 @@ function args(words: string[]): Record<string, string> {
   return a;
 }
 
-/** `Receive Up my=2 your=1 tx=100 rx=100 mult=3 P F auth` (intervals in ms). */
+/**
+ * `Receive Up my=2 your=1 tx=100 rx=100 mult=3 P F auth` (intervals in ms). Authenticated:
+ * `seq=N [type=4|5] [keyid=1] [badsig]` (digest verified unless badsig).
+ */
 export function eventFrom(text: string): BfdEvent {
   const [type, ...rest] = text.split(/\s+/);
   if (type === 'Receive') {
@@ -67,9 +73,10 @@ export function eventFrom(text: string): BfdEvent {
       version: 1, diag: num(a.diag, 0), state: state as BfdState, poll: a.P === 'true', final: a.F === 'true',
       cpi: false, demand: false, multipoint: false, detectMult: num(a.mult, 3), myDiscr: num(a.my, 2),
       yourDiscr: num(a.your, LOCAL_DISCR), desiredMinTx: num(a.tx, 100) * 1000, requiredMinRx: num(a.rx, 100) * 1000,
-      requiredMinEchoRx: 0, auth: a.auth ? { type: 4, keyId: 1, seq: 1, value: Buffer.alloc(20) } : undefined,
+      requiredMinEchoRx: 0,
+      auth: a.auth || a.seq ? { type: num(a.type, 4), keyId: num(a.keyid, 1), seq: num(a.seq, 1), value: Buffer.alloc(20) } : undefined,
     };
-    return { type, packet };
+    return { type, packet, authenticated: a.seq !== undefined && a.badsig === undefined };
   }
   if (type === 'SetTimers') {
     const a = args(rest);
@@ -83,7 +90,7 @@ export function summarize(a: BfdAction): string {
   switch (a.type) {
     case 'send': {
       const p = a.packet;
-      const flags = `${p.poll ? ' P' : ''}${p.final ? ' F' : ''}${p.diag ? ` diag=${p.diag}` : ''}`;
+      const flags = `${p.poll ? ' P' : ''}${p.final ? ' F' : ''}${p.diag ? ` diag=${p.diag}` : ''}${p.auth ? ` auth=${p.auth.type}/${p.auth.keyId} seq=${p.auth.seq}` : ''}`;
       return `send ${STATE_NAMES[p.state]} your=${p.yourDiscr} tx=${p.desiredMinTx / 1000} rx=${p.requiredMinRx / 1000} mult=${p.detectMult}${flags}`;
     }
     case 'armTimer':
@@ -98,7 +105,7 @@ export function summarize(a: BfdAction): string {
 /** Runs one case; returns the mismatches as readable lines (empty = pass). */
 export function runCase(c: Case, file: string, record?: string[]): string[] {
   // No jitter: random() = 0 keeps the full interval, so timer values replay exactly.
-  const fsm = new BfdFsm(LOCAL_DISCR, c.timers, { random: () => 0 });
+  const fsm = new BfdFsm(LOCAL_DISCR, c.timers, { random: () => 0, auth: c.auth });
   const errs: string[] = [];
   let now = 0;
   let last: string | undefined;

@@ -90,3 +90,32 @@ test('RFC 5880 §6.2, RFC 5881 §5: worker-thread BFD on loopback: Up, no flap u
     await b.close();
   }
 });
+
+test('RFC 5880 §6.7.4: Keyed SHA1 between two workers comes Up; a peer with another key is discarded until Down', async () => {
+  const a = new BfdManager();
+  const b = new BfdManager();
+  const auth = { type: 'MeticulousKeyedSHA1' as const, keyId: 3, key: 'k1' };
+  const ca: BfdPeerConfig = { ...cfgA, port: PB + 10, listenPort: PA + 10, auth };
+  const cb: BfdPeerConfig = { ...cfgB, port: PA + 10, listenPort: PB + 10, auth };
+  try {
+    const upA = waitFor(a, (e) => e.to === 'Up', 5000);
+    a.set([ca]);
+    b.set([cb]);
+    await upA;
+    const v = await one(a);
+    assert.equal(v.authentication, 'MeticulousKeyedSHA1');
+    // B restarts its session with another key: its AdminDown (old key) takes A Down; after
+    // that every packet B sends fails A's digest check, so A never leaves Down.
+    const down = waitFor(a, (e) => e.to === 'Down', 3000);
+    b.set([{ ...cb, auth: { ...auth, key: 'k2' } }]);
+    assert.equal((await down).remoteAdminDown, true);
+    const before = (await one(a)).packets.discarded;
+    await new Promise((r) => setTimeout(r, 1200));
+    const after = await one(a);
+    assert.equal(after.state, 'Down', 'a packet signed with the wrong key moved the state machine');
+    assert.ok(after.packets.discarded - before >= 1, `discarded ${after.packets.discarded - before} packets with the wrong key`);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
