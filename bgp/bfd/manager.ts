@@ -20,6 +20,7 @@ export class BfdManager extends EventEmitter<BfdManagerEvents> {
   private readonly pending = new Map<number, (s: BfdSessionView[]) => void>();
   private readonly states = new Map<string, StateName>();
   private wanted: BfdPeerConfig[] = [];
+  private closing = false;
 
   /** The desired sessions, whole; the worker diffs them (unchanged ones keep running). */
   set(sessions: BfdPeerConfig[]): void {
@@ -48,6 +49,7 @@ export class BfdManager extends EventEmitter<BfdManagerEvents> {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     const w = this.worker;
     if (!w) return;
     await new Promise<void>((resolve) => {
@@ -75,6 +77,18 @@ export class BfdManager extends EventEmitter<BfdManagerEvents> {
     this.worker.unref();
     port1.unref();
     this.worker.on('error', (err) => this.emit('problem', { message: `BFD worker: ${err.message}` }));
+    // A worker that died takes every BFD session with it; start a new one with the same sessions
+    // (they come Up again through the usual handshake) rather than leave BFD silently off.
+    this.worker.on('exit', (code) => {
+      if (this.closing) return;
+      this.emit('problem', { message: `BFD worker exited (code ${code}); restarting it` });
+      this.worker = undefined;
+      this.port?.close();
+      for (const k of this.states.keys()) this.states.set(k, 'Down');
+      for (const resolve of this.pending.values()) resolve([]);
+      this.pending.clear();
+      if (this.wanted.length) this.send({ type: 'set', sessions: this.wanted });
+    });
     port1.on('message', (m: FromWorker) => this.onMessage(m));
   }
 
