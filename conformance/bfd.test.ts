@@ -379,3 +379,30 @@ test('RFC 5880 §6.7.4 with BIRD: Meticulous Keyed SHA1 comes Up; with a differe
   assert.ok(after.packets.discarded - before.packets.discarded >= 1, `discarded ${after.packets.discarded - before.packets.discarded} of BIRD's packets in 2 s`);
   assert.doesNotMatch(await birdc(lab, birdHost, 'show bfd sessions'), /198\.18\.96\.1\s.*Up/, 'BIRD accepted our packets signed with the wrong key');
 });
+
+test('RFC 5880/5882 Tern to Tern on the node-to-node mesh (spec.nodeMeshBFD): Up on both nodes, a path cut withdraws the other node\'s block from the kernel, recovery', async (t) => {
+  if (!conformanceGate(t, ['root', 'ip', 'nft', 'ternd'], TERND)) return;
+  const lab = await Lab.create('i20m');
+  t.after(() => lab.destroy());
+  const [hostA, hostB] = [await lab.addHost('i20m-a'), await lab.addHost('i20m-b')];
+  await lab.link(hostA, hostB, { v4: '198.18.97.1/24', v4b: '198.18.97.2/24' });
+  const model = {
+    asNumber: 64512,
+    nodeToNodeMeshEnabled: true,
+    bgpConfiguration: { nodeMeshBFD: { minRx: '100ms', minTx: '100ms', multiplier: 3 } },
+    nodes: [{ name: 'i20m-node-a', ipv4Address: '198.18.97.1/24' }, { name: 'i20m-node-b', ipv4Address: '198.18.97.2/24' }],
+    pools: { 'pods-v4': '10.244.0.0/16' },
+    extraDocs: [{ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: '10-244-97-0-26' }, spec: { cidr: '10.244.97.0/26', affinity: 'host:i20m-node-b' } }],
+  };
+  const args = ['--probes', 'off', '--connect-retry', '1'];
+  const a = await startTernd(lab, hostA, { node: 'i20m-node-a', fib: 'kernel', args, configYaml: model });
+  await startTernd(lab, hostB, { node: 'i20m-node-b', fib: 'kernel', args, configYaml: model });
+  for (const h of [hostA, hostB]) {
+    await waitFor(`mesh BFD Up at 100 ms on ${h}`, 20_000, async () => {
+      const v = await bfdOf(lab, h);
+      return v?.state === 'Up' && !v.pollActive && v.detectionTimeMs === 300;
+    });
+  }
+  await waitFor('node B\'s block in node A\'s kernel', 20_000, async () => (await routesInNs(lab, hostA, { proto: '201' })).some((x) => x.dst === '10.244.97.0/26'));
+  await failAndRecover(lab, hostA, hostB, a, '10.244.97.0/26', async () => (await bfdOf(lab, hostB))?.state === 'Up');
+});
