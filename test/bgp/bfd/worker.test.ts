@@ -147,3 +147,33 @@ test('a BFD worker that dies is restarted with the same sessions, which come Up 
     await b.close();
   }
 });
+
+test('RFC 5881 §5 over IPv6: single-hop BFD on ::1 comes Up and a packet with Hop Limit 254 is dropped', async () => {
+  const a = new BfdManager();
+  const b = new BfdManager();
+  const ca: BfdPeerConfig = { peerAddress: '::1', localAddress: '::1', multihop: false, ...timers, port: PB + 30, listenPort: PA + 30 };
+  const cb: BfdPeerConfig = { ...ca, port: PA + 30, listenPort: PB + 30 };
+  try {
+    const up = waitFor(a, (e) => e.to === 'Up', 5000);
+    a.set([ca]);
+    b.set([cb]);
+    await up;
+    const v = await one(a);
+    const sock = dgram.createSocket('udp6');
+    await new Promise<void>((r) => sock.bind(0, '::1', () => r()));
+    sock.setTTL(254); // unicast Hop Limit
+    const forged = encodeBfd({
+      version: 1, diag: 0, state: BfdState.Down, poll: false, final: false, cpi: false, demand: false, multipoint: false,
+      detectMult: 3, myDiscr: v.remoteDiscriminator, yourDiscr: v.localDiscriminator, desiredMinTx: 100_000, requiredMinRx: 100_000, requiredMinEchoRx: 0,
+    });
+    await new Promise<void>((r) => sock.send(forged, PA + 30, '::1', () => r()));
+    await new Promise((r) => setTimeout(r, 150));
+    sock.close();
+    const after = await one(a);
+    assert.equal(after.packets.ttlDropped, 1);
+    assert.equal(after.state, 'Up');
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
