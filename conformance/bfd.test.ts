@@ -22,7 +22,6 @@ import {
   frrBfdConfigure,
   frrBfdPeers,
   frrNeighbor,
-  onLines,
   routesInNs,
   run,
   startBird,
@@ -34,6 +33,7 @@ import {
   type Ternd,
 } from './lab/index.js';
 import type { BfdSessionView } from '../bgp/bfd/types.js';
+import { cutPath, healPath, watchRoutes } from './lab/bfd.js';
 
 /** Scheduling slack over the protocol's 300 ms: a loaded 2-core CI machine, a worker thread. */
 const SLACK_MS = 100;
@@ -41,32 +41,6 @@ const DETECT_MS = 300;
 const STALL_MS = 2000;
 
 const bfdOf = async (lab: Lab, host: string): Promise<BfdSessionView | undefined> => ((await bgpctl(lab, host, 'show', 'bfd')) as BfdSessionView[])[0];
-
-/** nftables drop of everything in and out of `host`: the link stays up, packets vanish. */
-async function cutPath(lab: Lab, host: string): Promise<void> {
-  const nft = async (...a: string[]): Promise<void> => {
-    const r = await lab.exec(host, 'nft', a);
-    if (r.code !== 0) throw new Error(`nft ${a.join(' ')}: ${r.stderr}`);
-  };
-  await nft('add', 'table', 'inet', 'i20cut');
-  await nft('add chain inet i20cut out { type filter hook output priority 0; policy drop; }');
-  await nft('add chain inet i20cut in { type filter hook input priority 0; policy drop; }');
-}
-async function healPath(lab: Lab, host: string): Promise<void> {
-  await lab.exec(host, 'nft', ['delete', 'table', 'inet', 'i20cut']);
-}
-
-/** `ip monitor route` in `host`, each line stamped with its arrival time here. */
-function watchRoutes(lab: Lab, host: string): { deletedAt(prefix: string): number | undefined; lines(): string[]; stop(): Promise<void> } {
-  const child = lab.spawn(host, 'ip', ['monitor', 'route']);
-  const seen: { at: number; line: string }[] = [];
-  onLines(child.stdout, (line) => seen.push({ at: Date.now(), line }));
-  return {
-    deletedAt: (prefix) => seen.find((s) => s.line.startsWith('Deleted') && s.line.includes(prefix))?.at,
-    lines: () => seen.map((s) => `${new Date(s.at).toISOString()} ${s.line}`),
-    stop: () => lab.stop(child.pid!, 500),
-  };
-}
 
 /**
  * The failure half shared by both peers: cut, measure, check the kernel, heal, wait for recovery.
