@@ -18,6 +18,7 @@ import {
   bgpctl,
   birdc,
   birdReconfigure,
+  birdRoutes,
   conformanceGate,
   frrBfdConfigure,
   frrBfdPeers,
@@ -379,4 +380,42 @@ test('RFC 5880/5882 Tern to Tern on the node-to-node mesh (spec.nodeMeshBFD): Up
   }
   await waitFor('node B\'s block in node A\'s kernel', 20_000, async () => (await routesInNs(lab, hostA, { proto: '201' })).some((x) => x.dst === '10.244.97.0/26'));
   await failAndRecover(lab, hostA, hostB, a, '10.244.97.0/26', async () => (await bfdOf(lab, hostB))?.state === 'Up');
+});
+
+// Finding: BIRD 2.0.12 takes a remote AdminDown for a BFD failure (its bfd_request_notify sets
+// `down` on any Up -> Down; BIRD 3 exempts AdminDown as RFC 5882 §3.2 asks), so with `bfd on` it
+// flushes Tern's routes when ternd stops cleanly. With `bfd graceful`, BIRD's documented answer, the
+// routes survive as graceful restart (RFC 4724). docs/bfd.md says so.
+test('RFC 5882 §3.2 + RFC 4724: ternd stops cleanly (BFD AdminDown); BIRD with `bfd graceful` keeps Tern\'s routes as a graceful restart', async (t) => {
+  if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc', 'ternd'], TERND)) return;
+  const lab = await Lab.create('i20g');
+  t.after(() => lab.destroy());
+  const [ternHost, birdHost] = [await lab.addHost('i20g-tern'), await lab.addHost('i20g-bird')];
+  await lab.link(ternHost, birdHost, { v4: '198.18.100.1/24', v4b: '198.18.100.2/24' });
+  await startBird(lab, birdHost, {
+    routerId: '198.18.100.2',
+    neighbors: [{ name: 'tern', localAddr: '198.18.100.2', localAs: 65100, neighborAddr: '198.18.100.1', neighborAs: 64512, holdTime: 9, gracefulRestart: true, extra: ['bfd graceful;'] }],
+    extra: `protocol bfd { interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }`,
+  });
+  const node = 'i20g-node';
+  const tern = await startTernd(lab, ternHost, {
+    node, args: ['--probes', 'off', '--connect-retry', '1'],
+    configYaml: {
+      asNumber: 64512,
+      nodes: [{ name: node, ipv4Address: '198.18.100.1/24' }],
+      peers: [{ name: 'tor', node, peerIP: '198.18.100.2', asNumber: 65100, bfd: { minRx: '100ms', minTx: '100ms' } }],
+      pools: { 'pods-v4': '10.244.0.0/16' },
+      extraDocs: [{ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: '10-244-100-0-26' }, spec: { cidr: '10.244.100.0/26', affinity: `host:${node}` } }],
+    },
+  });
+  await waitBirdEstablished(lab, birdHost, 'tern');
+  await waitFor('BFD Up and Tern\'s block at BIRD', 15_000, async () =>
+    (await bfdOf(lab, ternHost))?.state === 'Up' && (await birdRoutes(lab, birdHost, { proto: 'tern', family: 'ipv4' })).some((r) => r.prefix === '10.244.100.0/26'));
+
+  await lab.stop(tern.pid, 5000); // SIGTERM: ternd's own shutdown
+  await waitFor('BIRD saw the BFD session go down', 5000, async () => !/198\.18\.100\.1\s.*Up/.test(await birdc(lab, birdHost, 'show bfd sessions')));
+  await new Promise((r) => setTimeout(r, 1500));
+  const routes = await birdRoutes(lab, birdHost, { proto: 'tern', family: 'ipv4' });
+  const info = await birdc(lab, birdHost, 'show protocols all tern');
+  assert.ok(routes.some((r) => r.prefix === '10.244.100.0/26'), `BIRD flushed Tern's block after a clean stop:\n${info}`);
 });
