@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<BenchMain>> = {
   fib: async () => (await import('./fib.js')).main,
   propagation: async () => (await import('./propagation.js')).main,
   'rolling-restart': async () => (await import('./rolling-restart.js')).main,
+  'bfd-jitter': async () => (await import('./bfd-jitter.js')).main,
 };
 
 async function run(argv: string[]): Promise<number> {

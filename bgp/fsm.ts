@@ -26,6 +26,7 @@ type IdleKind = 'stop' | 'error' | 'quiet';
 const CEASE_ADMIN_SHUTDOWN = 2; // RFC 4486
 const CEASE_COLLISION = 7; // RFC 4486
 const CEASE_HARD_RESET = 9; // RFC 8538
+const CEASE_BFD_DOWN = 10; // RFC 9384
 
 export interface FsmOptions {
   /** Uniform [0,1) source for RFC 4271 §10 jitter; injectable for replay tests. */
@@ -310,7 +311,7 @@ export class Fsm {
           origin: 'local',
           event: ev.type,
           notification: { code: n.code, subcode: n.subcode, data, shutdownMessage: n.shutdownMessage },
-          text: ev.type === 'ManualStop' ? 'stopped by operator' : 'stopped automatically',
+          text: ev.type === 'ManualStop' ? 'stopped by operator' : n.code === ErrCode.CEASE && n.subcode === CEASE_BFD_DOWN ? 'BFD Down (Cease 6/10, RFC 9384)' : 'stopped automatically',
           gracefulRestart: false,
         };
         if (ev.type === 'ManualStop') {

@@ -136,6 +136,22 @@ export class Session extends EventEmitter<SessionEvents> {
     this.start();
   }
 
+  /**
+   * RFC 5882 §4.3: BFD says the path to the peer failed; the session goes down at once with
+   * Cease 6/10 "BFD Down" (RFC 9384) and restarts with the usual backoff. With `graceful`
+   * (BIRD's `bfd graceful`) and GR negotiated, the connection is closed without a NOTIFICATION
+   * instead: a GR event (RFC 4724 §4.2), the peer's routes kept stale. Only an Established
+   * session is torn down; one still connecting has nothing to lose. Returns whether it acted.
+   */
+  bfdDown(graceful: boolean): boolean {
+    if (this.primary.fsm.state !== 'Established') return false;
+    const ev: FsmEvent = graceful && this.negotiated?.gracefulRestart
+      ? { type: 'TcpConnectionFails', error: 'BFD Down (graceful restart)' }
+      : { type: 'AutomaticStop', notification: { code: 6, subcode: 10 } };
+    this.feed(this.primary, ev);
+    return true;
+  }
+
   /** Asks the peer to resend its routes for `family` (RFC 2918); false when not possible. */
   requestRefresh(family: Family): boolean {
     const n = this.negotiated;

@@ -18,6 +18,7 @@ export const RESTART_FIELDS: readonly Field[] = [
 ];
 const SOFT_FIELDS: readonly Field[] = [
   'kind', 'description', 'nextHopMode', 'numAllowedLocalASNumbers', 'filters', 'reachableBy', 'sourceNode', 'passive',
+  'bfd', // BFD runs beside the session (RFC 5882): changing it never resets BGP
 ];
 
 export interface PeerChange {
@@ -36,7 +37,9 @@ export interface PlanDiff {
 }
 
 const same = (a: unknown, b: unknown): boolean =>
-  Array.isArray(a) && Array.isArray(b) ? a.length === b.length && a.every((x, i) => x === b[i]) : a === b;
+  Array.isArray(a) && Array.isArray(b) ? a.length === b.length && a.every((x, i) => x === b[i])
+    : typeof a === 'object' && typeof b === 'object' && a !== null && b !== null ? JSON.stringify(a) === JSON.stringify(b)
+      : a === b;
 
 export function diffPlan(old: readonly PeerConfig[], next: readonly PeerConfig[]): PlanDiff {
   const before = new Map(old.map((p) => [p.key, p]));

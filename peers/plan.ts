@@ -119,6 +119,11 @@ export function planPeers(model: ClusterModel, nodeName: string, opts: PlanOptio
     if (restart !== undefined) pc.maxRestartTime = Math.round(restart);
     if (res?.numAllowedLocalASNumbers) pc.numAllowedLocalASNumbers = res.numAllowedLocalASNumbers;
     if (res?.reachableBy) pc.reachableBy = res.reachableBy;
+    const bfd = kind === 'mesh' ? model.bgpConfig.nodeMeshBFD : res?.bfd;
+    if (bfd) {
+      const { authentication: a, ...rest } = bfd;
+      pc.bfd = a ? { ...rest, auth: { type: a.type, keyId: a.keyID, key: password(a.key) ?? '' } } : { ...rest };
+    }
     if (peerNode) pc.sourceNode = peerNode.name;
     // Calico (bgp_processor.go): between two Calico nodes on a mesh or global peering, only the
     // side with the lower address (Go string order, so mixed Calico/Tern clusters agree) connects.

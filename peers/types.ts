@@ -73,7 +73,36 @@ export interface BgpConfiguration {
   serviceLoadBalancerIPs: Cidr[];
   ignoredInterfaces: string[];
   logSeverityScreen: LogSeverity;
+  /** Tern extension `spec.nodeMeshBFD`: BFD on node-to-node mesh sessions (docs/bfd.md). */
+  nodeMeshBFD?: BfdSettings;
 }
+
+/** BFD for one BGP session (RFC 5880/5881/5883, coupled per RFC 5882). Times in ms. */
+export interface BfdSettings {
+  minRxMs: number;
+  minTxMs: number;
+  multiplier: number;
+  /** RFC 5883 multihop (UDP 4784, no TTL 255 rule) instead of RFC 5881 single-hop. */
+  multihop: boolean;
+  /** Hold the BGP session until BFD is Up (otherwise BGP does not wait for BFD). */
+  strict: boolean;
+  /** BIRD's `bfd graceful`: BFD Down is a graceful-restart event, routes kept stale. */
+  graceful: boolean;
+  /** RFC 5880 §6.7.4 Keyed SHA1 / Meticulous Keyed SHA1. */
+  authentication?: BfdAuthentication;
+}
+
+export interface BfdAuthentication {
+  type: 'KeyedSHA1' | 'MeticulousKeyedSHA1';
+  /** Auth Key ID (RFC 5880 §4.4), 0..255. */
+  keyID: number;
+  key: Password;
+}
+
+/** BfdSettings as planned for one session: the key resolved ('' when its Secret is missing). */
+export type PlannedBfd = Omit<BfdSettings, 'authentication'> & {
+  auth?: { type: BfdAuthentication['type']; keyId: number; key: string };
+};
 
 /** BGPConfiguration `node.<name>`: Calico honours only these three per node. */
 export interface NodeBgpConfiguration {
@@ -118,6 +147,8 @@ export interface BgpPeerResource {
   ttlSecurity?: number;
   filters: string[];
   reachableBy?: string;
+  /** Tern extension `spec.bfd` (docs/bfd.md). */
+  bfd?: BfdSettings;
 }
 
 export type FilterMatchOperator = 'Equal' | 'NotEqual' | 'In' | 'NotIn';
@@ -234,6 +265,8 @@ export interface PeerConfig {
   filters: string[];
   /** Gateway through which the peer is reached (a static route to the peer goes via it). */
   reachableBy?: string;
+  /** BFD for this session (Tern extension, docs/bfd.md); absent = no BFD. */
+  bfd?: PlannedBfd;
   /** The Calico node at the far end, when the peer is one. */
   sourceNode?: string;
   /**

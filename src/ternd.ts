@@ -106,6 +106,16 @@ async function main(): Promise<void> {
   );
 
   process.on('SIGHUP', () => daemon.reload('SIGHUP'));
+  // Test hook (conformance/bfd.test.ts): with TERN_TEST_STALL_MS set, SIGUSR2 blocks the main
+  // event loop that long, standing in for a huge ingest, to prove BFD (in its worker) does not flap.
+  const stallMs = Number(process.env.TERN_TEST_STALL_MS ?? 0);
+  if (stallMs > 0) {
+    process.on('SIGUSR2', () => {
+      log.warn({ component: 'daemon', ms: stallMs }, 'TERN_TEST_STALL_MS: blocking the main event loop on purpose');
+      const until = Date.now() + stallMs;
+      while (Date.now() < until) { /* busy on purpose */ }
+    });
+  }
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;

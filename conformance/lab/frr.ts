@@ -10,6 +10,7 @@ import { peerMode, peerTool, startPeerDaemon } from './peer-runtime.js';
 export const FRR_DIR = process.env.TERN_FRR_DIR ?? '/usr/lib/frr';
 export const BGPD = `${FRR_DIR}/bgpd`;
 export const ZEBRA = `${FRR_DIR}/zebra`;
+export const BFDD = `${FRR_DIR}/bfdd`;
 export const VTYSH = process.env.TERN_VTYSH ?? '/usr/bin/vtysh';
 
 export interface FrrAf {
@@ -129,6 +130,7 @@ export interface Frr {
   zebra?: { pid: number; child: ChildProcess; zservSocket: string };
   /** bgpd's container in TERN_PEERS=containers mode (conformance/lab/peer-runtime.ts). */
   container?: string;
+  bfdd?: { pid: number; child: ChildProcess };
 }
 
 /**
@@ -136,7 +138,12 @@ export interface Frr {
  * namespace FIB) in `host`. Runs as root with -S: Debian's bgpd otherwise drops to user frr
  * and refuses to start unless the user is in group frrvty.
  */
-export async function startFrr(lab: Lab, host: string, cfg: FrrConfig, opts: { zebra?: boolean } = {}): Promise<Frr> {
+/**
+ * `bfdd`: also run FRR's BFD daemon with this configuration text (e.g. a `bfd` block with a
+ * profile); bgpd reaches it through zebra, so zebra is started too.
+ */
+export async function startFrr(lab: Lab, host: string, cfg: FrrConfig, opts: { zebra?: boolean; bfdd?: string } = {}): Promise<Frr> {
+  if (opts.bfdd !== undefined) opts = { ...opts, zebra: true };
   const vtyDir = lab.file(`frr-${host}`);
   fs.mkdirSync(vtyDir, { recursive: true });
   const configFile = `${vtyDir}/bgpd.conf`;
@@ -154,10 +161,18 @@ export async function startFrr(lab: Lab, host: string, cfg: FrrConfig, opts: { z
     zebra = { pid: zc.pid, child: zc.child, zservSocket: zserv };
     await waitFor(`zebra socket in ${host}`, 10_000, () => fs.existsSync(zserv) && fs.existsSync(`${vtyDir}/zebra.vty`));
   }
+  let bfdd: Frr['bfdd'];
+  if (opts.bfdd !== undefined) {
+    fs.writeFileSync(`${vtyDir}/bfdd.conf`, `hostname ${host}\nlog file ${vtyDir}/bfdd.log debugging\n${opts.bfdd}\n`);
+    const bArgs = ['-u', 'root', '-g', vtyGroup(), ...common.filter((a) => a !== '-S'), '--bfdctl', `${vtyDir}/bfdd.sock`];
+    const bc = await startPeerDaemon(lab, host, 'frr', BFDD, [...bArgs, '-f', `${vtyDir}/bfdd.conf`, '-i', `${vtyDir}/bfdd.pid`, '-z', zserv], { logFile: `${vtyDir}/bfdd.out`, name: 'bfdd' });
+    bfdd = { pid: bc.pid, child: bc.child };
+    await waitFor(`bfdd vty in ${host}`, 10_000, () => fs.existsSync(`${vtyDir}/bfdd.vty`));
+  }
   const args = [...common, '-f', configFile, '-i', `${vtyDir}/bgpd.pid`, ...(opts.zebra ? ['-z', zserv] : ['-Z'])];
   const d = await startPeerDaemon(lab, host, 'frr', BGPD, args, { logFile: `${vtyDir}/bgpd.out`, name: 'bgpd' });
   const child = d.child;
-  const frr: Frr = { host, vtyDir, configFile, logFile, pid: d.pid, child, zebra, container: d.container };
+  const frr: Frr = { host, vtyDir, configFile, logFile, pid: d.pid, child, zebra, container: d.container, bfdd };
   lab.instances.set(`frr:${host}`, frr);
   await waitFor(`bgpd vty in ${host}`, 10_000, async () => {
     if (child.exitCode !== null) throw new GiveUp(`bgpd exited ${child.exitCode}: ${fs.readFileSync(`${vtyDir}/bgpd.out`, 'utf8')}`);
@@ -190,6 +205,23 @@ export async function vtysh(lab: Lab, host: string, ...cmds: string[]): Promise<
   const r = await peerTool('frr', f.container, VTYSH, args);
   if (r.code !== 0) throw new Error(`vtysh ${cmds.join(' ; ')}: ${r.stderr || r.stdout}`);
   return r.stdout;
+}
+
+/** `show bfd peers json` of the bfdd in `host`. */
+export async function frrBfdPeers(lab: Lab, host: string): Promise<Record<string, unknown>[]> {
+  const f = frrOf(lab, host);
+  const r = await peerTool('frr', f.container, VTYSH, ['--vty_socket', f.vtyDir, '-d', 'bfdd', '-c', 'show bfd peers json']);
+  if (r.code !== 0) throw new Error(`vtysh -d bfdd: ${r.stderr || r.stdout}`);
+  return JSON.parse(r.stdout) as Record<string, unknown>[];
+}
+
+/** Configure-mode commands for the bfdd in `host`. */
+export async function frrBfdConfigure(lab: Lab, host: string, ...lines: string[]): Promise<void> {
+  const f = frrOf(lab, host);
+  const args = ['--vty_socket', f.vtyDir, '-d', 'bfdd', '-c', 'configure terminal'];
+  for (const l of lines) args.push('-c', l);
+  const r = await peerTool('frr', f.container, VTYSH, args);
+  if (r.code !== 0) throw new Error(`vtysh -d bfdd ${lines.join(' ; ')}: ${r.stderr || r.stdout}`);
 }
 
 /** A vtysh `show ... json` command, parsed. */

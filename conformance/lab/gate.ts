@@ -6,10 +6,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TestContext } from 'node:test';
 import { BIRD, BIRDC } from './bird.js';
-import { BGPD, ZEBRA, VTYSH } from './frr.js';
+import { BFDD, BGPD, ZEBRA, VTYSH } from './frr.js';
 import { missingPeerImages, peerMode, type PeerKind } from './peer-runtime.js';
 
-export type Prereq = 'root' | 'ip' | 'bird' | 'birdc' | 'bgpd' | 'zebra' | 'vtysh' | 'tcpdump' | 'ternd';
+export type Prereq = 'root' | 'ip' | 'bird' | 'birdc' | 'bgpd' | 'zebra' | 'bfdd' | 'vtysh' | 'tcpdump' | 'nft' | 'ternd';
 
 const BINARIES: Record<Exclude<Prereq, 'root' | 'ternd'>, string[]> = {
   ip: ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'],
@@ -17,8 +17,10 @@ const BINARIES: Record<Exclude<Prereq, 'root' | 'ternd'>, string[]> = {
   birdc: [BIRDC],
   bgpd: [BGPD],
   zebra: [ZEBRA],
+  bfdd: [BFDD],
   vtysh: [VTYSH],
   tcpdump: ['/usr/bin/tcpdump', '/usr/sbin/tcpdump'],
+  nft: ['/usr/sbin/nft', '/sbin/nft'],
 };
 
 const executable = (p: string): boolean => {
@@ -38,11 +40,11 @@ export function prereqs(need: Prereq[] = ['root', 'ip', 'bird', 'birdc', 'bgpd',
   if (peerMode() === 'containers') {
     for (const p of need) {
       if (p === 'bird' || p === 'birdc') images.add('bird');
-      if (p === 'bgpd' || p === 'zebra' || p === 'vtysh') images.add('frr');
+      if (p === 'bgpd' || p === 'zebra' || p === 'bfdd' || p === 'vtysh') images.add('frr');
     }
     if (images.size && !['/usr/bin/podman', '/usr/local/bin/podman'].some(executable)) missing.push('podman (TERN_PEERS=containers)');
     else missing.push(...missingPeerImages([...images]));
-    need = need.filter((p) => !['bird', 'birdc', 'bgpd', 'zebra', 'vtysh'].includes(p));
+    need = need.filter((p) => !['bird', 'birdc', 'bgpd', 'zebra', 'bfdd', 'vtysh'].includes(p));
   }
   for (const p of need) {
     if (p === 'root') {

@@ -99,6 +99,8 @@ export interface TerndOptions {
   logLevel?: 'trace' | 'debug' | 'info';
   /** Default 'none': the conformance sessions do not write the namespace FIB. */
   fib?: string;
+  /** Extra environment (e.g. TERN_TEST_STALL_MS for the BFD stall scenario). */
+  env?: Record<string, string>;
 }
 
 export interface Ternd {
@@ -130,7 +132,7 @@ export async function startTernd(lab: Lab, host: string, o: TerndOptions): Promi
   fs.rmSync(controlSocket, { force: true }); // a restarted ternd must not be taken for ready
   fs.writeFileSync(configFile, typeof o.configYaml === 'string' ? o.configYaml : calicoYaml(o.configYaml));
   const args = [TERND, '--config', configFile, '--node', o.node, '--fib', o.fib ?? 'none', '--control-socket', controlSocket, '--log-level', o.logLevel ?? 'debug', ...(o.args ?? [])];
-  const child = lab.spawn(host, process.execPath, args);
+  const child = lab.spawn(host, process.execPath, args, o.env ? { env: { ...process.env, ...o.env } } : {});
   const records: TernLogRecord[] = [];
   const waiters = new Set<{ pred: (r: TernLogRecord) => boolean; resolve: (r: TernLogRecord) => void }>();
   const log = fs.createWriteStream(logFile, { flags: 'a' });

@@ -3,7 +3,8 @@
  * Each takes the resource's `spec` and a Reader, returns the typed value and records issues.
  * Field meanings and defaults follow Calico's API (api/pkg/apis/projectcalico/v3).
  */
-import type { BgpPeerResource, CalicoNode, LogSeverity, Password, PrefixAdvertisement } from '../types.js';
+import type { BfdSettings, BgpPeerResource, CalicoNode, LogSeverity, Password, PrefixAdvertisement } from '../types.js';
+import { readBfd } from './bfd.js';
 import { canonicalIp, familyOf, parseCidr, type Cidr } from './net.js';
 import { join, Reader, type YNode } from './reader.js';
 
@@ -17,10 +18,11 @@ const NOT_IMPLEMENTED_CONFIG = [
   'programClusterRoutes', 'ipv4NormalRoutePriority', 'ipv6NormalRoutePriority',
 ];
 const GLOBAL_ONLY = [
-  'asNumber', 'nodeToNodeMeshEnabled', 'bindMode', 'nodeMeshPassword', 'nodeMeshMaxRestartTime',
+  'asNumber', 'nodeToNodeMeshEnabled', 'bindMode', 'nodeMeshPassword', 'nodeMeshMaxRestartTime', 'nodeMeshBFD',
   'serviceClusterIPs', 'serviceExternalIPs', 'serviceLoadBalancerIPs', 'ignoredInterfaces',
 ];
 const CONFIG_FIELDS = [
+  'nodeMeshBFD', // Tern extension, global only (peers/model/bfd.ts)
   ...GLOBAL_ONLY, ...NOT_IMPLEMENTED_CONFIG, 'listenPort', 'logSeverityScreen', 'communities', 'prefixAdvertisements',
 ];
 
@@ -66,6 +68,7 @@ export interface ConfigSpec {
   nodeMeshPassword?: Password; nodeMeshMaxRestartTime?: number; communities: { name: string; value: string }[];
   prefixAdvertisements?: PrefixAdvertisement[]; serviceClusterIPs: Cidr[]; serviceExternalIPs: Cidr[];
   serviceLoadBalancerIPs: Cidr[]; ignoredInterfaces: string[]; logSeverityScreen?: LogSeverity;
+  nodeMeshBFD?: BfdSettings;
 }
 
 export function decodeBgpConfiguration(r: Reader, spec: MapNode | undefined, perNode: boolean): ConfigSpec {
@@ -125,6 +128,7 @@ export function decodeBgpConfiguration(r: Reader, spec: MapNode | undefined, per
     serviceLoadBalancerIPs: readCidrList(r, s, 'serviceLoadBalancerIPs', p),
     ignoredInterfaces: r.strList(s, 'ignoredInterfaces', p),
     logSeverityScreen: r.enumOf(s, 'logSeverityScreen', p, LOG_SEVERITIES),
+    nodeMeshBFD: readBfd(r, s, 'nodeMeshBFD', p, readPassword),
   };
 }
 
@@ -161,7 +165,9 @@ export function decodeNode(r: Reader, name: string, line: number, labels: Record
 
 const PEER_FIELDS = ['node', 'nodeSelector', 'peerIP', 'asNumber', 'peerSelector', 'keepOriginalNextHop', 'nextHopMode',
   'password', 'sourceAddress', 'maxRestartTime', 'numAllowedLocalASNumbers', 'ttlSecurity', 'filters', 'reachableBy',
-  'keepaliveTime', 'localASNumber', 'localWorkloadSelector'];
+  'keepaliveTime', 'localASNumber', 'localWorkloadSelector',
+  'bfd', // Tern extension (peers/model/bfd.ts)
+];
 
 /** `198.18.0.1`, `198.18.0.1:1179`, `2001:db8::1`, `[2001:db8::1]:1179`. */
 export function parsePeerIP(text: string): { address: string; family: 'ipv4' | 'ipv6'; port?: number } | string {
@@ -214,6 +220,7 @@ export function decodeBgpPeer(r: Reader, name: string, line: number, spec: MapNo
     ttlSecurity: r.int(s, 'ttlSecurity', p, 0, 255),
     filters: r.strList(s, 'filters', p),
     reachableBy: undefined,
+    bfd: readBfd(r, s, 'bfd', p, readPassword),
   };
   const at = (k: string) => r.lineOf(s, k);
   if (peer.node !== undefined && s.entries.has('nodeSelector')) r.error(at('nodeSelector'), 'spec.nodeSelector', 'node and nodeSelector cannot both be set');

@@ -166,6 +166,7 @@ function build(raws: Raw[], source: string): ClusterModel {
     serviceLoadBalancerIPs: global?.serviceLoadBalancerIPs ?? [],
     ignoredInterfaces: global?.ignoredInterfaces ?? [],
     logSeverityScreen: global?.logSeverityScreen ?? 'Info',
+    nodeMeshBFD: global?.nodeMeshBFD,
   };
   model.peers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return model;

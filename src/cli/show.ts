@@ -4,6 +4,7 @@ import type { ConfigView, FibRowView, NeighborView, PeerView, StatusView } from 
 import { needNeighbor, needPrefix, printJson, run, type GlobalArgs } from './common.js';
 import { formatConfig, formatFib, formatNeighbor, formatPeers, formatStatus } from './format.js';
 import { ribCommand } from './show-rib.js';
+import { bfdShow } from './bfd.js';
 
 const peers: CommandModule<GlobalArgs, GlobalArgs> = {
   command: ['peers', 'summary', '$0'],
@@ -68,7 +69,7 @@ const status: CommandModule<GlobalArgs, GlobalArgs> = {
 
 export const showCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'show',
-  describe: 'show peers, a neighbor, the RIB, the FIB, the config or the status',
-  builder: (y) => y.command(peers).command(neighbor).command(ribCommand).command(fib).command(config).command(status),
+  describe: 'show peers, a neighbor, the RIB, the FIB, the config, the status or BFD sessions',
+  builder: (y) => y.command(peers).command(neighbor).command(ribCommand).command(fib).command(config).command(status).command(bfdShow),
   handler: () => {},
 };

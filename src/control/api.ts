@@ -2,6 +2,10 @@
 // Everything here is plain serialisable data: the view objects are exactly what `bgpctl -j`
 // prints, so their field names are a public, documented interface (docs/bgpctl.md). Add fields;
 // never rename or remove one. Times are ISO 8601 strings in UTC; counts are plain numbers.
+import type { BfdSessionView } from '../../bgp/bfd/types.js';
+
+/** `bgpctl show bfd -j` rows (defined beside the BFD worker that fills them). */
+export type { BfdSessionView };
 
 /** How the peer came to be planned (peers/ planning), shown beside each session. */
 export type PeerKind = 'mesh' | 'global' | 'node' | 'selector' | 'rr-client' | 'reflector';
@@ -360,6 +364,8 @@ export interface DaemonApi {
   setLogLevel(level: string): void;
   health(): HealthView;
   metrics(): MetricsSnapshot;
+  /** BFD sessions (RFC 5880), read from the BFD worker thread. */
+  bfd(): Promise<BfdSessionView[]>;
 }
 
 /** Structured error codes on the wire and in bgpctl; stable like the field names. */

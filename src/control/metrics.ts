@@ -5,7 +5,7 @@
 //   RIB sizes), so the daemon keeps no second copy of it.
 // The names are listed in docs/operations.md; like JSON field names they are an interface.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { SESSION_STATES, type DaemonApi } from './api.js';
+import { SESSION_STATES, type BfdSessionView, type DaemonApi } from './api.js';
 
 /** Seconds; the decision process runs once per batch of changed prefixes. */
 const DECISION_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
@@ -46,6 +46,13 @@ export class Metrics {
     name: 'tern_bgp_session_transitions_total',
     help: 'BGP session state changes, by peer and state entered',
     labelNames: ['peer', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  /** BGP sessions taken down by BFD (RFC 5882), summed over peers. */
+  readonly bfdSessionDowns = new Counter({
+    name: 'tern_bfd_bgp_downs_total',
+    help: 'BGP sessions taken down because their BFD session failed',
     registers: [this.registry],
   });
 
@@ -145,6 +152,23 @@ export class Metrics {
         this.set(s?.fibCoupled ? 1 : 0);
       },
     });
+    // BFD (RFC 5880): read from the BFD worker thread at scrape time, one query per gauge
+    // (the registry collects gauges concurrently, so one cannot fill another).
+    const bfdGauge = (name: string, help: string, value: (r: BfdSessionView) => number): void => {
+      new Gauge({
+        name, help, labelNames: ['peer'] as const, registers: [this.registry],
+        async collect() {
+          const rows = (await self.api?.bfd()) ?? [];
+          this.reset();
+          for (const r of rows) this.set({ peer: r.peerAddress }, value(r));
+        },
+      });
+    };
+    bfdGauge('tern_bfd_session_state', 'BFD session state as on the wire (RFC 5880 §4.1): 0 AdminDown, 1 Down, 2 Init, 3 Up',
+      (r) => ['AdminDown', 'Down', 'Init', 'Up'].indexOf(r.state));
+    bfdGauge('tern_bfd_detection_time_seconds', 'BFD detection time in force (RFC 5880 §6.8.4); 0 when not Up or Init', (r) => r.detectionTimeMs / 1000);
+    bfdGauge('tern_bfd_tx_late_max_seconds', 'Worst lateness of the BFD transmit timer in the BFD worker thread', (r) => r.txLate.maxMs / 1000);
+    bfdGauge('tern_bfd_up_transitions', 'Times the BFD session came Up (flaps show here)', (r) => r.upTransitions);
     new Gauge({
       name: 'tern_build_info',
       help: 'Always 1; the version label says which ternd is running',

@@ -32,6 +32,7 @@ export const COMMANDS = {
   'fib.flush': 'answer',
   'log.level': 'answer',
   health: 'answer',
+  'show.bfd': 'answer',
 } as const;
 export type Command = keyof typeof COMMANDS;
 

@@ -343,5 +343,7 @@ async function answer(api: DaemonApi, log: ControlLog, cmd: Exclude<Command, 'sh
     }
     case 'health':
       return api.health();
+    case 'show.bfd':
+      return api.bfd();
   }
 }

@@ -26,6 +26,7 @@ import {
   type RibSummaryView,
   type StatusView,
   unknownNeighbor,
+  type BfdSessionView,
 } from '../control/api';
 import { judgeHealth } from '../control/health';
 import type { DatastoreStatus } from '../../peers/datastore';
@@ -242,7 +243,8 @@ export class TerndApi implements DaemonApi {
       case 'clear':
         // RFC 4486 6/4 Administrative Reset; RFC 8538 6/9 Hard Reset drops GR state on both sides.
         s.stop({ code: 6, subcode: opts.hard ? 9 : 4, shutdownMessage: opts.message });
-        if (!e.adminDown) setTimeout(() => s.start(), 100).unref();
+        // A strict-BFD session (docs/bfd.md) starts again only once BFD is Up.
+        if (!e.adminDown && this.d.bfd.mayStart(e.cfg)) setTimeout(() => s.start(), 100).unref();
         return;
       case 'down':
         // 6/2 Administrative Shutdown; with the N bit a GR peer keeps our routes as stale for
@@ -253,7 +255,7 @@ export class TerndApi implements DaemonApi {
         return;
       case 'up':
         e.adminDown = false;
-        s.start();
+        if (this.d.bfd.mayStart(e.cfg)) s.start();
         return;
       case 'refresh': {
         if (s.state !== 'Established') throw new ControlError('bad-argument', `neighbor ${e.id} is ${s.state}, not Established`);
@@ -313,6 +315,10 @@ export class TerndApi implements DaemonApi {
         return { address: e.id, state: e.session.state, since: e.downSince };
       }),
     });
+  }
+
+  bfd(): Promise<BfdSessionView[]> {
+    return this.d.bfd.query();
   }
 
   metrics(): MetricsSnapshot {

@@ -28,6 +28,7 @@ import {
 import { refusalOf, type Datastore, type DatastoreEvent, type ModelUpdate } from '../../peers/datastore';
 import type { Logger } from '../log';
 import type { Metrics } from '../control/metrics';
+import { BfdCoupling } from './bfd';
 import { grClear, grPeerDown, grReestablished, grSweep, type GracefulRestartState, type GrContext } from './graceful-restart';
 import { exportablePools, fibChangeOf, groupFibFailures, policiesFor, ribPeerOf, sessionConfigOf, type FibContext, type WiringOptions } from './wiring';
 
@@ -118,12 +119,15 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private started = false;
   private fibCtx!: FibContext;
   private readonly wiring: WiringOptions;
+  /** RFC 5882 coupling of BFD (in its worker thread) to the sessions: ./bfd.ts. */
+  readonly bfd: BfdCoupling;
   readonly log: Logger;
 
   constructor(readonly opts: DaemonOptions) {
     super();
     this.log = opts.log;
     this.wiring = { forwardingPreserved: opts.fibDriver === 'kernel', restarting: false, connectRetryTime: opts.connectRetryTime };
+    this.bfd = new BfdCoupling({ log: opts.log, peers: () => this.peers.values(), onFailure: () => opts.metrics?.bfdSessionDowns.inc() });
   }
 
   /** Loads the model (throws ConfigError: nothing runs on a bad config), then starts everything. */
@@ -199,6 +203,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     // Give the NOTIFICATIONs a moment to reach the wire before the sockets close.
     await new Promise((r) => setTimeout(r, 100));
     await this.speaker?.close(notification);
+    await this.bfd.close();
     await this.opts.fib.close();
   }
 
@@ -516,6 +521,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.log.info({ component: 'plan', peer: pc.key, kind: pc.kind, as: pc.peerAs }, `session with ${pc.key} added (${pc.description})`);
     }
     this.plan = next;
+    this.bfd.plan();
     return effects;
   }
 
@@ -554,7 +560,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const id = session.key;
     this.rib.addPeer(ribPeerOf({ ...pc, key: id }, this.local, this.model, originatedSet));
     this.peers.set(id, { cfg: pc, session, id, eor: new Set(), adminDown: false, downSince: Date.now(), policyInputs: this.policyInputs(pc) });
-    session.start();
+    if (this.bfd.mayStart(pc)) session.start();
   }
 
   private removePeer(pc: PeerConfig): void {

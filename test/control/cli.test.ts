@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startControlServer, type ControlServer } from '../../src/control/server.js';
-import { FakeDaemon, quietLog } from './fake-daemon.js';
+import { BFD_ROW, FakeDaemon, quietLog } from './fake-daemon.js';
 
 const BGPCTL = join(__dirname, '..', '..', 'src', 'bgpctl.js');
 let dir = '';
@@ -171,6 +171,21 @@ test('show fib marks every difference between Tern and the kernel', async () => 
   assert.deepEqual(j, [{ prefix: '198.18.100.0/24', tern: [{ via: '127.0.0.3', dev: 'eth0' }], kernel: null, status: 'missing' }]);
 });
 
+test('show bfd prints each BFD session (RFC 5880 §6.8.1 state, negotiated TX and detection time), -j the view', async () => {
+  const r = await bgpctl(['show', 'bfd']);
+  assert.equal(r.code, 0);
+  assert.equal(
+    r.stdout,
+    [
+      'Peer       Hop     State  Remote  TX     Detect  Config     Diag',
+      '127.0.0.2  single  Up     Up      100ms  300ms   100/100x3  No Diagnostic',
+      '127.0.0.2: last down 2026-01-02T11:58:00.000Z (Control Detection Time Expired); 2 packets dropped for TTL != 255 (RFC 5881 §5)',
+      '',
+    ].join('\n'),
+  );
+  assert.deepEqual(JSON.parse((await bgpctl(['-j', 'show', 'bfd'])).stdout), [BFD_ROW]);
+});
+
 test('show config prints the planned peers with the reason each was planned', async () => {
   const r = await bgpctl(['show', 'config']);
   assert.equal(r.code, 0);
@@ -262,7 +277,7 @@ test('completion offers the running daemon\'s neighbor addresses after `show nei
   assert.deepEqual((await bgpctl([flag, 'bgpctl', 'show', 'neighbor', ''])).stdout.split('\n').filter(Boolean), ['127.0.0.2', '127.0.0.3', '2001:db8::9', '127.0.0.4']);
   assert.equal((await bgpctl([flag, 'bgpctl', '-s', sock, 'neighbor', '2001'])).stdout, '2001:db8::9\n');
   // Elsewhere yargs completes commands; with ternd gone, no suggestions and no error text.
-  assert.match((await bgpctl([flag, 'bgpctl', 'show', ''])).stdout, /^peers\nneighbor\nrib\nfib\nconfig\nstatus\n$/);
+  assert.match((await bgpctl([flag, 'bgpctl', 'show', ''])).stdout, /^peers\nneighbor\nrib\nfib\nconfig\nstatus\nbfd\n$/);
   const gone = await bgpctl([flag, 'bgpctl', 'neighbor', ''], { TERN_SOCKET: join(dir, 'absent.sock') });
   assert.deepEqual([gone.code, gone.stdout, gone.stderr], [0, '', '']);
 });

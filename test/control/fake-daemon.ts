@@ -17,6 +17,7 @@ import {
   type RibSummaryView,
   type StatusView,
   unknownNeighbor,
+  type BfdSessionView,
 } from '../../src/control/api.js';
 
 /** A fixed "now" so Up/Down columns are predictable when the CLI is given TERN_NOW. */
@@ -230,10 +231,24 @@ export class FakeDaemon implements DaemonApi {
     return this.healthView;
   }
 
+  async bfd(): Promise<BfdSessionView[]> {
+    return [BFD_ROW];
+  }
+
   metrics(): MetricsSnapshot {
     return { rib: [{ table: 'loc', family: 'ipv4', routes: 2 }, { table: 'in', family: 'ipv4', routes: 3 }], fibRoutes: 1, fibCoupled: this.coupled };
   }
 }
+
+/** One BFD session as the worker reports it: Up at 100 ms x 3, one earlier detection-time failure. */
+export const BFD_ROW: BfdSessionView = {
+  peerAddress: '127.0.0.2', localAddress: '127.0.0.1', multihop: false, authentication: 'none', state: 'Up', remoteState: 'Up', localDiag: 'No Diagnostic',
+  localDiscriminator: 11, remoteDiscriminator: 22, sourcePort: 49200, configured: { minTxMs: 100, minRxMs: 100, multiplier: 3 },
+  txIntervalMs: 100, detectionTimeMs: 300, remoteMultiplier: 3, remoteMinRxMs: 100, remoteMinTxMs: 100, pollActive: false,
+  upSince: '2026-01-02T11:59:00.000Z', lastDown: { at: '2026-01-02T11:58:00.000Z', diag: 'Control Detection Time Expired' },
+  packets: { rx: 600, tx: 610, discarded: 0, ttlDropped: 2 }, upTransitions: 2,
+  txLate: { maxMs: 1.5, over5ms: 0, over20ms: 0, over50ms: 0, samples: 600 },
+};
 
 /** A logger that keeps nothing (tests). */
 export const quietLog = { info() {}, warn() {}, error() {}, debug() {} };

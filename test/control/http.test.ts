@@ -74,6 +74,10 @@ test('/metrics exposes per-peer state, messages, prefixes, RIB sizes, FIB ops an
   has(/^tern_decision_duration_seconds_count 1$/m);
   has(/^tern_bgp_session_transitions_total\{peer="127\.0\.0\.2",state="Established"\} 1$/m);
   has(/^tern_build_info\{version="0\.1\.0-fake"\} 1$/m);
+  // RFC 5880 §4.1 state numbering, §6.8.4 detection time, from the BFD worker's view.
+  has(/^tern_bfd_session_state\{peer="127\.0\.0\.2"\} 3$/m);
+  has(/^tern_bfd_detection_time_seconds\{peer="127\.0\.0\.2"\} 0\.3$/m);
+  has(/^tern_bfd_up_transitions\{peer="127\.0\.0\.2"\} 2$/m);
   has(/^nodejs_eventloop_lag_p99_seconds /m);
   // Scrape twice: counters read from the daemon are absolute, never doubled.
   const again = await get(probes.port, '/metrics');

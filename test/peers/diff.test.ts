@@ -49,6 +49,7 @@ test('every PeerConfig field is classified; only transport/OPEN fields restart',
     localAs: 64513, localAddress: '198.18.1.9', password: 'pw2', ttlSecurity: 2, keepaliveTime: 30, holdTime: 90,
     maxRestartTime: 60, nextHopMode: 'Self', numAllowedLocalASNumbers: 2, routeReflectorClient: true,
     families: ['ipv6'], filters: ['f2'], reachableBy: '198.18.1.253', sourceNode: 'x', passive: false,
+    bfd: { minRxMs: 100, minTxMs: 100, multiplier: 3, multihop: false, strict: false, graceful: false },
   };
   for (const f of Object.keys(mutate) as (keyof PeerConfig)[]) {
     if (f === 'key') continue;
