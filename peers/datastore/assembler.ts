@@ -24,6 +24,8 @@ export function refusalOf(err: unknown): { errors: string[]; warnings: ConfigIss
 export class ModelAssembler {
   /** Calico-shaped resources by a reader-chosen key (e.g. `BGPPeer/tor-a`, or the etcd key). */
   private readonly resources = new Map<string, unknown>();
+  /** Keys whose source object the reader could not decode, with why: the model is refused naming them. */
+  private readonly undecodable = new Map<string, string>();
   private current: DatastoreStatus;
   private listener?: (e: DatastoreEvent) => void;
   private timer?: NodeJS.Timeout;
@@ -39,16 +41,28 @@ export class ModelAssembler {
   }
 
   set(key: string, resource: unknown): void {
+    this.undecodable.delete(key);
     this.resources.set(key, resource);
   }
 
+  /**
+   * The object at `key` could not be decoded (not JSON, wrong kind for its key): like an invalid
+   * resource, it refuses every model until it is fixed or deleted, and the refusal names `key`.
+   */
+  setUndecodable(key: string, why: string): void {
+    this.resources.delete(key);
+    this.undecodable.set(key, why);
+  }
+
   delete(key: string): boolean {
-    return this.resources.delete(key);
+    const bad = this.undecodable.delete(key);
+    return this.resources.delete(key) || bad;
   }
 
   /** A re-list of everything under `prefix`: what is absent from `entries` is gone. */
   replace(prefix: string, entries: Iterable<readonly [string, unknown]>): void {
     for (const k of [...this.resources.keys()]) if (k.startsWith(prefix)) this.resources.delete(k);
+    for (const k of [...this.undecodable.keys()]) if (k.startsWith(prefix)) this.undecodable.delete(k);
     for (const [k, v] of entries) this.resources.set(k, v);
   }
 
@@ -58,8 +72,15 @@ export class ModelAssembler {
 
   /** Build a model from the cache now (throws ConfigError). */
   build(trigger: string): ModelUpdate {
-    const { model, warnings } = parseResources([...this.resources.values()], this.kind);
-    return { model, warnings, trigger };
+    const bad: ConfigIssue[] = [...this.undecodable].map(([key, why]) => ({ severity: 'error', file: this.kind, line: 0, resource: key, message: why }));
+    try {
+      const { model, warnings } = parseResources([...this.resources.values()], this.kind);
+      if (bad.length) throw new ConfigError([...bad, ...warnings]);
+      return { model, warnings, trigger };
+    } catch (err) {
+      if (bad.length && err instanceof ConfigError && !err.issues.includes(bad[0])) throw new ConfigError([...bad, ...err.issues]);
+      throw err;
+    }
   }
 
   /** The initial read is complete: the first model (throws ConfigError: nothing runs on a bad one). */
