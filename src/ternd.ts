@@ -21,8 +21,14 @@ async function main(): Promise<void> {
   const argv = await yargs(hideBin(process.argv))
     .scriptName('ternd')
     .usage('$0 --config FILE [options]\n\nThe Tern BGP daemon: peers this node with the cluster and writes pod routes into the kernel.')
-    .option('datastore', { choices: ['file'] as const, default: 'file' as const, describe: 'where the cluster model comes from' })
+    .option('datastore', { choices: ['file', 'etcd'] as const, default: 'file' as const, describe: 'where the cluster model comes from' })
     .option('config', { alias: 'c', type: 'string', describe: 'file datastore: Calico v3 multi-document YAML (BGPConfiguration, Node, BGPPeer, IPPool, IPAM blocks)' })
+    .option('etcd-endpoints', { type: 'string', describe: 'etcd datastore: comma-separated http(s)://host:port (default $ETCD_ENDPOINTS)' })
+    .option('etcd-cert', { type: 'string', describe: 'etcd datastore: client certificate (PEM) for mutual TLS' })
+    .option('etcd-key', { type: 'string', describe: 'etcd datastore: client key (PEM)' })
+    .option('etcd-ca', { type: 'string', describe: 'etcd datastore: CA certificate (PEM) that signed the etcd servers\' certificates' })
+    .option('etcd-username', { type: 'string', describe: 'etcd datastore: user for etcd authentication (default $ETCD_USERNAME)' })
+    .option('etcd-password-file', { type: 'string', describe: 'etcd datastore: file holding that user\'s password (default $ETCD_PASSWORD)' })
     .option('node', { alias: 'n', type: 'string', describe: 'this node\'s name in the model (default: $NODENAME, else the host name)' })
     .option('control-socket', { type: 'string', describe: 'control socket path (default /run/tern/ternd.sock, $TERN_SOCKET overrides)' })
     .option('control-socket-group', { type: 'string', describe: 'group (name or gid) whose members may use the control socket (mode 0660); default ternd\'s own group' })
@@ -56,7 +62,7 @@ async function main(): Promise<void> {
   }
   let datastore: Datastore;
   try {
-    datastore = createDatastore(argv);
+    datastore = createDatastore(argv, { log: (msg, fields) => log.info({ component: 'datastore', ...fields }, msg) });
   } catch (err) {
     log.fatal({ component: 'datastore', err: (err as Error).message }, `cannot start: ${(err as Error).message}`);
     process.exit(1);

@@ -2,3 +2,5 @@
 export type { Datastore, DatastoreEvent, DatastoreKind, DatastoreState, DatastoreStatus, ModelUpdate } from './types.js';
 export { ModelAssembler, REBUILD_DELAY_MS, refusalOf } from './assembler.js';
 export { FileDatastore, RELOAD_DEBOUNCE_MS, type FileDatastoreOptions } from './file.js';
+export { EtcdDatastore, type EtcdDatastoreOptions } from './etcd.js';
+export * as etcdLayout from './etcd-layout.js';

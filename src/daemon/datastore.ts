@@ -1,19 +1,68 @@
 // Which datastore ternd reads its model from (--datastore): wiring only, each one lives in
 // peers/datastore. Argument checks happen here, before anything else starts.
-import { FileDatastore, type Datastore } from '../../peers/datastore';
+import fs from 'node:fs';
+import { EtcdDatastore, FileDatastore, type Datastore } from '../../peers/datastore';
 
 export interface DatastoreArgs {
-  datastore: 'file';
+  datastore: 'file' | 'etcd';
   config?: string;
+  'etcd-endpoints'?: string;
+  'etcd-cert'?: string;
+  'etcd-key'?: string;
+  'etcd-ca'?: string;
+  'etcd-username'?: string;
+  /** A file holding the password (so it appears in no process listing); $ETCD_PASSWORD otherwise. */
+  'etcd-password-file'?: string;
 }
 
 /** Thrown for a datastore that cannot be set up from the given flags: ternd prints it and exits 1. */
 export class DatastoreArgError extends Error {}
 
-export function createDatastore(a: DatastoreArgs): Datastore {
+export interface DatastoreWiring {
+  /** Notable datastore events for the daemon's log. */
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function createDatastore(a: DatastoreArgs, w: DatastoreWiring = {}): Datastore {
   switch (a.datastore) {
     case 'file':
       if (!a.config) throw new DatastoreArgError('--datastore file needs --config FILE');
       return new FileDatastore(a.config);
+    case 'etcd':
+      return new EtcdDatastore(etcdOptions(a, w));
   }
+}
+
+function etcdOptions(a: DatastoreArgs, w: DatastoreWiring): ConstructorParameters<typeof EtcdDatastore>[0] {
+  const env = w.env ?? process.env;
+  // Calico's own variable (ETCD_ENDPOINTS) works too, so an existing calicoctl.cfg environment carries over.
+  const list = a['etcd-endpoints'] ?? env.ETCD_ENDPOINTS;
+  if (!list) throw new DatastoreArgError('--datastore etcd needs --etcd-endpoints URL[,URL...]');
+  if (a.config) throw new DatastoreArgError('--config is the file datastore\'s; --datastore etcd reads the model from etcd only');
+  const endpoints = list.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const e of endpoints) {
+    if (!/^https?:\/\/[^/]+$/.test(e)) throw new DatastoreArgError(`--etcd-endpoints: ${JSON.stringify(e)} is not http(s)://host:port`);
+  }
+  const https = endpoints.filter((e) => e.startsWith('https://')).length;
+  if (https && https < endpoints.length) throw new DatastoreArgError('--etcd-endpoints: mix of http:// and https:// endpoints');
+  const tlsFiles = { cert: a['etcd-cert'], key: a['etcd-key'], ca: a['etcd-ca'] };
+  if ((tlsFiles.cert || tlsFiles.key || tlsFiles.ca) && !https) throw new DatastoreArgError('--etcd-cert/--etcd-key/--etcd-ca need https:// endpoints');
+  if (!!tlsFiles.cert !== !!tlsFiles.key) throw new DatastoreArgError('--etcd-cert and --etcd-key go together');
+  for (const [flag, file] of Object.entries(tlsFiles)) {
+    if (file && !fs.existsSync(file)) throw new DatastoreArgError(`--etcd-${flag} ${file}: no such file`);
+  }
+  let password: string | undefined;
+  if (a['etcd-password-file']) {
+    try {
+      password = fs.readFileSync(a['etcd-password-file'], 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new DatastoreArgError(`--etcd-password-file: ${(err as Error).message}`);
+    }
+  } else password = env.ETCD_PASSWORD;
+  const username = a['etcd-username'] ?? env.ETCD_USERNAME;
+  // A user without a password would be sent without one: refuse rather than connect unauthenticated.
+  if (username && !password) throw new DatastoreArgError('--etcd-username needs --etcd-password-file (or $ETCD_PASSWORD)');
+  if (password && !username) throw new DatastoreArgError('an etcd password needs --etcd-username');
+  return { endpoints, certFile: tlsFiles.cert, keyFile: tlsFiles.key, caFile: tlsFiles.ca, username, password, log: w.log };
 }
