@@ -1,0 +1,258 @@
+// Real etcd servers (Debian's etcd-server, `etcd` v3.4) for the etcd datastore tests: one on
+// loopback (no root needed), or members of a cluster inside lab namespaces. Each member's data
+// directory is in a temp dir; every process is killed by its PID when the test ends, failed or
+// not (the caller registers `stopAll` in t.after; a Lab also kills what it spawned).
+//
+// Also: Calico-shaped writers (the keys and JSON libcalico-go writes, peers/datastore/etcd-layout.ts),
+// a TCP relay a test can cut to make etcd unreachable from one client only, and test PKI
+// generated with the openssl CLI.
+
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Etcd3, type IOptions } from 'etcd3';
+import { etcdLayout } from '../../peers/datastore/index.js';
+import type { Lab } from './lab.js';
+import { sleep } from './lab.js';
+
+export const ETCD = process.env.TERN_ETCD ?? '/usr/bin/etcd';
+
+export interface EtcdTls {
+  ca: string;
+  cert: string;
+  key: string;
+  /** Require client certificates signed by `ca`. */
+  clientCertAuth?: boolean;
+}
+
+export interface EtcdMemberSpec {
+  name: string;
+  /** Address to listen on: 127.0.0.1, or a namespace address such as 198.18.60.11. */
+  ip: string;
+  clientPort: number;
+  peerPort: number;
+  /** `name=http://ip:peerPort,...` of the whole cluster (default: this member alone). */
+  initialCluster?: string;
+  tls?: EtcdTls;
+  /** Run inside this lab namespace (default: the test's own, loopback only). */
+  lab?: Lab;
+  host?: string;
+}
+
+export class EtcdMember {
+  child?: ChildProcess;
+  readonly dataDir: string;
+  readonly logFile: string;
+  constructor(readonly spec: EtcdMemberSpec, baseDir: string) {
+    this.dataDir = path.join(baseDir, `${spec.name}.etcd`);
+    this.logFile = path.join(baseDir, `${spec.name}.log`);
+  }
+
+  get clientUrl(): string {
+    return `${this.spec.tls ? 'https' : 'http'}://${this.spec.ip}:${this.spec.clientPort}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Start (or restart on the same data dir) and resolve once the process runs. */
+  start(): void {
+    const s = this.spec;
+    const peer = `http://${s.ip}:${s.peerPort}`;
+    const args = [
+      '--name', s.name, '--data-dir', this.dataDir,
+      '--listen-client-urls', this.clientUrl, '--advertise-client-urls', this.clientUrl,
+      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
+      '--initial-cluster', s.initialCluster ?? `${s.name}=${peer}`,
+      '--initial-cluster-state', 'new', '--initial-cluster-token', `tern-${s.name.replace(/\d+$/, '')}`,
+      // Fast elections: a lost leader is replaced in about a second, not ten.
+      '--heartbeat-interval', '100', '--election-timeout', '1000',
+      '--logger', 'zap', '--log-level', 'warn',
+    ];
+    if (s.tls) {
+      args.push('--cert-file', s.tls.cert, '--key-file', s.tls.key, '--trusted-ca-file', s.tls.ca);
+      if (s.tls.clientCertAuth) args.push('--client-cert-auth');
+    }
+    const fd = fs.openSync(this.logFile, 'a');
+    if (s.lab && s.host) {
+      this.child = s.lab.spawn(s.host, ETCD, args, { logFile: this.logFile });
+    } else {
+      this.child = spawn(ETCD, args, { stdio: ['ignore', fd, fd] });
+    }
+    fs.closeSync(fd);
+    this.child.on('error', () => undefined);
+  }
+
+  /** Kill by PID (SIGKILL: a crash; SIGTERM: a clean stop) and wait for the exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const c = this.child;
+    this.child = undefined;
+    if (!c || c.exitCode !== null || c.signalCode !== null || c.pid === undefined) return;
+    const exited = new Promise<void>((r) => c.once('exit', () => r()));
+    try {
+      process.kill(c.pid, signal);
+    } catch {
+      return;
+    }
+    const t = setTimeout(() => { try { process.kill(c.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+    await exited;
+    clearTimeout(t);
+  }
+}
+
+/** A free TCP port on 127.0.0.1 (for loopback servers; namespaces can use fixed ports). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export const tempDir = (tag: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `tern-etcd-${tag}-`));
+
+/** One member on loopback with its data in `dir`. */
+export async function startLoopbackEtcd(dir: string, tls?: EtcdTls): Promise<EtcdMember> {
+  const m = new EtcdMember({ name: 'solo', ip: '127.0.0.1', clientPort: await freePort(), peerPort: await freePort(), tls }, dir);
+  m.start();
+  return m;
+}
+
+/** A client for the test's own writes (the datastore under test has its own). */
+export function testClient(endpoints: string[], extra: Partial<IOptions> = {}): Etcd3 {
+  return new Etcd3({ hosts: endpoints, dialTimeout: 3000, ...extra });
+}
+
+/** Wait until the cluster answers a linearizable read (a leader exists). */
+export async function waitEtcdReady(c: Etcd3, timeoutMs = 20_000, member?: EtcdMember): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (member?.child && member.child.exitCode !== null) throw new Error(`etcd exited ${member.child.exitCode}: ${fs.readFileSync(member.logFile, 'utf8').slice(-1500)}`);
+    try {
+      await c.get('/tern-ready-probe').string();
+      return;
+    } catch (err) {
+      last = (err as Error).message;
+      await sleep(100);
+    }
+  }
+  throw new Error(`etcd not ready within ${timeoutMs} ms: ${last}`);
+}
+
+// ---- Calico's layout, written as libcalico-go writes it -------------------------------------
+
+/** A v3 resource as libcalico-go's etcdv3 backend stores it (the whole object as JSON). */
+export async function putResource(c: Etcd3, plural: string, resource: { kind: string; metadata: { name: string } } & Record<string, unknown>): Promise<void> {
+  await c.put(etcdLayout.resourceKey(plural, resource.metadata.name)).value(JSON.stringify({ apiVersion: 'projectcalico.org/v3', ...resource }));
+}
+
+/** An AllocationBlock (model/block.go) affine to `host`, with `used` addresses allocated to it. */
+export function allocationBlock(cidr: string, host: string | null, used = 0): Record<string, unknown> {
+  const len = Number(cidr.split('/')[1]);
+  const size = 2 ** ((cidr.includes(':') ? 128 : 32) - len);
+  const allocations: (number | null)[] = Array.from({ length: size }, (_, i) => (i < used ? 0 : null));
+  return {
+    cidr, affinity: host === null ? null : `host:${host}`,
+    allocations, unallocated: Array.from({ length: size - used }, (_, i) => i + used),
+    attributes: used ? [{ handle_id: `k8s-pod-network.${host}`, secondary: { node: host, namespace: 'default', pod: 'p' } }] : [],
+    sequenceNumber: 1, sequenceNumberForAllocation: used ? { '0': 0 } : null, deleted: false,
+  };
+}
+
+export async function putBlock(c: Etcd3, cidr: string, host: string | null, used = 0): Promise<void> {
+  await c.put(etcdLayout.blockKey(cidr)).value(JSON.stringify(allocationBlock(cidr, host, used)));
+}
+
+/** A host affinity (model/block_affinity.go): key names host and CIDR, value the state. */
+export async function putAffinity(c: Etcd3, host: string, cidr: string, state = 'confirmed'): Promise<void> {
+  await c.put(etcdLayout.affinityKey(host, cidr)).value(JSON.stringify({ state, deleted: false }));
+}
+
+// ---- A cuttable link -----------------------------------------------------------------------
+
+/**
+ * A TCP relay from a loopback port to an etcd member: `cut()` drops every connection and
+ * refuses new ones (etcd unreachable for the clients behind it, while the test's own client
+ * keeps writing), `restore()` accepts again.
+ */
+export class Relay {
+  private server?: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+  constructor(private readonly target: { host: string; port: number }) {}
+
+  async open(port = 0): Promise<number> {
+    this.server = net.createServer((a) => {
+      const b = net.connect(this.target.port, this.target.host);
+      for (const s of [a, b]) {
+        this.sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => { this.sockets.delete(s); a.destroy(); b.destroy(); });
+      }
+      a.pipe(b);
+      b.pipe(a);
+    });
+    await new Promise<void>((r) => this.server!.listen(port, '127.0.0.1', () => r()));
+    this.port = (this.server.address() as net.AddressInfo).port;
+    return this.port;
+  }
+
+  async cut(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    // Connections first: close() waits for them to end.
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  }
+
+  async restore(): Promise<void> {
+    await this.open(this.port);
+  }
+
+  async close(): Promise<void> {
+    await this.cut();
+  }
+}
+
+// ---- Test PKI ------------------------------------------------------------------------------
+
+export interface TestPki {
+  dir: string;
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+  /** A client certificate from a CA the server does not trust. */
+  strangerCert: string;
+  strangerKey: string;
+}
+
+/** A CA, a server certificate for `ips`, a client certificate, and one from an untrusted CA. */
+export function makePki(dir: string, ips: string[]): TestPki {
+  const f = (n: string) => path.join(dir, n);
+  const ossl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const ca = (name: string) => ossl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
+    '-subj', `/CN=${name}`, '-keyout', f(`${name}.key`), '-out', f(`${name}.pem`));
+  const leaf = (name: string, caName: string, ext: string) => {
+    ossl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name}`, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`));
+    fs.writeFileSync(f(`${name}.ext`), ext);
+    ossl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f(`${caName}.pem`), '-CAkey', f(`${caName}.key`), '-CAcreateserial', '-days', '2', '-extfile', f(`${name}.ext`), '-out', f(`${name}.pem`));
+  };
+  ca('tern-test-ca');
+  ca('stranger-ca');
+  leaf('server', 'tern-test-ca', `subjectAltName=${ips.map((i) => `IP:${i}`).join(',')}\nextendedKeyUsage=serverAuth,clientAuth\n`);
+  leaf('client', 'tern-test-ca', 'extendedKeyUsage=clientAuth\n');
+  leaf('stranger', 'stranger-ca', 'extendedKeyUsage=clientAuth\n');
+  return {
+    dir, ca: f('tern-test-ca.pem'), serverCert: f('server.pem'), serverKey: f('server.key'),
+    clientCert: f('client.pem'), clientKey: f('client.key'), strangerCert: f('stranger.pem'), strangerKey: f('stranger.key'),
+  };
+}
