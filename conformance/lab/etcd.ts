@@ -256,3 +256,56 @@ export function makePki(dir: string, ips: string[]): TestPki {
     clientCert: f('client.pem'), clientKey: f('client.key'), strangerCert: f('stranger.pem'), strangerKey: f('stranger.key'),
   };
 }
+
+// ---- Reaching etcd inside a namespace from the test process ---------------------------------
+
+/**
+ * A relay started inside namespace `host` from a Unix socket (a path, so the test process
+ * outside the namespace can connect) to `ip:port` in that namespace. An etcd3 client takes it
+ * as `unix://<path>`. The relay process is the Lab's, killed by PID with it.
+ */
+export async function unixRelay(lab: Lab, host: string, ip: string, port: number, sock: string): Promise<string> {
+  fs.rmSync(sock, { force: true });
+  const script = "const net=require('net');const [p,h,n]=process.argv.slice(1);net.createServer(s=>{const c=net.connect(+n,h);s.on('error',()=>c.destroy());c.on('error',()=>s.destroy());s.pipe(c).pipe(s);}).listen(p);";
+  lab.spawn(host, process.execPath, ['-e', script, sock, ip, String(port)]);
+  const deadline = Date.now() + 10_000;
+  while (!fs.existsSync(sock)) {
+    if (Date.now() > deadline) throw new Error(`relay socket ${sock} in ${host} did not appear`);
+    await sleep(50);
+  }
+  return `unix://${sock}`;
+}
+
+/**
+ * Calico resources (as the lab writes them for a file: v3 kinds, and IPAMBlock CRDs with
+ * `spec.cidr` / `spec.affinity`) as the etcd entries libcalico-go would hold for them.
+ */
+export function etcdEntries(objects: readonly Record<string, unknown>[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const plural = Object.fromEntries(Object.entries(etcdLayout.KIND_BY_PLURAL).map(([p, k]) => [k, p]));
+  for (const o of objects) {
+    const kind = String(o.kind);
+    const md = o.metadata as { name: string };
+    const spec = (o.spec ?? {}) as Record<string, unknown>;
+    if (kind === 'IPAMBlock') {
+      const cidr = String(spec.cidr);
+      const host = typeof spec.affinity === 'string' && spec.affinity.startsWith('host:') ? spec.affinity.slice(5) : null;
+      out.set(etcdLayout.blockKey(cidr), JSON.stringify(allocationBlock(cidr, host)));
+      if (host) out.set(etcdLayout.affinityKey(host, cidr), JSON.stringify({ state: 'confirmed', deleted: false }));
+    } else if (plural[kind]) {
+      out.set(etcdLayout.resourceKey(plural[kind], md.name), JSON.stringify({ ...o, apiVersion: 'projectcalico.org/v3' }));
+    } else throw new Error(`no etcd layout for kind ${kind}`);
+  }
+  return out;
+}
+
+/** Make etcd hold exactly `want` under /calico/ (one transaction: one revision, as an apply). */
+export async function applyEntries(c: Etcd3, want: Map<string, string>): Promise<void> {
+  const have = new Map(Object.entries(await c.getAll().prefix('/calico/').strings()));
+  // etcd allows 128 operations per transaction (--max-txn-ops): the lab's models are far smaller.
+  const tx = c.if('/calico/never-there', 'Version', '==', 0);
+  const ops = [];
+  for (const [k, v] of want) if (have.get(k) !== v) ops.push(c.put(k).value(v));
+  for (const k of have.keys()) if (!want.has(k)) ops.push(c.delete().key(k));
+  if (ops.length) await tx.then(...ops).commit();
+}

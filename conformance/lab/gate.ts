@@ -9,7 +9,7 @@ import { BIRD, BIRDC } from './bird.js';
 import { BFDD, BGPD, ZEBRA, VTYSH } from './frr.js';
 import { missingPeerImages, peerMode, type PeerKind } from './peer-runtime.js';
 
-export type Prereq = 'root' | 'ip' | 'bird' | 'birdc' | 'bgpd' | 'zebra' | 'bfdd' | 'vtysh' | 'tcpdump' | 'nft' | 'ternd';
+export type Prereq = 'root' | 'ip' | 'bird' | 'birdc' | 'bgpd' | 'zebra' | 'bfdd' | 'vtysh' | 'tcpdump' | 'nft' | 'ternd' | 'etcd' | 'openssl';
 
 const BINARIES: Record<Exclude<Prereq, 'root' | 'ternd'>, string[]> = {
   ip: ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'],
@@ -21,6 +21,8 @@ const BINARIES: Record<Exclude<Prereq, 'root' | 'ternd'>, string[]> = {
   vtysh: [VTYSH],
   tcpdump: ['/usr/bin/tcpdump', '/usr/sbin/tcpdump'],
   nft: ['/usr/sbin/nft', '/sbin/nft'],
+  etcd: [process.env.TERN_ETCD ?? '/usr/bin/etcd'],
+  openssl: ['/usr/bin/openssl'],
 };
 
 const executable = (p: string): boolean => {

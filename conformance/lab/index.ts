@@ -7,3 +7,4 @@ export * from './gate.js';
 export * from './tern.js';
 export * from './capture.js';
 export { updateAttributes, classify } from './bgpsplit.js';
+export * from './etcd.js';

@@ -101,6 +101,11 @@ export interface TerndOptions {
   fib?: string;
   /** Extra environment (e.g. TERN_TEST_STALL_MS for the BFD stall scenario). */
   env?: Record<string, string>;
+  /**
+   * Read the model from another datastore (e.g. `['--datastore', 'etcd', '--etcd-endpoints', ...]`)
+   * instead of a config file: configYaml is then not written and --config not passed.
+   */
+  datastoreArgs?: string[];
 }
 
 export interface Ternd {
@@ -130,8 +135,9 @@ export async function startTernd(lab: Lab, host: string, o: TerndOptions): Promi
   const controlSocket = `${base}.sock`;
   const logFile = `${base}.log`;
   fs.rmSync(controlSocket, { force: true }); // a restarted ternd must not be taken for ready
-  fs.writeFileSync(configFile, typeof o.configYaml === 'string' ? o.configYaml : calicoYaml(o.configYaml));
-  const args = [TERND, '--config', configFile, '--node', o.node, '--fib', o.fib ?? 'none', '--control-socket', controlSocket, '--log-level', o.logLevel ?? 'debug', ...(o.args ?? [])];
+  if (!o.datastoreArgs) fs.writeFileSync(configFile, typeof o.configYaml === 'string' ? o.configYaml : calicoYaml(o.configYaml));
+  const source = o.datastoreArgs ?? ['--config', configFile];
+  const args = [TERND, ...source, '--node', o.node, '--fib', o.fib ?? 'none', '--control-socket', controlSocket, '--log-level', o.logLevel ?? 'debug', ...(o.args ?? [])];
   const child = lab.spawn(host, process.execPath, args, o.env ? { env: { ...process.env, ...o.env } } : {});
   const records: TernLogRecord[] = [];
   const waiters = new Set<{ pred: (r: TernLogRecord) => boolean; resolve: (r: TernLogRecord) => void }>();
