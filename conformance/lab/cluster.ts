@@ -41,10 +41,23 @@ export interface ClusterSpec {
   ipipMode?: 'Never' | 'CrossSubnet' | 'Always';
   /** Extra args for every ternd. */
   terndArgs?: string[];
+  /** Where the nodes read the model from (default: each its own copy of one YAML file). */
+  datastore?: ClusterDatastore;
   logLevel?: 'debug' | 'info';
 }
 
 export const TOR_ADDR = ['198.18.10.1', '198.18.11.1'];
+
+/**
+ * The datastore hook: a store the nodes read instead of a file (etcd, the Kubernetes API). It
+ * runs in the ToR namespace, which every node reaches at TOR_ADDR[0].
+ */
+export interface ClusterDatastore {
+  /** Start the store once the ToR exists; returns the ternd flags that select it. */
+  start(lab: Lab, tor: string): Promise<{ terndArgs: string[] }>;
+  /** Make the store hold the model given as the Calico YAML a file would have. */
+  write(yaml: string): Promise<void>;
+}
 
 export interface Cluster {
   lab: Lab;
@@ -55,6 +68,8 @@ export interface Cluster {
   model: CalicoModel;
   /** Write the model (or raw YAML) into every node's config file. Returns the time before the first write. */
   write(yaml?: string): number;
+  /** Write the model (or raw YAML) to the datastore, or the files when there is none. Returns the time before the write. */
+  sync(yaml?: string): Promise<number>;
 }
 
 export function blockDoc(cidr: string, node: string): Record<string, unknown> {
@@ -126,10 +141,13 @@ export async function buildCluster(lab: Lab, spec: ClusterSpec): Promise<Cluster
   const model = meshModel(nodes, spec.ipipMode ?? 'CrossSubnet');
   const ternd = new Map<string, Ternd>();
   const yaml = calicoYaml(model);
+  const store = spec.datastore ? await spec.datastore.start(lab, tor) : undefined;
+  if (store) await spec.datastore!.write(yaml);
   await Promise.all(
     nodes.map(async (n) => {
       const t = await startTernd(lab, n.host, {
         configYaml: yaml, node: n.name, fib: 'kernel', logLevel: spec.logLevel ?? 'debug',
+        datastoreArgs: store?.terndArgs,
         args: ['--connect-retry', '1', '--probes', 'off', ...(spec.terndArgs ?? [])],
       });
       ternd.set(n.name, t);
@@ -145,6 +163,12 @@ export async function buildCluster(lab: Lab, spec: ClusterSpec): Promise<Cluster
         fs.writeFileSync(`${t.configFile}.tmp`, body);
         fs.renameSync(`${t.configFile}.tmp`, t.configFile);
       }
+      return t0;
+    },
+    async sync(text) {
+      if (!spec.datastore) return cluster.write(text);
+      const t0 = performance.now();
+      await spec.datastore.write(text ?? calicoYaml(cluster.model));
       return t0;
     },
   };

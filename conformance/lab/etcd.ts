@@ -14,7 +14,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Etcd3, type IOptions } from 'etcd3';
 import { etcdLayout } from '../../peers/datastore/index.js';
+import { parseAllDocuments } from 'yaml';
 import type { Lab } from './lab.js';
+import type { ClusterDatastore } from './cluster.js';
 import { sleep } from './lab.js';
 
 export const ETCD = process.env.TERN_ETCD ?? '/usr/bin/etcd';
@@ -308,4 +310,27 @@ export async function applyEntries(c: Etcd3, want: Map<string, string>): Promise
   for (const [k, v] of want) if (have.get(k) !== v) ops.push(c.put(k).value(v));
   for (const k of have.keys()) if (!want.has(k)) ops.push(c.delete().key(k));
   if (ops.length) await tx.then(...ops).commit();
+}
+
+/**
+ * The cluster lab's datastore hook for etcd (conformance/lab/cluster.ts): one etcd member in the
+ * ToR namespace on TOR_ADDR[0]:2379, written through a Unix-socket relay. `member` is set once
+ * started, so a scenario can stop and restart it.
+ */
+export function etcdClusterDatastore(torAddr: string): ClusterDatastore & { member?: EtcdMember; client?: Etcd3 } {
+  const hook: ClusterDatastore & { member?: EtcdMember; client?: Etcd3 } = {
+    async start(lab, tor) {
+      const m = new EtcdMember({ name: 'tor', ip: torAddr, clientPort: 2379, peerPort: 2380, lab, host: tor }, lab.dir);
+      m.start();
+      hook.member = m;
+      hook.client = testClient([await unixRelay(lab, tor, torAddr, 2379, lab.file('etcd-tor.sock'))]);
+      await waitEtcdReady(hook.client, 20_000, m);
+      return { terndArgs: ['--datastore', 'etcd', '--etcd-endpoints', m.clientUrl] };
+    },
+    async write(yaml) {
+      const objects = parseAllDocuments(yaml).map((d) => d.toJS() as Record<string, unknown> | null).filter((o): o is Record<string, unknown> => o !== null);
+      await applyEntries(hook.client!, etcdEntries(objects));
+    },
+  };
+  return hook;
 }
