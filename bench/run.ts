@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<BenchMain>> = {
   propagation: async () => (await import('./propagation.js')).main,
   'rolling-restart': async () => (await import('./rolling-restart.js')).main,
   'bfd-jitter': async () => (await import('./bfd-jitter.js')).main,
+  'etcd-sync': async () => (await import('./etcd-sync.js')).main,
 };
 
 async function run(argv: string[]): Promise<number> {

@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   }
   let datastore: Datastore;
   try {
-    datastore = createDatastore(argv, { log: (msg, fields) => log.info({ component: 'datastore', ...fields }, msg) });
+    datastore = await createDatastore(argv, { log: (msg, fields) => log.info({ component: 'datastore', ...fields }, msg) });
   } catch (err) {
     log.fatal({ component: 'datastore', err: (err as Error).message }, `cannot start: ${(err as Error).message}`);
     process.exit(1);

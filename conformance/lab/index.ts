@@ -7,4 +7,3 @@ export * from './gate.js';
 export * from './tern.js';
 export * from './capture.js';
 export { updateAttributes, classify } from './bgpsplit.js';
-export * from './etcd.js';

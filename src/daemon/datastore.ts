@@ -1,7 +1,7 @@
 // Which datastore ternd reads its model from (--datastore): wiring only, each one lives in
 // peers/datastore. Argument checks happen here, before anything else starts.
 import fs from 'node:fs';
-import { EtcdDatastore, FileDatastore, type Datastore } from '../../peers/datastore';
+import { FileDatastore, type Datastore, type EtcdDatastoreOptions } from '../../peers/datastore';
 
 export interface DatastoreArgs {
   datastore: 'file' | 'etcd';
@@ -24,17 +24,25 @@ export interface DatastoreWiring {
   env?: NodeJS.ProcessEnv;
 }
 
-export function createDatastore(a: DatastoreArgs, w: DatastoreWiring = {}): Datastore {
+export async function createDatastore(a: DatastoreArgs, w: DatastoreWiring = {}): Promise<Datastore> {
   switch (a.datastore) {
     case 'file':
       if (!a.config) throw new DatastoreArgError('--datastore file needs --config FILE');
       return new FileDatastore(a.config);
-    case 'etcd':
-      return new EtcdDatastore(etcdOptions(a, w));
+    case 'etcd': {
+      const options = etcdOptions(a, w);
+      // Loaded here only: the etcd3 client takes a third of a second to load.
+      const { EtcdDatastore } = await import('../../peers/datastore/etcd.js');
+      try {
+        return new EtcdDatastore(options);
+      } catch (err) {
+        throw new DatastoreArgError(`--datastore etcd: ${(err as Error).message}`);
+      }
+    }
   }
 }
 
-function etcdOptions(a: DatastoreArgs, w: DatastoreWiring): ConstructorParameters<typeof EtcdDatastore>[0] {
+function etcdOptions(a: DatastoreArgs, w: DatastoreWiring): EtcdDatastoreOptions {
   const env = w.env ?? process.env;
   // Calico's own variable (ETCD_ENDPOINTS) works too, so an existing calicoctl.cfg environment carries over.
   const list = a['etcd-endpoints'] ?? env.ETCD_ENDPOINTS;

@@ -7,7 +7,8 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { EtcdDatastore, type DatastoreEvent, type EtcdDatastoreOptions, type ModelUpdate, etcdLayout } from '../../peers/datastore/index.js';
+import { type DatastoreEvent, type EtcdDatastoreOptions, type ModelUpdate, etcdLayout } from '../../peers/datastore/index.js';
+import { EtcdDatastore } from '../../peers/datastore/etcd.js';
 import type { Etcd3 } from 'etcd3';
 import {
   ETCD, Relay, makePki, putAffinity, putBlock, putResource, startLoopbackEtcd, tempDir, testClient, waitEtcdReady, type EtcdMember,
