@@ -6,7 +6,7 @@
  * Calico v3 resources and calls set/delete/replace, then changed(), synced() or stale().
  */
 import { ConfigError, formatIssue, type ConfigIssue } from '../types.js';
-import { parseResources } from '../model/parse.js';
+import { parseResources, type DecodeCache } from '../model/parse.js';
 import type { DatastoreEvent, DatastoreKind, DatastoreStatus, ModelUpdate } from './types.js';
 
 /** Coalesce a burst of watch events (a re-list, a kubectl apply of many objects) into one rebuild. */
@@ -26,6 +26,8 @@ export class ModelAssembler {
   private readonly resources = new Map<string, unknown>();
   /** Keys whose source object the reader could not decode, with why: the model is refused naming them. */
   private readonly undecodable = new Map<string, string>();
+  /** Each resource object decoded once: a rebuild after one change decodes that one only. */
+  private readonly decoded: DecodeCache = new WeakMap();
   private current: DatastoreStatus;
   private listener?: (e: DatastoreEvent) => void;
   private timer?: NodeJS.Timeout;
@@ -74,7 +76,7 @@ export class ModelAssembler {
   build(trigger: string): ModelUpdate {
     const bad: ConfigIssue[] = [...this.undecodable].map(([key, why]) => ({ severity: 'error', file: this.kind, line: 0, resource: key, message: why }));
     try {
-      const { model, warnings } = parseResources([...this.resources.values()], this.kind);
+      const { model, warnings } = parseResources([...this.resources.values()], this.kind, this.decoded);
       if (bad.length) throw new ConfigError([...bad, ...warnings]);
       return { model, warnings, trigger };
     } catch (err) {

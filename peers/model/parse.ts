@@ -4,7 +4,7 @@
  * together as one ConfigError; unknown fields and kinds are warnings.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, type ClusterModel, type ConfigIssue, type NodeBgpConfiguration } from '../types.js';
+import { ConfigError, type BgpFilter, type BgpPeerResource, type BlockAffinity, type CalicoNode, type ClusterModel, type ConfigIssue, type IpamBlock, type IpPool, type NodeBgpConfiguration } from '../types.js';
 import { decodeBgpConfiguration, decodeBgpPeer, decodeNode, type ConfigSpec } from './kinds-bgp.js';
 import { decodeBgpFilter, decodeBlockAffinity, decodeIpamBlock, decodeIpPool } from './kinds-ipam.js';
 import { cidrOverlaps } from './net.js';
@@ -20,7 +20,28 @@ const META_FIELDS = ['name', 'namespace', 'labels', 'annotations', 'uid', 'resou
 // Calico resource names: DNS-1123 subdomain-like, with `_` allowed by Calico's own validator.
 const NAME_RE = /^[a-z0-9A-Z]([-a-zA-Z0-9._]*[a-zA-Z0-9])?$/;
 
-interface Raw { kind: Kind; name: string; line: number; specLine: number; labels: Record<string, string>; spec: MapNode | undefined; r: Reader }
+interface Raw { kind: Kind; name: string; line: number; specLine: number; labels: Record<string, string>; spec: MapNode | undefined; r: Reader; decoded?: Decoded }
+
+/** One resource decoded alone: what it contributes to the model, before any cross-resource check. */
+type Decoded =
+  /** `spec` absent: a BGPConfiguration name Calico does not read (warned). */
+  | { kind: 'BGPConfiguration'; spec?: ConfigSpec }
+  | { kind: 'Node'; v: CalicoNode }
+  | { kind: 'BGPPeer'; v?: BgpPeerResource }
+  | { kind: 'BGPFilter'; v: BgpFilter }
+  | { kind: 'IPPool'; v?: IpPool }
+  | { kind: 'IPAMBlock'; v?: IpamBlock }
+  | { kind: 'BlockAffinity'; v?: BlockAffinity };
+
+/**
+ * What one resource object decoded to, kept by a watched datastore between rebuilds, keyed by the
+ * object itself (a reader replaces the object when the resource changes): a rebuild then decodes
+ * only the resources that changed, and repeats only the checks across resources. At 5,000 nodes
+ * and 20,000 IPAM blocks that is the difference between seconds and milliseconds per change.
+ */
+export type DecodeCache = WeakMap<object, { source: string; raws: Raw[]; issues: ConfigIssue[]; secrets: [string, Record<string, string>][] }>;
+
+interface DocContext { fileName: string; issues: ConfigIssue[]; raws: Raw[]; secrets: Map<string, Record<string, string>> }
 
 /** Parse model text; `fileName` is used in messages. Throws ConfigError when anything is invalid. */
 export function parseModel(text: string, fileName: string): { model: ClusterModel; warnings: ConfigIssue[] } {
@@ -33,9 +54,33 @@ export function parseModel(text: string, fileName: string): { model: ClusterMode
  * same validation as a file: one model whatever the datastore. `source` names the datastore in
  * messages (`kubernetes: BGPPeer/tor-a: spec.asNumber: ...`); there are no line numbers.
  */
-export function parseResources(resources: readonly unknown[], source: string): { model: ClusterModel; warnings: ConfigIssue[] } {
-  return modelFromDocuments(resources.map((r) => ({ root: jsonNode(r), line: 0 })), source, []);
+export function parseResources(resources: readonly unknown[], source: string, cache?: DecodeCache): { model: ClusterModel; warnings: ConfigIssue[] } {
+  if (!cache) return modelFromDocuments(resources.map((r) => ({ root: jsonNode(r), line: 0 })), source, []);
+  const issues: ConfigIssue[] = [];
+  const raws: Raw[] = [];
+  const secrets = new Map<string, Record<string, string>>();
+  for (const r of resources) {
+    const keyed = r !== null && typeof r === 'object';
+    let d = keyed ? cache.get(r) : undefined;
+    if (!d || d.source !== source) {
+      const ctx: DocContext = { fileName: source, issues: [], raws: [], secrets: new Map() };
+      readDocument(ctx, jsonNode(r), 0);
+      for (const x of ctx.raws) x.decoded = decodeRaw(x);
+      d = { source, raws: ctx.raws, issues: ctx.issues, secrets: [...ctx.secrets] };
+      if (keyed) cache.set(r, d);
+    }
+    issues.push(...d.issues);
+    raws.push(...d.raws);
+    for (const [name, values] of d.secrets) {
+      if (secrets.has(name)) new Reader(source, `Secret/${name}`, issues).error(0, 'metadata.name', `duplicate Secret named ${JSON.stringify(name)}`);
+      secrets.set(name, values);
+    }
+  }
+  return assemble(raws, secrets, source, issues);
 }
+
+/** A reader for an issue found across resources: into this build's list, never the cached one. */
+const crossReader = (x: Raw, issues: ConfigIssue[]): Reader => new Reader(x.r.file, x.r.resource, issues);
 
 /** A JSON value as the reader's tree, every line 0 (formatIssue then prints no line). */
 function jsonNode(v: unknown): YNode {
@@ -49,7 +94,14 @@ function jsonNode(v: unknown): YNode {
 }
 
 function modelFromDocuments(docs: readonly { root: YNode | undefined; line: number }[], fileName: string, issues: ConfigIssue[]): { model: ClusterModel; warnings: ConfigIssue[] } {
-  const raws: Raw[] = [];
+  const ctx: DocContext = { fileName, issues, raws: [], secrets: new Map() };
+  for (const doc of docs) if (doc.root) readDocument(ctx, doc.root, doc.line);
+  return assemble(ctx.raws, ctx.secrets, fileName, issues);
+}
+
+/** One document (or a List's items): its resources into ctx.raws, Secrets into ctx.secrets. */
+function readDocument(ctx: DocContext, root: YNode, line: number): void {
+  const { fileName, issues, raws, secrets } = ctx;
   const visit = (root: YNode, line: number): void => {
     const r0 = new Reader(fileName, undefined, issues);
     const m = r0.map(root, '', null);
@@ -86,7 +138,6 @@ function modelFromDocuments(docs: readonly { root: YNode | undefined; line: numb
     const spec = r.map(m.entries.get('spec')?.value, 'spec', null);
     raws.push({ kind: kind as Kind, name, line: r.lineOf(m, 'kind'), specLine: m.entries.get('spec')?.keyLine ?? r.lineOf(m, 'kind'), labels: r.labels(md, 'labels', 'metadata'), spec, r });
   };
-  const secrets = new Map<string, Record<string, string>>();
   /** A Kubernetes Secret: `data` is base64 (RFC 4648), `stringData` plain. */
   const readSecret = (r: Reader, m: MapNode): void => {
     const md = r.map(m.entries.get('metadata')?.value, 'metadata', META_FIELDS);
@@ -106,20 +157,42 @@ function modelFromDocuments(docs: readonly { root: YNode | undefined; line: numb
     if (secrets.has(name)) r.error(m.line, 'metadata.name', `duplicate Secret named ${JSON.stringify(name)}`);
     secrets.set(name, values);
   };
-  for (const doc of docs) if (doc.root) visit(doc.root, doc.line);
+  visit(root, line);
+}
 
+function assemble(raws: Raw[], secrets: Map<string, Record<string, string>>, fileName: string, issues: ConfigIssue[]): { model: ClusterModel; warnings: ConfigIssue[] } {
   const seen = new Set<string>();
   for (const x of raws) {
     const id = `${x.kind}/${x.name}`;
-    if (seen.has(id)) x.r.error(x.line, 'metadata.name', `duplicate ${x.kind} named ${JSON.stringify(x.name)}`);
+    if (seen.has(id)) crossReader(x, issues).error(x.line, 'metadata.name', `duplicate ${x.kind} named ${JSON.stringify(x.name)}`);
     seen.add(id);
   }
   const model = build(raws, fileName);
   model.secrets = secrets;
-  crossCheck(model, raws);
+  crossCheck(model, raws, issues);
   issues.sort((a, b) => a.line - b.line); // stable: same-line issues keep their order
   if (issues.some((i) => i.severity === 'error')) throw new ConfigError(issues);
   return { model, warnings: issues };
+}
+
+/** One resource alone, its issues into its own reader (no other resource is consulted). */
+function decodeRaw(x: Raw): Decoded {
+  switch (x.kind) {
+    case 'BGPConfiguration': {
+      const perNode = x.name.startsWith('node.');
+      if (!perNode && x.name !== 'default') {
+        x.r.warn(x.line, 'metadata.name', 'Calico reads only "default" and "node.<name>" BGPConfigurations (ignored)');
+        return { kind: x.kind };
+      }
+      return { kind: x.kind, spec: decodeBgpConfiguration(x.r, x.spec, perNode) };
+    }
+    case 'Node': return { kind: x.kind, v: decodeNode(x.r, x.name, x.line, x.labels, x.spec) };
+    case 'BGPPeer': return { kind: x.kind, v: decodeBgpPeer(x.r, x.name, x.specLine, x.spec) };
+    case 'BGPFilter': return { kind: x.kind, v: decodeBgpFilter(x.r, x.name, x.line, x.spec) };
+    case 'IPPool': return { kind: x.kind, v: decodeIpPool(x.r, x.name, x.specLine, x.spec) };
+    case 'IPAMBlock': return { kind: x.kind, v: decodeIpamBlock(x.r, x.name, x.line, x.spec) };
+    case 'BlockAffinity': return { kind: x.kind, v: decodeBlockAffinity(x.r, x.name, x.line, x.spec) };
+  }
 }
 
 function build(raws: Raw[], source: string): ClusterModel {
@@ -129,26 +202,23 @@ function build(raws: Raw[], source: string): ClusterModel {
     ipPools: [], ipamBlocks: [], blockAffinities: [], secrets: new Map(),
   };
   for (const x of raws) {
-    switch (x.kind) {
+    const d = (x.decoded ??= decodeRaw(x));
+    switch (d.kind) {
       case 'BGPConfiguration': {
-        const perNode = x.name.startsWith('node.');
-        if (!perNode && x.name !== 'default') {
-          x.r.warn(x.line, 'metadata.name', 'Calico reads only "default" and "node.<name>" BGPConfigurations (ignored)');
-          break;
-        }
-        const spec = decodeBgpConfiguration(x.r, x.spec, perNode);
-        if (!perNode) { global = spec; break; }
+        const spec = d.spec;
+        if (!spec) break;
+        if (x.name === 'default') { global = spec; break; }
         const node = x.name.slice(5);
         const nc: NodeBgpConfiguration = { node, listenPort: spec.listenPort, logSeverityScreen: spec.logSeverityScreen, prefixAdvertisements: spec.prefixAdvertisements };
         model.nodeBgpConfigs.set(node, nc);
         break;
       }
-      case 'Node': model.nodes.push(decodeNode(x.r, x.name, x.line, x.labels, x.spec)); break;
-      case 'BGPPeer': { const p = decodeBgpPeer(x.r, x.name, x.specLine, x.spec); if (p) model.peers.push(p); break; }
-      case 'BGPFilter': model.filters.set(x.name, decodeBgpFilter(x.r, x.name, x.line, x.spec)); break;
-      case 'IPPool': { const p = decodeIpPool(x.r, x.name, x.specLine, x.spec); if (p) model.ipPools.push(p); break; }
-      case 'IPAMBlock': { const b = decodeIpamBlock(x.r, x.name, x.line, x.spec); if (b) model.ipamBlocks.push(b); break; }
-      case 'BlockAffinity': { const a = decodeBlockAffinity(x.r, x.name, x.line, x.spec); if (a) model.blockAffinities.push(a); break; }
+      case 'Node': model.nodes.push(d.v); break;
+      case 'BGPPeer': if (d.v) model.peers.push(d.v); break;
+      case 'BGPFilter': model.filters.set(x.name, d.v); break;
+      case 'IPPool': if (d.v) model.ipPools.push(d.v); break;
+      case 'IPAMBlock': if (d.v) model.ipamBlocks.push(d.v); break;
+      case 'BlockAffinity': if (d.v) model.blockAffinities.push(d.v); break;
     }
   }
   // Calico's defaults (confd globalDefaults and the API's documented defaults).
@@ -173,10 +243,10 @@ function build(raws: Raw[], source: string): ClusterModel {
 }
 
 /** Checks that need more than one resource; issues point at the field concerned. */
-function crossCheck(model: ClusterModel, raws: Raw[]): void {
+function crossCheck(model: ClusterModel, raws: Raw[], issues: ConfigIssue[]): void {
   const at = (kind: Kind, name: string, field: string) => {
     const x = raws.find((y) => y.kind === kind && y.name === name)!;
-    return { r: x.r, line: x.spec?.entries.get(field)?.keyLine ?? x.line };
+    return { r: crossReader(x, issues), line: x.spec?.entries.get(field)?.keyLine ?? x.line };
   };
   const nodeNames = new Set(model.nodes.map((n) => n.name));
   const owner = new Map<string, string>();
@@ -209,7 +279,7 @@ function crossCheck(model: ClusterModel, raws: Raw[]): void {
   }
   for (const [node] of model.nodeBgpConfigs) {
     const x = raws.find((y) => y.kind === 'BGPConfiguration' && y.name === `node.${node}`)!;
-    if (!nodeNames.has(node)) x.r.warn(x.line, 'metadata.name', `no Node named ${JSON.stringify(node)} in the model`);
+    if (!nodeNames.has(node)) crossReader(x, issues).warn(x.line, 'metadata.name', `no Node named ${JSON.stringify(node)} in the model`);
   }
   model.ipPools.forEach((a, i) => {
     for (const b of model.ipPools.slice(i + 1)) {
