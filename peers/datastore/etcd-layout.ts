@@ -117,6 +117,11 @@ function translateBlock(cidr: string, value: string): Translation {
   // AllocationBlock.HostAffinity: "deprecated in favor of Affinity", kept for old deployments.
   if (spec.affinity === undefined && typeof spec.hostAffinity === 'string') spec.affinity = `host:${spec.hostAffinity}`;
   delete spec.hostAffinity;
+  // The free list and per-allocation sequence numbers serve IPAM's own bookkeeping; no route
+  // depends on them (the model reads cidr, affinity, allocations, attributes, deleted), and at
+  // 20,000 blocks they are most of what a model build would walk.
+  delete spec.unallocated;
+  delete spec.sequenceNumberForAllocation;
   if (spec.cidr === undefined) spec.cidr = cidr;
   else if (spec.cidr !== cidr) return { type: 'invalid', message: `cidr ${JSON.stringify(spec.cidr)} differs from the CIDR in the key (${cidr})` };
   return { type: 'resource', resource: { apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: nameOfCidr(cidr) }, spec } };
