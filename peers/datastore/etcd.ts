@@ -36,7 +36,7 @@ export interface EtcdDatastoreOptions {
   caFile?: string;
   username?: string;
   password?: string;
-  /** Keys per range-read page (the gRPC client refuses messages over 4 MB). Default 500. */
+  /** Keys per range-read page. Default PAGE_SIZE. */
   pageSize?: number;
   /** Reconnect backoff: first delay and cap (ms). Default 200 and 5000. */
   backoffMs?: { initial: number; max: number };
@@ -56,6 +56,14 @@ class Compacted extends Error {
     super(`etcd compacted history up to revision ${compactRevision}`);
   }
 }
+
+/**
+ * Keys per range-read page: an IPAM block's value is under 1 KB (64 addresses), so a page stays
+ * well below MAX_MESSAGE; a /20 block (4,096 addresses) is about 40 KB, 80 MB a page at worst.
+ */
+const PAGE_SIZE = 2000;
+/** gRPC's default limit is 4 MB per message; a page of large blocks can exceed it. */
+const MAX_MESSAGE = 256 * 1024 * 1024;
 
 const prefixEnd = (p: string): Buffer => {
   const b = Buffer.from(p);
@@ -85,6 +93,7 @@ export class EtcdDatastore implements Datastore {
     const options: IOptions = {
       hosts: o.endpoints,
       dialTimeout: timeout,
+      grpcOptions: { 'grpc.max_receive_message_length': MAX_MESSAGE },
       // Each retry of a failed call goes to another endpoint (the pool shuffles them). No
       // per-endpoint circuit breaker: the client counts the cancel of a stream we drop ourselves
       // as a failure, and an open breaker would refuse the very re-read that follows.
@@ -135,26 +144,29 @@ export class EtcdDatastore implements Datastore {
     this.client.close();
   }
 
-  /** Step 1: every prefix at one revision; the cache's entries under each prefix are replaced. */
+  /**
+   * Step 1: every prefix at one revision (the first answer's), read concurrently in pages; the
+   * cache's entries under each prefix are replaced.
+   */
   private async fullRead(why: string): Promise<void> {
-    let rev = 0;
-    const pages: [string, [string, IKeyValue][]][] = [];
-    for (const prefix of WATCHED_PREFIXES) {
-      const kvs: [string, IKeyValue][] = [];
+    const head = await this.client.kv.range({ key: Buffer.from(WATCHED_PREFIXES[0]), range_end: prefixEnd(WATCHED_PREFIXES[0]), count_only: true });
+    const rev = Number(head.header.revision);
+    const pages = await Promise.all(WATCHED_PREFIXES.map(async (prefix) => {
+      const kvs: IKeyValue[] = [];
       let from = Buffer.from(prefix);
       for (;;) {
-        const res = await this.client.kv.range({ key: from, range_end: prefixEnd(prefix), revision: rev || undefined, limit: this.o.pageSize ?? 500 });
-        if (!rev) rev = Number(res.header.revision);
-        for (const kv of res.kvs) kvs.push([kv.key.toString(), kv]);
+        const res = await this.client.kv.range({ key: from, range_end: prefixEnd(prefix), revision: rev, limit: this.o.pageSize ?? PAGE_SIZE });
+        kvs.push(...res.kvs);
         if (!res.more || !res.kvs.length) break;
         from = Buffer.concat([res.kvs[res.kvs.length - 1].key, Buffer.from([0])]);
       }
-      pages.push([prefix, kvs]);
-    }
+      return [prefix, kvs] as const;
+    }));
     for (const [prefix, kvs] of pages) {
       const entries: [string, unknown][] = [];
       const bad: [string, string][] = [];
-      for (const [key, kv] of kvs) {
+      for (const kv of kvs) {
+        const key = kv.key.toString();
         const t = translate(key, kv.value.toString());
         if (t.type === 'resource') entries.push([key, t.resource]);
         else if (t.type === 'invalid') bad.push([key, t.message]);
