@@ -20,7 +20,7 @@ import type { Datastore } from '../peers/datastore';
 async function main(): Promise<void> {
   const argv = await yargs(hideBin(process.argv))
     .scriptName('ternd')
-    .usage('$0 --config FILE [options]\n\nThe Tern BGP daemon: peers this node with the cluster and writes pod routes into the kernel.')
+    .usage('$0 --config FILE | --datastore etcd --etcd-endpoints URL[,URL...] [options]\n\nThe Tern BGP daemon: peers this node with the cluster and writes pod routes into the kernel.')
     .option('datastore', { choices: ['file', 'etcd'] as const, default: 'file' as const, describe: 'where the cluster model comes from' })
     .option('config', { alias: 'c', type: 'string', describe: 'file datastore: Calico v3 multi-document YAML (BGPConfiguration, Node, BGPPeer, IPPool, IPAM blocks)' })
     .option('etcd-endpoints', { type: 'string', describe: 'etcd datastore: comma-separated http(s)://host:port (default $ETCD_ENDPOINTS)' })
