@@ -118,7 +118,11 @@ export class EtcdDatastore implements Datastore {
 
   async start(listener: (e: DatastoreEvent) => void): Promise<ModelUpdate> {
     this.asm.listen(listener);
-    await this.fullRead('initial read');
+    try {
+      await this.fullRead('initial read');
+    } catch (err) {
+      throw new Error(`cannot read the model from etcd (${this.o.endpoints.join(',')}): ${(err as Error).message}`);
+    }
     const first = this.asm.synced();
     void this.reconnect('watch');
     this.probe = setInterval(() => void this.checkQuorum(), this.o.probeIntervalMs ?? 3000);
