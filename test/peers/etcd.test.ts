@@ -10,11 +10,16 @@ import * as fs from 'node:fs';
 import { type DatastoreEvent, type EtcdDatastoreOptions, type ModelUpdate, etcdLayout } from '../../peers/datastore/index.js';
 import { EtcdDatastore } from '../../peers/datastore/etcd.js';
 import type { Etcd3 } from 'etcd3';
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { control } from '../../conformance/lab/cluster.js';
+import type { HealthView } from '../../src/control/api.js';
 import {
-  ETCD, Relay, makePki, putAffinity, putBlock, putResource, startLoopbackEtcd, tempDir, testClient, waitEtcdReady, type EtcdMember,
+  ETCD, Relay, freePort, makePki, putAffinity, putBlock, putResource, startLoopbackEtcd, tempDir, testClient, waitEtcdReady, type EtcdMember,
 } from '../../conformance/lab/etcd.js';
 
 const haveEtcd = fs.existsSync(ETCD);
+const TERND = path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
 function gate(t: TestContext): boolean {
   if (haveEtcd) return true;
   if (process.env.TERN_CONFORMANCE === '1') throw new Error(`${ETCD} missing (apt-get install etcd-server)`);
@@ -262,4 +267,28 @@ test('etcd: TLS with client certificates and username/password; a wrong password
   const stranger = new EtcdDatastore({ ...tls, certFile: pki.strangerCert, keyFile: pki.strangerKey, username: 'tern', password: 'tern-pw', requestTimeoutMs: 2000 });
   await assert.rejects(stranger.start(() => undefined));
   await stranger.close();
+
+  // ternd itself, from its flags: TLS files and a password file, on loopback (BGP on a free port).
+  const pwFile = `${dir}/etcd-password`;
+  fs.writeFileSync(pwFile, 'tern-pw\n');
+  await putResource(authed, 'bgpconfigurations', { kind: 'BGPConfiguration', metadata: { name: 'node.n1' }, spec: { listenPort: await freePort() } });
+  const sock = `${dir}/ternd.sock`;
+  const ternd = spawn(process.execPath, [TERND, '--datastore', 'etcd', '--etcd-endpoints', etcd.clientUrl, '--etcd-ca', pki.ca, '--etcd-cert', pki.clientCert,
+    '--etcd-key', pki.clientKey, '--etcd-username', 'tern', '--etcd-password-file', pwFile, '--node', 'n1', '--fib', 'none', '--probes', 'off', '--control-socket', sock], { stdio: 'ignore' });
+  t.after(() => { try { process.kill(ternd.pid!, 'SIGKILL'); } catch { /* gone */ } });
+  const h = await waitHealth(sock);
+  assert.equal(h.datastore?.kind, 'etcd');
+  assert.equal(h.datastore?.state, 'synced');
+  const cfg = await control<{ peers: { key: string }[] }>(sock, 'show.config');
+  assert.ok(cfg.peers.some((p) => p.key.startsWith('198.18.10.1')), JSON.stringify(cfg.peers));
 });
+
+async function waitHealth(sock: string): Promise<HealthView> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const h = fs.existsSync(sock) ? await control<HealthView>(sock, 'health').catch(() => undefined) : undefined;
+    if (h?.datastore?.state === 'synced') return h;
+    if (Date.now() > deadline) throw new Error(`ternd not synced over TLS: ${JSON.stringify(h)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
