@@ -33,6 +33,8 @@ export class ModelAssembler {
   private timer?: NodeJS.Timeout;
   private triggers: string[] = [];
   private initialDone = false;
+  /** Why the latest rebuild was refused (cleared by a good one): what recovered() returns to. */
+  private refusal?: string;
 
   constructor(readonly kind: DatastoreKind, source: string) {
     this.current = { kind, source, state: 'syncing', since: new Date() };
@@ -110,7 +112,8 @@ export class ModelAssembler {
 
   /** The reader is connected and caught up again (after a re-read diffed into the cache). */
   recovered(): void {
-    if (this.current.state === 'stale') this.setState('synced');
+    // Back to what the content was: a refused change is still refused after an outage.
+    if (this.current.state === 'stale') this.setState(this.refusal ? 'error' : 'synced', this.refusal);
   }
 
   status(): DatastoreStatus {
@@ -128,12 +131,15 @@ export class ModelAssembler {
     this.triggers = [];
     try {
       const update = this.build(why);
+      this.refusal = undefined;
       if (this.current.state === 'error') this.setState('synced');
       this.current.lastSync = new Date();
       this.listener?.({ type: 'model', update });
     } catch (err) {
       const { errors, warnings } = refusalOf(err);
-      this.setState('error', errors[0]);
+      this.refusal = errors[0];
+      // While stale the source is away: the refusal shows once it is back (recovered()).
+      if (this.current.state !== 'stale') this.setState('error', errors[0]);
       this.listener?.({ type: 'refused', trigger: why, errors, warnings });
     }
   }

@@ -220,6 +220,18 @@ test('etcd: compaction past the watched revision triggers a consistent re-read a
   // And the watch runs again after the re-read.
   await putBlock(env.client, '10.244.4.0/26', 'n1');
   await rec.model('a change after the re-read', (m) => blocksOf(m).includes('10.244.4.0/26@n1'));
+
+  // A refused change outlives an outage: after reconnecting the state is error again, not synced.
+  const bad = etcdLayout.resourceKey('ippools', 'bad');
+  await env.client.put(bad).value('not json');
+  await rec.until('error', () => (ds.status().state === 'error' ? true : undefined));
+  await relay.cut();
+  await rec.until('stale', () => (ds.status().state === 'stale' ? true : undefined));
+  await relay.restore();
+  await rec.until('back to error', () => (ds.status().state === 'error' ? true : undefined));
+  assert.match(ds.status().detail ?? '', /ippools\/bad/);
+  await env.client.delete().key(bad);
+  await rec.until('synced once the bad value is gone', () => (ds.status().state === 'synced' ? true : undefined));
 });
 
 test('etcd: TLS with client certificates and username/password; a wrong password or an untrusted certificate is refused (issue 19)', { timeout: 60_000 }, async (t) => {
