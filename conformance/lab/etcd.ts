@@ -43,6 +43,25 @@ export interface EtcdMemberSpec {
   host?: string;
 }
 
+/** Loopback members (not a Lab's): killed by PID if the test process exits without stopping them. */
+const loose = new Set<ChildProcess>();
+let exitHook = false;
+function track(c: ChildProcess): void {
+  loose.add(c);
+  c.once('exit', () => loose.delete(c));
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const x of loose) {
+      try {
+        if (x.pid !== undefined) process.kill(x.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  });
+}
+
 export class EtcdMember {
   child?: ChildProcess;
   readonly dataDir: string;
@@ -83,6 +102,7 @@ export class EtcdMember {
       this.child = s.lab.spawn(s.host, ETCD, args, { logFile: this.logFile });
     } else {
       this.child = spawn(ETCD, args, { stdio: ['ignore', fd, fd] });
+      track(this.child);
     }
     fs.closeSync(fd);
     this.child.on('error', () => undefined);
