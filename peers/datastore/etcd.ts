@@ -202,6 +202,9 @@ export class EtcdDatastore implements Datastore {
           reread = false;
           this.asm.changed(`etcd re-read after compaction at revision ${compactedAt}`);
         }
+        // A member without quorum still creates watches (and then sends nothing): only a
+        // linearizable read, which needs the leader, says the cluster is back.
+        await this.quorumRead();
         await this.openWatches();
         break;
       } catch (err) {
@@ -319,10 +322,15 @@ export class EtcdDatastore implements Datastore {
     const stream = this.stream;
     if (!stream || this.reconnecting || this.closed) return;
     try {
-      await this.client.kv.range({ key: Buffer.from(WATCHED_PREFIXES[0]), range_end: prefixEnd(WATCHED_PREFIXES[0]), count_only: true });
+      await this.quorumRead();
     } catch (err) {
       this.streamLost(stream, new Error(`no answer from etcd: ${(err as Error).message}`));
     }
+  }
+
+  /** A linearizable (the default) count-only read: answered only where a leader is known. */
+  private async quorumRead(): Promise<void> {
+    await this.client.kv.range({ key: Buffer.from(WATCHED_PREFIXES[0]), range_end: prefixEnd(WATCHED_PREFIXES[0]), count_only: true });
   }
 
   private dropStream(): void {
