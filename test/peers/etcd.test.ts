@@ -227,11 +227,16 @@ test('etcd: compaction past the watched revision triggers a consistent re-read a
   await rec.until('error', () => (ds.status().state === 'error' ? true : undefined));
   await relay.cut();
   await rec.until('stale', () => (ds.status().state === 'stale' ? true : undefined));
+  // Written while cut off, history kept: the watch resumes from its revision (no re-read).
+  await putBlock(env.client, '10.244.5.0/26', 'n2');
+  const reads = logs.filter((l) => l.startsWith('etcd read at revision')).length;
   await relay.restore();
   await rec.until('back to error', () => (ds.status().state === 'error' ? true : undefined));
   assert.match(ds.status().detail ?? '', /ippools\/bad/);
   await env.client.delete().key(bad);
   await rec.until('synced once the bad value is gone', () => (ds.status().state === 'synced' ? true : undefined));
+  await rec.model('the block written during the outage', (m) => blocksOf(m).includes('10.244.5.0/26@n2'));
+  assert.equal(logs.filter((l) => l.startsWith('etcd read at revision')).length, reads, 'resumed from the watched revision, not re-read');
 });
 
 test('etcd: TLS with client certificates and username/password; a wrong password or an untrusted certificate is refused (issue 19)', { timeout: 60_000 }, async (t) => {
