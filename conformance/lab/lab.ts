@@ -39,6 +39,8 @@ export interface SpawnOptions {
   /** Append stdout and stderr to this file (otherwise they are piped and readable). */
   logFile?: string;
   env?: NodeJS.ProcessEnv;
+  /** Give the child a stdin pipe (a scripted peer driven by the test); default: no stdin. */
+  stdin?: boolean;
 }
 
 const IFNAMSIZ = 15;
@@ -291,7 +293,7 @@ export class Lab {
 
   /** Start a long-running process in the host's own namespace (podman, which joins a lab namespace itself). */
   spawnOnHost(cmd: string, args: string[], opts: SpawnOptions = {}, what = cmd): ChildProcess {
-    let stdio: ('ignore' | 'pipe' | number)[] = ['ignore', 'pipe', 'pipe'];
+    let stdio: ('ignore' | 'pipe' | number)[] = [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'];
     let fd: number | undefined;
     if (opts.logFile) {
       fd = fs.openSync(opts.logFile, 'a');

@@ -1,0 +1,129 @@
+// A sans-IO session bench: one hostile peer's bytes go through the same pieces ternd joins
+// (Framer -> eventOfMessage -> Fsm -> Rib), with a bystander eBGP peer on the same Rib whose
+// Adj-RIB-Out we read. No sockets, no timers: the clock is a number. Used by the in-process
+// replay of the hostile cases and by the session-level fuzzer.
+//
+// Mirrors src/daemon/daemon.ts and bgp/session.ts: framing errors are BGPHeaderErr (RFC 4271
+// §6.1), End-of-RIB is not ingested, a ROUTE-REFRESH for a family not negotiated is ignored
+// (RFC 2918 §4), a session that goes down clears the peer's routes (no GR in this bench).
+
+import { Framer, encodeMessage, isEndOfRib } from '../../bgp/codec';
+import { eventOfMessage } from '../../bgp/dispatch';
+import { Fsm } from '../../bgp/fsm';
+import type { FsmAction, FsmEvent, State } from '../../bgp/fsm-types';
+import { resolveConfig } from '../../bgp/config';
+import { Rib } from '../../bgp/rib/rib';
+import { BgpError, MsgType, type SessionContext } from '../../bgp/types';
+import { replayUpdates, type RawUpdate } from './wire-read';
+
+export const TERN_AS = 64512;
+export const TERN_ID = '198.18.150.1';
+export const HOSTILE_ADDR = '198.18.151.10';
+export const TERN_ADDR_HOSTILE = '198.18.151.1';
+export const HOSTILE_AS = 65151;
+export const BYSTANDER = { id: 'bystander', address: '198.18.150.2', asn: 4200000001 };
+export const BYSTANDER_PREFIX = '198.19.150.0/24';
+
+const BASE_CTX: SessionContext = { as4: true, addPathRx: { ipv4: false, ipv6: false }, addPathTx: { ipv4: false, ipv6: false }, extendedMessage: false };
+
+export interface HarnessOptions {
+  /** Tern advertises RFC 8654 to the hostile peer (its default). */
+  extendedMessage?: boolean;
+}
+
+export class SessionHarness {
+  readonly rib: Rib;
+  readonly fsm: Fsm;
+  readonly framer = new Framer();
+  /** Every message Tern sent to the hostile peer, encoded. */
+  readonly sentToHostile: Buffer[] = [];
+  /** Every byte Tern sent to the bystander, as UPDATE messages. */
+  readonly sentToBystander: Buffer[] = [];
+  notification?: { code: number; subcode: number };
+  dropped = false;
+  downs = 0;
+  established = false;
+  private ctx: SessionContext = BASE_CTX;
+  private now = 1;
+
+  constructor(o: HarnessOptions = {}) {
+    this.rib = new Rib({ localAs: TERN_AS, routerId: TERN_ID, collectChanges: true });
+    this.fsm = new Fsm(resolveConfig({ peerAddress: HOSTILE_ADDR, peerAs: HOSTILE_AS, localAs: TERN_AS, localAddress: TERN_ADDR_HOSTILE, routerId: TERN_ID, families: ['ipv4'], extendedMessage: o.extendedMessage ?? true, noJitter: true }), { random: () => 0.5 });
+    this.rib.addPeer({ id: 'hostile', address: HOSTILE_ADDR, asn: HOSTILE_AS, localAddress: TERN_ADDR_HOSTILE });
+    this.rib.addPeer({ id: BYSTANDER.id, address: BYSTANDER.address, asn: BYSTANDER.asn, localAddress: TERN_ID });
+    this.rib.peerUp(BYSTANDER.id, BASE_CTX, { routerId: BYSTANDER.address, families: ['ipv4'] });
+    this.fsm.handle({ type: 'ManualStart_with_PassiveTcpEstablishment' }, this.now);
+    this.run({ type: 'TcpConnectionConfirmed' });
+  }
+
+  get state(): State {
+    return this.fsm.state;
+  }
+
+  /** Bytes from the hostile peer, as TCP delivers them (any split). */
+  feed(bytes: Buffer): void {
+    if (this.dropped) return;
+    let msgs: Buffer[];
+    try {
+      msgs = this.framer.push(bytes);
+    } catch (err) {
+      if (!(err instanceof BgpError)) throw err;
+      this.run({ type: 'BGPHeaderErr', error: err });
+      return;
+    }
+    for (const m of msgs) {
+      if (this.dropped) return;
+      this.run(eventOfMessage(m, this.ctx));
+    }
+  }
+
+  /** Runs the decision process and collects what the bystander is sent. */
+  flush(): void {
+    this.now += 1000;
+    this.rib.flush(this.now);
+    this.sentToBystander.push(...this.rib.takeOutput(BYSTANDER.id));
+  }
+
+  /** What the bystander holds now, rebuilt from the UPDATEs it was sent. */
+  bystanderView(): Map<string, RawUpdate> {
+    this.flush();
+    return replayUpdates(this.sentToBystander);
+  }
+
+  private run(ev: FsmEvent): void {
+    this.now += 1;
+    for (const a of this.fsm.handle(ev, this.now)) this.act(a);
+  }
+
+  private act(a: FsmAction): void {
+    switch (a.type) {
+      case 'send': {
+        const bytes = encodeMessage(a.msg, this.ctx);
+        this.sentToHostile.push(bytes);
+        if (a.msg.type === MsgType.NOTIFICATION) this.notification ??= { code: a.msg.code, subcode: a.msg.subcode };
+        break;
+      }
+      case 'dropTcp':
+        this.dropped = true;
+        break;
+      case 'established':
+        this.established = true;
+        this.ctx = a.negotiated.context;
+        this.framer.extended = a.negotiated.extendedMessage;
+        this.rib.peerUp('hostile', a.negotiated.context, { routerId: a.negotiated.peerBgpId, families: a.negotiated.families });
+        break;
+      case 'sessionDown':
+        this.downs++;
+        this.rib.peerDown('hostile');
+        break;
+      case 'deliverUpdate':
+        if (!isEndOfRib(a.update)) this.rib.ingest('hostile', a.update);
+        break;
+      case 'deliverRouteRefresh':
+        if (a.msg.afi === 1 && a.msg.safi === 1) this.rib.routeRefresh('hostile', 'ipv4');
+        break;
+      default:
+        break; // timers and state changes: the bench has no clock of its own
+    }
+  }
+}

@@ -1,0 +1,13 @@
+// Hostile cases whose RFC outcome waits for a fix on another branch (issue 15 "Defects found",
+// branch i15-defects). They still run, as node:test TODOs: a failure is reported but does not
+// fail the suite. The integrator empties this list once i15-defects is merged; a case left here
+// after its fix landed shows up as a passing TODO.
+export const PENDING_DEFECT_FIXES: ReadonlySet<string> = new Set<string>([
+  'tw-nexthop-zero', // defect 4: bad NEXT_HOP used as best path
+  'tw-nexthop-own', // defect 4
+  'tw-nexthop-mcast', // defect 4
+  'ad-originator-ebgp', // defect 5: ORIGINATOR_ID / CLUSTER_LIST from eBGP kept
+  'ad-as4path-confed', // defect 6: AS4_PATH with confederation segments dropped whole
+  'ok-flags-low-bits', // defect 3: attribute flag low bits forwarded
+  'ok-huge-aspath', // defect 2: UPDATEs over 4096 bytes to a peer without RFC 8654
+]);
