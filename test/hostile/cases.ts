@@ -196,7 +196,7 @@ export const CASES: HostileCase[] = [
   { id: 'rr-unknown-afi', source: 'RFC 2918 §4', shape: 'ROUTE-REFRESH for AFI 25 (not negotiated)', rule: 'RFC 2918 §4: ignored', expect: { kind: 'accept' }, messages: () => [msgOf(5, [0, 25, 0, 65])] },
 ];
 
-/** Where each case's outcome stands when TERN_HOSTILE_SKIP lists it (see conformance/hostile.test.ts). */
+/** One case by its id. */
 export function caseById(id: string): HostileCase {
   const c = CASES.find((x) => x.id === id);
   if (!c) throw new Error(`no hostile case ${id}`);
