@@ -185,6 +185,9 @@ export function decodeAck(msg: NlMsg): NlAck {
   if (msg.flags & NLM_F_ACK_TLVS) {
     // Without NLM_F_CAPPED the whole request is echoed; its own length says where TLVs start.
     const echoed = msg.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : p.readUInt32LE(4);
+    // The echoed length comes from the message: past 2^31 align4 turns it negative and the TLV
+    // walk would start before the buffer (found by test/fib/fuzz.test.ts).
+    if (echoed < NLMSG_HDRLEN || echoed > p.length) throw new NetlinkDecodeError(`NLMSG_ERROR echoes a request of ${echoed} bytes in ${p.length}`);
     const tlvStart = 4 + align4(echoed);
     if (tlvStart <= p.length) {
       const tlv = parseAttrs(p, tlvStart);
