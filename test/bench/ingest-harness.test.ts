@@ -11,6 +11,7 @@ import { PrefixCounter } from '../../bench/ingest/counter';
 import { injectorNextHop, parseIngestArgs, runIngest } from '../../bench/ingest/main';
 import { INJECTOR_AS } from '../../bench/ingest/harness';
 import { BenchFamily, MAX_UPDATE, buildWorkload, writePrefix } from '../../bench/ingest/workload';
+import { requireOrSkip, skipOption } from '../required';
 
 const N = 2000;
 const K = 50;
@@ -80,10 +81,12 @@ test('ingest CLI: arguments parse and bad ones are refused', () => {
 
 const root = typeof process.getuid === 'function' && process.getuid() === 0;
 const haveBird = fs.existsSync('/usr/sbin/bird');
-const skip = !root || !haveBird ? 'needs root and /usr/sbin/bird' : false;
+const missing = !root || !haveBird ? 'needs root and /usr/sbin/bird' : false;
+const skip = skipOption(missing);
 
 for (const family of ['ipv4', 'ipv6'] as const) {
-  test(`${family} harness against BIRD: the monitor counts exactly N distinct prefixes`, { skip, timeout: 60_000 }, async () => {
+  test(`${family} harness against BIRD: the monitor counts exactly N distinct prefixes`, { skip, timeout: 60_000 }, async (t) => {
+    if (!requireOrSkip(t, missing)) return;
     const o = parseIngestArgs(['--n', String(N), '--k', String(K), '--family', family, '--targets', 'bird', '--no-write', '--timeout', '30', '--no-netns']);
     o.port = 17931; // away from the default, so a bench run on the same machine does not collide
     const rep = await runIngest(o, () => undefined);

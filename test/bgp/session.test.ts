@@ -9,6 +9,7 @@ import type { Speaker } from '../../bgp/speaker';
 import { fdOf, getIntOpt, IP_MINTTL, IP_TTL } from '../../bgp/transport';
 import { CapCode, type Capability, type UpdateMessage } from '../../bgp/types';
 import { freshPort, ipv4Update, peerConfig, rawKeepalive, rawOpen, RawPeer, sleep, startSpeaker, until, waitFor } from './session-helpers';
+import { requireOrSkip } from '../required';
 
 const A = { addr: '127.0.0.2', as: 65002, id: '10.0.0.2' };
 const B = { addr: '127.0.0.3', as: 65003, id: '10.0.0.3' };
@@ -292,7 +293,7 @@ test('RFC 4271 §8 / RFC 2385: IPv6 transport with TCP MD5 over ::1 (two speaker
   // Containers without IPv6 have no ::1; that is the environment, not a Tern failure.
   const probe = net.createServer();
   const v6 = await new Promise<boolean>((r) => probe.once('error', () => r(false)).listen({ host: '::1', port: 0 }, () => probe.close(() => r(true))));
-  if (!v6) return t.skip('no IPv6 loopback (::1) in this environment');
+  if (!requireOrSkip(t, !v6 && 'no IPv6 loopback (::1) in this environment')) return;
   const s1 = await startSpeaker('::1', p1);
   const s2 = await startSpeaker('::1', p2);
   t.after(() => closeAll(s1, s2));

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NeighborView, PeerView, RibRowView } from '../../src/control/api.js';
+import { requireOrSkip } from '../required';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const TERND = join(ROOT, 'dist', 'src', 'ternd.js');
@@ -56,10 +57,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, tries
 }
 
 test('bgpctl against two real ternd nodes: peers, neighbor, rib, config, fib, health, neighbor down/up', { timeout: 90_000 }, async (t) => {
-  if (!existsSync(TERND)) {
-    t.skip('dist/src/ternd.js not built');
-    return;
-  }
+  if (!requireOrSkip(t, !existsSync(TERND) && 'dist/src/ternd.js not built')) return;
   const dir = mkdtempSync(join(tmpdir(), 'tern-ternd-cli-'));
   const procs: ChildProcess[] = [];
   t.after(() => {
