@@ -185,7 +185,7 @@ test('RFC 4724 §4.1/§4.2 + RFC 8538: kill -9 of a Tern node loses no route in 
   // ---- SIGTERM (a rolling restart's step): the stopping node closes its sessions, and the
   // withdrawals that makes in its own RIB must not reach its kernel (they did, bench/rolling-restart.ts).
   const mons2: RouteMonitor[] = await Promise.all(hosts.map((h) => monitorRoutes(lab, h)));
-  await lab.stop(ternd[1].pid, 10_000);
+  assert.deepEqual(await lab.terminate(ternd[1].pid, 10_000), { code: 0, signal: null }, 'n2 exits cleanly on SIGTERM (no hang hidden by SIGKILL)');
   assert.equal(text(await ternKernel(lab, N[1].host)), text(wantKernel(1)), 'n2 kernel changed while n2 stopped');
   const n2again = await startNode(lab, 1);
   const rec2 = await n2again.waitForLog((r) => /^FIB reconciled/.test(r.msg), 30_000, 'n2 startup FIB reconciliation');
@@ -325,7 +325,7 @@ test('RFC 4724 §4.2: Tern as helper for BIRD: keeps its routes through a restar
   // wait, then reconciled (the routes nobody announces any more are deleted).
   bird = await restartBird(lab, bird, birdCfg(NETS.slice(0, 2)), { recovery: false });
   await waitFor('BIRD routes back in the kernel', 15_000, async () => (await ternKernel(lab, tern)).size === 2);
-  await lab.stop(t1.pid, 10_000);
+  assert.deepEqual(await lab.terminate(t1.pid, 10_000), { code: 0, signal: null }, 'ternd exits cleanly on SIGTERM (no hang hidden by SIGKILL)');
   await killHard(bird.child);
   const t2 = await startTernd(lab, tern, {
     node, fib: 'kernel', args: ['--connect-retry', '1', '--probes', 'off', '--fib-sync-timeout', '3'],

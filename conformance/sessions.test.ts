@@ -21,6 +21,7 @@ import {
   frrNeighbor,
   frrConfigure,
   tcpConnections,
+  netnsCounters,
   startCapture,
   bgpMessagesFrom,
   conformanceGate,
@@ -296,7 +297,12 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
     const good = await setup(t, { id: 'tcs59', net: 59, peer: 'bird', peerPassive: true, peerTtlSecurity: true, ternTtlSecurity: 1 });
     await bad.startPeer();
     await good.startPeer();
-    const ternBad = await bad.startTern();
+    // The negative half must not pass on silence (issue 15): BIRD's IP_MINTTL drops are counted
+    // by the kernel of its namespace (TCPMinTTLDrop), so Tern's SYNs are shown to have arrived
+    // and to have been dropped for their TTL, not lost or never sent.
+    const drops = async (): Promise<number> => (await netnsCounters(bad.peerHost, ['TcpExtTCPMinTTLDrop'])).TcpExtTCPMinTTLDrop;
+    const before = await drops();
+    const ternBad = await bad.startTern(['--connect-retry', '1']);
     await good.startTern();
     await good.peerEstablished();
     const deadline = Date.now() + 5000;
@@ -305,6 +311,8 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
       await sleep(300);
     }
     assert.equal(ternBad.logs(established).length, 0);
+    const dropped = (await drops()) - before;
+    assert.ok(dropped >= 2, `BIRD's kernel dropped ${dropped} segments for TTL < 255: Tern's connection attempts never arrived`);
   });
 
   for (const [peer, net] of [['bird', 60], ['frr', 61]] as const) {
@@ -320,7 +328,10 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
       let tern = await x.startTern();
       await x.peerEstablished();
       await waitFor('the peer has the Tern block', 20_000, hasBlock);
-      await x.lab.stop(tern.pid);
+      // RFC 4724 §4.2 needs ternd to stop by itself (sessions closed without a NOTIFICATION):
+      // a hang would be hidden by a SIGKILL, which looks the same to the peer.
+      const exit = await x.lab.terminate(tern.pid, 10_000);
+      assert.deepEqual(exit, { code: 0, signal: null }, 'ternd exits cleanly on SIGTERM');
       await waitFor('the peer notices the restart', 10_000, async () => (await x.peerState()) !== 'Established');
       // Without graceful restart the peer would flush the route at once (RFC 4271 §8.2.2).
       for (let i = 0; i < 6; i++) {
@@ -352,13 +363,27 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
     if (!conformanceGate(t, [...NEEDS], TERND)) return;
     const x = await setup(t, { id: 'tcs55', net: 55, peer: 'bird', peerPassword: 'lab-secret', ternPassword: 'wrong-secret' });
     await x.startPeer();
-    let tern = await x.startTern();
+    // Not on silence (issue 15): segments signed with the wrong key are counted by the receiving
+    // kernel (TCPMD5Failure), in BIRD's namespace for Tern's SYNs and in Tern's for BIRD's.
+    const names = ['TcpExtTCPMD5Failure', 'TcpExtTCPMD5NotFound', 'TcpExtTCPMD5Unexpected'];
+    const count = async (): Promise<Record<string, number>> => {
+      const [p, q] = [await netnsCounters(x.peerHost, names), await netnsCounters(x.ternHost, names)];
+      return Object.fromEntries(names.map((n) => [n, p[n] + q[n]]));
+    };
+    const before = await count();
+    let tern = await x.startTern(['--connect-retry', '1']);
     const deadline = Date.now() + 6000;
     while (Date.now() < deadline) {
       assert.notEqual(await x.peerState(), 'Established', 'established with mismatched MD5 passwords');
       await sleep(300);
     }
     assert.equal(tern.logs(established).length, 0);
+    const after = await count();
+    const failures = after.TcpExtTCPMD5Failure - before.TcpExtTCPMD5Failure;
+    assert.ok(failures >= 2, `only ${failures} MD5 signature failures counted: the connections never arrived`);
+    // Both sides signed: none arrived unsigned, none was signed where no key was set.
+    assert.equal(after.TcpExtTCPMD5NotFound - before.TcpExtTCPMD5NotFound, 0, 'a segment arrived without a signature');
+    assert.equal(after.TcpExtTCPMD5Unexpected - before.TcpExtTCPMD5Unexpected, 0, 'a signed segment arrived where no key was set');
     await x.lab.stop(tern.pid);
     x.model.peers![0].password = 'lab-secret';
     tern = await x.startTern();

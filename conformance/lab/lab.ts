@@ -331,6 +331,32 @@ export class Lab {
     await sleep(25);
   }
 
+  /**
+   * A graceful stop that must work: SIGTERM, then wait up to timeoutMs for the process to exit
+   * by itself. A process still running then is killed (-9) and the call THROWS: a daemon that
+   * hangs on SIGTERM is a failure, not something `stop()`'s SIGKILL fallback may hide (issue 15).
+   * Resolves with the exit code / signal the process reported.
+   */
+  async terminate(pid: number, timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const child = this.children.get(pid);
+    if (!child) throw new Error(`terminate: PID ${pid} is not a child of this lab`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`terminate: PID ${pid} had already exited (${child.exitCode ?? child.signalCode})`);
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    process.kill(pid, 'SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
+    const r = await Promise.race([exited, hung]);
+    clearTimeout(timer);
+    if (r) return r;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone in between */
+    }
+    await exited;
+    throw new Error(`PID ${pid} did not exit within ${timeoutMs} ms of SIGTERM (killed with SIGKILL)`);
+  }
+
   /** Kill every process this lab started and delete every namespace it created. */
   async destroy(): Promise<void> {
     if (this.destroyed) return;
@@ -366,4 +392,20 @@ export class Lab {
   file(name: string): string {
     return path.join(this.dir, name);
   }
+}
+
+/**
+ * Kernel SNMP/netstat counters of a namespace (`nstat -asz`: absolute values, history file left
+ * alone), e.g. TcpExtTCPMD5Failure, TcpExtTCPMinTTLDrop. Each namespace has its own; a negative
+ * test reads them to prove the packets arrived and were dropped for the reason it claims.
+ */
+export async function netnsCounters(host: string, names: string[]): Promise<Record<string, number>> {
+  const r = await run('ip', ['netns', 'exec', host, 'nstat', '-asz', ...names]);
+  if (r.code !== 0) throw new Error(`nstat in ${host}: ${r.stderr}`);
+  const out: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  for (const line of r.stdout.split('\n')) {
+    const [name, value] = line.trim().split(/\s+/);
+    if (name in out) out[name] = Number(value);
+  }
+  return out;
 }
