@@ -13,6 +13,7 @@ import {
   startBird,
   startTernd,
   birdRoutes,
+  birdReconfigure,
   waitBirdEstablished,
   conformanceGate,
   waitFor,
@@ -38,9 +39,9 @@ test('RFC 4724 §4.1: a restarting Tern RR defers its advertisements until End-o
   const [rr, a, b] = [await lab.addHost('tgd-rr'), await lab.addHost('tgd-a'), await lab.addHost('tgd-b')];
   for (const [h, addr] of [[rr, RR], [a, A], [b, B]] as const) await lab.plug(h, sw, { v4: `${addr}/24` });
 
-  const client = (id: string, prefix: string): BirdConfig => ({
+  const client = (id: string, prefix: string, attrs?: string[]): BirdConfig => ({
     routerId: id,
-    static4: [{ prefix }],
+    static4: [{ prefix, attrs }],
     neighbors: [{ name: 'tern', localAddr: id, localAs: AS, neighborAddr: RR, neighborAs: AS, gracefulRestart: true }],
   });
   await startBird(lab, a, client(A, PA));
@@ -67,8 +68,9 @@ test('RFC 4724 §4.1: a restarting Tern RR defers its advertisements until End-o
 
   await killHard(first.child);
   process.kill(birdB.pid, 'SIGSTOP');
+  let second: Awaited<ReturnType<typeof startTernd>> | undefined;
   try {
-    const second = await startTernd(lab, rr, { node: 'rr', configYaml: model, fib: 'kernel', args });
+    second = await startTernd(lab, rr, { node: 'rr', configYaml: model, fib: 'kernel', args });
     await second.waitForLog((r) => /session with 198\.18\.91\.2 .*established/i.test(r.msg), 20_000, 'the RR back up with A');
     // B is frozen: the RR has no End-of-RIB from it. Watch A for a few seconds.
     const seen: boolean[] = [];
@@ -82,7 +84,12 @@ test('RFC 4724 §4.1: a restarting Tern RR defers its advertisements until End-o
     process.kill(birdB.pid, 'SIGCONT');
   }
   // B is back: the RR learns B's route, ends the deferral and A's copy is refreshed (not stale).
+  // A held B's route (stale) all along, so "A has it" proves nothing (issue 15): B now tags its
+  // route with a community, and only a copy the restarted RR re-advertised can carry it.
   await waitBirdEstablished(lab, b, 'tern', 30_000);
-  await waitFor('A has B\'s route, fresh', 30_000, async () => (await birdRoutes(lab, a, { proto: 'tern' })).some((r) => r.prefix === PB));
+  await birdReconfigure(lab, b, client(B, PB, ['bgp_community.add((64512,92));']));
+  await waitFor('A has B\'s route as the restarted RR re-advertised it (community 64512:92)', 30_000, async () =>
+    (await birdRoutes(lab, a, { proto: 'tern' })).find((r) => r.prefix === PB)?.communities.includes('64512,92'));
+  assert.ok(second!.logs((r) => /selection deferral over/i.test(r.msg)).length > 0, 'the deferral ended');
   await waitFor('B has A\'s route', 30_000, async () => (await birdRoutes(lab, b, { proto: 'tern' })).some((r) => r.prefix === PA));
 });
