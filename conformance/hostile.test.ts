@@ -151,9 +151,12 @@ async function runCase(w: World, c: HostileCase, n: number): Promise<void> {
   }
   if (x.kind === 'withdraw' || c.onward?.notSent) {
     await waitFor(`${c.id}: BIRD loses ${prefixOf(n)} (${c.rule})`, 15_000, async () => !(await birdRoute(w, n)));
-    // Still the same session, still working: the canary comes back through it.
-    w.raw.send(c.id, canary(e, c.session?.as4 !== false));
-    if (!c.onward?.notSent) await waitFor(`${c.id}: the canary again`, 15_000, async () => (await birdRoute(w, n))?.communities.includes(mark(MARK_CANARY)));
+    // Still the same session, still working: the canary comes back through it. (Not for a
+    // route withheld from BIRD: the capture check at the end wants it withdrawn there.)
+    if (!c.onward?.notSent) {
+      w.raw.send(c.id, canary(e, c.session?.as4 !== false));
+      await waitFor(`${c.id}: the canary again`, 15_000, async () => (await birdRoute(w, n))?.communities.includes(mark(MARK_CANARY)));
+    }
   } else {
     const sendsUpdate = c.messages!(e).some((m) => m[18] === 2);
     const want = mark(sendsUpdate ? MARK_HOSTILE : MARK_CANARY);
@@ -172,7 +175,7 @@ async function runCase(w: World, c: HostileCase, n: number): Promise<void> {
       const cut = r.attrs.as_path?.trim().endsWith('...') ?? false;
       const shown = cut ? r.asPath.slice(0, -1) : r.asPath;
       assert.ok(cut || shown.length === c.onward.asPath.length, `BIRD shows ${shown.length} ASNs: ${r.attrs.as_path}`);
-      assert.ok(shown.length >= 20, `BIRD shows ${shown.length} ASNs: ${r.attrs.as_path}`);
+      if (cut) assert.ok(shown.length >= 20, `BIRD shows ${shown.length} ASNs: ${r.attrs.as_path}`);
       assert.deepEqual(shown, c.onward.asPath.slice(0, shown.length), 'AS_PATH as BIRD received it');
     }
   }
