@@ -47,7 +47,10 @@ export class SessionHarness {
   private now = 1;
 
   constructor(o: HarnessOptions = {}) {
-    this.rib = new Rib({ localAs: TERN_AS, routerId: TERN_ID, collectChanges: true });
+    // As the daemon does: the node's own addresses are not valid next hops (RFC 4271 §6.3). The
+    // option arrives with i15-defects; until then the object's extra field is ignored.
+    const ribOpts = { localAs: TERN_AS, routerId: TERN_ID, collectChanges: true, isOwnAddress: (a: string): boolean => a === TERN_ID };
+    this.rib = new Rib(ribOpts);
     this.fsm = new Fsm(resolveConfig({ peerAddress: HOSTILE_ADDR, peerAs: HOSTILE_AS, localAs: TERN_AS, localAddress: TERN_ADDR_HOSTILE, routerId: TERN_ID, families: ['ipv4'], extendedMessage: o.extendedMessage ?? true, noJitter: true }), { random: () => 0.5 });
     this.rib.addPeer({ id: 'hostile', address: HOSTILE_ADDR, asn: HOSTILE_AS, localAddress: TERN_ADDR_HOSTILE });
     this.rib.addPeer({ id: BYSTANDER.id, address: BYSTANDER.address, asn: BYSTANDER.asn, localAddress: TERN_ID });
