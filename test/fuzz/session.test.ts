@@ -4,8 +4,9 @@
 // (test/fuzz/structured.ts), byte-level damage, KEEPALIVEs and ROUTE-REFRESHes, cut at random
 // TCP boundaries. After every chunk:
 //   1. no exception escapes (RFC 4271 §6: bad input ends in a NOTIFICATION or an RFC 7606 action);
-//   2. the outcome is clean: either the session is Established and sent nothing but KEEPALIVE
-//      and UPDATE, or it sent exactly one NOTIFICATION with a code/subcode from the RFC 4271 §4.5,
+//   2. the outcome is clean: either the session is Established, sent nothing but KEEPALIVE
+//      and UPDATE, and every malformed UPDATE it took ended in an RFC 7606 action that keeps the
+//      session, or it sent exactly one NOTIFICATION with a code/subcode from the RFC 4271 §4.5,
 //      RFC 6608, RFC 7313 registries and closed;
 //   3. other peers untouched: the bystander's own route stays best, and it never sees a prefix
 //      of the hostile peer's after that session is down (RFC 4271 §9.1.3);
@@ -71,6 +72,9 @@ function invariants(h: SessionHarness): void {
     assert.equal(h.state, 'Established', `the session left Established without a NOTIFICATION`);
     assert.ok(h.sentToHostile.every((m) => m[18] === 1 || m[18] === 2 || m[18] === 4 || m[18] === 5), 'only OPEN, UPDATE, KEEPALIVE, ROUTE-REFRESH sent');
   }
+  // Short of a reset, a malformed UPDATE ends in one of the two RFC 7606 §2 actions that keep
+  // the session (a 'session-reset' must have become the NOTIFICATION above).
+  for (const a of h.actions) assert.ok(a === 'treat-as-withdraw' || a === 'attribute-discard', `UPDATE delivered with action ${a}`);
   // 3, 4. the bystander and the RIB
   const view = h.bystanderView();
   const best = h.rib.lookup(BYSTANDER_PREFIX).find((v) => v.best);

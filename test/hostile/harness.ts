@@ -40,6 +40,8 @@ export class SessionHarness {
   /** Every byte Tern sent to the bystander, as UPDATE messages. */
   readonly sentToBystander: Buffer[] = [];
   notification?: { code: number; subcode: number };
+  /** RFC 7606 actions of the UPDATEs delivered to the RIB, as the codec reported them. */
+  readonly actions: string[] = [];
   dropped = false;
   downs = 0;
   established = false;
@@ -120,6 +122,7 @@ export class SessionHarness {
         this.rib.peerDown('hostile');
         break;
       case 'deliverUpdate':
+        for (const e of a.update.errors ?? []) this.actions.push(e.action);
         if (!isEndOfRib(a.update)) this.rib.ingest('hostile', a.update);
         break;
       case 'deliverRouteRefresh':
