@@ -14,12 +14,15 @@ export const FUZZ_FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', '
 
 const drawn = Math.floor(Math.random() * 2 ** 31);
 
-/** The run's seed; `offset` gives each fuzzer its own stream under one FUZZ_SEED. */
-export function fuzzSeed(offset = 0): number {
+/**
+ * The run's seed, the value to put in FUZZ_SEED to replay it (printed in each fuzz test's name).
+ * Each fuzzer derives its own stream from it (`prng(seed + its offset)`).
+ */
+export function fuzzSeed(): number {
   const s = process.env.FUZZ_SEED;
   const base = s === 'random' ? drawn : Number(s ?? 1);
   if (!Number.isFinite(base)) throw new Error(`FUZZ_SEED=${s}: a number or "random"`);
-  return (base + offset) >>> 0;
+  return base >>> 0;
 }
 
 /** Seconds each fuzzer runs (at least its minimum number of cases). */
