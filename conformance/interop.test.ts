@@ -201,7 +201,7 @@ test('RFC 2385: a TCP MD5 key changed on reload is used by the restarted session
   assert.notEqual((await birdProtocol(lab, bh, 'tern')).bgpState, 'Established');
 });
 
-test('Calico mesh with nodeMeshPassword: the passive side\'s listener holds the key (an unsigned SYN from the peer address is dropped, TCPMD5NotFound)', async (t) => {
+test('RFC 2385 §3, Calico mesh with nodeMeshPassword: the passive side\'s listener holds the key (an unsigned SYN from the peer address is dropped, TCPMD5NotFound)', async (t) => {
   if (!conformanceGate(t, NEED, TERND)) return;
   const lab = await Lab.create('i15xm');
   t.after(() => lab.destroy());

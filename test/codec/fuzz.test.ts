@@ -149,7 +149,7 @@ function checkOne(x: Buffer, ctx: SessionContext): string | undefined {
   return undefined;
 }
 
-test('fuzz: saved failures replay clean (test/fixtures/fuzz/bytes-*.hex)', () => {
+test('fuzz (RFC 4271 §6): saved failures replay clean (test/fixtures/fuzz/bytes-*.hex)', () => {
   for (const f of loadFailures('bytes')) for (const m of f.inputs) checkOne(m, CONTEXTS[Math.max(0, CONTEXT_NAMES.indexOf(f.context))]);
 });
 

@@ -150,11 +150,11 @@ function check(b: Buffer): void {
   );
 }
 
-test('netlink fuzz: saved failures replay clean (test/fixtures/fuzz/netlink-*.hex)', () => {
+test('netlink fuzz (RFC 3549 §2.3.2): saved failures replay clean (test/fixtures/fuzz/netlink-*.hex)', () => {
   for (const f of loadFailures('netlink')) for (const b of f.inputs) check(b);
 });
 
-test(`netlink fuzz: rtnetlink decoders give only NetlinkDecodeError; the dump scanner agrees with decodeRoute [FUZZ_SEED=${SEED}, ${FUZZ_SECONDS}s]`, (t) => {
+test(`netlink fuzz (RFC 3549 §2.3.2 framing): rtnetlink decoders give only NetlinkDecodeError; the dump scanner agrees with decodeRoute [FUZZ_SEED=${SEED}, ${FUZZ_SECONDS}s]`, (t) => {
   const r = prng(SEED + 300);
   const deadline = Date.now() + FUZZ_SECONDS * 1000;
   let cases = 0;

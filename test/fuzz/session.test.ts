@@ -118,11 +118,11 @@ function makeStream(r: Rand, as4: boolean): Buffer[] {
   return chunks;
 }
 
-test('session fuzz: saved failing streams replay clean (test/fixtures/fuzz/session-*.hex)', () => {
+test('session fuzz (RFC 7606 §2): saved failing streams replay clean (test/fixtures/fuzz/session-*.hex)', () => {
   for (const f of loadFailures('session')) runStream(f.inputs, !f.context.includes('as2'));
 });
 
-test(`session fuzz: bytes after Established through FSM and RIB: clean outcomes, bystander untouched, RIB consistent [FUZZ_SEED=${SEED}, ${FUZZ_SECONDS}s]`, (t) => {
+test(`session fuzz: bytes after Established through FSM and RIB: clean outcomes (RFC 4271 §6, RFC 7606 §2), bystander untouched, RIB consistent (RFC 4271 §9.2) [FUZZ_SEED=${SEED}, ${FUZZ_SECONDS}s]`, (t) => {
   const r = prng(SEED + 200);
   const deadline = Date.now() + FUZZ_SECONDS * 1000;
   let streams = 0;

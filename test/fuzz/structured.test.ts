@@ -57,11 +57,11 @@ function check(msg: Buffer, ctx: SessionContext): Outcome {
   return d.type === 2 && (d.errors?.length || d.treatAsWithdraw) ? 'rfc7606' : 'clean';
 }
 
-test('structured fuzz: saved failures replay clean (test/fixtures/fuzz/structured-*.hex)', () => {
+test('structured fuzz (RFC 7606 §2): saved failures replay clean (test/fixtures/fuzz/structured-*.hex)', () => {
   for (const f of loadFailures('structured')) for (const m of f.inputs) check(m, CONTEXTS[f.context] ?? CONTEXTS.as4);
 });
 
-test(`structured fuzz: mutations inside valid UPDATEs reach the attribute decoders and give only BgpError or an RFC 7606 action [FUZZ_SEED=${SEED}, ${FUZZ_SECONDS}s]`, (t) => {
+test(`structured fuzz: mutations inside valid UPDATEs reach the attribute decoders and give only BgpError or an RFC 7606 action (RFC 4271 §6.3, RFC 7606 §2) [FUZZ_SEED=${SEED}, ${FUZZ_SECONDS}s]`, (t) => {
   const r = prng(SEED + 100);
   const names = Object.keys(CONTEXTS);
   const count: Record<Outcome, number> = { clean: 0, rfc7606: 0, notification: 0 };

@@ -8,13 +8,13 @@ import * as fs from 'node:fs';
 import { CASES } from './cases';
 import { DOC, renderTable, tableInDoc } from './table';
 
-test('docs/security.md: the hostile-case table is the one rendered from test/hostile/cases.ts', () => {
+test('issue 15: docs/security.md\'s hostile-case table is the one rendered from test/hostile/cases.ts', () => {
   const inDoc = tableInDoc(fs.readFileSync(DOC, 'utf8'));
   assert.ok(inDoc, 'docs/security.md has lost its table markers');
   assert.equal(inDoc, renderTable(), 'docs/security.md is out of date: run node dist/test/hostile/table.js --write');
 });
 
-test('hostile cases: ids are unique and every rule names an RFC section (RFC NNNN §x)', () => {
+test('issue 15: hostile case ids are unique and every rule names an RFC section (RFC NNNN §x)', () => {
   assert.equal(new Set(CASES.map((c) => c.id)).size, CASES.length);
   for (const c of CASES) assert.match(c.rule, /RFC \d+ §\d/, c.id);
   for (const c of CASES) assert.ok(!!c.open !== !!c.messages, `${c.id}: either an OPEN-stage or an Established-stage case`);
