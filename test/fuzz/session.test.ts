@@ -60,7 +60,10 @@ function nextMessage(r: Rand, as4: boolean): Buffer {
 
 const hostileOf = (prefix: string): boolean => prefix.startsWith('10.15.') || prefix.startsWith('2001:db8:');
 
-function invariants(h: SessionHarness): void {
+/** Streams in which an IPv6 route reached the bystander (the MP path is exercised, not just decoded). */
+let v6Reached = 0;
+
+function invariants(h: SessionHarness): boolean {
   // 2. a clean outcome
   const notes = h.sentToHostile.filter((m) => m[18] === 3);
   if (h.notification) {
@@ -79,9 +82,9 @@ function invariants(h: SessionHarness): void {
   const view = h.bystanderView();
   const best = h.rib.lookup(BYSTANDER_PREFIX).find((v) => v.best);
   assert.ok(best, 'the bystander\'s route left the Loc-RIB');
-  const out = new Set(h.rib.adjRibOut(BYSTANDER.id, 'ipv4').map((e) => e.prefix));
+  const out = new Set(h.rib.adjRibOut(BYSTANDER.id).map((e) => e.prefix));
   assert.deepEqual([...view.keys()].sort(), [...out].sort(), 'bystander\'s rebuilt table != the Adj-RIB-Out the RIB reports');
-  const valid = new Set(h.rib.adjRibIn('hostile', 'ipv4').filter((e) => e.valid).map((e) => e.prefix));
+  const valid = new Set(h.rib.adjRibIn('hostile').filter((e) => e.valid).map((e) => e.prefix));
   for (const p of view.keys()) {
     if (!hostileOf(p)) continue;
     assert.ok(!h.dropped, `${p} still at the bystander after the hostile session went down`);
@@ -92,17 +95,23 @@ function invariants(h: SessionHarness): void {
     if (!PENDING_DEFECT_FIXES.has('ok-huge-aspath')) assert.ok(m.length <= 4096, `${m.length}-byte UPDATE to a peer without RFC 8654`);
     if (!PENDING_DEFECT_FIXES.has('ok-flags-low-bits')) for (const a of readUpdate(m)?.attrs ?? []) assert.equal(a.flags & 0x0f, 0, `attribute ${a.type} sent with flags ${a.flags.toString(16)}`);
   }
+  return [...view.keys()].some((p) => p.includes(':'));
 }
 
 /** Feeds one stream (already-made chunks) to a fresh session; checks after every chunk. True if it was reset. */
-function runStream(chunks: Buffer[], as4: boolean): boolean {
-  const { h } = openCase({ id: 'fuzz', source: '', shape: '', rule: '', expect: { kind: 'accept' }, session: { as4 }, messages: () => [] }, 0);
-  for (const c of chunks) {
-    h.feed(c);
-    invariants(h);
-    if (h.dropped) return true;
+function runStream(chunks: Buffer[], as4: boolean, v6: boolean): boolean {
+  const { h } = openCase({ id: 'fuzz', source: '', shape: '', rule: '', expect: { kind: 'accept' }, session: { as4, v6 }, messages: () => [] }, 0);
+  let sawV6 = false;
+  try {
+    for (const c of chunks) {
+      h.feed(c);
+      sawV6 = invariants(h) || sawV6;
+      if (h.dropped) return true;
+    }
+    return false;
+  } finally {
+    if (sawV6) v6Reached++;
   }
-  return false;
 }
 
 /** A random stream: messages concatenated and cut at random points, as TCP may deliver them. */
@@ -119,7 +128,7 @@ function makeStream(r: Rand, as4: boolean): Buffer[] {
 }
 
 test('session fuzz (RFC 7606 §2): saved failing streams replay clean (test/fixtures/fuzz/session-*.hex)', () => {
-  for (const f of loadFailures('session')) runStream(f.inputs, !f.context.includes('as2'));
+  for (const f of loadFailures('session')) runStream(f.inputs, !f.context.includes('as2'), f.context.includes('v6'));
 });
 
 test(`session fuzz: bytes after Established through FSM and RIB: clean outcomes (RFC 4271 §6, RFC 7606 §2), bystander untouched, RIB consistent (RFC 4271 §9.2) [FUZZ_SEED=${SEED}, ${FUZZ_SECONDS}s]`, (t) => {
@@ -130,10 +139,12 @@ test(`session fuzz: bytes after Established through FSM and RIB: clean outcomes 
   let messages = 0;
   while (Date.now() < deadline || streams < 200) {
     const as4 = r() < 0.8;
+    const v6 = r() < 0.5; // the session negotiates IPv6 unicast too (RFC 4760), so MP_REACH reaches the RIB
     const chunks = makeStream(r, as4);
     streams++;
     messages += chunks.length;
-    if (guarded('session', SEED, () => chunks, as4 ? 'as4' : 'as2', () => runStream(chunks, as4))) resets++;
+    if (guarded('session', SEED, () => chunks, `${as4 ? 'as4' : 'as2'}${v6 ? ' v6' : ''}`, () => runStream(chunks, as4, v6))) resets++;
   }
-  t.diagnostic(`${streams} streams, ${messages} chunks, ${resets} resets`);
+  t.diagnostic(`${streams} streams, ${messages} chunks, ${resets} resets, ${v6Reached} with IPv6 routes passed on`);
+  assert.ok(v6Reached > streams / 20, 'IPv6 (MP_REACH) routes reached the bystander in too few streams');
 });

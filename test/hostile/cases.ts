@@ -55,8 +55,8 @@ export interface HostileCase {
   rule: string;
   expect: Outcome;
   onward?: Onward;
-  /** Session shape: a 2-octet AS speaker, RFC 8654 extended messages. */
-  session?: { as4?: boolean; extended?: boolean };
+  /** Session shape: a 2-octet AS speaker, RFC 8654 extended messages, IPv6 unicast too. */
+  session?: { as4?: boolean; extended?: boolean; v6?: boolean };
   /** OPEN-stage case: this replaces the hostile peer's OPEN; no UPDATE is sent. */
   open?: (e: CaseEnv) => Buffer;
   /** Established-stage case: the messages sent after the canary route is in place. */
@@ -224,6 +224,7 @@ export function helloOpen(e: CaseEnv, s: HostileCase['session'] = {}): Buffer {
   const caps = [...MP_IPV4, 2, 2, 2, 0];
   if (s.as4 !== false) caps.push(2, 6, 65, 4, ...u32(e.as));
   if (s.extended) caps.push(2, 2, 6, 0);
+  if (s.v6) caps.push(2, 6, 1, 4, 0, 2, 0, 1); // RFC 4760 MP: AFI 2 SAFI 1
   return open(e, caps);
 }
 

@@ -53,10 +53,10 @@ export class SessionHarness {
     // option arrives with i15-defects; until then the object's extra field is ignored.
     const ribOpts = { localAs: TERN_AS, routerId: TERN_ID, collectChanges: true, isOwnAddress: (a: string): boolean => a === TERN_ID };
     this.rib = new Rib(ribOpts);
-    this.fsm = new Fsm(resolveConfig({ peerAddress: HOSTILE_ADDR, peerAs: HOSTILE_AS, localAs: TERN_AS, localAddress: TERN_ADDR_HOSTILE, routerId: TERN_ID, families: ['ipv4'], extendedMessage: o.extendedMessage ?? true, noJitter: true }), { random: () => 0.5 });
-    this.rib.addPeer({ id: 'hostile', address: HOSTILE_ADDR, asn: HOSTILE_AS, localAddress: TERN_ADDR_HOSTILE });
-    this.rib.addPeer({ id: BYSTANDER.id, address: BYSTANDER.address, asn: BYSTANDER.asn, localAddress: TERN_ID });
-    this.rib.peerUp(BYSTANDER.id, BASE_CTX, { routerId: BYSTANDER.address, families: ['ipv4'] });
+    this.fsm = new Fsm(resolveConfig({ peerAddress: HOSTILE_ADDR, peerAs: HOSTILE_AS, localAs: TERN_AS, localAddress: TERN_ADDR_HOSTILE, routerId: TERN_ID, families: ['ipv4', 'ipv6'], extendedMessage: o.extendedMessage ?? true, noJitter: true }), { random: () => 0.5 });
+    this.rib.addPeer({ id: 'hostile', address: HOSTILE_ADDR, asn: HOSTILE_AS, localAddress: TERN_ADDR_HOSTILE, localAddress6: '2001:db8:151::1' });
+    this.rib.addPeer({ id: BYSTANDER.id, address: BYSTANDER.address, asn: BYSTANDER.asn, localAddress: TERN_ID, localAddress6: '2001:db8:150::1' });
+    this.rib.peerUp(BYSTANDER.id, BASE_CTX, { routerId: BYSTANDER.address, families: ['ipv4', 'ipv6'] });
     this.fsm.handle({ type: 'ManualStart_with_PassiveTcpEstablishment' }, this.now);
     this.run({ type: 'TcpConnectionConfirmed' });
   }
@@ -125,9 +125,12 @@ export class SessionHarness {
         for (const e of a.update.errors ?? []) this.actions.push(e.action);
         if (!isEndOfRib(a.update)) this.rib.ingest('hostile', a.update);
         break;
-      case 'deliverRouteRefresh':
-        if (a.msg.afi === 1 && a.msg.safi === 1) this.rib.routeRefresh('hostile', 'ipv4');
+      case 'deliverRouteRefresh': {
+        // RFC 2918 §4: only for a family the session negotiated (bgp/session.ts does the same).
+        const fam = a.msg.afi === 1 ? 'ipv4' : a.msg.afi === 2 ? 'ipv6' : undefined;
+        if (fam && a.msg.safi === 1 && this.fsm.negotiated?.families.includes(fam)) this.rib.routeRefresh('hostile', fam);
         break;
+      }
       default:
         break; // timers and state changes: the bench has no clock of its own
     }

@@ -1,7 +1,8 @@
 // A small, independent reader for the UPDATEs Tern sends on (RFC 4271 §4.3): withdrawn
-// prefixes, attributes with their raw flags, NLRI. Written apart from bgp/codec on purpose: the
-// hostile suite checks Tern's output with it, so the codec under test is not its own oracle.
-// IPv4 unicast without add-path only (what the hostile suite's bystander negotiates).
+// prefixes, attributes with their raw flags, NLRI, and IPv6 unicast in MP_REACH_NLRI /
+// MP_UNREACH_NLRI (RFC 4760 §3-4). Written apart from bgp/codec on purpose: the hostile suite
+// checks Tern's output with it, so the codec under test is not its own oracle. No add-path
+// (what the hostile suite's bystander negotiates).
 
 export interface RawAttr {
   flags: number;
@@ -16,16 +17,32 @@ export interface RawUpdate {
   length: number;
 }
 
-function prefixes(b: Buffer, from: number, to: number): string[] {
+/** RFC 5952 text: lower case, no leading zeros, the longest run of two or more zero groups as "::". */
+export function ipv6Text(a: number[]): string {
+  const g = Array.from({ length: 8 }, (_, i) => (a[2 * i] << 8) | a[2 * i + 1]);
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j > i ? j : i + 1;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
+function prefixes(b: Buffer, from: number, to: number, v6 = false): string[] {
   const out: string[] = [];
   let p = from;
   while (p < to) {
     const len = b[p++];
     const n = (len + 7) >> 3;
-    const a = [0, 0, 0, 0];
+    const a = new Array<number>(v6 ? 16 : 4).fill(0);
     for (let i = 0; i < n; i++) a[i] = b[p + i];
     p += n;
-    out.push(`${a.join('.')}/${len}`);
+    out.push(`${v6 ? ipv6Text(a) : a.join('.')}/${len}`);
   }
   return out;
 }
@@ -48,7 +65,14 @@ export function readUpdate(m: Buffer): RawUpdate | undefined {
     attrs.push({ flags, type, value: m.subarray(at, at + len) });
     p = at + len;
   }
-  return { withdrawn, attrs, nlri: prefixes(m, end, m.length), length: m.length };
+  const nlri = prefixes(m, end, m.length);
+  // RFC 4760: IPv6 unicast (AFI 2, SAFI 1) reachability and withdrawals.
+  for (const a of attrs) {
+    const v = a.value;
+    if (a.type === 14 && v.length >= 5 && v.readUInt16BE(0) === 2 && v[2] === 1) nlri.push(...prefixes(v, 5 + v[3], v.length, true));
+    if (a.type === 15 && v.length >= 3 && v.readUInt16BE(0) === 2 && v[2] === 1) withdrawn.push(...prefixes(v, 3, v.length, true));
+  }
+  return { withdrawn, attrs, nlri, length: m.length };
 }
 
 /** AS numbers of a 4-octet AS_PATH value, segments flattened. */
