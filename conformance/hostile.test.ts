@@ -21,6 +21,7 @@ import {
   birdRoutes,
   bgpMessagesFrom,
   conformanceGate,
+  prereqs,
   mustRun,
   startBird,
   startCapture,
@@ -185,6 +186,7 @@ async function runCase(w: World, c: HostileCase, n: number): Promise<void> {
 
 describe('hostile peers against a live ternd, a BIRD bystander watching (RFC 4271 §6, RFC 7606)', () => {
   before(() => {
+    if (prereqs([...NEEDS], TERND).length) return; // each test's gate skips, or fails in CI
     world = setup();
     world.catch(() => undefined); // reported by the first test that awaits it
   });
