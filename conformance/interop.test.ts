@@ -138,6 +138,9 @@ for (const peer of ['bird', 'frr'] as const) {
     const peerHasBlock = async (): Promise<boolean> =>
       peer === 'bird' ? (await birdRoutes(lab, ph, { proto: 'tern' })).some((r) => r.prefix === `10.244.${n}.0/26`) : (await frrRoutes(lab, ph, 'ipv4')).some((r) => r.prefix === `10.244.${n}.0/26`);
     await waitFor('the peer has Tern\'s block', 20_000, peerHasBlock);
+    // Start-up may establish twice (a connection collision, RFC 4271 §6.8); count from here.
+    await sleep(1000);
+    const ups = tern.logs(established).length;
 
     // 1. The peer asks Tern (BIRD `reload in`, FRR `clear ... soft in`): Tern answers BoRR, its
     //    routes, EoRR (RFC 7313 §4), exactly once (issue 15 defect 1: the markers were taken as
@@ -168,7 +171,7 @@ for (const peer of ['bird', 'frr'] as const) {
     assert.ok(JSON.stringify(await bgpctl(lab, th, 'show', 'rib')).includes(`198.19.${n}.0/24`), 'Tern kept the refreshed route');
     if (loopFixed) assert.equal(refreshTrace(bgpMessagesFrom(streams, T), block).filter((x) => x !== 'RR').length, 0, 'Tern answered the peer\'s BoRR/EoRR as if they were requests');
     // Neither refresh reset the session.
-    assert.equal(tern.logs(established).length, 1, 'the session was reset during the refreshes');
+    assert.equal(tern.logs(established).length, ups, 'the session was reset during the refreshes');
     assert.ok(await peerHasBlock());
   });
 }
