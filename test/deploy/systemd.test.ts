@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { requireOrSkip } from '../required';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const UNIT = path.join(ROOT, 'deploy', 'systemd', 'ternd.service');
@@ -15,10 +16,7 @@ const TERND = path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
 const analyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((p) => fs.existsSync(p));
 
 test('systemd unit: systemd-analyze verify accepts it, and rejects a broken copy', (t) => {
-  if (!analyze) {
-    t.skip('systemd-analyze not installed');
-    return;
-  }
+  if (!requireOrSkip(t, !analyze && 'systemd-analyze not installed (Debian package systemd)') || !analyze) return;
   const ok = spawnSync(analyze, ['verify', UNIT], { encoding: 'utf8' });
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(ok.stderr.trim(), '', 'no warnings either');
