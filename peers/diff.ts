@@ -13,7 +13,7 @@ type Field = keyof PeerConfig;
 
 /** Fields whose change requires tearing the session down (RFC 4271 §4.2 OPEN, RFC 2385 / 5925 TCP options, RFC 5082 TTL). */
 export const RESTART_FIELDS: readonly Field[] = [
-  'peerAddress', 'peerPort', 'peerAs', 'localAs', 'localAddress', 'password', 'ttlSecurity',
+  'peerAddress', 'peerPort', 'peerAs', 'localAs', 'localAddress', 'password', 'passwordError', 'ttlSecurity',
   'keepaliveTime', 'holdTime', 'families', 'maxRestartTime', 'routeReflectorClient',
 ];
 const SOFT_FIELDS: readonly Field[] = [

@@ -1,11 +1,12 @@
 /**
  * BGPFilter evaluation (Calico API bgpfilter.go, confd's generated BIRD filter functions).
  * A BGPPeer lists filters; their rules for the direction and family are tried in order and
- * the first rule that matches decides. No match gives 'none', and the caller applies the
+ * the first rule that matches decides (its operations run, then accept or reject: BIRD's
+ * `then { ...; accept; }` ends the filter). No match gives 'none', and the caller applies the
  * default (defaultFilterAction): Calico accepts on import and falls back to its normal export
  * policy (advertise what the node originates, reflect per RFC 4456) on export.
  */
-import type { BgpFilter, BgpFilterRule, Family } from './types.js';
+import type { BgpFilter, BgpFilterOperation, BgpFilterRule, Family, LargeCommunity } from './types.js';
 import { cidrContains, maxLen, parseCidr } from './model/net.js';
 
 export interface FilterContext {
@@ -15,6 +16,25 @@ export interface FilterContext {
   interface?: string;
   /** Type of the session the route is imported from or exported to. */
   peerType?: 'eBGP' | 'iBGP';
+  /** The route's communities (RFC 1997, 32-bit values) and large communities (RFC 8092). */
+  communities?: readonly number[];
+  largeCommunities?: readonly LargeCommunity[];
+  /** Does the route's AS_PATH begin with these AS numbers (as BIRD sees it in the filter)? */
+  asPathStartsWith?: (asns: readonly number[]) => boolean;
+}
+
+/** `aa:nn` -> RFC 1997 value, `aa:nn:mm` -> RFC 8092 large community. */
+export function parseCommunity(v: string): { standard: number } | { large: LargeCommunity } {
+  const p = v.split(':').map(Number);
+  return p.length === 2 ? { standard: ((p[0] << 16) >>> 0) + p[1] } : { large: { globalAdmin: p[0], local1: p[1], local2: p[2] } };
+}
+
+/** BIRD `(aa, nn) ~ bgp_community` / `(aa, nn, mm) ~ bgp_large_community`. */
+function carries(ctx: FilterContext, value: string): boolean {
+  const c = parseCommunity(value);
+  if ('standard' in c) return ctx.communities?.includes(c.standard) ?? false;
+  const l = c.large;
+  return ctx.largeCommunities?.some((x) => x.globalAdmin === l.globalAdmin && x.local1 === l.local1 && x.local2 === l.local2) ?? false;
 }
 
 export type FilterVerdict = 'accept' | 'reject' | 'none';
@@ -26,7 +46,6 @@ function globMatch(pattern: string, name: string): boolean {
 }
 
 export function ruleMatches(rule: BgpFilterRule, direction: 'import' | 'export', prefix: string, ctx: FilterContext): boolean {
-  if (rule.unsupported?.length) return false;
   if (rule.cidr && rule.matchOperator) {
     const p = parseCidr(prefix);
     if (typeof p === 'string' || p.family !== rule.cidr.family) return false;
@@ -41,17 +60,39 @@ export function ruleMatches(rule: BgpFilterRule, direction: 'import' | 'export',
   if (rule.source === 'RemotePeers' && direction === 'export' && ctx.source !== 'RemotePeers') return false;
   if (rule.interface !== undefined && (ctx.interface === undefined || !globMatch(rule.interface, ctx.interface))) return false;
   if (rule.peerType !== undefined && rule.peerType !== ctx.peerType) return false;
+  if (rule.community !== undefined && !carries(ctx, rule.community)) return false;
+  if (rule.asPathPrefix !== undefined && !(ctx.asPathStartsWith?.(rule.asPathPrefix) ?? false)) return false;
   return true;
 }
 
-export function evaluateFilters(filters: readonly BgpFilter[], direction: 'import' | 'export', family: Family, prefix: string, ctx: FilterContext = {}): FilterVerdict {
+/** The first rule that matches, across the filters in the BGPPeer's order, or undefined. */
+export function matchFilters(filters: readonly BgpFilter[], direction: 'import' | 'export', family: Family, prefix: string, ctx: FilterContext = {}): BgpFilterRule | undefined {
   const key = `${direction}${family === 'ipv4' ? 'V4' : 'V6'}` as const;
   for (const f of filters) {
-    for (const rule of f[key]) {
-      if (ruleMatches(rule, direction, prefix, ctx)) return rule.action === 'Accept' ? 'accept' : 'reject';
-    }
+    for (const rule of f[key]) if (ruleMatches(rule, direction, prefix, ctx)) return rule;
   }
-  return 'none';
+  return undefined;
+}
+
+export function evaluateFilters(filters: readonly BgpFilter[], direction: 'import' | 'export', family: Family, prefix: string, ctx: FilterContext = {}): FilterVerdict {
+  const rule = matchFilters(filters, direction, family, prefix, ctx);
+  return !rule ? 'none' : rule.action === 'Accept' ? 'accept' : 'reject';
+}
+
+/**
+ * A rule's operations as one attribute edit (bgp/rib/policy-edit.ts AttrEdit shape), in
+ * Calico's order: communities added, AS numbers prepended so the path starts with them in
+ * the order listed (confd emits one BIRD prepend per AS, last first).
+ */
+export function operationsEdit(ops: readonly BgpFilterOperation[]): { addCommunities: number[]; addLargeCommunities: LargeCommunity[]; prependAs: number[] } {
+  const edit = { addCommunities: [] as number[], addLargeCommunities: [] as LargeCommunity[], prependAs: [] as number[] };
+  for (const op of ops) {
+    if ('addCommunity' in op) {
+      const c = parseCommunity(op.addCommunity);
+      if ('standard' in c) edit.addCommunities.push(c.standard); else edit.addLargeCommunities.push(c.large);
+    } else edit.prependAs = [...op.prependASPath, ...edit.prependAs];
+  }
+  return edit;
 }
 
 /**
@@ -62,8 +103,8 @@ export function evaluateFilters(filters: readonly BgpFilter[], direction: 'impor
  * - policy 'rfc8212': RFC 8212 §3-4 for eBGP sessions: a route no explicit rule accepted is
  *   neither imported from nor exported to an eBGP peer (whether or not it lists filters).
  *   iBGP sessions keep the Calico behaviour.
- * ternd passes 'rfc8212' for eBGP sessions that list filters and 'calico' otherwise
- * (docs/configuration.md, "When no rule matches").
+ * ternd uses 'calico' unless started with --ebgp-filter-default rfc8212 (docs/configuration.md,
+ * "When no rule matches").
  */
 export function defaultFilterAction(direction: 'import' | 'export', opts: { ebgp: boolean; policy?: 'calico' | 'rfc8212' }): 'accept' | 'reject' | 'default-export' {
   if (opts.policy === 'rfc8212' && opts.ebgp) return 'reject';

@@ -10,7 +10,8 @@
  *     Calico nodes chosen by peerSelector (their addresses and AS, per family).
  *  3. Reverse peerings: when this node is the far end of another node's BGPPeer (it matches
  *     the peerSelector, or its address and AS match peerIP/asNumber), it peers back with the
- *     nodes that BGPPeer applies to, so Calico-to-Calico sessions are symmetric.
+ *     nodes that BGPPeer applies to, so Calico-to-Calico sessions are symmetric; unless the
+ *     BGPPeer says reversePeering: Manual.
  *  Duplicates (same address and port): the first one planned wins, in the order global
  *  BGPPeer, node-scoped BGPPeer, reverse peering, mesh; BGPPeers in name order. An explicit
  *  BGPPeer therefore beats the mesh (it carries the password and filters the operator chose).
@@ -20,10 +21,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { BgpPeerResource, CalicoNode, ClusterModel, Family, NextHopMode, Password, PeerConfig, PeerKind } from './types.js';
+import { lookupSecret, type SecretResolver } from './secrets.js';
 
 export interface PlanOptions {
-  /** Resolves a Kubernetes secretKeyRef password; without it such passwords are left unset (as Calico does when a secret is unreadable). */
-  resolveSecret?: (ref: { name: string; key: string }) => string | undefined;
+  /**
+   * Resolves a secretKeyRef password the model's Secrets do not hold (ternd --secrets-dir). A
+   * reference nothing resolves sets PeerConfig.passwordError: the session stays down.
+   */
+  resolveSecret?: SecretResolver;
 }
 
 const FAMILIES: Family[] = ['ipv4', 'ipv6'];
@@ -81,9 +86,15 @@ export function planPeers(model: ClusterModel, nodeName: string, opts: PlanOptio
   const byAddr = new Map<string, CalicoNode>();
   for (const n of model.nodes) for (const f of FAMILIES) { const a = addrOf(n, f); if (a) byAddr.set(a, n); }
   const out = new Map<string, PeerConfig>();
-  // A secretKeyRef is looked up in the file's Secrets first, then in the daemon's resolver.
-  const secret = (ref: { name: string; key: string }) => model.secrets.get(ref.name)?.[ref.key] ?? opts.resolveSecret?.(ref);
-  const password = (p?: Password) => p?.value ?? (p?.secretKeyRef && secret(p.secretKeyRef));
+  // A secretKeyRef is looked up in the datastore's Secrets first, then in the daemon's resolver
+  // (peers/secrets.ts); what neither has is an error carried to the session, never "no password".
+  const password = (p: Password | undefined, where: string): { value?: string; error?: string } => {
+    if (!p) return {};
+    if (p.value !== undefined) return { value: p.value };
+    if (!p.secretKeyRef) return {};
+    const r = lookupSecret(model.secrets, p.secretKeyRef, opts.resolveSecret);
+    return 'value' in r ? { value: r.value } : { error: `${where}: ${r.error}` };
+  };
 
   const emit = (t: Target, kind: PeerKind, description: string, localAs: number, res?: BgpPeerResource, calicoPair = false) => {
     if (myAddrs.has(t.address)) return; // never peer with ourselves
@@ -111,8 +122,11 @@ export function planPeers(model: ClusterModel, nodeName: string, opts: PlanOptio
       filters: res?.filters.filter((f) => model.filters.has(f)) ?? [],
     };
     if (useSource) pc.localAddress = myAddr;
-    const pw = kind === 'mesh' ? password(model.bgpConfig.nodeMeshPassword) : password(res?.password);
-    if (pw) pc.password = pw;
+    const pw = kind === 'mesh'
+      ? password(model.bgpConfig.nodeMeshPassword, 'BGPConfiguration default spec.nodeMeshPassword')
+      : password(res?.password, `BGPPeer ${res?.name} spec.password`);
+    if (pw.value) pc.password = pw.value;
+    if (pw.error) pc.passwordError = pw.error;
     if (res?.ttlSecurity) pc.ttlSecurity = res.ttlSecurity;
     if (res?.keepaliveTime !== undefined) { pc.keepaliveTime = res.keepaliveTime; pc.holdTime = res.keepaliveTime * 3; }
     const restart = kind === 'mesh' ? model.bgpConfig.nodeMeshMaxRestartTime : res?.maxRestartTime;
@@ -122,7 +136,14 @@ export function planPeers(model: ClusterModel, nodeName: string, opts: PlanOptio
     const bfd = kind === 'mesh' ? model.bgpConfig.nodeMeshBFD : res?.bfd;
     if (bfd) {
       const { authentication: a, ...rest } = bfd;
-      pc.bfd = a ? { ...rest, auth: { type: a.type, keyId: a.keyID, key: password(a.key) ?? '' } } : { ...rest };
+      if (!a) pc.bfd = { ...rest };
+      else {
+        // A BFD key that cannot be read holds the session down like an MD5 password would:
+        // nothing configured with authentication runs without it.
+        const k = password(a.key, kind === 'mesh' ? 'BGPConfiguration default spec.nodeMeshBFD.authentication.key' : `BGPPeer ${res?.name} spec.bfd.authentication.key`);
+        pc.bfd = { ...rest, auth: { type: a.type, keyId: a.keyID, key: k.value ?? '' } };
+        if (k.error && !pc.passwordError) pc.passwordError = k.error;
+      }
     }
     if (peerNode) pc.sourceNode = peerNode.name;
     // Calico (bgp_processor.go): between two Calico nodes on a mesh or global peering, only the
@@ -167,7 +188,9 @@ export function planPeers(model: ClusterModel, nodeName: string, opts: PlanOptio
     }
   }
   for (const p of model.peers) {
-    if (!isFarEnd(p, me)) continue;
+    // reversePeering Manual (Calico confd automaticReversePeering): the far end peers back only
+    // through a BGPPeer of its own.
+    if (p.reversePeering === 'Manual' || !isFarEnd(p, me)) continue;
     const families = p.peerSelector ? FAMILIES : [p.peerIP!.family];
     for (const n of model.nodes) {
       if (n === me || !appliesTo(p, n)) continue;

@@ -20,6 +20,8 @@ export interface ConfigIssue {
   /** Field path inside the resource, e.g. `spec.asNumber`, `spec.exportV4[1].cidr`. */
   path?: string;
   message: string;
+  /** Warnings with the same key are printed once per load (the first, with a count of the rest). */
+  once?: string;
 }
 
 /** `cluster.yaml:14: BGPPeer/tor-a: spec.asNumber: 4294967296 is not a valid AS number ...` */
@@ -71,6 +73,8 @@ export interface BgpConfiguration {
   serviceClusterIPs: Cidr[];
   serviceExternalIPs: Cidr[];
   serviceLoadBalancerIPs: Cidr[];
+  /** Calico's default Enabled; Disabled withdraws the serviceLoadBalancerIPs CIDRs (peers/routes.ts). */
+  serviceLoadBalancerAggregation: 'Enabled' | 'Disabled';
   ignoredInterfaces: string[];
   logSeverityScreen: LogSeverity;
   /** Tern extension `spec.nodeMeshBFD`: BFD on node-to-node mesh sessions (docs/bfd.md). */
@@ -149,9 +153,16 @@ export interface BgpPeerResource {
   reachableBy?: string;
   /** Tern extension `spec.bfd` (docs/bfd.md). */
   bfd?: BfdSettings;
+  /** Manual: the far-end Calico nodes do not peer back automatically (a separate BGPPeer does). */
+  reversePeering: 'Auto' | 'Manual';
 }
 
 export type FilterMatchOperator = 'Equal' | 'NotEqual' | 'In' | 'NotIn';
+
+/** One Calico BGPFilter operation (applied, in order, to a route an Accept rule matched). */
+export type BgpFilterOperation =
+  | { addCommunity: string }
+  | { prependASPath: number[] };
 
 export interface BgpFilterRule {
   cidr?: Cidr;
@@ -160,9 +171,13 @@ export interface BgpFilterRule {
   source?: 'RemotePeers';
   interface?: string;
   peerType?: 'eBGP' | 'iBGP';
+  /** `communities.values[0]`: the route carries this community (`aa:nn`) or large community (`aa:nn:mm`). */
+  community?: string;
+  /** The route's AS_PATH begins with these AS numbers. */
+  asPathPrefix?: number[];
   action: 'Accept' | 'Reject';
-  /** The rule uses a match Tern does not implement (communities, asPathPrefix, priority): it never matches. */
-  unsupported?: string[];
+  /** Only with action Accept (Calico's validation). */
+  operations: BgpFilterOperation[];
 }
 
 export interface BgpFilter {
@@ -248,6 +263,11 @@ export interface PeerConfig {
   /** Source address to bind (node IP of the peer's family), absent for sourceAddress None. */
   localAddress?: string;
   password?: string;
+  /**
+   * The password comes from a secretKeyRef that could not be resolved (peers/secrets.ts): the
+   * session must stay down until it can be, never run unauthenticated. Names peer and secret.
+   */
+  passwordError?: string;
   /** RFC 5082 GTSM: the peer is at most this many hops away. */
   ttlSecurity?: number;
   /** Seconds. */

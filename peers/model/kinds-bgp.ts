@@ -12,18 +12,10 @@ type MapNode = Extract<YNode, { t: 'map' }>;
 
 export const LOG_SEVERITIES: readonly LogSeverity[] = ['Debug', 'Info', 'Warning', 'Error', 'Fatal'];
 
-/** Fields Calico defines that Tern reads without acting on them: a warning says so. */
-const NOT_IMPLEMENTED_CONFIG = [
-  'localWorkloadPeeringIPV4', 'localWorkloadPeeringIPV6', 'serviceLoadBalancerAggregation',
-  'programClusterRoutes', 'ipv4NormalRoutePriority', 'ipv6NormalRoutePriority',
-];
+// Which fields exist and what Tern does with each: fields.ts (the readers and the docs' table share it).
 const GLOBAL_ONLY = [
   'asNumber', 'nodeToNodeMeshEnabled', 'bindMode', 'nodeMeshPassword', 'nodeMeshMaxRestartTime', 'nodeMeshBFD',
-  'serviceClusterIPs', 'serviceExternalIPs', 'serviceLoadBalancerIPs', 'ignoredInterfaces',
-];
-const CONFIG_FIELDS = [
-  'nodeMeshBFD', // Tern extension, global only (peers/model/bfd.ts)
-  ...GLOBAL_ONLY, ...NOT_IMPLEMENTED_CONFIG, 'listenPort', 'logSeverityScreen', 'communities', 'prefixAdvertisements',
+  'serviceClusterIPs', 'serviceExternalIPs', 'serviceLoadBalancerIPs', 'serviceLoadBalancerAggregation', 'ignoredInterfaces',
 ];
 
 const STD_COMMUNITY = /^(\d+):(\d+)$/;
@@ -44,9 +36,9 @@ export function readPassword(r: Reader, m: MapNode | undefined, key: string, pat
   if (!n) return undefined;
   const p = join(path, key);
   if (n.t === 'scalar' && typeof n.value === 'string') return { value: n.value };
-  const pm = r.map(n, p, ['secretKeyRef']);
+  const pm = r.map(n, p, 'password');
   if (!pm) return undefined;
-  const ref = r.map(r.get(pm, 'secretKeyRef'), `${p}.secretKeyRef`, ['name', 'key', 'optional']);
+  const ref = r.map(r.get(pm, 'secretKeyRef'), `${p}.secretKeyRef`, 'secretKeyRef');
   if (!ref) return r.error(pm.line, p, 'expected a literal string or {secretKeyRef: {name, key}}');
   const name = r.str(ref, 'name', `${p}.secretKeyRef`), k = r.str(ref, 'key', `${p}.secretKeyRef`);
   if (!name || !k) return r.error(ref.line, `${p}.secretKeyRef`, 'both name and key are required');
@@ -57,8 +49,13 @@ function readCidrList(r: Reader, m: MapNode | undefined, key: string, path: stri
   const out: Cidr[] = [];
   r.seq(m, key, path).forEach((n, i) => {
     const p = `${join(path, key)}[${i}]`;
-    const c = r.cidr(r.map(n, p, ['cidr']), 'cidr', p, false);
-    if (c) out.push(c);
+    const c = r.cidr(r.map(n, p, 'BGPConfiguration service CIDR'), 'cidr', p, false);
+    if (!c) return;
+    out.push(c);
+    // Calico advertises a single address here per Service (confd routes.go), not from every node.
+    if (key !== 'serviceClusterIPs' && c.len === (c.family === 'ipv4' ? 32 : 128)) {
+      r.warnOnce(n.line, `${p}.cidr`, `single-address ${key}`, `${c.text} is a single address: Calico advertises it only for the Services that use it, and Tern does not read Services yet, so it is not advertised`);
+    }
   });
   return out;
 }
@@ -69,14 +66,12 @@ export interface ConfigSpec {
   prefixAdvertisements?: PrefixAdvertisement[]; serviceClusterIPs: Cidr[]; serviceExternalIPs: Cidr[];
   serviceLoadBalancerIPs: Cidr[]; ignoredInterfaces: string[]; logSeverityScreen?: LogSeverity;
   nodeMeshBFD?: BfdSettings;
+  serviceLoadBalancerAggregation?: 'Enabled' | 'Disabled';
 }
 
 export function decodeBgpConfiguration(r: Reader, spec: MapNode | undefined, perNode: boolean): ConfigSpec {
   const p = 'spec';
-  const s = r.map(spec, p, CONFIG_FIELDS);
-  for (const f of NOT_IMPLEMENTED_CONFIG) {
-    if (s?.entries.has(f)) r.warn(r.lineOf(s, f), join(p, f), 'not implemented by Tern (ignored)');
-  }
+  const s = r.map(spec, p, 'BGPConfiguration spec');
   if (perNode) {
     for (const f of GLOBAL_ONLY) {
       if (s?.entries.has(f)) r.warn(r.lineOf(s, f), join(p, f), 'only honoured in BGPConfiguration "default" (ignored here)');
@@ -85,7 +80,7 @@ export function decodeBgpConfiguration(r: Reader, spec: MapNode | undefined, per
   const communities: { name: string; value: string }[] = [];
   r.seq(s, 'communities', p).forEach((n, i) => {
     const cp = `${p}.communities[${i}]`;
-    const cm = r.map(n, cp, ['name', 'value']);
+    const cm = r.map(n, cp, 'BGPConfiguration communities[]');
     const name = r.str(cm, 'name', cp), value = r.str(cm, 'value', cp);
     if (!name || !value) { r.error(n.line, cp, 'name and value are required'); return; }
     const err = communityError(value);
@@ -97,7 +92,7 @@ export function decodeBgpConfiguration(r: Reader, spec: MapNode | undefined, per
     prefixAdvertisements = [];
     r.seq(s, 'prefixAdvertisements', p).forEach((n, i) => {
       const ap = `${p}.prefixAdvertisements[${i}]`;
-      const am = r.map(n, ap, ['cidr', 'communities']);
+      const am = r.map(n, ap, 'BGPConfiguration prefixAdvertisements[]');
       const cidr = r.cidr(am, 'cidr', ap, false);
       if (!cidr) { if (am && !am.entries.has('cidr')) r.error(am.line, ap, 'cidr is required'); return; }
       const values: string[] = [];
@@ -129,7 +124,22 @@ export function decodeBgpConfiguration(r: Reader, spec: MapNode | undefined, per
     ignoredInterfaces: r.strList(s, 'ignoredInterfaces', p),
     logSeverityScreen: r.enumOf(s, 'logSeverityScreen', p, LOG_SEVERITIES),
     nodeMeshBFD: readBfd(r, s, 'nodeMeshBFD', p, readPassword),
+    serviceLoadBalancerAggregation: lbAggregation(r, s, p),
   };
+}
+
+/**
+ * Calico confd onLoadBalancerIPsUpdate: Enabled (the default) advertises the LoadBalancer CIDRs
+ * from every node; Disabled advertises none of them and instead a /32 (/128) per LoadBalancer
+ * Service from the nodes that host it, which needs Service objects Tern does not read yet.
+ */
+function lbAggregation(r: Reader, s: MapNode | undefined, p: string): 'Enabled' | 'Disabled' | undefined {
+  const v = r.enumOf(s, 'serviceLoadBalancerAggregation', p, ['Enabled', 'Disabled'] as const);
+  if (v === 'Disabled') {
+    r.warnOnce(r.lineOf(s, 'serviceLoadBalancerAggregation'), join(p, 'serviceLoadBalancerAggregation'), 'lb-aggregation-disabled',
+      'Disabled: the serviceLoadBalancerIPs CIDRs are not advertised (as in Calico), but Tern does not read Services yet, so the per-service /32 routes Calico would send are not advertised either');
+  }
+  return v;
 }
 
 /** `198.18.1.10/24` -> address and subnet; a bare address is a /32 (/128). */
@@ -146,9 +156,8 @@ function nodeAddress(r: Reader, m: MapNode | undefined, key: string, path: strin
 }
 
 export function decodeNode(r: Reader, name: string, line: number, labels: Record<string, string>, spec: MapNode | undefined): CalicoNode {
-  const s = r.map(spec, 'spec', ['bgp', 'addresses', 'orchRefs', 'ipv4VXLANTunnelAddr', 'ipv6VXLANTunnelAddr',
-    'vxlanTunnelMACAddr', 'vxlanTunnelMACAddrV6', 'wireguard', 'interfaceName']);
-  const b = r.map(r.get(s, 'bgp'), 'spec.bgp', ['ipv4Address', 'ipv6Address', 'ipv4IPIPTunnelAddr', 'asNumber', 'routeReflectorClusterID']);
+  const s = r.map(spec, 'spec', 'Node spec');
+  const b = r.map(r.get(s, 'bgp'), 'spec.bgp', 'Node spec.bgp');
   const v4 = nodeAddress(r, b, 'ipv4Address', 'spec.bgp', 'ipv4');
   const v6 = nodeAddress(r, b, 'ipv6Address', 'spec.bgp', 'ipv6');
   const cid = r.str(b, 'routeReflectorClusterID', 'spec.bgp');
@@ -163,11 +172,6 @@ export function decodeNode(r: Reader, name: string, line: number, labels: Record
   };
 }
 
-const PEER_FIELDS = ['node', 'nodeSelector', 'peerIP', 'asNumber', 'peerSelector', 'keepOriginalNextHop', 'nextHopMode',
-  'password', 'sourceAddress', 'maxRestartTime', 'numAllowedLocalASNumbers', 'ttlSecurity', 'filters', 'reachableBy',
-  'keepaliveTime', 'localASNumber', 'localWorkloadSelector',
-  'bfd', // Tern extension (peers/model/bfd.ts)
-];
 
 /** `198.18.0.1`, `198.18.0.1:1179`, `2001:db8::1`, `[2001:db8::1]:1179`. */
 export function parsePeerIP(text: string): { address: string; family: 'ipv4' | 'ipv6'; port?: number } | string {
@@ -185,15 +189,14 @@ export function parsePeerIP(text: string): { address: string; family: 'ipv4' | '
 
 export function decodeBgpPeer(r: Reader, name: string, line: number, spec: MapNode | undefined): BgpPeerResource | undefined {
   const p = 'spec';
-  const s = r.map(spec, p, PEER_FIELDS);
+  const s = r.map(spec, p, 'BGPPeer spec');
   if (!s) return r.error(line, p, 'spec is required');
-  if (s.entries.has('localWorkloadSelector')) {
-    r.warn(r.lineOf(s, 'localWorkloadSelector'), 'spec.localWorkloadSelector', 'local workload peering is not implemented by Tern (this BGPPeer is ignored)');
-    return undefined;
-  }
+  // localWorkloadSelector is refused by the field check (fields.ts): no peer is planned from it.
+  if (s.entries.has('localWorkloadSelector')) return undefined;
   const rawPeerIP = r.get(s, 'peerIP');
-  if (rawPeerIP?.t === 'seq') {
-    r.error(rawPeerIP.line, 'spec.peerIP', 'YAML read [...] as a list: quote an IPv6 address with a port, e.g. "[2001:db8::1]:1179"');
+  // Unquoted, YAML reads `[2001:db8::1]:1179` as a flow list, or as a mapping whose key is one.
+  if (rawPeerIP?.t === 'seq' || rawPeerIP?.t === 'map') {
+    r.error(rawPeerIP.line, 'spec.peerIP', `YAML read [...] as a ${rawPeerIP.t === 'seq' ? 'list' : 'mapping'}: quote an IPv6 address with a port, e.g. "[2001:db8::1]:1179"`);
     return undefined;
   }
   const peerIPText = r.str(s, 'peerIP', p);
@@ -221,6 +224,7 @@ export function decodeBgpPeer(r: Reader, name: string, line: number, spec: MapNo
     filters: r.strList(s, 'filters', p),
     reachableBy: undefined,
     bfd: readBfd(r, s, 'bfd', p, readPassword),
+    reversePeering: 'Auto',
   };
   const at = (k: string) => r.lineOf(s, k);
   if (peer.node !== undefined && s.entries.has('nodeSelector')) r.error(at('nodeSelector'), 'spec.nodeSelector', 'node and nodeSelector cannot both be set');
@@ -229,9 +233,12 @@ export function decodeBgpPeer(r: Reader, name: string, line: number, spec: MapNo
   }
   if (!s.entries.has('peerSelector') && !s.entries.has('peerIP')) r.error(line, p, 'one of peerIP or peerSelector is required');
   if (s.entries.has('peerIP') && !s.entries.has('asNumber')) r.error(at('peerIP'), 'spec.asNumber', 'asNumber is required when peerIP is set');
+  // Calico <=3.31 accepted both, and nextHopMode wins ("the value of KeepOriginalNextHop is ignored").
   if (peer.nextHopMode !== undefined && s.entries.has('keepOriginalNextHop')) {
-    r.error(at('keepOriginalNextHop'), 'spec.keepOriginalNextHop', 'keepOriginalNextHop and nextHopMode cannot both be set (use nextHopMode: Keep)');
+    r.warn(at('keepOriginalNextHop'), 'spec.keepOriginalNextHop', `ignored because nextHopMode is set (nextHopMode ${peer.nextHopMode} applies, as in Calico); remove keepOriginalNextHop`);
+    peer.keepOriginalNextHop = false;
   }
+  peer.reversePeering = r.enumOf(s, 'reversePeering', p, ['Auto', 'Manual'] as const) ?? 'Auto';
   // RFC 4724 §3: the Restart Time field is 12 bits.
   if (peer.maxRestartTime !== undefined && peer.maxRestartTime > 4095) r.error(at('maxRestartTime'), 'spec.maxRestartTime', `${peer.maxRestartTime}s exceeds the 4095s a graceful restart capability can carry (RFC 4724 §3)`);
   // RFC 4271 §4.2: hold time is 0 or >= 3s; a keepalive is a third of it, and the hold time fits 16 bits.

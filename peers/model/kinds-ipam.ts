@@ -4,8 +4,19 @@
  */
 import type { BgpFilter, BgpFilterRule, BlockAffinity, EncapMode, IpamBlock, IpPool } from '../types.js';
 import { ALL } from '../selector.js';
-import { maxLen, parseCidr, type Cidr } from './net.js';
+import { maxLen, parseAsn, parseCidr, type Cidr } from './net.js';
 import { join, Reader, type YNode } from './reader.js';
+import { communityError } from './kinds-bgp.js';
+
+/** A list of AS numbers (asPathPrefix, prependASPath.prefix). */
+function asnList(r: Reader, m: MapNode, key: string, path: string): number[] {
+  const out: number[] = [];
+  r.seq(m, key, path).forEach((n, i) => {
+    const v = n.t === 'scalar' ? parseAsn(n.value, n.source) : `expected an AS number, found a ${n.t === 'map' ? 'mapping' : 'list'}`;
+    if (typeof v === 'string') r.error(n.line, `${join(path, key)}[${i}]`, v); else out.push(v);
+  });
+  return out;
+}
 
 type MapNode = Extract<YNode, { t: 'map' }>;
 
@@ -22,20 +33,16 @@ function lenientCidr(r: Reader, m: MapNode | undefined, key: string, path: strin
   return c;
 }
 
-const RULE_FIELDS = ['cidr', 'prefixLength', 'source', 'interface', 'matchOperator', 'peerType', 'communities',
-  'asPathPrefix', 'priority', 'action', 'operations'];
-const UNSUPPORTED_MATCHES = ['communities', 'asPathPrefix', 'priority'];
-
 function decodeRules(r: Reader, s: MapNode | undefined, key: 'exportV4' | 'importV4' | 'exportV6' | 'importV6'): BgpFilterRule[] {
   const family = key.endsWith('V4') ? 'ipv4' : 'ipv6';
   const out: BgpFilterRule[] = [];
   r.seq(s, key, 'spec').forEach((n, i) => {
     const p = `spec.${key}[${i}]`;
-    const m = r.map(n, p, RULE_FIELDS);
+    const m = r.map(n, p, 'BGPFilter rule');
     if (!m) return;
     const action = r.enumOf(m, 'action', p, ['Accept', 'Reject'] as const);
     if (!action) { if (!m.entries.has('action')) r.error(m.line, p, 'action is required (Accept or Reject)'); return; }
-    const rule: BgpFilterRule = { action };
+    const rule: BgpFilterRule = { action, operations: [] };
     rule.cidr = lenientCidr(r, m, 'cidr', p);
     if (rule.cidr && rule.cidr.family !== family) {
       r.error(r.lineOf(m, 'cidr'), `${p}.cidr`, `${rule.cidr.text} is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} CIDR (rule is in ${key})`);
@@ -44,7 +51,7 @@ function decodeRules(r: Reader, s: MapNode | undefined, key: 'exportV4' | 'impor
     if (m.entries.has('cidr') !== m.entries.has('matchOperator')) {
       r.error(m.line, p, 'cidr and matchOperator must both be set or both be empty');
     }
-    const pl = r.map(r.get(m, 'prefixLength'), `${p}.prefixLength`, ['min', 'max']);
+    const pl = r.map(r.get(m, 'prefixLength'), `${p}.prefixLength`, 'BGPFilter prefixLength');
     if (pl) {
       if (!m.entries.has('cidr')) r.error(pl.line, `${p}.prefixLength`, 'cidr is required when prefixLength is set');
       const max = maxLen(family);
@@ -59,19 +66,47 @@ function decodeRules(r: Reader, s: MapNode | undefined, key: 'exportV4' | 'impor
       else rule.interface = itf;
     }
     rule.peerType = r.enumOf(m, 'peerType', p, ['eBGP', 'iBGP'] as const);
-    const unsupported = UNSUPPORTED_MATCHES.filter((f) => m.entries.has(f));
-    if (unsupported.length) {
-      rule.unsupported = unsupported;
-      r.warn(r.lineOf(m, unsupported[0]), `${p}.${unsupported[0]}`, 'this match is not implemented by Tern; the rule never matches');
+    // The newest Calico matches (api bgpfilter.go): one community value, an AS path prefix.
+    const cm = r.map(r.get(m, 'communities'), `${p}.communities`, 'BGPFilter communities');
+    if (cm) {
+      const values = r.strList(cm, 'values', `${p}.communities`);
+      if (values.length !== 1) r.error(cm.line, `${p}.communities.values`, `exactly one community value is supported (Calico allows 1), found ${values.length}`);
+      else {
+        const err = communityError(values[0]);
+        if (err) r.error(cm.line, `${p}.communities.values[0]`, err); else rule.community = values[0];
+      }
     }
-    if (m.entries.has('operations')) r.warn(r.lineOf(m, 'operations'), `${p}.operations`, 'route operations are not implemented by Tern (ignored)');
+    if (m.entries.has('asPathPrefix')) {
+      const asns = asnList(r, m, 'asPathPrefix', p);
+      if (asns.length === 0) r.error(r.lineOf(m, 'asPathPrefix'), `${p}.asPathPrefix`, 'expected a non-empty list of AS numbers');
+      else rule.asPathPrefix = asns;
+    }
+    r.seq(m, 'operations', p).forEach((on, j) => {
+      const op = `${p}.operations[${j}]`;
+      const om = r.map(on, op, 'BGPFilter operation');
+      if (!om) return;
+      if (om.entries.size !== 1) { r.error(om.line, op, 'exactly one operation must be set'); return; }
+      const ac = r.map(r.get(om, 'addCommunity'), `${op}.addCommunity`, 'BGPFilter addCommunity');
+      if (ac) {
+        const v = r.str(ac, 'value', `${op}.addCommunity`);
+        const err = v === undefined ? 'value is required' : communityError(v);
+        if (err) r.error(ac.line, `${op}.addCommunity.value`, err); else rule.operations.push({ addCommunity: v! });
+      }
+      const pp = r.map(r.get(om, 'prependASPath'), `${op}.prependASPath`, 'BGPFilter prependASPath');
+      if (pp) {
+        const asns = asnList(r, pp, 'prefix', `${op}.prependASPath`);
+        if (asns.length < 1 || asns.length > 10) r.error(pp.line, `${op}.prependASPath.prefix`, 'expected 1 to 10 AS numbers');
+        else rule.operations.push({ prependASPath: asns });
+      }
+    });
+    if (rule.operations.length && action !== 'Accept') r.error(r.lineOf(m, 'operations'), `${p}.operations`, 'operations may only be used with action Accept');
     out.push(rule);
   });
   return out;
 }
 
 export function decodeBgpFilter(r: Reader, name: string, line: number, spec: MapNode | undefined): BgpFilter {
-  const s = r.map(spec, 'spec', ['exportV4', 'importV4', 'exportV6', 'importV6']);
+  const s = r.map(spec, 'spec', 'BGPFilter spec');
   return {
     name, line,
     exportV4: decodeRules(r, s, 'exportV4'), importV4: decodeRules(r, s, 'importV4'),
@@ -83,8 +118,7 @@ const MODES: readonly EncapMode[] = ['Never', 'Always', 'CrossSubnet'];
 
 export function decodeIpPool(r: Reader, name: string, line: number, spec: MapNode | undefined): IpPool | undefined {
   const p = 'spec';
-  const s = r.map(spec, p, ['cidr', 'blockSize', 'ipipMode', 'vxlanMode', 'natOutgoing', 'disabled', 'disableBGPExport',
-    'nodeSelector', 'allowedUses', 'assignmentMode', 'ipip', 'nat-outgoing']);
+  const s = r.map(spec, p, 'IPPool spec');
   if (!s) return r.error(line, p, 'spec is required');
   const cidr = lenientCidr(r, s, 'cidr', p);
   if (!cidr) return s.entries.has('cidr') ? undefined : r.error(s.line, 'spec.cidr', 'cidr is required');
@@ -96,7 +130,6 @@ export function decodeIpPool(r: Reader, name: string, line: number, spec: MapNod
   const vxlanMode = r.enumOf(s, 'vxlanMode', p, MODES) ?? 'Never';
   if (ipipMode !== 'Never' && vxlanMode !== 'Never') r.error(r.lineOf(s, 'vxlanMode'), 'spec.vxlanMode', 'ipipMode and vxlanMode cannot both be enabled');
   if (!v4 && ipipMode !== 'Never') r.error(r.lineOf(s, 'ipipMode'), 'spec.ipipMode', 'IPIP is not supported for IPv6 pools');
-  if (s.entries.has('ipip') || s.entries.has('nat-outgoing')) r.warn(s.line, p, 'ipip / nat-outgoing are Calico v1 fields; use ipipMode / natOutgoing (ignored)');
   return {
     name, line, cidr, blockSize, ipipMode, vxlanMode,
     natOutgoing: r.bool(s, 'natOutgoing', p) ?? false,
@@ -115,8 +148,7 @@ function boolish(r: Reader, m: MapNode | undefined, key: string, path: string): 
 
 export function decodeIpamBlock(r: Reader, name: string, line: number, spec: MapNode | undefined): IpamBlock | undefined {
   const p = 'spec';
-  const s = r.map(spec, p, ['cidr', 'affinity', 'affinityClaimTime', 'allocations', 'unallocated', 'attributes',
-    'strictAffinity', 'deleted', 'sequenceNumber', 'sequenceNumberForAllocation']);
+  const s = r.map(spec, p, 'IPAMBlock spec');
   const cidr = lenientCidr(r, s, 'cidr', p);
   if (!cidr) return s?.entries.has('cidr') ? undefined : r.error(s?.line ?? line, 'spec.cidr', 'cidr is required');
   const affinity = r.str(s, 'affinity', p);
@@ -144,7 +176,7 @@ export function decodeIpamBlock(r: Reader, name: string, line: number, spec: Map
 
 export function decodeBlockAffinity(r: Reader, name: string, line: number, spec: MapNode | undefined): BlockAffinity | undefined {
   const p = 'spec';
-  const s = r.map(spec, p, ['node', 'cidr', 'state', 'deleted', 'type']);
+  const s = r.map(spec, p, 'BlockAffinity spec');
   const node = r.str(s, 'node', p);
   const cidr = lenientCidr(r, s, 'cidr', p);
   if (!node || !cidr) {

@@ -9,14 +9,13 @@ import { decodeBgpConfiguration, decodeBgpPeer, decodeNode, type ConfigSpec } fr
 import { decodeBgpFilter, decodeBlockAffinity, decodeIpamBlock, decodeIpPool } from './kinds-ipam.js';
 import { cidrOverlaps } from './net.js';
 import { readYamlDocuments, Reader, type YNode } from './reader.js';
+import { didYouMean, OTHER_CALICO_KINDS, TERN_KINDS } from './fields.js';
 
 type MapNode = Extract<YNode, { t: 'map' }>;
 
 const API_VERSIONS = ['projectcalico.org/v3', 'crd.projectcalico.org/v1'];
-const KINDS = ['BGPConfiguration', 'Node', 'BGPPeer', 'BGPFilter', 'IPPool', 'IPAMBlock', 'BlockAffinity'] as const;
+const KINDS = TERN_KINDS;
 type Kind = (typeof KINDS)[number];
-const META_FIELDS = ['name', 'namespace', 'labels', 'annotations', 'uid', 'resourceVersion', 'creationTimestamp',
-  'generation', 'managedFields', 'finalizers', 'ownerReferences', 'deletionTimestamp', 'generateName', 'selfLink'];
 // Calico resource names: DNS-1123 subdomain-like, with `_` allowed by Calico's own validator.
 const NAME_RE = /^[a-z0-9A-Z]([-a-zA-Z0-9._]*[a-zA-Z0-9])?$/;
 
@@ -127,16 +126,23 @@ function readDocument(ctx: DocContext, root: YNode, line: number): void {
     const label = `${kind}/${name ?? '<unnamed>'}`;
     const r = new Reader(fileName, label, issues);
     if (kind === 'Secret' && apiVersion === 'v1') { readSecret(r, m); return; }
+    const calicoGroup = apiVersion !== undefined && API_VERSIONS.includes(apiVersion);
     if (!(KINDS as readonly string[]).includes(kind)) {
-      r.warn(r.lineOf(m, 'kind'), undefined, `kind ${kind} is not used by Tern (ignored)`);
+      // In Calico's API groups an unknown kind is an error (the API server refuses it, and a
+      // `kind: BgpPeer` silently ignored makes the peer vanish); Calico's other kinds and
+      // other groups' resources are not Tern's business.
+      if (calicoGroup && !OTHER_CALICO_KINDS.includes(kind)) {
+        const hint = didYouMean(kind, [...KINDS, ...OTHER_CALICO_KINDS]);
+        r.error(r.lineOf(m, 'kind'), 'kind', `unknown kind ${JSON.stringify(kind)} in ${apiVersion}${hint ? `: did you mean ${JSON.stringify(hint)}?` : ''}`);
+      } else r.warnOnce(r.lineOf(m, 'kind'), undefined, `kind ${apiVersion ?? ''}/${kind}`, `kind ${kind} is not used by Tern (ignored)`);
       return;
     }
-    if (!apiVersion || !API_VERSIONS.includes(apiVersion)) {
+    if (!apiVersion || !calicoGroup) {
       r.error(r.lineOf(m, 'apiVersion'), 'apiVersion', `${JSON.stringify(apiVersion ?? '')} is not one of ${API_VERSIONS.join(', ')}`);
       return;
     }
-    r.map(m, '', ['apiVersion', 'kind', 'metadata', 'spec', 'status']);
-    const md = r.map(meta, 'metadata', META_FIELDS);
+    r.map(m, '', 'resource');
+    const md = r.map(meta, 'metadata', 'metadata');
     if (!name) { r.error(md?.line ?? line, 'metadata.name', 'name is required'); return; }
     if (!NAME_RE.test(name) || name.length > 253) {
       r.error(r.lineOf(md, 'name'), 'metadata.name', `${JSON.stringify(name)} is not a valid resource name`);
@@ -147,10 +153,10 @@ function readDocument(ctx: DocContext, root: YNode, line: number): void {
   };
   /** A Kubernetes Secret: `data` is base64 (RFC 4648), `stringData` plain. */
   const readSecret = (r: Reader, m: MapNode): void => {
-    const md = r.map(m.entries.get('metadata')?.value, 'metadata', META_FIELDS);
+    const md = r.map(m.entries.get('metadata')?.value, 'metadata', 'metadata');
     const name = r.str(md, 'name', 'metadata');
     if (!name) { r.error(m.line, 'metadata.name', 'name is required'); return; }
-    r.map(m, '', ['apiVersion', 'kind', 'metadata', 'type', 'data', 'stringData', 'immutable']);
+    r.map(m, '', 'Secret');
     const values: Record<string, string> = {};
     const data = r.map(m.entries.get('data')?.value, 'data', null);
     for (const [k, e] of data?.entries ?? []) {
@@ -178,8 +184,9 @@ function assemble(raws: Raw[], secrets: Map<string, Record<string, string>>, fil
   model.secrets = secrets;
   crossCheck(model, raws, issues);
   issues.sort((a, b) => a.line - b.line); // stable: same-line issues keep their order
-  if (issues.some((i) => i.severity === 'error')) throw new ConfigError(issues);
-  return { model, warnings: issues };
+  const reported = onceEach(issues);
+  if (reported.some((i) => i.severity === 'error')) throw new ConfigError(reported);
+  return { model, warnings: reported };
 }
 
 /** One resource alone, its issues into its own reader (no other resource is consulted). */
@@ -241,6 +248,7 @@ function build(raws: Raw[], source: string): ClusterModel {
     serviceClusterIPs: global?.serviceClusterIPs ?? [],
     serviceExternalIPs: global?.serviceExternalIPs ?? [],
     serviceLoadBalancerIPs: global?.serviceLoadBalancerIPs ?? [],
+    serviceLoadBalancerAggregation: global?.serviceLoadBalancerAggregation ?? 'Enabled',
     ignoredInterfaces: global?.ignoredInterfaces ?? [],
     logSeverityScreen: global?.logSeverityScreen ?? 'Info',
     nodeMeshBFD: global?.nodeMeshBFD,
@@ -271,19 +279,6 @@ function crossCheck(model: ClusterModel, raws: Raw[], issues: ConfigIssue[]): vo
       if (!model.filters.has(f)) { const { r, line } = at('BGPPeer', p.name, 'filters'); r.warn(line, 'spec.filters', `no BGPFilter named ${JSON.stringify(f)}; Calico skips it, and so does Tern`); }
     }
   }
-  // RFC 8212 for eBGP peers with filters differs from Calico's accept-by-default: say so where it bites.
-  for (const p of model.peers) {
-    const filters = p.filters.map((f) => model.filters.get(f)).filter((f) => f !== undefined);
-    if (!p.peerIP || !filters.length || p.asNumber === (p.localASNumber ?? model.bgpConfig.asNumber)) continue;
-    const v = p.peerIP.family === 'ipv4' ? 'V4' : 'V6';
-    for (const dir of ['import', 'export'] as const) {
-      const rules = filters.flatMap((f) => f[`${dir}${v}`]);
-      const catchAll = rules.some((r) => !r.cidr && !r.source && !r.interface && !r.peerType && !r.unsupported);
-      if (catchAll) continue;
-      const { r, line } = at('BGPPeer', p.name, 'filters');
-      r.warn(line, 'spec.filters', `eBGP peer with filters: Tern applies RFC 8212, so routes no ${dir}${v} rule accepts are not ${dir}ed (Calico would ${dir} them); add a final "- action: Accept" rule to keep Calico's behaviour`);
-    }
-  }
   for (const [node] of model.nodeBgpConfigs) {
     const x = raws.find((y) => y.kind === 'BGPConfiguration' && y.name === `node.${node}`)!;
     if (!nodeNames.has(node)) crossReader(x, issues).warn(x.line, 'metadata.name', `no Node named ${JSON.stringify(node)} in the model`);
@@ -296,6 +291,25 @@ function crossCheck(model: ClusterModel, raws: Raw[], issues: ConfigIssue[]): vo
   for (const a of model.blockAffinities) {
     if (!nodeNames.has(a.node)) { const { r, line } = at('BlockAffinity', a.name, 'node'); r.warn(line, 'spec.node', `no Node named ${JSON.stringify(a.node)} in the model`); }
   }
+}
+
+/**
+ * Warnings that share a `once` key (a field Tern does not implement, used by many resources)
+ * are reported once: the first, with how many more resources use it.
+ */
+function onceEach(issues: ConfigIssue[]): ConfigIssue[] {
+  const counts = new Map<string, number>();
+  for (const i of issues) if (i.once) counts.set(i.once, (counts.get(i.once) ?? 0) + 1);
+  const seen = new Set<string>();
+  const out: ConfigIssue[] = [];
+  for (const i of issues) {
+    if (!i.once) { out.push(i); continue; }
+    if (seen.has(i.once)) continue;
+    seen.add(i.once);
+    const more = counts.get(i.once)! - 1;
+    out.push(more ? { ...i, message: `${i.message} (and in ${more} more resource${more === 1 ? '' : 's'})` } : i);
+  }
+  return out;
 }
 
 /** Read and parse a model file. Throws ConfigError on invalid content, and Node's fs errors when unreadable. */

@@ -7,6 +7,7 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type D
 import type { ConfigIssue, Selector } from '../types.js';
 import { parseSelector, SelectorError } from '../selector.js';
 import { parseAsn, parseCidr, parseDuration, type Cidr } from './net.js';
+import { didYouMean, fieldNames, SECTIONS, type FieldInfo, type Section } from './fields.js';
 
 export type YNode =
   | { t: 'map'; line: number; entries: Map<string, { keyLine: number; value: YNode }> }
@@ -73,16 +74,34 @@ export class Reader {
     this.issues.push({ severity: 'warning', file: this.file, line, resource: this.resource, path, message });
   }
 
-  /** A mapping; warns about keys not in `known` (Calico ignores unknown fields too). */
-  map(n: YNode | undefined, path: string, known: readonly string[] | null): MapNode | undefined {
+  /**
+   * A mapping whose keys are checked against `known` (a list, or a section of fields.ts): an
+   * unknown key is an error with a did-you-mean (kubectl's strict validation refuses it under
+   * Calico, and ignoring `nodeselector` would turn a rack-scoped peer into a global one); a
+   * field Tern warns about is warned once per load, one it refuses is an error naming it.
+   */
+  map(n: YNode | undefined, path: string, known: readonly string[] | Section | null): MapNode | undefined {
     if (!n || (n.t === 'scalar' && n.value === null)) return undefined;
     if (n.t !== 'map') return this.error(n.line, path, `expected a mapping, found ${describe(n)}`);
-    if (known) {
-      for (const [k, e] of n.entries) {
-        if (!known.includes(k)) this.warn(e.keyLine, join(path, k), 'unknown field (ignored)');
+    if (known === null) return n;
+    const names = typeof known === 'string' ? fieldNames(known) : known;
+    const infos: readonly FieldInfo[] = typeof known === 'string' ? SECTIONS[known] : [];
+    for (const [k, e] of n.entries) {
+      if (!names.includes(k)) {
+        const hint = didYouMean(k, names);
+        this.error(e.keyLine, join(path, k), `unknown field${hint ? `: did you mean ${JSON.stringify(hint)}?` : ` (known: ${names.join(', ')})`}`);
+        continue;
       }
+      const info = infos.find((x) => x.name === k);
+      if (info?.status === 'refused') this.error(e.keyLine, join(path, k), `not supported by Tern: ${info.note}`);
+      else if (info?.status === 'warned') this.warnOnce(e.keyLine, join(path, k), `${typeof known === 'string' ? known : path}.${k}`, `not implemented by Tern (ignored): ${info.note}`);
     }
     return n;
+  }
+
+  /** A warning printed once per load however many resources trigger it (`once` is its key). */
+  warnOnce(line: number, path: string | undefined, once: string, message: string): void {
+    this.issues.push({ severity: 'warning', file: this.file, line, resource: this.resource, path, message, once });
   }
 
   get(m: MapNode | undefined, key: string): YNode | undefined {

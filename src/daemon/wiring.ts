@@ -3,16 +3,20 @@
 // change records into FIB changes (fib/). No I/O here, so every rule is unit-testable.
 import type { SessionConfig } from '../../bgp/config';
 import type { PolicyFn, RibChange, RibPeer } from '../../bgp/rib/rib-types';
+import { asPathStartsWith, editAttrs } from '../../bgp/rib/policy-edit';
 import { formatPrefix, parseAddress } from '../../bgp/prefix';
-import { AFI_IPV4, type Prefix } from '../../bgp/types';
+import { AFI_IPV4, type PathAttributes, type Prefix } from '../../bgp/types';
 import type { FibChange, FibFailure, NextHop } from '../../fib/types';
 import { withdraw } from '../../fib/types';
 import {
   defaultFilterAction,
   encapsulationFor,
-  evaluateFilters,
   filtersByName,
+  matchFilters,
+  operationsEdit,
   type BgpFilter,
+  type BgpFilterRule,
+  type FilterContext,
   type ClusterModel,
   type LocalSpeaker,
   type OriginatedRoute,
@@ -84,10 +88,15 @@ function contains(net: Prefix, p: Prefix): boolean {
   return (net.addr[full] & mask) === (p.addr[full] & mask);
 }
 
-/** The IPPools whose routes Calico exports (enabled, BGP export allowed), as wire prefixes. */
+/**
+ * The IPPools whose routes Calico exports, as wire prefixes: every pool without
+ * disableBGPExport (bird_ipam.cfg.template calico_export_to_bgp_peers accepts `net ~ pool` for
+ * each; `disabled` only stops IPAM allocating from it, and the pool migration procedure relies
+ * on the blocks of a disabled pool staying reachable).
+ */
 export function exportablePools(model: ClusterModel): Prefix[] {
   return model.ipPools
-    .filter((p) => !p.disabled && !p.disableBGPExport)
+    .filter((p) => !p.disableBGPExport)
     .map((p) => {
       const a = parseAddress(p.cidr.text.split('/')[0]);
       if (!a) throw new Error(`IPPool ${p.name}: unparsable cidr ${p.cidr.text}`);
@@ -100,12 +109,23 @@ export interface Policies {
   exportPolicy: PolicyFn;
 }
 
+export interface PolicyOptions {
+  /**
+   * What an eBGP peer that lists BGPFilters gets for a route no rule matched: 'calico' (the
+   * default: import accepts, export falls back to Calico's export rules, as BIRD under Calico
+   * does) or 'rfc8212' (RFC 8212 §3-4: neither imported nor exported). ternd --ebgp-filter-default.
+   */
+  ebgpFilterDefault?: 'calico' | 'rfc8212';
+}
+
 /**
  * RIB policy functions for one planned peer.
  * Export, when no BGPFilter rule decides (Calico's calico_export_to_bgp_peers): what this node
  * originates, and routes inside an exportable IPPool; nothing else (a ToR's default route is
- * not passed on). BGPFilter rules are tried first, in order. An eBGP peer that lists filters
- * gets RFC 8212 semantics: a route no rule accepted is neither imported nor exported.
+ * not passed on). BGPFilter rules are tried first, in order; an Accept rule's operations
+ * (add community, prepend AS path) become attribute edits. With --ebgp-filter-default rfc8212
+ * an eBGP peer that lists filters gets RFC 8212 semantics: a route no rule accepted is neither
+ * imported nor exported.
  */
 /**
  * Peers whose policies come from the same inputs get the same function objects: the RIB keys
@@ -114,49 +134,59 @@ export interface Policies {
  */
 const policyCache = new WeakMap<object, Map<string, Policies>>();
 
-export function policiesFor(pc: PeerConfig, model: ClusterModel, originated: Pick<ReadonlySet<string>, 'has'>): Policies {
+export function policiesFor(pc: PeerConfig, model: ClusterModel, originated: Pick<ReadonlySet<string>, 'has'>, opts: PolicyOptions = {}): Policies {
   const filters = filtersByName(model.filters, pc.filters);
-  const key = JSON.stringify([filters, exportablePools(model), pc.peerAs !== pc.localAs], (k, v: unknown) => (k === 'line' ? undefined : typeof v === 'bigint' ? v.toString() : v));
+  const key = JSON.stringify([filters, exportablePools(model), pc.peerAs !== pc.localAs, opts.ebgpFilterDefault ?? 'calico'], (k, v: unknown) => (k === 'line' ? undefined : typeof v === 'bigint' ? v.toString() : v));
   let cache = policyCache.get(originated);
   if (!cache) policyCache.set(originated, (cache = new Map()));
   const hit = cache.get(key);
   if (hit) return hit;
-  const made = buildPolicies(filters, pc, model, originated);
+  const made = buildPolicies(filters, pc, model, originated, opts);
   if (cache.size > 1000) cache.clear();
   cache.set(key, made);
   return made;
 }
 
-function buildPolicies(filters: BgpFilter[], pc: PeerConfig, model: ClusterModel, originated: Pick<ReadonlySet<string>, 'has'>): Policies {
+function buildPolicies(filters: BgpFilter[], pc: PeerConfig, model: ClusterModel, originated: Pick<ReadonlySet<string>, 'has'>, opts: PolicyOptions): Policies {
   const ebgp = pc.peerAs !== pc.localAs;
-  const policy = ebgp && filters.length > 0 ? 'rfc8212' : 'calico';
+  const policy = opts.ebgpFilterDefault ?? 'calico';
   const peerType = ebgp ? 'eBGP' : 'iBGP';
   const pools = exportablePools(model);
   const familyOf = (p: Prefix) => (p.afi === AFI_IPV4 ? 'ipv4' : 'ipv6') as 'ipv4' | 'ipv6';
+  // Which matches the rules use: the attributes are looked at only when one needs them.
+  const rules = filters.flatMap((f) => [...f.exportV4, ...f.exportV6, ...f.importV4, ...f.importV6]);
+  const needsAttrs = rules.some((r) => r.community !== undefined || r.asPathPrefix !== undefined);
+  // A BIRD export filter runs before BIRD prepends our AS for an eBGP peer; the RIB hands the
+  // export policy the path with our AS already first (bgp/rib/policy-edit.ts).
+  const ctxOf = (a: PathAttributes, ownAsFirst: boolean, source: FilterContext['source']): FilterContext => (needsAttrs
+    ? { source, peerType, communities: a.communities, largeCommunities: a.largeCommunities, asPathStartsWith: (asns) => asPathStartsWith(a.asPath, asns, ownAsFirst) }
+    : { source, peerType });
+  const apply = (rule: BgpFilterRule, a: PathAttributes, ownAsFirst: boolean) =>
+    rule.action === 'Reject' ? 'reject' as const : rule.operations.length ? editAttrs(a, operationsEdit(rule.operations), ownAsFirst) : 'accept' as const;
 
-  const exportPolicy: PolicyFn = (prefix) => {
+  const exportPolicy: PolicyFn = (prefix, attrs) => {
     let text: string | undefined;
     if (filters.length > 0) {
       text = formatPrefix(prefix);
       const source = originated.has(text) ? 'Local' : 'RemotePeers';
-      const v = evaluateFilters(filters, 'export', familyOf(prefix), text, { source, peerType });
-      if (v !== 'none') return v;
+      const rule = matchFilters(filters, 'export', familyOf(prefix), text, ctxOf(attrs, ebgp, source));
+      if (rule) return apply(rule, attrs, ebgp);
       if (defaultFilterAction('export', { ebgp, policy }) === 'reject') return 'reject';
     }
     for (const pool of pools) if (contains(pool, prefix)) return 'accept';
     return originated.has(text ?? formatPrefix(prefix)) ? 'accept' : 'reject';
   };
   if (filters.length === 0) return { exportPolicy };
-  const importPolicy: PolicyFn = (prefix) => {
+  const importPolicy: PolicyFn = (prefix, attrs) => {
     const text = formatPrefix(prefix);
-    const v = evaluateFilters(filters, 'import', familyOf(prefix), text, { source: 'RemotePeers', peerType });
-    if (v !== 'none') return v;
+    const rule = matchFilters(filters, 'import', familyOf(prefix), text, ctxOf(attrs, false, 'RemotePeers'));
+    if (rule) return apply(rule, attrs, false);
     return defaultFilterAction('import', { ebgp, policy }) === 'reject' ? 'reject' : 'accept';
   };
   return { importPolicy, exportPolicy };
 }
 
-export function ribPeerOf(pc: PeerConfig, local: LocalSpeaker, model: ClusterModel, originated: Pick<ReadonlySet<string>, 'has'>): RibPeer {
+export function ribPeerOf(pc: PeerConfig, local: LocalSpeaker, model: ClusterModel, originated: Pick<ReadonlySet<string>, 'has'>, opts: PolicyOptions = {}): RibPeer {
   const node = model.nodes.find((n) => n.name === local.nodeName);
   return {
     id: pc.key,
@@ -167,7 +197,7 @@ export function ribPeerOf(pc: PeerConfig, local: LocalSpeaker, model: ClusterMod
     routeReflectorClient: pc.routeReflectorClient,
     nextHopMode: pc.nextHopMode,
     allowOwnAs: pc.numAllowedLocalASNumbers,
-    ...policiesFor(pc, model, originated),
+    ...policiesFor(pc, model, originated, opts),
   };
 }
 

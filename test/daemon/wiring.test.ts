@@ -82,14 +82,21 @@ test('export policy: Calico exports pool routes and own blocks, not a ToR defaul
   assert.equal(exportPolicy(parsePrefix('0.0.0.0/0'), {}, peer), 'reject');
 });
 
-test('RFC 8212: an eBGP peer with filters gets nothing no rule accepted, in either direction', () => {
+const strict = (pc: (typeof plan)[number]) => policiesFor(pc, model, new Set(originated.keys()), { ebgpFilterDefault: 'rfc8212' });
+
+test('eBGP peer with filters, route no rule matched: Calico by default (import accepts), RFC 8212 §3-4 only when asked (issue 16)', () => {
   const tor = plan.find((p) => p.peerAddress === '198.18.1.1')!;
-  const { exportPolicy, importPolicy } = policiesFor(tor, model, new Set(originated.keys()));
   const peer = { id: 'tor', address: '198.18.1.1', asn: 65001 };
-  assert.equal(exportPolicy(parsePrefix('10.244.0.0/26'), {}, peer), 'accept');
-  assert.equal(exportPolicy(parsePrefix('10.245.0.0/26'), {}, peer), 'reject');
-  assert.ok(importPolicy);
-  assert.equal(importPolicy(parsePrefix('192.0.2.0/24'), {}, peer), 'reject');
+  const calico = policiesFor(tor, model, new Set(originated.keys()));
+  assert.equal(calico.exportPolicy(parsePrefix('10.244.0.0/26'), {}, peer), 'accept');
+  assert.equal(calico.exportPolicy(parsePrefix('10.245.0.0/26'), {}, peer), 'accept', 'Calico export rules: inside an exportable pool');
+  assert.equal(calico.exportPolicy(parsePrefix('192.0.2.0/24'), {}, peer), 'reject', 'Calico export rules: not ours, in no pool');
+  assert.equal(strict(tor).exportPolicy(parsePrefix('10.245.0.0/26'), {}, peer), 'reject', 'RFC 8212: no rule accepted it');
+  assert.equal(calico.importPolicy!(parsePrefix('192.0.2.0/24'), {}, peer), 'accept', 'Calico: import accepts what no rule matched');
+  const s8212 = strict(tor);
+  assert.equal(s8212.exportPolicy(parsePrefix('10.244.0.0/26'), {}, peer), 'accept');
+  assert.equal(s8212.importPolicy!(parsePrefix('192.0.2.0/24'), {}, peer), 'reject');
+  assert.notEqual(s8212.exportPolicy, calico.exportPolicy, 'the option is part of the policy identity');
 });
 
 test('peers with the same policy inputs share the policy functions, so the RIB can share their update group (RFC 4271 §9.2)', () => {

@@ -46,7 +46,7 @@ test('adding a node adds one session and leaves the others alone', () => {
 test('every PeerConfig field is classified; only transport/OPEN fields restart', () => {
   const mutate: { [K in keyof PeerConfig]-?: PeerConfig[K] } = {
     key: FULL.key, kind: 'node', description: 'other', peerAddress: '198.18.9.2', peerPort: 1179, peerAs: 65002,
-    localAs: 64513, localAddress: '198.18.1.9', password: 'pw2', ttlSecurity: 2, keepaliveTime: 30, holdTime: 90,
+    localAs: 64513, localAddress: '198.18.1.9', password: 'pw2', passwordError: 'secret s/k unavailable', ttlSecurity: 2, keepaliveTime: 30, holdTime: 90,
     maxRestartTime: 60, nextHopMode: 'Self', numAllowedLocalASNumbers: 2, routeReflectorClient: true,
     families: ['ipv6'], filters: ['f2'], reachableBy: '198.18.1.253', sourceNode: 'x', passive: false,
     bfd: { minRxMs: 100, minTxMs: 100, multiplier: 3, multihop: false, strict: false, graceful: false },
@@ -58,7 +58,8 @@ test('every PeerConfig field is classified; only transport/OPEN fields restart',
     assert.deepEqual(d.changed[0].fields, [f]);
     assert.equal(d.changed[0].restartNeeded, (RESTART_FIELDS as string[]).includes(f), f);
   }
-  for (const f of ['password', 'peerAs', 'localAs', 'peerAddress', 'localAddress'] as const) assert.ok(RESTART_FIELDS.includes(f), f);
+  // RFC 2385: a password that appears, changes or becomes unreadable restarts the session.
+  for (const f of ['password', 'passwordError', 'peerAs', 'localAs', 'peerAddress', 'localAddress'] as const) assert.ok(RESTART_FIELDS.includes(f), f);
   for (const f of ['description', 'filters', 'nextHopMode'] as const) assert.ok(!RESTART_FIELDS.includes(f), f);
 });
 

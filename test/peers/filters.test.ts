@@ -2,7 +2,7 @@
 // prefix lengths, source, interface; defaults (Calico accept vs RFC 8212 for eBGP).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultFilterAction, evaluateFilters, filtersByName, type BgpFilter } from '../../peers/index.js';
+import { ConfigError, defaultFilterAction, evaluateFilters, filtersByName, formatIssue, matchFilters, operationsEdit, type BgpFilter } from '../../peers/index.js';
 import { model, res } from './helpers.js';
 
 const filters = (spec: Record<string, unknown>, name = 'f'): BgpFilter[] => [model(res('BGPFilter', name, spec)).filters.get(name)!];
@@ -69,9 +69,52 @@ test('interface patterns with * and peerType', () => {
   assert.equal(evaluateFilters(filters({ exportV4: [{ action: 'Reject', interface: 'a.b' }] }), 'export', 'ipv4', '10.0.0.0/8', { interface: 'aXb' }), 'none', '. is literal');
 });
 
-test('a rule with a match Tern does not implement never matches (never acts on routes it was not meant for)', () => {
-  const f = filters({ importV4: [{ action: 'Reject', communities: { values: ['65000:1'] } }, { action: 'Accept' }] });
-  assert.equal(evaluateFilters(f, 'import', 'ipv4', '10.0.0.0/8'), 'accept');
+// Calico's newest BGPFilter (api bgpfilter.go; confd template_funcs filterMatchCommunity,
+// filterMatchASPathPrefix, filterOperationStatements): `(65000, 100) ~ bgp_community`,
+// `bgp_path ~ [= 65000 65001 * =]`, `bgp_community.add(...)`, `bgp_path.prepend(...)`.
+test('communities.values matches a route carrying that community or large community (RFC 1997, RFC 8092)', () => {
+  const f = filters({ importV4: [
+    { action: 'Reject', communities: { values: ['65000:100'] } },
+    { action: 'Reject', communities: { values: ['65000:10:20'] } },
+    { action: 'Accept' }] });
+  assert.equal(evaluateFilters(f, 'import', 'ipv4', '10.0.0.0/8', { communities: [65000 * 65536 + 100] }), 'reject');
+  assert.equal(evaluateFilters(f, 'import', 'ipv4', '10.0.0.0/8', { communities: [65000 * 65536 + 101] }), 'accept');
+  assert.equal(evaluateFilters(f, 'import', 'ipv4', '10.0.0.0/8', { largeCommunities: [{ globalAdmin: 65000, local1: 10, local2: 20 }] }), 'reject');
+  assert.equal(evaluateFilters(f, 'import', 'ipv4', '10.0.0.0/8', { largeCommunities: [{ globalAdmin: 65000, local1: 10, local2: 21 }] }), 'accept');
+  assert.equal(evaluateFilters(f, 'import', 'ipv4', '10.0.0.0/8'), 'accept', 'a route without communities does not match');
+});
+
+test('asPathPrefix matches a path that begins with those AS numbers (RFC 4271 §5.1.2 order)', () => {
+  const f = filters({ importV4: [{ action: 'Reject', asPathPrefix: [65000, 65001] }] });
+  const starts = (path: number[]) => (asns: readonly number[]) => asns.every((a, i) => path[i] === a);
+  assert.equal(evaluateFilters(f, 'import', 'ipv4', '10.0.0.0/8', { asPathStartsWith: starts([65000, 65001, 7]) }), 'reject');
+  assert.equal(evaluateFilters(f, 'import', 'ipv4', '10.0.0.0/8', { asPathStartsWith: starts([65001, 65000]) }), 'none');
+  assert.equal(evaluateFilters(f, 'import', 'ipv4', '10.0.0.0/8', { asPathStartsWith: starts([65000]) }), 'none');
+});
+
+test('operations: Accept rules add communities and prepend in the order listed; the matched rule is returned', () => {
+  const f = filters({ exportV4: [{ action: 'Accept', matchOperator: 'In', cidr: '10.244.0.0/16', operations: [
+    { addCommunity: { value: '65000:200' } }, { addCommunity: { value: '65000:300:400' } },
+    { prependASPath: { prefix: [65001, 65002] } }, { prependASPath: { prefix: [64999] } }] }] });
+  const rule = matchFilters(f, 'export', 'ipv4', '10.244.1.0/26')!;
+  assert.deepEqual(operationsEdit(rule.operations), {
+    addCommunities: [65000 * 65536 + 200],
+    addLargeCommunities: [{ globalAdmin: 65000, local1: 300, local2: 400 }],
+    // Calico: "[65000, 65001] produces the path 65000 65001 <original>"; a later prepend goes in front.
+    prependAs: [64999, 65001, 65002],
+  });
+});
+
+test('BGPFilter validation: priority and setPriority are refused by name, operations only with Accept, one community value', () => {
+  const errs = (spec: Record<string, unknown>): string[] => {
+    try { model(res('BGPFilter', 'f', spec)); return []; } catch (e) { return (e as ConfigError).issues.filter((i) => i.severity === 'error').map(formatIssue); }
+  };
+  assert.match(errs({ importV4: [{ action: 'Accept', priority: 512 }] }).join('\n'), /spec\.importV4\[0\]\.priority: not supported by Tern: route priority/);
+  assert.match(errs({ importV4: [{ action: 'Accept', operations: [{ setPriority: { value: 5 } }] }] }).join('\n'), /operations\[0\]\.setPriority: not supported by Tern/);
+  assert.match(errs({ importV4: [{ action: 'Reject', operations: [{ addCommunity: { value: '1:1' } }] }] }).join('\n'), /operations may only be used with action Accept/);
+  assert.match(errs({ importV4: [{ action: 'Reject', communities: { values: ['1:1', '1:2'] } }] }).join('\n'), /exactly one community value/);
+  assert.match(errs({ importV4: [{ action: 'Accept', operations: [{ addCommunity: { value: '1:1' }, prependASPath: { prefix: [1] } }] }] }).join('\n'), /exactly one operation must be set/);
+  assert.match(errs({ importV4: [{ action: 'Accept', operations: [{ addCommunity: { value: '70000:1' } }] }] }).join('\n'), /standard community parts must be 0\.\.65535/);
 });
 
 test('defaults: Calico accepts on import and uses its normal export; RFC 8212 rejects for eBGP', () => {

@@ -139,14 +139,17 @@ test('BGPPeer options reach the PeerConfig', () => {
       filters: ['f1', 'missing'], reachableBy: '198.18.1.254',
     }),
   );
-  const s = planPeers(m, 'n1', { resolveSecret: (r) => `${r.name}/${r.key}` })[0];
+  const s = planPeers(m, 'n1', { resolveSecret: (r) => ({ value: `${r.name}/${r.key}` }) })[0];
   assert.deepEqual({ ...s, description: undefined }, {
     key: '198.18.9.1', kind: 'global', description: undefined, peerAddress: '198.18.9.1', peerPort: 179,
     peerAs: 65001, localAs: 65100, localAddress: '198.18.1.1', password: 's/k', ttlSecurity: 1,
     keepaliveTime: 20, holdTime: 60, maxRestartTime: 120, nextHopMode: 'Self', numAllowedLocalASNumbers: 1,
     routeReflectorClient: false, families: ['ipv4'], filters: ['f1'], reachableBy: '198.18.1.254',
   });
-  assert.equal(planPeers(m, 'n1')[0].password, undefined, 'unresolvable secret: no password (as Calico)');
+  // RFC 2385: a session configured with a password never runs without it.
+  const held = planPeers(m, 'n1')[0];
+  assert.equal(held.password, undefined);
+  assert.match(held.passwordError ?? '', /^BGPPeer tor spec\.password: secret s\/k unavailable: no Secret "s" in the datastore; no --secrets-dir given$/);
 });
 
 test('sourceAddress None leaves the source unbound unless bindMode is NodeIP', () => {
@@ -243,7 +246,7 @@ test('secretKeyRef passwords resolve from Secrets in the file, then from the dae
     node('n1', { v4: '198.18.1.1/24' }), node('n2', { v4: '198.18.1.2/24' }),
     res('BGPPeer', 'tor', { peerIP: '198.18.9.1', asNumber: 65001, password: { secretKeyRef: { name: 'bgp-secrets', key: 'tor' } } }),
     res('BGPPeer', 'other', { peerIP: '198.18.9.2', asNumber: 65001, password: { secretKeyRef: { name: 'elsewhere', key: 'k' } } }));
-  const p = planPeers(m, 'n1', { resolveSecret: (r) => (r.name === 'elsewhere' ? 'from-resolver' : undefined) });
+  const p = planPeers(m, 'n1', { resolveSecret: (r) => (r.name === 'elsewhere' ? { value: 'from-resolver' } : { error: 'not mounted' }) });
   assert.equal(byKey(p, '198.18.9.1').password, 'secret-tor', 'base64 data');
   assert.equal(byKey(p, '198.18.1.2').password, 'mesh-pw', 'stringData');
   assert.equal(byKey(p, '198.18.9.2').password, 'from-resolver');

@@ -1,0 +1,131 @@
+/**
+ * Every field of Calico's API that the readers accept, per section, with what Tern does with it:
+ *  - applied: means in Tern what it means in Calico;
+ *  - no-effect: accepted, and has no effect on BGP in Calico either (IPAM, Felix, metadata);
+ *  - warned: accepted with a warning naming the field (printed once per load, however many
+ *    resources use it), because Tern does not do what Calico would;
+ *  - refused: an error naming the field: the resource would mean something Tern cannot do.
+ * A field in no list is unknown: an error with a did-you-mean (kubectl's strict validation
+ * refuses it under Calico). The readers take their field lists from here, and
+ * docs/configuration.md's coverage table is generated from here (test/peers/fields.test.ts
+ * fails when the two differ), so neither can drift from the code.
+ */
+export type FieldStatus = 'applied' | 'no-effect' | 'warned' | 'refused';
+
+export interface FieldInfo { name: string; status: FieldStatus; note?: string }
+
+const f = (name: string, status: FieldStatus = 'applied', note?: string): FieldInfo => ({ name, status, note });
+const noEffect = (names: string[], note: string): FieldInfo[] => names.map((n) => f(n, 'no-effect', note));
+
+export const META_SECTION = 'metadata';
+
+export const SECTIONS = {
+  resource: [f('apiVersion'), f('kind'), f('metadata'), f('spec'), f('status', 'no-effect', 'written by Calico, not read')],
+  metadata: [f('name'), f('labels', 'applied', 'Node labels feed nodeSelector/peerSelector'),
+    ...noEffect(['namespace', 'annotations', 'uid', 'resourceVersion', 'creationTimestamp', 'generation', 'managedFields',
+      'finalizers', 'ownerReferences', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generateName', 'selfLink'], 'Kubernetes object bookkeeping')],
+  'BGPConfiguration spec': [
+    f('asNumber'), f('nodeToNodeMeshEnabled'), f('listenPort'), f('bindMode'), f('nodeMeshPassword', 'applied', 'a secret that cannot be read keeps the mesh sessions down'),
+    f('nodeMeshMaxRestartTime'), f('communities'), f('prefixAdvertisements'), f('serviceClusterIPs'), f('serviceExternalIPs'),
+    f('serviceLoadBalancerIPs'),
+    f('serviceLoadBalancerAggregation', 'applied', 'Disabled stops advertising the LoadBalancer CIDRs; the per-service /32s Calico then sends need Service objects, which Tern does not read yet (warned)'),
+    f('logSeverityScreen', 'applied', 'sets ternd\'s log level unless --log-level is given'),
+    f('ignoredInterfaces', 'no-effect', 'Tern does not export interface (BIRD "direct") routes, so there is nothing to exclude'),
+    f('nodeMeshBFD', 'applied', 'Tern extension, not in Calico\'s API: BFD on mesh sessions (docs/bfd.md)'),
+    f('localWorkloadPeeringIPV4', 'warned', 'local workload peering is not implemented'),
+    f('localWorkloadPeeringIPV6', 'warned', 'local workload peering is not implemented'),
+    f('programClusterRoutes', 'warned', 'Tern programs the routes of IPIP and unencapsulated pools (Calico\'s "Enabled"); VXLAN pools are left to Felix'),
+    f('ipv4NormalRoutePriority', 'warned', 'Tern\'s kernel routes use ternd --metric'),
+    f('ipv6NormalRoutePriority', 'warned', 'Tern\'s kernel routes use ternd --metric'),
+  ],
+  'BGPConfiguration communities[]': [f('name'), f('value')],
+  'BGPConfiguration prefixAdvertisements[]': [f('cidr'), f('communities')],
+  'BGPConfiguration service CIDR': [f('cidr')],
+  password: [f('secretKeyRef')],
+  secretKeyRef: [f('name'), f('key'), f('optional', 'warned', 'Tern treats every password secret as required: a session never runs without its password')],
+  'Node spec': [f('bgp'),
+    ...noEffect(['addresses', 'orchRefs', 'ipv4VXLANTunnelAddr', 'ipv6VXLANTunnelAddr', 'vxlanTunnelMACAddr', 'vxlanTunnelMACAddrV6', 'wireguard'], 'used by Felix, not by Calico\'s BGP'),
+    f('interfaces', 'no-effect', 'Felix\'s interface inventory; Calico\'s BGP uses it only for local workload peering (refused on BGPPeer)')],
+  'Node spec.bgp': [f('ipv4Address'), f('ipv6Address'), f('asNumber'), f('routeReflectorClusterID'),
+    f('ipv4IPIPTunnelAddr', 'no-effect', 'the tunnel address is Felix\'s')],
+  'BGPPeer spec': [
+    f('node'), f('nodeSelector'), f('peerIP'), f('asNumber'), f('peerSelector'), f('localASNumber'),
+    f('keepOriginalNextHop', 'applied', 'eBGP only, as Calico; with nextHopMode set, nextHopMode wins (warned)'),
+    f('nextHopMode'), f('password', 'applied', 'a secret that cannot be read keeps the session down'), f('sourceAddress'),
+    f('maxRestartTime'), f('keepaliveTime'), f('numAllowedLocalASNumbers'), f('ttlSecurity'), f('filters'), f('reachableBy'),
+    f('reversePeering'),
+    f('bfd', 'applied', 'Tern extension, not in Calico\'s API: BFD for these sessions (docs/bfd.md)'),
+    f('localWorkloadSelector', 'refused', 'local workload peering is not implemented'),
+  ],
+  'BGPFilter spec': [f('exportV4'), f('importV4'), f('exportV6'), f('importV6')],
+  'BGPFilter rule': [f('cidr'), f('matchOperator'), f('prefixLength'), f('source'), f('interface'), f('peerType'),
+    f('communities'), f('asPathPrefix'), f('action'), f('operations'),
+    f('priority', 'refused', 'route priority (the kernel metric) is not carried by Tern\'s routes; the rule could never match')],
+  'BGPFilter prefixLength': [f('min'), f('max')],
+  'BGPFilter communities': [f('values')],
+  'BGPFilter operation': [f('addCommunity'), f('prependASPath'),
+    f('setPriority', 'refused', 'route priority (the kernel metric) is not carried by Tern\'s routes')],
+  'BGPFilter addCommunity': [f('value')],
+  'BGPFilter prependASPath': [f('prefix')],
+  'IPPool spec': [
+    f('cidr'), f('blockSize'), f('ipipMode'), f('vxlanMode'), f('disableBGPExport'),
+    f('disabled', 'no-effect', 'IPAM only: Calico keeps exporting the blocks of a disabled pool (pool migration relies on it)'),
+    ...noEffect(['natOutgoing', 'allowedUses', 'assignmentMode', 'namespaceSelector'], 'IPAM or Felix only'),
+    f('nodeSelector', 'no-effect', 'IPAM only: which nodes allocate blocks from the pool'),
+    f('ipip', 'warned', 'Calico v1 field; use ipipMode'), f('nat-outgoing', 'warned', 'Calico v1 field; use natOutgoing'),
+  ],
+  'IPAMBlock spec': [f('cidr'), f('affinity'), f('allocations'), f('attributes'), f('deleted'),
+    ...noEffect(['affinityClaimTime', 'unallocated', 'strictAffinity', 'sequenceNumber', 'sequenceNumberForAllocation'], 'IPAM bookkeeping')],
+  'BlockAffinity spec': [f('node'), f('cidr'), f('state'), f('deleted'), f('type', 'no-effect', 'IPAM bookkeeping')],
+  Secret: [f('apiVersion'), f('kind'), f('metadata'), f('data'), f('stringData'), ...noEffect(['type', 'immutable'], 'Kubernetes bookkeeping')],
+} satisfies Record<string, FieldInfo[]>;
+
+export type Section = keyof typeof SECTIONS;
+
+export const fieldNames = (s: Section): string[] => SECTIONS[s].map((x) => x.name);
+
+/** The kinds Tern reads; every other kind of Calico's API groups is ignored by name. */
+export const TERN_KINDS = ['BGPConfiguration', 'Node', 'BGPPeer', 'BGPFilter', 'IPPool', 'IPAMBlock', 'BlockAffinity'] as const;
+/** Calico's other kinds (api/pkg/apis/projectcalico/v3 register.go, and the CRD-only IPAM kinds). */
+export const OTHER_CALICO_KINDS = ['CalicoNodeStatus', 'ClusterInformation', 'FelixConfiguration', 'GlobalNetworkPolicy',
+  'GlobalNetworkSet', 'HostEndpoint', 'IPAMConfiguration', 'IPAMConfig', 'IPAMHandle', 'IPReservation',
+  'KubeControllersConfiguration', 'NetworkPolicy', 'NetworkSet', 'Profile', 'StagedGlobalNetworkPolicy',
+  'StagedKubernetesNetworkPolicy', 'StagedNetworkPolicy', 'Tier', 'QoSPolicy', 'WorkloadEndpoint'];
+
+/**
+ * The candidate a misspelt name most likely meant: the same letters in another case, else the
+ * closest by edit distance (at most 2, and less than half the name).
+ */
+export function didYouMean(name: string, candidates: readonly string[]): string | undefined {
+  const lower = name.toLowerCase();
+  const sameCase = candidates.find((c) => c.toLowerCase() === lower);
+  if (sameCase) return sameCase;
+  let best: string | undefined, bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(lower, c.toLowerCase());
+    if (d < bestD) { bestD = d; best = c; }
+  }
+  return bestD <= 2 && bestD < name.length / 2 ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** docs/configuration.md's field-coverage table, generated (see the header). */
+export function fieldCoverageMarkdown(): string {
+  const label: Record<FieldStatus, string> = { applied: 'applied', 'no-effect': 'accepted, no BGP effect (as in Calico)', warned: 'warned', refused: 'refused (error)' };
+  const rows = ['| Section | Field | Tern | Note |', '|---|---|---|---|'];
+  for (const [section, fields] of Object.entries(SECTIONS) as [string, FieldInfo[]][]) {
+    for (const x of fields) rows.push(`| ${section} | \`${x.name}\` | ${label[x.status]} | ${(x.note ?? '').replace(/\|/g, '\\|')} |`);
+  }
+  const count = (s: FieldStatus) => Object.values(SECTIONS).flat().filter((x: FieldInfo) => x.status === s).length;
+  rows.push('', `${count('applied')} applied, ${count('no-effect')} without BGP effect, ${count('warned')} warned, ${count('refused')} refused; any other field is an error.`);
+  return rows.join('\n');
+}
