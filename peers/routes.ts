@@ -60,11 +60,16 @@ export function originatedRoutes(model: ClusterModel, nodeName: string): Origina
     const values = adverts.filter((a) => cidrContains(a.cidr, c)).flatMap((a) => a.communities);
     routes.set(c.text, { prefix: c.text, family: c.family, origin, fib, pool, reason, ...parseCommunities(values) });
   };
+  // Calico's export filter (bird_ipam.cfg.template calico_export_to_bgp_peers), in order:
+  //  reject_disabled_pools(): only disableBGPExport pools; `disabled` stops IPAM allocating
+  //    from a pool, not its export (the pool migration procedure disables the old pool while
+  //    its pods still run);
+  //  calico_aggr(): accepts each confirmed affine block exactly, whatever pool holds it;
+  //  then `net ~ pool` accepts addresses of any other exportable pool (borrowed /32s).
+  const noExport = (c: Cidr): boolean => model.ipPools.some((p) => p.disableBGPExport && cidrContains(p.cidr, c));
   const exportable = (c: Cidr): IpPool | undefined => {
     const pool = poolOf(model, c);
-    // Calico exports only addresses of enabled pools that allow BGP export; a block left
-    // behind by a deleted pool is not advertised.
-    return pool && !pool.disabled && !pool.disableBGPExport ? pool : undefined;
+    return pool && !pool.disableBGPExport ? pool : undefined;
   };
 
   // 1. Blocks affine to this node: IPAMBlock affinity host:<node>, or a confirmed BlockAffinity.
@@ -76,8 +81,11 @@ export function originatedRoutes(model: ClusterModel, nodeName: string): Origina
     if (a.node === nodeName && a.state === 'confirmed' && !a.deleted) blocks.push({ cidr: a.cidr, why: `BlockAffinity ${a.name} (confirmed)` });
   }
   for (const { cidr, why } of blocks) {
-    const pool = exportable(cidr);
-    if (pool) add(cidr, 'block', 'blackhole', why, pool.name);
+    if (noExport(cidr)) continue;
+    // bird_aggr.cfg.template: no blackhole for a host-sized block, whose one address is a
+    // workload route Felix owns.
+    const host = cidr.len === maxLen(cidr.family);
+    add(cidr, 'block', host ? 'none' : 'blackhole', why, poolOf(model, cidr)?.name);
   }
   // 2. Borrowed addresses: an address of another node's block in use on this node is
   //    advertised as a host route (Calico's calico_aggr exports such /32s).
@@ -98,7 +106,16 @@ export function originatedRoutes(model: ClusterModel, nodeName: string): Origina
       [model.bgpConfig.serviceExternalIPs, 'service-external-ip', 'serviceExternalIPs'],
       [model.bgpConfig.serviceLoadBalancerIPs, 'service-loadbalancer-ip', 'serviceLoadBalancerIPs'],
     ];
-    for (const [list, origin, field] of svc) for (const c of list) add(c, origin, 'none', `BGPConfiguration default spec.${field}`);
+    // Calico confd: single addresses among the external and LoadBalancer CIDRs are advertised
+    // per Service (routes.go), never from every node; with serviceLoadBalancerAggregation
+    // Disabled no LoadBalancer CIDR is (onLoadBalancerIPsUpdate). Tern reads no Services yet:
+    // the parser warns about both.
+    const perService = (c: Cidr, origin: RouteOrigin) => origin !== 'service-cluster-ip' && c.len === maxLen(c.family);
+    const lbOff = model.bgpConfig.serviceLoadBalancerAggregation === 'Disabled';
+    for (const [list, origin, field] of svc) {
+      if (origin === 'service-loadbalancer-ip' && lbOff) continue;
+      for (const c of list) if (!perService(c, origin)) add(c, origin, 'none', `BGPConfiguration default spec.${field}`);
+    }
   }
   return [...routes.values()];
 }

@@ -10,11 +10,12 @@ const FIXTURE = join(__dirname, '../../../test/fixtures/cluster-full.yaml');
 const ipam = (kind: string, name: string, spec: Record<string, unknown>) =>
   res(kind, name, spec).replace('projectcalico.org/v3', 'crd.projectcalico.org/v1');
 
-test('fixture node-a: affine blocks, confirmed affinities, borrowed /32, services; not pending or disabled-pool blocks', () => {
+test('fixture node-a: affine blocks (a disabled pool\'s too), confirmed affinities, borrowed /32, services; not pending blocks', () => {
   const { model: m } = loadModelFile(FIXTURE);
   const r = originatedRoutes(m, 'node-a');
   assert.deepEqual(r.map((x) => [x.prefix, x.origin, x.fib]), [
     ['10.244.0.0/26', 'block', 'blackhole'],
+    ['10.250.0.0/26', 'block', 'blackhole'],
     ['10.244.1.0/26', 'block', 'blackhole'],
     ['10.244.0.69/32', 'borrowed', 'none'],
     ['10.96.0.0/12', 'service-cluster-ip', 'none'],
@@ -22,13 +23,15 @@ test('fixture node-a: affine blocks, confirmed affinities, borrowed /32, service
     ['198.19.20.0/24', 'service-loadbalancer-ip', 'none'],
   ]);
   assert.ok(!r.some((x) => x.prefix === '10.244.2.0/26'), 'pending BlockAffinity is not advertised');
-  assert.ok(!r.some((x) => x.prefix === '10.250.0.0/26'), 'block of a disabled pool is not advertised');
+  // Issue 16: Calico's export filter ignores `disabled` (only disableBGPExport rejects); the
+  // pool migration procedure disables the old pool while its pods still run.
+  assert.equal(r.find((x) => x.prefix === '10.250.0.0/26')?.pool, 'old-pool');
   // prefixAdvertisements: 10.244.0.0/16 -> pods (64512:100) and 65000:7; 10.96.0.0/12 -> large 64512:1:2.
   const blk = r[0];
   assert.deepEqual(blk.communities, [64512 * 65536 + 100, 65000 * 65536 + 7]);
   assert.equal(blk.pool, 'pods-v4');
-  assert.deepEqual(r[3].largeCommunities, [{ globalAdmin: 64512, local1: 1, local2: 2 }]);
-  assert.deepEqual(r[4].communities, []);
+  assert.deepEqual(r[4].largeCommunities, [{ globalAdmin: 64512, local1: 1, local2: 2 }]);
+  assert.deepEqual(r[5].communities, []);
   // node-b owns 10.244.0.64/26; the address borrowed by node-a stays inside the block it advertises.
   assert.deepEqual(originatedRoutes(m, 'node-b').filter((x) => x.origin === 'block').map((x) => x.prefix), ['10.244.0.64/26']);
 });
@@ -42,11 +45,19 @@ test('a block named by both IPAMBlock and BlockAffinity is advertised once', () 
   assert.deepEqual(originatedRoutes(m, 'n1').map((x) => x.prefix), ['10.244.0.0/26']);
 });
 
-test('blocks outside any pool and pools with disableBGPExport are not advertised (Calico export filter)', () => {
+test('disableBGPExport pools are not advertised; a block in no pool is (calico_aggr accepts every confirmed affine block)', () => {
   const m = model(node('n1', { v4: '198.18.1.1/24' }), res('IPPool', 'quiet', { cidr: '10.244.0.0/16', disableBGPExport: true }),
+    res('IPPool', 'off', { cidr: '10.245.0.0/16', disabled: true }),
     ipam('IPAMBlock', 'b1', { cidr: '10.244.0.0/26', affinity: 'host:n1' }),
-    ipam('IPAMBlock', 'b2', { cidr: '10.99.0.0/26', affinity: 'host:n1' }));
-  assert.deepEqual(originatedRoutes(m, 'n1'), []);
+    ipam('IPAMBlock', 'b2', { cidr: '10.99.0.0/26', affinity: 'host:n1' }),
+    ipam('IPAMBlock', 'b3', { cidr: '10.245.0.0/26', affinity: 'host:n1' }),
+    ipam('IPAMBlock', 'b4', { cidr: '10.245.1.7/32', affinity: 'host:n1' }));
+  assert.deepEqual(originatedRoutes(m, 'n1').map((x) => [x.prefix, x.fib, x.pool]), [
+    ['10.99.0.0/26', 'blackhole', undefined],
+    ['10.245.0.0/26', 'blackhole', 'off'],
+    // bird_aggr.cfg.template: no blackhole for a host-sized block (Felix's workload route).
+    ['10.245.1.7/32', 'none', 'off'],
+  ]);
 });
 
 test('per-node prefixAdvertisements replace the global ones; excluded nodes do not advertise services', () => {
