@@ -11,7 +11,7 @@ import { TerndApi } from './daemon/api';
 import { startControlServer } from './control/server';
 import { startHttpProbes, parseListenAddress, DEFAULT_PROBE_HOST, DEFAULT_PROBE_PORT } from './control/http';
 import { Metrics } from './control/metrics';
-import { ConfigError, formatIssue } from '../peers';
+import { ConfigError, fileSecretResolver, formatIssue } from '../peers';
 import type { Fib } from '../fib/types';
 import { createFib } from './daemon/fib-driver';
 import { createDatastore } from './daemon/datastore';
@@ -42,13 +42,16 @@ async function main(): Promise<void> {
     .option('probes', { type: 'string', default: `${DEFAULT_PROBE_HOST}:${DEFAULT_PROBE_PORT}`, describe: 'address:port for /livez, /readyz and /metrics ("off" disables)' })
     .option('ready-grace', { type: 'number', default: 60, describe: 'seconds a planned session may take to reach Established before /readyz fails' })
     .option('connect-retry', { type: 'number', describe: 'seconds between connection attempts (default 5)' })
-    .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'log level' })
+    .option('log-level', { choices: LOG_LEVELS, describe: 'log level (default: the model\'s logSeverityScreen, else info)' })
+    .option('secrets-dir', { type: 'string', describe: 'mounted Kubernetes Secrets (DIR/<secret>/<key>) for BGPPeer and node-mesh passwords the datastore does not hold' })
+    .option('secrets-recheck', { type: 'number', default: 10, describe: 'seconds between re-reads of password secrets (a rotated Secret restarts only its sessions); 0 = only on reload' })
+    .option('ebgp-filter-default', { choices: ['calico', 'rfc8212'] as const, default: 'calico' as const, describe: 'eBGP peer with BGPFilters, route no rule matched: calico accepts/falls back to Calico export rules; rfc8212 drops it (RFC 8212)' })
     .strict()
     .help()
     .version('version', 'print the version, the git commit of the build and the node version', versionLine('ternd'))
     .parseAsync();
 
-  const log = createLogger({ level: argv['log-level'] });
+  const log = createLogger({ level: argv['log-level'] ?? 'info' });
   const nodeName = argv.node ?? process.env.NODENAME ?? require('node:os').hostname();
   // The control socket's path and group are checked before any session starts.
   let socketPath: string;
@@ -88,11 +91,17 @@ async function main(): Promise<void> {
     fibSyncTimeout: argv['fib-sync-timeout'],
     llgrStaleTime: argv['llgr-stale-time'],
     connectRetryTime: argv['connect-retry'],
+    resolveSecret: argv['secrets-dir'] ? fileSecretResolver(argv['secrets-dir']) : undefined,
+    secretsRecheck: argv['secrets-recheck'],
+    ebgpFilterDefault: argv['ebgp-filter-default'],
+    logLevelFromFlag: argv['log-level'] !== undefined,
   });
   try {
     await daemon.start();
   } catch (err) {
     if (err instanceof ConfigError) {
+      // The warnings too, first: the real cause of a refusal is often one of them.
+      for (const i of err.issues.filter((x) => x.severity === 'warning')) log.warn({ component: 'config' }, formatIssue(i));
       for (const i of err.issues.filter((x) => x.severity === 'error')) log.fatal({ component: 'config' }, formatIssue(i));
       log.fatal({ component: 'config' }, `refusing to start: ${datastore.status().source} has errors`);
     } else log.fatal({ component: 'daemon', err: (err as Error).message }, `cannot start: ${(err as Error).message}`);

@@ -15,7 +15,7 @@ export function formatPeers(peers: PeerView[], o: TextOptions): string[] {
     cell(h, { right: i >= 1 && i <= 4 }),
   );
   const rows = peers.map((p) => {
-    const st = p.state === 'Established' ? String(p.prefixesReceived) : p.adminDown ? `${p.state} (Admin)` : p.state;
+    const st = p.state === 'Established' ? String(p.prefixesReceived) : p.heldDown ? `${p.state} (held down)` : p.adminDown ? `${p.state} (Admin)` : p.state;
     return [
       cell(p.address),
       cell(p.asn, { right: true }),
@@ -49,6 +49,7 @@ export function formatNeighbor(n: NeighborView, o: TextOptions): string[] {
     `  BGP state = ${paint(o, stateColor(n.state), n.state)}${n.adminDown ? ' (administratively down)' : ''}, ${
       n.state === 'Established' ? 'up' : 'down'
     } for ${upDown(n.since, o.now)}`,
+    ...(n.heldDown ? [`  Held down: ${n.heldDown}`] : []),
     `  Established ${n.establishedTransitions} ${n.establishedTransitions === 1 ? 'time' : 'times'}; last reset: ${n.lastResetReason || 'never'}`,
     `  Hold time ${secs(n.holdTimeNegotiated)} (configured ${n.holdTimeConfigured}s), keepalive ${secs(n.keepaliveNegotiated)} (configured ${n.keepaliveConfigured}s)`,
     '',
@@ -195,7 +196,7 @@ export function formatConfig(c: ConfigView, o: TextOptions): string[] {
   ];
   out.push(...table(o, [cell('Key'), cell('Kind'), cell('Why')], c.peers.map((p) => [cell(p.key), cell(p.kind), cell(p.why)])).map((l) => '  ' + l));
   out.push('', 'Advertised:');
-  out.push(...table(o, [cell('Prefix'), cell('Communities')], c.advertised.map((a) => [cell(a.prefix), cell(a.communities?.join(' ') ?? '')])).map((l) => '  ' + l));
+  out.push(...table(o, [cell('Prefix'), cell('Communities')], c.advertised.map((a) => [cell(a.prefix), cell([...(a.communities ?? []), ...(a.largeCommunities ?? [])].join(' '))])).map((l) => '  ' + l));
   return out;
 }
 

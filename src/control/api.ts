@@ -44,6 +44,8 @@ export interface PeerView {
   prefixesSent: number;
   /** True after `bgpctl neighbor X down` until `up`. */
   adminDown: boolean;
+  /** Why Tern keeps the session down whatever the operator does, e.g. its password secret cannot be read (RFC 2385: never up without it). */
+  heldDown?: string;
 }
 
 /** A capability as advertised in OPEN (RFC 5492). `name` is a stable token, `value` free text. */
@@ -233,7 +235,7 @@ export interface ConfigView {
   /** Planned peers: key (address, or address:port), kind, and why it was planned, in words. */
   peers: Array<{ key: string; kind: PeerKind; why: string }>;
   /** Prefixes this node originates (IPAM blocks, IPPools, service CIDRs). */
-  advertised: Array<{ prefix: string; communities?: string[] }>;
+  advertised: Array<{ prefix: string; communities?: string[]; largeCommunities?: string[] }>;
   /** RFC 4456 cluster ID when this node is a route reflector. */
   clusterId?: string;
   /** Where the model came from (file path or 'kubernetes'). */

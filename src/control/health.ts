@@ -9,6 +9,8 @@ export interface PlannedSession {
   state: SessionState;
   /** When the session was planned or last left Established (ms since epoch, caller's clock). */
   since: number;
+  /** The session is kept down by configuration (an unreadable password secret): not ready, no grace. */
+  heldDown?: string;
 }
 
 export interface HealthInput {
@@ -32,6 +34,10 @@ export function judgeHealth(h: HealthInput): HealthView {
   let established = 0;
   let withinGrace = 0;
   for (const s of h.sessions) {
+    if (s.heldDown) {
+      reasons.push(`session ${s.address} held down: ${s.heldDown}`);
+      continue;
+    }
     if (s.state === 'Established') {
       established++;
       continue;

@@ -132,6 +132,7 @@ export class TerndApi implements DaemonApi {
       prefixesAccepted: counts?.accepted ?? 0,
       prefixesSent: counts?.sent ?? 0,
       adminDown: e?.adminDown ?? false,
+      ...(e?.cfg.passwordError ? { heldDown: e.cfg.passwordError } : {}),
     };
   }
 
@@ -226,7 +227,11 @@ export class TerndApi implements DaemonApi {
       routerId: d.local.routerId,
       listen: d.speaker.listenAddresses().map((a) => (a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`)),
       peers: d.plan.map((p) => ({ key: p.key, kind: p.kind, why: p.description })),
-      advertised: [...d.originated.values()].map((r) => ({ prefix: r.prefix, communities: r.communities.length ? r.communities.map((c) => `${c >>> 16}:${c & 0xffff}`) : undefined })),
+      advertised: [...d.originated.values()].map((r) => ({
+        prefix: r.prefix,
+        communities: r.communities.length ? r.communities.map((c) => `${c >>> 16}:${c & 0xffff}`) : undefined,
+        largeCommunities: r.largeCommunities.length ? r.largeCommunities.map((c) => `${c.globalAdmin}:${c.local1}:${c.local2}`) : undefined,
+      })),
       clusterId: d.local.routeReflectorClusterID,
       source: d.opts.datastore.status().source,
       fib: { driver: d.opts.fibDriver, coupled: d.opts.fib.coupled },
@@ -243,8 +248,9 @@ export class TerndApi implements DaemonApi {
       case 'clear':
         // RFC 4486 6/4 Administrative Reset; RFC 8538 6/9 Hard Reset drops GR state on both sides.
         s.stop({ code: 6, subcode: opts.hard ? 9 : 4, shutdownMessage: opts.message });
-        // A strict-BFD session (docs/bfd.md) starts again only once BFD is Up.
-        if (!e.adminDown && this.d.bfd.mayStart(e.cfg)) setTimeout(() => s.start(), 100).unref();
+        // A strict-BFD session (docs/bfd.md) starts again only once BFD is Up; one held down
+        // for its password (RFC 2385) not at all.
+        if (!e.adminDown && !e.cfg.passwordError && this.d.bfd.mayStart(e.cfg)) setTimeout(() => s.start(), 100).unref();
         return;
       case 'down':
         // 6/2 Administrative Shutdown; with the N bit a GR peer keeps our routes as stale for
@@ -255,6 +261,8 @@ export class TerndApi implements DaemonApi {
         return;
       case 'up':
         e.adminDown = false;
+        // RFC 2385: never up without the password it is configured with.
+        if (e.cfg.passwordError) throw new ControlError('bad-argument', `neighbor ${e.id} is held down: ${e.cfg.passwordError}`);
         if (this.d.bfd.mayStart(e.cfg)) s.start();
         return;
       case 'refresh': {
@@ -312,7 +320,7 @@ export class TerndApi implements DaemonApi {
       graceMs: this.readyGraceMs,
       now,
       sessions: [...this.d.peers.values()].filter((e) => !e.adminDown).map((e) => {
-        return { address: e.id, state: e.session.state, since: e.downSince };
+        return { address: e.id, state: e.session.state, since: e.downSince, heldDown: e.cfg.passwordError };
       }),
     });
   }

@@ -24,6 +24,7 @@ import {
   type LocalSpeaker,
   type OriginatedRoute,
   type PeerConfig,
+  type SecretResolver,
 } from '../../peers';
 import { refusalOf, type Datastore, type DatastoreEvent, type ModelUpdate } from '../../peers/datastore';
 import type { Logger } from '../log';
@@ -54,6 +55,14 @@ export interface DaemonOptions {
   metrics?: Metrics;
   /** UPDATEs a peer may lag behind its update group before it is reset (default MAX_OUTPUT_BACKLOG). */
   maxOutputBacklog?: number;
+  /** secretKeyRef passwords the datastore does not hold (--secrets-dir): peers/secrets.ts. */
+  resolveSecret?: SecretResolver;
+  /** Seconds between re-reads of secretKeyRef passwords (a rotated Secret); 0 = only on reload. */
+  secretsRecheck?: number;
+  /** What an eBGP peer with BGPFilters gets for a route no rule matched (docs/configuration.md). */
+  ebgpFilterDefault?: 'calico' | 'rfc8212';
+  /** --log-level was given: it wins over the model's logSeverityScreen. */
+  logLevelFromFlag?: boolean;
 }
 
 interface PeerEntry {
@@ -114,6 +123,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   /** Set by stop(): the kernel is no longer written (its routes outlive the process). */
   private stopping = false;
   private fibSyncTimer?: NodeJS.Timeout;
+  private secretsTimer?: NodeJS.Timeout;
   /** A model the datastore produced while start() was still running: applied at its end. */
   private pendingUpdate?: ModelUpdate;
   private started = false;
@@ -137,6 +147,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.model = model;
     this.local = localSpeaker(model, this.opts.nodeName);
     this.configLoaded = true;
+    this.applyLogSeverity();
 
     // RFC 4724 §4.1: routes of ours still in the kernel mean we restarted with forwarding state
     // preserved; say so (R bit) and hold the kernel as it is until the RIB has converged.
@@ -168,8 +179,12 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       `ternd started for node ${this.local.nodeName}`,
     );
     this.applyOrigination(originatedRoutes(model, this.opts.nodeName));
-    this.applyPlan(planPeers(model, this.opts.nodeName));
+    this.applyPlan(this.planFor(model));
     this.scheduleFlush();
+    if (this.opts.secretsRecheck) {
+      this.secretsTimer = setInterval(() => this.recheckSecrets(), this.opts.secretsRecheck * 1000);
+      this.secretsTimer.unref();
+    }
 
     if (inKernel.length === 0) void this.syncFib('no routes of ours in the kernel at start');
     else {
@@ -189,6 +204,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.fibQueue.length = 0;
     await this.opts.datastore.close();
     if (this.fibSyncTimer) clearTimeout(this.fibSyncTimer);
+    if (this.secretsTimer) clearInterval(this.secretsTimer);
     for (const e of this.peers.values()) grClear(e);
     // Restarting speaker (RFC 4724 §4.1): the kernel routes stay. A peer that negotiated GR
     // keeps our routes only if the session ends without a NOTIFICATION, or with one covered by
@@ -542,7 +558,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const inputs = this.policyInputs(pc);
     if (e.policyInputs === inputs) return false;
     e.policyInputs = inputs;
-    const p = policiesFor({ ...pc, key: e.id }, this.model, this.originated);
+    const p = policiesFor({ ...pc, key: e.id }, this.model, this.originated, { ebgpFilterDefault: this.opts.ebgpFilterDefault });
     // Both keys, so a filter list that became empty also drops the old import policy.
     this.rib.setPolicies(e.id, { importPolicy: p.importPolicy, exportPolicy: p.exportPolicy });
     this.scheduleFlush();
@@ -555,11 +571,54 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     return this.speaker.peers().find((s) => s.cfg.peerAddress === pc.peerAddress)?.key ?? pc.peerAddress;
   }
 
+  /**
+   * Calico's logSeverityScreen (node.<name>, else default) sets the log level, as it sets
+   * BIRD's and confd's under Calico; ternd --log-level, when given, wins.
+   */
+  private applyLogSeverity(): void {
+    if (this.opts.logLevelFromFlag) return;
+    const level = ({ Debug: 'debug', Info: 'info', Warning: 'warn', Error: 'error', Fatal: 'fatal' } as const)[this.local.logSeverity as 'Debug'] ?? 'info';
+    if (this.log.level() === bunyanLevel[level]) return;
+    this.log.level(level);
+    this.log.info({ component: 'config', level }, `log level ${level} (logSeverityScreen ${this.local.logSeverity})`);
+  }
+
+  /** The sessions this node should have, with secretKeyRef passwords resolved (peers/secrets.ts). */
+  private planFor(model: ClusterModel): PeerConfig[] {
+    return planPeers(model, this.opts.nodeName, { resolveSecret: this.opts.resolveSecret });
+  }
+
+  /**
+   * A mounted Secret changes without the model changing (the kubelet swaps the files): re-read
+   * the passwords and apply the plan only when one of them changed, which restarts exactly the
+   * sessions concerned (password is a restart field: RFC 2385 keys are fixed per connection).
+   */
+  recheckSecrets(): string[] {
+    if (!this.started || this.stopping) return [];
+    const next = this.planFor(this.model);
+    const before = new Map(this.plan.map((p) => [p.key, p]));
+    const changed = next.some((p) => {
+      const b = before.get(p.key);
+      return b !== undefined && (b.password !== p.password || b.passwordError !== p.passwordError || b.bfd?.auth?.key !== p.bfd?.auth?.key);
+    });
+    if (!changed) return [];
+    const effects = this.applyPlan(next);
+    this.scheduleFlush();
+    this.log.info({ component: 'config', trigger: 'secrets' }, `passwords re-read: ${effects.join('; ')}`);
+    return effects;
+  }
+
   private addPeer(pc: PeerConfig, originatedSet: Pick<ReadonlySet<string>, 'has'>): void {
     const session = this.speaker.addPeer(sessionConfigOf(pc, this.local, this.wiring), { start: false });
     const id = session.key;
-    this.rib.addPeer(ribPeerOf({ ...pc, key: id }, this.local, this.model, originatedSet));
+    this.rib.addPeer(ribPeerOf({ ...pc, key: id }, this.local, this.model, originatedSet, { ebgpFilterDefault: this.opts.ebgpFilterDefault }));
     this.peers.set(id, { cfg: pc, session, id, eor: new Set(), adminDown: false, downSince: Date.now(), policyInputs: this.policyInputs(pc) });
+    // A session that should have a password never runs without it (RFC 2385): it stays down,
+    // and the log, `show neighbor` and /readyz say which secret is missing.
+    if (pc.passwordError) {
+      this.log.error({ component: 'session', peer: id, error: pc.passwordError }, `session with ${id} (${pc.description}) held down: ${pc.passwordError}`);
+      return;
+    }
     if (this.bfd.mayStart(pc)) session.start();
   }
 
@@ -645,8 +704,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     }
     this.local = local;
     this.model = model;
+    this.applyLogSeverity();
     this.fibCtx = this.makeFibCtx();
-    const effects = [...this.applyOrigination(originatedRoutes(model, this.opts.nodeName)), ...this.applyPlan(planPeers(model, this.opts.nodeName))];
+    const effects = [...this.applyOrigination(originatedRoutes(model, this.opts.nodeName)), ...this.applyPlan(this.planFor(model))];
     this.scheduleFlush();
     this.log.info({ component: 'config', trigger, effects: effects.length, ms: Math.round(performance.now() - started), cpuMs: cpuMsSince(cpu0) }, effects.length ? `config reloaded: ${effects.join('; ')}` : 'config reloaded: nothing changed');
     this.emit('reloaded', effects);
@@ -659,6 +719,8 @@ function cpuMsSince(from: NodeJS.CpuUsage): number {
   const u = process.cpuUsage(from);
   return Math.round((u.user + u.system) / 1000);
 }
+
+const bunyanLevel = { debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;
 
 /** PeerConfig fields that live in the RIB peer config (ribPeerOf) rather than its policies: a change restarts the session. */
 const POLICY_FIELDS: ReadonlySet<string> = new Set(['nextHopMode', 'numAllowedLocalASNumbers']);
