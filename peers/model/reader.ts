@@ -24,7 +24,8 @@ export function readYamlDocuments(text: string, file: string, issues: ConfigIssu
   const out: YDoc[] = [];
   for (const doc of list) {
     for (const e of doc.errors) {
-      issues.push({ severity: 'error', file, line: lc.linePos(e.pos[0]).line, message: `YAML: ${e.message.split('\n')[0]}` });
+      const line = lc.linePos(e.pos[0]).line;
+      issues.push({ severity: 'error', file, line, message: `YAML: ${yamlMessage(e.code, e.message, text, e.pos[0], lc.lineStarts[line - 1] ?? 0)}` });
     }
     if (doc.errors.length) continue;
     const lineOf = (n: YamlNode | null | undefined, fallback: number): number =>
@@ -54,6 +55,21 @@ export function readYamlDocuments(text: string, file: string, issues: ConfigIssu
     out.push({ root: convert(contents, 1, 0), line: lineOf(contents, 1) });
   }
   return out;
+}
+
+/**
+ * A YAML error in the words of the mistake: a duplicate key names the key (the parser only says
+ * "Map keys must be unique"), and an unquoted `[v6]:port` gets the quote hint.
+ */
+function yamlMessage(code: string, message: string, text: string, pos: number, lineStart: number): string {
+  const first = message.split('\n')[0];
+  const lineText = text.slice(lineStart, text.indexOf('\n', lineStart) >>> 0);
+  if (code === 'DUPLICATE_KEY') {
+    const key = /^\s*(?:-\s+)?["']?([^"':]+)["']?\s*:/.exec(text.slice(pos, text.indexOf('\n', pos) >>> 0))?.[1] ?? /^\s*(?:-\s+)?([^:]+):/.exec(lineText)?.[1];
+    return key ? `duplicate key ${JSON.stringify(key.trim())} (${first})` : first;
+  }
+  if (/:\s*\[[0-9A-Fa-f:.]+\]:\d+\s*$/.test(lineText)) return `${first}: quote an IPv6 address with a port, e.g. "[2001:db8::1]:1179"`;
+  return first;
 }
 
 const describe = (n: YNode): string =>
