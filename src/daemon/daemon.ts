@@ -124,6 +124,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private stopping = false;
   private fibSyncTimer?: NodeJS.Timeout;
   private secretsTimer?: NodeJS.Timeout;
+  private appliedLogSeverity?: string;
   /** A model the datastore produced while start() was still running: applied at its end. */
   private pendingUpdate?: ModelUpdate;
   private started = false;
@@ -422,6 +423,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     let advertise = true;
     let complete = true;
     for (const e of this.peers.values()) {
+      // A session held down for its password will not come up by waiting: it does not hold
+      // back the restart's convergence (it is a /readyz reason instead).
+      if (e.cfg.passwordError) continue;
       if (e.session.state !== 'Established') return;
       const allEor = (e.session.negotiated?.families ?? []).every((f) => e.eor.has(f));
       if (!allEor) {
@@ -576,7 +580,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
    * BIRD's and confd's under Calico; ternd --log-level, when given, wins.
    */
   private applyLogSeverity(): void {
-    if (this.opts.logLevelFromFlag) return;
+    // Only when the model's value changes: a level set live with `bgpctl log level` survives
+    // reloads that do not touch logSeverityScreen.
+    if (this.opts.logLevelFromFlag || this.local.logSeverity === this.appliedLogSeverity) return;
+    this.appliedLogSeverity = this.local.logSeverity;
     const level = ({ Debug: 'debug', Info: 'info', Warning: 'warn', Error: 'error', Fatal: 'fatal' } as const)[this.local.logSeverity as 'Debug'] ?? 'info';
     if (this.log.level() === bunyanLevel[level]) return;
     this.log.level(level);

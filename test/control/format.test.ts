@@ -55,6 +55,11 @@ test('readiness: planned sessions get a grace period, then fail readiness with a
   assert.equal(h2.ready, false);
   assert.equal(h2.live, true);
   assert.deepEqual(h2.reasons, ['session 127.0.0.3 is Active for 100s (grace 60s)']);
+  // RFC 2385: a session held down for want of its password is a reason at once, grace or not.
+  const held = judgeHealth({ ...base, sessions: [{ address: '198.18.0.1', state: 'Idle', since: 999_000, heldDown: 'BGPPeer tor spec.password: secret s/k unavailable' }] });
+  assert.equal(held.ready, false);
+  assert.deepEqual(held.reasons, ['session 198.18.0.1 held down: BGPPeer tor spec.password: secret s/k unavailable']);
+  assert.deepEqual(held.sessions, { planned: 1, established: 0, withinGrace: 0 });
   const h3 = judgeHealth({ ...base, configLoaded: false, listening: false, fatal: 'RIB worker exited', sessions: [] });
   assert.equal(h3.live, false);
   assert.deepEqual(h3.reasons, ['not live: RIB worker exited', 'config not loaded', 'not listening for BGP connections']);
