@@ -9,7 +9,7 @@ import type { ClusterModel, Family, IpPool, LargeCommunity } from './types.js';
 import { findNode } from './plan.js';
 import { cidrAddress, cidrContains, cidrContainsIp, maxLen, parseCidr, type Cidr } from './model/net.js';
 
-export type RouteOrigin = 'block' | 'borrowed' | 'service-cluster-ip' | 'service-external-ip' | 'service-loadbalancer-ip';
+export type RouteOrigin = 'block' | 'borrowed' | 'service-cluster-ip' | 'service-external-ip' | 'service-loadbalancer-ip' | 'service';
 
 export interface OriginatedRoute {
   /** Canonical CIDR text. */
@@ -107,9 +107,8 @@ export function originatedRoutes(model: ClusterModel, nodeName: string): Origina
       [model.bgpConfig.serviceLoadBalancerIPs, 'service-loadbalancer-ip', 'serviceLoadBalancerIPs'],
     ];
     // Calico confd: single addresses among the external and LoadBalancer CIDRs are advertised
-    // per Service (routes.go), never from every node; with serviceLoadBalancerAggregation
-    // Disabled no LoadBalancer CIDR is (onLoadBalancerIPsUpdate). Tern reads no Services yet:
-    // the parser warns about both.
+    // per Service (step 4), never from every node; with serviceLoadBalancerAggregation
+    // Disabled no LoadBalancer CIDR is (onLoadBalancerIPsUpdate).
     const perService = (c: Cidr, origin: RouteOrigin) => origin !== 'service-cluster-ip' && c.len === maxLen(c.family);
     const lbOff = model.bgpConfig.serviceLoadBalancerAggregation === 'Disabled';
     for (const [list, origin, field] of svc) {
@@ -117,7 +116,58 @@ export function originatedRoutes(model: ClusterModel, nodeName: string): Origina
       for (const c of list) if (!perService(c, origin)) add(c, origin, 'none', `BGPConfiguration default spec.${field}`);
     }
   }
+  // 4. Per-service host routes (confd routes.go), from nodes not excluded from load balancing.
+  if (me.labels[EXCLUDE_LB_LABEL] !== 'true') {
+    for (const r of serviceRoutes(model, nodeName)) add(r.cidr, 'service', 'none', r.reason);
+  }
   return [...routes.values()];
+}
+
+const hostCidr = (ip: string): Cidr => parseCidr(`${ip}/${ip.includes(':') ? 128 : 32}`) as Cidr;
+const within = (ip: string, list: readonly Cidr[]): Cidr | undefined => list.find((c) => cidrContainsIp(c, ip));
+const isSingle = (ip: string | undefined, list: readonly Cidr[]): boolean =>
+  ip !== undefined && list.some((c) => c.len === maxLen(c.family) && cidrContainsIp(c, ip));
+
+/**
+ * Calico confd routes.go, per Service with EndpointSlices (advertiseThisService, then
+ * getAllRoutesForService): the host routes of its cluster IPs (when serviceClusterIPs is set),
+ * of its external IPs inside serviceExternalIPs, and of its LoadBalancer ingress IPs inside
+ * serviceLoadBalancerIPs, when
+ *  - externalTrafficPolicy Cluster and the Service has a single-address (/32, /128) external or
+ *    LoadBalancer IP entry: from every node;
+ *  - externalTrafficPolicy Local: from the nodes with a ready endpoint of the Service;
+ *  - externalTrafficPolicy Cluster with serviceLoadBalancerAggregation Disabled: from every node
+ *    while the Service has any ready endpoint.
+ * A Service with no EndpointSlice at all is left alone (confd returns before deciding).
+ */
+export function serviceRoutes(model: ClusterModel, nodeName: string): { cidr: Cidr; reason: string }[] {
+  const cfg = model.bgpConfig;
+  const aggregate = cfg.serviceLoadBalancerAggregation === 'Enabled';
+  const out: { cidr: Cidr; reason: string }[] = [];
+  for (const svc of model.services) {
+    if (svc.type === 'ExternalName' || svc.clusterIPs.length === 0) continue;
+    const slices = model.endpointSlices.filter((e) => e.namespace === svc.namespace && e.service === svc.name);
+    if (slices.length === 0) continue;
+    const id = `Service ${svc.namespace}/${svc.name}`;
+    let why: string | undefined;
+    if (svc.externalTrafficPolicy === 'Cluster') {
+      if (svc.type === 'LoadBalancer' && [svc.loadBalancerIP, ...svc.ingressIPs].some((ip) => isSingle(ip, cfg.serviceLoadBalancerIPs))) why = 'a single-address serviceLoadBalancerIPs entry';
+      else if (svc.externalIPs.some((ip) => isSingle(ip, cfg.serviceExternalIPs))) why = 'a single-address serviceExternalIPs entry';
+    }
+    if (!why && (svc.externalTrafficPolicy === 'Local' || !aggregate)) {
+      const ready = slices.filter((s) => (svc.ipFamilies as string[]).includes(s.addressType)).flatMap((s) => s.endpoints.filter((e) => e.ready));
+      if (svc.externalTrafficPolicy === 'Local') why = ready.some((e) => e.nodeName === nodeName) ? 'externalTrafficPolicy Local, a ready endpoint on this node' : undefined;
+      else why = ready.length ? 'serviceLoadBalancerAggregation Disabled, a ready endpoint' : undefined;
+    }
+    if (!why) continue;
+    const ips = [
+      ...(cfg.serviceClusterIPs.length ? svc.clusterIPs.map((ip) => [ip, 'cluster IP'] as const) : []),
+      ...svc.externalIPs.filter((ip) => within(ip, cfg.serviceExternalIPs)).map((ip) => [ip, 'external IP'] as const),
+      ...svc.ingressIPs.filter((ip) => within(ip, cfg.serviceLoadBalancerIPs)).map((ip) => [ip, 'LoadBalancer IP'] as const),
+    ];
+    for (const [ip, what] of ips) out.push({ cidr: hostCidr(ip), reason: `${id} ${what} (${why})` });
+  }
+  return out;
 }
 
 export type Encapsulation =

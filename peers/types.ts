@@ -224,6 +224,33 @@ export interface BlockAffinity {
   deleted: boolean;
 }
 
+/** A Kubernetes Service, as far as Calico's per-service routes need it (confd routes.go). */
+export interface ServiceResource {
+  namespace: string;
+  name: string;
+  line: number;
+  type: 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+  /** spec.clusterIPs (or spec.clusterIP); empty for a headless Service. */
+  clusterIPs: string[];
+  externalIPs: string[];
+  /** spec.loadBalancerIP (deprecated, still read by Calico). */
+  loadBalancerIP?: string;
+  /** status.loadBalancer.ingress[].ip */
+  ingressIPs: string[];
+  externalTrafficPolicy: 'Cluster' | 'Local';
+  ipFamilies: ('IPv4' | 'IPv6')[];
+}
+
+/** A Kubernetes EndpointSlice of a Service (label kubernetes.io/service-name). */
+export interface EndpointSliceResource {
+  namespace: string;
+  name: string;
+  line: number;
+  service: string;
+  addressType: 'IPv4' | 'IPv6' | 'FQDN';
+  endpoints: { ready: boolean; nodeName?: string }[];
+}
+
 export interface ClusterModel {
   /** File the model came from. */
   source: string;
@@ -242,6 +269,9 @@ export interface ClusterModel {
    * `secretKeyRef` keeps its Calico shape in the file datastore.
    */
   secrets: Map<string, Record<string, string>>;
+  /** Kubernetes Services and EndpointSlices, for per-service routes (empty when not supplied). */
+  services: ServiceResource[];
+  endpointSlices: EndpointSliceResource[];
 }
 
 // ---- Planned sessions -------------------------------------------------------------------

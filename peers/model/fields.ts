@@ -30,7 +30,7 @@ export const SECTIONS = {
     f('asNumber'), f('nodeToNodeMeshEnabled'), f('listenPort'), f('bindMode'), f('nodeMeshPassword', 'applied', 'a secret that cannot be read keeps the mesh sessions down'),
     f('nodeMeshMaxRestartTime'), f('communities'), f('prefixAdvertisements'), f('serviceClusterIPs'), f('serviceExternalIPs'),
     f('serviceLoadBalancerIPs'),
-    f('serviceLoadBalancerAggregation', 'applied', 'Disabled stops advertising the LoadBalancer CIDRs; the per-service /32s Calico then sends need Service objects, which Tern does not read yet (warned)'),
+    f('serviceLoadBalancerAggregation', 'applied', 'Disabled: no LoadBalancer CIDR; a /32 (/128) per Service with a ready endpoint (Services and EndpointSlices from the datastore)'),
     f('logSeverityScreen', 'applied', 'sets ternd\'s log level unless --log-level is given'),
     f('ignoredInterfaces', 'no-effect', 'Tern does not export interface (BIRD "direct") routes, so there is nothing to exclude'),
     f('nodeMeshBFD', 'applied', 'Tern extension, not in Calico\'s API: BFD on mesh sessions (docs/bfd.md)'),

@@ -52,10 +52,6 @@ function readCidrList(r: Reader, m: MapNode | undefined, key: string, path: stri
     const c = r.cidr(r.map(n, p, 'BGPConfiguration service CIDR'), 'cidr', p, false);
     if (!c) return;
     out.push(c);
-    // Calico advertises a single address here per Service (confd routes.go), not from every node.
-    if (key !== 'serviceClusterIPs' && c.len === (c.family === 'ipv4' ? 32 : 128)) {
-      r.warnOnce(n.line, `${p}.cidr`, `single-address ${key}`, `${c.text} is a single address: Calico advertises it only for the Services that use it, and Tern does not read Services yet, so it is not advertised`);
-    }
   });
   return out;
 }
@@ -130,16 +126,11 @@ export function decodeBgpConfiguration(r: Reader, spec: MapNode | undefined, per
 
 /**
  * Calico confd onLoadBalancerIPsUpdate: Enabled (the default) advertises the LoadBalancer CIDRs
- * from every node; Disabled advertises none of them and instead a /32 (/128) per LoadBalancer
- * Service from the nodes that host it, which needs Service objects Tern does not read yet.
+ * from every node; Disabled advertises none of them and instead a /32 (/128) per Service with a
+ * ready endpoint (peers/routes.ts serviceRoutes).
  */
 function lbAggregation(r: Reader, s: MapNode | undefined, p: string): 'Enabled' | 'Disabled' | undefined {
-  const v = r.enumOf(s, 'serviceLoadBalancerAggregation', p, ['Enabled', 'Disabled'] as const);
-  if (v === 'Disabled') {
-    r.warnOnce(r.lineOf(s, 'serviceLoadBalancerAggregation'), join(p, 'serviceLoadBalancerAggregation'), 'lb-aggregation-disabled',
-      'Disabled: the serviceLoadBalancerIPs CIDRs are not advertised (as in Calico), but Tern does not read Services yet, so the per-service /32 routes Calico would send are not advertised either');
-  }
-  return v;
+  return r.enumOf(s, 'serviceLoadBalancerAggregation', p, ['Enabled', 'Disabled'] as const);
 }
 
 /** `198.18.1.10/24` -> address and subnet; a bare address is a /32 (/128). */

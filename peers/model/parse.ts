@@ -4,7 +4,8 @@
  * together as one ConfigError; unknown fields and kinds are warnings.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, type BgpFilter, type BgpPeerResource, type BlockAffinity, type CalicoNode, type ClusterModel, type ConfigIssue, type IpamBlock, type IpPool, type NodeBgpConfiguration } from '../types.js';
+import { ConfigError, type BgpFilter, type BgpPeerResource, type BlockAffinity, type CalicoNode, type ClusterModel, type ConfigIssue, type EndpointSliceResource, type IpamBlock, type IpPool, type NodeBgpConfiguration, type ServiceResource } from '../types.js';
+import { decodeEndpointSlice, decodeService } from './kinds-k8s.js';
 import { decodeBgpConfiguration, decodeBgpPeer, decodeNode, type ConfigSpec } from './kinds-bgp.js';
 import { decodeBgpFilter, decodeBlockAffinity, decodeIpamBlock, decodeIpPool } from './kinds-ipam.js';
 import { cidrOverlaps } from './net.js';
@@ -38,9 +39,12 @@ type Decoded =
  * only the resources that changed, and repeats only the checks across resources. At 5,000 nodes
  * and 20,000 IPAM blocks that is the difference between seconds and milliseconds per change.
  */
-export type DecodeCache = WeakMap<object, { source: string; raws: Raw[]; issues: ConfigIssue[]; secrets: [string, Record<string, string>][] }>;
+export type DecodeCache = WeakMap<object, { source: string; raws: Raw[]; issues: ConfigIssue[]; secrets: [string, Record<string, string>][] } & K8sObjects>;
 
-interface DocContext { fileName: string; issues: ConfigIssue[]; raws: Raw[]; secrets: Map<string, Record<string, string>> }
+/** The Kubernetes objects per-service routes need (peers/routes.ts), beside the Calico resources. */
+interface K8sObjects { services: ServiceResource[]; endpointSlices: EndpointSliceResource[] }
+
+interface DocContext extends K8sObjects { fileName: string; issues: ConfigIssue[]; raws: Raw[]; secrets: Map<string, Record<string, string>> }
 
 /** Parse model text; `fileName` is used in messages. Throws ConfigError when anything is invalid. */
 export function parseModel(text: string, fileName: string): { model: ClusterModel; warnings: ConfigIssue[] } {
@@ -58,24 +62,27 @@ export function parseResources(resources: readonly unknown[], source: string, ca
   const issues: ConfigIssue[] = [];
   const raws: Raw[] = [];
   const secrets = new Map<string, Record<string, string>>();
+  const k8s: K8sObjects = { services: [], endpointSlices: [] };
   for (const r of resources) {
     const keyed = r !== null && typeof r === 'object';
     let d = keyed ? cache.get(r) : undefined;
     if (!d || d.source !== source) {
-      const ctx: DocContext = { fileName: source, issues: [], raws: [], secrets: new Map() };
+      const ctx: DocContext = { fileName: source, issues: [], raws: [], secrets: new Map(), services: [], endpointSlices: [] };
       readDocument(ctx, jsonNode(r), 0);
       for (const x of ctx.raws) x.decoded = decodeRaw(x);
-      d = { source, raws: ctx.raws, issues: ctx.issues, secrets: [...ctx.secrets] };
+      d = { source, raws: ctx.raws, issues: ctx.issues, secrets: [...ctx.secrets], services: ctx.services, endpointSlices: ctx.endpointSlices };
       if (keyed) cache.set(r, d);
     }
     issues.push(...d.issues);
     raws.push(...d.raws);
+    k8s.services.push(...d.services);
+    k8s.endpointSlices.push(...d.endpointSlices);
     for (const [name, values] of d.secrets) {
       if (secrets.has(name)) new Reader(source, `Secret/${name}`, issues).error(0, 'metadata.name', `duplicate Secret named ${JSON.stringify(name)}`);
       secrets.set(name, values);
     }
   }
-  return assemble(raws, secrets, source, issues);
+  return assemble(raws, secrets, source, issues, k8s);
 }
 
 /** A reader for an issue found across resources: into this build's list, never the cached one. */
@@ -100,14 +107,14 @@ function jsonNode(v: unknown): YNode {
 }
 
 function modelFromDocuments(docs: readonly { root: YNode | undefined; line: number }[], fileName: string, issues: ConfigIssue[]): { model: ClusterModel; warnings: ConfigIssue[] } {
-  const ctx: DocContext = { fileName, issues, raws: [], secrets: new Map() };
+  const ctx: DocContext = { fileName, issues, raws: [], secrets: new Map(), services: [], endpointSlices: [] };
   for (const doc of docs) if (doc.root) readDocument(ctx, doc.root, doc.line);
-  return assemble(ctx.raws, ctx.secrets, fileName, issues);
+  return assemble(ctx.raws, ctx.secrets, fileName, issues, ctx);
 }
 
 /** One document (or a List's items): its resources into ctx.raws, Secrets into ctx.secrets. */
 function readDocument(ctx: DocContext, root: YNode, line: number): void {
-  const { fileName, issues, raws, secrets } = ctx;
+  const { fileName, issues, raws, secrets, services, endpointSlices } = ctx;
   const visit = (root: YNode, line: number): void => {
     const r0 = new Reader(fileName, undefined, issues);
     const m = r0.map(root, '', null);
@@ -126,6 +133,9 @@ function readDocument(ctx: DocContext, root: YNode, line: number): void {
     const label = `${kind}/${name ?? '<unnamed>'}`;
     const r = new Reader(fileName, label, issues);
     if (kind === 'Secret' && apiVersion === 'v1') { readSecret(r, m); return; }
+    // Services and their EndpointSlices: per-service routes (peers/routes.ts).
+    if (kind === 'Service' && apiVersion === 'v1' && name) { const x = decodeService(r, m, name, r.lineOf(m, 'kind')); if (x) services.push(x); return; }
+    if (kind === 'EndpointSlice' && apiVersion === 'discovery.k8s.io/v1' && name) { const x = decodeEndpointSlice(r, m, name, r.lineOf(m, 'kind')); if (x) endpointSlices.push(x); return; }
     const calicoGroup = apiVersion !== undefined && API_VERSIONS.includes(apiVersion);
     if (!(KINDS as readonly string[]).includes(kind)) {
       // In Calico's API groups an unknown kind is an error (the API server refuses it, and a
@@ -173,7 +183,7 @@ function readDocument(ctx: DocContext, root: YNode, line: number): void {
   visit(root, line);
 }
 
-function assemble(raws: Raw[], secrets: Map<string, Record<string, string>>, fileName: string, issues: ConfigIssue[]): { model: ClusterModel; warnings: ConfigIssue[] } {
+function assemble(raws: Raw[], secrets: Map<string, Record<string, string>>, fileName: string, issues: ConfigIssue[], k8s: K8sObjects): { model: ClusterModel; warnings: ConfigIssue[] } {
   const seen = new Set<string>();
   for (const x of raws) {
     const id = `${x.kind}/${x.name}`;
@@ -182,6 +192,8 @@ function assemble(raws: Raw[], secrets: Map<string, Record<string, string>>, fil
   }
   const model = build(raws, fileName);
   model.secrets = secrets;
+  model.services = k8s.services;
+  model.endpointSlices = k8s.endpointSlices;
   crossCheck(model, raws, issues);
   issues.sort((a, b) => a.line - b.line); // stable: same-line issues keep their order
   const reported = onceEach(issues);
@@ -213,7 +225,7 @@ function build(raws: Raw[], source: string): ClusterModel {
   let global: ConfigSpec | undefined;
   const model: ClusterModel = {
     source, bgpConfig: undefined as never, nodeBgpConfigs: new Map(), nodes: [], peers: [], filters: new Map(),
-    ipPools: [], ipamBlocks: [], blockAffinities: [], secrets: new Map(),
+    ipPools: [], ipamBlocks: [], blockAffinities: [], secrets: new Map(), services: [], endpointSlices: [],
   };
   for (const x of raws) {
     const d = (x.decoded ??= decodeRaw(x));

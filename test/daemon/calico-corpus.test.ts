@@ -79,14 +79,16 @@ test('06 pool migration: the disabled old pool\'s block stays advertised; a disa
   assert.deepEqual(adverts(model, 'n1'), ['10.0.5.0/26', '10.244.5.0/26']);
 });
 
-test('07 services: CIDRs from every node with their communities (named, large); a single external IP is per-Service in Calico: warned, not advertised; excluded node advertises none', () => {
+test('07 services: CIDRs from every node with their communities (named, large); per-Service /32s as confd routes.go: Local from the endpoint\'s node, a single-address external IP from every node, not-ready and headless never', () => {
   const { model, warnings } = load('07-services.yaml');
   const r = originatedRoutes(model, 'n1');
-  assert.deepEqual(r.map((x) => x.prefix), ['10.96.0.0/12', '198.19.100.0/24', '198.19.200.0/24']);
+  assert.deepEqual(r.map((x) => x.prefix), ['10.96.0.0/12', '198.19.100.0/24', '198.19.200.0/24',
+    '10.96.10.10/32', '198.19.200.10/32', '10.96.20.20/32', '198.19.101.7/32']);
   assert.deepEqual([r[0].communities, r[0].largeCommunities], [[comm(64512, 300)], [{ globalAdmin: 64512, local1: 1, local2: 2 }]]);
-  assert.deepEqual(adverts(model, 'edge'), []);
-  assert.equal(warnings.length, 1);
-  assert.match(warnings[0], /serviceExternalIPs\[1\]\.cidr: warning: 198\.19\.101\.7\/32 is a single address/);
+  assert.deepEqual([r[3].communities, r[3].fib], [[comm(64512, 300)], 'none'], 'a cluster IP /32 inside 10.96.0.0/12 gets its communities; Felix owns the forwarding');
+  assert.deepEqual(adverts(model, 'n2'), ['10.96.0.0/12', '198.19.100.0/24', '198.19.200.0/24', '10.96.20.20/32', '198.19.101.7/32']);
+  assert.deepEqual(adverts(model, 'edge'), [], 'excluded from external load balancers');
+  assert.deepEqual(warnings, []);
 });
 
 test('08 dual stack: one IPv4 and one IPv6 mesh session per node pair; the IPv6 block advertised', () => {
@@ -116,11 +118,11 @@ test('11 peer options from a kubectl List (CRD group): [v6]:port, localASNumber,
   assert.match(warnings[0], /spec\.keepOriginalNextHop: warning: ignored because nextHopMode is set/);
 });
 
-test('12 log level per node, unimplemented fields and unused kinds warned by name; LoadBalancer aggregation Disabled withdraws the CIDR', () => {
+test('12 log level per node, unimplemented fields and unused kinds warned by name; LoadBalancer aggregation Disabled: no CIDR, a /32 per Service with a ready endpoint', () => {
   const { model, warnings } = load('12-log-and-unimplemented.yaml');
   assert.deepEqual([localSpeaker(model, 'n1').logSeverity, localSpeaker(model, 'n2').logSeverity], ['Debug', 'Warning']);
-  assert.deepEqual(adverts(model, 'n1'), []);
-  assert.deepEqual(warnings.map((w) => /: (spec\.\w+|FelixConfiguration\/default): warning/.exec(w)?.[1]), ['spec.programClusterRoutes', 'spec.serviceLoadBalancerAggregation', 'FelixConfiguration/default']);
+  assert.deepEqual(adverts(model, 'n1'), ['198.19.210.40/32'], 'no cluster IP: serviceClusterIPs is not set');
+  assert.deepEqual(warnings.map((w) => /: (spec\.\w+|FelixConfiguration\/default): warning/.exec(w)?.[1]), ['spec.programClusterRoutes', 'FelixConfiguration/default']);
 });
 
 test('every corpus manifest has a test above', () => {

@@ -184,7 +184,7 @@ test('BGPFilter, IPPool and IPAM validation', () => {
     [cat(doc('Node', 'n', '  bgp: {ipv4Address: 198.18.0.1}\n'), doc('Node', 'n', '  bgp: {ipv4Address: 198.18.0.2}\n')), /:9: Node\/n: metadata\.name: duplicate Node named "n"/],
     [cat(doc('Node', 'n', '  bgp: {ipv4Address: 198.18.0.1}\n'), doc('Node', 'm', '  bgp: {ipv4Address: 198.18.0.1/24}\n')), /:13: Node\/m: spec\.bgp: address 198\.18\.0\.1 is also the address of Node n/],
     ['a: [1, 2\n', /^cluster\.yaml:\d+: YAML: /],
-    ['a: 1\na: 2\n', /^cluster\.yaml:2: YAML: Map keys must be unique/],
+    ['a: 1\na: 2\n', /^cluster\.yaml:2: YAML: duplicate key "a" \(Map keys must be unique\)/],
     ['apiVersion: projectcalico.org/v3\nmetadata: {name: x}\n', /^cluster\.yaml:1: resource has no kind/],
   ];
   for (const [text, re] of cases) {
