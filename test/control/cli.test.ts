@@ -191,6 +191,8 @@ test('show config prints the planned peers with the reason each was planned', as
   assert.equal(r.code, 0);
   assert.match(r.stdout, /^Node node-a, AS 64512, router-id 127\.0\.0\.1$/m);
   assert.match(r.stdout, /^  127\.0\.0\.3  global  BGPPeer tor-1 \(global\)$/m);
+  // RFC 8092 large communities are shown beside the RFC 1997 ones (issue 16).
+  assert.match(r.stdout, /^  10\.244\.1\.0\/26 +64512:100 64512:1:2$/m);
   const j = JSON.parse((await bgpctl(['-j', 'show', 'config'])).stdout) as Record<string, unknown>;
   for (const k of ['nodeName', 'asn', 'routerId', 'listen', 'peers', 'advertised']) assert.ok(k in j, k);
 });

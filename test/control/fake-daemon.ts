@@ -172,7 +172,7 @@ export class FakeDaemon implements DaemonApi {
         { key: '127.0.0.2', kind: 'mesh', why: 'node-to-node mesh (BGPConfiguration default)' },
         { key: '127.0.0.3', kind: 'global', why: 'BGPPeer tor-1 (global)' },
       ],
-      advertised: [{ prefix: '10.244.1.0/26', communities: ['64512:100'] }, { prefix: '2001:db8:244::/64' }],
+      advertised: [{ prefix: '10.244.1.0/26', communities: ['64512:100'], largeCommunities: ['64512:1:2'] }, { prefix: '2001:db8:244::/64' }],
       source: '/etc/tern/cluster.yaml', fib: { driver: this.fibDriver, coupled: this.fibDriver === 'kernel' && this.coupled }, logLevel: this.logLevel,
     };
   }
