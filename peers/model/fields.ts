@@ -84,7 +84,15 @@ export const SECTIONS = {
 
 export type Section = keyof typeof SECTIONS;
 
-export const fieldNames = (s: Section): string[] => SECTIONS[s].map((x) => x.name);
+const bySection = new Map<Section, ReadonlyMap<string, FieldInfo>>();
+/** A section's fields by name (built once: the readers ask per resource, and a cluster has thousands). */
+export function sectionFields(s: Section): ReadonlyMap<string, FieldInfo> {
+  let m = bySection.get(s);
+  if (!m) bySection.set(s, (m = new Map(SECTIONS[s].map((x) => [x.name, x]))));
+  return m;
+}
+
+export const fieldNames = (s: Section): string[] => [...sectionFields(s).keys()];
 
 /** The kinds Tern reads; every other kind of Calico's API groups is ignored by name. */
 export const TERN_KINDS = ['BGPConfiguration', 'Node', 'BGPPeer', 'BGPFilter', 'IPPool', 'IPAMBlock', 'BlockAffinity'] as const;

@@ -80,7 +80,9 @@ export function decodeBgpConfiguration(r: Reader, spec: MapNode | undefined, per
     const name = r.str(cm, 'name', cp), value = r.str(cm, 'value', cp);
     if (!name || !value) { r.error(n.line, cp, 'name and value are required'); return; }
     const err = communityError(value);
-    if (err) r.error(r.lineOf(cm, 'value'), `${cp}.value`, err);
+    // A second definition of a name would make prefixAdvertisements ambiguous: say which name.
+    if (communities.some((c) => c.name === name)) r.error(r.lineOf(cm, 'name'), `${cp}.name`, `duplicate community name ${JSON.stringify(name)}`);
+    else if (err) r.error(r.lineOf(cm, 'value'), `${cp}.value`, err);
     else communities.push({ name, value });
   });
   let prefixAdvertisements: PrefixAdvertisement[] | undefined;

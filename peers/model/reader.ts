@@ -7,7 +7,7 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type D
 import type { ConfigIssue, Selector } from '../types.js';
 import { parseSelector, SelectorError } from '../selector.js';
 import { parseAsn, parseCidr, parseDuration, type Cidr } from './net.js';
-import { didYouMean, fieldNames, SECTIONS, type FieldInfo, type Section } from './fields.js';
+import { didYouMean, sectionFields, type Section } from './fields.js';
 
 export type YNode =
   | { t: 'map'; line: number; entries: Map<string, { keyLine: number; value: YNode }> }
@@ -100,15 +100,15 @@ export class Reader {
     if (!n || (n.t === 'scalar' && n.value === null)) return undefined;
     if (n.t !== 'map') return this.error(n.line, path, `expected a mapping, found ${describe(n)}`);
     if (known === null) return n;
-    const names = typeof known === 'string' ? fieldNames(known) : known;
-    const infos: readonly FieldInfo[] = typeof known === 'string' ? SECTIONS[known] : [];
+    const fields = typeof known === 'string' ? sectionFields(known) : undefined;
     for (const [k, e] of n.entries) {
-      if (!names.includes(k)) {
+      if (fields ? !fields.has(k) : !(known as readonly string[]).includes(k)) {
+        const names = fields ? [...fields.keys()] : (known as readonly string[]);
         const hint = didYouMean(k, names);
         this.error(e.keyLine, join(path, k), `unknown field${hint ? `: did you mean ${JSON.stringify(hint)}?` : ` (known: ${names.join(', ')})`}`);
         continue;
       }
-      const info = infos.find((x) => x.name === k);
+      const info = fields?.get(k);
       if (info?.status === 'refused') this.error(e.keyLine, join(path, k), `not supported by Tern: ${info.note}`);
       else if (info?.status === 'warned') this.warnOnce(e.keyLine, join(path, k), `${typeof known === 'string' ? known : path}.${k}`, `not implemented by Tern (ignored): ${info.note}`);
     }

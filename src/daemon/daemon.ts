@@ -602,7 +602,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
    */
   recheckSecrets(): string[] {
     if (!this.started || this.stopping) return [];
-    const next = this.planFor(this.model);
+    // Nothing to re-read unless some password is a secretKeyRef (planning a large cluster every
+    // few seconds for nothing would be waste).
+    const m = this.model;
+    if (!m.bgpConfig.nodeMeshPassword?.secretKeyRef && !m.peers.some((p) => p.password?.secretKeyRef)) return [];
+    const next = this.planFor(m);
     const before = new Map(this.plan.map((p) => [p.key, p]));
     const changed = next.some((p) => {
       const b = before.get(p.key);

@@ -32,6 +32,11 @@ test('show peers golden: State/PfxRcvd is the count when Established, else the s
   ]);
 });
 
+test('RFC 2385: a session held down for its password says so in show peers (issue 16)', () => {
+  const held = { ...PEERS[3], adminDown: false, heldDown: 'BGPPeer tor spec.password: secret s/k unavailable' };
+  assert.match(formatPeers([held], plain)[1], /  Idle \(held down\)  rr-client/);
+});
+
 test('color only when asked; the last column is trimmed to the terminal width', () => {
   const colored = formatPeers(PEERS.slice(0, 1), { ...plain, color: true });
   assert.match(colored[1], /\x1b\[32m3 {12}\x1b\[0m/, 'Established is green, padding inside the color');
