@@ -14,9 +14,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 export type FieldStatus = 'applied' | 'no-effect' | 'warned' | 'refused';
 
-export interface FieldInfo { name: string; status: FieldStatus; note?: string }
+export interface FieldInfo {
+  name: string;
+  status: FieldStatus;
+  note?: string;
+  /** The warning's text when "not implemented by Tern (ignored)" would not be true. */
+  warning?: string;
+}
 
-const f = (name: string, status: FieldStatus = 'applied', note?: string): FieldInfo => ({ name, status, note });
+const f = (name: string, status: FieldStatus = 'applied', note?: string, warning?: string): FieldInfo => ({ name, status, note, warning });
 const noEffect = (names: string[], note: string): FieldInfo[] => names.map((n) => f(n, 'no-effect', note));
 
 export const META_SECTION = 'metadata';
@@ -60,7 +66,13 @@ export const SECTIONS = {
     f('localWorkloadSelector', 'refused', 'local workload peering is not implemented'),
   ],
   'BGPFilter spec': [f('exportV4'), f('importV4'), f('exportV6'), f('importV6')],
-  'BGPFilter rule': [f('cidr'), f('matchOperator'), f('prefixLength'), f('source'), f('interface'), f('peerType'),
+  'BGPFilter rule': [f('cidr'), f('matchOperator'), f('prefixLength'), f('source'),
+    // BIRD knows a route's outgoing interface (ifname); Tern's policies see prefix and
+    // attributes only. Refusing would reject Calico's own examples; never matching is what a
+    // Calico route without an interface (a blackhole block) gets too.
+    f('interface', 'warned', 'the route\'s outgoing interface is not known to Tern\'s policies: the rule never matches',
+      'not implemented by Tern: the route\'s outgoing interface is not known to Tern\'s policies, so this rule never matches'),
+    f('peerType'),
     f('communities'), f('asPathPrefix'), f('action'), f('operations'),
     f('priority', 'refused', 'route priority (the kernel metric) is not carried by Tern\'s routes; the rule could never match')],
   'BGPFilter prefixLength': [f('min'), f('max')],

@@ -110,7 +110,7 @@ export class Reader {
       }
       const info = fields?.get(k);
       if (info?.status === 'refused') this.error(e.keyLine, join(path, k), `not supported by Tern: ${info.note}`);
-      else if (info?.status === 'warned') this.warnOnce(e.keyLine, join(path, k), `${typeof known === 'string' ? known : path}.${k}`, `not implemented by Tern (ignored): ${info.note}`);
+      else if (info?.status === 'warned') this.warnOnce(e.keyLine, join(path, k), `${typeof known === 'string' ? known : path}.${k}`, info.warning ?? `not implemented by Tern (ignored): ${info.note}`);
     }
     return n;
   }

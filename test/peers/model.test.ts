@@ -24,7 +24,8 @@ const doc = (kind: string, name: string, spec: string, api = 'projectcalico.org/
 
 test('fixture: every kind parses with the values written', () => {
   const { model, warnings } = loadModelFile(FIXTURE);
-  assert.deepEqual(warnings, []);
+  // Issue 16: a BGPFilter interface match is read but cannot match in Tern; it says so by name.
+  assert.deepEqual(warnings.map((w) => `${w.line} ${w.path}`), ['127 spec.exportV4[2].interface']);
   const c = model.bgpConfig;
   assert.equal(c.asNumber, 64512);
   assert.equal(c.nodeToNodeMeshEnabled, false);
