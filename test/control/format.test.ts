@@ -1,12 +1,12 @@
 // Pure formatting and argument checks behind bgpctl (issue 7), with a fixed clock.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatHealth, formatPeers, formatRibRow, ribFlags } from '../../src/cli/format.js';
+import { formatHealth, formatNeighbor, formatPeers, formatRibRow, ribFlags } from '../../src/cli/format.js';
 import { table, cell, upDown } from '../../src/cli/table.js';
 import { judgeHealth } from '../../src/control/health.js';
 import { completionWords, wantsNeighbor } from '../../src/cli/complete.js';
 import { checkAddress, checkPrefix, checkShutdownMessage } from '../../src/control/validate.js';
-import { FAKE_NOW, PEERS, RIB } from './fake-daemon.js';
+import { FAKE_NOW, PEERS, RIB, neighborOf } from './fake-daemon.js';
 
 const plain = { color: false, now: FAKE_NOW };
 const ago = (s: number): string => new Date(FAKE_NOW - s * 1000).toISOString();
@@ -35,6 +35,8 @@ test('show peers golden: State/PfxRcvd is the count when Established, else the s
 test('RFC 2385: a session held down for its password says so in show peers (issue 16)', () => {
   const held = { ...PEERS[3], adminDown: false, heldDown: 'BGPPeer tor spec.password: secret s/k unavailable' };
   assert.match(formatPeers([held], plain)[1], /  Idle \(held down\)  rr-client/);
+  const lines = formatNeighbor({ ...neighborOf(PEERS[3]), heldDown: held.heldDown }, plain);
+  assert.ok(lines.includes('  Held down: BGPPeer tor spec.password: secret s/k unavailable'), lines.join('\n'));
 });
 
 test('color only when asked; the last column is trimmed to the terminal width', () => {
