@@ -173,7 +173,7 @@ export function serviceRoutes(model: ClusterModel, nodeName: string): { cidr: Ci
 export type Encapsulation =
   | { install: true; mode: 'direct'; nextHop: string; pool?: string; reason: string }
   | { install: true; mode: 'ipip'; device: 'tunl0'; onlink: true; nextHop: string; pool: string; reason: string }
-  | { install: false; mode: 'vxlan'; pool: string; reason: string };
+  | { install: false; mode: 'vxlan' | 'felix'; pool: string; reason: string };
 
 /**
  * How to install a route learned from a peer for `prefix` via `nextHop`. `localSubnets` are
@@ -182,6 +182,7 @@ export type Encapsulation =
  *    address, which the kernel reaches through the tunnel's underlay).
  *  - IPIP CrossSubnet: direct when the next hop is inside one of our subnets, else tunl0.
  *  - VXLAN pools: not installed; Felix programs VXLAN routes itself.
+ *  - Pools BGPConfiguration programClusterRoutes leaves to Felix: not installed.
  *  - Never, or a prefix in no pool (e.g. a ToR's routes): direct via the next hop.
  */
 export function encapsulationFor(model: ClusterModel, prefix: string, nextHop: string, localSubnets: readonly string[]): Encapsulation {
@@ -190,6 +191,13 @@ export function encapsulationFor(model: ClusterModel, prefix: string, nextHop: s
   const pool = poolOf(model, c);
   if (!pool) return { install: true, mode: 'direct', nextHop, reason: `${c.text} is in no IPPool` };
   if (pool.vxlanMode !== 'Never') return { install: false, mode: 'vxlan', pool: pool.name, reason: `IPPool ${pool.name} uses VXLAN (${pool.vxlanMode}); Felix programs it` };
+  // BGPConfiguration programClusterRoutes (confd bgp_processor.go programsPool): which pools'
+  // cluster routes the BGP daemon programs; Felix programs the others.
+  const ipip = pool.ipipMode !== 'Never';
+  const mode = model.bgpConfig.programClusterRoutes;
+  if (!(ipip ? mode === 'Enabled' || mode === 'EnabledIPIPOnly' : mode !== 'Disabled' && mode !== 'EnabledIPIPOnly')) {
+    return { install: false, mode: 'felix', pool: pool.name, reason: `programClusterRoutes ${mode}: Felix programs the cluster routes of ${ipip ? 'IPIP' : 'unencapsulated'} IPPool ${pool.name}` };
+  }
   const tunnel = { install: true as const, mode: 'ipip' as const, device: 'tunl0' as const, onlink: true as const, nextHop, pool: pool.name };
   if (pool.ipipMode === 'Always') return { ...tunnel, reason: `IPPool ${pool.name} ipipMode Always` };
   if (pool.ipipMode === 'CrossSubnet') {

@@ -79,7 +79,15 @@ export interface BgpConfiguration {
   logSeverityScreen: LogSeverity;
   /** Tern extension `spec.nodeMeshBFD`: BFD on node-to-node mesh sessions (docs/bfd.md). */
   nodeMeshBFD?: BfdSettings;
+  /**
+   * Which pools' cluster routes Tern installs (Calico >= 3.33). Tern's default when unset is
+   * Calico <= 3.32's behaviour, `Enabled`; Calico 3.33's own default is EnabledNoEncapOnly
+   * (the parser warns when that difference matters).
+   */
+  programClusterRoutes: ProgramClusterRoutes;
 }
+
+export type ProgramClusterRoutes = 'Enabled' | 'Disabled' | 'EnabledIPIPOnly' | 'EnabledNoEncapOnly';
 
 /** BFD for one BGP session (RFC 5880/5881/5883, coupled per RFC 5882). Times in ms. */
 export interface BfdSettings {
@@ -103,7 +111,7 @@ export interface BfdAuthentication {
   key: Password;
 }
 
-/** BfdSettings as planned for one session: the key resolved ('' when its Secret is missing). */
+/** BfdSettings as planned for one session, the key resolved (one that cannot be read holds the session down: PeerConfig.passwordError). */
 export type PlannedBfd = Omit<BfdSettings, 'authentication'> & {
   auth?: { type: BfdAuthentication['type']; keyId: number; key: string };
 };

@@ -3,7 +3,7 @@
  * Each takes the resource's `spec` and a Reader, returns the typed value and records issues.
  * Field meanings and defaults follow Calico's API (api/pkg/apis/projectcalico/v3).
  */
-import type { BfdSettings, BgpPeerResource, CalicoNode, LogSeverity, Password, PrefixAdvertisement } from '../types.js';
+import type { BfdSettings, BgpPeerResource, CalicoNode, LogSeverity, Password, PrefixAdvertisement, ProgramClusterRoutes } from '../types.js';
 import { readBfd } from './bfd.js';
 import { canonicalIp, familyOf, parseCidr, type Cidr } from './net.js';
 import { join, Reader, type YNode } from './reader.js';
@@ -16,6 +16,7 @@ export const LOG_SEVERITIES: readonly LogSeverity[] = ['Debug', 'Info', 'Warning
 const GLOBAL_ONLY = [
   'asNumber', 'nodeToNodeMeshEnabled', 'bindMode', 'nodeMeshPassword', 'nodeMeshMaxRestartTime', 'nodeMeshBFD',
   'serviceClusterIPs', 'serviceExternalIPs', 'serviceLoadBalancerIPs', 'serviceLoadBalancerAggregation', 'ignoredInterfaces',
+  'programClusterRoutes',
 ];
 
 const STD_COMMUNITY = /^(\d+):(\d+)$/;
@@ -63,6 +64,7 @@ export interface ConfigSpec {
   serviceLoadBalancerIPs: Cidr[]; ignoredInterfaces: string[]; logSeverityScreen?: LogSeverity;
   nodeMeshBFD?: BfdSettings;
   serviceLoadBalancerAggregation?: 'Enabled' | 'Disabled';
+  programClusterRoutes?: ProgramClusterRoutes;
 }
 
 export function decodeBgpConfiguration(r: Reader, spec: MapNode | undefined, perNode: boolean): ConfigSpec {
@@ -123,6 +125,7 @@ export function decodeBgpConfiguration(r: Reader, spec: MapNode | undefined, per
     logSeverityScreen: r.enumOf(s, 'logSeverityScreen', p, LOG_SEVERITIES),
     nodeMeshBFD: readBfd(r, s, 'nodeMeshBFD', p, readPassword),
     serviceLoadBalancerAggregation: lbAggregation(r, s, p),
+    programClusterRoutes: r.enumOf(s, 'programClusterRoutes', p, ['Enabled', 'Disabled', 'EnabledIPIPOnly', 'EnabledNoEncapOnly'] as const),
   };
 }
 

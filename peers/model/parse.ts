@@ -261,6 +261,7 @@ function build(raws: Raw[], source: string): ClusterModel {
     serviceExternalIPs: global?.serviceExternalIPs ?? [],
     serviceLoadBalancerIPs: global?.serviceLoadBalancerIPs ?? [],
     serviceLoadBalancerAggregation: global?.serviceLoadBalancerAggregation ?? 'Enabled',
+    programClusterRoutes: global?.programClusterRoutes ?? 'Enabled',
     ignoredInterfaces: global?.ignoredInterfaces ?? [],
     logSeverityScreen: global?.logSeverityScreen ?? 'Info',
     nodeMeshBFD: global?.nodeMeshBFD,
@@ -294,6 +295,16 @@ function crossCheck(model: ClusterModel, raws: Raw[], issues: ConfigIssue[]): vo
   for (const [node] of model.nodeBgpConfigs) {
     const x = raws.find((y) => y.kind === 'BGPConfiguration' && y.name === `node.${node}`)!;
     if (!nodeNames.has(node)) crossReader(x, issues).warn(x.line, 'metadata.name', `no Node named ${JSON.stringify(node)} in the model`);
+  }
+  // Calico 3.33 moved IPIP cluster routes to Felix by default (BGPConfiguration
+  // programClusterRoutes EnabledNoEncapOnly, FelixConfiguration EnabledIPIPOnly); older Calico
+  // has no such field and BIRD programs them. Unset, Tern keeps the older behaviour: say so
+  // where it matters, since with a 3.33 Felix both would program the same routes.
+  const ipipPool = model.ipPools.find((p) => p.ipipMode !== 'Never');
+  const globalCfg = raws.find((y) => y.kind === 'BGPConfiguration' && y.name === 'default');
+  if (ipipPool && !globalCfg?.spec?.entries.has('programClusterRoutes')) {
+    const { r, line } = at('IPPool', ipipPool.name, 'ipipMode');
+    r.warn(line, 'spec.ipipMode', 'BGPConfiguration default sets no programClusterRoutes: Tern installs the IPIP cluster routes itself (Calico <= 3.32). With Calico >= 3.33, whose Felix programs them by default, set programClusterRoutes: EnabledNoEncapOnly (Calico\'s 3.33 default) or set FelixConfiguration programClusterRoutes to match');
   }
   model.ipPools.forEach((a, i) => {
     for (const b of model.ipPools.slice(i + 1)) {

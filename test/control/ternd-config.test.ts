@@ -62,7 +62,7 @@ test('a file refused at startup: the warnings are printed with the errors, and t
   const dir = mkdtempSync(join(tmpdir(), 'tern-i16-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'cluster.yaml');
-  writeFileSync(file, header(await freePort(), '  programClusterRoutes: Enabled\n') +
+  writeFileSync(file, header(await freePort(), '  ipv4NormalRoutePriority: 1024\n') +
     `---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: tor}\nspec:\n  nodeselector: rack == 'a'\n  peerIP: ${NET}.9\n  asNumber: 65001\n`);
   const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
     const p = spawn(process.execPath, [TERND, '--config', file, '--node', 'n1', '--fib', 'none', '--probes', 'off', '--control-socket', join(dir, 's.sock')]);
@@ -72,7 +72,7 @@ test('a file refused at startup: the warnings are printed with the errors, and t
     p.on('exit', (code) => resolve({ code, text }));
   });
   assert.equal(out.code, 1);
-  const warn = out.text.indexOf('spec.programClusterRoutes: warning: not implemented by Tern');
+  const warn = out.text.indexOf('spec.ipv4NormalRoutePriority: warning: not implemented by Tern');
   const err = out.text.indexOf('spec.nodeselector: unknown field: did you mean \\"nodeSelector\\"?');
   assert.ok(warn >= 0, `no warning in:\n${out.text}`);
   assert.ok(err > warn, `the error is missing or printed before the warning:\n${out.text}`);

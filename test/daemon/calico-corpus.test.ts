@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, formatIssue, loadModelFile, localSpeaker, originatedRoutes, planPeers, type ClusterModel, type PeerConfig } from '../../peers';
+import { ConfigError, encapsulationFor, formatIssue, loadModelFile, localSpeaker, localSubnets, originatedRoutes, planPeers, type ClusterModel, type PeerConfig } from '../../peers';
 import { policiesFor } from '../../src/daemon/wiring';
 import { parsePrefix } from '../../bgp/prefix';
 import { AsPathSegmentType, type PathAttributes } from '../../bgp/types';
@@ -29,7 +29,11 @@ test('01 default mesh: a session per other node, the affine block advertised wit
   const { model, warnings } = load('01-default-mesh.yaml');
   assert.deepEqual(sessions(model, 'worker-1'), ['198.18.10.12 mesh -', '198.18.11.13 mesh -']);
   assert.deepEqual(originatedRoutes(model, 'worker-1').map((r) => [r.prefix, r.fib]), [['10.244.1.0/26', 'blackhole']]);
-  assert.deepEqual(warnings, []);
+  // IPIP pool, programClusterRoutes unset: Tern installs the IPIP routes as BIRD did before
+  // Calico 3.33, and says that a 3.33 Felix would program them too.
+  assert.equal(encapsulationFor(model, '10.244.7.0/26', '198.18.11.13', localSubnets(model, 'worker-1')).mode, 'ipip');
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /IPPool\/default-ipv4-ippool: spec\.ipipMode: warning: BGPConfiguration default sets no programClusterRoutes: Tern installs the IPIP cluster routes itself/);
 });
 
 test('02 ToR per rack (RFC 2385): nodeSelector scopes the peer; the Secret in the datastore gives MD5; a missing key holds that session down', () => {
@@ -122,12 +126,23 @@ test('12 log level per node, unimplemented fields and unused kinds warned by nam
   const { model, warnings } = load('12-log-and-unimplemented.yaml');
   assert.deepEqual([localSpeaker(model, 'n1').logSeverity, localSpeaker(model, 'n2').logSeverity], ['Debug', 'Warning']);
   assert.deepEqual(adverts(model, 'n1'), ['198.19.210.40/32'], 'no cluster IP: serviceClusterIPs is not set');
-  assert.deepEqual(warnings.map((w) => /: (spec\.\w+|FelixConfiguration\/default): warning/.exec(w)?.[1]), ['spec.programClusterRoutes', 'FelixConfiguration/default']);
+  assert.deepEqual(warnings.map((w) => /: (spec\.\w+|FelixConfiguration\/default): warning/.exec(w)?.[1]), ['FelixConfiguration/default']);
+});
+
+test('13 programClusterRoutes EnabledNoEncapOnly (Calico 3.33 default): IPIP and VXLAN pools\' routes left to Felix, unencapsulated ones installed', () => {
+  const { model, warnings } = load('13-program-cluster-routes.yaml');
+  const enc = (p: string) => encapsulationFor(model, p, '198.18.13.12', localSubnets(model, 'n1'));
+  assert.deepEqual([enc('10.244.2.0/26').install, enc('10.244.2.0/26').mode], [false, 'felix']);
+  assert.deepEqual([enc('10.245.2.0/26').install, enc('10.245.2.0/26').mode], [false, 'vxlan']);
+  assert.deepEqual([enc('10.246.2.0/26').install, enc('10.246.2.0/26').mode], [true, 'direct']);
+  assert.deepEqual([enc('198.19.0.0/16').install, enc('198.19.0.0/16').mode], [true, 'direct'], 'outside every pool: installed');
+  assert.deepEqual(adverts(model, 'n1'), ['10.244.1.0/26'], 'export does not depend on who programs the routes');
+  assert.deepEqual(warnings, []);
 });
 
 test('every corpus manifest has a test above', () => {
   const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.yaml'));
-  assert.equal(files.length, 12);
+  assert.equal(files.length, 13);
 });
 
 test('common mistakes are refused with text that names them (kubectl strict validation, RFC 4271 §4.2 AS range)', () => {

@@ -25,7 +25,8 @@ const doc = (kind: string, name: string, spec: string, api = 'projectcalico.org/
 test('fixture: every kind parses with the values written', () => {
   const { model, warnings } = loadModelFile(FIXTURE);
   // Issue 16: a BGPFilter interface match is read but cannot match in Tern; it says so by name.
-  assert.deepEqual(warnings.map((w) => `${w.line} ${w.path}`), ['127 spec.exportV4[2].interface']);
+  assert.deepEqual(warnings.map((w) => `${w.line} ${w.path}`), ['128 spec.exportV4[2].interface']);
+  assert.equal(model.bgpConfig.programClusterRoutes, 'Enabled');
   const c = model.bgpConfig;
   assert.equal(c.asNumber, 64512);
   assert.equal(c.nodeToNodeMeshEnabled, false);
@@ -227,7 +228,7 @@ test('unknown fields and Calico kinds are errors with a did-you-mean; other kind
     'w.yaml:13: FelixConfiguration/default: warning: kind FelixConfiguration is not used by Tern (ignored)',
     'w.yaml:17: BGPConfiguration/node.n1: metadata.name: warning: no Node named "n1" in the model',
     'w.yaml:20: BGPConfiguration/node.n1: spec.asNumber: warning: only honoured in BGPConfiguration "default" (ignored here)',
-    'w.yaml:21: BGPConfiguration/node.n1: spec.programClusterRoutes: warning: not implemented by Tern (ignored): Tern programs the routes of IPIP and unencapsulated pools (Calico\'s "Enabled"); VXLAN pools are left to Felix',
+    'w.yaml:21: BGPConfiguration/node.n1: spec.programClusterRoutes: warning: only honoured in BGPConfiguration "default" (ignored here)',
   ]);
   // Without the typo, the rest are warnings and the model loads.
   const { warnings } = parseModel(text.replace('  peerIp: 198.18.0.9\n', ''), 'w.yaml');
