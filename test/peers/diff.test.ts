@@ -69,3 +69,19 @@ test('a field that appears or disappears counts as a change (password removed)',
   assert.deepEqual(d.changed[0].fields, ['password']);
   assert.equal(d.changed[0].restartNeeded, true);
 });
+
+test('RFC 2385: a rotated Secret in the datastore restarts exactly the sessions that use it; a Secret that appears brings a held-down session back (issue 16)', () => {
+  const secret = (v: string) => `apiVersion: v1\nkind: Secret\nmetadata: {name: bgp-pw}\nstringData:\n  tor: ${v}\n`;
+  const peers = [
+    res('BGPPeer', 'tor', { peerIP: '198.18.9.1', asNumber: 65001, password: { secretKeyRef: { name: 'bgp-pw', key: 'tor' } } }),
+    res('BGPPeer', 'other', { peerIP: '198.18.9.2', asNumber: 65001 }),
+  ];
+  const v1 = planPeers(model(secret('one'), ...base, ...peers), 'n1');
+  const v2 = planPeers(model(secret('two'), ...base, ...peers), 'n1');
+  const d = diffPlan(v1, v2);
+  assert.deepEqual(d.changed.map((c) => [c.after.key, c.fields, c.restartNeeded]), [['198.18.9.1', ['password'], true]]);
+  assert.equal(d.unchanged.length, v1.length - 1, 'mesh and the password-less peer untouched');
+  const missing = planPeers(model(...base, ...peers), 'n1');
+  const back = diffPlan(missing, v1).changed.find((c) => c.after.key === '198.18.9.1')!;
+  assert.deepEqual([back.fields, back.restartNeeded], [['password', 'passwordError'], true]);
+});
