@@ -1,7 +1,9 @@
 /**
  * The file datastore: a multi-document YAML file of Calico resources -> a validated
  * ClusterModel. Every error is collected (with file:line, Kind/name and field path) and thrown
- * together as one ConfigError; unknown fields and kinds are warnings.
+ * together as one ConfigError. Unknown fields, and unknown kinds in Calico's API groups, are
+ * errors with a did-you-mean (kubectl's strict validation refuses them under Calico); what each
+ * known field does is in fields.ts.
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, type BgpFilter, type BgpPeerResource, type BlockAffinity, type CalicoNode, type ClusterModel, type ConfigIssue, type EndpointSliceResource, type IpamBlock, type IpPool, type NodeBgpConfiguration, type ServiceResource } from '../types.js';
@@ -304,7 +306,7 @@ function crossCheck(model: ClusterModel, raws: Raw[], issues: ConfigIssue[]): vo
   const globalCfg = raws.find((y) => y.kind === 'BGPConfiguration' && y.name === 'default');
   if (ipipPool && !globalCfg?.spec?.entries.has('programClusterRoutes')) {
     const { r, line } = at('IPPool', ipipPool.name, 'ipipMode');
-    r.warn(line, 'spec.ipipMode', 'BGPConfiguration default sets no programClusterRoutes: Tern installs the IPIP cluster routes itself (Calico <= 3.32). With Calico >= 3.33, whose Felix programs them by default, set programClusterRoutes: EnabledNoEncapOnly (Calico\'s 3.33 default) or set FelixConfiguration programClusterRoutes to match');
+    r.warn(line, 'spec.ipipMode', 'BGPConfiguration default sets no programClusterRoutes: Tern installs the IPIP cluster routes itself, as BIRD did before Calico 3.33; a Calico >= 3.33 Felix programs them too by default, so set programClusterRoutes to match your FelixConfiguration (EnabledNoEncapOnly with a 3.33 Felix left at its default)');
   }
   model.ipPools.forEach((a, i) => {
     for (const b of model.ipPools.slice(i + 1)) {
