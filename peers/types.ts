@@ -80,9 +80,9 @@ export interface BgpConfiguration {
   /** Tern extension `spec.nodeMeshBFD`: BFD on node-to-node mesh sessions (docs/bfd.md). */
   nodeMeshBFD?: BfdSettings;
   /**
-   * Which pools' cluster routes Tern installs (Calico >= 3.33). Tern's default when unset is
-   * Calico <= 3.32's behaviour, `Enabled`; Calico 3.33's own default is EnabledNoEncapOnly
-   * (the parser warns when that difference matters).
+   * Which pools' cluster routes Tern installs (Calico v3.32: Enabled/Disabled; main branch,
+   * v3.33: the IPIP/NoEncap split). Unset: `Enabled`, v3.32's default; the main branch's own
+   * default is EnabledNoEncapOnly (the parser warns where that difference matters).
    */
   programClusterRoutes: ProgramClusterRoutes;
 }

@@ -42,7 +42,7 @@ export const SECTIONS = {
     f('nodeMeshBFD', 'applied', 'Tern extension, not in Calico\'s API: BFD on mesh sessions (docs/bfd.md)'),
     f('localWorkloadPeeringIPV4', 'warned', 'local workload peering is not implemented'),
     f('localWorkloadPeeringIPV6', 'warned', 'local workload peering is not implemented'),
-    f('programClusterRoutes', 'applied', 'which pools\' cluster routes Tern installs; unset means Enabled (Calico <= 3.32), and an IPIP pool then gets a warning, since Calico >= 3.33 leaves IPIP routes to Felix by default'),
+    f('programClusterRoutes', 'applied', 'which pools\' cluster routes Tern installs; unset means Enabled (the Calico v3.32 default), and an IPIP pool then gets a warning, since the Calico main branch (v3.33) leaves IPIP routes to Felix by default'),
     f('ipv4NormalRoutePriority', 'warned', 'Tern\'s kernel routes use ternd --metric'),
     f('ipv6NormalRoutePriority', 'warned', 'Tern\'s kernel routes use ternd --metric'),
   ],

@@ -298,15 +298,16 @@ function crossCheck(model: ClusterModel, raws: Raw[], issues: ConfigIssue[]): vo
     const x = raws.find((y) => y.kind === 'BGPConfiguration' && y.name === `node.${node}`)!;
     if (!nodeNames.has(node)) crossReader(x, issues).warn(x.line, 'metadata.name', `no Node named ${JSON.stringify(node)} in the model`);
   }
-  // Calico 3.33 moved IPIP cluster routes to Felix by default (BGPConfiguration
-  // programClusterRoutes EnabledNoEncapOnly, FelixConfiguration EnabledIPIPOnly); older Calico
-  // has no such field and BIRD programs them. Unset, Tern keeps the older behaviour: say so
-  // where it matters, since with a 3.33 Felix both would program the same routes.
+  // Calico's main branch (v3.33 in development) moves IPIP cluster routes to Felix by default
+  // (BGPConfiguration programClusterRoutes EnabledNoEncapOnly, FelixConfiguration
+  // EnabledIPIPOnly); v3.32 has Enabled/Disabled with default Enabled, older Calico no field,
+  // and BIRD programs them. Unset, Tern keeps that behaviour: say so where it matters, since
+  // with such a Felix both would program the same routes.
   const ipipPool = model.ipPools.find((p) => p.ipipMode !== 'Never');
   const globalCfg = raws.find((y) => y.kind === 'BGPConfiguration' && y.name === 'default');
   if (ipipPool && !globalCfg?.spec?.entries.has('programClusterRoutes')) {
     const { r, line } = at('IPPool', ipipPool.name, 'ipipMode');
-    r.warn(line, 'spec.ipipMode', 'BGPConfiguration default sets no programClusterRoutes: Tern installs the IPIP cluster routes itself, as BIRD did before Calico 3.33; a Calico >= 3.33 Felix programs them too by default, so set programClusterRoutes to match your FelixConfiguration (EnabledNoEncapOnly with a 3.33 Felix left at its default)');
+    r.warn(line, 'spec.ipipMode', 'BGPConfiguration default sets no programClusterRoutes: Tern installs the IPIP cluster routes itself, as BIRD does up to Calico v3.32; a Felix from the Calico main branch (v3.33) programs them too by default, so set programClusterRoutes to match your FelixConfiguration (EnabledNoEncapOnly with a 3.33 Felix left at its default)');
   }
   model.ipPools.forEach((a, i) => {
     for (const b of model.ipPools.slice(i + 1)) {

@@ -30,7 +30,7 @@ test('01 default mesh: a session per other node, the affine block advertised wit
   assert.deepEqual(sessions(model, 'worker-1'), ['198.18.10.12 mesh -', '198.18.11.13 mesh -']);
   assert.deepEqual(originatedRoutes(model, 'worker-1').map((r) => [r.prefix, r.fib]), [['10.244.1.0/26', 'blackhole']]);
   // IPIP pool, programClusterRoutes unset: Tern installs the IPIP routes as BIRD did before
-  // Calico 3.33, and says that a 3.33 Felix would program them too.
+  // Calico v3.33, and says that a Felix from Calico's main branch would program them too.
   assert.equal(encapsulationFor(model, '10.244.7.0/26', '198.18.11.13', localSubnets(model, 'worker-1')).mode, 'ipip');
   assert.equal(warnings.length, 1);
   assert.match(warnings[0], /IPPool\/default-ipv4-ippool: spec\.ipipMode: warning: BGPConfiguration default sets no programClusterRoutes: Tern installs the IPIP cluster routes itself/);
@@ -129,7 +129,7 @@ test('12 log level per node, unimplemented fields and unused kinds warned by nam
   assert.deepEqual(warnings.map((w) => /: (spec\.\w+|FelixConfiguration\/default): warning/.exec(w)?.[1]), ['FelixConfiguration/default']);
 });
 
-test('13 programClusterRoutes EnabledNoEncapOnly (Calico 3.33 default): IPIP and VXLAN pools\' routes left to Felix, unencapsulated ones installed', () => {
+test('13 programClusterRoutes EnabledNoEncapOnly (the default on the Calico main branch, v3.33): IPIP and VXLAN pools\' routes left to Felix, unencapsulated ones installed', () => {
   const { model, warnings } = load('13-program-cluster-routes.yaml');
   const enc = (p: string) => encapsulationFor(model, p, '198.18.13.12', localSubnets(model, 'n1'));
   assert.deepEqual([enc('10.244.2.0/26').install, enc('10.244.2.0/26').mode], [false, 'felix']);
