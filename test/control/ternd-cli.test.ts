@@ -190,11 +190,16 @@ test('bgpctl against two real ternd nodes: peers, neighbor, rib, config, fib, he
   assert.equal((await bgpctl(sa, ['neighbor', B, 'up'])).code, 0);
   await until('the session to come back after up', () => established(sa, B));
 
-  // Issue 17: bgpctl reload prints the new config's warnings (an unknown field, ignored as Calico does).
-  writeFileSync(cfg, yaml.replace('  nodeToNodeMeshEnabled: true', '  nodeToNodeMeshEnabled: true\n  frobnicate: 1'));
+  // Issue 17: bgpctl reload prints the new config's warnings (a field Tern does not implement).
+  writeFileSync(cfg, yaml.replace('  nodeToNodeMeshEnabled: true', '  nodeToNodeMeshEnabled: true\n  ipv4NormalRoutePriority: 1024'));
   const reload = await bgpctl(sa, ['reload']);
   assert.equal(reload.code, 0, reload.stderr);
-  assert.match(reload.stdout, /^reload done: no changes\nwarnings:\n  - .*cluster\.yaml:\d+: BGPConfiguration\/default: spec\.frobnicate: warning: unknown field \(ignored\)\n$/);
+  assert.match(reload.stdout, /^reload done: no changes\nwarnings:\n  - .*cluster\.yaml:\d+: BGPConfiguration\/default: spec\.ipv4NormalRoutePriority: warning: not implemented by Tern \(ignored\): .*\n$/);
+  // Issue 16: an unknown field is refused (kubectl's strict validation refuses it under Calico).
+  writeFileSync(cfg, yaml.replace('  nodeToNodeMeshEnabled: true', '  nodeToNodeMeshEnabled: true\n  nodeToNodeMeshEnable: true'));
+  const refused = await bgpctl(sa, ['reload']);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stdout + refused.stderr, /spec\.nodeToNodeMeshEnable: unknown field: did you mean "nodeToNodeMeshEnabled"\?/);
 
   // The daemon gone: exit 2.
   for (const p of procs) p.kill('SIGTERM');
