@@ -61,6 +61,11 @@ test('spec.bfd.authentication: Keyed SHA1 key from a literal or a Secret (RFC 58
   const plan = planPeers(m, 'n1');
   assert.deepEqual(plan.find((p) => p.peerAddress === '198.18.1.254')?.bfd?.auth, { type: 'KeyedSHA1', keyId: 7, key: 'literal' });
   assert.deepEqual(plan.find((p) => p.peerAddress === '198.18.1.253')?.bfd?.auth, { type: 'MeticulousKeyedSHA1', keyId: 1, key: 's3cret' });
+  // Issue 16: a key Secret that cannot be read holds the session down, as an MD5 password does.
+  const noKey = planPeers(model(...nodes,
+    res('BGPPeer', 'tor2', { peerIP: '198.18.1.253', asNumber: 65001, bfd: { authentication: { type: 'KeyedSHA1', key: { secretKeyRef: { name: 'bfd', key: 'k' } } } } })), 'n1')
+    .find((p) => p.peerAddress === '198.18.1.253');
+  assert.match(noKey?.passwordError ?? '', /^BGPPeer tor2 spec\.bfd\.authentication\.key: secret bfd\/k unavailable/);
   let issues: string[] = [];
   try {
     parseModel([...nodes, res('BGPPeer', 'tor', { peerIP: '198.18.1.254', asNumber: 65001, bfd: { authentication: { type: 'KeyedSHA1', key: 'x'.repeat(21) } } })].join('---\n'), 'c.yaml');
