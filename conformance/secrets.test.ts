@@ -72,11 +72,15 @@ test('RFC 2385 TCP MD5 from a secretKeyRef: held down while the Secret is missin
   assert.equal(before.heldDown, undefined);
 
   // 3. Rotation: BIRD and the Secret change to a new key; Tern restarts that session only.
+  const v6Before = (await bgpctl(lab, ternHost, 'show', 'neighbor', bird6)) as { state: string; establishedTransitions: number };
   const since = tern.records.length;
   await birdReconfigure(lab, birdHost, birdCfg('pw-two'));
   fs.writeFileSync(path.join(secretsDir, 'bgp-pw', 'tor'), 'pw-two\n');
   await tern.waitForLog((r) => /restarted: password changed/.test(r.msg), 10_000, 'the password restart', since);
   await waitBirdEstablished(lab, birdHost, 'tern4', 20_000);
   const v6 = (await bgpctl(lab, ternHost, 'show', 'neighbor', bird6)) as { state: string; establishedTransitions: number };
-  assert.deepEqual([v6.state, v6.establishedTransitions], ['Established', 1], 'the IPv6 session without a password was not touched');
+  const v6log = tern.records.filter((r) => JSON.stringify(r).includes(bird6)).map((r) => r.msg).join('\n');
+  // Compared with its count just before the rotation: what is checked is that the rotation does
+  // not restart it (one loaded run counted a second Established before this comparison existed).
+  assert.deepEqual([v6.state, v6.establishedTransitions], ['Established', v6Before.establishedTransitions], `the IPv6 session without a password was not touched; its log:\n${v6log}`);
 });
