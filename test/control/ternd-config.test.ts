@@ -11,6 +11,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigView, NeighborView } from '../../src/control/api.js';
+import { requireOrSkip } from '../required';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const TERND = join(ROOT, 'dist', 'src', 'ternd.js');
@@ -58,7 +59,7 @@ const header = (port: number, extra = '') =>
   `apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: n1}\nspec: {bgp: {ipv4Address: ${NET}.1/32}}\n`;
 
 test('a file refused at startup: the warnings are printed with the errors, and ternd exits 1 (issue 16)', { timeout: 30_000 }, async (t) => {
-  if (!existsSync(TERND)) return t.skip('dist/src/ternd.js not built');
+  if (!requireOrSkip(t, !existsSync(TERND) && 'dist/src/ternd.js not built')) return;
   const dir = mkdtempSync(join(tmpdir(), 'tern-i16-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'cluster.yaml');
@@ -79,7 +80,7 @@ test('a file refused at startup: the warnings are printed with the errors, and t
 });
 
 test('RFC 2385: a BGPPeer whose password Secret is missing is held down (bgpctl, /readyz) until the mounted Secret appears; logSeverityScreen sets the level', { timeout: 60_000 }, async (t) => {
-  if (!existsSync(TERND)) return t.skip('dist/src/ternd.js not built');
+  if (!requireOrSkip(t, !existsSync(TERND) && 'dist/src/ternd.js not built')) return;
   const dir = mkdtempSync(join(tmpdir(), 'tern-i16-'));
   const procs: ChildProcess[] = [];
   t.after(() => {
