@@ -20,16 +20,20 @@ import type { Datastore } from '../peers/datastore';
 async function main(): Promise<void> {
   const argv = await yargs(hideBin(process.argv))
     .scriptName('ternd')
-    .usage('$0 --config FILE | --datastore etcd --etcd-endpoints URL[,URL...] [options]\n\nThe Tern BGP daemon: peers this node with the cluster and writes pod routes into the kernel.')
-    .option('datastore', { choices: ['file', 'etcd'] as const, default: 'file' as const, describe: 'where the cluster model comes from' })
-    .option('config', { alias: 'c', type: 'string', describe: 'file datastore: Calico v3 multi-document YAML (BGPConfiguration, Node, BGPPeer, IPPool, IPAM blocks)' })
+    .usage('$0 --config FILE | --datastore etcd --etcd-endpoints URL[,URL...] | --datastore kubernetes [options]\n\nThe Tern BGP daemon: peers this node with the cluster and writes pod routes into the kernel.')
+    .option('datastore', { choices: ['file', 'etcd', 'kubernetes'] as const, default: 'file' as const, describe: 'where the cluster model comes from' })
+    .option('config', { alias: 'c', type: 'string', describe: 'file datastore: Calico v3 multi-document YAML (BGPConfiguration, Node, BGPPeer, IPPool, IPAM blocks); kubernetes plain mode: resources the cluster lacks (BGPConfiguration, BGPPeer, IPPool)' })
     .option('etcd-endpoints', { type: 'string', describe: 'etcd datastore: comma-separated http(s)://host:port (default $ETCD_ENDPOINTS)' })
     .option('etcd-cert', { type: 'string', describe: 'etcd datastore: client certificate (PEM) for mutual TLS' })
     .option('etcd-key', { type: 'string', describe: 'etcd datastore: client key (PEM)' })
     .option('etcd-ca', { type: 'string', describe: 'etcd datastore: CA certificate (PEM) that signed the etcd servers\' certificates' })
     .option('etcd-username', { type: 'string', describe: 'etcd datastore: user for etcd authentication (default $ETCD_USERNAME)' })
     .option('etcd-password-file', { type: 'string', describe: 'etcd datastore: file holding that user\'s password (default $ETCD_PASSWORD)' })
-    .option('node', { alias: 'n', type: 'string', describe: 'this node\'s name in the model (default: $NODENAME, else the host name)' })
+    .option('kubeconfig', { type: 'string', describe: 'kubernetes datastore: kubeconfig file (default $KUBECONFIG, else the in-cluster service account)' })
+    .option('kubernetes-mode', { choices: ['calico', 'plain'] as const, default: 'calico' as const, describe: 'kubernetes datastore: Calico\'s KDD layout (annotations, IPAM CRDs), or Nodes\' podCIDRs as blocks' })
+    .option('secret-namespace', { type: 'string', describe: 'kubernetes datastore: namespace of BGP password Secrets (default $NAMESPACE, else kube-system, as calico-node)' })
+    .option('secret-refresh', { type: 'number', default: 10, describe: 'kubernetes datastore: seconds between re-reads of referenced Secrets' })
+    .option('node', { alias: 'n', type: 'string', describe: 'this node\'s name in the model (default: $NODENAME, else $NODE_NAME, else the host name)' })
     .option('control-socket', { type: 'string', describe: 'control socket path (default /run/tern/ternd.sock, $TERN_SOCKET overrides)' })
     .option('control-socket-group', { type: 'string', describe: 'group (name or gid) whose members may use the control socket (mode 0660); default ternd\'s own group' })
     .option('fib', { choices: ['kernel', 'none'] as const, default: 'kernel' as const, describe: 'write routes into the kernel, or keep them in the RIB only' })
@@ -52,7 +56,7 @@ async function main(): Promise<void> {
     .parseAsync();
 
   const log = createLogger({ level: argv['log-level'] ?? 'info' });
-  const nodeName = argv.node ?? process.env.NODENAME ?? require('node:os').hostname();
+  const nodeName = argv.node ?? process.env.NODENAME ?? process.env.NODE_NAME ?? require('node:os').hostname();
   // The control socket's path and group are checked before any session starts.
   let socketPath: string;
   let socketGid: number | undefined;

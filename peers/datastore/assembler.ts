@@ -28,6 +28,8 @@ export class ModelAssembler {
   private readonly undecodable = new Map<string, string>();
   /** Each resource object decoded once: a rebuild after one change decodes that one only. */
   private readonly decoded: DecodeCache = new WeakMap();
+  /** Issues a reader found translating its objects (values Calico too would ignore), by the same keys. */
+  private readonly readerWarnings = new Map<string, ConfigIssue[]>();
   private current: DatastoreStatus;
   private listener?: (e: DatastoreEvent) => void;
   private timer?: NodeJS.Timeout;
@@ -60,14 +62,26 @@ export class ModelAssembler {
 
   delete(key: string): boolean {
     const bad = this.undecodable.delete(key);
+    this.readerWarnings.delete(key);
     return this.resources.delete(key) || bad;
+  }
+
+  /** Warnings about the object behind `key` that the reader dropped values of; shown with the model's. */
+  warn(key: string, issues: ConfigIssue[]): void {
+    if (issues.length) this.readerWarnings.set(key, issues);
+    else this.readerWarnings.delete(key);
   }
 
   /** A re-list of everything under `prefix`: what is absent from `entries` is gone. */
   replace(prefix: string, entries: Iterable<readonly [string, unknown]>): void {
     for (const k of [...this.resources.keys()]) if (k.startsWith(prefix)) this.resources.delete(k);
     for (const k of [...this.undecodable.keys()]) if (k.startsWith(prefix)) this.undecodable.delete(k);
+    for (const k of [...this.readerWarnings.keys()]) if (k.startsWith(prefix)) this.readerWarnings.delete(k);
     for (const [k, v] of entries) this.resources.set(k, v);
+  }
+
+  get(key: string): unknown {
+    return this.resources.get(key);
   }
 
   get size(): number {
@@ -80,7 +94,7 @@ export class ModelAssembler {
     try {
       const { model, warnings } = parseResources([...this.resources.values()], this.kind, this.decoded);
       if (bad.length) throw new ConfigError([...bad, ...warnings]);
-      return { model, warnings, trigger };
+      return { model, warnings: [...[...this.readerWarnings.values()].flat(), ...warnings], trigger };
     } catch (err) {
       if (bad.length && err instanceof ConfigError && !err.issues.includes(bad[0])) throw new ConfigError([...bad, ...err.issues]);
       throw err;
@@ -106,6 +120,11 @@ export class ModelAssembler {
 
   /** The source is unreachable or a watch broke: the model in force stays; say since when. */
   stale(detail: string): void {
+    // Before the first model there is nothing to keep: still syncing, but say what fails.
+    if (!this.initialDone) {
+      if (this.current.detail !== detail) this.setState('syncing', detail);
+      return;
+    }
     if (this.current.state === 'stale' && this.current.detail === detail) return;
     this.setState('stale', detail);
   }

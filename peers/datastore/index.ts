@@ -6,3 +6,6 @@ export { FileDatastore, RELOAD_DEBOUNCE_MS, type FileDatastoreOptions } from './
 // second to load, which a file-datastore ternd and the unit tests should not pay.
 export type { EtcdDatastoreOptions } from './etcd.js';
 export * as etcdLayout from './etcd-layout.js';
+// KubernetesDatastore (./kubernetes.js) is imported on its own: @kubernetes/client-node takes a
+// second to load, which a file-datastore ternd and the unit tests should not pay.
+export type { KubernetesMode } from './k8s-objects.js';

@@ -1,11 +1,15 @@
 // Which datastore ternd reads its model from (--datastore): wiring only, each one lives in
 // peers/datastore. Argument checks happen here, before anything else starts.
 import fs from 'node:fs';
-import { FileDatastore, type Datastore, type EtcdDatastoreOptions } from '../../peers/datastore';
+import { FileDatastore, type Datastore, type EtcdDatastoreOptions, type KubernetesMode } from '../../peers/datastore';
 
 export interface DatastoreArgs {
-  datastore: 'file' | 'etcd';
+  datastore: 'file' | 'etcd' | 'kubernetes';
   config?: string;
+  kubeconfig?: string;
+  'kubernetes-mode'?: KubernetesMode;
+  'secret-namespace'?: string;
+  'secret-refresh'?: number;
   'etcd-endpoints'?: string;
   'etcd-cert'?: string;
   'etcd-key'?: string;
@@ -37,6 +41,25 @@ export async function createDatastore(a: DatastoreArgs, w: DatastoreWiring = {})
         return new EtcdDatastore(options);
       } catch (err) {
         throw new DatastoreArgError(`--datastore etcd: ${(err as Error).message}`);
+      }
+    }
+    case 'kubernetes': {
+      const env = w.env ?? process.env;
+      const mode = a['kubernetes-mode'] ?? 'calico';
+      if (a.config && mode !== 'plain') throw new DatastoreArgError('--config with --datastore kubernetes is for --kubernetes-mode plain (Calico mode reads everything from the API)');
+      // Loaded here only: @kubernetes/client-node takes a second to load.
+      const { KubernetesDatastore } = await import('../../peers/datastore/kubernetes.js');
+      try {
+        return new KubernetesDatastore({
+          mode,
+          kubeconfig: a.kubeconfig,
+          // calico-node reads its namespace from $NAMESPACE (downward API), default kube-system.
+          secretNamespace: a['secret-namespace'] ?? env.NAMESPACE ?? 'kube-system',
+          secretRefreshMs: (a['secret-refresh'] ?? 10) * 1000,
+          configFile: a.config,
+        });
+      } catch (err) {
+        throw new DatastoreArgError(`--datastore kubernetes: ${(err as Error).message}`);
       }
     }
   }

@@ -1,0 +1,329 @@
+/**
+ * The Kubernetes datastore: the cluster model read from the API server through
+ * @kubernetes/client-node's list+watch (one ListWatch per resource), in Calico's KDD layout or
+ * in plain mode (Nodes' podCIDRs as blocks). Each object is translated (k8s-objects.ts) into a
+ * Calico v3 resource in the ModelAssembler, which builds, validates and coalesces.
+ *
+ * Watches that survive: the informer resumes from its last resourceVersion (bookmarks keep it
+ * fresh), re-lists on 410 Gone, and stops on any other failure; we restart it from its `error`
+ * handler after a backoff with jitter, and meanwhile the state is `stale` with the last good
+ * model in force (nothing is withdrawn, no session reset). No model exists before every
+ * resource's first list and every referenced Secret have been read.
+ */
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, ListWatch, Watch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { ModelAssembler } from './assembler.js';
+import type { Datastore, DatastoreEvent, DatastoreStatus, ModelUpdate } from './types.js';
+import { CALICO_CRDS, CALICO_GROUP, CALICO_VERSION, secretRefs, translateCrd, translateNode, translateSecret, type K8sNode, type K8sObject, type KubernetesMode } from './k8s-objects.js';
+import { Backoff } from './backoff.js';
+
+export interface KubernetesDatastoreOptions {
+  mode: KubernetesMode;
+  /** A kubeconfig file; otherwise $KUBECONFIG, otherwise the in-cluster service account. */
+  kubeconfig?: string;
+  /** Where the BGP password Secrets live (calico-node reads $NAMESPACE, default kube-system). */
+  secretNamespace: string;
+  /** How often referenced Secrets are re-read (they are read with `get` only), in ms. */
+  secretRefreshMs?: number;
+  /** Plain mode: a file of Calico resources (BGPConfiguration, BGPPeer, BGPFilter, IPPool, Secret) for clusters without the CRDs. */
+  configFile?: string;
+  /** Restart backoff of a failed watch (ms); jitter is added. */
+  backoffMinMs?: number;
+  backoffMaxMs?: number;
+  /** Server-side watch timeout; the informer then resumes from its resourceVersion (default 300-600 s, randomized). */
+  watchTimeoutSeconds?: number;
+}
+
+/** Retry a resource whose CRD is not installed this often (it may be installed later). */
+const NOT_INSTALLED_RETRY_MS = 30_000;
+
+/** One list+watch of one resource, feeding the assembler under `${prefix}`. */
+interface Feed {
+  what: string;
+  informer: ListWatch<KubernetesObject>;
+  listed: boolean;
+  /** The last list or watch attempt failed and no later one succeeded. */
+  failing?: string;
+  notInstalled: boolean;
+  backoff: Backoff;
+  timer?: NodeJS.Timeout;
+}
+
+/** A Watch that tells when the API server accepted the watch (the informer does not). */
+class ObservedWatch extends Watch {
+  constructor(kc: KubeConfig, private readonly onStarted: () => void) {
+    super(kc);
+  }
+
+  override async watch(path: string, params: Record<string, string | number | boolean | undefined>, cb: (phase: string, apiObj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void): Promise<AbortController> {
+    let ended = false;
+    const c = await super.watch(path, params, cb, (err) => { ended = true; done(err); });
+    if (!ended) this.onStarted();
+    return c;
+  }
+}
+
+export class KubernetesDatastore implements Datastore {
+  readonly kind = 'kubernetes' as const;
+  private readonly kc = new KubeConfig();
+  private readonly assembler: ModelAssembler;
+  private readonly feeds: Feed[] = [];
+  private readonly core: CoreV1Api;
+  private readonly custom: CustomObjectsApi;
+  /** Secret name -> resource keys that refer to it. */
+  private readonly secretUsers = new Map<string, Set<string>>();
+  private secretTimer?: NodeJS.Timeout;
+  private secretsFailing?: string;
+  private closed = false;
+  private initial?: { resolve: (u: ModelUpdate) => void; reject: (e: unknown) => void };
+
+  constructor(private readonly opts: KubernetesDatastoreOptions) {
+    const file = opts.kubeconfig ?? process.env.KUBECONFIG;
+    if (file) this.kc.loadFromFile(file); else this.kc.loadFromCluster();
+    const server = this.kc.getCurrentCluster()?.server;
+    if (!server) throw new Error(`no API server in ${file ? `kubeconfig ${file}` : 'the in-cluster configuration'}`);
+    this.assembler = new ModelAssembler('kubernetes', `${server} (${opts.mode} mode)`);
+    this.core = this.kc.makeApiClient(CoreV1Api);
+    this.custom = this.kc.makeApiClient(CustomObjectsApi);
+  }
+
+  start(listener: (e: DatastoreEvent) => void): Promise<ModelUpdate> {
+    this.assembler.listen(listener);
+    if (this.opts.configFile) this.readConfigFile();
+    const watchPath = (p: string) => {
+      const t = this.opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
+      return `${p}?allowWatchBookmarks=true&timeoutSeconds=${t}`;
+    };
+    this.addFeed('nodes', watchPath('/api/v1/nodes'), () => this.core.listNode(), (o) => {
+      const t = translateNode(o as K8sNode, this.opts.mode, 'kubernetes');
+      return t;
+    });
+    for (const { kind, plural } of CALICO_CRDS) {
+      // Plain mode takes blocks from podCIDRs: Calico IPAM objects, if any, are not read.
+      if (this.opts.mode === 'plain' && (kind === 'IPAMBlock' || kind === 'BlockAffinity')) continue;
+      const list = () => this.custom.listClusterCustomObject({ group: CALICO_GROUP, version: CALICO_VERSION, plural }) as Promise<KubernetesListObject<KubernetesObject>>;
+      this.addFeed(plural, watchPath(`/apis/${CALICO_GROUP}/${CALICO_VERSION}/${plural}`), list, (o) => ({ entries: [translateCrd(kind, o as K8sObject)], warnings: [] }));
+    }
+    const first = new Promise<ModelUpdate>((resolve, reject) => { this.initial = { resolve, reject }; });
+    for (const f of this.feeds) void f.informer.start();
+    return first;
+  }
+
+  async resync(trigger: string): Promise<ModelUpdate> {
+    if (this.opts.configFile) this.readConfigFile();
+    await this.refreshSecrets();
+    return this.assembler.build(trigger);
+  }
+
+  status(): DatastoreStatus {
+    return this.assembler.status();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.secretTimer);
+    for (const f of this.feeds) {
+      clearTimeout(f.timer);
+      await f.informer.stop();
+    }
+    this.assembler.close();
+  }
+
+  private addFeed(what: string, path: string, list: () => Promise<KubernetesListObject<KubernetesObject>>, translate: (o: KubernetesObject) => { entries: [string, unknown][]; warnings: import('../types.js').ConfigIssue[] }): void {
+    // Keys of every object of this feed start with its prefix; one object may give several entries.
+    const prefixOf = (o: KubernetesObject) => translate(o).entries[0][0];
+    const feedPrefix = what === 'nodes' ? 'Node/' : `${CALICO_CRDS.find((c) => c.plural === what)!.kind}/`;
+    const f: Feed = {
+      what, listed: false, notInstalled: false,
+      backoff: new Backoff(this.opts.backoffMinMs ?? 500, this.opts.backoffMaxMs ?? 30_000),
+      informer: undefined as never,
+    };
+    const put = (o: KubernetesObject) => {
+      const t = translate(o);
+      // A node's podCIDR blocks are keyed under its own key: drop those it no longer has.
+      this.assembler.replace(`${t.entries[0][0]}/`, t.entries.slice(1));
+      this.assembler.set(t.entries[0][0], t.entries[0][1]);
+      this.assembler.warn(t.entries[0][0], t.warnings);
+      return t.entries[0][0];
+    };
+    const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
+      let result: KubernetesListObject<KubernetesObject>;
+      try {
+        result = await list();
+      } catch (err) {
+        if (codeOf(err) === 404 && what !== 'nodes') {
+          // The CRD is not installed (BGPFilter before Calico 3.26, every CRD in plain mode):
+          // the resource is empty, and we look again now and then.
+          this.assembler.replace(feedPrefix, []);
+          f.notInstalled = true;
+          this.markListed(f);
+        }
+        throw err;
+      }
+      f.notInstalled = false;
+      // A (re-)list is the whole truth: what it lacks was deleted while we were not watching.
+      const entries: [string, unknown][] = [];
+      const keys: string[] = [];
+      for (const o of result.items) {
+        const t = translate(o);
+        entries.push(...t.entries);
+        this.assembler.warn(t.entries[0][0], t.warnings);
+        keys.push(t.entries[0][0]);
+      }
+      this.assembler.replace(feedPrefix, entries);
+      for (const k of keys) this.noteSecretRefs(k);
+      this.succeeded(f);
+      // The informer adds the items to its own cache after this returns: count the feed as
+      // listed once that has happened.
+      setImmediate(() => this.markListed(f, 'list'));
+      return result;
+    };
+    const watch = new ObservedWatch(this.kc, () => this.succeeded(f));
+    f.informer = new ListWatch<KubernetesObject>(path, watch, listFn, false);
+    const onChange = (verb: string) => (o: KubernetesObject) => {
+      if (this.closed) return;
+      const key = verb === 'delete' ? prefixOf(o) : put(o);
+      if (verb === 'delete') { this.assembler.delete(key); this.assembler.replace(`${key}/`, []); }
+      const trigger = `watch: ${key} ${verb === 'add' ? 'added' : verb === 'update' ? 'modified' : 'deleted'}`;
+      const fresh = verb === 'delete' ? [] : this.noteSecretRefs(key);
+      // A new Secret reference is read before the change is applied: a session that should
+      // have a password must not be planned without it, even for a moment.
+      if (fresh.length) void this.refreshSecrets(fresh).then(() => this.assembler.changed(trigger));
+      else this.assembler.changed(trigger);
+    };
+    f.informer.on('add', onChange('add'));
+    f.informer.on('update', onChange('update'));
+    f.informer.on('delete', onChange('delete'));
+    f.informer.on('error', (err: unknown) => this.failed(f, err));
+    this.feeds.push(f);
+  }
+
+  private markListed(f: Feed, _why?: string): void {
+    if (f.listed) return;
+    f.listed = true;
+    if (this.initial && this.feeds.every((x) => x.listed)) void this.finishInitialSync();
+  }
+
+  private async finishInitialSync(): Promise<void> {
+    const initial = this.initial!;
+    this.initial = undefined;
+    try {
+      await this.refreshSecrets();
+      initial.resolve(this.assembler.synced());
+    } catch (err) {
+      initial.reject(err);
+      return;
+    }
+    this.scheduleSecretRefresh();
+  }
+
+  /** A list or watch of this feed worked: forget its failure, and leave `stale` when none is left. */
+  private succeeded(f: Feed): void {
+    f.backoff.reset();
+    if (f.failing === undefined) return;
+    f.failing = undefined;
+    this.updateStale();
+  }
+
+  /** The informer stopped (it does on any failure but 410): stale, and restart it after a backoff. */
+  private failed(f: Feed, err: unknown): void {
+    if (this.closed) return;
+    const notInstalled = f.notInstalled && codeOf(err) === 404;
+    if (!notInstalled) {
+      f.failing = `${f.what}: ${describe(err)}`;
+      this.updateStale();
+    }
+    const delay = notInstalled ? NOT_INSTALLED_RETRY_MS : f.backoff.next();
+    clearTimeout(f.timer);
+    f.timer = setTimeout(() => { if (!this.closed) void f.informer.start(); }, delay);
+  }
+
+  private updateStale(): void {
+    const failing = [...this.feeds.map((f) => f.failing), this.secretsFailing].filter((x) => x !== undefined);
+    if (failing.length) this.assembler.stale(failing.join('; '));
+    else this.assembler.recovered();
+  }
+
+  /** Records which Secrets the resource at `key` refers to; returns the names not read yet. */
+  private noteSecretRefs(key: string): string[] {
+    const kind = key.split('/')[0];
+    if (kind !== 'BGPPeer' && kind !== 'BGPConfiguration') return [];
+    for (const users of this.secretUsers.values()) users.delete(key);
+    const fresh: string[] = [];
+    const res = this.assembler.get(key) as { spec?: unknown } | undefined;
+    for (const name of secretRefs(kind, res?.spec)) {
+      let users = this.secretUsers.get(name);
+      if (!users) { users = new Set(); this.secretUsers.set(name, users); fresh.push(name); }
+      users.add(key);
+    }
+    return fresh;
+  }
+
+  /**
+   * Reads the referenced Secrets with `get` (the only verb Tern needs on Secrets, on named ones).
+   * A Secret that does not exist (404) leaves the model; one that cannot be read for another
+   * reason keeps its last value and makes the state stale. Resolves when all reads are done.
+   */
+  private async refreshSecrets(names?: string[]): Promise<void> {
+    for (const [name, users] of this.secretUsers) if (!users.size) { this.secretUsers.delete(name); this.assembler.delete(`Secret/${name}`); }
+    const todo = names ?? [...this.secretUsers.keys()];
+    const failures: string[] = [];
+    let changed = false;
+    await Promise.all(todo.map(async (name) => {
+      const key = `Secret/${name}`;
+      const before = JSON.stringify(this.assembler.get(key));
+      try {
+        const s = await this.core.readNamespacedSecret({ name, namespace: this.opts.secretNamespace });
+        this.assembler.set(...translateSecret(s));
+      } catch (err) {
+        if (codeOf(err) === 404) this.assembler.delete(key);
+        else failures.push(`Secret ${this.opts.secretNamespace}/${name}: ${describe(err)}`);
+      }
+      if (JSON.stringify(this.assembler.get(key)) !== before) changed = true;
+    }));
+    if (names === undefined) {
+      this.secretsFailing = failures.length ? failures.join('; ') : undefined;
+      this.updateStale();
+      if (changed) this.assembler.changed('Secret changed');
+    }
+  }
+
+  private scheduleSecretRefresh(): void {
+    if (this.closed) return;
+    this.secretTimer = setTimeout(() => void this.refreshSecrets().finally(() => this.scheduleSecretRefresh()), this.opts.secretRefreshMs ?? 10_000);
+    this.secretTimer.unref?.();
+  }
+
+  /** Plain mode's own resources (file or mounted ConfigMap), re-read on start and resync. */
+  private readConfigFile(): void {
+    const file = this.opts.configFile!;
+    const entries: [string, unknown][] = [];
+    const docs = parseAllDocuments(readFileSync(file, 'utf8'));
+    docs.forEach((d, i) => {
+      if (d.errors.length) throw new Error(`${file}: ${d.errors[0].message}`);
+      const o = d.toJS() as K8sObject | null;
+      if (o) entries.push([`file/${i}`, o]);
+    });
+    this.assembler.replace('file/', entries);
+    for (const [k, o] of entries) {
+      const obj = o as K8sObject;
+      for (const name of secretRefs(obj.kind ?? '', obj.spec)) {
+        if (!this.secretUsers.has(name)) this.secretUsers.set(name, new Set());
+        this.secretUsers.get(name)!.add(k);
+      }
+    }
+  }
+}
+
+function codeOf(err: unknown): number | undefined {
+  const e = err as { code?: unknown; statusCode?: unknown };
+  return typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+}
+
+function describe(err: unknown): string {
+  const code = codeOf(err);
+  const msg = (err as Error)?.message ?? String(err);
+  const first = msg.split('\n')[0].slice(0, 200);
+  return code ? `HTTP ${code}: ${first}` : first;
+}
