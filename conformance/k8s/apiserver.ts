@@ -285,6 +285,13 @@ export class ApiServer {
         verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], ...(t.shortNames ? { shortNames: t.shortNames } : {}),
       })),
     });
+    if (p === '/openapi/v3') {
+      // OpenAPI v3 discovery: one document per group version (kubectl apply validates with it).
+      const gvs = ['api/v1', ...groups.map((g) => `apis/${g}/v1`)];
+      return { paths: Object.fromEntries(gvs.map((gv) => [gv, { serverRelativeURL: `/openapi/v3/${gv}?hash=standin` }])) };
+    }
+    const oa = /^\/openapi\/v3\/(?:api\/v1|apis\/([^/]+)\/v1)$/.exec(p);
+    if (oa) return openApiDocument(types.filter((t) => t.group === (oa[1] ?? '')));
     if (p === '/version') return { major: '1', minor: '30', gitVersion: 'v1.30.0-tern-standin', platform: 'linux/amd64' };
     if (p === '/api') return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${this.port}` }] };
     if (p === '/api/v1') return resourceList('', 'v1');
@@ -304,6 +311,33 @@ export class ApiServer {
     if (namespace !== undefined && !type.namespaced) return undefined;
     return { type, namespace, name };
   }
+}
+
+/**
+ * A minimal OpenAPI v3 document for one group version: every kind is an object whose fields
+ * are all allowed (as a CRD with x-kubernetes-preserve-unknown-fields), tagged with its
+ * group/version/kind so that kubectl finds the schema of what it applies.
+ */
+function openApiDocument(types: readonly ResourceType[]): unknown {
+  const open = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+  const schemas = Object.fromEntries(types.map((t) => [
+    `${t.group ? t.group.split('.').reverse().join('.') : 'io.k8s.api.core'}.v1.${t.kind}`,
+    {
+      ...open,
+      properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: open, spec: open, status: open },
+      'x-kubernetes-group-version-kind': [{ group: t.group, version: t.version, kind: t.kind }],
+    },
+  ]));
+  // The operations say they take fieldValidation, so kubectl leaves validation to the server
+  // (which accepts every field: the stand-in has no CRD schemas to prune or reject with).
+  const fieldValidation = { name: 'fieldValidation', in: 'query', schema: { type: 'string', uniqueItems: true } };
+  const paths = Object.fromEntries(types.map((t) => {
+    const gvk = { group: t.group, version: t.version, kind: t.kind };
+    const op = (action: string) => ({ 'x-kubernetes-action': action, 'x-kubernetes-group-version-kind': gvk, parameters: [fieldValidation], responses: { 200: { description: 'OK' } } });
+    const base = `/${t.group ? `apis/${t.group}` : 'api'}/${t.version}${t.namespaced ? '/namespaces/{namespace}' : ''}/${t.plural}`;
+    return [[base, { post: op('post') }], [`${base}/{name}`, { put: op('put'), patch: op('patch') }]];
+  }).flat());
+  return { openapi: '3.0.0', info: { title: 'Kubernetes (Tern stand-in)', version: 'v1.30.0' }, paths, components: { schemas } };
 }
 
 function readBody(req: http.IncomingMessage): Promise<string> {
