@@ -159,7 +159,12 @@ export class ApiServer {
     const discovery = this.discovery(p);
     if (discovery) return this.send(res, 200, discovery);
     const route = this.route(p);
-    if (!route) return this.send(res, 404, status(404, 'NotFound', `the server could not find the requested resource (${p})`));
+    if (!route) {
+      // A resource this server does not serve (a CRD that is not installed): audited too.
+      const m = /^\/(?:api\/v1|apis\/[^/]+\/[^/]+)(?:\/namespaces\/[^/]+)?\/([^/]+)/.exec(p);
+      if (m) this.audit.push({ verb: req.method === 'GET' ? 'list' : 'get', resource: m[1], code: 404 });
+      return this.send(res, 404, status(404, 'NotFound', `the server could not find the requested resource (${p})`));
+    }
     const { type, namespace, name } = route;
     const q = url.searchParams;
     const watch = q.get('watch') === 'true' || q.get('watch') === '1';
