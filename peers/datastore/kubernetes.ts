@@ -15,7 +15,7 @@ import { parseAllDocuments } from 'yaml';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, ListWatch, Watch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { ModelAssembler } from './assembler.js';
 import type { Datastore, DatastoreEvent, DatastoreStatus, ModelUpdate } from './types.js';
-import { CALICO_CRDS, CALICO_GROUP, CALICO_VERSION, secretRefs, translateCrd, translateNode, translateSecret, type K8sNode, type K8sObject, type KubernetesMode } from './k8s-objects.js';
+import { CALICO_CRDS, CALICO_GROUP, CALICO_VERSION, secretRefs, translateCrd, translateNode, translateSecret, type K8sNode, type K8sObject, type KubernetesMode, type Translated } from './k8s-objects.js';
 import { Backoff } from './backoff.js';
 
 export interface KubernetesDatastoreOptions {
@@ -73,6 +73,8 @@ export class KubernetesDatastore implements Datastore {
   private readonly custom: CustomObjectsApi;
   /** Secret name -> resource keys that refer to it. */
   private readonly secretUsers = new Map<string, Set<string>>();
+  /** Entries derived from one object besides its own (a plain-mode node's podCIDR blocks). */
+  private readonly subKeys = new Map<string, string[]>();
   private secretTimer?: NodeJS.Timeout;
   private secretsFailing?: string;
   private closed = false;
@@ -95,10 +97,7 @@ export class KubernetesDatastore implements Datastore {
       const t = this.opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
       return `${p}?allowWatchBookmarks=true&timeoutSeconds=${t}`;
     };
-    this.addFeed('nodes', watchPath('/api/v1/nodes'), () => this.core.listNode(), (o) => {
-      const t = translateNode(o as K8sNode, this.opts.mode, 'kubernetes');
-      return t;
-    });
+    this.addFeed('nodes', watchPath('/api/v1/nodes'), () => this.core.listNode(), (o) => translateNode(o as K8sNode, this.opts.mode, 'kubernetes'));
     for (const { kind, plural } of CALICO_CRDS) {
       // Plain mode takes blocks from podCIDRs: Calico IPAM objects, if any, are not read.
       if (this.opts.mode === 'plain' && (kind === 'IPAMBlock' || kind === 'BlockAffinity')) continue;
@@ -130,23 +129,36 @@ export class KubernetesDatastore implements Datastore {
     this.assembler.close();
   }
 
-  private addFeed(what: string, path: string, list: () => Promise<KubernetesListObject<KubernetesObject>>, translate: (o: KubernetesObject) => { entries: [string, unknown][]; warnings: import('../types.js').ConfigIssue[] }): void {
-    // Keys of every object of this feed start with its prefix; one object may give several entries.
-    const prefixOf = (o: KubernetesObject) => translate(o).entries[0][0];
+  private addFeed(what: string, path: string, list: () => Promise<KubernetesListObject<KubernetesObject>>, translate: (o: KubernetesObject) => Translated): void {
     const feedPrefix = what === 'nodes' ? 'Node/' : `${CALICO_CRDS.find((c) => c.plural === what)!.kind}/`;
     const f: Feed = {
       what, listed: false, notInstalled: false,
       backoff: new Backoff(this.opts.backoffMinMs ?? 500, this.opts.backoffMaxMs ?? 30_000),
       informer: undefined as never,
     };
-    const put = (o: KubernetesObject) => {
+    /** Puts one object's entries; returns its key and the Secrets it newly refers to. */
+    const put = (o: KubernetesObject): { key: string; freshSecrets: string[] } => {
       const t = translate(o);
-      // A node's podCIDR blocks are keyed under its own key: drop those it no longer has.
-      this.assembler.replace(`${t.entries[0][0]}/`, t.entries.slice(1));
-      this.assembler.set(t.entries[0][0], t.entries[0][1]);
-      this.assembler.warn(t.entries[0][0], t.warnings);
-      return t.entries[0][0];
+      const [key, value] = t.entries[0];
+      // A node's podCIDR blocks (plain mode) hang off its key: drop those it no longer has.
+      for (const k of this.subKeys.get(key) ?? []) this.assembler.delete(k);
+      for (const [k, v] of t.entries.slice(1)) this.assembler.set(k, v);
+      if (t.entries.length > 1) this.subKeys.set(key, t.entries.slice(1).map(([k]) => k)); else this.subKeys.delete(key);
+      this.assembler.set(key, value);
+      this.assembler.warn(key, t.warnings);
+      return { key, freshSecrets: this.noteSecretRefs(key) };
     };
+    const remove = (o: KubernetesObject): string => {
+      const key = translate(o).entries[0][0];
+      for (const k of this.subKeys.get(key) ?? []) this.assembler.delete(k);
+      this.subKeys.delete(key);
+      this.assembler.delete(key);
+      this.noteSecretRefs(key);
+      return key;
+    };
+    // The informer diffs every (re-)list against its own cache and calls add/update/delete for
+    // the differences (a deletion missed while not watching included); we only learn here that
+    // the list came back.
     const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
       let result: KubernetesListObject<KubernetesObject>;
       try {
@@ -155,51 +167,37 @@ export class KubernetesDatastore implements Datastore {
         if (codeOf(err) === 404 && what !== 'nodes') {
           // The CRD is not installed (BGPFilter before Calico 3.26, every CRD in plain mode):
           // the resource is empty, and we look again now and then.
-          this.assembler.replace(feedPrefix, []);
+          if (!f.notInstalled) this.assembler.replace(feedPrefix, []);
           f.notInstalled = true;
           this.markListed(f);
         }
         throw err;
       }
       f.notInstalled = false;
-      // A (re-)list is the whole truth: what it lacks was deleted while we were not watching.
-      const entries: [string, unknown][] = [];
-      const keys: string[] = [];
-      for (const o of result.items) {
-        const t = translate(o);
-        entries.push(...t.entries);
-        this.assembler.warn(t.entries[0][0], t.warnings);
-        keys.push(t.entries[0][0]);
-      }
-      this.assembler.replace(feedPrefix, entries);
-      for (const k of keys) this.noteSecretRefs(k);
       this.succeeded(f);
-      // The informer adds the items to its own cache after this returns: count the feed as
-      // listed once that has happened.
-      setImmediate(() => this.markListed(f, 'list'));
+      // The informer adds the items to its cache (and calls us) after this returns.
+      setImmediate(() => this.markListed(f));
       return result;
     };
     const watch = new ObservedWatch(this.kc, () => this.succeeded(f));
     f.informer = new ListWatch<KubernetesObject>(path, watch, listFn, false);
-    const onChange = (verb: string) => (o: KubernetesObject) => {
+    const onChange = (verb: 'added' | 'modified' | 'deleted') => (o: KubernetesObject) => {
       if (this.closed) return;
-      const key = verb === 'delete' ? prefixOf(o) : put(o);
-      if (verb === 'delete') { this.assembler.delete(key); this.assembler.replace(`${key}/`, []); }
-      const trigger = `watch: ${key} ${verb === 'add' ? 'added' : verb === 'update' ? 'modified' : 'deleted'}`;
-      const fresh = verb === 'delete' ? [] : this.noteSecretRefs(key);
+      const { key, freshSecrets } = verb === 'deleted' ? { key: remove(o), freshSecrets: [] } : put(o);
+      const trigger = `watch: ${key} ${verb}`;
       // A new Secret reference is read before the change is applied: a session that should
       // have a password must not be planned without it, even for a moment.
-      if (fresh.length) void this.refreshSecrets(fresh).then(() => this.assembler.changed(trigger));
+      if (freshSecrets.length) void this.refreshSecrets(freshSecrets).then(() => this.assembler.changed(trigger));
       else this.assembler.changed(trigger);
     };
-    f.informer.on('add', onChange('add'));
-    f.informer.on('update', onChange('update'));
-    f.informer.on('delete', onChange('delete'));
+    f.informer.on('add', onChange('added'));
+    f.informer.on('update', onChange('modified'));
+    f.informer.on('delete', onChange('deleted'));
     f.informer.on('error', (err: unknown) => this.failed(f, err));
     this.feeds.push(f);
   }
 
-  private markListed(f: Feed, _why?: string): void {
+  private markListed(f: Feed): void {
     if (f.listed) return;
     f.listed = true;
     if (this.initial && this.feeds.every((x) => x.listed)) void this.finishInitialSync();
