@@ -148,6 +148,8 @@ export async function buildCluster(lab: Lab, spec: ClusterSpec): Promise<Cluster
       const t = await startTernd(lab, n.host, {
         configYaml: yaml, node: n.name, fib: 'kernel', logLevel: spec.logLevel ?? 'debug',
         datastoreArgs: store?.terndArgs,
+        // ternd opens its control socket after the first complete model: a store read takes longer than a file.
+        startTimeoutMs: spec.datastore ? 45_000 : undefined,
         args: ['--connect-retry', '1', '--probes', 'off', ...(spec.terndArgs ?? [])],
       });
       ternd.set(n.name, t);

@@ -106,6 +106,8 @@ export interface TerndOptions {
    * instead of a config file: configYaml is then not written and --config not passed.
    */
   datastoreArgs?: string[];
+  /** How long to wait for the control socket (default 15 s; a datastore that must sync first may need more). */
+  startTimeoutMs?: number;
 }
 
 export interface Ternd {
@@ -189,7 +191,7 @@ export async function startTernd(lab: Lab, host: string, o: TerndOptions): Promi
     },
   };
   lab.instances.set(`ternd:${host}`, t);
-  await waitFor(`ternd control socket in ${host}`, 15_000, () => {
+  await waitFor(`ternd control socket in ${host}`, o.startTimeoutMs ?? 15_000, () => {
     if (child.exitCode !== null) {
       const lines = records.length > 12 ? [...records.slice(0, 4), { msg: '...' }, ...records.slice(-8)] : records;
       throw new GiveUp(`ternd exited ${child.exitCode}: ${lines.map((r) => r.msg).join(' | ')}`);
