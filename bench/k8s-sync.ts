@@ -50,7 +50,14 @@ export async function main(argv: string[]): Promise<number> {
   fs.writeFileSync(kubeconfig, api.kubeconfig());
   const sock = path.join(dir, 'ternd.sock');
   const t0 = Date.now();
-  const proc = spawn(process.execPath, [TERND, '--datastore', 'kubernetes', '--kubeconfig', kubeconfig, '--node', 'node-0', '--fib', 'none', '--probes', 'off', '--control-socket', sock, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const probes = `127.0.0.1:${24000 + (process.pid % 1000)}`;
+  const proc = spawn(process.execPath, [TERND, '--datastore', 'kubernetes', '--kubeconfig', kubeconfig, '--node', 'node-0', '--fib', 'none', '--probes', probes, '--control-socket', sock, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  /** ternd's own view of its memory (prom-client's nodejs_* gauges on /metrics), MiB. */
+  const heap = async () => {
+    const text = await (await fetch(`http://${probes}/metrics`)).text();
+    const g = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+    return { heapUsed: g('nodejs_heap_size_used_bytes'), heapTotal: g('nodejs_heap_size_total_bytes'), external: g('nodejs_external_memory_bytes') };
+  };
   const records: { msg: string; time: string; trigger?: string; ms?: number; cpuMs?: number }[] = [];
   let buf = '';
   proc.stdout!.on('data', (c: Buffer) => {
@@ -77,6 +84,7 @@ export async function main(argv: string[]): Promise<number> {
     const rssSynced = procStatus(proc.pid!, 'VmRSS:');
     await sleep(2000);
     const rssSettled = procStatus(proc.pid!, 'VmRSS:');
+    const heapSettled = await heap().catch(() => undefined);
     const latencies: { toModel: number; toApplied: number; applyMs: number; applyCpuMs: number }[] = [];
     for (let k = 0; k < changes; k++) {
       const cidr = `10.250.${k}.0/26`;
@@ -103,6 +111,7 @@ export async function main(argv: string[]): Promise<number> {
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg() },
       objects: { nodes, ipamBlocks: blocks, blockAffinities: blocks, total: api.store.list('nodes').length + 2 * blocks + 2 },
       syncMs: { fromFirstRequest: synced - firstRequest, fromSpawn: synced - t0 },
+      heapMiB: heapSettled,
       rssMiB: { synced: rssSynced, settled: rssSettled, peak: procStatus(proc.pid!, 'VmHWM:'), afterChanges: procStatus(proc.pid!, 'VmRSS:') },
       changeMs: {
         toModel: { p50: pct(latencies.map((l) => l.toModel), 50), p90: pct(latencies.map((l) => l.toModel), 90), max: Math.max(...latencies.map((l) => l.toModel)) },

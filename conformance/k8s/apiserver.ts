@@ -4,8 +4,8 @@
 // of changes"), and is checked against an independent client, Debian's kubectl
 // (test/k8s/kubectl.test.ts):
 // - discovery: /version, /api, /api/v1, /apis, /apis/<group>, /apis/<group>/<version>;
-// - get, list (labelSelector, fieldSelector on metadata.name/namespace; limit is ignored, which
-//   the API allows), create, update (409 Conflict on a stale resourceVersion), patch (merge
+// - get, list (labelSelector, fieldSelector on metadata.name/namespace; limit and continue give
+//   pages of one consistent snapshot; an unknown continue token is 410 Expired), create, update (409 Conflict on a stale resourceVersion), patch (merge
 //   patch; a strategic merge patch is applied as a merge patch: lists are replaced), delete;
 // - watch: newline-delimited JSON events ADDED / MODIFIED / DELETED / BOOKMARK / ERROR, from a
 //   resourceVersion (replayed from the history), or from "" / "0" (synthetic ADDED for what
@@ -57,6 +57,9 @@ export class ApiServer {
   private servers: http.Server[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly watchEnds = new Set<() => void>();
+  /** Consistent snapshots of paged lists, by continue token id (the newest 32). */
+  private readonly snapshots = new Map<string, { rv: string; items: KObject[] }>();
+  private snapshotSeq = 0;
   port = 0;
 
   constructor(private readonly opts: ApiServerOptions = {}) {
@@ -191,8 +194,31 @@ export class ApiServer {
         return o ? answer(200, o) : notFound();
       }
       case 'list': {
-        const items = this.store.list(type.plural, namespace).filter(match);
-        return answer(200, { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: { resourceVersion: String(this.store.revision) }, items });
+        // limit/continue: pages of one consistent snapshot, taken at the first page.
+        const limit = Number(q.get('limit') ?? '0');
+        const token = q.get('continue');
+        let snap: { rv: string; items: KObject[] } | undefined;
+        let offset = 0;
+        if (token) {
+          const [id, off] = token.split(':');
+          snap = this.snapshots.get(id);
+          offset = Number(off);
+          if (!snap) return answer(410, status(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result.'));
+        } else {
+          snap = { rv: String(this.store.revision), items: this.store.list(type.plural, namespace).filter(match) };
+        }
+        const meta: Record<string, string> = { resourceVersion: snap.rv };
+        let items = snap.items;
+        if (limit > 0) {
+          items = snap.items.slice(offset, offset + limit);
+          if (offset + limit < snap.items.length) {
+            const id = token ? token.split(':')[0] : String(++this.snapshotSeq);
+            this.snapshots.set(id, snap);
+            if (this.snapshots.size > 32) this.snapshots.delete(this.snapshots.keys().next().value!);
+            meta.continue = `${id}:${offset + limit}`;
+          }
+        }
+        return answer(200, { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: meta, items });
       }
       case 'watch':
         this.audit.push({ ...entry, code: 200 });

@@ -63,6 +63,51 @@ export interface Translated {
 
 const warn = (source: string, resource: string, path: string, message: string): ConfigIssue => ({ severity: 'warning', file: source, line: 0, resource, path, message });
 
+/**
+ * The part of an API object Tern reads, for the informer's cache: a 5,000-node cluster's
+ * objects are mostly what Tern never looks at (managedFields, kubelet status, an IPAMBlock's
+ * free list and allocation handles), and the informer would keep all of it. Keeps what the
+ * informer needs (name, namespace, resourceVersion) and what translate*() reads.
+ */
+export function slimObject(kind: string, o: K8sObject & { status?: unknown }): K8sObject {
+  const md = o.metadata as (K8sMeta & { resourceVersion?: string }) | undefined;
+  const metadata: K8sMeta & { resourceVersion?: string } = { name: md?.name, resourceVersion: md?.resourceVersion };
+  if (md?.namespace) metadata.namespace = md.namespace;
+  if (md?.labels && Object.keys(md.labels).length) metadata.labels = md.labels;
+  if (kind === 'Node') {
+    const ann = md?.annotations ?? {};
+    const kept: Record<string, string> = {};
+    for (const k of Object.values(NODE_ANNOTATIONS)) if (ann[k] !== undefined) kept[k] = ann[k];
+    metadata.annotations = kept;
+    const n = o as K8sNode;
+    return {
+      metadata,
+      spec: { podCIDR: n.spec?.podCIDR, podCIDRs: n.spec?.podCIDRs },
+      status: { addresses: (n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => ({ type: a.type, address: a.address })) },
+    } as K8sObject;
+  }
+  if (kind === 'Secret') return { metadata, data: (o as K8sSecret).data } as K8sObject;
+  let spec = o.spec;
+  if (kind === 'IPAMBlock' && spec && typeof spec === 'object') {
+    // Of the allocations Tern reads only which addresses are in use on a node other than the
+    // block's own (borrowed addresses, advertised as host routes by the borrower): the rest of
+    // the allocation table, the free list and the handles are dropped.
+    const b = spec as { cidr?: unknown; affinity?: unknown; deleted?: unknown; allocations?: unknown; attributes?: { secondary?: { node?: unknown } | null }[] };
+    const host = typeof b.affinity === 'string' && b.affinity.startsWith('host:') ? b.affinity.slice(5) : undefined;
+    const attrs = Array.isArray(b.attributes) ? b.attributes : [];
+    const foreign = attrs.map((a) => (a?.secondary?.node !== undefined && a.secondary.node !== host ? a.secondary.node : undefined));
+    const slim: Record<string, unknown> = { cidr: b.cidr };
+    if (b.affinity !== undefined) slim.affinity = b.affinity;
+    if (b.deleted !== undefined) slim.deleted = b.deleted;
+    if (foreign.some((n) => n !== undefined) && Array.isArray(b.allocations)) {
+      slim.allocations = b.allocations.map((x: unknown) => (typeof x === 'number' && foreign[x] !== undefined ? x : x === null || typeof x === 'number' ? null : x));
+      slim.attributes = foreign.map((n) => (n === undefined ? {} : { secondary: { node: n } }));
+    }
+    spec = slim;
+  }
+  return { apiVersion: o.apiVersion, kind: o.kind, metadata, spec };
+}
+
 /** Calico v3 Node from a Kubernetes Node; in plain mode also an IPAMBlock per podCIDR. */
 export function translateNode(n: K8sNode, mode: KubernetesMode, source: string): Translated {
   const name = n.metadata?.name ?? '';

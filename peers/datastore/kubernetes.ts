@@ -15,7 +15,7 @@ import { parseAllDocuments } from 'yaml';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, ListWatch, Watch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { ModelAssembler } from './assembler.js';
 import type { Datastore, DatastoreEvent, DatastoreStatus, ModelUpdate } from './types.js';
-import { CALICO_CRDS, CALICO_GROUP, CALICO_VERSION, secretRefs, translateCrd, translateNode, translateSecret, type K8sNode, type K8sObject, type KubernetesMode, type Translated } from './k8s-objects.js';
+import { CALICO_CRDS, CALICO_GROUP, CALICO_VERSION, secretRefs, slimObject, translateCrd, translateNode, translateSecret, type K8sNode, type K8sObject, type KubernetesMode, type Translated } from './k8s-objects.js';
 import { Backoff } from './backoff.js';
 
 export interface KubernetesDatastoreOptions {
@@ -35,6 +35,9 @@ export interface KubernetesDatastoreOptions {
   watchTimeoutSeconds?: number;
 }
 
+/** Objects per list page. */
+const LIST_PAGE = 500;
+
 /** Retry a resource whose CRD is not installed this often (it may be installed later). */
 const NOT_INSTALLED_RETRY_MS = 30_000;
 
@@ -50,15 +53,19 @@ interface Feed {
   timer?: NodeJS.Timeout;
 }
 
-/** A Watch that tells when the API server accepted the watch (the informer does not). */
+/**
+ * A Watch that tells when the API server accepted the watch (the informer does not), and passes
+ * each added or modified object through `intake` (into the assembler; the informer gets a stub).
+ */
 class ObservedWatch extends Watch {
-  constructor(kc: KubeConfig, private readonly onStarted: () => void) {
+  constructor(kc: KubeConfig, private readonly onStarted: () => void, private readonly intake: (o: KubernetesObject) => KubernetesObject) {
     super(kc);
   }
 
   override async watch(path: string, params: Record<string, string | number | boolean | undefined>, cb: (phase: string, apiObj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void): Promise<AbortController> {
     let ended = false;
-    const c = await super.watch(path, params, cb, (err) => { ended = true; done(err); });
+    const slimmed = (phase: string, o: unknown, w?: unknown) => cb(phase, phase === 'ADDED' || phase === 'MODIFIED' ? this.intake(o as KubernetesObject) : o, w);
+    const c = await super.watch(path, params, slimmed, (err) => { ended = true; done(err); });
     if (!ended) this.onStarted();
     return c;
   }
@@ -97,11 +104,11 @@ export class KubernetesDatastore implements Datastore {
       const t = this.opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
       return `${p}?allowWatchBookmarks=true&timeoutSeconds=${t}`;
     };
-    this.addFeed('nodes', watchPath('/api/v1/nodes'), () => this.core.listNode(), (o) => translateNode(o as K8sNode, this.opts.mode, 'kubernetes'));
+    this.addFeed('nodes', watchPath('/api/v1/nodes'), (cont) => this.core.listNode({ limit: LIST_PAGE, _continue: cont }), (o) => translateNode(o as K8sNode, this.opts.mode, 'kubernetes'));
     for (const { kind, plural } of CALICO_CRDS) {
       // Plain mode takes blocks from podCIDRs: Calico IPAM objects, if any, are not read.
       if (this.opts.mode === 'plain' && (kind === 'IPAMBlock' || kind === 'BlockAffinity')) continue;
-      const list = () => this.custom.listClusterCustomObject({ group: CALICO_GROUP, version: CALICO_VERSION, plural }) as Promise<KubernetesListObject<KubernetesObject>>;
+      const list = (cont?: string) => this.custom.listClusterCustomObject({ group: CALICO_GROUP, version: CALICO_VERSION, plural, limit: LIST_PAGE, _continue: cont }) as Promise<KubernetesListObject<KubernetesObject>>;
       this.addFeed(plural, watchPath(`/apis/${CALICO_GROUP}/${CALICO_VERSION}/${plural}`), list, (o) => ({ entries: [translateCrd(kind, o as K8sObject)], warnings: [] }));
     }
     const first = new Promise<ModelUpdate>((resolve, reject) => { this.initial = { resolve, reject }; });
@@ -129,45 +136,72 @@ export class KubernetesDatastore implements Datastore {
     this.assembler.close();
   }
 
-  private addFeed(what: string, path: string, list: () => Promise<KubernetesListObject<KubernetesObject>>, translate: (o: KubernetesObject) => Translated): void {
-    const feedPrefix = what === 'nodes' ? 'Node/' : `${CALICO_CRDS.find((c) => c.plural === what)!.kind}/`;
+  private addFeed(what: string, path: string, list: (cont?: string) => Promise<KubernetesListObject<KubernetesObject>>, translate: (o: KubernetesObject) => Translated): void {
+    const kind = what === 'nodes' ? 'Node' : CALICO_CRDS.find((c) => c.plural === what)!.kind;
+    const feedPrefix = `${kind}/`;
+    const keyOf = (o: KubernetesObject) => `${kind}/${o.metadata?.name ?? ''}`;
     const f: Feed = {
       what, listed: false, notInstalled: false,
       backoff: new Backoff(this.opts.backoffMinMs ?? 500, this.opts.backoffMaxMs ?? 30_000),
       informer: undefined as never,
     };
-    /** Puts one object's entries; returns its key and the Secrets it newly refers to. */
-    const put = (o: KubernetesObject): { key: string; freshSecrets: string[] } => {
-      const t = translate(o);
-      const [key, value] = t.entries[0];
-      // A node's podCIDR blocks (plain mode) hang off its key: drop those it no longer has.
-      for (const k of this.subKeys.get(key) ?? []) this.assembler.delete(k);
-      for (const [k, v] of t.entries.slice(1)) this.assembler.set(k, v);
-      if (t.entries.length > 1) this.subKeys.set(key, t.entries.slice(1).map(([k]) => k)); else this.subKeys.delete(key);
-      this.assembler.set(key, value);
-      this.assembler.warn(key, t.warnings);
-      return { key, freshSecrets: this.noteSecretRefs(key) };
+    /** resourceVersion of what the assembler holds, per key: an object seen again unchanged is not put again. */
+    const versions = new Map<string, string | undefined>();
+    /** Secrets an object newly refers to, until its add/update callback has them read. */
+    const freshSecrets = new Map<string, string[]>();
+    /**
+     * The informer keeps every object it has seen, to diff re-lists and to tell updates from
+     * repeats; Tern needs only name and resourceVersion there. So each object is translated
+     * into the assembler here, on its way in (list items and ADDED/MODIFIED events), and the
+     * informer caches a stub: 45,000 objects are then held once, decoded, not three times.
+     */
+    const intake = (o: KubernetesObject): KubernetesObject => {
+      const key = keyOf(o);
+      const rv = o.metadata?.resourceVersion;
+      if (rv === undefined || versions.get(key) !== rv) {
+        const t = translate(slimObject(kind, o as K8sObject) as KubernetesObject);
+        // A node's podCIDR blocks (plain mode) hang off its key: drop those it no longer has.
+        for (const k of this.subKeys.get(key) ?? []) this.assembler.delete(k);
+        for (const [k, v] of t.entries.slice(1)) this.assembler.set(k, v);
+        if (t.entries.length > 1) this.subKeys.set(key, t.entries.slice(1).map(([k]) => k)); else this.subKeys.delete(key);
+        this.assembler.set(key, t.entries[0][1]);
+        this.assembler.warn(key, t.warnings);
+        versions.set(key, rv);
+        const fresh = this.noteSecretRefs(key, kind, (t.entries[0][1] as { spec?: unknown }).spec);
+        if (fresh.length) freshSecrets.set(key, fresh);
+      }
+      return { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata?.name, namespace: o.metadata?.namespace, resourceVersion: rv } } as KubernetesObject;
     };
     const remove = (o: KubernetesObject): string => {
-      const key = translate(o).entries[0][0];
+      const key = keyOf(o);
       for (const k of this.subKeys.get(key) ?? []) this.assembler.delete(k);
       this.subKeys.delete(key);
       this.assembler.delete(key);
-      this.noteSecretRefs(key);
+      versions.delete(key);
+      this.noteSecretRefs(key, kind, undefined);
       return key;
     };
     // The informer diffs every (re-)list against its own cache and calls add/update/delete for
     // the differences (a deletion missed while not watching included); we only learn here that
     // the list came back.
     const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      let result: KubernetesListObject<KubernetesObject>;
+      const result: KubernetesListObject<KubernetesObject> = { apiVersion: 'v1', kind: 'List', metadata: {}, items: [] };
       try {
-        result = await list();
+        // Page by page (a consistent snapshot, API concepts "Retrieving large results sets in
+        // chunks"): only one page of whole objects is alive at a time, the rest are stubs.
+        let cont: string | undefined;
+        do {
+          const page = await list(cont);
+          result.metadata!.resourceVersion ??= page.metadata?.resourceVersion;
+          for (const o of page.items) result.items.push(intake(o));
+          const meta = page.metadata as { _continue?: string; continue?: string } | undefined;
+          cont = meta?._continue ?? meta?.continue ?? undefined;
+        } while (cont);
       } catch (err) {
         if (codeOf(err) === 404 && what !== 'nodes') {
           // The CRD is not installed (BGPFilter before Calico 3.26, every CRD in plain mode):
           // the resource is empty, and we look again now and then.
-          if (!f.notInstalled) this.assembler.replace(feedPrefix, []);
+          if (!f.notInstalled) { this.assembler.replace(feedPrefix, []); versions.clear(); }
           f.notInstalled = true;
           this.markListed(f);
         }
@@ -179,15 +213,17 @@ export class KubernetesDatastore implements Datastore {
       setImmediate(() => this.markListed(f));
       return result;
     };
-    const watch = new ObservedWatch(this.kc, () => this.succeeded(f));
+    const watch = new ObservedWatch(this.kc, () => this.succeeded(f), intake);
     f.informer = new ListWatch<KubernetesObject>(path, watch, listFn, false);
     const onChange = (verb: 'added' | 'modified' | 'deleted') => (o: KubernetesObject) => {
       if (this.closed) return;
-      const { key, freshSecrets } = verb === 'deleted' ? { key: remove(o), freshSecrets: [] } : put(o);
+      const key = verb === 'deleted' ? remove(o) : keyOf(o);
       const trigger = `watch: ${key} ${verb}`;
+      const fresh = freshSecrets.get(key);
+      freshSecrets.delete(key);
       // A new Secret reference is read before the change is applied: a session that should
       // have a password must not be planned without it, even for a moment.
-      if (freshSecrets.length) void this.refreshSecrets(freshSecrets).then(() => this.assembler.changed(trigger));
+      if (fresh) void this.refreshSecrets(fresh).then(() => this.assembler.changed(trigger));
       else this.assembler.changed(trigger);
     };
     f.informer.on('add', onChange('added'));
@@ -244,13 +280,11 @@ export class KubernetesDatastore implements Datastore {
   }
 
   /** Records which Secrets the resource at `key` refers to; returns the names not read yet. */
-  private noteSecretRefs(key: string): string[] {
-    const kind = key.split('/')[0];
+  private noteSecretRefs(key: string, kind: string, spec: unknown): string[] {
     if (kind !== 'BGPPeer' && kind !== 'BGPConfiguration') return [];
     for (const users of this.secretUsers.values()) users.delete(key);
     const fresh: string[] = [];
-    const res = this.assembler.get(key) as { spec?: unknown } | undefined;
-    for (const name of secretRefs(kind, res?.spec)) {
+    for (const name of secretRefs(kind, spec)) {
       let users = this.secretUsers.get(name);
       if (!users) { users = new Set(); this.secretUsers.set(name, users); fresh.push(name); }
       users.add(key);

@@ -13,7 +13,15 @@ function seed(api: Awaited<ReturnType<typeof startApi>>['api']): void {
   api.apply(bgpConfiguration({ asNumber: 64512, nodeToNodeMeshEnabled: true, logSeverityScreen: 'Info' }));
   for (const [i, n] of ['n1', 'n2', 'n3'].entries()) {
     api.apply(k8sNode(n, { ipv4: `198.18.10.${11 + i}/24`, labels: { rack: i < 2 ? 'a' : 'b' } }));
-    api.apply(ipamBlock(`10.244.${i + 1}.0/26`, n, 3));
+    const block = ipamBlock(`10.244.${i + 1}.0/26`, n, 3);
+    if (n === 'n1') {
+      // Address .3 of n1's block is borrowed by a pod on n2 (Calico IPAM attribute secondary.node).
+      const spec = block.spec as { allocations: (number | null)[]; attributes: unknown[]; unallocated: number[] };
+      spec.attributes.push({ handle_id: 'k8s-pod-network.borrowed', secondary: { namespace: 'default', node: 'n2', pod: 'borrower' } });
+      spec.allocations[3] = 1;
+      spec.unallocated = spec.unallocated.filter((x) => x !== 3);
+    }
+    api.apply(block);
     api.apply(blockAffinity(`10.244.${i + 1}.0/26`, n));
   }
   api.apply(ipPool('pods', '10.244.0.0/16'));
@@ -41,8 +49,9 @@ test('kubernetes datastore: initial sync reads the KDD layout into the model a f
   assert.deepEqual(model.peers.map((p) => [p.name, p.peerIP?.address, p.asNumber]), [['tor', '198.18.10.1', 65001]]);
   assert.deepEqual(model.secrets.get('bgp-secrets'), { tor: 'first-key' });
   assert.equal(model.ipamBlocks.length, 3);
-  assert.deepEqual(model.ipamBlocks[0].allocationNodes, new Map([[0, 'n1'], [1, 'n1'], [2, 'n1']]));
-  assert.deepEqual(originatedRoutes(model, 'n2').map((r) => r.prefix), ['10.244.2.0/26']);
+  // Only addresses used away from the block's node matter (borrowed: a /32 from the borrower).
+  assert.deepEqual(model.ipamBlocks[0].allocationNodes, new Map([[3, 'n2']]));
+  assert.deepEqual(originatedRoutes(model, 'n2').map((r) => r.prefix), ['10.244.2.0/26', '10.244.1.3/32']);
   assert.deepEqual(warnings, []);
   assert.equal(w.ds.status().state, 'synced');
   // Tern used only the verbs docs/kubernetes.md grants, and Secrets only by name.
