@@ -82,6 +82,8 @@ export class KubernetesDatastore implements Datastore {
   private readonly secretUsers = new Map<string, Set<string>>();
   /** Entries derived from one object besides its own (a plain-mode node's podCIDR blocks). */
   private readonly subKeys = new Map<string, string[]>();
+  /** What each Secret held when last read (its resource as JSON): a re-read that finds the same changes nothing. */
+  private readonly secretSeen = new Map<string, string>();
   private secretTimer?: NodeJS.Timeout;
   private secretsFailing?: string;
   private closed = false;
@@ -298,21 +300,24 @@ export class KubernetesDatastore implements Datastore {
    * reason keeps its last value and makes the state stale. Resolves when all reads are done.
    */
   private async refreshSecrets(names?: string[]): Promise<void> {
-    for (const [name, users] of this.secretUsers) if (!users.size) { this.secretUsers.delete(name); this.assembler.delete(`Secret/${name}`); }
+    for (const [name, users] of this.secretUsers) if (!users.size) { this.secretUsers.delete(name); this.secretSeen.delete(name); this.assembler.delete(`Secret/${name}`); }
     const todo = names ?? [...this.secretUsers.keys()];
     const failures: string[] = [];
     let changed = false;
     await Promise.all(todo.map(async (name) => {
       const key = `Secret/${name}`;
-      const before = JSON.stringify(this.assembler.get(key));
+      let now: string | undefined;
       try {
         const s = await this.core.readNamespacedSecret({ name, namespace: this.opts.secretNamespace });
-        this.assembler.set(...translateSecret(s));
+        const [k, v] = translateSecret(s);
+        now = JSON.stringify(v);
+        if (now !== this.secretSeen.get(name)) this.assembler.set(k, v);
       } catch (err) {
-        if (codeOf(err) === 404) this.assembler.delete(key);
-        else failures.push(`Secret ${this.opts.secretNamespace}/${name}: ${describe(err)}`);
+        if (codeOf(err) !== 404) { failures.push(`Secret ${this.opts.secretNamespace}/${name}: ${describe(err)}`); return; }
+        if (this.secretSeen.has(name)) this.assembler.delete(key);
       }
-      if (JSON.stringify(this.assembler.get(key)) !== before) changed = true;
+      if (now !== this.secretSeen.get(name)) changed = true;
+      if (now === undefined) this.secretSeen.delete(name); else this.secretSeen.set(name, now);
     }));
     if (names === undefined) {
       this.secretsFailing = failures.length ? failures.join('; ') : undefined;

@@ -3,7 +3,8 @@
 // block added through the API reaches the other node; with the API server gone the state is
 // stale, the routes and sessions stay (issue 13: "not one route is withdrawn and no session is
 // reset because the API went away"); back, the next change is applied. Plain mode: blocks from
-// Nodes' podCIDRs, BGP addresses from InternalIP, AS and pool from a Tern config file.
+// Nodes' podCIDRs, BGP addresses from InternalIP, AS and pool from a Tern config file. A
+// rotated BGP password Secret brings the session back with the new TCP MD5 key.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ControlClient } from '../../src/control/client';
 import type { HealthView, NeighborView, PeerView, RibRowView } from '../../src/control/api';
-import { bgpConfiguration, ipamBlock, ipPool, k8sNode } from '../../conformance/k8s/objects.js';
+import { bgpConfiguration, ipamBlock, ipPool, k8sNode, secret } from '../../conformance/k8s/objects.js';
 import { ObjectStore, RESOURCE_TYPES } from '../../conformance/k8s/store.js';
 import { sleep, startApi } from './helpers.js';
 
@@ -150,4 +151,42 @@ test('ternd --datastore kubernetes --kubernetes-mode plain: podCIDRs are the blo
   assert.equal((await ask<HealthView>(a, 'health')).datastore?.state, 'synced');
   // Plain mode reads no Calico IPAM objects at all.
   assert.ok(!api.audit.some((x) => x.resource === 'ipamblocks' || x.resource === 'blockaffinities'));
+});
+
+test('ternd --datastore kubernetes: a rotated Secret restarts the session with the new TCP MD5 key (RFC 2385; issue 13)', { timeout: 90_000 }, async (t) => {
+  const { api, kubeconfig, dir } = await startApi();
+  t.after(() => api.stop());
+  api.apply(bgpConfiguration({ asNumber: 64512, listenPort: PORT + 2, bindMode: 'NodeIP', nodeMeshPassword: { secretKeyRef: { name: 'bgp-secrets', key: 'mesh' } } }));
+  api.apply(k8sNode('node-a', { ipv4: `${A}/8` }));
+  api.apply(k8sNode('node-b', { ipv4: `${B}/8` }));
+  api.apply(ipPool('pool', '10.244.0.0/16'));
+  api.apply(ipamBlock('10.244.1.0/26', 'node-b'));
+  api.apply(secret('bgp-secrets', 'calico-system', { mesh: 'first-key' }));
+  const procs: Proc[] = [];
+  cleanup(t, dir, procs);
+  const args = ['--kubeconfig', kubeconfig, '--secret-namespace', 'calico-system', '--secret-refresh', '1'];
+  const a = startTernd(dir, 'node-a', args);
+  const b = startTernd(dir, 'node-b', args);
+  procs.push(a, b);
+  await established(a, B);
+  const before = await ask<NeighborView>(a, 'show.neighbor', { address: B });
+  assert.equal(before.md5, true, 'the mesh session runs with TCP MD5');
+  // Rotation: both nodes read the new key within a refresh; the session restarts (a new
+  // session: its counters start again) and comes back with it.
+  const mark = a.log.length;
+  api.apply(secret('bgp-secrets', 'calico-system', { mesh: 'second-key' }));
+  const restart = await until('the session restarted for the new password', async () => a.log.slice(mark).find((l) => /restarted: password changed/.test(l)), 30_000);
+  assert.match(restart, /"fields":\["password"\]/);
+  const at = a.log.indexOf(restart);
+  await until('Established again after the restart', async () => a.log.slice(at).some((l) => /OpenConfirm -> Established/.test(l)), 30_000);
+  const after = await established(a, B);
+  assert.ok(after);
+  assert.equal((await ask<NeighborView>(a, 'show.neighbor', { address: B })).md5, true);
+  await hasRoute(a, '10.244.1.0/26', B);
+  // The Secret is re-read every second; an unchanged one changes nothing (no reload).
+  const reloads = a.log.slice(at).filter((l) => /"trigger":"Secret changed"/.test(l)).length;
+  await sleep(3000);
+  assert.equal(a.log.slice(at).filter((l) => /"trigger":"Secret changed"/.test(l)).length, reloads, 'an unchanged Secret triggered a reload');
+  // Only `get` of the named Secret was used on Secrets.
+  assert.deepEqual([...new Set(api.audit.filter((x) => x.resource === 'secrets').map((x) => `${x.verb} ${x.namespace}/${x.name}`))], ['get calico-system/bgp-secrets']);
 });
