@@ -7,7 +7,7 @@
 // rotated BGP password Secret brings the session back with the new TCP MD5 key.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ControlClient } from '../../src/control/client';
@@ -17,6 +17,7 @@ import { ObjectStore, RESOURCE_TYPES } from '../../conformance/k8s/store.js';
 import { sleep, startApi } from './helpers.js';
 
 const TERND = path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
+const BGPCTL = path.resolve(__dirname, '..', '..', 'src', 'bgpctl.js');
 const PORT = 22179 + (process.pid % 500);
 const A = '127.0.0.61';
 const B = '127.0.0.62';
@@ -112,6 +113,10 @@ test('ternd --datastore kubernetes: mesh from the API, a watched block, API gone
   await sleep(3000);
   const stale = await ask<HealthView>(a, 'health');
   assert.equal(stale.datastore?.state, 'stale');
+  // What an operator sees: `bgpctl health` names the datastore state (and stays ready).
+  const text = execFileSync(process.execPath, [BGPCTL, '-s', a.sock, 'health'], { encoding: 'utf8' });
+  assert.match(text, /^ready: /);
+  assert.match(text, /^ {2}note: datastore kubernetes http:\/\/127\.0\.0\.1:\d+ \(calico mode\) is stale since \S+: nodes: .*\(the last good model stays in force\)$/m);
   assert.deepEqual((await rib(a)).map((r) => `${r.prefix} ${r.nextHop}`).sort(), ribBefore, 'no route withdrawn while the API is away');
   assert.equal((await ask<NeighborView>(a, 'show.neighbor', { address: B })).establishedTransitions, before.establishedTransitions, 'no session reset');
 
