@@ -27,6 +27,11 @@ test('kubectl get, apply and get -w against the kube-apiserver stand-in (issue 1
   const nodes = JSON.parse((await kubectl('get', 'nodes', '-o', 'json')).stdout) as { items: { metadata: { name: string; annotations: Record<string, string> } }[] };
   assert.deepEqual(nodes.items.map((n) => [n.metadata.name, n.metadata.annotations['projectcalico.org/IPv4Address']]), [['n1', '198.18.10.11/24']]);
   assert.equal((await kubectl('get', 'bgppeer', 'tor', '-o', 'jsonpath={.spec.asNumber}')).stdout, '65001');
+  // Label and field selectors, evaluated by the server.
+  api.apply(k8sNode('n2', { ipv4: '198.18.10.12/24', labels: { rack: 'b' } }));
+  assert.equal((await kubectl('get', 'nodes', '-l', 'rack=b', '-o', 'name')).stdout.trim(), 'node/n2');
+  assert.equal((await kubectl('get', 'nodes', '-l', '!rack', '-o', 'name')).stdout.trim(), 'node/n1');
+  assert.equal((await kubectl('get', 'nodes', '--field-selector', 'metadata.name!=n2', '-o', 'name')).stdout.trim(), 'node/n1');
 
   // get -w: the initial object, then the change made by apply, as watch events.
   const watcher = spawn(KUBECTL, ['--kubeconfig', kubeconfig, 'get', 'bgppeers', '-w', '-o', 'jsonpath={.metadata.name}={.spec.asNumber}{"\\n"}'], { stdio: ['ignore', 'pipe', 'pipe'] });
