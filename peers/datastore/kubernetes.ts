@@ -114,7 +114,7 @@ export class KubernetesDatastore implements Datastore {
       this.addFeed(plural, watchPath(`/apis/${CALICO_GROUP}/${CALICO_VERSION}/${plural}`), list, (o) => ({ entries: [translateCrd(kind, o as K8sObject)], warnings: [] }));
     }
     const first = new Promise<ModelUpdate>((resolve, reject) => { this.initial = { resolve, reject }; });
-    for (const f of this.feeds) void f.informer.start();
+    for (const f of this.feeds) this.startFeed(f);
     return first;
   }
 
@@ -272,7 +272,12 @@ export class KubernetesDatastore implements Datastore {
     }
     const delay = notInstalled ? NOT_INSTALLED_RETRY_MS : f.backoff.next();
     clearTimeout(f.timer);
-    f.timer = setTimeout(() => { if (!this.closed) void f.informer.start(); }, delay);
+    f.timer = setTimeout(() => { if (!this.closed) this.startFeed(f); }, delay);
+  }
+
+  /** The informer reports list and watch failures itself; one that escapes it (e.g. reading the token) goes the same way. */
+  private startFeed(f: Feed): void {
+    f.informer.start().catch((err: unknown) => this.failed(f, err));
   }
 
   private updateStale(): void {
