@@ -139,7 +139,8 @@ test('cluster driven by the Kubernetes API: mesh, live switch to a route reflect
   api.apply(blockAffinity('10.244.2.0/26', 'n3'));
   await api.start();
   const blocks = new Map([['n1', ['10.244.1.0/26']], ['n2', []], ['n3', ['10.244.3.0/26', '10.244.3.64/26', '10.244.2.0/26']]]);
-  await waitFibs(c, blocks, 30_000);
+  // After a minute away each watch retries on its longest backoff (up to 30 s, docs/kubernetes.md).
+  await waitFibs(c, blocks, 60_000);
   for (const tn of c.ternd.values()) {
     await waitFor(`${tn.host} synced again`, 15_000, async () => (await control<HealthView>(tn.controlSocket, 'health')).datastore?.state === 'synced');
   }
