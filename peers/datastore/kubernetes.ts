@@ -17,7 +17,6 @@ import { ModelAssembler } from './assembler.js';
 import type { Datastore, DatastoreEvent, DatastoreStatus, ModelUpdate } from './types.js';
 import { CALICO_CRDS, CALICO_GROUP, CALICO_VERSION, secretRefs, slimObject, translateCrd, translateNode, translateSecret, type K8sNode, type K8sObject, type KubernetesMode, type Translated } from './k8s-objects.js';
 import { Backoff } from './backoff.js';
-import { cidrContains } from '../model/net.js';
 
 export interface KubernetesDatastoreOptions {
   mode: KubernetesMode;
@@ -101,7 +100,7 @@ export class KubernetesDatastore implements Datastore {
   }
 
   start(listener: (e: DatastoreEvent) => void): Promise<ModelUpdate> {
-    this.assembler.listen((e) => listener(e.type === 'model' ? { ...e, update: this.checked(e.update) } : e));
+    this.assembler.listen(listener);
     if (this.opts.configFile) this.readConfigFile();
     const watchPath = (p: string) => {
       const t = this.opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
@@ -122,7 +121,7 @@ export class KubernetesDatastore implements Datastore {
   async resync(trigger: string): Promise<ModelUpdate> {
     if (this.opts.configFile) this.readConfigFile();
     await this.refreshSecrets();
-    return this.checked(this.assembler.build(trigger));
+    return this.assembler.build(trigger);
   }
 
   status(): DatastoreStatus {
@@ -247,7 +246,7 @@ export class KubernetesDatastore implements Datastore {
     this.initial = undefined;
     try {
       await this.refreshSecrets();
-      initial.resolve(this.checked(this.assembler.synced()));
+      initial.resolve(this.assembler.synced());
     } catch (err) {
       initial.reject(err);
       return;
@@ -274,21 +273,6 @@ export class KubernetesDatastore implements Datastore {
     const delay = notInstalled ? NOT_INSTALLED_RETRY_MS : f.backoff.next();
     clearTimeout(f.timer);
     f.timer = setTimeout(() => { if (!this.closed) this.startFeed(f); }, delay);
-  }
-
-  /**
-   * Plain mode: a podCIDR outside every IPPool is not advertised (Calico exports only pool
-   * addresses), which in a cluster without Calico means a forgotten pool: say so by name.
-   */
-  private checked(u: ModelUpdate): ModelUpdate {
-    if (this.opts.mode !== 'plain') return u;
-    const warnings = [...u.warnings];
-    for (const b of u.model.ipamBlocks) {
-      if (!b.name.startsWith('podcidr-') || u.model.ipPools.some((p) => cidrContains(p.cidr, b.cidr))) continue;
-      warnings.push({ severity: 'warning', file: 'kubernetes', line: 0, resource: `Node/${b.affinityNode}`, path: 'spec.podCIDRs',
-        message: `${b.cidr.text} is outside every IPPool, so it is not advertised: add an IPPool for the cluster CIDR (docs/kubernetes.md, plain mode)` });
-    }
-    return warnings.length === u.warnings.length ? u : { ...u, warnings };
   }
 
   /** The informer reports list and watch failures itself; one that escapes it (e.g. reading the token) goes the same way. */

@@ -71,13 +71,7 @@ export function parseResources(resources: readonly unknown[], source: string, ca
     if (!d || d.source !== source) {
       const ctx: DocContext = { fileName: source, issues: [], raws: [], secrets: new Map(), services: [], endpointSlices: [] };
       readDocument(ctx, jsonNode(r), 0);
-      for (const x of ctx.raws) {
-        x.decoded = decodeRaw(x);
-        // Decoded, the resource's node tree is not read again (JSON has no lines for the
-        // cross-resource checks to point at): a cached entry must not keep it, or 45,000
-        // resources hold their whole JSON as nodes (~50 MiB at 5,000 nodes / 20,000 blocks).
-        x.spec = undefined;
-      }
+      for (const x of ctx.raws) x.decoded = decodeRaw(x);
       d = { source, raws: ctx.raws, issues: ctx.issues, secrets: [...ctx.secrets], services: ctx.services, endpointSlices: ctx.endpointSlices };
       if (keyed) cache.set(r, d);
     }

@@ -210,18 +210,17 @@ test('kubernetes datastore: watches resume from BOOKMARK resourceVersions after 
   assert.ok(api.audit.filter((a) => a.resource === 'bgppeers' && a.verb === 'watch').length >= 2, 'the watch was re-opened');
 });
 
-test('kubernetes datastore, plain mode: a podCIDR outside every IPPool is named in a warning, not silently dropped (issue 13)', async (t) => {
+test('kubernetes datastore, plain mode: podCIDRs are the node\'s blocks, advertised even without an IPPool as Calico exports confirmed blocks (issue 13)', async (t) => {
   // A kubeadm cluster without Calico: the stand-in serves core v1 only.
   const { api, kubeconfig } = await startApi({ store: new ObjectStore(RESOURCE_TYPES.filter((x) => x.group === '')) });
   t.after(() => api.stop());
   api.apply(k8sNode('w1', { internalIP: '198.18.30.1', podCIDRs: ['10.245.1.0/24', 'fd00:245:1::/64'] }));
   const w = watchDatastore(kubeconfig, { mode: 'plain' });
   t.after(() => w.ds.close());
-  const { model, warnings } = await w.first;
+  const { model } = await w.first;
   assert.deepEqual(model.nodes.map((n) => [n.name, n.ipv4Address]), [['w1', '198.18.30.1']]);
   assert.deepEqual(model.ipamBlocks.map((b) => [b.cidr.text, b.affinityNode]), [['10.245.1.0/24', 'w1'], ['fd00:245:1::/64', 'w1']]);
-  assert.deepEqual(originatedRoutes(model, 'w1'), [], 'no pool: nothing advertised');
-  assert.deepEqual(warnings.map((x) => `${x.resource}: ${x.path}: ${x.message.split(' is ')[0]}`), ['Node/w1: spec.podCIDRs: 10.245.1.0/24', 'Node/w1: spec.podCIDRs: fd00:245:1::/64']);
+  assert.deepEqual(originatedRoutes(model, 'w1').map((r) => r.prefix), ['10.245.1.0/24', 'fd00:245:1::/64']);
   // A podCIDR taken away by the controller leaves the model.
   api.apply(k8sNode('w1', { internalIP: '198.18.30.1', podCIDRs: ['10.245.1.0/24'] }));
   await w.model((m) => m.ipamBlocks.length === 1, 5000, 0);
