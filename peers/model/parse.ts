@@ -8,7 +8,7 @@ import { ConfigError, type BgpFilter, type BgpPeerResource, type BlockAffinity, 
 import { decodeBgpConfiguration, decodeBgpPeer, decodeNode, type ConfigSpec } from './kinds-bgp.js';
 import { decodeBgpFilter, decodeBlockAffinity, decodeIpamBlock, decodeIpPool } from './kinds-ipam.js';
 import { cidrOverlaps } from './net.js';
-import { readYamlDocuments, Reader, type YNode } from './reader.js';
+import { DEFAULT_READ_LIMITS, readYamlDocuments, Reader, type ReadLimits, type YNode } from './reader.js';
 
 type MapNode = Extract<YNode, { t: 'map' }>;
 
@@ -41,12 +41,16 @@ type Decoded =
  */
 export type DecodeCache = WeakMap<object, { source: string; raws: Raw[]; issues: ConfigIssue[]; secrets: [string, Record<string, string>][] }>;
 
-interface DocContext { fileName: string; issues: ConfigIssue[]; raws: Raw[]; secrets: Map<string, Record<string, string>> }
+interface DocContext {
+  fileName: string; issues: ConfigIssue[]; raws: Raw[]; secrets: Map<string, Record<string, string>>;
+  /** Resources read so far and the bound on them (reader.ts ReadLimits.maxResources). */
+  count?: number; maxResources?: number;
+}
 
 /** Parse model text; `fileName` is used in messages. Throws ConfigError when anything is invalid. */
-export function parseModel(text: string, fileName: string): { model: ClusterModel; warnings: ConfigIssue[] } {
+export function parseModel(text: string, fileName: string, limits: ReadLimits = DEFAULT_READ_LIMITS): { model: ClusterModel; warnings: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
-  return modelFromDocuments(readYamlDocuments(text, fileName, issues), fileName, issues);
+  return modelFromDocuments(readYamlDocuments(text, fileName, issues, limits), fileName, issues, limits.maxResources);
 }
 
 /**
@@ -100,8 +104,8 @@ function jsonNode(v: unknown): YNode {
   return { t: 'scalar', line: 0, value: v ?? null, source: v === undefined || v === null ? '' : String(v) };
 }
 
-function modelFromDocuments(docs: readonly { root: YNode | undefined; line: number }[], fileName: string, issues: ConfigIssue[]): { model: ClusterModel; warnings: ConfigIssue[] } {
-  const ctx: DocContext = { fileName, issues, raws: [], secrets: new Map() };
+function modelFromDocuments(docs: Iterable<{ root: YNode | undefined; line: number }>, fileName: string, issues: ConfigIssue[], maxResources = DEFAULT_READ_LIMITS.maxResources): { model: ClusterModel; warnings: ConfigIssue[] } {
+  const ctx: DocContext = { fileName, issues, raws: [], secrets: new Map(), count: 0, maxResources };
   for (const doc of docs) if (doc.root) readDocument(ctx, doc.root, doc.line);
   return assemble(ctx.raws, ctx.secrets, fileName, issues);
 }
@@ -109,6 +113,7 @@ function modelFromDocuments(docs: readonly { root: YNode | undefined; line: numb
 /** One document (or a List's items): its resources into ctx.raws, Secrets into ctx.secrets. */
 function readDocument(ctx: DocContext, root: YNode, line: number): void {
   const { fileName, issues, raws, secrets } = ctx;
+  const maxResources = ctx.maxResources ?? DEFAULT_READ_LIMITS.maxResources;
   const visit = (root: YNode, line: number): void => {
     const r0 = new Reader(fileName, undefined, issues);
     const m = r0.map(root, '', null);
@@ -120,6 +125,10 @@ function readDocument(ctx: DocContext, root: YNode, line: number): void {
       for (const item of r0.seq(m, 'items', '')) visit(item, item.line);
       return;
     }
+    // Resources, counting the items of Lists: the limit says what it is (issue 17).
+    ctx.count = (ctx.count ?? 0) + 1;
+    if (ctx.count === maxResources + 1) issues.push({ severity: 'error', file: fileName, line, message: `more than the limit of ${maxResources} resources` });
+    if (ctx.count > maxResources) return;
     if (!kind) { r0.error(line, undefined, 'resource has no kind'); return; }
     const meta = m.entries.get('metadata')?.value;
     const nameNode = meta?.t === 'map' ? meta.entries.get('name')?.value : undefined;

@@ -15,44 +15,111 @@ export type YNode =
 
 export interface YDoc { root: YNode | undefined; line: number }
 
-/** Parse every document of a multi-document YAML text; syntax errors go to `issues`. */
-export function readYamlDocuments(text: string, file: string, issues: ConfigIssue[]): YDoc[] {
+/**
+ * Bounds on what one YAML text may make the reader build (issue 17: a 1.2 KB "billion laughs"
+ * alias bomb froze ternd at 100% CPU and 1.6 GB, because the reader expands aliases itself and
+ * the yaml package's own alias limit never applied). Every bound is an error naming itself;
+ * docs/configuration.md ("Limits") lists them.
+ */
+export interface ReadLimits {
+  /** Bytes of the whole text (a file, checked before it is read). */
+  maxTextBytes: number;
+  /** Nodes that alias expansion may add, per document (a real resource uses a handful). */
+  maxAliasNodes: number;
+  /**
+   * Bytes of one YAML document that is a single resource (Kubernetes itself stores at most
+   * 1.5 MiB per object). A List (`kubectl get ... -o yaml`) is bounded by maxTextBytes instead.
+   */
+  maxDocumentBytes: number;
+  /** Documents (resources, or items of a List) in one text. */
+  maxResources: number;
+  /** Nesting depth of mappings and lists. */
+  maxDepth: number;
+}
+
+export const DEFAULT_READ_LIMITS: ReadLimits = {
+  maxTextBytes: 256 * 1024 * 1024,
+  maxAliasNodes: 10_000,
+  maxDocumentBytes: 4 * 1024 * 1024,
+  maxResources: 1_000_000,
+  maxDepth: 64,
+};
+
+/** Parse every document of a multi-document YAML text; syntax errors and exceeded limits go to `issues`. */
+export function readYamlDocuments(text: string, file: string, issues: ConfigIssue[], limits: ReadLimits = DEFAULT_READ_LIMITS): YDoc[] {
+  if (text.length > limits.maxTextBytes) {
+    issues.push({ severity: 'error', file, line: 1, message: `${text.length} bytes: more than the limit of ${limits.maxTextBytes} bytes` });
+    return [];
+  }
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc, keepSourceTokens: true, prettyErrors: false });
   const list: Document.Parsed[] = Array.isArray(docs) ? docs : [];
   const out: YDoc[] = [];
+  if (list.length > limits.maxResources) {
+    issues.push({ severity: 'error', file, line: 1, message: `${list.length} YAML documents: more than the limit of ${limits.maxResources} resources in one file` });
+    return out;
+  }
   for (const doc of list) {
     for (const e of doc.errors) {
       issues.push({ severity: 'error', file, line: lc.linePos(e.pos[0]).line, message: `YAML: ${e.message.split('\n')[0]}` });
     }
     if (doc.errors.length) continue;
+    const docLine = doc.range ? lc.linePos(doc.range[0]).line : 1;
+    const bytes = doc.range ? doc.range[2] - doc.range[0] : 0;
+    if (bytes > limits.maxDocumentBytes && !isList(doc.contents)) {
+      issues.push({ severity: 'error', file, line: docLine, message: `YAML document of ${bytes} bytes: more than the limit of ${limits.maxDocumentBytes} bytes per resource` });
+      continue;
+    }
     const lineOf = (n: YamlNode | null | undefined, fallback: number): number =>
       n?.range ? lc.linePos(n.range[0]).line : fallback;
-    const convert = (n: unknown, fallback: number, depth: number): YNode => {
-      if (depth > 64) return { t: 'scalar', line: fallback, value: null, source: '' };
-      if (isAlias(n)) return convert(n.resolve(doc), lineOf(n, fallback), depth + 1);
+    // Nodes built while inside an alias: an alias of an alias of ... multiplies them, so the
+    // count, not the number of aliases, is what stays bounded. Past a bound the conversion
+    // stops at once (Abort) rather than building the rest of a bomb.
+    let aliasNodes = 0;
+    class Abort extends Error {}
+    const fail = (line: number, message: string): never => {
+      issues.push({ severity: 'error', file, line, message });
+      throw new Abort(message);
+    };
+    const convert = (n: unknown, fallback: number, depth: number, inAlias: boolean): YNode => {
+      if (depth > limits.maxDepth) fail(fallback, `YAML nested deeper than the limit of ${limits.maxDepth} levels`);
+      if (inAlias && ++aliasNodes > limits.maxAliasNodes) {
+        fail(fallback, `YAML aliases expand to more than the limit of ${limits.maxAliasNodes} nodes in one document (an alias bomb?)`);
+      }
+      if (isAlias(n)) return convert(n.resolve(doc), lineOf(n, fallback), depth + 1, true);
       if (isMap(n)) {
         const entries = new Map<string, { keyLine: number; value: YNode }>();
         const line = lineOf(n, fallback);
         for (const p of n.items) {
           const k = isScalar(p.key) ? String(p.key.value) : String(p.key);
           const keyLine = isScalar(p.key) ? lineOf(p.key, line) : line;
-          entries.set(k, { keyLine, value: convert(p.value, keyLine, depth + 1) });
+          entries.set(k, { keyLine, value: convert(p.value, keyLine, depth + 1, inAlias) });
         }
         return { t: 'map', line, entries };
       }
       if (isSeq(n)) {
         const line = lineOf(n, fallback);
-        return { t: 'seq', line, items: n.items.map((i) => convert(i, line, depth + 1)) };
+        return { t: 'seq', line, items: n.items.map((i) => convert(i, line, depth + 1, inAlias)) };
       }
       if (isScalar(n)) return { t: 'scalar', line: lineOf(n, fallback), value: n.value, source: n.source ?? String(n.value) };
       return { t: 'scalar', line: fallback, value: null, source: '' };
     };
     const contents = doc.contents;
     if (contents === null || (isScalar(contents) && contents.value === null)) continue; // empty document
-    out.push({ root: convert(contents, 1, 0), line: lineOf(contents, 1) });
+    try {
+      out.push({ root: convert(contents, 1, 0, false), line: lineOf(contents, 1) });
+    } catch (e) {
+      if (!(e instanceof Abort)) throw e;
+    }
   }
   return out;
+}
+
+/** A `kind: List` / `kind: <Kind>List` document (kubectl's output), which holds many resources. */
+function isList(n: unknown): boolean {
+  if (!isMap(n)) return false;
+  const kind = n.get('kind');
+  return typeof kind === 'string' && kind.endsWith('List');
 }
 
 const describe = (n: YNode): string =>
