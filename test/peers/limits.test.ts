@@ -61,3 +61,33 @@ test('issue 17: text, document, resource-count and depth limits are errors namin
   const deep = `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: p\n  annotations:\n    x: ${'['.repeat(80)}${']'.repeat(80)}\n`;
   assert.match(errorsOf(deep)[0], /YAML nested deeper than the limit of 64 levels/);
 });
+
+test('issue 17: the file is parsed in a worker with a memory and a time bound, refusals name the bound', async (t) => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { ModelLoader, DEFAULT_LOAD_LIMITS } = await import('../../peers/model/load.js');
+  const dir = mkdtempSync(join(tmpdir(), 'tern-i17-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const loader = new ModelLoader();
+  t.after(() => loader.close());
+  const good = join(dir, 'good.yaml');
+  writeFileSync(good, 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.244.0.0/16, nodeSelector: "rack == \'a\'"}\n');
+  // The selector crossed the thread boundary as text and works again on this side.
+  const { model } = await loader.load(good);
+  assert.equal(model.ipPools[0].nodeSelector.matches({ rack: 'a' }), true);
+  assert.equal(model.ipPools[0].nodeSelector.matches({ rack: 'b' }), false);
+  const bomb = join(dir, 'bomb.yaml');
+  writeFileSync(bomb, aliasBomb());
+  await assert.rejects(loader.load(bomb), (e: unknown) => e instanceof ConfigError && /alias bomb/.test(e.message));
+  // The same worker serves the next read after a refusal.
+  assert.equal((await loader.load(good)).model.ipPools.length, 1);
+  // A parse that outgrows its heap bound kills only the worker: the read is refused by name.
+  const tight = new ModelLoader({ ...DEFAULT_LOAD_LIMITS, maxParseMemoryMb: 16 });
+  t.after(() => tight.close());
+  const big = join(dir, 'big.yaml');
+  const peer = (i: number) => `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: p${i}\nspec:\n  peerIP: 198.18.${i >> 8}.${i & 255}\n  asNumber: 65001\n`;
+  writeFileSync(big, Array.from({ length: 20000 }, (_, i) => peer(i)).join('---\n'));
+  await assert.rejects(tight.load(big), /parsing needed more than the limit of 16 MB of memory \(refused\)/);
+  await assert.rejects(loader.load(join(dir, 'absent.yaml')), /ENOENT/);
+});

@@ -1,0 +1,24 @@
+/** The worker side of load.ts: for each file asked, read it (size checked first), parse it, post the model. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { readFileSync, statSync } from 'node:fs';
+import { ConfigError } from '../types.js';
+import { parseModel } from './parse.js';
+import { dehydrate, type LoadLimits, type LoadReply } from './load.js';
+
+const { limits } = workerData as { limits: LoadLimits };
+
+function run(file: string): LoadReply {
+  try {
+    const size = statSync(file).size;
+    if (size > limits.maxTextBytes) {
+      return { ok: false, issues: [{ severity: 'error', file, line: 0, message: `${size} bytes: more than the limit of ${limits.maxTextBytes} bytes` }] };
+    }
+    const { model, warnings } = parseModel(readFileSync(file, 'utf8'), file, limits);
+    return { ok: true, model: dehydrate(model), warnings };
+  } catch (err) {
+    if (err instanceof ConfigError) return { ok: false, issues: err.issues };
+    return { ok: false, message: (err as Error).message };
+  }
+}
+
+parentPort!.on('message', (m: { file: string }) => parentPort!.postMessage(run(m.file)));

@@ -1,0 +1,121 @@
+/**
+ * Reading a model file off the main thread (issue 17). Parsing runs in a worker_thread so that
+ * however long a file takes, the event loop that carries keepalives, probes and bgpctl keeps
+ * turning; the worker also has a memory and a time bound, so input the reader's own limits do
+ * not catch ends as a refusal naming the bound, never as a frozen or killed daemon.
+ *
+ * The model crosses the thread boundary by structured clone, which keeps Maps and bigints but
+ * not functions: the selectors (closures) travel as their text and are parsed again here
+ * (they were valid in the worker, so this cannot fail).
+ */
+import { Worker } from 'node:worker_threads';
+import path from 'node:path';
+import { ConfigError, type ClusterModel, type ConfigIssue, type Selector } from '../types.js';
+import { parseSelector } from '../selector.js';
+import { DEFAULT_READ_LIMITS, type ReadLimits } from './reader.js';
+
+export interface LoadLimits extends ReadLimits {
+  /** Heap (MB) the parse may use. */
+  maxParseMemoryMb: number;
+  /** Seconds the parse may take. */
+  maxParseSeconds: number;
+}
+
+export const DEFAULT_LOAD_LIMITS: LoadLimits = { ...DEFAULT_READ_LIMITS, maxParseMemoryMb: 2048, maxParseSeconds: 120 };
+
+/** What the worker posts back. */
+export type LoadReply =
+  | { ok: true; model: ClusterModel; warnings: ConfigIssue[] }
+  | { ok: false; issues?: ConfigIssue[]; message?: string };
+
+/** Selectors as `{ text }` so the model can be cloned; `rehydrate` undoes it. */
+export function dehydrate(model: ClusterModel): ClusterModel {
+  const plain = (s: Selector | undefined) => (s ? ({ text: s.text } as Selector) : undefined);
+  return {
+    ...model,
+    peers: model.peers.map((p) => ({ ...p, nodeSelector: plain(p.nodeSelector), peerSelector: plain(p.peerSelector) })),
+    ipPools: model.ipPools.map((p) => ({ ...p, nodeSelector: plain(p.nodeSelector)! })),
+  };
+}
+
+export function rehydrate(model: ClusterModel): ClusterModel {
+  const sel = (s: Selector | undefined) => (s ? parseSelector(s.text) : undefined);
+  for (const p of model.peers) {
+    p.nodeSelector = sel(p.nodeSelector);
+    p.peerSelector = sel(p.peerSelector);
+  }
+  for (const p of model.ipPools) p.nodeSelector = sel(p.nodeSelector)!;
+  return model;
+}
+
+/**
+ * A parser thread kept between reads: starting a worker and loading the YAML code into it costs
+ * ~100-200 ms, and a changed IPAM block must reach the FIB within 100 ms (issue 6). A worker that
+ * hit a bound is terminated and the next read starts a fresh one. One read at a time.
+ */
+export class ModelLoader {
+  private worker?: Worker;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly limits: LoadLimits = DEFAULT_LOAD_LIMITS) {}
+
+  /**
+   * Read and parse a model file in the worker. Resolves with the model; rejects with
+   * ConfigError for invalid content (a limit exceeded is one of its issues) and with an Error
+   * when the file cannot be read or the parse ran out of its memory or time.
+   */
+  load(file: string): Promise<{ model: ClusterModel; warnings: ConfigIssue[] }> {
+    const run = this.queue.then(() => this.loadNow(file));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Ends the worker (the loader can still be used: the next load starts one). */
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    await w?.terminate();
+  }
+
+  private spawn(): Worker {
+    const w = new Worker(path.join(__dirname, 'load-worker.js'), {
+      workerData: { limits: this.limits },
+      resourceLimits: { maxOldGenerationSizeMb: this.limits.maxParseMemoryMb },
+    });
+    // An idle parser must not keep ternd (or a test) alive.
+    w.unref();
+    return w;
+  }
+
+  private loadNow(file: string): Promise<{ model: ClusterModel; warnings: ConfigIssue[] }> {
+    const limits = this.limits;
+    const worker = (this.worker ??= this.spawn());
+    return new Promise((resolve, reject) => {
+      const done = (fn: () => void, kill: boolean) => {
+        clearTimeout(timer);
+        worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+        if (kill && this.worker === worker) {
+          this.worker = undefined;
+          void worker.terminate();
+        }
+        fn();
+      };
+      const onMessage = (r: LoadReply) => done(() => {
+        if (r.ok) resolve({ model: rehydrate(r.model), warnings: r.warnings });
+        else if (r.issues) reject(new ConfigError(r.issues));
+        else reject(new Error(r.message ?? 'unknown error'));
+      }, false);
+      const onError = (err: Error & { code?: string }) => done(() => reject(
+        err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? new Error(`${file}: parsing needed more than the limit of ${limits.maxParseMemoryMb} MB of memory (refused)`)
+          : err,
+      ), true);
+      const onExit = (code: number) => done(() => reject(new Error(`${file}: the parser thread stopped (exit code ${code})`)), true);
+      const timer = setTimeout(() => done(() => reject(new Error(`${file}: parsing took longer than the limit of ${limits.maxParseSeconds} s (refused)`)), true), limits.maxParseSeconds * 1000);
+      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+      // A busy parse holds the process open until it answers (the worker itself is unref'd).
+      worker.ref();
+      worker.postMessage({ file });
+    }).finally(() => worker.unref()) as Promise<{ model: ClusterModel; warnings: ConfigIssue[] }>;
+  }
+}
