@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, formatIssue, parseModel } from '../../peers/index.js';
 import { DEFAULT_READ_LIMITS } from '../../peers/model/reader.js';
+import { aliasBomb } from '../../bench/config-gen.js';
 
 function errorsOf(text: string, limits = DEFAULT_READ_LIMITS): string[] {
   try {
@@ -14,19 +15,6 @@ function errorsOf(text: string, limits = DEFAULT_READ_LIMITS): string[] {
     return e.issues.filter((i) => i.severity === 'error').map(formatIssue);
   }
   assert.fail('expected a ConfigError');
-}
-
-/** The incident's shape: nine levels of nine aliases each, 9^9 (387 million) strings once expanded. */
-export function aliasBomb(): string {
-  const lines = ['apiVersion: projectcalico.org/v3', 'kind: BGPConfiguration', 'metadata:', '  name: default', '  annotations:',
-    '    a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-  const names = 'abcdefghi';
-  for (let i = 1; i < names.length; i++) {
-    const prev = names[i - 1];
-    lines.push(`    ${names[i]}: &${names[i]} [${Array(9).fill(`*${prev}`).join(',')}]`);
-  }
-  lines.push('spec:', '  asNumber: 64512', '');
-  return lines.join('\n');
 }
 
 test('issue 17: a billion-laughs alias bomb is refused by the alias limit, not expanded', () => {
