@@ -310,6 +310,7 @@ export class TerndApi implements DaemonApi {
       listening: this.d.listening,
       datastore: datastoreView(this.d.opts.datastore.status()),
       graceMs: this.readyGraceMs,
+      fibDenied: this.d.fibDenied,
       now,
       sessions: [...this.d.peers.values()].filter((e) => !e.adminDown).map((e) => {
         return { address: e.id, state: e.session.state, since: e.downSince };

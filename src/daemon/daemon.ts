@@ -100,6 +100,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   /** What Tern wants in the kernel, by prefix: the source of truth for `show fib` and reconcile. */
   readonly desiredFib = new Map<string, FibChange>();
   fibSynced = false;
+  /** The last EPERM the kernel gave a route write, until a batch is written without one (/readyz). */
+  fibDenied?: string;
   /** RFC 4724 §4.1: set while ternd restarts with routes in the kernel, until converged. */
   selectionDeferred = false;
   readonly startedAt = new Date();
@@ -383,6 +385,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
           if (deletes) m?.fibOps.inc({ op: 'delete' }, deletes);
           if (batch.length - deletes) m?.fibOps.inc({ op: 'replace' }, batch.length - deletes);
           for (const f of failures) m?.fibErrors.inc({ op: opOf(batch[f.index]), reason: f.error.split(':')[0] });
+          const denied = failures.find((f) => /EPERM|EACCES/.test(f.error));
+          if (denied && !this.fibDenied) this.log.error({ component: 'fib', error: denied.error }, 'the kernel refuses route writes (no CAP_NET_ADMIN?): not ready until a write succeeds; run ternd with NET_ADMIN or use --fib none');
+          this.fibDenied = denied ? `${denied.error} (run ternd with NET_ADMIN, or --fib none)` : undefined;
           for (const g of groupFibFailures(failures)) this.log.warn({ component: 'fib', prefixes: g.prefixes, count: g.count, error: g.error }, g.message);
         } catch (err) {
           this.log.error({ component: 'fib', err: (err as Error).message }, 'FIB write failed');
@@ -443,6 +448,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       while (this.rib.queued > 0) this.flush();
       this.endSelectionDeferral(why);
       const r = await this.opts.fib.reconcile([...this.desiredFib.values()]);
+      const denied = r.failed.find((f) => /EPERM|EACCES/.test(f.error ?? ''));
+      if (denied) this.fibDenied = `${denied.error} (run ternd with NET_ADMIN, or --fib none)`;
       this.log.info({ component: 'fib', why, added: r.added, replaced: r.replaced, deleted: r.deleted, unchanged: r.unchanged, failed: r.failed.length }, `FIB reconciled (${why})`);
     } catch (err) {
       this.log.error({ component: 'fib', err: (err as Error).message }, 'FIB reconciliation failed');
