@@ -50,6 +50,8 @@ export function formatNeighbor(n: NeighborView, o: TextOptions): string[] {
       n.state === 'Established' ? 'up' : 'down'
     } for ${upDown(n.since, o.now)}`,
     `  Established ${n.establishedTransitions} ${n.establishedTransitions === 1 ? 'time' : 'times'}; last reset: ${n.lastResetReason || 'never'}`,
+    ...(n.lastConnectError ? [`  Last connect error: ${n.lastConnectError}`] : []),
+    ...(n.hints ?? []).map((h) => `  Hint: ${h}`),
     `  Hold time ${secs(n.holdTimeNegotiated)} (configured ${n.holdTimeConfigured}s), keepalive ${secs(n.keepaliveNegotiated)} (configured ${n.keepaliveConfigured}s)`,
     '',
     '  Capabilities:',

@@ -29,6 +29,8 @@ import { refusalOf, type Datastore, type DatastoreEvent, type ModelUpdate } from
 import type { Logger } from '../log';
 import type { Metrics } from '../control/metrics';
 import { BfdCoupling } from './bfd';
+import { connectHint, CONNECT_HINT_INTERVAL_MS, emptyEorHint } from './hints';
+import { hasPathsFrom } from './rib-view';
 import { grClear, grPeerDown, grReestablished, grSweep, type GracefulRestartState, type GrContext } from './graceful-restart';
 import { exportablePools, fibChangeOf, groupFibFailures, policiesFor, ribPeerOf, sessionConfigOf, type FibContext, type WiringOptions } from './wiring';
 
@@ -72,6 +74,12 @@ interface PeerEntry {
   gr?: GracefulRestartState;
   /** What its RIB policies were built from (policyInputs); a change swaps them (softReconfigure). */
   policyInputs?: string;
+  /** Set while the config removes or restarts the session (its down is logged by the plan). */
+  closing?: boolean;
+  /** When a connect problem of this peer was last logged (rate limit, hints.ts). */
+  connectHintAt?: number;
+  /** Families this eBGP peer ended with End-of-RIB and no prefix (hints.ts emptyEorHint). */
+  emptyEor?: Set<Family>;
 }
 
 /** What a reload did (bgpctl reload prints it): refused with errors, or applied with effects;
@@ -196,7 +204,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     // keeps our routes only if the session ends without a NOTIFICATION, or with one covered by
     // the N bit on both sides (RFC 8538): so close those sessions silently when the peer has no
     // N bit, and say why (RFC 9003 Cease text) to everyone else.
-    const notification = { code: 6, subcode: 2, shutdownMessage: reason };
+    const notification = { code: 6, subcode: 2, shutdownMessage: reason, why: reason };
     for (const e of this.peers.values()) {
       const n = e.session.state === 'Established' ? e.negotiated : undefined;
       if (n?.gracefulRestart && !n.gracefulRestart.notification) e.session.destroy();
@@ -237,13 +245,15 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       const fields = { component: 'session', peer: s.key, from: c.from, to: c.to, reason: c.reason ? describeReason(c.reason) : undefined };
       this.opts.metrics?.sessionTransitions.inc({ peer: s.key, state: c.to });
       if (e && c.from === 'Established') e.downSince = Date.now();
-      if (c.to === 'Established' || c.from === 'Established') this.log.info(fields, `${s.key} ${c.from} -> ${c.to}`);
-      else this.log.debug(fields, `${s.key} ${c.from} -> ${c.to}`);
+      // Reaching and leaving Established each get one line of their own ('established', 'down').
+      this.log.debug(fields, `${s.key} ${c.from} -> ${c.to}`);
     });
     sp.on('established', (s, info) => {
       const e = entryOf(s);
       if (!e) return;
       e.eor.clear();
+      e.emptyEor = undefined;
+      e.connectHintAt = undefined;
       const n = info.negotiated;
       e.negotiated = n;
       if (e.gr) grReestablished(this.grCtx, e, n);
@@ -264,7 +274,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     sp.on('down', (s, reason) => {
       const e = entryOf(s);
       if (!e) return;
-      this.log.warn({ component: 'session', peer: s.key, reason: describeReason(reason) }, `session with ${s.key} down: ${describeReason(reason)}`);
+      // A session the config removed or restarts is told by the plan's own line.
+      const lvl = e.closing ? 'debug' : 'warn';
+      this.log[lvl]({ component: 'session', peer: s.key, reason: describeReason(reason) }, `session with ${s.key} down: ${describeReason(reason)}`);
       e.eor.clear();
       if (!grPeerDown(this.grCtx, e, reason)) this.rib.peerDown(e.id);
       this.scheduleFlush();
@@ -276,6 +288,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       if (eor) {
         e.eor.add(eor);
         this.log.debug({ component: 'session', peer: s.key, family: eor }, 'End-of-RIB received');
+        if (e.cfg.peerAs !== (e.cfg.localAs ?? this.local.asNumber) && !hasPathsFrom(this, e.id, eor)) {
+          (e.emptyEor ??= new Set()).add(eor);
+          this.log.info({ component: 'session', peer: s.key, family: eor }, emptyEorHint(s.key, eor));
+        }
         // RFC 4724 §4.2: End-of-RIB ends the wait: what is still stale was not re-announced.
         if (e.gr?.families.has(eor)) grSweep(this.grCtx, e, eor, 'End-of-RIB received');
         this.checkConverged();
@@ -294,6 +310,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.log.info({ component: 'session', peer: s.key, family }, 'route refresh requested by peer');
       this.rib.routeRefresh(e.id, family);
       this.pump(e);
+    });
+    sp.on('connectFailed', (s, f) => {
+      const e = entryOf(s);
+      if (!e) return;
+      const now = Date.now();
+      if (e.connectHintAt !== undefined && now - e.connectHintAt < CONNECT_HINT_INTERVAL_MS) return;
+      e.connectHintAt = now;
+      this.log.warn({ component: 'session', peer: s.key, error: f.error, attempts: f.count, md5: !!s.cfg.password }, connectHint(s.key, f, !!s.cfg.password));
     });
     sp.on('drain', (s) => {
       const e = entryOf(s);
@@ -322,7 +346,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (behind > (this.opts.maxOutputBacklog ?? MAX_OUTPUT_BACKLOG)) {
       const text = `${e.id} is ${behind} UPDATEs behind (bound ${this.opts.maxOutputBacklog ?? MAX_OUTPUT_BACKLOG}): resetting the session`;
       this.log.warn({ component: 'session', peer: e.id, backlog: behind }, text);
-      e.session.stop({ code: 6, subcode: 8, shutdownMessage: 'Tern: peer too slow to read its updates' });
+      e.session.stop({ code: 6, subcode: 8, shutdownMessage: 'Tern: peer too slow to read its updates', why: text });
       e.session.start();
     }
   }
@@ -494,7 +518,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     // for blocks added after the session was, too.
     const originatedSet = this.originated;
     for (const pc of d.removed) {
-      this.removePeer(pc);
+      this.removePeer(pc, 'BGPPeer or node removed from the config');
       effects.push(`session ${pc.key} removed`);
       this.log.info({ component: 'plan', peer: pc.key }, `session with ${pc.key} removed (${pc.description})`);
     }
@@ -502,7 +526,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       // Next hop mode and allowas-in live in the RIB's peer config, not in its policies: a change
       // restarts the session rather than being recorded and silently not applied.
       if (ch.restartNeeded || ch.fields.some((f) => POLICY_FIELDS.has(f))) {
-        this.removePeer(ch.before);
+        this.removePeer(ch.before, `config changed (${ch.fields.join(', ')}): restarting`);
         this.addPeer(ch.after, originatedSet);
         effects.push(`session ${ch.after.key} restarted (${ch.fields.join(', ')})`);
         this.log.info({ component: 'plan', peer: ch.after.key, fields: ch.fields }, `session with ${ch.after.key} restarted: ${ch.fields.join(', ')} changed`);
@@ -570,12 +594,13 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (this.bfd.mayStart(pc)) session.start();
   }
 
-  private removePeer(pc: PeerConfig): void {
+  private removePeer(pc: PeerConfig, why: string): void {
     const key = this.speakerKey(pc);
     const e = this.peers.get(key);
     if (!e) return;
     grClear(e);
-    this.speaker.removePeer(key);
+    e.closing = true;
+    this.speaker.removePeer(key, undefined, why);
     this.rib.removePeer(e.id);
     this.peers.delete(key);
     this.scheduleFlush();
@@ -655,7 +680,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.fibCtx = this.makeFibCtx();
     const effects = [...this.applyOrigination(originatedRoutes(model, this.opts.nodeName)), ...this.applyPlan(planPeers(model, this.opts.nodeName))];
     this.scheduleFlush();
-    this.log.info({ component: 'config', trigger, effects: effects.length, ms: Math.round(performance.now() - started), cpuMs: cpuMsSince(cpu0) }, effects.length ? `config reloaded: ${effects.join('; ')}` : 'config reloaded: nothing changed');
+    this.log.info({ component: 'config', trigger, effects: effects.length, ms: Math.round(performance.now() - started), cpuMs: cpuMsSince(cpu0) }, effects.length ? `config reloaded (${trigger}): ${effects.join('; ')}` : `config reloaded (${trigger}): nothing changed`);
     this.emit('reloaded', effects);
     return { ok: true, effects, warnings: warnings.map(formatIssue) };
   }

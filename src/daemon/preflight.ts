@@ -12,7 +12,7 @@ export class StartupError extends Error {}
 export async function checkProbeAddress(spec: string): Promise<{ host: string; port: number }> {
   let a: { host: string; port: number };
   const port = /:(\d+)$/.exec(spec)?.[1];
-  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) throw new StartupError(`--probes ${spec}: port ${port} is out of range (1-65535)`);
+  if (port !== undefined && Number(port) > 65535) throw new StartupError(`--probes ${spec}: port ${port} is out of range (0-65535, 0: any free port)`);
   try {
     a = parseListenAddress(spec);
   } catch (e) {

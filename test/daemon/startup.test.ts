@@ -45,7 +45,7 @@ function assertOneCleanLine(r: { code: number | null; lines: string[] }, re: Reg
 test('issue 17: probe port out of range or taken, control socket not a socket or held by a live daemon: one line, exit 1', { timeout: 60_000 }, async (t) => {
   const { dir, config } = setup(t);
   const base = ['--config', config, '--fib', 'none'];
-  assertOneCleanLine(ternd([...base, '--probes', '127.0.0.1:99999', '--control-socket', path.join(dir, 's')]), /cannot start: --probes 127\.0\.0\.1:99999: port 99999 is out of range \(1-65535\)/);
+  assertOneCleanLine(ternd([...base, '--probes', '127.0.0.1:99999', '--control-socket', path.join(dir, 's')]), /cannot start: --probes 127\.0\.0\.1:99999: port 99999 is out of range \(0-65535, 0: any free port\)/);
 
   const taken: Server = createServer();
   await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
