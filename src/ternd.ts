@@ -100,7 +100,9 @@ async function main(): Promise<void> {
   } catch (err) {
     await fib.close().catch(() => undefined);
     if (err instanceof ConfigError) {
-      for (const i of err.issues.filter((x) => x.severity === 'error')) log.fatal({ component: 'config' }, formatIssue(i));
+      const errors = err.issues.filter((x) => x.severity === 'error');
+      for (const i of errors.slice(0, 20)) log.fatal({ component: 'config' }, formatIssue(i));
+      if (errors.length > 20) log.fatal({ component: 'config', more: errors.length - 20 }, `and ${errors.length - 20} more errors`);
       log.fatal({ component: 'config' }, `refusing to start: ${datastore.status().source} has errors`);
       process.exit(1);
     }

@@ -29,7 +29,8 @@ import { refusalOf, type Datastore, type DatastoreEvent, type ModelUpdate } from
 import type { Logger } from '../log';
 import type { Metrics } from '../control/metrics';
 import { BfdCoupling } from './bfd';
-import { connectHint, CONNECT_HINT_INTERVAL_MS, emptyEorHint } from './hints';
+import { cutList, summariseIssues } from './summary';
+import { connectHint, CONNECT_HINT_INTERVAL_MS, CONNECT_HINTS_PER_INTERVAL, emptyEorHint } from './hints';
 import { hasPathsFrom } from './rib-view';
 import { grClear, grPeerDown, grReestablished, grSweep, type GracefulRestartState, type GrContext } from './graceful-restart';
 import { exportablePools, fibChangeOf, groupFibFailures, policiesFor, ribPeerOf, sessionConfigOf, type FibContext, type WiringOptions } from './wiring';
@@ -116,6 +117,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   listening = false;
   configLoaded = false;
   private flushScheduled = false;
+  private connectHintBudget = { since: 0, used: 0, suppressed: 0 };
   private fibQueue: FibChange[] = [];
   private fibBusy = false;
   /** Settles when the startup reconcile is done: incremental writes wait for it, so a change
@@ -143,7 +145,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   /** Loads the model (throws ConfigError: nothing runs on a bad config), then starts everything. */
   async start(): Promise<void> {
     const { model, warnings } = await this.opts.datastore.start((e) => this.onDatastore(e));
-    for (const w of warnings) this.log.warn({ component: 'config' }, formatIssue(w));
+    for (const w of summariseIssues(warnings)) this.log.warn({ component: 'config' }, w);
     this.model = model;
     this.local = localSpeaker(model, this.opts.nodeName);
     this.configLoaded = true;
@@ -317,6 +319,16 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       const now = Date.now();
       if (e.connectHintAt !== undefined && now - e.connectHintAt < CONNECT_HINT_INTERVAL_MS) return;
       e.connectHintAt = now;
+      // Across peers too: 10k unreachable peers must not write 10k lines (issue 17).
+      const b = this.connectHintBudget;
+      if (now - b.since >= CONNECT_HINT_INTERVAL_MS) {
+        if (b.suppressed) this.log.warn({ component: 'session', peers: b.suppressed }, `${b.suppressed} more peers failed to connect in the last ${CONNECT_HINT_INTERVAL_MS / 60_000} min (not logged one by one; bgpctl show peers)`);
+        this.connectHintBudget = { since: now, used: 0, suppressed: 0 };
+      }
+      if (this.connectHintBudget.used++ >= CONNECT_HINTS_PER_INTERVAL) {
+        if (this.connectHintBudget.suppressed++ === 0) this.log.warn({ component: 'session' }, `more peers fail to connect: counted, not logged one by one, for the next ${CONNECT_HINT_INTERVAL_MS / 60_000} min (bgpctl show peers)`);
+        return;
+      }
       this.log.warn({ component: 'session', peer: s.key, error: f.error, attempts: f.count, md5: !!s.cfg.password }, connectHint(s.key, f, !!s.cfg.password));
     });
     sp.on('drain', (s) => {
@@ -488,12 +500,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private applyOrigination(routes: OriginatedRoute[]): string[] {
     const effects: string[] = [];
     const next = new Map(routes.map((r) => [r.prefix, r]));
+    const withdrawn: OriginatedRoute[] = [];
+    const advertised: OriginatedRoute[] = [];
     for (const [prefix, r] of this.originated) {
       if (next.has(prefix)) continue;
       this.originated.delete(prefix);
       this.rib.withdrawOrigin(prefix);
       effects.push(`prefix ${prefix} withdrawn`);
-      this.log.info({ component: 'routes', prefix, origin: r.origin }, `withdrawing ${prefix}`);
+      withdrawn.push(r);
     }
     for (const [prefix, r] of next) {
       const old = this.originated.get(prefix);
@@ -506,8 +520,12 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         largeCommunities: r.largeCommunities.length ? r.largeCommunities : undefined,
       });
       effects.push(`prefix ${prefix} advertised`);
-      this.log.info({ component: 'routes', prefix, origin: r.origin, fib: r.fib }, `advertising ${prefix} (${r.reason})`);
+      advertised.push(r);
     }
+    cutList(withdrawn, (r) => this.log.info({ component: 'routes', prefix: r.prefix, origin: r.origin }, `withdrawing ${r.prefix}`),
+      (n) => this.log.info({ component: 'routes', more: n }, `and ${n} more prefixes withdrawn`));
+    cutList(advertised, (r) => this.log.info({ component: 'routes', prefix: r.prefix, origin: r.origin, fib: r.fib }, `advertising ${r.prefix} (${r.reason})`),
+      (n) => this.log.info({ component: 'routes', more: n }, `and ${n} more prefixes advertised (bgpctl show rib lists them)`));
     return effects;
   }
 
@@ -520,8 +538,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     for (const pc of d.removed) {
       this.removePeer(pc, 'BGPPeer or node removed from the config');
       effects.push(`session ${pc.key} removed`);
-      this.log.info({ component: 'plan', peer: pc.key }, `session with ${pc.key} removed (${pc.description})`);
     }
+    cutList(d.removed, (pc) => this.log.info({ component: 'plan', peer: pc.key }, `session with ${pc.key} removed (${pc.description})`),
+      (n) => this.log.info({ component: 'plan', more: n }, `and ${n} more sessions removed`));
     for (const ch of d.changed) {
       // Next hop mode and allowas-in live in the RIB's peer config, not in its policies: a change
       // restarts the session rather than being recorded and silently not applied.
@@ -549,8 +568,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     for (const pc of d.added) {
       this.addPeer(pc, originatedSet);
       effects.push(`session ${pc.key} added`);
-      this.log.info({ component: 'plan', peer: pc.key, kind: pc.kind, as: pc.peerAs }, `session with ${pc.key} added (${pc.description})`);
     }
+    cutList(d.added, (pc) => this.log.info({ component: 'plan', peer: pc.key, kind: pc.kind, as: pc.peerAs }, `session with ${pc.key} added (${pc.description})`),
+      (n) => this.log.info({ component: 'plan', more: n }, `and ${n} more sessions added (bgpctl show peers lists them)`));
     this.plan = next;
     this.bfd.plan();
     return effects;
@@ -613,7 +633,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       update = await this.opts.datastore.resync(trigger);
     } catch (err) {
       const { errors, warnings } = refusalOf(err);
-      this.refuse(trigger, errors, warnings.map(formatIssue));
+      // The log gets the summary; bgpctl reload gets every warning.
+      this.refuse(trigger, errors, summariseIssues(warnings));
       return { ok: false, errors, warnings: warnings.map(formatIssue) };
     }
     return this.applyModel(update);
@@ -628,7 +649,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         else this.pendingUpdate = e.update;
         return;
       case 'refused':
-        this.refuse(e.trigger, e.errors, e.warnings.map(formatIssue));
+        this.refuse(e.trigger, e.errors, summariseIssues(e.warnings));
         return;
       case 'status': {
         const st = e.status;
@@ -645,7 +666,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private refuse(trigger: string, errors: string[], warnings: string[]): void {
     // The warnings first: the real cause of a refusal is often an "unknown field" one line up.
     for (const w of warnings) this.log.warn({ component: 'config', trigger }, w);
-    for (const e of errors) this.log.error({ component: 'config', trigger }, `config refused, running config stays in force: ${e}`);
+    cutList(errors, (e) => this.log.error({ component: 'config', trigger }, `config refused, running config stays in force: ${e}`),
+      (n) => this.log.error({ component: 'config', trigger, more: n }, `config refused: and ${n} more errors (bgpctl reload lists them all)`), 20);
     this.emit('reloadFailed', errors);
   }
 
@@ -659,10 +681,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       local = localSpeaker(model, this.opts.nodeName);
     } catch (err) {
       const errors = err instanceof ConfigError ? err.issues.filter((i) => i.severity === 'error').map(formatIssue) : [(err as Error).message];
-      this.refuse(trigger, errors, warnings.map(formatIssue));
+      // The log gets the summary; bgpctl reload gets every warning.
+      this.refuse(trigger, errors, summariseIssues(warnings));
       return { ok: false, errors, warnings: warnings.map(formatIssue) };
     }
-    for (const w of warnings) this.log.warn({ component: 'config' }, formatIssue(w));
+    for (const w of summariseIssues(warnings)) this.log.warn({ component: 'config' }, w);
     if (local.asNumber !== this.local.asNumber || local.routerId !== this.local.routerId || local.listenPort !== this.local.listenPort) {
       const msg = 'the node AS, router ID or listen port changed: restart ternd to apply';
       this.log.error({ component: 'config', trigger }, msg);
@@ -680,7 +703,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.fibCtx = this.makeFibCtx();
     const effects = [...this.applyOrigination(originatedRoutes(model, this.opts.nodeName)), ...this.applyPlan(planPeers(model, this.opts.nodeName))];
     this.scheduleFlush();
-    this.log.info({ component: 'config', trigger, effects: effects.length, ms: Math.round(performance.now() - started), cpuMs: cpuMsSince(cpu0) }, effects.length ? `config reloaded (${trigger}): ${effects.join('; ')}` : `config reloaded (${trigger}): nothing changed`);
+    this.log.info({ component: 'config', trigger, effects: effects.length, ms: Math.round(performance.now() - started), cpuMs: cpuMsSince(cpu0) }, effects.length ? `config reloaded (${trigger}): ${effects.slice(0, 10).join('; ')}${effects.length > 10 ? `; and ${effects.length - 10} more` : ''}` : `config reloaded (${trigger}): nothing changed`);
     this.emit('reloaded', effects);
     return { ok: true, effects, warnings: warnings.map(formatIssue) };
   }

@@ -13,6 +13,8 @@ export interface ConnectFailure {
 
 /** Log a connect problem of one peer at most this often (the first one at once). */
 export const CONNECT_HINT_INTERVAL_MS = 5 * 60_000;
+/** Connect-problem lines over all peers per interval; the rest are counted in one line. */
+export const CONNECT_HINTS_PER_INTERVAL = 10;
 
 /** What a failed connection attempt most likely means, with the next thing to check. */
 export function connectHint(peer: string, f: ConnectFailure, md5: boolean): string {
