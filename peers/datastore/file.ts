@@ -18,6 +18,8 @@ export interface FileDatastoreOptions {
   watch?: boolean;
   /** Bounds on one read (defaults: DEFAULT_LOAD_LIMITS, docs/configuration.md "Limits"). */
   limits?: LoadLimits;
+  /** A line per phase of each read, for the log. */
+  progress?: (text: string) => void;
 }
 
 export class FileDatastore implements Datastore {
@@ -34,7 +36,7 @@ export class FileDatastore implements Datastore {
 
   constructor(readonly path: string, private readonly opts: FileDatastoreOptions = {}) {
     this.current = { kind: 'file', source: path, state: 'syncing', since: new Date() };
-    this.loader = new ModelLoader(opts.limits);
+    this.loader = new ModelLoader(opts.limits, opts.progress);
   }
 
   async start(listener: (e: DatastoreEvent) => void): Promise<ModelUpdate> {

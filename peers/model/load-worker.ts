@@ -13,7 +13,11 @@ function run(file: string): LoadReply {
     if (size > limits.maxTextBytes) {
       return { ok: false, issues: [{ severity: 'error', file, line: 0, message: `${size} bytes: more than the limit of ${limits.maxTextBytes} bytes` }] };
     }
-    const { model, warnings } = parseModel(readFileSync(file, 'utf8'), file, limits);
+    const t0 = performance.now();
+    const progress = (text: string) => parentPort!.postMessage({ progress: `${file}: ${text} (${Math.round(performance.now() - t0)} ms)` } satisfies LoadReply);
+    progress(`reading ${(size / 1048576).toFixed(1)} MB`);
+    const { model, warnings } = parseModel(readFileSync(file, 'utf8'), file, limits, progress);
+    progress('model validated');
     return { ok: true, model: dehydrate(model), warnings };
   } catch (err) {
     if (err instanceof ConfigError) return { ok: false, issues: err.issues };

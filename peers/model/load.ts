@@ -25,6 +25,7 @@ export const DEFAULT_LOAD_LIMITS: LoadLimits = { ...DEFAULT_READ_LIMITS, maxPars
 
 /** What the worker posts back. */
 export type LoadReply =
+  | { progress: string }
   | { ok: true; model: ClusterModel; warnings: ConfigIssue[] }
   | { ok: false; issues?: ConfigIssue[]; message?: string };
 
@@ -57,7 +58,8 @@ export class ModelLoader {
   private worker?: Worker;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly limits: LoadLimits = DEFAULT_LOAD_LIMITS) {}
+  /** `progress` receives a line per phase of a read (issue 17: a 50 MB file loaded with no log line). */
+  constructor(private readonly limits: LoadLimits = DEFAULT_LOAD_LIMITS, private readonly progress?: (text: string) => void) {}
 
   /**
    * Read and parse a model file in the worker. Resolves with the model; rejects with
@@ -100,7 +102,11 @@ export class ModelLoader {
         }
         fn();
       };
-      const onMessage = (r: LoadReply) => done(() => {
+      const onMessage = (r: LoadReply) => {
+        if ('progress' in r) { this.progress?.(r.progress); return; }
+        onResult(r);
+      };
+      const onResult = (r: Exclude<LoadReply, { progress: string }>) => done(() => {
         if (r.ok) resolve({ model: rehydrate(r.model), warnings: r.warnings });
         else if (r.issues) reject(new ConfigError(r.issues));
         else reject(new Error(r.message ?? 'unknown error'));

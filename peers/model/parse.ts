@@ -48,9 +48,11 @@ interface DocContext {
 }
 
 /** Parse model text; `fileName` is used in messages. Throws ConfigError when anything is invalid. */
-export function parseModel(text: string, fileName: string, limits: ReadLimits = DEFAULT_READ_LIMITS): { model: ClusterModel; warnings: ConfigIssue[] } {
+export function parseModel(text: string, fileName: string, limits: ReadLimits = DEFAULT_READ_LIMITS, progress?: (text: string) => void): { model: ClusterModel; warnings: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
-  return modelFromDocuments(readYamlDocuments(text, fileName, issues, limits), fileName, issues, limits.maxResources);
+  const docs = readYamlDocuments(text, fileName, issues, limits);
+  progress?.(`YAML read: ${docs.length} documents`);
+  return modelFromDocuments(docs, fileName, issues, limits.maxResources);
 }
 
 /**

@@ -144,7 +144,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   /** Loads the model (throws ConfigError: nothing runs on a bad config), then starts everything. */
   async start(): Promise<void> {
+    const t0 = performance.now();
     const { model, warnings } = await this.opts.datastore.start((e) => this.onDatastore(e));
+    this.log.info({ component: 'datastore', ms: Math.round(performance.now() - t0), nodes: model.nodes.length, peers: model.peers.length, ipamBlocks: model.ipamBlocks.length, blockAffinities: model.blockAffinities.length, warnings: warnings.length },
+      `model loaded from ${this.opts.datastore.status().source}: ${model.nodes.length} nodes, ${model.peers.length} BGPPeers, ${model.ipamBlocks.length} IPAM blocks, ${warnings.length} warnings (${Math.round(performance.now() - t0)} ms)`);
     for (const w of summariseIssues(warnings)) this.log.warn({ component: 'config' }, w);
     this.model = model;
     this.local = localSpeaker(model, this.opts.nodeName);
