@@ -5,6 +5,7 @@
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
 import type { ConfigIssue, Selector } from '../types.js';
+import { readFast, splitDocuments } from './fast-yaml.js';
 import { parseSelector, SelectorError } from '../selector.js';
 import { parseAsn, parseCidr, parseDuration, type Cidr } from './net.js';
 
@@ -45,14 +46,53 @@ export const DEFAULT_READ_LIMITS: ReadLimits = {
   maxDepth: 64,
 };
 
-/** Parse every document of a multi-document YAML text; syntax errors and exceeded limits go to `issues`. */
+/**
+ * Parse every document of a multi-document YAML text; syntax errors and exceeded limits go to
+ * `issues`. Documents in plain block style take the fast path (fast-yaml.ts); any other one,
+ * and a text that cannot be split safely, is read by the yaml package (readWithYaml).
+ */
 export function readYamlDocuments(text: string, file: string, issues: ConfigIssue[], limits: ReadLimits = DEFAULT_READ_LIMITS): YDoc[] {
   if (text.length > limits.maxTextBytes) {
     issues.push({ severity: 'error', file, line: 1, message: `${text.length} bytes: more than the limit of ${limits.maxTextBytes} bytes` });
     return [];
   }
-  const lc = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lc, keepSourceTokens: true, prettyErrors: false });
+  const chunks = splitDocuments(text);
+  if (!chunks) return readWithYaml(text, file, issues, limits, 0);
+  let count = 0;
+  for (const c of chunks) if (/\S/.test(c.text)) count++;
+  if (count > limits.maxResources) {
+    issues.push({ severity: 'error', file, line: 1, message: `${count} YAML documents: more than the limit of ${limits.maxResources} resources in one file` });
+    return [];
+  }
+  const out: YDoc[] = [];
+  for (const c of chunks) {
+    const root = readFast(c.text, c.firstLine, limits.maxDepth);
+    if (root === null) continue;
+    if (root === undefined) {
+      for (const d of readWithYaml(c.text, file, issues, limits, c.firstLine - 1)) out.push(d);
+      continue;
+    }
+    if (c.text.length > limits.maxDocumentBytes && !isListNode(root)) {
+      issues.push({ severity: 'error', file, line: root.line, message: `YAML document of ${c.text.length} bytes: more than the limit of ${limits.maxDocumentBytes} bytes per resource` });
+      continue;
+    }
+    out.push({ root, line: root.line });
+  }
+  return out;
+}
+
+/** A fast-path root that is a List (kubectl's output): bounded by maxTextBytes, not per document. */
+function isListNode(n: YNode): boolean {
+  if (n.t !== 'map') return false;
+  const k = n.entries.get('kind')?.value;
+  return k?.t === 'scalar' && typeof k.value === 'string' && k.value.endsWith('List');
+}
+
+/** The yaml package's reading of `text`, whose first line is line `lineOffset + 1` of the file. */
+export function readWithYaml(text: string, file: string, issues: ConfigIssue[], limits: ReadLimits, lineOffset: number): YDoc[] {
+  const lc0 = new LineCounter();
+  const lc = { linePos: (offset: number) => ({ line: lc0.linePos(offset).line + lineOffset }) };
+  const docs = parseAllDocuments(text, { lineCounter: lc0, keepSourceTokens: true, prettyErrors: false });
   const list: Document.Parsed[] = Array.isArray(docs) ? docs : [];
   const out: YDoc[] = [];
   if (list.length > limits.maxResources) {

@@ -48,6 +48,9 @@ test('issue 17: text, document, resource-count and depth limits are errors namin
   assert.deepEqual(errorsOf(list, { ...DEFAULT_READ_LIMITS, maxResources: 2, maxDocumentBytes: 50 }), ['cluster.yaml:12: more than the limit of 2 resources']);
   const deep = `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: p\n  annotations:\n    x: ${'['.repeat(80)}${']'.repeat(80)}\n`;
   assert.match(errorsOf(deep)[0], /YAML nested deeper than the limit of 64 levels/);
+  // The same in block style (the fast path hands it to the yaml path, which names the limit).
+  const block = `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: p\n  annotations:\n${Array.from({ length: 80 }, (_, i) => `${'  '.repeat(i + 2)}k${i}:`).join('\n')} x\n`;
+  assert.match(errorsOf(block)[0], /YAML nested deeper than the limit of 64 levels/);
 });
 
 test('issue 17: the file is parsed in a worker with a memory and a time bound, refusals name the bound', async (t) => {
