@@ -117,6 +117,22 @@ function inlineValue(text: string, no: number): YNode {
   return { t: 'scalar', line: no, value: resolvePlain(plain), source: plain };
 }
 
+/**
+ * A key the fast path may take: plain, no comment or trailing space in it, and one the core
+ * schema reads as a string (reader.ts keys by String(key.value): `1`, `true` or `null` as keys
+ * print differently, so the yaml package reads those).
+ */
+function plainStringKey(key: string): boolean {
+  const c = key.charCodeAt(0);
+  const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+  if (!letter) {
+    if (INDICATOR.has(key[0]) || key.startsWith('- ') || key.startsWith('? ') || typeof resolvePlain(key) !== 'string') return false;
+  } else if (c === 110 || c === 78 || c === 116 || c === 84 || c === 102 || c === 70) {
+    if (typeof resolvePlain(key) !== 'string') return false; // null, true, false in their spellings
+  }
+  return key.charCodeAt(key.length - 1) !== 32 && !key.includes(' #');
+}
+
 /** Where a mapping key ends: the first `: ` or a final `:`; -1 when the line is not `key: ...`. */
 function keyEnd(text: string): number {
   const i = text.indexOf(': ');
@@ -172,7 +188,7 @@ class Block {
       const k = keyEnd(l.text);
       if (k <= 0) notFast();
       const key = l.text.slice(0, k);
-      if (INDICATOR.has(key[0]) || key.startsWith('- ') || key.startsWith('? ') || key.includes(' #') || key !== key.trimEnd() || entries.has(key)) notFast();
+      if (!plainStringKey(key) || entries.has(key)) notFast();
       const rest = l.text.slice(k + 1).trimStart();
       this.i++;
       let value: YNode;
@@ -183,10 +199,6 @@ class Block {
         const next = this.lines[this.i];
         if (next && next.indent > indent) notFast();
       }
-      const v = resolvePlain(key);
-      // Keys are read as text (reader.ts: String(key.value)); a key the schema reads as
-      // another type (1, true, null) would print differently, so leave those to yaml.
-      if (typeof v !== 'string') notFast();
       entries.set(key, { keyLine: l.no, value });
     }
     return { t: 'map', line, entries };

@@ -8,7 +8,7 @@ import { ConfigError, type BgpFilter, type BgpPeerResource, type BlockAffinity, 
 import { decodeBgpConfiguration, decodeBgpPeer, decodeNode, type ConfigSpec } from './kinds-bgp.js';
 import { decodeBgpFilter, decodeBlockAffinity, decodeIpamBlock, decodeIpPool } from './kinds-ipam.js';
 import { cidrOverlaps } from './net.js';
-import { DEFAULT_READ_LIMITS, readYamlDocuments, Reader, type ReadLimits, type YNode } from './reader.js';
+import { DEFAULT_READ_LIMITS, readYamlDocumentsLazily, Reader, type ReadLimits, type YNode } from './reader.js';
 
 type MapNode = Extract<YNode, { t: 'map' }>;
 
@@ -20,6 +20,11 @@ const META_FIELDS = ['name', 'namespace', 'labels', 'annotations', 'uid', 'resou
 // Calico resource names: DNS-1123 subdomain-like, with `_` allowed by Calico's own validator.
 const NAME_RE = /^[a-z0-9A-Z]([-a-zA-Z0-9._]*[a-zA-Z0-9])?$/;
 
+/**
+ * One resource between reading and building. An IPAMBlock is decoded as soon as it is read (it
+ * needs no other resource) and keeps no tree: a 250k-block file would otherwise hold every
+ * block's tree at once (issue 17: 3.5 GB).
+ */
 interface Raw { kind: Kind; name: string; line: number; specLine: number; labels: Record<string, string>; spec: MapNode | undefined; r: Reader; decoded?: Decoded }
 
 /** One resource decoded alone: what it contributes to the model, before any cross-resource check. */
@@ -50,8 +55,15 @@ interface DocContext {
 /** Parse model text; `fileName` is used in messages. Throws ConfigError when anything is invalid. */
 export function parseModel(text: string, fileName: string, limits: ReadLimits = DEFAULT_READ_LIMITS, progress?: (text: string) => void): { model: ClusterModel; warnings: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
-  const docs = readYamlDocuments(text, fileName, issues, limits);
-  progress?.(`YAML read: ${docs.length} documents`);
+  // Documents are read and turned into resources one at a time (memory: issue 17).
+  let n = 0;
+  const docs = (function* () {
+    for (const d of readYamlDocumentsLazily(text, fileName, issues, limits)) {
+      if (++n % 50_000 === 0) progress?.(`${n} documents read`);
+      yield d;
+    }
+    progress?.(`YAML read: ${n} documents`);
+  })();
   return modelFromDocuments(docs, fileName, issues, limits.maxResources);
 }
 
@@ -71,7 +83,7 @@ export function parseResources(resources: readonly unknown[], source: string, ca
     if (!d || d.source !== source) {
       const ctx: DocContext = { fileName: source, issues: [], raws: [], secrets: new Map() };
       readDocument(ctx, jsonNode(r), 0);
-      for (const x of ctx.raws) x.decoded = decodeRaw(x);
+      for (const x of ctx.raws) x.decoded ??= decodeRaw(x); // IPAM blocks are decoded as read
       d = { source, raws: ctx.raws, issues: ctx.issues, secrets: [...ctx.secrets] };
       if (keyed) cache.set(r, d);
     }
@@ -154,7 +166,13 @@ function readDocument(ctx: DocContext, root: YNode, line: number): void {
       return;
     }
     const spec = r.map(m.entries.get('spec')?.value, 'spec', null);
-    raws.push({ kind: kind as Kind, name, line: r.lineOf(m, 'kind'), specLine: m.entries.get('spec')?.keyLine ?? r.lineOf(m, 'kind'), labels: r.labels(md, 'labels', 'metadata'), spec, r });
+    const kindLine = r.lineOf(m, 'kind');
+    const raw: Raw = { kind: kind as Kind, name, line: kindLine, specLine: m.entries.get('spec')?.keyLine ?? kindLine, labels: r.labels(md, 'labels', 'metadata'), spec, r };
+    if (kind === 'IPAMBlock') {
+      raw.decoded = decodeRaw(raw);
+      raw.spec = undefined;
+    }
+    raws.push(raw);
   };
   /** A Kubernetes Secret: `data` is base64 (RFC 4648), `stringData` plain. */
   const readSecret = (r: Reader, m: MapNode): void => {

@@ -52,33 +52,44 @@ export const DEFAULT_READ_LIMITS: ReadLimits = {
  * and a text that cannot be split safely, is read by the yaml package (readWithYaml).
  */
 export function readYamlDocuments(text: string, file: string, issues: ConfigIssue[], limits: ReadLimits = DEFAULT_READ_LIMITS): YDoc[] {
+  return [...readYamlDocumentsLazily(text, file, issues, limits)];
+}
+
+/**
+ * readYamlDocuments one document at a time, so a caller that is done with a document's tree
+ * lets it go before the next is built (a 50 MB file never holds all its trees at once).
+ */
+export function* readYamlDocumentsLazily(text: string, file: string, issues: ConfigIssue[], limits: ReadLimits = DEFAULT_READ_LIMITS): Generator<YDoc> {
   if (text.length > limits.maxTextBytes) {
     issues.push({ severity: 'error', file, line: 1, message: `${text.length} bytes: more than the limit of ${limits.maxTextBytes} bytes` });
-    return [];
+    return;
   }
   const chunks = splitDocuments(text);
-  if (!chunks) return readWithYaml(text, file, issues, limits, 0);
+  if (!chunks) {
+    yield* readWithYaml(text, file, issues, limits, 0);
+    return;
+  }
   let count = 0;
   for (const c of chunks) if (/\S/.test(c.text)) count++;
   if (count > limits.maxResources) {
     issues.push({ severity: 'error', file, line: 1, message: `${count} YAML documents: more than the limit of ${limits.maxResources} resources in one file` });
-    return [];
+    return;
   }
-  const out: YDoc[] = [];
-  for (const c of chunks) {
+  for (let i = 0; i < chunks.length; i++) {
+    const c = chunks[i];
+    chunks[i] = { text: '', firstLine: c.firstLine }; // its text is not needed again
     const root = readFast(c.text, c.firstLine, limits.maxDepth);
     if (root === null) continue;
     if (root === undefined) {
-      for (const d of readWithYaml(c.text, file, issues, limits, c.firstLine - 1)) out.push(d);
+      yield* readWithYaml(c.text, file, issues, limits, c.firstLine - 1);
       continue;
     }
     if (c.text.length > limits.maxDocumentBytes && !isListNode(root)) {
       issues.push({ severity: 'error', file, line: root.line, message: `YAML document of ${c.text.length} bytes: more than the limit of ${limits.maxDocumentBytes} bytes per resource` });
       continue;
     }
-    out.push({ root, line: root.line });
+    yield { root, line: root.line };
   }
-  return out;
 }
 
 /** A fast-path root that is a List (kubectl's output): bounded by maxTextBytes, not per document. */
