@@ -14,6 +14,7 @@ const BENCHES: Record<string, () => Promise<BenchMain>> = {
   'rolling-restart': async () => (await import('./rolling-restart.js')).main,
   'bfd-jitter': async () => (await import('./bfd-jitter.js')).main,
   'etcd-sync': async () => (await import('./etcd-sync.js')).main,
+  'config-load': async () => (await import('./config-load.js')).main,
 };
 
 async function run(argv: string[]): Promise<number> {
