@@ -18,7 +18,7 @@ function run(file: string): LoadReply {
     progress(`reading ${(size / 1048576).toFixed(1)} MB`);
     const { model, warnings } = parseModel(readFileSync(file, 'utf8'), file, limits, progress);
     progress('model validated');
-    return { ok: true, model: dehydrate(model), warnings };
+    return { ok: true, ...dehydrate(model), warnings };
   } catch (err) {
     if (err instanceof ConfigError) return { ok: false, issues: err.issues };
     return { ok: false, message: (err as Error).message };

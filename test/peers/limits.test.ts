@@ -68,6 +68,13 @@ test('issue 17: the file is parsed in a worker with a memory and a time bound, r
   const { model } = await loader.load(good);
   assert.equal(model.ipPools[0].nodeSelector.matches({ rack: 'a' }), true);
   assert.equal(model.ipPools[0].nodeSelector.matches({ rack: 'b' }), false);
+  // IPAM blocks cross as JSON tuples: they arrive exactly as parsed (fixture with allocations).
+  const fixture = join(__dirname, '../../../test/fixtures/cluster-full.yaml');
+  const direct = parseModel((await import('node:fs')).readFileSync(fixture, 'utf8'), fixture);
+  const viaWorker = await loader.load(fixture);
+  assert.ok(direct.model.ipamBlocks.length > 0 && direct.model.ipamBlocks.some((b) => b.allocationNodes.size > 0));
+  assert.deepEqual(viaWorker.model.ipamBlocks, direct.model.ipamBlocks);
+  assert.deepEqual(viaWorker.model.peers.map((p) => [p.name, p.nodeSelector?.text, p.peerSelector?.text]), direct.model.peers.map((p) => [p.name, p.nodeSelector?.text, p.peerSelector?.text]));
   const bomb = join(dir, 'bomb.yaml');
   writeFileSync(bomb, aliasBomb());
   await assert.rejects(loader.load(bomb), (e: unknown) => e instanceof ConfigError && /alias bomb/.test(e.message));
