@@ -14,7 +14,7 @@
  * Scalars resolve as the YAML 1.2 core schema does (yaml's default): null, booleans, decimal,
  * octal (0o) and hex (0x) integers, floats, .inf and .nan; anything else is a string.
  */
-import type { YNode } from './reader.js';
+import type { YNode } from './ynode.js';
 
 interface Line {
   /** 1-based line number in the whole text. */

@@ -5,14 +5,12 @@
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
 import type { ConfigIssue, Selector } from '../types.js';
+import type { YNode } from './ynode.js';
 import { readFast, splitDocuments } from './fast-yaml.js';
 import { parseSelector, SelectorError } from '../selector.js';
 import { parseAsn, parseCidr, parseDuration, type Cidr } from './net.js';
 
-export type YNode =
-  | { t: 'map'; line: number; entries: Map<string, { keyLine: number; value: YNode }> }
-  | { t: 'seq'; line: number; items: YNode[] }
-  | { t: 'scalar'; line: number; value: unknown; source: string };
+export type { YNode } from './ynode.js';
 
 export interface YDoc { root: YNode | undefined; line: number }
 

@@ -33,7 +33,7 @@ import type { DatastoreStatus } from '../../peers/datastore';
 import type { NextHop } from '../../fib/types';
 import { isLogLevel, type Logger } from '../log';
 import type { Daemon } from './daemon';
-import { hasPathsFrom, peerCounts, ribRows } from './rib-view';
+import { peerCounts, ribRows } from './rib-view';
 import { ribSummaryView, statusView } from './status-view';
 import { connectHint, emptyEorHint } from './hints';
 
@@ -186,7 +186,7 @@ export class TerndApi implements DaemonApi {
       lastConnectError: st.lastConnectError ? `${st.lastConnectError.error}, ${st.lastConnectError.count} in a row, last ${st.lastConnectError.at}` : '',
       hints: [
         ...(st.lastConnectError && s.state !== 'Established' ? [connectHint(e.id, { ...st.lastConnectError, timedOut: st.lastConnectError.error.startsWith('no answer') }, !!s.cfg.password)] : []),
-        ...[...(e.emptyEor ?? [])].filter((f) => s.state === 'Established' && !hasPathsFrom(this.d, e.id, f)).map((f) => emptyEorHint(e.id, f)),
+        ...[...(e.emptyEor ?? [])].filter((f) => s.state === 'Established' && !this.d.hasPathsFrom(e.id, f)).map((f) => emptyEorHint(e.id, f)),
       ],
       routeReflector: e.cfg.routeReflectorClient ? 'client' : e.cfg.kind === 'reflector' ? 'reflector' : 'none',
       md5: !!s.cfg.password,

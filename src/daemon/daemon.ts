@@ -31,7 +31,6 @@ import type { Metrics } from '../control/metrics';
 import { BfdCoupling } from './bfd';
 import { cutList, summariseIssues } from './summary';
 import { connectHint, CONNECT_HINT_INTERVAL_MS, CONNECT_HINTS_PER_INTERVAL, emptyEorHint } from './hints';
-import { hasPathsFrom } from './rib-view';
 import { grClear, grPeerDown, grReestablished, grSweep, type GracefulRestartState, type GrContext } from './graceful-restart';
 import { exportablePools, fibChangeOf, groupFibFailures, policiesFor, ribPeerOf, sessionConfigOf, type FibContext, type WiringOptions } from './wiring';
 
@@ -222,6 +221,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     await this.opts.fib.close();
   }
 
+  /** Whether the peer's Adj-RIB-In holds any path of `family` (stops at the first). */
+  hasPathsFrom(peerId: string, family: Family): boolean {
+    const peer = this.rib.peers.get(peerId);
+    if (!peer) return false;
+    for (const _ of this.rib.tables[family].peerPaths(peer.idx)) return true;
+    return false;
+  }
+
   childLog(component: string): Logger {
     return this.log.child({ component });
   }
@@ -293,7 +300,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       if (eor) {
         e.eor.add(eor);
         this.log.debug({ component: 'session', peer: s.key, family: eor }, 'End-of-RIB received');
-        if (e.cfg.peerAs !== (e.cfg.localAs ?? this.local.asNumber) && !hasPathsFrom(this, e.id, eor)) {
+        if (e.cfg.peerAs !== (e.cfg.localAs ?? this.local.asNumber) && !this.hasPathsFrom(e.id, eor)) {
           (e.emptyEor ??= new Set()).add(eor);
           this.log.info({ component: 'session', peer: s.key, family: eor }, emptyEorHint(s.key, eor));
         }

@@ -166,14 +166,6 @@ export interface PeerCounts {
 }
 
 /** Prefix counts of one peer, per family or in total: received, accepted by policy, sent, stale. */
-/** Whether the peer's Adj-RIB-In holds any path of `family` (stops at the first). */
-export function hasPathsFrom(d: Daemon, peerId: string, family: Family): boolean {
-  const peer = d.rib.peers.get(peerId);
-  if (!peer) return false;
-  for (const _ of d.rib.tables[family].peerPaths(peer.idx)) return true;
-  return false;
-}
-
 export function peerCounts(d: Daemon, peerId: string, family?: Family): PeerCounts {
   const c: PeerCounts = { received: 0, accepted: 0, sent: 0, stale: 0 };
   const peer = d.rib.peers.get(peerId);
