@@ -292,7 +292,12 @@ export class Session extends EventEmitter<SessionEvents> {
         } else if (a.to === 'Idle') {
           slot.ctx = DEFAULT_CONTEXT;
         }
-        if (a.reason) this.log.debug({ peer: this.key, from: a.from, reason: a.reason.text }, 'session left ' + a.from);
+        if (a.reason) {
+          // Leaving Established is the daemon's one 'down' line; a session that fails before it
+          // (an OPEN error, a NOTIFICATION in OpenSent) has only this line to say why.
+          const level = a.from === 'Established' ? 'debug' : 'info';
+          this.log[level]({ peer: this.key, from: a.from, reason: a.reason.text }, 'session left ' + a.from);
+        }
         this.reportState(a.reason);
         break;
       case 'established':

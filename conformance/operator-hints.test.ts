@@ -10,7 +10,7 @@
 //   with "ternd stopping (SIGTERM)", not "stopped by operator".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, BGPCTL, TERND, bgpctl, conformanceGate, run, sleep, startFrr, startTernd, vtysh, waitFor, waitFrrEstablished, type CalicoModel, type TernLogRecord } from './lab/index.js';
+import { Lab, BGPCTL, TERND, bgpctl, calicoYaml, conformanceGate, run, sleep, startFrr, startTernd, vtysh, waitFor, waitFrrEstablished, type CalicoModel, type TernLogRecord } from './lab/index.js';
 
 const TERN4 = '198.18.118.1';
 const FRR4 = '198.18.118.2';
@@ -86,9 +86,32 @@ test('issue 17: MD5 mismatch and RFC 8212 empty eBGP table are explained; one lo
     });
     assert.deepEqual(after.hints, []);
 
+    // A control command is one line saying what was done; the session's down says who did it.
+    let mark = tern.records.length;
+    const cleared = await run(process.execPath, [BGPCTL, '-s', tern.controlSocket, 'neighbor', FRR4, 'clear']);
+    assert.equal(cleared.code, 0, cleared.stderr);
+    await tern.waitForLog((r) => r.peer === FRR4 && /down/.test(r.msg), 10_000, 'the cleared session down', mark);
+    const control = tern.records.slice(mark).filter((r) => (r.level ?? 0) >= 30 && r.component === 'control');
+    assert.deepEqual(control.map((r) => r.msg), [`bgpctl neighbor ${FRR4} clear`]);
+    assert.match(tern.records.slice(mark).find((r) => r.peer === FRR4 && /down/.test(r.msg))!.msg, /cleared by bgpctl/);
+    await waitFrrEstablished(lab, frrHost, TERN4, 30_000);
+
+    // A config change that restarts the session is told by the plan's line, naming the field.
+    mark = tern.records.length;
+    model.peers![0].keepaliveTime = '2s';
+    const fs = await import('node:fs');
+    fs.writeFileSync(`${tern.configFile}.tmp`, calicoYaml(model));
+    fs.renameSync(`${tern.configFile}.tmp`, tern.configFile);
+    const restarted = await tern.waitForLog((r) => /restarted/.test(r.msg), 15_000, 'the config-driven restart', mark);
+    assert.match(restarted.msg, new RegExp(`session with ${FRR4.replace(/\./g, '\\.')} restarted: keepaliveTime, holdTime changed`));
+    await waitFrrEstablished(lab, frrHost, TERN4, 30_000);
+    const infoLines = tern.records.slice(mark).filter((r) => (r.level ?? 0) >= 40 && r.peer === FRR4);
+    assert.deepEqual(infoLines.map((r) => r.msg), [], 'no warning-level down line for a restart the config asked for');
+
     // SIGTERM: the session goes down saying why, not "stopped by operator".
+    mark = tern.records.length;
     await lab.stop(tern.pid);
-    const down = tern.logs((r) => r.peer === FRR4 && /down/.test(r.msg));
+    const down = tern.records.slice(mark).filter((r) => r.peer === FRR4 && /down/.test(r.msg));
     assert.ok(down.length >= 1, 'a down line for the session');
     assert.ok(down.every((r) => /ternd stopping \(SIGTERM\)/.test(r.msg)), down.map((r) => r.msg).join(' | '));
     assert.equal(tern.logs((r) => /stopped by operator/.test(JSON.stringify(r))).length, 0);
