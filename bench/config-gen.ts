@@ -14,12 +14,18 @@ function header(asNumber: number): string[] {
 
 /**
  * `blocks` /26 IPAMBlocks of 10.0.0.0/8 spread over `nodes` nodes (block i belongs to node
- * i % nodes; node-0's are the ones this node originates). ~200 bytes per block.
+ * i % nodes; node-0's are the ones this node originates). ~200 bytes per block. `flow` writes
+ * each block in flow style (`{apiVersion: ..., spec: {...}}`), which the fast reader leaves to
+ * the yaml package: the slowest way a valid file can be read.
  */
-export function ipamBlocksYaml(blocks: number, nodes = 1000): string {
+export function ipamBlocksYaml(blocks: number, nodes = 1000, flow = false): string {
   const docs = header(64512);
   for (let i = 0; i < blocks; i++) {
     const cidr = `10.${(i >> 10) & 255}.${(i >> 2) & 255}.${(i & 3) * 64}/26`;
+    if (flow) {
+      docs.push(`{apiVersion: crd.projectcalico.org/v1, kind: IPAMBlock, metadata: {name: 10-${(i >> 10) & 255}-${(i >> 2) & 255}-${(i & 3) * 64}-26}, spec: {cidr: ${cidr}, affinity: "host:node-${i % nodes}", strictAffinity: false, deleted: false}}\n`);
+      continue;
+    }
     docs.push(
       `apiVersion: crd.projectcalico.org/v1\nkind: IPAMBlock\nmetadata:\n  name: 10-${(i >> 10) & 255}-${(i >> 2) & 255}-${(i & 3) * 64}-26\n` +
         `spec:\n  cidr: ${cidr}\n  affinity: host:node-${i % nodes}\n  strictAffinity: false\n  deleted: false\n  unallocated: []\n  attributes: []\n`,
