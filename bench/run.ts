@@ -15,6 +15,7 @@ const BENCHES: Record<string, () => Promise<BenchMain>> = {
   'bfd-jitter': async () => (await import('./bfd-jitter.js')).main,
   'etcd-sync': async () => (await import('./etcd-sync.js')).main,
   'k8s-sync': async () => (await import('./k8s-sync.js')).main,
+  'config-load': async () => (await import('./config-load.js')).main,
 };
 
 async function run(argv: string[]): Promise<number> {

@@ -37,6 +37,11 @@ export interface StopNotification {
   data?: Buffer;
   /** RFC 8538 §3: for a Hard Reset (6/9), the Cease it hardens (e.g. 6/3 Peer De-configured). */
   hardResetOf?: { code: number; subcode: number };
+  /**
+   * Why we stop, in the operator's words, for logs and `last reset` (never sent): "BGPPeer
+   * removed from the config", "ternd stopping (SIGTERM)". Without it: "stopped by operator".
+   */
+  why?: string;
 }
 
 /** RFC 4271 §8.1 events (event numbers in comments); RFC 9687 adds SendHoldTimer_Expires. */

@@ -154,7 +154,7 @@ export class Fsm {
       case 'ManualStop':
         this.autoStart = false;
         this.connectRetryCounter = 0;
-        this.toIdle('stop', this.down('local', ev.type, 'stopped by operator'));
+        this.toIdle('stop', this.down('local', ev.type, ev.notification?.why ?? 'stopped by operator'));
         break;
       case 'ConnectRetryTimer_Expires':
         // Connect: drop the attempt and try again; Active: try now (-> Connect).
@@ -311,7 +311,7 @@ export class Fsm {
           origin: 'local',
           event: ev.type,
           notification: { code: n.code, subcode: n.subcode, data, shutdownMessage: n.shutdownMessage },
-          text: ev.type === 'ManualStop' ? 'stopped by operator' : n.code === ErrCode.CEASE && n.subcode === CEASE_BFD_DOWN ? 'BFD Down (Cease 6/10, RFC 9384)' : 'stopped automatically',
+          text: n.why ?? (ev.type === 'ManualStop' ? 'stopped by operator' : n.code === ErrCode.CEASE && n.subcode === CEASE_BFD_DOWN ? 'BFD Down (Cease 6/10, RFC 9384)' : 'stopped automatically'),
           gracefulRestart: false,
         };
         if (ev.type === 'ManualStop') {

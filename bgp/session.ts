@@ -36,6 +36,11 @@ export interface SessionEvents {
   stateChange: [change: { from: State; to: State; reason?: DownReason }];
   /** The outbound queue fell below half its bound after sendUpdates() returned false. */
   drain: [];
+  /**
+   * An outbound connection attempt failed: refused, unreachable, or no answer before the
+   * ConnectRetryTimer (`timedOut`). `count` is the run of failures with the same error.
+   */
+  connectFailed: [info: { error: string; timedOut: boolean; count: number }];
 }
 
 export interface SessionOptions {
@@ -269,7 +274,12 @@ export class Session extends EventEmitter<SessionEvents> {
         slot.wire.write(encodeMessage(a.msg, slot.ctx), true);
         break;
       case 'armTimer':
-        slot.timers.arm(a.timer, a.ms, () => this.feed(slot, { type: EXPIRES[a.timer] } as FsmEvent));
+        slot.timers.arm(a.timer, a.ms, () => {
+          // ConnectRetryTimer with the TCP handshake still pending: the peer never answered
+          // (the sign of a TCP MD5 password mismatch, RFC 2385 §2: the segment is dropped silently).
+          if (a.timer === 'connectRetry' && slot.attempt) this.connectFailed('no answer (connection attempt timed out)', true);
+          this.feed(slot, { type: EXPIRES[a.timer] } as FsmEvent);
+        });
         break;
       case 'stopTimer':
         slot.timers.stop(a.timer);
@@ -282,14 +292,20 @@ export class Session extends EventEmitter<SessionEvents> {
         } else if (a.to === 'Idle') {
           slot.ctx = DEFAULT_CONTEXT;
         }
-        if (a.reason) this.log.info({ peer: this.key, from: a.from, reason: a.reason.text }, 'session left ' + a.from);
+        if (a.reason) {
+          // Leaving Established is the daemon's one 'down' line; a session that fails before it
+          // (an OPEN error, a NOTIFICATION in OpenSent) has only this line to say why.
+          const level = a.from === 'Established' ? 'debug' : 'info';
+          this.log[level]({ peer: this.key, from: a.from, reason: a.reason.text }, 'session left ' + a.from);
+        }
         this.reportState(a.reason);
         break;
       case 'established':
         if (slot !== this.primary) this.promote(slot);
         this.negotiated = a.negotiated;
         this.s.establishedCount++;
-        this.log.info({ peer: this.key, holdTime: a.negotiated.holdTime, families: a.negotiated.families }, 'session Established');
+        this.s.lastConnectError = undefined;
+        this.log.debug({ peer: this.key, holdTime: a.negotiated.holdTime, families: a.negotiated.families }, 'session Established');
         this.emit('established', { negotiated: a.negotiated, context: a.negotiated.context });
         break;
       case 'sessionDown':
@@ -385,9 +401,17 @@ export class Session extends EventEmitter<SessionEvents> {
         if (slot.attempt !== attempt || slot.discarded) return;
         slot.attempt = undefined;
         this.log.debug({ peer: this.key, err: err.message }, 'connect failed');
+        this.connectFailed(err.message, false);
         this.feed(slot, { type: 'TcpConnectionFails', error: err.message });
       },
     );
+  }
+
+  private connectFailed(error: string, timedOut: boolean): void {
+    const last = this.s.lastConnectError;
+    const count = last?.error === error ? last.count + 1 : 1;
+    this.s.lastConnectError = { at: new Date().toISOString(), error, count };
+    this.emit('connectFailed', { error, timedOut, count });
   }
 
   private attach(slot: Slot, sock: net.Socket): void {

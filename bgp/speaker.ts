@@ -35,6 +35,7 @@ export interface SpeakerEvents {
   down: [session: Session, reason: DownReason];
   stateChange: [session: Session, change: { from: State; to: State; reason?: DownReason }];
   drain: [session: Session];
+  connectFailed: [session: Session, info: { error: string; timedOut: boolean; count: number }];
   /** The event loop stalled for maxDelayMs, over the threshold derived from the hold time. */
   eventLoopDelay: [info: { maxDelayMs: number; thresholdMs: number; holdTime: number }];
   /** An inbound connection from an address that is not a configured peer was closed. */
@@ -146,19 +147,20 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     s.on('down', (r) => this.emit('down', s, r));
     s.on('stateChange', (c) => this.emit('stateChange', s, c));
     s.on('drain', () => this.emit('drain', s));
+    s.on('connectFailed', (i) => this.emit('connectFailed', s, i));
     if (cfg.password) for (const l of this.listenSockets) l.setMd5Key(key, cfg.password);
     if (opts.start !== false) s.start();
     return s;
   }
 
   /** Stops (default Hard Reset of Cease 6/3 Peer De-configured, RFC 8538/4486) and forgets a peer. */
-  removePeer(key: string, notification?: StopNotification): boolean {
+  removePeer(key: string, notification?: StopNotification, why = 'peer removed from the config'): boolean {
     const k = canonicalAddress(key);
     const s = this.sessions.get(k);
     if (!s) return false;
     // RFC 8538 §5: a de-configured peer must not keep our routes as stale for its restart
     // time, so the Cease 6/3 (RFC 4486) goes inside a Hard Reset.
-    s.stop(notification ?? { code: 6, subcode: 9, hardResetOf: { code: 6, subcode: 3 } });
+    s.stop({ ...(notification ?? { code: 6, subcode: 9, hardResetOf: { code: 6, subcode: 3 } }), why });
     s.removeAllListeners();
     this.sessions.delete(k);
     this.configs.delete(k);
@@ -178,7 +180,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       old.cfg.description = cfg.description;
       return old;
     }
-    this.removePeer(key, { code: 6, subcode: 6 });
+    this.removePeer(key, { code: 6, subcode: 6 }, 'peer configuration changed');
     return this.addPeer(cfg);
   }
 

@@ -42,6 +42,8 @@ export interface SessionStats {
   lastErrorSent?: ErrorRecord;
   lastErrorReceived?: ErrorRecord;
   lastDown?: { at: string; reason: string; origin: string };
+  /** The last failed outbound connection attempt since Established (`count`: same error in a row). */
+  lastConnectError?: { at: string; error: string; count: number };
   establishedCount: number;
   connectRetryCounter: number;
   flaps: number;

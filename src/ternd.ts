@@ -9,7 +9,8 @@ import { versionLine } from './build-info';
 import { Daemon } from './daemon/daemon';
 import { TerndApi } from './daemon/api';
 import { startControlServer } from './control/server';
-import { startHttpProbes, parseListenAddress, DEFAULT_PROBE_HOST, DEFAULT_PROBE_PORT } from './control/http';
+import { startHttpProbes, DEFAULT_PROBE_HOST, DEFAULT_PROBE_PORT } from './control/http';
+import { checkControlSocket, checkKernelFib, checkProbeAddress } from './daemon/preflight';
 import { Metrics } from './control/metrics';
 import { ConfigError, fileSecretResolver, formatIssue } from '../peers';
 import type { Fib } from '../fib/types';
@@ -50,36 +51,41 @@ async function main(): Promise<void> {
     .option('secrets-dir', { type: 'string', describe: 'mounted Kubernetes Secrets (DIR/<secret>/<key>) for BGPPeer and node-mesh passwords the datastore does not hold' })
     .option('secrets-recheck', { type: 'number', default: 10, describe: 'seconds between re-reads of password secrets (a rotated Secret restarts only its sessions); 0 = only on reload' })
     .option('ebgp-filter-default', { choices: ['calico', 'rfc8212'] as const, default: 'calico' as const, describe: 'eBGP peer with BGPFilters, route no rule matched: calico accepts/falls back to Calico export rules; rfc8212 drops it (RFC 8212)' })
+    .option('log-format', { choices: ['json', 'text'] as const, describe: 'json: one bunyan JSON object per line (pipe through node_modules/.bin/bunyan to read); text: one readable line per event (default: text on a terminal, else json)' })
     .strict()
     .help()
     .version('version', 'print the version, the git commit of the build and the node version', versionLine('ternd'))
     .parseAsync();
 
-  const log = createLogger({ level: argv['log-level'] ?? 'info' });
+  const log = createLogger({ level: argv['log-level'] ?? 'info', pretty: argv['log-format'] === undefined ? undefined : argv['log-format'] === 'text' });
+  /** Startup failures: one line saying what and how to fix it, exit 1, never a stack trace. */
+  const cannotStart = (component: string, err: unknown): never => {
+    const text = err instanceof Error ? err.message : String(err);
+    log.fatal({ component }, `cannot start: ${text}`);
+    process.exit(1);
+  };
   const nodeName = argv.node ?? process.env.NODENAME ?? process.env.NODE_NAME ?? require('node:os').hostname();
-  // The control socket's path and group are checked before any session starts.
+  // Every input that can be checked before a session is planned is checked here, first:
+  // the control socket's path and group, the probe address, kernel permission, the datastore.
   let socketPath: string;
   let socketGid: number | undefined;
+  let probeAddress: { host: string; port: number } | undefined;
+  let datastore: Datastore;
   try {
     socketPath = daemonSocketPath(argv['control-socket']);
     socketGid = argv['control-socket-group'] === undefined ? undefined : resolveGroup(argv['control-socket-group']);
-  } catch (err) {
-    log.fatal({ component: 'control', err: (err as Error).message }, `cannot start: ${(err as Error).message}`);
-    process.exit(1);
-  }
-  let datastore: Datastore;
-  try {
+    checkKernelFib(argv.fib);
+    probeAddress = argv.probes === 'off' ? undefined : await checkProbeAddress(argv.probes);
+    await checkControlSocket(socketPath);
     datastore = await createDatastore(argv, { log: (msg, fields) => log.info({ component: 'datastore', ...fields }, msg) });
   } catch (err) {
-    log.fatal({ component: 'datastore', err: (err as Error).message }, `cannot start: ${(err as Error).message}`);
-    process.exit(1);
+    return cannotStart('daemon', err);
   }
   let fib: Fib;
   try {
     fib = await createFib(argv.fib, { table: argv.table, metric: argv.metric, tunnelDevice: argv['tunnel-device'], log });
   } catch (err) {
-    log.fatal({ component: 'fib', err: (err as Error).message }, `cannot open the kernel FIB: ${(err as Error).message} (run as root with NET_ADMIN, or use --fib none)`);
-    process.exit(1);
+    return cannotStart('fib', new Error(`cannot open the kernel FIB: ${(err as Error).message} (run as root with NET_ADMIN, or use --fib none)`));
   }
 
   const metrics = new Metrics();
@@ -103,22 +109,32 @@ async function main(): Promise<void> {
   try {
     await daemon.start();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      // The warnings too, first: the real cause of a refusal is often one of them.
-      for (const i of err.issues.filter((x) => x.severity === 'warning')) log.warn({ component: 'config' }, formatIssue(i));
-      for (const i of err.issues.filter((x) => x.severity === 'error')) log.fatal({ component: 'config' }, formatIssue(i));
-      log.fatal({ component: 'config' }, `refusing to start: ${datastore.status().source} has errors`);
-    } else log.fatal({ component: 'daemon', err: (err as Error).message }, `cannot start: ${(err as Error).message}`);
     await fib.close().catch(() => undefined);
-    process.exit(1);
+    if (err instanceof ConfigError) {
+      // The warnings too, first: the real cause of a refusal is often one of them (issue 16).
+      const warnings = err.issues.filter((x) => x.severity === 'warning');
+      for (const i of warnings.slice(0, 20)) log.warn({ component: 'config' }, formatIssue(i));
+      if (warnings.length > 20) log.warn({ component: 'config', more: warnings.length - 20 }, `and ${warnings.length - 20} more warnings`);
+      const errors = err.issues.filter((x) => x.severity === 'error');
+      for (const i of errors.slice(0, 20)) log.fatal({ component: 'config' }, formatIssue(i));
+      if (errors.length > 20) log.fatal({ component: 'config', more: errors.length - 20 }, `and ${errors.length - 20} more errors`);
+      log.fatal({ component: 'config' }, `refusing to start: ${datastore.status().source} has errors`);
+      process.exit(1);
+    }
+    return cannotStart('daemon', err);
   }
 
   const api = new TerndApi(daemon, log, argv['ready-grace'] * 1000);
-  const control = await startControlServer(api, socketPath, log.child({ component: 'control' }), { gid: socketGid });
-  const probes = argv.probes === 'off' ? undefined : await startHttpProbes(api, { ...parseListenAddress(argv.probes), metrics }, log.child({ component: 'probes' })).catch((err: Error) => {
-    log.warn({ component: 'probes', err: err.message }, `probe server not started: ${err.message}`);
-    return undefined;
-  });
+  // Checked above; a race (something took the path or port since) still ends in one line.
+  let control: Awaited<ReturnType<typeof startControlServer>>;
+  let probes: Awaited<ReturnType<typeof startHttpProbes>> | undefined;
+  try {
+    control = await startControlServer(api, socketPath, log.child({ component: 'control' }), { gid: socketGid });
+    probes = probeAddress ? await startHttpProbes(api, { ...probeAddress, metrics }, log.child({ component: 'probes' })) : undefined;
+  } catch (err) {
+    await daemon.stop('ternd could not start').catch(() => undefined);
+    return cannotStart('daemon', err);
+  }
   log.info(
     { component: 'daemon', socket: socketPath, probes: probes ? `${probes.host}:${probes.port}` : 'off' },
     `control socket ${socketPath}; try: bgpctl${socketPath === '/run/tern/ternd.sock' ? '' : ` -s ${socketPath}`} show peers`,
@@ -153,4 +169,8 @@ async function main(): Promise<void> {
   void isLogLevel;
 }
 
-void main();
+main().catch((err: unknown) => {
+  // Nothing may end ternd with a stack trace: say what failed in one line.
+  process.stderr.write(`ternd: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

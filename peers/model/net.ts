@@ -26,9 +26,10 @@ export function familyOf(ip: string): Family | undefined {
 /** Parse an address; undefined when it is neither IPv4 nor IPv6 text. */
 export function ipToBigint(ip: string): { family: Family; value: bigint } | undefined {
   if (isIPv4(ip)) {
-    let v = 0n;
-    for (const part of ip.split('.')) v = (v << 8n) | BigInt(Number(part));
-    return { family: 'ipv4', value: v };
+    // In Number arithmetic (exact below 2^53), one BigInt at the end: a 250k-block file parses
+    // a million of these (issue 17).
+    const p = ip.split('.');
+    return { family: 'ipv4', value: BigInt(((Number(p[0]) * 256 + Number(p[1])) * 256 + Number(p[2])) * 256 + Number(p[3])) };
   }
   if (!isIPv6(ip)) return undefined;
   let text = ip.split('%')[0];
@@ -53,7 +54,8 @@ export function ipToBigint(ip: string): { family: Family; value: bigint } | unde
 
 export function bigintToIp(family: Family, v: bigint): string {
   if (family === 'ipv4') {
-    return [24n, 16n, 8n, 0n].map((s) => Number((v >> s) & 0xffn)).join('.');
+    const n = Number(v & 0xffffffffn);
+    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
   }
   const groups: string[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((v >> BigInt(i * 16)) & 0xffffn).toString(16));

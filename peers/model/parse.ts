@@ -11,7 +11,7 @@ import { decodeEndpointSlice, decodeService } from './kinds-k8s.js';
 import { decodeBgpConfiguration, decodeBgpPeer, decodeNode, type ConfigSpec } from './kinds-bgp.js';
 import { decodeBgpFilter, decodeBlockAffinity, decodeIpamBlock, decodeIpPool } from './kinds-ipam.js';
 import { cidrOverlaps } from './net.js';
-import { readYamlDocuments, Reader, type YNode } from './reader.js';
+import { DEFAULT_READ_LIMITS, readYamlDocumentsLazily, Reader, type ReadLimits, type YNode } from './reader.js';
 import { didYouMean, OTHER_CALICO_KINDS, TERN_KINDS } from './fields.js';
 
 type MapNode = Extract<YNode, { t: 'map' }>;
@@ -22,6 +22,11 @@ type Kind = (typeof KINDS)[number];
 // Calico resource names: DNS-1123 subdomain-like, with `_` allowed by Calico's own validator.
 const NAME_RE = /^[a-z0-9A-Z]([-a-zA-Z0-9._]*[a-zA-Z0-9])?$/;
 
+/**
+ * One resource between reading and building. An IPAMBlock is decoded as soon as it is read (it
+ * needs no other resource) and keeps no tree: a 250k-block file would otherwise hold every
+ * block's tree at once (issue 17: 3.5 GB).
+ */
 interface Raw { kind: Kind; name: string; line: number; specLine: number; labels: Record<string, string>; spec: MapNode | undefined; r: Reader; decoded?: Decoded }
 
 /** One resource decoded alone: what it contributes to the model, before any cross-resource check. */
@@ -46,12 +51,25 @@ export type DecodeCache = WeakMap<object, { source: string; raws: Raw[]; issues:
 /** The Kubernetes objects per-service routes need (peers/routes.ts), beside the Calico resources. */
 interface K8sObjects { services: ServiceResource[]; endpointSlices: EndpointSliceResource[] }
 
-interface DocContext extends K8sObjects { fileName: string; issues: ConfigIssue[]; raws: Raw[]; secrets: Map<string, Record<string, string>> }
+interface DocContext extends K8sObjects {
+  fileName: string; issues: ConfigIssue[]; raws: Raw[]; secrets: Map<string, Record<string, string>>;
+  /** Resources read so far and the bound on them (reader.ts ReadLimits.maxResources). */
+  count?: number; maxResources?: number;
+}
 
 /** Parse model text; `fileName` is used in messages. Throws ConfigError when anything is invalid. */
-export function parseModel(text: string, fileName: string): { model: ClusterModel; warnings: ConfigIssue[] } {
+export function parseModel(text: string, fileName: string, limits: ReadLimits = DEFAULT_READ_LIMITS, progress?: (text: string) => void): { model: ClusterModel; warnings: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
-  return modelFromDocuments(readYamlDocuments(text, fileName, issues), fileName, issues);
+  // Documents are read and turned into resources one at a time (memory: issue 17).
+  let n = 0;
+  const docs = (function* () {
+    for (const d of readYamlDocumentsLazily(text, fileName, issues, limits)) {
+      if (++n % 50_000 === 0) progress?.(`${n} documents read`);
+      yield d;
+    }
+    progress?.(`YAML read: ${n} documents`);
+  })();
+  return modelFromDocuments(docs, fileName, issues, limits.maxResources);
 }
 
 /**
@@ -71,7 +89,7 @@ export function parseResources(resources: readonly unknown[], source: string, ca
     if (!d || d.source !== source) {
       const ctx: DocContext = { fileName: source, issues: [], raws: [], secrets: new Map(), services: [], endpointSlices: [] };
       readDocument(ctx, jsonNode(r), 0);
-      for (const x of ctx.raws) x.decoded = decodeRaw(x);
+      for (const x of ctx.raws) x.decoded ??= decodeRaw(x); // IPAM blocks are decoded as read
       d = { source, raws: ctx.raws, issues: ctx.issues, secrets: [...ctx.secrets], services: ctx.services, endpointSlices: ctx.endpointSlices };
       if (keyed) cache.set(r, d);
     }
@@ -108,8 +126,8 @@ function jsonNode(v: unknown): YNode {
   return { t: 'scalar', line: 0, value: v ?? null, source: v === undefined || v === null ? '' : String(v) };
 }
 
-function modelFromDocuments(docs: readonly { root: YNode | undefined; line: number }[], fileName: string, issues: ConfigIssue[]): { model: ClusterModel; warnings: ConfigIssue[] } {
-  const ctx: DocContext = { fileName, issues, raws: [], secrets: new Map(), services: [], endpointSlices: [] };
+function modelFromDocuments(docs: Iterable<{ root: YNode | undefined; line: number }>, fileName: string, issues: ConfigIssue[], maxResources = DEFAULT_READ_LIMITS.maxResources): { model: ClusterModel; warnings: ConfigIssue[] } {
+  const ctx: DocContext = { fileName, issues, raws: [], secrets: new Map(), services: [], endpointSlices: [], count: 0, maxResources };
   for (const doc of docs) if (doc.root) readDocument(ctx, doc.root, doc.line);
   return assemble(ctx.raws, ctx.secrets, fileName, issues, ctx);
 }
@@ -117,6 +135,7 @@ function modelFromDocuments(docs: readonly { root: YNode | undefined; line: numb
 /** One document (or a List's items): its resources into ctx.raws, Secrets into ctx.secrets. */
 function readDocument(ctx: DocContext, root: YNode, line: number): void {
   const { fileName, issues, raws, secrets, services, endpointSlices } = ctx;
+  const maxResources = ctx.maxResources ?? DEFAULT_READ_LIMITS.maxResources;
   const visit = (root: YNode, line: number): void => {
     const r0 = new Reader(fileName, undefined, issues);
     const m = r0.map(root, '', null);
@@ -128,6 +147,10 @@ function readDocument(ctx: DocContext, root: YNode, line: number): void {
       for (const item of r0.seq(m, 'items', '')) visit(item, item.line);
       return;
     }
+    // Resources, counting the items of Lists: the limit says what it is (issue 17).
+    ctx.count = (ctx.count ?? 0) + 1;
+    if (ctx.count === maxResources + 1) issues.push({ severity: 'error', file: fileName, line, message: `more than the limit of ${maxResources} resources` });
+    if (ctx.count > maxResources) return;
     if (!kind) { r0.error(line, undefined, 'resource has no kind'); return; }
     const meta = m.entries.get('metadata')?.value;
     const nameNode = meta?.t === 'map' ? meta.entries.get('name')?.value : undefined;
@@ -161,7 +184,13 @@ function readDocument(ctx: DocContext, root: YNode, line: number): void {
       return;
     }
     const spec = r.map(m.entries.get('spec')?.value, 'spec', null);
-    raws.push({ kind: kind as Kind, name, line: r.lineOf(m, 'kind'), specLine: m.entries.get('spec')?.keyLine ?? r.lineOf(m, 'kind'), labels: r.labels(md, 'labels', 'metadata'), spec, r });
+    const kindLine = r.lineOf(m, 'kind');
+    const raw: Raw = { kind: kind as Kind, name, line: kindLine, specLine: m.entries.get('spec')?.keyLine ?? kindLine, labels: r.labels(md, 'labels', 'metadata'), spec, r };
+    if (kind === 'IPAMBlock') {
+      raw.decoded = decodeRaw(raw);
+      raw.spec = undefined;
+    }
+    raws.push(raw);
   };
   /** A Kubernetes Secret: `data` is base64 (RFC 4648), `stringData` plain. */
   const readSecret = (r: Reader, m: MapNode): void => {

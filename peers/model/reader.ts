@@ -5,54 +5,163 @@
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
 import type { ConfigIssue, Selector } from '../types.js';
+import type { YNode } from './ynode.js';
+import { readFast, splitDocuments } from './fast-yaml.js';
 import { parseSelector, SelectorError } from '../selector.js';
 import { parseAsn, parseCidr, parseDuration, type Cidr } from './net.js';
 import { didYouMean, sectionFields, type Section } from './fields.js';
 
-export type YNode =
-  | { t: 'map'; line: number; entries: Map<string, { keyLine: number; value: YNode }> }
-  | { t: 'seq'; line: number; items: YNode[] }
-  | { t: 'scalar'; line: number; value: unknown; source: string };
+export type { YNode } from './ynode.js';
 
 export interface YDoc { root: YNode | undefined; line: number }
 
-/** Parse every document of a multi-document YAML text; syntax errors go to `issues`. */
-export function readYamlDocuments(text: string, file: string, issues: ConfigIssue[]): YDoc[] {
-  const lc = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lc, keepSourceTokens: true, prettyErrors: false });
+/**
+ * Bounds on what one YAML text may make the reader build (issue 17: a 1.2 KB "billion laughs"
+ * alias bomb froze ternd at 100% CPU and 1.6 GB, because the reader expands aliases itself and
+ * the yaml package's own alias limit never applied). Every bound is an error naming itself;
+ * docs/configuration.md ("Limits") lists them.
+ */
+export interface ReadLimits {
+  /** Bytes of the whole text (a file, checked before it is read). */
+  maxTextBytes: number;
+  /** Nodes that alias expansion may add, per document (a real resource uses a handful). */
+  maxAliasNodes: number;
+  /**
+   * Bytes of one YAML document that is a single resource (Kubernetes itself stores at most
+   * 1.5 MiB per object). A List (`kubectl get ... -o yaml`) is bounded by maxTextBytes instead.
+   */
+  maxDocumentBytes: number;
+  /** Documents (resources, or items of a List) in one text. */
+  maxResources: number;
+  /** Nesting depth of mappings and lists. */
+  maxDepth: number;
+}
+
+export const DEFAULT_READ_LIMITS: ReadLimits = {
+  maxTextBytes: 256 * 1024 * 1024,
+  maxAliasNodes: 10_000,
+  maxDocumentBytes: 4 * 1024 * 1024,
+  maxResources: 1_000_000,
+  maxDepth: 64,
+};
+
+/**
+ * Parse every document of a multi-document YAML text; syntax errors and exceeded limits go to
+ * `issues`. Documents in plain block style take the fast path (fast-yaml.ts); any other one,
+ * and a text that cannot be split safely, is read by the yaml package (readWithYaml).
+ */
+export function readYamlDocuments(text: string, file: string, issues: ConfigIssue[], limits: ReadLimits = DEFAULT_READ_LIMITS): YDoc[] {
+  return [...readYamlDocumentsLazily(text, file, issues, limits)];
+}
+
+/**
+ * readYamlDocuments one document at a time, so a caller that is done with a document's tree
+ * lets it go before the next is built (a 50 MB file never holds all its trees at once).
+ */
+export function* readYamlDocumentsLazily(text: string, file: string, issues: ConfigIssue[], limits: ReadLimits = DEFAULT_READ_LIMITS): Generator<YDoc> {
+  if (text.length > limits.maxTextBytes) {
+    issues.push({ severity: 'error', file, line: 1, message: `${text.length} bytes: more than the limit of ${limits.maxTextBytes} bytes` });
+    return;
+  }
+  const chunks = splitDocuments(text);
+  if (!chunks) {
+    yield* readWithYaml(text, file, issues, limits, 0);
+    return;
+  }
+  let count = 0;
+  for (const c of chunks) if (/\S/.test(c.text)) count++;
+  if (count > limits.maxResources) {
+    issues.push({ severity: 'error', file, line: 1, message: `${count} YAML documents: more than the limit of ${limits.maxResources} resources in one file` });
+    return;
+  }
+  for (let i = 0; i < chunks.length; i++) {
+    const c = chunks[i];
+    chunks[i] = { text: '', firstLine: c.firstLine }; // its text is not needed again
+    const root = readFast(c.text, c.firstLine, limits.maxDepth);
+    if (root === null) continue;
+    if (root === undefined) {
+      yield* readWithYaml(c.text, file, issues, limits, c.firstLine - 1);
+      continue;
+    }
+    if (c.text.length > limits.maxDocumentBytes && !isListNode(root)) {
+      issues.push({ severity: 'error', file, line: root.line, message: `YAML document of ${c.text.length} bytes: more than the limit of ${limits.maxDocumentBytes} bytes per resource` });
+      continue;
+    }
+    yield { root, line: root.line };
+  }
+}
+
+/** A fast-path root that is a List (kubectl's output): bounded by maxTextBytes, not per document. */
+function isListNode(n: YNode): boolean {
+  if (n.t !== 'map') return false;
+  const k = n.entries.get('kind')?.value;
+  return k?.t === 'scalar' && typeof k.value === 'string' && k.value.endsWith('List');
+}
+
+/** The yaml package's reading of `text`, whose first line is line `lineOffset + 1` of the file. */
+export function readWithYaml(text: string, file: string, issues: ConfigIssue[], limits: ReadLimits, lineOffset: number): YDoc[] {
+  const lc0 = new LineCounter();
+  const lc = { linePos: (offset: number) => ({ line: lc0.linePos(offset).line + lineOffset }) };
+  const docs = parseAllDocuments(text, { lineCounter: lc0, keepSourceTokens: true, prettyErrors: false });
   const list: Document.Parsed[] = Array.isArray(docs) ? docs : [];
   const out: YDoc[] = [];
+  if (list.length > limits.maxResources) {
+    issues.push({ severity: 'error', file, line: 1, message: `${list.length} YAML documents: more than the limit of ${limits.maxResources} resources in one file` });
+    return out;
+  }
   for (const doc of list) {
     for (const e of doc.errors) {
-      const line = lc.linePos(e.pos[0]).line;
-      issues.push({ severity: 'error', file, line, message: `YAML: ${yamlMessage(e.code, e.message, text, e.pos[0], lc.lineStarts[line - 1] ?? 0)}` });
+      const local = lc0.linePos(e.pos[0]).line;
+      issues.push({ severity: 'error', file, line: local + lineOffset, message: `YAML: ${yamlMessage(e.code, e.message, text, e.pos[0], lc0.lineStarts[local - 1] ?? 0)}` });
     }
     if (doc.errors.length) continue;
+    const docLine = doc.range ? lc.linePos(doc.range[0]).line : 1;
+    const bytes = doc.range ? doc.range[2] - doc.range[0] : 0;
+    if (bytes > limits.maxDocumentBytes && !isList(doc.contents)) {
+      issues.push({ severity: 'error', file, line: docLine, message: `YAML document of ${bytes} bytes: more than the limit of ${limits.maxDocumentBytes} bytes per resource` });
+      continue;
+    }
     const lineOf = (n: YamlNode | null | undefined, fallback: number): number =>
       n?.range ? lc.linePos(n.range[0]).line : fallback;
-    const convert = (n: unknown, fallback: number, depth: number): YNode => {
-      if (depth > 64) return { t: 'scalar', line: fallback, value: null, source: '' };
-      if (isAlias(n)) return convert(n.resolve(doc), lineOf(n, fallback), depth + 1);
+    // Nodes built while inside an alias: an alias of an alias of ... multiplies them, so the
+    // count, not the number of aliases, is what stays bounded. Past a bound the conversion
+    // stops at once (Abort) rather than building the rest of a bomb.
+    let aliasNodes = 0;
+    class Abort extends Error {}
+    const fail = (line: number, message: string): never => {
+      issues.push({ severity: 'error', file, line, message });
+      throw new Abort(message);
+    };
+    const convert = (n: unknown, fallback: number, depth: number, inAlias: boolean): YNode => {
+      if (depth > limits.maxDepth) fail(fallback, `YAML nested deeper than the limit of ${limits.maxDepth} levels`);
+      if (inAlias && ++aliasNodes > limits.maxAliasNodes) {
+        fail(fallback, `YAML aliases expand to more than the limit of ${limits.maxAliasNodes} nodes in one document (an alias bomb?)`);
+      }
+      if (isAlias(n)) return convert(n.resolve(doc), lineOf(n, fallback), depth + 1, true);
       if (isMap(n)) {
         const entries = new Map<string, { keyLine: number; value: YNode }>();
         const line = lineOf(n, fallback);
         for (const p of n.items) {
           const k = isScalar(p.key) ? String(p.key.value) : String(p.key);
           const keyLine = isScalar(p.key) ? lineOf(p.key, line) : line;
-          entries.set(k, { keyLine, value: convert(p.value, keyLine, depth + 1) });
+          entries.set(k, { keyLine, value: convert(p.value, keyLine, depth + 1, inAlias) });
         }
         return { t: 'map', line, entries };
       }
       if (isSeq(n)) {
         const line = lineOf(n, fallback);
-        return { t: 'seq', line, items: n.items.map((i) => convert(i, line, depth + 1)) };
+        return { t: 'seq', line, items: n.items.map((i) => convert(i, line, depth + 1, inAlias)) };
       }
       if (isScalar(n)) return { t: 'scalar', line: lineOf(n, fallback), value: n.value, source: n.source ?? String(n.value) };
       return { t: 'scalar', line: fallback, value: null, source: '' };
     };
     const contents = doc.contents;
     if (contents === null || (isScalar(contents) && contents.value === null)) continue; // empty document
-    out.push({ root: convert(contents, 1, 0), line: lineOf(contents, 1) });
+    try {
+      out.push({ root: convert(contents, 1, 0, false), line: lineOf(contents, 1) });
+    } catch (e) {
+      if (!(e instanceof Abort)) throw e;
+    }
   }
   return out;
 }
@@ -70,6 +179,13 @@ function yamlMessage(code: string, message: string, text: string, pos: number, l
   }
   if (/:\s*\[[0-9A-Fa-f:.]+\]:\d+\s*$/.test(lineText)) return `${first}: quote an IPv6 address with a port, e.g. "[2001:db8::1]:1179"`;
   return first;
+}
+
+/** A `kind: List` / `kind: <Kind>List` document (kubectl's output), which holds many resources. */
+function isList(n: unknown): boolean {
+  if (!isMap(n)) return false;
+  const kind = n.get('kind');
+  return typeof kind === 'string' && kind.endsWith('List');
 }
 
 const describe = (n: YNode): string =>

@@ -51,6 +51,8 @@ export function formatNeighbor(n: NeighborView, o: TextOptions): string[] {
     } for ${upDown(n.since, o.now)}`,
     ...(n.heldDown ? [`  Held down: ${n.heldDown}`] : []),
     `  Established ${n.establishedTransitions} ${n.establishedTransitions === 1 ? 'time' : 'times'}; last reset: ${n.lastResetReason || 'never'}`,
+    ...(n.lastConnectError ? [`  Last connect error: ${n.lastConnectError}`] : []),
+    ...(n.hints ?? []).map((h) => `  Hint: ${h}`),
     `  Hold time ${secs(n.holdTimeNegotiated)} (configured ${n.holdTimeConfigured}s), keepalive ${secs(n.keepaliveNegotiated)} (configured ${n.keepaliveConfigured}s)`,
     '',
     '  Capabilities:',

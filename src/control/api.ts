@@ -133,6 +133,13 @@ export interface NeighborView extends PeerView {
   lastErrorReceived: ErrorView | null;
   /** Why the last session went down, in words (e.g. 'hold timer expired', 'admin down'); '' if never. */
   lastResetReason: string;
+  /**
+   * The last failed outbound connection attempt since the session was last Established, e.g.
+   * 'no answer (connection attempt timed out), 4 in a row, last 2026-12-07T16:40:00.000Z'; '' if none.
+   */
+  lastConnectError: string;
+  /** What the symptoms most likely mean and what to check (TCP MD5 mismatch, RFC 8212 empty eBGP table); [] if nothing. */
+  hints: string[];
   /** Route reflection role for this session (RFC 4456): we reflect to it if 'client'. */
   routeReflector: 'client' | 'reflector' | 'none';
   /** RFC 2385 TCP MD5 in use. */

@@ -20,6 +20,11 @@ export interface HealthInput {
   /** Set when something fatal happened (e.g. the RIB worker died): not live. */
   fatal?: string;
   sessions: PlannedSession[];
+  /**
+   * Set while the kernel refuses Tern's route writes for lack of permission (EPERM): the node
+   * would forward nothing Tern learned, so it is not ready (issue 17).
+   */
+  fibDenied?: string;
   /** How long a session may take to reach Established before readiness fails. */
   graceMs: number;
   now: number;
@@ -31,6 +36,7 @@ export function judgeHealth(h: HealthInput): HealthView {
   if (!live) reasons.push(`not live: ${h.fatal}`);
   if (!h.configLoaded) reasons.push('config not loaded');
   if (!h.listening) reasons.push('not listening for BGP connections');
+  if (h.fibDenied) reasons.push(`kernel refuses route writes: ${h.fibDenied}`);
   let established = 0;
   let withinGrace = 0;
   for (const s of h.sessions) {

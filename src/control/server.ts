@@ -317,17 +317,14 @@ async function answer(api: DaemonApi, log: ControlLog, cmd: Exclude<Command, 'sh
         if (!c.ok) throw new ControlError('bad-argument', c.message);
       }
       const hard = args.hard === true;
-      log.info({ neighbor: addr, action, message, hard }, 'control: neighbor action');
       if (all) return actOnAll(api, action as NeighborAction, { message, hard });
       await api.neighborAction(addr, action as NeighborAction, { message, hard });
       return null;
     }
     case 'reload':
-      log.info({}, 'control: reload');
       return api.reload();
     case 'fib.couple': {
       if (typeof args.coupled !== 'boolean') throw new ControlError('bad-argument', 'argument "coupled" must be true or false');
-      log.info({ coupled: args.coupled }, 'control: fib couple');
       await api.fibCouple(args.coupled);
       return null;
     }
@@ -337,8 +334,8 @@ async function answer(api: DaemonApi, log: ControlLog, cmd: Exclude<Command, 'sh
     case 'log.level': {
       const level = str(args, 'level', true);
       if (!(LOG_LEVEL_NAMES as readonly string[]).includes(level)) throw new ControlError('bad-argument', `log level must be one of ${LOG_LEVEL_NAMES.join(', ')}`);
-      log.info({ level }, 'control: log level');
       api.setLogLevel(level);
+      log.info({ level }, `log level set to ${level} (bgpctl log level)`);
       return null;
     }
     case 'health':

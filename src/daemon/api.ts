@@ -35,6 +35,7 @@ import { isLogLevel, type Logger } from '../log';
 import type { Daemon } from './daemon';
 import { peerCounts, ribRows } from './rib-view';
 import { ribSummaryView, statusView } from './status-view';
+import { connectHint, emptyEorHint } from './hints';
 
 const VERSION: string = (require('../../../package.json') as { version: string }).version;
 
@@ -183,6 +184,11 @@ export class TerndApi implements DaemonApi {
       lastErrorSent: errView(st.lastErrorSent),
       lastErrorReceived: errView(st.lastErrorReceived),
       lastResetReason: st.lastDown?.reason ?? '',
+      lastConnectError: st.lastConnectError ? `${st.lastConnectError.error}, ${st.lastConnectError.count} in a row, last ${st.lastConnectError.at}` : '',
+      hints: [
+        ...(st.lastConnectError && s.state !== 'Established' ? [connectHint(e.id, { ...st.lastConnectError, timedOut: st.lastConnectError.error.startsWith('no answer') }, !!s.cfg.password)] : []),
+        ...[...(e.emptyEor ?? [])].filter((f) => s.state === 'Established' && !this.d.hasPathsFrom(e.id, f)).map((f) => emptyEorHint(e.id, f)),
+      ],
       routeReflector: e.cfg.routeReflectorClient ? 'client' : e.cfg.kind === 'reflector' ? 'reflector' : 'none',
       md5: !!s.cfg.password,
     };
@@ -243,11 +249,11 @@ export class TerndApi implements DaemonApi {
     const e = this.entry(addr);
     if (!e) throw unknownNeighbor(addr);
     const s = e.session;
-    this.log.info({ component: 'control', peer: e.id, action, message: opts.message, hard: opts.hard }, `neighbor ${e.id} ${action}`);
+    this.log.info({ component: 'control', peer: e.id, action, message: opts.message, hard: opts.hard }, `bgpctl neighbor ${e.id} ${action}${opts.hard ? ' --hard' : ''}${opts.message ? ` (${JSON.stringify(opts.message)})` : ''}`);
     switch (action) {
       case 'clear':
         // RFC 4486 6/4 Administrative Reset; RFC 8538 6/9 Hard Reset drops GR state on both sides.
-        s.stop({ code: 6, subcode: opts.hard ? 9 : 4, shutdownMessage: opts.message });
+        s.stop({ code: 6, subcode: opts.hard ? 9 : 4, shutdownMessage: opts.message, why: `cleared by bgpctl${opts.hard ? ' (hard reset)' : ''}` });
         // A strict-BFD session (docs/bfd.md) starts again only once BFD is Up; one held down
         // for its password (RFC 2385) not at all.
         if (!e.adminDown && !e.cfg.passwordError && this.d.bfd.mayStart(e.cfg)) setTimeout(() => s.start(), 100).unref();
@@ -257,7 +263,7 @@ export class TerndApi implements DaemonApi {
         // our restart time (RFC 8538 §3), which is what a maintenance window wants. --hard
         // sends Hard Reset so the peer drops them at once.
         e.adminDown = true;
-        s.stop({ code: 6, subcode: opts.hard ? 9 : 2, shutdownMessage: opts.message });
+        s.stop({ code: 6, subcode: opts.hard ? 9 : 2, shutdownMessage: opts.message, why: `shut down by bgpctl neighbor down${opts.hard ? ' --hard' : ''}` });
         return;
       case 'up':
         e.adminDown = false;
@@ -287,7 +293,7 @@ export class TerndApi implements DaemonApi {
     this.needKernelFib(coupled ? 'couple' : 'decouple');
     if (coupled) await this.d.opts.fib.couple();
     else await this.d.opts.fib.decouple();
-    this.log.info({ component: 'fib', coupled }, coupled ? 'FIB coupled: kernel writes on' : 'FIB decoupled: kernel writes off, kernel routes left as they are');
+    this.log.info({ component: 'fib', coupled }, coupled ? 'bgpctl fib couple: kernel writes on' : 'bgpctl fib decouple: kernel writes off, kernel routes left as they are');
   }
 
   async fibFlush(): Promise<number> {
@@ -318,6 +324,7 @@ export class TerndApi implements DaemonApi {
       listening: this.d.listening,
       datastore: datastoreView(this.d.opts.datastore.status()),
       graceMs: this.readyGraceMs,
+      fibDenied: this.d.fibDenied,
       now,
       sessions: [...this.d.peers.values()].filter((e) => !e.adminDown).map((e) => {
         return { address: e.id, state: e.session.state, since: e.downSince, heldDown: e.cfg.passwordError };

@@ -30,6 +30,8 @@ import { refusalOf, type Datastore, type DatastoreEvent, type ModelUpdate } from
 import type { Logger } from '../log';
 import type { Metrics } from '../control/metrics';
 import { BfdCoupling } from './bfd';
+import { cutList, summariseIssues } from './summary';
+import { connectHint, CONNECT_HINT_INTERVAL_MS, CONNECT_HINTS_PER_INTERVAL, emptyEorHint } from './hints';
 import { grClear, grPeerDown, grReestablished, grSweep, type GracefulRestartState, type GrContext } from './graceful-restart';
 import { exportablePools, fibChangeOf, groupFibFailures, policiesFor, ribPeerOf, sessionConfigOf, type FibContext, type WiringOptions } from './wiring';
 
@@ -81,6 +83,12 @@ interface PeerEntry {
   gr?: GracefulRestartState;
   /** What its RIB policies were built from (policyInputs); a change swaps them (softReconfigure). */
   policyInputs?: string;
+  /** Set while the config removes or restarts the session (its down is logged by the plan). */
+  closing?: boolean;
+  /** When a connect problem of this peer was last logged (rate limit, hints.ts). */
+  connectHintAt?: number;
+  /** Families this eBGP peer ended with End-of-RIB and no prefix (hints.ts emptyEorHint). */
+  emptyEor?: Set<Family>;
 }
 
 /** What a reload did (bgpctl reload prints it): refused with errors, or applied with effects;
@@ -109,12 +117,15 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   /** What Tern wants in the kernel, by prefix: the source of truth for `show fib` and reconcile. */
   readonly desiredFib = new Map<string, FibChange>();
   fibSynced = false;
+  /** The last EPERM the kernel gave a route write, until a batch is written without one (/readyz). */
+  fibDenied?: string;
   /** RFC 4724 §4.1: set while ternd restarts with routes in the kernel, until converged. */
   selectionDeferred = false;
   readonly startedAt = new Date();
   listening = false;
   configLoaded = false;
   private flushScheduled = false;
+  private connectHintBudget = { since: 0, used: 0, suppressed: 0 };
   private fibQueue: FibChange[] = [];
   private fibBusy = false;
   /** Settles when the startup reconcile is done: incremental writes wait for it, so a change
@@ -143,8 +154,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   /** Loads the model (throws ConfigError: nothing runs on a bad config), then starts everything. */
   async start(): Promise<void> {
+    const t0 = performance.now();
     const { model, warnings } = await this.opts.datastore.start((e) => this.onDatastore(e));
-    for (const w of warnings) this.log.warn({ component: 'config' }, formatIssue(w));
+    this.log.info({ component: 'datastore', ms: Math.round(performance.now() - t0), nodes: model.nodes.length, peers: model.peers.length, ipamBlocks: model.ipamBlocks.length, blockAffinities: model.blockAffinities.length, warnings: warnings.length },
+      `model loaded from ${this.opts.datastore.status().source}: ${model.nodes.length} nodes, ${model.peers.length} BGPPeers, ${model.ipamBlocks.length} IPAM blocks, ${warnings.length} warnings (${Math.round(performance.now() - t0)} ms)`);
+    for (const w of summariseIssues(warnings)) this.log.warn({ component: 'config' }, w);
     this.model = model;
     this.local = localSpeaker(model, this.opts.nodeName);
     this.configLoaded = true;
@@ -211,7 +225,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     // keeps our routes only if the session ends without a NOTIFICATION, or with one covered by
     // the N bit on both sides (RFC 8538): so close those sessions silently when the peer has no
     // N bit, and say why (RFC 9003 Cease text) to everyone else.
-    const notification = { code: 6, subcode: 2, shutdownMessage: reason };
+    const notification = { code: 6, subcode: 2, shutdownMessage: reason, why: reason };
     for (const e of this.peers.values()) {
       const n = e.session.state === 'Established' ? e.negotiated : undefined;
       if (n?.gracefulRestart && !n.gracefulRestart.notification) e.session.destroy();
@@ -222,6 +236,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     await this.speaker?.close(notification);
     await this.bfd.close();
     await this.opts.fib.close();
+  }
+
+  /** Whether the peer's Adj-RIB-In holds any path of `family` (stops at the first). */
+  hasPathsFrom(peerId: string, family: Family): boolean {
+    const peer = this.rib.peers.get(peerId);
+    if (!peer) return false;
+    for (const _ of this.rib.tables[family].peerPaths(peer.idx)) return true;
+    return false;
   }
 
   childLog(component: string): Logger {
@@ -252,13 +274,15 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       const fields = { component: 'session', peer: s.key, from: c.from, to: c.to, reason: c.reason ? describeReason(c.reason) : undefined };
       this.opts.metrics?.sessionTransitions.inc({ peer: s.key, state: c.to });
       if (e && c.from === 'Established') e.downSince = Date.now();
-      if (c.to === 'Established' || c.from === 'Established') this.log.info(fields, `${s.key} ${c.from} -> ${c.to}`);
-      else this.log.debug(fields, `${s.key} ${c.from} -> ${c.to}`);
+      // Reaching and leaving Established each get one line of their own ('established', 'down').
+      this.log.debug(fields, `${s.key} ${c.from} -> ${c.to}`);
     });
     sp.on('established', (s, info) => {
       const e = entryOf(s);
       if (!e) return;
       e.eor.clear();
+      e.emptyEor = undefined;
+      e.connectHintAt = undefined;
       const n = info.negotiated;
       e.negotiated = n;
       if (e.gr) grReestablished(this.grCtx, e, n);
@@ -279,7 +303,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     sp.on('down', (s, reason) => {
       const e = entryOf(s);
       if (!e) return;
-      this.log.warn({ component: 'session', peer: s.key, reason: describeReason(reason) }, `session with ${s.key} down: ${describeReason(reason)}`);
+      // A session the config removed or restarts is told by the plan's own line.
+      const lvl = e.closing ? 'debug' : 'warn';
+      this.log[lvl]({ component: 'session', peer: s.key, reason: describeReason(reason) }, `session with ${s.key} down: ${describeReason(reason)}`);
       e.eor.clear();
       if (!grPeerDown(this.grCtx, e, reason)) this.rib.peerDown(e.id);
       this.scheduleFlush();
@@ -291,6 +317,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       if (eor) {
         e.eor.add(eor);
         this.log.debug({ component: 'session', peer: s.key, family: eor }, 'End-of-RIB received');
+        if (e.cfg.peerAs !== (e.cfg.localAs ?? this.local.asNumber) && !this.hasPathsFrom(e.id, eor)) {
+          (e.emptyEor ??= new Set()).add(eor);
+          this.log.info({ component: 'session', peer: s.key, family: eor }, emptyEorHint(s.key, eor));
+        }
         // RFC 4724 §4.2: End-of-RIB ends the wait: what is still stale was not re-announced.
         if (e.gr?.families.has(eor)) grSweep(this.grCtx, e, eor, 'End-of-RIB received');
         this.checkConverged();
@@ -309,6 +339,24 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.log.info({ component: 'session', peer: s.key, family }, 'route refresh requested by peer');
       this.rib.routeRefresh(e.id, family);
       this.pump(e);
+    });
+    sp.on('connectFailed', (s, f) => {
+      const e = entryOf(s);
+      if (!e) return;
+      const now = Date.now();
+      if (e.connectHintAt !== undefined && now - e.connectHintAt < CONNECT_HINT_INTERVAL_MS) return;
+      e.connectHintAt = now;
+      // Across peers too: 10k unreachable peers must not write 10k lines (issue 17).
+      const b = this.connectHintBudget;
+      if (now - b.since >= CONNECT_HINT_INTERVAL_MS) {
+        if (b.suppressed) this.log.warn({ component: 'session', peers: b.suppressed }, `${b.suppressed} more peers failed to connect in the last ${CONNECT_HINT_INTERVAL_MS / 60_000} min (not logged one by one; bgpctl show peers)`);
+        this.connectHintBudget = { since: now, used: 0, suppressed: 0 };
+      }
+      if (this.connectHintBudget.used++ >= CONNECT_HINTS_PER_INTERVAL) {
+        if (this.connectHintBudget.suppressed++ === 0) this.log.warn({ component: 'session' }, `more peers fail to connect: counted, not logged one by one, for the next ${CONNECT_HINT_INTERVAL_MS / 60_000} min (bgpctl show peers)`);
+        return;
+      }
+      this.log.warn({ component: 'session', peer: s.key, error: f.error, attempts: f.count, md5: !!s.cfg.password }, connectHint(s.key, f, !!s.cfg.password));
     });
     sp.on('drain', (s) => {
       const e = entryOf(s);
@@ -337,7 +385,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (behind > (this.opts.maxOutputBacklog ?? MAX_OUTPUT_BACKLOG)) {
       const text = `${e.id} is ${behind} UPDATEs behind (bound ${this.opts.maxOutputBacklog ?? MAX_OUTPUT_BACKLOG}): resetting the session`;
       this.log.warn({ component: 'session', peer: e.id, backlog: behind }, text);
-      e.session.stop({ code: 6, subcode: 8, shutdownMessage: 'Tern: peer too slow to read its updates' });
+      e.session.stop({ code: 6, subcode: 8, shutdownMessage: 'Tern: peer too slow to read its updates', why: text });
       e.session.start();
     }
   }
@@ -400,6 +448,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
           if (deletes) m?.fibOps.inc({ op: 'delete' }, deletes);
           if (batch.length - deletes) m?.fibOps.inc({ op: 'replace' }, batch.length - deletes);
           for (const f of failures) m?.fibErrors.inc({ op: opOf(batch[f.index]), reason: f.error.split(':')[0] });
+          const denied = failures.find((f) => /EPERM|EACCES/.test(f.error));
+          if (denied && !this.fibDenied) this.log.error({ component: 'fib', error: denied.error }, 'the kernel refuses route writes (no CAP_NET_ADMIN?): not ready until a write succeeds; run ternd with NET_ADMIN or use --fib none');
+          this.fibDenied = denied ? `${denied.error} (run ternd with NET_ADMIN, or --fib none)` : undefined;
           for (const g of groupFibFailures(failures)) this.log.warn({ component: 'fib', prefixes: g.prefixes, count: g.count, error: g.error }, g.message);
         } catch (err) {
           this.log.error({ component: 'fib', err: (err as Error).message }, 'FIB write failed');
@@ -463,6 +514,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       while (this.rib.queued > 0) this.flush();
       this.endSelectionDeferral(why);
       const r = await this.opts.fib.reconcile([...this.desiredFib.values()]);
+      const denied = r.failed.find((f) => /EPERM|EACCES/.test(f.error ?? ''));
+      if (denied) this.fibDenied = `${denied.error} (run ternd with NET_ADMIN, or --fib none)`;
       this.log.info({ component: 'fib', why, added: r.added, replaced: r.replaced, deleted: r.deleted, unchanged: r.unchanged, failed: r.failed.length }, `FIB reconciled (${why})`);
     } catch (err) {
       this.log.error({ component: 'fib', err: (err as Error).message }, 'FIB reconciliation failed');
@@ -477,12 +530,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private applyOrigination(routes: OriginatedRoute[]): string[] {
     const effects: string[] = [];
     const next = new Map(routes.map((r) => [r.prefix, r]));
+    const withdrawn: OriginatedRoute[] = [];
+    const advertised: OriginatedRoute[] = [];
     for (const [prefix, r] of this.originated) {
       if (next.has(prefix)) continue;
       this.originated.delete(prefix);
       this.rib.withdrawOrigin(prefix);
       effects.push(`prefix ${prefix} withdrawn`);
-      this.log.info({ component: 'routes', prefix, origin: r.origin }, `withdrawing ${prefix}`);
+      withdrawn.push(r);
     }
     for (const [prefix, r] of next) {
       const old = this.originated.get(prefix);
@@ -495,8 +550,12 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         largeCommunities: r.largeCommunities.length ? r.largeCommunities : undefined,
       });
       effects.push(`prefix ${prefix} advertised`);
-      this.log.info({ component: 'routes', prefix, origin: r.origin, fib: r.fib }, `advertising ${prefix} (${r.reason})`);
+      advertised.push(r);
     }
+    cutList(withdrawn, (r) => this.log.info({ component: 'routes', prefix: r.prefix, origin: r.origin }, `withdrawing ${r.prefix}`),
+      (n) => this.log.info({ component: 'routes', more: n }, `and ${n} more prefixes withdrawn`));
+    cutList(advertised, (r) => this.log.info({ component: 'routes', prefix: r.prefix, origin: r.origin, fib: r.fib }, `advertising ${r.prefix} (${r.reason})`),
+      (n) => this.log.info({ component: 'routes', more: n }, `and ${n} more prefixes advertised (bgpctl show rib lists them)`));
     return effects;
   }
 
@@ -507,15 +566,16 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     // for blocks added after the session was, too.
     const originatedSet = this.originated;
     for (const pc of d.removed) {
-      this.removePeer(pc);
+      this.removePeer(pc, 'BGPPeer or node removed from the config');
       effects.push(`session ${pc.key} removed`);
-      this.log.info({ component: 'plan', peer: pc.key }, `session with ${pc.key} removed (${pc.description})`);
     }
+    cutList(d.removed, (pc) => this.log.info({ component: 'plan', peer: pc.key }, `session with ${pc.key} removed (${pc.description})`),
+      (n) => this.log.info({ component: 'plan', more: n }, `and ${n} more sessions removed`));
     for (const ch of d.changed) {
       // Next hop mode and allowas-in live in the RIB's peer config, not in its policies: a change
       // restarts the session rather than being recorded and silently not applied.
       if (ch.restartNeeded || ch.fields.some((f) => POLICY_FIELDS.has(f))) {
-        this.removePeer(ch.before);
+        this.removePeer(ch.before, `config changed (${ch.fields.join(', ')}): restarting`);
         this.addPeer(ch.after, originatedSet);
         effects.push(`session ${ch.after.key} restarted (${ch.fields.join(', ')})`);
         this.log.info({ component: 'plan', peer: ch.after.key, fields: ch.fields }, `session with ${ch.after.key} restarted: ${ch.fields.join(', ')} changed`);
@@ -538,8 +598,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     for (const pc of d.added) {
       this.addPeer(pc, originatedSet);
       effects.push(`session ${pc.key} added`);
-      this.log.info({ component: 'plan', peer: pc.key, kind: pc.kind, as: pc.peerAs }, `session with ${pc.key} added (${pc.description})`);
     }
+    cutList(d.added, (pc) => this.log.info({ component: 'plan', peer: pc.key, kind: pc.kind, as: pc.peerAs }, `session with ${pc.key} added (${pc.description})`),
+      (n) => this.log.info({ component: 'plan', more: n }, `and ${n} more sessions added (bgpctl show peers lists them)`));
     this.plan = next;
     this.bfd.plan();
     return effects;
@@ -633,12 +694,13 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (this.bfd.mayStart(pc)) session.start();
   }
 
-  private removePeer(pc: PeerConfig): void {
+  private removePeer(pc: PeerConfig, why: string): void {
     const key = this.speakerKey(pc);
     const e = this.peers.get(key);
     if (!e) return;
     grClear(e);
-    this.speaker.removePeer(key);
+    e.closing = true;
+    this.speaker.removePeer(key, undefined, why);
     this.rib.removePeer(e.id);
     this.peers.delete(key);
     this.scheduleFlush();
@@ -651,7 +713,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       update = await this.opts.datastore.resync(trigger);
     } catch (err) {
       const { errors, warnings } = refusalOf(err);
-      this.refuse(trigger, errors, warnings.map(formatIssue));
+      // The log gets the summary; bgpctl reload gets every warning.
+      this.refuse(trigger, errors, summariseIssues(warnings));
       return { ok: false, errors, warnings: warnings.map(formatIssue) };
     }
     return this.applyModel(update);
@@ -666,7 +729,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         else this.pendingUpdate = e.update;
         return;
       case 'refused':
-        this.refuse(e.trigger, e.errors, e.warnings.map(formatIssue));
+        this.refuse(e.trigger, e.errors, summariseIssues(e.warnings));
         return;
       case 'status': {
         const st = e.status;
@@ -683,7 +746,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private refuse(trigger: string, errors: string[], warnings: string[]): void {
     // The warnings first: the real cause of a refusal is often an "unknown field" one line up.
     for (const w of warnings) this.log.warn({ component: 'config', trigger }, w);
-    for (const e of errors) this.log.error({ component: 'config', trigger }, `config refused, running config stays in force: ${e}`);
+    cutList(errors, (e) => this.log.error({ component: 'config', trigger }, `config refused, running config stays in force: ${e}`),
+      (n) => this.log.error({ component: 'config', trigger, more: n }, `config refused: and ${n} more errors (bgpctl reload lists them all)`), 20);
     this.emit('reloadFailed', errors);
   }
 
@@ -697,10 +761,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       local = localSpeaker(model, this.opts.nodeName);
     } catch (err) {
       const errors = err instanceof ConfigError ? err.issues.filter((i) => i.severity === 'error').map(formatIssue) : [(err as Error).message];
-      this.refuse(trigger, errors, warnings.map(formatIssue));
+      // The log gets the summary; bgpctl reload gets every warning.
+      this.refuse(trigger, errors, summariseIssues(warnings));
       return { ok: false, errors, warnings: warnings.map(formatIssue) };
     }
-    for (const w of warnings) this.log.warn({ component: 'config' }, formatIssue(w));
+    for (const w of summariseIssues(warnings)) this.log.warn({ component: 'config' }, w);
     if (local.asNumber !== this.local.asNumber || local.routerId !== this.local.routerId || local.listenPort !== this.local.listenPort) {
       const msg = 'the node AS, router ID or listen port changed: restart ternd to apply';
       this.log.error({ component: 'config', trigger }, msg);
@@ -719,7 +784,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.fibCtx = this.makeFibCtx();
     const effects = [...this.applyOrigination(originatedRoutes(model, this.opts.nodeName)), ...this.applyPlan(this.planFor(model))];
     this.scheduleFlush();
-    this.log.info({ component: 'config', trigger, effects: effects.length, ms: Math.round(performance.now() - started), cpuMs: cpuMsSince(cpu0) }, effects.length ? `config reloaded: ${effects.join('; ')}` : 'config reloaded: nothing changed');
+    this.log.info({ component: 'config', trigger, effects: effects.length, ms: Math.round(performance.now() - started), cpuMs: cpuMsSince(cpu0) }, effects.length ? `config reloaded (${trigger}): ${effects.slice(0, 10).join('; ')}${effects.length > 10 ? `; and ${effects.length - 10} more` : ''}` : `config reloaded (${trigger}): nothing changed`);
     this.emit('reloaded', effects);
     return { ok: true, effects, warnings: warnings.map(formatIssue) };
   }

@@ -32,7 +32,7 @@ export async function createDatastore(a: DatastoreArgs, w: DatastoreWiring = {})
   switch (a.datastore) {
     case 'file':
       if (!a.config) throw new DatastoreArgError('--datastore file needs --config FILE');
-      return new FileDatastore(a.config);
+      return new FileDatastore(a.config, { progress: w.log && ((text) => w.log!(text)) });
     case 'etcd': {
       const options = etcdOptions(a, w);
       // Loaded here only: the etcd3 client takes a third of a second to load.

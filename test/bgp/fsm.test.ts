@@ -233,3 +233,18 @@ test('RFC 8538 §3 / RFC 9003: ManualStop with a Hard Reset carries the hardened
   assert.deepEqual([...sent(fsmIn('Established'), { code: 6, subcode: 9, shutdownMessage: 'x' })], [6, 9, 6, 4, 1, 0x78]);
   assert.deepEqual([...sent(fsmIn('Established'), { code: 6, subcode: 2, shutdownMessage: 'x' })], [6, 2, 1, 0x78]);
 });
+
+test('issue 17: a ManualStop says why in its down reason (config change, SIGTERM), and nothing of it goes on the wire', () => {
+  const downOf = (actions: FsmAction[]) => actions.find((a): a is Extract<FsmAction, { type: 'sessionDown' }> => a.type === 'sessionDown');
+  for (const state of ['Established', 'OpenConfirm', 'Connect'] as const) {
+    const f = fsmIn(state);
+    const actions = f.handle({ type: 'ManualStop', notification: { code: 6, subcode: 2, shutdownMessage: 'bye', why: 'ternd stopping (SIGTERM)' } }, 0);
+    const text = downOf(actions)?.reason.text ?? (actions.find((a) => a.type === 'stateChange') as { reason?: { text: string } } | undefined)?.reason?.text;
+    assert.equal(text, 'ternd stopping (SIGTERM)', state);
+    const send = actions.find((a): a is Extract<FsmAction, { type: 'send' }> => a.type === 'send');
+    if (send) assert.deepEqual([...encodeMessage(send.msg, DEFAULT_CONTEXT).subarray(19)], [6, 2, 3, 0x62, 0x79, 0x65], 'RFC 9003 text only');
+  }
+  // Without a reason it is still the operator's stop.
+  const f = fsmIn('Established');
+  assert.equal(downOf(f.handle({ type: 'ManualStop' }, 0))?.reason.text, 'stopped by operator');
+});

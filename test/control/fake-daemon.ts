@@ -71,6 +71,8 @@ export function neighborOf(p: PeerView): NeighborView {
     lastErrorSent: null,
     lastErrorReceived: { code: 6, subcode: 2, name: 'Cease/Administrative Shutdown', shutdownMessage: 'maintenance window', at: ago(4000) },
     lastResetReason: 'peer sent Cease/Administrative Shutdown',
+    lastConnectError: '',
+    hints: [],
     routeReflector: p.kind === 'rr-client' ? 'client' : 'none',
     md5: false,
   };

@@ -1,0 +1,28 @@
+/** The worker side of load.ts: for each file asked, read it (size checked first), parse it, post the model. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { readFileSync, statSync } from 'node:fs';
+import { ConfigError } from '../types.js';
+import { parseModel } from './parse.js';
+import { dehydrate, type LoadLimits, type LoadReply } from './load.js';
+
+const { limits } = workerData as { limits: LoadLimits };
+
+function run(file: string): LoadReply {
+  try {
+    const size = statSync(file).size;
+    if (size > limits.maxTextBytes) {
+      return { ok: false, issues: [{ severity: 'error', file, line: 0, message: `${size} bytes: more than the limit of ${limits.maxTextBytes} bytes` }] };
+    }
+    const t0 = performance.now();
+    const progress = (text: string) => parentPort!.postMessage({ progress: `${file}: ${text} (${Math.round(performance.now() - t0)} ms)` } satisfies LoadReply);
+    progress(`reading ${(size / 1048576).toFixed(1)} MB`);
+    const { model, warnings } = parseModel(readFileSync(file, 'utf8'), file, limits, progress);
+    progress('model validated');
+    return { ok: true, ...dehydrate(model), warnings };
+  } catch (err) {
+    if (err instanceof ConfigError) return { ok: false, issues: err.issues };
+    return { ok: false, message: (err as Error).message };
+  }
+}
+
+parentPort!.on('message', (m: { file: string }) => parentPort!.postMessage(run(m.file)));

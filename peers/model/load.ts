@@ -1,0 +1,142 @@
+/**
+ * Reading a model file off the main thread (issue 17). Parsing runs in a worker_thread so that
+ * however long a file takes, the event loop that carries keepalives, probes and bgpctl keeps
+ * turning; the worker also has a memory and a time bound, so input the reader's own limits do
+ * not catch ends as a refusal naming the bound, never as a frozen or killed daemon.
+ *
+ * The model crosses the thread boundary by structured clone, which keeps Maps and bigints but
+ * not functions: the selectors (closures) travel as their text and are parsed again here
+ * (they were valid in the worker, so this cannot fail). IPAM blocks, by far the most numerous
+ * resource, travel as one JSON text of tuples: decoding 250k of them that way costs this thread
+ * a fraction of what cloning their objects (bigints, Maps) does, and this thread carries the
+ * keepalives.
+ */
+import { Worker } from 'node:worker_threads';
+import path from 'node:path';
+import { ConfigError, type ClusterModel, type ConfigIssue, type Selector } from '../types.js';
+import { parseSelector } from '../selector.js';
+import { parseCidr, type Cidr } from './net.js';
+import { DEFAULT_READ_LIMITS, type ReadLimits } from './reader.js';
+
+export interface LoadLimits extends ReadLimits {
+  /** Heap (MB) the parse may use. */
+  maxParseMemoryMb: number;
+  /** Seconds the parse may take. */
+  maxParseSeconds: number;
+}
+
+export const DEFAULT_LOAD_LIMITS: LoadLimits = { ...DEFAULT_READ_LIMITS, maxParseMemoryMb: 2048, maxParseSeconds: 120 };
+
+/** What the worker posts back. */
+export type LoadReply =
+  | { progress: string }
+  | { ok: true; model: ClusterModel; blocks: string; warnings: ConfigIssue[] }
+  | { ok: false; issues?: ConfigIssue[]; message?: string };
+
+type BlockTuple = [name: string, line: number, cidr: string, affinityNode: string | null, deleted: 0 | 1, allocationNodes: [number, string][] | 0];
+
+/** Selectors as `{ text }` and IPAM blocks as JSON tuples, so the model can be cloned cheaply; `rehydrate` undoes it. */
+export function dehydrate(model: ClusterModel): { model: ClusterModel; blocks: string } {
+  const plain = (s: Selector | undefined) => (s ? ({ text: s.text } as Selector) : undefined);
+  const tuples: BlockTuple[] = model.ipamBlocks.map((b) => [b.name, b.line, b.cidr.text, b.affinityNode ?? null, b.deleted ? 1 : 0, b.allocationNodes.size ? [...b.allocationNodes] : 0]);
+  return {
+    model: {
+      ...model,
+      peers: model.peers.map((p) => ({ ...p, nodeSelector: plain(p.nodeSelector), peerSelector: plain(p.peerSelector) })),
+      ipPools: model.ipPools.map((p) => ({ ...p, nodeSelector: plain(p.nodeSelector)! })),
+      ipamBlocks: [],
+    },
+    blocks: JSON.stringify(tuples),
+  };
+}
+
+export function rehydrate(model: ClusterModel, blocks = '[]'): ClusterModel {
+  // The texts are the canonical ones parseCidr printed in the worker, so they parse again.
+  model.ipamBlocks = (JSON.parse(blocks) as BlockTuple[]).map(([name, line, cidr, affinityNode, deleted, alloc]) => ({
+    name, line, cidr: parseCidr(cidr) as Cidr, affinityNode: affinityNode ?? undefined, deleted: deleted === 1, allocationNodes: new Map(alloc || []),
+  }));
+  const sel = (s: Selector | undefined) => (s ? parseSelector(s.text) : undefined);
+  for (const p of model.peers) {
+    p.nodeSelector = sel(p.nodeSelector);
+    p.peerSelector = sel(p.peerSelector);
+  }
+  for (const p of model.ipPools) p.nodeSelector = sel(p.nodeSelector)!;
+  return model;
+}
+
+/**
+ * A parser thread kept between reads: starting a worker and loading the YAML code into it costs
+ * ~100-200 ms, and a changed IPAM block must reach the FIB within 100 ms (issue 6). A worker that
+ * hit a bound is terminated and the next read starts a fresh one. One read at a time.
+ */
+export class ModelLoader {
+  private worker?: Worker;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** `progress` receives a line per phase of a read (issue 17: a 50 MB file loaded with no log line). */
+  constructor(private readonly limits: LoadLimits = DEFAULT_LOAD_LIMITS, private readonly progress?: (text: string) => void) {}
+
+  /**
+   * Read and parse a model file in the worker. Resolves with the model; rejects with
+   * ConfigError for invalid content (a limit exceeded is one of its issues) and with an Error
+   * when the file cannot be read or the parse ran out of its memory or time.
+   */
+  load(file: string): Promise<{ model: ClusterModel; warnings: ConfigIssue[] }> {
+    const run = this.queue.then(() => this.loadNow(file));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Ends the worker (the loader can still be used: the next load starts one). */
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    await w?.terminate();
+  }
+
+  private spawn(): Worker {
+    const w = new Worker(path.join(__dirname, 'load-worker.js'), {
+      workerData: { limits: this.limits },
+      resourceLimits: { maxOldGenerationSizeMb: this.limits.maxParseMemoryMb },
+    });
+    // An idle parser must not keep ternd (or a test) alive.
+    w.unref();
+    return w;
+  }
+
+  private loadNow(file: string): Promise<{ model: ClusterModel; warnings: ConfigIssue[] }> {
+    const limits = this.limits;
+    const worker = (this.worker ??= this.spawn());
+    return new Promise((resolve, reject) => {
+      const done = (fn: () => void, kill: boolean) => {
+        clearTimeout(timer);
+        worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+        if (kill && this.worker === worker) {
+          this.worker = undefined;
+          void worker.terminate();
+        }
+        fn();
+      };
+      const onMessage = (r: LoadReply) => {
+        if ('progress' in r) { this.progress?.(r.progress); return; }
+        onResult(r);
+      };
+      const onResult = (r: Exclude<LoadReply, { progress: string }>) => done(() => {
+        if (r.ok) resolve({ model: rehydrate(r.model, r.blocks), warnings: r.warnings });
+        else if (r.issues) reject(new ConfigError(r.issues));
+        else reject(new Error(r.message ?? 'unknown error'));
+      }, false);
+      const onError = (err: Error & { code?: string }) => done(() => reject(
+        err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? new Error(`${file}: parsing needed more than the limit of ${limits.maxParseMemoryMb} MB of memory (refused)`)
+          : err,
+      ), true);
+      const onExit = (code: number) => done(() => reject(new Error(`${file}: the parser thread stopped (exit code ${code})`)), true);
+      const timer = setTimeout(() => done(() => reject(new Error(`${file}: parsing took longer than the limit of ${limits.maxParseSeconds} s (refused)`)), true), limits.maxParseSeconds * 1000);
+      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+      // A busy parse holds the process open until it answers (the worker itself is unref'd).
+      worker.ref();
+      worker.postMessage({ file });
+    }).finally(() => worker.unref()) as Promise<{ model: ClusterModel; warnings: ConfigIssue[] }>;
+  }
+}
