@@ -3,11 +3,15 @@
 // Calico's DaemonSet) becomes the pod a node would run, and podman runs it in a lab namespace
 // that stands for the node (hostNetwork: the pod's network is the node's). Tern's image runs next
 // to a stand-in for calico-node (a Debian container idling as Felix would: Felix is not under
-// test here), peers with BIRD in a container on the ToR's namespace, and its routes land in the
-// node's kernel table. Checked: the session (RFC 4271 §8) from BIRD's side, routes both ways,
-// the pod's probes, bgpctl inside the pod, and that ternd runs as uid 10001 with exactly
-// NET_ADMIN and NET_BIND_SERVICE. The datastore is a file mounted into the pod: the manifest's
-// `--datastore=kubernetes` is replaced for the lab, which has no API server.
+// test here), reads the cluster from the Kubernetes API (issue 13's kube-apiserver stand-in,
+// conformance/k8s/apiserver.ts, reached on the node's 127.0.0.1:6443, answering only what
+// deploy/kubernetes/rbac.yaml grants), peers with BIRD in a container on the ToR's namespace
+// with a TCP MD5 password from a Secret, and its routes land in the node's kernel table.
+// Checked: the session (RFC 4271 §8, RFC 2385) from BIRD's side, routes both ways, the pod's
+// probes, bgpctl inside the pod, that ternd runs as uid 10001 with exactly NET_ADMIN and
+// NET_BIND_SERVICE, and that the RBAC rules shipped in deploy/ are exactly what ternd uses.
+// The one change to the manifest: `--kubeconfig`, since the stand-in speaks plain HTTP and the
+// in-cluster service account path needs TLS.
 process.env.TERN_PEERS = 'containers';
 
 import { test } from 'node:test';
@@ -19,9 +23,11 @@ import { Lab, waitFor } from '../lab/lab.js';
 import { birdRoutes, startBird, waitBirdEstablished } from '../lab/bird.js';
 import { conformanceGate } from '../lab/gate.js';
 import { routesInNs } from '../lab/fib.js';
-import { calicoYaml } from '../lab/tern.js';
 import { missingPeerImages, podman } from '../lab/peer-runtime.js';
 import { playPod, podOf } from '../lab/pod.js';
+import { ApiServer, type AuditEntry } from '../k8s/apiserver.js';
+import { bgpConfiguration, bgpPeer, blockAffinity, ipamBlock, ipPool, k8sNode, secret } from '../k8s/objects.js';
+import { parseAllDocuments } from 'yaml';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const TERN_IMAGE = process.env.TERN_IMAGE ?? 'localhost/tern:dev';
@@ -29,8 +35,27 @@ const AGENT_IMAGE = 'localhost/debian:bookworm';
 const NODE = 'n1';
 const CAP_NET_BIND_SERVICE = 10;
 const CAP_NET_ADMIN = 12;
+const FORWARD = path.resolve(__dirname, '..', 'k8s', 'forward.js');
+const PASSWORD = 'tor-md5-secret';
 
-test('issue 14: the calico-node pod with the Tern sidecar peers with a BIRD container and installs routes in the node kernel', { timeout: 180_000 }, async (t) => {
+interface Rule { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }
+
+/**
+ * The API stand-in's authorizer from deploy/kubernetes/rbac.yaml itself: ClusterRole rules for
+ * every namespace, Role rules in the namespace ternd reads Secrets from (the pod's). Returns the
+ * authorizer and the (resource, verb) pairs the rules grant.
+ */
+function rbacFromDeploy(podNamespace: string): { authorize: (a: Omit<AuditEntry, 'code'>) => boolean; granted: Set<string> } {
+  const objs = parseAllDocuments(fs.readFileSync(path.join(ROOT, 'deploy', 'kubernetes', 'rbac.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; rules?: Rule[] });
+  const cluster = objs.filter((o) => o.kind === 'ClusterRole').flatMap((o) => o.rules ?? []);
+  const ns = objs.filter((o) => o.kind === 'Role').flatMap((o) => o.rules ?? []);
+  const allows = (rules: Rule[], a: Omit<AuditEntry, 'code'>) => rules.some((r) =>
+    r.resources.includes(a.resource) && r.verbs.includes(a.verb) && (!r.resourceNames?.length || (a.name !== undefined && r.resourceNames.includes(a.name))));
+  const granted = new Set([...cluster, ...ns].flatMap((r) => r.resources.flatMap((res) => r.verbs.map((v) => `${res} ${v}`))));
+  return { authorize: (a) => allows(cluster, a) || (a.namespace === podNamespace && allows(ns, a)), granted };
+}
+
+test('issue 14: the calico-node pod with the Tern sidecar reads the Kubernetes API, peers with a BIRD container over TCP MD5 (RFC 2385) and installs routes in the node kernel', { timeout: 180_000 }, async (t) => {
   if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc'])) return;
   const missing = missingPeerImages([]).concat((await podman(['image', 'exists', TERN_IMAGE])).code === 0 ? [] : [`image ${TERN_IMAGE} (npm run image)`]);
   if (missing.length) {
@@ -47,34 +72,46 @@ test('issue 14: the calico-node pod with the Tern sidecar peers with a BIRD cont
   await startBird(lab, tor, {
     routerId: '198.18.141.2',
     static4: [{ prefix: '198.19.141.0/24' }],
-    neighbors: [{ name: 'n1', localAddr: '198.18.141.2', localAs: 65001, neighborAddr: '198.18.141.1', neighborAs: 64512 }],
+    neighbors: [{ name: 'n1', localAddr: '198.18.141.2', localAs: 65001, neighborAddr: '198.18.141.1', neighborAs: 64512, password: PASSWORD }],
   });
-
-  // The cluster model, as a file the pod mounts (the lab has no API server).
-  const model = path.join(lab.dir, 'cluster.yaml');
-  fs.writeFileSync(model, calicoYaml({
-    asNumber: 64512,
-    nodes: [{ name: NODE, ipv4Address: '198.18.141.1/24' }],
-    peers: [{ name: 'tor', peerIP: '198.18.141.2', asNumber: 65001 }],
-    pools: { pods: '10.244.0.0/16' },
-    extraDocs: [{ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: '10-244-141-0-26' }, spec: { cidr: '10.244.141.0/26', affinity: `host:${NODE}` } }],
-  }));
-  fs.chmodSync(lab.dir, 0o755);
-  fs.chmodSync(model, 0o644);
 
   // The pod a node would run: calico-node's DaemonSet with deploy/'s sidecar patch, by kubectl.
   const ds = JSON.parse(execFileSync('kubectl', ['patch', '--local', '-o', 'json',
     '-f', path.join(ROOT, 'test', 'fixtures', 'kubernetes', 'calico-node-daemonset.yaml'),
     '--patch-file', path.join(ROOT, 'deploy', 'kubernetes', 'calico-node-sidecar.yaml')], { encoding: 'utf8' }));
+  const podNamespace: string = ds.metadata.namespace;
+
+  // The cluster as Calico keeps it in the API (KDD): Node annotations, CRDs, and the Secret
+  // holding the ToR's password in the pod's namespace, where rbac.yaml's Role lets ternd get it.
+  const rbac = rbacFromDeploy(podNamespace);
+  const api = new ApiServer({ socketPath: lab.file('apiserver.sock'), token: 'sa-token', authorize: rbac.authorize, bookmarkMs: 1000 });
+  await api.start();
+  t.after(() => api.stop());
+  api.apply(bgpConfiguration({ asNumber: 64512, nodeToNodeMeshEnabled: false }));
+  api.apply(ipPool('pods', '10.244.0.0/16'));
+  api.apply(k8sNode(NODE, { ipv4: '198.18.141.1/24' }));
+  api.apply(ipamBlock('10.244.141.0/26', NODE, 1));
+  api.apply(blockAffinity('10.244.141.0/26', NODE));
+  api.apply(secret('bgp-passwords', podNamespace, { tor: PASSWORD }));
+  api.apply(bgpPeer('tor', { peerIP: '198.18.141.2', asNumber: 65001, password: { secretKeyRef: { name: 'bgp-passwords', key: 'tor' } } }));
+  // The API at the node's 127.0.0.1:6443 (hostNetwork), forwarded to the stand-in's socket.
+  lab.spawn(node, process.execPath, [FORWARD, '127.0.0.1:6443', lab.file('apiserver.sock')], { logFile: lab.file('forward.log') });
+  await waitFor('API forwarder listening', 10_000, async () => (await lab.exec(node, 'ss', ['-ltnH', 'src 127.0.0.1:6443'])).stdout.includes('6443'));
+  const kubeconfig = path.join(lab.dir, 'kubeconfig');
+  fs.writeFileSync(kubeconfig, api.kubeconfig('http://127.0.0.1:6443'));
+  fs.chmodSync(lab.dir, 0o755);
+  fs.chmodSync(kubeconfig, 0o644);
+
   const pod = podOf(ds, NODE, `t14s-calico-node-${process.pid}`);
   const [agent, ternd] = ['calico-node', 'ternd'].map((n) => pod.spec.containers.find((c) => c.name === n)!);
   assert.ok(agent && ternd, 'the patched pod has calico-node and ternd');
   // calico-node stand-in: Felix is not under test; this container only shares the pod with ternd.
   Object.assign(agent, { image: AGENT_IMAGE, command: ['sleep', 'infinity'], args: [], env: [], securityContext: {}, livenessProbe: undefined, readinessProbe: undefined });
   ternd.image = TERN_IMAGE;
-  ternd.args = (ternd.args ?? []).map((a) => (a === '--datastore=kubernetes' ? '--datastore=file' : a)).concat('--config=/etc/tern/cluster.yaml');
-  ternd.volumeMounts = [...(ternd.volumeMounts ?? []), { name: 'model', mountPath: '/etc/tern/cluster.yaml', readOnly: true }];
-  pod.spec.volumes = [...(pod.spec.volumes ?? []), { name: 'model', hostPath: { path: model, type: 'File' } }];
+  assert.ok(ternd.args?.includes('--datastore=kubernetes'), 'the manifest reads the Kubernetes API');
+  ternd.args = [...(ternd.args ?? []), '--kubeconfig=/etc/tern/kubeconfig'];
+  ternd.volumeMounts = [...(ternd.volumeMounts ?? []), { name: 'kubeconfig', mountPath: '/etc/tern/kubeconfig', readOnly: true }];
+  pod.spec.volumes = [...(pod.spec.volumes ?? []), { name: 'kubeconfig', hostPath: { path: kubeconfig, type: 'File' } }];
   // podman 4.3 runs probes only as exec healthchecks: the test polls ternd's probes itself below.
   delete ternd.livenessProbe;
   delete ternd.readinessProbe;
@@ -101,6 +138,14 @@ test('issue 14: the calico-node pod with the Tern sidecar peers with a BIRD cont
   const peers = await podman(['exec', ctr, 'bgpctl', '-j', 'show', 'peers']);
   assert.equal(peers.code, 0, peers.stderr);
   assert.match(peers.stdout, /Established/);
+
+  // The datastore: synced from the API, and RBAC exactly what ternd uses: nothing refused, and
+  // every (resource, verb) rbac.yaml grants was used (no rule to spare).
+  const health = JSON.parse((await podman(['exec', ctr, 'bgpctl', '-j', 'health'])).stdout) as { datastore?: { kind: string; state: string } };
+  assert.deepEqual([health.datastore?.kind, health.datastore?.state], ['kubernetes', 'synced']);
+  assert.deepEqual(api.audit.filter((a) => a.code === 403), [], 'a request the shipped RBAC refuses');
+  const used = new Set(api.audit.filter((a) => a.code < 400).map((a) => `${a.resource} ${a.verb}`));
+  assert.deepEqual([...rbac.granted].filter((g) => !used.has(g)).sort(), [], 'rbac.yaml grants a verb ternd never uses');
 
   // Non-root, with exactly the two capabilities the manifest adds.
   const pid = Number((await podman(['inspect', '-f', '{{.State.Pid}}', ctr])).stdout.trim());

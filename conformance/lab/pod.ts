@@ -27,12 +27,16 @@ export interface PodSpec {
 }
 
 /** The pod a DaemonSet controller would create on `node` from a DaemonSet object. */
-export function podOf(ds: { metadata: { name: string }; spec: { template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec } } }, node: string, name: string): { apiVersion: 'v1'; kind: 'Pod'; metadata: { name: string; labels?: Record<string, string> }; spec: PodSpec } {
+export function podOf(ds: { metadata: { name: string; namespace?: string }; spec: { template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec } } }, node: string, name: string): { apiVersion: 'v1'; kind: 'Pod'; metadata: { name: string; labels?: Record<string, string> }; spec: PodSpec } {
   const spec = structuredClone(ds.spec.template.spec);
   spec.nodeName = node;
   for (const c of spec.containers) {
-    // Downward API: the kubelet fills fieldRef spec.nodeName (podman 4.3 does not).
-    const env = (c.env ?? []).map((e) => (e.valueFrom?.fieldRef?.fieldPath === 'spec.nodeName' ? { name: e.name, value: node } : e));
+    // Downward API: the kubelet fills fieldRef spec.nodeName and metadata.namespace (podman 4.3 does not).
+    const field: Record<string, string | undefined> = { 'spec.nodeName': node, 'metadata.namespace': ds.metadata.namespace ?? 'default' };
+    const env = (c.env ?? []).map((e) => {
+      const v = e.valueFrom?.fieldRef ? field[e.valueFrom.fieldRef.fieldPath] : undefined;
+      return v !== undefined ? { name: e.name, value: v } : e;
+    });
     c.env = env;
     // $(VAR) in command and args from the container's env, as the kubelet expands them.
     const vars = new Map(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
