@@ -182,8 +182,9 @@ export class Session extends EventEmitter<SessionEvents> {
     const slot = this.primary;
     if (slot.fsm.state !== 'Established' || !slot.wire) return false;
     slot.wire.writeMany(bufs);
-    this.s.messagesOut.update += bufs.length;
-    this.s.messagesOut.total += bufs.length;
+    // The RIB's output is UPDATEs plus the RFC 7313 BoRR/EoRR markers around a refresh:
+    // count each by its header's type octet.
+    for (const b of bufs) countMessage(this.s, 'out', b[18] as MsgType);
     return this.checkBound();
   }
 

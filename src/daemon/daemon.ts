@@ -9,7 +9,7 @@ import type { Session } from '../../bgp/session';
 import type { Negotiated } from '../../bgp/negotiate';
 import type { DownReason } from '../../bgp/fsm-types';
 import { isEndOfRib } from '../../bgp/codec';
-import type { Family } from '../../bgp/types';
+import { RouteRefreshSubtype, type Family } from '../../bgp/types';
 import type { Fib, FibChange } from '../../fib/types';
 import {
   ConfigError,
@@ -336,9 +336,42 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       const e = entryOf(s);
       if (!e) return;
       const family: Family = m.afi === 2 ? 'ipv6' : 'ipv4';
-      this.log.info({ component: 'session', peer: s.key, family }, 'route refresh requested by peer');
-      this.rib.routeRefresh(e.id, family);
-      this.pump(e);
+      const enhanced = !!e.negotiated?.enhancedRouteRefresh;
+      switch (m.subtype) {
+        case RouteRefreshSubtype.NORMAL:
+          // RFC 2918 §4: re-send our Adj-RIB-Out for the family, once (framed by BoRR/EoRR
+          // when enhanced route refresh was negotiated, RFC 7313 §4).
+          this.log.info({ component: 'session', peer: s.key, family }, 'route refresh requested by peer');
+          this.rib.routeRefresh(e.id, family);
+          this.pump(e);
+          return;
+        case RouteRefreshSubtype.BORR:
+        case RouteRefreshSubtype.EORR:
+          // RFC 7313 §4: BoRR and EoRR frame the peer's *answer* to a refresh; they are never
+          // a request of their own. Two speakers that answered each other's markers with a
+          // refresh sent their tables back and forth without end (issue 15).
+          if (!enhanced) {
+            // RFC 7313 §4: the markers belong to a session where the capability was exchanged.
+            this.log.warn({ component: 'session', peer: s.key, family, subtype: m.subtype }, 'BoRR/EoRR from a peer without enhanced route refresh, ignored (RFC 7313 §4)');
+            return;
+          }
+          if (m.subtype === RouteRefreshSubtype.BORR) {
+            // RFC 7313 §4.2: the peer's routes are stale until EoRR; a route re-advertised
+            // in between is fresh again.
+            this.rib.beginRefresh(e.id, family);
+            this.log.debug({ component: 'session', peer: s.key, family }, 'BoRR received: routes stale until EoRR');
+          } else {
+            // RFC 7313 §4.2: what is still stale at EoRR was not re-advertised: purge it.
+            // An EoRR without a BoRR before it purges nothing (endRefresh returns 0).
+            const purged = this.rib.endRefresh(e.id, family);
+            this.log.debug({ component: 'session', peer: s.key, family, purged }, 'EoRR received');
+            this.scheduleFlush();
+          }
+          return;
+        default:
+          // RFC 7313 §5: a ROUTE-REFRESH with a subtype other than 0, 1 or 2 MUST be ignored.
+          this.log.warn({ component: 'session', peer: s.key, subtype: m.subtype }, 'ROUTE-REFRESH with an unknown subtype ignored (RFC 7313 §5)');
+      }
     });
     sp.on('connectFailed', (s, f) => {
       const e = entryOf(s);
