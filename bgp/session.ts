@@ -289,7 +289,10 @@ export class Session extends EventEmitter<SessionEvents> {
         if (a.to === 'OpenConfirm' && slot.fsm.negotiated) {
           // The OPEN exchange is done: UPDATEs are read and written with what was agreed.
           slot.ctx = slot.fsm.negotiated.context;
-          if (slot.wire) slot.wire.framer.extended = slot.fsm.negotiated.extendedMessage;
+          if (slot.wire) {
+            slot.wire.framer.extended = slot.fsm.negotiated.extendedMessage;
+            slot.wire.maxMessageLength = slot.fsm.negotiated.extendedMessage ? 65535 : 4096;
+          }
         } else if (a.to === 'Idle') {
           slot.ctx = DEFAULT_CONTEXT;
         }
@@ -427,6 +430,10 @@ export class Session extends EventEmitter<SessionEvents> {
         },
         onSendHoldExpired: () => this.feed(slot, { type: 'SendHoldTimer_Expires' }),
         onProgress: () => this.checkDrain(),
+        onOversize: (b, max) => {
+          this.s.oversizeDropped++;
+          this.log.error({ peer: this.key, type: b[18], length: b.length, max }, `not sent: a ${b.length}-byte message exceeds the peer's ${max}-byte maximum (RFC 8654 §4)`);
+        },
       },
       () => slot.fsm.sendHoldMs,
     );

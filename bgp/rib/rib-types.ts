@@ -140,3 +140,25 @@ export interface RibStats {
   updateGroups: number;
   queued: number;
 }
+
+/**
+ * Why the RIB left a route out, per peer: the daemon logs these (rate limited) and shows the
+ * counts in `bgpctl show neighbor`. The RIB has no logger; it hands these over as data.
+ * - `message-too-large`: its UPDATE would exceed the peer's maximum message size (RFC 8654 §4),
+ *   so the route is not sent to that peer (withdrawn there if it had an older version).
+ * - `bad-next-hop`: a received route's NEXT_HOP cannot be used (RFC 4271 §6.3), so the route is
+ *   ignored: not a candidate for best path, never re-advertised or installed.
+ */
+export type RibNoticeReason = 'message-too-large' | 'bad-next-hop';
+
+export interface RibNotice {
+  /** Peer id the notice is about (receiver for message-too-large, sender for bad-next-hop). */
+  peer: string;
+  reason: RibNoticeReason;
+  family: Family;
+  prefix: string;
+  detail: string;
+}
+
+/** Per-peer counts of RibNotice reasons since the peer was added. */
+export type RibPeerCounters = Record<RibNoticeReason, number>;
