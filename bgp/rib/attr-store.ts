@@ -351,10 +351,13 @@ export class AttrStore {
     if (!set.lean) return set.attrs;
     const key = this.keys[set.id] as string;
     const bytes = Buffer.from(key.slice(2, 2 + set.rawLen), 'latin1');
-    const ctx: SessionContext = { ...DEFAULT_CONTEXT, as4: key.charCodeAt(1) === 52 /* '4' */ };
+    // The tag says how the bytes were received: E = from eBGP (RFC 7606 §7.9/§7.10 discards
+    // ORIGINATOR_ID and CLUSTER_LIST then), 4/2 = AS number size.
+    const ebgp = key.charCodeAt(0) === 69; /* 'E' */
+    const ctx: SessionContext = { ...DEFAULT_CONTEXT, as4: key.charCodeAt(1) === 52 /* '4' */, ebgp };
     const attrs = decodeAttributes(bytes, 0, bytes.length, ctx, false).attrs;
     // Keys tagged E came from eBGP: RFC 4271 §5.1.5, LOCAL_PREF was ignored on import.
-    if (key.charCodeAt(0) === 69 /* 'E' */) attrs.localPref = undefined;
+    if (ebgp) attrs.localPref = undefined;
     return attrs;
   }
 

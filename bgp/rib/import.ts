@@ -22,11 +22,12 @@ export function loopFlags(rib: Rib, peer: PeerState, set: AttrSet): number {
   if (countAs(a.asPath, rib.opts.localAs) > (peer.cfg.allowOwnAs ?? 0)) f |= PathFlag.LOOP_AS;
   // RFC 4456 §8: "A router that recognizes the ORIGINATOR_ID attribute SHOULD ignore a route
   // received with its BGP Identifier as the ORIGINATOR_ID."
-  if (a.originatorId !== undefined && a.originatorId === rib.opts.routerId) f |= PathFlag.LOOP_ORIGINATOR;
+  // Only inside the AS: from an eBGP peer the attribute is discarded (RFC 7606 §7.9).
+  if (!peer.ebgp && a.originatorId !== undefined && a.originatorId === rib.opts.routerId) f |= PathFlag.LOOP_ORIGINATOR;
   // RFC 4456 §8: "If the local CLUSTER_ID is found in the CLUSTER_LIST, the advertisement
   // received SHOULD be ignored."
   const cl = a.clusterList;
-  if (cl && rib.opts.clusterId !== undefined && cl.includes(rib.opts.clusterId)) f |= PathFlag.LOOP_CLUSTER;
+  if (!peer.ebgp && cl && rib.opts.clusterId !== undefined && cl.includes(rib.opts.clusterId)) f |= PathFlag.LOOP_CLUSTER;
   return f;
 }
 
