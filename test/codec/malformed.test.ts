@@ -88,7 +88,14 @@ const rows: Row[] = [
   { name: 'OTC length 3 -> treat-as-withdraw (RFC 9234 §5)', msg: withAttrs([attr(0xc0, 35, [0, 0, 1])]), expect: { action: 'treat-as-withdraw', attrType: 35 } },
   // ---- AS4_PATH, AS4_AGGREGATOR (RFC 6793 §6, §4.1)
   { name: 'AS4_PATH segment of length 0 on a 2-octet session -> attribute-discard (RFC 6793 §6)', ctx: AS2, msg: withAttrs([attr(0x40, 2, [2, 1, 0x5b, 0xa0]), attr(0xc0, 17, [2, 0])], [2]), expect: { action: 'attribute-discard', attrType: 17, check: (u) => assert.deepEqual(u.attrs.asPath, [{ type: 2, asns: [23456] }]) } },
-  { name: 'AS4_PATH with a confederation segment -> attribute-discard (RFC 6793 §6)', ctx: AS2, msg: withAttrs([attr(0x40, 2, [2, 1, 0x5b, 0xa0]), attr(0xc0, 17, [3, 1, ...u32(4200000000)])], [2]), expect: { action: 'attribute-discard', attrType: 17 } },
+  {
+    // Issue 15: the whole AS4_PATH was dropped, losing the 4-octet ASNs behind AS_TRANS.
+    name: 'AS4_PATH with confederation segments: only those segments are discarded, the rest is merged (RFC 6793 §6)',
+    ctx: AS2,
+    msg: withAttrs([attr(0x40, 2, [2, 3, 0xfd, 0xe9, 0x5b, 0xa0, 0x5b, 0xa0]), attr(0xc0, 17, [3, 1, ...u32(4200000009), 2, 2, ...u32(4200000000), ...u32(4200000001), 4, 1, ...u32(4200000008)])], [2]),
+    expect: { action: 'attribute-discard', attrType: 17, reason: /2 confederation segment\(s\) discarded/, check: (u) => assert.deepEqual(u.attrs.asPath, [{ type: 2, asns: [65001, 4200000000, 4200000001] }]) },
+  },
+  { name: 'AS4_PATH of confederation segments only: AS_PATH stands as received (RFC 6793 §6)', ctx: AS2, msg: withAttrs([attr(0x40, 2, [2, 1, 0x5b, 0xa0]), attr(0xc0, 17, [3, 1, ...u32(4200000000)])], [2]), expect: { action: 'attribute-discard', attrType: 17, check: (u) => assert.deepEqual(u.attrs.asPath, [{ type: 2, asns: [23456] }]) } },
   { name: 'AS4_PATH on a 4-octet session is ignored (RFC 6793 §4.1)', msg: withAttrs([attr(0xc0, 17, [2, 1, ...u32(4200000000)])]), expect: { action: 'attribute-discard', attrType: 17, check: (u) => assert.equal(u.attrs.as4Path, undefined) } },
   { name: 'AS4_PATH merged into AS_PATH on a 2-octet session (RFC 6793 §4.2.3)', ctx: AS2, msg: withAttrs([attr(0x40, 2, [2, 3, 0xfd, 0xe9, 0x5b, 0xa0, 0x5b, 0xa0]), attr(0xc0, 17, [2, 2, ...u32(4200000000), ...u32(4200000001)])], [2]), expect: { action: 'none', check: (u) => assert.deepEqual(u.attrs.asPath, [{ type: 2, asns: [65001, 4200000000, 4200000001] }]) } },
   { name: 'AS4_PATH longer than AS_PATH is ignored (RFC 6793 §4.2.3)', ctx: AS2, msg: withAttrs([attr(0x40, 2, [2, 1, 0x5b, 0xa0]), attr(0xc0, 17, [2, 2, ...u32(4200000000), ...u32(4200000001)])], [2]), expect: { action: 'attribute-discard', attrType: 17, check: (u) => assert.deepEqual(u.attrs.asPath, [{ type: 2, asns: [23456] }]) } },
