@@ -9,6 +9,7 @@
 
 import { AsPathSegmentType, type MpNextHop, type PathAttributes, type PrefixList } from '../types';
 import { rawAttrKey, type AttrSet } from './attr-store';
+import { nextHopProblem } from './nexthop';
 import type { PeerState } from './peer-state';
 import type { Rib } from './rib';
 import { PathFlag, type FamilyTable } from './table';
@@ -28,7 +29,22 @@ export function loopFlags(rib: Rib, peer: PeerState, set: AttrSet): number {
   // received SHOULD be ignored."
   const cl = a.clusterList;
   if (!peer.ebgp && cl && rib.opts.clusterId !== undefined && cl.includes(rib.opts.clusterId)) f |= PathFlag.LOOP_CLUSTER;
+  // RFC 4271 §6.3: a next hop that cannot be one (ours, 0.0.0.0, multicast, ...): the route is
+  // ignored. Checked after the loop rules: our own route reflected back is a loop, not an error.
+  if (f === 0 && nextHopProblemOf(rib, peer, set) !== null) f |= PathFlag.BAD_NEXTHOP;
   return f;
+}
+
+/** nexthop.ts for a received set on this peer's session. */
+export function nextHopProblemOf(rib: Rib, peer: PeerState, set: AttrSet): string | null {
+  const c = peer.cfg;
+  const family = set.nextHop.includes(':') ? 'ipv6' : 'ipv4';
+  return nextHopProblem(family, set.nextHop, set.linkLocal, {
+    peerAddress: c.address,
+    localAddress: c.localAddress,
+    localAddress6: c.localAddress6,
+    isOwnAddress: (a) => a === c.localLinkLocal6 || !!rib.opts.isOwnAddress?.(a),
+  });
 }
 
 /** Post-policy set for one prefix (with a reference for the caller), or null when filtered. */
@@ -65,11 +81,15 @@ export function importList(rib: Rib, peer: PeerState, t: FamilyTable, list: Pref
   const loop = loopFlags(rib, peer, pre);
   const buf = list.buf;
   const hasPolicy = !!peer.cfg.importPolicy;
+  // RFC 4271 §6.3: "the error SHOULD be logged": one notice per ignored route, for the
+  // driver's rate-limited log and the peer's counters.
+  const badNextHop = loop & PathFlag.BAD_NEXTHOP ? nextHopProblemOf(rib, peer, pre) : null;
   for (let i = 0, n = list.length; i < n; i++) {
     const pfx = t.internPrefix(buf, list.offset(i), list.len(i));
     const rxId = list.pathId(i);
     let path = t.findPath(pfx, peer.idx, rxId);
     if (path >= 0 && !hasPolicy && t.pPre[path] === pre.id && t.pFlags[path] === loop) continue; // duplicate
+    if (badNextHop !== null) rib.note(peer, 'bad-next-hop', t.family, pfx, badNextHop);
     const post = loop ? null : applyImport(rib, peer, t, pfx, pre);
     const flags = loop | (post === null && !loop ? PathFlag.POLICY : 0);
     const postId = post ? post.id : -1;

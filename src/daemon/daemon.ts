@@ -109,6 +109,14 @@ export interface DaemonEvents {
 export class Daemon extends EventEmitter<DaemonEvents> {
   model!: ClusterModel;
   local!: LocalSpeaker;
+  /** This node's addresses from the model (RFC 4271 §6.3 next-hop check); set with `model`. */
+  private nodeAddresses = new Set<string>();
+
+  private setModel(model: ClusterModel): void {
+    this.model = model;
+    const n = model.nodes.find((x) => x.name === this.opts.nodeName);
+    this.nodeAddresses = new Set([n?.ipv4Address, n?.ipv6Address].filter((a): a is string => !!a));
+  }
   plan: PeerConfig[] = [];
   originated = new Map<string, OriginatedRoute>();
   rib!: Rib;
@@ -159,7 +167,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.log.info({ component: 'datastore', ms: Math.round(performance.now() - t0), nodes: model.nodes.length, peers: model.peers.length, ipamBlocks: model.ipamBlocks.length, blockAffinities: model.blockAffinities.length, warnings: warnings.length },
       `model loaded from ${this.opts.datastore.status().source}: ${model.nodes.length} nodes, ${model.peers.length} BGPPeers, ${model.ipamBlocks.length} IPAM blocks, ${warnings.length} warnings (${Math.round(performance.now() - t0)} ms)`);
     for (const w of summariseIssues(warnings)) this.log.warn({ component: 'config' }, w);
-    this.model = model;
+    this.setModel(model);
     this.local = localSpeaker(model, this.opts.nodeName);
     this.configLoaded = true;
     this.applyLogSeverity();
@@ -178,6 +186,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       // --fib none (RIB only: tests, reflectors that do not forward) builds no change records
       // at all: a full table costs a third less time and memory without them.
       collectChanges: this.opts.fibDriver !== 'none',
+      // RFC 4271 §6.3: a received route with the node's own address as next hop is ignored.
+      isOwnAddress: (a) => this.nodeAddresses.has(a),
     });
     this.fibCtx = this.makeFibCtx();
     this.speaker = new Speaker({
@@ -812,7 +822,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.rib.setClusterId(local.routeReflectorClusterID);
     }
     this.local = local;
-    this.model = model;
+    this.setModel(model);
     this.applyLogSeverity();
     this.fibCtx = this.makeFibCtx();
     const effects = [...this.applyOrigination(originatedRoutes(model, this.opts.nodeName)), ...this.applyPlan(this.planFor(model))];
