@@ -6,6 +6,7 @@ import type { SessionStats, ErrorRecord } from '../../bgp/stats';
 import { buildOpen } from '../../bgp/negotiate';
 import { CapCode, type AddPathFamily, type Capability, type LlgrFamily } from '../../bgp/types';
 import { parsePrefix } from '../../bgp/prefix';
+import type { RibPeerCounters } from '../../bgp/rib/rib-types';
 import {
   ControlError,
   type CapabilityView,
@@ -191,6 +192,8 @@ export class TerndApi implements DaemonApi {
       ],
       routeReflector: e.cfg.routeReflectorClient ? 'client' : e.cfg.kind === 'reflector' ? 'reflector' : 'none',
       md5: !!s.cfg.password,
+      updateErrors: this.d.problems.view(e.id),
+      routesLeftOut: leftOut(this.d.rib.peerCounters(e.id), st.oversizeDropped),
     };
   }
 
@@ -368,3 +371,7 @@ function levelName(n: number): string {
   return ({ 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' } as Record<number, string>)[n] ?? String(n);
 }
 
+/** RibPeerCounters + the session's write-point refusals, as `show neighbor` names them. */
+function leftOut(c: RibPeerCounters, refused: number): NeighborView['routesLeftOut'] {
+  return { tooLargeNotSent: c['message-too-large'], badNextHopIgnored: c['bad-next-hop'], oversizeMessagesRefused: refused };
+}

@@ -32,6 +32,7 @@ import type { Metrics } from '../control/metrics';
 import { BfdCoupling } from './bfd';
 import { cutList, summariseIssues } from './summary';
 import { connectHint, CONNECT_HINT_INTERVAL_MS, CONNECT_HINTS_PER_INTERVAL, emptyEorHint } from './hints';
+import { PeerProblems } from './peer-problems';
 import { grClear, grPeerDown, grReestablished, grSweep, type GracefulRestartState, type GrContext } from './graceful-restart';
 import { exportablePools, fibChangeOf, groupFibFailures, policiesFor, ribPeerOf, sessionConfigOf, type FibContext, type WiringOptions } from './wiring';
 
@@ -65,6 +66,8 @@ export interface DaemonOptions {
   ebgpFilterDefault?: 'calico' | 'rfc8212';
   /** --log-level was given: it wins over the model's logSeverityScreen. */
   logLevelFromFlag?: boolean;
+  /** Window of the per-peer, per-reason warning rate limit in ms (log-limit.ts; default 60 s). */
+  logWindowMs?: number;
 }
 
 interface PeerEntry {
@@ -152,10 +155,13 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   /** RFC 5882 coupling of BFD (in its worker thread) to the sessions: ./bfd.ts. */
   readonly bfd: BfdCoupling;
   readonly log: Logger;
+  /** RFC 7606 counts, routes left out, rate-limited per-peer warnings. */
+  readonly problems: PeerProblems;
 
   constructor(readonly opts: DaemonOptions) {
     super();
     this.log = opts.log;
+    this.problems = new PeerProblems(this.log, opts.metrics, { windowMs: opts.logWindowMs });
     this.wiring = { forwardingPreserved: opts.fibDriver === 'kernel', restarting: false, connectRetryTime: opts.connectRetryTime };
     this.bfd = new BfdCoupling({ log: opts.log, peers: () => this.peers.values(), onFailure: () => opts.metrics?.bfdSessionDowns.inc() });
   }
@@ -246,6 +252,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     await this.speaker?.close(notification);
     await this.bfd.close();
     await this.opts.fib.close();
+    this.problems.close();
   }
 
   /** Whether the peer's Adj-RIB-In holds any path of `family` (stops at the first). */
@@ -336,9 +343,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         this.checkConverged();
         return;
       }
-      if (u.errors?.length) {
-        for (const err of u.errors) this.log.warn({ component: 'session', peer: s.key, attr: err.attrType, action: err.action }, `RFC 7606 ${err.action}: ${err.reason}`);
-      }
+      // Counted per attribute and action, logged rate limited (a peer can send thousands).
+      if (u.errors?.length) this.problems.updateErrors(s.key, u.errors);
       this.rib.ingest(e.id, u);
       this.scheduleFlush();
     });
@@ -362,7 +368,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
           // refresh sent their tables back and forth without end (issue 15).
           if (!enhanced) {
             // RFC 7313 §4: the markers belong to a session where the capability was exchanged.
-            this.log.warn({ component: 'session', peer: s.key, family, subtype: m.subtype }, 'BoRR/EoRR from a peer without enhanced route refresh, ignored (RFC 7313 §4)');
+            this.problems.warn(s.key, 'refresh-marker', { component: 'session', family, subtype: m.subtype }, 'BoRR/EoRR from a peer without enhanced route refresh, ignored (RFC 7313 §4)');
             return;
           }
           if (m.subtype === RouteRefreshSubtype.BORR) {
@@ -380,7 +386,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
           return;
         default:
           // RFC 7313 §5: a ROUTE-REFRESH with a subtype other than 0, 1 or 2 MUST be ignored.
-          this.log.warn({ component: 'session', peer: s.key, subtype: m.subtype }, 'ROUTE-REFRESH with an unknown subtype ignored (RFC 7313 §5)');
+          this.problems.warn(s.key, 'refresh-subtype', { component: 'session', subtype: m.subtype }, 'ROUTE-REFRESH with an unknown subtype ignored (RFC 7313 §5)');
       }
     });
     sp.on('connectFailed', (s, f) => {
@@ -449,6 +455,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const queued = this.rib.queued;
     const started = process.hrtime.bigint();
     const changes = this.rib.flush(Date.now(), 50_000);
+    const notices = this.rib.takeNotices();
+    if (notices.length) this.problems.ribNotices(notices);
     if (queued > 0 && this.opts.metrics) {
       this.opts.metrics.decisionLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
       this.opts.metrics.decisionPrefixes.inc(Math.min(queued, 50_000));
@@ -745,6 +753,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     e.closing = true;
     this.speaker.removePeer(key, undefined, why);
     this.rib.removePeer(e.id);
+    this.problems.forget(e.id);
     this.peers.delete(key);
     this.scheduleFlush();
   }

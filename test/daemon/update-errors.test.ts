@@ -1,0 +1,137 @@
+// ternd against a raw peer that floods malformed UPDATEs (issue 15: 20,000 of them wrote
+// 20,000 warning lines). RFC 7606 §2 treat-as-withdraw keeps the session up; the warnings are
+// rate limited per peer and reason, and every action is counted per attribute in
+// `bgpctl show neighbor` (-j) and /metrics.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type net from 'node:net';
+import { doc } from './helpers';
+import { RawPeer, rawKeepalive, rawOpen, freshPort } from '../bgp/session-helpers';
+import { ControlClient } from '../../src/control/client';
+import type { NeighborView, PeerView, RibRowView } from '../../src/control/api';
+import { encodeMessage } from '../../bgp/codec';
+import { PrefixListImpl } from '../../bgp/codec/prefixes';
+import { DEFAULT_CONTEXT, MsgType } from '../../bgp/types';
+
+const TERND = path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
+const NODE = '127.0.0.61';
+const PEER = '127.0.0.63';
+const FLOOD = 20_000;
+
+/** A whole UPDATE: ORIGIN `origin` (3 is malformed: RFC 7606 §7.1), AS_PATH 65009, NEXT_HOP the peer, one /24. */
+function update(origin: number, prefix: string): Buffer {
+  const good = encodeMessage(
+    { type: MsgType.UPDATE, withdrawn: PrefixListImpl.empty(1), attrs: { origin: 0, asPath: [{ type: 2, asns: [65009] }], nextHop: PEER }, nlri: PrefixListImpl.from(1, [prefix]) },
+    DEFAULT_CONTEXT,
+  );
+  // ORIGIN is the first attribute (type-code order): flags, type 1, length 1, value.
+  assert.deepEqual([...good.subarray(23, 26)], [0x40, 1, 1]);
+  good[26] = origin;
+  return good;
+}
+
+async function ask<T>(sock: string, cmd: string, args: Record<string, unknown> = {}): Promise<T> {
+  const c = await ControlClient.connect(sock, { timeoutMs: 2000 });
+  try {
+    return await c.request<T>(cmd, args);
+  } finally {
+    c.close();
+  }
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const get = (url: string): Promise<string> =>
+  new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+
+test('RFC 7606 §2: 20,000 malformed UPDATEs keep the session, log a handful of lines, and are counted per attribute in show neighbor and /metrics', { timeout: 120_000 }, async (t) => {
+  const bgpPort = freshPort();
+  const peerPort = freshPort();
+  const httpPort = freshPort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'i15-flood-'));
+  const config = path.join(dir, 'cluster.yaml');
+  fs.writeFileSync(
+    config,
+    [
+      doc('BGPConfiguration', 'default', `  asNumber: 64512\n  listenPort: ${bgpPort}\n  bindMode: NodeIP\n  nodeToNodeMeshEnabled: false`),
+      doc('Node', 'node-a', `  bgp:\n    ipv4Address: ${NODE}/8`),
+      doc('BGPPeer', 'hostile', `  peerIP: ${PEER}:${peerPort}\n  asNumber: 65009`),
+    ].join(''),
+  );
+  let conn: net.Socket | undefined;
+  const peer = new RawPeer((s) => {
+    conn = s;
+    s.write(Buffer.concat([rawOpen(65009, '198.18.0.63', 90), rawKeepalive()]));
+  });
+  await peer.listen(PEER, peerPort);
+  const sock = path.join(dir, 'ternd.sock');
+  const proc = spawn(process.execPath, [TERND, '--config', config, '--node', 'node-a', '--fib', 'none', '--control-socket', sock, '--probes', `${NODE}:${httpPort}`, '--connect-retry', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let buf = '';
+  proc.stdout!.on('data', (c: Buffer) => {
+    buf += c.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop() ?? '';
+    lines.push(...parts);
+  });
+  proc.stderr!.on('data', (c: Buffer) => lines.push(c.toString()));
+  t.after(async () => {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+    await peer.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  await until('Established with the raw peer', async () => (await ask<PeerView[]>(sock, 'show.peers')).find((p) => p.state === 'Established'));
+  const mark = lines.length;
+  const flood: Buffer[] = [];
+  for (let i = 0; i < FLOOD; i++) flood.push(update(3, `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`));
+  conn!.write(Buffer.concat(flood));
+  // A good UPDATE after the flood: once it is in the RIB, every malformed one was processed.
+  conn!.write(update(0, '10.250.0.0/24'));
+  await until('the good route after the flood', async () => {
+    const c = await ControlClient.connect(sock, { timeoutMs: 2000 });
+    try {
+      for await (const r of c.stream<RibRowView>('show.rib', { view: 'loc' })) if (r.prefix === '10.250.0.0/24') return true;
+    } finally {
+      c.close();
+    }
+    return false;
+  });
+
+  const n = await ask<NeighborView>(sock, 'show.neighbor', { address: PEER });
+  assert.equal(n.state, 'Established', 'RFC 7606: treat-as-withdraw is not a session reset');
+  assert.deepEqual(n.updateErrors, [{ attrType: 1, attribute: 'ORIGIN', action: 'treat-as-withdraw', count: FLOOD }]);
+  assert.equal(n.prefixes.find((p) => p.family === 'ipv4')?.received, 1, 'only the good route is in the Adj-RIB-In');
+  const warnings = lines.slice(mark).filter((l) => l.includes('RFC 7606'));
+  assert.ok(warnings.length >= 1, 'the first malformed UPDATE is logged, with its reason');
+  assert.ok(warnings.length <= 3, `${warnings.length} RFC 7606 lines for ${FLOOD} malformed UPDATEs`);
+  assert.match(warnings[0], /ORIGIN/);
+  const metrics = await get(`http://${NODE}:${httpPort}/metrics`);
+  const row = metrics.split('\n').find((l) => l.startsWith('tern_bgp_update_errors_total{') && l.includes(`peer="${PEER}"`) && l.includes('attribute="ORIGIN"'));
+  assert.ok(row, `the action is counted in /metrics: ${metrics.split('\n').filter((l) => l.includes('update_errors')).join(' / ')}`);
+  assert.match(row, /action="treat-as-withdraw"\} 20000$/);
+});
