@@ -411,6 +411,11 @@ export class Rib {
     return n;
   }
 
+  /** Paths in the peer's Adj-RIB-In for a family, before import policy (max-prefix). O(1). */
+  receivedCount(id: string, family: Family): number {
+    return this.tables[family].peerCount[this.peer(id).idx] ?? 0;
+  }
+
   /** Per-reason counts for a peer (`bgpctl show neighbor`). */
   peerCounters(id: string): RibPeerCounters {
     return { ...this.peer(id).counters };

@@ -84,6 +84,13 @@ export function formatNeighbor(n: NeighborView, o: TextOptions): string[] {
   out.push(`  Update queue: ${n.outQ}`, '', '  Update errors (RFC 7606):');
   if (n.updateErrors.length === 0) out.push('    none');
   for (const u of n.updateErrors) out.push(`    ${u.attribute} (${u.attrType}): ${u.action} x${u.count}`);
+  for (const m of n.maxPrefixes) {
+    out.push(`  Max-prefix ${m.family}: ${m.received} of ${m.limit} (warning at ${m.warningPercent}%), ${m.restartInterval === null ? 'stays down when exceeded' : `restart after ${m.restartInterval}s`}`);
+  }
+  const x = n.maxPrefixExceeded;
+  if (x) {
+    out.push(`  Max-prefix exceeded: ${x.received} ${x.family} routes > ${x.limit}, Cease 6/1 sent; ${x.restartInSeconds === null ? 'down until bgpctl neighbor up or clear' : `restarts in ${x.restartInSeconds}s`}`);
+  }
   const l = n.routesLeftOut;
   out.push(
     `  Routes left out: ${l.tooLargeNotSent} too large to send (RFC 8654 §4), ${l.badNextHopIgnored} ignored for their next hop (RFC 4271 §6.3)` +

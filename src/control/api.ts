@@ -158,6 +158,10 @@ export interface NeighborView extends PeerView {
     /** Messages refused at the write point for exceeding the maximum (a bug if ever non-zero). */
     oversizeMessagesRefused: number;
   };
+  /** Max-prefix limits (Tern extension spec.maxPrefixes) and the routes received per family now. */
+  maxPrefixes: { family: FamilyName; limit: number; warningPercent: number; restartInterval: number | null; received: number }[];
+  /** Set while the session is held down for exceeding a limit (RFC 4486 §4 Cease 6/1 sent). */
+  maxPrefixExceeded: { family: FamilyName; limit: number; received: number; at: string; restartInSeconds: number | null } | null;
 }
 
 /** `show rib`: which table (Loc-RIB, Adj-RIB-In, Adj-RIB-Out; RFC 4271 §3.2). */

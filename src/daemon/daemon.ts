@@ -33,6 +33,7 @@ import { BfdCoupling } from './bfd';
 import { cutList, summariseIssues } from './summary';
 import { connectHint, CONNECT_HINT_INTERVAL_MS, CONNECT_HINTS_PER_INTERVAL, emptyEorHint } from './hints';
 import { PeerProblems } from './peer-problems';
+import { announcedFamilies, checkMaxPrefix, clearMaxPrefix, type MaxPrefixTrip } from './max-prefix';
 import { grClear, grPeerDown, grReestablished, grSweep, type GracefulRestartState, type GrContext } from './graceful-restart';
 import { exportablePools, fibChangeOf, groupFibFailures, policiesFor, ribPeerOf, sessionConfigOf, type FibContext, type WiringOptions } from './wiring';
 
@@ -92,6 +93,9 @@ interface PeerEntry {
   connectHintAt?: number;
   /** Families this eBGP peer ended with End-of-RIB and no prefix (hints.ts emptyEorHint). */
   emptyEor?: Set<Family>;
+  /** Max-prefix state (max-prefix.ts): families warned about, and why the session is held down. */
+  maxPrefixWarned?: Set<Family>;
+  maxPrefixTrip?: MaxPrefixTrip;
 }
 
 /** What a reload did (bgpctl reload prints it): refused with errors, or applied with effects;
@@ -324,7 +328,12 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       const lvl = e.closing ? 'debug' : 'warn';
       this.log[lvl]({ component: 'session', peer: s.key, reason: describeReason(reason) }, `session with ${s.key} down: ${describeReason(reason)}`);
       e.eor.clear();
-      if (!grPeerDown(this.grCtx, e, reason)) this.rib.peerDown(e.id);
+      // Closed for max-prefix (RFC 4486 §4): the routes go now, whatever graceful restart
+      // would keep (RFC 8538 makes any Cease but Hard Reset a GR event).
+      if (e.maxPrefixTrip) {
+        grClear(e);
+        this.rib.peerDown(e.id);
+      } else if (!grPeerDown(this.grCtx, e, reason)) this.rib.peerDown(e.id);
       this.scheduleFlush();
     });
     sp.on('update', (s, u) => {
@@ -346,6 +355,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       // Counted per attribute and action, logged rate limited (a peer can send thousands).
       if (u.errors?.length) this.problems.updateErrors(s.key, u.errors);
       this.rib.ingest(e.id, u);
+      if (e.cfg.maxPrefixes) checkMaxPrefix(e, announcedFamilies(u), (f) => this.rib.receivedCount(e.id, f), this.log);
       this.scheduleFlush();
     });
     sp.on('routeRefresh', (s, m) => {
@@ -752,6 +762,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     grClear(e);
     e.closing = true;
     this.speaker.removePeer(key, undefined, why);
+    clearMaxPrefix(e);
+    this.speaker.removePeer(key);
     this.rib.removePeer(e.id);
     this.problems.forget(e.id);
     this.peers.delete(key);
