@@ -37,14 +37,20 @@ export function loopFlags(rib: Rib, peer: PeerState, set: AttrSet): number {
 
 /** nexthop.ts for a received set on this peer's session. */
 export function nextHopProblemOf(rib: Rib, peer: PeerState, set: AttrSet): string | null {
+  // A peer uses few distinct next hops: the verdict is kept per peer session (peerUp clears it).
+  const known = peer.nextHopVerdicts.get(set.nextHop);
+  if (known !== undefined) return known;
   const c = peer.cfg;
   const family = set.nextHop.includes(':') ? 'ipv6' : 'ipv4';
-  return nextHopProblem(family, set.nextHop, set.linkLocal, {
+  const v = nextHopProblem(family, set.nextHop, set.linkLocal, {
     peerAddress: c.address,
     localAddress: c.localAddress,
     localAddress6: c.localAddress6,
     isOwnAddress: (a) => a === c.localLinkLocal6 || !!rib.opts.isOwnAddress?.(a),
   });
+  if (peer.nextHopVerdicts.size > 4096) peer.nextHopVerdicts.clear();
+  peer.nextHopVerdicts.set(set.nextHop, v);
+  return v;
 }
 
 /** Post-policy set for one prefix (with a reference for the caller), or null when filtered. */

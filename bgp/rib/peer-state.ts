@@ -29,6 +29,8 @@ export class PeerState implements ExportSource {
   group = -1;
   /** RFC 7313: families for which an inbound enhanced refresh is in progress. */
   refreshing = new Set<Family>();
+  /** nexthop.ts verdicts by next hop for this session (import.ts nextHopProblemOf). */
+  readonly nextHopVerdicts = new Map<string, string | null>();
   /** Routes left out for this peer, by reason (see RibNotice). */
   readonly counters: RibPeerCounters = { 'message-too-large': 0, 'bad-next-hop': 0 };
 

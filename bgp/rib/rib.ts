@@ -108,6 +108,7 @@ export class Rib {
     p.caps = caps;
     p.setRouterId(caps.routerId);
     p.families = caps.families ?? ['ipv4'];
+    p.nextHopVerdicts.clear();
     const { group, member } = joinGroup(this, p);
     for (const f of group.families) {
       for (const b of group.dump(f, p.idx)) member.own.push(b);
