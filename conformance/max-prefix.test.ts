@@ -40,6 +40,7 @@ test('RFC 4486 §4: past spec.maxPrefixes Tern sends Cease 6/1 with AFI/SAFI/upp
   assert.equal(n.maxPrefixExceeded?.limit, 3);
   assert.equal(n.maxPrefixExceeded?.family, 'ipv4');
   assert.deepEqual(n.maxPrefixes.map((m) => [m.family, m.limit, m.received]), [['ipv4', 3, 0]], 'the routes were withdrawn');
+  assert.match(n.lastResetReason, /max-prefix: 5 ipv4 routes > limit 3/);
   assert.notEqual(await birdBgpState(lab, birdHost, 'tern4'), 'Established');
   // The restart interval is over: the session comes back (and, BIRD still sending five
   // routes, trips again at once, too briefly for birdc to see it Established).

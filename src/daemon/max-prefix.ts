@@ -98,7 +98,7 @@ function trip(e: MaxPrefixPeer, family: Family, lim: MaxPrefixLimit, n: number, 
     `${e.id} sent ${n} ${family} routes, over its max-prefix limit ${lim.limit}: closing the session (Cease 6/1, RFC 4486 §4)` +
       (lim.restartInterval !== undefined ? `; it starts again in ${lim.restartInterval}s` : '; it stays down until bgpctl neighbor up or clear'),
   );
-  e.session.stop({ code: 6, subcode: CEASE_MAX_PREFIX, data: maxPrefixData(family, lim.limit) });
+  e.session.stop({ code: 6, subcode: CEASE_MAX_PREFIX, data: maxPrefixData(family, lim.limit), why: `max-prefix: ${n} ${family} routes > limit ${lim.limit} (RFC 4486 §4)` });
 }
 
 /** The operator started the session again (`bgpctl neighbor up|clear`), or it was removed. */

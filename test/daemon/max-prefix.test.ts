@@ -45,7 +45,7 @@ test('RFC 4486 §4 max-prefix: warning at warningPercent once, Cease 6/1 past th
     assert.equal(checkMaxPrefix(e, ['ipv6'], () => 1000, log), false, 'no limit for ipv6');
     n = 11;
     assert.equal(checkMaxPrefix(e, ['ipv4'], () => n, log), true);
-    assert.deepEqual(calls, [{ code: 6, subcode: 1, data: Buffer.from('0001010000000a', 'hex') }]);
+    assert.deepEqual(calls, [{ code: 6, subcode: 1, data: Buffer.from('0001010000000a', 'hex'), why: 'max-prefix: 11 ipv4 routes > limit 10 (RFC 4486 §4)' }]);
     assert.equal(e.maxPrefixTrip?.limit, 10);
     assert.match(lines[1], /over its max-prefix limit 10.*Cease 6\/1.*starts again in 30s/);
     mock.timers.tick(29_999);
