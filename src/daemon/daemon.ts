@@ -9,7 +9,7 @@ import type { Session } from '../../bgp/session';
 import type { Negotiated } from '../../bgp/negotiate';
 import type { DownReason } from '../../bgp/fsm-types';
 import { isEndOfRib } from '../../bgp/codec';
-import { RouteRefreshSubtype, type Family } from '../../bgp/types';
+import type { Family } from '../../bgp/types';
 import type { Fib, FibChange } from '../../fib/types';
 import {
   ConfigError,
@@ -33,6 +33,7 @@ import { BfdCoupling } from './bfd';
 import { cutList, summariseIssues } from './summary';
 import { connectHint, CONNECT_HINT_INTERVAL_MS, CONNECT_HINTS_PER_INTERVAL, emptyEorHint } from './hints';
 import { PeerProblems } from './peer-problems';
+import { onRouteRefresh } from './route-refresh';
 import { announcedFamilies, checkMaxPrefix, clearMaxPrefix, type MaxPrefixTrip } from './max-prefix';
 import { grClear, grPeerDown, grReestablished, grSweep, type GracefulRestartState, type GrContext } from './graceful-restart';
 import { exportablePools, fibChangeOf, groupFibFailures, policiesFor, ribPeerOf, sessionConfigOf, type FibContext, type WiringOptions } from './wiring';
@@ -118,12 +119,6 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   local!: LocalSpeaker;
   /** This node's addresses from the model (RFC 4271 §6.3 next-hop check); set with `model`. */
   private nodeAddresses = new Set<string>();
-
-  private setModel(model: ClusterModel): void {
-    this.model = model;
-    const n = model.nodes.find((x) => x.name === this.opts.nodeName);
-    this.nodeAddresses = new Set([n?.ipv4Address, n?.ipv6Address].filter((a): a is string => !!a));
-  }
   plan: PeerConfig[] = [];
   originated = new Map<string, OriginatedRoute>();
   rib!: Rib;
@@ -168,6 +163,12 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.problems = new PeerProblems(this.log, opts.metrics, { windowMs: opts.logWindowMs });
     this.wiring = { forwardingPreserved: opts.fibDriver === 'kernel', restarting: false, connectRetryTime: opts.connectRetryTime };
     this.bfd = new BfdCoupling({ log: opts.log, peers: () => this.peers.values(), onFailure: () => opts.metrics?.bfdSessionDowns.inc() });
+  }
+
+  private setModel(model: ClusterModel): void {
+    this.model = model;
+    const n = model.nodes.find((x) => x.name === this.opts.nodeName);
+    this.nodeAddresses = new Set([n?.ipv4Address, n?.ipv6Address].filter((a): a is string => !!a));
   }
 
   /** Loads the model (throws ConfigError: nothing runs on a bad config), then starts everything. */
@@ -328,8 +329,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       const lvl = e.closing ? 'debug' : 'warn';
       this.log[lvl]({ component: 'session', peer: s.key, reason: describeReason(reason) }, `session with ${s.key} down: ${describeReason(reason)}`);
       e.eor.clear();
-      // Closed for max-prefix (RFC 4486 §4): the routes go now, whatever graceful restart
-      // would keep (RFC 8538 makes any Cease but Hard Reset a GR event).
+      // Closed for max-prefix (RFC 4486 §4): the routes go now, never kept as stale.
       if (e.maxPrefixTrip) {
         grClear(e);
         this.rib.peerDown(e.id);
@@ -361,43 +361,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     sp.on('routeRefresh', (s, m) => {
       const e = entryOf(s);
       if (!e) return;
-      const family: Family = m.afi === 2 ? 'ipv6' : 'ipv4';
-      const enhanced = !!e.negotiated?.enhancedRouteRefresh;
-      switch (m.subtype) {
-        case RouteRefreshSubtype.NORMAL:
-          // RFC 2918 §4: re-send our Adj-RIB-Out for the family, once (framed by BoRR/EoRR
-          // when enhanced route refresh was negotiated, RFC 7313 §4).
-          this.log.info({ component: 'session', peer: s.key, family }, 'route refresh requested by peer');
-          this.rib.routeRefresh(e.id, family);
-          this.pump(e);
-          return;
-        case RouteRefreshSubtype.BORR:
-        case RouteRefreshSubtype.EORR:
-          // RFC 7313 §4: BoRR and EoRR frame the peer's *answer* to a refresh; they are never
-          // a request of their own. Two speakers that answered each other's markers with a
-          // refresh sent their tables back and forth without end (issue 15).
-          if (!enhanced) {
-            // RFC 7313 §4: the markers belong to a session where the capability was exchanged.
-            this.problems.warn(s.key, 'refresh-marker', { component: 'session', family, subtype: m.subtype }, 'BoRR/EoRR from a peer without enhanced route refresh, ignored (RFC 7313 §4)');
-            return;
-          }
-          if (m.subtype === RouteRefreshSubtype.BORR) {
-            // RFC 7313 §4.2: the peer's routes are stale until EoRR; a route re-advertised
-            // in between is fresh again.
-            this.rib.beginRefresh(e.id, family);
-            this.log.debug({ component: 'session', peer: s.key, family }, 'BoRR received: routes stale until EoRR');
-          } else {
-            // RFC 7313 §4.2: what is still stale at EoRR was not re-advertised: purge it.
-            // An EoRR without a BoRR before it purges nothing (endRefresh returns 0).
-            const purged = this.rib.endRefresh(e.id, family);
-            this.log.debug({ component: 'session', peer: s.key, family, purged }, 'EoRR received');
-            this.scheduleFlush();
-          }
-          return;
-        default:
-          // RFC 7313 §5: a ROUTE-REFRESH with a subtype other than 0, 1 or 2 MUST be ignored.
-          this.problems.warn(s.key, 'refresh-subtype', { component: 'session', subtype: m.subtype }, 'ROUTE-REFRESH with an unknown subtype ignored (RFC 7313 §5)');
-      }
+      const ctx = { rib: this.rib, log: this.log, problems: this.problems, pump: () => this.pump(e), scheduleFlush: () => this.scheduleFlush() };
+      onRouteRefresh(ctx, e.id, !!e.negotiated?.enhancedRouteRefresh, m);
     });
     sp.on('connectFailed', (s, f) => {
       const e = entryOf(s);
