@@ -23,10 +23,10 @@ const NODE = '127.0.0.61';
 const PEER = '127.0.0.63';
 const FLOOD = 20_000;
 
-/** A whole UPDATE: ORIGIN `origin` (3 is malformed: RFC 7606 §7.1), AS_PATH 65009, NEXT_HOP the peer, one /24. */
-function update(origin: number, prefix: string): Buffer {
+/** A whole UPDATE: ORIGIN `origin` (3 is malformed: RFC 7606 §7.1), AS_PATH 65009, NEXT_HOP `nextHop`, one prefix. */
+function update(origin: number, prefix: string, nextHop = PEER): Buffer {
   const good = encodeMessage(
-    { type: MsgType.UPDATE, withdrawn: PrefixListImpl.empty(1), attrs: { origin: 0, asPath: [{ type: 2, asns: [65009] }], nextHop: PEER }, nlri: PrefixListImpl.from(1, [prefix]) },
+    { type: MsgType.UPDATE, withdrawn: PrefixListImpl.empty(1), attrs: { origin: 0, asPath: [{ type: 2, asns: [65009] }], nextHop }, nlri: PrefixListImpl.from(1, [prefix]) },
     DEFAULT_CONTEXT,
   );
   // ORIGIN is the first attribute (type-code order): flags, type 1, length 1, value.
@@ -68,7 +68,7 @@ const get = (url: string): Promise<string> =>
     }).on('error', reject);
   });
 
-test('RFC 7606 §2: 20,000 malformed UPDATEs keep the session, log a handful of lines, and are counted per attribute in show neighbor and /metrics', { timeout: 120_000 }, async (t) => {
+test('RFC 7606 §2: 20,000 malformed UPDATEs keep the session, log a handful of lines, and are counted per attribute in show neighbor and /metrics; RFC 4271 §6.3 bad next hops likewise', { timeout: 120_000 }, async (t) => {
   const bgpPort = freshPort();
   const peerPort = freshPort();
   const httpPort = freshPort();
@@ -130,8 +130,29 @@ test('RFC 7606 §2: 20,000 malformed UPDATEs keep the session, log a handful of 
   assert.ok(warnings.length >= 1, 'the first malformed UPDATE is logged, with its reason');
   assert.ok(warnings.length <= 3, `${warnings.length} RFC 7606 lines for ${FLOOD} malformed UPDATEs`);
   assert.match(warnings[0], /ORIGIN/);
+
+  // RFC 4271 §6.3: 1,000 routes with next hop 0.0.0.0 are ignored (not best, not installed),
+  // counted, and logged rate limited too.
+  const mark2 = lines.length;
+  const bad: Buffer[] = [];
+  for (let i = 0; i < 1000; i++) bad.push(update(0, `10.200.${i >> 8}.${i & 255}/32`, '0.0.0.0'));
+  conn!.write(Buffer.concat(bad));
+  await until('1000 routes ignored for their next hop', async () => (await ask<NeighborView>(sock, 'show.neighbor', { address: PEER })).routesLeftOut.badNextHopIgnored === 1000);
+  const c = await ControlClient.connect(sock, { timeoutMs: 2000 });
+  let best = 0;
+  try {
+    for await (const r of c.stream<RibRowView>('show.rib', { view: 'loc' })) if (r.prefix.startsWith('10.200.') && r.flags.best) best++;
+  } finally {
+    c.close();
+  }
+  assert.equal(best, 0, 'no route with next hop 0.0.0.0 is best');
+  const nhLines = lines.slice(mark2).filter((l) => l.includes('RFC 4271 §6.3'));
+  assert.ok(nhLines.length >= 1 && nhLines.length <= 3, `${nhLines.length} next-hop lines for 1000 routes`);
+  assert.match(nhLines[0], /0\.0\.0\.0/);
+
   const metrics = await get(`http://${NODE}:${httpPort}/metrics`);
   const row = metrics.split('\n').find((l) => l.startsWith('tern_bgp_update_errors_total{') && l.includes(`peer="${PEER}"`) && l.includes('attribute="ORIGIN"'));
   assert.ok(row, `the action is counted in /metrics: ${metrics.split('\n').filter((l) => l.includes('update_errors')).join(' / ')}`);
   assert.match(row, /action="treat-as-withdraw"\} 20000$/);
+  assert.ok(metrics.split('\n').some((l) => l === `tern_bgp_routes_left_out_total{peer="${PEER}",reason="bad-next-hop"} 1000`), 'bad next hops counted in /metrics');
 });
