@@ -156,6 +156,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   readonly log: Logger;
   /** RFC 7606 counts, routes left out, rate-limited per-peer warnings. */
   readonly problems: PeerProblems;
+  /** RFC 7313 §4.2 EoRR waits (route-refresh.ts). */
+  private readonly eorrWaits = new Map<string, NodeJS.Timeout>();
 
   constructor(readonly opts: DaemonOptions) {
     super();
@@ -258,6 +260,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     await this.bfd.close();
     await this.opts.fib.close();
     this.problems.close();
+    for (const t of this.eorrWaits.values()) clearTimeout(t);
   }
 
   /** Whether the peer's Adj-RIB-In holds any path of `family` (stops at the first). */
@@ -361,7 +364,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     sp.on('routeRefresh', (s, m) => {
       const e = entryOf(s);
       if (!e) return;
-      const ctx = { rib: this.rib, log: this.log, problems: this.problems, pump: () => this.pump(e), scheduleFlush: () => this.scheduleFlush() };
+      const ctx = { rib: this.rib, log: this.log, problems: this.problems, pump: () => this.pump(e), scheduleFlush: () => this.scheduleFlush(), eorrWaits: this.eorrWaits };
       onRouteRefresh(ctx, e.id, !!e.negotiated?.enhancedRouteRefresh, m);
     });
     sp.on('connectFailed', (s, f) => {

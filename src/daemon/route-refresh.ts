@@ -14,7 +14,17 @@ export interface RefreshContext {
   /** Hand the RIB's output to the session now (the refresh queued a dump). */
   pump(): void;
   scheduleFlush(): void;
+  /** Pending EoRR waits, by `${peer}|${family}` (owned by the daemon, one map for all peers). */
+  eorrWaits: Map<string, NodeJS.Timeout>;
+  /** How long to wait for EoRR after BoRR before purging anyway (default EORR_WAIT_MS). */
+  eorrWaitMs?: number;
 }
+
+/**
+ * Tern's own bound on the wait for EoRR: a peer that sent BoRR and never EoRR would leave its
+ * routes marked stale for ever; after this long they are purged as if EoRR had come.
+ */
+export const EORR_WAIT_MS = 5 * 60_000;
 
 /** `peer` is the session key and RIB id; `enhanced`: RFC 7313 was negotiated on the session. */
 export function onRouteRefresh(c: RefreshContext, peer: string, enhanced: boolean, m: RouteRefreshMessage): void {
@@ -39,9 +49,25 @@ export function onRouteRefresh(c: RefreshContext, peer: string, enhanced: boolea
         // is fresh again.
         c.rib.beginRefresh(peer, family);
         c.log.debug({ component: 'session', peer, family }, 'BoRR received: routes stale until EoRR');
+        const key = `${peer}|${family}`;
+        clearTimeout(c.eorrWaits.get(key));
+        const wait = c.eorrWaitMs ?? EORR_WAIT_MS;
+        const t = setTimeout(() => {
+          c.eorrWaits.delete(key);
+          // After a session reset the refresh was already forgotten (Rib.peerDown): 0 purged.
+          const purged = c.rib.endRefresh(peer, family);
+          if (purged === 0) return;
+          c.problems.warn(peer, 'eorr-missing', { component: 'session', family, purged }, `no EoRR ${Math.round(wait / 1000)}s after BoRR: ${purged} routes not re-advertised purged (RFC 7313 §4.2)`);
+          c.scheduleFlush();
+        }, wait);
+        t.unref();
+        c.eorrWaits.set(key, t);
       } else {
         // RFC 7313 §4.2: what is still stale at EoRR was not re-advertised: purge it. An EoRR
         // without a BoRR before it purges nothing (endRefresh returns 0).
+        const key = `${peer}|${family}`;
+        clearTimeout(c.eorrWaits.get(key));
+        c.eorrWaits.delete(key);
         const purged = c.rib.endRefresh(peer, family);
         c.log.debug({ component: 'session', peer, family, purged }, 'EoRR received');
         c.scheduleFlush();
