@@ -614,6 +614,13 @@ export class Daemon extends EventEmitter<DaemonEvents> {
           e.cfg = ch.after;
           e.session.cfg.description = ch.after.description;
           this.softReconfigure(e, ch.after);
+          // A session held down by max-prefix whose limit was raised past what tripped it, or
+          // removed, starts again now rather than waiting for the operator or the interval.
+          const trip = e.maxPrefixTrip;
+          if (trip && ch.fields.includes('maxPrefixes') && (ch.after.maxPrefixes?.[trip.family]?.limit ?? Infinity) >= trip.received) {
+            clearMaxPrefix(e);
+            if (!e.adminDown) e.session.start();
+          }
         }
         effects.push(`session ${ch.after.key} updated (${ch.fields.join(', ')})`);
       }
