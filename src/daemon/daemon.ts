@@ -331,6 +331,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       // A session the config removed or restarts is told by the plan's own line.
       const lvl = e.closing ? 'debug' : 'warn';
       this.log[lvl]({ component: 'session', peer: s.key, reason: describeReason(reason) }, `session with ${s.key} down: ${describeReason(reason)}`);
+      // RFC 7606 session reset: our NOTIFICATION for a malformed UPDATE (3/x), counted with the rest.
+      const n = reason.notification;
+      if (reason.origin === 'local' && n?.code === 3) this.problems.sessionReset(s.key, n.subcode, n.data);
       e.eor.clear();
       // Closed for max-prefix (RFC 4486 §4): the routes go now, never kept as stale.
       if (e.maxPrefixTrip) {

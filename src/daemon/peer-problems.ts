@@ -45,6 +45,24 @@ export class PeerProblems {
     }
   }
 
+  /**
+   * RFC 7606's strongest action: an UPDATE error that reset the session (we sent NOTIFICATION
+   * 3/x). The attribute comes from the NOTIFICATION data where RFC 4271 §6.3 puts it: the type
+   * code itself for 3/3 Missing Well-known Attribute, the whole attribute (flags, type, ...) for
+   * the attribute subcodes 2, 4, 5, 6, 8, 9; other subcodes concern the message (type -1).
+   * Counted only: the session-down line already logs it, once per session.
+   */
+  sessionReset(peer: string, subcode: number, data: Buffer | undefined): void {
+    const attrType = subcode === 3 ? (data?.[0] ?? -1) : [2, 4, 5, 6, 8, 9].includes(subcode) && data && data.length >= 2 ? data[1] : -1;
+    let m = this.counts.get(peer);
+    if (!m) this.counts.set(peer, (m = new Map()));
+    const k = `${attrType}|session-reset`;
+    let c = m.get(k);
+    if (!c) m.set(k, (c = { attrType, attribute: attrType < 0 ? 'UPDATE message' : attributeName(attrType), action: 'session-reset', count: 0 }));
+    c.count++;
+    this.metrics?.updateErrors.inc({ peer, attribute: c.attribute, action: 'session-reset' });
+  }
+
   /** Routes the RIB left out (RFC 8654 §4 too large, RFC 4271 §6.3 next hop): logged rate limited. */
   ribNotices(notices: readonly RibNotice[]): void {
     for (const n of notices) {

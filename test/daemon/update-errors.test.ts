@@ -155,4 +155,19 @@ test('RFC 7606 §2: 20,000 malformed UPDATEs keep the session, log a handful of 
   assert.ok(row, `the action is counted in /metrics: ${metrics.split('\n').filter((l) => l.includes('update_errors')).join(' / ')}`);
   assert.match(row, /action="treat-as-withdraw"\} 20000$/);
   assert.ok(metrics.split('\n').some((l) => l === `tern_bgp_routes_left_out_total{peer="${PEER}",reason="bad-next-hop"} 1000`), 'bad next hops counted in /metrics');
+
+  // RFC 7606 §7.11: an MP_REACH_NLRI whose next-hop length is wrong resets the session
+  // (3/9, data: the attribute); that action is counted too, against MP_REACH_NLRI.
+  const attrsBytes = Buffer.from([0x40, 1, 1, 0, 0x40, 2, 6, 2, 1, 0, 0, 0xfe, 0x09, 0x90, 14, 0, 13, 0, 2, 1, 5, 1, 2, 3, 4, 5, 0, 16, 0x20, 0x01]);
+  const bad7606 = Buffer.alloc(23 + attrsBytes.length);
+  bad7606.fill(0xff, 0, 16);
+  bad7606.writeUInt16BE(bad7606.length, 16);
+  bad7606[18] = 2;
+  bad7606.writeUInt16BE(attrsBytes.length, 21);
+  attrsBytes.copy(bad7606, 23);
+  conn!.write(bad7606);
+  const reset = await until('the session-reset counted', async () =>
+    (await ask<NeighborView>(sock, 'show.neighbor', { address: PEER })).updateErrors.find((u) => u.action === 'session-reset'),
+  );
+  assert.deepEqual(reset, { attrType: 14, attribute: 'MP_REACH_NLRI', action: 'session-reset', count: 1 });
 });
