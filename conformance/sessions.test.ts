@@ -368,8 +368,14 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
     await waitFor('Tern has BIRD\'s route', 20_000, async () => ((await bgpctl(x.lab, x.ternHost, 'show', 'rib')) as { prefix: string }[]).some((r) => r.prefix === '198.19.116.0/24'));
     const neighbor = async () => (await bgpctl(x.lab, x.ternHost, 'show', 'neighbor', x.peer4)) as NeighborView;
     const birdReceived = async (): Promise<number> => Number(/Import updates:\s+(\d+)/.exec((await birdProtocol(x.lab, x.peerHost, 'tern4')).raw)?.[1] ?? NaN);
-    const n0 = await neighbor();
-    assert.ok(n0.capabilities.negotiated.some((c) => c.name === 'enhanced-route-refresh'), 'BIRD negotiates enhanced route refresh');
+    // Let start-up settle (a collision or an RFC 4724 §4.2 reconnect may replace the first
+    // session), then take the counters of the session that stays.
+    await sleep(1500);
+    await x.peerEstablished();
+    const n0 = await waitFor('the session Established with enhanced route refresh', 10_000, async () => {
+      const n = await neighbor();
+      return n.state === 'Established' && n.capabilities.negotiated.some((c) => c.name === 'enhanced-route-refresh') && n;
+    });
     const b0 = await birdReceived();
     await bgpctl(x.lab, x.ternHost, 'neighbor', x.peer4, 'refresh');
     await waitFor('BoRR and EoRR from BIRD', 10_000, async () => (await neighbor()).messages.received.routeRefresh >= n0.messages.received.routeRefresh + 2);
