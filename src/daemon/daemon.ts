@@ -361,7 +361,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       // Counted per attribute and action, logged rate limited (a peer can send thousands).
       if (u.errors?.length) this.problems.updateErrors(s.key, u.errors);
       this.rib.ingest(e.id, u);
-      if (e.cfg.maxPrefixes) checkMaxPrefix(e, announcedFamilies(u), (f) => this.rib.receivedCount(e.id, f), this.log);
+      if (e.cfg.maxPrefixes) checkMaxPrefix(e, announcedFamilies(u), (f) => this.rib.receivedCount(e.id, f), this.log, () => this.bfd.mayStart(e.cfg));
       this.scheduleFlush();
     });
     sp.on('routeRefresh', (s, m) => {
@@ -622,7 +622,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
           const trip = e.maxPrefixTrip;
           if (trip && ch.fields.includes('maxPrefixes') && (ch.after.maxPrefixes?.[trip.family]?.limit ?? Infinity) >= trip.received) {
             clearMaxPrefix(e);
-            if (!e.adminDown) e.session.start();
+            if (!e.adminDown && this.bfd.mayStart(e.cfg)) e.session.start();
           }
         }
         effects.push(`session ${ch.after.key} updated (${ch.fields.join(', ')})`);

@@ -56,7 +56,7 @@ export function announcedFamilies(u: UpdateMessage): Family[] {
  * After an UPDATE from `e` was ingested: `received(family)` is the peer's route count in the
  * Adj-RIB-In. Returns true when the session was closed (the caller withdraws the routes).
  */
-export function checkMaxPrefix(e: MaxPrefixPeer, families: readonly Family[], received: (f: Family) => number, log: Logger): boolean {
+export function checkMaxPrefix(e: MaxPrefixPeer, families: readonly Family[], received: (f: Family) => number, log: Logger, mayStart: () => boolean = () => true): boolean {
   const limits = e.cfg.maxPrefixes;
   if (!limits) return false;
   for (const family of families) {
@@ -70,13 +70,14 @@ export function checkMaxPrefix(e: MaxPrefixPeer, families: readonly Family[], re
       log.warn({ component: 'session', peer: e.id, family, received: n, limit: lim.limit, warningPercent: lim.warningPercent }, `${e.id} sent ${n} ${family} routes, ${lim.warningPercent}% or more of its max-prefix limit ${lim.limit}`);
     } else if (n < warnAt) warned.delete(family);
     if (n <= lim.limit) continue;
-    trip(e, family, lim, n, log);
+    trip(e, family, lim, n, log, mayStart);
     return true;
   }
   return false;
 }
 
-function trip(e: MaxPrefixPeer, family: Family, lim: MaxPrefixLimit, n: number, log: Logger): void {
+/** `mayStart`: whether anything else holds the session (strict BFD, docs/bfd.md) when the interval ends. */
+function trip(e: MaxPrefixPeer, family: Family, lim: MaxPrefixLimit, n: number, log: Logger, mayStart: () => boolean): void {
   const now = Date.now();
   const t: MaxPrefixTrip = { family, limit: lim.limit, received: n, at: now };
   if (lim.restartInterval !== undefined) {
@@ -85,7 +86,7 @@ function trip(e: MaxPrefixPeer, family: Family, lim: MaxPrefixLimit, n: number, 
     t.timer = setTimeout(() => {
       e.maxPrefixTrip = undefined;
       e.maxPrefixWarned?.clear();
-      if (!e.adminDown) {
+      if (!e.adminDown && mayStart()) {
         log.info({ component: 'session', peer: e.id, family }, `${e.id}: max-prefix restart interval over, starting the session again`);
         e.session.start();
       }
