@@ -46,7 +46,7 @@ export function nextHopProblemOf(rib: Rib, peer: PeerState, set: AttrSet): strin
     peerAddress: c.address,
     localAddress: c.localAddress,
     localAddress6: c.localAddress6,
-    isOwnAddress: (a) => a === c.localLinkLocal6 || !!rib.opts.isOwnAddress?.(a),
+    isOwnAddress: (a) => a === c.localLinkLocal6 || a === peer.caps?.sessionLocalAddress || !!rib.opts.isOwnAddress?.(a),
   });
   if (peer.nextHopVerdicts.size > 4096) peer.nextHopVerdicts.clear();
   peer.nextHopVerdicts.set(set.nextHop, v);

@@ -58,6 +58,8 @@ export interface PeerCaps {
   families?: Family[];
   /** RFC 7313 negotiated: refreshes are framed by BoRR/EoRR. */
   enhancedRouteRefresh?: boolean;
+  /** Our end of the session's TCP connection (RFC 4271 §6.3: never a usable next hop). */
+  sessionLocalAddress?: string;
 }
 
 export interface RibOptions {

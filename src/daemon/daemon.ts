@@ -316,7 +316,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       // 'best' until the decision runs; peerUp then threw ("reading 'group'") and the new peer
       // never got our routes (seen in conformance/cluster.test.ts, ~1 run in 4).
       while (this.rib.queued > 0) this.flush();
-      this.rib.peerUp(e.id, info.context, { routerId: n.peerBgpId, families: n.families, enhancedRouteRefresh: n.enhancedRouteRefresh });
+      // The socket's local address too: the session may leave by an address that is not the node's.
+      const sessionLocalAddress = s.socket?.localAddress?.replace(/^::ffff:/, '');
+      this.rib.peerUp(e.id, info.context, { routerId: n.peerBgpId, families: n.families, enhancedRouteRefresh: n.enhancedRouteRefresh, sessionLocalAddress });
       this.log.info(
         { component: 'session', peer: s.key, peerAs: n.peerAs, routerId: n.peerBgpId, hold: n.holdTime, families: n.families, as4: n.as4, gr: !!n.gracefulRestart, addPath: n.addPath },
         `session with ${s.key} (${e.cfg.description}) established`,

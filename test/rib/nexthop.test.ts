@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attrs, drain, LOCAL_AS, makeRib, seq, summary, up, upd } from './helpers';
+import { attrs, ctx, drain, LOCAL_AS, makeRib, seq, summary, up, upd } from './helpers';
 import { lookup } from '../../bgp/rib/show';
 import { nextHopProblem } from '../../bgp/rib/nexthop';
 import type { RibChange } from '../../bgp/rib/rib-types';
@@ -90,4 +90,14 @@ test('RFC 4456 §8 before RFC 4271 §6.3: our own route reflected back (next hop
   rib.flush(0);
   assert.match(lookup(rib, '10.244.0.0/26')[0].reason ?? '', /ORIGINATOR_ID is our router ID/);
   assert.equal(rib.peerCounters(rr)['bad-next-hop'], 0);
+});
+
+test('RFC 4271 §6.3: our end of the session\'s TCP connection is our own address too, whatever the configured one', () => {
+  const rib = makeRib();
+  rib.addPeer({ id: 'p', address: '198.18.151.2', asn: 65009 }); // no localAddress configured
+  rib.peerUp('p', ctx(), { routerId: '198.18.151.2', families: ['ipv4'], sessionLocalAddress: '198.18.151.1' });
+  rib.ingest('p', upd(attrs({ asPath: seq(65009), nextHop: '198.18.151.1' }), ['10.9.0.0/16']));
+  rib.flush(0);
+  assert.equal(lookup(rib, '10.9.0.0/16')[0].best, false);
+  assert.equal(rib.peerCounters('p')['bad-next-hop'], 1);
 });
