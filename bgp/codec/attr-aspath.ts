@@ -130,7 +130,11 @@ export const asPathAttributes: AttrSpec[] = [
     action: 'treat-as-withdraw',
     subcode: 11,
     decode(b, s, e, st) {
-      st.attrs.asPath = decodeSegments('AS_PATH', b, s, e, st.ctx.as4 ? 4 : 2);
+      const segs = decodeSegments('AS_PATH', b, s, e, st.ctx.as4 ? 4 : 2);
+      // RFC 5065 §5.3: confederation segments from a peer outside our confederation (Tern has
+      // none, so any eBGP peer) make the AS_PATH malformed: RFC 7606 §7.2, treat-as-withdraw.
+      if (st.ctx.ebgp && segs.some((seg) => isConfed(seg.type))) throw new AttrMalformed('AS_PATH from an external peer contains confederation segments (RFC 5065 §5.3)', 11);
+      st.attrs.asPath = segs;
     },
     encode(a, ctx, w) {
       if (!a.asPath) return;
