@@ -246,6 +246,7 @@ export function negotiate(open: OpenMessage, cfg: ResolvedConfig): Negotiated {
       addPathRx: { ipv4: addPath.ipv4.receive, ipv6: addPath.ipv6.receive },
       addPathTx: { ipv4: addPath.ipv4.send, ipv6: addPath.ipv6.send },
       extendedMessage,
+      ebgp: peerAs !== cfg.localAs,
     },
   };
 }

@@ -11,6 +11,7 @@ import { resolveConfig, type ResolvedConfig, type SessionConfig } from './config
 import { Fsm, STATE_RANK, type DownReason, type FsmAction, type FsmEvent, type State, type TimerName } from './fsm';
 import { collisionWinner, type Direction } from './collision';
 import { nullLogger, type Logger } from './log';
+import { LogLimiter } from './log-limit';
 import type { Negotiated } from './negotiate';
 import { countMessage, emptyStats, noteError, type SessionStats } from './stats';
 import { connectTcp, type ConnectOptions, type Connecting } from './transport';
@@ -79,6 +80,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private reported: State = 'Idle';
   private overBound = false;
   private readonly log: Logger;
+  /** Warnings the peer can make us repeat at will, rate limited per reason (log-limit.ts). */
+  private readonly warnings: LogLimiter;
   private readonly connectFn: (o: ConnectOptions) => Connecting;
   private readonly s: SessionStats;
   private readonly pending: [Slot, FsmEvent][] = [];
@@ -91,6 +94,7 @@ export class Session extends EventEmitter<SessionEvents> {
     super();
     this.cfg = resolveConfig(config);
     this.log = opts.logger ?? nullLogger;
+    this.warnings = new LogLimiter(this.log);
     this.connectFn = opts.connect ?? connectTcp;
     this.primary = this.newSlot('outbound');
     this.s = emptyStats(this.cfg);
@@ -182,8 +186,9 @@ export class Session extends EventEmitter<SessionEvents> {
     const slot = this.primary;
     if (slot.fsm.state !== 'Established' || !slot.wire) return false;
     slot.wire.writeMany(bufs);
-    this.s.messagesOut.update += bufs.length;
-    this.s.messagesOut.total += bufs.length;
+    // The RIB's output is UPDATEs plus the RFC 7313 BoRR/EoRR markers around a refresh:
+    // count each by its header's type octet.
+    for (const b of bufs) countMessage(this.s, 'out', b[18] as MsgType);
     return this.checkBound();
   }
 
@@ -288,7 +293,10 @@ export class Session extends EventEmitter<SessionEvents> {
         if (a.to === 'OpenConfirm' && slot.fsm.negotiated) {
           // The OPEN exchange is done: UPDATEs are read and written with what was agreed.
           slot.ctx = slot.fsm.negotiated.context;
-          if (slot.wire) slot.wire.framer.extended = slot.fsm.negotiated.extendedMessage;
+          if (slot.wire) {
+            slot.wire.framer.extended = slot.fsm.negotiated.extendedMessage;
+            slot.wire.maxMessageLength = slot.fsm.negotiated.extendedMessage ? 65535 : 4096;
+          }
         } else if (a.to === 'Idle') {
           slot.ctx = DEFAULT_CONTEXT;
         }
@@ -321,7 +329,7 @@ export class Session extends EventEmitter<SessionEvents> {
         // RFC 2918 §4: a ROUTE-REFRESH for a family not negotiated is ignored.
         const fam = a.msg.afi === 1 || a.msg.afi === 2 ? familyOfAfi(a.msg.afi as Afi) : undefined;
         if (fam && a.msg.safi === 1 && this.negotiated?.families.includes(fam)) this.emit('routeRefresh', a.msg);
-        else this.log.warn({ peer: this.key, afi: a.msg.afi, safi: a.msg.safi }, 'ROUTE-REFRESH for a family not negotiated, ignored');
+        else this.warnings.warn('refresh-family', { peer: this.key, afi: a.msg.afi, safi: a.msg.safi }, 'ROUTE-REFRESH for a family not negotiated, ignored');
         break;
       }
     }
@@ -426,6 +434,10 @@ export class Session extends EventEmitter<SessionEvents> {
         },
         onSendHoldExpired: () => this.feed(slot, { type: 'SendHoldTimer_Expires' }),
         onProgress: () => this.checkDrain(),
+        onOversize: (b, max) => {
+          this.s.oversizeDropped++;
+          this.warnings.warn('oversize', { peer: this.key, type: b[18], length: b.length, max }, `not sent: a ${b.length}-byte message exceeds the peer's ${max}-byte maximum (RFC 8654 §4)`);
+        },
       },
       () => slot.fsm.sendHoldMs,
     );

@@ -50,6 +50,8 @@ export interface SessionStats {
   idleHoldMs: number;
   outQueueBytes: number;
   outQueueMessages: number;
+  /** Messages refused at the write point for exceeding the peer's maximum (RFC 8654 §4). */
+  oversizeDropped: number;
   negotiated?: Negotiated;
 }
 
@@ -71,6 +73,7 @@ export function emptyStats(cfg: ResolvedConfig): SessionStats {
     idleHoldMs: 0,
     outQueueBytes: 0,
     outQueueMessages: 0,
+    oversizeDropped: 0,
   };
 }
 

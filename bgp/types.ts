@@ -73,6 +73,11 @@ export interface SessionContext {
   /** Path identifiers present in NLRI we *send*, per family. */
   addPathTx: { ipv4: boolean; ipv6: boolean };
   extendedMessage: boolean;
+  /**
+   * The peer is in another AS (eBGP). Decoding then discards ORIGINATOR_ID and CLUSTER_LIST,
+   * which belong inside one AS (RFC 7606 §7.9, §7.10). Absent: iBGP rules.
+   */
+  ebgp?: boolean;
 }
 
 export const DEFAULT_CONTEXT: SessionContext = {

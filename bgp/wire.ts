@@ -16,6 +16,11 @@ export interface WireHandlers {
   onSendHoldExpired(): void;
   /** Written bytes left the queue (for the session's drain bookkeeping). */
   onProgress(): void;
+  /**
+   * A message longer than the peer's maximum was handed to write() and dropped (RFC 8654 §4).
+   * Only a bug upstream does this: the RIB never encodes a route that does not fit.
+   */
+  onOversize?(buf: Buffer, max: number): void;
 }
 
 /**
@@ -26,6 +31,13 @@ export interface WireHandlers {
 export class Wire {
   readonly framer = new Framer();
   closed = false;
+  /**
+   * The largest message the peer accepts: 4096 (RFC 4271 §4.1) until both sides announced
+   * extended messages, 65535 after (RFC 8654 §4; OPEN is sent before, so it is never longer).
+   */
+  maxMessageLength = 4096;
+  /** Messages dropped because they exceeded maxMessageLength. */
+  oversizeDropped = 0;
   /** Bytes queued here and not yet handed to the socket (OutQ). */
   queuedBytes = 0;
   private readonly priority: Buffer[] = [];
@@ -57,7 +69,7 @@ export class Wire {
   }
 
   write(buf: Buffer, priority: boolean): void {
-    if (this.closed) return;
+    if (this.closed || !this.fits(buf)) return;
     if (priority) this.priority.push(buf);
     else this.bulk.push(buf);
     this.queuedBytes += buf.length;
@@ -68,10 +80,23 @@ export class Wire {
   writeMany(bufs: readonly Buffer[]): void {
     if (this.closed) return;
     for (const b of bufs) {
+      if (!this.fits(b)) continue;
       this.bulk.push(b);
       this.queuedBytes += b.length;
     }
     this.pump();
+  }
+
+  /**
+   * RFC 8654 §4: a message above the peer's maximum must never be sent; the peer would reset
+   * the session (1/2 Bad Message Length). Every outgoing message passes here, so this is the
+   * one place that can promise it.
+   */
+  private fits(b: Buffer): boolean {
+    if (b.length <= this.maxMessageLength) return true;
+    this.oversizeDropped++;
+    this.h.onOversize?.(b, this.maxMessageLength);
+    return false;
   }
 
   /** Closes the connection; with `flush` the priority lane (a NOTIFICATION) is written first. */

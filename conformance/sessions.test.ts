@@ -32,6 +32,7 @@ import {
   type TernLogRecord,
 } from './lab/index.js';
 import { birdTorNeighbor, frrTorNeighbor, ternTorPeer, torGracefulRestart, type TorPeering } from './lab/tor.js';
+import type { NeighborView } from '../src/control/api.js';
 
 const TERN_AS = 64512;
 const PEER_AS = { bird: 4200000001, frr: 4200000002 } as const;
@@ -357,6 +358,38 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
     await birdc(x.lab, x.peerHost, 'reload in tern4');
     await waitFor('BIRD receives the routes again', 10_000, async () => (await received()) > before);
     assert.equal(await x.peerState(), 'Established');
+  });
+
+  test('RFC 7313 §4: `bgpctl neighbor refresh` to BIRD: BIRD answers BoRR, its routes, EoRR, and Tern sends nothing back (issue 15)', async (t) => {
+    if (!conformanceGate(t, [...NEEDS], TERND)) return;
+    const x = await setup(t, { id: 'i15rr', net: 116, peer: 'bird', blocks: true });
+    await x.startPeer();
+    await x.startTern();
+    await waitFor('Tern has BIRD\'s route', 20_000, async () => ((await bgpctl(x.lab, x.ternHost, 'show', 'rib')) as { prefix: string }[]).some((r) => r.prefix === '198.19.116.0/24'));
+    const neighbor = async () => (await bgpctl(x.lab, x.ternHost, 'show', 'neighbor', x.peer4)) as NeighborView;
+    const birdReceived = async (): Promise<number> => Number(/Import updates:\s+(\d+)/.exec((await birdProtocol(x.lab, x.peerHost, 'tern4')).raw)?.[1] ?? NaN);
+    // Let start-up settle (a collision or an RFC 4724 §4.2 reconnect may replace the first
+    // session), then take the counters of the session that stays.
+    await sleep(1500);
+    await x.peerEstablished();
+    const n0 = await waitFor('the session Established with enhanced route refresh', 10_000, async () => {
+      const n = await neighbor();
+      return n.state === 'Established' && n.capabilities.negotiated.some((c) => c.name === 'enhanced-route-refresh') && n;
+    });
+    const b0 = await birdReceived();
+    await bgpctl(x.lab, x.ternHost, 'neighbor', x.peer4, 'refresh');
+    await waitFor('BoRR and EoRR from BIRD', 10_000, async () => (await neighbor()).messages.received.routeRefresh >= n0.messages.received.routeRefresh + 2);
+    await sleep(1500); // a loop would show here (issue 15: tens of thousands of messages a second)
+    const n1 = await neighbor();
+    assert.equal(n1.messages.received.routeRefresh - n0.messages.received.routeRefresh, 2, 'one BoRR and one EoRR');
+    assert.equal(n1.messages.sent.routeRefresh - n0.messages.sent.routeRefresh, 1, 'Tern sent its one request, no answer to the markers');
+    assert.ok(n1.messages.received.update > n0.messages.received.update, 'BIRD re-sent its routes');
+    assert.equal(n1.messages.sent.update, n0.messages.sent.update, 'Tern did not re-send its table');
+    assert.equal(await birdReceived(), b0, 'BIRD received no UPDATE from Tern');
+    assert.equal(await x.peerState(), 'Established');
+    // RFC 7313 §4.2: the route re-sent between BoRR and EoRR is not stale afterwards.
+    const r = ((await bgpctl(x.lab, x.ternHost, 'show', 'rib')) as { prefix: string; flags: { stale: boolean } }[]).find((y) => y.prefix === '198.19.116.0/24');
+    assert.equal(r?.flags.stale, false);
   });
 
   test('RFC 2385 TCP MD5: the wrong password never establishes, the right one does', async (t) => {

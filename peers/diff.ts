@@ -4,7 +4,7 @@
  * A change to anything negotiated in OPEN or fixed at connect time (addresses, port, AS
  * numbers, password, GTSM, timers, families, graceful-restart time, reflector-client role)
  * restarts that one session; policy-only changes (filters, next hop mode, allowed local AS
- * count, reachableBy, passive) and bookkeeping (description, kind, sourceNode) are applied in place:
+ * count, reachableBy, passive, max-prefix limits) and bookkeeping (description, kind, sourceNode) are applied in place:
  * the session layer re-runs export policy and asks for a ROUTE-REFRESH (RFC 2918) on import.
  */
 import type { PeerConfig } from './types.js';
@@ -19,6 +19,7 @@ export const RESTART_FIELDS: readonly Field[] = [
 const SOFT_FIELDS: readonly Field[] = [
   'kind', 'description', 'nextHopMode', 'numAllowedLocalASNumbers', 'filters', 'reachableBy', 'sourceNode', 'passive',
   'bfd', // BFD runs beside the session (RFC 5882): changing it never resets BGP
+  'maxPrefixes',
 ];
 
 export interface PeerChange {

@@ -145,6 +145,7 @@ export function planPeers(model: ClusterModel, nodeName: string, opts: PlanOptio
         if (k.error && !pc.passwordError) pc.passwordError = k.error;
       }
     }
+    if (res?.maxPrefixes && Object.keys(res.maxPrefixes).length) pc.maxPrefixes = { ...res.maxPrefixes };
     if (peerNode) pc.sourceNode = peerNode.name;
     // Calico (bgp_processor.go): between two Calico nodes on a mesh or global peering, only the
     // side with the lower address (Go string order, so mixed Calico/Tern clusters agree) connects.

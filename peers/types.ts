@@ -138,6 +138,20 @@ export interface CalicoNode {
   line: number;
 }
 
+/**
+ * Tern extension (Calico has no such field): a limit on the prefixes a peer may announce in
+ * one address family (RFC 4486 §4). `spec.maxPrefixes: {ipv4: {limit, warningPercent,
+ * restartInterval}}` in a BGPPeer.
+ */
+export interface MaxPrefixLimit {
+  /** Prefixes received (Adj-RIB-In, before import policy) above which the session is closed. */
+  limit: number;
+  /** Percent of `limit` at which a warning is logged (default 75). */
+  warningPercent: number;
+  /** Seconds after the Cease before the session may start again; absent: stays down until `bgpctl neighbor X up|clear`. */
+  restartInterval?: number;
+}
+
 export interface BgpPeerResource {
   name: string;
   line: number;
@@ -163,6 +177,8 @@ export interface BgpPeerResource {
   bfd?: BfdSettings;
   /** Manual: the far-end Calico nodes do not peer back automatically (a separate BGPPeer does). */
   reversePeering: 'Auto' | 'Manual';
+  /** Tern extension: max-prefix limits per family. */
+  maxPrefixes?: Partial<Record<Family, MaxPrefixLimit>>;
 }
 
 export type FilterMatchOperator = 'Equal' | 'NotEqual' | 'In' | 'NotIn';
@@ -325,6 +341,8 @@ export interface PeerConfig {
   reachableBy?: string;
   /** BFD for this session (Tern extension, docs/bfd.md); absent = no BFD. */
   bfd?: PlannedBfd;
+  /** Tern extension: max-prefix limits per family (from the BGPPeer's spec.maxPrefixes). */
+  maxPrefixes?: Partial<Record<Family, MaxPrefixLimit>>;
   /** The Calico node at the far end, when the peer is one. */
   sourceNode?: string;
   /**

@@ -130,7 +130,11 @@ export const asPathAttributes: AttrSpec[] = [
     action: 'treat-as-withdraw',
     subcode: 11,
     decode(b, s, e, st) {
-      st.attrs.asPath = decodeSegments('AS_PATH', b, s, e, st.ctx.as4 ? 4 : 2);
+      const segs = decodeSegments('AS_PATH', b, s, e, st.ctx.as4 ? 4 : 2);
+      // RFC 5065 §5.3: confederation segments from a peer outside our confederation (Tern has
+      // none, so any eBGP peer) make the AS_PATH malformed: RFC 7606 §7.2, treat-as-withdraw.
+      if (st.ctx.ebgp && segs.some((seg) => isConfed(seg.type))) throw new AttrMalformed('AS_PATH from an external peer contains confederation segments (RFC 5065 §5.3)', 11);
+      st.attrs.asPath = segs;
     },
     encode(a, ctx, w) {
       if (!a.asPath) return;
@@ -140,20 +144,25 @@ export const asPathAttributes: AttrSpec[] = [
     },
   },
   {
-    // RFC 6793 §6: a malformed AS4_PATH (including confederation segments) is discarded.
+    // RFC 6793 §6: a malformed AS4_PATH is discarded; confederation segments in it are not
+    // malformed: those segments alone are discarded and the rest is used.
     type: AttrType.AS4_PATH,
     name: 'AS4_PATH',
     flags: O | T,
     action: 'attribute-discard',
     subcode: 9,
     decode(b, s, e, st) {
-      const segs = decodeSegments('AS4_PATH', b, s, e, 4);
-      if (segs.some((seg) => isConfed(seg.type))) {
-        throw new AttrMalformed('AS4_PATH contains confederation segments (RFC 6793 §6)');
-      }
+      let segs = decodeSegments('AS4_PATH', b, s, e, 4);
       if (st.ctx.as4) {
         st.notes.push({ attrType: AttrType.AS4_PATH, reason: 'AS4_PATH received on a 4-octet AS session; ignored (RFC 6793 §4.1)' });
         return;
+      }
+      if (segs.some((seg) => isConfed(seg.type))) {
+        const n = segs.length;
+        segs = segs.filter((seg) => !isConfed(seg.type));
+        st.notes.push({ attrType: AttrType.AS4_PATH, reason: `AS4_PATH: ${n - segs.length} confederation segment(s) discarded, the rest used (RFC 6793 §6)` });
+        // Nothing left: as if there were no AS4_PATH (AS_PATH stands as received).
+        if (segs.length === 0) return;
       }
       st.attrs.as4Path = segs;
     },

@@ -5,11 +5,18 @@
 import { AS_TRANS, AttrType, ATTR_FLAG_OPTIONAL as O, ATTR_FLAG_TRANSITIVE as T } from '../types';
 import { formatIpv4, parseIpv4 } from '../prefix';
 import { rd32 } from './reader';
-import { AttrMalformed, AttrSpec, AttrWriter } from './attr-spec';
+import { AttrDecodeState, AttrMalformed, AttrSpec, AttrWriter } from './attr-spec';
 
 /** RFC 4271 §6.3 subcodes. */
 const LENGTH_ERROR = 5;
 const OPTIONAL_ERROR = 9;
+
+/** RFC 7606 §7.9/§7.10: a route reflection attribute from an eBGP peer is discarded (noted). */
+function fromExternalPeer(st: AttrDecodeState, type: number, name: string, section: string): boolean {
+  if (!st.ctx.ebgp) return false;
+  st.notes.push({ attrType: type, reason: `${name} received from an external peer; discarded (RFC 7606 §${section})` });
+  return true;
+}
 
 function wantLen(name: string, got: number, want: number): void {
   if (got !== want) throw new AttrMalformed(`${name} has length ${got}, must be ${want}`, LENGTH_ERROR);
@@ -142,13 +149,16 @@ export const basicAttributes: AttrSpec[] = [
     },
   },
   {
-    // RFC 4456 §8; RFC 7606 §7.9: length other than 4 -> treat-as-withdraw.
+    // RFC 4456 §8; RFC 7606 §7.9: from an external peer -> attribute discard (it only has a
+    // meaning inside one AS, and one equal to our router ID must not drop the route as an
+    // RFC 4456 loop); otherwise a length other than 4 -> treat-as-withdraw.
     type: AttrType.ORIGINATOR_ID,
     name: 'ORIGINATOR_ID',
     flags: O,
     action: 'treat-as-withdraw',
     subcode: OPTIONAL_ERROR,
     decode(b, s, e, st) {
+      if (fromExternalPeer(st, AttrType.ORIGINATOR_ID, 'ORIGINATOR_ID', '7.9')) return;
       wantLen('ORIGINATOR_ID', e - s, 4);
       st.attrs.originatorId = formatIpv4(b, s);
     },
@@ -160,13 +170,15 @@ export const basicAttributes: AttrSpec[] = [
     },
   },
   {
-    // RFC 4456 §8; RFC 7606 §7.10: length not a non-zero multiple of 4 -> treat-as-withdraw.
+    // RFC 4456 §8; RFC 7606 §7.10: from an external peer -> attribute discard; otherwise a
+    // length not a non-zero multiple of 4 -> treat-as-withdraw.
     type: AttrType.CLUSTER_LIST,
     name: 'CLUSTER_LIST',
     flags: O,
     action: 'treat-as-withdraw',
     subcode: OPTIONAL_ERROR,
     decode(b, s, e, st) {
+      if (fromExternalPeer(st, AttrType.CLUSTER_LIST, 'CLUSTER_LIST', '7.10')) return;
       wantMultiple('CLUSTER_LIST', e - s, 4);
       const ids: string[] = [];
       for (let p = s; p < e; p += 4) ids.push(formatIpv4(b, p));

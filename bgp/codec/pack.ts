@@ -122,6 +122,10 @@ export function packUpdates(input: PackInput, ctx: SessionContext): Buffer[] {
 
   if (reach.length > 0) {
     const attrs = input.attrs === undefined ? Buffer.alloc(0) : Buffer.isBuffer(input.attrs) ? input.attrs : encodeAttributes(input.attrs, ctx);
+    // RFC 8654 §4: no message above the maximum; attributes that leave no room for one prefix
+    // cannot be sent on this session at all (the RIB leaves such routes out per peer).
+    const smallest = fixed + attrs.length + (v6 ? mpReachHeaderLength(encodeNextHop(input.nextHop ?? { global: '::' })) : 0) + 1 + (addPath ? 4 : 0);
+    if (smallest > max) throw new RangeError(`packUpdates: ${attrs.length} bytes of attributes do not fit a ${max}-byte message (RFC 8654 §4)`);
     if (!v6) {
       runs(reach, addPath, max - fixed - attrs.length, (from, to, bytes) => {
         const b = Buffer.allocUnsafe(fixed + attrs.length + bytes);

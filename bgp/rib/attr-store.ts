@@ -162,7 +162,25 @@ export function rawAttrKey(tag: string, msg: Buffer, mpNextHop: MpNextHop | unde
     pos = next;
   }
   if (pos !== end || end - start > 65535) return -1;
-  return bytesKey(tag, msg, start, end, mpNextHop ? `|${mpNextHop.global}|${mpNextHop.linkLocal ?? ''}` : '', skips);
+  const keyLen = bytesKey(tag, msg, start, end, mpNextHop ? `|${mpNextHop.global}|${mpNextHop.linkLocal ?? ''}` : '', skips);
+  clearUnusedFlagBits(tag.length, tag.length + lastRawLen);
+  return keyLen;
+}
+
+/**
+ * RFC 4271 §4.3: the low-order four bits of Attribute Flags are unused, "MUST be zero when
+ * sent, and MUST be ignored when received". The key's bytes are what the byte-level export
+ * (fast-export.ts) sends on and what a lean set is decoded from, so they are cleared here,
+ * once, where the received bytes enter the RIB: a peer setting them cannot make us send them
+ * (issue 15), and the same attributes intern as one set whatever those bits were.
+ */
+function clearUnusedFlagBits(from: number, to: number): void {
+  let p = from;
+  while (p + 3 <= to) {
+    const flags = scratch[p];
+    scratch[p] = flags & 0xf0;
+    p += (flags & 0x10 ? 4 + ((scratch[p + 2] << 8) | scratch[p + 3]) : 3 + scratch[p + 2]);
+  }
 }
 
 const LEAN: PathAttributes = Object.freeze({});
@@ -333,10 +351,13 @@ export class AttrStore {
     if (!set.lean) return set.attrs;
     const key = this.keys[set.id] as string;
     const bytes = Buffer.from(key.slice(2, 2 + set.rawLen), 'latin1');
-    const ctx: SessionContext = { ...DEFAULT_CONTEXT, as4: key.charCodeAt(1) === 52 /* '4' */ };
+    // The tag says how the bytes were received: E = from eBGP (RFC 7606 §7.9/§7.10 discards
+    // ORIGINATOR_ID and CLUSTER_LIST then), 4/2 = AS number size.
+    const ebgp = key.charCodeAt(0) === 69; /* 'E' */
+    const ctx: SessionContext = { ...DEFAULT_CONTEXT, as4: key.charCodeAt(1) === 52 /* '4' */, ebgp };
     const attrs = decodeAttributes(bytes, 0, bytes.length, ctx, false).attrs;
     // Keys tagged E came from eBGP: RFC 4271 §5.1.5, LOCAL_PREF was ignored on import.
-    if (key.charCodeAt(0) === 69 /* 'E' */) attrs.localPref = undefined;
+    if (ebgp) attrs.localPref = undefined;
     return attrs;
   }
 

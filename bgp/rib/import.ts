@@ -9,6 +9,7 @@
 
 import { AsPathSegmentType, type MpNextHop, type PathAttributes, type PrefixList } from '../types';
 import { rawAttrKey, type AttrSet } from './attr-store';
+import { nextHopProblem } from './nexthop';
 import type { PeerState } from './peer-state';
 import type { Rib } from './rib';
 import { PathFlag, type FamilyTable } from './table';
@@ -22,12 +23,34 @@ export function loopFlags(rib: Rib, peer: PeerState, set: AttrSet): number {
   if (countAs(a.asPath, rib.opts.localAs) > (peer.cfg.allowOwnAs ?? 0)) f |= PathFlag.LOOP_AS;
   // RFC 4456 §8: "A router that recognizes the ORIGINATOR_ID attribute SHOULD ignore a route
   // received with its BGP Identifier as the ORIGINATOR_ID."
-  if (a.originatorId !== undefined && a.originatorId === rib.opts.routerId) f |= PathFlag.LOOP_ORIGINATOR;
+  // Only inside the AS: from an eBGP peer the attribute is discarded (RFC 7606 §7.9).
+  if (!peer.ebgp && a.originatorId !== undefined && a.originatorId === rib.opts.routerId) f |= PathFlag.LOOP_ORIGINATOR;
   // RFC 4456 §8: "If the local CLUSTER_ID is found in the CLUSTER_LIST, the advertisement
   // received SHOULD be ignored."
   const cl = a.clusterList;
-  if (cl && rib.opts.clusterId !== undefined && cl.includes(rib.opts.clusterId)) f |= PathFlag.LOOP_CLUSTER;
+  if (!peer.ebgp && cl && rib.opts.clusterId !== undefined && cl.includes(rib.opts.clusterId)) f |= PathFlag.LOOP_CLUSTER;
+  // RFC 4271 §6.3: a next hop that cannot be one (ours, 0.0.0.0, multicast, ...): the route is
+  // ignored. Checked after the loop rules: our own route reflected back is a loop, not an error.
+  if (f === 0 && nextHopProblemOf(rib, peer, set) !== null) f |= PathFlag.BAD_NEXTHOP;
   return f;
+}
+
+/** nexthop.ts for a received set on this peer's session. */
+export function nextHopProblemOf(rib: Rib, peer: PeerState, set: AttrSet): string | null {
+  // A peer uses few distinct next hops: the verdict is kept per peer session (peerUp clears it).
+  const known = peer.nextHopVerdicts.get(set.nextHop);
+  if (known !== undefined) return known;
+  const c = peer.cfg;
+  const family = set.nextHop.includes(':') ? 'ipv6' : 'ipv4';
+  const v = nextHopProblem(family, set.nextHop, set.linkLocal, {
+    peerAddress: c.address,
+    localAddress: c.localAddress,
+    localAddress6: c.localAddress6,
+    isOwnAddress: (a) => a === c.localLinkLocal6 || a === peer.caps?.sessionLocalAddress || !!rib.opts.isOwnAddress?.(a),
+  });
+  if (peer.nextHopVerdicts.size > 4096) peer.nextHopVerdicts.clear();
+  peer.nextHopVerdicts.set(set.nextHop, v);
+  return v;
 }
 
 /** Post-policy set for one prefix (with a reference for the caller), or null when filtered. */
@@ -64,11 +87,15 @@ export function importList(rib: Rib, peer: PeerState, t: FamilyTable, list: Pref
   const loop = loopFlags(rib, peer, pre);
   const buf = list.buf;
   const hasPolicy = !!peer.cfg.importPolicy;
+  // RFC 4271 §6.3: "the error SHOULD be logged": one notice per ignored route, for the
+  // driver's rate-limited log and the peer's counters.
+  const badNextHop = loop & PathFlag.BAD_NEXTHOP ? nextHopProblemOf(rib, peer, pre) : null;
   for (let i = 0, n = list.length; i < n; i++) {
     const pfx = t.internPrefix(buf, list.offset(i), list.len(i));
     const rxId = list.pathId(i);
     let path = t.findPath(pfx, peer.idx, rxId);
     if (path >= 0 && !hasPolicy && t.pPre[path] === pre.id && t.pFlags[path] === loop) continue; // duplicate
+    if (badNextHop !== null) rib.note(peer, 'bad-next-hop', t.family, pfx, badNextHop);
     const post = loop ? null : applyImport(rib, peer, t, pfx, pre);
     const flags = loop | (post === null && !loop ? PathFlag.POLICY : 0);
     const postId = post ? post.id : -1;

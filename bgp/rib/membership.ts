@@ -102,6 +102,7 @@ function groupFor(rib: Rib, p: PeerState): { group: UpdateGroup; created: boolea
     rib.attrs,
     rib.me,
     rib.tables,
+    (peer, reason, family, pfx, detail) => rib.note(peer, reason, family, pfx, detail),
   );
   rib.groups.set(key, g);
   rib.groupList = [...rib.groups.values()];

@@ -4,7 +4,7 @@ import { addressKey } from './decision';
 import { ipv4ToNumber } from './attr-store';
 import type { ExportSource } from './export';
 import type { Family, SessionContext } from '../types';
-import type { PeerCaps, RibPeer } from './rib-types';
+import type { PeerCaps, RibPeer, RibPeerCounters } from './rib-types';
 
 export class PeerState implements ExportSource {
   /** Small integer used in path tables; 0 is the local pseudo-peer. */
@@ -29,6 +29,10 @@ export class PeerState implements ExportSource {
   group = -1;
   /** RFC 7313: families for which an inbound enhanced refresh is in progress. */
   refreshing = new Set<Family>();
+  /** nexthop.ts verdicts by next hop for this session (import.ts nextHopProblemOf). */
+  readonly nextHopVerdicts = new Map<string, string | null>();
+  /** Routes left out for this peer, by reason (see RibNotice). */
+  readonly counters: RibPeerCounters = { 'message-too-large': 0, 'bad-next-hop': 0 };
 
   constructor(idx: number, cfg: RibPeer, localAs: number, local = false) {
     this.idx = idx;

@@ -58,6 +58,8 @@ export interface PeerCaps {
   families?: Family[];
   /** RFC 7313 negotiated: refreshes are framed by BoRR/EoRR. */
   enhancedRouteRefresh?: boolean;
+  /** Our end of the session's TCP connection (RFC 4271 §6.3: never a usable next hop). */
+  sessionLocalAddress?: string;
 }
 
 export interface RibOptions {
@@ -76,6 +78,11 @@ export interface RibOptions {
   medMissingAsWorst?: boolean;
   /** RFC 5004: prefer the oldest of equal eBGP paths (before router ID). */
   preferOldestEbgp?: boolean;
+  /**
+   * Addresses of this speaker beyond each session's local address (the node's): a received
+   * route with one of them as next hop is ignored (RFC 4271 §6.3).
+   */
+  isOwnAddress?: (address: string) => boolean;
   /** RFC 4271 §9.1.2.1: NEXT_HOP resolvability; default: every next hop is reachable. */
   nextHopReachable?: (nextHop: string, family: Family) => boolean;
   /** RFC 4271 §9.1.2.2 e: IGP cost to the next hop; default 0. */
@@ -140,3 +147,25 @@ export interface RibStats {
   updateGroups: number;
   queued: number;
 }
+
+/**
+ * Why the RIB left a route out, per peer: the daemon logs these (rate limited) and shows the
+ * counts in `bgpctl show neighbor`. The RIB has no logger; it hands these over as data.
+ * - `message-too-large`: its UPDATE would exceed the peer's maximum message size (RFC 8654 §4),
+ *   so the route is not sent to that peer (withdrawn there if it had an older version).
+ * - `bad-next-hop`: a received route's NEXT_HOP cannot be used (RFC 4271 §6.3), so the route is
+ *   ignored: not a candidate for best path, never re-advertised or installed.
+ */
+export type RibNoticeReason = 'message-too-large' | 'bad-next-hop';
+
+export interface RibNotice {
+  /** Peer id the notice is about (receiver for message-too-large, sender for bad-next-hop). */
+  peer: string;
+  reason: RibNoticeReason;
+  family: Family;
+  prefix: string;
+  detail: string;
+}
+
+/** Per-peer counts of RibNotice reasons since the peer was added. */
+export type RibPeerCounters = Record<RibNoticeReason, number>;

@@ -4,7 +4,7 @@
 // for the FIB, UPDATEs encoded per update group) and takeOutput(peer) at its own pace.
 
 import { type Family, type PathAttributes, type Prefix, type SessionContext, type UpdateMessage, Origin } from '../types';
-import { parsePrefix } from '../prefix';
+import { formatPrefix, parsePrefix } from '../prefix';
 import { endOfRib } from '../codec/update';
 import { AttrStore, type AttrSet } from './attr-store';
 import { select, type Candidate, type DecisionOptions } from './decision';
@@ -15,7 +15,7 @@ import { decide } from './loc-rib';
 import { joinGroup, leaveGroup, regroup } from './membership';
 import { backlog, hasOutput, resendAdjRibOut, takeOutput } from './output';
 import { importList, withdrawList, recomputeImport } from './import';
-import type { PathInfo, PeerCaps, RibChange, RibEntryView, RibOptions, RibPeer, RibStats } from './rib-types';
+import type { PathInfo, PeerCaps, RibChange, RibEntryView, RibNotice, RibNoticeReason, RibOptions, RibPeer, RibPeerCounters, RibStats } from './rib-types';
 import { adjRibIn, adjRibOut, adjRibOutCount, dumpLocRib, lookup, type AdjOutView } from './show';
 
 export const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
@@ -37,6 +37,8 @@ export class Rib {
   private readonly one = [0];
   /** The update groups as an array, for the per-prefix loop (loc-rib.ts). */
   groupList: UpdateGroup[] = [];
+  /** Notices not yet taken by the driver; bounded (the counters are not). */
+  private notices: RibNotice[] = [];
 
   constructor(opts: RibOptions) {
     this.opts = opts;
@@ -106,6 +108,7 @@ export class Rib {
     p.caps = caps;
     p.setRouterId(caps.routerId);
     p.families = caps.families ?? ['ipv4'];
+    p.nextHopVerdicts.clear();
     const { group, member } = joinGroup(this, p);
     for (const f of group.families) {
       for (const b of group.dump(f, p.idx)) member.own.push(b);
@@ -389,6 +392,34 @@ export class Rib {
     const p = this.peer(peerId);
     const m = this.members.get(p.idx);
     if (m && m.group.families.includes(family)) resendAdjRibOut(m.group, m.member, family, !!p.caps?.enhancedRouteRefresh);
+  }
+
+  // ---------------------------------------------------------------- notices
+
+  /**
+   * A route left out for `peer` (see RibNotice). Counted always; the record itself is kept
+   * only while fewer than 1000 wait, since the driver logs a sample, not each one.
+   */
+  note(peer: PeerState, reason: RibNoticeReason, family: Family, pfx: number, detail: string): void {
+    peer.counters[reason]++;
+    if (this.notices.length < 1000) this.notices.push({ peer: peer.cfg.id, reason, family, prefix: formatPrefix(this.tables[family].store.toPrefix(pfx)), detail });
+  }
+
+  /** The notices since the last call (the driver logs them, rate limited). */
+  takeNotices(): RibNotice[] {
+    const n = this.notices;
+    this.notices = [];
+    return n;
+  }
+
+  /** Paths in the peer's Adj-RIB-In for a family, before import policy (max-prefix). O(1). */
+  receivedCount(id: string, family: Family): number {
+    return this.tables[family].peerCount[this.peer(id).idx] ?? 0;
+  }
+
+  /** Per-reason counts for a peer (`bgpctl show neighbor`). */
+  peerCounters(id: string): RibPeerCounters {
+    return { ...this.peer(id).counters };
   }
 
   // ---------------------------------------------------------------- bgpctl views (show.ts)

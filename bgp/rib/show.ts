@@ -15,6 +15,7 @@ function filteredReason(flags: number): string | undefined {
   if (flags & PathFlag.LOOP_AS) return 'AS loop: our AS in AS_PATH (RFC 4271 §9.1.2)';
   if (flags & PathFlag.LOOP_ORIGINATOR) return 'ORIGINATOR_ID is our router ID (RFC 4456 §8)';
   if (flags & PathFlag.LOOP_CLUSTER) return 'our CLUSTER_ID in CLUSTER_LIST (RFC 4456 §8)';
+  if (flags & PathFlag.BAD_NEXTHOP) return 'unusable next hop: route ignored (RFC 4271 §6.3)';
   if (flags & PathFlag.POLICY) return 'rejected by import policy';
   return undefined;
 }

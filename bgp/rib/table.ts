@@ -22,8 +22,9 @@ export const enum PathFlag {
   LOOP_CLUSTER = 8, // RFC 4456 §8: our CLUSTER_ID in CLUSTER_LIST
   POLICY = 16, // rejected by import policy
   WITHDRAWN = 32, // RFC 7606 treat-as-withdraw: kept out of the decision
+  BAD_NEXTHOP = 64, // RFC 4271 §6.3: the next hop cannot be one (nexthop.ts): route ignored
 }
-export const INELIGIBLE = PathFlag.LOOP_AS | PathFlag.LOOP_ORIGINATOR | PathFlag.LOOP_CLUSTER | PathFlag.POLICY;
+export const INELIGIBLE = PathFlag.LOOP_AS | PathFlag.LOOP_ORIGINATOR | PathFlag.LOOP_CLUSTER | PathFlag.POLICY | PathFlag.BAD_NEXTHOP;
 
 const grow32 = (a: Int32Array, n: number, fill: number): Int32Array => {
   const b = new Int32Array(n).fill(fill);

@@ -9,15 +9,15 @@
 // route back to the peer it came from, nor to the peer whose router ID is its ORIGINATOR_ID)
 // are message tags: the announcement is tagged "not for X" and a withdrawal "only for X".
 
-import type { Family, PathAttributes, SessionContext } from '../types';
+import { HEADER_LEN, type Family, type PathAttributes, type SessionContext } from '../types';
 import { encodeAttributes } from '../codec/attributes';
 import { AttrWriter } from '../codec/attr-spec';
-import { encodeNextHop } from '../codec/attr-mp';
+import { encodeNextHop, mpReachHeaderLength } from '../codec/attr-mp';
 import { bytesKey, ipv4ToNumber, type AttrSet, type AttrStore } from './attr-store';
 import { fastEbgpAttrs } from './fast-export';
 import { exportAttrs, mayAdvertise, type ExportTarget, type LocalSpeaker } from './export';
 import type { PeerState } from './peer-state';
-import type { PolicyFn, PrefixFilter } from './rib-types';
+import type { PolicyFn, PrefixFilter, RibNoticeReason } from './rib-types';
 import type { FamilyTable } from './table';
 import { GroupFamily, type Entry } from './group-family';
 
@@ -81,6 +81,8 @@ export class UpdateGroup {
     private readonly attrStore: AttrStore,
     private readonly me: LocalSpeaker,
     tables: Record<Family, FamilyTable>,
+    /** Rib.note: a route left out for a member. */
+    private readonly note: (peer: PeerState, reason: RibNoticeReason, family: Family, pfx: number, detail: string) => void,
   ) {
     this.maxLen = ctx.extendedMessage ? 65535 : 4096;
     this.fastEbgp = target.ebgp && ctx.as4 && target.nextHopMode !== 'Keep';
@@ -139,6 +141,8 @@ export class UpdateGroup {
       }
     } else if (out !== null) this.attrStore.ref(out);
     if (out === null) return null;
+    out = this.withinMaxLen(out, family, pfx, table);
+    if (out === null) return null;
     if (this.exportFilter || this.exportPolicy) {
       const first = this.members.values().next().value as Member | undefined;
       if (!first || (this.exportFilter && !this.exportFilter(table.store.toPrefix(pfx), first.peer.cfg))) {
@@ -158,10 +162,29 @@ export class UpdateGroup {
         const nh = family === 'ipv4' ? (res === 'reject' ? '' : (res.nextHop ?? out.nextHop)) : { global: out.nextHop, linkLocal: out.linkLocal };
         const mod = res === 'reject' ? null : this.attrStore.intern(res, nh);
         this.attrStore.unref(out);
-        return mod;
+        return mod && this.withinMaxLen(mod, family, pfx, table);
       }
     }
     return out;
+  }
+
+  /**
+   * RFC 8654 §4: a message may not exceed the peer's maximum (4096 octets without the
+   * Extended Message capability). An UPDATE carrying this prefix alone with these attributes
+   * would, so the route is not advertised to this group (whose members share one maximum: the
+   * group key includes the capability) and counts as withdrawn for them; every member is told
+   * through a RibNotice. Returns `set`, or null after dropping the caller's reference.
+   */
+  private withinMaxLen(set: AttrSet, family: Family, pfx: number, table: FamilyTable): AttrSet | null {
+    const nlri = (this.fams[family].addPath ? 5 : 1) + ((table.store.lens[pfx] + 7) >> 3);
+    const mp = family === 'ipv6' ? mpReachHeaderLength(this.nextHopBytes(set)) : 0;
+    const len = HEADER_LEN + 4 + mp + this.attrBlock(set).length + nlri;
+    if (len <= this.maxLen) return set;
+    this.attrStore.unref(set);
+    for (const m of this.members.values()) {
+      this.note(m.peer, 'message-too-large', family, pfx, `an UPDATE for it would be ${len} bytes, over the peer's ${this.maxLen}-byte maximum (RFC 8654 §4): not advertised to this peer`);
+    }
+    return null;
   }
 
   /** export.ts rules through decoded attributes: any source, any profile. */

@@ -63,6 +63,7 @@ export const SECTIONS = {
     f('maxRestartTime'), f('keepaliveTime'), f('numAllowedLocalASNumbers'), f('ttlSecurity'), f('filters'), f('reachableBy'),
     f('reversePeering'),
     f('bfd', 'applied', 'Tern extension, not in Calico\'s API: BFD for these sessions (docs/bfd.md)'),
+    f('maxPrefixes', 'applied', 'Tern extension, not in Calico\'s API: max-prefix limits per family (RFC 4486 §4, docs/configuration.md)'),
     f('localWorkloadSelector', 'refused', 'local workload peering is not implemented'),
   ],
   'BGPFilter spec': [f('exportV4'), f('importV4'), f('exportV6'), f('importV6')],

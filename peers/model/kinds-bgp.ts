@@ -169,6 +169,32 @@ export function decodeNode(r: Reader, name: string, line: number, labels: Record
 }
 
 
+/**
+ * Tern extension `spec.maxPrefixes` (Calico has none): per family a limit on received
+ * prefixes, a warning threshold in percent and an optional restart interval (RFC 4486 §4).
+ */
+function readMaxPrefixes(r: Reader, s: MapNode): BgpPeerResource['maxPrefixes'] {
+  const p = 'spec.maxPrefixes';
+  const m = r.map(r.get(s, 'maxPrefixes'), p, ['ipv4', 'ipv6']);
+  if (!m) return undefined;
+  const out: NonNullable<BgpPeerResource['maxPrefixes']> = {};
+  for (const f of ['ipv4', 'ipv6'] as const) {
+    const fp = `${p}.${f}`;
+    const fm = r.map(r.get(m, f), fp, ['limit', 'warningPercent', 'restartInterval']);
+    if (!fm) continue;
+    // RFC 4486 §4: the upper bound travels in the NOTIFICATION as 4 octets.
+    const limit = r.int(fm, 'limit', fp, 1, 0xffffffff);
+    if (limit === undefined) {
+      if (!fm.entries.has('limit')) r.error(fm.line, `${fp}.limit`, 'limit is required');
+      continue;
+    }
+    const restartInterval = r.duration(fm, 'restartInterval', fp);
+    if (restartInterval !== undefined && restartInterval < 1) r.error(r.lineOf(fm, 'restartInterval'), `${fp}.restartInterval`, 'must be at least 1s (or left out: stay down until bgpctl neighbor up)');
+    out[f] = { limit, warningPercent: r.int(fm, 'warningPercent', fp, 1, 100) ?? 75, restartInterval };
+  }
+  return out;
+}
+
 /** `198.18.0.1`, `198.18.0.1:1179`, `2001:db8::1`, `[2001:db8::1]:1179`. */
 export function parsePeerIP(text: string): { address: string; family: 'ipv4' | 'ipv6'; port?: number } | string {
   let host = text, port: string | undefined;
@@ -221,6 +247,7 @@ export function decodeBgpPeer(r: Reader, name: string, line: number, spec: MapNo
     reachableBy: undefined,
     bfd: readBfd(r, s, 'bfd', p, readPassword),
     reversePeering: 'Auto',
+    maxPrefixes: readMaxPrefixes(r, s),
   };
   const at = (k: string) => r.lineOf(s, k);
   if (peer.node !== undefined && s.entries.has('nodeSelector')) r.error(at('nodeSelector'), 'spec.nodeSelector', 'node and nodeSelector cannot both be set');

@@ -81,8 +81,20 @@ export function formatNeighbor(n: NeighborView, o: TextOptions): string[] {
   const pfxRows = n.prefixes.map((p) => [cell(`  ${p.family}`), cell(p.received, { right: true }), cell(p.accepted, { right: true }), cell(p.sent, { right: true }), cell(p.stale, { right: true })]);
   const pfxHeader = [cell(''), ...['Received', 'Accepted', 'Sent', 'Stale'].map((h) => cell(h, { right: true }))];
   out.push(...table({ ...o, color: false }, pfxHeader, pfxRows).map((l) => '  ' + l));
+  out.push(`  Update queue: ${n.outQ}`, '', '  Update errors (RFC 7606):');
+  if (n.updateErrors.length === 0) out.push('    none');
+  for (const u of n.updateErrors) out.push(`    ${u.attribute} (${u.attrType}): ${u.action} x${u.count}`);
+  for (const m of n.maxPrefixes) {
+    out.push(`  Max-prefix ${m.family}: ${m.received} of ${m.limit} (warning at ${m.warningPercent}%), ${m.restartInterval === null ? 'stays down when exceeded' : `restart after ${m.restartInterval}s`}`);
+  }
+  const x = n.maxPrefixExceeded;
+  if (x) {
+    out.push(`  Max-prefix exceeded: ${x.received} ${x.family} routes > ${x.limit}, Cease 6/1 sent; ${x.restartInSeconds === null ? 'down until bgpctl neighbor up or clear' : `restarts in ${x.restartInSeconds}s`}`);
+  }
+  const l = n.routesLeftOut;
   out.push(
-    `  Update queue: ${n.outQ}`,
+    `  Routes left out: ${l.tooLargeNotSent} too large to send (RFC 8654 §4), ${l.badNextHopIgnored} ignored for their next hop (RFC 4271 §6.3)` +
+      (l.oversizeMessagesRefused ? `; ${l.oversizeMessagesRefused} oversize messages refused` : ''),
     '',
     `  Last error sent:     ${errText(n.lastErrorSent, o)}`,
     `  Last error received: ${errText(n.lastErrorReceived, o)}`,

@@ -144,6 +144,24 @@ export interface NeighborView extends PeerView {
   routeReflector: 'client' | 'reflector' | 'none';
   /** RFC 2385 TCP MD5 in use. */
   md5: boolean;
+  /**
+   * RFC 7606 actions taken on this peer's UPDATEs since ternd started, per attribute and
+   * action (treat-as-withdraw, attribute-discard); the log shows only a rate-limited sample.
+   */
+  updateErrors: { attrType: number; attribute: string; action: string; count: number }[];
+  /** Routes left out for this peer (counts since the peer was configured). */
+  routesLeftOut: {
+    /** Not advertised: the UPDATE would exceed the peer's maximum message size (RFC 8654 §4). */
+    tooLargeNotSent: number;
+    /** Received with a next hop that cannot be one, ignored (RFC 4271 §6.3). */
+    badNextHopIgnored: number;
+    /** Messages refused at the write point for exceeding the maximum (a bug if ever non-zero). */
+    oversizeMessagesRefused: number;
+  };
+  /** Max-prefix limits (Tern extension spec.maxPrefixes) and the routes received per family now. */
+  maxPrefixes: { family: FamilyName; limit: number; warningPercent: number; restartInterval: number | null; received: number }[];
+  /** Set while the session is held down for exceeding a limit (RFC 4486 §4 Cease 6/1 sent). */
+  maxPrefixExceeded: { family: FamilyName; limit: number; received: number; at: string; restartInSeconds: number | null } | null;
 }
 
 /** `show rib`: which table (Loc-RIB, Adj-RIB-In, Adj-RIB-Out; RFC 4271 §3.2). */

@@ -55,6 +55,23 @@ export class Metrics {
     help: 'BGP sessions taken down because their BFD session failed',
     registers: [this.registry],
   });
+  /** RFC 7606 actions taken on received UPDATEs, by peer, attribute name and action. */
+  readonly updateErrors = new Counter({
+    name: 'tern_bgp_update_errors_total',
+    help: 'RFC 7606 actions (treat-as-withdraw, attribute-discard) taken on UPDATEs, by peer, attribute and action',
+    labelNames: ['peer', 'attribute', 'action'] as const,
+    registers: [this.registry],
+  });
+  /**
+   * Routes the RIB left out, by peer and reason: 'message-too-large' (not sent to the peer,
+   * RFC 8654 §4), 'bad-next-hop' (received from the peer and ignored, RFC 4271 §6.3).
+   */
+  readonly routesLeftOut = new Counter({
+    name: 'tern_bgp_routes_left_out_total',
+    help: 'Routes not sent to a peer (message-too-large) or ignored from it (bad-next-hop)',
+    labelNames: ['peer', 'reason'] as const,
+    registers: [this.registry],
+  });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const self = this;

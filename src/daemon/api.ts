@@ -6,6 +6,7 @@ import type { SessionStats, ErrorRecord } from '../../bgp/stats';
 import { buildOpen } from '../../bgp/negotiate';
 import { CapCode, type AddPathFamily, type Capability, type LlgrFamily } from '../../bgp/types';
 import { parsePrefix } from '../../bgp/prefix';
+import type { RibPeerCounters } from '../../bgp/rib/rib-types';
 import {
   ControlError,
   type CapabilityView,
@@ -36,6 +37,7 @@ import type { Daemon } from './daemon';
 import { peerCounts, ribRows } from './rib-view';
 import { ribSummaryView, statusView } from './status-view';
 import { connectHint, emptyEorHint } from './hints';
+import { clearMaxPrefix } from './max-prefix';
 
 const VERSION: string = (require('../../../package.json') as { version: string }).version;
 
@@ -191,6 +193,21 @@ export class TerndApi implements DaemonApi {
       ],
       routeReflector: e.cfg.routeReflectorClient ? 'client' : e.cfg.kind === 'reflector' ? 'reflector' : 'none',
       md5: !!s.cfg.password,
+      updateErrors: this.d.problems.view(e.id),
+      routesLeftOut: leftOut(this.d.rib.peerCounters(e.id), st.oversizeDropped),
+      maxPrefixes: (['ipv4', 'ipv6'] as const).flatMap((family) => {
+        const l = e.cfg.maxPrefixes?.[family];
+        return l ? [{ family, limit: l.limit, warningPercent: l.warningPercent, restartInterval: l.restartInterval ?? null, received: this.d.rib.receivedCount(e.id, family) }] : [];
+      }),
+      maxPrefixExceeded: e.maxPrefixTrip
+        ? {
+            family: e.maxPrefixTrip.family,
+            limit: e.maxPrefixTrip.limit,
+            received: e.maxPrefixTrip.received,
+            at: new Date(e.maxPrefixTrip.at).toISOString(),
+            restartInSeconds: e.maxPrefixTrip.restartAt === undefined ? null : Math.max(0, Math.ceil((e.maxPrefixTrip.restartAt - Date.now()) / 1000)),
+          }
+        : null,
     };
   }
 
@@ -253,6 +270,8 @@ export class TerndApi implements DaemonApi {
     switch (action) {
       case 'clear':
         // RFC 4486 6/4 Administrative Reset; RFC 8538 6/9 Hard Reset drops GR state on both sides.
+        // It also ends a max-prefix hold-down: the operator decided.
+        clearMaxPrefix(e);
         s.stop({ code: 6, subcode: opts.hard ? 9 : 4, shutdownMessage: opts.message, why: `cleared by bgpctl${opts.hard ? ' (hard reset)' : ''}` });
         // A strict-BFD session (docs/bfd.md) starts again only once BFD is Up; one held down
         // for its password (RFC 2385) not at all.
@@ -267,6 +286,7 @@ export class TerndApi implements DaemonApi {
         return;
       case 'up':
         e.adminDown = false;
+        clearMaxPrefix(e);
         // RFC 2385: never up without the password it is configured with.
         if (e.cfg.passwordError) throw new ControlError('bad-argument', `neighbor ${e.id} is held down: ${e.cfg.passwordError}`);
         if (this.d.bfd.mayStart(e.cfg)) s.start();
@@ -368,3 +388,7 @@ function levelName(n: number): string {
   return ({ 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' } as Record<number, string>)[n] ?? String(n);
 }
 
+/** RibPeerCounters + the session's write-point refusals, as `show neighbor` names them. */
+function leftOut(c: RibPeerCounters, refused: number): NeighborView['routesLeftOut'] {
+  return { tooLargeNotSent: c['message-too-large'], badNextHopIgnored: c['bad-next-hop'], oversizeMessagesRefused: refused };
+}

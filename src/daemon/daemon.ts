@@ -32,6 +32,9 @@ import type { Metrics } from '../control/metrics';
 import { BfdCoupling } from './bfd';
 import { cutList, summariseIssues } from './summary';
 import { connectHint, CONNECT_HINT_INTERVAL_MS, CONNECT_HINTS_PER_INTERVAL, emptyEorHint } from './hints';
+import { PeerProblems } from './peer-problems';
+import { onRouteRefresh } from './route-refresh';
+import { announcedFamilies, checkMaxPrefix, clearMaxPrefix, type MaxPrefixTrip } from './max-prefix';
 import { grClear, grPeerDown, grReestablished, grSweep, type GracefulRestartState, type GrContext } from './graceful-restart';
 import { exportablePools, fibChangeOf, groupFibFailures, policiesFor, ribPeerOf, sessionConfigOf, type FibContext, type WiringOptions } from './wiring';
 
@@ -65,6 +68,8 @@ export interface DaemonOptions {
   ebgpFilterDefault?: 'calico' | 'rfc8212';
   /** --log-level was given: it wins over the model's logSeverityScreen. */
   logLevelFromFlag?: boolean;
+  /** Window of the per-peer, per-reason warning rate limit in ms (log-limit.ts; default 60 s). */
+  logWindowMs?: number;
 }
 
 interface PeerEntry {
@@ -89,6 +94,9 @@ interface PeerEntry {
   connectHintAt?: number;
   /** Families this eBGP peer ended with End-of-RIB and no prefix (hints.ts emptyEorHint). */
   emptyEor?: Set<Family>;
+  /** Max-prefix state (max-prefix.ts): families warned about, and why the session is held down. */
+  maxPrefixWarned?: Set<Family>;
+  maxPrefixTrip?: MaxPrefixTrip;
 }
 
 /** What a reload did (bgpctl reload prints it): refused with errors, or applied with effects;
@@ -109,6 +117,8 @@ export interface DaemonEvents {
 export class Daemon extends EventEmitter<DaemonEvents> {
   model!: ClusterModel;
   local!: LocalSpeaker;
+  /** This node's addresses from the model (RFC 4271 §6.3 next-hop check); set with `model`. */
+  private nodeAddresses = new Set<string>();
   plan: PeerConfig[] = [];
   originated = new Map<string, OriginatedRoute>();
   rib!: Rib;
@@ -144,12 +154,23 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   /** RFC 5882 coupling of BFD (in its worker thread) to the sessions: ./bfd.ts. */
   readonly bfd: BfdCoupling;
   readonly log: Logger;
+  /** RFC 7606 counts, routes left out, rate-limited per-peer warnings. */
+  readonly problems: PeerProblems;
+  /** RFC 7313 §4.2 EoRR waits (route-refresh.ts). */
+  private readonly eorrWaits = new Map<string, NodeJS.Timeout>();
 
   constructor(readonly opts: DaemonOptions) {
     super();
     this.log = opts.log;
+    this.problems = new PeerProblems(this.log, opts.metrics, { windowMs: opts.logWindowMs });
     this.wiring = { forwardingPreserved: opts.fibDriver === 'kernel', restarting: false, connectRetryTime: opts.connectRetryTime };
     this.bfd = new BfdCoupling({ log: opts.log, peers: () => this.peers.values(), onFailure: () => opts.metrics?.bfdSessionDowns.inc() });
+  }
+
+  private setModel(model: ClusterModel): void {
+    this.model = model;
+    const n = model.nodes.find((x) => x.name === this.opts.nodeName);
+    this.nodeAddresses = new Set([n?.ipv4Address, n?.ipv6Address].filter((a): a is string => !!a));
   }
 
   /** Loads the model (throws ConfigError: nothing runs on a bad config), then starts everything. */
@@ -159,7 +180,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.log.info({ component: 'datastore', ms: Math.round(performance.now() - t0), nodes: model.nodes.length, peers: model.peers.length, ipamBlocks: model.ipamBlocks.length, blockAffinities: model.blockAffinities.length, warnings: warnings.length },
       `model loaded from ${this.opts.datastore.status().source}: ${model.nodes.length} nodes, ${model.peers.length} BGPPeers, ${model.ipamBlocks.length} IPAM blocks, ${warnings.length} warnings (${Math.round(performance.now() - t0)} ms)`);
     for (const w of summariseIssues(warnings)) this.log.warn({ component: 'config' }, w);
-    this.model = model;
+    this.setModel(model);
     this.local = localSpeaker(model, this.opts.nodeName);
     this.configLoaded = true;
     this.applyLogSeverity();
@@ -178,6 +199,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       // --fib none (RIB only: tests, reflectors that do not forward) builds no change records
       // at all: a full table costs a third less time and memory without them.
       collectChanges: this.opts.fibDriver !== 'none',
+      // RFC 4271 §6.3: a received route with the node's own address as next hop is ignored.
+      isOwnAddress: (a) => this.nodeAddresses.has(a),
     });
     this.fibCtx = this.makeFibCtx();
     this.speaker = new Speaker({
@@ -236,6 +259,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     await this.speaker?.close(notification);
     await this.bfd.close();
     await this.opts.fib.close();
+    this.problems.close();
+    for (const t of this.eorrWaits.values()) clearTimeout(t);
   }
 
   /** Whether the peer's Adj-RIB-In holds any path of `family` (stops at the first). */
@@ -291,7 +316,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       // 'best' until the decision runs; peerUp then threw ("reading 'group'") and the new peer
       // never got our routes (seen in conformance/cluster.test.ts, ~1 run in 4).
       while (this.rib.queued > 0) this.flush();
-      this.rib.peerUp(e.id, info.context, { routerId: n.peerBgpId, families: n.families, enhancedRouteRefresh: n.enhancedRouteRefresh });
+      // The socket's local address too: the session may leave by an address that is not the node's.
+      const sessionLocalAddress = s.socket?.localAddress?.replace(/^::ffff:/, '');
+      this.rib.peerUp(e.id, info.context, { routerId: n.peerBgpId, families: n.families, enhancedRouteRefresh: n.enhancedRouteRefresh, sessionLocalAddress });
       this.log.info(
         { component: 'session', peer: s.key, peerAs: n.peerAs, routerId: n.peerBgpId, hold: n.holdTime, families: n.families, as4: n.as4, gr: !!n.gracefulRestart, addPath: n.addPath },
         `session with ${s.key} (${e.cfg.description}) established`,
@@ -306,8 +333,15 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       // A session the config removed or restarts is told by the plan's own line.
       const lvl = e.closing ? 'debug' : 'warn';
       this.log[lvl]({ component: 'session', peer: s.key, reason: describeReason(reason) }, `session with ${s.key} down: ${describeReason(reason)}`);
+      // RFC 7606 session reset: our NOTIFICATION for a malformed UPDATE (3/x), counted with the rest.
+      const n = reason.notification;
+      if (reason.origin === 'local' && n?.code === 3) this.problems.sessionReset(s.key, n.subcode, n.data);
       e.eor.clear();
-      if (!grPeerDown(this.grCtx, e, reason)) this.rib.peerDown(e.id);
+      // Closed for max-prefix (RFC 4486 §4): the routes go now, never kept as stale.
+      if (e.maxPrefixTrip) {
+        grClear(e);
+        this.rib.peerDown(e.id);
+      } else if (!grPeerDown(this.grCtx, e, reason)) this.rib.peerDown(e.id);
       this.scheduleFlush();
     });
     sp.on('update', (s, u) => {
@@ -326,19 +360,17 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         this.checkConverged();
         return;
       }
-      if (u.errors?.length) {
-        for (const err of u.errors) this.log.warn({ component: 'session', peer: s.key, attr: err.attrType, action: err.action }, `RFC 7606 ${err.action}: ${err.reason}`);
-      }
+      // Counted per attribute and action, logged rate limited (a peer can send thousands).
+      if (u.errors?.length) this.problems.updateErrors(s.key, u.errors);
       this.rib.ingest(e.id, u);
+      if (e.cfg.maxPrefixes) checkMaxPrefix(e, announcedFamilies(u), (f) => this.rib.receivedCount(e.id, f), this.log, () => this.bfd.mayStart(e.cfg));
       this.scheduleFlush();
     });
     sp.on('routeRefresh', (s, m) => {
       const e = entryOf(s);
       if (!e) return;
-      const family: Family = m.afi === 2 ? 'ipv6' : 'ipv4';
-      this.log.info({ component: 'session', peer: s.key, family }, 'route refresh requested by peer');
-      this.rib.routeRefresh(e.id, family);
-      this.pump(e);
+      const ctx = { rib: this.rib, log: this.log, problems: this.problems, pump: () => this.pump(e), scheduleFlush: () => this.scheduleFlush(), eorrWaits: this.eorrWaits };
+      onRouteRefresh(ctx, e.id, !!e.negotiated?.enhancedRouteRefresh, m);
     });
     sp.on('connectFailed', (s, f) => {
       const e = entryOf(s);
@@ -406,6 +438,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     const queued = this.rib.queued;
     const started = process.hrtime.bigint();
     const changes = this.rib.flush(Date.now(), 50_000);
+    const notices = this.rib.takeNotices();
+    if (notices.length) this.problems.ribNotices(notices);
     if (queued > 0 && this.opts.metrics) {
       this.opts.metrics.decisionLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
       this.opts.metrics.decisionPrefixes.inc(Math.min(queued, 50_000));
@@ -585,6 +619,13 @@ export class Daemon extends EventEmitter<DaemonEvents> {
           e.cfg = ch.after;
           e.session.cfg.description = ch.after.description;
           this.softReconfigure(e, ch.after);
+          // A session held down by max-prefix whose limit was raised past what tripped it, or
+          // removed, starts again now rather than waiting for the operator or the interval.
+          const trip = e.maxPrefixTrip;
+          if (trip && ch.fields.includes('maxPrefixes') && (ch.after.maxPrefixes?.[trip.family]?.limit ?? Infinity) >= trip.received) {
+            clearMaxPrefix(e);
+            if (!e.adminDown && this.bfd.mayStart(e.cfg)) e.session.start();
+          }
         }
         effects.push(`session ${ch.after.key} updated (${ch.fields.join(', ')})`);
       }
@@ -701,7 +742,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     grClear(e);
     e.closing = true;
     this.speaker.removePeer(key, undefined, why);
+    clearMaxPrefix(e);
+    this.speaker.removePeer(key);
     this.rib.removePeer(e.id);
+    this.problems.forget(e.id);
     this.peers.delete(key);
     this.scheduleFlush();
   }
@@ -779,7 +823,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.rib.setClusterId(local.routeReflectorClusterID);
     }
     this.local = local;
-    this.model = model;
+    this.setModel(model);
     this.applyLogSeverity();
     this.fibCtx = this.makeFibCtx();
     const effects = [...this.applyOrigination(originatedRoutes(model, this.opts.nodeName)), ...this.applyPlan(this.planFor(model))];

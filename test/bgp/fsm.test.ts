@@ -148,7 +148,10 @@ test('RFC 7911 §4 / RFC 8654 / RFC 4724: capability negotiation builds the code
   );
   const n = negotiate(open, cfg({ addPath: { send: true, receive: true }, gracefulRestart: { restartTime: 60 } }));
   // The peer only receives ipv4 paths: we send ids there but do not receive them.
-  assert.deepEqual(n.context, { as4: true, addPathRx: { ipv4: false, ipv6: true }, addPathTx: { ipv4: true, ipv6: true }, extendedMessage: true });
+  assert.deepEqual(n.context, { as4: true, addPathRx: { ipv4: false, ipv6: true }, addPathTx: { ipv4: true, ipv6: true }, extendedMessage: true, ebgp: true });
+  // RFC 7606 §7.9/§7.10: the decoder needs to know whether the peer is external (AS 65002
+  // and we are 65001 above; an iBGP peer below).
+  assert.equal(negotiate(openFrom({ as: '65001' }), cfg({ peerAs: 65001 })).context.ebgp, false);
   assert.deepEqual(n.gracefulRestart, { restarting: true, notification: true, restartTime: 120, families: [{ family: 'ipv6', forwardingPreserved: true }] });
   assert.deepEqual(n.peerHostname, { hostname: 'node-b', domain: 'cluster' });
   assert.equal(n.routeRefresh, true);

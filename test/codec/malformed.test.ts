@@ -19,6 +19,7 @@ interface Row {
 
 const AS4 = ctxOf();
 const AS2 = ctxOf({ as4: false });
+const EBGP: SessionContext = { ...ctxOf(), ebgp: true };
 const u32 = (v: number): number[] => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
 /** UPDATE with the base attributes minus `drop` types, plus `extra`, and 10.0.0.0/24. */
 const withAttrs = (extra: Buffer[], drop: number[] = [], nlri: number[] = NLRI_10_0_0): Buffer => {
@@ -65,6 +66,11 @@ const rows: Row[] = [
   { name: 'COMMUNITIES twice -> second discarded (RFC 7606 §3.g)', msg: withAttrs([attr(0xc0, 8, u32(1)), attr(0xc0, 8, u32(2))]), expect: { action: 'attribute-discard', attrType: 8, check: (u) => assert.deepEqual(u.attrs.communities, [1]) } },
   { name: 'ORIGINATOR_ID length 3 -> treat-as-withdraw (RFC 7606 §7.9)', msg: withAttrs([attr(0x80, 9, [1, 2, 3])]), expect: { action: 'treat-as-withdraw', attrType: 9 } },
   { name: 'CLUSTER_LIST length 6 -> treat-as-withdraw (RFC 7606 §7.10)', msg: withAttrs([attr(0x80, 10, [1, 2, 3, 4, 5, 6])]), expect: { action: 'treat-as-withdraw', attrType: 10 } },
+  { name: 'AS_PATH with an AS_CONFED_SEQUENCE from an eBGP peer -> treat-as-withdraw (RFC 5065 §5.3, RFC 7606 §7.2)', ctx: EBGP, msg: withAttrs([attr(0x40, 2, [2, 1, ...u32(65001), 3, 1, ...u32(64999)])], [2]), expect: { action: 'treat-as-withdraw', attrType: 2, reason: /confederation segments \(RFC 5065 §5\.3\)/ } },
+  { name: 'ORIGINATOR_ID from an eBGP peer -> attribute-discard (RFC 7606 §7.9)', ctx: EBGP, msg: withAttrs([attr(0x80, 9, [198, 18, 255, 1])]), expect: { action: 'attribute-discard', attrType: 9, check: (u) => assert.equal(u.attrs.originatorId, undefined) } },
+  { name: 'CLUSTER_LIST from an eBGP peer -> attribute-discard (RFC 7606 §7.10)', ctx: EBGP, msg: withAttrs([attr(0x80, 10, [198, 18, 255, 1])]), expect: { action: 'attribute-discard', attrType: 10, check: (u) => assert.equal(u.attrs.clusterList, undefined) } },
+  { name: 'ORIGINATOR_ID of length 3 from an eBGP peer is discarded, not a withdraw (RFC 7606 §7.9)', ctx: EBGP, msg: withAttrs([attr(0x80, 9, [1, 2, 3])]), expect: { action: 'attribute-discard', attrType: 9 } },
+  { name: 'ORIGINATOR_ID and CLUSTER_LIST from an iBGP peer are kept (RFC 4456 §8)', msg: withAttrs([attr(0x80, 9, [198, 18, 0, 5]), attr(0x80, 10, [198, 18, 0, 6])]), expect: { action: 'none', check: (u) => assert.deepEqual([u.attrs.originatorId, u.attrs.clusterList], ['198.18.0.5', ['198.18.0.6']]) } },
   // ---- MP_REACH_NLRI / MP_UNREACH_NLRI (RFC 7606 §7.11, §5.3, §3.g)
   { name: 'MP_REACH next hop length longer than the data -> session reset 3/9 (RFC 7606 §7.11)', msg: updateOf([], Buffer.concat([mpReach([0, 2, 1, 32, ...V6_NH]), ORIGIN_IGP, AS_PATH_65001]), []), expect: { notify: [3, 9] } },
   { name: 'MP_REACH IPv6 next hop length 8 -> session reset 3/9 (RFC 7606 §7.11)', msg: updateOf([], Buffer.concat([mpReach([0, 2, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0]), ORIGIN_IGP, AS_PATH_65001]), []), expect: { notify: [3, 9] } },
@@ -83,7 +89,14 @@ const rows: Row[] = [
   { name: 'OTC length 3 -> treat-as-withdraw (RFC 9234 §5)', msg: withAttrs([attr(0xc0, 35, [0, 0, 1])]), expect: { action: 'treat-as-withdraw', attrType: 35 } },
   // ---- AS4_PATH, AS4_AGGREGATOR (RFC 6793 §6, §4.1)
   { name: 'AS4_PATH segment of length 0 on a 2-octet session -> attribute-discard (RFC 6793 §6)', ctx: AS2, msg: withAttrs([attr(0x40, 2, [2, 1, 0x5b, 0xa0]), attr(0xc0, 17, [2, 0])], [2]), expect: { action: 'attribute-discard', attrType: 17, check: (u) => assert.deepEqual(u.attrs.asPath, [{ type: 2, asns: [23456] }]) } },
-  { name: 'AS4_PATH with a confederation segment -> attribute-discard (RFC 6793 §6)', ctx: AS2, msg: withAttrs([attr(0x40, 2, [2, 1, 0x5b, 0xa0]), attr(0xc0, 17, [3, 1, ...u32(4200000000)])], [2]), expect: { action: 'attribute-discard', attrType: 17 } },
+  {
+    // Issue 15: the whole AS4_PATH was dropped, losing the 4-octet ASNs behind AS_TRANS.
+    name: 'AS4_PATH with confederation segments: only those segments are discarded, the rest is merged (RFC 6793 §6)',
+    ctx: AS2,
+    msg: withAttrs([attr(0x40, 2, [2, 3, 0xfd, 0xe9, 0x5b, 0xa0, 0x5b, 0xa0]), attr(0xc0, 17, [3, 1, ...u32(4200000009), 2, 2, ...u32(4200000000), ...u32(4200000001), 4, 1, ...u32(4200000008)])], [2]),
+    expect: { action: 'attribute-discard', attrType: 17, reason: /2 confederation segment\(s\) discarded/, check: (u) => assert.deepEqual(u.attrs.asPath, [{ type: 2, asns: [65001, 4200000000, 4200000001] }]) },
+  },
+  { name: 'AS4_PATH of confederation segments only: AS_PATH stands as received (RFC 6793 §6)', ctx: AS2, msg: withAttrs([attr(0x40, 2, [2, 1, 0x5b, 0xa0]), attr(0xc0, 17, [3, 1, ...u32(4200000000)])], [2]), expect: { action: 'attribute-discard', attrType: 17, check: (u) => assert.deepEqual(u.attrs.asPath, [{ type: 2, asns: [23456] }]) } },
   { name: 'AS4_PATH on a 4-octet session is ignored (RFC 6793 §4.1)', msg: withAttrs([attr(0xc0, 17, [2, 1, ...u32(4200000000)])]), expect: { action: 'attribute-discard', attrType: 17, check: (u) => assert.equal(u.attrs.as4Path, undefined) } },
   { name: 'AS4_PATH merged into AS_PATH on a 2-octet session (RFC 6793 §4.2.3)', ctx: AS2, msg: withAttrs([attr(0x40, 2, [2, 3, 0xfd, 0xe9, 0x5b, 0xa0, 0x5b, 0xa0]), attr(0xc0, 17, [2, 2, ...u32(4200000000), ...u32(4200000001)])], [2]), expect: { action: 'none', check: (u) => assert.deepEqual(u.attrs.asPath, [{ type: 2, asns: [65001, 4200000000, 4200000001] }]) } },
   { name: 'AS4_PATH longer than AS_PATH is ignored (RFC 6793 §4.2.3)', ctx: AS2, msg: withAttrs([attr(0x40, 2, [2, 1, 0x5b, 0xa0]), attr(0xc0, 17, [2, 2, ...u32(4200000000), ...u32(4200000001)])], [2]), expect: { action: 'attribute-discard', attrType: 17, check: (u) => assert.deepEqual(u.attrs.asPath, [{ type: 2, asns: [23456] }]) } },

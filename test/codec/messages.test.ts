@@ -289,3 +289,13 @@ test('MP_REACH next hops of consecutive UPDATEs are each decoded (next-hop cache
     }
   }
 });
+
+test('RFC 8654 §4: packUpdates refuses attributes that cannot fit one message, instead of sending an oversize UPDATE', () => {
+  const long: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: Array.from({ length: 3000 }, (_, i) => 4200000000 + i) }], nextHop: '198.18.0.1' };
+  const reach = [parsePrefix('10.0.0.0/24')];
+  assert.throws(() => packUpdates({ attrs: long, family: 'ipv4', reach }, CTX), /do not fit a 4096-byte message \(RFC 8654 §4\)/);
+  const ext = ctxOf({ extended: true });
+  const out = packUpdates({ attrs: long, family: 'ipv4', reach }, ext);
+  assert.equal(out.length, 1);
+  assert.ok(out[0].length > 4096 && out[0].length <= 65535);
+});

@@ -87,8 +87,12 @@ test('show neighbor: one session in full; unknown neighbor exits 1; bad address 
   // RFC 9003 shutdown communication of the last NOTIFICATION received.
   assert.match(text, /Last error received: Cease\/Administrative Shutdown \(6\/2\) HH:MM:SS ago, shutdown message "maintenance window"/);
   assert.match(text, /^    Update\s+1159\s+1193$/m);
+  // RFC 7606 actions per attribute, and routes left out (RFC 8654 §4, RFC 4271 §6.3).
+  assert.match(text, /^    ORIGIN \(1\): treat-as-withdraw x20000$/m);
+  assert.match(text, /^  Routes left out: 0 too large to send \(RFC 8654 §4\), 3 ignored for their next hop \(RFC 4271 §6\.3\)$/m);
+  assert.match(text, /^  Max-prefix ipv4: 3 of 1000 \(warning at 75%\), restart after 60s$/m);
   const j = JSON.parse((await bgpctl(['-j', 'show', 'neighbor', '127.0.0.2'])).stdout) as Record<string, unknown>;
-  for (const k of ['localAddress', 'remoteRouterId', 'holdTimeNegotiated', 'capabilities', 'gracefulRestart', 'messages', 'prefixes', 'lastErrorReceived']) {
+  for (const k of ['localAddress', 'remoteRouterId', 'holdTimeNegotiated', 'capabilities', 'gracefulRestart', 'messages', 'prefixes', 'lastErrorReceived', 'updateErrors', 'routesLeftOut', 'maxPrefixes', 'maxPrefixExceeded']) {
     assert.ok(k in j, `NeighborView has ${k}`);
   }
   const unknown = await bgpctl(['show', 'neighbor', '127.0.0.99']);

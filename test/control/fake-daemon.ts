@@ -75,6 +75,10 @@ export function neighborOf(p: PeerView): NeighborView {
     hints: [],
     routeReflector: p.kind === 'rr-client' ? 'client' : 'none',
     md5: false,
+    updateErrors: [{ attrType: 1, attribute: 'ORIGIN', action: 'treat-as-withdraw', count: 20000 }],
+    routesLeftOut: { tooLargeNotSent: 0, badNextHopIgnored: 3, oversizeMessagesRefused: 0 },
+    maxPrefixes: [{ family: 'ipv4', limit: 1000, warningPercent: 75, restartInterval: 60, received: p.prefixesReceived }],
+    maxPrefixExceeded: null,
   };
 }
 

@@ -123,6 +123,33 @@ test('ternd: mesh, live config, refused config, graceful restart (RFC 4271, RFC 
     assert.deepEqual(await fib(a), []);
   });
 
+  await t.test('RFC 7313 §4: a route refresh between two Tern speakers re-sends the table once; BoRR/EoRR are not new requests', async () => {
+    // Issue 15: each speaker answered the other's BoRR/EoRR markers with a refresh of its
+    // own, and the two sent their tables back and forth without end (~60k messages/s).
+    const nA = () => ask<NeighborView>(a, 'show.neighbor', { address: B });
+    const nB = () => ask<NeighborView>(b, 'show.neighbor', { address: A });
+    const a0 = await nA();
+    const b0 = await nB();
+    assert.ok(a0.capabilities.negotiated.some((c) => c.name === 'enhanced-route-refresh'), 'enhanced route refresh negotiated between two Tern speakers');
+    const families = a0.capabilities.negotiated.filter((c) => c.name === 'mp-bgp').length || 1;
+    await ask(a, 'neighbor.action', { address: B, action: 'refresh' });
+    // B answers each request with BoRR, its routes, EoRR (RFC 7313 §4).
+    await until('node-a receives BoRR and EoRR for every family', async () => (await nA()).messages.received.routeRefresh - a0.messages.received.routeRefresh >= 2 * families);
+    // Give a loop time to show itself: at the rate seen in issue 15 it would be thousands of messages.
+    await new Promise((r) => setTimeout(r, 1500));
+    const a1 = await nA();
+    const b1 = await nB();
+    assert.equal(b1.messages.received.routeRefresh - b0.messages.received.routeRefresh, families, 'node-b got one ROUTE-REFRESH per family and no markers answered back');
+    assert.equal(a1.messages.received.routeRefresh - a0.messages.received.routeRefresh, 2 * families, 'one BoRR and one EoRR per family');
+    assert.equal(a1.messages.sent.routeRefresh - a0.messages.sent.routeRefresh, families, 'node-a sent its requests and nothing else');
+    assert.equal(b1.messages.sent.routeRefresh - b0.messages.sent.routeRefresh, 2 * families, 'node-b sent BoRR and EoRR per family, no request of its own');
+    // node-b's table is one block: one UPDATE (RFC 2918 §4 resends the Adj-RIB-Out once).
+    assert.equal(a1.messages.received.update - a0.messages.received.update, 1);
+    assert.equal(b1.messages.received.update, b0.messages.received.update, 'node-a did not resend its table');
+    // RFC 7313 §4.2: the route re-advertised between BoRR and EoRR is kept, not stale.
+    await hasRoute(a, '10.244.1.0/26', (r) => !r.flags.stale && r.nextHop === B);
+  });
+
   await t.test('a block written into the datastore reaches the other node without resetting the session', async () => {
     const before = await ask<NeighborView>(a, 'show.neighbor', { address: B });
     fs.writeFileSync(config, model(['10.244.9.0/26']));

@@ -10,6 +10,7 @@ const FULL: PeerConfig = {
   peerAs: 65001, localAs: 64512, localAddress: '198.18.1.1', password: 'pw', ttlSecurity: 1, keepaliveTime: 20,
   holdTime: 60, maxRestartTime: 120, nextHopMode: 'Auto', numAllowedLocalASNumbers: 1, routeReflectorClient: false,
   families: ['ipv4'], filters: ['f1'], reachableBy: '198.18.1.254', sourceNode: 'tor', passive: true,
+  maxPrefixes: { ipv4: { limit: 100, warningPercent: 75, restartInterval: 30 } },
 };
 
 const base = [node('n1', { v4: '198.18.1.1/24' }), node('n2', { v4: '198.18.1.2/24' }), node('n3', { v4: '198.18.1.3/24' })];
@@ -50,6 +51,7 @@ test('every PeerConfig field is classified; only transport/OPEN fields restart',
     maxRestartTime: 60, nextHopMode: 'Self', numAllowedLocalASNumbers: 2, routeReflectorClient: true,
     families: ['ipv6'], filters: ['f2'], reachableBy: '198.18.1.253', sourceNode: 'x', passive: false,
     bfd: { minRxMs: 100, minTxMs: 100, multiplier: 3, multihop: false, strict: false, graceful: false },
+    maxPrefixes: { ipv4: { limit: 10, warningPercent: 75 } },
   };
   for (const f of Object.keys(mutate) as (keyof PeerConfig)[]) {
     if (f === 'key') continue;

@@ -257,3 +257,21 @@ test('keys: address, plus :port when not 179, IPv6 in brackets (stable session i
     node('a', { v4: '198.18.1.1/24', v6: '2001:db8::1/64' }), node('b', { v4: '198.18.1.2/24', v6: '2001:db8::2/64' }));
   assert.deepEqual(keys(planPeers(m, 'a')), ['198.18.1.2:1179', '[2001:db8::2]:1179']);
 });
+
+test('Tern extension spec.maxPrefixes (RFC 4486 §4): parsed per family with defaults, refused when wrong, planned onto the session', () => {
+  const peer = (maxPrefixes: unknown) => res('BGPPeer', 'tor', { peerIP: '198.18.9.1', asNumber: 65001, maxPrefixes });
+  const m = model(NO_MESH, ...NODES, peer({ ipv4: { limit: 1000, restartInterval: '30s' }, ipv6: { limit: 10, warningPercent: 90 } }));
+  assert.deepEqual(planPeers(m, 'n1')[0].maxPrefixes, {
+    ipv4: { limit: 1000, warningPercent: 75, restartInterval: 30 },
+    ipv6: { limit: 10, warningPercent: 90, restartInterval: undefined },
+  });
+  assert.equal(planPeers(model(NO_MESH, ...NODES, res('BGPPeer', 'tor', { peerIP: '198.18.9.1', asNumber: 65001 })), 'n1')[0].maxPrefixes, undefined);
+  for (const [bad, what] of [
+    [{ ipv4: { warningPercent: 50 } }, /maxPrefixes\.ipv4\.limit: limit is required/],
+    [{ ipv4: { limit: 0 } }, /maxPrefixes\.ipv4\.limit: 0 is out of range/],
+    [{ ipv4: { limit: 10, warningPercent: 120 } }, /warningPercent: 120 is out of range/],
+    [{ ipv4: { limit: 10, restartInterval: 'soon' } }, /maxPrefixes\.ipv4\.restartInterval/],
+  ] as const) {
+    assert.throws(() => model(NO_MESH, ...NODES, peer(bad)), (e: Error) => what.test(e.message), JSON.stringify(bad));
+  }
+});

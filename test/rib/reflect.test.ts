@@ -5,7 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { attrs, ctx, drain, makeRib, seq, summary, up, upd, type Sent } from './helpers';
 import type { Rib } from '../../bgp/rib/rib';
-import type { PathAttributes } from '../../bgp/types';
+import { MsgType, type PathAttributes, type UpdateMessage } from '../../bgp/types';
+import { encodeUpdate } from '../../bgp/codec/update';
+import { decodeMessage } from '../../bgp/codec/message';
+import { PrefixListImpl } from '../../bgp/codec/prefixes';
 import { lookup } from '../../bgp/rib/show';
 
 const CLUSTER = '198.18.255.100';
@@ -200,4 +203,30 @@ test('RFC 4456 §8: after a client reconnects with a new BGP Identifier, reflect
   const out = announce(l, l.c1, ibgp('198.18.0.11'));
   assert.deepEqual(summary(out.n1).nlri, ['10.244.1.0/26']);
   assert.equal(out.n1[0].attrs.originatorId, '198.18.99.99');
+});
+
+test('RFC 7606 §7.9, §7.10: ORIGINATOR_ID (our own router ID) and CLUSTER_LIST (our cluster) from an eBGP peer are discarded, not an RFC 4456 loop', () => {
+  // Issue 15: the route was dropped silently as a reflection loop, though the attributes
+  // only have a meaning inside one AS.
+  const l = lab();
+  const routerId = l.rib.opts.routerId;
+  const wire = encodeUpdate(
+    { type: MsgType.UPDATE, withdrawn: PrefixListImpl.empty(1), attrs: attrs({ asPath: seq(65001), nextHop: '198.18.0.31', originatorId: routerId, clusterList: [CLUSTER] }), nlri: PrefixListImpl.from(1, ['10.244.7.0/26']) },
+    ctx(),
+  );
+  // As the session decodes it: the context says the peer is external (negotiate.ts).
+  const u = decodeMessage(wire, { ...ctx(), ebgp: true }) as UpdateMessage;
+  assert.deepEqual(u.errors?.map((x) => [x.attrType, x.action]), [[9, 'attribute-discard'], [10, 'attribute-discard']]);
+  l.rib.ingest(l.e, u);
+  l.rib.flush(0);
+  const best = lookup(l.rib, '10.244.7.0/26').find((p) => p.best);
+  assert.equal(best?.peer, 'e', 'the route is used');
+  // Sets are lean here: the attributes the iBGP peers get are decoded again from the stored
+  // bytes, which must not bring the discarded attributes back.
+  for (const p of [l.c1, l.n1]) {
+    const out = drain(l.rib, p);
+    assert.deepEqual(got(out), ['10.244.7.0/26'], `${p} gets the eBGP route`);
+    assert.equal(out[0].attrs.originatorId, undefined, `${p}: no ORIGINATOR_ID from the eBGP peer`);
+    assert.equal(out[0].attrs.clusterList, undefined, `${p}: no CLUSTER_LIST from the eBGP peer`);
+  }
 });
