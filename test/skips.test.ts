@@ -20,6 +20,7 @@ const REVIEWED: Record<string, string> = {
   'test/control/socket-safety.test.ts': 'skip computed at load, and the file throws under TERN_CONFORMANCE=1',
   'conformance/containers/lab-cli.test.ts': 'throws under TERN_CONFORMANCE=1 before t.skip',
   'conformance/containers/sidecar.test.ts': 'throws under TERN_CONFORMANCE=1 before t.skip',
+  'test/k8s/kubectl.test.ts': 'never skips (the word is in a comment): a missing kubectl fails the test',
   'conformance/hostile.test.ts': 'the explicit pending list test/hostile/pending.ts (defect 2 would reset the bystander)',
 };
 
