@@ -7,7 +7,9 @@
 // See docs/sessions.md "Transport".
 
 import net from 'node:net';
-import koffi from 'koffi';
+import { check, errno, libc as c, setIntOpt, SysError } from './libc';
+
+export { setIntOpt, SysError };
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -29,51 +31,6 @@ export const TCP_MD5SIG = 14;
 const TCP_MD5SIG_MAXKEYLEN = 80;
 const EINPROGRESS = 115;
 const POLLOUT = 4;
-
-interface Libc {
-  socket(domain: number, type: number, proto: number): number;
-  setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number;
-  getsockopt(fd: number, level: number, name: number, val: Buffer, len: Buffer): number;
-  bind(fd: number, addr: Buffer, len: number): number;
-  connect(fd: number, addr: Buffer, len: number): number;
-  listen(fd: number, backlog: number): number;
-  poll(fds: Buffer, n: number, timeout: number): number;
-  close(fd: number): number;
-  strerror(e: number): string;
-}
-
-let libc: Libc | undefined;
-function c(): Libc {
-  if (libc) return libc;
-  const lib = koffi.load('libc.so.6');
-  libc = {
-    socket: lib.func('int socket(int, int, int)'),
-    setsockopt: lib.func('int setsockopt(int, int, int, void *, uint32_t)'),
-    getsockopt: lib.func('int getsockopt(int, int, int, _Out_ void *, _Inout_ void *)'),
-    bind: lib.func('int bind(int, void *, uint32_t)'),
-    connect: lib.func('int connect(int, void *, uint32_t)'),
-    listen: lib.func('int listen(int, int)'),
-    poll: lib.func('int poll(_Inout_ void *, uint64_t, int)'),
-    close: lib.func('int close(int)'),
-    strerror: lib.func('const char *strerror(int)'),
-  } as Libc;
-  return libc;
-}
-
-/** An Error carrying errno, in node's style ("connect ECONNREFUSED"). */
-export class SysError extends Error {
-  constructor(
-    readonly syscall: string,
-    readonly errno: number,
-  ) {
-    super(`${syscall}: ${c().strerror(errno)} (errno ${errno})`);
-  }
-}
-
-function check(r: number, syscall: string): number {
-  if (r < 0) throw new SysError(syscall, koffi.errno());
-  return r;
-}
 
 /** IPv4 or IPv6 text to its bytes; throws on anything else. */
 export function addressBytes(addr: string): Buffer {
@@ -119,11 +76,6 @@ export function createSocket(family: 4 | 6): number {
   return check(c().socket(family === 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), 'socket');
 }
 
-export function setIntOpt(fd: number, level: number, name: number, value: number): void {
-  const b = Buffer.alloc(4);
-  b.writeInt32LE(value);
-  check(c().setsockopt(fd, level, name, b, 4), 'setsockopt');
-}
 
 export function getIntOpt(fd: number, level: number, name: number): number {
   const b = Buffer.alloc(4);
@@ -218,7 +170,7 @@ export function connectTcp(o: ConnectOptions): Connecting {
       }
       const sa = sockaddr(o.host, o.port);
       if (c().connect(fd, sa, sa.length) < 0) {
-        const e = koffi.errno();
+        const e = errno();
         if (e !== EINPROGRESS) throw new SysError('connect', e);
       }
     } catch (err) {
@@ -246,7 +198,7 @@ export function connectTcp(o: ConnectOptions): Connecting {
         timer = setTimeout(tick, delay);
         return;
       }
-      const err = r < 0 ? koffi.errno() : getIntOpt(fd, SOL_SOCKET, SO_ERROR);
+      const err = r < 0 ? errno() : getIntOpt(fd, SOL_SOCKET, SO_ERROR);
       if (err !== 0) {
         c().close(fd);
         fd = -1;

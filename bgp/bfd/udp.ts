@@ -6,6 +6,7 @@
 // thread (worker.ts) waits in poll(2). Only that thread uses this module.
 
 import koffi from 'koffi';
+import { check, errno, libc as c, setIntOpt as setInt, SysError } from '../libc';
 import { familyOf, sockaddr } from '../transport';
 
 const AF_INET = 2;
@@ -28,57 +29,6 @@ const EAGAIN = 11;
 const EADDRINUSE = 98;
 const POLLIN = 1;
 
-interface Libc {
-  socket(domain: number, type: number, proto: number): number;
-  setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number;
-  bind(fd: number, addr: Buffer, len: number): number;
-  sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, alen: number): number;
-  recvmsg(fd: number, msg: unknown, flags: number): number;
-  poll(fds: Buffer, n: number, timeout: number): number;
-  close(fd: number): number;
-  strerror(e: number): string;
-  gettid(): number;
-  setpriority(which: number, who: number, prio: number): number;
-}
-
-let libc: Libc | undefined;
-function c(): Libc {
-  if (libc) return libc;
-  const lib = koffi.load('libc.so.6');
-  libc = {
-    socket: lib.func('int socket(int, int, int)'),
-    setsockopt: lib.func('int setsockopt(int, int, int, void *, uint32_t)'),
-    bind: lib.func('int bind(int, void *, uint32_t)'),
-    sendto: lib.func('intptr_t sendto(int, void *, size_t, int, void *, uint32_t)'),
-    recvmsg: lib.func('intptr_t recvmsg(int, void *, int)'),
-    poll: lib.func('int poll(_Inout_ void *, uint64_t, int)'),
-    close: lib.func('int close(int)'),
-    strerror: lib.func('const char *strerror(int)'),
-    gettid: lib.func('int gettid()'),
-    setpriority: lib.func('int setpriority(int, int, int)'),
-  } as Libc;
-  return libc;
-}
-
-export class UdpError extends Error {
-  constructor(
-    readonly syscall: string,
-    readonly errno: number,
-  ) {
-    super(`${syscall}: ${c().strerror(errno)} (errno ${errno})`);
-  }
-}
-
-function check(r: number, syscall: string): number {
-  if (r < 0) throw new UdpError(syscall, koffi.errno());
-  return r;
-}
-
-function setInt(fd: number, level: number, name: number, value: number): void {
-  const b = Buffer.alloc(4);
-  b.writeInt32LE(value);
-  check(c().setsockopt(fd, level, name, b, 4), 'setsockopt');
-}
 
 export interface UdpSocketOptions {
   /** Local address to bind (`0.0.0.0` / `::` for any). */
@@ -114,10 +64,10 @@ export function openUdp(o: UdpSocketOptions): { fd: number; port: number } {
       const port = 49152 + ((start - 49152 + i) % 16384);
       const sa = sockaddr(o.address, port);
       if (c().bind(fd, sa, sa.length) === 0) return { fd, port };
-      const e = koffi.errno();
-      if (e !== EADDRINUSE) throw new UdpError(`bind ${o.address}`, e);
+      const e = errno();
+      if (e !== EADDRINUSE) throw new SysError(`bind ${o.address}`, e);
     }
-    throw new UdpError(`bind ${o.address}`, EADDRINUSE);
+    throw new SysError(`bind ${o.address}`, EADDRINUSE);
   } catch (err) {
     c().close(fd);
     throw err;
@@ -131,7 +81,7 @@ export function closeUdp(fd: number): void {
 /** Sends one datagram; returns 0 or the errno (a full socket buffer is a lost packet, as on a wire). */
 export function sendUdp(fd: number, data: Buffer, address: string, port: number): number {
   const sa = sockaddr(address, port);
-  return c().sendto(fd, data, data.length, MSG_DONTWAIT, sa, sa.length) < 0 ? koffi.errno() : 0;
+  return c().sendto(fd, data, data.length, MSG_DONTWAIT, sa, sa.length) < 0 ? errno() : 0;
 }
 
 export interface Datagram {
@@ -171,9 +121,9 @@ export function recvUdp(fd: number): Datagram | undefined {
   s.view.setInt32(HDR + 48, 0, true);
   const n = c().recvmsg(fd, s.ptr, MSG_DONTWAIT);
   if (n < 0) {
-    const e = koffi.errno();
+    const e = errno();
     if (e === EAGAIN) return undefined;
-    throw new UdpError('recvmsg', e);
+    throw new SysError('recvmsg', e);
   }
   const data = Buffer.from(s.bytes.subarray(DATA, DATA + Math.min(n, DATA_LEN)));
   const fam = s.view.getUint16(NAME, true);
@@ -230,5 +180,5 @@ export function raiseThreadPriority(nice: number): { nice: number } | { error: s
   const PRIO_PROCESS = 0;
   const tid = c().gettid();
   if (c().setpriority(PRIO_PROCESS, tid, nice) === 0) return { nice };
-  return { error: new UdpError('setpriority', koffi.errno()).message };
+  return { error: new SysError('setpriority', errno()).message };
 }
