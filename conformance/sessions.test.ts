@@ -303,7 +303,7 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
     // and to have been dropped for their TTL, not lost or never sent.
     const drops = async (): Promise<number> => (await netnsCounters(bad.peerHost, ['TcpExtTCPMinTTLDrop'])).TcpExtTCPMinTTLDrop;
     const before = await drops();
-    const ternBad = await bad.startTern(['--connect-retry', '1']);
+    await bad.startTern(['--connect-retry', '1']);
     await good.startTern();
     await good.peerEstablished();
     const deadline = Date.now() + 5000;
@@ -311,7 +311,12 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
       assert.notEqual(await bad.peerState(), 'Established', 'BIRD accepted TTL < 255 with ttl security on');
       await sleep(300);
     }
-    assert.equal(ternBad.logs(established).length, 0);
+    // Tern's own log is not asserted: BIRD sets IP_MINTTL on the accepted socket, after the
+    // kernel has completed the handshake, so on a slow machine Tern's first OPEN can land before
+    // BIRD applies it; BIRD then answers OPEN + KEEPALIVE and Tern's side reaches Established
+    // while every later segment of Tern's is dropped and BIRD stays short of Established (seen
+    // in CI, stop 11: two Established lines in Tern's log, BIRD never Established). What RFC 5082
+    // §3 promises is the receiver's side: BIRD never takes the session, and the kernel says why.
     const dropped = (await drops()) - before;
     assert.ok(dropped >= 2, `BIRD's kernel dropped ${dropped} segments for TTL < 255: Tern's connection attempts never arrived`);
   });
