@@ -31,10 +31,16 @@ export async function ribRows(lab: Lab, host: string): Promise<RibRow[]> {
 
 export interface RouteMonitor {
   host: string;
-  /** Every line `ip monitor route` printed so far. */
+  /** Every line `ip monitor route` printed so far (without its timestamp). */
   lines: string[];
   /** Lines that report a deletion ("Deleted ...") of `prefix` (exact destination match). */
   deleted(prefix: string): string[];
+  /**
+   * When each deletion of `prefix` was read by `ip -ts monitor` (ms since the epoch): an upper
+   * bound on when the kernel deleted it, taken by `ip` as the notification arrived rather than
+   * when this process got round to reading the pipe.
+   */
+  deletedAt(prefix: string): number[];
   /** Stops the monitor; resolves with every line. */
   stop(): Promise<string[]>;
 }
@@ -45,16 +51,25 @@ export interface RouteMonitor {
  * as a `Deleted` line: that is what "no route was withdrawn during the restart" is checked with.
  */
 export async function monitorRoutes(lab: Lab, host: string): Promise<RouteMonitor> {
-  const child = lab.spawn(host, 'ip', ['monitor', 'route']);
+  // -ts: `ip` stamps each event with the local wall clock as it reads it ("[2026-12-07T19:29:33.061967] ...").
+  const child = lab.spawn(host, 'ip', ['-ts', 'monitor', 'route']);
   const lines: string[] = [];
-  onLines(child.stdout, (l) => lines.push(l));
+  const stamps: number[] = [];
+  onLines(child.stdout, (l) => {
+    const m = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})\d*\]\s*(.*)$/.exec(l);
+    // An ISO date-time without a zone is local time to Date.parse, as `ip` printed it.
+    stamps.push(m ? Date.parse(m[1]) : Date.now());
+    lines.push(m ? m[2] : l);
+  });
   // `ip monitor` has subscribed once it is running; give it a moment to bind its socket.
   await sleep(150);
   const dstOf = (l: string) => l.replace(/^Deleted\s+/, '').replace(/^(blackhole|unreachable|prohibit)\s+/, '').split(/\s+/)[0];
+  const isDeletion = (l: string, prefix: string) => l.startsWith('Deleted') && dstOf(l) === prefix;
   return {
     host,
     lines,
-    deleted: (prefix) => lines.filter((l) => l.startsWith('Deleted') && dstOf(l) === prefix),
+    deleted: (prefix) => lines.filter((l) => isDeletion(l, prefix)),
+    deletedAt: (prefix) => stamps.filter((_, i) => isDeletion(lines[i], prefix)),
     async stop() {
       await lab.stop(child.pid!, 500);
       return lines;
