@@ -3,6 +3,7 @@
 // a speaker ignores capabilities it does not understand, and Tern can still show them).
 // A known capability with a malformed value is a structural error: OPEN Message Error 2/0.
 
+import { SmartBuffer } from 'smart-buffer';
 import { BgpError, CapCode, Capability } from '../types';
 import { capabilityName } from './names';
 import { Reader } from './reader';
@@ -115,65 +116,57 @@ function decodeCapability(code: number, v: Reader): Capability {
   }
 }
 
-/** Encodes one capability as code, length, value. */
+/**
+ * Encodes one capability as code, length, value. A cold path (once per OPEN), written with
+ * smart-buffer's running offset; the UPDATE path stays on hand-indexed Buffers (docs/architecture.md).
+ */
 export function encodeCapability(c: Capability): Buffer {
-  let v: Buffer;
+  const out = new SmartBuffer();
+  out.writeUInt8(c.code).writeUInt8(0); // the length octet is filled in once the value is written
   if ('unknown' in c) {
-    v = c.raw;
+    out.writeBuffer(c.raw);
   } else {
     switch (c.code) {
       case CapCode.MULTIPROTOCOL:
-        v = Buffer.from([c.afi >> 8, c.afi & 0xff, 0, c.safi]);
+        out.writeUInt16BE(c.afi).writeUInt8(0).writeUInt8(c.safi); // RFC 4760 §8: AFI, reserved, SAFI
         break;
       case CapCode.ROUTE_REFRESH:
       case CapCode.ENHANCED_ROUTE_REFRESH:
       case CapCode.EXTENDED_MESSAGE:
-        v = Buffer.alloc(0);
         break;
       case CapCode.AS4:
-        v = Buffer.alloc(4);
-        v.writeUInt32BE(c.asn >>> 0);
+        out.writeUInt32BE(c.asn >>> 0);
         break;
-      case CapCode.GRACEFUL_RESTART: {
-        v = Buffer.alloc(2 + 4 * c.families.length);
-        v.writeUInt16BE((c.restarting ? 0x8000 : 0) | (c.notification ? 0x4000 : 0) | (c.restartTime & 0x0fff));
-        c.families.forEach((f, i) => {
-          v.writeUInt16BE(f.afi, 2 + 4 * i);
-          v[4 + 4 * i] = f.safi;
-          v[5 + 4 * i] = f.forwardingPreserved ? 0x80 : 0;
-        });
+      case CapCode.GRACEFUL_RESTART:
+        // RFC 4724 §3: R and N flags, 12-bit restart time, then AFI, SAFI, flags per family.
+        out.writeUInt16BE((c.restarting ? 0x8000 : 0) | (c.notification ? 0x4000 : 0) | (c.restartTime & 0x0fff));
+        for (const f of c.families) out.writeUInt16BE(f.afi).writeUInt8(f.safi).writeUInt8(f.forwardingPreserved ? 0x80 : 0);
         break;
-      }
       case CapCode.ADD_PATH:
-        v = Buffer.alloc(4 * c.families.length);
-        c.families.forEach((f, i) => {
-          v.writeUInt16BE(f.afi, 4 * i);
-          v[4 * i + 2] = f.safi;
-          v[4 * i + 3] = f.sendReceive;
-        });
+        for (const f of c.families) out.writeUInt16BE(f.afi).writeUInt8(f.safi).writeUInt8(f.sendReceive);
         break;
       case CapCode.LLGR:
-        v = Buffer.alloc(7 * c.families.length);
-        c.families.forEach((f, i) => {
-          v.writeUInt16BE(f.afi, 7 * i);
-          v[7 * i + 2] = f.safi;
-          v[7 * i + 3] = f.forwardingPreserved ? 0x80 : 0;
-          v.writeUIntBE(f.staleTime & 0xffffff, 7 * i + 4, 3);
-        });
+        // RFC 9494 §3: AFI, SAFI, flags, 24-bit long-lived stale time.
+        for (const f of c.families) {
+          const stale = f.staleTime & 0xffffff;
+          out.writeUInt16BE(f.afi).writeUInt8(f.safi).writeUInt8(f.forwardingPreserved ? 0x80 : 0);
+          out.writeUInt8(stale >>> 16).writeUInt16BE(stale & 0xffff);
+        }
         break;
       case CapCode.FQDN: {
         const h = Buffer.from(c.hostname, 'utf8').subarray(0, 255);
         const d = Buffer.from(c.domain, 'utf8').subarray(0, 255);
-        v = Buffer.concat([Buffer.from([h.length]), h, Buffer.from([d.length]), d]);
+        out.writeUInt8(h.length).writeBuffer(h).writeUInt8(d.length).writeBuffer(d);
         break;
       }
       case CapCode.ROLE:
-        v = Buffer.from([c.role]);
+        out.writeUInt8(c.role);
         break;
       default:
         throw new RangeError(`capability ${(c as { code: number }).code} has no encoder`);
     }
   }
-  if (v.length > 255) throw new RangeError(`${capabilityName(c.code)} capability value of ${v.length} bytes exceeds 255`);
-  return Buffer.concat([Buffer.from([c.code, v.length]), v]);
+  const valueLen = out.length - 2;
+  if (valueLen > 255) throw new RangeError(`${capabilityName(c.code)} capability value of ${valueLen} bytes exceeds 255`);
+  return out.writeUInt8(valueLen, 1).toBuffer();
 }

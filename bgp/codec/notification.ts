@@ -1,10 +1,12 @@
-// NOTIFICATION (RFC 4271 §4.5) with the RFC 9003 shutdown communication, KEEPALIVE (§4.4)
+// NOTIFICATION (RFC 4271 §4.5) with the RFC 9003 shutdown communication, KEEPALIVE (RFC 4271 §4.4)
 // and ROUTE-REFRESH (RFC 2918 §3, RFC 7313 §3.2 subtypes): decode and encode side by side.
 
+import { SmartBuffer } from 'smart-buffer';
 import {
   BgpError,
   HEADER_LEN,
   KeepaliveMessage,
+  MAX_MESSAGE_LEN,
   MsgType,
   NotificationMessage,
   RouteRefreshMessage,
@@ -39,13 +41,18 @@ export function decodeShutdownCommunication(data: Buffer): string | undefined {
 
 /** Encodes an RFC 9003 communication, cut at a character boundary to 255 octets. */
 export function encodeShutdownCommunication(text: string): Buffer {
+  return writeShutdownCommunication(new SmartBuffer(), text).toBuffer();
+}
+
+/** RFC 9003 §2: a length octet, then at most 255 octets of UTF-8. */
+function writeShutdownCommunication(out: SmartBuffer, text: string): SmartBuffer {
   let b = Buffer.from(text, 'utf8');
   if (b.length > MAX_SHUTDOWN_COMMUNICATION) {
     let end = MAX_SHUTDOWN_COMMUNICATION;
     while (end > 0 && (b[end] & 0xc0) === 0x80) end--; // do not split a UTF-8 sequence
     b = b.subarray(0, end);
   }
-  return Buffer.concat([Buffer.from([b.length]), b]);
+  return out.writeUInt8(b.length).writeBuffer(b);
 }
 
 export function decodeNotification(msg: Buffer): NotificationMessage {
@@ -74,25 +81,28 @@ export function decodeNotification(msg: Buffer): NotificationMessage {
 /** RFC 8538 §3: Cease subcode Hard Reset. */
 const HARD_RESET = 9;
 
-/** When `data` is empty and `shutdownMessage` is set, the RFC 9003 data is built from it. */
+/**
+ * When `data` is empty and `shutdownMessage` is set, the RFC 9003 data is built from it. A cold
+ * path (once per session end), written with smart-buffer's running offset.
+ */
 export function encodeNotification(n: NotificationMessage): Buffer {
-  let data = n.data;
-  if (data.length === 0 && n.shutdownMessage !== undefined && carriesShutdownCommunication(n.code, n.subcode)) {
-    data = encodeShutdownCommunication(n.shutdownMessage);
-  } else if (data.length === 0 && n.code === 6 && n.subcode === HARD_RESET && (n.hardResetOf !== undefined || n.shutdownMessage !== undefined)) {
+  const out = new SmartBuffer();
+  out.writeBuffer(Buffer.alloc(HEADER_LEN)); // the header is written last, with the length
+  out.writeUInt8(n.code).writeUInt8(n.subcode);
+  if (n.data.length > 0) {
+    out.writeBuffer(n.data);
+  } else if (n.shutdownMessage !== undefined && carriesShutdownCommunication(n.code, n.subcode)) {
+    writeShutdownCommunication(out, n.shutdownMessage);
+  } else if (n.code === 6 && n.subcode === HARD_RESET && (n.hardResetOf !== undefined || n.shutdownMessage !== undefined)) {
     // RFC 8538 §3: encapsulate the NOTIFICATION being hardened (default Cease/Administrative Reset).
     const inner = n.hardResetOf ?? { code: 6, subcode: 4 };
-    const innerData = n.shutdownMessage !== undefined && carriesShutdownCommunication(inner.code, inner.subcode) ? encodeShutdownCommunication(n.shutdownMessage) : Buffer.alloc(0);
-    data = Buffer.concat([Buffer.from([inner.code, inner.subcode]), innerData]);
+    out.writeUInt8(inner.code).writeUInt8(inner.subcode);
+    if (n.shutdownMessage !== undefined && carriesShutdownCommunication(inner.code, inner.subcode)) writeShutdownCommunication(out, n.shutdownMessage);
   }
-  const len = HEADER_LEN + 2 + data.length;
-  if (len > 4096) throw new RangeError(`NOTIFICATION of ${len} bytes exceeds 4096`);
-  const out = Buffer.allocUnsafe(len);
-  writeHeader(out, len, MsgType.NOTIFICATION);
-  out[HEADER_LEN] = n.code;
-  out[HEADER_LEN + 1] = n.subcode;
-  data.copy(out, HEADER_LEN + 2);
-  return out;
+  const msg = out.toBuffer();
+  if (msg.length > MAX_MESSAGE_LEN) throw new RangeError(`NOTIFICATION of ${msg.length} bytes exceeds 4096`);
+  writeHeader(msg, msg.length, MsgType.NOTIFICATION);
+  return msg;
 }
 
 export function decodeKeepalive(msg: Buffer): KeepaliveMessage {
@@ -127,10 +137,11 @@ export function decodeRouteRefresh(msg: Buffer): RouteRefreshMessage {
 }
 
 export function encodeRouteRefresh(m: RouteRefreshMessage): Buffer {
-  const out = Buffer.allocUnsafe(HEADER_LEN + 4);
-  writeHeader(out, out.length, MsgType.ROUTE_REFRESH);
-  out.writeUInt16BE(m.afi, HEADER_LEN);
-  out[HEADER_LEN + 2] = m.subtype; // RFC 7313 §3.2: the former Reserved octet
-  out[HEADER_LEN + 3] = m.safi;
-  return out;
+  const out = SmartBuffer.fromSize(HEADER_LEN + 4);
+  out.writeBuffer(Buffer.alloc(HEADER_LEN));
+  // RFC 7313 §3.2: the former Reserved octet carries the subtype.
+  out.writeUInt16BE(m.afi).writeUInt8(m.subtype).writeUInt8(m.safi);
+  const msg = out.toBuffer();
+  writeHeader(msg, msg.length, MsgType.ROUTE_REFRESH);
+  return msg;
 }

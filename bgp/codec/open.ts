@@ -9,6 +9,7 @@
 //    ours), an unacceptable Hold Time by configuration (2/6), missing capabilities (2/7),
 //    role mismatch (2/11).
 
+import { SmartBuffer } from 'smart-buffer';
 import { BgpError, Capability, HEADER_LEN, MAX_MESSAGE_LEN, MsgType, OpenMessage } from '../types';
 import { formatIpv4, parseIpv4 } from '../prefix';
 import { decodeCapabilities, encodeCapability } from './capabilities';
@@ -101,35 +102,26 @@ export function encodeOpen(m: OpenMessage): Buffer {
   for (const p of params) total += 2 + p.value.length;
   const extended = total > 255 || params.some((p) => p.value.length > 255);
   if (extended) total += params.length; // one more length octet per parameter
-  const len = OPEN_MIN_LEN + (extended ? 3 : 0) + total;
-  if (len > MAX_MESSAGE_LEN) throw new RangeError(`OPEN of ${len} bytes exceeds 4096 (RFC 8654 §4)`);
-  const out = Buffer.alloc(len);
-  writeHeader(out, len, MsgType.OPEN);
-  out[HEADER_LEN] = m.version;
-  out.writeUInt16BE(m.myAs & 0xffff, HEADER_LEN + 1);
-  out.writeUInt16BE(m.holdTime, HEADER_LEN + 3);
   const id = parseIpv4(m.bgpId);
   if (!id) throw new RangeError(`BGP Identifier "${m.bgpId}" is not a dotted quad`);
-  id.copy(out, HEADER_LEN + 5);
-  let pos = OPEN_MIN_LEN;
+  // A cold path (once per session), written with smart-buffer's running offset.
+  const out = SmartBuffer.fromSize(OPEN_MIN_LEN + (extended ? 3 : 0) + total);
+  out.writeBuffer(Buffer.alloc(HEADER_LEN)); // the header is written last, with the length
+  out.writeUInt8(m.version).writeUInt16BE(m.myAs & 0xffff).writeUInt16BE(m.holdTime).writeBuffer(id);
   if (extended) {
-    out[HEADER_LEN + 9] = 255;
-    out[pos] = PARAM_EXTENDED;
-    out.writeUInt16BE(total, pos + 1);
-    pos += 3;
+    // RFC 9072 §2: Non-Ext OP Len 255, Non-Ext OP Type 255, then a 2-octet Extended Opt. Parm. Length.
+    out.writeUInt8(255).writeUInt8(PARAM_EXTENDED).writeUInt16BE(total);
   } else {
-    out[HEADER_LEN + 9] = total;
+    out.writeUInt8(total);
   }
   for (const p of params) {
-    out[pos++] = p.type;
-    if (extended) {
-      out.writeUInt16BE(p.value.length, pos);
-      pos += 2;
-    } else {
-      out[pos++] = p.value.length;
-    }
-    p.value.copy(out, pos);
-    pos += p.value.length;
+    out.writeUInt8(p.type);
+    if (extended) out.writeUInt16BE(p.value.length);
+    else out.writeUInt8(p.value.length);
+    out.writeBuffer(p.value);
   }
-  return out;
+  const msg = out.toBuffer();
+  if (msg.length > MAX_MESSAGE_LEN) throw new RangeError(`OPEN of ${msg.length} bytes exceeds 4096 (RFC 8654 §4)`);
+  writeHeader(msg, msg.length, MsgType.OPEN);
+  return msg;
 }
