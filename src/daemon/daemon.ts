@@ -608,7 +608,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     for (const ch of d.changed) {
       // Next hop mode and allowas-in live in the RIB's peer config, not in its policies: a change
       // restarts the session rather than being recorded and silently not applied.
-      if (ch.restartNeeded || ch.fields.some((f) => POLICY_FIELDS.has(f))) {
+      if (ch.restartNeeded || ch.fields.some((f) => RIB_PEER_FIELDS.has(f))) {
         this.removePeer(ch.before, `config changed (${ch.fields.join(', ')}): restarting`);
         this.addPeer(ch.after, originatedSet);
         effects.push(`session ${ch.after.key} restarted (${ch.fields.join(', ')})`);
@@ -843,7 +843,7 @@ function cpuMsSince(from: NodeJS.CpuUsage): number {
 const bunyanLevel = { debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;
 
 /** PeerConfig fields that live in the RIB peer config (ribPeerOf) rather than its policies: a change restarts the session. */
-const POLICY_FIELDS: ReadonlySet<string> = new Set(['nextHopMode', 'numAllowedLocalASNumbers']);
+const RIB_PEER_FIELDS: ReadonlySet<string> = new Set(['nextHopMode', 'numAllowedLocalASNumbers']);
 
 /** A full Internet table is ~100k packed UPDATEs: a peer 500k behind is not keeping up. */
 export const MAX_OUTPUT_BACKLOG = 500_000;
