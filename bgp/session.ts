@@ -15,7 +15,7 @@ import { LogLimiter } from './log-limit';
 import type { Negotiated } from './negotiate';
 import { countMessage, emptyStats, noteError, type SessionStats } from './stats';
 import { connectTcp, type ConnectOptions, type Connecting } from './transport';
-import { Timers, Wire } from './wire';
+import { Timers, Wire } from './connection';
 import {
   DEFAULT_CONTEXT,
   MsgType,

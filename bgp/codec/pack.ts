@@ -1,6 +1,8 @@
-// packUpdates: the UPDATE builder on the Adj-RIB-Out hot path. Given one attribute set and many
-// prefixes, it writes as many prefixes per UPDATE as fit (4096 bytes, or 65535 with RFC 8654),
-// straight into a buffer sized exactly for each message.
+// packUpdates: packs Prefix objects sharing one attribute set into as few UPDATEs as fit (4096
+// bytes, or 65535 with RFC 8654), each in a buffer sized exactly for it. Not the daemon's send
+// path: the Adj-RIB-Out packs straight from its prefix store (bgp/rib's packer) with the same
+// building blocks (writeNlri, the MP headers). This one is the codec's own packer, used by the
+// codec tests, the fuzzers and bench/codec, and kept so the codec can be used without a RIB.
 //   IPv4: classic Withdrawn Routes and NLRI fields (RFC 4271 §4.3).
 //   IPv6: MP_UNREACH_NLRI / MP_REACH_NLRI, written first (RFC 4760, RFC 7606 §5.1).
 // Withdrawals come first, in their own UPDATEs (they carry no attributes), then reachability.
