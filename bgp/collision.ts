@@ -7,7 +7,7 @@ export type Direction = 'outbound' | 'inbound';
 
 /**
  * Which connection survives a collision: "the connection initiated by the BGP speaker with the
- * larger-valued BGP Identifier" (§6.8, Identifiers compared as 4-octet unsigned integers);
+ * larger-valued BGP Identifier" (RFC 4271 §6.8, Identifiers compared as 4-octet unsigned integers);
  * RFC 6286 §2.3: with equal Identifiers (possible on eBGP), the one initiated by the speaker
  * with the larger AS number.
  */

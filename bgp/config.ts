@@ -55,7 +55,7 @@ export interface SessionConfig {
   sendHoldTimeMs?: number;
   /** Outbound queue bound in bytes: above it sendUpdates() returns false. */
   maxOutQueueBytes?: number;
-  /** Disable the §10 jitter (tests that need exact replay). */
+  /** Disable the RFC 4271 §10 jitter (tests that need exact replay). */
   noJitter?: boolean;
 }
 

@@ -5,7 +5,7 @@ import { decodeMessage } from './codec';
 import type { FsmEvent } from './fsm-types';
 import { BgpError, ErrCode, MsgType, type SessionContext } from './types';
 
-/** Maps one whole message (header included) to its §8.1 event. Never throws for bad input. */
+/** Maps one whole message (header included) to its RFC 4271 §8.1 event. Never throws for bad input. */
 export function eventOfMessage(buf: Buffer, ctx: SessionContext): FsmEvent {
   let msg;
   try {
@@ -27,7 +27,7 @@ export function eventOfMessage(buf: Buffer, ctx: SessionContext): FsmEvent {
     case MsgType.UPDATE:
       return { type: 'UpdateMsg', update: msg };
     case MsgType.NOTIFICATION:
-      // §8.1 event 24: a NOTIFICATION with "Unsupported Version Number" (2/1).
+      // RFC 4271 §8.1 event 24: a NOTIFICATION with "Unsupported Version Number" (2/1).
       if (msg.code === ErrCode.OPEN_MESSAGE && msg.subcode === 1) return { type: 'NotifMsgVerErr', notification: msg };
       return { type: 'NotifMsg', notification: msg };
     case MsgType.KEEPALIVE:

@@ -78,7 +78,7 @@ export type FsmEventType = FsmEvent['type'];
 export interface DownReason {
   /** local: we sent a NOTIFICATION or stopped; remote: the peer sent one; transport: TCP failed. */
   origin: 'local' | 'remote' | 'transport';
-  /** The §8.1 event that ended it. */
+  /** The RFC 4271 §8.1 event that ended it. */
   event: FsmEventType;
   /** The NOTIFICATION sent (origin local) or received (origin remote). */
   notification?: { code: number; subcode: number; data?: Buffer; shutdownMessage?: string };

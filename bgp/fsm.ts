@@ -2,7 +2,7 @@
 // Written as OpenBGPD's bgp_fsm(): a switch on state, then on event; everything that happens on
 // entering a state lives in changeState(). The clock is an input (`now`), timers are actions.
 // Deviations from the RFC text are marked "Tern:" and listed in docs/sessions.md.
-// One file on purpose (~500 lines): §8.2.2 is one table, and it reads best beside the RFC.
+// One file on purpose (~500 lines): RFC 4271 §8.2.2 is one table, and it reads best beside the RFC.
 
 import type { ResolvedConfig } from './config';
 import { encodeShutdownCommunication } from './codec';
@@ -101,7 +101,7 @@ export class Fsm {
     return this.out;
   }
 
-  // ---- §8.2.2 Idle ----------------------------------------------------------------------
+  // ---- RFC 4271 §8.2.2 Idle ----------------------------------------------------------------------
   private idle(ev: FsmEvent): void {
     switch (ev.type) {
       case 'ManualStart':
@@ -115,7 +115,7 @@ export class Fsm {
         break;
       case 'AutomaticStart':
       case 'AutomaticStart_with_PassiveTcpEstablishment':
-        // §8.1.1 DampPeerOscillations: automatic starts wait for the IdleHoldTimer.
+        // RFC 4271 §8.1.1 DampPeerOscillations: automatic starts wait for the IdleHoldTimer.
         if (this.running.has('idleHold')) break;
         this.autoStart = true;
         this.start(ev.type === 'AutomaticStart_with_PassiveTcpEstablishment' || this.cfg.passive);
@@ -125,7 +125,7 @@ export class Fsm {
         break;
       case 'TcpConnectionConfirmed':
       case 'Tcp_CR_Acked':
-        // Idle refuses connections (§8.2.2 "Idle state ... refuses all incoming connections").
+        // Idle refuses connections (RFC 4271 §8.2.2 "Idle state ... refuses all incoming connections").
         this.act({ type: 'dropTcp' });
         break;
       case 'ManualStop':
@@ -133,7 +133,7 @@ export class Fsm {
         this.stop('idleHold');
         break;
       default:
-        break; // §8.2.2: any other event in Idle is ignored
+        break; // RFC 4271 §8.2.2: any other event in Idle is ignored
     }
   }
 
@@ -142,7 +142,7 @@ export class Fsm {
     this.changeState(passive ? 'Active' : 'Connect');
   }
 
-  // ---- §8.2.2 Connect and Active (one function: they differ only in a few rows) ---------------
+  // ---- RFC 4271 §8.2.2 Connect and Active (one function: they differ only in a few rows) ---------------
   private connectOrActive(ev: FsmEvent): void {
     const s = this.state;
     switch (ev.type) {
@@ -191,7 +191,7 @@ export class Fsm {
           this.toIdle('error', this.down('local', ev.type, `OPEN received in ${s}`));
           break;
         }
-        // §8.2.2 (DelayOpen): answer with OPEN and KEEPALIVE and go straight to OpenConfirm.
+        // RFC 4271 §8.2.2 (DelayOpen): answer with OPEN and KEEPALIVE and go straight to OpenConfirm.
         this.stop('delayOpen');
         if (!this.acceptOpen(ev.open)) break;
         this.send(buildOpen(this.cfg));
@@ -216,7 +216,7 @@ export class Fsm {
     }
   }
 
-  // ---- §8.2.2 OpenSent ----------------------------------------------------------------------
+  // ---- RFC 4271 §8.2.2 OpenSent ----------------------------------------------------------------------
   private openSent(ev: FsmEvent): void {
     switch (ev.type) {
       case 'BGPOpen':
@@ -226,7 +226,7 @@ export class Fsm {
         this.changeState('OpenConfirm');
         break;
       case 'TcpConnectionFails':
-        // §8.2.2: close, restart the ConnectRetryTimer, listen: -> Active.
+        // RFC 4271 §8.2.2: close, restart the ConnectRetryTimer, listen: -> Active.
         this.act({ type: 'dropTcp' });
         this.stop('hold');
         this.arm('connectRetry', this.connectRetryMs());
@@ -237,7 +237,7 @@ export class Fsm {
     }
   }
 
-  // ---- §8.2.2 OpenConfirm -------------------------------------------------------------------
+  // ---- RFC 4271 §8.2.2 OpenConfirm -------------------------------------------------------------------
   private openConfirm(ev: FsmEvent): void {
     switch (ev.type) {
       case 'KeepaliveTimer_Expires':
@@ -255,7 +255,7 @@ export class Fsm {
     }
   }
 
-  // ---- §8.2.2 Established -------------------------------------------------------------------
+  // ---- RFC 4271 §8.2.2 Established -------------------------------------------------------------------
   private established(ev: FsmEvent): void {
     switch (ev.type) {
       case 'KeepaliveTimer_Expires':
@@ -266,7 +266,7 @@ export class Fsm {
         this.armHold();
         break;
       case 'UpdateMsg':
-        // §4.4/§8.2.2: every UPDATE restarts the HoldTimer.
+        // RFC 4271 §4.4/§8.2.2: every UPDATE restarts the HoldTimer.
         this.armHold();
         this.act({ type: 'deliverUpdate', update: ev.update });
         break;
@@ -287,7 +287,7 @@ export class Fsm {
     }
   }
 
-  /** Rows that OpenSent, OpenConfirm and Established share (§8.2.2). */
+  /** Rows that OpenSent, OpenConfirm and Established share (RFC 4271 §8.2.2). */
   private common(ev: FsmEvent): void {
     const s = this.state;
     switch (ev.type) {
@@ -297,7 +297,7 @@ export class Fsm {
       case 'AutomaticStart_with_PassiveTcpEstablishment':
       case 'Tcp_CR_Acked':
       case 'TcpConnectionConfirmed':
-        // A second connection is tracked by the session layer with its own Fsm (§6.8).
+        // A second connection is tracked by the session layer with its own Fsm (RFC 4271 §6.8).
         break;
       case 'ManualStop':
       case 'AutomaticStop': {
@@ -406,7 +406,7 @@ export class Fsm {
       case 'OpenSent':
         this.stop('connectRetry');
         this.send(buildOpen(this.cfg));
-        // §8.2.2: "sets the HoldTimer to a large value ... 4 minutes is suggested".
+        // RFC 4271 §8.2.2: "sets the HoldTimer to a large value ... 4 minutes is suggested".
         this.arm('hold', this.cfg.openHoldTimeMs);
         break;
       case 'OpenConfirm':
@@ -425,7 +425,7 @@ export class Fsm {
     if (prev === 'Established' && reason) this.act({ type: 'sessionDown', reason });
   }
 
-  /** Leaves for Idle; `error` counts a flap and arms the damped IdleHoldTimer (§8.1.1). */
+  /** Leaves for Idle; `error` counts a flap and arms the damped IdleHoldTimer (RFC 4271 §8.1.1). */
   private toIdle(kind: IdleKind, reason: DownReason): void {
     if (kind === 'error') {
       this.connectRetryCounter++;
@@ -472,7 +472,7 @@ export class Fsm {
   private armHold(): void {
     const hold = this.negotiated?.holdTime ?? 0;
     if (hold > 0) this.arm('hold', hold * 1000);
-    else this.stop('hold'); // §4.2: a Hold Time of zero means no HoldTimer
+    else this.stop('hold'); // RFC 4271 §4.2: a Hold Time of zero means no HoldTimer
   }
   private armKeepalive(): void {
     const ka = this.negotiated?.keepaliveTime ?? 0;

@@ -136,10 +136,10 @@ function mpCapsData(families: Family[]): Buffer {
 
 /**
  * Checks the peer's OPEN (RFC 4271 §6.2, RFC 6793, RFC 6286, RFC 5492) and negotiates.
- * Steps, in the order §6.2 lists them; the first failure is the NOTIFICATION sent.
+ * Steps, in the order RFC 4271 §6.2 lists them; the first failure is the NOTIFICATION sent.
  */
 export function negotiate(open: OpenMessage, cfg: ResolvedConfig): Negotiated {
-  // 1. Version (§6.2): data is the largest version we support, 2 octets.
+  // 1. Version (RFC 4271 §6.2): data is the largest version we support, 2 octets.
   if (open.version !== 4) {
     const d = Buffer.alloc(2);
     d.writeUInt16BE(4);
@@ -163,7 +163,7 @@ export function negotiate(open: OpenMessage, cfg: ResolvedConfig): Negotiated {
   if (open.otherParams.length > 0) {
     fail(OpenErr.UNSUPPORTED_OPTIONAL_PARAMETER, `optional parameter type ${open.otherParams[0].type} not supported`);
   }
-  // 5. Hold Time (§4.2, §6.2): 1 and 2 seconds are unacceptable.
+  // 5. Hold Time (RFC 4271 §4.2, §6.2): 1 and 2 seconds are unacceptable.
   if (open.holdTime === 1 || open.holdTime === 2) {
     fail(OpenErr.UNACCEPTABLE_HOLD_TIME, `peer hold time ${open.holdTime}s (must be 0 or >= 3)`);
   }

@@ -195,7 +195,7 @@ export class Session extends EventEmitter<SessionEvents> {
   /** The Speaker hands over an inbound connection from this peer's address. */
   acceptConnection(sock: net.Socket): boolean {
     const p = this.primary;
-    // §8.2.2: Idle refuses connections (stopped, or waiting out the IdleHoldTimer).
+    // RFC 4271 §8.2.2: Idle refuses connections (stopped, or waiting out the IdleHoldTimer).
     if (!this.started || p.fsm.state === 'Idle') return false;
     if (p.fsm.state === 'Active' && !p.wire) {
       p.direction = 'inbound';
@@ -204,7 +204,7 @@ export class Session extends EventEmitter<SessionEvents> {
       return true;
     }
     if (this.secondary) return false;
-    // §6.8: keep both and let the OPEN exchange decide. The new slot inherits the backoff.
+    // RFC 4271 §6.8: keep both and let the OPEN exchange decide. The new slot inherits the backoff.
     const s = this.newSlot('inbound');
     s.fsm.flaps = p.fsm.flaps;
     this.secondary = s;
@@ -335,7 +335,7 @@ export class Session extends EventEmitter<SessionEvents> {
     }
   }
 
-  /** §6.8 bookkeeping after every event: drop dead slots, promote the survivor. */
+  /** RFC 4271 §6.8 bookkeeping after every event: drop dead slots, promote the survivor. */
   private reconcile(): void {
     const s = this.secondary;
     if (!s) return;
@@ -353,7 +353,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const old = this.primary;
     this.primary = s;
     this.secondary = undefined;
-    // §6.8: a connection still in the OPEN exchange loses to the Established one; say so with
+    // RFC 4271 §6.8: a connection still in the OPEN exchange loses to the Established one; say so with
     // Cease 6/7 (a peer treats that as a collision, not a flap) rather than just closing.
     const st = old.fsm.state;
     if (st === 'OpenSent' || st === 'OpenConfirm') {

@@ -2,8 +2,8 @@
 // namespace (198.18.60.11-13 on one switch), ternd in a fourth (198.18.60.10) with an eBGP
 // session to a BIRD ToR (198.18.60.1). The cluster loses one member (quorum kept: changes still
 // arrive, whichever member ternd was watching), then the leader (quorum lost: ternd reports the
-// datastore stale and keeps the last good model: no route withdrawn, no session reset, RFC 4271
-// §8 gives a datastore outage no reason to send a Cease), then both come back and a change made
+// datastore stale and keeps the last good model: no route withdrawn, no session reset,
+// RFC 4271 §8 gives a datastore outage no reason to send a Cease), then both come back and a change made
 // afterwards arrives. The test's own writes reach the members through Unix-socket relays.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

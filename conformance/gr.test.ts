@@ -3,8 +3,8 @@
 // watched with `ip monitor route` so a route deleted and re-added between two polls is caught.
 //   A: kill -9 of a Tern node (RFC 4724 §4.1 restarting speaker with forwarding state kept; §4.2
 //      helpers: BIRD, FRR, another Tern node).
-//   B: BIRD restarts with one route fewer: Tern keeps the others, sweeps that one (§4.2).
-//   C: BIRD does not come back: stale routes go at its restart time, not before (§4.2).
+//   B: BIRD restarts with one route fewer: Tern keeps the others, sweeps that one (RFC 4724 §4.2).
+//   C: BIRD does not come back: stale routes go at its restart time, not before (RFC 4724 §4.2).
 //   D: Hard Reset (RFC 8538 §3) flushes at once on FRR and on a Tern peer.
 //   E: ternd restarting while its only peer is gone reconciles after --fib-sync-timeout.
 // Long-lived GR (RFC 9494) is in llgr.test.ts.

@@ -315,8 +315,8 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
     // kernel has completed the handshake, so on a slow machine Tern's first OPEN can land before
     // BIRD applies it; BIRD then answers OPEN + KEEPALIVE and Tern's side reaches Established
     // while every later segment of Tern's is dropped and BIRD stays short of Established (seen
-    // in CI, stop 11: two Established lines in Tern's log, BIRD never Established). What RFC 5082
-    // §3 promises is the receiver's side: BIRD never takes the session, and the kernel says why.
+    // in CI, stop 11: two Established lines in Tern's log, BIRD never Established). What
+    // RFC 5082 §3 promises is the receiver's side: BIRD never takes the session, and the kernel says why.
     const dropped = (await drops()) - before;
     assert.ok(dropped >= 2, `BIRD's kernel dropped ${dropped} segments for TTL < 255: Tern's connection attempts never arrived`);
   });

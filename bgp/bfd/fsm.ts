@@ -1,7 +1,7 @@
 // One BFD session's state machine (RFC 5880 §6.2, §6.8), asynchronous mode only, sans I/O:
 // `handle(event, now) -> actions`, the clock is an input, timers and packets are actions.
 // No Demand mode and no Echo function (RFC 5880 §6.4, §6.6: both optional); Tern always
-// takes the Active role (§6.1). Deviations are marked "Tern:" and listed in docs/bfd.md.
+// takes the Active role (RFC 5880 §6.1). Deviations are marked "Tern:" and listed in docs/bfd.md.
 
 import { BfdState, Diag, STATE_NAMES, type BfdPacket, type StateName } from './packet';
 
@@ -39,7 +39,7 @@ export type BfdAction =
 export const SLOW_TX_US = 1_000_000;
 
 export interface BfdFsmOptions {
-  /** Uniform [0,1) source for the §6.8.7 jitter; injectable for replay tests. */
+  /** Uniform [0,1) source for the RFC 5880 §6.8.7 jitter; injectable for replay tests. */
   random?: () => number;
   /** RFC 5880 §6.7.4: Auth Type 4 (Keyed SHA1) or 5 (Meticulous Keyed SHA1) and the Key ID. */
   auth?: { type: number; keyId: number };
@@ -58,15 +58,15 @@ export class BfdFsm {
   desiredMinTx = SLOW_TX_US;
   requiredMinRx: number;
   detectMult: number;
-  /** A Poll Sequence (§6.5) is in progress: periodic packets carry P until an F arrives. */
+  /** A Poll Sequence (RFC 5880 §6.5) is in progress: periodic packets carry P until an F arrives. */
   pollActive = false;
-  /** §6.8.3: the intervals in force while a Poll Sequence announces new ones. */
+  /** RFC 5880 §6.8.3: the intervals in force while a Poll Sequence announces new ones. */
   txBasis = SLOW_TX_US;
   rxBasis: number;
   /** Counters for `bgpctl show bfd`. */
   readonly counters = { rx: 0, tx: 0, discarded: 0, upTransitions: 0 };
   lastRxAt?: number;
-  // §6.8.1 authentication state.
+  // RFC 5880 §6.8.1 authentication state.
   private xmitAuthSeq: number;
   private rcvAuthSeq = 0;
   private authSeqKnown = false;
@@ -90,7 +90,7 @@ export class BfdFsm {
     this.txBasis = this.desiredMinTx;
     this.random = opts.random ?? Math.random;
     this.auth = opts.auth;
-    // §6.8.1: "bfd.XmitAuthSeq ... MUST be initialized to a random 32 bit value."
+    // RFC 5880 §6.8.1: "bfd.XmitAuthSeq ... MUST be initialized to a random 32 bit value."
     this.xmitAuthSeq = Math.floor(this.random() * 0x100000000) >>> 0;
   }
 
@@ -98,12 +98,12 @@ export class BfdFsm {
     return STATE_NAMES[this.state];
   }
 
-  /** §6.8.7: max(bfd.DesiredMinTxInterval in force, bfd.RemoteMinRxInterval); 0 = no periodic packets. */
+  /** RFC 5880 §6.8.7: max(bfd.DesiredMinTxInterval in force, bfd.RemoteMinRxInterval); 0 = no periodic packets. */
   txIntervalUs(): number {
     return this.remoteMinRx === 0 ? 0 : Math.max(this.txBasis, this.remoteMinRx);
   }
 
-  /** §6.8.4 Asynchronous mode: remote Detect Mult x max(our RequiredMinRx in force, their DesiredMinTx). */
+  /** RFC 5880 §6.8.4 Asynchronous mode: remote Detect Mult x max(our RequiredMinRx in force, their DesiredMinTx). */
   detectionTimeUs(): number {
     return this.remoteDetectMult * Math.max(this.rxBasis, this.remoteDesiredMinTx);
   }
@@ -122,21 +122,21 @@ export class BfdFsm {
         this.receive(ev.packet, ev.authenticated ?? false);
         break;
       case 'DetectTimer_Expires':
-        // §6.8.1 bfd.RemoteDiscr: "If a period of a Detection Time passes without the receipt of
+        // RFC 5880 §6.8.1 bfd.RemoteDiscr: "If a period of a Detection Time passes without the receipt of
         // a valid, authenticated BFD packet from the remote system, this variable MUST be set to zero."
         this.remoteDiscr = 0;
         this.remoteState = BfdState.Down;
-        // Tern: §6.8.1 clears bfd.AuthSeqKnown after twice the Detection Time; once is stricter
+        // Tern: RFC 5880 §6.8.1 clears bfd.AuthSeqKnown after twice the Detection Time; once is stricter
         // only in accepting any sequence number again sooner, which a restarted peer needs.
         this.authSeqKnown = false;
-        // §6.8.4: "the session has gone down" -- from Init or Up, with Diag 1.
+        // RFC 5880 §6.8.4: "the session has gone down" -- from Init or Up, with Diag 1.
         if (this.state === BfdState.Init || this.state === BfdState.Up) this.changeState(BfdState.Down, Diag.ControlDetectionTimeExpired);
         break;
       case 'SetTimers':
         this.setTimers(ev.timers);
         break;
       case 'AdminDown':
-        // §6.8.16: AdminDown, Diag 7, no detection; keep sending so the peer learns it.
+        // RFC 5880 §6.8.16: AdminDown, Diag 7, no detection; keep sending so the peer learns it.
         if (this.state !== BfdState.AdminDown) {
           this.stopTimer('detect');
           this.changeState(BfdState.AdminDown, Diag.AdministrativelyDown);
@@ -149,7 +149,7 @@ export class BfdFsm {
     return this.out;
   }
 
-  /** §6.8.6 from "If the Your Discriminator field is zero..." on; the codec made the earlier checks. */
+  /** RFC 5880 §6.8.6 from "If the Your Discriminator field is zero..." on; the codec made the earlier checks. */
   private receive(p: BfdPacket, authenticated: boolean): void {
     // "If the Your Discriminator field is zero and the State field is not Down or AdminDown, discard."
     if (p.yourDiscr === 0 && p.state !== BfdState.Down && p.state !== BfdState.AdminDown) return this.discard();
@@ -167,7 +167,7 @@ export class BfdFsm {
     this.remoteDesiredMinTx = p.desiredMinTx;
     this.remoteDetectMult = p.detectMult;
     // "If the Final (F) bit is set and there is a Poll Sequence in progress, the Poll Sequence is
-    // terminated" -- and the announced intervals take effect (§6.8.3).
+    // terminated" -- and the announced intervals take effect (RFC 5880 §6.8.3).
     if (p.final && this.pollActive) {
       this.pollActive = false;
       this.txBasis = this.desiredMinTx;
@@ -176,7 +176,7 @@ export class BfdFsm {
     this.retimeTx();
     // "If bfd.SessionState is AdminDown: Discard the packet."
     if (this.state === BfdState.AdminDown) return;
-    // §6.8.4: every valid packet restarts the Detection Time.
+    // RFC 5880 §6.8.4: every valid packet restarts the Detection Time.
     this.armTimer('detect', this.detectionTimeUs() / 1000);
     if (p.state === BfdState.AdminDown) {
       if (this.state !== BfdState.Down) this.changeState(BfdState.Down, Diag.NeighborSignaledSessionDown);
@@ -194,7 +194,7 @@ export class BfdFsm {
     if (p.poll) this.send(true);
   }
 
-  /** §6.7.4 receive: type and key match, the digest verified (by the driver), sequence in window. */
+  /** RFC 5880 §6.7.4 receive: type and key match, the digest verified (by the driver), sequence in window. */
   private authentic(type: number, keyId: number, seq: number, digestOk: boolean): boolean {
     const a = this.auth;
     if (!a || type !== a.type || keyId !== a.keyId || !digestOk) return false;
@@ -219,7 +219,7 @@ export class BfdFsm {
   }
 
   /**
-   * §6.8.3: new intervals. While Up they are announced by a Poll Sequence; an increased transmit
+   * RFC 5880 §6.8.3: new intervals. While Up they are announced by a Poll Sequence; an increased transmit
    * interval and a reduced receive interval only take effect when it ends, so the peer's
    * detection time is never shorter than our real transmit interval.
    */
@@ -245,7 +245,7 @@ export class BfdFsm {
     if (to === BfdState.Up) this.counters.upTransitions++;
     const remoteAdminDown = this.remoteState === BfdState.AdminDown;
     this.out.push({ type: 'stateChange', from: STATE_NAMES[from], to: STATE_NAMES[to], diag, remoteAdminDown });
-    // §6.8.3: fast transmission only while Up, at least one second otherwise.
+    // RFC 5880 §6.8.3: fast transmission only while Up, at least one second otherwise.
     const fastTx = this.timers.minTxMs * 1000;
     if (to === BfdState.Up && fastTx !== this.desiredMinTx) {
       this.announce(fastTx, this.requiredMinRx, false);
@@ -255,7 +255,7 @@ export class BfdFsm {
     }
     if (to === BfdState.Down && diag === Diag.ControlDetectionTimeExpired) this.stopTimer('detect');
     // Tern: tell the peer at once rather than at the next periodic packet (as BIRD and FRR do),
-    // unless it asked for no packets at all (RequiredMinRx 0, §6.8.7).
+    // unless it asked for no packets at all (RequiredMinRx 0, RFC 5880 §6.8.7).
     if (this.txIntervalUs() === 0) return;
     this.send(false);
     this.armTx();
@@ -263,7 +263,7 @@ export class BfdFsm {
 
   private sendPeriodic(): void {
     if (this.txIntervalUs() === 0) {
-      // §6.8.7: "MUST NOT transmit periodic packets if bfd.RemoteMinRxInterval is zero".
+      // RFC 5880 §6.8.7: "MUST NOT transmit periodic packets if bfd.RemoteMinRxInterval is zero".
       this.stopTimer('tx');
       return;
     }
@@ -279,7 +279,7 @@ export class BfdFsm {
         version: 1,
         diag: this.localDiag,
         state: this.state,
-        // §6.5: "MUST NOT have both the Poll (P) and Final (F) bits set".
+        // RFC 5880 §6.5: "MUST NOT have both the Poll (P) and Final (F) bits set".
         poll: this.pollActive && !final,
         final,
         cpi: false,
@@ -291,14 +291,14 @@ export class BfdFsm {
         desiredMinTx: this.desiredMinTx,
         requiredMinRx: this.requiredMinRx,
         requiredMinEchoRx: 0,
-        // §6.7.4: the driver fills in the digest. Meticulous needs a new number in every packet;
+        // RFC 5880 §6.7.4: the driver fills in the digest. Meticulous needs a new number in every packet;
         // Keyed SHA1 may repeat one, but a fresh one each time costs nothing and is never wrong.
         auth: this.auth ? { type: this.auth.type, keyId: this.auth.keyId, seq: (this.xmitAuthSeq = (this.xmitAuthSeq + 1) >>> 0), value: Buffer.alloc(0) } : undefined,
       },
     });
   }
 
-  /** §6.8.7 jitter: 75-100% of the interval, 75-90% when bfd.DetectMult is 1. */
+  /** RFC 5880 §6.8.7 jitter: 75-100% of the interval, 75-90% when bfd.DetectMult is 1. */
   private armTx(): void {
     const us = this.txIntervalUs();
     if (us === 0) return this.stopTimer('tx');

@@ -105,11 +105,11 @@ export function decodeBfd(buf: Buffer): BfdPacket | { error: string } {
     if (24 + authLen > length || authLen < 2) return { error: `auth length ${authLen} does not fit` };
     const body = buf.subarray(26, 24 + authLen);
     if (type === 2 || type === 3 || type === 4 || type === 5) {
-      // §4.3, §4.4: Key ID, Reserved, Sequence Number, then digest.
+      // RFC 5880 §4.3, §4.4: Key ID, Reserved, Sequence Number, then digest.
       if (body.length < 6) return { error: `auth type ${type} section too short` };
       p.auth = { type, keyId: body[0], seq: body.readUInt32BE(2), value: Buffer.from(body.subarray(6)) };
     } else {
-      // §4.2 Simple Password: Key ID then the password.
+      // RFC 5880 §4.2 Simple Password: Key ID then the password.
       p.auth = { type, keyId: body[0] ?? 0, seq: 0, value: Buffer.from(body.subarray(1)) };
     }
   }
@@ -137,14 +137,14 @@ export function encodeBfd(p: BfdPacket, sha1Key?: Buffer): Buffer {
     b[25] = 28;
     b[26] = p.auth.keyId;
     b.writeUInt32BE(p.auth.seq >>> 0, 28);
-    // §6.7.4: the hash is computed with the key (padded to 20 bytes) in the digest field.
+    // RFC 5880 §6.7.4: the hash is computed with the key (padded to 20 bytes) in the digest field.
     keyField(sha1Key).copy(b, 32);
     createHash('sha1').update(b).digest().copy(b, 32);
   }
   return b;
 }
 
-/** §6.7.4 receive check: replace the digest with the key, hash, compare. */
+/** RFC 5880 §6.7.4 receive check: replace the digest with the key, hash, compare. */
 export function verifySha1(raw: Buffer, key: Buffer): boolean {
   if (raw.length < MIN_LENGTH + 28 || raw[25] !== 28) return false;
   const copy = Buffer.from(raw.subarray(0, raw[3]));

@@ -51,7 +51,7 @@ export interface BfdSessionView {
   remoteDiscriminator: number;
   sourcePort: number;
   configured: { minTxMs: number; minRxMs: number; multiplier: number };
-  /** §6.8.7 negotiated transmit interval and §6.8.4 detection time, in force now. */
+  /** RFC 5880 §6.8.7 negotiated transmit interval and §6.8.4 detection time, in force now. */
   txIntervalMs: number;
   detectionTimeMs: number;
   remoteMultiplier: number;

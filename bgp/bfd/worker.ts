@@ -187,7 +187,7 @@ export class BfdEngine {
     for (let d = recvUdp(fd), n = 0; d && n < 256; d = recvUdp(fd), n++) {
       const p = decodeBfd(d.data);
       const s = 'error' in p ? this.sessions.get(d.address) : p.yourDiscr !== 0 ? this.byDiscr.get(p.yourDiscr) : this.sessions.get(d.address);
-      // §6.8.6: a packet for no session of ours, or from another address than its peer's, is discarded.
+      // RFC 5880 §6.8.6: a packet for no session of ours, or from another address than its peer's, is discarded.
       if (!s || s.cfg.peerAddress !== d.address) continue;
       if ('error' in p) {
         s.fsm.counters.discarded++;
@@ -198,7 +198,7 @@ export class BfdEngine {
         s.ttlDropped++;
         continue;
       }
-      // §6.7.4: the digest is checked here, on the bytes as received; the FSM checks the rest.
+      // RFC 5880 §6.7.4: the digest is checked here, on the bytes as received; the FSM checks the rest.
       const authenticated = p.auth !== undefined && s.key !== undefined && verifySha1(d.data, s.key);
       this.apply(s, s.fsm.handle({ type: 'Receive', packet: p, authenticated }, performance.now()));
     }

@@ -80,7 +80,7 @@ export function asPathLength(segs: readonly AsPathSegment[]): number {
 export function mergeAs4(st: AttrDecodeState): void {
   const a: PathAttributes = st.attrs;
   if (a.aggregator && a.as4Aggregator && a.aggregator.asn !== AS_TRANS) {
-    // §4.2.3: AGGREGATOR without AS_TRANS beside AS4_AGGREGATOR: ignore both AS4 attributes.
+    // RFC 6793 §4.2.3: AGGREGATOR without AS_TRANS beside AS4_AGGREGATOR: ignore both AS4 attributes.
     st.notes.push({ attrType: AttrType.AS4_AGGREGATOR, reason: 'AS4_AGGREGATOR and AS4_PATH ignored: AGGREGATOR AS is not AS_TRANS (RFC 6793 §4.2.3)' });
     return;
   }
@@ -168,7 +168,7 @@ export const asPathAttributes: AttrSpec[] = [
     },
     encode(a, ctx, w) {
       // RFC 6793 §4.2.2: on a 2-octet session, send AS4_PATH when the path has 4-octet ASNs,
-      // without confederation segments. Never on a 4-octet session (§4.1).
+      // without confederation segments. Never on a 4-octet session (RFC 6793 §4.1).
       if (ctx.as4 || !a.asPath || !a.asPath.some((seg) => seg.asns.some((x) => x > 0xffff))) return;
       const m = w.begin(O | T, AttrType.AS4_PATH);
       writeSegments(w, a.asPath.filter((seg) => !isConfed(seg.type)), 4);

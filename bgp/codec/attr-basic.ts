@@ -96,7 +96,7 @@ export const basicAttributes: AttrSpec[] = [
   },
   {
     // RFC 4271 §5.1.5; RFC 7606 §7.5: length other than 4 -> treat-as-withdraw. Ignoring it
-    // from an external peer (7606 §7.5 discard) is the RIB's job: the codec does not know.
+    // from an external peer (RFC 7606 §7.5 discard) is the RIB's job: the codec does not know.
     type: AttrType.LOCAL_PREF,
     name: 'LOCAL_PREF',
     flags: T,

@@ -65,7 +65,7 @@ test('RFC 4271 §6.8: simultaneous connects collide and both ends settle on one 
   await sleep(200); // let the losing connection's NOTIFICATION arrive and nothing else flap
   assert.equal(pa.state, 'Established');
   assert.equal(pb.state, 'Established');
-  // Both ends kept the same TCP connection. (Which one depends on the interleaving: §6.8 only
+  // Both ends kept the same TCP connection. (Which one depends on the interleaving: RFC 4271 §6.8 only
   // resolves by Identifier when an OPEN meets a connection in OpenConfirm; the scripted tests
   // below pin that rule down for both Identifier orders.)
   assert.equal(pa.socket?.localPort, pb.socket?.remotePort);

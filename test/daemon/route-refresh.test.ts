@@ -1,6 +1,6 @@
 // Inbound ROUTE-REFRESH by subtype (src/daemon/route-refresh.ts) on a real RIB, no sockets:
 // only subtype 0 is a request (RFC 2918 §4); BoRR/EoRR mark stale and purge (RFC 7313 §4.2),
-// never answered with a refresh (issue 15's loop); unknown subtypes are ignored (§5).
+// never answered with a refresh (issue 15's loop); unknown subtypes are ignored (RFC 7313 §5).
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { onRouteRefresh, EORR_WAIT_MS, type RefreshContext } from '../../src/daemon/route-refresh';

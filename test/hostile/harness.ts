@@ -3,8 +3,8 @@
 // Adj-RIB-Out we read. No sockets, no timers: the clock is a number. Used by the in-process
 // replay of the hostile cases and by the session-level fuzzer.
 //
-// Mirrors src/daemon/daemon.ts and bgp/session.ts: framing errors are BGPHeaderErr (RFC 4271
-// §6.1), End-of-RIB is not ingested, a ROUTE-REFRESH for a family not negotiated is ignored
+// Mirrors src/daemon/daemon.ts and bgp/session.ts: framing errors are BGPHeaderErr
+// (RFC 4271 §6.1), End-of-RIB is not ingested, a ROUTE-REFRESH for a family not negotiated is ignored
 // (RFC 2918 §4), a session that goes down clears the peer's routes (no GR in this bench).
 
 import { Framer, encodeMessage, isEndOfRib } from '../../bgp/codec';

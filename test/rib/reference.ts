@@ -1,13 +1,13 @@
 // An independent reference for the RIB tests (issue 15: the model test's oracle was the RIB
-// itself). Deliberately small and slow: written from RFC 4271 §9.1.2.2 and §9.2 and RFC 4456
-// §6, §8, §9, sharing no code with bgp/rib. Paths are plain objects; the best path is found by
+// itself). Deliberately small and slow: written from RFC 4271 §9.1.2.2 and §9.2 and
+// RFC 4456 §6, §8, §9, sharing no code with bgp/rib. Paths are plain objects; the best path is found by
 // the RFC's own set elimination, and what each peer is sent follows from it.
 //
 // Tern's choices where the RFCs leave room, mirrored here on purpose and named:
 //   - every NEXT_HOP is resolvable and every IGP cost is 0 (the RIB tests' default options);
 //   - an eBGP path has LOCAL_PREF 100 (RFC 4271 §5.1.5 leaves the value to the speaker);
 //   - MED is compared only among paths whose leftmost AS is the same, an empty AS_PATH counting
-//     as one group (§9.1.2.2 c), a missing MED as 0;
+//     as one group (RFC 4271 §9.1.2.2 c), a missing MED as 0;
 //   - a route is not sent back to the peer it came from, nor to the peer whose BGP Identifier is
 //     its ORIGINATOR_ID (RFC 4456 §8 makes the latter a receiver's check; Tern also applies it
 //     when sending), and then that peer gets no route for the prefix at all.
@@ -55,7 +55,7 @@ function keep(paths: RefPath[], key: (p: RefPath) => number, highest: boolean): 
 export function referenceBest(paths: RefPath[], me: RefSpeaker): RefPath | undefined {
   if (paths.length === 0) return undefined;
   const ebgp = (p: RefPath): boolean => p.peer.asn !== me.localAs;
-  let c = keep(paths, (p) => (ebgp(p) ? 100 : (p.localPref ?? 100)), true); // §9.1.2.1: degree of preference
+  let c = keep(paths, (p) => (ebgp(p) ? 100 : (p.localPref ?? 100)), true); // RFC 4271 §9.1.2.1: degree of preference
   c = keep(c, pathLength, false); // a
   c = keep(c, (p) => p.origin, false); // b
   c = c.filter((p) => !c.some((q) => q !== p && neighborAs(q) === neighborAs(p) && (q.med ?? 0) < (p.med ?? 0))); // c

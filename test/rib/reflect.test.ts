@@ -1,5 +1,5 @@
-// Advertisement rules: RFC 4456 route reflection (§6 rules, §8 loop prevention), RFC 4271
-// §9.1.3/§9.2 iBGP/eBGP rules, §5.1 attribute handling, Calico nextHopMode, allowas-in.
+// Advertisement rules: RFC 4456 route reflection (§6 rules, §8 loop prevention),
+// RFC 4271 §9.1.3/§9.2 iBGP/eBGP rules, §5.1 attribute handling, Calico nextHopMode, allowas-in.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

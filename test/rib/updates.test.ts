@@ -432,7 +432,7 @@ test('RFC 4271 §9.2: a peer coming up while a dropped best path awaits the deci
   rib.flush(0);
   const got = drain(rib, late).filter((s) => s.nlri.length > 0);
   // The dump says what the group last sent (via a), then the decision replaces it (RFC 4271
-  // §9.1.1 implicit withdraw): the last word is the path via b.
+  // RFC 4271 §9.1.1 implicit withdraw): the last word is the path via b.
   assert.deepEqual([...new Set(summary(got).nlri)], ['10.1.0.0/24']);
   assert.deepEqual(got[got.length - 1].attrs.asPath, seq(65000, 65008, 1));
 });

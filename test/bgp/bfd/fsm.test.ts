@@ -1,5 +1,5 @@
 // The BFD state machine without sockets: RFC 5880 §6.8 event-replay fixtures
-// (test/bgp/fixtures/bfd/*.bfd), the §6.8.7 jitter bounds and a two-session handshake.
+// (test/bgp/fixtures/bfd/*.bfd), the RFC 5880 §6.8.7 jitter bounds and a two-session handshake.
 
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
@@ -25,7 +25,7 @@ test('RFC 5880 §6.8.7: transmit jitter stays within 75-100% (75-90% with Detect
       const f = new BfdFsm(1, { minTxMs: 100, minRxMs: 100, multiplier: mult }, { random: () => r });
       const arm = f.handle({ type: 'Start' }, 0).find((a) => a.type === 'armTimer' && a.timer === 'tx');
       assert.ok(arm && arm.type === 'armTimer');
-      // Not Up yet: the 1 s slow rate of §6.8.3 is the base.
+      // Not Up yet: the 1 s slow rate of RFC 5880 §6.8.3 is the base.
       assert.ok(arm.ms >= lo * 10 && arm.ms <= hi * 10, `mult ${mult} r ${r}: ${arm.ms} ms`);
     }
   }

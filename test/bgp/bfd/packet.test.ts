@@ -1,5 +1,5 @@
 // The BFD Control packet codec (RFC 5880 §4.1): bytes written out by hand from the RFC's figure,
-// decode and encode of the same pair, the §6.8.6 length/field checks, Keyed SHA1 (§6.7.4), and
+// decode and encode of the same pair, the RFC 5880 §6.8.6 length/field checks, Keyed SHA1 (§6.7.4), and
 // packets captured from BIRD and FRR (test/bgp/fixtures/bfd-wire/).
 
 import assert from 'node:assert/strict';

@@ -44,7 +44,7 @@ test('RFC 5880 §6.2, RFC 5881 §5: worker-thread BFD on loopback: Up, no flap u
     a.set([cfgA]);
     b.set([cfgB]);
     await Promise.all([upA, upB]);
-    // Wait for the §6.5 Poll Sequence to finish so both run at 100 ms (a loaded machine may take a while).
+    // Wait for the RFC 5880 §6.5 Poll Sequence to finish so both run at 100 ms (a loaded machine may take a while).
     let v = await one(a);
     for (let i = 0; i < 50 && (v.pollActive || v.txIntervalMs !== 100); i++) {
       await new Promise((r) => setTimeout(r, 100));
