@@ -4,6 +4,35 @@
 
 import koffi from 'koffi';
 
+// Linux socket ABI numbers (x86-64 and arm64 agree on all of these), shared by both users.
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOL_SOCKET = 1;
+export const SO_REUSEADDR = 2;
+export const SO_ERROR = 4;
+export const IPPROTO_IP = 0;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_IPV6 = 41;
+export const IP_TTL = 2;
+export const IP_RECVTTL = 12;
+export const IP_MINTTL = 21;
+export const IPV6_UNICAST_HOPS = 16;
+export const IPV6_V6ONLY = 26;
+export const IPV6_RECVHOPLIMIT = 51;
+export const IPV6_HOPLIMIT = 52;
+export const IPV6_MINHOPCOUNT = 73;
+export const TCP_MD5SIG = 14;
+export const MSG_DONTWAIT = 0x40;
+export const EAGAIN = 11;
+export const EADDRINUSE = 98;
+export const EINPROGRESS = 115;
+export const POLLIN = 1;
+export const POLLOUT = 4;
+
 export interface Libc {
   socket(domain: number, type: number, proto: number): number;
   setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number;

@@ -7,30 +7,38 @@
 // See docs/sessions.md "Transport".
 
 import net from 'node:net';
-import { check, errno, libc as c, setIntOpt, SysError } from './libc';
+import {
+  check,
+  errno,
+  libc as c,
+  setIntOpt,
+  SysError,
+  AF_INET,
+  AF_INET6,
+  SOCK_STREAM,
+  SOCK_NONBLOCK,
+  SOCK_CLOEXEC,
+  SOL_SOCKET,
+  SO_REUSEADDR,
+  SO_ERROR,
+  IPPROTO_IP,
+  IPPROTO_TCP,
+  IPPROTO_IPV6,
+  IP_TTL,
+  IP_MINTTL,
+  IPV6_UNICAST_HOPS,
+  IPV6_V6ONLY,
+  IPV6_MINHOPCOUNT,
+  TCP_MD5SIG,
+  EINPROGRESS,
+  POLLOUT,
+} from './libc';
 
 export { setIntOpt, SysError };
+// Re-exported for the session tests, which read these options back from a live socket.
+export { IP_MINTTL, IP_TTL } from './libc';
 
-const AF_INET = 2;
-const AF_INET6 = 10;
-const SOCK_STREAM = 1;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
-const SO_REUSEADDR = 2;
-const SO_ERROR = 4;
-const IPPROTO_IP = 0;
-const IPPROTO_TCP = 6;
-const IPPROTO_IPV6 = 41;
-export const IP_TTL = 2;
-export const IP_MINTTL = 21;
-export const IPV6_UNICAST_HOPS = 16;
-export const IPV6_MINHOPCOUNT = 73;
-const IPV6_V6ONLY = 26;
-export const TCP_MD5SIG = 14;
 const TCP_MD5SIG_MAXKEYLEN = 80;
-const EINPROGRESS = 115;
-const POLLOUT = 4;
 
 /** IPv4 or IPv6 text to its bytes; throws on anything else. */
 export function addressBytes(addr: string): Buffer {

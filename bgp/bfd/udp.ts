@@ -6,28 +6,34 @@
 // thread (worker.ts) waits in poll(2). Only that thread uses this module.
 
 import koffi from 'koffi';
-import { check, errno, libc as c, setIntOpt as setInt, SysError } from '../libc';
+import {
+  check,
+  errno,
+  libc as c,
+  setIntOpt as setInt,
+  SysError,
+  AF_INET,
+  AF_INET6,
+  SOCK_DGRAM,
+  SOCK_NONBLOCK,
+  SOCK_CLOEXEC,
+  SOL_SOCKET,
+  SO_REUSEADDR,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IP_TTL,
+  IP_RECVTTL,
+  IPV6_UNICAST_HOPS,
+  IPV6_V6ONLY,
+  IPV6_RECVHOPLIMIT,
+  IPV6_HOPLIMIT,
+  MSG_DONTWAIT,
+  EAGAIN,
+  EADDRINUSE,
+  POLLIN,
+} from '../libc';
 import { familyOf, sockaddr } from '../transport';
 
-const AF_INET = 2;
-const AF_INET6 = 10;
-const SOCK_DGRAM = 2;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
-const SO_REUSEADDR = 2;
-const IPPROTO_IP = 0;
-const IPPROTO_IPV6 = 41;
-const IP_TTL = 2;
-const IP_RECVTTL = 12;
-const IPV6_UNICAST_HOPS = 16;
-const IPV6_V6ONLY = 26;
-const IPV6_RECVHOPLIMIT = 51;
-const IPV6_HOPLIMIT = 52;
-const MSG_DONTWAIT = 0x40;
-const EAGAIN = 11;
-const EADDRINUSE = 98;
-const POLLIN = 1;
 
 
 export interface UdpSocketOptions {
