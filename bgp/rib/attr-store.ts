@@ -7,6 +7,7 @@
 
 import { AsPathSegmentType, DEFAULT_CONTEXT, type MpNextHop, type PathAttributes, type SessionContext } from '../types';
 import { decodeAttributes } from '../codec/attributes';
+import { LLGR_STALE } from '../communities';
 import type { PathInfo } from './rib-types';
 
 export interface AttrSet {
@@ -39,7 +40,7 @@ export interface AttrSet {
   /** ORIGINATOR_ID as a number, -1 when absent (RFC 4456 §9). */
   readonly originatorId: number;
   readonly clusterListLen: number;
-  /** Carries the LLGR_STALE community (RFC 9494 §4.3: least preferred; see llgr.ts). */
+  /** Carries the LLGR_STALE community (RFC 9494 §4.3: least preferred; see stale.ts). */
   readonly llgrStale: boolean;
   /** Export memo: two inline entries plus overflow map, keyed by (update group, source session epoch). */
   memoKey: number;
@@ -256,7 +257,7 @@ export class AttrStore {
       neighborAs: neighborAsOf(attrs.asPath),
       originatorId: attrs.originatorId !== undefined ? ipv4ToNumber(attrs.originatorId) : -1,
       clusterListLen: attrs.clusterList?.length ?? 0,
-      llgrStale: attrs.communities?.includes(0xffff0006) ?? false,
+      llgrStale: attrs.communities?.includes(LLGR_STALE) ?? false,
       lean: false,
       rawLen: keyLen < 0 ? -1 : lastRawLen,
       clean: false,

@@ -9,7 +9,7 @@
 
 import { AttrType, ATTR_FLAG_EXTENDED_LENGTH, ATTR_FLAG_PARTIAL, ATTR_FLAG_TRANSITIVE } from '../types';
 import { ATTRIBUTE_TABLE } from '../codec/attributes';
-import { NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED } from './export';
+import { LLGR_STALE, NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED } from '../communities';
 
 const out = Buffer.allocUnsafe(70000);
 /** Generation-stamped duplicate check (RFC 7606 §3 g: duplicates mean the general path). */
@@ -63,8 +63,8 @@ export function fastEbgpAttrs(key: string, from: number, len: number, asn: numbe
         // RFC 1997 well-known communities: let the general path decide.
         for (let i = v; i + 4 <= next; i += 4) {
           const c = ((key.charCodeAt(i) << 24) | (key.charCodeAt(i + 1) << 16) | (key.charCodeAt(i + 2) << 8) | key.charCodeAt(i + 3)) >>> 0;
-          // (and RFC 9494 LLGR_STALE 65535:6, which export.ts keeps from every peer)
-          if (c === NO_EXPORT || c === NO_ADVERTISE || c === NO_EXPORT_SUBCONFED || c === 0xffff0006) return null;
+          // (and RFC 9494 LLGR_STALE, which export.ts keeps from every peer)
+          if (c === NO_EXPORT || c === NO_ADVERTISE || c === NO_EXPORT_SUBCONFED || c === LLGR_STALE) return null;
         }
         n = copy(key, p, next, n);
         break;

@@ -2,6 +2,7 @@
 // the control server (so a hand-written request gets the same answer). Pure functions.
 import { isIP } from 'node:net';
 import type { FamilyName } from './api.js';
+import { WELL_KNOWN_COMMUNITIES as WELL_KNOWN_VALUES } from '../../bgp/communities.js';
 
 /** RFC 9003 §2: the shutdown communication length is one octet, so at most 255 bytes of UTF-8. */
 export const MAX_SHUTDOWN_MESSAGE_BYTES = 255;
@@ -96,16 +97,9 @@ export function checkPrefix(s: string): Checked<PrefixArg> {
 }
 
 /** RFC 1997, RFC 3765, RFC 7999, RFC 8326, RFC 9494 well-known communities by the names operators type. */
-const WELL_KNOWN: Record<string, string> = {
-  'graceful-shutdown': '65535:0',
-  'llgr-stale': '65535:6',
-  'no-llgr': '65535:7',
-  blackhole: '65535:666',
-  'no-export': '65535:65281',
-  'no-advertise': '65535:65282',
-  'no-export-subconfed': '65535:65283',
-  'no-peer': '65535:65284',
-};
+const WELL_KNOWN: Record<string, string> = Object.fromEntries(
+  Object.entries(WELL_KNOWN_VALUES).map(([name, c]) => [name, `${c >>> 16}:${c & 0xffff}`]),
+);
 
 /** A community as typed ('64512:100', 'no-export') in the 'asn:value' form rows carry; null if bad. */
 export function normaliseCommunity(s: string): string | null {

@@ -9,6 +9,7 @@ import { exportAttrs, type ExportSource, type ExportTarget } from '../../bgp/rib
 import { fastEbgpAttrs } from '../../bgp/rib/fast-export';
 import { AsPathSegmentType, DEFAULT_CONTEXT, type PathAttributes } from '../../bgp/types';
 import { attrs, drain, LOCAL_AS, makeRib, seq, summary, up, upd } from './helpers';
+import { NO_EXPORT } from '../../bgp/communities';
 
 const ME = { localAs: 4200000001, routerId: '198.18.255.1', defaultLocalPref: 100 };
 const SRC: ExportSource = { local: false, ebgp: true, rrClient: false, routerId: '198.18.0.9' };
@@ -90,7 +91,7 @@ test('fast eBGP export equals the general path on 500 random attribute sets, fla
 });
 
 test('fast eBGP export leaves RFC 1997 well-known communities to the general path', () => {
-  const a: PathAttributes = { origin: 0, asPath: [{ type: AsPathSegmentType.AS_SEQUENCE, asns: [65001] }], nextHop: '198.18.0.9', communities: [0xffffff01] };
+  const a: PathAttributes = { origin: 0, asPath: [{ type: AsPathSegmentType.AS_SEQUENCE, asns: [65001] }], nextHop: '198.18.0.9', communities: [NO_EXPORT] };
   const wire = encodeAttributes(a, DEFAULT_CONTEXT);
   assert.equal(fastEbgpAttrs('E4' + wire.toString('latin1'), 2, wire.length, 65000, 1), null);
 });

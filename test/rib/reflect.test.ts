@@ -9,7 +9,7 @@ import { MsgType, type PathAttributes, type UpdateMessage } from '../../bgp/type
 import { encodeUpdate } from '../../bgp/codec/update';
 import { decodeMessage } from '../../bgp/codec/message';
 import { PrefixListImpl } from '../../bgp/codec/prefixes';
-import { lookup } from '../../bgp/rib/show';
+import { NO_ADVERTISE, NO_EXPORT } from '../../bgp/communities';
 
 const CLUSTER = '198.18.255.100';
 
@@ -114,13 +114,13 @@ test('RFC 4456 §8: a route carrying our CLUSTER_ID or our router ID as ORIGINAT
   const l = lab();
   let out = announce(l, l.n1, ibgp('198.18.0.21', { clusterList: ['198.18.7.7', CLUSTER] }));
   assert.deepEqual(out.c1, []);
-  let v = lookup(l.rib, '10.244.1.0/26');
+  let v = l.rib.lookup('10.244.1.0/26');
   assert.equal(v.length, 1);
   assert.equal(v[0].filtered, true);
   assert.match(v[0].reason ?? '', /CLUSTER_LIST/);
   out = announce(l, l.n2, ibgp('198.18.0.22', { originatorId: '198.18.255.1' }), ['10.244.2.0/26']);
   assert.deepEqual(out.c1, []);
-  v = lookup(l.rib, '10.244.2.0/26');
+  v = l.rib.lookup('10.244.2.0/26');
   assert.equal(v[0].filtered, true);
   assert.match(v[0].reason ?? '', /ORIGINATOR_ID/);
 });
@@ -134,8 +134,8 @@ test('RFC 4271 §9.1.2: own AS in AS_PATH is a loop unless allowOwnAs (Calico nu
   rib.ingest(loose, upd(attrs({ asPath: seq(65002, 65000, 7, 65000) }), ['10.0.3.0/24']));
   const changes = rib.flush(0);
   assert.deepEqual(changes.map((c) => c.prefix), ['10.0.2.0/24']);
-  assert.equal(lookup(rib, '10.0.1.0/24')[0].filtered, true);
-  assert.equal(lookup(rib, '10.0.3.0/24')[0].filtered, true, 'two occurrences exceed allowOwnAs 1');
+  assert.equal(rib.lookup('10.0.1.0/24')[0].filtered, true);
+  assert.equal(rib.lookup('10.0.3.0/24')[0].filtered, true, 'two occurrences exceed allowOwnAs 1');
 });
 
 test('next hop (RFC 4271 §5.1.3, Calico nextHopMode): eBGP self, iBGP keep, Self and Keep override', () => {
@@ -172,10 +172,10 @@ test('next hop (RFC 4271 §5.1.3, Calico nextHopMode): eBGP self, iBGP keep, Sel
 
 test('RFC 1997: NO_EXPORT stays inside the AS, NO_ADVERTISE goes nowhere', () => {
   const l = lab();
-  let out = announce(l, l.n1, ibgp('198.18.0.21', { communities: [0xffffff01] }));
+  let out = announce(l, l.n1, ibgp('198.18.0.21', { communities: [NO_EXPORT] }));
   assert.deepEqual(out.e, []);
   assert.deepEqual(got(out.c1), ['10.244.1.0/26']);
-  out = announce(l, l.n1, ibgp('198.18.0.21', { communities: [0xffffff02] }), ['10.244.3.0/26']);
+  out = announce(l, l.n1, ibgp('198.18.0.21', { communities: [NO_ADVERTISE] }), ['10.244.3.0/26']);
   for (const p of l.all) assert.deepEqual(summary(out[p]).nlri, [], p);
 });
 
@@ -209,7 +209,7 @@ test('RFC 7606 §7.9, §7.10: ORIGINATOR_ID (our own router ID) and CLUSTER_LIST
   // Issue 15: the route was dropped silently as a reflection loop, though the attributes
   // only have a meaning inside one AS.
   const l = lab();
-  const routerId = l.rib.opts.routerId;
+  const routerId = l.rib.core.opts.routerId;
   const wire = encodeUpdate(
     { type: MsgType.UPDATE, withdrawn: PrefixListImpl.empty(1), attrs: attrs({ asPath: seq(65001), nextHop: '198.18.0.31', originatorId: routerId, clusterList: [CLUSTER] }), nlri: PrefixListImpl.from(1, ['10.244.7.0/26']) },
     ctx(),
@@ -219,7 +219,7 @@ test('RFC 7606 §7.9, §7.10: ORIGINATOR_ID (our own router ID) and CLUSTER_LIST
   assert.deepEqual(u.errors?.map((x) => [x.attrType, x.action]), [[9, 'attribute-discard'], [10, 'attribute-discard']]);
   l.rib.ingest(l.e, u);
   l.rib.flush(0);
-  const best = lookup(l.rib, '10.244.7.0/26').find((p) => p.best);
+  const best = l.rib.lookup('10.244.7.0/26').find((p) => p.best);
   assert.equal(best?.peer, 'e', 'the route is used');
   // Sets are lean here: the attributes the iBGP peers get are decoded again from the stored
   // bytes, which must not bring the discarded attributes back.
