@@ -5,7 +5,7 @@
 import { AsPathSegmentType, ATTR_FLAG_PARTIAL, ATTR_FLAG_TRANSITIVE, type Family, type PathAttributes } from '../types';
 import type { AttrSet } from './attr-store';
 import type { NextHopMode } from './rib-types';
-import { LLGR_STALE } from './llgr';
+import { LLGR_STALE, NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED } from '../communities';
 
 /** Where a path came from. */
 export interface ExportSource {
@@ -33,11 +33,6 @@ export interface LocalSpeaker {
   defaultLocalPref: number;
 }
 
-/** RFC 1997 §2 well-known communities. */
-export const NO_EXPORT = 0xffffff01;
-export const NO_ADVERTISE = 0xffffff02;
-export const NO_EXPORT_SUBCONFED = 0xffffff03;
-
 /**
  * May a path from `src` be advertised to peers of profile `dst` at all?
  * Per-member exclusions (the peer it came from, the peer named by ORIGINATOR_ID) are applied
@@ -50,7 +45,7 @@ export function mayAdvertise(src: ExportSource, dst: ExportTarget, attrs: PathAt
     if (comms.includes(NO_ADVERTISE)) return false;
     if (dst.ebgp && (comms.includes(NO_EXPORT) || comms.includes(NO_EXPORT_SUBCONFED))) return false;
     // RFC 9494 §4.5: long-lived stale routes only to peers that announced LLGR; Tern sends them
-    // to nobody (llgr.ts).
+    // to nobody (stale.ts).
     if (comms.includes(LLGR_STALE)) return false;
   }
   // Local routes and eBGP-learned routes go to every peer; anything goes to eBGP peers.

@@ -9,8 +9,7 @@
 
 import type { AttrSet, AttrStore } from './attr-store';
 import { IntVec, type FamilyTable } from './table';
-import { packReach, packWithdraw } from './wire';
-import type { OutMsg } from './update-group';
+import { packReach, packWithdraw, type OutMsg } from './wire';
 
 export interface Entry {
   pfx: number;

@@ -7,36 +7,40 @@
 // motivation, without the soft-reconfiguration-inbound memory cost: the pre-policy view is one
 // 4-byte id per path, the sets themselves are shared).
 
-import { AsPathSegmentType, type MpNextHop, type PathAttributes, type PrefixList } from '../types';
+import { AsPathSegmentType, Origin, type Family, type MpNextHop, type PathAttributes, type Prefix, type PrefixList, type UpdateMessage } from '../types';
+import { parsePrefix } from '../prefix';
 import { rawAttrKey, type AttrSet } from './attr-store';
 import { nextHopProblem } from './nexthop';
+import type { RibCore } from './core';
 import type { PeerState } from './peer-state';
-import type { Rib } from './rib';
 import { PathFlag, type FamilyTable } from './table';
 
+/** What routes in use of the RIB's core: the attribute store, the options, notices, drops. */
+export type ImportScope = Pick<RibCore, 'attrs' | 'opts' | 'note' | 'dropPath'>;
+
 /** Loop-detection flags for a received attribute set. */
-export function loopFlags(rib: Rib, peer: PeerState, set: AttrSet): number {
+export function loopFlags(core: ImportScope, peer: PeerState, set: AttrSet): number {
   let f = 0;
-  const a = rib.attrs.attrsOf(set);
+  const a = core.attrs.attrsOf(set);
   // RFC 4271 §9.1.2: a route whose AS_PATH contains our AS is a loop. Calico's
   // numAllowedLocalASNumbers (allowas-in) permits that many occurrences.
-  if (countAs(a.asPath, rib.opts.localAs) > (peer.cfg.allowOwnAs ?? 0)) f |= PathFlag.LOOP_AS;
+  if (countAs(a.asPath, core.opts.localAs) > (peer.cfg.allowOwnAs ?? 0)) f |= PathFlag.LOOP_AS;
   // RFC 4456 §8: "A router that recognizes the ORIGINATOR_ID attribute SHOULD ignore a route
   // received with its BGP Identifier as the ORIGINATOR_ID."
   // Only inside the AS: from an eBGP peer the attribute is discarded (RFC 7606 §7.9).
-  if (!peer.ebgp && a.originatorId !== undefined && a.originatorId === rib.opts.routerId) f |= PathFlag.LOOP_ORIGINATOR;
+  if (!peer.ebgp && a.originatorId !== undefined && a.originatorId === core.opts.routerId) f |= PathFlag.LOOP_ORIGINATOR;
   // RFC 4456 §8: "If the local CLUSTER_ID is found in the CLUSTER_LIST, the advertisement
   // received SHOULD be ignored."
   const cl = a.clusterList;
-  if (!peer.ebgp && cl && rib.opts.clusterId !== undefined && cl.includes(rib.opts.clusterId)) f |= PathFlag.LOOP_CLUSTER;
+  if (!peer.ebgp && cl && core.opts.clusterId !== undefined && cl.includes(core.opts.clusterId)) f |= PathFlag.LOOP_CLUSTER;
   // RFC 4271 §6.3: a next hop that cannot be one (ours, 0.0.0.0, multicast, ...): the route is
   // ignored. Checked after the loop rules: our own route reflected back is a loop, not an error.
-  if (f === 0 && nextHopProblemOf(rib, peer, set) !== null) f |= PathFlag.BAD_NEXTHOP;
+  if (f === 0 && nextHopProblemOf(core, peer, set) !== null) f |= PathFlag.BAD_NEXTHOP;
   return f;
 }
 
 /** nexthop.ts for a received set on this peer's session. */
-export function nextHopProblemOf(rib: Rib, peer: PeerState, set: AttrSet): string | null {
+export function nextHopProblemOf(core: ImportScope, peer: PeerState, set: AttrSet): string | null {
   // A peer uses few distinct next hops: the verdict is kept per peer session (peerUp clears it).
   const known = peer.nextHopVerdicts.get(set.nextHop);
   if (known !== undefined) return known;
@@ -46,7 +50,7 @@ export function nextHopProblemOf(rib: Rib, peer: PeerState, set: AttrSet): strin
     peerAddress: c.address,
     localAddress: c.localAddress,
     localAddress6: c.localAddress6,
-    isOwnAddress: (a) => a === c.localLinkLocal6 || a === peer.caps?.sessionLocalAddress || !!rib.opts.isOwnAddress?.(a),
+    isOwnAddress: (a) => a === c.localLinkLocal6 || a === peer.caps?.sessionLocalAddress || !!core.opts.isOwnAddress?.(a),
   });
   if (peer.nextHopVerdicts.size > 4096) peer.nextHopVerdicts.clear();
   peer.nextHopVerdicts.set(set.nextHop, v);
@@ -54,25 +58,25 @@ export function nextHopProblemOf(rib: Rib, peer: PeerState, set: AttrSet): strin
 }
 
 /** Post-policy set for one prefix (with a reference for the caller), or null when filtered. */
-function applyImport(rib: Rib, peer: PeerState, t: FamilyTable, pfx: number, pre: AttrSet): AttrSet | null {
+function applyImport(core: ImportScope, peer: PeerState, t: FamilyTable, pfx: number, pre: AttrSet): AttrSet | null {
   const filter = peer.cfg.importFilter;
   if (filter && !filter(t.store.toPrefix(pfx), peer.cfg)) return null;
   const policy = peer.cfg.importPolicy;
   if (!policy) {
-    rib.attrs.ref(pre);
+    core.attrs.ref(pre);
     return pre;
   }
-  const res = policy(t.store.toPrefix(pfx), rib.attrs.attrsKept(pre), peer.cfg);
+  const res = policy(t.store.toPrefix(pfx), core.attrs.attrsKept(pre), peer.cfg);
   if (res === 'reject') return null;
   if (res === 'accept') {
-    rib.attrs.ref(pre);
+    core.attrs.ref(pre);
     return pre;
   }
-  return rib.attrs.intern(res, t.family === 'ipv4' ? (res.nextHop ?? pre.nextHop) : { global: pre.nextHop, linkLocal: pre.linkLocal });
+  return core.attrs.intern(res, t.family === 'ipv4' ? (res.nextHop ?? pre.nextHop) : { global: pre.nextHop, linkLocal: pre.linkLocal });
 }
 
 /** Stores announced NLRI for a peer; unchanged re-announcements queue nothing. */
-export function importList(rib: Rib, peer: PeerState, t: FamilyTable, list: PrefixList, attrs: PathAttributes, nh: MpNextHop | string, clean: boolean): void {
+export function importList(core: ImportScope, peer: PeerState, t: FamilyTable, list: PrefixList, attrs: PathAttributes, nh: MpNextHop | string, clean: boolean): void {
   let a = attrs;
   // The wire bytes are the interning key (cheaper than canonical text); E/I because the
   // eBGP rule below makes the same bytes mean different attributes.
@@ -82,33 +86,33 @@ export function importList(rib: Rib, peer: PeerState, t: FamilyTable, list: Pref
     a = { ...a };
     delete a.localPref;
   }
-  const pre = rib.attrs.intern(a, nh, raw);
+  const pre = core.attrs.intern(a, nh, raw);
   if (pre.refs === 1) pre.clean = clean;
-  const loop = loopFlags(rib, peer, pre);
+  const loop = loopFlags(core, peer, pre);
   const buf = list.buf;
   const hasPolicy = !!peer.cfg.importPolicy;
   // RFC 4271 §6.3: "the error SHOULD be logged": one notice per ignored route, for the
   // driver's rate-limited log and the peer's counters.
-  const badNextHop = loop & PathFlag.BAD_NEXTHOP ? nextHopProblemOf(rib, peer, pre) : null;
+  const badNextHop = loop & PathFlag.BAD_NEXTHOP ? nextHopProblemOf(core, peer, pre) : null;
   for (let i = 0, n = list.length; i < n; i++) {
     const pfx = t.internPrefix(buf, list.offset(i), list.len(i));
     const rxId = list.pathId(i);
     let path = t.findPath(pfx, peer.idx, rxId);
     if (path >= 0 && !hasPolicy && t.pPre[path] === pre.id && t.pFlags[path] === loop) continue; // duplicate
-    if (badNextHop !== null) rib.note(peer, 'bad-next-hop', t.family, pfx, badNextHop);
-    const post = loop ? null : applyImport(rib, peer, t, pfx, pre);
+    if (badNextHop !== null) core.note(peer, 'bad-next-hop', t.family, pfx, badNextHop);
+    const post = loop ? null : applyImport(core, peer, t, pfx, pre);
     const flags = loop | (post === null && !loop ? PathFlag.POLICY : 0);
     const postId = post ? post.id : -1;
     if (path >= 0) {
       if (t.pPre[path] === pre.id && t.pAttr[path] === postId && t.pFlags[path] === flags) {
-        if (post) rib.attrs.unref(post);
+        if (post) core.attrs.unref(post);
         continue;
       }
-      rib.attrs.unref(rib.attrs.get(t.pPre[path]));
-      if (t.pAttr[path] >= 0) rib.attrs.unref(rib.attrs.get(t.pAttr[path]));
+      core.attrs.unref(core.attrs.get(t.pPre[path]));
+      if (t.pAttr[path] >= 0) core.attrs.unref(core.attrs.get(t.pAttr[path]));
       t.touch(path);
     } else path = t.addPath(pfx, peer.idx, rxId);
-    rib.attrs.ref(pre);
+    core.attrs.ref(pre);
     t.pPre[path] = pre.id;
     t.pAttr[path] = postId;
     t.pFlags[path] = flags; // also clears STALE: the route was re-announced (RFC 4724 §4.2)
@@ -117,35 +121,35 @@ export function importList(rib: Rib, peer: PeerState, t: FamilyTable, list: Pref
   // Without an import policy nothing reads the attribute objects per prefix again, unless
   // change records are built (PathInfo.attrs): then decoding them again would cost more
   // (~4 us per set) than keeping them.
-  if (!hasPolicy && !rib.opts.collectChanges && !rib.opts.onChange) rib.attrs.makeLean(pre);
-  rib.attrs.unref(pre);
+  if (!hasPolicy && !core.opts.collectChanges && !core.opts.onChange) core.attrs.makeLean(pre);
+  core.attrs.unref(pre);
 }
 
 /** Withdraws NLRI of a peer (RFC 4271 §9.1.1 and RFC 4760 MP_UNREACH_NLRI). */
-export function withdrawList(rib: Rib, peer: PeerState, t: FamilyTable, list: PrefixList): void {
+export function withdrawList(core: ImportScope, peer: PeerState, t: FamilyTable, list: PrefixList): void {
   const buf = list.buf;
   for (let i = 0, n = list.length; i < n; i++) {
     const pfx = t.store.find(buf, list.offset(i), list.len(i));
     if (pfx < 0) continue;
     const path = t.findPath(pfx, peer.idx, list.pathId(i));
-    if (path >= 0) rib.dropPath(t, path);
+    if (path >= 0) core.dropPath(t, path);
   }
 }
 
 /** Re-runs loop checks and import policy over a peer's pre-policy Adj-RIB-In of one family. */
-export function recomputeImport(rib: Rib, peer: PeerState, t: FamilyTable): void {
+export function recomputeImport(core: ImportScope, peer: PeerState, t: FamilyTable): void {
   for (const path of t.peerPaths(peer.idx)) {
-    const pre = rib.attrs.get(t.pPre[path]);
+    const pre = core.attrs.get(t.pPre[path]);
     const pfx = t.pPfx[path];
-    const loop = loopFlags(rib, peer, pre);
-    const post = loop ? null : applyImport(rib, peer, t, pfx, pre);
+    const loop = loopFlags(core, peer, pre);
+    const post = loop ? null : applyImport(core, peer, t, pfx, pre);
     const postId = post ? post.id : -1;
     const flags = loop | (post === null && !loop ? PathFlag.POLICY : 0) | (t.pFlags[path] & PathFlag.STALE);
     if (t.pAttr[path] === postId && t.pFlags[path] === flags) {
-      if (post) rib.attrs.unref(post);
+      if (post) core.attrs.unref(post);
       continue;
     }
-    if (t.pAttr[path] >= 0) rib.attrs.unref(rib.attrs.get(t.pAttr[path]));
+    if (t.pAttr[path] >= 0) core.attrs.unref(core.attrs.get(t.pAttr[path]));
     t.pAttr[path] = postId;
     t.pFlags[path] = flags;
     t.enqueue(pfx);
@@ -161,4 +165,59 @@ export function countAs(path: PathAttributes['asPath'], asn: number): number {
     for (const a of s.asns) if (a === asn) n++;
   }
   return n;
+}
+
+/** The routes-in scope plus the tables an UPDATE or an origination writes to. */
+export type IngestScope = ImportScope & Pick<RibCore, 'tables'>;
+
+/** One UPDATE from an Established peer (RFC 4271 §9). Queues changed prefixes. */
+export function ingestUpdate(core: IngestScope, p: PeerState, u: UpdateMessage): void {
+  // RFC 7606 §2 treat-as-withdraw: the NLRI are withdrawn, the attributes ignored.
+  const tw = !!u.treatAsWithdraw;
+  const clean = !u.errors || u.errors.length === 0;
+  if (u.withdrawn.length) withdrawList(core, p, core.tables.ipv4, u.withdrawn);
+  if (u.mpUnreach && u.mpUnreach.safi === 1) {
+    const f = familyOf(u.mpUnreach.afi);
+    if (f) withdrawList(core, p, core.tables[f], u.mpUnreach.withdrawn);
+  }
+  if (u.nlri.length) {
+    if (tw) withdrawList(core, p, core.tables.ipv4, u.nlri);
+    else importList(core, p, core.tables.ipv4, u.nlri, u.attrs, u.attrs.nextHop ?? '', clean);
+  }
+  if (u.mpReach && u.mpReach.safi === 1) {
+    const f = familyOf(u.mpReach.afi);
+    if (f && tw) withdrawList(core, p, core.tables[f], u.mpReach.nlri);
+    else if (f) importList(core, p, core.tables[f], u.mpReach.nlri, u.attrs, u.mpReach.nextHop, clean);
+  }
+}
+
+function familyOf(afi: number): Family | null {
+  return afi === 1 ? 'ipv4' : afi === 2 ? 'ipv6' : null;
+}
+
+/** One of our own prefixes (a Calico block) into the local pseudo-peer's Adj-RIB-In (index 0). */
+export function originate(core: IngestScope, prefix: Prefix | string, attrs: PathAttributes): void {
+  const pr = typeof prefix === 'string' ? parsePrefix(prefix) : prefix;
+  const t = core.tables[pr.afi === 1 ? 'ipv4' : 'ipv6'];
+  const pfx = t.internPrefix(pr.addr, 0, pr.len);
+  // ORIGIN IGP and an empty AS_PATH unless the caller says otherwise (RFC 4271 §5.1.1, §5.1.2).
+  const set = core.attrs.intern({ origin: Origin.IGP, asPath: [], ...attrs }, attrs.nextHop ?? '');
+  let path = t.findPath(pfx, 0, 0);
+  if (path >= 0) {
+    core.attrs.unref(core.attrs.get(t.pAttr[path]));
+    core.attrs.unref(core.attrs.get(t.pPre[path]));
+  } else path = t.addPath(pfx, 0, 0);
+  core.attrs.ref(set);
+  t.pAttr[path] = set.id;
+  t.pPre[path] = set.id;
+  t.enqueue(pfx);
+}
+
+export function withdrawOrigin(core: IngestScope, prefix: Prefix | string): void {
+  const pr = typeof prefix === 'string' ? parsePrefix(prefix) : prefix;
+  const t = core.tables[pr.afi === 1 ? 'ipv4' : 'ipv6'];
+  const pfx = t.store.fromPrefix(pr, false);
+  if (pfx < 0) return;
+  const path = t.findPath(pfx, 0, 0);
+  if (path >= 0) core.dropPath(t, path);
 }

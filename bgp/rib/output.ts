@@ -2,8 +2,8 @@
 // the Adj-RIB-Out for a route refresh (RFC 2918 §4, RFC 7313 §4 BoRR/EoRR).
 
 import { RouteRefreshSubtype, type Family } from '../types';
-import { isFor, type Member, type OutMsg, type UpdateGroup } from './update-group';
-import { refreshMarker } from './wire';
+import type { Member, UpdateGroup } from './update-group';
+import { isFor, refreshMarker, type OutMsg } from './wire';
 
 function pick(m: OutMsg, peer: number): Buffer | null {
   if (!isFor(m, peer)) return null;

@@ -1,3 +1,7 @@
+// Stale routes, kept instead of withdrawn while a peer restarts or refreshes: RFC 4724 §4.2
+// graceful restart (helper side) and RFC 7313 §4 enhanced route refresh mark a peer's paths
+// STALE; whatever the peer does not announce again is swept afterwards.
+//
 // Long-lived graceful restart, receiving side (RFC 9494). When a peer's GR restart time runs out
 // and the peer advertised the LLGR capability for the family, its stale routes are not removed:
 // they become "long-lived stale" for the peer's long-lived stale time. Here, in the RIB:
@@ -11,13 +15,29 @@
 // The paths keep their STALE flag, so sweepStale() removes whatever the peer does not
 // re-announce after it comes back (End-of-RIB) or when the long-lived stale time ends.
 
-import type { Family } from '../types';
-import type { Rib } from './rib';
-import { PathFlag } from './table';
+import { LLGR_STALE, NO_LLGR } from '../communities';
+import type { RibCore } from './core';
+import { PathFlag, type FamilyTable } from './table';
 
-/** RFC 9494 §7: well-known communities. */
-export const LLGR_STALE = 0xffff0006;
-export const NO_LLGR = 0xffff0007;
+/** What stale handling uses of the RIB's core. */
+export type StaleScope = Pick<RibCore, 'attrs' | 'dropPath'>;
+
+/** RFC 4724 §4.2 / RFC 7313 §4: mark the paths of peer `idx` in a table stale. */
+export function markStale(t: FamilyTable, idx: number): void {
+  for (const path of t.peerPaths(idx)) t.pFlags[path] |= PathFlag.STALE;
+}
+
+/** Removes the paths of peer `idx` still stale (not re-announced since markStale); how many. */
+export function sweepStale(core: StaleScope, t: FamilyTable, idx: number): number {
+  let n = 0;
+  for (const path of t.peerPaths(idx)) {
+    if (t.pFlags[path] & PathFlag.STALE) {
+      core.dropPath(t, path);
+      n++;
+    }
+  }
+  return n;
+}
 
 export interface LongLivedStaleResult {
   /** Stale paths now carrying LLGR_STALE. */
@@ -27,29 +47,26 @@ export interface LongLivedStaleResult {
 }
 
 /**
- * RFC 9494 §4.2: the restart timer of `peerId` expired for `family`: turn its stale paths into
- * long-lived stale ones (LLGR_STALE attached, NO_LLGR ones removed) and queue their prefixes for
- * the decision process. Paths that are not stale (re-announced since) are left alone.
+ * RFC 9494 §4.2: the restart timer of peer `idx` expired for the table's family: turn its stale
+ * paths into long-lived stale ones (LLGR_STALE attached, NO_LLGR ones removed) and queue their
+ * prefixes for the decision process. Paths that are not stale (re-announced since) are left alone.
  */
-export function markLongLivedStale(rib: Rib, peerId: string, family: Family): LongLivedStaleResult {
-  const peer = rib.peers.get(peerId);
-  if (!peer) return { kept: 0, removed: 0 };
-  const t = rib.tables[family];
+export function markLongLivedStale(core: StaleScope, t: FamilyTable, idx: number): LongLivedStaleResult {
   const res: LongLivedStaleResult = { kept: 0, removed: 0 };
-  for (const path of [...t.peerPaths(peer.idx)]) {
+  for (const path of [...t.peerPaths(idx)]) {
     if ((t.pFlags[path] & PathFlag.STALE) === 0 || t.pAttr[path] < 0) continue;
-    const set = rib.attrs.get(t.pAttr[path]);
-    const a = rib.attrs.attrsOf(set);
+    const set = core.attrs.get(t.pAttr[path]);
+    const a = core.attrs.attrsOf(set);
     const comms = a.communities ?? [];
     if (comms.includes(NO_LLGR)) {
-      rib.dropPath(t, path);
+      core.dropPath(t, path);
       res.removed++;
       continue;
     }
     res.kept++;
     if (comms.includes(LLGR_STALE)) continue;
-    const next = rib.attrs.intern({ ...a, communities: [...comms, LLGR_STALE] }, family === 'ipv4' ? set.nextHop : { global: set.nextHop, linkLocal: set.linkLocal });
-    rib.attrs.unref(set);
+    const next = core.attrs.intern({ ...a, communities: [...comms, LLGR_STALE] }, t.family === 'ipv4' ? set.nextHop : { global: set.nextHop, linkLocal: set.linkLocal });
+    core.attrs.unref(set);
     t.pAttr[path] = next.id;
     t.enqueue(t.pPfx[path]);
   }

@@ -20,6 +20,7 @@ import type { PeerState } from './peer-state';
 import type { PolicyFn, PrefixFilter, RibNoticeReason } from './rib-types';
 import type { FamilyTable } from './table';
 import { GroupFamily, type Entry } from './group-family';
+import { isFor, type OutMsg } from './wire';
 
 const writer = new AttrWriter(4096);
 /** Attributes of a set built from bytes alone (lean from the start; see AttrStore.attrsOf). */
@@ -31,21 +32,6 @@ function encodeCompact(attrs: PathAttributes, ctx: SessionContext): Buffer {
   const b = Buffer.allocUnsafe(v.length);
   v.copy(b);
   return b;
-}
-
-/** An encoded message with the members it is not for (except) or only for (only). */
-export interface TaggedMsg {
-  buf: Buffer;
-  except?: number[];
-  only?: number[];
-}
-export type OutMsg = Buffer | TaggedMsg;
-
-/** Whether a log entry is to be sent to member `peer`. */
-export function isFor(m: OutMsg, peer: number): boolean {
-  if (Buffer.isBuffer(m)) return true;
-  if (m.except && m.except.includes(peer)) return false;
-  return !m.only || m.only.includes(peer);
 }
 
 export interface Member {

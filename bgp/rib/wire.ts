@@ -16,6 +16,24 @@ import { writeHeader } from '../codec/header';
 import { MP_UNREACH_HEADER_LENGTH, mpReachHeaderLength, writeMpReachHeader, writeMpUnreachHeader } from '../codec/attr-mp';
 import type { PrefixStore } from './prefix-store';
 
+/**
+ * An encoded message of an update group's stream, with the members it is not for (except) or
+ * only for (only): RFC 4456 §6/§8 and split-horizon exclusions inside a shared stream.
+ */
+export interface TaggedMsg {
+  buf: Buffer;
+  except?: number[];
+  only?: number[];
+}
+export type OutMsg = Buffer | TaggedMsg;
+
+/** Whether a log entry is to be sent to member `peer`. */
+export function isFor(m: OutMsg, peer: number): boolean {
+  if (Buffer.isBuffer(m)) return true;
+  if (m.except && m.except.includes(peer)) return false;
+  return !m.only || m.only.includes(peer);
+}
+
 /** Prefix indices (and, with add-path, path identifiers) to pack, in order. */
 export interface NlriRun {
   pfx: ArrayLike<number>;

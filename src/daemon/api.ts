@@ -117,7 +117,7 @@ export class TerndApi implements DaemonApi {
     return undefined;
   }
 
-  private peerView(s: Session, stats: SessionStats, counts = this.d.rib.peers.has(s.key) ? peerCounts(this.d, s.key) : undefined): PeerView {
+  private peerView(s: Session, stats: SessionStats, counts = this.d.rib.hasPeer(s.key) ? peerCounts(this.d, s.key) : undefined): PeerView {
     const e = this.d.peers.get(s.key);
     return {
       address: s.key,

@@ -265,10 +265,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
 
   /** Whether the peer's Adj-RIB-In holds any path of `family` (stops at the first). */
   hasPathsFrom(peerId: string, family: Family): boolean {
-    const peer = this.rib.peers.get(peerId);
-    if (!peer) return false;
-    for (const _ of this.rib.tables[family].peerPaths(peer.idx)) return true;
-    return false;
+    return this.rib.hasPaths(peerId, family);
   }
 
   childLog(component: string): Logger {
@@ -311,14 +308,9 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       const n = info.negotiated;
       e.negotiated = n;
       if (e.gr) grReestablished(this.grCtx, e, n);
-      // Decide what is queued first: Rib.peerUp's initial dump reads each prefix's best path, and
-      // one dropped earlier in this tick (another session's down or stale sweep) is freed but still
-      // 'best' until the decision runs; peerUp then threw ("reading 'group'") and the new peer
-      // never got our routes (seen in conformance/cluster.test.ts, ~1 run in 4).
-      while (this.rib.queued > 0) this.flush();
       // The socket's local address too: the session may leave by an address that is not the node's.
       const sessionLocalAddress = s.socket?.localAddress?.replace(/^::ffff:/, '');
-      this.rib.peerUp(e.id, info.context, { routerId: n.peerBgpId, families: n.families, enhancedRouteRefresh: n.enhancedRouteRefresh, sessionLocalAddress });
+      this.rib.peerUp(e.id, info.context, { routerId: n.peerBgpId, families: n.families, enhancedRouteRefresh: n.enhancedRouteRefresh, sessionLocalAddress }, Date.now());
       this.log.info(
         { component: 'session', peer: s.key, peerAs: n.peerAs, routerId: n.peerBgpId, hold: n.holdTime, families: n.families, as4: n.as4, gr: !!n.gracefulRestart, addPath: n.addPath },
         `session with ${s.key} (${e.cfg.description}) established`,

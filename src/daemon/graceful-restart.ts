@@ -5,7 +5,6 @@
 import type { DownReason } from '../../bgp/fsm-types';
 import type { Negotiated } from '../../bgp/negotiate';
 import type { Rib } from '../../bgp/rib/rib';
-import { markLongLivedStale } from '../../bgp/rib/llgr';
 import type { Family } from '../../bgp/types';
 import type { Logger } from '../log';
 
@@ -88,7 +87,7 @@ function grRestartExpired(c: GrContext, e: GrPeer, restartTime: number): void {
       continue;
     }
     const secs = Math.min(ll.staleTime, max);
-    const r = markLongLivedStale(c.rib, e.id, f);
+    const r = c.rib.markLongLivedStale(e.id, f);
     (g.llgrTimers ??= []).push(setTimeout(() => grSweep(c, e, f, `long-lived stale time (${secs} s) over (RFC 9494)`), secs * 1000).unref());
     // bgpctl's "restart timer" then counts down to the end of the long-lived stale phase.
     g.restartDeadline = Math.max(g.restartDeadline ?? 0, Date.now() + secs * 1000);
@@ -127,7 +126,7 @@ export function grReestablished(c: GrContext, e: GrPeer, n: Negotiated): void {
 export function grSweep(c: GrContext, e: GrPeer, f: Family, why: string): void {
   if (!e.gr?.families.has(f)) return;
   e.gr.families.delete(f);
-  const n = c.rib.peers.has(e.id) ? c.rib.sweepStale(e.id, f) : 0;
+  const n = c.rib.hasPeer(e.id) ? c.rib.sweepStale(e.id, f) : 0;
   c.log.info({ component: 'gr', peer: e.id, family: f, removed: n }, `removed ${n} stale ${f} routes of ${e.id}: ${why}`);
   if (e.gr.families.size === 0) grClear(e);
   c.scheduleFlush();

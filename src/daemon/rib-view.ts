@@ -1,8 +1,6 @@
 // `bgpctl show rib` rows and per-peer prefix counts, from the RIB's read-only views
 // (bgp/rib/show.ts). Rows are produced lazily so a full table streams to the client.
-import { adjRibIn, adjRibOut, dumpLocRib, lookup } from '../../bgp/rib/show';
 import type { RibEntryView } from '../../bgp/rib/rib-types';
-import { PathFlag, INELIGIBLE } from '../../bgp/rib/table';
 import { formatAsPath, formatCommunity } from '../../bgp/codec/format';
 import type { Family, PathAttributes } from '../../bgp/types';
 import { formatIpv6, parseIpv6 } from '../../bgp/prefix';
@@ -49,7 +47,7 @@ function* longestMatch(d: Daemon, addr: string): Generator<RibEntryView> {
   const v6 = addr.includes(':');
   for (let len = v6 ? 128 : 32; len >= 0; len--) {
     const text = `${maskAddress(addr, len, v6)}/${len}`;
-    const paths = lookup(d.rib, text);
+    const paths = d.rib.lookup(text);
     if (paths.length) {
       yield* paths;
       return;
@@ -84,17 +82,17 @@ function locRibByPrefix(d: Daemon, q: RibQuery & { prefix: string }): Iterable<R
   if (q.match === 'longer') {
     const fam: Family = q.prefix.includes(':') ? 'ipv6' : 'ipv4';
     const inside = withinOf(q.prefix);
-    return dumpLocRib(d.rib, fam).filter((v) => inside(v.prefix));
+    return d.rib.dumpLocRib(fam).filter((v) => inside(v.prefix));
   }
   if (q.match === 'shorter') return coveringPrefixes(d, q.prefix);
-  return lookup(d.rib, q.prefix);
+  return d.rib.lookup(q.prefix);
 }
 
 /** The prefix and every less specific prefix that covers it, most specific first. */
 function* coveringPrefixes(d: Daemon, prefix: string): Generator<RibEntryView> {
   const [addr, lenText] = prefix.split('/');
   const v6 = addr.includes(':');
-  for (let len = Number(lenText); len >= 0; len--) yield* lookup(d.rib, `${maskAddress(addr, len, v6)}/${len}`);
+  for (let len = Number(lenText); len >= 0; len--) yield* d.rib.lookup(`${maskAddress(addr, len, v6)}/${len}`);
 }
 
 function* unfilteredRows(d: Daemon, q: RibQuery): Generator<RibRowView> {
@@ -105,7 +103,7 @@ function* unfilteredRows(d: Daemon, q: RibQuery): Generator<RibRowView> {
   if (q.view === 'out') {
     for (const e of d.peers.values()) {
       if (peerId && e.id !== peerId) continue;
-      for (const o of adjRibOut(d.rib, e.id, family)) {
+      for (const o of d.rib.adjRibOut(e.id, family)) {
         if (prefixOk && !prefixOk(o.prefix)) continue;
         yield {
           prefix: o.prefix,
@@ -123,7 +121,7 @@ function* unfilteredRows(d: Daemon, q: RibQuery): Generator<RibRowView> {
   if (q.view === 'in') {
     for (const e of d.peers.values()) {
       if (peerId && e.id !== peerId) continue;
-      for (const v of adjRibIn(d.rib, e.id, family, 'pre')) {
+      for (const v of d.rib.adjRibIn(e.id, family, 'pre')) {
         if (prefixOk && !prefixOk(v.prefix)) continue;
         yield entryRow(v, detail);
       }
@@ -131,7 +129,7 @@ function* unfilteredRows(d: Daemon, q: RibQuery): Generator<RibRowView> {
     return;
   }
   // Loc-RIB: a prefix shows every path with --detail or when asked by prefix, else the selected ones.
-  const source: Iterable<RibEntryView> = q.prefix ? locRibByPrefix(d, { ...q, prefix: q.prefix }) : dumpLocRib(d.rib, family);
+  const source: Iterable<RibEntryView> = q.prefix ? locRibByPrefix(d, { ...q, prefix: q.prefix }) : d.rib.dumpLocRib(family);
   for (const group of byPrefix(source)) {
     // `=` marks an ECMP set (RFC 4271 §9.1.4 ties kept for the FIB): only with two or more paths.
     const ecmp = group.filter((v) => v.multipath).length > 1;
@@ -167,17 +165,5 @@ export interface PeerCounts {
 
 /** Prefix counts of one peer, per family or in total: received, accepted by policy, sent, stale. */
 export function peerCounts(d: Daemon, peerId: string, family?: Family): PeerCounts {
-  const c: PeerCounts = { received: 0, accepted: 0, sent: 0, stale: 0 };
-  const peer = d.rib.peers.get(peerId);
-  if (!peer) return c;
-  for (const f of family ? [family] : (['ipv4', 'ipv6'] as Family[])) {
-    const t = d.rib.tables[f];
-    for (const p of t.peerPaths(peer.idx)) {
-      c.received++;
-      if (t.pAttr[p] >= 0 && (t.pFlags[p] & INELIGIBLE) === 0) c.accepted++;
-      if (t.pFlags[p] & PathFlag.STALE) c.stale++;
-    }
-  }
-  c.sent = d.rib.adjRibOutCount(peerId, family);
-  return c;
+  return { ...d.rib.pathCounts(peerId, family), sent: d.rib.adjRibOutCount(peerId, family) };
 }

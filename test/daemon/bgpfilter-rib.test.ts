@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { parseModel, planPeers } from '../../peers';
 import { policiesFor } from '../../src/daemon/wiring';
 import { attrs, drain, LOCAL_AS, makeRib, seq, up, upd } from '../rib/helpers';
-import { lookup } from '../../bgp/rib/show';
 import { doc } from './helpers';
 
 const YAML = [
@@ -61,7 +60,7 @@ test('import: a community match with addCommunity tags the route in the Loc-RIB;
   rib.ingest(from, upd(attrs({ asPath: seq(65001), communities: [65001 * 65536 + 13] }), ['10.4.0.0/24']));
   rib.ingest(from, upd(attrs({ asPath: seq(65001) }), ['10.5.0.0/24']));
   rib.flush(0);
-  const best = (p: string) => lookup(rib, p).find((e) => e.best);
+  const best = (p: string) => rib.lookup(p).find((e) => e.best);
   assert.deepEqual(best('10.3.0.0/24')?.attrs.communities, [65001 * 65536 + 666, 65000 * 65536 + 999]);
   assert.equal(best('10.4.0.0/24'), undefined, 'rejected by the community rule');
   assert.ok(best('10.5.0.0/24'), 'no rule matched: Calico accepts on import');

@@ -45,10 +45,10 @@ test('BGPFilter source Local: a block originated after the session was planned i
 
 test('RFC 4456: Rib.setClusterId makes a running RIB reflect iBGP routes (Calico sets routeReflectorClusterID live)', () => {
   const rib = new Rib({ localAs: 64512, routerId: '198.18.1.10', collectChanges: true });
-  assert.equal(rib.me.clusterId, undefined);
+  assert.equal(rib.core.me.clusterId, undefined);
   rib.setClusterId('244.0.0.1');
-  assert.equal(rib.me.clusterId, '244.0.0.1');
-  assert.equal(rib.opts.clusterId, '244.0.0.1');
+  assert.equal(rib.core.me.clusterId, '244.0.0.1');
+  assert.equal(rib.core.opts.clusterId, '244.0.0.1');
   rib.setClusterId(undefined);
-  assert.equal(rib.me.clusterId, undefined);
+  assert.equal(rib.core.me.clusterId, undefined);
 });

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { onRouteRefresh, EORR_WAIT_MS, type RefreshContext } from '../../src/daemon/route-refresh';
 import { PeerProblems } from '../../src/daemon/peer-problems';
 import { attrs, ctx, decodeOut, makeRib, up, upd } from '../rib/helpers';
-import { lookup } from '../../bgp/rib/show';
 import { MsgType, type RouteRefreshMessage } from '../../bgp/types';
 import { decodeMessage } from '../../bgp/codec/message';
 import type { Logger } from '../../bgp/log';
@@ -45,11 +44,11 @@ test('RFC 2918 §4 / RFC 7313 §4: subtype 0 re-sends the Adj-RIB-Out once, fram
 test('RFC 7313 §4.2: routes not re-advertised between BoRR and EoRR are purged; re-advertised ones stay, not stale', () => {
   const { rib, src, c } = setup();
   onRouteRefresh(c, src, true, rr(1));
-  assert.equal(lookup(rib, '10.1.0.0/16')[0].stale, true);
+  assert.equal(rib.lookup('10.1.0.0/16')[0].stale, true);
   rib.ingest(src, upd(attrs({ asPath: [{ type: 2, asns: [65009] }] }), ['10.1.0.0/16']));
   onRouteRefresh(c, src, true, rr(2));
-  assert.equal(lookup(rib, '10.1.0.0/16')[0].stale, false);
-  assert.deepEqual(lookup(rib, '10.2.0.0/16'), [], 'not re-advertised: purged at EoRR');
+  assert.equal(rib.lookup('10.1.0.0/16')[0].stale, false);
+  assert.deepEqual(rib.lookup('10.2.0.0/16'), [], 'not re-advertised: purged at EoRR');
   assert.deepEqual(decodeOut(rib.takeOutput('enh')).flatMap((s) => s.withdrawn), ['10.2.0.0/16']);
 });
 
@@ -59,9 +58,9 @@ test('RFC 7313 §4.2: BoRR without EoRR: the stale routes are purged after Tern\
     const { rib, src, c, lines } = setup();
     onRouteRefresh(c, src, true, rr(1));
     mock.timers.tick(EORR_WAIT_MS - 1);
-    assert.equal(lookup(rib, '10.1.0.0/16').length, 1, 'still there before the bound');
+    assert.equal(rib.lookup('10.1.0.0/16').length, 1, 'still there before the bound');
     mock.timers.tick(1);
-    assert.deepEqual([lookup(rib, '10.1.0.0/16'), lookup(rib, '10.2.0.0/16')], [[], []]);
+    assert.deepEqual([rib.lookup('10.1.0.0/16'), rib.lookup('10.2.0.0/16')], [[], []]);
     assert.equal(lines.filter((l) => /no EoRR 300s after BoRR: 2 routes/.test(l)).length, 1);
   } finally {
     mock.timers.reset();
@@ -71,7 +70,7 @@ test('RFC 7313 §4.2: BoRR without EoRR: the stale routes are purged after Tern\
 test('RFC 7313 §4 / §5: markers without the capability and unknown subtypes are ignored', () => {
   const { rib, src, c, lines } = setup();
   onRouteRefresh(c, src, false, rr(1));
-  assert.equal(lookup(rib, '10.1.0.0/16')[0].stale, false, 'BoRR without enhanced route refresh marks nothing');
+  assert.equal(rib.lookup('10.1.0.0/16')[0].stale, false, 'BoRR without enhanced route refresh marks nothing');
   onRouteRefresh(c, src, true, rr(7));
   assert.deepEqual(rib.takeOutput(src), []);
   assert.equal(lines.length, 2);

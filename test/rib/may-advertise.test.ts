@@ -3,8 +3,8 @@
 // community over every row. A change to the export rules shows up as the exact row it changes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mayAdvertise, NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED, type ExportSource, type ExportTarget, type LocalSpeaker } from '../../bgp/rib/export.js';
-import { LLGR_STALE } from '../../bgp/rib/llgr.js';
+import { mayAdvertise, type ExportSource, type ExportTarget, type LocalSpeaker } from '../../bgp/rib/export.js';
+import { LLGR_STALE, NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED } from '../../bgp/communities.js';
 
 type Src = 'local' | 'ebgp' | 'ibgp-client' | 'ibgp-nonclient';
 type Dst = 'ebgp' | 'ibgp-client' | 'ibgp-nonclient';

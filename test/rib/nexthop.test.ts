@@ -6,7 +6,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { attrs, ctx, drain, LOCAL_AS, makeRib, seq, summary, up, upd } from './helpers';
-import { lookup } from '../../bgp/rib/show';
 import { nextHopProblem } from '../../bgp/rib/nexthop';
 import type { RibChange } from '../../bgp/rib/rib-types';
 
@@ -65,7 +64,7 @@ test('RFC 4271 §6.3: a route with an unusable NEXT_HOP is ignored (not best, no
   assert.deepEqual(changes.map((c) => [c.prefix, c.newBest]), [['10.5.0.0/16', undefined]]);
   for (const p of [other, ibgp]) assert.deepEqual(summary(drain(rib, p)), { nlri: [], withdrawn: ['10.5.0.0/16'] }, `${p}: only the withdrawal`);
   for (const [nh, [pfx]] of cases) {
-    const paths = lookup(rib, pfx);
+    const paths = rib.lookup(pfx);
     assert.equal(paths.length, 1, `${pfx} via ${nh} is kept in the Adj-RIB-In`);
     assert.equal(paths[0].best, false, `${pfx} via ${nh} is not best`);
     assert.equal(paths[0].filtered, true);
@@ -88,7 +87,7 @@ test('RFC 4456 §8 before RFC 4271 §6.3: our own route reflected back (next hop
   rib.takeOutput(rr);
   rib.ingest(rr, upd(attrs({ asPath: [], localPref: 100, nextHop: '198.18.255.1', originatorId: '198.18.255.1', clusterList: ['198.18.0.50'] }), ['10.244.0.0/26']));
   rib.flush(0);
-  assert.match(lookup(rib, '10.244.0.0/26')[0].reason ?? '', /ORIGINATOR_ID is our router ID/);
+  assert.match(rib.lookup('10.244.0.0/26')[0].reason ?? '', /ORIGINATOR_ID is our router ID/);
   assert.equal(rib.peerCounters(rr)['bad-next-hop'], 0);
 });
 
@@ -98,6 +97,6 @@ test('RFC 4271 §6.3: our end of the session\'s TCP connection is our own addres
   rib.peerUp('p', ctx(), { routerId: '198.18.151.2', families: ['ipv4'], sessionLocalAddress: '198.18.151.1' });
   rib.ingest('p', upd(attrs({ asPath: seq(65009), nextHop: '198.18.151.1' }), ['10.9.0.0/16']));
   rib.flush(0);
-  assert.equal(lookup(rib, '10.9.0.0/16')[0].best, false);
+  assert.equal(rib.lookup('10.9.0.0/16')[0].best, false);
   assert.equal(rib.peerCounters('p')['bad-next-hop'], 1);
 });

@@ -4,8 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attrs, ctx, decodeOut, drain, makeRib, seq, summary, up, upd } from './helpers';
-import { adjRibIn, adjRibOut, dumpLocRib, lookup } from '../../bgp/rib/show';
+import { attrs, ctx, decodeOut, drain, LOCAL_AS, makeRib, seq, summary, up, upd } from './helpers';
 import { MsgType, type PathAttributes, type Prefix } from '../../bgp/types';
 import { decodeMessage } from '../../bgp/codec/message';
 import { isEndOfRib } from '../../bgp/codec/update';
@@ -151,12 +150,12 @@ test('RFC 7313 §4 inbound: routes not re-sent between BoRR and EoRR are removed
   rib.ingest(src, upd(attrs(), ['10.1.0.0/24', '10.2.0.0/24']));
   rib.flush(0);
   rib.beginRefresh(src, 'ipv4');
-  assert.equal(lookup(rib, '10.1.0.0/24')[0].stale, true);
+  assert.equal(rib.lookup('10.1.0.0/24')[0].stale, true);
   rib.ingest(src, upd(attrs(), ['10.1.0.0/24']));
   assert.equal(rib.endRefresh(src, 'ipv4'), 1);
   const ch = rib.flush(0);
   assert.deepEqual(ch.map((c) => [c.prefix, !!c.newBest]), [['10.2.0.0/24', false]]);
-  assert.equal(lookup(rib, '10.1.0.0/24')[0].stale, false);
+  assert.equal(rib.lookup('10.1.0.0/24')[0].stale, false);
 });
 
 test('RFC 4724 graceful restart helper: peerDown(keepStale) keeps routes until sweepStale', () => {
@@ -236,9 +235,9 @@ test('RFC 7313 §1: an import policy change is applied from the pre-policy Adj-R
   const src = up(rib, { asn: 65009, importPolicy: (p: Prefix): PolicyResult => (deny && p.len === 24 ? 'reject' : 'accept') });
   rib.ingest(src, upd(attrs(), ['10.1.0.0/24', '10.2.0.0/16']));
   assert.deepEqual(rib.flush(0).map((c) => c.prefix), ['10.2.0.0/16']);
-  assert.equal(adjRibIn(rib, src, 'ipv4', 'pre').length, 2);
-  assert.equal(adjRibIn(rib, src, 'ipv4', 'post').length, 1);
-  assert.match(lookup(rib, '10.1.0.0/24')[0].reason ?? '', /policy/);
+  assert.equal(rib.adjRibIn(src, 'ipv4', 'pre').length, 2);
+  assert.equal(rib.adjRibIn(src, 'ipv4', 'post').length, 1);
+  assert.match(rib.lookup('10.1.0.0/24')[0].reason ?? '', /policy/);
   deny = false;
   rib.refreshImport(src);
   assert.deepEqual(rib.flush(0).map((c) => c.prefix), ['10.1.0.0/24']);
@@ -257,7 +256,7 @@ test('RFC 4271 §9.2 export policy: reject drops a route for that group, modifie
   const got = drain(rib, dst);
   assert.deepEqual(summary(got).nlri, ['10.1.0.0/24']);
   assert.deepEqual(got[0].attrs.communities, [0xfde80001]);
-  assert.deepEqual(adjRibOut(rib, dst).map((e) => e.prefix), ['10.1.0.0/24']);
+  assert.deepEqual(rib.adjRibOut(dst).map((e) => e.prefix), ['10.1.0.0/24']);
 });
 
 test('RFC 4271 §9.2 pull model: a slow peer does not hold back the others, and gets everything in order later', () => {
@@ -298,7 +297,7 @@ test('IPv6 (RFC 4760, RFC 2545): MP_REACH next hop with link-local, next-hop-sel
   assert.equal(e.nextHop, '2001:db8::ff');
   const [i] = drain(rib, ib);
   assert.equal(i.nextHop, '2001:db8::9');
-  assert.deepEqual(dumpLocRib(rib, 'ipv6').map((v) => v.prefix), ['2001:db8:aa::/48']);
+  assert.deepEqual(rib.dumpLocRib('ipv6').map((v) => v.prefix), ['2001:db8:aa::/48']);
 });
 
 test('RFC 4271 §5.1.1-§5.1.2 local origination: our own blocks with ORIGIN IGP and an empty AS_PATH', () => {
@@ -346,7 +345,7 @@ test('RFC 4271 §9.2: a source that never reads does not pin the shared stream o
   rib.flush(0);
   assert.equal(rib.stats().updateGroups, 1, 'same outbound profile');
   assert.equal(summary(drain(rib, mon)).nlri.length, 500);
-  const g = rib.members.get(rib.peers.get(mon)!.idx)!.group;
+  const g = rib.groups.memberOf(rib.core.peer(mon).idx)!.group;
   assert.equal(g.log.length, 0, 'the announcements were not for the source: nothing kept for it');
   assert.equal(rib.takeOutput(src).length, 2, 'only its End-of-RIB markers');
 });
@@ -360,7 +359,7 @@ test('show rib --detail: every path of a prefix with its flags and the step it l
   rib.ingest(b, upd(attrs({ asPath: seq(65002, 8, 9), nextHop: '198.18.0.42' }), ['10.9.0.0/24']));
   rib.ingest(i, upd(attrs({ asPath: seq(65003, 7), nextHop: '198.18.0.43', localPref: 50 }), ['10.9.0.0/24']));
   rib.flush(0);
-  const v = lookup(rib, '10.9.0.0/24');
+  const v = rib.lookup('10.9.0.0/24');
   assert.deepEqual(
     v.map((x) => [x.peer, x.best, x.multipath, x.ibgp, x.reason?.split(':')[0]]),
     [
@@ -369,8 +368,8 @@ test('show rib --detail: every path of a prefix with its flags and the step it l
       ['pi', false, false, true, 'local-pref'],
     ],
   );
-  assert.deepEqual(adjRibIn(rib, b).map((x) => [x.prefix, x.best]), [['10.9.0.0/24', false]]);
-  assert.deepEqual(dumpLocRib(rib).map((x) => x.peer), ['pa']);
+  assert.deepEqual(rib.adjRibIn(b).map((x) => [x.prefix, x.best]), [['10.9.0.0/24', false]]);
+  assert.deepEqual(rib.dumpLocRib().map((x) => x.peer), ['pa']);
 });
 
 test('interning (RFC 4271 §4.3 attributes, RFC 6793 §4 2-octet sessions): identical attributes share one set, kept lean and decoded back unchanged', () => {
@@ -390,15 +389,15 @@ test('interning (RFC 4271 §4.3 attributes, RFC 6793 §4 2-octet sessions): iden
   rib.ingest(src, upd(a, ['10.2.0.0/24']));
   rib.flush(0);
   assert.equal(rib.stats().attrSets, 2, 'one inbound set, one outbound set');
-  const t = rib.tables.ipv4;
-  const set = rib.attrs.get(t.pAttr[t.pfxBest[t.store.find(Buffer.from([10, 1, 0]), 0, 24)]]);
+  const t = rib.core.tables.ipv4;
+  const set = rib.core.attrs.get(t.pAttr[t.pfxBest[t.store.find(Buffer.from([10, 1, 0]), 0, 24)]]);
   assert.equal(set.lean, true, 'inbound set without import policy drops its objects');
-  assert.deepEqual({ ...rib.attrs.attrsOf(set), localPref: undefined }, { ...a, localPref: undefined });
+  assert.deepEqual({ ...rib.core.attrs.attrsOf(set), localPref: undefined }, { ...a, localPref: undefined });
   // RFC 6793: the same bytes on a 2-octet session mean something else: another set.
   const old = up(rib, { asn: 65010 }, undefined, ctx({ as4: false }));
   rib.ingest(old, upd(attrs({ asPath: seq(65010, 7) }), ['10.3.0.0/24'], [], false));
   rib.flush(0);
-  assert.deepEqual(lookup(rib, '10.3.0.0/24')[0].attrs.asPath, seq(65010, 7));
+  assert.deepEqual(rib.lookup('10.3.0.0/24')[0].attrs.asPath, seq(65010, 7));
   assert.deepEqual(summary(drain(rib, dst)).nlri, ['10.1.0.0/24', '10.2.0.0/24', '10.3.0.0/24']);
 });
 
@@ -456,7 +455,7 @@ test('RFC 4271 §9.1.1/§9.2 prefix filters (Calico BGPFilter): importFilter and
   drain(rib, dst);
   rib.ingest(src, upd(attrs(), ['10.1.0.0/24', '10.2.0.0/24', '10.3.0.0/25']));
   rib.flush(0);
-  assert.match(lookup(rib, '10.3.0.0/25')[0].reason ?? '', /policy/);
+  assert.match(rib.lookup('10.3.0.0/25')[0].reason ?? '', /policy/);
   assert.deepEqual(summary(drain(rib, dst)).nlri, ['10.1.0.0/24']);
   assert.equal(rib.stats().updateGroups, 2, 'a filter is part of the outbound profile');
 });
@@ -499,4 +498,31 @@ test('a slow member\'s backlog is counted (outputBacklog): the shared stream it 
   assert.equal(rib.outputBacklog(slow), 5, 'one UPDATE per attribute set, none taken');
   assert.equal(rib.takeOutput(slow).length, 5);
   assert.equal(rib.outputBacklog(slow), 0);
+});
+
+test('RFC 4724 §2: a peer that comes up while prefixes wait for the decision gets the decided table before End-of-RIB (Rib.peerUp settles its own queue; conformance/cluster.test.ts incident)', () => {
+  const rib = makeRib();
+  const a = up(rib, { asn: 65001 });
+  const b = up(rib, { asn: 65002 });
+  rib.ingest(a, upd(attrs({ asPath: seq(65001) }), ['10.7.0.0/24']));
+  rib.ingest(b, upd(attrs({ asPath: seq(65002, 65012) }), ['10.7.0.0/24']));
+  rib.flush(0);
+  // A's session goes down, and C's comes up before anything flushed the queue.
+  rib.peerDown(a);
+  assert.equal(rib.queued, 1);
+  const c = up(rib, { asn: 65003 });
+  assert.equal(rib.queued, 0, 'peerUp decided the queue itself');
+  const msgs = rib.takeOutput(c).map((buf) => ({ buf, m: decodeMessage(buf, ctx()) }));
+  const eor = msgs.findIndex(({ m }) => m.type === MsgType.UPDATE && isEndOfRib(m) === 'ipv4');
+  assert.ok(eor >= 0, 'End-of-RIB for IPv4');
+  const initial = decodeOut(msgs.slice(0, eor).map((x) => x.buf));
+  assert.deepEqual(summary(initial), { nlri: ['10.7.0.0/24'], withdrawn: [] }, 'the route is in the initial table, once');
+  assert.deepEqual(initial[0].attrs.asPath, seq(LOCAL_AS, 65002, 65012), "B's path, not the dead session's");
+  assert.deepEqual(summary(decodeOut(msgs.slice(eor + 1).map((x) => x.buf))), { nlri: [], withdrawn: [] }, 'nothing to correct after End-of-RIB');
+  // The change record peerUp made is not lost: the next flush returns it.
+  const changes = rib.flush(0);
+  assert.deepEqual(
+    changes.map((ch) => [ch.prefix, ch.oldBest?.peer, ch.newBest?.peer]),
+    [['10.7.0.0/24', a, b]],
+  );
 });
