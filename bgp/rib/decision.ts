@@ -1,7 +1,7 @@
 // The BGP decision process, RFC 4271 §9.1.2, with RFC 4456 §9 and RFC 5004 tie-breaks.
 //
 // Two entry points with the same numbered steps:
-// - select(): the RFC's own formulation, §9.1.2.2 "remove from consideration" applied to the
+// - select(): the RFC's own formulation, RFC 4271 §9.1.2.2 "remove from consideration" applied to the
 //   whole candidate set, step by step. It is order independent (the MED rule removes a route
 //   only against routes from the same neighbour AS, which a pairwise sort cannot do
 //   consistently; Cisco/FRR call this behaviour "deterministic-med"). It also yields the
@@ -14,17 +14,17 @@ import type { AttrSet } from './attr-store';
 export const enum Step {
   /** Tern: a locally originated route wins (like FRR's weight 32768 / BIRD's preference). */
   LOCAL_ORIGIN = 0,
-  NEXT_HOP = 1, // §9.1.2.1 NEXT_HOP must be resolvable
-  LOCAL_PREF = 2, // §9.1.1 degree of preference
-  AS_PATH = 3, // §9.1.2.2 a
-  ORIGIN = 4, // §9.1.2.2 b
-  MED = 5, // §9.1.2.2 c
-  EBGP = 6, // §9.1.2.2 d
-  IGP_COST = 7, // §9.1.2.2 e
+  NEXT_HOP = 1, // RFC 4271 §9.1.2.1 NEXT_HOP must be resolvable
+  LOCAL_PREF = 2, // RFC 4271 §9.1.1 degree of preference
+  AS_PATH = 3, // RFC 4271 §9.1.2.2 a
+  ORIGIN = 4, // RFC 4271 §9.1.2.2 b
+  MED = 5, // RFC 4271 §9.1.2.2 c
+  EBGP = 6, // RFC 4271 §9.1.2.2 d
+  IGP_COST = 7, // RFC 4271 §9.1.2.2 e
   OLDEST = 8, // RFC 5004 §2 (optional)
-  ROUTER_ID = 9, // §9.1.2.2 f, RFC 4456 §9: ORIGINATOR_ID replaces the router ID
+  ROUTER_ID = 9, // RFC 4271 §9.1.2.2 f, RFC 4456 §9: ORIGINATOR_ID replaces the router ID
   CLUSTER_LIST = 10, // RFC 4456 §9
-  PEER_ADDRESS = 11, // §9.1.2.2 g
+  PEER_ADDRESS = 11, // RFC 4271 §9.1.2.2 g
   PATH_ID = 12, // RFC 7911: two paths from one peer; lowest path identifier
   /** RFC 9494 §4.3: a path carrying LLGR_STALE is least preferred. Applied first (numbered last
    * so the existing step numbers, shown by bgpctl, keep their meaning). */
@@ -155,21 +155,21 @@ export interface Selection {
  * that lose (the RFC's formulation); order independent by construction.
  */
 export function select(cands: Candidate[], o: DecisionOptions): Selection {
-  // §9.1.2.1: routes with an unresolvable NEXT_HOP are not candidates.
+  // RFC 4271 §9.1.2.1: routes with an unresolvable NEXT_HOP are not candidates.
   let c = cands.filter((x) => x.reachable);
   if (c.length === 0) return { best: -1, multipath: [] };
   if (c.some((x) => x.attr.llgrStale) && c.some((x) => !x.attr.llgrStale)) c = c.filter((x) => !x.attr.llgrStale); // RFC 9494 §4.3
   if (c.some((x) => x.local)) c = c.filter((x) => x.local); // step 0
   c = keepBest(c, (x) => lp(x, o), true); // step 2
-  c = keepBest(c, (x) => x.attr.asPathLen, false); // step 3, §9.1.2.2 a
-  c = keepBest(c, (x) => x.attr.origin, false); // step 4, §9.1.2.2 b
-  // step 5, §9.1.2.2 c: remove a route if another from the same neighbour AS has a lower MED.
+  c = keepBest(c, (x) => x.attr.asPathLen, false); // step 3, RFC 4271 §9.1.2.2 a
+  c = keepBest(c, (x) => x.attr.origin, false); // step 4, RFC 4271 §9.1.2.2 b
+  // step 5, RFC 4271 §9.1.2.2 c: remove a route if another from the same neighbour AS has a lower MED.
   if (c.length > 1) {
     const before = c;
     c = before.filter((x) => !before.some((y) => y !== x && medComparable(x, y, o) && med(y, o) < med(x, o)));
   }
-  if (c.some((x) => x.ebgp)) c = c.filter((x) => x.ebgp); // step 6, §9.1.2.2 d
-  c = keepBest(c, (x) => x.igpCost, false); // step 7, §9.1.2.2 e
+  if (c.some((x) => x.ebgp)) c = c.filter((x) => x.ebgp); // step 6, RFC 4271 §9.1.2.2 d
+  c = keepBest(c, (x) => x.igpCost, false); // step 7, RFC 4271 §9.1.2.2 e
   // The multipath set: equal through step 7 (the usual ECMP rule), ranked by the remaining
   // tie-breaks so that the cap keeps the same members whatever the arrival order.
   const ranked = c.length > 1 ? [...c].sort((x, y) => (compare(x, y, o).winner === 0 ? -1 : 1)) : c;

@@ -54,8 +54,8 @@ export function fastEbgpAttrs(key: string, from: number, len: number, asn: numbe
         sawNextHop = true;
         if (nextHop4 !== null) n = writeNextHop(nextHop4, n);
         break;
-      case AttrType.MULTI_EXIT_DISC: // §5.1.4: not to another AS
-      case AttrType.LOCAL_PREF: // §5.1.5: not outside the AS
+      case AttrType.MULTI_EXIT_DISC: // RFC 4271 §5.1.4: not to another AS
+      case AttrType.LOCAL_PREF: // RFC 4271 §5.1.5: not outside the AS
       case AttrType.ORIGINATOR_ID: // RFC 4456: inside the AS only
       case AttrType.CLUSTER_LIST:
         break;

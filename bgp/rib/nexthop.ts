@@ -39,7 +39,7 @@ export function nextHopProblem(family: Family, nextHop: string, linkLocal: strin
   if (!v6) return `NEXT_HOP ${nextHop} is not an address (RFC 4271 §6.3)`;
   // RFC 4760 §3 / RFC 2545 §3: the Network Address of Next Hop is the global (or site)
   // unicast address of the next router. RFC 4291 §2.5.2: :: "must never be assigned" and is
-  // never a destination; §2.5.3: ::1 is this node; §2.7: ff00::/8 is multicast.
+  // never a destination; RFC 4291 §2.5.3: ::1 is this node; RFC 4291 §2.7: ff00::/8 is multicast.
   if (v6.every((b) => b === 0)) return `next hop ${nextHop} is the unspecified address (RFC 4760 §3, RFC 4291 §2.5.2)`;
   if (v6.subarray(0, 15).every((b) => b === 0) && v6[15] === 1) return `next hop ${nextHop} is the loopback address (RFC 4760 §3, RFC 4291 §2.5.3)`;
   if (v6[0] === 0xff) return `next hop ${nextHop} is multicast (RFC 4760 §3, RFC 4291 §2.7)`;

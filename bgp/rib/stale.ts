@@ -5,11 +5,11 @@
 // Long-lived graceful restart, receiving side (RFC 9494). When a peer's GR restart time runs out
 // and the peer advertised the LLGR capability for the family, its stale routes are not removed:
 // they become "long-lived stale" for the peer's long-lived stale time. Here, in the RIB:
-// - §4.3: the LLGR_STALE community (65535:6) is attached to each such route, and a route that
+// - RFC 9494 §4.3: the LLGR_STALE community (65535:6) is attached to each such route, and a route that
 //   carries NO_LLGR (65535:7) is removed instead;
-// - §4.3 "least preferred": decision.ts ranks a path carrying LLGR_STALE below every path
+// - RFC 9494 §4.3 "least preferred": decision.ts ranks a path carrying LLGR_STALE below every path
 //   without it (step LLGR_STALE, before all others), whichever peer it came from;
-// - §4.4/§4.5: export.ts never advertises a route carrying LLGR_STALE (Tern does not announce the
+// - RFC 9494 §4.4/§4.5: export.ts never advertises a route carrying LLGR_STALE (Tern does not announce the
 //   LLGR capability, and LLGR-stale routes MUST NOT go to a peer that did not; Tern also keeps
 //   them from its LLGR peers, the conservative choice).
 // The paths keep their STALE flag, so sweepStale() removes whatever the peer does not

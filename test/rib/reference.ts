@@ -72,7 +72,7 @@ export function referenceAdvertise(best: RefPath, to: RefPeer, me: RefSpeaker): 
   const fromIbgp = best.peer.asn === me.localAs;
   const toIbgp = to.asn === me.localAs;
   if (fromIbgp && toIbgp) {
-    // §9.2: never iBGP to iBGP, unless reflecting (RFC 4456 §6): a client's route to everyone,
+    // RFC 4271 §9.2: never iBGP to iBGP, unless reflecting (RFC 4456 §6): a client's route to everyone,
     // a non-client's route to clients only.
     if (me.clusterId === undefined) return false;
     if (!best.peer.rrClient && !to.rrClient) return false;
