@@ -57,3 +57,34 @@ export const secret = (name: string, namespace: string, data: Record<string, str
   metadata: { name, namespace },
   data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
 });
+
+export interface ServiceOpts {
+  clusterIP: string;
+  type?: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
+  externalTrafficPolicy?: 'Cluster' | 'Local';
+  externalIPs?: string[];
+  /** status.loadBalancer.ingress[].ip, as a LoadBalancer controller writes it. */
+  ingress?: string[];
+}
+
+/** A core v1 Service as the API server returns it (one family, IPv4). */
+export const service = (name: string, namespace: string, o: ServiceOpts): KObject => ({
+  apiVersion: 'v1', kind: 'Service',
+  metadata: { name, namespace, annotations: { 'example.com/owner': 'team' } },
+  spec: {
+    type: o.type ?? 'ClusterIP', clusterIP: o.clusterIP, clusterIPs: [o.clusterIP], ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack',
+    ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }], selector: { app: name },
+    ...(o.externalIPs ? { externalIPs: o.externalIPs } : {}),
+    ...(o.type === 'LoadBalancer' || o.type === 'NodePort' ? { externalTrafficPolicy: o.externalTrafficPolicy ?? 'Cluster' } : {}),
+  },
+  status: { loadBalancer: o.ingress ? { ingress: o.ingress.map((ip) => ({ ip, ipMode: 'VIP' })) } : {} },
+});
+
+/** A discovery.k8s.io/v1 EndpointSlice of Service `svc`, one endpoint per entry (IPv4). */
+export const endpointSlice = (name: string, namespace: string, svc: string, endpoints: { node: string; ready: boolean }[]): KObject => ({
+  apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+  metadata: { name, namespace, labels: { 'kubernetes.io/service-name': svc, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
+  addressType: 'IPv4',
+  endpoints: endpoints.map((e, i) => ({ addresses: [`10.244.9.${i + 1}`], nodeName: e.node, conditions: { ready: e.ready, serving: e.ready, terminating: false } })),
+  ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+});

@@ -30,12 +30,14 @@ export interface StoreEvent {
   old?: KObject;
 }
 
-/** The resources the stand-in serves: those Tern reads, plus ConfigMaps and Namespaces. */
+/** The resources the stand-in serves: those Tern reads (Services and EndpointSlices too), plus ConfigMaps and Namespaces. */
 export const RESOURCE_TYPES: readonly ResourceType[] = [
   { group: '', version: 'v1', plural: 'nodes', singular: 'node', kind: 'Node', namespaced: false, shortNames: ['no'] },
   { group: '', version: 'v1', plural: 'secrets', singular: 'secret', kind: 'Secret', namespaced: true },
   { group: '', version: 'v1', plural: 'configmaps', singular: 'configmap', kind: 'ConfigMap', namespaced: true, shortNames: ['cm'] },
   { group: '', version: 'v1', plural: 'namespaces', singular: 'namespace', kind: 'Namespace', namespaced: false, shortNames: ['ns'] },
+  { group: '', version: 'v1', plural: 'services', singular: 'service', kind: 'Service', namespaced: true, shortNames: ['svc'] },
+  { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', singular: 'endpointslice', kind: 'EndpointSlice', namespaced: true },
   ...(['BGPConfiguration', 'BGPPeer', 'BGPFilter', 'IPPool', 'IPAMBlock', 'BlockAffinity'] as const).map((kind): ResourceType => ({
     group: 'crd.projectcalico.org', version: 'v1', plural: `${kind.toLowerCase()}s`.replace(/ys$/, 'ies'), singular: kind.toLowerCase(), kind, namespaced: false,
   })),

@@ -87,6 +87,8 @@ export function slimObject(kind: string, o: K8sObject & { status?: unknown }): K
     } as K8sObject;
   }
   if (kind === 'Secret') return { metadata, data: (o as K8sSecret).data } as K8sObject;
+  if (kind === 'Service') return slimService(o as K8sService, metadata) as K8sObject;
+  if (kind === 'EndpointSlice') return slimEndpointSlice(o as K8sEndpointSlice, metadata) as K8sObject;
   let spec = o.spec;
   if (kind === 'IPAMBlock' && spec && typeof spec === 'object') {
     // Of the allocations Tern reads only which addresses are in use on a node other than the
@@ -186,6 +188,52 @@ export function translateCrd(kind: string, o: K8sObject): [string, unknown] {
 export function translateSecret(s: K8sSecret): [string, unknown] {
   const name = s.metadata?.name ?? '';
   return [`Secret/${name}`, { apiVersion: 'v1', kind: 'Secret', metadata: { name }, data: s.data ?? {} }];
+}
+
+/** The core v1 Service fields per-service routes read (peers/model/kinds-k8s.ts decodeService). */
+export interface K8sService {
+  metadata?: K8sMeta;
+  spec?: { type?: string; clusterIP?: string; clusterIPs?: string[]; externalIPs?: string[]; loadBalancerIP?: string; externalTrafficPolicy?: string; ipFamilies?: string[] };
+  status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
+}
+/** The discovery.k8s.io/v1 EndpointSlice fields per-service routes read (decodeEndpointSlice). */
+export interface K8sEndpointSlice {
+  metadata?: K8sMeta;
+  addressType?: string;
+  endpoints?: { conditions?: { ready?: boolean | null }; nodeName?: string }[];
+}
+
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+/**
+ * A Service as the file datastore takes it, cut to what decides advertisement (confd routes.go):
+ * a cluster has thousands of Services, and ports, selectors and annotations are not Tern's.
+ */
+function slimService(o: K8sService, metadata: K8sMeta & { resourceVersion?: string }): unknown {
+  const s = o.spec ?? {};
+  const spec: K8sService['spec'] = { type: s.type, clusterIP: s.clusterIP, clusterIPs: s.clusterIPs, externalIPs: s.externalIPs, loadBalancerIP: s.loadBalancerIP, externalTrafficPolicy: s.externalTrafficPolicy, ipFamilies: s.ipFamilies };
+  const ingress = (o.status?.loadBalancer?.ingress ?? []).filter((i) => i.ip).map((i) => ({ ip: i.ip }));
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name: metadata.name, namespace: metadata.namespace, resourceVersion: metadata.resourceVersion }, spec, status: { loadBalancer: { ingress } } };
+}
+
+/** An EndpointSlice cut to its Service, address type, and each endpoint's readiness and node. */
+function slimEndpointSlice(o: K8sEndpointSlice, metadata: K8sMeta & { resourceVersion?: string }): unknown {
+  const service = o.metadata?.labels?.[SERVICE_NAME_LABEL];
+  const endpoints = (o.endpoints ?? []).map((e) => ({ conditions: e.conditions?.ready === undefined || e.conditions.ready === null ? {} : { ready: e.conditions.ready }, nodeName: e.nodeName }));
+  return {
+    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+    metadata: { name: metadata.name, namespace: metadata.namespace, resourceVersion: metadata.resourceVersion, ...(service ? { labels: { [SERVICE_NAME_LABEL]: service } } : {}) },
+    addressType: o.addressType, endpoints,
+  };
+}
+
+/**
+ * A Service or EndpointSlice (already slimmed) for the assembler, keyed by namespace and name.
+ * The resourceVersion stays out of the resource: the parser would read it as a field.
+ */
+export function translateNamespaced(kind: 'Service' | 'EndpointSlice', o: K8sObject): [string, unknown] {
+  const { resourceVersion: _rv, ...metadata } = (o.metadata ?? {}) as K8sMeta & { resourceVersion?: string };
+  return [`${kind}/${metadata.namespace ?? ''}/${metadata.name ?? ''}`, { ...o, metadata }];
 }
 
 /** The Secret names a BGPPeer or BGPConfiguration refers to (password.secretKeyRef / nodeMeshPassword.secretKeyRef). */

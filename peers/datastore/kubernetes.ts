@@ -12,10 +12,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, ListWatch, Watch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, ListWatch, Watch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { ModelAssembler } from './assembler.js';
 import type { Datastore, DatastoreEvent, DatastoreStatus, ModelUpdate } from './types.js';
-import { CALICO_CRDS, CALICO_GROUP, CALICO_VERSION, secretRefs, slimObject, translateCrd, translateNode, translateSecret, type K8sNode, type K8sObject, type KubernetesMode, type Translated } from './k8s-objects.js';
+import { CALICO_CRDS, CALICO_GROUP, CALICO_VERSION, secretRefs, slimObject, translateCrd, translateNamespaced, translateNode, translateSecret, type K8sNode, type K8sObject, type KubernetesMode, type Translated } from './k8s-objects.js';
 import { Backoff } from './backoff.js';
 
 export interface KubernetesDatastoreOptions {
@@ -78,6 +78,7 @@ export class KubernetesDatastore implements Datastore {
   private readonly feeds: Feed[] = [];
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
+  private readonly discovery: DiscoveryV1Api;
   /** Secret name -> resource keys that refer to it. */
   private readonly secretUsers = new Map<string, Set<string>>();
   /** Entries derived from one object besides its own (a plain-mode node's podCIDR blocks). */
@@ -97,6 +98,7 @@ export class KubernetesDatastore implements Datastore {
     this.assembler = new ModelAssembler('kubernetes', `${server} (${opts.mode} mode)`);
     this.core = this.kc.makeApiClient(CoreV1Api);
     this.custom = this.kc.makeApiClient(CustomObjectsApi);
+    this.discovery = this.kc.makeApiClient(DiscoveryV1Api);
   }
 
   start(listener: (e: DatastoreEvent) => void): Promise<ModelUpdate> {
@@ -106,13 +108,19 @@ export class KubernetesDatastore implements Datastore {
       const t = this.opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
       return `${p}?allowWatchBookmarks=true&timeoutSeconds=${t}`;
     };
-    this.addFeed('nodes', watchPath('/api/v1/nodes'), (cont) => this.core.listNode({ limit: LIST_PAGE, _continue: cont }), (o) => translateNode(o as K8sNode, this.opts.mode, 'kubernetes'));
+    this.addFeed('nodes', 'Node', watchPath('/api/v1/nodes'), (cont) => this.core.listNode({ limit: LIST_PAGE, _continue: cont }), (o) => translateNode(o as K8sNode, this.opts.mode, 'kubernetes'));
     for (const { kind, plural } of CALICO_CRDS) {
       // Plain mode takes blocks from podCIDRs: Calico IPAM objects, if any, are not read.
       if (this.opts.mode === 'plain' && (kind === 'IPAMBlock' || kind === 'BlockAffinity')) continue;
       const list = (cont?: string) => this.custom.listClusterCustomObject({ group: CALICO_GROUP, version: CALICO_VERSION, plural, limit: LIST_PAGE, _continue: cont }) as Promise<KubernetesListObject<KubernetesObject>>;
-      this.addFeed(plural, watchPath(`/apis/${CALICO_GROUP}/${CALICO_VERSION}/${plural}`), list, (o) => ({ entries: [translateCrd(kind, o as K8sObject)], warnings: [] }));
+      this.addFeed(plural, kind, watchPath(`/apis/${CALICO_GROUP}/${CALICO_VERSION}/${plural}`), list, (o) => ({ entries: [translateCrd(kind, o as K8sObject)], warnings: [] }));
     }
+    // Services and their EndpointSlices, for per-service routes (confd routes.go; peers/routes.ts
+    // serviceRoutes), in every namespace, as calico-node watches them.
+    this.addFeed('services', 'Service', watchPath('/api/v1/services'), (cont) => this.core.listServiceForAllNamespaces({ limit: LIST_PAGE, _continue: cont }) as Promise<KubernetesListObject<KubernetesObject>>,
+      (o) => ({ entries: [translateNamespaced('Service', o as K8sObject)], warnings: [] }));
+    this.addFeed('endpointslices', 'EndpointSlice', watchPath('/apis/discovery.k8s.io/v1/endpointslices'), (cont) => this.discovery.listEndpointSliceForAllNamespaces({ limit: LIST_PAGE, _continue: cont }) as Promise<KubernetesListObject<KubernetesObject>>,
+      (o) => ({ entries: [translateNamespaced('EndpointSlice', o as K8sObject)], warnings: [] }));
     const first = new Promise<ModelUpdate>((resolve, reject) => { this.initial = { resolve, reject }; });
     for (const f of this.feeds) this.startFeed(f);
     return first;
@@ -138,10 +146,11 @@ export class KubernetesDatastore implements Datastore {
     this.assembler.close();
   }
 
-  private addFeed(what: string, path: string, list: (cont?: string) => Promise<KubernetesListObject<KubernetesObject>>, translate: (o: KubernetesObject) => Translated): void {
-    const kind = what === 'nodes' ? 'Node' : CALICO_CRDS.find((c) => c.plural === what)!.kind;
+  private addFeed(what: string, kind: string, path: string, list: (cont?: string) => Promise<KubernetesListObject<KubernetesObject>>, translate: (o: KubernetesObject) => Translated): void {
     const feedPrefix = `${kind}/`;
-    const keyOf = (o: KubernetesObject) => `${kind}/${o.metadata?.name ?? ''}`;
+    // Services and EndpointSlices are namespaced: their keys carry the namespace.
+    const namespaced = kind === 'Service' || kind === 'EndpointSlice';
+    const keyOf = (o: KubernetesObject) => (namespaced ? `${kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}` : `${kind}/${o.metadata?.name ?? ''}`);
     const f: Feed = {
       what, listed: false, notInstalled: false,
       backoff: new Backoff(this.opts.backoffMinMs ?? 500, this.opts.backoffMaxMs ?? 30_000),

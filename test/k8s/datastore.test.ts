@@ -3,7 +3,7 @@
 // an API server restart mid-watch, a 410 Gone re-list, and the permissions Tern uses.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bgpConfiguration, bgpPeer, blockAffinity, ipamBlock, ipPool, k8sNode, secret } from '../../conformance/k8s/objects.js';
+import { bgpConfiguration, bgpPeer, blockAffinity, endpointSlice, ipamBlock, ipPool, k8sNode, secret, service } from '../../conformance/k8s/objects.js';
 import { diffPlan, originatedRoutes, planPeers } from '../../peers/index.js';
 import type { AuditEntry } from '../../conformance/k8s/apiserver.js';
 import { ObjectStore, RESOURCE_TYPES } from '../../conformance/k8s/store.js';
@@ -31,7 +31,7 @@ function seed(api: Awaited<ReturnType<typeof startApi>>['api']): void {
 }
 
 /** RBAC rules docs/kubernetes.md gives Tern: get/list/watch on these, get on the named Secret. */
-const READ = new Set(['nodes', 'bgpconfigurations', 'bgppeers', 'bgpfilters', 'ippools', 'ipamblocks', 'blockaffinities']);
+const READ = new Set(['nodes', 'services', 'endpointslices', 'bgpconfigurations', 'bgppeers', 'bgpfilters', 'ippools', 'ipamblocks', 'blockaffinities']);
 const authorize = (a: Omit<AuditEntry, 'code'>) =>
   (READ.has(a.resource) && ['get', 'list', 'watch'].includes(a.verb)) ||
   (a.resource === 'secrets' && a.verb === 'get' && a.namespace === 'calico-system' && a.name === 'bgp-secrets');
@@ -224,4 +224,42 @@ test('kubernetes datastore, plain mode: podCIDRs are the node\'s blocks, adverti
   // A podCIDR taken away by the controller leaves the model.
   api.apply(k8sNode('w1', { internalIP: '198.18.30.1', podCIDRs: ['10.245.1.0/24'] }));
   await w.model((m) => m.ipamBlocks.length === 1, 5000, 0);
+});
+
+test('kubernetes datastore: Services and EndpointSlices from the API give per-service routes; an endpoint going away withdraws them (Calico confd routes.go, externalTrafficPolicy Local)', async (t) => {
+  const { api, kubeconfig } = await startApi({ authorize, token: 'tern-token' });
+  t.after(() => api.stop());
+  seed(api);
+  api.apply(bgpConfiguration({ asNumber: 64512, nodeToNodeMeshEnabled: true, serviceLoadBalancerIPs: [{ cidr: '198.19.200.0/24' }], serviceLoadBalancerAggregation: 'Disabled' }));
+  // Same name in two namespaces: keys carry the namespace, so neither hides the other.
+  api.apply(service('web', 'shop', { clusterIP: '10.96.0.10', type: 'LoadBalancer', externalTrafficPolicy: 'Local', ingress: ['198.19.200.7'] }));
+  api.apply(endpointSlice('web-abc', 'shop', 'web', [{ node: 'n1', ready: true }, { node: 'n2', ready: false }]));
+  api.apply(service('web', 'blog', { clusterIP: '10.96.0.11', type: 'LoadBalancer', externalTrafficPolicy: 'Local', ingress: ['198.19.200.8'] }));
+  api.apply(endpointSlice('web-xyz', 'blog', 'web', [{ node: 'n2', ready: true }]));
+  const w = watchDatastore(kubeconfig);
+  t.after(() => w.ds.close());
+  const { model, warnings } = await w.first;
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(model.services.map((s) => `${s.namespace}/${s.name} ${s.ingressIPs.join(',')}`).sort(), ['blog/web 198.19.200.8', 'shop/web 198.19.200.7']);
+  const perService = (m: typeof model, node: string) => originatedRoutes(m, node).filter((r) => r.origin === 'service').map((r) => r.prefix).sort();
+  // Local: only a node with a ready endpoint advertises; n2's endpoint of shop/web is not ready.
+  assert.deepEqual(perService(model, 'n1'), ['198.19.200.7/32']);
+  assert.deepEqual(perService(model, 'n2'), ['198.19.200.8/32']);
+  assert.deepEqual(perService(model, 'n3'), []);
+
+  // The pod on n1 goes away: its endpoint leaves the slice, and n1 withdraws the /32.
+  api.apply(endpointSlice('web-abc', 'shop', 'web', [{ node: 'n2', ready: false }]));
+  let u = await w.model((m) => perService(m, 'n1').length === 0, 5000, w.events.length);
+  assert.match(u.trigger, /EndpointSlice\/shop\/web-abc modified/);
+  // The endpoint on n2 becomes ready: now n2 advertises both.
+  api.apply(endpointSlice('web-abc', 'shop', 'web', [{ node: 'n2', ready: true }]));
+  u = await w.model((m) => perService(m, 'n2').length === 2, 5000, w.events.length);
+  assert.deepEqual(perService(u.model, 'n2'), ['198.19.200.7/32', '198.19.200.8/32']);
+  // The blog Service is deleted: its route goes, the other stays.
+  api.remove('Service', 'web', 'blog');
+  u = await w.model((m) => m.services.length === 1, 5000, w.events.length);
+  assert.match(u.trigger, /Service\/blog\/web deleted/);
+  assert.deepEqual(perService(u.model, 'n2'), ['198.19.200.7/32']);
+  assert.deepEqual(api.audit.filter((a) => a.code === 403), []);
+  for (const r of ['services', 'endpointslices']) assert.ok(api.audit.some((a) => a.resource === r && a.verb === 'watch' && a.code === 200), `${r} watched`);
 });
