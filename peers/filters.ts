@@ -21,7 +21,35 @@ export interface FilterContext {
   largeCommunities?: readonly LargeCommunity[];
   /** Does the route's AS_PATH begin with these AS numbers (as BIRD sees it in the filter)? */
   asPathStartsWith?: (asns: readonly number[]) => boolean;
+  /**
+   * The route's LOCAL_PREF as BIRD's `bgp_local_pref` holds it in Calico's filter: what the
+   * route carries (BIRD gives a route received without one its default, 100), or for a route
+   * this node originates, the one Calico's export filter gives it (localPrefOfPriority of the
+   * normal route priority, 1024). Undefined: no priority rule can match.
+   */
+  localPref?: number;
 }
+
+/**
+ * Calico carries a route's priority (kernel metric units: lower is preferred) in LOCAL_PREF,
+ * inverted so that BGP's "higher LOCAL_PREF wins" prefers the lower priority: LOCAL_PREF =
+ * 2^31-1 - priority (confd template_funcs.go BirdIntMaxValue, filterMatchPriority,
+ * filterOperationStatements; Calico v3.32 and later).
+ */
+export const PRIORITY_BASE = 2147483647;
+export const localPrefOfPriority = (priority: number): number => PRIORITY_BASE - priority;
+/** The priority a LOCAL_PREF stands for; undefined outside Calico's range 1 .. 2^31-2. */
+export function priorityOfLocalPref(localPref: number): number | undefined {
+  const p = PRIORITY_BASE - localPref;
+  return p >= 1 && p <= PRIORITY_BASE - 1 ? p : undefined;
+}
+/**
+ * The priority of a route this node originates, as Calico's export filter sees it (confd
+ * bgp_processor.go buildExportFilter: krt_metric, else the normal route priority, 1024, the
+ * FelixConfiguration and BGPConfiguration default). Tern does not learn Felix's kernel routes,
+ * so an elevated priority Felix gives a workload route (live migration) is not seen.
+ */
+export const NORMAL_ROUTE_PRIORITY = 1024;
 
 /** `aa:nn` -> RFC 1997 value, `aa:nn:mm` -> RFC 8092 large community. */
 export function parseCommunity(v: string): { standard: number } | { large: LargeCommunity } {
@@ -62,6 +90,8 @@ export function ruleMatches(rule: BgpFilterRule, direction: 'import' | 'export',
   if (rule.peerType !== undefined && rule.peerType !== ctx.peerType) return false;
   if (rule.community !== undefined && !carries(ctx, rule.community)) return false;
   if (rule.asPathPrefix !== undefined && !(ctx.asPathStartsWith?.(rule.asPathPrefix) ?? false)) return false;
+  // BIRD: (defined(bgp_local_pref) && bgp_local_pref = 2^31-1 - priority).
+  if (rule.priority !== undefined && (ctx.localPref === undefined || ctx.localPref !== localPrefOfPriority(rule.priority))) return false;
   return true;
 }
 
@@ -82,12 +112,14 @@ export function evaluateFilters(filters: readonly BgpFilter[], direction: 'impor
 /**
  * A rule's operations as one attribute edit (bgp/rib/policy-edit.ts AttrEdit shape), in
  * Calico's order: communities added, AS numbers prepended so the path starts with them in
- * the order listed (confd emits one BIRD prepend per AS, last first).
+ * the order listed (confd emits one BIRD prepend per AS, last first), and `setPriority` as
+ * BIRD's `bgp_local_pref = 2^31-1 - value` (the last one wins, as the last assignment does).
  */
-export function operationsEdit(ops: readonly BgpFilterOperation[]): { addCommunities: number[]; addLargeCommunities: LargeCommunity[]; prependAs: number[] } {
-  const edit = { addCommunities: [] as number[], addLargeCommunities: [] as LargeCommunity[], prependAs: [] as number[] };
+export function operationsEdit(ops: readonly BgpFilterOperation[]): { addCommunities: number[]; addLargeCommunities: LargeCommunity[]; prependAs: number[]; setLocalPref?: number } {
+  const edit: { addCommunities: number[]; addLargeCommunities: LargeCommunity[]; prependAs: number[]; setLocalPref?: number } = { addCommunities: [], addLargeCommunities: [], prependAs: [] };
   for (const op of ops) {
-    if ('addCommunity' in op) {
+    if ('setPriority' in op) edit.setLocalPref = localPrefOfPriority(op.setPriority);
+    else if ('addCommunity' in op) {
       const c = parseCommunity(op.addCommunity);
       if ('standard' in c) edit.addCommunities.push(c.standard); else edit.addLargeCommunities.push(c.large);
     } else edit.prependAs = [...op.prependASPath, ...edit.prependAs];

@@ -186,7 +186,9 @@ export type FilterMatchOperator = 'Equal' | 'NotEqual' | 'In' | 'NotIn';
 /** One Calico BGPFilter operation (applied, in order, to a route an Accept rule matched). */
 export type BgpFilterOperation =
   | { addCommunity: string }
-  | { prependASPath: number[] };
+  | { prependASPath: number[] }
+  /** Calico `setPriority.value`: the route's priority (kernel metric units, lower is preferred). */
+  | { setPriority: number };
 
 export interface BgpFilterRule {
   cidr?: Cidr;
@@ -199,6 +201,8 @@ export interface BgpFilterRule {
   community?: string;
   /** The route's AS_PATH begins with these AS numbers. */
   asPathPrefix?: number[];
+  /** Calico `priority`: the route's priority is this (see peers/filters.ts priorityOfLocalPref). */
+  priority?: number;
   action: 'Accept' | 'Reject';
   /** Only with action Accept (Calico's validation). */
   operations: BgpFilterOperation[];

@@ -15,6 +15,8 @@ export interface AttrEdit {
   addLargeCommunities?: readonly LargeCommunity[];
   /** AS numbers to put in front of the AS_PATH, in this order (RFC 4271 §5.1.2 form). */
   prependAs?: readonly number[];
+  /** LOCAL_PREF to set (RFC 4271 §5.1.5: sent to internal peers only; the decision's step 1). */
+  setLocalPref?: number;
 }
 
 /** The leading AS_SEQUENCE members of a path (what "the path begins with" can mean). */
@@ -47,6 +49,7 @@ export function editAttrs(a: PathAttributes, edit: AttrEdit, ownAsFirst = false)
     const add = edit.addLargeCommunities.filter((c) => !have.has(key(c)) && have.add(key(c)));
     out.largeCommunities = [...(a.largeCommunities ?? []), ...add];
   }
+  if (edit.setLocalPref !== undefined) out.localPref = edit.setLocalPref;
   if (edit.prependAs?.length) {
     // Into the first AS_SEQUENCE (after our own AS when it is already there); a segment holds
     // at most 255 ASes (RFC 4271 §4.3), so a long result is split.

@@ -10,11 +10,13 @@ export type NextHopMode = 'Auto' | 'Self' | 'Keep';
 export type PolicyResult = 'accept' | 'reject' | PathAttributes;
 
 /**
- * Import or export policy (filled by the lead from Calico BGPFilters). Must be pure: the RIB
+ * Import or export policy (filled by the lead from Calico BGPFilters). An export policy sees the
+ * attributes as they will be sent, and gets as `locRibLocalPref` the route's LOCAL_PREF in the
+ * Loc-RIB (-1: none), which export removes towards an external peer (RFC 4271 §5.1.5). Must be pure: the RIB
  * caches nothing across calls for a peer with a policy, but it re-runs import policy only on
  * `refreshImport(peer)`, so a function whose answer changes must be followed by that call.
  */
-export type PolicyFn = (prefix: Prefix, attrs: PathAttributes, peer: RibPeer) => PolicyResult;
+export type PolicyFn = (prefix: Prefix, attrs: PathAttributes, peer: RibPeer, locRibLocalPref?: number) => PolicyResult;
 
 /**
  * A prefix-only filter (Calico BGPFilter rules, pool membership): true keeps the route. Cheaper

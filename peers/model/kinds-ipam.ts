@@ -20,6 +20,9 @@ function asnList(r: Reader, m: MapNode, key: string, path: string): number[] {
 
 type MapNode = Extract<YNode, { t: 'map' }>;
 
+/** The largest route priority Calico accepts (2^31-2: priority 0 means "kernel default"). */
+const MAX_PRIORITY = 2147483646;
+
 /** A CIDR whose host bits Calico would mask: accepted, with a warning naming the masked value. */
 function lenientCidr(r: Reader, m: MapNode | undefined, key: string, path: string): Cidr | undefined {
   const s = r.str(m, key, path);
@@ -81,6 +84,9 @@ function decodeRules(r: Reader, s: MapNode | undefined, key: 'exportV4' | 'impor
       if (asns.length === 0) r.error(r.lineOf(m, 'asPathPrefix'), `${p}.asPathPrefix`, 'expected a non-empty list of AS numbers');
       else rule.asPathPrefix = asns;
     }
+    // Calico's priority range (api bgpfilter.go): 1 .. 2^31-2, in kernel metric units.
+    const prio = r.int(m, 'priority', p, 1, MAX_PRIORITY);
+    if (prio !== undefined) rule.priority = prio;
     r.seq(m, 'operations', p).forEach((on, j) => {
       const op = `${p}.operations[${j}]`;
       const om = r.map(on, op, 'BGPFilter operation');
@@ -97,6 +103,11 @@ function decodeRules(r: Reader, s: MapNode | undefined, key: 'exportV4' | 'impor
         const asns = asnList(r, pp, 'prefix', `${op}.prependASPath`);
         if (asns.length < 1 || asns.length > 10) r.error(pp.line, `${op}.prependASPath.prefix`, 'expected 1 to 10 AS numbers');
         else rule.operations.push({ prependASPath: asns });
+      }
+      const sp = r.map(r.get(om, 'setPriority'), `${op}.setPriority`, 'BGPFilter setPriority');
+      if (sp) {
+        const v = r.int(sp, 'value', `${op}.setPriority`, 1, MAX_PRIORITY);
+        if (v === undefined) { if (!sp.entries.has('value')) r.error(sp.line, `${op}.setPriority.value`, 'value is required'); } else rule.operations.push({ setPriority: v });
       }
     });
     if (rule.operations.length && action !== 'Accept') r.error(r.lineOf(m, 'operations'), `${p}.operations`, 'operations may only be used with action Accept');

@@ -13,6 +13,8 @@ import {
   encapsulationFor,
   filtersByName,
   matchFilters,
+  localPrefOfPriority,
+  NORMAL_ROUTE_PRIORITY,
   operationsEdit,
   type BgpFilter,
   type BgpFilterRule,
@@ -33,6 +35,9 @@ export const TERN_DEFAULTS = {
   /** RFC 4724 restart time we advertise when the model sets none (Calico's default is 120 s). */
   restartTime: 120,
 };
+
+/** BIRD's `default bgp_local_pref`: the LOCAL_PREF its filters see on a route received without one. */
+const BIRD_DEFAULT_LOCAL_PREF = 100;
 
 export interface WiringOptions {
   /** Advertise the GR F bit: the kernel routes survive a ternd restart (--fib kernel). */
@@ -155,21 +160,32 @@ function buildPolicies(filters: BgpFilter[], pc: PeerConfig, model: ClusterModel
   const familyOf = (p: Prefix) => (p.afi === AFI_IPV4 ? 'ipv4' : 'ipv6') as 'ipv4' | 'ipv6';
   // Which matches the rules use: the attributes are looked at only when one needs them.
   const rules = filters.flatMap((f) => [...f.exportV4, ...f.exportV6, ...f.importV4, ...f.importV6]);
-  const needsAttrs = rules.some((r) => r.community !== undefined || r.asPathPrefix !== undefined);
+  const needsAttrs = rules.some((r) => r.community !== undefined || r.asPathPrefix !== undefined || r.priority !== undefined);
   // A BIRD export filter runs before BIRD prepends our AS for an eBGP peer; the RIB hands the
   // export policy the path with our AS already first (bgp/rib/policy-edit.ts).
-  const ctxOf = (a: PathAttributes, ownAsFirst: boolean, source: FilterContext['source']): FilterContext => (needsAttrs
-    ? { source, peerType, communities: a.communities, largeCommunities: a.largeCommunities, asPathStartsWith: (asns) => asPathStartsWith(a.asPath, asns, ownAsFirst) }
+  // A priority rule compares LOCAL_PREF as BIRD holds it in Calico's filters: what the route
+  // carries, else BIRD's default 100 (an eBGP route's is dropped on import, RFC 4271 §5.1.5);
+  // for a route this node originates, the normal route priority's (peers/filters.ts).
+  const ctxOf = (a: PathAttributes, ownAsFirst: boolean, source: FilterContext['source'], localPref: number | undefined): FilterContext => (needsAttrs
+    ? { source, peerType, communities: a.communities, largeCommunities: a.largeCommunities, asPathStartsWith: (asns) => asPathStartsWith(a.asPath, asns, ownAsFirst), localPref }
     : { source, peerType });
-  const apply = (rule: BgpFilterRule, a: PathAttributes, ownAsFirst: boolean) =>
-    rule.action === 'Reject' ? 'reject' as const : rule.operations.length ? editAttrs(a, operationsEdit(rule.operations), ownAsFirst) : 'accept' as const;
+  // `ownAsFirst` is true exactly for an export towards an eBGP peer, which never gets LOCAL_PREF
+  // (RFC 4271 §5.1.5; BIRD drops it there too): a setPriority then has no effect on the wire.
+  const apply = (rule: BgpFilterRule, a: PathAttributes, ownAsFirst: boolean) => {
+    if (rule.action === 'Reject') return 'reject' as const;
+    if (!rule.operations.length) return 'accept' as const;
+    const edit = operationsEdit(rule.operations);
+    if (ownAsFirst) delete edit.setLocalPref;
+    return editAttrs(a, edit, ownAsFirst);
+  };
 
-  const exportPolicy: PolicyFn = (prefix, attrs) => {
+  const exportPolicy: PolicyFn = (prefix, attrs, _peer, locRibLocalPref = -1) => {
     let text: string | undefined;
     if (filters.length > 0) {
       text = formatPrefix(prefix);
       const source = originated.has(text) ? 'Local' : 'RemotePeers';
-      const rule = matchFilters(filters, 'export', familyOf(prefix), text, ctxOf(attrs, ebgp, source));
+      const lp = source === 'Local' ? localPrefOfPriority(NORMAL_ROUTE_PRIORITY) : locRibLocalPref >= 0 ? locRibLocalPref : BIRD_DEFAULT_LOCAL_PREF;
+      const rule = matchFilters(filters, 'export', familyOf(prefix), text, ctxOf(attrs, ebgp, source, lp));
       if (rule) return apply(rule, attrs, ebgp);
       if (defaultFilterAction('export', { ebgp, policy }) === 'reject') return 'reject';
     }
@@ -179,7 +195,7 @@ function buildPolicies(filters: BgpFilter[], pc: PeerConfig, model: ClusterModel
   if (filters.length === 0) return { exportPolicy };
   const importPolicy: PolicyFn = (prefix, attrs) => {
     const text = formatPrefix(prefix);
-    const rule = matchFilters(filters, 'import', familyOf(prefix), text, ctxOf(attrs, false, 'RemotePeers'));
+    const rule = matchFilters(filters, 'import', familyOf(prefix), text, ctxOf(attrs, false, 'RemotePeers', attrs.localPref ?? BIRD_DEFAULT_LOCAL_PREF));
     if (rule) return apply(rule, attrs, false);
     return defaultFilterAction('import', { ebgp, policy }) === 'reject' ? 'reject' : 'accept';
   };

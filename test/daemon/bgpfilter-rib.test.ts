@@ -65,3 +65,55 @@ test('import: a community match with addCommunity tags the route in the Loc-RIB;
   assert.equal(best('10.4.0.0/24'), undefined, 'rejected by the community rule');
   assert.ok(best('10.5.0.0/24'), 'no rule matched: Calico accepts on import');
 });
+
+// Route priority (Calico v3.32+, confd template_funcs.go): carried in LOCAL_PREF as 2^31-1 - priority.
+const PRIO_YAML = [
+  doc('BGPConfiguration', 'default', `  asNumber: ${LOCAL_AS}\n  nodeToNodeMeshEnabled: false`),
+  doc('Node', 'n1', '  bgp:\n    ipv4Address: 198.18.1.10/24'),
+  doc('IPPool', 'pods', '  cidr: 10.0.0.0/8'),
+  doc('BGPPeer', 'tor', '  peerIP: 198.18.1.1\n  asNumber: 65001\n  filters: [elevate]'),
+  doc('BGPPeer', 'rr', `  peerIP: 198.18.1.2\n  asNumber: ${LOCAL_AS}\n  filters: [by-priority]`),
+  doc('BGPFilter', 'elevate', '  importV4:\n    - {action: Accept, matchOperator: In, cidr: 10.7.0.0/16, operations: [{setPriority: {value: 512}}]}'),
+  doc('BGPFilter', 'by-priority', [
+    '  exportV4:',
+    '    - {action: Accept, priority: 512, operations: [{addCommunity: {value: "65000:512"}}]}',
+    '    - {action: Accept, priority: 1024, operations: [{addCommunity: {value: "65000:1024"}}]}',
+    '    - {action: Reject, priority: 2147483547}',
+  ].join('\n')),
+].join('\n');
+
+test('setPriority on import: LOCAL_PREF 2^31-1-512 wins the decision over a LOCAL_PREF 200 path (RFC 4271 §9.1.2.2 a) and goes to iBGP peers (RFC 4271 §5.1.5)', () => {
+  const { model: m } = parseModel(PRIO_YAML, 'cluster.yaml');
+  const torCfg = planPeers(m, 'n1').find((p) => p.peerAddress === '198.18.1.1')!;
+  const rib = makeRib();
+  const other = up(rib, { asn: LOCAL_AS });
+  const tor = up(rib, { id: '198.18.1.1', asn: 65001, ...policiesFor(torCfg, m, new Set()) });
+  const listener = up(rib, { asn: LOCAL_AS, routeReflectorClient: true });
+  drain(rib, listener);
+  rib.ingest(other, upd(attrs({ asPath: seq(65002), localPref: 200 }), ['10.7.1.0/24', '10.8.1.0/24']));
+  rib.ingest(tor, upd(attrs({ asPath: seq(65001) }), ['10.7.1.0/24', '10.8.1.0/24']));
+  rib.flush(0);
+  const best = (p: string) => rib.lookup(p).find((e) => e.best);
+  assert.equal(best('10.7.1.0/24')?.peer, tor, 'the elevated path wins on LOCAL_PREF');
+  assert.equal(best('10.7.1.0/24')?.attrs.localPref, 2147483135);
+  assert.equal(best('10.8.1.0/24')?.attrs.localPref, 200, 'outside the rule: the eBGP path has no LOCAL_PREF (BIRD: 100) and loses');
+  const sent = new Map(drain(rib, listener).flatMap((s) => s.nlri.map((p) => [p, s.attrs] as const)));
+  assert.equal(sent.get('10.7.1.0/24')?.localPref, 2147483135, 'the priority travels to iBGP peers as Calico\'s does');
+});
+
+test('priority on export matches LOCAL_PREF 2^31-1-priority: a route with setPriority 512, this node\'s own route at the normal 1024, a plain eBGP route at 2^31-1-100 (Calico buildExportFilter)', () => {
+  const { model: m } = parseModel(PRIO_YAML, 'cluster.yaml');
+  const peers = planPeers(m, 'n1');
+  const originated = new Set(['10.9.0.0/26']);
+  const rib = makeRib();
+  const tor = up(rib, { id: '198.18.1.1', asn: 65001, ...policiesFor(peers.find((p) => p.peerAddress === '198.18.1.1')!, m, originated) });
+  const rr = up(rib, { id: '198.18.1.2', asn: LOCAL_AS, ...policiesFor(peers.find((p) => p.peerAddress === '198.18.1.2')!, m, originated) });
+  drain(rib, rr);
+  rib.originate('10.9.0.0/26');
+  rib.ingest(tor, upd(attrs({ asPath: seq(65001) }), ['10.7.1.0/24', '10.8.1.0/24']));
+  rib.flush(0);
+  const sent = new Map(drain(rib, rr).flatMap((s) => s.nlri.map((p) => [p, s.attrs] as const)));
+  assert.deepEqual([...sent.keys()].sort(), ['10.7.1.0/24', '10.9.0.0/26'], '10.8.1.0/24 (LOCAL_PREF 100: priority 2147483547) is rejected');
+  assert.deepEqual(sent.get('10.7.1.0/24')?.communities, [65000 * 65536 + 512]);
+  assert.deepEqual(sent.get('10.9.0.0/26')?.communities, [65000 * 65536 + 1024]);
+});

@@ -2,7 +2,7 @@
 // prefix lengths, source, interface; defaults (Calico accept vs RFC 8212 for eBGP).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, defaultFilterAction, evaluateFilters, filtersByName, formatIssue, matchFilters, operationsEdit, type BgpFilter } from '../../peers/index.js';
+import { ConfigError, defaultFilterAction, evaluateFilters, filtersByName, formatIssue, localPrefOfPriority, matchFilters, operationsEdit, priorityOfLocalPref, type BgpFilter } from '../../peers/index.js';
 import { model, res } from './helpers.js';
 
 const filters = (spec: Record<string, unknown>, name = 'f'): BgpFilter[] => [model(res('BGPFilter', name, spec)).filters.get(name)!];
@@ -105,12 +105,35 @@ test('operations: Accept rules add communities and prepend in the order listed; 
   });
 });
 
-test('BGPFilter validation: priority and setPriority are refused by name, operations only with Accept, one community value', () => {
+test('priority matches the route whose LOCAL_PREF is 2^31-1 - priority, as Calico v3.32+ renders it for BIRD (confd filterMatchPriority)', () => {
+  // Calico: `priority: 512` is "(defined(bgp_local_pref)&&(bgp_local_pref = 2147483135))".
+  assert.equal(localPrefOfPriority(512), 2147483135);
+  assert.equal(priorityOfLocalPref(2147483135), 512);
+  assert.equal(priorityOfLocalPref(100), 2147483547, 'BIRD\'s default LOCAL_PREF is priority 2^31-1-100');
+  assert.equal(priorityOfLocalPref(2147483647), undefined, 'priority 0 is outside Calico\'s range');
+  const f = filters({ importV4: [{ action: 'Reject', priority: 512 }, { action: 'Accept', priority: 1024, cidr: '10.0.0.0/8', matchOperator: 'In' }] });
+  assert.equal(evaluateFilters(f, 'import', 'ipv4', '10.1.0.0/16', { localPref: 2147483135 }), 'reject');
+  assert.equal(evaluateFilters(f, 'import', 'ipv4', '10.1.0.0/16', { localPref: 2147482623 }), 'accept', 'priority 1024 and in the CIDR');
+  assert.equal(evaluateFilters(f, 'import', 'ipv4', '11.0.0.0/16', { localPref: 2147482623 }), 'none', 'every criterion must hold');
+  assert.equal(evaluateFilters(f, 'import', 'ipv4', '10.1.0.0/16', { localPref: 100 }), 'none');
+  assert.equal(evaluateFilters(f, 'import', 'ipv4', '10.1.0.0/16'), 'none', 'no LOCAL_PREF known: "defined(bgp_local_pref)" is false');
+});
+
+test('setPriority is LOCAL_PREF = 2^31-1 - value, the last one wins (confd filterOperationStatements "bgp_local_pref = ...")', () => {
+  const f = filters({ importV4: [{ action: 'Accept', operations: [{ setPriority: { value: 100 } }, { addCommunity: { value: '65000:1' } }, { setPriority: { value: 256 } }] }] });
+  const rule = matchFilters(f, 'import', 'ipv4', '10.0.0.0/8')!;
+  assert.deepEqual(operationsEdit(rule.operations), { addCommunities: [65000 * 65536 + 1], addLargeCommunities: [], prependAs: [], setLocalPref: 2147483391 });
+});
+
+test('BGPFilter validation: priority and setPriority in Calico\'s range 1..2^31-2, operations only with Accept, one community value', () => {
   const errs = (spec: Record<string, unknown>): string[] => {
     try { model(res('BGPFilter', 'f', spec)); return []; } catch (e) { return (e as ConfigError).issues.filter((i) => i.severity === 'error').map(formatIssue); }
   };
-  assert.match(errs({ importV4: [{ action: 'Accept', priority: 512 }] }).join('\n'), /spec\.importV4\[0\]\.priority: not supported by Tern: route priority/);
-  assert.match(errs({ importV4: [{ action: 'Accept', operations: [{ setPriority: { value: 5 } }] }] }).join('\n'), /operations\[0\]\.setPriority: not supported by Tern/);
+  assert.deepEqual(errs({ importV4: [{ action: 'Accept', priority: 512, operations: [{ setPriority: { value: 2147483646 } }] }] }), []);
+  assert.match(errs({ importV4: [{ action: 'Accept', priority: 0 }] }).join('\n'), /spec\.importV4\[0\]\.priority: 0 is out of range \(1\.\.2147483646\)/);
+  assert.match(errs({ importV4: [{ action: 'Accept', operations: [{ setPriority: { value: 2147483647 } }] }] }).join('\n'), /operations\[0\]\.setPriority\.value: 2147483647 is out of range/);
+  assert.match(errs({ importV4: [{ action: 'Accept', operations: [{ setPriority: {} }] }] }).join('\n'), /operations\[0\]\.setPriority\.value: value is required/);
+  assert.match(errs({ importV4: [{ action: 'Accept', operations: [{ setPriority: { value: 5, metric: 1 } }] }] }).join('\n'), /setPriority\.metric/);
   assert.match(errs({ importV4: [{ action: 'Reject', operations: [{ addCommunity: { value: '1:1' } }] }] }).join('\n'), /operations may only be used with action Accept/);
   assert.match(errs({ importV4: [{ action: 'Reject', communities: { values: ['1:1', '1:2'] } }] }).join('\n'), /exactly one community value/);
   assert.match(errs({ importV4: [{ action: 'Accept', operations: [{ addCommunity: { value: '1:1' }, prependASPath: { prefix: [1] } }] }] }).join('\n'), /exactly one operation must be set/);
