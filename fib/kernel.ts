@@ -32,7 +32,7 @@ export function encodeRouteSet(w: MsgWriter, seq: number, k: KernelParams, p: Ip
   // One reused message object: this runs a million times per table load.
   const r = scratch;
   r.family = fam(p.family); r.dstLen = p.len; r.table = k.table; r.protocol = k.protocol;
-  r.scope = RT_SCOPE_UNIVERSE; r.type = RTN_UNICAST; r.flags = 0; r.priority = k.metric;
+  r.scope = RT_SCOPE_UNIVERSE; r.type = RTN_UNICAST; r.flags = 0; r.priority = spec.metric ?? k.metric;
   r.nhId = undefined; r.gateway = undefined; r.oif = undefined; r.multipath = undefined;
   if (p.v4 !== undefined) { dst4.writeUInt32BE(p.v4, 0); r.dst = dst4; } else r.dst = p.addr;
   if (spec.kind === 'blackhole') {

@@ -7,8 +7,8 @@ import type { Fib, FibChange, FibEvents, FibFailure, FibResult, FibRoute, NextHo
 
 const hopText = (h: NextHop): string => `${h.gateway ?? ''}@${h.dev ?? ''}${h.onlink ? '/onlink' : ''}*${h.weight ?? 1}`;
 /** Two routes are the same when kind and the SET of next hops match (ECMP order is meaningless). */
-const routeKey = (c: { kind: string; nexthops: NextHop[] }): string =>
-  c.kind === 'blackhole' ? 'blackhole' : `unicast:${c.nexthops.map(hopText).sort().join(',')}`;
+const routeKey = (c: { kind: string; nexthops: NextHop[]; metric?: number }): string =>
+  (c.kind === 'blackhole' ? 'blackhole' : `unicast:${c.nexthops.map(hopText).sort().join(',')}`) + (c.metric !== undefined ? ` metric ${c.metric}` : '');
 
 export interface MemoryFibOptions {
   table?: number;
@@ -48,7 +48,7 @@ export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
       if (!prefix) { failures.push({ index, prefix: c.prefix, error: `EINVAL: bad prefix ${c.prefix}` }); return; }
       const withdraw = c.kind !== 'blackhole' && c.nexthops.length === 0;
       // The caller's record is kept as it is (treat it as immutable once passed, as for NetlinkFib).
-      const stored: FibChange = prefix === c.prefix ? c : { prefix, kind: c.kind, nexthops: c.nexthops };
+      const stored: FibChange = prefix === c.prefix ? c : { prefix, kind: c.kind, nexthops: c.nexthops, ...(c.metric !== undefined ? { metric: c.metric } : {}) };
       if (withdraw) this.desired.delete(prefix);
       else this.desired.set(prefix, stored);
       if (this._coupled) {
@@ -60,7 +60,7 @@ export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
   }
 
   async dump(): Promise<FibRoute[]> {
-    return [...this.kernel.values()].map((c) => ({ prefix: c.prefix, kind: c.kind, nexthops: c.kind === 'blackhole' ? [] : c.nexthops, table: this.table, metric: this.metric }));
+    return [...this.kernel.values()].map((c) => ({ prefix: c.prefix, kind: c.kind, nexthops: c.kind === 'blackhole' ? [] : c.nexthops, table: this.table, metric: c.metric ?? this.metric }));
   }
 
   /** The desired state as recorded (also while decoupled). */

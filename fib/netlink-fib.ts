@@ -168,7 +168,8 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       }
     }
     await this.quietly(changes.length, () => this.writer.execute(ops(), (op, outcome, error) => {
-      if (error) failures.push({ index: op.idx, prefix: changes[op.idx].prefix, error });
+      // idx -1: the removal of a route's old copy at another metric (route-writer.ts), no change of the caller's.
+      if (error && op.idx >= 0) failures.push({ index: op.idx, prefix: changes[op.idx].prefix, error });
     }));
     return failures.sort((a, b) => a.index - b.index);
   }
@@ -298,6 +299,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     if (!r) {
       const c = this.wanted.list[id];
       r = resolveRoute(c.kind, c.nexthops, p.family, this.topo, this.o);
+      if (isSpec(r) && c.metric !== undefined && c.metric !== this.k.metric) r = { ...r, metric: c.metric };
       this.cache.set(ck, r);
     }
     if (isSpec(r)) return new Op(p, r, idx, slot);
@@ -354,16 +356,34 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       }
       if (v < 0) return false;
       nhSnapshot.ref(nhId);
-      this.table.setInstalled(this.table.insertBytes(family, chunk, dst, len), v);
+      const slot = this.table.insertBytes(family, chunk, dst, len);
+      this.displace(slot, strays);
+      this.table.setInstalled(slot, v);
       return true;
     }, (r) => {
       const kr = kernelRoute(r, nhSnapshot);
-      if (kr.metric !== this.k.metric) strays.push({ prefix: routePrefix(r), metric: kr.metric });
-      else this.table.setInstalled(this.table.insert({ family: kr.family, addr: r.dst, len: r.dstLen }), this.variants.intern(kr.key, kr.nhId));
+      const slot = this.table.insert({ family: kr.family, addr: r.dst, len: r.dstLen });
+      // A route of ours at another metric is a route's own metric (FibChange.metric) when it
+      // is the prefix's only route; a second one for the prefix is a leftover, removed.
+      if (kr.metric !== this.k.metric) {
+        if (this.table.installed(slot) >= 0) strays.push({ prefix: routePrefix(r), metric: kr.metric });
+        else this.table.setInstalled(slot, this.variants.intern(kr.key, kr.nhId, kr.metric));
+      } else {
+        this.displace(slot, strays);
+        this.table.setInstalled(slot, this.variants.intern(kr.key, kr.nhId));
+      }
     }));
     this.strays = strays;
     this.kernelDirty = this.changeSeen !== seenAtStart;
     return { strays };
+  }
+
+  /** A dumped route at the FIB's metric takes the slot: one at another metric found first becomes a stray. */
+  private displace(slot: number, strays: { prefix: string; metric: number }[]): void {
+    const prev = this.table.installed(slot);
+    if (prev < 0) return;
+    const metric = this.variants.get(prev)?.metric;
+    if (metric !== undefined) strays.push({ prefix: formatPrefix(this.table.prefixAt(slot)), metric });
   }
 
   /** Dump the kernel and write the difference to the desired state (startup, resync, couple). */
@@ -437,10 +457,11 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
             continue;
           }
           if (m.type !== C.RTM_DELROUTE) continue;
-          if (!isOurs(r, this.k) || r.priority !== this.k.metric) continue;
+          if (!isOurs(r, this.k)) continue;
           const slot = this.table.find({ family: r.family === C.AF_INET ? 4 : 6, addr: r.dst, len: r.dstLen });
           // Someone else removed one of our routes (not our own delete in flight): repair.
-          if (slot >= 0 && this.table.installed(slot) >= 0 && !this.table.busy(slot)) {
+          if (slot >= 0 && this.table.installed(slot) >= 0 && !this.table.busy(slot) &&
+            (this.variants.get(this.table.installed(slot))?.metric ?? this.k.metric) === (r.priority ?? 0)) {
             this.scheduleResync(`route ${routePrefix(r)} removed outside Tern`);
           }
         }

@@ -39,6 +39,9 @@ export interface InstallSpec {
   hops: ResolvedHop[];
   /** Canonical text of the whole spec: two specs install the same route iff their keys match. */
   key: string;
+  /** The route's own metric (FibChange.metric) when not the FIB's; not part of `key`, which
+   * names the next hops (nexthop objects are shared across metrics). */
+  metric?: number;
 }
 
 export type Resolution = InstallSpec | { error: string };

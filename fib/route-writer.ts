@@ -90,14 +90,14 @@ export class RouteWriter {
           continue;
         }
         const old = slot >= 0 ? this.variants.get(this.table.installed(slot)) : undefined;
-        if (op.want && old?.key === op.want.key) { report(op, 'unchanged'); continue; }
+        if (op.want && old?.key === op.want.key && old.metric === op.want.metric) { report(op, 'unchanged'); continue; }
         if (!op.want && !old && op.metric === undefined) { report(op, op.why ? 'failed' : 'absent', op.why); continue; }
         routes++;
         if (slot >= 0) this.table.setBusy(slot, true);
         op.old = old;
         if (!op.want) {
           op.seq = this.client.nextSeq();
-          encodeRouteDel(w, op.seq, this.k, op.p, op.metric);
+          encodeRouteDel(w, op.seq, this.k, op.p, op.metric ?? old?.metric);
           sent.push(op);
           continue;
         }
@@ -114,10 +114,20 @@ export class RouteWriter {
           }
           op.nhId = id;
         }
-        op.replace = old !== undefined;
+        // Another metric is another kernel route (the metric is part of its key): add the new
+        // one, then remove the old (make before break), as a stray at the old metric.
+        const moved = old !== undefined && old.metric !== op.want.metric;
+        op.replace = old !== undefined && !moved;
         op.seq = this.client.nextSeq();
         encodeRouteSet(w, op.seq, this.k, op.p, op.want, op.nhId, op.replace);
         sent.push(op);
+        if (moved) {
+          const del = new Op(op.p, null, -1, -1);
+          del.metric = old.metric ?? this.k.metric;
+          del.seq = this.client.nextSeq();
+          encodeRouteDel(w, del.seq, this.k, op.p, del.metric);
+          sent.push(del);
+        }
       }
       if (sent.length || nhSent.length) inflight.push(this.send(w, sent, nhSent, failedNh, report));
       else this.client.giveBack(w);
@@ -159,13 +169,16 @@ export class RouteWriter {
       if (e) {
         this.unbusy(slot);
         if (s.nhId !== undefined) this.nh?.release(s.nhId);
+        // A route moving to another metric: its old route was removed in the same batch, so
+        // what the kernel holds now is learnt from a dump.
+        if (s.old !== undefined && !s.replace) this.onLost();
         const why = (s.nhId !== undefined && failedNh.get(s.nhId)) ||
           (e.errno === C.EEXIST && !s.replace ? `${text} (a route Tern does not own holds this prefix/metric; left alone)` : text);
         report(op, 'failed', why);
         continue;
       }
       if (s.old?.nhId !== undefined) this.nh?.release(s.old.nhId);
-      if (slot >= 0) this.table.setInstalled(slot, this.variants.intern(op.want!.key, s.nhId));
+      if (slot >= 0) this.table.setInstalled(slot, this.variants.intern(op.want!.key, s.nhId, op.want!.metric));
       this.unbusy(slot);
       report(op, s.replace ? 'replaced' : 'added');
     }

@@ -25,6 +25,12 @@ export interface FibChange {
   prefix: string; // '10.244.1.0/26' or '2001:db8::/64'; host bits are cleared
   kind: RouteKind;
   nexthops: NextHop[];
+  /**
+   * The route's kernel metric (RTA_PRIORITY) when it has one of its own (a Calico route
+   * priority); undefined: the FIB's metric (ternd --metric). A route whose metric changes is
+   * a new kernel route: the one at the old metric is removed once the new one is in.
+   */
+  metric?: number;
 }
 
 export const withdraw = (prefix: string): FibChange => ({ prefix, kind: 'unicast', nexthops: [] });

@@ -14,7 +14,7 @@ export class DesiredVariants {
   private lastId = -1;
 
   intern(c: FibChange): number {
-    if (c.kind !== 'blackhole') {
+    if (c.kind !== 'blackhole' && c.metric === undefined) {
       if (c.nexthops === this.lastArray) return this.lastId; // runs of changes share next hops
       const hit = this.byArray.get(c.nexthops);
       if (hit !== undefined) {
@@ -24,15 +24,15 @@ export class DesiredVariants {
       }
     }
     const sig = c.kind === 'blackhole' ? 'blackhole'
-      : c.nexthops.map((h) => `${h.gateway ?? ''},${h.dev ?? ''},${h.onlink ? 1 : 0},${h.weight ?? 1}`).join(';');
+      : c.nexthops.map((h) => `${h.gateway ?? ''},${h.dev ?? ''},${h.onlink ? 1 : 0},${h.weight ?? 1}`).join(';') + (c.metric !== undefined ? `|metric ${c.metric}` : '');
     let id = this.bySig.get(sig);
     if (id === undefined) {
       id = this.list.length;
       // Copy: the caller may mutate its objects after apply() returns.
-      this.list.push({ prefix: '', kind: c.kind, nexthops: c.nexthops.map((h) => ({ ...h })) });
+      this.list.push({ prefix: '', kind: c.kind, nexthops: c.nexthops.map((h) => ({ ...h })), ...(c.metric !== undefined ? { metric: c.metric } : {}) });
       this.bySig.set(sig, id);
     }
-    if (c.kind !== 'blackhole') {
+    if (c.kind !== 'blackhole' && c.metric === undefined) {
       this.byArray.set(c.nexthops, id);
       this.lastArray = c.nexthops;
       this.lastId = id;
@@ -41,19 +41,22 @@ export class DesiredVariants {
   }
 }
 
-/** What the kernel holds for a prefix: a spec key and the nexthop id the route points at. */
-export interface Installed { key: string; nhId?: number }
+/**
+ * What the kernel holds for a prefix: a spec key, the nexthop id the route points at, and its
+ * metric when it is not the FIB's own (FibChange.metric).
+ */
+export interface Installed { key: string; nhId?: number; metric?: number }
 
 export class InstalledVariants {
   private readonly byText = new Map<string, number>();
   private readonly list: Installed[] = [];
 
-  intern(key: string, nhId: number | undefined): number {
-    const t = `${key}#${nhId ?? ''}`;
+  intern(key: string, nhId: number | undefined, metric?: number): number {
+    const t = `${key}#${nhId ?? ''}#${metric ?? ''}`;
     let i = this.byText.get(t);
     if (i === undefined) {
       i = this.list.length;
-      this.list.push({ key, nhId });
+      this.list.push(metric === undefined ? { key, nhId } : { key, nhId, metric });
       this.byText.set(t, i);
     }
     return i;

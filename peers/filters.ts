@@ -51,6 +51,20 @@ export function priorityOfLocalPref(localPref: number): number | undefined {
  */
 export const NORMAL_ROUTE_PRIORITY = 1024;
 
+/**
+ * The LOCAL_PREF from which a route carries a Calico priority that Tern installs as the kernel
+ * metric (Calico's kernel export: krt_metric = 2^31-1 - bgp_local_pref). Calico applies that to
+ * every BGP route; Tern only from 2^30 up (priorities 1 .. 2^30-1), so that the routes of peers
+ * that use LOCAL_PREF the usual way (100, 200: BIRD, FRR, Tern itself) keep ternd --metric
+ * instead of landing at metrics near 2^31. Calico v3.32+ nodes send 2^31-1-1024 for their
+ * routes: those are installed at 1024, as Calico installs them.
+ */
+export const PRIORITY_LOCAL_PREF_MIN = 2 ** 30;
+export const MAX_INSTALLED_PRIORITY = PRIORITY_BASE - PRIORITY_LOCAL_PREF_MIN;
+/** The kernel metric a route with this LOCAL_PREF gets, or undefined: the FIB's own metric. */
+export const kernelMetricOf = (localPref: number | undefined): number | undefined =>
+  localPref !== undefined && localPref >= PRIORITY_LOCAL_PREF_MIN && localPref < PRIORITY_BASE ? PRIORITY_BASE - localPref : undefined;
+
 /** `aa:nn` -> RFC 1997 value, `aa:nn:mm` -> RFC 8092 large community. */
 export function parseCommunity(v: string): { standard: number } | { large: LargeCommunity } {
   const p = v.split(':').map(Number);

@@ -7,6 +7,7 @@ import { ALL } from '../selector.js';
 import { maxLen, parseAsn, parseCidr, type Cidr } from './net.js';
 import { join, Reader, type YNode } from './reader.js';
 import { communityError } from './kinds-bgp.js';
+import { MAX_INSTALLED_PRIORITY } from '../filters.js';
 
 /** A list of AS numbers (asPathPrefix, prependASPath.prefix). */
 function asnList(r: Reader, m: MapNode, key: string, path: string): number[] {
@@ -107,7 +108,10 @@ function decodeRules(r: Reader, s: MapNode | undefined, key: 'exportV4' | 'impor
       const sp = r.map(r.get(om, 'setPriority'), `${op}.setPriority`, 'BGPFilter setPriority');
       if (sp) {
         const v = r.int(sp, 'value', `${op}.setPriority`, 1, MAX_PRIORITY);
-        if (v === undefined) { if (!sp.entries.has('value')) r.error(sp.line, `${op}.setPriority.value`, 'value is required'); } else rule.operations.push({ setPriority: v });
+        if (v === undefined) { if (!sp.entries.has('value')) r.error(sp.line, `${op}.setPriority.value`, 'value is required'); }
+        // Tern tells a priority from an ordinary LOCAL_PREF by its size (peers/filters.ts kernelMetricOf).
+        else if (v > MAX_INSTALLED_PRIORITY) r.error(sp.line, `${op}.setPriority.value`, `${v} is above ${MAX_INSTALLED_PRIORITY}, the largest priority Tern installs as a kernel metric (2^30-1; docs/configuration.md)`);
+        else rule.operations.push({ setPriority: v });
       }
     });
     if (rule.operations.length && action !== 'Accept') r.error(r.lineOf(m, 'operations'), `${p}.operations`, 'operations may only be used with action Accept');

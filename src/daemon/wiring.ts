@@ -13,6 +13,7 @@ import {
   encapsulationFor,
   filtersByName,
   matchFilters,
+  kernelMetricOf,
   localPrefOfPriority,
   NORMAL_ROUTE_PRIORITY,
   operationsEdit,
@@ -296,10 +297,14 @@ export function fibChangeOf(ch: RibChange, c: FibContext): FibChange {
   }
   let m = mappers.get(c);
   if (!m) mappers.set(c, (m = new FibMapper(c)));
+  // A Calico route priority (BGPFilter setPriority, or a Calico v3.32+ peer's LOCAL_PREF) is the
+  // kernel metric (peers/filters.ts kernelMetricOf); ECMP paths share the best's LOCAL_PREF.
+  const metric = kernelMetricOf(best.attrs?.localPref);
+  const route = (nexthops: NextHop[]): FibChange => (metric === undefined ? { prefix: ch.prefix, kind: 'unicast', nexthops } : { prefix: ch.prefix, kind: 'unicast', nexthops, metric });
   const paths = ch.multipath.length > 1 ? ch.multipath : [best];
   if (paths.length === 1) {
     const h = best.peer === 'local' ? null : m.hopsFor(ch.prefix, best.nextHop);
-    return h ? { prefix: ch.prefix, kind: 'unicast', nexthops: h } : withdraw(ch.prefix);
+    return h ? route(h) : withdraw(ch.prefix);
   }
   const hops: NextHop[] = [];
   const seen = new Set<string>();
@@ -310,7 +315,7 @@ export function fibChangeOf(ch: RibChange, c: FibContext): FibChange {
     seen.add(p.nextHop);
     hops.push(...h);
   }
-  return hops.length ? { prefix: ch.prefix, kind: 'unicast', nexthops: hops } : withdraw(ch.prefix);
+  return hops.length ? route(hops) : withdraw(ch.prefix);
 }
 
 /** Prefixes named per distinct FIB error in the log; the rest are counted. */

@@ -56,6 +56,16 @@ test('ECMP: the multipath set becomes one route with every distinct next hop', (
   assert.deepEqual(fc.nexthops.map((h) => h.gateway), ['198.18.1.11', '198.18.1.1']);
 });
 
+test('a Calico route priority in LOCAL_PREF (2^31-1 - priority, from setPriority or a Calico v3.32+ peer) is the kernel metric; an ordinary LOCAL_PREF keeps the FIB metric (Calico krt_metric = 2^31-1 - bgp_local_pref)', () => {
+  const lp = (localPref: number | undefined): PathInfo => ({ ...path('198.18.1.11', '198.18.1.11'), attrs: localPref === undefined ? {} : { localPref } });
+  assert.equal(fibChangeOf(change('10.244.1.0/26', lp(2147483647 - 512)), ctx).metric, 512);
+  assert.equal(fibChangeOf(change('10.244.1.0/26', lp(2147483647 - 1024)), ctx).metric, 1024, 'a Calico v3.32+ node\'s normal route');
+  const ecmp = fibChangeOf(change('192.0.2.0/24', lp(2147483647 - 256), [lp(2147483647 - 256), { ...lp(2147483647 - 256), nextHop: '198.18.1.1', peer: '198.18.1.1' }]), ctx);
+  assert.deepEqual([ecmp.metric, ecmp.nexthops.length], [256, 2]);
+  for (const v of [undefined, 100, 200, 2 ** 30 - 1]) assert.equal('metric' in fibChangeOf(change('10.244.1.0/26', lp(v)), ctx), false, `LOCAL_PREF ${v}`);
+  assert.equal(fibChangeOf(change('10.244.1.0/26', lp(2 ** 30)), ctx).metric, 2 ** 31 - 1 - 2 ** 30, 'from 2^30 up a LOCAL_PREF is a priority');
+});
+
 test('session config: Calico peer fields reach the session layer; mesh is unidirectional', () => {
   const mesh = plan.filter((p) => p.kind === 'mesh');
   assert.equal(mesh.length, 2);

@@ -253,3 +253,43 @@ test('ipipMode never: next hops in another subnet go through the underlay route,
     assert.equal(describe(v4.get('198.18.4.0/24')), 'via 198.18.0.2 dev tfib1a', "Tern's own route stays");
   });
 });
+
+test('a route with its own metric (a Calico route priority, BGPFilter setPriority): installed at it, moved to another with the old one removed, back to the FIB metric, kept across a restart, withdrawn at it', { skip }, async () => {
+  const ns = lab('tfib-t11');
+  const at = (metric?: number): FibChange => ({ ...via('10.244.1.0/26', '198.18.0.2'), ...(metric !== undefined ? { metric } : {}) });
+  // Every kernel route of ours for the prefix, as "metric N" (one line per route: the metric is part of its key).
+  const metrics = () => ns.ip('route show proto 201').split('\n').filter((l) => l.startsWith('10.244.1.0/26')).map((l) => / metric (\d+)/.exec(l)?.[1] ?? 'none');
+  try {
+    const first = new FibChild(ns);
+    await first.call('open', { tunnelDevice: 'tfibtun0' });
+    assert.deepEqual((await first.call<ApplyResult>('apply', [at(512)])).failed, []);
+    assert.deepEqual(metrics(), ['512']);
+    assert.deepEqual((await first.call<ApplyResult>('apply', [at(256)])).failed, []);
+    assert.deepEqual(metrics(), ['256'], 'moved: the route at 512 is gone');
+    await first.call('apply', [at()]);
+    assert.deepEqual(metrics(), ['32'], 'back to the FIB metric');
+    await first.call('apply', [at(512)]);
+    assert.deepEqual(metrics(), ['512']);
+    await first.close();
+
+    // A restart finds the route at its own metric and, desired as it is, leaves it alone.
+    const mon = monitorRoutes(ns);
+    await new Promise((r) => setTimeout(r, 200));
+    const second = new FibChild(ns);
+    await second.call('open', { tunnelDevice: 'tfibtun0' });
+    const r = await second.call<ReconcileResult>('reconcile', [at(512)]);
+    const events = await mon.stop();
+    assert.deepEqual({ ...r, failed: r.failed.length }, { added: 0, replaced: 0, deleted: 0, unchanged: 1, failed: 0 });
+    assert.deepEqual(events.filter((l) => l.includes('proto 201')), [], 'nothing rewritten');
+    // A leftover at another metric (a crash between the two halves of a move) is removed.
+    ns.ip('route add 10.244.1.0/26 via 198.18.0.2 proto 201 metric 700');
+    const r2 = await second.call<ReconcileResult>('reconcile', [at(512)]);
+    assert.equal(r2.deleted, 1);
+    assert.deepEqual(metrics(), ['512']);
+    await second.call('apply', [{ prefix: '10.244.1.0/26', kind: 'unicast', nexthops: [] }]);
+    assert.deepEqual(metrics(), [], 'withdrawn at its own metric');
+    await second.close();
+  } finally {
+    ns.destroy();
+  }
+});

@@ -129,7 +129,9 @@ test('BGPFilter validation: priority and setPriority in Calico\'s range 1..2^31-
   const errs = (spec: Record<string, unknown>): string[] => {
     try { model(res('BGPFilter', 'f', spec)); return []; } catch (e) { return (e as ConfigError).issues.filter((i) => i.severity === 'error').map(formatIssue); }
   };
-  assert.deepEqual(errs({ importV4: [{ action: 'Accept', priority: 512, operations: [{ setPriority: { value: 2147483646 } }] }] }), []);
+  assert.deepEqual(errs({ importV4: [{ action: 'Accept', priority: 2147483646, operations: [{ setPriority: { value: 1073741823 } }] }] }), []);
+  // Above 2^30-1 Tern could not tell the LOCAL_PREF from an ordinary one (peers/filters.ts kernelMetricOf): refused by name.
+  assert.match(errs({ importV4: [{ action: 'Accept', operations: [{ setPriority: { value: 1073741824 } }] }] }).join('\n'), /setPriority\.value: 1073741824 is above 1073741823, the largest priority Tern installs/);
   assert.match(errs({ importV4: [{ action: 'Accept', priority: 0 }] }).join('\n'), /spec\.importV4\[0\]\.priority: 0 is out of range \(1\.\.2147483646\)/);
   assert.match(errs({ importV4: [{ action: 'Accept', operations: [{ setPriority: { value: 2147483647 } }] }] }).join('\n'), /operations\[0\]\.setPriority\.value: 2147483647 is out of range/);
   assert.match(errs({ importV4: [{ action: 'Accept', operations: [{ setPriority: {} }] }] }).join('\n'), /operations\[0\]\.setPriority\.value: value is required/);
