@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, encapsulationFor, formatIssue, loadModelFile, localSpeaker, localSubnets, originatedRoutes, planPeers, type ClusterModel, type PeerConfig } from '../../peers';
+import { ConfigError, encapsulationFor, formatIssue, kernelMetricOf, loadModelFile, localSpeaker, localSubnets, originatedRoutes, planPeers, type ClusterModel, type PeerConfig } from '../../peers';
 import { policiesFor } from '../../src/daemon/wiring';
 import { parsePrefix } from '../../bgp/prefix';
 import { AsPathSegmentType, type PathAttributes } from '../../bgp/types';
@@ -140,9 +140,25 @@ test('13 programClusterRoutes EnabledNoEncapOnly (the default on the Calico main
   assert.deepEqual(warnings, []);
 });
 
+test('14 BGPFilter priority (Calico v3.32+ kubevirt-filter): a tagged route imported at priority 100 (LOCAL_PREF 2^31-1-100, kernel metric 100); on export priority 100 and this node\'s own routes at 1024 get their communities', () => {
+  const { model, warnings } = load('14-bgpfilter-priority.yaml');
+  assert.deepEqual(warnings, []);
+  const rr = peerOf(model, 'n1', '198.18.140.1');
+  const { importPolicy, exportPolicy } = policiesFor(rr, model, new Set(['10.244.1.0/26']));
+  const peer = { id: rr.key, address: rr.peerAddress, asn: rr.peerAs };
+  const elevated = importPolicy!(parsePrefix('10.244.9.7/32'), { asPath: [], localPref: 2147482623, communities: [comm(65000, 100)] }, peer) as PathAttributes;
+  assert.equal(elevated.localPref, 2147483547);
+  assert.equal(kernelMetricOf(elevated.localPref), 100);
+  assert.equal(importPolicy!(parsePrefix('10.244.9.8/32'), { asPath: [], localPref: 2147482623 }, peer), 'accept', 'untagged: unchanged (priority 1024 from a Calico node)');
+  const own = exportPolicy(parsePrefix('10.244.1.0/26'), { asPath: [], localPref: 100 }, peer, -1) as PathAttributes;
+  assert.deepEqual(own.communities, [comm(65001, 200)]);
+  const reflected = exportPolicy(parsePrefix('10.244.9.7/32'), { asPath: [], localPref: 2147483547 }, peer, 2147483547) as PathAttributes;
+  assert.deepEqual(reflected.communities, [comm(65000, 100)]);
+});
+
 test('every corpus manifest has a test above', () => {
   const files = fs.readdirSync(DIR).filter((f) => f.endsWith('.yaml'));
-  assert.equal(files.length, 13);
+  assert.equal(files.length, 14);
 });
 
 test('common mistakes are refused with text that names them (kubectl strict validation, RFC 4271 §4.2 AS range)', () => {
