@@ -92,4 +92,6 @@ test('BGPFilter operations and community/AS-path matches seen by BIRD and in Ter
   assert.deepEqual(kernel.filter((x) => x.dst === '198.19.118.0/24').map((x) => [x.metric, x.gateway]), [[32, bird4]]);
   const elevated = (await bgpctl(lab, ternHost, 'show', 'rib', '198.19.119.0/24')) as (RibRow & { localPref?: number })[];
   assert.equal(elevated[0]?.localPref, 2147483647 - 512);
+  const fib = (await bgpctl(lab, ternHost, 'show', 'fib')) as { prefix: string; status: string; metric?: number; kernelMetric?: number }[];
+  assert.deepEqual(fib.filter((r) => r.prefix === '198.19.119.0/24').map((r) => [r.status, r.metric, r.kernelMetric]), [['ok', 512, 512]], 'bgpctl show fib');
 });

@@ -182,7 +182,9 @@ const FIB_STATUS: Record<FibRowView['status'], { text: string; color?: Color }> 
  */
 export function formatFib(rows: FibRowView[], o: TextOptions, fib?: StatusView['fib']): string[] {
   if (fib?.driver === 'none') return [`ternd runs with --fib none: no routes are written to the kernel (${fib.routes} routes wanted); see bgpctl show rib`];
-  const body = rows.map((r) => [cell(FIB_STATUS[r.status].text, { color: FIB_STATUS[r.status].color }), cell(r.prefix), cell(hops(r.tern)), cell(hops(r.kernel))]);
+  const withMetric = (text: string, m: number | undefined, own: boolean) => (own && m !== undefined ? `${text} metric ${m}` : text);
+  const body = rows.map((r) => [cell(FIB_STATUS[r.status].text, { color: FIB_STATUS[r.status].color }), cell(r.prefix),
+    cell(withMetric(hops(r.tern), r.metric, r.metric !== undefined)), cell(withMetric(hops(r.kernel), r.kernelMetric, r.metric !== undefined && r.kernel !== null))]);
   const lines = table(o, [cell('Status'), cell('Prefix'), cell('Tern'), cell('Kernel')], body);
   const bad = rows.filter((r) => r.status !== 'ok').length;
   const decoupled = fib !== undefined && !fib.coupled;

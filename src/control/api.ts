@@ -248,6 +248,10 @@ export interface FibRowView {
   /** ok: equal; missing: Tern wants it, kernel lacks it; different: next hops differ;
    *  extra: in the kernel under Tern's protocol but not wanted by Tern. */
   status: 'ok' | 'missing' | 'different' | 'extra';
+  /** The route's own kernel metric when it has one (a Calico route priority, BGPFilter
+   *  setPriority), and the kernel route's metric then; a difference is `different`. */
+  metric?: number;
+  kernelMetric?: number;
 }
 
 /** `show config`: the effective model for this node. */

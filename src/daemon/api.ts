@@ -236,8 +236,9 @@ export class TerndApi implements DaemonApi {
       const have = kernel.get(p);
       const tern = want ? (want.kind === 'blackhole' ? [{ via: 'blackhole' }] : hopViews(want.nexthops)) : null;
       const k = have ? (have.kind === 'blackhole' ? [{ via: 'blackhole' }] : hopViews(have.nexthops)) : null;
-      const same = tern && k && JSON.stringify(tern.map((h) => h.via).sort()) === JSON.stringify(k.map((h) => h.via).sort());
-      rows.push({ prefix: p, tern, kernel: k, status: !tern ? 'extra' : !k ? 'missing' : same ? 'ok' : 'different' });
+      const own = want?.metric;
+      const same = tern && k && JSON.stringify(tern.map((h) => h.via).sort()) === JSON.stringify(k.map((h) => h.via).sort()) && (own === undefined || own === have?.metric);
+      rows.push({ prefix: p, tern, kernel: k, status: !tern ? 'extra' : !k ? 'missing' : same ? 'ok' : 'different', ...(own !== undefined ? { metric: own, kernelMetric: have?.metric } : {}) });
     }
     return rows;
   }
