@@ -188,8 +188,10 @@ export interface WriteOptions {
   suffix?: string;
   /** Override the directory for publishable results (default bench/results). */
   dir?: string;
-  /** Print nothing and write nothing (a bench's --no-write). */
+  /** Write nothing (a bench's --no-write); the verdicts are still printed. */
   noWrite?: boolean;
+  /** The bench's own reasons the run cannot be published (e.g. fewer than 3 rounds of a comparison). */
+  problems?: string[];
   log?: (s: string) => void;
 }
 
@@ -209,7 +211,9 @@ export class ResultRecorder {
   finish<T>(data: T, targets: TargetVerdict[], o: WriteOptions = {}): { result: BenchResult<T>; file: string | null } {
     const wallSeconds = Number(process.hrtime.bigint() - this.t0) / 1e9;
     const log = o.log ?? console.log;
-    const { build, problems } = stampBuild(this.root);
+    const stamped = stampBuild(this.root);
+    const build = stamped.build;
+    const problems = [...stamped.problems, ...(o.problems ?? [])];
     const other = otherCpu(this.procsBefore, procTable(), wallSeconds);
     const cpus = os.cpus();
     const loadAfter = os.loadavg().map(round2);

@@ -87,7 +87,7 @@ const skip = skipOption(missing);
 for (const family of ['ipv4', 'ipv6'] as const) {
   test(`${family} harness against BIRD: the monitor counts exactly N distinct prefixes`, { skip, timeout: 60_000 }, async (t) => {
     if (!requireOrSkip(t, missing)) return;
-    const o = parseIngestArgs(['--n', String(N), '--k', String(K), '--family', family, '--targets', 'bird', '--no-write', '--timeout', '30', '--no-netns']);
+    const o = parseIngestArgs(['--n', String(N), '--k', String(K), '--family', family, '--targets', 'bird', '--repeat', '1', '--no-write', '--timeout', '30', '--no-netns']);
     o.port = 17931; // away from the default, so a bench run on the same machine does not collide
     const rep = await runIngest(o, () => undefined);
     const r = rep.results[0];
