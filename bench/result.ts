@@ -4,10 +4,11 @@
 // every target as met or MISSED. A result of a dirty or unknown build is marked
 // `publishable: false` and written outside the repository (os.tmpdir()), so it can neither be
 // committed by accident nor cited by docs/benchmarks.md (test/bench/benchmarks-doc.test.ts).
+// It reads dist/build-info.json itself (the format src/build-info.ts writes) and imports nothing
+// from the daemon, so bench/ingest keeps sharing no code with what it measures.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildInfo } from '../src/build-info.js';
 
 export const RESULT_SCHEMA = 'tern-bench-result/1';
 /** The package root: this file compiles to dist/bench/result.js. */
@@ -63,7 +64,12 @@ const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** The build stamp of the dist under `root`, and every reason it does not name one exact build. */
 export function stampBuild(root = ROOT): { build: BuildStamp; problems: string[] } {
-  const b = buildInfo();
+  let version = 'unknown';
+  try {
+    version = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    // no package.json beside dist/: said as 'unknown'
+  }
   const record = path.join(root, 'dist', 'build-info.json');
   let rec: { commit?: unknown; dirty?: unknown } = {};
   let builtAt: Date | null = null;
@@ -84,7 +90,7 @@ export function stampBuild(root = ROOT): { build: BuildStamp; problems: string[]
     const newer = newestJs(path.join(root, 'dist'));
     if (newer !== null && newer.mtimeMs > builtAt.getTime() + 2000) problems.push(`dist changed after build-info.json was written (${path.relative(root, newer.file)}): rebuild with \`npm run build\``);
   }
-  return { build: { version: b.version, commit, dirty, builtAt: builtAt?.toISOString() ?? null, node: process.version }, problems };
+  return { build: { version, commit, dirty, builtAt: builtAt?.toISOString() ?? null, node: process.version }, problems };
 }
 
 function newestJs(dir: string): { file: string; mtimeMs: number } | null {
