@@ -17,6 +17,7 @@ const BENCHES: Record<string, () => Promise<BenchMain>> = {
   'k8s-sync': async () => (await import('./k8s-sync.js')).main,
   'config-load': async () => (await import('./config-load.js')).main,
   'control-stream': async () => (await import('./control-stream.js')).main,
+  'smart-buffer': async () => (await import('./smart-buffer.js')).main,
 };
 
 async function run(argv: string[]): Promise<number> {
