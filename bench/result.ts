@@ -36,9 +36,13 @@ export interface MachineStamp {
   loadavgAfter: number[];
   /** Processes outside this bench's own process tree that used >= 10% of a core during the run. */
   otherBusyProcesses: BusyProcess[];
-  /** CPU seconds used by every process outside the bench's tree during the run (kernel threads excluded). */
+  /** CPU seconds of the bench's own tree (this process, its children, what they reaped). */
+  ownCpuSeconds: number;
+  /** CPU seconds the rest of the machine used meanwhile (/proc/stat busy time minus ours): short-lived processes included. */
   otherCpuSeconds: number;
-  /** 1-minute load under half the cores before and after, and no other busy process. */
+  /** otherCpuSeconds / wall time: how many cores others kept busy on average. */
+  otherCores: number;
+  /** 1-minute load under half the cores before and after, no other busy process, others under 0.1 core. */
   quiet: boolean;
 }
 
@@ -115,7 +119,8 @@ function newestJs(dir: string): { file: string; mtimeMs: number } | null {
   return best;
 }
 
-interface ProcInfo { comm: string; ppid: number; ticks: number; startTicks: number }
+/** ticks: the process's own CPU; reaped: that of its children it has waited for (cutime+cstime). */
+interface ProcInfo { comm: string; ppid: number; ticks: number; reaped: number; startTicks: number }
 const CLK_TCK = 100; // Linux's USER_HZ on every architecture node runs on
 
 /** Every process's CPU ticks from /proc (a process that exits between readdir and read is skipped). */
@@ -132,7 +137,7 @@ export function procTable(): Map<number, ProcInfo> {
       const s = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
       const close = s.lastIndexOf(')');
       const f = s.slice(close + 2).split(' ');
-      out.set(Number(p), { comm: s.slice(s.indexOf('(') + 1, close), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), startTicks: Number(f[19]) });
+      out.set(Number(p), { comm: s.slice(s.indexOf('(') + 1, close), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), reaped: Number(f[13]) + Number(f[14]), startTicks: Number(f[19]) });
     } catch {
       // gone
     }
@@ -155,21 +160,41 @@ function ownTree(table: Map<number, ProcInfo>): Set<number> {
   return own;
 }
 
-/** CPU used by other processes between two tables (processes that lived entirely between them are missed; loadavg covers them). */
-export function otherCpu(before: Map<number, ProcInfo>, after: Map<number, ProcInfo>, wallSeconds: number): { busy: BusyProcess[]; total: number } {
+/** Busy ticks of the whole machine (every CPU, every process and the kernel) from /proc/stat. */
+export function machineBusyTicks(): number {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already inside user)
+    return f[0] + f[1] + f[2] + f[5] + f[6] + f[7];
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * CPU used by others during the run. By name: the processes alive at the end that used 10% of a
+ * core or more. In total: the machine's busy time minus our own tree's (its live members, and
+ * the children they reaped), which also counts processes that started and ended inside the run.
+ */
+export function otherCpu(before: Map<number, ProcInfo>, after: Map<number, ProcInfo>, wallSeconds: number, machineTicks: number): { busy: BusyProcess[]; ownSeconds: number; otherSeconds: number } {
   const own = ownTree(after);
   const busy: BusyProcess[] = [];
-  let total = 0;
+  let ownTicks = 0;
   for (const [pid, a] of after) {
-    if (own.has(pid) || pid === 2 || a.ppid === 2) continue;
     const b = before.get(pid);
-    const used = (b && b.startTicks === a.startTicks ? a.ticks - b.ticks : a.ticks) / CLK_TCK;
-    total += used;
+    const same = b !== undefined && b.startTicks === a.startTicks;
+    if (own.has(pid)) {
+      ownTicks += a.ticks + a.reaped - (same ? b.ticks + b.reaped : 0);
+      continue;
+    }
+    if (pid === 2 || a.ppid === 2) continue; // kernel threads
+    const used = (same ? a.ticks - b.ticks : a.ticks) / CLK_TCK;
     const share = wallSeconds > 0 ? used / wallSeconds : 0;
     if (share >= 0.1) busy.push({ pid, comm: a.comm, cpuSeconds: round2(used), shareOfCore: round2(share) });
   }
   busy.sort((x, y) => y.cpuSeconds - x.cpuSeconds);
-  return { busy, total: round2(total) };
+  const ownSeconds = ownTicks / CLK_TCK;
+  return { busy, ownSeconds: round2(ownSeconds), otherSeconds: round2(Math.max(0, machineTicks / CLK_TCK - ownSeconds)) };
 }
 
 /** Median with min and max: the form every repeated figure takes. */
@@ -210,6 +235,7 @@ export class ResultRecorder {
   private readonly t0 = process.hrtime.bigint();
   private readonly loadBefore = os.loadavg().map(round2);
   private readonly procsBefore = procTable();
+  private readonly busyBefore = machineBusyTicks();
 
   constructor(readonly bench: string, readonly argv: string[], private readonly root = ROOT) {}
 
@@ -220,7 +246,8 @@ export class ResultRecorder {
     const stamped = stampBuild(this.root);
     const build = stamped.build;
     const problems = [...stamped.problems, ...(o.problems ?? [])];
-    const other = otherCpu(this.procsBefore, procTable(), wallSeconds);
+    const other = otherCpu(this.procsBefore, procTable(), wallSeconds, machineBusyTicks() - this.busyBefore);
+    const otherCores = wallSeconds > 0 && Number.isFinite(other.otherSeconds) ? round2(other.otherSeconds / wallSeconds) : NaN;
     const cpus = os.cpus();
     const loadAfter = os.loadavg().map(round2);
     const half = cpus.length / 2;
@@ -232,8 +259,10 @@ export class ResultRecorder {
       loadavgBefore: this.loadBefore,
       loadavgAfter: loadAfter,
       otherBusyProcesses: other.busy,
-      otherCpuSeconds: other.total,
-      quiet: this.loadBefore[0] < half && loadAfter[0] < half && other.busy.length === 0,
+      ownCpuSeconds: other.ownSeconds,
+      otherCpuSeconds: other.otherSeconds,
+      otherCores,
+      quiet: this.loadBefore[0] < half && loadAfter[0] < half && other.busy.length === 0 && otherCores < 0.1,
     };
     const result: BenchResult<T> = {
       schema: RESULT_SCHEMA, bench: this.bench, at: this.at.toISOString(), argv: this.argv, wallSeconds: round2(wallSeconds),
@@ -241,7 +270,7 @@ export class ResultRecorder {
     };
     for (const t of targets) log(verdictLine(t));
     if (targets.length === 0) log('targets: none declared for this bench');
-    log(`build ${build.commit.slice(0, 12)}${build.dirty ? '+dirty' : ''}, node ${build.node}; ${machine.nproc} x ${machine.cpuModel}; load ${machine.loadavgBefore.join(' ')} -> ${loadAfter.join(' ')}` +
+    log(`build ${build.commit.slice(0, 12)}${build.dirty ? '+dirty' : ''}, node ${build.node}; ${machine.nproc} x ${machine.cpuModel}; load ${machine.loadavgBefore.join(' ')} -> ${loadAfter.join(' ')}; others used ${otherCores} cores` +
       `${other.busy.length ? `; other busy processes: ${other.busy.slice(0, 5).map((p) => `${p.comm}[${p.pid}] ${Math.round(p.shareOfCore * 100)}%`).join(', ')}` : ''}${machine.quiet ? ' (quiet)' : ' (NOT a quiet machine)'}`);
     if (o.noWrite) return { result, file: null };
     const stamp = result.at.replace(/[:.]/g, '-').slice(0, 19) + 'Z';

@@ -6,7 +6,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -163,5 +163,36 @@ test('issue 18: a dirty, unrecorded or rebuilt-by-tsc build is unpublishable and
     assert.match(stampBuild(root).problems.join('; '), /dist changed after build-info.json/);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+/** A node child that burns CPU for a fixed amount of work (not time), then writes its CPU seconds to `out`. */
+const BURN = `let x = 0; for (let i = 0; i < 3e8; i++) x = (x + i) % 1000003; const u = process.cpuUsage(); require('fs').writeFileSync(process.argv[1], String((u.user + u.system) / 1e6 + x * 0));`;
+
+test('issue 18: the load record counts CPU the bench did not use, even of a process that ended inside the run, apart from its own', async (t) => {
+  if (!requireOrSkip(t, fs.existsSync('/proc/stat') ? false : 'needs /proc')) return;
+  const root = fakeCheckout({ commit: FULL, dirty: false });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tern-burn-'));
+  try {
+    const rec = new ResultRecorder('unit', [], root);
+    // Our own child: counted as ours once reaped.
+    const ownOut = path.join(dir, 'own');
+    assert.equal(spawnSync(process.execPath, ['-e', BURN, ownOut]).status, 0);
+    // An orphan (its shell exits at once, so it is not in our tree); alive or gone at finish(),
+    // its CPU is in the machine's busy time and not in ours.
+    const otherOut = path.join(dir, 'other');
+    spawnSync('sh', ['-c', `"${process.execPath}" -e "$0" "$1" >/dev/null 2>&1 &`, BURN, otherOut]);
+    for (let i = 0; i < 600 && !fs.existsSync(otherOut); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(fs.existsSync(otherOut), 'the orphan finished its work');
+    const { result, file } = rec.finish({}, [], { log: () => undefined });
+    const ownCpu = Number(fs.readFileSync(ownOut, 'utf8'));
+    const otherUsed = Number(fs.readFileSync(otherOut, 'utf8'));
+    assert.ok(result.machine.ownCpuSeconds >= ownCpu * 0.9, `own ${result.machine.ownCpuSeconds} s, the child used ${ownCpu} s`);
+    assert.ok(result.machine.otherCpuSeconds >= otherUsed * 0.9, `others ${result.machine.otherCpuSeconds} s, the orphan used ${otherUsed} s`);
+    assert.equal(result.machine.quiet, false, 'a machine where another process burned CPU is not quiet');
+    fs.rmSync(file!);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
