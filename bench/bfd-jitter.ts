@@ -8,10 +8,8 @@
 // FIB = until the kernel holds N, after), BFD flaps on both sides, the worker's own timer
 // lateness and ternd's main-loop stalls; writes bench/results/bfd-jitter-<date>-n<N>.json.
 // RFC 5880 §6.8.7 jitter puts a correct gap at 75-100 ms of the 100 ms interval.
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { ResultRecorder, type TargetVerdict } from './result.js';
 import { Lab, onLines, prereqs, run, sleep, startBird, startTernd, TERND, waitBirdEstablished, waitFor, bgpctl, birdc } from '../conformance/lab/index.js';
 import type { BfdSessionView } from '../bgp/bfd/types.js';
 import { buildWorkload } from './ingest/workload.js';
@@ -66,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
   const n = arg('n', 1_000_000);
   const k = arg('k', 1000);
   if (argv.includes('--inject')) return inject(n, k);
+  const rec = new ResultRecorder('bfd-jitter', argv);
   const missing = prereqs(['root', 'ip', 'bird', 'birdc', 'tcpdump', 'ternd'], TERND);
   if (missing.length) {
     console.error(`bfd-jitter needs: ${missing.join(', ')}`);
@@ -150,10 +149,6 @@ export async function main(argv: string[]): Promise<number> {
       stats('whole load', gaps, t0, fibDone),
     ];
     const result = {
-      bench: 'bfd-jitter',
-      date: new Date().toISOString(),
-      commit: (() => { try { return execFileSync('git', ['describe', '--always', '--dirty'], { cwd: path.resolve(__dirname, '..', '..'), encoding: 'utf8' }).trim(); } catch { return 'unknown'; } })(),
-      host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, kernel: os.release(), node: process.version, loadavgAtStart: os.loadavg() },
       params: { n, k, bfd: '100 ms x 3', fib: 'kernel' },
       seconds: { ingest: (ribDone - t0) / 1000, ingestAndFib: (fibDone - t0) / 1000 },
       wireGaps: phases,
@@ -162,11 +157,13 @@ export async function main(argv: string[]): Promise<number> {
     };
     for (const p of phases) console.log(`${p.phase.padEnd(38)} ${String(p.packets).padStart(6)} gaps  p50 ${p.p50Ms} ms  p99 ${p.p99Ms} ms  max ${p.maxMs} ms  >100ms ${p.over100ms}  >150ms ${p.over150ms}`);
     console.log(`BFD flaps: ternd ${(view?.upTransitions ?? 0) - 1}, BIRD ${birdBefore !== birdAfter ? 'yes' : 'no'}; worker timer lateness ${JSON.stringify(view?.txLate)}; slowest bgpctl answer (main loop busy) ${JSON.stringify(controlAnswerMaxMs)}`);
-    const dir = path.resolve(__dirname, '..', '..', 'bench', 'results');
-    fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `bfd-jitter-${result.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}-n${n}.json`);
-    fs.writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
-    console.log(`bfd-jitter: wrote ${file}`);
+    const load = phases.find((p) => p.phase === 'whole load');
+    const flaps = (view?.upTransitions ?? 0) - 1;
+    const targets: TargetVerdict[] = [
+      { name: 'no false Down under load', goal: 'no BFD flap on either side during the 1M ingest and FIB load (issue 20)', measured: `ternd flaps ${flaps}, BIRD ${birdBefore !== birdAfter ? 'flapped' : 'no flap'}`, met: flaps === 0 && birdBefore === birdAfter },
+      { name: 'transmit gap', goal: 'every gap under the 300 ms detection time (100 ms x 3)', measured: `max ${load?.maxMs ?? NaN} ms, p99 ${load?.p99Ms ?? NaN} ms`, met: load !== undefined && load.packets > 0 ? load.maxMs < 300 : null },
+    ];
+    rec.finish(result, targets, { suffix: `-n${n}` });
     await lab.stop(inj.pid!, 1000);
     return 0;
   } finally {

@@ -11,6 +11,7 @@
 import * as os from 'node:os';
 import { decodeMessage, encodeAttributes, packUpdates } from '../bgp/codec/index';
 import { AFI_IPV4, AFI_IPV6, DEFAULT_CONTEXT, Family, PathAttributes, Prefix, SessionContext, UpdateMessage } from '../bgp/types';
+import { ResultRecorder, type TargetVerdict } from './result';
 import { prng as rng } from './prng';
 
 interface Group {
@@ -132,6 +133,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
+  const rec = new ResultRecorder('codec', argv);
   const ctx: SessionContext = { ...DEFAULT_CONTEXT };
   const cpu = os.cpus()[0]?.model ?? 'unknown';
   console.log(`codec bench: ${n} prefixes per workload, best of ${runs}; node ${process.version}; ${os.cpus().length} x ${cpu}; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; ${new Date().toISOString()}`);
@@ -142,8 +144,10 @@ export async function main(argv: string[]): Promise<number> {
     ['mixed-v6', 'ipv6', 10, 4],
   ];
   const rows: string[][] = [['workload', 'UPDATEs', 'pfx/UPDATE', 'op', 'wall ms', 'wall ns/pfx', 'cpu ms', 'cpu ns/pfx', 'Mpfx/s (cpu)']];
+  const data: { workload: string; updates: number; prefixes: number; op: string; wallMs: number; cpuMs: number; cpuNsPerPrefix: number }[] = [];
   const row = (w: Workload, op: string, t: { ns: number; cpuNs: number }): void => {
     const f = (x: number, d = 1): string => x.toFixed(d);
+    data.push({ workload: w.name, updates: w.messages.length, prefixes: w.prefixes, op, wallMs: t.ns / 1e6, cpuMs: t.cpuNs / 1e6, cpuNsPerPrefix: t.cpuNs / w.prefixes });
     rows.push([w.name, String(w.messages.length), f(w.prefixes / w.messages.length), op, f(t.ns / 1e6), f(t.ns / w.prefixes), f(t.cpuNs / 1e6), f(t.cpuNs / w.prefixes), f((w.prefixes / t.cpuNs) * 1e3, 2)]);
   };
   for (const [name, family, per, seed] of specs) {
@@ -164,6 +168,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   for (const r of rows) console.log(r.map((x, c) => (c < 1 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  '));
+  const packed = data.find((d) => d.workload === 'packed-v4' && d.op === 'decode');
+  const mixed = data.find((d) => d.workload === 'mixed-v4' && d.op === 'decode');
+  const targets: TargetVerdict[] = [
+    { name: 'packed UPDATE decode', goal: 'under 10 ns per prefix (CPU, best of runs)', measured: packed ? `${packed.cpuNsPerPrefix.toFixed(1)} ns/prefix` : 'not run (--only)', met: packed && packed.prefixes >= 1_000_000 ? packed.cpuNsPerPrefix < 10 : null },
+    { name: 'mixed full-table decode', goal: '1M prefixes in under 0.3 s (wall, best of runs)', measured: mixed ? `${(mixed.wallMs / 1000).toFixed(3)} s for ${mixed.prefixes} prefixes` : 'not run (--only)', met: mixed && mixed.prefixes >= 1_000_000 ? mixed.wallMs < 300 : null },
+  ];
+  rec.finish({ prefixesPerWorkload: n, bestOf: runs, rows: data }, targets, { suffix: `-n${n}` });
   return 0;
 }
 

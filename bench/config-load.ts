@@ -7,7 +7,8 @@
 //           written in the first 20 s (target: not one or two per peer).
 // Writes bench/results/config-load-<time>.json naming the build (commit, and whether the tree was
 // clean: a figure for the docs must come from a committed clean build) and the machine's load.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { ResultRecorder, type TargetVerdict } from './result';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,15 +62,12 @@ export async function main(argv: string[]): Promise<number> {
   const peers = arg('--peers', 10_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tern-config-load-'));
   try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const clean = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).trim() === '';
-    const load = () => fs.readFileSync('/proc/loadavg', 'utf8').trim();
-    const loadBefore = load();
+    const rec = new ResultRecorder('config-load', argv);
 
     const blocksFile = path.join(dir, 'blocks.yaml');
     fs.writeFileSync(blocksFile, ipamBlocksYaml(blocks));
     const bytes = fs.statSync(blocksFile).size;
-    console.log(`config-load: ${blocks} IPAMBlocks, ${(bytes / 1048576).toFixed(1)} MiB; build ${commit}${clean ? '' : ' (DIRTY TREE)'}; load ${loadBefore}`);
+    console.log(`config-load: ${blocks} IPAMBlocks, ${(bytes / 1048576).toFixed(1)} MiB`);
     const b = await runTernd(dir, blocksFile, { loaded: /"model loaded from/, started: /"ternd started for node/ }, Infinity);
     const progress = b.lines.filter((l) => /"component":"datastore"/.test(l)).map((l) => (JSON.parse(l) as { msg: string }).msg);
     console.log(`  model loaded ${b.marks.loaded?.ms} ms (CPU ${b.marks.loaded?.cpuSeconds} s, peak RSS ${b.marks.loaded?.rssPeakMb} MB); ternd started ${b.marks.started?.ms} ms (peak RSS ${b.marks.started?.rssPeakMb} MB)`);
@@ -80,14 +78,17 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`  ${peers} BGPPeers: ${p.lines.length} log lines in 20 s (peak RSS ${procStatsSafe(p)} MB)`);
 
     const result = {
-      bench: 'config-load', issue: 17, at: new Date().toISOString(), node: process.version, commit, cleanTree: clean,
-      loadavgBefore: loadBefore, loadavgAfter: load(), cpus: os.cpus().length,
+      issue: 17,
       blocks: { count: blocks, bytes, loaded: b.marks.loaded, started: b.marks.started, progress },
       peers: { count: peers, logLinesIn20s: p.lines.length, started: p.marks.started },
     };
-    const out = path.join(ROOT, 'bench', 'results', `config-load-${result.at.replace(/[:.]/g, '-').slice(0, 19)}Z-b${blocks}-p${peers}.json`);
-    fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
-    console.log(`  raw result: ${path.relative(ROOT, out)}`);
+    const loaded = b.marks.loaded;
+    const targets: TargetVerdict[] = [
+      { name: `model loaded, ${blocks} blocks`, goal: 'under 5 s (issue 17)', measured: loaded ? `${(loaded.ms / 1000).toFixed(1)} s` : 'never loaded', met: loaded ? loaded.ms < 5000 : false },
+      { name: `peak RSS, ${blocks} blocks`, goal: 'under 400 MB (issue 17)', measured: loaded ? `${loaded.rssPeakMb} MB` : 'never loaded', met: loaded ? loaded.rssPeakMb < 400 : false },
+      { name: `log lines, ${peers} BGPPeers`, goal: 'not one per peer (issue 17: 20k lines for 10k peers)', measured: `${p.lines.length} lines in 20 s`, met: p.lines.length < peers },
+    ];
+    rec.finish(result, targets, { suffix: `-b${blocks}-p${peers}` });
     return 0;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -1,15 +1,17 @@
 // How fast and how lean `show rib` streams over the control socket: 500k rows from a generator
 // through server, socket and client, with the server's lead over the reader and heap growth.
-// Run: npx tsc -p . && node --expose-gc dist/bench/control-stream.js
+// Run: npm run bench -- control-stream [rows]  (node --expose-gc dist/bench/run.js ... settles the heap first)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlClient } from '../src/control/client.js';
 import { startControlServer } from '../src/control/server.js';
 import { FakeDaemon, quietLog } from '../test/control/fake-daemon.js';
+import { ResultRecorder } from './result.js';
 
-async function main(): Promise<void> {
-  const rows = Number(process.argv[2] ?? 500_000);
+export async function main(argv: string[]): Promise<number> {
+  const rec = new ResultRecorder('control-stream', argv);
+  const rows = Number(argv[0] ?? 500_000);
   const dir = mkdtempSync(join(tmpdir(), 'tern-bench-ctl-'));
   const fake = new FakeDaemon();
   fake.ribRows = rows;
@@ -32,6 +34,8 @@ async function main(): Promise<void> {
   c.close();
   await srv.close();
   rmSync(dir, { recursive: true, force: true });
+  rec.finish({ rows: n, ms, rowsPerSec: (n / ms) * 1000, serverLeadMaxRows: maxAhead, heapGrowthPeakMiB: (peakHeap - heap0) / 1048576, gcBeforeStart: gc !== undefined }, [], { suffix: `-n${rows}` });
+  return 0;
 }
 
-void main();
+if (require.main === module) void main(process.argv.slice(2)).then((c) => process.exit(c));

@@ -6,11 +6,11 @@
 //    model (paged range reads at one revision + translation + parse) — issue 19 asks < 10 s;
 //  - change: from a put of one new block until the datastore emits the model that has it
 //    (watch event + coalescing + a rebuild of the whole model), the per-change cost at this size.
-// Writes the raw result as JSON (commit = `git describe --always --dirty` of the measured tree).
+// Writes the raw result through bench/result.ts (the build that ran, the machine and its load).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { ResultRecorder } from './result.js';
 import { etcdLayout, type DatastoreEvent } from '../peers/datastore/index.js';
 import { EtcdDatastore } from '../peers/datastore/etcd.js';
 import { ETCD, allocationBlock, startLoopbackEtcd, tempDir, testClient, waitEtcdReady } from '../conformance/lab/etcd.js';
@@ -28,7 +28,8 @@ export async function main(argv: string[]): Promise<number> {
   const blocks = flag(argv, 'blocks', 20000);
   const changes = flag(argv, 'changes', 10);
   const outIdx = argv.indexOf('--out');
-  const outDir = outIdx >= 0 ? argv[outIdx + 1] : path.resolve(__dirname, '..', '..', 'bench', 'results');
+  const outDir = outIdx >= 0 ? argv[outIdx + 1] : undefined;
+  const rec = new ResultRecorder('etcd-sync', argv);
   if (!fs.existsSync(ETCD)) throw new Error(`${ETCD} missing (apt-get install etcd-server)`);
   const dir = tempDir('bench');
   const etcd = await startLoopbackEtcd(dir);
@@ -100,30 +101,16 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`change -> model: median ${median.toFixed(0)} ms, max ${sorted.at(-1)!.toFixed(0)} ms over ${changes}`);
 
     const result = {
-      bench: 'etcd-sync',
-      date: new Date().toISOString(),
-      host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(), node: process.version, loadavg: os.loadavg() },
-      commit: gitDescribe(),
       etcd: execFileSync(ETCD, ['--version'], { encoding: 'utf8' }).split('\n')[0],
       params: { nodes, blocks, keys: entries.length, valueBytes: bytes, changes },
       results: { syncSeconds: +(syncMs / 1000).toFixed(3), readSeconds: +(readMs / 1000).toFixed(3), buildSeconds: +((syncMs - readMs) / 1000).toFixed(3), syncCpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(3), changeMs: changeMs.map((x) => +x.toFixed(1)), changeMedianMs: +median.toFixed(1) },
     };
-    fs.mkdirSync(outDir, { recursive: true });
-    const file = path.join(outDir, `etcd-sync-${result.date.replace(/[:.]/g, '-').slice(0, 19)}Z-n${nodes}-b${blocks}.json`);
-    fs.writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
-    console.log(`wrote ${file}`);
+    const syncS = syncMs / 1000;
+    rec.finish(result, [{ name: `sync ${nodes} nodes / ${blocks} blocks`, goal: 'under 10 s (issue 19)', measured: `${syncS.toFixed(2)} s`, met: syncS < 10 }], { suffix: `-n${nodes}-b${blocks}`, dir: outDir });
     return 0;
   } finally {
     client.close();
     await etcd.stop('SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function gitDescribe(): string {
-  try {
-    return execFileSync('git', ['describe', '--always', '--dirty'], { cwd: path.resolve(__dirname, '..', '..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return 'unknown';
   }
 }

@@ -1,7 +1,8 @@
 // FIB benchmark: install N /24 routes via one next hop into a fresh namespace, replace them all
-// to a second next hop, delete them; the same with `ip -batch` in the same run for comparison.
+// to a second next hop, delete them; the same with `ip -batch` in the same run, in its naive form
+// (inline `via`) and its best form (nexthop objects + `route ... nhid`, delete = `nexthop del`).
 // `npm run bench -- fib [--routes N] [--rounds R] [--no-ip]` (root; namespace tfib-bench; never
-// the host table).
+// the host table). Every phase of every side is verified by counting the routes in the namespace.
 // Tern's side runs in a child under `ip netns exec` (this file with --inner), measuring the
 // event loop with perf_hooks.monitorEventLoopDelay while it works.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -11,7 +12,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import koffi = require('koffi');
 import { NetlinkFib, type NetlinkFibOptions } from '../fib/netlink-fib.js';
-import type { FibChange } from '../fib/types.js';
+import { TERN_PROTO, type FibChange } from '../fib/types.js';
+import { ResultRecorder, spread, spreadText, type TargetVerdict } from './result.js';
 
 const NS = 'tfib-bench';
 const GW1 = '198.18.0.2';
@@ -19,7 +21,11 @@ const GW2 = '198.18.0.3';
 
 const prefixOf = (i: number): string => `${10 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`;
 
-interface Phase { name: string; seconds: number; routesPerSec: number; maxLoopDelayMs?: number; p99LoopDelayMs?: number; cpuSeconds?: number; mainCpuSeconds?: number; failed?: number }
+interface Phase {
+  name: string; seconds: number; routesPerSec: number; maxLoopDelayMs?: number; p99LoopDelayMs?: number; cpuSeconds?: number; mainCpuSeconds?: number; failed?: number;
+  /** Routes of the bench's protocol counted in the namespace after the phase (checked against the expected count). */
+  kernelRoutesAfter?: number;
+}
 
 function ip(...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', maxBuffer: 1 << 30 });
@@ -35,10 +41,6 @@ function freshNs(): void {
   ip('-n', NS, 'link', 'set', 'tfibb1b', 'up');
 }
 
-function countRoutes(proto: number): number {
-  return ip('-n', NS, 'route', 'show', 'proto', String(proto)).split('\n').filter((l) => l.length > 0).length;
-}
-
 /** Run a command under /usr/bin/time; its user+system CPU seconds (kernel work included). */
 function timedCpu(cmd: string[]): number {
   const r = spawnSync('/usr/bin/time', ['-f', 'TFIBCPU %U %S', ...cmd], { encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -47,30 +49,62 @@ function timedCpu(cmd: string[]): number {
   return m ? Number(m[1]) + Number(m[2]) : NaN;
 }
 
-/** The same routes through `ip -batch` (one iproute2 process, one request per route). */
-function ipBatch(n: number): Phase[] {
+/** `ip -n NS route show proto P`: the routes present, and how many go via `gw`. */
+function tableOf(proto: number, gw?: string): { routes: number; viaGw: number } {
+  const lines = ip('-n', NS, '-4', 'route', 'show', 'proto', String(proto)).split('\n').filter((l) => l.length > 0);
+  return { routes: lines.length, viaGw: gw ? lines.filter((l) => l.includes(` via ${gw} `)).length : 0 };
+}
+
+/** After a phase: the kernel must hold exactly `n` routes of `proto`, all via `gw` (none when n = 0). */
+function verify(phase: string, proto: number, n: number, gw?: string): { routes: number; viaGw: number } {
+  const t = tableOf(proto, gw);
+  if (t.routes !== n || (gw !== undefined && t.viaGw !== n)) throw new Error(`${phase}: kernel holds ${t.routes} routes of proto ${proto} (${t.viaGw} via ${gw ?? '-'}), expected ${n}`);
+  return t;
+}
+
+/**
+ * The same routes through `ip -batch` (one iproute2 process, one request per route), in two
+ * forms, each in a fresh namespace:
+ * - naive: `route add|replace P via GW`, `route del P` per route (what issue 5 compared with);
+ * - best: what ip can do with the same kernel feature Tern uses: `nexthop add id 1 via GW1`
+ *   then `route add P nhid 1`; replace to a second nexthop object (`route replace P nhid 2`);
+ *   delete = `nexthop del id 2`, which drops every route on it in one kernel pass, exactly what
+ *   Tern's delete does (RTM_DELNEXTHOP): deletes compared like for like.
+ * Every phase is checked by counting the routes in the namespace afterwards.
+ */
+function ipBatch(n: number, form: 'naive' | 'best'): Phase[] {
   const dir = join(tmpdir(), `tfib-bench-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   const out: Phase[] = [];
-  const run = (name: string, verb: string, gw: string | undefined): void => {
-    const file = join(dir, `${name}.batch`);
-    const lines: string[] = [];
-    for (let i = 0; i < n; i++) lines.push(`route ${verb} ${prefixOf(i)}${gw ? ` via ${gw}` : ''} proto 202 metric 32`);
+  const run = (name: string, head: string[], perRoute: ((p: string) => string) | null, tail: string[], expect: number, gw?: string): void => {
+    const file = join(dir, `${form}-${name}.batch`);
+    const lines = [...head];
+    if (perRoute) for (let i = 0; i < n; i++) lines.push(perRoute(prefixOf(i)));
+    lines.push(...tail);
     writeFileSync(file, lines.join('\n') + '\n');
     const t0 = process.hrtime.bigint();
     const cpu = timedCpu(['ip', '-n', NS, '-batch', file]);
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    out.push({ name: `ip -batch ${name}`, seconds: s, routesPerSec: n / s, cpuSeconds: cpu });
+    const v = verify(`ip -batch ${form} ${name}`, 202, expect, gw);
+    out.push({ name: `ip ${form} ${name}`, seconds: s, routesPerSec: n / s, cpuSeconds: cpu, kernelRoutesAfter: v.routes });
   };
-  run('add', 'add', GW1);
-  if (countRoutes(202) !== n) throw new Error('ip -batch add did not install every route');
-  run('replace', 'replace', GW2);
-  run('delete', 'del', undefined);
-  run('add-again', 'add', GW1);
-  const t0 = process.hrtime.bigint();
-  const cpu = timedCpu(['ip', '-n', NS, 'route', 'flush', 'proto', '202']);
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  out.push({ name: 'ip route flush proto 202', seconds: s, routesPerSec: n / s, cpuSeconds: cpu });
+  const R = 'proto 202 metric 32';
+  if (form === 'naive') {
+    run('add', [], (p) => `route add ${p} via ${GW1} ${R}`, [], n, GW1);
+    run('replace', [], (p) => `route replace ${p} via ${GW2} ${R}`, [], n, GW2);
+    run('delete', [], (p) => `route del ${p} ${R}`, [], 0);
+    run('add-again', [], (p) => `route add ${p} via ${GW1} ${R}`, [], n, GW1);
+    const t0 = process.hrtime.bigint();
+    const cpu = timedCpu(['ip', '-n', NS, 'route', 'flush', 'proto', '202']);
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    const v = verify('ip route flush', 202, 0);
+    out.push({ name: 'ip naive flush proto 202', seconds: s, routesPerSec: n / s, cpuSeconds: cpu, kernelRoutesAfter: v.routes });
+  } else {
+    const DEV = 'dev tfibb1a proto 202';
+    run('add', [`nexthop add id 1 via ${GW1} ${DEV}`], (p) => `route add ${p} nhid 1 ${R}`, [], n, GW1);
+    run('replace', [`nexthop add id 2 via ${GW2} ${DEV}`], (p) => `route replace ${p} nhid 2 ${R}`, ['nexthop del id 1'], n, GW2);
+    run('delete', ['nexthop del id 2'], null, [], 0);
+  }
   rmSync(dir, { recursive: true, force: true });
   return out;
 }
@@ -97,6 +131,7 @@ function settle(): void {
 
 /** Tern's side, run inside the namespace. */
 async function inner(n: number, opts: NetlinkFibOptions): Promise<void> {
+  const proto = opts.protocol ?? TERN_PROTO;
   let fib = await NetlinkFib.open(opts);
   let resyncs = 0;
   fib.on('resync', () => { resyncs++; });
@@ -120,6 +155,7 @@ async function inner(n: number, opts: NetlinkFibOptions): Promise<void> {
     phases.push({
       name: `tern ${name}`, seconds: s, routesPerSec: n / s, maxLoopDelayMs: delay.max / 1e6,
       p99LoopDelayMs: delay.percentile(99) / 1e6, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainCpuSeconds: mainCpu, failed: res.length,
+      kernelRoutesAfter: verify(`tern ${name}`, proto, gw ? n : 0, gw).routes,
     });
   };
   await run('add', GW1);
@@ -144,7 +180,8 @@ async function inner(n: number, opts: NetlinkFibOptions): Promise<void> {
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     delay.disable();
     if (r.unchanged !== n || r.added + r.replaced + r.deleted + r.failed.length !== 0) throw new Error(`restart reconcile changed routes: ${JSON.stringify({ ...r, failed: r.failed.length })}`);
-    phases.push({ name: 'tern restart: open+reconcile', seconds: s, routesPerSec: n / s, maxLoopDelayMs: delay.max / 1e6, p99LoopDelayMs: delay.percentile(99) / 1e6, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainCpuSeconds: threadCpuSeconds() - main0, failed: 0 });
+    phases.push({ name: 'tern restart: open+reconcile', seconds: s, routesPerSec: n / s, maxLoopDelayMs: delay.max / 1e6, p99LoopDelayMs: delay.percentile(99) / 1e6, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainCpuSeconds: threadCpuSeconds() - main0, failed: 0,
+      kernelRoutesAfter: verify('tern restart', proto, n, GW2).routes });
   }
   await run('delete', undefined);
   await fib.close();
@@ -161,12 +198,35 @@ function ternChild(n: number, opts: NetlinkFibOptions): TernRun {
   return JSON.parse(child.stdout.trim().split('\n').pop()!) as TernRun;
 }
 
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const PHASES = ['add', 'replace', 'delete'] as const;
+interface Round { round: number; load: string; naive: Phase[]; best: Phase[]; tern: TernRun; ratios: Record<string, number> }
 
 /**
- * `--rounds R` (default 3): ip -batch and Tern alternate R times in one run, so that both meet
- * the same moments of a shared machine's load; the add ratio is reported per round and as the
- * median, and the event-loop maximum as the worst over every Tern phase of every round.
+ * Ratios of one round, Tern over each ip form, phase by phase (routes/s): within one round, so
+ * both sides meet the same moment of the machine's load. Tern's delete is one RTM_DELNEXTHOP,
+ * so "delete vs best" (`ip nexthop del`) is like for like and "delete vs naive" is not.
+ */
+function roundRatios(naive: Phase[], best: Phase[], tern: Phase[]): Record<string, number> {
+  const t = (p: string): Phase => tern.find((x) => x.name === `tern ${p}`)!;
+  const out: Record<string, number> = {};
+  for (const p of PHASES) {
+    const nv = naive.find((x) => x.name === `ip naive ${p}`);
+    const b = best.find((x) => x.name === `ip best ${p}`);
+    if (nv) out[`${p}VsNaive`] = t(p).routesPerSec / nv.routesPerSec;
+    if (b) out[`${p}VsBest`] = t(p).routesPerSec / b.routesPerSec;
+  }
+  return out;
+}
+
+const fmt = (r: Phase): string => `${r.name.padEnd(30)} ${r.seconds.toFixed(2).padStart(7)} s ${Math.round(r.routesPerSec).toString().padStart(8)} routes/s` +
+  (r.cpuSeconds !== undefined ? `  cpu ${r.cpuSeconds.toFixed(1)} s` : '') +
+  (r.maxLoopDelayMs !== undefined ? `  loop delay max ${r.maxLoopDelayMs.toFixed(1)} ms p99 ${r.p99LoopDelayMs!.toFixed(1)} ms, main thread cpu ${r.mainCpuSeconds!.toFixed(1)} s, failed ${r.failed}` : '') +
+  `  kernel holds ${r.kernelRoutesAfter}`;
+
+/**
+ * `--rounds R` (default 3): ip naive, ip best and Tern alternate R times in one run, so all meet
+ * the same moments of a shared machine's load; every ratio is per round, reported as the median
+ * with min-max, and the event-loop maximum as the worst over every Tern phase of every round.
  */
 export async function main(argv: string[]): Promise<number> {
   const arg = (name: string, dflt: number): number => { const i = argv.indexOf(name); return i >= 0 ? Number(argv[i + 1]) : dflt; };
@@ -176,39 +236,47 @@ export async function main(argv: string[]): Promise<number> {
   const opts = (o >= 0 ? JSON.parse(argv[o + 1]) : {}) as NetlinkFibOptions;
   if (argv.includes('--inner')) { await inner(n, opts); return 0; }
   if (process.getuid?.() !== 0) { console.error('bench fib: needs root (network namespaces)'); return 2; }
+  const rec = new ResultRecorder('fib', argv);
   const noIp = argv.includes('--no-ip');
-  const results: { round: number; load: string; ip: Phase[]; tern: TernRun; ratio: number; cpuRatio: number }[] = [];
+  const results: Round[] = [];
   try {
     for (let round = 1; round <= rounds; round++) {
       const load = readFileSync('/proc/loadavg', 'utf8').trim();
-      const ipPhases = noIp ? [{ name: 'ip -batch add (skipped)', seconds: NaN, routesPerSec: NaN }] : (freshNs(), ipBatch(n));
+      const naive = noIp ? [] : (freshNs(), ipBatch(n, 'naive'));
+      const best = noIp ? [] : (freshNs(), ipBatch(n, 'best'));
       const tern = ternChild(n, opts);
-      const ratio = tern.phases[0].routesPerSec / ipPhases[0].routesPerSec;
-      const cpuRatio = (ipPhases[0].cpuSeconds ?? NaN) / (tern.phases[0].cpuSeconds ?? NaN);
-      results.push({ round, load, ip: ipPhases, tern, ratio, cpuRatio });
+      const ratios = roundRatios(naive, best, tern.phases);
+      results.push({ round, load, naive, best, tern, ratios });
       console.log(`FIB benchmark round ${round}/${rounds}: ${n} /24 routes, namespace ${NS}, load average ${load}`);
-      for (const r of [...(noIp ? [] : ipPhases), ...tern.phases]) {
-        console.log(`${r.name.padEnd(30)} ${r.seconds.toFixed(2).padStart(7)} s ${Math.round(r.routesPerSec).toString().padStart(8)} routes/s` +
-          (r.cpuSeconds !== undefined ? `  cpu ${r.cpuSeconds.toFixed(1)} s (${(r.cpuSeconds * 1e6 / n).toFixed(2)} us/route)` : '') +
-          (r.maxLoopDelayMs !== undefined ? `  loop delay max ${r.maxLoopDelayMs.toFixed(1)} ms p99 ${r.p99LoopDelayMs!.toFixed(1)} ms, main thread cpu ${r.mainCpuSeconds!.toFixed(1)} s, failed ${r.failed}` : ''));
-      }
-      console.log(`round ${round}: tern add / ip -batch add = ${ratio.toFixed(2)}x (cpu per route ${cpuRatio.toFixed(2)}x); resyncs ${tern.resyncs}; nexthop objects ${tern.nexthopObjects}; child RSS ${Math.round(tern.rssMB)} MB`);
+      for (const r of [...naive, ...best, ...tern.phases]) console.log(fmt(r));
+      console.log(`round ${round}: tern / ip: ${Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(2)}x`).join(', ')}; resyncs ${tern.resyncs}; nexthop objects ${tern.nexthopObjects}; child RSS ${Math.round(tern.rssMB)} MB`);
     }
-    const ratios = results.map((r) => r.ratio);
+    const ratioKeys = Object.keys(results[0]?.ratios ?? {});
+    const ratios = Object.fromEntries(ratioKeys.map((k) => [k, spread(results.map((r) => r.ratios[k]))]));
     const worst = Math.max(...results.flatMap((r) => r.tern.phases.map((p) => p.maxLoopDelayMs ?? 0)));
+    const rate = (pick: (r: Round) => Phase | undefined) => spread(results.map((r) => pick(r)?.routesPerSec ?? NaN));
     const summary = {
-      medianAddRatio: median(ratios), minAddRatio: Math.min(...ratios), maxAddRatio: Math.max(...ratios),
-      medianTernAddRate: median(results.map((r) => r.tern.phases[0].routesPerSec)),
-      medianIpAddRate: median(results.map((r) => r.ip[0].routesPerSec)),
+      ratios,
+      ternAddRate: rate((r) => r.tern.phases[0]),
+      ipNaiveAddRate: rate((r) => r.naive[0]),
+      ipBestAddRate: rate((r) => r.best[0]),
       worstLoopDelayMs: worst,
     };
-    console.log(`summary over ${rounds} rounds: tern add / ip -batch add median ${summary.medianAddRatio.toFixed(2)}x (min ${summary.minAddRatio.toFixed(2)}x, max ${summary.maxAddRatio.toFixed(2)}x; ` +
-      `tern ${Math.round(summary.medianTernAddRate)} routes/s, ip ${Math.round(summary.medianIpAddRate)} routes/s); worst event-loop delay of any tern phase ${worst.toFixed(1)} ms`);
-    console.log(`targets (issue 5): add >= 3x ip -batch: ${summary.medianAddRatio >= 3 ? 'met' : 'NOT met'} (median); event loop never blocked > 50 ms: ${worst <= 50 ? 'met' : 'NOT met'}`);
-    mkdirSync(join(__dirname, '..', '..', 'bench', 'results'), { recursive: true });
-    const file = join(__dirname, '..', '..', 'bench', 'results', `fib-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}Z-n${n}.json`);
-    writeFileSync(file, JSON.stringify({ routes: n, rounds: results, summary }, null, 2) + '\n');
-    console.log(`results: ${file}`);
+    console.log(`summary over ${rounds} rounds (medians of per-round ratios, min-max):`);
+    for (const [k, v] of Object.entries(ratios)) console.log(`  tern ${k}: ${spreadText(v, 2, 'x')}`);
+    console.log(`  add rate: tern ${spreadText(summary.ternAddRate, 0)}, ip naive ${spreadText(summary.ipNaiveAddRate, 0)}, ip best ${spreadText(summary.ipBestAddRate, 0)}; worst event-loop delay ${worst.toFixed(1)} ms`);
+    const ratioTarget = (key: string, what: string): TargetVerdict => {
+      const s = ratios[key];
+      return { name: `add ${what}`, goal: '>= 3x the add rate, median of rounds (issue 5)', measured: s ? spreadText(s, 2, 'x') : 'not run (--no-ip)', met: s && s.n > 0 ? s.median >= 3 : null };
+    };
+    const targets: TargetVerdict[] = [
+      ratioTarget('addVsBest', 'vs ip -batch best form (nexthop objects)'),
+      ratioTarget('addVsNaive', 'vs ip -batch naive form (inline via)'),
+      { name: 'event loop', goal: 'never blocked > 50 ms in any Tern phase (issue 5)', measured: `worst ${worst.toFixed(1)} ms`, met: worst <= 50 },
+    ];
+    // Issue 18: a comparison is a median of at least 3 rounds, or it is not published.
+    const few = rounds < 3 && !noIp ? [`--rounds ${rounds}: a comparison needs the median of at least 3 rounds`] : [];
+    rec.finish({ routes: n, rounds: results, summary }, targets, { suffix: `-n${n}`, problems: few });
     return 0;
   } finally {
     spawnSync('ip', ['netns', 'del', NS]);

@@ -8,11 +8,12 @@
 //   once) until ternd's `config reloaded` log record, minus the `ms` the daemon spent applying
 //   it = when the model reached the daemon; and until the record itself (applied).
 // Node addresses are loopback (127.1.x.y): nothing leaves the host. Writes a JSON result to
-// bench/results/ naming the commit and whether the tree was clean.
-import { spawn, execFileSync } from 'node:child_process';
+// bench/results/ through bench/result.ts (the build that ran, the machine and its load).
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ResultRecorder, type TargetVerdict } from './result.js';
 import { ApiServer } from '../conformance/k8s/apiserver.js';
 import { bgpConfiguration, blockAffinity, ipamBlock, ipPool, k8sNode } from '../conformance/k8s/objects.js';
 import { ControlClient } from '../src/control/client.js';
@@ -34,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   const nodes = arg(argv, 'nodes', 5000);
   const blocks = arg(argv, 'blocks', 20000);
   const changes = arg(argv, 'changes', 20);
+  const rec = new ResultRecorder('k8s-sync', argv);
   let firstRequest = 0;
   const api = new ApiServer({ authorize: () => { firstRequest ||= Date.now(); return true; } });
   await api.start();
@@ -103,12 +105,6 @@ export async function main(argv: string[]): Promise<number> {
       await sleep(300);
     }
     const result = {
-      bench: 'k8s-sync',
-      date: new Date().toISOString(),
-      commit: execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim(),
-      clean: execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim() === '',
-      node: process.version,
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg() },
       objects: { nodes, ipamBlocks: blocks, blockAffinities: blocks, total: api.store.list('nodes').length + 2 * blocks + 2 },
       syncMs: { fromFirstRequest: synced - firstRequest, fromSpawn: synced - t0 },
       heapMiB: heapSettled,
@@ -120,9 +116,15 @@ export async function main(argv: string[]): Promise<number> {
       },
     };
     console.log(JSON.stringify(result, null, 2));
-    const out = path.join('bench', 'results', `k8s-sync-${result.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}-n${nodes}-b${blocks}.json`);
-    fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-    console.error(`wrote ${out}`);
+    const syncS = result.syncMs.fromFirstRequest / 1000;
+    const rss = result.rssMiB.synced;
+    const p50 = result.changeMs.toModel.p50;
+    const targets: TargetVerdict[] = [
+      { name: 'sync', goal: 'under 10 s (issue 13)', measured: `${syncS.toFixed(2)} s from the first request`, met: syncS < 10 },
+      { name: 'RSS', goal: 'ternd under 150 MB (issue 13)', measured: `${rss} MiB after the sync`, met: typeof rss === 'number' ? rss < 150 : null },
+      { name: 'change to model', goal: 'every change within 50 ms of the watch event (issue 13)', measured: `p50 ${p50} ms, p90 ${result.changeMs.toModel.p90} ms, max ${result.changeMs.toModel.max} ms`, met: result.changeMs.toModel.max <= 50 },
+    ];
+    rec.finish(result, targets, { suffix: `-n${nodes}-b${blocks}` });
     return 0;
   } finally {
     proc.kill('SIGKILL');

@@ -6,6 +6,7 @@
 //   diff       : diffPlan of two N-1 session plans
 //   routes     : originatedRoutes for one node
 import { parseModel, planPeers, diffPlan, originatedRoutes } from '../peers/index';
+import { ResultRecorder } from './result';
 
 function clusterYaml(n: number, mesh: boolean): string {
   const docs = [`apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: {nodeToNodeMeshEnabled: ${mesh}}\n`,
@@ -21,27 +22,32 @@ function clusterYaml(n: number, mesh: boolean): string {
   return docs.join('---\n');
 }
 
-function time(label: string, runs: number, fn: () => unknown): void {
+function time(label: string, runs: number, fn: () => unknown): number {
   fn(); // warm-up
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < runs; i++) fn();
   const ms = Number(process.hrtime.bigint() - t0) / 1e6 / runs;
   console.log(`${label.padEnd(12)} ${ms.toFixed(2).padStart(9)} ms/op`);
+  return ms;
 }
 
 export async function main(argv: string[]): Promise<number> {
+  const rec = new ResultRecorder('peers', argv);
   const i = argv.indexOf('--nodes');
   const n = i >= 0 ? Number(argv[i + 1]) : 1000;
   const meshText = clusterYaml(n, true), rrText = clusterYaml(n, false);
   console.log(`peers pipeline, ${n} nodes (${(meshText.length / 1024).toFixed(0)} KiB of YAML), node ${process.version}`);
   const mesh = parseModel(meshText, 'bench.yaml').model, rr = parseModel(rrText, 'bench.yaml').model;
-  time('parse', 3, () => parseModel(meshText, 'bench.yaml'));
-  time('plan-mesh', 20, () => planPeers(mesh, 'node-5'));
-  time('plan-rr', 20, () => planPeers(rr, 'node-0'));
+  const msPerOp: Record<string, number> = {};
+  msPerOp.parse = time('parse', 3, () => parseModel(meshText, 'bench.yaml'));
+  msPerOp.planMesh = time('plan-mesh', 20, () => planPeers(mesh, 'node-5'));
+  msPerOp.planRr = time('plan-rr', 20, () => planPeers(rr, 'node-0'));
   const a = planPeers(mesh, 'node-5'), b = planPeers(mesh, 'node-5');
-  time('diff', 50, () => diffPlan(a, b));
-  time('routes', 50, () => originatedRoutes(mesh, 'node-5'));
-  console.log(`sessions: mesh ${a.length}, reflector ${planPeers(rr, 'node-0').length}, client ${planPeers(rr, 'node-5').length}`);
+  msPerOp.diff = time('diff', 50, () => diffPlan(a, b));
+  msPerOp.routes = time('routes', 50, () => originatedRoutes(mesh, 'node-5'));
+  const sessions = { mesh: a.length, reflector: planPeers(rr, 'node-0').length, client: planPeers(rr, 'node-5').length };
+  console.log(`sessions: mesh ${sessions.mesh}, reflector ${sessions.reflector}, client ${sessions.client}`);
+  rec.finish({ nodes: n, yamlBytes: meshText.length, msPerOp, sessions }, [], { suffix: `-n${n}` });
   return 0;
 }
 

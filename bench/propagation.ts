@@ -12,6 +12,7 @@
 import type { ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import { Lab, onLines, run, sleep, waitFor, prereqs, TERND } from '../conformance/lab/index.js';
+import { ResultRecorder } from './result.js';
 import { blockDoc, buildCluster, reflectorModel, waitFibs, waitSessions, TOR_ADDR, type Cluster } from '../conformance/lab/cluster.js';
 
 interface Seen {
@@ -53,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`propagation: missing ${missing.join(', ')}`);
     return 2;
   }
+  const rec = new ResultRecorder('propagation', argv);
   const lab = await Lab.create('prop');
   try {
     const c = await buildCluster(lab, { prefix: 'tnb', subnets: [0, 0, 1, 1], logLevel: argv.includes('--debug') ? 'debug' : 'info' });
@@ -126,6 +128,15 @@ export async function main(argv: string[]): Promise<number> {
       if (reloads.every((r) => typeof r.cpuMs === 'number')) console.log(row('  reload, CPU', reloads.map((r) => r.cpuMs as number)));
     }
     for (const [name, xs] of perNode) if (xs.length) console.log(row(`  ${name} (${c.nodes.find((n) => n.name === name)!.address})`, xs));
+    const p99 = pct(slowest, 99);
+    rec.finish({
+      topology: rr ? 'two route reflectors' : 'full mesh', blocks: count, warmup, nice: nice ?? null,
+      allOtherNodesMs: slowest, ownerAdvertisesMs: reload,
+      reloadWallMs: reloads.map((r) => r.ms as number), reloadCpuMs: reloads.map((r) => (typeof r.cpuMs === 'number' ? r.cpuMs : null)),
+      perNodeMs: Object.fromEntries(perNode),
+      summaryMs: { p50: pct(slowest, 50), p90: pct(slowest, 90), p99, max: Math.max(...slowest) },
+    }, [{ name: `block to every other kernel (${rr ? 'route reflectors' : 'mesh'})`, goal: 'p99 under 100 ms (issue 6)', measured: `p50 ${pct(slowest, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms of ${slowest.length} blocks`, met: p99 < 100 }],
+    { suffix: `-${rr ? 'rr' : 'mesh'}-b${count}` });
     return 0;
   } finally {
     if (!argv.includes('--keep')) await lab.destroy();

@@ -9,6 +9,7 @@
 // `Deleted` lines for expected prefixes, which catches a delete + re-add between two samples.
 import type { ChildProcess } from 'node:child_process';
 import { Lab, onLines, run, sleep, prereqs, startTernd, TERND } from '../conformance/lab/index.js';
+import { ResultRecorder } from './result.js';
 import { buildCluster, expectedFib, waitFibs, waitSessions, TOR_ADDR, TERN_PROTO, type Cluster } from '../conformance/lab/cluster.js';
 
 interface IpRoute {
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`rolling-restart: missing ${missingPrereqs.join(', ')}`);
     return 2;
   }
+  const rec = new ResultRecorder('rolling-restart', argv);
   const lab = await Lab.create('roll');
   try {
     const c: Cluster = await buildCluster(lab, { prefix: 'tgr', subnets: [0, 0, 1, 1], logLevel: debug ? 'debug' : 'info' });
@@ -136,6 +138,14 @@ export async function main(argv: string[]): Promise<number> {
     for (const r of reconciles) console.log(`  reconcile ${r}`);
     for (const m of missingAt) console.log(`  missing: ${m}`);
     for (const d of dels.slice(0, 20)) console.log(`  deleted: ${d}`);
+    rec.finish({
+      rounds, nodes: c.nodes.length, intervalMs: interval, settleMs: settle, samples, expectedRoutesPerSample: prefixesPerSample,
+      sampleRoundMs: { p50: pct(roundMs, 50), p99: pct(roundMs, 99), max: Math.max(...roundMs) },
+      missingRouteSamples: missing, wrongNextHop: wrong, deletedLines: dels.length, restartMs, reconciles, missingAt, deleted: dels.slice(0, 20),
+    }, [
+      { name: 'no route missing', goal: 'no expected route absent from any kernel in any sample (issue 8)', measured: `${missing} missing route-samples of ${samples} samples`, met: missing === 0 && samples > 0 },
+      { name: 'no route deleted', goal: 'no Deleted event for an expected prefix (issue 8)', measured: `${dels.length} Deleted lines`, met: dels.length === 0 },
+    ], { suffix: `-r${rounds}` });
     return missing === 0 && dels.length === 0 ? 0 : 1;
   } finally {
     if (!argv.includes('--keep')) await lab.destroy();

@@ -16,6 +16,8 @@ const BENCHES: Record<string, () => Promise<BenchMain>> = {
   'etcd-sync': async () => (await import('./etcd-sync.js')).main,
   'k8s-sync': async () => (await import('./k8s-sync.js')).main,
   'config-load': async () => (await import('./config-load.js')).main,
+  'control-stream': async () => (await import('./control-stream.js')).main,
+  'smart-buffer': async () => (await import('./smart-buffer.js')).main,
 };
 
 async function run(argv: string[]): Promise<number> {

@@ -12,6 +12,7 @@ import { resolveConfig, type SessionConfig } from '../bgp/config';
 import { Fsm, type FsmEvent } from '../bgp/fsm';
 import type { Session } from '../bgp/session';
 import { Speaker } from '../bgp/speaker';
+import { ResultRecorder } from './result';
 import { AFI_IPV4, AsPathSegmentType, CapCode, DEFAULT_CONTEXT, MsgType, Origin, type Prefix, type UpdateMessage } from '../bgp/types';
 
 const A = { addr: '127.0.0.2', as: 65002, id: '10.0.0.2' };
@@ -26,7 +27,7 @@ function prefixes(n: number): Prefix[] {
 }
 const attrs = { origin: Origin.IGP, asPath: [{ type: AsPathSegmentType.AS_SEQUENCE, asns: [A.as] }], nextHop: A.addr };
 
-function fsmBench(): void {
+function fsmBench(): { events: number; ms: number; nsPerEvent: number } {
   const f = new Fsm(resolveConfig({ ...base(A, B, 179), noJitter: true }));
   const open = { type: MsgType.OPEN, version: 4, myAs: B.as, holdTime: 30, bgpId: B.id, capabilities: [{ code: CapCode.AS4, asn: B.as }], otherParams: [] } as const;
   for (const e of [{ type: 'ManualStart' }, { type: 'Tcp_CR_Acked' }, { type: 'BGPOpen', open }, { type: 'KeepAliveMsg' }] as FsmEvent[]) f.handle(e, 0);
@@ -36,6 +37,7 @@ function fsmBench(): void {
   for (let i = 0; i < n; i++) f.handle(ev, i);
   const ms = performance.now() - t0;
   console.log(`fsm: ${n} UpdateMsg events in ${ms.toFixed(0)} ms = ${((ms * 1e6) / n).toFixed(0)} ns/event`);
+  return { events: n, ms, nsPerEvent: (ms * 1e6) / n };
 }
 
 async function pair(port: number): Promise<{ sa: Speaker; sb: Speaker; pa: Session; pb: Session }> {
@@ -49,7 +51,9 @@ async function pair(port: number): Promise<{ sa: Speaker; sb: Speaker; pa: Sessi
   return { sa, sb, pa, pb };
 }
 
-async function throughput(port: number, n: number, perMessage: number): Promise<void> {
+interface Throughput { prefixes: number; updates: number; bytes: number; ms: number; prefixesPerSec: number; messagesPerSec: number }
+
+async function throughput(port: number, n: number, perMessage: number): Promise<Throughput> {
   const { sa, sb, pa, pb } = await pair(port);
   const all = prefixes(n);
   const bufs: Buffer[] = [];
@@ -67,9 +71,10 @@ async function throughput(port: number, n: number, perMessage: number): Promise<
   const bytes = bufs.reduce((s, b) => s + b.length, 0);
   console.log(`loopback: ${n} prefixes in ${bufs.length} UPDATEs (${(bytes / 1e6).toFixed(1)} MB) in ${ms.toFixed(0)} ms = ${((n / ms) * 1000).toFixed(0)} prefixes/s, ${((bufs.length / ms) * 1000).toFixed(0)} msgs/s`);
   await Promise.all([sa.close(), sb.close()]);
+  return { prefixes: n, updates: bufs.length, bytes, ms, prefixesPerSec: (n / ms) * 1000, messagesPerSec: (bufs.length / ms) * 1000 };
 }
 
-async function keepaliveBehindBacklog(port: number): Promise<void> {
+async function keepaliveBehindBacklog(port: number): Promise<{ queuedBytes: number; updateBytesBeforeKeepalive: number }> {
   // A raw receiver on B's address: completes OPEN, then counts bytes until the first KEEPALIVE
   // that arrives after the backlog was queued.
   let armed = false;
@@ -110,14 +115,17 @@ async function keepaliveBehindBacklog(port: number): Promise<void> {
   console.log(`keepalive: queued behind ${(queued / 1e6).toFixed(1)} MB of UPDATEs, arrived after ${(before / 1e3).toFixed(0)} KB of them`);
   await sa.close();
   server.close();
+  return { queuedBytes: queued, updateBytesBeforeKeepalive: before };
 }
 
 export async function main(argv: string[]): Promise<number> {
+  const rec = new ResultRecorder('sessions', argv);
   const n = Number(argv[0] ?? 200_000);
   const port = 30000 + Math.floor(Math.random() * 20000);
-  fsmBench();
-  await throughput(port, n, 1000);
-  await throughput(port + 1, Math.min(n, 100_000), 1);
-  await keepaliveBehindBacklog(port + 2);
+  const fsm = fsmBench();
+  const packed = await throughput(port, n, 1000);
+  const single = await throughput(port + 1, Math.min(n, 100_000), 1);
+  const keepalive = await keepaliveBehindBacklog(port + 2);
+  rec.finish({ fsm, loopbackPacked: packed, loopbackOnePrefixPerUpdate: single, keepalive }, [], { suffix: `-n${n}` });
   return 0;
 }

@@ -11,6 +11,7 @@
 import { SmartBuffer } from 'smart-buffer';
 import { encodeOpen } from '../bgp/codec/open';
 import { CapCode, MsgType, OpenMessage } from '../bgp/types';
+import { ResultRecorder } from './result';
 
 const PREFIXES = 1000; // /24s per 4096-byte UPDATE: 1000 x 4 octets fits with the header and attributes
 const REPEAT = 2000;
@@ -105,8 +106,15 @@ export function runSmartBufferBench(runs = 5): SmartBufferResult {
   };
 }
 
-if (require.main === module) {
-  const i = process.argv.indexOf('--runs');
-  const res = runSmartBufferBench(i > 0 ? Number(process.argv[i + 1]) : 5);
+/** `npm run bench -- smart-buffer [--runs 5]`: the result goes through bench/result.ts. */
+export async function main(argv: string[]): Promise<number> {
+  const rec = new ResultRecorder('smart-buffer', argv);
+  const i = argv.indexOf('--runs');
+  const runs = i >= 0 ? Number(argv[i + 1]) : 5;
+  const res = runSmartBufferBench(runs);
   console.log(JSON.stringify(res, null, 2));
+  rec.finish(res, [], { suffix: `-r${runs}` });
+  return 0;
 }
+
+if (require.main === module) void main(process.argv.slice(2)).then((c) => process.exit(c));

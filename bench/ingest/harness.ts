@@ -40,6 +40,8 @@ export interface TargetResult {
   allSeconds?: number[];
   /** VmHWM of the target at the end, bytes. */
   peakRssBytes?: number;
+  /** With --repeat: every successful run's peak RSS, in the order of allSeconds. */
+  allPeakRssBytes?: number[];
   /** Target CPU time (user+system) from the first UPDATE to convergence. */
   cpuSeconds?: number;
   /** Target CPU time since it started, startup included. */

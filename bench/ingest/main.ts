@@ -1,11 +1,12 @@
 // `npm run bench -- ingest [--n N] [--k K] [--family ipv4|ipv6] [--targets bird,frr,gobgp,tern]`
-// Runs the targets one after another, prints the comparison table and writes a small JSON file
-// to bench/results/. Ratios are to BIRD's time in the same run.
+// Runs the targets round-robin (--repeat, default 3), prints the comparison table and writes the
+// result through bench/result.ts. Every ratio is to BIRD's time in the same round of the same
+// run, reported as the median of the rounds with min-max.
 
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { ResultRecorder, spread, spreadText, type Spread, type TargetVerdict } from '../result';
 import { INJECTOR_AS, RunParams, TargetResult, runTarget } from './harness';
 import { TARGETS } from './targets';
 import { BenchFamily, buildWorkload } from './workload';
@@ -14,8 +15,8 @@ export interface IngestOptions extends RunParams {
   targets: string[];
   /** Runs per target, round-robin over the targets; the median run is reported. */
   repeat: number;
-  /** Directory for the JSON results; null to write none. */
-  resultsDir: string | null;
+  /** Write the result (bench/results, or os.tmpdir() for an unpublishable build); false: --no-write. */
+  write: boolean;
   /** Run inside a private network namespace (IPv6 sessions for --family ipv6, port 179). */
   netns: boolean;
   /** --port was given (else the default depends on netns). */
@@ -28,18 +29,18 @@ const V4_ADDRS = { injector: '127.0.1.1', target: '127.0.1.2', monitor: '127.0.1
 const V6_ADDRS = { injector: '2001:db8::1', target: '2001:db8::2', monitor: '2001:db8::3' };
 const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
+/** The bench's data; build, machine and load are recorded by bench/result.ts around it. */
 export interface IngestReport {
-  bench: 'ingest';
   date: string;
-  host: { cpus: number; cpuModel: string; memGiB: number; kernel: string; node: string; loadavg: number[] };
-  /** `git describe --always --dirty` of the tree whose dist/ was measured (Tern's version). */
-  commit: string;
+  repeat: number;
   params: { family: BenchFamily; n: number; k: number; seed: number; updates: number; updateBytes: number; transport: string; netns: boolean };
   results: TargetResult[];
+  /** Per target: its time / BIRD's time in the same round, over the rounds where both succeeded. */
+  ratiosToBird: Record<string, { perRound: number[]; spread: Spread }>;
 }
 
 const USAGE = `usage: ingest [--n 1000000] [--k 100000] [--family ipv4|ipv6] [--targets bird,frr,gobgp,tern]
-       [--repeat 1] [--seed 1] [--port 179 in netns, else 1790] [--timeout 300]
+       [--repeat 3] [--seed 1] [--port 179 in netns, else 1790] [--timeout 300]
        [--netns | --no-netns] [--keep] [--no-write]`;
 
 export function parseIngestArgs(argv: string[]): IngestOptions {
@@ -54,10 +55,10 @@ export function parseIngestArgs(argv: string[]): IngestOptions {
     timeoutMs: 300_000,
     keepDir: false,
     targets: ['bird', 'frr', 'gobgp', 'tern'],
-    repeat: 1,
+    repeat: 3,
     netns: isRoot() && (fs.existsSync('/usr/bin/ip') || fs.existsSync('/sbin/ip') || fs.existsSync('/usr/sbin/ip')),
     portGiven: false,
-    resultsDir: path.resolve(__dirname, '..', '..', '..', 'bench', 'results'),
+    write: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -81,7 +82,7 @@ export function parseIngestArgs(argv: string[]): IngestOptions {
       case '--no-netns': o.netns = false; break;
       case '--timeout': o.timeoutMs = num() * 1000; break;
       case '--keep': o.keepDir = true; break;
-      case '--no-write': o.resultsDir = null; break;
+      case '--no-write': o.write = false; break;
       case '--family': {
         const f = v();
         if (f !== 'ipv4' && f !== 'ipv6') throw new Error(`--family must be ipv4 or ipv6\n${USAGE}`);
@@ -149,19 +150,9 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void = con
     }
   }
   const results = o.targets.map((t) => summarize(runs.get(t) ?? []));
-  const cpus = os.cpus();
   return {
-    bench: 'ingest',
     date: new Date().toISOString(),
-    host: {
-      cpus: cpus.length,
-      cpuModel: cpus[0]?.model ?? 'unknown',
-      memGiB: Math.round(os.totalmem() / 2 ** 30),
-      kernel: os.release(),
-      node: process.version,
-      loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
-    },
-    commit: gitDescribe(),
+    repeat: o.repeat,
     params: {
       family: o.family,
       n: o.n,
@@ -173,16 +164,24 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void = con
       netns: o.netns,
     },
     results,
+    ratiosToBird: ratiosToBird(runs),
   };
 }
 
-function gitDescribe(): string {
-  try {
-    const cwd = path.resolve(__dirname, '..', '..', '..');
-    return execFileSync('git', ['describe', '--always', '--dirty'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return 'unknown';
+/** Round i of a target against round i of BIRD: the two ran back to back, under the same load. */
+export function ratiosToBird(runs: Map<string, TargetResult[]>): IngestReport['ratiosToBird'] {
+  const bird = runs.get('bird') ?? [];
+  const out: IngestReport['ratiosToBird'] = {};
+  for (const [name, rs] of runs) {
+    if (name === 'bird') continue;
+    const perRound: number[] = [];
+    rs.forEach((r, i) => {
+      const b = bird[i];
+      if (r.status === 'ok' && b?.status === 'ok' && r.seconds !== undefined && b.seconds) perRound.push(r.seconds / b.seconds);
+    });
+    if (perRound.length) out[name] = { perRound, spread: spread(perRound) };
   }
+  return out;
 }
 
 /** The median run by time (the failed run if any failed), with every run's time attached. */
@@ -190,24 +189,26 @@ export function summarize(runs: TargetResult[]): TargetResult {
   const bad = runs.find((r) => r.status !== 'ok');
   const ok = runs.filter((r) => r.status === 'ok').sort((a, b) => (a.seconds ?? 0) - (b.seconds ?? 0));
   const allSeconds = ok.map((r) => r.seconds ?? 0);
+  const allPeakRssBytes = ok.map((r) => r.peakRssBytes ?? 0);
   const pick = bad ?? ok[(ok.length - 1) >> 1];
-  return runs.length > 1 ? { ...pick, allSeconds } : pick;
+  return runs.length > 1 ? { ...pick, allSeconds, allPeakRssBytes } : pick;
 }
 
 export function formatTable(rep: IngestReport): string {
-  const birdS = rep.results.find((r) => r.target === 'bird' && r.status === 'ok')?.seconds;
-  const rows = [['target', 'seconds', 'peak RSS MB', 'CPU s', 'ratio to BIRD', 'version']];
+  const rows = [['target', 'seconds (median, min-max)', 'peak RSS MB', 'CPU s', 'ratio to BIRD (median of rounds, min-max)', 'version']];
   for (const r of rep.results) {
     if (r.status !== 'ok' || r.seconds === undefined) {
       rows.push([r.target, r.status, '-', '-', '-', r.version]);
       continue;
     }
+    const all = r.allSeconds ?? [r.seconds];
+    const ratio = r.target === 'bird' ? '1x' : rep.ratiosToBird[r.target] ? spreadText(rep.ratiosToBird[r.target].spread, 2, 'x') : 'n/a';
     rows.push([
       r.target,
-      r.seconds.toFixed(2),
+      all.length > 1 ? `${r.seconds.toFixed(2)} (${Math.min(...all).toFixed(2)}-${Math.max(...all).toFixed(2)})` : r.seconds.toFixed(2),
       ((r.peakRssBytes ?? 0) / 2 ** 20).toFixed(0),
       (r.cpuSeconds ?? 0).toFixed(2),
-      birdS ? `${(r.seconds / birdS).toFixed(1)}x` : 'n/a',
+      ratio,
       r.version,
     ]);
   }
@@ -216,12 +217,22 @@ export function formatTable(rep: IngestReport): string {
   return [head, ...rows.map((r) => r.map((x, c) => (c === 0 || c === 5 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  '))].join('\n');
 }
 
-export function writeReport(rep: IngestReport, dir: string): string {
-  fs.mkdirSync(dir, { recursive: true });
-  const stamp = rep.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
-  const file = path.join(dir, `ingest-${stamp}-${rep.params.family}-n${rep.params.n}-k${rep.params.k}.json`);
-  fs.writeFileSync(file, JSON.stringify(rep, null, 2) + '\n');
-  return file;
+/**
+ * Issue 18's ingest targets, judged on this run: Tern within 1.5x BIRD's time (median of the
+ * per-round ratios) and under 250 MB peak RSS (the worst of Tern's runs). The same with
+ * `--fib kernel` is not measured by this harness (every target runs without a FIB): said so.
+ */
+export function ingestTargets(rep: IngestReport): TargetVerdict[] {
+  const tern = rep.results.find((r) => r.target === 'tern');
+  const ratio = rep.ratiosToBird.tern?.spread;
+  const peaks = tern?.allPeakRssBytes ?? (tern?.peakRssBytes !== undefined ? [tern.peakRssBytes] : []);
+  const worstMiB = peaks.length ? Math.max(...peaks) / 2 ** 20 : NaN;
+  const fam = `${rep.params.family} ${rep.params.n}/${rep.params.k}`;
+  return [
+    { name: `ingest time ${fam}`, goal: 'within 1.5x BIRD, same run', measured: ratio ? spreadText(ratio, 2, 'x') : 'not measured (needs bird and tern)', met: ratio && ratio.n > 0 ? ratio.median <= 1.5 : null },
+    { name: `ingest peak RSS ${fam}`, goal: 'under 250 MB', measured: tern?.status === 'ok' ? `${worstMiB.toFixed(0)} MiB (worst of ${peaks.length} runs)` : 'not measured', met: tern?.status === 'ok' ? worstMiB < 250 : null },
+    { name: `ingest with --fib kernel ${fam}`, goal: 'the same, routes really installed', measured: 'this harness runs every target without a FIB', met: null },
+  ];
 }
 
 /**
@@ -269,10 +280,13 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (o.netns && !process.env[NETNS_ENV]) return runInNetns(argv);
+  const rec = new ResultRecorder('ingest', argv);
   const rep = await runIngest(o);
   console.log('');
   console.log(formatTable(rep));
   for (const r of rep.results) if (r.status !== 'ok') console.log(`  ${r.target}: ${r.status}: ${r.reason ?? ''}`);
-  if (o.resultsDir) console.log(`\nresults: ${writeReport(rep, o.resultsDir)}`);
+  // Issue 18: a comparison is a median of at least 3 rounds, or it is not published.
+  const few = o.repeat < 3 && o.targets.length > 1 ? [`--repeat ${o.repeat}: a comparison needs the median of at least 3 rounds`] : [];
+  rec.finish(rep, ingestTargets(rep), { suffix: `-${o.family}-n${o.n}-k${o.k}`, noWrite: !o.write, problems: few });
   return rep.results.some((r) => r.status === 'failed') ? 1 : 0;
 }
