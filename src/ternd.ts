@@ -14,7 +14,7 @@ import { checkControlSocket, checkKernelFib, checkProbeAddress } from './daemon/
 import { Metrics } from './control/metrics';
 import { ConfigError, fileSecretResolver, formatIssue } from '../peers';
 import type { Fib } from '../fib/types';
-import { createFib } from './daemon/fib-driver';
+import { createFib, openLocalAddresses } from './daemon/fib-driver';
 import { createDatastore } from './daemon/datastore';
 import type { Datastore } from '../peers/datastore';
 
@@ -105,6 +105,7 @@ async function main(): Promise<void> {
     secretsRecheck: argv['secrets-recheck'],
     ebgpFilterDefault: argv['ebgp-filter-default'],
     logLevelFromFlag: argv['log-level'] !== undefined,
+    localAddresses: openLocalAddresses(log),
   });
   try {
     await daemon.start();

@@ -38,9 +38,15 @@ export class RibCore {
   private readonly one = [0];
   /** Notices not yet taken by the driver; bounded (the counters are not). */
   private notices: RibNotice[] = [];
+  /**
+   * This speaker's addresses beyond the sessions' own (RibOptions.ownAddresses): the next-hop
+   * check (RFC 4271 §6.3, nexthop.ts). Replaced only through Rib.setOwnAddresses.
+   */
+  ownAddresses: ReadonlySet<string>;
 
   constructor(opts: RibOptions) {
     this.opts = opts;
+    this.ownAddresses = opts.ownAddresses ?? new Set();
     const cap = opts.initialCapacity;
     const age = !!opts.preferOldestEbgp;
     const mp = (opts.maxPaths ?? 1) > 1;

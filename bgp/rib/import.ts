@@ -16,7 +16,7 @@ import type { PeerState } from './peer-state';
 import { PathFlag, type FamilyTable } from './table';
 
 /** What routes in use of the RIB's core: the attribute store, the options, notices, drops. */
-export type ImportScope = Pick<RibCore, 'attrs' | 'opts' | 'note' | 'dropPath'>;
+export type ImportScope = Pick<RibCore, 'attrs' | 'opts' | 'ownAddresses' | 'note' | 'dropPath'>;
 
 /** Loop-detection flags for a received attribute set. */
 export function loopFlags(core: ImportScope, peer: PeerState, set: AttrSet): number {
@@ -50,7 +50,7 @@ export function nextHopProblemOf(core: ImportScope, peer: PeerState, set: AttrSe
     peerAddress: c.address,
     localAddress: c.localAddress,
     localAddress6: c.localAddress6,
-    isOwnAddress: (a) => a === c.localLinkLocal6 || a === peer.caps?.sessionLocalAddress || !!core.opts.isOwnAddress?.(a),
+    isOwnAddress: (a) => a === c.localLinkLocal6 || a === peer.caps?.sessionLocalAddress || core.ownAddresses.has(a),
   });
   if (peer.nextHopVerdicts.size > 4096) peer.nextHopVerdicts.clear();
   peer.nextHopVerdicts.set(set.nextHop, v);
@@ -136,10 +136,15 @@ export function withdrawList(core: ImportScope, peer: PeerState, t: FamilyTable,
   }
 }
 
-/** Re-runs loop checks and import policy over a peer's pre-policy Adj-RIB-In of one family. */
-export function recomputeImport(core: ImportScope, peer: PeerState, t: FamilyTable): void {
+/**
+ * Re-runs loop checks and import policy over a peer's pre-policy Adj-RIB-In of one family, or
+ * over the paths whose received next hop is in `nextHops` only. A path that only now fails the
+ * next-hop check (our address appeared on an interface) is noted like one refused on receipt.
+ */
+export function recomputeImport(core: ImportScope, peer: PeerState, t: FamilyTable, nextHops?: ReadonlySet<string>): void {
   for (const path of t.peerPaths(peer.idx)) {
     const pre = core.attrs.get(t.pPre[path]);
+    if (nextHops && !nextHops.has(pre.nextHop)) continue;
     const pfx = t.pPfx[path];
     const loop = loopFlags(core, peer, pre);
     const post = loop ? null : applyImport(core, peer, t, pfx, pre);
@@ -149,6 +154,7 @@ export function recomputeImport(core: ImportScope, peer: PeerState, t: FamilyTab
       if (post) core.attrs.unref(post);
       continue;
     }
+    if (flags & ~t.pFlags[path] & PathFlag.BAD_NEXTHOP) core.note(peer, 'bad-next-hop', t.family, pfx, nextHopProblemOf(core, peer, pre) ?? '');
     if (t.pAttr[path] >= 0) core.attrs.unref(core.attrs.get(t.pAttr[path]));
     t.pAttr[path] = postId;
     t.pFlags[path] = flags;

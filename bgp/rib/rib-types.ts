@@ -81,10 +81,11 @@ export interface RibOptions {
   /** RFC 5004: prefer the oldest of equal eBGP paths (before router ID). */
   preferOldestEbgp?: boolean;
   /**
-   * Addresses of this speaker beyond each session's local address (the node's): a received
-   * route with one of them as next hop is ignored (RFC 4271 §6.3).
+   * Addresses of this speaker beyond each session's local address (the node's, on any
+   * interface; ternd feeds the kernel's list): a received route with one of them as next hop is
+   * ignored (RFC 4271 §6.3). Later changes go through `Rib.setOwnAddresses`.
    */
-  isOwnAddress?: (address: string) => boolean;
+  ownAddresses?: ReadonlySet<string>;
   /** RFC 4271 §9.1.2.1: NEXT_HOP resolvability; default: every next hop is reachable. */
   nextHopReachable?: (nextHop: string, family: Family) => boolean;
   /** RFC 4271 §9.1.2.2 e: IGP cost to the next hop; default 0. */

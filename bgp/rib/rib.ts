@@ -134,6 +134,33 @@ export class Rib {
     for (const f of FAMILIES) recomputeImport(this.core, p, this.core.tables[f]);
   }
 
+  /** Addresses of this speaker beyond the sessions' own (the next-hop check, nexthop.ts). */
+  get ownAddresses(): ReadonlySet<string> {
+    return this.core.ownAddresses;
+  }
+
+  /**
+   * The speaker's addresses changed (an address added to or removed from an interface).
+   * RFC 4271 §6.3 is about what the next hop is now, so the paths already held are re-checked,
+   * not only the UPDATEs still to come: those whose next hop became ours stop being used (and
+   * are noted), those whose next hop stopped being ours are used again. Only paths with a
+   * changed address as next hop are re-run (one pass over the Adj-RIBs-In, no decoding);
+   * returns how many addresses changed.
+   */
+  setOwnAddresses(next: ReadonlySet<string>): number {
+    const own = this.core.ownAddresses;
+    const changed = new Set<string>();
+    for (const a of next) if (!own.has(a)) changed.add(a);
+    for (const a of own) if (!next.has(a)) changed.add(a);
+    this.core.ownAddresses = next;
+    if (changed.size === 0) return 0;
+    for (const p of this.core.peers.values()) {
+      for (const a of changed) p.nextHopVerdicts.delete(a);
+      for (const f of FAMILIES) recomputeImport(this.core, p, this.core.tables[f], changed);
+    }
+    return changed.size;
+  }
+
   // ---------------------------------------------------------------- stale routes (stale.ts)
 
   /** RFC 4724 §4.2 / RFC 7313 §4: mark a peer's routes of a family stale. */

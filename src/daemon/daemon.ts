@@ -70,6 +70,15 @@ export interface DaemonOptions {
   logLevelFromFlag?: boolean;
   /** Window of the per-peer, per-reason warning rate limit in ms (log-limit.ts; default 60 s). */
   logWindowMs?: number;
+  /** This node's addresses on every interface, from the kernel (fib/local-addresses.ts). */
+  localAddresses?: LocalAddressSource;
+}
+
+/** Where the node's addresses come from; `subscribe` is called once, at start. */
+export interface LocalAddressSource {
+  readonly addresses: ReadonlySet<string>;
+  subscribe(onChange: () => void): void;
+  close(): void;
 }
 
 interface PeerEntry {
@@ -119,6 +128,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   local!: LocalSpeaker;
   /** This node's addresses from the model (RFC 4271 §6.3 next-hop check); set with `model`. */
   private nodeAddresses = new Set<string>();
+  /** What the RIB was last given as our own addresses: the model's and the kernel's. */
+  private ownAddresses: ReadonlySet<string> = new Set();
   plan: PeerConfig[] = [];
   originated = new Map<string, OriginatedRoute>();
   rib!: Rib;
@@ -199,9 +210,11 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       // --fib none (RIB only: tests, reflectors that do not forward) builds no change records
       // at all: a full table costs a third less time and memory without them.
       collectChanges: this.opts.fibDriver !== 'none',
-      // RFC 4271 §6.3: a received route with the node's own address as next hop is ignored.
-      isOwnAddress: (a) => this.nodeAddresses.has(a),
+      // RFC 4271 §6.3: a received route with one of the node's own addresses (on any
+      // interface, as the kernel lists them) as next hop is ignored.
+      ownAddresses: (this.ownAddresses = this.collectOwnAddresses()),
     });
+    this.opts.localAddresses?.subscribe(() => this.updateOwnAddresses('kernel'));
     this.fibCtx = this.makeFibCtx();
     this.speaker = new Speaker({
       listen: this.opts.listen ?? (this.local.listenAddresses.length ? this.local.listenAddresses.map((address) => ({ address })) : undefined),
@@ -259,6 +272,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     await this.speaker?.close(notification);
     await this.bfd.close();
     await this.opts.fib.close();
+    this.opts.localAddresses?.close();
     this.problems.close();
     for (const t of this.eorrWaits.values()) clearTimeout(t);
   }
@@ -412,6 +426,29 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       e.session.stop({ code: 6, subcode: 8, shutdownMessage: 'Tern: peer too slow to read its updates', why: text });
       e.session.start();
     }
+  }
+
+  // ------------------------------------------------------------------ own addresses
+
+  private collectOwnAddresses(): ReadonlySet<string> {
+    return new Set([...this.nodeAddresses, ...(this.opts.localAddresses?.addresses ?? [])]);
+  }
+
+  /**
+   * An address was added or removed (on an interface, or the Node's in the model): the RIB
+   * re-checks the paths whose next hop it is (RFC 4271 §6.3), and the flush that follows logs
+   * and counts the ones now ignored.
+   */
+  private updateOwnAddresses(source: 'kernel' | 'model'): void {
+    const next = this.collectOwnAddresses();
+    const added = [...next].filter((a) => !this.ownAddresses.has(a));
+    const removed = [...this.ownAddresses].filter((a) => !next.has(a));
+    this.ownAddresses = next;
+    if (!added.length && !removed.length) return;
+    this.rib.setOwnAddresses(next);
+    this.log.info({ component: 'rib', source, added: added.slice(0, 20), removed: removed.slice(0, 20) },
+      `this node's addresses changed (${source}): ${added.length} added, ${removed.length} removed; routes with them as next hop re-checked (RFC 4271 §6.3)`);
+    this.scheduleFlush();
   }
 
   // ------------------------------------------------------------------ decision + FIB
@@ -816,6 +853,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     }
     this.local = local;
     this.setModel(model);
+    this.updateOwnAddresses('model');
     this.applyLogSeverity();
     this.fibCtx = this.makeFibCtx();
     const effects = [...this.applyOrigination(originatedRoutes(model, this.opts.nodeName)), ...this.applyPlan(this.planFor(model))];

@@ -3,7 +3,9 @@
 import { NetlinkFib } from '../../fib/netlink-fib';
 import { NoneFib } from '../../fib/memory';
 import type { Fib } from '../../fib/types';
+import { LocalAddresses } from '../../fib/local-addresses';
 import type { Logger } from '../log';
+import type { LocalAddressSource } from './daemon';
 
 export async function createFib(kind: 'kernel' | 'none', o: { table?: number; metric?: number; tunnelDevice?: string; log: Logger }): Promise<Fib> {
   if (kind === 'none') return new NoneFib();
@@ -15,4 +17,33 @@ export async function createFib(kind: 'kernel' | 'none', o: { table?: number; me
   fib.on('resync', (r) => log.info({ reason: r.reason, added: r.added, replaced: r.replaced, deleted: r.deleted }, `kernel FIB resynchronised (${r.reason})`));
   fib.on('link', (l) => log.info({ link: l.name, up: l.up, removed: l.removed }, `link ${l.name} ${l.removed ? 'removed' : l.up ? 'up' : 'down'}`));
   return fib;
+}
+
+/**
+ * This node's addresses from the kernel (RFC 4271 §6.3 next-hop check), whatever the FIB
+ * driver: reading addresses writes nothing. If netlink cannot be opened ternd still runs, with
+ * only the model's node addresses and each session's own address checked, and says so.
+ */
+export function openLocalAddresses(log: Logger): LocalAddressSource | undefined {
+  const l = log.child({ component: 'rib' });
+  let listener: (() => void) | undefined;
+  try {
+    const src = LocalAddresses.open({
+      onChange: () => listener?.(),
+      onError: (e) => l.warn(`reading this node's addresses from the kernel: ${e.message}`),
+    });
+    l.info({ addresses: [...src.addresses].slice(0, 50) }, `${src.addresses.size} addresses on this node's interfaces: routes with one of them as next hop are ignored (RFC 4271 §6.3)`);
+    return {
+      get addresses() {
+        return src.addresses;
+      },
+      subscribe: (fn) => {
+        listener = fn;
+      },
+      close: () => src.close(),
+    };
+  } catch (e) {
+    l.warn(`cannot read this node's addresses from the kernel (${(e as Error).message}): only the Node's own addresses and each session's local address are refused as next hops (RFC 4271 §6.3)`);
+    return undefined;
+  }
 }

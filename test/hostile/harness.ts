@@ -20,6 +20,13 @@ export const TERN_AS = 64512;
 export const TERN_ID = '198.18.150.1';
 export const HOSTILE_ADDR = '198.18.151.10';
 export const TERN_ADDR_HOSTILE = '198.18.151.1';
+/** Tern's IPv6 address on the hostile peer's link. */
+export const TERN_ADDR6_HOSTILE = '2001:db8:151::1';
+/** Addresses of Tern's node on no session's link (a loopback-style interface): still its own. */
+export const TERN_OTHER = '198.18.152.1';
+export const TERN_OTHER6 = '2001:db8:152::1';
+/** What the kernel lists as the node's addresses, as ternd feeds them to the RIB. */
+export const TERN_OWN_ADDRESSES = [TERN_ID, TERN_ADDR_HOSTILE, TERN_ADDR6_HOSTILE, TERN_OTHER, TERN_OTHER6];
 export const HOSTILE_AS = 65151;
 export const BYSTANDER = { id: 'bystander', address: '198.18.150.2', asn: 4200000001 };
 export const BYSTANDER_PREFIX = '198.19.150.0/24';
@@ -49,12 +56,11 @@ export class SessionHarness {
   private now = 1;
 
   constructor(o: HarnessOptions = {}) {
-    // As the daemon does: the node's own addresses are not valid next hops (RFC 4271 §6.3). The
-    // option arrives with i15-defects; until then the object's extra field is ignored.
-    const ribOpts = { localAs: TERN_AS, routerId: TERN_ID, collectChanges: true, isOwnAddress: (a: string): boolean => a === TERN_ID };
-    this.rib = new Rib(ribOpts);
+    // As the daemon does: the node's own addresses, on any interface, are not valid next hops
+    // (RFC 4271 §6.3); ternd reads them from the kernel (fib/local-addresses.ts).
+    this.rib = new Rib({ localAs: TERN_AS, routerId: TERN_ID, collectChanges: true, ownAddresses: new Set(TERN_OWN_ADDRESSES) });
     this.fsm = new Fsm(resolveConfig({ peerAddress: HOSTILE_ADDR, peerAs: HOSTILE_AS, localAs: TERN_AS, localAddress: TERN_ADDR_HOSTILE, routerId: TERN_ID, families: ['ipv4', 'ipv6'], extendedMessage: o.extendedMessage ?? true, noJitter: true }), { random: () => 0.5 });
-    this.rib.addPeer({ id: 'hostile', address: HOSTILE_ADDR, asn: HOSTILE_AS, localAddress: TERN_ADDR_HOSTILE, localAddress6: '2001:db8:151::1' });
+    this.rib.addPeer({ id: 'hostile', address: HOSTILE_ADDR, asn: HOSTILE_AS, localAddress: TERN_ADDR_HOSTILE, localAddress6: TERN_ADDR6_HOSTILE });
     this.rib.addPeer({ id: BYSTANDER.id, address: BYSTANDER.address, asn: BYSTANDER.asn, localAddress: TERN_ID, localAddress6: '2001:db8:150::1' });
     this.rib.peerUp(BYSTANDER.id, BASE_CTX, { routerId: BYSTANDER.address, families: ['ipv4', 'ipv6'] });
     this.fsm.handle({ type: 'ManualStart_with_PassiveTcpEstablishment' }, this.now);

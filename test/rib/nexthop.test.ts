@@ -36,7 +36,7 @@ test('RFC 4271 §6.3, RFC 4760 §3, RFC 2545 §3: which next hops cannot be used
 
 test('RFC 4271 §6.3: a route with an unusable NEXT_HOP is ignored (not best, not advertised, not installed), counted and noted', () => {
   const changes: RibChange[] = [];
-  const rib = makeRib({ onChange: (c) => changes.push(c), isOwnAddress: (a) => a === '198.18.7.7' });
+  const rib = makeRib({ onChange: (c) => changes.push(c), ownAddresses: new Set(['198.18.7.7']) });
   const src = up(rib, { asn: 65009, address: '198.18.0.9', localAddress6: '2001:db8:ff::1' });
   const other = up(rib, { asn: 65001 });
   const ibgp = up(rib, { asn: LOCAL_AS });
@@ -99,4 +99,41 @@ test('RFC 4271 §6.3: our end of the session\'s TCP connection is our own addres
   rib.flush(0);
   assert.equal(rib.lookup('10.9.0.0/16')[0].best, false);
   assert.equal(rib.peerCounters('p')['bad-next-hop'], 1);
+});
+
+test('RFC 4271 §6.3: an address that appears on one of our interfaces later stops the paths using it; when it goes they are used again', () => {
+  const changes: RibChange[] = [];
+  const rib = makeRib({ onChange: (c) => changes.push(c), ownAddresses: new Set(['198.18.7.7']) });
+  const src = up(rib, { asn: 65009, address: '198.18.0.9' });
+  const other = up(rib, { asn: 65001 });
+  rib.takeOutput(other);
+  rib.ingest(src, upd(attrs({ asPath: seq(65009), nextHop: '198.18.40.1' }), ['10.40.0.0/16']));
+  rib.ingest(src, upd(attrs({ asPath: seq(65009), nextHop: '198.18.0.9' }), ['10.41.0.0/16']));
+  rib.ingest(src, upd(attrs({ asPath: seq(65009), nextHop: '2001:db8:40::1' }), ['2001:db8:40::/48']));
+  rib.flush(0);
+  assert.deepEqual(changes.splice(0).map((c) => c.prefix).sort(), ['10.40.0.0/16', '10.41.0.0/16', '2001:db8:40::/48']);
+  drain(rib, other);
+  rib.takeNotices();
+  // 198.18.40.1 and 2001:db8:40::1 are now ours (added to an interface), 198.18.7.7 is gone.
+  assert.equal(rib.setOwnAddresses(new Set(['198.18.40.1', '2001:db8:40::1'])), 3);
+  rib.flush(0);
+  assert.deepEqual(changes.splice(0).map((c) => [c.prefix, c.newBest]).sort(), [['10.40.0.0/16', undefined], ['2001:db8:40::/48', undefined]]);
+  assert.deepEqual(summary(drain(rib, other)).withdrawn.sort(), ['10.40.0.0/16', '2001:db8:40::/48']);
+  assert.match(rib.lookup('10.40.0.0/16')[0].reason ?? '', /next hop.*RFC 4271 §6\.3/);
+  assert.equal(rib.lookup('10.41.0.0/16')[0].best, true, 'a path with another next hop is untouched');
+  const notices = rib.takeNotices();
+  assert.deepEqual(notices.map((n) => [n.reason, n.prefix]).sort(), [['bad-next-hop', '10.40.0.0/16'], ['bad-next-hop', '2001:db8:40::/48']]);
+  assert.match(notices[0].detail, /our own address/);
+  assert.equal(rib.peerCounters(src)['bad-next-hop'], 2);
+  // A new UPDATE with the new address is refused at once (the verdict cache forgot the old answer).
+  rib.ingest(src, upd(attrs({ asPath: seq(65009), nextHop: '198.18.40.1' }), ['10.42.0.0/16']));
+  rib.flush(0);
+  assert.equal(rib.lookup('10.42.0.0/16')[0].best, false);
+  assert.equal(changes.length, 0);
+  // The address is removed: the paths are used again, without the peer re-sending them.
+  assert.equal(rib.setOwnAddresses(new Set()), 2);
+  rib.flush(0);
+  assert.deepEqual(changes.splice(0).map((c) => [c.prefix, c.newBest?.nextHop]).sort(), [['10.40.0.0/16', '198.18.40.1'], ['10.42.0.0/16', '198.18.40.1'], ['2001:db8:40::/48', '2001:db8:40::1']]);
+  assert.deepEqual(summary(drain(rib, other)).nlri.sort(), ['10.40.0.0/16', '10.42.0.0/16', '2001:db8:40::/48']);
+  assert.equal(rib.setOwnAddresses(new Set()), 0, 'no change, no work');
 });
