@@ -7,7 +7,7 @@
 //
 // Commands (one JSON object a line):
 //   {"op":"listen","id":"c1","addr":"198.18.x.y","as":65066,"routerId":"...","as4":true,
-//    "extended":false,"openHex":"..."}   accept Tern's connection on addr:179 and bring it up
+//    "extended":false,"v6":false,"openHex":"..."}   accept Tern's connection on addr:179 and bring it up
 //   {"op":"send","id":"c1","hex":"ffff..."}   write raw bytes on the session's socket
 // Events: {"ev":"listening"|"established"|"closed"|"error","id":...}, and
 //   {"ev":"msg","id":...,"type":N,"len":L,"hex":"..."} for every message Tern sends but KEEPALIVE
@@ -25,6 +25,8 @@ interface ListenCmd {
   as4?: boolean;
   /** Advertise RFC 8654 Extended Message. */
   extended?: boolean;
+  /** Offer IPv6 unicast too (RFC 4760 MP: AFI 2 SAFI 1). */
+  v6?: boolean;
   /** Send these bytes instead of a well-formed OPEN (OPEN-stage cases). */
   openHex?: string;
 }
@@ -49,12 +51,13 @@ function message(type: number, body: Buffer): Buffer {
   return Buffer.concat([h, body]);
 }
 
-/** A plain OPEN: version 4, hold time 60, IPv4 unicast, route refresh, optionally AS4 and RFC 8654. */
-export function openOf(c: { as: number; routerId: string; as4?: boolean; extended?: boolean }): Buffer {
+/** A plain OPEN: version 4, hold time 60, IPv4 unicast, route refresh, optionally IPv6 unicast, AS4 and RFC 8654. */
+export function openOf(c: { as: number; routerId: string; as4?: boolean; extended?: boolean; v6?: boolean }): Buffer {
   const caps: number[][] = [
     [1, 4, 0, 1, 0, 1], // RFC 4760 MP: AFI 1 SAFI 1
     [2, 0], // RFC 2918 route refresh
   ];
+  if (c.v6) caps.push([1, 4, 0, 2, 0, 1]); // RFC 4760 MP: AFI 2 SAFI 1
   if (c.as4 !== false) caps.push([65, 4, (c.as >>> 24) & 255, (c.as >>> 16) & 255, (c.as >>> 8) & 255, c.as & 255]);
   if (c.extended) caps.push([6, 0]);
   const params = caps.flatMap((cap) => [2, cap.length, ...cap]);

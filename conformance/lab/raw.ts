@@ -23,6 +23,8 @@ export interface RawSession {
   routerId: string;
   as4?: boolean;
   extended?: boolean;
+  /** Offer IPv6 unicast (RFC 4760), for a session over IPv6. */
+  v6?: boolean;
   openHex?: string;
 }
 

@@ -40,9 +40,17 @@ export interface CaseEnv {
   /** The hostile peer's address (used as NEXT_HOP) and AS. */
   addr: number[];
   as: number;
-  /** Tern's address on the hostile peer's link and Tern's BGP Identifier. */
+  /**
+   * Tern's address on the hostile peer's link, and Tern's BGP Identifier (= its node address,
+   * the source of every session: Calico's UseNodeIP). So `ternAddr` is one of Tern's addresses
+   * on an interface other than the session's: only the kernel's address list knows it.
+   */
   ternAddr: number[];
   ternId: number[];
+  /** The same three for IPv6: the hostile peer's, Tern's on its link, Tern's node address. */
+  addr6: number[];
+  ternAddr6: number[];
+  ternId6: number[];
 }
 
 export interface HostileCase {
@@ -55,7 +63,11 @@ export interface HostileCase {
   rule: string;
   expect: Outcome;
   onward?: Onward;
-  /** Session shape: a 2-octet AS speaker, RFC 8654 extended messages, IPv6 unicast too. */
+  /**
+   * Session shape: a 2-octet AS speaker, RFC 8654 extended messages; `v6`: the session runs
+   * over IPv6 and carries IPv6 unicast (as Calico plans a session per family), and the case
+   * prefix is 2001:db8:15:<n>::/64.
+   */
   session?: { as4?: boolean; extended?: boolean; v6?: boolean };
   /** OPEN-stage case: this replaces the hostile peer's OPEN; no UPDATE is sent. */
   open?: (e: CaseEnv) => Buffer;
@@ -77,6 +89,10 @@ export const MARK_HOSTILE = (65015 * 65536 + 2) >>> 0;
 const community = (...v: number[]): Buffer => attr(0xc0, 8, v.flatMap(u32));
 
 export const nlriOf = (e: CaseEnv): number[] => [24, 10, 15, e.n];
+/** The IPv6 case prefix 2001:db8:15:<n>::/64 in NLRI form. */
+const nlri6Of = (e: CaseEnv): number[] => [64, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x15, (e.n >> 8) & 255, e.n & 255];
+/** The prefix a case announces, as text. */
+export const casePrefix = (c: Pick<HostileCase, 'session'>, n: number): string => (c.session?.v6 ? `2001:db8:15:${n.toString(16)}::/64` : `10.15.${n}.0/24`);
 const origin = (v = 0, flags = 0x40): Buffer => attr(flags, 1, [v]);
 const asPath = (e: CaseEnv, as4 = true): Buffer => attr(0x40, 2, [2, 1, ...asn(e, as4, e.as)]);
 const nextHop = (e: CaseEnv, nh = e.addr): Buffer => attr(0x40, 3, nh);
@@ -88,9 +104,16 @@ function baseAttrs(e: CaseEnv, mark: number, extra: Buffer[] = [], as4 = true): 
   return Buffer.concat([...base, ...extra]);
 }
 
+/** RFC 4760 §3 MP_REACH_NLRI for IPv6 unicast: the case prefix via `nh` (16 or 32 octets). */
+const mpReach6 = (e: CaseEnv, nh: number[]): Buffer => attr(0x80, 14, [0, 2, 1, nh.length, ...nh, 0, ...nlri6Of(e)]);
+
+/** An IPv6-only UPDATE: no NEXT_HOP attribute, which RFC 4760 §3 leaves out without IPv4 NLRI. */
+const update6 = (e: CaseEnv, mark: number, nh: number[]): Buffer => updateOf([], Buffer.concat([origin(), asPath(e), community(mark), mpReach6(e, nh)]), []);
+
 /** The canary: the case prefix announced cleanly before the hostile message. */
-export function canary(e: CaseEnv, as4 = true): Buffer {
-  return updateOf([], baseAttrs(e, MARK_CANARY, [], as4), nlriOf(e));
+export function canary(e: CaseEnv, s: HostileCase['session'] = {}): Buffer {
+  if (s.v6) return update6(e, MARK_CANARY, e.addr6);
+  return updateOf([], baseAttrs(e, MARK_CANARY, [], s.as4 !== false), nlriOf(e));
 }
 
 /** The case prefix again with the hostile attribute(s) in place of or beside the base ones. */
@@ -139,8 +162,16 @@ export const CASES: HostileCase[] = [
   { id: 'tw-only-unknown', source: 'FRR CVE-2023-46753', shape: 'NLRI with only an unknown transitive attribute', rule: 'RFC 7606 §3.d: missing well-known attributes, treat-as-withdraw', expect: { kind: 'withdraw' }, messages: (e) => [updateOf([], attr(0xc0, 31, new Array(16).fill(7)), nlriOf(e))] },
   { id: 'tw-nexthop-zero', source: 'issue 15 defect 4', shape: 'NEXT_HOP 0.0.0.0', rule: 'RFC 4271 §6.3: semantically incorrect NEXT_HOP, route ignored (RFC 7606 §7.3)', expect: { kind: 'withdraw' }, defect: 'defect 4 (bad NEXT_HOP)', messages: (e) => [hostileUpdate(e, [nextHop(e, [0, 0, 0, 0])])] },
   { id: 'tw-nexthop-node', source: 'issue 15 defect 4', shape: "NEXT_HOP = Tern's node address (its router ID)", rule: 'RFC 4271 §6.3: NEXT_HOP is the receiving speaker\'s address, route ignored', expect: { kind: 'withdraw' }, defect: 'defect 4 (bad NEXT_HOP)', messages: (e) => [hostileUpdate(e, [nextHop(e, e.ternId)])] },
-  { id: 'tw-nexthop-own', source: 'issue 15 defect 4', shape: "NEXT_HOP = Tern's address on this session (not the node address)", rule: 'RFC 4271 §6.3: NEXT_HOP is the receiving speaker\'s address, route ignored', expect: { kind: 'withdraw' }, defect: 'defect 4 (bad NEXT_HOP)', messages: (e) => [hostileUpdate(e, [nextHop(e, e.ternAddr)])] },
+  { id: 'tw-nexthop-own', source: 'issue 15 defect 4', shape: "NEXT_HOP = Tern's address on the peer's link (another interface than the session's source, the node address)", rule: 'RFC 4271 §6.3: NEXT_HOP is the receiving speaker\'s address, route ignored', expect: { kind: 'withdraw' }, defect: 'defect 4 (bad NEXT_HOP)', messages: (e) => [hostileUpdate(e, [nextHop(e, e.ternAddr)])] },
   { id: 'tw-nexthop-mcast', source: 'issue 15 defect 4', shape: 'NEXT_HOP 224.0.0.1', rule: 'RFC 4271 §6.3: NEXT_HOP not a valid unicast address, route ignored', expect: { kind: 'withdraw' }, defect: 'defect 4 (bad NEXT_HOP)', messages: (e) => [hostileUpdate(e, [nextHop(e, [224, 0, 0, 1])])] },
+  // The same for IPv6 (MP_REACH_NLRI next hop, over an IPv6 session): RFC 4760 §3 and RFC 2545 §3
+  // want the next router's global address; RFC 4271 §6.3's "route ignored" is the outcome.
+  { id: 'tw6-nexthop-unspec', source: 'issue 15 defect 4', shape: 'IPv6 next hop ::', rule: 'RFC 4760 §3, RFC 4291 §2.5.2: the unspecified address is no next hop; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw' }, session: { v6: true }, messages: (e) => [update6(e, MARK_HOSTILE, new Array(16).fill(0))] },
+  { id: 'tw6-nexthop-loopback', source: 'issue 15 defect 4', shape: 'IPv6 next hop ::1', rule: 'RFC 4760 §3, RFC 4291 §2.5.3: the loopback address is this node; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw' }, session: { v6: true }, messages: (e) => [update6(e, MARK_HOSTILE, [...new Array(15).fill(0), 1])] },
+  { id: 'tw6-nexthop-mcast', source: 'issue 15 defect 4', shape: 'IPv6 next hop ff02::1', rule: 'RFC 4760 §3, RFC 4291 §2.7: a multicast address is no next hop; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw' }, session: { v6: true }, messages: (e) => [update6(e, MARK_HOSTILE, [0xff, 2, ...new Array(13).fill(0), 1])] },
+  { id: 'tw6-nexthop-linklocal', source: 'issue 15 defect 4', shape: 'IPv6 next hop fe80::1 alone (16 octets) from a peer on a global address', rule: 'RFC 2545 §3: the global address is mandatory, a link-local one names a router on a shared link only; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw' }, session: { v6: true }, messages: (e) => [update6(e, MARK_HOSTILE, [0xfe, 0x80, ...new Array(13).fill(0), 1])] },
+  { id: 'tw6-nexthop-node', source: 'issue 15 defect 4', shape: "IPv6 next hop = Tern's node address (the session's source)", rule: 'RFC 4271 §6.3: the next hop is the receiving speaker\'s address, route ignored', expect: { kind: 'withdraw' }, session: { v6: true }, messages: (e) => [update6(e, MARK_HOSTILE, e.ternId6)] },
+  { id: 'tw6-nexthop-own', source: 'issue 15 defect 4', shape: "IPv6 next hop = Tern's address on the peer's link (another interface than the session's source)", rule: 'RFC 4271 §6.3: the next hop is the receiving speaker\'s address, route ignored', expect: { kind: 'withdraw' }, session: { v6: true }, messages: (e) => [update6(e, MARK_HOSTILE, e.ternAddr6)] },
   // RFC 7606 attribute-discard
   { id: 'ad-atomic-len', source: 'RFC 7606 §7.6', shape: 'ATOMIC_AGGREGATE of 1 byte', rule: 'RFC 7606 §7.6: attribute-discard', expect: { kind: 'discard', attrs: [6] }, onward: { absent: [6] }, messages: (e) => [hostileUpdate(e, [attr(0x40, 6, [0])])] },
   { id: 'ad-aggregator-len', source: 'RFC 7606 §7.7', shape: 'AGGREGATOR of 7 bytes on a 4-octet session', rule: 'RFC 7606 §7.7: attribute-discard', expect: { kind: 'discard', attrs: [7] }, onward: { absent: [7] }, messages: (e) => [hostileUpdate(e, [attr(0xc0, 7, [0, 0, 0xfd, 0xea, 1, 2, 3])])] },
@@ -224,7 +255,7 @@ export function helloOpen(e: CaseEnv, s: HostileCase['session'] = {}): Buffer {
   const caps = [...MP_IPV4, 2, 2, 2, 0];
   if (s.as4 !== false) caps.push(2, 6, 65, 4, ...u32(e.as));
   if (s.extended) caps.push(2, 2, 6, 0);
-  if (s.v6) caps.push(2, 6, 1, 4, 0, 2, 0, 1); // RFC 4760 MP: AFI 2 SAFI 1
+  if (s.v6) caps.push(2, 6, 1, 4, 0, 2, 0, 1); // RFC 4760 MP: AFI 2 SAFI 1 (a session per family: Tern offers only IPv6 here)
   return open(e, caps);
 }
 

@@ -5,11 +5,13 @@ import assert from 'node:assert/strict';
 import { decodeMessage } from '../../bgp/codec';
 import { MsgType } from '../../bgp/types';
 import { attr, updateOf } from '../codec/helpers';
-import { KEEPALIVE, MARK_CANARY, MARK_HOSTILE, canary, helloOpen, type CaseEnv, type HostileCase } from './cases';
-import { BYSTANDER, BYSTANDER_PREFIX, HOSTILE_AS, SessionHarness } from './harness';
+import { KEEPALIVE, MARK_CANARY, MARK_HOSTILE, canary, casePrefix, helloOpen, type CaseEnv, type HostileCase } from './cases';
+import { BYSTANDER, BYSTANDER_PREFIX, HOSTILE_ADDR, HOSTILE_ADDR6, HOSTILE_AS, SessionHarness, TERN_ADDR6_HOSTILE, TERN_ADDR_HOSTILE, TERN_ID, TERN_ID6 } from './harness';
 import { asPathOf, type RawUpdate } from './wire-read';
+import { parseIpv6 } from '../../bgp/prefix';
 
-export const prefixOf = (e: CaseEnv): string => `10.15.${e.n}.0/24`;
+const v4 = (a: string): number[] => a.split('.').map(Number);
+const v6 = (a: string): number[] => [...parseIpv6(a)!];
 
 /** The communities of a sent UPDATE, as numbers. */
 const communities = (u: RawUpdate | undefined): number[] => {
@@ -19,8 +21,9 @@ const communities = (u: RawUpdate | undefined): number[] => {
 
 /** Bring the hostile session up, announce the bystander's route and the canary. */
 export function openCase(c: HostileCase, n: number): { h: SessionHarness; e: CaseEnv } {
-  const e: CaseEnv = { n, addr: [198, 18, 151, 10], as: HOSTILE_AS, ternAddr: [198, 18, 151, 1], ternId: [198, 18, 150, 1] };
-  const h = new SessionHarness();
+  const e: CaseEnv = { n, addr: v4(HOSTILE_ADDR), as: HOSTILE_AS, ternAddr: v4(TERN_ADDR_HOSTILE), ternId: v4(TERN_ID), addr6: v6(HOSTILE_ADDR6), ternAddr6: v6(TERN_ADDR6_HOSTILE), ternId6: v6(TERN_ID6) };
+  const h = new SessionHarness({ v6: c.session?.v6 });
+  const prefixOf = (x: CaseEnv): string => casePrefix(c, x.n);
   const bys = decodeMessage(updateOf([], Buffer.concat([attr(0x40, 1, [0]), attr(0x40, 2, [2, 1, 0xfa, 0x56, 0xea, 0x01]), attr(0x40, 3, [198, 18, 150, 2])]), [24, 198, 19, 150]), { as4: true, addPathRx: { ipv4: false, ipv6: false }, addPathTx: { ipv4: false, ipv6: false }, extendedMessage: false });
   if (bys.type !== MsgType.UPDATE) throw new Error('bystander UPDATE');
   h.rib.ingest(BYSTANDER.id, bys);
@@ -28,7 +31,7 @@ export function openCase(c: HostileCase, n: number): { h: SessionHarness; e: Cas
   h.feed(helloOpen(e, c.session));
   h.feed(KEEPALIVE);
   assert.ok(h.established, `hostile session not established: ${JSON.stringify(h.notification)}`);
-  h.feed(canary(e, c.session?.as4 !== false));
+  h.feed(canary(e, c.session));
   const before = h.bystanderView().get(prefixOf(e));
   assert.ok(before, 'the canary reached the bystander');
   assert.deepEqual(communities(before), [MARK_CANARY]);
@@ -37,6 +40,7 @@ export function openCase(c: HostileCase, n: number): { h: SessionHarness; e: Cas
 
 /** Checks one case's outcome on a harness the case's bytes went through. */
 export function checkOutcome(c: HostileCase, h: SessionHarness, e: CaseEnv): void {
+  const prefixOf = (x: CaseEnv): string => casePrefix(c, x.n);
   const view = h.bystanderView();
   const got = view.get(prefixOf(e));
   const x = c.expect;

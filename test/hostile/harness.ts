@@ -16,17 +16,18 @@ import { Rib } from '../../bgp/rib/rib';
 import { BgpError, MsgType, type SessionContext } from '../../bgp/types';
 import { replayUpdates, type RawUpdate } from './wire-read';
 
+// The addresses of the live suite (conformance/hostile.test.ts): Tern's node address (its router
+// ID, the source of every session, as Calico's UseNodeIP has it) on the bystander's link, and an
+// address of its own on the hostile peer's link that no session uses.
 export const TERN_AS = 64512;
 export const TERN_ID = '198.18.150.1';
+export const TERN_ID6 = '2001:db8:150::1';
 export const HOSTILE_ADDR = '198.18.151.10';
+export const HOSTILE_ADDR6 = '2001:db8:151::a';
 export const TERN_ADDR_HOSTILE = '198.18.151.1';
-/** Tern's IPv6 address on the hostile peer's link. */
 export const TERN_ADDR6_HOSTILE = '2001:db8:151::1';
-/** Addresses of Tern's node on no session's link (a loopback-style interface): still its own. */
-export const TERN_OTHER = '198.18.152.1';
-export const TERN_OTHER6 = '2001:db8:152::1';
-/** What the kernel lists as the node's addresses, as ternd feeds them to the RIB. */
-export const TERN_OWN_ADDRESSES = [TERN_ID, TERN_ADDR_HOSTILE, TERN_ADDR6_HOSTILE, TERN_OTHER, TERN_OTHER6];
+/** What the kernel lists as the node's addresses (and ternd feeds the RIB, src/daemon). */
+export const TERN_OWN_ADDRESSES = ['127.0.0.1', '::1', TERN_ID, TERN_ID6, TERN_ADDR_HOSTILE, TERN_ADDR6_HOSTILE];
 export const HOSTILE_AS = 65151;
 export const BYSTANDER = { id: 'bystander', address: '198.18.150.2', asn: 4200000001 };
 export const BYSTANDER_PREFIX = '198.19.150.0/24';
@@ -36,6 +37,8 @@ const BASE_CTX: SessionContext = { as4: true, addPathRx: { ipv4: false, ipv6: fa
 export interface HarnessOptions {
   /** Tern advertises RFC 8654 to the hostile peer (its default). */
   extendedMessage?: boolean;
+  /** The hostile session runs over IPv6 and carries IPv6 unicast only (a Calico IPv6 peer). */
+  v6?: boolean;
 }
 
 export class SessionHarness {
@@ -59,9 +62,11 @@ export class SessionHarness {
     // As the daemon does: the node's own addresses, on any interface, are not valid next hops
     // (RFC 4271 §6.3); ternd reads them from the kernel (fib/local-addresses.ts).
     this.rib = new Rib({ localAs: TERN_AS, routerId: TERN_ID, collectChanges: true, ownAddresses: new Set(TERN_OWN_ADDRESSES) });
-    this.fsm = new Fsm(resolveConfig({ peerAddress: HOSTILE_ADDR, peerAs: HOSTILE_AS, localAs: TERN_AS, localAddress: TERN_ADDR_HOSTILE, routerId: TERN_ID, families: ['ipv4', 'ipv6'], extendedMessage: o.extendedMessage ?? true, noJitter: true }), { random: () => 0.5 });
-    this.rib.addPeer({ id: 'hostile', address: HOSTILE_ADDR, asn: HOSTILE_AS, localAddress: TERN_ADDR_HOSTILE, localAddress6: TERN_ADDR6_HOSTILE });
-    this.rib.addPeer({ id: BYSTANDER.id, address: BYSTANDER.address, asn: BYSTANDER.asn, localAddress: TERN_ID, localAddress6: '2001:db8:150::1' });
+    const [peerAddress, localAddress] = o.v6 ? [HOSTILE_ADDR6, TERN_ID6] : [HOSTILE_ADDR, TERN_ID];
+    this.fsm = new Fsm(resolveConfig({ peerAddress, peerAs: HOSTILE_AS, localAs: TERN_AS, localAddress, routerId: TERN_ID, families: [o.v6 ? 'ipv6' : 'ipv4'], extendedMessage: o.extendedMessage ?? true, noJitter: true }), { random: () => 0.5 });
+    // As src/daemon/wiring.ts builds a RIB peer: the session's addresses are the node's.
+    this.rib.addPeer({ id: 'hostile', address: peerAddress, asn: HOSTILE_AS, localAddress: TERN_ID, localAddress6: TERN_ID6 });
+    this.rib.addPeer({ id: BYSTANDER.id, address: BYSTANDER.address, asn: BYSTANDER.asn, localAddress: TERN_ID, localAddress6: TERN_ID6 });
     this.rib.peerUp(BYSTANDER.id, BASE_CTX, { routerId: BYSTANDER.address, families: ['ipv4', 'ipv6'] });
     this.fsm.handle({ type: 'ManualStart_with_PassiveTcpEstablishment' }, this.now);
     this.run({ type: 'TcpConnectionConfirmed' });
