@@ -56,7 +56,7 @@ const NEEDS = ['root', 'ip', 'bird', 'birdc', 'tcpdump', 'ternd'] as const;
 const rawAddr = (n: number): string => `198.18.151.${10 + n}`;
 const rawAddr6 = (n: number): string => `2001:db8:151::${(10 + n).toString(16)}`;
 /** The raw speaker's address for a case: IPv6 cases run over IPv6. */
-const peerOf = (c: HostileCase, n: number): string => (c.session?.v6 ? rawAddr6(n) : rawAddr(n));
+const peerOf = (c: HostileCase, n: number): string => (c.session?.ipv6 ? rawAddr6(n) : rawAddr(n));
 const prefixOf = (n: number): string => casePrefix(CASES[n - 1] ?? {}, n);
 const v4 = (a: string): number[] => a.split('.').map(Number);
 const v6 = (a: string): number[] => [...parseIpv6(a)!];
@@ -88,7 +88,7 @@ async function setup(): Promise<World> {
   // link, and the kernel solicits a neighbour (RFC 4861 §7.2.2) from a link-local source only.
   const { ifB: rawIf } = await l.link(tern, raw, { v4: `${TERN_RAW}/24`, v4b: `${rawAddr(0)}/24`, v6: `${TERN_RAW6}/64`, v6b: `${rawAddr6(0)}/64`, linkLocal: true });
   for (let n = 1; n <= RUNTIME; n++) await mustRun('ip', ['-n', raw, 'addr', 'add', `${rawAddr(n)}/24`, 'dev', rawIf]);
-  for (const [i, c] of CASES.entries()) if (c.session?.v6) await mustRun('ip', ['-n', raw, '-6', 'addr', 'add', `${rawAddr6(i + 1)}/64`, 'dev', rawIf, 'nodad']);
+  for (const [i, c] of CASES.entries()) if (c.session?.ipv6) await mustRun('ip', ['-n', raw, '-6', 'addr', 'add', `${rawAddr6(i + 1)}/64`, 'dev', rawIf, 'nodad']);
   await mustRun('ip', ['-n', raw, 'route', 'add', '198.18.150.0/24', 'via', TERN_RAW]);
   await mustRun('ip', ['-n', raw, '-6', 'route', 'add', '2001:db8:150::/64', 'via', TERN_RAW6]);
   const capture = await startCapture(l, tern, bird);
@@ -104,7 +104,7 @@ async function setup(): Promise<World> {
   const speaker = startRawSpeaker(l, raw);
   CASES.forEach((c, i) => {
     const n = i + 1;
-    void speaker.listen({ id: c.id, addr: peerOf(c, n), as: RAW_AS, routerId: rawAddr(n), as4: c.session?.as4, extended: c.session?.extended, v6: c.session?.v6, openHex: c.open?.(envOf(n)).toString('hex') });
+    void speaker.listen({ id: c.id, addr: peerOf(c, n), as: RAW_AS, routerId: rawAddr(n), as4: c.session?.as4, extended: c.session?.extended, v6: c.session?.ipv6 || c.session?.v6, openHex: c.open?.(envOf(n)).toString('hex') });
   });
   void speaker.listen({ id: 'runtime', addr: rawAddr(RUNTIME), as: RAW_AS, routerId: rawAddr(RUNTIME) });
   await speaker.wait((e) => e.id === 'runtime' && e.ev === 'listening', 5000, 'raw speaker listening');
@@ -155,7 +155,7 @@ async function protocolSince(l: Lab, proto: string): Promise<string> {
 }
 
 async function birdRoute(w: World, n: number): Promise<BirdRoute | undefined> {
-  return (await w.birdView(CASES[n - 1]?.session?.v6 ? 'ipv6' : 'ipv4')).find((r) => r.prefix === prefixOf(n));
+  return (await w.birdView(CASES[n - 1]?.session?.ipv6 ? 'ipv6' : 'ipv4')).find((r) => r.prefix === prefixOf(n));
 }
 
 async function runCase(w: World, c: HostileCase, n: number): Promise<void> {
@@ -293,7 +293,7 @@ describe('hostile peers against a live ternd, a BIRD bystander watching (RFC 427
     // What Tern sent on for each accepted case, read from the wire by an independent reader.
     const last = replayUpdates(sent);
     CASES.forEach((c, i) => {
-      if (PENDING_DEFECT_FIXES.has(c.id) || !c.onward || c.expect.kind === 'notify' || c.expect.kind === 'withdraw' || c.session?.v6) return;
+      if (PENDING_DEFECT_FIXES.has(c.id) || !c.onward || c.expect.kind === 'notify' || c.expect.kind === 'withdraw' || c.session?.ipv6) return;
       const u = last.get(prefixOf(i + 1));
       if (c.onward.notSent) return assert.equal(u, undefined, `${c.id}: sent to BIRD`);
       assert.ok(u, `${c.id}: ${prefixOf(i + 1)} not on the wire to BIRD`);

@@ -64,11 +64,11 @@ export interface HostileCase {
   expect: Outcome;
   onward?: Onward;
   /**
-   * Session shape: a 2-octet AS speaker, RFC 8654 extended messages; `v6`: the session runs
-   * over IPv6 and carries IPv6 unicast (as Calico plans a session per family), and the case
-   * prefix is 2001:db8:15:<n>::/64.
+   * Session shape: a 2-octet AS speaker, RFC 8654 extended messages, IPv6 unicast too (`v6`, the
+   * session fuzzer's streams); `ipv6`: the session runs over IPv6 and carries IPv6 unicast only
+   * (as Calico plans a session per family), and the case prefix is 2001:db8:15:<n>::/64.
    */
-  session?: { as4?: boolean; extended?: boolean; v6?: boolean };
+  session?: { as4?: boolean; extended?: boolean; v6?: boolean; ipv6?: boolean };
   /** OPEN-stage case: this replaces the hostile peer's OPEN; no UPDATE is sent. */
   open?: (e: CaseEnv) => Buffer;
   /** Established-stage case: the messages sent after the canary route is in place. */
@@ -92,7 +92,7 @@ export const nlriOf = (e: CaseEnv): number[] => [24, 10, 15, e.n];
 /** The IPv6 case prefix 2001:db8:15:<n>::/64 in NLRI form. */
 const nlri6Of = (e: CaseEnv): number[] => [64, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x15, (e.n >> 8) & 255, e.n & 255];
 /** The prefix a case announces, as text. */
-export const casePrefix = (c: Pick<HostileCase, 'session'>, n: number): string => (c.session?.v6 ? `2001:db8:15:${n.toString(16)}::/64` : `10.15.${n}.0/24`);
+export const casePrefix = (c: Pick<HostileCase, 'session'>, n: number): string => (c.session?.ipv6 ? `2001:db8:15:${n.toString(16)}::/64` : `10.15.${n}.0/24`);
 const origin = (v = 0, flags = 0x40): Buffer => attr(flags, 1, [v]);
 const asPath = (e: CaseEnv, as4 = true): Buffer => attr(0x40, 2, [2, 1, ...asn(e, as4, e.as)]);
 const nextHop = (e: CaseEnv, nh = e.addr): Buffer => attr(0x40, 3, nh);
@@ -112,7 +112,7 @@ const update6 = (e: CaseEnv, mark: number, nh: number[]): Buffer => updateOf([],
 
 /** The canary: the case prefix announced cleanly before the hostile message. */
 export function canary(e: CaseEnv, s: HostileCase['session'] = {}): Buffer {
-  if (s.v6) return update6(e, MARK_CANARY, e.addr6);
+  if (s.ipv6) return update6(e, MARK_CANARY, e.addr6);
   return updateOf([], baseAttrs(e, MARK_CANARY, [], s.as4 !== false), nlriOf(e));
 }
 
@@ -166,12 +166,12 @@ export const CASES: HostileCase[] = [
   { id: 'tw-nexthop-mcast', source: 'issue 15 defect 4', shape: 'NEXT_HOP 224.0.0.1', rule: 'RFC 4271 §6.3: NEXT_HOP not a valid unicast address, route ignored', expect: { kind: 'withdraw' }, defect: 'defect 4 (bad NEXT_HOP)', messages: (e) => [hostileUpdate(e, [nextHop(e, [224, 0, 0, 1])])] },
   // The same for IPv6 (MP_REACH_NLRI next hop, over an IPv6 session): RFC 4760 §3 and RFC 2545 §3
   // want the next router's global address; RFC 4271 §6.3's "route ignored" is the outcome.
-  { id: 'tw6-nexthop-unspec', source: 'issue 15 defect 4', shape: 'IPv6 next hop ::', rule: 'RFC 4760 §3, RFC 4291 §2.5.2: the unspecified address is no next hop; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw' }, session: { v6: true }, messages: (e) => [update6(e, MARK_HOSTILE, new Array(16).fill(0))] },
-  { id: 'tw6-nexthop-loopback', source: 'issue 15 defect 4', shape: 'IPv6 next hop ::1', rule: 'RFC 4760 §3, RFC 4291 §2.5.3: the loopback address is this node; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw' }, session: { v6: true }, messages: (e) => [update6(e, MARK_HOSTILE, [...new Array(15).fill(0), 1])] },
-  { id: 'tw6-nexthop-mcast', source: 'issue 15 defect 4', shape: 'IPv6 next hop ff02::1', rule: 'RFC 4760 §3, RFC 4291 §2.7: a multicast address is no next hop; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw' }, session: { v6: true }, messages: (e) => [update6(e, MARK_HOSTILE, [0xff, 2, ...new Array(13).fill(0), 1])] },
-  { id: 'tw6-nexthop-linklocal', source: 'issue 15 defect 4', shape: 'IPv6 next hop fe80::1 alone (16 octets) from a peer on a global address', rule: 'RFC 2545 §3: the global address is mandatory, a link-local one names a router on a shared link only; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw' }, session: { v6: true }, messages: (e) => [update6(e, MARK_HOSTILE, [0xfe, 0x80, ...new Array(13).fill(0), 1])] },
-  { id: 'tw6-nexthop-node', source: 'issue 15 defect 4', shape: "IPv6 next hop = Tern's node address (the session's source)", rule: 'RFC 4271 §6.3: the next hop is the receiving speaker\'s address, route ignored', expect: { kind: 'withdraw' }, session: { v6: true }, messages: (e) => [update6(e, MARK_HOSTILE, e.ternId6)] },
-  { id: 'tw6-nexthop-own', source: 'issue 15 defect 4', shape: "IPv6 next hop = Tern's address on the peer's link (another interface than the session's source)", rule: 'RFC 4271 §6.3: the next hop is the receiving speaker\'s address, route ignored', expect: { kind: 'withdraw' }, session: { v6: true }, messages: (e) => [update6(e, MARK_HOSTILE, e.ternAddr6)] },
+  { id: 'tw6-nexthop-unspec', source: 'issue 15 defect 4', shape: 'IPv6 next hop ::', rule: 'RFC 4760 §3, RFC 4291 §2.5.2: the unspecified address is no next hop; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw' }, session: { ipv6: true }, messages: (e) => [update6(e, MARK_HOSTILE, new Array(16).fill(0))] },
+  { id: 'tw6-nexthop-loopback', source: 'issue 15 defect 4', shape: 'IPv6 next hop ::1', rule: 'RFC 4760 §3, RFC 4291 §2.5.3: the loopback address is this node; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw' }, session: { ipv6: true }, messages: (e) => [update6(e, MARK_HOSTILE, [...new Array(15).fill(0), 1])] },
+  { id: 'tw6-nexthop-mcast', source: 'issue 15 defect 4', shape: 'IPv6 next hop ff02::1', rule: 'RFC 4760 §3, RFC 4291 §2.7: a multicast address is no next hop; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw' }, session: { ipv6: true }, messages: (e) => [update6(e, MARK_HOSTILE, [0xff, 2, ...new Array(13).fill(0), 1])] },
+  { id: 'tw6-nexthop-linklocal', source: 'issue 15 defect 4', shape: 'IPv6 next hop fe80::1 alone (16 octets) from a peer on a global address', rule: 'RFC 2545 §3: the global address is mandatory, a link-local one names a router on a shared link only; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw' }, session: { ipv6: true }, messages: (e) => [update6(e, MARK_HOSTILE, [0xfe, 0x80, ...new Array(13).fill(0), 1])] },
+  { id: 'tw6-nexthop-node', source: 'issue 15 defect 4', shape: "IPv6 next hop = Tern's node address (the session's source)", rule: 'RFC 4271 §6.3: the next hop is the receiving speaker\'s address, route ignored', expect: { kind: 'withdraw' }, session: { ipv6: true }, messages: (e) => [update6(e, MARK_HOSTILE, e.ternId6)] },
+  { id: 'tw6-nexthop-own', source: 'issue 15 defect 4', shape: "IPv6 next hop = Tern's address on the peer's link (another interface than the session's source)", rule: 'RFC 4271 §6.3: the next hop is the receiving speaker\'s address, route ignored', expect: { kind: 'withdraw' }, session: { ipv6: true }, messages: (e) => [update6(e, MARK_HOSTILE, e.ternAddr6)] },
   // RFC 7606 attribute-discard
   { id: 'ad-atomic-len', source: 'RFC 7606 §7.6', shape: 'ATOMIC_AGGREGATE of 1 byte', rule: 'RFC 7606 §7.6: attribute-discard', expect: { kind: 'discard', attrs: [6] }, onward: { absent: [6] }, messages: (e) => [hostileUpdate(e, [attr(0x40, 6, [0])])] },
   { id: 'ad-aggregator-len', source: 'RFC 7606 §7.7', shape: 'AGGREGATOR of 7 bytes on a 4-octet session', rule: 'RFC 7606 §7.7: attribute-discard', expect: { kind: 'discard', attrs: [7] }, onward: { absent: [7] }, messages: (e) => [hostileUpdate(e, [attr(0xc0, 7, [0, 0, 0xfd, 0xea, 1, 2, 3])])] },
@@ -255,7 +255,7 @@ export function helloOpen(e: CaseEnv, s: HostileCase['session'] = {}): Buffer {
   const caps = [...MP_IPV4, 2, 2, 2, 0];
   if (s.as4 !== false) caps.push(2, 6, 65, 4, ...u32(e.as));
   if (s.extended) caps.push(2, 2, 6, 0);
-  if (s.v6) caps.push(2, 6, 1, 4, 0, 2, 0, 1); // RFC 4760 MP: AFI 2 SAFI 1 (a session per family: Tern offers only IPv6 here)
+  if (s.v6 || s.ipv6) caps.push(2, 6, 1, 4, 0, 2, 0, 1); // RFC 4760 MP: AFI 2 SAFI 1
   return open(e, caps);
 }
 

@@ -22,7 +22,7 @@ const communities = (u: RawUpdate | undefined): number[] => {
 /** Bring the hostile session up, announce the bystander's route and the canary. */
 export function openCase(c: HostileCase, n: number): { h: SessionHarness; e: CaseEnv } {
   const e: CaseEnv = { n, addr: v4(HOSTILE_ADDR), as: HOSTILE_AS, ternAddr: v4(TERN_ADDR_HOSTILE), ternId: v4(TERN_ID), addr6: v6(HOSTILE_ADDR6), ternAddr6: v6(TERN_ADDR6_HOSTILE), ternId6: v6(TERN_ID6) };
-  const h = new SessionHarness({ v6: c.session?.v6 });
+  const h = new SessionHarness({ ipv6: c.session?.ipv6 });
   const prefixOf = (x: CaseEnv): string => casePrefix(c, x.n);
   const bys = decodeMessage(updateOf([], Buffer.concat([attr(0x40, 1, [0]), attr(0x40, 2, [2, 1, 0xfa, 0x56, 0xea, 0x01]), attr(0x40, 3, [198, 18, 150, 2])]), [24, 198, 19, 150]), { as4: true, addPathRx: { ipv4: false, ipv6: false }, addPathTx: { ipv4: false, ipv6: false }, extendedMessage: false });
   if (bys.type !== MsgType.UPDATE) throw new Error('bystander UPDATE');

@@ -38,7 +38,7 @@ export interface HarnessOptions {
   /** Tern advertises RFC 8654 to the hostile peer (its default). */
   extendedMessage?: boolean;
   /** The hostile session runs over IPv6 and carries IPv6 unicast only (a Calico IPv6 peer). */
-  v6?: boolean;
+  ipv6?: boolean;
 }
 
 export class SessionHarness {
@@ -62,8 +62,10 @@ export class SessionHarness {
     // As the daemon does: the node's own addresses, on any interface, are not valid next hops
     // (RFC 4271 §6.3); ternd reads them from the kernel (fib/local-addresses.ts).
     this.rib = new Rib({ localAs: TERN_AS, routerId: TERN_ID, collectChanges: true, ownAddresses: new Set(TERN_OWN_ADDRESSES) });
-    const [peerAddress, localAddress] = o.v6 ? [HOSTILE_ADDR6, TERN_ID6] : [HOSTILE_ADDR, TERN_ID];
-    this.fsm = new Fsm(resolveConfig({ peerAddress, peerAs: HOSTILE_AS, localAs: TERN_AS, localAddress, routerId: TERN_ID, families: [o.v6 ? 'ipv6' : 'ipv4'], extendedMessage: o.extendedMessage ?? true, noJitter: true }), { random: () => 0.5 });
+    // Over IPv4 Tern offers IPv6 unicast too (the OPEN of the case decides; the session fuzzer's
+    // streams carry both); over IPv6 only IPv6, as Calico plans a session per family.
+    const [peerAddress, localAddress] = o.ipv6 ? [HOSTILE_ADDR6, TERN_ID6] : [HOSTILE_ADDR, TERN_ID];
+    this.fsm = new Fsm(resolveConfig({ peerAddress, peerAs: HOSTILE_AS, localAs: TERN_AS, localAddress, routerId: TERN_ID, families: o.ipv6 ? ['ipv6'] : ['ipv4', 'ipv6'], extendedMessage: o.extendedMessage ?? true, noJitter: true }), { random: () => 0.5 });
     // As src/daemon/wiring.ts builds a RIB peer: the session's addresses are the node's.
     this.rib.addPeer({ id: 'hostile', address: peerAddress, asn: HOSTILE_AS, localAddress: TERN_ID, localAddress6: TERN_ID6 });
     this.rib.addPeer({ id: BYSTANDER.id, address: BYSTANDER.address, asn: BYSTANDER.asn, localAddress: TERN_ID, localAddress6: TERN_ID6 });
