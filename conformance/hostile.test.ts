@@ -191,6 +191,12 @@ async function runCase(w: World, c: HostileCase, n: number): Promise<void> {
   }
   if (x.kind === 'withdraw' || c.onward?.notSent) {
     await waitFor(`${c.id}: BIRD loses ${prefixOf(n)} (${c.rule})`, 15_000, async () => !(await birdRoute(w, n)));
+    if (x.kind === 'withdraw' && x.nextHop) {
+      // RFC 4271 §6.3 "the error SHOULD be logged": counted in show neighbor, and logged.
+      const nb = (await bgpctl(w.lab, 'h15-tern', 'show', 'neighbor', peerOf(c, n))) as { routesLeftOut: { badNextHopIgnored: number } };
+      assert.equal(nb.routesLeftOut.badNextHopIgnored, 1, `${c.id}: show neighbor counts the ignored route`);
+      await waitFor(`${c.id}: a bad-next-hop warning in Tern's log`, 10_000, async () => w.tern.logs((r) => r.peer === peerOf(c, n) && r.reason === 'bad-next-hop' && String(r.msg).includes(prefixOf(n))).length > 0);
+    }
     // Still the same session, still working: the canary comes back through it. (Not for a
     // route withheld from BIRD: the capture check at the end wants it withdrawn there.)
     if (!c.onward?.notSent) {

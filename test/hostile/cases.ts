@@ -14,8 +14,12 @@ import { attr, msgOf, updateOf } from '../codec/helpers';
 export type Outcome =
   /** RFC 4271 §6: NOTIFICATION with this code/subcode, session reset. */
   | { kind: 'notify'; code: number; subcode: number }
-  /** RFC 7606 §2 treat-as-withdraw (or RFC 4271 §6.3 "route ignored"): the prefix is gone, the session stays. */
-  | { kind: 'withdraw' }
+  /**
+   * RFC 7606 §2 treat-as-withdraw (or RFC 4271 §6.3 "route ignored"): the prefix is gone, the
+   * session stays. `nextHop`: ignored for its next hop, which RFC 4271 §6.3 says "SHOULD be
+   * logged": Tern must count it (bad-next-hop) and log it.
+   */
+  | { kind: 'withdraw'; nextHop?: true }
   /** RFC 7606 §2 attribute-discard: the route is used without these attribute type codes. */
   | { kind: 'discard'; attrs: number[] }
   /** Accepted; passed on as the RFCs say (see `onward`). */
@@ -160,18 +164,18 @@ export const CASES: HostileCase[] = [
   { id: 'tw-attr-overrun', source: 'GoBGP GHSA-p3w2-64xm-833j', shape: 'last attribute length overruns the path attribute field', rule: 'RFC 7606 §4: treat-as-withdraw', expect: { kind: 'withdraw' }, messages: (e) => [updateOf([], Buffer.concat([baseAttrs(e, MARK_HOSTILE), Buffer.from([0xc0, 8, 8, 0, 0, 0, 1])]), nlriOf(e))] },
   { id: 'tw-no-attributes', source: 'FRR CVE-2023-41358', shape: 'NLRI with a path attribute length of 0', rule: 'RFC 7606 §3.d: missing well-known attributes, treat-as-withdraw', expect: { kind: 'withdraw' }, messages: (e) => [updateOf([], [], nlriOf(e))] },
   { id: 'tw-only-unknown', source: 'FRR CVE-2023-46753', shape: 'NLRI with only an unknown transitive attribute', rule: 'RFC 7606 §3.d: missing well-known attributes, treat-as-withdraw', expect: { kind: 'withdraw' }, messages: (e) => [updateOf([], attr(0xc0, 31, new Array(16).fill(7)), nlriOf(e))] },
-  { id: 'tw-nexthop-zero', source: 'issue 15 defect 4', shape: 'NEXT_HOP 0.0.0.0', rule: 'RFC 4271 §6.3: semantically incorrect NEXT_HOP, route ignored (RFC 7606 §7.3)', expect: { kind: 'withdraw' }, defect: 'defect 4 (bad NEXT_HOP)', messages: (e) => [hostileUpdate(e, [nextHop(e, [0, 0, 0, 0])])] },
-  { id: 'tw-nexthop-node', source: 'issue 15 defect 4', shape: "NEXT_HOP = Tern's node address (its router ID)", rule: 'RFC 4271 §6.3: NEXT_HOP is the receiving speaker\'s address, route ignored', expect: { kind: 'withdraw' }, defect: 'defect 4 (bad NEXT_HOP)', messages: (e) => [hostileUpdate(e, [nextHop(e, e.ternId)])] },
-  { id: 'tw-nexthop-own', source: 'issue 15 defect 4', shape: "NEXT_HOP = Tern's address on the peer's link (another interface than the session's source, the node address)", rule: 'RFC 4271 §6.3: NEXT_HOP is the receiving speaker\'s address, route ignored', expect: { kind: 'withdraw' }, defect: 'defect 4 (bad NEXT_HOP)', messages: (e) => [hostileUpdate(e, [nextHop(e, e.ternAddr)])] },
-  { id: 'tw-nexthop-mcast', source: 'issue 15 defect 4', shape: 'NEXT_HOP 224.0.0.1', rule: 'RFC 4271 §6.3: NEXT_HOP not a valid unicast address, route ignored', expect: { kind: 'withdraw' }, defect: 'defect 4 (bad NEXT_HOP)', messages: (e) => [hostileUpdate(e, [nextHop(e, [224, 0, 0, 1])])] },
+  { id: 'tw-nexthop-zero', source: 'issue 15 defect 4', shape: 'NEXT_HOP 0.0.0.0', rule: 'RFC 4271 §6.3: semantically incorrect NEXT_HOP, route ignored (RFC 7606 §7.3)', expect: { kind: 'withdraw', nextHop: true }, defect: 'defect 4 (bad NEXT_HOP)', messages: (e) => [hostileUpdate(e, [nextHop(e, [0, 0, 0, 0])])] },
+  { id: 'tw-nexthop-node', source: 'issue 15 defect 4', shape: "NEXT_HOP = Tern's node address (its router ID)", rule: 'RFC 4271 §6.3: NEXT_HOP is the receiving speaker\'s address, route ignored', expect: { kind: 'withdraw', nextHop: true }, defect: 'defect 4 (bad NEXT_HOP)', messages: (e) => [hostileUpdate(e, [nextHop(e, e.ternId)])] },
+  { id: 'tw-nexthop-own', source: 'issue 15 defect 4', shape: "NEXT_HOP = Tern's address on the peer's link (another interface than the session's source, the node address)", rule: 'RFC 4271 §6.3: NEXT_HOP is the receiving speaker\'s address, route ignored', expect: { kind: 'withdraw', nextHop: true }, defect: 'defect 4 (bad NEXT_HOP)', messages: (e) => [hostileUpdate(e, [nextHop(e, e.ternAddr)])] },
+  { id: 'tw-nexthop-mcast', source: 'issue 15 defect 4', shape: 'NEXT_HOP 224.0.0.1', rule: 'RFC 4271 §6.3: NEXT_HOP not a valid unicast address, route ignored', expect: { kind: 'withdraw', nextHop: true }, defect: 'defect 4 (bad NEXT_HOP)', messages: (e) => [hostileUpdate(e, [nextHop(e, [224, 0, 0, 1])])] },
   // The same for IPv6 (MP_REACH_NLRI next hop, over an IPv6 session): RFC 4760 §3 and RFC 2545 §3
   // want the next router's global address; RFC 4271 §6.3's "route ignored" is the outcome.
-  { id: 'tw6-nexthop-unspec', source: 'issue 15 defect 4', shape: 'IPv6 next hop ::', rule: 'RFC 4760 §3, RFC 4291 §2.5.2: the unspecified address is no next hop; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw' }, session: { ipv6: true }, messages: (e) => [update6(e, MARK_HOSTILE, new Array(16).fill(0))] },
-  { id: 'tw6-nexthop-loopback', source: 'issue 15 defect 4', shape: 'IPv6 next hop ::1', rule: 'RFC 4760 §3, RFC 4291 §2.5.3: the loopback address is this node; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw' }, session: { ipv6: true }, messages: (e) => [update6(e, MARK_HOSTILE, [...new Array(15).fill(0), 1])] },
-  { id: 'tw6-nexthop-mcast', source: 'issue 15 defect 4', shape: 'IPv6 next hop ff02::1', rule: 'RFC 4760 §3, RFC 4291 §2.7: a multicast address is no next hop; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw' }, session: { ipv6: true }, messages: (e) => [update6(e, MARK_HOSTILE, [0xff, 2, ...new Array(13).fill(0), 1])] },
-  { id: 'tw6-nexthop-linklocal', source: 'issue 15 defect 4', shape: 'IPv6 next hop fe80::1 alone (16 octets) from a peer on a global address', rule: 'RFC 2545 §3: the global address is mandatory, a link-local one names a router on a shared link only; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw' }, session: { ipv6: true }, messages: (e) => [update6(e, MARK_HOSTILE, [0xfe, 0x80, ...new Array(13).fill(0), 1])] },
-  { id: 'tw6-nexthop-node', source: 'issue 15 defect 4', shape: "IPv6 next hop = Tern's node address (the session's source)", rule: 'RFC 4271 §6.3: the next hop is the receiving speaker\'s address, route ignored', expect: { kind: 'withdraw' }, session: { ipv6: true }, messages: (e) => [update6(e, MARK_HOSTILE, e.ternId6)] },
-  { id: 'tw6-nexthop-own', source: 'issue 15 defect 4', shape: "IPv6 next hop = Tern's address on the peer's link (another interface than the session's source)", rule: 'RFC 4271 §6.3: the next hop is the receiving speaker\'s address, route ignored', expect: { kind: 'withdraw' }, session: { ipv6: true }, messages: (e) => [update6(e, MARK_HOSTILE, e.ternAddr6)] },
+  { id: 'tw6-nexthop-unspec', source: 'issue 15 defect 4', shape: 'IPv6 next hop ::', rule: 'RFC 4760 §3, RFC 4291 §2.5.2: the unspecified address is no next hop; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw', nextHop: true }, session: { ipv6: true }, messages: (e) => [update6(e, MARK_HOSTILE, new Array(16).fill(0))] },
+  { id: 'tw6-nexthop-loopback', source: 'issue 15 defect 4', shape: 'IPv6 next hop ::1', rule: 'RFC 4760 §3, RFC 4291 §2.5.3: the loopback address is this node; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw', nextHop: true }, session: { ipv6: true }, messages: (e) => [update6(e, MARK_HOSTILE, [...new Array(15).fill(0), 1])] },
+  { id: 'tw6-nexthop-mcast', source: 'issue 15 defect 4', shape: 'IPv6 next hop ff02::1', rule: 'RFC 4760 §3, RFC 4291 §2.7: a multicast address is no next hop; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw', nextHop: true }, session: { ipv6: true }, messages: (e) => [update6(e, MARK_HOSTILE, [0xff, 2, ...new Array(13).fill(0), 1])] },
+  { id: 'tw6-nexthop-linklocal', source: 'issue 15 defect 4', shape: 'IPv6 next hop fe80::1 alone (16 octets) from a peer on a global address', rule: 'RFC 2545 §3: the global address is mandatory, a link-local one names a router on a shared link only; route ignored (RFC 4271 §6.3)', expect: { kind: 'withdraw', nextHop: true }, session: { ipv6: true }, messages: (e) => [update6(e, MARK_HOSTILE, [0xfe, 0x80, ...new Array(13).fill(0), 1])] },
+  { id: 'tw6-nexthop-node', source: 'issue 15 defect 4', shape: "IPv6 next hop = Tern's node address (the session's source)", rule: 'RFC 4271 §6.3: the next hop is the receiving speaker\'s address, route ignored', expect: { kind: 'withdraw', nextHop: true }, session: { ipv6: true }, messages: (e) => [update6(e, MARK_HOSTILE, e.ternId6)] },
+  { id: 'tw6-nexthop-own', source: 'issue 15 defect 4', shape: "IPv6 next hop = Tern's address on the peer's link (another interface than the session's source)", rule: 'RFC 4271 §6.3: the next hop is the receiving speaker\'s address, route ignored', expect: { kind: 'withdraw', nextHop: true }, session: { ipv6: true }, messages: (e) => [update6(e, MARK_HOSTILE, e.ternAddr6)] },
   // RFC 7606 attribute-discard
   { id: 'ad-atomic-len', source: 'RFC 7606 §7.6', shape: 'ATOMIC_AGGREGATE of 1 byte', rule: 'RFC 7606 §7.6: attribute-discard', expect: { kind: 'discard', attrs: [6] }, onward: { absent: [6] }, messages: (e) => [hostileUpdate(e, [attr(0x40, 6, [0])])] },
   { id: 'ad-aggregator-len', source: 'RFC 7606 §7.7', shape: 'AGGREGATOR of 7 bytes on a 4-octet session', rule: 'RFC 7606 §7.7: attribute-discard', expect: { kind: 'discard', attrs: [7] }, onward: { absent: [7] }, messages: (e) => [hostileUpdate(e, [attr(0xc0, 7, [0, 0, 0xfd, 0xea, 1, 2, 3])])] },
@@ -242,7 +246,7 @@ export function describeOutcome(o: Outcome): string {
     case 'notify':
       return `NOTIFICATION ${o.code}/${o.subcode}, session reset`;
     case 'withdraw':
-      return 'treat-as-withdraw, session stays';
+      return o.nextHop ? 'route ignored, logged and counted, session stays' : 'treat-as-withdraw, session stays';
     case 'discard':
       return o.attrs.length ? `attribute-discard (type ${o.attrs.join(', ')}), route kept` : 'duplicate discarded, route kept';
     case 'accept':

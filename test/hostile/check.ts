@@ -51,6 +51,12 @@ export function checkOutcome(c: HostileCase, h: SessionHarness, e: CaseEnv): voi
   } else {
     assert.equal(h.notification, undefined, `no NOTIFICATION expected (${c.rule}), got ${JSON.stringify(h.notification)}`);
     assert.equal(h.state, 'Established');
+    // RFC 4271 §6.3 "the error SHOULD be logged": one notice (the daemon logs it, rate limited)
+    // and one count per route ignored for its next hop; none for any other cause.
+    const ignored = x.kind === 'withdraw' && x.nextHop;
+    assert.equal(h.rib.peerCounters('hostile')['bad-next-hop'], ignored ? 1 : 0, 'bad-next-hop count');
+    const notes = h.rib.takeNotices().filter((n) => n.peer === 'hostile' && n.reason === 'bad-next-hop');
+    assert.deepEqual(notes.map((n) => n.prefix), ignored ? [prefixOf(e)] : [], 'bad-next-hop notices, for the log');
     if (x.kind === 'withdraw' || c.onward?.notSent) assert.equal(got, undefined, `${prefixOf(e)} must be withdrawn from the bystander (${c.rule})`);
     else {
       assert.ok(got, `${prefixOf(e)} must still reach the bystander (${c.rule})`);
