@@ -50,7 +50,10 @@ export function nextHopProblemOf(core: ImportScope, peer: PeerState, set: AttrSe
     peerAddress: c.address,
     localAddress: c.localAddress,
     localAddress6: c.localAddress6,
-    isOwnAddress: (a) => a === c.localLinkLocal6 || a === peer.caps?.sessionLocalAddress || core.ownAddresses.has(a),
+    // The peer's own address is never ours: when the kernel lists it too, the two speakers share
+    // one network namespace (the README's two ternds on 127.0.0.1 and 127.0.0.2), and the route
+    // points at the peer as it should; refusing it there made the demo one-sided.
+    isOwnAddress: (a) => a === c.localLinkLocal6 || a === peer.caps?.sessionLocalAddress || (core.ownAddresses.has(a) && a !== c.address),
   });
   if (peer.nextHopVerdicts.size > 4096) peer.nextHopVerdicts.clear();
   peer.nextHopVerdicts.set(set.nextHop, v);

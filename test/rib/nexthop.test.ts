@@ -137,3 +137,14 @@ test('RFC 4271 §6.3: an address that appears on one of our interfaces later sto
   assert.deepEqual(summary(drain(rib, other)).nlri.sort(), ['10.40.0.0/16', '10.42.0.0/16', '2001:db8:40::/48']);
   assert.equal(rib.setOwnAddresses(new Set()), 0, 'no change, no work');
 });
+
+test('RFC 4271 §6.3: a next hop that is the peer\'s own address is used even when our kernel lists it (two speakers in one namespace, the README demo on 127.0.0.1/127.0.0.2)', () => {
+  const rib = makeRib({ ownAddresses: new Set(['127.0.0.1', '198.18.7.7']) });
+  const src = up(rib, { asn: 64512, address: '127.0.0.1' });
+  rib.ingest(src, upd(attrs({ nextHop: '127.0.0.1', localPref: 100 }), ['10.244.0.0/26']));
+  rib.ingest(src, upd(attrs({ nextHop: '198.18.7.7', localPref: 100 }), ['10.244.0.64/26']));
+  rib.flush(0);
+  assert.equal(rib.lookup('10.244.0.0/26')[0].best, true, 'the peer\'s own address as next hop');
+  assert.equal(rib.lookup('10.244.0.64/26')[0].best, false, 'another of our addresses is still refused');
+  assert.equal(rib.peerCounters(src)['bad-next-hop'], 1);
+});
