@@ -16,6 +16,8 @@ export interface MemoryFibOptions {
   coupled?: boolean;
   /** Keep every apply() batch in `log` (tests); off by default: a daemon would grow forever. */
   keepLog?: boolean;
+  /** Routes the pretend kernel holds at the start (what a previous run left there), none desired. */
+  kernel?: FibChange[];
 }
 
 export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
@@ -36,6 +38,7 @@ export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
     this.metric = opts.metric ?? 32;
     this._coupled = opts.coupled ?? true;
     this.keepLog = opts.keepLog ?? false;
+    for (const c of opts.kernel ?? []) this.kernel.set(canonicalPrefix(c.prefix) ?? c.prefix, c);
   }
 
   get coupled(): boolean { return this._coupled; }
@@ -67,6 +70,13 @@ export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
   desiredRoutes(): FibChange[] {
     return [...this.desired.values()];
   }
+
+  desires(prefix: string): boolean {
+    const p = canonicalPrefix(prefix);
+    return p !== undefined && this.desired.has(p);
+  }
+
+  get desiredCount(): number { return this.desired.size; }
 
   async reconcile(desired: FibChange[]): Promise<ReconcileResult> {
     this.desired.clear();

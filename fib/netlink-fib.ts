@@ -116,6 +116,25 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   get usesNexthopObjects(): boolean { return this.nh !== undefined; }
   /** Prefixes known (desired or installed). */
   get size(): number { return this.table.size; }
+  get desiredCount(): number { return this.table.desiredCount; }
+
+  desires(prefix: string): boolean {
+    const p = parsePrefix(prefix);
+    const slot = p ? this.table.find(p) : -1;
+    return slot >= 0 && this.table.desired(slot) >= 0;
+  }
+
+  /** The desired state, one record per prefix, built on demand from the table (show fib). */
+  desiredRoutes(): FibChange[] {
+    const out: FibChange[] = [];
+    for (const slot of this.table.slots()) {
+      const id = this.table.desired(slot);
+      if (id < 0) continue;
+      const v = this.wanted.list[id];
+      out.push({ prefix: formatPrefix(this.table.prefixAt(slot)), kind: v.kind, nexthops: v.nexthops });
+    }
+    return out;
+  }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.lock.then(fn, fn);

@@ -33,6 +33,8 @@ export class PrefixTable {
   private readonly live: Uint8Array[] = [];
   private readonly free: number[] = [];
   private used = 0;
+  /** Entries with a desired variant (kept by setDesired: counting would walk every page). */
+  desiredCount = 0;
   // ---- index, by shard ----
   private readonly index: Int32Array[] = [];
   private readonly shardUsed = new Int32Array(SHARDS);
@@ -131,7 +133,14 @@ export class PrefixTable {
   desired(e: number): number { return this.des[e >>> PAGE_BITS][e & PAGE_MASK]; }
   installed(e: number): number { return this.inst[e >>> PAGE_BITS][e & PAGE_MASK]; }
   busy(e: number): boolean { return this.busyFlag[e >>> PAGE_BITS][e & PAGE_MASK] === 1; }
-  setDesired(e: number, v: number): void { this.des[e >>> PAGE_BITS][e & PAGE_MASK] = v; this.gc(e); }
+  setDesired(e: number, v: number): void {
+    const d = this.des[e >>> PAGE_BITS];
+    const old = d[e & PAGE_MASK];
+    if (old < 0 && v >= 0) this.desiredCount++;
+    else if (old >= 0 && v < 0) this.desiredCount--;
+    d[e & PAGE_MASK] = v;
+    this.gc(e);
+  }
   setInstalled(e: number, v: number): void { this.inst[e >>> PAGE_BITS][e & PAGE_MASK] = v; this.gc(e); }
   setBusy(e: number, b: boolean): void { this.busyFlag[e >>> PAGE_BITS][e & PAGE_MASK] = b ? 1 : 0; this.gc(e); }
 

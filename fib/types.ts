@@ -107,6 +107,13 @@ export interface Fib {
    * too) and resolve with how many; refused (rejects) while coupled. Desired state is kept. */
   flush(): Promise<number>;
   readonly coupled: boolean;
+  /** The desired state (what apply() and reconcile() asked for; also while decoupled): the one
+   * copy of it in ternd, read by `bgpctl show fib`. */
+  desiredRoutes(): FibChange[];
+  /** Whether `prefix` is desired (a withdrawal of one that is not has nothing to do). */
+  desires(prefix: string): boolean;
+  /** How many prefixes are desired. */
+  readonly desiredCount: number;
   on<E extends keyof FibEvents>(event: E, listener: (...args: FibEvents[E]) => void): this;
   off<E extends keyof FibEvents>(event: E, listener: (...args: FibEvents[E]) => void): this;
   close(): Promise<void>;

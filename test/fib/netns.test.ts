@@ -63,6 +63,12 @@ test('install, ECMP, blackhole, tunnel onlink, IPv6 link-local, replace and dele
     assert.equal(v4.has('10.244.2.0/26'), false, 'deleted');
     const dump = await fib.call<{ prefix: string }[]>('dump');
     assert.deepEqual(dump.map((d) => d.prefix).sort(), ['10.244.1.0/26', '10.244.3.0/26', '10.244.4.0/26', '2001:db8:44::/64', '2001:db8:45::/64']);
+    // The desired state is the FIB's own (issue 12: ternd keeps no copy): show fib reads it here.
+    const want = await fib.call<{ routes: FibChange[]; count: number; desires: boolean[] }>('desired', ['10.244.1.0/26', '10.244.2.0/26', '2001:db8:44::/64']);
+    assert.equal(want.count, 5);
+    assert.deepEqual(want.desires, [true, false, true]);
+    assert.deepEqual(want.routes.map((c) => `${c.prefix} ${c.kind} ${c.nexthops.map((h) => h.gateway).join(',')}`).sort(),
+      ['10.244.1.0/26 unicast 198.18.1.2', '10.244.3.0/26 blackhole ', '10.244.4.0/26 unicast 198.19.9.9', '2001:db8:44::/64 unicast fe80::2', '2001:db8:45::/64 blackhole ']);
     // Unused nexthop objects are removed once no route points at them.
     const nhs = ns.ip('nexthop show proto 201').trim().split('\n');
     assert.equal(nhs.length, 3, nhs.join('\n')); // 198.18.1.2, 198.19.9.9 onlink, fe80::2

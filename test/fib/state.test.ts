@@ -26,6 +26,7 @@ test('prefix table agrees with a Map model through growth, removals and reinsert
     if (!model.has(text)) assert.equal(t.find(p), -1, `${text} removed once empty`);
   }
   assert.equal(t.size, model.size);
+  assert.equal(t.desiredCount, [...model.values()].filter(([d]) => d >= 0).length, 'desiredCount follows setDesired');
   for (const [text, [d, n]] of model) {
     const s = t.find(parsePrefix(text)!);
     assert.ok(s >= 0, text);

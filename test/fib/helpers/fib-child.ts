@@ -35,6 +35,8 @@ async function main(): Promise<void> {
         result = await fib.reconcile(arg as FibChange[]);
       } else if (cmd === 'dump') {
         result = await fib.dump();
+      } else if (cmd === 'desired') {
+        { const f = fib!; result = { routes: f.desiredRoutes(), count: f.desiredCount, desires: (arg as string[]).map((p) => f.desires(p)) }; }
       } else if (cmd === 'couple') {
         result = await fib.couple();
       } else if (cmd === 'decouple') {
