@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     return cannotStart('daemon', err);
   }
 
-  const api = new TerndApi(daemon, log, argv['ready-grace'] * 1000);
+  const api = new TerndApi(daemon.view(), daemon, log, argv['ready-grace'] * 1000);
   // Checked above; a race (something took the path or port since) still ends in one line.
   let control: Awaited<ReturnType<typeof startControlServer>>;
   let probes: Awaited<ReturnType<typeof startHttpProbes>> | undefined;

@@ -33,11 +33,10 @@ import { judgeHealth } from '../control/health';
 import type { DatastoreStatus } from '../../peers/datastore';
 import type { NextHop } from '../../fib/types';
 import { isLogLevel, type Logger } from '../log';
-import type { Daemon } from './daemon';
+import type { DaemonControl, DaemonView } from './view';
 import { peerCounts, ribRows } from './rib-view';
 import { ribSummaryView, statusView } from './status-view';
 import { connectHint, emptyEorHint } from './hints';
-import { clearMaxPrefix } from './max-prefix';
 
 const VERSION: string = (require('../../../package.json') as { version: string }).version;
 
@@ -107,7 +106,8 @@ function negotiatedCaps(n: Negotiated | undefined): CapabilityView[] {
 export class TerndApi implements DaemonApi {
   readonly version = VERSION;
   constructor(
-    private readonly d: Daemon,
+    private readonly d: DaemonView,
+    private readonly control: DaemonControl,
     private readonly log: Logger,
     private readonly readyGraceMs = READY_GRACE_MS,
   ) {}
@@ -140,7 +140,7 @@ export class TerndApi implements DaemonApi {
   }
 
   peers(): PeerView[] {
-    return this.d.speaker.peers().map((s) => this.peerView(s, s.stats()));
+    return this.d.sessions().map((s) => this.peerView(s, s.stats()));
   }
 
   neighbor(addr: string): NeighborView | undefined {
@@ -193,7 +193,7 @@ export class TerndApi implements DaemonApi {
       ],
       routeReflector: e.cfg.routeReflectorClient ? 'client' : e.cfg.kind === 'reflector' ? 'reflector' : 'none',
       md5: !!s.cfg.password,
-      updateErrors: this.d.problems.view(e.id),
+      updateErrors: this.d.updateErrors(e.id),
       routesLeftOut: leftOut(this.d.rib.peerCounters(e.id), st.oversizeDropped),
       maxPrefixes: (['ipv4', 'ipv6'] as const).flatMap((family) => {
         const l = e.cfg.maxPrefixes?.[family];
@@ -225,14 +225,15 @@ export class TerndApi implements DaemonApi {
 
   async fib(prefix?: string): Promise<FibRowView[]> {
     // --fib none: no kernel and no desired FIB state; nothing to show (bgpctl prints 0 routes).
-    if (this.d.opts.fibDriver === 'none') return [];
+    if (this.d.fib.driver === 'none') return [];
     const hopViews = (hops: NextHop[]): NextHopView[] => hops.map((h) => ({ via: h.gateway ?? '', dev: h.dev, weight: h.weight }));
-    const kernel = new Map((await this.d.opts.fib.dump()).map((r) => [r.prefix, r]));
+    const kernel = new Map((await this.d.fib.kernelRoutes()).map((r) => [r.prefix, r]));
+    const desired = new Map(this.d.fib.desiredRoutes().map((r) => [r.prefix, r]));
     const rows: FibRowView[] = [];
-    const keys = new Set([...this.d.desiredFib.keys(), ...kernel.keys()]);
+    const keys = new Set([...desired.keys(), ...kernel.keys()]);
     for (const p of [...keys].sort()) {
       if (prefix && p !== prefix) continue;
-      const want = this.d.desiredFib.get(p);
+      const want = desired.get(p);
       const have = kernel.get(p);
       const tern = want ? (want.kind === 'blackhole' ? [{ via: 'blackhole' }] : hopViews(want.nexthops)) : null;
       const k = have ? (have.kind === 'blackhole' ? [{ via: 'blackhole' }] : hopViews(have.nexthops)) : null;
@@ -249,7 +250,7 @@ export class TerndApi implements DaemonApi {
       nodeName: d.local.nodeName,
       asn: d.local.asNumber,
       routerId: d.local.routerId,
-      listen: d.speaker.listenAddresses().map((a) => (a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`)),
+      listen: d.listenAddresses().map((a) => (a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`)),
       peers: d.plan.map((p) => ({ key: p.key, kind: p.kind, why: p.description })),
       advertised: [...d.originated.values()].map((r) => ({
         prefix: r.prefix,
@@ -257,8 +258,8 @@ export class TerndApi implements DaemonApi {
         largeCommunities: r.largeCommunities.length ? r.largeCommunities.map((c) => `${c.globalAdmin}:${c.local1}:${c.local2}`) : undefined,
       })),
       clusterId: d.local.routeReflectorClusterID,
-      source: d.opts.datastore.status().source,
-      fib: { driver: d.opts.fibDriver, coupled: d.opts.fib.coupled },
+      source: d.datastore().source,
+      fib: { driver: d.fib.driver, coupled: d.fib.coupled },
       logLevel: levelName(this.log.level()),
     };
   }
@@ -266,67 +267,23 @@ export class TerndApi implements DaemonApi {
   async neighborAction(addr: string, action: NeighborAction, opts: NeighborActionOptions): Promise<void> {
     const e = this.entry(addr);
     if (!e) throw unknownNeighbor(addr);
-    const s = e.session;
-    this.log.info({ component: 'control', peer: e.id, action, message: opts.message, hard: opts.hard }, `bgpctl neighbor ${e.id} ${action}${opts.hard ? ' --hard' : ''}${opts.message ? ` (${JSON.stringify(opts.message)})` : ''}`);
-    switch (action) {
-      case 'clear':
-        // RFC 4486 6/4 Administrative Reset; RFC 8538 6/9 Hard Reset drops GR state on both sides.
-        // It also ends a max-prefix hold-down: the operator decided.
-        clearMaxPrefix(e);
-        s.stop({ code: 6, subcode: opts.hard ? 9 : 4, shutdownMessage: opts.message, why: `cleared by bgpctl${opts.hard ? ' (hard reset)' : ''}` });
-        // A strict-BFD session (docs/bfd.md) starts again only once BFD is Up; one held down
-        // for its password (RFC 2385) not at all.
-        if (!e.adminDown && !e.cfg.passwordError && this.d.bfd.mayStart(e.cfg)) setTimeout(() => s.start(), 100).unref();
-        return;
-      case 'down':
-        // 6/2 Administrative Shutdown; with the N bit a GR peer keeps our routes as stale for
-        // our restart time (RFC 8538 §3), which is what a maintenance window wants. --hard
-        // sends Hard Reset so the peer drops them at once.
-        e.adminDown = true;
-        s.stop({ code: 6, subcode: opts.hard ? 9 : 2, shutdownMessage: opts.message, why: `shut down by bgpctl neighbor down${opts.hard ? ' --hard' : ''}` });
-        return;
-      case 'up':
-        e.adminDown = false;
-        clearMaxPrefix(e);
-        // RFC 2385: never up without the password it is configured with.
-        if (e.cfg.passwordError) throw new ControlError('bad-argument', `neighbor ${e.id} is held down: ${e.cfg.passwordError}`);
-        if (this.d.bfd.mayStart(e.cfg)) s.start();
-        return;
-      case 'refresh': {
-        if (s.state !== 'Established') throw new ControlError('bad-argument', `neighbor ${e.id} is ${s.state}, not Established`);
-        if (!s.negotiated?.routeRefresh) throw new ControlError('not-supported', `neighbor ${e.id} did not negotiate route refresh (RFC 2918)`);
-        for (const f of s.negotiated.families) s.send({ type: 5, afi: f === 'ipv4' ? 1 : 2, safi: 1, subtype: 0 });
-        return;
-      }
-    }
+    this.control.neighborAction(e.id, action, opts);
   }
 
   async reload() {
-    return this.d.reload('bgpctl reload');
-  }
-
-  /** `--fib none` has no kernel to couple to: saying "coupled" or "decoupled" would be wrong. */
-  private needKernelFib(what: string): void {
-    if (this.d.opts.fibDriver === 'none') throw new ControlError('not-supported', `ternd runs with --fib none: it never writes the kernel, so there is nothing to ${what}`);
+    return this.control.reload('bgpctl reload');
   }
 
   async fibCouple(coupled: boolean): Promise<void> {
-    this.needKernelFib(coupled ? 'couple' : 'decouple');
-    if (coupled) await this.d.opts.fib.couple();
-    else await this.d.opts.fib.decouple();
-    this.log.info({ component: 'fib', coupled }, coupled ? 'bgpctl fib couple: kernel writes on' : 'bgpctl fib decouple: kernel writes off, kernel routes left as they are');
+    await this.control.fibCouple(coupled);
   }
 
   async fibFlush(): Promise<number> {
-    this.needKernelFib('flush');
-    if (this.d.opts.fib.coupled) throw new ControlError('bad-argument', 'the FIB is coupled: run bgpctl fib decouple first (routes flushed while coupled would be written back by the next change)');
-    const removed = await this.d.opts.fib.flush();
-    this.log.warn({ component: 'fib', removed }, `FIB flushed: ${removed} Tern routes removed from the kernel (bgpctl fib couple writes them back)`);
-    return removed;
+    return this.control.fibFlush();
   }
 
   status(): StatusView {
-    return statusView(this.d, levelName(this.log.level()), datastoreView(this.d.opts.datastore.status()));
+    return statusView(this.d, levelName(this.log.level()), datastoreView(this.d.datastore()));
   }
 
   ribSummary(): RibSummaryView {
@@ -343,9 +300,9 @@ export class TerndApi implements DaemonApi {
     return judgeHealth({
       configLoaded: this.d.configLoaded,
       listening: this.d.listening,
-      datastore: datastoreView(this.d.opts.datastore.status()),
+      datastore: datastoreView(this.d.datastore()),
       graceMs: this.readyGraceMs,
-      fibDenied: this.d.fibDenied,
+      fibDenied: this.d.fib.denied,
       now,
       sessions: [...this.d.peers.values()].filter((e) => !e.adminDown).map((e) => {
         return { address: e.id, state: e.session.state, since: e.downSince, heldDown: e.cfg.passwordError };
@@ -354,7 +311,7 @@ export class TerndApi implements DaemonApi {
   }
 
   bfd(): Promise<BfdSessionView[]> {
-    return this.d.bfd.query();
+    return this.d.bfd();
   }
 
   metrics(): MetricsSnapshot {
@@ -366,8 +323,8 @@ export class TerndApi implements DaemonApi {
         { table: 'in', family: 'ipv4', routes: st.paths.ipv4 },
         { table: 'in', family: 'ipv6', routes: st.paths.ipv6 },
       ],
-      fibRoutes: this.d.desiredFib.size,
-      fibCoupled: this.d.opts.fib.coupled,
+      fibRoutes: this.d.fib.desiredCount,
+      fibCoupled: this.d.fib.coupled,
     };
   }
 }

@@ -5,7 +5,7 @@ import { formatAsPath, formatCommunity } from '../../bgp/codec/format';
 import type { Family, PathAttributes } from '../../bgp/types';
 import { formatIpv6, parseIpv6 } from '../../bgp/prefix';
 import type { RibQuery, RibRowView } from '../control/api';
-import type { Daemon } from './daemon';
+import type { DaemonView } from './view';
 import { attributeFilter, prefixFilter, withinOf } from './rib-filter';
 
 const ORIGIN: Record<number, 'i' | 'e' | '?'> = { 0: 'i', 1: 'e', 2: '?' };
@@ -43,7 +43,7 @@ function stepOf(reason: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-function* longestMatch(d: Daemon, addr: string): Generator<RibEntryView> {
+function* longestMatch(d: DaemonView, addr: string): Generator<RibEntryView> {
   const v6 = addr.includes(':');
   for (let len = v6 ? 128 : 32; len >= 0; len--) {
     const text = `${maskAddress(addr, len, v6)}/${len}`;
@@ -70,14 +70,14 @@ function maskAddress(addr: string, len: number, v6: boolean): string {
   return formatIpv6(out);
 }
 
-export function* ribRows(d: Daemon, q: RibQuery): Generator<RibRowView> {
+export function* ribRows(d: DaemonView, q: RibQuery): Generator<RibRowView> {
   const keep = attributeFilter(q, d.local.asNumber);
   for (const r of unfilteredRows(d, q)) if (!keep || keep(r)) yield r;
 }
 
 /** Loc-RIB paths for a prefix query: the exact prefix (or longest match), or with `longer` /
  * `shorter` every prefix inside it / covering it. */
-function locRibByPrefix(d: Daemon, q: RibQuery & { prefix: string }): Iterable<RibEntryView> {
+function locRibByPrefix(d: DaemonView, q: RibQuery & { prefix: string }): Iterable<RibEntryView> {
   if (!q.prefix.includes('/')) return longestMatch(d, q.prefix);
   if (q.match === 'longer') {
     const fam: Family = q.prefix.includes(':') ? 'ipv6' : 'ipv4';
@@ -89,13 +89,13 @@ function locRibByPrefix(d: Daemon, q: RibQuery & { prefix: string }): Iterable<R
 }
 
 /** The prefix and every less specific prefix that covers it, most specific first. */
-function* coveringPrefixes(d: Daemon, prefix: string): Generator<RibEntryView> {
+function* coveringPrefixes(d: DaemonView, prefix: string): Generator<RibEntryView> {
   const [addr, lenText] = prefix.split('/');
   const v6 = addr.includes(':');
   for (let len = Number(lenText); len >= 0; len--) yield* d.rib.lookup(`${maskAddress(addr, len, v6)}/${len}`);
 }
 
-function* unfilteredRows(d: Daemon, q: RibQuery): Generator<RibRowView> {
+function* unfilteredRows(d: DaemonView, q: RibQuery): Generator<RibRowView> {
   const family = q.family as Family | undefined;
   const detail = !!q.detail;
   const peerId = q.neighbor ? [...d.peers.values()].find((e) => e.id === q.neighbor || e.cfg.peerAddress === q.neighbor || e.cfg.key === q.neighbor)?.id : undefined;
@@ -164,6 +164,6 @@ export interface PeerCounts {
 }
 
 /** Prefix counts of one peer, per family or in total: received, accepted by policy, sent, stale. */
-export function peerCounts(d: Daemon, peerId: string, family?: Family): PeerCounts {
+export function peerCounts(d: DaemonView, peerId: string, family?: Family): PeerCounts {
   return { ...d.rib.pathCounts(peerId, family), sent: d.rib.adjRibOutCount(peerId, family) };
 }

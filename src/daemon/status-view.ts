@@ -2,7 +2,7 @@
 // sources as the other views (session stats, RIB counters, the datastore's status).
 import { buildInfo } from '../build-info';
 import type { DatastoreView, FamilyName, RibSummaryView, StatusView } from '../control/api';
-import type { Daemon } from './daemon';
+import type { DaemonView } from './view';
 import { peerCounts } from './rib-view';
 
 const FAMILIES: readonly FamilyName[] = ['ipv4', 'ipv6'];
@@ -10,7 +10,7 @@ const FAMILIES: readonly FamilyName[] = ['ipv4', 'ipv6'];
 /** When this process started (ms since epoch): the daemon is this process. */
 const STARTED = Date.now() - process.uptime() * 1000;
 
-export function statusView(d: Daemon, logLevel: string, datastore: DatastoreView): StatusView {
+export function statusView(d: DaemonView, logLevel: string, datastore: DatastoreView): StatusView {
   const b = buildInfo();
   const st = d.rib.stats();
   const mem = process.memoryUsage();
@@ -33,13 +33,13 @@ export function statusView(d: Daemon, logLevel: string, datastore: DatastoreView
       adminDown: entries.filter((e) => e.adminDown).length,
     },
     rib: FAMILIES.map((f) => ({ family: f, prefixes: st.prefixes[f], paths: st.paths[f] })),
-    fib: { driver: d.opts.fibDriver, coupled: d.opts.fibDriver !== 'none' && d.opts.fib.coupled, routes: d.desiredFib.size },
+    fib: { driver: d.fib.driver, coupled: d.fib.driver !== 'none' && d.fib.coupled, routes: d.fib.desiredCount },
     datastore,
     logLevel,
   };
 }
 
-export function ribSummaryView(d: Daemon): RibSummaryView {
+export function ribSummaryView(d: DaemonView): RibSummaryView {
   const st = d.rib.stats();
   const peers: RibSummaryView['peers'] = [];
   for (const e of d.peers.values()) {

@@ -1,0 +1,107 @@
+// Decision batches and the road to the kernel: runs the RIB's decision process in bounded
+// batches, hands the change records to the FIB (fib/feed.ts queues, holds and writes them; the
+// desired state lives in the Fib only) and moves the encoded UPDATEs to the sessions. Counts
+// and logs what the kernel refused; /readyz reads `denied`.
+import type { Rib } from '../../bgp/rib/rib';
+import type { RibChange } from '../../bgp/rib/rib-types';
+import { FibFeed } from '../../fib/feed';
+import type { Fib, FibChange, FibFailure, ReconcileResult } from '../../fib/types';
+import type { Metrics } from '../control/metrics';
+import type { Logger } from '../log';
+import type { PeerEntry } from './peer-entry';
+import type { PeerProblems } from './peer-problems';
+import { fibChangeOf, groupFibFailures, type FibContext } from './wiring';
+
+/** Prefixes decided per batch: bounded so the event loop (and so keepalives) keeps moving. */
+const DECISION_BATCH = 50_000;
+
+export interface RouteFlowContext {
+  rib(): Rib;
+  fibContext(): FibContext;
+  peers(): Iterable<PeerEntry>;
+  pump(e: PeerEntry): void;
+  problems: PeerProblems;
+  log: Logger;
+  metrics?: Metrics;
+}
+
+const DENIED = /EPERM|EACCES/;
+const HINT = '(run ternd with NET_ADMIN, or --fib none)';
+
+export class RouteFlow {
+  readonly feed: FibFeed;
+  /** The last EPERM the kernel gave a route write, until a batch is written without one (/readyz). */
+  denied?: string;
+  private flushScheduled = false;
+
+  /** `hold`: keep kernel writes held until release() (a restart with routes in the kernel). */
+  constructor(fib: Fib, private readonly c: RouteFlowContext, hold: boolean) {
+    this.feed = new FibFeed(fib, { hold });
+    this.feed.on('written', (batch, failures) => this.written(batch, failures));
+    this.feed.on('writeFailed', (err) => this.c.log.error({ component: 'fib', err: err.message }, 'FIB write failed'));
+  }
+
+  scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Decide everything queued now (before a peer's initial dump, before the hold ends). */
+  settle(): void {
+    while (this.c.rib().queued > 0) this.flush();
+  }
+
+  flush(): void {
+    const rib = this.c.rib();
+    const queued = rib.queued;
+    const started = process.hrtime.bigint();
+    const changes = rib.flush(Date.now(), DECISION_BATCH);
+    const notices = rib.takeNotices();
+    if (notices.length) this.c.problems.ribNotices(notices);
+    const m = this.c.metrics;
+    if (queued > 0 && m) {
+      m.decisionLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      m.decisionPrefixes.inc(Math.min(queued, DECISION_BATCH));
+    }
+    if (changes.length) this.toFib(changes);
+    for (const e of this.c.peers()) this.c.pump(e);
+    if (rib.queued > 0) this.scheduleFlush();
+    else {
+      const at = rib.nextFlushAt();
+      if (Number.isFinite(at) && at > 0) setTimeout(() => this.scheduleFlush(), Math.max(0, at - Date.now())).unref();
+    }
+  }
+
+  /** End the startup hold: one reconcile of the kernel with everything decided so far. */
+  async release(): Promise<ReconcileResult> {
+    const r = await this.feed.release();
+    const denied = r.failed.find((f) => DENIED.test(f.error ?? ''));
+    if (denied) this.denied = `${denied.error} ${HINT}`;
+    return r;
+  }
+
+  private toFib(changes: RibChange[]): void {
+    const ctx = this.c.fibContext();
+    const out: FibChange[] = new Array(changes.length);
+    for (let i = 0; i < changes.length; i++) out[i] = fibChangeOf(changes[i], ctx);
+    this.feed.push(out);
+  }
+
+  private written(batch: readonly FibChange[], failures: FibFailure[]): void {
+    const m = this.c.metrics;
+    const opOf = (c: FibChange): 'delete' | 'replace' => (c.kind === 'unicast' && c.nexthops.length === 0 ? 'delete' : 'replace');
+    let deletes = 0;
+    for (const c of batch) if (opOf(c) === 'delete') deletes++;
+    if (deletes) m?.fibOps.inc({ op: 'delete' }, deletes);
+    if (batch.length - deletes) m?.fibOps.inc({ op: 'replace' }, batch.length - deletes);
+    for (const f of failures) m?.fibErrors.inc({ op: opOf(batch[f.index]), reason: f.error.split(':')[0] });
+    const denied = failures.find((f) => DENIED.test(f.error));
+    if (denied && !this.denied) this.c.log.error({ component: 'fib', error: denied.error }, 'the kernel refuses route writes (no CAP_NET_ADMIN?): not ready until a write succeeds; run ternd with NET_ADMIN or use --fib none');
+    this.denied = denied ? `${denied.error} ${HINT}` : undefined;
+    for (const g of groupFibFailures(failures)) this.c.log.warn({ component: 'fib', prefixes: g.prefixes, count: g.count, error: g.error }, g.message);
+  }
+}
