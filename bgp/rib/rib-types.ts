@@ -16,7 +16,15 @@ export type PolicyResult = 'accept' | 'reject' | PathAttributes;
  * caches nothing across calls for a peer with a policy, but it re-runs import policy only on
  * `refreshImport(peer)`, so a function whose answer changes must be followed by that call.
  */
-export type PolicyFn = (prefix: Prefix, attrs: PathAttributes, peer: RibPeer, locRibLocalPref?: number) => PolicyResult;
+export type PolicyFn = (prefix: Prefix, attrs: PathAttributes, peer: RibPeer, locRibLocalPref?: number, origin?: PathOrigin) => PolicyResult;
+
+/**
+ * Where the path an export policy looks at came from: originated by this speaker ('local',
+ * Rib.originate) or learned from a peer. The RIB always passes it on export, so a policy that
+ * treats our own routes apart (Calico's BGPFilter source Local) needs no list of them of its
+ * own; import policy sees learned paths only (absent: 'peer').
+ */
+export type PathOrigin = 'local' | 'peer';
 
 /**
  * A prefix-only filter (Calico BGPFilter rules, pool membership): true keeps the route. Cheaper

@@ -143,7 +143,7 @@ export class UpdateGroup {
         return null;
       }
       // Called per prefix: the set keeps its decoded attributes from now on.
-      const res = this.exportPolicy(table.store.toPrefix(pfx), this.attrStore.attrsKept(out), first.peer.cfg, set.localPref);
+      const res = this.exportPolicy(table.store.toPrefix(pfx), this.attrStore.attrsKept(out), first.peer.cfg, set.localPref, src.local ? 'local' : 'peer');
       if (res !== 'accept') {
         const nh = family === 'ipv4' ? (res === 'reject' ? '' : (res.nextHop ?? out.nextHop)) : { global: out.nextHop, linkLocal: out.linkLocal };
         const mod = res === 'reject' ? null : this.attrStore.intern(res, nh);

@@ -190,7 +190,7 @@ export class Planner {
     const inputs = this.policyInputs(pc);
     if (e.policyInputs === inputs) return false;
     e.policyInputs = inputs;
-    const p = policiesFor({ ...pc, key: e.id }, this.c.model(), this.ours, { ebgpFilterDefault: this.c.ebgpFilterDefault });
+    const p = policiesFor({ ...pc, key: e.id }, this.c.model(), { ebgpFilterDefault: this.c.ebgpFilterDefault });
     // Both keys, so a filter list that became empty also drops the old import policy.
     this.c.rib().setPolicies(e.id, { importPolicy: p.importPolicy, exportPolicy: p.exportPolicy });
     this.c.scheduleFlush();
@@ -207,9 +207,7 @@ export class Planner {
     const local = this.c.local();
     const session = this.c.speaker().addPeer(sessionConfigOf(pc, local, this.c.wiring), { start: false });
     const id = session.key;
-    // Live, not a snapshot: export policy asks whether a prefix is ours (BGPFilter source Local)
-    // for blocks added after the session was, too.
-    this.c.rib().addPeer(ribPeerOf({ ...pc, key: id }, local, this.c.model(), this.ours, { ebgpFilterDefault: this.c.ebgpFilterDefault }));
+    this.c.rib().addPeer(ribPeerOf({ ...pc, key: id }, local, this.c.model(), { ebgpFilterDefault: this.c.ebgpFilterDefault }));
     this.c.peers.set(id, { cfg: pc, session, id, eor: new Set(), adminDown: false, downSince: Date.now(), policyInputs: this.policyInputs(pc) });
     // A session that should have a password never runs without it (RFC 2385): it stays down,
     // and the log, `show neighbor` and /readyz say which secret is missing.

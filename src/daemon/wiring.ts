@@ -136,24 +136,22 @@ export interface PolicyOptions {
 /**
  * Peers whose policies come from the same inputs get the same function objects: the RIB keys
  * update groups by policy identity (RFC 4271 §9.2 work shared), so a hundred mesh peers share
- * one encoded UPDATE stream instead of a hundred. Keyed per live originated view.
+ * one encoded UPDATE stream instead of a hundred.
  */
-const policyCache = new WeakMap<object, Map<string, Policies>>();
+const policyCache = new Map<string, Policies>();
 
-export function policiesFor(pc: PeerConfig, model: ClusterModel, originated: Pick<ReadonlySet<string>, 'has'>, opts: PolicyOptions = {}): Policies {
+export function policiesFor(pc: PeerConfig, model: ClusterModel, opts: PolicyOptions = {}): Policies {
   const filters = filtersByName(model.filters, pc.filters);
   const key = JSON.stringify([filters, exportablePools(model), pc.peerAs !== pc.localAs, opts.ebgpFilterDefault ?? 'calico'], (k, v: unknown) => (k === 'line' ? undefined : typeof v === 'bigint' ? v.toString() : v));
-  let cache = policyCache.get(originated);
-  if (!cache) policyCache.set(originated, (cache = new Map()));
-  const hit = cache.get(key);
+  const hit = policyCache.get(key);
   if (hit) return hit;
-  const made = buildPolicies(filters, pc, model, originated, opts);
-  if (cache.size > 1000) cache.clear();
-  cache.set(key, made);
+  const made = buildPolicies(filters, pc, model, opts);
+  if (policyCache.size > 1000) policyCache.clear();
+  policyCache.set(key, made);
   return made;
 }
 
-function buildPolicies(filters: BgpFilter[], pc: PeerConfig, model: ClusterModel, originated: Pick<ReadonlySet<string>, 'has'>, opts: PolicyOptions): Policies {
+function buildPolicies(filters: BgpFilter[], pc: PeerConfig, model: ClusterModel, opts: PolicyOptions): Policies {
   const ebgp = pc.peerAs !== pc.localAs;
   const policy = opts.ebgpFilterDefault ?? 'calico';
   const peerType = ebgp ? 'eBGP' : 'iBGP';
@@ -180,18 +178,19 @@ function buildPolicies(filters: BgpFilter[], pc: PeerConfig, model: ClusterModel
     return editAttrs(a, edit, ownAsFirst);
   };
 
-  const exportPolicy: PolicyFn = (prefix, attrs, _peer, locRibLocalPref = -1) => {
-    let text: string | undefined;
+  // The RIB says whether the path is one this node originates (a locally originated route
+  // always wins the decision, bgp/rib/decision.ts step 0): Calico's source Local, and exported.
+  const exportPolicy: PolicyFn = (prefix, attrs, _peer, locRibLocalPref = -1, origin = 'peer') => {
     if (filters.length > 0) {
-      text = formatPrefix(prefix);
-      const source = originated.has(text) ? 'Local' : 'RemotePeers';
+      const source = origin === 'local' ? 'Local' : 'RemotePeers';
       const lp = source === 'Local' ? localPrefOfPriority(NORMAL_ROUTE_PRIORITY) : locRibLocalPref >= 0 ? locRibLocalPref : BIRD_DEFAULT_LOCAL_PREF;
-      const rule = matchFilters(filters, 'export', familyOf(prefix), text, ctxOf(attrs, ebgp, source, lp));
+      const rule = matchFilters(filters, 'export', familyOf(prefix), formatPrefix(prefix), ctxOf(attrs, ebgp, source, lp));
       if (rule) return apply(rule, attrs, ebgp);
       if (defaultFilterAction('export', { ebgp, policy }) === 'reject') return 'reject';
     }
+    if (origin === 'local') return 'accept';
     for (const pool of pools) if (contains(pool, prefix)) return 'accept';
-    return originated.has(text ?? formatPrefix(prefix)) ? 'accept' : 'reject';
+    return 'reject';
   };
   if (filters.length === 0) return { exportPolicy };
   const importPolicy: PolicyFn = (prefix, attrs) => {
@@ -203,7 +202,7 @@ function buildPolicies(filters: BgpFilter[], pc: PeerConfig, model: ClusterModel
   return { importPolicy, exportPolicy };
 }
 
-export function ribPeerOf(pc: PeerConfig, local: LocalSpeaker, model: ClusterModel, originated: Pick<ReadonlySet<string>, 'has'>, opts: PolicyOptions = {}): RibPeer {
+export function ribPeerOf(pc: PeerConfig, local: LocalSpeaker, model: ClusterModel, opts: PolicyOptions = {}): RibPeer {
   const node = model.nodes.find((n) => n.name === local.nodeName);
   return {
     id: pc.key,
@@ -214,7 +213,7 @@ export function ribPeerOf(pc: PeerConfig, local: LocalSpeaker, model: ClusterMod
     routeReflectorClient: pc.routeReflectorClient,
     nextHopMode: pc.nextHopMode,
     allowOwnAs: pc.numAllowedLocalASNumbers,
-    ...policiesFor(pc, model, originated, opts),
+    ...policiesFor(pc, model, opts),
   };
 }
 

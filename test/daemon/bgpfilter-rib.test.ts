@@ -39,7 +39,7 @@ const tor = planPeers(model, 'n1').find((p) => p.peerAddress === '198.18.1.1')!;
 test('export operations towards eBGP: communities added, AS path "<local> 65100 65101 <path>", asPathPrefix matched without our AS (RFC 4271 §5.1.2)', () => {
   const rib = makeRib();
   const src = up(rib, { asn: 65009 });
-  const dst = up(rib, { asn: 65001, ...policiesFor(tor, model, new Set()) });
+  const dst = up(rib, { asn: 65001, ...policiesFor(tor, model) });
   drain(rib, dst);
   rib.ingest(src, upd(attrs({ asPath: seq(65009, 65010) }), ['10.1.0.0/24', '10.9.1.0/24']));
   rib.ingest(src, upd(attrs({ asPath: seq(65010) }), ['10.2.0.0/24']));
@@ -55,7 +55,7 @@ test('export operations towards eBGP: communities added, AS path "<local> 65100 
 
 test('import: a community match with addCommunity tags the route in the Loc-RIB; a Reject community match drops it (RFC 1997)', () => {
   const rib = makeRib();
-  const from = up(rib, { id: '198.18.1.1', asn: 65001, ...policiesFor(tor, model, new Set()) });
+  const from = up(rib, { id: '198.18.1.1', asn: 65001, ...policiesFor(tor, model) });
   rib.ingest(from, upd(attrs({ asPath: seq(65001), communities: [65001 * 65536 + 666] }), ['10.3.0.0/24']));
   rib.ingest(from, upd(attrs({ asPath: seq(65001), communities: [65001 * 65536 + 13] }), ['10.4.0.0/24']));
   rib.ingest(from, upd(attrs({ asPath: seq(65001) }), ['10.5.0.0/24']));
@@ -87,7 +87,7 @@ test('setPriority on import: LOCAL_PREF 2^31-1-512 wins the decision over a LOCA
   const torCfg = planPeers(m, 'n1').find((p) => p.peerAddress === '198.18.1.1')!;
   const rib = makeRib();
   const other = up(rib, { asn: LOCAL_AS });
-  const tor = up(rib, { id: '198.18.1.1', asn: 65001, ...policiesFor(torCfg, m, new Set()) });
+  const tor = up(rib, { id: '198.18.1.1', asn: 65001, ...policiesFor(torCfg, m) });
   const listener = up(rib, { asn: LOCAL_AS, routeReflectorClient: true });
   drain(rib, listener);
   rib.ingest(other, upd(attrs({ asPath: seq(65002), localPref: 200 }), ['10.7.1.0/24', '10.8.1.0/24']));
@@ -104,10 +104,9 @@ test('setPriority on import: LOCAL_PREF 2^31-1-512 wins the decision over a LOCA
 test('priority on export matches LOCAL_PREF 2^31-1-priority: a route with setPriority 512, this node\'s own route at the normal 1024, a plain eBGP route at 2^31-1-100 (Calico buildExportFilter)', () => {
   const { model: m } = parseModel(PRIO_YAML, 'cluster.yaml');
   const peers = planPeers(m, 'n1');
-  const originated = new Set(['10.9.0.0/26']);
   const rib = makeRib();
-  const tor = up(rib, { id: '198.18.1.1', asn: 65001, ...policiesFor(peers.find((p) => p.peerAddress === '198.18.1.1')!, m, originated) });
-  const rr = up(rib, { id: '198.18.1.2', asn: LOCAL_AS, ...policiesFor(peers.find((p) => p.peerAddress === '198.18.1.2')!, m, originated) });
+  const tor = up(rib, { id: '198.18.1.1', asn: 65001, ...policiesFor(peers.find((p) => p.peerAddress === '198.18.1.1')!, m) });
+  const rr = up(rib, { id: '198.18.1.2', asn: LOCAL_AS, ...policiesFor(peers.find((p) => p.peerAddress === '198.18.1.2')!, m) });
   drain(rib, rr);
   rib.originate('10.9.0.0/26');
   rib.ingest(tor, upd(attrs({ asPath: seq(65001) }), ['10.7.1.0/24', '10.8.1.0/24']));
@@ -116,4 +115,25 @@ test('priority on export matches LOCAL_PREF 2^31-1-priority: a route with setPri
   assert.deepEqual([...sent.keys()].sort(), ['10.7.1.0/24', '10.9.0.0/26'], '10.8.1.0/24 (LOCAL_PREF 100: priority 2147483547) is rejected');
   assert.deepEqual(sent.get('10.7.1.0/24')?.communities, [65000 * 65536 + 512]);
   assert.deepEqual(sent.get('10.9.0.0/26')?.communities, [65000 * 65536 + 1024]);
+});
+
+test('BGPFilter source RemotePeers on export: the RIB tells the policy which path is ours (Rib.originate), so our block goes out and a learned one in the same pool does not (issue 12)', () => {
+  const yaml = [
+    doc('BGPConfiguration', 'default', `  asNumber: ${LOCAL_AS}\n  nodeToNodeMeshEnabled: false`),
+    doc('Node', 'n1', '  bgp:\n    ipv4Address: 198.18.1.10/24'),
+    doc('IPPool', 'pods', '  cidr: 10.244.0.0/16'),
+    doc('BGPPeer', 'tor', '  peerIP: 198.18.1.1\n  asNumber: 65001\n  filters: [own-blocks-only]'),
+    doc('BGPFilter', 'own-blocks-only', '  exportV4:\n    - {action: Reject, matchOperator: In, cidr: 10.244.0.0/16, source: RemotePeers}'),
+  ].join('\n');
+  const m = parseModel(yaml, 'cluster.yaml').model;
+  const peer = planPeers(m, 'n1').find((p) => p.peerAddress === '198.18.1.1')!;
+  const rib = makeRib();
+  const src = up(rib, { asn: 65009 });
+  const dst = up(rib, { asn: 65001, ...policiesFor(peer, m) });
+  drain(rib, dst);
+  rib.ingest(src, upd(attrs({ asPath: seq(65009) }), ['10.244.4.0/26']));
+  // Originated after the session came up, as a block added on reload is.
+  rib.originate('10.244.3.0/26', { origin: 0, asPath: [] });
+  rib.flush(0);
+  assert.deepEqual(drain(rib, dst).flatMap((s) => s.nlri), ['10.244.3.0/26'], 'the learned pod route is RemotePeers and rejected; ours is Local');
 });

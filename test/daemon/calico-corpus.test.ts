@@ -55,27 +55,29 @@ test('04 BGPFilter on a ToR: only /26 pod blocks out, no default route in, anyth
   assert.deepEqual(sessions(model, 'n1'), ['198.18.40.1 node -']);
   assert.deepEqual(adverts(model, 'n1'), ['10.244.40.0/26']);
   const tor = peerOf(model, 'n1', '198.18.40.1');
-  const { importPolicy, exportPolicy } = policiesFor(tor, model, new Set(adverts(model, 'n1')));
+  const { importPolicy, exportPolicy } = policiesFor(tor, model);
+  const ours = new Set(adverts(model, 'n1'));
+  const originOf = (p: string): 'local' | 'peer' => (ours.has(p) ? 'local' : 'peer');
   const peer = { id: tor.key, address: tor.peerAddress, asn: tor.peerAs };
-  assert.equal(exportPolicy(parsePrefix('10.244.40.0/26'), {}, peer), 'accept');
-  assert.equal(exportPolicy(parsePrefix('10.244.0.0/16'), {}, peer), 'reject');
-  assert.equal(importPolicy!(parsePrefix('0.0.0.0/0'), {}, peer), 'reject');
-  assert.equal(importPolicy!(parsePrefix('198.19.0.0/16'), {}, peer), 'accept');
+  assert.equal(exportPolicy(parsePrefix('10.244.40.0/26'), {}, peer, undefined, originOf('10.244.40.0/26')), 'accept');
+  assert.equal(exportPolicy(parsePrefix('10.244.0.0/16'), {}, peer, undefined, originOf('10.244.0.0/16')), 'reject');
+  assert.equal(importPolicy!(parsePrefix('0.0.0.0/0'), {}, peer, undefined, 'peer'), 'reject');
+  assert.equal(importPolicy!(parsePrefix('198.19.0.0/16'), {}, peer, undefined, 'peer'), 'accept');
 });
 
 test('05 BGPFilter operations: export adds 65100:100 and prepends 65100 65100 after our own AS; import drops 65001:666 and tags the 65001 65500 path', () => {
   const { model } = load('05-bgpfilter-operations.yaml');
   const up = peerOf(model, 'n1', '198.18.50.1');
-  const { importPolicy, exportPolicy } = policiesFor(up, model, new Set());
+  const { importPolicy, exportPolicy } = policiesFor(up, model);
   const peer = { id: up.key, address: up.peerAddress, asn: up.peerAs };
   // Export to eBGP: the RIB hands the policy the path with our AS (65100) already first.
-  const out = exportPolicy(parsePrefix('10.244.3.0/26'), { asPath: seq(65100) }, peer) as PathAttributes;
+  const out = exportPolicy(parsePrefix('10.244.3.0/26'), { asPath: seq(65100) }, peer, undefined, 'peer') as PathAttributes;
   assert.deepEqual(out.asPath?.flatMap((s) => s.asns), [65100, 65100, 65100]);
   assert.deepEqual(out.communities, [comm(65100, 100)]);
-  assert.equal(importPolicy!(parsePrefix('198.19.1.0/24'), { asPath: seq(65001, 65500), communities: [comm(65001, 666)] }, peer), 'reject');
-  const tagged = importPolicy!(parsePrefix('198.19.2.0/24'), { asPath: seq(65001, 65500, 7) }, peer) as PathAttributes;
+  assert.equal(importPolicy!(parsePrefix('198.19.1.0/24'), { asPath: seq(65001, 65500), communities: [comm(65001, 666)] }, peer, undefined, 'peer'), 'reject');
+  const tagged = importPolicy!(parsePrefix('198.19.2.0/24'), { asPath: seq(65001, 65500, 7) }, peer, undefined, 'peer') as PathAttributes;
   assert.deepEqual(tagged.largeCommunities, [{ globalAdmin: 65100, local1: 1, local2: 2 }]);
-  assert.equal(importPolicy!(parsePrefix('198.19.3.0/24'), { asPath: seq(65001, 7) }, peer), 'accept');
+  assert.equal(importPolicy!(parsePrefix('198.19.3.0/24'), { asPath: seq(65001, 7) }, peer, undefined, 'peer'), 'accept');
 });
 
 test('06 pool migration: the disabled old pool\'s block stays advertised; a disableBGPExport pool\'s does not (bird_ipam.cfg.template)', () => {
@@ -144,15 +146,15 @@ test('14 BGPFilter priority (Calico v3.32+ kubevirt-filter): a tagged route impo
   const { model, warnings } = load('14-bgpfilter-priority.yaml');
   assert.deepEqual(warnings, []);
   const rr = peerOf(model, 'n1', '198.18.140.1');
-  const { importPolicy, exportPolicy } = policiesFor(rr, model, new Set(['10.244.1.0/26']));
+  const { importPolicy, exportPolicy } = policiesFor(rr, model);
   const peer = { id: rr.key, address: rr.peerAddress, asn: rr.peerAs };
   const elevated = importPolicy!(parsePrefix('10.244.9.7/32'), { asPath: [], localPref: 2147482623, communities: [comm(65000, 100)] }, peer) as PathAttributes;
   assert.equal(elevated.localPref, 2147483547);
   assert.equal(kernelMetricOf(elevated.localPref), 100);
   assert.equal(importPolicy!(parsePrefix('10.244.9.8/32'), { asPath: [], localPref: 2147482623 }, peer), 'accept', 'untagged: unchanged (priority 1024 from a Calico node)');
-  const own = exportPolicy(parsePrefix('10.244.1.0/26'), { asPath: [], localPref: 100 }, peer, -1) as PathAttributes;
+  const own = exportPolicy(parsePrefix('10.244.1.0/26'), { asPath: [], localPref: 100 }, peer, -1, 'local') as PathAttributes;
   assert.deepEqual(own.communities, [comm(65001, 200)]);
-  const reflected = exportPolicy(parsePrefix('10.244.9.7/32'), { asPath: [], localPref: 2147483547 }, peer, 2147483547) as PathAttributes;
+  const reflected = exportPolicy(parsePrefix('10.244.9.7/32'), { asPath: [], localPref: 2147483547 }, peer, 2147483547, 'peer') as PathAttributes;
   assert.deepEqual(reflected.communities, [comm(65000, 100)]);
 });
 

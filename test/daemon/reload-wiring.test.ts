@@ -32,15 +32,13 @@ test('RFC 4271 §8.1.1: --connect-retry also caps the first IdleHoldTime (a relo
   assert.equal(dflt.idleHoldTimeMs, undefined);
 });
 
-test('BGPFilter source Local: a block originated after the session was planned is still ours (live view, not a snapshot)', () => {
-  const originated = new Map<string, unknown>();
-  const { exportPolicy } = policiesFor(tor, model, originated);
+test('BGPFilter source Local: the policy follows the origin the RIB gives the path, so a block originated after the session was planned is ours at once (issue 12)', () => {
+  const { exportPolicy } = policiesFor(tor, model);
   const block = parsePrefix('10.244.7.0/26')!;
-  // Not ours yet: RemotePeers -> rejected.
-  assert.equal(exportPolicy(block, {} as never, undefined as never), 'reject');
-  // The IPAM block is added on reload: the same policy now sees it as Local.
-  originated.set('10.244.7.0/26', {});
-  assert.equal(exportPolicy(block, {} as never, undefined as never), 'accept');
+  // Learned from a peer: RemotePeers -> rejected.
+  assert.equal(exportPolicy(block, {} as never, undefined as never, undefined, 'peer'), 'reject');
+  // The IPAM block is added on reload and originated here: the same policy sees it as Local.
+  assert.equal(exportPolicy(block, {} as never, undefined as never, undefined, 'local'), 'accept');
 });
 
 test('RFC 4456: Rib.setClusterId makes a running RIB reflect iBGP routes (Calico sets routeReflectorClusterID live)', () => {

@@ -82,39 +82,41 @@ test('session config: Calico peer fields reach the session layer; mesh is unidir
   assert.notEqual(!!fromA?.passive, !!fromB?.passive);
 });
 
+/** What the RIB tells the policy about the path: ours when this node originates the prefix. */
+const originOf = (prefix: string): 'local' | 'peer' => (originated.has(prefix) ? 'local' : 'peer');
+
 test('export policy: Calico exports pool routes and own blocks, not a ToR default route (calico_export_to_bgp_peers)', () => {
   const mesh = plan.find((p) => p.kind === 'mesh')!;
-  const { exportPolicy, importPolicy } = policiesFor(mesh, model, new Set(originated.keys()));
+  const { exportPolicy, importPolicy } = policiesFor(mesh, model);
   assert.equal(importPolicy, undefined);
   const peer = { id: 'x', address: '198.18.1.11', asn: 64512 };
-  assert.equal(exportPolicy(parsePrefix('10.244.0.0/26'), {}, peer), 'accept');
-  assert.equal(exportPolicy(parsePrefix('10.244.7.0/26'), {}, peer), 'accept');
-  assert.equal(exportPolicy(parsePrefix('0.0.0.0/0'), {}, peer), 'reject');
+  assert.equal(exportPolicy(parsePrefix('10.244.0.0/26'), {}, peer, undefined, originOf('10.244.0.0/26')), 'accept');
+  assert.equal(exportPolicy(parsePrefix('10.244.7.0/26'), {}, peer, undefined, originOf('10.244.7.0/26')), 'accept');
+  assert.equal(exportPolicy(parsePrefix('0.0.0.0/0'), {}, peer, undefined, originOf('0.0.0.0/0')), 'reject');
 });
 
-const strict = (pc: (typeof plan)[number]) => policiesFor(pc, model, new Set(originated.keys()), { ebgpFilterDefault: 'rfc8212' });
+const strict = (pc: (typeof plan)[number]) => policiesFor(pc, model, { ebgpFilterDefault: 'rfc8212' });
 
 test('eBGP peer with filters, route no rule matched: Calico by default (import accepts), RFC 8212 §3-4 only when asked (issue 16)', () => {
   const tor = plan.find((p) => p.peerAddress === '198.18.1.1')!;
   const peer = { id: 'tor', address: '198.18.1.1', asn: 65001 };
-  const calico = policiesFor(tor, model, new Set(originated.keys()));
-  assert.equal(calico.exportPolicy(parsePrefix('10.244.0.0/26'), {}, peer), 'accept');
-  assert.equal(calico.exportPolicy(parsePrefix('10.245.0.0/26'), {}, peer), 'accept', 'Calico export rules: inside an exportable pool');
-  assert.equal(calico.exportPolicy(parsePrefix('192.0.2.0/24'), {}, peer), 'reject', 'Calico export rules: not ours, in no pool');
-  assert.equal(strict(tor).exportPolicy(parsePrefix('10.245.0.0/26'), {}, peer), 'reject', 'RFC 8212: no rule accepted it');
-  assert.equal(calico.importPolicy!(parsePrefix('192.0.2.0/24'), {}, peer), 'accept', 'Calico: import accepts what no rule matched');
+  const calico = policiesFor(tor, model);
+  assert.equal(calico.exportPolicy(parsePrefix('10.244.0.0/26'), {}, peer, undefined, originOf('10.244.0.0/26')), 'accept');
+  assert.equal(calico.exportPolicy(parsePrefix('10.245.0.0/26'), {}, peer, undefined, originOf('10.245.0.0/26')), 'accept', 'Calico export rules: inside an exportable pool');
+  assert.equal(calico.exportPolicy(parsePrefix('192.0.2.0/24'), {}, peer, undefined, originOf('192.0.2.0/24')), 'reject', 'Calico export rules: not ours, in no pool');
+  assert.equal(strict(tor).exportPolicy(parsePrefix('10.245.0.0/26'), {}, peer, undefined, originOf('10.245.0.0/26')), 'reject', 'RFC 8212: no rule accepted it');
+  assert.equal(calico.importPolicy!(parsePrefix('192.0.2.0/24'), {}, peer, undefined, 'peer'), 'accept', 'Calico: import accepts what no rule matched');
   const s8212 = strict(tor);
-  assert.equal(s8212.exportPolicy(parsePrefix('10.244.0.0/26'), {}, peer), 'accept');
-  assert.equal(s8212.importPolicy!(parsePrefix('192.0.2.0/24'), {}, peer), 'reject');
+  assert.equal(s8212.exportPolicy(parsePrefix('10.244.0.0/26'), {}, peer, undefined, originOf('10.244.0.0/26')), 'accept');
+  assert.equal(s8212.importPolicy!(parsePrefix('192.0.2.0/24'), {}, peer, undefined, 'peer'), 'reject');
   assert.notEqual(s8212.exportPolicy, calico.exportPolicy, 'the option is part of the policy identity');
 });
 
 test('peers with the same policy inputs share the policy functions, so the RIB can share their update group (RFC 4271 §9.2)', () => {
-  const originatedSet = new Set(originated.keys());
   const [m1, m2] = plan.filter((p) => p.kind === 'mesh');
   const tor = plan.find((p) => p.peerAddress === '198.18.1.1')!;
-  assert.equal(policiesFor(m1, model, originatedSet).exportPolicy, policiesFor(m2, model, originatedSet).exportPolicy);
-  assert.notEqual(policiesFor(m1, model, originatedSet).exportPolicy, policiesFor(tor, model, originatedSet).exportPolicy);
+  assert.equal(policiesFor(m1, model).exportPolicy, policiesFor(m2, model).exportPolicy);
+  assert.notEqual(policiesFor(m1, model).exportPolicy, policiesFor(tor, model).exportPolicy);
 });
 
 test('FIB failures are logged one line per reason, with a count and five prefixes, not one line per route', () => {
