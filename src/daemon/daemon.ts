@@ -11,8 +11,6 @@ import { Speaker } from '../../bgp/speaker';
 import type { Family } from '../../bgp/types';
 import type { Fib } from '../../fib/types';
 import {
-  ConfigError,
-  formatIssue,
   localSpeaker,
   localSubnets,
   originatedRoutes,
@@ -20,12 +18,13 @@ import {
   type LocalSpeaker,
   type SecretResolver,
 } from '../../peers';
-import { refusalOf, type Datastore, type DatastoreEvent, type ModelUpdate } from '../../peers/datastore';
+import type { Datastore, DatastoreEvent, ModelUpdate } from '../../peers/datastore';
 import type { Logger } from '../log';
 import type { Metrics } from '../control/metrics';
-import { ControlError, unknownNeighbor, type NeighborAction, type NeighborActionOptions } from '../control/api';
+import { unknownNeighbor, type NeighborAction, type NeighborActionOptions } from '../control/api';
 import { BfdCoupling } from './bfd';
-import { cutList, summariseIssues } from './summary';
+import { summariseIssues } from './summary';
+import { applyModel, logDatastoreStatus, refuse, reload, type ReloadContext } from './reload';
 import { PeerProblems } from './peer-problems';
 import { grClear, type GrContext } from './graceful-restart';
 import { Convergence } from './convergence';
@@ -233,7 +232,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
     }
     this.convergence.begin(inKernel.length, this.opts.fibSyncTimeout ?? 60);
     this.started = true;
-    if (this.pendingUpdate) this.applyModel(this.pendingUpdate);
+    if (this.pendingUpdate) applyModel(this.reloadCtx, this.pendingUpdate);
     this.pendingUpdate = undefined;
   }
 
@@ -318,24 +317,12 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
     neighborAction(e, action, opts, this.bfd, this.log);
   }
 
-  /** `--fib none` has no kernel to couple to: saying "coupled" or "decoupled" would be wrong. */
-  private needKernelFib(what: string): void {
-    if (this.opts.fibDriver === 'none') throw new ControlError('not-supported', `ternd runs with --fib none: it never writes the kernel, so there is nothing to ${what}`);
+  fibCouple(coupled: boolean): Promise<void> {
+    return this.routes.couple(coupled, this.opts.fibDriver);
   }
 
-  async fibCouple(coupled: boolean): Promise<void> {
-    this.needKernelFib(coupled ? 'couple' : 'decouple');
-    if (coupled) await this.routes.feed.couple();
-    else await this.routes.feed.decouple();
-    this.log.info({ component: 'fib', coupled }, coupled ? 'bgpctl fib couple: kernel writes on' : 'bgpctl fib decouple: kernel writes off, kernel routes left as they are');
-  }
-
-  async fibFlush(): Promise<number> {
-    this.needKernelFib('flush');
-    if (this.routes.feed.coupled) throw new ControlError('bad-argument', 'the FIB is coupled: run bgpctl fib decouple first (routes flushed while coupled would be written back by the next change)');
-    const removed = await this.opts.fib.flush();
-    this.log.warn({ component: 'fib', removed }, `FIB flushed: ${removed} Tern routes removed from the kernel (bgpctl fib couple writes them back)`);
-    return removed;
+  fibFlush(): Promise<number> {
+    return this.routes.flushKernel(this.opts.fibDriver);
   }
 
   // ------------------------------------------------------------------ model
@@ -360,18 +347,10 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
     if (!this.started || this.stopping) return [];
     return this.planner.recheckSecrets();
   }
+
   /** SIGHUP and `bgpctl reload`: re-read the datastore now; a bad model is refused and the running one stays in force. */
-  async reload(trigger: string): Promise<ReloadOutcome> {
-    let update: ModelUpdate;
-    try {
-      update = await this.opts.datastore.resync(trigger);
-    } catch (err) {
-      const { errors, warnings } = refusalOf(err);
-      // The log gets the summary; bgpctl reload gets every warning.
-      this.refuse(trigger, errors, summariseIssues(warnings));
-      return { ok: false, errors, warnings: warnings.map(formatIssue) };
-    }
-    return this.applyModel(update);
+  reload(trigger: string): Promise<ReloadOutcome> {
+    return reload(this.reloadCtx, trigger);
   }
 
   /** What the datastore reports on its own (a watched change, a refusal, a state change). */
@@ -379,53 +358,20 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
     if (this.stopping) return;
     switch (e.type) {
       case 'model':
-        if (this.started) this.applyModel(e.update);
+        if (this.started) applyModel(this.reloadCtx, e.update);
         else this.pendingUpdate = e.update;
         return;
       case 'refused':
-        this.refuse(e.trigger, e.errors, summariseIssues(e.warnings));
+        refuse(this.reloadCtx, e.trigger, e.errors, summariseIssues(e.warnings));
         return;
-      case 'status': {
-        const st = e.status;
-        const text = `datastore ${st.kind} ${st.state}${st.detail ? `: ${st.detail}` : ''}`;
-        // Stale is a warning, not an error: the last good model stays in force, no route is
-        // withdrawn and no session reset because the source went away.
-        if (st.state === 'stale') this.log.warn({ component: 'datastore', state: st.state, since: st.since }, `${text}; the last good model stays in force`);
-        else if (st.state !== 'error') this.log.info({ component: 'datastore', state: st.state }, text);
+      case 'status':
+        logDatastoreStatus(this.log, e.status);
         return;
-      }
     }
   }
 
-  private refuse(trigger: string, errors: string[], warnings: string[]): void {
-    // The warnings first: the real cause of a refusal is often an "unknown field" one line up.
-    for (const w of warnings) this.log.warn({ component: 'config', trigger }, w);
-    cutList(errors, (e) => this.log.error({ component: 'config', trigger }, `config refused, running config stays in force: ${e}`),
-      (n) => this.log.error({ component: 'config', trigger, more: n }, `config refused: and ${n} more errors (bgpctl reload lists them all)`), 20);
-    this.emit('reloadFailed', errors);
-  }
-
-  /** Applies a new complete model as a diff: unchanged peers keep their sessions. */
-  private applyModel(update: ModelUpdate): ReloadOutcome {
-    const started = performance.now();
-    const cpu0 = process.cpuUsage();
-    const { model, warnings, trigger } = update;
-    let local: LocalSpeaker;
-    try {
-      local = localSpeaker(model, this.opts.nodeName);
-    } catch (err) {
-      const errors = err instanceof ConfigError ? err.issues.filter((i) => i.severity === 'error').map(formatIssue) : [(err as Error).message];
-      // The log gets the summary; bgpctl reload gets every warning.
-      this.refuse(trigger, errors, summariseIssues(warnings));
-      return { ok: false, errors, warnings: warnings.map(formatIssue) };
-    }
-    for (const w of summariseIssues(warnings)) this.log.warn({ component: 'config' }, w);
-    if (local.asNumber !== this.local.asNumber || local.routerId !== this.local.routerId || local.listenPort !== this.local.listenPort) {
-      const msg = 'the node AS, router ID or listen port changed: restart ternd to apply';
-      this.log.error({ component: 'config', trigger }, msg);
-      this.emit('reloadFailed', [msg]);
-      return { ok: false, errors: [msg], warnings: warnings.map(formatIssue) };
-    }
+  /** Makes an accepted model the running one (reload.ts checked it), as a plan diff. */
+  private adopt(model: ClusterModel, local: LocalSpeaker): string[] {
     // Calico's route reflector procedure sets routeReflectorClusterID on a running node: the
     // RIB takes the new ID, and applyPlan restarts exactly the sessions whose client role changed.
     if (local.routeReflectorClusterID !== this.local.routeReflectorClusterID) {
@@ -439,16 +385,20 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
     this.fibCtx = this.makeFibCtx();
     const effects = [...this.planner.applyOrigination(originatedRoutes(model, this.opts.nodeName)), ...this.planner.applyPlan(this.planner.planFor(model))];
     this.routes.scheduleFlush();
-    this.log.info({ component: 'config', trigger, effects: effects.length, ms: Math.round(performance.now() - started), cpuMs: cpuMsSince(cpu0) }, effects.length ? `config reloaded (${trigger}): ${effects.slice(0, 10).join('; ')}${effects.length > 10 ? `; and ${effects.length - 10} more` : ''}` : `config reloaded (${trigger}): nothing changed`);
-    this.emit('reloaded', effects);
-    return { ok: true, effects, warnings: warnings.map(formatIssue) };
+    return effects;
   }
-}
 
-/** CPU time (user + system) since `from`, in ms: with `ms` it tells work from waiting for a CPU. */
-function cpuMsSince(from: NodeJS.CpuUsage): number {
-  const u = process.cpuUsage(from);
-  return Math.round((u.user + u.system) / 1000);
+  private get reloadCtx(): ReloadContext {
+    return {
+      nodeName: this.opts.nodeName,
+      datastore: this.opts.datastore,
+      log: this.log,
+      local: () => this.local,
+      adopt: (m, l) => this.adopt(m, l),
+      reloaded: (effects) => this.emit('reloaded', effects),
+      failed: (errors) => this.emit('reloadFailed', errors),
+    };
+  }
 }
 
 const bunyanLevel = { debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;

@@ -6,6 +6,7 @@ import type { Rib } from '../../bgp/rib/rib';
 import type { RibChange } from '../../bgp/rib/rib-types';
 import { FibFeed } from '../../fib/feed';
 import type { Fib, FibChange, FibFailure, ReconcileResult } from '../../fib/types';
+import { ControlError } from '../control/api';
 import type { Metrics } from '../control/metrics';
 import type { Logger } from '../log';
 import type { PeerEntry } from './peer-entry';
@@ -84,6 +85,23 @@ export class RouteFlow {
     return r;
   }
 
+  /** `bgpctl fib couple|decouple` (OpenBGPD): kernel writes on or off; held writes stay held. */
+  async couple(coupled: boolean, driver: 'kernel' | 'none'): Promise<void> {
+    needKernelFib(driver, coupled ? 'couple' : 'decouple');
+    if (coupled) await this.feed.couple();
+    else await this.feed.decouple();
+    this.c.log.info({ component: 'fib', coupled }, coupled ? 'bgpctl fib couple: kernel writes on' : 'bgpctl fib decouple: kernel writes off, kernel routes left as they are');
+  }
+
+  /** `bgpctl fib flush`: only while decoupled, every route of Tern's leaves the kernel. */
+  async flushKernel(driver: 'kernel' | 'none'): Promise<number> {
+    needKernelFib(driver, 'flush');
+    if (this.feed.coupled) throw new ControlError('bad-argument', 'the FIB is coupled: run bgpctl fib decouple first (routes flushed while coupled would be written back by the next change)');
+    const removed = await this.feed.fib.flush();
+    this.c.log.warn({ component: 'fib', removed }, `FIB flushed: ${removed} Tern routes removed from the kernel (bgpctl fib couple writes them back)`);
+    return removed;
+  }
+
   private toFib(changes: RibChange[]): void {
     const ctx = this.c.fibContext();
     const out: FibChange[] = new Array(changes.length);
@@ -104,4 +122,9 @@ export class RouteFlow {
     this.denied = denied ? `${denied.error} ${HINT}` : undefined;
     for (const g of groupFibFailures(failures)) this.c.log.warn({ component: 'fib', prefixes: g.prefixes, count: g.count, error: g.error }, g.message);
   }
+}
+
+/** `--fib none` has no kernel to couple to: saying "coupled" or "decoupled" would be wrong. */
+function needKernelFib(driver: 'kernel' | 'none', what: string): void {
+  if (driver === 'none') throw new ControlError('not-supported', `ternd runs with --fib none: it never writes the kernel, so there is nothing to ${what}`);
 }
