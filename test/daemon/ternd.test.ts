@@ -182,6 +182,9 @@ test('ternd: mesh, live config, refused config, graceful restart (RFC 4271, RFC 
     b = startNode(dir, 'node-b', config);
     nodes.push(b);
     await established(a, B);
+    // ternd opens its control socket once start() is done, and the session can come up first:
+    // the next step asks node-b, whose old socket file is still there (CI saw "stale socket").
+    await until('node-b answers on its control socket', async () => (await ask<PeerView[]>(b, 'show.peers')).length > 0);
     await hasRoute(a, '10.244.1.0/26', (r) => !r.flags.stale);
     const n2 = await ask<NeighborView>(a, 'show.neighbor', { address: B });
     assert.equal(n2.gracefulRestart.peerRestarting, false);
