@@ -131,7 +131,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       const id = this.table.desired(slot);
       if (id < 0) continue;
       const v = this.wanted.list[id];
-      out.push({ prefix: formatPrefix(this.table.prefixAt(slot)), kind: v.kind, nexthops: v.nexthops });
+      out.push({ prefix: formatPrefix(this.table.prefixAt(slot)), kind: v.kind, nexthops: v.nexthops, ...(v.metric !== undefined ? { metric: v.metric } : {}) });
     }
     return out;
   }
