@@ -1,7 +1,7 @@
-// FibFeed (fib/feed.ts) over a MemoryFib: the held mode a restarting ternd starts in (RFC 4724
-// §4.1: the previous run's kernel routes stay untouched until the RIB has converged, then one
-// reconcile), the order of writes around the release, and withdrawals of prefixes the FIB never
-// wanted (dropped, not written). Issue 12: the desired state lives in the Fib alone.
+// FibFeed (fib/feed.ts) over a MemoryFib: the held mode a restarting ternd starts in
+// (RFC 4724 §4.1: the previous run's kernel routes stay untouched until the RIB has converged,
+// then one reconcile), the order of writes around the release, and withdrawals of prefixes the
+// FIB never wanted (dropped, not written). Issue 12: the desired state lives in the Fib alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FibFeed } from '../../fib/feed.js';
