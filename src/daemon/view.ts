@@ -11,6 +11,9 @@ import type { NeighborAction, NeighborActionOptions } from '../control/api';
 import type { PeerEntry } from './peer-entry';
 import type { UpdateErrorCount } from './peer-problems';
 
+/** What the control API may ask the RIB: lookups, dumps and counters, nothing that changes it. */
+export type RibReader = Pick<Rib, 'lookup' | 'dumpLocRib' | 'adjRibIn' | 'adjRibOut' | 'adjRibOutCount' | 'pathCounts' | 'peerCounters' | 'receivedCount' | 'hasPeer' | 'stats'>;
+
 /** A peer entry as observers see it. */
 export type PeerEntryView = Readonly<PeerEntry>;
 
@@ -31,9 +34,8 @@ export interface DaemonView {
   readonly plan: readonly PeerConfig[];
   readonly originated: ReadonlyMap<string, OriginatedRoute>;
   readonly peers: ReadonlyMap<string, PeerEntryView>;
-  /** Read through bgp/rib/show.ts and the RIB's counters. (Typed as the Rib itself: show.ts
-   * takes one; the RIB's own read-only facade is bgp/rib's to give, issue 12.) */
-  readonly rib: Rib;
+  /** The RIB's read side only: `show` rows and counters. */
+  readonly rib: RibReader;
   readonly fib: FibView;
   readonly configLoaded: boolean;
   readonly listening: boolean;
