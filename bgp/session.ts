@@ -1,6 +1,8 @@
 // Session: drives one peer's FSM with real sockets and timers (a thin driver around bgp/fsm.ts).
 // A peer has one connection slot, or two while an inbound and an outbound connection race
 // (RFC 4271 §6.8): each slot has its own Fsm; collisions are resolved when an OPEN arrives.
+// One file on purpose (~500 lines): the connection slots, their collision (RFC 4271 §6.8) and the
+// driver's reaction to FSM actions share one lifecycle; split, each half would reach into the other.
 
 import { EventEmitter } from 'node:events';
 import type { StopNotification } from './fsm-types';

@@ -2,6 +2,8 @@
 // Everything here is plain serialisable data: the view objects are exactly what `bgpctl -j`
 // prints, so their field names are a public, documented interface (docs/bgpctl.md). Add fields;
 // never rename or remove one. Times are ISO 8601 strings in UTC; counts are plain numbers.
+// One file on purpose (~430 lines, nearly all type declarations): it is the whole public JSON
+// interface of bgpctl -j, and keeping it in one place is what keeps it reviewable as one.
 import type { BfdSessionView } from '../../bgp/bfd/types.js';
 
 /** `bgpctl show bfd -j` rows (defined beside the BFD worker that fills them). */
