@@ -25,4 +25,8 @@ function run(file: string): LoadReply {
   }
 }
 
-parentPort!.on('message', (m: { file: string }) => parentPort!.postMessage(run(m.file)));
+parentPort!.on('message', (m: { file: string }) => {
+  const reply = run(m.file);
+  // The packed blocks' buffer moves to the main thread rather than being copied.
+  parentPort!.postMessage(reply, 'ok' in reply && reply.ok ? [reply.blocks.words.buffer as ArrayBuffer] : []);
+});

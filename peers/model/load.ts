@@ -7,15 +7,14 @@
  * The model crosses the thread boundary by structured clone, which keeps Maps and bigints but
  * not functions: the selectors (closures) travel as their text and are parsed again here
  * (they were valid in the worker, so this cannot fail). IPAM blocks, by far the most numerous
- * resource, travel as one JSON text of tuples: decoding 250k of them that way costs this thread
- * a fraction of what cloning their objects (bigints, Maps) does, and this thread carries the
- * keepalives.
+ * resource, travel packed in a transferred buffer (block-transfer.ts) and are unpacked here in
+ * slices that yield to the event loop: this thread carries the keepalives.
  */
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { ConfigError, type ClusterModel, type ConfigIssue, type Selector } from '../types.js';
 import { parseSelector } from '../selector.js';
-import { parseCidr, type Cidr } from './net.js';
+import { packBlocks, unpackBlocks, type PackedBlocks } from './block-transfer.js';
 import { DEFAULT_READ_LIMITS, type ReadLimits } from './reader.js';
 
 export interface LoadLimits extends ReadLimits {
@@ -30,15 +29,12 @@ export const DEFAULT_LOAD_LIMITS: LoadLimits = { ...DEFAULT_READ_LIMITS, maxPars
 /** What the worker posts back. */
 export type LoadReply =
   | { progress: string }
-  | { ok: true; model: ClusterModel; blocks: string; warnings: ConfigIssue[] }
+  | { ok: true; model: ClusterModel; blocks: PackedBlocks; warnings: ConfigIssue[] }
   | { ok: false; issues?: ConfigIssue[]; message?: string };
 
-type BlockTuple = [name: string, line: number, cidr: string, affinityNode: string | null, deleted: 0 | 1, allocationNodes: [number, string][] | 0];
-
-/** Selectors as `{ text }` and IPAM blocks as JSON tuples, so the model can be cloned cheaply; `rehydrate` undoes it. */
-export function dehydrate(model: ClusterModel): { model: ClusterModel; blocks: string } {
+/** Selectors as `{ text }` and IPAM blocks packed, so the model can be cloned cheaply; `rehydrate` undoes it. */
+export function dehydrate(model: ClusterModel): { model: ClusterModel; blocks: PackedBlocks } {
   const plain = (s: Selector | undefined) => (s ? ({ text: s.text } as Selector) : undefined);
-  const tuples: BlockTuple[] = model.ipamBlocks.map((b) => [b.name, b.line, b.cidr.text, b.affinityNode ?? null, b.deleted ? 1 : 0, b.allocationNodes.size ? [...b.allocationNodes] : 0]);
   return {
     model: {
       ...model,
@@ -46,21 +42,18 @@ export function dehydrate(model: ClusterModel): { model: ClusterModel; blocks: s
       ipPools: model.ipPools.map((p) => ({ ...p, nodeSelector: plain(p.nodeSelector)! })),
       ipamBlocks: [],
     },
-    blocks: JSON.stringify(tuples),
+    blocks: packBlocks(model.ipamBlocks),
   };
 }
 
-export function rehydrate(model: ClusterModel, blocks = '[]'): ClusterModel {
-  // The texts are the canonical ones parseCidr printed in the worker, so they parse again.
-  model.ipamBlocks = (JSON.parse(blocks) as BlockTuple[]).map(([name, line, cidr, affinityNode, deleted, alloc]) => ({
-    name, line, cidr: parseCidr(cidr) as Cidr, affinityNode: affinityNode ?? undefined, deleted: deleted === 1, allocationNodes: new Map(alloc || []),
-  }));
+export async function rehydrate(model: ClusterModel, blocks: PackedBlocks): Promise<ClusterModel> {
   const sel = (s: Selector | undefined) => (s ? parseSelector(s.text) : undefined);
   for (const p of model.peers) {
     p.nodeSelector = sel(p.nodeSelector);
     p.peerSelector = sel(p.peerSelector);
   }
   for (const p of model.ipPools) p.nodeSelector = sel(p.nodeSelector)!;
+  model.ipamBlocks = await unpackBlocks(blocks);
   return model;
 }
 
@@ -122,7 +115,7 @@ export class ModelLoader {
         onResult(r);
       };
       const onResult = (r: Exclude<LoadReply, { progress: string }>) => done(() => {
-        if (r.ok) resolve({ model: rehydrate(r.model, r.blocks), warnings: r.warnings });
+        if (r.ok) rehydrate(r.model, r.blocks).then((model) => resolve({ model, warnings: r.warnings }), reject);
         else if (r.issues) reject(new ConfigError(r.issues));
         else reject(new Error(r.message ?? 'unknown error'));
       }, false);

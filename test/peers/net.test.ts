@@ -1,7 +1,7 @@
 // Address, CIDR, AS number (RFC 5396 asdot) and duration parsing used by the model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalIp, cidrContains, parseAsn, parseCidr, parseDuration, type Cidr } from '../../peers/model/net.js';
+import { canonicalIp, cidrContains, parseAsn, parseCidr, parseCidrDetail, parseDuration, type Cidr } from '../../peers/model/net.js';
 
 test('IPv6 text is canonicalised per RFC 5952 (compression, lower case, embedded IPv4)', () => {
   const cases: [string, string][] = [
@@ -48,4 +48,30 @@ test('durations in Go/Kubernetes syntax, in seconds', () => {
   assert.equal(parseDuration('500ms'), 0.5);
   assert.equal(parseDuration('0'), 0);
   for (const bad of ['10', '', 's', '1d', '1m x', '-5s']) assert.equal(typeof parseDuration(bad), 'string', bad);
+});
+
+test('issue 17: the IPv4 CIDR fast path (Number arithmetic) agrees with the general BigInt path', () => {
+  // The same address as an IPv4-mapped IPv6 prefix goes through ipToBigint's general path.
+  const rnd = (n: number) => Math.floor(Math.random() * n);
+  const seen: string[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const a = [rnd(256), rnd(256), rnd(256), rnd(256)];
+    const len = i < 33 ? i : rnd(33);
+    const text = `${a.join('.')}/${len}`;
+    const v4 = parseCidrDetail(text);
+    const v6 = parseCidrDetail(`::ffff:${a.join('.')}/${96 + len}`);
+    assert.ok(typeof v4 !== 'string' && typeof v6 !== 'string', text);
+    assert.equal(v4.cidr.net, v6.cidr.net & 0xffffffffn, text);
+    assert.equal(v4.hostBits, v6.hostBits, text);
+    assert.equal(v4.cidr.len, len);
+    assert.equal(v4.cidr.text, `${(parseCidr(v4.cidr.text) as Cidr).text}`);
+    if (v4.hostBits) assert.match(parseCidr(text, true) as string, /has host bits set/); else assert.equal((parseCidr(text, true) as Cidr).text, text);
+    if (i < 3) seen.push(v4.cidr.text);
+  }
+  assert.deepEqual(seen, ['0.0.0.0/0', ...seen.slice(1)]);
+  assert.equal((parseCidr('255.255.255.255/31') as Cidr).text, '255.255.255.254/31');
+  assert.equal((parseCidr('255.255.255.255/31') as Cidr).net, 0xfffffffen);
+  assert.match(parseCidr('010.0.0.1/8') as string, /not a valid CIDR/);
+  assert.match(parseCidr('10.0.0.256/8') as string, /not a valid CIDR/);
+  assert.match(parseCidr('10.0.0.0/8x') as string, /invalid prefix length \(0\.\.32\)/);
 });

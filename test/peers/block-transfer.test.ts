@@ -1,0 +1,29 @@
+// Issue 17: IPAM blocks cross from the parser thread packed (peers/model/block-transfer.ts) and
+// must arrive exactly as parsed: every field, IPv4 and IPv6, deleted, without affinity, with
+// allocations in use on other nodes. The oracle is the parser's own output for a file.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseModel } from '../../peers/index.js';
+import { packBlocks, unpackBlocks } from '../../peers/model/block-transfer.js';
+
+function blockYaml(i: number): string {
+  const v6 = i % 3 === 0;
+  const cidr = v6 ? `fd00:${((i * 7919) & 0xffff).toString(16)}::${((i % 16) * 64).toString(16)}/122` : `10.${i >> 8 & 255}.${i & 255}.${(i % 4) * 64}/26`;
+  const affinity = i % 5 === 0 ? '' : `  affinity: host:node-${i % 7}\n`;
+  const alloc = i % 4 === 0 ? '  allocations: [null, 0, null, 1]\n  attributes:\n  - secondary: {node: node-9}\n  - secondary: {node: node-8}\n' : '';
+  return `apiVersion: crd.projectcalico.org/v1\nkind: IPAMBlock\nmetadata:\n  name: block-${i}\nspec:\n  cidr: ${cidr}\n${affinity}  deleted: ${i % 6 === 0}\n${alloc}`;
+}
+
+test('issue 17: IPAM blocks packed in the worker unpack to the parsed blocks (IPv4, IPv6, deleted, no affinity, allocations)', async () => {
+  const text = Array.from({ length: 3000 }, (_, i) => blockYaml(i)).join('---\n');
+  const { model } = parseModel(text, 'blocks.yaml');
+  assert.equal(model.ipamBlocks.length, 3000);
+  assert.ok(model.ipamBlocks.some((b) => b.cidr.family === 'ipv6') && model.ipamBlocks.some((b) => b.deleted) && model.ipamBlocks.some((b) => b.affinityNode === undefined));
+  assert.ok(model.ipamBlocks.some((b) => b.allocationNodes.get(1) === 'node-9' && b.allocationNodes.get(3) === 'node-8'));
+  // structuredClone with the buffer transferred: what postMessage does between the threads.
+  const packed = packBlocks(model.ipamBlocks);
+  const moved = structuredClone(packed, { transfer: [packed.words.buffer as ArrayBuffer] });
+  assert.equal(packed.words.length, 0, 'the buffer moved, it was not copied');
+  assert.deepEqual(await unpackBlocks(moved), model.ipamBlocks);
+  assert.deepEqual(await unpackBlocks(packBlocks([])), []);
+});
