@@ -2,9 +2,10 @@
  * IPAM blocks across the parser thread's boundary (issue 17): the most numerous resource by far
  * (250k in a large cluster), so they travel packed instead of as an object graph.
  *  - numbers in one Uint32Array whose buffer is transferred, not copied: per block its line,
- *    affinity node (index into `nodes`, or NONE), flags, prefix length and network address;
- *  - names as one newline-joined string (a resource name cannot hold a newline: parse.ts
- *    NAME_RE), split once on arrival;
+ *    affinity node (index into `nodes`, or NONE), flags, prefix length, network address and
+ *    where its name ends in `names`;
+ *  - names as one string, each block's end offset among its words (a name is sliced out of it
+ *    as its block is built, within the slices below);
  *  - affinity node names once each (a cluster has thousands of nodes, not 250k);
  *  - the rare allocations in use on a node as a short list.
  * Unpacking runs in slices that yield to the event loop, so a reload of a 250k-block file never
@@ -18,13 +19,14 @@ export interface PackedBlocks {
   count: number;
   /** WORDS words per block (see pack). Its buffer is in the postMessage transfer list. */
   words: Uint32Array;
+  /** Every block's name, one after the other. */
   names: string;
   nodes: string[];
   /** [block index, [ordinal, node][]] for the blocks with addresses in use on a node. */
   allocations: [number, [number, string][]][];
 }
 
-const WORDS = 8;
+const WORDS = 9;
 const NONE = 0xffffffff;
 const DELETED = 1;
 const IPV6 = 2;
@@ -36,10 +38,11 @@ export function packBlocks(blocks: readonly IpamBlock[]): PackedBlocks {
   const nodeIndex = new Map<string, number>();
   const nodes: string[] = [];
   const names: string[] = [];
+  let nameEnd = 0;
   const allocations: PackedBlocks['allocations'] = [];
   blocks.forEach((b, i) => {
-    if (b.name.includes('\n')) throw new Error(`IPAMBlock name ${JSON.stringify(b.name)} holds a newline`);
     names.push(b.name);
+    nameEnd += b.name.length;
     let node = NONE;
     if (b.affinityNode !== undefined) {
       node = nodeIndex.get(b.affinityNode) ?? nodes.length;
@@ -53,18 +56,19 @@ export function packBlocks(blocks: readonly IpamBlock[]): PackedBlocks {
     // The network address as four 32-bit words, most significant first (IPv4: the last one).
     let net = b.cidr.net;
     for (let w = 7; w >= 4; w--) { words[o + w] = Number(net & 0xffffffffn); net >>= 32n; }
+    words[o + 8] = nameEnd;
     if (b.allocationNodes.size) allocations.push([i, [...b.allocationNodes]]);
   });
-  return { count: blocks.length, words, names: names.join('\n'), nodes, allocations };
+  return { count: blocks.length, words, names: names.join(''), nodes, allocations };
 }
 
 /** The blocks packBlocks packed, equal to the originals (test/peers/limits.test.ts), built a slice at a time. */
 export async function unpackBlocks(p: PackedBlocks): Promise<IpamBlock[]> {
-  const names = p.count ? p.names.split('\n') : [];
   const alloc = new Map(p.allocations);
   const out: IpamBlock[] = new Array<IpamBlock>(p.count);
   const w = p.words;
   let sliceStart = performance.now();
+  let nameStart = 0;
   for (let i = 0; i < p.count; i++) {
     // Checking the clock costs more than a block: look every 1024 blocks.
     if ((i & 1023) === 0 && performance.now() - sliceStart > SLICE_MS) {
@@ -83,8 +87,10 @@ export async function unpackBlocks(p: PackedBlocks): Promise<IpamBlock[]> {
       cidr = { family: 'ipv4', net: BigInt(n), len, text: `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}/${len}` };
     }
     const a = alloc.get(i);
+    const name = p.names.slice(nameStart, w[o + 8]);
+    nameStart = w[o + 8];
     out[i] = {
-      name: names[i], line: w[o], cidr,
+      name, line: w[o], cidr,
       affinityNode: w[o + 1] === NONE ? undefined : p.nodes[w[o + 1]],
       deleted: (flags & DELETED) !== 0,
       allocationNodes: a ? new Map(a) : NO_ALLOCATIONS,

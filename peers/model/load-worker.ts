@@ -8,8 +8,9 @@ import { dehydrate, type LoadLimits, type LoadReply } from './load.js';
 const { limits } = workerData as { limits: LoadLimits };
 
 function run(file: string): LoadReply {
+  let size: number | undefined;
   try {
-    const size = statSync(file).size;
+    size = statSync(file).size;
     if (size > limits.maxTextBytes) {
       return { ok: false, issues: [{ severity: 'error', file, line: 0, message: `${size} bytes: more than the limit of ${limits.maxTextBytes} bytes` }] };
     }
@@ -18,10 +19,10 @@ function run(file: string): LoadReply {
     progress(`reading ${(size / 1048576).toFixed(1)} MB`);
     const { model, warnings } = parseModel(readFileSync(file, 'utf8'), file, limits, progress);
     progress('model validated');
-    return { ok: true, ...dehydrate(model), warnings };
+    return { ok: true, ...dehydrate(model), warnings, bytes: size };
   } catch (err) {
-    if (err instanceof ConfigError) return { ok: false, issues: err.issues };
-    return { ok: false, message: (err as Error).message };
+    if (err instanceof ConfigError) return { ok: false, issues: err.issues, bytes: size };
+    return { ok: false, message: (err as Error).message, bytes: size };
   }
 }
 

@@ -29,8 +29,17 @@ export const DEFAULT_LOAD_LIMITS: LoadLimits = { ...DEFAULT_READ_LIMITS, maxPars
 /** What the worker posts back. */
 export type LoadReply =
   | { progress: string }
-  | { ok: true; model: ClusterModel; blocks: PackedBlocks; warnings: ConfigIssue[] }
-  | { ok: false; issues?: ConfigIssue[]; message?: string };
+  | { ok: true; model: ClusterModel; blocks: PackedBlocks; warnings: ConfigIssue[]; bytes: number }
+  | { ok: false; issues?: ConfigIssue[]; message?: string; bytes?: number };
+
+/**
+ * A worker that read a file this large is ended once it answered, rather than kept: its heap
+ * (the text, every resource, garbage the collector had no reason to return yet) would otherwise
+ * sit beside the model this thread builds from the answer, and that sum was the peak of a 250k-block
+ * load (issue 17). A fresh worker for the next read costs ~100-200 ms, nothing beside the
+ * seconds such a file takes; small files, whose changes must propagate quickly (issue 6), keep theirs.
+ */
+export const RETIRE_WORKER_BYTES = 8 * 1024 * 1024;
 
 /** Selectors as `{ text }` and IPAM blocks packed, so the model can be cloned cheaply; `rehydrate` undoes it. */
 export function dehydrate(model: ClusterModel): { model: ClusterModel; blocks: PackedBlocks } {
@@ -60,7 +69,8 @@ export async function rehydrate(model: ClusterModel, blocks: PackedBlocks): Prom
 /**
  * A parser thread kept between reads: starting a worker and loading the YAML code into it costs
  * ~100-200 ms, and a changed IPAM block must reach the FIB within 100 ms (issue 6). A worker that
- * hit a bound is terminated and the next read starts a fresh one. One read at a time.
+ * hit a bound, or read a file of RETIRE_WORKER_BYTES or more, is terminated and the next read
+ * starts a fresh one. One read at a time.
  */
 export class ModelLoader {
   private worker?: Worker;
@@ -101,31 +111,37 @@ export class ModelLoader {
     const limits = this.limits;
     const worker = (this.worker ??= this.spawn());
     return new Promise((resolve, reject) => {
-      const done = (fn: () => void, kill: boolean) => {
+      const done = (fn: () => void, kill: boolean): Promise<unknown> => {
         clearTimeout(timer);
         worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+        let ended: Promise<unknown> = Promise.resolve();
         if (kill && this.worker === worker) {
           this.worker = undefined;
-          void worker.terminate();
+          ended = worker.terminate();
         }
         fn();
+        return ended;
       };
       const onMessage = (r: LoadReply) => {
         if ('progress' in r) { this.progress?.(r.progress); return; }
         onResult(r);
       };
-      const onResult = (r: Exclude<LoadReply, { progress: string }>) => done(() => {
-        if (r.ok) rehydrate(r.model, r.blocks).then((model) => resolve({ model, warnings: r.warnings }), reject);
-        else if (r.issues) reject(new ConfigError(r.issues));
-        else reject(new Error(r.message ?? 'unknown error'));
-      }, false);
-      const onError = (err: Error & { code?: string }) => done(() => reject(
+      const onResult = (r: Exclude<LoadReply, { progress: string }>) => {
+        const ended = done(() => {
+          if (r.ok) return;
+          if (r.issues) reject(new ConfigError(r.issues));
+          else reject(new Error(r.message ?? 'unknown error'));
+        }, (r.bytes ?? 0) >= RETIRE_WORKER_BYTES);
+        // The model is built here once a retired worker's heap is gone.
+        if (r.ok) void ended.then(() => rehydrate(r.model, r.blocks)).then((model) => resolve({ model, warnings: r.warnings }), reject);
+      };
+      const onError = (err: Error & { code?: string }) => void done(() => reject(
         err.code === 'ERR_WORKER_OUT_OF_MEMORY'
           ? new Error(`${file}: parsing needed more than the limit of ${limits.maxParseMemoryMb} MB of memory (refused)`)
           : err,
       ), true);
-      const onExit = (code: number) => done(() => reject(new Error(`${file}: the parser thread stopped (exit code ${code})`)), true);
-      const timer = setTimeout(() => done(() => reject(new Error(`${file}: parsing took longer than the limit of ${limits.maxParseSeconds} s (refused)`)), true), limits.maxParseSeconds * 1000);
+      const onExit = (code: number) => void done(() => reject(new Error(`${file}: the parser thread stopped (exit code ${code})`)), true);
+      const timer = setTimeout(() => void done(() => reject(new Error(`${file}: parsing took longer than the limit of ${limits.maxParseSeconds} s (refused)`)), true), limits.maxParseSeconds * 1000);
       worker.on('message', onMessage).on('error', onError).on('exit', onExit);
       // A busy parse holds the process open until it answers (the worker itself is unref'd).
       worker.ref();
