@@ -34,32 +34,62 @@ const IPV6 = 2;
 export const SLICE_MS = 10;
 
 export function packBlocks(blocks: readonly IpamBlock[]): PackedBlocks {
-  const words = new Uint32Array(blocks.length * WORDS);
-  const nodeIndex = new Map<string, number>();
-  const nodes: string[] = [];
-  const names: string[] = [];
-  let nameEnd = 0;
-  const allocations: PackedBlocks['allocations'] = [];
-  blocks.forEach((b, i) => {
-    names.push(b.name);
-    nameEnd += b.name.length;
+  const p = new BlockPacker(blocks.length);
+  for (const b of blocks) p.add(b);
+  return p.finish();
+}
+
+/**
+ * Packs blocks one at a time as the parser decodes them, so the parser thread never holds a
+ * block's objects (issue 17: 250k blocks were ~9 objects each for the whole read, and marking
+ * them again and again was a third of the parse).
+ */
+export class BlockPacker {
+  private words: Uint32Array;
+  private count = 0;
+  private nameEnd = 0;
+  private readonly names: string[] = [];
+  private readonly nodeIndex = new Map<string, number>();
+  private readonly nodes: string[] = [];
+  private readonly allocations: PackedBlocks['allocations'] = [];
+
+  constructor(expected = 1024) {
+    this.words = new Uint32Array(Math.max(expected, 16) * WORDS);
+  }
+
+  add(b: IpamBlock): void {
+    if ((this.count + 1) * WORDS > this.words.length) {
+      const bigger = new Uint32Array(this.words.length * 2);
+      bigger.set(this.words);
+      this.words = bigger;
+    }
+    const words = this.words;
     let node = NONE;
     if (b.affinityNode !== undefined) {
-      node = nodeIndex.get(b.affinityNode) ?? nodes.length;
-      if (node === nodes.length) { nodeIndex.set(b.affinityNode, node); nodes.push(b.affinityNode); }
+      node = this.nodeIndex.get(b.affinityNode) ?? this.nodes.length;
+      if (node === this.nodes.length) { this.nodeIndex.set(b.affinityNode, node); this.nodes.push(b.affinityNode); }
     }
-    const o = i * WORDS;
+    const o = this.count * WORDS;
     words[o] = b.line;
     words[o + 1] = node;
     words[o + 2] = (b.deleted ? DELETED : 0) | (b.cidr.family === 'ipv6' ? IPV6 : 0);
     words[o + 3] = b.cidr.len;
     // The network address as four 32-bit words, most significant first (IPv4: the last one).
-    let net = b.cidr.net;
-    for (let w = 7; w >= 4; w--) { words[o + w] = Number(net & 0xffffffffn); net >>= 32n; }
-    words[o + 8] = nameEnd;
-    if (b.allocationNodes.size) allocations.push([i, [...b.allocationNodes]]);
-  });
-  return { count: blocks.length, words, names: names.join(''), nodes, allocations };
+    if (b.cidr.family === 'ipv4') words[o + 7] = Number(b.cidr.net);
+    else {
+      let net = b.cidr.net;
+      for (let w = 7; w >= 4; w--) { words[o + w] = Number(net & 0xffffffffn); net >>= 32n; }
+    }
+    this.names.push(b.name);
+    this.nameEnd += b.name.length;
+    words[o + 8] = this.nameEnd;
+    if (b.allocationNodes.size) this.allocations.push([this.count, [...b.allocationNodes]]);
+    this.count++;
+  }
+
+  finish(): PackedBlocks {
+    return { count: this.count, words: this.words.slice(0, this.count * WORDS), names: this.names.join(''), nodes: this.nodes, allocations: this.allocations };
+  }
 }
 
 /** The blocks packBlocks packed, equal to the originals (test/peers/limits.test.ts), built a slice at a time. */

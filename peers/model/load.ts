@@ -42,7 +42,7 @@ export type LoadReply =
 export const RETIRE_WORKER_BYTES = 8 * 1024 * 1024;
 
 /** Selectors as `{ text }` and IPAM blocks packed, so the model can be cloned cheaply; `rehydrate` undoes it. */
-export function dehydrate(model: ClusterModel): { model: ClusterModel; blocks: PackedBlocks } {
+export function dehydrate(model: ClusterModel, blocks: PackedBlocks = packBlocks(model.ipamBlocks)): { model: ClusterModel; blocks: PackedBlocks } {
   const plain = (s: Selector | undefined) => (s ? ({ text: s.text } as Selector) : undefined);
   return {
     model: {
@@ -51,7 +51,7 @@ export function dehydrate(model: ClusterModel): { model: ClusterModel; blocks: P
       ipPools: model.ipPools.map((p) => ({ ...p, nodeSelector: plain(p.nodeSelector)! })),
       ipamBlocks: [],
     },
-    blocks: packBlocks(model.ipamBlocks),
+    blocks,
   };
 }
 

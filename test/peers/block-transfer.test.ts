@@ -3,8 +3,8 @@
 // allocations in use on other nodes. The oracle is the parser's own output for a file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseModel } from '../../peers/index.js';
-import { packBlocks, unpackBlocks } from '../../peers/model/block-transfer.js';
+import { ConfigError, formatIssue, parseModel } from '../../peers/index.js';
+import { BlockPacker, packBlocks, unpackBlocks } from '../../peers/model/block-transfer.js';
 
 function blockYaml(i: number): string {
   const v6 = i % 3 === 0;
@@ -26,4 +26,35 @@ test('issue 17: IPAM blocks packed in the worker unpack to the parsed blocks (IP
   assert.equal(packed.words.length, 0, 'the buffer moved, it was not copied');
   assert.deepEqual(await unpackBlocks(moved), model.ipamBlocks);
   assert.deepEqual(await unpackBlocks(packBlocks([])), []);
+});
+
+test('issue 17: blocks packed as decoded (the parser thread) give the same model and the same issues, in order, as the model path', () => {
+  const good = Array.from({ length: 300 }, (_, i) => blockYaml(i)).join('---\n');
+  const packer = new BlockPacker();
+  const viaSink = parseModel(good, 'blocks.yaml', undefined, undefined, (b) => packer.add(b));
+  const direct = parseModel(good, 'blocks.yaml');
+  assert.equal(viaSink.model.ipamBlocks.length, 0, 'the sink took the blocks');
+  assert.deepEqual(packer.finish(), packBlocks(direct.model.ipamBlocks));
+  assert.deepEqual(viaSink.warnings, direct.warnings);
+  // Errors: a duplicate name, a block without spec (same line as its duplicate error), bad
+  // labels, a bad CIDR, host bits (a warning), and a valid block between them.
+  const bad = [
+    blockYaml(1), blockYaml(2).replace('block-2', 'block-1'),
+    'apiVersion: crd.projectcalico.org/v1\nkind: IPAMBlock\nmetadata:\n  name: block-1\n',
+    'apiVersion: crd.projectcalico.org/v1\nkind: IPAMBlock\nmetadata:\n  name: b-labels\n  labels: {a: [1]}\nspec:\n  cidr: 10.9.0.0/26\n',
+    'apiVersion: crd.projectcalico.org/v1\nkind: IPAMBlock\nmetadata:\n  name: b-cidr\nspec:\n  cidr: 10.9.0.300/26\n',
+    'apiVersion: crd.projectcalico.org/v1\nkind: IPAMBlock\nmetadata:\n  name: b-host\nspec:\n  cidr: 10.9.0.7/26\n',
+  ].join('---\n');
+  const issuesOf = (sink: boolean): string[] => {
+    try {
+      parseModel(bad, 'bad.yaml', undefined, undefined, sink ? () => undefined : undefined);
+    } catch (e) {
+      assert.ok(e instanceof ConfigError);
+      return e.issues.map(formatIssue);
+    }
+    return assert.fail('expected a ConfigError');
+  };
+  const expected = issuesOf(false);
+  assert.ok(expected.some((i) => /duplicate IPAMBlock named "block-1"/.test(i)) && expected.some((i) => /host bits set/.test(i)) && expected.some((i) => /label value/.test(i)), expected.join('\n'));
+  assert.deepEqual(issuesOf(true), expected);
 });
