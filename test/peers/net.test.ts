@@ -1,5 +1,6 @@
 // Address, CIDR, AS number (RFC 5396 asdot) and duration parsing used by the model.
 import { test } from 'node:test';
+import { isIPv4 } from 'node:net';
 import assert from 'node:assert/strict';
 import { canonicalIp, cidrContains, parseAsn, parseCidr, parseCidrDetail, parseDuration, type Cidr } from '../../peers/model/net.js';
 
@@ -74,4 +75,19 @@ test('issue 17: the IPv4 CIDR fast path (Number arithmetic) agrees with the gene
   assert.match(parseCidr('010.0.0.1/8') as string, /not a valid CIDR/);
   assert.match(parseCidr('10.0.0.256/8') as string, /not a valid CIDR/);
   assert.match(parseCidr('10.0.0.0/8x') as string, /invalid prefix length \(0\.\.32\)/);
+});
+
+test('issue 17: the IPv4 reader without regex accepts exactly what node:net isIPv4 accepts', () => {
+  const alphabet = '0123456789.....12/x ';
+  const texts = ['0.0.0.0', '255.255.255.255', '256.0.0.1', '01.2.3.4', '1.2.3', '1.2.3.4.', '.1.2.3.4', '1..2.3', '1.2.3.04', '1.2.3.4 ', '', '00.0.0.0', '100.200.250.255', '1.2.3.4.5', '249.250.251.252'];
+  for (let i = 0; i < 20000; i++) {
+    const n = 1 + Math.floor(Math.random() * 15);
+    texts.push(Array.from({ length: n }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join(''));
+  }
+  for (const t of texts) {
+    if (t.includes('/') || t.includes(':')) continue;
+    const r = parseCidrDetail(t);
+    assert.equal(typeof r !== 'string', isIPv4(t), JSON.stringify(t));
+    if (typeof r !== 'string') assert.equal(r.cidr.text, `${t}/32`);
+  }
 });
