@@ -12,7 +12,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
-import { ConfigError, type ClusterModel, type ConfigIssue, type Selector } from '../types.js';
+import { ConfigError, type ClusterModel, type ConfigIssue, type IpamBlock, type Selector } from '../types.js';
 import { parseSelector } from '../selector.js';
 import { packBlocks, unpackBlocks, type PackedBlocks } from './block-transfer.js';
 import { DEFAULT_READ_LIMITS, type ReadLimits } from './reader.js';
@@ -55,14 +55,14 @@ export function dehydrate(model: ClusterModel, blocks: PackedBlocks = packBlocks
   };
 }
 
-export async function rehydrate(model: ClusterModel, blocks: PackedBlocks): Promise<ClusterModel> {
+export async function rehydrate(model: ClusterModel, blocks: PackedBlocks, previous?: ReadonlyMap<string, IpamBlock>, index?: Map<string, IpamBlock>): Promise<ClusterModel> {
   const sel = (s: Selector | undefined) => (s ? parseSelector(s.text) : undefined);
   for (const p of model.peers) {
     p.nodeSelector = sel(p.nodeSelector);
     p.peerSelector = sel(p.peerSelector);
   }
   for (const p of model.ipPools) p.nodeSelector = sel(p.nodeSelector)!;
-  model.ipamBlocks = await unpackBlocks(blocks);
+  model.ipamBlocks = await unpackBlocks(blocks, previous, index);
   return model;
 }
 
@@ -75,6 +75,8 @@ export async function rehydrate(model: ClusterModel, blocks: PackedBlocks): Prom
 export class ModelLoader {
   private worker?: Worker;
   private queue: Promise<unknown> = Promise.resolve();
+  /** The last model's IPAM blocks by name, lent to the next read (unpackBlocks). */
+  private lastBlocks?: Map<string, IpamBlock>;
 
   /** `progress` receives a line per phase of a read (issue 17: a 50 MB file loaded with no log line). */
   constructor(private readonly limits: LoadLimits = DEFAULT_LOAD_LIMITS, private readonly progress?: (text: string) => void) {}
@@ -133,7 +135,13 @@ export class ModelLoader {
           else reject(new Error(r.message ?? 'unknown error'));
         }, (r.bytes ?? 0) >= RETIRE_WORKER_BYTES);
         // The model is built here once a retired worker's heap is gone.
-        if (r.ok) void ended.then(() => rehydrate(r.model, r.blocks)).then((model) => resolve({ model, warnings: r.warnings }), reject);
+        if (r.ok) {
+          const index = new Map<string, IpamBlock>();
+          void ended.then(() => rehydrate(r.model, r.blocks, this.lastBlocks, index)).then((model) => {
+            this.lastBlocks = index;
+            resolve({ model, warnings: r.warnings });
+          }, reject);
+        }
       };
       const onError = (err: Error & { code?: string }) => void done(() => reject(
         err.code === 'ERR_WORKER_OUT_OF_MEMORY'

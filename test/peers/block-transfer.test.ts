@@ -58,3 +58,30 @@ test('issue 17: blocks packed as decoded (the parser thread) give the same model
   assert.ok(expected.some((i) => /duplicate IPAMBlock named "block-1"/.test(i)) && expected.some((i) => /host bits set/.test(i)) && expected.some((i) => /label value/.test(i)), expected.join('\n'));
   assert.deepEqual(issuesOf(true), expected);
 });
+
+test('issue 17: a re-read lends unchanged blocks to the new model and never lends a changed one', async () => {
+  const docs = Array.from({ length: 400 }, (_, i) => blockYaml(i));
+  const first = parseModel(docs.join('---\n'), 'blocks.yaml').model.ipamBlocks;
+  const index = new Map<string, (typeof first)[number]>();
+  const before = await unpackBlocks(packBlocks(first), undefined, index);
+  assert.equal(index.size, 400);
+  // A block inserted at the top moves every line; one block re-homed, one deleted, one re-addressed.
+  const changed = [blockYaml(1000), ...docs];
+  changed[11] = changed[11].replace(/affinity: host:node-\d/, 'affinity: host:node-77');
+  changed[22] = changed[22].replace('deleted: false', 'deleted: true');
+  changed[33] = changed[33].replace(/cidr: 10\.0\.(\d+)\.\d+\/26/, 'cidr: 10.99.$1.0/26');
+  const parsed = parseModel(changed.join('---\n'), 'blocks.yaml').model.ipamBlocks;
+  const lentFromTop = await unpackBlocks(packBlocks(parsed), index);
+  assert.deepEqual(lentFromTop, parsed, 'what arrives is what was parsed, lent or not');
+  const byName = (list: typeof first, name: string) => list.find((b) => b.name === name)!;
+  // Lines moved: new block objects, but the unchanged prefixes are the very same Cidr objects.
+  assert.notEqual(byName(lentFromTop, 'block-5'), byName(before, 'block-5'));
+  assert.equal(byName(lentFromTop, 'block-5').cidr, byName(before, 'block-5').cidr);
+  assert.notEqual(byName(lentFromTop, parsed[33].name).cidr, byName(before, parsed[33].name).cidr);
+  // Appended at the end instead: every unchanged block is the same object.
+  const appended = parseModel([...docs, blockYaml(1000)].join('---\n'), 'blocks.yaml').model.ipamBlocks;
+  const lent = await unpackBlocks(packBlocks(appended), index);
+  assert.deepEqual(lent, appended);
+  const same = lent.filter((b) => index.get(b.name) === b).length;
+  assert.equal(same, 400 - first.filter((b) => b.allocationNodes.size > 0).length, 'all but the new block and those with allocations (never lent)');
+});
