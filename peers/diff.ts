@@ -53,7 +53,8 @@ export function diffPlan(old: readonly PeerConfig[], next: readonly PeerConfig[]
     seen.add(after.key);
     const b = before.get(after.key);
     if (!b) { diff.added.push(after); continue; }
-    const fields = ALL_FIELDS.filter((f) => !same(b[f], after[f]));
+    const fields: Field[] = [];
+    for (const f of ALL_FIELDS) if (!same(b[f], after[f])) fields.push(f);
     if (fields.length === 0) diff.unchanged.push(after);
     else diff.changed.push({ before: b, after, fields, restartNeeded: fields.some((f) => RESTART_FIELDS.includes(f)) });
   }

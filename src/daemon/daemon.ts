@@ -645,7 +645,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
         effects.push(`session ${ch.after.key} restarted (${ch.fields.join(', ')})`);
         this.log.info({ component: 'plan', peer: ch.after.key, fields: ch.fields }, `session with ${ch.after.key} restarted: ${ch.fields.join(', ')} changed`);
       } else {
-        const e = this.peers.get(this.speakerKey(ch.after));
+        const e = this.peers.get(ch.after.peerAddress);
         if (e) {
           e.cfg = ch.after;
           e.session.cfg.description = ch.after.description;
@@ -664,7 +664,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     // A BGPFilter's rules or the exportable IPPools changed under a peer whose own configuration
     // did not: its policies were built from the old ones.
     for (const pc of d.unchanged) {
-      const e = this.peers.get(this.speakerKey(pc));
+      const e = this.peers.get(pc.peerAddress);
       if (e && this.softReconfigure(e, pc)) effects.push(`session ${pc.key} policies updated (BGPFilter rules or IPPools changed)`);
     }
     for (const pc of d.added) {
@@ -713,12 +713,6 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     return true;
   }
 
-  private speakerKey(pc: PeerConfig): string {
-    // The speaker keys its sessions by canonical address (= cfg.peerAddress): a lookup, not a
-    // scan of every session for every planned peer (10k peers: 17 s of a reload, issue 17).
-    const s = this.speaker.peer(pc.peerAddress);
-    return s && s.cfg.peerAddress === pc.peerAddress ? s.key : pc.peerAddress;
-  }
 
   /**
    * Calico's logSeverityScreen (node.<name>, else default) sets the log level, as it sets
@@ -779,7 +773,10 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   }
 
   private removePeer(pc: PeerConfig, why: string): void {
-    const key = this.speakerKey(pc);
+    // Sessions are keyed by their cfg.peerAddress (Session.key): the planned address is the key.
+    // (This was a scan of every session per planned peer: a reload of 10k BGPPeers held the
+    // event loop for 22 s, issue 17.)
+    const key = pc.peerAddress;
     const e = this.peers.get(key);
     if (!e) return;
     grClear(e);
