@@ -85,3 +85,28 @@ test('issue 17: a re-read lends unchanged blocks to the new model and never lend
   const same = lent.filter((b) => index.get(b.name) === b).length;
   assert.equal(same, 400 - first.filter((b) => b.allocationNodes.size > 0).length, 'all but the new block and those with allocations (never lent)');
 });
+
+test('issue 17: a file of 8 MB or more (whose parser thread is ended after the read) re-read through a new parser thread: the right model, with every unchanged block lent from the last one', async (t) => {
+  const { mkdtempSync, writeFileSync, renameSync, rmSync, statSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { ModelLoader, RETIRE_WORKER_BYTES } = await import('../../peers/model/load.js');
+  const { ipamBlocksYaml } = await import('../../bench/config-gen.js');
+  const dir = mkdtempSync(join(tmpdir(), 'tern-i17-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'blocks.yaml');
+  const blocks = Math.ceil(RETIRE_WORKER_BYTES / 200);
+  writeFileSync(file, ipamBlocksYaml(blocks));
+  assert.ok(statSync(file).size >= RETIRE_WORKER_BYTES);
+  const loader = new ModelLoader();
+  t.after(() => loader.close());
+  const first = (await loader.load(file)).model.ipamBlocks;
+  assert.equal(first.length, blocks);
+  // One block more at the end (write, then rename, as an editor does): a new parser thread reads it.
+  writeFileSync(`${file}.new`, ipamBlocksYaml(blocks + 1));
+  renameSync(`${file}.new`, file);
+  const second = (await loader.load(file)).model.ipamBlocks;
+  assert.equal(second.length, blocks + 1);
+  assert.deepEqual(second, parseModel(ipamBlocksYaml(blocks + 1), file).model.ipamBlocks);
+  assert.ok(second.slice(0, blocks).every((b, i) => b === first[i]), 'every unchanged block is the same object');
+});
