@@ -157,6 +157,8 @@ export class Daemon extends EventEmitter<DaemonEvents> {
   private fibSyncTimer?: NodeJS.Timeout;
   private secretsTimer?: NodeJS.Timeout;
   private appliedLogSeverity?: string;
+  /** The model being applied (applyModel): the next waits for it. */
+  private applying: Promise<unknown> = Promise.resolve();
   /** policyInputs per filter list, for one model. */
   private policyInputsOf?: { model: ClusterModel; byFilters: Map<string, string> };
   /** A model the datastore produced while start() was still running: applied at its end. */
@@ -245,7 +247,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.fibSyncTimer = setTimeout(() => void this.syncFib('End-of-RIB wait timed out'), (this.opts.fibSyncTimeout ?? 60) * 1000);
     }
     this.started = true;
-    if (this.pendingUpdate) this.applyModel(this.pendingUpdate);
+    if (this.pendingUpdate) void this.applyModel(this.pendingUpdate);
     this.pendingUpdate = undefined;
   }
 
@@ -809,7 +811,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     if (this.stopping) return;
     switch (e.type) {
       case 'model':
-        if (this.started) this.applyModel(e.update);
+        if (this.started) void this.applyModel(e.update);
         else this.pendingUpdate = e.update;
         return;
       case 'refused':
@@ -835,8 +837,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.emit('reloadFailed', errors);
   }
 
-  /** Applies a new complete model as a diff: unchanged peers keep their sessions. */
-  private applyModel(update: ModelUpdate): ReloadOutcome {
+  /** Applies a new complete model as a diff: unchanged peers keep their sessions. One at a time, in arrival order. */
+  private applyModel(update: ModelUpdate): Promise<ReloadOutcome> {
+    const run = this.applying.then(() => this.applyModelNow(update));
+    this.applying = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyModelNow(update: ModelUpdate): Promise<ReloadOutcome> {
     const started = performance.now();
     const cpu0 = process.cpuUsage();
     const { model, warnings, trigger } = update;
@@ -856,6 +864,14 @@ export class Daemon extends EventEmitter<DaemonEvents> {
       this.emit('reloadFailed', [msg]);
       return { ok: false, errors: [msg], warnings: warnings.map(formatIssue) };
     }
+    // The pure steps (routes to originate, sessions to have) each in their own turn of the event
+    // loop, and nothing changed until both are done: with 250k IPAM blocks or 10k BGPPeers each
+    // is tens of milliseconds that keepalives, probes and bgpctl need not wait behind (issue 17).
+    const routes = originatedRoutes(model, this.opts.nodeName);
+    await new Promise((r) => setImmediate(r));
+    const plan = this.planFor(model);
+    await new Promise((r) => setImmediate(r));
+    if (this.stopping) return { ok: false, errors: ['ternd is stopping: the new config was not applied'], warnings: warnings.map(formatIssue) };
     // Calico's route reflector procedure sets routeReflectorClusterID on a running node: the
     // RIB takes the new ID, and applyPlan restarts exactly the sessions whose client role changed.
     if (local.routeReflectorClusterID !== this.local.routeReflectorClusterID) {
@@ -867,7 +883,7 @@ export class Daemon extends EventEmitter<DaemonEvents> {
     this.updateOwnAddresses('model');
     this.applyLogSeverity();
     this.fibCtx = this.makeFibCtx();
-    const effects = [...this.applyOrigination(originatedRoutes(model, this.opts.nodeName)), ...this.applyPlan(this.planFor(model))];
+    const effects = [...this.applyOrigination(routes), ...this.applyPlan(plan)];
     this.scheduleFlush();
     this.log.info({ component: 'config', trigger, effects: effects.length, ms: Math.round(performance.now() - started), cpuMs: cpuMsSince(cpu0) }, effects.length ? `config reloaded (${trigger}): ${effects.slice(0, 10).join('; ')}${effects.length > 10 ? `; and ${effects.length - 10} more` : ''}` : `config reloaded (${trigger}): nothing changed`);
     this.emit('reloaded', effects);
