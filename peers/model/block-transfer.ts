@@ -2,8 +2,9 @@
  * IPAM blocks across the parser thread's boundary (issue 17): the most numerous resource by far
  * (250k in a large cluster), so they travel packed instead of as an object graph.
  *  - numbers in one Uint32Array whose buffer is transferred, not copied: per block its line,
- *    affinity node (index into `nodes`, or NONE), flags, prefix length, network address and
- *    where its name ends in `names`;
+ *    affinity node (index into `nodes`, or NONE), flags, prefix length, network address, and
+ *    where its name ends in `names` and its prefix's text in `texts` (slicing a text is cheaper
+ *    than printing an address again);
  *  - names as one string, each block's end offset among its words (a name is sliced out of it
  *    as its block is built, within the slices below);
  *  - affinity node names once each (a cluster has thousands of nodes, not 250k);
@@ -12,7 +13,7 @@
  * holds keepalives, probes and bgpctl for more than a slice (SLICE_MS).
  */
 import type { IpamBlock } from '../types.js';
-import { bigintToIp, type Cidr } from './net.js';
+import type { Cidr } from './net.js';
 import { NO_ALLOCATIONS } from './kinds-ipam.js';
 
 export interface PackedBlocks {
@@ -21,12 +22,14 @@ export interface PackedBlocks {
   words: Uint32Array;
   /** Every block's name, one after the other. */
   names: string;
+  /** Every block's canonical prefix text (Cidr.text), one after the other. */
+  texts: string;
   nodes: string[];
   /** [block index, [ordinal, node][]] for the blocks with addresses in use on a node. */
   allocations: [number, [number, string][]][];
 }
 
-const WORDS = 9;
+const WORDS = 10;
 const NONE = 0xffffffff;
 const DELETED = 1;
 const IPV6 = 2;
@@ -48,7 +51,9 @@ export class BlockPacker {
   private words: Uint32Array;
   private count = 0;
   private nameEnd = 0;
+  private textEnd = 0;
   private readonly names: string[] = [];
+  private readonly texts: string[] = [];
   private readonly nodeIndex = new Map<string, number>();
   private readonly nodes: string[] = [];
   private readonly allocations: PackedBlocks['allocations'] = [];
@@ -83,12 +88,15 @@ export class BlockPacker {
     this.names.push(b.name);
     this.nameEnd += b.name.length;
     words[o + 8] = this.nameEnd;
+    this.texts.push(b.cidr.text);
+    this.textEnd += b.cidr.text.length;
+    words[o + 9] = this.textEnd;
     if (b.allocationNodes.size) this.allocations.push([this.count, [...b.allocationNodes]]);
     this.count++;
   }
 
   finish(): PackedBlocks {
-    return { count: this.count, words: this.words.slice(0, this.count * WORDS), names: this.names.join(''), nodes: this.nodes, allocations: this.allocations };
+    return { count: this.count, words: this.words.slice(0, this.count * WORDS), names: this.names.join(''), texts: this.texts.join(''), nodes: this.nodes, allocations: this.allocations };
   }
 }
 
@@ -107,6 +115,7 @@ export async function unpackBlocks(p: PackedBlocks, previous?: ReadonlyMap<strin
   const w = p.words;
   let sliceStart = performance.now();
   let nameStart = 0;
+  let textStart = 0;
   for (let i = 0; i < p.count; i++) {
     // Checking the clock costs more than a block: look every 1024 blocks.
     if ((i & 1023) === 0 && performance.now() - sliceStart > SLICE_MS) {
@@ -118,6 +127,8 @@ export async function unpackBlocks(p: PackedBlocks, previous?: ReadonlyMap<strin
     const len = w[o + 3];
     const name = p.names.slice(nameStart, w[o + 8]);
     nameStart = w[o + 8];
+    const textFrom = textStart;
+    textStart = w[o + 9];
     const a = alloc.get(i);
     const affinityNode = w[o + 1] === NONE ? undefined : p.nodes[w[o + 1]];
     const deleted = (flags & DELETED) !== 0;
@@ -130,10 +141,9 @@ export async function unpackBlocks(p: PackedBlocks, previous?: ReadonlyMap<strin
     }
     if (!cidr && flags & IPV6) {
       const net = (BigInt(w[o + 4]) << 96n) | (BigInt(w[o + 5]) << 64n) | (BigInt(w[o + 6]) << 32n) | BigInt(w[o + 7]);
-      cidr = { family: 'ipv6', net, len, text: `${bigintToIp('ipv6', net)}/${len}` };
+      cidr = { family: 'ipv6', net, len, text: p.texts.slice(textFrom, textStart) };
     } else if (!cidr) {
-      const n = w[o + 7];
-      cidr = { family: 'ipv4', net: BigInt(n), len, text: `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}/${len}` };
+      cidr = { family: 'ipv4', net: BigInt(w[o + 7]), len, text: p.texts.slice(textFrom, textStart) };
     }
     out[i] = { name, line: w[o], cidr, affinityNode, deleted, allocationNodes: a ? new Map(a) : NO_ALLOCATIONS };
     index?.set(name, out[i]);
