@@ -69,8 +69,14 @@ export function* readYamlDocumentsLazily(text: string, file: string, issues: Con
     return;
   }
   const chunk = (i: number): DocChunk => ({ text: text.slice(bounds.at[3 * i], bounds.at[3 * i + 1]), firstLine: bounds.at[3 * i + 2] });
+  // Documents with content, found in the text itself (no slice per document).
   let count = 0;
-  for (let i = 0; i < bounds.count; i++) if (/\S/.test(chunk(i).text)) count++;
+  const content = /\S/g;
+  for (let i = 0; i < bounds.count; i++) {
+    content.lastIndex = bounds.at[3 * i];
+    const m = content.exec(text);
+    if (m && m.index < bounds.at[3 * i + 1]) count++;
+  }
   if (count > limits.maxResources) {
     issues.push({ severity: 'error', file, line: 1, message: `${count} YAML documents: more than the limit of ${limits.maxResources} resources in one file` });
     return;
