@@ -37,10 +37,13 @@ export interface PlanDiff {
   unchanged: PeerConfig[];
 }
 
-const same = (a: unknown, b: unknown): boolean =>
-  Array.isArray(a) && Array.isArray(b) ? a.length === b.length && a.every((x, i) => x === b[i])
-    : typeof a === 'object' && typeof b === 'object' && a !== null && b !== null ? JSON.stringify(a) === JSON.stringify(b)
-      : a === b;
+const ALL_FIELDS: readonly Field[] = [...RESTART_FIELDS, ...SOFT_FIELDS];
+
+const same = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
+  return typeof a === 'object' && typeof b === 'object' && a !== null && b !== null && JSON.stringify(a) === JSON.stringify(b);
+};
 
 export function diffPlan(old: readonly PeerConfig[], next: readonly PeerConfig[]): PlanDiff {
   const before = new Map(old.map((p) => [p.key, p]));
@@ -50,7 +53,8 @@ export function diffPlan(old: readonly PeerConfig[], next: readonly PeerConfig[]
     seen.add(after.key);
     const b = before.get(after.key);
     if (!b) { diff.added.push(after); continue; }
-    const fields = [...RESTART_FIELDS, ...SOFT_FIELDS].filter((f) => !same(b[f], after[f]));
+    const fields: Field[] = [];
+    for (const f of ALL_FIELDS) if (!same(b[f], after[f])) fields.push(f);
     if (fields.length === 0) diff.unchanged.push(after);
     else diff.changed.push({ before: b, after, fields, restartNeeded: fields.some((f) => RESTART_FIELDS.includes(f)) });
   }

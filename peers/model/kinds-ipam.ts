@@ -4,7 +4,7 @@
  */
 import type { BgpFilter, BgpFilterRule, BlockAffinity, EncapMode, IpamBlock, IpPool } from '../types.js';
 import { ALL } from '../selector.js';
-import { maxLen, parseAsn, parseCidr, type Cidr } from './net.js';
+import { maxLen, parseAsn, parseCidrDetail, type Cidr } from './net.js';
 import { join, Reader, type YNode } from './reader.js';
 import { communityError } from './kinds-bgp.js';
 import { MAX_INSTALLED_PRIORITY } from '../filters.js';
@@ -28,13 +28,11 @@ const MAX_PRIORITY = 2147483646;
 function lenientCidr(r: Reader, m: MapNode | undefined, key: string, path: string): Cidr | undefined {
   const s = r.str(m, key, path);
   if (s === undefined) return undefined;
-  const c = parseCidr(s, false);
+  const c = parseCidrDetail(s);
   if (typeof c === 'string') return r.error(r.lineOf(m, key), join(path, key), c);
   if (!s.includes('/')) return r.error(r.lineOf(m, key), join(path, key), `${JSON.stringify(s)} needs a prefix length (address/length)`);
-  if (typeof parseCidr(s, true) === 'string') {
-    r.warn(r.lineOf(m, key), join(path, key), `${JSON.stringify(s)} has host bits set; using ${c.text}`);
-  }
-  return c;
+  if (c.hostBits) r.warn(r.lineOf(m, key), join(path, key), `${JSON.stringify(s)} has host bits set; using ${c.cidr.text}`);
+  return c.cidr;
 }
 
 function decodeRules(r: Reader, s: MapNode | undefined, key: 'exportV4' | 'importV4' | 'exportV6' | 'importV6'): BgpFilterRule[] {
@@ -162,7 +160,7 @@ function boolish(r: Reader, m: MapNode | undefined, key: string, path: string): 
 }
 
 /** Shared by every block without allocations in use on a node; never written to. */
-const NO_ALLOCATIONS: Map<number, string> = new Map();
+export const NO_ALLOCATIONS: Map<number, string> = new Map();
 
 export function decodeIpamBlock(r: Reader, name: string, line: number, spec: MapNode | undefined): IpamBlock | undefined {
   const p = 'spec';

@@ -7,15 +7,14 @@
  * The model crosses the thread boundary by structured clone, which keeps Maps and bigints but
  * not functions: the selectors (closures) travel as their text and are parsed again here
  * (they were valid in the worker, so this cannot fail). IPAM blocks, by far the most numerous
- * resource, travel as one JSON text of tuples: decoding 250k of them that way costs this thread
- * a fraction of what cloning their objects (bigints, Maps) does, and this thread carries the
- * keepalives.
+ * resource, travel packed in a transferred buffer (block-transfer.ts) and are unpacked here in
+ * slices that yield to the event loop: this thread carries the keepalives.
  */
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
-import { ConfigError, type ClusterModel, type ConfigIssue, type Selector } from '../types.js';
+import { ConfigError, type ClusterModel, type ConfigIssue, type IpamBlock, type Selector } from '../types.js';
 import { parseSelector } from '../selector.js';
-import { parseCidr, type Cidr } from './net.js';
+import { packBlocks, unpackBlocks, type PackedBlocks } from './block-transfer.js';
 import { DEFAULT_READ_LIMITS, type ReadLimits } from './reader.js';
 
 export interface LoadLimits extends ReadLimits {
@@ -30,15 +29,21 @@ export const DEFAULT_LOAD_LIMITS: LoadLimits = { ...DEFAULT_READ_LIMITS, maxPars
 /** What the worker posts back. */
 export type LoadReply =
   | { progress: string }
-  | { ok: true; model: ClusterModel; blocks: string; warnings: ConfigIssue[] }
-  | { ok: false; issues?: ConfigIssue[]; message?: string };
+  | { ok: true; model: ClusterModel; blocks: PackedBlocks; warnings: ConfigIssue[]; bytes: number }
+  | { ok: false; issues?: ConfigIssue[]; message?: string; bytes?: number };
 
-type BlockTuple = [name: string, line: number, cidr: string, affinityNode: string | null, deleted: 0 | 1, allocationNodes: [number, string][] | 0];
+/**
+ * A worker that read a file this large is ended once it answered, rather than kept: its heap
+ * (the text, every resource, garbage the collector had no reason to return yet) would otherwise
+ * sit beside the model this thread builds from the answer, and that sum was the peak of a 250k-block
+ * load (issue 17). A fresh worker for the next read costs ~100-200 ms, nothing beside the
+ * seconds such a file takes; small files, whose changes must propagate quickly (issue 6), keep theirs.
+ */
+export const RETIRE_WORKER_BYTES = 8 * 1024 * 1024;
 
-/** Selectors as `{ text }` and IPAM blocks as JSON tuples, so the model can be cloned cheaply; `rehydrate` undoes it. */
-export function dehydrate(model: ClusterModel): { model: ClusterModel; blocks: string } {
+/** Selectors as `{ text }` and IPAM blocks packed, so the model can be cloned cheaply; `rehydrate` undoes it. */
+export function dehydrate(model: ClusterModel, blocks: PackedBlocks = packBlocks(model.ipamBlocks)): { model: ClusterModel; blocks: PackedBlocks } {
   const plain = (s: Selector | undefined) => (s ? ({ text: s.text } as Selector) : undefined);
-  const tuples: BlockTuple[] = model.ipamBlocks.map((b) => [b.name, b.line, b.cidr.text, b.affinityNode ?? null, b.deleted ? 1 : 0, b.allocationNodes.size ? [...b.allocationNodes] : 0]);
   return {
     model: {
       ...model,
@@ -46,32 +51,32 @@ export function dehydrate(model: ClusterModel): { model: ClusterModel; blocks: s
       ipPools: model.ipPools.map((p) => ({ ...p, nodeSelector: plain(p.nodeSelector)! })),
       ipamBlocks: [],
     },
-    blocks: JSON.stringify(tuples),
+    blocks,
   };
 }
 
-export function rehydrate(model: ClusterModel, blocks = '[]'): ClusterModel {
-  // The texts are the canonical ones parseCidr printed in the worker, so they parse again.
-  model.ipamBlocks = (JSON.parse(blocks) as BlockTuple[]).map(([name, line, cidr, affinityNode, deleted, alloc]) => ({
-    name, line, cidr: parseCidr(cidr) as Cidr, affinityNode: affinityNode ?? undefined, deleted: deleted === 1, allocationNodes: new Map(alloc || []),
-  }));
+export async function rehydrate(model: ClusterModel, blocks: PackedBlocks, previous?: ReadonlyMap<string, IpamBlock>, index?: Map<string, IpamBlock>): Promise<ClusterModel> {
   const sel = (s: Selector | undefined) => (s ? parseSelector(s.text) : undefined);
   for (const p of model.peers) {
     p.nodeSelector = sel(p.nodeSelector);
     p.peerSelector = sel(p.peerSelector);
   }
   for (const p of model.ipPools) p.nodeSelector = sel(p.nodeSelector)!;
+  model.ipamBlocks = await unpackBlocks(blocks, previous, index);
   return model;
 }
 
 /**
  * A parser thread kept between reads: starting a worker and loading the YAML code into it costs
  * ~100-200 ms, and a changed IPAM block must reach the FIB within 100 ms (issue 6). A worker that
- * hit a bound is terminated and the next read starts a fresh one. One read at a time.
+ * hit a bound, or read a file of RETIRE_WORKER_BYTES or more, is terminated and the next read
+ * starts a fresh one. One read at a time.
  */
 export class ModelLoader {
   private worker?: Worker;
   private queue: Promise<unknown> = Promise.resolve();
+  /** The last model's IPAM blocks by name, lent to the next read (unpackBlocks). */
+  private lastBlocks?: Map<string, IpamBlock>;
 
   /** `progress` receives a line per phase of a read (issue 17: a 50 MB file loaded with no log line). */
   constructor(private readonly limits: LoadLimits = DEFAULT_LOAD_LIMITS, private readonly progress?: (text: string) => void) {}
@@ -108,31 +113,43 @@ export class ModelLoader {
     const limits = this.limits;
     const worker = (this.worker ??= this.spawn());
     return new Promise((resolve, reject) => {
-      const done = (fn: () => void, kill: boolean) => {
+      const done = (fn: () => void, kill: boolean): Promise<unknown> => {
         clearTimeout(timer);
         worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+        let ended: Promise<unknown> = Promise.resolve();
         if (kill && this.worker === worker) {
           this.worker = undefined;
-          void worker.terminate();
+          ended = worker.terminate();
         }
         fn();
+        return ended;
       };
       const onMessage = (r: LoadReply) => {
         if ('progress' in r) { this.progress?.(r.progress); return; }
         onResult(r);
       };
-      const onResult = (r: Exclude<LoadReply, { progress: string }>) => done(() => {
-        if (r.ok) resolve({ model: rehydrate(r.model, r.blocks), warnings: r.warnings });
-        else if (r.issues) reject(new ConfigError(r.issues));
-        else reject(new Error(r.message ?? 'unknown error'));
-      }, false);
-      const onError = (err: Error & { code?: string }) => done(() => reject(
+      const onResult = (r: Exclude<LoadReply, { progress: string }>) => {
+        const ended = done(() => {
+          if (r.ok) return;
+          if (r.issues) reject(new ConfigError(r.issues));
+          else reject(new Error(r.message ?? 'unknown error'));
+        }, (r.bytes ?? 0) >= RETIRE_WORKER_BYTES);
+        // The model is built here once a retired worker's heap is gone.
+        if (r.ok) {
+          const index = new Map<string, IpamBlock>();
+          void ended.then(() => rehydrate(r.model, r.blocks, this.lastBlocks, index)).then((model) => {
+            this.lastBlocks = index;
+            resolve({ model, warnings: r.warnings });
+          }, reject);
+        }
+      };
+      const onError = (err: Error & { code?: string }) => void done(() => reject(
         err.code === 'ERR_WORKER_OUT_OF_MEMORY'
           ? new Error(`${file}: parsing needed more than the limit of ${limits.maxParseMemoryMb} MB of memory (refused)`)
           : err,
       ), true);
-      const onExit = (code: number) => done(() => reject(new Error(`${file}: the parser thread stopped (exit code ${code})`)), true);
-      const timer = setTimeout(() => done(() => reject(new Error(`${file}: parsing took longer than the limit of ${limits.maxParseSeconds} s (refused)`)), true), limits.maxParseSeconds * 1000);
+      const onExit = (code: number) => void done(() => reject(new Error(`${file}: the parser thread stopped (exit code ${code})`)), true);
+      const timer = setTimeout(() => void done(() => reject(new Error(`${file}: parsing took longer than the limit of ${limits.maxParseSeconds} s (refused)`)), true), limits.maxParseSeconds * 1000);
       worker.on('message', onMessage).on('error', onError).on('exit', onExit);
       // A busy parse holds the process open until it answers (the worker itself is unref'd).
       worker.ref();

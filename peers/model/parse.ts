@@ -17,6 +17,7 @@ import { didYouMean, OTHER_CALICO_KINDS, TERN_KINDS } from './fields.js';
 type MapNode = Extract<YNode, { t: 'map' }>;
 
 const API_VERSIONS = ['projectcalico.org/v3', 'crd.projectcalico.org/v1'];
+const NO_LABELS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 const KINDS = TERN_KINDS;
 type Kind = (typeof KINDS)[number];
 // Calico resource names: DNS-1123 subdomain-like, with `_` allowed by Calico's own validator.
@@ -55,10 +56,18 @@ interface DocContext extends K8sObjects {
   fileName: string; issues: ConfigIssue[]; raws: Raw[]; secrets: Map<string, Record<string, string>>;
   /** Resources read so far and the bound on them (reader.ts ReadLimits.maxResources). */
   count?: number; maxResources?: number;
+  /** IPAM blocks go here as decoded, not into the model; their names, for the duplicate check. */
+  blockSink?: BlockSink; blockNames?: Set<string>;
 }
 
+/**
+ * Takes each valid IPAM block as it is decoded, in file order, instead of the model: the parser
+ * thread packs them at once (block-transfer.ts) rather than holding 250k blocks' objects.
+ */
+export type BlockSink = (b: IpamBlock) => void;
+
 /** Parse model text; `fileName` is used in messages. Throws ConfigError when anything is invalid. */
-export function parseModel(text: string, fileName: string, limits: ReadLimits = DEFAULT_READ_LIMITS, progress?: (text: string) => void): { model: ClusterModel; warnings: ConfigIssue[] } {
+export function parseModel(text: string, fileName: string, limits: ReadLimits = DEFAULT_READ_LIMITS, progress?: (text: string) => void, blockSink?: BlockSink): { model: ClusterModel; warnings: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   // Documents are read and turned into resources one at a time (memory: issue 17).
   let n = 0;
@@ -69,7 +78,7 @@ export function parseModel(text: string, fileName: string, limits: ReadLimits = 
     }
     progress?.(`YAML read: ${n} documents`);
   })();
-  return modelFromDocuments(docs, fileName, issues, limits.maxResources);
+  return modelFromDocuments(docs, fileName, issues, limits.maxResources, blockSink);
 }
 
 /**
@@ -126,8 +135,8 @@ function jsonNode(v: unknown): YNode {
   return { t: 'scalar', line: 0, value: v ?? null, source: v === undefined || v === null ? '' : String(v) };
 }
 
-function modelFromDocuments(docs: Iterable<{ root: YNode | undefined; line: number }>, fileName: string, issues: ConfigIssue[], maxResources = DEFAULT_READ_LIMITS.maxResources): { model: ClusterModel; warnings: ConfigIssue[] } {
-  const ctx: DocContext = { fileName, issues, raws: [], secrets: new Map(), services: [], endpointSlices: [], count: 0, maxResources };
+function modelFromDocuments(docs: Iterable<{ root: YNode | undefined; line: number }>, fileName: string, issues: ConfigIssue[], maxResources = DEFAULT_READ_LIMITS.maxResources, blockSink?: BlockSink): { model: ClusterModel; warnings: ConfigIssue[] } {
+  const ctx: DocContext = { fileName, issues, raws: [], secrets: new Map(), services: [], endpointSlices: [], count: 0, maxResources, blockSink, blockNames: blockSink && new Set() };
   for (const doc of docs) if (doc.root) readDocument(ctx, doc.root, doc.line);
   return assemble(ctx.raws, ctx.secrets, fileName, issues, ctx);
 }
@@ -185,10 +194,20 @@ function readDocument(ctx: DocContext, root: YNode, line: number): void {
     }
     const spec = r.map(m.entries.get('spec')?.value, 'spec', null);
     const kindLine = r.lineOf(m, 'kind');
+    if (kind === 'IPAMBlock' && ctx.blockSink) {
+      r.labels(md, 'labels', 'metadata');
+      // The same issues, in the same order, as the Raw path below and assemble's duplicate check.
+      const b = decodeIpamBlock(r, name, kindLine, spec);
+      if (ctx.blockNames!.has(name)) r.error(kindLine, 'metadata.name', `duplicate IPAMBlock named ${JSON.stringify(name)}`);
+      ctx.blockNames!.add(name);
+      if (b) ctx.blockSink(b);
+      return;
+    }
     const raw: Raw = { kind: kind as Kind, name, line: kindLine, specLine: m.entries.get('spec')?.keyLine ?? kindLine, labels: r.labels(md, 'labels', 'metadata'), spec, r };
     if (kind === 'IPAMBlock') {
       raw.decoded = decodeRaw(raw);
       raw.spec = undefined;
+      raw.labels = NO_LABELS; // checked above, never read for a block
     }
     raws.push(raw);
   };
@@ -215,12 +234,15 @@ function readDocument(ctx: DocContext, root: YNode, line: number): void {
 }
 
 function assemble(raws: Raw[], secrets: Map<string, Record<string, string>>, fileName: string, issues: ConfigIssue[], k8s: K8sObjects): { model: ClusterModel; warnings: ConfigIssue[] } {
-  const seen = new Set<string>();
+  // Names per kind: no `Kind/name` string built per resource (250k blocks: 25 MB, issue 17).
+  const seen = new Map<Kind, Set<string>>();
   for (const x of raws) {
-    const id = `${x.kind}/${x.name}`;
-    if (seen.has(id)) crossReader(x, issues).error(x.line, 'metadata.name', `duplicate ${x.kind} named ${JSON.stringify(x.name)}`);
-    seen.add(id);
+    let names = seen.get(x.kind);
+    if (!names) seen.set(x.kind, (names = new Set()));
+    if (names.has(x.name)) crossReader(x, issues).error(x.line, 'metadata.name', `duplicate ${x.kind} named ${JSON.stringify(x.name)}`);
+    names.add(x.name);
   }
+  seen.clear();
   const model = build(raws, fileName);
   model.secrets = secrets;
   model.services = k8s.services;

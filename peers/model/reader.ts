@@ -6,7 +6,7 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
 import type { ConfigIssue, Selector } from '../types.js';
 import type { YNode } from './ynode.js';
-import { readFast, splitDocuments } from './fast-yaml.js';
+import { readFast, splitDocumentBounds, type DocChunk } from './fast-yaml.js';
 import { parseSelector, SelectorError } from '../selector.js';
 import { parseAsn, parseCidr, parseDuration, type Cidr } from './net.js';
 import { didYouMean, sectionFields, type Section } from './fields.js';
@@ -63,20 +63,26 @@ export function* readYamlDocumentsLazily(text: string, file: string, issues: Con
     issues.push({ severity: 'error', file, line: 1, message: `${text.length} bytes: more than the limit of ${limits.maxTextBytes} bytes` });
     return;
   }
-  const chunks = splitDocuments(text);
-  if (!chunks) {
+  const bounds = splitDocumentBounds(text);
+  if (!bounds) {
     yield* readWithYaml(text, file, issues, limits, 0);
     return;
   }
+  const chunk = (i: number): DocChunk => ({ text: text.slice(bounds.at[3 * i], bounds.at[3 * i + 1]), firstLine: bounds.at[3 * i + 2] });
+  // Documents with content, found in the text itself (no slice per document).
   let count = 0;
-  for (const c of chunks) if (/\S/.test(c.text)) count++;
+  const content = /\S/g;
+  for (let i = 0; i < bounds.count; i++) {
+    content.lastIndex = bounds.at[3 * i];
+    const m = content.exec(text);
+    if (m && m.index < bounds.at[3 * i + 1]) count++;
+  }
   if (count > limits.maxResources) {
     issues.push({ severity: 'error', file, line: 1, message: `${count} YAML documents: more than the limit of ${limits.maxResources} resources in one file` });
     return;
   }
-  for (let i = 0; i < chunks.length; i++) {
-    const c = chunks[i];
-    chunks[i] = { text: '', firstLine: c.firstLine }; // its text is not needed again
+  for (let i = 0; i < bounds.count; i++) {
+    const c = chunk(i);
     const root = readFast(c.text, c.firstLine, limits.maxDepth);
     if (root === null) continue;
     if (root === undefined) {

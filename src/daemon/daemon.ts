@@ -24,7 +24,7 @@ import type { Metrics } from '../control/metrics';
 import { unknownNeighbor, type NeighborAction, type NeighborActionOptions } from '../control/api';
 import { BfdCoupling } from './bfd';
 import { summariseIssues } from './summary';
-import { applyModel, logDatastoreStatus, refuse, reload, type ReloadContext } from './reload';
+import { applyModel, logDatastoreStatus, refuse, reload, type PreparedPlan, type PreparedRoutes, type ReloadContext } from './reload';
 import { PeerProblems } from './peer-problems';
 import { grClear, type GrContext } from './graceful-restart';
 import { Convergence } from './convergence';
@@ -232,7 +232,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
     }
     this.convergence.begin(inKernel.length, this.opts.fibSyncTimeout ?? 60);
     this.started = true;
-    if (this.pendingUpdate) applyModel(this.reloadCtx, this.pendingUpdate);
+    if (this.pendingUpdate) void applyModel(this.reloadCtx, this.pendingUpdate);
     this.pendingUpdate = undefined;
   }
 
@@ -358,7 +358,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
     if (this.stopping) return;
     switch (e.type) {
       case 'model':
-        if (this.started) applyModel(this.reloadCtx, e.update);
+        if (this.started) void applyModel(this.reloadCtx, e.update);
         else this.pendingUpdate = e.update;
         return;
       case 'refused':
@@ -371,7 +371,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
   }
 
   /** Makes an accepted model the running one (reload.ts checked it), as a plan diff. */
-  private adopt(model: ClusterModel, local: LocalSpeaker): string[] {
+  private adopt(model: ClusterModel, local: LocalSpeaker, routes: PreparedRoutes, plan: PreparedPlan): string[] {
     // Calico's route reflector procedure sets routeReflectorClusterID on a running node: the
     // RIB takes the new ID, and applyPlan restarts exactly the sessions whose client role changed.
     if (local.routeReflectorClusterID !== this.local.routeReflectorClusterID) {
@@ -383,7 +383,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
     this.own.update('model', this.rib, () => this.routes.scheduleFlush());
     this.applyLogSeverity();
     this.fibCtx = this.makeFibCtx();
-    const effects = [...this.planner.applyOrigination(originatedRoutes(model, this.opts.nodeName)), ...this.planner.applyPlan(this.planner.planFor(model))];
+    const effects = [...this.planner.applyOrigination(routes), ...this.planner.applyPlan(plan)];
     this.routes.scheduleFlush();
     return effects;
   }
@@ -394,7 +394,9 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
       datastore: this.opts.datastore,
       log: this.log,
       local: () => this.local,
-      adopt: (m, l) => this.adopt(m, l),
+      stopping: () => this.stopping,
+      prepare: (m) => ({ routes: () => originatedRoutes(m, this.opts.nodeName), plan: () => this.planner.planFor(m) }),
+      adopt: (m, l, routes, plan) => this.adopt(m, l, routes, plan),
       reloaded: (effects) => this.emit('reloaded', effects),
       failed: (errors) => this.emit('reloadFailed', errors),
     };

@@ -50,6 +50,8 @@ function sameRoute(a: OriginatedRoute, b: OriginatedRoute): boolean {
 export class Planner {
   private current: PeerConfig[] = [];
   private readonly ours = new Map<string, OriginatedRoute>();
+  /** policyInputs per filter list, for one model. */
+  private policyInputsOf?: { model: ClusterModel; byFilters: Map<string, string> };
 
   constructor(private readonly c: PlanContext) {}
 
@@ -116,7 +118,7 @@ export class Planner {
         effects.push(`session ${ch.after.key} restarted (${ch.fields.join(', ')})`);
         log.info({ component: 'plan', peer: ch.after.key, fields: ch.fields }, `session with ${ch.after.key} restarted: ${ch.fields.join(', ')} changed`);
       } else {
-        const e = this.c.peers.get(this.speakerKey(ch.after));
+        const e = this.c.peers.get(ch.after.peerAddress);
         if (e) {
           e.cfg = ch.after;
           e.session.cfg.description = ch.after.description;
@@ -135,7 +137,7 @@ export class Planner {
     // A BGPFilter's rules or the exportable IPPools changed under a peer whose own configuration
     // did not: its policies were built from the old ones.
     for (const pc of d.unchanged) {
-      const e = this.c.peers.get(this.speakerKey(pc));
+      const e = this.c.peers.get(pc.peerAddress);
       if (e && this.softReconfigure(e, pc)) effects.push(`session ${pc.key} policies updated (BGPFilter rules or IPPools changed)`);
     }
     for (const pc of d.added) {
@@ -174,9 +176,18 @@ export class Planner {
 
   /** The model content a peer's policies are built from (wiring.ts policiesFor), line numbers aside. */
   private policyInputs(pc: PeerConfig): string {
+    // Once per model and filter list, not per peer: 10k peers share a handful of lists, and a
+    // reload serialised the same filters and pools 10k times on the main thread (issue 17).
     const model = this.c.model();
-    const inputs = [filtersByName(model.filters, pc.filters), exportablePools(model)];
-    return JSON.stringify(inputs, (k, v: unknown) => (k === 'line' ? undefined : typeof v === 'bigint' ? v.toString() : v));
+    if (this.policyInputsOf?.model !== model) this.policyInputsOf = { model, byFilters: new Map() };
+    const key = JSON.stringify(pc.filters);
+    let text = this.policyInputsOf.byFilters.get(key);
+    if (text === undefined) {
+      const inputs = [filtersByName(model.filters, pc.filters), exportablePools(model)];
+      text = JSON.stringify(inputs, (k, v: unknown) => (k === 'line' ? undefined : typeof v === 'bigint' ? v.toString() : v));
+      this.policyInputsOf.byFilters.set(key, text);
+    }
+    return text;
   }
 
   /**
@@ -199,10 +210,6 @@ export class Planner {
     return true;
   }
 
-  private speakerKey(pc: PeerConfig): string {
-    return this.c.speaker().peers().find((s) => s.cfg.peerAddress === pc.peerAddress)?.key ?? pc.peerAddress;
-  }
-
   private addPeer(pc: PeerConfig): void {
     const local = this.c.local();
     const session = this.c.speaker().addPeer(sessionConfigOf(pc, local, this.c.wiring), { start: false });
@@ -219,7 +226,10 @@ export class Planner {
   }
 
   private removePeer(pc: PeerConfig, why: string): void {
-    const key = this.speakerKey(pc);
+    // Sessions are keyed by their cfg.peerAddress (Session.key): the planned address is the key.
+    // (This was a scan of every session per planned peer: a reload of 10k BGPPeers held the
+    // event loop for 22 s, issue 17.)
+    const key = pc.peerAddress;
     const e = this.c.peers.get(key);
     if (!e) return;
     grClear(e);

@@ -1,7 +1,7 @@
 // Reload: a new model from the datastore (watched change, SIGHUP, `bgpctl reload`) is checked,
 // then handed to the daemon to adopt as a plan diff; a refused one leaves the running model in
 // force and says why (log, `bgpctl reload`, the 'reloadFailed' event).
-import { ConfigError, formatIssue, localSpeaker, type ClusterModel, type LocalSpeaker } from '../../peers';
+import { ConfigError, formatIssue, localSpeaker, type ClusterModel, type LocalSpeaker, type OriginatedRoute, type PeerConfig } from '../../peers';
 import { refusalOf, type Datastore, type DatastoreStatus, type ModelUpdate } from '../../peers/datastore';
 import type { Logger } from '../log';
 import { cutList, summariseIssues } from './summary';
@@ -12,8 +12,12 @@ export interface ReloadContext {
   datastore: Datastore;
   log: Logger;
   local(): LocalSpeaker;
-  /** Make `model` the running one; returns what changed (sessions, prefixes). */
-  adopt(model: ClusterModel, local: LocalSpeaker): string[];
+  /** ternd is shutting down: a reload still being prepared is not applied. */
+  stopping(): boolean;
+  /** The pure steps of adopting `model`, each its own call so a turn of the event loop can run between them. */
+  prepare(model: ClusterModel): { routes(): PreparedRoutes; plan(): PreparedPlan };
+  /** Make `model` the running one with what prepare computed; returns what changed (sessions, prefixes). */
+  adopt(model: ClusterModel, local: LocalSpeaker, routes: PreparedRoutes, plan: PreparedPlan): string[];
   reloaded(effects: string[]): void;
   failed(errors: string[]): void;
 }
@@ -49,8 +53,23 @@ export function logDatastoreStatus(log: Logger, st: DatastoreStatus): void {
   else if (st.state !== 'error') log.info({ component: 'datastore', state: st.state }, text);
 }
 
-/** Applies a new complete model as a diff: unchanged peers keep their sessions. */
-export function applyModel(c: ReloadContext, update: ModelUpdate): ReloadOutcome {
+/** What a reload computes before it changes anything: the routes to originate, the sessions to have. */
+export type PreparedRoutes = OriginatedRoute[];
+export type PreparedPlan = PeerConfig[];
+
+const queues = new WeakMap<ReloadContext['datastore'], Promise<unknown>>();
+
+/**
+ * Applies a new complete model as a diff: unchanged peers keep their sessions. One at a time, in
+ * arrival order (per datastore): a reload waits for the one before it.
+ */
+export function applyModel(c: ReloadContext, update: ModelUpdate): Promise<ReloadOutcome> {
+  const run = (queues.get(c.datastore) ?? Promise.resolve()).then(() => applyModelNow(c, update));
+  queues.set(c.datastore, run.catch(() => undefined));
+  return run;
+}
+
+async function applyModelNow(c: ReloadContext, update: ModelUpdate): Promise<ReloadOutcome> {
   const started = performance.now();
   const cpu0 = process.cpuUsage();
   const { model, warnings, trigger } = update;
@@ -71,7 +90,16 @@ export function applyModel(c: ReloadContext, update: ModelUpdate): ReloadOutcome
     c.failed([msg]);
     return { ok: false, errors: [msg], warnings: warnings.map(formatIssue) };
   }
-  const effects = c.adopt(model, local);
+  // The pure steps (routes to originate, sessions to have) each in their own turn of the event
+  // loop, and nothing changed until both are done: with 250k IPAM blocks or 10k BGPPeers each
+  // is tens of milliseconds that keepalives, probes and bgpctl need not wait behind (issue 17).
+  const prep = c.prepare(model);
+  const routes = prep.routes();
+  await new Promise((r) => setImmediate(r));
+  const plan = prep.plan();
+  await new Promise((r) => setImmediate(r));
+  if (c.stopping()) return { ok: false, errors: ['ternd is stopping: the new config was not applied'], warnings: warnings.map(formatIssue) };
+  const effects = c.adopt(model, local, routes, plan);
   c.log.info({ component: 'config', trigger, effects: effects.length, ms: Math.round(performance.now() - started), cpuMs: cpuMsSince(cpu0) }, effects.length ? `config reloaded (${trigger}): ${effects.slice(0, 10).join('; ')}${effects.length > 10 ? `; and ${effects.length - 10} more` : ''}` : `config reloaded (${trigger}): nothing changed`);
   c.reloaded(effects);
   return { ok: true, effects, warnings: warnings.map(formatIssue) };

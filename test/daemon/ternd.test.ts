@@ -188,6 +188,10 @@ test('ternd: mesh, live config, refused config, graceful restart (RFC 4271, RFC 
     await hasRoute(a, '10.244.1.0/26', (r) => !r.flags.stale);
     const n2 = await ask<NeighborView>(a, 'show.neighbor', { address: B });
     assert.equal(n2.gracefulRestart.peerRestarting, false);
+    // node-b's sessions come up before its control socket opens (ternd serves it once started):
+    // the next step asks node-b, so wait until it answers (it failed with ECONNREFUSED on the
+    // killed process's socket file under load).
+    await until('node-b answers on its control socket', async () => { await ask(b, 'hello'); return true; });
   });
 
   await t.test('Hard Reset (RFC 8538 §3) removes the routes at once', async () => {
