@@ -1,12 +1,13 @@
 /**
- * Everything above the reader that the watched datastores (Kubernetes, etcd) share: the cache
- * of Calico-shaped resources a reader keeps up to date, the rule that no model is built before
- * the initial read is complete, coalescing of event bursts into one rebuild, and the status an
+ * Everything above the reader that the watched datastores (Kubernetes, etcd) share: the live
+ * model a reader keeps up to date (each Calico-shaped resource is decoded as it is set, and only
+ * its decoded form is kept: peers/model/live.ts), the rule that no model is built before the
+ * initial read is complete, coalescing of event bursts into one rebuild, and the status an
  * operator sees. A reader (informers, an etcd watch) only translates its source's objects into
  * Calico v3 resources and calls set/delete/replace, then changed(), synced() or stale().
  */
 import { ConfigError, formatIssue, type ConfigIssue } from '../types.js';
-import { parseResources, type DecodeCache } from '../model/parse.js';
+import { LiveModel } from '../model/live.js';
 import type { DatastoreEvent, DatastoreKind, DatastoreStatus, ModelUpdate } from './types.js';
 
 /** Coalesce a burst of watch events (a re-list, a kubectl apply of many objects) into one rebuild. */
@@ -22,12 +23,10 @@ export function refusalOf(err: unknown): { errors: string[]; warnings: ConfigIss
 }
 
 export class ModelAssembler {
-  /** Calico-shaped resources by a reader-chosen key (e.g. `BGPPeer/tor-a`, or the etcd key). */
-  private readonly resources = new Map<string, unknown>();
+  /** What the Calico-shaped resources decoded to, by a reader-chosen key (e.g. `BGPPeer/tor-a`, or the etcd key). */
+  private readonly live: LiveModel;
   /** Keys whose source object the reader could not decode, with why: the model is refused naming them. */
   private readonly undecodable = new Map<string, string>();
-  /** Each resource object decoded once: a rebuild after one change decodes that one only. */
-  private readonly decoded: DecodeCache = new WeakMap();
   /** Issues a reader found translating its objects (values Calico too would ignore), by the same keys. */
   private readonly readerWarnings = new Map<string, ConfigIssue[]>();
   private current: DatastoreStatus;
@@ -40,15 +39,25 @@ export class ModelAssembler {
 
   constructor(readonly kind: DatastoreKind, source: string) {
     this.current = { kind, source, state: 'syncing', since: new Date() };
+    this.live = new LiveModel(kind);
   }
 
   listen(fn: (e: DatastoreEvent) => void): void {
     this.listener = fn;
   }
 
-  set(key: string, resource: unknown): void {
+  /**
+   * The resource at `key` is `resource`, decoded now. `version` (a resourceVersion, a
+   * mod_revision) is remembered: set again with the same version, nothing is decoded.
+   */
+  set(key: string, resource: unknown, version?: string | number): void {
     this.undecodable.delete(key);
-    this.resources.set(key, resource);
+    this.live.set(key, resource, version);
+  }
+
+  /** The version `key` was last set with. */
+  versionOf(key: string): string | number | undefined {
+    return this.live.versionOf(key);
   }
 
   /**
@@ -56,14 +65,14 @@ export class ModelAssembler {
    * resource, it refuses every model until it is fixed or deleted, and the refusal names `key`.
    */
   setUndecodable(key: string, why: string): void {
-    this.resources.delete(key);
+    this.live.delete(key);
     this.undecodable.set(key, why);
   }
 
   delete(key: string): boolean {
     const bad = this.undecodable.delete(key);
     this.readerWarnings.delete(key);
-    return this.resources.delete(key) || bad;
+    return this.live.delete(key) || bad;
   }
 
   /** Warnings about the object behind `key` that the reader dropped values of; shown with the model's. */
@@ -72,27 +81,32 @@ export class ModelAssembler {
     else this.readerWarnings.delete(key);
   }
 
-  /** A re-list of everything under `prefix`: what is absent from `entries` is gone. */
-  replace(prefix: string, entries: Iterable<readonly [string, unknown]>): void {
-    for (const k of [...this.resources.keys()]) if (k.startsWith(prefix)) this.resources.delete(k);
-    for (const k of [...this.undecodable.keys()]) if (k.startsWith(prefix)) this.undecodable.delete(k);
-    for (const k of [...this.readerWarnings.keys()]) if (k.startsWith(prefix)) this.readerWarnings.delete(k);
-    for (const [k, v] of entries) this.resources.set(k, v);
-  }
-
-  get(key: string): unknown {
-    return this.resources.get(key);
+  /**
+   * A re-list of everything under `prefix`: what is absent from `entries` is gone. An entry with
+   * the version its key already has is kept as it is (its resource is not read: it may be omitted).
+   */
+  replace(prefix: string, entries: Iterable<readonly [string, unknown, (string | number)?]>): void {
+    const present = new Set<string>();
+    for (const [k, v, version] of entries) {
+      present.add(k);
+      if (version !== undefined && version === this.live.versionOf(k)) continue;
+      this.undecodable.delete(k);
+      this.live.set(k, v, version);
+    }
+    for (const k of [...this.live.keys()]) if (k.startsWith(prefix) && !present.has(k)) this.live.delete(k);
+    for (const k of [...this.undecodable.keys()]) if (k.startsWith(prefix) && !present.has(k)) this.undecodable.delete(k);
+    for (const k of [...this.readerWarnings.keys()]) if (k.startsWith(prefix) && !present.has(k)) this.readerWarnings.delete(k);
   }
 
   get size(): number {
-    return this.resources.size;
+    return this.live.size;
   }
 
   /** Build a model from the cache now (throws ConfigError). */
   build(trigger: string): ModelUpdate {
     const bad: ConfigIssue[] = [...this.undecodable].map(([key, why]) => ({ severity: 'error', file: this.kind, line: 0, resource: key, message: why }));
     try {
-      const { model, warnings } = parseResources([...this.resources.values()], this.kind, this.decoded);
+      const { model, warnings } = this.live.build();
       if (bad.length) throw new ConfigError([...bad, ...warnings]);
       return { model, warnings: [...[...this.readerWarnings.values()].flat(), ...warnings], trigger };
     } catch (err) {

@@ -79,12 +79,6 @@ export class EtcdDatastore implements Datastore {
   private readRev = 0;
   /** Per watched prefix: the revision the cache reflects for it. */
   private readonly revs = new Map<string, number>();
-  /**
-   * What each key last translated to, with its mod_revision: a re-read (compaction, SIGHUP)
-   * hands the assembler the same object for an unchanged key, so its decoded form is reused
-   * and a re-read of 45,000 keys decodes only what changed.
-   */
-  private readonly known = new Map<string, { rev: number; resource: unknown }>();
   private stream?: WatchStream;
   private reconnecting = false;
   private closed = false;
@@ -173,24 +167,21 @@ export class EtcdDatastore implements Datastore {
       return [prefix, kvs] as const;
     }));
     for (const [prefix, kvs] of pages) {
-      const entries: [string, unknown][] = [];
+      const entries: [string, unknown, number][] = [];
       const bad: [string, string][] = [];
       for (const kv of kvs) {
         const key = kv.key.toString();
         const rev = Number(kv.mod_revision);
-        const k = this.known.get(key);
-        if (k && k.rev === rev) {
-          entries.push([key, k.resource]);
+        // A re-read (compaction, SIGHUP) of 45,000 keys translates and decodes only those
+        // whose mod_revision moved: the assembler keeps the others as they are.
+        if (this.asm.versionOf(key) === rev) {
+          entries.push([key, undefined, rev]);
           continue;
         }
         const t = translate(key, kv.value.toString());
-        if (t.type === 'resource') {
-          entries.push([key, t.resource]);
-          this.known.set(key, { rev, resource: t.resource });
-        } else if (t.type === 'invalid') bad.push([key, t.message]);
+        if (t.type === 'resource') entries.push([key, t.resource, rev]);
+        else if (t.type === 'invalid') bad.push([key, t.message]);
       }
-      const present = new Set(kvs.map((kv) => kv.key.toString()));
-      for (const key of this.known.keys()) if (key.startsWith(prefix) && !present.has(key)) this.known.delete(key);
       this.asm.replace(prefix, entries);
       for (const [key, why] of bad) this.asm.setUndecodable(key, why);
       this.revs.set(prefix, rev);
@@ -297,7 +288,6 @@ export class EtcdDatastore implements Datastore {
       this.revs.set(prefix, Math.max(this.revs.get(prefix) ?? 0, rev));
       if (rev <= this.readRev) continue;
       const key = ev.kv.key.toString();
-      this.known.delete(key);
       if (ev.type === 'Delete') {
         if (this.asm.delete(key)) this.asm.changed(`etcd delete ${key}`);
         continue;
@@ -305,8 +295,7 @@ export class EtcdDatastore implements Datastore {
       const t = translate(key, ev.kv.value.toString());
       if (t.type === 'ignored') continue;
       if (t.type === 'resource') {
-        this.asm.set(key, t.resource);
-        this.known.set(key, { rev, resource: t.resource });
+        this.asm.set(key, t.resource, rev);
       } else this.asm.setUndecodable(key, t.message);
       this.asm.changed(`etcd put ${key}`);
     }

@@ -156,39 +156,39 @@ export class KubernetesDatastore implements Datastore {
       backoff: new Backoff(this.opts.backoffMinMs ?? 500, this.opts.backoffMaxMs ?? 30_000),
       informer: undefined as never,
     };
-    /** resourceVersion of what the assembler holds, per key: an object seen again unchanged is not put again. */
-    const versions = new Map<string, string | undefined>();
     /** Secrets an object newly refers to, until its add/update callback has them read. */
     const freshSecrets = new Map<string, string[]>();
     /**
      * The informer keeps every object it has seen, to diff re-lists and to tell updates from
-     * repeats; Tern needs only name and resourceVersion there. So each object is translated
-     * into the assembler here, on its way in (list items and ADDED/MODIFIED events), and the
-     * informer caches a stub: 45,000 objects are then held once, decoded, not three times.
+     * repeats; it needs only name and resourceVersion for that. So each object is translated
+     * into the assembler here, on its way in (list items and ADDED/MODIFIED events), where it
+     * is decoded at once and only its decoded form kept, and the informer caches a stub of
+     * the name and resourceVersion: 45,000 objects are held once, decoded, not three times.
+     * An object seen again with the resourceVersion the assembler has (a re-list) is not put again.
      */
     const intake = (o: KubernetesObject): KubernetesObject => {
       const key = keyOf(o);
       const rv = o.metadata?.resourceVersion;
-      if (rv === undefined || versions.get(key) !== rv) {
+      if (rv === undefined || this.assembler.versionOf(key) !== rv) {
         const t = translate(slimObject(kind, o as K8sObject) as KubernetesObject);
         // A node's podCIDR blocks (plain mode) hang off its key: drop those it no longer has.
         for (const k of this.subKeys.get(key) ?? []) this.assembler.delete(k);
         for (const [k, v] of t.entries.slice(1)) this.assembler.set(k, v);
         if (t.entries.length > 1) this.subKeys.set(key, t.entries.slice(1).map(([k]) => k)); else this.subKeys.delete(key);
-        this.assembler.set(key, t.entries[0][1]);
+        this.assembler.set(key, t.entries[0][1], rv);
         this.assembler.warn(key, t.warnings);
-        versions.set(key, rv);
         const fresh = this.noteSecretRefs(key, kind, (t.entries[0][1] as { spec?: unknown }).spec);
         if (fresh.length) freshSecrets.set(key, fresh);
       }
-      return { apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata?.name, namespace: o.metadata?.namespace, resourceVersion: rv } } as KubernetesObject;
+      const metadata: { name?: string; namespace?: string; resourceVersion?: string } = { name: o.metadata?.name, resourceVersion: rv };
+      if (o.metadata?.namespace) metadata.namespace = o.metadata.namespace;
+      return { metadata } as KubernetesObject;
     };
     const remove = (o: KubernetesObject): string => {
       const key = keyOf(o);
       for (const k of this.subKeys.get(key) ?? []) this.assembler.delete(k);
       this.subKeys.delete(key);
       this.assembler.delete(key);
-      versions.delete(key);
       this.noteSecretRefs(key, kind, undefined);
       return key;
     };
@@ -212,7 +212,7 @@ export class KubernetesDatastore implements Datastore {
         if (codeOf(err) === 404 && what !== 'nodes') {
           // The CRD is not installed (BGPFilter before Calico 3.26, every CRD in plain mode):
           // the resource is empty, and we look again now and then.
-          if (!f.notInstalled) { this.assembler.replace(feedPrefix, []); versions.clear(); }
+          if (!f.notInstalled) this.assembler.replace(feedPrefix, []);
           f.notInstalled = true;
           this.markListed(f);
         }

@@ -6,11 +6,11 @@
  * known field does is in fields.ts.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, type BgpFilter, type BgpPeerResource, type BlockAffinity, type CalicoNode, type ClusterModel, type ConfigIssue, type EndpointSliceResource, type IpamBlock, type IpPool, type NodeBgpConfiguration, type ServiceResource } from '../types.js';
+import { ConfigError, type BgpFilter, type BgpPeerResource, type BlockAffinity, type CalicoNode, type ClusterModel, type ConfigIssue, type EndpointSliceResource, type IpamBlock, type IpPool, type ServiceResource } from '../types.js';
 import { decodeEndpointSlice, decodeService } from './kinds-k8s.js';
 import { decodeBgpConfiguration, decodeBgpPeer, decodeNode, type ConfigSpec } from './kinds-bgp.js';
 import { decodeBgpFilter, decodeBlockAffinity, decodeIpamBlock, decodeIpPool } from './kinds-ipam.js';
-import { cidrOverlaps } from './net.js';
+import { addressTaken, affinityWithoutNode, checkReferences, globalBgpConfig, nodeBgpConfig, onceEach, type At } from './assemble.js';
 import { DEFAULT_READ_LIMITS, readYamlDocumentsLazily, Reader, type ReadLimits, type YNode } from './reader.js';
 import { didYouMean, OTHER_CALICO_KINDS, TERN_KINDS } from './fields.js';
 
@@ -112,6 +112,32 @@ export function parseResources(resources: readonly unknown[], source: string, ca
     }
   }
   return assemble(raws, secrets, source, issues, k8s);
+}
+
+/**
+ * One JSON resource decoded alone, with neither its tree nor its reader: what the live model of
+ * a watched datastore (live.ts) keeps per object, instead of the object. `parts` are what it
+ * adds to the model (none for a kind Tern does not read, or an invalid one: `issues` say why).
+ */
+export type DecodedPart =
+  | (Exclude<Decoded, { kind: 'BGPConfiguration' }> & { name: string })
+  | { kind: 'BGPConfiguration'; name: string; spec?: ConfigSpec; programClusterRoutesSet: boolean }
+  | { kind: 'Secret'; name: string; values: Record<string, string> }
+  | { kind: 'Service'; name: string; v: ServiceResource }
+  | { kind: 'EndpointSlice'; name: string; v: EndpointSliceResource };
+
+export function decodeJsonResource(resource: unknown, source: string): { parts: DecodedPart[]; issues: ConfigIssue[] } {
+  const ctx: DocContext = { fileName: source, issues: [], raws: [], secrets: new Map(), services: [], endpointSlices: [] };
+  readDocument(ctx, jsonNode(resource), 0);
+  const parts: DecodedPart[] = [];
+  for (const x of ctx.raws) {
+    const d = x.decoded ?? decodeRaw(x);
+    parts.push(d.kind === 'BGPConfiguration' ? { kind: d.kind, name: x.name, spec: d.spec, programClusterRoutesSet: !!x.spec?.entries.has('programClusterRoutes') } : { ...d, name: x.name });
+  }
+  for (const [name, values] of ctx.secrets) parts.push({ kind: 'Secret', name, values });
+  for (const v of ctx.services) parts.push({ kind: 'Service', name: `${v.namespace}/${v.name}`, v });
+  for (const v of ctx.endpointSlices) parts.push({ kind: 'EndpointSlice', name: `${v.namespace}/${v.name}`, v });
+  return { parts, issues: ctx.issues };
 }
 
 /** A reader for an issue found across resources: into this build's list, never the cached one. */
@@ -288,8 +314,7 @@ function build(raws: Raw[], source: string): ClusterModel {
         if (!spec) break;
         if (x.name === 'default') { global = spec; break; }
         const node = x.name.slice(5);
-        const nc: NodeBgpConfiguration = { node, listenPort: spec.listenPort, logSeverityScreen: spec.logSeverityScreen, prefixAdvertisements: spec.prefixAdvertisements };
-        model.nodeBgpConfigs.set(node, nc);
+        model.nodeBgpConfigs.set(node, nodeBgpConfig(node, spec));
         break;
       }
       case 'Node': model.nodes.push(d.v); break;
@@ -300,34 +325,16 @@ function build(raws: Raw[], source: string): ClusterModel {
       case 'BlockAffinity': if (d.v) model.blockAffinities.push(d.v); break;
     }
   }
-  // Calico's defaults (confd globalDefaults and the API's documented defaults).
-  model.bgpConfig = {
-    asNumber: global?.asNumber ?? 64512,
-    nodeToNodeMeshEnabled: global?.nodeToNodeMeshEnabled ?? true,
-    listenPort: global?.listenPort ?? 179,
-    bindMode: global?.bindMode ?? 'None',
-    nodeMeshPassword: global?.nodeMeshPassword,
-    nodeMeshMaxRestartTime: global?.nodeMeshMaxRestartTime,
-    communities: global?.communities ?? [],
-    prefixAdvertisements: global?.prefixAdvertisements ?? [],
-    serviceClusterIPs: global?.serviceClusterIPs ?? [],
-    serviceExternalIPs: global?.serviceExternalIPs ?? [],
-    serviceLoadBalancerIPs: global?.serviceLoadBalancerIPs ?? [],
-    serviceLoadBalancerAggregation: global?.serviceLoadBalancerAggregation ?? 'Enabled',
-    programClusterRoutes: global?.programClusterRoutes ?? 'Enabled',
-    ignoredInterfaces: global?.ignoredInterfaces ?? [],
-    logSeverityScreen: global?.logSeverityScreen ?? 'Info',
-    nodeMeshBFD: global?.nodeMeshBFD,
-  };
+  model.bgpConfig = globalBgpConfig(global);
   model.peers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return model;
 }
 
 /** Checks that need more than one resource; issues point at the field concerned. */
 function crossCheck(model: ClusterModel, raws: Raw[], issues: ConfigIssue[]): void {
-  const at = (kind: Kind, name: string, field: string) => {
+  const at: At = (kind, name, field) => {
     const x = raws.find((y) => y.kind === kind && y.name === name)!;
-    return { r: crossReader(x, issues), line: x.spec?.entries.get(field)?.keyLine ?? x.line };
+    return { r: crossReader(x, issues), line: (field !== undefined ? x.spec?.entries.get(field)?.keyLine : undefined) ?? x.line };
   };
   const nodeNames = new Set(model.nodes.map((n) => n.name));
   const owner = new Map<string, string>();
@@ -335,58 +342,13 @@ function crossCheck(model: ClusterModel, raws: Raw[], issues: ConfigIssue[]): vo
     for (const a of [n.ipv4Address, n.ipv6Address]) {
       if (!a) continue;
       const other = owner.get(a);
-      if (other) { const { r, line } = at('Node', n.name, 'bgp'); r.error(line, 'spec.bgp', `address ${a} is also the address of Node ${other}`); }
+      if (other) addressTaken(at, n.name, a, other);
       owner.set(a, n.name);
     }
   }
-  for (const p of model.peers) {
-    if (p.node !== undefined && !nodeNames.has(p.node)) { const { r, line } = at('BGPPeer', p.name, 'node'); r.warn(line, 'spec.node', `no Node named ${JSON.stringify(p.node)} in the model`); }
-    for (const f of p.filters) {
-      if (!model.filters.has(f)) { const { r, line } = at('BGPPeer', p.name, 'filters'); r.warn(line, 'spec.filters', `no BGPFilter named ${JSON.stringify(f)}; Calico skips it, and so does Tern`); }
-    }
-  }
-  for (const [node] of model.nodeBgpConfigs) {
-    const x = raws.find((y) => y.kind === 'BGPConfiguration' && y.name === `node.${node}`)!;
-    if (!nodeNames.has(node)) crossReader(x, issues).warn(x.line, 'metadata.name', `no Node named ${JSON.stringify(node)} in the model`);
-  }
-  // Calico's main branch (v3.33 in development) moves IPIP cluster routes to Felix by default
-  // (BGPConfiguration programClusterRoutes EnabledNoEncapOnly, FelixConfiguration
-  // EnabledIPIPOnly); v3.32 has Enabled/Disabled with default Enabled, older Calico no field,
-  // and BIRD programs them. Unset, Tern keeps that behaviour: say so where it matters, since
-  // with such a Felix both would program the same routes.
-  const ipipPool = model.ipPools.find((p) => p.ipipMode !== 'Never');
   const globalCfg = raws.find((y) => y.kind === 'BGPConfiguration' && y.name === 'default');
-  if (ipipPool && !globalCfg?.spec?.entries.has('programClusterRoutes')) {
-    const { r, line } = at('IPPool', ipipPool.name, 'ipipMode');
-    r.warn(line, 'spec.ipipMode', 'BGPConfiguration default sets no programClusterRoutes: Tern installs the IPIP cluster routes itself, as BIRD does up to Calico v3.32; a Felix from the Calico main branch (v3.33) programs them too by default, so set programClusterRoutes to match your FelixConfiguration (EnabledNoEncapOnly with a 3.33 Felix left at its default)');
-  }
-  model.ipPools.forEach((a, i) => {
-    for (const b of model.ipPools.slice(i + 1)) {
-      if (cidrOverlaps(a.cidr, b.cidr)) { const { r, line } = at('IPPool', b.name, 'cidr'); r.error(line, 'spec.cidr', `${b.cidr.text} overlaps IPPool ${a.name} (${a.cidr.text})`); }
-    }
-  });
-  for (const a of model.blockAffinities) {
-    if (!nodeNames.has(a.node)) { const { r, line } = at('BlockAffinity', a.name, 'node'); r.warn(line, 'spec.node', `no Node named ${JSON.stringify(a.node)} in the model`); }
-  }
-}
-
-/**
- * Warnings that share a `once` key (a field Tern does not implement, used by many resources)
- * are reported once: the first, with how many more resources use it.
- */
-function onceEach(issues: ConfigIssue[]): ConfigIssue[] {
-  const counts = new Map<string, number>();
-  for (const i of issues) if (i.once) counts.set(i.once, (counts.get(i.once) ?? 0) + 1);
-  const seen = new Set<string>();
-  const out: ConfigIssue[] = [];
-  for (const i of issues) {
-    if (!i.once) { out.push(i); continue; }
-    if (seen.has(i.once)) continue;
-    seen.add(i.once);
-    const more = counts.get(i.once)! - 1;
-    out.push(more ? { ...i, message: `${i.message} (and in ${more} more resource${more === 1 ? '' : 's'})` } : i);
-  }
-  return out;
+  checkReferences(model, (n) => nodeNames.has(n), at, !!globalCfg?.spec?.entries.has('programClusterRoutes'));
+  for (const a of model.blockAffinities) if (!nodeNames.has(a.node)) affinityWithoutNode(at, a);
 }
 
 /** Read and parse a model file. Throws ConfigError on invalid content, and Node's fs errors when unreadable. */
