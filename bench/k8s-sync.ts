@@ -1,6 +1,7 @@
 // Issue 13 at scale: `ternd --datastore kubernetes` against the kube-apiserver stand-in holding a
 // large Calico cluster (default 5,000 Nodes, 20,000 IPAMBlocks and their 20,000 BlockAffinities).
-// `npm run bench -- k8s-sync [--nodes 5000] [--blocks 20000] [--changes 20]`
+// `npm run bench -- k8s-sync [--nodes 5000] [--blocks 20000] [--changes 20] [--node-flags "..."]`
+// `--node-flags "--max-semi-space-size=8"` runs ternd's node with V8 flags (recorded in the result).
 // Measures, for one ternd process (--fib none, node-mesh off so no session is attempted):
 // - sync: from ternd's first list request to its datastore reporting `synced` (and from spawn);
 // - RSS (VmRSS, and the peak VmHWM) of ternd after the sync and after the changes;
@@ -20,6 +21,8 @@ import { ControlClient } from '../src/control/client.js';
 import type { HealthView } from '../src/control/api.js';
 
 const TERND = path.resolve(__dirname, '..', 'src', 'ternd.js');
+/** Issue 13's RSS target: 150 MB, 10^6 bytes each (143.1 MiB). */
+const RSS_TARGET_MIB = 150e6 / 2 ** 20;
 
 function arg(argv: string[], name: string, def: number): number {
   const i = argv.indexOf(`--${name}`);
@@ -36,6 +39,8 @@ export async function main(argv: string[]): Promise<number> {
   const blocks = arg(argv, 'blocks', 20000);
   const changes = arg(argv, 'changes', 20);
   const rec = new ResultRecorder('k8s-sync', argv);
+  const fi = argv.indexOf('--node-flags');
+  const nodeFlags = (fi >= 0 ? argv[fi + 1] ?? '' : '').split(' ').filter(Boolean);
   let firstRequest = 0;
   const api = new ApiServer({ authorize: () => { firstRequest ||= Date.now(); return true; } });
   await api.start();
@@ -53,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
   const sock = path.join(dir, 'ternd.sock');
   const t0 = Date.now();
   const probes = `127.0.0.1:${24000 + (process.pid % 1000)}`;
-  const proc = spawn(process.execPath, [TERND, '--datastore', 'kubernetes', '--kubeconfig', kubeconfig, '--node', 'node-0', '--fib', 'none', '--probes', probes, '--control-socket', sock, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...nodeFlags, TERND, '--datastore', 'kubernetes', '--kubeconfig', kubeconfig, '--node', 'node-0', '--fib', 'none', '--probes', probes, '--control-socket', sock, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
   /** ternd's own view of its memory (prom-client's nodejs_* gauges on /metrics), MiB. */
   const heap = async () => {
     const text = await (await fetch(`http://${probes}/metrics`)).text();
@@ -105,6 +110,7 @@ export async function main(argv: string[]): Promise<number> {
       await sleep(300);
     }
     const result = {
+      nodeFlags,
       objects: { nodes, ipamBlocks: blocks, blockAffinities: blocks, total: api.store.list('nodes').length + 2 * blocks + 2 },
       syncMs: { fromFirstRequest: synced - firstRequest, fromSpawn: synced - t0 },
       heapMiB: heapSettled,
@@ -117,12 +123,16 @@ export async function main(argv: string[]): Promise<number> {
     };
     console.log(JSON.stringify(result, null, 2));
     const syncS = result.syncMs.fromFirstRequest / 1000;
-    const rss = result.rssMiB.synced;
-    const p50 = result.changeMs.toModel.p50;
+    // RSS: the highest of after the sync, 2 s later and after the changes (the peak VmHWM is
+    // recorded beside it); the target is 150 MB, not MiB.
+    const rss = Math.max(result.rssMiB.synced, result.rssMiB.settled, result.rssMiB.afterChanges);
+    const toModel = result.changeMs.toModel;
     const targets: TargetVerdict[] = [
       { name: 'sync', goal: 'under 10 s (issue 13)', measured: `${syncS.toFixed(2)} s from the first request`, met: syncS < 10 },
-      { name: 'RSS', goal: 'ternd under 150 MB (issue 13)', measured: `${rss} MiB after the sync`, met: typeof rss === 'number' ? rss < 150 : null },
-      { name: 'change to model', goal: 'every change within 50 ms of the watch event (issue 13)', measured: `p50 ${p50} ms, p90 ${result.changeMs.toModel.p90} ms, max ${result.changeMs.toModel.max} ms`, met: result.changeMs.toModel.max <= 50 },
+      { name: 'RSS', goal: `ternd under 150 MB = ${RSS_TARGET_MIB.toFixed(1)} MiB (issue 13)`, measured: `${rss.toFixed(1)} MiB (synced ${result.rssMiB.synced.toFixed(1)}, settled ${result.rssMiB.settled.toFixed(1)}, after the changes ${result.rssMiB.afterChanges.toFixed(1)}; peak ${result.rssMiB.peak.toFixed(1)})`, met: Number.isFinite(rss) ? rss < RSS_TARGET_MIB : null },
+      { name: 'change to model p50', goal: 'under 50 ms from the watch event (issue 13)', measured: `${toModel.p50} ms`, met: toModel.p50 < 50 },
+      { name: 'change to model p90', goal: 'under 50 ms from the watch event (issue 13)', measured: `${toModel.p90} ms`, met: toModel.p90 < 50 },
+      { name: 'change to model, every change', goal: 'every change within 50 ms of the watch event (issue 13)', measured: `max ${toModel.max} ms`, met: toModel.max <= 50 },
     ];
     rec.finish(result, targets, { suffix: `-n${nodes}-b${blocks}` });
     return 0;

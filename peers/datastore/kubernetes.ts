@@ -35,8 +35,13 @@ export interface KubernetesDatastoreOptions {
   watchTimeoutSeconds?: number;
 }
 
-/** Objects per list page. */
-const LIST_PAGE = 500;
+/**
+ * Objects per list page. Small pages hold ternd's memory down: a page's objects are alive
+ * while it is read and decoded, and what outlives a young-generation collection is promoted
+ * and left behind as old-space garbage. At 5,000 nodes and 20,000 blocks + affinities, pages
+ * of 100 left ternd about 20 MiB smaller than pages of 500 (smaller pages gained little more).
+ */
+const LIST_PAGE = 100;
 
 /** Retry a resource whose CRD is not installed this often (it may be installed later). */
 const NOT_INSTALLED_RETRY_MS = 30_000;
