@@ -1,0 +1,139 @@
+// `npm run bench -- idle [--seconds 60] [--settle 10] [--fib kernel|none] [--keep]` (root, BIRD; issue 18)
+// What an idle node costs: ternd in a namespace with three Established iBGP sessions (three BIRD
+// peers on one switch, each announcing its pod block, Tern announcing its own), probes on as in a
+// pod, nothing changing. After the sessions are up and --settle seconds have passed, the bench
+// reads ternd's /proc for --seconds: VmRSS and PSS at the end, the highest VmRSS of a sample a
+// second, the threads, and the process's CPU seconds (utime+stime of every thread). CPU seconds
+// from /proc count only ternd's own work, so the figure holds on a busy machine; RSS does not
+// depend on load at all. Targets (issue 18): under 50 MB RSS and under 0.3% of one core.
+// Writes bench/results/idle-<time>.json naming the build that ran (dist/build-info.json: commit
+// and whether its tree was clean) and the machine's load. bench/result.ts (issue 18's shared
+// result writer) is not on main yet: the record has config-load's shape plus `build`.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Lab, prereqs, sleep, startTernd, waitFor, TERND, startBird, birdBgpState, type CalicoModel } from '../conformance/lab/index.js';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const AS = 64512;
+const NET = '198.18.118';
+const NODE = 'i18i-node';
+const PEERS = 3;
+const TARGET = { rssMb: 50, cpuPct: 0.3 };
+/** Kernel clock ticks per second for /proc/PID/stat (USER_HZ, 100 on every Linux ABI node runs on). */
+const HZ = 100;
+
+interface ProcSample { rssKb: number; hwmKb: number; threads: number; cpuTicks: number; pssKb?: number }
+
+function procSample(pid: number, withPss = false): ProcSample {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+  // Fields after the command name: state is [0], utime [11], stime [12] (stat(5) fields 14, 15).
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const s: ProcSample = { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM'), threads: kb('Threads'), cpuTicks: Number(stat[11]) + Number(stat[12]) };
+  if (withPss) s.pssKb = Number(/^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? NaN);
+  return s;
+}
+
+function buildRecord(): { commit: string; dirty: boolean } {
+  try {
+    const r = JSON.parse(fs.readFileSync(path.join(ROOT, 'dist', 'build-info.json'), 'utf8')) as { commit?: string; dirty?: boolean };
+    return { commit: r.commit ?? 'unknown', dirty: r.dirty !== false };
+  } catch {
+    return { commit: 'unknown', dirty: true };
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const arg = (name: string, dflt: string): string => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : dflt;
+  };
+  const seconds = Number(arg('--seconds', '60'));
+  const settle = Number(arg('--settle', '10'));
+  const fib = arg('--fib', 'kernel');
+  const missing = prereqs(['root', 'ip', 'bird', 'birdc', 'ternd'], TERND);
+  if (missing.length) {
+    console.error(`idle: missing ${missing.join(', ')}`);
+    return 2;
+  }
+  const build = buildRecord();
+  const load = () => fs.readFileSync('/proc/loadavg', 'utf8').trim();
+  const lab = await Lab.create('i18idle');
+  try {
+    const sw = await lab.addSwitch('i18i-sw');
+    const ternHost = await lab.addHost('i18i-tern');
+    await lab.plug(ternHost, sw, { v4: `${NET}.1/24`, ifName: 'eth0' });
+    const peerHosts: string[] = [];
+    for (let i = 0; i < PEERS; i++) {
+      const host = await lab.addHost(`i18i-p${i + 1}`);
+      await lab.plug(host, sw, { v4: `${NET}.${i + 2}/24`, ifName: 'eth0' });
+      // Node-to-node mesh peers in Calico's default shape: iBGP, 90 s hold time.
+      await startBird(lab, host, {
+        routerId: `${NET}.${i + 2}`,
+        static4: [{ prefix: `10.244.${i + 1}.0/26` }],
+        neighbors: [{ name: 'tern', localAddr: `${NET}.${i + 2}`, localAs: AS, neighborAddr: `${NET}.1`, neighborAs: AS, holdTime: 90, connectRetryTime: 1 }],
+      });
+      peerHosts.push(host);
+    }
+    const model: CalicoModel = {
+      asNumber: AS,
+      nodes: [{ name: NODE, ipv4Address: `${NET}.1/24` }],
+      peers: peerHosts.map((_, i) => ({ name: `peer${i + 1}`, node: NODE, peerIP: `${NET}.${i + 2}`, asNumber: AS })),
+      pools: { pods: '10.244.0.0/16' },
+      extraDocs: [{ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: '10-244-0-0-26' }, spec: { cidr: '10.244.0.0/26', affinity: `host:${NODE}` } }],
+    };
+    // Probes on their default address, as in a pod: an idle node still serves /livez and /readyz.
+    const tern = await startTernd(lab, ternHost, { configYaml: model, node: NODE, fib, logLevel: 'info', args: ['--connect-retry', '1'] });
+    await waitFor('three sessions Established (BIRD side)', 60_000, async () => {
+      const states = await Promise.all(peerHosts.map((h) => birdBgpState(lab, h, 'tern')));
+      return states.every((s) => s === 'Established');
+    }, 250);
+    await sleep(settle * 1000);
+
+    const loadBefore = load();
+    const first = procSample(tern.pid);
+    const t0 = performance.now();
+    let peakRssKb = first.rssKb;
+    const rssKb: number[] = [];
+    while (performance.now() - t0 < seconds * 1000) {
+      await sleep(1000);
+      const s = procSample(tern.pid);
+      rssKb.push(s.rssKb);
+      peakRssKb = Math.max(peakRssKb, s.rssKb);
+    }
+    const last = procSample(tern.pid, true);
+    const wallS = (performance.now() - t0) / 1000;
+    const states = await Promise.all(peerHosts.map((h) => birdBgpState(lab, h, 'tern')));
+    const stillUp = states.every((s) => s === 'Established');
+    const cpuS = (last.cpuTicks - first.cpuTicks) / HZ;
+    const cpuPct = (cpuS / wallS) * 100;
+    const rssMb = last.rssKb / 1024;
+    const rssMet = peakRssKb / 1024 < TARGET.rssMb;
+    const cpuMet = cpuPct < TARGET.cpuPct;
+
+    console.log(`idle: ternd with ${PEERS} Established iBGP sessions (BIRD), --fib ${fib}, probes on; build ${build.commit.slice(0, 12)}${build.dirty ? ' (DIRTY TREE)' : ''}; load ${loadBefore}`);
+    console.log(`  over ${wallS.toFixed(1)} s after ${settle} s settle: VmRSS ${rssMb.toFixed(1)} MB (peak sample ${(peakRssKb / 1024).toFixed(1)} MB, VmHWM ${(last.hwmKb / 1024).toFixed(1)} MB), PSS ${((last.pssKb ?? NaN) / 1024).toFixed(1)} MB, ${last.threads} threads`);
+    console.log(`  CPU ${cpuS.toFixed(2)} s = ${cpuPct.toFixed(3)}% of one core; sessions still Established: ${stillUp ? 'yes' : `NO (${states.join(', ')})`}`);
+    console.log(`  target RSS < ${TARGET.rssMb} MB: ${rssMet ? 'met' : 'MISSED'}; target CPU < ${TARGET.cpuPct}%: ${cpuMet ? 'met' : 'MISSED'}`);
+
+    const result = {
+      bench: 'idle', issue: 18, at: new Date().toISOString(), node: process.version, build, cpus: os.cpus().length,
+      loadavgBefore: loadBefore, loadavgAfter: load(),
+      params: { sessions: PEERS, fib, seconds, settle, probes: true },
+      ternd: {
+        rssMb: +rssMb.toFixed(1), peakRssSampleMb: +(peakRssKb / 1024).toFixed(1), vmHwmMb: +(last.hwmKb / 1024).toFixed(1),
+        pssMb: +((last.pssKb ?? NaN) / 1024).toFixed(1), threads: last.threads, cpuSeconds: cpuS, wallSeconds: +wallS.toFixed(1), cpuPct: +cpuPct.toFixed(3),
+        rssSamplesMb: rssKb.map((k) => +(k / 1024).toFixed(1)),
+      },
+      sessionsEstablishedAtEnd: stillUp,
+      targets: { ...TARGET, rssMet, cpuMet },
+    };
+    const out = path.join(ROOT, 'bench', 'results', `idle-${result.at.replace(/[:.]/g, '-').slice(0, 19)}Z-s${PEERS}-${fib}.json`);
+    fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+    console.log(`  raw result: ${path.relative(ROOT, out)}`);
+    return stillUp && rssMet && cpuMet ? 0 : 1;
+  } finally {
+    if (!argv.includes('--keep')) await lab.destroy();
+  }
+}
