@@ -35,6 +35,22 @@ function procSample(pid: number, withPss = false): ProcSample {
   return s;
 }
 
+/** CPU ticks of the main thread (tid = pid) and of all the others (workers, V8 and libuv pools). */
+function threadTicks(pid: number): { main: number; others: number } {
+  let main = 0, others = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const f = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+      const t = Number(f[11]) + Number(f[12]);
+      if (Number(tid) === pid) main += t;
+      else others += t;
+    } catch {
+      // a thread that ended between readdir and read
+    }
+  }
+  return { main, others };
+}
+
 function buildRecord(): { commit: string; dirty: boolean } {
   try {
     const r = JSON.parse(fs.readFileSync(path.join(ROOT, 'dist', 'build-info.json'), 'utf8')) as { commit?: string; dirty?: boolean };
@@ -93,6 +109,7 @@ export async function main(argv: string[]): Promise<number> {
 
     const loadBefore = load();
     const first = procSample(tern.pid);
+    const firstThreads = threadTicks(tern.pid);
     const t0 = performance.now();
     let peakRssKb = first.rssKb;
     const rssKb: number[] = [];
@@ -103,6 +120,9 @@ export async function main(argv: string[]): Promise<number> {
       peakRssKb = Math.max(peakRssKb, s.rssKb);
     }
     const last = procSample(tern.pid, true);
+    const lastThreads = threadTicks(tern.pid);
+    // Threads that ended during the window are missing from the split, never from cpuS.
+    const mainS = (lastThreads.main - firstThreads.main) / HZ, othersS = (lastThreads.others - firstThreads.others) / HZ;
     const wallS = (performance.now() - t0) / 1000;
     const states = await Promise.all(peerHosts.map((h) => birdBgpState(lab, h, 'tern')));
     const stillUp = states.every((s) => s === 'Established');
@@ -114,7 +134,7 @@ export async function main(argv: string[]): Promise<number> {
 
     console.log(`idle: ternd with ${PEERS} Established iBGP sessions (BIRD), --fib ${fib}, probes on; build ${build.commit.slice(0, 12)}${build.dirty ? ' (DIRTY TREE)' : ''}; load ${loadBefore}`);
     console.log(`  over ${wallS.toFixed(1)} s after ${settle} s settle: VmRSS ${rssMb.toFixed(1)} MB (peak sample ${(peakRssKb / 1024).toFixed(1)} MB, VmHWM ${(last.hwmKb / 1024).toFixed(1)} MB), PSS ${((last.pssKb ?? NaN) / 1024).toFixed(1)} MB, ${last.threads} threads`);
-    console.log(`  CPU ${cpuS.toFixed(2)} s = ${cpuPct.toFixed(3)}% of one core; sessions still Established: ${stillUp ? 'yes' : `NO (${states.join(', ')})`}`);
+    console.log(`  CPU ${cpuS.toFixed(2)} s = ${cpuPct.toFixed(3)}% of one core (main thread ${mainS.toFixed(2)} s, other threads ${othersS.toFixed(2)} s); sessions still Established: ${stillUp ? 'yes' : `NO (${states.join(', ')})`}`);
     console.log(`  target RSS < ${TARGET.rssMb} MB: ${rssMet ? 'met' : 'MISSED'}; target CPU < ${TARGET.cpuPct}%: ${cpuMet ? 'met' : 'MISSED'}`);
 
     const result = {
@@ -123,7 +143,7 @@ export async function main(argv: string[]): Promise<number> {
       params: { sessions: PEERS, fib, seconds, settle, probes: true },
       ternd: {
         rssMb: +rssMb.toFixed(1), peakRssSampleMb: +(peakRssKb / 1024).toFixed(1), vmHwmMb: +(last.hwmKb / 1024).toFixed(1),
-        pssMb: +((last.pssKb ?? NaN) / 1024).toFixed(1), threads: last.threads, cpuSeconds: cpuS, wallSeconds: +wallS.toFixed(1), cpuPct: +cpuPct.toFixed(3),
+        pssMb: +((last.pssKb ?? NaN) / 1024).toFixed(1), threads: last.threads, cpuSeconds: cpuS, mainThreadCpuSeconds: mainS, otherThreadsCpuSeconds: othersS, wallSeconds: +wallS.toFixed(1), cpuPct: +cpuPct.toFixed(3),
         rssSamplesMb: rssKb.map((k) => +(k / 1024).toFixed(1)),
       },
       sessionsEstablishedAtEnd: stillUp,

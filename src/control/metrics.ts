@@ -198,7 +198,7 @@ export class Metrics {
     });
     // process_* and nodejs_* (event-loop delay nodejs_eventloop_lag_*, heap, GC) under their
     // standard names so that stock Node.js dashboards work.
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
   }
 
   /** Reads peer and RIB state from this daemon at every scrape. */
