@@ -23,14 +23,14 @@ const TARGET = { rssMb: 50, cpuPct: 0.3 };
 /** Kernel clock ticks per second for /proc/PID/stat (USER_HZ, 100 on every Linux ABI node runs on). */
 const HZ = 100;
 
-interface ProcSample { rssKb: number; hwmKb: number; threads: number; cpuTicks: number; pssKb?: number }
+interface ProcSample { rssKb: number; rssAnonKb: number; rssFileKb: number; hwmKb: number; threads: number; cpuTicks: number; pssKb?: number }
 
 function procSample(pid: number, withPss = false): ProcSample {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
   // Fields after the command name: state is [0], utime [11], stime [12] (stat(5) fields 14, 15).
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const s: ProcSample = { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM'), threads: kb('Threads'), cpuTicks: Number(stat[11]) + Number(stat[12]) };
+  const s: ProcSample = { rssKb: kb('VmRSS'), rssAnonKb: kb('RssAnon'), rssFileKb: kb('RssFile'), hwmKb: kb('VmHWM'), threads: kb('Threads'), cpuTicks: Number(stat[11]) + Number(stat[12]) };
   if (withPss) s.pssKb = Number(/^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? NaN);
   return s;
 }
@@ -51,12 +51,14 @@ function threadTicks(pid: number): { main: number; others: number } {
   return { main, others };
 }
 
-function buildRecord(): { commit: string; dirty: boolean } {
+/** The build of the ternd that runs (TERN_TERND may name another tree's dist/src/ternd.js). */
+function buildRecord(): { commit: string; dirty: boolean; ternd: string } {
+  const ternd = path.resolve(TERND);
   try {
-    const r = JSON.parse(fs.readFileSync(path.join(ROOT, 'dist', 'build-info.json'), 'utf8')) as { commit?: string; dirty?: boolean };
-    return { commit: r.commit ?? 'unknown', dirty: r.dirty !== false };
+    const r = JSON.parse(fs.readFileSync(path.join(path.dirname(ternd), '..', 'build-info.json'), 'utf8')) as { commit?: string; dirty?: boolean };
+    return { commit: r.commit ?? 'unknown', dirty: r.dirty !== false, ternd };
   } catch {
-    return { commit: 'unknown', dirty: true };
+    return { commit: 'unknown', dirty: true, ternd };
   }
 }
 
@@ -134,6 +136,7 @@ export async function main(argv: string[]): Promise<number> {
 
     console.log(`idle: ternd with ${PEERS} Established iBGP sessions (BIRD), --fib ${fib}, probes on; build ${build.commit.slice(0, 12)}${build.dirty ? ' (DIRTY TREE)' : ''}; load ${loadBefore}`);
     console.log(`  over ${wallS.toFixed(1)} s after ${settle} s settle: VmRSS ${rssMb.toFixed(1)} MB (peak sample ${(peakRssKb / 1024).toFixed(1)} MB, VmHWM ${(last.hwmKb / 1024).toFixed(1)} MB), PSS ${((last.pssKb ?? NaN) / 1024).toFixed(1)} MB, ${last.threads} threads`);
+    console.log(`  of the VmRSS: anonymous ${(last.rssAnonKb / 1024).toFixed(1)} MB (heaps, stacks), file-backed ${(last.rssFileKb / 1024).toFixed(1)} MB (the node binary's pages, shared by every node process)`);
     console.log(`  CPU ${cpuS.toFixed(2)} s = ${cpuPct.toFixed(3)}% of one core (main thread ${mainS.toFixed(2)} s, other threads ${othersS.toFixed(2)} s); sessions still Established: ${stillUp ? 'yes' : `NO (${states.join(', ')})`}`);
     console.log(`  target RSS < ${TARGET.rssMb} MB: ${rssMet ? 'met' : 'MISSED'}; target CPU < ${TARGET.cpuPct}%: ${cpuMet ? 'met' : 'MISSED'}`);
 
@@ -143,13 +146,13 @@ export async function main(argv: string[]): Promise<number> {
       params: { sessions: PEERS, fib, seconds, settle, probes: true },
       ternd: {
         rssMb: +rssMb.toFixed(1), peakRssSampleMb: +(peakRssKb / 1024).toFixed(1), vmHwmMb: +(last.hwmKb / 1024).toFixed(1),
-        pssMb: +((last.pssKb ?? NaN) / 1024).toFixed(1), threads: last.threads, cpuSeconds: cpuS, mainThreadCpuSeconds: mainS, otherThreadsCpuSeconds: othersS, wallSeconds: +wallS.toFixed(1), cpuPct: +cpuPct.toFixed(3),
+        pssMb: +((last.pssKb ?? NaN) / 1024).toFixed(1), rssAnonMb: +(last.rssAnonKb / 1024).toFixed(1), rssFileMb: +(last.rssFileKb / 1024).toFixed(1), threads: last.threads, cpuSeconds: cpuS, mainThreadCpuSeconds: mainS, otherThreadsCpuSeconds: othersS, wallSeconds: +wallS.toFixed(1), cpuPct: +cpuPct.toFixed(3),
         rssSamplesMb: rssKb.map((k) => +(k / 1024).toFixed(1)),
       },
       sessionsEstablishedAtEnd: stillUp,
       targets: { ...TARGET, rssMet, cpuMet },
     };
-    const out = path.join(ROOT, 'bench', 'results', `idle-${result.at.replace(/[:.]/g, '-').slice(0, 19)}Z-s${PEERS}-${fib}.json`);
+    const out = path.join(ROOT, 'bench', 'results', `idle-${result.at.replace(/[:.]/g, '-').slice(0, 19)}Z-s${PEERS}-${fib}-${build.commit.slice(0, 7)}.json`);
     fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
     console.log(`  raw result: ${path.relative(ROOT, out)}`);
     return stillUp && rssMet && cpuMet ? 0 : 1;
