@@ -6,15 +6,14 @@
 // second, the threads, and the process's CPU seconds (utime+stime of every thread). CPU seconds
 // from /proc count only ternd's own work, so the figure holds on a busy machine; RSS does not
 // depend on load at all. Targets (issue 18): under 50 MB RSS and under 0.3% of one core.
-// Writes bench/results/idle-<time>.json naming the build that ran (dist/build-info.json: commit
-// and whether its tree was clean) and the machine's load. bench/result.ts (issue 18's shared
-// result writer) is not on main yet: the record has config-load's shape plus `build`.
+// The result goes through bench/result.ts (the build that ran, the machine and its load, the
+// targets met or MISSED). TERN_TERND may name another tree's dist/src/ternd.js (e.g. main, for a
+// before figure): the build stamped is then that tree's, the result still lands here.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { ResultRecorder, ROOT, type TargetVerdict } from './result';
 import { Lab, prereqs, sleep, startTernd, waitFor, TERND, startBird, birdBgpState, type CalicoModel } from '../conformance/lab/index.js';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const AS = 64512;
 const NET = '198.18.118';
 const NODE = 'i18i-node';
@@ -51,17 +50,6 @@ function threadTicks(pid: number): { main: number; others: number } {
   return { main, others };
 }
 
-/** The build of the ternd that runs (TERN_TERND may name another tree's dist/src/ternd.js). */
-function buildRecord(): { commit: string; dirty: boolean; ternd: string } {
-  const ternd = path.resolve(TERND);
-  try {
-    const r = JSON.parse(fs.readFileSync(path.join(path.dirname(ternd), '..', 'build-info.json'), 'utf8')) as { commit?: string; dirty?: boolean };
-    return { commit: r.commit ?? 'unknown', dirty: r.dirty !== false, ternd };
-  } catch {
-    return { commit: 'unknown', dirty: true, ternd };
-  }
-}
-
 export async function main(argv: string[]): Promise<number> {
   const arg = (name: string, dflt: string): string => {
     const i = argv.indexOf(name);
@@ -75,8 +63,9 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`idle: missing ${missing.join(', ')}`);
     return 2;
   }
-  const build = buildRecord();
-  const load = () => fs.readFileSync('/proc/loadavg', 'utf8').trim();
+  // The package root of the ternd that runs: dist/src/ternd.js is three levels below it.
+  const terndRoot = path.resolve(path.dirname(path.resolve(TERND)), '..', '..');
+  const rec = new ResultRecorder('idle', argv, terndRoot);
   const lab = await Lab.create('i18idle');
   try {
     const sw = await lab.addSwitch('i18i-sw');
@@ -109,7 +98,6 @@ export async function main(argv: string[]): Promise<number> {
     }, 250);
     await sleep(settle * 1000);
 
-    const loadBefore = load();
     const first = procSample(tern.pid);
     const firstThreads = threadTicks(tern.pid);
     const t0 = performance.now();
@@ -134,27 +122,28 @@ export async function main(argv: string[]): Promise<number> {
     const rssMet = peakRssKb / 1024 < TARGET.rssMb;
     const cpuMet = cpuPct < TARGET.cpuPct;
 
-    console.log(`idle: ternd with ${PEERS} Established iBGP sessions (BIRD), --fib ${fib}, probes on; build ${build.commit.slice(0, 12)}${build.dirty ? ' (DIRTY TREE)' : ''}; load ${loadBefore}`);
+    console.log(`idle: ternd (${path.relative(process.cwd(), TERND) || TERND}) with ${PEERS} Established iBGP sessions (BIRD), --fib ${fib}, probes on`);
     console.log(`  over ${wallS.toFixed(1)} s after ${settle} s settle: VmRSS ${rssMb.toFixed(1)} MB (peak sample ${(peakRssKb / 1024).toFixed(1)} MB, VmHWM ${(last.hwmKb / 1024).toFixed(1)} MB), PSS ${((last.pssKb ?? NaN) / 1024).toFixed(1)} MB, ${last.threads} threads`);
     console.log(`  of the VmRSS: anonymous ${(last.rssAnonKb / 1024).toFixed(1)} MB (heaps, stacks), file-backed ${(last.rssFileKb / 1024).toFixed(1)} MB (the node binary's pages, shared by every node process)`);
     console.log(`  CPU ${cpuS.toFixed(2)} s = ${cpuPct.toFixed(3)}% of one core (main thread ${mainS.toFixed(2)} s, other threads ${othersS.toFixed(2)} s); sessions still Established: ${stillUp ? 'yes' : `NO (${states.join(', ')})`}`);
-    console.log(`  target RSS < ${TARGET.rssMb} MB: ${rssMet ? 'met' : 'MISSED'}; target CPU < ${TARGET.cpuPct}%: ${cpuMet ? 'met' : 'MISSED'}`);
 
-    const result = {
-      bench: 'idle', issue: 18, at: new Date().toISOString(), node: process.version, build, cpus: os.cpus().length,
-      loadavgBefore: loadBefore, loadavgAfter: load(),
+    const data = {
+      issue: 18,
       params: { sessions: PEERS, fib, seconds, settle, probes: true },
       ternd: {
         rssMb: +rssMb.toFixed(1), peakRssSampleMb: +(peakRssKb / 1024).toFixed(1), vmHwmMb: +(last.hwmKb / 1024).toFixed(1),
-        pssMb: +((last.pssKb ?? NaN) / 1024).toFixed(1), rssAnonMb: +(last.rssAnonKb / 1024).toFixed(1), rssFileMb: +(last.rssFileKb / 1024).toFixed(1), threads: last.threads, cpuSeconds: cpuS, mainThreadCpuSeconds: mainS, otherThreadsCpuSeconds: othersS, wallSeconds: +wallS.toFixed(1), cpuPct: +cpuPct.toFixed(3),
+        pssMb: +((last.pssKb ?? NaN) / 1024).toFixed(1), rssAnonMb: +(last.rssAnonKb / 1024).toFixed(1), rssFileMb: +(last.rssFileKb / 1024).toFixed(1), threads: last.threads,
+        cpuSeconds: cpuS, mainThreadCpuSeconds: mainS, otherThreadsCpuSeconds: othersS, wallSeconds: +wallS.toFixed(1), cpuPct: +cpuPct.toFixed(3),
         rssSamplesMb: rssKb.map((k) => +(k / 1024).toFixed(1)),
       },
       sessionsEstablishedAtEnd: stillUp,
-      targets: { ...TARGET, rssMet, cpuMet },
     };
-    const out = path.join(ROOT, 'bench', 'results', `idle-${result.at.replace(/[:.]/g, '-').slice(0, 19)}Z-s${PEERS}-${fib}-${build.commit.slice(0, 7)}.json`);
-    fs.writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
-    console.log(`  raw result: ${path.relative(ROOT, out)}`);
+    const targets: TargetVerdict[] = [
+      { name: 'idle RSS, 3 sessions', goal: `under ${TARGET.rssMb} MB (issue 18; highest VmRSS sampled over the window)`, measured: `${(peakRssKb / 1024).toFixed(1)} MB`, met: rssMet },
+      { name: 'idle CPU, 3 sessions', goal: `under ${TARGET.cpuPct}% of one core (issue 18; ternd's own CPU seconds)`, measured: `${cpuPct.toFixed(3)}%`, met: cpuMet },
+      { name: 'sessions stay Established', goal: 'all 3 at the end (BIRD side)', measured: states.join(', '), met: stillUp },
+    ];
+    rec.finish(data, targets, { suffix: `-s${PEERS}-${fib}`, dir: path.join(ROOT, 'bench', 'results') });
     return stillUp && rssMet && cpuMet ? 0 : 1;
   } finally {
     if (!argv.includes('--keep')) await lab.destroy();
