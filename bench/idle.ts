@@ -9,6 +9,7 @@
 // The result goes through bench/result.ts (the build that ran, the machine and its load, the
 // targets met or MISSED). TERN_TERND may name another tree's dist/src/ternd.js (e.g. main, for a
 // before figure): the build stamped is then that tree's, the result still lands here.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ResultRecorder, ROOT, type TargetVerdict } from './result';
@@ -48,6 +49,18 @@ function threadTicks(pid: number): { main: number; others: number } {
     }
   }
   return { main, others };
+}
+
+/** A bare `node` that does nothing, measured the same way: the floor under any node daemon. */
+async function bareNode(): Promise<{ rssMb: number; rssAnonMb: number; rssFileMb: number }> {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => undefined, 60_000)'], { stdio: 'ignore' });
+  try {
+    await sleep(2000);
+    const s = procSample(child.pid!);
+    return { rssMb: +(s.rssKb / 1024).toFixed(1), rssAnonMb: +(s.rssAnonKb / 1024).toFixed(1), rssFileMb: +(s.rssFileKb / 1024).toFixed(1) };
+  } finally {
+    child.kill('SIGKILL');
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -137,7 +150,9 @@ export async function main(argv: string[]): Promise<number> {
         rssSamplesMb: rssKb.map((k) => +(k / 1024).toFixed(1)),
       },
       sessionsEstablishedAtEnd: stillUp,
+      bareNode: await bareNode(),
     };
+    console.log(`  a bare node (node -e, idle): VmRSS ${data.bareNode.rssMb} MB (anonymous ${data.bareNode.rssAnonMb}, file-backed ${data.bareNode.rssFileMb})`);
     const targets: TargetVerdict[] = [
       { name: 'idle RSS, 3 sessions', goal: `under ${TARGET.rssMb} MB (issue 18; highest VmRSS sampled over the window)`, measured: `${(peakRssKb / 1024).toFixed(1)} MB`, met: rssMet },
       { name: 'idle CPU, 3 sessions', goal: `under ${TARGET.cpuPct}% of one core (issue 18; ternd's own CPU seconds)`, measured: `${cpuPct.toFixed(3)}%`, met: cpuMet },
