@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // ternd: the Tern BGP daemon for one Kubernetes node. Wiring only: parse flags, build the FIB
 // driver, start the Daemon, serve the control socket and probes, handle signals.
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import { lazyYargs } from './flags';
 import { createLogger, isLogLevel, LOG_LEVELS, type LogLevel } from './log';
 import { daemonSocketPath, resolveGroup } from './paths';
 import { versionLine } from './build-info';
@@ -19,7 +18,8 @@ import { createDatastore } from './daemon/datastore';
 import type { Datastore } from '../peers/datastore';
 
 async function main(): Promise<void> {
-  const argv = await yargs(hideBin(process.argv))
+  // yargs itself is loaded only for --help, --version or a line it must refuse (src/flags.ts).
+  const argv = await lazyYargs(process.argv.slice(2))
     .scriptName('ternd')
     .usage('$0 --config FILE | --datastore etcd --etcd-endpoints URL[,URL...] | --datastore kubernetes [options]\n\nThe Tern BGP daemon: peers this node with the cluster and writes pod routes into the kernel.')
     .option('datastore', { choices: ['file', 'etcd', 'kubernetes'] as const, default: 'file' as const, describe: 'where the cluster model comes from' })

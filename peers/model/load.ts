@@ -22,9 +22,11 @@ export interface LoadLimits extends ReadLimits {
   maxParseMemoryMb: number;
   /** Seconds the parse may take. */
   maxParseSeconds: number;
+  /** Seconds an idle parser thread is kept after a read before it is ended (0: ended at once). */
+  keepParserSeconds: number;
 }
 
-export const DEFAULT_LOAD_LIMITS: LoadLimits = { ...DEFAULT_READ_LIMITS, maxParseMemoryMb: 2048, maxParseSeconds: 120 };
+export const DEFAULT_LOAD_LIMITS: LoadLimits = { ...DEFAULT_READ_LIMITS, maxParseMemoryMb: 2048, maxParseSeconds: 120, keepParserSeconds: 5 };
 
 /** What the worker posts back. */
 export type LoadReply =
@@ -67,13 +69,17 @@ export async function rehydrate(model: ClusterModel, blocks: PackedBlocks, previ
 }
 
 /**
- * A parser thread kept between reads: starting a worker and loading the YAML code into it costs
- * ~100-200 ms, and a changed IPAM block must reach the FIB within 100 ms (issue 6). A worker that
- * hit a bound, or read a file of RETIRE_WORKER_BYTES or more, is terminated and the next read
+ * A parser thread kept between close reads: starting a worker and loading the YAML code into it
+ * costs ~100-200 ms, and a changed IPAM block must reach the FIB within 100 ms (issue 6), so a
+ * burst of edits is parsed by one warm thread. It is ended `keepParserSeconds` after the last
+ * read: an idle thread holds its own heap and the yaml package for nothing (issue 18: what an
+ * idle node keeps); the first read after a quiet spell pays the start again. A worker that hit a
+ * bound, or read a file of RETIRE_WORKER_BYTES or more, is terminated at once and the next read
  * starts a fresh one. One read at a time.
  */
 export class ModelLoader {
   private worker?: Worker;
+  private idleTimer?: NodeJS.Timeout;
   private queue: Promise<unknown> = Promise.resolve();
   /** The last model's IPAM blocks by name, lent to the next read (unpackBlocks). */
   private lastBlocks?: Map<string, IpamBlock>;
@@ -92,8 +98,14 @@ export class ModelLoader {
     return run;
   }
 
+  /** The parser thread's id while one is kept (undefined once it was ended). */
+  get parserThreadId(): number | undefined {
+    return this.worker?.threadId;
+  }
+
   /** Ends the worker (the loader can still be used: the next load starts one). */
   async close(): Promise<void> {
+    clearTimeout(this.idleTimer);
     const w = this.worker;
     this.worker = undefined;
     await w?.terminate();
@@ -111,6 +123,7 @@ export class ModelLoader {
 
   private loadNow(file: string): Promise<{ model: ClusterModel; warnings: ConfigIssue[] }> {
     const limits = this.limits;
+    clearTimeout(this.idleTimer);
     const worker = (this.worker ??= this.spawn());
     return new Promise((resolve, reject) => {
       const done = (fn: () => void, kill: boolean): Promise<unknown> => {
@@ -154,6 +167,20 @@ export class ModelLoader {
       // A busy parse holds the process open until it answers (the worker itself is unref'd).
       worker.ref();
       worker.postMessage({ file });
-    }).finally(() => worker.unref()) as Promise<{ model: ClusterModel; warnings: ConfigIssue[] }>;
+    }).finally(() => {
+      worker.unref();
+      this.endWhenIdle(worker);
+    }) as Promise<{ model: ClusterModel; warnings: ConfigIssue[] }>;
+  }
+
+  /** Ends `worker` after keepParserSeconds unless a read starts first (loadNow clears the timer). */
+  private endWhenIdle(worker: Worker): void {
+    if (this.worker !== worker) return;
+    this.idleTimer = setTimeout(() => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      void worker.terminate();
+    }, this.limits.keepParserSeconds * 1000);
+    this.idleTimer.unref();
   }
 }

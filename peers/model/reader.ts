@@ -3,13 +3,20 @@
  * that remembers the line of every key and value; `Reader` decodes typed fields from it and
  * records issues (file, line, resource, field path) instead of stopping at the first one.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
+import type { Document, Node as YamlNode } from 'yaml';
 import type { ConfigIssue, Selector } from '../types.js';
 import type { YNode } from './ynode.js';
 import { readFast, splitDocumentBounds, type DocChunk } from './fast-yaml.js';
 import { parseSelector, SelectorError } from '../selector.js';
 import { parseAsn, parseCidr, parseDuration, type Cidr } from './net.js';
 import { didYouMean, sectionFields, type Section } from './fields.js';
+
+// The yaml package costs ~8 MB of resident memory once loaded, and only a parse needs it: in
+// ternd that is the parser thread (load-worker.ts), while the main thread imports this module
+// for its limits and types only (issue 18: what an idle node keeps loaded).
+type YamlModule = typeof import('yaml');
+let yamlModule: YamlModule | undefined;
+const yaml = (): YamlModule => (yamlModule ??= require('yaml') as YamlModule);
 
 export type { YNode } from './ynode.js';
 
@@ -106,6 +113,7 @@ function isListNode(n: YNode): boolean {
 
 /** The yaml package's reading of `text`, whose first line is line `lineOffset + 1` of the file. */
 export function readWithYaml(text: string, file: string, issues: ConfigIssue[], limits: ReadLimits, lineOffset: number): YDoc[] {
+  const { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments } = yaml();
   const lc0 = new LineCounter();
   const lc = { linePos: (offset: number) => ({ line: lc0.linePos(offset).line + lineOffset }) };
   const docs = parseAllDocuments(text, { lineCounter: lc0, keepSourceTokens: true, prettyErrors: false });
@@ -189,7 +197,7 @@ function yamlMessage(code: string, message: string, text: string, pos: number, l
 
 /** A `kind: List` / `kind: <Kind>List` document (kubectl's output), which holds many resources. */
 function isList(n: unknown): boolean {
-  if (!isMap(n)) return false;
+  if (!yaml().isMap(n)) return false;
   const kind = n.get('kind');
   return typeof kind === 'string' && kind.endsWith('List');
 }
