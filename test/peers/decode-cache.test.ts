@@ -7,17 +7,10 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ConfigError, parseResources } from '../../peers/index.js';
+import { normModel } from './helpers.js';
 import type { DecodeCache } from '../../peers/model/parse.js';
 
 const FIXTURE = join(__dirname, '../../../test/fixtures/cluster-full.yaml');
-/** Selectors are closures: equal when they print the same expression. */
-function norm(v: unknown): unknown {
-  if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, norm(x)]));
-  if (Array.isArray(v)) return v.map(norm);
-  if (v && typeof v === 'object' && 'matches' in v && typeof v.matches === 'function') return `selector ${String(v)}`;
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)]));
-  return v;
-}
 const objects = (): Record<string, unknown>[] => parseAllDocuments(fs.readFileSync(FIXTURE, 'utf8')).map((d) => d.toJS() as Record<string, unknown>).filter((o) => o !== null);
 
 test('decode cache: cached rebuilds give the model and warnings of an uncached build, warnings not repeated', () => {
@@ -27,7 +20,7 @@ test('decode cache: cached rebuilds give the model and warnings of an uncached b
   const first = parseResources(objs, 'etcd', cache);
   const second = parseResources(objs, 'etcd', cache);
   for (const u of [first, second]) {
-    assert.deepEqual(norm(u.model), norm(plain.model));
+    assert.deepEqual(normModel(u.model), normModel(plain.model));
     assert.deepEqual(u.warnings, plain.warnings);
   }
 });
@@ -42,7 +35,7 @@ test('decode cache: a replaced object is decoded anew; an unchanged one is reuse
   const next = objs.map((o, k) => (k === i ? changed : o));
   const after = parseResources(next, 'etcd', cache);
   assert.equal(after.model.peers.find((p) => p.name === peer.metadata.name)?.asNumber, 65123);
-  assert.deepEqual(norm(after.model), norm(parseResources(next, 'etcd').model));
+  assert.deepEqual(normModel(after.model), normModel(parseResources(next, 'etcd').model));
   // Unchanged resources are the very objects decoded before (nothing re-decoded).
   const node0 = before.model.nodes[0];
   assert.equal(after.model.nodes.find((n) => n.name === node0.name), node0);

@@ -21,3 +21,12 @@ export function res(kind: string, name: string, spec: Record<string, unknown>): 
 export function model(...docs: string[]): ClusterModel {
   return parseModel(docs.join('---\n'), 'test.yaml').model;
 }
+
+/** Selectors are closures: equal when they print the same expression. */
+export function normModel(v: unknown): unknown {
+  if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, normModel(x)]));
+  if (Array.isArray(v)) return v.map(normModel);
+  if (v && typeof v === 'object' && 'matches' in v && typeof v.matches === 'function') return `selector ${String(v)}`;
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, normModel(x)]));
+  return v;
+}

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ConfigError, parseResources } from '../../peers/index.js';
+import { normModel } from './helpers.js';
 import { LiveModel } from '../../peers/model/live.js';
 import { prng } from '../../bench/prng.js';
 import type { ConfigIssue } from '../../peers/types.js';
@@ -17,21 +18,13 @@ import type { ConfigIssue } from '../../peers/types.js';
 const FIXTURE = join(__dirname, '../../../test/fixtures/cluster-full.yaml');
 type Obj = Record<string, unknown> & { kind?: string; metadata?: { name?: string } };
 
-/** Selectors are closures: equal when they print the same expression. */
-function norm(v: unknown): unknown {
-  if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, norm(x)]));
-  if (Array.isArray(v)) return v.map(norm);
-  if (v && typeof v === 'object' && 'matches' in v && typeof v.matches === 'function') return `selector ${String(v)}`;
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)]));
-  return v;
-}
 /** Issues as a sorted list: the live model reports the same issues, grouped a little differently. */
 const issueSet = (issues: ConfigIssue[]) => issues.map((i) => JSON.stringify(i)).sort();
 
 function outcome(f: () => { model: unknown; warnings: ConfigIssue[] }): { model?: unknown; issues: string[]; refused: boolean } {
   try {
     const { model, warnings } = f();
-    return { model: norm(model), issues: issueSet(warnings), refused: false };
+    return { model: normModel(model), issues: issueSet(warnings), refused: false };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     return { issues: issueSet(err.issues), refused: true };
