@@ -10,7 +10,7 @@
 
 import * as os from 'node:os';
 import { decodeMessage, encodeAttributes, packUpdates } from '../bgp/codec/index';
-import { AFI_IPV4, AFI_IPV6, DEFAULT_CONTEXT, Family, PathAttributes, Prefix, SessionContext, UpdateMessage } from '../bgp/types';
+import { AFI_IPV4, AFI_IPV6, DEFAULT_CONTEXT, Family, PathAttributes, Prefix, SessionContext, UpdateMessage } from '../bgp/codec/types';
 import { ResultRecorder, type TargetVerdict } from './result';
 import { prng as rng } from './prng';
 

@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { decodeMessage } from '../bgp/codec/message';
 import { packUpdates } from '../bgp/codec/pack';
-import { AFI_IPV4, AFI_IPV6, AsPathSegmentType, MsgType, type PathAttributes, type Prefix, type SessionContext } from '../bgp/types';
+import { AFI_IPV4, AFI_IPV6, AsPathSegmentType, MsgType, type PathAttributes, type Prefix, type SessionContext } from '../bgp/codec/types';
 import { Rib } from '../bgp/rib/rib';
 import { ResultRecorder } from './result';
 

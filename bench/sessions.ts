@@ -8,12 +8,12 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { encodeMessage, packUpdates } from '../bgp/codec';
-import { resolveConfig, type SessionConfig } from '../bgp/config';
-import { Fsm, type FsmEvent } from '../bgp/fsm';
-import type { Session } from '../bgp/session';
-import { Speaker } from '../bgp/speaker';
+import { resolveConfig, type SessionConfig } from '../bgp/fsm/config';
+import { Fsm, type FsmEvent } from '../bgp/fsm/fsm';
+import type { Session } from '../bgp/io/session';
+import { Speaker } from '../bgp/io/speaker';
 import { ResultRecorder } from './result';
-import { AFI_IPV4, AsPathSegmentType, CapCode, DEFAULT_CONTEXT, MsgType, Origin, type Prefix, type UpdateMessage } from '../bgp/types';
+import { AFI_IPV4, AsPathSegmentType, CapCode, DEFAULT_CONTEXT, MsgType, Origin, type Prefix, type UpdateMessage } from '../bgp/codec/types';
 
 const A = { addr: '127.0.0.2', as: 65002, id: '10.0.0.2' };
 const B = { addr: '127.0.0.3', as: 65003, id: '10.0.0.3' };

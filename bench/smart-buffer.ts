@@ -10,7 +10,7 @@
 
 import { SmartBuffer } from 'smart-buffer';
 import { encodeOpen } from '../bgp/codec/open';
-import { CapCode, MsgType, OpenMessage } from '../bgp/types';
+import { CapCode, MsgType, OpenMessage } from '../bgp/codec/types';
 import { ResultRecorder } from './result';
 
 const PREFIXES = 1000; // /24s per 4096-byte UPDATE: 1000 x 4 octets fits with the header and attributes

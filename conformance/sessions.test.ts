@@ -293,7 +293,7 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
   test('RFC 5082 GTSM: with ttlSecurity 1 Tern connects to a BIRD that demands TTL 255; without it, never', async (t) => {
     if (!conformanceGate(t, [...NEEDS], TERND)) return;
     // BIRD is passive, so Tern's outbound socket is what is tested: Tern's listener sends with
-    // TTL 255 to every peer (see bgp/transport.ts), which would satisfy BIRD either way.
+    // TTL 255 to every peer (see bgp/io/transport.ts), which would satisfy BIRD either way.
     const bad = await setup(t, { id: 'tcs58', net: 58, peer: 'bird', peerPassive: true, peerTtlSecurity: true });
     const good = await setup(t, { id: 'tcs59', net: 59, peer: 'bird', peerPassive: true, peerTtlSecurity: true, ternTtlSecurity: 1 });
     await bad.startPeer();

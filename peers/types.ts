@@ -2,7 +2,7 @@
  * Plain types shared by peers/ and its users: the validated Calico model (ClusterModel), the
  * desired BGP sessions (PeerConfig), and configuration issues. No behaviour lives here.
  */
-import type { Family, LargeCommunity } from '../bgp/types.js';
+import type { Family, LargeCommunity } from '../bgp/codec/types.js';
 import type { Selector } from './selector.js';
 import type { Cidr } from './model/net.js';
 

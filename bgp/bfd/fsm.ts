@@ -237,7 +237,7 @@ export class BfdFsm {
     if (retime) this.retimeTx();
   }
 
-  /** Everything that happens on entering a state lives here (as in bgp/fsm.ts). */
+  /** Everything that happens on entering a state lives here (as in bgp/fsm/fsm.ts). */
   private changeState(to: BfdState, diag: number): void {
     const from = this.state;
     this.state = to;

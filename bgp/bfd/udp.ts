@@ -31,8 +31,8 @@ import {
   EAGAIN,
   EADDRINUSE,
   POLLIN,
-} from '../libc';
-import { familyOf, sockaddr } from '../transport';
+} from '../io/libc';
+import { familyOf, sockaddr } from '../io/transport';
 
 
 

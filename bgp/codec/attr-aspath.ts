@@ -9,7 +9,7 @@ import {
   ATTR_FLAG_OPTIONAL as O,
   ATTR_FLAG_TRANSITIVE as T,
   PathAttributes,
-} from '../types';
+} from './types';
 import { rd32 } from './reader';
 import { AttrDecodeState, AttrMalformed, AttrSpec, AttrWriter } from './attr-spec';
 

@@ -2,8 +2,8 @@
 // AGGREGATOR, ORIGINATOR_ID, CLUSTER_LIST, AS4_AGGREGATOR, OTC. One registry row each, decode and
 // encode side by side; the RFC 7606 action of each row is cited where it is set.
 
-import { AS_TRANS, AttrType, ATTR_FLAG_OPTIONAL as O, ATTR_FLAG_TRANSITIVE as T } from '../types';
-import { formatIpv4, parseIpv4 } from '../prefix';
+import { AS_TRANS, AttrType, ATTR_FLAG_OPTIONAL as O, ATTR_FLAG_TRANSITIVE as T } from './types';
+import { formatIpv4, parseIpv4 } from './prefix';
 import { rd32 } from './reader';
 import { AttrDecodeState, AttrMalformed, AttrSpec, AttrWriter } from './attr-spec';
 

@@ -1,6 +1,6 @@
 // COMMUNITIES (RFC 1997), EXTENDED_COMMUNITIES (RFC 4360), LARGE_COMMUNITY (RFC 8092).
 
-import { AttrType, ATTR_FLAG_OPTIONAL as O, ATTR_FLAG_TRANSITIVE as T } from '../types';
+import { AttrType, ATTR_FLAG_OPTIONAL as O, ATTR_FLAG_TRANSITIVE as T } from './types';
 import { rd32 } from './reader';
 import { AttrMalformed, AttrSpec } from './attr-spec';
 

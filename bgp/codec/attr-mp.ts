@@ -14,8 +14,8 @@ import {
   PrefixList,
   SAFI_UNICAST,
   SessionContext,
-} from '../types';
-import { formatIpv4, formatIpv6, parseAddress } from '../prefix';
+} from './types';
+import { formatIpv4, formatIpv6, parseAddress } from './prefix';
 import { AttrMalformed, AttrSpec, AttrWriter } from './attr-spec';
 import { decodeNlri, nlriLength, writeNlri } from './prefixes';
 

@@ -16,7 +16,7 @@ import {
   PathAttributes,
   SessionContext,
   UnknownAttribute,
-} from '../types';
+} from './types';
 import { attributeName } from './names';
 import { AttrDecodeState, AttrMalformed, AttrSpec, AttrWriter } from './attr-spec';
 import { basicAttributes } from './attr-basic';

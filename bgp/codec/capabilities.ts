@@ -4,7 +4,7 @@
 // A known capability with a malformed value is a structural error: OPEN Message Error 2/0.
 
 import { SmartBuffer } from 'smart-buffer';
-import { BgpError, CapCode, Capability } from '../types';
+import { BgpError, CapCode, Capability } from './types';
 import { capabilityName } from './names';
 import { Reader } from './reader';
 

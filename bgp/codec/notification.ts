@@ -10,7 +10,7 @@ import {
   MsgType,
   NotificationMessage,
   RouteRefreshMessage,
-} from '../types';
+} from './types';
 import { writeHeader } from './header';
 
 const u16 = (v: number): Buffer => Buffer.from([v >> 8, v & 0xff]);

@@ -10,8 +10,8 @@
 //    role mismatch (2/11).
 
 import { SmartBuffer } from 'smart-buffer';
-import { BgpError, Capability, HEADER_LEN, MAX_MESSAGE_LEN, MsgType, OpenMessage } from '../types';
-import { formatIpv4, parseIpv4 } from '../prefix';
+import { BgpError, Capability, HEADER_LEN, MAX_MESSAGE_LEN, MsgType, OpenMessage } from './types';
+import { formatIpv4, parseIpv4 } from './prefix';
 import { decodeCapabilities, encodeCapability } from './capabilities';
 import { writeHeader } from './header';
 import { Reader } from './reader';

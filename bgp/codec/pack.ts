@@ -18,7 +18,7 @@ import {
   Prefix,
   PrefixList,
   SessionContext,
-} from '../types';
+} from './types';
 import { encodeAttributes } from './attributes';
 import { encodeNextHop, MP_UNREACH_HEADER_LENGTH, mpReachHeaderLength, writeMpReachHeader, writeMpUnreachHeader } from './attr-mp';
 import { writeHeader } from './header';

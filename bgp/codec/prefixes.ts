@@ -3,8 +3,8 @@
 // Decoding validates the syntax and records only offsets: one Uint32Array per list, no object
 // per prefix. The prefix bytes stay in the message buffer.
 
-import { AFI_IPV4, Afi, Prefix, PrefixList } from '../types';
-import { parsePrefix, prefixBytes, prefixFromBytes } from '../prefix';
+import { AFI_IPV4, Afi, Prefix, PrefixList } from './types';
+import { parsePrefix, prefixBytes, prefixFromBytes } from './prefix';
 import { rd32, wr32 } from './reader';
 
 /** Scratch space for offsets while decoding; a 65535-byte message holds fewer prefixes. */

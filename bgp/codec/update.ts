@@ -14,7 +14,7 @@ import {
   SAFI_UNICAST,
   SessionContext,
   UpdateMessage,
-} from '../types';
+} from './types';
 import { AttrWriter } from './attr-spec';
 import { encodeNextHop, writeMpReach, writeMpUnreach } from './attr-mp';
 import { decodeAttributes, writeAttributes } from './attributes';

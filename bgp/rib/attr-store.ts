@@ -5,9 +5,9 @@
 // minus MP_REACH/MP_UNREACH, plus the next hop of the family). The decision process reads the
 // numbers it needs from fields precomputed here once per set, never from the attribute objects.
 
-import { AsPathSegmentType, DEFAULT_CONTEXT, type MpNextHop, type PathAttributes, type SessionContext } from '../types';
+import { AsPathSegmentType, DEFAULT_CONTEXT, type MpNextHop, type PathAttributes, type SessionContext } from '../codec/types';
 import { decodeAttributes } from '../codec/attributes';
-import { LLGR_STALE } from '../communities';
+import { LLGR_STALE } from '../codec/communities';
 import type { PathInfo } from './rib-types';
 
 export interface AttrSet {

@@ -9,8 +9,8 @@
 // decision process over them (decision.ts), whose answer the Loc-RIB, the Adj-RIBs-Out and
 // bgpctl's views must agree on.
 
-import type { Family } from '../types';
-import { formatPrefix } from '../prefix';
+import type { Family } from '../codec/types';
+import { formatPrefix } from '../codec/prefix';
 import { AttrStore, type AttrSet } from './attr-store';
 import { select, type Candidate, type DecisionOptions } from './decision';
 import type { LocalSpeaker } from './export';

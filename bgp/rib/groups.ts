@@ -3,7 +3,7 @@
 // export rules change (soft reconfiguration, no session reset), and each member's way to its
 // stream (output.ts). It owns the groups and the peer -> member map; nothing else keeps either.
 
-import type { Family, SessionContext } from '../types';
+import type { Family, SessionContext } from '../codec/types';
 import { endOfRib } from '../codec/update';
 import type { RibCore } from './core';
 import { exportPrefix, type LocRibScope } from './loc-rib';

@@ -7,8 +7,8 @@
 // motivation, without the soft-reconfiguration-inbound memory cost: the pre-policy view is one
 // 4-byte id per path, the sets themselves are shared).
 
-import { AsPathSegmentType, Origin, type Family, type MpNextHop, type PathAttributes, type Prefix, type PrefixList, type UpdateMessage } from '../types';
-import { parsePrefix } from '../prefix';
+import { AsPathSegmentType, Origin, type Family, type MpNextHop, type PathAttributes, type Prefix, type PrefixList, type UpdateMessage } from '../codec/types';
+import { parsePrefix } from '../codec/prefix';
 import { rawAttrKey, type AttrSet } from './attr-store';
 import { nextHopProblem } from './nexthop';
 import type { RibCore } from './core';

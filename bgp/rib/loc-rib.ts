@@ -3,7 +3,7 @@
 // prefix_evaluate: one change record feeds every consumer), and recompute what each update
 // group advertises for it.
 
-import type { Family } from '../types';
+import type { Family } from '../codec/types';
 import { FAMILIES, type RibCore } from './core';
 import type { ApPath } from './group-family';
 import type { PeerState } from './peer-state';

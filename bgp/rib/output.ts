@@ -1,7 +1,7 @@
 // Routes out, per member of an update group: the pull model (takeOutput), and the re-send of
 // the Adj-RIB-Out for a route refresh (RFC 2918 §4, RFC 7313 §4 BoRR/EoRR).
 
-import { RouteRefreshSubtype, type Family } from '../types';
+import { RouteRefreshSubtype, type Family } from '../codec/types';
 import type { Member, UpdateGroup } from './update-group';
 import { isFor, refreshMarker, type OutMsg } from './wire';
 

@@ -3,7 +3,7 @@
 import { addressKey } from './decision';
 import { ipv4ToNumber } from './attr-store';
 import type { ExportSource } from './export';
-import type { Family, SessionContext } from '../types';
+import type { Family, SessionContext } from '../codec/types';
 import type { PeerCaps, RibPeer, RibPeerCounters } from './rib-types';
 
 export class PeerState implements ExportSource {

@@ -9,7 +9,7 @@
 // and export per prefix), stale.ts (graceful restart, refresh, LLGR), output.ts (routes out)
 // and show.ts (bgpctl's views), each taking only the part of the core it uses.
 
-import type { Family, PathAttributes, Prefix, SessionContext, UpdateMessage } from '../types';
+import type { Family, PathAttributes, Prefix, SessionContext, UpdateMessage } from '../codec/types';
 import { FAMILIES, RibCore } from './core';
 import { UpdateGroups } from './groups';
 import { ingestUpdate, originate, recomputeImport, withdrawOrigin } from './import';

@@ -1,8 +1,8 @@
 // Read-only views of the RIB for bgpctl (`show rib`, `show rib <prefix> --detail`,
 // `show neighbor <peer> received-routes|advertised-routes`). Plain objects, built on demand.
 
-import { parsePrefix } from '../prefix';
-import type { Family, PathAttributes } from '../types';
+import { parsePrefix } from '../codec/prefix';
+import type { Family, PathAttributes } from '../codec/types';
 import type { AttrSet } from './attr-store';
 import { FAMILIES, type RibCore } from './core';
 import { compare, STEP_NAMES, type Candidate } from './decision';

@@ -15,7 +15,7 @@
 // The paths keep their STALE flag, so sweepStale() removes whatever the peer does not
 // re-announce after it comes back (End-of-RIB) or when the long-lived stale time ends.
 
-import { LLGR_STALE, NO_LLGR } from '../communities';
+import { LLGR_STALE, NO_LLGR } from '../codec/communities';
 import type { RibCore } from './core';
 import { PathFlag, type FamilyTable } from './table';
 

@@ -13,7 +13,7 @@
 // reference count, queued flag, multipath signature.
 
 import { PrefixStore } from './prefix-store';
-import type { Family } from '../types';
+import type { Family } from '../codec/types';
 
 export const enum PathFlag {
   STALE = 1, // RFC 4724 §4.2 / RFC 7313 §4: kept from before a restart or refresh

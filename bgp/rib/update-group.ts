@@ -9,7 +9,7 @@
 // route back to the peer it came from, nor to the peer whose router ID is its ORIGINATOR_ID)
 // are message tags: the announcement is tagged "not for X" and a withdrawal "only for X".
 
-import { HEADER_LEN, type Family, type PathAttributes, type SessionContext } from '../types';
+import { HEADER_LEN, type Family, type PathAttributes, type SessionContext } from '../codec/types';
 import { encodeAttributes } from '../codec/attributes';
 import { AttrWriter } from '../codec/attr-spec';
 import { encodeNextHop, mpReachHeaderLength } from '../codec/attr-mp';

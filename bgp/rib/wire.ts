@@ -11,7 +11,7 @@ import {
   RouteRefreshSubtype,
   SAFI_UNICAST,
   type Family,
-} from '../types';
+} from '../codec/types';
 import { writeHeader } from '../codec/header';
 import { MP_UNREACH_HEADER_LENGTH, mpReachHeaderLength, writeMpReachHeader, writeMpUnreachHeader } from '../codec/attr-mp';
 import type { PrefixStore } from './prefix-store';

@@ -4,7 +4,7 @@
  * Addresses are held as bigint so IPv4 and IPv6 share one containment test.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import type { Family } from '../../bgp/types.js';
+import type { Family } from '../../bgp/codec/types.js';
 
 export interface Cidr {
   family: Family;

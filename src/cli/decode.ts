@@ -4,7 +4,7 @@
 // command exits 1. See docs/bgpctl.md "decode".
 import type { Argv, CommandModule } from 'yargs';
 import { decodeMessage, formatMessage, Framer, messageToJson, notificationName, attributeName } from '../../bgp/codec/index.js';
-import { BgpError, DEFAULT_CONTEXT, MsgType, SessionContext } from '../../bgp/types.js';
+import { BgpError, DEFAULT_CONTEXT, MsgType, SessionContext } from '../../bgp/codec/types.js';
 import type { GlobalArgs } from './common.js';
 
 interface DecodeArgs extends GlobalArgs {

@@ -2,7 +2,7 @@
 // the control server (so a hand-written request gets the same answer). Pure functions.
 import { isIP } from 'node:net';
 import type { FamilyName } from './api.js';
-import { WELL_KNOWN_COMMUNITIES as WELL_KNOWN_VALUES } from '../../bgp/communities.js';
+import { WELL_KNOWN_COMMUNITIES as WELL_KNOWN_VALUES } from '../../bgp/codec/communities.js';
 
 /** RFC 9003 §2: the shutdown communication length is one octet, so at most 255 bytes of UTF-8. */
 export const MAX_SHUTDOWN_MESSAGE_BYTES = 255;

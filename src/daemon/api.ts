@@ -1,11 +1,11 @@
 // The DaemonApi (src/control/api.ts) over a running Daemon: reads session stats, the plan and
 // the RIB and turns them into the stable view objects bgpctl prints.
-import type { Session } from '../../bgp/session';
-import type { Negotiated } from '../../bgp/negotiate';
-import type { SessionStats, ErrorRecord } from '../../bgp/stats';
-import { buildOpen } from '../../bgp/negotiate';
-import { CapCode, type AddPathFamily, type Capability, type LlgrFamily } from '../../bgp/types';
-import { parsePrefix } from '../../bgp/prefix';
+import type { Session } from '../../bgp/io/session';
+import type { Negotiated } from '../../bgp/fsm/negotiate';
+import type { SessionStats, ErrorRecord } from '../../bgp/fsm/stats';
+import { buildOpen } from '../../bgp/fsm/negotiate';
+import { CapCode, type AddPathFamily, type Capability, type LlgrFamily } from '../../bgp/codec/types';
+import { parsePrefix } from '../../bgp/codec/prefix';
 import type { RibPeerCounters } from '../../bgp/rib/rib-types';
 import {
   ControlError,

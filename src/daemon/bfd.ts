@@ -9,7 +9,7 @@
 import { BfdManager } from '../../bgp/bfd/manager';
 import { DIAG_NAMES } from '../../bgp/bfd/packet';
 import type { BfdPeerConfig, BfdSessionView, BfdStateEvent } from '../../bgp/bfd/types';
-import type { Session } from '../../bgp/session';
+import type { Session } from '../../bgp/io/session';
 import type { PeerConfig } from '../../peers';
 import type { Logger } from '../log';
 

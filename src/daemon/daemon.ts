@@ -7,8 +7,8 @@
 // control API may read and ask).
 import { EventEmitter } from 'node:events';
 import { Rib } from '../../bgp/rib/rib';
-import { Speaker } from '../../bgp/speaker';
-import type { Family } from '../../bgp/types';
+import { Speaker } from '../../bgp/io/speaker';
+import type { Family } from '../../bgp/codec/types';
 import type { Fib } from '../../fib/types';
 import {
   localSpeaker,

@@ -5,9 +5,9 @@
 // `clear`). The ToR that leaks a full table into a pod network must not take the node's
 // memory and kernel FIB with it.
 
-import type { Logger } from '../../bgp/log';
-import type { Session } from '../../bgp/session';
-import type { Family, UpdateMessage } from '../../bgp/types';
+import type { Logger } from '../../bgp/io/log';
+import type { Session } from '../../bgp/io/session';
+import type { Family, UpdateMessage } from '../../bgp/codec/types';
 import type { MaxPrefixLimit } from '../../peers';
 
 /** RFC 4486 §4 subcode 1. */

@@ -5,11 +5,11 @@
 // malformed UPDATEs wrote 20,000 warning lines).
 
 import { attributeName } from '../../bgp/codec';
-import type { Logger } from '../../bgp/log';
-import type { AttributeError } from '../../bgp/types';
+import type { Logger } from '../../bgp/io/log';
+import type { AttributeError } from '../../bgp/codec/types';
 import type { RibNotice } from '../../bgp/rib/rib-types';
 import type { Metrics } from '../control/metrics';
-import { LogLimiter, type LogLimitOptions } from '../../bgp/log-limit';
+import { LogLimiter, type LogLimitOptions } from '../../bgp/io/log-limit';
 
 /** One row of `show neighbor`'s updateErrors (RFC 7606 §2 actions taken, since ternd started). */
 export interface UpdateErrorCount {

@@ -3,7 +3,7 @@
 // sessions, a policy-only change is applied in place (soft reconfiguration), a change of what
 // the RIB's peer config holds restarts the session. Owns the running plan and originated set.
 import type { Rib } from '../../bgp/rib/rib';
-import type { Speaker } from '../../bgp/speaker';
+import type { Speaker } from '../../bgp/io/speaker';
 import {
   diffPlan,
   filtersByName,

@@ -3,7 +3,7 @@
 // Pure functions over the RibRowView a row is shown as, so they are tested without a RIB.
 // The AS_PATH regular expression is NOT here: bgpctl applies it, so that a pathological
 // expression costs the operator's shell and never the daemon's event loop.
-import { parsePrefix } from '../../bgp/prefix';
+import { parsePrefix } from '../../bgp/codec/prefix';
 import type { AsFilter, RibQuery, RibRowView } from '../control/api';
 import { normaliseCommunity } from '../control/validate';
 

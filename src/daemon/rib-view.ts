@@ -2,8 +2,8 @@
 // (bgp/rib/show.ts). Rows are produced lazily so a full table streams to the client.
 import type { RibEntryView } from '../../bgp/rib/rib-types';
 import { formatAsPath, formatCommunity } from '../../bgp/codec/format';
-import type { Family, PathAttributes } from '../../bgp/types';
-import { formatIpv6, parseIpv6 } from '../../bgp/prefix';
+import type { Family, PathAttributes } from '../../bgp/codec/types';
+import { formatIpv6, parseIpv6 } from '../../bgp/codec/prefix';
 import type { RibQuery, RibRowView } from '../control/api';
 import type { DaemonView } from './view';
 import { attributeFilter, prefixFilter, withinOf } from './rib-filter';

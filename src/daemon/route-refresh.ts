@@ -3,8 +3,8 @@
 // refresh made two Tern speakers send their tables back and forth without end (issue 15).
 
 import type { Rib } from '../../bgp/rib/rib';
-import type { Logger } from '../../bgp/log';
-import { RouteRefreshSubtype, type Family, type RouteRefreshMessage } from '../../bgp/types';
+import type { Logger } from '../../bgp/io/log';
+import { RouteRefreshSubtype, type Family, type RouteRefreshMessage } from '../../bgp/codec/types';
 import type { PeerProblems } from './peer-problems';
 
 export interface RefreshContext {

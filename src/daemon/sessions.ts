@@ -3,11 +3,11 @@
 // to a session at its own pace (pump). The rules live in their modules (graceful-restart.ts,
 // max-prefix.ts, route-refresh.ts, hints.ts); this file only routes events to them.
 import type { Rib } from '../../bgp/rib/rib';
-import type { Speaker } from '../../bgp/speaker';
-import type { Session } from '../../bgp/session';
-import type { DownReason } from '../../bgp/fsm-types';
+import type { Speaker } from '../../bgp/io/speaker';
+import type { Session } from '../../bgp/io/session';
+import type { DownReason } from '../../bgp/fsm/types';
 import { isEndOfRib } from '../../bgp/codec';
-import type { Family } from '../../bgp/types';
+import type { Family } from '../../bgp/codec/types';
 import type { LocalSpeaker } from '../../peers';
 import { ControlError, type NeighborAction, type NeighborActionOptions } from '../control/api';
 import type { Metrics } from '../control/metrics';

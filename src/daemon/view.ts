@@ -2,7 +2,7 @@
 // read-only views, and the few actions bgpctl may ask for by name. The daemon's own fields
 // stay its own; nothing here can replace a map, a plan or the RIB under it.
 import type { Rib } from '../../bgp/rib/rib';
-import type { Session } from '../../bgp/session';
+import type { Session } from '../../bgp/io/session';
 import type { FibChange, FibRoute } from '../../fib/types';
 import type { LocalSpeaker, OriginatedRoute, PeerConfig } from '../../peers';
 import type { DatastoreStatus } from '../../peers/datastore';

@@ -1,11 +1,11 @@
 // Pure translations between the modules: the Calico plan (peers/) into the session layer's
 // and the RIB's peer configs (bgp/), Calico BGPFilters into RIB policy functions, and RIB
 // change records into FIB changes (fib/). No I/O here, so every rule is unit-testable.
-import type { SessionConfig } from '../../bgp/config';
+import type { SessionConfig } from '../../bgp/fsm/config';
 import type { PolicyFn, RibChange, RibPeer } from '../../bgp/rib/rib-types';
 import { asPathStartsWith, editAttrs } from '../../bgp/rib/policy-edit';
-import { formatPrefix, parseAddress } from '../../bgp/prefix';
-import { AFI_IPV4, type PathAttributes, type Prefix } from '../../bgp/types';
+import { formatPrefix, parseAddress } from '../../bgp/codec/prefix';
+import { AFI_IPV4, type PathAttributes, type Prefix } from '../../bgp/codec/types';
 import type { FibChange, FibFailure, NextHop } from '../../fib/types';
 import { withdraw } from '../../fib/types';
 import {

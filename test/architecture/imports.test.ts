@@ -95,6 +95,33 @@ test('docs/architecture.md: each layer imports only what it may', () => {
   assert.deepEqual(bad, []);
 });
 
+// Issue 12: bgp/ is layered in folders, each importing only downward: codec (the wire format
+// and its types) at the bottom; the sans-IO session core (fsm: FSM, negotiation, collision,
+// dispatch, counters) on the codec; the RIB on the codec alone; the I/O drivers (io: sockets,
+// timers, the speaker) on fsm and codec; BFD on the I/O layer's socket helpers.
+const BGP_MAY_IMPORT: Record<string, readonly string[]> = {
+  codec: [],
+  fsm: ['codec'],
+  rib: ['codec'],
+  io: ['codec', 'fsm'],
+  bfd: ['io', 'codec'],
+};
+
+test('docs/architecture.md: bgp/ folders import only downward (codec <- fsm <- io; codec <- rib; io <- bfd)', () => {
+  const bad: string[] = [];
+  for (const [f, edges] of importGraph()) {
+    const p = f.split(path.sep);
+    if (p[0] !== 'bgp') continue;
+    assert.ok(p.length > 2 && p[1] in BGP_MAY_IMPORT, `${f}: every bgp/ file lives in one of ${Object.keys(BGP_MAY_IMPORT).join(', ')}`);
+    for (const t of edges) {
+      const q = t.split(path.sep);
+      if (q[0] !== 'bgp' || q[1] === p[1]) continue;
+      if (!BGP_MAY_IMPORT[p[1]].includes(q[1])) bad.push(`${f} -> ${t}: bgp/${p[1]} may import only ${BGP_MAY_IMPORT[p[1]].join(', ') || 'itself'}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
 // Issue 12: no two files import each other, directly or around a circle (a type-only import
 // counts: it couples the files as much). The RIB's parts share state through bgp/rib/core.ts.
 test('no import cycle between files', () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { test } from 'node:test';
-import { Timers, Wire, type WireHandlers } from '../../bgp/connection';
+import { Timers, Wire, type WireHandlers } from '../../bgp/io/connection';
 import { sleep } from './session-helpers';
 
 class FakeSocket extends EventEmitter {

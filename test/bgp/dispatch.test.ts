@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encodeMessage } from '../../bgp/codec';
-import { eventOfMessage, messageTypeOf } from '../../bgp/dispatch';
-import { BgpError, DEFAULT_CONTEXT, MsgType } from '../../bgp/types';
+import { eventOfMessage, messageTypeOf } from '../../bgp/fsm/dispatch';
+import { BgpError, DEFAULT_CONTEXT, MsgType } from '../../bgp/codec/types';
 import { rawKeepalive, rawOpen } from './session-helpers';
 
 const ev = (b: Buffer) => eventOfMessage(b, DEFAULT_CONTEXT);

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { collisionWinner } from '../../bgp/collision';
-import { resolveConfig } from '../../bgp/config';
-import { Fsm, type FsmAction, type FsmEvent, type State } from '../../bgp/fsm';
-import { buildOpen, negotiate } from '../../bgp/negotiate';
-import { BgpError, CapCode, DEFAULT_CONTEXT } from '../../bgp/types';
+import { collisionWinner } from '../../bgp/fsm/collision';
+import { resolveConfig } from '../../bgp/fsm/config';
+import { Fsm, type FsmAction, type FsmEvent, type State } from '../../bgp/fsm/fsm';
+import { buildOpen, negotiate } from '../../bgp/fsm/negotiate';
+import { BgpError, CapCode, DEFAULT_CONTEXT } from '../../bgp/codec/types';
 import { encodeMessage } from '../../bgp/codec';
 import { BASE_CONFIG, eventFrom, loadFixture, openFrom, runCase } from './fsm-replay';
 

@@ -2,15 +2,15 @@
 
 import net from 'node:net';
 import { encodeMessage, packUpdates } from '../../bgp/codec';
-import type { SessionConfig } from '../../bgp/config';
-import { Speaker, type SpeakerOptions } from '../../bgp/speaker';
-import { AFI_IPV4, CapCode, DEFAULT_CONTEXT, MsgType, Origin, AsPathSegmentType, type Capability, type OpenMessage } from '../../bgp/types';
+import type { SessionConfig } from '../../bgp/fsm/config';
+import { Speaker, type SpeakerOptions } from '../../bgp/io/speaker';
+import { AFI_IPV4, CapCode, DEFAULT_CONTEXT, MsgType, Origin, AsPathSegmentType, type Capability, type OpenMessage } from '../../bgp/codec/types';
 
 /** An unprivileged port, different per call, so parallel test files rarely clash. */
 let nextPort = 20000 + Math.floor(Math.random() * 30000);
 export const freshPort = (): number => nextPort++;
 
-/** Fast timers for tests; the RFC defaults are in bgp/config.ts. */
+/** Fast timers for tests; the RFC defaults are in bgp/fsm/config.ts. */
 export function peerConfig(local: { addr: string; as: number; id: string }, peer: { addr: string; as: number; port: number }, extra: Partial<SessionConfig> = {}): SessionConfig {
   return {
     peerAddress: peer.addr,

@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import type { Session } from '../../bgp/session';
-import type { Speaker } from '../../bgp/speaker';
-import { fdOf, getIntOpt, IP_MINTTL, IP_TTL } from '../../bgp/transport';
-import { CapCode, type Capability, type UpdateMessage } from '../../bgp/types';
+import type { Session } from '../../bgp/io/session';
+import type { Speaker } from '../../bgp/io/speaker';
+import { fdOf, getIntOpt, IP_MINTTL, IP_TTL } from '../../bgp/io/transport';
+import { CapCode, type Capability, type UpdateMessage } from '../../bgp/codec/types';
 import { freshPort, ipv4Update, peerConfig, rawKeepalive, rawOpen, RawPeer, sleep, startSpeaker, until, waitFor } from './session-helpers';
 import { requireOrSkip } from '../required';
 

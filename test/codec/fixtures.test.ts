@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeMessage, encodeMessage, Framer, messageToJson } from '../../bgp/codec/index';
-import { BgpMessage } from '../../bgp/types';
+import { BgpMessage } from '../../bgp/codec/types';
 import { Fixture, loadFixtures } from './helpers';
 
 const fixtures = loadFixtures();

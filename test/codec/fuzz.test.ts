@@ -11,8 +11,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeMessage, encodeMessage, Framer, messageToJson, packUpdates } from '../../bgp/codec/index';
-import { parsePrefix } from '../../bgp/prefix';
-import { BgpError, BgpMessage, SessionContext } from '../../bgp/types';
+import { parsePrefix } from '../../bgp/codec/prefix';
+import { BgpError, BgpMessage, SessionContext } from '../../bgp/codec/types';
 import { ctxOf, loadFixtures, msgOf } from './helpers';
 import { prng as rng } from '../../bench/prng';
 import { FUZZ_SECONDS, fuzzSeed, guarded, loadFailures } from '../fuzz/support';

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeMessage, encodeMessage } from '../../bgp/codec';
-import { DEFAULT_CONTEXT, MsgType, type NotificationMessage } from '../../bgp/types';
+import { DEFAULT_CONTEXT, MsgType, type NotificationMessage } from '../../bgp/codec/types';
 
 const text = 'maintenance';
 const frrBytes = Buffer.concat([

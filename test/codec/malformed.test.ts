@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeMessage } from '../../bgp/codec/index';
-import { BgpError, ErrorAction, SessionContext, UpdateMessage } from '../../bgp/types';
+import { BgpError, ErrorAction, SessionContext, UpdateMessage } from '../../bgp/codec/types';
 import { AS_PATH_65001, BASE_ATTRS, NEXT_HOP, NLRI_10_0_0, ORIGIN_IGP, attr, ctxOf, msgOf, updateOf } from './helpers';
 
 type Expect = { notify: [number, number]; data?: string } | { action: ErrorAction | 'none'; attrType?: number; reason?: RegExp; check?: (u: UpdateMessage) => void };

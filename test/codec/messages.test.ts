@@ -17,8 +17,8 @@ import {
   emptyUpdate,
   encodeAttributes,
 } from '../../bgp/codec/index';
-import { formatPrefix, parsePrefix, prefixKey, prefixKeyOf } from '../../bgp/prefix';
-import { AFI_IPV4, AFI_IPV6, BgpError, BgpMessage, OpenMessage, PathAttributes, UpdateMessage } from '../../bgp/types';
+import { formatPrefix, parsePrefix, prefixKey, prefixKeyOf } from '../../bgp/codec/prefix';
+import { AFI_IPV4, AFI_IPV6, BgpError, BgpMessage, OpenMessage, PathAttributes, UpdateMessage } from '../../bgp/codec/types';
 import { ctxOf, msgOf } from './helpers';
 
 const CTX = ctxOf();

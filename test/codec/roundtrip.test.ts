@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeMessage, emptyUpdate, encodeMessage, messageToJson, PrefixListImpl } from '../../bgp/codec/index';
-import { AFI_IPV4, AFI_IPV6, PathAttributes, Prefix, UpdateMessage } from '../../bgp/types';
+import { AFI_IPV4, AFI_IPV6, PathAttributes, Prefix, UpdateMessage } from '../../bgp/codec/types';
 import { ctxOf } from './helpers';
 import { prng as rng } from '../../bench/prng';
 

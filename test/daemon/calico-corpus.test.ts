@@ -9,8 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, encapsulationFor, formatIssue, kernelMetricOf, loadModelFile, localSpeaker, localSubnets, originatedRoutes, planPeers, type ClusterModel, type PeerConfig } from '../../peers';
 import { policiesFor } from '../../src/daemon/wiring';
-import { parsePrefix } from '../../bgp/prefix';
-import { AsPathSegmentType, type PathAttributes } from '../../bgp/types';
+import { parsePrefix } from '../../bgp/codec/prefix';
+import { AsPathSegmentType, type PathAttributes } from '../../bgp/codec/types';
 
 const DIR = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'calico');
 const load = (f: string): { model: ClusterModel; warnings: string[] } => {

@@ -5,9 +5,9 @@
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkMaxPrefix, clearMaxPrefix, maxPrefixData, announcedFamilies, type MaxPrefixPeer } from '../../src/daemon/max-prefix';
-import type { Session } from '../../bgp/session';
-import type { StopNotification } from '../../bgp/fsm-types';
-import type { Logger } from '../../bgp/log';
+import type { Session } from '../../bgp/io/session';
+import type { StopNotification } from '../../bgp/fsm/types';
+import type { Logger } from '../../bgp/io/log';
 import { upd, attrs } from '../rib/helpers';
 
 function peer(limit: number, restartInterval?: number) {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { doc } from './helpers';
 import { parseModel, planPeers, localSpeaker } from '../../peers';
 import { policiesFor, sessionConfigOf } from '../../src/daemon/wiring';
-import { parsePrefix } from '../../bgp/prefix';
+import { parsePrefix } from '../../bgp/codec/prefix';
 import { Rib } from '../../bgp/rib/rib';
 
 

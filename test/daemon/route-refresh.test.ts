@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { onRouteRefresh, EORR_WAIT_MS, type RefreshContext } from '../../src/daemon/route-refresh';
 import { PeerProblems } from '../../src/daemon/peer-problems';
 import { attrs, ctx, decodeOut, makeRib, up, upd } from '../rib/helpers';
-import { MsgType, type RouteRefreshMessage } from '../../bgp/types';
+import { MsgType, type RouteRefreshMessage } from '../../bgp/codec/types';
 import { decodeMessage } from '../../bgp/codec/message';
-import type { Logger } from '../../bgp/log';
+import type { Logger } from '../../bgp/io/log';
 
 const rr = (subtype: number): RouteRefreshMessage => ({ type: MsgType.ROUTE_REFRESH, afi: 1, safi: 1, subtype });
 

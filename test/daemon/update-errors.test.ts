@@ -16,7 +16,7 @@ import { ControlClient } from '../../src/control/client';
 import type { NeighborView, PeerView, RibRowView } from '../../src/control/api';
 import { encodeMessage } from '../../bgp/codec';
 import { PrefixListImpl } from '../../bgp/codec/prefixes';
-import { DEFAULT_CONTEXT, MsgType } from '../../bgp/types';
+import { DEFAULT_CONTEXT, MsgType } from '../../bgp/codec/types';
 
 const TERND = path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
 const NODE = '127.0.0.61';

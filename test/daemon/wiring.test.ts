@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { doc } from './helpers';
 import { parseModel, planPeers, localSpeaker, originatedRoutes, localSubnets } from '../../peers';
 import { fibChangeOf, groupFibFailures, policiesFor, sessionConfigOf, type FibContext } from '../../src/daemon/wiring';
-import { parsePrefix } from '../../bgp/prefix';
+import { parsePrefix } from '../../bgp/codec/prefix';
 import type { PathInfo, RibChange } from '../../bgp/rib/rib-types';
 
 

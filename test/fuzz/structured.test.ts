@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeMessage, encodeMessage, messageToJson } from '../../bgp/codec';
-import { BgpError, type BgpMessage, type SessionContext } from '../../bgp/types';
+import { BgpError, type BgpMessage, type SessionContext } from '../../bgp/codec/types';
 import { prng } from '../../bench/prng';
 import { ctxOf } from '../codec/helpers';
 import { genUpdate, mutateStructured, serialize } from './structured';

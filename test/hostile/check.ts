@@ -3,12 +3,12 @@
 
 import assert from 'node:assert/strict';
 import { decodeMessage } from '../../bgp/codec';
-import { MsgType } from '../../bgp/types';
+import { MsgType } from '../../bgp/codec/types';
 import { attr, updateOf } from '../codec/helpers';
 import { KEEPALIVE, MARK_CANARY, MARK_HOSTILE, canary, casePrefix, helloOpen, type CaseEnv, type HostileCase } from './cases';
 import { BYSTANDER, BYSTANDER_PREFIX, HOSTILE_ADDR, HOSTILE_ADDR6, HOSTILE_AS, SessionHarness, TERN_ADDR6_HOSTILE, TERN_ADDR_HOSTILE, TERN_ID, TERN_ID6 } from './harness';
 import { asPathOf, type RawUpdate } from './wire-read';
-import { parseIpv6 } from '../../bgp/prefix';
+import { parseIpv6 } from '../../bgp/codec/prefix';
 
 const v4 = (a: string): number[] => a.split('.').map(Number);
 const v6 = (a: string): number[] => [...parseIpv6(a)!];

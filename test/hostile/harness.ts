@@ -3,17 +3,17 @@
 // Adj-RIB-Out we read. No sockets, no timers: the clock is a number. Used by the in-process
 // replay of the hostile cases and by the session-level fuzzer.
 //
-// Mirrors src/daemon/daemon.ts and bgp/session.ts: framing errors are BGPHeaderErr
+// Mirrors src/daemon/daemon.ts and bgp/io/session.ts: framing errors are BGPHeaderErr
 // (RFC 4271 §6.1), End-of-RIB is not ingested, a ROUTE-REFRESH for a family not negotiated is ignored
 // (RFC 2918 §4), a session that goes down clears the peer's routes (no GR in this bench).
 
 import { Framer, encodeMessage, isEndOfRib } from '../../bgp/codec';
-import { eventOfMessage } from '../../bgp/dispatch';
-import { Fsm } from '../../bgp/fsm';
-import type { FsmAction, FsmEvent, State } from '../../bgp/fsm-types';
-import { resolveConfig } from '../../bgp/config';
+import { eventOfMessage } from '../../bgp/fsm/dispatch';
+import { Fsm } from '../../bgp/fsm/fsm';
+import type { FsmAction, FsmEvent, State } from '../../bgp/fsm/types';
+import { resolveConfig } from '../../bgp/fsm/config';
 import { Rib } from '../../bgp/rib/rib';
-import { BgpError, MsgType, type SessionContext } from '../../bgp/types';
+import { BgpError, MsgType, type SessionContext } from '../../bgp/codec/types';
 import { replayUpdates, type RawUpdate } from './wire-read';
 
 // The addresses of the live suite (conformance/hostile.test.ts): Tern's node address (its router
@@ -139,7 +139,7 @@ export class SessionHarness {
         if (!isEndOfRib(a.update)) this.rib.ingest('hostile', a.update);
         break;
       case 'deliverRouteRefresh': {
-        // RFC 2918 §4: only for a family the session negotiated (bgp/session.ts does the same).
+        // RFC 2918 §4: only for a family the session negotiated (bgp/io/session.ts does the same).
         const fam = a.msg.afi === 1 ? 'ipv4' : a.msg.afi === 2 ? 'ipv6' : undefined;
         if (fam && a.msg.safi === 1 && this.fsm.negotiated?.families.includes(fam)) this.rib.routeRefresh('hostile', fam);
         break;

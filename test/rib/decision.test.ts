@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AttrStore } from '../../bgp/rib/attr-store';
 import { compare, select, Step, type Candidate, type DecisionOptions } from '../../bgp/rib/decision';
-import { AsPathSegmentType, type PathAttributes } from '../../bgp/types';
+import { AsPathSegmentType, type PathAttributes } from '../../bgp/codec/types';
 import { seq } from './helpers';
 
 const store = new AttrStore();

@@ -7,9 +7,9 @@ import { decodeAttributes, encodeAttributes } from '../../bgp/codec/attributes';
 import { AttrStore, rawAttrKey } from '../../bgp/rib/attr-store';
 import { exportAttrs, type ExportSource, type ExportTarget } from '../../bgp/rib/export';
 import { fastEbgpAttrs } from '../../bgp/rib/fast-export';
-import { AsPathSegmentType, DEFAULT_CONTEXT, type PathAttributes } from '../../bgp/types';
+import { AsPathSegmentType, DEFAULT_CONTEXT, type PathAttributes } from '../../bgp/codec/types';
 import { attrs, drain, LOCAL_AS, makeRib, seq, summary, up, upd } from './helpers';
-import { NO_EXPORT } from '../../bgp/communities';
+import { NO_EXPORT } from '../../bgp/codec/communities';
 
 const ME = { localAs: 4200000001, routerId: '198.18.255.1', defaultLocalPref: 100 };
 const SRC: ExportSource = { local: false, ebgp: true, rrClient: false, routerId: '198.18.0.9' };

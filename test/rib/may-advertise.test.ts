@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mayAdvertise, type ExportSource, type ExportTarget, type LocalSpeaker } from '../../bgp/rib/export.js';
-import { LLGR_STALE, NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED } from '../../bgp/communities.js';
+import { LLGR_STALE, NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED } from '../../bgp/codec/communities.js';
 
 type Src = 'local' | 'ebgp' | 'ibgp-client' | 'ibgp-nonclient';
 type Dst = 'ebgp' | 'ibgp-client' | 'ibgp-nonclient';

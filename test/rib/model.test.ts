@@ -10,8 +10,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { attrs, ctx, decodeOut, makeRib, seq, up, upd } from './helpers';
-import { parsePrefix } from '../../bgp/prefix';
-import type { PathAttributes, Prefix, SessionContext } from '../../bgp/types';
+import { parsePrefix } from '../../bgp/codec/prefix';
+import type { PathAttributes, Prefix, SessionContext } from '../../bgp/codec/types';
 import { referenceAdvertise, referenceBest, type RefPath, type RefPeer } from './reference';
 
 function rng(seed: number): (n: number) => number {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PrefixStore } from '../../bgp/rib/prefix-store';
-import { parsePrefix } from '../../bgp/prefix';
+import { parsePrefix } from '../../bgp/codec/prefix';
 
 test('RFC 4271 §4.3: bits after the prefix length are ignored, so 10.0.0.1/24 is 10.0.0.0/24', () => {
   const s = new PrefixStore('ipv4', 16);

@@ -5,11 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { attrs, ctx, drain, makeRib, seq, summary, up, upd, type Sent } from './helpers';
 import type { Rib } from '../../bgp/rib/rib';
-import { MsgType, type PathAttributes, type UpdateMessage } from '../../bgp/types';
+import { MsgType, type PathAttributes, type UpdateMessage } from '../../bgp/codec/types';
 import { encodeUpdate } from '../../bgp/codec/update';
 import { decodeMessage } from '../../bgp/codec/message';
 import { PrefixListImpl } from '../../bgp/codec/prefixes';
-import { NO_ADVERTISE, NO_EXPORT } from '../../bgp/communities';
+import { NO_ADVERTISE, NO_EXPORT } from '../../bgp/codec/communities';
 
 const CLUSTER = '198.18.255.100';
 

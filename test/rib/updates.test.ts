@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { attrs, ctx, decodeOut, drain, LOCAL_AS, makeRib, seq, summary, up, upd } from './helpers';
-import { MsgType, type PathAttributes, type Prefix } from '../../bgp/types';
+import { MsgType, type PathAttributes, type Prefix } from '../../bgp/codec/types';
 import { decodeMessage } from '../../bgp/codec/message';
 import { isEndOfRib } from '../../bgp/codec/update';
 import type { PolicyResult } from '../../bgp/rib/rib-types';

@@ -18,7 +18,7 @@ import {
   type Family,
   type OpenMessage,
   type SessionContext,
-} from './types';
+} from '../codec/types';
 
 /** RFC 4271 §6.2 OPEN Message Error subcodes. */
 export const enum OpenErr {

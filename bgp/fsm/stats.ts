@@ -1,10 +1,10 @@
 // Per-session counters for the control socket (`bgpctl show neighbor`): plain JSON-safe data.
 
-import { notificationName } from './codec';
+import { notificationName } from '../codec';
 import type { ResolvedConfig } from './config';
-import type { State } from './fsm-types';
+import type { State } from './types';
 import type { Negotiated } from './negotiate';
-import { MsgType, type NotificationMessage } from './types';
+import { MsgType, type NotificationMessage } from '../codec/types';
 
 export interface MessageCounters {
   open: number;

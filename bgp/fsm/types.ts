@@ -10,7 +10,7 @@ import type {
   OpenMessage,
   RouteRefreshMessage,
   UpdateMessage,
-} from './types';
+} from '../codec/types';
 
 /** RFC 4271 §8.2.2 states. */
 export type State = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';

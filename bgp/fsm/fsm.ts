@@ -5,7 +5,7 @@
 // One file on purpose (~500 lines): RFC 4271 §8.2.2 is one table, and it reads best beside the RFC.
 
 import type { ResolvedConfig } from './config';
-import { encodeShutdownCommunication } from './codec';
+import { encodeShutdownCommunication } from '../codec';
 import {
   fsmErrorSubcode,
   type DownReason,
@@ -14,11 +14,11 @@ import {
   type State,
   type StopNotification,
   type TimerName,
-} from './fsm-types';
+} from './types';
 import { buildOpen, negotiate, type Negotiated } from './negotiate';
-import { BgpError, ErrCode, MsgType, type BgpMessage, type OpenMessage } from './types';
+import { BgpError, ErrCode, MsgType, type BgpMessage, type OpenMessage } from '../codec/types';
 
-export * from './fsm-types';
+export * from './types';
 
 /** How a transition to Idle counts for DampPeerOscillations (RFC 4271 §8.1.1). */
 type IdleKind = 'stop' | 'error' | 'quiet';

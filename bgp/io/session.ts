@@ -1,21 +1,21 @@
-// Session: drives one peer's FSM with real sockets and timers (a thin driver around bgp/fsm.ts).
+// Session: drives one peer's FSM with real sockets and timers (a thin driver around bgp/fsm/fsm.ts).
 // A peer has one connection slot, or two while an inbound and an outbound connection race
 // (RFC 4271 §6.8): each slot has its own Fsm; collisions are resolved when an OPEN arrives.
 // One file on purpose (~500 lines): the connection slots, their collision (RFC 4271 §6.8) and the
 // driver's reaction to FSM actions share one lifecycle; split, each half would reach into the other.
 
 import { EventEmitter } from 'node:events';
-import type { StopNotification } from './fsm-types';
+import type { StopNotification } from '../fsm/types';
 import type net from 'node:net';
-import { encodeMessage, notificationName } from './codec';
-import { eventOfMessage, messageTypeOf } from './dispatch';
-import { resolveConfig, type ResolvedConfig, type SessionConfig } from './config';
-import { Fsm, STATE_RANK, type DownReason, type FsmAction, type FsmEvent, type State, type TimerName } from './fsm';
-import { collisionWinner, type Direction } from './collision';
+import { encodeMessage, notificationName } from '../codec';
+import { eventOfMessage, messageTypeOf } from '../fsm/dispatch';
+import { resolveConfig, type ResolvedConfig, type SessionConfig } from '../fsm/config';
+import { Fsm, STATE_RANK, type DownReason, type FsmAction, type FsmEvent, type State, type TimerName } from '../fsm/fsm';
+import { collisionWinner, type Direction } from '../fsm/collision';
 import { nullLogger, type Logger } from './log';
 import { LogLimiter } from './log-limit';
-import type { Negotiated } from './negotiate';
-import { countMessage, emptyStats, noteError, type SessionStats } from './stats';
+import type { Negotiated } from '../fsm/negotiate';
+import { countMessage, emptyStats, noteError, type SessionStats } from '../fsm/stats';
 import { connectTcp, type ConnectOptions, type Connecting } from './transport';
 import { Timers, Wire } from './connection';
 import {
@@ -29,7 +29,7 @@ import {
   type RouteRefreshMessage,
   type SessionContext,
   type UpdateMessage,
-} from './types';
+} from '../codec/types';
 
 export interface SessionEvents {
   established: [info: { negotiated: Negotiated; context: SessionContext }];

@@ -3,16 +3,16 @@
 // accepted sockets, refuses strangers, and watches event-loop delay against the hold times.
 
 import { EventEmitter } from 'node:events';
-import type { StopNotification } from './fsm-types';
+import type { StopNotification } from '../fsm/types';
 import net from 'node:net';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
-import type { SessionConfig } from './config';
-import type { DownReason, State } from './fsm-types';
+import type { SessionConfig } from '../fsm/config';
+import type { DownReason, State } from '../fsm/types';
 import { nullLogger, type Logger } from './log';
-import type { Negotiated } from './negotiate';
+import type { Negotiated } from '../fsm/negotiate';
 import { Session, type SessionOptions } from './session';
 import { addressBytes, fdOf, familyOf, Listener, setGtsm } from './transport';
-import type { RouteRefreshMessage, SessionContext, UpdateMessage } from './types';
+import type { RouteRefreshMessage, SessionContext, UpdateMessage } from '../codec/types';
 
 export interface SpeakerOptions {
   /** Listen sockets; default 0.0.0.0 and :: on `port`. `[]` listens nowhere (outbound only). */

@@ -4,8 +4,8 @@
 
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Framer } from './codec';
-import { BgpError } from './types';
+import { Framer } from '../codec';
+import { BgpError } from '../codec/types';
 
 export interface WireHandlers {
   onMessage(msg: Buffer): void;
