@@ -22,16 +22,39 @@ const INJ = '198.18.0.1';
 const TERN_INJ_SIDE = '198.18.0.2';
 const INJECTOR_AS = 65001;
 
-interface Gap { at: number; ms: number }
-interface PhaseStats { phase: string; seconds: number; packets: number; minMs: number; p50Ms: number; p99Ms: number; maxMs: number; over100ms: number; over150ms: number }
+interface Gap {
+  at: number;
+  ms: number;
+}
+interface PhaseStats {
+  phase: string;
+  seconds: number;
+  packets: number;
+  minMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  over100ms: number;
+  over150ms: number;
+}
 
 function stats(phase: string, gaps: Gap[], from: number, to: number): PhaseStats {
-  const g = gaps.filter((x) => x.at > from && x.at <= to).map((x) => x.ms).sort((a, b) => a - b);
+  const g = gaps
+    .filter((x) => x.at > from && x.at <= to)
+    .map((x) => x.ms)
+    .sort((a, b) => a - b);
   const q = (p: number): number => (g.length ? g[Math.min(g.length - 1, Math.floor(p * g.length))] : NaN);
   const r = (x: number): number => Math.round(x * 100) / 100;
   return {
-    phase, seconds: r((to - from) / 1000), packets: g.length, minMs: r(g[0] ?? NaN), p50Ms: r(q(0.5)), p99Ms: r(q(0.99)), maxMs: r(g[g.length - 1] ?? NaN),
-    over100ms: g.filter((x) => x > 100.5).length, over150ms: g.filter((x) => x > 150).length,
+    phase,
+    seconds: r((to - from) / 1000),
+    packets: g.length,
+    minMs: r(g[0] ?? NaN),
+    p50Ms: r(q(0.5)),
+    p99Ms: r(q(0.99)),
+    maxMs: r(g[g.length - 1] ?? NaN),
+    over100ms: g.filter((x) => x > 100.5).length,
+    over150ms: g.filter((x) => x > 150).length,
   };
 }
 
@@ -39,7 +62,16 @@ function stats(phase: string, gaps: Gap[], from: number, to: number): PhaseStats
 async function inject(n: number, k: number): Promise<number> {
   const nh = Buffer.from(INJ.split('.').map(Number));
   const w = buildWorkload({ family: 'ipv4', prefixes: n, attrSets: k, seed: 20, injectorAs: INJECTOR_AS, nextHop: nh });
-  const s = await BenchSpeaker.connect({ name: 'injector', host: TERN_INJ_SIDE, port: 179, localAddress: INJ, myAs: INJECTOR_AS, bgpId: INJ, family: 'ipv4', deadline: Date.now() + 60_000 });
+  const s = await BenchSpeaker.connect({
+    name: 'injector',
+    host: TERN_INJ_SIDE,
+    port: 179,
+    localAddress: INJ,
+    myAs: INJECTOR_AS,
+    bgpId: INJ,
+    family: 'ipv4',
+    deadline: Date.now() + 60_000,
+  });
   console.log('ESTABLISHED');
   // Wait for the parent's go (SIGUSR1), so the baseline phase is quiet; hold the session until SIGTERM.
   await new Promise<void>((r) => process.once('SIGUSR1', () => r()));
@@ -77,12 +109,26 @@ export async function main(argv: string[]): Promise<number> {
     await lab.link(ternHost, injHost, { v4: `${TERN_INJ_SIDE}/24`, v4b: `${INJ}/24` });
     await startBird(lab, birdHost, {
       routerId: BIRD_ADDR,
-      neighbors: [{ name: 'tern', localAddr: BIRD_ADDR, localAs: 65095, neighborAddr: TERN, neighborAs: 64512, holdTime: 90, ipv4: { import: 'none', export: 'none' }, extra: ['bfd on;'] }],
+      neighbors: [
+        {
+          name: 'tern',
+          localAddr: BIRD_ADDR,
+          localAs: 65095,
+          neighborAddr: TERN,
+          neighborAs: 64512,
+          holdTime: 90,
+          ipv4: { import: 'none', export: 'none' },
+          extra: ['bfd on;'],
+        },
+      ],
       extra: 'protocol bfd { interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }',
     });
     const node = 'i20j-node';
     const tern = await startTernd(lab, ternHost, {
-      node, fib: 'kernel', logLevel: 'info', args: ['--probes', 'off', '--connect-retry', '1'],
+      node,
+      fib: 'kernel',
+      logLevel: 'info',
+      args: ['--probes', 'off', '--connect-retry', '1'],
       configYaml: {
         asNumber: 64512,
         nodes: [{ name: node, ipv4Address: `${TERN}/24` }],
@@ -98,7 +144,14 @@ export async function main(argv: string[]): Promise<number> {
       const v = ((await bgpctl(lab, ternHost, 'show', 'bfd')) as BfdSessionView[])[0];
       return v?.state === 'Up' && v.txIntervalMs === 100 && !v.pollActive;
     });
-    const birdSince = () => birdc(lab, birdHost, 'show bfd sessions').then((o) => o.split('\n').find((l) => l.includes(TERN))?.trim() ?? '');
+    const birdSince = () =>
+      birdc(lab, birdHost, 'show bfd sessions').then(
+        (o) =>
+          o
+            .split('\n')
+            .find((l) => l.includes(TERN))
+            ?.trim() ?? '',
+      );
     const birdBefore = await birdSince();
 
     // Wire timestamps of ternd's BFD packets, read in BIRD's namespace.
@@ -152,16 +205,38 @@ export async function main(argv: string[]): Promise<number> {
       params: { n, k, bfd: '100 ms x 3', fib: 'kernel' },
       seconds: { ingest: (ribDone - t0) / 1000, ingestAndFib: (fibDone - t0) / 1000 },
       wireGaps: phases,
-      bfd: { ternUpTransitions: view?.upTransitions, ternState: view?.state, workerTxLate: view?.txLate, birdBefore, birdAfter, birdFlapped: birdBefore !== birdAfter },
+      bfd: {
+        ternUpTransitions: view?.upTransitions,
+        ternState: view?.state,
+        workerTxLate: view?.txLate,
+        birdBefore,
+        birdAfter,
+        birdFlapped: birdBefore !== birdAfter,
+      },
       controlAnswerMaxMs,
     };
-    for (const p of phases) console.log(`${p.phase.padEnd(38)} ${String(p.packets).padStart(6)} gaps  p50 ${p.p50Ms} ms  p99 ${p.p99Ms} ms  max ${p.maxMs} ms  >100ms ${p.over100ms}  >150ms ${p.over150ms}`);
-    console.log(`BFD flaps: ternd ${(view?.upTransitions ?? 0) - 1}, BIRD ${birdBefore !== birdAfter ? 'yes' : 'no'}; worker timer lateness ${JSON.stringify(view?.txLate)}; slowest bgpctl answer (main loop busy) ${JSON.stringify(controlAnswerMaxMs)}`);
+    for (const p of phases)
+      console.log(
+        `${p.phase.padEnd(38)} ${String(p.packets).padStart(6)} gaps  p50 ${p.p50Ms} ms  p99 ${p.p99Ms} ms  max ${p.maxMs} ms  >100ms ${p.over100ms}  >150ms ${p.over150ms}`,
+      );
+    console.log(
+      `BFD flaps: ternd ${(view?.upTransitions ?? 0) - 1}, BIRD ${birdBefore !== birdAfter ? 'yes' : 'no'}; worker timer lateness ${JSON.stringify(view?.txLate)}; slowest bgpctl answer (main loop busy) ${JSON.stringify(controlAnswerMaxMs)}`,
+    );
     const load = phases.find((p) => p.phase === 'whole load');
     const flaps = (view?.upTransitions ?? 0) - 1;
     const targets: TargetVerdict[] = [
-      { name: 'no false Down under load', goal: 'no BFD flap on either side during the 1M ingest and FIB load (issue 20)', measured: `ternd flaps ${flaps}, BIRD ${birdBefore !== birdAfter ? 'flapped' : 'no flap'}`, met: flaps === 0 && birdBefore === birdAfter },
-      { name: 'transmit gap', goal: 'every gap under the 300 ms detection time (100 ms x 3)', measured: `max ${load?.maxMs ?? NaN} ms, p99 ${load?.p99Ms ?? NaN} ms`, met: load !== undefined && load.packets > 0 ? load.maxMs < 300 : null },
+      {
+        name: 'no false Down under load',
+        goal: 'no BFD flap on either side during the 1M ingest and FIB load (issue 20)',
+        measured: `ternd flaps ${flaps}, BIRD ${birdBefore !== birdAfter ? 'flapped' : 'no flap'}`,
+        met: flaps === 0 && birdBefore === birdAfter,
+      },
+      {
+        name: 'transmit gap',
+        goal: 'every gap under the 300 ms detection time (100 ms x 3)',
+        measured: `max ${load?.maxMs ?? NaN} ms, p99 ${load?.p99Ms ?? NaN} ms`,
+        met: load !== undefined && load.packets > 0 ? load.maxMs < 300 : null,
+      },
     ];
     rec.finish(result, targets, { suffix: `-n${n}` });
     await lab.stop(inj.pid!, 1000);

@@ -10,7 +10,16 @@
 
 import * as os from 'node:os';
 import { decodeMessage, encodeAttributes, packUpdates } from '../bgp/codec/index';
-import { AFI_IPV4, AFI_IPV6, DEFAULT_CONTEXT, Family, PathAttributes, Prefix, SessionContext, UpdateMessage } from '../bgp/codec/types';
+import {
+  AFI_IPV4,
+  AFI_IPV6,
+  DEFAULT_CONTEXT,
+  type Family,
+  type PathAttributes,
+  type Prefix,
+  type SessionContext,
+  type UpdateMessage,
+} from '../bgp/codec/types';
 import { ResultRecorder, type TargetVerdict } from './result';
 import { prng as rng } from './prng';
 
@@ -26,7 +35,6 @@ interface Workload {
   prefixes: number;
   messages: Buffer[];
 }
-
 
 function realisticAttrs(r: () => number, family: Family, i: number): PathAttributes {
   const hops = 2 + Math.floor(r() * 6); // 2..7
@@ -115,7 +123,7 @@ function decodeAll(w: Workload, ctx: SessionContext, touch: boolean): number {
     }
     // Read each prefix in place as the RIB does (length and first address byte).
     const b = list.buf;
-    for (let i = 0; i < list.length; i++) count += (list.len(i) + b[list.offset(i)]) > -1 ? 1 : 0;
+    for (let i = 0; i < list.length; i++) count += list.len(i) + b[list.offset(i)] > -1 ? 1 : 0;
   }
   return count;
 }
@@ -136,7 +144,12 @@ export async function main(argv: string[]): Promise<number> {
   const rec = new ResultRecorder('codec', argv);
   const ctx: SessionContext = { ...DEFAULT_CONTEXT };
   const cpu = os.cpus()[0]?.model ?? 'unknown';
-  console.log(`codec bench: ${n} prefixes per workload, best of ${runs}; node ${process.version}; ${os.cpus().length} x ${cpu}; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; ${new Date().toISOString()}`);
+  console.log(
+    `codec bench: ${n} prefixes per workload, best of ${runs}; node ${process.version}; ${os.cpus().length} x ${cpu}; load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}; ${new Date().toISOString()}`,
+  );
   const specs: [string, Family, number, number][] = [
     ['packed-v4', 'ipv4', 1000, 1],
     ['mixed-v4', 'ipv4', 10, 2],
@@ -147,8 +160,26 @@ export async function main(argv: string[]): Promise<number> {
   const data: { workload: string; updates: number; prefixes: number; op: string; wallMs: number; cpuMs: number; cpuNsPerPrefix: number }[] = [];
   const row = (w: Workload, op: string, t: { ns: number; cpuNs: number }): void => {
     const f = (x: number, d = 1): string => x.toFixed(d);
-    data.push({ workload: w.name, updates: w.messages.length, prefixes: w.prefixes, op, wallMs: t.ns / 1e6, cpuMs: t.cpuNs / 1e6, cpuNsPerPrefix: t.cpuNs / w.prefixes });
-    rows.push([w.name, String(w.messages.length), f(w.prefixes / w.messages.length), op, f(t.ns / 1e6), f(t.ns / w.prefixes), f(t.cpuNs / 1e6), f(t.cpuNs / w.prefixes), f((w.prefixes / t.cpuNs) * 1e3, 2)]);
+    data.push({
+      workload: w.name,
+      updates: w.messages.length,
+      prefixes: w.prefixes,
+      op,
+      wallMs: t.ns / 1e6,
+      cpuMs: t.cpuNs / 1e6,
+      cpuNsPerPrefix: t.cpuNs / w.prefixes,
+    });
+    rows.push([
+      w.name,
+      String(w.messages.length),
+      f(w.prefixes / w.messages.length),
+      op,
+      f(t.ns / 1e6),
+      f(t.ns / w.prefixes),
+      f(t.cpuNs / 1e6),
+      f(t.cpuNs / w.prefixes),
+      f((w.prefixes / t.cpuNs) * 1e3, 2),
+    ]);
   };
   for (const [name, family, per, seed] of specs) {
     if (only && !only.includes(name)) continue;
@@ -171,8 +202,18 @@ export async function main(argv: string[]): Promise<number> {
   const packed = data.find((d) => d.workload === 'packed-v4' && d.op === 'decode');
   const mixed = data.find((d) => d.workload === 'mixed-v4' && d.op === 'decode');
   const targets: TargetVerdict[] = [
-    { name: 'packed UPDATE decode', goal: 'under 10 ns per prefix (CPU, best of runs)', measured: packed ? `${packed.cpuNsPerPrefix.toFixed(1)} ns/prefix` : 'not run (--only)', met: packed && packed.prefixes >= 1_000_000 ? packed.cpuNsPerPrefix < 10 : null },
-    { name: 'mixed full-table decode', goal: '1M prefixes in under 0.3 s (wall, best of runs)', measured: mixed ? `${(mixed.wallMs / 1000).toFixed(3)} s for ${mixed.prefixes} prefixes` : 'not run (--only)', met: mixed && mixed.prefixes >= 1_000_000 ? mixed.wallMs < 300 : null },
+    {
+      name: 'packed UPDATE decode',
+      goal: 'under 10 ns per prefix (CPU, best of runs)',
+      measured: packed ? `${packed.cpuNsPerPrefix.toFixed(1)} ns/prefix` : 'not run (--only)',
+      met: packed && packed.prefixes >= 1_000_000 ? packed.cpuNsPerPrefix < 10 : null,
+    },
+    {
+      name: 'mixed full-table decode',
+      goal: '1M prefixes in under 0.3 s (wall, best of runs)',
+      measured: mixed ? `${(mixed.wallMs / 1000).toFixed(3)} s for ${mixed.prefixes} prefixes` : 'not run (--only)',
+      met: mixed && mixed.prefixes >= 1_000_000 ? mixed.wallMs < 300 : null,
+    },
   ];
   rec.finish({ prefixesPerWorkload: n, bestOf: runs, rows: data }, targets, { suffix: `-n${n}` });
   return 0;

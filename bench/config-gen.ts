@@ -23,7 +23,9 @@ export function ipamBlocksYaml(blocks: number, nodes = 1000, flow = false): stri
   for (let i = 0; i < blocks; i++) {
     const cidr = `10.${(i >> 10) & 255}.${(i >> 2) & 255}.${(i & 3) * 64}/26`;
     if (flow) {
-      docs.push(`{apiVersion: crd.projectcalico.org/v1, kind: IPAMBlock, metadata: {name: 10-${(i >> 10) & 255}-${(i >> 2) & 255}-${(i & 3) * 64}-26}, spec: {cidr: ${cidr}, affinity: "host:node-${i % nodes}", strictAffinity: false, deleted: false}}\n`);
+      docs.push(
+        `{apiVersion: crd.projectcalico.org/v1, kind: IPAMBlock, metadata: {name: 10-${(i >> 10) & 255}-${(i >> 2) & 255}-${(i & 3) * 64}-26}, spec: {cidr: ${cidr}, affinity: "host:node-${i % nodes}", strictAffinity: false, deleted: false}}\n`,
+      );
       continue;
     }
     docs.push(
@@ -47,10 +49,21 @@ export function bgpPeersYaml(peers: number): string {
 
 /** Issue 17's alias bomb ("billion laughs"): nine levels of nine aliases, 9^9 strings once expanded, ~1.2 KB. */
 export function aliasBomb(): string {
-  const lines = ['apiVersion: projectcalico.org/v3', 'kind: BGPConfiguration', 'metadata:', '  name: default', '  annotations:',
-    '    a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+  const lines = [
+    'apiVersion: projectcalico.org/v3',
+    'kind: BGPConfiguration',
+    'metadata:',
+    '  name: default',
+    '  annotations:',
+    '    a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+  ];
   const names = 'abcdefghi';
-  for (let i = 1; i < names.length; i++) lines.push(`    ${names[i]}: &${names[i]} [${Array(9).fill(`*${names[i - 1]}`).join(',')}]`);
+  for (let i = 1; i < names.length; i++)
+    lines.push(
+      `    ${names[i]}: &${names[i]} [${Array(9)
+        .fill(`*${names[i - 1]}`)
+        .join(',')}]`,
+    );
   lines.push('spec:', '  asNumber: 64512', '');
   return lines.join('\n');
 }

@@ -25,7 +25,12 @@ const TERND = path.join(ROOT, 'dist', 'src', 'ternd.js');
 /** Issue 17's targets for 250k blocks; the event-loop bound is ours (a reload must not be felt by bgpctl or a probe). */
 export const TARGETS = { loadMs: 5000, peakRssMb: 400, reloadMaxEventLoopDelayMs: 100 };
 
-interface Stats { ms: number; rssPeakMb: number; rssMb: number; cpuSeconds: number }
+interface Stats {
+  ms: number;
+  rssPeakMb: number;
+  rssMb: number;
+  cpuSeconds: number;
+}
 
 function procStats(pid: number, t0: number): Stats {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -46,7 +51,11 @@ class Ternd {
 
   constructor(dir: string, file: string) {
     this.sock = path.join(dir, 'ternd.sock');
-    this.child = spawn(process.execPath, [TERND, '--config', file, '--node', 'node-0', '--fib', 'none', '--probes', 'off', '--control-socket', this.sock, '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(
+      process.execPath,
+      [TERND, '--config', file, '--node', 'node-0', '--fib', 'none', '--probes', 'off', '--control-socket', this.sock, '--log-format', 'json'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let buf = '';
     const onData = (c: Buffer) => {
       buf += c.toString();
@@ -63,7 +72,9 @@ class Ternd {
     };
     this.child.stdout!.on('data', onData);
     this.child.stderr!.on('data', onData);
-    this.child.on('exit', () => { this.exited = true; });
+    this.child.on('exit', () => {
+      this.exited = true;
+    });
   }
 
   /** Resolves at the first line matching `re` logged after line `from` (undefined after `ms` or when ternd exits). */
@@ -73,13 +84,18 @@ class Ternd {
     if (this.exited) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(undefined), ms);
-      const done = (s: Stats | undefined) => { clearTimeout(timer); resolve(s); };
+      const done = (s: Stats | undefined) => {
+        clearTimeout(timer);
+        resolve(s);
+      };
       this.waiters.push({ re, from, resolve: done });
       this.child.once('exit', () => done(undefined));
     });
   }
 
-  stats(): Stats { return procStats(this.child.pid!, this.t0); }
+  stats(): Stats {
+    return procStats(this.child.pid!, this.t0);
+  }
 
   async stop(): Promise<void> {
     if (this.exited) return;
@@ -89,7 +105,13 @@ class Ternd {
   }
 }
 
-interface ReloadProbe { reloadMs?: number; maxEventLoopDelayMs?: number; pings: number; rssPeakMb: number; logged?: string }
+interface ReloadProbe {
+  reloadMs?: number;
+  maxEventLoopDelayMs?: number;
+  pings: number;
+  rssPeakMb: number;
+  logged?: string;
+}
 
 /**
  * Rewrites `file` with `text` while pinging ternd's control socket back to back, until ternd
@@ -104,7 +126,8 @@ async function reloadProbe(t: Ternd, file: string, text: string): Promise<Reload
   fs.writeFileSync(tmp, text);
   const client = await ControlClient.connect(t.sock, { idleTimeoutMs: 0 });
   let stop = false;
-  let max = 0, pings = 0;
+  let max = 0,
+    pings = 0;
   const pinger = (async () => {
     while (!stop) {
       const t1 = performance.now();
@@ -123,12 +146,18 @@ async function reloadProbe(t: Ternd, file: string, text: string): Promise<Reload
   stop = true;
   await pinger;
   client.close();
-  const logged = t.lines.slice(from).map((l) => (JSON.parse(l) as { msg: string }).msg).find((m) => /config reloaded|config refused/.test(m));
+  const logged = t.lines
+    .slice(from)
+    .map((l) => (JSON.parse(l) as { msg: string }).msg)
+    .find((m) => /config reloaded|config refused/.test(m));
   return { reloadMs, maxEventLoopDelayMs: Math.round(max), pings, rssPeakMb: t.stats().rssPeakMb, logged };
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const arg = (k: string, d: number) => { const i = argv.indexOf(k); return i >= 0 ? Number(argv[i + 1]) : d; };
+  const arg = (k: string, d: number) => {
+    const i = argv.indexOf(k);
+    return i >= 0 ? Number(argv[i + 1]) : d;
+  };
   const blocks = arg('--blocks', 250_000);
   const peers = arg('--peers', 10_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tern-config-load-'));
@@ -145,11 +174,18 @@ export async function main(argv: string[]): Promise<number> {
     const bReload = started ? await reloadProbe(b, blocksFile, ipamBlocksYaml(blocks + 1)) : undefined;
     await b.stop();
     const progress = b.lines.filter((l) => /"component":"datastore"/.test(l)).map((l) => (JSON.parse(l) as { msg: string }).msg);
-    console.log(`  model loaded ${loaded?.ms} ms (CPU ${loaded?.cpuSeconds} s, peak RSS ${loaded?.rssPeakMb} MB); ternd serving ${started?.ms} ms (peak RSS ${started?.rssPeakMb} MB)`);
-    console.log(`  reload (one block more): ${bReload?.reloadMs} ms, longest control-socket ping ${bReload?.maxEventLoopDelayMs} ms over ${bReload?.pings} pings, peak RSS ${bReload?.rssPeakMb} MB: ${bReload?.logged}`);
+    console.log(
+      `  model loaded ${loaded?.ms} ms (CPU ${loaded?.cpuSeconds} s, peak RSS ${loaded?.rssPeakMb} MB); ternd serving ${started?.ms} ms (peak RSS ${started?.rssPeakMb} MB)`,
+    );
+    console.log(
+      `  reload (one block more): ${bReload?.reloadMs} ms, longest control-socket ping ${bReload?.maxEventLoopDelayMs} ms over ${bReload?.pings} pings, peak RSS ${bReload?.rssPeakMb} MB: ${bReload?.logged}`,
+    );
 
-    const peersYaml = (asOf0: number) => bgpPeersYaml(peers).replace('ipv4Address: 198.18.0.1/24', 'ipv4Address: 127.0.0.93/8').replace('nodeToNodeMeshEnabled: false', 'nodeToNodeMeshEnabled: false\n  listenPort: 24193\n  bindMode: NodeIP')
-      .replace('peerIP: 198.19.0.0\n  asNumber: 65000', `peerIP: 198.19.0.0\n  asNumber: ${asOf0}`);
+    const peersYaml = (asOf0: number) =>
+      bgpPeersYaml(peers)
+        .replace('ipv4Address: 198.18.0.1/24', 'ipv4Address: 127.0.0.93/8')
+        .replace('nodeToNodeMeshEnabled: false', 'nodeToNodeMeshEnabled: false\n  listenPort: 24193\n  bindMode: NodeIP')
+        .replace('peerIP: 198.19.0.0\n  asNumber: 65000', `peerIP: 198.19.0.0\n  asNumber: ${asOf0}`);
     const peersFile = path.join(dir, 'peers.yaml');
     fs.writeFileSync(peersFile, peersYaml(65000));
     const p = new Ternd(dir, peersFile);
@@ -159,7 +195,9 @@ export async function main(argv: string[]): Promise<number> {
     await new Promise((r) => setTimeout(r, Math.max(0, 20_000 - p.stats().ms)));
     const pLines = p.lines.length;
     await p.stop();
-    console.log(`  ${peers} BGPPeers: ${pLines} log lines in 20 s (peak RSS ${pStarted?.rssPeakMb} MB); reload (one peer's AS): ${pReload?.reloadMs} ms, longest ping ${pReload?.maxEventLoopDelayMs} ms over ${pReload?.pings} pings: ${pReload?.logged}`);
+    console.log(
+      `  ${peers} BGPPeers: ${pLines} log lines in 20 s (peak RSS ${pStarted?.rssPeakMb} MB); reload (one peer's AS): ${pReload?.reloadMs} ms, longest ping ${pReload?.maxEventLoopDelayMs} ms over ${pReload?.pings} pings: ${pReload?.logged}`,
+    );
 
     const maxDelay = Math.max(bReload?.maxEventLoopDelayMs ?? Infinity, pReload?.maxEventLoopDelayMs ?? Infinity);
     const result = {
@@ -168,10 +206,30 @@ export async function main(argv: string[]): Promise<number> {
       peers: { count: peers, logLinesIn20s: pLines, started: pStarted, reload: pReload },
     };
     const targets: TargetVerdict[] = [
-      { name: `model loaded, ${blocks} blocks`, goal: `under ${TARGETS.loadMs / 1000} s (issue 17)`, measured: loaded ? `${(loaded.ms / 1000).toFixed(1)} s` : 'never loaded', met: loaded ? loaded.ms < TARGETS.loadMs : false },
-      { name: `peak RSS, ${blocks} blocks`, goal: `under ${TARGETS.peakRssMb} MB (issue 17)`, measured: loaded ? `${loaded.rssPeakMb} MB` : 'never loaded', met: loaded ? loaded.rssPeakMb < TARGETS.peakRssMb : false },
-      { name: `event loop held by a reload (${blocks} blocks; ${peers} BGPPeers)`, goal: `longest control-socket ping under ${TARGETS.reloadMaxEventLoopDelayMs} ms (issue 17: keepalives, probes, bgpctl)`, measured: Number.isFinite(maxDelay) ? `${maxDelay} ms` : 'no reload', met: maxDelay < TARGETS.reloadMaxEventLoopDelayMs },
-      { name: `log lines, ${peers} BGPPeers`, goal: 'not one per peer (issue 17: 20k lines for 10k peers)', measured: `${pLines} lines in 20 s`, met: pLines < peers },
+      {
+        name: `model loaded, ${blocks} blocks`,
+        goal: `under ${TARGETS.loadMs / 1000} s (issue 17)`,
+        measured: loaded ? `${(loaded.ms / 1000).toFixed(1)} s` : 'never loaded',
+        met: loaded ? loaded.ms < TARGETS.loadMs : false,
+      },
+      {
+        name: `peak RSS, ${blocks} blocks`,
+        goal: `under ${TARGETS.peakRssMb} MB (issue 17)`,
+        measured: loaded ? `${loaded.rssPeakMb} MB` : 'never loaded',
+        met: loaded ? loaded.rssPeakMb < TARGETS.peakRssMb : false,
+      },
+      {
+        name: `event loop held by a reload (${blocks} blocks; ${peers} BGPPeers)`,
+        goal: `longest control-socket ping under ${TARGETS.reloadMaxEventLoopDelayMs} ms (issue 17: keepalives, probes, bgpctl)`,
+        measured: Number.isFinite(maxDelay) ? `${maxDelay} ms` : 'no reload',
+        met: maxDelay < TARGETS.reloadMaxEventLoopDelayMs,
+      },
+      {
+        name: `log lines, ${peers} BGPPeers`,
+        goal: 'not one per peer (issue 17: 20k lines for 10k peers)',
+        measured: `${pLines} lines in 20 s`,
+        met: pLines < peers,
+      },
     ];
     rec.finish(result, targets, { suffix: `-b${blocks}-p${peers}` });
     return 0;

@@ -30,11 +30,17 @@ export async function main(argv: string[]): Promise<number> {
     if ((n & 4095) === 0) peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
   }
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  console.log(`${n} rows in ${ms.toFixed(0)} ms (${Math.round((n / ms) * 1000)} rows/s); server lead max ${maxAhead} rows; heap growth peak ${((peakHeap - heap0) / 1048576).toFixed(1)} MiB (server and client in one process)`);
+  console.log(
+    `${n} rows in ${ms.toFixed(0)} ms (${Math.round((n / ms) * 1000)} rows/s); server lead max ${maxAhead} rows; heap growth peak ${((peakHeap - heap0) / 1048576).toFixed(1)} MiB (server and client in one process)`,
+  );
   c.close();
   await srv.close();
   rmSync(dir, { recursive: true, force: true });
-  rec.finish({ rows: n, ms, rowsPerSec: (n / ms) * 1000, serverLeadMaxRows: maxAhead, heapGrowthPeakMiB: (peakHeap - heap0) / 1048576, gcBeforeStart: gc !== undefined }, [], { suffix: `-n${rows}` });
+  rec.finish(
+    { rows: n, ms, rowsPerSec: (n / ms) * 1000, serverLeadMaxRows: maxAhead, heapGrowthPeakMiB: (peakHeap - heap0) / 1048576, gcBeforeStart: gc !== undefined },
+    [],
+    { suffix: `-n${rows}` },
+  );
   return 0;
 }
 

@@ -27,7 +27,10 @@ const GOAL = /(within|at least|under|over|goal|target|>=|≥|<=|≤)\s*$/i;
 const UNVERIFIED_START = '<!-- unverified-history -->';
 const UNVERIFIED_END = '<!-- /unverified-history -->';
 
-interface Section { heading: string; lines: { n: number; text: string; unverified: boolean }[] }
+interface Section {
+  heading: string;
+  lines: { n: number; text: string; unverified: boolean }[];
+}
 
 function sections(md: string): { list: Section[]; problems: string[] } {
   const list: Section[] = [{ heading: '(top)', lines: [] }];
@@ -36,10 +39,19 @@ function sections(md: string): { list: Section[]; problems: string[] } {
   let unverified = false;
   md.split('\n').forEach((text, i) => {
     const n = i + 1;
-    if (text.startsWith('```')) { fenced = !fenced; return; }
+    if (text.startsWith('```')) {
+      fenced = !fenced;
+      return;
+    }
     if (fenced) return;
-    if (text.trim() === UNVERIFIED_START) { unverified = true; return; }
-    if (text.trim() === UNVERIFIED_END) { unverified = false; return; }
+    if (text.trim() === UNVERIFIED_START) {
+      unverified = true;
+      return;
+    }
+    if (text.trim() === UNVERIFIED_END) {
+      unverified = false;
+      return;
+    }
     if (/^#{1,6} /.test(text)) {
       if (unverified) problems.push(`line ${n}: heading inside an unverified-history block (close it first)`);
       list.push({ heading: text.replace(/^#+ /, ''), lines: [] });
@@ -84,7 +96,8 @@ function judge(path: string, repo: Repo): Verdict {
     const b = (j.build ?? {}) as { commit?: unknown; dirty?: unknown };
     if (j.publishable !== true) return { kind: 'bad', why: `marked unpublishable (${JSON.stringify(j.unpublishable)})` };
     if (b.dirty !== false) return { kind: 'bad', why: 'names a dirty build' };
-    if (typeof b.commit !== 'string' || !/^[0-9a-f]{40}$/.test(b.commit)) return { kind: 'bad', why: `build commit ${String(b.commit)} is not a full commit id` };
+    if (typeof b.commit !== 'string' || !/^[0-9a-f]{40}$/.test(b.commit))
+      return { kind: 'bad', why: `build commit ${String(b.commit)} is not a full commit id` };
     if (repo.inHistory(b.commit) === null) return { kind: 'bad', why: `build ${b.commit.slice(0, 12)} is not in HEAD's history` };
     return { kind: 'result', json: j };
   }
@@ -110,10 +123,14 @@ export function checkBenchmarksDoc(md: string, repo: Repo): string[] {
     for (const l of s.lines) {
       if (/\.\.\.T\d\d-\d\d/.test(l.text)) problems.push(`line ${l.n}: abbreviated result name; cite the whole path`);
       for (const m of l.text.matchAll(CITE)) {
-        if (l.unverified) { problems.push(`line ${l.n}: ${m[0]} cited inside unverified history`); continue; }
+        if (l.unverified) {
+          problems.push(`line ${l.n}: ${m[0]} cited inside unverified history`);
+          continue;
+        }
         const v = verdict(m[0]);
         if (v.kind === 'bad') problems.push(`line ${l.n}: ${m[0]}: ${v.why}`);
-        else if (v.kind === 'legacy' && !/legacy record/i.test(l.text)) problems.push(`line ${l.n}: ${m[0]} predates bench/result.ts: say "legacy record" on the line that cites it`);
+        else if (v.kind === 'legacy' && !/legacy record/i.test(l.text))
+          problems.push(`line ${l.n}: ${m[0]} predates bench/result.ts: say "legacy record" on the line that cites it`);
         else cited.push(v.json);
       }
     }
@@ -121,8 +138,12 @@ export function checkBenchmarksDoc(md: string, repo: Repo): string[] {
     for (const l of s.lines) {
       for (const m of l.text.matchAll(RATIO)) {
         if (GOAL.test(l.text.slice(0, m.index))) continue;
-        if (l.unverified) { problems.push(`line ${l.n}: ratio ${m[0]} in unverified history`); continue; }
-        if (!perFile.some((rs) => rs.some((r) => shows(m[1], r)))) problems.push(`line ${l.n}: ratio ${m[0]} under "${s.heading}" is not recorded in any one result cited there`);
+        if (l.unverified) {
+          problems.push(`line ${l.n}: ratio ${m[0]} in unverified history`);
+          continue;
+        }
+        if (!perFile.some((rs) => rs.some((r) => shows(m[1], r))))
+          problems.push(`line ${l.n}: ratio ${m[0]} under "${s.heading}" is not recorded in any one result cited there`);
       }
     }
   }

@@ -38,12 +38,36 @@ export async function main(argv: string[]): Promise<number> {
     await waitEtcdReady(client, 20_000, etcd);
     // Fill: transactions of 100 puts (etcd allows 128 operations per transaction).
     const entries: [string, string][] = [
-      [etcdLayout.resourceKey('bgpconfigurations', 'default'), JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { asNumber: 64512, nodeToNodeMeshEnabled: false } })],
-      [etcdLayout.resourceKey('ippools', 'pods'), JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'pods' }, spec: { cidr: '10.0.0.0/8', blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never' } })],
+      [
+        etcdLayout.resourceKey('bgpconfigurations', 'default'),
+        JSON.stringify({
+          apiVersion: 'projectcalico.org/v3',
+          kind: 'BGPConfiguration',
+          metadata: { name: 'default' },
+          spec: { asNumber: 64512, nodeToNodeMeshEnabled: false },
+        }),
+      ],
+      [
+        etcdLayout.resourceKey('ippools', 'pods'),
+        JSON.stringify({
+          apiVersion: 'projectcalico.org/v3',
+          kind: 'IPPool',
+          metadata: { name: 'pods' },
+          spec: { cidr: '10.0.0.0/8', blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never' },
+        }),
+      ],
     ];
     for (let i = 0; i < nodes; i++) {
       const a = i + 1;
-      entries.push([etcdLayout.resourceKey('nodes', nodeName(i)), JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: nodeName(i), labels: { rack: `r${i % 50}` } }, spec: { bgp: { ipv4Address: `198.${18 + (a >> 16)}.${(a >> 8) & 255}.${a & 255}/15` } } })]);
+      entries.push([
+        etcdLayout.resourceKey('nodes', nodeName(i)),
+        JSON.stringify({
+          apiVersion: 'projectcalico.org/v3',
+          kind: 'Node',
+          metadata: { name: nodeName(i), labels: { rack: `r${i % 50}` } },
+          spec: { bgp: { ipv4Address: `198.${18 + (a >> 16)}.${(a >> 8) & 255}.${a & 255}/15` } },
+        }),
+      ]);
     }
     for (let i = 0; i < blocks; i++) {
       const host = nodeName(i % nodes);
@@ -54,7 +78,10 @@ export async function main(argv: string[]): Promise<number> {
     for (let i = 0; i < entries.length; i += 100) {
       const batch = entries.slice(i, i + 100);
       bytes += batch.reduce((n, [k, v]) => n + k.length + v.length, 0);
-      await client.if('/bench/never', 'Version', '==', 0).then(...batch.map(([k, v]) => client.put(k).value(v))).commit();
+      await client
+        .if('/bench/never', 'Version', '==', 0)
+        .then(...batch.map(([k, v]) => client.put(k).value(v)))
+        .commit();
     }
     console.log(`etcd holds ${entries.length} keys (${(bytes / 1e6).toFixed(1)} MB) for ${nodes} nodes and ${blocks} blocks`);
 
@@ -62,7 +89,12 @@ export async function main(argv: string[]): Promise<number> {
     const t0 = performance.now();
     // The read log line comes at the end of the range reads and translation, before the build.
     let readMs = 0;
-    const ds = new EtcdDatastore({ endpoints: [etcd.clientUrl], log: (m) => { if (!readMs && m.startsWith('etcd read at revision')) readMs = performance.now() - t0; } });
+    const ds = new EtcdDatastore({
+      endpoints: [etcd.clientUrl],
+      log: (m) => {
+        if (!readMs && m.startsWith('etcd read at revision')) readMs = performance.now() - t0;
+      },
+    });
     const events: DatastoreEvent[] = [];
     let wake: (() => void) | undefined;
     const first = await ds.start((e) => {
@@ -72,9 +104,13 @@ export async function main(argv: string[]): Promise<number> {
     const syncMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     if (first.model.nodes.length !== nodes || first.model.ipamBlocks.length !== blocks || first.model.blockAffinities.length !== blocks) {
-      throw new Error(`incomplete model: ${first.model.nodes.length} nodes, ${first.model.ipamBlocks.length} blocks, ${first.model.blockAffinities.length} affinities`);
+      throw new Error(
+        `incomplete model: ${first.model.nodes.length} nodes, ${first.model.ipamBlocks.length} blocks, ${first.model.blockAffinities.length} affinities`,
+      );
     }
-    console.log(`sync: ${(syncMs / 1000).toFixed(2)} s (read + translate ${(readMs / 1000).toFixed(2)} s, model build ${((syncMs - readMs) / 1000).toFixed(2)} s; cpu ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s), rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+    console.log(
+      `sync: ${(syncMs / 1000).toFixed(2)} s (read + translate ${(readMs / 1000).toFixed(2)} s, model build ${((syncMs - readMs) / 1000).toFixed(2)} s; cpu ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s), rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
+    );
 
     const changeMs: number[] = [];
     for (let k = 0; k < changes; k++) {
@@ -103,10 +139,21 @@ export async function main(argv: string[]): Promise<number> {
     const result = {
       etcd: execFileSync(ETCD, ['--version'], { encoding: 'utf8' }).split('\n')[0],
       params: { nodes, blocks, keys: entries.length, valueBytes: bytes, changes },
-      results: { syncSeconds: +(syncMs / 1000).toFixed(3), readSeconds: +(readMs / 1000).toFixed(3), buildSeconds: +((syncMs - readMs) / 1000).toFixed(3), syncCpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(3), changeMs: changeMs.map((x) => +x.toFixed(1)), changeMedianMs: +median.toFixed(1) },
+      results: {
+        syncSeconds: +(syncMs / 1000).toFixed(3),
+        readSeconds: +(readMs / 1000).toFixed(3),
+        buildSeconds: +((syncMs - readMs) / 1000).toFixed(3),
+        syncCpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(3),
+        changeMs: changeMs.map((x) => +x.toFixed(1)),
+        changeMedianMs: +median.toFixed(1),
+      },
     };
     const syncS = syncMs / 1000;
-    rec.finish(result, [{ name: `sync ${nodes} nodes / ${blocks} blocks`, goal: 'under 10 s (issue 19)', measured: `${syncS.toFixed(2)} s`, met: syncS < 10 }], { suffix: `-n${nodes}-b${blocks}`, dir: outDir });
+    rec.finish(
+      result,
+      [{ name: `sync ${nodes} nodes / ${blocks} blocks`, goal: 'under 10 s (issue 19)', measured: `${syncS.toFixed(2)} s`, met: syncS < 10 }],
+      { suffix: `-n${nodes}-b${blocks}`, dir: outDir },
+    );
     return 0;
   } finally {
     client.close();

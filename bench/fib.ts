@@ -22,7 +22,14 @@ const GW2 = '198.18.0.3';
 const prefixOf = (i: number): string => `${10 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`;
 
 interface Phase {
-  name: string; seconds: number; routesPerSec: number; maxLoopDelayMs?: number; p99LoopDelayMs?: number; cpuSeconds?: number; mainCpuSeconds?: number; failed?: number;
+  name: string;
+  seconds: number;
+  routesPerSec: number;
+  maxLoopDelayMs?: number;
+  p99LoopDelayMs?: number;
+  cpuSeconds?: number;
+  mainCpuSeconds?: number;
+  failed?: number;
   /** Routes of the bench's protocol counted in the namespace after the phase (checked against the expected count). */
   kernelRoutesAfter?: number;
 }
@@ -51,14 +58,17 @@ function timedCpu(cmd: string[]): number {
 
 /** `ip -n NS route show proto P`: the routes present, and how many go via `gw`. */
 function tableOf(proto: number, gw?: string): { routes: number; viaGw: number } {
-  const lines = ip('-n', NS, '-4', 'route', 'show', 'proto', String(proto)).split('\n').filter((l) => l.length > 0);
+  const lines = ip('-n', NS, '-4', 'route', 'show', 'proto', String(proto))
+    .split('\n')
+    .filter((l) => l.length > 0);
   return { routes: lines.length, viaGw: gw ? lines.filter((l) => l.includes(` via ${gw} `)).length : 0 };
 }
 
 /** After a phase: the kernel must hold exactly `n` routes of `proto`, all via `gw` (none when n = 0). */
 function verify(phase: string, proto: number, n: number, gw?: string): { routes: number; viaGw: number } {
   const t = tableOf(proto, gw);
-  if (t.routes !== n || (gw !== undefined && t.viaGw !== n)) throw new Error(`${phase}: kernel holds ${t.routes} routes of proto ${proto} (${t.viaGw} via ${gw ?? '-'}), expected ${n}`);
+  if (t.routes !== n || (gw !== undefined && t.viaGw !== n))
+    throw new Error(`${phase}: kernel holds ${t.routes} routes of proto ${proto} (${t.viaGw} via ${gw ?? '-'}), expected ${n}`);
   return t;
 }
 
@@ -111,7 +121,7 @@ function ipBatch(n: number, form: 'naive' | 'best'): Phase[] {
 
 /** CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID): main-thread work, not machine load. */
 function threadCpuSeconds(): number {
-  const clock = threadClock ??= koffi.load('libc.so.6').func('int clock_gettime(int, void *)') as (id: number, ts: Buffer) => number;
+  const clock = (threadClock ??= koffi.load('libc.so.6').func('int clock_gettime(int, void *)') as (id: number, ts: Buffer) => number);
   const ts = Buffer.alloc(16);
   clock(3 /* CLOCK_THREAD_CPUTIME_ID */, ts);
   return Number(ts.readBigInt64LE(0)) + Number(ts.readBigInt64LE(8)) / 1e9;
@@ -134,7 +144,9 @@ async function inner(n: number, opts: NetlinkFibOptions): Promise<void> {
   const proto = opts.protocol ?? TERN_PROTO;
   let fib = await NetlinkFib.open(opts);
   let resyncs = 0;
-  fib.on('resync', () => { resyncs++; });
+  fib.on('resync', () => {
+    resyncs++;
+  });
   const phases: Phase[] = [];
   const delay = monitorEventLoopDelay({ resolution: 5 });
   const run = async (name: string, gw: string | undefined): Promise<void> => {
@@ -153,8 +165,14 @@ async function inner(n: number, opts: NetlinkFibOptions): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     delay.disable();
     phases.push({
-      name: `tern ${name}`, seconds: s, routesPerSec: n / s, maxLoopDelayMs: delay.max / 1e6,
-      p99LoopDelayMs: delay.percentile(99) / 1e6, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainCpuSeconds: mainCpu, failed: res.length,
+      name: `tern ${name}`,
+      seconds: s,
+      routesPerSec: n / s,
+      maxLoopDelayMs: delay.max / 1e6,
+      p99LoopDelayMs: delay.percentile(99) / 1e6,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      mainCpuSeconds: mainCpu,
+      failed: res.length,
       kernelRoutesAfter: verify(`tern ${name}`, proto, gw ? n : 0, gw).routes,
     });
   };
@@ -174,32 +192,60 @@ async function inner(n: number, opts: NetlinkFibOptions): Promise<void> {
     const cpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     fib = await NetlinkFib.open(opts);
-    fib.on('resync', () => { resyncs++; });
+    fib.on('resync', () => {
+      resyncs++;
+    });
     const r = await fib.reconcile(desired);
     const cpu = process.cpuUsage(cpu0);
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     delay.disable();
-    if (r.unchanged !== n || r.added + r.replaced + r.deleted + r.failed.length !== 0) throw new Error(`restart reconcile changed routes: ${JSON.stringify({ ...r, failed: r.failed.length })}`);
-    phases.push({ name: 'tern restart: open+reconcile', seconds: s, routesPerSec: n / s, maxLoopDelayMs: delay.max / 1e6, p99LoopDelayMs: delay.percentile(99) / 1e6, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainCpuSeconds: threadCpuSeconds() - main0, failed: 0,
-      kernelRoutesAfter: verify('tern restart', proto, n, GW2).routes });
+    if (r.unchanged !== n || r.added + r.replaced + r.deleted + r.failed.length !== 0)
+      throw new Error(`restart reconcile changed routes: ${JSON.stringify({ ...r, failed: r.failed.length })}`);
+    phases.push({
+      name: 'tern restart: open+reconcile',
+      seconds: s,
+      routesPerSec: n / s,
+      maxLoopDelayMs: delay.max / 1e6,
+      p99LoopDelayMs: delay.percentile(99) / 1e6,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      mainCpuSeconds: threadCpuSeconds() - main0,
+      failed: 0,
+      kernelRoutesAfter: verify('tern restart', proto, n, GW2).routes,
+    });
   }
   await run('delete', undefined);
   await fib.close();
   process.stdout.write(JSON.stringify({ phases, resyncs, nexthopObjects: fib.usesNexthopObjects, rssMB: process.memoryUsage().rss / 1e6 }) + '\n');
 }
 
-interface TernRun { phases: Phase[]; resyncs: number; nexthopObjects: boolean; rssMB: number }
+interface TernRun {
+  phases: Phase[];
+  resyncs: number;
+  nexthopObjects: boolean;
+  rssMB: number;
+}
 
 /** Tern's side in a fresh namespace, in a child process (see inner()). */
 function ternChild(n: number, opts: NetlinkFibOptions): TernRun {
   freshNs();
-  const child = spawnSync('ip', ['netns', 'exec', NS, process.execPath, '--expose-gc', __filename, '--inner', '--routes', String(n), '--options', JSON.stringify(opts)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const child = spawnSync(
+    'ip',
+    ['netns', 'exec', NS, process.execPath, '--expose-gc', __filename, '--inner', '--routes', String(n), '--options', JSON.stringify(opts)],
+    { encoding: 'utf8', maxBuffer: 1 << 26 },
+  );
   if (child.status !== 0) throw new Error(`tern child failed: ${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').pop()!) as TernRun;
 }
 
 const PHASES = ['add', 'replace', 'delete'] as const;
-interface Round { round: number; load: string; naive: Phase[]; best: Phase[]; tern: TernRun; ratios: Record<string, number> }
+interface Round {
+  round: number;
+  load: string;
+  naive: Phase[];
+  best: Phase[];
+  tern: TernRun;
+  ratios: Record<string, number>;
+}
 
 /**
  * Ratios of one round, Tern over each ip form, phase by phase (routes/s): within one round, so
@@ -218,9 +264,12 @@ function roundRatios(naive: Phase[], best: Phase[], tern: Phase[]): Record<strin
   return out;
 }
 
-const fmt = (r: Phase): string => `${r.name.padEnd(30)} ${r.seconds.toFixed(2).padStart(7)} s ${Math.round(r.routesPerSec).toString().padStart(8)} routes/s` +
+const fmt = (r: Phase): string =>
+  `${r.name.padEnd(30)} ${r.seconds.toFixed(2).padStart(7)} s ${Math.round(r.routesPerSec).toString().padStart(8)} routes/s` +
   (r.cpuSeconds !== undefined ? `  cpu ${r.cpuSeconds.toFixed(1)} s` : '') +
-  (r.maxLoopDelayMs !== undefined ? `  loop delay max ${r.maxLoopDelayMs.toFixed(1)} ms p99 ${r.p99LoopDelayMs!.toFixed(1)} ms, main thread cpu ${r.mainCpuSeconds!.toFixed(1)} s, failed ${r.failed}` : '') +
+  (r.maxLoopDelayMs !== undefined
+    ? `  loop delay max ${r.maxLoopDelayMs.toFixed(1)} ms p99 ${r.p99LoopDelayMs!.toFixed(1)} ms, main thread cpu ${r.mainCpuSeconds!.toFixed(1)} s, failed ${r.failed}`
+    : '') +
   `  kernel holds ${r.kernelRoutesAfter}`;
 
 /**
@@ -229,13 +278,22 @@ const fmt = (r: Phase): string => `${r.name.padEnd(30)} ${r.seconds.toFixed(2).p
  * with min-max, and the event-loop maximum as the worst over every Tern phase of every round.
  */
 export async function main(argv: string[]): Promise<number> {
-  const arg = (name: string, dflt: number): number => { const i = argv.indexOf(name); return i >= 0 ? Number(argv[i + 1]) : dflt; };
+  const arg = (name: string, dflt: number): number => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? Number(argv[i + 1]) : dflt;
+  };
   const n = arg('--routes', 1_000_000);
   const rounds = arg('--rounds', 3);
   const o = argv.indexOf('--options');
   const opts = (o >= 0 ? JSON.parse(argv[o + 1]) : {}) as NetlinkFibOptions;
-  if (argv.includes('--inner')) { await inner(n, opts); return 0; }
-  if (process.getuid?.() !== 0) { console.error('bench fib: needs root (network namespaces)'); return 2; }
+  if (argv.includes('--inner')) {
+    await inner(n, opts);
+    return 0;
+  }
+  if (process.getuid?.() !== 0) {
+    console.error('bench fib: needs root (network namespaces)');
+    return 2;
+  }
   const rec = new ResultRecorder('fib', argv);
   const noIp = argv.includes('--no-ip');
   const results: Round[] = [];
@@ -249,7 +307,11 @@ export async function main(argv: string[]): Promise<number> {
       results.push({ round, load, naive, best, tern, ratios });
       console.log(`FIB benchmark round ${round}/${rounds}: ${n} /24 routes, namespace ${NS}, load average ${load}`);
       for (const r of [...naive, ...best, ...tern.phases]) console.log(fmt(r));
-      console.log(`round ${round}: tern / ip: ${Object.entries(ratios).map(([k, v]) => `${k} ${v.toFixed(2)}x`).join(', ')}; resyncs ${tern.resyncs}; nexthop objects ${tern.nexthopObjects}; child RSS ${Math.round(tern.rssMB)} MB`);
+      console.log(
+        `round ${round}: tern / ip: ${Object.entries(ratios)
+          .map(([k, v]) => `${k} ${v.toFixed(2)}x`)
+          .join(', ')}; resyncs ${tern.resyncs}; nexthop objects ${tern.nexthopObjects}; child RSS ${Math.round(tern.rssMB)} MB`,
+      );
     }
     const ratioKeys = Object.keys(results[0]?.ratios ?? {});
     const ratios = Object.fromEntries(ratioKeys.map((k) => [k, spread(results.map((r) => r.ratios[k]))]));
@@ -264,10 +326,17 @@ export async function main(argv: string[]): Promise<number> {
     };
     console.log(`summary over ${rounds} rounds (medians of per-round ratios, min-max):`);
     for (const [k, v] of Object.entries(ratios)) console.log(`  tern ${k}: ${spreadText(v, 2, 'x')}`);
-    console.log(`  add rate: tern ${spreadText(summary.ternAddRate, 0)}, ip naive ${spreadText(summary.ipNaiveAddRate, 0)}, ip best ${spreadText(summary.ipBestAddRate, 0)}; worst event-loop delay ${worst.toFixed(1)} ms`);
+    console.log(
+      `  add rate: tern ${spreadText(summary.ternAddRate, 0)}, ip naive ${spreadText(summary.ipNaiveAddRate, 0)}, ip best ${spreadText(summary.ipBestAddRate, 0)}; worst event-loop delay ${worst.toFixed(1)} ms`,
+    );
     const ratioTarget = (key: string, what: string): TargetVerdict => {
       const s = ratios[key];
-      return { name: `add ${what}`, goal: '>= 3x the add rate, median of rounds (issue 5)', measured: s ? spreadText(s, 2, 'x') : 'not run (--no-ip)', met: s && s.n > 0 ? s.median >= 3 : null };
+      return {
+        name: `add ${what}`,
+        goal: '>= 3x the add rate, median of rounds (issue 5)',
+        measured: s ? spreadText(s, 2, 'x') : 'not run (--no-ip)',
+        met: s && s.n > 0 ? s.median >= 3 : null,
+      };
     };
     const targets: TargetVerdict[] = [
       ratioTarget('addVsBest', 'vs ip -batch best form (nexthop objects)'),
@@ -284,5 +353,11 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((c) => process.exit(c), (e: unknown) => { console.error(e); process.exit(1); });
+  main(process.argv.slice(2)).then(
+    (c) => process.exit(c),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }

@@ -23,21 +23,37 @@ const TARGET = { rssMb: 50, cpuPct: 0.3 };
 /** Kernel clock ticks per second for /proc/PID/stat (USER_HZ, 100 on every Linux ABI node runs on). */
 const HZ = 100;
 
-interface ProcSample { rssKb: number; rssAnonKb: number; rssFileKb: number; hwmKb: number; threads: number; cpuTicks: number; pssKb?: number }
+interface ProcSample {
+  rssKb: number;
+  rssAnonKb: number;
+  rssFileKb: number;
+  hwmKb: number;
+  threads: number;
+  cpuTicks: number;
+  pssKb?: number;
+}
 
 function procSample(pid: number, withPss = false): ProcSample {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
   // Fields after the command name: state is [0], utime [11], stime [12] (stat(5) fields 14, 15).
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const s: ProcSample = { rssKb: kb('VmRSS'), rssAnonKb: kb('RssAnon'), rssFileKb: kb('RssFile'), hwmKb: kb('VmHWM'), threads: kb('Threads'), cpuTicks: Number(stat[11]) + Number(stat[12]) };
+  const s: ProcSample = {
+    rssKb: kb('VmRSS'),
+    rssAnonKb: kb('RssAnon'),
+    rssFileKb: kb('RssFile'),
+    hwmKb: kb('VmHWM'),
+    threads: kb('Threads'),
+    cpuTicks: Number(stat[11]) + Number(stat[12]),
+  };
   if (withPss) s.pssKb = Number(/^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? NaN);
   return s;
 }
 
 /** CPU ticks of the main thread (tid = pid) and of all the others (workers, V8 and libuv pools). */
 function threadTicks(pid: number): { main: number; others: number } {
-  let main = 0, others = 0;
+  let main = 0,
+    others = 0;
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
     try {
       const f = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -101,14 +117,26 @@ export async function main(argv: string[]): Promise<number> {
       nodes: [{ name: NODE, ipv4Address: `${NET}.1/24` }],
       peers: peerHosts.map((_, i) => ({ name: `peer${i + 1}`, node: NODE, peerIP: `${NET}.${i + 2}`, asNumber: AS })),
       pools: { pods: '10.244.0.0/16' },
-      extraDocs: [{ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: '10-244-0-0-26' }, spec: { cidr: '10.244.0.0/26', affinity: `host:${NODE}` } }],
+      extraDocs: [
+        {
+          apiVersion: 'crd.projectcalico.org/v1',
+          kind: 'IPAMBlock',
+          metadata: { name: '10-244-0-0-26' },
+          spec: { cidr: '10.244.0.0/26', affinity: `host:${NODE}` },
+        },
+      ],
     };
     // Probes on their default address, as in a pod: an idle node still serves /livez and /readyz.
     const tern = await startTernd(lab, ternHost, { configYaml: model, node: NODE, fib, logLevel: 'info', args: ['--connect-retry', '1'] });
-    await waitFor('three sessions Established (BIRD side)', 60_000, async () => {
-      const states = await Promise.all(peerHosts.map((h) => birdBgpState(lab, h, 'tern')));
-      return states.every((s) => s === 'Established');
-    }, 250);
+    await waitFor(
+      'three sessions Established (BIRD side)',
+      60_000,
+      async () => {
+        const states = await Promise.all(peerHosts.map((h) => birdBgpState(lab, h, 'tern')));
+        return states.every((s) => s === 'Established');
+      },
+      250,
+    );
     await sleep(settle * 1000);
 
     const first = procSample(tern.pid);
@@ -125,7 +153,8 @@ export async function main(argv: string[]): Promise<number> {
     const last = procSample(tern.pid, true);
     const lastThreads = threadTicks(tern.pid);
     // Threads that ended during the window are missing from the split, never from cpuS.
-    const mainS = (lastThreads.main - firstThreads.main) / HZ, othersS = (lastThreads.others - firstThreads.others) / HZ;
+    const mainS = (lastThreads.main - firstThreads.main) / HZ,
+      othersS = (lastThreads.others - firstThreads.others) / HZ;
     const wallS = (performance.now() - t0) / 1000;
     const states = await Promise.all(peerHosts.map((h) => birdBgpState(lab, h, 'tern')));
     const stillUp = states.every((s) => s === 'Established');
@@ -136,26 +165,53 @@ export async function main(argv: string[]): Promise<number> {
     const cpuMet = cpuPct < TARGET.cpuPct;
 
     console.log(`idle: ternd (${path.relative(process.cwd(), TERND) || TERND}) with ${PEERS} Established iBGP sessions (BIRD), --fib ${fib}, probes on`);
-    console.log(`  over ${wallS.toFixed(1)} s after ${settle} s settle: VmRSS ${rssMb.toFixed(1)} MB (peak sample ${(peakRssKb / 1024).toFixed(1)} MB, VmHWM ${(last.hwmKb / 1024).toFixed(1)} MB), PSS ${((last.pssKb ?? NaN) / 1024).toFixed(1)} MB, ${last.threads} threads`);
-    console.log(`  of the VmRSS: anonymous ${(last.rssAnonKb / 1024).toFixed(1)} MB (heaps, stacks), file-backed ${(last.rssFileKb / 1024).toFixed(1)} MB (the node binary's pages, shared by every node process)`);
-    console.log(`  CPU ${cpuS.toFixed(2)} s = ${cpuPct.toFixed(3)}% of one core (main thread ${mainS.toFixed(2)} s, other threads ${othersS.toFixed(2)} s); sessions still Established: ${stillUp ? 'yes' : `NO (${states.join(', ')})`}`);
+    console.log(
+      `  over ${wallS.toFixed(1)} s after ${settle} s settle: VmRSS ${rssMb.toFixed(1)} MB (peak sample ${(peakRssKb / 1024).toFixed(1)} MB, VmHWM ${(last.hwmKb / 1024).toFixed(1)} MB), PSS ${((last.pssKb ?? NaN) / 1024).toFixed(1)} MB, ${last.threads} threads`,
+    );
+    console.log(
+      `  of the VmRSS: anonymous ${(last.rssAnonKb / 1024).toFixed(1)} MB (heaps, stacks), file-backed ${(last.rssFileKb / 1024).toFixed(1)} MB (the node binary's pages, shared by every node process)`,
+    );
+    console.log(
+      `  CPU ${cpuS.toFixed(2)} s = ${cpuPct.toFixed(3)}% of one core (main thread ${mainS.toFixed(2)} s, other threads ${othersS.toFixed(2)} s); sessions still Established: ${stillUp ? 'yes' : `NO (${states.join(', ')})`}`,
+    );
 
     const data = {
       issue: 18,
       params: { sessions: PEERS, fib, seconds, settle, probes: true },
       ternd: {
-        rssMb: +rssMb.toFixed(1), peakRssSampleMb: +(peakRssKb / 1024).toFixed(1), vmHwmMb: +(last.hwmKb / 1024).toFixed(1),
-        pssMb: +((last.pssKb ?? NaN) / 1024).toFixed(1), rssAnonMb: +(last.rssAnonKb / 1024).toFixed(1), rssFileMb: +(last.rssFileKb / 1024).toFixed(1), threads: last.threads,
-        cpuSeconds: cpuS, mainThreadCpuSeconds: mainS, otherThreadsCpuSeconds: othersS, wallSeconds: +wallS.toFixed(1), cpuPct: +cpuPct.toFixed(3),
+        rssMb: +rssMb.toFixed(1),
+        peakRssSampleMb: +(peakRssKb / 1024).toFixed(1),
+        vmHwmMb: +(last.hwmKb / 1024).toFixed(1),
+        pssMb: +((last.pssKb ?? NaN) / 1024).toFixed(1),
+        rssAnonMb: +(last.rssAnonKb / 1024).toFixed(1),
+        rssFileMb: +(last.rssFileKb / 1024).toFixed(1),
+        threads: last.threads,
+        cpuSeconds: cpuS,
+        mainThreadCpuSeconds: mainS,
+        otherThreadsCpuSeconds: othersS,
+        wallSeconds: +wallS.toFixed(1),
+        cpuPct: +cpuPct.toFixed(3),
         rssSamplesMb: rssKb.map((k) => +(k / 1024).toFixed(1)),
       },
       sessionsEstablishedAtEnd: stillUp,
       bareNode: await bareNode(),
     };
-    console.log(`  a bare node (node -e, idle): VmRSS ${data.bareNode.rssMb} MB (anonymous ${data.bareNode.rssAnonMb}, file-backed ${data.bareNode.rssFileMb})`);
+    console.log(
+      `  a bare node (node -e, idle): VmRSS ${data.bareNode.rssMb} MB (anonymous ${data.bareNode.rssAnonMb}, file-backed ${data.bareNode.rssFileMb})`,
+    );
     const targets: TargetVerdict[] = [
-      { name: 'idle RSS, 3 sessions', goal: `under ${TARGET.rssMb} MB (issue 18; highest VmRSS sampled over the window)`, measured: `${(peakRssKb / 1024).toFixed(1)} MB`, met: rssMet },
-      { name: 'idle CPU, 3 sessions', goal: `under ${TARGET.cpuPct}% of one core (issue 18; ternd's own CPU seconds)`, measured: `${cpuPct.toFixed(3)}%`, met: cpuMet },
+      {
+        name: 'idle RSS, 3 sessions',
+        goal: `under ${TARGET.rssMb} MB (issue 18; highest VmRSS sampled over the window)`,
+        measured: `${(peakRssKb / 1024).toFixed(1)} MB`,
+        met: rssMet,
+      },
+      {
+        name: 'idle CPU, 3 sessions',
+        goal: `under ${TARGET.cpuPct}% of one core (issue 18; ternd's own CPU seconds)`,
+        measured: `${cpuPct.toFixed(3)}%`,
+        met: cpuMet,
+      },
       { name: 'sessions stay Established', goal: 'all 3 at the end (BIRD side)', measured: states.join(', '), met: stillUp },
     ];
     rec.finish(data, targets, { suffix: `-s${PEERS}-${fib}`, dir: path.join(ROOT, 'bench', 'results') });

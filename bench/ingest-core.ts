@@ -101,7 +101,13 @@ function main(): void {
   let changes = 0;
   // SAMEGROUP=1: both sessions share our local address, so they share one update group
   // (as in a bgperf lab where both peers connect to the same address of the target).
-  rib.addPeer({ id: 'tester', address: '198.18.0.2', asn: 65001, localAddress: process.env.SAMEGROUP ? '198.18.0.1' : undefined, localAddress6: process.env.SAMEGROUP ? '2001:db8::1' : undefined });
+  rib.addPeer({
+    id: 'tester',
+    address: '198.18.0.2',
+    asn: 65001,
+    localAddress: process.env.SAMEGROUP ? '198.18.0.1' : undefined,
+    localAddress6: process.env.SAMEGROUP ? '2001:db8::1' : undefined,
+  });
   // EXPORTPOLICY=1: the monitor has an export policy that accepts everything (ternd gives every
   // peer one), to measure what calling a policy per prefix costs the RIB.
   // EXPORTFILTER=1: the same with a prefix-only filter (no attributes materialised per prefix).
@@ -171,34 +177,54 @@ function main(): void {
   const st = rib.stats();
   const mb = (x: number): string => (x / 1048576).toFixed(0);
   const data = {
-      env: { COLLECT: !!process.env.COLLECT, PRESIZE: !!process.env.PRESIZE, SAMEGROUP: !!process.env.SAMEGROUP, EXPORTPOLICY: !!process.env.EXPORTPOLICY, EXPORTFILTER: !!process.env.EXPORTFILTER },
-      family: FAMILY,
-      prefixes: N,
-      attrSets: K,
-      inMessages: msgs.length,
-      outMessages: outMsgs,
-      outMB: +(outBytes / 1048576).toFixed(1),
-      seconds: +total.toFixed(3),
-      cpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(3),
-      decode: +tDecode.toFixed(3),
-      ingest: +tIngest.toFixed(3),
-      decisionAndAdjOut: +tFlush.toFixed(3),
-      takeOutput: +tOut.toFixed(3),
-      heapUsedMB: +mb(mem.heapUsed),
-      rssMB: +mb(mem.rss),
-      rssGrowthMB: +mb(mem.rss - rssBefore),
-      peakRssMB: +(process.resourceUsage().maxRSS / 1024).toFixed(0),
-      changeRecords: collect ? changes : undefined,
-      ribPrefixes: st.prefixes[FAMILY],
-      ribAttrSets: st.attrSets,
-      updateGroups: st.updateGroups,
-      testerBacklog: rib.takeOutput('tester').length,
+    env: {
+      COLLECT: !!process.env.COLLECT,
+      PRESIZE: !!process.env.PRESIZE,
+      SAMEGROUP: !!process.env.SAMEGROUP,
+      EXPORTPOLICY: !!process.env.EXPORTPOLICY,
+      EXPORTFILTER: !!process.env.EXPORTFILTER,
+    },
+    family: FAMILY,
+    prefixes: N,
+    attrSets: K,
+    inMessages: msgs.length,
+    outMessages: outMsgs,
+    outMB: +(outBytes / 1048576).toFixed(1),
+    seconds: +total.toFixed(3),
+    cpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(3),
+    decode: +tDecode.toFixed(3),
+    ingest: +tIngest.toFixed(3),
+    decisionAndAdjOut: +tFlush.toFixed(3),
+    takeOutput: +tOut.toFixed(3),
+    heapUsedMB: +mb(mem.heapUsed),
+    rssMB: +mb(mem.rss),
+    rssGrowthMB: +mb(mem.rss - rssBefore),
+    peakRssMB: +(process.resourceUsage().maxRSS / 1024).toFixed(0),
+    changeRecords: collect ? changes : undefined,
+    ribPrefixes: st.prefixes[FAMILY],
+    ribAttrSets: st.attrSets,
+    updateGroups: st.updateGroups,
+    testerBacklog: rib.takeOutput('tester').length,
   };
   console.log(JSON.stringify(data));
-  rec.finish(data, [
-    { name: `RIB core ${FAMILY} ${N}/${K}`, goal: 'under 1.5 s of CPU in process (issue 4)', measured: `${data.cpuSeconds} s CPU, ${data.seconds} s wall`, met: N >= 1_000_000 ? data.cpuSeconds < 1.5 : null },
-    { name: `RIB core peak RSS ${FAMILY} ${N}/${K}`, goal: 'under 300 MB for the whole process (issue 4)', measured: `${data.peakRssMB} MB`, met: N >= 1_000_000 ? data.peakRssMB < 300 : null },
-  ], { suffix: `-${FAMILY}-n${N}-k${K}` });
+  rec.finish(
+    data,
+    [
+      {
+        name: `RIB core ${FAMILY} ${N}/${K}`,
+        goal: 'under 1.5 s of CPU in process (issue 4)',
+        measured: `${data.cpuSeconds} s CPU, ${data.seconds} s wall`,
+        met: N >= 1_000_000 ? data.cpuSeconds < 1.5 : null,
+      },
+      {
+        name: `RIB core peak RSS ${FAMILY} ${N}/${K}`,
+        goal: 'under 300 MB for the whole process (issue 4)',
+        measured: `${data.peakRssMB} MB`,
+        met: N >= 1_000_000 ? data.peakRssMB < 300 : null,
+      },
+    ],
+    { suffix: `-${FAMILY}-n${N}-k${K}` },
+  );
 }
 
 main();

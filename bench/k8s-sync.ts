@@ -30,9 +30,20 @@ function arg(argv: string[], name: string, def: number): number {
 }
 
 const blockCidr = (b: number) => `10.${(b >> 10) & 255}.${(b >> 2) & 255}.${(b & 3) * 64}/26`;
-const procStatus = (pid: number, field: string) => Number(/(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(field)) ?? '')?.[1] ?? NaN) / 1024;
+const procStatus = (pid: number, field: string) =>
+  Number(
+    /(\d+) kB/.exec(
+      fs
+        .readFileSync(`/proc/${pid}/status`, 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith(field)) ?? '',
+    )?.[1] ?? NaN,
+  ) / 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
 
 export async function main(argv: string[]): Promise<number> {
   const nodes = arg(argv, 'nodes', 5000);
@@ -40,9 +51,14 @@ export async function main(argv: string[]): Promise<number> {
   const changes = arg(argv, 'changes', 20);
   const rec = new ResultRecorder('k8s-sync', argv);
   const fi = argv.indexOf('--node-flags');
-  const nodeFlags = (fi >= 0 ? argv[fi + 1] ?? '' : '').split(' ').filter(Boolean);
+  const nodeFlags = (fi >= 0 ? (argv[fi + 1] ?? '') : '').split(' ').filter(Boolean);
   let firstRequest = 0;
-  const api = new ApiServer({ authorize: () => { firstRequest ||= Date.now(); return true; } });
+  const api = new ApiServer({
+    authorize: () => {
+      firstRequest ||= Date.now();
+      return true;
+    },
+  });
   await api.start();
   api.apply(bgpConfiguration({ asNumber: 64512, nodeToNodeMeshEnabled: false, listenPort: 23179, bindMode: 'NodeIP' }));
   api.apply(ipPool('pods', '10.0.0.0/8'));
@@ -58,7 +74,28 @@ export async function main(argv: string[]): Promise<number> {
   const sock = path.join(dir, 'ternd.sock');
   const t0 = Date.now();
   const probes = `127.0.0.1:${24000 + (process.pid % 1000)}`;
-  const proc = spawn(process.execPath, [...nodeFlags, TERND, '--datastore', 'kubernetes', '--kubeconfig', kubeconfig, '--node', 'node-0', '--fib', 'none', '--probes', probes, '--control-socket', sock, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(
+    process.execPath,
+    [
+      ...nodeFlags,
+      TERND,
+      '--datastore',
+      'kubernetes',
+      '--kubeconfig',
+      kubeconfig,
+      '--node',
+      'node-0',
+      '--fib',
+      'none',
+      '--probes',
+      probes,
+      '--control-socket',
+      sock,
+      '--log-level',
+      'info',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   /** ternd's own view of its memory (prom-client's nodejs_* gauges on /metrics), MiB. */
   const heap = async () => {
     const text = await (await fetch(`http://${probes}/metrics`)).text();
@@ -71,20 +108,41 @@ export async function main(argv: string[]): Promise<number> {
     buf += c.toString();
     const lines = buf.split('\n');
     buf = lines.pop() ?? '';
-    for (const l of lines) { try { records.push(JSON.parse(l)); } catch { /* not JSON */ } }
+    for (const l of lines) {
+      try {
+        records.push(JSON.parse(l));
+      } catch {
+        /* not JSON */
+      }
+    }
   });
   try {
     const health = async (): Promise<HealthView | undefined> => {
       try {
         const c = await ControlClient.connect(sock, { timeoutMs: 2000 });
-        try { return await c.request<HealthView>('health', {}); } finally { c.close(); }
-      } catch { return undefined; }
+        try {
+          return await c.request<HealthView>('health', {});
+        } finally {
+          c.close();
+        }
+      } catch {
+        return undefined;
+      }
     };
     let synced = 0;
     for (;;) {
-      if (proc.exitCode !== null) throw new Error(`ternd exited ${proc.exitCode}: ${records.slice(-5).map((r) => r.msg).join(' | ')}`);
+      if (proc.exitCode !== null)
+        throw new Error(
+          `ternd exited ${proc.exitCode}: ${records
+            .slice(-5)
+            .map((r) => r.msg)
+            .join(' | ')}`,
+        );
       const h = await health();
-      if (h?.datastore?.state === 'synced') { synced = Date.now(); break; }
+      if (h?.datastore?.state === 'synced') {
+        synced = Date.now();
+        break;
+      }
       if (Date.now() - t0 > 300_000) throw new Error('no sync within 300 s');
       await sleep(20);
     }
@@ -116,8 +174,28 @@ export async function main(argv: string[]): Promise<number> {
       heapMiB: heapSettled,
       rssMiB: { synced: rssSynced, settled: rssSettled, peak: procStatus(proc.pid!, 'VmHWM:'), afterChanges: procStatus(proc.pid!, 'VmRSS:') },
       changeMs: {
-        toModel: { p50: pct(latencies.map((l) => l.toModel), 50), p90: pct(latencies.map((l) => l.toModel), 90), max: Math.max(...latencies.map((l) => l.toModel)) },
-        toApplied: { p50: pct(latencies.map((l) => l.toApplied), 50), p90: pct(latencies.map((l) => l.toApplied), 90), max: Math.max(...latencies.map((l) => l.toApplied)) },
+        toModel: {
+          p50: pct(
+            latencies.map((l) => l.toModel),
+            50,
+          ),
+          p90: pct(
+            latencies.map((l) => l.toModel),
+            90,
+          ),
+          max: Math.max(...latencies.map((l) => l.toModel)),
+        },
+        toApplied: {
+          p50: pct(
+            latencies.map((l) => l.toApplied),
+            50,
+          ),
+          p90: pct(
+            latencies.map((l) => l.toApplied),
+            90,
+          ),
+          max: Math.max(...latencies.map((l) => l.toApplied)),
+        },
         samples: latencies,
       },
     };
@@ -129,10 +207,20 @@ export async function main(argv: string[]): Promise<number> {
     const toModel = result.changeMs.toModel;
     const targets: TargetVerdict[] = [
       { name: 'sync', goal: 'under 10 s (issue 13)', measured: `${syncS.toFixed(2)} s from the first request`, met: syncS < 10 },
-      { name: 'RSS', goal: `ternd under 150 MB = ${RSS_TARGET_MIB.toFixed(1)} MiB (issue 13)`, measured: `${rss.toFixed(1)} MiB (synced ${result.rssMiB.synced.toFixed(1)}, settled ${result.rssMiB.settled.toFixed(1)}, after the changes ${result.rssMiB.afterChanges.toFixed(1)}; peak ${result.rssMiB.peak.toFixed(1)})`, met: Number.isFinite(rss) ? rss < RSS_TARGET_MIB : null },
+      {
+        name: 'RSS',
+        goal: `ternd under 150 MB = ${RSS_TARGET_MIB.toFixed(1)} MiB (issue 13)`,
+        measured: `${rss.toFixed(1)} MiB (synced ${result.rssMiB.synced.toFixed(1)}, settled ${result.rssMiB.settled.toFixed(1)}, after the changes ${result.rssMiB.afterChanges.toFixed(1)}; peak ${result.rssMiB.peak.toFixed(1)})`,
+        met: Number.isFinite(rss) ? rss < RSS_TARGET_MIB : null,
+      },
       { name: 'change to model p50', goal: 'under 50 ms from the watch event (issue 13)', measured: `${toModel.p50} ms`, met: toModel.p50 < 50 },
       { name: 'change to model p90', goal: 'under 50 ms from the watch event (issue 13)', measured: `${toModel.p90} ms`, met: toModel.p90 < 50 },
-      { name: 'change to model, every change', goal: 'every change within 50 ms of the watch event (issue 13)', measured: `max ${toModel.max} ms`, met: toModel.max <= 50 },
+      {
+        name: 'change to model, every change',
+        goal: 'every change within 50 ms of the watch event (issue 13)',
+        measured: `max ${toModel.max} ms`,
+        met: toModel.max <= 50,
+      },
     ];
     rec.finish(result, targets, { suffix: `-n${nodes}-b${blocks}` });
     return 0;

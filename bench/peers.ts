@@ -9,15 +9,19 @@ import { parseModel, planPeers, diffPlan, originatedRoutes } from '../peers/inde
 import { ResultRecorder } from './result';
 
 function clusterYaml(n: number, mesh: boolean): string {
-  const docs = [`apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: {nodeToNodeMeshEnabled: ${mesh}}\n`,
+  const docs = [
+    `apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: {nodeToNodeMeshEnabled: ${mesh}}\n`,
     'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: pods}\nspec: {cidr: 10.0.0.0/8, blockSize: 26}\n',
-    "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: to-rr}\nspec: {nodeSelector: all(), peerSelector: \"rr == 'true'\"}\n"];
+    'apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: to-rr}\nspec: {nodeSelector: all(), peerSelector: "rr == \'true\'"}\n',
+  ];
   for (let i = 0; i < n; i++) {
     const ip = `198.18.${i >> 8}.${i & 255}`;
     const rr = i < 2 ? '  labels: {rr: "true"}\n' : '';
     const cid = i < 2 ? '\n    routeReflectorClusterID: 224.0.0.1' : '';
     docs.push(`apiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: node-${i}\n${rr}spec:\n  bgp:\n    ipv4Address: ${ip}/16${cid}\n`);
-    docs.push(`apiVersion: crd.projectcalico.org/v1\nkind: IPAMBlock\nmetadata: {name: b-${i}}\nspec: {cidr: 10.${i >> 10}.${(i >> 2) & 255}.${(i & 3) * 64}/26, affinity: "host:node-${i}"}\n`);
+    docs.push(
+      `apiVersion: crd.projectcalico.org/v1\nkind: IPAMBlock\nmetadata: {name: b-${i}}\nspec: {cidr: 10.${i >> 10}.${(i >> 2) & 255}.${(i & 3) * 64}/26, affinity: "host:node-${i}"}\n`,
+    );
   }
   return docs.join('---\n');
 }
@@ -35,14 +39,17 @@ export async function main(argv: string[]): Promise<number> {
   const rec = new ResultRecorder('peers', argv);
   const i = argv.indexOf('--nodes');
   const n = i >= 0 ? Number(argv[i + 1]) : 1000;
-  const meshText = clusterYaml(n, true), rrText = clusterYaml(n, false);
+  const meshText = clusterYaml(n, true),
+    rrText = clusterYaml(n, false);
   console.log(`peers pipeline, ${n} nodes (${(meshText.length / 1024).toFixed(0)} KiB of YAML), node ${process.version}`);
-  const mesh = parseModel(meshText, 'bench.yaml').model, rr = parseModel(rrText, 'bench.yaml').model;
+  const mesh = parseModel(meshText, 'bench.yaml').model,
+    rr = parseModel(rrText, 'bench.yaml').model;
   const msPerOp: Record<string, number> = {};
   msPerOp.parse = time('parse', 3, () => parseModel(meshText, 'bench.yaml'));
   msPerOp.planMesh = time('plan-mesh', 20, () => planPeers(mesh, 'node-5'));
   msPerOp.planRr = time('plan-rr', 20, () => planPeers(rr, 'node-0'));
-  const a = planPeers(mesh, 'node-5'), b = planPeers(mesh, 'node-5');
+  const a = planPeers(mesh, 'node-5'),
+    b = planPeers(mesh, 'node-5');
   msPerOp.diff = time('diff', 50, () => diffPlan(a, b));
   msPerOp.routes = time('routes', 50, () => originatedRoutes(mesh, 'node-5'));
   const sessions = { mesh: a.length, reflector: planPeers(rr, 'node-0').length, client: planPeers(rr, 'node-5').length };

@@ -40,7 +40,11 @@ const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 };
 const row = (label: string, xs: number[]): string =>
-  `${label.padEnd(22)} p50 ${pct(xs, 50).toFixed(1).padStart(7)}  p90 ${pct(xs, 90).toFixed(1).padStart(7)}  p99 ${pct(xs, 99).toFixed(1).padStart(7)}  max ${Math.max(...xs).toFixed(1).padStart(7)} ms`;
+  `${label.padEnd(22)} p50 ${pct(xs, 50).toFixed(1).padStart(7)}  p90 ${pct(xs, 90).toFixed(1).padStart(7)}  p99 ${pct(xs, 99).toFixed(1).padStart(7)}  max ${Math.max(
+    ...xs,
+  )
+    .toFixed(1)
+    .padStart(7)} ms`;
 
 export async function main(argv: string[]): Promise<number> {
   const arg = (name: string) => {
@@ -65,7 +69,9 @@ export async function main(argv: string[]): Promise<number> {
     if (rr) {
       c.model = reflectorModel(c.model, ['n1', 'n2']);
       c.write();
-      await Promise.all(c.nodes.map((n) => waitSessions(c, n.host, ['n1', 'n2'].includes(n.name) ? [TOR_ADDR[0], ...others(n.name)] : [TOR_ADDR[0], addr('n1'), addr('n2')])));
+      await Promise.all(
+        c.nodes.map((n) => waitSessions(c, n.host, ['n1', 'n2'].includes(n.name) ? [TOR_ADDR[0], ...others(n.name)] : [TOR_ADDR[0], addr('n1'), addr('n2')])),
+      );
     }
     await waitFibs(c, blocks);
     // --nice N (e.g. -10) renices the daemons and the monitors: on a shared 2-core machine this
@@ -101,7 +107,8 @@ export async function main(argv: string[]): Promise<number> {
       const targets = c.nodes.filter((n) => n !== owner);
       await waitFor(`${prefix} in every other node`, 10_000, () => targets.every((n) => s.at.has(n.host)), 2);
       const lat = targets.map((n) => s.at.get(n.host)! - t0);
-      if (argv.includes('--debug')) console.log(`${prefix} written at ${new Date(wall0).toISOString()}: ${targets.map((n, k) => `${n.name} ${lat[k].toFixed(1)}`).join(', ')} ms`);
+      if (argv.includes('--debug'))
+        console.log(`${prefix} written at ${new Date(wall0).toISOString()}: ${targets.map((n, k) => `${n.name} ${lat[k].toFixed(1)}`).join(', ')} ms`);
       if (i < 0) {
         await sleep(200);
         continue;
@@ -117,26 +124,58 @@ export async function main(argv: string[]): Promise<number> {
     for (const m of monitors) m.kill('SIGTERM');
     await waitFibs(c, blocks);
 
-    console.log(`block propagation, 4 Tern nodes (${rr ? 'two route reflectors' : 'full mesh'}) + BIRD ToR, ${count} blocks after ${warmup} warm-up blocks, node ${process.version}`);
-    console.log(`load average ${load0.toFixed(1)} at start, ${os.loadavg()[0].toFixed(1)} at end (${os.cpus().length} cores; every number below includes waiting for a CPU)${nice !== undefined ? `; ternd and monitors reniced to ${nice}` : ''}`);
+    console.log(
+      `block propagation, 4 Tern nodes (${rr ? 'two route reflectors' : 'full mesh'}) + BIRD ToR, ${count} blocks after ${warmup} warm-up blocks, node ${process.version}`,
+    );
+    console.log(
+      `load average ${load0.toFixed(1)} at start, ${os.loadavg()[0].toFixed(1)} at end (${os.cpus().length} cores; every number below includes waiting for a CPU)${nice !== undefined ? `; ternd and monitors reniced to ${nice}` : ''}`,
+    );
     console.log(row('all other nodes', slowest));
     console.log(row('  owner advertises', reload));
     // Every node re-reads the file on every change (as every Calico node watches the datastore).
-    const reloads = [...c.ternd].flatMap(([name, t]) => t.records.slice(mark.get(name)).filter((r) => r.msg.startsWith('config reloaded') && typeof r.ms === 'number'));
+    const reloads = [...c.ternd].flatMap(([name, t]) =>
+      t.records.slice(mark.get(name)).filter((r) => r.msg.startsWith('config reloaded') && typeof r.ms === 'number'),
+    );
     if (reloads.length) {
-      console.log(row('  reload, wall', reloads.map((r) => r.ms as number)));
-      if (reloads.every((r) => typeof r.cpuMs === 'number')) console.log(row('  reload, CPU', reloads.map((r) => r.cpuMs as number)));
+      console.log(
+        row(
+          '  reload, wall',
+          reloads.map((r) => r.ms as number),
+        ),
+      );
+      if (reloads.every((r) => typeof r.cpuMs === 'number'))
+        console.log(
+          row(
+            '  reload, CPU',
+            reloads.map((r) => r.cpuMs as number),
+          ),
+        );
     }
     for (const [name, xs] of perNode) if (xs.length) console.log(row(`  ${name} (${c.nodes.find((n) => n.name === name)!.address})`, xs));
     const p99 = pct(slowest, 99);
-    rec.finish({
-      topology: rr ? 'two route reflectors' : 'full mesh', blocks: count, warmup, nice: nice ?? null,
-      allOtherNodesMs: slowest, ownerAdvertisesMs: reload,
-      reloadWallMs: reloads.map((r) => r.ms as number), reloadCpuMs: reloads.map((r) => (typeof r.cpuMs === 'number' ? r.cpuMs : null)),
-      perNodeMs: Object.fromEntries(perNode),
-      summaryMs: { p50: pct(slowest, 50), p90: pct(slowest, 90), p99, max: Math.max(...slowest) },
-    }, [{ name: `block to every other kernel (${rr ? 'route reflectors' : 'mesh'})`, goal: 'p99 under 100 ms (issue 6)', measured: `p50 ${pct(slowest, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms of ${slowest.length} blocks`, met: p99 < 100 }],
-    { suffix: `-${rr ? 'rr' : 'mesh'}-b${count}` });
+    rec.finish(
+      {
+        topology: rr ? 'two route reflectors' : 'full mesh',
+        blocks: count,
+        warmup,
+        nice: nice ?? null,
+        allOtherNodesMs: slowest,
+        ownerAdvertisesMs: reload,
+        reloadWallMs: reloads.map((r) => r.ms as number),
+        reloadCpuMs: reloads.map((r) => (typeof r.cpuMs === 'number' ? r.cpuMs : null)),
+        perNodeMs: Object.fromEntries(perNode),
+        summaryMs: { p50: pct(slowest, 50), p90: pct(slowest, 90), p99, max: Math.max(...slowest) },
+      },
+      [
+        {
+          name: `block to every other kernel (${rr ? 'route reflectors' : 'mesh'})`,
+          goal: 'p99 under 100 ms (issue 6)',
+          measured: `p50 ${pct(slowest, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms of ${slowest.length} blocks`,
+          met: p99 < 100,
+        },
+      ],
+      { suffix: `-${rr ? 'rr' : 'mesh'}-b${count}` },
+    );
     return 0;
   } finally {
     if (!argv.includes('--keep')) await lab.destroy();

@@ -25,7 +25,12 @@ export interface BuildStamp {
   node: string;
 }
 
-export interface BusyProcess { pid: number; comm: string; cpuSeconds: number; shareOfCore: number }
+export interface BusyProcess {
+  pid: number;
+  comm: string;
+  cpuSeconds: number;
+  shareOfCore: number;
+}
 
 export interface MachineStamp {
   nproc: number;
@@ -52,7 +57,12 @@ export interface MachineStamp {
 }
 
 /** `met: null` = not measured in this run (said so, never counted as met). */
-export interface TargetVerdict { name: string; goal: string; measured: string; met: boolean | null }
+export interface TargetVerdict {
+  name: string;
+  goal: string;
+  measured: string;
+  met: boolean | null;
+}
 
 export interface BenchResult<T> {
   schema: typeof RESULT_SCHEMA;
@@ -97,7 +107,8 @@ export function stampBuild(root = ROOT): { build: BuildStamp; problems: string[]
   // `tsc` alone rewrites dist/ but not the record: then the record names an older build.
   if (builtAt !== null) {
     const newer = newestJs(path.join(root, 'dist'));
-    if (newer !== null && newer.mtimeMs > builtAt.getTime() + 2000) problems.push(`dist changed after build-info.json was written (${path.relative(root, newer.file)}): rebuild with \`npm run build\``);
+    if (newer !== null && newer.mtimeMs > builtAt.getTime() + 2000)
+      problems.push(`dist changed after build-info.json was written (${path.relative(root, newer.file)}): rebuild with \`npm run build\``);
   }
   return { build: { version, commit, dirty, builtAt: builtAt?.toISOString() ?? null, node: process.version }, problems };
 }
@@ -125,7 +136,13 @@ function newestJs(dir: string): { file: string; mtimeMs: number } | null {
 }
 
 /** ticks: the process's own CPU; reaped: that of its children it has waited for (cutime+cstime). */
-interface ProcInfo { comm: string; ppid: number; ticks: number; reaped: number; startTicks: number }
+interface ProcInfo {
+  comm: string;
+  ppid: number;
+  ticks: number;
+  reaped: number;
+  startTicks: number;
+}
 const CLK_TCK = 100; // Linux's USER_HZ on every architecture node runs on
 
 /** Every process's CPU ticks from /proc (a process that exits between readdir and read is skipped). */
@@ -142,7 +159,13 @@ export function procTable(): Map<number, ProcInfo> {
       const s = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
       const close = s.lastIndexOf(')');
       const f = s.slice(close + 2).split(' ');
-      out.set(Number(p), { comm: s.slice(s.indexOf('(') + 1, close), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), reaped: Number(f[13]) + Number(f[14]), startTicks: Number(f[19]) });
+      out.set(Number(p), {
+        comm: s.slice(s.indexOf('(') + 1, close),
+        ppid: Number(f[1]),
+        ticks: Number(f[11]) + Number(f[12]),
+        reaped: Number(f[13]) + Number(f[14]),
+        startTicks: Number(f[19]),
+      });
     } catch {
       // gone
     }
@@ -160,7 +183,11 @@ function ownTree(table: Map<number, ProcInfo>): Set<number> {
   let grew = true;
   while (grew) {
     grew = false;
-    for (const [pid, i] of table) if (!own.has(pid) && own.has(i.ppid)) { own.add(pid); grew = true; }
+    for (const [pid, i] of table)
+      if (!own.has(pid) && own.has(i.ppid)) {
+        own.add(pid);
+        grew = true;
+      }
   }
   return own;
 }
@@ -181,7 +208,12 @@ export function machineBusyTicks(): number {
  * core or more. In total: the machine's busy time minus our own tree's (its live members, and
  * the children they reaped), which also counts processes that started and ended inside the run.
  */
-export function otherCpu(before: Map<number, ProcInfo>, after: Map<number, ProcInfo>, wallSeconds: number, machineTicks: number): { busy: BusyProcess[]; ownSeconds: number; otherSeconds: number } {
+export function otherCpu(
+  before: Map<number, ProcInfo>,
+  after: Map<number, ProcInfo>,
+  wallSeconds: number,
+  machineTicks: number,
+): { busy: BusyProcess[]; ownSeconds: number; otherSeconds: number } {
   const own = ownTree(after);
   const busy: BusyProcess[] = [];
   let ownTicks = 0;
@@ -203,7 +235,12 @@ export function otherCpu(before: Map<number, ProcInfo>, after: Map<number, ProcI
 }
 
 /** Median with min and max: the form every repeated figure takes. */
-export interface Spread { median: number; min: number; max: number; n: number }
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
 export function spread(xs: number[]): Spread {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   if (s.length === 0) return { median: NaN, min: NaN, max: NaN, n: 0 };
@@ -242,7 +279,11 @@ export class ResultRecorder {
   private readonly procsBefore = procTable();
   private readonly busyBefore = machineBusyTicks();
 
-  constructor(readonly bench: string, readonly argv: string[], private readonly root = ROOT) {}
+  constructor(
+    readonly bench: string,
+    readonly argv: string[],
+    private readonly root = ROOT,
+  ) {}
 
   /** Builds the result, prints the targets and where it was written; returns the file (or null). */
   finish<T>(data: T, targets: TargetVerdict[], o: WriteOptions = {}): { result: BenchResult<T>; file: string | null } {
@@ -270,13 +311,31 @@ export class ResultRecorder {
       quiet: this.loadBefore[0] < half && other.busy.length === 0 && otherCores < 0.1,
     };
     const result: BenchResult<T> = {
-      schema: RESULT_SCHEMA, bench: this.bench, at: this.at.toISOString(), argv: this.argv, wallSeconds: round2(wallSeconds),
-      publishable: problems.length === 0, unpublishable: problems, build, machine, targets, data,
+      schema: RESULT_SCHEMA,
+      bench: this.bench,
+      at: this.at.toISOString(),
+      argv: this.argv,
+      wallSeconds: round2(wallSeconds),
+      publishable: problems.length === 0,
+      unpublishable: problems,
+      build,
+      machine,
+      targets,
+      data,
     };
     for (const t of targets) log(verdictLine(t));
     if (targets.length === 0) log('targets: none declared for this bench');
-    log(`build ${build.commit.slice(0, 12)}${build.dirty ? '+dirty' : ''}, node ${build.node}; ${machine.nproc} x ${machine.cpuModel}; load ${machine.loadavgBefore.join(' ')} -> ${loadAfter.join(' ')}; others used ${otherCores} cores` +
-      `${other.busy.length ? `; other busy processes: ${other.busy.slice(0, 5).map((p) => `${p.comm}[${p.pid}] ${Math.round(p.shareOfCore * 100)}%`).join(', ')}` : ''}${machine.quiet ? ' (quiet)' : ' (NOT a quiet machine)'}`);
+    log(
+      `build ${build.commit.slice(0, 12)}${build.dirty ? '+dirty' : ''}, node ${build.node}; ${machine.nproc} x ${machine.cpuModel}; load ${machine.loadavgBefore.join(' ')} -> ${loadAfter.join(' ')}; others used ${otherCores} cores` +
+        `${
+          other.busy.length
+            ? `; other busy processes: ${other.busy
+                .slice(0, 5)
+                .map((p) => `${p.comm}[${p.pid}] ${Math.round(p.shareOfCore * 100)}%`)
+                .join(', ')}`
+            : ''
+        }${machine.quiet ? ' (quiet)' : ' (NOT a quiet machine)'}`,
+    );
     if (o.noWrite) return { result, file: null };
     const stamp = result.at.replace(/[:.]/g, '-').slice(0, 19) + 'Z';
     const name = `${this.bench}-${stamp}${o.suffix ?? ''}.json`;

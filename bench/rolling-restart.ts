@@ -107,7 +107,10 @@ export async function main(argv: string[]): Promise<number> {
         const t0 = performance.now();
         await lab.stop(old.pid, 10_000);
         const t = await startTernd(lab, n.host, {
-          configYaml: yaml(), node: n.name, fib: 'kernel', logLevel: debug ? 'debug' : 'info',
+          configYaml: yaml(),
+          node: n.name,
+          fib: 'kernel',
+          logLevel: debug ? 'debug' : 'info',
           args: ['--connect-retry', '1', '--probes', 'off'],
         });
         c.ternd.set(n.name, t);
@@ -127,25 +130,60 @@ export async function main(argv: string[]): Promise<number> {
 
     const dels = [...deleted].flatMap(([h, ls]) => ls.map((l) => `${h}: ${l}`));
     const prefixesPerSample = [...want.values()].reduce((a, m) => a + m.size, 0);
-    console.log(`rolling restart: ${rounds} round(s) x ${c.nodes.length} nodes (SIGTERM, start, back = sessions Established + FIB reconciled, then ${settle} ms)`);
-    console.log(`samples            ${samples} rounds of ${c.nodes.length} kernels (${prefixesPerSample} expected routes per round), every ${interval} ms target`);
-    console.log(`sample round       p50 ${pct(roundMs, 50).toFixed(1)} ms  p99 ${pct(roundMs, 99).toFixed(1)} ms  max ${Math.max(...roundMs).toFixed(1)} ms (4 ip processes in parallel)`);
-    console.log(`effective interval ${(wall / Math.max(1, samples)).toFixed(1)} ms; bench process CPU ${((cpu.user + cpu.system) / 1000 / wall * 100).toFixed(0)}% of one core over ${(wall / 1000).toFixed(1)} s`);
+    console.log(
+      `rolling restart: ${rounds} round(s) x ${c.nodes.length} nodes (SIGTERM, start, back = sessions Established + FIB reconciled, then ${settle} ms)`,
+    );
+    console.log(
+      `samples            ${samples} rounds of ${c.nodes.length} kernels (${prefixesPerSample} expected routes per round), every ${interval} ms target`,
+    );
+    console.log(
+      `sample round       p50 ${pct(roundMs, 50).toFixed(1)} ms  p99 ${pct(roundMs, 99).toFixed(1)} ms  max ${Math.max(...roundMs).toFixed(1)} ms (4 ip processes in parallel)`,
+    );
+    console.log(
+      `effective interval ${(wall / Math.max(1, samples)).toFixed(1)} ms; bench process CPU ${(((cpu.user + cpu.system) / 1000 / wall) * 100).toFixed(0)}% of one core over ${(wall / 1000).toFixed(1)} s`,
+    );
     console.log(`missing routes     ${missing} (route-samples absent from a kernel)`);
     console.log(`wrong next hop     ${wrong}`);
     console.log(`Deleted (monitor)  ${dels.length} lines for expected prefixes`);
-    console.log(`per-node restart   p50 ${pct(restartMs, 50).toFixed(0)} ms  max ${Math.max(...restartMs).toFixed(0)} ms (SIGTERM -> sessions Established and FIB reconciled)`);
+    console.log(
+      `per-node restart   p50 ${pct(restartMs, 50).toFixed(0)} ms  max ${Math.max(...restartMs).toFixed(0)} ms (SIGTERM -> sessions Established and FIB reconciled)`,
+    );
     for (const r of reconciles) console.log(`  reconcile ${r}`);
     for (const m of missingAt) console.log(`  missing: ${m}`);
     for (const d of dels.slice(0, 20)) console.log(`  deleted: ${d}`);
-    rec.finish({
-      rounds, nodes: c.nodes.length, intervalMs: interval, settleMs: settle, samples, expectedRoutesPerSample: prefixesPerSample,
-      sampleRoundMs: { p50: pct(roundMs, 50), p99: pct(roundMs, 99), max: Math.max(...roundMs) },
-      missingRouteSamples: missing, wrongNextHop: wrong, deletedLines: dels.length, restartMs, reconciles, missingAt, deleted: dels.slice(0, 20),
-    }, [
-      { name: 'no route missing', goal: 'no expected route absent from any kernel in any sample (issue 8)', measured: `${missing} missing route-samples of ${samples} samples`, met: missing === 0 && samples > 0 },
-      { name: 'no route deleted', goal: 'no Deleted event for an expected prefix (issue 8)', measured: `${dels.length} Deleted lines`, met: dels.length === 0 },
-    ], { suffix: `-r${rounds}` });
+    rec.finish(
+      {
+        rounds,
+        nodes: c.nodes.length,
+        intervalMs: interval,
+        settleMs: settle,
+        samples,
+        expectedRoutesPerSample: prefixesPerSample,
+        sampleRoundMs: { p50: pct(roundMs, 50), p99: pct(roundMs, 99), max: Math.max(...roundMs) },
+        missingRouteSamples: missing,
+        wrongNextHop: wrong,
+        deletedLines: dels.length,
+        restartMs,
+        reconciles,
+        missingAt,
+        deleted: dels.slice(0, 20),
+      },
+      [
+        {
+          name: 'no route missing',
+          goal: 'no expected route absent from any kernel in any sample (issue 8)',
+          measured: `${missing} missing route-samples of ${samples} samples`,
+          met: missing === 0 && samples > 0,
+        },
+        {
+          name: 'no route deleted',
+          goal: 'no Deleted event for an expected prefix (issue 8)',
+          measured: `${dels.length} Deleted lines`,
+          met: dels.length === 0,
+        },
+      ],
+      { suffix: `-r${rounds}` },
+    );
     return missing === 0 && dels.length === 0 ? 0 : 1;
   } finally {
     if (!argv.includes('--keep')) await lab.destroy();

@@ -18,8 +18,15 @@ import { AFI_IPV4, AsPathSegmentType, CapCode, DEFAULT_CONTEXT, MsgType, Origin,
 const A = { addr: '127.0.0.2', as: 65002, id: '10.0.0.2' };
 const B = { addr: '127.0.0.3', as: 65003, id: '10.0.0.3' };
 const base = (l: typeof A, p: typeof A, port: number): SessionConfig => ({
-  peerAddress: p.addr, peerPort: port, peerAs: p.as, localAs: l.as, localAddress: l.addr, routerId: l.id,
-  holdTime: 30, connectRetryTime: 1, families: ['ipv4'],
+  peerAddress: p.addr,
+  peerPort: port,
+  peerAs: p.as,
+  localAs: l.as,
+  localAddress: l.addr,
+  routerId: l.id,
+  holdTime: 30,
+  connectRetryTime: 1,
+  families: ['ipv4'],
 });
 
 function prefixes(n: number): Prefix[] {
@@ -29,7 +36,15 @@ const attrs = { origin: Origin.IGP, asPath: [{ type: AsPathSegmentType.AS_SEQUEN
 
 function fsmBench(): { events: number; ms: number; nsPerEvent: number } {
   const f = new Fsm(resolveConfig({ ...base(A, B, 179), noJitter: true }));
-  const open = { type: MsgType.OPEN, version: 4, myAs: B.as, holdTime: 30, bgpId: B.id, capabilities: [{ code: CapCode.AS4, asn: B.as }], otherParams: [] } as const;
+  const open = {
+    type: MsgType.OPEN,
+    version: 4,
+    myAs: B.as,
+    holdTime: 30,
+    bgpId: B.id,
+    capabilities: [{ code: CapCode.AS4, asn: B.as }],
+    otherParams: [],
+  } as const;
   for (const e of [{ type: 'ManualStart' }, { type: 'Tcp_CR_Acked' }, { type: 'BGPOpen', open }, { type: 'KeepAliveMsg' }] as FsmEvent[]) f.handle(e, 0);
   const ev: FsmEvent = { type: 'UpdateMsg', update: { type: MsgType.UPDATE } as unknown as UpdateMessage };
   const n = 1_000_000;
@@ -51,7 +66,14 @@ async function pair(port: number): Promise<{ sa: Speaker; sb: Speaker; pa: Sessi
   return { sa, sb, pa, pb };
 }
 
-interface Throughput { prefixes: number; updates: number; bytes: number; ms: number; prefixesPerSec: number; messagesPerSec: number }
+interface Throughput {
+  prefixes: number;
+  updates: number;
+  bytes: number;
+  ms: number;
+  prefixesPerSec: number;
+  messagesPerSec: number;
+}
 
 async function throughput(port: number, n: number, perMessage: number): Promise<Throughput> {
   const { sa, sb, pa, pb } = await pair(port);
@@ -59,7 +81,12 @@ async function throughput(port: number, n: number, perMessage: number): Promise<
   const bufs: Buffer[] = [];
   for (let i = 0; i < n; i += perMessage) bufs.push(...packUpdates({ family: 'ipv4', attrs, reach: all.slice(i, i + perMessage) }, DEFAULT_CONTEXT));
   let got = 0;
-  const done = new Promise<void>((r) => pb.on('update', (u) => { got += u.nlri.length; if (got >= n) r(); }));
+  const done = new Promise<void>((r) =>
+    pb.on('update', (u) => {
+      got += u.nlri.length;
+      if (got >= n) r();
+    }),
+  );
   const t0 = performance.now();
   const sendAll = async () => {
     for (let i = 0; i < bufs.length; i += 1000) {
@@ -69,7 +96,9 @@ async function throughput(port: number, n: number, perMessage: number): Promise<
   await Promise.all([sendAll(), done]);
   const ms = performance.now() - t0;
   const bytes = bufs.reduce((s, b) => s + b.length, 0);
-  console.log(`loopback: ${n} prefixes in ${bufs.length} UPDATEs (${(bytes / 1e6).toFixed(1)} MB) in ${ms.toFixed(0)} ms = ${((n / ms) * 1000).toFixed(0)} prefixes/s, ${((bufs.length / ms) * 1000).toFixed(0)} msgs/s`);
+  console.log(
+    `loopback: ${n} prefixes in ${bufs.length} UPDATEs (${(bytes / 1e6).toFixed(1)} MB) in ${ms.toFixed(0)} ms = ${((n / ms) * 1000).toFixed(0)} prefixes/s, ${((bufs.length / ms) * 1000).toFixed(0)} msgs/s`,
+  );
   await Promise.all([sa.close(), sb.close()]);
   return { prefixes: n, updates: bufs.length, bytes, ms, prefixesPerSec: (n / ms) * 1000, messagesPerSec: (bufs.length / ms) * 1000 };
 }
@@ -82,7 +111,23 @@ async function keepaliveBehindBacklog(port: number): Promise<{ queuedBytes: numb
   let resolveKa: (v: number) => void = () => {};
   const kaSeen = new Promise<number>((r) => (resolveKa = r));
   const server = net.createServer((s) => {
-    s.write(encodeMessage({ type: MsgType.OPEN, version: 4, myAs: B.as, holdTime: 30, bgpId: B.id, capabilities: [{ code: CapCode.AS4, asn: B.as }, { code: CapCode.MULTIPROTOCOL, afi: 1, safi: 1 }], otherParams: [] }, DEFAULT_CONTEXT));
+    s.write(
+      encodeMessage(
+        {
+          type: MsgType.OPEN,
+          version: 4,
+          myAs: B.as,
+          holdTime: 30,
+          bgpId: B.id,
+          capabilities: [
+            { code: CapCode.AS4, asn: B.as },
+            { code: CapCode.MULTIPROTOCOL, afi: 1, safi: 1 },
+          ],
+          otherParams: [],
+        },
+        DEFAULT_CONTEXT,
+      ),
+    );
     s.write(encodeMessage({ type: MsgType.KEEPALIVE }, DEFAULT_CONTEXT));
     let pending: Buffer = Buffer.alloc(0);
     s.on('data', (d: Buffer) => {

@@ -10,7 +10,7 @@
 
 import { SmartBuffer } from 'smart-buffer';
 import { encodeOpen } from '../bgp/codec/open';
-import { CapCode, MsgType, OpenMessage } from '../bgp/codec/types';
+import { CapCode, MsgType, type OpenMessage } from '../bgp/codec/types';
 import { ResultRecorder } from './result';
 
 const PREFIXES = 1000; // /24s per 4096-byte UPDATE: 1000 x 4 octets fits with the header and attributes
@@ -30,7 +30,11 @@ function nlriHand(addrs: Uint8Array, out: Buffer): number {
 function nlriSmart(addrs: Uint8Array, out: SmartBuffer): number {
   out.writeOffset = 23;
   for (let i = 0; i < PREFIXES; i++) {
-    out.writeUInt8(24).writeUInt8(addrs[i * 3]).writeUInt8(addrs[i * 3 + 1]).writeUInt8(addrs[i * 3 + 2]);
+    out
+      .writeUInt8(24)
+      .writeUInt8(addrs[i * 3])
+      .writeUInt8(addrs[i * 3 + 1])
+      .writeUInt8(addrs[i * 3 + 2]);
   }
   return out.writeOffset;
 }
@@ -74,7 +78,16 @@ export function runSmartBufferBench(runs = 5): SmartBufferResult {
       { code: CapCode.ROUTE_REFRESH },
       { code: CapCode.ENHANCED_ROUTE_REFRESH },
       { code: CapCode.AS4, asn: 64512 },
-      { code: CapCode.GRACEFUL_RESTART, restarting: false, notification: true, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: true }, { afi: 2, safi: 1, forwardingPreserved: true }] },
+      {
+        code: CapCode.GRACEFUL_RESTART,
+        restarting: false,
+        notification: true,
+        restartTime: 120,
+        families: [
+          { afi: 1, safi: 1, forwardingPreserved: true },
+          { afi: 2, safi: 1, forwardingPreserved: true },
+        ],
+      },
       { code: CapCode.ADD_PATH, families: [{ afi: 1, safi: 1, sendReceive: 3 }] },
       { code: CapCode.FQDN, hostname: 'node-a', domain: '' },
     ],
@@ -90,9 +103,16 @@ export function runSmartBufferBench(runs = 5): SmartBufferResult {
   }
   const rounds: SmartBufferResult['rounds'] = [];
   for (let r = 0; r < runs; r++) {
-    const h = timeNs(() => { for (let k = 0; k < REPEAT; k++) nlriHand(addrs, hand); }, REPEAT * PREFIXES);
-    const s = timeNs(() => { for (let k = 0; k < REPEAT; k++) nlriSmart(addrs, smart); }, REPEAT * PREFIXES);
-    const o = timeNs(() => { for (let k = 0; k < 20_000; k++) encodeOpen(open); }, 20_000) / 1000;
+    const h = timeNs(() => {
+      for (let k = 0; k < REPEAT; k++) nlriHand(addrs, hand);
+    }, REPEAT * PREFIXES);
+    const s = timeNs(() => {
+      for (let k = 0; k < REPEAT; k++) nlriSmart(addrs, smart);
+    }, REPEAT * PREFIXES);
+    const o =
+      timeNs(() => {
+        for (let k = 0; k < 20_000; k++) encodeOpen(open);
+      }, 20_000) / 1000;
     rounds.push({ nlriHand: h, nlriSmart: s, openUs: o });
   }
   const nlriHandNsPerPrefix = median(rounds.map((r) => r.nlriHand));

@@ -57,8 +57,17 @@ async function failAndRecover(lab: Lab, ternHost: string, peerHost: string, tern
   await cutPath(lab, peerHost);
   const bfdDown = await tern.waitForLog((r) => r.component === 'bfd' && r.to === 'Down' && r.from === 'Up', 3000, 'BFD Up -> Down', since);
   const bgpDown = await tern.waitForLog((r) => r.component === 'bfd' && /BGP session taken down/.test(r.msg), 3000, 'BGP session taken down by BFD', since);
-  const sessionDown = await tern.waitForLog((r) => r.component === 'session' && /down: BFD Down \(Cease 6\/10/.test(r.msg), 3000, 'session down with Cease 6/10', since);
-  await waitFor(`${routePrefix} withdrawn from the kernel`, 3000, async () => !(await routesInNs(lab, ternHost, { proto: '201' })).some((x) => x.dst === routePrefix));
+  const sessionDown = await tern.waitForLog(
+    (r) => r.component === 'session' && /down: BFD Down \(Cease 6\/10/.test(r.msg),
+    3000,
+    'session down with Cease 6/10',
+    since,
+  );
+  await waitFor(
+    `${routePrefix} withdrawn from the kernel`,
+    3000,
+    async () => !(await routesInNs(lab, ternHost, { proto: '201' })).some((x) => x.dst === routePrefix),
+  );
   await new Promise((r) => setTimeout(r, 100));
   const routeGoneAt = mon.deletedAt(routePrefix);
   await mon.stop();
@@ -68,7 +77,9 @@ async function failAndRecover(lab: Lab, ternHost: string, peerHost: string, tern
   const lastRxAt = downAt - silentMs;
   const bgpDownMs = Date.parse(sessionDown.time) - lastRxAt;
   const routeMs = routeGoneAt === undefined ? NaN : routeGoneAt - lastRxAt;
-  console.log(`# ${peerHost}: BFD Down ${silentMs} ms after the last packet (${downAt - cutAt} ms after the nft command started); BGP down after ${bgpDownMs} ms; kernel route deleted after ${routeMs} ms`);
+  console.log(
+    `# ${peerHost}: BFD Down ${silentMs} ms after the last packet (${downAt - cutAt} ms after the nft command started); BGP down after ${bgpDownMs} ms; kernel route deleted after ${routeMs} ms`,
+  );
   // RFC 5880 §6.8.4: Down when a detection time passes without a packet -- not before, not much after.
   assert.equal(bfdDown.diag, 'Control Detection Time Expired');
   assert.ok(silentMs >= DETECT_MS - 5 && silentMs < DETECT_MS + SLACK_MS, `detection ${silentMs} ms, want ${DETECT_MS}..${DETECT_MS + SLACK_MS}`);
@@ -80,7 +91,9 @@ async function failAndRecover(lab: Lab, ternHost: string, peerHost: string, tern
   await healPath(lab, peerHost);
   await waitFor('BFD Up again after the path healed', 15_000, async () => (await bfdOf(lab, ternHost))?.state === 'Up');
   await waitFor('peer sees BGP and BFD back', 20_000, peerUp);
-  await waitFor(`${routePrefix} back in the kernel`, 20_000, async () => (await routesInNs(lab, ternHost, { proto: '201' })).some((x) => x.dst === routePrefix));
+  await waitFor(`${routePrefix} back in the kernel`, 20_000, async () =>
+    (await routesInNs(lab, ternHost, { proto: '201' })).some((x) => x.dst === routePrefix),
+  );
 }
 
 const birdCfg = (intervalMs: number): BirdConfig => ({
@@ -117,8 +130,11 @@ test('RFC 5880/5881/5882 with BIRD protocol bfd: Up, no flap under a 2 s main-lo
     peers: [{ name: 'tor', node, peerIP: '198.18.90.2', asNumber: 65090, bfd: { minRx: '100ms', minTx, multiplier: 3 } }],
   });
   const tern = await startTernd(lab, ternHost, {
-    node, fib: 'kernel', configYaml: model('100ms'),
-    args: ['--probes', 'off', '--connect-retry', '1'], env: { TERN_TEST_STALL_MS: String(STALL_MS) },
+    node,
+    fib: 'kernel',
+    configYaml: model('100ms'),
+    args: ['--probes', 'off', '--connect-retry', '1'],
+    env: { TERN_TEST_STALL_MS: String(STALL_MS) },
   });
 
   // 1. Sessions come up: BFD on both sides, BGP, the route in ternd's kernel table.
@@ -128,7 +144,9 @@ test('RFC 5880/5881/5882 with BIRD protocol bfd: Up, no flap under a 2 s main-lo
     const b = await birdBfd(lab, birdHost);
     return v?.state === 'Up' && !v.pollActive && v.txIntervalMs === 100 && v.detectionTimeMs === 300 && b?.state === 'Up';
   });
-  await waitFor('198.19.90.0/24 in the kernel', 15_000, async () => (await routesInNs(lab, ternHost, { proto: '201' })).some((x) => x.dst === '198.19.90.0/24'));
+  await waitFor('198.19.90.0/24 in the kernel', 15_000, async () =>
+    (await routesInNs(lab, ternHost, { proto: '201' })).some((x) => x.dst === '198.19.90.0/24'),
+  );
   const up = (await bfdOf(lab, ternHost))!;
   assert.ok(up.sourcePort >= 49152, `RFC 5881 §4 source port ${up.sourcePort}`);
   assert.equal(up.packets.ttlDropped, 0, 'BIRD sends with TTL 255 (RFC 5881 §5)');
@@ -144,13 +162,13 @@ test('RFC 5880/5881/5882 with BIRD protocol bfd: Up, no flap under a 2 s main-lo
   console.log(`# BIRD: transmit timer lateness in ternd's BFD worker across the stall: ${JSON.stringify(afterStall.txLate)}`);
   assert.equal(afterStall.state, 'Up');
   assert.equal(afterStall.upTransitions, up.upTransitions, 'no BFD flap on our side');
-  assert.deepEqual([birdAfter.state, birdAfter.since], ['Up', birdBefore.since], 'no BFD flap on BIRD\'s side');
+  assert.deepEqual([birdAfter.state, birdAfter.since], ['Up', birdBefore.since], "no BFD flap on BIRD's side");
   assert.deepEqual(tern.logs((r) => r.component === 'bfd' && r.from === 'Up').slice(0), [], 'no Up -> * transition logged');
 
   // 3. Timer renegotiation (RFC 5880 §6.5, §6.8.3). BIRD slows to 200 ms: our transmit interval
   // follows its Required Min RX, our detection time its Desired Min TX.
   await birdReconfigure(lab, birdHost, birdCfg(200));
-  await waitFor('BIRD\'s 200 ms timers in force', 10_000, async () => {
+  await waitFor("BIRD's 200 ms timers in force", 10_000, async () => {
     const v = await bfdOf(lab, ternHost);
     return v?.state === 'Up' && v.remoteMinTxMs === 200 && v.txIntervalMs === 200 && v.detectionTimeMs === 600 && v;
   });
@@ -174,7 +192,14 @@ test('RFC 5880/5881/5882 with BIRD protocol bfd: Up, no flap under a 2 s main-lo
   assert.equal((await bfdOf(lab, ternHost))!.upTransitions, up.upTransitions, 'renegotiation never took the session down');
 
   // 4 and 5. Failure without the link going down, then recovery.
-  await failAndRecover(lab, ternHost, birdHost, tern, '198.19.90.0/24', async () => (await birdBfd(lab, birdHost))?.state === 'Up' && /Established/.test(await birdc(lab, birdHost, 'show protocols tern')));
+  await failAndRecover(
+    lab,
+    ternHost,
+    birdHost,
+    tern,
+    '198.19.90.0/24',
+    async () => (await birdBfd(lab, birdHost))?.state === 'Up' && /Established/.test(await birdc(lab, birdHost, 'show protocols tern')),
+  );
 });
 
 const FRR_BFD = ['bfd', ' profile fast', '  detect-multiplier 3', '  receive-interval 100', '  transmit-interval 100', ' !', '!'].join('\n');
@@ -185,13 +210,22 @@ test('RFC 5880/5881/5882 with FRR bfdd: Up, Poll/Final when FRR changes its inte
   t.after(() => lab.destroy());
   const [ternHost, frrHost] = [await lab.addHost('i20f-tern'), await lab.addHost('i20f-frr')];
   await lab.link(ternHost, frrHost, { v4: '198.18.91.1/24', v4b: '198.18.91.2/24' });
-  await startFrr(lab, frrHost, {
-    asn: 65091, routerId: '198.18.91.2', networks4: ['198.19.91.0/24'],
-    neighbors: [{ addr: '198.18.91.1', remoteAs: 64512, keepalive: 3, holdTime: 9, extra: ['neighbor $ADDR bfd', 'neighbor $ADDR bfd profile fast'] }],
-  }, { bfdd: FRR_BFD });
+  await startFrr(
+    lab,
+    frrHost,
+    {
+      asn: 65091,
+      routerId: '198.18.91.2',
+      networks4: ['198.19.91.0/24'],
+      neighbors: [{ addr: '198.18.91.1', remoteAs: 64512, keepalive: 3, holdTime: 9, extra: ['neighbor $ADDR bfd', 'neighbor $ADDR bfd profile fast'] }],
+    },
+    { bfdd: FRR_BFD },
+  );
   const node = 'i20f-node';
   const tern = await startTernd(lab, ternHost, {
-    node, fib: 'kernel', args: ['--probes', 'off', '--connect-retry', '1'],
+    node,
+    fib: 'kernel',
+    args: ['--probes', 'off', '--connect-retry', '1'],
     configYaml: {
       asNumber: 64512,
       nodes: [{ name: node, ipv4Address: '198.18.91.1/24' }],
@@ -207,14 +241,16 @@ test('RFC 5880/5881/5882 with FRR bfdd: Up, Poll/Final when FRR changes its inte
     const v = await bfdOf(lab, ternHost);
     return v?.state === 'Up' && !v.pollActive && v.txIntervalMs === 100 && v.detectionTimeMs === 300;
   });
-  await waitFor('198.19.91.0/24 in the kernel', 15_000, async () => (await routesInNs(lab, ternHost, { proto: '201' })).some((x) => x.dst === '198.19.91.0/24'));
+  await waitFor('198.19.91.0/24 in the kernel', 15_000, async () =>
+    (await routesInNs(lab, ternHost, { proto: '201' })).some((x) => x.dst === '198.19.91.0/24'),
+  );
   const up = (await bfdOf(lab, ternHost))!;
   assert.equal(up.packets.ttlDropped, 0, 'FRR sends with TTL 255 (RFC 5881 §5)');
   assert.equal((await frrBfd())?.['remote-id'], up.localDiscriminator, 'FRR learned our discriminator');
 
   // 2. FRR slows to 200 ms by its own Poll Sequence (RFC 5880 §6.5); we answer Final and follow.
   await frrBfdConfigure(lab, frrHost, 'bfd', 'profile fast', 'receive-interval 200', 'transmit-interval 200');
-  await waitFor('FRR\'s 200 ms timers in force', 10_000, async () => {
+  await waitFor("FRR's 200 ms timers in force", 10_000, async () => {
     const v = await bfdOf(lab, ternHost);
     return v?.state === 'Up' && v.remoteMinTxMs === 200 && v.remoteMinRxMs === 200 && v.txIntervalMs === 200 && v.detectionTimeMs === 600;
   });
@@ -240,8 +276,28 @@ test('RFC 5882 with BIRD: strict mode holds BGP until BFD is Up, `graceful` keep
     static4: [{ prefix: '198.19.92.0/24' }],
     static6: [{ prefix: '2001:db8:f92::/48' }],
     neighbors: [
-      { name: 'tern4', localAddr: '198.18.92.2', localAs: 65092, neighborAddr: '198.18.92.1', neighborAs: 64512, holdTime: 9, gracefulRestart: true, extra: bfd4 ? ['bfd on;'] : [] },
-      { name: 'tern6', localAddr: '2001:db8:92::2', localAs: 65092, neighborAddr: '2001:db8:92::1', neighborAs: 64512, holdTime: 9, multihop: 2, ipv4: false, ipv6: {}, extra: ['bfd on;'] },
+      {
+        name: 'tern4',
+        localAddr: '198.18.92.2',
+        localAs: 65092,
+        neighborAddr: '198.18.92.1',
+        neighborAs: 64512,
+        holdTime: 9,
+        gracefulRestart: true,
+        extra: bfd4 ? ['bfd on;'] : [],
+      },
+      {
+        name: 'tern6',
+        localAddr: '2001:db8:92::2',
+        localAs: 65092,
+        neighborAddr: '2001:db8:92::1',
+        neighborAs: 64512,
+        holdTime: 9,
+        multihop: 2,
+        ipv4: false,
+        ipv6: {},
+        extra: ['bfd on;'],
+      },
     ],
     extra: [
       'protocol bfd {',
@@ -253,7 +309,9 @@ test('RFC 5882 with BIRD: strict mode holds BGP until BFD is Up, `graceful` keep
   await startBird(lab, birdHost, cfg(false));
   const node = 'i20s-node';
   const tern = await startTernd(lab, ternHost, {
-    node, fib: 'kernel', args: ['--probes', 'off', '--connect-retry', '1'],
+    node,
+    fib: 'kernel',
+    args: ['--probes', 'off', '--connect-retry', '1'],
     configYaml: {
       asNumber: 64512,
       nodes: [{ name: node, ipv4Address: '198.18.92.1/24', ipv6Address: '2001:db8:92::1/64' }],
@@ -263,7 +321,8 @@ test('RFC 5882 with BIRD: strict mode holds BGP until BFD is Up, `graceful` keep
       ],
     },
   });
-  const views = async (): Promise<Map<string, BfdSessionView>> => new Map(((await bgpctl(lab, ternHost, 'show', 'bfd')) as BfdSessionView[]).map((v) => [v.peerAddress, v]));
+  const views = async (): Promise<Map<string, BfdSessionView>> =>
+    new Map(((await bgpctl(lab, ternHost, 'show', 'bfd')) as BfdSessionView[]).map((v) => [v.peerAddress, v]));
 
   // RFC 5883: the IPv6 session is multihop BFD and comes Up; its BGP session does not wait for it.
   await waitBirdEstablished(lab, birdHost, 'tern6');
@@ -297,7 +356,10 @@ test('RFC 5882 with BIRD: strict mode holds BGP until BFD is Up, `graceful` keep
   await tern.waitForLog((r) => /BFD Down for 2001:db8:92::2 .*Cease 6\/10/.test(r.msg), 3000, 'multihop BFD Down', cut);
   await waitFor('IPv6 route withdrawn', 3000, async () => !(await routesInNs(lab, ternHost, { proto: '201' })).some((x) => x.dst === '2001:db8:f92::/48'));
   await new Promise((r) => setTimeout(r, 1000));
-  assert.ok((await routesInNs(lab, ternHost, { proto: '201' })).some((x) => x.dst === '198.19.92.0/24'), 'GR keeps the IPv4 route (RFC 4724 §4.2)');
+  assert.ok(
+    (await routesInNs(lab, ternHost, { proto: '201' })).some((x) => x.dst === '198.19.92.0/24'),
+    'GR keeps the IPv4 route (RFC 4724 §4.2)',
+  );
   assert.equal(mon.deletedAt('198.19.92.0/24'), undefined, 'the IPv4 route was never deleted');
   const stale = (await bgpctl(lab, ternHost, 'show', 'rib')) as { prefix: string; flags: { stale: boolean } }[];
   assert.equal(stale.find((r) => r.prefix === '198.19.92.0/24')?.flags.stale, true, 'kept as stale');
@@ -317,7 +379,7 @@ test('RFC 5882 with BIRD: strict mode holds BGP until BFD is Up, `graceful` keep
   assert.ok(deleted === undefined || deleted >= healAt, `the IPv4 route was deleted during the outage:\n${mon.lines().join('\n')}`);
 });
 
-test('RFC 5880 §6.7.4 with BIRD: Meticulous Keyed SHA1 comes Up; with a different key ternd discards BIRD\'s packets and stays Down', async (t) => {
+test("RFC 5880 §6.7.4 with BIRD: Meticulous Keyed SHA1 comes Up; with a different key ternd discards BIRD's packets and stays Down", async (t) => {
   if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc', 'ternd'], TERND)) return;
   const lab = await Lab.create('i20a');
   t.after(() => lab.destroy());
@@ -326,13 +388,22 @@ test('RFC 5880 §6.7.4 with BIRD: Meticulous Keyed SHA1 comes Up; with a differe
   await startBird(lab, birdHost, {
     routerId: '198.18.96.2',
     neighbors: [{ name: 'tern', localAddr: '198.18.96.2', localAs: 65096, neighborAddr: '198.18.96.1', neighborAs: 64512, holdTime: 9, extra: ['bfd on;'] }],
-    extra: 'protocol bfd { interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; authentication meticulous keyed sha1; password "tern-bfd" { id 5; }; }; }',
+    extra:
+      'protocol bfd { interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; authentication meticulous keyed sha1; password "tern-bfd" { id 5; }; }; }',
   });
   const node = 'i20a-node';
   const model = (key: string) => ({
     asNumber: 64512,
     nodes: [{ name: node, ipv4Address: '198.18.96.1/24' }],
-    peers: [{ name: 'tor', node, peerIP: '198.18.96.2', asNumber: 65096, bfd: { minRx: '100ms', minTx: '100ms', authentication: { type: 'MeticulousKeyedSHA1', keyID: 5, key } } }],
+    peers: [
+      {
+        name: 'tor',
+        node,
+        peerIP: '198.18.96.2',
+        asNumber: 65096,
+        bfd: { minRx: '100ms', minTx: '100ms', authentication: { type: 'MeticulousKeyedSHA1', keyID: 5, key } },
+      },
+    ],
   });
   const tern = await startTernd(lab, ternHost, { node, args: ['--probes', 'off', '--connect-retry', '1'], configYaml: model('tern-bfd') });
   await waitBirdEstablished(lab, birdHost, 'tern');
@@ -349,13 +420,16 @@ test('RFC 5880 §6.7.4 with BIRD: Meticulous Keyed SHA1 comes Up; with a differe
   const before = (await bfdOf(lab, ternHost))!;
   await new Promise((r) => setTimeout(r, 2000));
   const after = (await bfdOf(lab, ternHost))!;
-  assert.equal(after.state, 'Down', 'BIRD\'s packets, signed with another key, were accepted');
+  assert.equal(after.state, 'Down', "BIRD's packets, signed with another key, were accepted");
   // BIRD is Down now and sends at its 1 s idle rate (RFC 5880 §6.8.3): a couple of packets, all discarded.
-  assert.ok(after.packets.discarded - before.packets.discarded >= 1, `discarded ${after.packets.discarded - before.packets.discarded} of BIRD's packets in 2 s`);
+  assert.ok(
+    after.packets.discarded - before.packets.discarded >= 1,
+    `discarded ${after.packets.discarded - before.packets.discarded} of BIRD's packets in 2 s`,
+  );
   assert.doesNotMatch(await birdc(lab, birdHost, 'show bfd sessions'), /198\.18\.96\.1\s.*Up/, 'BIRD accepted our packets signed with the wrong key');
 });
 
-test('RFC 5880/5882 Tern to Tern on the node-to-node mesh (spec.nodeMeshBFD): Up on both nodes, a path cut withdraws the other node\'s block from the kernel, recovery', async (t) => {
+test("RFC 5880/5882 Tern to Tern on the node-to-node mesh (spec.nodeMeshBFD): Up on both nodes, a path cut withdraws the other node's block from the kernel, recovery", async (t) => {
   if (!conformanceGate(t, ['root', 'ip', 'nft', 'ternd'], TERND)) return;
   const lab = await Lab.create('i20m');
   t.after(() => lab.destroy());
@@ -365,9 +439,19 @@ test('RFC 5880/5882 Tern to Tern on the node-to-node mesh (spec.nodeMeshBFD): Up
     asNumber: 64512,
     nodeToNodeMeshEnabled: true,
     bgpConfiguration: { nodeMeshBFD: { minRx: '100ms', minTx: '100ms', multiplier: 3 } },
-    nodes: [{ name: 'i20m-node-a', ipv4Address: '198.18.97.1/24' }, { name: 'i20m-node-b', ipv4Address: '198.18.97.2/24' }],
+    nodes: [
+      { name: 'i20m-node-a', ipv4Address: '198.18.97.1/24' },
+      { name: 'i20m-node-b', ipv4Address: '198.18.97.2/24' },
+    ],
     pools: { 'pods-v4': '10.244.0.0/16' },
-    extraDocs: [{ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: '10-244-97-0-26' }, spec: { cidr: '10.244.97.0/26', affinity: 'host:i20m-node-b' } }],
+    extraDocs: [
+      {
+        apiVersion: 'crd.projectcalico.org/v1',
+        kind: 'IPAMBlock',
+        metadata: { name: '10-244-97-0-26' },
+        spec: { cidr: '10.244.97.0/26', affinity: 'host:i20m-node-b' },
+      },
+    ],
   };
   const args = ['--probes', 'off', '--connect-retry', '1'];
   const a = await startTernd(lab, hostA, { node: 'i20m-node-a', fib: 'kernel', args, configYaml: model });
@@ -378,7 +462,9 @@ test('RFC 5880/5882 Tern to Tern on the node-to-node mesh (spec.nodeMeshBFD): Up
       return v?.state === 'Up' && !v.pollActive && v.detectionTimeMs === 300;
     });
   }
-  await waitFor('node B\'s block in node A\'s kernel', 20_000, async () => (await routesInNs(lab, hostA, { proto: '201' })).some((x) => x.dst === '10.244.97.0/26'));
+  await waitFor("node B's block in node A's kernel", 20_000, async () =>
+    (await routesInNs(lab, hostA, { proto: '201' })).some((x) => x.dst === '10.244.97.0/26'),
+  );
   await failAndRecover(lab, hostA, hostB, a, '10.244.97.0/26', async () => (await bfdOf(lab, hostB))?.state === 'Up');
 });
 
@@ -386,7 +472,7 @@ test('RFC 5880/5882 Tern to Tern on the node-to-node mesh (spec.nodeMeshBFD): Up
 // `down` on any Up -> Down; BIRD 3 exempts AdminDown as RFC 5882 §3.2 asks), so with `bfd on` it
 // flushes Tern's routes when ternd stops cleanly. With `bfd graceful`, BIRD's documented answer, the
 // routes survive as graceful restart (RFC 4724). docs/bfd.md says so.
-test('RFC 5882 §3.2 + RFC 4724: ternd stops cleanly (BFD AdminDown); BIRD with `bfd graceful` keeps Tern\'s routes as a graceful restart', async (t) => {
+test("RFC 5882 §3.2 + RFC 4724: ternd stops cleanly (BFD AdminDown); BIRD with `bfd graceful` keeps Tern's routes as a graceful restart", async (t) => {
   if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc', 'ternd'], TERND)) return;
   const lab = await Lab.create('i20g');
   t.after(() => lab.destroy());
@@ -394,28 +480,55 @@ test('RFC 5882 §3.2 + RFC 4724: ternd stops cleanly (BFD AdminDown); BIRD with 
   await lab.link(ternHost, birdHost, { v4: '198.18.100.1/24', v4b: '198.18.100.2/24' });
   await startBird(lab, birdHost, {
     routerId: '198.18.100.2',
-    neighbors: [{ name: 'tern', localAddr: '198.18.100.2', localAs: 65100, neighborAddr: '198.18.100.1', neighborAs: 64512, holdTime: 9, gracefulRestart: true, extra: ['bfd graceful;'] }],
+    neighbors: [
+      {
+        name: 'tern',
+        localAddr: '198.18.100.2',
+        localAs: 65100,
+        neighborAddr: '198.18.100.1',
+        neighborAs: 64512,
+        holdTime: 9,
+        gracefulRestart: true,
+        extra: ['bfd graceful;'],
+      },
+    ],
     extra: `protocol bfd { interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }`,
   });
   const node = 'i20g-node';
   const tern = await startTernd(lab, ternHost, {
-    node, args: ['--probes', 'off', '--connect-retry', '1'],
+    node,
+    args: ['--probes', 'off', '--connect-retry', '1'],
     configYaml: {
       asNumber: 64512,
       nodes: [{ name: node, ipv4Address: '198.18.100.1/24' }],
       peers: [{ name: 'tor', node, peerIP: '198.18.100.2', asNumber: 65100, bfd: { minRx: '100ms', minTx: '100ms' } }],
       pools: { 'pods-v4': '10.244.0.0/16' },
-      extraDocs: [{ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: '10-244-100-0-26' }, spec: { cidr: '10.244.100.0/26', affinity: `host:${node}` } }],
+      extraDocs: [
+        {
+          apiVersion: 'crd.projectcalico.org/v1',
+          kind: 'IPAMBlock',
+          metadata: { name: '10-244-100-0-26' },
+          spec: { cidr: '10.244.100.0/26', affinity: `host:${node}` },
+        },
+      ],
     },
   });
   await waitBirdEstablished(lab, birdHost, 'tern');
-  await waitFor('BFD Up and Tern\'s block at BIRD', 15_000, async () =>
-    (await bfdOf(lab, ternHost))?.state === 'Up' && (await birdRoutes(lab, birdHost, { proto: 'tern', family: 'ipv4' })).some((r) => r.prefix === '10.244.100.0/26'));
+  await waitFor(
+    "BFD Up and Tern's block at BIRD",
+    15_000,
+    async () =>
+      (await bfdOf(lab, ternHost))?.state === 'Up' &&
+      (await birdRoutes(lab, birdHost, { proto: 'tern', family: 'ipv4' })).some((r) => r.prefix === '10.244.100.0/26'),
+  );
 
   await lab.stop(tern.pid, 5000); // SIGTERM: ternd's own shutdown
   await waitFor('BIRD saw the BFD session go down', 5000, async () => !/198\.18\.100\.1\s.*Up/.test(await birdc(lab, birdHost, 'show bfd sessions')));
   await new Promise((r) => setTimeout(r, 1500));
   const routes = await birdRoutes(lab, birdHost, { proto: 'tern', family: 'ipv4' });
   const info = await birdc(lab, birdHost, 'show protocols all tern');
-  assert.ok(routes.some((r) => r.prefix === '10.244.100.0/26'), `BIRD flushed Tern's block after a clean stop:\n${info}`);
+  assert.ok(
+    routes.some((r) => r.prefix === '10.244.100.0/26'),
+    `BIRD flushed Tern's block after a clean stop:\n${info}`,
+  );
 });

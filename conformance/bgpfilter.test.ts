@@ -16,9 +16,14 @@ import { Lab, TERND, startBird, birdRoutes, startTernd, bgpctl, waitBirdEstablis
 
 const NEEDS = ['root', 'ip', 'bird', 'birdc', 'ternd'] as const;
 
-interface RibRow { prefix: string; peer: string; communities?: string[]; flags: { filtered: boolean } }
+interface RibRow {
+  prefix: string;
+  peer: string;
+  communities?: string[];
+  flags: { filtered: boolean };
+}
 
-test('BGPFilter operations and community/AS-path matches seen by BIRD and in Tern\'s RIB (RFC 1997, RFC 8092, RFC 4271 §5.1.2)', async (t) => {
+test("BGPFilter operations and community/AS-path matches seen by BIRD and in Tern's RIB (RFC 1997, RFC 8092, RFC 4271 §5.1.2)", async (t) => {
   if (!conformanceGate(t, [...NEEDS], TERND)) return;
   const lab = await Lab.create('ti16f');
   t.after(() => lab.destroy());
@@ -28,11 +33,7 @@ test('BGPFilter operations and community/AS-path matches seen by BIRD and in Ter
   await lab.link(ternHost, birdHost, { v4: `${tern4}/24`, v4b: `${bird4}/24` });
   await startBird(lab, birdHost, {
     routerId: bird4,
-    static4: [
-      { prefix: '198.19.117.0/24', attrs: ['bgp_community.add((65117,666));'] },
-      { prefix: '198.19.118.0/24' },
-      { prefix: '198.19.119.0/24' },
-    ],
+    static4: [{ prefix: '198.19.117.0/24', attrs: ['bgp_community.add((65117,666));'] }, { prefix: '198.19.118.0/24' }, { prefix: '198.19.119.0/24' }],
     neighbors: [{ name: 'tern4', localAddr: bird4, localAs: 65117, neighborAddr: tern4, neighborAs: 64512, ipv4: {} }],
   });
   const node = 'ti16f-node';
@@ -67,8 +68,10 @@ test('BGPFilter operations and community/AS-path matches seen by BIRD and in Ter
   await waitBirdEstablished(lab, birdHost, 'tern4', 20_000);
 
   // Export: what BIRD received for the node's block.
-  const got = await waitFor('BIRD has the block', 20_000, async () => (await birdRoutes(lab, birdHost, { proto: 'tern4' })).find((r) => r.prefix === '10.244.117.0/26'));
-  assert.deepEqual(got.asPath, [64512, 65001, 65002], 'prepend after our own AS, in the order listed; the rule\'s priority 1024 matched our own block');
+  const got = await waitFor('BIRD has the block', 20_000, async () =>
+    (await birdRoutes(lab, birdHost, { proto: 'tern4' })).find((r) => r.prefix === '10.244.117.0/26'),
+  );
+  assert.deepEqual(got.asPath, [64512, 65001, 65002], "prepend after our own AS, in the order listed; the rule's priority 1024 matched our own block");
   assert.deepEqual(got.communities, ['64512,100']);
   assert.deepEqual(got.largeCommunities, ['64512,1,2']);
 
@@ -88,10 +91,20 @@ test('BGPFilter operations and community/AS-path matches seen by BIRD and in Ter
     const r = await routesInNs(lab, ternHost, { proto: '201', family: 'ipv4' });
     return r.some((x) => x.dst === '198.19.119.0/24') && r.some((x) => x.dst === '198.19.118.0/24') && r;
   });
-  assert.deepEqual(kernel.filter((x) => x.dst === '198.19.119.0/24').map((x) => [x.metric, x.gateway]), [[512, bird4]]);
-  assert.deepEqual(kernel.filter((x) => x.dst === '198.19.118.0/24').map((x) => [x.metric, x.gateway]), [[32, bird4]]);
+  assert.deepEqual(
+    kernel.filter((x) => x.dst === '198.19.119.0/24').map((x) => [x.metric, x.gateway]),
+    [[512, bird4]],
+  );
+  assert.deepEqual(
+    kernel.filter((x) => x.dst === '198.19.118.0/24').map((x) => [x.metric, x.gateway]),
+    [[32, bird4]],
+  );
   const elevated = (await bgpctl(lab, ternHost, 'show', 'rib', '198.19.119.0/24')) as (RibRow & { localPref?: number })[];
   assert.equal(elevated[0]?.localPref, 2147483647 - 512);
   const fib = (await bgpctl(lab, ternHost, 'show', 'fib')) as { prefix: string; status: string; metric?: number; kernelMetric?: number }[];
-  assert.deepEqual(fib.filter((r) => r.prefix === '198.19.119.0/24').map((r) => [r.status, r.metric, r.kernelMetric]), [['ok', 512, 512]], 'bgpctl show fib');
+  assert.deepEqual(
+    fib.filter((r) => r.prefix === '198.19.119.0/24').map((r) => [r.status, r.metric, r.kernelMetric]),
+    [['ok', 512, 512]],
+    'bgpctl show fib',
+  );
 });

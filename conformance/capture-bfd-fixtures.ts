@@ -17,7 +17,11 @@ import { startFrr } from './lab/frr.js';
 const OUT = path.resolve(process.argv[2] ?? path.join(__dirname, '..', '..', 'test', 'bgp', 'fixtures', 'bfd-wire'));
 const STATES = ['AdminDown', 'Down', 'Init', 'Up'];
 
-interface Packet { src: string; dst: string; bytes: Buffer }
+interface Packet {
+  src: string;
+  dst: string;
+  bytes: Buffer;
+}
 
 /** tcpdump -x text: a header line per packet, then `0x0000:  4500 ...` lines of the IP packet. */
 function capture(lab: Lab, host: string, iface: string): { stop(): Promise<Packet[]> } {
@@ -71,7 +75,10 @@ function write(tag: string, who: Record<string, string>, pkts: Packet[], session
       `# sent by ${sender} to ${who[p.dst] ?? p.dst}, ${p.src} -> ${p.dst}:3784`,
       `# captured ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} with tcpdump -x on the veth between two network namespaces (conformance/capture-bfd-fixtures.ts)`,
       `# session: ${session}`,
-      p.bytes.toString('hex').replace(/(.{8})/g, '$1 ').trim(),
+      p.bytes
+        .toString('hex')
+        .replace(/(.{8})/g, '$1 ')
+        .trim(),
     ];
     fs.writeFileSync(path.join(OUT, `${name}.hex`), lines.join('\n') + '\n');
     n++;
@@ -83,7 +90,8 @@ const BFD_100 = 'min rx interval 100 ms; min tx interval 100 ms; multiplier 3;';
 
 async function main(): Promise<void> {
   fs.mkdirSync(OUT, { recursive: true });
-  for (const f of fs.readdirSync(OUT)) if (f.endsWith('.hex') && fs.readFileSync(path.join(OUT, f), 'utf8').startsWith('# capture-bfd-fixtures')) fs.rmSync(path.join(OUT, f));
+  for (const f of fs.readdirSync(OUT))
+    if (f.endsWith('.hex') && fs.readFileSync(path.join(OUT, f), 'utf8').startsWith('# capture-bfd-fixtures')) fs.rmSync(path.join(OUT, f));
   const lab = await Lab.create('i20c');
   try {
     // plain: BIRD <-> FRR bfdd
@@ -92,12 +100,22 @@ async function main(): Promise<void> {
     const cap = capture(lab, b1, ifA);
     await sleep(300);
     await startBird(lab, b1, { routerId: '198.18.98.1', neighbors: [], extra: `protocol bfd { interface "*" { ${BFD_100} }; neighbor 198.18.98.2; }` });
-    await startFrr(lab, f1, { asn: 65098, routerId: '198.18.98.2', neighbors: [] }, {
-      bfdd: ['bfd', ' peer 198.18.98.1', '  receive-interval 100', '  transmit-interval 100', '  detect-multiplier 3', ' !', '!'].join('\n'),
-    });
+    await startFrr(
+      lab,
+      f1,
+      { asn: 65098, routerId: '198.18.98.2', neighbors: [] },
+      {
+        bfdd: ['bfd', ' peer 198.18.98.1', '  receive-interval 100', '  transmit-interval 100', '  detect-multiplier 3', ' !', '!'].join('\n'),
+      },
+    );
     await sleep(4000);
     const plain = await cap.stop();
-    const n1 = write('plain', { '198.18.98.1': 'BIRD 2.0.12', '198.18.98.2': 'FRR bfdd 8.4.4' }, plain, 'single-hop, BIRD protocol bfd neighbor <-> FRR bfdd peer, 100 ms x 3, no authentication');
+    const n1 = write(
+      'plain',
+      { '198.18.98.1': 'BIRD 2.0.12', '198.18.98.2': 'FRR bfdd 8.4.4' },
+      plain,
+      'single-hop, BIRD protocol bfd neighbor <-> FRR bfdd peer, 100 ms x 3, no authentication',
+    );
 
     // auth: BIRD <-> BIRD, Meticulous Keyed SHA1
     const [b2, b3] = [await lab.addHost('i20c-b2'), await lab.addHost('i20c-b3')];
@@ -109,7 +127,12 @@ async function main(): Promise<void> {
     await startBird(lab, b3, { routerId: '198.18.99.2', neighbors: [], extra: `protocol bfd { interface "*" { ${auth} }; neighbor 198.18.99.1; }` });
     await sleep(4000);
     const signed = await cap2.stop();
-    const n2 = write('sha1', { '198.18.99.1': 'BIRD 2.0.12 (a)', '198.18.99.2': 'BIRD 2.0.12 (b)' }, signed, 'single-hop, BIRD <-> BIRD, 100 ms x 3, Meticulous Keyed SHA1 (type 5), Key ID 5, key "tern-bfd"');
+    const n2 = write(
+      'sha1',
+      { '198.18.99.1': 'BIRD 2.0.12 (a)', '198.18.99.2': 'BIRD 2.0.12 (b)' },
+      signed,
+      'single-hop, BIRD <-> BIRD, 100 ms x 3, Meticulous Keyed SHA1 (type 5), Key ID 5, key "tern-bfd"',
+    );
     console.log(`capture-bfd-fixtures: ${n1} plain and ${n2} signed packets written to ${OUT}`);
   } finally {
     await lab.destroy();

@@ -32,7 +32,9 @@ async function hasBirdRoute(lab: Lab, host: string, prefix: string): Promise<boo
   return (await birdRoutes(lab, host, { proto: 'frr' })).some((r) => r.prefix === prefix);
 }
 async function hasFrrRoute(lab: Lab, host: string, prefix: string): Promise<boolean> {
-  return (await frrRoutes(lab, host, prefix.includes(':') ? 'ipv6' : 'ipv4')).some((r) => r.prefix === prefix && r.peerId !== '(unspec)' && r.asPath.length > 0);
+  return (await frrRoutes(lab, host, prefix.includes(':') ? 'ipv6' : 'ipv4')).some(
+    (r) => r.prefix === prefix && r.peerId !== '(unspec)' && r.asPath.length > 0,
+  );
 }
 
 async function sessionAs4(lab: Lab): Promise<Session> {
@@ -40,7 +42,15 @@ async function sessionAs4(lab: Lab): Promise<Session> {
   const { ifA } = await lab.link(b, f, { v4: '198.18.0.1/24', v4b: '198.18.0.2/24', v6: '2001:db8::1/64', v6b: '2001:db8::2/64' });
   const cap = await startCapture(lab, b, ifA);
   const static4 = [
-    { prefix: '10.244.1.0/26', attrs: ['bgp_community.add((65000,100));', 'bgp_community.add((65000,101));', 'bgp_large_community.add((4200000001,1,2));', 'bgp_ext_community.add((rt,65000,42));'] },
+    {
+      prefix: '10.244.1.0/26',
+      attrs: [
+        'bgp_community.add((65000,100));',
+        'bgp_community.add((65000,101));',
+        'bgp_large_community.add((4200000001,1,2));',
+        'bgp_ext_community.add((rt,65000,42));',
+      ],
+    },
     { prefix: '10.244.1.64/26' },
     { prefix: '198.19.0.0/24', attrs: ['bgp_path.prepend(65010);'] },
   ];
@@ -80,17 +90,21 @@ async function sessionAs4(lab: Lab): Promise<Session> {
     ].join('\n'),
     networks4: [{ prefix: '10.244.2.0/26', routeMap: 'FRR-ATTRS' }, '10.244.2.64/26'],
     networks6: [{ prefix: '2001:db8:200::/48', routeMap: 'FRR-ATTRS' }, '2001:db8:201::/48'],
-    neighbors: [
-      { addr: '198.18.0.1', remoteAs: 4200000001, ipv4: { addpathTxAll: true }, ipv6: { addpathTxAll: true, ipv6NextHop: '2001:db8::2' } },
-    ],
+    neighbors: [{ addr: '198.18.0.1', remoteAs: 4200000001, ipv4: { addpathTxAll: true }, ipv6: { addpathTxAll: true, ipv6NextHop: '2001:db8::2' } }],
   };
   await startFrr(lab, f, frrCfg);
   await startBird(lab, b, birdCfg(static4, static6));
   await waitBirdEstablished(lab, b, 'frr');
   await waitFrrEstablished(lab, f, '198.18.0.1');
-  await waitFor('routes exchanged (as4)', 15_000, async () =>
-    (await hasBirdRoute(lab, b, '10.244.2.0/26')) && (await hasBirdRoute(lab, b, '2001:db8:200::/48')) &&
-    (await hasFrrRoute(lab, f, '10.244.1.0/26')) && (await hasFrrRoute(lab, f, '2001:db8:100::/48')));
+  await waitFor(
+    'routes exchanged (as4)',
+    15_000,
+    async () =>
+      (await hasBirdRoute(lab, b, '10.244.2.0/26')) &&
+      (await hasBirdRoute(lab, b, '2001:db8:200::/48')) &&
+      (await hasFrrRoute(lab, f, '10.244.1.0/26')) &&
+      (await hasFrrRoute(lab, f, '2001:db8:100::/48')),
+  );
   await sleep(1500); // a few keepalives both ways
 
   // RFC 2918 / RFC 7313: BIRD asks for a refresh, FRR answers (BoRR, routes, EoRR), and back.
@@ -102,8 +116,22 @@ async function sessionAs4(lab: Lab): Promise<Session> {
 
   // Withdrawals from both sides: IPv4 in the UPDATE's Withdrawn Routes, IPv6 in MP_UNREACH_NLRI.
   await birdReconfigure(lab, b, birdCfg(static4.slice(0, 1).concat(static4.slice(2)), static6.slice(0, 1)));
-  await frrConfigure(lab, f, 'router bgp 4200000002', 'address-family ipv4 unicast', 'no network 10.244.2.64/26', 'exit-address-family', 'address-family ipv6 unicast', 'no network 2001:db8:201::/48');
-  await waitFor('withdrawals (as4)', 15_000, async () => !(await hasBirdRoute(lab, b, '10.244.2.64/26')) && !(await hasFrrRoute(lab, f, '10.244.1.64/26')) && !(await hasFrrRoute(lab, f, '2001:db8:101::/48')));
+  await frrConfigure(
+    lab,
+    f,
+    'router bgp 4200000002',
+    'address-family ipv4 unicast',
+    'no network 10.244.2.64/26',
+    'exit-address-family',
+    'address-family ipv6 unicast',
+    'no network 2001:db8:201::/48',
+  );
+  await waitFor(
+    'withdrawals (as4)',
+    15_000,
+    async () =>
+      !(await hasBirdRoute(lab, b, '10.244.2.64/26')) && !(await hasFrrRoute(lab, f, '10.244.1.64/26')) && !(await hasFrrRoute(lab, f, '2001:db8:101::/48')),
+  );
   await sleep(500);
 
   // RFC 8203 / RFC 9003: Cease (administrative shutdown) with a shutdown communication, from BIRD.
@@ -121,7 +149,8 @@ async function sessionAs4(lab: Lab): Promise<Session> {
   return {
     tag: 'as4',
     prefix: { bird: 'bird-', frr: 'frr-' },
-    description: 'eBGP AS 4200000001 (BIRD) <-> AS 4200000002 (FRR), IPv4 transport, IPv4+IPv6 unicast, graceful restart, add-path, extended message, route refresh',
+    description:
+      'eBGP AS 4200000001 (BIRD) <-> AS 4200000002 (FRR), IPv4 transport, IPv4+IPv6 unicast, graceful restart, add-path, extended message, route refresh',
     addrs: { '198.18.0.1': 'bird', '198.18.0.2': 'frr' },
     streams,
   };
@@ -147,19 +176,35 @@ async function sessionAs2(lab: Lab): Promise<Session> {
       // BIRD with as4 off cannot name a 4-octet neighbor AS (and still reads the peer's AS4
       // capability), so FRR sits in a 2-octet AS; its route-map prepends a 4-octet AS, which an
       // OLD session must carry as AS_TRANS in AS_PATH plus AS4_PATH (RFC 6793 §4.2.2).
-      { name: 'frr', localAddr: '198.18.2.1', localAs: 65001, neighborAddr: '198.18.2.2', neighborAs: 65002, as4: false, ipv4: {}, ipv6: { nextHopAddress: '2001:db8:2::1' } },
+      {
+        name: 'frr',
+        localAddr: '198.18.2.1',
+        localAs: 65001,
+        neighborAddr: '198.18.2.2',
+        neighborAs: 65002,
+        as4: false,
+        ipv4: {},
+        ipv6: { nextHopAddress: '2001:db8:2::1' },
+      },
     ],
   });
   await waitBirdEstablished(lab, b, 'frr');
-  await waitFor('routes exchanged (as2)', 15_000, async () =>
-    (await hasBirdRoute(lab, b, '10.244.4.0/26')) && (await hasBirdRoute(lab, b, '2001:db8:400::/48')) &&
-    (await hasFrrRoute(lab, f, '10.244.3.0/26')) && (await hasFrrRoute(lab, f, '2001:db8:300::/48')));
+  await waitFor(
+    'routes exchanged (as2)',
+    15_000,
+    async () =>
+      (await hasBirdRoute(lab, b, '10.244.4.0/26')) &&
+      (await hasBirdRoute(lab, b, '2001:db8:400::/48')) &&
+      (await hasFrrRoute(lab, f, '10.244.3.0/26')) &&
+      (await hasFrrRoute(lab, f, '2001:db8:300::/48')),
+  );
   await sleep(1500);
   const streams = await cap.stop();
   return {
     tag: 'as2',
     prefix: { bird: 'bird-as2-', frr: 'frr-as2-' },
-    description: 'eBGP AS 65001 (BIRD, as4 off: an RFC 6793 OLD speaker) <-> AS 65002 (FRR, NEW speaker), IPv4 transport, IPv4+IPv6 unicast, no add-path, no graceful restart',
+    description:
+      'eBGP AS 65001 (BIRD, as4 off: an RFC 6793 OLD speaker) <-> AS 65002 (FRR, NEW speaker), IPv4 transport, IPv4+IPv6 unicast, no add-path, no graceful restart',
     addrs: { '198.18.2.1': 'bird', '198.18.2.2': 'frr' },
     streams,
   };
@@ -200,7 +245,13 @@ function writeFixtures(s: Session, versions: Record<'bird' | 'frr', string>, whe
     ];
     if (main.get(who) === st) {
       const name = `${s.prefix[who]}stream.hex`;
-      fs.writeFileSync(path.join(OUT, name), [...header(`the whole ${who} -> ${peer} byte stream of the main connection, ${messages.length} messages`), ...messages.map((m, i) => `# [${i}] ${describe(m)}\n${hex(m)}`)].join('\n') + '\n');
+      fs.writeFileSync(
+        path.join(OUT, name),
+        [
+          ...header(`the whole ${who} -> ${peer} byte stream of the main connection, ${messages.length} messages`),
+          ...messages.map((m, i) => `# [${i}] ${describe(m)}\n${hex(m)}`),
+        ].join('\n') + '\n',
+      );
       written.push(name);
     }
     messages.forEach((m, i) => {

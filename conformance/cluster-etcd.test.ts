@@ -17,7 +17,8 @@ import type { HealthView } from '../src/control/api.js';
 
 const blocksOf = (c: Cluster) => new Map(c.nodes.map((n) => [n.name, [...n.blocks]]));
 const allFibs = async (c: Cluster) => (await Promise.all(c.nodes.map(async (n) => `${n.name}:\n${mapText(await ternRoutes(c, n.host))}`))).join('\n');
-const states = async (c: Cluster) => Promise.all([...c.ternd.values()].map(async (t) => (await control<HealthView>(t.controlSocket, 'health')).datastore?.state));
+const states = async (c: Cluster) =>
+  Promise.all([...c.ternd.values()].map(async (t) => (await control<HealthView>(t.controlSocket, 'health')).datastore?.state));
 
 test('cluster from etcd only: mesh, IPAM changes, etcd outage with nothing withdrawn or reset (issue 19)', { timeout: 150_000 }, async (t) => {
   if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc', 'etcd', 'ternd'], TERND)) return;

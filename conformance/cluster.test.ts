@@ -18,7 +18,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, TERND, bgpctl, birdc, birdRoutes, conformanceGate, sleep, waitFor, type TernLogRecord } from './lab/index.js';
-import { buildCluster, reflectorModel, blockDoc, waitFibs, waitSessions, sessions, ternRoutes, mapText, TOR_ADDR, type Cluster, type NeighborSummary } from './lab/cluster.js';
+import {
+  buildCluster,
+  reflectorModel,
+  blockDoc,
+  waitFibs,
+  waitSessions,
+  sessions,
+  ternRoutes,
+  mapText,
+  TOR_ADDR,
+  type Cluster,
+  type NeighborSummary,
+} from './lab/cluster.js';
 
 const blocksOf = (c: Cluster) => new Map(c.nodes.map((n) => [n.name, [...n.blocks]]));
 
@@ -103,7 +115,10 @@ test('cluster: mesh, live switch to route reflectors, IPAM changes, CrossSubnet,
   const birdAfter = await birdSince(c);
   for (const [proto, since] of birdBefore) {
     const ms = (x: string | undefined) => Date.parse(`1970-01-01T${x?.split(' ')[1]}Z`);
-    assert.ok(Math.abs(ms(birdAfter.get(proto)) - ms(since)) < 500 && /Established/.test(birdAfter.get(proto) ?? ''), `BIRD saw ${proto} reset: ${since} -> ${birdAfter.get(proto)}`);
+    assert.ok(
+      Math.abs(ms(birdAfter.get(proto)) - ms(since)) < 500 && /Established/.test(birdAfter.get(proto) ?? ''),
+      `BIRD saw ${proto} reset: ${since} -> ${birdAfter.get(proto)}`,
+    );
   }
 
   phase('b. reflectors converged');
@@ -116,7 +131,11 @@ test('cluster: mesh, live switch to route reflectors, IPAM changes, CrossSubnet,
   c.model.extraDocs = c.model.extraDocs!.filter((d) => (d.metadata as { name: string }).name !== '10-244-2-64-26');
   c.write();
   await waitFibs(c, blocksOf(c));
-  await waitFor('BIRD lost the removed block', 10_000, async () => !(await birdRoutes(lab, c.tor, { family: 'ipv4' })).some((r) => r.prefix === '10.244.2.64/26'));
+  await waitFor(
+    'BIRD lost the removed block',
+    10_000,
+    async () => !(await birdRoutes(lab, c.tor, { family: 'ipv4' })).some((r) => r.prefix === '10.244.2.64/26'),
+  );
 
   phase('c. block added and removed');
   // e. a bad AS number is refused, naming file, resource and field; nothing changes.
@@ -140,7 +159,9 @@ test('cluster: mesh, live switch to route reflectors, IPAM changes, CrossSubnet,
   // f. a BGPFilter put on the ToR BGPPeer, then edited, takes effect on reload without a session
   // reset (it was once logged as 'session updated (filters)' and silently not applied).
   const noN2 = (reject: boolean) => ({
-    apiVersion: 'projectcalico.org/v3', kind: 'BGPFilter', metadata: { name: 'no-n2' },
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'BGPFilter',
+    metadata: { name: 'no-n2' },
     spec: {
       exportV4: [...(reject ? [{ action: 'Reject', matchOperator: 'Equal', cidr: '10.244.2.0/26' }] : []), { action: 'Accept' }],
       importV4: [{ action: 'Accept' }],

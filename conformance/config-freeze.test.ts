@@ -27,7 +27,9 @@ function replaceFile(file: string, text: string): void {
   fs.renameSync(`${file}.tmp`, file);
 }
 
-test('issue 17: a running ternd keeps its BIRD session and answers bgpctl while an alias bomb and a large file land in its watched config', { timeout: 180_000 }, async (t) => {
+test('issue 17: a running ternd keeps its BIRD session and answers bgpctl while an alias bomb and a large file land in its watched config', {
+  timeout: 180_000,
+}, async (t) => {
   if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc', 'ternd'], TERND)) return;
   const lab = await Lab.create('i17f');
   t.after(() => lab.destroy());
@@ -61,11 +63,19 @@ test('issue 17: a running ternd keeps its BIRD session and answers bgpctl while 
   // takes the yaml package's path, seconds of parsing on any machine: while it is parsed, bgpctl
   // answers; then it is applied and the blocks are advertised to BIRD.
   mark = tern.records.length;
-  replaceFile(tern.configFile, ipamBlocksYaml(10_000, 1000, true).replace('ipv4Address: 198.18.0.1/24', `ipv4Address: ${TERN4}/24`) +
-    `---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: tor\nspec:\n  node: ${node}\n  peerIP: ${BIRD4}\n  asNumber: 65001\n  keepaliveTime: 1s\n`);
+  replaceFile(
+    tern.configFile,
+    ipamBlocksYaml(10_000, 1000, true).replace('ipv4Address: 198.18.0.1/24', `ipv4Address: ${TERN4}/24`) +
+      `---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: tor\nspec:\n  node: ${node}\n  peerIP: ${BIRD4}\n  asNumber: 65001\n  keepaliveTime: 1s\n`,
+  );
   const answered: number[] = [];
   let reloaded = false;
-  const applied = tern.waitForLog((r) => /config reloaded/.test(r.msg) || /config refused/.test(r.msg), 150_000, 'the large file applied', mark).then((r) => { reloaded = true; return r; });
+  const applied = tern
+    .waitForLog((r) => /config reloaded/.test(r.msg) || /config refused/.test(r.msg), 150_000, 'the large file applied', mark)
+    .then((r) => {
+      reloaded = true;
+      return r;
+    });
   while (!reloaded) {
     const r = await run(process.execPath, [BGPCTL, '-s', tern.controlSocket, '-j', 'show', 'peers'], { timeoutMs: 10_000 });
     assert.equal(r.code, 0, `bgpctl answers during the parse: ${r.stderr}`);
@@ -80,5 +90,8 @@ test('issue 17: a running ternd keeps its BIRD session and answers bgpctl while 
 
   // 3. Through all of it the session never restarted on either side.
   assert.equal(await birdSince(lab, birdHost), since, 'BIRD session not restarted');
-  assert.deepEqual(tern.logs((r) => /down/.test(r.msg) && r.component === 'session'), []);
+  assert.deepEqual(
+    tern.logs((r) => /down/.test(r.msg) && r.component === 'session'),
+    [],
+  );
 });

@@ -19,7 +19,12 @@ const MEMBERS = ['198.18.60.11', '198.18.60.12', '198.18.60.13'];
 const CLIENT_PORT = 2379;
 const PEER_PORT = 2380;
 
-const block = (cidr: string) => ({ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: cidr.replace(/[./]/g, '-') }, spec: { cidr, affinity: 'host:n1' } });
+const block = (cidr: string) => ({
+  apiVersion: 'crd.projectcalico.org/v1',
+  kind: 'IPAMBlock',
+  metadata: { name: cidr.replace(/[./]/g, '-') },
+  spec: { cidr, affinity: 'host:n1' },
+});
 function model(blocks: string[]): Record<string, unknown>[] {
   return [
     { kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { asNumber: 64512, nodeToNodeMeshEnabled: false } },
@@ -30,7 +35,9 @@ function model(blocks: string[]): Record<string, unknown>[] {
   ];
 }
 
-test('etcd cluster: ternd keeps its model and sessions through the loss of a member and then of quorum, and resumes (issue 19)', { timeout: 150_000 }, async (t) => {
+test('etcd cluster: ternd keeps its model and sessions through the loss of a member and then of quorum, and resumes (issue 19)', {
+  timeout: 150_000,
+}, async (t) => {
   if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc', 'etcd', 'ternd'], TERND)) return;
   const lab = await Lab.create('etcd-cluster');
   const members: EtcdMember[] = [];
@@ -68,10 +75,23 @@ test('etcd cluster: ternd keeps its model and sessions through the loss of a mem
 
   await startBird(lab, tor, {
     routerId: TOR,
-    neighbors: [{ name: 'n1', localAs: 65001, neighborAddr: NODE, neighborAs: 64512, passive: true, holdTime: 6, keepaliveTime: 2, ipv4: { import: 'all', export: 'none' } }],
+    neighbors: [
+      {
+        name: 'n1',
+        localAs: 65001,
+        neighborAddr: NODE,
+        neighborAs: 64512,
+        passive: true,
+        holdTime: 6,
+        keepaliveTime: 2,
+        ipv4: { import: 'all', export: 'none' },
+      },
+    ],
   });
   const ternd: Ternd = await startTernd(lab, nodeNs, {
-    configYaml: '', node: 'n1', logLevel: 'info',
+    configYaml: '',
+    node: 'n1',
+    logLevel: 'info',
     datastoreArgs: ['--datastore', 'etcd', '--etcd-endpoints', MEMBERS.map((ip) => `http://${ip}:${CLIENT_PORT}`).join(',')],
     args: ['--connect-retry', '1', '--probes', 'off'],
   });

@@ -51,7 +51,14 @@ test('FIB: learned routes are installed via the peer (RFC 4271 §9.1.3 -> kernel
         { name: 'tor6', node, peerIP: '2001:db8:80::2', asNumber: 4200000001, keepaliveTime: '1s' },
       ],
       pools: { 'pods-v4': '10.244.0.0/16' },
-      extraDocs: [{ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: '10-244-80-0-26' }, spec: { cidr: '10.244.80.0/26', affinity: `host:${node}` } }],
+      extraDocs: [
+        {
+          apiVersion: 'crd.projectcalico.org/v1',
+          kind: 'IPAMBlock',
+          metadata: { name: '10-244-80-0-26' },
+          spec: { cidr: '10.244.80.0/26', affinity: `host:${node}` },
+        },
+      ],
     },
   });
   await waitBirdEstablished(lab, bird, 'tern4');
@@ -71,7 +78,11 @@ test('FIB: learned routes are installed via the peer (RFC 4271 §9.1.3 -> kernel
 
   // Withdraw one route at BIRD: Tern must delete exactly that kernel route.
   await birdReconfigure(lab, bird, birdCfg(false));
-  await waitFor('10.244.81.0/26 removed from the FIB', 20_000, async () => !(await routesInNs(lab, tern, { proto: TERN_PROTO })).some((x) => x.dst === '10.244.81.0/26'));
+  await waitFor(
+    '10.244.81.0/26 removed from the FIB',
+    20_000,
+    async () => !(await routesInNs(lab, tern, { proto: TERN_PROTO })).some((x) => x.dst === '10.244.81.0/26'),
+  );
   const left = (await routesInNs(lab, tern, { proto: TERN_PROTO })).map((x) => x.dst).sort();
   assert.deepEqual(left, ['10.244.80.0/26', '198.19.80.0/24', '2001:db8:f80::/48']);
 });
@@ -101,12 +112,18 @@ test('RFC 2545 §3: an IPv6 UPDATE with global + link-local next hop (32 bytes, 
     },
   });
   await waitBirdEstablished(lab, bird, 'tern6');
-  const r = await waitFor('2001:db8:f82::/48 in the FIB', 20_000, async () => (await routesInNs(lab, tern, { proto: TERN_PROTO, family: 'ipv6' })).find((x) => x.dst === '2001:db8:f82::/48'));
+  const r = await waitFor('2001:db8:f82::/48 in the FIB', 20_000, async () =>
+    (await routesInNs(lab, tern, { proto: TERN_PROTO, family: 'ipv6' })).find((x) => x.dst === '2001:db8:f82::/48'),
+  );
   // Either next hop is right; a link-local one needs the interface.
   assert.ok(r.gateway === '2001:db8:82::2' || (r.gateway?.startsWith('fe80:') && r.dev === ifA), `unexpected next hop ${JSON.stringify(r)}`);
   assert.equal(ternd.logs((x) => /NOTIFICATION/.test(x.msg)).length, 0, 'the session was reset');
   // The premise: BIRD really sent a 32-byte next hop (MP_REACH_NLRI: AFI, SAFI, length, ...).
   const fromBird = bgpMessagesFrom(await cap.stop(), '2001:db8:82::2').filter((m) => m[18] === 2 && m.length > 23);
-  const nhLens = fromBird.flatMap((m) => updateAttributes(m).attrs.filter((a) => a.type === 14).map((a) => a.value[3]));
+  const nhLens = fromBird.flatMap((m) =>
+    updateAttributes(m)
+      .attrs.filter((a) => a.type === 14)
+      .map((a) => a.value[3]),
+  );
   assert.ok(nhLens.includes(32), `BIRD sent next hop lengths ${JSON.stringify(nhLens)}, not 32`);
 });

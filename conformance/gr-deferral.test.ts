@@ -31,13 +31,20 @@ const [RR, A, B] = ['198.18.91.1', '198.18.91.2', '198.18.91.3'];
 const PA = '10.244.91.0/26';
 const PB = '10.244.92.0/26';
 
-test('RFC 4724 §4.1: a restarting Tern RR defers its advertisements until End-of-RIB from its clients, so a helper never sweeps a route the RR has not re-learned yet', { timeout: 120_000 }, async (t) => {
+test('RFC 4724 §4.1: a restarting Tern RR defers its advertisements until End-of-RIB from its clients, so a helper never sweeps a route the RR has not re-learned yet', {
+  timeout: 120_000,
+}, async (t) => {
   if (!conformanceGate(t, NEED, TERND)) return;
   const lab = await Lab.create('tgd');
   t.after(() => lab.destroy());
   const sw = await lab.addSwitch('tgd-sw');
   const [rr, a, b] = [await lab.addHost('tgd-rr'), await lab.addHost('tgd-a'), await lab.addHost('tgd-b')];
-  for (const [h, addr] of [[rr, RR], [a, A], [b, B]] as const) await lab.plug(h, sw, { v4: `${addr}/24` });
+  for (const [h, addr] of [
+    [rr, RR],
+    [a, A],
+    [b, B],
+  ] as const)
+    await lab.plug(h, sw, { v4: `${addr}/24` });
 
   const client = (id: string, prefix: string, attrs?: string[]): BirdConfig => ({
     routerId: id,
@@ -60,7 +67,7 @@ test('RFC 4724 §4.1: a restarting Tern RR defers its advertisements until End-o
   const first = await startTernd(lab, rr, { node: 'rr', configYaml: model, fib: 'kernel', args });
   await waitBirdEstablished(lab, a, 'tern');
   await waitBirdEstablished(lab, b, 'tern');
-  await waitFor('A has B\'s route through the RR', 20_000, async () => (await birdRoutes(lab, a, { proto: 'tern' })).some((r) => r.prefix === PB));
+  await waitFor("A has B's route through the RR", 20_000, async () => (await birdRoutes(lab, a, { proto: 'tern' })).some((r) => r.prefix === PB));
   await waitFor('the RR kernel has both routes', 20_000, async () => {
     const k = await ternKernel(lab, rr);
     return k.has(PA) && k.has(PB);
@@ -88,8 +95,9 @@ test('RFC 4724 §4.1: a restarting Tern RR defers its advertisements until End-o
   // route with a community, and only a copy the restarted RR re-advertised can carry it.
   await waitBirdEstablished(lab, b, 'tern', 30_000);
   await birdReconfigure(lab, b, client(B, PB, ['bgp_community.add((64512,92));']));
-  await waitFor('A has B\'s route as the restarted RR re-advertised it (community 64512:92)', 30_000, async () =>
-    (await birdRoutes(lab, a, { proto: 'tern' })).find((r) => r.prefix === PB)?.communities.includes('64512,92'));
+  await waitFor("A has B's route as the restarted RR re-advertised it (community 64512:92)", 30_000, async () =>
+    (await birdRoutes(lab, a, { proto: 'tern' })).find((r) => r.prefix === PB)?.communities.includes('64512,92'),
+  );
   assert.ok(second!.logs((r) => /selection deferral over/i.test(r.msg)).length > 0, 'the deferral ended');
-  await waitFor('B has A\'s route', 30_000, async () => (await birdRoutes(lab, b, { proto: 'tern' })).some((r) => r.prefix === PA));
+  await waitFor("B has A's route", 30_000, async () => (await birdRoutes(lab, b, { proto: 'tern' })).some((r) => r.prefix === PA));
 });

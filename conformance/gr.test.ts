@@ -32,7 +32,6 @@ import {
 } from './lab/index.js';
 import { killHard, monitorRoutes, restartBird, ribRows, ternKernel, type RouteMonitor } from './lab/restart.js';
 
-
 interface FrrPath {
   stale?: boolean;
   peerId?: string;
@@ -64,23 +63,46 @@ function clusterModel(): CalicoModel {
       { name: 'tor-frr', peerIP: FRR_ADDR, asNumber: 65002, keepaliveTime: '1s' },
     ],
     extraDocs: [
-      { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'pods' }, spec: { cidr: '10.244.0.0/16', blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never' } },
-      ...N.map((n) => ({ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: n.block.replace(/[./]/g, '-') }, spec: { cidr: n.block, affinity: `host:${n.name}` } })),
+      {
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'IPPool',
+        metadata: { name: 'pods' },
+        spec: { cidr: '10.244.0.0/16', blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never' },
+      },
+      ...N.map((n) => ({
+        apiVersion: 'crd.projectcalico.org/v1',
+        kind: 'IPAMBlock',
+        metadata: { name: n.block.replace(/[./]/g, '-') },
+        spec: { cidr: n.block, affinity: `host:${n.name}` },
+      })),
     ],
   };
 }
 
 /** What node i's kernel must hold: its block blackholed, the other's block and both ToR nets via their speaker. */
 function wantKernel(i: number): Map<string, string> {
-  const m = new Map<string, string>([[N[i].block, 'blackhole'], [BIRD_NET, BIRD_ADDR], [FRR_NET, FRR_ADDR]]);
+  const m = new Map<string, string>([
+    [N[i].block, 'blackhole'],
+    [BIRD_NET, BIRD_ADDR],
+    [FRR_NET, FRR_ADDR],
+  ]);
   const o = N[1 - i];
   m.set(o.block, o.addr);
   return m;
 }
-const text = (m: Map<string, string>) => [...m].sort().map((x) => x.join(' ')).join('\n');
+const text = (m: Map<string, string>) =>
+  [...m]
+    .sort()
+    .map((x) => x.join(' '))
+    .join('\n');
 
 async function startNode(lab: Lab, i: number): Promise<Ternd> {
-  return startTernd(lab, N[i].host, { configYaml: clusterModel(), node: N[i].name, fib: 'kernel', args: ['--connect-retry', '1', '--probes', 'off', '--fib-sync-timeout', '30'] });
+  return startTernd(lab, N[i].host, {
+    configYaml: clusterModel(),
+    node: N[i].name,
+    fib: 'kernel',
+    args: ['--connect-retry', '1', '--probes', 'off', '--fib-sync-timeout', '30'],
+  });
 }
 
 test('RFC 4724 §4.1/§4.2 + RFC 8538: kill -9 of a Tern node loses no route in any kernel; Hard Reset flushes at once', async (t) => {
@@ -100,12 +122,21 @@ test('RFC 4724 §4.1/§4.2 + RFC 8538: kill -9 of a Tern node loses no route in 
     kernel: true, // BIRD's namespace FIB is one more kernel that must not lose a route
     static4: [{ prefix: BIRD_NET }],
     neighbors: N.map((n) => ({
-      name: n.name, localAs: 65001, neighborAddr: n.addr, neighborAs: 64512, gracefulRestart: true, holdTime: 9, keepaliveTime: 3,
+      name: n.name,
+      localAs: 65001,
+      neighborAddr: n.addr,
+      neighborAs: 64512,
+      gracefulRestart: true,
+      holdTime: 9,
+      keepaliveTime: 3,
       ipv4: { import: 'all', export: 'if source = RTS_STATIC then accept; reject;' },
     })),
   });
   await startFrr(lab, frr, {
-    asn: 65002, routerId: FRR_ADDR, gracefulRestart: true, networks4: [FRR_NET],
+    asn: 65002,
+    routerId: FRR_ADDR,
+    gracefulRestart: true,
+    networks4: [FRR_NET],
     neighbors: N.map((n) => ({ addr: n.addr, remoteAs: 64512, keepalive: 3, holdTime: 9 })),
   });
   const ternd = [await startNode(lab, 0), await startNode(lab, 1)];
@@ -115,9 +146,11 @@ test('RFC 4724 §4.1/§4.2 + RFC 8538: kill -9 of a Tern node loses no route in 
   }
   for (let i = 0; i < 2; i++) {
     let last = '';
-    await waitFor(`${N[i].host} FIB complete`, 20_000, async () => (last = text(await ternKernel(lab, N[i].host))) === text(wantKernel(i))).catch((e: Error) => {
-      throw new Error(`${e.message}\nhave:\n${last}\nwant:\n${text(wantKernel(i))}`);
-    });
+    await waitFor(`${N[i].host} FIB complete`, 20_000, async () => (last = text(await ternKernel(lab, N[i].host))) === text(wantKernel(i))).catch(
+      (e: Error) => {
+        throw new Error(`${e.message}\nhave:\n${last}\nwant:\n${text(wantKernel(i))}`);
+      },
+    );
   }
   await waitFor('BIRD and FRR have both blocks', 10_000, async () => {
     const b = await birdRoutes(lab, bird, { family: 'ipv4' });
@@ -126,8 +159,14 @@ test('RFC 4724 §4.1/§4.2 + RFC 8538: kill -9 of a Tern node loses no route in 
   // What Tern advertises: BGPPeer maxRestartTime to BIRD (100 s), FRR gets the 120 s default,
   // and the mesh takes BGPConfiguration nodeMeshMaxRestartTime (90 s).
   const capText = (await birdProtocol(lab, bird, 'n1')).neighborCapDetails['Graceful restart'] ?? [];
-  assert.ok(capText.some((l) => /Restart time:\s+100\b/.test(l)), `BIRD sees ${JSON.stringify(capText)}`);
-  assert.ok(capText.some((l) => /AF preserved:.*ipv4/.test(l)), `F bit: BIRD sees ${JSON.stringify(capText)}`);
+  assert.ok(
+    capText.some((l) => /Restart time:\s+100\b/.test(l)),
+    `BIRD sees ${JSON.stringify(capText)}`,
+  );
+  assert.ok(
+    capText.some((l) => /AF preserved:.*ipv4/.test(l)),
+    `F bit: BIRD sees ${JSON.stringify(capText)}`,
+  );
   assert.ok(!capText.some((l) => /Restart recovery/.test(l)), 'a first start must not set the R bit');
   const mesh = (await bgpctl(lab, N[1].host, 'show', 'neighbor', N[0].addr)) as { gracefulRestart: { remoteRestartTime: number; localRestartTime: number } };
   assert.equal(mesh.gracefulRestart.remoteRestartTime, 90, 'nodeMeshMaxRestartTime is what a mesh peer advertises');
@@ -166,7 +205,10 @@ test('RFC 4724 §4.1/§4.2 + RFC 8538: kill -9 of a Tern node loses no route in 
   assert.deepEqual([rec.added, rec.replaced, rec.deleted, rec.failed], [0, 0, 0, 0], `reconcile changed the kernel: ${JSON.stringify(rec)}`);
   assert.ok(again.logs((r) => /kernel holds routes from a previous run/.test(r.msg)).length === 1);
   const capAgain = (await birdProtocol(lab, bird, 'n1')).neighborCapDetails['Graceful restart'] ?? [];
-  assert.ok(capAgain.some((l) => /Restart recovery/.test(l)), `R bit not seen by BIRD: ${JSON.stringify(capAgain)}`);
+  assert.ok(
+    capAgain.some((l) => /Restart recovery/.test(l)),
+    `R bit not seen by BIRD: ${JSON.stringify(capAgain)}`,
+  );
   // Stale marks clear everywhere.
   await waitFor('stale marks clear', 15_000, async () => {
     const n2 = (await ribRows(lab, N[1].host)).filter((r) => r.prefix === N[0].block);
@@ -252,10 +294,19 @@ function birdCfg(nets: string[]): BirdConfig {
   return {
     routerId: L.bird,
     static4: nets.map((prefix) => ({ prefix })),
-    neighbors: [{
-      name: 'tern', localAs: 65001, neighborAddr: L.tern, neighborAs: 64512, gracefulRestart: true, holdTime: 9, keepaliveTime: 3,
-      extra: [`graceful restart time ${BIRD_RESTART};`], ipv4: {},
-    }],
+    neighbors: [
+      {
+        name: 'tern',
+        localAs: 65001,
+        neighborAddr: L.tern,
+        neighborAs: 64512,
+        gracefulRestart: true,
+        holdTime: 9,
+        keepaliveTime: 3,
+        extra: [`graceful restart time ${BIRD_RESTART};`],
+        ipv4: {},
+      },
+    ],
   };
 }
 
@@ -269,7 +320,9 @@ test('RFC 4724 §4.2: Tern as helper for BIRD: keeps its routes through a restar
   let bird = await startBird(lab, birdNs, birdCfg(NETS));
   const node = 'tgb-node';
   const t1 = await startTernd(lab, tern, {
-    node, fib: 'kernel', args: ['--connect-retry', '1', '--probes', 'off'],
+    node,
+    fib: 'kernel',
+    args: ['--connect-retry', '1', '--probes', 'off'],
     configYaml: {
       asNumber: 64512,
       nodes: [{ name: node, ipv4Address: `${L.tern}/24` }],
@@ -279,7 +332,10 @@ test('RFC 4724 §4.2: Tern as helper for BIRD: keeps its routes through a restar
   await waitBirdEstablished(lab, birdNs, 'tern', 20_000);
   await waitFor('BIRD routes in the kernel', 15_000, async () => [...(await ternKernel(lab, tern)).keys()].sort().join() === NETS.join());
   const cap = (await birdProtocol(lab, birdNs, 'tern')).neighborCapDetails['Graceful restart'] ?? [];
-  assert.ok(cap.some((l) => /Restart time:\s+7\b/.test(l)), `BGPPeer maxRestartTime is what Tern advertises; BIRD sees ${JSON.stringify(cap)}`);
+  assert.ok(
+    cap.some((l) => /Restart time:\s+7\b/.test(l)),
+    `BGPPeer maxRestartTime is what Tern advertises; BIRD sees ${JSON.stringify(cap)}`,
+  );
 
   // ---- B: BIRD restarts (kill -9, then `bird -R`) without 198.19.64.0/24
   const mon = await monitorRoutes(lab, tern);
@@ -287,11 +343,20 @@ test('RFC 4724 §4.2: Tern as helper for BIRD: keeps its routes through a restar
   await t1.waitForLog((r) => r.component === 'gr' && /keeping routes/.test(r.msg), 10_000, 'the helper keeping routes');
   const staleRows = (await ribRows(lab, tern)).filter((r) => NETS.includes(r.prefix));
   assert.equal(staleRows.length, 3);
-  assert.ok(staleRows.every((r) => r.flags.stale), `not stale: ${JSON.stringify(staleRows)}`);
+  assert.ok(
+    staleRows.every((r) => r.flags.stale),
+    `not stale: ${JSON.stringify(staleRows)}`,
+  );
   assert.equal((await ternKernel(lab, tern)).size, 3, 'a stale route left the kernel');
   // What an operator sees meanwhile (bgpctl show neighbor -j).
-  const nv = (await bgpctl(lab, tern, 'show', 'neighbor', L.bird)) as { gracefulRestart: { negotiated: boolean; remoteRestartTime: number; peerRestarting: boolean; staleRoutes: number; restartTimerRemaining: number | null } };
-  assert.deepEqual([nv.gracefulRestart.negotiated, nv.gracefulRestart.remoteRestartTime, nv.gracefulRestart.peerRestarting, nv.gracefulRestart.staleRoutes], [true, BIRD_RESTART, true, 3], JSON.stringify(nv.gracefulRestart));
+  const nv = (await bgpctl(lab, tern, 'show', 'neighbor', L.bird)) as {
+    gracefulRestart: { negotiated: boolean; remoteRestartTime: number; peerRestarting: boolean; staleRoutes: number; restartTimerRemaining: number | null };
+  };
+  assert.deepEqual(
+    [nv.gracefulRestart.negotiated, nv.gracefulRestart.remoteRestartTime, nv.gracefulRestart.peerRestarting, nv.gracefulRestart.staleRoutes],
+    [true, BIRD_RESTART, true, 3],
+    JSON.stringify(nv.gracefulRestart),
+  );
   assert.ok((nv.gracefulRestart.restartTimerRemaining ?? 0) > 0);
   const sinceRestart = t1.records.length;
   bird = await restartBird(lab, bird, birdCfg(NETS.slice(0, 2)));
@@ -300,7 +365,10 @@ test('RFC 4724 §4.2: Tern as helper for BIRD: keeps its routes through a restar
   assert.equal(sweep.removed, 1);
   await waitFor('198.19.64.0/24 gone from the kernel', 5_000, async () => !(await ternKernel(lab, tern)).has(NETS[2]));
   const after = (await ribRows(lab, tern)).filter((r) => NETS.includes(r.prefix));
-  assert.deepEqual(after.map((r) => [r.prefix, r.flags.stale]).sort(), [[NETS[0], false], [NETS[1], false]]);
+  assert.deepEqual(after.map((r) => [r.prefix, r.flags.stale]).sort(), [
+    [NETS[0], false],
+    [NETS[1], false],
+  ]);
   await mon.stop();
   assert.deepEqual([...mon.deleted(NETS[0]), ...mon.deleted(NETS[1])], [], 'a route BIRD kept sending left the kernel');
   assert.equal(mon.deleted(NETS[2]).length, 1, 'the monitor saw the swept route go (it can see deletions)');
@@ -317,14 +385,22 @@ test('RFC 4724 §4.2: Tern as helper for BIRD: keeps its routes through a restar
   // machine can wake up for too late (stop 11: this test failed that way under load).
   const monC = await monitorRoutes(lab, tern);
   assert.equal((await ternKernel(lab, tern)).size, 2, 'stale routes left the kernel at once');
-  const gone = await t1.waitForLog((r) => r.component === 'gr' && /did not come back/.test(r.msg), BIRD_RESTART * 1000 + 5_000, 'the restart-time sweep', sinceKill);
+  const gone = await t1.waitForLog(
+    (r) => r.component === 'gr' && /did not come back/.test(r.msg),
+    BIRD_RESTART * 1000 + 5_000,
+    'the restart-time sweep',
+    sinceKill,
+  );
   assert.ok(Date.parse(gone.time) - keptAt >= BIRD_RESTART * 1000 - 50, `swept after ${Date.parse(gone.time) - keptAt} ms`);
   await waitFor('stale routes gone from the kernel', 5_000, async () => (await ternKernel(lab, tern)).size === 0);
   await monC.stop();
   for (const p of NETS.slice(0, 2)) {
     const at = monC.deletedAt(p);
     assert.equal(at.length, 1, `${p}: one deletion seen by the monitor, not ${at.length}`);
-    assert.ok(at[0] - keptAt >= BIRD_RESTART * 1000 - 50, `${p} left the kernel ${at[0] - keptAt} ms after the helper started keeping it (restart time ${BIRD_RESTART} s)`);
+    assert.ok(
+      at[0] - keptAt >= BIRD_RESTART * 1000 - 50,
+      `${p} left the kernel ${at[0] - keptAt} ms after the helper started keeping it (restart time ${BIRD_RESTART} s)`,
+    );
   }
   assert.equal((await ribRows(lab, tern)).filter((r) => NETS.includes(r.prefix)).length, 0);
 
@@ -336,7 +412,9 @@ test('RFC 4724 §4.2: Tern as helper for BIRD: keeps its routes through a restar
   assert.deepEqual(await lab.terminate(t1.pid, 10_000), { code: 0, signal: null }, 'ternd exits cleanly on SIGTERM (no hang hidden by SIGKILL)');
   await killHard(bird.child);
   const t2 = await startTernd(lab, tern, {
-    node, fib: 'kernel', args: ['--connect-retry', '1', '--probes', 'off', '--fib-sync-timeout', '3'],
+    node,
+    fib: 'kernel',
+    args: ['--connect-retry', '1', '--probes', 'off', '--fib-sync-timeout', '3'],
     configYaml: {
       asNumber: 64512,
       nodes: [{ name: node, ipv4Address: `${L.tern}/24` }],

@@ -60,7 +60,16 @@ const peerOf = (c: HostileCase, n: number): string => (c.session?.ipv6 ? rawAddr
 const prefixOf = (n: number): string => casePrefix(CASES[n - 1] ?? {}, n);
 const v4 = (a: string): number[] => a.split('.').map(Number);
 const v6 = (a: string): number[] => [...parseIpv6(a)!];
-const envOf = (n: number): CaseEnv => ({ n, addr: v4(rawAddr(n)), as: RAW_AS, ternAddr: v4(TERN_RAW), ternId: v4(TERN), addr6: v6(rawAddr6(n)), ternAddr6: v6(TERN_RAW6), ternId6: v6(TERN6) });
+const envOf = (n: number): CaseEnv => ({
+  n,
+  addr: v4(rawAddr(n)),
+  as: RAW_AS,
+  ternAddr: v4(TERN_RAW),
+  ternId: v4(TERN),
+  addr6: v6(rawAddr6(n)),
+  ternAddr6: v6(TERN_RAW6),
+  ternId6: v6(TERN6),
+});
 /** The extra session of the runtime-address test, after the cases'. */
 const RUNTIME = CASES.length + 1;
 const mark = (v: number): string => `${Math.floor(v / 65536)},${v % 65536}`;
@@ -86,9 +95,16 @@ async function setup(): Promise<World> {
   await l.link(tern, bird, { v4: `${TERN}/24`, v4b: `${BIRD}/24`, v6: `${TERN6}/64`, v6b: `${BIRD6}/64` });
   // Link-local addresses kept: Tern's IPv6 sessions start from its node address on the other
   // link, and the kernel solicits a neighbour (RFC 4861 §7.2.2) from a link-local source only.
-  const { ifB: rawIf } = await l.link(tern, raw, { v4: `${TERN_RAW}/24`, v4b: `${rawAddr(0)}/24`, v6: `${TERN_RAW6}/64`, v6b: `${rawAddr6(0)}/64`, linkLocal: true });
+  const { ifB: rawIf } = await l.link(tern, raw, {
+    v4: `${TERN_RAW}/24`,
+    v4b: `${rawAddr(0)}/24`,
+    v6: `${TERN_RAW6}/64`,
+    v6b: `${rawAddr6(0)}/64`,
+    linkLocal: true,
+  });
   for (let n = 1; n <= RUNTIME; n++) await mustRun('ip', ['-n', raw, 'addr', 'add', `${rawAddr(n)}/24`, 'dev', rawIf]);
-  for (const [i, c] of CASES.entries()) if (c.session?.ipv6) await mustRun('ip', ['-n', raw, '-6', 'addr', 'add', `${rawAddr6(i + 1)}/64`, 'dev', rawIf, 'nodad']);
+  for (const [i, c] of CASES.entries())
+    if (c.session?.ipv6) await mustRun('ip', ['-n', raw, '-6', 'addr', 'add', `${rawAddr6(i + 1)}/64`, 'dev', rawIf, 'nodad']);
   await mustRun('ip', ['-n', raw, 'route', 'add', '198.18.150.0/24', 'via', TERN_RAW]);
   await mustRun('ip', ['-n', raw, '-6', 'route', 'add', '2001:db8:150::/64', 'via', TERN_RAW6]);
   const capture = await startCapture(l, tern, bird);
@@ -104,7 +120,16 @@ async function setup(): Promise<World> {
   const speaker = startRawSpeaker(l, raw);
   CASES.forEach((c, i) => {
     const n = i + 1;
-    void speaker.listen({ id: c.id, addr: peerOf(c, n), as: RAW_AS, routerId: rawAddr(n), as4: c.session?.as4, extended: c.session?.extended, v6: c.session?.ipv6 || c.session?.v6, openHex: c.open?.(envOf(n)).toString('hex') });
+    void speaker.listen({
+      id: c.id,
+      addr: peerOf(c, n),
+      as: RAW_AS,
+      routerId: rawAddr(n),
+      as4: c.session?.as4,
+      extended: c.session?.extended,
+      v6: c.session?.ipv6 || c.session?.v6,
+      openHex: c.open?.(envOf(n)).toString('hex'),
+    });
   });
   void speaker.listen({ id: 'runtime', addr: rawAddr(RUNTIME), as: RAW_AS, routerId: rawAddr(RUNTIME) });
   await speaker.wait((e) => e.id === 'runtime' && e.ev === 'listening', 5000, 'raw speaker listening');
@@ -123,12 +148,14 @@ async function setup(): Promise<World> {
         { name: 'raw-runtime', node, peerIP: rawAddr(RUNTIME), asNumber: RAW_AS },
       ],
       pools: { 'pods-v4': '10.244.0.0/16', hostile: '10.15.0.0/16', hostile6: '2001:db8:15::/48' },
-      extraDocs: [{ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: '10-244-150-0-26' }, spec: { cidr: BLOCK, affinity: `host:${node}` } }],
+      extraDocs: [
+        { apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: '10-244-150-0-26' }, spec: { cidr: BLOCK, affinity: `host:${node}` } },
+      ],
     },
   });
   await waitBirdEstablished(l, bird, 'tern', 20_000);
   await waitBirdEstablished(l, bird, 'tern6', 20_000);
-  await waitFor('BIRD has Tern\'s block', 20_000, async () => (await birdRoutes(l, bird, { proto: 'tern', family: 'ipv4' })).some((r) => r.prefix === BLOCK));
+  await waitFor("BIRD has Tern's block", 20_000, async () => (await birdRoutes(l, bird, { proto: 'tern', family: 'ipv4' })).some((r) => r.prefix === BLOCK));
   const birdSince = [await protocolSince(l, 'tern'), await protocolSince(l, 'tern6')];
   const cached = new Map<string, { at: number; routes: Promise<BirdRoute[]> }>();
   return {
@@ -171,10 +198,15 @@ async function runCase(w: World, c: HostileCase, n: number): Promise<void> {
     assert.ok(!w.raw.of(c.id).some((ev) => ev.ev === 'established'), 'a malformed OPEN never reaches Established');
     return;
   }
-  await w.raw.wait((ev) => ev.id === c.id && ev.ev === 'established', 20_000, `${c.id}: session up`).catch((err: Error) => {
-    const said = w.tern.logs((r) => r.peer === peerOf(c, n)).slice(-5).map((r) => r.msg);
-    throw new Error(`${err.message}; raw speaker: ${notes()}; Tern: ${JSON.stringify(said)}`);
-  });
+  await w.raw
+    .wait((ev) => ev.id === c.id && ev.ev === 'established', 20_000, `${c.id}: session up`)
+    .catch((err: Error) => {
+      const said = w.tern
+        .logs((r) => r.peer === peerOf(c, n))
+        .slice(-5)
+        .map((r) => r.msg);
+      throw new Error(`${err.message}; raw speaker: ${notes()}; Tern: ${JSON.stringify(said)}`);
+    });
   // The canary proves the path hostile peer -> Tern -> BIRD works before the hostile bytes.
   w.raw.send(c.id, canary(e, c.session));
   await waitFor(`${c.id}: BIRD has the canary ${prefixOf(n)}`, 15_000, async () => (await birdRoute(w, n))?.communities.includes(mark(MARK_CANARY)));
@@ -195,7 +227,11 @@ async function runCase(w: World, c: HostileCase, n: number): Promise<void> {
       // RFC 4271 §6.3 "the error SHOULD be logged": counted in show neighbor, and logged.
       const nb = (await bgpctl(w.lab, 'h15-tern', 'show', 'neighbor', peerOf(c, n))) as { routesLeftOut: { badNextHopIgnored: number } };
       assert.equal(nb.routesLeftOut.badNextHopIgnored, 1, `${c.id}: show neighbor counts the ignored route`);
-      await waitFor(`${c.id}: a bad-next-hop warning in Tern's log`, 10_000, async () => w.tern.logs((r) => r.peer === peerOf(c, n) && r.reason === 'bad-next-hop' && String(r.msg).includes(prefixOf(n))).length > 0);
+      await waitFor(
+        `${c.id}: a bad-next-hop warning in Tern's log`,
+        10_000,
+        async () => w.tern.logs((r) => r.peer === peerOf(c, n) && r.reason === 'bad-next-hop' && String(r.msg).includes(prefixOf(n))).length > 0,
+      );
     }
     // Still the same session, still working: the canary comes back through it. (Not for a
     // route withheld from BIRD: the capture check at the end wants it withdrawn there.)
@@ -259,7 +295,8 @@ describe('hostile peers against a live ternd, a BIRD bystander watching (RFC 427
     const w = await world!;
     const [nh, prefix, peer] = ['198.18.151.250', '10.15.250.0/24', rawAddr(RUNTIME)];
     const route = async (): Promise<BirdRoute | undefined> => (await w.birdView()).find((r) => r.prefix === prefix);
-    const leftOut = async (): Promise<number> => ((await bgpctl(w.lab, 'h15-tern', 'show', 'neighbor', peer)) as { routesLeftOut: { badNextHopIgnored: number } }).routesLeftOut.badNextHopIgnored;
+    const leftOut = async (): Promise<number> =>
+      ((await bgpctl(w.lab, 'h15-tern', 'show', 'neighbor', peer)) as { routesLeftOut: { badNextHopIgnored: number } }).routesLeftOut.badNextHopIgnored;
     await w.raw.wait((ev) => ev.id === 'runtime' && ev.ev === 'established', 20_000, 'runtime: session up');
     // A third-party next hop on the shared link (RFC 4271 §5.1.3), nobody's address yet.
     w.raw.send('runtime', canary({ ...envOf(250), addr: v4(nh) }));
@@ -287,15 +324,26 @@ describe('hostile peers against a live ternd, a BIRD bystander watching (RFC 427
     // .243). A reset moves it by seconds (BIRD waits before it reconnects): allow 50 ms.
     const now = [await protocolSince(w.lab, 'tern'), await protocolSince(w.lab, 'tern6')];
     const ms = (t: string): number => t.split(':').reduce((a, x) => a * 60 + Number(x), 0) * 1000;
-    for (const [i, t] of now.entries()) assert.ok(Math.abs(ms(t) - ms(w.birdSince[i])) <= 50, `BIRD's session ${['tern', 'tern6'][i]} with Tern changed state during the suite: since ${w.birdSince[i]}, now ${t}`);
+    for (const [i, t] of now.entries())
+      assert.ok(
+        Math.abs(ms(t) - ms(w.birdSince[i])) <= 50,
+        `BIRD's session ${['tern', 'tern6'][i]} with Tern changed state during the suite: since ${w.birdSince[i]}, now ${t}`,
+      );
     const wentDown = (peer: string) => w.tern.logs((r) => r.peer === peer && /down|left Established/.test(r.msg));
-    assert.deepEqual([...wentDown(BIRD), ...wentDown(BIRD6)].map((r) => r.msg), [], 'Tern logged a bystander session going down');
+    assert.deepEqual(
+      [...wentDown(BIRD), ...wentDown(BIRD6)].map((r) => r.msg),
+      [],
+      'Tern logged a bystander session going down',
+    );
     // The same matcher does see a session that was reset (it is not blind).
     const reset = CASES.findIndex((c) => c.expect.kind === 'notify' && !c.open);
     assert.ok(wentDown(rawAddr(reset + 1)).length > 0, `no down line logged for the reset session of ${CASES[reset].id}`);
-    assert.ok((await w.birdView()).some((r) => r.prefix === BLOCK), 'BIRD still has Tern\'s block');
+    assert.ok(
+      (await w.birdView()).some((r) => r.prefix === BLOCK),
+      "BIRD still has Tern's block",
+    );
     const rib = JSON.stringify(await bgpctl(w.lab, 'h15-tern', 'show', 'rib'));
-    assert.ok(rib.includes(BIRD_PREFIX), 'Tern still has BIRD\'s route');
+    assert.ok(rib.includes(BIRD_PREFIX), "Tern still has BIRD's route");
     // The IPv4 session's messages (the IPv6 cases were checked as BIRD received them).
     const sent = bgpMessagesFrom(await w.capture.stop(), TERN);
     assert.ok(sent.length > CASES.length, `captured ${sent.length} messages from Tern to BIRD`);
@@ -315,4 +363,3 @@ describe('hostile peers against a live ternd, a BIRD bystander watching (RFC 427
     t.diagnostic(`${CASES.filter((c) => PENDING_DEFECT_FIXES.has(c.id)).length} cases wait for i15-defects (test/hostile/pending.ts)`);
   });
 });
-

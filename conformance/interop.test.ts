@@ -52,9 +52,17 @@ test('IPv6 sessions and RFC 4456 reflection with FRR: Tern reflects between two 
   const [rr, a, b] = [await lab.addHost('i15x6-rr'), await lab.addHost('i15x6-a'), await lab.addHost('i15x6-b')];
   const v6 = (h: number): string => `2001:db8:176::${h}`;
   const v4 = (h: number): string => `198.18.176.${h}`;
-  for (const [h, n] of [[rr, 1], [a, 2], [b, 3]] as const) await lab.plug(h, sw, { v4: `${v4(n)}/24`, v6: `${v6(n)}/64` });
+  for (const [h, n] of [
+    [rr, 1],
+    [a, 2],
+    [b, 3],
+  ] as const)
+    await lab.plug(h, sw, { v4: `${v4(n)}/24`, v6: `${v6(n)}/64` });
   const CID = '198.18.176.100';
-  for (const [h, n] of [[a, 2], [b, 3]] as const) {
+  for (const [h, n] of [
+    [a, 2],
+    [b, 3],
+  ] as const) {
     await startFrr(lab, h, {
       asn: AS,
       routerId: v4(n),
@@ -78,13 +86,20 @@ test('IPv6 sessions and RFC 4456 reflection with FRR: Tern reflects between two 
   });
   await waitFrrEstablished(lab, a, v6(1), 20_000);
   await waitFrrEstablished(lab, b, v6(1), 20_000);
-  for (const [h, from, to] of [[b, 2, 3], [a, 3, 2]] as const) {
+  for (const [h, from, to] of [
+    [b, 2, 3],
+    [a, 3, 2],
+  ] as const) {
     const prefix = `2001:db8:f${from}::/48`;
-    await waitFor(`FRR ${to} receives ${prefix} reflected`, 20_000, async () => (await frrRoutes(lab, h, 'ipv6')).some((r) => r.prefix === prefix)).catch(async (e: Error) => {
-      throw new Error(`${e.message}; Tern's RIB: ${JSON.stringify(await bgpctl(lab, rr, 'show', 'rib', '--detail')).slice(0, 1500)}; neighbor: ${JSON.stringify(await bgpctl(lab, rr, 'show', 'neighbor', v6(to))).slice(0, 3000)}`);
-    });
+    await waitFor(`FRR ${to} receives ${prefix} reflected`, 20_000, async () => (await frrRoutes(lab, h, 'ipv6')).some((r) => r.prefix === prefix)).catch(
+      async (e: Error) => {
+        throw new Error(
+          `${e.message}; Tern's RIB: ${JSON.stringify(await bgpctl(lab, rr, 'show', 'rib', '--detail')).slice(0, 1500)}; neighbor: ${JSON.stringify(await bgpctl(lab, rr, 'show', 'neighbor', v6(to))).slice(0, 3000)}`,
+        );
+      },
+    );
     const [d] = await frrRouteDetail(lab, h, prefix);
-    assert.equal(d.originatorId, v4(from), 'RFC 4456 §8: ORIGINATOR_ID is the originating client\'s BGP Identifier');
+    assert.equal(d.originatorId, v4(from), "RFC 4456 §8: ORIGINATOR_ID is the originating client's BGP Identifier");
     assert.deepEqual((d.clusterList as { list?: string[] } | undefined)?.list, [CID], 'RFC 4456 §8: CLUSTER_LIST holds the cluster id');
     const nhs = (d.nexthops as { ip?: string; scope?: string }[] | undefined)?.map((x) => x.ip) ?? [];
     assert.ok(nhs.includes(v6(from)), `a reflector does not change the IPv6 next hop (RFC 4456 §10): ${JSON.stringify(nhs)}`);
@@ -115,7 +130,11 @@ for (const peer of ['bird', 'frr'] as const) {
     const block = [26, 10, 244, n, 0]; // 10.244.n.0/26 in NLRI encoding
     const peerNet = [24, 198, 19, n]; // 198.19.n.0/24
     if (peer === 'bird') {
-      await startBird(lab, ph, { routerId: P, static4: [{ prefix: `198.19.${n}.0/24` }], neighbors: [{ name: 'tern', localAddr: P, localAs: PEER_AS, neighborAddr: T, neighborAs: AS }] });
+      await startBird(lab, ph, {
+        routerId: P,
+        static4: [{ prefix: `198.19.${n}.0/24` }],
+        neighbors: [{ name: 'tern', localAddr: P, localAs: PEER_AS, neighborAddr: T, neighborAs: AS }],
+      });
     } else {
       await startFrr(lab, ph, { asn: PEER_AS, routerId: P, networks4: [`198.19.${n}.0/24`], neighbors: [{ addr: T, remoteAs: AS }] });
     }
@@ -128,16 +147,28 @@ for (const peer of ['bird', 'frr'] as const) {
         nodes: [{ name: node, ipv4Address: `${T}/24` }],
         peers: [{ name: 'p', node, peerIP: P, asNumber: PEER_AS }],
         pools: { pods: '10.244.0.0/16' },
-        extraDocs: [{ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: `b${n}` }, spec: { cidr: `10.244.${n}.0/26`, affinity: `host:${node}` } }],
+        extraDocs: [
+          {
+            apiVersion: 'crd.projectcalico.org/v1',
+            kind: 'IPAMBlock',
+            metadata: { name: `b${n}` },
+            spec: { cidr: `10.244.${n}.0/26`, affinity: `host:${node}` },
+          },
+        ],
       },
     });
     await tern.waitForLog(established, 20_000, 'session Established');
     const nb = (await bgpctl(lab, th, 'show', 'neighbor', P)) as { capabilities: { negotiated: { name: string }[] } };
-    assert.ok(nb.capabilities.negotiated.some((c) => c.name === 'enhanced-route-refresh'), `RFC 7313 not negotiated with ${peer}: ${JSON.stringify(nb.capabilities.negotiated)}`);
-    await waitFor('Tern has the peer\'s route', 20_000, async () => JSON.stringify(await bgpctl(lab, th, 'show', 'rib')).includes(`198.19.${n}.0/24`));
+    assert.ok(
+      nb.capabilities.negotiated.some((c) => c.name === 'enhanced-route-refresh'),
+      `RFC 7313 not negotiated with ${peer}: ${JSON.stringify(nb.capabilities.negotiated)}`,
+    );
+    await waitFor("Tern has the peer's route", 20_000, async () => JSON.stringify(await bgpctl(lab, th, 'show', 'rib')).includes(`198.19.${n}.0/24`));
     const peerHasBlock = async (): Promise<boolean> =>
-      peer === 'bird' ? (await birdRoutes(lab, ph, { proto: 'tern' })).some((r) => r.prefix === `10.244.${n}.0/26`) : (await frrRoutes(lab, ph, 'ipv4')).some((r) => r.prefix === `10.244.${n}.0/26`);
-    await waitFor('the peer has Tern\'s block', 20_000, peerHasBlock);
+      peer === 'bird'
+        ? (await birdRoutes(lab, ph, { proto: 'tern' })).some((r) => r.prefix === `10.244.${n}.0/26`)
+        : (await frrRoutes(lab, ph, 'ipv4')).some((r) => r.prefix === `10.244.${n}.0/26`);
+    await waitFor("the peer has Tern's block", 20_000, peerHasBlock);
     // Start-up may establish twice (a connection collision, RFC 4271 §6.8); count from here.
     await sleep(1000);
     const ups = tern.logs(established).length;
@@ -152,7 +183,11 @@ for (const peer of ['bird', 'frr'] as const) {
     let streams = await cap.stop();
     const fromPeer = refreshTrace(bgpMessagesFrom(streams, P), peerNet);
     const fromTern = refreshTrace(bgpMessagesFrom(streams, T), block);
-    assert.deepEqual(fromPeer.filter((x) => x.startsWith('RR')), ['RR'], `${peer} sent one ROUTE-REFRESH request: ${fromPeer}`);
+    assert.deepEqual(
+      fromPeer.filter((x) => x.startsWith('RR')),
+      ['RR'],
+      `${peer} sent one ROUTE-REFRESH request: ${fromPeer}`,
+    );
     const loopFixed = !PENDING_DEFECT_FIXES.has('rr-borr-loop');
     if (loopFixed) assert.deepEqual(fromTern, ['BoRR', 'UPDATE', 'EoRR'], `Tern's answer to one refresh: ${fromTern}`);
     else t.diagnostic(`TODO issue 15 defect 1 (i15-defects): Tern's answer was ${fromTern.join(' ')}`);
@@ -169,7 +204,12 @@ for (const peer of ['bird', 'frr'] as const) {
     // RFC 7313 §4: BoRR, the routes, EoRR (what follows EoRR is ordinary UPDATE traffic).
     assert.match(answer.slice(0, answer.indexOf('EoRR') + 1).join(' '), /^BoRR (UPDATE )+EoRR$/, `${peer}'s answer: ${answer}`);
     assert.ok(JSON.stringify(await bgpctl(lab, th, 'show', 'rib')).includes(`198.19.${n}.0/24`), 'Tern kept the refreshed route');
-    if (loopFixed) assert.equal(refreshTrace(bgpMessagesFrom(streams, T), block).filter((x) => x !== 'RR').length, 0, 'Tern answered the peer\'s BoRR/EoRR as if they were requests');
+    if (loopFixed)
+      assert.equal(
+        refreshTrace(bgpMessagesFrom(streams, T), block).filter((x) => x !== 'RR').length,
+        0,
+        "Tern answered the peer's BoRR/EoRR as if they were requests",
+      );
     // Neither refresh reset the session.
     assert.equal(tern.logs(established).length, ups, 'the session was reset during the refreshes');
     assert.ok(await peerHasBlock());
@@ -183,8 +223,16 @@ test('RFC 2385: a TCP MD5 key changed on reload is used by the restarted session
   const [th, bh] = [await lab.addHost('i15xk-tern'), await lab.addHost('i15xk-bird')];
   const [T, B] = ['198.18.179.1', '198.18.179.2'];
   await lab.link(th, bh, { v4: `${T}/24`, v4b: `${B}/24` });
-  const bird = (password: string): BirdConfig => ({ routerId: B, static4: [{ prefix: '198.19.179.0/24' }], neighbors: [{ name: 'tern', localAddr: B, localAs: 4200000179, neighborAddr: T, neighborAs: AS, password }] });
-  const model = (password: string): CalicoModel => ({ asNumber: AS, nodes: [{ name: 'k', ipv4Address: `${T}/24` }], peers: [{ name: 'b', node: 'k', peerIP: B, asNumber: 4200000179, password }] });
+  const bird = (password: string): BirdConfig => ({
+    routerId: B,
+    static4: [{ prefix: '198.19.179.0/24' }],
+    neighbors: [{ name: 'tern', localAddr: B, localAs: 4200000179, neighborAddr: T, neighborAs: AS, password }],
+  });
+  const model = (password: string): CalicoModel => ({
+    asNumber: AS,
+    nodes: [{ name: 'k', ipv4Address: `${T}/24` }],
+    peers: [{ name: 'b', node: 'k', peerIP: B, asNumber: 4200000179, password }],
+  });
   await startBird(lab, bh, bird('key-one'));
   const tern = await startTernd(lab, th, { node: 'k', configYaml: model('key-one'), args: ['--probes', 'off', '--connect-retry', '1'] });
   await waitBirdEstablished(lab, bh, 'tern', 20_000);
@@ -200,11 +248,11 @@ test('RFC 2385: a TCP MD5 key changed on reload is used by the restarted session
   const failures = async (): Promise<number> => (await netnsCounters(th, ['TcpExtTCPMD5Failure'])).TcpExtTCPMD5Failure;
   const before = await failures();
   await birdReconfigure(lab, bh, bird('key-one'));
-  await waitFor('Tern\'s kernel refuses the old key', 20_000, async () => (await failures()) > before || undefined);
+  await waitFor("Tern's kernel refuses the old key", 20_000, async () => (await failures()) > before || undefined);
   assert.notEqual((await birdProtocol(lab, bh, 'tern')).bgpState, 'Established');
 });
 
-test('RFC 2385 §3, Calico mesh with nodeMeshPassword: the passive side\'s listener holds the key (an unsigned SYN from the peer address is dropped, TCPMD5NotFound)', async (t) => {
+test("RFC 2385 §3, Calico mesh with nodeMeshPassword: the passive side's listener holds the key (an unsigned SYN from the peer address is dropped, TCPMD5NotFound)", async (t) => {
   if (!conformanceGate(t, NEED, TERND)) return;
   const lab = await Lab.create('i15xm');
   t.after(() => lab.destroy());
@@ -215,7 +263,10 @@ test('RFC 2385 §3, Calico mesh with nodeMeshPassword: the passive side\'s liste
     asNumber: AS,
     nodeToNodeMeshEnabled: true,
     bgpConfiguration: { nodeMeshPassword: 'mesh-secret' },
-    nodes: [{ name: 'n1', ipv4Address: `${A1}/24` }, { name: 'n2', ipv4Address: `${A2}/24` }],
+    nodes: [
+      { name: 'n1', ipv4Address: `${A1}/24` },
+      { name: 'n2', ipv4Address: `${A2}/24` },
+    ],
   };
   const t1: Ternd = await startTernd(lab, h1, { node: 'n1', configYaml: model, args: ['--probes', 'off', '--connect-retry', '1'] });
   const t2: Ternd = await startTernd(lab, h2, { node: 'n2', configYaml: model, args: ['--probes', 'off', '--connect-retry', '1'] });
@@ -226,7 +277,7 @@ test('RFC 2385 §3, Calico mesh with nodeMeshPassword: the passive side\'s liste
   assert.ok(c, 'no TCP connection between the nodes');
   const [passiveHost, passiveAddr, otherHost, otherAddr] = c.localPort === 179 ? [h1, A1, h2, A2] : [h2, A2, h1, A1];
   const nb = (await bgpctl(lab, passiveHost, 'show', 'neighbor', otherAddr)) as { md5?: boolean };
-  assert.equal(nb.md5, true, 'the passive side\'s session has no MD5 key');
+  assert.equal(nb.md5, true, "the passive side's session has no MD5 key");
   // An unsigned connection from the peer's own address must be dropped by the passive side's
   // kernel, which proves the listener has the key (RFC 2385 §3: unsigned segments are dropped).
   const before = (await netnsCounters(passiveHost, ['TcpExtTCPMD5NotFound'])).TcpExtTCPMD5NotFound;

@@ -43,7 +43,9 @@ async function torTransitions(c: Cluster): Promise<Map<string, number>> {
   return m;
 }
 
-test('cluster driven by the Kubernetes API: mesh, live switch to a route reflector, API down with no route withdrawn (issue 13)', { timeout: 120_000 + OUTAGE_S * 1000 }, async (t) => {
+test('cluster driven by the Kubernetes API: mesh, live switch to a route reflector, API down with no route withdrawn (issue 13)', {
+  timeout: 120_000 + OUTAGE_S * 1000,
+}, async (t) => {
   if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc', 'ternd'], TERND)) return;
   const lab = await Lab.create('k8s');
   t.after(() => lab.destroy());
@@ -64,7 +66,9 @@ test('cluster driven by the Kubernetes API: mesh, live switch to a route reflect
   }
 
   const c = await buildCluster(lab, {
-    prefix: 'tk8', subnets: SUBNETS, logLevel: 'info',
+    prefix: 'tk8',
+    subnets: SUBNETS,
+    logLevel: 'info',
     datastore: {
       async start(l, tor) {
         l.spawn(tor, process.execPath, [FORWARD, API_ADDR, lab.file('apiserver.sock')], { logFile: lab.file('forward.log') });
@@ -80,7 +84,10 @@ test('cluster driven by the Kubernetes API: mesh, live switch to a route reflect
   const phase = (name: string) => t.diagnostic(`${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const addr = new Map(c.nodes.map((n) => [n.name, n.address]));
   const others = (name: string) => c.nodes.filter((n) => n.name !== name).map((n) => n.address);
-  assert.deepEqual(c.nodes.map((n) => n.address), [1, 2, 3].map(nodeAddr));
+  assert.deepEqual(
+    c.nodes.map((n) => n.address),
+    [1, 2, 3].map(nodeAddr),
+  );
 
   // a. mesh.
   await Promise.all(c.nodes.map((n) => waitSessions(c, n.host, [TOR_ADDR[0], ...others(n.name)])));
@@ -117,7 +124,11 @@ test('cluster driven by the Kubernetes API: mesh, live switch to a route reflect
   const monitors = await Promise.all(c.nodes.map((n) => monitorRoutes(lab, n.host)));
   await api.stop();
   for (const tn of c.ternd.values()) {
-    await waitFor(`${tn.host} reports the datastore stale`, 15_000, async () => (await control<HealthView>(tn.controlSocket, 'health')).datastore?.state === 'stale');
+    await waitFor(
+      `${tn.host} reports the datastore stale`,
+      15_000,
+      async () => (await control<HealthView>(tn.controlSocket, 'health')).datastore?.state === 'stale',
+    );
   }
   phase('c. API down, every node stale');
   await sleep(OUTAGE_S * 1000);
@@ -138,7 +149,11 @@ test('cluster driven by the Kubernetes API: mesh, live switch to a route reflect
   api.apply(ipamBlock('10.244.2.0/26', 'n3'));
   api.apply(blockAffinity('10.244.2.0/26', 'n3'));
   await api.start();
-  const blocks = new Map([['n1', ['10.244.1.0/26']], ['n2', []], ['n3', ['10.244.3.0/26', '10.244.3.64/26', '10.244.2.0/26']]]);
+  const blocks = new Map([
+    ['n1', ['10.244.1.0/26']],
+    ['n2', []],
+    ['n3', ['10.244.3.0/26', '10.244.3.64/26', '10.244.2.0/26']],
+  ]);
   // After a minute away each watch retries on its longest backoff (up to 30 s, docs/kubernetes.md).
   await waitFibs(c, blocks, 60_000);
   for (const tn of c.ternd.values()) {

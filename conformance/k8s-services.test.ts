@@ -20,7 +20,9 @@ const [TERN, BIRD] = ['198.18.161.1', '198.18.161.2'];
 const [WEB, DB] = ['198.19.161.7/32', '198.19.161.8/32'];
 const BLOCK = '10.244.161.0/26';
 
-test('per-service routes from Kubernetes Services and EndpointSlices reach BIRD and are withdrawn when the local endpoint goes (Calico externalTrafficPolicy Local, RFC 4271 §4.3)', { timeout: 90_000 }, async (t) => {
+test('per-service routes from Kubernetes Services and EndpointSlices reach BIRD and are withdrawn when the local endpoint goes (Calico externalTrafficPolicy Local, RFC 4271 §4.3)', {
+  timeout: 90_000,
+}, async (t) => {
   if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc', 'ternd'], TERND)) return;
   const lab = await Lab.create('ti16s');
   t.after(() => lab.destroy());
@@ -35,7 +37,14 @@ test('per-service routes from Kubernetes Services and EndpointSlices reach BIRD 
   const api = new ApiServer({ socketPath: lab.file('apiserver.sock'), bookmarkMs: 1000 });
   await api.start();
   t.after(() => api.stop());
-  api.apply(bgpConfiguration({ asNumber: 64512, nodeToNodeMeshEnabled: false, serviceLoadBalancerIPs: [{ cidr: '198.19.161.0/24' }], serviceLoadBalancerAggregation: 'Disabled' }));
+  api.apply(
+    bgpConfiguration({
+      asNumber: 64512,
+      nodeToNodeMeshEnabled: false,
+      serviceLoadBalancerIPs: [{ cidr: '198.19.161.0/24' }],
+      serviceLoadBalancerAggregation: 'Disabled',
+    }),
+  );
   api.apply(ipPool('pods', '10.244.0.0/16'));
   api.apply(k8sNode(NODE, { ipv4: `${TERN}/24` }));
   api.apply(ipamBlock(BLOCK, NODE, 1));
@@ -51,28 +60,50 @@ test('per-service routes from Kubernetes Services and EndpointSlices reach BIRD 
   await waitFor('API forwarder listening', 10_000, async () => (await lab.exec(ternHost, 'ss', ['-ltnH', 'src 127.0.0.1:6443'])).stdout.includes('6443'));
   const kubeconfig = lab.file('kubeconfig');
   fs.writeFileSync(kubeconfig, api.kubeconfig('http://127.0.0.1:6443'));
-  await startTernd(lab, ternHost, { configYaml: '', node: NODE, datastoreArgs: ['--datastore', 'kubernetes', '--kubeconfig', kubeconfig], args: ['--probes', 'off', '--connect-retry', '1'] });
+  await startTernd(lab, ternHost, {
+    configYaml: '',
+    node: NODE,
+    datastoreArgs: ['--datastore', 'kubernetes', '--kubeconfig', kubeconfig],
+    args: ['--probes', 'off', '--connect-retry', '1'],
+  });
   await waitBirdEstablished(lab, birdHost, 'tern', 20_000);
 
   const prefixes = async () => (await birdRoutes(lab, birdHost, { proto: 'tern', family: 'ipv4' })).map((r) => r.prefix).sort();
   // The block and web's /32 arrive from the first model (one plan); db's /32 is not among them.
-  let seen = await waitFor('BIRD has the block and web', 20_000, async () => { const p = await prefixes(); return p.includes(BLOCK) && p.includes(WEB) && p; });
+  let seen = await waitFor('BIRD has the block and web', 20_000, async () => {
+    const p = await prefixes();
+    return p.includes(BLOCK) && p.includes(WEB) && p;
+  });
   assert.deepEqual(seen, [BLOCK, WEB], 'db has no ready endpoint on this node: not advertised');
   const web = (await birdRoutes(lab, birdHost, { proto: 'tern' })).find((r) => r.prefix === WEB);
   assert.equal(web?.nexthop, TERN);
 
   // The web pod moves to n2: its endpoint leaves n1, and n1 withdraws the /32 (the block stays).
   api.apply(endpointSlice('web-1', 'shop', 'web', [{ node: 'n2', ready: true }]));
-  seen = await waitFor('BIRD lost web', 20_000, async () => { const p = await prefixes(); return !p.includes(WEB) && p; });
+  seen = await waitFor('BIRD lost web', 20_000, async () => {
+    const p = await prefixes();
+    return !p.includes(WEB) && p;
+  });
   assert.deepEqual(seen, [BLOCK]);
 
   // A db endpoint becomes ready on n1: now db is advertised (the rule, not a blanket refusal, kept it out).
-  api.apply(endpointSlice('db-1', 'shop', 'db', [{ node: 'n2', ready: true }, { node: NODE, ready: true }]));
-  seen = await waitFor('BIRD has db', 20_000, async () => { const p = await prefixes(); return p.includes(DB) && p; });
+  api.apply(
+    endpointSlice('db-1', 'shop', 'db', [
+      { node: 'n2', ready: true },
+      { node: NODE, ready: true },
+    ]),
+  );
+  seen = await waitFor('BIRD has db', 20_000, async () => {
+    const p = await prefixes();
+    return p.includes(DB) && p;
+  });
   assert.deepEqual(seen, [BLOCK, DB]);
 
   // The Service is deleted (its EndpointSlice stays until garbage collection): withdrawn.
   api.remove('Service', 'db', 'shop');
-  seen = await waitFor('BIRD lost db', 20_000, async () => { const p = await prefixes(); return !p.includes(DB) && p; });
+  seen = await waitFor('BIRD lost db', 20_000, async () => {
+    const p = await prefixes();
+    return !p.includes(DB) && p;
+  });
   assert.deepEqual(seen, [BLOCK]);
 });

@@ -15,7 +15,12 @@ test('npm run lab: up converges, status shows sessions and kernel routes, down r
   if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc', 'ternd'], TERND)) return;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tern-lab-cli-'));
   const env = { ...process.env, TERN_LAB_DIR: path.join(dir, 'state'), TERN_LAB_PREFIX: 'tnl' };
-  const cli = (cmd: string) => run('/usr/bin/env', [...Object.entries({ TERN_LAB_DIR: env.TERN_LAB_DIR, TERN_LAB_PREFIX: 'tnl' }).map(([k, v]) => `${k}=${v}`), process.execPath, CLI, cmd], { timeoutMs: 60_000 });
+  const cli = (cmd: string) =>
+    run(
+      '/usr/bin/env',
+      [...Object.entries({ TERN_LAB_DIR: env.TERN_LAB_DIR, TERN_LAB_PREFIX: 'tnl' }).map(([k, v]) => `${k}=${v}`), process.execPath, CLI, cmd],
+      { timeoutMs: 60_000 },
+    );
   const ours = () => netnsListSync().filter((n) => n.startsWith('tnl-'));
   t.after(async () => {
     await cli('down');
@@ -39,7 +44,10 @@ test('npm run lab: up converges, status shows sessions and kernel routes, down r
   assert.match(n1, /198\.18\.10\.2 .*Up|198\.18\.10\.2 +64512/);
   assert.match(status.stdout, /10\.244\.3\.0\/26 +unicast/, 'BIRD learned the blocks');
 
-  const pids = fs.readdirSync(env.TERN_LAB_DIR).filter((f) => f.endsWith('.pid')).map((f) => Number(fs.readFileSync(path.join(env.TERN_LAB_DIR, f), 'utf8')));
+  const pids = fs
+    .readdirSync(env.TERN_LAB_DIR)
+    .filter((f) => f.endsWith('.pid'))
+    .map((f) => Number(fs.readFileSync(path.join(env.TERN_LAB_DIR, f), 'utf8')));
   assert.equal(pids.length, 5);
   const down = await cli('down');
   assert.equal(down.code, 0, down.stderr);

@@ -24,7 +24,13 @@ const TOR = `${PREFIX}-tor`;
 const BRIDGE = `${PREFIX}br`;
 const TOR_ADDR = '198.18.10.1';
 
-interface LabNode { name: string; ns: string; address: string; blocks: string[]; reflector?: boolean }
+interface LabNode {
+  name: string;
+  ns: string;
+  address: string;
+  blocks: string[];
+  reflector?: boolean;
+}
 const NODES: LabNode[] = [
   { name: 'n1', ns: `${PREFIX}-n1`, address: '198.18.10.11', blocks: ['10.244.1.0/26'] },
   { name: 'n2', ns: `${PREFIX}-n2`, address: '198.18.10.12', blocks: ['10.244.2.0/26'] },
@@ -32,7 +38,12 @@ const NODES: LabNode[] = [
   { name: 'rr1', ns: `${PREFIX}-rr1`, address: '198.18.10.2', blocks: [], reflector: true },
 ];
 
-interface LabState { namespaces: string[]; pidFiles: string[]; containers?: string[]; created: string }
+interface LabState {
+  namespaces: string[];
+  pidFiles: string[];
+  containers?: string[];
+  created: string;
+}
 
 const TERN_IMAGE = process.env.TERN_IMAGE ?? 'localhost/tern:dev';
 /** Container names in `up --containers` mode. */
@@ -40,7 +51,8 @@ const ctr = (what: string) => `tern-lab-${PREFIX}-${what}`;
 let containers = false;
 
 const sock = (n: LabNode) => path.join(STATE, `${n.name}.sock`);
-const bgpctlCmd = (n: LabNode, args: string) => (containers ? `podman exec ${ctr(n.name)} bgpctl ${args}` : `ip netns exec ${n.ns} ${process.execPath} ${BGPCTL} -s ${sock(n)} ${args}`);
+const bgpctlCmd = (n: LabNode, args: string) =>
+  containers ? `podman exec ${ctr(n.name)} bgpctl ${args}` : `ip netns exec ${n.ns} ${process.execPath} ${BGPCTL} -s ${sock(n)} ${args}`;
 
 /** Start a container in namespace `ns`, recorded in the state so that `down` removes it. */
 async function startContainer(state: LabState, name: string, ns: string, podmanArgs: string[], image: string, args: string[]): Promise<void> {
@@ -61,13 +73,22 @@ function model(): CalicoModel {
   return {
     asNumber: CLUSTER_AS,
     nodeToNodeMeshEnabled: false,
-    nodes: NODES.map((n) => ({ name: n.name, ipv4Address: `${n.address}/24`, ...(n.reflector ? { routeReflectorClusterID: '244.0.0.1', labels: { 'route-reflector': 'true' } } : {}) })),
+    nodes: NODES.map((n) => ({
+      name: n.name,
+      ipv4Address: `${n.address}/24`,
+      ...(n.reflector ? { routeReflectorClusterID: '244.0.0.1', labels: { 'route-reflector': 'true' } } : {}),
+    })),
     peers: [
       { name: 'tor', peerIP: TOR_ADDR, asNumber: TOR_AS, keepaliveTime: '3s' },
       { name: 'peer-with-route-reflectors', nodeSelector: 'all()', peerSelector: 'has(route-reflector)' },
     ],
     extraDocs: [
-      { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'pods' }, spec: { cidr: '10.244.0.0/16', blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never' } },
+      {
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'IPPool',
+        metadata: { name: 'pods' },
+        spec: { cidr: '10.244.0.0/16', blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never' },
+      },
       ...NODES.flatMap((n) => n.blocks.map((b) => blockDoc(b, n.name))),
     ],
   };
@@ -99,7 +120,8 @@ async function up(): Promise<number> {
     return 1;
   }
   if (containers) {
-    for (const image of [TERN_IMAGE, PEER_IMAGES.bird]) if ((await podman(['image', 'exists', image])).code !== 0) throw new Error(`image ${image} not found (npm run image; npm run peer-images)`);
+    for (const image of [TERN_IMAGE, PEER_IMAGES.bird])
+      if ((await podman(['image', 'exists', image])).code !== 0) throw new Error(`image ${image} not found (npm run image; npm run peer-images)`);
   } else for (const bin of [BIRD, TERND]) if (!fs.existsSync(bin)) throw new Error(`${bin} not found${bin === TERND ? ' (npm run build)' : ''}`);
   fs.mkdirSync(STATE, { recursive: true });
   const state: LabState = { namespaces: [], pidFiles: [], created: new Date().toISOString() };
@@ -124,11 +146,24 @@ async function up(): Promise<number> {
   }
 
   // The ToR: BIRD, eBGP AS 65001 with every node, learns the pod blocks.
-  const neighbors: BirdNeighbor[] = NODES.map((n) => ({ name: n.name, localAs: TOR_AS, neighborAddr: n.address, neighborAs: CLUSTER_AS, passive: true, holdTime: 9, keepaliveTime: 3, ipv4: { import: 'all', export: 'none' } }));
+  const neighbors: BirdNeighbor[] = NODES.map((n) => ({
+    name: n.name,
+    localAs: TOR_AS,
+    neighborAddr: n.address,
+    neighborAs: CLUSTER_AS,
+    passive: true,
+    holdTime: 9,
+    keepaliveTime: 3,
+    ipv4: { import: 'all', export: 'none' },
+  }));
   fs.writeFileSync(path.join(STATE, 'bird.conf'), birdConfig({ routerId: TOR_ADDR, neighbors }, path.join(STATE, 'bird.log')));
   const birdPid = path.join(STATE, 'bird.pid');
   const birdArgs = ['-f', '-c', path.join(STATE, 'bird.conf'), '-s', path.join(STATE, 'bird.ctl'), '-P', birdPid];
-  if (containers) await startContainer(state, ctr('tor'), TOR, ['--cap-add', 'NET_ADMIN', '--cap-add', 'NET_RAW', '-v', `${STATE}:${STATE}`], PEER_IMAGES.bird, ['bird', ...birdArgs]);
+  if (containers)
+    await startContainer(state, ctr('tor'), TOR, ['--cap-add', 'NET_ADMIN', '--cap-add', 'NET_RAW', '-v', `${STATE}:${STATE}`], PEER_IMAGES.bird, [
+      'bird',
+      ...birdArgs,
+    ]);
   else {
     state.pidFiles.push(birdPid);
     saveState(state);
@@ -144,30 +179,51 @@ async function up(): Promise<number> {
     const common = ['--node', n.name, '--fib', 'kernel', '--probes', 'off', '--connect-retry', '1'];
     if (containers) {
       // As deploy/'s manifests run it: non-root, only NET_ADMIN and NET_BIND_SERVICE.
-      await startContainer(state, ctr(n.name), n.ns, ['--cap-drop', 'all', '--cap-add', 'NET_ADMIN', '--cap-add', 'NET_BIND_SERVICE', '-v', `${path.dirname(config)}:/etc/tern:ro`], TERN_IMAGE, ['--config', '/etc/tern/cluster.yaml', ...common]);
+      await startContainer(
+        state,
+        ctr(n.name),
+        n.ns,
+        ['--cap-drop', 'all', '--cap-add', 'NET_ADMIN', '--cap-add', 'NET_BIND_SERVICE', '-v', `${path.dirname(config)}:/etc/tern:ro`],
+        TERN_IMAGE,
+        ['--config', '/etc/tern/cluster.yaml', ...common],
+      );
       continue;
     }
     const pidFile = path.join(STATE, `ternd-${n.name}.pid`);
     state.pidFiles.push(pidFile);
     saveState(state);
-    startDetached(n.ns, process.execPath, [TERND, '--config', config, ...common, '--control-socket', sock(n)], path.join(STATE, `ternd-${n.name}.log`), pidFile);
+    startDetached(
+      n.ns,
+      process.execPath,
+      [TERND, '--config', config, ...common, '--control-socket', sock(n)],
+      path.join(STATE, `ternd-${n.name}.log`),
+      pidFile,
+    );
   }
 
   // Converged: every session of every node Established.
   process.stdout.write('waiting for the sessions');
-  await waitFor('every session Established', 30_000, async () => {
-    process.stdout.write('.');
-    for (const n of NODES) {
-      const peers = await nodePeers(n);
-      if (peers.length === 0 || peers.some((p) => p.state !== 'Established')) return false;
-    }
-    return true;
-  }, 500);
+  await waitFor(
+    'every session Established',
+    30_000,
+    async () => {
+      process.stdout.write('.');
+      for (const n of NODES) {
+        const peers = await nodePeers(n);
+        if (peers.length === 0 || peers.some((p) => p.state !== 'Established')) return false;
+      }
+      return true;
+    },
+    500,
+  );
   console.log(' converged.\n');
   console.log(`Tern lab up (state in ${STATE}):`);
   const birdcCmd = `${containers ? `podman exec ${ctr('tor')} ` : ''}birdc -s ${STATE}/bird.ctl show route`;
   console.log(`  ${TOR.padEnd(8)} ${TOR_ADDR.padEnd(13)} BIRD top-of-rack, AS ${TOR_AS}, eBGP with every node (${birdcCmd})`);
-  for (const n of NODES) console.log(`  ${n.ns.padEnd(8)} ${n.address.padEnd(13)} ternd ${n.name}, AS ${CLUSTER_AS}${n.reflector ? ', route reflector (cluster 244.0.0.1)' : `, pod block ${n.blocks.join(' ')}, client of rr1`}`);
+  for (const n of NODES)
+    console.log(
+      `  ${n.ns.padEnd(8)} ${n.address.padEnd(13)} ternd ${n.name}, AS ${CLUSTER_AS}${n.reflector ? ', route reflector (cluster 244.0.0.1)' : `, pod block ${n.blocks.join(' ')}, client of rr1`}`,
+    );
   console.log(`\nThe cluster model: ${config} (edit it: add an IPAMBlock, and watch every node's routes change)`);
   console.log('Try:');
   console.log(`  ${bgpctlCmd(NODES[0], 'show peers')}`);
@@ -188,7 +244,9 @@ async function status(): Promise<number> {
   }
   for (const n of NODES) {
     console.log(`== ${n.name} (${n.ns}, ${n.address})`);
-    const r = containers ? await podman(['exec', ctr(n.name), 'bgpctl', 'show', 'peers']) : await run(process.execPath, [BGPCTL, '-s', sock(n), 'show', 'peers']);
+    const r = containers
+      ? await podman(['exec', ctr(n.name), 'bgpctl', 'show', 'peers'])
+      : await run(process.execPath, [BGPCTL, '-s', sock(n), 'show', 'peers']);
     console.log((r.stdout || r.stderr).trimEnd());
     const routes = await run('ip', ['-n', n.ns, 'route', 'show', 'proto', '201']);
     console.log(`kernel routes from ternd (proto 201):\n${routes.stdout.trimEnd().replace(/^/gm, '  ') || '  none'}`);
@@ -223,7 +281,9 @@ async function down(): Promise<number> {
   if (s.containers?.length) await podman(['rm', '-f', '-t', '2', ...s.containers]);
   for (const ns of s.namespaces) await run('ip', ['netns', 'del', ns]);
   fs.rmSync(STATE, { recursive: true, force: true });
-  console.log(`removed ${pids.length} processes${s.containers?.length ? `, containers ${s.containers.join(' ')}` : ''} and namespaces ${s.namespaces.join(' ')}`);
+  console.log(
+    `removed ${pids.length} processes${s.containers?.length ? `, containers ${s.containers.join(' ')}` : ''} and namespaces ${s.namespaces.join(' ')}`,
+  );
   return 0;
 }
 

@@ -173,7 +173,10 @@ test('lab: teardown removes every namespace and process it created, also after a
       await lab.destroy();
     }
   }, /test body failed/);
-  assert.deepEqual(netnsListSync().filter((n) => n.startsWith('tcl4-')), []);
+  assert.deepEqual(
+    netnsListSync().filter((n) => n.startsWith('tcl4-')),
+    [],
+  );
   for (const pid of pids) assert.throws(() => process.kill(pid, 0), `process ${pid} still alive`);
   // A stale namespace from a crashed run is removed (with its processes) when the name is reused.
   const stale = await Lab.create('tcl4');

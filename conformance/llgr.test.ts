@@ -29,11 +29,17 @@ test('RFC 9494: with --llgr-stale-time, a ToR that announced LLGR keeps its rout
     neighbors: [{ name: 'tern', localAs: as, neighborAddr: A.tern, neighborAs: 64512, gracefulRestart: true, holdTime: 9, keepaliveTime: 3, extra, ipv4: {} }],
   });
   // torA: shorter AS_PATH for BOTH, so it is the best path while it is up.
-  const birdA = await startBird(lab, torA, torCfg(A.a, 65001, [BOTH, ONLY_A], [`graceful restart time ${GR_TIME};`, 'long lived graceful restart on;', 'long lived stale time 60;']));
+  const birdA = await startBird(
+    lab,
+    torA,
+    torCfg(A.a, 65001, [BOTH, ONLY_A], [`graceful restart time ${GR_TIME};`, 'long lived graceful restart on;', 'long lived stale time 60;']),
+  );
   await startBird(lab, torB, { ...torCfg(A.b, 65002, [], []), extra: `protocol static s_b { ipv4; route ${BOTH} blackhole { bgp_path.prepend(65002); }; }` });
   const node = 'tgl-node';
   const tn = await startTernd(lab, tern, {
-    node, fib: 'kernel', args: ['--connect-retry', '1', '--probes', 'off', '--llgr-stale-time', String(LLGR_OURS)],
+    node,
+    fib: 'kernel',
+    args: ['--connect-retry', '1', '--probes', 'off', '--llgr-stale-time', String(LLGR_OURS)],
     configYaml: {
       asNumber: 64512,
       nodes: [{ name: node, ipv4Address: `${A.tern}/24` }],

@@ -6,13 +6,27 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, TERND, startBird, startTernd, birdBgpState, bgpctl, startCapture, bgpMessagesFrom, conformanceGate, waitFor, type CalicoModel } from './lab/index.js';
+import {
+  Lab,
+  TERND,
+  startBird,
+  startTernd,
+  birdBgpState,
+  bgpctl,
+  startCapture,
+  bgpMessagesFrom,
+  conformanceGate,
+  waitFor,
+  type CalicoModel,
+} from './lab/index.js';
 import type { NeighborView } from '../src/control/api.js';
 
 const NEEDS = ['root', 'ip', 'bird', 'birdc', 'tcpdump', 'ternd'] as const;
 const [TERN, BIRD] = ['198.18.115.1', '198.18.115.2'];
 
-test('RFC 4486 §4: past spec.maxPrefixes Tern sends Cease 6/1 with AFI/SAFI/upper bound, drops the routes, and starts again after restartInterval', { timeout: 90_000 }, async (t) => {
+test('RFC 4486 §4: past spec.maxPrefixes Tern sends Cease 6/1 with AFI/SAFI/upper bound, drops the routes, and starts again after restartInterval', {
+  timeout: 90_000,
+}, async (t) => {
   if (!conformanceGate(t, [...NEEDS], TERND)) return;
   const lab = await Lab.create('i15mp');
   t.after(() => lab.destroy());
@@ -23,7 +37,16 @@ test('RFC 4486 §4: past spec.maxPrefixes Tern sends Cease 6/1 with AFI/SAFI/upp
   const model: CalicoModel = {
     asNumber: 64512,
     nodes: [{ name: node, ipv4Address: `${TERN}/24` }],
-    peers: [{ name: 'bird', node, peerIP: BIRD, asNumber: 4200000001, keepaliveTime: '1s', maxPrefixes: { ipv4: { limit: 3, warningPercent: 50, restartInterval: '3s' } } }],
+    peers: [
+      {
+        name: 'bird',
+        node,
+        peerIP: BIRD,
+        asNumber: 4200000001,
+        keepaliveTime: '1s',
+        maxPrefixes: { ipv4: { limit: 3, warningPercent: 50, restartInterval: '3s' } },
+      },
+    ],
   };
   const cap = await startCapture(lab, ternHost, ternIf);
   await startBird(lab, birdHost, {
@@ -39,7 +62,11 @@ test('RFC 4486 §4: past spec.maxPrefixes Tern sends Cease 6/1 with AFI/SAFI/upp
   const n = (await bgpctl(lab, ternHost, 'show', 'neighbor', BIRD)) as NeighborView;
   assert.equal(n.maxPrefixExceeded?.limit, 3);
   assert.equal(n.maxPrefixExceeded?.family, 'ipv4');
-  assert.deepEqual(n.maxPrefixes.map((m) => [m.family, m.limit, m.received]), [['ipv4', 3, 0]], 'the routes were withdrawn');
+  assert.deepEqual(
+    n.maxPrefixes.map((m) => [m.family, m.limit, m.received]),
+    [['ipv4', 3, 0]],
+    'the routes were withdrawn',
+  );
   assert.match(n.lastResetReason, /max-prefix: 5 ipv4 routes > limit 3/);
   assert.notEqual(await birdBgpState(lab, birdHost, 'tern4'), 'Established');
   // The restart interval is over: the session comes back (and, BIRD still sending five

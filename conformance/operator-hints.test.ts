@@ -10,13 +10,34 @@
 //   with "ternd stopping (SIGTERM)", not "stopped by operator".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, BGPCTL, TERND, bgpctl, calicoYaml, conformanceGate, run, sleep, startFrr, startTernd, vtysh, waitFor, waitFrrEstablished, type CalicoModel, type TernLogRecord } from './lab/index.js';
+import {
+  Lab,
+  BGPCTL,
+  TERND,
+  bgpctl,
+  calicoYaml,
+  conformanceGate,
+  run,
+  sleep,
+  startFrr,
+  startTernd,
+  vtysh,
+  waitFor,
+  waitFrrEstablished,
+  type CalicoModel,
+  type TernLogRecord,
+} from './lab/index.js';
 
 const TERN4 = '198.18.118.1';
 const FRR4 = '198.18.118.2';
 const FRR_AS = 65118;
 
-interface NeighborJson { state: string; lastConnectError: string; hints: string[]; lastResetReason: string }
+interface NeighborJson {
+  state: string;
+  lastConnectError: string;
+  hints: string[];
+  lastResetReason: string;
+}
 
 test('issue 17: MD5 mismatch and RFC 8212 empty eBGP table are explained; one log line per event (real FRR)', { timeout: 120_000 }, async (t) => {
   if (!conformanceGate(t, ['root', 'ip', 'bgpd', 'vtysh', 'ternd'], TERND)) return;
@@ -31,7 +52,9 @@ test('issue 17: MD5 mismatch and RFC 8212 empty eBGP table are explained; one lo
     nodes: [{ name: node, ipv4Address: `${TERN4}/24` }],
     peers: [{ name: 'tor', node, peerIP: FRR4, asNumber: FRR_AS, keepaliveTime: '1s', password: 'tern-side-secret' }],
     pools: { pods: '10.244.0.0/16' },
-    extraDocs: [{ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: 'b1' }, spec: { cidr: '10.244.118.0/26', affinity: `host:${node}` } }],
+    extraDocs: [
+      { apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: 'b1' }, spec: { cidr: '10.244.118.0/26', affinity: `host:${node}` } },
+    ],
   };
   await startFrr(lab, frrHost, {
     asn: FRR_AS,
@@ -92,7 +115,10 @@ test('issue 17: MD5 mismatch and RFC 8212 empty eBGP table are explained; one lo
     assert.equal(cleared.code, 0, cleared.stderr);
     await tern.waitForLog((r) => r.peer === FRR4 && /down/.test(r.msg), 10_000, 'the cleared session down', mark);
     const control = tern.records.slice(mark).filter((r) => (r.level ?? 0) >= 30 && r.component === 'control');
-    assert.deepEqual(control.map((r) => r.msg), [`bgpctl neighbor ${FRR4} clear`]);
+    assert.deepEqual(
+      control.map((r) => r.msg),
+      [`bgpctl neighbor ${FRR4} clear`],
+    );
     assert.match(tern.records.slice(mark).find((r) => r.peer === FRR4 && /down/.test(r.msg))!.msg, /cleared by bgpctl/);
     await waitFrrEstablished(lab, frrHost, TERN4, 30_000);
 
@@ -107,14 +133,21 @@ test('issue 17: MD5 mismatch and RFC 8212 empty eBGP table are explained; one lo
     await waitFrrEstablished(lab, frrHost, TERN4, 30_000);
     // (FRR may answer the restart with a NOTIFICATION of its own, a separate event with its own line.)
     const infoLines = tern.records.slice(mark).filter((r) => (r.level ?? 0) >= 40 && r.peer === FRR4 && /down/.test(r.msg));
-    assert.deepEqual(infoLines.map((r) => r.msg), [], 'no warning-level down line for a restart the config asked for');
+    assert.deepEqual(
+      infoLines.map((r) => r.msg),
+      [],
+      'no warning-level down line for a restart the config asked for',
+    );
 
     // SIGTERM: the session goes down saying why, not "stopped by operator".
     mark = tern.records.length;
     await lab.stop(tern.pid);
     const down = tern.records.slice(mark).filter((r) => r.peer === FRR4 && /down/.test(r.msg));
     assert.ok(down.length >= 1, 'a down line for the session');
-    assert.ok(down.every((r) => /ternd stopping \(SIGTERM\)/.test(r.msg)), down.map((r) => r.msg).join(' | '));
+    assert.ok(
+      down.every((r) => /ternd stopping \(SIGTERM\)/.test(r.msg)),
+      down.map((r) => r.msg).join(' | '),
+    );
     assert.equal(tern.logs((r) => /stopped by operator/.test(JSON.stringify(r))).length, 0);
     await sleep(0);
   });

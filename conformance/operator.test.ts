@@ -53,11 +53,19 @@ test('issue 17: fib decouple leaves the kernel as it is, fib flush empties it, c
       nodes: [{ name: node, ipv4Address: '198.18.117.1/24' }],
       peers: [{ name: 'tor4', node, peerIP: '198.18.117.2', asNumber: BIRD_AS, keepaliveTime: '1s' }],
       pools: { 'pods-v4': '10.244.0.0/16' },
-      extraDocs: [{ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: '10-244-117-0-26' }, spec: { cidr: '10.244.117.0/26', affinity: `host:${node}` } }],
+      extraDocs: [
+        {
+          apiVersion: 'crd.projectcalico.org/v1',
+          kind: 'IPAMBlock',
+          metadata: { name: '10-244-117-0-26' },
+          spec: { cidr: '10.244.117.0/26', affinity: `host:${node}` },
+        },
+      ],
     },
   });
   await waitBirdEstablished(lab, bird, 'tern4');
-  const kernel = async (): Promise<string[]> => (await routesInNs(lab, tern, { proto: TERN_PROTO })).map((r) => (r.type === 'blackhole' ? `blackhole ${r.dst}` : r.dst)).sort();
+  const kernel = async (): Promise<string[]> =>
+    (await routesInNs(lab, tern, { proto: TERN_PROTO })).map((r) => (r.type === 'blackhole' ? `blackhole ${r.dst}` : r.dst)).sort();
   const all = ['10.244.118.0/26', '198.19.117.0/24', '198.19.118.0/24', 'blackhole 10.244.117.0/26'];
   await waitFor('the learned routes and the own block in the kernel', 20_000, async () => JSON.stringify(await kernel()) === JSON.stringify(all));
   const text = async (...args: string[]): Promise<string> => {
@@ -76,7 +84,10 @@ test('issue 17: fib decouple leaves the kernel as it is, fib flush empties it, c
   assert.deepEqual(await rib('10.244.118.0/26', 'or-shorter'), ['10.244.118.0/26']);
   assert.deepEqual(await rib('--as-path', `^${BIRD_AS}$`), ['10.244.118.0/26', '198.19.117.0/24', '198.19.118.0/24']);
   const sum = (await bgpctl(lab, tern, 'show', 'rib', 'summary')) as RibSummaryView;
-  assert.deepEqual(sum.peers.map((p) => [p.address, p.family, p.received, p.accepted]), [['198.18.117.2', 'ipv4', 3, 3]]);
+  assert.deepEqual(
+    sum.peers.map((p) => [p.address, p.family, p.received, p.accepted]),
+    [['198.18.117.2', 'ipv4', 3, 3]],
+  );
   assert.equal(sum.families.find((f) => f.family === 'ipv4')?.prefixes, 4);
   const st = (await bgpctl(lab, tern, 'show', 'status')) as StatusView;
   assert.deepEqual([st.routerId, st.asn, st.fib.driver, st.fib.coupled, st.fib.routes, st.sessions.established], ['198.18.117.1', 64512, 'kernel', true, 4, 1]);
@@ -97,7 +108,11 @@ test('issue 17: fib decouple leaves the kernel as it is, fib flush empties it, c
   assert.deepEqual(await kernel(), []);
   // Couple: the current desired state is written, without the withdrawn route.
   await text('fib', 'couple');
-  await waitFor('the routes back after couple', 20_000, async () => JSON.stringify(await kernel()) === JSON.stringify(['198.19.117.0/24', '198.19.118.0/24', 'blackhole 10.244.117.0/26']));
+  await waitFor(
+    'the routes back after couple',
+    20_000,
+    async () => JSON.stringify(await kernel()) === JSON.stringify(['198.19.117.0/24', '198.19.118.0/24', 'blackhole 10.244.117.0/26']),
+  );
   const coupledFlush = await run(process.execPath, [BGPCTL, '-s', ternd.controlSocket, 'fib', 'flush']);
   assert.equal(coupledFlush.code, 1, 'flush while coupled is refused');
   assert.equal((await kernel()).length, 3);

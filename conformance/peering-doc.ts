@@ -28,7 +28,11 @@ export function peeringBlocks(p: TorPeering = EXAMPLE): Map<string, [string, str
   const { name, ...spec } = ternTorPeer(p);
   const bgpPeer = stringify({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name }, spec });
   const bird = birdConfig({ routerId: p.torAddr, neighbors: [birdTorNeighbor(p, 'node_a')] }, '/var/log/bird.log');
-  const frr = frrConfig({ asn: p.torAs, routerId: p.torAddr, gracefulRestart: torGracefulRestart(p), neighbors: [frrTorNeighbor(p)] }, 'rack10-tor', '/var/log/frr/bgpd.log');
+  const frr = frrConfig(
+    { asn: p.torAs, routerId: p.torAddr, gracefulRestart: torGracefulRestart(p), neighbors: [frrTorNeighbor(p)] },
+    'rack10-tor',
+    '/var/log/frr/bgpd.log',
+  );
   return new Map([
     ['tern-bgppeer', ['yaml', bgpPeer]],
     ['bird-tor', ['', bird]],

@@ -23,7 +23,12 @@ function metric(text: string, name: string, labels: Record<string, string> = {})
     if (!line.startsWith(name)) continue;
     const m = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries((m[2] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=').map((x) => x.replace(/^"|"$/g, '')) as [string, string]));
+    const have = Object.fromEntries(
+      (m[2] ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((kv) => kv.split('=').map((x) => x.replace(/^"|"$/g, '')) as [string, string]),
+    );
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
   }
   return undefined;
@@ -42,7 +47,9 @@ test('probes and metrics against a real BIRD peer (readiness follows the session
     nodes: [{ name: node, ipv4Address: `${TERN4}/24` }],
     peers: [{ name: 'tor', node, peerIP: BIRD4, asNumber: 65001, keepaliveTime: '1s' }],
     pools: { pods: '10.244.0.0/16' },
-    extraDocs: [{ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: 'b1' }, spec: { cidr: `10.244.${NET}.0/26`, affinity: `host:${node}` } }],
+    extraDocs: [
+      { apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: 'b1' }, spec: { cidr: `10.244.${NET}.0/26`, affinity: `host:${node}` } },
+    ],
   };
   // The ToR is not there yet: a short grace lets /readyz turn red without a long wait.
   const tern = await startTernd(lab, ternHost, { configYaml: model, node, args: ['--probes', PROBES, '--ready-grace', '2', '--connect-retry', '1'] });

@@ -52,7 +52,8 @@ interface RibRow {
 
 const rib = async (lab: Lab, host: string, ...args: string[]): Promise<RibRow[]> => (await bgpctl(lab, host, 'show', 'rib', ...args)) as RibRow[];
 /** Paths of `prefix` at a Tern that were learned from a peer (not its own origination). */
-const learned = async (lab: Lab, host: string, prefix: string): Promise<RibRow[]> => (await rib(lab, host)).filter((r) => r.prefix === prefix && r.peer !== 'local');
+const learned = async (lab: Lab, host: string, prefix: string): Promise<RibRow[]> =>
+  (await rib(lab, host)).filter((r) => r.prefix === prefix && r.peer !== 'local');
 const block = (name: string, cidr: string, node: string): Record<string, unknown> => ({
   apiVersion: 'crd.projectcalico.org/v1',
   kind: 'IPAMBlock',
@@ -79,7 +80,13 @@ test('RFC 4456 §6, §8: Tern reflects for BIRD, FRR and Tern clients; ORIGINATO
   t.after(() => lab.destroy());
   const sw = await lab.addSwitch('trr-sw1');
   const [rr, a, b, c] = [await lab.addHost('trr-rr'), await lab.addHost('trr-bird'), await lab.addHost('trr-frr'), await lab.addHost('trr-tc')];
-  for (const [h, addr] of [[rr, RR], [a, BIRD_A], [b, FRR_B], [c, TERN_C]] as const) await lab.plug(h, sw, { v4: `${addr}/24` });
+  for (const [h, addr] of [
+    [rr, RR],
+    [a, BIRD_A],
+    [b, FRR_B],
+    [c, TERN_C],
+  ] as const)
+    await lab.plug(h, sw, { v4: `${addr}/24` });
 
   const birdCfg = (withOwn: boolean): BirdConfig => ({
     routerId: BIRD_A,
@@ -116,20 +123,29 @@ test('RFC 4456 §6, §8: Tern reflects for BIRD, FRR and Tern clients; ORIGINATO
   await waitFrrEstablished(lab, b, RR);
 
   // Every client receives the other two clients' routes, as reflected routes (RFC 4456 §8).
-  for (const [prefix, origin] of [[P.frr, FRR_B], [P.tern, TERN_C]] as const) {
+  for (const [prefix, origin] of [
+    [P.frr, FRR_B],
+    [P.tern, TERN_C],
+  ] as const) {
     const r = await waitFor(`BIRD receives ${prefix}`, 20_000, async () => (await birdRoutes(lab, a, { proto: 'tern' })).find((x) => x.prefix === prefix));
     assert.equal(r.originatorId, origin, `${prefix} at BIRD: ORIGINATOR_ID is the originating client`);
     assert.deepEqual(r.clusterList, [CID], `${prefix} at BIRD: CLUSTER_LIST is the reflector's cluster`);
     assert.equal(r.attrs.next_hop, origin, `${prefix} at BIRD: NEXT_HOP untouched`);
   }
-  for (const [prefix, origin] of [[P.bird, BIRD_A], [P.tern, TERN_C]] as const) {
+  for (const [prefix, origin] of [
+    [P.bird, BIRD_A],
+    [P.tern, TERN_C],
+  ] as const) {
     await waitFor(`FRR receives ${prefix}`, 20_000, async () => (await frrRoutes(lab, b)).some((x) => x.prefix === prefix));
     const [r] = await frrRouteDetail(lab, b, prefix);
     assert.equal(r.originatorId, origin, `${prefix} at FRR: ORIGINATOR_ID`);
     assert.deepEqual((r.clusterList as { list?: string[] } | undefined)?.list, [CID], `${prefix} at FRR: CLUSTER_LIST`);
     assert.equal((r.nexthops as { ip?: string }[] | undefined)?.[0]?.ip, origin, `${prefix} at FRR: NEXT_HOP`);
   }
-  for (const [prefix, origin] of [[P.bird, BIRD_A], [P.frr, FRR_B]] as const) {
+  for (const [prefix, origin] of [
+    [P.bird, BIRD_A],
+    [P.frr, FRR_B],
+  ] as const) {
     const [r] = await waitFor(`Tern client receives ${prefix}`, 20_000, async () => {
       const rows = await learned(lab, c, prefix);
       return rows.length ? rows : undefined;
@@ -139,7 +155,8 @@ test('RFC 4456 §6, §8: Tern reflects for BIRD, FRR and Tern clients; ORIGINATO
     assert.equal(r.nextHop, origin, `${prefix} at the Tern client: nextHop`);
     assert.equal(r.flags.best, true);
     await waitFor(`${prefix} in the Tern client's kernel via ${origin}`, 10_000, async () =>
-      (await routesInNs(lab, c, { proto: TERN_PROTO, family: 'ipv4' })).some((k) => k.dst === prefix && k.gateway === origin));
+      (await routesInNs(lab, c, { proto: TERN_PROTO, family: 'ipv4' })).some((k) => k.dst === prefix && k.gateway === origin),
+    );
   }
   // The reflector's own block is originated, not reflected.
   const own = await waitFor('BIRD receives the RR block', 10_000, async () => (await birdRoutes(lab, a, { proto: 'tern' })).find((x) => x.prefix === P.rr));
@@ -147,18 +164,27 @@ test('RFC 4456 §6, §8: Tern reflects for BIRD, FRR and Tern clients; ORIGINATO
   assert.deepEqual(own.clusterList, []);
 
   // RFC 4456 §8: the RR received both loop routes (they are in its RIB, flagged) and used neither.
-  for (const [prefix, why] of [[LOOP.cluster, /CLUSTER_ID in CLUSTER_LIST/], [LOOP.originator, /ORIGINATOR_ID is our router ID/]] as const) {
+  for (const [prefix, why] of [
+    [LOOP.cluster, /CLUSTER_ID in CLUSTER_LIST/],
+    [LOOP.originator, /ORIGINATOR_ID is our router ID/],
+  ] as const) {
     const rows = await waitFor(`the RR holds ${prefix} from BIRD`, 10_000, async () => {
       const r = await rib(lab, rr, prefix, '--detail');
       return r.length ? r : undefined;
     });
-    assert.ok(rows.every((r) => r.flags.filtered && !r.flags.best), `${prefix} is not eligible at the RR: ${JSON.stringify(rows)}`);
+    assert.ok(
+      rows.every((r) => r.flags.filtered && !r.flags.best),
+      `${prefix} is not eligible at the RR: ${JSON.stringify(rows)}`,
+    );
     assert.match(rows[0].reason?.text ?? '', why);
   }
   // No client gets its own route back (RFC 4456 §6 reflects to clients other than the
   // originator; Tern also skips a peer whose router ID is the ORIGINATOR_ID), and the loop
   // routes, sent together with BIRD's own, never reached FRR or the Tern client.
-  assert.ok(!(await birdRoutes(lab, a, { proto: 'tern' })).some((x) => x.prefix === P.bird || Object.values(LOOP).includes(x.prefix)), 'BIRD: nothing of its own reflected back');
+  assert.ok(
+    !(await birdRoutes(lab, a, { proto: 'tern' })).some((x) => x.prefix === P.bird || Object.values(LOOP).includes(x.prefix)),
+    'BIRD: nothing of its own reflected back',
+  );
   const frrAll = await frrRoutes(lab, b);
   assert.ok(!frrAll.some((x) => x.prefix === P.frr && x.peerId === RR), 'FRR: its network is not reflected back');
   assert.ok(!frrAll.some((x) => Object.values(LOOP).includes(x.prefix)), 'FRR: no loop route reflected');
@@ -166,7 +192,11 @@ test('RFC 4456 §6, §8: Tern reflects for BIRD, FRR and Tern clients; ORIGINATO
   // The same from the reflector's side: its Adj-RIB-Out towards each client holds the other
   // clients' routes and its own block, never the client's own route or a loop route (a client
   // would drop those silently, so only this view shows they were not sent).
-  for (const [client, ownP, others] of [[BIRD_A, P.bird, [P.frr, P.tern]], [FRR_B, P.frr, [P.bird, P.tern]], [TERN_C, P.tern, [P.bird, P.frr]]] as const) {
+  for (const [client, ownP, others] of [
+    [BIRD_A, P.bird, [P.frr, P.tern]],
+    [FRR_B, P.frr, [P.bird, P.tern]],
+    [TERN_C, P.tern, [P.bird, P.frr]],
+  ] as const) {
     const out = (await rib(lab, rr, '--out', '--neighbor', client)).map((x) => x.prefix).sort();
     assert.deepEqual(out, [...others, P.rr].sort(), `Adj-RIB-Out to ${client}`);
     assert.ok(!out.includes(ownP));
@@ -209,7 +239,12 @@ test('RFC 4456 §8: Tern as a client of a BIRD reflector gets an FRR client rout
   t.after(() => lab.destroy());
   const sw = await lab.addSwitch('trr-sw2');
   const [brr, tn, fr] = [await lab.addHost('trr-brr'), await lab.addHost('trr-t2'), await lab.addHost('trr-f2')];
-  for (const [h, addr] of [[brr, BRR], [tn, TERN_2], [fr, FRR_2]] as const) await lab.plug(h, sw, { v4: `${addr}/24` });
+  for (const [h, addr] of [
+    [brr, BRR],
+    [tn, TERN_2],
+    [fr, FRR_2],
+  ] as const)
+    await lab.plug(h, sw, { v4: `${addr}/24` });
 
   await startBird(lab, brr, {
     routerId: BRR,
@@ -241,7 +276,9 @@ test('RFC 4456 §8: Tern as a client of a BIRD reflector gets an FRR client rout
   assert.deepEqual(r.clusterList, [BIRD_CID], "CLUSTER_LIST: BIRD's cluster id");
   assert.equal(r.nextHop, FRR_2);
   assert.equal(r.flags.best, true);
-  await waitFor('FRR route in the Tern kernel', 10_000, async () => (await routesInNs(lab, tn, { proto: TERN_PROTO, family: 'ipv4' })).some((k) => k.dst === Q.frr && k.gateway === FRR_2));
+  await waitFor('FRR route in the Tern kernel', 10_000, async () =>
+    (await routesInNs(lab, tn, { proto: TERN_PROTO, family: 'ipv4' })).some((k) => k.dst === Q.frr && k.gateway === FRR_2),
+  );
 
   // Tern's block reaches FRR through BIRD.
   await waitFor('FRR receives the Tern block', 20_000, async () => (await frrRoutes(lab, fr)).some((x) => x.prefix === Q.tern));
@@ -257,16 +294,25 @@ test('RFC 4456 §8: Tern as a client of a BIRD reflector gets an FRR client rout
     const rows = await rib(lab, tn, Q.loop, '--detail');
     return rows.length ? rows : undefined;
   });
-  assert.ok(loop.every((x) => x.flags.filtered && !x.flags.best), JSON.stringify(loop));
+  assert.ok(
+    loop.every((x) => x.flags.filtered && !x.flags.best),
+    JSON.stringify(loop),
+  );
   assert.match(loop[0].reason?.text ?? '', /ORIGINATOR_ID is our router ID/);
   assert.ok(!(await routesInNs(lab, tn, { proto: TERN_PROTO, family: 'ipv4' })).some((k) => k.dst === Q.loop), 'loop route not installed');
-  assert.ok((await routesInNs(lab, tn, { proto: TERN_PROTO, family: 'ipv4' })).some((k) => k.dst === Q.bird), "BIRD's plain route installed (control)");
+  assert.ok(
+    (await routesInNs(lab, tn, { proto: TERN_PROTO, family: 'ipv4' })).some((k) => k.dst === Q.bird),
+    "BIRD's plain route installed (control)",
+  );
   assert.deepEqual(await learned(lab, tn, Q.tern), [], 'own block not reflected back');
 
   // Withdrawals through BIRD, both ways.
   await frrConfigure(lab, fr, `router bgp ${AS}`, 'address-family ipv4 unicast', `no network ${Q.frr}`);
-  await waitFor('FRR withdrawal reaches Tern and its kernel', 15_000, async () =>
-    !(await learned(lab, tn, Q.frr)).length && !(await routesInNs(lab, tn, { proto: TERN_PROTO, family: 'ipv4' })).some((k) => k.dst === Q.frr));
+  await waitFor(
+    'FRR withdrawal reaches Tern and its kernel',
+    15_000,
+    async () => !(await learned(lab, tn, Q.frr)).length && !(await routesInNs(lab, tn, { proto: TERN_PROTO, family: 'ipv4' })).some((k) => k.dst === Q.frr),
+  );
   rewriteModel(tern, model(false));
   await waitFor('Tern withdrawal reaches FRR', 15_000, async () => !(await frrRoutes(lab, fr)).some((x) => x.prefix === Q.tern));
 });
@@ -283,7 +329,13 @@ test('RFC 4456 §7, §8: two Tern reflectors with one cluster ID: clients get ea
   t.after(() => lab.destroy());
   const sw = await lab.addSwitch('trr-sw3');
   const [r1, r2, b3, c3] = [await lab.addHost('trr-r1'), await lab.addHost('trr-r2'), await lab.addHost('trr-b3'), await lab.addHost('trr-c3')];
-  for (const [h, addr] of [[r1, R1], [r2, R2], [b3, BIRD_3], [c3, TERN_3]] as const) await lab.plug(h, sw, { v4: `${addr}/24` });
+  for (const [h, addr] of [
+    [r1, R1],
+    [r2, R2],
+    [b3, BIRD_3],
+    [c3, TERN_3],
+  ] as const)
+    await lab.plug(h, sw, { v4: `${addr}/24` });
 
   const birdCfg = (withOwn: boolean): BirdConfig => ({
     routerId: BIRD_3,
@@ -310,7 +362,11 @@ test('RFC 4456 §7, §8: two Tern reflectors with one cluster ID: clients get ea
     pools: { 'pods-v4': '10.244.0.0/16' },
     extraDocs: withBlock ? [block('c3-block', H.tern, 'c3')] : [],
   });
-  for (const [h, n] of [[r1, 'r1'], [r2, 'r2']] as const) await startTernd(lab, h, { node: n, configYaml: model(true), args: ['--probes', 'off'] });
+  for (const [h, n] of [
+    [r1, 'r1'],
+    [r2, 'r2'],
+  ] as const)
+    await startTernd(lab, h, { node: n, configYaml: model(true), args: ['--probes', 'off'] });
   const client = await startTernd(lab, c3, { node: 'c3', configYaml: model(true), fib: 'kernel', args: ['--probes', 'off'] });
   await waitBirdEstablished(lab, b3, 'r1');
   await waitBirdEstablished(lab, b3, 'r2');
@@ -339,8 +395,14 @@ test('RFC 4456 §7, §8: two Tern reflectors with one cluster ID: clients get ea
   }
   // Each reflector received the other's reflected copy of the client routes (RFC 4456 §6:
   // client routes go to non-clients too) and ignored it for carrying its own cluster ID.
-  for (const [me, other] of [[r1, R2], [r2, R1]] as const) {
-    for (const [prefix, origin] of [[H.bird, BIRD_3], [H.tern, TERN_3]] as const) {
+  for (const [me, other] of [
+    [r1, R2],
+    [r2, R1],
+  ] as const) {
+    for (const [prefix, origin] of [
+      [H.bird, BIRD_3],
+      [H.tern, TERN_3],
+    ] as const) {
       const rows = await waitFor(`${me} holds ${prefix} from ${other}`, 10_000, async () => {
         const all = await rib(lab, me, prefix, '--detail');
         return all.some((r) => r.peer === other) ? all : undefined;
@@ -359,12 +421,18 @@ test('RFC 4456 §7, §8: two Tern reflectors with one cluster ID: clients get ea
     const rows = await rib(lab, c3, H.bird);
     return rows.length === 1 && rows[0].peer === R2;
   });
-  assert.ok((await routesInNs(lab, c3, { proto: TERN_PROTO, family: 'ipv4' })).some((k) => k.dst === H.bird && k.gateway === BIRD_3), 'kernel route kept');
+  assert.ok(
+    (await routesInNs(lab, c3, { proto: TERN_PROTO, family: 'ipv4' })).some((k) => k.dst === H.bird && k.gateway === BIRD_3),
+    'kernel route kept',
+  );
 
   // Withdrawals through the remaining reflector, both ways.
   await birdReconfigure(lab, b3, birdCfg(false));
-  await waitFor('BIRD withdrawal reaches the client and its kernel', 15_000, async () =>
-    !(await rib(lab, c3, H.bird)).length && !(await routesInNs(lab, c3, { proto: TERN_PROTO, family: 'ipv4' })).some((k) => k.dst === H.bird));
+  await waitFor(
+    'BIRD withdrawal reaches the client and its kernel',
+    15_000,
+    async () => !(await rib(lab, c3, H.bird)).length && !(await routesInNs(lab, c3, { proto: TERN_PROTO, family: 'ipv4' })).some((k) => k.dst === H.bird),
+  );
   rewriteModel(client, model(false));
   await waitFor('Tern withdrawal reaches BIRD', 15_000, async () => !(await birdRoutes(lab, b3)).some((x) => x.prefix === H.tern));
 });
@@ -381,7 +449,12 @@ test('RFC 4456 §8 with RFC 4760: Tern reflects IPv6 routes between a BIRD and a
   t.after(() => lab.destroy());
   const sw = await lab.addSwitch('trr-sw4');
   const [r4, b4, c4] = [await lab.addHost('trr-r4'), await lab.addHost('trr-b4'), await lab.addHost('trr-c4')];
-  for (const [h, k] of [[r4, 'rr'], [b4, 'bird'], [c4, 'tern']] as const) await lab.plug(h, sw, { v4: `${V4[k]}/24`, v6: `${V6[k]}/64` });
+  for (const [h, k] of [
+    [r4, 'rr'],
+    [b4, 'bird'],
+    [c4, 'tern'],
+  ] as const)
+    await lab.plug(h, sw, { v4: `${V4[k]}/24`, v6: `${V6[k]}/64` });
 
   const birdCfg = (withOwn: boolean): BirdConfig => ({
     routerId: V4.bird,
@@ -406,7 +479,9 @@ test('RFC 4456 §8 with RFC 4760: Tern reflects IPv6 routes between a BIRD and a
   const client = await startTernd(lab, c4, { node: 'c4', configYaml: model(true), fib: 'kernel', args: ['--probes', 'off'] });
   await waitBirdEstablished(lab, b4, 'tern6');
 
-  const atBird = await waitFor('BIRD receives the Tern client block', 20_000, async () => (await birdRoutes(lab, b4, { family: 'ipv6', proto: 'tern6' })).find((x) => x.prefix === S.tern));
+  const atBird = await waitFor('BIRD receives the Tern client block', 20_000, async () =>
+    (await birdRoutes(lab, b4, { family: 'ipv6', proto: 'tern6' })).find((x) => x.prefix === S.tern),
+  );
   assert.equal(atBird.originatorId, V4.tern, 'ORIGINATOR_ID: the client router ID');
   assert.deepEqual(atBird.clusterList, [CID]);
   assert.equal(atBird.attrs.next_hop?.split(/\s+/)[0], V6.tern, 'global next hop of the originating client');
@@ -419,16 +494,23 @@ test('RFC 4456 §8 with RFC 4760: Tern reflects IPv6 routes between a BIRD and a
   assert.deepEqual(atTern.clusterList, [CID]);
   assert.equal(atTern.nextHop, V6.bird);
   await waitFor('BIRD route in the client kernel via BIRD', 10_000, async () =>
-    (await routesInNs(lab, c4, { proto: TERN_PROTO, family: 'ipv6' })).some((k) => k.dst === S.bird && k.gateway === V6.bird));
+    (await routesInNs(lab, c4, { proto: TERN_PROTO, family: 'ipv6' })).some((k) => k.dst === S.bird && k.gateway === V6.bird),
+  );
 
   // Calico's export rule, which Tern applies to reflected routes too: only prefixes inside an
   // IPPool (or the node's own blocks) are advertised. BIRD's route outside the pool reaches the
   // reflector but goes no further.
-  assert.ok((await rib(lab, r4, S.outside)).some((r) => r.peer === V6.bird), 'the RR has the out-of-pool route');
+  assert.ok(
+    (await rib(lab, r4, S.outside)).some((r) => r.peer === V6.bird),
+    'the RR has the out-of-pool route',
+  );
   assert.ok(!(await rib(lab, r4, '--out', '--neighbor', V6.tern)).some((r) => r.prefix === S.outside), 'not advertised to the client');
   await birdReconfigure(lab, b4, birdCfg(false));
-  await waitFor('BIRD withdrawal reaches the client and its kernel', 15_000, async () =>
-    !(await learned(lab, c4, S.bird)).length && !(await routesInNs(lab, c4, { proto: TERN_PROTO, family: 'ipv6' })).some((k) => k.dst === S.bird));
+  await waitFor(
+    'BIRD withdrawal reaches the client and its kernel',
+    15_000,
+    async () => !(await learned(lab, c4, S.bird)).length && !(await routesInNs(lab, c4, { proto: TERN_PROTO, family: 'ipv6' })).some((k) => k.dst === S.bird),
+  );
   rewriteModel(client, model(false));
   await waitFor('Tern withdrawal reaches BIRD', 15_000, async () => !(await birdRoutes(lab, b4, { family: 'ipv6' })).some((x) => x.prefix === S.tern));
 });

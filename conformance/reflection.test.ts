@@ -58,7 +58,14 @@ test('RFC 4456 §8: Tern reflects between a BIRD and an FRR client with ORIGINAT
       ],
       peers: [{ name: 'to-rr', nodeSelector: '!has(route-reflector)', peerSelector: 'has(route-reflector)' }],
       pools: { 'pods-v4': '10.244.0.0/16' },
-      extraDocs: [{ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: '10-244-70-0-26' }, spec: { cidr: '10.244.70.0/26', affinity: `host:${node}` } }],
+      extraDocs: [
+        {
+          apiVersion: 'crd.projectcalico.org/v1',
+          kind: 'IPAMBlock',
+          metadata: { name: '10-244-70-0-26' },
+          spec: { cidr: '10.244.70.0/26', affinity: `host:${node}` },
+        },
+      ],
     },
     args: ['--probes', 'off'],
   });
@@ -66,7 +73,9 @@ test('RFC 4456 §8: Tern reflects between a BIRD and an FRR client with ORIGINAT
   await waitFrrEstablished(lab, b, RR);
 
   // FRR's route, reflected to BIRD.
-  const atA = await waitFor('BIRD receives the reflected FRR route', 20_000, async () => (await birdRoutes(lab, a, { proto: 'tern' })).find((r) => r.prefix === '10.244.72.0/26'));
+  const atA = await waitFor('BIRD receives the reflected FRR route', 20_000, async () =>
+    (await birdRoutes(lab, a, { proto: 'tern' })).find((r) => r.prefix === '10.244.72.0/26'),
+  );
   assert.equal(atA.originatorId, B, 'ORIGINATOR_ID is the originating client (RFC 4456 §8)');
   assert.deepEqual(atA.clusterList, [CLUSTER_ID], 'CLUSTER_LIST holds the reflector cluster id');
   assert.equal(atA.attrs.next_hop, B, 'a reflector does not change NEXT_HOP');
@@ -85,7 +94,9 @@ test('RFC 4456 §8: Tern reflects between a BIRD and an FRR client with ORIGINAT
   assert.equal(nh, A);
 
   // Tern's own block is originated, not reflected: no ORIGINATOR_ID, no CLUSTER_LIST.
-  const own = await waitFor('BIRD receives the Tern block', 20_000, async () => (await birdRoutes(lab, a, { proto: 'tern' })).find((r) => r.prefix === '10.244.70.0/26'));
+  const own = await waitFor('BIRD receives the Tern block', 20_000, async () =>
+    (await birdRoutes(lab, a, { proto: 'tern' })).find((r) => r.prefix === '10.244.70.0/26'),
+  );
   assert.equal(own.originatorId, undefined);
   assert.deepEqual(own.clusterList, []);
   assert.equal(own.attrs.next_hop, RR);

@@ -51,7 +51,11 @@ test('RFC 2385 TCP MD5 from a secretKeyRef: held down while the Secret is missin
     `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: tor-v4}\nspec:\n  node: ${node}\n  peerIP: ${bird4}\n  asNumber: 65116\n  keepaliveTime: 1s\n  password:\n    secretKeyRef: {name: bgp-pw, key: tor}`,
     `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: tor-v6}\nspec:\n  node: ${node}\n  peerIP: "${bird6}"\n  asNumber: 65116\n  keepaliveTime: 1s`,
   ].join('\n---\n');
-  const tern = await startTernd(lab, ternHost, { configYaml: yaml, node, args: ['--probes', 'off', '--secrets-dir', secretsDir, '--secrets-recheck', '1', '--connect-retry', '1'] });
+  const tern = await startTernd(lab, ternHost, {
+    configYaml: yaml,
+    node,
+    args: ['--probes', 'off', '--secrets-dir', secretsDir, '--secrets-recheck', '1', '--connect-retry', '1'],
+  });
 
   // 1. The Secret is missing: the IPv6 session comes up, the MD5 one is held down and says why.
   await waitBirdEstablished(lab, birdHost, 'tern6', 20_000);
@@ -79,8 +83,15 @@ test('RFC 2385 TCP MD5 from a secretKeyRef: held down while the Secret is missin
   await tern.waitForLog((r) => /restarted: password changed/.test(r.msg), 10_000, 'the password restart', since);
   await waitBirdEstablished(lab, birdHost, 'tern4', 20_000);
   const v6 = (await bgpctl(lab, ternHost, 'show', 'neighbor', bird6)) as { state: string; establishedTransitions: number };
-  const v6log = tern.records.filter((r) => JSON.stringify(r).includes(bird6)).map((r) => r.msg).join('\n');
+  const v6log = tern.records
+    .filter((r) => JSON.stringify(r).includes(bird6))
+    .map((r) => r.msg)
+    .join('\n');
   // Compared with its count just before the rotation: what is checked is that the rotation does
   // not restart it (one loaded run counted a second Established before this comparison existed).
-  assert.deepEqual([v6.state, v6.establishedTransitions], ['Established', v6Before.establishedTransitions], `the IPv6 session without a password was not touched; its log:\n${v6log}`);
+  assert.deepEqual(
+    [v6.state, v6.establishedTransitions],
+    ['Established', v6Before.establishedTransitions],
+    `the IPv6 session without a password was not touched; its log:\n${v6log}`,
+  );
 });

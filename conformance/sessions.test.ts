@@ -72,7 +72,15 @@ async function setup(t: TestContext, s: Scenario) {
   const node = `${s.id}-node`;
   // Both sides of the IPv4 peering from one description (lab/tor.ts; docs/peering.md shows the same).
   const tor = (password: string | undefined, gtsm?: boolean): TorPeering => ({
-    node, nodeAddr: tern4, nodeAs: TERN_AS, name: 'peer4', torAddr: peer4, torAs: peerAs, password: password || undefined, gtsm, torPassive: s.peerPassive,
+    node,
+    nodeAddr: tern4,
+    nodeAs: TERN_AS,
+    name: 'peer4',
+    torAddr: peer4,
+    torAs: peerAs,
+    password: password || undefined,
+    gtsm,
+    torPassive: s.peerPassive,
   });
   const model: CalicoModel = {
     asNumber: TERN_AS,
@@ -84,8 +92,22 @@ async function setup(t: TestContext, s: Scenario) {
     pools: s.blocks ? { 'pods-v4': '10.244.0.0/16', ...(s.v6 ? { 'pods-v6': '2001:db8:244::/48' } : {}) } : undefined,
     extraDocs: s.blocks
       ? [
-          { apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: `10-244-${s.net}-0-26` }, spec: { cidr: `10.244.${s.net}.0/26`, affinity: `host:${node}` } },
-          ...(s.v6 ? [{ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: `2001-db8-244-${s.net}--122` }, spec: { cidr: `2001:db8:244:${s.net}::/122`, affinity: `host:${node}` } }] : []),
+          {
+            apiVersion: 'crd.projectcalico.org/v1',
+            kind: 'IPAMBlock',
+            metadata: { name: `10-244-${s.net}-0-26` },
+            spec: { cidr: `10.244.${s.net}.0/26`, affinity: `host:${node}` },
+          },
+          ...(s.v6
+            ? [
+                {
+                  apiVersion: 'crd.projectcalico.org/v1',
+                  kind: 'IPAMBlock',
+                  metadata: { name: `2001-db8-244-${s.net}--122` },
+                  spec: { cidr: `2001:db8:244:${s.net}::/122`, affinity: `host:${node}` },
+                },
+              ]
+            : []),
         ]
       : undefined,
   };
@@ -98,7 +120,21 @@ async function setup(t: TestContext, s: Scenario) {
         static6: [{ prefix: `2001:db8:f${s.net}::/48` }],
         neighbors: [
           birdTorNeighbor(tor(s.peerPassword, s.peerTtlSecurity)),
-          ...(s.v6 ? [{ name: 'tern6', localAddr: peer6, localAs: peerAs, neighborAddr: tern6, neighborAs: TERN_AS, passive: s.peerPassive, gracefulRestart: true, ipv4: false, ipv6: {} }] : []),
+          ...(s.v6
+            ? [
+                {
+                  name: 'tern6',
+                  localAddr: peer6,
+                  localAs: peerAs,
+                  neighborAddr: tern6,
+                  neighborAs: TERN_AS,
+                  passive: s.peerPassive,
+                  gracefulRestart: true,
+                  ipv4: false,
+                  ipv6: {},
+                },
+              ]
+            : []),
         ],
       });
     } else {
@@ -118,7 +154,8 @@ async function setup(t: TestContext, s: Scenario) {
   const startTern = (args: string[] = []): Promise<Ternd> => startTernd(lab, ternHost, { configYaml: model, node, args: ['--probes', 'off', ...args] });
   const peerEstablished = (timeoutMs = 15_000): Promise<void> =>
     s.peer === 'bird' ? waitBirdEstablished(lab, peerHost, 'tern4', timeoutMs) : waitFrrEstablished(lab, peerHost, tern4, timeoutMs);
-  const peerState = async (): Promise<string> => (s.peer === 'bird' ? birdBgpState(lab, peerHost, 'tern4') : ((await frrNeighbor(lab, peerHost, tern4)).bgpState ?? 'unknown'));
+  const peerState = async (): Promise<string> =>
+    s.peer === 'bird' ? birdBgpState(lab, peerHost, 'tern4') : ((await frrNeighbor(lab, peerHost, tern4)).bgpState ?? 'unknown');
   return { lab, peerHost, ternHost, ternIf, tern4, peer4, tern6, peer6, peerAs, model, node, startPeer, startTern, peerEstablished, peerState };
 }
 
@@ -171,9 +208,13 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
     await x.startTern();
     await waitBirdEstablished(x.lab, x.peerHost, 'tern4');
     await waitBirdEstablished(x.lab, x.peerHost, 'tern6');
-    for (const [proto, fam] of [['tern4', 'ipv4'], ['tern6', 'ipv6']] as const) {
+    for (const [proto, fam] of [
+      ['tern4', 'ipv4'],
+      ['tern6', 'ipv6'],
+    ] as const) {
       const p = await birdProtocol(x.lab, x.peerHost, proto);
-      for (const cap of ['Multiprotocol', 'Route refresh', 'Graceful restart', '4-octet AS numbers']) assert.ok(p.neighborCaps.includes(cap), `${proto}: BIRD did not receive "${cap}": ${p.neighborCaps.join(', ')}`);
+      for (const cap of ['Multiprotocol', 'Route refresh', 'Graceful restart', '4-octet AS numbers'])
+        assert.ok(p.neighborCaps.includes(cap), `${proto}: BIRD did not receive "${cap}": ${p.neighborCaps.join(', ')}`);
       assert.match(p.neighborCapDetails['Multiprotocol'].join(' '), new RegExp(`AF announced:.*\\b${fam}\\b`));
       assert.match(p.session ?? '', /external.*AS4/);
     }
@@ -193,7 +234,7 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
     assert.equal(mp.ipv4Unicast?.advertisedAndReceived, true);
   });
 
-  test('RFC 4271 §6.5: a frozen peer (SIGSTOP) hits Tern\'s hold timer, NOTIFICATION 4 is sent, the session returns after SIGCONT', async (t) => {
+  test("RFC 4271 §6.5: a frozen peer (SIGSTOP) hits Tern's hold timer, NOTIFICATION 4 is sent, the session returns after SIGCONT", async (t) => {
     if (!conformanceGate(t, [...NEEDS, 'tcpdump'], TERND)) return;
     const x = await setup(t, { id: 'tcs52', net: 52, peer: 'bird' });
     const cap = await startCapture(x.lab, x.ternHost, x.ternIf);
@@ -218,10 +259,16 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
     await waitFor('Established again in Tern', 30_000, () => tern.logs(established).length > ups);
     await waitBirdEstablished(x.lab, x.peerHost, 'tern4', 15_000);
     const sent = bgpMessagesFrom(await cap.stop(), x.tern4);
-    assert.ok(sent.some((m) => m[18] === 3 && m[19] === 4), 'no NOTIFICATION with error code 4 (Hold Timer Expired) on the wire from Tern');
+    assert.ok(
+      sent.some((m) => m[18] === 3 && m[19] === 4),
+      'no NOTIFICATION with error code 4 (Hold Timer Expired) on the wire from Tern',
+    );
   });
 
-  for (const [peer, net] of [['bird', 53], ['frr', 63]] as const) {
+  for (const [peer, net] of [
+    ['bird', 53],
+    ['frr', 63],
+  ] as const) {
     // FRR negotiates the RFC 8538 N bit with Tern and so wraps its Cease in a Hard Reset (6/9)
     // whose data is the original code, subcode and data (RFC 8538 §3): on the wire
     // `03 06 09 | 06 02 0b "maintenance"`. Tern unwraps it.
@@ -235,13 +282,21 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
       const mark = tern.records.length;
       if (peer === 'bird') await birdc(x.lab, x.peerHost, 'disable tern4 "maintenance"');
       else await frrConfigure(x.lab, x.peerHost, `router bgp ${x.peerAs}`, `neighbor ${x.tern4} shutdown message maintenance`);
-      const r = await tern.waitForLog((rec) => /NOTIFICATION/i.test(rec.msg) && json(rec).includes('maintenance'), 10_000, 'NOTIFICATION with "maintenance"', mark);
+      const r = await tern.waitForLog(
+        (rec) => /NOTIFICATION/i.test(rec.msg) && json(rec).includes('maintenance'),
+        10_000,
+        'NOTIFICATION with "maintenance"',
+        mark,
+      );
       assert.equal(r.code, 6);
       assert.ok(r.subcode === 2 || r.subcode === 9, `Cease subcode ${String(r.subcode)}`);
     });
   }
 
-  for (const [peer, net] of [['bird', 54], ['frr', 64]] as const) {
+  for (const [peer, net] of [
+    ['bird', 54],
+    ['frr', 64],
+  ] as const) {
     test(`RFC 4271 §6.2 with ${peer}: a wrong peer AS in Tern's config gets OPEN error 2/2 (Bad Peer AS) and a log line naming both ASes`, async (t) => {
       if (!conformanceGate(t, [...NEEDS], TERND)) return;
       const x = await setup(t, { id: `tcs${net}`, net, peer, ternPeerAs: 4200000099 });
@@ -252,14 +307,18 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
       await tern.waitForLog((r) => r.level >= 30 && json(r).includes(real) && json(r).includes('4200000099'), 15_000, 'a log line with both ASes');
       // BIRD reports what it received; FRR files errors on its incoming-connection shadow peer
       // out of sight of `show bgp neighbors`, so the wire is the common witness.
-      if (peer === 'bird') await waitFor('BIRD receives Bad Peer AS', 15_000, async () => /Bad peer AS/i.test((await birdProtocol(x.lab, x.peerHost, 'tern4')).lastError ?? ''));
+      if (peer === 'bird')
+        await waitFor('BIRD receives Bad Peer AS', 15_000, async () => /Bad peer AS/i.test((await birdProtocol(x.lab, x.peerHost, 'tern4')).lastError ?? ''));
       const sent = bgpMessagesFrom(await cap.stop(), x.tern4);
-      assert.ok(sent.some((m) => m[18] === 3 && m[19] === 2 && m[20] === 2), 'no NOTIFICATION 2/2 from Tern on the wire');
+      assert.ok(
+        sent.some((m) => m[18] === 3 && m[19] === 2 && m[20] === 2),
+        'no NOTIFICATION 2/2 from Tern on the wire',
+      );
       assert.equal(tern.logs(established).length, 0);
     });
   }
 
-  test('routes both ways with BIRD: Tern\'s IPAM blocks (IPv4, IPv6) arrive with AS_PATH [64512] and Tern\'s next hop; BIRD\'s routes reach Tern\'s RIB (RFC 4271 §5, RFC 4760)', async (t) => {
+  test("routes both ways with BIRD: Tern's IPAM blocks (IPv4, IPv6) arrive with AS_PATH [64512] and Tern's next hop; BIRD's routes reach Tern's RIB (RFC 4271 §5, RFC 4760)", async (t) => {
     if (!conformanceGate(t, [...NEEDS], TERND)) return;
     const x = await setup(t, { id: 'tcs56', net: 56, peer: 'bird', v6: true, blocks: true });
     await x.startPeer();
@@ -274,18 +333,20 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
     assert.equal(got.v4.attrs.next_hop, x.tern4);
     assert.deepEqual(got.v6.asPath, [TERN_AS]);
     assert.equal((got.v6.attrs.next_hop ?? '').split(' ')[0], x.tern6);
-    await waitFor('Tern RIB has BIRD\'s routes', 20_000, async () => {
+    await waitFor("Tern RIB has BIRD's routes", 20_000, async () => {
       const rib = JSON.stringify(await bgpctl(x.lab, x.ternHost, 'show', 'rib'));
       return rib.includes('198.19.56.0/24') && rib.includes('2001:db8:f56::/48');
     });
   });
 
-  test('routes with FRR (RFC 4271 §5.1.2-3): Tern\'s IPAM block arrives with AS_PATH [64512] and next hop = the node address', async (t) => {
+  test("routes with FRR (RFC 4271 §5.1.2-3): Tern's IPAM block arrives with AS_PATH [64512] and next hop = the node address", async (t) => {
     if (!conformanceGate(t, [...NEEDS], TERND)) return;
     const x = await setup(t, { id: 'tcs57', net: 57, peer: 'frr', blocks: true });
     await x.startPeer();
     await x.startTern();
-    const r = await waitFor('FRR has the Tern block', 20_000, async () => (await frrRoutes(x.lab, x.peerHost, 'ipv4')).find((p) => p.prefix === '10.244.57.0/26'));
+    const r = await waitFor('FRR has the Tern block', 20_000, async () =>
+      (await frrRoutes(x.lab, x.peerHost, 'ipv4')).find((p) => p.prefix === '10.244.57.0/26'),
+    );
     assert.deepEqual(r.asPath, [TERN_AS]);
     assert.deepEqual(r.nexthops, [x.tern4]);
   });
@@ -321,7 +382,10 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
     assert.ok(dropped >= 2, `BIRD's kernel dropped ${dropped} segments for TTL < 255: Tern's connection attempts never arrived`);
   });
 
-  for (const [peer, net] of [['bird', 60], ['frr', 61]] as const) {
+  for (const [peer, net] of [
+    ['bird', 60],
+    ['frr', 61],
+  ] as const) {
     test(`RFC 4724 §4.2 with ${peer}: while ternd restarts (SIGTERM), the peer keeps Tern's routes as stale; the new session takes over`, async (t) => {
       if (!conformanceGate(t, [...NEEDS], TERND)) return;
       const x = await setup(t, { id: `tcs${net}`, net, peer, blocks: true });
@@ -351,12 +415,14 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
     });
   }
 
-  test('RFC 2918: BIRD\'s ROUTE-REFRESH (`reload in`) makes Tern send its routes again', async (t) => {
+  test("RFC 2918: BIRD's ROUTE-REFRESH (`reload in`) makes Tern send its routes again", async (t) => {
     if (!conformanceGate(t, [...NEEDS], TERND)) return;
     const x = await setup(t, { id: 'tcs62', net: 62, peer: 'bird', blocks: true });
     await x.startPeer();
     await x.startTern();
-    await waitFor('BIRD has the Tern block', 20_000, async () => (await birdRoutes(x.lab, x.peerHost, { proto: 'tern4' })).some((r) => r.prefix === '10.244.62.0/26'));
+    await waitFor('BIRD has the Tern block', 20_000, async () =>
+      (await birdRoutes(x.lab, x.peerHost, { proto: 'tern4' })).some((r) => r.prefix === '10.244.62.0/26'),
+    );
     const received = async (): Promise<number> => Number(/Import updates:\s+(\d+)/.exec((await birdProtocol(x.lab, x.peerHost, 'tern4')).raw)?.[1] ?? NaN);
     const before = await received();
     assert.ok(before >= 1, `BIRD counted ${before} received updates`);
@@ -370,7 +436,9 @@ describe('Tern sessions against BIRD and FRR (RFC 4271 §8)', { concurrency: 3 }
     const x = await setup(t, { id: 'i15rr', net: 116, peer: 'bird', blocks: true });
     await x.startPeer();
     await x.startTern();
-    await waitFor('Tern has BIRD\'s route', 20_000, async () => ((await bgpctl(x.lab, x.ternHost, 'show', 'rib')) as { prefix: string }[]).some((r) => r.prefix === '198.19.116.0/24'));
+    await waitFor("Tern has BIRD's route", 20_000, async () =>
+      ((await bgpctl(x.lab, x.ternHost, 'show', 'rib')) as { prefix: string }[]).some((r) => r.prefix === '198.19.116.0/24'),
+    );
     const neighbor = async () => (await bgpctl(x.lab, x.ternHost, 'show', 'neighbor', x.peer4)) as NeighborView;
     const birdReceived = async (): Promise<number> => Number(/Import updates:\s+(\d+)/.exec((await birdProtocol(x.lab, x.peerHost, 'tern4')).raw)?.[1] ?? NaN);
     // Let start-up settle (a collision or an RFC 4724 §4.2 reconnect may replace the first

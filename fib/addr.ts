@@ -15,7 +15,11 @@ export interface IpPrefix {
 class Prefix4 implements IpPrefix {
   readonly family = 4 as const;
   private bytes?: Buffer;
-  constructor(readonly v4: number, readonly len: number, readonly text: string) {}
+  constructor(
+    readonly v4: number,
+    readonly len: number,
+    readonly text: string,
+  ) {}
   get addr(): Buffer {
     if (!this.bytes) {
       this.bytes = Buffer.allocUnsafe(4);
@@ -81,12 +85,19 @@ export function formatIp(b: Buffer): string {
   const g: number[] = [];
   for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(i));
   // RFC 5952 §4.2: compress the longest run (first on ties) of two or more zero groups.
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) { i++; continue; }
+  let best = -1,
+    bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
@@ -100,7 +111,10 @@ export function formatIp(b: Buffer): string {
  * Returns undefined for anything else, which the general parser then handles.
  */
 function parseCanonical4(t: string): IpPrefix | undefined {
-  let v = 0, part = 0, digits = 0, val = 0;
+  let v = 0,
+    part = 0,
+    digits = 0,
+    val = 0;
   const n = t.length;
   let i = 0;
   for (; i < n; i++) {
@@ -112,7 +126,9 @@ function parseCanonical4(t: string): IpPrefix | undefined {
     } else if (c === 46 || c === 47) {
       if (digits === 0) return undefined;
       v = v * 256 + val;
-      val = 0; digits = 0; part++;
+      val = 0;
+      digits = 0;
+      part++;
       if (c === 47) break;
       if (part > 3) return undefined;
     } else {
@@ -128,7 +144,7 @@ function parseCanonical4(t: string): IpPrefix | undefined {
   }
   if (len > 32) return undefined;
   const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  if (((v & ~mask) >>> 0) !== 0) return undefined;
+  if ((v & ~mask) >>> 0 !== 0) return undefined;
   return new Prefix4(v >>> 0, len, t);
 }
 

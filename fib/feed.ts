@@ -32,7 +32,10 @@ export class FibFeed extends EventEmitter<FibFeedEvents> {
    * every write), so nothing reaches the kernel until release(): a restart keeps the previous
    * run's routes in place while the RIB relearns them (RFC 4724 §4.1).
    */
-  constructor(readonly fib: Fib, opts: { hold?: boolean } = {}) {
+  constructor(
+    readonly fib: Fib,
+    opts: { hold?: boolean } = {},
+  ) {
     super();
     this.held = opts.hold ?? false;
     this.wantCoupled = fib.coupled;
@@ -40,11 +43,17 @@ export class FibFeed extends EventEmitter<FibFeedEvents> {
   }
 
   /** Whether kernel writes are held (startup, until release()). */
-  get holding(): boolean { return this.held; }
+  get holding(): boolean {
+    return this.held;
+  }
   /** What `bgpctl fib couple|decouple` last asked for (the Fib's own state differs while held). */
-  get coupled(): boolean { return this.wantCoupled; }
+  get coupled(): boolean {
+    return this.wantCoupled;
+  }
   /** Prefixes the Fib should hold (for show fib, status and metrics). */
-  get desiredCount(): number { return this.fib.desiredCount; }
+  get desiredCount(): number {
+    return this.fib.desiredCount;
+  }
 
   /**
    * Queue changes, in order. A withdrawal of a prefix the Fib does not desire (a route that

@@ -2,19 +2,43 @@
 // messages into the same InstallSpec form the resolver produces, so that "is the kernel already
 // right?" is one string comparison.
 import { formatIp, type IpPrefix } from './addr.js';
-import { MsgWriter, NetlinkDecodeError, type NlMsg } from './netlink/codec.js';
+import { type MsgWriter, NetlinkDecodeError, type NlMsg } from './netlink/codec.js';
 import {
-  AF_INET, AF_INET6, NLA_TYPE_MASK, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
-  RTA_DST, RTA_MULTIPATH, RTA_NH_ID, RTA_PRIORITY, RTA_TABLE,
-  RTM_DELNEXTHOP, RTM_DELROUTE, RTM_F_CLONED, RTM_NEWNEXTHOP, RTM_NEWROUTE, RTNH_F_ONLINK,
-  RTN_BLACKHOLE, RTN_UNICAST, RT_SCOPE_LINK, RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE,
+  AF_INET,
+  AF_INET6,
+  NLA_TYPE_MASK,
+  NLM_F_ACK,
+  NLM_F_CREATE,
+  NLM_F_EXCL,
+  NLM_F_REPLACE,
+  NLM_F_REQUEST,
+  RTA_DST,
+  RTA_MULTIPATH,
+  RTA_NH_ID,
+  RTA_PRIORITY,
+  RTA_TABLE,
+  RTM_DELNEXTHOP,
+  RTM_DELROUTE,
+  RTM_F_CLONED,
+  RTM_NEWNEXTHOP,
+  RTM_NEWROUTE,
+  RTNH_F_ONLINK,
+  RTN_BLACKHOLE,
+  RTN_UNICAST,
+  RT_SCOPE_LINK,
+  RT_SCOPE_NOWHERE,
+  RT_SCOPE_UNIVERSE,
 } from './netlink/consts.js';
 import { decodeNexthop, encodeNexthop, type NexthopMsg } from './netlink/nexthop.js';
 import { decodeRoute, encodeRoute, type RouteMsg } from './netlink/route.js';
 import type { NexthopTable, NhCreate } from './nexthops.js';
 import { makeSpec, type InstallSpec, type ResolvedHop } from './resolve.js';
 
-export interface KernelParams { table: number; metric: number; protocol: number }
+export interface KernelParams {
+  table: number;
+  metric: number;
+  protocol: number;
+}
 
 const ADD = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
 const REPLACE = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
@@ -31,10 +55,22 @@ const dst4 = Buffer.alloc(4);
 export function encodeRouteSet(w: MsgWriter, seq: number, k: KernelParams, p: IpPrefix, spec: InstallSpec, nhId: number | undefined, replace: boolean): void {
   // One reused message object: this runs a million times per table load.
   const r = scratch;
-  r.family = fam(p.family); r.dstLen = p.len; r.table = k.table; r.protocol = k.protocol;
-  r.scope = RT_SCOPE_UNIVERSE; r.type = RTN_UNICAST; r.flags = 0; r.priority = spec.metric ?? k.metric;
-  r.nhId = undefined; r.gateway = undefined; r.oif = undefined; r.multipath = undefined;
-  if (p.v4 !== undefined) { dst4.writeUInt32BE(p.v4, 0); r.dst = dst4; } else r.dst = p.addr;
+  r.family = fam(p.family);
+  r.dstLen = p.len;
+  r.table = k.table;
+  r.protocol = k.protocol;
+  r.scope = RT_SCOPE_UNIVERSE;
+  r.type = RTN_UNICAST;
+  r.flags = 0;
+  r.priority = spec.metric ?? k.metric;
+  r.nhId = undefined;
+  r.gateway = undefined;
+  r.oif = undefined;
+  r.multipath = undefined;
+  if (p.v4 !== undefined) {
+    dst4.writeUInt32BE(p.v4, 0);
+    r.dst = dst4;
+  } else r.dst = p.addr;
   if (spec.kind === 'blackhole') {
     r.type = RTN_BLACKHOLE;
   } else if (nhId !== undefined) {
@@ -55,10 +91,22 @@ export function encodeRouteSet(w: MsgWriter, seq: number, k: KernelParams, p: Ip
  * (fib_table_delete and ip6_route_del both match rtm_protocol when it is non-zero). */
 export function encodeRouteDel(w: MsgWriter, seq: number, k: KernelParams, p: IpPrefix, metric = k.metric): void {
   const r = scratch;
-  r.family = fam(p.family); r.dstLen = p.len; r.table = k.table; r.protocol = k.protocol;
-  r.scope = RT_SCOPE_NOWHERE; r.type = 0; r.flags = 0; r.priority = metric;
-  r.nhId = undefined; r.gateway = undefined; r.oif = undefined; r.multipath = undefined;
-  if (p.v4 !== undefined) { dst4.writeUInt32BE(p.v4, 0); r.dst = dst4; } else r.dst = p.addr;
+  r.family = fam(p.family);
+  r.dstLen = p.len;
+  r.table = k.table;
+  r.protocol = k.protocol;
+  r.scope = RT_SCOPE_NOWHERE;
+  r.type = 0;
+  r.flags = 0;
+  r.priority = metric;
+  r.nhId = undefined;
+  r.gateway = undefined;
+  r.oif = undefined;
+  r.multipath = undefined;
+  if (p.v4 !== undefined) {
+    dst4.writeUInt32BE(p.v4, 0);
+    r.dst = dst4;
+  } else r.dst = p.addr;
   encodeRoute(w, RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, seq, r);
 }
 
@@ -93,8 +141,7 @@ export const routePrefix = (r: RouteMsg): string => `${formatIp(r.dst)}/${r.dstL
 
 /** Whether a dumped/notified route is one of Tern's in its table (not a cached clone). */
 export const isOurs = (r: RouteMsg, k: KernelParams): boolean =>
-  r.protocol === k.protocol && r.table === k.table && (r.flags & RTM_F_CLONED) === 0 &&
-  (r.type === RTN_UNICAST || r.type === RTN_BLACKHOLE);
+  r.protocol === k.protocol && r.table === k.table && (r.flags & RTM_F_CLONED) === 0 && (r.type === RTN_UNICAST || r.type === RTN_BLACKHOLE);
 
 const BLACKHOLE = makeSpec('blackhole', []);
 const NONE = makeSpec('unicast', []);
@@ -123,11 +170,24 @@ export function adoptNexthops(msgs: NexthopMsg[], nh: NexthopTable, k: KernelPar
   nh.clear();
   const groups: NexthopMsg[] = [];
   for (const n of msgs) {
-    if (n.protocol !== k.protocol) { nh.reserveForeign(n.id); continue; }
-    if (n.group) { groups.push(n); continue; }
-    if (n.oif === undefined || n.blackhole) { nh.reserveForeign(n.id); continue; }
+    if (n.protocol !== k.protocol) {
+      nh.reserveForeign(n.id);
+      continue;
+    }
+    if (n.group) {
+      groups.push(n);
+      continue;
+    }
+    if (n.oif === undefined || n.blackhole) {
+      nh.reserveForeign(n.id);
+      continue;
+    }
     nh.adoptSingle(n.id, {
-      family: n.family === AF_INET ? 4 : 6, gateway: n.gateway, ifindex: n.oif, onlink: (n.flags & RTNH_F_ONLINK) !== 0, weight: 1,
+      family: n.family === AF_INET ? 4 : 6,
+      gateway: n.gateway,
+      ifindex: n.oif,
+      onlink: (n.flags & RTNH_F_ONLINK) !== 0,
+      weight: 1,
     });
   }
   for (const g of groups) if (!nh.adoptGroup(g.id, g.group ?? [])) nh.reserveForeign(g.id);
@@ -144,11 +204,12 @@ export function adoptNexthops(msgs: NexthopMsg[], nh: NexthopTable, k: KernelPar
  * malformed message, as parseMessages does.
  */
 export function scanRouteDump(
-  buf: Buffer, k: KernelParams,
+  buf: Buffer,
+  k: KernelParams,
   fast: (family: 4 | 6, dstOff: number, dstLen: number, metric: number, nhId: number) => boolean,
   slow: (r: RouteMsg) => void,
 ): void {
-  for (let off = 0; off + 16 <= buf.length;) {
+  for (let off = 0; off + 16 <= buf.length; ) {
     const len = buf.readUInt32LE(off);
     if (len < 16 || off + len > buf.length) throw new NetlinkDecodeError(`nlmsghdr length ${len} at offset ${off} overruns ${buf.length}`);
     const p = off + 16;
@@ -159,8 +220,12 @@ export function scanRouteDump(
     if (family !== AF_INET && family !== AF_INET6) continue;
     const type = buf[p + 7];
     if (buf[p + 5] !== k.protocol || (buf.readUInt32LE(p + 8) & RTM_F_CLONED) !== 0 || (type !== RTN_UNICAST && type !== RTN_BLACKHOLE)) continue;
-    let table = buf[p + 4], dst = -1, metric = 0, nhId = -1, other = false;
-    for (let a = p + 12; a + 4 <= end;) {
+    let table = buf[p + 4],
+      dst = -1,
+      metric = 0,
+      nhId = -1,
+      other = false;
+    for (let a = p + 12; a + 4 <= end; ) {
       const alen = buf.readUInt16LE(a);
       if (alen < 4 || a + alen > end) throw new NetlinkDecodeError(`rtattr length ${alen} at offset ${a - p} overruns ${end - p}`);
       const atype = buf.readUInt16LE(a + 2) & NLA_TYPE_MASK;
@@ -181,5 +246,4 @@ export function scanRouteDump(
 
 export const decodeRouteMsgs = (msgs: NlMsg[]): RouteMsg[] =>
   msgs.filter((m) => m.type === RTM_NEWROUTE && (m.payload[0] === AF_INET || m.payload[0] === AF_INET6)).map((m) => decodeRoute(m.payload));
-export const decodeNexthopMsgs = (msgs: NlMsg[]): NexthopMsg[] =>
-  msgs.filter((m) => m.type === RTM_NEWNEXTHOP).map((m) => decodeNexthop(m.payload));
+export const decodeNexthopMsgs = (msgs: NlMsg[]): NexthopMsg[] => msgs.filter((m) => m.type === RTM_NEWNEXTHOP).map((m) => decodeNexthop(m.payload));

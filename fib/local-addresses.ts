@@ -21,7 +21,17 @@
 
 import { formatIp } from './addr.js';
 import { MsgWriter, parseMessages } from './netlink/codec.js';
-import { EAGAIN, ENOBUFS, NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP_INTR, RTM_NEWADDR, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, errnoName } from './netlink/consts.js';
+import {
+  EAGAIN,
+  ENOBUFS,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLM_F_DUMP_INTR,
+  RTM_NEWADDR,
+  RTNLGRP_IPV4_IFADDR,
+  RTNLGRP_IPV6_IFADDR,
+  errnoName,
+} from './netlink/consts.js';
 import { decodeAddr, encodeAddrDump } from './netlink/link.js';
 import { NetlinkSocket } from './netlink/socket.js';
 
@@ -84,7 +94,8 @@ export class LocalAddresses {
     for (;;) {
       const n = this.events.recv(this.buf, MSG_DONTWAIT);
       if (n === -EAGAIN) break;
-      if (n >= 0 || n === -ENOBUFS) this.stale = true; // a change, or changes were lost
+      if (n >= 0 || n === -ENOBUFS)
+        this.stale = true; // a change, or changes were lost
       else {
         this.opts.onError?.(new Error(`reading address notifications: ${errnoName(-n)}`));
         break;
@@ -111,7 +122,7 @@ export class LocalAddresses {
   /** One RTM_GETADDR dump; undefined when it was interrupted (NLM_F_DUMP_INTR) or cut short. */
   private dump(): Set<string> | undefined {
     this.dumps++;
-    const seq = this.seq = (this.seq % 0x7ffffff0) + 1;
+    const seq = (this.seq = (this.seq % 0x7ffffff0) + 1);
     const w = new MsgWriter(64);
     encodeAddrDump(w, seq);
     this.dumper.send(w.take());

@@ -41,17 +41,23 @@ export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
     for (const c of opts.kernel ?? []) this.kernel.set(canonicalPrefix(c.prefix) ?? c.prefix, c);
   }
 
-  get coupled(): boolean { return this._coupled; }
+  get coupled(): boolean {
+    return this._coupled;
+  }
 
   async apply(changes: FibChange[]): Promise<FibFailure[]> {
     if (this.keepLog) this.log.push(changes);
     const failures: FibFailure[] = [];
     changes.forEach((c, index) => {
       const prefix = canonicalPrefix(c.prefix);
-      if (!prefix) { failures.push({ index, prefix: c.prefix, error: `EINVAL: bad prefix ${c.prefix}` }); return; }
+      if (!prefix) {
+        failures.push({ index, prefix: c.prefix, error: `EINVAL: bad prefix ${c.prefix}` });
+        return;
+      }
       const withdraw = c.kind !== 'blackhole' && c.nexthops.length === 0;
       // The caller's record is kept as it is (treat it as immutable once passed, as for NetlinkFib).
-      const stored: FibChange = prefix === c.prefix ? c : { prefix, kind: c.kind, nexthops: c.nexthops, ...(c.metric !== undefined ? { metric: c.metric } : {}) };
+      const stored: FibChange =
+        prefix === c.prefix ? c : { prefix, kind: c.kind, nexthops: c.nexthops, ...(c.metric !== undefined ? { metric: c.metric } : {}) };
       if (withdraw) this.desired.delete(prefix);
       else this.desired.set(prefix, stored);
       if (this._coupled) {
@@ -63,7 +69,13 @@ export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
   }
 
   async dump(): Promise<FibRoute[]> {
-    return [...this.kernel.values()].map((c) => ({ prefix: c.prefix, kind: c.kind, nexthops: c.kind === 'blackhole' ? [] : c.nexthops, table: this.table, metric: c.metric ?? this.metric }));
+    return [...this.kernel.values()].map((c) => ({
+      prefix: c.prefix,
+      kind: c.kind,
+      nexthops: c.kind === 'blackhole' ? [] : c.nexthops,
+      table: this.table,
+      metric: c.metric ?? this.metric,
+    }));
   }
 
   /** The desired state as recorded (also while decoupled). */
@@ -76,7 +88,9 @@ export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
     return p !== undefined && this.desired.has(p);
   }
 
-  get desiredCount(): number { return this.desired.size; }
+  get desiredCount(): number {
+    return this.desired.size;
+  }
 
   async reconcile(desired: FibChange[]): Promise<ReconcileResult> {
     this.desired.clear();
@@ -84,7 +98,8 @@ export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
     for (const c of desired) {
       const prefix = canonicalPrefix(c.prefix);
       if (!prefix) failed.push({ prefix: c.prefix, ok: false, error: `EINVAL: bad prefix ${c.prefix}` });
-      else if (c.kind === 'blackhole' || c.nexthops.length > 0) this.desired.set(prefix, prefix === c.prefix ? c : { prefix, kind: c.kind, nexthops: c.nexthops });
+      else if (c.kind === 'blackhole' || c.nexthops.length > 0)
+        this.desired.set(prefix, prefix === c.prefix ? c : { prefix, kind: c.kind, nexthops: c.nexthops });
     }
     const r = this._coupled ? this.sync() : { added: 0, replaced: 0, deleted: 0, unchanged: 0, failed: [] };
     r.failed.push(...failed);
@@ -96,11 +111,17 @@ export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
     for (const [prefix, want] of this.desired) {
       const have = this.kernel.get(prefix);
       if (!have) r.added++;
-      else if (routeKey(have) === routeKey(want)) { r.unchanged++; continue; } else r.replaced++;
+      else if (routeKey(have) === routeKey(want)) {
+        r.unchanged++;
+        continue;
+      } else r.replaced++;
       this.kernel.set(prefix, want);
     }
     for (const prefix of [...this.kernel.keys()]) {
-      if (!this.desired.has(prefix)) { this.kernel.delete(prefix); r.deleted++; }
+      if (!this.desired.has(prefix)) {
+        this.kernel.delete(prefix);
+        r.deleted++;
+      }
     }
     return r;
   }

@@ -23,7 +23,17 @@ import { adoptNexthops, decodeNexthopMsgs, decodeRouteMsgs, isOurs, kernelRoute,
 import { Topology, isSpec, resolveRoute, type IpipMode, type Resolution, type Via } from './resolve.js';
 import { Op, RouteWriter, Turns } from './route-writer.js';
 import { lookupVia, recursiveCandidates } from './recursive.js';
-import { TERN_METRIC, TERN_PROTO, type Fib, type FibChange, type FibEvents, type FibFailure, type FibResult, type FibRoute, type ReconcileResult } from './types.js';
+import {
+  TERN_METRIC,
+  TERN_PROTO,
+  type Fib,
+  type FibChange,
+  type FibEvents,
+  type FibFailure,
+  type FibResult,
+  type FibRoute,
+  type ReconcileResult,
+} from './types.js';
 
 export interface NetlinkFibOptions {
   table?: number; // default 254 (main)
@@ -51,8 +61,10 @@ export interface NetlinkFibOptions {
   eventStallMs?: number;
 }
 
-const GROUPS = [C.RTNLGRP_LINK, C.RTNLGRP_IPV4_IFADDR, C.RTNLGRP_IPV6_IFADDR, C.RTNLGRP_IPV4_ROUTE, C.RTNLGRP_IPV6_ROUTE]
-  .reduce((m, g) => m | (1 << (g - 1)), 0);
+const GROUPS = [C.RTNLGRP_LINK, C.RTNLGRP_IPV4_IFADDR, C.RTNLGRP_IPV6_IFADDR, C.RTNLGRP_IPV4_ROUTE, C.RTNLGRP_IPV6_ROUTE].reduce(
+  (m, g) => m | (1 << (g - 1)),
+  0,
+);
 
 export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   private readonly k: KernelParams;
@@ -60,8 +72,12 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   private topo = new Topology();
   private readonly writer: RouteWriter;
   /** Nexthop objects in use (undefined: inline next hops); the writer shares them. */
-  private get nh(): NexthopTable | undefined { return this.writer.nh; }
-  private set nh(v: NexthopTable | undefined) { this.writer.nh = v; }
+  private get nh(): NexthopTable | undefined {
+    return this.writer.nh;
+  }
+  private set nh(v: NexthopTable | undefined) {
+    this.writer.nh = v;
+  }
   /** Per prefix: desired variant, installed variant, write in flight. */
   private readonly table = new PrefixTable();
   private readonly wanted = new DesiredVariants();
@@ -80,15 +96,24 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   private strays: { prefix: string; metric: number }[] = [];
   private _coupled: boolean;
 
-  private constructor(private readonly client: NetlinkClient, opts: NetlinkFibOptions) {
+  private constructor(
+    private readonly client: NetlinkClient,
+    opts: NetlinkFibOptions,
+  ) {
     super();
     this.k = { table: opts.table ?? 254, metric: opts.metric ?? TERN_METRIC, protocol: opts.protocol ?? TERN_PROTO };
     this.o = {
-      tunnelDevice: opts.tunnelDevice ?? 'tunl0', ipipMode: opts.ipipMode ?? 'cross-subnet',
-      nexthopObjects: opts.nexthopObjects ?? 'auto', coupled: opts.coupled ?? true,
-      maxSendBytes: opts.maxSendBytes ?? 256 * 1024, chunkRoutes: opts.chunkRoutes ?? 2048, pipelineDepth: opts.pipelineDepth ?? 8,
-      eventRcvbuf: opts.eventRcvbuf ?? 16 << 20, resyncDelayMs: opts.resyncDelayMs ?? 100,
-      nexthopIdBase: opts.nexthopIdBase ?? 0x54000000, ackEach: opts.ackEach ?? false,
+      tunnelDevice: opts.tunnelDevice ?? 'tunl0',
+      ipipMode: opts.ipipMode ?? 'cross-subnet',
+      nexthopObjects: opts.nexthopObjects ?? 'auto',
+      coupled: opts.coupled ?? true,
+      maxSendBytes: opts.maxSendBytes ?? 256 * 1024,
+      chunkRoutes: opts.chunkRoutes ?? 2048,
+      pipelineDepth: opts.pipelineDepth ?? 8,
+      eventRcvbuf: opts.eventRcvbuf ?? 16 << 20,
+      resyncDelayMs: opts.resyncDelayMs ?? 100,
+      nexthopIdBase: opts.nexthopIdBase ?? 0x54000000,
+      ackEach: opts.ackEach ?? false,
       quietBulkRoutes: opts.quietBulkRoutes ?? 10000,
     };
     this._coupled = this.o.coupled;
@@ -101,10 +126,19 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
 
   /** Open the sockets, learn links, addresses, nexthop support and the routes Tern owns now. */
   static async open(opts: NetlinkFibOptions = {}): Promise<NetlinkFib> {
-    const client = await NetlinkClient.open({ groups: GROUPS, eventRcvbuf: opts.eventRcvbuf ?? 16 << 20, ownProtocol: opts.protocol ?? TERN_PROTO, eventStallMs: opts.eventStallMs });
+    const client = await NetlinkClient.open({
+      groups: GROUPS,
+      eventRcvbuf: opts.eventRcvbuf ?? 16 << 20,
+      ownProtocol: opts.protocol ?? TERN_PROTO,
+      eventStallMs: opts.eventStallMs,
+    });
     const fib = new NetlinkFib(client, opts);
     client.on('messages', (m: NlMsg[]) => fib.onEvents(m));
-    client.on('overrun', () => { fib.kernelDirty = true; fib.changeSeen++; fib.scheduleResync('event socket overrun (ENOBUFS)'); });
+    client.on('overrun', () => {
+      fib.kernelDirty = true;
+      fib.changeSeen++;
+      fib.scheduleResync('event socket overrun (ENOBUFS)');
+    });
     try {
       await fib.serial(() => fib.loadKernel());
     } catch (e) {
@@ -114,12 +148,20 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     return fib;
   }
 
-  get coupled(): boolean { return this._coupled; }
+  get coupled(): boolean {
+    return this._coupled;
+  }
   /** Whether routes point at nexthop objects (else RTA_GATEWAY/RTA_MULTIPATH inline). */
-  get usesNexthopObjects(): boolean { return this.nh !== undefined; }
+  get usesNexthopObjects(): boolean {
+    return this.nh !== undefined;
+  }
   /** Prefixes known (desired or installed). */
-  get size(): number { return this.table.size; }
-  get desiredCount(): number { return this.table.desiredCount; }
+  get size(): number {
+    return this.table.size;
+  }
+  get desiredCount(): number {
+    return this.table.desiredCount;
+  }
 
   desires(prefix: string): boolean {
     const p = parsePrefix(prefix);
@@ -134,7 +176,12 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       const id = this.table.desired(slot);
       if (id < 0) continue;
       const v = this.wanted.list[id];
-      out.push({ prefix: formatPrefix(this.table.prefixAt(slot)), kind: v.kind, nexthops: v.nexthops, ...(v.metric !== undefined ? { metric: v.metric } : {}) });
+      out.push({
+        prefix: formatPrefix(this.table.prefixAt(slot)),
+        kind: v.kind,
+        nexthops: v.nexthops,
+        ...(v.metric !== undefined ? { metric: v.metric } : {}),
+      });
     }
     return out;
   }
@@ -169,13 +216,18 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     this.kernelDirty = true;
     const failures: FibFailure[] = [];
     const self = this;
-    const flushed = this._coupled && this.nh && this.o.quietBulkRoutes > 0 && changes.length >= this.o.quietBulkRoutes
-      ? await this.writer.flushCoveredNexthops(changes) : new Set<number>();
+    const flushed =
+      this._coupled && this.nh && this.o.quietBulkRoutes > 0 && changes.length >= this.o.quietBulkRoutes
+        ? await this.writer.flushCoveredNexthops(changes)
+        : new Set<number>();
     function* ops(): Generator<Op> {
       for (let i = 0; i < changes.length; i++) {
         const c = changes[i];
         const p = parsePrefix(c.prefix);
-        if (!p) { failures.push({ index: i, prefix: c.prefix, error: `EINVAL: bad prefix ${c.prefix}` }); continue; }
+        if (!p) {
+          failures.push({ index: i, prefix: c.prefix, error: `EINVAL: bad prefix ${c.prefix}` });
+          continue;
+        }
         const withdraw = c.kind !== 'blackhole' && c.nexthops.length === 0;
         const slot = withdraw ? self.table.find(p) : self.table.insert(p);
         const id = withdraw ? -1 : self.wanted.intern(c);
@@ -189,10 +241,12 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
         yield op;
       }
     }
-    await this.quietly(changes.length, () => this.writer.execute(ops(), (op, outcome, error) => {
-      // idx -1: the removal of a route's old copy at another metric (route-writer.ts), no change of the caller's.
-      if (error && op.idx >= 0) failures.push({ index: op.idx, prefix: changes[op.idx].prefix, error });
-    }));
+    await this.quietly(changes.length, () =>
+      this.writer.execute(ops(), (op, outcome, error) => {
+        // idx -1: the removal of a route's old copy at another metric (route-writer.ts), no change of the caller's.
+        if (error && op.idx >= 0) failures.push({ index: op.idx, prefix: changes[op.idx].prefix, error });
+      }),
+    );
     return failures.sort((a, b) => a.index - b.index);
   }
 
@@ -258,10 +312,12 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       }
       let removed = 0;
       const failed: string[] = [];
-      await this.quietly(this.table.size, () => this.writer.execute(ops(), (op, outcome, error) => {
-        if (outcome === 'deleted') removed++;
-        else if (outcome === 'failed') failed.push(`${formatPrefix(op.p)}: ${error}`);
-      }));
+      await this.quietly(this.table.size, () =>
+        this.writer.execute(ops(), (op, outcome, error) => {
+          if (outcome === 'deleted') removed++;
+          else if (outcome === 'failed') failed.push(`${formatPrefix(op.p)}: ${error}`);
+        }),
+      );
       if (failed.length) throw new Error(`${failed.length} routes could not be removed (first: ${failed[0]}); ${removed} removed`);
       return removed;
     });
@@ -276,10 +332,15 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
         if (!isOurs(r, this.k)) continue;
         const kr = kernelRoute(r, nh);
         out.push({
-          prefix: routePrefix(r), kind: kr.spec.kind, table: this.k.table, metric: kr.metric,
+          prefix: routePrefix(r),
+          kind: kr.spec.kind,
+          table: this.k.table,
+          metric: kr.metric,
           nexthops: kr.spec.hops.map((h) => ({
-            ...(h.gateway ? { gateway: formatIp(h.gateway) } : {}), dev: this.topo.links.get(h.ifindex)?.name ?? `#${h.ifindex}`,
-            ...(h.onlink ? { onlink: true } : {}), ...(kr.spec.hops.length > 1 ? { weight: h.weight } : {}),
+            ...(h.gateway ? { gateway: formatIp(h.gateway) } : {}),
+            dev: this.topo.links.get(h.ifindex)?.name ?? `#${h.ifindex}`,
+            ...(h.onlink ? { onlink: true } : {}),
+            ...(kr.spec.hops.length > 1 ? { weight: h.weight } : {}),
           })),
         });
       }
@@ -315,7 +376,10 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   /** What prefix p should have given desired variant `id` (-1: nothing) and the topology now. */
   private plan(p: IpPrefix, id: number, idx: number, slot: number): Op {
     if (id < 0) return new Op(p, null, idx, slot);
-    if (this.cacheGen !== this.topo.generation) { this.cache = new Map(); this.cacheGen = this.topo.generation; }
+    if (this.cacheGen !== this.topo.generation) {
+      this.cache = new Map();
+      this.cacheGen = this.topo.generation;
+    }
     const ck = id * 2 + (p.family === 4 ? 0 : 1);
     let r = this.cache.get(ck);
     if (!r) {
@@ -364,37 +428,47 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     const byNh = new Map<number, number>();
     // Group memberships only: the dump below adds one reference per route it finds.
     const baseRefs = nhSnapshot?.refCounts();
-    await this.client.dumpEach((w, seq) => encodeRouteDump(w, seq, 0, this.k.table, this.k.protocol), () => {
-      this.table.clearInstalled();
-      if (baseRefs) nhSnapshot?.restoreRefs(baseRefs); // a restarted dump counts its routes afresh
-      strays = [];
-    }, (chunk) => scanRouteDump(chunk, this.k, (family, dst, len, metric, nhId) => {
-      if (metric !== this.k.metric || !nhSnapshot) return false;
-      let v = byNh.get(nhId);
-      if (v === undefined) {
-        const spec = nhSnapshot.specOf(nhId);
-        v = spec ? this.variants.intern(spec.key, nhId) : -1;
-        byNh.set(nhId, v);
-      }
-      if (v < 0) return false;
-      nhSnapshot.ref(nhId);
-      const slot = this.table.insertBytes(family, chunk, dst, len);
-      this.displace(slot, strays);
-      this.table.setInstalled(slot, v);
-      return true;
-    }, (r) => {
-      const kr = kernelRoute(r, nhSnapshot);
-      const slot = this.table.insert({ family: kr.family, addr: r.dst, len: r.dstLen });
-      // A route of ours at another metric is a route's own metric (FibChange.metric) when it
-      // is the prefix's only route; a second one for the prefix is a leftover, removed.
-      if (kr.metric !== this.k.metric) {
-        if (this.table.installed(slot) >= 0) strays.push({ prefix: routePrefix(r), metric: kr.metric });
-        else this.table.setInstalled(slot, this.variants.intern(kr.key, kr.nhId, kr.metric));
-      } else {
-        this.displace(slot, strays);
-        this.table.setInstalled(slot, this.variants.intern(kr.key, kr.nhId));
-      }
-    }));
+    await this.client.dumpEach(
+      (w, seq) => encodeRouteDump(w, seq, 0, this.k.table, this.k.protocol),
+      () => {
+        this.table.clearInstalled();
+        if (baseRefs) nhSnapshot?.restoreRefs(baseRefs); // a restarted dump counts its routes afresh
+        strays = [];
+      },
+      (chunk) =>
+        scanRouteDump(
+          chunk,
+          this.k,
+          (family, dst, len, metric, nhId) => {
+            if (metric !== this.k.metric || !nhSnapshot) return false;
+            let v = byNh.get(nhId);
+            if (v === undefined) {
+              const spec = nhSnapshot.specOf(nhId);
+              v = spec ? this.variants.intern(spec.key, nhId) : -1;
+              byNh.set(nhId, v);
+            }
+            if (v < 0) return false;
+            nhSnapshot.ref(nhId);
+            const slot = this.table.insertBytes(family, chunk, dst, len);
+            this.displace(slot, strays);
+            this.table.setInstalled(slot, v);
+            return true;
+          },
+          (r) => {
+            const kr = kernelRoute(r, nhSnapshot);
+            const slot = this.table.insert({ family: kr.family, addr: r.dst, len: r.dstLen });
+            // A route of ours at another metric is a route's own metric (FibChange.metric) when it
+            // is the prefix's only route; a second one for the prefix is a leftover, removed.
+            if (kr.metric !== this.k.metric) {
+              if (this.table.installed(slot) >= 0) strays.push({ prefix: routePrefix(r), metric: kr.metric });
+              else this.table.setInstalled(slot, this.variants.intern(kr.key, kr.nhId, kr.metric));
+            } else {
+              this.displace(slot, strays);
+              this.table.setInstalled(slot, this.variants.intern(kr.key, kr.nhId));
+            }
+          },
+        ),
+    );
     this.strays = strays;
     this.kernelDirty = this.changeSeen !== seenAtStart;
     return { strays };
@@ -423,10 +497,12 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       }
       for (const slot of self.table.slots()) yield self.plan(self.table.prefixAt(slot), self.table.desired(slot), -1, slot);
     }
-    await this.quietly(this.table.size, () => this.writer.execute(ops(), (op, outcome, error) => {
-      if (outcome === 'failed') res.failed.push({ prefix: formatPrefix(op.p), ok: false, error });
-      else if (outcome !== 'absent') res[outcome]++;
-    }));
+    await this.quietly(this.table.size, () =>
+      this.writer.execute(ops(), (op, outcome, error) => {
+        if (outcome === 'failed') res.failed.push({ prefix: formatPrefix(op.p), ok: false, error });
+        else if (outcome !== 'absent') res[outcome]++;
+      }),
+    );
     return res;
   }
 
@@ -448,7 +524,10 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   // ---- events ----
 
   private onEvents(msgs: NlMsg[]): void {
-    if (msgs.length) { this.kernelDirty = true; this.changeSeen++; }
+    if (msgs.length) {
+      this.kernelDirty = true;
+      this.changeSeen++;
+    }
     for (const m of msgs) {
       try {
         if (m.type === C.RTM_NEWLINK || m.type === C.RTM_DELLINK) {
@@ -474,7 +553,10 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
             // path to another node changed, or appeared, or went away).
             for (const a of this.topo.recursive.keys()) {
               const gw = parseIp(a)!;
-              if (gw.length === r.dst.length && contains(r.dst, r.dstLen, gw)) { this.scheduleResync(`route ${routePrefix(r)} to next hop ${a} changed`); break; }
+              if (gw.length === r.dst.length && contains(r.dst, r.dstLen, gw)) {
+                this.scheduleResync(`route ${routePrefix(r)} to next hop ${a} changed`);
+                break;
+              }
             }
             continue;
           }
@@ -482,8 +564,12 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
           if (!isOurs(r, this.k)) continue;
           const slot = this.table.find({ family: r.family === C.AF_INET ? 4 : 6, addr: r.dst, len: r.dstLen });
           // Someone else removed one of our routes (not our own delete in flight): repair.
-          if (slot >= 0 && this.table.installed(slot) >= 0 && !this.table.busy(slot) &&
-            (this.variants.get(this.table.installed(slot))?.metric ?? this.k.metric) === (r.priority ?? 0)) {
+          if (
+            slot >= 0 &&
+            this.table.installed(slot) >= 0 &&
+            !this.table.busy(slot) &&
+            (this.variants.get(this.table.installed(slot))?.metric ?? this.k.metric) === (r.priority ?? 0)
+          ) {
             this.scheduleResync(`route ${routePrefix(r)} removed outside Tern`);
           }
         }

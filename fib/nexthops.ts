@@ -217,7 +217,13 @@ export class NexthopTable {
 }
 
 function groupKey(members: { hop: ResolvedHop; weight: number }[]): string {
-  return 'grp:' + members.map((m) => `${singleKey(m.hop)}*${m.weight}`).sort().join(',');
+  return (
+    'grp:' +
+    members
+      .map((m) => `${singleKey(m.hop)}*${m.weight}`)
+      .sort()
+      .join(',')
+  );
 }
 
 export const describeHop = (h: ResolvedHop): string => (h.gateway ? formatIp(h.gateway) : `dev#${h.ifindex}`);

@@ -17,7 +17,8 @@ import type { IpPrefix } from './addr.js';
 const W = 5; // key words: 4 address words (IPv4 uses the first) + (family << 8 | len)
 const SHARD_BITS = 8;
 const SHARDS = 1 << SHARD_BITS;
-const EMPTY = -1, TOMB = -2; // index buckets; >= 0 is an entry number
+const EMPTY = -1,
+  TOMB = -2; // index buckets; >= 0 is an entry number
 const PAGE_BITS = 16;
 const PAGE = 1 << PAGE_BITS; // entries per page: 2.2 MB of arrays
 const PAGE_MASK = PAGE - 1;
@@ -45,26 +46,45 @@ export class PrefixTable {
     for (let s = 0; s < SHARDS; s++) this.index.push(new Int32Array(8).fill(EMPTY));
   }
 
-  get size(): number { return this.used; }
+  get size(): number {
+    return this.used;
+  }
   /** Slot numbers are below this. */
-  get capacity(): number { return this.keys.length * PAGE; }
+  get capacity(): number {
+    return this.keys.length * PAGE;
+  }
 
   private keyOf(p: IpPrefix): Uint32Array {
     const k = this.k;
     if (p.v4 !== undefined) {
-      k[0] = p.v4; k[1] = 0; k[2] = 0; k[3] = 0; k[4] = (4 << 8) | p.len;
+      k[0] = p.v4;
+      k[1] = 0;
+      k[2] = 0;
+      k[3] = 0;
+      k[4] = (4 << 8) | p.len;
       return k;
     }
     const a = p.addr;
     k[0] = a.readUInt32BE(0);
-    if (a.length === 16) { k[1] = a.readUInt32BE(4); k[2] = a.readUInt32BE(8); k[3] = a.readUInt32BE(12); } else { k[1] = 0; k[2] = 0; k[3] = 0; }
+    if (a.length === 16) {
+      k[1] = a.readUInt32BE(4);
+      k[2] = a.readUInt32BE(8);
+      k[3] = a.readUInt32BE(12);
+    } else {
+      k[1] = 0;
+      k[2] = 0;
+      k[3] = 0;
+    }
     k[4] = (p.family << 8) | p.len;
     return k;
   }
 
   private static hash(k: Uint32Array): number {
     let h = 0x9e3779b9;
-    for (let i = 0; i < W; i++) { h = Math.imul(h ^ k[i], 0x85ebca6b); h ^= h >>> 13; }
+    for (let i = 0; i < W; i++) {
+      h = Math.imul(h ^ k[i], 0x85ebca6b);
+      h ^= h >>> 13;
+    }
     h = Math.imul(h ^ (h >>> 16), 0x7feb352d); // final mix: the shard comes from the top bits
     return (h ^ (h >>> 15)) >>> 0;
   }
@@ -77,9 +97,11 @@ export class PrefixTable {
       const e = idx[i];
       if (e === EMPTY) return -1;
       if (e < 0) continue;
-      const pg = e >>> PAGE_BITS, at = e & PAGE_MASK;
+      const pg = e >>> PAGE_BITS,
+        at = e & PAGE_MASK;
       if (this.hashes[pg][at] !== h) continue;
-      const keys = this.keys[pg], o = at * W;
+      const keys = this.keys[pg],
+        o = at * W;
       if (keys[o] === k[0] && keys[o + 4] === k[4] && keys[o + 1] === k[1] && keys[o + 2] === k[2] && keys[o + 3] === k[3]) return e;
     }
   }
@@ -98,7 +120,15 @@ export class PrefixTable {
   insertBytes(family: 4 | 6, buf: Buffer, off: number, len: number): number {
     const k = this.k;
     k[0] = buf.readUInt32BE(off);
-    if (family === 6) { k[1] = buf.readUInt32BE(off + 4); k[2] = buf.readUInt32BE(off + 8); k[3] = buf.readUInt32BE(off + 12); } else { k[1] = 0; k[2] = 0; k[3] = 0; }
+    if (family === 6) {
+      k[1] = buf.readUInt32BE(off + 4);
+      k[2] = buf.readUInt32BE(off + 8);
+      k[3] = buf.readUInt32BE(off + 12);
+    } else {
+      k[1] = 0;
+      k[2] = 0;
+      k[3] = 0;
+    }
     k[4] = (family << 8) | len;
     return this.insertKey(k);
   }
@@ -115,12 +145,18 @@ export class PrefixTable {
     while (idx[i] >= 0) i = (i + 1) & mask; // the first empty or tomb: k is not in the shard
     if (idx[i] === TOMB) this.shardTombs[s]--;
     const e = this.free.length ? this.free.pop()! : this.top++;
-    const pg = e >>> PAGE_BITS, at = e & PAGE_MASK;
+    const pg = e >>> PAGE_BITS,
+      at = e & PAGE_MASK;
     if (pg === this.keys.length) this.addPage();
     idx[i] = e;
     this.shardUsed[s]++;
-    const keys = this.keys[pg], o = at * W; // word by word: TypedArray.set() is a runtime call per prefix
-    keys[o] = k[0]; keys[o + 1] = k[1]; keys[o + 2] = k[2]; keys[o + 3] = k[3]; keys[o + 4] = k[4];
+    const keys = this.keys[pg],
+      o = at * W; // word by word: TypedArray.set() is a runtime call per prefix
+    keys[o] = k[0];
+    keys[o + 1] = k[1];
+    keys[o + 2] = k[2];
+    keys[o + 3] = k[3];
+    keys[o + 4] = k[4];
     this.hashes[pg][at] = h;
     this.des[pg][at] = -1;
     this.inst[pg][at] = -1;
@@ -130,9 +166,15 @@ export class PrefixTable {
     return e;
   }
 
-  desired(e: number): number { return this.des[e >>> PAGE_BITS][e & PAGE_MASK]; }
-  installed(e: number): number { return this.inst[e >>> PAGE_BITS][e & PAGE_MASK]; }
-  busy(e: number): boolean { return this.busyFlag[e >>> PAGE_BITS][e & PAGE_MASK] === 1; }
+  desired(e: number): number {
+    return this.des[e >>> PAGE_BITS][e & PAGE_MASK];
+  }
+  installed(e: number): number {
+    return this.inst[e >>> PAGE_BITS][e & PAGE_MASK];
+  }
+  busy(e: number): boolean {
+    return this.busyFlag[e >>> PAGE_BITS][e & PAGE_MASK] === 1;
+  }
   setDesired(e: number, v: number): void {
     const d = this.des[e >>> PAGE_BITS];
     const old = d[e & PAGE_MASK];
@@ -141,13 +183,20 @@ export class PrefixTable {
     d[e & PAGE_MASK] = v;
     this.gc(e);
   }
-  setInstalled(e: number, v: number): void { this.inst[e >>> PAGE_BITS][e & PAGE_MASK] = v; this.gc(e); }
-  setBusy(e: number, b: boolean): void { this.busyFlag[e >>> PAGE_BITS][e & PAGE_MASK] = b ? 1 : 0; this.gc(e); }
+  setInstalled(e: number, v: number): void {
+    this.inst[e >>> PAGE_BITS][e & PAGE_MASK] = v;
+    this.gc(e);
+  }
+  setBusy(e: number, b: boolean): void {
+    this.busyFlag[e >>> PAGE_BITS][e & PAGE_MASK] = b ? 1 : 0;
+    this.gc(e);
+  }
 
   /** An entry with nothing desired, nothing installed and nothing in flight is removed; its
    * slot reads as desired = installed = -1 until a later insert reuses it. */
   private gc(e: number): void {
-    const pg = e >>> PAGE_BITS, at = e & PAGE_MASK;
+    const pg = e >>> PAGE_BITS,
+      at = e & PAGE_MASK;
     if (this.des[pg][at] >= 0 || this.inst[pg][at] >= 0 || this.busyFlag[pg][at] !== 0 || this.live[pg][at] === 0) return;
     const h = this.hashes[pg][at];
     const s = h >>> (32 - SHARD_BITS);
@@ -169,7 +218,8 @@ export class PrefixTable {
   }
 
   prefixAt(e: number): IpPrefix {
-    const keys = this.keys[e >>> PAGE_BITS], o = (e & PAGE_MASK) * W;
+    const keys = this.keys[e >>> PAGE_BITS],
+      o = (e & PAGE_MASK) * W;
     const family = (keys[o + 4] >>> 8) as 4 | 6;
     const addr = Buffer.allocUnsafe(family === 4 ? 4 : 16);
     for (let w = 0; w < addr.length / 4; w++) addr.writeUInt32BE(keys[o + w], w * 4);

@@ -20,11 +20,23 @@ export interface ResolveOptions {
   ipipMode: IpipMode;
 }
 
-export interface Link { index: number; name: string; up: boolean }
+export interface Link {
+  index: number;
+  name: string;
+  up: boolean;
+}
 /** How the kernel reaches an address on no connected subnet: the immediate next hop of the
  * underlay route that covers it (no gateway: a device route, the address itself is on-link). */
-export interface Via { gateway?: Buffer; ifindex: number; onlink: boolean }
-export interface Address { index: number; addr: Buffer; prefixLen: number }
+export interface Via {
+  gateway?: Buffer;
+  ifindex: number;
+  onlink: boolean;
+}
+export interface Address {
+  index: number;
+  addr: Buffer;
+  prefixLen: number;
+}
 
 export interface ResolvedHop {
   family: 4 | 6;
@@ -47,8 +59,7 @@ export interface InstallSpec {
 export type Resolution = InstallSpec | { error: string };
 export const isSpec = (r: Resolution): r is InstallSpec => 'key' in r;
 
-export const hopKey = (h: ResolvedHop): string =>
-  `${h.gateway ? formatIp(h.gateway) : `v${h.family}`}@${h.ifindex}${h.onlink ? '/onlink' : ''}*${h.weight}`;
+export const hopKey = (h: ResolvedHop): string => `${h.gateway ? formatIp(h.gateway) : `v${h.family}`}@${h.ifindex}${h.onlink ? '/onlink' : ''}*${h.weight}`;
 
 /** Build a spec from hops: dedupe, sort (ECMP order is not meaningful), weight 1 when single. */
 export function makeSpec(kind: RouteKind, hops: ResolvedHop[]): InstallSpec {
@@ -161,16 +172,22 @@ export function resolveHop(h: NextHop, family: 4 | 6, topo: Topology, opts: Reso
   if (direct !== undefined) return { family, gateway: gw, ifindex: direct, onlink: Boolean(h.onlink), weight };
   // 5. ...and the others through the tunnel, onlink.
   if (tunnel?.up) return { family, gateway: gw, ifindex: tunnel.index, onlink: true, weight };
-  if (family === 4 && opts.ipipMode !== 'never') return `ENETUNREACH: next hop ${h.gateway} is not on a connected subnet and tunnel ${opts.tunnelDevice} is not up`;
+  if (family === 4 && opts.ipipMode !== 'never')
+    return `ENETUNREACH: next hop ${h.gateway} is not on a connected subnet and tunnel ${opts.tunnelDevice} is not up`;
   // 6. No tunnel applies: recursively, through the underlay route that reaches the next hop
   //    (its gateway; or, for a device route, the next hop itself on that interface, onlink).
   const text = formatIp(gw);
   const via = topo.recursive.get(text);
   if (via && topo.links.get(via.ifindex)?.up) {
-    return via.gateway ? { family, gateway: via.gateway, ifindex: via.ifindex, onlink: via.onlink, weight } : { family, gateway: gw, ifindex: via.ifindex, onlink: true, weight };
+    return via.gateway
+      ? { family, gateway: via.gateway, ifindex: via.ifindex, onlink: via.onlink, weight }
+      : { family, gateway: gw, ifindex: via.ifindex, onlink: true, weight };
   }
   if (via === undefined) topo.unresolved.add(text);
-  return `ENETUNREACH: next hop ${h.gateway} is not on a connected subnet` + (via === undefined ? ' (resolving it recursively)' : ' and no route of the kernel (other than Tern\'s) reaches it');
+  return (
+    `ENETUNREACH: next hop ${h.gateway} is not on a connected subnet` +
+    (via === undefined ? ' (resolving it recursively)' : " and no route of the kernel (other than Tern's) reaches it")
+  );
 }
 
 /** Resolve a route: usable hops are kept, unusable ones dropped; none usable = error. */

@@ -31,9 +31,19 @@ export class Op {
   replace = false;
   nhId?: number;
   old?: Installed;
-  constructor(readonly p: IpPrefix, readonly want: InstallSpec | null, readonly idx: number, slot: number) { this.slot = slot; }
+  constructor(
+    readonly p: IpPrefix,
+    readonly want: InstallSpec | null,
+    readonly idx: number,
+    slot: number,
+  ) {
+    this.slot = slot;
+  }
 }
-interface NhSent { seq: number; nhId: number }
+interface NhSent {
+  seq: number;
+  nhId: number;
+}
 export type Outcome = 'added' | 'replaced' | 'deleted' | 'unchanged' | 'absent' | 'failed';
 export type Report = (op: Op, outcome: Outcome, error?: string) => void;
 
@@ -50,8 +60,12 @@ export class RouteWriter {
 
   /** `onLost`: some requests got no answer; the kernel must be dumped to know their fate. */
   constructor(
-    private readonly client: NetlinkClient, private readonly k: KernelParams, private readonly o: WriterOptions,
-    private readonly table: PrefixTable, private readonly variants: InstalledVariants, private readonly onLost: () => void,
+    private readonly client: NetlinkClient,
+    private readonly k: KernelParams,
+    private readonly o: WriterOptions,
+    private readonly table: PrefixTable,
+    private readonly variants: InstalledVariants,
+    private readonly onLost: () => void,
   ) {}
 
   /**
@@ -74,7 +88,10 @@ export class RouteWriter {
       for (let pulled = 1; routes < this.o.chunkRoutes; pulled++) {
         if ((pulled & 255) === 0 && performance.now() > until) break;
         const n = it.next();
-        if (n.done) { done = true; break; }
+        if (n.done) {
+          done = true;
+          break;
+        }
         const op = n.value;
         const slot = this.slotOf(op);
         if (slot >= 0 && this.table.busy(slot)) {
@@ -90,8 +107,14 @@ export class RouteWriter {
           continue;
         }
         const old = slot >= 0 ? this.variants.get(this.table.installed(slot)) : undefined;
-        if (op.want && old?.key === op.want.key && old.metric === op.want.metric) { report(op, 'unchanged'); continue; }
-        if (!op.want && !old && op.metric === undefined) { report(op, op.why ? 'failed' : 'absent', op.why); continue; }
+        if (op.want && old?.key === op.want.key && old.metric === op.want.metric) {
+          report(op, 'unchanged');
+          continue;
+        }
+        if (!op.want && !old && op.metric === undefined) {
+          report(op, op.why ? 'failed' : 'absent', op.why);
+          continue;
+        }
         routes++;
         if (slot >= 0) this.table.setBusy(slot, true);
         op.old = old;
@@ -150,7 +173,10 @@ export class RouteWriter {
     const textOf = (e: AckError): string => (e.message ? `${C.errnoName(e.errno)}: ${e.message}` : C.errnoName(e.errno));
     for (const n of nhSent) {
       const e = errs.get(n.seq);
-      if (e) { failedNh.set(n.nhId, `${textOf(e)} (nexthop ${n.nhId})`); this.nh?.forget(n.nhId); }
+      if (e) {
+        failedNh.set(n.nhId, `${textOf(e)} (nexthop ${n.nhId})`);
+        this.nh?.forget(n.nhId);
+      }
     }
     for (const s of sent) {
       const e = errs.size ? errs.get(s.seq) : undefined;
@@ -159,7 +185,11 @@ export class RouteWriter {
       const slot = this.slotOf(op);
       if (!op.want) {
         // ESRCH/ENOENT: already gone (the kernel flushes routes of a downed link itself).
-        if (e && e.errno !== C.ESRCH && e.errno !== C.ENOENT) { this.unbusy(slot); report(op, 'failed', text); continue; }
+        if (e && e.errno !== C.ESRCH && e.errno !== C.ENOENT) {
+          this.unbusy(slot);
+          report(op, 'failed', text);
+          continue;
+        }
         if (s.old?.nhId !== undefined) this.nh?.release(s.old.nhId);
         if (slot >= 0) this.table.setInstalled(slot, -1);
         this.unbusy(slot);
@@ -172,7 +202,8 @@ export class RouteWriter {
         // A route moving to another metric: its old route was removed in the same batch, so
         // what the kernel holds now is learnt from a dump.
         if (s.old !== undefined && !s.replace) this.onLost();
-        const why = (s.nhId !== undefined && failedNh.get(s.nhId)) ||
+        const why =
+          (s.nhId !== undefined && failedNh.get(s.nhId)) ||
           (e.errno === C.EEXIST && !s.replace ? `${text} (a route Tern does not own holds this prefix/metric; left alone)` : text);
         report(op, 'failed', why);
         continue;
@@ -210,7 +241,11 @@ export class RouteWriter {
     const done = new Set<number>();
     if (!ids.length) return done;
     const w = new MsgWriter(ids.length * 32);
-    const seqs = ids.map((id) => { const seq = this.client.nextSeq(); encodeNexthopDel(w, seq, id); return seq; });
+    const seqs = ids.map((id) => {
+      const seq = this.client.nextSeq();
+      encodeNexthopDel(w, seq, id);
+      return seq;
+    });
     const failed = new Set((await this.client.batch(w, this.o.maxSendBytes, this.o.ackEach)).map((e) => e.seq));
     ids.forEach((id, i) => {
       if (failed.has(seqs[i])) return;

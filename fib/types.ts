@@ -73,8 +73,18 @@ export interface ReconcileResult {
   failed: FibResult[];
 }
 
-export interface LinkEvent { index: number; name: string; up: boolean; removed?: boolean }
-export interface AddrEvent { index: number; address: string; prefixLen: number; removed: boolean }
+export interface LinkEvent {
+  index: number;
+  name: string;
+  up: boolean;
+  removed?: boolean;
+}
+export interface AddrEvent {
+  index: number;
+  address: string;
+  prefixLen: number;
+  removed: boolean;
+}
 
 export interface FibEvents {
   /** An interface appeared, changed its up/down state or vanished. */

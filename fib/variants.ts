@@ -23,8 +23,11 @@ export class DesiredVariants {
         return hit;
       }
     }
-    const sig = c.kind === 'blackhole' ? 'blackhole'
-      : c.nexthops.map((h) => `${h.gateway ?? ''},${h.dev ?? ''},${h.onlink ? 1 : 0},${h.weight ?? 1}`).join(';') + (c.metric !== undefined ? `|metric ${c.metric}` : '');
+    const sig =
+      c.kind === 'blackhole'
+        ? 'blackhole'
+        : c.nexthops.map((h) => `${h.gateway ?? ''},${h.dev ?? ''},${h.onlink ? 1 : 0},${h.weight ?? 1}`).join(';') +
+          (c.metric !== undefined ? `|metric ${c.metric}` : '');
     let id = this.bySig.get(sig);
     if (id === undefined) {
       id = this.list.length;
@@ -45,7 +48,11 @@ export class DesiredVariants {
  * What the kernel holds for a prefix: a spec key, the nexthop id the route points at, and its
  * metric when it is not the FIB's own (FibChange.metric).
  */
-export interface Installed { key: string; nhId?: number; metric?: number }
+export interface Installed {
+  key: string;
+  nhId?: number;
+  metric?: number;
+}
 
 export class InstalledVariants {
   private readonly byText = new Map<string, number>();

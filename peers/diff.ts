@@ -13,11 +13,29 @@ type Field = keyof PeerConfig;
 
 /** Fields whose change requires tearing the session down (RFC 4271 §4.2 OPEN, RFC 2385 / 5925 TCP options, RFC 5082 TTL). */
 export const RESTART_FIELDS: readonly Field[] = [
-  'peerAddress', 'peerPort', 'peerAs', 'localAs', 'localAddress', 'password', 'passwordError', 'ttlSecurity',
-  'keepaliveTime', 'holdTime', 'families', 'maxRestartTime', 'routeReflectorClient',
+  'peerAddress',
+  'peerPort',
+  'peerAs',
+  'localAs',
+  'localAddress',
+  'password',
+  'passwordError',
+  'ttlSecurity',
+  'keepaliveTime',
+  'holdTime',
+  'families',
+  'maxRestartTime',
+  'routeReflectorClient',
 ];
 const SOFT_FIELDS: readonly Field[] = [
-  'kind', 'description', 'nextHopMode', 'numAllowedLocalASNumbers', 'filters', 'reachableBy', 'sourceNode', 'passive',
+  'kind',
+  'description',
+  'nextHopMode',
+  'numAllowedLocalASNumbers',
+  'filters',
+  'reachableBy',
+  'sourceNode',
+  'passive',
   'bfd', // BFD runs beside the session (RFC 5882): changing it never resets BGP
   'maxPrefixes',
 ];
@@ -52,7 +70,10 @@ export function diffPlan(old: readonly PeerConfig[], next: readonly PeerConfig[]
   for (const after of next) {
     seen.add(after.key);
     const b = before.get(after.key);
-    if (!b) { diff.added.push(after); continue; }
+    if (!b) {
+      diff.added.push(after);
+      continue;
+    }
     const fields: Field[] = [];
     for (const f of ALL_FIELDS) if (!same(b[f], after[f])) fields.push(f);
     if (fields.length === 0) diff.unchanged.push(after);

@@ -83,7 +83,12 @@ export type FilterVerdict = 'accept' | 'reject' | 'none';
 
 /** Calico interface patterns use `*` as a wildcard (BIRD `ifname ~ "cali*"`). */
 function globMatch(pattern: string, name: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(name);
 }
 
@@ -93,7 +98,8 @@ export function ruleMatches(rule: BgpFilterRule, direction: 'import' | 'export',
     if (typeof p === 'string' || p.family !== rule.cidr.family) return false;
     const equal = p.net === rule.cidr.net && p.len === rule.cidr.len;
     // In/NotIn: inside the CIDR with a length in [min, max] (default: the CIDR's own length .. host length).
-    const min = rule.prefixLength?.min ?? rule.cidr.len, max = rule.prefixLength?.max ?? maxLen(p.family);
+    const min = rule.prefixLength?.min ?? rule.cidr.len,
+      max = rule.prefixLength?.max ?? maxLen(p.family);
     const within = cidrContains(rule.cidr, p) && p.len >= min && p.len <= max;
     const ok = { Equal: equal, NotEqual: !equal, In: within, NotIn: !within }[rule.matchOperator];
     if (!ok) return false;
@@ -110,7 +116,13 @@ export function ruleMatches(rule: BgpFilterRule, direction: 'import' | 'export',
 }
 
 /** The first rule that matches, across the filters in the BGPPeer's order, or undefined. */
-export function matchFilters(filters: readonly BgpFilter[], direction: 'import' | 'export', family: Family, prefix: string, ctx: FilterContext = {}): BgpFilterRule | undefined {
+export function matchFilters(
+  filters: readonly BgpFilter[],
+  direction: 'import' | 'export',
+  family: Family,
+  prefix: string,
+  ctx: FilterContext = {},
+): BgpFilterRule | undefined {
   const key = `${direction}${family === 'ipv4' ? 'V4' : 'V6'}` as const;
   for (const f of filters) {
     for (const rule of f[key]) if (ruleMatches(rule, direction, prefix, ctx)) return rule;
@@ -118,7 +130,13 @@ export function matchFilters(filters: readonly BgpFilter[], direction: 'import' 
   return undefined;
 }
 
-export function evaluateFilters(filters: readonly BgpFilter[], direction: 'import' | 'export', family: Family, prefix: string, ctx: FilterContext = {}): FilterVerdict {
+export function evaluateFilters(
+  filters: readonly BgpFilter[],
+  direction: 'import' | 'export',
+  family: Family,
+  prefix: string,
+  ctx: FilterContext = {},
+): FilterVerdict {
   const rule = matchFilters(filters, direction, family, prefix, ctx);
   return !rule ? 'none' : rule.action === 'Accept' ? 'accept' : 'reject';
 }
@@ -129,13 +147,23 @@ export function evaluateFilters(filters: readonly BgpFilter[], direction: 'impor
  * the order listed (confd emits one BIRD prepend per AS, last first), and `setPriority` as
  * BIRD's `bgp_local_pref = 2^31-1 - value` (the last one wins, as the last assignment does).
  */
-export function operationsEdit(ops: readonly BgpFilterOperation[]): { addCommunities: number[]; addLargeCommunities: LargeCommunity[]; prependAs: number[]; setLocalPref?: number } {
-  const edit: { addCommunities: number[]; addLargeCommunities: LargeCommunity[]; prependAs: number[]; setLocalPref?: number } = { addCommunities: [], addLargeCommunities: [], prependAs: [] };
+export function operationsEdit(ops: readonly BgpFilterOperation[]): {
+  addCommunities: number[];
+  addLargeCommunities: LargeCommunity[];
+  prependAs: number[];
+  setLocalPref?: number;
+} {
+  const edit: { addCommunities: number[]; addLargeCommunities: LargeCommunity[]; prependAs: number[]; setLocalPref?: number } = {
+    addCommunities: [],
+    addLargeCommunities: [],
+    prependAs: [],
+  };
   for (const op of ops) {
     if ('setPriority' in op) edit.setLocalPref = localPrefOfPriority(op.setPriority);
     else if ('addCommunity' in op) {
       const c = parseCommunity(op.addCommunity);
-      if ('standard' in c) edit.addCommunities.push(c.standard); else edit.addLargeCommunities.push(c.large);
+      if ('standard' in c) edit.addCommunities.push(c.standard);
+      else edit.addLargeCommunities.push(c.large);
     } else edit.prependAs = [...op.prependASPath, ...edit.prependAs];
   }
   return edit;
@@ -152,7 +180,10 @@ export function operationsEdit(ops: readonly BgpFilterOperation[]): { addCommuni
  * ternd uses 'calico' unless started with --ebgp-filter-default rfc8212 (docs/configuration.md,
  * "When no rule matches").
  */
-export function defaultFilterAction(direction: 'import' | 'export', opts: { ebgp: boolean; policy?: 'calico' | 'rfc8212' }): 'accept' | 'reject' | 'default-export' {
+export function defaultFilterAction(
+  direction: 'import' | 'export',
+  opts: { ebgp: boolean; policy?: 'calico' | 'rfc8212' },
+): 'accept' | 'reject' | 'default-export' {
   if (opts.policy === 'rfc8212' && opts.ebgp) return 'reject';
   return direction === 'import' ? 'accept' : 'default-export';
 }

@@ -36,7 +36,10 @@ const addrOf = (n: CalicoNode, f: Family) => (f === 'ipv4' ? n.ipv4Address : n.i
 
 export function findNode(model: ClusterModel, nodeName: string): CalicoNode {
   const n = model.nodes.find((x) => x.name === nodeName);
-  if (!n) throw new Error(`node ${JSON.stringify(nodeName)} is not in the model (${model.source}); known nodes: ${model.nodes.map((x) => x.name).join(', ') || 'none'}`);
+  if (!n)
+    throw new Error(
+      `node ${JSON.stringify(nodeName)} is not in the model (${model.source}); known nodes: ${model.nodes.map((x) => x.name).join(', ') || 'none'}`,
+    );
   return n;
 }
 
@@ -44,8 +47,7 @@ export function findNode(model: ClusterModel, nodeName: string): CalicoNode {
 export const nodeAs = (model: ClusterModel, n: CalicoNode): number => n.asNumber ?? model.bgpConfig.asNumber;
 
 /** BGP port of a node: node.<name> listenPort, else the global listenPort (default 179). */
-export const nodePort = (model: ClusterModel, name: string): number =>
-  model.nodeBgpConfigs.get(name)?.listenPort ?? model.bgpConfig.listenPort;
+export const nodePort = (model: ClusterModel, name: string): number => model.nodeBgpConfigs.get(name)?.listenPort ?? model.bgpConfig.listenPort;
 
 export const peerKey = (address: string, port: number): string =>
   port === 179 ? address : address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
@@ -77,14 +79,24 @@ export function localSpeaker(model: ClusterModel, nodeName: string): LocalSpeake
   };
 }
 
-interface Target { address: string; family: Family; port: number; peerAs: number; node?: CalicoNode }
+interface Target {
+  address: string;
+  family: Family;
+  port: number;
+  peerAs: number;
+  node?: CalicoNode;
+}
 
 export function planPeers(model: ClusterModel, nodeName: string, opts: PlanOptions = {}): PeerConfig[] {
   const me = findNode(model, nodeName);
   const myAs = nodeAs(model, me);
   const myAddrs = new Set([me.ipv4Address, me.ipv6Address].filter(Boolean));
   const byAddr = new Map<string, CalicoNode>();
-  for (const n of model.nodes) for (const f of FAMILIES) { const a = addrOf(n, f); if (a) byAddr.set(a, n); }
+  for (const n of model.nodes)
+    for (const f of FAMILIES) {
+      const a = addrOf(n, f);
+      if (a) byAddr.set(a, n);
+    }
   const out = new Map<string, PeerConfig>();
   // A secretKeyRef is looked up in the datastore's Secrets first, then in the daemon's resolver
   // (peers/secrets.ts); what neither has is an error carried to the session, never "no password".
@@ -115,20 +127,27 @@ export function planPeers(model: ClusterModel, nodeName: string, opts: PlanOptio
       key,
       kind: kind === 'mesh' ? 'mesh' : rrClient ? 'rr-client' : toReflector ? 'reflector' : kind,
       description,
-      peerAddress: t.address, peerPort: t.port, peerAs: t.peerAs, localAs,
+      peerAddress: t.address,
+      peerPort: t.port,
+      peerAs: t.peerAs,
+      localAs,
       nextHopMode,
       routeReflectorClient: rrClient,
       families: [t.family],
       filters: res?.filters.filter((f) => model.filters.has(f)) ?? [],
     };
     if (useSource) pc.localAddress = myAddr;
-    const pw = kind === 'mesh'
-      ? password(model.bgpConfig.nodeMeshPassword, 'BGPConfiguration default spec.nodeMeshPassword')
-      : password(res?.password, `BGPPeer ${res?.name} spec.password`);
+    const pw =
+      kind === 'mesh'
+        ? password(model.bgpConfig.nodeMeshPassword, 'BGPConfiguration default spec.nodeMeshPassword')
+        : password(res?.password, `BGPPeer ${res?.name} spec.password`);
     if (pw.value) pc.password = pw.value;
     if (pw.error) pc.passwordError = pw.error;
     if (res?.ttlSecurity) pc.ttlSecurity = res.ttlSecurity;
-    if (res?.keepaliveTime !== undefined) { pc.keepaliveTime = res.keepaliveTime; pc.holdTime = res.keepaliveTime * 3; }
+    if (res?.keepaliveTime !== undefined) {
+      pc.keepaliveTime = res.keepaliveTime;
+      pc.holdTime = res.keepaliveTime * 3;
+    }
     const restart = kind === 'mesh' ? model.bgpConfig.nodeMeshMaxRestartTime : res?.maxRestartTime;
     if (restart !== undefined) pc.maxRestartTime = Math.round(restart);
     if (res?.numAllowedLocalASNumbers) pc.numAllowedLocalASNumbers = res.numAllowedLocalASNumbers;
@@ -140,7 +159,10 @@ export function planPeers(model: ClusterModel, nodeName: string, opts: PlanOptio
       else {
         // A BFD key that cannot be read holds the session down like an MD5 password would:
         // nothing configured with authentication runs without it.
-        const k = password(a.key, kind === 'mesh' ? 'BGPConfiguration default spec.nodeMeshBFD.authentication.key' : `BGPPeer ${res?.name} spec.bfd.authentication.key`);
+        const k = password(
+          a.key,
+          kind === 'mesh' ? 'BGPConfiguration default spec.nodeMeshBFD.authentication.key' : `BGPPeer ${res?.name} spec.bfd.authentication.key`,
+        );
         pc.bfd = { ...rest, auth: { type: a.type, keyId: a.keyID, key: k.value ?? '' } };
         if (k.error && !pc.passwordError) pc.passwordError = k.error;
       }
@@ -163,7 +185,7 @@ export function planPeers(model: ClusterModel, nodeName: string, opts: PlanOptio
   /** Calico nodesWithIPPortAndAS: the nodes that are the far end of an address-based BGPPeer. */
   const isFarEnd = (p: BgpPeerResource, n: CalicoNode): boolean => {
     if (p.peerSelector) return p.peerSelector.matches(n.labels);
-    if (!p.peerIP || (addrOf(n, p.peerIP.family) !== p.peerIP.address)) return false;
+    if (!p.peerIP || addrOf(n, p.peerIP.family) !== p.peerIP.address) return false;
     if ((p.asNumber ?? model.bgpConfig.asNumber) !== nodeAs(model, n)) return false;
     return p.peerIP.port === undefined || p.peerIP.port === nodePort(model, n.name);
   };
@@ -183,8 +205,14 @@ export function planPeers(model: ClusterModel, nodeName: string, opts: PlanOptio
         // Calico: without an explicit port, a peer that is a Calico node (same address and AS) is reached on that node's listenPort.
         const farNode = model.nodes.find((n) => n.ipv4Address === p.peerIP!.address || n.ipv6Address === p.peerIP!.address);
         const port = p.peerIP.port ?? (farNode && nodeAs(model, farNode) === p.asNumber ? nodePort(model, farNode.name) : 179);
-        emit({ address: p.peerIP.address, family: p.peerIP.family, port, peerAs: p.asNumber ?? myAs, node: farNode },
-          scope(p), `BGPPeer ${p.name} (${scope(p)})`, localAs, p, globalPass && !!farNode);
+        emit(
+          { address: p.peerIP.address, family: p.peerIP.family, port, peerAs: p.asNumber ?? myAs, node: farNode },
+          scope(p),
+          `BGPPeer ${p.name} (${scope(p)})`,
+          localAs,
+          p,
+          globalPass && !!farNode,
+        );
       }
     }
   }

@@ -37,7 +37,8 @@ const poolOf = (model: ClusterModel, c: Cidr): IpPool | undefined =>
   model.ipPools.filter((p) => cidrContains(p.cidr, c)).sort((a, b) => b.cidr.len - a.cidr.len)[0];
 
 function parseCommunities(values: string[]): { communities: number[]; largeCommunities: LargeCommunity[] } {
-  const communities: number[] = [], largeCommunities: LargeCommunity[] = [];
+  const communities: number[] = [],
+    largeCommunities: LargeCommunity[] = [];
   for (const v of values) {
     const parts = v.split(':').map(Number);
     if (parts.length === 2) communities.push(((parts[0] << 16) >>> 0) + parts[1]);
@@ -154,12 +155,14 @@ export function serviceRoutes(model: ClusterModel, nodeName: string): { cidr: Ci
     const id = `Service ${svc.namespace}/${svc.name}`;
     let why: string | undefined;
     if (svc.externalTrafficPolicy === 'Cluster') {
-      if (svc.type === 'LoadBalancer' && [svc.loadBalancerIP, ...svc.ingressIPs].some((ip) => isSingle(ip, cfg.serviceLoadBalancerIPs))) why = 'a single-address serviceLoadBalancerIPs entry';
+      if (svc.type === 'LoadBalancer' && [svc.loadBalancerIP, ...svc.ingressIPs].some((ip) => isSingle(ip, cfg.serviceLoadBalancerIPs)))
+        why = 'a single-address serviceLoadBalancerIPs entry';
       else if (svc.externalIPs.some((ip) => isSingle(ip, cfg.serviceExternalIPs))) why = 'a single-address serviceExternalIPs entry';
     }
     if (!why && (svc.externalTrafficPolicy === 'Local' || !aggregate)) {
       const ready = slices.filter((s) => (svc.ipFamilies as string[]).includes(s.addressType)).flatMap((s) => s.endpoints.filter((e) => e.ready));
-      if (svc.externalTrafficPolicy === 'Local') why = ready.some((e) => e.nodeName === nodeName) ? 'externalTrafficPolicy Local, a ready endpoint on this node' : undefined;
+      if (svc.externalTrafficPolicy === 'Local')
+        why = ready.some((e) => e.nodeName === nodeName) ? 'externalTrafficPolicy Local, a ready endpoint on this node' : undefined;
       else why = ready.length ? 'serviceLoadBalancerAggregation Disabled, a ready endpoint' : undefined;
     }
     if (!why) continue;
@@ -193,13 +196,19 @@ export function encapsulationFor(model: ClusterModel, prefix: string, nextHop: s
   if (typeof c === 'string') throw new Error(`encapsulationFor: ${c}`);
   const pool = poolOf(model, c);
   if (!pool) return { install: true, mode: 'direct', nextHop, reason: `${c.text} is in no IPPool` };
-  if (pool.vxlanMode !== 'Never') return { install: false, mode: 'vxlan', pool: pool.name, reason: `IPPool ${pool.name} uses VXLAN (${pool.vxlanMode}); Felix programs it` };
+  if (pool.vxlanMode !== 'Never')
+    return { install: false, mode: 'vxlan', pool: pool.name, reason: `IPPool ${pool.name} uses VXLAN (${pool.vxlanMode}); Felix programs it` };
   // BGPConfiguration programClusterRoutes (confd bgp_processor.go programsPool): which pools'
   // cluster routes the BGP daemon programs; Felix programs the others.
   const ipip = pool.ipipMode !== 'Never';
   const mode = model.bgpConfig.programClusterRoutes;
   if (!(ipip ? mode === 'Enabled' || mode === 'EnabledIPIPOnly' : mode !== 'Disabled' && mode !== 'EnabledIPIPOnly')) {
-    return { install: false, mode: 'felix', pool: pool.name, reason: `programClusterRoutes ${mode}: Felix programs the cluster routes of ${ipip ? 'IPIP' : 'unencapsulated'} IPPool ${pool.name}` };
+    return {
+      install: false,
+      mode: 'felix',
+      pool: pool.name,
+      reason: `programClusterRoutes ${mode}: Felix programs the cluster routes of ${ipip ? 'IPIP' : 'unencapsulated'} IPPool ${pool.name}`,
+    };
   }
   const tunnel = { install: true as const, mode: 'ipip' as const, device: 'tunl0' as const, onlink: true as const, nextHop, pool: pool.name };
   if (pool.ipipMode === 'Always') return { ...tunnel, reason: `IPPool ${pool.name} ipipMode Always` };

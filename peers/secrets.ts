@@ -11,7 +11,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export interface SecretRef { name: string; key: string }
+export interface SecretRef {
+  name: string;
+  key: string;
+}
 
 /** A resolved password, or why there is none (for the log, `show neighbor` and /readyz). */
 export type SecretLookup = { value: string } | { error: string };

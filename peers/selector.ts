@@ -21,17 +21,44 @@ export interface Selector {
 }
 
 export class SelectorError extends Error {
-  constructor(readonly selector: string, readonly reason: string, readonly column: number) {
+  constructor(
+    readonly selector: string,
+    readonly reason: string,
+    readonly column: number,
+  ) {
     super(`selector ${JSON.stringify(selector)}: ${reason} at column ${column}`);
     this.name = 'SelectorError';
   }
 }
 
 type TokKind =
-  | 'label' | 'string' | '(' | ')' | '{' | '}' | ',' | '==' | '!=' | '!' | '&&' | '||'
-  | 'in' | 'not in' | 'contains' | 'starts with' | 'ends with' | 'all()' | 'global()' | 'has' | 'eof';
+  | 'label'
+  | 'string'
+  | '('
+  | ')'
+  | '{'
+  | '}'
+  | ','
+  | '=='
+  | '!='
+  | '!'
+  | '&&'
+  | '||'
+  | 'in'
+  | 'not in'
+  | 'contains'
+  | 'starts with'
+  | 'ends with'
+  | 'all()'
+  | 'global()'
+  | 'has'
+  | 'eof';
 
-interface Token { kind: TokKind; value: string; col: number }
+interface Token {
+  kind: TokKind;
+  value: string;
+  col: number;
+}
 
 const LABEL_RE = /[A-Za-z0-9_./-]+/y;
 const WORD_OPS: [RegExp, TokKind][] = [
@@ -45,32 +72,46 @@ const WORD_OPS: [RegExp, TokKind][] = [
 function tokenize(text: string): Token[] {
   const toks: Token[] = [];
   let i = 0;
-  const fail = (reason: string, at: number): never => { throw new SelectorError(text, reason, at + 1); };
+  const fail = (reason: string, at: number): never => {
+    throw new SelectorError(text, reason, at + 1);
+  };
   while (true) {
     while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n')) i++;
-    if (i >= text.length) { toks.push({ kind: 'eof', value: '', col: i + 1 }); return toks; }
-    const c = text[i], col = i + 1;
+    if (i >= text.length) {
+      toks.push({ kind: 'eof', value: '', col: i + 1 });
+      return toks;
+    }
+    const c = text[i],
+      col = i + 1;
     const two = text.slice(i, i + 2);
     if (c === '(' || c === ')' || c === '{' || c === '}' || c === ',') {
-      toks.push({ kind: c, value: c, col }); i++;
+      toks.push({ kind: c, value: c, col });
+      i++;
     } else if (two === '==' || two === '!=' || two === '&&' || two === '||') {
-      toks.push({ kind: two, value: two, col }); i += 2;
+      toks.push({ kind: two, value: two, col });
+      i += 2;
     } else if (c === '!') {
-      toks.push({ kind: '!', value: c, col }); i++;
+      toks.push({ kind: '!', value: c, col });
+      i++;
     } else if (c === '=' || c === '&' || c === '|') {
       fail(`expected '${c}${c}' but found '${c}'`, i);
     } else if (c === '"' || c === "'") {
       const end = text.indexOf(c, i + 1);
       if (end < 0) fail('unterminated string', i);
-      toks.push({ kind: 'string', value: text.slice(i + 1, end), col }); i = end + 1;
+      toks.push({ kind: 'string', value: text.slice(i + 1, end), col });
+      i = end + 1;
     } else {
       // After a label only an operator word may follow (Calico's tokenizer does the same, so
       // a label key may itself be spelled "in" or "contains").
       const prev = toks[toks.length - 1];
       if (prev && prev.kind === 'label') {
-        const op = WORD_OPS.find(([re]) => { re.lastIndex = i; return re.test(text); });
+        const op = WORD_OPS.find(([re]) => {
+          re.lastIndex = i;
+          return re.test(text);
+        });
         if (!op) fail(`expected an operator after label '${prev.value}'`, i);
-        toks.push({ kind: op![1], value: op![1], col }); i = op![0].lastIndex;
+        toks.push({ kind: op![1], value: op![1], col });
+        i = op![0].lastIndex;
         continue;
       }
       const fn = /(all|global|has)\s*\(/y;
@@ -86,18 +127,21 @@ function tokenize(text: string): Token[] {
           i = LABEL_RE.lastIndex;
           while (text[i] === ' ' || text[i] === '\t') i++;
           if (text[i] !== ')') fail("expected ')' to close has(", i);
-          toks.push({ kind: 'has', value: m![0], col }); i++;
+          toks.push({ kind: 'has', value: m![0], col });
+          i++;
         } else {
           while (text[i] === ' ' || text[i] === '\t') i++;
           if (text[i] !== ')') fail(`expected ')' after ${f[1]}(`, i);
-          toks.push({ kind: f[1] === 'all' ? 'all()' : 'global()', value: f[1], col }); i++;
+          toks.push({ kind: f[1] === 'all' ? 'all()' : 'global()', value: f[1], col });
+          i++;
         }
         continue;
       }
       LABEL_RE.lastIndex = i;
       const m = LABEL_RE.exec(text);
       if (!m) fail(`unexpected character '${c}'`, i);
-      toks.push({ kind: 'label', value: m![0], col }); i = LABEL_RE.lastIndex;
+      toks.push({ kind: 'label', value: m![0], col });
+      i = LABEL_RE.lastIndex;
     }
   }
 }
@@ -106,7 +150,10 @@ type Node = (labels: Labels) => boolean;
 
 class Parser {
   private pos = 0;
-  constructor(private readonly text: string, private readonly toks: Token[]) {}
+  constructor(
+    private readonly text: string,
+    private readonly toks: Token[],
+  ) {}
 
   parse(): Node {
     if (this.peek().kind === 'eof') return () => true;
@@ -116,9 +163,15 @@ class Parser {
     return n;
   }
 
-  private peek(): Token { return this.toks[this.pos]; }
-  private next(): Token { return this.toks[this.pos++]; }
-  private fail(reason: string, col: number): never { throw new SelectorError(this.text, reason, col); }
+  private peek(): Token {
+    return this.toks[this.pos];
+  }
+  private next(): Token {
+    return this.toks[this.pos++];
+  }
+  private fail(reason: string, col: number): never {
+    throw new SelectorError(this.text, reason, col);
+  }
 
   private or(): Node {
     let left = this.and();
@@ -163,8 +216,13 @@ class Parser {
   private primary(): Node {
     const t = this.next();
     switch (t.kind) {
-      case 'all()': case 'global()': return () => true;
-      case 'has': { const k = t.value; return (lb) => Object.hasOwn(lb, k); }
+      case 'all()':
+      case 'global()':
+        return () => true;
+      case 'has': {
+        const k = t.value;
+        return (lb) => Object.hasOwn(lb, k);
+      }
       case '(': {
         const inner = this.operand(t, () => this.or());
         if (this.peek().kind !== ')') {
@@ -174,9 +232,12 @@ class Parser {
         this.next();
         return inner;
       }
-      case 'label': return this.comparison(t.value);
-      case 'eof': return this.fail('expected an expression', t.col);
-      default: return this.fail(`unexpected '${t.value}'`, t.col);
+      case 'label':
+        return this.comparison(t.value);
+      case 'eof':
+        return this.fail('expected an expression', t.col);
+      default:
+        return this.fail(`unexpected '${t.value}'`, t.col);
     }
   }
 
@@ -190,7 +251,10 @@ class Parser {
     const open = this.next();
     if (open.kind !== '{') this.fail(`expected '{' after '${op.value}'`, open.kind === 'eof' ? op.col : open.col);
     const out = new Set<string>();
-    if (this.peek().kind === '}') { this.next(); return out; }
+    if (this.peek().kind === '}') {
+      this.next();
+      return out;
+    }
     while (true) {
       const s = this.next();
       if (s.kind !== 'string') this.fail("expected a quoted string in '{...}'", s.col);
@@ -205,15 +269,38 @@ class Parser {
     const op = this.next();
     const has = (lb: Labels) => Object.hasOwn(lb, key);
     switch (op.kind) {
-      case '==': { const v = this.str(op); return (lb) => has(lb) && lb[key] === v; }
-      case '!=': { const v = this.str(op); return (lb) => !has(lb) || lb[key] !== v; }
-      case 'in': { const s = this.set(op); return (lb) => has(lb) && s.has(lb[key]); }
-      case 'not in': { const s = this.set(op); return (lb) => !has(lb) || !s.has(lb[key]); }
-      case 'contains': { const v = this.str(op); return (lb) => has(lb) && lb[key].includes(v); }
-      case 'starts with': { const v = this.str(op); return (lb) => has(lb) && lb[key].startsWith(v); }
-      case 'ends with': { const v = this.str(op); return (lb) => has(lb) && lb[key].endsWith(v); }
-      case 'eof': return this.fail(`expected an operator after label '${key}'`, op.col);
-      default: return this.fail(`expected an operator after label '${key}', found '${op.value}'`, op.col);
+      case '==': {
+        const v = this.str(op);
+        return (lb) => has(lb) && lb[key] === v;
+      }
+      case '!=': {
+        const v = this.str(op);
+        return (lb) => !has(lb) || lb[key] !== v;
+      }
+      case 'in': {
+        const s = this.set(op);
+        return (lb) => has(lb) && s.has(lb[key]);
+      }
+      case 'not in': {
+        const s = this.set(op);
+        return (lb) => !has(lb) || !s.has(lb[key]);
+      }
+      case 'contains': {
+        const v = this.str(op);
+        return (lb) => has(lb) && lb[key].includes(v);
+      }
+      case 'starts with': {
+        const v = this.str(op);
+        return (lb) => has(lb) && lb[key].startsWith(v);
+      }
+      case 'ends with': {
+        const v = this.str(op);
+        return (lb) => has(lb) && lb[key].endsWith(v);
+      }
+      case 'eof':
+        return this.fail(`expected an operator after label '${key}'`, op.col);
+      default:
+        return this.fail(`expected an operator after label '${key}', found '${op.value}'`, op.col);
     }
   }
 }

@@ -37,8 +37,7 @@ export function formatIssue(i: ConfigIssue): string {
 export class ConfigError extends Error {
   constructor(readonly issues: ConfigIssue[]) {
     const errors = issues.filter((i) => i.severity === 'error');
-    super(`${errors.length} configuration error${errors.length === 1 ? '' : 's'}:\n` +
-      errors.map((i) => `  ${formatIssue(i)}`).join('\n'));
+    super(`${errors.length} configuration error${errors.length === 1 ? '' : 's'}:\n` + errors.map((i) => `  ${formatIssue(i)}`).join('\n'));
     this.name = 'ConfigError';
   }
 }

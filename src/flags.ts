@@ -12,7 +12,10 @@ import type { Argv, Options } from 'yargs';
 /** Chain methods that only describe flags or help text: they do not change how a valid line parses. */
 const DESCRIPTIVE = new Set(['scriptName', 'usage', 'option', 'options', 'strict', 'help', 'version', 'epilogue', 'example', 'wrap']);
 
-interface Call { method: string; args: unknown[] }
+interface Call {
+  method: string;
+  args: unknown[];
+}
 
 const camel = (s: string): string => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
@@ -90,7 +93,8 @@ export function lazyYargs(args: string[]): Argv {
         if (!DESCRIPTIVE.has(name)) describedOnly = false;
         if (name === 'scriptName' && typeof a[0] === 'string') scriptName = a[0];
         if (name === 'option' && typeof a[0] === 'string') options.set(a[0], (a[1] ?? {}) as Options);
-        if (name === 'options' && typeof a[0] === 'object' && a[0] !== null) for (const [k, v] of Object.entries(a[0] as Record<string, Options>)) options.set(k, v);
+        if (name === 'options' && typeof a[0] === 'object' && a[0] !== null)
+          for (const [k, v] of Object.entries(a[0] as Record<string, Options>)) options.set(k, v);
         return proxy;
       };
     },

@@ -49,9 +49,18 @@ export function ensurePrivateDir(dir: string, uid = myUid()): void {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   }
   const st = fs.lstatSync(dir);
-  if (st.isSymbolicLink() || !st.isDirectory()) throw new UnsafeSocketError(`refusing ${dir} for the control socket: it is not a directory of its own (a symlink or a file someone put there); remove it or use --control-socket`);
-  if (uid >= 0 && st.uid !== uid) throw new UnsafeSocketError(`refusing ${dir} for the control socket: owned by uid ${st.uid}, not by this user (uid ${uid}), so someone else controls it; remove it or use --control-socket`);
-  if ((st.mode & 0o022) !== 0) throw new UnsafeSocketError(`refusing ${dir} for the control socket: others may write it (mode ${(st.mode & 0o777).toString(8)}); chmod 700 it or use --control-socket`);
+  if (st.isSymbolicLink() || !st.isDirectory())
+    throw new UnsafeSocketError(
+      `refusing ${dir} for the control socket: it is not a directory of its own (a symlink or a file someone put there); remove it or use --control-socket`,
+    );
+  if (uid >= 0 && st.uid !== uid)
+    throw new UnsafeSocketError(
+      `refusing ${dir} for the control socket: owned by uid ${st.uid}, not by this user (uid ${uid}), so someone else controls it; remove it or use --control-socket`,
+    );
+  if ((st.mode & 0o022) !== 0)
+    throw new UnsafeSocketError(
+      `refusing ${dir} for the control socket: others may write it (mode ${(st.mode & 0o777).toString(8)}); chmod 700 it or use --control-socket`,
+    );
 }
 
 /**

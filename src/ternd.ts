@@ -21,37 +21,82 @@ async function main(): Promise<void> {
   // yargs itself is loaded only for --help, --version or a line it must refuse (src/flags.ts).
   const argv = await lazyYargs(process.argv.slice(2))
     .scriptName('ternd')
-    .usage('$0 --config FILE | --datastore etcd --etcd-endpoints URL[,URL...] | --datastore kubernetes [options]\n\nThe Tern BGP daemon: peers this node with the cluster and writes pod routes into the kernel.')
+    .usage(
+      '$0 --config FILE | --datastore etcd --etcd-endpoints URL[,URL...] | --datastore kubernetes [options]\n\nThe Tern BGP daemon: peers this node with the cluster and writes pod routes into the kernel.',
+    )
     .option('datastore', { choices: ['file', 'etcd', 'kubernetes'] as const, default: 'file' as const, describe: 'where the cluster model comes from' })
-    .option('config', { alias: 'c', type: 'string', describe: 'file datastore: Calico v3 multi-document YAML (BGPConfiguration, Node, BGPPeer, IPPool, IPAM blocks); kubernetes plain mode: resources the cluster lacks (BGPConfiguration, BGPPeer, IPPool)' })
+    .option('config', {
+      alias: 'c',
+      type: 'string',
+      describe:
+        'file datastore: Calico v3 multi-document YAML (BGPConfiguration, Node, BGPPeer, IPPool, IPAM blocks); kubernetes plain mode: resources the cluster lacks (BGPConfiguration, BGPPeer, IPPool)',
+    })
     .option('etcd-endpoints', { type: 'string', describe: 'etcd datastore: comma-separated http(s)://host:port (default $ETCD_ENDPOINTS)' })
     .option('etcd-cert', { type: 'string', describe: 'etcd datastore: client certificate (PEM) for mutual TLS' })
     .option('etcd-key', { type: 'string', describe: 'etcd datastore: client key (PEM)' })
-    .option('etcd-ca', { type: 'string', describe: 'etcd datastore: CA certificate (PEM) that signed the etcd servers\' certificates' })
+    .option('etcd-ca', { type: 'string', describe: "etcd datastore: CA certificate (PEM) that signed the etcd servers' certificates" })
     .option('etcd-username', { type: 'string', describe: 'etcd datastore: user for etcd authentication (default $ETCD_USERNAME)' })
-    .option('etcd-password-file', { type: 'string', describe: 'etcd datastore: file holding that user\'s password (default $ETCD_PASSWORD)' })
+    .option('etcd-password-file', { type: 'string', describe: "etcd datastore: file holding that user's password (default $ETCD_PASSWORD)" })
     .option('kubeconfig', { type: 'string', describe: 'kubernetes datastore: kubeconfig file (default $KUBECONFIG, else the in-cluster service account)' })
-    .option('kubernetes-mode', { choices: ['calico', 'plain'] as const, default: 'calico' as const, describe: 'kubernetes datastore: Calico\'s KDD layout (annotations, IPAM CRDs), or Nodes\' podCIDRs as blocks' })
-    .option('secret-namespace', { type: 'string', describe: 'kubernetes datastore: namespace of BGP password Secrets (default $NAMESPACE, else kube-system, as calico-node)' })
+    .option('kubernetes-mode', {
+      choices: ['calico', 'plain'] as const,
+      default: 'calico' as const,
+      describe: "kubernetes datastore: Calico's KDD layout (annotations, IPAM CRDs), or Nodes' podCIDRs as blocks",
+    })
+    .option('secret-namespace', {
+      type: 'string',
+      describe: 'kubernetes datastore: namespace of BGP password Secrets (default $NAMESPACE, else kube-system, as calico-node)',
+    })
     .option('secret-refresh', { type: 'number', default: 10, describe: 'kubernetes datastore: seconds between re-reads of referenced Secrets' })
-    .option('node', { alias: 'n', type: 'string', describe: 'this node\'s name in the model (default: $NODENAME, else $NODE_NAME, else the host name)' })
+    .option('node', { alias: 'n', type: 'string', describe: "this node's name in the model (default: $NODENAME, else $NODE_NAME, else the host name)" })
     .option('control-socket', { type: 'string', describe: 'control socket path (default /run/tern/ternd.sock, $TERN_SOCKET overrides)' })
-    .option('control-socket-group', { type: 'string', describe: 'group (name or gid) whose members may use the control socket (mode 0660); default ternd\'s own group' })
+    .option('control-socket-group', {
+      type: 'string',
+      describe: "group (name or gid) whose members may use the control socket (mode 0660); default ternd's own group",
+    })
     .option('fib', { choices: ['kernel', 'none'] as const, default: 'kernel' as const, describe: 'write routes into the kernel, or keep them in the RIB only' })
-    .option('table', { type: 'number', default: 254, describe: 'kernel routing table for Tern\'s routes' })
-    .option('metric', { type: 'number', describe: 'metric (priority) of Tern\'s kernel routes' })
+    .option('table', { type: 'number', default: 254, describe: "kernel routing table for Tern's routes" })
+    .option('metric', { type: 'number', describe: "metric (priority) of Tern's kernel routes" })
     .option('tunnel-device', { type: 'string', default: 'tunl0', describe: 'IPIP tunnel device for ipipMode Always/CrossSubnet pools' })
     .option('max-paths', { type: 'number', default: 8, describe: 'ECMP width' })
-    .option('fib-sync-timeout', { type: 'number', default: 60, describe: 'seconds to wait for End-of-RIB before reconciling kernel routes left by a previous run' })
-    .option('llgr-stale-time', { type: 'number', default: 0, describe: "RFC 9494 long-lived graceful restart: after a peer's GR restart time, keep its routes (least preferred, not passed on) up to this many seconds if it announced LLGR; 0 = off" })
-    .option('probes', { type: 'string', default: `${DEFAULT_PROBE_HOST}:${DEFAULT_PROBE_PORT}`, describe: 'address:port for /livez, /readyz and /metrics ("off" disables)' })
+    .option('fib-sync-timeout', {
+      type: 'number',
+      default: 60,
+      describe: 'seconds to wait for End-of-RIB before reconciling kernel routes left by a previous run',
+    })
+    .option('llgr-stale-time', {
+      type: 'number',
+      default: 0,
+      describe:
+        "RFC 9494 long-lived graceful restart: after a peer's GR restart time, keep its routes (least preferred, not passed on) up to this many seconds if it announced LLGR; 0 = off",
+    })
+    .option('probes', {
+      type: 'string',
+      default: `${DEFAULT_PROBE_HOST}:${DEFAULT_PROBE_PORT}`,
+      describe: 'address:port for /livez, /readyz and /metrics ("off" disables)',
+    })
     .option('ready-grace', { type: 'number', default: 60, describe: 'seconds a planned session may take to reach Established before /readyz fails' })
     .option('connect-retry', { type: 'number', describe: 'seconds between connection attempts (default 5)' })
-    .option('log-level', { choices: LOG_LEVELS, describe: 'log level (default: the model\'s logSeverityScreen, else info)' })
-    .option('secrets-dir', { type: 'string', describe: 'mounted Kubernetes Secrets (DIR/<secret>/<key>) for BGPPeer and node-mesh passwords the datastore does not hold' })
-    .option('secrets-recheck', { type: 'number', default: 10, describe: 'seconds between re-reads of password secrets (a rotated Secret restarts only its sessions); 0 = only on reload' })
-    .option('ebgp-filter-default', { choices: ['calico', 'rfc8212'] as const, default: 'calico' as const, describe: 'eBGP peer with BGPFilters, route no rule matched: calico accepts/falls back to Calico export rules; rfc8212 drops it (RFC 8212)' })
-    .option('log-format', { choices: ['json', 'text'] as const, describe: 'json: one bunyan JSON object per line (pipe through node_modules/.bin/bunyan to read); text: one readable line per event (default: text on a terminal, else json)' })
+    .option('log-level', { choices: LOG_LEVELS, describe: "log level (default: the model's logSeverityScreen, else info)" })
+    .option('secrets-dir', {
+      type: 'string',
+      describe: 'mounted Kubernetes Secrets (DIR/<secret>/<key>) for BGPPeer and node-mesh passwords the datastore does not hold',
+    })
+    .option('secrets-recheck', {
+      type: 'number',
+      default: 10,
+      describe: 'seconds between re-reads of password secrets (a rotated Secret restarts only its sessions); 0 = only on reload',
+    })
+    .option('ebgp-filter-default', {
+      choices: ['calico', 'rfc8212'] as const,
+      default: 'calico' as const,
+      describe: 'eBGP peer with BGPFilters, route no rule matched: calico accepts/falls back to Calico export rules; rfc8212 drops it (RFC 8212)',
+    })
+    .option('log-format', {
+      choices: ['json', 'text'] as const,
+      describe:
+        'json: one bunyan JSON object per line (pipe through node_modules/.bin/bunyan to read); text: one readable line per event (default: text on a terminal, else json)',
+    })
     .strict()
     .help()
     .version('version', 'print the version, the git commit of the build and the node version', versionLine('ternd'))
@@ -149,14 +194,19 @@ async function main(): Promise<void> {
     process.on('SIGUSR2', () => {
       log.warn({ component: 'daemon', ms: stallMs }, 'TERN_TEST_STALL_MS: blocking the main event loop on purpose');
       const until = Date.now() + stallMs;
-      while (Date.now() < until) { /* busy on purpose */ }
+      while (Date.now() < until) {
+        /* busy on purpose */
+      }
     });
   }
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ component: 'daemon', signal }, argv.fib === 'kernel' ? `${signal}: stopping; kernel routes stay in place for the next start (graceful restart)` : `${signal}: stopping`);
+    log.info(
+      { component: 'daemon', signal },
+      argv.fib === 'kernel' ? `${signal}: stopping; kernel routes stay in place for the next start (graceful restart)` : `${signal}: stopping`,
+    );
     await control.close().catch(() => undefined);
     await probes?.close().catch(() => undefined);
     await daemon.stop(`ternd stopping (${signal})`).catch(() => undefined);

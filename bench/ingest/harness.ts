@@ -7,10 +7,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PrefixCounter } from './counter';
-import { ProcSample, installCleanupHooks, sampleProcess, startProcess, stopProcess, waitListening, Spawned } from './proc';
+import { type ProcSample, installCleanupHooks, sampleProcess, startProcess, stopProcess, waitListening, type Spawned } from './proc';
 import { BenchSpeaker } from './speaker';
-import { Lab, Target } from './targets';
-import { BenchFamily, Workload } from './workload';
+import type { Lab, Target } from './targets';
+import type { BenchFamily, Workload } from './workload';
 
 export interface RunParams {
   family: BenchFamily;
@@ -67,7 +67,13 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 function tail(file: string, lines = 3): string {
   try {
-    return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-lines).map((l) => l.slice(0, 200)).join(' | ');
+    return fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(-lines)
+      .map((l) => l.slice(0, 200))
+      .join(' | ');
   } catch {
     return '';
   }

@@ -7,9 +7,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ResultRecorder, spread, spreadText, type Spread, type TargetVerdict } from '../result';
-import { INJECTOR_AS, RunParams, TargetResult, runTarget } from './harness';
+import { INJECTOR_AS, type RunParams, type TargetResult, runTarget } from './harness';
 import { TARGETS } from './targets';
-import { BenchFamily, buildWorkload } from './workload';
+import { type BenchFamily, buildWorkload } from './workload';
 
 export interface IngestOptions extends RunParams {
   targets: string[];
@@ -73,16 +73,37 @@ export function parseIngestArgs(argv: string[]): IngestOptions {
       return x;
     };
     switch (a) {
-      case '--n': o.n = num(); break;
-      case '--k': o.k = num(); break;
-      case '--seed': o.seed = num(); break;
-      case '--repeat': o.repeat = Math.max(1, num()); break;
-      case '--port': o.port = num(); o.portGiven = true; break;
-      case '--netns': o.netns = true; break;
-      case '--no-netns': o.netns = false; break;
-      case '--timeout': o.timeoutMs = num() * 1000; break;
-      case '--keep': o.keepDir = true; break;
-      case '--no-write': o.write = false; break;
+      case '--n':
+        o.n = num();
+        break;
+      case '--k':
+        o.k = num();
+        break;
+      case '--seed':
+        o.seed = num();
+        break;
+      case '--repeat':
+        o.repeat = Math.max(1, num());
+        break;
+      case '--port':
+        o.port = num();
+        o.portGiven = true;
+        break;
+      case '--netns':
+        o.netns = true;
+        break;
+      case '--no-netns':
+        o.netns = false;
+        break;
+      case '--timeout':
+        o.timeoutMs = num() * 1000;
+        break;
+      case '--keep':
+        o.keepDir = true;
+        break;
+      case '--no-write':
+        o.write = false;
+        break;
       case '--family': {
         const f = v();
         if (f !== 'ipv4' && f !== 'ipv6') throw new Error(`--family must be ipv4 or ipv6\n${USAGE}`);
@@ -90,7 +111,10 @@ export function parseIngestArgs(argv: string[]): IngestOptions {
         break;
       }
       case '--targets': {
-        o.targets = v().split(',').map((s) => s.trim()).filter((s) => s);
+        o.targets = v()
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s);
         const bad = o.targets.filter((x) => !(x in TARGETS));
         if (bad.length) throw new Error(`unknown target(s) ${bad.join(',')}; known: ${Object.keys(TARGETS).join(',')}`);
         break;
@@ -229,8 +253,18 @@ export function ingestTargets(rep: IngestReport): TargetVerdict[] {
   const worstMiB = peaks.length ? Math.max(...peaks) / 2 ** 20 : NaN;
   const fam = `${rep.params.family} ${rep.params.n}/${rep.params.k}`;
   return [
-    { name: `ingest time ${fam}`, goal: 'within 1.5x BIRD, same run', measured: ratio ? spreadText(ratio, 2, 'x') : 'not measured (needs bird and tern)', met: ratio && ratio.n > 0 ? ratio.median <= 1.5 : null },
-    { name: `ingest peak RSS ${fam}`, goal: 'under 250 MB', measured: tern?.status === 'ok' ? `${worstMiB.toFixed(0)} MiB (worst of ${peaks.length} runs)` : 'not measured', met: tern?.status === 'ok' ? worstMiB < 250 : null },
+    {
+      name: `ingest time ${fam}`,
+      goal: 'within 1.5x BIRD, same run',
+      measured: ratio ? spreadText(ratio, 2, 'x') : 'not measured (needs bird and tern)',
+      met: ratio && ratio.n > 0 ? ratio.median <= 1.5 : null,
+    },
+    {
+      name: `ingest peak RSS ${fam}`,
+      goal: 'under 250 MB',
+      measured: tern?.status === 'ok' ? `${worstMiB.toFixed(0)} MiB (worst of ${peaks.length} runs)` : 'not measured',
+      met: tern?.status === 'ok' ? worstMiB < 250 : null,
+    },
     { name: `ingest with --fib kernel ${fam}`, goal: 'the same, routes really installed', measured: 'this harness runs every target without a FIB', met: null },
   ];
 }

@@ -2,7 +2,7 @@
 // Every process the harness starts is recorded here and killed by its PID, also on failure
 // and on SIGINT/SIGTERM of the harness itself.
 
-import { spawn, ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 
 const started = new Set<ChildProcess>();

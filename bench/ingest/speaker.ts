@@ -3,7 +3,7 @@
 // Not an FSM (RFC 4271 §8): enough of the protocol to hold one session for one run, no more.
 
 import * as net from 'node:net';
-import { BenchFamily } from './workload';
+import type { BenchFamily } from './workload';
 
 export interface SpeakerOptions {
   name: string;
@@ -25,8 +25,22 @@ const HOLD_TIME = 240;
 /** RFC 4271 §4.2 OPEN with RFC 5492 capabilities: Multiprotocol (RFC 4760), 4-octet AS (RFC 6793). */
 export function encodeOpen(myAs: number, bgpId: string, family: BenchFamily): Buffer {
   const caps = Buffer.from([
-    2, 6, 1, 4, 0, family === 'ipv4' ? 1 : 2, 0, 1, // Multiprotocol AFI/SAFI
-    2, 6, 65, 4, (myAs >>> 24) & 0xff, (myAs >>> 16) & 0xff, (myAs >>> 8) & 0xff, myAs & 0xff,
+    2,
+    6,
+    1,
+    4,
+    0,
+    family === 'ipv4' ? 1 : 2,
+    0,
+    1, // Multiprotocol AFI/SAFI
+    2,
+    6,
+    65,
+    4,
+    (myAs >>> 24) & 0xff,
+    (myAs >>> 16) & 0xff,
+    (myAs >>> 8) & 0xff,
+    myAs & 0xff,
   ]);
   const body = Buffer.alloc(10);
   body[0] = 4;

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BenchFamily } from './workload';
+import type { BenchFamily } from './workload';
 
 export interface Lab {
   family: BenchFamily;
@@ -46,7 +46,12 @@ const isRoot = (): boolean => typeof process.getuid === 'function' && process.ge
 
 function firstLine(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 5000 });
-  return `${r.stdout ?? ''}\n${r.stderr ?? ''}`.split('\n').find((l) => l.trim() !== '')?.trim() ?? 'unknown';
+  return (
+    `${r.stdout ?? ''}\n${r.stderr ?? ''}`
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? 'unknown'
+  );
 }
 
 const BIRD = '/usr/sbin/bird';
@@ -121,17 +126,31 @@ ${act(lab.monitor)}
     return {
       cmd: BGPD,
       args: [
-        '-Z', '-n', '-S',
-        '-f', file,
-        '-i', path.join(lab.dir, 'bgpd.pid'),
-        '--vty_socket', lab.dir,
-        '-z', path.join(lab.dir, 'zserv.api'),
-        '-P', '0',
-        '-l', lab.target,
-        '-p', String(lab.port),
-        '-u', 'root', '-g', 'root',
-        '--log', `file:${lab.dir}/bgpd.log`,
-        '--log-level', 'warnings',
+        '-Z',
+        '-n',
+        '-S',
+        '-f',
+        file,
+        '-i',
+        path.join(lab.dir, 'bgpd.pid'),
+        '--vty_socket',
+        lab.dir,
+        '-z',
+        path.join(lab.dir, 'zserv.api'),
+        '-P',
+        '0',
+        '-l',
+        lab.target,
+        '-p',
+        String(lab.port),
+        '-u',
+        'root',
+        '-g',
+        'root',
+        '--log',
+        `file:${lab.dir}/bgpd.log`,
+        '--log-level',
+        'warnings',
       ],
     };
   },
@@ -192,9 +211,7 @@ export const tern: Target = {
   name: 'tern',
   unavailable: () => (!exists(TERND) ? `${TERND} not built (ternd not available yet)` : null),
   unsupported: (lab) =>
-    lab.family === 'ipv6' && transportOf(lab) === 'ipv4'
-      ? 'Tern (Calico model) carries IPv6 only over IPv6 sessions: run with --netns (as root)'
-      : null,
+    lab.family === 'ipv6' && transportOf(lab) === 'ipv4' ? 'Tern (Calico model) carries IPv6 only over IPv6 sessions: run with --netns (as root)' : null,
   version: () => {
     try {
       const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version?: string };
@@ -253,7 +270,23 @@ ${peer('tbench-injector', lab.injector, lab.injectorAs)}${peer('tbench-monitor',
     return {
       cmd: process.execPath,
       // TBENCH_TERN_NODE_ARGS: extra node flags for ternd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
-      args: [...shebangNodeFlags(TERND), ...(process.env.TBENCH_TERN_NODE_ARGS ?? '').split(' ').filter((a) => a), TERND, '--config', file, '--node', 'tbench-target', '--fib', 'none', '--control-socket', path.join(lab.dir, 'tern.sock'), '--log-level', 'warn', '--probes', 'off'],
+      args: [
+        ...shebangNodeFlags(TERND),
+        ...(process.env.TBENCH_TERN_NODE_ARGS ?? '').split(' ').filter((a) => a),
+        TERND,
+        '--config',
+        file,
+        '--node',
+        'tbench-target',
+        '--fib',
+        'none',
+        '--control-socket',
+        path.join(lab.dir, 'tern.sock'),
+        '--log-level',
+        'warn',
+        '--probes',
+        'off',
+      ],
     };
   },
 };

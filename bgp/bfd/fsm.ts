@@ -293,7 +293,9 @@ export class BfdFsm {
         requiredMinEchoRx: 0,
         // RFC 5880 §6.7.4: the driver fills in the digest. Meticulous needs a new number in every packet;
         // Keyed SHA1 may repeat one, but a fresh one each time costs nothing and is never wrong.
-        auth: this.auth ? { type: this.auth.type, keyId: this.auth.keyId, seq: (this.xmitAuthSeq = (this.xmitAuthSeq + 1) >>> 0), value: Buffer.alloc(0) } : undefined,
+        auth: this.auth
+          ? { type: this.auth.type, keyId: this.auth.keyId, seq: (this.xmitAuthSeq = (this.xmitAuthSeq + 1) >>> 0), value: Buffer.alloc(0) }
+          : undefined,
       },
     });
   }

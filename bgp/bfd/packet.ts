@@ -28,8 +28,15 @@ export const enum Diag {
   ReverseConcatenatedPathDown = 8,
 }
 export const DIAG_NAMES = [
-  'No Diagnostic', 'Control Detection Time Expired', 'Echo Function Failed', 'Neighbor Signaled Session Down',
-  'Forwarding Plane Reset', 'Path Down', 'Concatenated Path Down', 'Administratively Down', 'Reverse Concatenated Path Down',
+  'No Diagnostic',
+  'Control Detection Time Expired',
+  'Echo Function Failed',
+  'Neighbor Signaled Session Down',
+  'Forwarding Plane Reset',
+  'Path Down',
+  'Concatenated Path Down',
+  'Administratively Down',
+  'Reverse Concatenated Path Down',
 ];
 
 /** RFC 5880 §4.1 Auth Type: 4 Keyed SHA1, 5 Meticulous Keyed SHA1 (§4.4). */
@@ -123,8 +130,13 @@ export function encodeBfd(p: BfdPacket, sha1Key?: Buffer): Buffer {
   const b = Buffer.alloc(len);
   b[0] = ((p.version & 7) << 5) | (p.diag & 0x1f);
   b[1] =
-    ((p.state & 3) << 6) | (p.poll ? 0x20 : 0) | (p.final ? 0x10 : 0) | (p.cpi ? 0x08 : 0) |
-    (withAuth ? 0x04 : 0) | (p.demand ? 0x02 : 0) | (p.multipoint ? 0x01 : 0);
+    ((p.state & 3) << 6) |
+    (p.poll ? 0x20 : 0) |
+    (p.final ? 0x10 : 0) |
+    (p.cpi ? 0x08 : 0) |
+    (withAuth ? 0x04 : 0) |
+    (p.demand ? 0x02 : 0) |
+    (p.multipoint ? 0x01 : 0);
   b[2] = p.detectMult;
   b[3] = len;
   b.writeUInt32BE(p.myDiscr >>> 0, 4);

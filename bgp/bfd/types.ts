@@ -66,10 +66,7 @@ export interface BfdSessionView {
   txLate: { maxMs: number; over5ms: number; over20ms: number; over50ms: number; samples: number };
 }
 
-export type ToWorker =
-  | { type: 'set'; sessions: BfdPeerConfig[] }
-  | { type: 'query'; id: number }
-  | { type: 'stop' };
+export type ToWorker = { type: 'set'; sessions: BfdPeerConfig[] } | { type: 'query'; id: number } | { type: 'stop' };
 
 export type FromWorker =
   | { type: 'state'; event: BfdStateEvent }

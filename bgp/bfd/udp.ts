@@ -34,8 +34,6 @@ import {
 } from '../io/libc';
 import { familyOf, sockaddr } from '../io/transport';
 
-
-
 export interface UdpSocketOptions {
   /** Local address to bind (`0.0.0.0` / `::` for any). */
   address: string;
@@ -99,7 +97,13 @@ export interface Datagram {
 }
 
 // One native scratch area for recvmsg: msghdr, iovec, peer address, control, data.
-const HDR = 0, IOV = 64, NAME = 128, CTRL = 256, CTRL_LEN = 256, DATA = 1024, DATA_LEN = 3072;
+const HDR = 0,
+  IOV = 64,
+  NAME = 128,
+  CTRL = 256,
+  CTRL_LEN = 256,
+  DATA = 1024,
+  DATA_LEN = 3072;
 let scratch: { ptr: unknown; view: DataView; bytes: Uint8Array } | undefined;
 function area(): NonNullable<typeof scratch> {
   if (scratch) return scratch;
@@ -134,8 +138,7 @@ export function recvUdp(fd: number): Datagram | undefined {
   const data = Buffer.from(s.bytes.subarray(DATA, DATA + Math.min(n, DATA_LEN)));
   const fam = s.view.getUint16(NAME, true);
   const port = s.view.getUint16(NAME + 2, false);
-  const address =
-    fam === AF_INET6 ? v6Text(s.bytes.subarray(NAME + 8, NAME + 24)) : Array.from(s.bytes.subarray(NAME + 4, NAME + 8)).join('.');
+  const address = fam === AF_INET6 ? v6Text(s.bytes.subarray(NAME + 8, NAME + 24)) : Array.from(s.bytes.subarray(NAME + 4, NAME + 8)).join('.');
   // struct cmsghdr { size_t len; int level; int type; data... }, each aligned to 8.
   let ttl = -1;
   const ctrlLen = Number(s.view.getBigUint64(HDR + 40, true));
@@ -174,7 +177,6 @@ export function pollIn(fds: number[], timeoutMs: number): number[] {
   if (r <= 0) return [];
   return fds.filter((_, i) => (b.readInt16LE(i * 8 + 6) & POLLIN) !== 0);
 }
-
 
 /**
  * Raise the calling thread's scheduling priority (Linux: setpriority on a thread ID affects only

@@ -84,7 +84,14 @@ export class BfdEngine {
     }
     for (const w of wanted) {
       const s = this.sessions.get(w.peerAddress);
-      if (s && s.cfg.multihop === w.multihop && s.cfg.localAddress === w.localAddress && s.cfg.port === w.port && s.cfg.listenPort === w.listenPort && JSON.stringify(s.cfg.auth) === JSON.stringify(w.auth)) {
+      if (
+        s &&
+        s.cfg.multihop === w.multihop &&
+        s.cfg.localAddress === w.localAddress &&
+        s.cfg.port === w.port &&
+        s.cfg.listenPort === w.listenPort &&
+        JSON.stringify(s.cfg.auth) === JSON.stringify(w.auth)
+      ) {
         s.cfg = w;
         this.apply(s, s.fsm.handle({ type: 'SetTimers', timers: w }, performance.now()));
         continue;
@@ -108,8 +115,13 @@ export class BfdEngine {
     while (discr === 0 || this.byDiscr.has(discr)) discr = (Math.random() * 0xffffffff) >>> 0;
     const auth = cfg.auth ? { type: cfg.auth.type === 'MeticulousKeyedSHA1' ? AUTH_METICULOUS_KEYED_SHA1 : AUTH_KEYED_SHA1, keyId: cfg.auth.keyId } : undefined;
     const s: Session = {
-      cfg, key: cfg.auth ? Buffer.from(cfg.auth.key, 'utf8') : undefined,
-      fsm: new BfdFsm(discr, cfg, { auth }), fd: sock.fd, port: sock.port, deadlines: {}, ttlDropped: 0,
+      cfg,
+      key: cfg.auth ? Buffer.from(cfg.auth.key, 'utf8') : undefined,
+      fsm: new BfdFsm(discr, cfg, { auth }),
+      fd: sock.fd,
+      port: sock.port,
+      deadlines: {},
+      ttlDropped: 0,
       late: { maxMs: 0, over5ms: 0, over20ms: 0, over50ms: 0, samples: 0 },
     };
     this.sessions.set(cfg.peerAddress, s);
@@ -147,7 +159,10 @@ export class BfdEngine {
             s.lastDown = { at, diag: a.diag };
           }
           const lastRxAt = s.fsm.lastRxAt === undefined ? undefined : epochOf(s.fsm.lastRxAt);
-          this.post({ type: 'state', event: { peerAddress: s.cfg.peerAddress, from: a.from, to: a.to, diag: a.diag, remoteAdminDown: a.remoteAdminDown, at, lastRxAt } });
+          this.post({
+            type: 'state',
+            event: { peerAddress: s.cfg.peerAddress, from: a.from, to: a.to, diag: a.diag, remoteAdminDown: a.remoteAdminDown, at, lastRxAt },
+          });
           break;
         }
       }

@@ -1,17 +1,9 @@
 // AS_PATH (RFC 4271 §5.1.2, 2- or 4-octet per RFC 6793) and AS4_PATH (RFC 6793 §3), with the
 // RFC 6793 §4.2.3 reconstruction of the 4-octet path on sessions with a 2-octet ("OLD") peer.
 
-import {
-  AS_TRANS,
-  AsPathSegment,
-  AsPathSegmentType,
-  AttrType,
-  ATTR_FLAG_OPTIONAL as O,
-  ATTR_FLAG_TRANSITIVE as T,
-  PathAttributes,
-} from './types';
+import { AS_TRANS, type AsPathSegment, AsPathSegmentType, AttrType, ATTR_FLAG_OPTIONAL as O, ATTR_FLAG_TRANSITIVE as T, type PathAttributes } from './types';
 import { rd32 } from './reader';
-import { AttrDecodeState, AttrMalformed, AttrSpec, AttrWriter } from './attr-spec';
+import { type AttrDecodeState, AttrMalformed, type AttrSpec, type AttrWriter } from './attr-spec';
 
 const SEGMENT_NAMES: Record<number, string> = { 1: 'AS_SET', 2: 'AS_SEQUENCE', 3: 'AS_CONFED_SEQUENCE', 4: 'AS_CONFED_SET' };
 
@@ -133,7 +125,8 @@ export const asPathAttributes: AttrSpec[] = [
       const segs = decodeSegments('AS_PATH', b, s, e, st.ctx.as4 ? 4 : 2);
       // RFC 5065 §5.3: confederation segments from a peer outside our confederation (Tern has
       // none, so any eBGP peer) make the AS_PATH malformed: RFC 7606 §7.2, treat-as-withdraw.
-      if (st.ctx.ebgp && segs.some((seg) => isConfed(seg.type))) throw new AttrMalformed('AS_PATH from an external peer contains confederation segments (RFC 5065 §5.3)', 11);
+      if (st.ctx.ebgp && segs.some((seg) => isConfed(seg.type)))
+        throw new AttrMalformed('AS_PATH from an external peer contains confederation segments (RFC 5065 §5.3)', 11);
       st.attrs.asPath = segs;
     },
     encode(a, ctx, w) {
@@ -171,7 +164,11 @@ export const asPathAttributes: AttrSpec[] = [
       // without confederation segments. Never on a 4-octet session (RFC 6793 §4.1).
       if (ctx.as4 || !a.asPath || !a.asPath.some((seg) => seg.asns.some((x) => x > 0xffff))) return;
       const m = w.begin(O | T, AttrType.AS4_PATH);
-      writeSegments(w, a.asPath.filter((seg) => !isConfed(seg.type)), 4);
+      writeSegments(
+        w,
+        a.asPath.filter((seg) => !isConfed(seg.type)),
+        4,
+      );
       w.end(m);
     },
   },

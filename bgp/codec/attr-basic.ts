@@ -5,7 +5,7 @@
 import { AS_TRANS, AttrType, ATTR_FLAG_OPTIONAL as O, ATTR_FLAG_TRANSITIVE as T } from './types';
 import { formatIpv4, parseIpv4 } from './prefix';
 import { rd32 } from './reader';
-import { AttrDecodeState, AttrMalformed, AttrSpec, AttrWriter } from './attr-spec';
+import { type AttrDecodeState, AttrMalformed, type AttrSpec, type AttrWriter } from './attr-spec';
 
 /** RFC 4271 §6.3 subcodes. */
 const LENGTH_ERROR = 5;

@@ -2,7 +2,7 @@
 
 import { AttrType, ATTR_FLAG_OPTIONAL as O, ATTR_FLAG_TRANSITIVE as T } from './types';
 import { rd32 } from './reader';
-import { AttrMalformed, AttrSpec } from './attr-spec';
+import { AttrMalformed, type AttrSpec } from './attr-spec';
 
 function wantMultiple(name: string, got: number, unit: number): void {
   if (got === 0 || got % unit !== 0) {

@@ -5,18 +5,18 @@
 import {
   AFI_IPV4,
   AFI_IPV6,
-  Afi,
+  type Afi,
   AttrType,
   ATTR_FLAG_EXTENDED_LENGTH,
   ATTR_FLAG_OPTIONAL as O,
   familyOfAfi,
-  MpNextHop,
-  PrefixList,
+  type MpNextHop,
+  type PrefixList,
   SAFI_UNICAST,
-  SessionContext,
+  type SessionContext,
 } from './types';
 import { formatIpv4, formatIpv6, parseAddress } from './prefix';
-import { AttrMalformed, AttrSpec, AttrWriter } from './attr-spec';
+import { AttrMalformed, type AttrSpec, type AttrWriter } from './attr-spec';
 import { decodeNlri, nlriLength, writeNlri } from './prefixes';
 
 const OPTIONAL_ERROR = 9;

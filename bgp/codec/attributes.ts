@@ -3,22 +3,22 @@
 // path attributes field and applies RFC 7606 attribute by attribute.
 
 import {
-  AttributeError,
+  type AttributeError,
   AttrType,
   ATTR_FLAG_EXTENDED_LENGTH,
   ATTR_FLAG_OPTIONAL,
   ATTR_FLAG_PARTIAL,
   ATTR_FLAG_TRANSITIVE,
   BgpError,
-  ErrorAction,
-  MpReach,
-  MpUnreach,
-  PathAttributes,
-  SessionContext,
-  UnknownAttribute,
+  type ErrorAction,
+  type MpReach,
+  type MpUnreach,
+  type PathAttributes,
+  type SessionContext,
+  type UnknownAttribute,
 } from './types';
 import { attributeName } from './names';
-import { AttrDecodeState, AttrMalformed, AttrSpec, AttrWriter } from './attr-spec';
+import { type AttrDecodeState, AttrMalformed, type AttrSpec, AttrWriter } from './attr-spec';
 import { basicAttributes } from './attr-basic';
 import { asPathAttributes, mergeAs4 } from './attr-aspath';
 import { communityAttributes } from './attr-communities';

@@ -4,9 +4,9 @@
 // A known capability with a malformed value is a structural error: OPEN Message Error 2/0.
 
 import { SmartBuffer } from 'smart-buffer';
-import { BgpError, CapCode, Capability } from './types';
+import { BgpError, CapCode, type Capability } from './types';
 import { capabilityName } from './names';
-import { Reader } from './reader';
+import type { Reader } from './reader';
 
 const openError = (what: string): BgpError => new BgpError(2, 0, `OPEN Message Error: ${what}`);
 
@@ -140,7 +140,11 @@ export function encodeCapability(c: Capability): Buffer {
       case CapCode.GRACEFUL_RESTART:
         // RFC 4724 §3: R and N flags, 12-bit restart time, then AFI, SAFI, flags per family.
         out.writeUInt16BE((c.restarting ? 0x8000 : 0) | (c.notification ? 0x4000 : 0) | (c.restartTime & 0x0fff));
-        for (const f of c.families) out.writeUInt16BE(f.afi).writeUInt8(f.safi).writeUInt8(f.forwardingPreserved ? 0x80 : 0);
+        for (const f of c.families)
+          out
+            .writeUInt16BE(f.afi)
+            .writeUInt8(f.safi)
+            .writeUInt8(f.forwardingPreserved ? 0x80 : 0);
         break;
       case CapCode.ADD_PATH:
         for (const f of c.families) out.writeUInt16BE(f.afi).writeUInt8(f.safi).writeUInt8(f.sendReceive);
@@ -149,7 +153,10 @@ export function encodeCapability(c: Capability): Buffer {
         // RFC 9494 §3: AFI, SAFI, flags, 24-bit long-lived stale time.
         for (const f of c.families) {
           const stale = f.staleTime & 0xffffff;
-          out.writeUInt16BE(f.afi).writeUInt8(f.safi).writeUInt8(f.forwardingPreserved ? 0x80 : 0);
+          out
+            .writeUInt16BE(f.afi)
+            .writeUInt8(f.safi)
+            .writeUInt8(f.forwardingPreserved ? 0x80 : 0);
           out.writeUInt8(stale >>> 16).writeUInt16BE(stale & 0xffff);
         }
         break;

@@ -1,7 +1,7 @@
 // Readable text and plain JSON for decoded messages: used by `bgpctl decode`, logs and tests.
 // JSON is plain data (no Buffers, no PrefixList objects), so deep equality works on it.
 
-import { AsPathSegment, BgpMessage, Capability, MsgType, PathAttributes, PrefixList, UpdateMessage } from './types';
+import { type AsPathSegment, type BgpMessage, type Capability, MsgType, type PathAttributes, type PrefixList, type UpdateMessage } from './types';
 import { formatPrefix } from './prefix';
 import { attributeName, capabilityName, messageTypeName, notificationName } from './names';
 import { isEndOfRib } from './update';

@@ -1,7 +1,7 @@
 // decodeMessage / encodeMessage: the message boundary. The header is checked again here (the
 // Framer may not have been used, e.g. by bgpctl decode), then the body goes to its decoder.
 
-import { BgpError, BgpMessage, MsgType, SessionContext } from './types';
+import { BgpError, type BgpMessage, MsgType, type SessionContext } from './types';
 import { checkHeader } from './header';
 import { decodeNotification, decodeKeepalive, decodeRouteRefresh, encodeKeepalive, encodeNotification, encodeRouteRefresh } from './notification';
 import { decodeOpen, encodeOpen } from './open';

@@ -2,22 +2,13 @@
 // and ROUTE-REFRESH (RFC 2918 §3, RFC 7313 §3.2 subtypes): decode and encode side by side.
 
 import { SmartBuffer } from 'smart-buffer';
-import {
-  BgpError,
-  HEADER_LEN,
-  KeepaliveMessage,
-  MAX_MESSAGE_LEN,
-  MsgType,
-  NotificationMessage,
-  RouteRefreshMessage,
-} from './types';
+import { BgpError, HEADER_LEN, type KeepaliveMessage, MAX_MESSAGE_LEN, MsgType, type NotificationMessage, type RouteRefreshMessage } from './types';
 import { writeHeader } from './header';
 
 const u16 = (v: number): Buffer => Buffer.from([v >> 8, v & 0xff]);
 
 /** RFC 9003 §2: Cease subcodes 2 (Administrative Shutdown) and 4 (Administrative Reset). */
-const carriesShutdownCommunication = (code: number, subcode: number): boolean =>
-  code === 6 && (subcode === 2 || subcode === 4);
+const carriesShutdownCommunication = (code: number, subcode: number): boolean => code === 6 && (subcode === 2 || subcode === 4);
 
 /** RFC 9003 §2: at most 255 octets of UTF-8. */
 export const MAX_SHUTDOWN_COMMUNICATION = 255;

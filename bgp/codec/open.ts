@@ -10,7 +10,7 @@
 //    role mismatch (2/11).
 
 import { SmartBuffer } from 'smart-buffer';
-import { BgpError, Capability, HEADER_LEN, MAX_MESSAGE_LEN, MsgType, OpenMessage } from './types';
+import { BgpError, type Capability, HEADER_LEN, MAX_MESSAGE_LEN, MsgType, type OpenMessage } from './types';
 import { formatIpv4, parseIpv4 } from './prefix';
 import { decodeCapabilities, encodeCapability } from './capabilities';
 import { writeHeader } from './header';
@@ -107,7 +107,11 @@ export function encodeOpen(m: OpenMessage): Buffer {
   // A cold path (once per session), written with smart-buffer's running offset.
   const out = SmartBuffer.fromSize(OPEN_MIN_LEN + (extended ? 3 : 0) + total);
   out.writeBuffer(Buffer.alloc(HEADER_LEN)); // the header is written last, with the length
-  out.writeUInt8(m.version).writeUInt16BE(m.myAs & 0xffff).writeUInt16BE(m.holdTime).writeBuffer(id);
+  out
+    .writeUInt8(m.version)
+    .writeUInt16BE(m.myAs & 0xffff)
+    .writeUInt16BE(m.holdTime)
+    .writeBuffer(id);
   if (extended) {
     // RFC 9072 §2: Non-Ext OP Len 255, Non-Ext OP Type 255, then a 2-octet Extended Opt. Parm. Length.
     out.writeUInt8(255).writeUInt8(PARAM_EXTENDED).writeUInt16BE(total);

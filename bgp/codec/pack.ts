@@ -8,16 +8,16 @@
 // Withdrawals come first, in their own UPDATEs (they carry no attributes), then reachability.
 
 import {
-  Family,
+  type Family,
   HEADER_LEN,
   MAX_EXTENDED_MESSAGE_LEN,
   MAX_MESSAGE_LEN,
-  MpNextHop,
+  type MpNextHop,
   MsgType,
-  PathAttributes,
-  Prefix,
-  PrefixList,
-  SessionContext,
+  type PathAttributes,
+  type Prefix,
+  type PrefixList,
+  type SessionContext,
 } from './types';
 import { encodeAttributes } from './attributes';
 import { encodeNextHop, MP_UNREACH_HEADER_LENGTH, mpReachHeaderLength, writeMpReachHeader, writeMpUnreachHeader } from './attr-mp';

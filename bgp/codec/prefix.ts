@@ -1,7 +1,7 @@
 // IP prefixes and addresses as text and bytes: parsePrefix / formatPrefix for config, CLI and
 // tests; fast byte-level helpers (prefixKey) for the RIB. Pure functions, no dependencies.
 
-import { AFI_IPV4, AFI_IPV6, Afi, Prefix } from './types';
+import { AFI_IPV4, AFI_IPV6, type Afi, type Prefix } from './types';
 
 /** Formats 4 bytes at `off` as a dotted quad. */
 export function formatIpv4(b: Buffer, off = 0): string {

@@ -3,7 +3,7 @@
 // Decoding validates the syntax and records only offsets: one Uint32Array per list, no object
 // per prefix. The prefix bytes stay in the message buffer.
 
-import { AFI_IPV4, Afi, Prefix, PrefixList } from './types';
+import { AFI_IPV4, type Afi, type Prefix, type PrefixList } from './types';
 import { parsePrefix, prefixBytes, prefixFromBytes } from './prefix';
 import { rd32, wr32 } from './reader';
 
@@ -97,14 +97,7 @@ function copyMasked(len: number, src: Buffer, from: number, dst: Buffer, to: num
  * `fail(reason)` builds the error to throw: the caller knows whether this is 3/10 Invalid
  * Network Field (classic fields) or an MP_REACH/MP_UNREACH error (RFC 7606 §5.3).
  */
-export function decodeNlri(
-  buf: Buffer,
-  start: number,
-  end: number,
-  afi: Afi,
-  addPath: boolean,
-  fail: (reason: string) => Error,
-): PrefixListImpl {
+export function decodeNlri(buf: Buffer, start: number, end: number, afi: Afi, addPath: boolean, fail: (reason: string) => Error): PrefixListImpl {
   if (start === end) return PrefixListImpl.empty(afi);
   const max = afi === AFI_IPV4 ? 32 : 128;
   let pos = start;

@@ -82,8 +82,7 @@ export const notifyShort =
     new BgpError(code, subcode, `${context}: message ends before ${what}`, data ? data() : undefined);
 
 /** Big-endian unsigned 32-bit read without bounds checks, for loops that checked already. */
-export const rd32 = (b: Buffer, p: number): number =>
-  ((b[p] << 24) >>> 0) + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
+export const rd32 = (b: Buffer, p: number): number => ((b[p] << 24) >>> 0) + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
 
 /** Writes a big-endian unsigned 32-bit value without bounds checks. */
 export const wr32 = (b: Buffer, p: number, v: number): void => {

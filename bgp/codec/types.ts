@@ -341,12 +341,7 @@ export interface RouteRefreshMessage {
   subtype: RouteRefreshSubtype | number;
 }
 
-export type BgpMessage =
-  | OpenMessage
-  | UpdateMessage
-  | NotificationMessage
-  | KeepaliveMessage
-  | RouteRefreshMessage;
+export type BgpMessage = OpenMessage | UpdateMessage | NotificationMessage | KeepaliveMessage | RouteRefreshMessage;
 
 // ---------------------------------------------------------------------------
 // Errors (RFC 4271 §6): a decode error *is* the NOTIFICATION it causes.

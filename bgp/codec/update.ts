@@ -5,15 +5,15 @@
 import {
   AFI_IPV4,
   AFI_IPV6,
-  Family,
+  type Family,
   BgpError,
   HEADER_LEN,
   MAX_EXTENDED_MESSAGE_LEN,
   MAX_MESSAGE_LEN,
   MsgType,
   SAFI_UNICAST,
-  SessionContext,
-  UpdateMessage,
+  type SessionContext,
+  type UpdateMessage,
 } from './types';
 import { AttrWriter } from './attr-spec';
 import { encodeNextHop, writeMpReach, writeMpUnreach } from './attr-mp';

@@ -63,7 +63,10 @@ export const DEFAULT_BGP_PORT = 179;
 
 /** The config with every default filled in; what the FSM and the driver read. */
 export type ResolvedConfig = Required<
-  Omit<SessionConfig, 'localAddress' | 'password' | 'ttlSecurity' | 'ttl' | 'addPath' | 'gracefulRestart' | 'hostname' | 'domain' | 'description' | 'keepaliveTime'>
+  Omit<
+    SessionConfig,
+    'localAddress' | 'password' | 'ttlSecurity' | 'ttl' | 'addPath' | 'gracefulRestart' | 'hostname' | 'domain' | 'description' | 'keepaliveTime'
+  >
 > &
   Pick<SessionConfig, 'localAddress' | 'password' | 'ttlSecurity' | 'ttl' | 'gracefulRestart' | 'hostname' | 'domain' | 'description' | 'keepaliveTime'> & {
     addPath: { send: boolean; receive: boolean };

@@ -3,11 +3,11 @@
 
 import { decodeMessage } from '../codec';
 import type { FsmEvent } from './types';
-import { BgpError, ErrCode, MsgType, type SessionContext } from '../codec/types';
+import { BgpError, ErrCode, MsgType, type BgpMessage, type SessionContext } from '../codec/types';
 
 /** Maps one whole message (header included) to its RFC 4271 §8.1 event. Never throws for bad input. */
 export function eventOfMessage(buf: Buffer, ctx: SessionContext): FsmEvent {
-  let msg;
+  let msg: BgpMessage;
   try {
     msg = decodeMessage(buf, ctx);
   } catch (err) {

@@ -6,15 +6,7 @@
 
 import type { ResolvedConfig } from './config';
 import { encodeShutdownCommunication } from '../codec';
-import {
-  fsmErrorSubcode,
-  type DownReason,
-  type FsmAction,
-  type FsmEvent,
-  type State,
-  type StopNotification,
-  type TimerName,
-} from './types';
+import { fsmErrorSubcode, type DownReason, type FsmAction, type FsmEvent, type State, type StopNotification, type TimerName } from './types';
 import { buildOpen, negotiate, type Negotiated } from './negotiate';
 import { BgpError, ErrCode, MsgType, type BgpMessage, type OpenMessage } from '../codec/types';
 
@@ -306,12 +298,25 @@ export class Fsm {
         const direct = n.code === ErrCode.CEASE && (n.subcode === 2 || n.subcode === 4);
         const hard = n.code === ErrCode.CEASE && n.subcode === CEASE_HARD_RESET;
         const data = n.data ?? (n.shutdownMessage !== undefined && direct ? encodeShutdownCommunication(n.shutdownMessage) : Buffer.alloc(0));
-        this.send({ type: MsgType.NOTIFICATION, code: n.code, subcode: n.subcode, data, shutdownMessage: direct || hard ? n.shutdownMessage : undefined, hardResetOf: hard ? n.hardResetOf : undefined });
+        this.send({
+          type: MsgType.NOTIFICATION,
+          code: n.code,
+          subcode: n.subcode,
+          data,
+          shutdownMessage: direct || hard ? n.shutdownMessage : undefined,
+          hardResetOf: hard ? n.hardResetOf : undefined,
+        });
         const reason: DownReason = {
           origin: 'local',
           event: ev.type,
           notification: { code: n.code, subcode: n.subcode, data, shutdownMessage: n.shutdownMessage },
-          text: n.why ?? (ev.type === 'ManualStop' ? 'stopped by operator' : n.code === ErrCode.CEASE && n.subcode === CEASE_BFD_DOWN ? 'BFD Down (Cease 6/10, RFC 9384)' : 'stopped automatically'),
+          text:
+            n.why ??
+            (ev.type === 'ManualStop'
+              ? 'stopped by operator'
+              : n.code === ErrCode.CEASE && n.subcode === CEASE_BFD_DOWN
+                ? 'BFD Down (Cease 6/10, RFC 9384)'
+                : 'stopped automatically'),
           gracefulRestart: false,
         };
         if (ev.type === 'ManualStop') {

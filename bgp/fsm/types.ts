@@ -2,15 +2,7 @@
 // actions the driver carries out, and why a session went down.
 
 import type { Negotiated } from './negotiate';
-import type {
-  BgpError,
-  Family,
-  BgpMessage,
-  NotificationMessage,
-  OpenMessage,
-  RouteRefreshMessage,
-  UpdateMessage,
-} from '../codec/types';
+import type { BgpError, Family, BgpMessage, NotificationMessage, OpenMessage, RouteRefreshMessage, UpdateMessage } from '../codec/types';
 
 /** RFC 4271 §8.2.2 states. */
 export type State = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';

@@ -56,7 +56,10 @@ export class LogLimiter {
     const secs = Math.round(this.windowMs / 1000);
     for (const w of this.windows.values()) {
       if (w.suppressed === 0) continue;
-      this.log.warn({ ...w.fields, suppressed: w.suppressed, windowSeconds: secs }, `${w.suppressed} more like this in the last ${secs}s, not logged one by one; the first: ${w.first}`);
+      this.log.warn(
+        { ...w.fields, suppressed: w.suppressed, windowSeconds: secs },
+        `${w.suppressed} more like this in the last ${secs}s, not logged one by one; the first: ${w.first}`,
+      );
     }
     this.windows.clear();
   }

@@ -156,9 +156,10 @@ export class Session extends EventEmitter<SessionEvents> {
    */
   bfdDown(graceful: boolean): boolean {
     if (this.primary.fsm.state !== 'Established') return false;
-    const ev: FsmEvent = graceful && this.negotiated?.gracefulRestart
-      ? { type: 'TcpConnectionFails', error: 'BFD Down (graceful restart)' }
-      : { type: 'AutomaticStop', notification: { code: 6, subcode: 10 } };
+    const ev: FsmEvent =
+      graceful && this.negotiated?.gracefulRestart
+        ? { type: 'TcpConnectionFails', error: 'BFD Down (graceful restart)' }
+        : { type: 'AutomaticStop', notification: { code: 6, subcode: 10 } };
     this.feed(this.primary, ev);
     return true;
   }
@@ -438,7 +439,11 @@ export class Session extends EventEmitter<SessionEvents> {
         onProgress: () => this.checkDrain(),
         onOversize: (b, max) => {
           this.s.oversizeDropped++;
-          this.warnings.warn('oversize', { peer: this.key, type: b[18], length: b.length, max }, `not sent: a ${b.length}-byte message exceeds the peer's ${max}-byte maximum (RFC 8654 §4)`);
+          this.warnings.warn(
+            'oversize',
+            { peer: this.key, type: b[18], length: b.length, max },
+            `not sent: a ${b.length}-byte message exceeds the peer's ${max}-byte maximum (RFC 8654 §4)`,
+          );
         },
       },
       () => slot.fsm.sendHoldMs,
@@ -451,7 +456,10 @@ export class Session extends EventEmitter<SessionEvents> {
     if (ev.type === 'NotifMsg' || ev.type === 'NotifMsgVerErr') {
       const n = ev.notification;
       noteError(this.s, 'received', n);
-      this.log.warn({ peer: this.key, code: n.code, subcode: n.subcode, notification: notificationName(n.code, n.subcode), text: n.shutdownMessage }, 'NOTIFICATION received');
+      this.log.warn(
+        { peer: this.key, code: n.code, subcode: n.subcode, notification: notificationName(n.code, n.subcode), text: n.shutdownMessage },
+        'NOTIFICATION received',
+      );
     }
     if (ev.type === 'BGPOpen') this.onOpen(slot, ev);
     else this.feed(slot, ev);

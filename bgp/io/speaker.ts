@@ -4,7 +4,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { StopNotification } from '../fsm/types';
-import net from 'node:net';
+import type net from 'node:net';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
 import type { SessionConfig } from '../fsm/config';
 import type { DownReason, State } from '../fsm/types';
@@ -71,8 +71,7 @@ export function canonicalAddress(addr: string): string {
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }
 
-const configKey = (c: SessionConfig): string =>
-  JSON.stringify({ ...c, peerAddress: canonicalAddress(c.peerAddress), description: undefined });
+const configKey = (c: SessionConfig): string => JSON.stringify({ ...c, peerAddress: canonicalAddress(c.peerAddress), description: undefined });
 
 export class Speaker extends EventEmitter<SpeakerEvents> {
   private readonly sessions = new Map<string, Session>();

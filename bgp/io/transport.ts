@@ -84,7 +84,6 @@ export function createSocket(family: 4 | 6): number {
   return check(c().socket(family === 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), 'socket');
 }
 
-
 export function getIntOpt(fd: number, level: number, name: number): number {
   const b = Buffer.alloc(4);
   const len = Buffer.alloc(4);

@@ -180,7 +180,7 @@ function clearUnusedFlagBits(from: number, to: number): void {
   while (p + 3 <= to) {
     const flags = scratch[p];
     scratch[p] = flags & 0xf0;
-    p += (flags & 0x10 ? 4 + ((scratch[p + 2] << 8) | scratch[p + 3]) : 3 + scratch[p + 2]);
+    p += flags & 0x10 ? 4 + ((scratch[p + 2] << 8) | scratch[p + 3]) : 3 + scratch[p + 2];
   }
 }
 

@@ -94,12 +94,10 @@ export function addressKey(address: string): string {
 }
 
 const lp = (c: Candidate, o: DecisionOptions): number => (c.attr.localPref >= 0 ? c.attr.localPref : o.defaultLocalPref);
-const med = (c: Candidate, o: DecisionOptions): number =>
-  c.attr.med >= 0 ? c.attr.med : o.medMissingAsWorst ? 0xffffffff : 0;
+const med = (c: Candidate, o: DecisionOptions): number => (c.attr.med >= 0 ? c.attr.med : o.medMissingAsWorst ? 0xffffffff : 0);
 /** RFC 4456 §9: "a route that carries the ORIGINATOR_ID ... the ORIGINATOR_ID SHOULD be treated as the BGP Identifier". */
 const rid = (c: Candidate): number => (c.attr.originatorId >= 0 ? c.attr.originatorId : c.routerId);
-const medComparable = (a: Candidate, b: Candidate, o: DecisionOptions): boolean =>
-  o.alwaysCompareMed || a.attr.neighborAs === b.attr.neighborAs;
+const medComparable = (a: Candidate, b: Candidate, o: DecisionOptions): boolean => o.alwaysCompareMed || a.attr.neighborAs === b.attr.neighborAs;
 
 /** Pairwise comparison in step order; says which step decided and why. */
 export function compare(a: Candidate, b: Candidate, o: DecisionOptions): Verdict {
@@ -124,8 +122,7 @@ export function compare(a: Candidate, b: Candidate, o: DecisionOptions): Verdict
   if (a.igpCost !== b.igpCost) return v(a.igpCost < b.igpCost, Step.IGP_COST, 'higher IGP cost to NEXT_HOP');
   if (o.preferOldestEbgp && a.ebgp && b.ebgp && a.age !== b.age) return v(a.age < b.age, Step.OLDEST, 'newer eBGP path');
   if (rid(a) !== rid(b)) return v(rid(a) < rid(b), Step.ROUTER_ID, 'higher router ID / ORIGINATOR_ID');
-  if (a.attr.clusterListLen !== b.attr.clusterListLen)
-    return v(a.attr.clusterListLen < b.attr.clusterListLen, Step.CLUSTER_LIST, 'longer CLUSTER_LIST');
+  if (a.attr.clusterListLen !== b.attr.clusterListLen) return v(a.attr.clusterListLen < b.attr.clusterListLen, Step.CLUSTER_LIST, 'longer CLUSTER_LIST');
   if (a.peerKey !== b.peerKey) return v(a.peerKey < b.peerKey, Step.PEER_ADDRESS, 'higher peer address');
   return v(a.pathId <= b.pathId, Step.PATH_ID, 'higher path identifier');
 }

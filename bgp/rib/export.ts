@@ -95,9 +95,7 @@ export function exportAttrs(src: ExportSource, dst: ExportTarget, set: AttrSet, 
   if (a.unknown) {
     // RFC 4271 §5: unrecognised non-transitive attributes are dropped; transitive ones are
     // passed on with the Partial bit set.
-    const kept = a.unknown
-      .filter((u) => u.flags & ATTR_FLAG_TRANSITIVE)
-      .map((u) => ({ ...u, flags: u.flags | ATTR_FLAG_PARTIAL }));
+    const kept = a.unknown.filter((u) => u.flags & ATTR_FLAG_TRANSITIVE).map((u) => ({ ...u, flags: u.flags | ATTR_FLAG_PARTIAL }));
     if (kept.length > 0) out.unknown = kept;
   }
   let self: boolean;

@@ -335,8 +335,7 @@ export class GroupFamily {
     const out: Entry[] = [];
     if (!this.addPath) {
       const n = Math.min(this.out.length, this.table.store.highWater);
-      for (let pfx = 0; pfx < n; pfx++)
-        if (this.out[pfx] >= 0) out.push({ pfx, pathId: 0, attr: this.attrs.get(this.out[pfx]), excl: this.excl[pfx] });
+      for (let pfx = 0; pfx < n; pfx++) if (this.out[pfx] >= 0) out.push({ pfx, pathId: 0, attr: this.attrs.get(this.out[pfx]), excl: this.excl[pfx] });
     } else for (const [pfx, paths] of this.ap) for (const p of paths) out.push({ pfx, pathId: p.pathId, attr: p.set, excl: p.excl });
     return out;
   }

@@ -166,7 +166,14 @@ export class UpdateGroups {
     const g = new UpdateGroup(
       ++this.seq,
       key,
-      { ebgp: p.ebgp, rrClient: p.rrClient, nextHopMode: c.nextHopMode ?? 'Auto', localAddress: c.localAddress, localAddress6: c.localAddress6, localLinkLocal6: c.localLinkLocal6 },
+      {
+        ebgp: p.ebgp,
+        rrClient: p.rrClient,
+        nextHopMode: c.nextHopMode ?? 'Auto',
+        localAddress: c.localAddress,
+        localAddress6: c.localAddress6,
+        localLinkLocal6: c.localLinkLocal6,
+      },
       { as4: ctx.as4, addPathRx: { ipv4: false, ipv6: false }, addPathTx: { ...ctx.addPathTx }, extendedMessage: ctx.extendedMessage },
       [...p.families],
       mrai,

@@ -79,7 +79,15 @@ function applyImport(core: ImportScope, peer: PeerState, t: FamilyTable, pfx: nu
 }
 
 /** Stores announced NLRI for a peer; unchanged re-announcements queue nothing. */
-export function importList(core: ImportScope, peer: PeerState, t: FamilyTable, list: PrefixList, attrs: PathAttributes, nh: MpNextHop | string, clean: boolean): void {
+export function importList(
+  core: ImportScope,
+  peer: PeerState,
+  t: FamilyTable,
+  list: PrefixList,
+  attrs: PathAttributes,
+  nh: MpNextHop | string,
+  clean: boolean,
+): void {
   let a = attrs;
   // The wire bytes are the interning key (cheaper than canonical text); E/I because the
   // eBGP rule below makes the same bytes mean different attributes.

@@ -42,8 +42,7 @@ export function decide(core: LocRibScope, groups: readonly UpdateGroup[], t: Fam
   const bestPeer = best >= 0 ? t.pPeer[best] : -1;
   let sig = 0;
   if (core.decision.maxPaths > 1) for (const p of mp) sig = (Math.imul(sig ^ (t.pAttr[p] + 1), 0x9e3779b1) + t.pPeer[p]) >>> 0;
-  const changed =
-    best !== t.pfxBest[pfx] || bestAttr !== t.pfxBestAttr[pfx] || bestPeer !== t.pfxBestPeer[pfx] || (t.multipath && sig !== t.pfxMpSig[pfx]);
+  const changed = best !== t.pfxBest[pfx] || bestAttr !== t.pfxBestAttr[pfx] || bestPeer !== t.pfxBestPeer[pfx] || (t.multipath && sig !== t.pfxMpSig[pfx]);
   if (changed) {
     const oldAttr = t.pfxBestAttr[pfx];
     if (core.opts.collectChanges || core.opts.onChange) {

@@ -31,7 +31,10 @@ export class PrefixStore {
   /** Scratch words for the prefix being looked up. */
   readonly scratch = new Uint32Array(4);
 
-  constructor(readonly family: Family, initial = 1024) {
+  constructor(
+    readonly family: Family,
+    initial = 1024,
+  ) {
     this.words = family === 'ipv4' ? 1 : 4;
     this.afi = family === 'ipv4' ? AFI_IPV4 : AFI_IPV6;
     this.keys = new Uint32Array(initial * this.words);

@@ -65,7 +65,10 @@ export function markLongLivedStale(core: StaleScope, t: FamilyTable, idx: number
     }
     res.kept++;
     if (comms.includes(LLGR_STALE)) continue;
-    const next = core.attrs.intern({ ...a, communities: [...comms, LLGR_STALE] }, t.family === 'ipv4' ? set.nextHop : { global: set.nextHop, linkLocal: set.linkLocal });
+    const next = core.attrs.intern(
+      { ...a, communities: [...comms, LLGR_STALE] },
+      t.family === 'ipv4' ? set.nextHop : { global: set.nextHop, linkLocal: set.linkLocal },
+    );
     core.attrs.unref(set);
     t.pAttr[path] = next.id;
     t.enqueue(t.pPfx[path]);

@@ -168,7 +168,13 @@ export class UpdateGroup {
     if (len <= this.maxLen) return set;
     this.attrStore.unref(set);
     for (const m of this.members.values()) {
-      this.note(m.peer, 'message-too-large', family, pfx, `an UPDATE for it would be ${len} bytes, over the peer's ${this.maxLen}-byte maximum (RFC 8654 §4): not advertised to this peer`);
+      this.note(
+        m.peer,
+        'message-too-large',
+        family,
+        pfx,
+        `an UPDATE for it would be ${len} bytes, over the peer's ${this.maxLen}-byte maximum (RFC 8654 §4): not advertised to this peer`,
+      );
     }
     return null;
   }
@@ -261,8 +267,12 @@ export class UpdateGroup {
 
   /** The whole Adj-RIB-Out of a family as UPDATEs for one member (initial dump, refresh). */
   dump(family: Family, member: number): OutMsg[] {
-    return this.fams[family].dump(member, (set) => this.attrBlock(set), (set) => this.nextHopBytes(set), this.maxLen, (set) =>
-      this.memberByRouterId(set.originatorId),
+    return this.fams[family].dump(
+      member,
+      (set) => this.attrBlock(set),
+      (set) => this.nextHopBytes(set),
+      this.maxLen,
+      (set) => this.memberByRouterId(set.originatorId),
     );
   }
 

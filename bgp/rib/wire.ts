@@ -5,13 +5,7 @@
 //   IPv6: MP_REACH_NLRI / MP_UNREACH_NLRI (RFC 4760 §3, §4), written before the other attributes.
 // RFC 7911 §3: with add-path send, each NLRI is preceded by its 4-byte Path Identifier.
 
-import {
-  HEADER_LEN,
-  MsgType,
-  RouteRefreshSubtype,
-  SAFI_UNICAST,
-  type Family,
-} from '../codec/types';
+import { HEADER_LEN, MsgType, type RouteRefreshSubtype, SAFI_UNICAST, type Family } from '../codec/types';
 import { writeHeader } from '../codec/header';
 import { MP_UNREACH_HEADER_LENGTH, mpReachHeaderLength, writeMpReachHeader, writeMpUnreachHeader } from '../codec/attr-mp';
 import type { PrefixStore } from './prefix-store';
@@ -46,8 +40,7 @@ export interface NlriRun {
 const FIXED = HEADER_LEN + 4; // header, Withdrawn Routes Length, Total Path Attribute Length
 const MP_UNREACH_HDR = MP_UNREACH_HEADER_LENGTH;
 
-const entrySize = (store: PrefixStore, pfx: number, addPath: boolean): number =>
-  (addPath ? 5 : 1) + ((store.lens[pfx] + 7) >> 3);
+const entrySize = (store: PrefixStore, pfx: number, addPath: boolean): number => (addPath ? 5 : 1) + ((store.lens[pfx] + 7) >> 3);
 
 function writeEntries(store: PrefixStore, run: NlriRun, from: number, to: number, b: Buffer, pos: number): number {
   for (let i = from; i < to; i++) {

@@ -22,7 +22,8 @@ test('npm run lab -- up --containers: converges from images, status through podm
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tern-lab-cli-c-'));
   const state = path.join(dir, 'state');
-  const cli = (...args: string[]) => run('/usr/bin/env', [`TERN_LAB_DIR=${state}`, 'TERN_LAB_PREFIX=tnk', process.execPath, CLI, ...args], { timeoutMs: 90_000 });
+  const cli = (...args: string[]) =>
+    run('/usr/bin/env', [`TERN_LAB_DIR=${state}`, 'TERN_LAB_PREFIX=tnk', process.execPath, CLI, ...args], { timeoutMs: 90_000 });
   const ours = () => netnsListSync().filter((n) => n.startsWith('tnk-'));
   const containers = async () => (await podman(['ps', '-a', '--format', '{{.Names}}'])).stdout.split('\n').filter((n) => n.startsWith('tern-lab-tnk-'));
   t.after(async () => {

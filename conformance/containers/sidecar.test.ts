@@ -38,7 +38,12 @@ const CAP_NET_ADMIN = 12;
 const FORWARD = path.resolve(__dirname, '..', 'k8s', 'forward.js');
 const PASSWORD = 'tor-md5-secret';
 
-interface Rule { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
 
 /**
  * The API stand-in's authorizer from deploy/kubernetes/rbac.yaml itself: ClusterRole rules for
@@ -46,16 +51,25 @@ interface Rule { apiGroups: string[]; resources: string[]; verbs: string[]; reso
  * authorizer and the (resource, verb) pairs the rules grant.
  */
 function rbacFromDeploy(podNamespace: string): { authorize: (a: Omit<AuditEntry, 'code'>) => boolean; granted: Set<string> } {
-  const objs = parseAllDocuments(fs.readFileSync(path.join(ROOT, 'deploy', 'kubernetes', 'rbac.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; rules?: Rule[] });
+  const objs = parseAllDocuments(fs.readFileSync(path.join(ROOT, 'deploy', 'kubernetes', 'rbac.yaml'), 'utf8')).map(
+    (d) => d.toJS() as { kind: string; rules?: Rule[] },
+  );
   const cluster = objs.filter((o) => o.kind === 'ClusterRole').flatMap((o) => o.rules ?? []);
   const ns = objs.filter((o) => o.kind === 'Role').flatMap((o) => o.rules ?? []);
-  const allows = (rules: Rule[], a: Omit<AuditEntry, 'code'>) => rules.some((r) =>
-    r.resources.includes(a.resource) && r.verbs.includes(a.verb) && (!r.resourceNames?.length || (a.name !== undefined && r.resourceNames.includes(a.name))));
+  const allows = (rules: Rule[], a: Omit<AuditEntry, 'code'>) =>
+    rules.some(
+      (r) =>
+        r.resources.includes(a.resource) &&
+        r.verbs.includes(a.verb) &&
+        (!r.resourceNames?.length || (a.name !== undefined && r.resourceNames.includes(a.name))),
+    );
   const granted = new Set([...cluster, ...ns].flatMap((r) => r.resources.flatMap((res) => r.verbs.map((v) => `${res} ${v}`))));
   return { authorize: (a) => allows(cluster, a) || (a.namespace === podNamespace && allows(ns, a)), granted };
 }
 
-test('issue 14: the calico-node pod with the Tern sidecar reads the Kubernetes API, peers with a BIRD container over TCP MD5 (RFC 2385) and installs routes in the node kernel', { timeout: 180_000 }, async (t) => {
+test('issue 14: the calico-node pod with the Tern sidecar reads the Kubernetes API, peers with a BIRD container over TCP MD5 (RFC 2385) and installs routes in the node kernel', {
+  timeout: 180_000,
+}, async (t) => {
   if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc'])) return;
   const missing = missingPeerImages([]).concat((await podman(['image', 'exists', TERN_IMAGE])).code === 0 ? [] : [`image ${TERN_IMAGE} (npm run image)`]);
   if (missing.length) {
@@ -76,9 +90,22 @@ test('issue 14: the calico-node pod with the Tern sidecar reads the Kubernetes A
   });
 
   // The pod a node would run: calico-node's DaemonSet with deploy/'s sidecar patch, by kubectl.
-  const ds = JSON.parse(execFileSync('kubectl', ['patch', '--local', '-o', 'json',
-    '-f', path.join(ROOT, 'test', 'fixtures', 'kubernetes', 'calico-node-daemonset.yaml'),
-    '--patch-file', path.join(ROOT, 'deploy', 'kubernetes', 'calico-node-sidecar.yaml')], { encoding: 'utf8' }));
+  const ds = JSON.parse(
+    execFileSync(
+      'kubectl',
+      [
+        'patch',
+        '--local',
+        '-o',
+        'json',
+        '-f',
+        path.join(ROOT, 'test', 'fixtures', 'kubernetes', 'calico-node-daemonset.yaml'),
+        '--patch-file',
+        path.join(ROOT, 'deploy', 'kubernetes', 'calico-node-sidecar.yaml'),
+      ],
+      { encoding: 'utf8' },
+    ),
+  );
   const podNamespace: string = ds.metadata.namespace;
 
   // The cluster as Calico keeps it in the API (KDD): Node annotations, CRDs, and the Secret
@@ -106,7 +133,15 @@ test('issue 14: the calico-node pod with the Tern sidecar reads the Kubernetes A
   const [agent, ternd] = ['calico-node', 'ternd'].map((n) => pod.spec.containers.find((c) => c.name === n)!);
   assert.ok(agent && ternd, 'the patched pod has calico-node and ternd');
   // calico-node stand-in: Felix is not under test; this container only shares the pod with ternd.
-  Object.assign(agent, { image: AGENT_IMAGE, command: ['sleep', 'infinity'], args: [], env: [], securityContext: {}, livenessProbe: undefined, readinessProbe: undefined });
+  Object.assign(agent, {
+    image: AGENT_IMAGE,
+    command: ['sleep', 'infinity'],
+    args: [],
+    env: [],
+    securityContext: {},
+    livenessProbe: undefined,
+    readinessProbe: undefined,
+  });
   ternd.image = TERN_IMAGE;
   assert.ok(ternd.args?.includes('--datastore=kubernetes'), 'the manifest reads the Kubernetes API');
   ternd.args = [...(ternd.args ?? []), '--kubeconfig=/etc/tern/kubeconfig'];
@@ -121,7 +156,9 @@ test('issue 14: the calico-node pod with the Tern sidecar reads the Kubernetes A
   // RFC 4271 §8: the session comes up, seen from BIRD.
   await waitBirdEstablished(lab, tor, 'n1', 30_000);
   // Tern's block reaches BIRD with Tern's next hop; BIRD's route lands in the node's kernel.
-  const got = await waitFor('BIRD has the node block', 20_000, async () => (await birdRoutes(lab, tor, { proto: 'n1' })).find((r) => r.prefix === '10.244.141.0/26'));
+  const got = await waitFor('BIRD has the node block', 20_000, async () =>
+    (await birdRoutes(lab, tor, { proto: 'n1' })).find((r) => r.prefix === '10.244.141.0/26'),
+  );
   assert.equal(got.nexthop, '198.18.141.1');
   const kernel = await waitFor('BIRD route in the node kernel', 20_000, async () => {
     const r = await routesInNs(lab, node, { proto: '201', family: 'ipv4' });
@@ -131,7 +168,13 @@ test('issue 14: the calico-node pod with the Tern sidecar reads the Kubernetes A
   assert.equal(kernel.find((x) => x.dst === '10.244.141.0/26')?.type, 'blackhole', 'the affine block as Calico installs it');
 
   // Probes as the kubelet would call them (hostNetwork: the node's 127.0.0.1:9179).
-  const probe = async (p: string) => (await lab.exec(node, process.execPath, ['-e', `fetch('http://127.0.0.1:9179${p}').then(r => process.exit(r.status === 200 ? 0 : 1), () => process.exit(2))`])).code;
+  const probe = async (p: string) =>
+    (
+      await lab.exec(node, process.execPath, [
+        '-e',
+        `fetch('http://127.0.0.1:9179${p}').then(r => process.exit(r.status === 200 ? 0 : 1), () => process.exit(2))`,
+      ])
+    ).code;
   await waitFor('/readyz 200', 20_000, async () => (await probe('/readyz')) === 0);
   assert.equal(await probe('/livez'), 0, '/livez 200');
   // bgpctl on PATH inside the pod, over ternd's control socket.
@@ -143,7 +186,11 @@ test('issue 14: the calico-node pod with the Tern sidecar reads the Kubernetes A
   // every (resource, verb) rbac.yaml grants was used (no rule to spare).
   const health = JSON.parse((await podman(['exec', ctr, 'bgpctl', '-j', 'health'])).stdout) as { datastore?: { kind: string; state: string } };
   assert.deepEqual([health.datastore?.kind, health.datastore?.state], ['kubernetes', 'synced']);
-  assert.deepEqual(api.audit.filter((a) => a.code === 403), [], 'a request the shipped RBAC refuses');
+  assert.deepEqual(
+    api.audit.filter((a) => a.code === 403),
+    [],
+    'a request the shipped RBAC refuses',
+  );
   const used = new Set(api.audit.filter((a) => a.code < 400).map((a) => `${a.resource} ${a.verb}`));
   assert.deepEqual([...rbac.granted].filter((g) => !used.has(g)).sort(), [], 'rbac.yaml grants a verb ternd never uses');
 

@@ -49,7 +49,15 @@ export interface ApiServerOptions {
   store?: ObjectStore;
 }
 
-const status = (code: number, reason: string, message: string) => ({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+const status = (code: number, reason: string, message: string) => ({
+  kind: 'Status',
+  apiVersion: 'v1',
+  metadata: {},
+  status: 'Failure',
+  message,
+  reason,
+  code,
+});
 
 export class ApiServer {
   readonly store: ObjectStore;
@@ -75,8 +83,12 @@ export class ApiServer {
     const listen = (s: http.Server, arg: number | string, host?: string) =>
       new Promise<void>((resolve, reject) => {
         s.once('error', reject);
-        const done = () => { s.off('error', reject); resolve(); };
-        if (typeof arg === 'string') s.listen(arg, done); else s.listen(arg, host, done);
+        const done = () => {
+          s.off('error', reject);
+          resolve();
+        };
+        if (typeof arg === 'string') s.listen(arg, done);
+        else s.listen(arg, host, done);
       });
     const tcp = this.makeServer();
     await listen(tcp, this.port || this.opts.port || 0, this.opts.host ?? '127.0.0.1');
@@ -128,7 +140,9 @@ export class ApiServer {
    */
   kubeconfig(server = this.url): string {
     return JSON.stringify({
-      apiVersion: 'v1', kind: 'Config', 'current-context': 'standin',
+      apiVersion: 'v1',
+      kind: 'Config',
+      'current-context': 'standin',
       clusters: [{ name: 'standin', cluster: { server, 'insecure-skip-tls-verify': true } }],
       users: [{ name: 'tern', user: this.opts.token ? { token: this.opts.token } : {} }],
       contexts: [{ name: 'standin', context: { cluster: 'standin', user: 'tern' } }],
@@ -147,7 +161,10 @@ export class ApiServer {
   }
 
   private send(res: http.ServerResponse, code: number, body: unknown): void {
-    if (res.headersSent) { res.end(); return; }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
     const text = JSON.stringify(body);
     res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
@@ -171,13 +188,18 @@ export class ApiServer {
     const { type, namespace, name } = route;
     const q = url.searchParams;
     const watch = q.get('watch') === 'true' || q.get('watch') === '1';
-    const verb: AuditEntry['verb'] = ({ GET: name ? 'get' : watch ? 'watch' : 'list', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as const)[req.method ?? 'GET'] ?? 'get';
+    const verb: AuditEntry['verb'] =
+      ({ GET: name ? 'get' : watch ? 'watch' : 'list', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as const)[req.method ?? 'GET'] ??
+      'get';
     const entry = { verb, resource: type.plural, namespace, name };
     if (this.opts.authorize && !this.opts.authorize(entry)) {
       this.audit.push({ ...entry, code: 403 });
       return this.send(res, 403, status(403, 'Forbidden', `${verb} ${type.plural}${name ? ` ${name}` : ''} is forbidden`));
     }
-    const answer = (code: number, body: unknown) => { this.audit.push({ ...entry, code }); this.send(res, code, body); };
+    const answer = (code: number, body: unknown) => {
+      this.audit.push({ ...entry, code });
+      this.send(res, code, body);
+    };
     const ns = namespace ?? '';
     const notFound = () => answer(404, status(404, 'NotFound', `${type.plural}${type.group ? `.${type.group}` : ''} "${name}" not found`));
     let match: (o: KObject) => boolean;
@@ -223,7 +245,9 @@ export class ApiServer {
       case 'watch':
         this.audit.push({ ...entry, code: 200 });
         return this.watch(type, q, match, res, req);
-      case 'create': case 'update': case 'patch': {
+      case 'create':
+      case 'update':
+      case 'patch': {
         const body = await readBody(req);
         let obj: KObject;
         try {
@@ -243,7 +267,14 @@ export class ApiServer {
         if (verb === 'create' && current) return answer(409, status(409, 'AlreadyExists', `${type.plural} "${obj.metadata.name}" already exists`));
         if (verb === 'update' && !current) return notFound();
         if (verb === 'update' && obj.metadata.resourceVersion && obj.metadata.resourceVersion !== current!.metadata.resourceVersion) {
-          return answer(409, status(409, 'Conflict', `Operation cannot be fulfilled on ${type.plural} "${obj.metadata.name}": the object has been modified; please apply your changes to the latest version and try again`));
+          return answer(
+            409,
+            status(
+              409,
+              'Conflict',
+              `Operation cannot be fulfilled on ${type.plural} "${obj.metadata.name}": the object has been modified; please apply your changes to the latest version and try again`,
+            ),
+          );
         }
         const stored = this.store.put(type.plural, obj);
         return answer(verb === 'create' ? 201 : 200, stored);
@@ -271,7 +302,10 @@ export class ApiServer {
       res.end();
     };
     const gone = () => write({ type: 'ERROR', object: status(410, 'Expired', 'too old resource version') });
-    const onExpire = () => { gone(); end(); };
+    const onExpire = () => {
+      gone();
+      end();
+    };
     this.watchEnds.add(onExpire);
     req.on('close', end);
     res.on('close', end);
@@ -280,7 +314,10 @@ export class ApiServer {
       if (e.plural !== type.plural) return;
       const now = e.type !== 'DELETED' && match(e.object);
       const before = e.old !== undefined && match(e.old);
-      if (e.type === 'DELETED') { if (before) write({ type: 'DELETED', object: e.object }); return; }
+      if (e.type === 'DELETED') {
+        if (before) write({ type: 'DELETED', object: e.object });
+        return;
+      }
       if (now && before) write({ type: 'MODIFIED', object: e.object });
       else if (now) write({ type: 'ADDED', object: e.object });
       else if (before) write({ type: 'DELETED', object: e.object });
@@ -291,12 +328,25 @@ export class ApiServer {
     } else {
       const rv = Number(rvText);
       const replay = Number.isInteger(rv) ? this.store.since(rv, type.plural) : undefined;
-      if (!replay) { gone(); end(); return; }
+      if (!replay) {
+        gone();
+        end();
+        return;
+      }
       for (const e of replay) deliver(e);
     }
     unsubscribe = this.store.subscribe(deliver);
     if (q.get('allowWatchBookmarks') === 'true') {
-      timers.push(setInterval(() => write({ type: 'BOOKMARK', object: { kind: type.kind, apiVersion: apiVersionOf(type), metadata: { resourceVersion: String(this.store.revision) } } }), this.opts.bookmarkMs ?? 1000));
+      timers.push(
+        setInterval(
+          () =>
+            write({
+              type: 'BOOKMARK',
+              object: { kind: type.kind, apiVersion: apiVersionOf(type), metadata: { resourceVersion: String(this.store.revision) } },
+            }),
+          this.opts.bookmarkMs ?? 1000,
+        ),
+      );
     }
     const timeout = Number(q.get('timeoutSeconds') ?? '0');
     if (timeout > 0) timers.push(setTimeout(end, timeout * 1000));
@@ -310,11 +360,19 @@ export class ApiServer {
       return { name: g, versions: [gv], preferredVersion: gv };
     };
     const resourceList = (group: string, version: string) => ({
-      kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version,
-      resources: types.filter((t) => t.group === group && t.version === version).map((t) => ({
-        name: t.plural, singularName: t.singular, namespaced: t.namespaced, kind: t.kind,
-        verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], ...(t.shortNames ? { shortNames: t.shortNames } : {}),
-      })),
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: group ? `${group}/${version}` : version,
+      resources: types
+        .filter((t) => t.group === group && t.version === version)
+        .map((t) => ({
+          name: t.plural,
+          singularName: t.singular,
+          namespaced: t.namespaced,
+          kind: t.kind,
+          verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+          ...(t.shortNames ? { shortNames: t.shortNames } : {}),
+        })),
     });
     if (p === '/openapi/v3') {
       // OpenAPI v3 discovery: one document per group version (kubectl apply validates with it).
@@ -324,11 +382,13 @@ export class ApiServer {
     const oa = /^\/openapi\/v3\/(?:api\/v1|apis\/([^/]+)\/v1)$/.exec(p);
     if (oa) return openApiDocument(types.filter((t) => t.group === (oa[1] ?? '')));
     if (p === '/version') return { major: '1', minor: '30', gitVersion: 'v1.30.0-tern-standin', platform: 'linux/amd64' };
-    if (p === '/api') return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${this.port}` }] };
+    if (p === '/api')
+      return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${this.port}` }] };
     if (p === '/api/v1') return resourceList('', 'v1');
     if (p === '/apis') return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map(groupDoc) };
     const m = /^\/apis\/([^/]+)(?:\/([^/]+))?$/.exec(p);
-    if (m && groups.includes(m[1])) return m[2] === undefined ? { kind: 'APIGroup', apiVersion: 'v1', ...groupDoc(m[1]) } : m[2] === 'v1' ? resourceList(m[1], 'v1') : undefined;
+    if (m && groups.includes(m[1]))
+      return m[2] === undefined ? { kind: 'APIGroup', apiVersion: 'v1', ...groupDoc(m[1]) } : m[2] === 'v1' ? resourceList(m[1], 'v1') : undefined;
     return undefined;
   }
 
@@ -351,23 +411,35 @@ export class ApiServer {
  */
 function openApiDocument(types: readonly ResourceType[]): unknown {
   const open = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
-  const schemas = Object.fromEntries(types.map((t) => [
-    `${t.group ? t.group.split('.').reverse().join('.') : 'io.k8s.api.core'}.v1.${t.kind}`,
-    {
-      ...open,
-      properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: open, spec: open, status: open },
-      'x-kubernetes-group-version-kind': [{ group: t.group, version: t.version, kind: t.kind }],
-    },
-  ]));
+  const schemas = Object.fromEntries(
+    types.map((t) => [
+      `${t.group ? t.group.split('.').reverse().join('.') : 'io.k8s.api.core'}.v1.${t.kind}`,
+      {
+        ...open,
+        properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: open, spec: open, status: open },
+        'x-kubernetes-group-version-kind': [{ group: t.group, version: t.version, kind: t.kind }],
+      },
+    ]),
+  );
   // The operations say they take fieldValidation, so kubectl leaves validation to the server
   // (which accepts every field: the stand-in has no CRD schemas to prune or reject with).
   const fieldValidation = { name: 'fieldValidation', in: 'query', schema: { type: 'string', uniqueItems: true } };
-  const paths = Object.fromEntries(types.map((t) => {
-    const gvk = { group: t.group, version: t.version, kind: t.kind };
-    const op = (action: string) => ({ 'x-kubernetes-action': action, 'x-kubernetes-group-version-kind': gvk, parameters: [fieldValidation], responses: { 200: { description: 'OK' } } });
-    const base = `/${t.group ? `apis/${t.group}` : 'api'}/${t.version}${t.namespaced ? '/namespaces/{namespace}' : ''}/${t.plural}`;
-    return [[base, { post: op('post') }], [`${base}/{name}`, { put: op('put'), patch: op('patch') }]];
-  }).flat());
+  const paths = Object.fromEntries(
+    types.flatMap((t) => {
+      const gvk = { group: t.group, version: t.version, kind: t.kind };
+      const op = (action: string) => ({
+        'x-kubernetes-action': action,
+        'x-kubernetes-group-version-kind': gvk,
+        parameters: [fieldValidation],
+        responses: { 200: { description: 'OK' } },
+      });
+      const base = `/${t.group ? `apis/${t.group}` : 'api'}/${t.version}${t.namespaced ? '/namespaces/{namespace}' : ''}/${t.plural}`;
+      return [
+        [base, { post: op('post') }],
+        [`${base}/{name}`, { put: op('put'), patch: op('patch') }],
+      ];
+    }),
+  );
   return { openapi: '3.0.0', info: { title: 'Kubernetes (Tern stand-in)', version: 'v1.30.0' }, paths, components: { schemas } };
 }
 

@@ -15,7 +15,10 @@ if (!socketPath || i < 0) {
 const server = net.createServer((client) => {
   const upstream = net.createConnection(socketPath);
   client.pipe(upstream).pipe(client);
-  const cut = () => { client.destroy(); upstream.destroy(); };
+  const cut = () => {
+    client.destroy();
+    upstream.destroy();
+  };
   client.on('error', cut);
   upstream.on('error', cut);
   client.on('close', cut);

@@ -22,15 +22,20 @@ export function k8sNode(name: string, o: NodeOpts = {}): KObject {
   if (o.asNumber !== undefined) annotations['projectcalico.org/ASNumber'] = String(o.asNumber);
   if (o.clusterId) annotations['projectcalico.org/RouteReflectorClusterID'] = o.clusterId;
   return {
-    apiVersion: 'v1', kind: 'Node',
+    apiVersion: 'v1',
+    kind: 'Node',
     metadata: { name, labels: { 'kubernetes.io/hostname': name, ...o.labels }, annotations },
     spec: o.podCIDRs ? { podCIDR: o.podCIDRs[0], podCIDRs: o.podCIDRs } : {},
     status: { addresses: [...(o.internalIP ? [{ type: 'InternalIP', address: o.internalIP }] : []), { type: 'Hostname', address: name }] },
   };
 }
 
-export const crd = (kind: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>): KObject =>
-  ({ apiVersion: CRD, kind, metadata: { name, ...(labels ? { labels } : {}) }, spec });
+export const crd = (kind: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>): KObject => ({
+  apiVersion: CRD,
+  kind,
+  metadata: { name, ...(labels ? { labels } : {}) },
+  spec,
+});
 
 export const bgpConfiguration = (spec: Record<string, unknown>, name = 'default'): KObject => crd('BGPConfiguration', name, spec);
 export const bgpPeer = (name: string, spec: Record<string, unknown>): KObject => crd('BGPPeer', name, spec);
@@ -42,9 +47,15 @@ export function ipamBlock(cidr: string, node: string, allocated = 0): KObject {
   const size = 2 ** (32 - Number(cidr.split('/')[1]));
   const allocations: (number | null)[] = Array.from({ length: size }, (_, i) => (i < allocated ? 0 : null));
   return crd('IPAMBlock', cidr.replace(/[./]/g, '-'), {
-    cidr, affinity: `host:${node}`, allocations, unallocated: Array.from({ length: size - allocated }, (_, i) => i + allocated),
+    cidr,
+    affinity: `host:${node}`,
+    allocations,
+    unallocated: Array.from({ length: size - allocated }, (_, i) => i + allocated),
     attributes: allocated ? [{ handle_id: `k8s-pod-network.${node}`, secondary: { node, namespace: 'default', pod: `pod-${node}` } }] : [],
-    strictAffinity: false, deleted: false, sequenceNumber: 0, sequenceNumberForAllocation: {},
+    strictAffinity: false,
+    deleted: false,
+    sequenceNumber: 0,
+    sequenceNumberForAllocation: {},
   });
 }
 
@@ -53,7 +64,9 @@ export const blockAffinity = (cidr: string, node: string, state = 'confirmed'): 
   crd('BlockAffinity', `${node}-${cidr.replace(/[./]/g, '-')}`, { node, cidr, state, deleted: 'false', type: 'host' });
 
 export const secret = (name: string, namespace: string, data: Record<string, string>): KObject => ({
-  apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+  apiVersion: 'v1',
+  kind: 'Secret',
+  type: 'Opaque',
   metadata: { name, namespace },
   data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
 });
@@ -69,11 +82,17 @@ export interface ServiceOpts {
 
 /** A core v1 Service as the API server returns it (one family, IPv4). */
 export const service = (name: string, namespace: string, o: ServiceOpts): KObject => ({
-  apiVersion: 'v1', kind: 'Service',
+  apiVersion: 'v1',
+  kind: 'Service',
   metadata: { name, namespace, annotations: { 'example.com/owner': 'team' } },
   spec: {
-    type: o.type ?? 'ClusterIP', clusterIP: o.clusterIP, clusterIPs: [o.clusterIP], ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack',
-    ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }], selector: { app: name },
+    type: o.type ?? 'ClusterIP',
+    clusterIP: o.clusterIP,
+    clusterIPs: [o.clusterIP],
+    ipFamilies: ['IPv4'],
+    ipFamilyPolicy: 'SingleStack',
+    ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }],
+    selector: { app: name },
     ...(o.externalIPs ? { externalIPs: o.externalIPs } : {}),
     ...(o.type === 'LoadBalancer' || o.type === 'NodePort' ? { externalTrafficPolicy: o.externalTrafficPolicy ?? 'Cluster' } : {}),
   },
@@ -82,9 +101,14 @@ export const service = (name: string, namespace: string, o: ServiceOpts): KObjec
 
 /** A discovery.k8s.io/v1 EndpointSlice of Service `svc`, one endpoint per entry (IPv4). */
 export const endpointSlice = (name: string, namespace: string, svc: string, endpoints: { node: string; ready: boolean }[]): KObject => ({
-  apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+  apiVersion: 'discovery.k8s.io/v1',
+  kind: 'EndpointSlice',
   metadata: { name, namespace, labels: { 'kubernetes.io/service-name': svc, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
   addressType: 'IPv4',
-  endpoints: endpoints.map((e, i) => ({ addresses: [`10.244.9.${i + 1}`], nodeName: e.node, conditions: { ready: e.ready, serving: e.ready, terminating: false } })),
+  endpoints: endpoints.map((e, i) => ({
+    addresses: [`10.244.9.${i + 1}`],
+    nodeName: e.node,
+    conditions: { ready: e.ready, serving: e.ready, terminating: false },
+  })),
   ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
 });

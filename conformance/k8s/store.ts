@@ -38,9 +38,16 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   { group: '', version: 'v1', plural: 'namespaces', singular: 'namespace', kind: 'Namespace', namespaced: false, shortNames: ['ns'] },
   { group: '', version: 'v1', plural: 'services', singular: 'service', kind: 'Service', namespaced: true, shortNames: ['svc'] },
   { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', singular: 'endpointslice', kind: 'EndpointSlice', namespaced: true },
-  ...(['BGPConfiguration', 'BGPPeer', 'BGPFilter', 'IPPool', 'IPAMBlock', 'BlockAffinity'] as const).map((kind): ResourceType => ({
-    group: 'crd.projectcalico.org', version: 'v1', plural: `${kind.toLowerCase()}s`.replace(/ys$/, 'ies'), singular: kind.toLowerCase(), kind, namespaced: false,
-  })),
+  ...(['BGPConfiguration', 'BGPPeer', 'BGPFilter', 'IPPool', 'IPAMBlock', 'BlockAffinity'] as const).map(
+    (kind): ResourceType => ({
+      group: 'crd.projectcalico.org',
+      version: 'v1',
+      plural: `${kind.toLowerCase()}s`.replace(/ys$/, 'ies'),
+      singular: kind.toLowerCase(),
+      kind,
+      namespaced: false,
+    }),
+  ),
 ];
 
 export const apiVersionOf = (t: ResourceType): string => (t.group ? `${t.group}/${t.version}` : t.version);
@@ -54,7 +61,10 @@ export class ObjectStore {
   compactedRv = 1;
   private readonly subscribers = new Set<(e: StoreEvent) => void>();
 
-  constructor(readonly types: readonly ResourceType[] = RESOURCE_TYPES, private readonly historyLimit = 10_000) {
+  constructor(
+    readonly types: readonly ResourceType[] = RESOURCE_TYPES,
+    private readonly historyLimit = 10_000,
+  ) {
     for (const t of types) this.objects.set(t.plural, new Map());
   }
 
@@ -152,11 +162,15 @@ export function parseLabelSelector(text: string): LabelReq {
   const reqs: LabelReq[] = [];
   // Split on commas outside parentheses.
   const parts: string[] = [];
-  let depth = 0, cur = '';
+  let depth = 0,
+    cur = '';
   for (const ch of text) {
     if (ch === '(') depth++;
     if (ch === ')') depth--;
-    if (ch === ',' && depth === 0) { parts.push(cur); cur = ''; } else cur += ch;
+    if (ch === ',' && depth === 0) {
+      parts.push(cur);
+      cur = '';
+    } else cur += ch;
   }
   if (cur.trim()) parts.push(cur);
   for (const raw of parts) {
@@ -164,7 +178,12 @@ export function parseLabelSelector(text: string): LabelReq {
     let m: RegExpExecArray | null;
     if ((m = /^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(p))) {
       const [, k, op, list] = m;
-      const vals = new Set(list.split(',').map((v) => v.trim()).filter(Boolean));
+      const vals = new Set(
+        list
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean),
+      );
       reqs.push(op === 'in' ? (l) => k in l && vals.has(l[k]) : (l) => !(k in l) || !vals.has(l[k]));
     } else if ((m = /^([\w./-]+)\s*(==|=|!=)\s*([\w./-]*)$/.exec(p))) {
       const [, k, op, v] = m;
@@ -182,20 +201,24 @@ export function parseLabelSelector(text: string): LabelReq {
 
 /** Field selectors: only metadata.name and metadata.namespace, as for most resources. */
 export function parseFieldSelector(text: string): (o: KObject) => boolean {
-  const reqs = text.split(',').filter((s) => s.trim()).map((p) => {
-    const m = /^\s*(metadata\.name|metadata\.namespace)\s*(==|=|!=)\s*([^,]*?)\s*$/.exec(p);
-    if (!m) throw new Error(`field label not supported: ${p.split(/[=!]/)[0]}`);
-    const [, f, op, v] = m;
-    const get = (o: KObject) => (f === 'metadata.name' ? o.metadata.name : (o.metadata.namespace ?? ''));
-    return op === '!=' ? (o: KObject) => get(o) !== v : (o: KObject) => get(o) === v;
-  });
+  const reqs = text
+    .split(',')
+    .filter((s) => s.trim())
+    .map((p) => {
+      const m = /^\s*(metadata\.name|metadata\.namespace)\s*(==|=|!=)\s*([^,]*?)\s*$/.exec(p);
+      if (!m) throw new Error(`field label not supported: ${p.split(/[=!]/)[0]}`);
+      const [, f, op, v] = m;
+      const get = (o: KObject) => (f === 'metadata.name' ? o.metadata.name : (o.metadata.namespace ?? ''));
+      return op === '!=' ? (o: KObject) => get(o) !== v : (o: KObject) => get(o) === v;
+    });
   return (o) => reqs.every((r) => r(o));
 }
 
 /** RFC 7386 JSON merge patch (kubectl apply sends it for CRDs; strategic merge is served the same way). */
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
   for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);

@@ -28,4 +28,3 @@ export function watchRoutes(lab: Lab, host: string): { deletedAt(prefix: string)
     stop: () => lab.stop(child.pid!, 500),
   };
 }
-

@@ -4,7 +4,16 @@
 const AFI_NAME: Record<number, string> = { 1: 'ipv4', 2: 'ipv6' };
 const NOTIFY_CODE: Record<number, string> = { 1: 'header', 2: 'open', 3: 'update', 4: 'hold-timer', 5: 'fsm', 6: 'cease', 7: 'route-refresh' };
 /** RFC 4486 Cease subcodes (subcode 2, Administrative Shutdown, is the plain `notification-cease`). */
-const CEASE_SUB: Record<number, string> = { 1: 'max-prefix', 3: 'peer-deconfigured', 4: 'admin-reset', 5: 'rejected', 6: 'config-change', 7: 'collision', 8: 'resources', 9: 'hard-reset' };
+const CEASE_SUB: Record<number, string> = {
+  1: 'max-prefix',
+  3: 'peer-deconfigured',
+  4: 'admin-reset',
+  5: 'rejected',
+  6: 'config-change',
+  7: 'collision',
+  8: 'resources',
+  9: 'hard-reset',
+};
 
 export interface Attr {
   type: number;
@@ -80,12 +89,16 @@ export function richness(m: Buffer): number {
 export function describe(m: Buffer): string {
   const names = ['?', 'OPEN', 'UPDATE', 'NOTIFICATION', 'KEEPALIVE', 'ROUTE-REFRESH'];
   let s = `${names[m[18]] ?? `type ${m[18]}`}, ${m.length} bytes (${classify(m)})`;
-  if (m[18] === 2 && m.length > 23) s += `, attribute types [${attrs(m).attrs.map((a) => a.type).join(',')}]`;
+  if (m[18] === 2 && m.length > 23)
+    s += `, attribute types [${attrs(m)
+      .attrs.map((a) => a.type)
+      .join(',')}]`;
   if (m[18] === 3) {
     s += `, code ${m[19]} subcode ${m[20]}`;
     const data = m.subarray(21);
     // RFC 9003 §2: Cease 2/4 data = length octet + UTF-8 shutdown communication.
-    if (m[19] === 6 && (m[20] === 2 || m[20] === 4) && data.length > 0) s += `, shutdown communication ${JSON.stringify(data.subarray(1, 1 + data[0]).toString('utf8'))}`;
+    if (m[19] === 6 && (m[20] === 2 || m[20] === 4) && data.length > 0)
+      s += `, shutdown communication ${JSON.stringify(data.subarray(1, 1 + data[0]).toString('utf8'))}`;
   }
   return s;
 }
@@ -134,5 +147,7 @@ export function sessionContext(sent: Buffer[], received: Buffer[]): string {
   const rx = ['ipv4', 'ipv6'].filter((f) => ((mine.addPath[f] ?? 0) & 2) !== 0 && ((theirs.addPath[f] ?? 0) & 1) !== 0);
   const fams = rx.length ? rx.join(',') : 'none';
   // `addpath=` repeats the set for readers that configure one add-path set for both directions.
-  return [mine.as4 && theirs.as4 ? 'as4' : 'as2', `addpath-rx=${fams}`, `addpath=${fams}`, mine.extended && theirs.extended ? 'extended' : 'standard'].join(' ');
+  return [mine.as4 && theirs.as4 ? 'as4' : 'as2', `addpath-rx=${fams}`, `addpath=${fams}`, mine.extended && theirs.extended ? 'extended' : 'standard'].join(
+    ' ',
+  );
 }

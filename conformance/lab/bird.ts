@@ -3,7 +3,7 @@
 
 import * as fs from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { Lab, waitFor } from './lab.js';
+import { type Lab, waitFor } from './lab.js';
 import { peerTool, startPeerDaemon } from './peer-runtime.js';
 
 export const BIRD = process.env.TERN_BIRD ?? '/usr/sbin/bird';
@@ -147,7 +147,10 @@ export async function startBird(lab: Lab, host: string, cfg: BirdConfig): Promis
 /** Run BIRD in the foreground in `b.host` (again, after a kill, with `extraArgs` such as -R). */
 export async function launchBird(lab: Lab, b: Pick<Bird, 'host' | 'ctl' | 'configFile' | 'logFile'>, extraArgs: string[]): Promise<Bird> {
   const base = b.configFile.replace(/\.conf$/, '');
-  const d = await startPeerDaemon(lab, b.host, 'bird', BIRD, ['-f', '-c', b.configFile, '-s', b.ctl, '-P', `${base}.pid`, ...extraArgs], { logFile: `${base}.out`, name: 'bird' });
+  const d = await startPeerDaemon(lab, b.host, 'bird', BIRD, ['-f', '-c', b.configFile, '-s', b.ctl, '-P', `${base}.pid`, ...extraArgs], {
+    logFile: `${base}.out`,
+    name: 'bird',
+  });
   const bird: Bird = { ...b, pid: d.pid, child: d.child, container: d.container };
   lab.instances.set(`bird:${b.host}`, bird);
   await waitFor(`BIRD control socket in ${b.host}`, 10_000, async () => (await peerTool('bird', d.container, BIRDC, ['-s', b.ctl, 'show status'])).code === 0);
@@ -264,7 +267,18 @@ export function parseBirdRoutes(text: string): BirdRoute[] {
     const head = /^(\S+)?\s+(unicast|blackhole|unreachable|prohibit|dev \S+)\s+\[(\S+)[^\]]*\]\s*(\*)?/.exec(line);
     if (head && !line.startsWith('\t') && !/^BIRD/.test(line)) {
       if (head[1]) prefix = head[1];
-      cur = { prefix, table, proto: head[3], primary: head[4] === '*', asPath: [], clusterList: [], communities: [], largeCommunities: [], extCommunities: [], attrs: {} };
+      cur = {
+        prefix,
+        table,
+        proto: head[3],
+        primary: head[4] === '*',
+        asPath: [],
+        clusterList: [],
+        communities: [],
+        largeCommunities: [],
+        extCommunities: [],
+        attrs: {},
+      };
       routes.push(cur);
       continue;
     }
@@ -279,7 +293,11 @@ export function parseBirdRoutes(text: string): BirdRoute[] {
     if (!a) continue;
     const [, name, value] = a;
     cur.attrs[name] = value;
-    if (name === 'as_path') cur.asPath = value.split(/\s+/).filter((x) => /^\d+$/.test(x)).map(Number);
+    if (name === 'as_path')
+      cur.asPath = value
+        .split(/\s+/)
+        .filter((x) => /^\d+$/.test(x))
+        .map(Number);
     if (name === 'local_pref') cur.localPref = Number(value);
     if (name === 'med') cur.med = Number(value);
     if (name === 'originator_id') cur.originatorId = value;

@@ -2,7 +2,7 @@
 // what was on the wire (e.g. that a NOTIFICATION 4 was really sent), not only what was logged.
 
 import * as fs from 'node:fs';
-import { Lab, sleep, waitFor } from './lab.js';
+import { type Lab, sleep, waitFor } from './lab.js';
 import { readPcapTcp, reassemble, splitBgp, type TcpStream } from './pcap.js';
 
 export interface Capture {

@@ -12,7 +12,7 @@
 
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { Lab, mustRun, waitFor } from './lab.js';
+import { type Lab, mustRun, waitFor } from './lab.js';
 import { startBird, type BirdNeighbor } from './bird.js';
 import { calicoYaml, startTernd, type CalicoModel, type CalicoNode, type CalicoPeer, type Ternd } from './tern.js';
 import { routesInNs, type NsRoute } from './fib.js';
@@ -73,7 +73,12 @@ export interface Cluster {
 }
 
 export function blockDoc(cidr: string, node: string): Record<string, unknown> {
-  return { apiVersion: 'crd.projectcalico.org/v1', kind: 'IPAMBlock', metadata: { name: cidr.replace(/[./]/g, '-') }, spec: { cidr, affinity: `host:${node}` } };
+  return {
+    apiVersion: 'crd.projectcalico.org/v1',
+    kind: 'IPAMBlock',
+    metadata: { name: cidr.replace(/[./]/g, '-') },
+    spec: { cidr, affinity: `host:${node}` },
+  };
 }
 
 export function meshModel(nodes: ClusterNodeSpec[], ipipMode: string): CalicoModel {
@@ -84,7 +89,12 @@ export function meshModel(nodes: ClusterNodeSpec[], ipipMode: string): CalicoMod
     // A global BGPPeer: every node peers with the ToR (eBGP). 2 s keepalive, 6 s hold.
     peers: [{ name: 'tor', peerIP: TOR_ADDR[0], asNumber: TOR_AS, keepaliveTime: '2s' }],
     extraDocs: [
-      { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'pods' }, spec: { cidr: '10.244.0.0/16', blockSize: 26, ipipMode, vxlanMode: 'Never' } },
+      {
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'IPPool',
+        metadata: { name: 'pods' },
+        spec: { cidr: '10.244.0.0/16', blockSize: 26, ipipMode, vxlanMode: 'Never' },
+      },
       ...nodes.flatMap((n) => n.blocks.map((b) => blockDoc(b, n.name))),
     ],
   };
@@ -100,7 +110,9 @@ export function reflectorModel(base: CalicoModel, reflectors: string[], clusterI
   return {
     ...base,
     nodeToNodeMeshEnabled: false,
-    nodes: base.nodes.map((n) => (reflectors.includes(n.name) ? { ...n, routeReflectorClusterID: clusterId, labels: { ...n.labels, 'route-reflector': 'true' } } : n)),
+    nodes: base.nodes.map((n) =>
+      reflectors.includes(n.name) ? { ...n, routeReflectorClusterID: clusterId, labels: { ...n.labels, 'route-reflector': 'true' } } : n,
+    ),
     peers: [...(base.peers ?? []), rrPeer],
   };
 }
@@ -132,9 +144,15 @@ export async function buildCluster(lab: Lab, spec: ClusterSpec): Promise<Cluster
   }
 
   const neighbors: BirdNeighbor[] = nodes.map((n) => ({
-    name: n.name, localAs: TOR_AS, neighborAddr: n.address, neighborAs: CLUSTER_AS,
+    name: n.name,
+    localAs: TOR_AS,
+    neighborAddr: n.address,
+    neighborAs: CLUSTER_AS,
     // Tern connects (a global BGPPeer is active); a passive ToR makes the Established count exact.
-    passive: true, holdTime: 6, keepaliveTime: 2, ipv4: { import: 'all', export: 'none' },
+    passive: true,
+    holdTime: 6,
+    keepaliveTime: 2,
+    ipv4: { import: 'all', export: 'none' },
   }));
   await startBird(lab, tor, { routerId: TOR_ADDR[0], neighbors });
 
@@ -146,7 +164,10 @@ export async function buildCluster(lab: Lab, spec: ClusterSpec): Promise<Cluster
   await Promise.all(
     nodes.map(async (n) => {
       const t = await startTernd(lab, n.host, {
-        configYaml: yaml, node: n.name, fib: 'kernel', logLevel: spec.logLevel ?? 'debug',
+        configYaml: yaml,
+        node: n.name,
+        fib: 'kernel',
+        logLevel: spec.logLevel ?? 'debug',
         datastoreArgs: store?.terndArgs,
         // ternd opens its control socket after the first complete model: a store read takes longer than a file.
         startTimeoutMs: spec.datastore ? 45_000 : undefined,
@@ -156,7 +177,11 @@ export async function buildCluster(lab: Lab, spec: ClusterSpec): Promise<Cluster
     }),
   );
   const cluster: Cluster = {
-    lab, tor, nodes, ternd, model,
+    lab,
+    tor,
+    nodes,
+    ternd,
+    model,
     write(text) {
       const body = text ?? calicoYaml(cluster.model);
       const t0 = performance.now();
@@ -182,7 +207,10 @@ export async function ternRoutes(c: Cluster, host: string): Promise<Map<string, 
   const rows: NsRoute[] = await routesInNs(c.lab, host, { family: 'ipv4', proto: TERN_PROTO });
   const m = new Map<string, string>();
   for (const r of rows) {
-    const hops = r.nexthops.map((h) => `${h.gateway ?? ''}@${h.dev ?? ''}`).sort().join(',');
+    const hops = r.nexthops
+      .map((h) => `${h.gateway ?? ''}@${h.dev ?? ''}`)
+      .sort()
+      .join(',');
     m.set(r.dst, r.type === 'blackhole' ? 'blackhole' : hops);
   }
   return m;
@@ -202,7 +230,11 @@ export function expectedFib(c: Cluster, node: ClusterNodeSpec, blocks: Map<strin
   return m;
 }
 
-export const mapText = (m: Map<string, string>): string => [...m].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join('\n');
+export const mapText = (m: Map<string, string>): string =>
+  [...m]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k} ${v}`)
+    .join('\n');
 
 /** Waits until every node's proto-201 routes are exactly `expectedFib`. */
 export async function waitFibs(c: Cluster, blocks: Map<string, string[]>, timeoutMs = 20_000): Promise<void> {

@@ -66,7 +66,10 @@ export class EtcdMember {
   child?: ChildProcess;
   readonly dataDir: string;
   readonly logFile: string;
-  constructor(readonly spec: EtcdMemberSpec, baseDir: string) {
+  constructor(
+    readonly spec: EtcdMemberSpec,
+    baseDir: string,
+  ) {
     this.dataDir = path.join(baseDir, `${spec.name}.etcd`);
     this.logFile = path.join(baseDir, `${spec.name}.log`);
   }
@@ -84,14 +87,33 @@ export class EtcdMember {
     const s = this.spec;
     const peer = `http://${s.ip}:${s.peerPort}`;
     const args = [
-      '--name', s.name, '--data-dir', this.dataDir,
-      '--listen-client-urls', this.clientUrl, '--advertise-client-urls', this.clientUrl,
-      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', s.initialCluster ?? `${s.name}=${peer}`,
-      '--initial-cluster-state', 'new', '--initial-cluster-token', `tern-${s.name.replace(/\d+$/, '')}`,
+      '--name',
+      s.name,
+      '--data-dir',
+      this.dataDir,
+      '--listen-client-urls',
+      this.clientUrl,
+      '--advertise-client-urls',
+      this.clientUrl,
+      '--listen-peer-urls',
+      peer,
+      '--initial-advertise-peer-urls',
+      peer,
+      '--initial-cluster',
+      s.initialCluster ?? `${s.name}=${peer}`,
+      '--initial-cluster-state',
+      'new',
+      '--initial-cluster-token',
+      `tern-${s.name.replace(/\d+$/, '')}`,
       // Fast elections: a lost leader is replaced in about a second, not ten.
-      '--heartbeat-interval', '100', '--election-timeout', '1000',
-      '--logger', 'zap', '--log-level', 'warn',
+      '--heartbeat-interval',
+      '100',
+      '--election-timeout',
+      '1000',
+      '--logger',
+      'zap',
+      '--log-level',
+      'warn',
     ];
     if (s.tls) {
       args.push('--cert-file', s.tls.cert, '--key-file', s.tls.key, '--trusted-ca-file', s.tls.ca);
@@ -119,7 +141,13 @@ export class EtcdMember {
     } catch {
       return;
     }
-    const t = setTimeout(() => { try { process.kill(c.pid!, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+    const t = setTimeout(() => {
+      try {
+        process.kill(c.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, 5000);
     await exited;
     clearTimeout(t);
   }
@@ -156,7 +184,8 @@ export async function waitEtcdReady(c: Etcd3, timeoutMs = 20_000, member?: EtcdM
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    if (member?.child && member.child.exitCode !== null) throw new Error(`etcd exited ${member.child.exitCode}: ${fs.readFileSync(member.logFile, 'utf8').slice(-1500)}`);
+    if (member?.child && member.child.exitCode !== null)
+      throw new Error(`etcd exited ${member.child.exitCode}: ${fs.readFileSync(member.logFile, 'utf8').slice(-1500)}`);
     try {
       await c.get('/tern-ready-probe').string();
       return;
@@ -181,10 +210,14 @@ export function allocationBlock(cidr: string, host: string | null, used = 0): Re
   const size = 2 ** ((cidr.includes(':') ? 128 : 32) - len);
   const allocations: (number | null)[] = Array.from({ length: size }, (_, i) => (i < used ? 0 : null));
   return {
-    cidr, affinity: host === null ? null : `host:${host}`,
-    allocations, unallocated: Array.from({ length: size - used }, (_, i) => i + used),
+    cidr,
+    affinity: host === null ? null : `host:${host}`,
+    allocations,
+    unallocated: Array.from({ length: size - used }, (_, i) => i + used),
     attributes: used ? [{ handle_id: `k8s-pod-network.${host}`, secondary: { node: host, namespace: 'default', pod: 'p' } }] : [],
-    sequenceNumber: 1, sequenceNumberForAllocation: used ? { '0': 0 } : null, deleted: false,
+    sequenceNumber: 1,
+    sequenceNumberForAllocation: used ? { '0': 0 } : null,
+    deleted: false,
   };
 }
 
@@ -216,7 +249,11 @@ export class Relay {
       for (const s of [a, b]) {
         this.sockets.add(s);
         s.on('error', () => undefined);
-        s.on('close', () => { this.sockets.delete(s); a.destroy(); b.destroy(); });
+        s.on('close', () => {
+          this.sockets.delete(s);
+          a.destroy();
+          b.destroy();
+        });
       }
       a.pipe(b);
       b.pipe(a);
@@ -261,12 +298,57 @@ export interface TestPki {
 export function makePki(dir: string, ips: string[]): TestPki {
   const f = (n: string) => path.join(dir, n);
   const ossl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const ca = (name: string) => ossl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
-    '-subj', `/CN=${name}`, '-keyout', f(`${name}.key`), '-out', f(`${name}.pem`));
+  const ca = (name: string) =>
+    ossl(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      f(`${name}.key`),
+      '-out',
+      f(`${name}.pem`),
+    );
   const leaf = (name: string, caName: string, ext: string) => {
-    ossl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name}`, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`));
+    ossl(
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      f(`${name}.key`),
+      '-out',
+      f(`${name}.csr`),
+    );
     fs.writeFileSync(f(`${name}.ext`), ext);
-    ossl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f(`${caName}.pem`), '-CAkey', f(`${caName}.key`), '-CAcreateserial', '-days', '2', '-extfile', f(`${name}.ext`), '-out', f(`${name}.pem`));
+    ossl(
+      'x509',
+      '-req',
+      '-in',
+      f(`${name}.csr`),
+      '-CA',
+      f(`${caName}.pem`),
+      '-CAkey',
+      f(`${caName}.key`),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      f(`${name}.ext`),
+      '-out',
+      f(`${name}.pem`),
+    );
   };
   ca('tern-test-ca');
   ca('stranger-ca');
@@ -274,8 +356,14 @@ export function makePki(dir: string, ips: string[]): TestPki {
   leaf('client', 'tern-test-ca', 'extendedKeyUsage=clientAuth\n');
   leaf('stranger', 'stranger-ca', 'extendedKeyUsage=clientAuth\n');
   return {
-    dir, ca: f('tern-test-ca.pem'), serverCert: f('server.pem'), serverKey: f('server.key'),
-    clientCert: f('client.pem'), clientKey: f('client.key'), strangerCert: f('stranger.pem'), strangerKey: f('stranger.key'),
+    dir,
+    ca: f('tern-test-ca.pem'),
+    serverCert: f('server.pem'),
+    serverKey: f('server.key'),
+    clientCert: f('client.pem'),
+    clientKey: f('client.key'),
+    strangerCert: f('stranger.pem'),
+    strangerKey: f('stranger.key'),
   };
 }
 
@@ -288,7 +376,8 @@ export function makePki(dir: string, ips: string[]): TestPki {
  */
 export async function unixRelay(lab: Lab, host: string, ip: string, port: number, sock: string): Promise<string> {
   fs.rmSync(sock, { force: true });
-  const script = "const net=require('net');const [p,h,n]=process.argv.slice(1);net.createServer(s=>{const c=net.connect(+n,h);s.on('error',()=>c.destroy());c.on('error',()=>s.destroy());s.pipe(c).pipe(s);}).listen(p);";
+  const script =
+    "const net=require('net');const [p,h,n]=process.argv.slice(1);net.createServer(s=>{const c=net.connect(+n,h);s.on('error',()=>c.destroy());c.on('error',()=>s.destroy());s.pipe(c).pipe(s);}).listen(p);";
   lab.spawn(host, process.execPath, ['-e', script, sock, ip, String(port)]);
   const deadline = Date.now() + 10_000;
   while (!fs.existsSync(sock)) {
@@ -348,7 +437,9 @@ export function etcdClusterDatastore(torAddr: string): ClusterDatastore & { memb
       return { terndArgs: ['--datastore', 'etcd', '--etcd-endpoints', m.clientUrl] };
     },
     async write(yaml) {
-      const objects = parseAllDocuments(yaml).map((d) => d.toJS() as Record<string, unknown> | null).filter((o): o is Record<string, unknown> => o !== null);
+      const objects = parseAllDocuments(yaml)
+        .map((d) => d.toJS() as Record<string, unknown> | null)
+        .filter((o): o is Record<string, unknown> => o !== null);
       await applyEntries(hook.client!, etcdEntries(objects));
     },
   };

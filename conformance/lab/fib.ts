@@ -38,7 +38,16 @@ export async function routesInNs(lab: Lab, host: string, opts: { proto?: string;
     const rows = JSON.parse(r.stdout || '[]') as IpRouteJson[];
     for (const j of rows) {
       const dst = j.dst === 'default' || j.dst.includes('/') ? j.dst : `${j.dst}/${family === 'ipv4' ? 32 : 128}`;
-      out.push({ family, dst, gateway: j.gateway, dev: j.dev, protocol: j.protocol, type: j.type, metric: j.metric, nexthops: j.nexthops ?? (j.gateway || j.dev ? [{ gateway: j.gateway, dev: j.dev }] : []) });
+      out.push({
+        family,
+        dst,
+        gateway: j.gateway,
+        dev: j.dev,
+        protocol: j.protocol,
+        type: j.type,
+        metric: j.metric,
+        nexthops: j.nexthops ?? (j.gateway || j.dev ? [{ gateway: j.gateway, dev: j.dev }] : []),
+      });
     }
   }
   return out;
@@ -57,7 +66,13 @@ export async function tcpConnections(lab: Lab, host: string): Promise<TcpConnect
   if (r.code !== 0) throw new Error(`ss in ${host}: ${r.stderr}`);
   const split = (ep: string): [string, number] => {
     const i = ep.lastIndexOf(':');
-    return [ep.slice(0, i).replace(/^\[|\]$/g, '').replace(/%.*$/, ''), Number(ep.slice(i + 1))];
+    return [
+      ep
+        .slice(0, i)
+        .replace(/^\[|\]$/g, '')
+        .replace(/%.*$/, ''),
+      Number(ep.slice(i + 1)),
+    ];
   };
   return r.stdout
     .split('\n')

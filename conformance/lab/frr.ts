@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { GiveUp, Lab, waitFor } from './lab.js';
+import { GiveUp, type Lab, waitFor } from './lab.js';
 import { peerMode, peerTool, startPeerDaemon } from './peer-runtime.js';
 
 export const FRR_DIR = process.env.TERN_FRR_DIR ?? '/usr/lib/frr';
@@ -76,7 +76,13 @@ export function frrConfig(cfg: FrrConfig, host: string, logFile: string): string
   });
   out.push(...maps);
   if (cfg.routeMaps) out.push(cfg.routeMaps, '!');
-  out.push(`router bgp ${cfg.asn}`, ` bgp router-id ${cfg.routerId}`, ' no bgp ebgp-requires-policy', ' no bgp default ipv4-unicast', ' no bgp network import-check');
+  out.push(
+    `router bgp ${cfg.asn}`,
+    ` bgp router-id ${cfg.routerId}`,
+    ' no bgp ebgp-requires-policy',
+    ' no bgp default ipv4-unicast',
+    ' no bgp network import-check',
+  );
   if (cfg.gracefulRestart) out.push(' bgp graceful-restart');
   out.push(' timers bgp 1 3');
   for (const n of cfg.neighbors) {
@@ -157,7 +163,10 @@ export async function startFrr(lab: Lab, host: string, cfg: FrrConfig, opts: { z
     // zebra has no -S; as root it still insists that its user be in the vty group (frrvty),
     // and `-g frrvty` satisfies that while it keeps running as root.
     const zArgs = ['-u', 'root', '-g', vtyGroup(), ...common.filter((a) => a !== '-S')];
-    const zc = await startPeerDaemon(lab, host, 'frr', ZEBRA, [...zArgs, '-f', `${vtyDir}/zebra.conf`, '-i', `${vtyDir}/zebra.pid`, '-z', zserv], { logFile: `${vtyDir}/zebra.out`, name: 'zebra' });
+    const zc = await startPeerDaemon(lab, host, 'frr', ZEBRA, [...zArgs, '-f', `${vtyDir}/zebra.conf`, '-i', `${vtyDir}/zebra.pid`, '-z', zserv], {
+      logFile: `${vtyDir}/zebra.out`,
+      name: 'zebra',
+    });
     zebra = { pid: zc.pid, child: zc.child, zservSocket: zserv };
     await waitFor(`zebra socket in ${host}`, 10_000, () => fs.existsSync(zserv) && fs.existsSync(`${vtyDir}/zebra.vty`));
   }
@@ -165,7 +174,10 @@ export async function startFrr(lab: Lab, host: string, cfg: FrrConfig, opts: { z
   if (opts.bfdd !== undefined) {
     fs.writeFileSync(`${vtyDir}/bfdd.conf`, `hostname ${host}\nlog file ${vtyDir}/bfdd.log debugging\n${opts.bfdd}\n`);
     const bArgs = ['-u', 'root', '-g', vtyGroup(), ...common.filter((a) => a !== '-S'), '--bfdctl', `${vtyDir}/bfdd.sock`];
-    const bc = await startPeerDaemon(lab, host, 'frr', BFDD, [...bArgs, '-f', `${vtyDir}/bfdd.conf`, '-i', `${vtyDir}/bfdd.pid`, '-z', zserv], { logFile: `${vtyDir}/bfdd.out`, name: 'bfdd' });
+    const bc = await startPeerDaemon(lab, host, 'frr', BFDD, [...bArgs, '-f', `${vtyDir}/bfdd.conf`, '-i', `${vtyDir}/bfdd.pid`, '-z', zserv], {
+      logFile: `${vtyDir}/bfdd.out`,
+      name: 'bfdd',
+    });
     bfdd = { pid: bc.pid, child: bc.child };
     await waitFor(`bfdd vty in ${host}`, 10_000, () => fs.existsSync(`${vtyDir}/bfdd.vty`));
   }
@@ -288,7 +300,10 @@ export function parseFrrRoutes(j: { routes?: Record<string, FrrPathJson[]> }): F
         best: p.bestpath === true,
         valid: p.valid === true,
         nexthops: (p.nexthops ?? []).map((n) => n.ip ?? '').filter(Boolean),
-        asPath: (p.path ?? '').split(/\s+/).filter((x) => /^\d+$/.test(x)).map(Number),
+        asPath: (p.path ?? '')
+          .split(/\s+/)
+          .filter((x) => /^\d+$/.test(x))
+          .map(Number),
         med: p.metric,
         localPref: p.locPrf,
         peerId: p.peerId,

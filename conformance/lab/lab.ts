@@ -112,7 +112,12 @@ export function onLines(stream: NodeJS.ReadableStream | null | undefined, fn: (l
 export class GiveUp extends Error {}
 
 /** Poll `probe` until it returns a value other than undefined/false, or throw after timeoutMs. */
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false> | T | undefined | false, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -256,8 +261,13 @@ export class Lab {
       await mustRun('ip', ['-n', host, 'link', 'set', ifn, 'up']);
     }
     if (opts.linkLocal) {
-      for (const [host, ifn] of [[hostA, ifA], [hostB, ifB]] as const) {
-        await waitFor(`link-local address on ${host}/${ifn}`, 5000, async () => (await run('ip', ['-n', host, '-6', 'addr', 'show', 'dev', ifn, 'scope', 'link'])).stdout.includes('fe80:'));
+      for (const [host, ifn] of [
+        [hostA, ifA],
+        [hostB, ifB],
+      ] as const) {
+        await waitFor(`link-local address on ${host}/${ifn}`, 5000, async () =>
+          (await run('ip', ['-n', host, '-6', 'addr', 'show', 'dev', ifn, 'scope', 'link'])).stdout.includes('fe80:'),
+        );
       }
     }
     return { ifA, ifB };
@@ -340,8 +350,11 @@ export class Lab {
   async terminate(pid: number, timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     const child = this.children.get(pid);
     if (!child) throw new Error(`terminate: PID ${pid} is not a child of this lab`);
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`terminate: PID ${pid} had already exited (${child.exitCode ?? child.signalCode})`);
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`terminate: PID ${pid} had already exited (${child.exitCode ?? child.signalCode})`);
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     process.kill(pid, 'SIGTERM');
     let timer: NodeJS.Timeout | undefined;
     const hung = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
@@ -376,7 +389,10 @@ export class Lab {
         /* gone */
       }
     }
-    for (const [what, names] of [[['pod', 'rm'], this.pods], [['rm'], this.containers]] as const) {
+    for (const [what, names] of [
+      [['pod', 'rm'], this.pods],
+      [['rm'], this.containers],
+    ] as const) {
       if (!names.size) continue;
       try {
         execFileSync('podman', [...what, '-f', '-t', '0', ...names], { stdio: 'ignore', env: { ...process.env, CONTAINERS_CONF } });

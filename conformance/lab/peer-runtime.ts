@@ -29,7 +29,6 @@ const podmanEnv = (): NodeJS.ProcessEnv => ({ ...process.env, CONTAINERS_CONF })
  */
 const PEER_CAPS: Record<PeerKind, string[]> = { bird: ['NET_ADMIN', 'NET_RAW'], frr: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN'] };
 
-
 /** podman; with `netns`, run inside that lab namespace (its host network is the namespace). */
 export function podman(args: string[], opts: { timeoutMs?: number; netns?: string } = {}): Promise<ExecResult> {
   if (opts.netns) return run('nsenter', [`--net=/run/netns/${opts.netns}`, 'podman', ...args], { ...opts, env: podmanEnv() });
@@ -53,7 +52,14 @@ export interface PeerDaemon {
  * daemon's PID as the host sees it (the container's first process), so SIGSTOP/SIGKILL from a
  * test hit the daemon itself, as they do in processes mode.
  */
-export async function startPeerDaemon(lab: Lab, host: string, kind: PeerKind, cmd: string, args: string[], opts: SpawnOptions & { name: string }): Promise<PeerDaemon> {
+export async function startPeerDaemon(
+  lab: Lab,
+  host: string,
+  kind: PeerKind,
+  cmd: string,
+  args: string[],
+  opts: SpawnOptions & { name: string },
+): Promise<PeerDaemon> {
   if (peerMode() === 'processes') {
     const child = lab.spawn(host, cmd, args, opts);
     return { child, pid: child.pid! };
@@ -62,19 +68,38 @@ export async function startPeerDaemon(lab: Lab, host: string, kind: PeerKind, cm
   lab.containers.add(name);
   // A container of that name left by a crashed run of this same PID is replaced.
   await podman(['rm', '-f', '-t', '0', name]);
-  const child = lab.spawnOnHost('podman', [
-    'run', '--rm', '--name', name, '--network', `ns:/run/netns/${host}`,
-    // The capabilities each daemon asks for at start (FRR's privs_init refuses to run short of
-    // one); the lab directory at the same path, so configs and sockets line up.
-    ...PEER_CAPS[kind].flatMap((c) => ['--cap-add', c]), '-v', `${lab.dir}:${lab.dir}`,
-    PEER_IMAGES[kind], cmd, ...args,
-  ], { ...opts, env: podmanEnv() });
-  const pid = await waitFor(`container ${name} running`, 20_000, async () => {
-    if (child.exitCode !== null) throw new Error(`podman run ${name} exited ${child.exitCode}${opts.logFile ? `: ${fs.readFileSync(opts.logFile, 'utf8').slice(-2000)}` : ''}`);
-    const r = await podman(['inspect', '-f', '{{.State.Pid}}', name]);
-    const n = Number(r.stdout.trim());
-    return r.code === 0 && n > 0 ? n : undefined;
-  }, 100);
+  const child = lab.spawnOnHost(
+    'podman',
+    [
+      'run',
+      '--rm',
+      '--name',
+      name,
+      '--network',
+      `ns:/run/netns/${host}`,
+      // The capabilities each daemon asks for at start (FRR's privs_init refuses to run short of
+      // one); the lab directory at the same path, so configs and sockets line up.
+      ...PEER_CAPS[kind].flatMap((c) => ['--cap-add', c]),
+      '-v',
+      `${lab.dir}:${lab.dir}`,
+      PEER_IMAGES[kind],
+      cmd,
+      ...args,
+    ],
+    { ...opts, env: podmanEnv() },
+  );
+  const pid = await waitFor(
+    `container ${name} running`,
+    20_000,
+    async () => {
+      if (child.exitCode !== null)
+        throw new Error(`podman run ${name} exited ${child.exitCode}${opts.logFile ? `: ${fs.readFileSync(opts.logFile, 'utf8').slice(-2000)}` : ''}`);
+      const r = await podman(['inspect', '-f', '{{.State.Pid}}', name]);
+      const n = Number(r.stdout.trim());
+      return r.code === 0 && n > 0 ? n : undefined;
+    },
+    100,
+  );
   daemonPids.set(child, pid);
   return { child, pid, container: name };
 }

@@ -27,7 +27,11 @@ export interface PodSpec {
 }
 
 /** The pod a DaemonSet controller would create on `node` from a DaemonSet object. */
-export function podOf(ds: { metadata: { name: string; namespace?: string }; spec: { template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec } } }, node: string, name: string): { apiVersion: 'v1'; kind: 'Pod'; metadata: { name: string; labels?: Record<string, string> }; spec: PodSpec } {
+export function podOf(
+  ds: { metadata: { name: string; namespace?: string }; spec: { template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec } } },
+  node: string,
+  name: string,
+): { apiVersion: 'v1'; kind: 'Pod'; metadata: { name: string; labels?: Record<string, string> }; spec: PodSpec } {
   const spec = structuredClone(ds.spec.template.spec);
   spec.nodeName = node;
   for (const c of spec.containers) {

@@ -3,7 +3,7 @@
 
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { Lab, onLines } from './lab.js';
+import { type Lab, onLines } from './lab.js';
 
 export const RAW_SPEAKER = path.resolve(__dirname, 'raw-speaker.js');
 

@@ -5,7 +5,7 @@
 
 import * as fs from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { Lab, onLines, run, sleep, waitFor } from './lab.js';
+import { type Lab, onLines, run, sleep, waitFor } from './lab.js';
 import { birdConfig, launchBird, type Bird, type BirdConfig } from './bird.js';
 import { daemonPidOf } from './peer-runtime.js';
 import { routesInNs } from './fib.js';
@@ -63,7 +63,11 @@ export async function monitorRoutes(lab: Lab, host: string): Promise<RouteMonito
   });
   // `ip monitor` has subscribed once it is running; give it a moment to bind its socket.
   await sleep(150);
-  const dstOf = (l: string) => l.replace(/^Deleted\s+/, '').replace(/^(blackhole|unreachable|prohibit)\s+/, '').split(/\s+/)[0];
+  const dstOf = (l: string) =>
+    l
+      .replace(/^Deleted\s+/, '')
+      .replace(/^(blackhole|unreachable|prohibit)\s+/, '')
+      .split(/\s+/)[0];
   const isDeletion = (l: string, prefix: string) => l.startsWith('Deleted') && dstOf(l) === prefix;
   return {
     host,

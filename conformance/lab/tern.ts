@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { stringify } from 'yaml';
-import { GiveUp, Lab, onLines, run, waitFor } from './lab.js';
+import { GiveUp, type Lab, onLines, run, waitFor } from './lab.js';
 
 /** Compiled entry points, found relative to this file (dist/conformance/lab -> dist/src). */
 export const TERND = process.env.TERN_TERND ?? path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
@@ -68,7 +68,12 @@ export function calicoYaml(m: CalicoModel): string {
       apiVersion: 'projectcalico.org/v3',
       kind: 'BGPConfiguration',
       metadata: { name: 'default' },
-      spec: { asNumber: m.asNumber, nodeToNodeMeshEnabled: m.nodeToNodeMeshEnabled ?? false, ...(m.listenPort ? { listenPort: m.listenPort } : {}), ...m.bgpConfiguration },
+      spec: {
+        asNumber: m.asNumber,
+        nodeToNodeMeshEnabled: m.nodeToNodeMeshEnabled ?? false,
+        ...(m.listenPort ? { listenPort: m.listenPort } : {}),
+        ...m.bgpConfiguration,
+      },
     },
     ...m.nodes.map((n) => ({
       apiVersion: 'projectcalico.org/v3',
@@ -139,7 +144,19 @@ export async function startTernd(lab: Lab, host: string, o: TerndOptions): Promi
   fs.rmSync(controlSocket, { force: true }); // a restarted ternd must not be taken for ready
   if (!o.datastoreArgs) fs.writeFileSync(configFile, typeof o.configYaml === 'string' ? o.configYaml : calicoYaml(o.configYaml));
   const source = o.datastoreArgs ?? ['--config', configFile];
-  const args = [TERND, ...source, '--node', o.node, '--fib', o.fib ?? 'none', '--control-socket', controlSocket, '--log-level', o.logLevel ?? 'debug', ...(o.args ?? [])];
+  const args = [
+    TERND,
+    ...source,
+    '--node',
+    o.node,
+    '--fib',
+    o.fib ?? 'none',
+    '--control-socket',
+    controlSocket,
+    '--log-level',
+    o.logLevel ?? 'debug',
+    ...(o.args ?? []),
+  ];
   const child = lab.spawn(host, process.execPath, args, o.env ? { env: { ...process.env, ...o.env } } : {});
   const records: TernLogRecord[] = [];
   const waiters = new Set<{ pred: (r: TernLogRecord) => boolean; resolve: (r: TernLogRecord) => void }>();
@@ -183,7 +200,10 @@ export async function startTernd(lab: Lab, host: string, o: TerndOptions): Promi
         const w = { pred, resolve: (r: TernLogRecord) => (clearTimeout(timer), resolve(r)) };
         const timer = setTimeout(() => {
           waiters.delete(w);
-          const tail = records.slice(-15).map((r) => `  ${r.msg} ${JSON.stringify(r).slice(0, 200)}`).join('\n');
+          const tail = records
+            .slice(-15)
+            .map((r) => `  ${r.msg} ${JSON.stringify(r).slice(0, 200)}`)
+            .join('\n');
           reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what} in ternd@${host}; last lines:\n${tail}`));
         }, timeoutMs);
         waiters.add(w);

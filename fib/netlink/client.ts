@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { setImmediate as yieldTick } from 'node:timers/promises';
 import { errnoName } from './consts.js';
-import { MsgWriter, NlMsg, parseMessages } from './codec.js';
+import { MsgWriter, type NlMsg, parseMessages } from './codec.js';
 import type { AckError, WorkerConfig, WorkerReply, WorkerRequest } from './worker.js';
 import { RING_SLOT, RING_SLOTS } from './ring.js';
 
@@ -52,7 +52,11 @@ export class NetlinkClient extends EventEmitter {
    */
   private readonly pool: ArrayBuffer[] = [];
 
-  private constructor(private readonly req: Worker, private readonly ring: SharedArrayBuffer, ringState: SharedArrayBuffer) {
+  private constructor(
+    private readonly req: Worker,
+    private readonly ring: SharedArrayBuffer,
+    ringState: SharedArrayBuffer,
+  ) {
     super();
     this.ringState = new Int32Array(ringState);
   }
@@ -66,7 +70,12 @@ export class NetlinkClient extends EventEmitter {
     req.on('error', (e) => c.emit('error', e));
     if (opts.groups) {
       const ev = await startWorker({
-        role: 'events', groups: opts.groups, rcvbuf: opts.eventRcvbuf, ownProtocol: opts.ownProtocol, stop: c.stop, stallMs: opts.eventStallMs,
+        role: 'events',
+        groups: opts.groups,
+        rcvbuf: opts.eventRcvbuf,
+        ownProtocol: opts.ownProtocol,
+        stop: c.stop,
+        stallMs: opts.eventStallMs,
       });
       c.events = ev.worker;
       c.eventFd = ev.fd;
@@ -203,7 +212,9 @@ export class NetlinkClient extends EventEmitter {
           if (state.done.errno !== 0) throw new DumpError(state.done.errno);
           return !state.done.interrupted;
         }
-        await new Promise<void>((r) => { state.wake = r; });
+        await new Promise<void>((r) => {
+          state.wake = r;
+        });
         state.wake = undefined;
       }
     } finally {
@@ -216,7 +227,15 @@ export class NetlinkClient extends EventEmitter {
   async dumpAll<T>(encode: (w: MsgWriter, seq: number) => void, decode: (m: NlMsg[]) => T[]): Promise<T[]> {
     let out: T[] = [];
     // Decoded messages keep views into their chunk, and a chunk is reused after the call: copy.
-    await this.dumpEach(encode, () => { out = []; }, (chunk) => { for (const x of decode(parseMessages(Buffer.from(chunk)))) out.push(x); });
+    await this.dumpEach(
+      encode,
+      () => {
+        out = [];
+      },
+      (chunk) => {
+        for (const x of decode(parseMessages(Buffer.from(chunk)))) out.push(x);
+      },
+    );
     return out;
   }
 
@@ -227,7 +246,7 @@ export class NetlinkClient extends EventEmitter {
       const w = new MsgWriter(64);
       encode(w, this.nextSeq());
       restart();
-      if (await this.dump(w.take(), each) || attempt >= 3) return;
+      if ((await this.dump(w.take(), each)) || attempt >= 3) return;
     }
   }
 
@@ -258,8 +277,15 @@ function startWorker(cfg: WorkerConfig): Promise<{ worker: Worker; fd: number }>
   const w = new Worker(join(__dirname, 'worker.js'), { workerData: cfg });
   return new Promise((resolve, reject) => {
     const onMsg = (m: WorkerReply): void => {
-      if (m.kind === 'ready') { w.off('message', onMsg); resolve({ worker: w, fd: m.fd }); }
-      if (m.kind === 'fatal') { w.off('message', onMsg); void w.terminate(); reject(new Error(m.message)); }
+      if (m.kind === 'ready') {
+        w.off('message', onMsg);
+        resolve({ worker: w, fd: m.fd });
+      }
+      if (m.kind === 'fatal') {
+        w.off('message', onMsg);
+        void w.terminate();
+        reject(new Error(m.message));
+      }
     };
     w.on('message', onMsg);
     w.once('error', reject);

@@ -3,8 +3,16 @@
 // family header and rtattrs {len u16, type u16, value}, each padded to 4 bytes (NLA_ALIGNTO).
 // All fields are host byte order; Tern runs on little-endian Linux only (x86_64, arm64).
 import {
-  NLA_F_NESTED, NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_ACK_TLVS,
-  NLM_F_CAPPED, NLMSGERR_ATTR_MSG, NLMSGERR_ATTR_OFFS, errnoName,
+  NLA_F_NESTED,
+  NLA_TYPE_MASK,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_HDRLEN,
+  NLM_F_ACK_TLVS,
+  NLM_F_CAPPED,
+  NLMSGERR_ATTR_MSG,
+  NLMSGERR_ATTR_OFFS,
+  errnoName,
 } from './consts.js';
 
 export const align4 = (n: number): number => (n + 3) & ~3;
@@ -110,10 +118,25 @@ export class MsgWriter {
     this.msgStart = -1;
   }
 
-  u8(v: number): void { this.ensure(1); this.buf[this.off++] = v & 0xff; }
-  u16(v: number): void { this.ensure(2); this.buf.writeUInt16LE(v, this.off); this.off += 2; }
-  u32(v: number): void { this.ensure(4); this.buf.writeUInt32LE(v >>> 0, this.off); this.off += 4; }
-  i32(v: number): void { this.ensure(4); this.buf.writeInt32LE(v, this.off); this.off += 4; }
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.off++] = v & 0xff;
+  }
+  u16(v: number): void {
+    this.ensure(2);
+    this.buf.writeUInt16LE(v, this.off);
+    this.off += 2;
+  }
+  u32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32LE(v >>> 0, this.off);
+    this.off += 4;
+  }
+  i32(v: number): void {
+    this.ensure(4);
+    this.buf.writeInt32LE(v, this.off);
+    this.off += 4;
+  }
 
   attr(type: number, value: Buffer): void {
     const len = 4 + value.length;
@@ -199,7 +222,6 @@ export function decodeAck(msg: NlMsg): NlAck {
 }
 
 /** "EEXIST: File exists"-style text for a failed ACK: errno name, then the kernel's words. */
-export const ackText = (a: NlAck): string =>
-  a.message ? `${errnoName(a.errno)}: ${a.message}` : errnoName(a.errno);
+export const ackText = (a: NlAck): string => (a.message ? `${errnoName(a.errno)}: ${a.message}` : errnoName(a.errno));
 
 export const isDone = (m: NlMsg): boolean => m.type === NLMSG_DONE;

@@ -1,10 +1,19 @@
 // RTM_*LINK: struct ifinfomsg {u8 family, pad; u16 type; i32 index; u32 flags, change} (16 bytes).
 // RTM_*ADDR: struct ifaddrmsg {u8 family, prefixlen, flags, scope; u32 index} (8 bytes).
 import { IFA_ADDRESS, IFA_LOCAL, IFLA_IFNAME } from './consts.js';
-import { MsgWriter, NetlinkDecodeError, attrString, parseAttrs } from './codec.js';
+import { type MsgWriter, NetlinkDecodeError, attrString, parseAttrs } from './codec.js';
 
-export interface LinkMsg { index: number; flags: number; name: string }
-export interface AddrMsg { family: number; prefixLen: number; index: number; address: Buffer }
+export interface LinkMsg {
+  index: number;
+  flags: number;
+  name: string;
+}
+export interface AddrMsg {
+  family: number;
+  prefixLen: number;
+  index: number;
+  address: Buffer;
+}
 
 export function decodeLink(p: Buffer): LinkMsg {
   if (p.length < 16) throw new NetlinkDecodeError(`ifinfomsg of ${p.length} bytes`);
@@ -23,12 +32,21 @@ export function decodeAddr(p: Buffer): AddrMsg {
 
 export function encodeLinkDump(w: MsgWriter, seq: number): void {
   w.begin(18 /* RTM_GETLINK */, 0x1 | 0x300, seq);
-  w.u8(0); w.u8(0); w.u16(0); w.i32(0); w.u32(0); w.u32(0);
+  w.u8(0);
+  w.u8(0);
+  w.u16(0);
+  w.i32(0);
+  w.u32(0);
+  w.u32(0);
   w.end();
 }
 
 export function encodeAddrDump(w: MsgWriter, seq: number): void {
   w.begin(22 /* RTM_GETADDR */, 0x1 | 0x300, seq);
-  w.u8(0); w.u8(0); w.u8(0); w.u8(0); w.u32(0);
+  w.u8(0);
+  w.u8(0);
+  w.u8(0);
+  w.u8(0);
+  w.u32(0);
   w.end();
 }

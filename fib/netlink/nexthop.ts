@@ -2,9 +2,12 @@
 //   struct nhmsg {u8 family, scope, protocol, resvd; u32 flags}  (8 bytes)
 // NHA_GROUP holds struct nexthop_grp {u32 id; u8 weight (weight-1); u8 resvd1; u16 resvd2}[].
 import { NHA_BLACKHOLE, NHA_GATEWAY, NHA_GROUP, NHA_ID, NHA_OIF } from './consts.js';
-import { MsgWriter, NetlinkDecodeError, attrU32, parseAttrs } from './codec.js';
+import { type MsgWriter, NetlinkDecodeError, attrU32, parseAttrs } from './codec.js';
 
-export interface NexthopGroupMember { id: number; weight: number }
+export interface NexthopGroupMember {
+  id: number;
+  weight: number;
+}
 
 export interface NexthopMsg {
   id: number;
@@ -61,6 +64,10 @@ export function decodeNexthop(p: Buffer): NexthopMsg {
 
 export function encodeNexthopDump(w: MsgWriter, seq: number): void {
   w.begin(106 /* RTM_GETNEXTHOP */, 0x1 | 0x300, seq);
-  w.u8(0); w.u8(0); w.u8(0); w.u8(0); w.u32(0);
+  w.u8(0);
+  w.u8(0);
+  w.u8(0);
+  w.u8(0);
+  w.u32(0);
   w.end();
 }

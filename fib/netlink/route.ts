@@ -3,10 +3,20 @@
 // followed by rtattrs. RTA_MULTIPATH holds struct rtnexthop {u16 len; u8 flags; u8 hops (weight-1);
 // i32 ifindex} each followed by its own rtattrs (RTA_GATEWAY).
 import {
-  AF_INET, AF_INET6, NLA_TYPE_MASK, RTA_DST, RTA_GATEWAY, RTA_MULTIPATH, RTA_NH_ID, RTA_OIF, RTA_PRIORITY,
-  RTA_TABLE, RTM_F_FIB_MATCH, RT_TABLE_COMPAT,
+  AF_INET,
+  AF_INET6,
+  NLA_TYPE_MASK,
+  RTA_DST,
+  RTA_GATEWAY,
+  RTA_MULTIPATH,
+  RTA_NH_ID,
+  RTA_OIF,
+  RTA_PRIORITY,
+  RTA_TABLE,
+  RTM_F_FIB_MATCH,
+  RT_TABLE_COMPAT,
 } from './consts.js';
-import { MsgWriter, NetlinkDecodeError, align4, parseAttrs } from './codec.js';
+import { type MsgWriter, NetlinkDecodeError, align4, parseAttrs } from './codec.js';
 
 export interface RtNexthop {
   ifindex: number;
@@ -73,11 +83,22 @@ export function decodeRoute(p: Buffer): RouteMsg {
   const family = p[0];
   if (family !== AF_INET && family !== AF_INET6) throw new NetlinkDecodeError(`rtmsg family ${family}`);
   const r: RouteMsg = {
-    family, dstLen: p[1], tos: p[3], table: p[4], protocol: p[5], scope: p[6], type: p[7], flags: p.readUInt32LE(8),
-    dst: EMPTY, priority: undefined, oif: undefined, nhId: undefined, gateway: undefined,
+    family,
+    dstLen: p[1],
+    tos: p[3],
+    table: p[4],
+    protocol: p[5],
+    scope: p[6],
+    type: p[7],
+    flags: p.readUInt32LE(8),
+    dst: EMPTY,
+    priority: undefined,
+    oif: undefined,
+    nhId: undefined,
+    gateway: undefined,
   };
   // Attributes walked in place (a dump decodes a million of these: no Map per route).
-  for (let off = RTMSG_LEN; off + 4 <= p.length;) {
+  for (let off = RTMSG_LEN; off + 4 <= p.length; ) {
     const len = p.readUInt16LE(off);
     if (len < 4 || off + len > p.length) throw new NetlinkDecodeError(`rtattr length ${len} at offset ${off} overruns ${p.length}`);
     const type = p.readUInt16LE(off + 2) & NLA_TYPE_MASK;
@@ -86,13 +107,27 @@ export function decodeRoute(p: Buffer): RouteMsg {
       return p.readUInt32LE(off + 4);
     };
     switch (type) {
-      case RTA_DST: r.dst = p.subarray(off + 4, off + len); break;
-      case RTA_TABLE: r.table = u32(); break;
-      case RTA_PRIORITY: r.priority = u32(); break;
-      case RTA_OIF: r.oif = u32(); break;
-      case RTA_NH_ID: r.nhId = u32(); break;
-      case RTA_GATEWAY: r.gateway = p.subarray(off + 4, off + len); break;
-      case RTA_MULTIPATH: r.multipath = decodeMultipath(p.subarray(off + 4, off + len)); break;
+      case RTA_DST:
+        r.dst = p.subarray(off + 4, off + len);
+        break;
+      case RTA_TABLE:
+        r.table = u32();
+        break;
+      case RTA_PRIORITY:
+        r.priority = u32();
+        break;
+      case RTA_OIF:
+        r.oif = u32();
+        break;
+      case RTA_NH_ID:
+        r.nhId = u32();
+        break;
+      case RTA_GATEWAY:
+        r.gateway = p.subarray(off + 4, off + len);
+        break;
+      case RTA_MULTIPATH:
+        r.multipath = decodeMultipath(p.subarray(off + 4, off + len));
+        break;
     }
     off += align4(len);
   }
@@ -123,8 +158,14 @@ function decodeMultipath(b: Buffer): RtNexthop[] {
  */
 export function encodeRouteGet(w: MsgWriter, seq: number, dst: Buffer): void {
   w.begin(26 /* RTM_GETROUTE */, 0x1 | 0x4 /* REQUEST | ACK */, seq);
-  w.u8(dst.length === 4 ? AF_INET : AF_INET6); w.u8(dst.length * 8); w.u8(0); w.u8(0);
-  w.u8(0); w.u8(0); w.u8(0); w.u8(0);
+  w.u8(dst.length === 4 ? AF_INET : AF_INET6);
+  w.u8(dst.length * 8);
+  w.u8(0);
+  w.u8(0);
+  w.u8(0);
+  w.u8(0);
+  w.u8(0);
+  w.u8(0);
   w.u32(RTM_F_FIB_MATCH);
   w.attr(RTA_DST, dst);
   w.end();
@@ -133,8 +174,14 @@ export function encodeRouteGet(w: MsgWriter, seq: number, dst: Buffer): void {
 /** A dump request (NLM_F_DUMP), filtered by the kernel when NETLINK_GET_STRICT_CHK is on. */
 export function encodeRouteDump(w: MsgWriter, seq: number, family: number, table: number, protocol: number): void {
   w.begin(26 /* RTM_GETROUTE */, 0x1 | 0x300, seq);
-  w.u8(family); w.u8(0); w.u8(0); w.u8(0);
-  w.u8(table > 255 ? RT_TABLE_COMPAT : table); w.u8(protocol); w.u8(0); w.u8(0);
+  w.u8(family);
+  w.u8(0);
+  w.u8(0);
+  w.u8(0);
+  w.u8(table > 255 ? RT_TABLE_COMPAT : table);
+  w.u8(protocol);
+  w.u8(0);
+  w.u8(0);
   w.u32(0);
   w.attrU32(RTA_TABLE, table);
   w.end();

@@ -2,8 +2,17 @@
 // Only the worker threads use this: every call here may block, so the main thread never does.
 import koffi = require('koffi');
 import {
-  AF_NETLINK, EAGAIN, NETLINK_ROUTE, SOCK_CLOEXEC, SOCK_RAW, SOL_SOCKET, SO_RCVBUF,
-  SO_RCVBUFFORCE, SO_RCVTIMEO, SO_SNDBUF, SO_SNDBUFFORCE,
+  AF_NETLINK,
+  EAGAIN,
+  NETLINK_ROUTE,
+  SOCK_CLOEXEC,
+  SOCK_RAW,
+  SOL_SOCKET,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
+  SO_RCVTIMEO,
+  SO_SNDBUF,
+  SO_SNDBUFFORCE,
 } from './consts.js';
 
 interface Libc {
@@ -40,7 +49,10 @@ export function setIntOn(fd: number, level: number, name: number, value: number)
 }
 
 export class NetlinkError extends Error {
-  constructor(readonly op: string, readonly errno: number) {
+  constructor(
+    readonly op: string,
+    readonly errno: number,
+  ) {
     super(`${op} failed: errno ${errno}`);
   }
 }

@@ -7,8 +7,21 @@
 //    overran and the kernel dropped events) is reported so that the owner resynchronises.
 import { parentPort, workerData } from 'node:worker_threads';
 import {
-  EAGAIN, ENOBUFS, ETIMEDOUT, MSG_DONTWAIT, NETLINK_ADD_MEMBERSHIP, NETLINK_CAP_ACK, NETLINK_DROP_MEMBERSHIP, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK,
-  NLMSG_DONE, NLMSG_ERROR, NLM_F_ACK, NLM_F_DUMP_INTR, RTM_NEWROUTE, SOL_NETLINK,
+  EAGAIN,
+  ENOBUFS,
+  ETIMEDOUT,
+  MSG_DONTWAIT,
+  NETLINK_ADD_MEMBERSHIP,
+  NETLINK_CAP_ACK,
+  NETLINK_DROP_MEMBERSHIP,
+  NETLINK_EXT_ACK,
+  NETLINK_GET_STRICT_CHK,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLM_F_ACK,
+  NLM_F_DUMP_INTR,
+  RTM_NEWROUTE,
+  SOL_NETLINK,
 } from './consts.js';
 import { align4 } from './codec.js';
 import { NetlinkError, NetlinkSocket, setIntOn } from './socket.js';
@@ -30,7 +43,12 @@ export interface WorkerConfig {
   ringState?: SharedArrayBuffer;
 }
 
-export interface AckError { seq: number; errno: number; message?: string; offset?: number }
+export interface AckError {
+  seq: number;
+  errno: number;
+  message?: string;
+  offset?: number;
+}
 export type WorkerRequest =
   | { op: 'batch'; id: number; buf: Uint8Array; maxSend: number; ackEach: boolean }
   | { op: 'membership'; id: number; fd: number; groups: number[]; add: boolean }
@@ -82,7 +100,7 @@ function collectAcks(sock: NetlinkSocket, rx: Buffer, expected: Set<number>, err
  * only the requests in `expected` (those with NLM_F_ACK) are waited for.
  */
 function scanAcks(rx: Buffer, n: number, expected: Set<number>, errors: AckError[], range?: [number, number]): void {
-  for (let off = 0; off + 16 <= n;) {
+  for (let off = 0; off + 16 <= n; ) {
     const len = rx.readUInt32LE(off);
     if (len < 16 || off + len > n) break;
     const seq = rx.readUInt32LE(off + 8);
@@ -102,7 +120,7 @@ function decodeExtAck(m: Buffer, seq: number, errno: number): AckError {
   const e: AckError = { seq, errno };
   if (!(m.readUInt16LE(6) & 0x200)) return e; // NLM_F_ACK_TLVS
   const echoed = m.readUInt16LE(6) & 0x100 ? 16 : m.readUInt32LE(20);
-  for (let off = 16 + 4 + align4(echoed); off + 4 <= m.length;) {
+  for (let off = 16 + 4 + align4(echoed); off + 4 <= m.length; ) {
     const len = m.readUInt16LE(off);
     if (len < 4 || off + len > m.length) break;
     const type = m.readUInt16LE(off + 2);
@@ -196,18 +214,24 @@ function runDump(sock: NetlinkSocket, rx: Buffer, id: number, req: Buffer): void
     }
     let done = false;
     let errno = 0;
-    for (let off = 0; off + 16 <= n;) {
+    for (let off = 0; off + 16 <= n; ) {
       const len = rx.readUInt32LE(off);
       if (len < 16 || off + len > n) break;
       if (rx.readUInt32LE(off + 8) === seq) {
         const type = rx.readUInt16LE(off + 4);
         if (rx.readUInt16LE(off + 6) & NLM_F_DUMP_INTR) interrupted = true;
         if (type === NLMSG_DONE) done = true;
-        if (type === NLMSG_ERROR) { done = true; errno = -rx.readInt32LE(off + 16); }
+        if (type === NLMSG_ERROR) {
+          done = true;
+          errno = -rx.readInt32LE(off + 16);
+        }
       }
       off += align4(len);
     }
-    if (used + n > chunk.length) { flush(); chunk = Buffer.allocUnsafe(CHUNK + rx.length); }
+    if (used + n > chunk.length) {
+      flush();
+      chunk = Buffer.allocUnsafe(CHUNK + rx.length);
+    }
     rx.copy(chunk, used, 0, n);
     used += n;
     if (used >= CHUNK) flush();
@@ -227,7 +251,11 @@ function requestRole(): void {
   const rx = Buffer.alloc(1 << 20);
   post({ kind: 'ready', portId: sock.portId, fd: sock.fd });
   port?.on('message', (m: WorkerRequest) => {
-    if (m.op === 'close') { sock.close(); port?.close(); return; }
+    if (m.op === 'close') {
+      sock.close();
+      port?.close();
+      return;
+    }
     if (m.op === 'membership') {
       // The event socket's fd belongs to this process: joining or leaving a group from here is
       // one setsockopt, and it is ordered with the batches queued behind it.
@@ -262,12 +290,15 @@ function eventsRole(): void {
     // Block (up to the timeout) for the first datagram, then drain without blocking.
     let n = sock.recv(rx);
     while (n > 0) {
-      for (let off = 0; off + 16 <= n;) {
+      for (let off = 0; off + 16 <= n; ) {
         const len = rx.readUInt32LE(off);
         if (len < 16 || off + len > n) break;
         // Our own route writes come back as RTM_NEWROUTE: at a million routes they are noise.
         const ownEcho = rx.readUInt16LE(off + 4) === RTM_NEWROUTE && len >= 28 && rx[off + 16 + 5] === own;
-        if (!ownEcho) { rx.copy(out, used, off, off + len); used += align4(len); }
+        if (!ownEcho) {
+          rx.copy(out, used, off, off + len);
+          used += align4(len);
+        }
         off += align4(len);
       }
       if (used >= CHUNK) flush();

@@ -37,7 +37,10 @@ export class ModelAssembler {
   /** Why the latest rebuild was refused (cleared by a good one): what recovered() returns to. */
   private refusal?: string;
 
-  constructor(readonly kind: DatastoreKind, source: string) {
+  constructor(
+    readonly kind: DatastoreKind,
+    source: string,
+  ) {
     this.current = { kind, source, state: 'syncing', since: new Date() };
     this.live = new LiveModel(kind);
   }

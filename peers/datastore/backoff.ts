@@ -6,7 +6,11 @@
 export class Backoff {
   private attempt = 0;
 
-  constructor(private readonly minMs: number, private readonly maxMs: number, private readonly random: () => number = Math.random) {}
+  constructor(
+    private readonly minMs: number,
+    private readonly maxMs: number,
+    private readonly random: () => number = Math.random,
+  ) {}
 
   /** The delay before the next attempt. */
   next(): number {

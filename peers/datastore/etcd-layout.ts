@@ -37,11 +37,7 @@ export const KIND_BY_PLURAL: Readonly<Record<string, string>> = {
 };
 
 /** Every prefix the datastore reads and watches: one range read and one watch each. */
-export const WATCHED_PREFIXES: readonly string[] = [
-  ...Object.keys(KIND_BY_PLURAL).map((p) => `${RESOURCE_ROOT}${p}/`),
-  BLOCK_ROOT,
-  AFFINITY_ROOT,
-];
+export const WATCHED_PREFIXES: readonly string[] = [...Object.keys(KIND_BY_PLURAL).map((p) => `${RESOURCE_ROOT}${p}/`), BLOCK_ROOT, AFFINITY_ROOT];
 
 export type Translation =
   /** A resource for the assembler's cache, filed under the etcd key. */
@@ -105,7 +101,8 @@ function translateResource(key: string, value: string): Translation {
   const md = o.metadata;
   if (md !== undefined && (md === null || typeof md !== 'object' || Array.isArray(md))) return { type: 'invalid', message: 'metadata is not an object' };
   const meta = { ...(md as Record<string, unknown> | undefined) };
-  if (meta.name !== undefined && meta.name !== name) return { type: 'invalid', message: `metadata.name ${JSON.stringify(meta.name)} differs from the name in the key` };
+  if (meta.name !== undefined && meta.name !== name)
+    return { type: 'invalid', message: `metadata.name ${JSON.stringify(meta.name)} differs from the name in the key` };
   meta.name = name;
   return { type: 'resource', resource: { ...o, apiVersion: o.apiVersion ?? 'projectcalico.org/v3', kind, metadata: meta } };
 }
@@ -133,5 +130,8 @@ function translateAffinity(host: string, cidr: string, value: string): Translati
   const state = o.state === undefined || o.state === null || o.state === '' ? 'confirmed' : o.state;
   const spec: Record<string, unknown> = { node: host, cidr, state, deleted: o.deleted ?? false };
   for (const k of Object.keys(o)) if (k !== 'state' && k !== 'deleted') spec[k] = o[k];
-  return { type: 'resource', resource: { apiVersion: 'crd.projectcalico.org/v1', kind: 'BlockAffinity', metadata: { name: `${host}-${nameOfCidr(cidr)}` }, spec } };
+  return {
+    type: 'resource',
+    resource: { apiVersion: 'crd.projectcalico.org/v1', kind: 'BlockAffinity', metadata: { name: `${host}-${nameOfCidr(cidr)}` }, spec },
+  };
 }

@@ -155,17 +155,19 @@ export class EtcdDatastore implements Datastore {
   private async fullRead(why: string): Promise<void> {
     const head = await this.client.kv.range({ key: Buffer.from(WATCHED_PREFIXES[0]), range_end: prefixEnd(WATCHED_PREFIXES[0]), count_only: true });
     const rev = Number(head.header.revision);
-    const pages = await Promise.all(WATCHED_PREFIXES.map(async (prefix) => {
-      const kvs: IKeyValue[] = [];
-      let from = Buffer.from(prefix);
-      for (;;) {
-        const res = await this.client.kv.range({ key: from, range_end: prefixEnd(prefix), revision: rev, limit: this.o.pageSize ?? PAGE_SIZE });
-        kvs.push(...res.kvs);
-        if (!res.more || !res.kvs.length) break;
-        from = Buffer.concat([res.kvs[res.kvs.length - 1].key, Buffer.from([0])]);
-      }
-      return [prefix, kvs] as const;
-    }));
+    const pages = await Promise.all(
+      WATCHED_PREFIXES.map(async (prefix) => {
+        const kvs: IKeyValue[] = [];
+        let from = Buffer.from(prefix);
+        for (;;) {
+          const res = await this.client.kv.range({ key: from, range_end: prefixEnd(prefix), revision: rev, limit: this.o.pageSize ?? PAGE_SIZE });
+          kvs.push(...res.kvs);
+          if (!res.more || !res.kvs.length) break;
+          from = Buffer.concat([res.kvs[res.kvs.length - 1].key, Buffer.from([0])]);
+        }
+        return [prefix, kvs] as const;
+      }),
+    );
     for (const [prefix, kvs] of pages) {
       const entries: [string, unknown, number][] = [];
       const bad: [string, string][] = [];
@@ -218,7 +220,9 @@ export class EtcdDatastore implements Datastore {
         if (this.closed) break;
         if (err instanceof Compacted) {
           // etcd no longer has the events after our revision: no resume without a gap.
-          this.o.log?.(`etcd watch start revision was compacted (compact revision ${err.compactRevision}): re-reading`, { compactRevision: err.compactRevision });
+          this.o.log?.(`etcd watch start revision was compacted (compact revision ${err.compactRevision}): re-reading`, {
+            compactRevision: err.compactRevision,
+          });
           compactedAt = err.compactRevision;
           reread = true;
           continue;
@@ -247,12 +251,25 @@ export class EtcdDatastore implements Datastore {
       this.pendingCreate = { left: new Set(WATCHED_PREFIXES.map((_, i) => String(i + 1))), resolve, reject };
     });
     WATCHED_PREFIXES.forEach((prefix, i) => {
-      stream.write({ create_request: { key: Buffer.from(prefix), range_end: prefixEnd(prefix), start_revision: (this.revs.get(prefix) ?? this.readRev) + 1, watch_id: i + 1, progress_notify: true } });
+      stream.write({
+        create_request: {
+          key: Buffer.from(prefix),
+          range_end: prefixEnd(prefix),
+          start_revision: (this.revs.get(prefix) ?? this.readRev) + 1,
+          watch_id: i + 1,
+          progress_notify: true,
+        },
+      });
     });
     const timeout = this.o.requestTimeoutMs ?? 5000;
     let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([created, new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`no watch created within ${timeout} ms`)), timeout); })]);
+      await Promise.race([
+        created,
+        new Promise<never>((_, rej) => {
+          timer = setTimeout(() => rej(new Error(`no watch created within ${timeout} ms`)), timeout);
+        }),
+      ]);
     } finally {
       clearTimeout(timer);
       this.pendingCreate = undefined;

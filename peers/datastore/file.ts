@@ -34,7 +34,10 @@ export class FileDatastore implements Datastore {
   private closed = false;
   private readonly loader: ModelLoader;
 
-  constructor(readonly path: string, private readonly opts: FileDatastoreOptions = {}) {
+  constructor(
+    readonly path: string,
+    private readonly opts: FileDatastoreOptions = {},
+  ) {
     this.current = { kind: 'file', source: path, state: 'syncing', since: new Date() };
     this.loader = new ModelLoader(opts.limits, opts.progress);
   }
@@ -103,7 +106,10 @@ export class FileDatastore implements Datastore {
 
   /** One read at a time: a change during a read is read once more when it finishes. */
   private async changed(): Promise<void> {
-    if (this.reading) { this.again = true; return; }
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
     this.reading = true;
     const trigger = 'file changed';
     try {
@@ -115,6 +121,9 @@ export class FileDatastore implements Datastore {
     } finally {
       this.reading = false;
     }
-    if (this.again && !this.closed) { this.again = false; void this.changed(); }
+    if (this.again && !this.closed) {
+      this.again = false;
+      void this.changed();
+    }
   }
 }

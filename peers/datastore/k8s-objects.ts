@@ -61,7 +61,14 @@ export interface Translated {
   warnings: ConfigIssue[];
 }
 
-const warn = (source: string, resource: string, path: string, message: string): ConfigIssue => ({ severity: 'warning', file: source, line: 0, resource, path, message });
+const warn = (source: string, resource: string, path: string, message: string): ConfigIssue => ({
+  severity: 'warning',
+  file: source,
+  line: 0,
+  resource,
+  path,
+  message,
+});
 
 /**
  * The part of an API object Tern reads, for the informer's cache: a 5,000-node cluster's
@@ -94,7 +101,13 @@ export function slimObject(kind: string, o: K8sObject & { status?: unknown }): K
     // Of the allocations Tern reads only which addresses are in use on a node other than the
     // block's own (borrowed addresses, advertised as host routes by the borrower): the rest of
     // the allocation table, the free list and the handles are dropped.
-    const b = spec as { cidr?: unknown; affinity?: unknown; deleted?: unknown; allocations?: unknown; attributes?: { secondary?: { node?: unknown } | null }[] };
+    const b = spec as {
+      cidr?: unknown;
+      affinity?: unknown;
+      deleted?: unknown;
+      allocations?: unknown;
+      attributes?: { secondary?: { node?: unknown } | null }[];
+    };
     const host = typeof b.affinity === 'string' && b.affinity.startsWith('host:') ? b.affinity.slice(5) : undefined;
     const attrs = Array.isArray(b.attributes) ? b.attributes : [];
     const foreign = attrs.map((a) => (a?.secondary?.node !== undefined && a.secondary.node !== host ? a.secondary.node : undefined));
@@ -102,7 +115,9 @@ export function slimObject(kind: string, o: K8sObject & { status?: unknown }): K
     if (b.affinity !== undefined) slim.affinity = b.affinity;
     if (b.deleted !== undefined) slim.deleted = b.deleted;
     if (foreign.some((n) => n !== undefined) && Array.isArray(b.allocations)) {
-      slim.allocations = b.allocations.map((x: unknown) => (typeof x === 'number' && foreign[x] !== undefined ? x : x === null || typeof x === 'number' ? null : x));
+      slim.allocations = b.allocations.map((x: unknown) =>
+        typeof x === 'number' && foreign[x] !== undefined ? x : x === null || typeof x === 'number' ? null : x,
+      );
       slim.attributes = foreign.map((n) => (n === undefined ? {} : { secondary: { node: n } }));
     }
     spec = slim;
@@ -136,7 +151,10 @@ export function translateNode(n: K8sNode, mode: KubernetesMode, source: string):
     warnings.push(warn(source, label, `metadata.annotations["${NODE_ANNOTATIONS[key]}"]`, `${JSON.stringify(v)} is not ${what} (ignored, as Calico does)`));
     return undefined;
   };
-  const cidrOf = (family: 'ipv4' | 'ipv6') => (v: string) => { const c = parseCidr(v, false); return typeof c !== 'string' && c.family === family; };
+  const cidrOf = (family: 'ipv4' | 'ipv6') => (v: string) => {
+    const c = parseCidr(v, false);
+    return typeof c !== 'string' && c.family === family;
+  };
   const v4 = checked('ipv4Address', cidrOf('ipv4'), 'an IPv4 address/prefix');
   const v6 = checked('ipv6Address', cidrOf('ipv6'), 'an IPv6 address/prefix');
   const asn = checked('asNumber', (v) => typeof parseAsn(v, v) === 'number', 'an AS number');
@@ -157,18 +175,26 @@ export function translateNode(n: K8sNode, mode: KubernetesMode, source: string):
     }
     const cidrs = n.spec?.podCIDRs?.length ? n.spec.podCIDRs : n.spec?.podCIDR ? [n.spec.podCIDR] : [];
     cidrs.forEach((cidr, i) => {
-      entries.push([`Node/${name}/podCIDR/${i}`, {
-        apiVersion: `${CALICO_GROUP}/${CALICO_VERSION}`, kind: 'IPAMBlock',
-        metadata: { name: `podcidr-${name}-${i}` },
-        spec: { cidr, affinity: `host:${name}` },
-      }]);
+      entries.push([
+        `Node/${name}/podCIDR/${i}`,
+        {
+          apiVersion: `${CALICO_GROUP}/${CALICO_VERSION}`,
+          kind: 'IPAMBlock',
+          metadata: { name: `podcidr-${name}-${i}` },
+          spec: { cidr, affinity: `host:${name}` },
+        },
+      ]);
     });
   }
-  entries.unshift([`Node/${name}`, {
-    apiVersion: 'projectcalico.org/v3', kind: 'Node',
-    metadata: { name, labels },
-    spec: Object.keys(bgp).length ? { bgp } : {},
-  }]);
+  entries.unshift([
+    `Node/${name}`,
+    {
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'Node',
+      metadata: { name, labels },
+      spec: Object.keys(bgp).length ? { bgp } : {},
+    },
+  ]);
   return { entries, warnings };
 }
 
@@ -193,7 +219,15 @@ export function translateSecret(s: K8sSecret): [string, unknown] {
 /** The core v1 Service fields per-service routes read (peers/model/kinds-k8s.ts decodeService). */
 export interface K8sService {
   metadata?: K8sMeta;
-  spec?: { type?: string; clusterIP?: string; clusterIPs?: string[]; externalIPs?: string[]; loadBalancerIP?: string; externalTrafficPolicy?: string; ipFamilies?: string[] };
+  spec?: {
+    type?: string;
+    clusterIP?: string;
+    clusterIPs?: string[];
+    externalIPs?: string[];
+    loadBalancerIP?: string;
+    externalTrafficPolicy?: string;
+    ipFamilies?: string[];
+  };
   status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
 }
 /** The discovery.k8s.io/v1 EndpointSlice fields per-service routes read (decodeEndpointSlice). */
@@ -211,19 +245,43 @@ const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
  */
 function slimService(o: K8sService, metadata: K8sMeta & { resourceVersion?: string }): unknown {
   const s = o.spec ?? {};
-  const spec: K8sService['spec'] = { type: s.type, clusterIP: s.clusterIP, clusterIPs: s.clusterIPs, externalIPs: s.externalIPs, loadBalancerIP: s.loadBalancerIP, externalTrafficPolicy: s.externalTrafficPolicy, ipFamilies: s.ipFamilies };
+  const spec: K8sService['spec'] = {
+    type: s.type,
+    clusterIP: s.clusterIP,
+    clusterIPs: s.clusterIPs,
+    externalIPs: s.externalIPs,
+    loadBalancerIP: s.loadBalancerIP,
+    externalTrafficPolicy: s.externalTrafficPolicy,
+    ipFamilies: s.ipFamilies,
+  };
   const ingress = (o.status?.loadBalancer?.ingress ?? []).filter((i) => i.ip).map((i) => ({ ip: i.ip }));
-  return { apiVersion: 'v1', kind: 'Service', metadata: { name: metadata.name, namespace: metadata.namespace, resourceVersion: metadata.resourceVersion }, spec, status: { loadBalancer: { ingress } } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: metadata.name, namespace: metadata.namespace, resourceVersion: metadata.resourceVersion },
+    spec,
+    status: { loadBalancer: { ingress } },
+  };
 }
 
 /** An EndpointSlice cut to its Service, address type, and each endpoint's readiness and node. */
 function slimEndpointSlice(o: K8sEndpointSlice, metadata: K8sMeta & { resourceVersion?: string }): unknown {
   const service = o.metadata?.labels?.[SERVICE_NAME_LABEL];
-  const endpoints = (o.endpoints ?? []).map((e) => ({ conditions: e.conditions?.ready === undefined || e.conditions.ready === null ? {} : { ready: e.conditions.ready }, nodeName: e.nodeName }));
+  const endpoints = (o.endpoints ?? []).map((e) => ({
+    conditions: e.conditions?.ready === undefined || e.conditions.ready === null ? {} : { ready: e.conditions.ready },
+    nodeName: e.nodeName,
+  }));
   return {
-    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-    metadata: { name: metadata.name, namespace: metadata.namespace, resourceVersion: metadata.resourceVersion, ...(service ? { labels: { [SERVICE_NAME_LABEL]: service } } : {}) },
-    addressType: o.addressType, endpoints,
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: metadata.name,
+      namespace: metadata.namespace,
+      resourceVersion: metadata.resourceVersion,
+      ...(service ? { labels: { [SERVICE_NAME_LABEL]: service } } : {}),
+    },
+    addressType: o.addressType,
+    endpoints,
   };
 }
 

@@ -12,10 +12,33 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, ListWatch, Watch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  DiscoveryV1Api,
+  KubeConfig,
+  ListWatch,
+  Watch,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import { ModelAssembler } from './assembler.js';
 import type { Datastore, DatastoreEvent, DatastoreStatus, ModelUpdate } from './types.js';
-import { CALICO_CRDS, CALICO_GROUP, CALICO_VERSION, secretRefs, slimObject, translateCrd, translateNamespaced, translateNode, translateSecret, type K8sNode, type K8sObject, type KubernetesMode, type Translated } from './k8s-objects.js';
+import {
+  CALICO_CRDS,
+  CALICO_GROUP,
+  CALICO_VERSION,
+  secretRefs,
+  slimObject,
+  translateCrd,
+  translateNamespaced,
+  translateNode,
+  translateSecret,
+  type K8sNode,
+  type K8sObject,
+  type KubernetesMode,
+  type Translated,
+} from './k8s-objects.js';
 import { Backoff } from './backoff.js';
 
 export interface KubernetesDatastoreOptions {
@@ -63,14 +86,27 @@ interface Feed {
  * each added or modified object through `intake` (into the assembler; the informer gets a stub).
  */
 class ObservedWatch extends Watch {
-  constructor(kc: KubeConfig, private readonly onStarted: () => void, private readonly intake: (o: KubernetesObject) => KubernetesObject) {
+  constructor(
+    kc: KubeConfig,
+    private readonly onStarted: () => void,
+    private readonly intake: (o: KubernetesObject) => KubernetesObject,
+  ) {
     super(kc);
   }
 
-  override async watch(path: string, params: Record<string, string | number | boolean | undefined>, cb: (phase: string, apiObj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void): Promise<AbortController> {
+  override async watch(
+    path: string,
+    params: Record<string, string | number | boolean | undefined>,
+    cb: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
     let ended = false;
-    const slimmed = (phase: string, o: unknown, w?: unknown) => cb(phase, phase === 'ADDED' || phase === 'MODIFIED' ? this.intake(o as KubernetesObject) : o, w);
-    const c = await super.watch(path, params, slimmed, (err) => { ended = true; done(err); });
+    const slimmed = (phase: string, o: unknown, w?: unknown) =>
+      cb(phase, phase === 'ADDED' || phase === 'MODIFIED' ? this.intake(o as KubernetesObject) : o, w);
+    const c = await super.watch(path, params, slimmed, (err) => {
+      ended = true;
+      done(err);
+    });
     if (!ended) this.onStarted();
     return c;
   }
@@ -97,7 +133,8 @@ export class KubernetesDatastore implements Datastore {
 
   constructor(private readonly opts: KubernetesDatastoreOptions) {
     const file = opts.kubeconfig ?? process.env.KUBECONFIG;
-    if (file) this.kc.loadFromFile(file); else this.kc.loadFromCluster();
+    if (file) this.kc.loadFromFile(file);
+    else this.kc.loadFromCluster();
     const server = this.kc.getCurrentCluster()?.server;
     if (!server) throw new Error(`no API server in ${file ? `kubeconfig ${file}` : 'the in-cluster configuration'}`);
     this.assembler = new ModelAssembler('kubernetes', `${server} (${opts.mode} mode)`);
@@ -113,20 +150,44 @@ export class KubernetesDatastore implements Datastore {
       const t = this.opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
       return `${p}?allowWatchBookmarks=true&timeoutSeconds=${t}`;
     };
-    this.addFeed('nodes', 'Node', watchPath('/api/v1/nodes'), (cont) => this.core.listNode({ limit: LIST_PAGE, _continue: cont }), (o) => translateNode(o as K8sNode, this.opts.mode, 'kubernetes'));
+    this.addFeed(
+      'nodes',
+      'Node',
+      watchPath('/api/v1/nodes'),
+      (cont) => this.core.listNode({ limit: LIST_PAGE, _continue: cont }),
+      (o) => translateNode(o as K8sNode, this.opts.mode, 'kubernetes'),
+    );
     for (const { kind, plural } of CALICO_CRDS) {
       // Plain mode takes blocks from podCIDRs: Calico IPAM objects, if any, are not read.
       if (this.opts.mode === 'plain' && (kind === 'IPAMBlock' || kind === 'BlockAffinity')) continue;
-      const list = (cont?: string) => this.custom.listClusterCustomObject({ group: CALICO_GROUP, version: CALICO_VERSION, plural, limit: LIST_PAGE, _continue: cont }) as Promise<KubernetesListObject<KubernetesObject>>;
-      this.addFeed(plural, kind, watchPath(`/apis/${CALICO_GROUP}/${CALICO_VERSION}/${plural}`), list, (o) => ({ entries: [translateCrd(kind, o as K8sObject)], warnings: [] }));
+      const list = (cont?: string) =>
+        this.custom.listClusterCustomObject({ group: CALICO_GROUP, version: CALICO_VERSION, plural, limit: LIST_PAGE, _continue: cont }) as Promise<
+          KubernetesListObject<KubernetesObject>
+        >;
+      this.addFeed(plural, kind, watchPath(`/apis/${CALICO_GROUP}/${CALICO_VERSION}/${plural}`), list, (o) => ({
+        entries: [translateCrd(kind, o as K8sObject)],
+        warnings: [],
+      }));
     }
     // Services and their EndpointSlices, for per-service routes (confd routes.go; peers/routes.ts
     // serviceRoutes), in every namespace, as calico-node watches them.
-    this.addFeed('services', 'Service', watchPath('/api/v1/services'), (cont) => this.core.listServiceForAllNamespaces({ limit: LIST_PAGE, _continue: cont }) as Promise<KubernetesListObject<KubernetesObject>>,
-      (o) => ({ entries: [translateNamespaced('Service', o as K8sObject)], warnings: [] }));
-    this.addFeed('endpointslices', 'EndpointSlice', watchPath('/apis/discovery.k8s.io/v1/endpointslices'), (cont) => this.discovery.listEndpointSliceForAllNamespaces({ limit: LIST_PAGE, _continue: cont }) as Promise<KubernetesListObject<KubernetesObject>>,
-      (o) => ({ entries: [translateNamespaced('EndpointSlice', o as K8sObject)], warnings: [] }));
-    const first = new Promise<ModelUpdate>((resolve, reject) => { this.initial = { resolve, reject }; });
+    this.addFeed(
+      'services',
+      'Service',
+      watchPath('/api/v1/services'),
+      (cont) => this.core.listServiceForAllNamespaces({ limit: LIST_PAGE, _continue: cont }) as Promise<KubernetesListObject<KubernetesObject>>,
+      (o) => ({ entries: [translateNamespaced('Service', o as K8sObject)], warnings: [] }),
+    );
+    this.addFeed(
+      'endpointslices',
+      'EndpointSlice',
+      watchPath('/apis/discovery.k8s.io/v1/endpointslices'),
+      (cont) => this.discovery.listEndpointSliceForAllNamespaces({ limit: LIST_PAGE, _continue: cont }) as Promise<KubernetesListObject<KubernetesObject>>,
+      (o) => ({ entries: [translateNamespaced('EndpointSlice', o as K8sObject)], warnings: [] }),
+    );
+    const first = new Promise<ModelUpdate>((resolve, reject) => {
+      this.initial = { resolve, reject };
+    });
     for (const f of this.feeds) this.startFeed(f);
     return first;
   }
@@ -151,13 +212,22 @@ export class KubernetesDatastore implements Datastore {
     this.assembler.close();
   }
 
-  private addFeed(what: string, kind: string, path: string, list: (cont?: string) => Promise<KubernetesListObject<KubernetesObject>>, translate: (o: KubernetesObject) => Translated): void {
+  private addFeed(
+    what: string,
+    kind: string,
+    path: string,
+    list: (cont?: string) => Promise<KubernetesListObject<KubernetesObject>>,
+    translate: (o: KubernetesObject) => Translated,
+  ): void {
     const feedPrefix = `${kind}/`;
     // Services and EndpointSlices are namespaced: their keys carry the namespace.
     const namespaced = kind === 'Service' || kind === 'EndpointSlice';
-    const keyOf = (o: KubernetesObject) => (namespaced ? `${kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}` : `${kind}/${o.metadata?.name ?? ''}`);
+    const keyOf = (o: KubernetesObject) =>
+      namespaced ? `${kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}` : `${kind}/${o.metadata?.name ?? ''}`;
     const f: Feed = {
-      what, listed: false, notInstalled: false,
+      what,
+      listed: false,
+      notInstalled: false,
       backoff: new Backoff(this.opts.backoffMinMs ?? 500, this.opts.backoffMaxMs ?? 30_000),
       informer: undefined as never,
     };
@@ -179,7 +249,12 @@ export class KubernetesDatastore implements Datastore {
         // A node's podCIDR blocks (plain mode) hang off its key: drop those it no longer has.
         for (const k of this.subKeys.get(key) ?? []) this.assembler.delete(k);
         for (const [k, v] of t.entries.slice(1)) this.assembler.set(k, v);
-        if (t.entries.length > 1) this.subKeys.set(key, t.entries.slice(1).map(([k]) => k)); else this.subKeys.delete(key);
+        if (t.entries.length > 1)
+          this.subKeys.set(
+            key,
+            t.entries.slice(1).map(([k]) => k),
+          );
+        else this.subKeys.delete(key);
         this.assembler.set(key, t.entries[0][1], rv);
         this.assembler.warn(key, t.warnings);
         const fresh = this.noteSecretRefs(key, kind, (t.entries[0][1] as { spec?: unknown }).spec);
@@ -286,7 +361,9 @@ export class KubernetesDatastore implements Datastore {
     }
     const delay = notInstalled ? NOT_INSTALLED_RETRY_MS : f.backoff.next();
     clearTimeout(f.timer);
-    f.timer = setTimeout(() => { if (!this.closed) this.startFeed(f); }, delay);
+    f.timer = setTimeout(() => {
+      if (!this.closed) this.startFeed(f);
+    }, delay);
   }
 
   /** The informer reports list and watch failures itself; one that escapes it (e.g. reading the token) goes the same way. */
@@ -307,7 +384,11 @@ export class KubernetesDatastore implements Datastore {
     const fresh: string[] = [];
     for (const name of secretRefs(kind, spec)) {
       let users = this.secretUsers.get(name);
-      if (!users) { users = new Set(); this.secretUsers.set(name, users); fresh.push(name); }
+      if (!users) {
+        users = new Set();
+        this.secretUsers.set(name, users);
+        fresh.push(name);
+      }
       users.add(key);
     }
     return fresh;
@@ -319,25 +400,36 @@ export class KubernetesDatastore implements Datastore {
    * reason keeps its last value and makes the state stale. Resolves when all reads are done.
    */
   private async refreshSecrets(names?: string[]): Promise<void> {
-    for (const [name, users] of this.secretUsers) if (!users.size) { this.secretUsers.delete(name); this.secretSeen.delete(name); this.assembler.delete(`Secret/${name}`); }
+    for (const [name, users] of this.secretUsers)
+      if (!users.size) {
+        this.secretUsers.delete(name);
+        this.secretSeen.delete(name);
+        this.assembler.delete(`Secret/${name}`);
+      }
     const todo = names ?? [...this.secretUsers.keys()];
     const failures: string[] = [];
     let changed = false;
-    await Promise.all(todo.map(async (name) => {
-      const key = `Secret/${name}`;
-      let now: string | undefined;
-      try {
-        const s = await this.core.readNamespacedSecret({ name, namespace: this.opts.secretNamespace });
-        const [k, v] = translateSecret(s);
-        now = JSON.stringify(v);
-        if (now !== this.secretSeen.get(name)) this.assembler.set(k, v);
-      } catch (err) {
-        if (codeOf(err) !== 404) { failures.push(`Secret ${this.opts.secretNamespace}/${name}: ${describe(err)}`); return; }
-        if (this.secretSeen.has(name)) this.assembler.delete(key);
-      }
-      if (now !== this.secretSeen.get(name)) changed = true;
-      if (now === undefined) this.secretSeen.delete(name); else this.secretSeen.set(name, now);
-    }));
+    await Promise.all(
+      todo.map(async (name) => {
+        const key = `Secret/${name}`;
+        let now: string | undefined;
+        try {
+          const s = await this.core.readNamespacedSecret({ name, namespace: this.opts.secretNamespace });
+          const [k, v] = translateSecret(s);
+          now = JSON.stringify(v);
+          if (now !== this.secretSeen.get(name)) this.assembler.set(k, v);
+        } catch (err) {
+          if (codeOf(err) !== 404) {
+            failures.push(`Secret ${this.opts.secretNamespace}/${name}: ${describe(err)}`);
+            return;
+          }
+          if (this.secretSeen.has(name)) this.assembler.delete(key);
+        }
+        if (now !== this.secretSeen.get(name)) changed = true;
+        if (now === undefined) this.secretSeen.delete(name);
+        else this.secretSeen.set(name, now);
+      }),
+    );
     if (names === undefined) {
       this.secretsFailing = failures.length ? failures.join('; ') : undefined;
       this.updateStale();

@@ -57,13 +57,22 @@ export function affinityWithoutNode(at: At, a: BlockAffinity): void {
  */
 export function checkReferences(model: ClusterModel, hasNode: (name: string) => boolean, at: At, programClusterRoutesSet: boolean): void {
   for (const p of model.peers) {
-    if (p.node !== undefined && !hasNode(p.node)) { const { r, line } = at('BGPPeer', p.name, 'node'); r.warn(line, 'spec.node', `no Node named ${JSON.stringify(p.node)} in the model`); }
+    if (p.node !== undefined && !hasNode(p.node)) {
+      const { r, line } = at('BGPPeer', p.name, 'node');
+      r.warn(line, 'spec.node', `no Node named ${JSON.stringify(p.node)} in the model`);
+    }
     for (const f of p.filters) {
-      if (!model.filters.has(f)) { const { r, line } = at('BGPPeer', p.name, 'filters'); r.warn(line, 'spec.filters', `no BGPFilter named ${JSON.stringify(f)}; Calico skips it, and so does Tern`); }
+      if (!model.filters.has(f)) {
+        const { r, line } = at('BGPPeer', p.name, 'filters');
+        r.warn(line, 'spec.filters', `no BGPFilter named ${JSON.stringify(f)}; Calico skips it, and so does Tern`);
+      }
     }
   }
   for (const [node] of model.nodeBgpConfigs) {
-    if (!hasNode(node)) { const { r, line } = at('BGPConfiguration', `node.${node}`); r.warn(line, 'metadata.name', `no Node named ${JSON.stringify(node)} in the model`); }
+    if (!hasNode(node)) {
+      const { r, line } = at('BGPConfiguration', `node.${node}`);
+      r.warn(line, 'metadata.name', `no Node named ${JSON.stringify(node)} in the model`);
+    }
   }
   // Calico's main branch (v3.33 in development) moves IPIP cluster routes to Felix by default
   // (BGPConfiguration programClusterRoutes EnabledNoEncapOnly, FelixConfiguration
@@ -73,11 +82,18 @@ export function checkReferences(model: ClusterModel, hasNode: (name: string) => 
   const ipipPool = model.ipPools.find((p) => p.ipipMode !== 'Never');
   if (ipipPool && !programClusterRoutesSet) {
     const { r, line } = at('IPPool', ipipPool.name, 'ipipMode');
-    r.warn(line, 'spec.ipipMode', 'BGPConfiguration default sets no programClusterRoutes: Tern installs the IPIP cluster routes itself, as BIRD does up to Calico v3.32; a Felix from the Calico main branch (v3.33) programs them too by default, so set programClusterRoutes to match your FelixConfiguration (EnabledNoEncapOnly with a 3.33 Felix left at its default)');
+    r.warn(
+      line,
+      'spec.ipipMode',
+      'BGPConfiguration default sets no programClusterRoutes: Tern installs the IPIP cluster routes itself, as BIRD does up to Calico v3.32; a Felix from the Calico main branch (v3.33) programs them too by default, so set programClusterRoutes to match your FelixConfiguration (EnabledNoEncapOnly with a 3.33 Felix left at its default)',
+    );
   }
   model.ipPools.forEach((a, i) => {
     for (const b of model.ipPools.slice(i + 1)) {
-      if (cidrOverlaps(a.cidr, b.cidr)) { const { r, line } = at('IPPool', b.name, 'cidr'); r.error(line, 'spec.cidr', `${b.cidr.text} overlaps IPPool ${a.name} (${a.cidr.text})`); }
+      if (cidrOverlaps(a.cidr, b.cidr)) {
+        const { r, line } = at('IPPool', b.name, 'cidr');
+        r.error(line, 'spec.cidr', `${b.cidr.text} overlaps IPPool ${a.name} (${a.cidr.text})`);
+      }
     }
   });
 }
@@ -92,7 +108,10 @@ export function onceEach(issues: ConfigIssue[]): ConfigIssue[] {
   const seen = new Set<string>();
   const out: ConfigIssue[] = [];
   for (const i of issues) {
-    if (!i.once) { out.push(i); continue; }
+    if (!i.once) {
+      out.push(i);
+      continue;
+    }
     if (seen.has(i.once)) continue;
     seen.add(i.once);
     const more = counts.get(i.once)! - 1;

@@ -56,7 +56,8 @@ export function readBfd(r: Reader, m: MapNode | undefined, key: string, path: st
     const key = readKey(r, am, 'key', ap);
     if (am && (!type || !key)) r.error(am.line, ap, 'type (KeyedSHA1 or MeticulousKeyedSHA1) and key are required');
     // RFC 5880 §4.4: the SHA1 key is at most 20 bytes; a longer one would be cut, so refuse it.
-    if (key?.value !== undefined && Buffer.byteLength(key.value) > 20) r.error(r.lineOf(am, 'key'), join(ap, 'key'), `${Buffer.byteLength(key.value)} bytes: a Keyed SHA1 key is at most 20 bytes (RFC 5880 §4.4)`);
+    if (key?.value !== undefined && Buffer.byteLength(key.value) > 20)
+      r.error(r.lineOf(am, 'key'), join(ap, 'key'), `${Buffer.byteLength(key.value)} bytes: a Keyed SHA1 key is at most 20 bytes (RFC 5880 §4.4)`);
     // RFC 5880 §4.4: Auth Key ID is one octet.
     if (type && key) settings.authentication = { type, keyID: r.int(am, 'keyID', ap, 0, 255) ?? 1, key };
   }

@@ -72,7 +72,10 @@ export class BlockPacker {
     let node = NONE;
     if (b.affinityNode !== undefined) {
       node = this.nodeIndex.get(b.affinityNode) ?? this.nodes.length;
-      if (node === this.nodes.length) { this.nodeIndex.set(b.affinityNode, node); this.nodes.push(b.affinityNode); }
+      if (node === this.nodes.length) {
+        this.nodeIndex.set(b.affinityNode, node);
+        this.nodes.push(b.affinityNode);
+      }
     }
     const o = this.count * WORDS;
     words[o] = b.line;
@@ -83,7 +86,10 @@ export class BlockPacker {
     if (b.cidr.family === 'ipv4') words[o + 7] = Number(b.cidr.net);
     else {
       let net = b.cidr.net;
-      for (let w = 7; w >= 4; w--) { words[o + w] = Number(net & 0xffffffffn); net >>= 32n; }
+      for (let w = 7; w >= 4; w--) {
+        words[o + w] = Number(net & 0xffffffffn);
+        net >>= 32n;
+      }
     }
     this.names.push(b.name);
     this.nameEnd += b.name.length;
@@ -96,7 +102,14 @@ export class BlockPacker {
   }
 
   finish(): PackedBlocks {
-    return { count: this.count, words: this.words.slice(0, this.count * WORDS), names: this.names.join(''), texts: this.texts.join(''), nodes: this.nodes, allocations: this.allocations };
+    return {
+      count: this.count,
+      words: this.words.slice(0, this.count * WORDS),
+      names: this.names.join(''),
+      texts: this.texts.join(''),
+      nodes: this.nodes,
+      allocations: this.allocations,
+    };
   }
 }
 

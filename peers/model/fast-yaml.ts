@@ -97,7 +97,11 @@ function inlineValue(text: string, no: number): YNode {
     for (;;) {
       if (i >= text.length) notFast();
       if (text[i] === "'") {
-        if (text[i + 1] === "'") { out += "'"; i += 2; continue; }
+        if (text[i + 1] === "'") {
+          out += "'";
+          i += 2;
+          continue;
+        }
         break;
       }
       out += text[i++];
@@ -143,7 +147,10 @@ function keyEnd(text: string): number {
 class Block {
   private i = 0;
   private depth = 0;
-  constructor(private readonly lines: Line[], private readonly maxDepth: number) {}
+  constructor(
+    private readonly lines: Line[],
+    private readonly maxDepth: number,
+  ) {}
 
   /** The whole document: one block node at the first line's indentation. */
   document(): YNode {
@@ -275,7 +282,10 @@ export function readFast(text: string, firstLine: number, maxDepth = 64): YNode 
 }
 
 /** One document of a multi-document text: its text and the line its first line has in the file. */
-export interface DocChunk { text: string; firstLine: number }
+export interface DocChunk {
+  text: string;
+  firstLine: number;
+}
 
 /**
  * Splits a multi-document text at `---` and `...` lines (YAML 1.2 §9.1: a line starting with a
@@ -299,7 +309,11 @@ export function splitDocumentBounds(text: string): { count: number; at: Uint32Ar
   let at = new Uint32Array(3 * 1024);
   let count = 0;
   const push = (from: number, to: number, firstLine: number) => {
-    if (3 * count + 3 > at.length) { const bigger = new Uint32Array(at.length * 2); bigger.set(at); at = bigger; }
+    if (3 * count + 3 > at.length) {
+      const bigger = new Uint32Array(at.length * 2);
+      bigger.set(at);
+      at = bigger;
+    }
     at[3 * count] = from;
     at[3 * count + 1] = to;
     at[3 * count + 2] = firstLine;

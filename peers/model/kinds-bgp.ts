@@ -6,7 +6,7 @@
 import type { BfdSettings, BgpPeerResource, CalicoNode, LogSeverity, Password, PrefixAdvertisement, ProgramClusterRoutes } from '../types.js';
 import { readBfd } from './bfd.js';
 import { canonicalIp, familyOf, parseCidr, type Cidr } from './net.js';
-import { join, Reader, type YNode } from './reader.js';
+import { join, type Reader, type YNode } from './reader.js';
 
 type MapNode = Extract<YNode, { t: 'map' }>;
 
@@ -14,8 +14,17 @@ export const LOG_SEVERITIES: readonly LogSeverity[] = ['Debug', 'Info', 'Warning
 
 // Which fields exist and what Tern does with each: fields.ts (the readers and the docs' table share it).
 const GLOBAL_ONLY = [
-  'asNumber', 'nodeToNodeMeshEnabled', 'bindMode', 'nodeMeshPassword', 'nodeMeshMaxRestartTime', 'nodeMeshBFD',
-  'serviceClusterIPs', 'serviceExternalIPs', 'serviceLoadBalancerIPs', 'serviceLoadBalancerAggregation', 'ignoredInterfaces',
+  'asNumber',
+  'nodeToNodeMeshEnabled',
+  'bindMode',
+  'nodeMeshPassword',
+  'nodeMeshMaxRestartTime',
+  'nodeMeshBFD',
+  'serviceClusterIPs',
+  'serviceExternalIPs',
+  'serviceLoadBalancerIPs',
+  'serviceLoadBalancerAggregation',
+  'ignoredInterfaces',
   'programClusterRoutes',
 ];
 
@@ -41,7 +50,8 @@ export function readPassword(r: Reader, m: MapNode | undefined, key: string, pat
   if (!pm) return undefined;
   const ref = r.map(r.get(pm, 'secretKeyRef'), `${p}.secretKeyRef`, 'secretKeyRef');
   if (!ref) return r.error(pm.line, p, 'expected a literal string or {secretKeyRef: {name, key}}');
-  const name = r.str(ref, 'name', `${p}.secretKeyRef`), k = r.str(ref, 'key', `${p}.secretKeyRef`);
+  const name = r.str(ref, 'name', `${p}.secretKeyRef`),
+    k = r.str(ref, 'key', `${p}.secretKeyRef`);
   if (!name || !k) return r.error(ref.line, `${p}.secretKeyRef`, 'both name and key are required');
   return { secretKeyRef: { name, key: k } };
 }
@@ -58,10 +68,19 @@ function readCidrList(r: Reader, m: MapNode | undefined, key: string, path: stri
 }
 
 export interface ConfigSpec {
-  asNumber?: number; nodeToNodeMeshEnabled?: boolean; listenPort?: number; bindMode?: 'None' | 'NodeIP';
-  nodeMeshPassword?: Password; nodeMeshMaxRestartTime?: number; communities: { name: string; value: string }[];
-  prefixAdvertisements?: PrefixAdvertisement[]; serviceClusterIPs: Cidr[]; serviceExternalIPs: Cidr[];
-  serviceLoadBalancerIPs: Cidr[]; ignoredInterfaces: string[]; logSeverityScreen?: LogSeverity;
+  asNumber?: number;
+  nodeToNodeMeshEnabled?: boolean;
+  listenPort?: number;
+  bindMode?: 'None' | 'NodeIP';
+  nodeMeshPassword?: Password;
+  nodeMeshMaxRestartTime?: number;
+  communities: { name: string; value: string }[];
+  prefixAdvertisements?: PrefixAdvertisement[];
+  serviceClusterIPs: Cidr[];
+  serviceExternalIPs: Cidr[];
+  serviceLoadBalancerIPs: Cidr[];
+  ignoredInterfaces: string[];
+  logSeverityScreen?: LogSeverity;
   nodeMeshBFD?: BfdSettings;
   serviceLoadBalancerAggregation?: 'Enabled' | 'Disabled';
   programClusterRoutes?: ProgramClusterRoutes;
@@ -79,8 +98,12 @@ export function decodeBgpConfiguration(r: Reader, spec: MapNode | undefined, per
   r.seq(s, 'communities', p).forEach((n, i) => {
     const cp = `${p}.communities[${i}]`;
     const cm = r.map(n, cp, 'BGPConfiguration communities[]');
-    const name = r.str(cm, 'name', cp), value = r.str(cm, 'value', cp);
-    if (!name || !value) { r.error(n.line, cp, 'name and value are required'); return; }
+    const name = r.str(cm, 'name', cp),
+      value = r.str(cm, 'value', cp);
+    if (!name || !value) {
+      r.error(n.line, cp, 'name and value are required');
+      return;
+    }
     const err = communityError(value);
     // A second definition of a name would make prefixAdvertisements ambiguous: say which name.
     if (communities.some((c) => c.name === name)) r.error(r.lineOf(cm, 'name'), `${cp}.name`, `duplicate community name ${JSON.stringify(name)}`);
@@ -94,7 +117,10 @@ export function decodeBgpConfiguration(r: Reader, spec: MapNode | undefined, per
       const ap = `${p}.prefixAdvertisements[${i}]`;
       const am = r.map(n, ap, 'BGPConfiguration prefixAdvertisements[]');
       const cidr = r.cidr(am, 'cidr', ap, false);
-      if (!cidr) { if (am && !am.entries.has('cidr')) r.error(am.line, ap, 'cidr is required'); return; }
+      if (!cidr) {
+        if (am && !am.entries.has('cidr')) r.error(am.line, ap, 'cidr is required');
+        return;
+      }
       const values: string[] = [];
       r.strList(am, 'communities', ap).forEach((c, j) => {
         // Calico: an entry is either a value or the name of a community defined above.
@@ -104,7 +130,12 @@ export function decodeBgpConfiguration(r: Reader, spec: MapNode | undefined, per
           const err = communityError(c);
           if (err) r.error(r.lineOf(am, 'communities'), `${ap}.communities[${j}]`, err);
           else values.push(c);
-        } else r.error(r.lineOf(am, 'communities'), `${ap}.communities[${j}]`, `${JSON.stringify(c)} is neither a community value nor a name defined in spec.communities`);
+        } else
+          r.error(
+            r.lineOf(am, 'communities'),
+            `${ap}.communities[${j}]`,
+            `${JSON.stringify(c)} is neither a community value nor a name defined in spec.communities`,
+          );
       });
       prefixAdvertisements!.push({ cidr, communities: values });
     });
@@ -139,8 +170,7 @@ function lbAggregation(r: Reader, s: MapNode | undefined, p: string): 'Enabled' 
 }
 
 /** `198.18.1.10/24` -> address and subnet; a bare address is a /32 (/128). */
-function nodeAddress(r: Reader, m: MapNode | undefined, key: string, path: string, family: 'ipv4' | 'ipv6'):
-  { address: string; subnet: Cidr } | undefined {
+function nodeAddress(r: Reader, m: MapNode | undefined, key: string, path: string, family: 'ipv4' | 'ipv6'): { address: string; subnet: Cidr } | undefined {
   const s = r.str(m, key, path);
   if (s === undefined) return undefined;
   const addr = s.split('/')[0];
@@ -158,16 +188,24 @@ export function decodeNode(r: Reader, name: string, line: number, labels: Record
   const v6 = nodeAddress(r, b, 'ipv6Address', 'spec.bgp', 'ipv6');
   const cid = r.str(b, 'routeReflectorClusterID', 'spec.bgp');
   if (cid !== undefined && familyOf(cid) !== 'ipv4') {
-    r.error(r.lineOf(b, 'routeReflectorClusterID'), 'spec.bgp.routeReflectorClusterID', `${JSON.stringify(cid)} is not a cluster ID in IPv4 address form (RFC 4456 §7)`);
+    r.error(
+      r.lineOf(b, 'routeReflectorClusterID'),
+      'spec.bgp.routeReflectorClusterID',
+      `${JSON.stringify(cid)} is not a cluster ID in IPv4 address form (RFC 4456 §7)`,
+    );
   }
   return {
-    name, labels, line,
-    ipv4Address: v4?.address, ipv4Subnet: v4?.subnet, ipv6Address: v6?.address, ipv6Subnet: v6?.subnet,
+    name,
+    labels,
+    line,
+    ipv4Address: v4?.address,
+    ipv4Subnet: v4?.subnet,
+    ipv6Address: v6?.address,
+    ipv6Subnet: v6?.subnet,
     asNumber: r.asn(b, 'asNumber', 'spec.bgp'),
     routeReflectorClusterID: cid !== undefined && familyOf(cid) === 'ipv4' ? cid : undefined,
   };
 }
-
 
 /**
  * Tern extension `spec.maxPrefixes` (Calico has none): per family a limit on received
@@ -189,7 +227,8 @@ function readMaxPrefixes(r: Reader, s: MapNode): BgpPeerResource['maxPrefixes'] 
       continue;
     }
     const restartInterval = r.duration(fm, 'restartInterval', fp);
-    if (restartInterval !== undefined && restartInterval < 1) r.error(r.lineOf(fm, 'restartInterval'), `${fp}.restartInterval`, 'must be at least 1s (or left out: stay down until bgpctl neighbor up)');
+    if (restartInterval !== undefined && restartInterval < 1)
+      r.error(r.lineOf(fm, 'restartInterval'), `${fp}.restartInterval`, 'must be at least 1s (or left out: stay down until bgpctl neighbor up)');
     out[f] = { limit, warningPercent: r.int(fm, 'warningPercent', fp, 1, 100) ?? 75, restartInterval };
   }
   return out;
@@ -197,10 +236,17 @@ function readMaxPrefixes(r: Reader, s: MapNode): BgpPeerResource['maxPrefixes'] 
 
 /** `198.18.0.1`, `198.18.0.1:1179`, `2001:db8::1`, `[2001:db8::1]:1179`. */
 export function parsePeerIP(text: string): { address: string; family: 'ipv4' | 'ipv6'; port?: number } | string {
-  let host = text, port: string | undefined;
+  let host = text,
+    port: string | undefined;
   const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(text);
   const v4 = /^([^:]+):(\d+)$/.exec(text);
-  if (v6) { host = v6[1]; port = v6[2]; } else if (v4) { host = v4[1]; port = v4[2]; }
+  if (v6) {
+    host = v6[1];
+    port = v6[2];
+  } else if (v4) {
+    host = v4[1];
+    port = v4[2];
+  }
   const family = familyOf(host);
   if (!family || (v6 && family !== 'ipv6') || (v4 && family !== 'ipv4')) {
     return `${JSON.stringify(text)} is not an IP address with optional port (a.b.c.d[:port] or [v6][:port])`;
@@ -218,17 +264,23 @@ export function decodeBgpPeer(r: Reader, name: string, line: number, spec: MapNo
   const rawPeerIP = r.get(s, 'peerIP');
   // Unquoted, YAML reads `[2001:db8::1]:1179` as a flow list, or as a mapping whose key is one.
   if (rawPeerIP?.t === 'seq' || rawPeerIP?.t === 'map') {
-    r.error(rawPeerIP.line, 'spec.peerIP', `YAML read [...] as a ${rawPeerIP.t === 'seq' ? 'list' : 'mapping'}: quote an IPv6 address with a port, e.g. "[2001:db8::1]:1179"`);
+    r.error(
+      rawPeerIP.line,
+      'spec.peerIP',
+      `YAML read [...] as a ${rawPeerIP.t === 'seq' ? 'list' : 'mapping'}: quote an IPv6 address with a port, e.g. "[2001:db8::1]:1179"`,
+    );
     return undefined;
   }
   const peerIPText = r.str(s, 'peerIP', p);
   let peerIP: BgpPeerResource['peerIP'];
   if (peerIPText !== undefined) {
     const pi = parsePeerIP(peerIPText);
-    if (typeof pi === 'string') r.error(r.lineOf(s, 'peerIP'), 'spec.peerIP', pi); else peerIP = pi;
+    if (typeof pi === 'string') r.error(r.lineOf(s, 'peerIP'), 'spec.peerIP', pi);
+    else peerIP = pi;
   }
   const peer: BgpPeerResource = {
-    name, line,
+    name,
+    line,
     node: r.str(s, 'node', p),
     nodeSelector: r.selector(s, 'nodeSelector', p),
     peerIP,
@@ -258,14 +310,20 @@ export function decodeBgpPeer(r: Reader, name: string, line: number, spec: MapNo
   if (s.entries.has('peerIP') && !s.entries.has('asNumber')) r.error(at('peerIP'), 'spec.asNumber', 'asNumber is required when peerIP is set');
   // Calico <=3.31 accepted both, and nextHopMode wins ("the value of KeepOriginalNextHop is ignored").
   if (peer.nextHopMode !== undefined && s.entries.has('keepOriginalNextHop')) {
-    r.warn(at('keepOriginalNextHop'), 'spec.keepOriginalNextHop', `ignored because nextHopMode is set (nextHopMode ${peer.nextHopMode} applies, as in Calico); remove keepOriginalNextHop`);
+    r.warn(
+      at('keepOriginalNextHop'),
+      'spec.keepOriginalNextHop',
+      `ignored because nextHopMode is set (nextHopMode ${peer.nextHopMode} applies, as in Calico); remove keepOriginalNextHop`,
+    );
     peer.keepOriginalNextHop = false;
   }
   peer.reversePeering = r.enumOf(s, 'reversePeering', p, ['Auto', 'Manual'] as const) ?? 'Auto';
   // RFC 4724 §3: the Restart Time field is 12 bits.
-  if (peer.maxRestartTime !== undefined && peer.maxRestartTime > 4095) r.error(at('maxRestartTime'), 'spec.maxRestartTime', `${peer.maxRestartTime}s exceeds the 4095s a graceful restart capability can carry (RFC 4724 §3)`);
+  if (peer.maxRestartTime !== undefined && peer.maxRestartTime > 4095)
+    r.error(at('maxRestartTime'), 'spec.maxRestartTime', `${peer.maxRestartTime}s exceeds the 4095s a graceful restart capability can carry (RFC 4724 §3)`);
   // RFC 4271 §4.2: hold time is 0 or >= 3s; a keepalive is a third of it, and the hold time fits 16 bits.
-  if (peer.keepaliveTime !== undefined && (peer.keepaliveTime < 1 || peer.keepaliveTime > 21845)) r.error(at('keepaliveTime'), 'spec.keepaliveTime', `${peer.keepaliveTime}s is out of range (1s..21845s)`);
+  if (peer.keepaliveTime !== undefined && (peer.keepaliveTime < 1 || peer.keepaliveTime > 21845))
+    r.error(at('keepaliveTime'), 'spec.keepaliveTime', `${peer.keepaliveTime}s is out of range (1s..21845s)`);
   const rb = r.str(s, 'reachableBy', p);
   if (rb !== undefined) {
     const f = familyOf(rb);

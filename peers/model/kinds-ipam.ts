@@ -5,7 +5,7 @@
 import type { BgpFilter, BgpFilterRule, BlockAffinity, EncapMode, IpamBlock, IpPool } from '../types.js';
 import { ALL } from '../selector.js';
 import { maxLen, parseAsn, parseCidrDetail, type Cidr } from './net.js';
-import { join, Reader, type YNode } from './reader.js';
+import { join, type Reader, type YNode } from './reader.js';
 import { communityError } from './kinds-bgp.js';
 import { MAX_INSTALLED_PRIORITY } from '../filters.js';
 
@@ -14,7 +14,8 @@ function asnList(r: Reader, m: MapNode, key: string, path: string): number[] {
   const out: number[] = [];
   r.seq(m, key, path).forEach((n, i) => {
     const v = n.t === 'scalar' ? parseAsn(n.value, n.source) : `expected an AS number, found a ${n.t === 'map' ? 'mapping' : 'list'}`;
-    if (typeof v === 'string') r.error(n.line, `${join(path, key)}[${i}]`, v); else out.push(v);
+    if (typeof v === 'string') r.error(n.line, `${join(path, key)}[${i}]`, v);
+    else out.push(v);
   });
   return out;
 }
@@ -43,7 +44,10 @@ function decodeRules(r: Reader, s: MapNode | undefined, key: 'exportV4' | 'impor
     const m = r.map(n, p, 'BGPFilter rule');
     if (!m) return;
     const action = r.enumOf(m, 'action', p, ['Accept', 'Reject'] as const);
-    if (!action) { if (!m.entries.has('action')) r.error(m.line, p, 'action is required (Accept or Reject)'); return; }
+    if (!action) {
+      if (!m.entries.has('action')) r.error(m.line, p, 'action is required (Accept or Reject)');
+      return;
+    }
     const rule: BgpFilterRule = { action, operations: [] };
     rule.cidr = lenientCidr(r, m, 'cidr', p);
     if (rule.cidr && rule.cidr.family !== family) {
@@ -57,7 +61,8 @@ function decodeRules(r: Reader, s: MapNode | undefined, key: 'exportV4' | 'impor
     if (pl) {
       if (!m.entries.has('cidr')) r.error(pl.line, `${p}.prefixLength`, 'cidr is required when prefixLength is set');
       const max = maxLen(family);
-      const min = r.int(pl, 'min', `${p}.prefixLength`, 0, max), mx = r.int(pl, 'max', `${p}.prefixLength`, 0, max);
+      const min = r.int(pl, 'min', `${p}.prefixLength`, 0, max),
+        mx = r.int(pl, 'max', `${p}.prefixLength`, 0, max);
       if (min !== undefined && mx !== undefined && min > mx) r.error(pl.line, `${p}.prefixLength`, `min ${min} is greater than max ${mx}`);
       rule.prefixLength = { min, max: mx };
     }
@@ -72,10 +77,12 @@ function decodeRules(r: Reader, s: MapNode | undefined, key: 'exportV4' | 'impor
     const cm = r.map(r.get(m, 'communities'), `${p}.communities`, 'BGPFilter communities');
     if (cm) {
       const values = r.strList(cm, 'values', `${p}.communities`);
-      if (values.length !== 1) r.error(cm.line, `${p}.communities.values`, `exactly one community value is supported (Calico allows 1), found ${values.length}`);
+      if (values.length !== 1)
+        r.error(cm.line, `${p}.communities.values`, `exactly one community value is supported (Calico allows 1), found ${values.length}`);
       else {
         const err = communityError(values[0]);
-        if (err) r.error(cm.line, `${p}.communities.values[0]`, err); else rule.community = values[0];
+        if (err) r.error(cm.line, `${p}.communities.values[0]`, err);
+        else rule.community = values[0];
       }
     }
     if (m.entries.has('asPathPrefix')) {
@@ -90,12 +97,16 @@ function decodeRules(r: Reader, s: MapNode | undefined, key: 'exportV4' | 'impor
       const op = `${p}.operations[${j}]`;
       const om = r.map(on, op, 'BGPFilter operation');
       if (!om) return;
-      if (om.entries.size !== 1) { r.error(om.line, op, 'exactly one operation must be set'); return; }
+      if (om.entries.size !== 1) {
+        r.error(om.line, op, 'exactly one operation must be set');
+        return;
+      }
       const ac = r.map(r.get(om, 'addCommunity'), `${op}.addCommunity`, 'BGPFilter addCommunity');
       if (ac) {
         const v = r.str(ac, 'value', `${op}.addCommunity`);
         const err = v === undefined ? 'value is required' : communityError(v);
-        if (err) r.error(ac.line, `${op}.addCommunity.value`, err); else rule.operations.push({ addCommunity: v! });
+        if (err) r.error(ac.line, `${op}.addCommunity.value`, err);
+        else rule.operations.push({ addCommunity: v! });
       }
       const pp = r.map(r.get(om, 'prependASPath'), `${op}.prependASPath`, 'BGPFilter prependASPath');
       if (pp) {
@@ -106,9 +117,16 @@ function decodeRules(r: Reader, s: MapNode | undefined, key: 'exportV4' | 'impor
       const sp = r.map(r.get(om, 'setPriority'), `${op}.setPriority`, 'BGPFilter setPriority');
       if (sp) {
         const v = r.int(sp, 'value', `${op}.setPriority`, 1, MAX_PRIORITY);
-        if (v === undefined) { if (!sp.entries.has('value')) r.error(sp.line, `${op}.setPriority.value`, 'value is required'); }
+        if (v === undefined) {
+          if (!sp.entries.has('value')) r.error(sp.line, `${op}.setPriority.value`, 'value is required');
+        }
         // Tern tells a priority from an ordinary LOCAL_PREF by its size (peers/filters.ts kernelMetricOf).
-        else if (v > MAX_INSTALLED_PRIORITY) r.error(sp.line, `${op}.setPriority.value`, `${v} is above ${MAX_INSTALLED_PRIORITY}, the largest priority Tern installs as a kernel metric (2^30-1; docs/configuration.md)`);
+        else if (v > MAX_INSTALLED_PRIORITY)
+          r.error(
+            sp.line,
+            `${op}.setPriority.value`,
+            `${v} is above ${MAX_INSTALLED_PRIORITY}, the largest priority Tern installs as a kernel metric (2^30-1; docs/configuration.md)`,
+          );
         else rule.operations.push({ setPriority: v });
       }
     });
@@ -121,9 +139,12 @@ function decodeRules(r: Reader, s: MapNode | undefined, key: 'exportV4' | 'impor
 export function decodeBgpFilter(r: Reader, name: string, line: number, spec: MapNode | undefined): BgpFilter {
   const s = r.map(spec, 'spec', 'BGPFilter spec');
   return {
-    name, line,
-    exportV4: decodeRules(r, s, 'exportV4'), importV4: decodeRules(r, s, 'importV4'),
-    exportV6: decodeRules(r, s, 'exportV6'), importV6: decodeRules(r, s, 'importV6'),
+    name,
+    line,
+    exportV4: decodeRules(r, s, 'exportV4'),
+    importV4: decodeRules(r, s, 'importV4'),
+    exportV6: decodeRules(r, s, 'exportV6'),
+    importV6: decodeRules(r, s, 'importV6'),
   };
 }
 
@@ -144,7 +165,12 @@ export function decodeIpPool(r: Reader, name: string, line: number, spec: MapNod
   if (ipipMode !== 'Never' && vxlanMode !== 'Never') r.error(r.lineOf(s, 'vxlanMode'), 'spec.vxlanMode', 'ipipMode and vxlanMode cannot both be enabled');
   if (!v4 && ipipMode !== 'Never') r.error(r.lineOf(s, 'ipipMode'), 'spec.ipipMode', 'IPIP is not supported for IPv6 pools');
   return {
-    name, line, cidr, blockSize, ipipMode, vxlanMode,
+    name,
+    line,
+    cidr,
+    blockSize,
+    ipipMode,
+    vxlanMode,
     natOutgoing: r.bool(s, 'natOutgoing', p) ?? false,
     disabled: r.bool(s, 'disabled', p) ?? false,
     disableBGPExport: r.bool(s, 'disableBGPExport', p) ?? false,
@@ -170,7 +196,8 @@ export function decodeIpamBlock(r: Reader, name: string, line: number, spec: Map
   const affinity = r.str(s, 'affinity', p);
   let affinityNode: string | undefined;
   if (affinity?.startsWith('host:')) affinityNode = affinity.slice(5);
-  else if (affinity !== undefined && !/^[a-z]+:/.test(affinity)) r.error(r.lineOf(s, 'affinity'), 'spec.affinity', `${JSON.stringify(affinity)} is not of the form host:<node>`);
+  else if (affinity !== undefined && !/^[a-z]+:/.test(affinity))
+    r.error(r.lineOf(s, 'affinity'), 'spec.affinity', `${JSON.stringify(affinity)} is not of the form host:<node>`);
   // Which node uses each allocated address: attributes[allocations[i]].secondary.node.
   const attrNodes: (string | undefined)[] = r.seq(s, 'attributes', p).map((n) => {
     if (n.t !== 'map') return undefined;
@@ -183,8 +210,14 @@ export function decodeIpamBlock(r: Reader, name: string, line: number, spec: Map
   const size = 2 ** (maxLen(cidr.family) - cidr.len);
   r.seq(s, 'allocations', p).forEach((n, i) => {
     if (n.t !== 'scalar' || n.value === null) return;
-    if (typeof n.value !== 'number' || !Number.isInteger(n.value)) { r.error(n.line, `spec.allocations[${i}]`, 'expected an attribute index or null'); return; }
-    if (i >= size) { r.error(n.line, `spec.allocations[${i}]`, `ordinal ${i} is outside ${cidr.text}`); return; }
+    if (typeof n.value !== 'number' || !Number.isInteger(n.value)) {
+      r.error(n.line, `spec.allocations[${i}]`, 'expected an attribute index or null');
+      return;
+    }
+    if (i >= size) {
+      r.error(n.line, `spec.allocations[${i}]`, `ordinal ${i} is outside ${cidr.text}`);
+      return;
+    }
     const node = attrNodes[n.value];
     if (node) allocationNodes.set(i, node);
   });

@@ -6,7 +6,7 @@
  */
 import type { EndpointSliceResource, ServiceResource } from '../types.js';
 import { canonicalIp, familyOf } from './net.js';
-import { Reader, type YNode } from './reader.js';
+import type { Reader, YNode } from './reader.js';
 
 type MapNode = Extract<YNode, { t: 'map' }>;
 
@@ -17,7 +17,8 @@ function ipList(r: Reader, m: MapNode | undefined, key: string, path: string): s
   r.strList(m, key, path).forEach((ip, i) => {
     if (ip === 'None' || ip === '') return; // headless Service
     const c = canonicalIp(ip);
-    if (c) out.push(c); else r.error(r.lineOf(m, key), `${path}.${key}[${i}]`, `${JSON.stringify(ip)} is not an IP address`);
+    if (c) out.push(c);
+    else r.error(r.lineOf(m, key), `${path}.${key}[${i}]`, `${JSON.stringify(ip)} is not an IP address`);
   });
   return out;
 }
@@ -30,7 +31,8 @@ export function decodeService(r: Reader, m: MapNode, name: string, line: number)
   const single = r.str(s, 'clusterIP', 'spec');
   if (clusterIPs.length === 0 && single !== undefined && single !== 'None' && single !== '') {
     const c = canonicalIp(single);
-    if (c) clusterIPs.push(c); else r.error(r.lineOf(s, 'clusterIP'), 'spec.clusterIP', `${JSON.stringify(single)} is not an IP address`);
+    if (c) clusterIPs.push(c);
+    else r.error(r.lineOf(s, 'clusterIP'), 'spec.clusterIP', `${JSON.stringify(single)} is not an IP address`);
   }
   const status = r.map(r.get(m, 'status'), 'status', null);
   const lb = r.map(r.get(status, 'loadBalancer'), 'status.loadBalancer', null);
@@ -43,13 +45,17 @@ export function decodeService(r: Reader, m: MapNode, name: string, line: number)
   const lbIP = r.str(s, 'loadBalancerIP', 'spec');
   const families = r.strList(s, 'ipFamilies', 'spec').filter((f): f is 'IPv4' | 'IPv6' => f === 'IPv4' || f === 'IPv6');
   return {
-    namespace: r.str(md, 'namespace', 'metadata') ?? 'default', name, line, type, clusterIPs,
+    namespace: r.str(md, 'namespace', 'metadata') ?? 'default',
+    name,
+    line,
+    type,
+    clusterIPs,
     externalIPs: ipList(r, s, 'externalIPs', 'spec'),
     loadBalancerIP: lbIP ? canonicalIp(lbIP) : undefined,
     ingressIPs,
     externalTrafficPolicy: r.enumOf(s, 'externalTrafficPolicy', 'spec', ['Cluster', 'Local'] as const) ?? 'Cluster',
     // The API server always fills ipFamilies; a hand-written file may leave it out.
-    ipFamilies: families.length ? families : [...new Set(clusterIPs.map((ip) => (familyOf(ip) === 'ipv6' ? 'IPv6' as const : 'IPv4' as const)))],
+    ipFamilies: families.length ? families : [...new Set(clusterIPs.map((ip) => (familyOf(ip) === 'ipv6' ? ('IPv6' as const) : ('IPv4' as const))))],
   };
 }
 

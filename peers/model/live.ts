@@ -19,7 +19,18 @@ type PartKind = DecodedPart['kind'];
 type Part = DecodedPart & { version?: string | number };
 type PartOf<K extends PartKind> = Extract<DecodedPart, { kind: K }>;
 
-const KINDS: readonly PartKind[] = ['BGPConfiguration', 'Node', 'BGPPeer', 'BGPFilter', 'IPPool', 'IPAMBlock', 'BlockAffinity', 'Secret', 'Service', 'EndpointSlice'];
+const KINDS: readonly PartKind[] = [
+  'BGPConfiguration',
+  'Node',
+  'BGPPeer',
+  'BGPFilter',
+  'IPPool',
+  'IPAMBlock',
+  'BlockAffinity',
+  'Secret',
+  'Service',
+  'EndpointSlice',
+];
 /** Kinds whose names must be unique (as in a file); Services and EndpointSlices are per namespace and are not checked. */
 const UNIQUE: ReadonlySet<PartKind> = new Set(KINDS.filter((k) => k !== 'Service' && k !== 'EndpointSlice'));
 /** A resource that decodes to several parts (a List) keeps the others under `key` + SUB + i. */
@@ -63,7 +74,10 @@ export class LiveModel {
     this.delete(key);
     const { parts, issues } = decodeJsonResource(resource, this.source);
     if (issues.length) this.issues.set(key, issues);
-    if (!parts.length) { this.empty.set(key, version); return true; }
+    if (!parts.length) {
+      this.empty.set(key, version);
+      return true;
+    }
     if (parts.length > 1) this.multi.set(key, parts.length);
     parts.forEach((p, i) => this.add(i ? `${key}${SUB}${i}` : key, i ? p : { ...p, version }));
     return true;
@@ -104,8 +118,10 @@ export class LiveModel {
     const at: At = (kind, name) => ({ r: new Reader(this.source, `${kind}/${name}`, issues), line: 0 });
     for (const id of this.duplicates) {
       const slash = id.indexOf('/');
-      const kind = id.slice(0, slash), name = id.slice(slash + 1);
-      for (let i = 1; i < this.holders(kind as PartKind, name); i++) at(kind, name).r.error(0, 'metadata.name', `duplicate ${kind} named ${JSON.stringify(name)}`);
+      const kind = id.slice(0, slash),
+        name = id.slice(slash + 1);
+      for (let i = 1; i < this.holders(kind as PartKind, name); i++)
+        at(kind, name).r.error(0, 'metadata.name', `duplicate ${kind} named ${JSON.stringify(name)}`);
     }
     for (const a of this.sharedAddresses) {
       const names = this.addressHolders.get(a)!.map((k) => (this.of('Node').get(k) as PartOf<'Node'>).v.name);
@@ -128,23 +144,36 @@ export class LiveModel {
     const d = this.dirty;
     const values = <K extends PartKind, V>(kind: K, pick: (p: PartOf<K>) => V | undefined): V[] => {
       const out: V[] = [];
-      for (const p of this.of(kind).values()) { const v = pick(p as PartOf<K>); if (v !== undefined) out.push(v); }
+      for (const p of this.of(kind).values()) {
+        const v = pick(p as PartOf<K>);
+        if (v !== undefined) out.push(v);
+      }
       return out;
     };
-    const model: ClusterModel = last && !d.size ? { ...last } : {
-      source: this.source,
-      bgpConfig: last && !d.has('BGPConfiguration') ? last.bgpConfig : globalBgpConfig(this.defaultConfig()?.spec),
-      nodeBgpConfigs: last && !d.has('BGPConfiguration') ? last.nodeBgpConfigs : new Map(values('BGPConfiguration', (p) => (p.spec && p.name.startsWith('node.') ? ([p.name.slice(5), nodeBgpConfig(p.name.slice(5), p.spec)] as const) : undefined))),
-      nodes: last && !d.has('Node') ? last.nodes : values('Node', (p) => p.v),
-      peers: last && !d.has('BGPPeer') ? last.peers : values('BGPPeer', (p) => p.v).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-      filters: last && !d.has('BGPFilter') ? last.filters : new Map(values('BGPFilter', (p) => [p.name, p.v] as const)),
-      ipPools: last && !d.has('IPPool') ? last.ipPools : values('IPPool', (p) => p.v),
-      ipamBlocks: last && !d.has('IPAMBlock') ? last.ipamBlocks : values('IPAMBlock', (p) => p.v),
-      blockAffinities: last && !d.has('BlockAffinity') ? last.blockAffinities : values('BlockAffinity', (p) => p.v),
-      secrets: last && !d.has('Secret') ? last.secrets : new Map(values('Secret', (p) => [p.name, p.values] as const)),
-      services: last && !d.has('Service') ? last.services : values('Service', (p) => p.v),
-      endpointSlices: last && !d.has('EndpointSlice') ? last.endpointSlices : values('EndpointSlice', (p) => p.v),
-    };
+    const model: ClusterModel =
+      last && !d.size
+        ? { ...last }
+        : {
+            source: this.source,
+            bgpConfig: last && !d.has('BGPConfiguration') ? last.bgpConfig : globalBgpConfig(this.defaultConfig()?.spec),
+            nodeBgpConfigs:
+              last && !d.has('BGPConfiguration')
+                ? last.nodeBgpConfigs
+                : new Map(
+                    values('BGPConfiguration', (p) =>
+                      p.spec && p.name.startsWith('node.') ? ([p.name.slice(5), nodeBgpConfig(p.name.slice(5), p.spec)] as const) : undefined,
+                    ),
+                  ),
+            nodes: last && !d.has('Node') ? last.nodes : values('Node', (p) => p.v),
+            peers: last && !d.has('BGPPeer') ? last.peers : values('BGPPeer', (p) => p.v).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+            filters: last && !d.has('BGPFilter') ? last.filters : new Map(values('BGPFilter', (p) => [p.name, p.v] as const)),
+            ipPools: last && !d.has('IPPool') ? last.ipPools : values('IPPool', (p) => p.v),
+            ipamBlocks: last && !d.has('IPAMBlock') ? last.ipamBlocks : values('IPAMBlock', (p) => p.v),
+            blockAffinities: last && !d.has('BlockAffinity') ? last.blockAffinities : values('BlockAffinity', (p) => p.v),
+            secrets: last && !d.has('Secret') ? last.secrets : new Map(values('Secret', (p) => [p.name, p.values] as const)),
+            services: last && !d.has('Service') ? last.services : values('Service', (p) => p.v),
+            endpointSlices: last && !d.has('EndpointSlice') ? last.endpointSlices : values('EndpointSlice', (p) => p.v),
+          };
     return model;
   }
 
@@ -194,9 +223,16 @@ export class LiveModel {
       const id = `${p.kind}/${p.name}`;
       if (id !== key) {
         let set = this.aliases.get(id);
-        if (dir > 0) { if (!set) this.aliases.set(id, (set = new Set())); set.add(key); } else { set?.delete(key); if (set && !set.size) this.aliases.delete(id); }
+        if (dir > 0) {
+          if (!set) this.aliases.set(id, (set = new Set()));
+          set.add(key);
+        } else {
+          set?.delete(key);
+          if (set && !set.size) this.aliases.delete(id);
+        }
       }
-      if (this.holders(p.kind, p.name) > 1) this.duplicates.add(id); else this.duplicates.delete(id);
+      if (this.holders(p.kind, p.name) > 1) this.duplicates.add(id);
+      else this.duplicates.delete(id);
     }
     if (p.kind === 'Node') this.trackNode(key, p.v.name, [p.v.ipv4Address, p.v.ipv6Address], dir);
     if (p.kind === 'BlockAffinity' && p.v) {
@@ -217,15 +253,22 @@ export class LiveModel {
   private trackNode(key: string, name: string, addresses: (string | undefined)[], dir: 1 | -1): void {
     const before = this.nodeNames.get(name) ?? 0;
     const after = before + dir;
-    if (after) this.nodeNames.set(name, after); else this.nodeNames.delete(name);
+    if (after) this.nodeNames.set(name, after);
+    else this.nodeNames.delete(name);
     // A Node that appears or disappears changes which of its BlockAffinities have no Node.
-    if (before === 0 || after === 0) for (const k of this.affinitiesOf.get(name) ?? []) if (after) this.orphans.delete(k); else this.orphans.add(k);
+    if (before === 0 || after === 0)
+      for (const k of this.affinitiesOf.get(name) ?? [])
+        if (after) this.orphans.delete(k);
+        else this.orphans.add(k);
     for (const a of addresses) {
       if (!a) continue;
       const h = this.addressHolders.get(a) ?? [];
-      if (dir > 0) h.push(key); else h.splice(h.indexOf(key), 1);
-      if (h.length) this.addressHolders.set(a, h); else this.addressHolders.delete(a);
-      if (h.length > 1) this.sharedAddresses.add(a); else this.sharedAddresses.delete(a);
+      if (dir > 0) h.push(key);
+      else h.splice(h.indexOf(key), 1);
+      if (h.length) this.addressHolders.set(a, h);
+      else this.addressHolders.delete(a);
+      if (h.length > 1) this.sharedAddresses.add(a);
+      else this.sharedAddresses.delete(a);
     }
   }
 }

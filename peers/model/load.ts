@@ -57,7 +57,12 @@ export function dehydrate(model: ClusterModel, blocks: PackedBlocks = packBlocks
   };
 }
 
-export async function rehydrate(model: ClusterModel, blocks: PackedBlocks, previous?: ReadonlyMap<string, IpamBlock>, index?: Map<string, IpamBlock>): Promise<ClusterModel> {
+export async function rehydrate(
+  model: ClusterModel,
+  blocks: PackedBlocks,
+  previous?: ReadonlyMap<string, IpamBlock>,
+  index?: Map<string, IpamBlock>,
+): Promise<ClusterModel> {
   const sel = (s: Selector | undefined) => (s ? parseSelector(s.text) : undefined);
   for (const p of model.peers) {
     p.nodeSelector = sel(p.nodeSelector);
@@ -85,7 +90,10 @@ export class ModelLoader {
   private lastBlocks?: Map<string, IpamBlock>;
 
   /** `progress` receives a line per phase of a read (issue 17: a 50 MB file loaded with no log line). */
-  constructor(private readonly limits: LoadLimits = DEFAULT_LOAD_LIMITS, private readonly progress?: (text: string) => void) {}
+  constructor(
+    private readonly limits: LoadLimits = DEFAULT_LOAD_LIMITS,
+    private readonly progress?: (text: string) => void,
+  ) {}
 
   /**
    * Read and parse a model file in the worker. Resolves with the model; rejects with
@@ -138,31 +146,47 @@ export class ModelLoader {
         return ended;
       };
       const onMessage = (r: LoadReply) => {
-        if ('progress' in r) { this.progress?.(r.progress); return; }
+        if ('progress' in r) {
+          this.progress?.(r.progress);
+          return;
+        }
         onResult(r);
       };
       const onResult = (r: Exclude<LoadReply, { progress: string }>) => {
-        const ended = done(() => {
-          if (r.ok) return;
-          if (r.issues) reject(new ConfigError(r.issues));
-          else reject(new Error(r.message ?? 'unknown error'));
-        }, (r.bytes ?? 0) >= RETIRE_WORKER_BYTES);
+        const ended = done(
+          () => {
+            if (r.ok) return;
+            if (r.issues) reject(new ConfigError(r.issues));
+            else reject(new Error(r.message ?? 'unknown error'));
+          },
+          (r.bytes ?? 0) >= RETIRE_WORKER_BYTES,
+        );
         // The model is built here once a retired worker's heap is gone.
         if (r.ok) {
           const index = new Map<string, IpamBlock>();
-          void ended.then(() => rehydrate(r.model, r.blocks, this.lastBlocks, index)).then((model) => {
-            this.lastBlocks = index;
-            resolve({ model, warnings: r.warnings });
-          }, reject);
+          void ended
+            .then(() => rehydrate(r.model, r.blocks, this.lastBlocks, index))
+            .then((model) => {
+              this.lastBlocks = index;
+              resolve({ model, warnings: r.warnings });
+            }, reject);
         }
       };
-      const onError = (err: Error & { code?: string }) => void done(() => reject(
-        err.code === 'ERR_WORKER_OUT_OF_MEMORY'
-          ? new Error(`${file}: parsing needed more than the limit of ${limits.maxParseMemoryMb} MB of memory (refused)`)
-          : err,
-      ), true);
+      const onError = (err: Error & { code?: string }) =>
+        void done(
+          () =>
+            reject(
+              err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+                ? new Error(`${file}: parsing needed more than the limit of ${limits.maxParseMemoryMb} MB of memory (refused)`)
+                : err,
+            ),
+          true,
+        );
       const onExit = (code: number) => void done(() => reject(new Error(`${file}: the parser thread stopped (exit code ${code})`)), true);
-      const timer = setTimeout(() => void done(() => reject(new Error(`${file}: parsing took longer than the limit of ${limits.maxParseSeconds} s (refused)`)), true), limits.maxParseSeconds * 1000);
+      const timer = setTimeout(
+        () => void done(() => reject(new Error(`${file}: parsing took longer than the limit of ${limits.maxParseSeconds} s (refused)`)), true),
+        limits.maxParseSeconds * 1000,
+      );
       worker.on('message', onMessage).on('error', onError).on('exit', onExit);
       // A busy parse holds the process open until it answers (the worker itself is unref'd).
       worker.ref();

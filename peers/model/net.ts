@@ -60,12 +60,19 @@ export function bigintToIp(family: Family, v: bigint): string {
   const groups: string[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((v >> BigInt(i * 16)) & 0xffffn).toString(16));
   // RFC 5952 §4.2.3: compress the longest run (two or more) of zero groups, the first on a tie.
-  let best = -1, bestLen = 1;
+  let best = -1,
+    bestLen = 1;
   for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') { i++; continue; }
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   if (best < 0) return groups.join(':');
@@ -103,7 +110,10 @@ export function parseCidr(text: string, strict = false): Cidr | string {
  * against isIPv4.
  */
 function ipv4Number(ip: string): number | undefined {
-  let value = 0, part = 0, digits = 0, parts = 0;
+  let value = 0,
+    part = 0,
+    digits = 0,
+    parts = 0;
   for (let i = 0; i <= ip.length; i++) {
     const c = i < ip.length ? ip.charCodeAt(i) : 46; // the end closes the last part like a dot
     if (c === 46) {
@@ -163,8 +173,7 @@ function parseCidrBig(text: string, slash: number, addr: string): { cidr: Cidr; 
 
 /** True when `inner` lies within (or equals) `outer`. */
 export function cidrContains(outer: Cidr, inner: Cidr): boolean {
-  return outer.family === inner.family && inner.len >= outer.len &&
-    (inner.net & mask(outer.family, outer.len)) === outer.net;
+  return outer.family === inner.family && inner.len >= outer.len && (inner.net & mask(outer.family, outer.len)) === outer.net;
 }
 
 export function cidrContainsIp(outer: Cidr, ip: string): boolean {
@@ -197,14 +206,15 @@ export function parseAsn(value: unknown, raw: string): number | string {
   }
   const dot = /^(\d+)\.(\d+)$/.exec(text);
   if (dot) {
-    const hi = Number(dot[1]), lo = Number(dot[2]);
+    const hi = Number(dot[1]),
+      lo = Number(dot[2]);
     if (hi > 65535 || lo > 65535) return `${text} is not a valid asdot AS number (0..65535.0..65535)`;
     return hi * 65536 + lo;
   }
   return `${JSON.stringify(text)} is not a valid AS number (a number 0..${AS_MAX} or asdot "x.y")`;
 }
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+const DURATION_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
 
 /**
  * A Kubernetes metav1.Duration (Go time.ParseDuration syntax: `120s`, `2m`, `1h30m`, `1.5s`),
@@ -214,7 +224,8 @@ export function parseDuration(text: string): number | string {
   const bad = `${JSON.stringify(text)} is not a valid duration (e.g. "120s", "2m", "1h30m")`;
   if (text === '0') return 0;
   const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
-  let total = 0, pos = 0;
+  let total = 0,
+    pos = 0;
   while (pos < text.length) {
     re.lastIndex = pos;
     const m = re.exec(text);

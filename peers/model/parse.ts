@@ -6,7 +6,19 @@
  * known field does is in fields.ts.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, type BgpFilter, type BgpPeerResource, type BlockAffinity, type CalicoNode, type ClusterModel, type ConfigIssue, type EndpointSliceResource, type IpamBlock, type IpPool, type ServiceResource } from '../types.js';
+import {
+  ConfigError,
+  type BgpFilter,
+  type BgpPeerResource,
+  type BlockAffinity,
+  type CalicoNode,
+  type ClusterModel,
+  type ConfigIssue,
+  type EndpointSliceResource,
+  type IpamBlock,
+  type IpPool,
+  type ServiceResource,
+} from '../types.js';
 import { decodeEndpointSlice, decodeService } from './kinds-k8s.js';
 import { decodeBgpConfiguration, decodeBgpPeer, decodeNode, type ConfigSpec } from './kinds-bgp.js';
 import { decodeBgpFilter, decodeBlockAffinity, decodeIpamBlock, decodeIpPool } from './kinds-ipam.js';
@@ -28,7 +40,16 @@ const NAME_RE = /^[a-z0-9A-Z]([-a-zA-Z0-9._]*[a-zA-Z0-9])?$/;
  * needs no other resource) and keeps no tree: a 250k-block file would otherwise hold every
  * block's tree at once (issue 17: 3.5 GB).
  */
-interface Raw { kind: Kind; name: string; line: number; specLine: number; labels: Record<string, string>; spec: MapNode | undefined; r: Reader; decoded?: Decoded }
+interface Raw {
+  kind: Kind;
+  name: string;
+  line: number;
+  specLine: number;
+  labels: Record<string, string>;
+  spec: MapNode | undefined;
+  r: Reader;
+  decoded?: Decoded;
+}
 
 /** One resource decoded alone: what it contributes to the model, before any cross-resource check. */
 type Decoded =
@@ -50,14 +71,22 @@ type Decoded =
 export type DecodeCache = WeakMap<object, { source: string; raws: Raw[]; issues: ConfigIssue[]; secrets: [string, Record<string, string>][] } & K8sObjects>;
 
 /** The Kubernetes objects per-service routes need (peers/routes.ts), beside the Calico resources. */
-interface K8sObjects { services: ServiceResource[]; endpointSlices: EndpointSliceResource[] }
+interface K8sObjects {
+  services: ServiceResource[];
+  endpointSlices: EndpointSliceResource[];
+}
 
 interface DocContext extends K8sObjects {
-  fileName: string; issues: ConfigIssue[]; raws: Raw[]; secrets: Map<string, Record<string, string>>;
+  fileName: string;
+  issues: ConfigIssue[];
+  raws: Raw[];
+  secrets: Map<string, Record<string, string>>;
   /** Resources read so far and the bound on them (reader.ts ReadLimits.maxResources). */
-  count?: number; maxResources?: number;
+  count?: number;
+  maxResources?: number;
   /** IPAM blocks go here as decoded, not into the model; their names, for the duplicate check. */
-  blockSink?: BlockSink; blockNames?: Set<string>;
+  blockSink?: BlockSink;
+  blockNames?: Set<string>;
 }
 
 /**
@@ -67,7 +96,13 @@ interface DocContext extends K8sObjects {
 export type BlockSink = (b: IpamBlock) => void;
 
 /** Parse model text; `fileName` is used in messages. Throws ConfigError when anything is invalid. */
-export function parseModel(text: string, fileName: string, limits: ReadLimits = DEFAULT_READ_LIMITS, progress?: (text: string) => void, blockSink?: BlockSink): { model: ClusterModel; warnings: ConfigIssue[] } {
+export function parseModel(
+  text: string,
+  fileName: string,
+  limits: ReadLimits = DEFAULT_READ_LIMITS,
+  progress?: (text: string) => void,
+  blockSink?: BlockSink,
+): { model: ClusterModel; warnings: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   // Documents are read and turned into resources one at a time (memory: issue 17).
   let n = 0;
@@ -87,7 +122,12 @@ export function parseModel(text: string, fileName: string, limits: ReadLimits = 
  * messages (`kubernetes: BGPPeer/tor-a: spec.asNumber: ...`); there are no line numbers.
  */
 export function parseResources(resources: readonly unknown[], source: string, cache?: DecodeCache): { model: ClusterModel; warnings: ConfigIssue[] } {
-  if (!cache) return modelFromDocuments(resources.map((r) => ({ root: jsonNode(r), line: 0 })), source, []);
+  if (!cache)
+    return modelFromDocuments(
+      resources.map((r) => ({ root: jsonNode(r), line: 0 })),
+      source,
+      [],
+    );
   const issues: ConfigIssue[] = [];
   const raws: Raw[] = [];
   const secrets = new Map<string, Record<string, string>>();
@@ -132,7 +172,11 @@ export function decodeJsonResource(resource: unknown, source: string): { parts: 
   const parts: DecodedPart[] = [];
   for (const x of ctx.raws) {
     const d = x.decoded ?? decodeRaw(x);
-    parts.push(d.kind === 'BGPConfiguration' ? { kind: d.kind, name: x.name, spec: d.spec, programClusterRoutesSet: !!x.spec?.entries.has('programClusterRoutes') } : { ...d, name: x.name });
+    parts.push(
+      d.kind === 'BGPConfiguration'
+        ? { kind: d.kind, name: x.name, spec: d.spec, programClusterRoutesSet: !!x.spec?.entries.has('programClusterRoutes') }
+        : { ...d, name: x.name },
+    );
   }
   for (const [name, values] of ctx.secrets) parts.push({ kind: 'Secret', name, values });
   for (const v of ctx.services) parts.push({ kind: 'Service', name: `${v.namespace}/${v.name}`, v });
@@ -161,8 +205,25 @@ function jsonNode(v: unknown): YNode {
   return { t: 'scalar', line: 0, value: v ?? null, source: v === undefined || v === null ? '' : String(v) };
 }
 
-function modelFromDocuments(docs: Iterable<{ root: YNode | undefined; line: number }>, fileName: string, issues: ConfigIssue[], maxResources = DEFAULT_READ_LIMITS.maxResources, blockSink?: BlockSink): { model: ClusterModel; warnings: ConfigIssue[] } {
-  const ctx: DocContext = { fileName, issues, raws: [], secrets: new Map(), services: [], endpointSlices: [], count: 0, maxResources, blockSink, blockNames: blockSink && new Set() };
+function modelFromDocuments(
+  docs: Iterable<{ root: YNode | undefined; line: number }>,
+  fileName: string,
+  issues: ConfigIssue[],
+  maxResources = DEFAULT_READ_LIMITS.maxResources,
+  blockSink?: BlockSink,
+): { model: ClusterModel; warnings: ConfigIssue[] } {
+  const ctx: DocContext = {
+    fileName,
+    issues,
+    raws: [],
+    secrets: new Map(),
+    services: [],
+    endpointSlices: [],
+    count: 0,
+    maxResources,
+    blockSink,
+    blockNames: blockSink && new Set(),
+  };
   for (const doc of docs) if (doc.root) readDocument(ctx, doc.root, doc.line);
   return assemble(ctx.raws, ctx.secrets, fileName, issues, ctx);
 }
@@ -186,16 +247,30 @@ function readDocument(ctx: DocContext, root: YNode, line: number): void {
     ctx.count = (ctx.count ?? 0) + 1;
     if (ctx.count === maxResources + 1) issues.push({ severity: 'error', file: fileName, line, message: `more than the limit of ${maxResources} resources` });
     if (ctx.count > maxResources) return;
-    if (!kind) { r0.error(line, undefined, 'resource has no kind'); return; }
+    if (!kind) {
+      r0.error(line, undefined, 'resource has no kind');
+      return;
+    }
     const meta = m.entries.get('metadata')?.value;
     const nameNode = meta?.t === 'map' ? meta.entries.get('name')?.value : undefined;
     const name = nameNode?.t === 'scalar' && nameNode.value !== null ? String(nameNode.value) : undefined;
     const label = `${kind}/${name ?? '<unnamed>'}`;
     const r = new Reader(fileName, label, issues);
-    if (kind === 'Secret' && apiVersion === 'v1') { readSecret(r, m); return; }
+    if (kind === 'Secret' && apiVersion === 'v1') {
+      readSecret(r, m);
+      return;
+    }
     // Services and their EndpointSlices: per-service routes (peers/routes.ts).
-    if (kind === 'Service' && apiVersion === 'v1' && name) { const x = decodeService(r, m, name, r.lineOf(m, 'kind')); if (x) services.push(x); return; }
-    if (kind === 'EndpointSlice' && apiVersion === 'discovery.k8s.io/v1' && name) { const x = decodeEndpointSlice(r, m, name, r.lineOf(m, 'kind')); if (x) endpointSlices.push(x); return; }
+    if (kind === 'Service' && apiVersion === 'v1' && name) {
+      const x = decodeService(r, m, name, r.lineOf(m, 'kind'));
+      if (x) services.push(x);
+      return;
+    }
+    if (kind === 'EndpointSlice' && apiVersion === 'discovery.k8s.io/v1' && name) {
+      const x = decodeEndpointSlice(r, m, name, r.lineOf(m, 'kind'));
+      if (x) endpointSlices.push(x);
+      return;
+    }
     const calicoGroup = apiVersion !== undefined && API_VERSIONS.includes(apiVersion);
     if (!(KINDS as readonly string[]).includes(kind)) {
       // In Calico's API groups an unknown kind is an error (the API server refuses it, and a
@@ -213,7 +288,10 @@ function readDocument(ctx: DocContext, root: YNode, line: number): void {
     }
     r.map(m, '', 'resource');
     const md = r.map(meta, 'metadata', 'metadata');
-    if (!name) { r.error(md?.line ?? line, 'metadata.name', 'name is required'); return; }
+    if (!name) {
+      r.error(md?.line ?? line, 'metadata.name', 'name is required');
+      return;
+    }
     if (!NAME_RE.test(name) || name.length > 253) {
       r.error(r.lineOf(md, 'name'), 'metadata.name', `${JSON.stringify(name)} is not a valid resource name`);
       return;
@@ -229,7 +307,15 @@ function readDocument(ctx: DocContext, root: YNode, line: number): void {
       if (b) ctx.blockSink(b);
       return;
     }
-    const raw: Raw = { kind: kind as Kind, name, line: kindLine, specLine: m.entries.get('spec')?.keyLine ?? kindLine, labels: r.labels(md, 'labels', 'metadata'), spec, r };
+    const raw: Raw = {
+      kind: kind as Kind,
+      name,
+      line: kindLine,
+      specLine: m.entries.get('spec')?.keyLine ?? kindLine,
+      labels: r.labels(md, 'labels', 'metadata'),
+      spec,
+      r,
+    };
     if (kind === 'IPAMBlock') {
       raw.decoded = decodeRaw(raw);
       raw.spec = undefined;
@@ -241,7 +327,10 @@ function readDocument(ctx: DocContext, root: YNode, line: number): void {
   const readSecret = (r: Reader, m: MapNode): void => {
     const md = r.map(m.entries.get('metadata')?.value, 'metadata', 'metadata');
     const name = r.str(md, 'name', 'metadata');
-    if (!name) { r.error(m.line, 'metadata.name', 'name is required'); return; }
+    if (!name) {
+      r.error(m.line, 'metadata.name', 'name is required');
+      return;
+    }
     r.map(m, '', 'Secret');
     const values: Record<string, string> = {};
     const data = r.map(m.entries.get('data')?.value, 'data', null);
@@ -252,14 +341,23 @@ function readDocument(ctx: DocContext, root: YNode, line: number): void {
       else values[k] = Buffer.from(b64, 'base64').toString('utf8');
     }
     const sd = r.map(m.entries.get('stringData')?.value, 'stringData', null);
-    for (const [k] of sd?.entries ?? []) { const v = r.str(sd, k, 'stringData'); if (v !== undefined) values[k] = v; }
+    for (const [k] of sd?.entries ?? []) {
+      const v = r.str(sd, k, 'stringData');
+      if (v !== undefined) values[k] = v;
+    }
     if (secrets.has(name)) r.error(m.line, 'metadata.name', `duplicate Secret named ${JSON.stringify(name)}`);
     secrets.set(name, values);
   };
   visit(root, line);
 }
 
-function assemble(raws: Raw[], secrets: Map<string, Record<string, string>>, fileName: string, issues: ConfigIssue[], k8s: K8sObjects): { model: ClusterModel; warnings: ConfigIssue[] } {
+function assemble(
+  raws: Raw[],
+  secrets: Map<string, Record<string, string>>,
+  fileName: string,
+  issues: ConfigIssue[],
+  k8s: K8sObjects,
+): { model: ClusterModel; warnings: ConfigIssue[] } {
   // Names per kind: no `Kind/name` string built per resource (250k blocks: 25 MB, issue 17).
   const seen = new Map<Kind, Set<string>>();
   for (const x of raws) {
@@ -291,20 +389,36 @@ function decodeRaw(x: Raw): Decoded {
       }
       return { kind: x.kind, spec: decodeBgpConfiguration(x.r, x.spec, perNode) };
     }
-    case 'Node': return { kind: x.kind, v: decodeNode(x.r, x.name, x.line, x.labels, x.spec) };
-    case 'BGPPeer': return { kind: x.kind, v: decodeBgpPeer(x.r, x.name, x.specLine, x.spec) };
-    case 'BGPFilter': return { kind: x.kind, v: decodeBgpFilter(x.r, x.name, x.line, x.spec) };
-    case 'IPPool': return { kind: x.kind, v: decodeIpPool(x.r, x.name, x.specLine, x.spec) };
-    case 'IPAMBlock': return { kind: x.kind, v: decodeIpamBlock(x.r, x.name, x.line, x.spec) };
-    case 'BlockAffinity': return { kind: x.kind, v: decodeBlockAffinity(x.r, x.name, x.line, x.spec) };
+    case 'Node':
+      return { kind: x.kind, v: decodeNode(x.r, x.name, x.line, x.labels, x.spec) };
+    case 'BGPPeer':
+      return { kind: x.kind, v: decodeBgpPeer(x.r, x.name, x.specLine, x.spec) };
+    case 'BGPFilter':
+      return { kind: x.kind, v: decodeBgpFilter(x.r, x.name, x.line, x.spec) };
+    case 'IPPool':
+      return { kind: x.kind, v: decodeIpPool(x.r, x.name, x.specLine, x.spec) };
+    case 'IPAMBlock':
+      return { kind: x.kind, v: decodeIpamBlock(x.r, x.name, x.line, x.spec) };
+    case 'BlockAffinity':
+      return { kind: x.kind, v: decodeBlockAffinity(x.r, x.name, x.line, x.spec) };
   }
 }
 
 function build(raws: Raw[], source: string): ClusterModel {
   let global: ConfigSpec | undefined;
   const model: ClusterModel = {
-    source, bgpConfig: undefined as never, nodeBgpConfigs: new Map(), nodes: [], peers: [], filters: new Map(),
-    ipPools: [], ipamBlocks: [], blockAffinities: [], secrets: new Map(), services: [], endpointSlices: [],
+    source,
+    bgpConfig: undefined as never,
+    nodeBgpConfigs: new Map(),
+    nodes: [],
+    peers: [],
+    filters: new Map(),
+    ipPools: [],
+    ipamBlocks: [],
+    blockAffinities: [],
+    secrets: new Map(),
+    services: [],
+    endpointSlices: [],
   };
   for (const x of raws) {
     const d = (x.decoded ??= decodeRaw(x));
@@ -312,17 +426,32 @@ function build(raws: Raw[], source: string): ClusterModel {
       case 'BGPConfiguration': {
         const spec = d.spec;
         if (!spec) break;
-        if (x.name === 'default') { global = spec; break; }
+        if (x.name === 'default') {
+          global = spec;
+          break;
+        }
         const node = x.name.slice(5);
         model.nodeBgpConfigs.set(node, nodeBgpConfig(node, spec));
         break;
       }
-      case 'Node': model.nodes.push(d.v); break;
-      case 'BGPPeer': if (d.v) model.peers.push(d.v); break;
-      case 'BGPFilter': model.filters.set(x.name, d.v); break;
-      case 'IPPool': if (d.v) model.ipPools.push(d.v); break;
-      case 'IPAMBlock': if (d.v) model.ipamBlocks.push(d.v); break;
-      case 'BlockAffinity': if (d.v) model.blockAffinities.push(d.v); break;
+      case 'Node':
+        model.nodes.push(d.v);
+        break;
+      case 'BGPPeer':
+        if (d.v) model.peers.push(d.v);
+        break;
+      case 'BGPFilter':
+        model.filters.set(x.name, d.v);
+        break;
+      case 'IPPool':
+        if (d.v) model.ipPools.push(d.v);
+        break;
+      case 'IPAMBlock':
+        if (d.v) model.ipamBlocks.push(d.v);
+        break;
+      case 'BlockAffinity':
+        if (d.v) model.blockAffinities.push(d.v);
+        break;
     }
   }
   model.bgpConfig = globalBgpConfig(global);

@@ -20,7 +20,10 @@ const yaml = (): YamlModule => (yamlModule ??= require('yaml') as YamlModule);
 
 export type { YNode } from './ynode.js';
 
-export interface YDoc { root: YNode | undefined; line: number }
+export interface YDoc {
+  root: YNode | undefined;
+  line: number;
+}
 
 /**
  * Bounds on what one YAML text may make the reader build (issue 17: a 1.2 KB "billion laughs"
@@ -97,7 +100,12 @@ export function* readYamlDocumentsLazily(text: string, file: string, issues: Con
       continue;
     }
     if (c.text.length > limits.maxDocumentBytes && !isListNode(root)) {
-      issues.push({ severity: 'error', file, line: root.line, message: `YAML document of ${c.text.length} bytes: more than the limit of ${limits.maxDocumentBytes} bytes per resource` });
+      issues.push({
+        severity: 'error',
+        file,
+        line: root.line,
+        message: `YAML document of ${c.text.length} bytes: more than the limit of ${limits.maxDocumentBytes} bytes per resource`,
+      });
       continue;
     }
     yield { root, line: root.line };
@@ -120,23 +128,37 @@ export function readWithYaml(text: string, file: string, issues: ConfigIssue[], 
   const list: Document.Parsed[] = Array.isArray(docs) ? docs : [];
   const out: YDoc[] = [];
   if (list.length > limits.maxResources) {
-    issues.push({ severity: 'error', file, line: 1, message: `${list.length} YAML documents: more than the limit of ${limits.maxResources} resources in one file` });
+    issues.push({
+      severity: 'error',
+      file,
+      line: 1,
+      message: `${list.length} YAML documents: more than the limit of ${limits.maxResources} resources in one file`,
+    });
     return out;
   }
   for (const doc of list) {
     for (const e of doc.errors) {
       const local = lc0.linePos(e.pos[0]).line;
-      issues.push({ severity: 'error', file, line: local + lineOffset, message: `YAML: ${yamlMessage(e.code, e.message, text, e.pos[0], lc0.lineStarts[local - 1] ?? 0)}` });
+      issues.push({
+        severity: 'error',
+        file,
+        line: local + lineOffset,
+        message: `YAML: ${yamlMessage(e.code, e.message, text, e.pos[0], lc0.lineStarts[local - 1] ?? 0)}`,
+      });
     }
     if (doc.errors.length) continue;
     const docLine = doc.range ? lc.linePos(doc.range[0]).line : 1;
     const bytes = doc.range ? doc.range[2] - doc.range[0] : 0;
     if (bytes > limits.maxDocumentBytes && !isList(doc.contents)) {
-      issues.push({ severity: 'error', file, line: docLine, message: `YAML document of ${bytes} bytes: more than the limit of ${limits.maxDocumentBytes} bytes per resource` });
+      issues.push({
+        severity: 'error',
+        file,
+        line: docLine,
+        message: `YAML document of ${bytes} bytes: more than the limit of ${limits.maxDocumentBytes} bytes per resource`,
+      });
       continue;
     }
-    const lineOf = (n: YamlNode | null | undefined, fallback: number): number =>
-      n?.range ? lc.linePos(n.range[0]).line : fallback;
+    const lineOf = (n: YamlNode | null | undefined, fallback: number): number => (n?.range ? lc.linePos(n.range[0]).line : fallback);
     // Nodes built while inside an alias: an alias of an alias of ... multiplies them, so the
     // count, not the number of aliases, is what stays bounded. Past a bound the conversion
     // stops at once (Abort) rather than building the rest of a bomb.
@@ -202,14 +224,17 @@ function isList(n: unknown): boolean {
   return typeof kind === 'string' && kind.endsWith('List');
 }
 
-const describe = (n: YNode): string =>
-  n.t === 'map' ? 'a mapping' : n.t === 'seq' ? 'a list' : n.value === null ? 'null' : `${JSON.stringify(n.value)}`;
+const describe = (n: YNode): string => (n.t === 'map' ? 'a mapping' : n.t === 'seq' ? 'a list' : n.value === null ? 'null' : `${JSON.stringify(n.value)}`);
 
 type MapNode = Extract<YNode, { t: 'map' }>;
 
 /** Decodes one resource, recording issues against `file` and `resource`. */
 export class Reader {
-  constructor(readonly file: string, readonly resource: string | undefined, readonly issues: ConfigIssue[]) {}
+  constructor(
+    readonly file: string,
+    readonly resource: string | undefined,
+    readonly issues: ConfigIssue[],
+  ) {}
 
   error(line: number, path: string | undefined, message: string): undefined {
     this.issues.push({ severity: 'error', file: this.file, line, resource: this.resource, path, message });
@@ -240,7 +265,13 @@ export class Reader {
       }
       const info = fields?.get(k);
       if (info?.status === 'refused') this.error(e.keyLine, join(path, k), `not supported by Tern: ${info.note}`);
-      else if (info?.status === 'warned') this.warnOnce(e.keyLine, join(path, k), `${typeof known === 'string' ? known : path}.${k}`, info.warning ?? `not implemented by Tern (ignored): ${info.note}`);
+      else if (info?.status === 'warned')
+        this.warnOnce(
+          e.keyLine,
+          join(path, k),
+          `${typeof known === 'string' ? known : path}.${k}`,
+          info.warning ?? `not implemented by Tern (ignored): ${info.note}`,
+        );
     }
     return n;
   }
@@ -332,7 +363,10 @@ export class Reader {
   seq(m: MapNode | undefined, key: string, path: string): YNode[] {
     const n = this.get(m, key);
     if (!n) return [];
-    if (n.t !== 'seq') { this.error(n.line, join(path, key), `expected a list, found ${describe(n)}`); return []; }
+    if (n.t !== 'seq') {
+      this.error(n.line, join(path, key), `expected a list, found ${describe(n)}`);
+      return [];
+    }
     return n.items;
   }
 

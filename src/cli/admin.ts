@@ -22,7 +22,11 @@ export const neighborCommand: CommandModule<GlobalArgs, NeighborArgs> = {
       .positional('address', { type: 'string', demandOption: true, describe: 'neighbor address, address:port as show config prints it, or all' })
       .positional('action', { choices: NEIGHBOR_ACTIONS, demandOption: true, describe: 'what to do' })
       .option('message', { alias: 'm', type: 'string', describe: 'RFC 9003 shutdown communication for clear/down (max 255 bytes UTF-8)' })
-      .option('hard', { type: 'boolean', default: false, describe: 'clear or down with Cease/Hard Reset (RFC 8538): the peer drops our routes instead of keeping them stale' })
+      .option('hard', {
+        type: 'boolean',
+        default: false,
+        describe: 'clear or down with Cease/Hard Reset (RFC 8538): the peer drops our routes instead of keeping them stale',
+      })
       .example('$0 neighbor 198.18.0.2 down -m "maintenance until 14:00"', 'take a session down with a message the peer logs')
       .example('$0 neighbor all clear', 'reset every session (OpenBGPD: bgpctl neighbor all clear)') as unknown as Argv<NeighborArgs>,
   handler: (args) =>
@@ -60,32 +64,46 @@ export const reloadCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'reload',
   describe: 're-read the model; on error the running configuration stays',
   handler: (args) =>
-    run(args, () => {}, async (ctx) => {
-      const r = await ctx.client.request<ReloadResult>('reload');
-      if (ctx.args.json) await printJson(ctx, r);
-      else await ctx.print(formatReload(r));
-      return r.ok ? 0 : EXIT_FAILED;
-    }),
+    run(
+      args,
+      () => {},
+      async (ctx) => {
+        const r = await ctx.client.request<ReloadResult>('reload');
+        if (ctx.args.json) await printJson(ctx, r);
+        else await ctx.print(formatReload(r));
+        return r.ok ? 0 : EXIT_FAILED;
+      },
+    ),
 };
 
 type FibMode = 'couple' | 'decouple' | 'flush';
 
 export const fibCommand: CommandModule<GlobalArgs, GlobalArgs & { mode: FibMode }> = {
   command: 'fib <mode>',
-  describe: 'couple: write routes to the kernel; decouple: stop writing, leave the kernel as it is; flush (decoupled only): remove every Tern route from the kernel',
-  builder: (y) => y.positional('mode', { choices: ['couple', 'decouple', 'flush'] as const, demandOption: true }) as unknown as Argv<GlobalArgs & { mode: FibMode }>,
+  describe:
+    'couple: write routes to the kernel; decouple: stop writing, leave the kernel as it is; flush (decoupled only): remove every Tern route from the kernel',
+  builder: (y) =>
+    y.positional('mode', { choices: ['couple', 'decouple', 'flush'] as const, demandOption: true }) as unknown as Argv<GlobalArgs & { mode: FibMode }>,
   handler: (args) =>
-    run(args, () => {}, async (ctx) => {
-      if (args.mode === 'flush') {
-        const r = await ctx.client.request<{ removed: number }>('fib.flush');
-        if (ctx.args.json) return printJson(ctx, r);
-        await ctx.print(`fib flushed: ${r.removed} Tern routes removed from the kernel; bgpctl fib couple writes them back`);
-        return;
-      }
-      await ctx.client.request('fib.couple', { coupled: args.mode === 'couple' });
-      if (ctx.args.json) return printJson(ctx, { ok: true });
-      await ctx.print(args.mode === 'couple' ? 'fib coupled: kernel writes on' : 'fib decoupled: kernel writes off, the kernel keeps the routes it has (bgpctl fib flush removes them)');
-    }),
+    run(
+      args,
+      () => {},
+      async (ctx) => {
+        if (args.mode === 'flush') {
+          const r = await ctx.client.request<{ removed: number }>('fib.flush');
+          if (ctx.args.json) return printJson(ctx, r);
+          await ctx.print(`fib flushed: ${r.removed} Tern routes removed from the kernel; bgpctl fib couple writes them back`);
+          return;
+        }
+        await ctx.client.request('fib.couple', { coupled: args.mode === 'couple' });
+        if (ctx.args.json) return printJson(ctx, { ok: true });
+        await ctx.print(
+          args.mode === 'couple'
+            ? 'fib coupled: kernel writes on'
+            : 'fib decoupled: kernel writes off, the kernel keeps the routes it has (bgpctl fib flush removes them)',
+        );
+      },
+    ),
 };
 
 const logLevel: CommandModule<GlobalArgs, GlobalArgs & { level: string }> = {
@@ -93,11 +111,15 @@ const logLevel: CommandModule<GlobalArgs, GlobalArgs & { level: string }> = {
   describe: "change ternd's log level at run time",
   builder: (y) => y.positional('level', { choices: LOG_LEVEL_NAMES, demandOption: true }) as unknown as Argv<GlobalArgs & { level: string }>,
   handler: (args) =>
-    run(args, () => {}, async (ctx) => {
-      await ctx.client.request('log.level', { level: args.level });
-      if (ctx.args.json) return printJson(ctx, { ok: true });
-      await ctx.print(`log level set to ${args.level}`);
-    }),
+    run(
+      args,
+      () => {},
+      async (ctx) => {
+        await ctx.client.request('log.level', { level: args.level });
+        if (ctx.args.json) return printJson(ctx, { ok: true });
+        await ctx.print(`log level set to ${args.level}`);
+      },
+    ),
 };
 
 export const logCommand: CommandModule<GlobalArgs, GlobalArgs> = {
@@ -111,10 +133,14 @@ export const healthCommand: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'health',
   describe: 'live/ready verdict for an exec probe: exit 0 ready, 1 not ready, 2 unreachable',
   handler: (args) =>
-    run(args, () => {}, async (ctx) => {
-      const h = await ctx.client.request<HealthView>('health');
-      if (ctx.args.json) await printJson(ctx, h);
-      else await ctx.print(formatHealth(h, ctx.text));
-      return h.ready ? 0 : EXIT_FAILED;
-    }),
+    run(
+      args,
+      () => {},
+      async (ctx) => {
+        const h = await ctx.client.request<HealthView>('health');
+        if (ctx.args.json) await printJson(ctx, h);
+        else await ctx.print(formatHealth(h, ctx.text));
+        return h.ready ? 0 : EXIT_FAILED;
+      },
+    ),
 };

@@ -35,9 +35,13 @@ export const bfdShow: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'bfd',
   describe: 'BFD sessions: state, negotiated intervals, detection time (RFC 5880)',
   handler: (args) =>
-    run(args, () => {}, async (ctx) => {
-      const data = await ctx.client.request<BfdSessionView[]>('show.bfd');
-      if (ctx.args.json) return printJson(ctx, data);
-      await ctx.print(formatBfd(data, ctx.text));
-    }),
+    run(
+      args,
+      () => {},
+      async (ctx) => {
+        const data = await ctx.client.request<BfdSessionView[]>('show.bfd');
+        if (ctx.args.json) return printJson(ctx, data);
+        await ctx.print(formatBfd(data, ctx.text));
+      },
+    ),
 };

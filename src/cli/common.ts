@@ -75,11 +75,11 @@ export async function run(args: GlobalArgs, check: () => void, body: (ctx: Ctx) 
         ? ['unreachable', EXIT_UNREACHABLE, e.message]
         : e instanceof UnsafeSocketError
           ? ['unsafe-socket', EXIT_UNREACHABLE, e.message]
-        : e instanceof ControlError
-          ? [e.code, EXIT_FAILED, e.message]
-          : e instanceof UsageError
-            ? ['usage', EXIT_FAILED, e.message]
-            : ['internal', EXIT_FAILED, (e as Error).stack ?? String(e)];
+          : e instanceof ControlError
+            ? [e.code, EXIT_FAILED, e.message]
+            : e instanceof UsageError
+              ? ['usage', EXIT_FAILED, e.message]
+              : ['internal', EXIT_FAILED, (e as Error).stack ?? String(e)];
     process.exitCode = exit;
     // Under -j a script reads stdout: the error is JSON there too (docs/bgpctl.md "Errors").
     if (args.json) await write(JSON.stringify({ error: { code, message } }, null, 2) + '\n');

@@ -4,7 +4,7 @@
 // command exits 1. See docs/bgpctl.md "decode".
 import type { Argv, CommandModule } from 'yargs';
 import { decodeMessage, formatMessage, Framer, messageToJson, notificationName, attributeName } from '../../bgp/codec/index.js';
-import { BgpError, DEFAULT_CONTEXT, MsgType, SessionContext } from '../../bgp/codec/types.js';
+import { BgpError, DEFAULT_CONTEXT, MsgType, type SessionContext } from '../../bgp/codec/types.js';
 import type { GlobalArgs } from './common.js';
 
 interface DecodeArgs extends GlobalArgs {
@@ -49,7 +49,10 @@ export function parseHexInput(text: string): Buffer {
 }
 
 export function contextOf(args: { as4?: boolean; addpath?: string; extended?: boolean }): SessionContext {
-  const fams = (args.addpath ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const fams = (args.addpath ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const f of fams) if (f !== 'ipv4' && f !== 'ipv6') throw new Error(`--addpath takes ipv4,ipv6; got "${f}"`);
   const ap = { ipv4: fams.includes('ipv4'), ipv6: fams.includes('ipv6') };
   return { ...DEFAULT_CONTEXT, as4: args.as4 ?? true, addPathRx: { ...ap }, addPathTx: { ...ap }, extendedMessage: args.extended ?? false };
@@ -63,7 +66,13 @@ interface Outcome {
 
 const notifyText = (e: BgpError): string =>
   `would send NOTIFICATION ${notificationName(e.code, e.subcode)} (${e.code}/${e.subcode})${e.data.length ? ` data ${e.data.toString('hex')}` : ''}\n  reason: ${e.message}`;
-const notifyJson = (e: BgpError): Json => ({ code: e.code, subcode: e.subcode, name: notificationName(e.code, e.subcode), data: e.data.toString('hex'), reason: e.message });
+const notifyJson = (e: BgpError): Json => ({
+  code: e.code,
+  subcode: e.subcode,
+  name: notificationName(e.code, e.subcode),
+  data: e.data.toString('hex'),
+  reason: e.message,
+});
 
 /** Decodes every message in `bytes`; pure, for tests. */
 export function decodeAll(bytes: Buffer, ctx: SessionContext): Outcome[] {
@@ -114,7 +123,11 @@ function decodeOne(m: Buffer, ctx: SessionContext, index: number): Outcome {
     return { ok: true, text, json };
   } catch (e) {
     if (!(e instanceof BgpError)) throw e;
-    return { ok: false, text: `message ${index} (${m.length} bytes, type ${m[18]}): ${notifyText(e)}`, json: { index, length: m.length, notification: notifyJson(e) } };
+    return {
+      ok: false,
+      text: `message ${index} (${m.length} bytes, type ${m[18]}): ${notifyText(e)}`,
+      json: { index, length: m.length, notification: notifyJson(e) },
+    };
   }
 }
 
@@ -154,7 +167,14 @@ export const decodeCommand: CommandModule<GlobalArgs, DecodeArgs> = {
       process.exitCode = 1;
       return;
     }
-    if (args.json) process.stdout.write(JSON.stringify(outcomes.map((o) => o.json), null, 2) + '\n');
+    if (args.json)
+      process.stdout.write(
+        JSON.stringify(
+          outcomes.map((o) => o.json),
+          null,
+          2,
+        ) + '\n',
+      );
     else process.stdout.write(outcomes.map((o) => o.text).join('\n') + '\n');
     process.exitCode = outcomes.every((o) => o.ok) ? 0 : 1;
   },

@@ -1,7 +1,18 @@
 // bgpctl's text output: one pure function per view, view -> lines. The JSON output is the view
 // objects themselves (OpenBGPD's bgpctl: one output interface, a text and a JSON implementation).
 import type {
-  CapabilityView, ConfigView, ErrorView, FibRowView, HealthView, NeighborView, NextHopView, PeerView, ReloadResult, RibRowView, RibSummaryView, StatusView,
+  CapabilityView,
+  ConfigView,
+  ErrorView,
+  FibRowView,
+  HealthView,
+  NeighborView,
+  NextHopView,
+  PeerView,
+  ReloadResult,
+  RibRowView,
+  RibSummaryView,
+  StatusView,
 } from '../control/api.js';
 import { cell, paint, table, upDown, type Color, type TextOptions } from './table.js';
 
@@ -57,7 +68,11 @@ export function formatNeighbor(n: NeighborView, o: TextOptions): string[] {
     '',
     '  Capabilities:',
   ];
-  for (const [label, caps] of [['ours', n.capabilities.ours], ['theirs', n.capabilities.theirs], ['negotiated', n.capabilities.negotiated]] as const) {
+  for (const [label, caps] of [
+    ['ours', n.capabilities.ours],
+    ['theirs', n.capabilities.theirs],
+    ['negotiated', n.capabilities.negotiated],
+  ] as const) {
     out.push(`    ${(label + ':').padEnd(11)} ${caps.length ? caps.map(capText).join(', ') : '-'}`);
   }
   const gr = n.gracefulRestart;
@@ -78,18 +93,28 @@ export function formatNeighbor(n: NeighborView, o: TextOptions): string[] {
   ]);
   out.push(...table({ ...o, color: false }, [cell(''), cell('Sent', { right: true }), cell('Received', { right: true })], msgRows).map((l) => '  ' + l));
   out.push('', '  Prefixes:');
-  const pfxRows = n.prefixes.map((p) => [cell(`  ${p.family}`), cell(p.received, { right: true }), cell(p.accepted, { right: true }), cell(p.sent, { right: true }), cell(p.stale, { right: true })]);
+  const pfxRows = n.prefixes.map((p) => [
+    cell(`  ${p.family}`),
+    cell(p.received, { right: true }),
+    cell(p.accepted, { right: true }),
+    cell(p.sent, { right: true }),
+    cell(p.stale, { right: true }),
+  ]);
   const pfxHeader = [cell(''), ...['Received', 'Accepted', 'Sent', 'Stale'].map((h) => cell(h, { right: true }))];
   out.push(...table({ ...o, color: false }, pfxHeader, pfxRows).map((l) => '  ' + l));
   out.push(`  Update queue: ${n.outQ}`, '', '  Update errors (RFC 7606):');
   if (n.updateErrors.length === 0) out.push('    none');
   for (const u of n.updateErrors) out.push(`    ${u.attribute} (${u.attrType}): ${u.action} x${u.count}`);
   for (const m of n.maxPrefixes) {
-    out.push(`  Max-prefix ${m.family}: ${m.received} of ${m.limit} (warning at ${m.warningPercent}%), ${m.restartInterval === null ? 'stays down when exceeded' : `restart after ${m.restartInterval}s`}`);
+    out.push(
+      `  Max-prefix ${m.family}: ${m.received} of ${m.limit} (warning at ${m.warningPercent}%), ${m.restartInterval === null ? 'stays down when exceeded' : `restart after ${m.restartInterval}s`}`,
+    );
   }
   const x = n.maxPrefixExceeded;
   if (x) {
-    out.push(`  Max-prefix exceeded: ${x.received} ${x.family} routes > ${x.limit}, Cease 6/1 sent; ${x.restartInSeconds === null ? 'down until bgpctl neighbor up or clear' : `restarts in ${x.restartInSeconds}s`}`);
+    out.push(
+      `  Max-prefix exceeded: ${x.received} ${x.family} routes > ${x.limit}, Cease 6/1 sent; ${x.restartInSeconds === null ? 'down until bgpctl neighbor up or clear' : `restarts in ${x.restartInSeconds}s`}`,
+    );
   }
   const l = n.routesLeftOut;
   out.push(
@@ -106,11 +131,7 @@ export function formatNeighbor(n: NeighborView, o: TextOptions): string[] {
 }
 
 /** The legend printed once before `show rib` rows. */
-export const RIB_LEGEND = [
-  'flags: * = valid, > = best, = = multipath, I = iBGP, S = stale, F = filtered',
-  'origin: i = IGP, e = EGP, ? = incomplete',
-  '',
-];
+export const RIB_LEGEND = ['flags: * = valid, > = best, = = multipath, I = iBGP, S = stale, F = filtered', 'origin: i = IGP, e = EGP, ? = incomplete', ''];
 
 const RIB_COLUMNS = { peer: 15, flags: 6, prefix: 20, nextHop: 16, lpref: 6, med: 6 };
 
@@ -118,7 +139,11 @@ const RIB_COLUMNS = { peer: 15, flags: 6, prefix: 20, nextHop: 16, lpref: 6, med
 export function ribHeader(o: TextOptions, peerColumn?: string): string {
   const c = RIB_COLUMNS;
   const lead = peerColumn ? `${peerColumn.padEnd(c.peer)} ` : '';
-  return paint(o, 'bold', `${lead}${'flags'.padEnd(c.flags)} ${'prefix'.padEnd(c.prefix)} ${'nexthop'.padEnd(c.nextHop)} ${'lpref'.padStart(c.lpref)} ${'med'.padStart(c.med)} aspath origin`);
+  return paint(
+    o,
+    'bold',
+    `${lead}${'flags'.padEnd(c.flags)} ${'prefix'.padEnd(c.prefix)} ${'nexthop'.padEnd(c.nextHop)} ${'lpref'.padStart(c.lpref)} ${'med'.padStart(c.med)} aspath origin`,
+  );
 }
 
 export function ribFlags(r: RibRowView): string {
@@ -149,8 +174,20 @@ export function formatRibDetail(r: RibRowView, previousPrefix: string | null, o:
   if (previousPrefix !== null) out.push('');
   if (r.prefix !== previousPrefix) out.push(paint(o, 'bold', `BGP routing table entry for ${r.prefix}`));
   const f = r.flags;
-  const words = [f.valid ? 'valid' : 'invalid', r.peer === 'local' ? 'local' : f.ibgp ? 'internal' : 'external', ...(f.best ? ['best'] : []), ...(f.multipath ? ['multipath'] : []), ...(f.stale ? ['stale'] : []), ...(f.filtered ? ['filtered'] : [])];
-  const attrs = [`Origin ${ORIGIN_WORD[r.origin]}`, ...(r.med !== undefined ? [`metric ${r.med}`] : []), ...(r.localPref !== undefined ? [`localpref ${r.localPref}`] : []), ...words];
+  const words = [
+    f.valid ? 'valid' : 'invalid',
+    r.peer === 'local' ? 'local' : f.ibgp ? 'internal' : 'external',
+    ...(f.best ? ['best'] : []),
+    ...(f.multipath ? ['multipath'] : []),
+    ...(f.stale ? ['stale'] : []),
+    ...(f.filtered ? ['filtered'] : []),
+  ];
+  const attrs = [
+    `Origin ${ORIGIN_WORD[r.origin]}`,
+    ...(r.med !== undefined ? [`metric ${r.med}`] : []),
+    ...(r.localPref !== undefined ? [`localpref ${r.localPref}`] : []),
+    ...words,
+  ];
   out.push(
     `    AS path: ${r.asPath || '(empty)'}`,
     `    Nexthop ${nextHopText(r)} from ${r.peer}${r.pathId !== undefined ? ` (path id ${r.pathId})` : ''}`,
@@ -166,7 +203,15 @@ export function formatRibDetail(r: RibRowView, previousPrefix: string | null, o:
 }
 
 const hops = (h: NextHopView[] | null): string =>
-  h === null ? '-' : h.length === 0 ? 'blackhole' : h.map((x) => [x.via || 'direct', x.dev ? `dev ${x.dev}` : '', x.weight !== undefined && h.length > 1 ? `weight ${x.weight}` : ''].filter(Boolean).join(' ')).join(', ');
+  h === null
+    ? '-'
+    : h.length === 0
+      ? 'blackhole'
+      : h
+          .map((x) =>
+            [x.via || 'direct', x.dev ? `dev ${x.dev}` : '', x.weight !== undefined && h.length > 1 ? `weight ${x.weight}` : ''].filter(Boolean).join(' '),
+          )
+          .join(', ');
 
 const FIB_STATUS: Record<FibRowView['status'], { text: string; color?: Color }> = {
   ok: { text: 'ok' },
@@ -183,12 +228,17 @@ const FIB_STATUS: Record<FibRowView['status'], { text: string; color?: Color }> 
 export function formatFib(rows: FibRowView[], o: TextOptions, fib?: StatusView['fib']): string[] {
   if (fib?.driver === 'none') return [`ternd runs with --fib none: no routes are written to the kernel (${fib.routes} routes wanted); see bgpctl show rib`];
   const withMetric = (text: string, m: number | undefined, own: boolean) => (own && m !== undefined ? `${text} metric ${m}` : text);
-  const body = rows.map((r) => [cell(FIB_STATUS[r.status].text, { color: FIB_STATUS[r.status].color }), cell(r.prefix),
-    cell(withMetric(hops(r.tern), r.metric, r.metric !== undefined)), cell(withMetric(hops(r.kernel), r.kernelMetric, r.metric !== undefined && r.kernel !== null))]);
+  const body = rows.map((r) => [
+    cell(FIB_STATUS[r.status].text, { color: FIB_STATUS[r.status].color }),
+    cell(r.prefix),
+    cell(withMetric(hops(r.tern), r.metric, r.metric !== undefined)),
+    cell(withMetric(hops(r.kernel), r.kernelMetric, r.metric !== undefined && r.kernel !== null)),
+  ]);
   const lines = table(o, [cell('Status'), cell('Prefix'), cell('Tern'), cell('Kernel')], body);
   const bad = rows.filter((r) => r.status !== 'ok').length;
   const decoupled = fib !== undefined && !fib.coupled;
-  if (decoupled) lines.push('', paint(o, 'yellow', `FIB decoupled: kernel writes are off (bgpctl fib couple); ${rows.length} routes, ${bad} differ from the kernel`));
+  if (decoupled)
+    lines.push('', paint(o, 'yellow', `FIB decoupled: kernel writes are off (bgpctl fib couple); ${rows.length} routes, ${bad} differ from the kernel`));
   else lines.push('', bad === 0 ? `${rows.length} routes, kernel in sync` : `${rows.length} routes, ${bad} differ from the kernel`);
   return lines;
 }
@@ -210,9 +260,21 @@ export function formatConfig(c: ConfigView, o: TextOptions): string[] {
     '',
     'Peers:',
   ];
-  out.push(...table(o, [cell('Key'), cell('Kind'), cell('Why')], c.peers.map((p) => [cell(p.key), cell(p.kind), cell(p.why)])).map((l) => '  ' + l));
+  out.push(
+    ...table(
+      o,
+      [cell('Key'), cell('Kind'), cell('Why')],
+      c.peers.map((p) => [cell(p.key), cell(p.kind), cell(p.why)]),
+    ).map((l) => '  ' + l),
+  );
   out.push('', 'Advertised:');
-  out.push(...table(o, [cell('Prefix'), cell('Communities')], c.advertised.map((a) => [cell(a.prefix), cell([...(a.communities ?? []), ...(a.largeCommunities ?? [])].join(' '))])).map((l) => '  ' + l));
+  out.push(
+    ...table(
+      o,
+      [cell('Prefix'), cell('Communities')],
+      c.advertised.map((a) => [cell(a.prefix), cell([...(a.communities ?? []), ...(a.largeCommunities ?? [])].join(' '))]),
+    ).map((l) => '  ' + l),
+  );
   return out;
 }
 
@@ -228,7 +290,10 @@ export function formatHealth(h: HealthView, o: TextOptions): string[] {
   // A stale or refused datastore does not make ternd unready (the last good model stays in
   // force), but an operator asking about health wants to know.
   const ds = h.datastore;
-  if (ds && ds.state !== 'synced') out.push(`  note: datastore ${ds.kind} ${ds.source} is ${ds.state} since ${ds.since}${ds.detail ? `: ${ds.detail}` : ''}${ds.state === 'stale' || ds.state === 'error' ? ' (the last good model stays in force)' : ''}`);
+  if (ds && ds.state !== 'synced')
+    out.push(
+      `  note: datastore ${ds.kind} ${ds.source} is ${ds.state} since ${ds.since}${ds.detail ? `: ${ds.detail}` : ''}${ds.state === 'stale' || ds.state === 'error' ? ' (the last good model stays in force)' : ''}`,
+    );
   return out;
 }
 
@@ -253,7 +318,14 @@ export function formatStatus(s: StatusView, o: TextOptions): string[] {
     ['RIB', s.rib.map((r) => `${r.family} ${r.prefixes} prefixes, ${r.paths} paths`).join('; ')],
     ['FIB', `${fibWords(s.fib)}${s.fib.driver === 'none' ? '' : `, ${s.fib.routes} routes`}`],
     ['Memory', `RSS ${mib(s.memory.rssBytes)}, heap ${mib(s.memory.heapUsedBytes)}, external ${mib(s.memory.externalBytes)}`],
-    ...(ds ? [['Datastore', `${ds.kind} ${ds.source}: ${ds.state} since ${ds.since}${ds.lastSync ? `, model of ${ds.lastSync}` : ''}${ds.detail ? ` (${ds.detail})` : ''}`] as [string, string]] : []),
+    ...(ds
+      ? [
+          [
+            'Datastore',
+            `${ds.kind} ${ds.source}: ${ds.state} since ${ds.since}${ds.lastSync ? `, model of ${ds.lastSync}` : ''}${ds.detail ? ` (${ds.detail})` : ''}`,
+          ] as [string, string],
+        ]
+      : []),
     ['Log level', s.logLevel],
   ];
   return rows.map(([k, v]) => `${paint(o, 'bold', (k + ':').padEnd(11))} ${v}`);
@@ -261,10 +333,19 @@ export function formatStatus(s: StatusView, o: TextOptions): string[] {
 
 /** `show rib summary`: counts per family, then per peer and family. */
 export function formatRibSummary(s: RibSummaryView, o: TextOptions): string[] {
-  const out = table(o, [cell('Family'), cell('Prefixes', { right: true }), cell('Paths', { right: true })], s.families.map((f) => [cell(f.family), cell(f.prefixes, { right: true }), cell(f.paths, { right: true })]));
+  const out = table(
+    o,
+    [cell('Family'), cell('Prefixes', { right: true }), cell('Paths', { right: true })],
+    s.families.map((f) => [cell(f.family), cell(f.prefixes, { right: true }), cell(f.paths, { right: true })]),
+  );
   out.push('');
   const head = [cell('Neighbor'), cell('Family'), cell('State'), ...['Received', 'Accepted', 'Sent', 'Stale'].map((h) => cell(h, { right: true }))];
-  const rows = s.peers.map((p) => [cell(p.address), cell(p.family), cell(p.state, { color: stateColor(p.state) }), ...[p.received, p.accepted, p.sent, p.stale].map((n) => cell(n, { right: true }))]);
+  const rows = s.peers.map((p) => [
+    cell(p.address),
+    cell(p.family),
+    cell(p.state, { color: stateColor(p.state) }),
+    ...[p.received, p.accepted, p.sent, p.stale].map((n) => cell(n, { right: true })),
+  ]);
   out.push(...table(o, head, rows));
   return out;
 }

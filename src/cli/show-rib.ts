@@ -55,9 +55,11 @@ function asPathRegex(a: RibArgs): RegExp | undefined {
 function check(a: RibArgs): void {
   if (a.prefix === 'summary') return;
   needPrefix(a.prefix);
-  if (a.match && (a.prefix === undefined || !a.prefix.includes('/'))) throw new UsageError(`${a.match} needs a prefix (a.b.c.d/len), e.g. show rib 10.244.0.0/16 ${a.match}`);
+  if (a.match && (a.prefix === undefined || !a.prefix.includes('/')))
+    throw new UsageError(`${a.match} needs a prefix (a.b.c.d/len), e.g. show rib 10.244.0.0/16 ${a.match}`);
   if (a.neighbor !== undefined) needNeighbor(a.neighbor);
-  if (a.community !== undefined && normaliseCommunity(a.community) === null) throw new UsageError(`bad community '${a.community}': expected asn:value (RFC 1997) or a well-known name such as no-export`);
+  if (a.community !== undefined && normaliseCommunity(a.community) === null)
+    throw new UsageError(`bad community '${a.community}': expected asn:value (RFC 1997) or a well-known name such as no-export`);
   const l = a['large-community'];
   if (l !== undefined && (!/^\d{1,10}:\d{1,10}:\d{1,10}$/.test(l) || l.split(':').some((x) => Number(x) > 0xffffffff))) {
     throw new UsageError(`bad large community '${l}': expected global:local1:local2 (RFC 8092)`);
@@ -92,7 +94,10 @@ export const ribCommand: CommandModule<GlobalArgs, RibArgs> = {
       .option('transit-as', { type: 'number', describe: 'only paths through this AS (anywhere but the rightmost)' })
       .option('peer-as', { type: 'number', describe: 'only paths whose AS_PATH starts with this AS' })
       .option('empty-as', { type: 'boolean', describe: 'only paths with an empty AS_PATH (our own and iBGP-originated)' })
-      .option('as-path', { type: 'string', describe: 'only paths whose AS_PATH text matches this regular expression, e.g. "^65001 " or "65010$"' }) as unknown as Argv<RibArgs>,
+      .option('as-path', {
+        type: 'string',
+        describe: 'only paths whose AS_PATH text matches this regular expression, e.g. "^65001 " or "65010$"',
+      }) as unknown as Argv<RibArgs>,
   handler: (args) =>
     run(
       args,

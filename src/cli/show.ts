@@ -10,24 +10,35 @@ const peers: CommandModule<GlobalArgs, GlobalArgs> = {
   command: ['peers', 'summary', '$0'],
   describe: 'one line per BGP session (the default of `bgpctl show`)',
   handler: (args) =>
-    run(args, () => {}, async (ctx) => {
-      const data = await ctx.client.request<PeerView[]>('show.peers');
-      if (ctx.args.json) return printJson(ctx, data);
-      await ctx.print(formatPeers(data, ctx.text));
-    }),
+    run(
+      args,
+      () => {},
+      async (ctx) => {
+        const data = await ctx.client.request<PeerView[]>('show.peers');
+        if (ctx.args.json) return printJson(ctx, data);
+        await ctx.print(formatPeers(data, ctx.text));
+      },
+    ),
 };
 
 const neighbor: CommandModule<GlobalArgs, GlobalArgs & { address: string }> = {
   command: 'neighbor <address>',
   aliases: ['nei'],
   describe: 'everything about one session',
-  builder: (y) => y.positional('address', { type: 'string', demandOption: true, describe: 'neighbor address, or address:port as show config prints it' }) as Argv<GlobalArgs & { address: string }>,
+  builder: (y) =>
+    y.positional('address', { type: 'string', demandOption: true, describe: 'neighbor address, or address:port as show config prints it' }) as Argv<
+      GlobalArgs & { address: string }
+    >,
   handler: (args) =>
-    run(args, () => void needNeighbor(args.address), async (ctx) => {
-      const data = await ctx.client.request<NeighborView>('show.neighbor', { address: needNeighbor(args.address) });
-      if (ctx.args.json) return printJson(ctx, data);
-      await ctx.print(formatNeighbor(data, ctx.text));
-    }),
+    run(
+      args,
+      () => void needNeighbor(args.address),
+      async (ctx) => {
+        const data = await ctx.client.request<NeighborView>('show.neighbor', { address: needNeighbor(args.address) });
+        if (ctx.args.json) return printJson(ctx, data);
+        await ctx.print(formatNeighbor(data, ctx.text));
+      },
+    ),
 };
 
 const fib: CommandModule<GlobalArgs, GlobalArgs & { prefix?: string }> = {
@@ -35,36 +46,48 @@ const fib: CommandModule<GlobalArgs, GlobalArgs & { prefix?: string }> = {
   describe: "routes Tern installs in the kernel, beside the kernel's own view",
   builder: (y) => y.positional('prefix', { type: 'string', describe: 'only this prefix' }) as Argv<GlobalArgs & { prefix?: string }>,
   handler: (args) =>
-    run(args, () => needPrefix(args.prefix), async (ctx) => {
-      const data: FibRowView[] = [];
-      for await (const r of ctx.client.stream<FibRowView>('show.fib', args.prefix !== undefined ? { prefix: args.prefix } : {})) data.push(r);
-      if (ctx.args.json) return printJson(ctx, data);
-      // Whether the kernel is written at all decides what the comparison means (--fib none, decoupled).
-      const st = await ctx.client.request<StatusView>('show.status');
-      await ctx.print(formatFib(data, ctx.text, st.fib));
-    }),
+    run(
+      args,
+      () => needPrefix(args.prefix),
+      async (ctx) => {
+        const data: FibRowView[] = [];
+        for await (const r of ctx.client.stream<FibRowView>('show.fib', args.prefix !== undefined ? { prefix: args.prefix } : {})) data.push(r);
+        if (ctx.args.json) return printJson(ctx, data);
+        // Whether the kernel is written at all decides what the comparison means (--fib none, decoupled).
+        const st = await ctx.client.request<StatusView>('show.status');
+        await ctx.print(formatFib(data, ctx.text, st.fib));
+      },
+    ),
 };
 
 const config: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'config',
   describe: 'the effective model for this node: AS, router ID, planned peers and why, advertised prefixes',
   handler: (args) =>
-    run(args, () => {}, async (ctx) => {
-      const data = await ctx.client.request<ConfigView>('show.config');
-      if (ctx.args.json) return printJson(ctx, data);
-      await ctx.print(formatConfig(data, ctx.text));
-    }),
+    run(
+      args,
+      () => {},
+      async (ctx) => {
+        const data = await ctx.client.request<ConfigView>('show.config');
+        if (ctx.args.json) return printJson(ctx, data);
+        await ctx.print(formatConfig(data, ctx.text));
+      },
+    ),
 };
 
 const status: CommandModule<GlobalArgs, GlobalArgs> = {
   command: 'status',
   describe: 'version, uptime, router ID, memory, RIB and FIB counts, datastore state',
   handler: (args) =>
-    run(args, () => {}, async (ctx) => {
-      const data = await ctx.client.request<StatusView>('show.status');
-      if (ctx.args.json) return printJson(ctx, data);
-      await ctx.print(formatStatus(data, ctx.text));
-    }),
+    run(
+      args,
+      () => {},
+      async (ctx) => {
+        const data = await ctx.client.request<StatusView>('show.status');
+        if (ctx.args.json) return printJson(ctx, data);
+        await ctx.print(formatStatus(data, ctx.text));
+      },
+    ),
 };
 
 export const showCommand: CommandModule<GlobalArgs, GlobalArgs> = {

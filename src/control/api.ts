@@ -413,8 +413,7 @@ export type ControlErrorCode =
   | 'internal';
 
 /** The one wording of "no such neighbor", wherever a neighbor key is looked up. */
-export const unknownNeighbor = (key: string): ControlError =>
-  new ControlError('unknown-neighbor', `no such neighbor: ${key} (bgpctl show peers lists them)`);
+export const unknownNeighbor = (key: string): ControlError => new ControlError('unknown-neighbor', `no such neighbor: ${key} (bgpctl show peers lists them)`);
 
 /** A failure the client should see as `{code, message}`. */
 export class ControlError extends Error {

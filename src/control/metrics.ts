@@ -173,7 +173,10 @@ export class Metrics {
     // (the registry collects gauges concurrently, so one cannot fill another).
     const bfdGauge = (name: string, help: string, value: (r: BfdSessionView) => number): void => {
       new Gauge({
-        name, help, labelNames: ['peer'] as const, registers: [this.registry],
+        name,
+        help,
+        labelNames: ['peer'] as const,
+        registers: [this.registry],
         async collect() {
           const rows = (await self.api?.bfd()) ?? [];
           this.reset();
@@ -181,8 +184,9 @@ export class Metrics {
         },
       });
     };
-    bfdGauge('tern_bfd_session_state', 'BFD session state as on the wire (RFC 5880 §4.1): 0 AdminDown, 1 Down, 2 Init, 3 Up',
-      (r) => ['AdminDown', 'Down', 'Init', 'Up'].indexOf(r.state));
+    bfdGauge('tern_bfd_session_state', 'BFD session state as on the wire (RFC 5880 §4.1): 0 AdminDown, 1 Down, 2 Init, 3 Up', (r) =>
+      ['AdminDown', 'Down', 'Init', 'Up'].indexOf(r.state),
+    );
     bfdGauge('tern_bfd_detection_time_seconds', 'BFD detection time in force (RFC 5880 §6.8.4); 0 when not Up or Init', (r) => r.detectionTimeMs / 1000);
     bfdGauge('tern_bfd_tx_late_max_seconds', 'Worst lateness of the BFD transmit timer in the BFD worker thread', (r) => r.txLate.maxMs / 1000);
     bfdGauge('tern_bfd_up_transitions', 'Times the BFD session came Up (flaps show here)', (r) => r.upTransitions);

@@ -36,7 +36,7 @@ export const COMMANDS = {
 } as const;
 export type Command = keyof typeof COMMANDS;
 
-export const isCommand = (s: string): s is Command => Object.prototype.hasOwnProperty.call(COMMANDS, s);
+export const isCommand = (s: string): s is Command => Object.hasOwn(COMMANDS, s);
 
 export interface Request {
   v: number;

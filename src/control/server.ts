@@ -4,7 +4,16 @@
 import { mkdir, chmod, chown, lstat, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { ControlError, NEIGHBOR_ACTIONS, unknownNeighbor, type AsFilter, type DaemonApi, type NeighborAction, type NeighborAllResult, type RibQuery } from './api.js';
+import {
+  ControlError,
+  NEIGHBOR_ACTIONS,
+  unknownNeighbor,
+  type AsFilter,
+  type DaemonApi,
+  type NeighborAction,
+  type NeighborAllResult,
+  type RibQuery,
+} from './api.js';
 import { COMMANDS, LineSplitter, MAX_REQUEST_LINE, PROTOCOL_VERSION, isCommand, line, type Answer, type Command } from './protocol.js';
 import { checkNeighborKey, checkPrefix, checkShutdownMessage, normaliseCommunity } from './validate.js';
 
@@ -121,9 +130,11 @@ function serveConnection(sock: Socket, api: DaemonApi, log: ControlLog): void {
   // Requests are answered one after another so that a stream is never interleaved.
   let chain: Promise<void> = Promise.resolve();
   const splitter = new LineSplitter(MAX_REQUEST_LINE, (text) => {
-    chain = chain.then(() => handle(sock, api, log, text)).catch(() => {
-      sock.destroy();
-    });
+    chain = chain
+      .then(() => handle(sock, api, log, text))
+      .catch(() => {
+        sock.destroy();
+      });
   });
   sock.on('data', (chunk: Buffer) => {
     try {
@@ -253,12 +264,14 @@ function ribQuery(args: Record<string, unknown>): RibQuery {
   }
   const community = str(args, 'community', false);
   if (community !== undefined) {
-    if (normaliseCommunity(community) === null) throw new ControlError('bad-argument', `bad community '${community}': expected asn:value (RFC 1997) or a well-known name such as no-export`);
+    if (normaliseCommunity(community) === null)
+      throw new ControlError('bad-argument', `bad community '${community}': expected asn:value (RFC 1997) or a well-known name such as no-export`);
     q.community = community;
   }
   const large = str(args, 'largeCommunity', false);
   if (large !== undefined) {
-    if (!/^\d{1,10}:\d{1,10}:\d{1,10}$/.test(large) || large.split(':').some((x) => Number(x) > 0xffffffff)) throw new ControlError('bad-argument', `bad large community '${large}': expected global:local1:local2 (RFC 8092), each 0-4294967295`);
+    if (!/^\d{1,10}:\d{1,10}:\d{1,10}$/.test(large) || large.split(':').some((x) => Number(x) > 0xffffffff))
+      throw new ControlError('bad-argument', `bad large community '${large}': expected global:local1:local2 (RFC 8092), each 0-4294967295`);
     q.largeCommunity = large;
   }
   if (args.asFilter !== undefined) q.asFilter = asFilter(args.asFilter);
@@ -268,8 +281,10 @@ function ribQuery(args: Record<string, unknown>): RibQuery {
 function asFilter(v: unknown): AsFilter {
   const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
   if (o.kind === 'empty-as') return { kind: 'empty-as' };
-  if (o.kind !== 'as' && o.kind !== 'source-as' && o.kind !== 'transit-as' && o.kind !== 'peer-as') throw new ControlError('bad-argument', 'asFilter.kind must be as, source-as, transit-as, peer-as or empty-as');
-  if (typeof o.asn !== 'number' || !Number.isInteger(o.asn) || o.asn < 0 || o.asn > 0xffffffff) throw new ControlError('bad-argument', 'asFilter.asn must be an AS number 0-4294967295');
+  if (o.kind !== 'as' && o.kind !== 'source-as' && o.kind !== 'transit-as' && o.kind !== 'peer-as')
+    throw new ControlError('bad-argument', 'asFilter.kind must be as, source-as, transit-as, peer-as or empty-as');
+  if (typeof o.asn !== 'number' || !Number.isInteger(o.asn) || o.asn < 0 || o.asn > 0xffffffff)
+    throw new ControlError('bad-argument', 'asFilter.asn must be an AS number 0-4294967295');
   return { kind: o.kind, asn: o.asn };
 }
 
@@ -333,7 +348,8 @@ async function answer(api: DaemonApi, log: ControlLog, cmd: Exclude<Command, 'sh
       return { removed: await api.fibFlush() };
     case 'log.level': {
       const level = str(args, 'level', true);
-      if (!(LOG_LEVEL_NAMES as readonly string[]).includes(level)) throw new ControlError('bad-argument', `log level must be one of ${LOG_LEVEL_NAMES.join(', ')}`);
+      if (!(LOG_LEVEL_NAMES as readonly string[]).includes(level))
+        throw new ControlError('bad-argument', `log level must be one of ${LOG_LEVEL_NAMES.join(', ')}`);
       api.setLogLevel(level);
       log.info({ level }, `log level set to ${level} (bgpctl log level)`);
       return null;

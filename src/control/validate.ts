@@ -97,9 +97,7 @@ export function checkPrefix(s: string): Checked<PrefixArg> {
 }
 
 /** RFC 1997, RFC 3765, RFC 7999, RFC 8326, RFC 9494 well-known communities by the names operators type. */
-const WELL_KNOWN: Record<string, string> = Object.fromEntries(
-  Object.entries(WELL_KNOWN_VALUES).map(([name, c]) => [name, `${c >>> 16}:${c & 0xffff}`]),
-);
+const WELL_KNOWN: Record<string, string> = Object.fromEntries(Object.entries(WELL_KNOWN_VALUES).map(([name, c]) => [name, `${c >>> 16}:${c & 0xffff}`]));
 
 /** A community as typed ('64512:100', 'no-export') in the 'asn:value' form rows carry; null if bad. */
 export function normaliseCommunity(s: string): string | null {

@@ -70,7 +70,11 @@ export function capabilityView(c: Capability): CapabilityView {
       break;
     case CapCode.ADD_PATH:
       if ('families' in c && !('unknown' in c))
-        return { code: c.code, name: 'add-path', value: (c.families as AddPathFamily[]).map((f) => `${famName(f.afi, f.safi)} ${['', 'receive', 'send', 'send/receive'][f.sendReceive]}`).join(', ') };
+        return {
+          code: c.code,
+          name: 'add-path',
+          value: (c.families as AddPathFamily[]).map((f) => `${famName(f.afi, f.safi)} ${['', 'receive', 'send', 'send/receive'][f.sendReceive]}`).join(', '),
+        };
       break;
     case CapCode.LLGR:
       if ('families' in c && !('unknown' in c))
@@ -96,7 +100,11 @@ function negotiatedCaps(n: Negotiated | undefined): CapabilityView[] {
   }
   if (n.gracefulRestart) {
     const gr = n.gracefulRestart;
-    caps.push({ code: 64, name: 'graceful-restart', value: `restart-time=${gr.restartTime} ${gr.families.map((x) => `${x.family}-unicast${x.forwardingPreserved ? '(F)' : ''}`).join(' ')}`.trim() });
+    caps.push({
+      code: 64,
+      name: 'graceful-restart',
+      value: `restart-time=${gr.restartTime} ${gr.families.map((x) => `${x.family}-unicast${x.forwardingPreserved ? '(F)' : ''}`).join(' ')}`.trim(),
+    });
   }
   if (n.llgr) caps.push({ code: 71, name: 'llgr', value: n.llgr.map((x) => `${x.family}-unicast stale=${x.staleTime}`).join(' ') });
   if (n.peerHostname) caps.push({ code: 73, name: 'fqdn', value: [n.peerHostname.hostname, n.peerHostname.domain].filter(Boolean).join('.') });
@@ -151,7 +159,10 @@ export class TerndApi implements DaemonApi {
     const n = st.negotiated;
     // One walk of the peer's paths per family; the totals are their sums.
     const perFamily = (['ipv4', 'ipv6'] as const).map((family) => ({ family, ...peerCounts(this.d, e.id, family) }));
-    const counts = perFamily.reduce((a, f) => ({ received: a.received + f.received, accepted: a.accepted + f.accepted, sent: a.sent + f.sent, stale: a.stale + f.stale }), { received: 0, accepted: 0, sent: 0, stale: 0 });
+    const counts = perFamily.reduce(
+      (a, f) => ({ received: a.received + f.received, accepted: a.accepted + f.accepted, sent: a.sent + f.sent, stale: a.stale + f.stale }),
+      { received: 0, accepted: 0, sent: 0, stale: 0 },
+    );
     const ours = buildOpen(s.cfg).capabilities.map(capabilityView);
     const theirs = (n ?? e.negotiated)?.peerCapabilities.map(capabilityView) ?? [];
     // While Tern helps a restarting peer (RFC 4724 §4.2) the session is down: show what the
@@ -188,7 +199,9 @@ export class TerndApi implements DaemonApi {
       lastResetReason: st.lastDown?.reason ?? '',
       lastConnectError: st.lastConnectError ? `${st.lastConnectError.error}, ${st.lastConnectError.count} in a row, last ${st.lastConnectError.at}` : '',
       hints: [
-        ...(st.lastConnectError && s.state !== 'Established' ? [connectHint(e.id, { ...st.lastConnectError, timedOut: st.lastConnectError.error.startsWith('no answer') }, !!s.cfg.password)] : []),
+        ...(st.lastConnectError && s.state !== 'Established'
+          ? [connectHint(e.id, { ...st.lastConnectError, timedOut: st.lastConnectError.error.startsWith('no answer') }, !!s.cfg.password)]
+          : []),
         ...[...(e.emptyEor ?? [])].filter((f) => s.state === 'Established' && !this.d.hasPathsFrom(e.id, f)).map((f) => emptyEorHint(e.id, f)),
       ],
       routeReflector: e.cfg.routeReflectorClient ? 'client' : e.cfg.kind === 'reflector' ? 'reflector' : 'none',
@@ -197,7 +210,17 @@ export class TerndApi implements DaemonApi {
       routesLeftOut: leftOut(this.d.rib.peerCounters(e.id), st.oversizeDropped),
       maxPrefixes: (['ipv4', 'ipv6'] as const).flatMap((family) => {
         const l = e.cfg.maxPrefixes?.[family];
-        return l ? [{ family, limit: l.limit, warningPercent: l.warningPercent, restartInterval: l.restartInterval ?? null, received: this.d.rib.receivedCount(e.id, family) }] : [];
+        return l
+          ? [
+              {
+                family,
+                limit: l.limit,
+                warningPercent: l.warningPercent,
+                restartInterval: l.restartInterval ?? null,
+                received: this.d.rib.receivedCount(e.id, family),
+              },
+            ]
+          : [];
       }),
       maxPrefixExceeded: e.maxPrefixTrip
         ? {
@@ -238,8 +261,18 @@ export class TerndApi implements DaemonApi {
       const tern = want ? (want.kind === 'blackhole' ? [{ via: 'blackhole' }] : hopViews(want.nexthops)) : null;
       const k = have ? (have.kind === 'blackhole' ? [{ via: 'blackhole' }] : hopViews(have.nexthops)) : null;
       const own = want?.metric;
-      const same = tern && k && JSON.stringify(tern.map((h) => h.via).sort()) === JSON.stringify(k.map((h) => h.via).sort()) && (own === undefined || own === have?.metric);
-      rows.push({ prefix: p, tern, kernel: k, status: !tern ? 'extra' : !k ? 'missing' : same ? 'ok' : 'different', ...(own !== undefined ? { metric: own, kernelMetric: have?.metric } : {}) });
+      const same =
+        tern &&
+        k &&
+        JSON.stringify(tern.map((h) => h.via).sort()) === JSON.stringify(k.map((h) => h.via).sort()) &&
+        (own === undefined || own === have?.metric);
+      rows.push({
+        prefix: p,
+        tern,
+        kernel: k,
+        status: !tern ? 'extra' : !k ? 'missing' : same ? 'ok' : 'different',
+        ...(own !== undefined ? { metric: own, kernelMetric: have?.metric } : {}),
+      });
     }
     return rows;
   }
@@ -304,9 +337,11 @@ export class TerndApi implements DaemonApi {
       graceMs: this.readyGraceMs,
       fibDenied: this.d.fib.denied,
       now,
-      sessions: [...this.d.peers.values()].filter((e) => !e.adminDown).map((e) => {
-        return { address: e.id, state: e.session.state, since: e.downSince, heldDown: e.cfg.passwordError };
-      }),
+      sessions: [...this.d.peers.values()]
+        .filter((e) => !e.adminDown)
+        .map((e) => {
+          return { address: e.id, state: e.session.state, since: e.downSince, heldDown: e.cfg.passwordError };
+        }),
     });
   }
 

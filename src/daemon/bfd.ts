@@ -56,10 +56,21 @@ export class BfdCoupling {
       if (!b) continue;
       if (b.auth && (!b.auth.key || Buffer.byteLength(b.auth.key) > 20)) {
         // Never run BFD unauthenticated, or with a key cut short, when a key was asked for.
-        this.o.log.error({ component: 'bfd', peer: e.cfg.peerAddress }, `BFD for ${e.cfg.peerAddress} not started: its authentication key (Secret) is ${b.auth.key ? 'longer than 20 bytes (RFC 5880 §4.4)' : 'missing'}`);
+        this.o.log.error(
+          { component: 'bfd', peer: e.cfg.peerAddress },
+          `BFD for ${e.cfg.peerAddress} not started: its authentication key (Secret) is ${b.auth.key ? 'longer than 20 bytes (RFC 5880 §4.4)' : 'missing'}`,
+        );
         continue;
       }
-      want.push({ peerAddress: e.cfg.peerAddress, localAddress: e.cfg.localAddress, multihop: b.multihop, minTxMs: b.minTxMs, minRxMs: b.minRxMs, multiplier: b.multiplier, auth: b.auth });
+      want.push({
+        peerAddress: e.cfg.peerAddress,
+        localAddress: e.cfg.localAddress,
+        multihop: b.multihop,
+        minTxMs: b.minTxMs,
+        minRxMs: b.minRxMs,
+        multiplier: b.multiplier,
+        auth: b.auth,
+      });
     }
     for (const a of [...this.held]) if (!want.some((w) => w.peerAddress === a)) this.held.delete(a);
     this.manager.set(want);
@@ -82,7 +93,16 @@ export class BfdCoupling {
     const e = this.entry(ev.peerAddress);
     const diag = DIAG_NAMES[ev.diag] ?? String(ev.diag);
     const silentMs = ev.lastRxAt !== undefined ? Math.round(ev.at - ev.lastRxAt) : undefined;
-    const fields = { component: 'bfd', peer: ev.peerAddress, from: ev.from, to: ev.to, diag, remoteAdminDown: ev.remoteAdminDown, at: new Date(ev.at).toISOString(), silentMs };
+    const fields = {
+      component: 'bfd',
+      peer: ev.peerAddress,
+      from: ev.from,
+      to: ev.to,
+      diag,
+      remoteAdminDown: ev.remoteAdminDown,
+      at: new Date(ev.at).toISOString(),
+      silentMs,
+    };
     if (ev.to === 'Up' || ev.from === 'Up') this.o.log.info(fields, `BFD ${ev.peerAddress} ${ev.from} -> ${ev.to}${ev.diag ? ` (${diag})` : ''}`);
     else this.o.log.debug(fields, `BFD ${ev.peerAddress} ${ev.from} -> ${ev.to}`);
     if (!e) return;
@@ -98,7 +118,10 @@ export class BfdCoupling {
     if (ev.remoteAdminDown) return;
     const graceful = e.cfg.bfd?.graceful ?? false;
     if (e.session.bfdDown(graceful)) {
-      this.o.log.warn({ ...fields, graceful }, `BFD Down for ${ev.peerAddress} (${diag}): BGP session taken down${graceful ? ' as a graceful restart' : ' (Cease 6/10)'}`);
+      this.o.log.warn(
+        { ...fields, graceful },
+        `BFD Down for ${ev.peerAddress} (${diag}): BGP session taken down${graceful ? ' as a graceful restart' : ' (Cease 6/10)'}`,
+      );
       this.o.onFailure?.(ev);
     }
     if (e.cfg.bfd?.strict) {

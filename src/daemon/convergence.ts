@@ -25,7 +25,10 @@ export class Convergence {
   fibSynced = false;
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly c: ConvergenceContext, restarting: boolean) {
+  constructor(
+    private readonly c: ConvergenceContext,
+    restarting: boolean,
+  ) {
     this.selectionDeferred = restarting;
     c.wiring.restarting = restarting;
   }
@@ -95,7 +98,10 @@ export class Convergence {
       this.c.routes.settle();
       this.endSelectionDeferral(why);
       const r = await this.c.routes.release();
-      this.c.log.info({ component: 'fib', why, added: r.added, replaced: r.replaced, deleted: r.deleted, unchanged: r.unchanged, failed: r.failed.length }, `FIB reconciled (${why})`);
+      this.c.log.info(
+        { component: 'fib', why, added: r.added, replaced: r.replaced, deleted: r.deleted, unchanged: r.unchanged, failed: r.failed.length },
+        `FIB reconciled (${why})`,
+      );
     } catch (err) {
       this.c.log.error({ component: 'fib', err: (err as Error).message }, 'FIB reconciliation failed');
     }

@@ -10,14 +10,7 @@ import { Rib } from '../../bgp/rib/rib';
 import { Speaker } from '../../bgp/io/speaker';
 import type { Family } from '../../bgp/codec/types';
 import type { Fib } from '../../fib/types';
-import {
-  localSpeaker,
-  localSubnets,
-  originatedRoutes,
-  type ClusterModel,
-  type LocalSpeaker,
-  type SecretResolver,
-} from '../../peers';
+import { localSpeaker, localSubnets, originatedRoutes, type ClusterModel, type LocalSpeaker, type SecretResolver } from '../../peers';
 import type { Datastore, DatastoreEvent, ModelUpdate } from '../../peers/datastore';
 import type { Logger } from '../log';
 import type { Metrics } from '../control/metrics';
@@ -122,15 +115,19 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
     this.wiring = { forwardingPreserved: opts.fibDriver === 'kernel', restarting: false, connectRetryTime: opts.connectRetryTime };
     this.bfd = new BfdCoupling({ log: opts.log, peers: () => this.peers.values(), onFailure: () => opts.metrics?.bfdSessionDowns.inc() });
     // Held from the start: nothing reaches the kernel before the startup reconcile (convergence.ts).
-    this.routes = new RouteFlow(opts.fib, {
-      rib: () => this.rib,
-      fibContext: () => this.fibCtx,
-      peers: () => this.peers.values(),
-      pump: (e) => this.pump(e),
-      problems: this.problems,
-      log: this.log,
-      metrics: opts.metrics,
-    }, true);
+    this.routes = new RouteFlow(
+      opts.fib,
+      {
+        rib: () => this.rib,
+        fibContext: () => this.fibCtx,
+        peers: () => this.peers.values(),
+        pump: (e) => this.pump(e),
+        problems: this.problems,
+        log: this.log,
+        metrics: opts.metrics,
+      },
+      true,
+    );
     this.planner = new Planner({
       nodeName: opts.nodeName,
       peers: this.peers,
@@ -159,8 +156,18 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
   async start(): Promise<void> {
     const t0 = performance.now();
     const { model, warnings } = await this.opts.datastore.start((e) => this.onDatastore(e));
-    this.log.info({ component: 'datastore', ms: Math.round(performance.now() - t0), nodes: model.nodes.length, peers: model.peers.length, ipamBlocks: model.ipamBlocks.length, blockAffinities: model.blockAffinities.length, warnings: warnings.length },
-      `model loaded from ${this.opts.datastore.status().source}: ${model.nodes.length} nodes, ${model.peers.length} BGPPeers, ${model.ipamBlocks.length} IPAM blocks, ${warnings.length} warnings (${Math.round(performance.now() - t0)} ms)`);
+    this.log.info(
+      {
+        component: 'datastore',
+        ms: Math.round(performance.now() - t0),
+        nodes: model.nodes.length,
+        peers: model.peers.length,
+        ipamBlocks: model.ipamBlocks.length,
+        blockAffinities: model.blockAffinities.length,
+        warnings: warnings.length,
+      },
+      `model loaded from ${this.opts.datastore.status().source}: ${model.nodes.length} nodes, ${model.peers.length} BGPPeers, ${model.ipamBlocks.length} IPAM blocks, ${warnings.length} warnings (${Math.round(performance.now() - t0)} ms)`,
+    );
     for (const w of summariseIssues(warnings)) this.log.warn({ component: 'config' }, w);
     this.setModel(model);
     this.local = localSpeaker(model, this.opts.nodeName);
@@ -170,14 +177,17 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
     // RFC 4724 §4.1: routes of ours still in the kernel mean we restarted with forwarding state
     // preserved; say so (R bit) and hold the kernel as it is until the RIB has converged.
     const inKernel = await this.opts.fib.dump().catch(() => []);
-    this.convergence = new Convergence({
-      peers: () => this.peers.values(),
-      routes: this.routes,
-      pump: (e) => this.pump(e),
-      wiring: this.wiring,
-      log: this.log,
-      onSynced: () => this.emit('fibSynced'),
-    }, inKernel.length > 0);
+    this.convergence = new Convergence(
+      {
+        peers: () => this.peers.values(),
+        routes: this.routes,
+        pump: (e) => this.pump(e),
+        wiring: this.wiring,
+        log: this.log,
+        onSynced: () => this.emit('fibSynced'),
+      },
+      inKernel.length > 0,
+    );
 
     this.rib = new Rib({
       localAs: this.local.asNumber,
@@ -191,7 +201,10 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
       // interface, as the kernel lists them) as next hop is ignored.
       ownAddresses: this.own.initial(),
     });
-    this.own.follow(() => this.rib, () => this.routes.scheduleFlush());
+    this.own.follow(
+      () => this.rib,
+      () => this.routes.scheduleFlush(),
+    );
     this.fibCtx = this.makeFibCtx();
     this.speaker = new Speaker({
       listen: this.opts.listen ?? (this.local.listenAddresses.length ? this.local.listenAddresses.map((address) => ({ address })) : undefined),
@@ -220,7 +233,16 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
     this.listening = true;
 
     this.log.info(
-      { component: 'daemon', node: this.local.nodeName, as: this.local.asNumber, routerId: this.local.routerId, clusterId: this.local.routeReflectorClusterID, datastore: this.opts.datastore.kind, source: this.opts.datastore.status().source, fib: this.opts.fibDriver },
+      {
+        component: 'daemon',
+        node: this.local.nodeName,
+        as: this.local.asNumber,
+        routerId: this.local.routerId,
+        clusterId: this.local.routeReflectorClusterID,
+        datastore: this.opts.datastore.kind,
+        source: this.opts.datastore.status().source,
+        fib: this.opts.fibDriver,
+      },
       `ternd started for node ${this.local.nodeName}`,
     );
     this.planner.applyOrigination(originatedRoutes(model, this.opts.nodeName));
@@ -287,21 +309,39 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
     const d = this;
     const fib = this.opts.fib;
     return {
-      get local() { return d.local; },
-      get plan() { return d.planner.plan; },
-      get originated() { return d.planner.originated; },
+      get local() {
+        return d.local;
+      },
+      get plan() {
+        return d.planner.plan;
+      },
+      get originated() {
+        return d.planner.originated;
+      },
       peers: this.peers,
-      get rib() { return d.rib; },
+      get rib() {
+        return d.rib;
+      },
       fib: {
         driver: this.opts.fibDriver,
-        get coupled() { return d.routes.feed.coupled; },
-        get desiredCount() { return fib.desiredCount; },
+        get coupled() {
+          return d.routes.feed.coupled;
+        },
+        get desiredCount() {
+          return fib.desiredCount;
+        },
         desiredRoutes: () => fib.desiredRoutes(),
         kernelRoutes: () => fib.dump(),
-        get denied() { return d.routes.denied; },
+        get denied() {
+          return d.routes.denied;
+        },
       },
-      get configLoaded() { return d.configLoaded; },
-      get listening() { return d.listening; },
+      get configLoaded() {
+        return d.configLoaded;
+      },
+      get listening() {
+        return d.listening;
+      },
       listenAddresses: () => d.speaker.listenAddresses(),
       sessions: () => d.speaker.peers(),
       datastore: () => d.opts.datastore.status(),
@@ -375,7 +415,10 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
     // Calico's route reflector procedure sets routeReflectorClusterID on a running node: the
     // RIB takes the new ID, and applyPlan restarts exactly the sessions whose client role changed.
     if (local.routeReflectorClusterID !== this.local.routeReflectorClusterID) {
-      this.log.info({ component: 'config', from: this.local.routeReflectorClusterID, to: local.routeReflectorClusterID }, `route reflector cluster ID ${local.routeReflectorClusterID ?? 'removed'}`);
+      this.log.info(
+        { component: 'config', from: this.local.routeReflectorClusterID, to: local.routeReflectorClusterID },
+        `route reflector cluster ID ${local.routeReflectorClusterID ?? 'removed'}`,
+      );
       this.rib.setClusterId(local.routeReflectorClusterID);
     }
     this.local = local;
@@ -404,4 +447,3 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
 }
 
 const bunyanLevel = { debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;
-

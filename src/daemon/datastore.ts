@@ -46,7 +46,8 @@ export async function createDatastore(a: DatastoreArgs, w: DatastoreWiring = {})
     case 'kubernetes': {
       const env = w.env ?? process.env;
       const mode = a['kubernetes-mode'] ?? 'calico';
-      if (a.config && mode !== 'plain') throw new DatastoreArgError('--config with --datastore kubernetes is for --kubernetes-mode plain (Calico mode reads everything from the API)');
+      if (a.config && mode !== 'plain')
+        throw new DatastoreArgError('--config with --datastore kubernetes is for --kubernetes-mode plain (Calico mode reads everything from the API)');
       // Loaded here only: @kubernetes/client-node takes a second to load.
       const { KubernetesDatastore } = await import('../../peers/datastore/kubernetes.js');
       try {
@@ -70,8 +71,11 @@ function etcdOptions(a: DatastoreArgs, w: DatastoreWiring): EtcdDatastoreOptions
   // Calico's own variable (ETCD_ENDPOINTS) works too, so an existing calicoctl.cfg environment carries over.
   const list = a['etcd-endpoints'] ?? env.ETCD_ENDPOINTS;
   if (!list) throw new DatastoreArgError('--datastore etcd needs --etcd-endpoints URL[,URL...]');
-  if (a.config) throw new DatastoreArgError('--config is the file datastore\'s; --datastore etcd reads the model from etcd only');
-  const endpoints = list.split(',').map((s) => s.trim()).filter(Boolean);
+  if (a.config) throw new DatastoreArgError("--config is the file datastore's; --datastore etcd reads the model from etcd only");
+  const endpoints = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const e of endpoints) {
     if (!/^https?:\/\/[^/]+$/.test(e)) throw new DatastoreArgError(`--etcd-endpoints: ${JSON.stringify(e)} is not http(s)://host:port`);
   }

@@ -32,7 +32,10 @@ export function openLocalAddresses(log: Logger): LocalAddressSource | undefined 
       onChange: () => listener?.(),
       onError: (e) => l.warn(`reading this node's addresses from the kernel: ${e.message}`),
     });
-    l.info({ addresses: [...src.addresses].slice(0, 50) }, `${src.addresses.size} addresses on this node's interfaces: routes with one of them as next hop are ignored (RFC 4271 §6.3)`);
+    l.info(
+      { addresses: [...src.addresses].slice(0, 50) },
+      `${src.addresses.size} addresses on this node's interfaces: routes with one of them as next hop are ignored (RFC 4271 §6.3)`,
+    );
     return {
       get addresses() {
         return src.addresses;
@@ -43,7 +46,9 @@ export function openLocalAddresses(log: Logger): LocalAddressSource | undefined 
       close: () => src.close(),
     };
   } catch (e) {
-    l.warn(`cannot read this node's addresses from the kernel (${(e as Error).message}): only the Node's own addresses and each session's local address are refused as next hops (RFC 4271 §6.3)`);
+    l.warn(
+      `cannot read this node's addresses from the kernel (${(e as Error).message}): only the Node's own addresses and each session's local address are refused as next hops (RFC 4271 §6.3)`,
+    );
     return undefined;
   }
 }

@@ -112,7 +112,8 @@ export function grReestablished(c: GrContext, e: GrPeer, n: Negotiated): void {
     // RFC 4724 §4.2: no GR capability now, or the F bit clear for a family, means its
     // forwarding state was lost: stale routes of that family go at once.
     const kept = n.gracefulRestart?.families.find((x) => x.family === f && x.forwardingPreserved);
-    if (!kept) grSweep(c, e, f, n.gracefulRestart ? 'peer restarted without preserving forwarding state (F bit clear)' : 'peer came back without graceful restart');
+    if (!kept)
+      grSweep(c, e, f, n.gracefulRestart ? 'peer restarted without preserving forwarding state (F bit clear)' : 'peer came back without graceful restart');
   }
   if (e.gr && e.gr.families.size > 0) {
     e.gr.staleDeadline = Date.now() + STALE_PATH_TIME * 1000;

@@ -56,7 +56,13 @@ export function announcedFamilies(u: UpdateMessage): Family[] {
  * After an UPDATE from `e` was ingested: `received(family)` is the peer's route count in the
  * Adj-RIB-In. Returns true when the session was closed (the caller withdraws the routes).
  */
-export function checkMaxPrefix(e: MaxPrefixPeer, families: readonly Family[], received: (f: Family) => number, log: Logger, mayStart: () => boolean = () => true): boolean {
+export function checkMaxPrefix(
+  e: MaxPrefixPeer,
+  families: readonly Family[],
+  received: (f: Family) => number,
+  log: Logger,
+  mayStart: () => boolean = () => true,
+): boolean {
   const limits = e.cfg.maxPrefixes;
   if (!limits) return false;
   for (const family of families) {
@@ -67,7 +73,10 @@ export function checkMaxPrefix(e: MaxPrefixPeer, families: readonly Family[], re
     const warned = (e.maxPrefixWarned ??= new Set());
     if (n >= warnAt && n <= lim.limit && !warned.has(family)) {
       warned.add(family);
-      log.warn({ component: 'session', peer: e.id, family, received: n, limit: lim.limit, warningPercent: lim.warningPercent }, `${e.id} sent ${n} ${family} routes, ${lim.warningPercent}% or more of its max-prefix limit ${lim.limit}`);
+      log.warn(
+        { component: 'session', peer: e.id, family, received: n, limit: lim.limit, warningPercent: lim.warningPercent },
+        `${e.id} sent ${n} ${family} routes, ${lim.warningPercent}% or more of its max-prefix limit ${lim.limit}`,
+      );
     } else if (n < warnAt) warned.delete(family);
     if (n <= lim.limit) continue;
     trip(e, family, lim, n, log, mayStart);
@@ -99,7 +108,12 @@ function trip(e: MaxPrefixPeer, family: Family, lim: MaxPrefixLimit, n: number, 
     `${e.id} sent ${n} ${family} routes, over its max-prefix limit ${lim.limit}: closing the session (Cease 6/1, RFC 4486 §4)` +
       (lim.restartInterval !== undefined ? `; it starts again in ${lim.restartInterval}s` : '; it stays down until bgpctl neighbor up or clear'),
   );
-  e.session.stop({ code: 6, subcode: CEASE_MAX_PREFIX, data: maxPrefixData(family, lim.limit), why: `max-prefix: ${n} ${family} routes > limit ${lim.limit} (RFC 4486 §4)` });
+  e.session.stop({
+    code: 6,
+    subcode: CEASE_MAX_PREFIX,
+    data: maxPrefixData(family, lim.limit),
+    why: `max-prefix: ${n} ${family} routes > limit ${lim.limit} (RFC 4486 §4)`,
+  });
 }
 
 /** The operator started the session again (`bgpctl neighbor up|clear`), or it was removed. */

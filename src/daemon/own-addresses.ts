@@ -17,7 +17,10 @@ export class OwnAddresses {
   /** What the RIB was last given as our own addresses: the model's and the kernel's. */
   private given: ReadonlySet<string> = new Set();
 
-  constructor(private readonly source: LocalAddressSource | undefined, private readonly log: Logger) {}
+  constructor(
+    private readonly source: LocalAddressSource | undefined,
+    private readonly log: Logger,
+  ) {}
 
   /** The Node's addresses in the model changed (start, reload). */
   setModelAddresses(addresses: readonly (string | undefined)[]): void {
@@ -50,8 +53,10 @@ export class OwnAddresses {
     this.given = next;
     if (!added.length && !removed.length) return;
     rib.setOwnAddresses(next);
-    this.log.info({ component: 'rib', source, added: added.slice(0, 20), removed: removed.slice(0, 20) },
-      `this node's addresses changed (${source}): ${added.length} added, ${removed.length} removed; routes with them as next hop re-checked (RFC 4271 §6.3)`);
+    this.log.info(
+      { component: 'rib', source, added: added.slice(0, 20), removed: removed.slice(0, 20) },
+      `this node's addresses changed (${source}): ${added.length} added, ${removed.length} removed; routes with them as next hop re-checked (RFC 4271 §6.3)`,
+    );
     scheduleFlush();
   }
 

@@ -67,7 +67,11 @@ export class PeerProblems {
   ribNotices(notices: readonly RibNotice[]): void {
     for (const n of notices) {
       this.metrics?.routesLeftOut.inc({ peer: n.peer, reason: n.reason });
-      this.limiter.warn(`${n.peer}|${n.reason}`, { component: 'rib', peer: n.peer, reason: n.reason, family: n.family, prefix: n.prefix }, `${n.prefix} from/to ${n.peer}: ${n.detail}`);
+      this.limiter.warn(
+        `${n.peer}|${n.reason}`,
+        { component: 'rib', peer: n.peer, reason: n.reason, family: n.family, prefix: n.prefix },
+        `${n.prefix} from/to ${n.peer}: ${n.detail}`,
+      );
     }
   }
 

@@ -56,9 +56,13 @@ export class Planner {
   constructor(private readonly c: PlanContext) {}
 
   /** The sessions planned now. */
-  get plan(): readonly PeerConfig[] { return this.current; }
+  get plan(): readonly PeerConfig[] {
+    return this.current;
+  }
   /** What this node originates now, by prefix. */
-  get originated(): ReadonlyMap<string, OriginatedRoute> { return this.ours; }
+  get originated(): ReadonlyMap<string, OriginatedRoute> {
+    return this.ours;
+  }
 
   /** The sessions this node should have, with secretKeyRef passwords resolved (peers/secrets.ts). */
   planFor(model: ClusterModel): PeerConfig[] {
@@ -92,10 +96,16 @@ export class Planner {
       effects.push(`prefix ${prefix} advertised`);
       advertised.push(r);
     }
-    cutList(withdrawn, (r) => log.info({ component: 'routes', prefix: r.prefix, origin: r.origin }, `withdrawing ${r.prefix}`),
-      (n) => log.info({ component: 'routes', more: n }, `and ${n} more prefixes withdrawn`));
-    cutList(advertised, (r) => log.info({ component: 'routes', prefix: r.prefix, origin: r.origin, fib: r.fib }, `advertising ${r.prefix} (${r.reason})`),
-      (n) => log.info({ component: 'routes', more: n }, `and ${n} more prefixes advertised (bgpctl show rib lists them)`));
+    cutList(
+      withdrawn,
+      (r) => log.info({ component: 'routes', prefix: r.prefix, origin: r.origin }, `withdrawing ${r.prefix}`),
+      (n) => log.info({ component: 'routes', more: n }, `and ${n} more prefixes withdrawn`),
+    );
+    cutList(
+      advertised,
+      (r) => log.info({ component: 'routes', prefix: r.prefix, origin: r.origin, fib: r.fib }, `advertising ${r.prefix} (${r.reason})`),
+      (n) => log.info({ component: 'routes', more: n }, `and ${n} more prefixes advertised (bgpctl show rib lists them)`),
+    );
     return effects;
   }
 
@@ -107,8 +117,11 @@ export class Planner {
       this.removePeer(pc, 'BGPPeer or node removed from the config');
       effects.push(`session ${pc.key} removed`);
     }
-    cutList(d.removed, (pc) => log.info({ component: 'plan', peer: pc.key }, `session with ${pc.key} removed (${pc.description})`),
-      (n) => log.info({ component: 'plan', more: n }, `and ${n} more sessions removed`));
+    cutList(
+      d.removed,
+      (pc) => log.info({ component: 'plan', peer: pc.key }, `session with ${pc.key} removed (${pc.description})`),
+      (n) => log.info({ component: 'plan', more: n }, `and ${n} more sessions removed`),
+    );
     for (const ch of d.changed) {
       // Next hop mode and allowas-in live in the RIB's peer config, not in its policies: a change
       // restarts the session rather than being recorded and silently not applied.
@@ -144,8 +157,11 @@ export class Planner {
       this.addPeer(pc);
       effects.push(`session ${pc.key} added`);
     }
-    cutList(d.added, (pc) => log.info({ component: 'plan', peer: pc.key, kind: pc.kind, as: pc.peerAs }, `session with ${pc.key} added (${pc.description})`),
-      (n) => log.info({ component: 'plan', more: n }, `and ${n} more sessions added (bgpctl show peers lists them)`));
+    cutList(
+      d.added,
+      (pc) => log.info({ component: 'plan', peer: pc.key, kind: pc.kind, as: pc.peerAs }, `session with ${pc.key} added (${pc.description})`),
+      (n) => log.info({ component: 'plan', more: n }, `and ${n} more sessions added (bgpctl show peers lists them)`),
+    );
     this.current = next;
     this.c.bfd.plan();
     return effects;
@@ -206,7 +222,10 @@ export class Planner {
     this.c.rib().setPolicies(e.id, { importPolicy: p.importPolicy, exportPolicy: p.exportPolicy });
     this.c.scheduleFlush();
     this.c.pump(e);
-    this.c.log.info({ component: 'plan', peer: e.id, filters: pc.filters }, `policies of ${e.id} replaced in place (filters ${pc.filters.join(', ') || 'none'})`);
+    this.c.log.info(
+      { component: 'plan', peer: e.id, filters: pc.filters },
+      `policies of ${e.id} replaced in place (filters ${pc.filters.join(', ') || 'none'})`,
+    );
     return true;
   }
 

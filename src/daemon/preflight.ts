@@ -20,11 +20,17 @@ export async function checkProbeAddress(spec: string): Promise<{ host: string; p
   }
   await new Promise<void>((resolve, reject) => {
     const s = createServer();
-    s.once('error', (e: NodeJS.ErrnoException) => reject(new StartupError(
-      e.code === 'EADDRINUSE' ? `--probes ${spec}: the port is already in use (another ternd?); choose another with --probes HOST:PORT, or --probes off`
-        : e.code === 'EADDRNOTAVAIL' ? `--probes ${spec}: no such local address`
-          : `--probes ${spec}: cannot listen: ${e.code ?? e.message}`,
-    )));
+    s.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        new StartupError(
+          e.code === 'EADDRINUSE'
+            ? `--probes ${spec}: the port is already in use (another ternd?); choose another with --probes HOST:PORT, or --probes off`
+            : e.code === 'EADDRNOTAVAIL'
+              ? `--probes ${spec}: no such local address`
+              : `--probes ${spec}: cannot listen: ${e.code ?? e.message}`,
+        ),
+      ),
+    );
     s.listen(a.port, a.host, () => s.close(() => resolve()));
   });
   return a;
@@ -42,7 +48,10 @@ export async function checkControlSocket(path: string): Promise<void> {
   if (!st.isSocket()) throw new StartupError(`--control-socket ${path}: exists and is not a socket; refusing to replace it`);
   const live = await new Promise<boolean>((resolve) => {
     const c = createConnection(path);
-    c.once('connect', () => { c.destroy(); resolve(true); });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
     c.once('error', () => resolve(false));
   });
   if (live) throw new StartupError(`--control-socket ${path}: another daemon answers on it (is ternd already running?); stop it or choose another path`);
@@ -66,5 +75,7 @@ function safeRead(p: string): string {
 /** `--fib kernel` writes routes with rtnetlink, which the kernel refuses (EPERM) without CAP_NET_ADMIN. */
 export function checkKernelFib(fib: 'kernel' | 'none', netAdmin = hasNetAdmin()): void {
   if (fib !== 'kernel' || netAdmin) return;
-  throw new StartupError('--fib kernel needs CAP_NET_ADMIN to write routes (every write would fail with EPERM): run ternd as root or grant it NET_ADMIN, or use --fib none to keep routes in the RIB only');
+  throw new StartupError(
+    '--fib kernel needs CAP_NET_ADMIN to write routes (every write would fail with EPERM): run ternd as root or grant it NET_ADMIN, or use --fib none to keep routes in the RIB only',
+  );
 }

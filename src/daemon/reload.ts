@@ -39,8 +39,12 @@ export async function reload(c: ReloadContext, trigger: string): Promise<ReloadO
 export function refuse(c: ReloadContext, trigger: string, errors: string[], warnings: string[]): void {
   // The warnings first: the real cause of a refusal is often an "unknown field" one line up.
   for (const w of warnings) c.log.warn({ component: 'config', trigger }, w);
-  cutList(errors, (e) => c.log.error({ component: 'config', trigger }, `config refused, running config stays in force: ${e}`),
-    (n) => c.log.error({ component: 'config', trigger, more: n }, `config refused: and ${n} more errors (bgpctl reload lists them all)`), 20);
+  cutList(
+    errors,
+    (e) => c.log.error({ component: 'config', trigger }, `config refused, running config stays in force: ${e}`),
+    (n) => c.log.error({ component: 'config', trigger, more: n }, `config refused: and ${n} more errors (bgpctl reload lists them all)`),
+    20,
+  );
   c.failed(errors);
 }
 
@@ -65,7 +69,10 @@ const queues = new WeakMap<ReloadContext['datastore'], Promise<unknown>>();
  */
 export function applyModel(c: ReloadContext, update: ModelUpdate): Promise<ReloadOutcome> {
   const run = (queues.get(c.datastore) ?? Promise.resolve()).then(() => applyModelNow(c, update));
-  queues.set(c.datastore, run.catch(() => undefined));
+  queues.set(
+    c.datastore,
+    run.catch(() => undefined),
+  );
   return run;
 }
 
@@ -100,7 +107,12 @@ async function applyModelNow(c: ReloadContext, update: ModelUpdate): Promise<Rel
   await new Promise((r) => setImmediate(r));
   if (c.stopping()) return { ok: false, errors: ['ternd is stopping: the new config was not applied'], warnings: warnings.map(formatIssue) };
   const effects = c.adopt(model, local, routes, plan);
-  c.log.info({ component: 'config', trigger, effects: effects.length, ms: Math.round(performance.now() - started), cpuMs: cpuMsSince(cpu0) }, effects.length ? `config reloaded (${trigger}): ${effects.slice(0, 10).join('; ')}${effects.length > 10 ? `; and ${effects.length - 10} more` : ''}` : `config reloaded (${trigger}): nothing changed`);
+  c.log.info(
+    { component: 'config', trigger, effects: effects.length, ms: Math.round(performance.now() - started), cpuMs: cpuMsSince(cpu0) },
+    effects.length
+      ? `config reloaded (${trigger}): ${effects.slice(0, 10).join('; ')}${effects.length > 10 ? `; and ${effects.length - 10} more` : ''}`
+      : `config reloaded (${trigger}): nothing changed`,
+  );
   c.reloaded(effects);
   return { ok: true, effects, warnings: warnings.map(formatIssue) };
 }

@@ -10,7 +10,9 @@ import { attributeFilter, prefixFilter, withinOf } from './rib-filter';
 
 const ORIGIN: Record<number, 'i' | 'e' | '?'> = { 0: 'i', 1: 'e', 2: '?' };
 
-function attrColumns(a: PathAttributes): Pick<RibRowView, 'localPref' | 'med' | 'asPath' | 'origin' | 'communities' | 'largeCommunities' | 'originatorId' | 'clusterList'> {
+function attrColumns(
+  a: PathAttributes,
+): Pick<RibRowView, 'localPref' | 'med' | 'asPath' | 'origin' | 'communities' | 'largeCommunities' | 'originatorId' | 'clusterList'> {
   return {
     localPref: a.localPref,
     med: a.med,
@@ -98,7 +100,9 @@ function* coveringPrefixes(d: DaemonView, prefix: string): Generator<RibEntryVie
 function* unfilteredRows(d: DaemonView, q: RibQuery): Generator<RibRowView> {
   const family = q.family as Family | undefined;
   const detail = !!q.detail;
-  const peerId = q.neighbor ? [...d.peers.values()].find((e) => e.id === q.neighbor || e.cfg.peerAddress === q.neighbor || e.cfg.key === q.neighbor)?.id : undefined;
+  const peerId = q.neighbor
+    ? [...d.peers.values()].find((e) => e.id === q.neighbor || e.cfg.peerAddress === q.neighbor || e.cfg.key === q.neighbor)?.id
+    : undefined;
   const prefixOk = prefixFilter(q);
   if (q.view === 'out') {
     for (const e of d.peers.values()) {

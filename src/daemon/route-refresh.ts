@@ -41,7 +41,12 @@ export function onRouteRefresh(c: RefreshContext, peer: string, enhanced: boolea
     case RouteRefreshSubtype.EORR:
       if (!enhanced) {
         // RFC 7313 §4: the markers belong to sessions where the capability was exchanged.
-        c.problems.warn(peer, 'refresh-marker', { component: 'session', family, subtype: m.subtype }, 'BoRR/EoRR from a peer without enhanced route refresh, ignored (RFC 7313 §4)');
+        c.problems.warn(
+          peer,
+          'refresh-marker',
+          { component: 'session', family, subtype: m.subtype },
+          'BoRR/EoRR from a peer without enhanced route refresh, ignored (RFC 7313 §4)',
+        );
         return;
       }
       if (m.subtype === RouteRefreshSubtype.BORR) {
@@ -57,7 +62,12 @@ export function onRouteRefresh(c: RefreshContext, peer: string, enhanced: boolea
           // After a session reset the refresh was already forgotten (Rib.peerDown): 0 purged.
           const purged = c.rib.endRefresh(peer, family);
           if (purged === 0) return;
-          c.problems.warn(peer, 'eorr-missing', { component: 'session', family, purged }, `no EoRR ${Math.round(wait / 1000)}s after BoRR: ${purged} routes not re-advertised purged (RFC 7313 §4.2)`);
+          c.problems.warn(
+            peer,
+            'eorr-missing',
+            { component: 'session', family, purged },
+            `no EoRR ${Math.round(wait / 1000)}s after BoRR: ${purged} routes not re-advertised purged (RFC 7313 §4.2)`,
+          );
           c.scheduleFlush();
         }, wait);
         t.unref();

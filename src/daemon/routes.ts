@@ -36,7 +36,11 @@ export class RouteFlow {
   private flushScheduled = false;
 
   /** `hold`: keep kernel writes held until release() (a restart with routes in the kernel). */
-  constructor(fib: Fib, private readonly c: RouteFlowContext, hold: boolean) {
+  constructor(
+    fib: Fib,
+    private readonly c: RouteFlowContext,
+    hold: boolean,
+  ) {
     this.feed = new FibFeed(fib, { hold });
     this.feed.on('written', (batch, failures) => this.written(batch, failures));
     this.feed.on('writeFailed', (err) => this.c.log.error({ component: 'fib', err: err.message }, 'FIB write failed'));
@@ -90,13 +94,20 @@ export class RouteFlow {
     needKernelFib(driver, coupled ? 'couple' : 'decouple');
     if (coupled) await this.feed.couple();
     else await this.feed.decouple();
-    this.c.log.info({ component: 'fib', coupled }, coupled ? 'bgpctl fib couple: kernel writes on' : 'bgpctl fib decouple: kernel writes off, kernel routes left as they are');
+    this.c.log.info(
+      { component: 'fib', coupled },
+      coupled ? 'bgpctl fib couple: kernel writes on' : 'bgpctl fib decouple: kernel writes off, kernel routes left as they are',
+    );
   }
 
   /** `bgpctl fib flush`: only while decoupled, every route of Tern's leaves the kernel. */
   async flushKernel(driver: 'kernel' | 'none'): Promise<number> {
     needKernelFib(driver, 'flush');
-    if (this.feed.coupled) throw new ControlError('bad-argument', 'the FIB is coupled: run bgpctl fib decouple first (routes flushed while coupled would be written back by the next change)');
+    if (this.feed.coupled)
+      throw new ControlError(
+        'bad-argument',
+        'the FIB is coupled: run bgpctl fib decouple first (routes flushed while coupled would be written back by the next change)',
+      );
     const removed = await this.feed.fib.flush();
     this.c.log.warn({ component: 'fib', removed }, `FIB flushed: ${removed} Tern routes removed from the kernel (bgpctl fib couple writes them back)`);
     return removed;
@@ -118,7 +129,11 @@ export class RouteFlow {
     if (batch.length - deletes) m?.fibOps.inc({ op: 'replace' }, batch.length - deletes);
     for (const f of failures) m?.fibErrors.inc({ op: opOf(batch[f.index]), reason: f.error.split(':')[0] });
     const denied = failures.find((f) => DENIED.test(f.error));
-    if (denied && !this.denied) this.c.log.error({ component: 'fib', error: denied.error }, 'the kernel refuses route writes (no CAP_NET_ADMIN?): not ready until a write succeeds; run ternd with NET_ADMIN or use --fib none');
+    if (denied && !this.denied)
+      this.c.log.error(
+        { component: 'fib', error: denied.error },
+        'the kernel refuses route writes (no CAP_NET_ADMIN?): not ready until a write succeeds; run ternd with NET_ADMIN or use --fib none',
+      );
     this.denied = denied ? `${denied.error} ${HINT}` : undefined;
     for (const g of groupFibFailures(failures)) this.c.log.warn({ component: 'fib', prefixes: g.prefixes, count: g.count, error: g.error }, g.message);
   }

@@ -102,9 +102,24 @@ export function wireSessions(sp: Speaker, c: SessionContext): void {
     if (e.gr) grReestablished(c.gr, e, n);
     // The socket's local address too: the session may leave by an address that is not the node's.
     const sessionLocalAddress = s.socket?.localAddress?.replace(/^::ffff:/, '');
-    c.rib().peerUp(e.id, info.context, { routerId: n.peerBgpId, families: n.families, enhancedRouteRefresh: n.enhancedRouteRefresh, sessionLocalAddress }, Date.now());
+    c.rib().peerUp(
+      e.id,
+      info.context,
+      { routerId: n.peerBgpId, families: n.families, enhancedRouteRefresh: n.enhancedRouteRefresh, sessionLocalAddress },
+      Date.now(),
+    );
     log.info(
-      { component: 'session', peer: s.key, peerAs: n.peerAs, routerId: n.peerBgpId, hold: n.holdTime, families: n.families, as4: n.as4, gr: !!n.gracefulRestart, addPath: n.addPath },
+      {
+        component: 'session',
+        peer: s.key,
+        peerAs: n.peerAs,
+        routerId: n.peerBgpId,
+        hold: n.holdTime,
+        families: n.families,
+        as4: n.as4,
+        gr: !!n.gracefulRestart,
+        addPath: n.addPath,
+      },
       `session with ${s.key} (${e.cfg.description}) established`,
     );
     c.routes.scheduleFlush();
@@ -148,7 +163,14 @@ export function wireSessions(sp: Speaker, c: SessionContext): void {
     // Counted per attribute and action, logged rate limited (a peer can send thousands).
     if (u.errors?.length) c.problems.updateErrors(s.key, u.errors);
     rib.ingest(e.id, u);
-    if (e.cfg.maxPrefixes) checkMaxPrefix(e, announcedFamilies(u), (f) => rib.receivedCount(e.id, f), log, () => c.bfd.mayStart(e.cfg));
+    if (e.cfg.maxPrefixes)
+      checkMaxPrefix(
+        e,
+        announcedFamilies(u),
+        (f) => rib.receivedCount(e.id, f),
+        log,
+        () => c.bfd.mayStart(e.cfg),
+      );
     c.routes.scheduleFlush();
   });
   sp.on('routeRefresh', (s, m) => {
@@ -165,11 +187,19 @@ export function wireSessions(sp: Speaker, c: SessionContext): void {
     e.connectHintAt = now;
     // Across peers too: 10k unreachable peers must not write 10k lines (issue 17).
     if (now - hintBudget.since >= CONNECT_HINT_INTERVAL_MS) {
-      if (hintBudget.suppressed) log.warn({ component: 'session', peers: hintBudget.suppressed }, `${hintBudget.suppressed} more peers failed to connect in the last ${CONNECT_HINT_INTERVAL_MS / 60_000} min (not logged one by one; bgpctl show peers)`);
+      if (hintBudget.suppressed)
+        log.warn(
+          { component: 'session', peers: hintBudget.suppressed },
+          `${hintBudget.suppressed} more peers failed to connect in the last ${CONNECT_HINT_INTERVAL_MS / 60_000} min (not logged one by one; bgpctl show peers)`,
+        );
       hintBudget = { since: now, used: 0, suppressed: 0 };
     }
     if (hintBudget.used++ >= CONNECT_HINTS_PER_INTERVAL) {
-      if (hintBudget.suppressed++ === 0) log.warn({ component: 'session' }, `more peers fail to connect: counted, not logged one by one, for the next ${CONNECT_HINT_INTERVAL_MS / 60_000} min (bgpctl show peers)`);
+      if (hintBudget.suppressed++ === 0)
+        log.warn(
+          { component: 'session' },
+          `more peers fail to connect: counted, not logged one by one, for the next ${CONNECT_HINT_INTERVAL_MS / 60_000} min (bgpctl show peers)`,
+        );
       return;
     }
     log.warn({ component: 'session', peer: s.key, error: f.error, attempts: f.count, md5: !!s.cfg.password }, connectHint(s.key, f, !!s.cfg.password));
@@ -184,7 +214,10 @@ export function wireSessions(sp: Speaker, c: SessionContext): void {
 /** `bgpctl neighbor <addr> clear|down|up|refresh` on one peer entry. */
 export function neighborAction(e: PeerEntry, action: NeighborAction, opts: NeighborActionOptions, bfd: Pick<BfdCoupling, 'mayStart'>, log: Logger): void {
   const s = e.session;
-  log.info({ component: 'control', peer: e.id, action, message: opts.message, hard: opts.hard }, `bgpctl neighbor ${e.id} ${action}${opts.hard ? ' --hard' : ''}${opts.message ? ` (${JSON.stringify(opts.message)})` : ''}`);
+  log.info(
+    { component: 'control', peer: e.id, action, message: opts.message, hard: opts.hard },
+    `bgpctl neighbor ${e.id} ${action}${opts.hard ? ' --hard' : ''}${opts.message ? ` (${JSON.stringify(opts.message)})` : ''}`,
+  );
   switch (action) {
     case 'clear':
       // RFC 4486 6/4 Administrative Reset; RFC 8538 6/9 Hard Reset drops GR state on both sides.

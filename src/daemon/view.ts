@@ -12,7 +12,10 @@ import type { PeerEntry } from './peer-entry';
 import type { UpdateErrorCount } from './peer-problems';
 
 /** What the control API may ask the RIB: lookups, dumps and counters, nothing that changes it. */
-export type RibReader = Pick<Rib, 'lookup' | 'dumpLocRib' | 'adjRibIn' | 'adjRibOut' | 'adjRibOutCount' | 'pathCounts' | 'peerCounters' | 'receivedCount' | 'hasPeer' | 'stats'>;
+export type RibReader = Pick<
+  Rib,
+  'lookup' | 'dumpLocRib' | 'adjRibIn' | 'adjRibOut' | 'adjRibOutCount' | 'pathCounts' | 'peerCounters' | 'receivedCount' | 'hasPeer' | 'stats'
+>;
 
 /** A peer entry as observers see it. */
 export type PeerEntryView = Readonly<PeerEntry>;

@@ -142,7 +142,9 @@ const policyCache = new Map<string, Policies>();
 
 export function policiesFor(pc: PeerConfig, model: ClusterModel, opts: PolicyOptions = {}): Policies {
   const filters = filtersByName(model.filters, pc.filters);
-  const key = JSON.stringify([filters, exportablePools(model), pc.peerAs !== pc.localAs, opts.ebgpFilterDefault ?? 'calico'], (k, v: unknown) => (k === 'line' ? undefined : typeof v === 'bigint' ? v.toString() : v));
+  const key = JSON.stringify([filters, exportablePools(model), pc.peerAs !== pc.localAs, opts.ebgpFilterDefault ?? 'calico'], (k, v: unknown) =>
+    k === 'line' ? undefined : typeof v === 'bigint' ? v.toString() : v,
+  );
   const hit = policyCache.get(key);
   if (hit) return hit;
   const made = buildPolicies(filters, pc, model, opts);
@@ -165,9 +167,17 @@ function buildPolicies(filters: BgpFilter[], pc: PeerConfig, model: ClusterModel
   // A priority rule compares LOCAL_PREF as BIRD holds it in Calico's filters: what the route
   // carries, else BIRD's default 100 (an eBGP route's is dropped on import, RFC 4271 §5.1.5);
   // for a route this node originates, the normal route priority's (peers/filters.ts).
-  const ctxOf = (a: PathAttributes, ownAsFirst: boolean, source: FilterContext['source'], localPref: number | undefined): FilterContext => (needsAttrs
-    ? { source, peerType, communities: a.communities, largeCommunities: a.largeCommunities, asPathStartsWith: (asns) => asPathStartsWith(a.asPath, asns, ownAsFirst), localPref }
-    : { source, peerType });
+  const ctxOf = (a: PathAttributes, ownAsFirst: boolean, source: FilterContext['source'], localPref: number | undefined): FilterContext =>
+    needsAttrs
+      ? {
+          source,
+          peerType,
+          communities: a.communities,
+          largeCommunities: a.largeCommunities,
+          asPathStartsWith: (asns) => asPathStartsWith(a.asPath, asns, ownAsFirst),
+          localPref,
+        }
+      : { source, peerType };
   // `ownAsFirst` is true exactly for an export towards an eBGP peer, which never gets LOCAL_PREF
   // (RFC 4271 §5.1.5; BIRD drops it there too): a setPriority then has no effect on the wire.
   const apply = (rule: BgpFilterRule, a: PathAttributes, ownAsFirst: boolean) => {
@@ -254,7 +264,7 @@ class FibMapper {
     const len = Number(prefix.slice(slash + 1));
     const o = addr.split('.');
     const n = ((+o[0] << 24) | (+o[1] << 16) | (+o[2] << 8) | +o[3]) >>> 0;
-    for (const p of this.pools4) if (len >= p.len && ((n & p.mask) >>> 0) === p.net) return p.cidr;
+    for (const p of this.pools4) if (len >= p.len && (n & p.mask) >>> 0 === p.net) return p.cidr;
     return '';
   }
 
@@ -299,7 +309,8 @@ export function fibChangeOf(ch: RibChange, c: FibContext): FibChange {
   // A Calico route priority (BGPFilter setPriority, or a Calico v3.32+ peer's LOCAL_PREF) is the
   // kernel metric (peers/filters.ts kernelMetricOf); ECMP paths share the best's LOCAL_PREF.
   const metric = kernelMetricOf(best.attrs?.localPref);
-  const route = (nexthops: NextHop[]): FibChange => (metric === undefined ? { prefix: ch.prefix, kind: 'unicast', nexthops } : { prefix: ch.prefix, kind: 'unicast', nexthops, metric });
+  const route = (nexthops: NextHop[]): FibChange =>
+    metric === undefined ? { prefix: ch.prefix, kind: 'unicast', nexthops } : { prefix: ch.prefix, kind: 'unicast', nexthops, metric };
   const paths = ch.multipath.length > 1 ? ch.multipath : [best];
   if (paths.length === 1) {
     const h = best.peer === 'local' ? null : m.hopsFor(ch.prefix, best.nextHop);
@@ -325,7 +336,10 @@ export const FIB_FAILURE_EXAMPLES = 5;
  * A next hop gone bad can fail a hundred thousand routes in one batch, and a line per route
  * would flood the log (and stall the event loop writing it).
  */
-export function groupFibFailures(failures: FibFailure[], examples = FIB_FAILURE_EXAMPLES): { error: string; prefixes: string[]; count: number; message: string }[] {
+export function groupFibFailures(
+  failures: FibFailure[],
+  examples = FIB_FAILURE_EXAMPLES,
+): { error: string; prefixes: string[]; count: number; message: string }[] {
   const byError = new Map<string, { prefixes: string[]; count: number }>();
   for (const f of failures) {
     let g = byError.get(f.error);
@@ -335,6 +349,11 @@ export function groupFibFailures(failures: FibFailure[], examples = FIB_FAILURE_
   }
   return [...byError].map(([error, g]) => {
     const more = g.count > g.prefixes.length ? ` and ${g.count - g.prefixes.length} more` : '';
-    return { error, prefixes: g.prefixes, count: g.count, message: `kernel route${g.count > 1 ? 's' : ''} ${g.prefixes.join(', ')}${more} not installed: ${error}` };
+    return {
+      error,
+      prefixes: g.prefixes,
+      count: g.count,
+      message: `kernel route${g.count > 1 ? 's' : ''} ${g.prefixes.join(', ')}${more} not installed: ${error}`,
+    };
   });
 }

@@ -22,14 +22,18 @@ function sources(): string[] {
   return out.sort();
 }
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|\brequire\(\s*['"]([^'"]+)['"]\s*\)|\bimport\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g;
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|\brequire\(\s*['"]([^'"]+)['"]\s*\)|\bimport\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g;
 
 /** file -> the project files it imports (relative specifiers only; packages are not layers). */
 function importGraph(): Map<string, Set<string>> {
   const g = new Map<string, Set<string>>();
   for (const f of sources()) {
     const edges = new Set<string>();
-    const text = fs.readFileSync(path.join(ROOT, f), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1');
+    const text = fs
+      .readFileSync(path.join(ROOT, f), 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/(^|[^:])\/\/.*$/gm, '$1');
     for (const m of text.matchAll(IMPORT)) {
       const spec = m[1] ?? m[2] ?? m[3] ?? m[4];
       if (!spec.startsWith('.') || spec.endsWith('.json')) continue;
@@ -87,7 +91,8 @@ test('docs/architecture.md: each layer imports only what it may', () => {
       // The protocol core never imports peers/ or fib/ (or the wiring).
       if (a === 'bgp' && b !== 'bgp') bad.push(`${f} -> ${t}: bgp/ imports only bgp/`);
       // fib/ consumes plain change records: never the RIB, the Calico model or the wiring.
-      if (a === 'fib' && (b === 'peers' || b === 'src' || t.startsWith(path.join('bgp', 'rib')))) bad.push(`${f} -> ${t}: fib/ never imports the RIB, peers/ or src/`);
+      if (a === 'fib' && (b === 'peers' || b === 'src' || t.startsWith(path.join('bgp', 'rib'))))
+        bad.push(`${f} -> ${t}: fib/ never imports the RIB, peers/ or src/`);
       // peers/ never writes the kernel, and never reaches into the wiring.
       if (a === 'peers' && (b === 'fib' || b === 'src')) bad.push(`${f} -> ${t}: peers/ never imports fib/ or src/`);
     }
@@ -129,6 +134,11 @@ test('no import cycle between files', () => {
 });
 
 test('the cycle finder finds a cycle (it is not a no-op)', () => {
-  const g = new Map([['a', new Set(['b'])], ['b', new Set(['c'])], ['c', new Set(['a'])], ['d', new Set(['a'])]]);
+  const g = new Map([
+    ['a', new Set(['b'])],
+    ['b', new Set(['c'])],
+    ['c', new Set(['a'])],
+    ['d', new Set(['a'])],
+  ]);
   assert.deepEqual(cycles(g), [['a', 'b', 'c']]);
 });

@@ -43,9 +43,15 @@ test('issue 18: every figure docs/benchmarks.md cites comes from a committed, pu
 
 // A fake repository for the checker's own cases.
 const FULL = 'a'.repeat(40);
-const result = (over: Record<string, unknown> = {}): string => JSON.stringify({
-  schema: 'tern-bench-result/1', publishable: true, unpublishable: [], build: { commit: FULL, dirty: false }, data: { ratios: { addVsBest: spread([2.0, 2.1, 1.9]) } }, ...over,
-});
+const result = (over: Record<string, unknown> = {}): string =>
+  JSON.stringify({
+    schema: 'tern-bench-result/1',
+    publishable: true,
+    unpublishable: [],
+    build: { commit: FULL, dirty: false },
+    data: { ratios: { addVsBest: spread([2.0, 2.1, 1.9]) } },
+    ...over,
+  });
 function fakeRepo(files: Record<string, string>, history = [FULL, 'b'.repeat(40)]): Repo {
   return {
     committed: (p) => files[p] ?? null,
@@ -122,7 +128,14 @@ test('issue 18: the result writer names the recorded build; a clean one lands in
   try {
     const rec = new ResultRecorder('unit', ['--x'], root);
     const lines: string[] = [];
-    const { result, file } = rec.finish({ v: 1 }, [{ name: 'speed', goal: 'fast', measured: 'slow', met: false }, { name: 'other', goal: 'g', measured: 'not run', met: null }], { log: (s) => lines.push(s) });
+    const { result, file } = rec.finish(
+      { v: 1 },
+      [
+        { name: 'speed', goal: 'fast', measured: 'slow', met: false },
+        { name: 'other', goal: 'g', measured: 'not run', met: null },
+      ],
+      { log: (s) => lines.push(s) },
+    );
     assert.equal(result.publishable, true);
     assert.equal(result.build.commit, FULL);
     assert.equal(result.build.dirty, false);

@@ -11,7 +11,7 @@ import { PrefixCounter } from '../../bench/ingest/counter';
 import { ingestTargets, injectorNextHop, parseIngestArgs, ratiosToBird, runIngest, summarize, type IngestReport } from '../../bench/ingest/main';
 import type { TargetResult } from '../../bench/ingest/harness';
 import { INJECTOR_AS } from '../../bench/ingest/harness';
-import { BenchFamily, MAX_UPDATE, buildWorkload, writePrefix } from '../../bench/ingest/workload';
+import { type BenchFamily, MAX_UPDATE, buildWorkload, writePrefix } from '../../bench/ingest/workload';
 import { requireOrSkip, skipOption } from '../required';
 
 const N = 2000;
@@ -88,7 +88,22 @@ const skip = skipOption(missing);
 for (const family of ['ipv4', 'ipv6'] as const) {
   test(`${family} harness against BIRD: the monitor counts exactly N distinct prefixes`, { skip, timeout: 60_000 }, async (t) => {
     if (!requireOrSkip(t, missing)) return;
-    const o = parseIngestArgs(['--n', String(N), '--k', String(K), '--family', family, '--targets', 'bird', '--repeat', '1', '--no-write', '--timeout', '30', '--no-netns']);
+    const o = parseIngestArgs([
+      '--n',
+      String(N),
+      '--k',
+      String(K),
+      '--family',
+      family,
+      '--targets',
+      'bird',
+      '--repeat',
+      '1',
+      '--no-write',
+      '--timeout',
+      '30',
+      '--no-netns',
+    ]);
     o.port = 17931; // away from the default, so a bench run on the same machine does not collide
     const rep = await runIngest(o, () => undefined);
     const r = rep.results[0];
@@ -104,7 +119,13 @@ for (const family of ['ipv4', 'ipv6'] as const) {
 // Issue 18: the headline ratio once divided one run's Tern by another run's BIRD. Each ratio is
 // now round i of a target over round i of BIRD, and the verdict reads the median of those.
 test('issue 18: ratios to BIRD are per round of one run, and the ingest targets are judged on their median', () => {
-  const ok = (target: string, seconds: number, peakMiB = 100): TargetResult => ({ target, version: 'v', status: 'ok', seconds, peakRssBytes: peakMiB * 2 ** 20 });
+  const ok = (target: string, seconds: number, peakMiB = 100): TargetResult => ({
+    target,
+    version: 'v',
+    status: 'ok',
+    seconds,
+    peakRssBytes: peakMiB * 2 ** 20,
+  });
   const runs = new Map<string, TargetResult[]>([
     ['bird', [ok('bird', 1), ok('bird', 2), ok('bird', 1)]],
     ['tern', [ok('tern', 2), ok('tern', 2), ok('tern', 1.2, 260)]],
@@ -114,8 +135,11 @@ test('issue 18: ratios to BIRD are per round of one run, and the ingest targets 
   assert.equal(r.tern.spread.median, 1.2);
   // The medians of the times (2 s and 1 s) would give 2x: not what any round measured.
   const rep: IngestReport = {
-    date: '', repeat: 3, params: { family: 'ipv4', n: 1_000_000, k: 100_000, seed: 1, updates: 0, updateBytes: 0, transport: '', netns: true },
-    results: [summarize(runs.get('bird')!), summarize(runs.get('tern')!)], ratiosToBird: r,
+    date: '',
+    repeat: 3,
+    params: { family: 'ipv4', n: 1_000_000, k: 100_000, seed: 1, updates: 0, updateBytes: 0, transport: '', netns: true },
+    results: [summarize(runs.get('bird')!), summarize(runs.get('tern')!)],
+    ratiosToBird: r,
   };
   const [time, rss, fib] = ingestTargets(rep);
   assert.equal(time.met, true, time.measured);

@@ -108,19 +108,25 @@ test('Tern: re-arming a timer to a later deadline does not fire at the old one',
   assert.equal(fired, 1, 'stopped timers never fire');
 });
 
-test('RFC 8654 §4: the write point never sends a message above the peer\'s maximum (4096 until extended messages are negotiated)', () => {
+test("RFC 8654 §4: the write point never sends a message above the peer's maximum (4096 until extended messages are negotiated)", () => {
   const { sock, w, seenOversize } = wire();
   const m = (n: number) => Buffer.alloc(n, 1);
   w.write(m(4096), false);
   w.write(m(4097), false);
   w.writeMany([m(100), m(5000), m(200)]);
   w.write(m(4097), true);
-  assert.deepEqual(sock.written.map((b) => b.length), [4096, 100, 200]);
+  assert.deepEqual(
+    sock.written.map((b) => b.length),
+    [4096, 100, 200],
+  );
   assert.deepEqual(seenOversize, [4097, 5000, 4097]);
   assert.equal(w.oversizeDropped, 3);
   assert.equal(w.queuedBytes, 0, 'a dropped message is not counted as queued');
   w.maxMessageLength = 65535; // both sides announced the Extended Message capability
   w.writeMany([m(5000), m(65536)]);
-  assert.deepEqual(sock.written.map((b) => b.length), [4096, 100, 200, 5000]);
+  assert.deepEqual(
+    sock.written.map((b) => b.length),
+    [4096, 100, 200, 5000],
+  );
   assert.deepEqual(seenOversize, [4097, 5000, 4097, 65536]);
 });

@@ -65,15 +65,22 @@ const CAPS: Record<string, Capability> = {
   rr: { code: CapCode.ROUTE_REFRESH },
   gr: { code: CapCode.GRACEFUL_RESTART, restarting: false, notification: true, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: true }] },
   grhelper: { code: CapCode.GRACEFUL_RESTART, restarting: true, notification: true, restartTime: 120, families: [] },
-  grnon: { code: CapCode.GRACEFUL_RESTART, restarting: false, notification: false, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: true }] },
+  grnon: {
+    code: CapCode.GRACEFUL_RESTART,
+    restarting: false,
+    notification: false,
+    restartTime: 120,
+    families: [{ afi: 1, safi: 1, forwardingPreserved: true }],
+  },
 };
 
 /** `BGPOpen as=65002 id=10.0.0.2 hold=90 version=4 caps=mp4,mp6,as4` with those defaults. */
 export function openFrom(args: Record<string, string>): OpenMessage {
   const as = Number(args.as ?? 65002);
-  const caps = (args.caps ?? 'mp4,mp6,as4,rr').split(',').filter(Boolean).map((c) =>
-    c === 'as4' ? ({ code: CapCode.AS4, asn: as } as Capability) : CAPS[c],
-  );
+  const caps = (args.caps ?? 'mp4,mp6,as4,rr')
+    .split(',')
+    .filter(Boolean)
+    .map((c) => (c === 'as4' ? ({ code: CapCode.AS4, asn: as } as Capability) : CAPS[c]));
   return {
     type: MsgType.OPEN,
     version: Number(args.version ?? 4),
@@ -126,9 +133,7 @@ export function summarize(a: FsmAction): string {
     case 'dropTcp':
       return 'drop';
     case 'send':
-      return a.msg.type === MsgType.NOTIFICATION
-        ? `send NOTIFICATION ${a.msg.code}/${a.msg.subcode}`
-        : `send ${MSG_NAME[a.msg.type]}`;
+      return a.msg.type === MsgType.NOTIFICATION ? `send NOTIFICATION ${a.msg.code}/${a.msg.subcode}` : `send ${MSG_NAME[a.msg.type]}`;
     case 'armTimer':
       return `arm ${a.timer} ${a.ms}`;
     case 'stopTimer':
@@ -156,8 +161,7 @@ export function runCase(c: Case, file: string, record?: string[]): string[] {
     if (s.kind === '@') {
       now = Number(s.text);
       record?.push(`@ ${now}`);
-    }
-    else if (s.kind === '>') {
+    } else if (s.kind === '>') {
       last = fsm.handle(eventFrom(s.text), now).map(summarize).join(' | ') || '-';
       record?.push(`> ${s.text}`, `< ${last}`);
     } else if (s.kind === '<') {

@@ -16,7 +16,9 @@ import { BASE_CONFIG, eventFrom, loadFixture, openFrom, runCase } from './fsm-re
 const FIXTURES = join(__dirname, '../../../test/bgp/fixtures/fsm');
 const cfg = (extra = {}) => resolveConfig({ ...BASE_CONFIG, ...extra });
 
-for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith('.fsm')).sort()) {
+for (const file of readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.fsm'))
+  .sort()) {
   for (const c of loadFixture(join(FIXTURES, file))) {
     test(`RFC 4271 §8.2.2 replay ${file}: ${c.name}`, () => {
       const errs = runCase(c, file);
@@ -42,11 +44,30 @@ function fsmIn(state: State, extra = {}): Fsm {
 }
 
 const ALL_EVENTS = [
-  'ManualStart', 'ManualStop', 'AutomaticStart', 'ManualStart_with_PassiveTcpEstablishment',
-  'AutomaticStart_with_PassiveTcpEstablishment', 'AutomaticStop', 'ConnectRetryTimer_Expires', 'HoldTimer_Expires',
-  'KeepaliveTimer_Expires', 'DelayOpenTimer_Expires', 'IdleHoldTimer_Expires', 'Tcp_CR_Acked', 'TcpConnectionConfirmed',
-  'TcpConnectionFails', 'BGPOpen', 'BGPHeaderErr err=1/1', 'BGPOpenMsgErr err=2/0', 'OpenCollisionDump',
-  'NotifMsgVerErr err=2/1', 'NotifMsg err=6/4', 'KeepAliveMsg', 'UpdateMsg', 'UpdateMsgErr err=3/1', 'RouteRefreshMsg',
+  'ManualStart',
+  'ManualStop',
+  'AutomaticStart',
+  'ManualStart_with_PassiveTcpEstablishment',
+  'AutomaticStart_with_PassiveTcpEstablishment',
+  'AutomaticStop',
+  'ConnectRetryTimer_Expires',
+  'HoldTimer_Expires',
+  'KeepaliveTimer_Expires',
+  'DelayOpenTimer_Expires',
+  'IdleHoldTimer_Expires',
+  'Tcp_CR_Acked',
+  'TcpConnectionConfirmed',
+  'TcpConnectionFails',
+  'BGPOpen',
+  'BGPHeaderErr err=1/1',
+  'BGPOpenMsgErr err=2/0',
+  'OpenCollisionDump',
+  'NotifMsgVerErr err=2/1',
+  'NotifMsg err=6/4',
+  'KeepAliveMsg',
+  'UpdateMsg',
+  'UpdateMsgErr err=3/1',
+  'RouteRefreshMsg',
   'SendHoldTimer_Expires',
 ];
 const STATES: State[] = ['Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'];
@@ -60,15 +81,26 @@ test('RFC 4271 §8.2.2: every state x event keeps the invariants', () => {
       const toIdle = acts.some((a) => a.type === 'stateChange' && a.to === 'Idle');
       // Leaving for Idle always closes the connection and stops the session timers.
       if (toIdle) {
-        assert.ok(acts.some((a) => a.type === 'dropTcp'), `${where}: Idle without dropTcp`);
+        assert.ok(
+          acts.some((a) => a.type === 'dropTcp'),
+          `${where}: Idle without dropTcp`,
+        );
         for (const t of ['hold', 'keepalive', 'connectRetry', 'delayOpen'] as const) assert.ok(!f.isRunning(t), `${where}: ${t} still running`);
       }
       // A NOTIFICATION is always followed by closing the connection (RFC 4271 §4.5).
       const n = acts.findIndex((a) => a.type === 'send' && a.msg.type === 3);
-      if (n >= 0) assert.ok(acts.slice(n).some((a) => a.type === 'dropTcp'), `${where}: NOTIFICATION without drop`);
+      if (n >= 0)
+        assert.ok(
+          acts.slice(n).some((a) => a.type === 'dropTcp'),
+          `${where}: NOTIFICATION without drop`,
+        );
       // Only Established delivers routes; leaving it always reports sessionDown.
       if (acts.some((a) => a.type === 'deliverUpdate')) assert.equal(st, 'Established', where);
-      if (st === 'Established' && toIdle) assert.ok(acts.some((a) => a.type === 'sessionDown'), `${where}: no sessionDown`);
+      if (st === 'Established' && toIdle)
+        assert.ok(
+          acts.some((a) => a.type === 'sessionDown'),
+          `${where}: no sessionDown`,
+        );
       // An FSM Error carries the RFC 6608 subcode of the state it happened in.
       for (const a of acts) {
         if (a.type === 'send' && a.msg.type === 3 && a.msg.code === 5) {
@@ -141,7 +173,13 @@ test('RFC 4271 §6.2 / RFC 6793 / RFC 6286 / RFC 5492: OPEN checks and their NOT
 test('RFC 7911 §4 / RFC 8654 / RFC 4724: capability negotiation builds the codec SessionContext', () => {
   const open = openFrom({});
   open.capabilities.push(
-    { code: CapCode.ADD_PATH, families: [{ afi: 1, safi: 1, sendReceive: 1 }, { afi: 2, safi: 1, sendReceive: 3 }] },
+    {
+      code: CapCode.ADD_PATH,
+      families: [
+        { afi: 1, safi: 1, sendReceive: 1 },
+        { afi: 2, safi: 1, sendReceive: 3 },
+      ],
+    },
     { code: CapCode.EXTENDED_MESSAGE },
     { code: CapCode.GRACEFUL_RESTART, restarting: true, notification: true, restartTime: 120, families: [{ afi: 2, safi: 1, forwardingPreserved: true }] },
     { code: CapCode.FQDN, hostname: 'node-b', domain: 'cluster' },
@@ -196,11 +234,14 @@ test('RFC 9687 §3: SendHoldTime is max(8 minutes, 2 x HoldTime), overridable', 
 test('RFC 4271 §8: random event walks never throw and keep the timer bookkeeping exact', () => {
   // A tiny deterministic PRNG so a failure replays.
   let seed = 42;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
   const TIMERS = ['connectRetry', 'hold', 'keepalive', 'delayOpen', 'idleHold'] as const;
   const EXPIRY: Record<string, (typeof TIMERS)[number]> = {
-    ConnectRetryTimer_Expires: 'connectRetry', HoldTimer_Expires: 'hold', KeepaliveTimer_Expires: 'keepalive',
-    DelayOpenTimer_Expires: 'delayOpen', IdleHoldTimer_Expires: 'idleHold',
+    ConnectRetryTimer_Expires: 'connectRetry',
+    HoldTimer_Expires: 'hold',
+    KeepaliveTimer_Expires: 'keepalive',
+    DelayOpenTimer_Expires: 'delayOpen',
+    IdleHoldTimer_Expires: 'idleHold',
   };
   for (let walk = 0; walk < 2000; walk++) {
     const f = new Fsm(cfg({ delayOpenTime: walk % 3 === 0 ? 5 : 0, noJitter: false }), { random: rnd });

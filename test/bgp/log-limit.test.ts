@@ -18,9 +18,13 @@ test('RFC 7606 log flood: 20,000 warnings of one peer and reason give one line, 
   const { log, lines } = capture();
   let fire: (() => void) | undefined;
   const l = new LogLimiter(log, { windowMs: 60_000, setTimer: (fn) => (fire = fn), clearTimer: () => {} });
-  for (let i = 0; i < 20_000; i++) l.warn('198.18.0.9|7606|1|treat-as-withdraw', { peer: '198.18.0.9', n: i }, `RFC 7606 treat-as-withdraw: ORIGIN value 3 (#${i})`);
+  for (let i = 0; i < 20_000; i++)
+    l.warn('198.18.0.9|7606|1|treat-as-withdraw', { peer: '198.18.0.9', n: i }, `RFC 7606 treat-as-withdraw: ORIGIN value 3 (#${i})`);
   l.warn('198.18.0.10|7606|1|treat-as-withdraw', { peer: '198.18.0.10' }, 'RFC 7606 treat-as-withdraw: ORIGIN value 3 (other peer)');
-  assert.deepEqual(lines.map((x) => x.msg), ['RFC 7606 treat-as-withdraw: ORIGIN value 3 (#0)', 'RFC 7606 treat-as-withdraw: ORIGIN value 3 (other peer)']);
+  assert.deepEqual(
+    lines.map((x) => x.msg),
+    ['RFC 7606 treat-as-withdraw: ORIGIN value 3 (#0)', 'RFC 7606 treat-as-withdraw: ORIGIN value 3 (other peer)'],
+  );
   assert.ok(fire, 'a window timer is armed');
   fire();
   assert.equal(lines.length, 3, 'one summary for the key that had more; none for the other');

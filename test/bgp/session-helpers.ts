@@ -11,7 +11,11 @@ let nextPort = 20000 + Math.floor(Math.random() * 30000);
 export const freshPort = (): number => nextPort++;
 
 /** Fast timers for tests; the RFC defaults are in bgp/fsm/config.ts. */
-export function peerConfig(local: { addr: string; as: number; id: string }, peer: { addr: string; as: number; port: number }, extra: Partial<SessionConfig> = {}): SessionConfig {
+export function peerConfig(
+  local: { addr: string; as: number; id: string },
+  peer: { addr: string; as: number; port: number },
+  extra: Partial<SessionConfig> = {},
+): SessionConfig {
   return {
     peerAddress: peer.addr,
     peerPort: peer.port,
@@ -73,11 +77,7 @@ export function rawOpen(as: number, id: string, holdTime: number, extraCaps: Cap
     myAs: as,
     holdTime,
     bgpId: id,
-    capabilities: [
-      { code: CapCode.MULTIPROTOCOL, afi: 1, safi: 1 },
-      { code: CapCode.AS4, asn: as },
-      ...extraCaps,
-    ],
+    capabilities: [{ code: CapCode.MULTIPROTOCOL, afi: 1, safi: 1 }, { code: CapCode.AS4, asn: as }, ...extraCaps],
     otherParams: [],
   };
   return encodeMessage(open, DEFAULT_CONTEXT);

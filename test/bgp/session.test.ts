@@ -70,8 +70,9 @@ test('RFC 4271 §6.8: simultaneous connects collide and both ends settle on one 
   // below pin that rule down for both Identifier orders.)
   assert.equal(pa.socket?.localPort, pb.socket?.remotePort);
   assert.equal(pa.socket?.remotePort, pb.socket?.localPort);
-  const ceases = [pa.stats().lastErrorSent, pb.stats().lastErrorSent, pa.stats().lastErrorReceived, pb.stats().lastErrorReceived]
-    .filter((e) => e && e.code === 6 && e.subcode === 7);
+  const ceases = [pa.stats().lastErrorSent, pb.stats().lastErrorSent, pa.stats().lastErrorReceived, pb.stats().lastErrorReceived].filter(
+    (e) => e && e.code === 6 && e.subcode === 7,
+  );
   assert.ok(ceases.length >= 1, 'one side sent Cease 6/7 Connection Collision Resolution');
   assert.equal(pa.stats().establishedCount, 1);
   assert.equal(pb.stats().establishedCount, 1);
@@ -305,7 +306,13 @@ test('RFC 4271 §8 / RFC 2385: IPv6 transport with TCP MD5 over ::1 (two speaker
   assert.equal(a.socket?.remoteAddress, '::1');
 });
 
-const GR_CAP: Capability = { code: CapCode.GRACEFUL_RESTART, restarting: true, notification: true, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: true }] };
+const GR_CAP: Capability = {
+  code: CapCode.GRACEFUL_RESTART,
+  restarting: true,
+  notification: true,
+  restartTime: 120,
+  families: [{ afi: 1, safi: 1, forwardingPreserved: true }],
+};
 
 /** Opens a raw connection from B's address to A and plays OPEN (+caps) and KEEPALIVE. */
 function rawFromB(port: number, caps: Capability[]) {
@@ -376,7 +383,10 @@ function lastMessage(chunks: Buffer[]): number[] {
   return last < 0 ? [] : all[last + 18] === 3 ? [3, all[last + 19], all[last + 20]] : [all[last + 18]];
 }
 
-for (const [peerId, keep] of [['10.0.0.9', 'inbound'], ['10.0.0.1', 'outbound']] as const) {
+for (const [peerId, keep] of [
+  ['10.0.0.9', 'inbound'],
+  ['10.0.0.1', 'outbound'],
+] as const) {
   test(`RFC 4271 §6.8: OPEN on one connection while the other is in OpenConfirm: peer id ${peerId} -> keep ${keep}`, async (t) => {
     const portA = freshPort();
     const portB = freshPort();

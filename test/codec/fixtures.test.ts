@@ -12,8 +12,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeMessage, encodeMessage, Framer, messageToJson } from '../../bgp/codec/index';
-import { BgpMessage } from '../../bgp/codec/types';
-import { Fixture, loadFixtures } from './helpers';
+import type { BgpMessage } from '../../bgp/codec/types';
+import { type Fixture, loadFixtures } from './helpers';
 
 const fixtures = loadFixtures();
 
@@ -86,7 +86,9 @@ for (const fx of fixtures) {
         normalised++;
       }
     });
-    t.diagnostic(`${fx.messages.length} messages: ${exact} byte-exact, ${normalised} equal after normalising${nonCanonical ? ' (file marked non-canonical)' : ''}`);
+    t.diagnostic(
+      `${fx.messages.length} messages: ${exact} byte-exact, ${normalised} equal after normalising${nonCanonical ? ' (file marked non-canonical)' : ''}`,
+    );
   });
 
   test(`fixture ${fx.file}: Framer yields the same messages at every split point (RFC 4271 §4.1)`, () => {
@@ -107,7 +109,11 @@ for (const fx of fixtures) {
       const b = Math.min(fx.bytes.length, a + 1 + ((a * 13) % 50));
       const g = new Framer();
       const r = [...g.push(fx.bytes.subarray(0, a)), ...g.push(fx.bytes.subarray(a, b)), ...g.push(fx.bytes.subarray(b))];
-      assert.deepEqual(r.map((m) => m.toString('hex')), want, `cuts at ${a} and ${b}`);
+      assert.deepEqual(
+        r.map((m) => m.toString('hex')),
+        want,
+        `cuts at ${a} and ${b}`,
+      );
     }
   });
 }

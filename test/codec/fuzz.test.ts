@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeMessage, encodeMessage, Framer, messageToJson, packUpdates } from '../../bgp/codec/index';
 import { parsePrefix } from '../../bgp/codec/prefix';
-import { BgpError, BgpMessage, SessionContext } from '../../bgp/codec/types';
+import { BgpError, type BgpMessage, type SessionContext } from '../../bgp/codec/types';
 import { ctxOf, loadFixtures, msgOf } from './helpers';
 import { prng as rng } from '../../bench/prng';
 import { FUZZ_SECONDS, fuzzSeed, guarded, loadFailures } from '../fuzz/support';
@@ -21,7 +21,6 @@ const SECONDS = FUZZ_SECONDS;
 /** A fixed seed in `npm test` (reproducible); FUZZ_SEED=random (CI) picks one, printed in the test name. */
 const SEED = fuzzSeed();
 
-
 function seeds(): Buffer[] {
   const out: Buffer[] = [];
   for (const fx of loadFixtures()) out.push(...fx.messages);
@@ -29,7 +28,26 @@ function seeds(): Buffer[] {
   out.push(
     ...packUpdates(
       {
-        attrs: { origin: 0, asPath: [{ type: 2, asns: [65001, 4200000000] }, { type: 1, asns: [1, 2] }, { type: 3, asns: [7] }], nextHop: '198.18.0.1', med: 1, localPref: 2, atomicAggregate: true, aggregator: { asn: 65001, address: '198.18.0.1' }, communities: [1, 2], originatorId: '1.2.3.4', clusterList: ['1.1.1.1'], extendedCommunities: [Buffer.alloc(8, 1)], largeCommunities: [{ globalAdmin: 1, local1: 2, local2: 3 }], otc: 5, unknown: [{ flags: 0xe0, type: 23, value: Buffer.from([0, 1, 0, 0]) }] },
+        attrs: {
+          origin: 0,
+          asPath: [
+            { type: 2, asns: [65001, 4200000000] },
+            { type: 1, asns: [1, 2] },
+            { type: 3, asns: [7] },
+          ],
+          nextHop: '198.18.0.1',
+          med: 1,
+          localPref: 2,
+          atomicAggregate: true,
+          aggregator: { asn: 65001, address: '198.18.0.1' },
+          communities: [1, 2],
+          originatorId: '1.2.3.4',
+          clusterList: ['1.1.1.1'],
+          extendedCommunities: [Buffer.alloc(8, 1)],
+          largeCommunities: [{ globalAdmin: 1, local1: 2, local2: 3 }],
+          otc: 5,
+          unknown: [{ flags: 0xe0, type: 23, value: Buffer.from([0, 1, 0, 0]) }],
+        },
         family: 'ipv4',
         reach: ['10.0.0.0/8', '10.1.0.0/16', '10.1.2.0/24', '0.0.0.0/0'].map((p) => parsePrefix(p)),
         withdraw: [parsePrefix('10.9.0.0/16')],
@@ -167,7 +185,13 @@ test(`fuzz: mutated messages give only BgpError, and stable round trips (RFC 427
     const i = cases % CONTEXTS.length;
     cases++;
     const input = x;
-    const k = guarded('bytes', SEED, () => [input], CONTEXT_NAMES[i], () => checkOne(input, CONTEXTS[i]));
+    const k = guarded(
+      'bytes',
+      SEED,
+      () => [input],
+      CONTEXT_NAMES[i],
+      () => checkOne(input, CONTEXTS[i]),
+    );
     if (k === undefined) decoded++;
     else byCode.set(k, (byCode.get(k) ?? 0) + 1);
   }

@@ -7,11 +7,7 @@ import { decodeMessage, encodeMessage } from '../../bgp/codec';
 import { DEFAULT_CONTEXT, MsgType, type NotificationMessage } from '../../bgp/codec/types';
 
 const text = 'maintenance';
-const frrBytes = Buffer.concat([
-  Buffer.alloc(16, 0xff),
-  Buffer.from([0, 19 + 2 + 3 + text.length, 3, 6, 9, 6, 2, text.length]),
-  Buffer.from(text),
-]);
+const frrBytes = Buffer.concat([Buffer.alloc(16, 0xff), Buffer.from([0, 19 + 2 + 3 + text.length, 3, 6, 9, 6, 2, text.length]), Buffer.from(text)]);
 
 test('RFC 8538 §3: the shutdown communication inside a Hard Reset is decoded', () => {
   const n = decodeMessage(frrBytes, DEFAULT_CONTEXT) as NotificationMessage;
@@ -22,7 +18,10 @@ test('RFC 8538 §3: the shutdown communication inside a Hard Reset is decoded', 
 });
 
 test('RFC 8538 §3: Tern encodes a Hard Reset with the encapsulated Cease and its text', () => {
-  const out = encodeMessage({ type: MsgType.NOTIFICATION, code: 6, subcode: 9, data: Buffer.alloc(0), hardResetOf: { code: 6, subcode: 2 }, shutdownMessage: text }, DEFAULT_CONTEXT);
+  const out = encodeMessage(
+    { type: MsgType.NOTIFICATION, code: 6, subcode: 9, data: Buffer.alloc(0), hardResetOf: { code: 6, subcode: 2 }, shutdownMessage: text },
+    DEFAULT_CONTEXT,
+  );
   assert.deepEqual(out, frrBytes);
   const texted = encodeMessage({ type: MsgType.NOTIFICATION, code: 6, subcode: 9, data: Buffer.alloc(0), shutdownMessage: 'x' }, DEFAULT_CONTEXT);
   assert.deepEqual([...texted.subarray(19)], [6, 9, 6, 4, 1, 0x78], 'text without a subcode: inside an Administrative Reset');

@@ -2,7 +2,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_CONTEXT, SessionContext } from '../../bgp/codec/types';
+import { DEFAULT_CONTEXT, type SessionContext } from '../../bgp/codec/types';
 
 export function ctxOf(opts: { as4?: boolean; addPath?: ('ipv4' | 'ipv6')[]; extended?: boolean } = {}): SessionContext {
   const ap = { ipv4: opts.addPath?.includes('ipv4') ?? false, ipv6: opts.addPath?.includes('ipv6') ?? false };
@@ -47,7 +47,10 @@ export function parseFixture(file: string, text: string): Fixture {
           else if (w === 'standard') extended = false;
           else if (/^addpath(-rx)?=/.test(w)) {
             // The receive direction is what decoding needs; re-encoding uses the same.
-            addPath = w.slice(w.indexOf('=') + 1).split(',').filter((x) => x === 'ipv4' || x === 'ipv6') as ('ipv4' | 'ipv6')[];
+            addPath = w
+              .slice(w.indexOf('=') + 1)
+              .split(',')
+              .filter((x) => x === 'ipv4' || x === 'ipv6') as ('ipv4' | 'ipv6')[];
           }
         }
       }

@@ -18,7 +18,7 @@ import {
   encodeAttributes,
 } from '../../bgp/codec/index';
 import { formatPrefix, parsePrefix, prefixKey, prefixKeyOf } from '../../bgp/codec/prefix';
-import { AFI_IPV4, AFI_IPV6, BgpError, BgpMessage, OpenMessage, PathAttributes, UpdateMessage } from '../../bgp/codec/types';
+import { AFI_IPV4, AFI_IPV6, BgpError, type BgpMessage, type OpenMessage, type PathAttributes, type UpdateMessage } from '../../bgp/codec/types';
 import { ctxOf, msgOf } from './helpers';
 
 const CTX = ctxOf();
@@ -83,8 +83,23 @@ const OPEN: OpenMessage = {
     { code: 70 },
     { code: 6 },
     { code: 65, asn: 4200000001 },
-    { code: 64, restarting: true, notification: true, restartTime: 4095, families: [{ afi: 1, safi: 1, forwardingPreserved: true }, { afi: 2, safi: 1, forwardingPreserved: false }] },
-    { code: 69, families: [{ afi: 1, safi: 1, sendReceive: 3 }, { afi: 2, safi: 1, sendReceive: 1 }] },
+    {
+      code: 64,
+      restarting: true,
+      notification: true,
+      restartTime: 4095,
+      families: [
+        { afi: 1, safi: 1, forwardingPreserved: true },
+        { afi: 2, safi: 1, forwardingPreserved: false },
+      ],
+    },
+    {
+      code: 69,
+      families: [
+        { afi: 1, safi: 1, sendReceive: 3 },
+        { afi: 2, safi: 1, sendReceive: 1 },
+      ],
+    },
     { code: 71, families: [{ afi: 1, safi: 1, forwardingPreserved: true, staleTime: 0xffffff }] },
     { code: 73, hostname: 'node-1', domain: 'cluster.local' },
     { code: 9, role: 3 },
@@ -101,7 +116,10 @@ test('OPEN round trip with every capability, unknown one preserved (RFC 4271 §4
 });
 
 test('OPEN over 255 bytes of parameters uses the RFC 9072 extended form and round trips', () => {
-  const many: OpenMessage = { ...OPEN, capabilities: [...OPEN.capabilities, ...Array.from({ length: 40 }, (_, i) => ({ code: 1 as const, afi: 1, safi: 100 + i }))] };
+  const many: OpenMessage = {
+    ...OPEN,
+    capabilities: [...OPEN.capabilities, ...Array.from({ length: 40 }, (_, i) => ({ code: 1 as const, afi: 1, safi: 100 + i }))],
+  };
   const b = encodeMessage(many, CTX);
   assert.equal(b[28], 255);
   assert.equal(b[29], 255);
@@ -115,7 +133,11 @@ test('incident: OPEN with RFC 9072 extended parameters truncated -> 2/0, never a
   for (let cut = 29; cut < b.length; cut += 1) {
     const t = Buffer.from(b.subarray(0, cut));
     t.writeUInt16BE(cut, 16);
-    assert.throws(() => decodeMessage(t, CTX), (err: unknown) => err instanceof BgpError && (err.code === 2 || err.code === 1), `cut ${cut}`);
+    assert.throws(
+      () => decodeMessage(t, CTX),
+      (err: unknown) => err instanceof BgpError && (err.code === 2 || err.code === 1),
+      `cut ${cut}`,
+    );
   }
   // Extended length claims more than present.
   const t = Buffer.from(b.subarray(0, 34));
@@ -169,7 +191,10 @@ test('names for codes (IANA registries, RFC 4486, 8538, 9687)', () => {
 
 const ATTRS: PathAttributes = {
   origin: 0,
-  asPath: [{ type: 2, asns: [65001, 4200000000] }, { type: 1, asns: [1, 2] }],
+  asPath: [
+    { type: 2, asns: [65001, 4200000000] },
+    { type: 1, asns: [1, 2] },
+  ],
   nextHop: '198.18.0.1',
   med: 5,
   localPref: 100,
@@ -204,7 +229,10 @@ test('packUpdates IPv6 with add-path and extended message: MP_REACH/MP_UNREACH, 
   const ctx = ctxOf({ addPath: ['ipv6'], extended: true });
   const prefixes = Array.from({ length: 9000 }, (_, i) => parsePrefix(`2001:db8:${i.toString(16)}::/48`, i + 1));
   const attrs = encodeAttributes({ origin: 0, asPath: [] }, ctx);
-  const out = packUpdates({ attrs, family: 'ipv6', nextHop: { global: '2001:db8::1', linkLocal: 'fe80::1' }, reach: prefixes, withdraw: prefixes.slice(0, 10) }, ctx);
+  const out = packUpdates(
+    { attrs, family: 'ipv6', nextHop: { global: '2001:db8::1', linkLocal: 'fe80::1' }, reach: prefixes, withdraw: prefixes.slice(0, 10) },
+    ctx,
+  );
   const got: string[] = [];
   for (const m of out) {
     assert.ok(m.length <= 65535);
@@ -216,7 +244,10 @@ test('packUpdates IPv6 with add-path and extended message: MP_REACH/MP_UNREACH, 
     }
   }
   assert.equal(out.length, 1 + Math.ceil(9000 / Math.floor((65535 - 23 - 4 - 3 - 1 - 32 - 1 - attrs.length) / 11)));
-  assert.deepEqual(got, prefixes.map((p) => `${formatPrefix(p)}#${p.pathId}`));
+  assert.deepEqual(
+    got,
+    prefixes.map((p) => `${formatPrefix(p)}#${p.pathId}`),
+  );
 });
 
 test('End-of-RIB for both families is recognised, and nothing else is (RFC 4724 §2)', () => {
@@ -232,7 +263,11 @@ test('End-of-RIB for both families is recognised, and nothing else is (RFC 4724 
 
 test('UPDATE round trip on a 2-octet session: AS_TRANS and AS4_PATH/AS4_AGGREGATOR (RFC 6793 §4.2.2, §4.2.3)', () => {
   const ctx = ctxOf({ as4: false });
-  const u: UpdateMessage = { ...emptyUpdate(), attrs: { ...ATTRS, aggregator: { asn: 4200000009, address: '198.18.0.9' } }, nlri: PrefixListImpl.from(AFI_IPV4, ['10.1.0.0/16']) };
+  const u: UpdateMessage = {
+    ...emptyUpdate(),
+    attrs: { ...ATTRS, aggregator: { asn: 4200000009, address: '198.18.0.9' } },
+    nlri: PrefixListImpl.from(AFI_IPV4, ['10.1.0.0/16']),
+  };
   const b = encodeMessage(u, ctx);
   assert.ok(b.includes(Buffer.from([0x5b, 0xa0])), 'AS_TRANS present');
   const d = decodeMessage(b, ctx) as UpdateMessage;
@@ -280,7 +315,12 @@ test('IPv6 text follows RFC 5952 §4 (longest zero run, first on ties, no single
 });
 
 test('MP_REACH next hops of consecutive UPDATEs are each decoded (next-hop cache, RFC 2545 §3)', () => {
-  const nhs = [{ global: '2001:db8::1', linkLocal: 'fe80::1' }, { global: '2001:db8::2' }, { global: '2001:db8::1', linkLocal: 'fe80::2' }, { global: '2001:db8::1' }];
+  const nhs = [
+    { global: '2001:db8::1', linkLocal: 'fe80::1' },
+    { global: '2001:db8::2' },
+    { global: '2001:db8::1', linkLocal: 'fe80::2' },
+    { global: '2001:db8::1' },
+  ];
   for (const round of [0, 1]) {
     for (const nh of nhs) {
       const [m] = packUpdates({ attrs: { origin: 0, asPath: [] }, family: 'ipv6', nextHop: nh, reach: [parsePrefix('2001:db8:9::/48')] }, CTX);

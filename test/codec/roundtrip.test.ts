@@ -5,10 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeMessage, emptyUpdate, encodeMessage, messageToJson, PrefixListImpl } from '../../bgp/codec/index';
-import { AFI_IPV4, AFI_IPV6, PathAttributes, Prefix, UpdateMessage } from '../../bgp/codec/types';
+import { AFI_IPV4, AFI_IPV6, type PathAttributes, type Prefix, type UpdateMessage } from '../../bgp/codec/types';
 import { ctxOf } from './helpers';
 import { prng as rng } from '../../bench/prng';
-
 
 function gen(r: () => number, v6: boolean, as4: boolean, addPath: boolean): UpdateMessage {
   const int = (n: number): number => Math.floor(r() * n);
@@ -46,11 +45,33 @@ function gen(r: () => number, v6: boolean, as4: boolean, addPath: boolean): Upda
   const u = emptyUpdate();
   u.attrs = a;
   if (v6) {
-    u.mpReach = { afi: AFI_IPV6, safi: 1, nextHop: maybe(0.5) ? { global: '2001:db8::1', linkLocal: 'fe80::1' } : { global: '2001:db8::2' }, nlri: PrefixListImpl.from(AFI_IPV6, Array.from({ length: int(20) }, () => prefix(AFI_IPV6))) };
-    if (maybe(0.5)) u.mpUnreach = { afi: AFI_IPV6, safi: 1, withdrawn: PrefixListImpl.from(AFI_IPV6, Array.from({ length: 1 + int(20) }, () => prefix(AFI_IPV6))) };
+    u.mpReach = {
+      afi: AFI_IPV6,
+      safi: 1,
+      nextHop: maybe(0.5) ? { global: '2001:db8::1', linkLocal: 'fe80::1' } : { global: '2001:db8::2' },
+      nlri: PrefixListImpl.from(
+        AFI_IPV6,
+        Array.from({ length: int(20) }, () => prefix(AFI_IPV6)),
+      ),
+    };
+    if (maybe(0.5))
+      u.mpUnreach = {
+        afi: AFI_IPV6,
+        safi: 1,
+        withdrawn: PrefixListImpl.from(
+          AFI_IPV6,
+          Array.from({ length: 1 + int(20) }, () => prefix(AFI_IPV6)),
+        ),
+      };
   } else {
-    u.nlri = PrefixListImpl.from(AFI_IPV4, Array.from({ length: int(40) }, () => prefix(AFI_IPV4)));
-    u.withdrawn = PrefixListImpl.from(AFI_IPV4, Array.from({ length: int(40) }, () => prefix(AFI_IPV4)));
+    u.nlri = PrefixListImpl.from(
+      AFI_IPV4,
+      Array.from({ length: int(40) }, () => prefix(AFI_IPV4)),
+    );
+    u.withdrawn = PrefixListImpl.from(
+      AFI_IPV4,
+      Array.from({ length: int(40) }, () => prefix(AFI_IPV4)),
+    );
   }
   return u;
 }

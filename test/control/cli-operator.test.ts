@@ -79,7 +79,10 @@ test('issue 17: show neighbor and neighbor actions take the address:port key sho
   assert.match(bad.stderr, /port must be 1-65535/);
   fake.actions = [];
   assert.equal((await bgpctl(['neighbor', '127.0.0.2:179', 'refresh'])).code, 0);
-  assert.deepEqual(fake.actions.map((a) => a.addr), ['127.0.0.2']);
+  assert.deepEqual(
+    fake.actions.map((a) => a.addr),
+    ['127.0.0.2'],
+  );
 });
 
 test('issue 17: under -j every error is JSON on stdout with a stable code, and the exit code stays', async () => {
@@ -120,21 +123,39 @@ test('issue 17: show rib --out without a neighbor names the receiver of each row
 test('issue 17: show status — version, uptime, router ID, memory, RIB and FIB counts, datastore state', async () => {
   const r = await bgpctl(['show', 'status']);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(r.stdout.split('\n').map((l) => l.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, 'TIME')), [
-    'Version:    ternd 0.1.0 (commit 0123456789ab, node v20.0.0), pid 4242',
-    'Started:    TIME, up 1d02h03m',
-    'Node:       node-a, AS 64512, router ID 127.0.0.1',
-    'Sessions:   2/4 Established, 1 admin down',
-    'RIB:        ipv4 3 prefixes, 4 paths; ipv6 1 prefixes, 1 paths',
-    'FIB:        kernel, coupled (routes are written), 4 routes',
-    'Memory:     RSS 120.0 MiB, heap 40.0 MiB, external 3.0 MiB',
-    'Datastore:  file /etc/tern/cluster.yaml: synced since TIME, model of TIME',
-    'Log level:  info',
-    '',
-  ]);
+  assert.deepEqual(
+    r.stdout.split('\n').map((l) => l.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, 'TIME')),
+    [
+      'Version:    ternd 0.1.0 (commit 0123456789ab, node v20.0.0), pid 4242',
+      'Started:    TIME, up 1d02h03m',
+      'Node:       node-a, AS 64512, router ID 127.0.0.1',
+      'Sessions:   2/4 Established, 1 admin down',
+      'RIB:        ipv4 3 prefixes, 4 paths; ipv6 1 prefixes, 1 paths',
+      'FIB:        kernel, coupled (routes are written), 4 routes',
+      'Memory:     RSS 120.0 MiB, heap 40.0 MiB, external 3.0 MiB',
+      'Datastore:  file /etc/tern/cluster.yaml: synced since TIME, model of TIME',
+      'Log level:  info',
+      '',
+    ],
+  );
   const j = JSON.parse((await bgpctl(['-j', 'show', 'status'])).stdout) as StatusView;
   assert.deepEqual(Object.keys(j).sort(), [
-    'asn', 'commit', 'datastore', 'dirty', 'fib', 'logLevel', 'memory', 'nodeName', 'nodeVersion', 'pid', 'rib', 'routerId', 'sessions', 'startedAt', 'uptimeSeconds', 'version',
+    'asn',
+    'commit',
+    'datastore',
+    'dirty',
+    'fib',
+    'logLevel',
+    'memory',
+    'nodeName',
+    'nodeVersion',
+    'pid',
+    'rib',
+    'routerId',
+    'sessions',
+    'startedAt',
+    'uptimeSeconds',
+    'version',
   ]);
   assert.deepEqual(Object.keys(j.datastore ?? {}).sort(), ['kind', 'lastSync', 'since', 'source', 'state']);
 });
@@ -168,12 +189,19 @@ test('issue 17: show rib filters reach the daemon checked; the AS_PATH regex run
   };
   assert.deepEqual(await q(['10.244.0.0/16', 'or-longer']), { view: 'loc', prefix: '10.244.0.0/16', match: 'longer' });
   assert.deepEqual(await q(['10.244.1.0/26', 'shorter', '--family', 'ipv4']), { view: 'loc', prefix: '10.244.1.0/26', match: 'shorter', family: 'ipv4' });
-  assert.deepEqual(await q(['--community', 'no-export', '--large-community', '65001:1:2']), { view: 'loc', community: 'no-export', largeCommunity: '65001:1:2' });
+  assert.deepEqual(await q(['--community', 'no-export', '--large-community', '65001:1:2']), {
+    view: 'loc',
+    community: 'no-export',
+    largeCommunity: '65001:1:2',
+  });
   assert.deepEqual(await q(['--in', '--source-as', '65001']), { view: 'in', asFilter: { kind: 'source-as', asn: 65001 } });
   assert.deepEqual(await q(['--empty-as']), { view: 'loc', asFilter: { kind: 'empty-as' } });
   // The regex is not sent: the rows are filtered here (FakeDaemon's three best paths).
   const rows = JSON.parse((await bgpctl(['-j', 'show', 'rib', '--as-path', '^65001 '])).stdout) as Array<{ prefix: string }>;
-  assert.deepEqual(rows.map((r) => r.prefix), ['198.18.100.0/24']);
+  assert.deepEqual(
+    rows.map((r) => r.prefix),
+    ['198.18.100.0/24'],
+  );
   assert.equal('asPath' in (fake.lastRibQuery as object), false);
   for (const [args, why] of [
     [['--community', '64512:70000'], /bad community '64512:70000'/],
@@ -193,10 +221,16 @@ test('issue 17: neighbor all clear acts on every session; one that cannot is ski
   const r = await bgpctl(['neighbor', 'all', 'clear']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'clear requested for 4 neighbors: 127.0.0.2 127.0.0.3 2001:db8::9 127.0.0.4\n');
-  assert.deepEqual(fake.actions.map((a) => [a.addr, a.action]), ['127.0.0.2', '127.0.0.3', '2001:db8::9', '127.0.0.4'].map((a) => [a, 'clear']));
+  assert.deepEqual(
+    fake.actions.map((a) => [a.addr, a.action]),
+    ['127.0.0.2', '127.0.0.3', '2001:db8::9', '127.0.0.4'].map((a) => [a, 'clear']),
+  );
   const refresh = JSON.parse((await bgpctl(['-j', 'neighbor', 'all', 'refresh'])).stdout) as { done: string[]; skipped: Array<{ address: string }> };
   assert.deepEqual(refresh.done, ['127.0.0.2', '127.0.0.3']);
-  assert.deepEqual(refresh.skipped.map((s) => s.address), ['2001:db8::9', '127.0.0.4']);
+  assert.deepEqual(
+    refresh.skipped.map((s) => s.address),
+    ['2001:db8::9', '127.0.0.4'],
+  );
 });
 
 test('issue 17: fib flush is refused while coupled, removes after decouple; --fib none is never "decoupled" or "in sync"', async () => {
@@ -227,7 +261,7 @@ test('issue 17: fib flush is refused while coupled, removes after decouple; --fi
   }
 });
 
-test('issue 17: bgpctl reload prints the new config\'s warnings, applied or refused', async () => {
+test("issue 17: bgpctl reload prints the new config's warnings, applied or refused", async () => {
   const saved = fake.reloadResult;
   fake.reloadResult = { ok: true, effects: ['peer 127.0.0.5 added'], warnings: ['cluster.yaml:7: BGPPeer tor-1: spec.maxPrefix: unknown field, ignored'] };
   try {
@@ -237,7 +271,7 @@ test('issue 17: bgpctl reload prints the new config\'s warnings, applied or refu
     fake.reloadResult = { ok: false, errors: ['cluster.yaml:9: Node a: bad'], warnings: ['cluster.yaml:3: x: unknown field'] };
     const bad = await bgpctl(['reload']);
     assert.equal(bad.code, 1);
-    assert.match(bad.stdout, /  - cluster\.yaml:9: Node a: bad\nwarnings:\n  - cluster\.yaml:3: x: unknown field\n$/);
+    assert.match(bad.stdout, / {2}- cluster\.yaml:9: Node a: bad\nwarnings:\n {2}- cluster\.yaml:3: x: unknown field\n$/);
   } finally {
     fake.reloadResult = saved;
   }

@@ -71,8 +71,21 @@ test('-j show peers prints the PeerView objects with their documented field name
   const peers = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
   assert.equal(peers.length, 4);
   assert.deepEqual(Object.keys(peers[0]).sort(), [
-    'address', 'adminDown', 'asn', 'description', 'kind', 'localAsn', 'msgRcvd', 'msgSent', 'outQ', 'port',
-    'prefixesAccepted', 'prefixesReceived', 'prefixesSent', 'since', 'state',
+    'address',
+    'adminDown',
+    'asn',
+    'description',
+    'kind',
+    'localAsn',
+    'msgRcvd',
+    'msgSent',
+    'outQ',
+    'port',
+    'prefixesAccepted',
+    'prefixesReceived',
+    'prefixesSent',
+    'since',
+    'state',
   ]);
 });
 
@@ -82,17 +95,30 @@ test('show neighbor: one session in full; unknown neighbor exits 1; bad address 
   assert.notEqual(r.stdout, '', `stderr: ${r.stderr}`);
   const text = normTimes(r.stdout);
   assert.match(text, /^BGP neighbor is 127\.0\.0\.2, remote AS 64512, local AS 64512, internal link$/m);
-  assert.match(text, /^  BGP state = Established, up for HH:MM:SS$/m);
-  assert.match(text, /^    negotiated: mp-bgp ipv4-unicast, 4-octet-as$/m);
+  assert.match(text, /^ {2}BGP state = Established, up for HH:MM:SS$/m);
+  assert.match(text, /^ {4}negotiated: mp-bgp ipv4-unicast, 4-octet-as$/m);
   // RFC 9003 shutdown communication of the last NOTIFICATION received.
   assert.match(text, /Last error received: Cease\/Administrative Shutdown \(6\/2\) HH:MM:SS ago, shutdown message "maintenance window"/);
-  assert.match(text, /^    Update\s+1159\s+1193$/m);
+  assert.match(text, /^ {4}Update\s+1159\s+1193$/m);
   // RFC 7606 actions per attribute, and routes left out (RFC 8654 §4, RFC 4271 §6.3).
-  assert.match(text, /^    ORIGIN \(1\): treat-as-withdraw x20000$/m);
-  assert.match(text, /^  Routes left out: 0 too large to send \(RFC 8654 §4\), 3 ignored for their next hop \(RFC 4271 §6\.3\)$/m);
-  assert.match(text, /^  Max-prefix ipv4: 3 of 1000 \(warning at 75%\), restart after 60s$/m);
+  assert.match(text, /^ {4}ORIGIN \(1\): treat-as-withdraw x20000$/m);
+  assert.match(text, /^ {2}Routes left out: 0 too large to send \(RFC 8654 §4\), 3 ignored for their next hop \(RFC 4271 §6\.3\)$/m);
+  assert.match(text, /^ {2}Max-prefix ipv4: 3 of 1000 \(warning at 75%\), restart after 60s$/m);
   const j = JSON.parse((await bgpctl(['-j', 'show', 'neighbor', '127.0.0.2'])).stdout) as Record<string, unknown>;
-  for (const k of ['localAddress', 'remoteRouterId', 'holdTimeNegotiated', 'capabilities', 'gracefulRestart', 'messages', 'prefixes', 'lastErrorReceived', 'updateErrors', 'routesLeftOut', 'maxPrefixes', 'maxPrefixExceeded']) {
+  for (const k of [
+    'localAddress',
+    'remoteRouterId',
+    'holdTimeNegotiated',
+    'capabilities',
+    'gracefulRestart',
+    'messages',
+    'prefixes',
+    'lastErrorReceived',
+    'updateErrors',
+    'routesLeftOut',
+    'maxPrefixes',
+    'maxPrefixExceeded',
+  ]) {
     assert.ok(k in j, `NeighborView has ${k}`);
   }
   const unknown = await bgpctl(['show', 'neighbor', '127.0.0.99']);
@@ -123,10 +149,13 @@ test('show rib: legend, header and rows; --detail shows why a path lost (RFC 427
   const d = await bgpctl(['show', 'rib', '10.244.1.0/26', '--detail']);
   assert.equal(d.code, 0, d.stderr);
   assert.match(d.stdout, /^BGP routing table entry for 10\.244\.1\.0\/26$/m);
-  assert.match(d.stdout, /^    Not best: step 4, longer AS_PATH \(2 > 0\)$/m);
+  assert.match(d.stdout, /^ {4}Not best: step 4, longer AS_PATH \(2 > 0\)$/m);
   assert.equal(d.stdout.match(/BGP routing table entry/g)?.length, 1, 'one header per prefix, every path below it');
   const v6 = JSON.parse((await bgpctl(['-j', 'show', 'rib', '--family', 'ipv6'])).stdout) as Array<{ prefix: string; flags: object }>;
-  assert.deepEqual(v6.map((x) => x.prefix), ['2001:db8:100::/48']);
+  assert.deepEqual(
+    v6.map((x) => x.prefix),
+    ['2001:db8:100::/48'],
+  );
   assert.deepEqual(Object.keys(v6[0].flags), ['valid', 'best', 'multipath', 'ibgp', 'stale', 'filtered']);
 });
 
@@ -194,9 +223,9 @@ test('show config prints the planned peers with the reason each was planned', as
   const r = await bgpctl(['show', 'config']);
   assert.equal(r.code, 0);
   assert.match(r.stdout, /^Node node-a, AS 64512, router-id 127\.0\.0\.1$/m);
-  assert.match(r.stdout, /^  127\.0\.0\.3  global  BGPPeer tor-1 \(global\)$/m);
+  assert.match(r.stdout, /^ {2}127\.0\.0\.3 {2}global {2}BGPPeer tor-1 \(global\)$/m);
   // RFC 8092 large communities are shown beside the RFC 1997 ones (issue 16).
-  assert.match(r.stdout, /^  10\.244\.1\.0\/26 +64512:100 64512:1:2$/m);
+  assert.match(r.stdout, /^ {2}10\.244\.1\.0\/26 +64512:100 64512:1:2$/m);
   const j = JSON.parse((await bgpctl(['-j', 'show', 'config'])).stdout) as Record<string, unknown>;
   for (const k of ['nodeName', 'asn', 'routerId', 'listen', 'peers', 'advertised']) assert.ok(k in j, k);
 });
@@ -222,7 +251,7 @@ test('neighbor actions pass RFC 9003 shutdown text; over 255 UTF-8 bytes is refu
 });
 
 test('reload, fib couple|decouple and log level reach the daemon; a rejected reload exits 1', async () => {
-  const dec = await bgpctl(["fib", "decouple"]);
+  const dec = await bgpctl(['fib', 'decouple']);
   assert.equal(dec.code, 0, dec.stderr);
   assert.equal(fake.coupled, false);
   assert.equal((await bgpctl(['fib', 'couple'])).code, 0);
@@ -236,7 +265,7 @@ test('reload, fib couple|decouple and log level reach the daemon; a rejected rel
   try {
     const bad = await bgpctl(['reload']);
     assert.equal(bad.code, 1);
-    assert.match(bad.stdout, /reload failed; the running configuration is unchanged:\n  - cluster\.yaml:12/);
+    assert.match(bad.stdout, /reload failed; the running configuration is unchanged:\n {2}- cluster\.yaml:12/);
   } finally {
     fake.reloadResult = { ok: true, effects: ['peer 127.0.0.5 added'] };
   }
@@ -251,7 +280,7 @@ test('health: exit 0 when ready, 1 when not, with the reasons', async () => {
   try {
     const bad = await bgpctl(['health']);
     assert.equal(bad.code, 1);
-    assert.match(bad.stdout, /^not ready: .*\n  - session 127\.0\.0\.4 is Idle for 95s \(grace 60s\)\n$/);
+    assert.match(bad.stdout, /^not ready: .*\n {2}- session 127\.0\.0\.4 is Idle for 95s \(grace 60s\)\n$/);
     assert.equal(JSON.parse((await bgpctl(['-j', 'health'])).stdout).ready, false);
   } finally {
     fake.healthView = saved;
@@ -277,10 +306,15 @@ test('usage errors exit 1 without a help page; completion script is generated', 
   assert.match(c.stdout, /bgpctl-completions/);
 });
 
-test('completion offers the running daemon\'s neighbor addresses after `show neighbor` and `neighbor`', async () => {
+test("completion offers the running daemon's neighbor addresses after `show neighbor` and `neighbor`", async () => {
   // The shell passes the whole command line, program name first (see the bash test below).
   const flag = '--get-yargs-completions';
-  assert.deepEqual((await bgpctl([flag, 'bgpctl', 'show', 'neighbor', ''])).stdout.split('\n').filter(Boolean), ['127.0.0.2', '127.0.0.3', '2001:db8::9', '127.0.0.4']);
+  assert.deepEqual((await bgpctl([flag, 'bgpctl', 'show', 'neighbor', ''])).stdout.split('\n').filter(Boolean), [
+    '127.0.0.2',
+    '127.0.0.3',
+    '2001:db8::9',
+    '127.0.0.4',
+  ]);
   assert.equal((await bgpctl([flag, 'bgpctl', '-s', sock, 'neighbor', '2001'])).stdout, '2001:db8::9\n');
   // Elsewhere yargs completes commands; with ternd gone, no suggestions and no error text.
   assert.match((await bgpctl([flag, 'bgpctl', 'show', ''])).stdout, /^peers\nneighbor\nrib\nfib\nconfig\nstatus\nbfd\n$/);
@@ -302,7 +336,9 @@ test('issue 17: bgpctl --version names the package version, a commit of this his
   };
   const r = await bgpctl(['--version']);
   assert.equal(r.code, 0, r.stderr);
-  const m = new RegExp(`^bgpctl ${pkg.version.replace(/\./g, '\\.')} \\(commit ([0-9a-f]{12}(\\+dirty)?|unknown), node ${process.version.replace(/\./g, '\\.')}\\)\\n$`).exec(r.stdout);
+  const m = new RegExp(
+    `^bgpctl ${pkg.version.replace(/\./g, '\\.')} \\(commit ([0-9a-f]{12}(\\+dirty)?|unknown), node ${process.version.replace(/\./g, '\\.')}\\)\\n$`,
+  ).exec(r.stdout);
   assert.ok(m, r.stdout);
   if (git(['rev-parse', 'HEAD']) === null) {
     // Built outside a git checkout there is no commit to record: then it must say so, not guess.

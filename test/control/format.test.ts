@@ -34,7 +34,7 @@ test('show peers golden: State/PfxRcvd is the count when Established, else the s
 
 test('RFC 2385: a session held down for its password says so in show peers (issue 16)', () => {
   const held = { ...PEERS[3], adminDown: false, heldDown: 'BGPPeer tor spec.password: secret s/k unavailable' };
-  assert.match(formatPeers([held], plain)[1], /  Idle \(held down\)  rr-client/);
+  assert.match(formatPeers([held], plain)[1], / {2}Idle \(held down\) {2}rr-client/);
   const lines = formatNeighbor({ ...neighborOf(PEERS[3]), heldDown: held.heldDown }, plain);
   assert.ok(lines.includes('  Held down: BGPPeer tor spec.password: secret s/k unavailable'), lines.join('\n'));
 });
@@ -55,7 +55,13 @@ test('rib rows: flags in legend order, missing attributes as -, AS_PATH then ori
 
 test('readiness: planned sessions get a grace period, then fail readiness with a reason', () => {
   const base = { configLoaded: true, listening: true, graceMs: 60_000, now: 1_000_000 };
-  const h1 = judgeHealth({ ...base, sessions: [{ address: '127.0.0.2', state: 'Established', since: 0 }, { address: '127.0.0.3', state: 'Active', since: 990_000 }] });
+  const h1 = judgeHealth({
+    ...base,
+    sessions: [
+      { address: '127.0.0.2', state: 'Established', since: 0 },
+      { address: '127.0.0.3', state: 'Active', since: 990_000 },
+    ],
+  });
   assert.equal(h1.ready, true);
   assert.deepEqual(h1.sessions, { planned: 2, established: 1, withinGrace: 1 });
   const h2 = judgeHealth({ ...base, sessions: [{ address: '127.0.0.3', state: 'Active', since: 900_000 }] });
@@ -63,7 +69,10 @@ test('readiness: planned sessions get a grace period, then fail readiness with a
   assert.equal(h2.live, true);
   assert.deepEqual(h2.reasons, ['session 127.0.0.3 is Active for 100s (grace 60s)']);
   // RFC 2385: a session held down for want of its password is a reason at once, grace or not.
-  const held = judgeHealth({ ...base, sessions: [{ address: '198.18.0.1', state: 'Idle', since: 999_000, heldDown: 'BGPPeer tor spec.password: secret s/k unavailable' }] });
+  const held = judgeHealth({
+    ...base,
+    sessions: [{ address: '198.18.0.1', state: 'Idle', since: 999_000, heldDown: 'BGPPeer tor spec.password: secret s/k unavailable' }],
+  });
   assert.equal(held.ready, false);
   assert.deepEqual(held.reasons, ['session 198.18.0.1 held down: BGPPeer tor spec.password: secret s/k unavailable']);
   assert.deepEqual(held.sessions, { planned: 1, established: 0, withinGrace: 0 });
@@ -106,8 +115,14 @@ test('RFC 9003 §2: a shutdown communication is at most 255 octets of UTF-8, not
 });
 
 test('completion words: the program name the shell passes first and -s are taken out, the last word is the one being completed (issue 17)', () => {
-  assert.deepEqual(completionWords(['node', 'bgpctl', '--get-yargs-completions', 'bgpctl', '-s', '/x.sock', 'show', 'neighbor', '']), { words: ['show', 'neighbor', ''], socket: '/x.sock' });
-  assert.deepEqual(completionWords(['node', 'bgpctl', '--get-yargs-completions', '/usr/local/bin/bgpctl', 'neighbor', '--socket=/y', '12']), { words: ['neighbor', '12'], socket: '/y' });
+  assert.deepEqual(completionWords(['node', 'bgpctl', '--get-yargs-completions', 'bgpctl', '-s', '/x.sock', 'show', 'neighbor', '']), {
+    words: ['show', 'neighbor', ''],
+    socket: '/x.sock',
+  });
+  assert.deepEqual(completionWords(['node', 'bgpctl', '--get-yargs-completions', '/usr/local/bin/bgpctl', 'neighbor', '--socket=/y', '12']), {
+    words: ['neighbor', '12'],
+    socket: '/y',
+  });
   assert.equal(wantsNeighbor(['show', 'neighbor', '']), true);
   assert.equal(wantsNeighbor(['neighbor', '198.18']), true);
   assert.equal(wantsNeighbor(['neighbor', '198.18.0.2', '']), false, 'then the action is completed by yargs');

@@ -46,7 +46,10 @@ test('socket is created in a new directory with mode 0660 and answers show.peers
   t.after(() => c.close());
   const peers = await c.request<PeerView[]>('show.peers');
   // The view objects arrive field for field (they are bgpctl's JSON output).
-  assert.deepEqual(peers.map((p) => ({ ...p, since: null })), PEERS.map((p) => ({ ...p, since: null })));
+  assert.deepEqual(
+    peers.map((p) => ({ ...p, since: null })),
+    PEERS.map((p) => ({ ...p, since: null })),
+  );
   assert.equal(typeof peers[0].since, 'string');
   const hello = await c.request<{ version: string; protocol: number }>('hello');
   assert.equal(hello.version, '0.1.0-fake');
@@ -91,8 +94,7 @@ test('structured errors: unknown neighbor, bad prefix, bad argument, daemon exce
   t.after(() => srv.close());
   const c = await ControlClient.connect(path);
   t.after(() => c.close());
-  const code = (p: Promise<unknown>, want: string) =>
-    assert.rejects(p, (e: unknown) => e instanceof ControlError && e.code === want);
+  const code = (p: Promise<unknown>, want: string) => assert.rejects(p, (e: unknown) => e instanceof ControlError && e.code === want);
   await code(c.request('show.neighbor', { address: '127.0.0.99' }), 'unknown-neighbor');
   await code(c.request('show.neighbor', { address: 'not-an-ip' }), 'bad-argument');
   await code(c.request('show.neighbor', {}), 'bad-argument');
@@ -122,7 +124,13 @@ test('versioning: unknown version, unknown command, bad JSON and missing id answ
   t.after(() => srv.close());
   const answers = await raw(
     path,
-    ['{"v":2,"id":1,"cmd":"show.peers"}', '{"v":1,"id":2,"cmd":"show.everything"}', 'not json', '{"v":1,"cmd":"show.peers"}', '{"v":1,"id":5,"cmd":"show.peers"}'].join('\n') + '\n',
+    [
+      '{"v":2,"id":1,"cmd":"show.peers"}',
+      '{"v":1,"id":2,"cmd":"show.everything"}',
+      'not json',
+      '{"v":1,"cmd":"show.peers"}',
+      '{"v":1,"id":5,"cmd":"show.peers"}',
+    ].join('\n') + '\n',
     5,
   );
   assert.deepEqual(
@@ -203,7 +211,10 @@ test('a stream error after rows surfaces as ControlError; a bad query fails befo
 test('client: a missing socket is UnreachableError with a hint; a closed daemon fails pending requests', async (t) => {
   const dir = tempDir(t);
   const path = join(dir, 'nothing.sock');
-  await assert.rejects(ControlClient.connect(path), (e: unknown) => e instanceof UnreachableError && e.errno === 'ENOENT' && /is ternd running\? use -s or TERN_SOCKET/.test(e.message));
+  await assert.rejects(
+    ControlClient.connect(path),
+    (e: unknown) => e instanceof UnreachableError && e.errno === 'ENOENT' && /is ternd running\? use -s or TERN_SOCKET/.test(e.message),
+  );
   const hang = join(dir, 'hang.sock');
   const srv = createServer((s) => s.on('data', () => s.destroy()));
   await new Promise<void>((r) => srv.listen(hang, r));

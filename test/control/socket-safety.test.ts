@@ -65,7 +65,10 @@ async function scratch(t: { after(fn: () => void): void }): Promise<{ dir: strin
   const dir = mkdtempSync(join(tmpdir(), 'tern-i17sock-'));
   chmodSync(dir, 0o755);
   const net = `127.78.${(process.pid % 250) + 1}`;
-  const yaml = readFileSync(EXAMPLE, 'utf8').replace('127.0.0.1/8', `${net}.1/8`).replace('127.0.0.2/8', `${net}.2/8`).replace(/listenPort: \d+/, `listenPort: ${await freePort()}`);
+  const yaml = readFileSync(EXAMPLE, 'utf8')
+    .replace('127.0.0.1/8', `${net}.1/8`)
+    .replace('127.0.0.2/8', `${net}.2/8`)
+    .replace(/listenPort: \d+/, `listenPort: ${await freePort()}`);
   const cfg = join(dir, 'cluster.yaml');
   writeFileSync(cfg, yaml);
   chmodSync(cfg, 0o644);
@@ -82,7 +85,10 @@ test('issue 17: the fallback directory is made private, or refused when someone 
   const theirs = join(dir, 'theirs');
   mkdirSync(theirs, { mode: 0o700 });
   chownSync(theirs, USER, USER);
-  assert.throws(() => ensurePrivateDir(theirs, 0), (e: Error) => e instanceof UnsafeSocketError && /owned by uid 41717, not by this user \(uid 0\)/.test(e.message));
+  assert.throws(
+    () => ensurePrivateDir(theirs, 0),
+    (e: Error) => e instanceof UnsafeSocketError && /owned by uid 41717, not by this user \(uid 0\)/.test(e.message),
+  );
   const open = join(dir, 'open');
   mkdirSync(open);
   chmodSync(open, 0o777);
@@ -106,7 +112,7 @@ test('issue 17: the fallback directory is made private, or refused when someone 
   assert.throws(() => resolveGroup('no-such-group-i17'), /no group named no-such-group-i17 in \/etc\/group/);
 });
 
-test('issue 17: a non-root ternd refuses a /tmp fallback parent it does not own; bgpctl refuses an impostor\'s socket', { skip, timeout: 60_000 }, async (t) => {
+test("issue 17: a non-root ternd refuses a /tmp fallback parent it does not own; bgpctl refuses an impostor's socket", { skip, timeout: 60_000 }, async (t) => {
   const { dir, cfg } = await scratch(t);
   chmodSync(dir, 0o1777); // as /tmp: anyone may create entries, only their owner remove them
   const env = { TMPDIR: dir, NODENAME: 'node-a' };
@@ -116,7 +122,10 @@ test('issue 17: a non-root ternd refuses a /tmp fallback parent it does not own;
   mkdirSync(join(planted, 'tern'), { recursive: true, mode: 0o755 });
   const refused = await runAs(USER, [], TERND, args, env);
   assert.equal(refused.code, 1, refused.stdout + refused.stderr);
-  assert.match(refused.stdout + refused.stderr, new RegExp(`refusing ${planted.replace(/[/.]/g, '\\$&')} for the control socket: owned by uid 0, not by this user \\(uid ${USER}\\)`));
+  assert.match(
+    refused.stdout + refused.stderr,
+    new RegExp(`refusing ${planted.replace(/[/.]/g, '\\$&')} for the control socket: owned by uid 0, not by this user \\(uid ${USER}\\)`),
+  );
   assert.equal(existsSync(join(planted, 'tern', 'ternd.sock')), false);
 
   // With the directory gone, ternd makes it private and listens there.
@@ -140,11 +149,16 @@ test('issue 17: a non-root ternd refuses a /tmp fallback parent it does not own;
   assert.equal((JSON.parse(own.stdout) as { nodeName: string }).nodeName, 'node-a');
   // To root that socket is an impostor's: not root's, not root's own ternd.
   const root = await new Promise<Run>((resolve) =>
-    execFile(process.execPath, [BGPCTL, '-s', sock, 'show', 'status'], (err, stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stdout, stderr })),
+    execFile(process.execPath, [BGPCTL, '-s', sock, 'show', 'status'], (err, stdout, stderr) =>
+      resolve({ code: err ? (err.code as number) : 0, stdout, stderr }),
+    ),
   );
   assert.equal(root.code, 2);
-  assert.equal(root.stdout, '', 'nothing of the impostor\'s state is shown');
-  assert.match(root.stderr, new RegExp(`refusing .*ternd\\.sock: the socket is owned by uid ${USER} and group ${USER}, neither root nor you \\(uid 0\\) nor a group of yours`));
+  assert.equal(root.stdout, '', "nothing of the impostor's state is shown");
+  assert.match(
+    root.stderr,
+    new RegExp(`refusing .*ternd\\.sock: the socket is owned by uid ${USER} and group ${USER}, neither root nor you \\(uid 0\\) nor a group of yours`),
+  );
   d.kill('SIGTERM');
 });
 
@@ -152,15 +166,21 @@ test('issue 17: --control-socket-group lets that group use bgpctl without root, 
   const { dir, cfg } = await scratch(t);
   const sock = join(dir, 'ternd.sock');
   const unknown = await new Promise<Run>((resolve) =>
-    execFile(process.execPath, [TERND, '--config', cfg, '--node', 'node-a', '--fib', 'none', '--probes', 'off', '--control-socket', sock, '--control-socket-group', 'no-such-group-i17'], (err, stdout, stderr) =>
-      resolve({ code: err ? (err.code as number) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [TERND, '--config', cfg, '--node', 'node-a', '--fib', 'none', '--probes', 'off', '--control-socket', sock, '--control-socket-group', 'no-such-group-i17'],
+      (err, stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stdout, stderr }),
     ),
   );
   assert.equal(unknown.code, 1);
   assert.match(unknown.stdout + unknown.stderr, /no group named no-such-group-i17/);
   assert.equal(existsSync(sock), false, 'refused before the socket was made');
 
-  const d = spawn(process.execPath, [TERND, '--config', cfg, '--node', 'node-a', '--fib', 'none', '--probes', 'off', '--control-socket', sock, '--control-socket-group', String(GROUP)], { stdio: 'ignore' });
+  const d = spawn(
+    process.execPath,
+    [TERND, '--config', cfg, '--node', 'node-a', '--fib', 'none', '--probes', 'off', '--control-socket', sock, '--control-socket-group', String(GROUP)],
+    { stdio: 'ignore' },
+  );
   t.after(() => {
     if (d.exitCode === null) d.kill('SIGKILL');
   });

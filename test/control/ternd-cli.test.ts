@@ -74,9 +74,13 @@ test('bgpctl against two real ternd nodes: peers, neighbor, rib, config, fib, he
   const start = (node: string): string => {
     const sock = join(dir, `${node}.sock`);
     const log = openSync(join(dir, `${node}.log`), 'w');
-    const p = spawn(process.execPath, [TERND, '--config', cfg, '--node', node, '--fib', 'none', '--control-socket', sock, '--probes', '127.0.0.1:0', '--connect-retry', '1'], {
-      stdio: ['ignore', log, log],
-    });
+    const p = spawn(
+      process.execPath,
+      [TERND, '--config', cfg, '--node', node, '--fib', 'none', '--control-socket', sock, '--probes', '127.0.0.1:0', '--connect-retry', '1'],
+      {
+        stdio: ['ignore', log, log],
+      },
+    );
     closeSync(log);
     procs.push(p);
     return sock;
@@ -110,7 +114,10 @@ test('bgpctl against two real ternd nodes: peers, neighbor, rib, config, fib, he
   assert.equal(n.state, 'Established');
   assert.equal(n.remoteRouterId, B);
   assert.ok(n.holdTimeNegotiated !== null && n.holdTimeNegotiated > 0);
-  assert.ok(n.capabilities.negotiated.some((c) => c.name === '4-octet-as'), 'RFC 6793 4-octet AS negotiated');
+  assert.ok(
+    n.capabilities.negotiated.some((c) => c.name === '4-octet-as'),
+    'RFC 6793 4-octet AS negotiated',
+  );
   assert.ok(n.messages.received.open >= 1);
   assert.equal((await bgpctl(sa, ['show', 'neighbor', B])).code, 0);
   const unknown = await bgpctl(sa, ['show', 'neighbor', `${NET}.9`]);
@@ -120,7 +127,10 @@ test('bgpctl against two real ternd nodes: peers, neighbor, rib, config, fib, he
   // Issue 17: the mesh peers listen on a port other than 179, so show config names the peer
   // address:port; show neighbor takes that key as it is printed.
   const cfgJson = JSON.parse((await bgpctl(sa, ['-j', 'show', 'config'])).stdout) as { peers: Array<{ key: string }> };
-  assert.deepEqual(cfgJson.peers.map((p) => p.key), [`${B}:${port}`]);
+  assert.deepEqual(
+    cfgJson.peers.map((p) => p.key),
+    [`${B}:${port}`],
+  );
   const byKey = await bgpctl(sa, ['-j', 'show', 'neighbor', `${B}:${port}`]);
   assert.equal(byKey.code, 0, byKey.stdout + byKey.stderr);
   assert.equal((JSON.parse(byKey.stdout) as NeighborView).remoteRouterId, B);
@@ -154,7 +164,10 @@ test('bgpctl against two real ternd nodes: peers, neighbor, rib, config, fib, he
   const decouple = await bgpctl(sa, ['fib', 'decouple']);
   assert.equal(decouple.code, 1);
   assert.match(decouple.stderr, /ternd runs with --fib none: it never writes the kernel, so there is nothing to decouple/);
-  const status = JSON.parse((await bgpctl(sa, ['-j', 'show', 'status'])).stdout) as { fib: { driver: string; coupled: boolean }; datastore?: { kind: string; state: string } };
+  const status = JSON.parse((await bgpctl(sa, ['-j', 'show', 'status'])).stdout) as {
+    fib: { driver: string; coupled: boolean };
+    datastore?: { kind: string; state: string };
+  };
   assert.deepEqual(status.fib.driver, 'none');
   assert.equal(status.fib.coupled, false);
   assert.deepEqual([status.datastore?.kind, status.datastore?.state], ['file', 'synced']);
@@ -194,7 +207,10 @@ test('bgpctl against two real ternd nodes: peers, neighbor, rib, config, fib, he
   writeFileSync(cfg, yaml.replace('  nodeToNodeMeshEnabled: true', '  nodeToNodeMeshEnabled: true\n  ipv4NormalRoutePriority: 1024'));
   const reload = await bgpctl(sa, ['reload']);
   assert.equal(reload.code, 0, reload.stderr);
-  assert.match(reload.stdout, /^reload done: no changes\nwarnings:\n  - .*cluster\.yaml:\d+: BGPConfiguration\/default: spec\.ipv4NormalRoutePriority: warning: not implemented by Tern \(ignored\): .*\n$/);
+  assert.match(
+    reload.stdout,
+    /^reload done: no changes\nwarnings:\n {2}- .*cluster\.yaml:\d+: BGPConfiguration\/default: spec\.ipv4NormalRoutePriority: warning: not implemented by Tern \(ignored\): .*\n$/,
+  );
   // Issue 16: an unknown field is refused (kubectl's strict validation refuses it under Calico).
   writeFileSync(cfg, yaml.replace('  nodeToNodeMeshEnabled: true', '  nodeToNodeMeshEnabled: true\n  nodeToNodeMeshEnable: true'));
   const refused = await bgpctl(sa, ['reload']);

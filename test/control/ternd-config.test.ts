@@ -31,7 +31,9 @@ function freePort(): Promise<number> {
 
 const bgpctlJson = <T>(sock: string, ...args: string[]): Promise<T> =>
   new Promise((resolve, reject) => {
-    execFile(process.execPath, [BGPCTL, '-s', sock, '-j', ...args], (err, stdout, stderr) => (err ? reject(new Error(stderr || String(err))) : resolve(JSON.parse(stdout) as T)));
+    execFile(process.execPath, [BGPCTL, '-s', sock, '-j', ...args], (err, stdout, stderr) =>
+      err ? reject(new Error(stderr || String(err))) : resolve(JSON.parse(stdout) as T),
+    );
   });
 
 const readyz = (port: number): Promise<{ status: number; body: { reasons: string[] } }> =>
@@ -63,8 +65,11 @@ test('a file refused at startup: the warnings are printed with the errors, and t
   const dir = mkdtempSync(join(tmpdir(), 'tern-i16-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'cluster.yaml');
-  writeFileSync(file, header(await freePort(), '  ipv4NormalRoutePriority: 1024\n') +
-    `---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: tor}\nspec:\n  nodeselector: rack == 'a'\n  peerIP: ${NET}.9\n  asNumber: 65001\n`);
+  writeFileSync(
+    file,
+    header(await freePort(), '  ipv4NormalRoutePriority: 1024\n') +
+      `---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: tor}\nspec:\n  nodeselector: rack == 'a'\n  peerIP: ${NET}.9\n  asNumber: 65001\n`,
+  );
   const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
     const p = spawn(process.execPath, [TERND, '--config', file, '--node', 'n1', '--fib', 'none', '--probes', 'off', '--control-socket', join(dir, 's.sock')]);
     let text = '';
@@ -79,7 +84,9 @@ test('a file refused at startup: the warnings are printed with the errors, and t
   assert.ok(err > warn, `the error is missing or printed before the warning:\n${out.text}`);
 });
 
-test('RFC 2385: a BGPPeer whose password Secret is missing is held down (bgpctl, /readyz) until the mounted Secret appears; logSeverityScreen sets the level', { timeout: 60_000 }, async (t) => {
+test('RFC 2385: a BGPPeer whose password Secret is missing is held down (bgpctl, /readyz) until the mounted Secret appears; logSeverityScreen sets the level', {
+  timeout: 60_000,
+}, async (t) => {
   if (!requireOrSkip(t, !existsSync(TERND) && 'dist/src/ternd.js not built')) return;
   const dir = mkdtempSync(join(tmpdir(), 'tern-i16-'));
   const procs: ChildProcess[] = [];
@@ -91,11 +98,35 @@ test('RFC 2385: a BGPPeer whose password Secret is missing is held down (bgpctl,
   const file = join(dir, 'cluster.yaml');
   const secrets = join(dir, 'secrets');
   mkdirSync(join(secrets, 'bgp-pw'), { recursive: true });
-  writeFileSync(file, header(bgpPort, '  logSeverityScreen: Warning\n') +
-    `---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: tor}\nspec:\n  peerIP: ${NET}.9\n  asNumber: 65001\n  password: {secretKeyRef: {name: bgp-pw, key: tor}}\n`);
+  writeFileSync(
+    file,
+    header(bgpPort, '  logSeverityScreen: Warning\n') +
+      `---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: tor}\nspec:\n  peerIP: ${NET}.9\n  asNumber: 65001\n  password: {secretKeyRef: {name: bgp-pw, key: tor}}\n`,
+  );
   const sock = join(dir, 's.sock');
-  const p = spawn(process.execPath, [TERND, '--config', file, '--node', 'n1', '--fib', 'none', '--probes', `127.0.0.1:${probePort}`,
-    '--control-socket', sock, '--secrets-dir', secrets, '--secrets-recheck', '1', '--ready-grace', '600'], { stdio: 'ignore' });
+  const p = spawn(
+    process.execPath,
+    [
+      TERND,
+      '--config',
+      file,
+      '--node',
+      'n1',
+      '--fib',
+      'none',
+      '--probes',
+      `127.0.0.1:${probePort}`,
+      '--control-socket',
+      sock,
+      '--secrets-dir',
+      secrets,
+      '--secrets-recheck',
+      '1',
+      '--ready-grace',
+      '600',
+    ],
+    { stdio: 'ignore' },
+  );
   procs.push(p);
   const n = await until('ternd answers', () => bgpctlJson<NeighborView>(sock, 'show', 'neighbor', `${NET}.9`));
   assert.match(n.heldDown ?? '', /^BGPPeer tor spec\.password: secret bgp-pw\/tor unavailable: no Secret "bgp-pw" in the datastore; no file .*bgp-pw\/tor$/);
@@ -103,7 +134,10 @@ test('RFC 2385: a BGPPeer whose password Secret is missing is held down (bgpctl,
   assert.equal(n.md5, false);
   const r = await readyz(probePort);
   assert.equal(r.status, 503);
-  assert.ok(r.body.reasons.some((x) => x.startsWith(`session ${NET}.9 held down: BGPPeer tor`)), JSON.stringify(r.body));
+  assert.ok(
+    r.body.reasons.some((x) => x.startsWith(`session ${NET}.9 held down: BGPPeer tor`)),
+    JSON.stringify(r.body),
+  );
   assert.equal((await bgpctlJson<ConfigView>(sock, 'show', 'config')).logLevel, 'warn', 'logSeverityScreen Warning');
   // The mounted Secret appears: within a recheck the session is planned with its password and starts.
   writeFileSync(join(secrets, 'bgp-pw', 'tor'), 'tor-key\n');

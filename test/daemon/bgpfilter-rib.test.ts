@@ -15,22 +15,26 @@ const YAML = [
   doc('Node', 'n1', '  bgp:\n    ipv4Address: 198.18.1.10/24'),
   doc('IPPool', 'pods', '  cidr: 10.244.0.0/16'),
   doc('BGPPeer', 'tor', '  peerIP: 198.18.1.1\n  asNumber: 65001\n  filters: [tag-and-prepend]'),
-  doc('BGPFilter', 'tag-and-prepend', [
-    '  exportV4:',
-    '    - {action: Reject, matchOperator: In, cidr: 10.9.0.0/16}',
-    '    - action: Accept',
-    '      asPathPrefix: [65009]',
-    '      operations:',
-    '        - addCommunity: {value: "65000:7"}',
-    '        - addCommunity: {value: "65000:1:2"}',
-    '        - prependASPath: {prefix: [65100, 65101]}',
-    '  importV4:',
-    '    - action: Accept',
-    '      communities: {values: ["65001:666"]}',
-    '      operations:',
-    '        - addCommunity: {value: "65000:999"}',
-    '    - {action: Reject, communities: {values: ["65001:13"]}}',
-  ].join('\n')),
+  doc(
+    'BGPFilter',
+    'tag-and-prepend',
+    [
+      '  exportV4:',
+      '    - {action: Reject, matchOperator: In, cidr: 10.9.0.0/16}',
+      '    - action: Accept',
+      '      asPathPrefix: [65009]',
+      '      operations:',
+      '        - addCommunity: {value: "65000:7"}',
+      '        - addCommunity: {value: "65000:1:2"}',
+      '        - prependASPath: {prefix: [65100, 65101]}',
+      '  importV4:',
+      '    - action: Accept',
+      '      communities: {values: ["65001:666"]}',
+      '      operations:',
+      '        - addCommunity: {value: "65000:999"}',
+      '    - {action: Reject, communities: {values: ["65001:13"]}}',
+    ].join('\n'),
+  ),
 ].join('\n');
 
 const { model } = parseModel(YAML, 'cluster.yaml');
@@ -48,7 +52,10 @@ test('export operations towards eBGP: communities added, AS path "<local> 65100 
   const by = new Map(sent.flatMap((s) => s.nlri.map((p) => [p, s.attrs] as const)));
   assert.deepEqual([...by.keys()].sort(), ['10.1.0.0/24'], '10.9/16 rejected by rule 1; 10.2/24 does not start with 65009 and is in no pool');
   const a = by.get('10.1.0.0/24')!;
-  assert.deepEqual(a.asPath?.flatMap((s) => s.asns), [LOCAL_AS, 65100, 65101, 65009, 65010]);
+  assert.deepEqual(
+    a.asPath?.flatMap((s) => s.asns),
+    [LOCAL_AS, 65100, 65101, 65009, 65010],
+  );
   assert.deepEqual(a.communities, [65000 * 65536 + 7]);
   assert.deepEqual(a.largeCommunities, [{ globalAdmin: 65000, local1: 1, local2: 2 }]);
 });
@@ -74,12 +81,16 @@ const PRIO_YAML = [
   doc('BGPPeer', 'tor', '  peerIP: 198.18.1.1\n  asNumber: 65001\n  filters: [elevate]'),
   doc('BGPPeer', 'rr', `  peerIP: 198.18.1.2\n  asNumber: ${LOCAL_AS}\n  filters: [by-priority]`),
   doc('BGPFilter', 'elevate', '  importV4:\n    - {action: Accept, matchOperator: In, cidr: 10.7.0.0/16, operations: [{setPriority: {value: 512}}]}'),
-  doc('BGPFilter', 'by-priority', [
-    '  exportV4:',
-    '    - {action: Accept, priority: 512, operations: [{addCommunity: {value: "65000:512"}}]}',
-    '    - {action: Accept, priority: 1024, operations: [{addCommunity: {value: "65000:1024"}}]}',
-    '    - {action: Reject, priority: 2147483547}',
-  ].join('\n')),
+  doc(
+    'BGPFilter',
+    'by-priority',
+    [
+      '  exportV4:',
+      '    - {action: Accept, priority: 512, operations: [{addCommunity: {value: "65000:512"}}]}',
+      '    - {action: Accept, priority: 1024, operations: [{addCommunity: {value: "65000:1024"}}]}',
+      '    - {action: Reject, priority: 2147483547}',
+    ].join('\n'),
+  ),
 ].join('\n');
 
 test('setPriority on import: LOCAL_PREF 2^31-1-512 wins the decision over a LOCAL_PREF 200 path (RFC 4271 §9.1.2.2 a) and goes to iBGP peers (RFC 4271 §5.1.5)', () => {
@@ -98,10 +109,10 @@ test('setPriority on import: LOCAL_PREF 2^31-1-512 wins the decision over a LOCA
   assert.equal(best('10.7.1.0/24')?.attrs.localPref, 2147483135);
   assert.equal(best('10.8.1.0/24')?.attrs.localPref, 200, 'outside the rule: the eBGP path has no LOCAL_PREF (BIRD: 100) and loses');
   const sent = new Map(drain(rib, listener).flatMap((s) => s.nlri.map((p) => [p, s.attrs] as const)));
-  assert.equal(sent.get('10.7.1.0/24')?.localPref, 2147483135, 'the priority travels to iBGP peers as Calico\'s does');
+  assert.equal(sent.get('10.7.1.0/24')?.localPref, 2147483135, "the priority travels to iBGP peers as Calico's does");
 });
 
-test('priority on export matches LOCAL_PREF 2^31-1-priority: a route with setPriority 512, this node\'s own route at the normal 1024, a plain eBGP route at 2^31-1-100 (Calico buildExportFilter)', () => {
+test("priority on export matches LOCAL_PREF 2^31-1-priority: a route with setPriority 512, this node's own route at the normal 1024, a plain eBGP route at 2^31-1-100 (Calico buildExportFilter)", () => {
   const { model: m } = parseModel(PRIO_YAML, 'cluster.yaml');
   const peers = planPeers(m, 'n1');
   const rib = makeRib();
@@ -135,5 +146,9 @@ test('BGPFilter source RemotePeers on export: the RIB tells the policy which pat
   // Originated after the session came up, as a block added on reload is.
   rib.originate('10.244.3.0/26', { origin: 0, asPath: [] });
   rib.flush(0);
-  assert.deepEqual(drain(rib, dst).flatMap((s) => s.nlri), ['10.244.3.0/26'], 'the learned pod route is RemotePeers and rejected; ours is Local');
+  assert.deepEqual(
+    drain(rib, dst).flatMap((s) => s.nlri),
+    ['10.244.3.0/26'],
+    'the learned pod route is RemotePeers and rejected; ours is Local',
+  );
 });

@@ -7,7 +7,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, encapsulationFor, formatIssue, kernelMetricOf, loadModelFile, localSpeaker, localSubnets, originatedRoutes, planPeers, type ClusterModel, type PeerConfig } from '../../peers';
+import {
+  ConfigError,
+  encapsulationFor,
+  formatIssue,
+  kernelMetricOf,
+  loadModelFile,
+  localSpeaker,
+  localSubnets,
+  originatedRoutes,
+  planPeers,
+  type ClusterModel,
+  type PeerConfig,
+} from '../../peers';
 import { policiesFor } from '../../src/daemon/wiring';
 import { parsePrefix } from '../../bgp/codec/prefix';
 import { AsPathSegmentType, type PathAttributes } from '../../bgp/codec/types';
@@ -28,12 +40,18 @@ const comm = (a: number, b: number): number => a * 65536 + b;
 test('01 default mesh: a session per other node, the affine block advertised with a blackhole; IPAM-only fields accepted silently', () => {
   const { model, warnings } = load('01-default-mesh.yaml');
   assert.deepEqual(sessions(model, 'worker-1'), ['198.18.10.12 mesh -', '198.18.11.13 mesh -']);
-  assert.deepEqual(originatedRoutes(model, 'worker-1').map((r) => [r.prefix, r.fib]), [['10.244.1.0/26', 'blackhole']]);
+  assert.deepEqual(
+    originatedRoutes(model, 'worker-1').map((r) => [r.prefix, r.fib]),
+    [['10.244.1.0/26', 'blackhole']],
+  );
   // IPIP pool, programClusterRoutes unset: Tern installs the IPIP routes as BIRD did before
   // Calico v3.33, and says that a Felix from Calico's main branch would program them too.
   assert.equal(encapsulationFor(model, '10.244.7.0/26', '198.18.11.13', localSubnets(model, 'worker-1')).mode, 'ipip');
   assert.equal(warnings.length, 1);
-  assert.match(warnings[0], /IPPool\/default-ipv4-ippool: spec\.ipipMode: warning: BGPConfiguration default sets no programClusterRoutes: Tern installs the IPIP cluster routes itself/);
+  assert.match(
+    warnings[0],
+    /IPPool\/default-ipv4-ippool: spec\.ipipMode: warning: BGPConfiguration default sets no programClusterRoutes: Tern installs the IPIP cluster routes itself/,
+  );
 });
 
 test('02 ToR per rack (RFC 2385): nodeSelector scopes the peer; the Secret in the datastore gives MD5; a missing key holds that session down', () => {
@@ -41,7 +59,10 @@ test('02 ToR per rack (RFC 2385): nodeSelector scopes the peer; the Secret in th
   assert.deepEqual(sessions(model, 'a1'), ['198.18.20.1 selector md5']);
   assert.equal(peerOf(model, 'a1', '198.18.20.1').password, 'tor-a-key');
   assert.deepEqual(sessions(model, 'b1'), ['198.18.21.1 selector held']);
-  assert.match(peerOf(model, 'b1', '198.18.21.1').passwordError!, /^BGPPeer rack-b-tor spec\.password: secret bgp-secrets\/rack-b unavailable: Secret "bgp-secrets" has no key "rack-b"/);
+  assert.match(
+    peerOf(model, 'b1', '198.18.21.1').passwordError!,
+    /^BGPPeer rack-b-tor spec\.password: secret bgp-secrets\/rack-b unavailable: Secret "bgp-secrets" has no key "rack-b"/,
+  );
 });
 
 test('03 route reflectors (RFC 4456): reflectors peer with each other as non-clients and with every node as clients', () => {
@@ -72,7 +93,10 @@ test('05 BGPFilter operations: export adds 65100:100 and prepends 65100 65100 af
   const peer = { id: up.key, address: up.peerAddress, asn: up.peerAs };
   // Export to eBGP: the RIB hands the policy the path with our AS (65100) already first.
   const out = exportPolicy(parsePrefix('10.244.3.0/26'), { asPath: seq(65100) }, peer, undefined, 'peer') as PathAttributes;
-  assert.deepEqual(out.asPath?.flatMap((s) => s.asns), [65100, 65100, 65100]);
+  assert.deepEqual(
+    out.asPath?.flatMap((s) => s.asns),
+    [65100, 65100, 65100],
+  );
   assert.deepEqual(out.communities, [comm(65100, 100)]);
   assert.equal(importPolicy!(parsePrefix('198.19.1.0/24'), { asPath: seq(65001, 65500), communities: [comm(65001, 666)] }, peer, undefined, 'peer'), 'reject');
   const tagged = importPolicy!(parsePrefix('198.19.2.0/24'), { asPath: seq(65001, 65500, 7) }, peer, undefined, 'peer') as PathAttributes;
@@ -80,18 +104,24 @@ test('05 BGPFilter operations: export adds 65100:100 and prepends 65100 65100 af
   assert.equal(importPolicy!(parsePrefix('198.19.3.0/24'), { asPath: seq(65001, 7) }, peer, undefined, 'peer'), 'accept');
 });
 
-test('06 pool migration: the disabled old pool\'s block stays advertised; a disableBGPExport pool\'s does not (bird_ipam.cfg.template)', () => {
+test("06 pool migration: the disabled old pool's block stays advertised; a disableBGPExport pool's does not (bird_ipam.cfg.template)", () => {
   const { model } = load('06-pool-migration.yaml');
   assert.deepEqual(adverts(model, 'n1'), ['10.0.5.0/26', '10.244.5.0/26']);
 });
 
-test('07 services: CIDRs from every node with their communities (named, large); per-Service /32s as confd routes.go: Local from the endpoint\'s node, a single-address external IP from every node, not-ready and headless never', () => {
+test("07 services: CIDRs from every node with their communities (named, large); per-Service /32s as confd routes.go: Local from the endpoint's node, a single-address external IP from every node, not-ready and headless never", () => {
   const { model, warnings } = load('07-services.yaml');
   const r = originatedRoutes(model, 'n1');
-  assert.deepEqual(r.map((x) => x.prefix), ['10.96.0.0/12', '198.19.100.0/24', '198.19.200.0/24',
-    '10.96.10.10/32', '198.19.200.10/32', '10.96.20.20/32', '198.19.101.7/32']);
+  assert.deepEqual(
+    r.map((x) => x.prefix),
+    ['10.96.0.0/12', '198.19.100.0/24', '198.19.200.0/24', '10.96.10.10/32', '198.19.200.10/32', '10.96.20.20/32', '198.19.101.7/32'],
+  );
   assert.deepEqual([r[0].communities, r[0].largeCommunities], [[comm(64512, 300)], [{ globalAdmin: 64512, local1: 1, local2: 2 }]]);
-  assert.deepEqual([r[3].communities, r[3].fib], [[comm(64512, 300)], 'none'], 'a cluster IP /32 inside 10.96.0.0/12 gets its communities; Felix owns the forwarding');
+  assert.deepEqual(
+    [r[3].communities, r[3].fib],
+    [[comm(64512, 300)], 'none'],
+    'a cluster IP /32 inside 10.96.0.0/12 gets its communities; Felix owns the forwarding',
+  );
   assert.deepEqual(adverts(model, 'n2'), ['10.96.0.0/12', '198.19.100.0/24', '198.19.200.0/24', '10.96.20.20/32', '198.19.101.7/32']);
   assert.deepEqual(adverts(model, 'edge'), [], 'excluded from external load balancers');
   assert.deepEqual(warnings, []);
@@ -128,10 +158,13 @@ test('12 log level per node, unimplemented fields and unused kinds warned by nam
   const { model, warnings } = load('12-log-and-unimplemented.yaml');
   assert.deepEqual([localSpeaker(model, 'n1').logSeverity, localSpeaker(model, 'n2').logSeverity], ['Debug', 'Warning']);
   assert.deepEqual(adverts(model, 'n1'), ['198.19.210.40/32'], 'no cluster IP: serviceClusterIPs is not set');
-  assert.deepEqual(warnings.map((w) => /: (spec\.\w+|FelixConfiguration\/default): warning/.exec(w)?.[1]), ['FelixConfiguration/default']);
+  assert.deepEqual(
+    warnings.map((w) => /: (spec\.\w+|FelixConfiguration\/default): warning/.exec(w)?.[1]),
+    ['FelixConfiguration/default'],
+  );
 });
 
-test('13 programClusterRoutes EnabledNoEncapOnly (the default on the Calico main branch, v3.33): IPIP and VXLAN pools\' routes left to Felix, unencapsulated ones installed', () => {
+test("13 programClusterRoutes EnabledNoEncapOnly (the default on the Calico main branch, v3.33): IPIP and VXLAN pools' routes left to Felix, unencapsulated ones installed", () => {
   const { model, warnings } = load('13-program-cluster-routes.yaml');
   const enc = (p: string) => encapsulationFor(model, p, '198.18.13.12', localSubnets(model, 'n1'));
   assert.deepEqual([enc('10.244.2.0/26').install, enc('10.244.2.0/26').mode], [false, 'felix']);
@@ -142,7 +175,7 @@ test('13 programClusterRoutes EnabledNoEncapOnly (the default on the Calico main
   assert.deepEqual(warnings, []);
 });
 
-test('14 BGPFilter priority (Calico v3.32+ kubevirt-filter): a tagged route imported at priority 100 (LOCAL_PREF 2^31-1-100, kernel metric 100); on export priority 100 and this node\'s own routes at 1024 get their communities', () => {
+test("14 BGPFilter priority (Calico v3.32+ kubevirt-filter): a tagged route imported at priority 100 (LOCAL_PREF 2^31-1-100, kernel metric 100); on export priority 100 and this node's own routes at 1024 get their communities", () => {
   const { model, warnings } = load('14-bgpfilter-priority.yaml');
   assert.deepEqual(warnings, []);
   const rr = peerOf(model, 'n1', '198.18.140.1');
@@ -151,7 +184,11 @@ test('14 BGPFilter priority (Calico v3.32+ kubevirt-filter): a tagged route impo
   const elevated = importPolicy!(parsePrefix('10.244.9.7/32'), { asPath: [], localPref: 2147482623, communities: [comm(65000, 100)] }, peer) as PathAttributes;
   assert.equal(elevated.localPref, 2147483547);
   assert.equal(kernelMetricOf(elevated.localPref), 100);
-  assert.equal(importPolicy!(parsePrefix('10.244.9.8/32'), { asPath: [], localPref: 2147482623 }, peer), 'accept', 'untagged: unchanged (priority 1024 from a Calico node)');
+  assert.equal(
+    importPolicy!(parsePrefix('10.244.9.8/32'), { asPath: [], localPref: 2147482623 }, peer),
+    'accept',
+    'untagged: unchanged (priority 1024 from a Calico node)',
+  );
   const own = exportPolicy(parsePrefix('10.244.1.0/26'), { asPath: [], localPref: 100 }, peer, -1, 'local') as PathAttributes;
   assert.deepEqual(own.communities, [comm(65001, 200)]);
   const reflected = exportPolicy(parsePrefix('10.244.9.7/32'), { asPath: [], localPref: 2147483547 }, peer, 2147483547, 'peer') as PathAttributes;
@@ -172,9 +209,16 @@ test('common mistakes are refused with text that names them (kubectl strict vali
     const want = /^# error: (.+)$/m.exec(text)?.[1];
     assert.ok(want, `${f}: no "# error:" line`);
     let err: unknown;
-    try { loadModelFile(path.join(dir, f)); } catch (e) { err = e; }
+    try {
+      loadModelFile(path.join(dir, f));
+    } catch (e) {
+      err = e;
+    }
     assert.ok(err instanceof ConfigError, `${f} was accepted`);
     const errors = err.issues.filter((i) => i.severity === 'error').map(formatIssue);
-    assert.ok(errors.some((e) => e.includes(want)), `${f}: no error contains ${JSON.stringify(want)}; got:\n${errors.join('\n')}`);
+    assert.ok(
+      errors.some((e) => e.includes(want)),
+      `${f}: no error contains ${JSON.stringify(want)}; got:\n${errors.join('\n')}`,
+    );
   }
 });

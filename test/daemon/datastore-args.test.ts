@@ -30,7 +30,10 @@ test('--datastore etcd: flag combinations that cannot work are refused by name',
     // And what is fine gives an etcd datastore (nothing is contacted before start()).
     const pw = path.join(dir, 'pw');
     fs.writeFileSync(pw, 's3cret\n');
-    const ds = await createDatastore({ datastore: 'etcd', 'etcd-endpoints': 'http://127.0.0.1:1,http://127.0.0.2:1', 'etcd-username': 'tern', 'etcd-password-file': pw }, { env });
+    const ds = await createDatastore(
+      { datastore: 'etcd', 'etcd-endpoints': 'http://127.0.0.1:1,http://127.0.0.2:1', 'etcd-username': 'tern', 'etcd-password-file': pw },
+      { env },
+    );
     assert.equal(ds.kind, 'etcd');
     assert.equal(ds.status().source, 'http://127.0.0.1:1,http://127.0.0.2:1');
     assert.equal(ds.status().state, 'syncing');

@@ -59,8 +59,15 @@ test('issue 18: help, version and every line yargs refuses or turns into arrays 
   const opts = new Map(Object.entries(OPTIONS));
   for (const args of FOR_YARGS) assert.equal(quickParse(args, opts, 'ternd'), undefined, `flags ${JSON.stringify(args)}`);
   // A replayed chain is yargs' own: a value outside choices is refused with its message.
-  const y = chain(lazyYargs(['--fib', 'nope'])).exitProcess(false).fail((msg: string) => { throw new Error(msg); });
-  await assert.rejects(Promise.resolve().then(() => y.parseAsync()), /Choices: "kernel", "none"/);
+  const y = chain(lazyYargs(['--fib', 'nope']))
+    .exitProcess(false)
+    .fail((msg: string) => {
+      throw new Error(msg);
+    });
+  await assert.rejects(
+    Promise.resolve().then(() => y.parseAsync()),
+    /Choices: "kernel", "none"/,
+  );
   // A number yargs cannot read stays yargs' NaN rather than a refusal of ours.
   assert.ok(Number.isNaN((await chain(lazyYargs(['--table', 'x'])).parseAsync()).table));
 });

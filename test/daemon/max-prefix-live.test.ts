@@ -49,7 +49,9 @@ function notifications(chunks: Buffer[]): Buffer[] {
   return out;
 }
 
-test('RFC 4486 §4 max-prefix through ternd: Cease 6/1 with AFI/SAFI/limit; held down without restartInterval until the limit is raised', { timeout: 60_000 }, async (t) => {
+test('RFC 4486 §4 max-prefix through ternd: Cease 6/1 with AFI/SAFI/limit; held down without restartInterval until the limit is raised', {
+  timeout: 60_000,
+}, async (t) => {
   const bgpPort = freshPort();
   const peerPort = freshPort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'i15-maxpfx-'));
@@ -71,7 +73,11 @@ test('RFC 4486 §4 max-prefix through ternd: Cease 6/1 with AFI/SAFI/limit; held
   });
   await peer.listen(PEER, peerPort);
   const sock = path.join(dir, 'ternd.sock');
-  const proc = spawn(process.execPath, [TERND, '--config', config, '--node', 'node-a', '--fib', 'none', '--control-socket', sock, '--probes', 'off', '--connect-retry', '1'], { stdio: 'ignore' });
+  const proc = spawn(
+    process.execPath,
+    [TERND, '--config', config, '--node', 'node-a', '--fib', 'none', '--control-socket', sock, '--probes', 'off', '--connect-retry', '1'],
+    { stdio: 'ignore' },
+  );
   t.after(async () => {
     if (proc.exitCode === null) proc.kill('SIGKILL');
     await peer.close();

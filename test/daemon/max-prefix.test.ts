@@ -32,7 +32,10 @@ test('RFC 4486 §4 max-prefix: warning at warningPercent once, Cease 6/1 past th
   try {
     const { e, calls, lines, log } = peer(10, 30);
     let n = 7;
-    assert.equal(checkMaxPrefix(e, ['ipv4'], () => n, log), false);
+    assert.equal(
+      checkMaxPrefix(e, ['ipv4'], () => n, log),
+      false,
+    );
     assert.deepEqual(lines, [], 'below 80%: quiet');
     n = 8;
     checkMaxPrefix(e, ['ipv4'], () => n, log);
@@ -41,10 +44,21 @@ test('RFC 4486 §4 max-prefix: warning at warningPercent once, Cease 6/1 past th
     assert.equal(lines.length, 1, 'one warning at 80%, not one per UPDATE');
     assert.match(lines[0], /sent 8 ipv4 routes, 80% or more of its max-prefix limit 10/);
     n = 10;
-    assert.equal(checkMaxPrefix(e, ['ipv4'], () => n, log), false, 'the limit itself is allowed');
-    assert.equal(checkMaxPrefix(e, ['ipv6'], () => 1000, log), false, 'no limit for ipv6');
+    assert.equal(
+      checkMaxPrefix(e, ['ipv4'], () => n, log),
+      false,
+      'the limit itself is allowed',
+    );
+    assert.equal(
+      checkMaxPrefix(e, ['ipv6'], () => 1000, log),
+      false,
+      'no limit for ipv6',
+    );
     n = 11;
-    assert.equal(checkMaxPrefix(e, ['ipv4'], () => n, log), true);
+    assert.equal(
+      checkMaxPrefix(e, ['ipv4'], () => n, log),
+      true,
+    );
     assert.deepEqual(calls, [{ code: 6, subcode: 1, data: Buffer.from('0001010000000a', 'hex'), why: 'max-prefix: 11 ipv4 routes > limit 10 (RFC 4486 §4)' }]);
     assert.equal(e.maxPrefixTrip?.limit, 10);
     assert.match(lines[1], /over its max-prefix limit 10.*Cease 6\/1.*starts again in 30s/);

@@ -8,7 +8,6 @@ import { policiesFor, sessionConfigOf } from '../../src/daemon/wiring';
 import { parsePrefix } from '../../bgp/codec/prefix';
 import { Rib } from '../../bgp/rib/rib';
 
-
 const YAML = [
   doc('BGPConfiguration', 'default', '  asNumber: 64512\n  nodeToNodeMeshEnabled: true'),
   doc('Node', 'node-a', '  bgp:\n    ipv4Address: 198.18.1.10/24'),

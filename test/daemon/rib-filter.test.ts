@@ -46,8 +46,15 @@ test('communities: RFC 1997 numbers and the well-known names operators type; RFC
   assert.equal(normaliseCommunity('64512:65536'), null);
   assert.equal(normaliseCommunity('65001:1:2'), null);
   const row = (communities?: string[], largeCommunities?: string[]): RibRowView => ({
-    prefix: '10.0.0.0/24', family: 'ipv4', flags: { valid: true, best: true, multipath: false, ibgp: false, stale: false, filtered: false },
-    nextHop: '198.18.0.2', asPath: '65001', origin: 'i', peer: '198.18.0.2', communities, largeCommunities,
+    prefix: '10.0.0.0/24',
+    family: 'ipv4',
+    flags: { valid: true, best: true, multipath: false, ibgp: false, stale: false, filtered: false },
+    nextHop: '198.18.0.2',
+    asPath: '65001',
+    origin: 'i',
+    peer: '198.18.0.2',
+    communities,
+    largeCommunities,
   });
   const noExport = attributeFilter({ view: 'loc', community: 'no-export' }, LOCAL)!;
   assert.equal(noExport(row(['65535:65281'])), true);
@@ -81,5 +88,6 @@ test('neighbor keys: the address, or address:port as show config prints it (peer
   assert.deepEqual(checkNeighborKey('198.18.0.2:1179'), { ok: true, value: '198.18.0.2:1179' });
   assert.deepEqual(checkNeighborKey('[2001:db8::2]:1179'), { ok: true, value: '[2001:db8::2]:1179' });
   assert.deepEqual(checkNeighborKey('2001:db8::2'), { ok: true, value: '2001:db8::2' });
-  for (const bad of ['router-1', '198.18.0.2:0', '[198.18.0.2]:1179', '2001:db8::2:1179x', '198.18.0.256:179']) assert.equal(checkNeighborKey(bad).ok, false, bad);
+  for (const bad of ['router-1', '198.18.0.2:0', '[198.18.0.2]:1179', '2001:db8::2:1179x', '198.18.0.256:179'])
+    assert.equal(checkNeighborKey(bad).ok, false, bad);
 });

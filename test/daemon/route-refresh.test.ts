@@ -32,7 +32,10 @@ test('RFC 2918 §4 / RFC 7313 §4: subtype 0 re-sends the Adj-RIB-Out once, fram
   onRouteRefresh(c, 'enh', true, rr(0));
   assert.equal(pumped(), 1);
   const out = rib.takeOutput('enh');
-  const types = out.map((b) => { const m = decodeMessage(b, ctx()); return m.type === MsgType.ROUTE_REFRESH ? `RR${m.subtype}` : 'U'; });
+  const types = out.map((b) => {
+    const m = decodeMessage(b, ctx());
+    return m.type === MsgType.ROUTE_REFRESH ? `RR${m.subtype}` : 'U';
+  });
   assert.deepEqual(types, ['RR1', 'U', 'RR2']);
   // The peer's own BoRR/EoRR (its answer to our request) make us send nothing.
   onRouteRefresh(c, 'enh', true, rr(1));
@@ -49,10 +52,13 @@ test('RFC 7313 §4.2: routes not re-advertised between BoRR and EoRR are purged;
   onRouteRefresh(c, src, true, rr(2));
   assert.equal(rib.lookup('10.1.0.0/16')[0].stale, false);
   assert.deepEqual(rib.lookup('10.2.0.0/16'), [], 'not re-advertised: purged at EoRR');
-  assert.deepEqual(decodeOut(rib.takeOutput('enh')).flatMap((s) => s.withdrawn), ['10.2.0.0/16']);
+  assert.deepEqual(
+    decodeOut(rib.takeOutput('enh')).flatMap((s) => s.withdrawn),
+    ['10.2.0.0/16'],
+  );
 });
 
-test('RFC 7313 §4.2: BoRR without EoRR: the stale routes are purged after Tern\'s bound on the wait, with one warning', () => {
+test("RFC 7313 §4.2: BoRR without EoRR: the stale routes are purged after Tern's bound on the wait, with one warning", () => {
   mock.timers.enable({ apis: ['setTimeout'] });
   try {
     const { rib, src, c, lines } = setup();

@@ -22,7 +22,11 @@ function setup(t: { after: (fn: () => void) => void }): { dir: string; config: s
   fs.chmodSync(dir, 0o755);
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const config = path.join(dir, 'cluster.yaml');
-  fs.writeFileSync(config, doc('BGPConfiguration', 'default', `  asNumber: 64512\n  listenPort: ${PORT}\n  bindMode: NodeIP`) + doc('Node', 'node-a', '  bgp:\n    ipv4Address: 127.0.0.71/8'));
+  fs.writeFileSync(
+    config,
+    doc('BGPConfiguration', 'default', `  asNumber: 64512\n  listenPort: ${PORT}\n  bindMode: NodeIP`) +
+      doc('Node', 'node-a', '  bgp:\n    ipv4Address: 127.0.0.71/8'),
+  );
   fs.chmodSync(config, 0o644);
   return { dir, config };
 }
@@ -30,7 +34,10 @@ function setup(t: { after: (fn: () => void) => void }): { dir: string; config: s
 /** Runs ternd to its exit; returns exit code and the lines it wrote (text log format). */
 function ternd(args: string[], prefix: string[] = []): { code: number | null; lines: string[] } {
   const [cmd, ...pre] = prefix.length ? prefix : [process.execPath];
-  const r = spawnSync(cmd, [...pre, ...(prefix.length ? [process.execPath] : []), TERND, '--node', 'node-a', '--log-format', 'text', ...args], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(cmd, [...pre, ...(prefix.length ? [process.execPath] : []), TERND, '--node', 'node-a', '--log-format', 'text', ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { code: r.status, lines: `${r.stdout}${r.stderr}`.split('\n').filter(Boolean) };
 }
 
@@ -46,27 +53,45 @@ function assertOneCleanLine(r: { code: number | null; lines: string[] }, re: Reg
 test('issue 17: probe port out of range or taken, control socket not a socket or held by a live daemon: one line, exit 1', { timeout: 60_000 }, async (t) => {
   const { dir, config } = setup(t);
   const base = ['--config', config, '--fib', 'none'];
-  assertOneCleanLine(ternd([...base, '--probes', '127.0.0.1:99999', '--control-socket', path.join(dir, 's')]), /cannot start: --probes 127\.0\.0\.1:99999: port 99999 is out of range \(0-65535, 0: any free port\)/);
+  assertOneCleanLine(
+    ternd([...base, '--probes', '127.0.0.1:99999', '--control-socket', path.join(dir, 's')]),
+    /cannot start: --probes 127\.0\.0\.1:99999: port 99999 is out of range \(0-65535, 0: any free port\)/,
+  );
 
   const taken: Server = createServer();
   await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
   t.after(() => taken.close());
   const port = (taken.address() as { port: number }).port;
-  assertOneCleanLine(ternd([...base, '--probes', `127.0.0.1:${port}`, '--control-socket', path.join(dir, 's')]), new RegExp(`cannot start: --probes 127\\.0\\.0\\.1:${port}: the port is already in use`));
+  assertOneCleanLine(
+    ternd([...base, '--probes', `127.0.0.1:${port}`, '--control-socket', path.join(dir, 's')]),
+    new RegExp(`cannot start: --probes 127\\.0\\.0\\.1:${port}: the port is already in use`),
+  );
 
   const file = path.join(dir, 'not-a-socket');
   fs.writeFileSync(file, 'keep me');
-  assertOneCleanLine(ternd([...base, '--probes', 'off', '--control-socket', file]), /cannot start: --control-socket .*not-a-socket: exists and is not a socket/);
+  assertOneCleanLine(
+    ternd([...base, '--probes', 'off', '--control-socket', file]),
+    /cannot start: --control-socket .*not-a-socket: exists and is not a socket/,
+  );
   assert.equal(fs.readFileSync(file, 'utf8'), 'keep me', 'the file is left alone');
 
   // A live daemon on the socket: a second ternd must not take its socket over.
   const sock = path.join(dir, 'live.sock');
   const first = spawn(process.execPath, [TERND, ...base, '--node', 'node-a', '--probes', 'off', '--control-socket', sock], { stdio: 'ignore' });
-  t.after(() => { if (first.exitCode === null) first.kill('SIGKILL'); });
+  t.after(() => {
+    if (first.exitCode === null) first.kill('SIGKILL');
+  });
   for (let i = 0; i < 300 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
   assert.ok(fs.existsSync(sock), 'the first ternd listens');
-  const second = spawnSync(process.execPath, [TERND, '--node', 'node-a', '--log-format', 'text', '--config', config, '--fib', 'none', '--probes', 'off', '--control-socket', sock], { encoding: 'utf8', timeout: 30_000 });
-  assertOneCleanLine({ code: second.status, lines: `${second.stdout}${second.stderr}`.split('\n').filter(Boolean) }, /cannot start: --control-socket .*live\.sock: another daemon answers on it/);
+  const second = spawnSync(
+    process.execPath,
+    [TERND, '--node', 'node-a', '--log-format', 'text', '--config', config, '--fib', 'none', '--probes', 'off', '--control-socket', sock],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  assertOneCleanLine(
+    { code: second.status, lines: `${second.stdout}${second.stderr}`.split('\n').filter(Boolean) },
+    /cannot start: --control-socket .*live\.sock: another daemon answers on it/,
+  );
   assert.equal(first.exitCode, null, 'the first ternd still runs');
 });
 
@@ -86,7 +111,14 @@ test('issue 17: hasNetAdmin reads CAP_NET_ADMIN (bit 12) from CapEff; readiness 
   assert.equal(hasNetAdmin('CapEff:\t000001ffffffffff\n'), true);
   assert.equal(hasNetAdmin('CapEff:\t0000000000000000\n'), false);
   assert.equal(hasNetAdmin('CapEff:\t0000000000001000\n'), true);
-  const h = judgeHealth({ configLoaded: true, listening: true, sessions: [], graceMs: 1000, now: 0, fibDenied: 'EPERM: Operation not permitted (run ternd with NET_ADMIN, or --fib none)' });
+  const h = judgeHealth({
+    configLoaded: true,
+    listening: true,
+    sessions: [],
+    graceMs: 1000,
+    now: 0,
+    fibDenied: 'EPERM: Operation not permitted (run ternd with NET_ADMIN, or --fib none)',
+  });
   assert.equal(h.ready, false);
   assert.deepEqual(h.reasons, ['kernel refuses route writes: EPERM: Operation not permitted (run ternd with NET_ADMIN, or --fib none)']);
 });

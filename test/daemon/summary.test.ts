@@ -5,8 +5,14 @@ import assert from 'node:assert/strict';
 import type { ConfigIssue } from '../../peers';
 import { cutList, summariseIssues } from '../../src/daemon/summary';
 
-const warn = (line: number, name: string, message: string, path = 'spec.node'): ConfigIssue =>
-  ({ severity: 'warning', file: 'c.yaml', line, resource: `BlockAffinity/${name}`, path, message });
+const warn = (line: number, name: string, message: string, path = 'spec.node'): ConfigIssue => ({
+  severity: 'warning',
+  file: 'c.yaml',
+  line,
+  resource: `BlockAffinity/${name}`,
+  path,
+  message,
+});
 
 test('issue 17: 10k warnings of one kind are one line with the count and examples; other kinds keep their own lines', () => {
   const many = Array.from({ length: 10_000 }, (_, i) => warn(10 + i * 8, `aff-${i}`, `no Node named "node-${i}" in the model`));
@@ -22,7 +28,12 @@ test('issue 17: 10k warnings of one kind are one line with the count and example
 
 test('issue 17: cutList writes the first examples and one line for the rest', () => {
   const seen: string[] = [];
-  cutList(Array.from({ length: 25 }, (_, i) => i), (i) => seen.push(`added ${i}`), (n) => seen.push(`and ${n} more`), 10);
+  cutList(
+    Array.from({ length: 25 }, (_, i) => i),
+    (i) => seen.push(`added ${i}`),
+    (n) => seen.push(`and ${n} more`),
+    10,
+  );
   assert.equal(seen.length, 11);
   assert.equal(seen[10], 'and 15 more');
 });

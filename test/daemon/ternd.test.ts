@@ -38,7 +38,11 @@ interface Node {
 
 function startNode(dir: string, name: string, config: string): Node {
   const sock = path.join(dir, `${name}.sock`);
-  const proc = spawn(process.execPath, [TERND, '--config', config, '--node', name, '--fib', 'none', '--control-socket', sock, '--probes', 'off', '--connect-retry', '1', '--log-level', 'debug'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(
+    process.execPath,
+    [TERND, '--config', config, '--node', name, '--fib', 'none', '--control-socket', sock, '--probes', 'off', '--connect-retry', '1', '--log-level', 'debug'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const n: Node = { name, proc, sock, log: [] };
   let buf = '';
   proc.stdout!.on('data', (c: Buffer) => {
@@ -90,7 +94,9 @@ const rib = (n: Node) => rows<RibRowView>(n, 'show.rib', { view: 'loc' });
 const fib = (n: Node) => rows<FibRowView>(n, 'show.fib');
 
 const established = (n: Node, peer: string) =>
-  until(`${n.name} Established with ${peer}`, async () => (await ask<PeerView[]>(n, 'show.peers')).find((p) => p.address === peer && p.state === 'Established'));
+  until(`${n.name} Established with ${peer}`, async () =>
+    (await ask<PeerView[]>(n, 'show.peers')).find((p) => p.address === peer && p.state === 'Established'),
+  );
 
 const hasRoute = (n: Node, prefix: string, pred: (r: RibRowView) => boolean = () => true) =>
   until(`${prefix} in ${n.name}'s RIB`, async () => (await rib(n)).find((r) => r.prefix === prefix && r.flags.best && pred(r)));
@@ -102,7 +108,8 @@ test('ternd: mesh, live config, refused config, graceful restart (RFC 4271, RFC 
   const nodes: Node[] = [];
   t.after(() => {
     // Keep the daemons' logs for a failed run: they say what happened.
-    if (process.env.TERND_TEST_LOGS) for (const n of nodes) fs.writeFileSync(path.join(process.env.TERND_TEST_LOGS, `${n.name}-${n.proc.pid}.log`), n.log.join('\n'));
+    if (process.env.TERND_TEST_LOGS)
+      for (const n of nodes) fs.writeFileSync(path.join(process.env.TERND_TEST_LOGS, `${n.name}-${n.proc.pid}.log`), n.log.join('\n'));
     for (const n of nodes) if (n.proc.exitCode === null) n.proc.kill('SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -110,7 +117,7 @@ test('ternd: mesh, live config, refused config, graceful restart (RFC 4271, RFC 
   let b = startNode(dir, 'node-b', config);
   nodes.push(a, b);
 
-  await t.test('the mesh session comes up and each node learns the other\'s block', async () => {
+  await t.test("the mesh session comes up and each node learns the other's block", async () => {
     await established(a, B);
     await established(b, A);
     const r = await hasRoute(a, '10.244.1.0/26');
@@ -130,16 +137,26 @@ test('ternd: mesh, live config, refused config, graceful restart (RFC 4271, RFC 
     const nB = () => ask<NeighborView>(b, 'show.neighbor', { address: A });
     const a0 = await nA();
     const b0 = await nB();
-    assert.ok(a0.capabilities.negotiated.some((c) => c.name === 'enhanced-route-refresh'), 'enhanced route refresh negotiated between two Tern speakers');
+    assert.ok(
+      a0.capabilities.negotiated.some((c) => c.name === 'enhanced-route-refresh'),
+      'enhanced route refresh negotiated between two Tern speakers',
+    );
     const families = a0.capabilities.negotiated.filter((c) => c.name === 'mp-bgp').length || 1;
     await ask(a, 'neighbor.action', { address: B, action: 'refresh' });
     // B answers each request with BoRR, its routes, EoRR (RFC 7313 §4).
-    await until('node-a receives BoRR and EoRR for every family', async () => (await nA()).messages.received.routeRefresh - a0.messages.received.routeRefresh >= 2 * families);
+    await until(
+      'node-a receives BoRR and EoRR for every family',
+      async () => (await nA()).messages.received.routeRefresh - a0.messages.received.routeRefresh >= 2 * families,
+    );
     // Give a loop time to show itself: at the rate seen in issue 15 it would be thousands of messages.
     await new Promise((r) => setTimeout(r, 1500));
     const a1 = await nA();
     const b1 = await nB();
-    assert.equal(b1.messages.received.routeRefresh - b0.messages.received.routeRefresh, families, 'node-b got one ROUTE-REFRESH per family and no markers answered back');
+    assert.equal(
+      b1.messages.received.routeRefresh - b0.messages.received.routeRefresh,
+      families,
+      'node-b got one ROUTE-REFRESH per family and no markers answered back',
+    );
     assert.equal(a1.messages.received.routeRefresh - a0.messages.received.routeRefresh, 2 * families, 'one BoRR and one EoRR per family');
     assert.equal(a1.messages.sent.routeRefresh - a0.messages.sent.routeRefresh, families, 'node-a sent its requests and nothing else');
     assert.equal(b1.messages.sent.routeRefresh - b0.messages.sent.routeRefresh, 2 * families, 'node-b sent BoRR and EoRR per family, no request of its own');
@@ -191,7 +208,10 @@ test('ternd: mesh, live config, refused config, graceful restart (RFC 4271, RFC 
     // node-b's sessions come up before its control socket opens (ternd serves it once started):
     // the next step asks node-b, so wait until it answers (it failed with ECONNREFUSED on the
     // killed process's socket file under load).
-    await until('node-b answers on its control socket', async () => { await ask(b, 'hello'); return true; });
+    await until('node-b answers on its control socket', async () => {
+      await ask(b, 'hello');
+      return true;
+    });
   });
 
   await t.test('Hard Reset (RFC 8538 §3) removes the routes at once', async () => {

@@ -26,7 +26,12 @@ const FLOOD = 20_000;
 /** A whole UPDATE: ORIGIN `origin` (3 is malformed: RFC 7606 §7.1), AS_PATH 65009, NEXT_HOP `nextHop`, one prefix. */
 function update(origin: number, prefix: string, nextHop = PEER): Buffer {
   const good = encodeMessage(
-    { type: MsgType.UPDATE, withdrawn: PrefixListImpl.empty(1), attrs: { origin: 0, asPath: [{ type: 2, asns: [65009] }], nextHop }, nlri: PrefixListImpl.from(1, [prefix]) },
+    {
+      type: MsgType.UPDATE,
+      withdrawn: PrefixListImpl.empty(1),
+      attrs: { origin: 0, asPath: [{ type: 2, asns: [65009] }], nextHop },
+      nlri: PrefixListImpl.from(1, [prefix]),
+    },
     DEFAULT_CONTEXT,
   );
   // ORIGIN is the first attribute (type-code order): flags, type 1, length 1, value.
@@ -61,14 +66,18 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
 
 const get = (url: string): Promise<string> =>
   new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
+    http
+      .get(url, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
 
-test('RFC 7606 §2: 20,000 malformed UPDATEs keep the session, log a handful of lines, and are counted per attribute in show neighbor and /metrics; RFC 4271 §6.3 bad next hops likewise', { timeout: 120_000 }, async (t) => {
+test('RFC 7606 §2: 20,000 malformed UPDATEs keep the session, log a handful of lines, and are counted per attribute in show neighbor and /metrics; RFC 4271 §6.3 bad next hops likewise', {
+  timeout: 120_000,
+}, async (t) => {
   const bgpPort = freshPort();
   const peerPort = freshPort();
   const httpPort = freshPort();
@@ -89,7 +98,11 @@ test('RFC 7606 §2: 20,000 malformed UPDATEs keep the session, log a handful of 
   });
   await peer.listen(PEER, peerPort);
   const sock = path.join(dir, 'ternd.sock');
-  const proc = spawn(process.execPath, [TERND, '--config', config, '--node', 'node-a', '--fib', 'none', '--control-socket', sock, '--probes', `${NODE}:${httpPort}`, '--connect-retry', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(
+    process.execPath,
+    [TERND, '--config', config, '--node', 'node-a', '--fib', 'none', '--control-socket', sock, '--probes', `${NODE}:${httpPort}`, '--connect-retry', '1'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const lines: string[] = [];
   let buf = '';
   proc.stdout!.on('data', (c: Buffer) => {
@@ -137,7 +150,10 @@ test('RFC 7606 §2: 20,000 malformed UPDATEs keep the session, log a handful of 
   const bad: Buffer[] = [];
   for (let i = 0; i < 1000; i++) bad.push(update(0, `10.200.${i >> 8}.${i & 255}/32`, '0.0.0.0'));
   conn!.write(Buffer.concat(bad));
-  await until('1000 routes ignored for their next hop', async () => (await ask<NeighborView>(sock, 'show.neighbor', { address: PEER })).routesLeftOut.badNextHopIgnored === 1000);
+  await until(
+    '1000 routes ignored for their next hop',
+    async () => (await ask<NeighborView>(sock, 'show.neighbor', { address: PEER })).routesLeftOut.badNextHopIgnored === 1000,
+  );
   const c = await ControlClient.connect(sock, { timeoutMs: 2000 });
   let best = 0;
   try {
@@ -151,10 +167,21 @@ test('RFC 7606 §2: 20,000 malformed UPDATEs keep the session, log a handful of 
   assert.match(nhLines[0], /0\.0\.0\.0/);
 
   const metrics = await get(`http://${NODE}:${httpPort}/metrics`);
-  const row = metrics.split('\n').find((l) => l.startsWith('tern_bgp_update_errors_total{') && l.includes(`peer="${PEER}"`) && l.includes('attribute="ORIGIN"'));
-  assert.ok(row, `the action is counted in /metrics: ${metrics.split('\n').filter((l) => l.includes('update_errors')).join(' / ')}`);
+  const row = metrics
+    .split('\n')
+    .find((l) => l.startsWith('tern_bgp_update_errors_total{') && l.includes(`peer="${PEER}"`) && l.includes('attribute="ORIGIN"'));
+  assert.ok(
+    row,
+    `the action is counted in /metrics: ${metrics
+      .split('\n')
+      .filter((l) => l.includes('update_errors'))
+      .join(' / ')}`,
+  );
   assert.match(row, /action="treat-as-withdraw"\} 20000$/);
-  assert.ok(metrics.split('\n').some((l) => l === `tern_bgp_routes_left_out_total{peer="${PEER}",reason="bad-next-hop"} 1000`), 'bad next hops counted in /metrics');
+  assert.ok(
+    metrics.split('\n').some((l) => l === `tern_bgp_routes_left_out_total{peer="${PEER}",reason="bad-next-hop"} 1000`),
+    'bad next hops counted in /metrics',
+  );
 
   // RFC 7606 §7.11: an MP_REACH_NLRI whose next-hop length is wrong resets the session
   // (3/9, data: the attribute); that action is counted too, against MP_REACH_NLRI.

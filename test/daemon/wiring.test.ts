@@ -8,7 +8,6 @@ import { fibChangeOf, groupFibFailures, policiesFor, sessionConfigOf, type FibCo
 import { parsePrefix } from '../../bgp/codec/prefix';
 import type { PathInfo, RibChange } from '../../bgp/rib/rib-types';
 
-
 const YAML = [
   doc('BGPConfiguration', 'default', '  asNumber: 64512\n  nodeToNodeMeshEnabled: true'),
   doc('Node', 'node-a', '  bgp:\n    ipv4Address: 198.18.1.10/24'),
@@ -53,14 +52,20 @@ test('ECMP: the multipath set becomes one route with every distinct next hop', (
   const a = path('198.18.1.11', '198.18.1.11');
   const b = path('198.18.1.1', '198.18.1.1');
   const fc = fibChangeOf(change('192.0.2.0/24', a, [a, b, a]), ctx);
-  assert.deepEqual(fc.nexthops.map((h) => h.gateway), ['198.18.1.11', '198.18.1.1']);
+  assert.deepEqual(
+    fc.nexthops.map((h) => h.gateway),
+    ['198.18.1.11', '198.18.1.1'],
+  );
 });
 
 test('a Calico route priority in LOCAL_PREF (2^31-1 - priority, from setPriority or a Calico v3.32+ peer) is the kernel metric; an ordinary LOCAL_PREF keeps the FIB metric (Calico krt_metric = 2^31-1 - bgp_local_pref)', () => {
   const lp = (localPref: number | undefined): PathInfo => ({ ...path('198.18.1.11', '198.18.1.11'), attrs: localPref === undefined ? {} : { localPref } });
   assert.equal(fibChangeOf(change('10.244.1.0/26', lp(2147483647 - 512)), ctx).metric, 512);
-  assert.equal(fibChangeOf(change('10.244.1.0/26', lp(2147483647 - 1024)), ctx).metric, 1024, 'a Calico v3.32+ node\'s normal route');
-  const ecmp = fibChangeOf(change('192.0.2.0/24', lp(2147483647 - 256), [lp(2147483647 - 256), { ...lp(2147483647 - 256), nextHop: '198.18.1.1', peer: '198.18.1.1' }]), ctx);
+  assert.equal(fibChangeOf(change('10.244.1.0/26', lp(2147483647 - 1024)), ctx).metric, 1024, "a Calico v3.32+ node's normal route");
+  const ecmp = fibChangeOf(
+    change('192.0.2.0/24', lp(2147483647 - 256), [lp(2147483647 - 256), { ...lp(2147483647 - 256), nextHop: '198.18.1.1', peer: '198.18.1.1' }]),
+    ctx,
+  );
   assert.deepEqual([ecmp.metric, ecmp.nexthops.length], [256, 2]);
   for (const v of [undefined, 100, 200, 2 ** 30 - 1]) assert.equal('metric' in fibChangeOf(change('10.244.1.0/26', lp(v)), ctx), false, `LOCAL_PREF ${v}`);
   assert.equal(fibChangeOf(change('10.244.1.0/26', lp(2 ** 30)), ctx).metric, 2 ** 31 - 1 - 2 ** 30, 'from 2^30 up a LOCAL_PREF is a priority');
@@ -102,9 +107,21 @@ test('eBGP peer with filters, route no rule matched: Calico by default (import a
   const peer = { id: 'tor', address: '198.18.1.1', asn: 65001 };
   const calico = policiesFor(tor, model);
   assert.equal(calico.exportPolicy(parsePrefix('10.244.0.0/26'), {}, peer, undefined, originOf('10.244.0.0/26')), 'accept');
-  assert.equal(calico.exportPolicy(parsePrefix('10.245.0.0/26'), {}, peer, undefined, originOf('10.245.0.0/26')), 'accept', 'Calico export rules: inside an exportable pool');
-  assert.equal(calico.exportPolicy(parsePrefix('192.0.2.0/24'), {}, peer, undefined, originOf('192.0.2.0/24')), 'reject', 'Calico export rules: not ours, in no pool');
-  assert.equal(strict(tor).exportPolicy(parsePrefix('10.245.0.0/26'), {}, peer, undefined, originOf('10.245.0.0/26')), 'reject', 'RFC 8212: no rule accepted it');
+  assert.equal(
+    calico.exportPolicy(parsePrefix('10.245.0.0/26'), {}, peer, undefined, originOf('10.245.0.0/26')),
+    'accept',
+    'Calico export rules: inside an exportable pool',
+  );
+  assert.equal(
+    calico.exportPolicy(parsePrefix('192.0.2.0/24'), {}, peer, undefined, originOf('192.0.2.0/24')),
+    'reject',
+    'Calico export rules: not ours, in no pool',
+  );
+  assert.equal(
+    strict(tor).exportPolicy(parsePrefix('10.245.0.0/26'), {}, peer, undefined, originOf('10.245.0.0/26')),
+    'reject',
+    'RFC 8212: no rule accepted it',
+  );
   assert.equal(calico.importPolicy!(parsePrefix('192.0.2.0/24'), {}, peer, undefined, 'peer'), 'accept', 'Calico: import accepts what no rule matched');
   const s8212 = strict(tor);
   assert.equal(s8212.exportPolicy(parsePrefix('10.244.0.0/26'), {}, peer, undefined, originOf('10.244.0.0/26')), 'accept');
@@ -120,12 +137,15 @@ test('peers with the same policy inputs share the policy functions, so the RIB c
 });
 
 test('FIB failures are logged one line per reason, with a count and five prefixes, not one line per route', () => {
-  const unreach = 'ENETUNREACH: next hop 198.18.9.9 is not on a connected subnet and no route of the kernel (other than Tern\'s) reaches it';
+  const unreach = "ENETUNREACH: next hop 198.18.9.9 is not on a connected subnet and no route of the kernel (other than Tern's) reaches it";
   const failures = Array.from({ length: 100000 }, (_, i) => ({ index: i, prefix: `10.${(i >> 8) & 255}.${i & 255}.0/24`, error: unreach }));
   failures.push({ index: 100000, prefix: '10.244.9.0/26', error: 'EEXIST: File exists (a route Tern does not own holds this prefix/metric; left alone)' });
   const lines = groupFibFailures(failures);
   assert.equal(lines.length, 2);
   assert.deepEqual([lines[0].count, lines[0].prefixes.length], [100000, 5]);
   assert.equal(lines[0].message, `kernel routes 10.0.0.0/24, 10.0.1.0/24, 10.0.2.0/24, 10.0.3.0/24, 10.0.4.0/24 and 99995 more not installed: ${unreach}`);
-  assert.equal(lines[1].message, 'kernel route 10.244.9.0/26 not installed: EEXIST: File exists (a route Tern does not own holds this prefix/metric; left alone)');
+  assert.equal(
+    lines[1].message,
+    'kernel route 10.244.9.0/26 not installed: EEXIST: File exists (a route Tern does not own holds this prefix/metric; left alone)',
+  );
 });

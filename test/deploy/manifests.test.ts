@@ -14,17 +14,28 @@ import { parseAllDocuments } from 'yaml';
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const DEPLOY = path.join(ROOT, 'deploy', 'kubernetes');
 
-interface K8sObject { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; [k: string]: unknown }
-interface Validatable { validate(): void }
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  [k: string]: unknown;
+}
+interface Validatable {
+  validate(): void;
+}
 type ModelClass = new (data: unknown) => Validatable;
 
 /** The kubernetes-models module of an apiVersion (ESM packages: loaded with import()). */
 async function modelOf(apiVersion: string, kind: string): Promise<ModelClass> {
   const mod: Record<string, unknown> =
-    apiVersion === 'v1' ? await import('kubernetes-models/v1')
-      : apiVersion === 'apps/v1' ? await import('kubernetes-models/apps/v1')
-        : apiVersion === 'rbac.authorization.k8s.io/v1' ? await import('kubernetes-models/rbac.authorization.k8s.io/v1')
-          : apiVersion === 'monitoring.coreos.com/v1' ? await import('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1')
+    apiVersion === 'v1'
+      ? await import('kubernetes-models/v1')
+      : apiVersion === 'apps/v1'
+        ? await import('kubernetes-models/apps/v1')
+        : apiVersion === 'rbac.authorization.k8s.io/v1'
+          ? await import('kubernetes-models/rbac.authorization.k8s.io/v1')
+          : apiVersion === 'monitoring.coreos.com/v1'
+            ? await import('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1')
             : {};
   const cls = mod[kind];
   assert.equal(typeof cls, 'function', `no schema for ${apiVersion} ${kind}`);
@@ -37,26 +48,48 @@ async function validate(o: K8sObject, where: string): Promise<void> {
 }
 
 function load(file: string): K8sObject[] {
-  return parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJS() as K8sObject).filter(Boolean);
+  return parseAllDocuments(fs.readFileSync(file, 'utf8'))
+    .map((d) => d.toJS() as K8sObject)
+    .filter(Boolean);
 }
 
 /** The sidecar patch applied to Calico's calico-node DaemonSet by kubectl itself. */
 function patchedCalicoNode(): K8sObject {
-  const out = execFileSync('kubectl', ['patch', '--local', '-o', 'json',
-    '-f', path.join(ROOT, 'test', 'fixtures', 'kubernetes', 'calico-node-daemonset.yaml'),
-    '--patch-file', path.join(DEPLOY, 'calico-node-sidecar.yaml')], { encoding: 'utf8' });
+  const out = execFileSync(
+    'kubectl',
+    [
+      'patch',
+      '--local',
+      '-o',
+      'json',
+      '-f',
+      path.join(ROOT, 'test', 'fixtures', 'kubernetes', 'calico-node-daemonset.yaml'),
+      '--patch-file',
+      path.join(DEPLOY, 'calico-node-sidecar.yaml'),
+    ],
+    { encoding: 'utf8' },
+  );
   return JSON.parse(out) as K8sObject;
 }
 
 interface Container {
-  name: string; image: string; args?: string[];
+  name: string;
+  image: string;
+  args?: string[];
   env?: { name: string; value?: string; valueFrom?: unknown }[];
-  securityContext?: { privileged?: boolean; runAsNonRoot?: boolean; runAsUser?: number; allowPrivilegeEscalation?: boolean; capabilities?: { add?: string[]; drop?: string[] } };
+  securityContext?: {
+    privileged?: boolean;
+    runAsNonRoot?: boolean;
+    runAsUser?: number;
+    allowPrivilegeEscalation?: boolean;
+    capabilities?: { add?: string[]; drop?: string[] };
+  };
   livenessProbe?: { httpGet?: { path: string; port: number; host?: string }; exec?: { command: string[] } };
   readinessProbe?: { httpGet?: { path: string; port: number; host?: string }; exec?: { command: string[] } };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
-const podSpecOf = (ds: K8sObject) => (ds as unknown as { spec: { template: { spec: { hostNetwork?: boolean; containers: Container[]; serviceAccountName?: string } } } }).spec.template.spec;
+const podSpecOf = (ds: K8sObject) =>
+  (ds as unknown as { spec: { template: { spec: { hostNetwork?: boolean; containers: Container[]; serviceAccountName?: string } } } }).spec.template.spec;
 
 /** What every ternd container must say, wherever it runs. */
 function checkTernd(c: Container, where: string): void {
@@ -73,14 +106,21 @@ function checkTernd(c: Container, where: string): void {
   assert.deepEqual([c.livenessProbe?.httpGet?.path, c.livenessProbe?.httpGet?.port], ['/livez', port], `${where}: liveness on /livez`);
   assert.deepEqual([c.readinessProbe?.httpGet?.path, c.readinessProbe?.httpGet?.port], ['/readyz', port], `${where}: readiness on /readyz`);
   assert.ok(c.resources?.requests?.memory && c.resources?.limits?.memory, `${where}: memory request and limit`);
-  assert.ok((c.args ?? []).includes('--node=$(NODE_NAME)') && c.env?.some((e) => e.name === 'NODE_NAME' && e.valueFrom), `${where}: node name from the downward API`);
+  assert.ok(
+    (c.args ?? []).includes('--node=$(NODE_NAME)') && c.env?.some((e) => e.name === 'NODE_NAME' && e.valueFrom),
+    `${where}: node name from the downward API`,
+  );
 }
 
 test('issue 14: every manifest in deploy/kubernetes validates against the Kubernetes schemas', async () => {
   const files = fs.readdirSync(DEPLOY).filter((f) => f.endsWith('.yaml') && f !== 'calico-node-sidecar.yaml');
   assert.ok(files.length >= 4, `manifests found: ${files.join(', ')}`);
   let n = 0;
-  for (const f of files) for (const o of load(path.join(DEPLOY, f))) { await validate(o, f); n++; }
+  for (const f of files)
+    for (const o of load(path.join(DEPLOY, f))) {
+      await validate(o, f);
+      n++;
+    }
   assert.ok(n >= 8, `${n} objects validated`);
 });
 
@@ -102,7 +142,8 @@ test('issue 14: the standalone DaemonSet runs ternd on the host network with onl
 
 test('issue 14: RBAC only reads (get/list/watch), and Secrets only by name with get', () => {
   const objs = load(path.join(DEPLOY, 'rbac.yaml'));
-  const rules = objs.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')
+  const rules = objs
+    .filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')
     .flatMap((o) => (o as unknown as { rules: { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }[] }).rules);
   for (const r of rules) for (const v of r.verbs) assert.ok(['get', 'list', 'watch'].includes(v), `verb ${v} on ${r.resources.join(',')} writes`);
   const secrets = rules.filter((r) => r.resources.includes('secrets'));
@@ -119,10 +160,17 @@ test('issue 14: the calico-node sidecar patch, applied by kubectl, turns BIRD of
   const spec = podSpecOf(ds);
   const calico = spec.containers.find((c) => c.name === 'calico-node')!;
   const backend = calico.env?.find((e) => e.name === 'CALICO_NETWORKING_BACKEND');
-  assert.deepEqual(backend, { name: 'CALICO_NETWORKING_BACKEND', value: 'none' }, 'BIRD and confd off; the ConfigMap reference is gone (value and valueFrom together are invalid)');
+  assert.deepEqual(
+    backend,
+    { name: 'CALICO_NETWORKING_BACKEND', value: 'none' },
+    'BIRD and confd off; the ConfigMap reference is gone (value and valueFrom together are invalid)',
+  );
   assert.deepEqual(calico.readinessProbe?.exec?.command, ['/bin/calico-node', '-felix-ready'], 'readiness checks Felix only');
   assert.deepEqual(calico.livenessProbe?.exec?.command, ['/bin/calico-node', '-felix-live'], 'liveness checks Felix only');
-  assert.ok(calico.env?.some((e) => e.name === 'DATASTORE_TYPE'), 'the rest of calico-node is kept');
+  assert.ok(
+    calico.env?.some((e) => e.name === 'DATASTORE_TYPE'),
+    'the rest of calico-node is kept',
+  );
   const ternd = spec.containers.find((c) => c.name === 'ternd');
   assert.ok(ternd, 'ternd joins the pod');
   checkTernd(ternd, 'calico-node-sidecar.yaml');

@@ -38,7 +38,10 @@ test('systemd unit: every flag in ExecStart and the example TERND_OPTS is a tern
   const exec = /^ExecStart=(.*)$/m.exec(unit)![1];
   assert.match(exec, /\/opt\/tern\/dist\/src\/ternd\.js/);
   const env = fs.readFileSync(ENV, 'utf8');
-  const opts = env.split('\n').filter((l) => /^#? ?TERND_OPTS=/.test(l)).map((l) => l.replace(/^#? ?TERND_OPTS=/, ''));
+  const opts = env
+    .split('\n')
+    .filter((l) => /^#? ?TERND_OPTS=/.test(l))
+    .map((l) => l.replace(/^#? ?TERND_OPTS=/, ''));
   assert.equal(opts.length, 2, 'an etcd and a file example');
   const help = execFileSync(process.execPath, [TERND, '--help'], { encoding: 'utf8' });
   const flags = [...new Set([exec, ...opts].flatMap((s) => s.match(/--[a-z][a-z-]*/g) ?? []))];

@@ -27,8 +27,17 @@ const NEWROUTE_NHID = hex(`
 test('RTM_NEWROUTE with a nexthop id encodes to the rtmsg layout (rtnetlink.h struct rtmsg)', () => {
   const w = new MsgWriter(16);
   encodeRoute(w, C.RTM_NEWROUTE, C.NLM_F_REQUEST | C.NLM_F_ACK | C.NLM_F_EXCL | C.NLM_F_CREATE, 7, {
-    family: C.AF_INET, dstLen: 26, tos: 0, table: 254, protocol: 201, scope: 0, type: C.RTN_UNICAST, flags: 0,
-    dst: Buffer.from([10, 244, 1, 0]), priority: 32, nhId: 0x54000001,
+    family: C.AF_INET,
+    dstLen: 26,
+    tos: 0,
+    table: 254,
+    protocol: 201,
+    scope: 0,
+    type: C.RTN_UNICAST,
+    flags: 0,
+    dst: Buffer.from([10, 244, 1, 0]),
+    priority: 32,
+    nhId: 0x54000001,
   });
   assert.equal(w.take().toString('hex'), NEWROUTE_NHID.toString('hex'));
 });
@@ -57,9 +66,13 @@ const MULTIPATH = hex(`
 test('RTA_MULTIPATH: rtnexthop structs with nested RTA_GATEWAY, weight = rtnh_hops + 1', () => {
   const r = decodeRoute(parseMessages(MULTIPATH)[0].payload);
   assert.equal(r.multipath?.length, 2);
-  assert.deepEqual(r.multipath?.map((h) => [h.ifindex, h.weight, h.flags, [...(h.gateway ?? [])].join('.')]), [
-    [3, 1, 0, '198.18.0.2'], [3, 3, C.RTNH_F_ONLINK, '198.18.0.3'],
-  ]);
+  assert.deepEqual(
+    r.multipath?.map((h) => [h.ifindex, h.weight, h.flags, [...(h.gateway ?? [])].join('.')]),
+    [
+      [3, 1, 0, '198.18.0.2'],
+      [3, 3, C.RTNH_F_ONLINK, '198.18.0.3'],
+    ],
+  );
   const w = new MsgWriter();
   encodeRoute(w, C.RTM_NEWROUTE, 0, 0, r);
   assert.equal(w.take().toString('hex'), MULTIPATH.toString('hex'), 're-encodes to the same bytes');
@@ -87,7 +100,10 @@ test('a positive ACK is errno 0; a multipart dump splits into messages up to NLM
   const ack = hex('24000000 0200 0001 08000000 00000000  00000000  3c000000 1800 0506 08000000 00000000');
   const done = hex('14000000 0300 0200 09000000 00000000 00000000'); // NLMSG_DONE, NLM_F_MULTI, int 0
   const msgs = parseMessages(Buffer.concat([ack, MULTIPATH, done]));
-  assert.deepEqual(msgs.map((m) => m.type), [C.NLMSG_ERROR, C.RTM_NEWROUTE, C.NLMSG_DONE]);
+  assert.deepEqual(
+    msgs.map((m) => m.type),
+    [C.NLMSG_ERROR, C.RTM_NEWROUTE, C.NLMSG_DONE],
+  );
   assert.equal(decodeAck(msgs[0]).errno, 0);
 });
 
@@ -119,11 +135,21 @@ const NH_GROUP = hex(`
 test('nexthop group: struct nexthop_grp entries with weight - 1 (nexthop.h)', () => {
   const w = new MsgWriter();
   encodeNexthop(w, C.RTM_NEWNEXTHOP, C.NLM_F_REQUEST | C.NLM_F_ACK | C.NLM_F_EXCL | C.NLM_F_CREATE, 5, {
-    id: 0x54000003, family: 0, protocol: 201, flags: 0, group: [{ id: 0x54000001, weight: 1 }, { id: 0x54000002, weight: 3 }],
+    id: 0x54000003,
+    family: 0,
+    protocol: 201,
+    flags: 0,
+    group: [
+      { id: 0x54000001, weight: 1 },
+      { id: 0x54000002, weight: 3 },
+    ],
   });
   assert.equal(w.take().toString('hex'), NH_GROUP.toString('hex'));
   const n = decodeNexthop(parseMessages(NH_GROUP)[0].payload);
-  assert.deepEqual(n.group, [{ id: 0x54000001, weight: 1 }, { id: 0x54000002, weight: 3 }]);
+  assert.deepEqual(n.group, [
+    { id: 0x54000001, weight: 1 },
+    { id: 0x54000002, weight: 3 },
+  ]);
 });
 
 test('single nexthop with gateway, device and onlink round-trips', () => {
@@ -174,17 +200,45 @@ test('route dump scanner: own nexthop routes in place, other own routes decoded,
   const buf = w.take();
   const fast: string[] = [];
   const slow: string[] = [];
-  scanRouteDump(buf, k, (family, dst, len, metric, nhId) => {
-    if (metric !== 32) return false;
-    fast.push(`${formatIp(buf.subarray(dst, dst + (family === 4 ? 4 : 16)))}/${len} nh ${nhId.toString(16)}`);
-    return true;
-  }, (r) => slow.push(`${formatIp(r.dst)}/${r.dstLen} type ${r.type} metric ${r.priority}`));
+  scanRouteDump(
+    buf,
+    k,
+    (family, dst, len, metric, nhId) => {
+      if (metric !== 32) return false;
+      fast.push(`${formatIp(buf.subarray(dst, dst + (family === 4 ? 4 : 16)))}/${len} nh ${nhId.toString(16)}`);
+      return true;
+    },
+    (r) => slow.push(`${formatIp(r.dst)}/${r.dstLen} type ${r.type} metric ${r.priority}`),
+  );
   assert.deepEqual(fast, ['10.244.1.0/26 nh 54000001', '2001:db8:0:1::/64 nh 54000002']);
-  assert.deepEqual(slow, ['10.244.2.0/26 type 1 metric 32', '10.244.3.0/26 type 6 metric 32', '10.244.7.0/26 type 1 metric 99', '10.244.8.0/26 type 1 metric 32']);
+  assert.deepEqual(slow, [
+    '10.244.2.0/26 type 1 metric 32',
+    '10.244.3.0/26 type 6 metric 32',
+    '10.244.7.0/26 type 1 metric 99',
+    '10.244.8.0/26 type 1 metric 32',
+  ]);
   // A message whose length overruns the chunk is a NetlinkDecodeError, as parseMessages says.
   const cut = Buffer.from(buf.subarray(0, 40));
-  assert.throws(() => scanRouteDump(cut, k, () => true, () => undefined), NetlinkDecodeError);
+  assert.throws(
+    () =>
+      scanRouteDump(
+        cut,
+        k,
+        () => true,
+        () => undefined,
+      ),
+    NetlinkDecodeError,
+  );
   const badAttr = Buffer.from(buf.subarray(0, buf.readUInt32LE(0)));
   badAttr.writeUInt16LE(200, 28); // the first rtattr claims 200 bytes
-  assert.throws(() => scanRouteDump(badAttr, k, () => true, () => undefined), NetlinkDecodeError);
+  assert.throws(
+    () =>
+      scanRouteDump(
+        badAttr,
+        k,
+        () => true,
+        () => undefined,
+      ),
+    NetlinkDecodeError,
+  );
 });

@@ -23,7 +23,11 @@ test('RFC 4724 §4.1: while held, changes are recorded as desired and the kernel
   feed.on('written', (b) => written.push(b.length));
   feed.push([via('10.244.1.0/26', '198.18.0.11'), via('10.244.2.0/26', '198.18.0.22')]);
   await feed.idle();
-  assert.deepEqual(await kernelOf(fib), { '10.244.1.0/26': '198.18.0.11', '10.244.2.0/26': '198.18.0.12', '10.244.9.0/26': '198.18.0.19' }, 'the kernel is as the previous run left it');
+  assert.deepEqual(
+    await kernelOf(fib),
+    { '10.244.1.0/26': '198.18.0.11', '10.244.2.0/26': '198.18.0.12', '10.244.9.0/26': '198.18.0.19' },
+    'the kernel is as the previous run left it',
+  );
   assert.equal(fib.desiredCount, 2);
   assert.ok(feed.holding);
   assert.equal(feed.coupled, true, 'the operator state stays coupled while writes are held');
@@ -31,7 +35,11 @@ test('RFC 4724 §4.1: while held, changes are recorded as desired and the kernel
 
   const r = await feed.release();
   assert.deepEqual({ added: r.added, replaced: r.replaced, deleted: r.deleted, unchanged: r.unchanged }, { added: 0, replaced: 1, deleted: 1, unchanged: 1 });
-  assert.deepEqual(await kernelOf(fib), { '10.244.1.0/26': '198.18.0.11', '10.244.2.0/26': '198.18.0.22' }, 'one reconcile: replaced what changed, deleted what is no longer wanted');
+  assert.deepEqual(
+    await kernelOf(fib),
+    { '10.244.1.0/26': '198.18.0.11', '10.244.2.0/26': '198.18.0.22' },
+    'one reconcile: replaced what changed, deleted what is no longer wanted',
+  );
   feed.push([via('10.244.3.0/26', '198.18.0.13')]);
   await feed.idle();
   assert.equal((await kernelOf(fib))['10.244.3.0/26'], '198.18.0.13', 'after the release changes are written as they come');
@@ -60,7 +68,11 @@ test('a withdrawal of a prefix the FIB never wanted is dropped; one after an ins
   assert.equal(fib.log.length, 0, 'a VXLAN or left-out route: nothing to write');
   feed.push([via('10.244.7.0/26', '198.18.0.17'), withdraw('10.244.7.0/26'), withdraw('10.244.7.0/26'), withdraw('10.250.0.0/26')]);
   await feed.idle();
-  assert.deepEqual(fib.log.flat().map((c) => `${c.prefix} ${c.nexthops.length}`), ['10.244.7.0/26 1', '10.244.7.0/26 0'], 'the install and its first withdrawal only');
+  assert.deepEqual(
+    fib.log.flat().map((c) => `${c.prefix} ${c.nexthops.length}`),
+    ['10.244.7.0/26 1', '10.244.7.0/26 0'],
+    'the install and its first withdrawal only',
+  );
   assert.equal(fib.desiredCount, 0);
 });
 

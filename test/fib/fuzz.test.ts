@@ -37,20 +37,58 @@ function datagram(r: Rand): Buffer {
     if (k <= 1) {
       const v6 = r() < 0.3;
       const route: RouteMsg = {
-        family: v6 ? C.AF_INET6 : C.AF_INET, dstLen: v6 ? 64 : 26, tos: 0, table: r() < 0.8 ? 254 : 100, protocol: r() < 0.8 ? 201 : 186, scope: 0,
-        type: r() < 0.85 ? C.RTN_UNICAST : C.RTN_BLACKHOLE, flags: 0, dst: Buffer.from(v6 ? '20010db8000000010000000000000000' : '0af40100', 'hex'), priority: r() < 0.9 ? 32 : 99,
+        family: v6 ? C.AF_INET6 : C.AF_INET,
+        dstLen: v6 ? 64 : 26,
+        tos: 0,
+        table: r() < 0.8 ? 254 : 100,
+        protocol: r() < 0.8 ? 201 : 186,
+        scope: 0,
+        type: r() < 0.85 ? C.RTN_UNICAST : C.RTN_BLACKHOLE,
+        flags: 0,
+        dst: Buffer.from(v6 ? '20010db8000000010000000000000000' : '0af40100', 'hex'),
+        priority: r() < 0.9 ? 32 : 99,
       };
       const shape = int(r, 3);
       if (shape === 0) route.nhId = 0x54000000 + int(r, 9);
-      else if (shape === 1) { route.gateway = Buffer.from([198, 18, 0, 2]); route.oif = 3; }
-      else route.multipath = [{ ifindex: 3, flags: 0, weight: 1, gateway: Buffer.from([198, 18, 0, 2]) }, { ifindex: 4, flags: C.RTNH_F_ONLINK, weight: 2, gateway: Buffer.from([198, 18, 0, 3]) }];
+      else if (shape === 1) {
+        route.gateway = Buffer.from([198, 18, 0, 2]);
+        route.oif = 3;
+      } else
+        route.multipath = [
+          { ifindex: 3, flags: 0, weight: 1, gateway: Buffer.from([198, 18, 0, 2]) },
+          { ifindex: 4, flags: C.RTNH_F_ONLINK, weight: 2, gateway: Buffer.from([198, 18, 0, 3]) },
+        ];
       encodeRoute(w, C.RTM_NEWROUTE, 2, 1, route);
     } else if (k === 2) {
-      encodeNexthop(w, C.RTM_NEWNEXTHOP, 2, 1, r() < 0.5 ? { id: 9, family: C.AF_INET, protocol: 201, flags: C.RTNH_F_ONLINK, oif: 4, gateway: Buffer.from([198, 18, 1, 2]) } : { id: 10, family: C.AF_INET, protocol: 201, flags: 0, group: [{ id: 9, weight: 1 }, { id: 11, weight: 3 }] });
+      encodeNexthop(
+        w,
+        C.RTM_NEWNEXTHOP,
+        2,
+        1,
+        r() < 0.5
+          ? { id: 9, family: C.AF_INET, protocol: 201, flags: C.RTNH_F_ONLINK, oif: 4, gateway: Buffer.from([198, 18, 1, 2]) }
+          : {
+              id: 10,
+              family: C.AF_INET,
+              protocol: 201,
+              flags: 0,
+              group: [
+                { id: 9, weight: 1 },
+                { id: 11, weight: 3 },
+              ],
+            },
+      );
     } else if (k === 3) {
       parts.push(w.take());
       // RTM_NEWLINK "tfib1a" and RTM_NEWADDR 198.18.0.1/24 as the kernel sends them (codec.test.ts)
-      parts.push(Buffer.from(r() < 0.5 ? '2c0000001000000000000000000000000000010005000000431001000000000' + '00b00030074666962316100' + '00' : '2800000014000000000000000000000002188000050000000800010' + '0c61200010800020' + '0c6120001', 'hex'));
+      parts.push(
+        Buffer.from(
+          r() < 0.5
+            ? '2c0000001000000000000000000000000000010005000000431001000000000' + '00b00030074666962316100' + '00'
+            : '2800000014000000000000000000000002188000050000000800010' + '0c61200010800020' + '0c6120001',
+          'hex',
+        ),
+      );
     } else {
       parts.push(w.take());
       // NLMSG_ERROR with an extended ACK: errno -17, echoed header, NLMSGERR_ATTR_MSG "exists"
@@ -86,9 +124,11 @@ function mutate(r: Rand, src: Buffer): Buffer {
   const m = offs.length ? offs[int(r, offs.length)] : 0;
   const mlen = b.length >= m + 16 ? Math.min(b.readUInt32LE(m), b.length - m) : 0;
   switch (int(r, 7)) {
-    case 0: { // an rtattr length inside a message (structure-aware: the nlmsghdr stays right)
+    case 0: {
+      // an rtattr length inside a message (structure-aware: the nlmsghdr stays right)
       if (mlen < 16) return b;
-      const hdr = b.readUInt16LE(m + 4) === C.RTM_NEWLINK ? 16 : b.readUInt16LE(m + 4) === C.RTM_NEWNEXTHOP ? 8 : b.readUInt16LE(m + 4) === C.NLMSG_ERROR ? 20 : 12;
+      const hdr =
+        b.readUInt16LE(m + 4) === C.RTM_NEWLINK ? 16 : b.readUInt16LE(m + 4) === C.RTM_NEWNEXTHOP ? 8 : b.readUInt16LE(m + 4) === C.NLMSG_ERROR ? 20 : 12;
       const a = m + 16 + hdr;
       if (a + 4 <= m + mlen) b.writeUInt16LE([0, 3, 4, 5, 8, 200, 0xffff, int(r, 64)][int(r, 8)], a);
       return b;
@@ -135,18 +175,23 @@ function check(b: Buffer): void {
     }
   });
   only(() =>
-    scanRouteDump(b, K, (family, dst, dstLen, metric, nhId) => {
-      // 2. the fast path reads what the generic decoder reads
-      const off = messageOffsets(b).find((o) => o + 16 <= dst && dst < o + b.readUInt32LE(o));
-      assert.ok(off !== undefined, 'fast path offset inside a message');
-      const r = decodeRoute(b.subarray(off + 16, off + b.readUInt32LE(off)));
-      assert.equal(r.family, family === 4 ? C.AF_INET : C.AF_INET6);
-      assert.equal(r.dstLen, dstLen);
-      assert.equal(r.priority ?? 0, metric);
-      assert.equal(r.nhId, nhId);
-      assert.deepEqual([...r.dst], [...b.subarray(dst, dst + (family === 4 ? 4 : 16))]);
-      return true;
-    }, () => undefined),
+    scanRouteDump(
+      b,
+      K,
+      (family, dst, dstLen, metric, nhId) => {
+        // 2. the fast path reads what the generic decoder reads
+        const off = messageOffsets(b).find((o) => o + 16 <= dst && dst < o + b.readUInt32LE(o));
+        assert.ok(off !== undefined, 'fast path offset inside a message');
+        const r = decodeRoute(b.subarray(off + 16, off + b.readUInt32LE(off)));
+        assert.equal(r.family, family === 4 ? C.AF_INET : C.AF_INET6);
+        assert.equal(r.dstLen, dstLen);
+        assert.equal(r.priority ?? 0, metric);
+        assert.equal(r.nhId, nhId);
+        assert.deepEqual([...r.dst], [...b.subarray(dst, dst + (family === 4 ? 4 : 16))]);
+        return true;
+      },
+      () => undefined,
+    ),
   );
 }
 
@@ -163,7 +208,13 @@ test(`netlink fuzz (RFC 3549 §2.3.2 framing): rtnetlink decoders give only Netl
     let b = datagram(r);
     for (let k = 0, n = int(r, 3); k < n; k++) b = mutate(r, b);
     cases++;
-    guarded('netlink', SEED, () => [b], '', () => check(b));
+    guarded(
+      'netlink',
+      SEED,
+      () => [b],
+      '',
+      () => check(b),
+    );
     try {
       parseMessages(b);
       whole++;

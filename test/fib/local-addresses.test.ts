@@ -12,7 +12,7 @@ import { Netns, nsSkipReason } from './helpers/netns.js';
 
 const skip = nsSkipReason();
 
-test('RFC 4271 §6.3: the node\'s addresses come from the kernel, on every interface, and follow runtime changes', { skip }, async () => {
+test("RFC 4271 §6.3: the node's addresses come from the kernel, on every interface, and follow runtime changes", { skip }, async () => {
   const ns = new Netns('tfib-i15la');
   ns.veth('tla1a', 'tla1b', '198.18.60.1/24', '2001:db8:60::1/64');
   ns.ip('link add tla2a type veth peer name tla2b'); // left down: its address is still ours
@@ -34,7 +34,10 @@ test('RFC 4271 §6.3: the node\'s addresses come from the kernel, on every inter
     const deadline = Date.now() + 10_000;
     while (sets.length === 0) {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no address set reported: ${what}`);
-      await new Promise<void>((r) => { wake = r; setTimeout(r, 250); });
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 250);
+      });
     }
     return sets.shift()!;
   };

@@ -67,8 +67,13 @@ test('install, ECMP, blackhole, tunnel onlink, IPv6 link-local, replace and dele
     const want = await fib.call<{ routes: FibChange[]; count: number; desires: boolean[] }>('desired', ['10.244.1.0/26', '10.244.2.0/26', '2001:db8:44::/64']);
     assert.equal(want.count, 5);
     assert.deepEqual(want.desires, [true, false, true]);
-    assert.deepEqual(want.routes.map((c) => `${c.prefix} ${c.kind} ${c.nexthops.map((h) => h.gateway).join(',')}`).sort(),
-      ['10.244.1.0/26 unicast 198.18.1.2', '10.244.3.0/26 blackhole ', '10.244.4.0/26 unicast 198.19.9.9', '2001:db8:44::/64 unicast fe80::2', '2001:db8:45::/64 blackhole ']);
+    assert.deepEqual(want.routes.map((c) => `${c.prefix} ${c.kind} ${c.nexthops.map((h) => h.gateway).join(',')}`).sort(), [
+      '10.244.1.0/26 unicast 198.18.1.2',
+      '10.244.3.0/26 blackhole ',
+      '10.244.4.0/26 unicast 198.19.9.9',
+      '2001:db8:44::/64 unicast fe80::2',
+      '2001:db8:45::/64 blackhole ',
+    ]);
     // Unused nexthop objects are removed once no route points at them.
     const nhs = ns.ip('nexthop show proto 201').trim().split('\n');
     assert.equal(nhs.length, 3, nhs.join('\n')); // 198.18.1.2, 198.19.9.9 onlink, fe80::2
@@ -84,7 +89,10 @@ test('a foreign route (another protocol) with the same prefix is left alone', { 
     assert.match(r.failed[0].error ?? '', /^EEXIST.*does not own/);
     assert.equal(describe(ns.routes(4).get('10.244.9.0/24')), 'via 198.18.0.5 dev tfib1a', 'foreign route untouched');
     assert.equal(describe(ns.routes(201).get('10.244.8.0/24')), 'via 198.18.0.2 dev tfib1a');
-    await fib.call('apply', [{ prefix: '10.244.9.0/24', kind: 'unicast', nexthops: [] }, { prefix: '10.244.8.0/24', kind: 'unicast', nexthops: [] }]);
+    await fib.call('apply', [
+      { prefix: '10.244.9.0/24', kind: 'unicast', nexthops: [] },
+      { prefix: '10.244.8.0/24', kind: 'unicast', nexthops: [] },
+    ]);
     assert.equal(describe(ns.routes(4).get('10.244.9.0/24')), 'via 198.18.0.5 dev tfib1a', 'our withdraw did not delete it');
     assert.equal(describe(ns.routes(4).get('10.244.8.0/24')), 'via 198.18.0.6 dev tfib1a');
     assert.equal(ns.count(201), 0);
@@ -93,8 +101,10 @@ test('a foreign route (another protocol) with the same prefix is left alone', { 
 
 test('restart: a new process with the routes already in the kernel changes nothing', { skip }, async () => {
   const desired = [
-    via('10.244.1.0/26', '198.18.0.2'), via('10.244.2.0/26', '198.18.0.2', '198.18.1.2'),
-    { prefix: '10.244.3.0/26', kind: 'blackhole' as const, nexthops: [] }, via('10.244.4.0/26', '198.19.9.9'),
+    via('10.244.1.0/26', '198.18.0.2'),
+    via('10.244.2.0/26', '198.18.0.2', '198.18.1.2'),
+    { prefix: '10.244.3.0/26', kind: 'blackhole' as const, nexthops: [] },
+    via('10.244.4.0/26', '198.19.9.9'),
     { prefix: '2001:db8:44::/64', kind: 'unicast' as const, nexthops: [{ gateway: 'fe80::2', dev: 'tfib1a' }] },
   ];
   const ns = lab('tfib-t3');
@@ -113,7 +123,11 @@ test('restart: a new process with the routes already in the kernel changes nothi
     await second.close();
     assert.deepEqual({ ...r, failed: r.failed.length }, { added: 0, replaced: 0, deleted: 1, unchanged: 5, failed: 0 });
     // (The kernel's own link-local routes still settling after link-up are not ours to judge.)
-    assert.deepEqual(events.filter((l) => l.includes('proto 201') && !l.startsWith('Deleted 10.244.5.0/26')), [], 'only the stale route changed');
+    assert.deepEqual(
+      events.filter((l) => l.includes('proto 201') && !l.startsWith('Deleted 10.244.5.0/26')),
+      [],
+      'only the stale route changed',
+    );
     assert.equal(ns.ip('route show proto 201') + ns.ip('-6 route show proto 201'), before.replace(/^10\.244\.5\.0\/26.*\n/m, ''));
   } finally {
     ns.destroy();
@@ -137,9 +151,15 @@ test('an interface going down withdraws its routes; coming back restores them', 
   });
 });
 
-test('a route of ours deleted by someone else is put back; decouple stops writing and leaves the kernel as it is; flush removes all (issue 17); couple restores', { skip }, async () => {
+test('a route of ours deleted by someone else is put back; decouple stops writing and leaves the kernel as it is; flush removes all (issue 17); couple restores', {
+  skip,
+}, async () => {
   await withFib('tfib-t5', {}, async (ns, fib) => {
-    await fib.call('apply', [via('10.244.1.0/26', '198.18.0.2'), via('10.244.2.0/26', '198.18.1.2'), { prefix: '10.244.9.0/26', kind: 'blackhole', nexthops: [] }]);
+    await fib.call('apply', [
+      via('10.244.1.0/26', '198.18.0.2'),
+      via('10.244.2.0/26', '198.18.1.2'),
+      { prefix: '10.244.9.0/26', kind: 'blackhole', nexthops: [] },
+    ]);
     ns.ip('route del 10.244.1.0/26 proto 201 metric 32');
     await fib.waitEvent((e) => e.event === 'resync' && (e.data as ReconcileResult).added === 1);
     assert.equal(describe(ns.routes().get('10.244.1.0/26')), 'via 198.18.0.2 dev tfib1a');
@@ -152,7 +172,7 @@ test('a route of ours deleted by someone else is put back; decouple stops writin
     assert.equal(ns.routes().has('10.244.3.0/26'), false);
     // A route of ours at another metric (a previous run with --metric) is Tern's too.
     ns.ip('route add 10.244.8.0/26 via 198.18.0.2 proto 201 metric 77');
-    assert.equal(await fib.call<number>('flush'), 4, 'flush removes every route of Tern\'s protocol');
+    assert.equal(await fib.call<number>('flush'), 4, "flush removes every route of Tern's protocol");
     assert.equal(ns.count(201), 0);
     assert.equal(ns.routes().has('10.244.9.0/26'), false, 'the blackhole is gone too');
     const r = await fib.call<ReconcileResult>('couple');
@@ -217,10 +237,18 @@ test('a failure inside a datagram is reported for its own prefix, with or withou
   for (const ackEach of [false, true]) {
     await withFib(`tfib-t9${ackEach ? 'a' : 'b'}`, { ackEach }, async (ns, fib) => {
       ns.ip('route add 10.244.12.0/24 via 198.18.0.5 proto static metric 32');
-      const batch = [via('10.244.11.0/24', '198.18.0.2'), via('10.244.12.0/24', '198.18.0.2'), via('10.244.13.0/24', '198.18.0.2'),
-        via('10.244.14.0/24', '198.18.0.2', '198.18.1.2')];
+      const batch = [
+        via('10.244.11.0/24', '198.18.0.2'),
+        via('10.244.12.0/24', '198.18.0.2'),
+        via('10.244.13.0/24', '198.18.0.2'),
+        via('10.244.14.0/24', '198.18.0.2', '198.18.1.2'),
+      ];
       const r = await fib.call<ApplyResult>('apply', batch);
-      assert.deepEqual(r.failed.map((f) => f.prefix), ['10.244.12.0/24'], `ackEach=${ackEach}`);
+      assert.deepEqual(
+        r.failed.map((f) => f.prefix),
+        ['10.244.12.0/24'],
+        `ackEach=${ackEach}`,
+      );
       assert.match(r.failed[0].error ?? '', /^EEXIST/);
       assert.deepEqual([...ns.routes(201).keys()].sort(), ['10.244.11.0/24', '10.244.13.0/24', '10.244.14.0/24']);
     });
@@ -230,12 +258,17 @@ test('a failure inside a datagram is reported for its own prefix, with or withou
 // Calico's bird.cfg puts `gateway recursive` on its sessions: with IPIP off (the daemon opens the
 // FIB with ipipMode never), a node in another L3 subnet is reached through the underlay route.
 // 198.18.4.0/24 stands for that other subnet, behind 198.18.0.254 (tfib1a) or 198.18.1.254 (tfib2a).
-test('ipipMode never: next hops in another subnet go through the underlay route, follow it when it changes, and never through our own routes', { skip }, async () => {
+test('ipipMode never: next hops in another subnet go through the underlay route, follow it when it changes, and never through our own routes', {
+  skip,
+}, async () => {
   await withFib('tfib-t10', { ipipMode: 'never' }, async (ns, fib) => {
     ns.ip('route add 198.18.4.0/24 via 198.18.0.254 proto static');
     const r = await fib.call<ApplyResult>('apply', [via('10.244.20.0/26', '198.18.4.7'), via('10.244.21.0/26', '198.18.5.7')]);
     // 198.18.5.7 has no route at all: that one fails, and says why.
-    assert.deepEqual(r.failed.map((f) => f.prefix), ['10.244.21.0/26']);
+    assert.deepEqual(
+      r.failed.map((f) => f.prefix),
+      ['10.244.21.0/26'],
+    );
     assert.match(r.failed[0].error ?? '', /ENETUNREACH.*198\.18\.5\.7.*no route of the kernel/);
     assert.equal(describe(ns.routes().get('10.244.20.0/26')), 'via 198.18.0.254 dev tfib1a', 'installed through the underlay gateway');
     // The underlay moves to the other link: the route follows (a resync on the route event).
@@ -260,11 +293,18 @@ test('ipipMode never: next hops in another subnet go through the underlay route,
   });
 });
 
-test('a route with its own metric (a Calico route priority, BGPFilter setPriority): installed at it, moved to another with the old one removed, back to the FIB metric, kept across a restart, withdrawn at it', { skip }, async () => {
+test('a route with its own metric (a Calico route priority, BGPFilter setPriority): installed at it, moved to another with the old one removed, back to the FIB metric, kept across a restart, withdrawn at it', {
+  skip,
+}, async () => {
   const ns = lab('tfib-t11');
   const at = (metric?: number): FibChange => ({ ...via('10.244.1.0/26', '198.18.0.2'), ...(metric !== undefined ? { metric } : {}) });
   // Every kernel route of ours for the prefix, as "metric N" (one line per route: the metric is part of its key).
-  const metrics = () => ns.ip('route show proto 201').split('\n').filter((l) => l.startsWith('10.244.1.0/26')).map((l) => / metric (\d+)/.exec(l)?.[1] ?? 'none');
+  const metrics = () =>
+    ns
+      .ip('route show proto 201')
+      .split('\n')
+      .filter((l) => l.startsWith('10.244.1.0/26'))
+      .map((l) => / metric (\d+)/.exec(l)?.[1] ?? 'none');
   try {
     const first = new FibChild(ns);
     await first.call('open', { tunnelDevice: 'tfibtun0' });
@@ -286,7 +326,11 @@ test('a route with its own metric (a Calico route priority, BGPFilter setPriorit
     const r = await second.call<ReconcileResult>('reconcile', [at(512)]);
     const events = await mon.stop();
     assert.deepEqual({ ...r, failed: r.failed.length }, { added: 0, replaced: 0, deleted: 0, unchanged: 1, failed: 0 });
-    assert.deepEqual(events.filter((l) => l.includes('proto 201')), [], 'nothing rewritten');
+    assert.deepEqual(
+      events.filter((l) => l.includes('proto 201')),
+      [],
+      'nothing rewritten',
+    );
     // A leftover at another metric (a crash between the two halves of a move) is removed.
     ns.ip('route add 10.244.1.0/26 via 198.18.0.2 proto 201 metric 700');
     const r2 = await second.call<ReconcileResult>('reconcile', [at(512)]);

@@ -22,13 +22,19 @@ const cross: ResolveOptions = { tunnelDevice: 'tunl0', ipipMode: 'cross-subnet' 
 test('cross-subnet: a next hop on a connected subnet goes direct, without onlink', () => {
   const r = resolveRoute('unicast', [{ gateway: '198.18.0.2' }], 4, lab(), cross);
   assert.ok(isSpec(r));
-  assert.deepEqual(r.hops.map((h) => [formatIp(h.gateway!), h.ifindex, h.onlink]), [['198.18.0.2', 3, false]]);
+  assert.deepEqual(
+    r.hops.map((h) => [formatIp(h.gateway!), h.ifindex, h.onlink]),
+    [['198.18.0.2', 3, false]],
+  );
 });
 
 test('cross-subnet: any other IPv4 next hop goes through the tunnel with onlink', () => {
   const r = resolveRoute('unicast', [{ gateway: '198.19.5.5' }], 4, lab(), cross);
   assert.ok(isSpec(r));
-  assert.deepEqual(r.hops.map((h) => [h.ifindex, h.onlink]), [[4, true]]);
+  assert.deepEqual(
+    r.hops.map((h) => [h.ifindex, h.onlink]),
+    [[4, true]],
+  );
 });
 
 test('ipipMode always tunnels even connected next hops; never does not tunnel at all', () => {
@@ -111,11 +117,20 @@ test('ipipMode never: a next hop on no connected subnet resolves through the und
   assert.deepEqual([...t.unresolved], []);
   const viaRouter = resolveRoute('unicast', [{ gateway: '198.19.5.5' }], 4, t, never);
   assert.ok(isSpec(viaRouter));
-  assert.deepEqual(viaRouter.hops.map((h) => [formatIp(h.gateway!), h.ifindex, h.onlink]), [['198.18.0.254', 3, false]], 'the underlay gateway, as the kernel cannot recurse');
+  assert.deepEqual(
+    viaRouter.hops.map((h) => [formatIp(h.gateway!), h.ifindex, h.onlink]),
+    [['198.18.0.254', 3, false]],
+    'the underlay gateway, as the kernel cannot recurse',
+  );
   assert.equal(t.setRecursive(new Map(t.recursive)), false, 'the same answers change nothing');
   // A device route (no gateway) puts the next hop itself on that link; an onlink underlay
   // gateway (`default via 169.254.1.1 dev eth0 onlink`) stays onlink.
-  t.setRecursive(new Map([['198.19.5.5', { ifindex: 5, onlink: false }], ['198.19.6.6', { gateway: parseIp('169.254.1.1')!, ifindex: 3, onlink: true }]]));
+  t.setRecursive(
+    new Map([
+      ['198.19.5.5', { ifindex: 5, onlink: false }],
+      ['198.19.6.6', { gateway: parseIp('169.254.1.1')!, ifindex: 3, onlink: true }],
+    ]),
+  );
   const dev = resolveRoute('unicast', [{ gateway: '198.19.5.5' }], 4, t, never);
   assert.ok(isSpec(dev) && dev.hops[0].ifindex === 5 && dev.hops[0].onlink && formatIp(dev.hops[0].gateway!) === '198.19.5.5');
   const onlink = resolveRoute('unicast', [{ gateway: '198.19.6.6' }], 4, t, never);

@@ -14,7 +14,10 @@ test('prefix table agrees with a Map model through growth, removals and reinsert
   const t = new PrefixTable();
   const model = new Map<string, [number, number]>();
   let seed = 12345;
-  const rnd = (n: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed % n; };
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
   for (let step = 0; step < 40000; step++) {
     const i = rnd(3000);
     const p = parsePrefix(i % 5 === 0 ? `2001:db8:${i.toString(16)}::/48` : `10.${i >> 8}.${i & 255}.0/24`)!;
@@ -22,7 +25,15 @@ test('prefix table agrees with a Map model through growth, removals and reinsert
     const [d, n] = model.get(text) ?? [-1, -1];
     const v = rnd(4) - 1;
     const slot = t.insert(p);
-    if (rnd(2)) { t.setDesired(slot, v); if (v >= 0 || n >= 0) model.set(text, [v, n]); else model.delete(text); } else { t.setInstalled(slot, v); if (v >= 0 || d >= 0) model.set(text, [d, v]); else model.delete(text); }
+    if (rnd(2)) {
+      t.setDesired(slot, v);
+      if (v >= 0 || n >= 0) model.set(text, [v, n]);
+      else model.delete(text);
+    } else {
+      t.setInstalled(slot, v);
+      if (v >= 0 || d >= 0) model.set(text, [d, v]);
+      else model.delete(text);
+    }
     if (!model.has(text)) assert.equal(t.find(p), -1, `${text} removed once empty`);
   }
   assert.equal(t.size, model.size);
@@ -68,7 +79,11 @@ test('nexthop objects: shared by routes, groups hold their members, freed after 
   assert.equal(a.creates.length, 1);
   assert.equal(b.creates.length, 0);
   const g = nh.acquire(makeSpec('unicast', [hop(2), hop(3, 2)]));
-  assert.deepEqual(g.creates.map((c) => (c.group ? 'group' : 'single')), ['single', 'group'], 'only the missing member, then the group');
+  assert.deepEqual(
+    g.creates.map((c) => (c.group ? 'group' : 'single')),
+    ['single', 'group'],
+    'only the missing member, then the group',
+  );
   nh.release(a.id);
   assert.deepEqual(nh.collect(), [], 'still used by b and by the group');
   nh.release(b.id);
@@ -96,7 +111,10 @@ test('MemoryFib: empty next hops withdraw, blackholes install, failures name the
   ]);
   assert.deepEqual(r, [{ index: 2, prefix: 'nonsense', error: 'EINVAL: bad prefix nonsense' }]);
   await fib.apply([withdraw('10.244.1.0/26')]);
-  assert.deepEqual((await fib.dump()).map((x) => [x.prefix, x.kind]), [['10.244.2.0/26', 'blackhole']]);
+  assert.deepEqual(
+    (await fib.dump()).map((x) => [x.prefix, x.kind]),
+    [['10.244.2.0/26', 'blackhole']],
+  );
 });
 
 test('MemoryFib reconcile: adds, replaces, deletes, leaves the rest (ECMP order does not matter)', async () => {
@@ -116,7 +134,10 @@ test('MemoryFib reconcile: adds, replaces, deletes, leaves the rest (ECMP order 
 
 test('fib decouple stops writing and leaves the kernel as it is; flush removes; couple restores (issue 17)', async () => {
   const fib = new MemoryFib();
-  await fib.apply([{ prefix: '10.0.1.0/24', kind: 'unicast', nexthops: [{ gateway: '198.18.0.2' }] }, { prefix: '10.0.9.0/24', kind: 'blackhole', nexthops: [] }]);
+  await fib.apply([
+    { prefix: '10.0.1.0/24', kind: 'unicast', nexthops: [{ gateway: '198.18.0.2' }] },
+    { prefix: '10.0.9.0/24', kind: 'blackhole', nexthops: [] },
+  ]);
   await assert.rejects(fib.flush(), /coupled/);
   await fib.decouple();
   assert.equal(fib.coupled, false);
@@ -143,12 +164,27 @@ test('nexthop refcounts: a dump that restarts (NLM_F_DUMP_INTR) counts its route
   const nh = new NexthopTable(1000);
   nh.adoptSingle(1000, hop(2));
   nh.adoptSingle(1001, hop(3));
-  assert.ok(nh.adoptGroup(1002, [{ id: 1000, weight: 1 }, { id: 1001, weight: 1 }]));
+  assert.ok(
+    nh.adoptGroup(1002, [
+      { id: 1000, weight: 1 },
+      { id: 1001, weight: 1 },
+    ]),
+  );
   const base = nh.refCounts();
-  assert.deepEqual([...base], [[1000, 1], [1001, 1], [1002, 0]], 'group memberships only');
-  nh.ref(1000); nh.ref(1002); // the interrupted first pass saw two routes...
+  assert.deepEqual(
+    [...base],
+    [
+      [1000, 1],
+      [1001, 1],
+      [1002, 0],
+    ],
+    'group memberships only',
+  );
+  nh.ref(1000);
+  nh.ref(1002); // the interrupted first pass saw two routes...
   nh.restoreRefs(base);
-  nh.ref(1000); nh.ref(1002); // ...and the complete second pass sees them again
+  nh.ref(1000);
+  nh.ref(1002); // ...and the complete second pass sees them again
   assert.equal(nh.refsOf(1000), 2);
   assert.equal(nh.refsOf(1002), 1);
   nh.release(1002);

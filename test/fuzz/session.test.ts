@@ -21,7 +21,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { prng } from '../../bench/prng';
 import { msgOf } from '../codec/helpers';
-import { BYSTANDER, BYSTANDER_PREFIX, SessionHarness } from '../hostile/harness';
+import { BYSTANDER, BYSTANDER_PREFIX, type SessionHarness } from '../hostile/harness';
 import { KEEPALIVE } from '../hostile/cases';
 import { PENDING_DEFECT_FIXES } from '../hostile/pending';
 import { openCase } from '../hostile/check';
@@ -68,12 +68,18 @@ function invariants(h: SessionHarness): boolean {
   const notes = h.sentToHostile.filter((m) => m[18] === 3);
   if (h.notification) {
     assert.equal(notes.length, 1, 'exactly one NOTIFICATION');
-    assert.ok(LEGAL[h.notification.code]?.includes(h.notification.subcode), `NOTIFICATION ${h.notification.code}/${h.notification.subcode} is not in the registries`);
+    assert.ok(
+      LEGAL[h.notification.code]?.includes(h.notification.subcode),
+      `NOTIFICATION ${h.notification.code}/${h.notification.subcode} is not in the registries`,
+    );
     assert.ok(h.dropped, 'the connection is closed after a NOTIFICATION');
     assert.notEqual(h.state, 'Established');
   } else {
     assert.equal(h.state, 'Established', `the session left Established without a NOTIFICATION`);
-    assert.ok(h.sentToHostile.every((m) => m[18] === 1 || m[18] === 2 || m[18] === 4 || m[18] === 5), 'only OPEN, UPDATE, KEEPALIVE, ROUTE-REFRESH sent');
+    assert.ok(
+      h.sentToHostile.every((m) => m[18] === 1 || m[18] === 2 || m[18] === 4 || m[18] === 5),
+      'only OPEN, UPDATE, KEEPALIVE, ROUTE-REFRESH sent',
+    );
   }
   // Short of a reset, a malformed UPDATE ends in one of the two RFC 7606 §2 actions that keep
   // the session (a 'session-reset' must have become the NOTIFICATION above).
@@ -81,10 +87,15 @@ function invariants(h: SessionHarness): boolean {
   // 3, 4. the bystander and the RIB
   const view = h.bystanderView();
   const best = h.rib.lookup(BYSTANDER_PREFIX).find((v) => v.best);
-  assert.ok(best, 'the bystander\'s route left the Loc-RIB');
+  assert.ok(best, "the bystander's route left the Loc-RIB");
   const out = new Set(h.rib.adjRibOut(BYSTANDER.id).map((e) => e.prefix));
-  assert.deepEqual([...view.keys()].sort(), [...out].sort(), 'bystander\'s rebuilt table != the Adj-RIB-Out the RIB reports');
-  const valid = new Set(h.rib.adjRibIn('hostile').filter((e) => e.valid).map((e) => e.prefix));
+  assert.deepEqual([...view.keys()].sort(), [...out].sort(), "bystander's rebuilt table != the Adj-RIB-Out the RIB reports");
+  const valid = new Set(
+    h.rib
+      .adjRibIn('hostile')
+      .filter((e) => e.valid)
+      .map((e) => e.prefix),
+  );
   for (const p of view.keys()) {
     if (!hostileOf(p)) continue;
     assert.ok(!h.dropped, `${p} still at the bystander after the hostile session went down`);
@@ -93,7 +104,8 @@ function invariants(h: SessionHarness): boolean {
   // 5. what the bystander is sent
   for (const m of h.sentToBystander) {
     if (!PENDING_DEFECT_FIXES.has('ok-huge-aspath')) assert.ok(m.length <= 4096, `${m.length}-byte UPDATE to a peer without RFC 8654`);
-    if (!PENDING_DEFECT_FIXES.has('ok-flags-low-bits')) for (const a of readUpdate(m)?.attrs ?? []) assert.equal(a.flags & 0x0f, 0, `attribute ${a.type} sent with flags ${a.flags.toString(16)}`);
+    if (!PENDING_DEFECT_FIXES.has('ok-flags-low-bits'))
+      for (const a of readUpdate(m)?.attrs ?? []) assert.equal(a.flags & 0x0f, 0, `attribute ${a.type} sent with flags ${a.flags.toString(16)}`);
   }
   return [...view.keys()].some((p) => p.includes(':'));
 }
@@ -143,7 +155,16 @@ test(`session fuzz: bytes after Established through FSM and RIB: clean outcomes 
     const chunks = makeStream(r, as4);
     streams++;
     messages += chunks.length;
-    if (guarded('session', SEED, () => chunks, `${as4 ? 'as4' : 'as2'}${v6 ? ' v6' : ''}`, () => runStream(chunks, as4, v6))) resets++;
+    if (
+      guarded(
+        'session',
+        SEED,
+        () => chunks,
+        `${as4 ? 'as4' : 'as2'}${v6 ? ' v6' : ''}`,
+        () => runStream(chunks, as4, v6),
+      )
+    )
+      resets++;
   }
   t.diagnostic(`${streams} streams, ${messages} chunks, ${resets} resets, ${v6Reached} with IPv6 routes passed on`);
   assert.ok(v6Reached > streams / 20, 'IPv6 (MP_REACH) routes reached the bystander in too few streams');

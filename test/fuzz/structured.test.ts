@@ -75,7 +75,13 @@ test(`structured fuzz: mutations inside valid UPDATEs reach the attribute decode
     for (let k = 0, n = 1 + Math.floor(r() * 3); k < n; k++) u = mutateStructured(r, u);
     const msg = serialize(u);
     cases++;
-    const o = guarded('structured', SEED, () => [msg], name, () => check(msg, ctx));
+    const o = guarded(
+      'structured',
+      SEED,
+      () => [msg],
+      name,
+      () => check(msg, ctx),
+    );
     count[o]++;
     if (o === 'notification') {
       try {
@@ -87,7 +93,9 @@ test(`structured fuzz: mutations inside valid UPDATEs reach the attribute decode
     }
   }
   const headerDeaths = codes.get('1/2') ?? 0;
-  t.diagnostic(`${cases} cases: ${count.clean} clean, ${count.rfc7606} with an RFC 7606 action, ${count.notification} NOTIFICATIONs (${[...codes].map(([k, v]) => `${k}:${v}`).join(' ')})`);
+  t.diagnostic(
+    `${cases} cases: ${count.clean} clean, ${count.rfc7606} with an RFC 7606 action, ${count.notification} NOTIFICATIONs (${[...codes].map(([k, v]) => `${k}:${v}`).join(' ')})`,
+  );
   // The point of structure: most cases get into the attributes and out again without a reset.
   assert.ok(headerDeaths < cases * 0.02, `${headerDeaths} of ${cases} died at the header`);
   assert.ok(count.rfc7606 > cases * 0.15, `only ${count.rfc7606} of ${cases} reached an RFC 7606 action`);

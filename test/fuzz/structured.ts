@@ -86,14 +86,26 @@ export function genUpdate(r: Rand, o: { as4: boolean; peerAs: number }): SUpdate
     if (!o.as4 && r() < 0.1) add(0xc0, 18, [...u32(4200000000), 198, 18, 0, 1]);
     if (r() < 0.2) add(0xc0, 32, [...u32(65001), ...u32(1), ...u32(int(r, 9))]);
     if (r() < 0.1) add(0xc0, 35, u32(65001));
-    if (r() < 0.15) add(pick(r, [0xc0, 0x80, 0xe0]), pick(r, [23, 26, 29, 40, 99, 128, 255]), Array.from({ length: int(r, 12) }, () => int(r, 256)));
+    if (r() < 0.15)
+      add(
+        pick(r, [0xc0, 0x80, 0xe0]),
+        pick(r, [23, 26, 29, 40, 99, 128, 255]),
+        Array.from({ length: int(r, 12) }, () => int(r, 256)),
+      );
     if (v6) {
-      const nh = r() < 0.7 ? [0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), 1] : [0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), 1, 0xfe, 0x80, ...new Array(13).fill(0), 1];
+      const nh =
+        r() < 0.7
+          ? [0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), 1]
+          : [0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), 1, 0xfe, 0x80, ...new Array(13).fill(0), 1];
       add(0x80, 14, [0, 2, 1, nh.length, ...nh, 0, ...prefixes6(r, 1 + int(r, 3))]);
     }
   }
   if (r() < 0.2) add(0x80, 15, [0, 2, 1, ...prefixes6(r, 1 + int(r, 2))]);
-  return { withdrawn: r() < 0.3 ? prefixes4(r, 1 + int(r, 3)) : Buffer.alloc(0), attrs, nlri: withdrawOnly || v6 ? Buffer.alloc(0) : prefixes4(r, 1 + int(r, 4)) };
+  return {
+    withdrawn: r() < 0.3 ? prefixes4(r, 1 + int(r, 3)) : Buffer.alloc(0),
+    attrs,
+    nlri: withdrawOnly || v6 ? Buffer.alloc(0) : prefixes4(r, 1 + int(r, 4)),
+  };
 }
 
 /** Bytes with every outer length right: attribute lengths (Extended Length when flagged), the two UPDATE lengths, the header. */
@@ -129,7 +141,11 @@ function innerLengths(a: SAttr): number[] {
 
 /** One structure-aware mutation: changes a field inside the UPDATE, never an outer length. */
 export function mutateStructured(r: Rand, src: SUpdate): SUpdate {
-  const u: SUpdate = { withdrawn: Buffer.from(src.withdrawn), attrs: src.attrs.map((a) => ({ ...a, value: Buffer.from(a.value) })), nlri: Buffer.from(src.nlri) };
+  const u: SUpdate = {
+    withdrawn: Buffer.from(src.withdrawn),
+    attrs: src.attrs.map((a) => ({ ...a, value: Buffer.from(a.value) })),
+    nlri: Buffer.from(src.nlri),
+  };
   const a = u.attrs.length ? pick(r, u.attrs) : undefined;
   switch (int(r, 10)) {
     case 0: // a flag bit (Optional, Transitive, Partial, Extended Length, or a low bit)
@@ -151,7 +167,11 @@ export function mutateStructured(r: Rand, src: SUpdate): SUpdate {
       break;
     }
     case 4: // value cut short or grown
-      if (a) a.value = r() < 0.5 ? a.value.subarray(0, int(r, a.value.length + 1)) : Buffer.concat([a.value, Buffer.from(Array.from({ length: 1 + int(r, 5) }, () => int(r, 256)))]);
+      if (a)
+        a.value =
+          r() < 0.5
+            ? a.value.subarray(0, int(r, a.value.length + 1))
+            : Buffer.concat([a.value, Buffer.from(Array.from({ length: 1 + int(r, 5) }, () => int(r, 256)))]);
       break;
     case 5: // an attribute twice
       if (a) u.attrs.splice(int(r, u.attrs.length + 1), 0, { ...a, value: Buffer.from(a.value) });
@@ -167,7 +187,17 @@ export function mutateStructured(r: Rand, src: SUpdate): SUpdate {
       else if (u.withdrawn.length) u.withdrawn[0] = pick(r, [0, 32, 33, 255]);
       break;
     default: // a boundary value for a whole 4-byte value (NEXT_HOP 0.0.0.0, 224.0.0.1, our own address ...)
-      if (a && a.value.length === 4) a.value = Buffer.from(pick(r, [[0, 0, 0, 0], [224, 0, 0, 1], [255, 255, 255, 255], [198, 18, 151, 1], [198, 18, 150, 1], [127, 0, 0, 1]]));
+      if (a && a.value.length === 4)
+        a.value = Buffer.from(
+          pick(r, [
+            [0, 0, 0, 0],
+            [224, 0, 0, 1],
+            [255, 255, 255, 255],
+            [198, 18, 151, 1],
+            [198, 18, 150, 1],
+            [127, 0, 0, 1],
+          ]),
+        );
       break;
   }
   return u;

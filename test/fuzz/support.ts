@@ -38,7 +38,10 @@ export function saveFailure(fuzzer: string, seed: number, inputs: Buffer[], why:
   const file = path.join(FUZZ_FIXTURES, `${fuzzer}-${seed}-${hash}.hex`);
   const lines = [
     `# found by the ${fuzzer} fuzzer, FUZZ_SEED=${seed}, ${new Date().toISOString()}`,
-    ...why.split('\n').slice(0, 6).map((l) => `# ${l}`),
+    ...why
+      .split('\n')
+      .slice(0, 6)
+      .map((l) => `# ${l}`),
     ...(context ? [`# context: ${context}`] : []),
     ...inputs.map((b) => b.toString('hex')),
   ];
@@ -83,7 +86,9 @@ export function guarded<T>(fuzzer: string, seed: number, inputs: () => Buffer[],
   } catch (err) {
     const why = err instanceof Error ? (err.stack ?? err.message) : String(err);
     const file = saveFailure(fuzzer, seed, inputs(), why, context);
-    const msg = `${fuzzer} fuzz failure (FUZZ_SEED=${seed}${file ? `, saved as ${path.relative(process.cwd(), file)}` : ''}): ${err instanceof Error ? err.message : String(err)}\ninput: ${inputs().map((b) => b.toString('hex')).join(' ')}`;
+    const msg = `${fuzzer} fuzz failure (FUZZ_SEED=${seed}${file ? `, saved as ${path.relative(process.cwd(), file)}` : ''}): ${err instanceof Error ? err.message : String(err)}\ninput: ${inputs()
+      .map((b) => b.toString('hex'))
+      .join(' ')}`;
     throw new Error(msg, { cause: err });
   }
 }

@@ -6,7 +6,18 @@ import { decodeMessage } from '../../bgp/codec';
 import { MsgType } from '../../bgp/codec/types';
 import { attr, updateOf } from '../codec/helpers';
 import { KEEPALIVE, MARK_CANARY, MARK_HOSTILE, canary, casePrefix, helloOpen, type CaseEnv, type HostileCase } from './cases';
-import { BYSTANDER, BYSTANDER_PREFIX, HOSTILE_ADDR, HOSTILE_ADDR6, HOSTILE_AS, SessionHarness, TERN_ADDR6_HOSTILE, TERN_ADDR_HOSTILE, TERN_ID, TERN_ID6 } from './harness';
+import {
+  BYSTANDER,
+  BYSTANDER_PREFIX,
+  HOSTILE_ADDR,
+  HOSTILE_ADDR6,
+  HOSTILE_AS,
+  SessionHarness,
+  TERN_ADDR6_HOSTILE,
+  TERN_ADDR_HOSTILE,
+  TERN_ID,
+  TERN_ID6,
+} from './harness';
 import { asPathOf, type RawUpdate } from './wire-read';
 import { parseIpv6 } from '../../bgp/codec/prefix';
 
@@ -21,10 +32,22 @@ const communities = (u: RawUpdate | undefined): number[] => {
 
 /** Bring the hostile session up, announce the bystander's route and the canary. */
 export function openCase(c: HostileCase, n: number): { h: SessionHarness; e: CaseEnv } {
-  const e: CaseEnv = { n, addr: v4(HOSTILE_ADDR), as: HOSTILE_AS, ternAddr: v4(TERN_ADDR_HOSTILE), ternId: v4(TERN_ID), addr6: v6(HOSTILE_ADDR6), ternAddr6: v6(TERN_ADDR6_HOSTILE), ternId6: v6(TERN_ID6) };
+  const e: CaseEnv = {
+    n,
+    addr: v4(HOSTILE_ADDR),
+    as: HOSTILE_AS,
+    ternAddr: v4(TERN_ADDR_HOSTILE),
+    ternId: v4(TERN_ID),
+    addr6: v6(HOSTILE_ADDR6),
+    ternAddr6: v6(TERN_ADDR6_HOSTILE),
+    ternId6: v6(TERN_ID6),
+  };
   const h = new SessionHarness({ ipv6: c.session?.ipv6 });
   const prefixOf = (x: CaseEnv): string => casePrefix(c, x.n);
-  const bys = decodeMessage(updateOf([], Buffer.concat([attr(0x40, 1, [0]), attr(0x40, 2, [2, 1, 0xfa, 0x56, 0xea, 0x01]), attr(0x40, 3, [198, 18, 150, 2])]), [24, 198, 19, 150]), { as4: true, addPathRx: { ipv4: false, ipv6: false }, addPathTx: { ipv4: false, ipv6: false }, extendedMessage: false });
+  const bys = decodeMessage(
+    updateOf([], Buffer.concat([attr(0x40, 1, [0]), attr(0x40, 2, [2, 1, 0xfa, 0x56, 0xea, 0x01]), attr(0x40, 3, [198, 18, 150, 2])]), [24, 198, 19, 150]),
+    { as4: true, addPathRx: { ipv4: false, ipv6: false }, addPathTx: { ipv4: false, ipv6: false }, extendedMessage: false },
+  );
   if (bys.type !== MsgType.UPDATE) throw new Error('bystander UPDATE');
   h.rib.ingest(BYSTANDER.id, bys);
   if (c.open) return { h, e };
@@ -47,7 +70,7 @@ export function checkOutcome(c: HostileCase, h: SessionHarness, e: CaseEnv): voi
   if (x.kind === 'notify') {
     assert.deepEqual(h.notification, { code: x.code, subcode: x.subcode }, `${c.rule}`);
     assert.ok(h.dropped, 'the connection is closed after the NOTIFICATION (RFC 4271 §6)');
-    assert.equal(got, undefined, 'the reset session\'s routes are withdrawn from the bystander');
+    assert.equal(got, undefined, "the reset session's routes are withdrawn from the bystander");
   } else {
     assert.equal(h.notification, undefined, `no NOTIFICATION expected (${c.rule}), got ${JSON.stringify(h.notification)}`);
     assert.equal(h.state, 'Established');
@@ -56,7 +79,11 @@ export function checkOutcome(c: HostileCase, h: SessionHarness, e: CaseEnv): voi
     const ignored = x.kind === 'withdraw' && x.nextHop;
     assert.equal(h.rib.peerCounters('hostile')['bad-next-hop'], ignored ? 1 : 0, 'bad-next-hop count');
     const notes = h.rib.takeNotices().filter((n) => n.peer === 'hostile' && n.reason === 'bad-next-hop');
-    assert.deepEqual(notes.map((n) => n.prefix), ignored ? [prefixOf(e)] : [], 'bad-next-hop notices, for the log');
+    assert.deepEqual(
+      notes.map((n) => n.prefix),
+      ignored ? [prefixOf(e)] : [],
+      'bad-next-hop notices, for the log',
+    );
     if (x.kind === 'withdraw' || c.onward?.notSent) assert.equal(got, undefined, `${prefixOf(e)} must be withdrawn from the bystander (${c.rule})`);
     else {
       assert.ok(got, `${prefixOf(e)} must still reach the bystander (${c.rule})`);
@@ -75,7 +102,6 @@ export function checkOutcome(c: HostileCase, h: SessionHarness, e: CaseEnv): voi
   // Whatever the hostile peer did, the bystander's route is still best, and no UPDATE to the
   // bystander breaks its RFCs: within 4096 bytes (RFC 8654 §4), flag low bits zero (RFC 4271 §4.3).
   const best = h.rib.lookup(BYSTANDER_PREFIX).find((v) => v.best);
-  assert.ok(best, 'the bystander\'s route is still in the Loc-RIB');
+  assert.ok(best, "the bystander's route is still in the Loc-RIB");
   for (const m of h.sentToBystander) assert.ok(m.length <= 4096, `an UPDATE of ${m.length} bytes to a peer without RFC 8654`);
 }
-

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { CASES } from './cases';
 import { DOC, renderTable, tableInDoc } from './table';
 
-test('issue 15: docs/security.md\'s hostile-case table is the one rendered from test/hostile/cases.ts', () => {
+test("issue 15: docs/security.md's hostile-case table is the one rendered from test/hostile/cases.ts", () => {
   const inDoc = tableInDoc(fs.readFileSync(DOC, 'utf8'));
   assert.ok(inDoc, 'docs/security.md has lost its table markers');
   assert.equal(inDoc, renderTable(), 'docs/security.md is out of date: run node dist/test/hostile/table.js --write');

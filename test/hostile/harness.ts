@@ -65,7 +65,19 @@ export class SessionHarness {
     // Over IPv4 Tern offers IPv6 unicast too (the OPEN of the case decides; the session fuzzer's
     // streams carry both); over IPv6 only IPv6, as Calico plans a session per family.
     const [peerAddress, localAddress] = o.ipv6 ? [HOSTILE_ADDR6, TERN_ID6] : [HOSTILE_ADDR, TERN_ID];
-    this.fsm = new Fsm(resolveConfig({ peerAddress, peerAs: HOSTILE_AS, localAs: TERN_AS, localAddress, routerId: TERN_ID, families: o.ipv6 ? ['ipv6'] : ['ipv4', 'ipv6'], extendedMessage: o.extendedMessage ?? true, noJitter: true }), { random: () => 0.5 });
+    this.fsm = new Fsm(
+      resolveConfig({
+        peerAddress,
+        peerAs: HOSTILE_AS,
+        localAs: TERN_AS,
+        localAddress,
+        routerId: TERN_ID,
+        families: o.ipv6 ? ['ipv6'] : ['ipv4', 'ipv6'],
+        extendedMessage: o.extendedMessage ?? true,
+        noJitter: true,
+      }),
+      { random: () => 0.5 },
+    );
     // As src/daemon/wiring.ts builds a RIB peer: the session's addresses are the node's.
     this.rib.addPeer({ id: 'hostile', address: peerAddress, asn: HOSTILE_AS, localAddress: TERN_ID, localAddress6: TERN_ID6 });
     this.rib.addPeer({ id: BYSTANDER.id, address: BYSTANDER.address, asn: BYSTANDER.asn, localAddress: TERN_ID, localAddress6: TERN_ID6 });

@@ -22,7 +22,9 @@ function ternOutcome(c: HostileCase): string {
 }
 
 export function renderTable(cases: HostileCase[] = CASES): string {
-  const rows = cases.map((c) => `| \`${c.id}\` | ${cell(c.source)} | ${cell(c.shape)} | ${cell(describeOutcome(c.expect))}; ${cell(c.rule)} | ${cell(ternOutcome(c))} |`);
+  const rows = cases.map(
+    (c) => `| \`${c.id}\` | ${cell(c.source)} | ${cell(c.shape)} | ${cell(describeOutcome(c.expect))}; ${cell(c.rule)} | ${cell(ternOutcome(c))} |`,
+  );
   return [BEGIN, '| Case | Source | What the peer sends | The RFCs require | Tern |', '|---|---|---|---|---|', ...rows, END].join('\n');
 }
 

@@ -43,21 +43,38 @@ test('kubernetes datastore: initial sync reads the KDD layout into the model a f
   const w = watchDatastore(kubeconfig);
   t.after(() => w.ds.close());
   const { model, warnings } = await w.first;
-  assert.deepEqual(model.nodes.map((n) => [n.name, n.ipv4Address, n.ipv4Subnet?.text, n.labels.rack]), [
-    ['n1', '198.18.10.11', '198.18.10.0/24', 'a'], ['n2', '198.18.10.12', '198.18.10.0/24', 'a'], ['n3', '198.18.10.13', '198.18.10.0/24', 'b'],
-  ]);
+  assert.deepEqual(
+    model.nodes.map((n) => [n.name, n.ipv4Address, n.ipv4Subnet?.text, n.labels.rack]),
+    [
+      ['n1', '198.18.10.11', '198.18.10.0/24', 'a'],
+      ['n2', '198.18.10.12', '198.18.10.0/24', 'a'],
+      ['n3', '198.18.10.13', '198.18.10.0/24', 'b'],
+    ],
+  );
   assert.equal(model.bgpConfig.asNumber, 64512);
-  assert.deepEqual(model.peers.map((p) => [p.name, p.peerIP?.address, p.asNumber]), [['tor', '198.18.10.1', 65001]]);
+  assert.deepEqual(
+    model.peers.map((p) => [p.name, p.peerIP?.address, p.asNumber]),
+    [['tor', '198.18.10.1', 65001]],
+  );
   assert.deepEqual(model.secrets.get('bgp-secrets'), { tor: 'first-key' });
   assert.equal(model.ipamBlocks.length, 3);
   // Only addresses used away from the block's node matter (borrowed: a /32 from the borrower).
   assert.deepEqual(model.ipamBlocks[0].allocationNodes, new Map([[3, 'n2']]));
-  assert.deepEqual(originatedRoutes(model, 'n2').map((r) => r.prefix), ['10.244.2.0/26', '10.244.1.3/32']);
+  assert.deepEqual(
+    originatedRoutes(model, 'n2').map((r) => r.prefix),
+    ['10.244.2.0/26', '10.244.1.3/32'],
+  );
   assert.deepEqual(warnings, []);
   assert.equal(w.ds.status().state, 'synced');
   // Tern used only the verbs docs/kubernetes.md grants, and Secrets only by name.
-  assert.deepEqual(api.audit.filter((a) => a.code === 403), []);
-  assert.ok(api.audit.some((a) => a.resource === 'secrets' && a.verb === 'get'), 'the Secret was read');
+  assert.deepEqual(
+    api.audit.filter((a) => a.code === 403),
+    [],
+  );
+  assert.ok(
+    api.audit.some((a) => a.resource === 'secrets' && a.verb === 'get'),
+    'the Secret was read',
+  );
 });
 
 test('kubernetes datastore: no model before every resource is listed (a half-synced model is never applied)', async (t) => {
@@ -68,17 +85,28 @@ test('kubernetes datastore: no model before every resource is listed (a half-syn
   const w = watchDatastore(kubeconfig);
   t.after(() => w.ds.close());
   let done = false;
-  void w.first.then(() => { done = true; });
+  void w.first.then(() => {
+    done = true;
+  });
   await sleep(800);
   // Nodes, peers and blocks are listed; without the pools the blocks would not be advertised.
   assert.ok(api.audit.some((a) => a.resource === 'nodes' && a.verb === 'list' && a.code === 200));
-  assert.ok(api.audit.some((a) => a.resource === 'ippools' && a.code === 403), 'the pool list was refused');
+  assert.ok(
+    api.audit.some((a) => a.resource === 'ippools' && a.code === 403),
+    'the pool list was refused',
+  );
   assert.equal(done, false, 'start() resolved without the IPPools');
   assert.equal(w.ds.status().state, 'syncing');
   ippoolsAllowed = true;
   const { model } = await w.first;
-  assert.deepEqual(model.ipPools.map((p) => p.name), ['pods']);
-  assert.deepEqual(originatedRoutes(model, 'n1').map((r) => r.prefix), ['10.244.1.0/26']);
+  assert.deepEqual(
+    model.ipPools.map((p) => p.name),
+    ['pods'],
+  );
+  assert.deepEqual(
+    originatedRoutes(model, 'n1').map((r) => r.prefix),
+    ['10.244.1.0/26'],
+  );
 });
 
 test('kubernetes datastore: BGPPeer added and removed, BlockAffinity moved, Node AS annotation changed (issue 13)', async (t) => {
@@ -91,7 +119,12 @@ test('kubernetes datastore: BGPPeer added and removed, BlockAffinity moved, Node
   api.apply(bgpPeer('rack-b', { nodeSelector: 'rack == "b"', peerIP: '198.18.11.1', asNumber: 65002 }));
   let u = await w.model((m) => m.peers.some((p) => p.name === 'rack-b'));
   assert.match(u.trigger, /BGPPeer\/rack-b added/);
-  assert.deepEqual(planPeers(u.model, 'n3').map((p) => p.peerAddress).sort(), ['198.18.10.1', '198.18.10.11', '198.18.10.12', '198.18.11.1']);
+  assert.deepEqual(
+    planPeers(u.model, 'n3')
+      .map((p) => p.peerAddress)
+      .sort(),
+    ['198.18.10.1', '198.18.10.11', '198.18.10.12', '198.18.11.1'],
+  );
   api.remove('BGPPeer', 'rack-b');
   u = await w.model((m) => !m.peers.some((p) => p.name === 'rack-b'), 5000, w.events.length);
   assert.match(u.trigger, /BGPPeer\/rack-b deleted/);
@@ -101,16 +134,31 @@ test('kubernetes datastore: BGPPeer added and removed, BlockAffinity moved, Node
   api.remove('BlockAffinity', `n1-${cidr.replace(/[./]/g, '-')}`);
   api.apply(ipamBlock(cidr, 'n2'));
   api.apply(blockAffinity(cidr, 'n2'));
-  u = await w.model((m) => m.blockAffinities.some((a) => a.cidr.text === cidr && a.node === 'n2') && !m.blockAffinities.some((a) => a.cidr.text === cidr && a.node === 'n1'), 5000, w.events.length);
-  assert.deepEqual(originatedRoutes(u.model, 'n1').map((r) => r.prefix), []);
-  assert.deepEqual(originatedRoutes(u.model, 'n2').map((r) => r.prefix).sort(), ['10.244.1.0/26', '10.244.2.0/26']);
+  u = await w.model(
+    (m) => m.blockAffinities.some((a) => a.cidr.text === cidr && a.node === 'n2') && !m.blockAffinities.some((a) => a.cidr.text === cidr && a.node === 'n1'),
+    5000,
+    w.events.length,
+  );
+  assert.deepEqual(
+    originatedRoutes(u.model, 'n1').map((r) => r.prefix),
+    [],
+  );
+  assert.deepEqual(
+    originatedRoutes(u.model, 'n2')
+      .map((r) => r.prefix)
+      .sort(),
+    ['10.244.1.0/26', '10.244.2.0/26'],
+  );
 
   // An AS annotation on n3 makes its sessions eBGP (RFC 4271 §5.1.2: the peer AS is in the OPEN).
   const before = planPeers(u.model, 'n1');
   api.apply(k8sNode('n3', { ipv4: '198.18.10.13/24', labels: { rack: 'b' }, asNumber: 65100 }));
   u = await w.model((m) => m.nodes.find((n) => n.name === 'n3')?.asNumber === 65100, 5000, w.events.length);
   const diff = diffPlan(before, planPeers(u.model, 'n1'));
-  assert.deepEqual(diff.changed.map((c) => [c.after.peerAddress, c.fields.includes('peerAs'), c.restartNeeded]), [['198.18.10.13', true, true]]);
+  assert.deepEqual(
+    diff.changed.map((c) => [c.after.peerAddress, c.fields.includes('peerAs'), c.restartNeeded]),
+    [['198.18.10.13', true, true]],
+  );
 });
 
 test('kubernetes datastore: a Secret rotation changes only the password of the session that uses it (issue 13)', async (t) => {
@@ -126,7 +174,10 @@ test('kubernetes datastore: a Secret rotation changes only the password of the s
   api.apply(secret('bgp-secrets', 'calico-system', { tor: 'second-key' }));
   const u = await w.model((m) => m.secrets.get('bgp-secrets')?.tor === 'second-key');
   const diff = diffPlan(before, planPeers(u.model, 'n1'));
-  assert.deepEqual(diff.changed.map((c) => [c.after.peerAddress, c.fields, c.restartNeeded]), [['198.18.10.1', ['password'], true]]);
+  assert.deepEqual(
+    diff.changed.map((c) => [c.after.peerAddress, c.fields, c.restartNeeded]),
+    [['198.18.10.1', ['password'], true]],
+  );
   assert.equal(diff.unchanged.length, before.length - 1);
   // A peer that starts to use a Secret is applied only once the Secret has been read.
   api.apply(secret('other-secret', 'calico-system', { k: 'third-key' }));
@@ -210,7 +261,7 @@ test('kubernetes datastore: watches resume from BOOKMARK resourceVersions after 
   assert.ok(api.audit.filter((a) => a.resource === 'bgppeers' && a.verb === 'watch').length >= 2, 'the watch was re-opened');
 });
 
-test('kubernetes datastore, plain mode: podCIDRs are the node\'s blocks, advertised even without an IPPool as Calico exports confirmed blocks (issue 13)', async (t) => {
+test("kubernetes datastore, plain mode: podCIDRs are the node's blocks, advertised even without an IPPool as Calico exports confirmed blocks (issue 13)", async (t) => {
   // A kubeadm cluster without Calico: the stand-in serves core v1 only.
   const { api, kubeconfig } = await startApi({ store: new ObjectStore(RESOURCE_TYPES.filter((x) => x.group === '')) });
   t.after(() => api.stop());
@@ -218,9 +269,21 @@ test('kubernetes datastore, plain mode: podCIDRs are the node\'s blocks, adverti
   const w = watchDatastore(kubeconfig, { mode: 'plain' });
   t.after(() => w.ds.close());
   const { model } = await w.first;
-  assert.deepEqual(model.nodes.map((n) => [n.name, n.ipv4Address]), [['w1', '198.18.30.1']]);
-  assert.deepEqual(model.ipamBlocks.map((b) => [b.cidr.text, b.affinityNode]), [['10.245.1.0/24', 'w1'], ['fd00:245:1::/64', 'w1']]);
-  assert.deepEqual(originatedRoutes(model, 'w1').map((r) => r.prefix), ['10.245.1.0/24', 'fd00:245:1::/64']);
+  assert.deepEqual(
+    model.nodes.map((n) => [n.name, n.ipv4Address]),
+    [['w1', '198.18.30.1']],
+  );
+  assert.deepEqual(
+    model.ipamBlocks.map((b) => [b.cidr.text, b.affinityNode]),
+    [
+      ['10.245.1.0/24', 'w1'],
+      ['fd00:245:1::/64', 'w1'],
+    ],
+  );
+  assert.deepEqual(
+    originatedRoutes(model, 'w1').map((r) => r.prefix),
+    ['10.245.1.0/24', 'fd00:245:1::/64'],
+  );
   // A podCIDR taken away by the controller leaves the model.
   api.apply(k8sNode('w1', { internalIP: '198.18.30.1', podCIDRs: ['10.245.1.0/24'] }));
   await w.model((m) => m.ipamBlocks.length === 1, 5000, 0);
@@ -230,10 +293,22 @@ test('kubernetes datastore: Services and EndpointSlices from the API give per-se
   const { api, kubeconfig } = await startApi({ authorize, token: 'tern-token' });
   t.after(() => api.stop());
   seed(api);
-  api.apply(bgpConfiguration({ asNumber: 64512, nodeToNodeMeshEnabled: true, serviceLoadBalancerIPs: [{ cidr: '198.19.200.0/24' }], serviceLoadBalancerAggregation: 'Disabled' }));
+  api.apply(
+    bgpConfiguration({
+      asNumber: 64512,
+      nodeToNodeMeshEnabled: true,
+      serviceLoadBalancerIPs: [{ cidr: '198.19.200.0/24' }],
+      serviceLoadBalancerAggregation: 'Disabled',
+    }),
+  );
   // Same name in two namespaces: keys carry the namespace, so neither hides the other.
   api.apply(service('web', 'shop', { clusterIP: '10.96.0.10', type: 'LoadBalancer', externalTrafficPolicy: 'Local', ingress: ['198.19.200.7'] }));
-  api.apply(endpointSlice('web-abc', 'shop', 'web', [{ node: 'n1', ready: true }, { node: 'n2', ready: false }]));
+  api.apply(
+    endpointSlice('web-abc', 'shop', 'web', [
+      { node: 'n1', ready: true },
+      { node: 'n2', ready: false },
+    ]),
+  );
   api.apply(service('web', 'blog', { clusterIP: '10.96.0.11', type: 'LoadBalancer', externalTrafficPolicy: 'Local', ingress: ['198.19.200.8'] }));
   api.apply(endpointSlice('web-xyz', 'blog', 'web', [{ node: 'n2', ready: true }]));
   const w = watchDatastore(kubeconfig);
@@ -241,7 +316,11 @@ test('kubernetes datastore: Services and EndpointSlices from the API give per-se
   const { model, warnings } = await w.first;
   assert.deepEqual(warnings, []);
   assert.deepEqual(model.services.map((s) => `${s.namespace}/${s.name} ${s.ingressIPs.join(',')}`).sort(), ['blog/web 198.19.200.8', 'shop/web 198.19.200.7']);
-  const perService = (m: typeof model, node: string) => originatedRoutes(m, node).filter((r) => r.origin === 'service').map((r) => r.prefix).sort();
+  const perService = (m: typeof model, node: string) =>
+    originatedRoutes(m, node)
+      .filter((r) => r.origin === 'service')
+      .map((r) => r.prefix)
+      .sort();
   // Local: only a node with a ready endpoint advertises; n2's endpoint of shop/web is not ready.
   assert.deepEqual(perService(model, 'n1'), ['198.19.200.7/32']);
   assert.deepEqual(perService(model, 'n2'), ['198.19.200.8/32']);
@@ -260,6 +339,13 @@ test('kubernetes datastore: Services and EndpointSlices from the API give per-se
   u = await w.model((m) => m.services.length === 1, 5000, w.events.length);
   assert.match(u.trigger, /Service\/blog\/web deleted/);
   assert.deepEqual(perService(u.model, 'n2'), ['198.19.200.7/32']);
-  assert.deepEqual(api.audit.filter((a) => a.code === 403), []);
-  for (const r of ['services', 'endpointslices']) assert.ok(api.audit.some((a) => a.resource === r && a.verb === 'watch' && a.code === 200), `${r} watched`);
+  assert.deepEqual(
+    api.audit.filter((a) => a.code === 403),
+    [],
+  );
+  for (const r of ['services', 'endpointslices'])
+    assert.ok(
+      api.audit.some((a) => a.resource === r && a.verb === 'watch' && a.code === 200),
+      `${r} watched`,
+    );
 });

@@ -27,24 +27,55 @@ export interface Watched {
 }
 
 export function watchDatastore(kubeconfig: string, opts: Partial<KubernetesDatastoreOptions> = {}): Watched {
-  const ds = new KubernetesDatastore({ mode: 'calico', kubeconfig, secretNamespace: 'calico-system', secretRefreshMs: 200, backoffMinMs: 50, backoffMaxMs: 400, ...opts });
+  const ds = new KubernetesDatastore({
+    mode: 'calico',
+    kubeconfig,
+    secretNamespace: 'calico-system',
+    secretRefreshMs: 200,
+    backoffMinMs: 50,
+    backoffMaxMs: 400,
+    ...opts,
+  });
   const events: DatastoreEvent[] = [];
   const waiters = new Set<() => void>();
-  const first = ds.start((e) => { events.push(e); for (const w of [...waiters]) w(); });
+  const first = ds.start((e) => {
+    events.push(e);
+    for (const w of [...waiters]) w();
+  });
   const models = () => events.flatMap((e) => (e.type === 'model' ? [e.update] : []));
   return {
-    ds, events, first, models,
+    ds,
+    events,
+    first,
+    models,
     async model(pred, timeoutMs = 5000, since = 0) {
       const f = await first;
       if (since === 0 && pred(f.model)) return f;
       return new Promise((resolve, reject) => {
         const check = () => {
           const hit = events.slice(since).find((e) => e.type === 'model' && pred(e.update.model));
-          if (hit && hit.type === 'model') { clearTimeout(timer); waiters.delete(check); resolve(hit.update); }
+          if (hit && hit.type === 'model') {
+            clearTimeout(timer);
+            waiters.delete(check);
+            resolve(hit.update);
+          }
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`no matching model within ${timeoutMs} ms; events: ${events.slice(since).map((e) => (e.type === 'model' ? `model(${e.update.trigger})` : e.type === 'status' ? `status(${e.status.state} ${e.status.detail ?? ''})` : `refused(${e.errors[0]})`)).join(', ')}`));
+          reject(
+            new Error(
+              `no matching model within ${timeoutMs} ms; events: ${events
+                .slice(since)
+                .map((e) =>
+                  e.type === 'model'
+                    ? `model(${e.update.trigger})`
+                    : e.type === 'status'
+                      ? `status(${e.status.state} ${e.status.detail ?? ''})`
+                      : `refused(${e.errors[0]})`,
+                )
+                .join(', ')}`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(check);
         check();

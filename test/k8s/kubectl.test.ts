@@ -24,8 +24,13 @@ test('kubectl get, apply and get -w against the kube-apiserver stand-in (issue 1
   const kubectl = (...args: string[]) => run(KUBECTL, ['--kubeconfig', kubeconfig, ...args], { timeout: 20_000 });
 
   // get: a core resource and a Calico CRD, found through discovery.
-  const nodes = JSON.parse((await kubectl('get', 'nodes', '-o', 'json')).stdout) as { items: { metadata: { name: string; annotations: Record<string, string> } }[] };
-  assert.deepEqual(nodes.items.map((n) => [n.metadata.name, n.metadata.annotations['projectcalico.org/IPv4Address']]), [['n1', '198.18.10.11/24']]);
+  const nodes = JSON.parse((await kubectl('get', 'nodes', '-o', 'json')).stdout) as {
+    items: { metadata: { name: string; annotations: Record<string, string> } }[];
+  };
+  assert.deepEqual(
+    nodes.items.map((n) => [n.metadata.name, n.metadata.annotations['projectcalico.org/IPv4Address']]),
+    [['n1', '198.18.10.11/24']],
+  );
   assert.equal((await kubectl('get', 'bgppeer', 'tor', '-o', 'jsonpath={.spec.asNumber}')).stdout, '65001');
   // Label and field selectors, evaluated by the server.
   api.apply(k8sNode('n2', { ipv4: '198.18.10.12/24', labels: { rack: 'b' } }));
@@ -34,11 +39,17 @@ test('kubectl get, apply and get -w against the kube-apiserver stand-in (issue 1
   assert.equal((await kubectl('get', 'nodes', '--field-selector', 'metadata.name!=n2', '-o', 'name')).stdout.trim(), 'node/n1');
 
   // get -w: the initial object, then the change made by apply, as watch events.
-  const watcher = spawn(KUBECTL, ['--kubeconfig', kubeconfig, 'get', 'bgppeers', '-w', '-o', 'jsonpath={.metadata.name}={.spec.asNumber}{"\\n"}'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const watcher = spawn(KUBECTL, ['--kubeconfig', kubeconfig, 'get', 'bgppeers', '-w', '-o', 'jsonpath={.metadata.name}={.spec.asNumber}{"\\n"}'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   t.after(() => watcher.kill());
   let seen = '';
-  watcher.stdout.on('data', (d: Buffer) => { seen += d.toString(); });
-  watcher.stderr.on('data', (d: Buffer) => { seen += `stderr: ${d.toString()}`; });
+  watcher.stdout.on('data', (d: Buffer) => {
+    seen += d.toString();
+  });
+  watcher.stderr.on('data', (d: Buffer) => {
+    seen += `stderr: ${d.toString()}`;
+  });
   const until = async (re: RegExp) => {
     for (let i = 0; i < 100 && !re.test(seen); i++) await sleep(100);
     assert.match(seen, re);
@@ -47,7 +58,8 @@ test('kubectl get, apply and get -w against the kube-apiserver stand-in (issue 1
 
   // apply: create, then a second apply with a change (a merge patch of the last applied state).
   const file = path.join(dir, 'peer.yaml');
-  const doc = (as: number) => `apiVersion: crd.projectcalico.org/v1\nkind: BGPPeer\nmetadata:\n  name: rack-b\nspec:\n  peerIP: 198.18.11.1\n  asNumber: ${as}\n`;
+  const doc = (as: number) =>
+    `apiVersion: crd.projectcalico.org/v1\nkind: BGPPeer\nmetadata:\n  name: rack-b\nspec:\n  peerIP: 198.18.11.1\n  asNumber: ${as}\n`;
   fs.writeFileSync(file, doc(65002));
   assert.match((await kubectl('apply', '-f', file)).stdout, /bgppeer.crd.projectcalico.org\/rack-b created/);
   fs.writeFileSync(file, doc(65003));
@@ -56,5 +68,11 @@ test('kubectl get, apply and get -w against the kube-apiserver stand-in (issue 1
   await until(/^rack-b=65002$/m);
   await until(/^rack-b=65003$/m);
   // Both writes went through the API, as POST and PATCH.
-  assert.deepEqual(api.audit.filter((a) => a.resource === 'bgppeers' && ['create', 'patch'].includes(a.verb)).map((a) => [a.verb, a.code]), [['create', 201], ['patch', 200]]);
+  assert.deepEqual(
+    api.audit.filter((a) => a.resource === 'bgppeers' && ['create', 'patch'].includes(a.verb)).map((a) => [a.verb, a.code]),
+    [
+      ['create', 201],
+      ['patch', 200],
+    ],
+  );
 });

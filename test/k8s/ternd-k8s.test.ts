@@ -22,11 +22,20 @@ const PORT = 22179 + (process.pid % 500);
 const A = '127.0.0.61';
 const B = '127.0.0.62';
 
-interface Proc { name: string; proc: ChildProcess; sock: string; log: string[] }
+interface Proc {
+  name: string;
+  proc: ChildProcess;
+  sock: string;
+  log: string[];
+}
 
 function startTernd(dir: string, name: string, args: string[]): Proc {
   const sock = path.join(dir, `${name}.sock`);
-  const proc = spawn(process.execPath, [TERND, '--datastore', 'kubernetes', ...args, '--fib', 'none', '--control-socket', sock, '--probes', 'off', '--connect-retry', '1', '--log-level', 'debug'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_NAME: name } });
+  const proc = spawn(
+    process.execPath,
+    [TERND, '--datastore', 'kubernetes', ...args, '--fib', 'none', '--control-socket', sock, '--probes', 'off', '--connect-retry', '1', '--log-level', 'debug'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_NAME: name } },
+  );
   const p: Proc = { name, proc, sock, log: [] };
   proc.stdout!.on('data', (c: Buffer) => p.log.push(...c.toString().split('\n').filter(Boolean)));
   proc.stderr!.on('data', (c: Buffer) => p.log.push(c.toString()));
@@ -69,13 +78,16 @@ async function rib(n: Proc): Promise<RibRowView[]> {
 }
 
 const established = (n: Proc, peer: string) =>
-  until(`${n.name} Established with ${peer}`, async () => (await ask<PeerView[]>(n, 'show.peers')).find((p) => p.address === peer && p.state === 'Established'));
+  until(`${n.name} Established with ${peer}`, async () =>
+    (await ask<PeerView[]>(n, 'show.peers')).find((p) => p.address === peer && p.state === 'Established'),
+  );
 const hasRoute = (n: Proc, prefix: string, nextHop: string) =>
   until(`${prefix} via ${nextHop} in ${n.name}'s RIB`, async () => (await rib(n)).find((r) => r.prefix === prefix && r.flags.best && r.nextHop === nextHop));
 
 function cleanup(t: { after(fn: () => unknown): void }, dir: string, procs: Proc[]): void {
   t.after(() => {
-    if (process.env.TERND_TEST_LOGS) for (const n of procs) fs.writeFileSync(path.join(process.env.TERND_TEST_LOGS, `k8s-${n.name}-${n.proc.pid}.log`), n.log.join('\n'));
+    if (process.env.TERND_TEST_LOGS)
+      for (const n of procs) fs.writeFileSync(path.join(process.env.TERND_TEST_LOGS, `k8s-${n.name}-${n.proc.pid}.log`), n.log.join('\n'));
     for (const n of procs) if (n.proc.exitCode === null) n.proc.kill('SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -116,7 +128,10 @@ test('ternd --datastore kubernetes: mesh from the API, a watched block, API gone
   // What an operator sees: `bgpctl health` names the datastore state (and stays ready).
   const text = execFileSync(process.execPath, [BGPCTL, '-s', a.sock, 'health'], { encoding: 'utf8' });
   assert.match(text, /^ready: /);
-  assert.match(text, /^ {2}note: datastore kubernetes http:\/\/127\.0\.0\.1:\d+ \(calico mode\) is stale since \S+: nodes: .*\(the last good model stays in force\)$/m);
+  assert.match(
+    text,
+    /^ {2}note: datastore kubernetes http:\/\/127\.0\.0\.1:\d+ \(calico mode\) is stale since \S+: nodes: .*\(the last good model stays in force\)$/m,
+  );
   assert.deepEqual((await rib(a)).map((r) => `${r.prefix} ${r.nextHop}`).sort(), ribBefore, 'no route withdrawn while the API is away');
   assert.equal((await ask<NeighborView>(a, 'show.neighbor', { address: B })).establishedTransitions, before.establishedTransitions, 'no session reset');
 
@@ -135,10 +150,13 @@ test('ternd --datastore kubernetes --kubernetes-mode plain: podCIDRs are the blo
   api.apply(k8sNode('node-a', { internalIP: A, podCIDRs: ['10.245.0.0/24'] }));
   api.apply(k8sNode('node-b', { internalIP: B, podCIDRs: ['10.245.1.0/24'] }));
   const config = path.join(dir, 'tern.yaml');
-  fs.writeFileSync(config, [
-    `apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata:\n  name: default\nspec:\n  asNumber: 64513\n  listenPort: ${PORT + 1}\n  bindMode: NodeIP\n`,
-    'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: cluster-cidr\nspec:\n  cidr: 10.245.0.0/16\n  blockSize: 24\n',
-  ].join('---\n'));
+  fs.writeFileSync(
+    config,
+    [
+      `apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata:\n  name: default\nspec:\n  asNumber: 64513\n  listenPort: ${PORT + 1}\n  bindMode: NodeIP\n`,
+      'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: cluster-cidr\nspec:\n  cidr: 10.245.0.0/16\n  blockSize: 24\n',
+    ].join('---\n'),
+  );
   const procs: Proc[] = [];
   cleanup(t, dir, procs);
   const args = ['--kubeconfig', kubeconfig, '--kubernetes-mode', 'plain', '--config', config];
@@ -152,7 +170,10 @@ test('ternd --datastore kubernetes --kubernetes-mode plain: podCIDRs are the blo
   api.apply(k8sNode('node-b', { internalIP: B, podCIDRs: ['10.245.1.0/24', '10.245.7.0/24'] }));
   await hasRoute(a, '10.245.7.0/24', B);
   // The CRDs are absent (404): plain mode treats them as empty, not as an outage.
-  assert.ok(api.audit.some((x) => x.resource === 'bgppeers' && x.code === 404), 'the BGPPeer CRD was looked for');
+  assert.ok(
+    api.audit.some((x) => x.resource === 'bgppeers' && x.code === 404),
+    'the BGPPeer CRD was looked for',
+  );
   assert.equal((await ask<HealthView>(a, 'health')).datastore?.state, 'synced');
   // Plain mode reads no Calico IPAM objects at all.
   assert.ok(!api.audit.some((x) => x.resource === 'ipamblocks' || x.resource === 'blockaffinities'));
@@ -161,7 +182,9 @@ test('ternd --datastore kubernetes --kubernetes-mode plain: podCIDRs are the blo
 test('ternd --datastore kubernetes: a rotated Secret restarts the session with the new TCP MD5 key (RFC 2385; issue 13)', { timeout: 90_000 }, async (t) => {
   const { api, kubeconfig, dir } = await startApi();
   t.after(() => api.stop());
-  api.apply(bgpConfiguration({ asNumber: 64512, listenPort: PORT + 2, bindMode: 'NodeIP', nodeMeshPassword: { secretKeyRef: { name: 'bgp-secrets', key: 'mesh' } } }));
+  api.apply(
+    bgpConfiguration({ asNumber: 64512, listenPort: PORT + 2, bindMode: 'NodeIP', nodeMeshPassword: { secretKeyRef: { name: 'bgp-secrets', key: 'mesh' } } }),
+  );
   api.apply(k8sNode('node-a', { ipv4: `${A}/8` }));
   api.apply(k8sNode('node-b', { ipv4: `${B}/8` }));
   api.apply(ipPool('pool', '10.244.0.0/16'));
@@ -180,7 +203,11 @@ test('ternd --datastore kubernetes: a rotated Secret restarts the session with t
   // session: its counters start again) and comes back with it.
   const mark = a.log.length;
   api.apply(secret('bgp-secrets', 'calico-system', { mesh: 'second-key' }));
-  const restart = await until('the session restarted for the new password', async () => a.log.slice(mark).find((l) => /restarted: password changed/.test(l)), 30_000);
+  const restart = await until(
+    'the session restarted for the new password',
+    async () => a.log.slice(mark).find((l) => /restarted: password changed/.test(l)),
+    30_000,
+  );
   assert.match(restart, /"fields":\["password"\]/);
   const at = a.log.indexOf(restart);
   await until('Established again after the restart', async () => a.log.slice(at).some((l) => /OpenConfirm -> Established/.test(l)), 30_000);
@@ -193,5 +220,8 @@ test('ternd --datastore kubernetes: a rotated Secret restarts the session with t
   await sleep(3000);
   assert.equal(a.log.slice(at).filter((l) => /"trigger":"Secret changed"/.test(l)).length, reloads, 'an unchanged Secret triggered a reload');
   // Only `get` of the named Secret was used on Secrets.
-  assert.deepEqual([...new Set(api.audit.filter((x) => x.resource === 'secrets').map((x) => `${x.verb} ${x.namespace}/${x.name}`))], ['get calico-system/bgp-secrets']);
+  assert.deepEqual(
+    [...new Set(api.audit.filter((x) => x.resource === 'secrets').map((x) => `${x.verb} ${x.namespace}/${x.name}`))],
+    ['get calico-system/bgp-secrets'],
+  );
 });

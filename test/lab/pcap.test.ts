@@ -95,7 +95,11 @@ test('RFC 9293 §3.4: out-of-order, overlapping and retransmitted segments reass
 
 test('pcap in big-endian byte order with IPv6 (RFC 8200) frames; a hole stops the stream', () => {
   const stream = Buffer.concat([KEEPALIVE, KEEPALIVE]);
-  const frames = [ipv6Frame(tcp(40001, 179, 99, TCP_SYN, Buffer.alloc(0))), ipv6Frame(tcp(40001, 179, 100, 0x18, stream.subarray(0, 19))), ipv6Frame(tcp(40001, 179, 130, 0x18, stream.subarray(30)))];
+  const frames = [
+    ipv6Frame(tcp(40001, 179, 99, TCP_SYN, Buffer.alloc(0))),
+    ipv6Frame(tcp(40001, 179, 100, 0x18, stream.subarray(0, 19))),
+    ipv6Frame(tcp(40001, 179, 130, 0x18, stream.subarray(30))),
+  ];
   const file = Buffer.concat([pcapHeader(false), ...frames.map((f, i) => record(f, 5 + i, false))]);
   const [s] = reassemble(readPcapTcp(file)).filter((x) => x.data.length);
   assert.equal(s.src, '2001:db8::1');

@@ -8,7 +8,7 @@ import { BlockPacker, packBlocks, unpackBlocks } from '../../peers/model/block-t
 
 function blockYaml(i: number): string {
   const v6 = i % 3 === 0;
-  const cidr = v6 ? `fd00:${((i * 7919) & 0xffff).toString(16)}::${((i % 16) * 64).toString(16)}/122` : `10.${i >> 8 & 255}.${i & 255}.${(i % 4) * 64}/26`;
+  const cidr = v6 ? `fd00:${((i * 7919) & 0xffff).toString(16)}::${((i % 16) * 64).toString(16)}/122` : `10.${(i >> 8) & 255}.${i & 255}.${(i % 4) * 64}/26`;
   const affinity = i % 5 === 0 ? '' : `  affinity: host:node-${i % 7}\n`;
   const alloc = i % 4 === 0 ? '  allocations: [null, 0, null, 1]\n  attributes:\n  - secondary: {node: node-9}\n  - secondary: {node: node-8}\n' : '';
   return `apiVersion: crd.projectcalico.org/v1\nkind: IPAMBlock\nmetadata:\n  name: block-${i}\nspec:\n  cidr: ${cidr}\n${affinity}  deleted: ${i % 6 === 0}\n${alloc}`;
@@ -18,7 +18,11 @@ test('issue 17: IPAM blocks packed in the worker unpack to the parsed blocks (IP
   const text = Array.from({ length: 3000 }, (_, i) => blockYaml(i)).join('---\n');
   const { model } = parseModel(text, 'blocks.yaml');
   assert.equal(model.ipamBlocks.length, 3000);
-  assert.ok(model.ipamBlocks.some((b) => b.cidr.family === 'ipv6') && model.ipamBlocks.some((b) => b.deleted) && model.ipamBlocks.some((b) => b.affinityNode === undefined));
+  assert.ok(
+    model.ipamBlocks.some((b) => b.cidr.family === 'ipv6') &&
+      model.ipamBlocks.some((b) => b.deleted) &&
+      model.ipamBlocks.some((b) => b.affinityNode === undefined),
+  );
   assert.ok(model.ipamBlocks.some((b) => b.allocationNodes.get(1) === 'node-9' && b.allocationNodes.get(3) === 'node-8'));
   // structuredClone with the buffer transferred: what postMessage does between the threads.
   const packed = packBlocks(model.ipamBlocks);
@@ -39,7 +43,8 @@ test('issue 17: blocks packed as decoded (the parser thread) give the same model
   // Errors: a duplicate name, a block without spec (same line as its duplicate error), bad
   // labels, a bad CIDR, host bits (a warning), and a valid block between them.
   const bad = [
-    blockYaml(1), blockYaml(2).replace('block-2', 'block-1'),
+    blockYaml(1),
+    blockYaml(2).replace('block-2', 'block-1'),
     'apiVersion: crd.projectcalico.org/v1\nkind: IPAMBlock\nmetadata:\n  name: block-1\n',
     'apiVersion: crd.projectcalico.org/v1\nkind: IPAMBlock\nmetadata:\n  name: b-labels\n  labels: {a: [1]}\nspec:\n  cidr: 10.9.0.0/26\n',
     'apiVersion: crd.projectcalico.org/v1\nkind: IPAMBlock\nmetadata:\n  name: b-cidr\nspec:\n  cidr: 10.9.0.300/26\n',
@@ -55,7 +60,12 @@ test('issue 17: blocks packed as decoded (the parser thread) give the same model
     return assert.fail('expected a ConfigError');
   };
   const expected = issuesOf(false);
-  assert.ok(expected.some((i) => /duplicate IPAMBlock named "block-1"/.test(i)) && expected.some((i) => /host bits set/.test(i)) && expected.some((i) => /label value/.test(i)), expected.join('\n'));
+  assert.ok(
+    expected.some((i) => /duplicate IPAMBlock named "block-1"/.test(i)) &&
+      expected.some((i) => /host bits set/.test(i)) &&
+      expected.some((i) => /label value/.test(i)),
+    expected.join('\n'),
+  );
   assert.deepEqual(issuesOf(true), expected);
 });
 
@@ -108,5 +118,8 @@ test('issue 17: a file of 8 MB or more (whose parser thread is ended after the r
   const second = (await loader.load(file)).model.ipamBlocks;
   assert.equal(second.length, blocks + 1);
   assert.deepEqual(second, parseModel(ipamBlocksYaml(blocks + 1), file).model.ipamBlocks);
-  assert.ok(second.slice(0, blocks).every((b, i) => b === first[i]), 'every unchanged block is the same object');
+  assert.ok(
+    second.slice(0, blocks).every((b, i) => b === first[i]),
+    'every unchanged block is the same object',
+  );
 });

@@ -11,7 +11,10 @@ import { normModel } from './helpers.js';
 import type { DecodeCache } from '../../peers/model/parse.js';
 
 const FIXTURE = join(__dirname, '../../../test/fixtures/cluster-full.yaml');
-const objects = (): Record<string, unknown>[] => parseAllDocuments(fs.readFileSync(FIXTURE, 'utf8')).map((d) => d.toJS() as Record<string, unknown>).filter((o) => o !== null);
+const objects = (): Record<string, unknown>[] =>
+  parseAllDocuments(fs.readFileSync(FIXTURE, 'utf8'))
+    .map((d) => d.toJS() as Record<string, unknown>)
+    .filter((o) => o !== null);
 
 test('decode cache: cached rebuilds give the model and warnings of an uncached build, warnings not repeated', () => {
   const objs = objects();
@@ -38,14 +41,21 @@ test('decode cache: a replaced object is decoded anew; an unchanged one is reuse
   assert.deepEqual(normModel(after.model), normModel(parseResources(next, 'etcd').model));
   // Unchanged resources are the very objects decoded before (nothing re-decoded).
   const node0 = before.model.nodes[0];
-  assert.equal(after.model.nodes.find((n) => n.name === node0.name), node0);
+  assert.equal(
+    after.model.nodes.find((n) => n.name === node0.name),
+    node0,
+  );
 });
 
 test('decode cache: an error in a cached resource still refuses every rebuild, and a cross-resource error is not cached', () => {
   const objs = objects();
   const cache: DecodeCache = new WeakMap();
   const bad = { apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name: 'bad' }, spec: { peerIP: '198.18.0.9', asNumber: 'x' } };
-  for (let k = 0; k < 2; k++) assert.throws(() => parseResources([...objs, bad], 'etcd', cache), (e: unknown) => e instanceof ConfigError && e.issues.filter((x) => x.resource === 'BGPPeer/bad' && x.severity === 'error').length === 1);
+  for (let k = 0; k < 2; k++)
+    assert.throws(
+      () => parseResources([...objs, bad], 'etcd', cache),
+      (e: unknown) => e instanceof ConfigError && e.issues.filter((x) => x.resource === 'BGPPeer/bad' && x.severity === 'error').length === 1,
+    );
   // A duplicate name is an error of the pair, not of either object: gone once the twin is.
   const pool = objs.find((o) => o.kind === 'IPPool')!;
   assert.throws(() => parseResources([...objs, { ...pool }], 'etcd', cache), /duplicate IPPool/);

@@ -6,10 +6,27 @@ import { diffPlan, planPeers, RESTART_FIELDS, type PeerConfig } from '../../peer
 import { model, node, res } from './helpers.js';
 
 const FULL: PeerConfig = {
-  key: '198.18.9.1', kind: 'global', description: 'BGPPeer tor (global)', peerAddress: '198.18.9.1', peerPort: 179,
-  peerAs: 65001, localAs: 64512, localAddress: '198.18.1.1', password: 'pw', ttlSecurity: 1, keepaliveTime: 20,
-  holdTime: 60, maxRestartTime: 120, nextHopMode: 'Auto', numAllowedLocalASNumbers: 1, routeReflectorClient: false,
-  families: ['ipv4'], filters: ['f1'], reachableBy: '198.18.1.254', sourceNode: 'tor', passive: true,
+  key: '198.18.9.1',
+  kind: 'global',
+  description: 'BGPPeer tor (global)',
+  peerAddress: '198.18.9.1',
+  peerPort: 179,
+  peerAs: 65001,
+  localAs: 64512,
+  localAddress: '198.18.1.1',
+  password: 'pw',
+  ttlSecurity: 1,
+  keepaliveTime: 20,
+  holdTime: 60,
+  maxRestartTime: 120,
+  nextHopMode: 'Auto',
+  numAllowedLocalASNumbers: 1,
+  routeReflectorClient: false,
+  families: ['ipv4'],
+  filters: ['f1'],
+  reachableBy: '198.18.1.254',
+  sourceNode: 'tor',
+  passive: true,
   maxPrefixes: { ipv4: { limit: 100, warningPercent: 75, restartInterval: 30 } },
 };
 
@@ -37,19 +54,43 @@ test('a changed password restarts that session only', () => {
 
 test('adding a node adds one session and leaves the others alone', () => {
   const d = diffPlan(planPeers(model(...base), 'n1'), planPeers(model(...base, node('n4', { v4: '198.18.1.4/24' })), 'n1'));
-  assert.deepEqual(d.added.map((p) => p.key), ['198.18.1.4']);
+  assert.deepEqual(
+    d.added.map((p) => p.key),
+    ['198.18.1.4'],
+  );
   assert.equal(d.unchanged.length, 2);
   assert.deepEqual([d.removed, d.changed], [[], []]);
   const back = diffPlan(planPeers(model(...base, node('n4', { v4: '198.18.1.4/24' })), 'n1'), planPeers(model(...base), 'n1'));
-  assert.deepEqual(back.removed.map((p) => p.key), ['198.18.1.4']);
+  assert.deepEqual(
+    back.removed.map((p) => p.key),
+    ['198.18.1.4'],
+  );
 });
 
 test('every PeerConfig field is classified; only transport/OPEN fields restart', () => {
   const mutate: { [K in keyof PeerConfig]-?: PeerConfig[K] } = {
-    key: FULL.key, kind: 'node', description: 'other', peerAddress: '198.18.9.2', peerPort: 1179, peerAs: 65002,
-    localAs: 64513, localAddress: '198.18.1.9', password: 'pw2', passwordError: 'secret s/k unavailable', ttlSecurity: 2, keepaliveTime: 30, holdTime: 90,
-    maxRestartTime: 60, nextHopMode: 'Self', numAllowedLocalASNumbers: 2, routeReflectorClient: true,
-    families: ['ipv6'], filters: ['f2'], reachableBy: '198.18.1.253', sourceNode: 'x', passive: false,
+    key: FULL.key,
+    kind: 'node',
+    description: 'other',
+    peerAddress: '198.18.9.2',
+    peerPort: 1179,
+    peerAs: 65002,
+    localAs: 64513,
+    localAddress: '198.18.1.9',
+    password: 'pw2',
+    passwordError: 'secret s/k unavailable',
+    ttlSecurity: 2,
+    keepaliveTime: 30,
+    holdTime: 90,
+    maxRestartTime: 60,
+    nextHopMode: 'Self',
+    numAllowedLocalASNumbers: 2,
+    routeReflectorClient: true,
+    families: ['ipv6'],
+    filters: ['f2'],
+    reachableBy: '198.18.1.253',
+    sourceNode: 'x',
+    passive: false,
     bfd: { minRxMs: 100, minTxMs: 100, multiplier: 3, multihop: false, strict: false, graceful: false },
     maxPrefixes: { ipv4: { limit: 10, warningPercent: 75 } },
   };
@@ -81,7 +122,10 @@ test('RFC 2385: a rotated Secret in the datastore restarts exactly the sessions 
   const v1 = planPeers(model(secret('one'), ...base, ...peers), 'n1');
   const v2 = planPeers(model(secret('two'), ...base, ...peers), 'n1');
   const d = diffPlan(v1, v2);
-  assert.deepEqual(d.changed.map((c) => [c.after.key, c.fields, c.restartNeeded]), [['198.18.9.1', ['password'], true]]);
+  assert.deepEqual(
+    d.changed.map((c) => [c.after.key, c.fields, c.restartNeeded]),
+    [['198.18.9.1', ['password'], true]],
+  );
   assert.equal(d.unchanged.length, v1.length - 1, 'mesh and the password-less peer untouched');
   const missing = planPeers(model(...base, ...peers), 'n1');
   const back = diffPlan(missing, v1).changed.find((c) => c.after.key === '198.18.9.1')!;

@@ -15,7 +15,18 @@ import * as path from 'node:path';
 import { control } from '../../conformance/lab/cluster.js';
 import type { HealthView } from '../../src/control/api.js';
 import {
-  ETCD, Relay, freePort, makePki, putAffinity, putBlock, putResource, startLoopbackEtcd, tempDir, testClient, waitEtcdReady, type EtcdMember,
+  ETCD,
+  Relay,
+  freePort,
+  makePki,
+  putAffinity,
+  putBlock,
+  putResource,
+  startLoopbackEtcd,
+  tempDir,
+  testClient,
+  waitEtcdReady,
+  type EtcdMember,
 } from '../../conformance/lab/etcd.js';
 
 const haveEtcd = fs.existsSync(ETCD);
@@ -47,7 +58,10 @@ class Recorder {
       const v = probe();
       if (v !== undefined) return v;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; events: ${JSON.stringify(this.events.slice(-6).map((e) => (e.type === 'model' ? `model(${e.update.trigger})` : e.type === 'status' ? `status(${e.status.state}: ${e.status.detail ?? ''})` : `refused(${e.errors.join('; ')})`)))}`);
+      if (left <= 0)
+        throw new Error(
+          `timed out waiting for ${what}; events: ${JSON.stringify(this.events.slice(-6).map((e) => (e.type === 'model' ? `model(${e.update.trigger})` : e.type === 'status' ? `status(${e.status.state}: ${e.status.detail ?? ''})` : `refused(${e.errors.join('; ')})`)))}`,
+        );
       await new Promise<void>((r) => {
         const t = setTimeout(r, Math.min(left, 200));
         this.waiters.push(() => (clearTimeout(t), r()));
@@ -60,15 +74,31 @@ class Recorder {
   }
 }
 
-const node = (name: string, ip: string, labels: Record<string, string> = {}) => ({ kind: 'Node', metadata: { name, labels, uid: `uid-${name}`, creationTimestamp: '2026-01-01T00:00:00Z' }, spec: { bgp: { ipv4Address: `${ip}/24` } } });
-const peer = (name: string, ip: string, asNumber: number, extra: Record<string, unknown> = {}) => ({ kind: 'BGPPeer', metadata: { name }, spec: { peerIP: ip, asNumber, ...extra } });
+const node = (name: string, ip: string, labels: Record<string, string> = {}) => ({
+  kind: 'Node',
+  metadata: { name, labels, uid: `uid-${name}`, creationTimestamp: '2026-01-01T00:00:00Z' },
+  spec: { bgp: { ipv4Address: `${ip}/24` } },
+});
+const peer = (name: string, ip: string, asNumber: number, extra: Record<string, unknown> = {}) => ({
+  kind: 'BGPPeer',
+  metadata: { name },
+  spec: { peerIP: ip, asNumber, ...extra },
+});
 
 async function seed(c: Etcd3): Promise<void> {
-  await putResource(c, 'bgpconfigurations', { kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { asNumber: 64512, nodeToNodeMeshEnabled: true } });
+  await putResource(c, 'bgpconfigurations', {
+    kind: 'BGPConfiguration',
+    metadata: { name: 'default' },
+    spec: { asNumber: 64512, nodeToNodeMeshEnabled: true },
+  });
   await putResource(c, 'nodes', node('n1', '198.18.10.11'));
   await putResource(c, 'nodes', node('n2', '198.18.10.12'));
   await putResource(c, 'bgppeers', peer('tor', '198.18.10.1', 65001));
-  await putResource(c, 'ippools', { kind: 'IPPool', metadata: { name: 'pods' }, spec: { cidr: '10.244.0.0/16', blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never' } });
+  await putResource(c, 'ippools', {
+    kind: 'IPPool',
+    metadata: { name: 'pods' },
+    spec: { cidr: '10.244.0.0/16', blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never' },
+  });
   await putBlock(c, '10.244.1.0/26', 'n1', 2);
   await putAffinity(c, 'n1', '10.244.1.0/26');
   await putBlock(c, '10.244.2.0/26', 'n2');
@@ -79,7 +109,11 @@ async function seed(c: Etcd3): Promise<void> {
 }
 
 const peersOf = (u: ModelUpdate) => u.model.peers.map((p) => `${p.name}:${p.peerIP?.address}:${p.asNumber}`).join(',');
-const blocksOf = (u: ModelUpdate) => u.model.ipamBlocks.map((b) => `${b.cidr.text}@${b.affinityNode}`).sort().join(',');
+const blocksOf = (u: ModelUpdate) =>
+  u.model.ipamBlocks
+    .map((b) => `${b.cidr.text}@${b.affinityNode}`)
+    .sort()
+    .join(',');
 
 interface Env {
   etcd: EtcdMember;
@@ -100,12 +134,14 @@ async function setup(t: TestContext, tag: string): Promise<Env> {
   await waitEtcdReady(client, 20_000, etcd);
   const logs: string[] = [];
   return {
-    etcd, dir, client,
+    etcd,
+    dir,
+    client,
     opts: (extra = {}) => ({ endpoints: [etcd.clientUrl], backoffMs: { initial: 100, max: 500 }, probeIntervalMs: 500, log: (m) => logs.push(m), ...extra }),
   };
 }
 
-test('etcd: initial sync reads Calico\'s etcdv3 layout, then every kind changes live (issue 19)', { timeout: 60_000 }, async (t) => {
+test("etcd: initial sync reads Calico's etcdv3 layout, then every kind changes live (issue 19)", { timeout: 60_000 }, async (t) => {
   if (!gate(t)) return;
   const env = await setup(t, 'sync');
   await seed(env.client);
@@ -115,25 +151,52 @@ test('etcd: initial sync reads Calico\'s etcdv3 layout, then every kind changes 
   const first = await ds.start(rec.fn);
   // The first model is the whole source: every kind, keys Tern does not read left out.
   assert.equal(first.model.bgpConfig.asNumber, 64512);
-  assert.deepEqual(first.model.nodes.map((n) => `${n.name}:${n.ipv4Address}`), ['n1:198.18.10.11', 'n2:198.18.10.12']);
+  assert.deepEqual(
+    first.model.nodes.map((n) => `${n.name}:${n.ipv4Address}`),
+    ['n1:198.18.10.11', 'n2:198.18.10.12'],
+  );
   assert.equal(peersOf(first), 'tor:198.18.10.1:65001');
-  assert.deepEqual(first.model.ipPools.map((p) => p.cidr.text), ['10.244.0.0/16']);
+  assert.deepEqual(
+    first.model.ipPools.map((p) => p.cidr.text),
+    ['10.244.0.0/16'],
+  );
   assert.equal(blocksOf(first), '10.244.1.0/26@n1,10.244.2.0/26@n2');
   // AllocationBlock attributes: ordinals 0 and 1 are in use on n1.
-  assert.deepEqual([...first.model.ipamBlocks.find((b) => b.cidr.text === '10.244.1.0/26')!.allocationNodes], [[0, 'n1'], [1, 'n1']]);
-  assert.deepEqual(first.model.blockAffinities.map((a) => `${a.node}:${a.cidr.text}:${a.state}`).sort(), ['n1:10.244.1.0/26:confirmed', 'n2:10.244.2.0/26:confirmed']);
+  assert.deepEqual(
+    [...first.model.ipamBlocks.find((b) => b.cidr.text === '10.244.1.0/26')!.allocationNodes],
+    [
+      [0, 'n1'],
+      [1, 'n1'],
+    ],
+  );
+  assert.deepEqual(first.model.blockAffinities.map((a) => `${a.node}:${a.cidr.text}:${a.state}`).sort(), [
+    'n1:10.244.1.0/26:confirmed',
+    'n2:10.244.2.0/26:confirmed',
+  ]);
   assert.equal(ds.status().state, 'synced');
 
   // Live: one change of each kind, each seen in a model built after it.
-  await putResource(env.client, 'bgpconfigurations', { kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { asNumber: 64513, nodeToNodeMeshEnabled: false } });
+  await putResource(env.client, 'bgpconfigurations', {
+    kind: 'BGPConfiguration',
+    metadata: { name: 'default' },
+    spec: { asNumber: 64513, nodeToNodeMeshEnabled: false },
+  });
   await rec.model('BGPConfiguration change', (u) => u.model.bgpConfig.asNumber === 64513 && !u.model.bgpConfig.nodeToNodeMeshEnabled);
   await putResource(env.client, 'nodes', node('n3', '198.18.10.13', { rack: 'b' }));
   await rec.model('Node added', (u) => u.model.nodes.some((n) => n.name === 'n3' && n.labels.rack === 'b'));
   await putResource(env.client, 'bgppeers', peer('tor', '198.18.10.2', 65002));
   await rec.model('BGPPeer changed', (u) => peersOf(u) === 'tor:198.18.10.2:65002');
-  await putResource(env.client, 'bgpfilters', { kind: 'BGPFilter', metadata: { name: 'only-pods' }, spec: { exportV4: [{ action: 'Accept', cidr: '10.244.0.0/16', matchOperator: 'In' }] } });
+  await putResource(env.client, 'bgpfilters', {
+    kind: 'BGPFilter',
+    metadata: { name: 'only-pods' },
+    spec: { exportV4: [{ action: 'Accept', cidr: '10.244.0.0/16', matchOperator: 'In' }] },
+  });
   await rec.model('BGPFilter added', (u) => u.model.filters.get('only-pods')?.exportV4.length === 1);
-  await putResource(env.client, 'ippools', { kind: 'IPPool', metadata: { name: 'pods' }, spec: { cidr: '10.244.0.0/16', blockSize: 26, ipipMode: 'CrossSubnet', vxlanMode: 'Never' } });
+  await putResource(env.client, 'ippools', {
+    kind: 'IPPool',
+    metadata: { name: 'pods' },
+    spec: { cidr: '10.244.0.0/16', blockSize: 26, ipipMode: 'CrossSubnet', vxlanMode: 'Never' },
+  });
   await rec.model('IPPool changed', (u) => u.model.ipPools[0]?.ipipMode === 'CrossSubnet');
   await putBlock(env.client, '10.244.3.0/26', 'n3');
   await rec.model('IPAM block added', (u) => blocksOf(u).includes('10.244.3.0/26@n3'));
@@ -222,7 +285,10 @@ test('etcd: compaction past the watched revision triggers a consistent re-read a
 
   await relay.restore();
   const u = await rec.model('the re-read model', (m) => peersOf(m).includes('added:198.18.10.7'));
-  assert.ok(logs.some((l) => /compacted/.test(l)), `a compaction was met and logged: ${logs.join(' | ')}`);
+  assert.ok(
+    logs.some((l) => /compacted/.test(l)),
+    `a compaction was met and logged: ${logs.join(' | ')}`,
+  );
   assert.equal(u.model.nodes.find((n) => n.name === 'n2')?.ipv4Address, '198.18.10.22');
   assert.equal(blocksOf(u), '10.244.1.0/26@n1', 'the block deleted during the outage is gone');
   await rec.until('synced', () => (ds.status().state === 'synced' ? true : undefined));
@@ -248,12 +314,16 @@ test('etcd: compaction past the watched revision triggers a consistent re-read a
   assert.equal(logs.filter((l) => l.startsWith('etcd read at revision')).length, reads, 'resumed from the watched revision, not re-read');
 });
 
-test('etcd: TLS with client certificates and username/password; a wrong password or an untrusted certificate is refused (issue 19)', { timeout: 60_000 }, async (t) => {
+test('etcd: TLS with client certificates and username/password; a wrong password or an untrusted certificate is refused (issue 19)', {
+  timeout: 60_000,
+}, async (t) => {
   if (!gate(t)) return;
   const dir = tempDir('tls');
   const pki = makePki(dir, ['127.0.0.1']);
   const etcd = await startLoopbackEtcd(dir, { ca: pki.ca, cert: pki.serverCert, key: pki.serverKey, clientCertAuth: true });
-  const creds = (cert: string, key: string) => ({ credentials: { rootCertificate: fs.readFileSync(pki.ca), certChain: fs.readFileSync(cert), privateKey: fs.readFileSync(key) } });
+  const creds = (cert: string, key: string) => ({
+    credentials: { rootCertificate: fs.readFileSync(pki.ca), certChain: fs.readFileSync(cert), privateKey: fs.readFileSync(key) },
+  });
   const admin = testClient([etcd.clientUrl], creds(pki.clientCert, pki.clientKey));
   let authed: Etcd3 | undefined;
   t.after(async () => {
@@ -274,7 +344,14 @@ test('etcd: TLS with client certificates and username/password; a wrong password
   await admin.auth.authEnable({});
   authed = testClient([etcd.clientUrl], { ...creds(pki.clientCert, pki.clientKey), auth: { username: 'root', password: 'root-pw' } });
 
-  const tls = { endpoints: [etcd.clientUrl], caFile: pki.ca, certFile: pki.clientCert, keyFile: pki.clientKey, backoffMs: { initial: 100, max: 500 }, probeIntervalMs: 500 };
+  const tls = {
+    endpoints: [etcd.clientUrl],
+    caFile: pki.ca,
+    certFile: pki.clientCert,
+    keyFile: pki.clientKey,
+    backoffMs: { initial: 100, max: 500 },
+    probeIntervalMs: 500,
+  };
   const ds = new EtcdDatastore({ ...tls, username: 'tern', password: 'tern-pw' });
   t.after(() => ds.close());
   const rec = new Recorder();
@@ -285,12 +362,25 @@ test('etcd: TLS with client certificates and username/password; a wrong password
 
   // The refusals: each must fail start() (ternd then exits 1), not come up on nothing.
   const wrongPw = new EtcdDatastore({ ...tls, username: 'tern', password: 'nope' });
-  await assert.rejects(wrongPw.start(() => undefined), /authentication failed|invalid/i);
+  await assert.rejects(
+    wrongPw.start(() => undefined),
+    /authentication failed|invalid/i,
+  );
   await wrongPw.close();
   const noUser = new EtcdDatastore(tls);
-  await assert.rejects(noUser.start(() => undefined), /user name is empty|permission denied|token/i);
+  await assert.rejects(
+    noUser.start(() => undefined),
+    /user name is empty|permission denied|token/i,
+  );
   await noUser.close();
-  const stranger = new EtcdDatastore({ ...tls, certFile: pki.strangerCert, keyFile: pki.strangerKey, username: 'tern', password: 'tern-pw', requestTimeoutMs: 2000 });
+  const stranger = new EtcdDatastore({
+    ...tls,
+    certFile: pki.strangerCert,
+    keyFile: pki.strangerKey,
+    username: 'tern',
+    password: 'tern-pw',
+    requestTimeoutMs: 2000,
+  });
   await assert.rejects(stranger.start(() => undefined));
   await stranger.close();
 
@@ -299,14 +389,50 @@ test('etcd: TLS with client certificates and username/password; a wrong password
   fs.writeFileSync(pwFile, 'tern-pw\n');
   await putResource(authed, 'bgpconfigurations', { kind: 'BGPConfiguration', metadata: { name: 'node.n1' }, spec: { listenPort: await freePort() } });
   const sock = `${dir}/ternd.sock`;
-  const ternd = spawn(process.execPath, [TERND, '--datastore', 'etcd', '--etcd-endpoints', etcd.clientUrl, '--etcd-ca', pki.ca, '--etcd-cert', pki.clientCert,
-    '--etcd-key', pki.clientKey, '--etcd-username', 'tern', '--etcd-password-file', pwFile, '--node', 'n1', '--fib', 'none', '--probes', 'off', '--control-socket', sock], { stdio: 'ignore' });
-  t.after(() => { try { process.kill(ternd.pid!, 'SIGKILL'); } catch { /* gone */ } });
+  const ternd = spawn(
+    process.execPath,
+    [
+      TERND,
+      '--datastore',
+      'etcd',
+      '--etcd-endpoints',
+      etcd.clientUrl,
+      '--etcd-ca',
+      pki.ca,
+      '--etcd-cert',
+      pki.clientCert,
+      '--etcd-key',
+      pki.clientKey,
+      '--etcd-username',
+      'tern',
+      '--etcd-password-file',
+      pwFile,
+      '--node',
+      'n1',
+      '--fib',
+      'none',
+      '--probes',
+      'off',
+      '--control-socket',
+      sock,
+    ],
+    { stdio: 'ignore' },
+  );
+  t.after(() => {
+    try {
+      process.kill(ternd.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  });
   const h = await waitHealth(sock);
   assert.equal(h.datastore?.kind, 'etcd');
   assert.equal(h.datastore?.state, 'synced');
   const cfg = await control<{ peers: { key: string }[] }>(sock, 'show.config');
-  assert.ok(cfg.peers.some((p) => p.key.startsWith('198.18.10.1')), JSON.stringify(cfg.peers));
+  assert.ok(
+    cfg.peers.some((p) => p.key.startsWith('198.18.10.1')),
+    JSON.stringify(cfg.peers),
+  );
 });
 
 async function waitHealth(sock: string): Promise<HealthView> {

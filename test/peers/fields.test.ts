@@ -6,14 +6,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, formatIssue, parseModel } from '../../peers/index.js';
+import { type ConfigError, formatIssue, parseModel } from '../../peers/index.js';
 import { COVERAGE_BEGIN, COVERAGE_END, didYouMean, fieldCoverageMarkdown, SECTIONS } from '../../peers/model/fields.js';
 
 const DOC = path.resolve(__dirname, '..', '..', '..', 'docs', 'configuration.md');
 
 test('docs/configuration.md field coverage is exactly what the code accepts (npm run docs:fields regenerates it)', () => {
   const text = fs.readFileSync(DOC, 'utf8');
-  const a = text.indexOf(COVERAGE_BEGIN), b = text.indexOf(COVERAGE_END);
+  const a = text.indexOf(COVERAGE_BEGIN),
+    b = text.indexOf(COVERAGE_END);
   assert.ok(a >= 0 && b > a, 'coverage markers present');
   assert.equal(text.slice(a + COVERAGE_BEGIN.length, b).trim(), fieldCoverageMarkdown().trim(), 'docs/configuration.md is stale: run npm run docs:fields');
 });

@@ -2,7 +2,18 @@
 // prefix lengths, source, interface; defaults (Calico accept vs RFC 8212 for eBGP).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, defaultFilterAction, evaluateFilters, filtersByName, formatIssue, localPrefOfPriority, matchFilters, operationsEdit, priorityOfLocalPref, type BgpFilter } from '../../peers/index.js';
+import {
+  type ConfigError,
+  defaultFilterAction,
+  evaluateFilters,
+  filtersByName,
+  formatIssue,
+  localPrefOfPriority,
+  matchFilters,
+  operationsEdit,
+  priorityOfLocalPref,
+  type BgpFilter,
+} from '../../peers/index.js';
 import { model, res } from './helpers.js';
 
 const filters = (spec: Record<string, unknown>, name = 'f'): BgpFilter[] => [model(res('BGPFilter', name, spec)).filters.get(name)!];
@@ -34,7 +45,12 @@ test('matchOperator In / NotIn: containment, bounded by prefixLength', () => {
 
 test('rules run in order and the first match wins, across filters in the BGPPeer order', () => {
   const m = model(
-    res('BGPFilter', 'first', { importV4: [{ action: 'Reject', matchOperator: 'In', cidr: '10.1.0.0/16' }, { action: 'Accept', matchOperator: 'In', cidr: '10.0.0.0/8' }] }),
+    res('BGPFilter', 'first', {
+      importV4: [
+        { action: 'Reject', matchOperator: 'In', cidr: '10.1.0.0/16' },
+        { action: 'Accept', matchOperator: 'In', cidr: '10.0.0.0/8' },
+      ],
+    }),
     res('BGPFilter', 'second', { importV4: [{ action: 'Accept', matchOperator: 'In', cidr: '10.1.0.0/16' }, { action: 'Reject' }] }),
   );
   const fs = filtersByName(m.filters, ['first', 'second', 'unknown']);
@@ -61,22 +77,34 @@ test('source RemotePeers matches re-advertised routes on export, every route on 
 });
 
 test('interface patterns with * and peerType', () => {
-  const f = filters({ exportV4: [{ action: 'Reject', interface: 'cali*' }, { action: 'Accept', peerType: 'eBGP' }] });
+  const f = filters({
+    exportV4: [
+      { action: 'Reject', interface: 'cali*' },
+      { action: 'Accept', peerType: 'eBGP' },
+    ],
+  });
   assert.equal(evaluateFilters(f, 'export', 'ipv4', '10.244.0.5/32', { interface: 'cali12ab' }), 'reject');
   assert.equal(evaluateFilters(f, 'export', 'ipv4', '10.244.0.5/32', { interface: 'eth0' }), 'none');
   assert.equal(evaluateFilters(f, 'export', 'ipv4', '10.244.0.5/32', { interface: 'eth0', peerType: 'eBGP' }), 'accept');
   assert.equal(evaluateFilters(f, 'export', 'ipv4', '10.244.0.5/32', { peerType: 'iBGP' }), 'none');
-  assert.equal(evaluateFilters(filters({ exportV4: [{ action: 'Reject', interface: 'a.b' }] }), 'export', 'ipv4', '10.0.0.0/8', { interface: 'aXb' }), 'none', '. is literal');
+  assert.equal(
+    evaluateFilters(filters({ exportV4: [{ action: 'Reject', interface: 'a.b' }] }), 'export', 'ipv4', '10.0.0.0/8', { interface: 'aXb' }),
+    'none',
+    '. is literal',
+  );
 });
 
 // Calico's newest BGPFilter (api bgpfilter.go; confd template_funcs filterMatchCommunity,
 // filterMatchASPathPrefix, filterOperationStatements): `(65000, 100) ~ bgp_community`,
 // `bgp_path ~ [= 65000 65001 * =]`, `bgp_community.add(...)`, `bgp_path.prepend(...)`.
 test('communities.values matches a route carrying that community or large community (RFC 1997, RFC 8092)', () => {
-  const f = filters({ importV4: [
-    { action: 'Reject', communities: { values: ['65000:100'] } },
-    { action: 'Reject', communities: { values: ['65000:10:20'] } },
-    { action: 'Accept' }] });
+  const f = filters({
+    importV4: [
+      { action: 'Reject', communities: { values: ['65000:100'] } },
+      { action: 'Reject', communities: { values: ['65000:10:20'] } },
+      { action: 'Accept' },
+    ],
+  });
   assert.equal(evaluateFilters(f, 'import', 'ipv4', '10.0.0.0/8', { communities: [65000 * 65536 + 100] }), 'reject');
   assert.equal(evaluateFilters(f, 'import', 'ipv4', '10.0.0.0/8', { communities: [65000 * 65536 + 101] }), 'accept');
   assert.equal(evaluateFilters(f, 'import', 'ipv4', '10.0.0.0/8', { largeCommunities: [{ globalAdmin: 65000, local1: 10, local2: 20 }] }), 'reject');
@@ -93,9 +121,21 @@ test('asPathPrefix matches a path that begins with those AS numbers (RFC 4271 §
 });
 
 test('operations: Accept rules add communities and prepend in the order listed; the matched rule is returned', () => {
-  const f = filters({ exportV4: [{ action: 'Accept', matchOperator: 'In', cidr: '10.244.0.0/16', operations: [
-    { addCommunity: { value: '65000:200' } }, { addCommunity: { value: '65000:300:400' } },
-    { prependASPath: { prefix: [65001, 65002] } }, { prependASPath: { prefix: [64999] } }] }] });
+  const f = filters({
+    exportV4: [
+      {
+        action: 'Accept',
+        matchOperator: 'In',
+        cidr: '10.244.0.0/16',
+        operations: [
+          { addCommunity: { value: '65000:200' } },
+          { addCommunity: { value: '65000:300:400' } },
+          { prependASPath: { prefix: [65001, 65002] } },
+          { prependASPath: { prefix: [64999] } },
+        ],
+      },
+    ],
+  });
   const rule = matchFilters(f, 'export', 'ipv4', '10.244.1.0/26')!;
   assert.deepEqual(operationsEdit(rule.operations), {
     addCommunities: [65000 * 65536 + 200],
@@ -109,9 +149,14 @@ test('priority matches the route whose LOCAL_PREF is 2^31-1 - priority, as Calic
   // Calico: `priority: 512` is "(defined(bgp_local_pref)&&(bgp_local_pref = 2147483135))".
   assert.equal(localPrefOfPriority(512), 2147483135);
   assert.equal(priorityOfLocalPref(2147483135), 512);
-  assert.equal(priorityOfLocalPref(100), 2147483547, 'BIRD\'s default LOCAL_PREF is priority 2^31-1-100');
-  assert.equal(priorityOfLocalPref(2147483647), undefined, 'priority 0 is outside Calico\'s range');
-  const f = filters({ importV4: [{ action: 'Reject', priority: 512 }, { action: 'Accept', priority: 1024, cidr: '10.0.0.0/8', matchOperator: 'In' }] });
+  assert.equal(priorityOfLocalPref(100), 2147483547, "BIRD's default LOCAL_PREF is priority 2^31-1-100");
+  assert.equal(priorityOfLocalPref(2147483647), undefined, "priority 0 is outside Calico's range");
+  const f = filters({
+    importV4: [
+      { action: 'Reject', priority: 512 },
+      { action: 'Accept', priority: 1024, cidr: '10.0.0.0/8', matchOperator: 'In' },
+    ],
+  });
   assert.equal(evaluateFilters(f, 'import', 'ipv4', '10.1.0.0/16', { localPref: 2147483135 }), 'reject');
   assert.equal(evaluateFilters(f, 'import', 'ipv4', '10.1.0.0/16', { localPref: 2147482623 }), 'accept', 'priority 1024 and in the CIDR');
   assert.equal(evaluateFilters(f, 'import', 'ipv4', '11.0.0.0/16', { localPref: 2147482623 }), 'none', 'every criterion must hold');
@@ -120,26 +165,51 @@ test('priority matches the route whose LOCAL_PREF is 2^31-1 - priority, as Calic
 });
 
 test('setPriority is LOCAL_PREF = 2^31-1 - value, the last one wins (confd filterOperationStatements "bgp_local_pref = ...")', () => {
-  const f = filters({ importV4: [{ action: 'Accept', operations: [{ setPriority: { value: 100 } }, { addCommunity: { value: '65000:1' } }, { setPriority: { value: 256 } }] }] });
+  const f = filters({
+    importV4: [{ action: 'Accept', operations: [{ setPriority: { value: 100 } }, { addCommunity: { value: '65000:1' } }, { setPriority: { value: 256 } }] }],
+  });
   const rule = matchFilters(f, 'import', 'ipv4', '10.0.0.0/8')!;
   assert.deepEqual(operationsEdit(rule.operations), { addCommunities: [65000 * 65536 + 1], addLargeCommunities: [], prependAs: [], setLocalPref: 2147483391 });
 });
 
-test('BGPFilter validation: priority and setPriority in Calico\'s range 1..2^31-2, operations only with Accept, one community value', () => {
+test("BGPFilter validation: priority and setPriority in Calico's range 1..2^31-2, operations only with Accept, one community value", () => {
   const errs = (spec: Record<string, unknown>): string[] => {
-    try { model(res('BGPFilter', 'f', spec)); return []; } catch (e) { return (e as ConfigError).issues.filter((i) => i.severity === 'error').map(formatIssue); }
+    try {
+      model(res('BGPFilter', 'f', spec));
+      return [];
+    } catch (e) {
+      return (e as ConfigError).issues.filter((i) => i.severity === 'error').map(formatIssue);
+    }
   };
   assert.deepEqual(errs({ importV4: [{ action: 'Accept', priority: 2147483646, operations: [{ setPriority: { value: 1073741823 } }] }] }), []);
   // Above 2^30-1 Tern could not tell the LOCAL_PREF from an ordinary one (peers/filters.ts kernelMetricOf): refused by name.
-  assert.match(errs({ importV4: [{ action: 'Accept', operations: [{ setPriority: { value: 1073741824 } }] }] }).join('\n'), /setPriority\.value: 1073741824 is above 1073741823, the largest priority Tern installs/);
+  assert.match(
+    errs({ importV4: [{ action: 'Accept', operations: [{ setPriority: { value: 1073741824 } }] }] }).join('\n'),
+    /setPriority\.value: 1073741824 is above 1073741823, the largest priority Tern installs/,
+  );
   assert.match(errs({ importV4: [{ action: 'Accept', priority: 0 }] }).join('\n'), /spec\.importV4\[0\]\.priority: 0 is out of range \(1\.\.2147483646\)/);
-  assert.match(errs({ importV4: [{ action: 'Accept', operations: [{ setPriority: { value: 2147483647 } }] }] }).join('\n'), /operations\[0\]\.setPriority\.value: 2147483647 is out of range/);
-  assert.match(errs({ importV4: [{ action: 'Accept', operations: [{ setPriority: {} }] }] }).join('\n'), /operations\[0\]\.setPriority\.value: value is required/);
+  assert.match(
+    errs({ importV4: [{ action: 'Accept', operations: [{ setPriority: { value: 2147483647 } }] }] }).join('\n'),
+    /operations\[0\]\.setPriority\.value: 2147483647 is out of range/,
+  );
+  assert.match(
+    errs({ importV4: [{ action: 'Accept', operations: [{ setPriority: {} }] }] }).join('\n'),
+    /operations\[0\]\.setPriority\.value: value is required/,
+  );
   assert.match(errs({ importV4: [{ action: 'Accept', operations: [{ setPriority: { value: 5, metric: 1 } }] }] }).join('\n'), /setPriority\.metric/);
-  assert.match(errs({ importV4: [{ action: 'Reject', operations: [{ addCommunity: { value: '1:1' } }] }] }).join('\n'), /operations may only be used with action Accept/);
+  assert.match(
+    errs({ importV4: [{ action: 'Reject', operations: [{ addCommunity: { value: '1:1' } }] }] }).join('\n'),
+    /operations may only be used with action Accept/,
+  );
   assert.match(errs({ importV4: [{ action: 'Reject', communities: { values: ['1:1', '1:2'] } }] }).join('\n'), /exactly one community value/);
-  assert.match(errs({ importV4: [{ action: 'Accept', operations: [{ addCommunity: { value: '1:1' }, prependASPath: { prefix: [1] } }] }] }).join('\n'), /exactly one operation must be set/);
-  assert.match(errs({ importV4: [{ action: 'Accept', operations: [{ addCommunity: { value: '70000:1' } }] }] }).join('\n'), /standard community parts must be 0\.\.65535/);
+  assert.match(
+    errs({ importV4: [{ action: 'Accept', operations: [{ addCommunity: { value: '1:1' }, prependASPath: { prefix: [1] } }] }] }).join('\n'),
+    /exactly one operation must be set/,
+  );
+  assert.match(
+    errs({ importV4: [{ action: 'Accept', operations: [{ addCommunity: { value: '70000:1' } }] }] }).join('\n'),
+    /standard community parts must be 0\.\.65535/,
+  );
 });
 
 test('defaults: Calico accepts on import and uses its normal export; RFC 8212 rejects for eBGP', () => {

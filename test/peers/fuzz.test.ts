@@ -17,7 +17,33 @@ function rng(seed: number): () => number {
 }
 
 test('selector parser: random token soup only ever throws SelectorError', () => {
-  const parts = ['a', 'b', "'x'", '"y"', '==', '!=', '!', '&&', '||', '(', ')', '{', '}', ',', 'in', 'not in', 'has(', 'all()', 'contains', 'starts with', ' ', '=', '&', '$', "'"];
+  const parts = [
+    'a',
+    'b',
+    "'x'",
+    '"y"',
+    '==',
+    '!=',
+    '!',
+    '&&',
+    '||',
+    '(',
+    ')',
+    '{',
+    '}',
+    ',',
+    'in',
+    'not in',
+    'has(',
+    'all()',
+    'contains',
+    'starts with',
+    ' ',
+    '=',
+    '&',
+    '$',
+    "'",
+  ];
   const r = rng(1);
   for (let i = 0; i < 5000; i++) {
     const text = Array.from({ length: 1 + Math.floor(r() * 8) }, () => parts[Math.floor(r() * parts.length)]).join(' ');
@@ -33,7 +59,25 @@ test('selector parser: random token soup only ever throws SelectorError', () => 
 
 test('model parser: mutated fixture lines only ever give ConfigError, and a parsed model plans', () => {
   const base = readFileSync(join(__dirname, '../../../test/fixtures/cluster-full.yaml'), 'utf8').split('\n');
-  const junk = ['', '- ', ': x', '{', '[1, 2]', 'null', '~', '-1', '99999999999', '"1.2.3"', 'true', 'x: y: z', '&a', '*a', '!!binary', '  spec:', 'kind: BGPPeer'];
+  const junk = [
+    '',
+    '- ',
+    ': x',
+    '{',
+    '[1, 2]',
+    'null',
+    '~',
+    '-1',
+    '99999999999',
+    '"1.2.3"',
+    'true',
+    'x: y: z',
+    '&a',
+    '*a',
+    '!!binary',
+    '  spec:',
+    'kind: BGPPeer',
+  ];
   const r = rng(7);
   let parsed = 0;
   for (let i = 0; i < 800; i++) {
@@ -47,7 +91,10 @@ test('model parser: mutated fixture lines only ever give ConfigError, and a pars
     try {
       const { model } = parseModel(lines.join('\n'), 'fuzz.yaml');
       parsed++;
-      for (const n of model.nodes) { planPeers(model, n.name); originatedRoutes(model, n.name); }
+      for (const n of model.nodes) {
+        planPeers(model, n.name);
+        originatedRoutes(model, n.name);
+      }
     } catch (e) {
       assert.ok(e instanceof ConfigError, `iteration ${i}: ${e instanceof Error ? e.stack : String(e)}`);
       assert.ok(e.issues.length > 0);

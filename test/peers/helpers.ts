@@ -1,7 +1,13 @@
 // Small builders for Calico models in tests.
 import { parseModel, type ClusterModel } from '../../peers/index.js';
 
-export interface NodeSpec { v4?: string; v6?: string; as?: string | number; cid?: string; labels?: Record<string, string> }
+export interface NodeSpec {
+  v4?: string;
+  v6?: string;
+  as?: string | number;
+  cid?: string;
+  labels?: Record<string, string>;
+}
 
 export function node(name: string, s: NodeSpec): string {
   const labels = s.labels ? `  labels: ${JSON.stringify(s.labels)}\n` : '';
@@ -10,7 +16,9 @@ export function node(name: string, s: NodeSpec): string {
     s.v6 && `    ipv6Address: "${s.v6}"`,
     s.as !== undefined && `    asNumber: ${JSON.stringify(s.as)}`,
     s.cid && `    routeReflectorClusterID: ${s.cid}`,
-  ].filter(Boolean).join('\n');
+  ]
+    .filter(Boolean)
+    .join('\n');
   return `apiVersion: projectcalico.org/v3\nkind: Node\nmetadata:\n  name: ${name}\n${labels}spec:\n  bgp:\n${bgp}\n`;
 }
 

@@ -27,9 +27,14 @@ test('issue 17: a billion-laughs alias bomb is refused by the alias limit, not e
 
 test('issue 17: aliases within the limit still mean what they say', () => {
   // Anchors live within one document (YAML 1.2 §6.9.2), so the reuse is inside a List.
-  const text = ['apiVersion: v1', 'kind: List', 'items:',
+  const text = [
+    'apiVersion: v1',
+    'kind: List',
+    'items:',
     '- {apiVersion: projectcalico.org/v3, kind: BGPPeer, metadata: {name: tor-a}, spec: {peerIP: 198.18.0.9, asNumber: &as 64999}}',
-    '- {apiVersion: projectcalico.org/v3, kind: BGPPeer, metadata: {name: tor-b}, spec: {peerIP: 198.18.0.10, asNumber: *as}}', ''].join('\n');
+    '- {apiVersion: projectcalico.org/v3, kind: BGPPeer, metadata: {name: tor-b}, spec: {peerIP: 198.18.0.10, asNumber: *as}}',
+    '',
+  ].join('\n');
   const { model } = parseModel(text, 'cluster.yaml');
   assert.equal(model.peers[1].asNumber, 64999);
   assert.equal(model.peers[0].asNumber, 64999);
@@ -39,7 +44,9 @@ test('issue 17: text, document, resource-count and depth limits are errors namin
   const peer = (i: number) => `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: p${i}\nspec:\n  peerIP: 198.18.0.${i}\n  asNumber: 65001\n`;
   const three = [1, 2, 3].map(peer).join('---\n');
   assert.deepEqual(errorsOf(three, { ...DEFAULT_READ_LIMITS, maxTextBytes: 100 }), [`cluster.yaml:1: ${three.length} bytes: more than the limit of 100 bytes`]);
-  assert.deepEqual(errorsOf(three, { ...DEFAULT_READ_LIMITS, maxResources: 2 }), ['cluster.yaml:1: 3 YAML documents: more than the limit of 2 resources in one file']);
+  assert.deepEqual(errorsOf(three, { ...DEFAULT_READ_LIMITS, maxResources: 2 }), [
+    'cluster.yaml:1: 3 YAML documents: more than the limit of 2 resources in one file',
+  ]);
   const big = errorsOf(three, { ...DEFAULT_READ_LIMITS, maxDocumentBytes: 50 });
   assert.equal(big.length, 3);
   assert.match(big[0], /^cluster\.yaml:1: YAML document of \d+ bytes: more than the limit of 50 bytes per resource$/);
@@ -74,7 +81,10 @@ test('issue 17: the file is parsed in a worker with a memory and a time bound, r
   const viaWorker = await loader.load(fixture);
   assert.ok(direct.model.ipamBlocks.length > 0 && direct.model.ipamBlocks.some((b) => b.allocationNodes.size > 0));
   assert.deepEqual(viaWorker.model.ipamBlocks, direct.model.ipamBlocks);
-  assert.deepEqual(viaWorker.model.peers.map((p) => [p.name, p.nodeSelector?.text, p.peerSelector?.text]), direct.model.peers.map((p) => [p.name, p.nodeSelector?.text, p.peerSelector?.text]));
+  assert.deepEqual(
+    viaWorker.model.peers.map((p) => [p.name, p.nodeSelector?.text, p.peerSelector?.text]),
+    direct.model.peers.map((p) => [p.name, p.nodeSelector?.text, p.peerSelector?.text]),
+  );
   const bomb = join(dir, 'bomb.yaml');
   writeFileSync(bomb, aliasBomb());
   await assert.rejects(loader.load(bomb), (e: unknown) => e instanceof ConfigError && /alias bomb/.test(e.message));
@@ -84,7 +94,8 @@ test('issue 17: the file is parsed in a worker with a memory and a time bound, r
   const tight = new ModelLoader({ ...DEFAULT_LOAD_LIMITS, maxParseMemoryMb: 16 });
   t.after(() => tight.close());
   const big = join(dir, 'big.yaml');
-  const peer = (i: number) => `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: p${i}\nspec:\n  peerIP: 198.18.${i >> 8}.${i & 255}\n  asNumber: 65001\n`;
+  const peer = (i: number) =>
+    `apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: p${i}\nspec:\n  peerIP: 198.18.${i >> 8}.${i & 255}\n  asNumber: 65001\n`;
   writeFileSync(big, Array.from({ length: 20000 }, (_, i) => peer(i)).join('---\n'));
   await assert.rejects(tight.load(big), /parsing needed more than the limit of 16 MB of memory \(refused\)/);
   await assert.rejects(loader.load(join(dir, 'absent.yaml')), /ENOENT/);

@@ -33,12 +33,24 @@ function outcome(f: () => { model: unknown; warnings: ConfigIssue[] }): { model?
 
 const CRD = 'crd.projectcalico.org/v1';
 const node = (name: string, ip: string): Obj => ({ apiVersion: CRD, kind: 'Node', metadata: { name }, spec: { bgp: { ipv4Address: ip } } });
-const affinity = (name: string, nodeName: string, cidr: string): Obj => ({ apiVersion: CRD, kind: 'BlockAffinity', metadata: { name }, spec: { node: nodeName, cidr, state: 'confirmed', deleted: 'false' } });
-const block = (name: string, cidr: string, host: string): Obj => ({ apiVersion: CRD, kind: 'IPAMBlock', metadata: { name }, spec: { cidr, affinity: `host:${host}` } });
+const affinity = (name: string, nodeName: string, cidr: string): Obj => ({
+  apiVersion: CRD,
+  kind: 'BlockAffinity',
+  metadata: { name },
+  spec: { node: nodeName, cidr, state: 'confirmed', deleted: 'false' },
+});
+const block = (name: string, cidr: string, host: string): Obj => ({
+  apiVersion: CRD,
+  kind: 'IPAMBlock',
+  metadata: { name },
+  spec: { cidr, affinity: `host:${host}` },
+});
 
 /** Resources to draw from: the full fixture, and variants that hit every cross-resource rule. */
 function pool(): Obj[] {
-  const fixture = parseAllDocuments(fs.readFileSync(FIXTURE, 'utf8')).map((d) => d.toJS() as Obj).filter((o) => o !== null);
+  const fixture = parseAllDocuments(fs.readFileSync(FIXTURE, 'utf8'))
+    .map((d) => d.toJS() as Obj)
+    .filter((o) => o !== null);
   return [
     ...fixture,
     node('node-c', '198.18.3.10/24'),

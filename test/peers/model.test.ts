@@ -25,7 +25,10 @@ const doc = (kind: string, name: string, spec: string, api = 'projectcalico.org/
 test('fixture: every kind parses with the values written', () => {
   const { model, warnings } = loadModelFile(FIXTURE);
   // Issue 16: a BGPFilter interface match is read but cannot match in Tern; it says so by name.
-  assert.deepEqual(warnings.map((w) => `${w.line} ${w.path}`), ['128 spec.exportV4[2].interface']);
+  assert.deepEqual(
+    warnings.map((w) => `${w.line} ${w.path}`),
+    ['128 spec.exportV4[2].interface'],
+  );
   assert.equal(model.bgpConfig.programClusterRoutes, 'Enabled');
   const c = model.bgpConfig;
   assert.equal(c.asNumber, 64512);
@@ -34,11 +37,25 @@ test('fixture: every kind parses with the values written', () => {
   assert.equal(c.bindMode, 'NodeIP');
   assert.deepEqual(c.nodeMeshPassword, { secretKeyRef: { name: 'bgp-secrets', key: 'mesh' } });
   assert.equal(c.nodeMeshMaxRestartTime, 120);
-  assert.deepEqual(c.serviceClusterIPs.map((x) => x.text), ['10.96.0.0/12']);
-  assert.deepEqual(c.serviceExternalIPs.map((x) => x.text), ['198.19.10.0/24']);
-  assert.deepEqual(c.serviceLoadBalancerIPs.map((x) => x.text), ['198.19.20.0/24']);
-  assert.deepEqual(c.prefixAdvertisements.map((a) => [a.cidr.text, a.communities]),
-    [['10.244.0.0/16', ['64512:100', '65000:7']], ['10.96.0.0/12', ['64512:1:2']]]);
+  assert.deepEqual(
+    c.serviceClusterIPs.map((x) => x.text),
+    ['10.96.0.0/12'],
+  );
+  assert.deepEqual(
+    c.serviceExternalIPs.map((x) => x.text),
+    ['198.19.10.0/24'],
+  );
+  assert.deepEqual(
+    c.serviceLoadBalancerIPs.map((x) => x.text),
+    ['198.19.20.0/24'],
+  );
+  assert.deepEqual(
+    c.prefixAdvertisements.map((a) => [a.cidr.text, a.communities]),
+    [
+      ['10.244.0.0/16', ['64512:100', '65000:7']],
+      ['10.96.0.0/12', ['64512:1:2']],
+    ],
+  );
   assert.deepEqual(c.ignoredInterfaces, ['dummy0']);
   assert.equal(c.logSeverityScreen, 'Warning');
   assert.equal(model.nodeBgpConfigs.get('node-b')?.listenPort, 2179);
@@ -51,7 +68,11 @@ test('fixture: every kind parses with the values written', () => {
   assert.deepEqual(a.labels, { rack: 'a', 'kubernetes.io/hostname': 'node-a' });
   assert.equal(model.nodes.find((n) => n.name === 'rr-1')?.routeReflectorClusterID, '224.0.0.1');
 
-  assert.deepEqual(model.peers.map((p) => p.name), ['to-rr', 'tor-a', 'v6-upstream'], 'sorted by name');
+  assert.deepEqual(
+    model.peers.map((p) => p.name),
+    ['to-rr', 'tor-a', 'v6-upstream'],
+    'sorted by name',
+  );
   const tor = model.peers.find((p) => p.name === 'tor-a')!;
   assert.deepEqual(tor.peerIP, { address: '198.18.1.1', family: 'ipv4', port: 1179 });
   assert.equal(tor.asNumber, 65001);
@@ -91,9 +112,20 @@ test('fixture: every kind parses with the values written', () => {
 
   const blk = model.ipamBlocks.find((b) => b.name === '10-244-0-0-26')!;
   assert.equal(blk.affinityNode, 'node-a');
-  assert.deepEqual([...blk.allocationNodes], [[0, 'node-a'], [2, 'node-a']]);
-  assert.deepEqual(model.blockAffinities.map((x) => [x.cidr.text, x.state, x.deleted]),
-    [['10.244.1.0/26', 'confirmed', false], ['10.244.2.0/26', 'pending', false]]);
+  assert.deepEqual(
+    [...blk.allocationNodes],
+    [
+      [0, 'node-a'],
+      [2, 'node-a'],
+    ],
+  );
+  assert.deepEqual(
+    model.blockAffinities.map((x) => [x.cidr.text, x.state, x.deleted]),
+    [
+      ['10.244.1.0/26', 'confirmed', false],
+      ['10.244.2.0/26', 'pending', false],
+    ],
+  );
 });
 
 test('defaults when BGPConfiguration is absent (Calico confd globalDefaults)', () => {
@@ -106,7 +138,14 @@ test('defaults when BGPConfiguration is absent (Calico confd globalDefaults)', (
 });
 
 test('AS number forms Calico accepts: number, numeric string, asdot', () => {
-  for (const [written, value] of [['65000', 65000], ['"65000"', 65000], ['4294967295', 4294967295], ['"1.10"', 65546], ['1.10', 65546], ['0.65535', 65535]] as const) {
+  for (const [written, value] of [
+    ['65000', 65000],
+    ['"65000"', 65000],
+    ['4294967295', 4294967295],
+    ['"1.10"', 65546],
+    ['1.10', 65546],
+    ['0.65535', 65535],
+  ] as const) {
     const { model } = parseModel(doc('BGPConfiguration', 'default', `  asNumber: ${written}\n`), 'm.yaml');
     assert.equal(model.bgpConfig.asNumber, value, written);
   }
@@ -117,17 +156,15 @@ test('invalid value: file, line, resource, field path and what is wrong', () => 
     doc('BGPPeer', 'ok', '  peerIP: 198.18.0.2\n  asNumber: 65001\n'),
     doc('BGPPeer', 'tor-a', '  asNumber: 4294967296\n  peerIP: 198.18.0.1\n'),
   );
-  assert.deepEqual(errorsOf(text), [
-    'cluster.yaml:14: BGPPeer/tor-a: spec.asNumber: 4294967296 is not a valid AS number (0..4294967295)',
-  ]);
+  assert.deepEqual(errorsOf(text), ['cluster.yaml:14: BGPPeer/tor-a: spec.asNumber: 4294967296 is not a valid AS number (0..4294967295)']);
 });
 
 test('all errors are collected, not just the first', () => {
   const text = cat(
-    doc('BGPPeer', 'p1', "  peerIP: 198.18.0.300\n  asNumber: 65001\n  nodeSelector: \"rack == 'a' &&\"\n  keepaliveTime: 10\n"),
+    doc('BGPPeer', 'p1', '  peerIP: 198.18.0.300\n  asNumber: 65001\n  nodeSelector: "rack == \'a\' &&"\n  keepaliveTime: 10\n'),
     doc('IPPool', 'pool', '  cidr: 10.244.0.0/16\n  blockSize: 33\n  ipipMode: Sometimes\n'),
     doc('Node', 'n1', '  bgp:\n    ipv4Address: 2001:db8::1/64\n    routeReflectorClusterID: abc\n'),
-    doc('BGPConfiguration', 'default', "  nodeToNodeMeshEnabled: \"no\"\n  listenPort: 70000\n  communities:\n    - {name: x, value: '70000:1'}\n"),
+    doc('BGPConfiguration', 'default', '  nodeToNodeMeshEnabled: "no"\n  listenPort: 70000\n  communities:\n    - {name: x, value: \'70000:1\'}\n'),
   );
   const errs = errorsOf(text);
   const expected = [
@@ -148,8 +185,8 @@ test('all errors are collected, not just the first', () => {
 
 test('BGPPeer consistency rules (Calico validator)', () => {
   const cases: [string, RegExp][] = [
-    ["  node: a\n  nodeSelector: all()\n  peerIP: 198.18.0.1\n  asNumber: 1\n", /:7: BGPPeer\/x: spec\.nodeSelector: node and nodeSelector cannot both be set/],
-    ["  peerSelector: all()\n  asNumber: 1\n", /spec\.peerSelector: peerSelector cannot be combined with peerIP or asNumber/],
+    ['  node: a\n  nodeSelector: all()\n  peerIP: 198.18.0.1\n  asNumber: 1\n', /:7: BGPPeer\/x: spec\.nodeSelector: node and nodeSelector cannot both be set/],
+    ['  peerSelector: all()\n  asNumber: 1\n', /spec\.peerSelector: peerSelector cannot be combined with peerIP or asNumber/],
     ['  node: a\n', /:5: BGPPeer\/x: spec: one of peerIP or peerSelector is required/],
     ['  peerIP: 198.18.0.1\n', /spec\.asNumber: asNumber is required when peerIP is set/],
     ['  peerIP: 198.18.0.1:0\n  asNumber: 1\n', /spec\.peerIP: port 0 is out of range/],
@@ -162,36 +199,63 @@ test('BGPPeer consistency rules (Calico validator)', () => {
   ];
   for (const [spec, re] of cases) {
     const errs = errorsOf(doc('BGPPeer', 'x', spec));
-    assert.ok(errs.some((e) => re.test(e)), `${re}\n got: ${errs.join('\n')}`);
+    assert.ok(
+      errs.some((e) => re.test(e)),
+      `${re}\n got: ${errs.join('\n')}`,
+    );
   }
 });
 
 test('BGPFilter, IPPool and IPAM validation', () => {
   const cases: [string, RegExp][] = [
-    [doc('BGPFilter', 'f', '  exportV4:\n    - {action: Accept, cidr: 10.0.0.0/8}\n'), /:7: BGPFilter\/f: spec\.exportV4\[0\]: cidr and matchOperator must both be set or both be empty/],
-    [doc('BGPFilter', 'f', '  importV4:\n    - {action: Accept, matchOperator: In, cidr: 2001:db8::/32}\n'), /spec\.importV4\[0\]\.cidr: 2001:db8::\/32 is not an IPv4 CIDR/],
+    [
+      doc('BGPFilter', 'f', '  exportV4:\n    - {action: Accept, cidr: 10.0.0.0/8}\n'),
+      /:7: BGPFilter\/f: spec\.exportV4\[0\]: cidr and matchOperator must both be set or both be empty/,
+    ],
+    [
+      doc('BGPFilter', 'f', '  importV4:\n    - {action: Accept, matchOperator: In, cidr: 2001:db8::/32}\n'),
+      /spec\.importV4\[0\]\.cidr: 2001:db8::\/32 is not an IPv4 CIDR/,
+    ],
     [doc('BGPFilter', 'f', '  importV6:\n    - {action: Maybe}\n'), /spec\.importV6\[0\]\.action: "Maybe" is not one of Accept, Reject/],
     [doc('BGPFilter', 'f', '  exportV6:\n    - {matchOperator: In, cidr: "fd00::/8"}\n'), /spec\.exportV6\[0\]: action is required/],
-    [doc('BGPFilter', 'f', '  exportV4:\n    - {action: Accept, matchOperator: In, cidr: 10.0.0.0/8, prefixLength: {min: 24, max: 16}}\n'), /prefixLength: min 24 is greater than max 16/],
+    [
+      doc('BGPFilter', 'f', '  exportV4:\n    - {action: Accept, matchOperator: In, cidr: 10.0.0.0/8, prefixLength: {min: 24, max: 16}}\n'),
+      /prefixLength: min 24 is greater than max 16/,
+    ],
     [doc('BGPFilter', 'f', '  exportV4:\n    - {action: Accept, prefixLength: {min: 24}}\n'), /cidr is required when prefixLength is set/],
     [doc('IPPool', 'p', '  cidr: 10.0.0.0/16\n  ipipMode: Always\n  vxlanMode: Always\n'), /spec\.vxlanMode: ipipMode and vxlanMode cannot both be enabled/],
     [doc('IPPool', 'p', '  cidr: fd00::/48\n  ipipMode: Always\n'), /spec\.ipipMode: IPIP is not supported for IPv6 pools/],
     [doc('IPPool', 'p', '  cidr: 10.0.0.0/28\n  blockSize: 26\n'), /block size \/26 is larger than the pool 10\.0\.0\.0\/28/],
     [doc('IPPool', 'p', '  blockSize: 26\n'), /IPPool\/p: spec\.cidr: cidr is required/],
-    [cat(doc('IPPool', 'a', '  cidr: 10.0.0.0/16\n'), doc('IPPool', 'b', '  cidr: 10.0.128.0/17\n')), /:13: IPPool\/b: spec\.cidr: 10\.0\.128\.0\/17 overlaps IPPool a/],
+    [
+      cat(doc('IPPool', 'a', '  cidr: 10.0.0.0/16\n'), doc('IPPool', 'b', '  cidr: 10.0.128.0/17\n')),
+      /:13: IPPool\/b: spec\.cidr: 10\.0\.128\.0\/17 overlaps IPPool a/,
+    ],
     [doc('IPAMBlock', 'b', '  cidr: 10.0.0.0/26\n  affinity: node-a\n', 'crd.projectcalico.org/v1'), /spec\.affinity: "node-a" is not of the form host:<node>/],
     [doc('BlockAffinity', 'b', '  cidr: 10.0.0.0/26\n  state: done\n', 'crd.projectcalico.org/v1'), /spec\.node: node is required/],
-    [doc('BGPPeer', 'x', '  peerIP: 198.18.0.1\n  asNumber: 1\n', 'projectcalico.org/v2'), /:1: BGPPeer\/x: apiVersion: "projectcalico\.org\/v2" is not one of/],
+    [
+      doc('BGPPeer', 'x', '  peerIP: 198.18.0.1\n  asNumber: 1\n', 'projectcalico.org/v2'),
+      /:1: BGPPeer\/x: apiVersion: "projectcalico\.org\/v2" is not one of/,
+    ],
     ['apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {}\nspec: {}\n', /BGPPeer\/<unnamed>: metadata\.name: name is required/],
-    [cat(doc('Node', 'n', '  bgp: {ipv4Address: 198.18.0.1}\n'), doc('Node', 'n', '  bgp: {ipv4Address: 198.18.0.2}\n')), /:9: Node\/n: metadata\.name: duplicate Node named "n"/],
-    [cat(doc('Node', 'n', '  bgp: {ipv4Address: 198.18.0.1}\n'), doc('Node', 'm', '  bgp: {ipv4Address: 198.18.0.1/24}\n')), /:13: Node\/m: spec\.bgp: address 198\.18\.0\.1 is also the address of Node n/],
+    [
+      cat(doc('Node', 'n', '  bgp: {ipv4Address: 198.18.0.1}\n'), doc('Node', 'n', '  bgp: {ipv4Address: 198.18.0.2}\n')),
+      /:9: Node\/n: metadata\.name: duplicate Node named "n"/,
+    ],
+    [
+      cat(doc('Node', 'n', '  bgp: {ipv4Address: 198.18.0.1}\n'), doc('Node', 'm', '  bgp: {ipv4Address: 198.18.0.1/24}\n')),
+      /:13: Node\/m: spec\.bgp: address 198\.18\.0\.1 is also the address of Node n/,
+    ],
     ['a: [1, 2\n', /^cluster\.yaml:\d+: YAML: /],
     ['a: 1\na: 2\n', /^cluster\.yaml:2: YAML: duplicate key "a" \(Map keys must be unique\)/],
     ['apiVersion: projectcalico.org/v3\nmetadata: {name: x}\n', /^cluster\.yaml:1: resource has no kind/],
   ];
   for (const [text, re] of cases) {
     const errs = errorsOf(text);
-    assert.ok(errs.some((e) => re.test(e)), `${re}\n got: ${errs.join('\n')}`);
+    assert.ok(
+      errs.some((e) => re.test(e)),
+      `${re}\n got: ${errs.join('\n')}`,
+    );
   }
 });
 
@@ -220,7 +284,11 @@ test('unknown fields and Calico kinds are errors with a did-you-mean; other kind
     '  programClusterRoutes: Enabled',
   ].join('\n');
   let err: ConfigError | undefined;
-  try { parseModel(text, 'w.yaml'); } catch (e) { err = e as ConfigError; }
+  try {
+    parseModel(text, 'w.yaml');
+  } catch (e) {
+    err = e as ConfigError;
+  }
   assert.ok(err instanceof ConfigError);
   assert.deepEqual(err.issues.map(formatIssue), [
     'w.yaml:9: BGPPeer/tor: spec.peerIp: unknown field: did you mean "peerIP"?',
@@ -261,7 +329,7 @@ test('ConfigError message lists every error; loadModelFile reports unreadable fi
     assert.fail('expected ConfigError');
   } catch (e) {
     assert.ok(e instanceof ConfigError);
-    assert.match(e.message, /^2 configuration errors:\n  two\.yaml:6: IPPool\/p: spec\.cidr: "x" is not a valid CIDR/);
+    assert.match(e.message, /^2 configuration errors:\n {2}two\.yaml:6: IPPool\/p: spec\.cidr: "x" is not a valid CIDR/);
     assert.match(e.message, /two\.yaml:13: IPPool\/q/);
   }
   assert.throws(() => loadModelFile('/nonexistent/tern.yaml'), /ENOENT/);

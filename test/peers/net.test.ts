@@ -6,9 +6,16 @@ import { canonicalIp, cidrContains, parseAsn, parseCidr, parseCidrDetail, parseD
 
 test('IPv6 text is canonicalised per RFC 5952 (compression, lower case, embedded IPv4)', () => {
   const cases: [string, string][] = [
-    ['::', '::'], ['::1', '::1'], ['2001:DB8::1', '2001:db8::1'], ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
-    ['2001:0db8:0000:0000:0000:0000:0000:0001', '2001:db8::1'], ['fe80::', 'fe80::'], ['1:0:0:2:0:0:0:3', '1:0:0:2::3'],
-    ['::ffff:198.18.0.1', '::ffff:c612:1'], ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2:3:4:5:6'], ['198.18.0.1', '198.18.0.1'],
+    ['::', '::'],
+    ['::1', '::1'],
+    ['2001:DB8::1', '2001:db8::1'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['2001:0db8:0000:0000:0000:0000:0000:0001', '2001:db8::1'],
+    ['fe80::', 'fe80::'],
+    ['1:0:0:2:0:0:0:3', '1:0:0:2::3'],
+    ['::ffff:198.18.0.1', '::ffff:c612:1'],
+    ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2:3:4:5:6'],
+    ['198.18.0.1', '198.18.0.1'],
   ];
   for (const [i, o] of cases) assert.equal(canonicalIp(i), o, i);
   assert.equal(canonicalIp('198.18.0.256'), undefined);
@@ -66,7 +73,8 @@ test('issue 17: the IPv4 CIDR fast path (Number arithmetic) agrees with the gene
     assert.equal(v4.hostBits, v6.hostBits, text);
     assert.equal(v4.cidr.len, len);
     assert.equal(v4.cidr.text, `${(parseCidr(v4.cidr.text) as Cidr).text}`);
-    if (v4.hostBits) assert.match(parseCidr(text, true) as string, /has host bits set/); else assert.equal((parseCidr(text, true) as Cidr).text, text);
+    if (v4.hostBits) assert.match(parseCidr(text, true) as string, /has host bits set/);
+    else assert.equal((parseCidr(text, true) as Cidr).text, text);
     if (i < 3) seen.push(v4.cidr.text);
   }
   assert.deepEqual(seen, ['0.0.0.0/0', ...seen.slice(1)]);
@@ -79,7 +87,23 @@ test('issue 17: the IPv4 CIDR fast path (Number arithmetic) agrees with the gene
 
 test('issue 17: the IPv4 reader without regex accepts exactly what node:net isIPv4 accepts', () => {
   const alphabet = '0123456789.....12/x ';
-  const texts = ['0.0.0.0', '255.255.255.255', '256.0.0.1', '01.2.3.4', '1.2.3', '1.2.3.4.', '.1.2.3.4', '1..2.3', '1.2.3.04', '1.2.3.4 ', '', '00.0.0.0', '100.200.250.255', '1.2.3.4.5', '249.250.251.252'];
+  const texts = [
+    '0.0.0.0',
+    '255.255.255.255',
+    '256.0.0.1',
+    '01.2.3.4',
+    '1.2.3',
+    '1.2.3.4.',
+    '.1.2.3.4',
+    '1..2.3',
+    '1.2.3.04',
+    '1.2.3.4 ',
+    '',
+    '00.0.0.0',
+    '100.200.250.255',
+    '1.2.3.4.5',
+    '249.250.251.252',
+  ];
   for (let i = 0; i < 20000; i++) {
     const n = 1 + Math.floor(Math.random() * 15);
     texts.push(Array.from({ length: n }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join(''));

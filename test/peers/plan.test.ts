@@ -35,7 +35,8 @@ test('mesh uses the node AS (else global), listen ports, mesh password and resta
   const m = model(
     res('BGPConfiguration', 'default', { asNumber: 65000, listenPort: 1179, nodeMeshPassword: 'meshpw', nodeMeshMaxRestartTime: '90s' }),
     res('BGPConfiguration', 'node.n2', { listenPort: 2179 }),
-    node('n1', { v4: '198.18.1.1/24' }), node('n2', { v4: '198.18.1.2/24', as: 65002 }),
+    node('n1', { v4: '198.18.1.1/24' }),
+    node('n2', { v4: '198.18.1.2/24', as: 65002 }),
   );
   const s = planPeers(m, 'n1')[0];
   assert.equal(s.key, '198.18.1.2:2179');
@@ -90,7 +91,7 @@ test('route reflector with clients: clients peer only with the reflector (RFC 44
   }
 });
 
-test('two reflectors with the same cluster ID peer but are not each other\'s clients (RFC 4456 §7)', () => {
+test("two reflectors with the same cluster ID peer but are not each other's clients (RFC 4456 §7)", () => {
   const m = model(...RR, node('rr2', { v4: '198.18.0.2/24', cid: '224.0.0.1', labels: { 'route-reflector': 'true' } }));
   const rr1 = planPeers(m, 'rr1');
   assert.deepEqual(keys(rr1), ['198.18.0.2', '198.18.1.1', '198.18.1.2']);
@@ -100,7 +101,7 @@ test('two reflectors with the same cluster ID peer but are not each other\'s cli
   assert.deepEqual(keys(planPeers(m, 'c1')), ['198.18.0.1', '198.18.0.2']);
 });
 
-test('reflectors of different clusters are each other\'s clients (Calico rule)', () => {
+test("reflectors of different clusters are each other's clients (Calico rule)", () => {
   const m = model(...RR, node('rr2', { v4: '198.18.0.2/24', cid: '224.0.0.2', labels: { 'route-reflector': 'true' } }));
   assert.equal(byKey(planPeers(m, 'rr1'), '198.18.0.2').routeReflectorClient, true);
 });
@@ -115,7 +116,9 @@ test('mesh enabled with a reflector: reflectors leave the mesh, other nodes stil
 });
 
 test('global, node-specific and selector BGPPeers choose the nodes that have the session', () => {
-  const m = model(NO_MESH, ...NODES,
+  const m = model(
+    NO_MESH,
+    ...NODES,
     res('BGPPeer', 'tor-global', { peerIP: '198.18.9.1', asNumber: 65001 }),
     res('BGPPeer', 'tor-n3', { node: 'n3', peerIP: '198.18.9.3', asNumber: 65003 }),
     res('BGPPeer', 'tor-rack-a', { nodeSelector: "rack == 'a'", peerIP: '198.18.9.2:1179', asNumber: 65002 }),
@@ -131,21 +134,49 @@ test('global, node-specific and selector BGPPeers choose the nodes that have the
 });
 
 test('BGPPeer options reach the PeerConfig', () => {
-  const m = model(NO_MESH, ...NODES,
+  const m = model(
+    NO_MESH,
+    ...NODES,
     res('BGPFilter', 'f1', {}),
     res('BGPPeer', 'tor', {
-      peerIP: '198.18.9.1', asNumber: 65001, localASNumber: 65100, password: { secretKeyRef: { name: 's', key: 'k' } },
-      ttlSecurity: 1, keepaliveTime: '20s', maxRestartTime: '2m', nextHopMode: 'Self', numAllowedLocalASNumbers: 1,
-      filters: ['f1', 'missing'], reachableBy: '198.18.1.254',
+      peerIP: '198.18.9.1',
+      asNumber: 65001,
+      localASNumber: 65100,
+      password: { secretKeyRef: { name: 's', key: 'k' } },
+      ttlSecurity: 1,
+      keepaliveTime: '20s',
+      maxRestartTime: '2m',
+      nextHopMode: 'Self',
+      numAllowedLocalASNumbers: 1,
+      filters: ['f1', 'missing'],
+      reachableBy: '198.18.1.254',
     }),
   );
   const s = planPeers(m, 'n1', { resolveSecret: (r) => ({ value: `${r.name}/${r.key}` }) })[0];
-  assert.deepEqual({ ...s, description: undefined }, {
-    key: '198.18.9.1', kind: 'global', description: undefined, peerAddress: '198.18.9.1', peerPort: 179,
-    peerAs: 65001, localAs: 65100, localAddress: '198.18.1.1', password: 's/k', ttlSecurity: 1,
-    keepaliveTime: 20, holdTime: 60, maxRestartTime: 120, nextHopMode: 'Self', numAllowedLocalASNumbers: 1,
-    routeReflectorClient: false, families: ['ipv4'], filters: ['f1'], reachableBy: '198.18.1.254',
-  });
+  assert.deepEqual(
+    { ...s, description: undefined },
+    {
+      key: '198.18.9.1',
+      kind: 'global',
+      description: undefined,
+      peerAddress: '198.18.9.1',
+      peerPort: 179,
+      peerAs: 65001,
+      localAs: 65100,
+      localAddress: '198.18.1.1',
+      password: 's/k',
+      ttlSecurity: 1,
+      keepaliveTime: 20,
+      holdTime: 60,
+      maxRestartTime: 120,
+      nextHopMode: 'Self',
+      numAllowedLocalASNumbers: 1,
+      routeReflectorClient: false,
+      families: ['ipv4'],
+      filters: ['f1'],
+      reachableBy: '198.18.1.254',
+    },
+  );
   // RFC 2385: a session configured with a password never runs without it.
   const held = planPeers(m, 'n1')[0];
   assert.equal(held.password, undefined);
@@ -160,7 +191,9 @@ test('sourceAddress None leaves the source unbound unless bindMode is NodeIP', (
 });
 
 test('keepOriginalNextHop means Keep for eBGP peers only (Calico legacy field)', () => {
-  const m = model(NO_MESH, ...NODES,
+  const m = model(
+    NO_MESH,
+    ...NODES,
     res('BGPPeer', 'ebgp', { peerIP: '198.18.9.1', asNumber: 65001, keepOriginalNextHop: true }),
     res('BGPPeer', 'ibgp', { peerIP: '198.18.9.2', asNumber: 64512, keepOriginalNextHop: true }),
   );
@@ -170,7 +203,8 @@ test('keepOriginalNextHop means Keep for eBGP peers only (Calico legacy field)',
 });
 
 test('duplicates: global beats node-scoped, name order within a pass, BGPPeer beats mesh', () => {
-  const m = model(...NODES,
+  const m = model(
+    ...NODES,
     res('BGPPeer', 'a-node', { node: 'n1', peerIP: '198.18.9.1', asNumber: 65009, password: 'node' }),
     res('BGPPeer', 'z-global', { peerIP: '198.18.9.1', asNumber: 65001, password: 'global' }),
     res('BGPPeer', 'b-global', { peerIP: '198.18.9.1', asNumber: 65002 }),
@@ -204,9 +238,13 @@ test('localASNumber: forward uses it as local AS, the reverse side sees it as th
   assert.deepEqual([rev.key, rev.localAs, rev.peerAs], ['198.18.1.1', 64512, 65100]);
 });
 
-test('a peerIP that is a Calico node is reached on that node\'s listenPort', () => {
-  const m = model(NO_MESH, ...NODES, res('BGPConfiguration', 'node.n2', { listenPort: 1790 }),
-    res('BGPPeer', 'to-n2', { node: 'n1', peerIP: '198.18.1.2', asNumber: 64512 }));
+test("a peerIP that is a Calico node is reached on that node's listenPort", () => {
+  const m = model(
+    NO_MESH,
+    ...NODES,
+    res('BGPConfiguration', 'node.n2', { listenPort: 1790 }),
+    res('BGPPeer', 'to-n2', { node: 'n1', peerIP: '198.18.1.2', asNumber: 64512 }),
+  );
   assert.equal(planPeers(m, 'n1')[0].key, '198.18.1.2:1790');
 });
 
@@ -217,14 +255,31 @@ test('planning is deterministic and an unknown node is an error', () => {
 });
 
 test('localSpeaker: AS, router ID, listen addresses', () => {
-  const m = model(res('BGPConfiguration', 'default', { bindMode: 'NodeIP', asNumber: 65000 }), node('a', { v4: '198.18.1.1/24', v6: '2001:db8::1/64' }), node('v6only', { v6: '2001:db8::2/64' }));
-  assert.deepEqual(localSpeaker(m, 'a'), { nodeName: 'a', asNumber: 65000, routerId: '198.18.1.1', listenPort: 179, listenAddresses: ['198.18.1.1', '2001:db8::1'], routeReflectorClusterID: undefined, logSeverity: 'Info' });
+  const m = model(
+    res('BGPConfiguration', 'default', { bindMode: 'NodeIP', asNumber: 65000 }),
+    node('a', { v4: '198.18.1.1/24', v6: '2001:db8::1/64' }),
+    node('v6only', { v6: '2001:db8::2/64' }),
+  );
+  assert.deepEqual(localSpeaker(m, 'a'), {
+    nodeName: 'a',
+    asNumber: 65000,
+    routerId: '198.18.1.1',
+    listenPort: 179,
+    listenAddresses: ['198.18.1.1', '2001:db8::1'],
+    routeReflectorClusterID: undefined,
+    logSeverity: 'Info',
+  });
   assert.match(localSpeaker(m, 'v6only').routerId, /^\d+\.\d+\.\d+\.\d+$/, 'hash of the node name when there is no IPv4 address');
 });
 
 test('passive side of Calico node pairs: the higher address as a string waits (Calico bgp_processor)', () => {
-  const m = model(node('a', { v4: '198.18.1.9/24' }), node('b', { v4: '198.18.1.10/24' }), node('c', { v4: '198.18.1.8/24' }),
-    res('BGPPeer', 'to-a', { peerIP: '198.18.1.9', asNumber: 64512 }), res('BGPPeer', 'tor', { peerIP: '198.18.9.9', asNumber: 65001 }));
+  const m = model(
+    node('a', { v4: '198.18.1.9/24' }),
+    node('b', { v4: '198.18.1.10/24' }),
+    node('c', { v4: '198.18.1.8/24' }),
+    res('BGPPeer', 'to-a', { peerIP: '198.18.1.9', asNumber: 64512 }),
+    res('BGPPeer', 'tor', { peerIP: '198.18.9.9', asNumber: 65001 }),
+  );
   // "198.18.1.9" > "198.18.1.10" as strings, so on b the session to a is passive, on a it is active.
   const b = planPeers(m, 'b');
   assert.equal(byKey(b, '198.18.1.9').passive, true, 'global BGPPeer to a Calico node');
@@ -234,18 +289,24 @@ test('passive side of Calico node pairs: the higher address as a string waits (C
   const a = planPeers(m, 'a');
   assert.equal(byKey(a, '198.18.1.10').passive, undefined, 'reverse peering is node-scoped: always active');
   assert.equal(byKey(planPeers(m, 'c'), '198.18.1.9').passive, true);
-  for (const n of ['a', 'b', 'c']) for (const s of planPeers(m, n)) {
-    const far = planPeers(m, s.sourceNode ?? n).find((x) => x.peerAddress === s.localAddress);
-    if (s.sourceNode && far) assert.ok(!(s.passive && far.passive), `${n} <-> ${s.sourceNode}: both sides passive`);
-  }
+  for (const n of ['a', 'b', 'c'])
+    for (const s of planPeers(m, n)) {
+      const far = planPeers(m, s.sourceNode ?? n).find((x) => x.peerAddress === s.localAddress);
+      if (s.sourceNode && far) assert.ok(!(s.passive && far.passive), `${n} <-> ${s.sourceNode}: both sides passive`);
+    }
 });
 
 test('secretKeyRef passwords resolve from Secrets in the file, then from the daemon resolver', () => {
-  const secret = 'apiVersion: v1\nkind: Secret\nmetadata: {name: bgp-secrets, namespace: calico-system}\ntype: Opaque\ndata:\n  tor: c2VjcmV0LXRvcg==\nstringData:\n  mesh: mesh-pw\n';
-  const m = model(secret, res('BGPConfiguration', 'default', { nodeMeshPassword: { secretKeyRef: { name: 'bgp-secrets', key: 'mesh' } } }),
-    node('n1', { v4: '198.18.1.1/24' }), node('n2', { v4: '198.18.1.2/24' }),
+  const secret =
+    'apiVersion: v1\nkind: Secret\nmetadata: {name: bgp-secrets, namespace: calico-system}\ntype: Opaque\ndata:\n  tor: c2VjcmV0LXRvcg==\nstringData:\n  mesh: mesh-pw\n';
+  const m = model(
+    secret,
+    res('BGPConfiguration', 'default', { nodeMeshPassword: { secretKeyRef: { name: 'bgp-secrets', key: 'mesh' } } }),
+    node('n1', { v4: '198.18.1.1/24' }),
+    node('n2', { v4: '198.18.1.2/24' }),
     res('BGPPeer', 'tor', { peerIP: '198.18.9.1', asNumber: 65001, password: { secretKeyRef: { name: 'bgp-secrets', key: 'tor' } } }),
-    res('BGPPeer', 'other', { peerIP: '198.18.9.2', asNumber: 65001, password: { secretKeyRef: { name: 'elsewhere', key: 'k' } } }));
+    res('BGPPeer', 'other', { peerIP: '198.18.9.2', asNumber: 65001, password: { secretKeyRef: { name: 'elsewhere', key: 'k' } } }),
+  );
   const p = planPeers(m, 'n1', { resolveSecret: (r) => (r.name === 'elsewhere' ? { value: 'from-resolver' } : { error: 'not mounted' }) });
   assert.equal(byKey(p, '198.18.9.1').password, 'secret-tor', 'base64 data');
   assert.equal(byKey(p, '198.18.1.2').password, 'mesh-pw', 'stringData');
@@ -253,8 +314,11 @@ test('secretKeyRef passwords resolve from Secrets in the file, then from the dae
 });
 
 test('keys: address, plus :port when not 179, IPv6 in brackets (stable session identity)', () => {
-  const m = model(res('BGPConfiguration', 'default', { listenPort: 1179 }),
-    node('a', { v4: '198.18.1.1/24', v6: '2001:db8::1/64' }), node('b', { v4: '198.18.1.2/24', v6: '2001:db8::2/64' }));
+  const m = model(
+    res('BGPConfiguration', 'default', { listenPort: 1179 }),
+    node('a', { v4: '198.18.1.1/24', v6: '2001:db8::1/64' }),
+    node('b', { v4: '198.18.1.2/24', v6: '2001:db8::2/64' }),
+  );
   assert.deepEqual(keys(planPeers(m, 'a')), ['198.18.1.2:1179', '[2001:db8::2]:1179']);
 });
 
@@ -272,6 +336,10 @@ test('Tern extension spec.maxPrefixes (RFC 4486 §4): parsed per family with def
     [{ ipv4: { limit: 10, warningPercent: 120 } }, /warningPercent: 120 is out of range/],
     [{ ipv4: { limit: 10, restartInterval: 'soon' } }, /maxPrefixes\.ipv4\.restartInterval/],
   ] as const) {
-    assert.throws(() => model(NO_MESH, ...NODES, peer(bad)), (e: Error) => what.test(e.message), JSON.stringify(bad));
+    assert.throws(
+      () => model(NO_MESH, ...NODES, peer(bad)),
+      (e: Error) => what.test(e.message),
+      JSON.stringify(bad),
+    );
   }
 });

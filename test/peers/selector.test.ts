@@ -19,7 +19,7 @@ const TABLE: [string, boolean, boolean, boolean][] = [
   ['rack == "a"', true, false, false],
   ["rack != 'a'", false, true, true], // Calico: != also matches a node without the label
   ["rack in {'a','b'}", true, true, false],
-  ["rack in {}", false, false, false],
+  ['rack in {}', false, false, false],
   ["rack not in {'a'}", false, true, true],
   ["zone contains 'west'", true, false, false],
   ["zone starts with 'us-'", false, true, false],
@@ -31,7 +31,7 @@ const TABLE: [string, boolean, boolean, boolean][] = [
   // && binds tighter than ||: a || (b && c)
   ["rack == 'b' || rack == 'a' && zone == 'nowhere'", false, true, false],
   ["(rack == 'b' || rack == 'a') && zone == 'eu-west-1'", true, false, false],
-  ["!!has(rack)", true, true, false],
+  ['!!has(rack)', true, true, false],
   ["!has(rack) || rack in {'b'}", false, true, true],
   ['route-reflector == "true" && all()', true, false, false],
 ];
@@ -54,7 +54,7 @@ const ERRORS: [string, RegExp][] = [
   ["rack == 'a' &&", /^selector "rack == 'a' &&": expected an expression after '&&' at column 13$/],
   ["rack == 'a' ||", /expected an expression after '\|\|' at column 13/],
   ['!', /expected an expression after '!' at column 1/],
-  ["rack ==", /expected a quoted string after '==' at column 6/],
+  ['rack ==', /expected a quoted string after '==' at column 6/],
   ["rack = 'a'", /expected '==' but found '=' at column 6/],
   ["rack == 'a", /unterminated string at column 9/],
   ["(rack == 'a'", /expected '\)' to close '\(' from column 1 at column 13/],
@@ -72,10 +72,13 @@ const ERRORS: [string, RegExp][] = [
 
 test('parse errors name the column', () => {
   for (const [sel, re] of ERRORS) {
-    assert.throws(() => parseSelector(sel), (e: unknown) => {
-      assert.ok(e instanceof SelectorError, `${sel}: ${String(e)}`);
-      assert.match(e.message, re, sel);
-      return true;
-    });
+    assert.throws(
+      () => parseSelector(sel),
+      (e: unknown) => {
+        assert.ok(e instanceof SelectorError, `${sel}: ${String(e)}`);
+        assert.match(e.message, re, sel);
+        return true;
+      },
+    );
   }
 });

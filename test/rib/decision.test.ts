@@ -44,7 +44,12 @@ function row(name: string, step: Step, win: Candidate, lose: Candidate, o: Decis
   });
 }
 
-row('step 0 (Tern, like FRR weight): a locally originated route wins over a higher LOCAL_PREF', Step.LOCAL_ORIGIN, cand({}, { local: true }), cand({ localPref: 500 }));
+row(
+  'step 0 (Tern, like FRR weight): a locally originated route wins over a higher LOCAL_PREF',
+  Step.LOCAL_ORIGIN,
+  cand({}, { local: true }),
+  cand({ localPref: 500 }),
+);
 row('step 1, RFC 4271 §9.1.2.1: an unresolvable NEXT_HOP loses whatever its LOCAL_PREF', Step.NEXT_HOP, cand(), cand({ localPref: 500 }, { reachable: false }));
 row('step 2, RFC 4271 §9.1.1: higher LOCAL_PREF wins', Step.LOCAL_PREF, cand({ localPref: 200 }), cand({ localPref: 100, asPath: [] }));
 row('step 2: a missing LOCAL_PREF counts as the default (100) against 50', Step.LOCAL_PREF, cand(), cand({ localPref: 50 }));
@@ -52,13 +57,23 @@ row('step 3, RFC 4271 §9.1.2.2 a: shorter AS_PATH wins', Step.AS_PATH, cand({ a
 row(
   'step 3: an AS_SET counts as one (RFC 4271 §9.1.2.2 a)',
   Step.AS_PATH,
-  cand({ asPath: [{ type: AsPathSegmentType.AS_SEQUENCE, asns: [1] }, { type: AsPathSegmentType.AS_SET, asns: [5, 6, 7] }] }),
+  cand({
+    asPath: [
+      { type: AsPathSegmentType.AS_SEQUENCE, asns: [1] },
+      { type: AsPathSegmentType.AS_SET, asns: [5, 6, 7] },
+    ],
+  }),
   cand({ asPath: seq(1, 2, 3) }),
 );
 row(
   'step 3: confederation segments count zero (RFC 5065 §5.3)',
   Step.AS_PATH,
-  cand({ asPath: [{ type: AsPathSegmentType.AS_CONFED_SEQUENCE, asns: [64512, 64513, 64514] }, { type: AsPathSegmentType.AS_SEQUENCE, asns: [1] }] }),
+  cand({
+    asPath: [
+      { type: AsPathSegmentType.AS_CONFED_SEQUENCE, asns: [64512, 64513, 64514] },
+      { type: AsPathSegmentType.AS_SEQUENCE, asns: [1] },
+    ],
+  }),
   cand({ asPath: seq(1, 2) }),
 );
 row('step 4, RFC 4271 §9.1.2.2 b: lower ORIGIN wins (IGP over INCOMPLETE)', Step.ORIGIN, cand({ origin: 0 }), cand({ origin: 2, med: 0 }));
@@ -80,10 +95,16 @@ row(
 );
 row('step 6, RFC 4271 §9.1.2.2 d: eBGP over iBGP', Step.EBGP, cand({}, { ebgp: true }), cand({}, { routerId: 1 }));
 row('step 7, RFC 4271 §9.1.2.2 e: lower IGP cost to the next hop wins', Step.IGP_COST, cand({}, { igpCost: 1 }), cand({}, { igpCost: 5, routerId: 1 }));
-row('step 8, RFC 5004 §2: the oldest eBGP path wins when enabled', Step.OLDEST, cand({}, { ebgp: true, age: 1, routerId: 9999 }), cand({}, { ebgp: true, age: 2, routerId: 1 }), {
-  ...OPTS,
-  preferOldestEbgp: true,
-});
+row(
+  'step 8, RFC 5004 §2: the oldest eBGP path wins when enabled',
+  Step.OLDEST,
+  cand({}, { ebgp: true, age: 1, routerId: 9999 }),
+  cand({}, { ebgp: true, age: 2, routerId: 1 }),
+  {
+    ...OPTS,
+    preferOldestEbgp: true,
+  },
+);
 row('step 9, RFC 4271 §9.1.2.2 f: lower router ID wins', Step.ROUTER_ID, cand({}, { routerId: 5 }), cand({}, { routerId: 6 }));
 row(
   'step 9, RFC 4456 §9: ORIGINATOR_ID stands in for the router ID',
@@ -97,8 +118,18 @@ row(
   cand({ originatorId: '0.0.0.7', clusterList: ['1.1.1.1'] }),
   cand({ originatorId: '0.0.0.7', clusterList: ['1.1.1.1', '2.2.2.2'] }),
 );
-row('step 11, RFC 4271 §9.1.2.2 g: lower peer address wins', Step.PEER_ADDRESS, cand({}, { routerId: 5, peerKey: 'c6120001' }), cand({}, { routerId: 5, peerKey: 'c6120002' }));
-row('step 12, RFC 7911: lower path identifier from the same peer wins', Step.PATH_ID, cand({}, { routerId: 5, peerKey: 'aa', pathId: 1 }), cand({}, { routerId: 5, peerKey: 'aa', pathId: 2 }));
+row(
+  'step 11, RFC 4271 §9.1.2.2 g: lower peer address wins',
+  Step.PEER_ADDRESS,
+  cand({}, { routerId: 5, peerKey: 'c6120001' }),
+  cand({}, { routerId: 5, peerKey: 'c6120002' }),
+);
+row(
+  'step 12, RFC 7911: lower path identifier from the same peer wins',
+  Step.PATH_ID,
+  cand({}, { routerId: 5, peerKey: 'aa', pathId: 1 }),
+  cand({}, { routerId: 5, peerKey: 'aa', pathId: 2 }),
+);
 
 function permutations<T>(xs: T[]): T[][] {
   if (xs.length <= 1) return [xs];

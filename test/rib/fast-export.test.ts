@@ -139,7 +139,10 @@ test('RFC 4271 §4.3: Attribute Flags low four bits received set are sent as zer
   rib.ingest(src, clean);
   rib.ingest(src, dirty);
   rib.flush(0);
-  for (const [peer, path] of [[ebgp, 'fast'], [ibgp, 'general']] as const) {
+  for (const [peer, path] of [
+    [ebgp, 'fast'],
+    [ibgp, 'general'],
+  ] as const) {
     const out = drain(rib, peer);
     assert.ok(out.length > 0, `${path} path sent nothing`);
     let seen = 0;

@@ -4,15 +4,7 @@ import { decodeMessage } from '../../bgp/codec/message';
 import { encodeUpdate } from '../../bgp/codec/update';
 import { PrefixListImpl } from '../../bgp/codec/prefixes';
 import { formatPrefix } from '../../bgp/codec/prefix';
-import {
-  AFI_IPV4,
-  AFI_IPV6,
-  AsPathSegmentType,
-  MsgType,
-  type PathAttributes,
-  type SessionContext,
-  type UpdateMessage,
-} from '../../bgp/codec/types';
+import { AFI_IPV4, AFI_IPV6, AsPathSegmentType, MsgType, type PathAttributes, type SessionContext, type UpdateMessage } from '../../bgp/codec/types';
 import { Rib } from '../../bgp/rib/rib';
 import type { RibOptions, RibPeer } from '../../bgp/rib/rib-types';
 

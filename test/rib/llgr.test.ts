@@ -51,7 +51,17 @@ test('RFC 9494 §4.3: an LLGR-stale path is least preferred, before LOCAL_PREF a
   assert.equal(paths.length, 2);
   const stale = rib.core.attrs.intern({ ...attrs(), communities: [LLGR_STALE] }, '198.18.0.2');
   const fresh = rib.core.attrs.intern({ ...attrs(), localPref: 50 }, '198.18.0.3');
-  const cand = (attr: typeof stale, routerId: number) => ({ attr, local: false, ebgp: true, reachable: true, igpCost: 0, routerId, peerKey: String(routerId), pathId: 0, age: 0 });
+  const cand = (attr: typeof stale, routerId: number) => ({
+    attr,
+    local: false,
+    ebgp: true,
+    reachable: true,
+    igpCost: 0,
+    routerId,
+    peerKey: String(routerId),
+    pathId: 0,
+    age: 0,
+  });
   const o = { defaultLocalPref: 100, alwaysCompareMed: false, medMissingAsWorst: false, preferOldestEbgp: false, maxPaths: 1 };
   assert.deepEqual([compare(cand(stale, 1), cand(fresh, 2), o).winner, compare(cand(stale, 1), cand(fresh, 2), o).step], [1, Step.LLGR_STALE]);
   assert.equal(select([cand(stale, 1), cand(fresh, 2)], o).best, 1);

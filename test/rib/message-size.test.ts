@@ -21,7 +21,11 @@ test('RFC 8654 §4: a route too large for a peer without extended messages is wi
   rib.ingest(src, upd(attrs({ asPath: seq(65009) }), ['10.9.0.0/16']));
   rib.ingest(src, upd(attrs({ asPath: seq(65009), nextHop: '2001:db8::9' }), ['2001:db8:9::/48']));
   rib.flush(0);
-  for (const [p, c] of [[fast, ctx()], [general, ctx()], [big, ext]] as const) {
+  for (const [p, c] of [
+    [fast, ctx()],
+    [general, ctx()],
+    [big, ext],
+  ] as const) {
     assert.deepEqual(summary(drain(rib, p, c)).nlri, ['10.9.0.0/16', '2001:db8:9::/48']);
   }
   // Then the same prefixes with a 3,000-ASN AS_PATH (12 KB of attributes).
@@ -36,7 +40,10 @@ test('RFC 8654 §4: a route too large for a peer without extended messages is wi
     assert.equal(rib.peerCounters(p)['message-too-large'] >= 2, true, `${p}: counted`);
   }
   const outBig = rib.takeOutput(big);
-  assert.ok(outBig.some((b) => b.length > 4096 && b.length <= 65535), 'the peer with extended messages gets it in one large UPDATE');
+  assert.ok(
+    outBig.some((b) => b.length > 4096 && b.length <= 65535),
+    'the peer with extended messages gets it in one large UPDATE',
+  );
   assert.deepEqual(summary(decodeOut(outBig, ext)).nlri, ['10.9.0.0/16', '2001:db8:9::/48']);
   assert.equal(rib.peerCounters(big)['message-too-large'], 0);
   const notices = rib.takeNotices();

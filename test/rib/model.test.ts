@@ -88,8 +88,7 @@ for (const seed of process.env.RIB_MODEL_SEEDS ? Array.from({ length: +process.e
         const pr = prefixes[r(14)];
         rib.ingest(p.id, upd(null, [], [pr]));
         learn(p.id, null, [], [pr]);
-      }
-      else if (op < 8 && p.id !== 'ap') {
+      } else if (op < 8 && p.id !== 'ap') {
         rib.peerDown(p.id);
         forget(p.id);
         views.get(p.id)!.clear(); // the session's routes are gone on both sides
@@ -138,7 +137,11 @@ for (const seed of process.env.RIB_MODEL_SEEDS ? Array.from({ length: +process.e
       const ref = referenceBest(cands, me);
       refBest.set(pr, ref);
       const got = rib.lookup(pr).find((x) => x.best);
-      assert.equal(got?.peer, ref?.peer.id, `${pr}: best path from ${got?.peer}, the reference (RFC 4271 §9.1.2.2) says ${ref?.peer.id} among ${cands.map((c) => `${c.peer.id} lp=${c.localPref} len=${c.asPath.reduce((n, sg) => n + sg.asns.length, 0)} med=${c.med}`).join(', ')}`);
+      assert.equal(
+        got?.peer,
+        ref?.peer.id,
+        `${pr}: best path from ${got?.peer}, the reference (RFC 4271 §9.1.2.2) says ${ref?.peer.id} among ${cands.map((c) => `${c.peer.id} lp=${c.localPref} len=${c.asPath.reduce((n, sg) => n + sg.asns.length, 0)} med=${c.med}`).join(', ')}`,
+      );
     }
     // ... and the same Adj-RIB-Out for every peer without add-path (RFC 4271 §9.2, RFC 4456 §6).
     const seqOf = (a: PathAttributes['asPath']): number[] => (a ?? []).flatMap((sg) => sg.asns);

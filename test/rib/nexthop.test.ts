@@ -27,7 +27,12 @@ test('RFC 4271 §6.3, RFC 4760 §3, RFC 2545 §3: which next hops cannot be used
     ['ipv6', '2001:db8:ff::1', /our own address/],
   ];
   for (const [f, nh, why] of bad) assert.match(nextHopProblem(f as 'ipv4' | 'ipv6', nh, undefined, SESSION) ?? 'usable', why, nh);
-  for (const [f, nh] of [['ipv4', '198.18.0.9'], ['ipv4', '127.0.0.42'], ['ipv6', '2001:db8::9'], ['ipv6', '::ffff:198.18.0.9']]) {
+  for (const [f, nh] of [
+    ['ipv4', '198.18.0.9'],
+    ['ipv4', '127.0.0.42'],
+    ['ipv6', '2001:db8::9'],
+    ['ipv6', '::ffff:198.18.0.9'],
+  ]) {
     assert.equal(nextHopProblem(f as 'ipv4' | 'ipv6', nh, undefined, SESSION), null, nh);
   }
   // A link-local next hop alone is fine from a peer reached by its own link-local address.
@@ -61,7 +66,10 @@ test('RFC 4271 §6.3: a route with an unusable NEXT_HOP is ignored (not best, no
   rib.flush(0);
   // 10.5.0.0/16 had a good path from src: the bad re-announcement replaces it, so it is gone
   // (withdrawn from the FIB and from the peers); the others were never used.
-  assert.deepEqual(changes.map((c) => [c.prefix, c.newBest]), [['10.5.0.0/16', undefined]]);
+  assert.deepEqual(
+    changes.map((c) => [c.prefix, c.newBest]),
+    [['10.5.0.0/16', undefined]],
+  );
   for (const p of [other, ibgp]) assert.deepEqual(summary(drain(rib, p)), { nlri: [], withdrawn: ['10.5.0.0/16'] }, `${p}: only the withdrawal`);
   for (const [nh, [pfx]] of cases) {
     const paths = rib.lookup(pfx);
@@ -85,13 +93,16 @@ test('RFC 4456 §8 before RFC 4271 §6.3: our own route reflected back (next hop
   const rib = makeRib();
   const rr = up(rib, { asn: LOCAL_AS, address: '198.18.0.50' });
   rib.takeOutput(rr);
-  rib.ingest(rr, upd(attrs({ asPath: [], localPref: 100, nextHop: '198.18.255.1', originatorId: '198.18.255.1', clusterList: ['198.18.0.50'] }), ['10.244.0.0/26']));
+  rib.ingest(
+    rr,
+    upd(attrs({ asPath: [], localPref: 100, nextHop: '198.18.255.1', originatorId: '198.18.255.1', clusterList: ['198.18.0.50'] }), ['10.244.0.0/26']),
+  );
   rib.flush(0);
   assert.match(rib.lookup('10.244.0.0/26')[0].reason ?? '', /ORIGINATOR_ID is our router ID/);
   assert.equal(rib.peerCounters(rr)['bad-next-hop'], 0);
 });
 
-test('RFC 4271 §6.3: our end of the session\'s TCP connection is our own address too, whatever the configured one', () => {
+test("RFC 4271 §6.3: our end of the session's TCP connection is our own address too, whatever the configured one", () => {
   const rib = makeRib();
   rib.addPeer({ id: 'p', address: '198.18.151.2', asn: 65009 }); // no localAddress configured
   rib.peerUp('p', ctx(), { routerId: '198.18.151.2', families: ['ipv4'], sessionLocalAddress: '198.18.151.1' });
@@ -111,18 +122,36 @@ test('RFC 4271 §6.3: an address that appears on one of our interfaces later sto
   rib.ingest(src, upd(attrs({ asPath: seq(65009), nextHop: '198.18.0.9' }), ['10.41.0.0/16']));
   rib.ingest(src, upd(attrs({ asPath: seq(65009), nextHop: '2001:db8:40::1' }), ['2001:db8:40::/48']));
   rib.flush(0);
-  assert.deepEqual(changes.splice(0).map((c) => c.prefix).sort(), ['10.40.0.0/16', '10.41.0.0/16', '2001:db8:40::/48']);
+  assert.deepEqual(
+    changes
+      .splice(0)
+      .map((c) => c.prefix)
+      .sort(),
+    ['10.40.0.0/16', '10.41.0.0/16', '2001:db8:40::/48'],
+  );
   drain(rib, other);
   rib.takeNotices();
   // 198.18.40.1 and 2001:db8:40::1 are now ours (added to an interface), 198.18.7.7 is gone.
   assert.equal(rib.setOwnAddresses(new Set(['198.18.40.1', '2001:db8:40::1'])), 3);
   rib.flush(0);
-  assert.deepEqual(changes.splice(0).map((c) => [c.prefix, c.newBest]).sort(), [['10.40.0.0/16', undefined], ['2001:db8:40::/48', undefined]]);
+  assert.deepEqual(
+    changes
+      .splice(0)
+      .map((c) => [c.prefix, c.newBest])
+      .sort(),
+    [
+      ['10.40.0.0/16', undefined],
+      ['2001:db8:40::/48', undefined],
+    ],
+  );
   assert.deepEqual(summary(drain(rib, other)).withdrawn.sort(), ['10.40.0.0/16', '2001:db8:40::/48']);
   assert.match(rib.lookup('10.40.0.0/16')[0].reason ?? '', /next hop.*RFC 4271 §6\.3/);
   assert.equal(rib.lookup('10.41.0.0/16')[0].best, true, 'a path with another next hop is untouched');
   const notices = rib.takeNotices();
-  assert.deepEqual(notices.map((n) => [n.reason, n.prefix]).sort(), [['bad-next-hop', '10.40.0.0/16'], ['bad-next-hop', '2001:db8:40::/48']]);
+  assert.deepEqual(notices.map((n) => [n.reason, n.prefix]).sort(), [
+    ['bad-next-hop', '10.40.0.0/16'],
+    ['bad-next-hop', '2001:db8:40::/48'],
+  ]);
   assert.match(notices[0].detail, /our own address/);
   assert.equal(rib.peerCounters(src)['bad-next-hop'], 2);
   // A new UPDATE with the new address is refused at once (the verdict cache forgot the old answer).
@@ -133,18 +162,28 @@ test('RFC 4271 §6.3: an address that appears on one of our interfaces later sto
   // The address is removed: the paths are used again, without the peer re-sending them.
   assert.equal(rib.setOwnAddresses(new Set()), 2);
   rib.flush(0);
-  assert.deepEqual(changes.splice(0).map((c) => [c.prefix, c.newBest?.nextHop]).sort(), [['10.40.0.0/16', '198.18.40.1'], ['10.42.0.0/16', '198.18.40.1'], ['2001:db8:40::/48', '2001:db8:40::1']]);
+  assert.deepEqual(
+    changes
+      .splice(0)
+      .map((c) => [c.prefix, c.newBest?.nextHop])
+      .sort(),
+    [
+      ['10.40.0.0/16', '198.18.40.1'],
+      ['10.42.0.0/16', '198.18.40.1'],
+      ['2001:db8:40::/48', '2001:db8:40::1'],
+    ],
+  );
   assert.deepEqual(summary(drain(rib, other)).nlri.sort(), ['10.40.0.0/16', '10.42.0.0/16', '2001:db8:40::/48']);
   assert.equal(rib.setOwnAddresses(new Set()), 0, 'no change, no work');
 });
 
-test('RFC 4271 §6.3: a next hop that is the peer\'s own address is used even when our kernel lists it (two speakers in one namespace, the README demo on 127.0.0.1/127.0.0.2)', () => {
+test("RFC 4271 §6.3: a next hop that is the peer's own address is used even when our kernel lists it (two speakers in one namespace, the README demo on 127.0.0.1/127.0.0.2)", () => {
   const rib = makeRib({ ownAddresses: new Set(['127.0.0.1', '198.18.7.7']) });
   const src = up(rib, { asn: 64512, address: '127.0.0.1' });
   rib.ingest(src, upd(attrs({ nextHop: '127.0.0.1', localPref: 100 }), ['10.244.0.0/26']));
   rib.ingest(src, upd(attrs({ nextHop: '198.18.7.7', localPref: 100 }), ['10.244.0.64/26']));
   rib.flush(0);
-  assert.equal(rib.lookup('10.244.0.0/26')[0].best, true, 'the peer\'s own address as next hop');
+  assert.equal(rib.lookup('10.244.0.0/26')[0].best, true, "the peer's own address as next hop");
   assert.equal(rib.lookup('10.244.0.64/26')[0].best, false, 'another of our addresses is still refused');
   assert.equal(rib.peerCounters(src)['bad-next-hop'], 1);
 });

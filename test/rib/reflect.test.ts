@@ -133,7 +133,10 @@ test('RFC 4271 §9.1.2: own AS in AS_PATH is a loop unless allowOwnAs (Calico nu
   rib.ingest(loose, upd(attrs({ asPath: seq(65002, 65000) }), ['10.0.2.0/24']));
   rib.ingest(loose, upd(attrs({ asPath: seq(65002, 65000, 7, 65000) }), ['10.0.3.0/24']));
   const changes = rib.flush(0);
-  assert.deepEqual(changes.map((c) => c.prefix), ['10.0.2.0/24']);
+  assert.deepEqual(
+    changes.map((c) => c.prefix),
+    ['10.0.2.0/24'],
+  );
   assert.equal(rib.lookup('10.0.1.0/24')[0].filtered, true);
   assert.equal(rib.lookup('10.0.3.0/24')[0].filtered, true, 'two occurrences exceed allowOwnAs 1');
 });
@@ -211,12 +214,23 @@ test('RFC 7606 §7.9, §7.10: ORIGINATOR_ID (our own router ID) and CLUSTER_LIST
   const l = lab();
   const routerId = l.rib.core.opts.routerId;
   const wire = encodeUpdate(
-    { type: MsgType.UPDATE, withdrawn: PrefixListImpl.empty(1), attrs: attrs({ asPath: seq(65001), nextHop: '198.18.0.31', originatorId: routerId, clusterList: [CLUSTER] }), nlri: PrefixListImpl.from(1, ['10.244.7.0/26']) },
+    {
+      type: MsgType.UPDATE,
+      withdrawn: PrefixListImpl.empty(1),
+      attrs: attrs({ asPath: seq(65001), nextHop: '198.18.0.31', originatorId: routerId, clusterList: [CLUSTER] }),
+      nlri: PrefixListImpl.from(1, ['10.244.7.0/26']),
+    },
     ctx(),
   );
   // As the session decodes it: the context says the peer is external (negotiate.ts).
   const u = decodeMessage(wire, { ...ctx(), ebgp: true }) as UpdateMessage;
-  assert.deepEqual(u.errors?.map((x) => [x.attrType, x.action]), [[9, 'attribute-discard'], [10, 'attribute-discard']]);
+  assert.deepEqual(
+    u.errors?.map((x) => [x.attrType, x.action]),
+    [
+      [9, 'attribute-discard'],
+      [10, 'attribute-discard'],
+    ],
+  );
   l.rib.ingest(l.e, u);
   l.rib.flush(0);
   const best = l.rib.lookup('10.244.7.0/26').find((p) => p.best);

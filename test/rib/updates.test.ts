@@ -83,7 +83,10 @@ test('withdrawals are sent promptly and only the changed prefix is touched (RFC 
   rib.ingest(src, upd(attrs({ communities: [5] }), ['10.0.7.0/24']));
   assert.equal(rib.queued, 1);
   const ch = rib.flush(0);
-  assert.deepEqual(ch.map((c) => c.prefix), ['10.0.7.0/24']);
+  assert.deepEqual(
+    ch.map((c) => c.prefix),
+    ['10.0.7.0/24'],
+  );
   assert.equal(ch[0].oldBest?.attrs.communities, undefined);
   assert.deepEqual(ch[0].newBest?.attrs.communities, [5]);
   assert.deepEqual(summary(drain(rib, dst)), { nlri: ['10.0.7.0/24'], withdrawn: [] });
@@ -94,10 +97,13 @@ test('withdrawals are sent promptly and only the changed prefix is touched (RFC 
   assert.deepEqual(drain(rib, dst), []);
   rib.ingest(src, upd(null, [], ['10.0.7.0/24', '10.0.8.0/24']));
   const w = rib.flush(0);
-  assert.deepEqual(w.map((c) => [c.prefix, c.newBest, c.multipath.length]), [
-    ['10.0.7.0/24', undefined, 0],
-    ['10.0.8.0/24', undefined, 0],
-  ]);
+  assert.deepEqual(
+    w.map((c) => [c.prefix, c.newBest, c.multipath.length]),
+    [
+      ['10.0.7.0/24', undefined, 0],
+      ['10.0.8.0/24', undefined, 0],
+    ],
+  );
   assert.deepEqual(summary(drain(rib, dst)), { nlri: [], withdrawn: ['10.0.7.0/24', '10.0.8.0/24'] });
   assert.equal(rib.stats().prefixes.ipv4, 98, 'withdrawn prefixes leave the store');
 });
@@ -154,7 +160,10 @@ test('RFC 7313 §4 inbound: routes not re-sent between BoRR and EoRR are removed
   rib.ingest(src, upd(attrs(), ['10.1.0.0/24']));
   assert.equal(rib.endRefresh(src, 'ipv4'), 1);
   const ch = rib.flush(0);
-  assert.deepEqual(ch.map((c) => [c.prefix, !!c.newBest]), [['10.2.0.0/24', false]]);
+  assert.deepEqual(
+    ch.map((c) => [c.prefix, !!c.newBest]),
+    [['10.2.0.0/24', false]],
+  );
   assert.equal(rib.lookup('10.1.0.0/24')[0].stale, false);
 });
 
@@ -199,7 +208,11 @@ test('RFC 7911 add-path send: a client that negotiated it receives the multipath
   rib.ingest(c1, upd(ib('198.18.0.11'), ['10.244.5.0/26']));
   rib.ingest(c2, upd(ib('198.18.0.12'), ['10.244.5.0/26']));
   const ch = rib.flush(0);
-  assert.deepEqual(ch[0].multipath.map((p) => p.nextHop), ['198.18.0.11', '198.18.0.12'], 'ECMP set for the FIB');
+  assert.deepEqual(
+    ch[0].multipath.map((p) => p.nextHop),
+    ['198.18.0.11', '198.18.0.12'],
+    'ECMP set for the FIB',
+  );
   const got = drain(rib, c3, apCtx);
   const ids = got.flatMap((s) => s.nlri);
   assert.equal(ids.length, 2);
@@ -210,7 +223,10 @@ test('RFC 7911 add-path send: a client that negotiated it receives the multipath
   rib.ingest(c2, upd(null, [], ['10.244.5.0/26']));
   rib.flush(0);
   const w = drain(rib, c3, apCtx);
-  assert.deepEqual(summary(w).withdrawn, ids.filter((x) => got.find((s) => s.nlri.includes(x))?.nextHop === '198.18.0.12'));
+  assert.deepEqual(
+    summary(w).withdrawn,
+    ids.filter((x) => got.find((s) => s.nlri.includes(x))?.nextHop === '198.18.0.12'),
+  );
 });
 
 test('RFC 7911 add-path receive: two paths of one prefix from one peer are kept apart', () => {
@@ -221,12 +237,18 @@ test('RFC 7911 add-path receive: two paths of one prefix from one peer are kept 
   rib.ingest('rr', upd(attrs({ asPath: [], nextHop: '198.18.0.62' }), ['10.244.9.0/26#2']));
   const ch = rib.flush(0);
   assert.equal(ch.length, 1);
-  assert.deepEqual(ch[0].multipath.map((p) => [p.nextHop, p.pathId]), [
-    ['198.18.0.61', 1],
-    ['198.18.0.62', 2],
-  ]);
+  assert.deepEqual(
+    ch[0].multipath.map((p) => [p.nextHop, p.pathId]),
+    [
+      ['198.18.0.61', 1],
+      ['198.18.0.62', 2],
+    ],
+  );
   rib.ingest('rr', upd(null, [], ['10.244.9.0/26#1']));
-  assert.deepEqual(rib.flush(0)[0].multipath.map((p) => p.pathId), [2]);
+  assert.deepEqual(
+    rib.flush(0)[0].multipath.map((p) => p.pathId),
+    [2],
+  );
 });
 
 test('RFC 7313 §1: an import policy change is applied from the pre-policy Adj-RIB-In without the peer resending', () => {
@@ -234,13 +256,19 @@ test('RFC 7313 §1: an import policy change is applied from the pre-policy Adj-R
   let deny = true;
   const src = up(rib, { asn: 65009, importPolicy: (p: Prefix): PolicyResult => (deny && p.len === 24 ? 'reject' : 'accept') });
   rib.ingest(src, upd(attrs(), ['10.1.0.0/24', '10.2.0.0/16']));
-  assert.deepEqual(rib.flush(0).map((c) => c.prefix), ['10.2.0.0/16']);
+  assert.deepEqual(
+    rib.flush(0).map((c) => c.prefix),
+    ['10.2.0.0/16'],
+  );
   assert.equal(rib.adjRibIn(src, 'ipv4', 'pre').length, 2);
   assert.equal(rib.adjRibIn(src, 'ipv4', 'post').length, 1);
   assert.match(rib.lookup('10.1.0.0/24')[0].reason ?? '', /policy/);
   deny = false;
   rib.refreshImport(src);
-  assert.deepEqual(rib.flush(0).map((c) => c.prefix), ['10.1.0.0/24']);
+  assert.deepEqual(
+    rib.flush(0).map((c) => c.prefix),
+    ['10.1.0.0/24'],
+  );
 });
 
 test('RFC 4271 §9.2 export policy: reject drops a route for that group, modified attributes are sent', () => {
@@ -256,7 +284,10 @@ test('RFC 4271 §9.2 export policy: reject drops a route for that group, modifie
   const got = drain(rib, dst);
   assert.deepEqual(summary(got).nlri, ['10.1.0.0/24']);
   assert.deepEqual(got[0].attrs.communities, [0xfde80001]);
-  assert.deepEqual(rib.adjRibOut(dst).map((e) => e.prefix), ['10.1.0.0/24']);
+  assert.deepEqual(
+    rib.adjRibOut(dst).map((e) => e.prefix),
+    ['10.1.0.0/24'],
+  );
 });
 
 test('RFC 4271 §9.2 pull model: a slow peer does not hold back the others, and gets everything in order later', () => {
@@ -297,7 +328,10 @@ test('IPv6 (RFC 4760, RFC 2545): MP_REACH next hop with link-local, next-hop-sel
   assert.equal(e.nextHop, '2001:db8::ff');
   const [i] = drain(rib, ib);
   assert.equal(i.nextHop, '2001:db8::9');
-  assert.deepEqual(rib.dumpLocRib('ipv6').map((v) => v.prefix), ['2001:db8:aa::/48']);
+  assert.deepEqual(
+    rib.dumpLocRib('ipv6').map((v) => v.prefix),
+    ['2001:db8:aa::/48'],
+  );
 });
 
 test('RFC 4271 §5.1.1-§5.1.2 local origination: our own blocks with ORIGIN IGP and an empty AS_PATH', () => {
@@ -368,8 +402,14 @@ test('show rib --detail: every path of a prefix with its flags and the step it l
       ['pi', false, false, true, 'local-pref'],
     ],
   );
-  assert.deepEqual(rib.adjRibIn(b).map((x) => [x.prefix, x.best]), [['10.9.0.0/24', false]]);
-  assert.deepEqual(rib.dumpLocRib().map((x) => x.peer), ['pa']);
+  assert.deepEqual(
+    rib.adjRibIn(b).map((x) => [x.prefix, x.best]),
+    [['10.9.0.0/24', false]],
+  );
+  assert.deepEqual(
+    rib.dumpLocRib().map((x) => x.peer),
+    ['pa'],
+  );
 });
 
 test('interning (RFC 4271 §4.3 attributes, RFC 6793 §4 2-octet sessions): identical attributes share one set, kept lean and decoded back unchanged', () => {
@@ -413,8 +453,17 @@ test("RFC 7911 add-path send 'all': every eligible path, not only the multipath 
   rib.ingest(c1, upd(attrs({ asPath: [], localPref: 200, nextHop: '198.18.0.11' }), ['10.244.7.0/26']));
   rib.ingest(c2, upd(attrs({ asPath: [], localPref: 100, nextHop: '198.18.0.12' }), ['10.244.7.0/26']));
   rib.flush(0);
-  assert.deepEqual(drain(rib, all, apCtx).map((s) => s.nextHop).sort(), ['198.18.0.11', '198.18.0.12']);
-  assert.deepEqual(drain(rib, mp, apCtx).map((s) => s.nextHop), ['198.18.0.11'], 'multipath mode with maxPaths 1: the best only');
+  assert.deepEqual(
+    drain(rib, all, apCtx)
+      .map((s) => s.nextHop)
+      .sort(),
+    ['198.18.0.11', '198.18.0.12'],
+  );
+  assert.deepEqual(
+    drain(rib, mp, apCtx).map((s) => s.nextHop),
+    ['198.18.0.11'],
+    'multipath mode with maxPaths 1: the best only',
+  );
 });
 
 test('RFC 4271 §9.2: a peer coming up while a dropped best path awaits the decision gets the new best (no stale read)', () => {
@@ -482,7 +531,7 @@ test('RFC 2918 §1 soft reconfiguration: setPolicies swaps export rules without 
   assert.deepEqual(summary(drain(rib, dst)).withdrawn, ['10.4.0.0/16']);
 });
 
-test('a slow member\'s backlog is counted (outputBacklog): the shared stream it holds grows, the fast member\'s does not (issue 4: a slow peer must not slow the others)', () => {
+test("a slow member's backlog is counted (outputBacklog): the shared stream it holds grows, the fast member's does not (issue 4: a slow peer must not slow the others)", () => {
   const rib = makeRib();
   const src = up(rib, { asn: 65009 });
   const fast = up(rib, { asn: 65001 });

@@ -10,7 +10,9 @@ import { loadFixture, runCase } from './replay';
 
 const FIXTURES = join(__dirname, '../../../../test/bgp/fixtures/bfd');
 
-for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith('.bfd')).sort()) {
+for (const file of readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.bfd'))
+  .sort()) {
   for (const c of loadFixture(join(FIXTURES, file))) {
     test(`RFC 5880 §6.8 replay ${file}: ${c.name}`, () => {
       const errs = runCase(c, file);
@@ -20,7 +22,10 @@ for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith('.bfd')).sort(
 }
 
 test('RFC 5880 §6.8.7: transmit jitter stays within 75-100% (75-90% with DetectMult 1)', () => {
-  for (const [mult, lo, hi] of [[3, 75, 100], [1, 75, 90]]) {
+  for (const [mult, lo, hi] of [
+    [3, 75, 100],
+    [1, 75, 90],
+  ]) {
     for (const r of [0, 0.5, 0.999999]) {
       const f = new BfdFsm(1, { minTxMs: 100, minRxMs: 100, multiplier: mult }, { random: () => r });
       const arm = f.handle({ type: 'Start' }, 0).find((a) => a.type === 'armTimer' && a.timer === 'tx');
@@ -47,7 +52,10 @@ test('RFC 5880 §6.2: two sessions wired back to back reach Up and agree on 100 
   }
   // Periodic packets finish the Poll Sequences.
   for (let i = 0; i < 3; i++) {
-    for (const [from, to] of [[a, b], [b, a]]) {
+    for (const [from, to] of [
+      [a, b],
+      [b, a],
+    ]) {
       for (const act of from.handle({ type: 'TxTimer_Expires' }, 100 + i)) {
         if (act.type !== 'send') continue;
         for (const r of to.handle({ type: 'Receive', packet: act.packet }, 100 + i)) {

@@ -18,8 +18,18 @@ const SEED = process.env.FUZZ_SEED === 'random' ? Math.floor(Math.random() * 2 *
 const WIRE = join(__dirname, '../../../../test/bgp/fixtures/bfd-wire');
 
 test(`RFC 5880 §6.8.6: mutated BFD packets never crash the decoder (seed ${SEED}, ${SECONDS}s)`, () => {
-  const seeds = readdirSync(WIRE).filter((f) => f.endsWith('.hex')).map((f) =>
-    Buffer.from(readFileSync(join(WIRE, f), 'utf8').split('\n').filter((l) => !l.startsWith('#')).join('').replace(/\s+/g, ''), 'hex'));
+  const seeds = readdirSync(WIRE)
+    .filter((f) => f.endsWith('.hex'))
+    .map((f) =>
+      Buffer.from(
+        readFileSync(join(WIRE, f), 'utf8')
+          .split('\n')
+          .filter((l) => !l.startsWith('#'))
+          .join('')
+          .replace(/\s+/g, ''),
+        'hex',
+      ),
+    );
   assert.ok(seeds.length > 0);
   const rnd = prng(SEED);
   const int = (n: number): number => Math.floor(rnd() * n);
@@ -32,12 +42,27 @@ test(`RFC 5880 §6.8.6: mutated BFD packets never crash the decoder (seed ${SEED
     let m: Buffer = b;
     for (let k = 1 + int(3); k > 0; k--) {
       switch (int(6)) {
-        case 0: m[int(m.length)] ^= 1 << int(8); break;
-        case 1: m[int(m.length)] = int(256); break;
-        case 2: m = m.subarray(0, int(m.length + 1)); break;
-        case 3: m = Buffer.concat([m, Buffer.from(Array.from({ length: int(40) }, () => int(256)))]); break;
-        case 4: if (m.length > 3) m[3] = int(256); break; // Length
-        case 5: if (m.length > 25) { m[1] |= 0x04; m[25] = int(256); } break; // A bit, Auth Len
+        case 0:
+          m[int(m.length)] ^= 1 << int(8);
+          break;
+        case 1:
+          m[int(m.length)] = int(256);
+          break;
+        case 2:
+          m = m.subarray(0, int(m.length + 1));
+          break;
+        case 3:
+          m = Buffer.concat([m, Buffer.from(Array.from({ length: int(40) }, () => int(256)))]);
+          break;
+        case 4:
+          if (m.length > 3) m[3] = int(256);
+          break; // Length
+        case 5:
+          if (m.length > 25) {
+            m[1] |= 0x04;
+            m[25] = int(256);
+          }
+          break; // A bit, Auth Len
       }
       if (m.length === 0) break;
     }

@@ -11,8 +11,20 @@ import { AUTH_METICULOUS_KEYED_SHA1, BfdState, decodeBfd, encodeBfd, verifySha1,
 // Vers 1, Diag 3 | Sta Up, P | Mult 3 | Len 24 | My 0x01020304 | Your 5 | 300 ms | 100 ms | 0
 const HEX = '23' + 'e0' + '03' + '18' + '01020304' + '00000005' + '000493e0' + '000186a0' + '00000000';
 const PACKET: BfdPacket = {
-  version: 1, diag: 3, state: BfdState.Up, poll: true, final: false, cpi: false, demand: false, multipoint: false,
-  detectMult: 3, myDiscr: 0x01020304, yourDiscr: 5, desiredMinTx: 300_000, requiredMinRx: 100_000, requiredMinEchoRx: 0,
+  version: 1,
+  diag: 3,
+  state: BfdState.Up,
+  poll: true,
+  final: false,
+  cpi: false,
+  demand: false,
+  multipoint: false,
+  detectMult: 3,
+  myDiscr: 0x01020304,
+  yourDiscr: 5,
+  desiredMinTx: 300_000,
+  requiredMinRx: 100_000,
+  requiredMinEchoRx: 0,
 };
 
 test('RFC 5880 §4.1: decode and encode the same bytes', () => {
@@ -28,11 +40,21 @@ test('RFC 5880 §6.8.6: packets to discard are decode errors, never exceptions',
     const r = decodeBfd(b);
     assert.ok('error' in r && why.test(r.error), `${why}: ${JSON.stringify(r)}`);
   };
-  bad((b) => { b[0] = (2 << 5) | 3; }, /version 2/);
-  bad((b) => { b[3] = 23; }, /too small/);
-  bad((b) => { b[3] = 40; }, /beyond/);
-  bad((b) => { b[2] = 0; }, /Detect Mult/);
-  bad((b) => { b[1] |= 1; }, /Multipoint/);
+  bad((b) => {
+    b[0] = (2 << 5) | 3;
+  }, /version 2/);
+  bad((b) => {
+    b[3] = 23;
+  }, /too small/);
+  bad((b) => {
+    b[3] = 40;
+  }, /beyond/);
+  bad((b) => {
+    b[2] = 0;
+  }, /Detect Mult/);
+  bad((b) => {
+    b[1] |= 1;
+  }, /Multipoint/);
   bad((b) => b.writeUInt32BE(0, 4), /My Discriminator/);
   for (let n = 0; n < 24; n++) assert.ok('error' in decodeBfd(bytes.subarray(0, n)), `truncated to ${n}`);
 });
@@ -52,13 +74,26 @@ test('RFC 5880 §6.7.4: Keyed SHA1 signs and verifies; a changed bit or key fail
 
 // Captured from BIRD 2.0.12 and FRR bfdd 8.4.4 by conformance/capture-bfd-fixtures.ts.
 const WIRE = join(__dirname, '../../../../test/bgp/fixtures/bfd-wire');
-const wire = readdirSync(WIRE).filter((f) => f.endsWith('.hex')).sort().map((f) => ({
-  file: f,
-  bytes: Buffer.from(readFileSync(join(WIRE, f), 'utf8').split('\n').filter((l) => !l.startsWith('#')).join('').replace(/\s+/g, ''), 'hex'),
-}));
+const wire = readdirSync(WIRE)
+  .filter((f) => f.endsWith('.hex'))
+  .sort()
+  .map((f) => ({
+    file: f,
+    bytes: Buffer.from(
+      readFileSync(join(WIRE, f), 'utf8')
+        .split('\n')
+        .filter((l) => !l.startsWith('#'))
+        .join('')
+        .replace(/\s+/g, ''),
+      'hex',
+    ),
+  }));
 
 test('captured fixtures exist from both BIRD and FRR, plain and signed', () => {
-  assert.ok(wire.some((w) => w.file.startsWith('plain-bird')) && wire.some((w) => w.file.startsWith('plain-frr')) && wire.some((w) => w.file.startsWith('sha1-')), wire.map((w) => w.file).join(' '));
+  assert.ok(
+    wire.some((w) => w.file.startsWith('plain-bird')) && wire.some((w) => w.file.startsWith('plain-frr')) && wire.some((w) => w.file.startsWith('sha1-')),
+    wire.map((w) => w.file).join(' '),
+  );
 });
 
 for (const { file, bytes } of wire) {
@@ -74,7 +109,7 @@ for (const { file, bytes } of wire) {
       assert.deepEqual([p.auth.type, p.auth.keyId], [AUTH_METICULOUS_KEYED_SHA1, 5]);
       assert.ok(verifySha1(bytes, Buffer.from('tern-bfd')), 'digest does not verify');
       assert.ok(!verifySha1(bytes, Buffer.from('tern-bfe')));
-      assert.ok(encodeBfd(p, Buffer.from('tern-bfd')).equals(bytes), 'our signing of the same fields differs from BIRD\'s');
+      assert.ok(encodeBfd(p, Buffer.from('tern-bfd')).equals(bytes), "our signing of the same fields differs from BIRD's");
     } else {
       assert.ok(encodeBfd(p).equals(bytes));
     }

@@ -7,7 +7,9 @@ for (const file of process.argv.slice(2)) {
     const rec: string[] = [];
     runCase(c, file, rec);
     console.log(`## ${c.name}`);
-    console.log(`! tx=${c.timers.minTxMs} rx=${c.timers.minRxMs} mult=${c.timers.multiplier}${c.auth ? ` auth=${c.auth.type === 5 ? 'meticulous' : 'keyed'}` : ''}`);
+    console.log(
+      `! tx=${c.timers.minTxMs} rx=${c.timers.minRxMs} mult=${c.timers.multiplier}${c.auth ? ` auth=${c.auth.type === 5 ? 'meticulous' : 'keyed'}` : ''}`,
+    );
     console.log(rec.join('\n'));
   }
 }

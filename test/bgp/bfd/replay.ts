@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { BfdFsm, type BfdAction, type BfdEvent, type BfdTimers } from '../../../bgp/bfd/fsm';
-import { BfdState, STATE_NAMES, type BfdPacket } from '../../../bgp/bfd/packet';
+import { type BfdState, STATE_NAMES, type BfdPacket } from '../../../bgp/bfd/packet';
 
 export interface Step {
   line: number;
@@ -70,9 +70,19 @@ export function eventFrom(text: string): BfdEvent {
     const state = STATE_NAMES.indexOf(st as (typeof STATE_NAMES)[number]);
     if (state < 0) throw new Error(`bad state ${st}`);
     const packet: BfdPacket = {
-      version: 1, diag: num(a.diag, 0), state: state as BfdState, poll: a.P === 'true', final: a.F === 'true',
-      cpi: false, demand: false, multipoint: false, detectMult: num(a.mult, 3), myDiscr: num(a.my, 2),
-      yourDiscr: num(a.your, LOCAL_DISCR), desiredMinTx: num(a.tx, 100) * 1000, requiredMinRx: num(a.rx, 100) * 1000,
+      version: 1,
+      diag: num(a.diag, 0),
+      state: state as BfdState,
+      poll: a.P === 'true',
+      final: a.F === 'true',
+      cpi: false,
+      demand: false,
+      multipoint: false,
+      detectMult: num(a.mult, 3),
+      myDiscr: num(a.my, 2),
+      yourDiscr: num(a.your, LOCAL_DISCR),
+      desiredMinTx: num(a.tx, 100) * 1000,
+      requiredMinRx: num(a.rx, 100) * 1000,
       requiredMinEchoRx: 0,
       auth: a.auth || a.seq ? { type: num(a.type, 4), keyId: num(a.keyid, 1), seq: num(a.seq, 1), value: Buffer.alloc(20) } : undefined,
     };

@@ -58,7 +58,9 @@ test('RFC 5880 §6.2, RFC 5881 §5: worker-thread BFD on loopback: Up, no flap u
     // A 2 s busy loop on the main thread: more than six detection times. The workers keep sending.
     const before = eventsA.length;
     const t0 = Date.now();
-    while (Date.now() - t0 < 2000) { /* stall the main event loop on purpose */ }
+    while (Date.now() - t0 < 2000) {
+      /* stall the main event loop on purpose */
+    }
     await new Promise((r) => setTimeout(r, 100));
     const stalled = eventsA.slice(before);
     assert.deepEqual(stalled, [], `state changes during the stall: ${JSON.stringify(stalled)}`);
@@ -74,8 +76,20 @@ test('RFC 5880 §6.2, RFC 5881 §5: worker-thread BFD on loopback: Up, no flap u
     await new Promise<void>((r) => sock.bind(0, B, () => r()));
     sock.setTTL(254);
     const forged = encodeBfd({
-      version: 1, diag: 0, state: BfdState.Down, poll: false, final: false, cpi: false, demand: false, multipoint: false,
-      detectMult: 3, myDiscr: after.remoteDiscriminator, yourDiscr: after.localDiscriminator, desiredMinTx: 100_000, requiredMinRx: 100_000, requiredMinEchoRx: 0,
+      version: 1,
+      diag: 0,
+      state: BfdState.Down,
+      poll: false,
+      final: false,
+      cpi: false,
+      demand: false,
+      multipoint: false,
+      detectMult: 3,
+      myDiscr: after.remoteDiscriminator,
+      yourDiscr: after.localDiscriminator,
+      desiredMinTx: 100_000,
+      requiredMinRx: 100_000,
+      requiredMinEchoRx: 0,
     });
     await new Promise<void>((r) => sock.send(forged, PA, A, () => r()));
     await new Promise((r) => setTimeout(r, 100));
@@ -140,7 +154,10 @@ test('a BFD worker that dies is restarted with the same sessions, which come Up 
     const again = waitFor(a, (e) => e.to === 'Up', 8000);
     await (a as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
     await again;
-    assert.ok(problems.some((m) => /exited.*restarting/.test(m)), problems.join('; '));
+    assert.ok(
+      problems.some((m) => /exited.*restarting/.test(m)),
+      problems.join('; '),
+    );
     assert.equal((await one(a)).state, 'Up');
   } finally {
     await a.close();
@@ -163,8 +180,20 @@ test('RFC 5881 §5 over IPv6: single-hop BFD on ::1 comes Up and a packet with H
     await new Promise<void>((r) => sock.bind(0, '::1', () => r()));
     sock.setTTL(254); // unicast Hop Limit
     const forged = encodeBfd({
-      version: 1, diag: 0, state: BfdState.Down, poll: false, final: false, cpi: false, demand: false, multipoint: false,
-      detectMult: 3, myDiscr: v.remoteDiscriminator, yourDiscr: v.localDiscriminator, desiredMinTx: 100_000, requiredMinRx: 100_000, requiredMinEchoRx: 0,
+      version: 1,
+      diag: 0,
+      state: BfdState.Down,
+      poll: false,
+      final: false,
+      cpi: false,
+      demand: false,
+      multipoint: false,
+      detectMult: 3,
+      myDiscr: v.remoteDiscriminator,
+      yourDiscr: v.localDiscriminator,
+      desiredMinTx: 100_000,
+      requiredMinRx: 100_000,
+      requiredMinEchoRx: 0,
     });
     await new Promise<void>((r) => sock.send(forged, PA + 30, '::1', () => r()));
     await new Promise((r) => setTimeout(r, 150));

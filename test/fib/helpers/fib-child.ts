@@ -9,7 +9,9 @@ import type { FibChange } from '../../../fib/types.js';
 
 async function main(): Promise<void> {
   let fib: NetlinkFib | undefined;
-  const out = (o: unknown): void => { process.stdout.write(JSON.stringify(o) + '\n'); };
+  const out = (o: unknown): void => {
+    process.stdout.write(JSON.stringify(o) + '\n');
+  };
   const delay = monitorEventLoopDelay({ resolution: 10 });
   const rl = createInterface({ input: process.stdin });
   for await (const line of rl) {
@@ -25,7 +27,8 @@ async function main(): Promise<void> {
       } else if (cmd === 'apply') {
         const changes = arg as FibChange[] | { generate: number; gateway: string; from?: number };
         const list = Array.isArray(changes) ? changes : generate(changes.generate, changes.gateway, changes.from ?? 0);
-        delay.reset(); delay.enable();
+        delay.reset();
+        delay.enable();
         const t0 = performance.now();
         const res = await fib.apply(list);
         const ms = performance.now() - t0;
@@ -36,7 +39,10 @@ async function main(): Promise<void> {
       } else if (cmd === 'dump') {
         result = await fib.dump();
       } else if (cmd === 'desired') {
-        { const f = fib!; result = { routes: f.desiredRoutes(), count: f.desiredCount, desires: (arg as string[]).map((p) => f.desires(p)) }; }
+        {
+          const f = fib!;
+          result = { routes: f.desiredRoutes(), count: f.desiredCount, desires: (arg as string[]).map((p) => f.desires(p)) };
+        }
       } else if (cmd === 'couple') {
         result = await fib.couple();
       } else if (cmd === 'decouple') {
@@ -67,5 +73,8 @@ function generate(n: number, gateway: string, from: number): FibChange[] {
 }
 
 if (process.argv.includes('--fib-child')) {
-  main().catch((e) => { console.error(e); process.exit(1); });
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
 }

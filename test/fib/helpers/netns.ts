@@ -10,7 +10,11 @@ import { createInterface } from 'node:readline';
 export function nsSkipReason(): string | undefined {
   const root = process.getuid?.() === 0;
   let ip = true;
-  try { execFileSync('ip', ['-V'], { stdio: 'ignore' }); } catch { ip = false; }
+  try {
+    execFileSync('ip', ['-V'], { stdio: 'ignore' });
+  } catch {
+    ip = false;
+  }
   const why = !root ? 'needs root for network namespaces' : !ip ? 'needs iproute2 (ip)' : undefined;
   if (why && process.env.TERN_CONFORMANCE === '1') throw new Error(`TERN_CONFORMANCE=1: ${why}`);
   return why;
@@ -18,7 +22,11 @@ export function nsSkipReason(): string | undefined {
 
 export class Netns {
   constructor(readonly name: string) {
-    try { execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' }); } catch { /* not there */ }
+    try {
+      execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+    } catch {
+      /* not there */
+    }
     execFileSync('ip', ['netns', 'add', name]);
     this.ip('link set lo up');
   }
@@ -37,7 +45,9 @@ export class Netns {
 
   /** Routes of protocol `proto` as `ip -j` reports them, keyed by destination. */
   routes(proto = 201, family: '-4' | '-6' = '-4'): Map<string, IpRoute> {
-    const list = JSON.parse(execFileSync('ip', ['-j', family, '-n', this.name, 'route', 'show', 'proto', String(proto)], { encoding: 'utf8', maxBuffer: 1 << 30 }) || '[]') as IpRoute[];
+    const list = JSON.parse(
+      execFileSync('ip', ['-j', family, '-n', this.name, 'route', 'show', 'proto', String(proto)], { encoding: 'utf8', maxBuffer: 1 << 30 }) || '[]',
+    ) as IpRoute[];
     return new Map(list.map((r) => [r.dst.includes('/') ? r.dst : `${r.dst}/${family === '-4' ? 32 : 128}`, r]));
   }
 
@@ -47,7 +57,11 @@ export class Netns {
   }
 
   destroy(): void {
-    try { execFileSync('ip', ['netns', 'del', this.name], { stdio: 'ignore' }); } catch { /* gone */ }
+    try {
+      execFileSync('ip', ['netns', 'del', this.name], { stdio: 'ignore' });
+    } catch {
+      /* gone */
+    }
   }
 }
 
@@ -66,11 +80,21 @@ export interface IpRoute {
 export function describe(r: IpRoute | undefined): string {
   if (!r) return 'absent';
   if (r.type === 'blackhole') return 'blackhole';
-  if (r.nexthops) return r.nexthops.map((h) => `${h.gateway}@${h.dev}*${h.weight ?? 1}${h.flags.includes('onlink') ? '/onlink' : ''}`).sort().join(',');
+  if (r.nexthops)
+    return r.nexthops
+      .map((h) => `${h.gateway}@${h.dev}*${h.weight ?? 1}${h.flags.includes('onlink') ? '/onlink' : ''}`)
+      .sort()
+      .join(',');
   return `via ${r.gateway} dev ${r.dev}${r.flags.includes('onlink') ? ' onlink' : ''}`;
 }
 
-interface Reply { id?: number; result?: unknown; error?: string; event?: string; data?: unknown }
+interface Reply {
+  id?: number;
+  result?: unknown;
+  error?: string;
+  event?: string;
+  data?: unknown;
+}
 
 /** A NetlinkFib in a child process inside the namespace. */
 export class FibChild {
@@ -116,7 +140,10 @@ export class FibChild {
       const hit = this.events.find(pred);
       if (hit) return hit;
       if (Date.now() > deadline) throw new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(this.events.map((e) => e.event))}`);
-      await new Promise<void>((r) => { this.eventWaiters.push(r); setTimeout(r, 200); });
+      await new Promise<void>((r) => {
+        this.eventWaiters.push(r);
+        setTimeout(r, 200);
+      });
     }
   }
 
@@ -125,7 +152,9 @@ export class FibChild {
     const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
     try {
       await Promise.race([this.call('close'), new Promise((r) => setTimeout(r, 5000))]);
-    } catch { /* exited */ }
+    } catch {
+      /* exited */
+    }
     if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
     await exited;
   }
