@@ -8,8 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ControlClient } from '../../src/control/client';
 import type { FibRowView, NeighborView, PeerView, RibRowView } from '../../src/control/api';
+import { askSocket, streamSocket, until } from './control';
 
 const TERND = path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
 // A port of this file's own so it can run beside other tests.
@@ -55,41 +55,8 @@ function startNode(dir: string, name: string, config: string): Node {
   return n;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function ask<T>(n: Node, cmd: string, args: Record<string, unknown> = {}): Promise<T> {
-  const c = await ControlClient.connect(n.sock, { timeoutMs: 1000 });
-  try {
-    return await c.request<T>(cmd, args);
-  } finally {
-    c.close();
-  }
-}
-
-async function rows<T>(n: Node, cmd: string, args: Record<string, unknown> = {}): Promise<T[]> {
-  const c = await ControlClient.connect(n.sock, { timeoutMs: 1000 });
-  const out: T[] = [];
-  try {
-    for await (const r of c.stream<T>(cmd, args)) out.push(r);
-  } finally {
-    c.close();
-  }
-  return out;
-}
-
+const ask = <T>(n: Node, cmd: string, args: Record<string, unknown> = {}): Promise<T> => askSocket<T>(n.sock, cmd, args);
+const rows = <T>(n: Node, cmd: string, args: Record<string, unknown> = {}): Promise<T[]> => streamSocket<T>(n.sock, cmd, args);
 const rib = (n: Node) => rows<RibRowView>(n, 'show.rib', { view: 'loc' });
 const fib = (n: Node) => rows<FibRowView>(n, 'show.fib');
 

@@ -12,11 +12,14 @@ import path from 'node:path';
 import type net from 'node:net';
 import { doc } from './helpers';
 import { RawPeer, rawKeepalive, rawOpen, freshPort } from '../bgp/session-helpers';
-import { ControlClient } from '../../src/control/client';
 import type { NeighborView, PeerView, RibRowView } from '../../src/control/api';
 import { encodeMessage } from '../../bgp/codec';
 import { PrefixListImpl } from '../../bgp/codec/prefixes';
 import { DEFAULT_CONTEXT, MsgType } from '../../bgp/codec/types';
+import { askSocket, streamSocket, until } from './control';
+
+const ask = <T>(sock: string, cmd: string, args: Record<string, unknown> = {}): Promise<T> => askSocket<T>(sock, cmd, args, 2000);
+const rib = (sock: string): Promise<RibRowView[]> => streamSocket<RibRowView>(sock, 'show.rib', { view: 'loc' }, 2000);
 
 const TERND = path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
 const NODE = '127.0.0.61';
@@ -38,30 +41,6 @@ function update(origin: number, prefix: string, nextHop = PEER): Buffer {
   assert.deepEqual([...good.subarray(23, 26)], [0x40, 1, 1]);
   good[26] = origin;
   return good;
-}
-
-async function ask<T>(sock: string, cmd: string, args: Record<string, unknown> = {}): Promise<T> {
-  const c = await ControlClient.connect(sock, { timeoutMs: 2000 });
-  try {
-    return await c.request<T>(cmd, args);
-  } finally {
-    c.close();
-  }
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const get = (url: string): Promise<string> =>
@@ -125,15 +104,7 @@ test('RFC 7606 §2: 20,000 malformed UPDATEs keep the session, log a handful of 
   conn!.write(Buffer.concat(flood));
   // A good UPDATE after the flood: once it is in the RIB, every malformed one was processed.
   conn!.write(update(0, '10.250.0.0/24'));
-  await until('the good route after the flood', async () => {
-    const c = await ControlClient.connect(sock, { timeoutMs: 2000 });
-    try {
-      for await (const r of c.stream<RibRowView>('show.rib', { view: 'loc' })) if (r.prefix === '10.250.0.0/24') return true;
-    } finally {
-      c.close();
-    }
-    return false;
-  });
+  await until('the good route after the flood', async () => (await rib(sock)).some((r) => r.prefix === '10.250.0.0/24'));
 
   const n = await ask<NeighborView>(sock, 'show.neighbor', { address: PEER });
   assert.equal(n.state, 'Established', 'RFC 7606: treat-as-withdraw is not a session reset');
@@ -154,13 +125,7 @@ test('RFC 7606 §2: 20,000 malformed UPDATEs keep the session, log a handful of 
     '1000 routes ignored for their next hop',
     async () => (await ask<NeighborView>(sock, 'show.neighbor', { address: PEER })).routesLeftOut.badNextHopIgnored === 1000,
   );
-  const c = await ControlClient.connect(sock, { timeoutMs: 2000 });
-  let best = 0;
-  try {
-    for await (const r of c.stream<RibRowView>('show.rib', { view: 'loc' })) if (r.prefix.startsWith('10.200.') && r.flags.best) best++;
-  } finally {
-    c.close();
-  }
+  const best = (await rib(sock)).filter((r) => r.prefix.startsWith('10.200.') && r.flags.best).length;
   assert.equal(best, 0, 'no route with next hop 0.0.0.0 is best');
   const nhLines = lines.slice(mark2).filter((l) => l.includes('RFC 4271 §6.3'));
   assert.ok(nhLines.length >= 1 && nhLines.length <= 3, `${nhLines.length} next-hop lines for 1000 routes`);

@@ -10,11 +10,11 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ControlClient } from '../../src/control/client';
 import type { HealthView, NeighborView, PeerView, RibRowView } from '../../src/control/api';
 import { bgpConfiguration, ipamBlock, ipPool, k8sNode, secret } from '../../conformance/k8s/objects.js';
 import { ObjectStore, RESOURCE_TYPES } from '../../conformance/k8s/store.js';
 import { sleep, startApi } from './helpers.js';
+import { askSocket, streamSocket, until } from '../daemon/control';
 
 const TERND = path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
 const BGPCTL = path.resolve(__dirname, '..', '..', 'src', 'bgpctl.js');
@@ -42,40 +42,8 @@ function startTernd(dir: string, name: string, args: string[]): Proc {
   return p;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(100);
-  }
-}
-
-async function ask<T>(n: Proc, cmd: string, args: Record<string, unknown> = {}): Promise<T> {
-  const c = await ControlClient.connect(n.sock, { timeoutMs: 1000 });
-  try {
-    return await c.request<T>(cmd, args);
-  } finally {
-    c.close();
-  }
-}
-
-async function rib(n: Proc): Promise<RibRowView[]> {
-  const c = await ControlClient.connect(n.sock, { timeoutMs: 1000 });
-  const out: RibRowView[] = [];
-  try {
-    for await (const r of c.stream<RibRowView>('show.rib', { view: 'loc' })) out.push(r);
-  } finally {
-    c.close();
-  }
-  return out;
-}
+const ask = <T>(n: Proc, cmd: string, args: Record<string, unknown> = {}): Promise<T> => askSocket<T>(n.sock, cmd, args);
+const rib = (n: Proc): Promise<RibRowView[]> => streamSocket<RibRowView>(n.sock, 'show.rib', { view: 'loc' });
 
 const established = (n: Proc, peer: string) =>
   until(`${n.name} Established with ${peer}`, async () =>
