@@ -156,8 +156,12 @@ test('cluster driven by the Kubernetes API: mesh, live switch to a route reflect
   ]);
   // After a minute away each watch retries on its longest backoff (up to 30 s, docs/kubernetes.md).
   await waitFibs(c, blocks, 60_000);
+  // Synced needs every watch back, not only the ones the FIBs above depend on: one that has not
+  // retried yet may still be up to a whole 30 s backoff away (docs/kubernetes.md), more watches
+  // since Services and EndpointSlices joined. So the wait is the longest backoff plus a
+  // list, not the 15 s it was (stop 12: one node missed it by the time the FIBs were right).
   for (const tn of c.ternd.values()) {
-    await waitFor(`${tn.host} synced again`, 15_000, async () => (await control<HealthView>(tn.controlSocket, 'health')).datastore?.state === 'synced');
+    await waitFor(`${tn.host} synced again`, 45_000, async () => (await control<HealthView>(tn.controlSocket, 'health')).datastore?.state === 'synced');
   }
   assert.deepEqual(await torTransitions(c), torBefore, 'a ToR session was reset after the outage');
   phase('d. caught up after the outage');
