@@ -4,8 +4,9 @@
 import type { SessionConfig } from '../../bgp/fsm/config';
 import type { PolicyFn, RibChange, RibPeer } from '../../bgp/rib/rib-types';
 import { asPathStartsWith, editAttrs } from '../../bgp/rib/policy-edit';
-import { formatPrefix, parseAddress } from '../../bgp/codec/prefix';
-import { AFI_IPV4, type PathAttributes, type Prefix } from '../../bgp/codec/types';
+import { ipv4Number, parseIp } from '../../bgp/codec/address';
+import { formatPrefix } from '../../bgp/codec/prefix';
+import { AFI_IPV4, AFI_IPV6, type PathAttributes, type Prefix } from '../../bgp/codec/types';
 import type { FibChange, FibFailure, NextHop } from '../../fib/types';
 import { withdraw } from '../../fib/types';
 import {
@@ -104,9 +105,9 @@ export function exportablePools(model: ClusterModel): Prefix[] {
   return model.ipPools
     .filter((p) => !p.disableBGPExport)
     .map((p) => {
-      const a = parseAddress(p.cidr.text.split('/')[0]);
-      if (!a) throw new Error(`IPPool ${p.name}: unparsable cidr ${p.cidr.text}`);
-      return { afi: a.afi, len: p.cidr.len, addr: a.addr };
+      const addr = parseIp(p.cidr.text.split('/')[0]);
+      if (!addr) throw new Error(`IPPool ${p.name}: unparsable cidr ${p.cidr.text}`);
+      return { afi: addr.length === 4 ? AFI_IPV4 : AFI_IPV6, len: p.cidr.len, addr };
     });
 }
 
@@ -262,8 +263,8 @@ class FibMapper {
     const addr = prefix.slice(0, slash);
     if (addr.includes(':')) return this.anyPool6 ? undefined : '';
     const len = Number(prefix.slice(slash + 1));
-    const o = addr.split('.');
-    const n = ((+o[0] << 24) | (+o[1] << 16) | (+o[2] << 8) | +o[3]) >>> 0;
+    const n = ipv4Number(addr);
+    if (n === undefined) return undefined;
     for (const p of this.pools4) if (len >= p.len && (n & p.mask) >>> 0 === p.net) return p.cidr;
     return '';
   }

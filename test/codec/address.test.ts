@@ -20,18 +20,7 @@ import {
   parseIpv4,
   parseIpv6,
 } from '../../bgp/codec/address';
-
-/** A small seeded generator (mulberry32) so every run sees the same cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../bench/prng';
 
 /** node's own canonical text of an IPv6 address (URL host serializer: RFC 5952 §4.2 rules). */
 const urlCanonical = (s: string): string => new URL(`http://[${s}]/`).hostname.slice(1, -1);
