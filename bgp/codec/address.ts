@@ -115,8 +115,8 @@ export function parseIpv4(s: string): Buffer | null {
 const hexValue = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1);
 
 /**
- * The fast path: IPv6 text made only of 1..4-digit hex groups with at most one "::" (RFC 4291
- * §2.2 forms 1 and 2) into `out`. False for anything else, which ip-address then judges; never
+ * The fast path: IPv6 text made only of 1..4-digit hex groups with at most one "::"
+ * (RFC 4291 §2.2 forms 1 and 2) into `out`. False for anything else, which ip-address then judges; never
  * true for text ip-address and node refuse (test/codec/address.test.ts checks both).
  */
 function scanHexGroups(s: string, from: number, to: number, out: Buffer): boolean {
@@ -279,23 +279,56 @@ export type CidrFault = { fault: 'address' } | { fault: 'length'; max: 32 | 128 
  * refuses them in strict fields and warns elsewhere, as Calico does).
  */
 export function parseCidr(text: string, zone: ZonePolicy = 'refuse'): Cidr4 | Cidr6 | CidrFault {
+  const c4 = scanCidr4(text);
+  if (c4 !== undefined) return c4;
+  if (!text.includes(':')) return ADDRESS_FAULT;
   const slash = text.indexOf('/');
-  const end = slash < 0 ? text.length : slash;
-  const v4 = ipv4Number(text, 0, end);
-  if (v4 !== undefined) {
-    const len = slash < 0 ? 32 : parseLength(text, 32, slash + 1);
-    if (len === undefined) return { fault: 'length', max: 32 };
-    const net = len === 0 ? 0 : (v4 & ((0xffffffff << (32 - len)) >>> 0)) >>> 0;
-    const canonical = slash >= 0 && net === v4 && (text.length === slash + 2 || text.charCodeAt(slash + 1) !== 48);
-    return { family: 4, v4: net, len, hostBits: net !== v4, canonical };
-  }
-  if (!text.includes(':')) return { fault: 'address' };
   const addr = parseIpv6(slash < 0 ? text : text.slice(0, slash), zone);
-  if (!addr) return { fault: 'address' };
+  if (!addr) return ADDRESS_FAULT;
   const len = slash < 0 ? 128 : parseLength(text, 128, slash + 1);
-  if (len === undefined) return { fault: 'length', max: 128 };
+  if (len === undefined) return LENGTH6_FAULT;
   const hostBits = maskInPlace(addr, len);
   return { family: 6, addr, len, hostBits };
+}
+
+const ADDRESS_FAULT: CidrFault = Object.freeze({ fault: 'address' });
+const LENGTH4_FAULT: CidrFault = Object.freeze({ fault: 'length', max: 32 });
+const LENGTH6_FAULT: CidrFault = Object.freeze({ fault: 'length', max: 128 });
+
+/**
+ * The IPv4 fast path: 'a.b.c.d' and its '/len' in one pass over the char codes (the address as
+ * ipv4Number reads it), no indexOf, no substring, one object (issue 17's IPAM blocks and every
+ * FIB change). Undefined when the text before any '/' is not a dotted quad.
+ */
+function scanCidr4(t: string): Cidr4 | CidrFault | undefined {
+  const n = t.length;
+  let v = 0,
+    part = 0,
+    digits = 0,
+    parts = 0,
+    i = 0;
+  for (; i <= n; i++) {
+    const c = i < n ? t.charCodeAt(i) : 47; // the end closes the address like a '/'
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return undefined; // a leading zero
+      part = part * 10 + (c - 48);
+      if (part > 255) return undefined;
+      digits++;
+    } else if (c === 46 || c === 47) {
+      if (digits === 0 || ++parts > 4) return undefined;
+      v = v * 256 + part;
+      part = 0;
+      digits = 0;
+      if (c === 47) break;
+    } else return undefined;
+  }
+  if (parts !== 4) return undefined;
+  const len = i >= n ? 32 : parseLength(t, 32, i + 1);
+  if (len === undefined) return LENGTH4_FAULT;
+  const net = len === 0 ? 0 : (v & ((0xffffffff << (32 - len)) >>> 0)) >>> 0;
+  // Canonical: written with its length, no host bits, no leading zero in the length.
+  const canonical = i < n && net === v && (n === i + 2 || t.charCodeAt(i + 1) !== 48);
+  return { family: 4, v4: net, len, hostBits: net !== v, canonical };
 }
 
 /** The bytes of a parsed CIDR's network address (4 or 16). */

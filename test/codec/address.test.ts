@@ -59,12 +59,12 @@ function spellings(b: Buffer, r: () => number): string[] {
 
 test('RFC 5952 §4: the fixed examples of the RFC format as it says', () => {
   const cases: [string, string][] = [
-    ['2001:db8:0:0:0:0:2:1', '2001:db8::2:1'], // §4.2.1: shorten as much as possible
-    ['2001:0db8::0001', '2001:db8::1'], // §4.1: no leading zeros
-    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'], // §4.2.2: "::" never for one group
-    ['2001:0:0:1:0:0:0:1', '2001:0:0:1::1'], // §4.2.3: the longest run
-    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'], // §4.2.3: the first of equal runs
-    ['2001:DB8::AAAA', '2001:db8::aaaa'], // §4.3: lower case
+    ['2001:db8:0:0:0:0:2:1', '2001:db8::2:1'], // RFC 5952 §4.2.1: shorten as much as possible
+    ['2001:0db8::0001', '2001:db8::1'], // RFC 5952 §4.1: no leading zeros
+    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'], // RFC 5952 §4.2.2: "::" never for one group
+    ['2001:0:0:1:0:0:0:1', '2001:0:0:1::1'], // RFC 5952 §4.2.3: the longest run
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'], // RFC 5952 §4.2.3: the first of equal runs
+    ['2001:DB8::AAAA', '2001:db8::aaaa'], // RFC 5952 §4.3: lower case
     ['::', '::'],
     ['::1', '::1'],
     ['1::', '1::'],
