@@ -4,7 +4,7 @@
 import type { SessionConfig } from '../../bgp/fsm/config';
 import type { PolicyFn, RibChange, RibPeer } from '../../bgp/rib/rib-types';
 import { asPathStartsWith, editAttrs } from '../../bgp/rib/policy-edit';
-import { ipv4Number, parseIp } from '../../bgp/codec/address';
+import { contains, ipv4Number, parseIp } from '../../bgp/codec/address';
 import { formatPrefix } from '../../bgp/codec/prefix';
 import { AFI_IPV4, AFI_IPV6, type PathAttributes, type Prefix } from '../../bgp/codec/types';
 import type { FibChange, FibFailure, NextHop } from '../../fib/types';
@@ -85,15 +85,7 @@ export function sessionConfigOf(pc: PeerConfig, local: LocalSpeaker, o: WiringOp
 }
 
 /** Numeric containment on the wire bytes: no string formatting on the per-prefix path. */
-function contains(net: Prefix, p: Prefix): boolean {
-  if (net.afi !== p.afi || p.len < net.len) return false;
-  const full = net.len >> 3;
-  for (let i = 0; i < full; i++) if (net.addr[i] !== p.addr[i]) return false;
-  const rem = net.len & 7;
-  if (rem === 0) return true;
-  const mask = (0xff << (8 - rem)) & 0xff;
-  return (net.addr[full] & mask) === (p.addr[full] & mask);
-}
+const within = (net: Prefix, p: Prefix): boolean => net.afi === p.afi && p.len >= net.len && contains(net.addr, net.len, p.addr);
 
 /**
  * The IPPools whose routes Calico exports, as wire prefixes: every pool without
@@ -200,7 +192,7 @@ function buildPolicies(filters: BgpFilter[], pc: PeerConfig, model: ClusterModel
       if (defaultFilterAction('export', { ebgp, policy }) === 'reject') return 'reject';
     }
     if (origin === 'local') return 'accept';
-    for (const pool of pools) if (contains(pool, prefix)) return 'accept';
+    for (const pool of pools) if (within(pool, prefix)) return 'accept';
     return 'reject';
   };
   if (filters.length === 0) return { exportPolicy };
