@@ -18,6 +18,7 @@ const BENCHES: Record<string, () => Promise<BenchMain>> = {
   'config-load': async () => (await import('./config-load.js')).main,
   'control-stream': async () => (await import('./control-stream.js')).main,
   'smart-buffer': async () => (await import('./smart-buffer.js')).main,
+  address: async () => (await import('./address.js')).main,
   idle: async () => (await import('./idle.js')).main,
 };
 

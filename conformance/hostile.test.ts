@@ -38,7 +38,7 @@ import {
 } from './lab/index.js';
 import { startRawSpeaker, type RawSpeaker } from './lab/raw.js';
 import { CASES, MARK_CANARY, MARK_HOSTILE, canary, casePrefix, type CaseEnv, type HostileCase } from '../test/hostile/cases.js';
-import { parseIpv6 } from '../bgp/codec/prefix.js';
+import { parseIpv6 } from '../bgp/codec/address.js';
 import { PENDING_DEFECT_FIXES } from '../test/hostile/pending.js';
 import { asPathOf, replayUpdates } from '../test/hostile/wire-read.js';
 

@@ -1,7 +1,8 @@
 // Between the FIB's state and rtnetlink: turns planned operations into messages, and dumped
 // messages into the same InstallSpec form the resolver produces, so that "is the kernel already
 // right?" is one string comparison.
-import { formatIp, type IpPrefix } from './addr.js';
+import { formatIp } from '../bgp/codec/address.js';
+import type { IpPrefix } from './prefix.js';
 import { type MsgWriter, NetlinkDecodeError, type NlMsg } from './netlink/codec.js';
 import {
   AF_INET,

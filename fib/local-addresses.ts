@@ -19,7 +19,7 @@
 // out interfaces that are down or have no carrier, yet their addresses stay local: kube-proxy's
 // kube-ipvs0 holds every service IP and is never up).
 
-import { formatIp } from './addr.js';
+import { formatIp } from '../bgp/codec/address.js';
 import { MsgWriter, parseMessages } from './netlink/codec.js';
 import {
   EAGAIN,

@@ -2,7 +2,7 @@
 // table that apply() writes and dump() reads, so unit tests of the RIB-to-FIB path (and
 // `ternd --fib none`) run anywhere. NoneFib records the desired state and never "installs".
 import { EventEmitter } from 'node:events';
-import { canonicalPrefix } from './addr.js';
+import { canonicalPrefix } from './prefix.js';
 import type { Fib, FibChange, FibEvents, FibFailure, FibResult, FibRoute, NextHop, ReconcileResult } from './types.js';
 
 const hopText = (h: NextHop): string => `${h.gateway ?? ''}@${h.dev ?? ''}${h.onlink ? '/onlink' : ''}*${h.weight ?? 1}`;

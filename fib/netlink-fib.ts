@@ -9,7 +9,8 @@
 // and every method reads and writes both; the pieces that need neither live beside it
 // (resolve.ts, route-writer.ts, nexthops.ts, prefix-table.ts).
 import { EventEmitter } from 'node:events';
-import { contains, formatIp, formatPrefix, parseIp, parsePrefix, type IpPrefix } from './addr.js';
+import { contains, formatIp, parseIp } from '../bgp/codec/address.js';
+import { formatPrefix, parsePrefix, type IpPrefix } from './prefix.js';
 import type { NlMsg } from './netlink/codec.js';
 import { NetlinkClient, DumpError } from './netlink/client.js';
 import * as C from './netlink/consts.js';
@@ -517,7 +518,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     const want = recursiveCandidates(this.wanted.list, this.topo, this.o.ipipMode);
     if (want.size === 0 && this.topo.recursive.size === 0) return;
     const next = new Map<string, Via | null>();
-    for (const a of want) next.set(a, await lookupVia(this.client, this.k.protocol, parseIp(a)!));
+    for (const a of want) next.set(a, await lookupVia(this.client, this.k.protocol, parseIp(a, 'ignore')!));
     this.topo.setRecursive(next);
   }
 
@@ -552,7 +553,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
             // Someone else's route: it matters when it covers a recursive next hop (the underlay
             // path to another node changed, or appeared, or went away).
             for (const a of this.topo.recursive.keys()) {
-              const gw = parseIp(a)!;
+              const gw = parseIp(a, 'ignore')!;
               if (gw.length === r.dst.length && contains(r.dst, r.dstLen, gw)) {
                 this.scheduleResync(`route ${routePrefix(r)} to next hop ${a} changed`);
                 break;

@@ -3,7 +3,7 @@
 // them, costs the kernel far less that way. This table is pure bookkeeping: which of Tern's
 // next-hop ids exist, what they hold, how many routes (or groups) use each, and which to create
 // or delete. The netlink FIB turns its answers into messages.
-import { formatIp } from './addr.js';
+import { formatIp } from '../bgp/codec/address.js';
 import { hopKey, makeSpec, type InstallSpec, type ResolvedHop } from './resolve.js';
 
 interface NhEntry {

@@ -12,7 +12,7 @@
 // hash. A shard that fills up is rebuilt on its own, so growth never rehashes more than one
 // 256th of the table with the event loop stopped. (One flat index rebuilt 1M prefixes in one go
 // at the 1M mark: 66-84 ms measured, over the 50 ms budget of issue 5.)
-import type { IpPrefix } from './addr.js';
+import type { IpPrefix } from './prefix.js';
 
 const W = 5; // key words: 4 address words (IPv4 uses the first) + (family << 8 | len)
 const SHARD_BITS = 8;

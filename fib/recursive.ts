@@ -2,7 +2,7 @@
 // where no tunnel applies (IPIP "never", and IPv6), a next hop on no connected subnet is reached
 // through the kernel route that covers it. resolve.ts applies the answers (Topology.recursive);
 // this file finds which next hops need one and asks the kernel.
-import { formatIp, parseIp } from './addr.js';
+import { formatIp, parseIp } from '../bgp/codec/address.js';
 import { MsgWriter, parseMessages } from './netlink/codec.js';
 import { DumpError, type NetlinkClient } from './netlink/client.js';
 import * as C from './netlink/consts.js';
@@ -20,7 +20,7 @@ export function recursiveCandidates(variants: FibChange[], topo: Topology, ipipM
     if (c.kind === 'blackhole') continue;
     for (const h of c.nexthops) {
       if (h.dev !== undefined || h.gateway === undefined) continue;
-      const gw = parseIp(h.gateway);
+      const gw = parseIp(h.gateway, 'ignore');
       if (!gw || (gw.length === 4 && ipipMode !== 'never') || topo.connected(gw) !== undefined) continue;
       want.add(formatIp(gw));
     }

@@ -10,7 +10,7 @@
 // resolved recursively, as BIRD's `gateway recursive` in Calico's bird.cfg does: through the
 // kernel route that reaches it (the underlay), never through one of Tern's own routes. A next
 // hop that cannot be resolved is withdrawn (not installed) until it can be.
-import { contains, formatIp, isLinkLocal6, parseIp } from './addr.js';
+import { contains, formatIp, isLinkLocal6, parseIp } from '../bgp/codec/address.js';
 import type { NextHop, RouteKind } from './types.js';
 
 export type IpipMode = 'always' | 'cross-subnet' | 'never';
@@ -147,7 +147,7 @@ export class Topology {
 /** Resolve one next hop for a route of `family`; a string is the reason it cannot be used. */
 export function resolveHop(h: NextHop, family: 4 | 6, topo: Topology, opts: ResolveOptions): ResolvedHop | string {
   const weight = Math.max(1, Math.min(256, Math.round(h.weight ?? 1)));
-  const gw = h.gateway === undefined ? undefined : parseIp(h.gateway);
+  const gw = h.gateway === undefined ? undefined : (parseIp(h.gateway, 'ignore') ?? undefined);
   if (h.gateway !== undefined && !gw) return `EINVAL: next hop ${h.gateway} is not an address`;
   if (gw && gw.length !== (family === 4 ? 4 : 16)) return `EAFNOSUPPORT: next hop ${h.gateway} for an IPv${family} route`;
   // 1. An explicit interface: it must exist and be up.

@@ -4,7 +4,7 @@
 // object and the collection of unused nexthop objects live here too. NetlinkFib (netlink-fib.ts)
 // decides WHAT each prefix should have; this file only gets it there.
 import { setImmediate as yieldTick } from 'node:timers/promises';
-import { parsePrefix, type IpPrefix } from './addr.js';
+import { parsePrefix, type IpPrefix } from './prefix.js';
 import { MsgWriter } from './netlink/codec.js';
 import type { AckError, NetlinkClient } from './netlink/client.js';
 import * as C from './netlink/consts.js';

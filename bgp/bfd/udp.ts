@@ -33,6 +33,7 @@ import {
   POLLIN,
 } from '../io/libc';
 import { familyOf, sockaddr } from '../io/transport';
+import { formatIpv4, formatIpv6 } from '../codec/address';
 
 export interface UdpSocketOptions {
   /** Local address to bind (`0.0.0.0` / `::` for any). */
@@ -138,7 +139,7 @@ export function recvUdp(fd: number): Datagram | undefined {
   const data = Buffer.from(s.bytes.subarray(DATA, DATA + Math.min(n, DATA_LEN)));
   const fam = s.view.getUint16(NAME, true);
   const port = s.view.getUint16(NAME + 2, false);
-  const address = fam === AF_INET6 ? v6Text(s.bytes.subarray(NAME + 8, NAME + 24)) : Array.from(s.bytes.subarray(NAME + 4, NAME + 8)).join('.');
+  const address = fam === AF_INET6 ? formatIpv6(s.bytes, NAME + 8) : formatIpv4(s.bytes, NAME + 4);
   // struct cmsghdr { size_t len; int level; int type; data... }, each aligned to 8.
   let ttl = -1;
   const ctrlLen = Number(s.view.getBigUint64(HDR + 40, true));
@@ -153,17 +154,6 @@ export function recvUdp(fd: number): Datagram | undefined {
     off += (len + 7) & ~7;
   }
   return { data, address: fam === AF_INET6 && address.startsWith('::ffff:') ? address.slice(7) : address, port, ttl };
-}
-
-function v6Text(b: Uint8Array): string {
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((b[i] << 8) | b[i + 1]).toString(16));
-  // Canonical text (RFC 5952) so it matches configured peer addresses written the same way.
-  const full = groups.join(':');
-  const m = /(^|:)0(:0)+(:|$)/g;
-  let best = '';
-  for (const x of full.match(m) ?? []) if (x.length > best.length) best = x;
-  return best ? full.replace(best, '::') : full;
 }
 
 /** poll(2) on the fds for input; returns the readable ones. `timeoutMs` 0 does not wait. */

@@ -3,7 +3,7 @@
 // encode side by side; the RFC 7606 action of each row is cited where it is set.
 
 import { AS_TRANS, AttrType, ATTR_FLAG_OPTIONAL as O, ATTR_FLAG_TRANSITIVE as T } from './types';
-import { formatIpv4, parseIpv4 } from './prefix';
+import { formatIpv4, parseIpv4 } from './address';
 import { rd32 } from './reader';
 import { type AttrDecodeState, AttrMalformed, type AttrSpec, type AttrWriter } from './attr-spec';
 

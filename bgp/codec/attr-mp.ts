@@ -15,7 +15,7 @@ import {
   SAFI_UNICAST,
   type SessionContext,
 } from './types';
-import { formatIpv4, formatIpv6, parseAddress } from './prefix';
+import { formatIpv4, formatIpv6, parseIp } from './address';
 import { AttrMalformed, type AttrSpec, type AttrWriter } from './attr-spec';
 import { decodeNlri, nlriLength, writeNlri } from './prefixes';
 
@@ -72,12 +72,12 @@ export function encodeNextHop(nh: MpNextHop): Buffer {
 }
 
 function encodeNextHopUncached(nh: MpNextHop): Buffer {
-  const g = parseAddress(nh.global);
+  const g = parseIp(nh.global);
   if (!g) throw new RangeError(`MP next hop "${nh.global}" is not an IP address`);
-  if (nh.linkLocal === undefined) return g.addr;
-  const ll = parseAddress(nh.linkLocal);
-  if (!ll || ll.afi !== AFI_IPV6 || g.afi !== AFI_IPV6) throw new RangeError(`MP link-local next hop "${nh.linkLocal}" needs an IPv6 global and link-local`);
-  return Buffer.concat([g.addr, ll.addr]);
+  if (nh.linkLocal === undefined) return g;
+  const ll = parseIp(nh.linkLocal);
+  if (ll?.length !== 16 || g.length !== 16) throw new RangeError(`MP link-local next hop "${nh.linkLocal}" needs an IPv6 global and link-local`);
+  return Buffer.concat([g, ll]);
 }
 
 /** Writes an MP_REACH_NLRI attribute (always with Extended Length, as BIRD and FRR do). */

@@ -11,7 +11,7 @@
 
 import { SmartBuffer } from 'smart-buffer';
 import { BgpError, type Capability, HEADER_LEN, MAX_MESSAGE_LEN, MsgType, type OpenMessage } from './types';
-import { formatIpv4, parseIpv4 } from './prefix';
+import { formatIpv4, parseIpv4 } from './address';
 import { decodeCapabilities, encodeCapability } from './capabilities';
 import { writeHeader } from './header';
 import { Reader } from './reader';

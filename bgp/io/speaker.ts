@@ -12,6 +12,7 @@ import { nullLogger, type Logger } from './log';
 import type { Negotiated } from '../fsm/negotiate';
 import { Session, type SessionOptions } from './session';
 import { addressBytes, fdOf, familyOf, Listener, setGtsm } from './transport';
+import { formatIp, formatIpv4, isIpv4Mapped } from '../codec/address';
 import type { RouteRefreshMessage, SessionContext, UpdateMessage } from '../codec/types';
 
 export interface SpeakerOptions {
@@ -52,23 +53,7 @@ export interface SpeakerEvents {
 /** Canonical text of an address (RFC 5952 for IPv6, v4-mapped IPv6 as IPv4): the peer key. */
 export function canonicalAddress(addr: string): string {
   const b = addressBytes(addr);
-  if (b.length === 4) return [...b].join('.');
-  if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return [...b.subarray(12)].join('.');
-  const g = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2));
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j === i ? i + 1 : j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  return isIpv4Mapped(b) ? formatIpv4(b, 12) : formatIp(b);
 }
 
 const configKey = (c: SessionConfig): string => JSON.stringify({ ...c, peerAddress: canonicalAddress(c.peerAddress), description: undefined });

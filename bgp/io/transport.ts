@@ -7,6 +7,7 @@
 // See docs/sessions.md "Transport".
 
 import net from 'node:net';
+import { ipFamily, parseIp } from '../codec/address';
 import {
   check,
   errno,
@@ -40,28 +41,14 @@ export { IP_MINTTL, IP_TTL } from './libc';
 
 const TCP_MD5SIG_MAXKEYLEN = 80;
 
-/** IPv4 or IPv6 text to its bytes; throws on anything else. */
+/** IPv4 or IPv6 text to its bytes (a zone index is dropped: the socket call carries the interface); throws on anything else. */
 export function addressBytes(addr: string): Buffer {
-  if (net.isIPv4(addr)) return Buffer.from(addr.split('.').map(Number));
-  if (!net.isIPv6(addr)) throw new Error(`not an IP address: ${addr}`);
-  let s = addr.split('%')[0];
-  let tail: number[] = [];
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (v4) {
-    tail = v4[1].split('.').map(Number);
-    s = s.slice(0, -v4[1].length) + '0:0';
-  }
-  const [head, rest] = s.split('::');
-  const h = head ? head.split(':') : [];
-  const r = rest !== undefined && rest !== '' ? rest.split(':') : [];
-  const groups = [...h, ...Array(8 - h.length - r.length).fill('0'), ...r];
-  const b = Buffer.alloc(16);
-  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
-  if (tail.length) Buffer.from(tail).copy(b, 12);
+  const b = parseIp(addr, 'ignore');
+  if (!b) throw new Error(`not an IP address: ${addr}`);
   return b;
 }
 
-export const familyOf = (addr: string): 4 | 6 => (net.isIPv6(addr) ? 6 : 4);
+export const familyOf = (addr: string): 4 | 6 => (ipFamily(addr) === 6 ? 6 : 4);
 
 /** struct sockaddr_in / sockaddr_in6 (ports in network order). */
 export function sockaddr(addr: string, port: number): Buffer {

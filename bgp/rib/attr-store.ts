@@ -8,6 +8,7 @@
 import { AsPathSegmentType, DEFAULT_CONTEXT, type MpNextHop, type PathAttributes, type SessionContext } from '../codec/types';
 import { decodeAttributes } from '../codec/attributes';
 import { LLGR_STALE } from '../codec/communities';
+import { ipv4Number } from '../codec/address';
 import type { PathInfo } from './rib-types';
 
 export interface AttrSet {
@@ -59,10 +60,8 @@ export interface AttrSet {
   enc2: Buffer | undefined;
 }
 
-export const ipv4ToNumber = (s: string): number => {
-  const p = s.split('.');
-  return ((+p[0] << 24) >>> 0) + ((+p[1] << 16) | (+p[2] << 8) | +p[3]);
-};
+/** A dotted quad as a number (0 for text that is none: callers pass validated addresses). */
+export const ipv4ToNumber = (s: string): number => ipv4Number(s) ?? 0;
 
 /** RFC 4271 §9.1.2.2 a: AS_SET counts as 1; RFC 5065 §5.3: confederation segments count 0. */
 export function asPathLength(path: PathAttributes['asPath']): number {

@@ -10,6 +10,7 @@
 //   say why each path lost to the best one.
 
 import type { AttrSet } from './attr-store';
+import { parseIp } from '../codec/address';
 
 export const enum Step {
   /** Tern: a locally originated route wins (like FRR's weight 32768 / BIRD's preference). */
@@ -78,19 +79,15 @@ export interface Verdict {
   reason: string;
 }
 
-/** A fixed-width hex form of an IPv4/IPv6 address so that text order is numeric order. */
+/**
+ * A fixed-width hex form of an IPv4/IPv6 address so that text order is numeric order (IPv4
+ * before IPv6); a zone index stays on the end so two link-local peers on different links differ.
+ */
 export function addressKey(address: string): string {
-  if (address.includes('.') && !address.includes(':')) {
-    return address
-      .split('.')
-      .map((o) => (+o).toString(16).padStart(2, '0'))
-      .join('');
-  }
-  const [head, tail = ''] = address.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const mid = address.includes('::') ? new Array<string>(8 - h.length - t.length).fill('0') : [];
-  return 'z' + [...h, ...mid, ...t].map((g) => g.padStart(4, '0')).join('');
+  const b = parseIp(address, 'ignore');
+  if (!b) return address;
+  const pct = address.indexOf('%');
+  return `${b.length === 16 ? 'z' : ''}${b.toString('hex')}${pct < 0 ? '' : address.slice(pct)}`;
 }
 
 const lp = (c: Candidate, o: DecisionOptions): number => (c.attr.localPref >= 0 ? c.attr.localPref : o.defaultLocalPref);

@@ -1,9 +1,10 @@
 /**
  * Address, prefix, AS number and duration parsing for the Calico model. Pure functions that
  * return a value or an error string (the caller attaches file, line and field path).
- * Addresses are held as bigint so IPv4 and IPv6 share one containment test.
+ * Addresses are held as bigint so IPv4 and IPv6 share one containment test; the text itself is
+ * read and written by the tree's one address module (bgp/codec/address.ts).
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { formatIpv4Number, formatIpv6, ipFamily, parseCidr as parseAddressCidr, parseIp } from '../../bgp/codec/address.js';
 import type { Family } from '../../bgp/codec/types.js';
 
 export interface Cidr {
@@ -17,69 +18,34 @@ export interface Cidr {
 
 export const maxLen = (f: Family): number => (f === 'ipv4' ? 32 : 128);
 
+/** 'ipv4' or 'ipv6' for address text (a zone allowed on IPv6, as node's isIP allows), else undefined. */
 export function familyOf(ip: string): Family | undefined {
-  if (isIPv4(ip)) return 'ipv4';
-  if (isIPv6(ip)) return 'ipv6';
-  return undefined;
+  const f = ipFamily(ip);
+  return f === 4 ? 'ipv4' : f === 6 ? 'ipv6' : undefined;
 }
 
-/** Parse an address; undefined when it is neither IPv4 nor IPv6 text. */
-export function ipToBigint(ip: string): { family: Family; value: bigint } | undefined {
-  if (isIPv4(ip)) {
-    // In Number arithmetic (exact below 2^53), one BigInt at the end: a 250k-block file parses
-    // a million of these (issue 17).
-    const p = ip.split('.');
-    return { family: 'ipv4', value: BigInt(((Number(p[0]) * 256 + Number(p[1])) * 256 + Number(p[2])) * 256 + Number(p[3])) };
-  }
-  if (!isIPv6(ip)) return undefined;
-  let text = ip.split('%')[0];
-  // An embedded dotted quad (::ffff:1.2.3.4) is two hextets.
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted) {
-    const v4 = ipToBigint(dotted[1]);
-    if (!v4) return undefined;
-    const hi = Number(v4.value >> 16n).toString(16);
-    const lo = Number(v4.value & 0xffffn).toString(16);
-    text = text.slice(0, dotted.index) + `${hi}:${lo}`;
-  }
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  if (groups.length !== 8) return undefined;
+const bytesToBigint = (b: Uint8Array): bigint => {
   let v = 0n;
-  for (const g of groups) v = (v << 16n) | BigInt(parseInt(g, 16));
-  return { family: 'ipv6', value: v };
+  for (let i = 0; i < b.length; i += 4) v = (v << 32n) | BigInt(((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0);
+  return v;
+};
+
+/** Parse an address (a zone is dropped); undefined when it is neither IPv4 nor IPv6 text. */
+export function ipToBigint(ip: string): { family: Family; value: bigint } | undefined {
+  const b = parseIp(ip, 'ignore');
+  if (!b) return undefined;
+  return { family: b.length === 4 ? 'ipv4' : 'ipv6', value: bytesToBigint(b) };
 }
 
 export function bigintToIp(family: Family, v: bigint): string {
-  if (family === 'ipv4') {
-    const n = Number(v & 0xffffffffn);
-    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-  }
-  const groups: string[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((v >> BigInt(i * 16)) & 0xffffn).toString(16));
-  // RFC 5952 §4.2.3: compress the longest run (two or more) of zero groups, the first on a tie.
-  let best = -1,
-    bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return groups.join(':');
-  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+  if (family === 'ipv4') return formatIpv4Number(Number(v & 0xffffffffn));
+  const b = Buffer.alloc(16);
+  b.writeBigUInt64BE((v >> 64n) & 0xffffffffffffffffn, 0);
+  b.writeBigUInt64BE(v & 0xffffffffffffffffn, 8);
+  return formatIpv6(b);
 }
 
-/** Canonical text of an address (lower case, RFC 5952 compression). */
+/** Canonical text of an address (lower case, RFC 5952 §4 compression), zone dropped. */
 export function canonicalIp(ip: string): string | undefined {
   const p = ipToBigint(ip);
   return p ? bigintToIp(p.family, p.value) : undefined;
@@ -104,71 +70,23 @@ export function parseCidr(text: string, strict = false): Cidr | string {
 }
 
 /**
- * An IPv4 address as a Number, read in one pass: exactly what node's isIPv4 accepts (four
- * decimal parts 0..255, no leading zeros), without its regex, a split and four strings per
- * address (a 250k-block file reads 250k of them; issue 17). test/peers/net.test.ts checks it
- * against isIPv4.
- */
-function ipv4Number(ip: string): number | undefined {
-  let value = 0,
-    part = 0,
-    digits = 0,
-    parts = 0;
-  for (let i = 0; i <= ip.length; i++) {
-    const c = i < ip.length ? ip.charCodeAt(i) : 46; // the end closes the last part like a dot
-    if (c === 46) {
-      if (digits === 0 || ++parts > 4) return undefined;
-      value = value * 256 + part;
-      part = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && part === 0) return undefined; // a leading zero
-      part = part * 10 + (c - 48);
-      if (part > 255) return undefined;
-      digits++;
-    } else return undefined;
-  }
-  return parts === 4 ? value : undefined;
-}
-
-/**
  * parseCidr without the strict check: the prefix with host bits cleared, and whether the text
  * had any. One parse serves both a lenient field and its host-bits warning (issue 17: a
- * 250k-block file parsed every CIDR twice, a third of the parse in BigInt arithmetic).
+ * 250k-block file parsed every CIDR twice). An IPv4 CIDR stays in Number arithmetic until its
+ * one BigInt (the address module's fast path makes no Buffer for it).
  */
 export function parseCidrDetail(text: string): { cidr: Cidr; hostBits: boolean } | string {
-  const slash = text.indexOf('/');
-  const addr = slash < 0 ? text : text.slice(0, slash);
-  const v4 = ipv4Number(addr);
-  if (v4 !== undefined) {
-    let len = 32;
-    if (slash >= 0) {
-      const l = text.slice(slash + 1);
-      if (!/^\d{1,3}$/.test(l) || Number(l) > 32) return `${JSON.stringify(text)} has an invalid prefix length (0..32)`;
-      len = Number(l);
-    }
-    const size = 2 ** (32 - len);
-    const net = v4 - (v4 % size);
-    const cidr: Cidr = { family: 'ipv4', net: BigInt(net), len, text: `${net >>> 24}.${(net >>> 16) & 255}.${(net >>> 8) & 255}.${net & 255}/${len}` };
-    return { cidr, hostBits: net !== v4 };
+  const c = parseAddressCidr(text, 'ignore');
+  if ('fault' in c) {
+    return c.fault === 'length'
+      ? `${JSON.stringify(text)} has an invalid prefix length (0..${c.max})`
+      : `${JSON.stringify(text)} is not a valid CIDR (address/length)`;
   }
-  return parseCidrBig(text, slash, addr);
-}
-
-function parseCidrBig(text: string, slash: number, addr: string): { cidr: Cidr; hostBits: boolean } | string {
-  const p = ipToBigint(addr);
-  if (!p) return `${JSON.stringify(text)} is not a valid CIDR (address/length)`;
-  const max = maxLen(p.family);
-  let len = max;
-  if (slash >= 0) {
-    const l = text.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(l) || Number(l) > max) {
-      return `${JSON.stringify(text)} has an invalid prefix length (0..${max})`;
-    }
-    len = Number(l);
+  if (c.family === 4) {
+    const cidr: Cidr = { family: 'ipv4', net: BigInt(c.v4), len: c.len, text: c.canonical ? text : `${formatIpv4Number(c.v4)}/${c.len}` };
+    return { cidr, hostBits: c.hostBits };
   }
-  const net = p.value & mask(p.family, len);
-  return { cidr: { family: p.family, net, len, text: `${bigintToIp(p.family, net)}/${len}` }, hostBits: net !== p.value };
+  return { cidr: { family: 'ipv6', net: bytesToBigint(c.addr), len: c.len, text: `${formatIpv6(c.addr)}/${c.len}` }, hostBits: c.hostBits };
 }
 
 /** True when `inner` lies within (or equals) `outer`. */

@@ -1,8 +1,11 @@
 // Argument checks shared by bgpctl (so a typo gets a clear message before any connection) and
 // the control server (so a hand-written request gets the same answer). Pure functions.
-import { isIP } from 'node:net';
 import type { FamilyName } from './api.js';
 import { WELL_KNOWN_COMMUNITIES as WELL_KNOWN_VALUES } from '../../bgp/codec/communities.js';
+import { formatCidr, ipFamily, parseCidr } from '../../bgp/codec/address.js';
+
+/** node's isIP, from the tree's one address module: 4, 6, or 0 for no address. */
+const isIP = (s: string): number => ipFamily(s) ?? 0;
 
 /** RFC 9003 §2: the shutdown communication length is one octet, so at most 255 bytes of UTF-8. */
 export const MAX_SHUTDOWN_MESSAGE_BYTES = 255;
@@ -32,34 +35,6 @@ export function checkNeighborKey(s: string): Checked<string> {
   return { ok: true, value: isIP(m[1]) === 6 ? `[${m[1]}]:${port}` : `${m[1]}:${port}` };
 }
 
-/** Address bits as a bigint, for masking. */
-function toBits(addr: string, family: 4 | 6): bigint {
-  if (family === 4) return addr.split('.').reduce((acc, p) => (acc << 8n) | BigInt(Number(p)), 0n);
-  const [head, tail] = addr.includes('::') ? addr.split('::') : [addr, undefined];
-  const words = (t: string): string[] => (t === '' ? [] : t.split(':'));
-  let h = words(head);
-  let tl = tail === undefined ? [] : words(tail);
-  // An embedded dotted quad (::ffff:192.0.2.1) stands for two 16-bit groups.
-  const expandV4 = (ws: string[]): string[] => {
-    const last = ws[ws.length - 1];
-    if (last === undefined || !last.includes('.')) return ws;
-    const v = toBits(last, 4);
-    return [...ws.slice(0, -1), (v >> 16n).toString(16), (v & 0xffffn).toString(16)];
-  };
-  if (tail === undefined) h = expandV4(h);
-  else tl = expandV4(tl);
-  const zeros = tail === undefined ? [] : new Array<string>(8 - h.length - tl.length).fill('0');
-  return [...h, ...zeros, ...tl].reduce((acc, w) => (acc << 16n) | BigInt(parseInt(w, 16)), 0n);
-}
-
-function fromBits(v: bigint, family: 4 | 6): string {
-  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((v >> s) & 0xffn)).join('.');
-  const words: string[] = [];
-  for (let i = 7; i >= 0; i--) words.push(((v >> BigInt(i * 16)) & 0xffffn).toString(16));
-  // Let node print the canonical RFC 5952 form via URL host parsing.
-  return new URL(`http://[${words.join(':')}]/`).hostname.slice(1, -1);
-}
-
 export interface PrefixArg {
   /** As the user meant it: 'a.b.c.d/len' or a bare address (longest match). */
   text: string;
@@ -75,24 +50,14 @@ export interface PrefixArg {
  */
 export function checkPrefix(s: string): Checked<PrefixArg> {
   const slash = s.indexOf('/');
-  const addr = slash < 0 ? s : s.slice(0, slash);
-  const ipVersion = isIP(addr);
-  if (ipVersion === 0 || addr.includes('%')) return { ok: false, message: `bad prefix '${s}': '${addr}' is not an IPv4 or IPv6 address` };
-  const fam: 4 | 6 = ipVersion === 4 ? 4 : 6;
-  const family: FamilyName = fam === 4 ? 'ipv4' : 'ipv6';
+  const c = parseCidr(s);
+  if ('fault' in c) {
+    if (c.fault === 'length') return { ok: false, message: `bad prefix '${s}': length must be 0-${c.max}` };
+    return { ok: false, message: `bad prefix '${s}': '${slash < 0 ? s : s.slice(0, slash)}' is not an IPv4 or IPv6 address` };
+  }
+  const family: FamilyName = c.family === 4 ? 'ipv4' : 'ipv6';
   if (slash < 0) return { ok: true, value: { text: s, family, address: true } };
-  const lenText = s.slice(slash + 1);
-  const max = fam === 4 ? 32 : 128;
-  if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > max) {
-    return { ok: false, message: `bad prefix '${s}': length must be 0-${max}` };
-  }
-  const len = Number(lenText);
-  const bits = toBits(addr, fam);
-  const width = BigInt(max);
-  const mask = len === 0 ? 0n : ((1n << BigInt(len)) - 1n) << (width - BigInt(len));
-  if ((bits & mask) !== bits) {
-    return { ok: false, message: `bad prefix '${s}': host bits set (did you mean ${fromBits(bits & mask, fam)}/${len}?)` };
-  }
+  if (c.hostBits) return { ok: false, message: `bad prefix '${s}': host bits set (did you mean ${formatCidr(c)}?)` };
   return { ok: true, value: { text: s, family, address: false } };
 }
 

@@ -3,7 +3,7 @@
 import type { RibEntryView } from '../../bgp/rib/rib-types';
 import { formatAsPath, formatCommunity } from '../../bgp/codec/format';
 import type { Family, PathAttributes } from '../../bgp/codec/types';
-import { formatIpv6, parseIpv6 } from '../../bgp/codec/prefix';
+import { formatIp, maskInPlace, parseIp } from '../../bgp/codec/address';
 import type { RibQuery, RibRowView } from '../control/api';
 import type { DaemonView } from './view';
 import { attributeFilter, prefixFilter, withinOf } from './rib-filter';
@@ -58,18 +58,9 @@ function* longestMatch(d: DaemonView, addr: string): Generator<RibEntryView> {
 }
 
 function maskAddress(addr: string, len: number, v6: boolean): string {
-  if (!v6) {
-    const n = addr.split('.').reduce((a, x) => (a << 8) + Number(x), 0) >>> 0;
-    const m = len === 0 ? 0 : (n & (0xffffffff << (32 - len))) >>> 0;
-    return [24, 16, 8, 0].map((s) => (m >>> s) & 0xff).join('.');
-  }
-  const b = parseIpv6(addr) ?? Buffer.alloc(16);
-  const out = Buffer.from(b);
-  for (let i = 0; i < 16; i++) {
-    const bits = Math.max(0, Math.min(8, len - i * 8));
-    out[i] &= (0xff << (8 - bits)) & 0xff;
-  }
-  return formatIpv6(out);
+  const b = parseIp(addr) ?? Buffer.alloc(v6 ? 16 : 4);
+  maskInPlace(b, len);
+  return formatIp(b);
 }
 
 export function* ribRows(d: DaemonView, q: RibQuery): Generator<RibRowView> {

@@ -4,8 +4,9 @@
 import type { SessionConfig } from '../../bgp/fsm/config';
 import type { PolicyFn, RibChange, RibPeer } from '../../bgp/rib/rib-types';
 import { asPathStartsWith, editAttrs } from '../../bgp/rib/policy-edit';
-import { formatPrefix, parseAddress } from '../../bgp/codec/prefix';
-import { AFI_IPV4, type PathAttributes, type Prefix } from '../../bgp/codec/types';
+import { contains, ipv4Number, parseIp } from '../../bgp/codec/address';
+import { formatPrefix } from '../../bgp/codec/prefix';
+import { AFI_IPV4, AFI_IPV6, type PathAttributes, type Prefix } from '../../bgp/codec/types';
 import type { FibChange, FibFailure, NextHop } from '../../fib/types';
 import { withdraw } from '../../fib/types';
 import {
@@ -84,15 +85,7 @@ export function sessionConfigOf(pc: PeerConfig, local: LocalSpeaker, o: WiringOp
 }
 
 /** Numeric containment on the wire bytes: no string formatting on the per-prefix path. */
-function contains(net: Prefix, p: Prefix): boolean {
-  if (net.afi !== p.afi || p.len < net.len) return false;
-  const full = net.len >> 3;
-  for (let i = 0; i < full; i++) if (net.addr[i] !== p.addr[i]) return false;
-  const rem = net.len & 7;
-  if (rem === 0) return true;
-  const mask = (0xff << (8 - rem)) & 0xff;
-  return (net.addr[full] & mask) === (p.addr[full] & mask);
-}
+const within = (net: Prefix, p: Prefix): boolean => net.afi === p.afi && p.len >= net.len && contains(net.addr, net.len, p.addr);
 
 /**
  * The IPPools whose routes Calico exports, as wire prefixes: every pool without
@@ -104,9 +97,9 @@ export function exportablePools(model: ClusterModel): Prefix[] {
   return model.ipPools
     .filter((p) => !p.disableBGPExport)
     .map((p) => {
-      const a = parseAddress(p.cidr.text.split('/')[0]);
-      if (!a) throw new Error(`IPPool ${p.name}: unparsable cidr ${p.cidr.text}`);
-      return { afi: a.afi, len: p.cidr.len, addr: a.addr };
+      const addr = parseIp(p.cidr.text.split('/')[0]);
+      if (!addr) throw new Error(`IPPool ${p.name}: unparsable cidr ${p.cidr.text}`);
+      return { afi: addr.length === 4 ? AFI_IPV4 : AFI_IPV6, len: p.cidr.len, addr };
     });
 }
 
@@ -199,7 +192,7 @@ function buildPolicies(filters: BgpFilter[], pc: PeerConfig, model: ClusterModel
       if (defaultFilterAction('export', { ebgp, policy }) === 'reject') return 'reject';
     }
     if (origin === 'local') return 'accept';
-    for (const pool of pools) if (contains(pool, prefix)) return 'accept';
+    for (const pool of pools) if (within(pool, prefix)) return 'accept';
     return 'reject';
   };
   if (filters.length === 0) return { exportPolicy };
@@ -262,8 +255,8 @@ class FibMapper {
     const addr = prefix.slice(0, slash);
     if (addr.includes(':')) return this.anyPool6 ? undefined : '';
     const len = Number(prefix.slice(slash + 1));
-    const o = addr.split('.');
-    const n = ((+o[0] << 24) | (+o[1] << 16) | (+o[2] << 8) | +o[3]) >>> 0;
+    const n = ipv4Number(addr);
+    if (n === undefined) return undefined;
     for (const p of this.pools4) if (len >= p.len && (n & p.mask) >>> 0 === p.net) return p.cidr;
     return '';
   }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { MsgWriter, NetlinkDecodeError, ackText, decodeAck, parseAttrs, parseMessages } from '../../fib/netlink/codec.js';
 import { decodeRoute, encodeRoute, type RouteMsg } from '../../fib/netlink/route.js';
 import { scanRouteDump } from '../../fib/kernel.js';
-import { formatIp } from '../../fib/addr.js';
+import { formatIp } from '../../bgp/codec/address.js';
 import { decodeNexthop, encodeNexthop } from '../../fib/netlink/nexthop.js';
 import { decodeAddr, decodeLink } from '../../fib/netlink/link.js';
 import * as C from '../../fib/netlink/consts.js';

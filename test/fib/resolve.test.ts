@@ -3,7 +3,8 @@
 // onlink), link-down withdrawal, and IPv6 link-local next hops (RFC 4291 §2.5.6).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseIp, canonicalPrefix, formatIp } from '../../fib/addr.js';
+import { parseIp, formatIp } from '../../bgp/codec/address.js';
+import { canonicalPrefix } from '../../fib/prefix.js';
 import { Topology, isSpec, resolveRoute, type ResolveOptions } from '../../fib/resolve.js';
 
 function lab(): Topology {

@@ -3,7 +3,7 @@
 // and MemoryFib/NoneFib semantics (withdraw = empty next hops; OpenBGPD fib couple/decouple).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parsePrefix, formatPrefix } from '../../fib/addr.js';
+import { parsePrefix, formatPrefix } from '../../fib/prefix.js';
 import { PrefixTable } from '../../fib/prefix-table.js';
 import { NexthopTable } from '../../fib/nexthops.js';
 import { makeSpec } from '../../fib/resolve.js';

@@ -19,7 +19,7 @@ import {
   TERN_ID6,
 } from './harness';
 import { asPathOf, type RawUpdate } from './wire-read';
-import { parseIpv6 } from '../../bgp/codec/prefix';
+import { parseIpv6 } from '../../bgp/codec/address';
 
 const v4 = (a: string): number[] => a.split('.').map(Number);
 const v6 = (a: string): number[] => [...parseIpv6(a)!];
