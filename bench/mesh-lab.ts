@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { type Lab, onLines } from '../conformance/lab/lab.js';
+import { type Lab, mustRun, onLines, run } from '../conformance/lab/lab.js';
 import { calicoYaml, type CalicoModel } from '../conformance/lab/tern.js';
 import { blockDoc } from '../conformance/lab/cluster.js';
 
@@ -30,6 +30,8 @@ export interface MeshNode {
   blocks: string[];
 }
 
+/** A fixed locally administered MAC per node, so every namespace can be told all of them up front. */
+export const nodeMac = (i: number): string => `02:18:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
 export const nodeAddress = (i: number): string => `198.18.${1 + Math.floor((i - 1) / 250)}.${((i - 1) % 250) + 1}`;
 /** The k-th /26 (k = 0..3) of node i's /24. */
 export const nodeBlock = (i: number, k = 0): string => `10.${244 + (i >> 8)}.${i & 255}.${64 * k}/26`;
@@ -40,9 +42,17 @@ export const nodeBlock = (i: number, k = 0): string => `10.${244 + (i >> 8)}.${i
  */
 export const meshPrefix = (): string => `i18m${process.pid % 100000}`;
 
-/** Create the bridge namespace and N node namespaces plugged into it, `parallel` at a time. */
-export async function buildMesh(lab: Lab, prefix: string, n: number, parallel = 8): Promise<{ sw: string; nodes: MeshNode[] }> {
+/**
+ * Create the bridge namespace and N node namespaces plugged into it, `parallel` at a time.
+ * `staticArp`: every node gets a permanent ARP entry for every other node. The kernel has ONE
+ * ARP table for the host and every namespace, limited by the host's gc_thresh3 (1024 by
+ * default) with N(N-1) entries needed here, where N real nodes would each need N-1 in a kernel
+ * of their own; permanent entries are exempt from that limit (and from garbage collection), so
+ * the lab then measures the daemons, not its own shared table (see arpTable).
+ */
+export async function buildMesh(lab: Lab, prefix: string, n: number, o: { staticArp: boolean; parallel?: number }): Promise<{ sw: string; nodes: MeshNode[] }> {
   if (n < 2 || n > MAX_NODES) throw new Error(`--nodes must be 2..${MAX_NODES}`);
+  const parallel = o.parallel ?? 8;
   const sw = await lab.addSwitch(`${prefix}sw`);
   const nodes: MeshNode[] = Array.from({ length: n }, (_, k) => ({
     index: k + 1,
@@ -51,14 +61,20 @@ export async function buildMesh(lab: Lab, prefix: string, n: number, parallel = 
     address: nodeAddress(k + 1),
     blocks: [nodeBlock(k + 1)],
   }));
-  for (let at = 0; at < n; at += parallel) {
-    await Promise.all(
-      nodes.slice(at, at + parallel).map(async (node) => {
-        await lab.addHost(node.host);
-        await lab.plug(node.host, sw, { v4: `${node.address}/16`, ifName: 'eth0' });
-      }),
-    );
-  }
+  const each = async (fn: (node: MeshNode) => Promise<void>): Promise<void> => {
+    for (let at = 0; at < n; at += parallel) await Promise.all(nodes.slice(at, at + parallel).map(fn));
+  };
+  await each(async (node) => {
+    await lab.addHost(node.host);
+    await lab.plug(node.host, sw, { v4: `${node.address}/16`, ifName: 'eth0' });
+    await mustRun('ip', ['-n', node.host, 'link', 'set', 'eth0', 'address', nodeMac(node.index)]);
+  });
+  if (o.staticArp)
+    await each(async (node) => {
+      const lines = nodes.filter((x) => x !== node).map((x) => `neigh replace ${x.address} lladdr ${nodeMac(x.index)} dev eth0 nud permanent\n`);
+      const r = await run('ip', ['-n', node.host, '-batch', '-'], { input: lines.join('') });
+      if (r.code !== 0) throw new Error(`static ARP entries in ${node.host}: ${r.stderr.trim()}`);
+    });
   return { sw, nodes };
 }
 
@@ -189,4 +205,29 @@ export function procFigures(pid: number): ProcFigures | undefined {
 export function memAvailableMb(): number {
   const m = /^MemAvailable:\s+(\d+)/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+/**
+ * The kernel's ARP table (arp_tbl) is one table for the host and every namespace, with one set
+ * of limits: gc_thresh1..3, readable (and settable) only in the host's namespace, never written
+ * here. A mesh of N nodes on one segment needs N(N-1) entries in it, where N real nodes would
+ * each need N-1 in their own kernel. `tableFulls` counts allocations refused because the table
+ * was full (/proc/net/stat/arp_cache, summed over CPUs).
+ */
+export interface ArpTable {
+  entries: number;
+  tableFulls: number;
+  gcThresh: number[];
+}
+
+export function arpTable(): ArpTable {
+  const gcThresh = [1, 2, 3].map((k) => Number(fs.readFileSync(`/proc/sys/net/ipv4/neigh/default/gc_thresh${k}`, 'utf8').trim()));
+  const [head, ...rows] = fs.readFileSync('/proc/net/stat/arp_cache', 'utf8').trim().split('\n');
+  const cols = head.trim().split(/\s+/);
+  const col = (row: string, name: string) => Number.parseInt(row.trim().split(/\s+/)[cols.indexOf(name)], 16);
+  return {
+    entries: rows.length ? col(rows[0], 'entries') : NaN,
+    tableFulls: rows.reduce((s, r) => s + col(r, 'table_fulls'), 0),
+    gcThresh,
+  };
 }

@@ -26,6 +26,7 @@ test('mesh bench at 3 nodes: every kernel holds the blocks of every other node, 
     nodes: 3,
     changes: 1,
     warmup: 0,
+    staticArp: true,
     timeoutSeconds: 90,
     log: () => undefined,
     inspect: async (lab: Lab, nodes: MeshNode[]) => {
