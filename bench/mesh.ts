@@ -36,7 +36,10 @@ import {
   type MeshNode,
   type ProcFigures,
 } from './mesh-lab.js';
-import { ResultRecorder, spread, type Spread, type TargetVerdict } from './result.js';
+import { ResultRecorder, spread, type TargetVerdict } from './result.js';
+import { bump, pct, r1, rank, report, type ChangeFigures, type MeshRun } from './mesh-report.js';
+
+export type { MeshRun } from './mesh-report.js';
 
 export interface MeshOptions {
   nodes: number;
@@ -52,73 +55,6 @@ export interface MeshOptions {
   /** Called with the running mesh after the measurements, before teardown (the conformance test checks the kernels here). */
   inspect?: (lab: Lab, nodes: MeshNode[], run: MeshRun) => Promise<void>;
 }
-
-export interface ChangeFigures {
-  /** Left out of the pooled figures. */
-  warmup: boolean;
-  prefix: string;
-  owner: string;
-  /** Per receiving node: ms from the write until its kernel had the route (missing = never within the wait). */
-  ms: number[];
-  missing: string[];
-  p50: number;
-  p99: number;
-  max: number;
-}
-
-export interface MeshRun {
-  nodes: number;
-  sessionsPlanned: number;
-  /** Build of the namespaces and veths (s). */
-  setupSeconds: number;
-  /** Spawn of the first ternd until every kernel had every other node's block (s); null if never. */
-  convergedSeconds: number | null;
-  /** Per node: seconds until its own kernel was complete. */
-  nodeCompleteSeconds: Spread;
-  /** Per node: seconds from the start until all its N-1 sessions were Established (its log), and until its kernel got its first remote route. */
-  allSessionsUpSeconds: Spread;
-  firstRouteSeconds: Spread;
-  sessionsEstablished: number;
-  /** Per node: `session ... established` log lines beyond N-1 (a session that came up again). */
-  reestablished: number;
-  /** `session ... down` log lines, by reason, before and after convergence. */
-  downsBeforeConverged: Record<string, number>;
-  downsAfterConverged: Record<string, number>;
-  routesLostAfterConverged: number;
-  /** Namespaces whose `ip route show proto 201` disagrees with what they must hold. */
-  kernelMismatches: string[];
-  changes: ChangeFigures[];
-  changePooled: { p50: number; p99: number; max: number } | null;
-  /** Each node's own timing (`config reloaded` ms, cpuMs) of applying each model the measured changes caused; the YAML parse before it (loader thread) is not in it. */
-  reloadMs: Spread;
-  reloadCpuMs: Spread;
-  perNode: { rssMb: Spread; hwmMb: Spread; cpuToConvergeSeconds: Spread; cpuTotalSeconds: Spread; threads: Spread; fds: Spread; fdLimit: number };
-  rssSumMb: number;
-  memAvailableMb: { before: number; after: number; lowest: number };
-  /** ARP entries in the node namespaces (one kernel table for all), its limits, and kernel overflow messages during the run. */
-  neighbours: { total: number; perNode: Spread; gcThresh: number[]; tableFulls: number; kernelEntries: number };
-  /** Kernel or process limits reached without a failure seen (yet). */
-  limits: string[];
-  warnings: Record<string, number>;
-  exited: string[];
-  problems: string[];
-  staticArp: boolean;
-}
-
-const CAUSES = ['ternd exited', 'kernel ARP table full', 'memory:', 'open files:', 'control socket'];
-const rank = (p: string): number => {
-  const i = CAUSES.findIndex((c) => p.startsWith(c));
-  return i < 0 ? CAUSES.length : i;
-};
-
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
-};
-const r1 = (x: number): number => Math.round(x * 10) / 10;
-const bump = (m: Record<string, number>, k: string): void => {
-  m[k] = (m[k] ?? 0) + 1;
-};
 
 /** At most `n` of `fn` at once over `xs` (100 bgpctl requests or `ip` runs would swamp 2 cores). */
 async function limited<T, R>(xs: T[], n: number, fn: (x: T) => Promise<R>): Promise<R[]> {
@@ -244,6 +180,13 @@ export async function runMesh(o: MeshOptions): Promise<MeshRun> {
     const pooled = changes.filter((c) => !c.warmup).flatMap((c) => c.ms);
     // Every node re-reads the model on every change (as every Calico node watches the datastore):
     // ternd's own timing of each reload after the warm-up (`config reloaded`: wall ms and CPU ms).
+    // The read before it (file read, YAML parse and validation in ternd's loader thread), from the
+    // loader's own 'model validated (N ms)' line.
+    const loads = [...ternd.values()].flatMap((t) =>
+      t
+        .logs((r) => / model validated \(\d+ ms\)$/.test(r.msg) && Date.parse(r.time) >= firstMeasuredChange)
+        .map((r) => Number(/\((\d+) ms\)$/.exec(r.msg)![1])),
+    );
     const reloads = [...ternd.values()].flatMap((t) =>
       t.logs((r) => r.msg.startsWith('config reloaded') && typeof r.cpuMs === 'number' && Date.parse(r.time) >= firstMeasuredChange),
     );
@@ -349,6 +292,7 @@ export async function runMesh(o: MeshOptions): Promise<MeshRun> {
       routesLostAfterConverged: routesLost,
       kernelMismatches,
       changes,
+      loadMs: spread(loads),
       reloadMs: spread(reloads.map((r) => r.ms as number)),
       reloadCpuMs: spread(reloads.map((r) => r.cpuMs as number)),
       changePooled: pooled.length ? { p50: r1(pct(pooled, 50)), p99: r1(pct(pooled, 99)), max: r1(Math.max(...pooled)) } : null,
@@ -377,40 +321,6 @@ export async function runMesh(o: MeshOptions): Promise<MeshRun> {
     if (!o.keep) await lab.destroy();
     else log(`kept ${lab.dir} (namespaces and processes still run: delete them by hand)`);
   }
-}
-
-const s1 = (s: Spread, unit: string): string => (s.n ? `median ${s.median.toFixed(1)}${unit} (min ${s.min.toFixed(1)}, max ${s.max.toFixed(1)})` : 'n/a');
-
-function report(r: MeshRun, log: (s: string) => void): void {
-  log(`--- ${r.nodes} nodes, ${r.sessionsPlanned} sessions`);
-  log(`  converged (every kernel every route): ${r.convergedSeconds === null ? 'NO' : `${r.convergedSeconds} s`}; per node ${s1(r.nodeCompleteSeconds, ' s')}`);
-  log(`  per node: all sessions up ${s1(r.allSessionsUpSeconds, ' s')}; first remote route ${s1(r.firstRouteSeconds, ' s')}`);
-  log(`  sessions Established at the end: ${r.sessionsEstablished} of ${r.sessionsPlanned}; re-established ${r.reestablished}`);
-  if (r.changePooled)
-    log(
-      `  block change to all ${r.nodes - 1} others (${r.changes.filter((c) => !c.warmup).length} changes pooled, after warm-up): p50 ${r.changePooled.p50} ms, p99 ${r.changePooled.p99} ms, max ${r.changePooled.max} ms`,
-    );
-  log(
-    `  every node reloads on every change: applying the parsed model (ternd's 'config reloaded' timing, the parse not included) ${s1(r.reloadMs, ' ms')} wall, ${s1(r.reloadCpuMs, ' ms')} CPU (${r.reloadCpuMs.n} reloads)`,
-  );
-  log(
-    `  per node RSS ${s1(r.perNode.rssMb, ' MB')}, peak ${s1(r.perNode.hwmMb, ' MB')}; sum of RSS ${r.rssSumMb} MB; MemAvailable ${r.memAvailableMb.before} -> lowest ${r.memAvailableMb.lowest} MiB`,
-  );
-  log(`  per node CPU until converged ${s1(r.perNode.cpuToConvergeSeconds, ' s')}, in total ${s1(r.perNode.cpuTotalSeconds, ' s')}`);
-  log(
-    `  per node threads ${s1(r.perNode.threads, '')}, open files ${s1(r.perNode.fds, '')} (limit ${r.perNode.fdLimit}); ARP entries ${r.neighbours.total} in all (gc_thresh ${r.neighbours.gcThresh.join('/')}), table full ${r.neighbours.tableFulls} times`,
-  );
-  if (r.limits.length) log(`  limits reached: ${r.limits.join(' | ')}`);
-  if (Object.keys(r.downsBeforeConverged).length) log(`  session downs before convergence: ${JSON.stringify(r.downsBeforeConverged)}`);
-  const w = Object.entries(r.warnings).sort((a, b) => b[1] - a[1]);
-  if (w.length)
-    log(
-      `  ternd warnings: ${w
-        .slice(0, 5)
-        .map(([m, c]) => `${c}x ${m}`)
-        .join(' | ')}`,
-    );
-  log(r.problems.length ? `  PROBLEMS: ${r.problems.join(' | ')}` : '  no problem seen');
 }
 
 export async function main(argv: string[]): Promise<number> {

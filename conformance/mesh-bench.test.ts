@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { conformanceGate, netnsListSync, routesInNs, TERND, type Lab } from './lab/index.js';
 import { control } from './lab/cluster.js';
 import { meshPrefix, type MeshNode } from '../bench/mesh-lab.js';
-import { runMesh, type MeshRun } from '../bench/mesh.js';
+import { runMesh } from '../bench/mesh.js';
+import type { MeshRun } from '../bench/mesh-report.js';
 
 test('mesh bench at 3 nodes: every kernel holds the blocks of every other node, counts match, nothing left behind (issue 18)', {
   timeout: 150_000,
