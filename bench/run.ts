@@ -20,6 +20,7 @@ const BENCHES: Record<string, () => Promise<BenchMain>> = {
   'smart-buffer': async () => (await import('./smart-buffer.js')).main,
   address: async () => (await import('./address.js')).main,
   idle: async () => (await import('./idle.js')).main,
+  mesh: async () => (await import('./mesh.js')).main,
 };
 
 async function run(argv: string[]): Promise<number> {
