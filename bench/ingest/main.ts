@@ -26,6 +26,8 @@ export interface IngestOptions extends RunParams {
   netns: boolean;
   /** --port was given (else the default depends on netns). */
   portGiven: boolean;
+  /** --report FILE: also write the bench's data (IngestReport) there, for tests and scripts. */
+  reportFile?: string;
 }
 
 /** Set in the environment of the harness re-started inside its namespace. */
@@ -40,7 +42,7 @@ export { formatTable, type IngestReport, ingestTargets, ratiosToBird, summarize 
 const USAGE = `usage: ingest [--n 1000000] [--k 100000] [--family ipv4|ipv6] [--targets bird,frr,gobgp,tern]
        [--fib none|kernel] [--no-watcher]
        [--repeat 3] [--seed 1] [--port 179 in netns, else 1790] [--timeout 300]
-       [--netns | --no-netns] [--keep] [--no-write]
+       [--netns | --no-netns] [--keep] [--no-write] [--report FILE]
   --fib kernel: each target in its own network namespace (root), every route installed into
     table 100 there; BIRD exports to its kernel protocol, ternd runs with --fib kernel; FRR and
     GoBGP are not available in this mode. Done = the monitor holds N prefixes and the kernel
@@ -116,6 +118,9 @@ export function parseIngestArgs(argv: string[]): IngestOptions {
       }
       case '--no-watcher':
         o.watcher = null;
+        break;
+      case '--report':
+        o.reportFile = v();
         break;
       case '--no-write':
         o.write = false;
@@ -271,6 +276,7 @@ export async function main(argv: string[]): Promise<number> {
   if (o.netns && !process.env[NETNS_ENV]) return runInNetns(argv);
   const rec = new ResultRecorder('ingest', argv);
   const rep = await runIngest(o);
+  if (o.reportFile) fs.writeFileSync(o.reportFile, `${JSON.stringify(rep, null, 1)}\n`);
   console.log('');
   console.log(formatTable(rep));
   for (const r of rep.results) if (r.status !== 'ok') console.log(`  ${r.target}: ${r.status}: ${r.reason ?? ''}`);
