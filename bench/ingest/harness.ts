@@ -57,7 +57,7 @@ export interface TargetResult {
   eventLoop?: EventLoopLag;
   /** With --repeat: every successful run's seconds, sorted; the others fields are the median run's. */
   allSeconds?: number[];
-  /** VmHWM of the target at the end, bytes. */
+  /** VmHWM of the target at the end, bytes; with companions (FRR: zebra) the sum of their VmHWMs. */
   peakRssBytes?: number;
   /** With --repeat: every successful run's peak RSS, in the order of allSeconds. */
   allPeakRssBytes?: number[];
@@ -103,9 +103,9 @@ function tail(file: string, lines = 3): string {
   }
 }
 
-function safeCount(pid: number, family: BenchFamily, k0: number): number | string {
+function safeCount(pid: number, family: BenchFamily, k0: number, table: number): number | string {
   try {
-    return kernelRouteCount(pid, family) - k0;
+    return kernelRouteCount(pid, family, table) - k0;
   } catch {
     return '?';
   }
@@ -129,7 +129,7 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
     injectorAs: INJECTOR_AS,
     monitorAs: MONITOR_AS,
     dir,
-    ...(p.fib === 'kernel' ? { kernel: { table: KERNEL_TABLE, prefixLength: KERNEL_ADDRS[p.family].plen } } : {}),
+    ...(p.fib === 'kernel' ? { kernel: { table: t.kernelTable ?? KERNEL_TABLE, prefixLength: KERNEL_ADDRS[p.family].plen } } : {}),
     ...(p.watcher && t.watcher !== false ? { watcher: { address: p.watcher, as: WATCHER_AS } } : {}),
     ...(t.name === 'tern' ? { probes: { host: p.target, port: p.port + PROBES_PORT_OFFSET } } : {}),
   };
@@ -140,6 +140,7 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
   }
   const log = path.join(dir, 'stdout.log');
   let proc: Spawned | null = null;
+  const companions: Spawned[] = [];
   let monitor: BenchSpeaker | null = null;
   let injector: BenchSpeaker | null = null;
   let watcher: Watcher | null = null;
@@ -148,11 +149,20 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
   let failed = true;
   try {
     if (lab.kernel) ns = createTargetNetns(p.family);
-    const prepared = t.prepare(lab);
-    const launch = ns ? ns.wrap(prepared.cmd, prepared.args) : prepared;
+    const inNs = (l: { cmd: string; args: string[] }): { cmd: string; args: string[] } => (ns ? ns.wrap(l.cmd, l.args) : l);
+    for (const c of t.companions?.(lab) ?? []) {
+      const l = inNs(c);
+      companions.push(startProcess(l.cmd, l.args, path.join(dir, `${path.basename(c.cmd)}.stdout.log`)));
+    }
+    const launch = inNs(t.prepare(lab));
     proc = startProcess(launch.cmd, launch.args, log);
     const pid = proc.pid;
-    const alive = (): boolean => proc !== null && proc.isRunning();
+    const alive = (): boolean => proc !== null && proc.isRunning() && companions.every((c) => c.isRunning());
+    // The daemon suite's footprint: the target and its companions (FRR: bgpd + zebra).
+    const sample = (): ProcSample => {
+      const all = [pid, ...companions.map((c) => c.pid)].map(sampleProcess);
+      return { peakRss: all.reduce((a, x) => a + x.peakRss, 0), rss: all.reduce((a, x) => a + x.rss, 0), cpu: all.reduce((a, x) => a + x.cpu, 0) };
+    };
     await waitListening(p.target, p.port, Date.now() + 20_000, alive);
 
     const counter = new PrefixCounter(p.family, p.n);
@@ -189,10 +199,11 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
     if (counter.count !== 0) throw new Error(`monitor holds ${counter.count} prefixes before injection`);
 
     // The kernel's count before: 0 in a fresh table (IPv4); IPv6 counts every table, so less this.
-    const k0 = lab.kernel ? kernelRouteCount(pid, p.family) : 0;
+    const table = lab.kernel?.table;
+    const k0 = table !== undefined ? kernelRouteCount(pid, p.family, table) : 0;
     // Reset ternd's event-loop histogram (prom-client resets it on every scrape).
     if (lab.probes) await scrapeEventLoopLag(lab.probes.host, lab.probes.port);
-    const before: ProcSample = sampleProcess(pid);
+    const before: ProcSample = sample();
     let tSent = 0;
     let e0 = 0;
     const cpu0 = process.cpuUsage();
@@ -204,7 +215,7 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
           poll = setInterval(() => {
             if (tk !== 0) return;
             try {
-              if (kernelRouteCount(pid, p.family) - k0 >= p.n) {
+              if (kernelRouteCount(pid, p.family, table) - k0 >= p.n) {
                 tk = performance.now();
                 clearInterval(poll);
                 check();
@@ -220,7 +231,7 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
     let timer: NodeJS.Timeout | undefined;
     let watching = true;
     const timeout = new Promise<string>((r) => (timer = setTimeout(() => r('timeout'), p.timeoutMs)));
-    const exited = proc.exited.then((c) => `target exited (${c})`);
+    const exited = Promise.race([proc, ...companions].map((x) => x.exited.then((c) => `target exited (${c})`)));
     const sessionWatch = (async (): Promise<string> => {
       while (watching) {
         await sleep(200);
@@ -234,19 +245,21 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
     clearTimeout(timer);
     clearInterval(poll);
     if (outcome !== 'ok') {
-      const k = lab.kernel ? `, kernel table ${lab.kernel.table} ${safeCount(pid, p.family, k0)}/${p.n} routes` : '';
+      const k = table !== undefined ? `, kernel table ${table} ${safeCount(pid, p.family, k0, table)}/${p.n} routes` : '';
       throw new Error(`${outcome}; monitor counted ${counter.count}/${p.n} prefixes${k}`);
     }
     const tDone = Math.max(t1, tk);
     const e1 = e0 + (tDone - t0);
-    const after = sampleProcess(pid);
+    const after = sample();
     const hcpu = process.cpuUsage(cpu0);
     const eventLoop = lab.probes ? await scrapeEventLoopLag(lab.probes.host, lab.probes.port) : undefined;
     let kernel: TargetResult['kernel'];
     if (ns && lab.kernel) {
-      const v = await verifyKernelTable(ns.name, p.family, p.n, p.injector);
+      const v = await verifyKernelTable(ns.name, p.family, p.n, p.injector, lab.kernel.table);
       kernel = { ...v, table: lab.kernel.table, namespace: ns.name };
-      if (v.routes !== p.n || v.workload !== p.n || v.viaInjector !== p.n) {
+      // Exactly the N workload prefixes, once each, each via the injector; in main (FRR) the
+      // veth's connected route is there too, counted as foreign.
+      if (v.workload !== p.n || v.routes - v.foreign !== p.n || v.viaInjector !== p.n) {
         throw new Error(
           `kernel table ${lab.kernel.table} holds ${v.routes} routes (${v.workload} workload prefixes, ${v.viaInjector} via ${p.injector}), expected ${p.n}`,
         );
@@ -282,7 +295,9 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
     };
   } catch (e) {
     const msg = (e as Error).message;
-    const logs = [tail(log), tail(path.join(dir, 'bird.log')), tail(path.join(dir, 'bgpd.log'))].filter((s) => s).join(' | ');
+    const logs = [tail(log), tail(path.join(dir, 'bird.log')), tail(path.join(dir, 'bgpd.log')), tail(path.join(dir, 'zebra.log'))]
+      .filter((s) => s)
+      .join(' | ');
     return { ...base, status: 'failed', reason: logs ? `${msg}; log: ${logs}` : msg, dir };
   } finally {
     clearInterval(poll);
@@ -290,6 +305,7 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
     injector?.close();
     monitor?.close();
     if (proc) await stopProcess(proc);
+    for (const c of companions) await stopProcess(c);
     ns?.remove();
     if (!failed && !p.keepDir) fs.rmSync(dir, { recursive: true, force: true });
   }

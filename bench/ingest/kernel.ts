@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import type { BenchFamily } from './workload';
 import { IPV4_BASE24, IPV4_LEN, IPV6_HIGH, IPV6_LEN } from './workload';
 
-/** The table every target writes into (BIRD's `kernel table`, ternd's `--table`). */
+/** The table BIRD (`kernel table`) and ternd (`--table`) write into; FRR's zebra uses main. */
 export const KERNEL_TABLE = 100;
 
 /** Addresses on the veth pair: the harness's side holds injector, monitor and watcher. */
@@ -98,30 +98,31 @@ export function createTargetNetns(family: BenchFamily): TargetNetns {
 }
 
 /**
- * Routes in KERNEL_TABLE as the kernel counts them, read through the target process's view of
- * /proc/net (its namespace). IPv4: fib_triestat's "Prefixes" of table KERNEL_TABLE (one per
- * route). IPv6: rt6_stats's rt_entries (all tables; the caller subtracts a baseline).
+ * Routes in `table` as the kernel counts them, read through the target process's view of
+ * /proc/net (its namespace). IPv4: fib_triestat's "Prefixes" of the table (one per route; main
+ * and local share one trie until a policy rule exists, hence the caller's baseline). IPv6:
+ * rt6_stats's rt_entries (all tables; the caller subtracts a baseline).
  */
-export function kernelRouteCount(pid: number, family: BenchFamily): number {
+export function kernelRouteCount(pid: number, family: BenchFamily, table = KERNEL_TABLE): number {
   if (family === 'ipv6') {
     const f = fs.readFileSync(`/proc/${pid}/net/rt6_stats`, 'utf8').trim().split(/\s+/);
     return Number.parseInt(f[3], 16); // fib_nodes route_nodes rt6_alloc rt_entries ...
   }
   const s = fs.readFileSync(`/proc/${pid}/net/fib_triestat`, 'utf8');
-  const at = s.indexOf(`Id ${KERNEL_TABLE}:`);
+  const at = s.indexOf(table === 254 ? 'Main:' : table === 255 ? 'Local:' : `Id ${table}:`);
   if (at < 0) return 0; // the table does not exist until its first route
   const m = /Prefixes:\s+(\d+)/.exec(s.slice(at));
   return m ? Number(m[1]) : 0;
 }
 
 export interface KernelVerify {
-  /** Lines (routes) in `ip route show table KERNEL_TABLE`. */
+  /** Lines (routes) in `ip route show table X`. */
   routes: number;
   /** Distinct workload prefixes among them. */
   workload: number;
   /** Routes whose next hop is the injector's address. */
   viaInjector: number;
-  /** Routes that are not workload prefixes. */
+  /** Routes that are not workload prefixes (in main: the veth's connected route). */
   foreign: number;
 }
 
@@ -149,10 +150,10 @@ export function workloadIndex(family: BenchFamily, text: string, n: number): num
   return i < n ? i : -1;
 }
 
-/** Dumps table KERNEL_TABLE of the namespace and counts it, streaming (1M lines is ~70 MB). */
-export function verifyKernelTable(ns: string, family: BenchFamily, n: number, nextHop: string): Promise<KernelVerify> {
+/** Dumps a table of the namespace and counts it, streaming (1M lines is ~70 MB). */
+export function verifyKernelTable(ns: string, family: BenchFamily, n: number, nextHop: string, table = KERNEL_TABLE): Promise<KernelVerify> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['-n', ns, family === 'ipv4' ? '-4' : '-6', 'route', 'show', 'table', String(KERNEL_TABLE)], {
+    const child = spawn('ip', ['-n', ns, family === 'ipv4' ? '-4' : '-6', 'route', 'show', 'table', String(table)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const held = new Uint8Array(n);
@@ -182,7 +183,7 @@ export function verifyKernelTable(ns: string, family: BenchFamily, n: number, ne
     child.on('close', (code) => {
       line(rest);
       if (code === 0) resolve(v);
-      else reject(new Error(`ip route show table ${KERNEL_TABLE} in ${ns}: exit ${code}: ${err.trim()}`));
+      else reject(new Error(`ip route show table ${table} in ${ns}: exit ${code}: ${err.trim()}`));
     });
   });
 }

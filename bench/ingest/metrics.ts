@@ -7,7 +7,10 @@
 import * as http from 'node:http';
 
 export interface EventLoopLag {
-  /** Longest delay of one loop turn over the run, s (nodejs_eventloop_lag_max_seconds). */
+  /**
+   * Longest delay of one loop turn over the run, s (nodejs_eventloop_lag_max_seconds); 0 when
+   * the histogram took no sample between the two scrapes (a run shorter than its period).
+   */
   maxSeconds: number;
   p99Seconds: number;
   meanSeconds: number;
@@ -23,7 +26,8 @@ const RESOLUTION_SECONDS = 0.1;
 
 export function parseEventLoopLag(text: string): EventLoopLag | undefined {
   const get = (name: string): number | undefined => {
-    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([-+.\\deE]+)$`, 'm').exec(text);
+    // prom-client prints NaN for the mean of an empty histogram: kept as NaN (null in JSON).
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
     return m ? Number(m[1]) : undefined;
   };
   const max = get('nodejs_eventloop_lag_max_seconds');

@@ -101,7 +101,7 @@ export function formatTable(rep: IngestReport): string {
       ka && ka.worstGapMs !== null
         ? `${ka.worstGapMs.toFixed(0)} / ${worst?.toFixed(0) ?? '?'}${(r.allKeepaliveLatenessMs?.length ?? 0) > 1 ? ' (worst run)' : ''}`
         : '-',
-      r.eventLoop ? ((r.eventLoop.maxSeconds - r.eventLoop.resolutionSeconds) * 1000).toFixed(0) : '-',
+      !r.eventLoop ? '-' : r.eventLoop.maxSeconds === 0 ? 'no sample' : (Math.max(0, r.eventLoop.maxSeconds - r.eventLoop.resolutionSeconds) * 1000).toFixed(0),
       r.version,
     ]);
   }

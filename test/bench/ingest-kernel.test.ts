@@ -102,7 +102,7 @@ const ourNamespaces = (): string[] =>
     .filter((n) => n.startsWith('tbik-') || n.startsWith('tbench-ingest-'));
 let harnessPid = 0;
 
-test('--fib kernel at N=1000: BIRD and ternd each install exactly N routes, the watcher hears KEEPALIVEs at Hold Time 3 (RFC 4271 §4.4)', {
+test('--fib kernel at N=1000: BIRD, FRR (with zebra) and ternd each install exactly N routes, the watcher hears KEEPALIVEs at Hold Time 3 (RFC 4271 §4.4)', {
   skip: skipOption(missing),
   timeout: 180_000,
 }, async (t) => {
@@ -122,16 +122,19 @@ test('--fib kernel at N=1000: BIRD and ternd each install exactly N routes, the 
     assert.equal(code, 0, out);
     const rep = JSON.parse(fs.readFileSync(file, 'utf8')) as IngestReport;
     assert.equal(rep.params.fib, 'kernel');
-    for (const name of ['bird', 'tern']) {
+    for (const name of ['bird', 'frr', 'tern']) {
       const r = rep.results.find((x) => x.target === name);
       assert.ok(r, `${name} ran`);
       assert.equal(r.status, 'ok', `${name}: ${r.reason ?? ''}\n${out}`);
       assert.equal(r.counted, N, `${name}: the monitor holds every prefix`);
       // Rule 6 of docs/benchmarks.md: the routes really are in the namespace's kernel table.
-      assert.equal(r.kernel?.routes, N, `${name}: kernel table holds N routes`);
+      // FRR's zebra writes to main, where the veth's connected route is the one foreign route.
+      const foreign = name === 'frr' ? 1 : 0;
+      assert.equal(r.kernel?.table, name === 'frr' ? 254 : 100);
+      assert.equal(r.kernel?.routes, N + foreign, `${name}: kernel table holds N routes`);
       assert.equal(r.kernel?.workload, N, `${name}: and they are the N workload prefixes`);
       assert.equal(r.kernel?.viaInjector, N, `${name}: each via the injector's address`);
-      assert.equal(r.kernel?.foreign, 0);
+      assert.equal(r.kernel?.foreign, foreign);
       const ka = r.keepalive;
       assert.ok(ka, `${name}: the watcher reported`);
       assert.equal(ka.failure, null, `${name}: the watcher's session held`);
@@ -142,9 +145,11 @@ test('--fib kernel at N=1000: BIRD and ternd each install exactly N routes, the 
       assert.ok(ka.worstGapMs !== null && ka.latenessMs !== null, `${name}: a gap was measured`);
     }
     const tern = rep.results.find((x) => x.target === 'tern');
-    assert.ok(tern?.eventLoop && tern.eventLoop.maxSeconds > 0, "ternd's event-loop lag was read from its /metrics");
-    const frr = rep.results.find((x) => x.target === 'frr');
-    assert.equal(frr?.status, 'not available', 'FRR without zebra has no FIB: said, not faked');
+    // Read from ternd's /metrics; a run this short may fall between two of the histogram's
+    // 100 ms samples (max 0), so only that the figures were read is asserted here.
+    assert.ok(tern?.eventLoop, "ternd's event-loop lag was read from its /metrics");
+    assert.ok(Number.isFinite(tern.eventLoop.maxSeconds) && tern.eventLoop.maxSeconds >= 0);
+    assert.equal(tern.eventLoop.resolutionSeconds, 0.1);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
