@@ -47,8 +47,13 @@ export interface TargetResult {
   seconds?: number;
   /** First UPDATE written to the monitor's N-th prefix. */
   monitorSeconds?: number;
-  /** --fib kernel: first UPDATE written to the first kernel count of N (read every 100 ms). */
+  /**
+   * --fib kernel: first UPDATE written to the first kernel count of N, read from the monitor's
+   * done on (kernelPoll.kernelFirst: the table was full by then, and this is the monitor's time).
+   */
   kernelSeconds?: number;
+  /** How the kernel was read: reads, their total ms, the resolution of kernelSeconds. */
+  kernelPoll?: { reads: number; readMs: number; resolutionMs: number; kernelFirst: boolean };
   /** --fib kernel: the table dumped after the run (rule 6: the routes really are there). */
   kernel?: KernelVerify & { table: number; namespace: string };
   /** The watcher's KEEPALIVE gaps over [first UPDATE, done]. */
@@ -157,7 +162,7 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
     const launch = inNs(t.prepare(lab));
     proc = startProcess(launch.cmd, launch.args, log);
     const pid = proc.pid;
-    const alive = (): boolean => proc !== null && proc.isRunning() && companions.every((c) => c.isRunning());
+    const alive = (): boolean => (proc?.isRunning() ?? false) && companions.every((c) => c.isRunning());
     // The daemon suite's footprint: the target and its companions (FRR: bgpd + zebra).
     const sample = (): ProcSample => {
       const all = [pid, ...companions.map((c) => c.pid)].map(sampleProcess);
@@ -171,8 +176,45 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
     let tk = 0;
     let done: () => void = () => undefined;
     const converged = new Promise<void>((r) => (done = r));
+    // The kernel is read only once the monitor is done: one read walks the whole FIB trie
+    // (a few hundred ms at 1M routes on this machine), which read all along would take CPU from
+    // the target. If the table already holds N then, done is the monitor's time (exact); else it
+    // is re-read every max(100 ms, 3 x the last read) and done is the end of the first read that
+    // finds N (resolution: since the start of the read before it).
+    const kpoll = { reads: 0, readMs: 0, resolutionMs: 0, kernelFirst: false };
+    const table = lab.kernel?.table;
+    let k0 = 0;
+    let lastReadStart = 0;
+    const readKernel = (): void => {
+      if (tk !== 0 || table === undefined) return;
+      const a = performance.now();
+      let count: number;
+      try {
+        count = kernelRouteCount(pid, p.family, table) - k0;
+      } catch {
+        return; // the target is gone: its exit ends the race below
+      }
+      const b = performance.now();
+      kpoll.reads++;
+      kpoll.readMs += b - a;
+      if (count >= p.n) {
+        if (kpoll.reads === 1) {
+          tk = t1;
+          kpoll.kernelFirst = true;
+        } else {
+          tk = b;
+          kpoll.resolutionMs = b - lastReadStart;
+        }
+        done();
+        return;
+      }
+      lastReadStart = a;
+      poll = setTimeout(readKernel, Math.max(100, 3 * (b - a)));
+    };
     const check = (): void => {
-      if (t0 !== 0 && t1 !== 0 && (!lab.kernel || tk !== 0)) done();
+      if (t0 === 0 || t1 === 0) return;
+      if (!lab.kernel || tk !== 0) done();
+      else readKernel();
     };
     const common = { host: p.target, port: p.port, family: p.family, deadline: Date.now() + 30_000 };
     // The watcher first, so that it hears the target idle before the injection and all through it.
@@ -199,8 +241,7 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
     if (counter.count !== 0) throw new Error(`monitor holds ${counter.count} prefixes before injection`);
 
     // The kernel's count before: 0 in a fresh table (IPv4); IPv6 counts every table, so less this.
-    const table = lab.kernel?.table;
-    const k0 = table !== undefined ? kernelRouteCount(pid, p.family, table) : 0;
+    k0 = table !== undefined ? kernelRouteCount(pid, p.family, table) : 0;
     // Reset ternd's event-loop histogram (prom-client resets it on every scrape).
     if (lab.probes) await scrapeEventLoopLag(lab.probes.host, lab.probes.port);
     const before: ProcSample = sample();
@@ -211,20 +252,6 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
       .blast(w.updates, () => {
         t0 = performance.now();
         e0 = epochMs();
-        if (lab.kernel) {
-          poll = setInterval(() => {
-            if (tk !== 0) return;
-            try {
-              if (kernelRouteCount(pid, p.family, table) - k0 >= p.n) {
-                tk = performance.now();
-                clearInterval(poll);
-                check();
-              }
-            } catch {
-              // the target is gone: its exit ends the race below
-            }
-          }, 100);
-        }
       })
       .then(() => (tSent = performance.now()));
     blasted.catch(() => undefined); // a write failure shows up as a session failure below
@@ -243,7 +270,7 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
     const outcome = await Promise.race([converged.then(() => 'ok'), timeout, exited, sessionWatch]);
     watching = false;
     clearTimeout(timer);
-    clearInterval(poll);
+    clearTimeout(poll);
     if (outcome !== 'ok') {
       const k = table !== undefined ? `, kernel table ${table} ${safeCount(pid, p.family, k0, table)}/${p.n} routes` : '';
       throw new Error(`${outcome}; monitor counted ${counter.count}/${p.n} prefixes${k}`);
@@ -278,7 +305,13 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
       status: 'ok',
       seconds: r4((tDone - t0) / 1000),
       monitorSeconds: r4((t1 - t0) / 1000),
-      ...(lab.kernel ? { kernelSeconds: r4((tk - t0) / 1000), kernel } : {}),
+      ...(lab.kernel
+        ? {
+            kernelSeconds: r4((tk - t0) / 1000),
+            kernelPoll: { ...kpoll, readMs: Math.round(kpoll.readMs), resolutionMs: Math.round(kpoll.resolutionMs) },
+            kernel,
+          }
+        : {}),
       ...(keepalive ? { keepalive } : {}),
       ...(eventLoop ? { eventLoop } : {}),
       peakRssBytes: after.peakRss,
@@ -300,7 +333,7 @@ export async function runTarget(t: Target, p: RunParams, w: Workload): Promise<T
       .join(' | ');
     return { ...base, status: 'failed', reason: logs ? `${msg}; log: ${logs}` : msg, dir };
   } finally {
-    clearInterval(poll);
+    clearTimeout(poll);
     watcher?.kill();
     injector?.close();
     monitor?.close();

@@ -1,8 +1,8 @@
 // Guards the ingest harness's `--fib kernel` mode and its watcher peer (bench/ingest/kernel.ts,
 // watcher.ts; issue 18). Incidents guarded: a FIB bench that trusts the daemon's word instead of
 // the kernel's table (issue 18: "results are verified"), and a keepalive figure that reads a gap
-// from the wrong window or from a clock as busy as the daemon. RFC 4271 §4.4 (KEEPALIVE every
-// third of the Hold Time) and §10 (jitter 0.75-1.0) fix the expected interval.
+// from the wrong window or from a clock as busy as the daemon. The expected interval comes from
+// RFC 4271 §4.4 (KEEPALIVE every third of the Hold Time) and RFC 4271 §10 (jitter 0.75-1.0).
 // No assertion here reads a wall-clock duration as a pass or fail.
 
 import { test } from 'node:test';
@@ -135,6 +135,7 @@ test('--fib kernel at N=1000: BIRD, FRR (with zebra) and ternd each install exac
       assert.equal(r.kernel?.workload, N, `${name}: and they are the N workload prefixes`);
       assert.equal(r.kernel?.viaInjector, N, `${name}: each via the injector's address`);
       assert.equal(r.kernel?.foreign, foreign);
+      assert.ok((r.kernelPoll?.reads ?? 0) >= 1, `${name}: the kernel was read before done was declared`);
       const ka = r.keepalive;
       assert.ok(ka, `${name}: the watcher reported`);
       assert.equal(ka.failure, null, `${name}: the watcher's session held`);
