@@ -1,13 +1,18 @@
-// `npm run bench -- ingest [--n N] [--k K] [--family ipv4|ipv6] [--targets bird,frr,gobgp,tern]`
+// `npm run bench -- ingest [--n N] [--k K] [--family ipv4|ipv6] [--targets bird,frr,gobgp,tern]
+//  [--fib none|kernel]`
 // Runs the targets round-robin (--repeat, default 3), prints the comparison table and writes the
 // result through bench/result.ts. Every ratio is to BIRD's time in the same round of the same
-// run, reported as the median of the rounds with min-max.
+// run, reported as the median of the rounds with min-max. A watcher peer times the target's
+// KEEPALIVEs throughout (bench/ingest/watcher.ts); --fib kernel runs each target in its own
+// namespace with its routes installed (bench/ingest/kernel.ts).
 
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ResultRecorder, spread, spreadText, type Spread, type TargetVerdict } from '../result';
+import { ResultRecorder } from '../result';
 import { INJECTOR_AS, type RunParams, type TargetResult, runTarget } from './harness';
+import { KERNEL_ADDRS } from './kernel';
+import { formatTable, type IngestReport, ingestTargets, ratiosToBird, summarize } from './report';
 import { TARGETS } from './targets';
 import { type BenchFamily, buildWorkload } from './workload';
 
@@ -21,27 +26,29 @@ export interface IngestOptions extends RunParams {
   netns: boolean;
   /** --port was given (else the default depends on netns). */
   portGiven: boolean;
+  /** --report FILE: also write the bench's data (IngestReport) there, for tests and scripts. */
+  reportFile?: string;
 }
 
 /** Set in the environment of the harness re-started inside its namespace. */
 const NETNS_ENV = 'TBENCH_INGEST_NETNS';
 const V4_ADDRS = { injector: '127.0.1.1', target: '127.0.1.2', monitor: '127.0.1.3' };
 const V6_ADDRS = { injector: '2001:db8::1', target: '2001:db8::2', monitor: '2001:db8::3' };
+const WATCHER_ADDR = { ipv4: '127.0.1.4', ipv6: '2001:db8::4' };
 const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
-/** The bench's data; build, machine and load are recorded by bench/result.ts around it. */
-export interface IngestReport {
-  date: string;
-  repeat: number;
-  params: { family: BenchFamily; n: number; k: number; seed: number; updates: number; updateBytes: number; transport: string; netns: boolean };
-  results: TargetResult[];
-  /** Per target: its time / BIRD's time in the same round, over the rounds where both succeeded. */
-  ratiosToBird: Record<string, { perRound: number[]; spread: Spread }>;
-}
+export { formatTable, type IngestReport, ingestTargets, ratiosToBird, summarize };
 
 const USAGE = `usage: ingest [--n 1000000] [--k 100000] [--family ipv4|ipv6] [--targets bird,frr,gobgp,tern]
+       [--fib none|kernel] [--no-watcher]
        [--repeat 3] [--seed 1] [--port 179 in netns, else 1790] [--timeout 300]
-       [--netns | --no-netns] [--keep] [--no-write]`;
+       [--netns | --no-netns] [--keep] [--no-write] [--report FILE]
+  --fib kernel: each target in its own network namespace (root), every route installed into
+    table 100 there; BIRD exports to its kernel protocol, ternd runs with --fib kernel; FRR and
+    GoBGP are not available in this mode. Done = the monitor holds N prefixes and the kernel
+    table N routes; the table is dumped and checked after every run.
+  The watcher: a third peer with Hold Time 3 s that gets no routes and timestamps every message
+    from the target; the worst gap during the run, less hold/3, is the keepalive lateness.`;
 
 export function parseIngestArgs(argv: string[]): IngestOptions {
   const o: IngestOptions = {
@@ -51,9 +58,11 @@ export function parseIngestArgs(argv: string[]): IngestOptions {
     seed: 1,
     port: 1790,
     ...V4_ADDRS,
-    routerIds: { ...V4_ADDRS },
+    routerIds: { ...V4_ADDRS, watcher: WATCHER_ADDR.ipv4 },
     timeoutMs: 300_000,
     keepDir: false,
+    fib: 'none',
+    watcher: WATCHER_ADDR.ipv4,
     targets: ['bird', 'frr', 'gobgp', 'tern'],
     repeat: 3,
     netns: isRoot() && (fs.existsSync('/usr/bin/ip') || fs.existsSync('/sbin/ip') || fs.existsSync('/usr/sbin/ip')),
@@ -101,6 +110,18 @@ export function parseIngestArgs(argv: string[]): IngestOptions {
       case '--keep':
         o.keepDir = true;
         break;
+      case '--fib': {
+        const f = v();
+        if (f !== 'none' && f !== 'kernel') throw new Error(`--fib must be none or kernel\n${USAGE}`);
+        o.fib = f;
+        break;
+      }
+      case '--no-watcher':
+        o.watcher = null;
+        break;
+      case '--report':
+        o.reportFile = v();
+        break;
       case '--no-write':
         o.write = false;
         break;
@@ -127,10 +148,22 @@ export function parseIngestArgs(argv: string[]): IngestOptions {
     }
   }
   if (process.env[NETNS_ENV]) o.netns = true; // we are the copy inside the namespace
+  if (o.fib === 'kernel' && !o.netns) throw new Error(`--fib kernel runs each target in a network namespace: it needs root and --netns\n${USAGE}`);
   if (o.netns) {
     if (!o.portGiven) o.port = 179;
     if (o.family === 'ipv6') Object.assign(o, V6_ADDRS);
   }
+  const watcher = o.watcher !== null;
+  if (o.fib === 'kernel') {
+    // The peers reach the target's namespace over a veth pair (bench/ingest/kernel.ts).
+    const a = KERNEL_ADDRS[o.family];
+    Object.assign(o, { injector: a.injector, target: a.target, monitor: a.monitor });
+    o.watcher = a.watcher;
+    o.routerIds = { injector: '198.18.0.1', target: '198.18.0.2', monitor: '198.18.0.3', watcher: '198.18.0.4' };
+  } else {
+    o.watcher = o.target.includes(':') ? WATCHER_ADDR.ipv6 : WATCHER_ADDR.ipv4;
+  }
+  if (!watcher) o.watcher = null;
   return o;
 }
 
@@ -138,7 +171,9 @@ export function parseIngestArgs(argv: string[]): IngestOptions {
  * The next hop the injector announces. FRR and GoBGP reject 127/8 next hops as martian, so it is
  * a lab address from 198.18.0.0/15 (RFC 2544). IPv6: a global address from 2001:db8::/32
  * (RFC 3849); BIRD withdraws an IPv4-mapped next hop on an IPv6 route unless RFC 8950 extended
- * next hop is on. Both exist only inside BGP messages on loopback: no target has a FIB.
+ * next hop is on. Without a FIB both exist only inside BGP messages on loopback; with --fib
+ * kernel they are the injector's own address on the veth (KERNEL_ADDRS), directly connected in
+ * the target's namespace, so the routes resolve and go into its kernel table.
  */
 export const NEXT_HOP_V4 = '198.18.0.1';
 export const NEXT_HOP_V6 = '2001:db8:ffff::1';
@@ -186,87 +221,12 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void = con
       updateBytes: w.bytes,
       transport: `${o.target.includes(':') ? 'ipv6' : 'ipv4'} port ${o.port}`,
       netns: o.netns,
+      fib: o.fib,
+      watcher: o.watcher !== null,
     },
     results,
     ratiosToBird: ratiosToBird(runs),
   };
-}
-
-/** Round i of a target against round i of BIRD: the two ran back to back, under the same load. */
-export function ratiosToBird(runs: Map<string, TargetResult[]>): IngestReport['ratiosToBird'] {
-  const bird = runs.get('bird') ?? [];
-  const out: IngestReport['ratiosToBird'] = {};
-  for (const [name, rs] of runs) {
-    if (name === 'bird') continue;
-    const perRound: number[] = [];
-    rs.forEach((r, i) => {
-      const b = bird[i];
-      if (r.status === 'ok' && b?.status === 'ok' && r.seconds !== undefined && b.seconds) perRound.push(r.seconds / b.seconds);
-    });
-    if (perRound.length) out[name] = { perRound, spread: spread(perRound) };
-  }
-  return out;
-}
-
-/** The median run by time (the failed run if any failed), with every run's time attached. */
-export function summarize(runs: TargetResult[]): TargetResult {
-  const bad = runs.find((r) => r.status !== 'ok');
-  const ok = runs.filter((r) => r.status === 'ok').sort((a, b) => (a.seconds ?? 0) - (b.seconds ?? 0));
-  const allSeconds = ok.map((r) => r.seconds ?? 0);
-  const allPeakRssBytes = ok.map((r) => r.peakRssBytes ?? 0);
-  const pick = bad ?? ok[(ok.length - 1) >> 1];
-  return runs.length > 1 ? { ...pick, allSeconds, allPeakRssBytes } : pick;
-}
-
-export function formatTable(rep: IngestReport): string {
-  const rows = [['target', 'seconds (median, min-max)', 'peak RSS MB', 'CPU s', 'ratio to BIRD (median of rounds, min-max)', 'version']];
-  for (const r of rep.results) {
-    if (r.status !== 'ok' || r.seconds === undefined) {
-      rows.push([r.target, r.status, '-', '-', '-', r.version]);
-      continue;
-    }
-    const all = r.allSeconds ?? [r.seconds];
-    const ratio = r.target === 'bird' ? '1x' : rep.ratiosToBird[r.target] ? spreadText(rep.ratiosToBird[r.target].spread, 2, 'x') : 'n/a';
-    rows.push([
-      r.target,
-      all.length > 1 ? `${r.seconds.toFixed(2)} (${Math.min(...all).toFixed(2)}-${Math.max(...all).toFixed(2)})` : r.seconds.toFixed(2),
-      ((r.peakRssBytes ?? 0) / 2 ** 20).toFixed(0),
-      (r.cpuSeconds ?? 0).toFixed(2),
-      ratio,
-      r.version,
-    ]);
-  }
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const head = `ingest ${rep.params.family} N=${rep.params.n} K=${rep.params.k} (${rep.date})`;
-  return [head, ...rows.map((r) => r.map((x, c) => (c === 0 || c === 5 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  '))].join('\n');
-}
-
-/**
- * Issue 18's ingest targets, judged on this run: Tern within 1.5x BIRD's time (median of the
- * per-round ratios) and under 250 MB peak RSS (the worst of Tern's runs). The same with
- * `--fib kernel` is not measured by this harness (every target runs without a FIB): said so.
- */
-export function ingestTargets(rep: IngestReport): TargetVerdict[] {
-  const tern = rep.results.find((r) => r.target === 'tern');
-  const ratio = rep.ratiosToBird.tern?.spread;
-  const peaks = tern?.allPeakRssBytes ?? (tern?.peakRssBytes !== undefined ? [tern.peakRssBytes] : []);
-  const worstMiB = peaks.length ? Math.max(...peaks) / 2 ** 20 : NaN;
-  const fam = `${rep.params.family} ${rep.params.n}/${rep.params.k}`;
-  return [
-    {
-      name: `ingest time ${fam}`,
-      goal: 'within 1.5x BIRD, same run',
-      measured: ratio ? spreadText(ratio, 2, 'x') : 'not measured (needs bird and tern)',
-      met: ratio && ratio.n > 0 ? ratio.median <= 1.5 : null,
-    },
-    {
-      name: `ingest peak RSS ${fam}`,
-      goal: 'under 250 MB',
-      measured: tern?.status === 'ok' ? `${worstMiB.toFixed(0)} MiB (worst of ${peaks.length} runs)` : 'not measured',
-      met: tern?.status === 'ok' ? worstMiB < 250 : null,
-    },
-    { name: `ingest with --fib kernel ${fam}`, goal: 'the same, routes really installed', measured: 'this harness runs every target without a FIB', met: null },
-  ];
 }
 
 /**
@@ -280,7 +240,7 @@ async function runInNetns(argv: string[]): Promise<number> {
   ip('netns', 'add', ns);
   try {
     ip('-n', ns, 'link', 'set', 'lo', 'up');
-    for (const a of Object.values(V6_ADDRS)) ip('-n', ns, 'addr', 'add', `${a}/128`, 'dev', 'lo', 'nodad');
+    for (const a of [...Object.values(V6_ADDRS), WATCHER_ADDR.ipv6]) ip('-n', ns, 'addr', 'add', `${a}/128`, 'dev', 'lo', 'nodad');
     const runJs = path.resolve(__dirname, '..', 'run.js');
     const child = spawn('ip', ['netns', 'exec', ns, process.execPath, runJs, 'ingest', ...argv], {
       stdio: 'inherit',
@@ -316,11 +276,12 @@ export async function main(argv: string[]): Promise<number> {
   if (o.netns && !process.env[NETNS_ENV]) return runInNetns(argv);
   const rec = new ResultRecorder('ingest', argv);
   const rep = await runIngest(o);
+  if (o.reportFile) fs.writeFileSync(o.reportFile, `${JSON.stringify(rep, null, 1)}\n`);
   console.log('');
   console.log(formatTable(rep));
   for (const r of rep.results) if (r.status !== 'ok') console.log(`  ${r.target}: ${r.status}: ${r.reason ?? ''}`);
   // Issue 18: a comparison is a median of at least 3 rounds, or it is not published.
   const few = o.repeat < 3 && o.targets.length > 1 ? [`--repeat ${o.repeat}: a comparison needs the median of at least 3 rounds`] : [];
-  rec.finish(rep, ingestTargets(rep), { suffix: `-${o.family}-n${o.n}-k${o.k}`, noWrite: !o.write, problems: few });
+  rec.finish(rep, ingestTargets(rep), { suffix: `-${o.family}${o.fib === 'kernel' ? '-kernel' : ''}-n${o.n}-k${o.k}`, noWrite: !o.write, problems: few });
   return rep.results.some((r) => r.status === 'failed') ? 1 : 0;
 }

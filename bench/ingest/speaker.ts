@@ -17,13 +17,17 @@ export interface SpeakerOptions {
   /** Give up when no session is Established by this time (ms since epoch). */
   deadline: number;
   onUpdate?: (buf: Buffer, off: number, len: number) => void;
+  /** Every message received (type code), as soon as its bytes are in: the watcher's clock. */
+  onMessage?: (type: number) => void;
+  /** Hold Time this speaker offers in its OPEN (RFC 4271 §4.2); default 240. */
+  holdTime?: number;
 }
 
 const KEEPALIVE = Buffer.from([...Array(16).fill(0xff), 0, 19, 4]);
 const HOLD_TIME = 240;
 
 /** RFC 4271 §4.2 OPEN with RFC 5492 capabilities: Multiprotocol (RFC 4760), 4-octet AS (RFC 6793). */
-export function encodeOpen(myAs: number, bgpId: string, family: BenchFamily): Buffer {
+export function encodeOpen(myAs: number, bgpId: string, family: BenchFamily, holdTime = HOLD_TIME): Buffer {
   const caps = Buffer.from([
     2,
     6,
@@ -45,7 +49,7 @@ export function encodeOpen(myAs: number, bgpId: string, family: BenchFamily): Bu
   const body = Buffer.alloc(10);
   body[0] = 4;
   body.writeUInt16BE(myAs > 0xffff ? 23456 : myAs, 1); // AS_TRANS (RFC 6793 §9)
-  body.writeUInt16BE(HOLD_TIME, 3);
+  body.writeUInt16BE(holdTime, 3);
   bgpId.split('.').forEach((o, i) => (body[5 + i] = Number(o)));
   body[9] = caps.length;
   const len = 19 + body.length + caps.length;
@@ -66,6 +70,9 @@ export class BenchSpeaker {
   /** Set when the session fails after Established: the run is then void. */
   failure: string | null = null;
   bytesIn = 0;
+  /** Hold Time in the peer's OPEN, and the one in force: the smaller of the two (RFC 4271 §4.2). */
+  peerHoldTime = -1;
+  negotiatedHoldTime = -1;
 
   private constructor(readonly opts: SpeakerOptions) {}
 
@@ -100,7 +107,7 @@ export class BenchSpeaker {
         if (!this.established) reject(new Error(why));
         else if (this.failure === null) this.failure = `${o.name}: ${why}`;
       };
-      sock.on('connect', () => sock.write(encodeOpen(o.myAs, o.bgpId, o.family)));
+      sock.on('connect', () => sock.write(encodeOpen(o.myAs, o.bgpId, o.family, o.holdTime)));
       sock.on('error', (e) => fail(e.message));
       sock.on('close', () => fail('connection closed'));
       sock.on('data', (chunk: Buffer) => {
@@ -112,6 +119,7 @@ export class BenchSpeaker {
           if (len < 19) return fail(`bad message length ${len}`);
           if (buf.length - off < len) break;
           const type = buf[off + 18];
+          o.onMessage?.(type);
           if (type === 2) {
             try {
               o.onUpdate?.(buf, off, len);
@@ -122,7 +130,9 @@ export class BenchSpeaker {
             openSeen = true;
             const hold = buf.readUInt16BE(off + 22);
             sock.write(KEEPALIVE);
-            const keep = Math.min(hold, HOLD_TIME);
+            const keep = Math.min(hold, o.holdTime ?? HOLD_TIME);
+            this.peerHoldTime = hold;
+            this.negotiatedHoldTime = keep;
             // RFC 4271 §4.4: KEEPALIVE at a third of the negotiated hold time; 0 means none.
             if (keep > 0) this.timer = setInterval(() => sock.write(KEEPALIVE), (keep * 1000) / 3);
           } else if (type === 4) {

@@ -113,6 +113,10 @@ for (const family of ['ipv4', 'ipv6'] as const) {
     assert.equal(r.withdrawals, 0);
     assert.ok((r.updatesReceived ?? 0) >= 1);
     assert.ok((r.peakRssBytes ?? 0) > 0, 'VmHWM was read from /proc');
+    // The watcher (issue 18, keepalives under load) held its idle session through the run.
+    assert.equal(r.keepalive?.failure, null);
+    assert.equal(r.keepalive?.negotiatedHoldTime, 3, 'RFC 4271 §4.2: the smaller Hold Time of the two OPENs');
+    assert.ok((r.keepalive?.types.KEEPALIVE ?? 0) >= 1, `the watcher heard KEEPALIVEs: ${JSON.stringify(r.keepalive?.types)}`);
   });
 }
 
