@@ -60,6 +60,8 @@ export interface NetlinkFibOptions {
   quietBulkRoutes?: number;
   /** Test hook only: slow the event reader down (see test/fib/netns.test.ts, ENOBUFS). */
   eventStallMs?: number;
+  /** The netlink request thread ends this long after its last answer (netlink/client.ts REQUEST_IDLE_MS). */
+  requestIdleMs?: number;
 }
 
 const GROUPS = [C.RTNLGRP_LINK, C.RTNLGRP_IPV4_IFADDR, C.RTNLGRP_IPV6_IFADDR, C.RTNLGRP_IPV4_ROUTE, C.RTNLGRP_IPV6_ROUTE].reduce(
@@ -69,7 +71,7 @@ const GROUPS = [C.RTNLGRP_LINK, C.RTNLGRP_IPV4_IFADDR, C.RTNLGRP_IPV6_IFADDR, C.
 
 export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
   private readonly k: KernelParams;
-  private readonly o: Required<Omit<NetlinkFibOptions, 'table' | 'metric' | 'protocol' | 'eventStallMs'>>;
+  private readonly o: Required<Omit<NetlinkFibOptions, 'table' | 'metric' | 'protocol' | 'eventStallMs' | 'requestIdleMs'>>;
   private topo = new Topology();
   private readonly writer: RouteWriter;
   /** Nexthop objects in use (undefined: inline next hops); the writer shares them. */
@@ -132,6 +134,7 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       eventRcvbuf: opts.eventRcvbuf ?? 16 << 20,
       ownProtocol: opts.protocol ?? TERN_PROTO,
       eventStallMs: opts.eventStallMs,
+      requestIdleMs: opts.requestIdleMs,
     });
     const fib = new NetlinkFib(client, opts);
     client.on('messages', (m: NlMsg[]) => fib.onEvents(m));
@@ -147,6 +150,11 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
       throw e;
     }
     return fib;
+  }
+
+  /** Whether the netlink request thread runs now (it ends when idle, netlink/client.ts). */
+  get requestThreadRunning(): boolean {
+    return this.client.requestThreadRunning;
   }
 
   get coupled(): boolean {

@@ -2,7 +2,6 @@
 // version (`ternd --version`, `bgpctl --version`, `bgpctl show status`). dist/ has no .git, so
 // the commit is recorded at build time: `npm run build` runs this file as a script, which writes
 // dist/build-info.json; at run time the same file reads it back.
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -48,6 +47,9 @@ export function versionLine(program: string, b: BuildInfo = buildInfo()): string
 }
 
 function git(root: string, args: string[]): string | null {
+  // Loaded here, at build time only: ternd reads the record and never runs git, and
+  // child_process (with dgram) stayed resident in every daemon for this (issue 18).
+  const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
   try {
     return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {

@@ -15,6 +15,7 @@ const REVIEWED: Record<string, string> = {
   'conformance/lab/gate.ts': 'conformanceGate: throws under TERN_CONFORMANCE=1',
   'test/fib/netns.test.ts': 'skip = nsSkipReason(), which throws under TERN_CONFORMANCE=1',
   'test/fib/local-addresses.test.ts': 'skip = nsSkipReason(), which throws under TERN_CONFORMANCE=1',
+  'test/fib/request-idle.test.ts': 'skip = nsSkipReason(), which throws under TERN_CONFORMANCE=1',
   'test/bench/ingest-harness.test.ts': 'skip = skipOption(missing) + requireOrSkip',
   'test/bench/ingest-kernel.test.ts': 'skip = skipOption(missing) + requireOrSkip',
   'test/peers/etcd.test.ts': 'throws under TERN_CONFORMANCE=1 before t.skip',

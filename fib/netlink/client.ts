@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { setImmediate as yieldTick } from 'node:timers/promises';
-import { errnoName } from './consts.js';
+import { EIO, ETIMEDOUT, errnoName } from './consts.js';
 import { MsgWriter, type NlMsg, parseMessages } from './codec.js';
 import type { AckError, WorkerConfig, WorkerReply, WorkerRequest } from './worker.js';
 import { RING_SLOT, RING_SLOTS } from './ring.js';
@@ -21,7 +21,18 @@ export interface ClientOptions {
   ownProtocol?: number;
   /** Test hook: the event reader sleeps this long before each read (forces ENOBUFS). */
   eventStallMs?: number;
+  /** The request thread ends this long after its last answer and starts again on the next
+   * request (default REQUEST_IDLE_MS). */
+  requestIdleMs?: number;
 }
+
+/**
+ * A worker thread is a whole V8 isolate, ~8 MB resident, and an idle node sends no netlink
+ * request for minutes: the request thread ends 5 s after its last answer (issue 18, as the YAML
+ * thread does) and the next request starts it again (tens of ms, paid by the first route change
+ * after a quiet spell). The events thread stays: it must see other writers' changes at any time.
+ */
+export const REQUEST_IDLE_MS = 5000;
 
 export class DumpError extends Error {
   constructor(readonly errno: number) {
@@ -51,23 +62,33 @@ export class NetlinkClient extends EventEmitter {
    * 100+ ms pause (issue 5, seen with --trace-gc-nvp).
    */
   private readonly pool: ArrayBuffer[] = [];
+  /** The request thread while it runs; requests made while it starts wait in `queued`, in order. */
+  private req?: Worker;
+  private starting = false;
+  private queued: { msg: WorkerRequest; transfer: ArrayBuffer[] }[] = [];
+  /** Requests posted and not answered yet: the request thread may end only at zero. */
+  private inFlight = 0;
+  private idleTimer?: NodeJS.Timeout;
+  private closed = false;
+  private readonly requestIdleMs: number;
 
   private constructor(
-    private readonly req: Worker,
     private readonly ring: SharedArrayBuffer,
-    ringState: SharedArrayBuffer,
+    private readonly ringStateBuf: SharedArrayBuffer,
+    opts: ClientOptions,
   ) {
     super();
-    this.ringState = new Int32Array(ringState);
+    this.ringState = new Int32Array(ringStateBuf);
+    this.requestIdleMs = opts.requestIdleMs ?? REQUEST_IDLE_MS;
   }
 
   static async open(opts: ClientOptions): Promise<NetlinkClient> {
     const ring = new SharedArrayBuffer(RING_SLOTS * RING_SLOT);
     const ringState = new SharedArrayBuffer(4 * RING_SLOTS);
-    const req = (await startWorker({ role: 'request', ring, ringState })).worker;
-    const c = new NetlinkClient(req, ring, ringState);
-    req.on('message', (m: WorkerReply) => c.onRequestReply(m));
-    req.on('error', (e) => c.emit('error', e));
+    const c = new NetlinkClient(ring, ringState, opts);
+    // Started once here so that a node without netlink permission fails at open, as before.
+    c.adopt((await startWorker({ role: 'request', ring, ringState })).worker);
+    c.armIdle();
     if (opts.groups) {
       const ev = await startWorker({
         role: 'events',
@@ -88,6 +109,82 @@ export class NetlinkClient extends EventEmitter {
     return c;
   }
 
+  /** Whether the request thread is running (false while it is ended for idleness). */
+  get requestThreadRunning(): boolean {
+    return this.req !== undefined;
+  }
+
+  private adopt(w: Worker): void {
+    this.req = w;
+    w.on('message', (m: WorkerReply) => this.onRequestReply(m));
+    w.on('error', (e) => this.emit('error', e));
+  }
+
+  /** Post a request to the request thread, starting it first if it ended for idleness. */
+  private send(msg: WorkerRequest, transfer: ArrayBuffer[] = []): void {
+    this.inFlight++;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (this.req) {
+      this.req.postMessage(msg, transfer);
+      return;
+    }
+    this.queued.push({ msg, transfer });
+    if (this.starting || this.closed) return;
+    this.starting = true;
+    startWorker({ role: 'request', ring: this.ring, ringState: this.ringStateBuf }).then(
+      ({ worker }) => {
+        this.starting = false;
+        if (this.closed) {
+          worker.postMessage({ op: 'close' } satisfies WorkerRequest);
+          return;
+        }
+        this.adopt(worker);
+        for (const q of this.queued.splice(0)) worker.postMessage(q.msg, q.transfer);
+      },
+      (e: unknown) => {
+        this.starting = false;
+        this.failQueued(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  }
+
+  /**
+   * The request thread could not be started again: every queued request is answered as one
+   * the kernel never answered (batches: each request "no ACK received", which makes the FIB
+   * resynchronise; dumps: DumpError; memberships: false), and 'error' says why.
+   */
+  private failQueued(err: Error): void {
+    for (const { msg } of this.queued.splice(0)) {
+      if (msg.op === 'batch') {
+        const errors: AckError[] = [];
+        try {
+          for (const m of parseMessages(Buffer.from(msg.buf.buffer, msg.buf.byteOffset, msg.buf.byteLength))) {
+            errors.push({ seq: m.seq, errno: ETIMEDOUT, message: 'no ACK received' });
+          }
+        } catch {
+          // unreadable: the caller sees no per-request answer either way
+        }
+        this.onRequestReply({ kind: 'batch', id: msg.id, errors, buf: msg.buf });
+      } else if (msg.op === 'dump') this.onRequestReply({ kind: 'dumpDone', id: msg.id, errno: EIO, interrupted: false });
+      else if (msg.op === 'membership') this.onRequestReply({ kind: 'membership', id: msg.id, ok: false });
+    }
+    this.emit('error', new Error(`cannot start the netlink request thread again: ${err.message}`));
+  }
+
+  /** Once nothing is in flight, end the request thread after requestIdleMs. */
+  private armIdle(): void {
+    if (this.inFlight > 0 || !this.req || this.closed || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.inFlight > 0 || !this.req || this.closed) return;
+      const w = this.req;
+      this.req = undefined;
+      w.postMessage({ op: 'close' } satisfies WorkerRequest);
+    }, this.requestIdleMs);
+    this.idleTimer.unref();
+  }
+
   private emitMessages(buf: Buffer): void {
     let msgs: NlMsg[];
     try {
@@ -106,6 +203,10 @@ export class NetlinkClient extends EventEmitter {
   }
 
   private onRequestReply(m: WorkerReply): void {
+    if (m.kind === 'membership' || m.kind === 'batch' || m.kind === 'dumpDone') {
+      this.inFlight--;
+      this.armIdle();
+    }
     if (m.kind === 'membership') {
       this.memberships.get(m.id)?.(m.ok);
       this.memberships.delete(m.id);
@@ -161,7 +262,7 @@ export class NetlinkClient extends EventEmitter {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.memberships.set(id, resolve);
-      this.req.postMessage({ op: 'membership', id, fd: this.eventFd, groups, add } satisfies WorkerRequest);
+      this.send({ op: 'membership', id, fd: this.eventFd, groups, add });
     });
   }
 
@@ -180,7 +281,7 @@ export class NetlinkClient extends EventEmitter {
       // A writer's buffer (Buffer.alloc or pooled) owns its ArrayBuffer alone: transfer it.
       // Anything else (a slice of Node's allocation pool) is copied by the structured clone.
       const own = w.buf.byteOffset === 0 && w.buf.byteLength === w.buf.buffer.byteLength;
-      this.req.postMessage(msg, own ? [u8.buffer as ArrayBuffer] : []);
+      this.send(msg, own ? [u8.buffer as ArrayBuffer] : []);
     });
   }
 
@@ -195,7 +296,7 @@ export class NetlinkClient extends EventEmitter {
     const id = this.nextId++;
     const state: DumpState = { chunks: [] };
     this.dumps.set(id, state);
-    this.req.postMessage({ op: 'dump', id, buf: new Uint8Array(req) } satisfies WorkerRequest);
+    this.send({ op: 'dump', id, buf: new Uint8Array(req) });
     try {
       for (;;) {
         const chunk = state.chunks.shift();
@@ -251,9 +352,11 @@ export class NetlinkClient extends EventEmitter {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     Atomics.store(new Int32Array(this.stop), 0, 1);
-    this.req.postMessage({ op: 'close' } satisfies WorkerRequest);
-    await Promise.all([exited(this.req), this.events ? exited(this.events) : undefined]);
+    this.req?.postMessage({ op: 'close' } satisfies WorkerRequest);
+    await Promise.all([this.req ? exited(this.req) : undefined, this.events ? exited(this.events) : undefined]);
   }
 }
 

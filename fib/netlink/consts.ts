@@ -132,6 +132,7 @@ const ERRNO_NAMES: Record<number, string> = {
 export const errnoName = (errno: number): string => ERRNO_NAMES[errno] ?? `E${errno}`;
 export const ENOENT = 2;
 export const ESRCH = 3;
+export const EIO = 5;
 export const EAGAIN = 11;
 export const EEXIST = 17;
 export const EINVAL = 22;

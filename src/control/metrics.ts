@@ -1,10 +1,10 @@
-// Prometheus metrics for ternd, through prom-client. Two kinds:
+// Prometheus metrics for ternd, through prom-client (only the parts it uses: prom.ts). Two kinds:
 // - event metrics the daemon updates as things happen (FIB operations and errors, decision
 //   latency, session transitions): `metrics.fibOps.inc({op: 'add'})`;
 // - state read at scrape time from the DaemonApi (per-peer state, uptime, messages, prefixes;
 //   RIB sizes), so the daemon keeps no second copy of it.
 // The names are listed in docs/operations.md; like JSON field names they are an interface.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from './prom.js';
 import { SESSION_STATES, type BfdSessionView, type DaemonApi } from './api.js';
 
 /** Seconds; the decision process runs once per batch of changed prefixes. */
@@ -205,7 +205,7 @@ export class Metrics {
     // not prom-client's 10 ms: 100 wake-ups a second were most of an idle node's CPU (issue 18,
     // 0.85% -> 0.17% of a core); its min/mean/p99 are the time between ticks, so an idle loop
     // reads 0.1 s (docs/operations.md, "Metrics").
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
+    if (opts.defaultMetrics !== false) collectDefaultMetrics(this.registry, 100);
   }
 
   /** Reads peer and RIB state from this daemon at every scrape. */

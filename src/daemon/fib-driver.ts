@@ -1,6 +1,6 @@
 // Chooses the FIB driver for ternd: the kernel through rtnetlink, or none (routes stay in the
 // RIB; for tests, for reflectors that do not forward, and for running without root).
-import { NetlinkFib } from '../../fib/netlink-fib';
+import type * as NetlinkFibModule from '../../fib/netlink-fib';
 import { NoneFib } from '../../fib/memory';
 import type { Fib } from '../../fib/types';
 import { LocalAddresses } from '../../fib/local-addresses';
@@ -12,6 +12,9 @@ export async function createFib(kind: 'kernel' | 'none', o: { table?: number; me
   // The tunnel decision is made per IPPool in src/daemon/wiring.ts (Calico's ipipMode), and
   // arrives as an explicit `dev tunl0 onlink` hop; the FIB must not apply a cross-subnet rule of
   // its own to the other, bare next hops (that would tunnel an ipipMode Never pool).
+  // Loaded only here: with --fib none the kernel FIB's modules (writer, resolver, nexthop
+  // objects, dump scanner) are never needed, and stayed resident for nothing (issue 18).
+  const { NetlinkFib } = require('../../fib/netlink-fib') as typeof NetlinkFibModule;
   const fib = await NetlinkFib.open({ table: o.table, metric: o.metric, tunnelDevice: o.tunnelDevice, ipipMode: 'never' });
   const log = o.log.child({ component: 'fib' });
   fib.on('resync', (r) => log.info({ reason: r.reason, added: r.added, replaced: r.replaced, deleted: r.deleted }, `kernel FIB resynchronised (${r.reason})`));

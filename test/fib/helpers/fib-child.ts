@@ -2,6 +2,7 @@
 // `ip netns exec <ns> node fib-child.js --fib-child` so that the FIB lives in the namespace.
 // One JSON request per line {id, cmd, arg}; one JSON reply per line {id, result|error}; FIB
 // events arrive as {event, data}. Without --fib-child it does nothing (node --test loads it too).
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { NetlinkFib, type NetlinkFibOptions } from '../../../fib/netlink-fib.js';
@@ -33,7 +34,8 @@ async function main(): Promise<void> {
         const res = await fib.apply(list);
         const ms = performance.now() - t0;
         delay.disable();
-        result = { ok: list.length - res.length, failed: res.slice(0, 20), maxDelayMs: delay.max / 1e6, ms };
+        // threads: read in the same turn as the answer, so the request thread is still up (issue 18).
+        result = { ok: list.length - res.length, failed: res.slice(0, 20), maxDelayMs: delay.max / 1e6, ms, threads: threadCount() };
       } else if (cmd === 'reconcile') {
         result = await fib.reconcile(arg as FibChange[]);
       } else if (cmd === 'dump') {
@@ -43,6 +45,9 @@ async function main(): Promise<void> {
           const f = fib!;
           result = { routes: f.desiredRoutes(), count: f.desiredCount, desires: (arg as string[]).map((p) => f.desires(p)) };
         }
+      } else if (cmd === 'threads') {
+        // The request thread ends when idle (issue 18): its state, and the process's thread count.
+        result = { request: fib.requestThreadRunning, threads: threadCount() };
       } else if (cmd === 'couple') {
         result = await fib.couple();
       } else if (cmd === 'decouple') {
@@ -59,6 +64,11 @@ async function main(): Promise<void> {
       out({ id, error: (e as Error).message });
     }
   }
+}
+
+/** This process's thread count (the netlink workers are threads of it). */
+function threadCount(): number {
+  return Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
 }
 
 /** n /24s from the from-th upward (10.0.0.0/24, 10.0.1.0/24, ...), all via one gateway. */
