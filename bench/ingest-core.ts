@@ -83,7 +83,10 @@ function split(buf: Buffer): Buffer[] {
 }
 
 function main(): void {
-  if (process.argv[6] === 'generate') return generate();
+  if (process.argv[6] === 'generate') {
+    generate();
+    return;
+  }
   const rec = new ResultRecorder('ingest-core', process.argv.slice(2));
   if (!existsSync(file)) execFileSync(process.execPath, [__filename, String(N), String(K), FAMILY, String(BATCH), 'generate'], { stdio: 'inherit' });
   const msgs = split(readFileSync(file));

@@ -118,7 +118,7 @@ export async function main(argv: string[]): Promise<number> {
       // file watch, the reload and the origination; the rest is BGP, the receivers' RIB and FIB.
       const adv = await c.ternd.get(owner.name)!.waitForLog((r) => r.msg.startsWith(`advertising ${prefix} `), 5000);
       reload.push(Date.parse(adv.time) - wall0);
-      targets.forEach((n, k) => perNode.get(n.name)!.push(lat[k]));
+      for (const [k, n] of targets.entries()) perNode.get(n.name)!.push(lat[k]);
       await sleep(200); // one change at a time, as a datastore sees them
     }
     for (const m of monitors) m.kill('SIGTERM');

@@ -50,7 +50,7 @@ export function encodeOpen(myAs: number, bgpId: string, family: BenchFamily, hol
   body[0] = 4;
   body.writeUInt16BE(myAs > 0xffff ? 23456 : myAs, 1); // AS_TRANS (RFC 6793 §9)
   body.writeUInt16BE(holdTime, 3);
-  bgpId.split('.').forEach((o, i) => (body[5 + i] = Number(o)));
+  for (const [i, o] of bgpId.split('.').entries()) body[5 + i] = Number(o);
   body[9] = caps.length;
   const len = 19 + body.length + caps.length;
   const hdr = Buffer.alloc(19, 0xff);
