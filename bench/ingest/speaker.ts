@@ -3,7 +3,7 @@
 // Not an FSM (RFC 4271 §8): enough of the protocol to hold one session for one run, no more.
 
 import * as net from 'node:net';
-import type { BenchFamily } from './workload';
+import type { BenchFamily } from './workload.js';
 
 export interface SpeakerOptions {
   name: string;

@@ -4,7 +4,7 @@
 // The bench encodes its own messages on purpose: it measures the project's codec among others,
 // so it must not share a bug with it. Everything here is pure and deterministic for a seed.
 
-import { prng } from '../prng';
+import { prng } from '../prng.js';
 
 /** mulberry32 (bench/prng.ts): the workload is reproducible from its seed. */
 export { prng };

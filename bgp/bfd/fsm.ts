@@ -3,7 +3,7 @@
 // No Demand mode and no Echo function (RFC 5880 §6.4, §6.6: both optional); Tern always
 // takes the Active role (RFC 5880 §6.1). Deviations are marked "Tern:" and listed in docs/bfd.md.
 
-import { BfdState, Diag, STATE_NAMES, type BfdPacket, type StateName } from './packet';
+import { BfdState, Diag, STATE_NAMES, type BfdPacket, type StateName } from './packet.js';
 
 /** Operator timers, in milliseconds (Calico-style config speaks ms; the wire speaks µs). */
 export interface BfdTimers {

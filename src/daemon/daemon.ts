@@ -6,32 +6,32 @@
 // (restart convergence), plan.ts (peers and origination as plan diffs), view.ts (what the
 // control API may read and ask).
 import { EventEmitter } from 'node:events';
-import { Rib } from '../../bgp/rib/rib';
-import { Speaker } from '../../bgp/io/speaker';
-import type { Family } from '../../bgp/codec/types';
-import type { Fib } from '../../fib/types';
-import { localSpeaker, localSubnets, originatedRoutes, type ClusterModel, type LocalSpeaker, type SecretResolver } from '../../peers';
-import type { Datastore, DatastoreEvent, ModelUpdate } from '../../peers/datastore';
-import type { Logger } from '../log';
-import type { Metrics } from '../control/metrics';
-import { unknownNeighbor, type NeighborAction, type NeighborActionOptions } from '../control/api';
-import { BfdCoupling } from './bfd';
-import { summariseIssues } from './summary';
-import { applyModel, logDatastoreStatus, refuse, reload, type PreparedPlan, type PreparedRoutes, type ReloadContext } from './reload';
-import { PeerProblems } from './peer-problems';
-import { grClear, type GrContext } from './graceful-restart';
-import { Convergence } from './convergence';
-import type { PeerEntry } from './peer-entry';
-import { OwnAddresses, type LocalAddressSource } from './own-addresses';
-import { Planner } from './plan';
-import { RouteFlow } from './routes';
-import { hasPathsFrom, neighborAction, pump, wireSessions, type SessionContext } from './sessions';
-import type { DaemonControl, DaemonView, ReloadOutcome } from './view';
-import type { FibContext, WiringOptions } from './wiring';
+import { Rib } from '../../bgp/rib/rib.js';
+import { Speaker } from '../../bgp/io/speaker.js';
+import type { Family } from '../../bgp/codec/types.js';
+import type { Fib } from '../../fib/types.js';
+import { localSpeaker, localSubnets, originatedRoutes, type ClusterModel, type LocalSpeaker, type SecretResolver } from '../../peers/index.js';
+import type { Datastore, DatastoreEvent, ModelUpdate } from '../../peers/datastore/index.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../control/metrics.js';
+import { unknownNeighbor, type NeighborAction, type NeighborActionOptions } from '../control/api.js';
+import { BfdCoupling } from './bfd.js';
+import { summariseIssues } from './summary.js';
+import { applyModel, logDatastoreStatus, refuse, reload, type PreparedPlan, type PreparedRoutes, type ReloadContext } from './reload.js';
+import { PeerProblems } from './peer-problems.js';
+import { grClear, type GrContext } from './graceful-restart.js';
+import { Convergence } from './convergence.js';
+import type { PeerEntry } from './peer-entry.js';
+import { OwnAddresses, type LocalAddressSource } from './own-addresses.js';
+import { Planner } from './plan.js';
+import { RouteFlow } from './routes.js';
+import { hasPathsFrom, neighborAction, pump, wireSessions, type SessionContext } from './sessions.js';
+import type { DaemonControl, DaemonView, ReloadOutcome } from './view.js';
+import type { FibContext, WiringOptions } from './wiring.js';
 
-export { MAX_OUTPUT_BACKLOG, describeReason } from './sessions';
-export type { ReloadOutcome } from './view';
-export type { LocalAddressSource } from './own-addresses';
+export { MAX_OUTPUT_BACKLOG, describeReason } from './sessions.js';
+export type { ReloadOutcome } from './view.js';
+export type { LocalAddressSource } from './own-addresses.js';
 
 export interface DaemonOptions {
   /** Where the cluster model comes from (file, Kubernetes, etcd): peers/datastore. */

@@ -2,9 +2,9 @@
 // feeds each case's events to a fresh Fsm and compares a one-line summary of every action list.
 
 import { readFileSync } from 'node:fs';
-import { resolveConfig, type SessionConfig } from '../../bgp/fsm/config';
-import { Fsm, type FsmAction, type FsmEvent } from '../../bgp/fsm/fsm';
-import { BgpError, CapCode, MsgType, type Capability, type OpenMessage, type UpdateMessage } from '../../bgp/codec/types';
+import { resolveConfig, type SessionConfig } from '../../bgp/fsm/config.js';
+import { Fsm, type FsmAction, type FsmEvent } from '../../bgp/fsm/fsm.js';
+import { BgpError, CapCode, MsgType, type Capability, type OpenMessage, type UpdateMessage } from '../../bgp/codec/types.js';
 
 export interface Step {
   line: number;

@@ -1,10 +1,10 @@
 // Helpers for the session tests: loopback speakers, a scriptable raw peer, waiting for events.
 
 import net from 'node:net';
-import { encodeMessage, packUpdates } from '../../bgp/codec';
-import type { SessionConfig } from '../../bgp/fsm/config';
-import { Speaker, type SpeakerOptions } from '../../bgp/io/speaker';
-import { AFI_IPV4, CapCode, DEFAULT_CONTEXT, MsgType, Origin, AsPathSegmentType, type Capability, type OpenMessage } from '../../bgp/codec/types';
+import { encodeMessage, packUpdates } from '../../bgp/codec/index.js';
+import type { SessionConfig } from '../../bgp/fsm/config.js';
+import { Speaker, type SpeakerOptions } from '../../bgp/io/speaker.js';
+import { AFI_IPV4, CapCode, DEFAULT_CONTEXT, MsgType, Origin, AsPathSegmentType, type Capability, type OpenMessage } from '../../bgp/codec/types.js';
 
 /** An unprivileged port, different per call, so parallel test files rarely clash. */
 let nextPort = 20000 + Math.floor(Math.random() * 30000);

@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import type { Session } from '../../bgp/io/session';
-import type { Speaker } from '../../bgp/io/speaker';
-import { fdOf, getIntOpt, IP_MINTTL, IP_TTL } from '../../bgp/io/transport';
-import { CapCode, type Capability, type UpdateMessage } from '../../bgp/codec/types';
-import { freshPort, ipv4Update, peerConfig, rawKeepalive, rawOpen, RawPeer, sleep, startSpeaker, until, waitFor } from './session-helpers';
-import { requireOrSkip } from '../required';
+import type { Session } from '../../bgp/io/session.js';
+import type { Speaker } from '../../bgp/io/speaker.js';
+import { fdOf, getIntOpt, IP_MINTTL, IP_TTL } from '../../bgp/io/transport.js';
+import { CapCode, type Capability, type UpdateMessage } from '../../bgp/codec/types.js';
+import { freshPort, ipv4Update, peerConfig, rawKeepalive, rawOpen, RawPeer, sleep, startSpeaker, until, waitFor } from './session-helpers.js';
+import { requireOrSkip } from '../required.js';
 
 const A = { addr: '127.0.0.2', as: 65002, id: '10.0.0.2' };
 const B = { addr: '127.0.0.3', as: 65003, id: '10.0.0.3' };

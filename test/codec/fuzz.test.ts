@@ -10,12 +10,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessage, encodeMessage, Framer, messageToJson, packUpdates } from '../../bgp/codec/index';
-import { parsePrefix } from '../../bgp/codec/prefix';
-import { BgpError, type BgpMessage, type SessionContext } from '../../bgp/codec/types';
-import { ctxOf, loadFixtures, msgOf } from './helpers';
-import { prng as rng } from '../../bench/prng';
-import { FUZZ_SECONDS, fuzzSeed, guarded, loadFailures } from '../fuzz/support';
+import { decodeMessage, encodeMessage, Framer, messageToJson, packUpdates } from '../../bgp/codec/index.js';
+import { parsePrefix } from '../../bgp/codec/prefix.js';
+import { BgpError, type BgpMessage, type SessionContext } from '../../bgp/codec/types.js';
+import { ctxOf, loadFixtures, msgOf } from './helpers.js';
+import { prng as rng } from '../../bench/prng.js';
+import { FUZZ_SECONDS, fuzzSeed, guarded, loadFailures } from '../fuzz/support.js';
 
 const SECONDS = FUZZ_SECONDS;
 /** A fixed seed in `npm test` (reproducible); FUZZ_SEED=random (CI) picks one, printed in the test name. */

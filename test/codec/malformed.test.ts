@@ -4,9 +4,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessage } from '../../bgp/codec/index';
-import { BgpError, type ErrorAction, type SessionContext, type UpdateMessage } from '../../bgp/codec/types';
-import { AS_PATH_65001, BASE_ATTRS, NEXT_HOP, NLRI_10_0_0, ORIGIN_IGP, attr, ctxOf, msgOf, updateOf } from './helpers';
+import { decodeMessage } from '../../bgp/codec/index.js';
+import { BgpError, type ErrorAction, type SessionContext, type UpdateMessage } from '../../bgp/codec/types.js';
+import { AS_PATH_65001, BASE_ATTRS, NEXT_HOP, NLRI_10_0_0, ORIGIN_IGP, attr, ctxOf, msgOf, updateOf } from './helpers.js';
 
 type Expect =
   | { notify: [number, number]; data?: string }

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NeighborView, PeerView, RibRowView } from '../../src/control/api.js';
-import { requireOrSkip } from '../required';
+import { requireOrSkip } from '../required.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const TERND = join(ROOT, 'dist', 'src', 'ternd.js');

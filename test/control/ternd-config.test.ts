@@ -11,7 +11,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigView, NeighborView } from '../../src/control/api.js';
-import { requireOrSkip } from '../required';
+import { requireOrSkip } from '../required.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const TERND = join(ROOT, 'dist', 'src', 'ternd.js');

@@ -1,6 +1,6 @@
 // Helpers for the tests that run a real ternd and ask it over its control socket
 // (test/daemon/ternd.test.ts, update-errors.test.ts, test/k8s/ternd-k8s.test.ts).
-import { ControlClient } from '../../src/control/client';
+import { ControlClient } from '../../src/control/client.js';
 
 /**
  * Polls `fn` every 100 ms until it returns something truthy and returns that. A probe that

@@ -8,10 +8,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { doc } from './helpers';
-import { RawPeer, rawKeepalive, rawOpen, freshPort, ipv4Update } from '../bgp/session-helpers';
-import { ControlClient } from '../../src/control/client';
-import type { NeighborView } from '../../src/control/api';
+import { doc } from './helpers.js';
+import { RawPeer, rawKeepalive, rawOpen, freshPort, ipv4Update } from '../bgp/session-helpers.js';
+import { ControlClient } from '../../src/control/client.js';
+import type { NeighborView } from '../../src/control/api.js';
 
 const TERND = path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
 const NODE = '127.0.0.71';

@@ -7,12 +7,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessage, encodeMessage, messageToJson } from '../../bgp/codec';
-import { BgpError, type BgpMessage, type SessionContext } from '../../bgp/codec/types';
-import { prng } from '../../bench/prng';
-import { ctxOf } from '../codec/helpers';
-import { genUpdate, mutateStructured, serialize } from './structured';
-import { FUZZ_SECONDS, fuzzSeed, guarded, loadFailures } from './support';
+import { decodeMessage, encodeMessage, messageToJson } from '../../bgp/codec/index.js';
+import { BgpError, type BgpMessage, type SessionContext } from '../../bgp/codec/types.js';
+import { prng } from '../../bench/prng.js';
+import { ctxOf } from '../codec/helpers.js';
+import { genUpdate, mutateStructured, serialize } from './structured.js';
+import { FUZZ_SECONDS, fuzzSeed, guarded, loadFailures } from './support.js';
 
 const SEED = fuzzSeed();
 const CONTEXTS: Record<string, SessionContext> = { as4: ctxOf(), as2: ctxOf({ as4: false }), 'as4 extended': ctxOf({ extended: true }) };

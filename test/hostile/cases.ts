@@ -8,7 +8,7 @@
 //     fails when the document and this list differ.
 // Bytes are written out by hand (not with Tern's encoder) so the codec is not its own oracle.
 
-import { attr, msgOf, updateOf } from '../codec/helpers';
+import { attr, msgOf, updateOf } from '../codec/helpers.js';
 
 /** What the RFCs require Tern to do with a case. */
 export type Outcome =

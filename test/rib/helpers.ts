@@ -1,12 +1,12 @@
 // Shared helpers for the RIB tests: build UpdateMessages, bring peers up, read what the RIB sends.
 
-import { decodeMessage } from '../../bgp/codec/message';
-import { encodeUpdate } from '../../bgp/codec/update';
-import { PrefixListImpl } from '../../bgp/codec/prefixes';
-import { formatPrefix } from '../../bgp/codec/prefix';
-import { AFI_IPV4, AFI_IPV6, AsPathSegmentType, MsgType, type PathAttributes, type SessionContext, type UpdateMessage } from '../../bgp/codec/types';
-import { Rib } from '../../bgp/rib/rib';
-import type { RibOptions, RibPeer } from '../../bgp/rib/rib-types';
+import { decodeMessage } from '../../bgp/codec/message.js';
+import { encodeUpdate } from '../../bgp/codec/update.js';
+import { PrefixListImpl } from '../../bgp/codec/prefixes.js';
+import { formatPrefix } from '../../bgp/codec/prefix.js';
+import { AFI_IPV4, AFI_IPV6, AsPathSegmentType, MsgType, type PathAttributes, type SessionContext, type UpdateMessage } from '../../bgp/codec/types.js';
+import { Rib } from '../../bgp/rib/rib.js';
+import type { RibOptions, RibPeer } from '../../bgp/rib/rib-types.js';
 
 export const ctx = (over: Partial<SessionContext> = {}): SessionContext => ({
   as4: true,

@@ -4,11 +4,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attrs, ctx, decodeOut, drain, LOCAL_AS, makeRib, seq, summary, up, upd } from './helpers';
-import { MsgType, type PathAttributes, type Prefix } from '../../bgp/codec/types';
-import { decodeMessage } from '../../bgp/codec/message';
-import { isEndOfRib } from '../../bgp/codec/update';
-import type { PolicyResult } from '../../bgp/rib/rib-types';
+import { attrs, ctx, decodeOut, drain, LOCAL_AS, makeRib, seq, summary, up, upd } from './helpers.js';
+import { MsgType, type PathAttributes, type Prefix } from '../../bgp/codec/types.js';
+import { decodeMessage } from '../../bgp/codec/message.js';
+import { isEndOfRib } from '../../bgp/codec/update.js';
+import type { PolicyResult } from '../../bgp/rib/rib-types.js';
 
 const many = (n: number, base = 10): string[] => Array.from({ length: n }, (_, i) => `${base}.${(i >> 8) & 255}.${i & 255}.0/24`);
 

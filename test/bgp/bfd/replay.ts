@@ -3,8 +3,8 @@
 // every action list, as test/bgp/fsm-replay.ts does for the BGP FSM.
 
 import { readFileSync } from 'node:fs';
-import { BfdFsm, type BfdAction, type BfdEvent, type BfdTimers } from '../../../bgp/bfd/fsm';
-import { type BfdState, STATE_NAMES, type BfdPacket } from '../../../bgp/bfd/packet';
+import { BfdFsm, type BfdAction, type BfdEvent, type BfdTimers } from '../../../bgp/bfd/fsm.js';
+import { type BfdState, STATE_NAMES, type BfdPacket } from '../../../bgp/bfd/packet.js';
 
 export interface Step {
   line: number;

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { test } from 'node:test';
-import { BfdManager } from '../../../bgp/bfd/manager';
-import { BfdState, encodeBfd } from '../../../bgp/bfd/packet';
-import type { BfdPeerConfig, BfdSessionView, BfdStateEvent } from '../../../bgp/bfd/types';
+import { BfdManager } from '../../../bgp/bfd/manager.js';
+import { BfdState, encodeBfd } from '../../../bgp/bfd/packet.js';
+import type { BfdPeerConfig, BfdSessionView, BfdStateEvent } from '../../../bgp/bfd/types.js';
 
 const A = '127.0.0.1';
 const B = '127.0.0.2';
