@@ -5,7 +5,7 @@
 import type { Rib } from '../../bgp/rib/rib.js';
 import type { Speaker } from '../../bgp/io/speaker.js';
 import type { Session } from '../../bgp/io/session.js';
-import type { DownReason } from '../../bgp/fsm/types.js';
+import type { DownReason, StopNotification } from '../../bgp/fsm/types.js';
 import { isEndOfRib } from '../../bgp/codec/index.js';
 import type { Family } from '../../bgp/codec/types.js';
 import type { LocalSpeaker } from '../../peers/index.js';
@@ -212,6 +212,23 @@ export function wireSessions(sp: Speaker, c: SessionContext): void {
 }
 
 /** `bgpctl neighbor <addr> clear|down|up|refresh` on one peer entry. */
+/**
+ * Ends every session as a restarting speaker (RFC 4724 §4.1): the kernel routes stay. A peer
+ * that negotiated GR keeps our routes only if the session ends without a NOTIFICATION, or with
+ * one covered by the N bit on both sides (RFC 8538): so close those sessions silently when the
+ * peer has no N bit, and say why (RFC 9003 Cease text) to everyone else. Returns that
+ * NOTIFICATION for the Speaker's own close.
+ */
+export function closeForRestart(peers: Iterable<PeerEntry>, reason: string): StopNotification {
+  const notification = { code: 6, subcode: 2, shutdownMessage: reason, why: reason };
+  for (const e of peers) {
+    const n = e.session.state === 'Established' ? e.negotiated : undefined;
+    if (n?.gracefulRestart && !n.gracefulRestart.notification) e.session.destroy();
+    else e.session.stop(notification);
+  }
+  return notification;
+}
+
 export function neighborAction(e: PeerEntry, action: NeighborAction, opts: NeighborActionOptions, bfd: Pick<BfdCoupling, 'mayStart'>, log: Logger): void {
   const s = e.session;
   log.info(
