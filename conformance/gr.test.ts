@@ -8,6 +8,8 @@
 //   D: Hard Reset (RFC 8538 §3) flushes at once on FRR and on a Tern peer.
 //   E: ternd restarting while its only peer is gone reconciles after --fib-sync-timeout.
 // Long-lived GR (RFC 9494) is in llgr.test.ts.
+// One file on purpose (~430 lines): scenarios A-E share the cluster model, its kernel
+// expectations and node start-up below (clusterModel, wantKernel, startNode).
 
 import test from 'node:test';
 import assert from 'node:assert/strict';

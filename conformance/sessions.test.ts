@@ -1,6 +1,8 @@
 // Tern's BGP sessions against real BIRD 2 and FRR, in network namespaces. Each test builds its own
 // two-host lab (`tcsN-tern`, `tcsN-bird|frr`); Tern is 198.18.N.1 (the lower BGP Identifier, so
 // a collision keeps the peer's connection, RFC 4271 §6.8) and the peer 198.18.N.2.
+// One file on purpose (~500 lines): every test runs on the one scenario set-up below (setup(): a
+// two-host lab, Tern and BIRD or FRR), in one describe that runs three at a time.
 
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';

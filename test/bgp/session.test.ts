@@ -1,5 +1,7 @@
 // Sessions over real loopback TCP: two Tern speakers (127.0.0.2 and 127.0.0.3), raw scripted
 // peers, TCP MD5 and GTSM. Timers are shortened through SessionConfig; nothing waits for RFC defaults.
+// One file on purpose (~440 lines): every test uses the loopback speaker pair and the raw-peer
+// helpers in it (pair, closeAll, aliveRawPeer, rawFromB).
 
 import assert from 'node:assert/strict';
 import net from 'node:net';

@@ -1,6 +1,8 @@
 // Malformed-input tables: for every attribute, wrong flags, wrong lengths, truncation and
 // duplicates, each with the RFC 7606 action or the RFC 4271 §6 NOTIFICATION it must produce;
 // plus the shapes of public incidents. Each row names its RFC section or incident.
+// One file on purpose (~440 lines): most of it is one table of rows run by one loop; one table is
+// what makes a missing flag, length or truncation case visible.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -16,6 +16,8 @@ export const ctx = (over: Partial<SessionContext> = {}): SessionContext => ({
   ...over,
 });
 
+/** n distinct /24s: base.0.0.0/24, base.0.1.0/24, ... */
+export const many = (n: number, base = 10): string[] => Array.from({ length: n }, (_, i) => `${base}.${(i >> 8) & 255}.${i & 255}.0/24`);
 export const seq = (...asns: number[]): PathAttributes['asPath'] => (asns.length ? [{ type: AsPathSegmentType.AS_SEQUENCE, asns }] : []);
 
 export function attrs(over: PathAttributes = {}): PathAttributes {
