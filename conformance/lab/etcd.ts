@@ -16,6 +16,7 @@ import { Etcd3, type IOptions } from 'etcd3';
 import { etcdLayout } from '../../peers/datastore/index.js';
 import { parseAllDocuments } from 'yaml';
 import type { Lab } from './lab.js';
+import { freePort } from './port.js';
 import type { ClusterDatastore } from './cluster.js';
 import { sleep } from './lab.js';
 
@@ -151,18 +152,6 @@ export class EtcdMember {
     await exited;
     clearTimeout(t);
   }
-}
-
-/** A free TCP port on 127.0.0.1 (for loopback servers; namespaces can use fixed ports). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export const tempDir = (tag: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `tern-etcd-${tag}-`));

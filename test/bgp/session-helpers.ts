@@ -61,15 +61,6 @@ export function waitFor<A extends unknown[]>(
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `pred` every 5 ms; resolves when it holds, rejects after ms. */
-export async function until(pred: () => boolean, ms: number, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
 export function rawOpen(as: number, id: string, holdTime: number, extraCaps: Capability[] = []): Buffer {
   const open: OpenMessage = {
     type: MsgType.OPEN,

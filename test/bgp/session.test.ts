@@ -10,7 +10,8 @@ import type { Session } from '../../bgp/io/session.js';
 import type { Speaker } from '../../bgp/io/speaker.js';
 import { fdOf, getIntOpt, IP_MINTTL, IP_TTL } from '../../bgp/io/transport.js';
 import { CapCode, type Capability, type UpdateMessage } from '../../bgp/codec/types.js';
-import { freshPort, ipv4Update, peerConfig, rawKeepalive, rawOpen, RawPeer, sleep, startSpeaker, until, waitFor } from './session-helpers.js';
+import { freshPort, ipv4Update, peerConfig, rawKeepalive, rawOpen, RawPeer, sleep, startSpeaker, waitFor } from './session-helpers.js';
+import { until } from '../until.js';
 import { requireOrSkip } from '../required.js';
 
 const A = { addr: '127.0.0.2', as: 65002, id: '10.0.0.2' };
@@ -414,7 +415,7 @@ for (const [peerId, keep] of [
     inSock.on('error', () => {});
     t.after(() => inSock.destroy());
     const loser = keep === 'inbound' ? outbound : inbound;
-    await until(() => lastMessage(loser)[0] === 3, 2000, 'a NOTIFICATION on the losing connection');
+    await until('a NOTIFICATION on the losing connection', () => lastMessage(loser)[0] === 3, 2000, 5);
     assert.deepEqual(lastMessage(loser), [3, 6, 7], 'Cease / Connection Collision Resolution on the losing connection');
     // The winner completes with a KEEPALIVE.
     const winner = keep === 'inbound' ? inSock : outSock;

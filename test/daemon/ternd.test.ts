@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FibRowView, NeighborView, PeerView, RibRowView } from '../../src/control/api.js';
-import { askSocket, streamSocket, until } from './control.js';
+import { askSocket, streamSocket } from './control.js';
+import { until } from '../until.js';
 
 const TERND = path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
 // A port of this file's own so it can run beside other tests.

@@ -16,7 +16,8 @@ import type { NeighborView, PeerView, RibRowView } from '../../src/control/api.j
 import { encodeMessage } from '../../bgp/codec/index.js';
 import { PrefixListImpl } from '../../bgp/codec/prefixes.js';
 import { DEFAULT_CONTEXT, MsgType } from '../../bgp/codec/types.js';
-import { askSocket, streamSocket, until } from './control.js';
+import { askSocket, streamSocket } from './control.js';
+import { until } from '../until.js';
 
 const ask = <T>(sock: string, cmd: string, args: Record<string, unknown> = {}): Promise<T> => askSocket<T>(sock, cmd, args, 2000);
 const rib = (sock: string): Promise<RibRowView[]> => streamSocket<RibRowView>(sock, 'show.rib', { view: 'loc' }, 2000);

@@ -14,7 +14,8 @@ import type { HealthView, NeighborView, PeerView, RibRowView } from '../../src/c
 import { bgpConfiguration, ipamBlock, ipPool, k8sNode, secret } from '../../conformance/k8s/objects.js';
 import { ObjectStore, RESOURCE_TYPES } from '../../conformance/k8s/store.js';
 import { sleep, startApi } from './helpers.js';
-import { askSocket, streamSocket, until } from '../daemon/control.js';
+import { askSocket, streamSocket } from '../daemon/control.js';
+import { until } from '../until.js';
 
 const TERND = path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
 const BGPCTL = path.resolve(__dirname, '..', '..', 'src', 'bgpctl.js');

@@ -19,7 +19,6 @@ import type { HealthView } from '../../src/control/api.js';
 import {
   ETCD,
   Relay,
-  freePort,
   putAffinity,
   putBlock,
   putResource,
@@ -30,6 +29,7 @@ import {
   type EtcdMember,
 } from '../../conformance/lab/etcd.js';
 import { makePki } from '../../conformance/lab/pki.js';
+import { freePort } from '../../conformance/lab/port.js';
 
 const haveEtcd = fs.existsSync(ETCD);
 const TERND = path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
