@@ -13,7 +13,8 @@ import type { ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import { Lab, onLines, run, sleep, waitFor, prereqs, TERND } from '../conformance/lab/index.js';
 import { ResultRecorder } from './result.js';
-import { blockDoc, buildCluster, reflectorModel, waitFibs, waitSessions, TOR_ADDR, type Cluster } from '../conformance/lab/cluster.js';
+import { blockDoc } from '../conformance/lab/tern.js';
+import { buildCluster, reflectorModel, waitFibs, waitSessions, TOR_ADDR, type Cluster } from '../conformance/lab/cluster.js';
 
 interface Seen {
   /** Wall-clock ms (sub-ms) of the first monitor event adding this prefix, per host. */

@@ -7,6 +7,7 @@
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  blockDoc,
   Lab,
   TERND,
   startBird,
@@ -94,12 +95,7 @@ async function setup(t: TestContext, s: Scenario) {
     pools: s.blocks ? { 'pods-v4': '10.244.0.0/16', ...(s.v6 ? { 'pods-v6': '2001:db8:244::/48' } : {}) } : undefined,
     extraDocs: s.blocks
       ? [
-          {
-            apiVersion: 'crd.projectcalico.org/v1',
-            kind: 'IPAMBlock',
-            metadata: { name: `10-244-${s.net}-0-26` },
-            spec: { cidr: `10.244.${s.net}.0/26`, affinity: `host:${node}` },
-          },
+          blockDoc(`10.244.${s.net}.0/26`, node),
           ...(s.v6
             ? [
                 {
