@@ -25,7 +25,7 @@ import { BYSTANDER, BYSTANDER_PREFIX, type SessionHarness } from '../hostile/har
 import { KEEPALIVE } from '../hostile/cases.js';
 import { PENDING_DEFECT_FIXES } from '../hostile/pending.js';
 import { openCase } from '../hostile/check.js';
-import { readUpdate, replayUpdates } from '../hostile/wire-read.js';
+import { readUpdate } from '../hostile/wire-read.js';
 import { genUpdate, mutateStructured, serialize, type Rand } from './structured.js';
 import { FUZZ_SECONDS, fuzzSeed, guarded, loadFailures } from './support.js';
 
