@@ -7,7 +7,7 @@
 // See docs/sessions.md "Transport".
 
 import net from 'node:net';
-import { ipFamily, parseIp } from '../codec/address';
+import { ipFamily, parseIp } from '../codec/address.js';
 import {
   check,
   errno,
