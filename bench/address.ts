@@ -14,9 +14,9 @@
 // of each round's ratio decides (a ratio within one run survives a busy machine better than ns).
 
 import { Address4, Address6 } from 'ip-address';
-import { formatIpv6, ipv4Number, parseCidr, parseIpv6 } from '../bgp/codec/address';
-import { prng } from './prng';
-import { ResultRecorder, type TargetVerdict } from './result';
+import { formatIpv6, ipv4Number, parseCidr, parseIpv6 } from '../bgp/codec/address.js';
+import { prng } from './prng.js';
+import { ResultRecorder, type TargetVerdict } from './result.js';
 
 const N = 2000; // distinct inputs per case
 const KEEP_RATIO = 2;

@@ -9,7 +9,7 @@
 // PrefixList, as the RIB does) and encoded with packUpdates from Prefix objects.
 
 import * as os from 'node:os';
-import { decodeMessage, encodeAttributes, packUpdates } from '../bgp/codec/index';
+import { decodeMessage, encodeAttributes, packUpdates } from '../bgp/codec/index.js';
 import {
   AFI_IPV4,
   AFI_IPV6,
@@ -19,9 +19,9 @@ import {
   type Prefix,
   type SessionContext,
   type UpdateMessage,
-} from '../bgp/codec/types';
-import { ResultRecorder, type TargetVerdict } from './result';
-import { prng as rng } from './prng';
+} from '../bgp/codec/types.js';
+import { ResultRecorder, type TargetVerdict } from './result.js';
+import { prng as rng } from './prng.js';
 
 interface Group {
   attrs: PathAttributes;

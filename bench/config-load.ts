@@ -12,12 +12,12 @@
 // Prints each target as met or MISSED and writes the result through bench/result.ts (the build,
 // the machine and its load; only a clean build's result is publishable).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ResultRecorder, type TargetVerdict } from './result';
+import { ResultRecorder, type TargetVerdict } from './result.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ControlClient } from '../src/control/client';
-import { bgpPeersYaml, ipamBlocksYaml } from './config-gen';
+import { ControlClient } from '../src/control/client.js';
+import { bgpPeersYaml, ipamBlocksYaml } from './config-gen.js';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TERND = path.join(ROOT, 'dist', 'src', 'ternd.js');

@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ResultRecorder, ROOT, type TargetVerdict } from './result';
+import { ResultRecorder, ROOT, type TargetVerdict } from './result.js';
 import { Lab, prereqs, sleep, startTernd, waitFor, TERND, startBird, birdBgpState, type CalicoModel } from '../conformance/lab/index.js';
 
 const AS = 64512;

@@ -12,11 +12,11 @@
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { decodeMessage } from '../bgp/codec/message';
-import { packUpdates } from '../bgp/codec/pack';
-import { AFI_IPV4, AFI_IPV6, AsPathSegmentType, MsgType, type PathAttributes, type Prefix, type SessionContext } from '../bgp/codec/types';
-import { Rib } from '../bgp/rib/rib';
-import { ResultRecorder } from './result';
+import { decodeMessage } from '../bgp/codec/message.js';
+import { packUpdates } from '../bgp/codec/pack.js';
+import { AFI_IPV4, AFI_IPV6, AsPathSegmentType, MsgType, type PathAttributes, type Prefix, type SessionContext } from '../bgp/codec/types.js';
+import { Rib } from '../bgp/rib/rib.js';
+import { ResultRecorder } from './result.js';
 
 const N = +(process.argv[2] ?? 1_000_000);
 const K = +(process.argv[3] ?? 100_000);
@@ -83,7 +83,10 @@ function split(buf: Buffer): Buffer[] {
 }
 
 function main(): void {
-  if (process.argv[6] === 'generate') return generate();
+  if (process.argv[6] === 'generate') {
+    generate();
+    return;
+  }
   const rec = new ResultRecorder('ingest-core', process.argv.slice(2));
   if (!existsSync(file)) execFileSync(process.execPath, [__filename, String(N), String(K), FAMILY, String(BATCH), 'generate'], { stdio: 'inherit' });
   const msgs = split(readFileSync(file));

@@ -11,8 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { type Lab, mustRun, onLines, run } from '../conformance/lab/lab.js';
-import { calicoYaml, type CalicoModel } from '../conformance/lab/tern.js';
-import { blockDoc } from '../conformance/lab/cluster.js';
+import { blockDoc, calicoYaml, type CalicoModel } from '../conformance/lab/tern.js';
 
 export const MESH_AS = 64512;
 /** The most nodes the address plan below fits (four /24s of blocks, 250 addresses per /24). */

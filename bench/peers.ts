@@ -5,8 +5,8 @@
 //   plan-rr    : planPeers on a route reflector with N clients (peerSelector + reverse peerings)
 //   diff       : diffPlan of two N-1 session plans
 //   routes     : originatedRoutes for one node
-import { parseModel, planPeers, diffPlan, originatedRoutes } from '../peers/index';
-import { ResultRecorder } from './result';
+import { parseModel, planPeers, diffPlan, originatedRoutes } from '../peers/index.js';
+import { ResultRecorder } from './result.js';
 
 function clusterYaml(n: number, mesh: boolean): string {
   const docs = [

@@ -13,7 +13,8 @@ import type { ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import { Lab, onLines, run, sleep, waitFor, prereqs, TERND } from '../conformance/lab/index.js';
 import { ResultRecorder } from './result.js';
-import { blockDoc, buildCluster, reflectorModel, waitFibs, waitSessions, TOR_ADDR, type Cluster } from '../conformance/lab/cluster.js';
+import { blockDoc } from '../conformance/lab/tern.js';
+import { buildCluster, reflectorModel, waitFibs, waitSessions, TOR_ADDR, type Cluster } from '../conformance/lab/cluster.js';
 
 interface Seen {
   /** Wall-clock ms (sub-ms) of the first monitor event adding this prefix, per host. */
@@ -118,7 +119,7 @@ export async function main(argv: string[]): Promise<number> {
       // file watch, the reload and the origination; the rest is BGP, the receivers' RIB and FIB.
       const adv = await c.ternd.get(owner.name)!.waitForLog((r) => r.msg.startsWith(`advertising ${prefix} `), 5000);
       reload.push(Date.parse(adv.time) - wall0);
-      targets.forEach((n, k) => perNode.get(n.name)!.push(lat[k]));
+      for (const [k, n] of targets.entries()) perNode.get(n.name)!.push(lat[k]);
       await sleep(200); // one change at a time, as a datastore sees them
     }
     for (const m of monitors) m.kill('SIGTERM');

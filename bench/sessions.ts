@@ -7,13 +7,13 @@
 
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { encodeMessage, packUpdates } from '../bgp/codec';
-import { resolveConfig, type SessionConfig } from '../bgp/fsm/config';
-import { Fsm, type FsmEvent } from '../bgp/fsm/fsm';
-import type { Session } from '../bgp/io/session';
-import { Speaker } from '../bgp/io/speaker';
-import { ResultRecorder } from './result';
-import { AFI_IPV4, AsPathSegmentType, CapCode, DEFAULT_CONTEXT, MsgType, Origin, type Prefix, type UpdateMessage } from '../bgp/codec/types';
+import { encodeMessage, packUpdates } from '../bgp/codec/index.js';
+import { resolveConfig, type SessionConfig } from '../bgp/fsm/config.js';
+import { Fsm, type FsmEvent } from '../bgp/fsm/fsm.js';
+import type { Session } from '../bgp/io/session.js';
+import { Speaker } from '../bgp/io/speaker.js';
+import { ResultRecorder } from './result.js';
+import { AFI_IPV4, AsPathSegmentType, CapCode, DEFAULT_CONTEXT, MsgType, Origin, type Prefix, type UpdateMessage } from '../bgp/codec/types.js';
 
 const A = { addr: '127.0.0.2', as: 65002, id: '10.0.0.2' };
 const B = { addr: '127.0.0.3', as: 65003, id: '10.0.0.3' };

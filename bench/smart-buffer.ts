@@ -9,9 +9,9 @@
 // Rounds alternate the two forms so machine noise hits both; the median of the rounds is shown.
 
 import { SmartBuffer } from 'smart-buffer';
-import { encodeOpen } from '../bgp/codec/open';
-import { CapCode, MsgType, type OpenMessage } from '../bgp/codec/types';
-import { ResultRecorder } from './result';
+import { encodeOpen } from '../bgp/codec/open.js';
+import { CapCode, MsgType, type OpenMessage } from '../bgp/codec/types.js';
+import { ResultRecorder } from './result.js';
 
 const PREFIXES = 1000; // /24s per 4096-byte UPDATE: 1000 x 4 octets fits with the header and attributes
 const REPEAT = 2000;

@@ -12,7 +12,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, TERND, startBird, birdRoutes, startTernd, bgpctl, waitBirdEstablished, conformanceGate, waitFor, routesInNs } from './lab/index.js';
+import { pairLab, TERND, startBird, birdRoutes, startTernd, bgpctl, waitBirdEstablished, conformanceGate, waitFor, routesInNs } from './lab/index.js';
 
 const NEEDS = ['root', 'ip', 'bird', 'birdc', 'ternd'] as const;
 
@@ -25,12 +25,8 @@ interface RibRow {
 
 test("BGPFilter operations and community/AS-path matches seen by BIRD and in Tern's RIB (RFC 1997, RFC 8092, RFC 4271 §5.1.2)", async (t) => {
   if (!conformanceGate(t, [...NEEDS], TERND)) return;
-  const lab = await Lab.create('ti16f');
-  t.after(() => lab.destroy());
-  const birdHost = await lab.addHost('ti16f-bird');
-  const ternHost = await lab.addHost('ti16f-tern');
   const [tern4, bird4] = ['198.18.117.1', '198.18.117.2'];
-  await lab.link(ternHost, birdHost, { v4: `${tern4}/24`, v4b: `${bird4}/24` });
+  const { lab, hostA: ternHost, hostB: birdHost } = await pairLab(t, 'ti16f', ['tern', 'bird'], { v4: `${tern4}/24`, v4b: `${bird4}/24` });
   await startBird(lab, birdHost, {
     routerId: bird4,
     static4: [{ prefix: '198.19.117.0/24', attrs: ['bgp_community.add((65117,666));'] }, { prefix: '198.19.118.0/24' }, { prefix: '198.19.119.0/24' }],

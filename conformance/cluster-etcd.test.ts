@@ -11,7 +11,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { Lab, TERND, birdRoutes, conformanceGate, sleep, waitFor } from './lab/index.js';
-import { buildCluster, blockDoc, control, sessions, waitFibs, waitSessions, mapText, ternRoutes, TOR_ADDR, type Cluster } from './lab/cluster.js';
+import { blockDoc } from './lab/tern.js';
+import { buildCluster, control, sessions, waitFibs, waitSessions, mapText, ternRoutes, TOR_ADDR, type Cluster } from './lab/cluster.js';
 import { etcdClusterDatastore, waitEtcdReady } from './lab/etcd.js';
 import type { HealthView } from '../src/control/api.js';
 

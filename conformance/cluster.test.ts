@@ -17,11 +17,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, TERND, bgpctl, birdc, birdRoutes, conformanceGate, sleep, waitFor, type TernLogRecord } from './lab/index.js';
+import { Lab, TERND, bgpctl, birdc, blockDoc, birdRoutes, conformanceGate, sleep, waitFor, type TernLogRecord } from './lab/index.js';
 import {
   buildCluster,
   reflectorModel,
-  blockDoc,
   waitFibs,
   waitSessions,
   sessions,

@@ -7,7 +7,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { Lab, BGPCTL, TERND, birdc, bgpctl, conformanceGate, run, startBird, startTernd, waitBirdEstablished, type CalicoModel } from './lab/index.js';
+import {
+  type Lab,
+  pairLab,
+  BGPCTL,
+  TERND,
+  birdc,
+  bgpctl,
+  conformanceGate,
+  run,
+  startBird,
+  startTernd,
+  waitBirdEstablished,
+  type CalicoModel,
+} from './lab/index.js';
 import { aliasBomb, ipamBlocksYaml } from '../bench/config-gen.js';
 
 const TERN4 = '198.18.117.1';
@@ -31,11 +44,7 @@ test('issue 17: a running ternd keeps its BIRD session and answers bgpctl while 
   timeout: 180_000,
 }, async (t) => {
   if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc', 'ternd'], TERND)) return;
-  const lab = await Lab.create('i17f');
-  t.after(() => lab.destroy());
-  const ternHost = await lab.addHost('i17f-tern');
-  const birdHost = await lab.addHost('i17f-bird');
-  await lab.link(ternHost, birdHost, { v4: `${TERN4}/24`, v4b: `${BIRD4}/24` });
+  const { lab, hostA: ternHost, hostB: birdHost } = await pairLab(t, 'i17f', ['tern', 'bird'], { v4: `${TERN4}/24`, v4b: `${BIRD4}/24` });
   const node = 'node-0';
   const model: CalicoModel = {
     asNumber: 64512,

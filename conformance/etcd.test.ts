@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Etcd3 } from 'etcd3';
-import { Lab, TERND, birdRoutes, conformanceGate, startBird, startTernd, waitFor, type Ternd } from './lab/index.js';
+import { Lab, TERND, birdRoutes, blockDoc, conformanceGate, startBird, startTernd, waitFor, type Ternd } from './lab/index.js';
 import { EtcdMember, applyEntries, etcdEntries, testClient, unixRelay, waitEtcdReady } from './lab/etcd.js';
 import { control, type NeighborSummary } from './lab/cluster.js';
 import type { HealthView } from '../src/control/api.js';
@@ -19,12 +19,7 @@ const MEMBERS = ['198.18.60.11', '198.18.60.12', '198.18.60.13'];
 const CLIENT_PORT = 2379;
 const PEER_PORT = 2380;
 
-const block = (cidr: string) => ({
-  apiVersion: 'crd.projectcalico.org/v1',
-  kind: 'IPAMBlock',
-  metadata: { name: cidr.replace(/[./]/g, '-') },
-  spec: { cidr, affinity: 'host:n1' },
-});
+const block = (cidr: string) => blockDoc(cidr, 'n1');
 function model(blocks: string[]): Record<string, unknown>[] {
   return [
     { kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { asNumber: 64512, nodeToNodeMeshEnabled: false } },

@@ -5,7 +5,9 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  blockDoc,
   Lab,
+  pairLab,
   TERND,
   startBird,
   birdReconfigure,
@@ -24,10 +26,12 @@ const TERN_PROTO = '201';
 
 test('FIB: learned routes are installed via the peer (RFC 4271 §9.1.3 -> kernel), own blocks as blackholes, withdrawals delete them', async (t) => {
   if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc', 'ternd'], TERND)) return;
-  const lab = await Lab.create('tcf');
-  t.after(() => lab.destroy());
-  const [tern, bird] = [await lab.addHost('tcf-tern'), await lab.addHost('tcf-bird')];
-  const { ifA } = await lab.link(tern, bird, { v4: '198.18.80.1/24', v4b: '198.18.80.2/24', v6: '2001:db8:80::1/64', v6b: '2001:db8:80::2/64' });
+  const {
+    lab,
+    hostA: tern,
+    hostB: bird,
+    ifA,
+  } = await pairLab(t, 'tcf', ['tern', 'bird'], { v4: '198.18.80.1/24', v4b: '198.18.80.2/24', v6: '2001:db8:80::1/64', v6b: '2001:db8:80::2/64' });
   const birdCfg = (withPod: boolean): BirdConfig => ({
     routerId: '198.18.80.2',
     static4: [{ prefix: '198.19.80.0/24' }, ...(withPod ? [{ prefix: '10.244.81.0/26' }] : [])],
@@ -51,14 +55,7 @@ test('FIB: learned routes are installed via the peer (RFC 4271 §9.1.3 -> kernel
         { name: 'tor6', node, peerIP: '2001:db8:80::2', asNumber: 4200000001, keepaliveTime: '1s' },
       ],
       pools: { 'pods-v4': '10.244.0.0/16' },
-      extraDocs: [
-        {
-          apiVersion: 'crd.projectcalico.org/v1',
-          kind: 'IPAMBlock',
-          metadata: { name: '10-244-80-0-26' },
-          spec: { cidr: '10.244.80.0/26', affinity: `host:${node}` },
-        },
-      ],
+      extraDocs: [blockDoc('10.244.80.0/26', node)],
     },
   });
   await waitBirdEstablished(lab, bird, 'tern4');

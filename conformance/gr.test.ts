@@ -8,11 +8,15 @@
 //   D: Hard Reset (RFC 8538 §3) flushes at once on FRR and on a Tern peer.
 //   E: ternd restarting while its only peer is gone reconciles after --fib-sync-timeout.
 // Long-lived GR (RFC 9494) is in llgr.test.ts.
+// One file on purpose (~430 lines): scenarios A-E share the cluster model, its kernel
+// expectations and node start-up below (clusterModel, wantKernel, startNode).
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  blockDoc,
   Lab,
+  pairLab,
   TERND,
   birdProtocol,
   birdRoutes,
@@ -69,12 +73,7 @@ function clusterModel(): CalicoModel {
         metadata: { name: 'pods' },
         spec: { cidr: '10.244.0.0/16', blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never' },
       },
-      ...N.map((n) => ({
-        apiVersion: 'crd.projectcalico.org/v1',
-        kind: 'IPAMBlock',
-        metadata: { name: n.block.replace(/[./]/g, '-') },
-        spec: { cidr: n.block, affinity: `host:${n.name}` },
-      })),
+      ...N.map((n) => blockDoc(n.block, n.name)),
     ],
   };
 }
@@ -312,11 +311,7 @@ function birdCfg(nets: string[]): BirdConfig {
 
 test('RFC 4724 §4.2: Tern as helper for BIRD: keeps its routes through a restart, sweeps only what BIRD no longer sends, and drops them at the restart time when BIRD stays away; RFC 4724 §4.1 End-of-RIB wait bounded by --fib-sync-timeout', async (t) => {
   if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc', 'ternd'], TERND)) return;
-  const lab = await Lab.create('tgb');
-  t.after(() => lab.destroy());
-  const tern = await lab.addHost('tgb-tern');
-  const birdNs = await lab.addHost('tgb-bird');
-  await lab.link(tern, birdNs, { v4: `${L.tern}/24`, v4b: `${L.bird}/24`, ifA: 'eth0', ifB: 'tgb-t' });
+  const { lab, hostA: tern, hostB: birdNs } = await pairLab(t, 'tgb', ['tern', 'bird'], { v4: `${L.tern}/24`, v4b: `${L.bird}/24`, ifA: 'eth0', ifB: 'tgb-t' });
   let bird = await startBird(lab, birdNs, birdCfg(NETS));
   const node = 'tgb-node';
   const t1 = await startTernd(lab, tern, {

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Lab, TERND, birdRoutes, conformanceGate, startBird, startTernd, waitBirdEstablished, waitFor } from './lab/index.js';
+import { pairLab, TERND, birdRoutes, conformanceGate, startBird, startTernd, waitBirdEstablished, waitFor } from './lab/index.js';
 import { ApiServer } from './k8s/apiserver.js';
 import { bgpConfiguration, bgpPeer, blockAffinity, endpointSlice, ipamBlock, ipPool, k8sNode, service } from './k8s/objects.js';
 
@@ -24,11 +24,7 @@ test('per-service routes from Kubernetes Services and EndpointSlices reach BIRD 
   timeout: 90_000,
 }, async (t) => {
   if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc', 'ternd'], TERND)) return;
-  const lab = await Lab.create('ti16s');
-  t.after(() => lab.destroy());
-  const ternHost = await lab.addHost('ti16s-tern');
-  const birdHost = await lab.addHost('ti16s-bird');
-  await lab.link(ternHost, birdHost, { v4: `${TERN}/24`, v4b: `${BIRD}/24` });
+  const { lab, hostA: ternHost, hostB: birdHost } = await pairLab(t, 'ti16s', ['tern', 'bird'], { v4: `${TERN}/24`, v4b: `${BIRD}/24` });
   await startBird(lab, birdHost, {
     routerId: BIRD,
     neighbors: [{ name: 'tern', localAddr: BIRD, localAs: 65001, neighborAddr: TERN, neighborAs: 64512, ipv4: {} }],

@@ -15,7 +15,8 @@ import { mustRun, run, sleep, waitFor } from './lab/lab.js';
 import { BIRD, BIRDC, birdConfig, type BirdNeighbor } from './lab/bird.js';
 import { BGPCTL, TERND, calicoYaml, type CalicoModel } from './lab/tern.js';
 import { PEER_IMAGES, podman } from './lab/peer-runtime.js';
-import { blockDoc, control, CLUSTER_AS, TOR_AS } from './lab/cluster.js';
+import { control, CLUSTER_AS, TOR_AS } from './lab/cluster.js';
+import { blockDoc } from './lab/tern.js';
 
 const STATE = process.env.TERN_LAB_DIR ?? '/run/tern-lab';
 /** Namespace and link prefix (`tn-n1`, ...); conformance/lab-cli.test.ts uses another one. */

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Lab,
+  pairLab,
   TERND,
   startBird,
   startTernd,
@@ -28,11 +28,7 @@ test('RFC 4486 §4: past spec.maxPrefixes Tern sends Cease 6/1 with AFI/SAFI/upp
   timeout: 90_000,
 }, async (t) => {
   if (!conformanceGate(t, [...NEEDS], TERND)) return;
-  const lab = await Lab.create('i15mp');
-  t.after(() => lab.destroy());
-  const birdHost = await lab.addHost('i15mp-bird');
-  const ternHost = await lab.addHost('i15mp-tern');
-  const { ifA: ternIf } = await lab.link(ternHost, birdHost, { v4: `${TERN}/24`, v4b: `${BIRD}/24` });
+  const { lab, hostA: ternHost, hostB: birdHost, ifA: ternIf } = await pairLab(t, 'i15mp', ['tern', 'bird'], { v4: `${TERN}/24`, v4b: `${BIRD}/24` });
   const node = 'i15mp-node';
   const model: CalicoModel = {
     asNumber: 64512,

@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Lab,
+  pairLab,
   BGPCTL,
   TERND,
   bgpctl,
@@ -41,11 +41,7 @@ interface NeighborJson {
 
 test('issue 17: MD5 mismatch and RFC 8212 empty eBGP table are explained; one log line per event (real FRR)', { timeout: 120_000 }, async (t) => {
   if (!conformanceGate(t, ['root', 'ip', 'bgpd', 'vtysh', 'ternd'], TERND)) return;
-  const lab = await Lab.create('i17h');
-  t.after(() => lab.destroy());
-  const ternHost = await lab.addHost('i17h-tern');
-  const frrHost = await lab.addHost('i17h-frr');
-  await lab.link(ternHost, frrHost, { v4: `${TERN4}/24`, v4b: `${FRR4}/24` });
+  const { lab, hostA: ternHost, hostB: frrHost } = await pairLab(t, 'i17h', ['tern', 'frr'], { v4: `${TERN4}/24`, v4b: `${FRR4}/24` });
   const node = 'node-0';
   const model: CalicoModel = {
     asNumber: 64512,

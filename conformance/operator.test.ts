@@ -7,7 +7,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Lab,
+  blockDoc,
+  pairLab,
   TERND,
   BGPCTL,
   startBird,
@@ -28,10 +29,7 @@ const BIRD_AS = 4200000017;
 
 test('issue 17: fib decouple leaves the kernel as it is, fib flush empties it, couple restores; rib filters, summary, status, neighbor all clear on a real daemon', async (t) => {
   if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc', 'ternd'], TERND)) return;
-  const lab = await Lab.create('i17op');
-  t.after(() => lab.destroy());
-  const [tern, bird] = [await lab.addHost('i17op-tern'), await lab.addHost('i17op-bird')];
-  await lab.link(tern, bird, { v4: '198.18.117.1/24', v4b: '198.18.117.2/24' });
+  const { lab, hostA: tern, hostB: bird } = await pairLab(t, 'i17op', ['tern', 'bird'], { v4: '198.18.117.1/24', v4b: '198.18.117.2/24' });
   const birdCfg = (withPod: boolean): BirdConfig => ({
     routerId: '198.18.117.2',
     static4: [
@@ -53,14 +51,7 @@ test('issue 17: fib decouple leaves the kernel as it is, fib flush empties it, c
       nodes: [{ name: node, ipv4Address: '198.18.117.1/24' }],
       peers: [{ name: 'tor4', node, peerIP: '198.18.117.2', asNumber: BIRD_AS, keepaliveTime: '1s' }],
       pools: { 'pods-v4': '10.244.0.0/16' },
-      extraDocs: [
-        {
-          apiVersion: 'crd.projectcalico.org/v1',
-          kind: 'IPAMBlock',
-          metadata: { name: '10-244-117-0-26' },
-          spec: { cidr: '10.244.117.0/26', affinity: `host:${node}` },
-        },
-      ],
+      extraDocs: [blockDoc('10.244.117.0/26', node)],
     },
   });
   await waitBirdEstablished(lab, bird, 'tern4');

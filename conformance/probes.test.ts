@@ -3,7 +3,7 @@
 // planned session is Established or still within its grace period.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, TERND, BGPCTL, startBird, startTernd, waitBirdEstablished, conformanceGate, waitFor, run, type CalicoModel } from './lab/index.js';
+import { type Lab, pairLab, TERND, BGPCTL, startBird, startTernd, waitBirdEstablished, conformanceGate, waitFor, run, type CalicoModel } from './lab/index.js';
 
 const NET = 71;
 const TERN4 = `198.18.${NET}.1`;
@@ -36,11 +36,7 @@ function metric(text: string, name: string, labels: Record<string, string> = {})
 
 test('probes and metrics against a real BIRD peer (readiness follows the session; metrics count it)', { timeout: 90_000 }, async (t) => {
   if (!conformanceGate(t, ['root', 'ip', 'bird', 'birdc', 'ternd'], TERND)) return;
-  const lab = await Lab.create('tpr');
-  t.after(() => lab.destroy());
-  const ternHost = await lab.addHost('tpr-tern');
-  const birdHost = await lab.addHost('tpr-bird');
-  await lab.link(ternHost, birdHost, { v4: `${TERN4}/24`, v4b: `${BIRD4}/24` });
+  const { lab, hostA: ternHost, hostB: birdHost } = await pairLab(t, 'tpr', ['tern', 'bird'], { v4: `${TERN4}/24`, v4b: `${BIRD4}/24` });
   const node = 'tpr-node';
   const model: CalicoModel = {
     asNumber: 64512,

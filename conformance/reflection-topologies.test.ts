@@ -8,6 +8,8 @@
 // 1 and 2 include the RFC 4456 §8 loop rules on real wire input (BIRD filters set CLUSTER_LIST
 // and ORIGINATOR_ID on routes it sends), 3 the same-cluster rule between two Terns; all check
 // withdrawals from each origin.
+// One file on purpose (~520 lines): the four topologies share the read-back helpers below (rib,
+// learned, block, rewriteModel) and one address plan, each topology on its own 198.18.7x.0/24.
 
 import * as fs from 'node:fs';
 import test from 'node:test';

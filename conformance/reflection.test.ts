@@ -6,6 +6,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  blockDoc,
   Lab,
   TERND,
   startBird,
@@ -58,14 +59,7 @@ test('RFC 4456 §8: Tern reflects between a BIRD and an FRR client with ORIGINAT
       ],
       peers: [{ name: 'to-rr', nodeSelector: '!has(route-reflector)', peerSelector: 'has(route-reflector)' }],
       pools: { 'pods-v4': '10.244.0.0/16' },
-      extraDocs: [
-        {
-          apiVersion: 'crd.projectcalico.org/v1',
-          kind: 'IPAMBlock',
-          metadata: { name: '10-244-70-0-26' },
-          spec: { cidr: '10.244.70.0/26', affinity: `host:${node}` },
-        },
-      ],
+      extraDocs: [blockDoc('10.244.70.0/26', node)],
     },
     args: ['--probes', 'off'],
   });

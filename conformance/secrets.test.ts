@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  Lab,
+  pairLab,
   TERND,
   startBird,
   birdReconfigure,
@@ -27,12 +27,17 @@ const NEEDS = ['root', 'ip', 'bird', 'birdc', 'ternd'] as const;
 
 test('RFC 2385 TCP MD5 from a secretKeyRef: held down while the Secret is missing, up when it appears, a rotation restarts only that session', async (t) => {
   if (!conformanceGate(t, [...NEEDS], TERND)) return;
-  const lab = await Lab.create('ti16s');
-  t.after(() => lab.destroy());
-  const birdHost = await lab.addHost('ti16s-bird');
-  const ternHost = await lab.addHost('ti16s-tern');
   const [tern4, bird4, tern6, bird6] = ['198.18.116.1', '198.18.116.2', '2001:db8:116::1', '2001:db8:116::2'];
-  await lab.link(ternHost, birdHost, { v4: `${tern4}/24`, v4b: `${bird4}/24`, v6: `${tern6}/64`, v6b: `${bird6}/64` });
+  const {
+    lab,
+    hostA: ternHost,
+    hostB: birdHost,
+  } = await pairLab(t, 'ti16s', ['tern', 'bird'], {
+    v4: `${tern4}/24`,
+    v4b: `${bird4}/24`,
+    v6: `${tern6}/64`,
+    v6b: `${bird6}/64`,
+  });
   const node = 'ti16s-node';
   const birdCfg = (password: string): BirdConfig => ({
     routerId: bird4,

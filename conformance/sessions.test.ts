@@ -1,10 +1,13 @@
 // Tern's BGP sessions against real BIRD 2 and FRR, in network namespaces. Each test builds its own
 // two-host lab (`tcsN-tern`, `tcsN-bird|frr`); Tern is 198.18.N.1 (the lower BGP Identifier, so
 // a collision keeps the peer's connection, RFC 4271 §6.8) and the peer 198.18.N.2.
+// One file on purpose (~500 lines): every test runs on the one scenario set-up below (setup(): a
+// two-host lab, Tern and BIRD or FRR), in one describe that runs three at a time.
 
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  blockDoc,
   Lab,
   TERND,
   startBird,
@@ -92,12 +95,7 @@ async function setup(t: TestContext, s: Scenario) {
     pools: s.blocks ? { 'pods-v4': '10.244.0.0/16', ...(s.v6 ? { 'pods-v6': '2001:db8:244::/48' } : {}) } : undefined,
     extraDocs: s.blocks
       ? [
-          {
-            apiVersion: 'crd.projectcalico.org/v1',
-            kind: 'IPAMBlock',
-            metadata: { name: `10-244-${s.net}-0-26` },
-            spec: { cidr: `10.244.${s.net}.0/26`, affinity: `host:${node}` },
-          },
+          blockDoc(`10.244.${s.net}.0/26`, node),
           ...(s.v6
             ? [
                 {

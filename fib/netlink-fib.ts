@@ -5,7 +5,7 @@
 // repairs the difference (resync), so a route whose interface went down is withdrawn and comes
 // back with the interface. All writes are serialised; none blocks the event loop (see
 // route-writer.ts, netlink/client.ts and docs/fib.md).
-// One file on purpose (~510 lines): it is the single owner of the desired and installed tables,
+// One file on purpose (~600 lines): it is the single owner of the desired and installed tables,
 // and every method reads and writes both; the pieces that need neither live beside it
 // (resolve.ts, route-writer.ts, nexthops.ts, prefix-table.ts).
 import { EventEmitter } from 'node:events';

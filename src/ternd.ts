@@ -1,21 +1,21 @@
 #!/usr/bin/env node
 // ternd: the Tern BGP daemon for one Kubernetes node. Wiring only: parse flags, build the FIB
 // driver, start the Daemon, serve the control socket and probes, handle signals.
-import { lazyYargs } from './flags';
-import { createLogger, isLogLevel, LOG_LEVELS, type LogLevel } from './log';
-import { daemonSocketPath, resolveGroup } from './paths';
-import { versionLine } from './build-info';
-import { Daemon } from './daemon/daemon';
-import { TerndApi } from './daemon/api';
-import { startControlServer } from './control/server';
-import { startHttpProbes, DEFAULT_PROBE_HOST, DEFAULT_PROBE_PORT } from './control/http';
-import { checkControlSocket, checkKernelFib, checkProbeAddress } from './daemon/preflight';
-import { Metrics } from './control/metrics';
-import { ConfigError, fileSecretResolver, formatIssue } from '../peers';
-import type { Fib } from '../fib/types';
-import { createFib, openLocalAddresses } from './daemon/fib-driver';
-import { createDatastore } from './daemon/datastore';
-import type { Datastore } from '../peers/datastore';
+import { lazyYargs } from './flags.js';
+import { createLogger, isLogLevel, LOG_LEVELS, type LogLevel } from './log.js';
+import { daemonSocketPath, resolveGroup } from './paths.js';
+import { versionLine } from './build-info.js';
+import { Daemon } from './daemon/daemon.js';
+import { TerndApi } from './daemon/api.js';
+import { startControlServer } from './control/server.js';
+import { startHttpProbes, DEFAULT_PROBE_HOST, DEFAULT_PROBE_PORT } from './control/http.js';
+import { checkControlSocket, checkKernelFib, checkProbeAddress } from './daemon/preflight.js';
+import { Metrics } from './control/metrics.js';
+import { ConfigError, fileSecretResolver, formatIssue } from '../peers/index.js';
+import type { Fib } from '../fib/types.js';
+import { createFib, openLocalAddresses } from './daemon/fib-driver.js';
+import { createDatastore } from './daemon/datastore.js';
+import type { Datastore } from '../peers/datastore/index.js';
 
 async function main(): Promise<void> {
   // yargs itself is loaded only for --help, --version or a line it must refuse (src/flags.ts).

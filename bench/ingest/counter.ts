@@ -3,7 +3,7 @@
 // workload prefixes the monitor currently holds. Anything that is not a workload prefix is
 // counted as `foreign`, so a harness that counts wrong shows it instead of hiding it.
 
-import { type BenchFamily, IPV4_BASE24, IPV4_LEN, IPV6_HIGH, IPV6_LEN } from './workload';
+import { type BenchFamily, IPV4_BASE24, IPV4_LEN, IPV6_HIGH, IPV6_LEN } from './workload.js';
 
 export class PrefixCounter {
   /** Workload prefixes currently announced (each counted once, withdrawals subtract). */

@@ -8,14 +8,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { PrefixCounter } from './counter';
-import { KERNEL_ADDRS, KERNEL_TABLE, type KernelVerify, type TargetNetns, createTargetNetns, kernelRouteCount, verifyKernelTable } from './kernel';
-import { type EventLoopLag, scrapeEventLoopLag } from './metrics';
-import { type ProcSample, installCleanupHooks, sampleProcess, startProcess, stopProcess, waitListening, type Spawned } from './proc';
-import { BenchSpeaker } from './speaker';
-import type { Lab, Target } from './targets';
-import { type KeepaliveResult, Watcher, epochMs, keepaliveGaps } from './watcher';
-import type { BenchFamily, Workload } from './workload';
+import { PrefixCounter } from './counter.js';
+import { KERNEL_ADDRS, KERNEL_TABLE, type KernelVerify, type TargetNetns, createTargetNetns, kernelRouteCount, verifyKernelTable } from './kernel.js';
+import { type EventLoopLag, scrapeEventLoopLag } from './metrics.js';
+import { type ProcSample, installCleanupHooks, sampleProcess, startProcess, stopProcess, waitListening, type Spawned } from './proc.js';
+import { BenchSpeaker } from './speaker.js';
+import type { Lab, Target } from './targets.js';
+import { type KeepaliveResult, Watcher, epochMs, keepaliveGaps } from './watcher.js';
+import type { BenchFamily, Workload } from './workload.js';
 
 export interface RunParams {
   family: BenchFamily;

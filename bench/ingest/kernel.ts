@@ -13,8 +13,8 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import type { BenchFamily } from './workload';
-import { IPV4_BASE24, IPV4_LEN, IPV6_HIGH, IPV6_LEN } from './workload';
+import type { BenchFamily } from './workload.js';
+import { IPV4_BASE24, IPV4_LEN, IPV6_HIGH, IPV6_LEN } from './workload.js';
 
 /** The table BIRD (`kernel table`) and ternd (`--table`) write into; FRR's zebra uses main. */
 export const KERNEL_TABLE = 100;

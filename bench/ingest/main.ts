@@ -9,12 +9,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ResultRecorder } from '../result';
-import { INJECTOR_AS, type RunParams, type TargetResult, runTarget } from './harness';
-import { KERNEL_ADDRS } from './kernel';
-import { formatTable, type IngestReport, ingestTargets, ratiosToBird, summarize } from './report';
-import { TARGETS } from './targets';
-import { type BenchFamily, buildWorkload } from './workload';
+import { ResultRecorder } from '../result.js';
+import { INJECTOR_AS, type RunParams, type TargetResult, runTarget } from './harness.js';
+import { KERNEL_ADDRS } from './kernel.js';
+import { formatTable, type IngestReport, ingestTargets, ratiosToBird, summarize } from './report.js';
+import { TARGETS } from './targets.js';
+import { type BenchFamily, buildWorkload } from './workload.js';
 
 export interface IngestOptions extends RunParams {
   targets: string[];

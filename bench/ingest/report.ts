@@ -1,9 +1,9 @@
 // The ingest bench's report: rounds summarised per target, ratios to BIRD within one round, the
 // table it prints and issue 18's verdicts (met / MISSED / not measured).
 
-import { spread, spreadText, type Spread, type TargetVerdict } from '../result';
-import type { TargetResult } from './harness';
-import type { BenchFamily } from './workload';
+import { spread, spreadText, type Spread, type TargetVerdict } from '../result.js';
+import type { TargetResult } from './harness.js';
+import type { BenchFamily } from './workload.js';
 
 /** The bench's data; build, machine and load are recorded by bench/result.ts around it. */
 export interface IngestReport {

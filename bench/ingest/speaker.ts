@@ -3,7 +3,7 @@
 // Not an FSM (RFC 4271 §8): enough of the protocol to hold one session for one run, no more.
 
 import * as net from 'node:net';
-import type { BenchFamily } from './workload';
+import type { BenchFamily } from './workload.js';
 
 export interface SpeakerOptions {
   name: string;
@@ -50,7 +50,7 @@ export function encodeOpen(myAs: number, bgpId: string, family: BenchFamily, hol
   body[0] = 4;
   body.writeUInt16BE(myAs > 0xffff ? 23456 : myAs, 1); // AS_TRANS (RFC 6793 §9)
   body.writeUInt16BE(holdTime, 3);
-  bgpId.split('.').forEach((o, i) => (body[5 + i] = Number(o)));
+  for (const [i, o] of bgpId.split('.').entries()) body[5 + i] = Number(o);
   body[9] = caps.length;
   const len = 19 + body.length + caps.length;
   const hdr = Buffer.alloc(19, 0xff);

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BenchFamily } from './workload';
+import type { BenchFamily } from './workload.js';
 
 export interface Lab {
   family: BenchFamily;

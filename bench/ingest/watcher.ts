@@ -16,7 +16,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import * as readline from 'node:readline';
-import { BenchSpeaker, type SpeakerOptions } from './speaker';
+import { BenchSpeaker, type SpeakerOptions } from './speaker.js';
 
 /** Hold Time the watcher offers; 3 s makes the expected KEEPALIVE interval 1 s. */
 export const WATCHER_HOLD_TIME = 3;

@@ -4,7 +4,7 @@
 // The bench encodes its own messages on purpose: it measures the project's codec among others,
 // so it must not share a bug with it. Everything here is pure and deterministic for a seed.
 
-import { prng } from '../prng';
+import { prng } from '../prng.js';
 
 /** mulberry32 (bench/prng.ts): the workload is reproducible from its seed. */
 export { prng };
@@ -110,12 +110,12 @@ export function encodeCommonAttrs(set: AttrSet, spec: WorkloadSpec): Buffer {
   const seg = Buffer.alloc(2 + 4 * set.asPath.length);
   seg[0] = 2; // AS_SEQUENCE
   seg[1] = set.asPath.length;
-  set.asPath.forEach((a, i) => seg.writeUInt32BE(a, 2 + 4 * i));
+  for (const [i, a] of set.asPath.entries()) seg.writeUInt32BE(a, 2 + 4 * i);
   parts.push(attr(WELL_KNOWN, 2, seg));
   if (spec.family === 'ipv4') parts.push(attr(WELL_KNOWN, 3, spec.nextHop));
   if (set.communities.length > 0) {
     const c = Buffer.alloc(4 * set.communities.length);
-    set.communities.forEach((v, i) => c.writeUInt32BE(v, 4 * i));
+    for (const [i, v] of set.communities.entries()) c.writeUInt32BE(v, 4 * i);
     parts.push(attr(OPT_TRANS, 8, c));
   }
   return Buffer.concat(parts);

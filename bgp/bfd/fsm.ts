@@ -3,7 +3,7 @@
 // No Demand mode and no Echo function (RFC 5880 §6.4, §6.6: both optional); Tern always
 // takes the Active role (RFC 5880 §6.1). Deviations are marked "Tern:" and listed in docs/bfd.md.
 
-import { BfdState, Diag, STATE_NAMES, type BfdPacket, type StateName } from './packet';
+import { BfdState, Diag, STATE_NAMES, type BfdPacket, type StateName } from './packet.js';
 
 /** Operator timers, in milliseconds (Calico-style config speaks ms; the wire speaks µs). */
 export interface BfdTimers {
@@ -151,14 +151,10 @@ export class BfdFsm {
 
   /** RFC 5880 §6.8.6 from "If the Your Discriminator field is zero..." on; the codec made the earlier checks. */
   private receive(p: BfdPacket, authenticated: boolean): void {
-    // "If the Your Discriminator field is zero and the State field is not Down or AdminDown, discard."
-    if (p.yourDiscr === 0 && p.state !== BfdState.Down && p.state !== BfdState.AdminDown) return this.discard();
-    // The driver demultiplexed by Your Discriminator; a nonzero one that is not ours never gets here.
-    if (p.yourDiscr !== 0 && p.yourDiscr !== this.localDiscr) return this.discard();
-    // "If the A bit is set and no authentication is in use (bfd.AuthType is zero), discard";
-    // "If the A bit is clear and authentication is in use, discard."
-    if (!p.auth !== !this.auth) return this.discard();
-    if (this.auth && p.auth && !this.authentic(p.auth.type, p.auth.keyId, p.auth.seq, authenticated)) return this.discard();
+    if (!this.acceptable(p, authenticated)) {
+      this.discard();
+      return;
+    }
     this.counters.rx++;
     this.lastRxAt = this.now;
     this.remoteDiscr = p.myDiscr;
@@ -303,7 +299,10 @@ export class BfdFsm {
   /** RFC 5880 §6.8.7 jitter: 75-100% of the interval, 75-90% when bfd.DetectMult is 1. */
   private armTx(): void {
     const us = this.txIntervalUs();
-    if (us === 0) return this.stopTimer('tx');
+    if (us === 0) {
+      this.stopTimer('tx');
+      return;
+    }
     this.armedTxInterval = us;
     const f = this.detectMult === 1 ? 0.75 + 0.15 * this.random() : 1 - 0.25 * this.random();
     this.armTimer('tx', Math.floor(us * f) / 1000);
@@ -315,6 +314,17 @@ export class BfdFsm {
     if (us === 0 || (this.armedTxInterval !== 0 && us < this.armedTxInterval)) this.armTx();
   }
 
+  /** The discard rules of RFC 5880 §6.8.6 that the codec cannot apply (they need the session). */
+  private acceptable(p: BfdPacket, authenticated: boolean): boolean {
+    // "If the Your Discriminator field is zero and the State field is not Down or AdminDown, discard."
+    if (p.yourDiscr === 0 && p.state !== BfdState.Down && p.state !== BfdState.AdminDown) return false;
+    // The driver demultiplexed by Your Discriminator; a nonzero one that is not ours never gets here.
+    if (p.yourDiscr !== 0 && p.yourDiscr !== this.localDiscr) return false;
+    // "If the A bit is set and no authentication is in use (bfd.AuthType is zero), discard";
+    // "If the A bit is clear and authentication is in use, discard."
+    if (!p.auth !== !this.auth) return false;
+    return !(this.auth && p.auth && !this.authentic(p.auth.type, p.auth.keyId, p.auth.seq, authenticated));
+  }
   private discard(): void {
     this.counters.discarded++;
   }

@@ -5,8 +5,8 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import type { StateName } from './packet';
-import type { BfdPeerConfig, BfdSessionView, BfdStateEvent, FromWorker, ToWorker } from './types';
+import type { StateName } from './packet.js';
+import type { BfdPeerConfig, BfdSessionView, BfdStateEvent, FromWorker, ToWorker } from './types.js';
 
 export interface BfdManagerEvents {
   state: [BfdStateEvent];

@@ -1,7 +1,7 @@
 // What the BGP side, the daemon and the operator see of BFD, and the messages between the main
 // thread (manager.ts) and the BFD worker thread (worker.ts). Plain data, structured-clone safe.
 
-import type { StateName } from './packet';
+import type { StateName } from './packet.js';
 
 /** RFC 5881 §4 single-hop and RFC 5883 §5 multihop destination ports. */
 export const BFD_SINGLE_HOP_PORT = 3784;

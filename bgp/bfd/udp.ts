@@ -31,9 +31,9 @@ import {
   EAGAIN,
   EADDRINUSE,
   POLLIN,
-} from '../io/libc';
-import { familyOf, sockaddr } from '../io/transport';
-import { formatIpv4, formatIpv6 } from '../codec/address';
+} from '../io/libc.js';
+import { familyOf, sockaddr } from '../io/transport.js';
+import { formatIpv4, formatIpv6 } from '../codec/address.js';
 
 export interface UdpSocketOptions {
   /** Local address to bind (`0.0.0.0` / `::` for any). */

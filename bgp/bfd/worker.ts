@@ -7,11 +7,11 @@
 
 import { performance } from 'node:perf_hooks';
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import { BfdFsm, type BfdAction, type BfdTimer } from './fsm';
-import { AUTH_KEYED_SHA1, AUTH_METICULOUS_KEYED_SHA1, BfdState, DIAG_NAMES, decodeBfd, encodeBfd, STATE_NAMES, verifySha1 } from './packet';
-import { BFD_MULTIHOP_PORT, BFD_SINGLE_HOP_PORT, type BfdPeerConfig, type BfdSessionView, type FromWorker, type ToWorker } from './types';
-import { closeUdp, openUdp, pollIn, raiseThreadPriority, recvUdp, sendUdp } from './udp';
-import { familyOf } from '../io/transport';
+import { BfdFsm, type BfdAction, type BfdTimer } from './fsm.js';
+import { AUTH_KEYED_SHA1, AUTH_METICULOUS_KEYED_SHA1, BfdState, DIAG_NAMES, decodeBfd, encodeBfd, STATE_NAMES, verifySha1 } from './packet.js';
+import { BFD_MULTIHOP_PORT, BFD_SINGLE_HOP_PORT, type BfdPeerConfig, type BfdSessionView, type FromWorker, type ToWorker } from './types.js';
+import { closeUdp, openUdp, pollIn, raiseThreadPriority, recvUdp, sendUdp } from './udp.js';
+import { familyOf } from '../io/transport.js';
 
 const POLL_MS = 20;
 /** Nice value for the BFD thread: ahead of ordinary work on a busy node, as routers run BFD. */

@@ -1,9 +1,9 @@
 // AS_PATH (RFC 4271 §5.1.2, 2- or 4-octet per RFC 6793) and AS4_PATH (RFC 6793 §3), with the
 // RFC 6793 §4.2.3 reconstruction of the 4-octet path on sessions with a 2-octet ("OLD") peer.
 
-import { AS_TRANS, type AsPathSegment, AsPathSegmentType, AttrType, ATTR_FLAG_OPTIONAL as O, ATTR_FLAG_TRANSITIVE as T, type PathAttributes } from './types';
-import { rd32 } from './reader';
-import { type AttrDecodeState, AttrMalformed, type AttrSpec, type AttrWriter } from './attr-spec';
+import { AS_TRANS, type AsPathSegment, AsPathSegmentType, AttrType, ATTR_FLAG_OPTIONAL as O, ATTR_FLAG_TRANSITIVE as T, type PathAttributes } from './types.js';
+import { rd32 } from './reader.js';
+import { type AttrDecodeState, AttrMalformed, type AttrSpec, type AttrWriter } from './attr-spec.js';
 
 const SEGMENT_NAMES: Record<number, string> = { 1: 'AS_SET', 2: 'AS_SEQUENCE', 3: 'AS_CONFED_SEQUENCE', 4: 'AS_CONFED_SET' };
 

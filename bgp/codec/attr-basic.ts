@@ -2,10 +2,10 @@
 // AGGREGATOR, ORIGINATOR_ID, CLUSTER_LIST, AS4_AGGREGATOR, OTC. One registry row each, decode and
 // encode side by side; the RFC 7606 action of each row is cited where it is set.
 
-import { AS_TRANS, AttrType, ATTR_FLAG_OPTIONAL as O, ATTR_FLAG_TRANSITIVE as T } from './types';
-import { formatIpv4, parseIpv4 } from './address';
-import { rd32 } from './reader';
-import { type AttrDecodeState, AttrMalformed, type AttrSpec, type AttrWriter } from './attr-spec';
+import { AS_TRANS, AttrType, ATTR_FLAG_OPTIONAL as O, ATTR_FLAG_TRANSITIVE as T } from './types.js';
+import { formatIpv4, parseIpv4 } from './address.js';
+import { rd32 } from './reader.js';
+import { type AttrDecodeState, AttrMalformed, type AttrSpec, type AttrWriter } from './attr-spec.js';
 
 /** RFC 4271 §6.3 subcodes. */
 const LENGTH_ERROR = 5;

@@ -1,8 +1,8 @@
 // COMMUNITIES (RFC 1997), EXTENDED_COMMUNITIES (RFC 4360), LARGE_COMMUNITY (RFC 8092).
 
-import { AttrType, ATTR_FLAG_OPTIONAL as O, ATTR_FLAG_TRANSITIVE as T } from './types';
-import { rd32 } from './reader';
-import { AttrMalformed, type AttrSpec } from './attr-spec';
+import { AttrType, ATTR_FLAG_OPTIONAL as O, ATTR_FLAG_TRANSITIVE as T } from './types.js';
+import { rd32 } from './reader.js';
+import { AttrMalformed, type AttrSpec } from './attr-spec.js';
 
 function wantMultiple(name: string, got: number, unit: number): void {
   if (got === 0 || got % unit !== 0) {

@@ -14,10 +14,10 @@ import {
   type PrefixList,
   SAFI_UNICAST,
   type SessionContext,
-} from './types';
-import { formatIpv4, formatIpv6, parseIp } from './address';
-import { AttrMalformed, type AttrSpec, type AttrWriter } from './attr-spec';
-import { decodeNlri, nlriLength, writeNlri } from './prefixes';
+} from './types.js';
+import { formatIpv4, formatIpv6, parseIp } from './address.js';
+import { AttrMalformed, type AttrSpec, type AttrWriter } from './attr-spec.js';
+import { decodeNlri, nlriLength, writeNlri } from './prefixes.js';
 
 const OPTIONAL_ERROR = 9;
 const INVALID_NETWORK = 10;

@@ -1,7 +1,7 @@
 // The shape of one row of the attribute registry (attributes.ts), the decode state shared by
 // the rows, the error a row throws for a malformed value, and the writer rows encode into.
 
-import type { ErrorAction, MpReach, MpUnreach, PathAttributes, SessionContext } from './types';
+import type { ErrorAction, MpReach, MpUnreach, PathAttributes, SessionContext } from './types.js';
 
 /**
  * Thrown by a row's decoder for a malformed value. It never leaves decodeMessage: the attribute

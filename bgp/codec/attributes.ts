@@ -16,13 +16,13 @@ import {
   type PathAttributes,
   type SessionContext,
   type UnknownAttribute,
-} from './types';
-import { attributeName } from './names';
-import { type AttrDecodeState, AttrMalformed, type AttrSpec, AttrWriter } from './attr-spec';
-import { basicAttributes } from './attr-basic';
-import { asPathAttributes, mergeAs4 } from './attr-aspath';
-import { communityAttributes } from './attr-communities';
-import { mpAttributes } from './attr-mp';
+} from './types.js';
+import { attributeName } from './names.js';
+import { type AttrDecodeState, AttrMalformed, type AttrSpec, AttrWriter } from './attr-spec.js';
+import { basicAttributes } from './attr-basic.js';
+import { asPathAttributes, mergeAs4 } from './attr-aspath.js';
+import { communityAttributes } from './attr-communities.js';
+import { mpAttributes } from './attr-mp.js';
 
 /** The registry, indexed by type code. */
 export const ATTRIBUTE_TABLE: readonly (AttrSpec | undefined)[] = (() => {

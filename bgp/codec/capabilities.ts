@@ -4,9 +4,9 @@
 // A known capability with a malformed value is a structural error: OPEN Message Error 2/0.
 
 import { SmartBuffer } from 'smart-buffer';
-import { BgpError, CapCode, type Capability } from './types';
-import { capabilityName } from './names';
-import type { Reader } from './reader';
+import { BgpError, CapCode, type Capability } from './types.js';
+import { capabilityName } from './names.js';
+import type { Reader } from './reader.js';
 
 const openError = (what: string): BgpError => new BgpError(2, 0, `OPEN Message Error: ${what}`);
 

@@ -1,10 +1,10 @@
 // Readable text and plain JSON for decoded messages: used by `bgpctl decode`, logs and tests.
 // JSON is plain data (no Buffers, no PrefixList objects), so deep equality works on it.
 
-import { type AsPathSegment, type BgpMessage, type Capability, MsgType, type PathAttributes, type PrefixList, type UpdateMessage } from './types';
-import { formatPrefix } from './prefix';
-import { attributeName, capabilityName, messageTypeName, notificationName } from './names';
-import { isEndOfRib } from './update';
+import { type AsPathSegment, type BgpMessage, type Capability, MsgType, type PathAttributes, type PrefixList, type UpdateMessage } from './types.js';
+import { formatPrefix } from './prefix.js';
+import { attributeName, capabilityName, messageTypeName, notificationName } from './names.js';
+import { isEndOfRib } from './update.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 

@@ -2,7 +2,7 @@
 // into whole messages. Framing is separate from decoding (pg-protocol's parser loop): the
 // Framer checks only the header; decodeMessage checks the body.
 
-import { BgpError, HEADER_LEN, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, MsgType } from './types';
+import { BgpError, HEADER_LEN, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN, MsgType } from './types.js';
 
 const u16 = (v: number): Buffer => Buffer.from([v >> 8, v & 0xff]);
 

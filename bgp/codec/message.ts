@@ -1,11 +1,11 @@
 // decodeMessage / encodeMessage: the message boundary. The header is checked again here (the
 // Framer may not have been used, e.g. by bgpctl decode), then the body goes to its decoder.
 
-import { BgpError, type BgpMessage, MsgType, type SessionContext } from './types';
-import { checkHeader } from './header';
-import { decodeNotification, decodeKeepalive, decodeRouteRefresh, encodeKeepalive, encodeNotification, encodeRouteRefresh } from './notification';
-import { decodeOpen, encodeOpen } from './open';
-import { decodeUpdate, encodeUpdate } from './update';
+import { BgpError, type BgpMessage, MsgType, type SessionContext } from './types.js';
+import { checkHeader } from './header.js';
+import { decodeNotification, decodeKeepalive, decodeRouteRefresh, encodeKeepalive, encodeNotification, encodeRouteRefresh } from './notification.js';
+import { decodeOpen, encodeOpen } from './open.js';
+import { decodeUpdate, encodeUpdate } from './update.js';
 
 const u16 = (v: number): Buffer => Buffer.from([v >> 8, v & 0xff]);
 

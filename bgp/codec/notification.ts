@@ -2,8 +2,8 @@
 // and ROUTE-REFRESH (RFC 2918 §3, RFC 7313 §3.2 subtypes): decode and encode side by side.
 
 import { SmartBuffer } from 'smart-buffer';
-import { BgpError, HEADER_LEN, type KeepaliveMessage, MAX_MESSAGE_LEN, MsgType, type NotificationMessage, type RouteRefreshMessage } from './types';
-import { writeHeader } from './header';
+import { BgpError, HEADER_LEN, type KeepaliveMessage, MAX_MESSAGE_LEN, MsgType, type NotificationMessage, type RouteRefreshMessage } from './types.js';
+import { writeHeader } from './header.js';
 
 const u16 = (v: number): Buffer => Buffer.from([v >> 8, v & 0xff]);
 

@@ -10,11 +10,11 @@
 //    role mismatch (2/11).
 
 import { SmartBuffer } from 'smart-buffer';
-import { BgpError, type Capability, HEADER_LEN, MAX_MESSAGE_LEN, MsgType, type OpenMessage } from './types';
-import { formatIpv4, parseIpv4 } from './address';
-import { decodeCapabilities, encodeCapability } from './capabilities';
-import { writeHeader } from './header';
-import { Reader } from './reader';
+import { BgpError, type Capability, HEADER_LEN, MAX_MESSAGE_LEN, MsgType, type OpenMessage } from './types.js';
+import { formatIpv4, parseIpv4 } from './address.js';
+import { decodeCapabilities, encodeCapability } from './capabilities.js';
+import { writeHeader } from './header.js';
+import { Reader } from './reader.js';
 
 /** RFC 4271 §4.2: header + 10 octets. */
 const OPEN_MIN_LEN = HEADER_LEN + 10;

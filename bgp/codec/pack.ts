@@ -18,11 +18,11 @@ import {
   type Prefix,
   type PrefixList,
   type SessionContext,
-} from './types';
-import { encodeAttributes } from './attributes';
-import { encodeNextHop, MP_UNREACH_HEADER_LENGTH, mpReachHeaderLength, writeMpReachHeader, writeMpUnreachHeader } from './attr-mp';
-import { writeHeader } from './header';
-import { writeNlri } from './prefixes';
+} from './types.js';
+import { encodeAttributes } from './attributes.js';
+import { encodeNextHop, MP_UNREACH_HEADER_LENGTH, mpReachHeaderLength, writeMpReachHeader, writeMpUnreachHeader } from './attr-mp.js';
+import { writeHeader } from './header.js';
+import { writeNlri } from './prefixes.js';
 
 export interface PackInput {
   /** The attribute set, or a block pre-encoded by encodeAttributes (without MP attributes). */

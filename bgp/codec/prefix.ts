@@ -2,8 +2,8 @@
 // CLI and tests; fast byte-level helpers (prefixKey) for the RIB. Addresses themselves are
 // address.ts's (the one address module of the tree).
 
-import { formatIpv4, formatIpv6, maskInPlace, parseIp, parseLength } from './address';
-import { AFI_IPV4, AFI_IPV6, type Afi, type Prefix } from './types';
+import { formatIpv4, formatIpv6, maskInPlace, parseIp, parseLength } from './address.js';
+import { AFI_IPV4, AFI_IPV6, type Afi, type Prefix } from './types.js';
 
 /** Bytes the NLRI encoding of a prefix of `len` bits takes after its length octet. */
 export const prefixBytes = (len: number): number => (len + 7) >> 3;

@@ -3,9 +3,9 @@
 // Decoding validates the syntax and records only offsets: one Uint32Array per list, no object
 // per prefix. The prefix bytes stay in the message buffer.
 
-import { AFI_IPV4, type Afi, type Prefix, type PrefixList } from './types';
-import { parsePrefix, prefixBytes, prefixFromBytes } from './prefix';
-import { rd32, wr32 } from './reader';
+import { AFI_IPV4, type Afi, type Prefix, type PrefixList } from './types.js';
+import { parsePrefix, prefixBytes, prefixFromBytes } from './prefix.js';
+import { rd32, wr32 } from './reader.js';
 
 /** Scratch space for offsets while decoding; a 65535-byte message holds fewer prefixes. */
 const scratch = new Uint32Array(65536);

@@ -4,7 +4,7 @@
 // path: running short raises the BgpError the caller chose for this part of the message
 // (e.g. OPEN -> 2/0, an attribute value -> that attribute's RFC 7606 action).
 
-import { BgpError } from './types';
+import { BgpError } from './types.js';
 
 /** Builds the error to throw when the reader runs short; `what` names the missing field. */
 export type ShortError = (what: string) => Error;

@@ -14,12 +14,12 @@ import {
   SAFI_UNICAST,
   type SessionContext,
   type UpdateMessage,
-} from './types';
-import { AttrWriter } from './attr-spec';
-import { encodeNextHop, writeMpReach, writeMpUnreach } from './attr-mp';
-import { decodeAttributes, writeAttributes } from './attributes';
-import { writeHeader } from './header';
-import { decodeNlri, nlriLength, PrefixListImpl, writeNlri } from './prefixes';
+} from './types.js';
+import { AttrWriter } from './attr-spec.js';
+import { encodeNextHop, writeMpReach, writeMpUnreach } from './attr-mp.js';
+import { decodeAttributes, writeAttributes } from './attributes.js';
+import { writeHeader } from './header.js';
+import { decodeNlri, nlriLength, PrefixListImpl, writeNlri } from './prefixes.js';
 
 const UPDATE_MIN_LEN = HEADER_LEN + 4;
 const u16 = (v: number): Buffer => Buffer.from([v >> 8, v & 0xff]);

@@ -1,6 +1,6 @@
 // RFC 4271 §6.8 connection collision resolution, pure.
 
-import { idToNumber } from './config';
+import { idToNumber } from './config.js';
 
 /** Who initiated a connection: we (outbound) or the peer (inbound). */
 export type Direction = 'outbound' | 'inbound';

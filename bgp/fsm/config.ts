@@ -1,7 +1,7 @@
 // The plain peer configuration a Session takes, and its defaults.
 // peers/ (the Calico model) produces these objects; bgp/ never reads the Calico model itself.
 
-import type { Family } from '../codec/types';
+import type { Family } from '../codec/types.js';
 
 /** One BGP neighbour, as the session layer needs it. Times are in seconds unless named *Ms. */
 export interface SessionConfig {

@@ -1,9 +1,9 @@
 // Received bytes -> the RFC 4271 §8.1 event they are, pure. The session feeds the result to the
 // connection's Fsm; decode errors become the event whose row sends their NOTIFICATION.
 
-import { decodeMessage } from '../codec';
-import type { FsmEvent } from './types';
-import { BgpError, ErrCode, MsgType, type BgpMessage, type SessionContext } from '../codec/types';
+import { decodeMessage } from '../codec/index.js';
+import type { FsmEvent } from './types.js';
+import { BgpError, ErrCode, MsgType, type BgpMessage, type SessionContext } from '../codec/types.js';
 
 /** Maps one whole message (header included) to its RFC 4271 §8.1 event. Never throws for bad input. */
 export function eventOfMessage(buf: Buffer, ctx: SessionContext): FsmEvent {

@@ -4,13 +4,13 @@
 // Deviations from the RFC text are marked "Tern:" and listed in docs/sessions.md.
 // One file on purpose (~500 lines): RFC 4271 §8.2.2 is one table, and it reads best beside the RFC.
 
-import type { ResolvedConfig } from './config';
-import { encodeShutdownCommunication } from '../codec';
-import { fsmErrorSubcode, type DownReason, type FsmAction, type FsmEvent, type State, type StopNotification, type TimerName } from './types';
-import { buildOpen, negotiate, type Negotiated } from './negotiate';
-import { BgpError, ErrCode, MsgType, type BgpMessage, type OpenMessage } from '../codec/types';
+import type { ResolvedConfig } from './config.js';
+import { encodeShutdownCommunication } from '../codec/index.js';
+import { fsmErrorSubcode, type DownReason, type FsmAction, type FsmEvent, type State, type StopNotification, type TimerName } from './types.js';
+import { buildOpen, negotiate, type Negotiated } from './negotiate.js';
+import { BgpError, ErrCode, MsgType, type BgpMessage, type OpenMessage } from '../codec/types.js';
 
-export * from './types';
+export * from './types.js';
 
 /** How a transition to Idle counts for DampPeerOscillations (RFC 4271 §8.1.1). */
 type IdleKind = 'stop' | 'error' | 'quiet';

@@ -2,7 +2,7 @@
 // Pure functions; the FSM calls them on BGPOpen (RFC 4271 §8.1 event 19).
 // A check that fails throws the BgpError whose code/subcode/data is the NOTIFICATION to send.
 
-import { idToNumber, type ResolvedConfig } from './config';
+import { idToNumber, type ResolvedConfig } from './config.js';
 import {
   AFI_IPV4,
   AFI_IPV6,
@@ -18,7 +18,7 @@ import {
   type Family,
   type OpenMessage,
   type SessionContext,
-} from '../codec/types';
+} from '../codec/types.js';
 
 /** RFC 4271 §6.2 OPEN Message Error subcodes. */
 export const enum OpenErr {

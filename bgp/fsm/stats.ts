@@ -1,10 +1,10 @@
 // Per-session counters for the control socket (`bgpctl show neighbor`): plain JSON-safe data.
 
-import { notificationName } from '../codec';
-import type { ResolvedConfig } from './config';
-import type { State } from './types';
-import type { Negotiated } from './negotiate';
-import { MsgType, type NotificationMessage } from '../codec/types';
+import { notificationName } from '../codec/index.js';
+import type { ResolvedConfig } from './config.js';
+import type { State } from './types.js';
+import type { Negotiated } from './negotiate.js';
+import { MsgType, type NotificationMessage } from '../codec/types.js';
 
 export interface MessageCounters {
   open: number;

@@ -1,8 +1,8 @@
 // The vocabulary of the RFC 4271 §8 state machine: states, events (named after §8.1),
 // actions the driver carries out, and why a session went down.
 
-import type { Negotiated } from './negotiate';
-import type { BgpError, Family, BgpMessage, NotificationMessage, OpenMessage, RouteRefreshMessage, UpdateMessage } from '../codec/types';
+import type { Negotiated } from './negotiate.js';
+import type { BgpError, Family, BgpMessage, NotificationMessage, OpenMessage, RouteRefreshMessage, UpdateMessage } from '../codec/types.js';
 
 /** RFC 4271 §8.2.2 states. */
 export type State = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';

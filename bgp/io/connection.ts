@@ -4,8 +4,8 @@
 
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Framer } from '../codec';
-import { BgpError } from '../codec/types';
+import { Framer } from '../codec/index.js';
+import { BgpError } from '../codec/types.js';
 
 export interface WireHandlers {
   onMessage(msg: Buffer): void;

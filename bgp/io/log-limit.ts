@@ -6,7 +6,7 @@
 // ends one summary line says how many there were. The next occurrence after that is logged
 // in full again, so a steady flood costs about two lines per key per window.
 
-import type { Logger } from './log';
+import type { Logger } from './log.js';
 
 export interface LogLimitOptions {
   /** Length of a window in ms (default 60 s). */

@@ -5,19 +5,19 @@
 // driver's reaction to FSM actions share one lifecycle; split, each half would reach into the other.
 
 import { EventEmitter } from 'node:events';
-import type { StopNotification } from '../fsm/types';
+import type { StopNotification } from '../fsm/types.js';
 import type net from 'node:net';
-import { encodeMessage, notificationName } from '../codec';
-import { eventOfMessage, messageTypeOf } from '../fsm/dispatch';
-import { resolveConfig, type ResolvedConfig, type SessionConfig } from '../fsm/config';
-import { Fsm, STATE_RANK, type DownReason, type FsmAction, type FsmEvent, type State, type TimerName } from '../fsm/fsm';
-import { collisionWinner, type Direction } from '../fsm/collision';
-import { nullLogger, type Logger } from './log';
-import { LogLimiter } from './log-limit';
-import type { Negotiated } from '../fsm/negotiate';
-import { countMessage, emptyStats, noteError, type SessionStats } from '../fsm/stats';
-import { connectTcp, type ConnectOptions, type Connecting } from './transport';
-import { Timers, Wire } from './connection';
+import { encodeMessage, notificationName } from '../codec/index.js';
+import { eventOfMessage, messageTypeOf } from '../fsm/dispatch.js';
+import { resolveConfig, type ResolvedConfig, type SessionConfig } from '../fsm/config.js';
+import { Fsm, STATE_RANK, type DownReason, type FsmAction, type FsmEvent, type State, type TimerName } from '../fsm/fsm.js';
+import { collisionWinner, type Direction } from '../fsm/collision.js';
+import { nullLogger, type Logger } from './log.js';
+import { LogLimiter } from './log-limit.js';
+import type { Negotiated } from '../fsm/negotiate.js';
+import { countMessage, emptyStats, noteError, type SessionStats } from '../fsm/stats.js';
+import { connectTcp, type ConnectOptions, type Connecting } from './transport.js';
+import { Timers, Wire } from './connection.js';
 import {
   DEFAULT_CONTEXT,
   MsgType,
@@ -29,7 +29,7 @@ import {
   type RouteRefreshMessage,
   type SessionContext,
   type UpdateMessage,
-} from '../codec/types';
+} from '../codec/types.js';
 
 export interface SessionEvents {
   established: [info: { negotiated: Negotiated; context: SessionContext }];

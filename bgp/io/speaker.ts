@@ -3,17 +3,17 @@
 // accepted sockets, refuses strangers, and watches event-loop delay against the hold times.
 
 import { EventEmitter } from 'node:events';
-import type { StopNotification } from '../fsm/types';
+import type { StopNotification } from '../fsm/types.js';
 import type net from 'node:net';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
-import type { SessionConfig } from '../fsm/config';
-import type { DownReason, State } from '../fsm/types';
-import { nullLogger, type Logger } from './log';
-import type { Negotiated } from '../fsm/negotiate';
-import { Session, type SessionOptions } from './session';
-import { addressBytes, fdOf, familyOf, Listener, setGtsm } from './transport';
-import { formatIp, formatIpv4, isIpv4Mapped } from '../codec/address';
-import type { RouteRefreshMessage, SessionContext, UpdateMessage } from '../codec/types';
+import type { SessionConfig } from '../fsm/config.js';
+import type { DownReason, State } from '../fsm/types.js';
+import { nullLogger, type Logger } from './log.js';
+import type { Negotiated } from '../fsm/negotiate.js';
+import { Session, type SessionOptions } from './session.js';
+import { addressBytes, fdOf, familyOf, Listener, setGtsm } from './transport.js';
+import { formatIp, formatIpv4, isIpv4Mapped } from '../codec/address.js';
+import type { RouteRefreshMessage, SessionContext, UpdateMessage } from '../codec/types.js';
 
 export interface SpeakerOptions {
   /** Listen sockets; default 0.0.0.0 and :: on `port`. `[]` listens nowhere (outbound only). */

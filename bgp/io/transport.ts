@@ -7,7 +7,7 @@
 // See docs/sessions.md "Transport".
 
 import net from 'node:net';
-import { ipFamily, parseIp } from '../codec/address';
+import { ipFamily, parseIp } from '../codec/address.js';
 import {
   check,
   errno,
@@ -33,11 +33,11 @@ import {
   TCP_MD5SIG,
   EINPROGRESS,
   POLLOUT,
-} from './libc';
+} from './libc.js';
 
 export { setIntOpt, SysError };
 // Re-exported for the session tests, which read these options back from a live socket.
-export { IP_MINTTL, IP_TTL } from './libc';
+export { IP_MINTTL, IP_TTL } from './libc.js';
 
 const TCP_MD5SIG_MAXKEYLEN = 80;
 

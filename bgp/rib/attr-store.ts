@@ -5,11 +5,11 @@
 // minus MP_REACH/MP_UNREACH, plus the next hop of the family). The decision process reads the
 // numbers it needs from fields precomputed here once per set, never from the attribute objects.
 
-import { AsPathSegmentType, DEFAULT_CONTEXT, type MpNextHop, type PathAttributes, type SessionContext } from '../codec/types';
-import { decodeAttributes } from '../codec/attributes';
-import { LLGR_STALE } from '../codec/communities';
-import { ipv4Number } from '../codec/address';
-import type { PathInfo } from './rib-types';
+import { AsPathSegmentType, DEFAULT_CONTEXT, type MpNextHop, type PathAttributes, type SessionContext } from '../codec/types.js';
+import { decodeAttributes } from '../codec/attributes.js';
+import { LLGR_STALE } from '../codec/communities.js';
+import { ipv4Number } from '../codec/address.js';
+import type { PathInfo } from './rib-types.js';
 
 export interface AttrSet {
   id: number;

@@ -9,14 +9,14 @@
 // decision process over them (decision.ts), whose answer the Loc-RIB, the Adj-RIBs-Out and
 // bgpctl's views must agree on.
 
-import type { Family } from '../codec/types';
-import { formatPrefix } from '../codec/prefix';
-import { AttrStore, type AttrSet } from './attr-store';
-import { select, type Candidate, type DecisionOptions } from './decision';
-import type { LocalSpeaker } from './export';
-import { PeerState } from './peer-state';
-import type { PathInfo, RibNotice, RibNoticeReason, RibOptions, RibPeer } from './rib-types';
-import { FamilyTable, INELIGIBLE } from './table';
+import type { Family } from '../codec/types.js';
+import { formatPrefix } from '../codec/prefix.js';
+import { AttrStore, type AttrSet } from './attr-store.js';
+import { select, type Candidate, type DecisionOptions } from './decision.js';
+import type { LocalSpeaker } from './export.js';
+import { PeerState } from './peer-state.js';
+import type { PathInfo, RibNotice, RibNoticeReason, RibOptions, RibPeer } from './rib-types.js';
+import { FamilyTable, INELIGIBLE } from './table.js';
 
 export const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
 /** Peer id of the local pseudo-peer (index 0): our originated routes. */

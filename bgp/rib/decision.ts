@@ -9,8 +9,8 @@
 // - compare(): pairwise, returning the step and the reason, so `bgpctl show rib --detail` can
 //   say why each path lost to the best one.
 
-import type { AttrSet } from './attr-store';
-import { parseIp } from '../codec/address';
+import type { AttrSet } from './attr-store.js';
+import { parseIp } from '../codec/address.js';
 
 export const enum Step {
   /** Tern: a locally originated route wins (like FRR's weight 32768 / BIRD's preference). */

@@ -2,10 +2,10 @@
 // RFC 1997 well-known communities, and route reflection by RFC 4456, all in this one file
 // (GoBGP's filterpath). Pure functions of (source peer, target update group, attributes).
 
-import { AsPathSegmentType, ATTR_FLAG_PARTIAL, ATTR_FLAG_TRANSITIVE, type Family, type PathAttributes } from '../codec/types';
-import type { AttrSet } from './attr-store';
-import type { NextHopMode } from './rib-types';
-import { LLGR_STALE, NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED } from '../codec/communities';
+import { AsPathSegmentType, ATTR_FLAG_PARTIAL, ATTR_FLAG_TRANSITIVE, type Family, type PathAttributes } from '../codec/types.js';
+import type { AttrSet } from './attr-store.js';
+import type { NextHopMode } from './rib-types.js';
+import { LLGR_STALE, NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED } from '../codec/communities.js';
 
 /** Where a path came from. */
 export interface ExportSource {

@@ -7,9 +7,9 @@
 // attributes); anything unusual returns null and the caller takes the general path.
 // test/rib/fast-export.test.ts checks both agree.
 
-import { AttrType, ATTR_FLAG_EXTENDED_LENGTH, ATTR_FLAG_PARTIAL, ATTR_FLAG_TRANSITIVE } from '../codec/types';
-import { ATTRIBUTE_TABLE } from '../codec/attributes';
-import { LLGR_STALE, NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED } from '../codec/communities';
+import { AttrType, ATTR_FLAG_EXTENDED_LENGTH, ATTR_FLAG_PARTIAL, ATTR_FLAG_TRANSITIVE } from '../codec/types.js';
+import { ATTRIBUTE_TABLE } from '../codec/attributes.js';
+import { LLGR_STALE, NO_ADVERTISE, NO_EXPORT, NO_EXPORT_SUBCONFED } from '../codec/communities.js';
 
 const out = Buffer.allocUnsafe(70000);
 /** Generation-stamped duplicate check (RFC 7606 §3 g: duplicates mean the general path). */

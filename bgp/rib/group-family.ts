@@ -7,9 +7,9 @@
 // With add-path send (RFC 7911) a prefix may carry several paths: a Map from prefix to
 // [pathId, set, excluded] triples, and pending changes are explicit operations.
 
-import type { AttrSet, AttrStore } from './attr-store';
-import { IntVec, type FamilyTable } from './table';
-import { packReach, packWithdraw, type OutMsg } from './wire';
+import type { AttrSet, AttrStore } from './attr-store.js';
+import { IntVec, type FamilyTable } from './table.js';
+import { packReach, packWithdraw, type OutMsg } from './wire.js';
 
 export interface Entry {
   pfx: number;

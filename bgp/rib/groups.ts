@@ -3,13 +3,13 @@
 // export rules change (soft reconfiguration, no session reset), and each member's way to its
 // stream (output.ts). It owns the groups and the peer -> member map; nothing else keeps either.
 
-import type { Family, SessionContext } from '../codec/types';
-import { endOfRib } from '../codec/update';
-import type { RibCore } from './core';
-import { exportPrefix, type LocRibScope } from './loc-rib';
-import { backlog, hasOutput, resendAdjRibOut, takeOutput } from './output';
-import type { PeerState } from './peer-state';
-import { UpdateGroup, type Member } from './update-group';
+import type { Family, SessionContext } from '../codec/types.js';
+import { endOfRib } from '../codec/update.js';
+import type { RibCore } from './core.js';
+import { exportPrefix, type LocRibScope } from './loc-rib.js';
+import { backlog, hasOutput, resendAdjRibOut, takeOutput } from './output.js';
+import type { PeerState } from './peer-state.js';
+import { UpdateGroup, type Member } from './update-group.js';
 
 /** What the registry uses of the RIB's core: the export step's scope, the speaker, notices. */
 export type GroupScope = LocRibScope & Pick<RibCore, 'me' | 'note'>;

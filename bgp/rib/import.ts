@@ -7,13 +7,22 @@
 // motivation, without the soft-reconfiguration-inbound memory cost: the pre-policy view is one
 // 4-byte id per path, the sets themselves are shared).
 
-import { AsPathSegmentType, Origin, type Family, type MpNextHop, type PathAttributes, type Prefix, type PrefixList, type UpdateMessage } from '../codec/types';
-import { parsePrefix } from '../codec/prefix';
-import { rawAttrKey, type AttrSet } from './attr-store';
-import { nextHopProblem } from './nexthop';
-import type { RibCore } from './core';
-import type { PeerState } from './peer-state';
-import { PathFlag, type FamilyTable } from './table';
+import {
+  AsPathSegmentType,
+  Origin,
+  type Family,
+  type MpNextHop,
+  type PathAttributes,
+  type Prefix,
+  type PrefixList,
+  type UpdateMessage,
+} from '../codec/types.js';
+import { parsePrefix } from '../codec/prefix.js';
+import { rawAttrKey, type AttrSet } from './attr-store.js';
+import { nextHopProblem } from './nexthop.js';
+import type { RibCore } from './core.js';
+import type { PeerState } from './peer-state.js';
+import { PathFlag, type FamilyTable } from './table.js';
 
 /** What routes in use of the RIB's core: the attribute store, the options, notices, drops. */
 export type ImportScope = Pick<RibCore, 'attrs' | 'opts' | 'ownAddresses' | 'note' | 'dropPath'>;

@@ -3,13 +3,13 @@
 // prefix_evaluate: one change record feeds every consumer), and recompute what each update
 // group advertises for it.
 
-import type { Family } from '../codec/types';
-import { FAMILIES, type RibCore } from './core';
-import type { ApPath } from './group-family';
-import type { PeerState } from './peer-state';
-import type { PathInfo, RibChange } from './rib-types';
-import type { FamilyTable } from './table';
-import type { UpdateGroup } from './update-group';
+import type { Family } from '../codec/types.js';
+import { FAMILIES, type RibCore } from './core.js';
+import type { ApPath } from './group-family.js';
+import type { PeerState } from './peer-state.js';
+import type { PathInfo, RibChange } from './rib-types.js';
+import type { FamilyTable } from './table.js';
+import type { UpdateGroup } from './update-group.js';
 
 /** What the decision and export steps use of the RIB's core. */
 export type LocRibScope = Pick<RibCore, 'attrs' | 'opts' | 'decision' | 'byIdx' | 'tables' | 'selectPaths' | 'eligible' | 'pathInfo' | 'info'>;

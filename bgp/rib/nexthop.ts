@@ -4,8 +4,8 @@
 // path in the Adj-RIB-In, flagged, out of the decision process: never best, never advertised,
 // never installed in the kernel, and visible in `bgpctl show rib in` with the reason.
 
-import { parseIpv4, parseIpv6 } from '../codec/address';
-import type { Family } from '../codec/types';
+import { parseIpv4, parseIpv6 } from '../codec/address.js';
+import type { Family } from '../codec/types.js';
 
 /** What the check needs to know about the session the route came in on. */
 export interface NextHopContext {

@@ -1,9 +1,9 @@
 // Routes out, per member of an update group: the pull model (takeOutput), and the re-send of
 // the Adj-RIB-Out for a route refresh (RFC 2918 §4, RFC 7313 §4 BoRR/EoRR).
 
-import { RouteRefreshSubtype, type Family } from '../codec/types';
-import type { Member, UpdateGroup } from './update-group';
-import { isFor, refreshMarker, type OutMsg } from './wire';
+import { RouteRefreshSubtype, type Family } from '../codec/types.js';
+import type { Member, UpdateGroup } from './update-group.js';
+import { isFor, refreshMarker, type OutMsg } from './wire.js';
 
 function pick(m: OutMsg, peer: number): Buffer | null {
   if (!isFor(m, peer)) return null;

@@ -1,10 +1,10 @@
 // The RIB's internal view of a peer: configuration plus what the session negotiated.
 
-import { addressKey } from './decision';
-import { ipv4ToNumber } from './attr-store';
-import type { ExportSource } from './export';
-import type { Family, SessionContext } from '../codec/types';
-import type { PeerCaps, RibPeer, RibPeerCounters } from './rib-types';
+import { addressKey } from './decision.js';
+import { ipv4ToNumber } from './attr-store.js';
+import type { ExportSource } from './export.js';
+import type { Family, SessionContext } from '../codec/types.js';
+import type { PeerCaps, RibPeer, RibPeerCounters } from './rib-types.js';
 
 export class PeerState implements ExportSource {
   /** Small integer used in path tables; 0 is the local pseudo-peer. */

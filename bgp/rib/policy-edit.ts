@@ -6,7 +6,7 @@
 // (RFC 4271 §5.1.2). A policy modelled on a BIRD export filter, which runs before that
 // prepend, passes `ownAsFirst` so that its matches and prepends see the path as BIRD would.
 
-import { AsPathSegmentType, type LargeCommunity, type PathAttributes } from '../codec/types';
+import { AsPathSegmentType, type LargeCommunity, type PathAttributes } from '../codec/types.js';
 
 export interface AttrEdit {
   /** RFC 1997 communities to add (32-bit values); present ones are not repeated. */

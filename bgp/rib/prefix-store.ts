@@ -8,7 +8,7 @@
 // plus the table at load factor <= 0.5. Prefixes are read straight from the UPDATE buffer
 // (PrefixList.offset/len) so decoding a packed UPDATE allocates nothing per prefix.
 
-import { AFI_IPV4, AFI_IPV6, type Afi, type Family, type Prefix } from '../codec/types';
+import { AFI_IPV4, AFI_IPV6, type Afi, type Family, type Prefix } from '../codec/types.js';
 
 const FREE_LEN = 255;
 /** pfx + 1 must fit the 24 bits of a table slot. */

@@ -1,7 +1,7 @@
 // Plain data types at the RIB's boundary: peer configuration, options, policy hooks and the
 // change records that flow to the FIB and to bgpctl. No behaviour here.
 
-import type { Family, PathAttributes, Prefix } from '../codec/types';
+import type { Family, PathAttributes, Prefix } from '../codec/types.js';
 
 /** Calico BGPPeer.nextHopMode / BIRD `next hop self|keep`. */
 export type NextHopMode = 'Auto' | 'Self' | 'Keep';

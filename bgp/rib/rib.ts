@@ -9,14 +9,14 @@
 // and export per prefix), stale.ts (graceful restart, refresh, LLGR), output.ts (routes out)
 // and show.ts (bgpctl's views), each taking only the part of the core it uses.
 
-import type { Family, PathAttributes, Prefix, SessionContext, UpdateMessage } from '../codec/types';
-import { FAMILIES, RibCore } from './core';
-import { UpdateGroups } from './groups';
-import { ingestUpdate, originate, recomputeImport, withdrawOrigin } from './import';
-import { decideQueued } from './loc-rib';
-import type { PeerCaps, RibChange, RibEntryView, RibNotice, RibOptions, RibPeer, RibPeerCounters, RibStats } from './rib-types';
-import { adjRibIn, adjRibOut, adjRibOutCount, dumpLocRib, lookup, pathCounts, type AdjOutView, type PathCounts } from './show';
-import { markLongLivedStale, markStale, sweepStale, type LongLivedStaleResult } from './stale';
+import type { Family, PathAttributes, Prefix, SessionContext, UpdateMessage } from '../codec/types.js';
+import { FAMILIES, RibCore } from './core.js';
+import { UpdateGroups } from './groups.js';
+import { ingestUpdate, originate, recomputeImport, withdrawOrigin } from './import.js';
+import { decideQueued } from './loc-rib.js';
+import type { PeerCaps, RibChange, RibEntryView, RibNotice, RibOptions, RibPeer, RibPeerCounters, RibStats } from './rib-types.js';
+import { adjRibIn, adjRibOut, adjRibOutCount, dumpLocRib, lookup, pathCounts, type AdjOutView, type PathCounts } from './show.js';
+import { markLongLivedStale, markStale, sweepStale, type LongLivedStaleResult } from './stale.js';
 
 export { FAMILIES };
 

@@ -1,14 +1,14 @@
 // Read-only views of the RIB for bgpctl (`show rib`, `show rib <prefix> --detail`,
 // `show neighbor <peer> received-routes|advertised-routes`). Plain objects, built on demand.
 
-import { parsePrefix } from '../codec/prefix';
-import type { Family, PathAttributes } from '../codec/types';
-import type { AttrSet } from './attr-store';
-import { FAMILIES, type RibCore } from './core';
-import { compare, STEP_NAMES, type Candidate } from './decision';
-import type { UpdateGroups } from './groups';
-import type { RibEntryView } from './rib-types';
-import { INELIGIBLE, PathFlag, type FamilyTable } from './table';
+import { parsePrefix } from '../codec/prefix.js';
+import type { Family, PathAttributes } from '../codec/types.js';
+import type { AttrSet } from './attr-store.js';
+import { FAMILIES, type RibCore } from './core.js';
+import { compare, STEP_NAMES, type Candidate } from './decision.js';
+import type { UpdateGroups } from './groups.js';
+import type { RibEntryView } from './rib-types.js';
+import { INELIGIBLE, PathFlag, type FamilyTable } from './table.js';
 
 /** What the views read of the RIB's core (they change nothing). */
 export type ShowScope = Pick<RibCore, 'attrs' | 'tables' | 'peers' | 'decision' | 'selectPaths' | 'candidate' | 'info'>;

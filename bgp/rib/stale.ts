@@ -15,9 +15,9 @@
 // The paths keep their STALE flag, so sweepStale() removes whatever the peer does not
 // re-announce after it comes back (End-of-RIB) or when the long-lived stale time ends.
 
-import { LLGR_STALE, NO_LLGR } from '../codec/communities';
-import type { RibCore } from './core';
-import { PathFlag, type FamilyTable } from './table';
+import { LLGR_STALE, NO_LLGR } from '../codec/communities.js';
+import type { RibCore } from './core.js';
+import { PathFlag, type FamilyTable } from './table.js';
 
 /** What stale handling uses of the RIB's core. */
 export type StaleScope = Pick<RibCore, 'attrs' | 'dropPath'>;

@@ -12,8 +12,8 @@
 // set (held by reference so the old best can be reported after its path is gone), best peer,
 // reference count, queued flag, multipath signature.
 
-import { PrefixStore } from './prefix-store';
-import type { Family } from '../codec/types';
+import { PrefixStore } from './prefix-store.js';
+import type { Family } from '../codec/types.js';
 
 export const enum PathFlag {
   STALE = 1, // RFC 4724 §4.2 / RFC 7313 §4: kept from before a restart or refresh

@@ -9,18 +9,18 @@
 // route back to the peer it came from, nor to the peer whose router ID is its ORIGINATOR_ID)
 // are message tags: the announcement is tagged "not for X" and a withdrawal "only for X".
 
-import { HEADER_LEN, type Family, type PathAttributes, type SessionContext } from '../codec/types';
-import { encodeAttributes } from '../codec/attributes';
-import { AttrWriter } from '../codec/attr-spec';
-import { encodeNextHop, mpReachHeaderLength } from '../codec/attr-mp';
-import { bytesKey, ipv4ToNumber, type AttrSet, type AttrStore } from './attr-store';
-import { fastEbgpAttrs } from './fast-export';
-import { exportAttrs, mayAdvertise, type ExportTarget, type LocalSpeaker } from './export';
-import type { PeerState } from './peer-state';
-import type { PolicyFn, PrefixFilter, RibNoticeReason } from './rib-types';
-import type { FamilyTable } from './table';
-import { GroupFamily, type Entry } from './group-family';
-import { isFor, type OutMsg } from './wire';
+import { HEADER_LEN, type Family, type PathAttributes, type SessionContext } from '../codec/types.js';
+import { encodeAttributes } from '../codec/attributes.js';
+import { AttrWriter } from '../codec/attr-spec.js';
+import { encodeNextHop, mpReachHeaderLength } from '../codec/attr-mp.js';
+import { bytesKey, ipv4ToNumber, type AttrSet, type AttrStore } from './attr-store.js';
+import { fastEbgpAttrs } from './fast-export.js';
+import { exportAttrs, mayAdvertise, type ExportTarget, type LocalSpeaker } from './export.js';
+import type { PeerState } from './peer-state.js';
+import type { PolicyFn, PrefixFilter, RibNoticeReason } from './rib-types.js';
+import type { FamilyTable } from './table.js';
+import { GroupFamily, type Entry } from './group-family.js';
+import { isFor, type OutMsg } from './wire.js';
 
 const writer = new AttrWriter(4096);
 /** Attributes of a set built from bytes alone (lean from the start; see AttrStore.attrsOf). */

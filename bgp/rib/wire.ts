@@ -5,10 +5,10 @@
 //   IPv6: MP_REACH_NLRI / MP_UNREACH_NLRI (RFC 4760 §3, §4), written before the other attributes.
 // RFC 7911 §3: with add-path send, each NLRI is preceded by its 4-byte Path Identifier.
 
-import { HEADER_LEN, MsgType, type RouteRefreshSubtype, SAFI_UNICAST, type Family } from '../codec/types';
-import { writeHeader } from '../codec/header';
-import { MP_UNREACH_HEADER_LENGTH, mpReachHeaderLength, writeMpReachHeader, writeMpUnreachHeader } from '../codec/attr-mp';
-import type { PrefixStore } from './prefix-store';
+import { HEADER_LEN, MsgType, type RouteRefreshSubtype, SAFI_UNICAST, type Family } from '../codec/types.js';
+import { writeHeader } from '../codec/header.js';
+import { MP_UNREACH_HEADER_LENGTH, mpReachHeaderLength, writeMpReachHeader, writeMpUnreachHeader } from '../codec/attr-mp.js';
+import type { PrefixStore } from './prefix-store.js';
 
 /**
  * An encoded message of an update group's stream, with the members it is not for (except) or

@@ -16,15 +16,16 @@ process.env.TERN_PEERS = 'containers';
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Lab, waitFor } from '../lab/lab.js';
+import { waitFor } from '../lab/lab.js';
+import { pairLab } from '../lab/pair.js';
 import { birdRoutes, startBird, waitBirdEstablished } from '../lab/bird.js';
 import { conformanceGate } from '../lab/gate.js';
 import { routesInNs } from '../lab/fib.js';
 import { missingPeerImages, podman } from '../lab/peer-runtime.js';
 import { playPod, podOf } from '../lab/pod.js';
+import { patchedCalicoNode } from '../../test/deploy/calico-node.js';
 import { ApiServer, type AuditEntry } from '../k8s/apiserver.js';
 import { bgpConfiguration, bgpPeer, blockAffinity, ipamBlock, ipPool, k8sNode, secret } from '../k8s/objects.js';
 import { parseAllDocuments } from 'yaml';
@@ -77,10 +78,7 @@ test('issue 14: the calico-node pod with the Tern sidecar reads the Kubernetes A
     t.skip(missing.join(', '));
     return;
   }
-  const lab = await Lab.create('t14s');
-  t.after(() => lab.destroy());
-  const [node, tor] = [await lab.addHost('t14s-node'), await lab.addHost('t14s-tor')];
-  await lab.link(node, tor, { v4: '198.18.141.1/24', v4b: '198.18.141.2/24' });
+  const { lab, hostA: node, hostB: tor } = await pairLab(t, 't14s', ['node', 'tor'], { v4: '198.18.141.1/24', v4b: '198.18.141.2/24' });
 
   // The ToR: BIRD in a container, eBGP AS 65001, announcing one route of its own.
   await startBird(lab, tor, {
@@ -90,22 +88,7 @@ test('issue 14: the calico-node pod with the Tern sidecar reads the Kubernetes A
   });
 
   // The pod a node would run: calico-node's DaemonSet with deploy/'s sidecar patch, by kubectl.
-  const ds = JSON.parse(
-    execFileSync(
-      'kubectl',
-      [
-        'patch',
-        '--local',
-        '-o',
-        'json',
-        '-f',
-        path.join(ROOT, 'test', 'fixtures', 'kubernetes', 'calico-node-daemonset.yaml'),
-        '--patch-file',
-        path.join(ROOT, 'deploy', 'kubernetes', 'calico-node-sidecar.yaml'),
-      ],
-      { encoding: 'utf8' },
-    ),
-  );
+  const ds = patchedCalicoNode<Parameters<typeof podOf>[0] & { metadata: { namespace: string } }>();
   const podNamespace: string = ds.metadata.namespace;
 
   // The cluster as Calico keeps it in the API (KDD): Node annotations, CRDs, and the Secret

@@ -19,6 +19,9 @@
 // Served over plain HTTP on TCP and, optionally, a Unix socket (so a process in a network
 // namespace can reach it through a forwarder). Not served: protobuf, server-side apply, table
 // output (kubectl falls back to plain lists), admission, pagination.
+// One file on purpose (~450 lines): the HTTP side of one server; its handler serves every verb
+// over the one ObjectStore (store.ts), and the verbs share its paging snapshots and watch
+// bookkeeping.
 
 import * as http from 'node:http';
 import * as fs from 'node:fs';

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { type Lab, mustRun, waitFor } from './lab.js';
 import { startBird, type BirdNeighbor } from './bird.js';
-import { calicoYaml, startTernd, type CalicoModel, type CalicoNode, type CalicoPeer, type Ternd } from './tern.js';
+import { blockDoc, calicoYaml, startTernd, type CalicoModel, type CalicoNode, type CalicoPeer, type Ternd } from './tern.js';
 import { routesInNs, type NsRoute } from './fib.js';
 
 export const TOR_AS = 65001;
@@ -70,15 +70,6 @@ export interface Cluster {
   write(yaml?: string): number;
   /** Write the model (or raw YAML) to the datastore, or the files when there is none. Returns the time before the write. */
   sync(yaml?: string): Promise<number>;
-}
-
-export function blockDoc(cidr: string, node: string): Record<string, unknown> {
-  return {
-    apiVersion: 'crd.projectcalico.org/v1',
-    kind: 'IPAMBlock',
-    metadata: { name: cidr.replace(/[./]/g, '-') },
-    spec: { cidr, affinity: `host:${node}` },
-  };
 }
 
 export function meshModel(nodes: ClusterNodeSpec[], ipipMode: string): CalicoModel {

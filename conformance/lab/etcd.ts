@@ -3,11 +3,11 @@
 // directory is in a temp dir; every process is killed by its PID when the test ends, failed or
 // not (the caller registers `stopAll` in t.after; a Lab also kills what it spawned).
 //
-// Also: Calico-shaped writers (the keys and JSON libcalico-go writes, peers/datastore/etcd-layout.ts),
-// a TCP relay a test can cut to make etcd unreachable from one client only, and test PKI
-// generated with the openssl CLI.
+// Also: Calico-shaped writers (the keys and JSON libcalico-go writes, peers/datastore/etcd-layout.ts)
+// and a TCP relay a test can cut to make etcd unreachable from one client only. The test PKI
+// for etcd's TLS is pki.ts.
 
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -16,6 +16,7 @@ import { Etcd3, type IOptions } from 'etcd3';
 import { etcdLayout } from '../../peers/datastore/index.js';
 import { parseAllDocuments } from 'yaml';
 import type { Lab } from './lab.js';
+import { freePort } from './port.js';
 import type { ClusterDatastore } from './cluster.js';
 import { sleep } from './lab.js';
 
@@ -153,18 +154,6 @@ export class EtcdMember {
   }
 }
 
-/** A free TCP port on 127.0.0.1 (for loopback servers; namespaces can use fixed ports). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 export const tempDir = (tag: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `tern-etcd-${tag}-`));
 
 /** One member on loopback with its data in `dir`. */
@@ -278,93 +267,6 @@ export class Relay {
   async close(): Promise<void> {
     await this.cut();
   }
-}
-
-// ---- Test PKI ------------------------------------------------------------------------------
-
-export interface TestPki {
-  dir: string;
-  ca: string;
-  serverCert: string;
-  serverKey: string;
-  clientCert: string;
-  clientKey: string;
-  /** A client certificate from a CA the server does not trust. */
-  strangerCert: string;
-  strangerKey: string;
-}
-
-/** A CA, a server certificate for `ips`, a client certificate, and one from an untrusted CA. */
-export function makePki(dir: string, ips: string[]): TestPki {
-  const f = (n: string) => path.join(dir, n);
-  const ossl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const ca = (name: string) =>
-    ossl(
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${name}`,
-      '-keyout',
-      f(`${name}.key`),
-      '-out',
-      f(`${name}.pem`),
-    );
-  const leaf = (name: string, caName: string, ext: string) => {
-    ossl(
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-subj',
-      `/CN=${name}`,
-      '-keyout',
-      f(`${name}.key`),
-      '-out',
-      f(`${name}.csr`),
-    );
-    fs.writeFileSync(f(`${name}.ext`), ext);
-    ossl(
-      'x509',
-      '-req',
-      '-in',
-      f(`${name}.csr`),
-      '-CA',
-      f(`${caName}.pem`),
-      '-CAkey',
-      f(`${caName}.key`),
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      f(`${name}.ext`),
-      '-out',
-      f(`${name}.pem`),
-    );
-  };
-  ca('tern-test-ca');
-  ca('stranger-ca');
-  leaf('server', 'tern-test-ca', `subjectAltName=${ips.map((i) => `IP:${i}`).join(',')}\nextendedKeyUsage=serverAuth,clientAuth\n`);
-  leaf('client', 'tern-test-ca', 'extendedKeyUsage=clientAuth\n');
-  leaf('stranger', 'stranger-ca', 'extendedKeyUsage=clientAuth\n');
-  return {
-    dir,
-    ca: f('tern-test-ca.pem'),
-    serverCert: f('server.pem'),
-    serverKey: f('server.key'),
-    clientCert: f('client.pem'),
-    clientKey: f('client.key'),
-    strangerCert: f('stranger.pem'),
-    strangerKey: f('stranger.key'),
-  };
 }
 
 // ---- Reaching etcd inside a namespace from the test process ---------------------------------

@@ -1,5 +1,6 @@
 // The conformance lab harness: import from here in conformance tests.
 export * from './lab.js';
+export * from './pair.js';
 export * from './bird.js';
 export * from './frr.js';
 export * from './fib.js';

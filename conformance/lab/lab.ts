@@ -3,6 +3,8 @@
 // `t.after` / finally) removes exactly those, by name and by PID, even when a test failed.
 // A process 'exit' / SIGINT / SIGTERM hook does the same synchronously as a last resort, and
 // `addHost` first removes a stale namespace of the same name left by a crashed run.
+// One file on purpose (~430 lines): the Lab owns every namespace and process it creates, and its
+// cleanup (destroy, the exit hook, stale-namespace removal) must see all of them in one place.
 
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';

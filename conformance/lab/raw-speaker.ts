@@ -14,21 +14,11 @@
 //   (UPDATE bodies over 512 bytes are cut to their header, to keep the pipe small).
 
 import * as net from 'node:net';
+import type { RawSession } from './raw.js';
 
-interface ListenCmd {
+/** The session the test asks for (raw.ts, the test's side), as a command. */
+interface ListenCmd extends RawSession {
   op: 'listen';
-  id: string;
-  addr: string;
-  as: number;
-  routerId: string;
-  /** Advertise the RFC 6793 capability (default true); off makes this a 2-octet speaker. */
-  as4?: boolean;
-  /** Advertise RFC 8654 Extended Message. */
-  extended?: boolean;
-  /** Offer IPv6 unicast too (RFC 4760 MP: AFI 2 SAFI 1). */
-  v6?: boolean;
-  /** Send these bytes instead of a well-formed OPEN (OPEN-stage cases). */
-  openHex?: string;
 }
 interface SendCmd {
   op: 'send';

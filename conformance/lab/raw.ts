@@ -16,15 +16,19 @@ export interface RawEvent {
   error?: string;
 }
 
+/** A session raw-speaker.ts brings up on addr:179 when Tern connects. */
 export interface RawSession {
   id: string;
   addr: string;
   as: number;
   routerId: string;
+  /** Advertise the RFC 6793 capability (default true); off makes this a 2-octet speaker. */
   as4?: boolean;
+  /** Advertise RFC 8654 Extended Message. */
   extended?: boolean;
-  /** Offer IPv6 unicast (RFC 4760), for a session over IPv6. */
+  /** Offer IPv6 unicast too (RFC 4760 MP: AFI 2 SAFI 1), for a session over IPv6. */
   v6?: boolean;
+  /** Send these bytes instead of a well-formed OPEN (OPEN-stage cases). */
   openHex?: string;
 }
 

@@ -5,7 +5,7 @@
 
 import * as fs from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { type Lab, onLines, run, sleep, waitFor } from './lab.js';
+import { type Lab, onLines, sleep } from './lab.js';
 import { birdConfig, launchBird, type Bird, type BirdConfig } from './bird.js';
 import { daemonPidOf } from './peer-runtime.js';
 import { routesInNs } from './fib.js';

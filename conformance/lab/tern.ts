@@ -62,6 +62,16 @@ export interface CalicoModel {
 }
 
 /** Render a Calico v3 multi-document YAML (BGPConfiguration, Nodes, BGPPeers, IPPools, extras). */
+/** An IPv4 IPAMBlock affine to `node`, named after its CIDR as Calico names blocks (10-244-1-0-26). */
+export function blockDoc(cidr: string, node: string): Record<string, unknown> {
+  return {
+    apiVersion: 'crd.projectcalico.org/v1',
+    kind: 'IPAMBlock',
+    metadata: { name: cidr.replace(/[./]/g, '-') },
+    spec: { cidr, affinity: `host:${node}` },
+  };
+}
+
 export function calicoYaml(m: CalicoModel): string {
   const docs: Record<string, unknown>[] = [
     {

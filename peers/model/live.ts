@@ -79,7 +79,7 @@ export class LiveModel {
       return true;
     }
     if (parts.length > 1) this.multi.set(key, parts.length);
-    parts.forEach((p, i) => this.add(i ? `${key}${SUB}${i}` : key, i ? p : { ...p, version }));
+    for (const [i, p] of parts.entries()) this.add(i ? `${key}${SUB}${i}` : key, i ? p : { ...p, version });
     return true;
   }
 

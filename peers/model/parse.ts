@@ -4,6 +4,10 @@
  * together as one ConfigError. Unknown fields, and unknown kinds in Calico's API groups, are
  * errors with a did-you-mean (kubectl's strict validation refuses them under Calico); what each
  * known field does is in fields.ts.
+ *
+ * One file on purpose (~490 lines): the YAML path and the JSON path (parseResources, for the
+ * watched datastores) share one decode, build and cross-check, so a resource is validated one way
+ * whichever datastore it came from.
  */
 import { readFileSync } from 'node:fs';
 import {

@@ -1,12 +1,12 @@
 // The DaemonApi (src/control/api.ts) over a running Daemon: reads session stats, the plan and
 // the RIB and turns them into the stable view objects bgpctl prints.
-import type { Session } from '../../bgp/io/session';
-import type { Negotiated } from '../../bgp/fsm/negotiate';
-import type { SessionStats, ErrorRecord } from '../../bgp/fsm/stats';
-import { buildOpen } from '../../bgp/fsm/negotiate';
-import { CapCode, type AddPathFamily, type Capability, type LlgrFamily } from '../../bgp/codec/types';
-import { parsePrefix } from '../../bgp/codec/prefix';
-import type { RibPeerCounters } from '../../bgp/rib/rib-types';
+import type { Session } from '../../bgp/io/session.js';
+import type { Negotiated } from '../../bgp/fsm/negotiate.js';
+import type { SessionStats, ErrorRecord } from '../../bgp/fsm/stats.js';
+import { buildOpen } from '../../bgp/fsm/negotiate.js';
+import { CapCode, type AddPathFamily, type Capability, type LlgrFamily } from '../../bgp/codec/types.js';
+import { parsePrefix } from '../../bgp/codec/prefix.js';
+import type { RibPeerCounters } from '../../bgp/rib/rib-types.js';
 import {
   ControlError,
   type CapabilityView,
@@ -28,15 +28,15 @@ import {
   type StatusView,
   unknownNeighbor,
   type BfdSessionView,
-} from '../control/api';
-import { judgeHealth } from '../control/health';
-import type { DatastoreStatus } from '../../peers/datastore';
-import type { NextHop } from '../../fib/types';
-import { isLogLevel, type Logger } from '../log';
-import type { DaemonControl, DaemonView } from './view';
-import { peerCounts, ribRows } from './rib-view';
-import { ribSummaryView, statusView } from './status-view';
-import { connectHint, emptyEorHint } from './hints';
+} from '../control/api.js';
+import { judgeHealth } from '../control/health.js';
+import type { DatastoreStatus } from '../../peers/datastore/index.js';
+import type { NextHop } from '../../fib/types.js';
+import { isLogLevel, type Logger } from '../log.js';
+import type { DaemonControl, DaemonView } from './view.js';
+import { peerCounts, ribRows } from './rib-view.js';
+import { ribSummaryView, statusView } from './status-view.js';
+import { connectHint, emptyEorHint } from './hints.js';
 
 const VERSION: string = (require('../../../package.json') as { version: string }).version;
 

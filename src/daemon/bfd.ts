@@ -6,12 +6,12 @@
 // - `strict`: the BGP session is not started until BFD is Up, and is held again after a BFD
 //   failure. Without it (the default, as BIRD and FRR), BGP does not wait for BFD: a peer that
 //   runs no BFD still peers, and only a BFD session that was Up and failed takes BGP down.
-import { BfdManager } from '../../bgp/bfd/manager';
-import { DIAG_NAMES } from '../../bgp/bfd/packet';
-import type { BfdPeerConfig, BfdSessionView, BfdStateEvent } from '../../bgp/bfd/types';
-import type { Session } from '../../bgp/io/session';
-import type { PeerConfig } from '../../peers';
-import type { Logger } from '../log';
+import { BfdManager } from '../../bgp/bfd/manager.js';
+import { DIAG_NAMES } from '../../bgp/bfd/packet.js';
+import type { BfdPeerConfig, BfdSessionView, BfdStateEvent } from '../../bgp/bfd/types.js';
+import type { Session } from '../../bgp/io/session.js';
+import type { PeerConfig } from '../../peers/index.js';
+import type { Logger } from '../log.js';
 
 /** What the coupling needs of a daemon peer entry. */
 export interface BfdPeerEntry {

@@ -2,10 +2,10 @@
 // own in the kernel, so it said "I restarted" (R bit), holds the kernel as it is and defers
 // advertising until the RIB has converged again. This file decides when each wait ends; the
 // hold itself is the FIB's (fib/feed.ts), the End-of-RIB bookkeeping the session events'.
-import type { Logger } from '../log';
-import type { PeerEntry } from './peer-entry';
-import type { RouteFlow } from './routes';
-import type { WiringOptions } from './wiring';
+import type { Logger } from '../log.js';
+import type { PeerEntry } from './peer-entry.js';
+import type { RouteFlow } from './routes.js';
+import type { WiringOptions } from './wiring.js';
 
 export interface ConvergenceContext {
   peers(): Iterable<PeerEntry>;

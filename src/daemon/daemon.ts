@@ -2,36 +2,38 @@
 // originate; the Speaker (bgp/) runs the sessions; the RIB (bgp/rib) decides; the FIB (fib/)
 // installs. The Daemon owns the running model and the peer map, starts and stops everything,
 // and applies models; each other job has a file of its own behind a narrow context:
-// sessions.ts (session events), routes.ts (decision batches, FIB feed), convergence.ts
-// (restart convergence), plan.ts (peers and origination as plan diffs), view.ts (what the
-// control API may read and ask).
+// sessions.ts (session events, and closing them as a restarting speaker), routes.ts (decision
+// batches, FIB feed), convergence.ts (restart convergence), plan.ts (peers and origination as
+// plan diffs), reload.ts (checking a new model), log-severity.ts (logSeverityScreen as the log
+// level), view.ts and daemon-view.ts (what the control API may read and ask).
 import { EventEmitter } from 'node:events';
-import { Rib } from '../../bgp/rib/rib';
-import { Speaker } from '../../bgp/io/speaker';
-import type { Family } from '../../bgp/codec/types';
-import type { Fib } from '../../fib/types';
-import { localSpeaker, localSubnets, originatedRoutes, type ClusterModel, type LocalSpeaker, type SecretResolver } from '../../peers';
-import type { Datastore, DatastoreEvent, ModelUpdate } from '../../peers/datastore';
-import type { Logger } from '../log';
-import type { Metrics } from '../control/metrics';
-import { unknownNeighbor, type NeighborAction, type NeighborActionOptions } from '../control/api';
-import { BfdCoupling } from './bfd';
-import { summariseIssues } from './summary';
-import { applyModel, logDatastoreStatus, refuse, reload, type PreparedPlan, type PreparedRoutes, type ReloadContext } from './reload';
-import { PeerProblems } from './peer-problems';
-import { grClear, type GrContext } from './graceful-restart';
-import { Convergence } from './convergence';
-import type { PeerEntry } from './peer-entry';
-import { OwnAddresses, type LocalAddressSource } from './own-addresses';
-import { Planner } from './plan';
-import { RouteFlow } from './routes';
-import { hasPathsFrom, neighborAction, pump, wireSessions, type SessionContext } from './sessions';
-import type { DaemonControl, DaemonView, ReloadOutcome } from './view';
-import type { FibContext, WiringOptions } from './wiring';
+import { Rib } from '../../bgp/rib/rib.js';
+import { Speaker } from '../../bgp/io/speaker.js';
+import type { Fib } from '../../fib/types.js';
+import { localSpeaker, localSubnets, originatedRoutes, type ClusterModel, type LocalSpeaker, type SecretResolver } from '../../peers/index.js';
+import type { Datastore, DatastoreEvent, ModelUpdate } from '../../peers/datastore/index.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../control/metrics.js';
+import { unknownNeighbor, type NeighborAction, type NeighborActionOptions } from '../control/api.js';
+import { BfdCoupling } from './bfd.js';
+import { summariseIssues } from './summary.js';
+import { applyModel, logDatastoreStatus, refuse, reload, type PreparedPlan, type PreparedRoutes, type ReloadContext } from './reload.js';
+import { PeerProblems } from './peer-problems.js';
+import { LogSeverity } from './log-severity.js';
+import { grClear, type GrContext } from './graceful-restart.js';
+import { Convergence } from './convergence.js';
+import type { PeerEntry } from './peer-entry.js';
+import { OwnAddresses, type LocalAddressSource } from './own-addresses.js';
+import { Planner } from './plan.js';
+import { RouteFlow } from './routes.js';
+import { closeForRestart, neighborAction, pump, wireSessions, type SessionContext } from './sessions.js';
+import type { DaemonControl, DaemonView, ReloadOutcome } from './view.js';
+import { daemonView } from './daemon-view.js';
+import type { FibContext, WiringOptions } from './wiring.js';
 
-export { MAX_OUTPUT_BACKLOG, describeReason } from './sessions';
-export type { ReloadOutcome } from './view';
-export type { LocalAddressSource } from './own-addresses';
+export { MAX_OUTPUT_BACKLOG, describeReason } from './sessions.js';
+export type { ReloadOutcome } from './view.js';
+export type { LocalAddressSource } from './own-addresses.js';
 
 export interface DaemonOptions {
   /** Where the cluster model comes from (file, Kubernetes, etcd): peers/datastore. */
@@ -88,7 +90,8 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
   /** Set by stop(): the kernel is no longer written (its routes outlive the process). */
   private stopping = false;
   private secretsTimer?: NodeJS.Timeout;
-  private appliedLogSeverity?: string;
+  /** Calico's logSeverityScreen as the log level (log-severity.ts). */
+  private readonly logSeverity: LogSeverity;
   /** A model the datastore produced while start() was still running: applied at its end. */
   private pendingUpdate?: ModelUpdate;
   private started = false;
@@ -110,6 +113,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
   constructor(readonly opts: DaemonOptions) {
     super();
     this.log = opts.log;
+    this.logSeverity = new LogSeverity(opts.log, opts.logLevelFromFlag ?? false);
     this.own = new OwnAddresses(opts.localAddresses, this.log);
     this.problems = new PeerProblems(this.log, opts.metrics, { windowMs: opts.logWindowMs });
     this.wiring = { forwardingPreserved: opts.fibDriver === 'kernel', restarting: false, connectRetryTime: opts.connectRetryTime };
@@ -172,7 +176,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
     this.setModel(model);
     this.local = localSpeaker(model, this.opts.nodeName);
     this.configLoaded = true;
-    this.applyLogSeverity();
+    this.logSeverity.apply(this.local.logSeverity);
 
     // RFC 4724 §4.1: routes of ours still in the kernel mean we restarted with forwarding state
     // preserved; say so (R bit) and hold the kernel as it is until the RIB has converged.
@@ -268,16 +272,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
     this.convergence?.stop();
     if (this.secretsTimer) clearInterval(this.secretsTimer);
     for (const e of this.peers.values()) grClear(e);
-    // Restarting speaker (RFC 4724 §4.1): the kernel routes stay. A peer that negotiated GR
-    // keeps our routes only if the session ends without a NOTIFICATION, or with one covered by
-    // the N bit on both sides (RFC 8538): so close those sessions silently when the peer has no
-    // N bit, and say why (RFC 9003 Cease text) to everyone else.
-    const notification = { code: 6, subcode: 2, shutdownMessage: reason, why: reason };
-    for (const e of this.peers.values()) {
-      const n = e.session.state === 'Established' ? e.negotiated : undefined;
-      if (n?.gracefulRestart && !n.gracefulRestart.notification) e.session.destroy();
-      else e.session.stop(notification);
-    }
+    const notification = closeForRestart(this.peers.values(), reason);
     // Give the NOTIFICATIONs a moment to reach the wire before the sockets close.
     await new Promise((r) => setTimeout(r, 100));
     await this.speaker?.close(notification);
@@ -304,51 +299,23 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
 
   // ------------------------------------------------------------------ the control API's side
 
-  /** The read-only view the control API gets (view.ts). */
+  /** The read-only view the control API gets (view.ts, built by daemon-view.ts). */
   view(): DaemonView {
-    const d = this;
-    const fib = this.opts.fib;
-    return {
-      get local() {
-        return d.local;
-      },
-      get plan() {
-        return d.planner.plan;
-      },
-      get originated() {
-        return d.planner.originated;
-      },
+    return daemonView({
+      local: () => this.local,
+      rib: () => this.rib,
+      speaker: () => this.speaker,
+      configLoaded: () => this.configLoaded,
+      listening: () => this.listening,
+      planner: this.planner,
       peers: this.peers,
-      get rib() {
-        return d.rib;
-      },
-      fib: {
-        driver: this.opts.fibDriver,
-        get coupled() {
-          return d.routes.feed.coupled;
-        },
-        get desiredCount() {
-          return fib.desiredCount;
-        },
-        desiredRoutes: () => fib.desiredRoutes(),
-        kernelRoutes: () => fib.dump(),
-        get denied() {
-          return d.routes.denied;
-        },
-      },
-      get configLoaded() {
-        return d.configLoaded;
-      },
-      get listening() {
-        return d.listening;
-      },
-      listenAddresses: () => d.speaker.listenAddresses(),
-      sessions: () => d.speaker.peers(),
-      datastore: () => d.opts.datastore.status(),
-      updateErrors: (peerId) => d.problems.view(peerId),
-      hasPathsFrom: (peerId, family: Family) => hasPathsFrom(d.rib, peerId, family),
-      bfd: () => d.bfd.query(),
-    };
+      routes: this.routes,
+      fib: this.opts.fib,
+      fibDriver: this.opts.fibDriver,
+      datastore: this.opts.datastore,
+      problems: this.problems,
+      bfd: this.bfd,
+    });
   }
 
   neighborAction(peerId: string, action: NeighborAction, opts: NeighborActionOptions): void {
@@ -366,21 +333,6 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
   }
 
   // ------------------------------------------------------------------ model
-
-  /**
-   * Calico's logSeverityScreen (node.<name>, else default) sets the log level, as it sets
-   * BIRD's and confd's under Calico; ternd --log-level, when given, wins.
-   */
-  private applyLogSeverity(): void {
-    // Only when the model's value changes: a level set live with `bgpctl log level` survives
-    // reloads that do not touch logSeverityScreen.
-    if (this.opts.logLevelFromFlag || this.local.logSeverity === this.appliedLogSeverity) return;
-    this.appliedLogSeverity = this.local.logSeverity;
-    const level = ({ Debug: 'debug', Info: 'info', Warning: 'warn', Error: 'error', Fatal: 'fatal' } as const)[this.local.logSeverity as 'Debug'] ?? 'info';
-    if (this.log.level() === bunyanLevel[level]) return;
-    this.log.level(level);
-    this.log.info({ component: 'config', level }, `log level ${level} (logSeverityScreen ${this.local.logSeverity})`);
-  }
 
   /** Re-reads secretKeyRef passwords (plan.ts); a changed one restarts exactly its sessions. */
   recheckSecrets(): string[] {
@@ -424,7 +376,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
     this.local = local;
     this.setModel(model);
     this.own.update('model', this.rib, () => this.routes.scheduleFlush());
-    this.applyLogSeverity();
+    this.logSeverity.apply(this.local.logSeverity);
     this.fibCtx = this.makeFibCtx();
     const effects = [...this.planner.applyOrigination(routes), ...this.planner.applyPlan(plan)];
     this.routes.scheduleFlush();
@@ -445,5 +397,3 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
     };
   }
 }
-
-const bunyanLevel = { debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;

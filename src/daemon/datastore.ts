@@ -1,7 +1,7 @@
 // Which datastore ternd reads its model from (--datastore): wiring only, each one lives in
 // peers/datastore. Argument checks happen here, before anything else starts.
 import fs from 'node:fs';
-import { FileDatastore, type Datastore, type EtcdDatastoreOptions, type KubernetesMode } from '../../peers/datastore';
+import { FileDatastore, type Datastore, type EtcdDatastoreOptions, type KubernetesMode } from '../../peers/datastore/index.js';
 
 export interface DatastoreArgs {
   datastore: 'file' | 'etcd' | 'kubernetes';

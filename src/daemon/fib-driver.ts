@@ -1,11 +1,11 @@
 // Chooses the FIB driver for ternd: the kernel through rtnetlink, or none (routes stay in the
 // RIB; for tests, for reflectors that do not forward, and for running without root).
-import type * as NetlinkFibModule from '../../fib/netlink-fib';
-import { NoneFib } from '../../fib/memory';
-import type { Fib } from '../../fib/types';
-import { LocalAddresses } from '../../fib/local-addresses';
-import type { Logger } from '../log';
-import type { LocalAddressSource } from './daemon';
+import type * as NetlinkFibModule from '../../fib/netlink-fib.js';
+import { NoneFib } from '../../fib/memory.js';
+import type { Fib } from '../../fib/types.js';
+import { LocalAddresses } from '../../fib/local-addresses.js';
+import type { Logger } from '../log.js';
+import type { LocalAddressSource } from './daemon.js';
 
 export async function createFib(kind: 'kernel' | 'none', o: { table?: number; metric?: number; tunnelDevice?: string; log: Logger }): Promise<Fib> {
   if (kind === 'none') return new NoneFib();
@@ -14,7 +14,7 @@ export async function createFib(kind: 'kernel' | 'none', o: { table?: number; me
   // its own to the other, bare next hops (that would tunnel an ipipMode Never pool).
   // Loaded only here: with --fib none the kernel FIB's modules (writer, resolver, nexthop
   // objects, dump scanner) are never needed, and stayed resident for nothing (issue 18).
-  const { NetlinkFib } = require('../../fib/netlink-fib') as typeof NetlinkFibModule;
+  const { NetlinkFib } = require('../../fib/netlink-fib.js') as typeof NetlinkFibModule;
   const fib = await NetlinkFib.open({ table: o.table, metric: o.metric, tunnelDevice: o.tunnelDevice, ipipMode: 'never' });
   const log = o.log.child({ component: 'fib' });
   fib.on('resync', (r) => log.info({ reason: r.reason, added: r.added, replaced: r.replaced, deleted: r.deleted }, `kernel FIB resynchronised (${r.reason})`));

@@ -2,11 +2,11 @@
 // restart (RFC 9494): what happens to a peer's routes between its session going down and its
 // End-of-RIB after it comes back. The daemon calls these on session events; the routes
 // themselves are marked and swept by the RIB (bgp/rib: markStale, sweepStale, llgr.ts).
-import type { DownReason } from '../../bgp/fsm/types';
-import type { Negotiated } from '../../bgp/fsm/negotiate';
-import type { Rib } from '../../bgp/rib/rib';
-import type { Family } from '../../bgp/codec/types';
-import type { Logger } from '../log';
+import type { DownReason } from '../../bgp/fsm/types.js';
+import type { Negotiated } from '../../bgp/fsm/negotiate.js';
+import type { Rib } from '../../bgp/rib/rib.js';
+import type { Family } from '../../bgp/codec/types.js';
+import type { Logger } from '../log.js';
 
 /** The peer's routes are kept as stale while it restarts (RFC 4724 §4.2). */
 export interface GracefulRestartState {

@@ -5,10 +5,10 @@
 // `clear`). The ToR that leaks a full table into a pod network must not take the node's
 // memory and kernel FIB with it.
 
-import type { Logger } from '../../bgp/io/log';
-import type { Session } from '../../bgp/io/session';
-import type { Family, UpdateMessage } from '../../bgp/codec/types';
-import type { MaxPrefixLimit } from '../../peers';
+import type { Logger } from '../../bgp/io/log.js';
+import type { Session } from '../../bgp/io/session.js';
+import type { Family, UpdateMessage } from '../../bgp/codec/types.js';
+import type { MaxPrefixLimit } from '../../peers/index.js';
 
 /** RFC 4486 §4 subcode 1. */
 export const CEASE_MAX_PREFIX = 1;

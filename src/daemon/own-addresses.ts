@@ -1,8 +1,8 @@
 // This node's own addresses for the RIB's RFC 4271 §6.3 next-hop check: the Node's addresses
 // from the model and every interface address the kernel lists (fib/local-addresses.ts). When
 // either changes, the RIB re-checks the paths whose next hop it is.
-import type { Rib } from '../../bgp/rib/rib';
-import type { Logger } from '../log';
+import type { Rib } from '../../bgp/rib/rib.js';
+import type { Logger } from '../log.js';
 
 /** Where the node's addresses come from; `subscribe` is called once, at start. */
 export interface LocalAddressSource {

@@ -2,12 +2,12 @@
 // the rules the session layer does not own (End-of-RIB, graceful restart as helper, max-prefix,
 // connect hints). One record per peer, owned by the daemon's peer map (daemon.ts); the jobs in
 // sessions.ts, plan.ts and convergence.ts change it, the control API only reads it (view.ts).
-import type { Session } from '../../bgp/io/session';
-import type { Negotiated } from '../../bgp/fsm/negotiate';
-import type { Family } from '../../bgp/codec/types';
-import type { PeerConfig } from '../../peers';
-import type { GracefulRestartState } from './graceful-restart';
-import type { MaxPrefixTrip } from './max-prefix';
+import type { Session } from '../../bgp/io/session.js';
+import type { Negotiated } from '../../bgp/fsm/negotiate.js';
+import type { Family } from '../../bgp/codec/types.js';
+import type { PeerConfig } from '../../peers/index.js';
+import type { GracefulRestartState } from './graceful-restart.js';
+import type { MaxPrefixTrip } from './max-prefix.js';
 
 export interface PeerEntry {
   cfg: PeerConfig;

@@ -4,12 +4,12 @@
 // neighbor` and /metrics, and for the rate-limited log lines (issue 15: a peer sending 20,000
 // malformed UPDATEs wrote 20,000 warning lines).
 
-import { attributeName } from '../../bgp/codec';
-import type { Logger } from '../../bgp/io/log';
-import type { AttributeError } from '../../bgp/codec/types';
-import type { RibNotice } from '../../bgp/rib/rib-types';
-import type { Metrics } from '../control/metrics';
-import { LogLimiter, type LogLimitOptions } from '../../bgp/io/log-limit';
+import { attributeName } from '../../bgp/codec/index.js';
+import type { Logger } from '../../bgp/io/log.js';
+import type { AttributeError } from '../../bgp/codec/types.js';
+import type { RibNotice } from '../../bgp/rib/rib-types.js';
+import type { Metrics } from '../control/metrics.js';
+import { LogLimiter, type LogLimitOptions } from '../../bgp/io/log-limit.js';
 
 /** One row of `show neighbor`'s updateErrors (RFC 7606 §2 actions taken, since ternd started). */
 export interface UpdateErrorCount {

@@ -2,8 +2,8 @@
 // prefixes into RIB origination, as differences from what runs now: unchanged peers keep their
 // sessions, a policy-only change is applied in place (soft reconfiguration), a change of what
 // the RIB's peer config holds restarts the session. Owns the running plan and originated set.
-import type { Rib } from '../../bgp/rib/rib';
-import type { Speaker } from '../../bgp/io/speaker';
+import type { Rib } from '../../bgp/rib/rib.js';
+import type { Speaker } from '../../bgp/io/speaker.js';
 import {
   diffPlan,
   filtersByName,
@@ -13,15 +13,15 @@ import {
   type OriginatedRoute,
   type PeerConfig,
   type SecretResolver,
-} from '../../peers';
-import type { Logger } from '../log';
-import type { BfdCoupling } from './bfd';
-import { grClear } from './graceful-restart';
-import { clearMaxPrefix } from './max-prefix';
-import type { PeerEntry } from './peer-entry';
-import type { PeerProblems } from './peer-problems';
-import { cutList } from './summary';
-import { exportablePools, policiesFor, ribPeerOf, sessionConfigOf, type WiringOptions } from './wiring';
+} from '../../peers/index.js';
+import type { Logger } from '../log.js';
+import type { BfdCoupling } from './bfd.js';
+import { grClear } from './graceful-restart.js';
+import { clearMaxPrefix } from './max-prefix.js';
+import type { PeerEntry } from './peer-entry.js';
+import type { PeerProblems } from './peer-problems.js';
+import { cutList } from './summary.js';
+import { exportablePools, policiesFor, ribPeerOf, sessionConfigOf, type WiringOptions } from './wiring.js';
 
 export interface PlanContext {
   nodeName: string;

@@ -4,7 +4,7 @@
 // one line ternd prints before it exits 1.
 import fs from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { parseListenAddress } from '../control/http';
+import { parseListenAddress } from '../control/http.js';
 
 export class StartupError extends Error {}
 

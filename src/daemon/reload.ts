@@ -1,11 +1,11 @@
 // Reload: a new model from the datastore (watched change, SIGHUP, `bgpctl reload`) is checked,
 // then handed to the daemon to adopt as a plan diff; a refused one leaves the running model in
 // force and says why (log, `bgpctl reload`, the 'reloadFailed' event).
-import { ConfigError, formatIssue, localSpeaker, type ClusterModel, type LocalSpeaker, type OriginatedRoute, type PeerConfig } from '../../peers';
-import { refusalOf, type Datastore, type DatastoreStatus, type ModelUpdate } from '../../peers/datastore';
-import type { Logger } from '../log';
-import { cutList, summariseIssues } from './summary';
-import type { ReloadOutcome } from './view';
+import { ConfigError, formatIssue, localSpeaker, type ClusterModel, type LocalSpeaker, type OriginatedRoute, type PeerConfig } from '../../peers/index.js';
+import { refusalOf, type Datastore, type DatastoreStatus, type ModelUpdate } from '../../peers/datastore/index.js';
+import type { Logger } from '../log.js';
+import { cutList, summariseIssues } from './summary.js';
+import type { ReloadOutcome } from './view.js';
 
 export interface ReloadContext {
   nodeName: string;

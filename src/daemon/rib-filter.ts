@@ -3,9 +3,9 @@
 // Pure functions over the RibRowView a row is shown as, so they are tested without a RIB.
 // The AS_PATH regular expression is NOT here: bgpctl applies it, so that a pathological
 // expression costs the operator's shell and never the daemon's event loop.
-import { parsePrefix } from '../../bgp/codec/prefix';
-import type { AsFilter, RibQuery, RibRowView } from '../control/api';
-import { normaliseCommunity } from '../control/validate';
+import { parsePrefix } from '../../bgp/codec/prefix.js';
+import type { AsFilter, RibQuery, RibRowView } from '../control/api.js';
+import { normaliseCommunity } from '../control/validate.js';
 
 interface PathShape {
   /** AS_SEQUENCE and AS_SET members left to right (confederation segments left out). */

@@ -1,12 +1,12 @@
 // `bgpctl show rib` rows and per-peer prefix counts, from the RIB's read-only views
 // (bgp/rib/show.ts). Rows are produced lazily so a full table streams to the client.
-import type { RibEntryView } from '../../bgp/rib/rib-types';
-import { formatAsPath, formatCommunity } from '../../bgp/codec/format';
-import type { Family, PathAttributes } from '../../bgp/codec/types';
-import { formatIp, maskInPlace, parseIp } from '../../bgp/codec/address';
-import type { RibQuery, RibRowView } from '../control/api';
-import type { DaemonView } from './view';
-import { attributeFilter, prefixFilter, withinOf } from './rib-filter';
+import type { RibEntryView } from '../../bgp/rib/rib-types.js';
+import { formatAsPath, formatCommunity } from '../../bgp/codec/format.js';
+import type { Family, PathAttributes } from '../../bgp/codec/types.js';
+import { formatIp, maskInPlace, parseIp } from '../../bgp/codec/address.js';
+import type { RibQuery, RibRowView } from '../control/api.js';
+import type { DaemonView } from './view.js';
+import { attributeFilter, prefixFilter, withinOf } from './rib-filter.js';
 
 const ORIGIN: Record<number, 'i' | 'e' | '?'> = { 0: 'i', 1: 'e', 2: '?' };
 

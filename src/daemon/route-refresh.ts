@@ -2,10 +2,10 @@
 // BoRR (1) and EoRR (2) frame the peer's answer to one of ours. Answering a marker with a
 // refresh made two Tern speakers send their tables back and forth without end (issue 15).
 
-import type { Rib } from '../../bgp/rib/rib';
-import type { Logger } from '../../bgp/io/log';
-import { RouteRefreshSubtype, type Family, type RouteRefreshMessage } from '../../bgp/codec/types';
-import type { PeerProblems } from './peer-problems';
+import type { Rib } from '../../bgp/rib/rib.js';
+import type { Logger } from '../../bgp/io/log.js';
+import { RouteRefreshSubtype, type Family, type RouteRefreshMessage } from '../../bgp/codec/types.js';
+import type { PeerProblems } from './peer-problems.js';
 
 export interface RefreshContext {
   rib: Rib;

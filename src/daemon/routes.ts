@@ -2,16 +2,16 @@
 // batches, hands the change records to the FIB (fib/feed.ts queues, holds and writes them; the
 // desired state lives in the Fib only) and moves the encoded UPDATEs to the sessions. Counts
 // and logs what the kernel refused; /readyz reads `denied`.
-import type { Rib } from '../../bgp/rib/rib';
-import type { RibChange } from '../../bgp/rib/rib-types';
-import { FibFeed } from '../../fib/feed';
-import type { Fib, FibChange, FibFailure, ReconcileResult } from '../../fib/types';
-import { ControlError } from '../control/api';
-import type { Metrics } from '../control/metrics';
-import type { Logger } from '../log';
-import type { PeerEntry } from './peer-entry';
-import type { PeerProblems } from './peer-problems';
-import { fibChangeOf, groupFibFailures, type FibContext } from './wiring';
+import type { Rib } from '../../bgp/rib/rib.js';
+import type { RibChange } from '../../bgp/rib/rib-types.js';
+import { FibFeed } from '../../fib/feed.js';
+import type { Fib, FibChange, FibFailure, ReconcileResult } from '../../fib/types.js';
+import { ControlError } from '../control/api.js';
+import type { Metrics } from '../control/metrics.js';
+import type { Logger } from '../log.js';
+import type { PeerEntry } from './peer-entry.js';
+import type { PeerProblems } from './peer-problems.js';
+import { fibChangeOf, groupFibFailures, type FibContext } from './wiring.js';
 
 /** Prefixes decided per batch: bounded so the event loop (and so keepalives) keeps moving. */
 const DECISION_BATCH = 50_000;

@@ -2,25 +2,25 @@
 // UPDATE or a ROUTE-REFRESH, fails to connect or drains; and moving the RIB's encoded UPDATEs
 // to a session at its own pace (pump). The rules live in their modules (graceful-restart.ts,
 // max-prefix.ts, route-refresh.ts, hints.ts); this file only routes events to them.
-import type { Rib } from '../../bgp/rib/rib';
-import type { Speaker } from '../../bgp/io/speaker';
-import type { Session } from '../../bgp/io/session';
-import type { DownReason } from '../../bgp/fsm/types';
-import { isEndOfRib } from '../../bgp/codec';
-import type { Family } from '../../bgp/codec/types';
-import type { LocalSpeaker } from '../../peers';
-import { ControlError, type NeighborAction, type NeighborActionOptions } from '../control/api';
-import type { Metrics } from '../control/metrics';
-import type { Logger } from '../log';
-import type { BfdCoupling } from './bfd';
-import type { Convergence } from './convergence';
-import { grClear, grPeerDown, grReestablished, grSweep, type GrContext } from './graceful-restart';
-import { connectHint, CONNECT_HINT_INTERVAL_MS, CONNECT_HINTS_PER_INTERVAL, emptyEorHint } from './hints';
-import { announcedFamilies, checkMaxPrefix, clearMaxPrefix } from './max-prefix';
-import type { PeerEntry } from './peer-entry';
-import type { PeerProblems } from './peer-problems';
-import { onRouteRefresh } from './route-refresh';
-import type { RouteFlow } from './routes';
+import type { Rib } from '../../bgp/rib/rib.js';
+import type { Speaker } from '../../bgp/io/speaker.js';
+import type { Session } from '../../bgp/io/session.js';
+import type { DownReason, StopNotification } from '../../bgp/fsm/types.js';
+import { isEndOfRib } from '../../bgp/codec/index.js';
+import type { Family } from '../../bgp/codec/types.js';
+import type { LocalSpeaker } from '../../peers/index.js';
+import { ControlError, type NeighborAction, type NeighborActionOptions } from '../control/api.js';
+import type { Metrics } from '../control/metrics.js';
+import type { Logger } from '../log.js';
+import type { BfdCoupling } from './bfd.js';
+import type { Convergence } from './convergence.js';
+import { grClear, grPeerDown, grReestablished, grSweep, type GrContext } from './graceful-restart.js';
+import { connectHint, CONNECT_HINT_INTERVAL_MS, CONNECT_HINTS_PER_INTERVAL, emptyEorHint } from './hints.js';
+import { announcedFamilies, checkMaxPrefix, clearMaxPrefix } from './max-prefix.js';
+import type { PeerEntry } from './peer-entry.js';
+import type { PeerProblems } from './peer-problems.js';
+import { onRouteRefresh } from './route-refresh.js';
+import type { RouteFlow } from './routes.js';
 
 /** A full Internet table is ~100k packed UPDATEs: a peer 500k behind is not keeping up. */
 export const MAX_OUTPUT_BACKLOG = 500_000;
@@ -212,6 +212,23 @@ export function wireSessions(sp: Speaker, c: SessionContext): void {
 }
 
 /** `bgpctl neighbor <addr> clear|down|up|refresh` on one peer entry. */
+/**
+ * Ends every session as a restarting speaker (RFC 4724 §4.1): the kernel routes stay. A peer
+ * that negotiated GR keeps our routes only if the session ends without a NOTIFICATION, or with
+ * one covered by the N bit on both sides (RFC 8538): so close those sessions silently when the
+ * peer has no N bit, and say why (RFC 9003 Cease text) to everyone else. Returns that
+ * NOTIFICATION for the Speaker's own close.
+ */
+export function closeForRestart(peers: Iterable<PeerEntry>, reason: string): StopNotification {
+  const notification = { code: 6, subcode: 2, shutdownMessage: reason, why: reason };
+  for (const e of peers) {
+    const n = e.session.state === 'Established' ? e.negotiated : undefined;
+    if (n?.gracefulRestart && !n.gracefulRestart.notification) e.session.destroy();
+    else e.session.stop(notification);
+  }
+  return notification;
+}
+
 export function neighborAction(e: PeerEntry, action: NeighborAction, opts: NeighborActionOptions, bfd: Pick<BfdCoupling, 'mayStart'>, log: Logger): void {
   const s = e.session;
   log.info(

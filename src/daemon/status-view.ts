@@ -1,9 +1,9 @@
 // `bgpctl show status` and `show rib summary`: the daemon at a glance, from the same read-only
 // sources as the other views (session stats, RIB counters, the datastore's status).
-import { buildInfo } from '../build-info';
-import type { DatastoreView, FamilyName, RibSummaryView, StatusView } from '../control/api';
-import type { DaemonView } from './view';
-import { peerCounts } from './rib-view';
+import { buildInfo } from '../build-info.js';
+import type { DatastoreView, FamilyName, RibSummaryView, StatusView } from '../control/api.js';
+import type { DaemonView } from './view.js';
+import { peerCounts } from './rib-view.js';
 
 const FAMILIES: readonly FamilyName[] = ['ipv4', 'ipv6'];
 

@@ -2,7 +2,7 @@
 // lines, and every per-resource warning was a line of its own). Warnings are grouped by what
 // they say (the resource kind, field and message with names and numbers taken out), with a
 // count and the first few examples; long lists of one kind of effect are cut to a few lines.
-import { formatIssue, type ConfigIssue } from '../../peers';
+import { formatIssue, type ConfigIssue } from '../../peers/index.js';
 
 /** How many examples of one group are written out in full. */
 export const SUMMARY_EXAMPLES = 3;

@@ -1,15 +1,15 @@
 // What the control API (api.ts, rib-view.ts, status-view.ts) may see of the running daemon:
 // read-only views, and the few actions bgpctl may ask for by name. The daemon's own fields
 // stay its own; nothing here can replace a map, a plan or the RIB under it.
-import type { Rib } from '../../bgp/rib/rib';
-import type { Session } from '../../bgp/io/session';
-import type { FibChange, FibRoute } from '../../fib/types';
-import type { LocalSpeaker, OriginatedRoute, PeerConfig } from '../../peers';
-import type { DatastoreStatus } from '../../peers/datastore';
-import type { BfdSessionView } from '../../bgp/bfd/types';
-import type { NeighborAction, NeighborActionOptions } from '../control/api';
-import type { PeerEntry } from './peer-entry';
-import type { UpdateErrorCount } from './peer-problems';
+import type { Rib } from '../../bgp/rib/rib.js';
+import type { Session } from '../../bgp/io/session.js';
+import type { FibChange, FibRoute } from '../../fib/types.js';
+import type { LocalSpeaker, OriginatedRoute, PeerConfig } from '../../peers/index.js';
+import type { DatastoreStatus } from '../../peers/datastore/index.js';
+import type { BfdSessionView } from '../../bgp/bfd/types.js';
+import type { NeighborAction, NeighborActionOptions } from '../control/api.js';
+import type { PeerEntry } from './peer-entry.js';
+import type { UpdateErrorCount } from './peer-problems.js';
 
 /** What the control API may ask the RIB: lookups, dumps and counters, nothing that changes it. */
 export type RibReader = Pick<

@@ -1,14 +1,14 @@
 // Pure translations between the modules: the Calico plan (peers/) into the session layer's
 // and the RIB's peer configs (bgp/), Calico BGPFilters into RIB policy functions, and RIB
 // change records into FIB changes (fib/). No I/O here, so every rule is unit-testable.
-import type { SessionConfig } from '../../bgp/fsm/config';
-import type { PolicyFn, RibChange, RibPeer } from '../../bgp/rib/rib-types';
-import { asPathStartsWith, editAttrs } from '../../bgp/rib/policy-edit';
-import { contains, ipv4Number, parseIp } from '../../bgp/codec/address';
-import { formatPrefix } from '../../bgp/codec/prefix';
-import { AFI_IPV4, AFI_IPV6, type PathAttributes, type Prefix } from '../../bgp/codec/types';
-import type { FibChange, FibFailure, NextHop } from '../../fib/types';
-import { withdraw } from '../../fib/types';
+import type { SessionConfig } from '../../bgp/fsm/config.js';
+import type { PolicyFn, RibChange, RibPeer } from '../../bgp/rib/rib-types.js';
+import { asPathStartsWith, editAttrs } from '../../bgp/rib/policy-edit.js';
+import { contains, ipv4Number, parseIp } from '../../bgp/codec/address.js';
+import { formatPrefix } from '../../bgp/codec/prefix.js';
+import { AFI_IPV4, AFI_IPV6, type PathAttributes, type Prefix } from '../../bgp/codec/types.js';
+import type { FibChange, FibFailure, NextHop } from '../../fib/types.js';
+import { withdraw } from '../../fib/types.js';
 import {
   defaultFilterAction,
   encapsulationFor,
@@ -25,7 +25,7 @@ import {
   type LocalSpeaker,
   type OriginatedRoute,
   type PeerConfig,
-} from '../../peers';
+} from '../../peers/index.js';
 
 /** Tern's defaults where Calico leaves a value unset (documented in docs/configuration.md). */
 export const TERN_DEFAULTS = {

@@ -5,22 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ROOT, sources } from './sources.js';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
 const LAYERS = ['bgp', 'fib', 'peers', 'src'] as const;
-
-function sources(): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(path.join(ROOT, d), { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(p);
-    }
-  };
-  for (const l of LAYERS) walk(l);
-  return out.sort();
-}
 
 const IMPORT =
   /(?:^|\n)\s*(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|\brequire\(\s*['"]([^'"]+)['"]\s*\)|\bimport\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g;
@@ -28,7 +15,7 @@ const IMPORT =
 /** file -> the project files it imports (relative specifiers only; packages are not layers). */
 function importGraph(): Map<string, Set<string>> {
   const g = new Map<string, Set<string>>();
-  for (const f of sources()) {
+  for (const f of sources(LAYERS)) {
     const edges = new Set<string>();
     const text = fs
       .readFileSync(path.join(ROOT, f), 'utf8')

@@ -10,9 +10,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { checkBenchmarksDoc, recordedRatios, type Repo } from '../../bench/doc-check';
-import { ResultRecorder, spread, stampBuild } from '../../bench/result';
-import { requireOrSkip } from '../required';
+import { checkBenchmarksDoc, recordedRatios, type Repo } from '../../bench/doc-check.js';
+import { ResultRecorder, spread, stampBuild } from '../../bench/result.js';
+import { requireOrSkip } from '../required.js';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 

@@ -7,12 +7,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { PrefixCounter } from '../../bench/ingest/counter';
-import { ingestTargets, injectorNextHop, parseIngestArgs, ratiosToBird, runIngest, summarize, type IngestReport } from '../../bench/ingest/main';
-import type { TargetResult } from '../../bench/ingest/harness';
-import { INJECTOR_AS } from '../../bench/ingest/harness';
-import { type BenchFamily, MAX_UPDATE, buildWorkload, writePrefix } from '../../bench/ingest/workload';
-import { requireOrSkip, skipOption } from '../required';
+import { PrefixCounter } from '../../bench/ingest/counter.js';
+import { ingestTargets, injectorNextHop, parseIngestArgs, ratiosToBird, runIngest, summarize, type IngestReport } from '../../bench/ingest/main.js';
+import type { TargetResult } from '../../bench/ingest/harness.js';
+import { INJECTOR_AS } from '../../bench/ingest/harness.js';
+import { type BenchFamily, MAX_UPDATE, buildWorkload, writePrefix } from '../../bench/ingest/workload.js';
+import { requireOrSkip, skipOption } from '../required.js';
 
 const N = 2000;
 const K = 50;

@@ -11,12 +11,12 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { workloadIndex } from '../../bench/ingest/kernel';
-import { parseEventLoopLag } from '../../bench/ingest/metrics';
-import { type IngestReport, parseIngestArgs } from '../../bench/ingest/main';
-import { keepaliveGaps, type WatcherReport } from '../../bench/ingest/watcher';
-import { writePrefix } from '../../bench/ingest/workload';
-import { requireOrSkip, skipOption } from '../required';
+import { workloadIndex } from '../../bench/ingest/kernel.js';
+import { parseEventLoopLag } from '../../bench/ingest/metrics.js';
+import { type IngestReport, parseIngestArgs } from '../../bench/ingest/main.js';
+import { keepaliveGaps, type WatcherReport } from '../../bench/ingest/watcher.js';
+import { writePrefix } from '../../bench/ingest/workload.js';
+import { requireOrSkip, skipOption } from '../required.js';
 
 const report = (arrivals: number[], now: number, hold = 3): WatcherReport => ({
   peerHoldTime: 240,

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { test } from 'node:test';
-import { Timers, Wire, type WireHandlers } from '../../bgp/io/connection';
-import { sleep } from './session-helpers';
+import { Timers, Wire, type WireHandlers } from '../../bgp/io/connection.js';
+import { sleep } from './session-helpers.js';
 
 class FakeSocket extends EventEmitter {
   written: Buffer[] = [];

@@ -3,10 +3,10 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encodeMessage } from '../../bgp/codec';
-import { eventOfMessage, messageTypeOf } from '../../bgp/fsm/dispatch';
-import { BgpError, DEFAULT_CONTEXT, MsgType } from '../../bgp/codec/types';
-import { rawKeepalive, rawOpen } from './session-helpers';
+import { encodeMessage } from '../../bgp/codec/index.js';
+import { eventOfMessage, messageTypeOf } from '../../bgp/fsm/dispatch.js';
+import { BgpError, DEFAULT_CONTEXT, MsgType } from '../../bgp/codec/types.js';
+import { rawKeepalive, rawOpen } from './session-helpers.js';
 
 const ev = (b: Buffer) => eventOfMessage(b, DEFAULT_CONTEXT);
 const err = (b: Buffer) => {

@@ -1,6 +1,6 @@
 // Maintenance tool, not a test: prints a fixture with each event's actual actions filled in,
 // for a human to review against RFC 4271 §8.2.2 before saving. node dist/test/bgp/fsm-record.js F
-import { loadFixture, runCase } from './fsm-replay';
+import { loadFixture, runCase } from './fsm-replay.js';
 
 for (const file of process.argv.slice(2)) {
   for (const c of loadFixture(file)) {

@@ -1,16 +1,13 @@
 // Event-replay harness for the FSM: reads test/bgp/fixtures/fsm/*.fsm (format in README there),
-// feeds each case's events to a fresh Fsm and compares a one-line summary of every action list.
+// feeds each case's events to a fresh Fsm and compares a one-line summary of every action list
+// (the format and the replay loop are replay-steps.ts, shared with the BFD replay).
 
 import { readFileSync } from 'node:fs';
-import { resolveConfig, type SessionConfig } from '../../bgp/fsm/config';
-import { Fsm, type FsmAction, type FsmEvent } from '../../bgp/fsm/fsm';
-import { BgpError, CapCode, MsgType, type Capability, type OpenMessage, type UpdateMessage } from '../../bgp/codec/types';
+import { resolveConfig, type SessionConfig } from '../../bgp/fsm/config.js';
+import { Fsm, type FsmAction, type FsmEvent } from '../../bgp/fsm/fsm.js';
+import { BgpError, CapCode, MsgType, type Capability, type OpenMessage, type UpdateMessage } from '../../bgp/codec/types.js';
+import { parseCases, replaySteps, type Step } from './replay-steps.js';
 
-export interface Step {
-  line: number;
-  kind: '>' | '<' | '=' | '@';
-  text: string;
-}
 export interface Case {
   name: string;
   cfg: Partial<SessionConfig>;
@@ -29,19 +26,11 @@ export const BASE_CONFIG: SessionConfig = {
 };
 
 export function parseFixture(text: string): Case[] {
-  const cases: Case[] = [];
-  let cur: Case | undefined;
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.trim();
-    if (line.startsWith('## ')) {
-      cur = { name: line.slice(3), cfg: {}, steps: [] };
-      cases.push(cur);
-      return;
-    }
-    if (line === '' || line.startsWith('#')) return;
-    if (!cur) throw new Error(`line ${i + 1}: step before the first "## case"`);
-    if (line.startsWith('! ')) {
-      for (const kv of line.slice(2).split(/\s+/)) {
+  return parseCases<Case>(
+    text,
+    (name) => ({ name, cfg: {}, steps: [] }),
+    (cur, words) => {
+      for (const kv of words) {
         const [k, v] = kv.split('=');
         const val = v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : k === 'families' ? v.split(',') : v;
         // `a.b=v` sets a nested field (e.g. gracefulRestart.restartTime=120).
@@ -50,13 +39,8 @@ export function parseFixture(text: string): Case[] {
         for (const p of path.slice(0, -1)) o = (o[p] ??= {}) as Record<string, unknown>;
         o[path[path.length - 1]] = val;
       }
-      return;
-    }
-    const kind = line[0] as Step['kind'];
-    if (!'><=@'.includes(kind)) throw new Error(`line ${i + 1}: bad step ${line}`);
-    cur.steps.push({ line: i + 1, kind, text: line.slice(1).trim() });
-  });
-  return cases;
+    },
+  );
 }
 
 const CAPS: Record<string, Capability> = {
@@ -154,24 +138,7 @@ export function summarize(a: FsmAction): string {
 /** Runs one case; returns the mismatches as readable lines (empty = pass). */
 export function runCase(c: Case, file: string, record?: string[]): string[] {
   const fsm = new Fsm(resolveConfig({ ...BASE_CONFIG, ...c.cfg }));
-  const errs: string[] = [];
-  let now = 0;
-  let last: string | undefined;
-  for (const s of c.steps) {
-    if (s.kind === '@') {
-      now = Number(s.text);
-      record?.push(`@ ${now}`);
-    } else if (s.kind === '>') {
-      last = fsm.handle(eventFrom(s.text), now).map(summarize).join(' | ') || '-';
-      record?.push(`> ${s.text}`, `< ${last}`);
-    } else if (s.kind === '<') {
-      if (last !== s.text) errs.push(`${file}:${s.line} [${c.name}]\n  want: ${s.text}\n  got:  ${last}`);
-    } else if (s.kind === '=') {
-      record?.push(`= ${fsm.state}`);
-      if (fsm.state !== s.text) errs.push(`${file}:${s.line} [${c.name}] state want ${s.text} got ${fsm.state}`);
-    }
-  }
-  return errs;
+  return replaySteps(c, file, { handle: (text, now) => fsm.handle(eventFrom(text), now).map(summarize).join(' | '), state: () => fsm.state }, record);
 }
 
 export function loadFixture(path: string): Case[] {

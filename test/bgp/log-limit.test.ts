@@ -5,8 +5,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LogLimiter } from '../../bgp/io/log-limit';
-import type { Logger } from '../../bgp/io/log';
+import { LogLimiter } from '../../bgp/io/log-limit.js';
+import type { Logger } from '../../bgp/io/log.js';
 
 function capture(): { log: Logger; lines: { fields: Record<string, unknown>; msg: string }[] } {
   const lines: { fields: Record<string, unknown>; msg: string }[] = [];

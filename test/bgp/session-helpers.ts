@@ -1,10 +1,10 @@
 // Helpers for the session tests: loopback speakers, a scriptable raw peer, waiting for events.
 
 import net from 'node:net';
-import { encodeMessage, packUpdates } from '../../bgp/codec';
-import type { SessionConfig } from '../../bgp/fsm/config';
-import { Speaker, type SpeakerOptions } from '../../bgp/io/speaker';
-import { AFI_IPV4, CapCode, DEFAULT_CONTEXT, MsgType, Origin, AsPathSegmentType, type Capability, type OpenMessage } from '../../bgp/codec/types';
+import { encodeMessage, packUpdates } from '../../bgp/codec/index.js';
+import type { SessionConfig } from '../../bgp/fsm/config.js';
+import { Speaker, type SpeakerOptions } from '../../bgp/io/speaker.js';
+import { AFI_IPV4, CapCode, DEFAULT_CONTEXT, MsgType, Origin, AsPathSegmentType, type Capability, type OpenMessage } from '../../bgp/codec/types.js';
 
 /** An unprivileged port, different per call, so parallel test files rarely clash. */
 let nextPort = 20000 + Math.floor(Math.random() * 30000);
@@ -60,15 +60,6 @@ export function waitFor<A extends unknown[]>(
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `pred` every 5 ms; resolves when it holds, rejects after ms. */
-export async function until(pred: () => boolean, ms: number, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 export function rawOpen(as: number, id: string, holdTime: number, extraCaps: Capability[] = []): Buffer {
   const open: OpenMessage = {

@@ -1,15 +1,18 @@
 // Sessions over real loopback TCP: two Tern speakers (127.0.0.2 and 127.0.0.3), raw scripted
 // peers, TCP MD5 and GTSM. Timers are shortened through SessionConfig; nothing waits for RFC defaults.
+// One file on purpose (~440 lines): every test uses the loopback speaker pair and the raw-peer
+// helpers in it (pair, closeAll, aliveRawPeer, rawFromB).
 
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import type { Session } from '../../bgp/io/session';
-import type { Speaker } from '../../bgp/io/speaker';
-import { fdOf, getIntOpt, IP_MINTTL, IP_TTL } from '../../bgp/io/transport';
-import { CapCode, type Capability, type UpdateMessage } from '../../bgp/codec/types';
-import { freshPort, ipv4Update, peerConfig, rawKeepalive, rawOpen, RawPeer, sleep, startSpeaker, until, waitFor } from './session-helpers';
-import { requireOrSkip } from '../required';
+import type { Session } from '../../bgp/io/session.js';
+import type { Speaker } from '../../bgp/io/speaker.js';
+import { fdOf, getIntOpt, IP_MINTTL, IP_TTL } from '../../bgp/io/transport.js';
+import { CapCode, type Capability, type UpdateMessage } from '../../bgp/codec/types.js';
+import { freshPort, ipv4Update, peerConfig, rawKeepalive, rawOpen, RawPeer, sleep, startSpeaker, waitFor } from './session-helpers.js';
+import { until } from '../until.js';
+import { requireOrSkip } from '../required.js';
 
 const A = { addr: '127.0.0.2', as: 65002, id: '10.0.0.2' };
 const B = { addr: '127.0.0.3', as: 65003, id: '10.0.0.3' };
@@ -412,7 +415,7 @@ for (const [peerId, keep] of [
     inSock.on('error', () => {});
     t.after(() => inSock.destroy());
     const loser = keep === 'inbound' ? outbound : inbound;
-    await until(() => lastMessage(loser)[0] === 3, 2000, 'a NOTIFICATION on the losing connection');
+    await until('a NOTIFICATION on the losing connection', () => lastMessage(loser)[0] === 3, 2000, 5);
     assert.deepEqual(lastMessage(loser), [3, 6, 7], 'Cease / Connection Collision Resolution on the losing connection');
     // The winner completes with a KEEPALIVE.
     const winner = keep === 'inbound' ? inSock : outSock;

@@ -19,8 +19,8 @@ import {
   parseIp,
   parseIpv4,
   parseIpv6,
-} from '../../bgp/codec/address';
-import { prng } from '../../bench/prng';
+} from '../../bgp/codec/address.js';
+import { prng } from '../../bench/prng.js';
 
 /** node's own canonical text of an IPv6 address (URL host serializer: RFC 5952 §4.2 rules). */
 const urlCanonical = (s: string): string => new URL(`http://[${s}]/`).hostname.slice(1, -1);

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { contextComment, contextOf, decodeAll, parseHexInput } from '../../src/cli/decode';
-import { FIXTURE_DIR } from './helpers';
+import { contextComment, contextOf, decodeAll, parseHexInput } from '../../src/cli/decode.js';
+import { FIXTURE_DIR } from './helpers.js';
 
 const BGPCTL = path.resolve(__dirname, '..', '..', 'src', 'bgpctl.js');
 const KEEPALIVE = 'ffffffffffffffffffffffffffffffff001304';

@@ -11,9 +11,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessage, encodeMessage, Framer, messageToJson } from '../../bgp/codec/index';
-import type { BgpMessage } from '../../bgp/codec/types';
-import { type Fixture, loadFixtures } from './helpers';
+import { decodeMessage, encodeMessage, Framer, messageToJson } from '../../bgp/codec/index.js';
+import type { BgpMessage } from '../../bgp/codec/types.js';
+import { type Fixture, loadFixtures } from './helpers.js';
 
 const fixtures = loadFixtures();
 

@@ -10,12 +10,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessage, encodeMessage, Framer, messageToJson, packUpdates } from '../../bgp/codec/index';
-import { parsePrefix } from '../../bgp/codec/prefix';
-import { BgpError, type BgpMessage, type SessionContext } from '../../bgp/codec/types';
-import { ctxOf, loadFixtures, msgOf } from './helpers';
-import { prng as rng } from '../../bench/prng';
-import { FUZZ_SECONDS, fuzzSeed, guarded, loadFailures } from '../fuzz/support';
+import { decodeMessage, encodeMessage, Framer, packUpdates } from '../../bgp/codec/index.js';
+import { parsePrefix } from '../../bgp/codec/prefix.js';
+import { BgpError, type BgpMessage, type SessionContext } from '../../bgp/codec/types.js';
+import { ctxOf, loadFixtures, msgOf } from './helpers.js';
+import { prng as rng } from '../../bench/prng.js';
+import { content, FUZZ_SECONDS, fuzzSeed, guarded, loadFailures } from '../fuzz/support.js';
 
 const SECONDS = FUZZ_SECONDS;
 /** A fixed seed in `npm test` (reproducible); FUZZ_SEED=random (CI) picks one, printed in the test name. */
@@ -122,20 +122,6 @@ function mutate(r: () => number, m: Buffer, pool: Buffer[]): Buffer {
       b[18] = 1 + pick(5);
       return b;
   }
-}
-
-/** Content to compare across a round trip: errors and raw AS4 attributes are not content. */
-function content(m: BgpMessage): unknown {
-  const j = JSON.parse(JSON.stringify(messageToJson(m))) as Record<string, unknown> & { attrs?: Record<string, unknown> };
-  delete j.errors;
-  delete j.treatAsWithdraw;
-  if (j.attrs) {
-    delete j.attrs.as4Path;
-    delete j.attrs.as4Aggregator;
-    // Attribute order is not content (RFC 4271 §5); the encoder writes by type code.
-    if (Array.isArray(j.attrs.unknown)) (j.attrs.unknown as { type: number }[]).sort((a, b) => a.type - b.type);
-  }
-  return j;
 }
 
 const CONTEXTS: SessionContext[] = [ctxOf(), ctxOf({ as4: false }), ctxOf({ addPath: ['ipv4', 'ipv6'], extended: true })];

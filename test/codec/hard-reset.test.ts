@@ -3,8 +3,8 @@
 // (seen in the conformance lab), and the text must reach the log and bgpctl.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessage, encodeMessage } from '../../bgp/codec';
-import { DEFAULT_CONTEXT, MsgType, type NotificationMessage } from '../../bgp/codec/types';
+import { decodeMessage, encodeMessage } from '../../bgp/codec/index.js';
+import { DEFAULT_CONTEXT, MsgType, type NotificationMessage } from '../../bgp/codec/types.js';
 
 const text = 'maintenance';
 const frrBytes = Buffer.concat([Buffer.alloc(16, 0xff), Buffer.from([0, 19 + 2 + 3 + text.length, 3, 6, 9, 6, 2, text.length]), Buffer.from(text)]);

@@ -2,7 +2,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_CONTEXT, type SessionContext } from '../../bgp/codec/types';
+import { DEFAULT_CONTEXT, type SessionContext } from '../../bgp/codec/types.js';
 
 export function ctxOf(opts: { as4?: boolean; addPath?: ('ipv4' | 'ipv6')[]; extended?: boolean } = {}): SessionContext {
   const ap = { ipv4: opts.addPath?.includes('ipv4') ?? false, ipv6: opts.addPath?.includes('ipv6') ?? false };

@@ -1,12 +1,14 @@
 // Malformed-input tables: for every attribute, wrong flags, wrong lengths, truncation and
 // duplicates, each with the RFC 7606 action or the RFC 4271 §6 NOTIFICATION it must produce;
 // plus the shapes of public incidents. Each row names its RFC section or incident.
+// One file on purpose (~440 lines): most of it is one table of rows run by one loop; one table is
+// what makes a missing flag, length or truncation case visible.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessage } from '../../bgp/codec/index';
-import { BgpError, type ErrorAction, type SessionContext, type UpdateMessage } from '../../bgp/codec/types';
-import { AS_PATH_65001, BASE_ATTRS, NEXT_HOP, NLRI_10_0_0, ORIGIN_IGP, attr, ctxOf, msgOf, updateOf } from './helpers';
+import { decodeMessage } from '../../bgp/codec/index.js';
+import { BgpError, type ErrorAction, type SessionContext, type UpdateMessage } from '../../bgp/codec/types.js';
+import { AS_PATH_65001, BASE_ATTRS, NEXT_HOP, NLRI_10_0_0, ORIGIN_IGP, attr, ctxOf, msgOf, updateOf } from './helpers.js';
 
 type Expect =
   | { notify: [number, number]; data?: string }

@@ -16,10 +16,10 @@ import {
   PrefixListImpl,
   emptyUpdate,
   encodeAttributes,
-} from '../../bgp/codec/index';
-import { formatPrefix, parsePrefix, prefixKey, prefixKeyOf } from '../../bgp/codec/prefix';
-import { AFI_IPV4, AFI_IPV6, BgpError, type BgpMessage, type OpenMessage, type PathAttributes, type UpdateMessage } from '../../bgp/codec/types';
-import { ctxOf, msgOf } from './helpers';
+} from '../../bgp/codec/index.js';
+import { formatPrefix, parsePrefix, prefixKey, prefixKeyOf } from '../../bgp/codec/prefix.js';
+import { AFI_IPV4, AFI_IPV6, BgpError, type BgpMessage, type OpenMessage, type PathAttributes, type UpdateMessage } from '../../bgp/codec/types.js';
+import { ctxOf, msgOf } from './helpers.js';
 
 const CTX = ctxOf();
 const throwsNotify = (fn: () => unknown, code: number, subcode: number, data?: string): void => {

@@ -4,10 +4,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessage, emptyUpdate, encodeMessage, messageToJson, PrefixListImpl } from '../../bgp/codec/index';
-import { AFI_IPV4, AFI_IPV6, type PathAttributes, type Prefix, type UpdateMessage } from '../../bgp/codec/types';
-import { ctxOf } from './helpers';
-import { prng as rng } from '../../bench/prng';
+import { decodeMessage, emptyUpdate, encodeMessage, messageToJson, PrefixListImpl } from '../../bgp/codec/index.js';
+import { AFI_IPV4, AFI_IPV6, type PathAttributes, type Prefix, type UpdateMessage } from '../../bgp/codec/types.js';
+import { ctxOf } from './helpers.js';
+import { prng as rng } from '../../bench/prng.js';
 
 function gen(r: () => number, v6: boolean, as4: boolean, addPath: boolean): UpdateMessage {
   const int = (n: number): number => Math.floor(r() * n);

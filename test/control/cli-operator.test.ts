@@ -1,60 +1,31 @@
 // bgpctl end to end against FakeDaemon (as cli.test.ts): the operator's commands of issue 17 —
 // shell completion run in a real bash, address:port neighbor keys, JSON errors, show status,
 // show rib summary and filters, neighbor all, fib flush, --fib none wording, reload warnings.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startControlServer, type ControlServer } from '../../src/control/server.js';
+import { BGPCTL, fakeBgpctl } from './bgpctl-run.js';
 import type { RibSummaryView, StatusView } from '../../src/control/api.js';
-import { FakeDaemon, quietLog } from './fake-daemon.js';
 
-const BGPCTL = join(__dirname, '..', '..', 'src', 'bgpctl.js');
-let dir = '';
-let sock = '';
-let server: ControlServer;
-const fake = new FakeDaemon();
-
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tern-cli17-'));
-  sock = join(dir, 'ternd.sock');
-  server = await startControlServer(fake, sock, quietLog);
-});
-after(async () => {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function bgpctl(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BGPCTL, ...args], { env: { PATH: process.env.PATH, TERN_SOCKET: sock, ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = fakeBgpctl('cli17');
+const { fake, bgpctl } = cli;
 
 test('issue 17: the generated bash completion script, run in bash, offers the neighbor addresses', async () => {
   // A `bgpctl` on PATH, as an installed package has it; the script calls it by that name.
-  const bin = join(dir, 'bin');
+  const bin = join(cli.dir, 'bin');
   execFileSync('mkdir', ['-p', bin]);
   writeFileSync(join(bin, 'bgpctl'), `#!/bin/sh\nexec "${process.execPath}" "${BGPCTL}" "$@"\n`);
   chmodSync(join(bin, 'bgpctl'), 0o755);
   const script = (await bgpctl(['completion'])).stdout;
-  writeFileSync(join(dir, 'completion.bash'), script);
+  writeFileSync(join(cli.dir, 'completion.bash'), script);
   const complete = (line: string[]): Promise<string[]> =>
     new Promise((resolve, reject) => {
       // COMP_WORDS/COMP_CWORD as bash sets them on <TAB>; then print what the function offers.
       const words = line.map((w) => `'${w}'`).join(' ');
-      const body = `source '${join(dir, 'completion.bash')}'; COMP_WORDS=(${words}); COMP_CWORD=${line.length - 1}; _bgpctl_yargs_completions; printf '%s\\n' "\${COMPREPLY[@]}"`;
-      execFile('bash', ['-c', body], { env: { PATH: `${bin}:${process.env.PATH}`, TERN_SOCKET: sock } }, (err, stdout, stderr) =>
+      const body = `source '${join(cli.dir, 'completion.bash')}'; COMP_WORDS=(${words}); COMP_CWORD=${line.length - 1}; _bgpctl_yargs_completions; printf '%s\\n' "\${COMPREPLY[@]}"`;
+      execFile('bash', ['-c', body], { env: { PATH: `${bin}:${process.env.PATH}`, TERN_SOCKET: cli.sock } }, (err, stdout, stderr) =>
         err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout.split('\n').filter(Boolean)),
       );
     });
@@ -93,7 +64,7 @@ test('issue 17: under -j every error is JSON on stdout with a stable code, and t
   const usage = await bgpctl(['-j', 'show', 'rib', '10.0.0.1/8']);
   assert.equal(usage.code, 1);
   assert.equal((JSON.parse(usage.stdout) as { error: { code: string } }).error.code, 'usage');
-  const gone = await bgpctl(['-j', 'show', 'peers'], { TERN_SOCKET: join(dir, 'absent.sock') });
+  const gone = await bgpctl(['-j', 'show', 'peers'], { TERN_SOCKET: join(cli.dir, 'absent.sock') });
   assert.equal(gone.code, 2);
   assert.equal((JSON.parse(gone.stdout) as { error: { code: string } }).error.code, 'unreachable');
   // A command line yargs itself refuses.

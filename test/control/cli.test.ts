@@ -1,46 +1,15 @@
 // bgpctl end to end: spawns `node dist/src/bgpctl.js` against a control server backed by
 // FakeDaemon on a temporary socket. Guards issue 7: OpenBGPD-like text, stable JSON field names,
 // exit codes 0 (ok) / 1 (command failed) / 2 (daemon unreachable).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startControlServer, type ControlServer } from '../../src/control/server.js';
-import { BFD_ROW, FakeDaemon, quietLog } from './fake-daemon.js';
+import { BGPCTL, fakeBgpctl, type Run } from './bgpctl-run.js';
+import { BFD_ROW } from './fake-daemon.js';
 
-const BGPCTL = join(__dirname, '..', '..', 'src', 'bgpctl.js');
-let dir = '';
-let sock = '';
-let server: ControlServer;
-const fake = new FakeDaemon();
-
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tern-cli-'));
-  sock = join(dir, 'ternd.sock');
-  server = await startControlServer(fake, sock, quietLog);
-});
-after(async () => {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs bgpctl asynchronously (the server lives in this process) with stdout as a pipe. */
-function bgpctl(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BGPCTL, ...args], { env: { PATH: process.env.PATH, TERN_SOCKET: sock, ...env } }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = fakeBgpctl('cli');
+const { fake, bgpctl } = cli;
 
 /** Up/Down spans depend on the clock; every format is 8 characters, so alignment survives. */
 const normTimes = (s: string): string => s.replace(/\b(\d\d:\d\d:\d\d|\d+d\d\dh\d\dm|\d\dw\dd\d\dh)\b/g, 'HH:MM:SS');
@@ -59,7 +28,7 @@ test('show peers: OpenBGPD summary columns plus kind and description, aligned wh
       '',
     ].join('\n'),
   );
-  assert.doesNotMatch(r.stdout, /\x1b\[/, 'no ANSI color when stdout is a pipe');
+  assert.ok(!r.stdout.includes('\u001b['), 'no ANSI color when stdout is a pipe');
   // `show summary` and plain `show` are the same command.
   assert.equal(normTimes((await bgpctl(['show', 'summary'])).stdout), normTimes(r.stdout));
   assert.equal(normTimes((await bgpctl(['show'])).stdout), normTimes(r.stdout));
@@ -125,7 +94,7 @@ test('show neighbor: one session in full; unknown neighbor exits 1; bad address 
   assert.equal(unknown.code, 1);
   assert.equal(unknown.stdout, '');
   assert.equal(unknown.stderr, 'bgpctl: no such neighbor: 127.0.0.99 (bgpctl show peers lists them)\n', 'issue 17: one wording everywhere');
-  const bad = await bgpctl(['show', 'neighbor', 'router-1'], { TERN_SOCKET: join(dir, 'absent.sock') });
+  const bad = await bgpctl(['show', 'neighbor', 'router-1'], { TERN_SOCKET: join(cli.dir, 'absent.sock') });
   assert.equal(bad.code, 1, 'argument errors are found before the connection is tried');
   assert.match(bad.stderr, /bad neighbor 'router-1': expected an IPv4 or IPv6 address, or address:port/);
 });
@@ -172,7 +141,7 @@ test('-j show rib streams 100k rows as one valid JSON array', async () => {
   fake.ribRows = 100_000;
   try {
     const r = await new Promise<Run>((resolve) => {
-      execFile(process.execPath, [BGPCTL, '-j', 'show', 'rib'], { env: { TERN_SOCKET: sock }, maxBuffer: 512 * 1024 * 1024 }, (err, stdout, stderr) =>
+      execFile(process.execPath, [BGPCTL, '-j', 'show', 'rib'], { env: { TERN_SOCKET: cli.sock }, maxBuffer: 512 * 1024 * 1024 }, (err, stdout, stderr) =>
         resolve({ code: err ? 1 : 0, stdout, stderr }),
       );
     });
@@ -288,12 +257,12 @@ test('health: exit 0 when ready, 1 when not, with the reasons', async () => {
 });
 
 test('daemon unreachable: exit 2 and a message that says what to check', async () => {
-  const missing = join(dir, 'nope', 'ternd.sock');
+  const missing = join(cli.dir, 'nope', 'ternd.sock');
   const r = await bgpctl(['show', 'peers'], { TERN_SOCKET: missing });
   assert.equal(r.code, 2);
   assert.equal(r.stderr, `bgpctl: cannot connect to ${missing}: no such file — is ternd running? use -s or TERN_SOCKET\n`);
   // -s wins over TERN_SOCKET.
-  assert.equal((await bgpctl(['-s', sock, 'show', 'peers'], { TERN_SOCKET: missing })).code, 0);
+  assert.equal((await bgpctl(['-s', cli.sock, 'show', 'peers'], { TERN_SOCKET: missing })).code, 0);
   assert.equal((await bgpctl(['health', '-s', missing])).code, 2, 'an exec probe fails when ternd is gone');
 });
 
@@ -315,10 +284,10 @@ test("completion offers the running daemon's neighbor addresses after `show neig
     '2001:db8::9',
     '127.0.0.4',
   ]);
-  assert.equal((await bgpctl([flag, 'bgpctl', '-s', sock, 'neighbor', '2001'])).stdout, '2001:db8::9\n');
+  assert.equal((await bgpctl([flag, 'bgpctl', '-s', cli.sock, 'neighbor', '2001'])).stdout, '2001:db8::9\n');
   // Elsewhere yargs completes commands; with ternd gone, no suggestions and no error text.
   assert.match((await bgpctl([flag, 'bgpctl', 'show', ''])).stdout, /^peers\nneighbor\nrib\nfib\nconfig\nstatus\nbfd\n$/);
-  const gone = await bgpctl([flag, 'bgpctl', 'neighbor', ''], { TERN_SOCKET: join(dir, 'absent.sock') });
+  const gone = await bgpctl([flag, 'bgpctl', 'neighbor', ''], { TERN_SOCKET: join(cli.dir, 'absent.sock') });
   assert.deepEqual([gone.code, gone.stdout, gone.stderr], [0, '', '']);
 });
 

@@ -1,5 +1,7 @@
 // FakeDaemon: a DaemonApi with fixed, deterministic answers for control-socket and bgpctl tests.
 // Test code only; the real implementation lives in ternd.
+// One file on purpose (~420 lines): the fixed answers (peers, RIB rows, BFD) and the DaemonApi
+// that serves them must agree with each other, and most of the file is that data.
 import {
   ControlError,
   type ConfigView,

@@ -7,10 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkSocketOwner, ensurePrivateDir, resolveGroup, UnsafeSocketError } from '../../src/paths.js';
+import { until } from '../until.js';
+import { freePort } from '../../conformance/lab/port.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const TERND = join(ROOT, 'dist', 'src', 'ternd.js');
@@ -39,25 +40,6 @@ function runAs(uid: number, groups: number[], script: string, args: string[], en
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     ),
   );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(what: string, probe: () => boolean): Promise<void> {
-  for (let i = 0; i < 80; i++) {
-    if (probe()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`gave up waiting for ${what}`);
 }
 
 /** A world-readable scratch directory (others must reach files in it) and a config for node-a. */
@@ -140,7 +122,7 @@ test("issue 17: a non-root ternd refuses a /tmp fallback parent it does not own;
   });
   procs.push(d);
   const sock = join(planted, 'tern', 'ternd.sock');
-  await until('the fallback socket', () => existsSync(sock));
+  await until('the fallback socket', () => existsSync(sock), 20_000, 250);
   assert.equal(statSync(planted).uid, USER);
   assert.equal(statSync(planted).mode & 0o777, 0o700);
   // The user's own bgpctl finds it without -s (same fallback rule) and talks to it.
@@ -184,7 +166,7 @@ test('issue 17: --control-socket-group lets that group use bgpctl without root, 
   t.after(() => {
     if (d.exitCode === null) d.kill('SIGKILL');
   });
-  await until('the control socket', () => existsSync(sock) && statSync(sock).gid === GROUP);
+  await until('the control socket', () => existsSync(sock) && statSync(sock).gid === GROUP, 20_000, 250);
   const st = statSync(sock);
   assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [0, GROUP, 0o660]);
   const member = await runAs(OPERATOR, [GROUP], BGPCTL, ['-s', sock, '-j', 'show', 'status'], {});

@@ -5,11 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NeighborView, PeerView, RibRowView } from '../../src/control/api.js';
-import { requireOrSkip } from '../required';
+import { requireOrSkip } from '../required.js';
+import { until } from '../until.js';
+import { freePort } from '../../conformance/lab/port.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const TERND = join(ROOT, 'dist', 'src', 'ternd.js');
@@ -20,17 +21,6 @@ const EXAMPLE = join(ROOT, 'config', 'example.yaml');
 const NET = `127.77.${(process.pid % 250) + 1}`;
 const A = `${NET}.1`;
 const B = `${NET}.2`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Run {
   code: number;
@@ -44,16 +34,6 @@ function bgpctl(sock: string, args: string[]): Promise<Run> {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     );
   });
-}
-
-/** Polls `probe` until it returns a value; bounded so a broken daemon fails instead of hanging. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, tries = 120): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`gave up waiting for ${what}`);
 }
 
 test('bgpctl against two real ternd nodes: peers, neighbor, rib, config, fib, health, neighbor down/up', { timeout: 90_000 }, async (t) => {
@@ -96,7 +76,7 @@ test('bgpctl against two real ternd nodes: peers, neighbor, rib, config, fib, he
     return p?.state === 'Established' ? p : undefined;
   };
   try {
-    await until('node-a to reach Established with node-b', () => established(sa, B));
+    await until('node-a to reach Established with node-b', () => established(sa, B), 30_000, 250);
   } catch (e) {
     assert.fail(`${(e as Error).message}\n${logs()}`);
   }
@@ -136,11 +116,16 @@ test('bgpctl against two real ternd nodes: peers, neighbor, rib, config, fib, he
   assert.equal((JSON.parse(byKey.stdout) as NeighborView).remoteRouterId, B);
 
   // show rib: node-b's IPAM block arrives over iBGP with node-b as next hop.
-  const block = await until('10.244.1.0/26 from node-b in node-a Loc-RIB', async () => {
-    const r = await bgpctl(sa, ['-j', 'show', 'rib', '10.244.1.0/26']);
-    if (r.code !== 0) return undefined;
-    return (JSON.parse(r.stdout) as RibRowView[]).find((x) => x.flags.best);
-  });
+  const block = await until(
+    '10.244.1.0/26 from node-b in node-a Loc-RIB',
+    async () => {
+      const r = await bgpctl(sa, ['-j', 'show', 'rib', '10.244.1.0/26']);
+      if (r.code !== 0) return undefined;
+      return (JSON.parse(r.stdout) as RibRowView[]).find((x) => x.flags.best);
+    },
+    30_000,
+    250,
+  );
   assert.equal(block.nextHop, B);
   assert.equal(block.flags.ibgp, true);
   const ribText = await bgpctl(sa, ['show', 'rib']);
@@ -171,7 +156,7 @@ test('bgpctl against two real ternd nodes: peers, neighbor, rib, config, fib, he
   assert.deepEqual(status.fib.driver, 'none');
   assert.equal(status.fib.coupled, false);
   assert.deepEqual([status.datastore?.kind, status.datastore?.state], ['file', 'synced']);
-  await until('node-a ready', async () => ((await bgpctl(sa, ['health'])).code === 0 ? true : undefined));
+  await until('node-a ready', async () => ((await bgpctl(sa, ['health'])).code === 0 ? true : undefined), 30_000, 250);
 
   // Probes and metrics as ternd serves them (the port is ephemeral; ternd logs it).
   const probeLine = readFileSync(join(dir, 'node-a.log'), 'utf8')
@@ -191,17 +176,22 @@ test('bgpctl against two real ternd nodes: peers, neighbor, rib, config, fib, he
   const msg = 'maintenance: kernel upgrade';
   const down = await bgpctl(sa, ['neighbor', B, 'down', '-m', msg]);
   assert.equal(down.code, 0, down.stderr);
-  const heard = await until('node-b to record the shutdown communication', async () => {
-    const r = await bgpctl(sb, ['-j', 'show', 'neighbor', A]);
-    if (r.code !== 0) return undefined;
-    const v = JSON.parse(r.stdout) as NeighborView;
-    return v.lastErrorReceived?.shutdownMessage === msg ? v : undefined;
-  });
+  const heard = await until(
+    'node-b to record the shutdown communication',
+    async () => {
+      const r = await bgpctl(sb, ['-j', 'show', 'neighbor', A]);
+      if (r.code !== 0) return undefined;
+      const v = JSON.parse(r.stdout) as NeighborView;
+      return v.lastErrorReceived?.shutdownMessage === msg ? v : undefined;
+    },
+    30_000,
+    250,
+  );
   assert.equal(heard.lastErrorReceived?.code, 6, 'Cease (RFC 4486)');
   const adminDown = await bgpctl(sa, ['-j', 'show', 'neighbor', B]);
   assert.equal((JSON.parse(adminDown.stdout) as NeighborView).adminDown, true);
   assert.equal((await bgpctl(sa, ['neighbor', B, 'up'])).code, 0);
-  await until('the session to come back after up', () => established(sa, B));
+  await until('the session to come back after up', () => established(sa, B), 30_000, 250);
 
   // Issue 17: bgpctl reload prints the new config's warnings (a field Tern does not implement).
   writeFileSync(cfg, yaml.replace('  nodeToNodeMeshEnabled: true', '  nodeToNodeMeshEnabled: true\n  ipv4NormalRoutePriority: 1024'));

@@ -6,28 +6,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigView, NeighborView } from '../../src/control/api.js';
-import { requireOrSkip } from '../required';
+import { requireOrSkip } from '../required.js';
+import { until } from '../until.js';
+import { freePort } from '../../conformance/lab/port.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const TERND = join(ROOT, 'dist', 'src', 'ternd.js');
 const BGPCTL = join(ROOT, 'dist', 'src', 'bgpctl.js');
 const NET = `127.78.${(process.pid % 250) + 1}`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const bgpctlJson = <T>(sock: string, ...args: string[]): Promise<T> =>
   new Promise((resolve, reject) => {
@@ -46,15 +36,6 @@ const readyz = (port: number): Promise<{ status: number; body: { reasons: string
     req.on('error', reject);
     req.end();
   });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, tries = 120): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
 
 const header = (port: number, extra = '') =>
   `apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec:\n  asNumber: 64512\n  nodeToNodeMeshEnabled: false\n  listenPort: ${port}\n${extra}---\n` +
@@ -128,7 +109,7 @@ test('RFC 2385: a BGPPeer whose password Secret is missing is held down (bgpctl,
     { stdio: 'ignore' },
   );
   procs.push(p);
-  const n = await until('ternd answers', () => bgpctlJson<NeighborView>(sock, 'show', 'neighbor', `${NET}.9`));
+  const n = await until('ternd answers', () => bgpctlJson<NeighborView>(sock, 'show', 'neighbor', `${NET}.9`), 30_000, 250);
   assert.match(n.heldDown ?? '', /^BGPPeer tor spec\.password: secret bgp-pw\/tor unavailable: no Secret "bgp-pw" in the datastore; no file .*bgp-pw\/tor$/);
   assert.equal(n.state, 'Idle');
   assert.equal(n.md5, false);
@@ -141,10 +122,15 @@ test('RFC 2385: a BGPPeer whose password Secret is missing is held down (bgpctl,
   assert.equal((await bgpctlJson<ConfigView>(sock, 'show', 'config')).logLevel, 'warn', 'logSeverityScreen Warning');
   // The mounted Secret appears: within a recheck the session is planned with its password and starts.
   writeFileSync(join(secrets, 'bgp-pw', 'tor'), 'tor-key\n');
-  const up = await until('the session is no longer held down', async () => {
-    const x = await bgpctlJson<NeighborView>(sock, 'show', 'neighbor', `${NET}.9`);
-    return x.heldDown === undefined && x.md5 ? x : undefined;
-  });
+  const up = await until(
+    'the session is no longer held down',
+    async () => {
+      const x = await bgpctlJson<NeighborView>(sock, 'show', 'neighbor', `${NET}.9`);
+      return x.heldDown === undefined && x.md5 ? x : undefined;
+    },
+    30_000,
+    250,
+  );
   assert.equal(up.md5, true);
   // Within its grace period (600 s) and not held down: ready.
   assert.equal((await readyz(probePort)).status, 200);

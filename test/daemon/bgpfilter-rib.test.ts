@@ -5,10 +5,10 @@
 // "<local AS> 65100 65101 <received path>", and asPathPrefix sees the path without our AS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseModel, planPeers } from '../../peers';
-import { policiesFor } from '../../src/daemon/wiring';
-import { attrs, drain, LOCAL_AS, makeRib, seq, up, upd } from '../rib/helpers';
-import { doc } from './helpers';
+import { parseModel, planPeers } from '../../peers/index.js';
+import { policiesFor } from '../../src/daemon/wiring.js';
+import { attrs, drain, LOCAL_AS, makeRib, seq, up, upd } from '../rib/helpers.js';
+import { doc } from './helpers.js';
 
 const YAML = [
   doc('BGPConfiguration', 'default', `  asNumber: ${LOCAL_AS}\n  nodeToNodeMeshEnabled: false`),

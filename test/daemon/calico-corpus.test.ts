@@ -19,10 +19,10 @@ import {
   planPeers,
   type ClusterModel,
   type PeerConfig,
-} from '../../peers';
-import { policiesFor } from '../../src/daemon/wiring';
-import { parsePrefix } from '../../bgp/codec/prefix';
-import { AsPathSegmentType, type PathAttributes } from '../../bgp/codec/types';
+} from '../../peers/index.js';
+import { policiesFor } from '../../src/daemon/wiring.js';
+import { parsePrefix } from '../../bgp/codec/prefix.js';
+import { AsPathSegmentType, type PathAttributes } from '../../bgp/codec/types.js';
 
 const DIR = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'calico');
 const load = (f: string): { model: ClusterModel; warnings: string[] } => {

@@ -8,38 +8,18 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { doc } from './helpers';
-import { RawPeer, rawKeepalive, rawOpen, freshPort, ipv4Update } from '../bgp/session-helpers';
-import { ControlClient } from '../../src/control/client';
-import type { NeighborView } from '../../src/control/api';
+import { doc } from './helpers.js';
+import { RawPeer, rawKeepalive, rawOpen, freshPort, ipv4Update } from '../bgp/session-helpers.js';
+import { askSocket } from './control.js';
+import { until } from '../until.js';
+import type { NeighborView } from '../../src/control/api.js';
 
 const TERND = path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
 const NODE = '127.0.0.71';
 const PEER = '127.0.0.73';
 
-async function ask<T>(sock: string, cmd: string, args: Record<string, unknown> = {}): Promise<T> {
-  const c = await ControlClient.connect(sock, { timeoutMs: 2000 });
-  try {
-    return await c.request<T>(cmd, args);
-  } finally {
-    c.close();
-  }
-}
-
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e; // e.g. the control socket is not listening yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+// Waits poll every 50 ms (the NOTIFICATION and the reconnect are watched on raw sockets).
+const POLL_MS = 50;
 
 /** NOTIFICATIONs (type 3) in what one connection received. */
 function notifications(chunks: Buffer[]): Buffer[] {
@@ -84,13 +64,18 @@ test('RFC 4486 §4 max-prefix through ternd: Cease 6/1 with AFI/SAFI/limit; held
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const cease = await until('the NOTIFICATION', () => conns.length > 0 && notifications(conns[0])[0]);
+  const cease = await until('the NOTIFICATION', () => conns.length > 0 && notifications(conns[0])[0], 20_000, POLL_MS);
   // Cease (6) / Maximum Number of Prefixes Reached (1); data AFI 1, SAFI 1, upper bound 3.
   assert.equal(cease.subarray(19).toString('hex'), '0601' + '0001' + '01' + '00000003');
-  const n = await until('the hold-down in show neighbor', async () => {
-    const v = await ask<NeighborView>(sock, 'show.neighbor', { address: PEER });
-    return v.maxPrefixExceeded !== null && v;
-  });
+  const n = await until(
+    'the hold-down in show neighbor',
+    async () => {
+      const v = await askSocket<NeighborView>(sock, 'show.neighbor', { address: PEER }, 2000);
+      return v.maxPrefixExceeded !== null && v;
+    },
+    20_000,
+    POLL_MS,
+  );
   // One route per UPDATE: the fourth crosses the limit, the fifth is never read.
   assert.deepEqual({ ...n.maxPrefixExceeded, at: undefined }, { family: 'ipv4', limit: 3, received: 4, at: undefined, restartInSeconds: null });
   assert.equal(n.maxPrefixes[0].received, 0, 'the routes were withdrawn');
@@ -99,11 +84,16 @@ test('RFC 4486 §4 max-prefix through ternd: Cease 6/1 with AFI/SAFI/limit; held
   assert.equal(conns.length, 1, 'no new connection while held down');
   // The limit is raised in the datastore: the session starts again at once and keeps the routes.
   fs.writeFileSync(config, model(10));
-  await until('a new connection', () => conns.length >= 2);
-  const back = await until('Established with five routes', async () => {
-    const v = await ask<NeighborView>(sock, 'show.neighbor', { address: PEER });
-    return v.state === 'Established' && v.maxPrefixes[0]?.received === 5 && v;
-  });
+  await until('a new connection', () => conns.length >= 2, 20_000, POLL_MS);
+  const back = await until(
+    'Established with five routes',
+    async () => {
+      const v = await askSocket<NeighborView>(sock, 'show.neighbor', { address: PEER }, 2000);
+      return v.state === 'Established' && v.maxPrefixes[0]?.received === 5 && v;
+    },
+    20_000,
+    POLL_MS,
+  );
   assert.equal(back.maxPrefixExceeded, null);
   assert.deepEqual(notifications(conns[1]), [], 'no Cease under the raised limit');
 });

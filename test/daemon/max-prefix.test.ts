@@ -4,11 +4,11 @@
 // conformance/max-prefix.test.ts.
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkMaxPrefix, clearMaxPrefix, maxPrefixData, announcedFamilies, type MaxPrefixPeer } from '../../src/daemon/max-prefix';
-import type { Session } from '../../bgp/io/session';
-import type { StopNotification } from '../../bgp/fsm/types';
-import type { Logger } from '../../bgp/io/log';
-import { upd, attrs } from '../rib/helpers';
+import { checkMaxPrefix, clearMaxPrefix, maxPrefixData, announcedFamilies, type MaxPrefixPeer } from '../../src/daemon/max-prefix.js';
+import type { Session } from '../../bgp/io/session.js';
+import type { StopNotification } from '../../bgp/fsm/types.js';
+import type { Logger } from '../../bgp/io/log.js';
+import { upd, attrs } from '../rib/helpers.js';
 
 function peer(limit: number, restartInterval?: number) {
   const calls: (StopNotification | 'start')[] = [];

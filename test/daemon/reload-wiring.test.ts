@@ -2,11 +2,11 @@
 // running conformance/cluster.test.ts and the npm run lab cluster.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { doc } from './helpers';
-import { parseModel, planPeers, localSpeaker } from '../../peers';
-import { policiesFor, sessionConfigOf } from '../../src/daemon/wiring';
-import { parsePrefix } from '../../bgp/codec/prefix';
-import { Rib } from '../../bgp/rib/rib';
+import { doc } from './helpers.js';
+import { parseModel, planPeers, localSpeaker } from '../../peers/index.js';
+import { policiesFor, sessionConfigOf } from '../../src/daemon/wiring.js';
+import { parsePrefix } from '../../bgp/codec/prefix.js';
+import { Rib } from '../../bgp/rib/rib.js';
 
 const YAML = [
   doc('BGPConfiguration', 'default', '  asNumber: 64512\n  nodeToNodeMeshEnabled: true'),

@@ -3,12 +3,12 @@
 // never answered with a refresh (issue 15's loop); unknown subtypes are ignored (RFC 7313 §5).
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { onRouteRefresh, EORR_WAIT_MS, type RefreshContext } from '../../src/daemon/route-refresh';
-import { PeerProblems } from '../../src/daemon/peer-problems';
-import { attrs, ctx, decodeOut, makeRib, up, upd } from '../rib/helpers';
-import { MsgType, type RouteRefreshMessage } from '../../bgp/codec/types';
-import { decodeMessage } from '../../bgp/codec/message';
-import type { Logger } from '../../bgp/io/log';
+import { onRouteRefresh, EORR_WAIT_MS, type RefreshContext } from '../../src/daemon/route-refresh.js';
+import { PeerProblems } from '../../src/daemon/peer-problems.js';
+import { attrs, ctx, decodeOut, makeRib, up, upd } from '../rib/helpers.js';
+import { MsgType, type RouteRefreshMessage } from '../../bgp/codec/types.js';
+import { decodeMessage } from '../../bgp/codec/message.js';
+import type { Logger } from '../../bgp/io/log.js';
 
 const rr = (subtype: number): RouteRefreshMessage => ({ type: MsgType.ROUTE_REFRESH, afi: 1, safi: 1, subtype });
 

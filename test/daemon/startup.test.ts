@@ -9,10 +9,10 @@ import fs from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { doc } from './helpers';
-import { hasNetAdmin } from '../../src/daemon/preflight';
-import { judgeHealth } from '../../src/control/health';
-import { requireOrSkip } from '../required';
+import { doc } from './helpers.js';
+import { hasNetAdmin } from '../../src/daemon/preflight.js';
+import { judgeHealth } from '../../src/control/health.js';
+import { requireOrSkip } from '../required.js';
 
 const TERND = path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
 const PORT = 23179 + (process.pid % 500);

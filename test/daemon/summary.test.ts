@@ -2,8 +2,8 @@
 // become one line with a count and the first few places; long lists of effects are cut.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ConfigIssue } from '../../peers';
-import { cutList, summariseIssues } from '../../src/daemon/summary';
+import type { ConfigIssue } from '../../peers/index.js';
+import { cutList, summariseIssues } from '../../src/daemon/summary.js';
 
 const warn = (line: number, name: string, message: string, path = 'spec.node'): ConfigIssue => ({
   severity: 'warning',

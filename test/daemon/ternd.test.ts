@@ -3,13 +3,14 @@
 // each other's routes through a restart (RFC 4724 graceful restart, receiving-speaker side).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { doc } from './helpers';
+import { doc } from './helpers.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { FibRowView, NeighborView, PeerView, RibRowView } from '../../src/control/api';
-import { askSocket, streamSocket, until } from './control';
+import type { FibRowView, NeighborView, PeerView, RibRowView } from '../../src/control/api.js';
+import { askSocket, streamSocket } from './control.js';
+import { until } from '../until.js';
 
 const TERND = path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
 // A port of this file's own so it can run beside other tests.

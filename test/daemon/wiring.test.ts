@@ -2,11 +2,11 @@
 // RIB change records -> kernel routes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { doc } from './helpers';
-import { parseModel, planPeers, localSpeaker, originatedRoutes, localSubnets } from '../../peers';
-import { fibChangeOf, groupFibFailures, policiesFor, sessionConfigOf, type FibContext } from '../../src/daemon/wiring';
-import { parsePrefix } from '../../bgp/codec/prefix';
-import type { PathInfo, RibChange } from '../../bgp/rib/rib-types';
+import { doc } from './helpers.js';
+import { parseModel, planPeers, localSpeaker, originatedRoutes, localSubnets } from '../../peers/index.js';
+import { fibChangeOf, groupFibFailures, policiesFor, sessionConfigOf, type FibContext } from '../../src/daemon/wiring.js';
+import { parsePrefix } from '../../bgp/codec/prefix.js';
+import type { PathInfo, RibChange } from '../../bgp/rib/rib-types.js';
 
 const YAML = [
   doc('BGPConfiguration', 'default', '  asNumber: 64512\n  nodeToNodeMeshEnabled: true'),

@@ -6,20 +6,14 @@
 // no API server) to the shape of Calico's own DaemonSet, and the result validated the same way.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { type K8sObject, patchedCalicoNode } from './calico-node.js';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const DEPLOY = path.join(ROOT, 'deploy', 'kubernetes');
 
-interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string };
-  [k: string]: unknown;
-}
 interface Validatable {
   validate(): void;
 }
@@ -51,25 +45,6 @@ function load(file: string): K8sObject[] {
   return parseAllDocuments(fs.readFileSync(file, 'utf8'))
     .map((d) => d.toJS() as K8sObject)
     .filter(Boolean);
-}
-
-/** The sidecar patch applied to Calico's calico-node DaemonSet by kubectl itself. */
-function patchedCalicoNode(): K8sObject {
-  const out = execFileSync(
-    'kubectl',
-    [
-      'patch',
-      '--local',
-      '-o',
-      'json',
-      '-f',
-      path.join(ROOT, 'test', 'fixtures', 'kubernetes', 'calico-node-daemonset.yaml'),
-      '--patch-file',
-      path.join(DEPLOY, 'calico-node-sidecar.yaml'),
-    ],
-    { encoding: 'utf8' },
-  );
-  return JSON.parse(out) as K8sObject;
 }
 
 interface Container {

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { requireOrSkip } from '../required';
+import { requireOrSkip } from '../required.js';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const UNIT = path.join(ROOT, 'deploy', 'systemd', 'ternd.service');

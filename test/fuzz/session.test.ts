@@ -19,15 +19,15 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { prng } from '../../bench/prng';
-import { msgOf } from '../codec/helpers';
-import { BYSTANDER, BYSTANDER_PREFIX, type SessionHarness } from '../hostile/harness';
-import { KEEPALIVE } from '../hostile/cases';
-import { PENDING_DEFECT_FIXES } from '../hostile/pending';
-import { openCase } from '../hostile/check';
-import { readUpdate, replayUpdates } from '../hostile/wire-read';
-import { genUpdate, mutateStructured, serialize, type Rand } from './structured';
-import { FUZZ_SECONDS, fuzzSeed, guarded, loadFailures } from './support';
+import { prng } from '../../bench/prng.js';
+import { msgOf } from '../codec/helpers.js';
+import { BYSTANDER, BYSTANDER_PREFIX, type SessionHarness } from '../hostile/harness.js';
+import { KEEPALIVE } from '../hostile/cases.js';
+import { PENDING_DEFECT_FIXES } from '../hostile/pending.js';
+import { openCase } from '../hostile/check.js';
+import { readUpdate } from '../hostile/wire-read.js';
+import { genUpdate, mutateStructured, serialize, type Rand } from './structured.js';
+import { FUZZ_SECONDS, fuzzSeed, guarded, loadFailures } from './support.js';
 
 const SEED = fuzzSeed();
 const LEGAL: Record<number, number[]> = {

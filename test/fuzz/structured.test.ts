@@ -7,27 +7,15 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessage, encodeMessage, messageToJson } from '../../bgp/codec';
-import { BgpError, type BgpMessage, type SessionContext } from '../../bgp/codec/types';
-import { prng } from '../../bench/prng';
-import { ctxOf } from '../codec/helpers';
-import { genUpdate, mutateStructured, serialize } from './structured';
-import { FUZZ_SECONDS, fuzzSeed, guarded, loadFailures } from './support';
+import { decodeMessage, encodeMessage } from '../../bgp/codec/index.js';
+import { BgpError, type BgpMessage, type SessionContext } from '../../bgp/codec/types.js';
+import { prng } from '../../bench/prng.js';
+import { ctxOf } from '../codec/helpers.js';
+import { genUpdate, mutateStructured, serialize } from './structured.js';
+import { content, FUZZ_SECONDS, fuzzSeed, guarded, loadFailures } from './support.js';
 
 const SEED = fuzzSeed();
 const CONTEXTS: Record<string, SessionContext> = { as4: ctxOf(), as2: ctxOf({ as4: false }), 'as4 extended': ctxOf({ extended: true }) };
-
-function content(m: BgpMessage): unknown {
-  const j = JSON.parse(JSON.stringify(messageToJson(m))) as Record<string, unknown> & { attrs?: Record<string, unknown> };
-  delete j.errors;
-  delete j.treatAsWithdraw;
-  if (j.attrs) {
-    delete j.attrs.as4Path;
-    delete j.attrs.as4Aggregator;
-    if (Array.isArray(j.attrs.unknown)) (j.attrs.unknown as { type: number }[]).sort((a, b) => a.type - b.type);
-  }
-  return j;
-}
 
 type Outcome = 'clean' | 'rfc7606' | 'notification';
 

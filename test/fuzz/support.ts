@@ -9,6 +9,8 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { messageToJson } from '../../bgp/codec/index.js';
+import type { BgpMessage } from '../../bgp/codec/types.js';
 
 export const FUZZ_FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'fuzz');
 
@@ -91,4 +93,18 @@ export function guarded<T>(fuzzer: string, seed: number, inputs: () => Buffer[],
       .join(' ')}`;
     throw new Error(msg, { cause: err });
   }
+}
+
+/** Content to compare across a round trip: errors and raw AS4 attributes are not content. */
+export function content(m: BgpMessage): unknown {
+  const j = JSON.parse(JSON.stringify(messageToJson(m))) as Record<string, unknown> & { attrs?: Record<string, unknown> };
+  delete j.errors;
+  delete j.treatAsWithdraw;
+  if (j.attrs) {
+    delete j.attrs.as4Path;
+    delete j.attrs.as4Aggregator;
+    // Attribute order is not content (RFC 4271 §5); the encoder writes by type code.
+    if (Array.isArray(j.attrs.unknown)) (j.attrs.unknown as { type: number }[]).sort((a, b) => a.type - b.type);
+  }
+  return j;
 }

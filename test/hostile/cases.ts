@@ -7,8 +7,10 @@
 //   - docs/security.md carries the table rendered by renderTable(); test/hostile/doc.test.ts
 //     fails when the document and this list differ.
 // Bytes are written out by hand (not with Tern's encoder) so the codec is not its own oracle.
+// One file on purpose (~640 lines): one ordered list, read as one table; a case's position is its
+// prefix on the wire (casePrefix).
 
-import { attr, msgOf, updateOf } from '../codec/helpers';
+import { attr, msgOf, updateOf } from '../codec/helpers.js';
 
 /** What the RFCs require Tern to do with a case. */
 export type Outcome =

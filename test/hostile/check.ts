@@ -2,10 +2,10 @@
 // outcome and what the bystander is sent. Shared by replay.test.ts and the session fuzzer.
 
 import assert from 'node:assert/strict';
-import { decodeMessage } from '../../bgp/codec';
-import { MsgType } from '../../bgp/codec/types';
-import { attr, updateOf } from '../codec/helpers';
-import { KEEPALIVE, MARK_CANARY, MARK_HOSTILE, canary, casePrefix, helloOpen, type CaseEnv, type HostileCase } from './cases';
+import { decodeMessage } from '../../bgp/codec/index.js';
+import { MsgType } from '../../bgp/codec/types.js';
+import { attr, updateOf } from '../codec/helpers.js';
+import { KEEPALIVE, MARK_CANARY, MARK_HOSTILE, canary, casePrefix, helloOpen, type CaseEnv, type HostileCase } from './cases.js';
 import {
   BYSTANDER,
   BYSTANDER_PREFIX,
@@ -17,9 +17,9 @@ import {
   TERN_ADDR_HOSTILE,
   TERN_ID,
   TERN_ID6,
-} from './harness';
-import { asPathOf, type RawUpdate } from './wire-read';
-import { parseIpv6 } from '../../bgp/codec/address';
+} from './harness.js';
+import { asPathOf, type RawUpdate } from './wire-read.js';
+import { parseIpv6 } from '../../bgp/codec/address.js';
 
 const v4 = (a: string): number[] => a.split('.').map(Number);
 const v6 = (a: string): number[] => [...parseIpv6(a)!];

@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { CASES } from './cases';
-import { DOC, renderTable, tableInDoc } from './table';
+import { CASES } from './cases.js';
+import { DOC, renderTable, tableInDoc } from './table.js';
 
 test("issue 15: docs/security.md's hostile-case table is the one rendered from test/hostile/cases.ts", () => {
   const inDoc = tableInDoc(fs.readFileSync(DOC, 'utf8'));

@@ -7,14 +7,14 @@
 // (RFC 4271 §6.1), End-of-RIB is not ingested, a ROUTE-REFRESH for a family not negotiated is ignored
 // (RFC 2918 §4), a session that goes down clears the peer's routes (no GR in this bench).
 
-import { Framer, encodeMessage, isEndOfRib } from '../../bgp/codec';
-import { eventOfMessage } from '../../bgp/fsm/dispatch';
-import { Fsm } from '../../bgp/fsm/fsm';
-import type { FsmAction, FsmEvent, State } from '../../bgp/fsm/types';
-import { resolveConfig } from '../../bgp/fsm/config';
-import { Rib } from '../../bgp/rib/rib';
-import { BgpError, MsgType, type SessionContext } from '../../bgp/codec/types';
-import { replayUpdates, type RawUpdate } from './wire-read';
+import { Framer, encodeMessage, isEndOfRib } from '../../bgp/codec/index.js';
+import { eventOfMessage } from '../../bgp/fsm/dispatch.js';
+import { Fsm } from '../../bgp/fsm/fsm.js';
+import type { FsmAction, FsmEvent, State } from '../../bgp/fsm/types.js';
+import { resolveConfig } from '../../bgp/fsm/config.js';
+import { Rib } from '../../bgp/rib/rib.js';
+import { BgpError, MsgType, type SessionContext } from '../../bgp/codec/types.js';
+import { replayUpdates, type RawUpdate } from './wire-read.js';
 
 // The addresses of the live suite (conformance/hostile.test.ts): Tern's node address (its router
 // ID, the source of every session, as Calico's UseNodeIP has it) on the bystander's link, and an

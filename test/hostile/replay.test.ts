@@ -6,9 +6,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CASES, KEEPALIVE } from './cases';
-import { checkOutcome, openCase } from './check';
-import { PENDING_DEFECT_FIXES } from './pending';
+import { CASES, KEEPALIVE } from './cases.js';
+import { checkOutcome, openCase } from './check.js';
+import { PENDING_DEFECT_FIXES } from './pending.js';
 
 CASES.forEach((c, i) => {
   const todo = PENDING_DEFECT_FIXES.has(c.id) ? `waits for ${c.defect} (branch i15-defects)` : undefined;

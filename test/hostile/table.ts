@@ -4,8 +4,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CASES, describeOutcome, type HostileCase } from './cases';
-import { PENDING_DEFECT_FIXES } from './pending';
+import { CASES, describeOutcome, type HostileCase } from './cases.js';
+import { PENDING_DEFECT_FIXES } from './pending.js';
 
 export const BEGIN = '<!-- hostile-cases:begin (generated from test/hostile/cases.ts; do not edit) -->';
 export const END = '<!-- hostile-cases:end -->';

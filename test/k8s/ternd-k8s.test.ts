@@ -10,11 +10,12 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { HealthView, NeighborView, PeerView, RibRowView } from '../../src/control/api';
+import type { HealthView, NeighborView, PeerView, RibRowView } from '../../src/control/api.js';
 import { bgpConfiguration, ipamBlock, ipPool, k8sNode, secret } from '../../conformance/k8s/objects.js';
 import { ObjectStore, RESOURCE_TYPES } from '../../conformance/k8s/store.js';
 import { sleep, startApi } from './helpers.js';
-import { askSocket, streamSocket, until } from '../daemon/control';
+import { askSocket, streamSocket } from '../daemon/control.js';
+import { until } from '../until.js';
 
 const TERND = path.resolve(__dirname, '..', '..', 'src', 'ternd.js');
 const BGPCTL = path.resolve(__dirname, '..', '..', 'src', 'bgpctl.js');

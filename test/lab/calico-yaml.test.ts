@@ -4,8 +4,8 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { calicoYaml } from '../../conformance/lab/tern';
-import { parseModel, planPeers } from '../../peers/index';
+import { calicoYaml } from '../../conformance/lab/tern.js';
+import { parseModel, planPeers } from '../../peers/index.js';
 
 test('calicoYaml: a node-scoped BGPPeer becomes one eBGP session with 1 s keepalive / 3 s hold (RFC 4271 §10)', () => {
   const text = calicoYaml({

@@ -3,8 +3,8 @@
 
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { readPcapTcp, reassemble, splitBgp, TCP_SYN } from '../../conformance/lab/pcap';
-import { classify, sessionContext } from '../../conformance/lab/bgpsplit';
+import { readPcapTcp, reassemble, splitBgp, TCP_SYN } from '../../conformance/lab/pcap.js';
+import { classify, sessionContext } from '../../conformance/lab/bgpsplit.js';
 
 const KEEPALIVE = Buffer.from('ffffffffffffffffffffffffffffffff001304', 'hex');
 const EOR4 = Buffer.from('ffffffffffffffffffffffffffffffff00170200000000', 'hex');

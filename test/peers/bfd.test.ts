@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, formatIssue, parseModel, planPeers } from '../../peers/index.js';
 import { diffPlan } from '../../peers/diff.js';
-import { model, node, res } from './helpers';
+import { model, node, res } from './helpers.js';
 
 const nodes = [node('n1', { v4: '198.18.1.1/24' }), node('n2', { v4: '198.18.1.2/24' })];
 

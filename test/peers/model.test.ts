@@ -180,7 +180,7 @@ test('all errors are collected, not just the first', () => {
     /^cluster\.yaml:37: BGPConfiguration\/default: spec\.communities\[0\]\.value: "70000:1": standard community parts must be 0\.\.65535$/,
   ];
   assert.equal(errs.length, expected.length, errs.join('\n'));
-  expected.forEach((re, i) => assert.match(errs[i], re));
+  for (const [i, re] of expected.entries()) assert.match(errs[i], re);
 });
 
 test('BGPPeer consistency rules (Calico validator)', () => {

@@ -8,17 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelLoader, DEFAULT_LOAD_LIMITS } from '../../peers/model/load.js';
+import { until } from '../until.js';
 
 const POOL = 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.244.0.0/16}\n';
-
-/** Resolves when `probe()` holds; checks on each turn of the event loop (no fixed sleep decides). */
-async function until(what: string, probe: () => boolean, limitMs = 20_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`never: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('issue 18: the parser thread is kept between close reads and ended after keepParserSeconds; the next read starts a fresh one', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tern-i18-'));
@@ -39,7 +31,7 @@ test('issue 18: the parser thread is kept between close reads and ended after ke
   assert.equal((await brief.load(file)).model.ipPools.length, 1);
   const gone = brief.parserThreadId;
   assert.ok(gone !== undefined);
-  await until('the idle parser thread is ended', () => brief.parserThreadId === undefined);
+  await until('the idle parser thread is ended', () => brief.parserThreadId === undefined, 20_000, 20);
   // A read after the thread ended works, in a new thread.
   assert.equal((await brief.load(file)).model.ipPools[0].cidr.text, '10.244.0.0/16');
   assert.ok(brief.parserThreadId !== undefined && brief.parserThreadId !== gone);

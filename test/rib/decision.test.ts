@@ -3,10 +3,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AttrStore } from '../../bgp/rib/attr-store';
-import { compare, select, Step, type Candidate, type DecisionOptions } from '../../bgp/rib/decision';
-import { AsPathSegmentType, type PathAttributes } from '../../bgp/codec/types';
-import { seq } from './helpers';
+import { AttrStore } from '../../bgp/rib/attr-store.js';
+import { compare, select, Step, type Candidate, type DecisionOptions } from '../../bgp/rib/decision.js';
+import { AsPathSegmentType, type PathAttributes } from '../../bgp/codec/types.js';
+import { seq } from './helpers.js';
 
 const store = new AttrStore();
 const OPTS: DecisionOptions = { defaultLocalPref: 100, alwaysCompareMed: false, medMissingAsWorst: false, preferOldestEbgp: false, maxPaths: 1 };

@@ -3,13 +3,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeAttributes, encodeAttributes } from '../../bgp/codec/attributes';
-import { AttrStore, rawAttrKey } from '../../bgp/rib/attr-store';
-import { exportAttrs, type ExportSource, type ExportTarget } from '../../bgp/rib/export';
-import { fastEbgpAttrs } from '../../bgp/rib/fast-export';
-import { AsPathSegmentType, DEFAULT_CONTEXT, type PathAttributes } from '../../bgp/codec/types';
-import { attrs, drain, LOCAL_AS, makeRib, seq, summary, up, upd } from './helpers';
-import { NO_EXPORT } from '../../bgp/codec/communities';
+import { decodeAttributes, encodeAttributes } from '../../bgp/codec/attributes.js';
+import { AttrStore, rawAttrKey } from '../../bgp/rib/attr-store.js';
+import { exportAttrs, type ExportSource, type ExportTarget } from '../../bgp/rib/export.js';
+import { fastEbgpAttrs } from '../../bgp/rib/fast-export.js';
+import { AsPathSegmentType, DEFAULT_CONTEXT, type PathAttributes } from '../../bgp/codec/types.js';
+import { attrs, drain, LOCAL_AS, makeRib, seq, summary, up, upd } from './helpers.js';
+import { NO_EXPORT } from '../../bgp/codec/communities.js';
 
 const ME = { localAs: 4200000001, routerId: '198.18.255.1', defaultLocalPref: 100 };
 const SRC: ExportSource = { local: false, ebgp: true, rrClient: false, routerId: '198.18.0.9' };

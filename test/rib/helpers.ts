@@ -1,12 +1,12 @@
 // Shared helpers for the RIB tests: build UpdateMessages, bring peers up, read what the RIB sends.
 
-import { decodeMessage } from '../../bgp/codec/message';
-import { encodeUpdate } from '../../bgp/codec/update';
-import { PrefixListImpl } from '../../bgp/codec/prefixes';
-import { formatPrefix } from '../../bgp/codec/prefix';
-import { AFI_IPV4, AFI_IPV6, AsPathSegmentType, MsgType, type PathAttributes, type SessionContext, type UpdateMessage } from '../../bgp/codec/types';
-import { Rib } from '../../bgp/rib/rib';
-import type { RibOptions, RibPeer } from '../../bgp/rib/rib-types';
+import { decodeMessage } from '../../bgp/codec/message.js';
+import { encodeUpdate } from '../../bgp/codec/update.js';
+import { PrefixListImpl } from '../../bgp/codec/prefixes.js';
+import { formatPrefix } from '../../bgp/codec/prefix.js';
+import { AFI_IPV4, AFI_IPV6, AsPathSegmentType, MsgType, type PathAttributes, type SessionContext, type UpdateMessage } from '../../bgp/codec/types.js';
+import { Rib } from '../../bgp/rib/rib.js';
+import type { RibOptions, RibPeer } from '../../bgp/rib/rib-types.js';
 
 export const ctx = (over: Partial<SessionContext> = {}): SessionContext => ({
   as4: true,
@@ -16,6 +16,8 @@ export const ctx = (over: Partial<SessionContext> = {}): SessionContext => ({
   ...over,
 });
 
+/** n distinct /24s: base.0.0.0/24, base.0.1.0/24, ... */
+export const many = (n: number, base = 10): string[] => Array.from({ length: n }, (_, i) => `${base}.${(i >> 8) & 255}.${i & 255}.0/24`);
 export const seq = (...asns: number[]): PathAttributes['asPath'] => (asns.length ? [{ type: AsPathSegmentType.AS_SEQUENCE, asns }] : []);
 
 export function attrs(over: PathAttributes = {}): PathAttributes {

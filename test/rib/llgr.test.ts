@@ -3,9 +3,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attrs, drain, makeRib, seq, summary, up, upd } from './helpers';
-import { LLGR_STALE, NO_LLGR } from '../../bgp/codec/communities';
-import { compare, select, Step } from '../../bgp/rib/decision';
+import { attrs, drain, makeRib, seq, summary, up, upd } from './helpers.js';
+import { LLGR_STALE, NO_LLGR } from '../../bgp/codec/communities.js';
+import { compare, select, Step } from '../../bgp/rib/decision.js';
 
 test('RFC 9494 §4.2/§4.3: at the end of the restart time, stale routes get LLGR_STALE, NO_LLGR ones are removed; the kernel sees a replace', () => {
   const rib = makeRib();

@@ -9,10 +9,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attrs, ctx, decodeOut, makeRib, seq, up, upd } from './helpers';
-import { parsePrefix } from '../../bgp/codec/prefix';
-import type { PathAttributes, Prefix, SessionContext } from '../../bgp/codec/types';
-import { referenceAdvertise, referenceBest, type RefPath, type RefPeer } from './reference';
+import { attrs, ctx, decodeOut, makeRib, seq, up, upd } from './helpers.js';
+import { parsePrefix } from '../../bgp/codec/prefix.js';
+import type { PathAttributes, Prefix, SessionContext } from '../../bgp/codec/types.js';
+import { referenceAdvertise, referenceBest, type RefPath, type RefPeer } from './reference.js';
 
 function rng(seed: number): (n: number) => number {
   let s = seed;

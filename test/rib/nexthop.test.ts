@@ -5,9 +5,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attrs, ctx, drain, LOCAL_AS, makeRib, seq, summary, up, upd } from './helpers';
-import { nextHopProblem } from '../../bgp/rib/nexthop';
-import type { RibChange } from '../../bgp/rib/rib-types';
+import { attrs, ctx, drain, LOCAL_AS, makeRib, seq, summary, up, upd } from './helpers.js';
+import { nextHopProblem } from '../../bgp/rib/nexthop.js';
+import type { RibChange } from '../../bgp/rib/rib-types.js';
 
 const SESSION = { peerAddress: '198.18.0.9', localAddress: '198.18.255.1', localAddress6: '2001:db8:ff::1', isOwnAddress: (a: string) => a === '198.18.7.7' };
 

@@ -2,8 +2,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PrefixStore } from '../../bgp/rib/prefix-store';
-import { parsePrefix } from '../../bgp/codec/prefix';
+import { PrefixStore } from '../../bgp/rib/prefix-store.js';
+import { parsePrefix } from '../../bgp/codec/prefix.js';
 
 test('RFC 4271 §4.3: bits after the prefix length are ignored, so 10.0.0.1/24 is 10.0.0.0/24', () => {
   const s = new PrefixStore('ipv4', 16);

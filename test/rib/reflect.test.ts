@@ -3,13 +3,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attrs, ctx, drain, makeRib, seq, summary, up, upd, type Sent } from './helpers';
-import type { Rib } from '../../bgp/rib/rib';
-import { MsgType, type PathAttributes, type UpdateMessage } from '../../bgp/codec/types';
-import { encodeUpdate } from '../../bgp/codec/update';
-import { decodeMessage } from '../../bgp/codec/message';
-import { PrefixListImpl } from '../../bgp/codec/prefixes';
-import { NO_ADVERTISE, NO_EXPORT } from '../../bgp/codec/communities';
+import { attrs, ctx, drain, makeRib, seq, summary, up, upd, type Sent } from './helpers.js';
+import type { Rib } from '../../bgp/rib/rib.js';
+import { MsgType, type PathAttributes, type UpdateMessage } from '../../bgp/codec/types.js';
+import { encodeUpdate } from '../../bgp/codec/update.js';
+import { decodeMessage } from '../../bgp/codec/message.js';
+import { PrefixListImpl } from '../../bgp/codec/prefixes.js';
+import { NO_ADVERTISE, NO_EXPORT } from '../../bgp/codec/communities.js';
 
 const CLUSTER = '198.18.255.100';
 

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BfdFsm, type BfdAction } from '../../../bgp/bfd/fsm';
-import { loadFixture, runCase } from './replay';
+import { BfdFsm, type BfdAction } from '../../../bgp/bfd/fsm.js';
+import { loadFixture, runCase } from './replay.js';
 
 const FIXTURES = join(__dirname, '../../../../test/bgp/fixtures/bfd');
 

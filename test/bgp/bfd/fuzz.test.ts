@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { decodeBfd, encodeBfd, verifySha1 } from '../../../bgp/bfd/packet';
-import { prng } from '../../../bench/prng';
+import { decodeBfd, encodeBfd, verifySha1 } from '../../../bgp/bfd/packet.js';
+import { prng } from '../../../bench/prng.js';
 
 const SECONDS = Number(process.env.FUZZ_SECONDS ?? 2);
 const SEED = process.env.FUZZ_SEED === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED ?? 1);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { AUTH_METICULOUS_KEYED_SHA1, BfdState, decodeBfd, encodeBfd, verifySha1, type BfdPacket } from '../../../bgp/bfd/packet';
+import { AUTH_METICULOUS_KEYED_SHA1, BfdState, decodeBfd, encodeBfd, verifySha1, type BfdPacket } from '../../../bgp/bfd/packet.js';
 
 // Vers 1, Diag 3 | Sta Up, P | Mult 3 | Len 24 | My 0x01020304 | Your 5 | 300 ms | 100 ms | 0
 const HEX = '23' + 'e0' + '03' + '18' + '01020304' + '00000005' + '000493e0' + '000186a0' + '00000000';

@@ -1,6 +1,6 @@
 // Maintenance tool, not a test: prints a BFD fixture with each event's actual actions filled in,
 // for a human to check against RFC 5880 §6.8 before saving. node dist/test/bgp/bfd/record.js F
-import { loadFixture, runCase } from './replay';
+import { loadFixture, runCase } from './replay.js';
 
 for (const file of process.argv.slice(2)) {
   for (const c of loadFixture(file)) {

@@ -1,16 +1,13 @@
 // Event-replay harness for the BFD state machine: reads test/bgp/fixtures/bfd/*.bfd (format in the
 // README there), feeds each case's events to a fresh BfdFsm and compares a one-line summary of
-// every action list, as test/bgp/fsm-replay.ts does for the BGP FSM.
+// every action list, as test/bgp/fsm-replay.ts does for the BGP FSM (the format and the replay
+// loop are ../replay-steps.ts).
 
 import { readFileSync } from 'node:fs';
-import { BfdFsm, type BfdAction, type BfdEvent, type BfdTimers } from '../../../bgp/bfd/fsm';
-import { type BfdState, STATE_NAMES, type BfdPacket } from '../../../bgp/bfd/packet';
+import { BfdFsm, type BfdAction, type BfdEvent, type BfdTimers } from '../../../bgp/bfd/fsm.js';
+import { type BfdState, STATE_NAMES, type BfdPacket } from '../../../bgp/bfd/packet.js';
+import { parseCases, replaySteps, type Step } from '../replay-steps.js';
 
-export interface Step {
-  line: number;
-  kind: '>' | '<' | '=' | '@';
-  text: string;
-}
 export interface Case {
   name: string;
   timers: BfdTimers;
@@ -24,28 +21,15 @@ export const LOCAL_DISCR = 1;
 export const BASE_TIMERS: BfdTimers = { minTxMs: 100, minRxMs: 100, multiplier: 3 };
 
 export function parseFixture(text: string): Case[] {
-  const cases: Case[] = [];
-  let cur: Case | undefined;
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.trim();
-    if (line.startsWith('## ')) {
-      cur = { name: line.slice(3), timers: { ...BASE_TIMERS }, steps: [] };
-      cases.push(cur);
-      return;
-    }
-    if (line === '' || line.startsWith('#')) return;
-    if (!cur) throw new Error(`line ${i + 1}: step before the first "## case"`);
-    if (line.startsWith('! ')) {
-      const a = args(line.slice(2).split(/\s+/));
+  return parseCases<Case>(
+    text,
+    (name) => ({ name, timers: { ...BASE_TIMERS }, steps: [] }),
+    (cur, words) => {
+      const a = args(words);
       cur.timers = { minTxMs: num(a.tx, cur.timers.minTxMs), minRxMs: num(a.rx, cur.timers.minRxMs), multiplier: num(a.mult, cur.timers.multiplier) };
       if (a.auth) cur.auth = { type: a.auth === 'meticulous' ? 5 : 4, keyId: 1 };
-      return;
-    }
-    const kind = line[0] as Step['kind'];
-    if (!'><=@'.includes(kind)) throw new Error(`line ${i + 1}: bad step ${line}`);
-    cur.steps.push({ line: i + 1, kind, text: line.slice(1).trim() });
-  });
-  return cases;
+    },
+  );
 }
 
 const num = (v: string | undefined, d: number): number => (v === undefined ? d : Number(v));
@@ -116,24 +100,7 @@ export function summarize(a: BfdAction): string {
 export function runCase(c: Case, file: string, record?: string[]): string[] {
   // No jitter: random() = 0 keeps the full interval, so timer values replay exactly.
   const fsm = new BfdFsm(LOCAL_DISCR, c.timers, { random: () => 0, auth: c.auth });
-  const errs: string[] = [];
-  let now = 0;
-  let last: string | undefined;
-  for (const s of c.steps) {
-    if (s.kind === '@') {
-      now = Number(s.text);
-      record?.push(`@ ${now}`);
-    } else if (s.kind === '>') {
-      last = fsm.handle(eventFrom(s.text), now).map(summarize).join(' | ') || '-';
-      record?.push(`> ${s.text}`, `< ${last}`);
-    } else if (s.kind === '<') {
-      if (last !== s.text) errs.push(`${file}:${s.line} [${c.name}]\n  want: ${s.text}\n  got:  ${last}`);
-    } else if (s.kind === '=') {
-      record?.push(`= ${fsm.stateName}`);
-      if (fsm.stateName !== s.text) errs.push(`${file}:${s.line} [${c.name}] state want ${s.text} got ${fsm.stateName}`);
-    }
-  }
-  return errs;
+  return replaySteps(c, file, { handle: (text, now) => fsm.handle(eventFrom(text), now).map(summarize).join(' | '), state: () => fsm.stateName }, record);
 }
 
 export function loadFixture(path: string): Case[] {

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { test } from 'node:test';
-import { BfdManager } from '../../../bgp/bfd/manager';
-import { BfdState, encodeBfd } from '../../../bgp/bfd/packet';
-import type { BfdPeerConfig, BfdSessionView, BfdStateEvent } from '../../../bgp/bfd/types';
+import { BfdManager } from '../../../bgp/bfd/manager.js';
+import { BfdState, encodeBfd } from '../../../bgp/bfd/packet.js';
+import type { BfdPeerConfig, BfdSessionView, BfdStateEvent } from '../../../bgp/bfd/types.js';
 
 const A = '127.0.0.1';
 const B = '127.0.0.2';
@@ -32,6 +32,25 @@ function waitFor(m: BfdManager, pred: (e: BfdStateEvent) => boolean, ms: number)
   });
 }
 const one = async (m: BfdManager): Promise<BfdSessionView> => (await m.query())[0];
+
+/** A well-formed Down packet for a session, as its peer would send it (100 ms x 3). */
+const downPacket = (myDiscr: number, yourDiscr: number): Buffer =>
+  encodeBfd({
+    version: 1,
+    diag: 0,
+    state: BfdState.Down,
+    poll: false,
+    final: false,
+    cpi: false,
+    demand: false,
+    multipoint: false,
+    detectMult: 3,
+    myDiscr,
+    yourDiscr,
+    desiredMinTx: 100_000,
+    requiredMinRx: 100_000,
+    requiredMinEchoRx: 0,
+  });
 
 test('RFC 5880 §6.2, RFC 5881 §5: worker-thread BFD on loopback: Up, no flap under a 2 s main-thread stall, TTL check, AdminDown', async () => {
   const a = new BfdManager();
@@ -75,22 +94,7 @@ test('RFC 5880 §6.2, RFC 5881 §5: worker-thread BFD on loopback: Up, no flap u
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, B, () => r()));
     sock.setTTL(254);
-    const forged = encodeBfd({
-      version: 1,
-      diag: 0,
-      state: BfdState.Down,
-      poll: false,
-      final: false,
-      cpi: false,
-      demand: false,
-      multipoint: false,
-      detectMult: 3,
-      myDiscr: after.remoteDiscriminator,
-      yourDiscr: after.localDiscriminator,
-      desiredMinTx: 100_000,
-      requiredMinRx: 100_000,
-      requiredMinEchoRx: 0,
-    });
+    const forged = downPacket(after.remoteDiscriminator, after.localDiscriminator);
     await new Promise<void>((r) => sock.send(forged, PA, A, () => r()));
     await new Promise((r) => setTimeout(r, 100));
     sock.close();
@@ -179,22 +183,7 @@ test('RFC 5881 §5 over IPv6: single-hop BFD on ::1 comes Up and a packet with H
     const sock = dgram.createSocket('udp6');
     await new Promise<void>((r) => sock.bind(0, '::1', () => r()));
     sock.setTTL(254); // unicast Hop Limit
-    const forged = encodeBfd({
-      version: 1,
-      diag: 0,
-      state: BfdState.Down,
-      poll: false,
-      final: false,
-      cpi: false,
-      demand: false,
-      multipoint: false,
-      detectMult: 3,
-      myDiscr: v.remoteDiscriminator,
-      yourDiscr: v.localDiscriminator,
-      desiredMinTx: 100_000,
-      requiredMinRx: 100_000,
-      requiredMinEchoRx: 0,
-    });
+    const forged = downPacket(v.remoteDiscriminator, v.localDiscriminator);
     await new Promise<void>((r) => sock.send(forged, PA + 30, '::1', () => r()));
     await new Promise((r) => setTimeout(r, 150));
     sock.close();
