@@ -20,9 +20,13 @@ export interface RrParams {
   /** Change events after convergence (alternately withdraw and re-announce). */
   changes: number;
   workers: number;
+  /** Session set-ups in flight at once, over all workers. */
+  concurrency: number;
   port: number;
   timeoutMs: number;
   keepDir: boolean;
+  /** Print the sessions up and blocks held every 5 s while converging. */
+  progress?: boolean;
   log?: (s: string) => void;
 }
 
@@ -142,11 +146,18 @@ class Pool {
 }
 
 /** Races `p` against the deadline, the reflector's exit and worker errors. */
-async function guard<T>(what: string, p: Promise<T>, deadline: number, proc: Spawned, pool: Pool): Promise<T> {
+async function guard<T>(what: string, p: Promise<T>, deadline: number, proc: Spawned, pool: Pool, progress?: (s: string) => void): Promise<T> {
   let stop = false;
+  const t0 = Date.now();
+  let next = t0 + 5000;
   const watch = (async (): Promise<never> => {
     while (!stop) {
       await sleep(100);
+      if (progress && Date.now() >= next) {
+        next += 5000;
+        const s = pool.progress.reduce((a, x) => ({ e: a.e + x.established, c: a.c + x.complete, h: a.h + x.held }), { e: 0, c: 0, h: 0 });
+        progress(`    ${what} ${((Date.now() - t0) / 1000).toFixed(0)} s: ${s.e} sessions up, ${s.c} clients complete, ${s.h} blocks held in all`);
+      }
       const failure = pool.error ?? pool.progress.find((x) => x.failure)?.failure;
       if (failure) throw new Error(`${what}: ${failure}`);
       if (!proc.isRunning()) throw new Error(`${what}: reflector exited`);
@@ -190,6 +201,7 @@ export async function runRr(t: RrTarget, p: RrParams): Promise<RrRunResult> {
       host: RR_ADDRESS,
       port: p.port,
       deadline: Date.now() + p.timeoutMs,
+      concurrency: Math.max(1, Math.floor(p.concurrency / nw)),
     }));
     const workerOf = (client: number): number => client % nw;
     pool = new Pool(inits);
@@ -201,7 +213,7 @@ export async function runRr(t: RrTarget, p: RrParams): Promise<RrRunResult> {
     const completed = pool.collect('complete');
     const t0 = now();
     pool.broadcast({ type: 'start' });
-    const done = await guard('convergence', completed, deadline, proc, pool);
+    const done = await guard('convergence', completed, deadline, proc, pool, p.progress ? log : undefined);
     const t1 = Math.max(...done.map((m) => m.at));
     const atConvergence = sampleProcess(proc.pid);
     const hcpu = process.cpuUsage(cpu0);

@@ -16,7 +16,7 @@ export interface RrOptions extends RrParams {
 }
 
 const USAGE = `usage: rr --clients N [--targets tern,bird] [--rounds 1] [--changes 20] [--blocks 4]
-       [--workers 2] [--port ${DEFAULT_PORT}] [--timeout 300] [--keep] [--no-write]`;
+       [--workers 2] [--concurrency 64] [--progress] [--port ${DEFAULT_PORT}] [--timeout 300] [--keep] [--no-write]`;
 
 export function parseRrArgs(argv: string[]): RrOptions {
   const o: RrOptions = {
@@ -24,6 +24,7 @@ export function parseRrArgs(argv: string[]): RrOptions {
     blocksPerClient: 4,
     changes: 20,
     workers: 2,
+    concurrency: 64,
     port: DEFAULT_PORT,
     timeoutMs: 300_000,
     keepDir: false,
@@ -51,6 +52,9 @@ export function parseRrArgs(argv: string[]): RrOptions {
       case '--workers':
         o.workers = Math.max(1, num());
         break;
+      case '--concurrency':
+        o.concurrency = Math.max(1, num());
+        break;
       case '--rounds':
         o.rounds = Math.max(1, num());
         break;
@@ -59,6 +63,9 @@ export function parseRrArgs(argv: string[]): RrOptions {
         break;
       case '--timeout':
         o.timeoutMs = num() * 1000;
+        break;
+      case '--progress':
+        o.progress = true;
         break;
       case '--keep':
         o.keepDir = true;
@@ -83,7 +90,7 @@ export function parseRrArgs(argv: string[]): RrOptions {
 }
 
 export interface RrReport {
-  params: { clients: number; blocksPerClient: number; changes: number; workers: number; rounds: number };
+  params: { clients: number; blocksPerClient: number; changes: number; workers: number; concurrency: number; rounds: number };
   runs: RrRunResult[];
   summary: Record<string, { seconds: Spread; peakRssMB: Spread; changeAllMs: { p50: number; p99: number; max: number; n: number } }>;
   /** tern seconds / bird seconds per round where both completed. */
@@ -111,7 +118,7 @@ export function summarize(o: RrOptions, runs: RrRunResult[]): RrReport {
     if (a?.status === 'ok' && b?.status === 'ok' && a.seconds && b.seconds) ternToBird.push(a.seconds / b.seconds);
   }
   return {
-    params: { clients: o.clients, blocksPerClient: o.blocksPerClient, changes: o.changes, workers: o.workers, rounds: o.rounds },
+    params: { clients: o.clients, blocksPerClient: o.blocksPerClient, changes: o.changes, workers: o.workers, concurrency: o.concurrency, rounds: o.rounds },
     runs,
     summary,
     ternToBird,

@@ -19,6 +19,8 @@ export interface WorkerInit {
   port: number;
   /** Give up connecting at this wall-clock ms. */
   deadline: number;
+  /** Connection attempts this worker has in flight at most (OPEN exchange included). */
+  concurrency: number;
 }
 
 export type ToWorker =
@@ -86,27 +88,34 @@ function run(init: WorkerInit): void {
 
   const start = async (): Promise<void> => {
     if (expected === 0) post({ type: 'complete', at: now() });
-    await Promise.all(
-      init.clients.map(async (client, slot) => {
-        const s = await BenchSpeaker.connect({
-          name: `client ${client}`,
-          host: init.host,
-          port: init.port,
-          localAddress: clientAddress(client),
-          myAs: RR_AS,
-          bgpId: clientAddress(client),
-          family: 'ipv4',
-          deadline: init.deadline,
-          onUpdate: (buf, off, len) => {
-            counter.update(slot, buf, off, len);
-            checkDone(slot);
-          },
-        });
-        speakers[slot] = s;
-        established++;
-        await s.blast([announceBlocks(blocksOf(client), clientAddressInt(client))], () => undefined);
-      }),
-    );
+    // At most `concurrency` sessions being set up at once: a storm of thousands of SYNs at one
+    // listener overflows its accept queue, and the kernel's SYN retransmission backoff (1, 3,
+    // 7, 15 s...) then decides the time, not the reflector.
+    let next = 0;
+    const one = async (slot: number): Promise<void> => {
+      const client = init.clients[slot];
+      const s = await BenchSpeaker.connect({
+        name: `client ${client}`,
+        host: init.host,
+        port: init.port,
+        localAddress: clientAddress(client),
+        myAs: RR_AS,
+        bgpId: clientAddress(client),
+        family: 'ipv4',
+        deadline: init.deadline,
+        onUpdate: (buf, off, len) => {
+          counter.update(slot, buf, off, len);
+          checkDone(slot);
+        },
+      });
+      speakers[slot] = s;
+      established++;
+      await s.blast([announceBlocks(blocksOf(client), clientAddressInt(client))], () => undefined);
+    };
+    const lane = async (): Promise<void> => {
+      while (next < slots) await one(next++);
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(init.concurrency, slots)) }, lane));
     post({ type: 'connected', at: now() });
   };
 
