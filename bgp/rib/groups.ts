@@ -63,7 +63,7 @@ export class UpdateGroups {
   private join(p: PeerState): Membership {
     const { group, created } = this.groupFor(p);
     const member: Member = { peer: p, cursor: group.logEnd, own: [], ownHead: 0 };
-    group.members.set(p.idx, member);
+    group.addMember(member);
     this.byPeer.set(p.idx, { group, member });
     p.group = group.idx;
     // A new group, or one whose only member was the source of routes it was not given.
@@ -74,7 +74,7 @@ export class UpdateGroups {
   leave(p: PeerState): void {
     const m = this.byPeer.get(p.idx);
     if (!m) return;
-    m.group.members.delete(p.idx);
+    m.group.removeMember(p.idx);
     this.byPeer.delete(p.idx);
     if (m.group.members.size === 0) {
       m.group.release();
