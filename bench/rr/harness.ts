@@ -271,7 +271,7 @@ export async function runRr(t: RrTarget, p: RrParams): Promise<RrRunResult> {
     return { ...base, status: 'failed', reason: logs ? `${msg}; log: ${logs}` : msg, dir };
   } finally {
     await pool?.close();
-    if (proc) await stopProcess(proc);
+    if (proc) await stopProcess(proc, 15_000); // a --cpu-prof ternd writes its profile on the way out
     if (!failed && !p.keepDir) fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -91,7 +91,7 @@ export function parseRrArgs(argv: string[]): RrOptions {
 
 export interface RrReport {
   params: { clients: number; blocksPerClient: number; changes: number; workers: number; concurrency: number; rounds: number };
-  runs: RrRunResult[];
+  runs: RrRun[];
   summary: Record<string, { seconds: Spread; peakRssMB: Spread; changeAllMs: { p50: number; p99: number; max: number; n: number } }>;
   /** tern seconds / bird seconds per round where both completed. */
   ternToBird: number[];
@@ -99,7 +99,9 @@ export interface RrReport {
 
 const MB = 2 ** 20;
 
-export function summarize(o: RrOptions, runs: RrRunResult[]): RrReport {
+export type RrRun = RrRunResult & { round: number };
+
+export function summarize(o: RrOptions, runs: RrRun[]): RrReport {
   const summary: RrReport['summary'] = {};
   for (const t of o.targets) {
     const ok = runs.filter((r) => r.target === t && r.status === 'ok');
@@ -112,7 +114,7 @@ export function summarize(o: RrOptions, runs: RrRunResult[]): RrReport {
   }
   const ternToBird: number[] = [];
   for (let round = 0; round < o.rounds; round++) {
-    const of = (t: string) => runs.find((r) => r.target === t && (r as RrRunResult & { round?: number }).round === round);
+    const of = (t: string) => runs.find((r) => r.target === t && r.round === round);
     const a = of('tern');
     const b = of('bird');
     if (a?.status === 'ok' && b?.status === 'ok' && a.seconds && b.seconds) ternToBird.push(a.seconds / b.seconds);
@@ -175,7 +177,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error((e as Error).message);
     return 2;
   }
-  const runs: (RrRunResult & { round: number })[] = [];
+  const runs: RrRun[] = [];
   console.log(
     `route reflector: ${o.clients} clients x ${o.blocksPerClient} blocks, targets ${o.targets.join(',')}, ${o.rounds} round(s), ${o.workers} harness workers`,
   );
