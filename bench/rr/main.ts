@@ -159,10 +159,9 @@ export function verdicts(o: RrOptions, rep: RrReport): TargetVerdict[] {
   out.push({
     name: 'rr change latency to every other client',
     goal: 'a block change reaches all 4,999 others in under 500 ms (5,000 clients; p99 and max)',
-    measured:
-      c && c.n
-        ? `${c.n} changes at ${o.clients} clients: p50 ${c.p50.toFixed(1)} ms, p99 ${c.p99.toFixed(1)} ms, max ${c.max.toFixed(1)} ms`
-        : 'no change measured',
+    measured: c?.n
+      ? `${c.n} changes at ${o.clients} clients: p50 ${c.p50.toFixed(1)} ms, p99 ${c.p99.toFixed(1)} ms, max ${c.max.toFixed(1)} ms`
+      : 'no change measured',
     met: !at5000 || !c || c.n === 0 ? null : c.max < 500,
   });
   return out;
