@@ -52,11 +52,8 @@ export class UpdateGroups {
   /** Session up: join (or create) the group and queue the initial dump and End-of-RIB. */
   peerUp(p: PeerState): void {
     const { group, member } = this.join(p);
-    for (const f of group.families) {
-      for (const b of group.dump(f, p.idx)) member.own.push(b);
-      // RFC 4724 §2: End-of-RIB after the initial update for each family.
-      member.own.push(endOfRib(f));
-    }
+    // RFC 4724 §2: End-of-RIB after the initial update, for each family.
+    group.initialUpdate(member, endOfRib);
   }
 
   /** Puts an up peer in the update group of its outbound profile (created and filled if new). */
@@ -192,6 +189,7 @@ export class UpdateGroups {
 
   /** Fills a new group's Adj-RIB-Out from the Loc-RIB, without queueing UPDATEs. */
   private populate(g: UpdateGroup, f: Family): void {
+    g.dropSnapshot();
     const t = this.core.tables[f];
     for (let pfx = 0; pfx < t.store.highWater; pfx++) {
       if (t.store.isLive(pfx) && t.pfxBest[pfx] >= 0) exportPrefix(this.core, g, t, f, pfx, true);

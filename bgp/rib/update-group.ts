@@ -19,7 +19,7 @@ import { exportAttrs, mayAdvertise, type ExportTarget, type LocalSpeaker } from 
 import type { PeerState } from './peer-state.js';
 import type { PolicyFn, PrefixFilter, RibNoticeReason } from './rib-types.js';
 import type { FamilyTable } from './table.js';
-import { GroupFamily, type Entry } from './group-family.js';
+import { GroupFamily, type Entry, type Segment, type SinceSnapshot } from './group-family.js';
 import { isFor, type OutMsg } from './wire.js';
 
 const writer = new AttrWriter(4096);
@@ -42,6 +42,19 @@ export interface Member {
   own: OutMsg[];
   /** Next entry of `own` to send (a queue without Array.shift). */
   ownHead: number;
+}
+
+/**
+ * A snapshot of the encoded Adj-RIB-Out at log position `at`, shared by the members that join
+ * while it lasts: `origins` are the ORIGINATOR_IDs announced in the log since (see initialUpdate).
+ */
+interface Snapshot {
+  at: number;
+  fams: Segment[][];
+  msgs: number;
+  since: SinceSnapshot;
+  /** Used since the last encode: one that is not is dropped there (no burst of joins now). */
+  used: boolean;
 }
 
 export class UpdateGroup {
@@ -250,6 +263,10 @@ export class UpdateGroup {
 
   /** Encodes pending changes of both families into the shared log (MRAI permitting). */
   encode(now: number): number {
+    if (this.snap !== null) {
+      if (!this.snap.used) this.snap = null;
+      else this.snap.used = false;
+    }
     const announce = now >= this.lastAnnounce + this.mraiMs;
     const before = this.log.length;
     for (const f of this.families) {
@@ -262,6 +279,7 @@ export class UpdateGroup {
         this.maxLen,
         (set) => this.memberByRouterId(set.originatorId),
         [...this.members.keys()],
+        this.snap?.since,
       );
       for (const m of msgs) this.log.push(m);
     }
@@ -291,6 +309,78 @@ export class UpdateGroup {
       this.nhCache.set(k, b);
     }
     return b;
+  }
+
+  private snap: Snapshot | null = null;
+
+  /** The Adj-RIB-Out changed outside the shared stream (a group filled quietly): no snapshot. */
+  dropSnapshot(): void {
+    this.snap = null;
+  }
+
+  /** Whether the snapshot still stands for "the Adj-RIB-Out at `at`, then the log since". */
+  private snapshotHolds(s: Snapshot): boolean {
+    return s.at >= this.logBase && s.since.withdrawals === 0 && this.logEnd - s.at <= Math.max(256, s.msgs >> 2);
+  }
+
+  /**
+   * The initial update of a member that just joined (RFC 4271 §9.2), into its own queue, each
+   * family's followed by `eor(family)` (RFC 4724 §2), and its cursor at the end of the log.
+   * When route reflector clients join in a burst, walking every prefix for each (dump()) was
+   * per-client work that is per-group (issue 18's profile): a snapshot of the encoded
+   * Adj-RIB-Out is made once, and each joiner gets the snapshot's buckets minus its exclusions
+   * (the filter dump() applies: split horizon, and RFC 4456 §8 ORIGINATOR_ID) followed by the
+   * log entries encoded since (those for it, by their tags), announcements only: a withdrawal
+   * encoded since ends the snapshot, so the initial update has the form dump() gives it. It ends
+   * in the same state. The snapshot lasts while the log since it is kept (it does not hold the
+   * log back). dump() is
+   * used instead for add-path groups, for a route whose ORIGINATOR_ID is the joiner's router
+   * ID encoded since the snapshot (tagged before the joiner was a member), and with several
+   * families when the log has moved on (its entries are not sorted by family, and each
+   * family's End-of-RIB must follow all of that family's routes).
+   */
+  initialUpdate(m: Member, eor: (family: Family) => OutMsg): void {
+    const idx = m.peer.idx;
+    const rid = m.peer.routerIdNum;
+    let s = this.snap;
+    if (s !== null && !this.snapshotHolds(s)) s = this.snap = null;
+    const plain =
+      this.families.some((f) => this.fams[f].addPath) ||
+      this.members.size < 2 ||
+      (s !== null && (s.since.origins.has(rid) || (this.families.length > 1 && s.at < this.logEnd)));
+    if (plain) {
+      for (const f of this.families) {
+        for (const b of this.dump(f, idx)) m.own.push(b);
+        m.own.push(eor(f));
+      }
+      m.cursor = this.logEnd;
+      return;
+    }
+    if (s === null) {
+      const fams = this.families.map((f) =>
+        this.fams[f].snapshot(
+          (set) => this.attrBlock(set),
+          (set) => this.nextHopBytes(set),
+          this.maxLen,
+        ),
+      );
+      let msgs = 0;
+      for (const segs of fams) for (const g of segs) msgs += g.bufs.length;
+      s = this.snap = { at: this.logEnd, fams, msgs, since: { origins: new Set(), withdrawals: 0 }, used: true };
+    }
+    s.used = true;
+    const ownOrigin = this.memberByRouterId(rid) === idx;
+    this.families.forEach((f, k) => {
+      for (const g of (s as Snapshot).fams[k]) {
+        if (g.excl === idx || (ownOrigin && g.originatorId >= 0 && g.originatorId === rid)) continue;
+        for (const b of g.bufs) m.own.push(b);
+      }
+      // With one family only (see above), the log since the snapshot goes before its End-of-RIB.
+      if (k === this.families.length - 1)
+        for (let i = (s as Snapshot).at - this.logBase; i < this.log.length; i++) if (isFor(this.log[i], idx)) m.own.push(this.log[i]);
+      m.own.push(eor(f));
+    });
+    m.cursor = this.logEnd;
   }
 
   /** The whole Adj-RIB-Out of a family as UPDATEs for one member (initial dump, refresh). */
@@ -342,6 +432,7 @@ export class UpdateGroup {
     }
     this.lowCursor = min;
     this.atLow = at;
+
     const drop = min - this.logBase;
     if (drop > 0 && (drop >= 1024 || drop === this.log.length)) {
       this.log.splice(0, drop);
@@ -351,6 +442,7 @@ export class UpdateGroup {
 
   /** Releases every Adj-RIB-Out reference (group deleted). */
   release(): void {
+    this.snap = null;
     this.fams.ipv4.release();
     this.fams.ipv6.release();
     this.log = [];
