@@ -60,9 +60,31 @@ export interface RrRunResult {
   cpuTotalSeconds?: number;
   /** Harness CPU (every worker thread) from the first connect to convergence. */
   harnessCpuSeconds?: number;
+  /** Machine-wide TCP ListenOverflows during the convergence (see listenOverflows). */
+  listenOverflows?: number;
   changes?: ChangeEvent[];
   stats?: WorkerStats;
   dir?: string;
+}
+
+/**
+ * TcpExt ListenOverflows from /proc/net/netstat: connections the kernel dropped because a
+ * listener's accept queue was full. Machine-wide (another process's listener counts too), so it
+ * is recorded beside the result, not judged: a reflector whose queue overflowed had its clients
+ * wait out TCP's SYN retransmission backoff.
+ */
+export function listenOverflows(): number {
+  try {
+    const lines = fs.readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    for (let i = 0; i + 1 < lines.length; i++) {
+      if (!lines[i].startsWith('TcpExt:') || !lines[i + 1].startsWith('TcpExt:')) continue;
+      const k = lines[i].trim().split(/\s+/).indexOf('ListenOverflows');
+      if (k > 0) return Number(lines[i + 1].trim().split(/\s+/)[k]);
+    }
+  } catch {
+    // not Linux: said as NaN
+  }
+  return NaN;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -208,6 +230,7 @@ export async function runRr(t: RrTarget, p: RrParams): Promise<RrRunResult> {
     await sleep(300); // the workers load their modules before the clock starts
     const before = sampleProcess(proc.pid);
     const cpu0 = process.cpuUsage();
+    const overflows0 = listenOverflows();
     const deadline = Date.now() + p.timeoutMs;
     const connected = pool.collect('connected');
     const completed = pool.collect('complete');
@@ -217,6 +240,7 @@ export async function runRr(t: RrTarget, p: RrParams): Promise<RrRunResult> {
     const t1 = Math.max(...done.map((m) => m.at));
     const atConvergence = sampleProcess(proc.pid);
     const hcpu = process.cpuUsage(cpu0);
+    const overflows = listenOverflows() - overflows0;
     const conn = await guard('connect', connected, deadline, proc, pool);
     const seconds = (t1 - t0) / 1000;
     log(`  ${t.name}: ${p.clients} clients converged in ${seconds.toFixed(2)} s, reflector peak RSS ${(atConvergence.peakRss / 2 ** 20).toFixed(0)} MB`);
@@ -261,6 +285,7 @@ export async function runRr(t: RrTarget, p: RrParams): Promise<RrRunResult> {
       cpuSeconds: r(atConvergence.cpu - before.cpu),
       cpuTotalSeconds: end.cpu,
       harnessCpuSeconds: r((hcpu.user + hcpu.system) / 1e6),
+      listenOverflows: overflows,
       changes,
       stats,
       dir: p.keepDir ? dir : undefined,

@@ -188,7 +188,7 @@ export async function main(argv: string[]): Promise<number> {
       else {
         const ch = (r.changes ?? []).map((c) => c.allMs);
         console.log(
-          `  ${name} round ${round + 1}: ${r.seconds?.toFixed(2)} s (sessions up ${r.connectSeconds?.toFixed(2)} s), peak RSS ${((r.peakRssBytes ?? 0) / MB).toFixed(0)} MB, reflector CPU ${r.cpuSeconds?.toFixed(2)} s, harness CPU ${r.harnessCpuSeconds?.toFixed(2)} s; changes p50 ${pct(ch, 50).toFixed(1)} ms max ${Math.max(...ch).toFixed(1)} ms; ${r.stats?.nlri} NLRI, ${r.stats?.duplicates} duplicates, ${r.stats?.foreign} foreign, ${r.stats?.wrongNextHop} wrong next hops`,
+          `  ${name} round ${round + 1}: ${r.seconds?.toFixed(2)} s (sessions up ${r.connectSeconds?.toFixed(2)} s), peak RSS ${((r.peakRssBytes ?? 0) / MB).toFixed(0)} MB, reflector CPU ${r.cpuSeconds?.toFixed(2)} s, harness CPU ${r.harnessCpuSeconds?.toFixed(2)} s; changes p50 ${pct(ch, 50).toFixed(1)} ms max ${Math.max(...ch).toFixed(1)} ms; ${r.stats?.nlri} NLRI, ${r.stats?.duplicates} duplicates, ${r.stats?.foreign} foreign, ${r.stats?.wrongNextHop} wrong next hops; ${r.listenOverflows} listen overflows on the machine`,
         );
       }
     }
