@@ -5,7 +5,7 @@
 // 5,000 clients receiving 19,996 blocks each is 100M deliveries: no allocation per prefix, one
 // bitset per client (2.5 KB at 20,000 blocks), counts in typed arrays.
 
-import { BLOCK_BASE, BLOCK_LEN, BLOCK_SPAN, clientAddressInt } from './layout';
+import { BLOCK_BASE, BLOCK_LEN, BLOCK_SPAN, clientAddressInt } from './layout.js';
 
 export interface Watch {
   block: number;

@@ -9,10 +9,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { installCleanupHooks, sampleProcess, startProcess, stopProcess, waitListening, type Spawned } from '../ingest/proc';
-import { RR_ADDRESS } from './layout';
-import type { RrTarget } from './targets';
-import type { FromWorker, ToWorker, WorkerInit, WorkerStats } from './worker';
+import { installCleanupHooks, sampleProcess, startProcess, stopProcess, waitListening, type Spawned } from '../ingest/proc.js';
+import { RR_ADDRESS } from './layout.js';
+import type { RrTarget } from './targets.js';
+import type { FromWorker, ToWorker, WorkerInit, WorkerStats } from './worker.js';
 
 export interface RrParams {
   clients: number;

@@ -4,10 +4,10 @@
 // peak RSS, and how long one client's block change takes to reach all the others. Targets run
 // round-robin, R rounds; every ratio is to BIRD's time in the same round of the same run.
 
-import { ResultRecorder, spread, spreadText, type Spread, type TargetVerdict } from '../result';
-import { type RrParams, type RrRunResult, pct, runRr } from './harness';
-import { DEFAULT_PORT, MAX_CLIENTS } from './layout';
-import { RR_TARGETS } from './targets';
+import { ResultRecorder, spread, spreadText, type Spread, type TargetVerdict } from '../result.js';
+import { type RrParams, type RrRunResult, pct, runRr } from './harness.js';
+import { DEFAULT_PORT, MAX_CLIENTS } from './layout.js';
+import { RR_TARGETS } from './targets.js';
 
 export interface RrOptions extends RrParams {
   targets: string[];

@@ -6,8 +6,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { bird as birdIngest, shebangNodeFlags, TERND } from '../ingest/targets';
-import { CLUSTER_ID, POOL_CIDR, RR_ADDRESS, RR_AS, clientAddress } from './layout';
+import { bird as birdIngest, shebangNodeFlags, TERND } from '../ingest/targets.js';
+import { CLUSTER_ID, POOL_CIDR, RR_ADDRESS, RR_AS, clientAddress } from './layout.js';
 
 export interface RrLab {
   clients: number;

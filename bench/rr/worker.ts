@@ -7,9 +7,9 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { BenchSpeaker } from '../ingest/speaker';
-import { RrCounter, announceBlocks, withdrawBlocks } from './counter';
-import { RR_AS, clientAddress, clientAddressInt } from './layout';
+import { BenchSpeaker } from '../ingest/speaker.js';
+import { RrCounter, announceBlocks, withdrawBlocks } from './counter.js';
+import { RR_AS, clientAddress, clientAddressInt } from './layout.js';
 
 export interface WorkerInit {
   clients: number[];

@@ -8,11 +8,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RrCounter, announceBlocks, withdrawBlocks } from '../../bench/rr/counter';
-import { runRr } from '../../bench/rr/harness';
-import { BLOCK_BASE, blockText, clientAddress, clientAddressInt } from '../../bench/rr/layout';
-import { parseRrArgs, summarize, verdicts } from '../../bench/rr/main';
-import { birdConfig, tern, ternModel } from '../../bench/rr/targets';
+import { RrCounter, announceBlocks, withdrawBlocks } from '../../bench/rr/counter.js';
+import { runRr } from '../../bench/rr/harness.js';
+import { BLOCK_BASE, blockText, clientAddress, clientAddressInt } from '../../bench/rr/layout.js';
+import { parseRrArgs, summarize, verdicts } from '../../bench/rr/main.js';
+import { birdConfig, tern, ternModel } from '../../bench/rr/targets.js';
 
 const CLIENTS = 5;
 const BLOCKS = 4;
