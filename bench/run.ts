@@ -21,6 +21,7 @@ const BENCHES: Record<string, () => Promise<BenchMain>> = {
   address: async () => (await import('./address.js')).main,
   idle: async () => (await import('./idle.js')).main,
   mesh: async () => (await import('./mesh.js')).main,
+  rr: async () => (await import('./rr/main.js')).main,
 };
 
 async function run(argv: string[]): Promise<number> {

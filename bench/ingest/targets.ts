@@ -271,7 +271,7 @@ ${nb(lab.injector, lab.injectorAs)}${nb(lab.monitor, lab.monitorAs)}`;
  * The node flags ternd's own `#!/usr/bin/env -S node ...` line gives it, so the bench runs ternd
  * the way its installed `ternd` command does.
  */
-function shebangNodeFlags(file: string): string[] {
+export function shebangNodeFlags(file: string): string[] {
   try {
     const first = fs.readFileSync(file, 'utf8').split('\n', 1)[0];
     const m = /^#!\/usr\/bin\/env -S node (.+)$/.exec(first);

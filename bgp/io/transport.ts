@@ -232,8 +232,19 @@ function connectPlain(o: ConnectOptions): Connecting {
 export interface ListenOptions {
   address: string;
   port: number;
+  /** Accept queue length (default LISTEN_BACKLOG). */
   backlog?: number;
 }
+
+/**
+ * The accept queue: a route reflector's clients all reconnect at once after it restarts, and
+ * while the event loop is busy sending the first of them their tables the rest queue in the
+ * kernel. With 128, a 1,000-client reconnect overflowed it (ListenOverflows in
+ * /proc/net/netstat) and the clients then waited out TCP's SYN retransmission backoff (1, 3,
+ * 7, 15, 31 s): minutes to converge instead of seconds (issue 18). Linux caps the value at
+ * net.core.somaxconn (4096 by default since 5.4).
+ */
+export const LISTEN_BACKLOG = 4096;
 
 /**
  * A listening socket made with libc so that per-peer MD5 keys can be added to it at any time,
@@ -262,7 +273,7 @@ export class Listener {
       setTtl(fd, family, 255);
       const sa = sockaddr(o.address, o.port);
       check(c().bind(fd, sa, sa.length), `bind ${o.address}:${o.port}`);
-      check(c().listen(fd, o.backlog ?? 128), 'listen');
+      check(c().listen(fd, o.backlog ?? LISTEN_BACKLOG), 'listen');
     } catch (err) {
       c().close(fd);
       throw err;

@@ -26,6 +26,22 @@ export interface ApPath {
 }
 
 type Enc = (set: AttrSet) => Buffer;
+
+/**
+ * One bucket of a snapshot of the encoded Adj-RIB-Out (UpdateGroup.initialUpdate): its UPDATEs,
+ * the member it is withheld from (split horizon, -1 none) and its ORIGINATOR_ID (-1 none).
+ */
+/** What an encode added to the stream since a snapshot: ORIGINATOR_IDs announced, withdrawals. */
+export interface SinceSnapshot {
+  origins: Set<number>;
+  withdrawals: number;
+}
+
+export interface Segment {
+  bufs: Buffer[];
+  excl: number;
+  originatorId: number;
+}
 type Orig = (set: AttrSet) => number;
 
 /** Prefixes sharing one message layout: attributes (null: withdraw) and member tags. */
@@ -140,7 +156,7 @@ export class GroupFamily {
    * Encodes pending changes; announcements only when `announce` (MRAI elapsed; withdrawals
    * are never delayed, RFC 4271 §9.2.1.1). `members` are the group's member peer indices.
    */
-  encodePending(announce: boolean, enc: Enc, nh: Enc, maxLen: number, orig: Orig, members: number[]): OutMsg[] {
+  encodePending(announce: boolean, enc: Enc, nh: Enc, maxLen: number, orig: Orig, members: number[], since?: SinceSnapshot): OutMsg[] {
     const b = new Map<number, Bucket>();
     const pend = this.pending.data;
     const n = this.pending.length;
@@ -163,12 +179,19 @@ export class GroupFamily {
       const missing = prevSet ? tags(prevEx, orig(prevSet)) : NO_TAGS;
       if (id < 0) {
         if (prevSet) this.add(b, null, pfx, 0, missing, null, false);
+        if (prevSet && since) since.withdrawals++;
       } else {
         const set = this.attrs.get(id);
+        if (since && set.originatorId >= 0) since.origins.add(set.originatorId);
         const except = tags(this.excl[pfx], orig(set));
         this.add(b, set, pfx, 0, except, null, false);
         // An excluded member that had the old route must hear it is gone.
-        if (prevSet) for (const m of except) if (!missing.includes(m)) this.add(b, null, pfx, 0, [], [m], false);
+        if (prevSet)
+          for (const m of except)
+            if (!missing.includes(m)) {
+              this.add(b, null, pfx, 0, [], [m], false);
+              if (since) since.withdrawals++;
+            }
       }
       if (prevSet) this.attrs.unref(prevSet);
       this.pendFlag[pfx] = 0;
@@ -298,6 +321,28 @@ export class GroupFamily {
     const msgs: OutMsg[] = [];
     this.emit(msgs, b, enc, nh, maxLen, [member]);
     return msgs;
+  }
+
+  /**
+   * The Adj-RIB-Out as last encoded, for any member (without add-path): buckets by attribute
+   * set and excluded member, each with its ORIGINATOR_ID, so a member's initial dump is a
+   * filter over them (the same filter as dump()) instead of a walk over every prefix.
+   */
+  snapshot(enc: Enc, nh: Enc, maxLen: number): Segment[] {
+    const b = new Map<number, Bucket>();
+    this.forEachEncoded((pfx, id, ex) => {
+      if (id >= 0) this.add(b, this.attrs.get(id), pfx, 0, ex < 0 ? NO_TAGS : [ex], null, false);
+    });
+    const store = this.table.store;
+    const out: Segment[] = [];
+    for (const k of b.values()) {
+      const set = k.set as AttrSet;
+      set.bucket = undefined;
+      const bufs: Buffer[] = [];
+      packReach(bufs, store, { pfx: k.pfx, pathId: null, from: 0, to: k.pfx.length }, enc(set), store.family === 'ipv6' ? nh(set) : null, maxLen);
+      out.push({ bufs, excl: k.except.length > 0 ? k.except[0] : -1, originatorId: set.originatorId });
+    }
+    return out;
   }
 
   /**

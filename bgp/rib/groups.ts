@@ -52,18 +52,15 @@ export class UpdateGroups {
   /** Session up: join (or create) the group and queue the initial dump and End-of-RIB. */
   peerUp(p: PeerState): void {
     const { group, member } = this.join(p);
-    for (const f of group.families) {
-      for (const b of group.dump(f, p.idx)) member.own.push(b);
-      // RFC 4724 §2: End-of-RIB after the initial update for each family.
-      member.own.push(endOfRib(f));
-    }
+    // RFC 4724 §2: End-of-RIB after the initial update, for each family.
+    group.initialUpdate(member, endOfRib);
   }
 
   /** Puts an up peer in the update group of its outbound profile (created and filled if new). */
   private join(p: PeerState): Membership {
     const { group, created } = this.groupFor(p);
     const member: Member = { peer: p, cursor: group.logEnd, own: [], ownHead: 0 };
-    group.members.set(p.idx, member);
+    group.addMember(member);
     this.byPeer.set(p.idx, { group, member });
     p.group = group.idx;
     // A new group, or one whose only member was the source of routes it was not given.
@@ -74,7 +71,7 @@ export class UpdateGroups {
   leave(p: PeerState): void {
     const m = this.byPeer.get(p.idx);
     if (!m) return;
-    m.group.members.delete(p.idx);
+    m.group.removeMember(p.idx);
     this.byPeer.delete(p.idx);
     if (m.group.members.size === 0) {
       m.group.release();
@@ -192,6 +189,7 @@ export class UpdateGroups {
 
   /** Fills a new group's Adj-RIB-Out from the Loc-RIB, without queueing UPDATEs. */
   private populate(g: UpdateGroup, f: Family): void {
+    g.dropSnapshot();
     const t = this.core.tables[f];
     for (let pfx = 0; pfx < t.store.highWater; pfx++) {
       if (t.store.isLive(pfx) && t.pfxBest[pfx] >= 0) exportPrefix(this.core, g, t, f, pfx, true);

@@ -26,7 +26,8 @@ export function takeOutput(group: UpdateGroup, member: Member, maxBytes: number)
     member.own = [];
     member.ownHead = 0;
     const log = group.log;
-    let i = member.cursor - group.logBase;
+    const from = member.cursor;
+    let i = from - group.logBase;
     while (i < log.length && (bytes < maxBytes || out.length === 0)) {
       const b = pick(log[i++], idx);
       if (b) {
@@ -35,7 +36,7 @@ export function takeOutput(group: UpdateGroup, member: Member, maxBytes: number)
       }
     }
     member.cursor = group.logBase + i;
-    group.trim();
+    if (member.cursor > from) group.taken(from);
   }
   return out;
 }

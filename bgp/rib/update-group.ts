@@ -8,6 +8,10 @@
 // Per-member exclusions inside a shared stream (RFC 4456 §6/§8 and split horizon: never send a
 // route back to the peer it came from, nor to the peer whose router ID is its ORIGINATOR_ID)
 // are message tags: the announcement is tagged "not for X" and a withdrawal "only for X".
+//
+// One file on purpose (~450 lines): the shared stream, its trimming by the members' cursors and
+// the snapshot that joiners share are one piece of state with one owner; split, each half would
+// reach into the other's log, cursors and members.
 
 import { HEADER_LEN, type Family, type PathAttributes, type SessionContext } from '../codec/types.js';
 import { encodeAttributes } from '../codec/attributes.js';
@@ -19,7 +23,7 @@ import { exportAttrs, mayAdvertise, type ExportTarget, type LocalSpeaker } from 
 import type { PeerState } from './peer-state.js';
 import type { PolicyFn, PrefixFilter, RibNoticeReason } from './rib-types.js';
 import type { FamilyTable } from './table.js';
-import { GroupFamily, type Entry } from './group-family.js';
+import { GroupFamily, type Entry, type Segment, type SinceSnapshot } from './group-family.js';
 import { isFor, type OutMsg } from './wire.js';
 
 const writer = new AttrWriter(4096);
@@ -42,6 +46,19 @@ export interface Member {
   own: OutMsg[];
   /** Next entry of `own` to send (a queue without Array.shift). */
   ownHead: number;
+}
+
+/**
+ * A snapshot of the encoded Adj-RIB-Out at log position `at`, shared by the members that join
+ * while it lasts: `origins` are the ORIGINATOR_IDs announced in the log since (see initialUpdate).
+ */
+interface Snapshot {
+  at: number;
+  fams: Segment[][];
+  msgs: number;
+  since: SinceSnapshot;
+  /** Used since the last encode: one that is not is dropped there (no burst of joins now). */
+  used: boolean;
 }
 
 export class UpdateGroup {
@@ -86,11 +103,39 @@ export class UpdateGroup {
     return this.fams[family].addPath;
   }
 
-  /** Members' peer index by router ID, for the ORIGINATOR_ID exclusion (RFC 4456 §8). */
+  /**
+   * Members' peer indices by router ID, in joining order, for the ORIGINATOR_ID exclusion
+   * (RFC 4456 §8). It was a scan of every member per route: each client's initial dump at a
+   * route reflector was then O(clients x prefixes), a quarter of the CPU at 1,000 clients.
+   */
+  private readonly byRouterId = new Map<number, number[]>();
+
+  addMember(m: Member): void {
+    if (this.members.has(m.peer.idx)) this.removeMember(m.peer.idx);
+    this.members.set(m.peer.idx, m);
+    const id = m.peer.routerIdNum;
+    const list = this.byRouterId.get(id);
+    if (list) list.push(m.peer.idx);
+    else this.byRouterId.set(id, [m.peer.idx]);
+  }
+
+  removeMember(idx: number): void {
+    const m = this.members.get(idx);
+    if (!m) return;
+    this.members.delete(idx);
+    const id = m.peer.routerIdNum;
+    const list = this.byRouterId.get(id);
+    if (!list) return;
+    const at = list.indexOf(idx);
+    if (at >= 0) list.splice(at, 1);
+    if (list.length === 0) this.byRouterId.delete(id);
+  }
+
+  /** The first member (in joining order) whose router ID is `routerId`, or -1. */
   private memberByRouterId(routerId: number): number {
     if (routerId < 0) return -1;
-    for (const m of this.members.values()) if (m.peer.routerIdNum === routerId) return m.peer.idx;
-    return -1;
+    const list = this.byRouterId.get(routerId);
+    return list ? list[0] : -1;
   }
 
   /** The attributes of a set (decoded again when the set is lean). */
@@ -222,6 +267,10 @@ export class UpdateGroup {
 
   /** Encodes pending changes of both families into the shared log (MRAI permitting). */
   encode(now: number): number {
+    if (this.snap !== null) {
+      if (!this.snap.used) this.snap = null;
+      else this.snap.used = false;
+    }
     const announce = now >= this.lastAnnounce + this.mraiMs;
     const before = this.log.length;
     for (const f of this.families) {
@@ -234,6 +283,7 @@ export class UpdateGroup {
         this.maxLen,
         (set) => this.memberByRouterId(set.originatorId),
         [...this.members.keys()],
+        this.snap?.since,
       );
       for (const m of msgs) this.log.push(m);
     }
@@ -265,6 +315,78 @@ export class UpdateGroup {
     return b;
   }
 
+  private snap: Snapshot | null = null;
+
+  /** The Adj-RIB-Out changed outside the shared stream (a group filled quietly): no snapshot. */
+  dropSnapshot(): void {
+    this.snap = null;
+  }
+
+  /** Whether the snapshot still stands for "the Adj-RIB-Out at `at`, then the log since". */
+  private snapshotHolds(s: Snapshot): boolean {
+    return s.at >= this.logBase && s.since.withdrawals === 0 && this.logEnd - s.at <= Math.max(256, s.msgs >> 2);
+  }
+
+  /**
+   * The initial update of a member that just joined (RFC 4271 §9.2), into its own queue, each
+   * family's followed by `eor(family)` (RFC 4724 §2), and its cursor at the end of the log.
+   * When route reflector clients join in a burst, walking every prefix for each (dump()) was
+   * per-client work that is per-group (issue 18's profile): a snapshot of the encoded
+   * Adj-RIB-Out is made once, and each joiner gets the snapshot's buckets minus its exclusions
+   * (the filter dump() applies: split horizon, and RFC 4456 §8 ORIGINATOR_ID) followed by the
+   * log entries encoded since (those for it, by their tags), announcements only: a withdrawal
+   * encoded since ends the snapshot, so the initial update has the form dump() gives it. It ends
+   * in the same state. The snapshot lasts while the log since it is kept (it does not hold the
+   * log back). dump() is
+   * used instead for add-path groups, for a route whose ORIGINATOR_ID is the joiner's router
+   * ID encoded since the snapshot (tagged before the joiner was a member), and with several
+   * families when the log has moved on (its entries are not sorted by family, and each
+   * family's End-of-RIB must follow all of that family's routes).
+   */
+  initialUpdate(m: Member, eor: (family: Family) => OutMsg): void {
+    const idx = m.peer.idx;
+    const rid = m.peer.routerIdNum;
+    let s = this.snap;
+    if (s !== null && !this.snapshotHolds(s)) s = this.snap = null;
+    const plain =
+      this.families.some((f) => this.fams[f].addPath) ||
+      this.members.size < 2 ||
+      (s !== null && (s.since.origins.has(rid) || (this.families.length > 1 && s.at < this.logEnd)));
+    if (plain) {
+      for (const f of this.families) {
+        for (const b of this.dump(f, idx)) m.own.push(b);
+        m.own.push(eor(f));
+      }
+      m.cursor = this.logEnd;
+      return;
+    }
+    if (s === null) {
+      const fams = this.families.map((f) =>
+        this.fams[f].snapshot(
+          (set) => this.attrBlock(set),
+          (set) => this.nextHopBytes(set),
+          this.maxLen,
+        ),
+      );
+      let msgs = 0;
+      for (const segs of fams) for (const g of segs) msgs += g.bufs.length;
+      s = this.snap = { at: this.logEnd, fams, msgs, since: { origins: new Set(), withdrawals: 0 }, used: true };
+    }
+    s.used = true;
+    const ownOrigin = this.memberByRouterId(rid) === idx;
+    this.families.forEach((f, k) => {
+      for (const g of (s as Snapshot).fams[k]) {
+        if (g.excl === idx || (ownOrigin && g.originatorId >= 0 && g.originatorId === rid)) continue;
+        for (const b of g.bufs) m.own.push(b);
+      }
+      // With one family only (see above), the log since the snapshot goes before its End-of-RIB.
+      if (k === this.families.length - 1)
+        for (let i = (s as Snapshot).at - this.logBase; i < this.log.length; i++) if (isFor(this.log[i], idx)) m.own.push(this.log[i]);
+      m.own.push(eor(f));
+    });
+    m.cursor = this.logEnd;
+  }
+
   /** The whole Adj-RIB-Out of a family as UPDATEs for one member (initial dump, refresh). */
   dump(family: Family, member: number): OutMsg[] {
     return this.fams[family].dump(
@@ -281,19 +403,40 @@ export class UpdateGroup {
     return this.fams[family].sentKeys(member, (set) => this.memberByRouterId(set.originatorId));
   }
 
+  /** The lowest member cursor at the last trim, and how many members were there. */
+  private lowCursor = 0;
+  private atLow = 0;
+
+  /**
+   * A member's cursor moved on from `from`. Only the last member to leave the lowest cursor can
+   * let the log shrink, so only that take trims. trim() visits every member, and every member
+   * takes after each encode: trimming on every take made each round of output O(members²), 25M
+   * member visits per round at 5,000 route-reflector clients (issue 18's profile).
+   */
+  taken(from: number): void {
+    if (from === this.lowCursor && --this.atLow <= 0) this.trim();
+  }
+
   /**
    * Drops log entries every member has taken. A member's cursor first skips entries that are
    * not for it (e.g. a full table excluded for its source, who may not read for a while).
    */
   trim(): void {
     let min = this.logEnd;
+    let at = 0;
     const log = this.log;
     for (const m of this.members.values()) {
       let i = m.cursor - this.logBase;
       while (i < log.length && !isFor(log[i], m.peer.idx)) i++;
       m.cursor = this.logBase + i;
-      if (m.cursor < min) min = m.cursor;
+      if (m.cursor < min) {
+        min = m.cursor;
+        at = 1;
+      } else if (m.cursor === min) at++;
     }
+    this.lowCursor = min;
+    this.atLow = at;
+
     const drop = min - this.logBase;
     if (drop > 0 && (drop >= 1024 || drop === this.log.length)) {
       this.log.splice(0, drop);
@@ -303,6 +446,7 @@ export class UpdateGroup {
 
   /** Releases every Adj-RIB-Out reference (group deleted). */
   release(): void {
+    this.snap = null;
     this.fams.ipv4.release();
     this.fams.ipv6.release();
     this.log = [];

@@ -2,6 +2,7 @@
 // batches, hands the change records to the FIB (fib/feed.ts queues, holds and writes them; the
 // desired state lives in the Fib only) and moves the encoded UPDATEs to the sessions. Counts
 // and logs what the kernel refused; /readyz reads `denied`.
+import { performance } from 'node:perf_hooks';
 import type { Rib } from '../../bgp/rib/rib.js';
 import type { RibChange } from '../../bgp/rib/rib-types.js';
 import { FibFeed } from '../../fib/feed.js';
@@ -15,6 +16,18 @@ import { fibChangeOf, groupFibFailures, type FibContext } from './wiring.js';
 
 /** Prefixes decided per batch: bounded so the event loop (and so keepalives) keeps moving. */
 const DECISION_BATCH = 50_000;
+
+/**
+ * Output pacing (issue 18's route-reflector profile). Every flush used to hand each peer its
+ * new UPDATEs at once: one write(2) per peer per flush, however little was new. A reflector
+ * with 5,000 clients, each new client's blocks one small UPDATE for every other client, spent a
+ * third of its CPU in those writes. Once a pass over every peer's output took at least
+ * PACING_MIN_MS, the next pass waits as long as the last one took: the writes then carry
+ * whatever accumulated meanwhile, their number stays proportional to the time, not to the
+ * peers times the flushes, and output keeps at most about half of the CPU. Small nodes (a pass
+ * of a few peers takes microseconds) are never delayed.
+ */
+const PACING_MIN_MS = 2;
 
 export interface RouteFlowContext {
   rib(): Rib;
@@ -34,6 +47,10 @@ export class RouteFlow {
   /** The last EPERM the kernel gave a route write, until a batch is written without one (/readyz). */
   denied?: string;
   private flushScheduled = false;
+  /** When the last output pass over every peer ended, and how long it took (ms, monotonic). */
+  private passEnd = 0;
+  private passMs = 0;
+  private passTimer?: NodeJS.Timeout;
 
   /** `hold`: keep kernel writes held until release() (a restart with routes in the kernel). */
   constructor(
@@ -73,12 +90,30 @@ export class RouteFlow {
       m.decisionPrefixes.inc(Math.min(queued, DECISION_BATCH));
     }
     if (changes.length) this.toFib(changes);
-    for (const e of this.c.peers()) this.c.pump(e);
+    this.pumpAll();
     if (rib.queued > 0) this.scheduleFlush();
     else {
       const at = rib.nextFlushAt();
       if (Number.isFinite(at) && at > 0) setTimeout(() => this.scheduleFlush(), Math.max(0, at - Date.now())).unref();
     }
+  }
+
+  /** Moves every peer's encoded UPDATEs to its session, paced (see PACING_MIN_MS). */
+  private pumpAll(): void {
+    if (this.passTimer) return; // a paced pass is already due
+    const wait = this.passEnd + this.passMs - performance.now();
+    if (this.passMs >= PACING_MIN_MS && wait > 0) {
+      this.passTimer = setTimeout(() => {
+        this.passTimer = undefined;
+        this.pumpAll();
+      }, wait);
+      this.passTimer.unref();
+      return;
+    }
+    const t0 = performance.now();
+    for (const e of this.c.peers()) this.c.pump(e);
+    this.passEnd = performance.now();
+    this.passMs = this.passEnd - t0;
   }
 
   /** End the startup hold: one reconcile of the kernel with everything decided so far. */

@@ -3,7 +3,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { attrs, ctx, drain, makeRib, seq, summary, up, upd, type Sent } from './helpers.js';
+import { attrs, ctx, drain, LOCAL_AS, makeRib, seq, summary, up, upd, type Sent } from './helpers.js';
+import type { Family } from '../../bgp/codec/types.js';
+import { formatPrefix } from '../../bgp/codec/prefix.js';
 import type { Rib } from '../../bgp/rib/rib.js';
 import { MsgType, type PathAttributes, type UpdateMessage } from '../../bgp/codec/types.js';
 import { encodeUpdate } from '../../bgp/codec/update.js';
@@ -244,3 +246,68 @@ test('RFC 7606 §7.9, §7.10: ORIGINATOR_ID (our own router ID) and CLUSTER_LIST
     assert.equal(out[0].attrs.clusterList, undefined, `${p}: no CLUSTER_LIST from the eBGP peer`);
   }
 });
+
+// Issue 18: clients joining a reflector in a burst get their initial update from a snapshot of
+// the group's encoded Adj-RIB-Out plus the stream encoded since (UpdateGroup.initialUpdate).
+// Whatever the interleaving of joins, announcements, withdrawals and readers that lag, each
+// client must end holding exactly every other client's routes, never its own (RFC 4456 §6, §8),
+// each with its originator's next hop and ORIGINATOR_ID, and End-of-RIB after the initial
+// update (RFC 4724 §2).
+for (const families of [['ipv4'], ['ipv4', 'ipv6']] as Family[][]) {
+  test(`RFC 4456 §6/§8, RFC 4724 §2: clients joining a reflector in a burst each end with every other client’s routes (${families.join('+')})`, () => {
+    const rib = makeRib({ clusterId: CLUSTER, collectChanges: false });
+    const N = 30;
+    const addr = (k: number) => `198.18.${1 + (k >> 7)}.${(k & 127) + 1}`;
+    const pfx = (k: number, j: number) => `10.${64 + (k >> 6)}.${(k & 63) * 4 + j}.0/26`;
+    const ids: string[] = [];
+    const held: Map<string, { nh?: string; orig?: string }>[] = [];
+    const eorSeen: boolean[] = [];
+    const read = (k: number) => {
+      for (const b of rib.takeOutput(ids[k])) {
+        const m = decodeMessage(b, ctx());
+        if (m.type !== MsgType.UPDATE) continue;
+        if (m.nlri.length === 0 && m.withdrawn.length === 0 && !m.mpReach && !m.mpUnreach) {
+          eorSeen[k] = true;
+          continue;
+        }
+        assert.ok(eorSeen[k] || m.nlri.length > 0, 'nothing but announcements before the End-of-RIB of a fresh session');
+        for (const p of m.withdrawn) held[k].delete(formatPrefix(p));
+        for (const p of m.nlri) held[k].set(formatPrefix(p), { nh: m.attrs.nextHop, orig: m.attrs.originatorId });
+      }
+    };
+    const live = new Map<string, number>(); // prefix -> owner
+    for (let k = 0; k < N; k++) {
+      const id = `burst${k}`;
+      rib.addPeer({ id, address: addr(k), localAddress: '198.18.255.1', asn: LOCAL_AS, routeReflectorClient: true });
+      rib.peerUp(id, ctx(), { routerId: addr(k), families });
+      ids.push(id);
+      held.push(new Map());
+      eorSeen.push(false);
+      rib.ingest(ids[k], upd(ibgp(addr(k)), [pfx(k, 0), pfx(k, 1)]));
+      live.set(pfx(k, 0), k);
+      live.set(pfx(k, 1), k);
+      if (k === 12) {
+        rib.ingest(ids[3], upd(null, [], [pfx(3, 1)]));
+        live.delete(pfx(3, 1));
+      }
+      if (k % 3 !== 0) rib.flush(0); // sometimes two joins share one encode
+      // Clients 0-4 read only at the end (their cursors lag); the others after every step.
+      for (let i = 5; i <= k; i++) read(i);
+    }
+    rib.flush(0);
+    for (let k = 0; k < N; k++) read(k);
+    for (let k = 0; k < N; k++) {
+      assert.ok(eorSeen[k], `client ${k} got End-of-RIB`);
+      const want = [...live]
+        .filter(([, o]) => o !== k)
+        .map(([p]) => p)
+        .sort();
+      assert.deepEqual([...held[k].keys()].sort(), want, `client ${k} holds every other client's routes, not its own`);
+      for (const [p, a] of held[k]) {
+        const o = live.get(p) as number;
+        assert.equal(a.nh, addr(o), `${p} keeps its originator's next hop (RFC 4456 §10)`);
+        assert.equal(a.orig, addr(o), `${p} carries ORIGINATOR_ID ${addr(o)} (RFC 4456 §8)`);
+      }
+    }
+  });
+}
