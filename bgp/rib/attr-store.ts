@@ -49,6 +49,8 @@ export interface AttrSet {
   memoKey2: number;
   memoOut2: AttrSet | null;
   memoMore: Map<number, AttrSet | null> | undefined;
+  /** Bit 0 (memoOut) and bit 1 (memoOut2): the entry is after the export policy's per-set answer. */
+  memoFlags: number;
   /** Transient: the output bucket of this set during one encode (group-family.ts). */
   bucket: object | undefined;
   /** PathInfo of this set as seen from peer `infoPeer` (shared by change records). */
@@ -265,6 +267,7 @@ export class AttrStore {
       memoKey2: -1,
       memoOut2: null,
       memoMore: undefined,
+      memoFlags: 0,
       bucket: undefined,
       info: undefined,
       infoPeer: undefined,

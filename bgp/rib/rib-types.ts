@@ -16,7 +16,26 @@ export type PolicyResult = 'accept' | 'reject' | PathAttributes;
  * caches nothing across calls for a peer with a policy, but it re-runs import policy only on
  * `refreshImport(peer)`, so a function whose answer changes must be followed by that call.
  */
-export type PolicyFn = (prefix: Prefix, attrs: PathAttributes, peer: RibPeer, locRibLocalPref?: number, origin?: PathOrigin) => PolicyResult;
+export type PolicyFn = ((prefix: Prefix, attrs: PathAttributes, peer: RibPeer, locRibLocalPref?: number, origin?: PathOrigin) => PolicyResult) & {
+  readonly perSet?: SetPolicyFn;
+};
+
+/**
+ * A policy's answer for every prefix of a family at once, when it has one (optional, attached to
+ * the PolicyFn as `perSet`): the RIB asks once per attribute set (and per update group and source
+ * session on export) and applies a defined answer to every prefix carrying that set, without
+ * calling the PolicyFn. It must equal what the PolicyFn returns for each such prefix; undefined
+ * means "it depends on the prefix", and the PolicyFn is called per prefix as before. `attrs`
+ * decodes on demand, so an answer that reads no attribute costs no decoding. Why: 1M prefixes
+ * over 100k sets are 100k policy calls instead of 1M, with no Prefix object per route.
+ */
+export type SetPolicyFn = (
+  family: Family,
+  attrs: () => PathAttributes,
+  peer: RibPeer,
+  locRibLocalPref?: number,
+  origin?: PathOrigin,
+) => PolicyResult | undefined;
 
 /**
  * Where the path an export policy looks at came from: originated by this speaker ('local',

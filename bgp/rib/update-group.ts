@@ -21,7 +21,7 @@ import { bytesKey, ipv4ToNumber, type AttrSet, type AttrStore } from './attr-sto
 import { fastEbgpAttrs } from './fast-export.js';
 import { exportAttrs, mayAdvertise, type ExportTarget, type LocalSpeaker } from './export.js';
 import type { PeerState } from './peer-state.js';
-import type { PolicyFn, PrefixFilter, RibNoticeReason } from './rib-types.js';
+import type { PolicyFn, PolicyResult, PrefixFilter, RibNoticeReason } from './rib-types.js';
 import type { FamilyTable } from './table.js';
 import { GroupFamily, type Entry, type Segment, type SinceSnapshot } from './group-family.js';
 import { isFor, type OutMsg } from './wire.js';
@@ -150,22 +150,34 @@ export class UpdateGroup {
   exportSet(src: PeerState, set: AttrSet, family: Family, pfx: number, table: FamilyTable): AttrSet | null {
     const key = this.idx * 67108864 + src.epoch; // 2^26 session epochs
     let out: AttrSet | null | undefined;
-    if (set.memoKey === key) out = set.memoOut;
-    else if (set.memoKey2 === key) out = set.memoOut2;
-    else out = set.memoMore?.get(key);
+    // The memo entry already holds the export policy's answer for the whole set (setPolicy).
+    let policyDone = false;
+    if (set.memoKey === key) {
+      out = set.memoOut;
+      policyDone = (set.memoFlags & 1) !== 0;
+    } else if (set.memoKey2 === key) {
+      out = set.memoOut2;
+      policyDone = (set.memoFlags & 2) !== 0;
+    } else out = set.memoMore?.get(key);
     if (out === undefined || (out !== null && out.dead)) {
       // Computed now, with one reference for the caller. The memo holds no reference of its
       // own: a set that died is recomputed.
       out = this.fastExport(src, set, family);
       if (out === undefined) out = this.slowExport(src, set, family);
+      const decided = out === null ? undefined : this.setPolicy(src, set, out, family);
+      policyDone = decided !== undefined;
+      if (decided !== undefined) out = decided;
       if (set.memoKey === -1 || set.memoKey === key || (set.memoOut !== null && set.memoOut.dead)) {
         set.memoKey = key;
         set.memoOut = out;
+        set.memoFlags = policyDone ? set.memoFlags | 1 : set.memoFlags & ~1;
       } else if (set.memoKey2 === -1 || set.memoKey2 === key || (set.memoOut2 !== null && set.memoOut2.dead)) {
         set.memoKey2 = key;
         set.memoOut2 = out;
-      } else {
+        set.memoFlags = policyDone ? set.memoFlags | 2 : set.memoFlags & ~2;
+      } else if (!policyDone) {
         // Overflow for sets exported to many groups; bounded, since old session epochs linger.
+        // It keeps pre-policy answers only (the policy then runs per prefix).
         const more = (set.memoMore ??= new Map());
         if (more.size >= 16) more.clear();
         more.set(key, out);
@@ -181,7 +193,7 @@ export class UpdateGroup {
         return null;
       }
     }
-    if (this.exportPolicy) {
+    if (this.exportPolicy && !policyDone) {
       const first = this.members.values().next().value as Member | undefined;
       if (!first) {
         this.attrStore.unref(out);
@@ -190,13 +202,33 @@ export class UpdateGroup {
       // Called per prefix: the set keeps its decoded attributes from now on.
       const res = this.exportPolicy(table.store.toPrefix(pfx), this.attrStore.attrsKept(out), first.peer.cfg, set.localPref, src.local ? 'local' : 'peer');
       if (res !== 'accept') {
-        const nh = family === 'ipv4' ? (res === 'reject' ? '' : (res.nextHop ?? out.nextHop)) : { global: out.nextHop, linkLocal: out.linkLocal };
-        const mod = res === 'reject' ? null : this.attrStore.intern(res, nh);
-        this.attrStore.unref(out);
+        const mod = this.policyResult(res, out, family);
         return mod && this.withinMaxLen(mod, family, pfx, table);
       }
     }
     return out;
+  }
+
+  /**
+   * The export policy's answer for every prefix carrying `set` from `src` (rib-types.ts
+   * SetPolicyFn), applied to `out` (whose reference passes to the result), or undefined when the
+   * policy has none: then it runs per prefix. Memoised with `out`, so asked once per set.
+   */
+  private setPolicy(src: PeerState, set: AttrSet, out: AttrSet, family: Family): AttrSet | null | undefined {
+    const perSet = this.exportPolicy?.perSet;
+    const first = this.members.values().next().value as Member | undefined;
+    if (!perSet || !first) return undefined;
+    const res = perSet(family, () => this.attrStore.attrsOf(out), first.peer.cfg, set.localPref, src.local ? 'local' : 'peer');
+    if (res === undefined || res === 'accept') return res === undefined ? undefined : out;
+    return this.policyResult(res, out, family);
+  }
+
+  /** A rejecting or editing policy result for `out`: the set to send (with a reference) or null. */
+  private policyResult(res: Exclude<PolicyResult, 'accept'>, out: AttrSet, family: Family): AttrSet | null {
+    const nh = family === 'ipv4' ? (res === 'reject' ? '' : (res.nextHop ?? out.nextHop)) : { global: out.nextHop, linkLocal: out.linkLocal };
+    const mod = res === 'reject' ? null : this.attrStore.intern(res, nh);
+    this.attrStore.unref(out);
+    return mod;
   }
 
   /**
