@@ -27,6 +27,12 @@ import { GroupFamily, type Entry, type Segment, type SinceSnapshot } from './gro
 import { isFor, type OutMsg } from './wire.js';
 
 const writer = new AttrWriter(4096);
+/**
+ * Bytes of an UPDATE besides its attribute block, at most: header, withdrawn and attribute
+ * length fields, an MP_REACH_NLRI header with a global and a link-local next hop (RFC 2545 §3),
+ * and one add-path IPv6 NLRI (RFC 7911 §3).
+ */
+const FIT_SLACK = HEADER_LEN + 4 + (4 + 3 + 1 + 32 + 1) + (4 + 1 + 16);
 /** Attributes of a set built from bytes alone (lean from the start; see AttrStore.attrsOf). */
 const LEAN_ATTRS: PathAttributes = Object.freeze({});
 /** Encodes an attribute block into a buffer of exactly its size (100k of them stay in memory). */
@@ -239,6 +245,9 @@ export class UpdateGroup {
    * through a RibNotice. Returns `set`, or null after dropping the caller's reference.
    */
   private withinMaxLen(set: AttrSet, family: Family, pfx: number, table: FamilyTable): AttrSet | null {
+    // Runs per prefix: a set far below the maximum needs no exact length (FIT_SLACK covers the
+    // header, both length fields, the largest MP_REACH header and one add-path NLRI).
+    if (this.attrBlock(set).length + FIT_SLACK <= this.maxLen) return set;
     const nlri = (this.fams[family].addPath ? 5 : 1) + ((table.store.lens[pfx] + 7) >> 3);
     const mp = family === 'ipv6' ? mpReachHeaderLength(this.nextHopBytes(set)) : 0;
     const len = HEADER_LEN + 4 + mp + this.attrBlock(set).length + nlri;
