@@ -192,7 +192,12 @@ export class UpdateGroup {
     if (out === null) return null;
     out = this.withinMaxLen(out, family, pfx, table);
     if (out === null) return null;
-    if (this.exportFilter || this.exportPolicy) {
+    // Per prefix: with the policy's per-set answer in hand, only a prefix filter is left to ask.
+    if (policyDone && this.members.size === 0) {
+      this.attrStore.unref(out);
+      return null;
+    }
+    if (this.exportFilter || (this.exportPolicy && !policyDone)) {
       const first = this.members.values().next().value as Member | undefined;
       if (!first || (this.exportFilter && !this.exportFilter(table.store.toPrefix(pfx), first.peer.cfg))) {
         this.attrStore.unref(out);

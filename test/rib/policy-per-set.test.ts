@@ -1,7 +1,7 @@
 // A policy's per-set answer (rib-types.ts SetPolicyFn, issue 18): the RIB asks it once per
 // attribute set instead of calling the PolicyFn per prefix, and applies the answer to every
-// prefix carrying the set, exactly as the per-prefix calls would have (RFC 4271 §9.1.1 import,
-// §9.2 export).
+// prefix carrying the set, exactly as the per-prefix calls would have (import: RFC 4271 §9.1.1;
+// export: RFC 4271 §9.2).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
