@@ -12,9 +12,11 @@ export type PolicyResult = 'accept' | 'reject' | PathAttributes;
 /**
  * Import or export policy (filled by the lead from Calico BGPFilters). An export policy sees the
  * attributes as they will be sent, and gets as `locRibLocalPref` the route's LOCAL_PREF in the
- * Loc-RIB (-1: none), which export removes towards an external peer (RFC 4271 §5.1.5). Must be pure: the RIB
- * caches nothing across calls for a peer with a policy, but it re-runs import policy only on
- * `refreshImport(peer)`, so a function whose answer changes must be followed by that call.
+ * Loc-RIB (-1: none), which export removes towards an external peer (RFC 4271 §5.1.5). Must be pure:
+ * the RIB re-runs import policy only on `refreshImport(peer)`, so a function whose answer changes
+ * must be followed by that call; an export policy's per-set answers (`perSet`) are kept for the
+ * life of the update group, which a new policy function replaces (the group key holds its
+ * identity), so an export policy whose answer changes must be a new function (setPolicies).
  */
 export type PolicyFn = ((prefix: Prefix, attrs: PathAttributes, peer: RibPeer, locRibLocalPref?: number, origin?: PathOrigin) => PolicyResult) & {
   readonly perSet?: SetPolicyFn;
