@@ -9,7 +9,7 @@
 // route back to the peer it came from, nor to the peer whose router ID is its ORIGINATOR_ID)
 // are message tags: the announcement is tagged "not for X" and a withdrawal "only for X".
 //
-// One file on purpose (~450 lines): the shared stream, its trimming by the members' cursors and
+// One file on purpose (~520 lines): the shared stream, its trimming by the members' cursors and
 // the snapshot that joiners share are one piece of state with one owner; split, each half would
 // reach into the other's log, cursors and members.
 
