@@ -93,17 +93,24 @@ function globMatch(pattern: string, name: string): boolean {
 }
 
 export function ruleMatches(rule: BgpFilterRule, direction: 'import' | 'export', prefix: string, ctx: FilterContext): boolean {
-  if (rule.cidr && rule.matchOperator) {
-    const p = parseCidr(prefix);
-    if (typeof p === 'string' || p.family !== rule.cidr.family) return false;
-    const equal = p.net === rule.cidr.net && p.len === rule.cidr.len;
-    // In/NotIn: inside the CIDR with a length in [min, max] (default: the CIDR's own length .. host length).
-    const min = rule.prefixLength?.min ?? rule.cidr.len,
-      max = rule.prefixLength?.max ?? maxLen(p.family);
-    const within = cidrContains(rule.cidr, p) && p.len >= min && p.len <= max;
-    const ok = { Equal: equal, NotEqual: !equal, In: within, NotIn: !within }[rule.matchOperator];
-    if (!ok) return false;
-  }
+  return prefixMatches(rule, prefix) && contextMatches(rule, direction, ctx);
+}
+
+/** The rule's CIDR test (cidr + matchOperator); a rule without one matches every prefix. */
+function prefixMatches(rule: BgpFilterRule, prefix: string): boolean {
+  if (!rule.cidr || !rule.matchOperator) return true;
+  const p = parseCidr(prefix);
+  if (typeof p === 'string' || p.family !== rule.cidr.family) return false;
+  const equal = p.net === rule.cidr.net && p.len === rule.cidr.len;
+  // In/NotIn: inside the CIDR with a length in [min, max] (default: the CIDR's own length .. host length).
+  const min = rule.prefixLength?.min ?? rule.cidr.len,
+    max = rule.prefixLength?.max ?? maxLen(p.family);
+  const within = cidrContains(rule.cidr, p) && p.len >= min && p.len <= max;
+  return { Equal: equal, NotEqual: !equal, In: within, NotIn: !within }[rule.matchOperator];
+}
+
+/** Everything else a rule tests: the route's source, interface, session type and attributes. */
+function contextMatches(rule: BgpFilterRule, direction: 'import' | 'export', ctx: FilterContext): boolean {
   // source RemotePeers: on export, only routes learned from peers; on import every route is.
   if (rule.source === 'RemotePeers' && direction === 'export' && ctx.source !== 'RemotePeers') return false;
   if (rule.interface !== undefined && (ctx.interface === undefined || !globMatch(rule.interface, ctx.interface))) return false;
@@ -113,6 +120,28 @@ export function ruleMatches(rule: BgpFilterRule, direction: 'import' | 'export',
   // BIRD: (defined(bgp_local_pref) && bgp_local_pref = 2^31-1 - priority).
   if (rule.priority !== undefined && (ctx.localPref === undefined || ctx.localPref !== localPrefOfPriority(rule.priority))) return false;
   return true;
+}
+
+/**
+ * matchFilters for every prefix at once, for a route's attributes and context (the RIB asks once
+ * per attribute set instead of once per prefix): the rule that decides for any prefix, null when
+ * no rule can match any prefix, or undefined when the answer depends on the prefix (a rule with
+ * a CIDR matches the context before any rule without one does).
+ */
+export function matchFiltersForAnyPrefix(
+  filters: readonly BgpFilter[],
+  direction: 'import' | 'export',
+  family: Family,
+  ctx: FilterContext,
+): BgpFilterRule | null | undefined {
+  const key = `${direction}${family === 'ipv4' ? 'V4' : 'V6'}` as const;
+  for (const f of filters) {
+    for (const rule of f[key]) {
+      if (!contextMatches(rule, direction, ctx)) continue;
+      return rule.cidr && rule.matchOperator ? undefined : rule;
+    }
+  }
+  return null;
 }
 
 /** The first rule that matches, across the filters in the BGPPeer's order, or undefined. */

@@ -10,6 +10,7 @@ export {
   defaultFilterAction,
   filtersByName,
   matchFilters,
+  matchFiltersForAnyPrefix,
   operationsEdit,
   parseCommunity,
   ruleMatches,

@@ -18,7 +18,7 @@ export interface AttrSet {
   dead: boolean;
   /**
    * The attributes. For sets the Adj-RIB-Out created from encoded bytes (`lean`), this is an
-   * empty object and the attributes live only in enc4/enc2 (use attrsOf in update-group.ts):
+   * empty object and the attributes live only in the key (use attrsOf in update-group.ts):
    * 100k outbound sets would otherwise keep 100k object graphs that nothing reads.
    */
   attrs: PathAttributes;
@@ -49,13 +49,15 @@ export interface AttrSet {
   memoKey2: number;
   memoOut2: AttrSet | null;
   memoMore: Map<number, AttrSet | null> | undefined;
+  /** Bit 0 (memoOut) and bit 1 (memoOut2): the entry is after the export policy's per-set answer. */
+  memoFlags: number;
   /** Transient: the output bucket of this set during one encode (group-family.ts). */
   bucket: object | undefined;
   /** PathInfo of this set as seen from peer `infoPeer` (shared by change records). */
   info: PathInfo | undefined;
   /** The peer object, not its index: an index is reused after removePeer. */
   infoPeer: object | undefined;
-  /** Encoded attribute block for 4-octet-AS and 2-octet-AS sessions. */
+  /** Encoded attribute block for 4-octet-AS and 2-octet-AS sessions (none kept when the key holds it). */
   enc4: Buffer | undefined;
   enc2: Buffer | undefined;
 }
@@ -265,6 +267,7 @@ export class AttrStore {
       memoKey2: -1,
       memoOut2: null,
       memoMore: undefined,
+      memoFlags: 0,
       bucket: undefined,
       info: undefined,
       infoPeer: undefined,
@@ -344,6 +347,11 @@ export class AttrStore {
   /** The interning key (for raw-keyed sets: 2-character tag + wire bytes [+ next hop]). */
   keyOf(set: AttrSet): string {
     return this.keys[set.id] as string;
+  }
+
+  /** A copy of the wire bytes in a raw-keyed set's key (after the 2-character tag). */
+  rawBytes(set: AttrSet): Buffer {
+    return Buffer.from((this.keys[set.id] as string).slice(2, 2 + set.rawLen), 'latin1');
   }
 
   /** The attributes of a set, decoded from its key bytes when the set is lean. */

@@ -138,7 +138,7 @@ export class RibCore {
       igpCost: o.igpCost && !peer.local ? o.igpCost(set.nextHop, f) : 0,
       routerId: peer.routerIdNum,
       peerKey: peer.peerKey,
-      pathId: t.pRxId[path],
+      pathId: t.rxId(path),
       age: t.trackAge ? t.pAge[path] : 0,
     };
   }
@@ -170,7 +170,7 @@ export class RibCore {
   }
 
   pathInfo(t: FamilyTable, path: number): PathInfo {
-    return this.info(this.attrs.get(t.pAttr[path]), t.pPeer[path], t.pRxId[path]);
+    return this.info(this.attrs.get(t.pAttr[path]), t.pPeer[path], t.rxId(path));
   }
 
   info(set: AttrSet, peerIdx: number, pathId: number): PathInfo {

@@ -21,6 +21,7 @@ import { parsePrefix } from '../codec/prefix.js';
 import { rawAttrKey, type AttrSet } from './attr-store.js';
 import { nextHopProblem } from './nexthop.js';
 import type { RibCore } from './core.js';
+import type { PolicyResult } from './rib-types.js';
 import type { PeerState } from './peer-state.js';
 import { PathFlag, type FamilyTable } from './table.js';
 
@@ -69,22 +70,47 @@ export function nextHopProblemOf(core: ImportScope, peer: PeerState, set: AttrSe
   return v;
 }
 
-/** Post-policy set for one prefix (with a reference for the caller), or null when filtered. */
-function applyImport(core: ImportScope, peer: PeerState, t: FamilyTable, pfx: number, pre: AttrSet): AttrSet | null {
+/**
+ * Post-policy set for one prefix (with a reference for the caller), or null when filtered.
+ * `forSet` is the import policy's answer for the whole attribute set when it gave one
+ * (setImport), undefined when it must be asked per prefix.
+ */
+function applyImport(core: ImportScope, peer: PeerState, t: FamilyTable, pfx: number, pre: AttrSet, forSet?: AttrSet | null): AttrSet | null {
   const filter = peer.cfg.importFilter;
   if (filter && !filter(t.store.toPrefix(pfx), peer.cfg)) return null;
   const policy = peer.cfg.importPolicy;
+  if (forSet !== undefined) {
+    if (forSet) core.attrs.ref(forSet);
+    return forSet;
+  }
   if (!policy) {
     core.attrs.ref(pre);
     return pre;
   }
   const res = policy(t.store.toPrefix(pfx), core.attrs.attrsKept(pre), peer.cfg);
+  return importResult(core, t, pre, res);
+}
+
+/** A policy's result as a post-policy set, with a reference for the caller (null: rejected). */
+function importResult(core: ImportScope, t: FamilyTable, pre: AttrSet, res: PolicyResult): AttrSet | null {
   if (res === 'reject') return null;
   if (res === 'accept') {
     core.attrs.ref(pre);
     return pre;
   }
   return core.attrs.intern(res, t.family === 'ipv4' ? (res.nextHop ?? pre.nextHop) : { global: pre.nextHop, linkLocal: pre.linkLocal });
+}
+
+/**
+ * The import policy's answer for every prefix carrying `pre` (rib-types.ts SetPolicyFn), as a
+ * post-policy set with one reference for the caller, null for rejected, or undefined when the
+ * policy has no such answer (then it runs per prefix). Asked once per UPDATE, not per prefix.
+ */
+function setImport(core: ImportScope, peer: PeerState, t: FamilyTable, pre: AttrSet): AttrSet | null | undefined {
+  const perSet = peer.cfg.importPolicy?.perSet;
+  if (!perSet) return undefined;
+  const res = perSet(t.family, () => core.attrs.attrsOf(pre), peer.cfg);
+  return res === undefined ? undefined : importResult(core, t, pre, res);
 }
 
 /** Stores announced NLRI for a peer; unchanged re-announcements queue nothing. */
@@ -111,6 +137,8 @@ export function importList(
   const loop = loopFlags(core, peer, pre);
   const buf = list.buf;
   const hasPolicy = !!peer.cfg.importPolicy;
+  // A looped route never reaches the policy (below), so it is not asked for one.
+  const forSet = hasPolicy && !loop ? setImport(core, peer, t, pre) : undefined;
   // RFC 4271 §6.3: "the error SHOULD be logged": one notice per ignored route, for the
   // driver's rate-limited log and the peer's counters.
   const badNextHop = loop & PathFlag.BAD_NEXTHOP ? nextHopProblemOf(core, peer, pre) : null;
@@ -120,7 +148,7 @@ export function importList(
     let path = t.findPath(pfx, peer.idx, rxId);
     if (path >= 0 && !hasPolicy && t.pPre[path] === pre.id && t.pFlags[path] === loop) continue; // duplicate
     if (badNextHop !== null) core.note(peer, 'bad-next-hop', t.family, pfx, badNextHop);
-    const post = loop ? null : applyImport(core, peer, t, pfx, pre);
+    const post = loop ? null : applyImport(core, peer, t, pfx, pre, forSet);
     const flags = loop | (post === null && !loop ? PathFlag.POLICY : 0);
     const postId = post ? post.id : -1;
     if (path >= 0) {
@@ -138,10 +166,11 @@ export function importList(
     t.pFlags[path] = flags; // also clears STALE: the route was re-announced (RFC 4724 §4.2)
     t.enqueue(pfx);
   }
-  // Without an import policy nothing reads the attribute objects per prefix again, unless
-  // change records are built (PathInfo.attrs): then decoding them again would cost more
-  // (~4 us per set) than keeping them.
-  if (!hasPolicy && !core.opts.collectChanges && !core.opts.onChange) core.attrs.makeLean(pre);
+  // Without an import policy, or with one that answered for the whole set, nothing reads the
+  // attribute objects per prefix again, unless change records are built (PathInfo.attrs): then
+  // decoding them again would cost more (~4 us per set) than keeping them.
+  if ((!hasPolicy || forSet !== undefined) && !core.opts.collectChanges && !core.opts.onChange) core.attrs.makeLean(pre);
+  if (forSet) core.attrs.unref(forSet);
   core.attrs.unref(pre);
 }
 

@@ -57,7 +57,7 @@ function pathView(core: ShowScope, t: FamilyTable, f: Family, p: number, prefix:
   const flags = t.pFlags[p];
   const filtered = t.pAttr[p] < 0 || (flags & INELIGIBLE) !== 0;
   const id = pre || t.pAttr[p] < 0 ? t.pPre[p] : t.pAttr[p];
-  const info = core.info(core.attrs.get(id), t.pPeer[p], t.pRxId[p]);
+  const info = core.info(core.attrs.get(id), t.pPeer[p], t.rxId(p));
   const v: RibEntryView = {
     ...info,
     prefix,

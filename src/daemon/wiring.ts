@@ -2,7 +2,7 @@
 // and the RIB's peer configs (bgp/), Calico BGPFilters into RIB policy functions, and RIB
 // change records into FIB changes (fib/). No I/O here, so every rule is unit-testable.
 import type { SessionConfig } from '../../bgp/fsm/config.js';
-import type { PolicyFn, RibChange, RibPeer } from '../../bgp/rib/rib-types.js';
+import type { PolicyFn, RibChange, RibPeer, SetPolicyFn } from '../../bgp/rib/rib-types.js';
 import { asPathStartsWith, editAttrs } from '../../bgp/rib/policy-edit.js';
 import { contains, ipv4Number, parseIp } from '../../bgp/codec/address.js';
 import { formatPrefix } from '../../bgp/codec/prefix.js';
@@ -14,6 +14,7 @@ import {
   encapsulationFor,
   filtersByName,
   matchFilters,
+  matchFiltersForAnyPrefix,
   kernelMetricOf,
   localPrefOfPriority,
   NORMAL_ROUTE_PRIORITY,
@@ -183,11 +184,18 @@ function buildPolicies(filters: BgpFilter[], pc: PeerConfig, model: ClusterModel
 
   // The RIB says whether the path is one this node originates (a locally originated route
   // always wins the decision, bgp/rib/decision.ts step 0): Calico's source Local, and exported.
+  const exportLocalPref = (source: FilterContext['source'], locRibLocalPref: number): number =>
+    source === 'Local' ? localPrefOfPriority(NORMAL_ROUTE_PRIORITY) : locRibLocalPref >= 0 ? locRibLocalPref : BIRD_DEFAULT_LOCAL_PREF;
   const exportPolicy: PolicyFn = (prefix, attrs, _peer, locRibLocalPref = -1, origin = 'peer') => {
     if (filters.length > 0) {
       const source = origin === 'local' ? 'Local' : 'RemotePeers';
-      const lp = source === 'Local' ? localPrefOfPriority(NORMAL_ROUTE_PRIORITY) : locRibLocalPref >= 0 ? locRibLocalPref : BIRD_DEFAULT_LOCAL_PREF;
-      const rule = matchFilters(filters, 'export', familyOf(prefix), formatPrefix(prefix), ctxOf(attrs, ebgp, source, lp));
+      const rule = matchFilters(
+        filters,
+        'export',
+        familyOf(prefix),
+        formatPrefix(prefix),
+        ctxOf(attrs, ebgp, source, exportLocalPref(source, locRibLocalPref)),
+      );
       if (rule) return apply(rule, attrs, ebgp);
       if (defaultFilterAction('export', { ebgp, policy }) === 'reject') return 'reject';
     }
@@ -195,15 +203,39 @@ function buildPolicies(filters: BgpFilter[], pc: PeerConfig, model: ClusterModel
     for (const pool of pools) if (within(pool, prefix)) return 'accept';
     return 'reject';
   };
-  if (filters.length === 0) return { exportPolicy };
+  // The same rules without a prefix (rib-types.ts SetPolicyFn): the RIB asks once per attribute
+  // set. Only a rule with a CIDR, or the pool test of Calico's fallback, needs the prefix.
+  const exportPerSet: SetPolicyFn = (family, attrsOf, _peer, locRibLocalPref = -1, origin = 'peer') => {
+    if (filters.length > 0) {
+      const source = origin === 'local' ? 'Local' : 'RemotePeers';
+      const attrs = needsAttrs ? attrsOf() : NO_ATTRS;
+      const rule = matchFiltersForAnyPrefix(filters, 'export', family, ctxOf(attrs, ebgp, source, exportLocalPref(source, locRibLocalPref)));
+      if (rule === undefined) return undefined;
+      if (rule) return apply(rule, rule.operations.length && !needsAttrs ? attrsOf() : attrs, ebgp);
+      if (defaultFilterAction('export', { ebgp, policy }) === 'reject') return 'reject';
+    }
+    if (origin === 'local') return 'accept';
+    return pools.length === 0 ? 'reject' : undefined;
+  };
+  if (filters.length === 0) return { exportPolicy: Object.assign(exportPolicy, { perSet: exportPerSet }) };
   const importPolicy: PolicyFn = (prefix, attrs) => {
     const text = formatPrefix(prefix);
     const rule = matchFilters(filters, 'import', familyOf(prefix), text, ctxOf(attrs, false, 'RemotePeers', attrs.localPref ?? BIRD_DEFAULT_LOCAL_PREF));
     if (rule) return apply(rule, attrs, false);
     return defaultFilterAction('import', { ebgp, policy }) === 'reject' ? 'reject' : 'accept';
   };
-  return { importPolicy, exportPolicy };
+  const importPerSet: SetPolicyFn = (family, attrsOf) => {
+    const attrs = needsAttrs ? attrsOf() : NO_ATTRS;
+    const rule = matchFiltersForAnyPrefix(filters, 'import', family, ctxOf(attrs, false, 'RemotePeers', attrs.localPref ?? BIRD_DEFAULT_LOCAL_PREF));
+    if (rule === undefined) return undefined;
+    if (rule) return apply(rule, rule.operations.length && !needsAttrs ? attrsOf() : attrs, false);
+    return defaultFilterAction('import', { ebgp, policy }) === 'reject' ? 'reject' : 'accept';
+  };
+  return { importPolicy: Object.assign(importPolicy, { perSet: importPerSet }), exportPolicy: Object.assign(exportPolicy, { perSet: exportPerSet }) };
 }
+
+/** Stands in for attributes no rule reads (the context built from it reads none either). */
+const NO_ATTRS: PathAttributes = Object.freeze({});
 
 export function ribPeerOf(pc: PeerConfig, local: LocalSpeaker, model: ClusterModel, opts: PolicyOptions = {}): RibPeer {
   const node = model.nodes.find((n) => n.name === local.nodeName);
