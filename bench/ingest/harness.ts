@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { PrefixCounter } from './counter.js';
 import { KERNEL_ADDRS, KERNEL_TABLE, type KernelVerify, type TargetNetns, createTargetNetns, kernelRouteCount, verifyKernelTable } from './kernel.js';
 import { type EventLoopLag, scrapeEventLoopLag } from './metrics.js';
-import { type ProcSample, installCleanupHooks, sampleProcess, startProcess, stopProcess, waitListening, type Spawned } from './proc.js';
+import { type ProcSample, installCleanupHooks, sampleProcess, startProcess, stopProcess, waitListening, type Spawned, sleep, tail } from './proc.js';
 import { BenchSpeaker } from './speaker.js';
 import type { Lab, Target } from './targets.js';
 import { type KeepaliveResult, Watcher, epochMs, keepaliveGaps } from './watcher.js';
@@ -91,22 +91,6 @@ export const MONITOR_AS = 65002;
 export const WATCHER_AS = 65003;
 /** ternd's /metrics port, on the target's address (the bench's own namespace or loopback). */
 export const PROBES_PORT_OFFSET = 10000;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function tail(file: string, lines = 3): string {
-  try {
-    return fs
-      .readFileSync(file, 'utf8')
-      .trim()
-      .split('\n')
-      .slice(-lines)
-      .map((l) => l.slice(0, 200))
-      .join(' | ');
-  } catch {
-    return '';
-  }
-}
 
 function safeCount(pid: number, family: BenchFamily, k0: number, table: number): number | string {
   try {

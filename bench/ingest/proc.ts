@@ -127,3 +127,20 @@ export async function waitListening(host: string, port: number, deadline: number
   }
   throw new Error(`target did not listen on ${host}:${port}`);
 }
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The last lines of a daemon's log, one line of text for a failure message ('' if unreadable). */
+export function tail(file: string, lines = 3): string {
+  try {
+    return fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(-lines)
+      .map((l) => l.slice(0, 200))
+      .join(' | ');
+  } catch {
+    return '';
+  }
+}

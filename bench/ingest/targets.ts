@@ -360,29 +360,39 @@ ${peer('tbench-injector', lab.injector, lab.injectorAs)}${peer('tbench-monitor',
     const probes = lab.probes ? `${lab.probes.host.includes(':') ? `[${lab.probes.host}]` : lab.probes.host}:${lab.probes.port}` : 'off';
     const file = path.join(lab.dir, 'tern.yaml');
     fs.writeFileSync(file, conf);
-    return {
-      cmd: process.execPath,
-      // TBENCH_TERN_NODE_ARGS: extra node flags for ternd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
-      args: [
-        ...shebangNodeFlags(TERND),
-        ...(process.env.TBENCH_TERN_NODE_ARGS ?? '').split(' ').filter((a) => a),
-        TERND,
-        '--config',
-        file,
-        '--node',
-        'tbench-target',
-        '--fib',
-        lab.kernel ? 'kernel' : 'none',
-        ...(lab.kernel ? ['--table', String(lab.kernel.table)] : []),
-        '--control-socket',
-        path.join(lab.dir, 'tern.sock'),
-        '--log-level',
-        'warn',
-        '--probes',
-        probes,
-      ],
-    };
+    return terndCommand(file, 'tbench-target', lab.dir, [
+      '--fib',
+      lab.kernel ? 'kernel' : 'none',
+      ...(lab.kernel ? ['--table', String(lab.kernel.table)] : []),
+      '--probes',
+      probes,
+    ]);
   },
 };
+
+/**
+ * How every bench starts ternd: the node flags of its shebang, extra ones from
+ * TBENCH_TERN_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"), a model file, the node's
+ * name, a control socket in the lab directory, warnings only, and the bench's own flags.
+ */
+export function terndCommand(config: string, node: string, dir: string, flags: string[]): { cmd: string; args: string[] } {
+  return {
+    cmd: process.execPath,
+    args: [
+      ...shebangNodeFlags(TERND),
+      ...(process.env.TBENCH_TERN_NODE_ARGS ?? '').split(' ').filter((a) => a),
+      TERND,
+      '--config',
+      config,
+      '--node',
+      node,
+      '--control-socket',
+      path.join(dir, 'tern.sock'),
+      '--log-level',
+      'warn',
+      ...flags,
+    ],
+  };
+}
 
 export const TARGETS: Record<string, Target> = { bird, frr, gobgp, tern };

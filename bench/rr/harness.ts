@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { installCleanupHooks, sampleProcess, startProcess, stopProcess, waitListening, type Spawned } from '../ingest/proc.js';
+import { installCleanupHooks, sampleProcess, startProcess, stopProcess, waitListening, type Spawned, sleep, tail } from '../ingest/proc.js';
 import { RR_ADDRESS } from './layout.js';
 import type { RrTarget } from './targets.js';
 import type { FromWorker, ToWorker, WorkerInit, WorkerStats } from './worker.js';
@@ -87,22 +87,7 @@ export function listenOverflows(): number {
   return NaN;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const now = (): number => performance.timeOrigin + performance.now();
-
-function tail(file: string, lines = 3): string {
-  try {
-    return fs
-      .readFileSync(file, 'utf8')
-      .trim()
-      .split('\n')
-      .slice(-lines)
-      .map((l) => l.slice(0, 200))
-      .join(' | ');
-  } catch {
-    return '';
-  }
-}
 
 /** Sorted-array percentile (nearest rank). */
 export function pct(xs: number[], p: number): number {

@@ -6,7 +6,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { bird as birdIngest, shebangNodeFlags, TERND } from '../ingest/targets.js';
+import { bird as birdIngest, TERND, terndCommand } from '../ingest/targets.js';
 import { CLUSTER_ID, POOL_CIDR, RR_ADDRESS, RR_AS, clientAddress } from './layout.js';
 
 export interface RrLab {
@@ -80,27 +80,7 @@ export const tern: RrTarget = {
   prepare(lab) {
     const file = path.join(lab.dir, 'tern.yaml');
     fs.writeFileSync(file, ternModel(lab));
-    return {
-      cmd: process.execPath,
-      // TBENCH_TERN_NODE_ARGS: extra node flags for ternd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
-      args: [
-        ...shebangNodeFlags(TERND),
-        ...(process.env.TBENCH_TERN_NODE_ARGS ?? '').split(' ').filter((a) => a),
-        TERND,
-        '--config',
-        file,
-        '--node',
-        'rr',
-        '--fib',
-        'none',
-        '--control-socket',
-        path.join(lab.dir, 'tern.sock'),
-        '--log-level',
-        'warn',
-        '--probes',
-        'off',
-      ],
-    };
+    return terndCommand(file, 'rr', lab.dir, ['--fib', 'none', '--probes', 'off']);
   },
 };
 
