@@ -53,17 +53,20 @@ const fam = (f: 4 | 6): typeof AF_INET | typeof AF_INET6 => (f === 4 ? AF_INET :
 const scratch: RouteMsg = { family: AF_INET, dstLen: 0, tos: 0, table: 0, protocol: 0, scope: 0, type: 0, flags: 0, dst: Buffer.alloc(0) };
 const dst4 = Buffer.alloc(4);
 
-export function encodeRouteSet(w: MsgWriter, seq: number, k: KernelParams, p: IpPrefix, spec: InstallSpec, nhId: number | undefined, replace: boolean): void {
-  // One reused message object: this runs a million times per table load.
+/**
+ * The one reused route message (this runs a million times per table load), reset to a route of
+ * Tern's for prefix `p` with no next hop yet: set and delete differ only in scope, type and metric.
+ */
+function routeScratch(k: KernelParams, p: IpPrefix, scope: number, type: number, priority: number): RouteMsg {
   const r = scratch;
   r.family = fam(p.family);
   r.dstLen = p.len;
   r.table = k.table;
   r.protocol = k.protocol;
-  r.scope = RT_SCOPE_UNIVERSE;
-  r.type = RTN_UNICAST;
+  r.scope = scope;
+  r.type = type;
   r.flags = 0;
-  r.priority = spec.metric ?? k.metric;
+  r.priority = priority;
   r.nhId = undefined;
   r.gateway = undefined;
   r.oif = undefined;
@@ -72,6 +75,11 @@ export function encodeRouteSet(w: MsgWriter, seq: number, k: KernelParams, p: Ip
     dst4.writeUInt32BE(p.v4, 0);
     r.dst = dst4;
   } else r.dst = p.addr;
+  return r;
+}
+
+export function encodeRouteSet(w: MsgWriter, seq: number, k: KernelParams, p: IpPrefix, spec: InstallSpec, nhId: number | undefined, replace: boolean): void {
+  const r = routeScratch(k, p, RT_SCOPE_UNIVERSE, RTN_UNICAST, spec.metric ?? k.metric);
   if (spec.kind === 'blackhole') {
     r.type = RTN_BLACKHOLE;
   } else if (nhId !== undefined) {
@@ -91,23 +99,7 @@ export function encodeRouteSet(w: MsgWriter, seq: number, k: KernelParams, p: Ip
 /** RTM_DELROUTE carrying Tern's protocol: the kernel deletes only a route of that protocol
  * (fib_table_delete and ip6_route_del both match rtm_protocol when it is non-zero). */
 export function encodeRouteDel(w: MsgWriter, seq: number, k: KernelParams, p: IpPrefix, metric = k.metric): void {
-  const r = scratch;
-  r.family = fam(p.family);
-  r.dstLen = p.len;
-  r.table = k.table;
-  r.protocol = k.protocol;
-  r.scope = RT_SCOPE_NOWHERE;
-  r.type = 0;
-  r.flags = 0;
-  r.priority = metric;
-  r.nhId = undefined;
-  r.gateway = undefined;
-  r.oif = undefined;
-  r.multipath = undefined;
-  if (p.v4 !== undefined) {
-    dst4.writeUInt32BE(p.v4, 0);
-    r.dst = dst4;
-  } else r.dst = p.addr;
+  const r = routeScratch(k, p, RT_SCOPE_NOWHERE, 0, metric);
   encodeRoute(w, RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, seq, r);
 }
 
