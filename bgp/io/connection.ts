@@ -151,7 +151,13 @@ export class Wire {
       if (!s.write(b)) this.blocked = true;
     }
     s.uncork();
-    if (this.bulkHead > 1024 && this.bulkHead * 2 > this.bulk.length) {
+    // Written messages leave the queue: an emptied queue at once. A route reflector's clients
+    // each got a few thousand messages (their initial update) at most; kept until the next
+    // compaction, every queue held its share of old snapshots (issue 18's 5,000-client memory).
+    if (this.bulkHead === this.bulk.length) {
+      if (this.bulkHead > 0) this.bulk = [];
+      this.bulkHead = 0;
+    } else if (this.bulkHead > 1024 && this.bulkHead * 2 > this.bulk.length) {
       this.bulk = this.bulk.slice(this.bulkHead);
       this.bulkHead = 0;
     }

@@ -130,3 +130,23 @@ test("RFC 8654 §4: the write point never sends a message above the peer's maxim
   );
   assert.deepEqual(seenOversize, [4097, 5000, 4097, 65536]);
 });
+
+// Issue 18 (route reflector at 5,000 clients): a Wire kept every written UPDATE until 1,024 more
+// had been written, so each client's queue held its whole initial update (and through it the
+// snapshot that update came from) long after the socket took it.
+test('Tern: UPDATEs the socket took are not held by the outbound queue', () => {
+  const { sock, w } = wire();
+  const bufs = Array.from({ length: 900 }, (_, i) => msg(`U${i}`));
+  w.writeMany(bufs);
+  assert.equal(sock.written.length, 900, 'the socket took every UPDATE');
+  assert.equal(w.queuedMessages, 0);
+  assert.equal((w as unknown as { bulk: Buffer[] }).bulk.length, 0, 'no written UPDATE is still referenced');
+  sock.full = true;
+  w.writeMany([msg('A'), msg('B')]);
+  assert.deepEqual(sock.written.slice(900).map(String), ['A'], 'the socket reports full after A');
+  assert.equal((w as unknown as { bulk: Buffer[] }).bulk.length, 2, 'B waits (A is written, kept until the queue empties)');
+  sock.full = false;
+  sock.emit('drain');
+  assert.deepEqual(sock.written.slice(900).map(String), ['A', 'B']);
+  assert.equal((w as unknown as { bulk: Buffer[] }).bulk.length, 0);
+});
