@@ -81,6 +81,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private started = false;
   private reported: State = 'Idle';
   private overBound = false;
+  /** While overBound: 'drain' when the queue is down to this many bytes (half the window). */
+  private drainAt = Infinity;
   private readonly log: Logger;
   /** Warnings the peer can make us repeat at will, rate limited per reason (log-limit.ts). */
   private readonly warnings: LogLimiter;
@@ -177,22 +179,25 @@ export class Session extends EventEmitter<SessionEvents> {
     if (slot.fsm.state !== 'Established' || !slot.wire) return false;
     countMessage(this.s, 'out', msg.type);
     slot.wire.write(encodeMessage(msg, slot.ctx), msg.type === MsgType.UPDATE ? false : true);
-    return this.checkBound();
+    return this.checkBound(this.cfg.maxOutQueueBytes);
   }
 
   /**
    * Queues encoded UPDATEs (from the codec's packer). Returns false when the queue is over
-   * `maxOutQueueBytes`: the producer should wait for 'drain'. Ignored unless Established
-   * (the RIB sends the whole Adj-RIB-Out again on 'established').
+   * `window` bytes (at most `maxOutQueueBytes`): the producer should wait for 'drain', emitted
+   * once the queue is down to half of it. A producer that can hold its messages itself (the
+   * RIB's shared stream) passes a small window, so that what waits for a slow socket waits
+   * there, once for every peer, not copied into each session's queue. Ignored unless
+   * Established (the RIB sends the whole Adj-RIB-Out again on 'established').
    */
-  sendUpdates(bufs: Buffer[]): boolean {
+  sendUpdates(bufs: Buffer[], window = this.cfg.maxOutQueueBytes): boolean {
     const slot = this.primary;
     if (slot.fsm.state !== 'Established' || !slot.wire) return false;
     slot.wire.writeMany(bufs);
     // The RIB's output is UPDATEs plus the RFC 7313 BoRR/EoRR markers around a refresh:
     // count each by its header's type octet.
     for (const b of bufs) countMessage(this.s, 'out', b[18] as MsgType);
-    return this.checkBound();
+    return this.checkBound(Math.min(window, this.cfg.maxOutQueueBytes));
   }
 
   /** The Speaker hands over an inbound connection from this peer's address. */
@@ -322,6 +327,7 @@ export class Session extends EventEmitter<SessionEvents> {
       case 'sessionDown':
         this.negotiated = undefined;
         this.overBound = false;
+        this.drainAt = Infinity;
         this.s.lastDown = { at: new Date().toISOString(), reason: a.reason.text, origin: a.reason.origin };
         this.emit('down', a.reason);
         break;
@@ -493,13 +499,17 @@ export class Session extends EventEmitter<SessionEvents> {
     this.feed(slot, ev);
   }
 
-  private checkBound(): boolean {
-    if (this.outQueueBytes > this.cfg.maxOutQueueBytes) this.overBound = true;
+  private checkBound(window: number): boolean {
+    if (this.outQueueBytes > window) {
+      this.overBound = true;
+      this.drainAt = Math.min(this.drainAt, window / 2);
+    }
     return !this.overBound;
   }
 
   private checkDrain(): void {
-    if (this.overBound && this.outQueueBytes <= this.cfg.maxOutQueueBytes / 2) {
+    if (this.overBound && this.outQueueBytes <= this.drainAt) {
+      this.drainAt = Infinity;
       this.overBound = false;
       this.emit('drain');
     }

@@ -25,6 +25,14 @@ import type { RouteFlow } from './routes.js';
 /** A full Internet table is ~100k packed UPDATEs: a peer 500k behind is not keeping up. */
 export const MAX_OUTPUT_BACKLOG = 500_000;
 
+/**
+ * Bytes of UPDATEs a session holds taken from the RIB and not yet in the kernel (pump()).
+ * The rest waits in the RIB, where one copy serves every member of an update group: with the
+ * session's own 32 MB bound instead, a route reflector's thousands of clients each held their
+ * whole initial update in their own queue at once (issue 18's 5,000-client memory).
+ */
+const PULL_WINDOW_BYTES = 256 * 1024;
+
 export interface SessionContext {
   peers: ReadonlyMap<string, PeerEntry>;
   rib(): Rib;
@@ -60,9 +68,9 @@ export function pump(c: SessionContext, e: PeerEntry): void {
   if (e.session.state !== 'Established') return;
   const rib = c.rib();
   for (;;) {
-    const bufs = rib.takeOutput(e.id, 256 * 1024);
+    const bufs = rib.takeOutput(e.id, PULL_WINDOW_BYTES / 2);
     if (bufs.length === 0) return;
-    if (!e.session.sendUpdates(bufs)) break; // resumes on 'drain'
+    if (!e.session.sendUpdates(bufs, PULL_WINDOW_BYTES)) break; // resumes on 'drain'
   }
   // The session's own queue is full; what it has not taken stays in the RIB's shared log. A
   // peer that reads slower than the others converge must not hold that memory without bound:

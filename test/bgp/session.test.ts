@@ -223,6 +223,43 @@ test('Tern backpressure: OutQ is bounded and counted; sendUpdates() says pause, 
   assert.equal(pa.state, 'Established');
 });
 
+// Issue 18: the RIB's pump passes a small window so that what a slow socket has not taken waits
+// in the RIB's shared stream, not copied into each session's queue; 'drain' then comes at half
+// the window, not at half the session's bound.
+test('Tern backpressure: sendUpdates() with a window says pause above it and drains at half of it', async (t) => {
+  const port = freshPort();
+  let peerSock: net.Socket | undefined;
+  const raw = aliveRawPeer((s) => {
+    peerSock = s;
+  });
+  await raw.listen(B.addr, port);
+  const sa = await startSpeaker(A.addr, freshPort());
+  t.after(async () => {
+    await closeAll(sa);
+    await raw.close();
+  });
+  const pa = sa.addPeer(peerConfig(A, { ...B, port }));
+  await established(pa);
+  peerSock?.pause();
+  const window = 64 * 1024;
+  const batch = Array.from({ length: 500 }, (_, i) => ipv4Update(A.as, `10.${i >> 8}.${i & 255}.0`, A.addr)[0]);
+  let accepted = true;
+  let rounds = 0;
+  while (accepted && rounds < 1000) {
+    accepted = pa.sendUpdates(batch, window);
+    rounds++;
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.equal(accepted, false, 'producer told to pause');
+  assert.ok(pa.outQueueBytes > window, `OutQ ${pa.outQueueBytes} above the window`);
+  assert.ok(pa.outQueueBytes < 32 * 1024 * 1024, 'far below the session bound');
+  const drained = waitFor(pa, 'drain', 10_000);
+  peerSock?.resume();
+  await drained;
+  assert.ok(pa.outQueueBytes <= window / 2, `drained to ${pa.outQueueBytes}`);
+  assert.equal(pa.state, 'Established');
+});
+
 test('RFC 9687: a peer that stops reading is dropped by the send hold timer (8/0), not wedged', async (t) => {
   const port = freshPort();
   const raw = aliveRawPeer((s) => setTimeout(() => s.pause(), 50));
