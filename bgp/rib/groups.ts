@@ -59,7 +59,7 @@ export class UpdateGroups {
   /** Puts an up peer in the update group of its outbound profile (created and filled if new). */
   private join(p: PeerState): Membership {
     const { group, created } = this.groupFor(p);
-    const member: Member = { peer: p, cursor: group.logEnd, own: [], ownHead: 0 };
+    const member: Member = { peer: p, cursor: group.logEnd, own: [], ownHead: 0, init: null, eor: null, eorAt: -1 };
     group.addMember(member);
     this.byPeer.set(p.idx, { group, member });
     p.group = group.idx;
@@ -86,6 +86,7 @@ export class UpdateGroups {
     const m = this.byPeer.get(p.idx);
     if (!m) return;
     const { group: old, member } = m;
+    old.materialize(member);
     // What the peer will have heard from the old group: its untaken messages, ending at the
     // old Adj-RIB-Out as last encoded.
     const carry = member.own.slice(member.ownHead);

@@ -52,6 +52,29 @@ export interface Member {
   own: OutMsg[];
   /** Next entry of `own` to send (a queue without Array.shift). */
   ownHead: number;
+  /** An initial update read from a shared snapshot, sent after `own` (initialUpdate). */
+  init: InitialRead | null;
+  /** The last family's End-of-RIB, sent once the log is read up to `eorAt` (initialUpdate). */
+  eor: OutMsg | null;
+  eorAt: number;
+}
+
+/**
+ * Where a member is in a shared snapshot of the encoded Adj-RIB-Out (initialUpdate): family
+ * `k`, segment `seg`, message `buf`. It skips the segments withheld from it: `excl` its own
+ * (split horizon) and, RFC 4456 §8, those whose ORIGINATOR_ID is `rid` (-1: none). Each family
+ * but the last is followed by its End-of-RIB from `eors` (RFC 4724 §2).
+ */
+export interface InitialRead {
+  fams: Segment[][];
+  k: number;
+  seg: number;
+  buf: number;
+  excl: number;
+  rid: number;
+  eors: OutMsg[];
+  /** Messages not yet read, at most (withheld segments are counted until skipped). */
+  left: number;
 }
 
 /**
@@ -65,6 +88,11 @@ interface Snapshot {
   since: SinceSnapshot;
   /** Used since the last encode: one that is not is dropped there (no burst of joins now). */
   used: boolean;
+}
+
+/** Whether a snapshot segment is withheld from the member reading it (see InitialRead). */
+export function withheld(g: Segment, r: InitialRead): boolean {
+  return g.excl === r.excl || (r.rid >= 0 && g.originatorId === r.rid);
 }
 
 export class UpdateGroup {
@@ -388,7 +416,7 @@ export class UpdateGroup {
   }
 
   /**
-   * The initial update of a member that just joined (RFC 4271 §9.2), into its own queue, each
+   * The initial update of a member that just joined (RFC 4271 §9.2), for its own queue, each
    * family's followed by `eor(family)` (RFC 4724 §2), and its cursor at the end of the log.
    * When route reflector clients join in a burst, walking every prefix for each (dump()) was
    * per-client work that is per-group (issue 18's profile): a snapshot of the encoded
@@ -396,9 +424,9 @@ export class UpdateGroup {
    * (the filter dump() applies: split horizon, and RFC 4456 §8 ORIGINATOR_ID) followed by the
    * log entries encoded since (those for it, by their tags), announcements only: a withdrawal
    * encoded since ends the snapshot, so the initial update has the form dump() gives it. It ends
-   * in the same state. The snapshot lasts while the log since it is kept (it does not hold the
-   * log back). dump() is
-   * used instead for add-path groups, for a route whose ORIGINATOR_ID is the joiner's router
+   * in the same state. The snapshot lasts while the log since it is kept and short; its
+   * readers' cursors hold that part of the log until they have read it. dump() is used instead
+   * for add-path groups, for a route whose ORIGINATOR_ID is the joiner's router
    * ID encoded since the snapshot (tagged before the joiner was a member), and with several
    * families when the log has moved on (its entries are not sorted by family, and each
    * family's End-of-RIB must follow all of that family's routes).
@@ -433,18 +461,52 @@ export class UpdateGroup {
       s = this.snap = { at: this.logEnd, fams, msgs, since: { origins: new Set(), withdrawals: 0 }, used: true };
     }
     s.used = true;
-    const ownOrigin = this.memberByRouterId(rid) === idx;
-    this.families.forEach((f, k) => {
-      for (const g of (s as Snapshot).fams[k]) {
-        if (g.excl === idx || (ownOrigin && g.originatorId >= 0 && g.originatorId === rid)) continue;
-        for (const b of g.bufs) m.own.push(b);
+    // Read lazily (output.ts readInitial): the member holds the snapshot and a position, not a
+    // copy of its thousands of buffers (O(members x messages) pointers at 5,000 clients). The
+    // log since the snapshot is read from `at` by the member's own cursor, with the same tags;
+    // with one family only (see above) it goes before that family's End-of-RIB, held until the
+    // cursor reaches the end of the log at joining.
+    const last = this.families.length - 1;
+    m.init = {
+      fams: s.fams,
+      k: 0,
+      seg: 0,
+      buf: 0,
+      excl: idx,
+      rid: this.memberByRouterId(rid) === idx ? rid : -1,
+      eors: this.families.slice(0, last).map(eor),
+      left: s.msgs + last,
+    };
+    m.eor = eor(this.families[last]);
+    m.eorAt = this.logEnd;
+    m.cursor = s.at;
+  }
+
+  /**
+   * Turns a member's lazily read initial update (initialUpdate) into its own queue, as it
+   * would have been built at once, before anything else is queued for it alone (a route
+   * refresh, a move to another group). The log entries up to the End-of-RIB move with it.
+   */
+  materialize(m: Member): void {
+    const r = m.init;
+    if (r !== null) {
+      for (; r.k < r.fams.length; r.k++, r.seg = 0) {
+        const segs = r.fams[r.k];
+        for (; r.seg < segs.length; r.seg++, r.buf = 0) {
+          const g = segs[r.seg];
+          if (withheld(g, r)) continue;
+          for (; r.buf < g.bufs.length; r.buf++) m.own.push(g.bufs[r.buf]);
+        }
+        if (r.k < r.eors.length) m.own.push(r.eors[r.k]);
       }
-      // With one family only (see above), the log since the snapshot goes before its End-of-RIB.
-      if (k === this.families.length - 1)
-        for (let i = (s as Snapshot).at - this.logBase; i < this.log.length; i++) if (isFor(this.log[i], idx)) m.own.push(this.log[i]);
-      m.own.push(eor(f));
-    });
-    m.cursor = this.logEnd;
+      m.init = null;
+    }
+    if (m.eor === null) return;
+    for (let i = m.cursor - this.logBase; i < m.eorAt - this.logBase; i++) if (isFor(this.log[i], m.peer.idx)) m.own.push(this.log[i]);
+    m.own.push(m.eor);
+    m.cursor = Math.max(m.cursor, m.eorAt);
+    m.eor = null;
+    m.eorAt = -1;
   }
 
   /** The whole Adj-RIB-Out of a family as UPDATEs for one member (initial dump, refresh). */
