@@ -80,14 +80,13 @@ export interface InitialRead {
 /**
  * A snapshot of the encoded Adj-RIB-Out at log position `at`, shared by the members that join
  * while it lasts: `origins` are the ORIGINATOR_IDs announced in the log since (see initialUpdate).
+ * The log from `at` is kept while it lasts (trim), and it lasts while that is short.
  */
 interface Snapshot {
   at: number;
   fams: Segment[][];
   msgs: number;
   since: SinceSnapshot;
-  /** Used since the last encode: one that is not is dropped there (no burst of joins now). */
-  used: boolean;
 }
 
 /** Whether a snapshot segment is withheld from the member reading it (see InitialRead). */
@@ -340,10 +339,6 @@ export class UpdateGroup {
 
   /** Encodes pending changes of both families into the shared log (MRAI permitting). */
   encode(now: number): number {
-    if (this.snap !== null) {
-      if (!this.snap.used) this.snap = null;
-      else this.snap.used = false;
-    }
     const announce = now >= this.lastAnnounce + this.mraiMs;
     const before = this.log.length;
     for (const f of this.families) {
@@ -361,6 +356,7 @@ export class UpdateGroup {
       for (const m of msgs) this.log.push(m);
     }
     if (announce && this.log.length > before) this.lastAnnounce = now;
+    if (this.snap !== null && !this.snapshotHolds(this.snap)) this.snap = null;
     if (this.log.length > before) this.trim();
     return this.log.length - before;
   }
@@ -424,23 +420,20 @@ export class UpdateGroup {
    * (the filter dump() applies: split horizon, and RFC 4456 §8 ORIGINATOR_ID) followed by the
    * log entries encoded since (those for it, by their tags), announcements only: a withdrawal
    * encoded since ends the snapshot, so the initial update has the form dump() gives it. It ends
-   * in the same state. The snapshot lasts while the log since it is kept and short; its
-   * readers' cursors hold that part of the log until they have read it. dump() is used instead
-   * for add-path groups, for a route whose ORIGINATOR_ID is the joiner's router
-   * ID encoded since the snapshot (tagged before the joiner was a member), and with several
-   * families when the log has moved on (its entries are not sorted by family, and each
-   * family's End-of-RIB must follow all of that family's routes).
+   * in the same state. The snapshot lasts while the log since it is short (trim keeps it). It
+   * is made again at the end of the log for a joiner whose router ID is the ORIGINATOR_ID of a
+   * route encoded since (tagged before the joiner was a member), and with several families
+   * when the log has moved on (its entries are not sorted by family, and each family's
+   * End-of-RIB must follow all of that family's routes). dump() is used instead for add-path
+   * groups and for a group's only member.
    */
   initialUpdate(m: Member, eor: (family: Family) => OutMsg): void {
     const idx = m.peer.idx;
     const rid = m.peer.routerIdNum;
     let s = this.snap;
-    if (s !== null && !this.snapshotHolds(s)) s = this.snap = null;
-    const plain =
-      this.families.some((f) => this.fams[f].addPath) ||
-      this.members.size < 2 ||
-      (s !== null && (s.since.origins.has(rid) || (this.families.length > 1 && s.at < this.logEnd)));
-    if (plain) {
+    // A snapshot whose log since cannot serve this joiner is made again at the end of the log.
+    if (s !== null && (!this.snapshotHolds(s) || s.since.origins.has(rid) || (this.families.length > 1 && s.at < this.logEnd))) s = this.snap = null;
+    if (this.families.some((f) => this.fams[f].addPath) || this.members.size < 2) {
       for (const f of this.families) {
         for (const b of this.dump(f, idx)) m.own.push(b);
         m.own.push(eor(f));
@@ -458,9 +451,8 @@ export class UpdateGroup {
       );
       let msgs = 0;
       for (const segs of fams) for (const g of segs) msgs += g.bufs.length;
-      s = this.snap = { at: this.logEnd, fams, msgs, since: { origins: new Set(), withdrawals: 0 }, used: true };
+      s = this.snap = { at: this.logEnd, fams, msgs, since: { origins: new Set(), withdrawals: 0 } };
     }
-    s.used = true;
     // Read lazily (output.ts readInitial): the member holds the snapshot and a position, not a
     // copy of its thousands of buffers (O(members x messages) pointers at 5,000 clients). The
     // log since the snapshot is read from `at` by the member's own cursor, with the same tags;
@@ -559,10 +551,14 @@ export class UpdateGroup {
     this.lowCursor = min;
     this.atLow = at;
 
-    const drop = min - this.logBase;
+    // The log since the snapshot stays while the snapshot does: joiners read it. Trimmed
+    // after every round of output (every member takes everything), it ended the snapshot, and
+    // each client joining a reflector had one rebuilt for it (issue 18's profile).
+    const keep = this.snap === null ? min : Math.min(min, this.snap.at);
+    const drop = keep - this.logBase;
     if (drop > 0 && (drop >= 1024 || drop === this.log.length)) {
       this.log.splice(0, drop);
-      this.logBase = min;
+      this.logBase = keep;
     }
   }
 

@@ -266,6 +266,12 @@ test('RFC 4271 §9.2: a source that never reads does not pin the shared stream o
   assert.equal(rib.stats().updateGroups, 1, 'same outbound profile');
   assert.equal(summary(drain(rib, mon)).nlri.length, 500);
   const g = rib.groups.memberOf(rib.core.peer(mon).idx)!.group;
+  const srcMember = rib.groups.memberOf(rib.core.peer(src).idx)!.member;
+  assert.equal(srcMember.cursor, g.logEnd, 'the source skipped what was not for it');
+  // The log since the joiners' snapshot is kept while that lasts (bounded; initialUpdate):
+  // without it, nothing may be kept, least of all for the source.
+  g.dropSnapshot();
+  g.trim();
   assert.equal(g.log.length, 0, 'the announcements were not for the source: nothing kept for it');
   assert.equal(rib.takeOutput(src).length, 2, 'only its End-of-RIB markers');
 });
