@@ -11,55 +11,154 @@ import { LLGR_STALE } from '../codec/communities.js';
 import { ipv4Number } from '../codec/address.js';
 import type { PathInfo } from './rib-types.js';
 
-export interface AttrSet {
-  id: number;
-  refs: number;
-  /** Set when the store dropped it; memo caches holding it must recompute. */
-  dead: boolean;
-  /**
-   * The attributes. For sets the Adj-RIB-Out created from encoded bytes (`lean`), this is an
-   * empty object and the attributes live only in the key (use attrsOf in update-group.ts):
-   * 100k outbound sets would otherwise keep 100k object graphs that nothing reads.
-   */
-  attrs: PathAttributes;
-  lean: boolean;
+/** Bits of AttrSet.bits. */
+const DEAD = 1;
+const LEAN_BIT = 2;
+const CLEAN = 4;
+const LLGR_STALE_BIT = 8;
+const MEMO_FLAGS = 16 | 32; // memoFlags, shifted left by 4
+const ORIGIN_SHIFT = 6; // two bits: 0 IGP, 1 EGP, 2 INCOMPLETE
+const CLUSTER_SHIFT = 8; // CLUSTER_LIST length: at most 16,383 IDs fit a 65,535-byte attribute
+
+/** The export memo past its first entry (sets exported to more than one update group). */
+interface MemoMore {
+  key2: number;
+  out2: AttrSet | null;
+  map: Map<number, AttrSet | null> | undefined;
+}
+
+/**
+ * One interned attribute set. A class with few own fields: 200k of them (the received sets
+ * and the sets the Adj-RIB-Out sends) were ~50 MB of the ingest bench's peak at 28 fields
+ * each (issue 18). Booleans, ORIGIN and the CLUSTER_LIST length share one number (`bits`);
+ * the second export memo entry, the encoded blocks and the PathInfo's peer live in objects
+ * made only when used; the accessors keep the fields' old names.
+ */
+export class AttrSet {
+  refs = 1;
+  private bits: number;
   /** Bytes of encoded attributes in the key after its 2-character tag; -1 for text keys. */
   rawLen: number;
-  /** The key bytes decoded without any RFC 7606 action: safe to rewrite as bytes. */
-  clean: boolean;
-  /** Next hop of the route: IPv4 NEXT_HOP or the MP_REACH global address. */
-  readonly nextHop: string;
-  /** RFC 2545 §3 link-local next hop (IPv6 only). */
-  readonly linkLocal: string | undefined;
   // Decision inputs (RFC 4271 §9.1.2.2), computed once.
   readonly localPref: number; // -1 when absent
   readonly asPathLen: number;
-  readonly origin: number;
   readonly med: number; // -1 when absent
   /** First AS of the leftmost AS_SEQUENCE (RFC 4271 §9.1.2.2 c), 0 when none. */
   readonly neighborAs: number;
   /** ORIGINATOR_ID as a number, -1 when absent (RFC 4456 §9). */
   readonly originatorId: number;
-  readonly clusterListLen: number;
-  /** Carries the LLGR_STALE community (RFC 9494 §4.3: least preferred; see stale.ts). */
-  readonly llgrStale: boolean;
-  /** Export memo: two inline entries plus overflow map, keyed by (update group, source session epoch). */
-  memoKey: number;
-  memoOut: AttrSet | null;
-  memoKey2: number;
-  memoOut2: AttrSet | null;
-  memoMore: Map<number, AttrSet | null> | undefined;
-  /** Bit 0 (memoOut) and bit 1 (memoOut2): the entry is after the export policy's per-set answer. */
-  memoFlags: number;
+  /** Export memo: one inline entry, then memoMore, keyed by (update group, source session epoch). */
+  memoKey = -1;
+  memoOut: AttrSet | null = null;
+  private more: MemoMore | undefined = undefined;
   /** Transient: the output bucket of this set during one encode (group-family.ts). */
-  bucket: object | undefined;
-  /** PathInfo of this set as seen from peer `infoPeer` (shared by change records). */
-  info: PathInfo | undefined;
-  /** The peer object, not its index: an index is reused after removePeer. */
-  infoPeer: object | undefined;
-  /** Encoded attribute block for 4-octet-AS and 2-octet-AS sessions (none kept when the key holds it). */
-  enc4: Buffer | undefined;
-  enc2: Buffer | undefined;
+  bucket: object | undefined = undefined;
+  /** PathInfo of this set as seen from one peer with path id 0 (shared by change records); see RibCore.info. */
+  info: PathInfo | undefined = undefined;
+  /** Encoded attribute blocks for 4-octet-AS and 2-octet-AS sessions (none kept when the key holds them). */
+  private encs: { as4?: Buffer; as2?: Buffer } | undefined = undefined;
+
+  constructor(
+    readonly id: number,
+    /**
+     * The attributes. For sets the Adj-RIB-Out created from encoded bytes (`lean`), this is an
+     * empty object and the attributes live only in the key (use attrsOf in update-group.ts):
+     * 100k outbound sets would otherwise keep 100k object graphs that nothing reads.
+     */
+    public attrs: PathAttributes,
+    /** Next hop of the route: IPv4 NEXT_HOP or the MP_REACH global address. */
+    readonly nextHop: string,
+    /** RFC 2545 §3 link-local next hop (IPv6 only). */
+    readonly linkLocal: string | undefined,
+    rawLen: number,
+  ) {
+    this.rawLen = rawLen;
+    this.localPref = attrs.localPref ?? -1;
+    this.asPathLen = asPathLength(attrs.asPath);
+    this.med = attrs.med ?? -1;
+    this.neighborAs = neighborAsOf(attrs.asPath);
+    this.originatorId = attrs.originatorId !== undefined ? ipv4ToNumber(attrs.originatorId) : -1;
+    const origin = attrs.origin ?? 2;
+    const clusters = Math.min(attrs.clusterList?.length ?? 0, 16383);
+    this.bits = ((origin & 3) << ORIGIN_SHIFT) | (clusters << CLUSTER_SHIFT) | (attrs.communities?.includes(LLGR_STALE) ? LLGR_STALE_BIT : 0);
+  }
+
+  private flag(bit: number, on: boolean): void {
+    this.bits = on ? this.bits | bit : this.bits & ~bit;
+  }
+
+  /** Set when the store dropped it; memo caches holding it must recompute. */
+  get dead(): boolean {
+    return (this.bits & DEAD) !== 0;
+  }
+  set dead(v: boolean) {
+    this.flag(DEAD, v);
+  }
+  /** The attributes are not kept (see attrs). */
+  get lean(): boolean {
+    return (this.bits & LEAN_BIT) !== 0;
+  }
+  set lean(v: boolean) {
+    this.flag(LEAN_BIT, v);
+  }
+  /** The key bytes decoded without any RFC 7606 action: safe to rewrite as bytes. */
+  get clean(): boolean {
+    return (this.bits & CLEAN) !== 0;
+  }
+  set clean(v: boolean) {
+    this.flag(CLEAN, v);
+  }
+  /** Carries the LLGR_STALE community (RFC 9494 §4.3: least preferred; see stale.ts). */
+  get llgrStale(): boolean {
+    return (this.bits & LLGR_STALE_BIT) !== 0;
+  }
+  get origin(): number {
+    return (this.bits >> ORIGIN_SHIFT) & 3;
+  }
+  get clusterListLen(): number {
+    return this.bits >> CLUSTER_SHIFT;
+  }
+  /** Bit 0 (memoOut) and bit 1 (memoOut2): the entry is after the export policy's per-set answer. */
+  get memoFlags(): number {
+    return (this.bits & MEMO_FLAGS) >> 4;
+  }
+  set memoFlags(v: number) {
+    this.bits = (this.bits & ~MEMO_FLAGS) | ((v & 3) << 4);
+  }
+  get memoKey2(): number {
+    return this.more ? this.more.key2 : -1;
+  }
+  set memoKey2(v: number) {
+    if (this.more) this.more.key2 = v;
+    else if (v !== -1) this.more = { key2: v, out2: null, map: undefined };
+  }
+  get memoOut2(): AttrSet | null {
+    return this.more ? this.more.out2 : null;
+  }
+  set memoOut2(v: AttrSet | null) {
+    if (this.more) this.more.out2 = v;
+    else if (v !== null) this.more = { key2: -1, out2: v, map: undefined };
+  }
+  /** Overflow of the export memo for sets exported to many groups. */
+  get memoMore(): Map<number, AttrSet | null> | undefined {
+    return this.more?.map;
+  }
+  set memoMore(v: Map<number, AttrSet | null> | undefined) {
+    if (this.more) this.more.map = v;
+    else if (v !== undefined) this.more = { key2: -1, out2: null, map: v };
+  }
+  get enc4(): Buffer | undefined {
+    return this.encs?.as4;
+  }
+  set enc4(v: Buffer | undefined) {
+    if (v !== undefined || this.encs) (this.encs ??= {}).as4 = v;
+  }
+  get enc2(): Buffer | undefined {
+    return this.encs?.as2;
+  }
+  set enc2(v: Buffer | undefined) {
+    if (v !== undefined || this.encs) (this.encs ??= {}).as2 = v;
+  }
 }
 
 /** A dotted quad as a number (0 for text that is none: callers pass validated addresses). */
@@ -244,36 +343,7 @@ export class AttrStore {
       slot = (slot + 1) & this.mask;
     }
     const id = this.freeIds.length > 0 ? (this.freeIds.pop() as number) : this.sets.length;
-    const set: AttrSet = {
-      id,
-      refs: 1,
-      dead: false,
-      attrs,
-      nextHop: nh,
-      linkLocal: ll,
-      localPref: attrs.localPref ?? -1,
-      asPathLen: asPathLength(attrs.asPath),
-      origin: attrs.origin ?? 2,
-      med: attrs.med ?? -1,
-      neighborAs: neighborAsOf(attrs.asPath),
-      originatorId: attrs.originatorId !== undefined ? ipv4ToNumber(attrs.originatorId) : -1,
-      clusterListLen: attrs.clusterList?.length ?? 0,
-      llgrStale: attrs.communities?.includes(LLGR_STALE) ?? false,
-      lean: false,
-      rawLen: keyLen < 0 ? -1 : lastRawLen,
-      clean: false,
-      memoKey: -1,
-      memoOut: null,
-      memoKey2: -1,
-      memoOut2: null,
-      memoMore: undefined,
-      memoFlags: 0,
-      bucket: undefined,
-      info: undefined,
-      infoPeer: undefined,
-      enc4: undefined,
-      enc2: undefined,
-    };
+    const set = new AttrSet(id, attrs, this.nextHopName(nh), ll === undefined ? undefined : this.nextHopName(ll), keyLen < 0 ? -1 : lastRawLen);
     this.sets[id] = set;
     this.keys[id] = scratch.toString('latin1', 0, n);
     if (id >= this.hashes.length) {
@@ -285,6 +355,19 @@ export class AttrStore {
     t[slot] = id + 1;
     if (++this.count * 2 > t.length) this.rehash(t.length * 2);
     return set;
+  }
+
+  /**
+   * One string per distinct next hop: each UPDATE decodes its own copy, and 100k sets kept
+   * 100k copies of the same few addresses (~4 MB at 1M/100k, issue 18).
+   */
+  private nextHops = new Map<string, string>();
+  private nextHopName(nh: string): string {
+    const known = this.nextHops.get(nh);
+    if (known !== undefined) return known;
+    if (this.nextHops.size >= 4096) this.nextHops.clear();
+    this.nextHops.set(nh, nh);
+    return nh;
   }
 
   private rehash(slots: number): void {

@@ -174,15 +174,17 @@ export class RibCore {
   }
 
   info(set: AttrSet, peerIdx: number, pathId: number): PathInfo {
-    // One PathInfo per (set, peer) for the common path id 0: change records share it.
+    // One PathInfo per (set, peer) for the common path id 0: change records share it. A cached
+    // one is reused when it says the same (peer name and session kind): its other fields are
+    // the set's, so an index reused after removePeer cannot pass another peer's name on.
     const peer = this.byIdx[peerIdx];
-    if (pathId === 0 && set.info && set.infoPeer === peer) return set.info;
-    const i: PathInfo = { peer: peer ? peer.cfg.id : '?', nextHop: set.nextHop, attrs: this.attrs.attrsOf(set), ebgp: !!peer?.ebgp, pathId };
+    const name = peer ? peer.cfg.id : '?';
+    const ebgp = !!peer?.ebgp;
+    const cached = set.info;
+    if (pathId === 0 && cached && cached.peer === name && cached.ebgp === ebgp) return cached;
+    const i: PathInfo = { peer: name, nextHop: set.nextHop, attrs: this.attrs.attrsOf(set), ebgp, pathId };
     if (set.linkLocal) i.linkLocal = set.linkLocal;
-    if (pathId === 0) {
-      set.info = i;
-      set.infoPeer = peer;
-    }
+    if (pathId === 0) set.info = i;
     return i;
   }
 
