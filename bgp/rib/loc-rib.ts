@@ -40,9 +40,14 @@ export function decide(core: LocRibScope, groups: readonly UpdateGroup[], t: Fam
   const best = mp.length > 0 ? mp[0] : -1;
   const bestAttr = best >= 0 ? t.pAttr[best] : -1;
   const bestPeer = best >= 0 ? t.pPeer[best] : -1;
+  // The multipath set's signature, 0 for a single path (whose change the best path shows), so
+  // the column stays empty until some prefix has two members (table.ts).
   let sig = 0;
-  if (core.decision.maxPaths > 1) for (const p of mp) sig = (Math.imul(sig ^ (t.pAttr[p] + 1), 0x9e3779b1) + t.pPeer[p]) >>> 0;
-  const changed = best !== t.pfxBest[pfx] || bestAttr !== t.pfxBestAttr[pfx] || bestPeer !== t.pfxBestPeer[pfx] || (t.multipath && sig !== t.pfxMpSig[pfx]);
+  if (t.multipath && mp.length > 1) {
+    for (const p of mp) sig = (Math.imul(sig ^ (t.pAttr[p] + 1), 0x9e3779b1) + t.pPeer[p]) >>> 0;
+    sig ||= 1;
+  }
+  const changed = best !== t.pfxBest[pfx] || bestAttr !== t.pfxBestAttr[pfx] || bestPeer !== t.pfxBestPeer[pfx] || sig !== t.mpSig(pfx);
   if (changed) {
     const oldAttr = t.pfxBestAttr[pfx];
     if (core.opts.collectChanges || core.opts.onChange) {
@@ -69,7 +74,7 @@ export function decide(core: LocRibScope, groups: readonly UpdateGroup[], t: Fam
     t.pfxBest[pfx] = best;
     t.pfxBestAttr[pfx] = bestAttr;
     t.pfxBestPeer[pfx] = bestPeer;
-    if (t.multipath) t.pfxMpSig[pfx] = sig;
+    if (t.multipath) t.setMpSig(pfx, sig);
   }
   for (let i = 0; i < groups.length; i++) {
     const g = groups[i];

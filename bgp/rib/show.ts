@@ -157,7 +157,7 @@ export function adjRibOutCount(core: ShowScope, groups: GroupLookup, peerId: str
     if (gf.addPath) for (const paths of gf.ap.values()) for (const p of paths) count(p.set, p.excl);
     else {
       const end = Math.min(gf.out.length, core.tables[f].store.highWater);
-      for (let pfx = 0; pfx < end; pfx++) if (gf.out[pfx] >= 0) count(core.attrs.get(gf.out[pfx]), gf.excl[pfx]);
+      for (let pfx = 0; pfx < end; pfx++) if (gf.out[pfx] >= 0) count(core.attrs.get(gf.out[pfx]), gf.exclOf(pfx));
     }
   }
   return n;
@@ -179,11 +179,11 @@ export function pathCounts(core: ShowScope, peerId: string, family?: Family): Pa
   if (!peer) return c;
   for (const f of family ? [family] : FAMILIES) {
     const t = core.tables[f];
-    for (const p of t.peerPaths(peer.idx)) {
+    t.forEachPeerPath(peer.idx, (p) => {
       c.received++;
       if (t.pAttr[p] >= 0 && (t.pFlags[p] & INELIGIBLE) === 0) c.accepted++;
       if (t.pFlags[p] & PathFlag.STALE) c.stale++;
-    }
+    });
   }
   return c;
 }

@@ -8,7 +8,7 @@
 // oldest-path is on). A peer's paths are found by scanning the peer column (peerDown,
 // refreshImport and GR sweeps are rare; 1M paths scan in a few ms), which saves two links per
 // path over a per-peer list.
-// Per prefix (21 bytes + PrefixStore, +4 with multipath): first path, best path, best attribute
+// Per prefix (21 bytes + PrefixStore, +4 once a prefix has two multipath members): first path, best path, best attribute
 // set (held by reference so the old best can be reported after its path is gone), best peer,
 // reference count, queued flag, multipath signature.
 
@@ -106,6 +106,11 @@ export class FamilyTable {
   pfxBestAttr: Int32Array;
   /** Peer index of the best path when it was chosen (kept for the change record). */
   pfxBestPeer: Int32Array;
+  /**
+   * Multipath signature of each prefix (0: fewer than two multipath members); empty until a
+   * prefix has two, so a table whose prefixes each have one path (a full table from one
+   * upstream) spends nothing on it (4 MB at 1M, issue 18). Read through mpSig().
+   */
   pfxMpSig: Uint32Array;
   pfxRefs: Int32Array;
   pfxQueued: Uint8Array;
@@ -137,7 +142,7 @@ export class FamilyTable {
     this.pfxBest = new Int32Array(n).fill(-1);
     this.pfxBestAttr = new Int32Array(n).fill(-1);
     this.pfxBestPeer = new Int32Array(n).fill(-1);
-    this.pfxMpSig = new Uint32Array(multipath ? n : 0);
+    this.pfxMpSig = new Uint32Array(0);
     this.pfxRefs = new Int32Array(n);
     this.pfxQueued = new Uint8Array(n);
   }
@@ -150,7 +155,7 @@ export class FamilyTable {
     this.pfxBest = grow32(this.pfxBest, n, -1);
     this.pfxBestAttr = grow32(this.pfxBestAttr, n, -1);
     this.pfxBestPeer = grow32(this.pfxBestPeer, n, -1);
-    if (this.multipath) this.pfxMpSig = growU32(this.pfxMpSig, n);
+    if (this.pfxMpSig.length > 0) this.pfxMpSig = growU32(this.pfxMpSig, n);
     this.pfxRefs = grow32(this.pfxRefs, n, 0);
     this.pfxQueued = growU8(this.pfxQueued, n);
   }
@@ -181,8 +186,18 @@ export class FamilyTable {
     this.pfxBest[pfx] = -1;
     this.pfxBestAttr[pfx] = -1;
     this.pfxBestPeer[pfx] = -1;
-    if (this.multipath) this.pfxMpSig[pfx] = 0;
+    if (this.pfxMpSig.length > 0) this.pfxMpSig[pfx] = 0;
     this.store.remove(pfx);
+  }
+
+  /** The multipath signature of pfx as last decided (0: fewer than two members). */
+  mpSig(pfx: number): number {
+    return pfx < this.pfxMpSig.length ? this.pfxMpSig[pfx] : 0;
+  }
+
+  setMpSig(pfx: number, sig: number): void {
+    if (sig !== 0 && this.pfxMpSig.length === 0) this.pfxMpSig = new Uint32Array(this.pfxHead.length);
+    if (this.pfxMpSig.length > 0) this.pfxMpSig[pfx] = sig;
   }
 
   enqueue(pfx: number): void {
@@ -262,6 +277,22 @@ export class FamilyTable {
       }
     }
     return out;
+  }
+
+  /**
+   * Visits a peer's path handles without a snapshot array; `visit` must not add or remove
+   * paths. For counts read on every /metrics scrape: peerPaths() allocated a 1M-entry array per
+   * call, several per scrape (issue 18).
+   */
+  forEachPeerPath(peer: number, visit: (path: number) => void): void {
+    let left = this.peerCount[peer] ?? 0;
+    const col = this.pPeer;
+    for (let p = 0; p < this.pathHigh && left > 0; p++) {
+      if (col[p] === peer) {
+        visit(p);
+        left--;
+      }
+    }
   }
 
   private growPaths(): void {
