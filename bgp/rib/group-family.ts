@@ -2,7 +2,7 @@
 //
 // Without add-path the Adj-RIB-Out is two Int32Arrays indexed by prefix index (advertised
 // attribute set id, excluded member): 8 bytes per prefix per group, 4 while no prefix has an
-// excluded member (an eBGP group). Pending changes are a list
+// excluded member (no member of the group is a source of its routes). Pending changes are a list
 // of prefixes; encoding reads the *current* state of each, so a prefix that flapped within one
 // batch or one MRAI interval is sent once, in its final state (RFC 4271 §9.2.1.1).
 // With add-path send (RFC 7911) a prefix may carry several paths: a Map from prefix to
@@ -64,10 +64,11 @@ export class GroupFamily {
   out: Int32Array = new Int32Array(0);
   /**
    * The member each prefix is withheld from (split horizon), parallel to `out`; empty while no
-   * prefix has one, which is always so in an eBGP group (its sources are in other groups):
-   * 4 bytes per prefix saved there (4 MB at 1M, issue 18). Read through exclOf().
+   * prefix has one, as in a group none of whose members sends it routes (e.g. eBGP peers fed
+   * by a peer of another profile): 4 bytes per prefix saved there (4 MB at 1M, issue 18).
+   * Read through exclOf().
    */
-  private excl: Int32Array = new Int32Array(0);
+  excl: Int32Array = new Int32Array(0);
   private pendFlag: Uint8Array = new Uint8Array(0);
   /** Pending prefixes with what was last encoded for each: triples (pfx, set id, excluded). */
   private pending = new IntVec();
