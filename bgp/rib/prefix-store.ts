@@ -4,8 +4,8 @@
 //
 // Storage: the address as 1 (IPv4) or 4 (IPv6) 32-bit words in a Uint32Array, the length in a
 // Uint8Array, and an open-addressing hash table (linear probing, backward-shift deletion)
-// mapping (address, length) to pfx. About 13 bytes per IPv4 prefix and 25 per IPv6 prefix,
-// plus the table at load factor <= 0.5. Prefixes are read straight from the UPDATE buffer
+// mapping (address, length) to pfx. About 5 bytes per IPv4 prefix and 17 per IPv6 prefix,
+// plus the table: one 32-bit word per slot at load factor <= 0.5 (8 MB at 1M prefixes). Prefixes are read straight from the UPDATE buffer
 // (PrefixList.offset/len) so decoding a packed UPDATE allocates nothing per prefix.
 
 import { AFI_IPV4, AFI_IPV6, type Afi, type Family, type Prefix } from '../codec/types.js';
@@ -21,7 +21,13 @@ export class PrefixStore {
   keys: Uint32Array;
   /** Prefix length of each pfx; 255 marks a free index. */
   lens: Uint8Array;
-  private table: Uint32Array; // 2 words per slot: tag, (len << 24 | pfx + 1); 0 = empty
+  /**
+   * One word per slot: an 8-bit fingerprint of the prefix's hash (bits the slot number does not
+   * use) and pfx + 1 (24 bits); 0 = empty. The fingerprint turns away almost every other prefix
+   * met on a probe without reading its key. Two words per slot (the address as tag) were 16 MB
+   * at 1M prefixes, a notable part of ternd's peak RSS in the ingest bench (issue 18).
+   */
+  private table: Uint32Array;
   private mask: number;
   private shift: number;
   private used = 0; // live prefixes
@@ -41,7 +47,7 @@ export class PrefixStore {
     this.lens = new Uint8Array(initial).fill(FREE_LEN);
     let slots = 16;
     while (slots < initial * 2) slots <<= 1;
-    this.table = new Uint32Array(slots * 2);
+    this.table = new Uint32Array(slots);
     this.mask = slots - 1;
     this.shift = 32 - Math.log2(slots);
   }
@@ -86,18 +92,17 @@ export class PrefixStore {
     return h >>> 0;
   }
 
-  /**
-   * A slot is two words: a tag (the IPv4 address, or the IPv6 hash) and (len << 24 | pfx + 1),
-   * so a probe usually touches one cache line and no other array.
-   */
-  private tagOf(h: number): number {
-    return this.words === 1 ? this.scratch[0] : h;
+  /** The slot word's fingerprint: 8 bits of the hash mixed apart from the slot's (top) bits. */
+  private static fingerprint(h: number): number {
+    return Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 24;
   }
 
-  private keysEqual(pfx: number): boolean {
-    if (this.words === 1) return true; // the tag was the whole address
+  /** Whether pfx holds the prefix in `scratch` with this length. */
+  private keysEqual(pfx: number, len: number): boolean {
+    if (this.lens[pfx] !== len) return false;
     const s = this.scratch;
     const k = this.keys;
+    if (this.words === 1) return k[pfx] === s[0];
     const b = pfx * 4;
     return k[b] === s[0] && k[b + 1] === s[1] && k[b + 2] === s[2] && k[b + 3] === s[3];
   }
@@ -106,12 +111,12 @@ export class PrefixStore {
   findScratch(len: number): number {
     const t = this.table;
     const h = this.hash32(len);
-    const tag = this.tagOf(h);
+    const fp = PrefixStore.fingerprint(h);
     let slot = h >>> this.shift;
     for (;;) {
-      const v = t[2 * slot + 1];
+      const v = t[slot];
       if (v === 0) return -1;
-      if (t[2 * slot] === tag && v >>> 24 === len && this.keysEqual((v & 0xffffff) - 1)) return (v & 0xffffff) - 1;
+      if (v >>> 24 === fp && this.keysEqual((v & 0xffffff) - 1, len)) return (v & 0xffffff) - 1;
       slot = (slot + 1) & this.mask;
     }
   }
@@ -120,12 +125,12 @@ export class PrefixStore {
   internScratch(len: number): number {
     const t = this.table;
     const h = this.hash32(len);
-    const tag = this.tagOf(h);
+    const fp = PrefixStore.fingerprint(h);
     let slot = h >>> this.shift;
     for (;;) {
-      const v = t[2 * slot + 1];
+      const v = t[slot];
       if (v === 0) break;
-      if (t[2 * slot] === tag && v >>> 24 === len && this.keysEqual((v & 0xffffff) - 1)) return (v & 0xffffff) - 1;
+      if (v >>> 24 === fp && this.keysEqual((v & 0xffffff) - 1, len)) return (v & 0xffffff) - 1;
       slot = (slot + 1) & this.mask;
     }
     const pfx = this.freeList.length > 0 ? (this.freeList.pop() as number) : this.highWater++;
@@ -135,10 +140,9 @@ export class PrefixStore {
     if (this.words === 1) this.keys[pfx] = s[0];
     else this.keys.set(s, pfx * 4);
     this.lens[pfx] = len;
-    t[2 * slot] = tag;
-    t[2 * slot + 1] = ((len << 24) | (pfx + 1)) >>> 0;
+    t[slot] = ((fp << 24) | (pfx + 1)) >>> 0;
     this.used++;
-    if (this.used * 4 > this.table.length) this.rehash((this.mask + 1) * (this.used < 1 << 19 ? 4 : 2));
+    if (this.used * 2 > this.table.length) this.rehash(this.table.length * (this.used < 1 << 19 ? 4 : 2));
     return pfx;
   }
 
@@ -159,10 +163,9 @@ export class PrefixStore {
     this.loadPfx(pfx);
     const t = this.table;
     const mask = this.mask;
-    const want = ((len << 24) | (pfx + 1)) >>> 0;
     let slot = this.hash32(len) >>> this.shift;
-    while (t[2 * slot + 1] !== want) {
-      if (t[2 * slot + 1] === 0) return;
+    while ((t[slot] & 0xffffff) !== pfx + 1) {
+      if (t[slot] === 0) return;
       slot = (slot + 1) & mask;
     }
     // Backward-shift deletion keeps probe chains intact without tombstones.
@@ -170,20 +173,18 @@ export class PrefixStore {
     let j = slot;
     for (;;) {
       j = (j + 1) & mask;
-      const v = t[2 * j + 1];
+      const v = t[j];
       if (v === 0) break;
       const q = (v & 0xffffff) - 1;
       this.loadPfx(q);
       const home = this.hash32(this.lens[q]) >>> this.shift;
       const movable = hole <= j ? home <= hole || home > j : home <= hole && home > j;
       if (movable) {
-        t[2 * hole] = t[2 * j];
-        t[2 * hole + 1] = v;
+        t[hole] = v;
         hole = j;
       }
     }
-    t[2 * hole] = 0;
-    t[2 * hole + 1] = 0;
+    t[hole] = 0;
     this.lens[pfx] = FREE_LEN;
     this.used--;
     this.freeList.push(pfx);
@@ -211,7 +212,7 @@ export class PrefixStore {
   }
 
   private rehash(slots: number): void {
-    const t = new Uint32Array(slots * 2);
+    const t = new Uint32Array(slots);
     this.table = t;
     this.mask = slots - 1;
     this.shift = 32 - Math.log2(slots);
@@ -221,9 +222,8 @@ export class PrefixStore {
       this.loadPfx(pfx);
       const h = this.hash32(len);
       let slot = h >>> this.shift;
-      while (t[2 * slot + 1] !== 0) slot = (slot + 1) & this.mask;
-      t[2 * slot] = this.tagOf(h);
-      t[2 * slot + 1] = ((len << 24) | (pfx + 1)) >>> 0;
+      while (t[slot] !== 0) slot = (slot + 1) & this.mask;
+      t[slot] = ((PrefixStore.fingerprint(h) << 24) | (pfx + 1)) >>> 0;
     }
   }
 
