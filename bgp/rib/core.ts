@@ -101,8 +101,9 @@ export class RibCore {
   dropPath(t: FamilyTable, path: number): void {
     const pfx = t.pPfx[path];
     t.enqueue(pfx);
+    const pre = t.preOf(path);
     if (t.pAttr[path] >= 0) this.attrs.unref(this.attrs.get(t.pAttr[path]));
-    if (t.pPre[path] >= 0) this.attrs.unref(this.attrs.get(t.pPre[path]));
+    if (pre >= 0) this.attrs.unref(this.attrs.get(pre));
     t.removePath(path);
   }
 

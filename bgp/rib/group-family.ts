@@ -1,15 +1,14 @@
 // One family of an update group's Adj-RIB-Out, its pending changes and their encoding.
 //
-// Without add-path the Adj-RIB-Out is two Int32Arrays indexed by prefix index (advertised
-// attribute set id, excluded member): 8 bytes per prefix per group, 4 while no prefix has an
-// excluded member (no member of the group is a source of its routes). Pending changes are a list
+// Without add-path the Adj-RIB-Out is two Int32Arrays indexed by prefix index (advertised set
+// id, excluded member once one is): 8 bytes per prefix per group. Pending changes are a list
 // of prefixes; encoding reads the *current* state of each, so a prefix that flapped within one
 // batch or one MRAI interval is sent once, in its final state (RFC 4271 §9.2.1.1).
 // With add-path send (RFC 7911) a prefix may carry several paths: a Map from prefix to
 // [pathId, set, excluded] triples, and pending changes are explicit operations.
 
 import type { AttrSet, AttrStore } from './attr-store.js';
-import { IntVec, type FamilyTable } from './table.js';
+import { grow32, IntVec, type FamilyTable } from './table.js';
 import { packReach, packWithdraw, type OutMsg } from './wire.js';
 
 export interface Entry {
@@ -62,12 +61,7 @@ const tags = (a: number, b: number): number[] => (a < 0 ? (b < 0 ? NO_TAGS : [b]
 
 export class GroupFamily {
   out: Int32Array = new Int32Array(0);
-  /**
-   * The member each prefix is withheld from (split horizon), parallel to `out`; empty while no
-   * prefix has one, as in a group none of whose members sends it routes (e.g. eBGP peers fed
-   * by a peer of another profile): 4 bytes per prefix saved there (4 MB at 1M, issue 18).
-   * Read through exclOf().
-   */
+  /** Member each prefix is withheld from (split horizon), by exclOf(); empty until one is (issue 18). */
   excl: Int32Array = new Int32Array(0);
   private pendFlag: Uint8Array = new Uint8Array(0);
   /** Pending prefixes with what was last encoded for each: triples (pfx, set id, excluded). */
@@ -87,20 +81,11 @@ export class GroupFamily {
   private ensure(pfx: number): void {
     if (pfx < this.out.length) return;
     const n = Math.max(this.table.store.capacity, pfx + 1);
-    const o = new Int32Array(n).fill(-1);
-    o.set(this.out);
+    this.out = grow32(this.out, n, -1);
+    if (this.excl.length > 0) this.excl = grow32(this.excl, n, -1);
     const f = new Uint8Array(n);
     f.set(this.pendFlag);
-    this.out = o;
     this.pendFlag = f;
-    if (this.excl.length > 0) this.excl = this.exclColumn(n);
-  }
-
-  /** A copy of the exclusion column `n` long (-1 beyond the old end). */
-  private exclColumn(n: number): Int32Array {
-    const e = new Int32Array(n).fill(-1);
-    e.set(this.excl);
-    return e;
   }
 
   /** The member pfx is withheld from, -1 for none. */
@@ -133,7 +118,7 @@ export class GroupFamily {
     } else if (old >= 0) this.attrs.unref(this.attrs.get(old));
     if (old < 0 && id >= 0) this.table.refPrefix(pfx);
     this.out[pfx] = id;
-    if (excl >= 0 && this.excl.length === 0) this.excl = this.exclColumn(this.out.length);
+    if (excl >= 0 && this.excl.length === 0) this.excl = grow32(this.excl, this.out.length, -1);
     if (this.excl.length > 0) this.excl[pfx] = excl;
     if (old >= 0 && id < 0) this.table.unrefPrefix(pfx);
     return true;

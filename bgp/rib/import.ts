@@ -146,23 +146,22 @@ export function importList(
     const pfx = t.internPrefix(buf, list.offset(i), list.len(i));
     const rxId = list.pathId(i);
     let path = t.findPath(pfx, peer.idx, rxId);
-    if (path >= 0 && !hasPolicy && t.pPre[path] === pre.id && t.pFlags[path] === loop) continue; // duplicate
+    if (path >= 0 && !hasPolicy && t.preOf(path) === pre.id && t.pFlags[path] === loop) continue; // duplicate
     if (badNextHop !== null) core.note(peer, 'bad-next-hop', t.family, pfx, badNextHop);
     const post = loop ? null : applyImport(core, peer, t, pfx, pre, forSet);
     const flags = loop | (post === null && !loop ? PathFlag.POLICY : 0);
     const postId = post ? post.id : -1;
     if (path >= 0) {
-      if (t.pPre[path] === pre.id && t.pAttr[path] === postId && t.pFlags[path] === flags) {
+      if (t.preOf(path) === pre.id && t.pAttr[path] === postId && t.pFlags[path] === flags) {
         if (post) core.attrs.unref(post);
         continue;
       }
-      core.attrs.unref(core.attrs.get(t.pPre[path]));
+      core.attrs.unref(core.attrs.get(t.preOf(path)));
       if (t.pAttr[path] >= 0) core.attrs.unref(core.attrs.get(t.pAttr[path]));
       t.touch(path);
     } else path = t.addPath(pfx, peer.idx, rxId);
     core.attrs.ref(pre);
-    t.pPre[path] = pre.id;
-    t.pAttr[path] = postId;
+    t.setAttrs(path, pre.id, postId);
     t.pFlags[path] = flags; // also clears STALE: the route was re-announced (RFC 4724 §4.2)
     t.enqueue(pfx);
   }
@@ -192,7 +191,7 @@ export function withdrawList(core: ImportScope, peer: PeerState, t: FamilyTable,
  */
 export function recomputeImport(core: ImportScope, peer: PeerState, t: FamilyTable, nextHops?: ReadonlySet<string>): void {
   for (const path of t.peerPaths(peer.idx)) {
-    const pre = core.attrs.get(t.pPre[path]);
+    const pre = core.attrs.get(t.preOf(path));
     if (nextHops && !nextHops.has(pre.nextHop)) continue;
     const pfx = t.pPfx[path];
     const loop = loopFlags(core, peer, pre);
@@ -205,7 +204,7 @@ export function recomputeImport(core: ImportScope, peer: PeerState, t: FamilyTab
     }
     if (flags & ~t.pFlags[path] & PathFlag.BAD_NEXTHOP) core.note(peer, 'bad-next-hop', t.family, pfx, nextHopProblemOf(core, peer, pre) ?? '');
     if (t.pAttr[path] >= 0) core.attrs.unref(core.attrs.get(t.pAttr[path]));
-    t.pAttr[path] = postId;
+    t.setPost(path, postId);
     t.pFlags[path] = flags;
     t.enqueue(pfx);
   }
@@ -260,11 +259,10 @@ export function originate(core: IngestScope, prefix: Prefix | string, attrs: Pat
   let path = t.findPath(pfx, 0, 0);
   if (path >= 0) {
     core.attrs.unref(core.attrs.get(t.pAttr[path]));
-    core.attrs.unref(core.attrs.get(t.pPre[path]));
+    core.attrs.unref(core.attrs.get(t.preOf(path)));
   } else path = t.addPath(pfx, 0, 0);
   core.attrs.ref(set);
-  t.pAttr[path] = set.id;
-  t.pPre[path] = set.id;
+  t.setAttrs(path, set.id, set.id);
   t.enqueue(pfx);
 }
 

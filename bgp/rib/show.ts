@@ -56,7 +56,7 @@ function prefixViews(core: ShowScope, t: FamilyTable, f: Family, pfx: number, on
 function pathView(core: ShowScope, t: FamilyTable, f: Family, p: number, prefix: string, pre: boolean): RibEntryView {
   const flags = t.pFlags[p];
   const filtered = t.pAttr[p] < 0 || (flags & INELIGIBLE) !== 0;
-  const id = pre || t.pAttr[p] < 0 ? t.pPre[p] : t.pAttr[p];
+  const id = pre || t.pAttr[p] < 0 ? t.preOf(p) : t.pAttr[p];
   const info = core.info(core.attrs.get(id), t.pPeer[p], t.rxId(p));
   const v: RibEntryView = {
     ...info,

@@ -70,7 +70,7 @@ export function markLongLivedStale(core: StaleScope, t: FamilyTable, idx: number
       t.family === 'ipv4' ? set.nextHop : { global: set.nextHop, linkLocal: set.linkLocal },
     );
     core.attrs.unref(set);
-    t.pAttr[path] = next.id;
+    t.setPost(path, next.id);
     t.enqueue(t.pPfx[path]);
   }
   return res;

@@ -3,8 +3,8 @@
 // decision process. Structure-of-arrays: a path is a small integer handle into typed arrays,
 // a prefix is a PrefixStore index; no JS object per prefix or per path.
 //
-// Per path (21 bytes, +4 once a path id arrives): prefix, peer, received path id, post-policy attribute set, pre-policy
-// attribute set, flags, next path of the same prefix (+4 for the arrival sequence when RFC 5004
+// Per path (17 bytes, +4 once a path id arrives, +4 once a policy changes a path): prefix, peer, received path id,
+// post-policy attribute set, pre-policy attribute set, flags, next path of the same prefix (+4 for the arrival sequence when RFC 5004
 // oldest-path is on). A peer's paths are found by scanning the peer column (peerDown,
 // refreshImport and GR sweeps are rare; 1M paths scan in a few ms), which saves two links per
 // path over a per-peer list.
@@ -24,9 +24,12 @@ export const enum PathFlag {
   WITHDRAWN = 32, // RFC 7606 treat-as-withdraw: kept out of the decision
   BAD_NEXTHOP = 64, // RFC 4271 §6.3: the next hop cannot be one (nexthop.ts): route ignored
 }
+/** pPre: the pre-policy set is the post-policy one. */
+const SAME_AS_POST = -2;
 export const INELIGIBLE = PathFlag.LOOP_AS | PathFlag.LOOP_ORIGINATOR | PathFlag.LOOP_CLUSTER | PathFlag.POLICY | PathFlag.BAD_NEXTHOP;
 
-const grow32 = (a: Int32Array, n: number, fill: number): Int32Array => {
+/** `a` copied into an array `n` long, `fill` beyond its end. */
+export const grow32 = (a: Int32Array, n: number, fill: number): Int32Array => {
   const b = new Int32Array(n).fill(fill);
   b.set(a);
   return b;
@@ -90,7 +93,12 @@ export class FamilyTable {
   pRxId: Uint32Array;
   /** Post-policy attribute set id; -1 when the path is filtered. */
   pAttr: Int32Array;
-  /** Pre-policy attribute set id (as received, loop checks not applied). */
+  /**
+   * Pre-policy attribute set id (as received, loop checks not applied) where it differs from
+   * pAttr, SAME_AS_POST where not; empty while every path's policy changed nothing (no import
+   * policy, or one that accepts as received): 4 bytes per path saved (issue 18). Read through
+   * preOf(), written with setAttrs()/setPost().
+   */
   pPre: Int32Array;
   /** Arrival sequence (RFC 5004); empty unless trackAge. */
   pAge: Uint32Array;
@@ -134,7 +142,7 @@ export class FamilyTable {
     this.pPeer = new Int32Array(n);
     this.pRxId = new Uint32Array(0);
     this.pAttr = new Int32Array(n);
-    this.pPre = new Int32Array(n);
+    this.pPre = new Int32Array(0);
     this.pAge = new Uint32Array(trackAge ? n : 0);
     this.pFlags = new Uint8Array(n);
     this.pNext = new Int32Array(n);
@@ -233,7 +241,7 @@ export class FamilyTable {
     if (rxId !== 0 && this.pRxId.length === 0) this.pRxId = new Uint32Array(this.pPfx.length);
     if (this.pRxId.length !== 0) this.pRxId[p] = rxId;
     this.pAttr[p] = -1;
-    this.pPre[p] = -1;
+    if (this.pPre.length !== 0) this.pPre[p] = SAME_AS_POST;
     this.pFlags[p] = 0;
     if (this.trackAge) this.pAge[p] = this.seq++;
     this.pNext[p] = this.pfxHead[pfx];
@@ -242,6 +250,25 @@ export class FamilyTable {
     this.pfxRefs[pfx]++;
     this.pathCount++;
     return p;
+  }
+
+  /** The pre-policy attribute set id of path p (-1 for a path not yet given one). */
+  preOf(p: number): number {
+    if (this.pPre.length === 0) return this.pAttr[p];
+    const v = this.pPre[p];
+    return v === SAME_AS_POST ? this.pAttr[p] : v;
+  }
+
+  /** Sets both attribute set ids of path p (the references are the caller's). */
+  setAttrs(p: number, pre: number, post: number): void {
+    this.pAttr[p] = post;
+    if (pre !== post && this.pPre.length === 0) this.pPre = new Int32Array(this.pPfx.length).fill(SAME_AS_POST);
+    if (this.pPre.length !== 0) this.pPre[p] = pre === post ? SAME_AS_POST : pre;
+  }
+
+  /** Sets the post-policy set id of path p, keeping its pre-policy one. */
+  setPost(p: number, post: number): void {
+    this.setAttrs(p, this.preOf(p), post);
   }
 
   /** Restarts the RFC 5004 age of a path whose attributes changed. */
@@ -301,7 +328,7 @@ export class FamilyTable {
     this.pPeer = grow32(this.pPeer, n, -1);
     if (this.pRxId.length !== 0) this.pRxId = growU32(this.pRxId, n);
     this.pAttr = grow32(this.pAttr, n, -1);
-    this.pPre = grow32(this.pPre, n, -1);
+    if (this.pPre.length !== 0) this.pPre = grow32(this.pPre, n, SAME_AS_POST);
     if (this.trackAge) this.pAge = growU32(this.pAge, n);
     this.pFlags = growU8(this.pFlags, n);
     this.pNext = grow32(this.pNext, n, -1);

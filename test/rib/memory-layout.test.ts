@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { attrs, drain, makeRib, many, seq, summary, up, upd } from './helpers.js';
 import { AttrStore } from '../../bgp/rib/attr-store.js';
 import { LLGR_STALE } from '../../bgp/codec/communities.js';
+import type { PathAttributes, Prefix } from '../../bgp/codec/types.js';
+import type { PolicyResult } from '../../bgp/rib/rib-types.js';
 
 /** Each update group's IPv4 Adj-RIB-Out of a peer. */
 const groupOf = (rib: ReturnType<typeof makeRib>, id: string) => {
@@ -121,4 +123,49 @@ test('bgpctl show neighbor / tern_bgp_prefixes_*: path counts (received, accepte
   assert.deepEqual(rib.pathCounts('src', 'ipv4'), { received: 25, accepted: 20, stale: 25 });
   assert.deepEqual(rib.pathCounts('src', 'ipv6'), { received: 0, accepted: 0, stale: 0 });
   assert.deepEqual(rib.pathCounts('other'), { received: 3, accepted: 3, stale: 0 });
+});
+
+test('RFC 7313 §1 pre-policy Adj-RIB-In: kept as received although its column is made only once a policy changes a path', () => {
+  const rib = makeRib();
+  let mode: 'accept' | 'reject' | 'edit' = 'accept';
+  const policy = (_p: Prefix, a: PathAttributes): PolicyResult => (mode === 'edit' ? { ...a, med: 77 } : mode);
+  const src = up(rib, { id: 'pol', asn: 65009, importPolicy: policy });
+  const a = attrs({ asPath: seq(65009, 3), med: 5 });
+  rib.ingest(src, upd(a, many(10)));
+  rib.flush(0);
+  const t = rib.core.tables.ipv4;
+  assert.equal(t.pPre.length, 0, 'accepted as received: pre and post are one set');
+  assert.deepEqual(
+    rib.adjRibIn(src, 'ipv4', 'pre').map((v) => v.attrs.med),
+    Array(10).fill(5),
+  );
+  // The policy now edits: the post-policy sets differ, the pre-policy ones stay as received.
+  mode = 'edit';
+  rib.refreshImport(src);
+  rib.flush(0);
+  assert.ok(t.pPre.length > 0);
+  assert.deepEqual(
+    rib.adjRibIn(src, 'ipv4', 'post').map((v) => v.attrs.med),
+    Array(10).fill(77),
+  );
+  assert.deepEqual(
+    rib.adjRibIn(src, 'ipv4', 'pre').map((v) => v.attrs.med),
+    Array(10).fill(5),
+  );
+  // Rejected, then accepted again: rebuilt from the pre-policy sets without the peer resending.
+  mode = 'reject';
+  rib.refreshImport(src);
+  assert.equal(rib.flush(0).length, 10);
+  assert.equal(rib.adjRibIn(src, 'ipv4', 'post').length, 0);
+  assert.equal(rib.adjRibIn(src, 'ipv4', 'pre').length, 10);
+  mode = 'accept';
+  rib.refreshImport(src);
+  assert.deepEqual(
+    rib.flush(0).map((c) => c.newBest?.attrs.med),
+    Array(10).fill(5),
+  );
+  // Withdrawn: every set is released (pre and post references alike).
+  rib.ingest(src, upd(null, [], many(10)));
+  rib.flush(0);
+  assert.equal(rib.stats().attrSets, 0);
 });
