@@ -2,10 +2,12 @@
 // (its "prefix index", pfx) so that the rest of the RIB keeps per-prefix state in typed arrays
 // indexed by pfx instead of one JS object per prefix per view.
 //
-// Storage: the address as 1 (IPv4) or 4 (IPv6) 32-bit words in a Uint32Array, the length in a
-// Uint8Array, and an open-addressing hash table (linear probing, backward-shift deletion)
-// mapping (address, length) to pfx. About 5 bytes per IPv4 prefix and 17 per IPv6 prefix,
-// plus the table: one 32-bit word per slot at load factor <= 0.5 (8 MB at 1M prefixes). Prefixes are read straight from the UPDATE buffer
+// Storage: the address as 1 (IPv4) or 2 (IPv6: the first 64 bits) 32-bit words in a
+// Uint32Array, an IPv6 address's last 64 bits in a second array made only once a prefix has
+// one of those bits set, the length in a Uint8Array, and an open-addressing hash table (linear
+// probing, backward-shift deletion) mapping (address, length) to pfx. About 5 bytes per IPv4
+// prefix and 9 per IPv6 prefix (17 once the low array exists), plus the table: one 32-bit word
+// per slot at load factor <= 0.5 (8 MB at 1M prefixes). Prefixes are read straight from the UPDATE buffer
 // (PrefixList.offset/len) so decoding a packed UPDATE allocates nothing per prefix.
 
 import { AFI_IPV4, AFI_IPV6, type Afi, type Family, type Prefix } from '../codec/types.js';
@@ -17,8 +19,18 @@ const MAX_PREFIXES = 0xfffffe;
 export class PrefixStore {
   readonly words: 1 | 4;
   readonly afi: Afi;
-  /** Address words of each pfx, `words` per entry, network byte order packed big-endian. */
-  keys: Uint32Array;
+  /**
+   * Address words of each pfx, network byte order packed big-endian: the whole IPv4 address,
+   * or an IPv6 address's first two words (read all of them through loadPfx/wordsOf).
+   */
+  private keys: Uint32Array;
+  /**
+   * An IPv6 address's last two words; empty while every prefix has them zero (all of a table of
+   * /64s or shorter): 8 bytes per prefix, 8 MB at 1M (issue 18).
+   */
+  private low: Uint32Array = new Uint32Array(0);
+  /** Words per entry of `keys`: 1 (IPv4) or 2 (IPv6). */
+  private readonly stride: 1 | 2;
   /** Prefix length of each pfx; 255 marks a free index. */
   lens: Uint8Array;
   /**
@@ -36,14 +48,17 @@ export class PrefixStore {
   private freeList: number[] = [];
   /** Scratch words for the prefix being looked up. */
   readonly scratch = new Uint32Array(4);
+  /** Scratch words for a prefix being written out (writeNlri, format). */
+  private readonly out = new Uint32Array(4);
 
   constructor(
     readonly family: Family,
     initial = 1024,
   ) {
     this.words = family === 'ipv4' ? 1 : 4;
+    this.stride = family === 'ipv4' ? 1 : 2;
     this.afi = family === 'ipv4' ? AFI_IPV4 : AFI_IPV6;
-    this.keys = new Uint32Array(initial * this.words);
+    this.keys = new Uint32Array(initial * this.stride);
     this.lens = new Uint8Array(initial).fill(FREE_LEN);
     let slots = 16;
     while (slots < initial * 2) slots <<= 1;
@@ -103,8 +118,10 @@ export class PrefixStore {
     const s = this.scratch;
     const k = this.keys;
     if (this.words === 1) return k[pfx] === s[0];
-    const b = pfx * 4;
-    return k[b] === s[0] && k[b + 1] === s[1] && k[b + 2] === s[2] && k[b + 3] === s[3];
+    const b = pfx * 2;
+    if (k[b] !== s[0] || k[b + 1] !== s[1]) return false;
+    const l = this.low;
+    return l.length === 0 ? s[2] === 0 && s[3] === 0 : l[b] === s[2] && l[b + 1] === s[3];
   }
 
   /** pfx of the prefix in `scratch` with this length, or -1. */
@@ -138,7 +155,15 @@ export class PrefixStore {
     if (pfx >= this.lens.length) this.growEntries();
     const s = this.scratch;
     if (this.words === 1) this.keys[pfx] = s[0];
-    else this.keys.set(s, pfx * 4);
+    else {
+      this.keys[pfx * 2] = s[0];
+      this.keys[pfx * 2 + 1] = s[1];
+      if ((s[2] | s[3]) !== 0 && this.low.length === 0) this.low = new Uint32Array(this.lens.length * 2);
+      if (this.low.length !== 0) {
+        this.low[pfx * 2] = s[2];
+        this.low[pfx * 2 + 1] = s[3];
+      }
+    }
     this.lens[pfx] = len;
     t[slot] = ((fp << 24) | (pfx + 1)) >>> 0;
     this.used++;
@@ -195,16 +220,32 @@ export class PrefixStore {
   }
 
   private loadPfx(pfx: number): void {
-    const s = this.scratch;
-    if (this.words === 1) s[0] = this.keys[pfx];
-    else for (let i = 0; i < 4; i++) s[i] = this.keys[pfx * 4 + i];
+    this.wordsOf(pfx, this.scratch);
+  }
+
+  /** The address words of pfx into w (1 for IPv4, 4 for IPv6). */
+  private wordsOf(pfx: number, w: Uint32Array): void {
+    if (this.words === 1) {
+      w[0] = this.keys[pfx];
+      return;
+    }
+    w[0] = this.keys[pfx * 2];
+    w[1] = this.keys[pfx * 2 + 1];
+    const l = this.low;
+    w[2] = l.length === 0 ? 0 : l[pfx * 2];
+    w[3] = l.length === 0 ? 0 : l[pfx * 2 + 1];
   }
 
   private growEntries(): void {
     // x4 while small: fewer copies on the way to a full table.
     const n = this.lens.length * (this.lens.length < 1 << 20 ? 4 : 2);
-    const keys = new Uint32Array(n * this.words);
+    const keys = new Uint32Array(n * this.stride);
     keys.set(this.keys);
+    if (this.low.length !== 0) {
+      const low = new Uint32Array(n * 2);
+      low.set(this.low);
+      this.low = low;
+    }
     const lens = new Uint8Array(n).fill(FREE_LEN);
     lens.set(this.lens);
     this.keys = keys;
@@ -237,8 +278,14 @@ export class PrefixStore {
     const len = this.lens[pfx];
     buf[pos++] = len;
     const n = (len + 7) >> 3;
-    const base = pfx * this.words;
-    for (let i = 0; i < n; i++) buf[pos++] = this.keys[base + (i >> 2)] >>> (24 - ((i & 3) << 3));
+    if (this.words === 1) {
+      const a = this.keys[pfx];
+      for (let i = 0; i < n; i++) buf[pos++] = a >>> (24 - (i << 3));
+      return pos;
+    }
+    const w = this.out;
+    this.wordsOf(pfx, w);
+    for (let i = 0; i < n; i++) buf[pos++] = w[i >> 2] >>> (24 - ((i & 3) << 3));
     return pos;
   }
 
@@ -250,8 +297,9 @@ export class PrefixStore {
       return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}/${len}`;
     }
     const groups: string[] = [];
+    this.wordsOf(pfx, this.out);
     for (let i = 0; i < 4; i++) {
-      const w = this.keys[pfx * 4 + i];
+      const w = this.out[i];
       groups.push((w >>> 16).toString(16), (w & 0xffff).toString(16));
     }
     return `${compressV6(groups)}/${len}`;
@@ -260,7 +308,8 @@ export class PrefixStore {
   /** A Prefix object (for policy functions and display). */
   toPrefix(pfx: number): Prefix {
     const addr = Buffer.alloc(this.words * 4);
-    for (let i = 0; i < this.words; i++) addr.writeUInt32BE(this.keys[pfx * this.words + i], i * 4);
+    this.wordsOf(pfx, this.out);
+    for (let i = 0; i < this.words; i++) addr.writeUInt32BE(this.out[i], i * 4);
     return { afi: this.afi, len: this.lens[pfx], addr };
   }
 

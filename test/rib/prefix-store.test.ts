@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PrefixStore } from '../../bgp/rib/prefix-store.js';
-import { parsePrefix } from '../../bgp/codec/prefix.js';
+import { formatPrefix, parsePrefix } from '../../bgp/codec/prefix.js';
 
 test('RFC 4271 §4.3: bits after the prefix length are ignored, so 10.0.0.1/24 is 10.0.0.0/24', () => {
   const s = new PrefixStore('ipv4', 16);
@@ -62,4 +62,43 @@ test('prefix index (RFC 4271 §3.2 RIBs) against a Map model: backward-shift del
       assert.equal(s.fromPrefix(pr, false), p, k);
     }
   }
+});
+
+test('IPv6 (RFC 4291 §2.3 prefixes): the last 64 bits are stored only once a prefix has one set, and every prefix before and after reads back', () => {
+  const s = new PrefixStore('ipv6', 16);
+  const shortOnes: string[] = [];
+  // /64s and shorter, past two growth steps: no low words kept.
+  for (let i = 0; i < 300; i++) shortOnes.push(`2001:db8:${i.toString(16)}::/${i % 2 ? 64 : 48}`);
+  shortOnes.push('2001:db8:ffff::/96'); // longer than 64 bits, but its last 64 bits are zero
+  const idx = shortOnes.map((t) => s.fromPrefix(parsePrefix(t), true));
+  const low = (): number => (s as unknown as { low: Uint32Array }).low.length;
+  assert.equal(low(), 0, 'no prefix has a bit set past the 64th');
+  // Calico's IPv6 blocks are /122s: their last words are not zero.
+  const blocks = ['fd00:10:244:0:1:2:3:40/122', 'fd00:10:244::1/128', '2001:db8:1::8000:0:0:0/65'];
+  const bidx = blocks.map((t) => s.fromPrefix(parsePrefix(t), true));
+  assert.ok(low() > 0);
+  // More prefixes of both kinds after the array exists, through another growth step.
+  for (let i = 0; i < 800; i++) {
+    const t = i % 2 ? `fd00:1::${i.toString(16)}:0/112` : `2001:db9:${i.toString(16)}::/56`;
+    blocks.push(t);
+    bidx.push(s.fromPrefix(parsePrefix(t), true));
+  }
+  const all = [...shortOnes, ...blocks];
+  const ids = [...idx, ...bidx];
+  all.forEach((t, i) => {
+    const p = parsePrefix(t);
+    assert.equal(s.format(ids[i]), formatPrefix(p), 'RFC 5952 text');
+    assert.equal(s.fromPrefix(p, false), ids[i], t);
+    assert.deepEqual(s.toPrefix(ids[i]).addr, p.addr);
+    const out = Buffer.alloc(17);
+    const end = s.writeNlri(ids[i], out, 0);
+    assert.deepEqual(out.subarray(0, end), Buffer.concat([Buffer.from([p.len]), p.addr.subarray(0, (p.len + 7) >> 3)]), 'RFC 4760 §5 NLRI bytes');
+  });
+  // A /128 and the /64 it starts with are two prefixes; removing one leaves the other.
+  const host = s.fromPrefix(parsePrefix('2001:db8:7::/128'), true);
+  const net = s.fromPrefix(parsePrefix('2001:db8:7::/64'), false);
+  assert.notEqual(host, net);
+  s.remove(host);
+  assert.equal(s.fromPrefix(parsePrefix('2001:db8:7::/64'), false), net);
+  assert.equal(s.fromPrefix(parsePrefix('2001:db8:7::/128'), false), -1);
 });
