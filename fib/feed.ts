@@ -4,22 +4,26 @@
 // ends the hold with one reconcile. The desired state itself lives in the Fib (NetlinkFib's
 // prefix table, two integers per prefix): the feed keeps no copy of it, so the RIB's caller
 // needs none either. Plain records in, plain reports out: nothing here knows BGP.
+// The queue is packed (batch.ts, six words per change): during a table load most of a million
+// changes wait here for the kernel, and as records they were the largest live set of ternd.
 import { EventEmitter } from 'node:events';
+import { ChangeBatch } from './batch.js';
 import type { Fib, FibChange, FibFailure, ReconcileResult } from './types.js';
 
 const NOTHING: ReconcileResult = { added: 0, replaced: 0, deleted: 0, unchanged: 0, failed: [] };
 
 export interface FibFeedEvents {
-  /** A batch reached the kernel FIB (not while held): what was asked, and what failed. */
-  written: [batch: readonly FibChange[], failures: FibFailure[]];
+  /**
+   * A batch reached the kernel FIB (not while held): what was asked, and what failed (indexes
+   * into the batch). The batch's pages are reused once the listeners return: do not keep it.
+   */
+  written: [batch: ChangeBatch, failures: FibFailure[]];
   /** A batch's write threw (the FIB's own error, not a per-route failure). */
   writeFailed: [err: Error];
 }
 
-const isWithdraw = (c: FibChange): boolean => c.kind === 'unicast' && c.nexthops.length === 0;
-
 export class FibFeed extends EventEmitter<FibFeedEvents> {
-  private queue: FibChange[] = [];
+  private queue = new ChangeBatch();
   private busy = false;
   private held: boolean;
   private stopped = false;
@@ -62,14 +66,27 @@ export class FibFeed extends EventEmitter<FibFeedEvents> {
    */
   push(changes: readonly FibChange[]): void {
     if (this.stopped || changes.length === 0) return;
-    for (const c of changes) this.queue.push(c);
-    if (!this.busy) void this.run();
+    for (const c of changes) this.queue.add(c);
+    this.kick();
+  }
+
+  /**
+   * Queue one change without starting a write (push() of one record, for a caller that makes
+   * them one at a time, as the RIB's onChange does); kick() starts the write.
+   */
+  add(change: FibChange): void {
+    if (!this.stopped) this.queue.add(change);
+  }
+
+  /** Start writing what add() queued, unless a write is in flight (it takes the queue next). */
+  kick(): void {
+    if (!this.busy && this.queue.length > 0 && !this.stopped) void this.run();
   }
 
   /** No more writes (ternd stopping: the kernel's routes outlive the process). */
   stop(): void {
     this.stopped = true;
-    this.queue.length = 0;
+    this.queue.release();
   }
 
   /**
@@ -96,8 +113,9 @@ export class FibFeed extends EventEmitter<FibFeedEvents> {
     if (!this.held) await this.fib.decouple();
   }
 
-  /** Resolves once every change pushed so far has been handed to the Fib. */
+  /** Resolves once every change pushed (or added) so far has been handed to the Fib. */
   idle(): Promise<void> {
+    this.kick();
     if (!this.busy && this.queue.length === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
@@ -105,7 +123,10 @@ export class FibFeed extends EventEmitter<FibFeedEvents> {
   private async run(): Promise<void> {
     this.busy = true;
     while (this.queue.length && !this.stopped) {
-      const batch = this.dropUndesiredWithdrawals(this.queue.splice(0, this.queue.length));
+      const queued = this.queue;
+      this.queue = new ChangeBatch();
+      const batch = this.dropUndesiredWithdrawals(queued);
+      if (batch !== queued) queued.release();
       if (batch.length === 0) continue;
       const held = this.held;
       try {
@@ -114,6 +135,7 @@ export class FibFeed extends EventEmitter<FibFeedEvents> {
       } catch (err) {
         this.emit('writeFailed', err as Error);
       }
+      batch.release();
     }
     this.busy = false;
     for (const w of this.idleWaiters.splice(0)) w();
@@ -123,17 +145,23 @@ export class FibFeed extends EventEmitter<FibFeedEvents> {
    * Every earlier batch has been applied, so the Fib's desired state is current up to this
    * batch; within it, what an earlier change of the same prefix did counts.
    */
-  private dropUndesiredWithdrawals(batch: FibChange[]): FibChange[] {
-    if (!batch.some(isWithdraw)) return batch;
-    const inBatch = new Map<string, boolean>();
-    const out: FibChange[] = [];
-    for (const c of batch) {
-      if (isWithdraw(c)) {
-        if (!(inBatch.get(c.prefix) ?? this.fib.desires(c.prefix))) continue;
-        inBatch.set(c.prefix, false);
-      } else inBatch.set(c.prefix, true);
-      out.push(c);
+  private dropUndesiredWithdrawals(batch: ChangeBatch): ChangeBatch {
+    if (!batch.hasWithdrawals) return batch;
+    const prev = batch.previousSame();
+    const desiredBefore = (i: number): boolean => {
+      const j = prev[i];
+      if (j >= 0) return !batch.isWithdraw(j);
+      const p = batch.prefixAt(i);
+      return p !== undefined && this.fib.desires(p);
+    };
+    let drop = 0;
+    const keep = new Uint8Array(batch.length).fill(1);
+    for (let i = 0; i < batch.length; i++) {
+      if (batch.isWithdraw(i) && (!batch.valid(i) || !desiredBefore(i))) {
+        keep[i] = 0;
+        drop++;
+      }
     }
-    return out;
+    return drop === 0 ? batch : batch.filter((i) => keep[i] === 1);
   }
 }

@@ -2,7 +2,8 @@
 // table that apply() writes and dump() reads, so unit tests of the RIB-to-FIB path (and
 // `ternd --fib none`) run anywhere. NoneFib records the desired state and never "installs".
 import { EventEmitter } from 'node:events';
-import { canonicalPrefix } from './prefix.js';
+import { ChangeBatch } from './batch.js';
+import { canonicalPrefix, formatPrefix, type IpPrefix } from './prefix.js';
 import type { Fib, FibChange, FibEvents, FibFailure, FibResult, FibRoute, NextHop, ReconcileResult } from './types.js';
 
 const hopText = (h: NextHop): string => `${h.gateway ?? ''}@${h.dev ?? ''}${h.onlink ? '/onlink' : ''}*${h.weight ?? 1}`;
@@ -45,7 +46,10 @@ export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
     return this._coupled;
   }
 
-  async apply(changes: FibChange[]): Promise<FibFailure[]> {
+  async apply(given: readonly FibChange[] | ChangeBatch): Promise<FibFailure[]> {
+    // A packed batch (what FibFeed passes) is read back as records: this FIB is for tests and
+    // small tables, and keeps records anyway.
+    const changes = given instanceof ChangeBatch ? given.toArray() : [...given];
     if (this.keepLog) this.log.push(changes);
     const failures: FibFailure[] = [];
     changes.forEach((c, index) => {
@@ -83,8 +87,8 @@ export class MemoryFib extends EventEmitter<FibEvents> implements Fib {
     return [...this.desired.values()];
   }
 
-  desires(prefix: string): boolean {
-    const p = canonicalPrefix(prefix);
+  desires(prefix: string | IpPrefix): boolean {
+    const p = typeof prefix === 'string' ? canonicalPrefix(prefix) : formatPrefix(prefix);
     return p !== undefined && this.desired.has(p);
   }
 

@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { contains, formatIp, parseIp } from '../bgp/codec/address.js';
 import { formatPrefix, parsePrefix, type IpPrefix } from './prefix.js';
+import { ChangeBatch } from './batch.js';
 import type { NlMsg } from './netlink/codec.js';
 import { NetlinkClient, DumpError } from './netlink/client.js';
 import * as C from './netlink/consts.js';
@@ -172,8 +173,8 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     return this.table.desiredCount;
   }
 
-  desires(prefix: string): boolean {
-    const p = parsePrefix(prefix);
+  desires(prefix: string | IpPrefix): boolean {
+    const p = typeof prefix === 'string' ? parsePrefix(prefix) : prefix;
     const slot = p ? this.table.find(p) : -1;
     return slot >= 0 && this.table.desired(slot) >= 0;
   }
@@ -201,48 +202,60 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
     return run;
   }
 
-  apply(changes: FibChange[]): Promise<FibFailure[]> {
+  /** Changes as records or packed (fib/batch.ts: what FibFeed passes); records are packed first. */
+  apply(changes: readonly FibChange[] | ChangeBatch): Promise<FibFailure[]> {
     return this.serial(async () => {
-      const failures = await this.applyPass(changes);
-      if (!this._coupled || this.topo.unresolved.size === 0) return failures;
-      // Next hops met for the first time that need recursive resolution: ask the kernel how it
-      // reaches them and reconcile (which installs what they made resolvable). A change that
-      // failed only for want of that lookup is no failure then; one that still fails says why now.
-      await this.sync();
-      return failures.filter((f) => {
-        const p = parsePrefix(f.prefix);
-        const slot = p ? this.table.find(p) : -1;
-        if (slot < 0 || this.table.desired(slot) < 0) return true;
-        if (this.table.installed(slot) >= 0) return false;
-        f.error = this.plan(p!, this.table.desired(slot), f.index, slot).why ?? f.error;
-        return true;
-      });
+      const own = !(changes instanceof ChangeBatch);
+      const batch = changes instanceof ChangeBatch ? changes : ChangeBatch.of(changes);
+      try {
+        const failures = await this.applyPass(batch);
+        if (!this._coupled || this.topo.unresolved.size === 0) return failures;
+        // Next hops met for the first time that need recursive resolution: ask the kernel how it
+        // reaches them and reconcile (which installs what they made resolvable). A change that
+        // failed only for want of that lookup is no failure then; one that still fails says why now.
+        await this.sync();
+        return failures.filter((f) => {
+          const p = parsePrefix(f.prefix);
+          const slot = p ? this.table.find(p) : -1;
+          if (slot < 0 || this.table.desired(slot) < 0) return true;
+          if (this.table.installed(slot) >= 0) return false;
+          f.error = this.plan(p!, this.table.desired(slot), f.index, slot).why ?? f.error;
+          return true;
+        });
+      } finally {
+        if (own) batch.release();
+      }
     });
   }
 
   /** One pass of apply(): plan and write every change; the failures, in input order. */
-  private async applyPass(changes: FibChange[]): Promise<FibFailure[]> {
+  private async applyPass(batch: ChangeBatch): Promise<FibFailure[]> {
     this.kernelDirty = true;
     const failures: FibFailure[] = [];
     const self = this;
     const flushed =
-      this._coupled && this.nh && this.o.quietBulkRoutes > 0 && changes.length >= this.o.quietBulkRoutes
-        ? await this.writer.flushCoveredNexthops(changes)
+      this._coupled && this.nh && this.o.quietBulkRoutes > 0 && batch.length >= this.o.quietBulkRoutes && batch.hasWithdrawals
+        ? await this.writer.flushCoveredNexthops(batch)
         : new Set<number>();
+    // The batch's shapes as desired variants, each interned once per batch.
+    const wantedOf = batch.shapes.map((c) => this.wanted.intern(c));
+    const k = new Uint32Array(5);
     function* ops(): Generator<Op> {
-      for (let i = 0; i < changes.length; i++) {
-        const c = changes[i];
-        const p = parsePrefix(c.prefix);
-        if (!p) {
-          failures.push({ index: i, prefix: c.prefix, error: `EINVAL: bad prefix ${c.prefix}` });
+      for (let i = 0; i < batch.length; i++) {
+        if (!batch.valid(i)) {
+          failures.push({ index: i, prefix: batch.prefixText(i), error: `EINVAL: bad prefix ${batch.prefixText(i)}` });
           continue;
         }
-        const withdraw = c.kind !== 'blackhole' && c.nexthops.length === 0;
-        const slot = withdraw ? self.table.find(p) : self.table.insert(p);
-        const id = withdraw ? -1 : self.wanted.intern(c);
+        const shape = batch.shapeOf(i);
+        const withdraw = shape < 0;
+        batch.keyInto(i, k);
+        const slot = withdraw ? self.table.findKey(k) : self.table.insertKey(k);
+        const id = withdraw ? -1 : wantedOf[shape];
         if (slot >= 0) self.table.setDesired(slot, id);
         if (!self._coupled) continue;
-        const op = self.plan(p, id, i, slot);
+        // Nothing desired and nothing installed: nothing to write, and no Op to make.
+        if (withdraw && (slot < 0 || (self.table.installed(slot) < 0 && !self.table.busy(slot)))) continue;
+        const op = self.plan(batch.prefixAt(i)!, id, i, slot);
         if (withdraw && flushed.size && slot >= 0) {
           const nhId = self.variants.get(self.table.installed(slot))?.nhId;
           if (nhId !== undefined && flushed.has(nhId)) op.flushed = true;
@@ -250,10 +263,10 @@ export class NetlinkFib extends EventEmitter<FibEvents> implements Fib {
         yield op;
       }
     }
-    await this.quietly(changes.length, () =>
+    await this.quietly(batch.length, () =>
       this.writer.execute(ops(), (op, outcome, error) => {
         // idx -1: the removal of a route's old copy at another metric (route-writer.ts), no change of the caller's.
-        if (error && op.idx >= 0) failures.push({ index: op.idx, prefix: changes[op.idx].prefix, error });
+        if (error && op.idx >= 0) failures.push({ index: op.idx, prefix: batch.prefixText(op.idx), error });
       }),
     );
     return failures.sort((a, b) => a.index - b.index);

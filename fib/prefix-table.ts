@@ -111,6 +111,11 @@ export class PrefixTable {
     return this.lookup(k, PrefixTable.hash(k));
   }
 
+  /** find() by key words (ChangeBatch.keyInto writes them in this layout). */
+  findKey(k: Uint32Array): number {
+    return this.lookup(k, PrefixTable.hash(k));
+  }
+
   /** The slot of p, created empty (desired = installed = -1) if absent. */
   insert(p: IpPrefix): number {
     return this.insertKey(this.keyOf(p));
@@ -133,7 +138,8 @@ export class PrefixTable {
     return this.insertKey(k);
   }
 
-  private insertKey(k: Uint32Array): number {
+  /** insert() by key words (ChangeBatch.keyInto); k is read, not kept. */
+  insertKey(k: Uint32Array): number {
     const h = PrefixTable.hash(k);
     const found = this.lookup(k, h);
     if (found >= 0) return found;

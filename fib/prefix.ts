@@ -1,7 +1,7 @@
 // The FIB's prefix: family, bytes and length, over the tree's one address module
 // (bgp/codec/address.ts). An IPv4 prefix stays a number and keeps its canonical text, because the
 // FIB reads one per route change, a million per table load, and most never need their bytes.
-import { type Cidr4, formatCidr, formatIp, parseCidr } from '../bgp/codec/address.js';
+import { type Cidr4, formatIp, formatIpv4Number, parseCidr } from '../bgp/codec/address.js';
 
 export interface IpPrefix {
   family: 4 | 6;
@@ -13,15 +13,18 @@ export interface IpPrefix {
   v4?: number;
 }
 
-/** An IPv4 prefix: no Buffer unless someone asks for the bytes. */
+/** An IPv4 prefix: no Buffer unless someone asks for the bytes, no text unless asked either. */
 class Prefix4 implements IpPrefix {
   readonly family = 4 as const;
   private bytes?: Buffer;
   constructor(
     readonly v4: number,
     readonly len: number,
-    readonly text: string,
+    private canonical?: string,
   ) {}
+  get text(): string {
+    return (this.canonical ??= `${formatIpv4Number(this.v4)}/${this.len}`);
+  }
   get addr(): Buffer {
     if (!this.bytes) {
       this.bytes = Buffer.allocUnsafe(4);
@@ -32,7 +35,7 @@ class Prefix4 implements IpPrefix {
 }
 
 /** Canonical IPv4 text is kept as given ('10.1.2.0/24', what the RIB sends); other text is rebuilt. */
-const prefix4 = (c: Cidr4, text: string): Prefix4 => new Prefix4(c.v4, c.len, c.canonical ? text : formatCidr(c));
+const prefix4 = (c: Cidr4, text: string): Prefix4 => new Prefix4(c.v4, c.len, c.canonical ? text : undefined);
 
 /** Parse 'a.b.c.d/len' or 'x::/len' (a zone is dropped); host bits are cleared (the kernel rejects them for IPv4). */
 export function parsePrefix(text: string): IpPrefix | undefined {
@@ -48,4 +51,16 @@ export const formatPrefix = (p: IpPrefix): string => p.text ?? `${formatIp(p.add
 export function canonicalPrefix(text: string): string | undefined {
   const p = parsePrefix(text);
   return p && formatPrefix(p);
+}
+
+/**
+ * The prefix held as key words at w[o..o+4] (the prefix table's layout, prefix-table.ts: four
+ * address words, then family << 8 | len).
+ */
+export function prefixOfWords(w: Uint32Array, o: number): IpPrefix {
+  const fl = w[o + 4];
+  if (fl >>> 8 === 4) return new Prefix4(w[o], fl & 0xff);
+  const addr = Buffer.allocUnsafe(16);
+  for (let k = 0; k < 4; k++) addr.writeUInt32BE(w[o + k], k * 4);
+  return { family: 6, addr, len: fl & 0xff };
 }

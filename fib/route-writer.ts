@@ -4,7 +4,8 @@
 // object and the collection of unused nexthop objects live here too. NetlinkFib (netlink-fib.ts)
 // decides WHAT each prefix should have; this file only gets it there.
 import { setImmediate as yieldTick } from 'node:timers/promises';
-import { parsePrefix, type IpPrefix } from './prefix.js';
+import type { IpPrefix } from './prefix.js';
+import type { ChangeBatch } from './batch.js';
 import { MsgWriter } from './netlink/codec.js';
 import type { AckError, NetlinkClient } from './netlink/client.js';
 import * as C from './netlink/consts.js';
@@ -13,7 +14,6 @@ import type { PrefixTable } from './prefix-table.js';
 import type { InstalledVariants, Installed } from './variants.js';
 import { encodeNexthopCreate, encodeNexthopDel, encodeRouteDel, encodeRouteSet, type KernelParams } from './kernel.js';
 import type { InstallSpec } from './resolve.js';
-import type { FibChange } from './types.js';
 
 /**
  * One prefix's planned write, from planning to its ACK. A class with every field set in the
@@ -221,17 +221,16 @@ export class RouteWriter {
    * (__remove_nexthop_fib), as `ip route flush` does, instead of one RTM_DELROUTE each.
    * Returns the ids deleted; their routes are marked gone when their withdrawal is reached.
    */
-  async flushCoveredNexthops(changes: FibChange[]): Promise<Set<number>> {
+  async flushCoveredNexthops(batch: ChangeBatch): Promise<Set<number>> {
     const nh = this.nh!;
     const count = new Map<number, number>();
     const turn = new Turns();
     const seen = new Uint8Array(this.table.capacity); // no inserts below: slot numbers stay below it
-    for (let i = 0; i < changes.length; i++) {
-      const c = changes[i];
+    const k = new Uint32Array(5);
+    for (let i = 0; i < batch.length; i++) {
       if (turn.due(i)) await turn.take();
-      if (c.kind === 'blackhole' || c.nexthops.length > 0) continue;
-      const p = parsePrefix(c.prefix);
-      const slot = p ? this.table.find(p) : -1;
+      if (!batch.isWithdraw(i) || !batch.valid(i)) continue;
+      const slot = this.table.findKey(batch.keyInto(i, k));
       if (slot < 0 || seen[slot]) continue; // the same prefix twice must not count twice
       seen[slot] = 1;
       const id = this.variants.get(this.table.installed(slot))?.nhId;

@@ -2,38 +2,10 @@
 // The RIB (bgp/) produces FibChange records; the daemon (src/) passes them to a Fib. Nothing
 // here knows BGP: a next hop is an address and/or an interface, as the kernel sees it.
 
-/** One next hop. `gateway` and/or `dev`; `onlink` skips the kernel's on-link check. */
-export interface NextHop {
-  gateway?: string;
-  dev?: string;
-  onlink?: boolean;
-  /** ECMP weight 1..256 (default 1); ignored for a single next hop. */
-  weight?: number;
-}
-
-export type RouteKind = 'unicast' | 'blackhole';
-
-/**
- * The route a prefix should have from now on.
- *  - kind 'unicast' with at least one next hop: install or replace (ECMP when several);
- *  - kind 'blackhole' (nexthops ignored): install a blackhole (a node's own IPAM block);
- *  - kind 'unicast' with NO next hops: WITHDRAW the prefix, whatever kind it had.
- * One rule, as in RustyBGP's KernelRouteChange: empty next hops = withdraw; `withdraw(prefix)`
- * builds that record.
- */
-export interface FibChange {
-  prefix: string; // '10.244.1.0/26' or '2001:db8::/64'; host bits are cleared
-  kind: RouteKind;
-  nexthops: NextHop[];
-  /**
-   * The route's kernel metric (RTA_PRIORITY) when it has one of its own (a Calico route
-   * priority); undefined: the FIB's metric (ternd --metric). A route whose metric changes is
-   * a new kernel route: the one at the old metric is removed once the new one is in.
-   */
-  metric?: number;
-}
-
-export const withdraw = (prefix: string): FibChange => ({ prefix, kind: 'unicast', nexthops: [] });
+export { type FibChange, type NextHop, type RouteKind, withdraw } from './change.js';
+import type { ChangeBatch } from './batch.js';
+import type { FibChange, NextHop, RouteKind } from './change.js';
+import type { IpPrefix } from './prefix.js';
 
 /**
  * The outcome for one prefix of reconcile(). ok=false carries an errno name and the kernel's
@@ -101,7 +73,7 @@ export interface Fib {
    * failed, in input order; every other change was applied. (Failures only: a result object per
    * change was a million objects surviving young-generation GCs on a table load, issue 5.)
    */
-  apply(changes: FibChange[]): Promise<FibFailure[]>;
+  apply(changes: readonly FibChange[] | ChangeBatch): Promise<FibFailure[]>;
   /** The routes Tern owns in the kernel now (for a recording FIB: those it would own). */
   dump(): Promise<FibRoute[]>;
   /**
@@ -121,7 +93,7 @@ export interface Fib {
    * copy of it in ternd, read by `bgpctl show fib`. */
   desiredRoutes(): FibChange[];
   /** Whether `prefix` is desired (a withdrawal of one that is not has nothing to do). */
-  desires(prefix: string): boolean;
+  desires(prefix: string | IpPrefix): boolean;
   /** How many prefixes are desired. */
   readonly desiredCount: number;
   on<E extends keyof FibEvents>(event: E, listener: (...args: FibEvents[E]) => void): this;
