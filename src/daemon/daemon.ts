@@ -199,8 +199,9 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
       clusterId: this.local.routeReflectorClusterID,
       maxPaths: this.opts.maxPaths ?? 8,
       // --fib none (RIB only: tests, reflectors that do not forward) builds no change records
-      // at all: a full table costs a third less time and memory without them.
-      collectChanges: this.opts.fibDriver !== 'none',
+      // at all: a full table costs a third less time and memory without them. Otherwise each
+      // record goes straight into the FIB's packed queue (RouteFlow.onRibChange), to die young.
+      onChange: this.opts.fibDriver !== 'none' ? (c) => this.routes.onRibChange(c) : undefined,
       // RFC 4271 §6.3: a received route with one of the node's own addresses (on any
       // interface, as the kernel lists them) as next hop is ignored.
       ownAddresses: this.own.initial(),

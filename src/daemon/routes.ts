@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Rib } from '../../bgp/rib/rib.js';
 import type { RibChange } from '../../bgp/rib/rib-types.js';
+import type { ChangeBatch } from '../../fib/batch.js';
 import { FibFeed } from '../../fib/feed.js';
 import type { Fib, FibChange, FibFailure, ReconcileResult } from '../../fib/types.js';
 import { ControlError } from '../control/api.js';
@@ -51,6 +52,7 @@ export class RouteFlow {
   private passEnd = 0;
   private passMs = 0;
   private passTimer?: NodeJS.Timeout;
+  private kickQueued = false;
 
   /** `hold`: keep kernel writes held until release() (a restart with routes in the kernel). */
   constructor(
@@ -90,6 +92,7 @@ export class RouteFlow {
       m.decisionPrefixes.inc(Math.min(queued, DECISION_BATCH));
     }
     if (changes.length) this.toFib(changes);
+    this.feed.kick();
     this.pumpAll();
     if (rib.queued > 0) this.scheduleFlush();
     else {
@@ -148,6 +151,23 @@ export class RouteFlow {
     return removed;
   }
 
+  /**
+   * The RIB's onChange (daemon.ts): each change record goes into the FIB's packed queue as it is
+   * made, so the record dies young. An array of a decision batch's records lived through the
+   * scavenges of that batch and was promoted: with --fib kernel at 1M routes that garbage made
+   * V8 grow the old generation by a few hundred MB (issue 18). Changes decided outside flush()
+   * (the RIB settles for a peer's initial dump) are written after the current task.
+   */
+  onRibChange(change: RibChange): void {
+    this.feed.add(fibChangeOf(change, this.c.fibContext()));
+    if (this.kickQueued) return;
+    this.kickQueued = true;
+    queueMicrotask(() => {
+      this.kickQueued = false;
+      this.feed.kick();
+    });
+  }
+
   private toFib(changes: RibChange[]): void {
     const ctx = this.c.fibContext();
     const out: FibChange[] = new Array(changes.length);
@@ -155,14 +175,14 @@ export class RouteFlow {
     this.feed.push(out);
   }
 
-  private written(batch: readonly FibChange[], failures: FibFailure[]): void {
+  private written(batch: ChangeBatch, failures: FibFailure[]): void {
     const m = this.c.metrics;
-    const opOf = (c: FibChange): 'delete' | 'replace' => (c.kind === 'unicast' && c.nexthops.length === 0 ? 'delete' : 'replace');
+    const opOf = (i: number): 'delete' | 'replace' => (batch.isWithdraw(i) ? 'delete' : 'replace');
     let deletes = 0;
-    for (const c of batch) if (opOf(c) === 'delete') deletes++;
+    for (let i = 0; i < batch.length; i++) if (batch.isWithdraw(i)) deletes++;
     if (deletes) m?.fibOps.inc({ op: 'delete' }, deletes);
     if (batch.length - deletes) m?.fibOps.inc({ op: 'replace' }, batch.length - deletes);
-    for (const f of failures) m?.fibErrors.inc({ op: opOf(batch[f.index]), reason: f.error.split(':')[0] });
+    for (const f of failures) m?.fibErrors.inc({ op: opOf(f.index), reason: f.error.split(':')[0] });
     const denied = failures.find((f) => DENIED.test(f.error));
     if (denied && !this.denied)
       this.c.log.error(

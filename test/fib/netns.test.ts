@@ -220,6 +220,48 @@ test('100k routes in one apply, then withdrawn (partly route by route, the rest 
   });
 });
 
+test('issue 18: a table load and a bulk withdrawal through the packed feed (IPv4 and IPv6) are exactly what the kernel holds; a route removed by another writer after the load is put back', {
+  skip,
+}, async () => {
+  type Fed = { written: number; failed: string[]; desired: number };
+  await withFib('tfib-t12', {}, async (ns, fib) => {
+    // 20k + 20k: each above quietBulkRoutes (10k), so written with the route groups left.
+    const v4 = await fib.call<Fed>('feed', { generate: 20000, gateway: '198.18.0.2' });
+    const v6 = await fib.call<Fed>('feed', { generate: 20000, gateway: '2001:db8:1::2', family: 6 });
+    assert.deepEqual([v4.failed, v6.failed], [[], []]);
+    assert.equal(v6.desired, 40000);
+    const k4 = ns.routes(201, '-4');
+    const k6 = ns.routes(201, '-6');
+    assert.equal(k4.size, 20000);
+    assert.equal(k6.size, 20000);
+    // First, last and one between, by the text the kernel prints: prefix and next hop decoded from the packed words.
+    for (const p of ['10.0.0.0/24', '10.78.31.0/24', '10.18.52.0/24']) assert.equal(describe(k4.get(p)), 'via 198.18.0.2 dev tfib1a', p);
+    assert.equal(k4.has('10.78.32.0/24'), false, 'no more than asked');
+    for (const p of ['2001:db8:100::/64', '2001:db8:100:4e1f::/64', '2001:db8:100:1234::/64'])
+      assert.equal(describe(k6.get(p)), 'via 2001:db8:1::2 dev tfib1a', p);
+    assert.equal(k6.has('2001:db8:100:4e20::/64'), false, 'no more than asked');
+
+    // Someone else deletes one route of each family: the FIB sees it and puts them back.
+    ns.ip('route del 10.0.7.0/24 proto 201 metric 32');
+    ns.ip('-6 route del 2001:db8:100:7::/64 proto 201 metric 32');
+    await fib.waitEvent((e) => e.event === 'resync' && (e.data as ReconcileResult).added === 2);
+    assert.equal(describe(ns.routes(201, '-4').get('10.0.7.0/24')), 'via 198.18.0.2 dev tfib1a');
+    assert.equal(describe(ns.routes(201, '-6').get('2001:db8:100:7::/64')), 'via 2001:db8:1::2 dev tfib1a');
+
+    // The bulk withdrawal: every route of each nexthop object goes in one batch.
+    const w4 = await fib.call<Fed>('feed', { generate: 20000, gateway: 'withdraw' });
+    const w6 = await fib.call<Fed>('feed', { generate: 20000, gateway: 'withdraw', family: 6 });
+    assert.deepEqual([w4.failed, w6.failed, w4.written, w6.written], [[], [], 20000, 20000]);
+    assert.equal(w6.desired, 0);
+    assert.equal(ns.routes(201, '-4').size, 0);
+    assert.equal(ns.routes(201, '-6').size, 0);
+    assert.equal(ns.ip('nexthop show proto 201').trim(), '', 'no nexthop object of ours is left');
+    // A withdrawal of what is no longer desired is dropped by the feed: nothing written.
+    const again = await fib.call<Fed>('feed', { generate: 100, gateway: 'withdraw' });
+    assert.equal(again.written, 0);
+  });
+});
+
 test('event socket overrun (ENOBUFS) under a flood triggers a resync, not a crash', { skip }, async () => {
   await withFib('tfib-t8', { eventRcvbuf: 4096, quietBulkRoutes: 0, eventStallMs: 20 }, async (ns, fib) => {
     // Our own 20k installs notify the route groups; a 4 KiB buffer read every 20 ms overruns.

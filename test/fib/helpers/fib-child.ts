@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { FibFeed } from '../../../fib/feed.js';
 import { NetlinkFib, type NetlinkFibOptions } from '../../../fib/netlink-fib.js';
 import type { FibChange } from '../../../fib/types.js';
 
@@ -36,6 +37,25 @@ async function main(): Promise<void> {
         delay.disable();
         // threads: read in the same turn as the answer, so the request thread is still up (issue 18).
         result = { ok: list.length - res.length, failed: res.slice(0, 20), maxDelayMs: delay.max / 1e6, ms, threads: threadCount() };
+      } else if (cmd === 'feed') {
+        // As ternd feeds the FIB (src/daemon/routes.ts): one change at a time into FibFeed's
+        // packed queue (fib/batch.ts), then one write of everything queued (issue 18).
+        const a = arg as { generate: number; gateway: string; from?: number; family?: 4 | 6 };
+        const list = a.family === 6 ? generate6(a.generate, a.gateway, a.from ?? 0) : generate(a.generate, a.gateway, a.from ?? 0);
+        const feed = (feeds.get(fib) as FibFeed | undefined) ?? new FibFeed(fib);
+        feeds.set(fib, feed);
+        let written = 0;
+        const failed: string[] = [];
+        const onWritten = (b: { length: number }, fs: { prefix: string; error: string }[]): void => {
+          written += b.length;
+          for (const f of fs.slice(0, 20)) failed.push(`${f.prefix}: ${f.error}`);
+        };
+        feed.on('written', onWritten);
+        for (const c of list) feed.add(c);
+        feed.kick();
+        await feed.idle();
+        feed.off('written', onWritten);
+        result = { written, failed, desired: fib.desiredCount };
       } else if (cmd === 'reconcile') {
         result = await fib.reconcile(arg as FibChange[]);
       } else if (cmd === 'dump') {
@@ -69,6 +89,19 @@ async function main(): Promise<void> {
 /** This process's thread count (the netlink workers are threads of it). */
 function threadCount(): number {
   return Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
+}
+
+const feeds = new WeakMap<NetlinkFib, FibFeed>();
+
+/** n /64s from the from-th upward (2001:db8:100::/64, 2001:db8:100:1::/64, ...), all via one gateway. */
+function generate6(n: number, gateway: string, from: number): FibChange[] {
+  const nexthops = gateway === 'withdraw' ? [] : [{ gateway }];
+  const out: FibChange[] = new Array(n);
+  for (let j = 0; j < n; j++) {
+    const i = from + j;
+    out[j] = { prefix: `2001:db8:${(0x100 + (i >> 16)).toString(16)}:${(i & 0xffff).toString(16)}::/64`, kind: 'unicast', nexthops };
+  }
+  return out;
 }
 
 /** n /24s from the from-th upward (10.0.0.0/24, 10.0.1.0/24, ...), all via one gateway. */
