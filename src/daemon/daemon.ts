@@ -25,7 +25,7 @@ import { Convergence } from './convergence.js';
 import type { PeerEntry } from './peer-entry.js';
 import { OwnAddresses, type LocalAddressSource } from './own-addresses.js';
 import { Planner } from './plan.js';
-import { RouteFlow } from './routes.js';
+import { KERNEL_DECISION_BATCH, RouteFlow } from './routes.js';
 import { closeForRestart, neighborAction, pump, wireSessions, type SessionContext } from './sessions.js';
 import type { DaemonControl, DaemonView, ReloadOutcome } from './view.js';
 import { daemonView } from './daemon-view.js';
@@ -129,6 +129,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonControl 
         problems: this.problems,
         log: this.log,
         metrics: opts.metrics,
+        decisionBatch: opts.fibDriver === 'kernel' ? KERNEL_DECISION_BATCH : undefined,
       },
       true,
     );
