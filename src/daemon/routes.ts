@@ -31,12 +31,31 @@ export const KERNEL_DECISION_BATCH = 20_000;
  * new UPDATEs at once: one write(2) per peer per flush, however little was new. A reflector
  * with 5,000 clients, each new client's blocks one small UPDATE for every other client, spent a
  * third of its CPU in those writes. Once a pass over every peer's output took at least
- * PACING_MIN_MS, the next pass waits as long as the last one took: the writes then carry
- * whatever accumulated meanwhile, their number stays proportional to the time, not to the
- * peers times the flushes, and output keeps at most about half of the CPU. Small nodes (a pass
- * of a few peers takes microseconds) are never delayed.
+ * PACING_MIN_MS, the next pass waits as long as the last one took (at most
+ * PACING_MAX_WAIT_MS): the writes then carry whatever accumulated meanwhile, their number stays
+ * proportional to the time, not to the peers times the flushes, and output keeps at most about
+ * half of the CPU. Small nodes (a pass of a few peers takes microseconds) are never delayed.
  */
 const PACING_MIN_MS = 2;
+/**
+ * The most pacing may hold back a pass. A pass over 5,000 route-reflector clients takes 100-300
+ * ms (one write(2) each); waiting that long again after the last pass of a convergence made
+ * the first block change after it the slowest to reach every client (issue 18's quiet run at
+ * 9aefea2: the first of each round's 20 changes took 404-529 ms, the others at most 292). With
+ * the cap, pacing adds at most this much to any route's way out, like a small MRAI, and output
+ * takes more than half of the CPU only while single passes are longer than it.
+ */
+export const PACING_MAX_WAIT_MS = 100;
+
+/**
+ * How long the next output pass waits (ms; 0 = now), given when the last one ended and how long
+ * it took (monotonic ms): as long as it took, counted from its end, at most PACING_MAX_WAIT_MS,
+ * and never after a pass shorter than PACING_MIN_MS.
+ */
+export function pacingWait(passEnd: number, passMs: number, now: number): number {
+  if (passMs < PACING_MIN_MS) return 0;
+  return Math.max(0, passEnd + Math.min(passMs, PACING_MAX_WAIT_MS) - now);
+}
 
 export interface RouteFlowContext {
   rib(): Rib;
@@ -115,8 +134,8 @@ export class RouteFlow {
   /** Moves every peer's encoded UPDATEs to its session, paced (see PACING_MIN_MS). */
   private pumpAll(): void {
     if (this.passTimer) return; // a paced pass is already due
-    const wait = this.passEnd + this.passMs - performance.now();
-    if (this.passMs >= PACING_MIN_MS && wait > 0) {
+    const wait = pacingWait(this.passEnd, this.passMs, performance.now());
+    if (wait > 0) {
       this.passTimer = setTimeout(() => {
         this.passTimer = undefined;
         this.pumpAll();
