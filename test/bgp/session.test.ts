@@ -5,9 +5,10 @@
 
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import type { Session } from '../../bgp/io/session.js';
 import type { Speaker } from '../../bgp/io/speaker.js';
+import type { SessionConfig } from '../../bgp/fsm/config.js';
 import { fdOf, getIntOpt, IP_MINTTL, IP_TTL } from '../../bgp/io/transport.js';
 import { CapCode, type Capability, type UpdateMessage } from '../../bgp/codec/types.js';
 import { freshPort, ipv4Update, peerConfig, rawKeepalive, rawOpen, RawPeer, sleep, startSpeaker, waitFor } from './session-helpers.js';
@@ -190,7 +191,12 @@ function aliveRawPeer(onReady: (s: net.Socket) => void) {
   });
 }
 
-test('Tern backpressure: OutQ is bounded and counted; sendUpdates() says pause, then drain', async (t) => {
+/**
+ * A session to a raw peer that has stopped reading, and a batch of 500 UPDATEs to fill its
+ * OutQ: sends the batch until sendUpdates() says pause (at most 1000 rounds, letting the
+ * kernel's buffers fill between them). `resume` lets the peer read again.
+ */
+async function stalledSession(t: TestContext, opts: Partial<SessionConfig>, window?: number) {
   const port = freshPort();
   let peerSock: net.Socket | undefined;
   const raw = aliveRawPeer((s) => {
@@ -202,22 +208,27 @@ test('Tern backpressure: OutQ is bounded and counted; sendUpdates() says pause, 
     await closeAll(sa);
     await raw.close();
   });
-  const pa = sa.addPeer(peerConfig(A, { ...B, port }, { maxOutQueueBytes: 256 * 1024 }));
+  const pa = sa.addPeer(peerConfig(A, { ...B, port }, opts));
   await established(pa);
   peerSock?.pause(); // the peer stops reading
   const batch = Array.from({ length: 500 }, (_, i) => ipv4Update(A.as, `10.${i >> 8}.${i & 255}.0`, A.addr)[0]);
   let accepted = true;
   let rounds = 0;
   while (accepted && rounds < 1000) {
-    accepted = pa.sendUpdates(batch);
+    accepted = pa.sendUpdates(batch, window);
     rounds++;
-    await new Promise((r) => setImmediate(r)); // let the kernel buffers fill
+    await new Promise((r) => setImmediate(r));
   }
+  return { pa, accepted, resume: () => peerSock?.resume() };
+}
+
+test('Tern backpressure: OutQ is bounded and counted; sendUpdates() says pause, then drain', async (t) => {
+  const { pa, accepted, resume } = await stalledSession(t, { maxOutQueueBytes: 256 * 1024 });
   assert.equal(accepted, false, 'producer told to pause');
   assert.ok(pa.outQueueBytes > 256 * 1024, `OutQ ${pa.outQueueBytes} above the bound`);
   assert.ok(pa.stats().outQueueMessages > 0);
   const drained = waitFor(pa, 'drain', 10_000);
-  peerSock?.resume();
+  resume();
   await drained;
   assert.ok(pa.outQueueBytes <= 128 * 1024);
   assert.equal(pa.state, 'Established');
@@ -227,34 +238,13 @@ test('Tern backpressure: OutQ is bounded and counted; sendUpdates() says pause, 
 // in the RIB's shared stream, not copied into each session's queue; 'drain' then comes at half
 // the window, not at half the session's bound.
 test('Tern backpressure: sendUpdates() with a window says pause above it and drains at half of it', async (t) => {
-  const port = freshPort();
-  let peerSock: net.Socket | undefined;
-  const raw = aliveRawPeer((s) => {
-    peerSock = s;
-  });
-  await raw.listen(B.addr, port);
-  const sa = await startSpeaker(A.addr, freshPort());
-  t.after(async () => {
-    await closeAll(sa);
-    await raw.close();
-  });
-  const pa = sa.addPeer(peerConfig(A, { ...B, port }));
-  await established(pa);
-  peerSock?.pause();
   const window = 64 * 1024;
-  const batch = Array.from({ length: 500 }, (_, i) => ipv4Update(A.as, `10.${i >> 8}.${i & 255}.0`, A.addr)[0]);
-  let accepted = true;
-  let rounds = 0;
-  while (accepted && rounds < 1000) {
-    accepted = pa.sendUpdates(batch, window);
-    rounds++;
-    await new Promise((r) => setImmediate(r));
-  }
+  const { pa, accepted, resume } = await stalledSession(t, {}, window);
   assert.equal(accepted, false, 'producer told to pause');
   assert.ok(pa.outQueueBytes > window, `OutQ ${pa.outQueueBytes} above the window`);
   assert.ok(pa.outQueueBytes < 32 * 1024 * 1024, 'far below the session bound');
   const drained = waitFor(pa, 'drain', 10_000);
-  peerSock?.resume();
+  resume();
   await drained;
   assert.ok(pa.outQueueBytes <= window / 2, `drained to ${pa.outQueueBytes}`);
   assert.equal(pa.state, 'Established');
