@@ -113,6 +113,14 @@ ${watcher}
 
 const BGPD = '/usr/lib/frr/bgpd';
 const ZEBRA = '/usr/lib/frr/zebra';
+/**
+ * What FRR's bgpd and zebra both take here: the config file, a pid file, the vty socket
+ * directory and the zebra socket (zserv.api) in the lab directory, no TCP vty (-P 0), so a bench
+ * FRR runs beside a system one.
+ */
+function frrDaemonArgs(dir: string, config: string, pidFile: string): string[] {
+  return ['-f', config, '-i', path.join(dir, pidFile), '--vty_socket', dir, '-z', path.join(dir, 'zserv.api'), '-P', '0'];
+}
 export const frr: Target = {
   name: 'frr',
   unavailable: () => (!exists(BGPD) ? `${BGPD} not installed` : !isRoot() ? 'needs root' : null),
@@ -138,16 +146,7 @@ export const frr: Target = {
         cmd: ZEBRA,
         // -s: a 64 MiB netlink receive buffer, so the kernel's echo of 1M routes overflows nothing.
         args: [
-          '-f',
-          file,
-          '-i',
-          path.join(lab.dir, 'zebra.pid'),
-          '--vty_socket',
-          lab.dir,
-          '-z',
-          path.join(lab.dir, 'zserv.api'),
-          '-P',
-          '0',
+          ...frrDaemonArgs(lab.dir, file, 'zebra.pid'),
           '-u',
           'frr',
           '-g',
@@ -202,16 +201,7 @@ route-map TBENCH-NONE deny 10
       args: [
         ...(lab.kernel ? [] : ['-Z', '-n']),
         '-S',
-        '-f',
-        file,
-        '-i',
-        path.join(lab.dir, 'bgpd.pid'),
-        '--vty_socket',
-        lab.dir,
-        '-z',
-        path.join(lab.dir, 'zserv.api'),
-        '-P',
-        '0',
+        ...frrDaemonArgs(lab.dir, file, 'bgpd.pid'),
         '-l',
         lab.target,
         '-p',
